@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+/* Communicator handles: the world, rank, size and what carries messages to a rank. */
+#include "config.h"
+
+#include "world.h"
+
+int tubo__comm_check(const tubo_comm_t *c)
+{
+  if (tubo__world == NULL)
+    return TUBO_ENOTINIT;
+  if (c == NULL || c->magic != TUBO__COMM_MAGIC)
+    return TUBO_ECOMM;
+  return 0;
+}
+
+tubo_comm_t *tubo_comm_world(void)
+{
+  return tubo__world ? &tubo__world->world_comm : NULL;
+}
+
+int tubo_comm_rank(const tubo_comm_t *comm, int *rank)
+{
+  int rc = tubo__comm_check(comm);
+  if (rc != 0)
+    return rc;
+  if (rank == NULL)
+    return TUBO_EINVAL;
+  *rank = comm->rank;
+  return 0;
+}
+
+int tubo_comm_size(const tubo_comm_t *comm, int *size)
+{
+  int rc = tubo__comm_check(comm);
+  if (rc != 0)
+    return rc;
+  if (size == NULL)
+    return TUBO_EINVAL;
+  *size = comm->size;
+  return 0;
+}
+
+int tubo_comm_transport(const tubo_comm_t *comm, int rank, const char **name)
+{
+  int rc = tubo__comm_check(comm);
+  if (rc != 0)
+    return rc;
+  if (rank < 0 || rank >= comm->size)
+    return TUBO_ERANK;
+  if (name == NULL)
+    return TUBO_EINVAL;
+  tubo__world_t *w = tubo__world;
+  int wr = tubo__comm_world_rank(comm, rank);
+  *name = wr == w->rank ? "self" : w->tp->name;
+  return 0;
+}

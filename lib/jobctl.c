@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: MIT */
+/* Operations on the job control block (jobctl.h): bells and failure marks. */
+#include "config.h"
+
+#include "jobctl.h"
+
+#include <limits.h>
+
+#include "os/os.h"
+#include "tubo.h"
+
+void tubo__bell_ring(struct tubo__rankctl *rc)
+{
+  /* Only the waker that clears sleeping makes the system call. */
+  if (atomic_load_explicit(&rc->sleeping, memory_order_seq_cst) &&
+      atomic_exchange_explicit(&rc->sleeping, 0, memory_order_seq_cst)) {
+    atomic_fetch_add_explicit(&rc->bell, 1, memory_order_seq_cst);
+    tubo__os_futex_wake(&rc->bell, INT_MAX);
+  }
+}
+
+/* Wakes every rank, sleeping or not, and the start-up rendezvous, so that each looks at
+ * the job's state again. */
+static void jobctl_wake_all(struct tubo__jobctl *c)
+{
+  for (uint32_t r = 0; r < c->nranks; r++) {
+    struct tubo__rankctl *rc = tubo__jobctl_rank(c, r);
+    atomic_store(&rc->sleeping, 0);
+    atomic_fetch_add(&rc->bell, 1);
+    tubo__os_futex_wake(&rc->bell, INT_MAX);
+  }
+  atomic_fetch_add(&c->arrived_gen, 1);
+  tubo__os_futex_wake(&c->arrived_gen, INT_MAX);
+}
+
+void tubo__jobctl_exited(struct tubo__jobctl *c, int rank, int status)
+{
+  if (rank < 0 || (uint32_t)rank >= c->nranks)
+    return;
+  struct tubo__rankctl *rc = tubo__jobctl_rank(c, (uint32_t)rank);
+  atomic_store(&rc->exit_status, status);
+  /* A clean exit leaves like tubo_finalize; any other end is a death. */
+  atomic_store(&rc->state, status == 0 ? TUBO__RANK_DONE : TUBO__RANK_DEAD);
+  int32_t none = -1;
+  if (status != 0 && atomic_compare_exchange_strong(&c->failed_rank, &none, rank))
+    atomic_store(&c->failed_status, status);
+  jobctl_wake_all(c);
+}
+
+void tubo__jobctl_abort(struct tubo__jobctl *c, int code)
+{
+  int32_t zero = 0;
+  atomic_compare_exchange_strong(&c->abort_code, &zero, code);
+  atomic_store(&c->state, TUBO__JOB_ABORTED);
+  jobctl_wake_all(c);
+}
+
+/* Why the job cannot go on, or 0. */
+static int jobctl_trouble(struct tubo__jobctl *c, uint32_t phase)
+{
+  for (uint32_t r = 0; r < c->nranks; r++) {
+    struct tubo__rankctl *rc = tubo__jobctl_rank(c, r);
+    uint32_t st = atomic_load(&rc->state);
+    if ((st == TUBO__RANK_DONE || st == TUBO__RANK_DEAD) && atomic_load(&rc->joined) < phase)
+      return TUBO_EPEER; /* it ended without coming: it never will */
+  }
+  if (atomic_load(&c->state) == TUBO__JOB_ABORTED)
+    return TUBO_EABORT;
+  if (atomic_load(&c->failed_rank) >= 0)
+    return TUBO_EPEER;
+  if (c->launcher_pid > 0 && !tubo__os_pid_alive(c->launcher_pid))
+    return TUBO_ELAUNCH;
+  return 0;
+}
+
+int tubo__jobctl_rendezvous(struct tubo__jobctl *c, uint32_t rank, uint32_t phase)
+{
+  uint32_t target = c->nranks * phase;
+  atomic_store(&tubo__jobctl_rank(c, rank)->joined, phase);
+  atomic_fetch_add(&c->arrived, 1);
+  atomic_fetch_add(&c->arrived_gen, 1);
+  tubo__os_futex_wake(&c->arrived_gen, INT_MAX);
+  for (unsigned spins = 0;; spins++) {
+    uint32_t gen = atomic_load(&c->arrived_gen);
+    if (atomic_load(&c->arrived) >= target)
+      return 0;
+    int rc = jobctl_trouble(c, phase);
+    if (rc != 0)
+      return rc;
+    if (spins < 1000) {
+      tubo__os_cpu_relax();
+      continue;
+    }
+    tubo__os_futex_wait(&c->arrived_gen, gen, 100);
+  }
+}

@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: MIT */
+/* Reading the launch contract (launch.h) from the environment. */
+#include "config.h"
+
+#include "launch.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tubo.h"
+
+int tubo__parse_int(const char *s, long lo, long hi, long *out)
+{
+  if (s == NULL || *s == '\0')
+    return TUBO_EINVAL;
+  char *end = NULL;
+  errno = 0;
+  long v = strtol(s, &end, 10);
+  if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
+    return TUBO_EINVAL;
+  *out = v;
+  return 0;
+}
+
+int tubo__parse_transport(const char *s, enum tubo__transport_kind *out)
+{
+  if (s == NULL)
+    return TUBO_EINVAL;
+  if (strcmp(s, "shm") == 0)
+    *out = TUBO__TP_SHM;
+  else if (strcmp(s, "pipe") == 0)
+    *out = TUBO__TP_PIPE;
+  else
+    return TUBO_EINVAL;
+  return 0;
+}
+
+static int launch_env_int(const char *name, long lo, long hi, long *out)
+{
+  return tubo__parse_int(getenv(name), lo, hi, out) == 0 ? 0 : TUBO_ELAUNCH;
+}
+
+static int launch_fd_ok(long fd)
+{
+  return fcntl((int)fd, F_GETFD) != -1;
+}
+
+static int launch_hex(const char *s, uint8_t *out, size_t n)
+{
+  if (s == NULL || strlen(s) != 2 * n)
+    return TUBO_ELAUNCH;
+  for (size_t i = 0; i < 2 * n; i++) {
+    char c = s[i];
+    int v = (c >= '0' && c <= '9') ? c - '0' : (c >= 'a' && c <= 'f') ? c - 'a' + 10 : -1;
+    if (v < 0)
+      return TUBO_ELAUNCH;
+    out[i / 2] = (uint8_t)(i % 2 ? (out[i / 2] | v) : (v << 4));
+  }
+  return 0;
+}
+
+static int launch_pipes(tubo__launch_t *l, const char *s)
+{
+  l->pipe_wfds = calloc((size_t)l->size, sizeof(int));
+  if (l->pipe_wfds == NULL)
+    return TUBO_ENOMEM;
+  for (int i = 0; i < l->size; i++)
+    l->pipe_wfds[i] = -1;
+  char *copy = strdup(s), *save = NULL;
+  if (copy == NULL)
+    return TUBO_ENOMEM;
+  int n = 0, rc = 0;
+  for (char *tok = strtok_r(copy, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+    long fd;
+    if (n > l->size || tubo__parse_int(tok, 0, 1 << 20, &fd) != 0 || !launch_fd_ok(fd)) {
+      rc = TUBO_ELAUNCH;
+      break;
+    }
+    if (n == 0)
+      l->pipe_rfd = (int)fd;
+    else
+      l->pipe_wfds[n - 1] = (int)fd;
+    n++;
+  }
+  free(copy);
+  if (rc == 0 && n != l->size + 1)
+    rc = TUBO_ELAUNCH;
+  return rc;
+}
+
+int tubo__launch_read(tubo__launch_t *l)
+{
+  memset(l, 0, sizeof *l);
+  l->shm_fd = l->pipe_rfd = -1;
+  l->size = l->local_size = 1;
+  l->transport = TUBO__TP_SHM;
+  const char *t = getenv(TUBO__ENV_TRANSPORT);
+  if (t != NULL && *t != '\0' && tubo__parse_transport(t, &l->transport) != 0)
+    return TUBO_ELAUNCH;
+  if (getenv(TUBO__ENV_RANK) == NULL)
+    return 0;
+
+  long v;
+  int rc = 0;
+  l->launched = 1;
+  if ((rc = launch_env_int(TUBO__ENV_SIZE, 1, TUBO__MAX_RANKS, &v)) != 0)
+    return rc;
+  l->size = (int)v;
+  if ((rc = launch_env_int(TUBO__ENV_RANK, 0, l->size - 1, &v)) != 0)
+    return rc;
+  l->rank = (int)v;
+  l->local_rank = l->rank;
+  l->local_size = l->size;
+  if (getenv(TUBO__ENV_LOCAL_SIZE) != NULL) {
+    if ((rc = launch_env_int(TUBO__ENV_LOCAL_SIZE, 1, l->size, &v)) != 0)
+      return rc;
+    l->local_size = (int)v;
+    if ((rc = launch_env_int(TUBO__ENV_LOCAL_RANK, 0, l->local_size - 1, &v)) != 0)
+      return rc;
+    l->local_rank = (int)v;
+  }
+  if ((rc = launch_env_int(TUBO__ENV_LAUNCHER_PID, 1, 1L << 30, &v)) != 0)
+    return rc;
+  l->launcher_pid = (pid_t)v;
+  if ((rc = launch_hex(getenv(TUBO__ENV_JOBID), l->jobid, sizeof l->jobid)) != 0)
+    return rc;
+
+  if (l->transport == TUBO__TP_PIPE) {
+    const char *p = getenv(TUBO__ENV_PIPE_FDS);
+    if (p == NULL)
+      return TUBO_ELAUNCH;
+    if ((rc = launch_pipes(l, p)) != 0) {
+      tubo__launch_free(l);
+      return rc;
+    }
+  } else {
+    if ((rc = launch_env_int(TUBO__ENV_SHM_FD, 0, 1 << 20, &v)) != 0)
+      return rc;
+    if (!launch_fd_ok(v))
+      return TUBO_ELAUNCH;
+    l->shm_fd = (int)v;
+  }
+  return 0;
+}
+
+void tubo__launch_free(tubo__launch_t *l)
+{
+  if (l->shm_fd >= 0)
+    close(l->shm_fd);
+  if (l->pipe_rfd >= 0)
+    close(l->pipe_rfd);
+  if (l->pipe_wfds != NULL) {
+    for (int i = 0; i < l->size; i++)
+      if (l->pipe_wfds[i] >= 0)
+        close(l->pipe_wfds[i]);
+    free(l->pipe_wfds);
+  }
+  l->shm_fd = l->pipe_rfd = -1;
+  l->pipe_wfds = NULL;
+}

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/* The launch contract: the environment tuborun gives each rank, and how a rank reads it.
+ *
+ *   TUBO_JOBID        32 hex digits, random per job
+ *   TUBO_RANK         this rank, 0 .. TUBO_SIZE-1
+ *   TUBO_SIZE         number of ranks
+ *   TUBO_LOCAL_RANK   rank among those on this node (== TUBO_RANK under tuborun)
+ *   TUBO_LOCAL_SIZE   ranks on this node
+ *   TUBO_LAUNCHER_PID pid of tuborun
+ *   TUBO_TRANSPORT    "shm" (default) or "pipe"
+ *   TUBO_SHM_FD       shm: descriptor of the job's shared memory (control block first)
+ *   TUBO_PIPE_FDS     pipe: "R,W0,W1,...": this rank's read end, then every rank's write end
+ *
+ * A process without TUBO_RANK is a world of one rank. */
+#ifndef TUBO_LAUNCH_H
+#define TUBO_LAUNCH_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#define TUBO__ENV_JOBID        "TUBO_JOBID"
+#define TUBO__ENV_RANK         "TUBO_RANK"
+#define TUBO__ENV_SIZE         "TUBO_SIZE"
+#define TUBO__ENV_LOCAL_RANK   "TUBO_LOCAL_RANK"
+#define TUBO__ENV_LOCAL_SIZE   "TUBO_LOCAL_SIZE"
+#define TUBO__ENV_LAUNCHER_PID "TUBO_LAUNCHER_PID"
+#define TUBO__ENV_TRANSPORT    "TUBO_TRANSPORT"
+#define TUBO__ENV_SHM_FD       "TUBO_SHM_FD"
+#define TUBO__ENV_PIPE_FDS     "TUBO_PIPE_FDS"
+
+/* Largest job tuborun starts; bounds every rank count read from the environment. */
+#define TUBO__MAX_RANKS 4096
+
+enum tubo__transport_kind { TUBO__TP_SHM = 0, TUBO__TP_PIPE = 1 };
+
+typedef struct tubo__launch {
+  int launched; /* 0: no launcher, a world of one */
+  int rank, size;
+  int local_rank, local_size;
+  pid_t launcher_pid;
+  uint8_t jobid[16];
+  enum tubo__transport_kind transport;
+  int shm_fd;     /* shm: the job's memory, or -1 */
+  int pipe_rfd;   /* pipe: this rank's read end, or -1 */
+  int *pipe_wfds; /* pipe: size write ends, malloc'd, or NULL */
+} tubo__launch_t;
+
+/* Reads the launch environment. Returns 0, TUBO_ELAUNCH for inconsistent variables
+ * (a bad number, a rank out of range, a descriptor that is not open), TUBO_ENOMEM. */
+int tubo__launch_read(tubo__launch_t *l);
+
+/* Releases what tubo__launch_read allocated and closes the descriptors it names. */
+void tubo__launch_free(tubo__launch_t *l);
+
+/* Parses a decimal integer in [lo, hi] that fills the whole string. Returns 0 or
+ * TUBO_EINVAL. Shared with tuborun's argument parsing. */
+int tubo__parse_int(const char *s, long lo, long hi, long *out);
+
+/* Parses "transport" names: "shm" or "pipe". Returns 0 or TUBO_EINVAL. */
+int tubo__parse_transport(const char *s, enum tubo__transport_kind *out);
+
+#endif /* TUBO_LAUNCH_H */

@@ -1,0 +1,370 @@
+/* SPDX-License-Identifier: MIT */
+/* Matching: posted receives against arriving frames, in MPI's order.
+ *
+ * Frames from one peer are delivered in the order sent. A frame that no posted receive
+ * wants is left with the transport (so the common case copies once, from the ring into
+ * the user's buffer), unless a receive is waiting for a later frame from that peer or
+ * the rank is draining; then it goes to the unexpected queue. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "os/os.h"
+#include "world.h"
+
+static inline int match_one(int want_src, int32_t want_tag, int src, int32_t tag)
+{
+  return (want_src == TUBO_ANY_SOURCE || want_src == src) &&
+         (want_tag == TUBO_ANY_TAG || want_tag == tag);
+}
+
+static tubo_request_t *posted_find(tubo__world_t *w, int src, uint16_t ctx, int32_t tag)
+{
+  for (tubo_request_t *r = w->posted_head; r != NULL; r = r->next)
+    if (r->ctx == ctx && match_one(r->peer, r->tag, src, tag))
+      return r;
+  return NULL;
+}
+
+/* Whether some posted receive could want a later frame from src. */
+static int posted_wants(tubo__world_t *w, int src)
+{
+  for (tubo_request_t *r = w->posted_head; r != NULL; r = r->next)
+    if (r->peer == TUBO_ANY_SOURCE || r->peer == src)
+      return 1;
+  return 0;
+}
+
+void tubo__posted_remove(tubo__world_t *w, tubo_request_t *r)
+{
+  if (r->prev)
+    r->prev->next = r->next;
+  else
+    w->posted_head = r->next;
+  if (r->next)
+    r->next->prev = r->prev;
+  else
+    w->posted_tail = r->prev;
+  r->next = r->prev = NULL;
+}
+
+static void posted_append(tubo__world_t *w, tubo_request_t *r)
+{
+  r->next = NULL;
+  r->prev = w->posted_tail;
+  if (w->posted_tail)
+    w->posted_tail->next = r;
+  else
+    w->posted_head = r;
+  w->posted_tail = r;
+}
+
+static void unexp_append(tubo__world_t *w, tubo__umsg_t *u)
+{
+  u->next = NULL;
+  u->prev = w->unexp_tail;
+  if (w->unexp_tail)
+    w->unexp_tail->next = u;
+  else
+    w->unexp_head = u;
+  w->unexp_tail = u;
+}
+
+static void unexp_remove(tubo__world_t *w, tubo__umsg_t *u)
+{
+  if (u->prev)
+    u->prev->next = u->next;
+  else
+    w->unexp_head = u->next;
+  if (u->next)
+    u->next->prev = u->prev;
+  else
+    w->unexp_tail = u->prev;
+}
+
+tubo__umsg_t *tubo__unexp_find(tubo__world_t *w, int src, uint16_t ctx, int32_t tag)
+{
+  for (tubo__umsg_t *u = w->unexp_head; u != NULL; u = u->next)
+    if (u->ctx == ctx && match_one(src, tag, u->src, u->tag))
+      return u;
+  return NULL;
+}
+
+void tubo__unexp_fini(tubo__world_t *w)
+{
+  tubo__umsg_t *u = w->unexp_head;
+  while (u) {
+    tubo__umsg_t *n = u->next;
+    if (u->data != (unsigned char *)(u + 1))
+      free(u->data);
+    free(u);
+    u = n;
+  }
+  w->unexp_head = w->unexp_tail = NULL;
+}
+
+/* Copies bytes [at, at + n) of a message into a receive, dropping what exceeds its buffer. */
+static inline void recv_copy(tubo_request_t *r, size_t at, const void *src, size_t n)
+{
+  if (at >= r->cap)
+    return;
+  size_t room = r->cap - at;
+  memcpy((char *)r->buf + at, src, n < room ? n : room);
+}
+
+static inline void recv_matched(tubo_request_t *r, int src, int32_t tag, size_t total)
+{
+  r->st_source = src;
+  r->st_tag = tag;
+  r->msg_len = total;
+}
+
+static inline void recv_finish(tubo_request_t *r)
+{
+  tubo__req_complete(r, r->msg_len > r->cap ? TUBO_ETRUNC : 0);
+}
+
+/* Reads an RTS message straight from the sender's memory, then tells it with a FIN. */
+static void recv_pull(tubo__world_t *w, tubo_request_t *r, int src, uint64_t addr, uint32_t sreq)
+{
+  size_t n = r->msg_len < r->cap ? r->msg_len : r->cap;
+  int err = 0;
+  if (n > 0)
+    err = w->caps.single_copy ? w->tp->read(w->tp_state, src, addr, r->buf, n) : TUBO_ENOTSUP;
+  struct tubo__f_fin fin = {sreq, err};
+  tubo__frame_t f = {TUBO__F_FIN, 0, 0, 0, sizeof fin};
+  int rc = tubo__send_ctrl(w, src, &f, &fin);
+  if (err == 0)
+    err = rc;
+  if (err != 0)
+    tubo__req_complete(r, err == TUBO_ENOTSUP ? TUBO_ECORRUPT : err);
+  else
+    recv_finish(r);
+}
+
+static tubo__umsg_t *umsg_new(int src, const tubo__frame_t *f, size_t total, size_t inline_len)
+{
+  tubo__umsg_t *u = malloc(sizeof *u + inline_len);
+  if (u == NULL)
+    return NULL;
+  memset(u, 0, sizeof *u);
+  u->src = src;
+  u->ctx = f->ctx;
+  u->tag = f->tag;
+  u->kind = f->kind;
+  u->total = total;
+  u->data = (unsigned char *)(u + 1);
+  return u;
+}
+
+static int deliver_eager(tubo__world_t *w, int src, const tubo__frame_t *f, const void *p)
+{
+  tubo_request_t *r = posted_find(w, src, f->ctx, f->tag);
+  if (r != NULL) {
+    tubo__posted_remove(w, r);
+    recv_matched(r, src, f->tag, f->len);
+    recv_copy(r, 0, p, f->len);
+    recv_finish(r);
+    return 1;
+  }
+  if (!w->drain && !posted_wants(w, src))
+    return 0;
+  tubo__umsg_t *u = umsg_new(src, f, f->len, f->len);
+  if (u == NULL)
+    return TUBO_ENOMEM;
+  memcpy(u->data, p, f->len);
+  u->got = f->len;
+  unexp_append(w, u);
+  return 1;
+}
+
+static int deliver_first(tubo__world_t *w, int src, const tubo__frame_t *f, const void *p)
+{
+  struct tubo__f_first h;
+  if (f->len < sizeof h || w->peers[src].rx_req || w->peers[src].rx_umsg)
+    return TUBO_ECORRUPT;
+  memcpy(&h, p, sizeof h);
+  size_t n = f->len - sizeof h;
+  const char *data = (const char *)p + sizeof h;
+  if (h.total <= n || h.total > SIZE_MAX / 2)
+    return TUBO_ECORRUPT;
+  tubo_request_t *r = posted_find(w, src, f->ctx, f->tag);
+  if (r != NULL) {
+    tubo__posted_remove(w, r);
+    recv_matched(r, src, f->tag, (size_t)h.total);
+    recv_copy(r, 0, data, n);
+    r->off = n;
+    w->peers[src].rx_req = r;
+    return 1;
+  }
+  if (!w->drain && !posted_wants(w, src))
+    return 0;
+  tubo__umsg_t *u = umsg_new(src, f, (size_t)h.total, 0);
+  if (u == NULL || (u->data = malloc((size_t)h.total)) == NULL) {
+    free(u);
+    return TUBO_ENOMEM;
+  }
+  memcpy(u->data, data, n);
+  u->got = n;
+  unexp_append(w, u);
+  w->peers[src].rx_umsg = u;
+  return 1;
+}
+
+static int deliver_cont(tubo__world_t *w, int src, const void *p, size_t n)
+{
+  tubo__peer_t *pe = &w->peers[src];
+  if (pe->rx_req != NULL) {
+    tubo_request_t *r = pe->rx_req;
+    if (n > r->msg_len - r->off)
+      return TUBO_ECORRUPT;
+    recv_copy(r, r->off, p, n);
+    r->off += n;
+    if (r->off == r->msg_len) {
+      pe->rx_req = NULL;
+      recv_finish(r);
+    }
+    return 1;
+  }
+  if (pe->rx_umsg != NULL) {
+    tubo__umsg_t *u = pe->rx_umsg;
+    if (n > u->total - u->got)
+      return TUBO_ECORRUPT;
+    memcpy(u->data + u->got, p, n);
+    u->got += n;
+    if (u->got == u->total)
+      pe->rx_umsg = NULL;
+    return 1;
+  }
+  return TUBO_ECORRUPT;
+}
+
+static int deliver_rts(tubo__world_t *w, int src, const tubo__frame_t *f, const void *p)
+{
+  struct tubo__f_rts h;
+  if (f->len != sizeof h)
+    return TUBO_ECORRUPT;
+  memcpy(&h, p, sizeof h);
+  if (h.total > SIZE_MAX / 2)
+    return TUBO_ECORRUPT;
+  tubo_request_t *r = posted_find(w, src, f->ctx, f->tag);
+  if (r != NULL) {
+    tubo__posted_remove(w, r);
+    recv_matched(r, src, f->tag, (size_t)h.total);
+    recv_pull(w, r, src, h.addr, h.sreq);
+    return 1;
+  }
+  if (!w->drain && !posted_wants(w, src))
+    return 0;
+  tubo__umsg_t *u = umsg_new(src, f, (size_t)h.total, 0);
+  if (u == NULL)
+    return TUBO_ENOMEM;
+  u->raddr = h.addr;
+  u->sreq = h.sreq;
+  unexp_append(w, u);
+  return 1;
+}
+
+static int deliver_fin(tubo__world_t *w, const tubo__frame_t *f, const void *p)
+{
+  struct tubo__f_fin h;
+  if (f->len != sizeof h)
+    return TUBO_ECORRUPT;
+  memcpy(&h, p, sizeof h);
+  tubo_request_t *r = tubo__req_lookup(w, h.sreq);
+  if (r == NULL || r->kind != TUBO__REQ_SEND || r->proto != TUBO__SP_WAITFIN)
+    return TUBO_ECORRUPT;
+  w->waitfin--;
+  tubo__req_complete(r, h.error < 0 ? TUBO_EPEER : 0);
+  return 1;
+}
+
+int tubo__deliver(tubo__world_t *w, int src, const tubo__frame_t *f, const void *payload)
+{
+  switch (f->kind) {
+  case TUBO__F_EAGER:
+    return deliver_eager(w, src, f, payload);
+  case TUBO__F_FIRST:
+    return deliver_first(w, src, f, payload);
+  case TUBO__F_CONT:
+    return deliver_cont(w, src, payload, f->len);
+  case TUBO__F_RTS:
+    return deliver_rts(w, src, f, payload);
+  case TUBO__F_FIN:
+    return deliver_fin(w, f, payload);
+  case TUBO__F_GONE: {
+    struct tubo__f_gone g;
+    if (f->len != sizeof g)
+      return TUBO_ECORRUPT;
+    memcpy(&g, payload, sizeof g);
+    if (g.rank < 0 || g.rank >= w->size)
+      return TUBO_ECORRUPT;
+    tubo__peer_gone(w, g.rank, g.status == 0 ? TUBO__GONE_LEFT : TUBO__GONE_DIED, g.status);
+    return 1;
+  }
+  case TUBO__F_ABORT:
+    if (!w->broken || w->broken_code != TUBO_EABORT) {
+      w->broken = 1;
+      w->broken_code = TUBO_EABORT;
+    }
+    return 1;
+  default:
+    return TUBO_ECORRUPT;
+  }
+}
+
+/* Completes a receive from an unexpected message and frees the message. */
+static void recv_from_unexp(tubo__world_t *w, tubo_request_t *r, tubo__umsg_t *u)
+{
+  unexp_remove(w, u);
+  recv_matched(r, u->src, u->tag, u->total);
+  switch (u->kind) {
+  case TUBO__F_RTS:
+    recv_pull(w, r, u->src, u->raddr, u->sreq);
+    break;
+  case TUBO__F_FIRST:
+    recv_copy(r, 0, u->data, u->got);
+    r->off = u->got;
+    if (u->got < u->total) {
+      /* Still streaming: the rest goes straight into the receive. */
+      w->peers[u->src].rx_umsg = NULL;
+      w->peers[u->src].rx_req = r;
+    } else {
+      recv_finish(r);
+    }
+    free(u->data);
+    break;
+  default:
+    recv_copy(r, 0, u->data, u->got);
+    recv_finish(r);
+    break;
+  }
+  free(u);
+}
+
+int tubo__recv_start(tubo__world_t *w, tubo_request_t *r)
+{
+  if (w->unexp_head != NULL) {
+    tubo__umsg_t *u = tubo__unexp_find(w, r->peer, r->ctx, r->tag);
+    if (u != NULL) {
+      recv_from_unexp(w, r, u);
+      return 0;
+    }
+  }
+  posted_append(w, r);
+  return 0;
+}
+
+void tubo__peer_gone(tubo__world_t *w, int peer, int how, int status)
+{
+  tubo__peer_t *pe = &w->peers[peer];
+  if (pe->gone >= how)
+    return;
+  pe->gone = how;
+  pe->exit_status = status;
+  if (how == TUBO__GONE_DIED && !w->broken) {
+    w->broken = 1;
+    w->broken_code = TUBO_EPEER;
+  }
+}

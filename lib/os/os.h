@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: MIT */
+/* The OS contract: everything tubo asks of the kernel, in one small interface.
+ *
+ * Each operating system gets one implementation file (os_linux.c today), chosen in
+ * lib/Makefile.inc; the rest of tubo calls only these functions and never tests the OS
+ * with #ifdef. Every function returns 0 or a negative TUBO_E code unless stated. */
+#ifndef TUBO_OS_H
+#define TUBO_OS_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Sleeps while *word still holds expected, for at most timeout_ms (negative: no limit).
+ * Works between processes sharing the word's memory. Returns 0 when woken, when the value
+ * already differed or on a signal, and TUBO_ETIMEDOUT when the time ran out. */
+int tubo__os_futex_wait(_Atomic uint32_t *word, uint32_t expected, int timeout_ms);
+
+/* Wakes at most n processes sleeping on word in tubo__os_futex_wait. */
+void tubo__os_futex_wake(_Atomic uint32_t *word, int n);
+
+/* Creates an owner-only shared memory object of size bytes that has no name anyone can
+ * open: it disappears when the last process holding it exits, however that happens.
+ * Returns a file descriptor (>= 0) or TUBO_ESHM. */
+int tubo__os_shm_create(size_t size);
+
+/* Reserves the pages of [offset, offset + len) of a shared memory object now, under the
+ * memory policy bound to that range, so that a full system fails here with TUBO_ESHM
+ * instead of with SIGBUS on first touch. */
+int tubo__os_shm_reserve(int fd, size_t offset, size_t len);
+
+/* Copies len bytes at address remote of process pid into local with a single copy.
+ * Returns 0; TUBO_ENOTSUP where the kernel or a security policy forbids it; TUBO_EPEER if
+ * the process is gone; TUBO_ESYS for other failures (a bad address among them). */
+int tubo__os_peer_read(pid_t pid, uint64_t remote, void *local, size_t len);
+
+/* Allows processes descending from ancestor to read this process's memory with
+ * tubo__os_peer_read where a security module restricts it to ancestors. Best effort. */
+void tubo__os_allow_peer_reads(pid_t ancestor);
+
+/* Makes the calling process die with SIGKILL when the process parent does; call right
+ * after fork in the child. Returns TUBO_EPEER if parent is already gone. */
+int tubo__os_die_with_parent(pid_t parent);
+
+/* Returns 1 if process pid exists, 0 if it does not. */
+int tubo__os_pid_alive(pid_t pid);
+
+/* Monotonic time in nanoseconds. */
+uint64_t tubo__os_now_ns(void);
+
+/* Fills buf with len unpredictable bytes (for job identifiers). */
+int tubo__os_random(void *buf, size_t len);
+
+/* Tells the processor that the caller is spinning: saves power and lets the sibling
+ * hardware thread run. The only architecture test in tubo lives here. */
+static inline void tubo__os_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  __asm__ __volatile__("yield" ::: "memory");
+#else
+  atomic_signal_fence(memory_order_seq_cst);
+#endif
+}
+
+#endif /* TUBO_OS_H */

@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: MIT */
+/* The OS contract (os.h) on Linux: futexes, memfd, process_vm_readv, prctl. */
+#include "config.h"
+
+#include "os/os.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tubo.h"
+
+int tubo__os_futex_wait(_Atomic uint32_t *word, uint32_t expected, int timeout_ms)
+{
+  struct timespec ts, *tsp = NULL;
+  if (timeout_ms >= 0) {
+    ts.tv_sec = timeout_ms / 1000;
+    ts.tv_nsec = (long)(timeout_ms % 1000) * 1000000L;
+    tsp = &ts;
+  }
+  /* Not FUTEX_PRIVATE_FLAG: the word is shared between processes. */
+  long rc = syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT, expected, tsp, NULL, 0);
+  if (rc == -1 && errno == ETIMEDOUT)
+    return TUBO_ETIMEDOUT;
+  return 0;
+}
+
+void tubo__os_futex_wake(_Atomic uint32_t *word, int n)
+{
+  syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE, n, NULL, NULL, 0);
+}
+
+int tubo__os_shm_create(size_t size)
+{
+  int fd = (int)syscall(SYS_memfd_create, "tubo", (unsigned)MFD_CLOEXEC);
+  if (fd < 0) {
+    /* Kernels before 3.17: a POSIX object with an unguessable name, unlinked at once,
+     * so that it is nameless before anyone else could know it. */
+    unsigned char r[12];
+    char name[64];
+    if (tubo__os_random(r, sizeof r) != 0)
+      return TUBO_ESHM;
+    int n = snprintf(name, sizeof name, "/tubo.%d.", (int)getpid());
+    for (size_t i = 0; i < sizeof r && n + 2 < (int)sizeof name; i++)
+      n += snprintf(name + n, sizeof name - (size_t)n, "%02x", r[i]);
+    fd = shm_open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+      return TUBO_ESHM;
+    shm_unlink(name);
+  }
+  if (size > 0 && ftruncate(fd, (off_t)size) != 0) {
+    close(fd);
+    return TUBO_ESHM;
+  }
+  return fd;
+}
+
+int tubo__os_shm_reserve(int fd, size_t offset, size_t len)
+{
+  int rc;
+  do
+    rc = posix_fallocate(fd, (off_t)offset, (off_t)len);
+  while (rc == EINTR);
+  /* EOPNOTSUPP: the filesystem cannot reserve; pages will come on first touch. */
+  if (rc == 0 || rc == EOPNOTSUPP)
+    return 0;
+  return TUBO_ESHM;
+}
+
+int tubo__os_peer_read(pid_t pid, uint64_t remote, void *local, size_t len)
+{
+  char *dst = local;
+  while (len > 0) {
+    struct iovec l = {dst, len};
+    struct iovec r = {(void *)(uintptr_t)remote, len};
+    ssize_t n = process_vm_readv(pid, &l, 1, &r, 1, 0);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      if (errno == EPERM || errno == ENOSYS || errno == EACCES)
+        return TUBO_ENOTSUP;
+      if (errno == ESRCH)
+        return TUBO_EPEER;
+      return TUBO_ESYS;
+    }
+    if (n == 0)
+      return TUBO_ESYS;
+    dst += n;
+    remote += (uint64_t)n;
+    len -= (size_t)n;
+  }
+  return 0;
+}
+
+void tubo__os_allow_peer_reads(pid_t ancestor)
+{
+  /* Yama's ptrace_scope=1 lets only ancestors read us; naming the launcher lets every
+   * rank it started (its descendants) do so too. EINVAL where Yama is absent. */
+  (void)prctl(PR_SET_PTRACER, (unsigned long)ancestor, 0, 0, 0);
+}
+
+int tubo__os_die_with_parent(pid_t parent)
+{
+  if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
+    return TUBO_ESYS;
+  /* The parent may have died before the prctl took effect. */
+  if (getppid() != parent)
+    return TUBO_EPEER;
+  return 0;
+}
+
+int tubo__os_pid_alive(pid_t pid)
+{
+  if (pid <= 0)
+    return 0;
+  return kill(pid, 0) == 0 || errno == EPERM;
+}
+
+uint64_t tubo__os_now_ns(void)
+{
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
+int tubo__os_random(void *buf, size_t len)
+{
+  unsigned char *p = buf;
+  while (len > 0) {
+    ssize_t n = getrandom(p, len, 0);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      return TUBO_ESYS;
+    }
+    p += n;
+    len -= (size_t)n;
+  }
+  return 0;
+}

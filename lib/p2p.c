@@ -1,0 +1,458 @@
+/* SPDX-License-Identifier: MIT */
+/* Point-to-point: the public send, receive, wait, test and probe functions. */
+#include "config.h"
+
+#include <string.h>
+
+#include "world.h"
+
+/* Validates the arguments every point-to-point call shares. peer is a comm rank. */
+static int p2p_check(const tubo_comm_t *comm, int peer, int tag, const void *buf, size_t len,
+                     int receiving)
+{
+  int rc = tubo__comm_check(comm);
+  if (rc != 0)
+    return rc;
+  if (peer < 0 || peer >= comm->size) {
+    if (!(receiving && peer == TUBO_ANY_SOURCE))
+      return TUBO_ERANK;
+  }
+  if (tag < 0 || tag > TUBO_TAG_MAX) {
+    if (!(receiving && tag == TUBO_ANY_TAG))
+      return TUBO_ETAG;
+  }
+  if (buf == NULL && len > 0)
+    return TUBO_EINVAL;
+  if (len > (size_t)UINT32_MAX * 4096)
+    return TUBO_ETOOBIG;
+  return 0;
+}
+
+static void status_fill(tubo__world_t *w, const tubo_request_t *r, int rc, tubo_status_t *st)
+{
+  if (st == NULL)
+    return;
+  if (r->kind == TUBO__REQ_RECV && r->msg_len != (size_t)-1) {
+    st->source = r->st_source; /* world rank; communicators map it below */
+    const tubo_comm_t *c = r->comm;
+    if (c != NULL && c->to_world != NULL)
+      for (int i = 0; i < c->size; i++)
+        if (c->to_world[i] == r->st_source) {
+          st->source = i;
+          break;
+        }
+    st->tag = r->st_tag;
+    st->length = r->msg_len;
+  } else {
+    st->source = TUBO_ANY_SOURCE;
+    st->tag = TUBO_ANY_TAG;
+    st->length = 0;
+  }
+  st->error = rc;
+  (void)w;
+}
+
+/* Whether nothing more can come from peer (a world rank, or TUBO_ANY_SOURCE: from
+ * anyone) because it left the job. */
+static int peer_hopeless(tubo__world_t *w, int peer)
+{
+  if (peer >= 0)
+    return w->peers[peer].gone != 0;
+  for (int p = 0; p < w->size; p++)
+    if (p != w->rank && !w->peers[p].gone)
+      return 0;
+  return w->size > 1;
+}
+
+/* Whether a pending request can no longer complete because its peer left. */
+static int req_hopeless(tubo__world_t *w, const tubo_request_t *r)
+{
+  return peer_hopeless(w, r->peer);
+}
+
+/* Takes a pending request out of every queue and completes it with error. */
+static void req_fail(tubo__world_t *w, tubo_request_t *r, int error)
+{
+  if (r->state == TUBO__RS_DONE)
+    return;
+  if (r->kind == TUBO__REQ_RECV) {
+    int posted = 0;
+    for (tubo_request_t *q = w->posted_head; q; q = q->next)
+      if (q == r)
+        posted = 1;
+    if (posted)
+      tubo__posted_remove(w, r);
+    for (int p = 0; p < w->size; p++)
+      if (w->peers[p].rx_req == r)
+        w->peers[p].rx_req = NULL;
+  } else if (r->kind == TUBO__REQ_SEND) {
+    if (r->proto == TUBO__SP_WAITFIN)
+      w->waitfin--;
+    else
+      tubo__send_fail_peer(w, r->peer, error);
+  }
+  tubo__req_complete(r, error);
+}
+
+static int req_done_fn(void *p)
+{
+  tubo_request_t *r = p;
+  if (r->state == TUBO__RS_DONE)
+    return 1;
+  tubo__world_t *w = tubo__world;
+  if (req_hopeless(w, r)) {
+    req_fail(w, r, TUBO_EPEER);
+    return 1;
+  }
+  return 0;
+}
+
+int tubo__wait_req(tubo__world_t *w, tubo_request_t *r)
+{
+  int rc = tubo__wait_until(w, req_done_fn, r);
+  if (rc != 0 && r->state != TUBO__RS_DONE)
+    req_fail(w, r, rc);
+  return r->error;
+}
+
+static void recv_init(tubo_request_t *r, const tubo_comm_t *comm, void *buf, size_t cap, int source,
+                      int tag)
+{
+  r->kind = TUBO__REQ_RECV;
+  r->state = TUBO__RS_ACTIVE;
+  r->comm = comm;
+  r->ctx = comm->ctx;
+  r->tag = tag;
+  r->peer = source == TUBO_ANY_SOURCE ? TUBO_ANY_SOURCE : tubo__comm_world_rank(comm, source);
+  r->buf = buf;
+  r->cap = cap;
+  r->msg_len = (size_t)-1;
+}
+
+static void send_init(tubo_request_t *r, const tubo_comm_t *comm, const void *buf, size_t len,
+                      int dest, int tag)
+{
+  r->kind = TUBO__REQ_SEND;
+  r->state = TUBO__RS_ACTIVE;
+  r->comm = comm;
+  r->ctx = comm->ctx;
+  r->tag = tag;
+  r->peer = tubo__comm_world_rank(comm, dest);
+  r->buf = (void *)buf;
+  r->cap = len;
+}
+
+int tubo_send(const void *buf, size_t len, int dest, int tag, tubo_comm_t *comm)
+{
+  int rc = p2p_check(comm, dest, tag, buf, len, 0);
+  if (rc != 0)
+    return rc;
+  tubo__world_t *w = tubo__world;
+  int peer = tubo__comm_world_rank(comm, dest);
+  tubo__peer_t *pe = &w->peers[peer];
+  /* Fast path: a small message with nothing queued before it goes straight out. */
+  if (len <= w->caps.frame_max && pe->sq_head == NULL && !pe->gone && !w->broken &&
+      !(w->caps.single_copy && len >= w->caps.rndv_min)) {
+    tubo__frame_t f = {TUBO__F_EAGER, 0, comm->ctx, tag, (uint32_t)len};
+    rc = tubo__push(w, peer, &f, buf, len, NULL, 0);
+    if (rc != TUBO_EAGAIN)
+      return rc;
+  }
+  tubo_request_t *r;
+  if ((rc = tubo_isend(buf, len, dest, tag, comm, &r)) != 0)
+    return rc;
+  return tubo_wait(&r, TUBO_STATUS_IGNORE);
+}
+
+int tubo_isend(const void *buf, size_t len, int dest, int tag, tubo_comm_t *comm,
+               tubo_request_t **req)
+{
+  int rc = p2p_check(comm, dest, tag, buf, len, 0);
+  if (rc != 0)
+    return rc;
+  if (req == NULL)
+    return TUBO_EINVAL;
+  tubo__world_t *w = tubo__world;
+  tubo_request_t *r = tubo__req_alloc(w);
+  if (r == NULL)
+    return TUBO_ENOMEM;
+  send_init(r, comm, buf, len, dest, tag);
+  if (w->broken)
+    tubo__req_complete(r, w->broken_code);
+  else
+    tubo__send_start(w, r);
+  *req = r;
+  return 0;
+}
+
+int tubo_recv(void *buf, size_t cap, int source, int tag, tubo_comm_t *comm, tubo_status_t *status)
+{
+  int rc = p2p_check(comm, source, tag, buf, cap, 1);
+  if (rc != 0)
+    return rc;
+  tubo__world_t *w = tubo__world;
+  tubo_request_t r;
+  memset(&r, 0, offsetof(tubo_request_t, cf));
+  r.magic = TUBO__REQ_MAGIC;
+  recv_init(&r, comm, buf, cap, source, tag);
+  tubo__recv_start(w, &r);
+  if (r.state != TUBO__RS_DONE)
+    tubo__wait_req(w, &r);
+  status_fill(w, &r, r.error, status);
+  r.magic = 0;
+  return r.error;
+}
+
+int tubo_irecv(void *buf, size_t cap, int source, int tag, tubo_comm_t *comm, tubo_request_t **req)
+{
+  int rc = p2p_check(comm, source, tag, buf, cap, 1);
+  if (rc != 0)
+    return rc;
+  if (req == NULL)
+    return TUBO_EINVAL;
+  tubo__world_t *w = tubo__world;
+  tubo_request_t *r = tubo__req_alloc(w);
+  if (r == NULL)
+    return TUBO_ENOMEM;
+  recv_init(r, comm, buf, cap, source, tag);
+  tubo__recv_start(w, r);
+  *req = r;
+  return 0;
+}
+
+/* Checks a request handle passed by the user. */
+static int req_check(tubo_request_t *r)
+{
+  if (tubo__world == NULL)
+    return TUBO_ENOTINIT;
+  if (r->magic != TUBO__REQ_MAGIC || r->state == TUBO__RS_FREE ||
+      (r->kind != TUBO__REQ_SEND && r->kind != TUBO__REQ_RECV))
+    return TUBO_EREQUEST;
+  return 0;
+}
+
+static int req_finish(tubo__world_t *w, tubo_request_t **req, tubo_status_t *status)
+{
+  tubo_request_t *r = *req;
+  int rc = r->error;
+  status_fill(w, r, rc, status);
+  tubo__req_free(w, r);
+  *req = NULL;
+  return rc;
+}
+
+static void status_empty(tubo_status_t *status)
+{
+  if (status) {
+    status->source = TUBO_ANY_SOURCE;
+    status->tag = TUBO_ANY_TAG;
+    status->length = 0;
+    status->error = 0;
+  }
+}
+
+int tubo_wait(tubo_request_t **req, tubo_status_t *status)
+{
+  if (req == NULL)
+    return TUBO_EINVAL;
+  if (*req == NULL) {
+    status_empty(status);
+    return tubo__world ? 0 : TUBO_ENOTINIT;
+  }
+  int rc = req_check(*req);
+  if (rc != 0)
+    return rc;
+  tubo__world_t *w = tubo__world;
+  if ((*req)->state != TUBO__RS_DONE)
+    tubo__wait_req(w, *req);
+  return req_finish(w, req, status);
+}
+
+int tubo_test(tubo_request_t **req, int *flag, tubo_status_t *status)
+{
+  if (req == NULL || flag == NULL)
+    return TUBO_EINVAL;
+  *flag = 0;
+  if (*req == NULL) {
+    *flag = 1;
+    status_empty(status);
+    return tubo__world ? 0 : TUBO_ENOTINIT;
+  }
+  int rc = req_check(*req);
+  if (rc != 0)
+    return rc;
+  tubo__world_t *w = tubo__world;
+  tubo_request_t *r = *req;
+  if (r->state != TUBO__RS_DONE) {
+    rc = tubo__progress(w);
+    if (r->state != TUBO__RS_DONE) {
+      if (rc < 0 || w->broken)
+        req_fail(w, r, rc < 0 ? rc : w->broken_code);
+      else if (req_hopeless(w, r))
+        req_fail(w, r, TUBO_EPEER);
+      else
+        return 0;
+    }
+  }
+  *flag = 1;
+  return req_finish(w, req, status);
+}
+
+int tubo_waitall(size_t count, tubo_request_t **reqs, tubo_status_t *statuses)
+{
+  if (count > 0 && reqs == NULL)
+    return TUBO_EINVAL;
+  if (tubo__world == NULL)
+    return TUBO_ENOTINIT;
+  for (size_t i = 0; i < count; i++)
+    if (reqs[i] != NULL && req_check(reqs[i]) != 0)
+      return TUBO_EREQUEST;
+  int first = 0;
+  for (size_t i = 0; i < count; i++) {
+    int rc = tubo_wait(&reqs[i], statuses ? &statuses[i] : NULL);
+    if (rc != 0 && first == 0)
+      first = rc;
+  }
+  return first;
+}
+
+struct waitany_arg {
+  size_t count;
+  tubo_request_t **reqs;
+  size_t found;
+};
+
+static int waitany_done(void *p)
+{
+  struct waitany_arg *a = p;
+  for (size_t i = 0; i < a->count; i++)
+    if (a->reqs[i] != NULL && req_done_fn(a->reqs[i])) {
+      a->found = i;
+      return 1;
+    }
+  return 0;
+}
+
+int tubo_waitany(size_t count, tubo_request_t **reqs, size_t *index, tubo_status_t *status)
+{
+  if ((count > 0 && reqs == NULL) || index == NULL)
+    return TUBO_EINVAL;
+  if (tubo__world == NULL)
+    return TUBO_ENOTINIT;
+  size_t live = 0;
+  for (size_t i = 0; i < count; i++)
+    if (reqs[i] != NULL) {
+      if (req_check(reqs[i]) != 0)
+        return TUBO_EREQUEST;
+      live++;
+    }
+  *index = (size_t)-1;
+  if (live == 0) {
+    status_empty(status);
+    return 0;
+  }
+  tubo__world_t *w = tubo__world;
+  struct waitany_arg a = {count, reqs, (size_t)-1};
+  int rc = tubo__wait_until(w, waitany_done, &a);
+  if (rc != 0 && a.found == (size_t)-1) {
+    /* The job broke: report it on the first live request. */
+    for (size_t i = 0; i < count; i++)
+      if (reqs[i] != NULL) {
+        req_fail(w, reqs[i], rc);
+        a.found = i;
+        break;
+      }
+  }
+  *index = a.found;
+  return req_finish(w, &reqs[a.found], status);
+}
+
+struct probe_arg {
+  tubo__world_t *w;
+  int src;
+  uint16_t ctx;
+  int tag;
+  tubo__umsg_t *u;
+};
+
+static int probe_done(void *p)
+{
+  struct probe_arg *a = p;
+  a->u = tubo__unexp_find(a->w, a->src, a->ctx, a->tag);
+  if (a->u != NULL)
+    return 1;
+  return peer_hopeless(a->w, a->src);
+}
+
+static int probe_common(int source, int tag, tubo_comm_t *comm, int blocking, int *flag,
+                        tubo_status_t *status)
+{
+  int rc = p2p_check(comm, source, tag, NULL, 0, 1);
+  if (rc != 0)
+    return rc;
+  tubo__world_t *w = tubo__world;
+  int src = source == TUBO_ANY_SOURCE ? TUBO_ANY_SOURCE : tubo__comm_world_rank(comm, source);
+  struct probe_arg a = {w, src, comm->ctx, tag, NULL};
+  /* A probe must see frames still in the transport: take them into the unexpected queue. */
+  int drain_was = w->drain;
+  w->drain = 1;
+  if (blocking) {
+    rc = tubo__wait_until(w, probe_done, &a);
+  } else {
+    rc = tubo__progress(w);
+    probe_done(&a);
+    rc = rc < 0 ? rc : 0;
+  }
+  w->drain = drain_was;
+  if (flag)
+    *flag = a.u != NULL;
+  if (a.u != NULL) {
+    if (status) {
+      tubo_request_t r;
+      memset(&r, 0, sizeof r);
+      r.kind = TUBO__REQ_RECV;
+      r.comm = comm;
+      r.st_source = a.u->src;
+      r.st_tag = a.u->tag;
+      r.msg_len = a.u->total;
+      status_fill(w, &r, 0, status);
+    }
+    return 0;
+  }
+  if (rc == 0 && blocking)
+    rc = TUBO_EPEER;
+  return rc;
+}
+
+int tubo_probe(int source, int tag, tubo_comm_t *comm, tubo_status_t *status)
+{
+  return probe_common(source, tag, comm, 1, NULL, status);
+}
+
+int tubo_iprobe(int source, int tag, tubo_comm_t *comm, int *flag, tubo_status_t *status)
+{
+  if (flag == NULL)
+    return TUBO_EINVAL;
+  *flag = 0;
+  return probe_common(source, tag, comm, 0, flag, status);
+}
+
+int tubo_sendrecv(const void *sbuf, size_t slen, int dest, int stag, void *rbuf, size_t rcap,
+                  int source, int rtag, tubo_comm_t *comm, tubo_status_t *status)
+{
+  tubo_request_t *rr, *sr;
+  /* Check the send's arguments first, so that no receive is left posted on failure. */
+  int rc = p2p_check(comm, dest, stag, sbuf, slen, 0);
+  if (rc != 0)
+    return rc;
+  if ((rc = tubo_irecv(rbuf, rcap, source, rtag, comm, &rr)) != 0)
+    return rc;
+  if ((rc = tubo_isend(sbuf, slen, dest, stag, comm, &sr)) != 0) {
+    req_fail(tubo__world, rr, rc);
+    tubo_wait(&rr, TUBO_STATUS_IGNORE);
+    return rc;
+  }
+  int src = tubo_wait(&sr, TUBO_STATUS_IGNORE);
+  int rrc = tubo_wait(&rr, status);
+  return src != 0 ? src : rrc;
+}

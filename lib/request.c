@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: MIT */
+/* The request pool: requests are recycled, and named by a 32-bit id (index and
+ * generation) in frames, so that an id read from shared memory is checked, never followed. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "world.h"
+
+#define REQ_CHUNK_SHIFT 8
+#define REQ_CHUNK       (1u << REQ_CHUNK_SHIFT)
+#define REQ_INDEX_BITS  22
+#define REQ_INDEX_MASK  ((1u << REQ_INDEX_BITS) - 1)
+#define REQ_MAX_CHUNKS  ((1u << REQ_INDEX_BITS) / REQ_CHUNK)
+
+static int reqpool_grow(tubo__reqpool_t *p)
+{
+  if (p->nchunks >= REQ_MAX_CHUNKS)
+    return TUBO_ENOMEM;
+  tubo_request_t **chunks = realloc(p->chunks, (p->nchunks + 1) * sizeof *chunks);
+  if (chunks == NULL)
+    return TUBO_ENOMEM;
+  p->chunks = chunks;
+  tubo_request_t *c = calloc(REQ_CHUNK, sizeof *c);
+  if (c == NULL)
+    return TUBO_ENOMEM;
+  chunks[p->nchunks] = c;
+  /* Push in reverse so that low indices are handed out first. */
+  for (uint32_t i = REQ_CHUNK; i-- > 0;) {
+    c[i].id = (p->nchunks << REQ_CHUNK_SHIFT) | i;
+    c[i].pooled = 1;
+    c[i].next = p->free_list;
+    p->free_list = &c[i];
+  }
+  p->nchunks++;
+  return 0;
+}
+
+tubo_request_t *tubo__req_alloc(tubo__world_t *w)
+{
+  tubo__reqpool_t *p = &w->pool;
+  if (p->free_list == NULL && reqpool_grow(p) != 0)
+    return NULL;
+  tubo_request_t *r = p->free_list;
+  p->free_list = r->next;
+  uint32_t id = r->id;
+  memset(r, 0, offsetof(tubo_request_t, cf));
+  /* A new generation each time, so that a stale FIN cannot complete a reused request. */
+  r->id = (id & REQ_INDEX_MASK) | (((id >> REQ_INDEX_BITS) + 1) << REQ_INDEX_BITS);
+  r->pooled = 1;
+  r->magic = TUBO__REQ_MAGIC;
+  r->state = TUBO__RS_ACTIVE;
+  return r;
+}
+
+void tubo__req_free(tubo__world_t *w, tubo_request_t *r)
+{
+  r->magic = 0;
+  r->state = TUBO__RS_FREE;
+  if (!r->pooled)
+    return;
+  r->next = w->pool.free_list;
+  w->pool.free_list = r;
+}
+
+tubo_request_t *tubo__req_lookup(tubo__world_t *w, uint32_t id)
+{
+  uint32_t index = id & REQ_INDEX_MASK;
+  if ((index >> REQ_CHUNK_SHIFT) >= w->pool.nchunks)
+    return NULL;
+  tubo_request_t *r = &w->pool.chunks[index >> REQ_CHUNK_SHIFT][index & (REQ_CHUNK - 1)];
+  if (r->id != id || r->magic != TUBO__REQ_MAGIC || r->state == TUBO__RS_FREE)
+    return NULL;
+  return r;
+}
+
+void tubo__reqpool_fini(tubo__reqpool_t *p)
+{
+  for (uint32_t i = 0; i < p->nchunks; i++)
+    free(p->chunks[i]);
+  free(p->chunks);
+  memset(p, 0, sizeof *p);
+}

@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: MIT */
+/* Sending: choosing how a message travels, and pushing it in order.
+ *
+ * Each peer has a queue of sends that found no room; a new send goes behind them, so
+ * that messages to one peer leave in the order they were sent. */
+#include "config.h"
+
+#include <string.h>
+
+#include "world.h"
+
+static void sendq_append(tubo__world_t *w, tubo__peer_t *pe, tubo_request_t *r)
+{
+  r->next = NULL;
+  r->prev = pe->sq_tail;
+  if (pe->sq_tail)
+    pe->sq_tail->next = r;
+  else {
+    pe->sq_head = r;
+    w->sq_peers++;
+  }
+  pe->sq_tail = r;
+}
+
+static void sendq_pop(tubo__world_t *w, tubo__peer_t *pe)
+{
+  tubo_request_t *r = pe->sq_head;
+  pe->sq_head = r->next;
+  if (pe->sq_head)
+    pe->sq_head->prev = NULL;
+  else {
+    pe->sq_tail = NULL;
+    w->sq_peers--;
+  }
+  r->next = r->prev = NULL;
+}
+
+/* Pushes what it can of one send. Returns 1 when nothing of it is left to push,
+ * 0 when it must wait for room, or a negative error (the request is then completed). */
+static int send_push(tubo__world_t *w, tubo_request_t *r)
+{
+  int rc = 0;
+  switch (r->proto) {
+  case TUBO__SP_EAGER: {
+    tubo__frame_t f = {TUBO__F_EAGER, 0, r->ctx, r->tag, (uint32_t)r->cap};
+    rc = tubo__push(w, r->peer, &f, r->buf, r->cap, NULL, 0);
+    if (rc == 0)
+      tubo__req_complete(r, 0);
+    break;
+  }
+  case TUBO__SP_RTS: {
+    struct tubo__f_rts h = {r->cap, (uint64_t)(uintptr_t)r->buf, r->id, 0};
+    tubo__frame_t f = {TUBO__F_RTS, 0, r->ctx, r->tag, sizeof h};
+    rc = tubo__push(w, r->peer, &f, &h, sizeof h, NULL, 0);
+    if (rc == 0) {
+      r->proto = TUBO__SP_WAITFIN;
+      w->waitfin++;
+    }
+    break;
+  }
+  case TUBO__SP_STREAM: {
+    size_t max = w->caps.frame_max;
+    const char *buf = r->buf;
+    if (r->off == 0) {
+      struct tubo__f_first h = {r->cap};
+      size_t n = max - sizeof h;
+      tubo__frame_t f = {TUBO__F_FIRST, 0, r->ctx, r->tag, (uint32_t)(sizeof h + n)};
+      rc = tubo__push(w, r->peer, &f, &h, sizeof h, buf, n);
+      if (rc != 0)
+        break;
+      r->off = n;
+    }
+    while (r->off < r->cap) {
+      size_t n = r->cap - r->off < max ? r->cap - r->off : max;
+      tubo__frame_t f = {TUBO__F_CONT, 0, r->ctx, r->tag, (uint32_t)n};
+      rc = tubo__push(w, r->peer, &f, buf + r->off, n, NULL, 0);
+      if (rc != 0)
+        break;
+      r->off += n;
+    }
+    if (rc == 0)
+      tubo__req_complete(r, 0);
+    break;
+  }
+  default:
+    if (r->kind == TUBO__REQ_CTRL) {
+      rc = tubo__push(w, r->peer, &r->cf, r->cpayload, r->cf.len, NULL, 0);
+      break;
+    }
+    return TUBO_EREQUEST;
+  }
+  if (rc == TUBO_EAGAIN)
+    return 0;
+  if (rc < 0) {
+    tubo__req_complete(r, rc);
+    return rc;
+  }
+  return 1;
+}
+
+int tubo__self_push(tubo__world_t *w, const tubo__frame_t *f, const void *payload)
+{
+  /* Nothing holds a frame for later on the way to oneself: match it or keep it now. */
+  int drain_was = w->drain;
+  w->drain = 1;
+  int rc = tubo__deliver(w, w->rank, f, payload);
+  w->drain = drain_was;
+  return rc < 0 ? rc : 0;
+}
+
+int tubo__send_start(tubo__world_t *w, tubo_request_t *r)
+{
+  size_t len = r->cap;
+  if (r->peer == w->rank) {
+    /* To oneself every message is one frame, copied once. */
+    r->proto = TUBO__SP_EAGER;
+    if (len > UINT32_MAX) {
+      tubo__req_complete(r, TUBO_ETOOBIG);
+      return 0;
+    }
+  } else if (w->caps.single_copy && len >= w->caps.rndv_min && r->pooled)
+    r->proto = TUBO__SP_RTS;
+  else if (len <= w->caps.frame_max)
+    r->proto = TUBO__SP_EAGER;
+  else
+    r->proto = TUBO__SP_STREAM;
+  tubo__peer_t *pe = &w->peers[r->peer];
+  if (pe->gone) {
+    tubo__req_complete(r, TUBO_EPEER);
+    return 0;
+  }
+  if (pe->sq_head == NULL) {
+    int rc = send_push(w, r);
+    if (rc != 0)
+      return 0; /* pushed, or failed: the request carries the error */
+  }
+  sendq_append(w, pe, r);
+  return 0;
+}
+
+int tubo__send_progress(tubo__world_t *w)
+{
+  int events = 0;
+  for (int p = 0; p < w->size && w->sq_peers > 0; p++) {
+    tubo__peer_t *pe = &w->peers[p];
+    while (pe->sq_head != NULL) {
+      tubo_request_t *r = pe->sq_head;
+      int rc = send_push(w, r);
+      if (rc == 0)
+        break;
+      sendq_pop(w, pe);
+      if (r->kind == TUBO__REQ_CTRL)
+        tubo__req_free(w, r);
+      events++;
+    }
+  }
+  return events;
+}
+
+int tubo__send_ctrl(tubo__world_t *w, int peer, const tubo__frame_t *f, const void *payload)
+{
+  tubo__peer_t *pe = &w->peers[peer];
+  if (pe->gone)
+    return 0; /* nobody is left to tell */
+  if (pe->sq_head == NULL) {
+    int rc = tubo__push(w, peer, f, payload, f->len, NULL, 0);
+    if (rc != TUBO_EAGAIN)
+      return rc;
+  }
+  tubo_request_t *r = tubo__req_alloc(w);
+  if (r == NULL || f->len > sizeof r->cpayload) {
+    if (r)
+      tubo__req_free(w, r);
+    return TUBO_ENOMEM;
+  }
+  r->kind = TUBO__REQ_CTRL;
+  r->proto = 0xff;
+  r->peer = peer;
+  r->cf = *f;
+  memcpy(r->cpayload, payload, f->len);
+  sendq_append(w, pe, r);
+  return 0;
+}
+
+void tubo__send_fail_peer(tubo__world_t *w, int peer, int error)
+{
+  tubo__peer_t *pe = &w->peers[peer];
+  while (pe->sq_head != NULL) {
+    tubo_request_t *r = pe->sq_head;
+    sendq_pop(w, pe);
+    if (r->kind == TUBO__REQ_CTRL)
+      tubo__req_free(w, r);
+    else
+      tubo__req_complete(r, error);
+  }
+}

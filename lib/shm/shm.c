@@ -1,0 +1,407 @@
+/* SPDX-License-Identifier: MIT */
+/* The shared-memory transport: one channel (shm_ring.h) per ordered pair of ranks in a
+ * segment tuborun created without a name (shm_layout.h), futex bells for sleeping, and
+ * process_vm_readv for single-copy large messages where the kernel allows it. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "os/os.h"
+#include "settings.h"
+#include "shm/shm_layout.h"
+#include "shm/shm_ring.h"
+#include "topo.h"
+#include "transport.h"
+#include "world.h"
+
+/* This rank's view of the channel it writes to a peer. */
+typedef struct shm_tx {
+  struct tubo__shm_slot *slots;
+  unsigned char *data;
+  struct tubo__shm_chan *chan;
+  struct tubo__rankctl *peer_ctl;
+  uint64_t tail;       /* next slot position to fill */
+  uint64_t head_seen;  /* receiver's published head, as last read */
+  uint32_t dtail;      /* next data ring byte to fill */
+  uint32_t dhead_seen; /* receiver's published data head, as last read */
+} shm_tx_t;
+
+/* This rank's view of the channel a peer writes to it. */
+typedef struct shm_rx {
+  const struct tubo__shm_slot *slots;
+  const unsigned char *data;
+  struct tubo__shm_chan *chan;
+  struct tubo__rankctl *peer_ctl;
+  uint64_t head;     /* next slot position to read */
+  uint64_t head_pub; /* head as last published */
+  uint32_t dhead;
+  uint32_t dhead_pub;
+} shm_rx_t;
+
+typedef struct shm_state {
+  tubo__world_t *w;
+  int rank, size;
+  tubo__shm_layout_t L;
+  uint32_t smask, dmask, quarter, dquarter, frame_max;
+  shm_tx_t *tx;
+  shm_rx_t *rx;
+  int *poll; /* peers to poll, in order, self excluded */
+  int npoll;
+  int rr;
+  pid_t *pids;
+  struct tubo__jobctl *ctl;
+  struct tubo__rankctl *me;
+  void *base;
+  int fd;
+} shm_state_t;
+
+/* A word peers read at start-up to learn whether single-copy reads are allowed. */
+static volatile uint64_t shm_probe_word = TUBO__JOBCTL_MAGIC;
+
+static inline uint32_t shm_round64(uint32_t n)
+{
+  return (n + 63u) & ~63u;
+}
+
+static int shm_push(void *state, int peer, const tubo__frame_t *f, const void *p1, size_t n1,
+                    const void *p2, size_t n2)
+{
+  shm_state_t *s = state;
+  shm_tx_t *tx = &s->tx[peer];
+  uint64_t pos = tx->tail;
+  if (pos - tx->head_seen >= s->L.nslots) {
+    tx->head_seen = atomic_load_explicit(&tx->chan->head, memory_order_acquire);
+    if (tx->head_seen > pos)
+      return TUBO_ECORRUPT;
+    if (pos - tx->head_seen >= s->L.nslots)
+      return TUBO_EAGAIN;
+  }
+  struct tubo__shm_slot *slot = &tx->slots[pos & s->smask];
+  uint32_t len = f->len;
+  if (len <= TUBO__SHM_INLINE) {
+    if (n1)
+      memcpy(slot->inl, p1, n1);
+    if (n2)
+      memcpy(slot->inl + n1, p2, n2);
+  } else {
+    if (len > s->frame_max)
+      return TUBO_ETOOBIG;
+    uint32_t need = shm_round64(len);
+    uint32_t off = tx->dtail & s->dmask;
+    uint32_t skip = off + need > s->L.dbytes ? s->L.dbytes - off : 0;
+    if (tx->dtail + skip + need - tx->dhead_seen > s->L.dbytes) {
+      tx->dhead_seen = atomic_load_explicit(&tx->chan->dhead, memory_order_acquire);
+      if (tx->dtail + skip + need - tx->dhead_seen > s->L.dbytes)
+        return TUBO_EAGAIN;
+    }
+    if (skip)
+      off = 0;
+    unsigned char *d = tx->data + off;
+    if (n1)
+      memcpy(d, p1, n1);
+    if (n2)
+      memcpy(d + n1, p2, n2);
+    tx->dtail += skip + need;
+    slot->doff = off;
+    slot->dend = tx->dtail;
+  }
+  slot->kind = f->kind;
+  slot->flags = f->flags;
+  slot->ctx = f->ctx;
+  slot->tag = f->tag;
+  slot->len = len;
+  /* Publish; sequentially consistent so that the sleeping check below cannot pass it. */
+  atomic_store_explicit(&slot->stamp, (uint32_t)(pos + 1), memory_order_seq_cst);
+  tx->tail = pos + 1;
+  if (atomic_load_explicit(&tx->peer_ctl->sleeping, memory_order_seq_cst))
+    tubo__bell_ring(tx->peer_ctl);
+  return 0;
+}
+
+/* Tells the sender how far this rank has read, and wakes it if it waits for room. */
+static void shm_rx_publish(shm_rx_t *rx)
+{
+  atomic_store_explicit(&rx->chan->dhead, rx->dhead, memory_order_relaxed);
+  atomic_store_explicit(&rx->chan->head, rx->head, memory_order_seq_cst);
+  rx->head_pub = rx->head;
+  rx->dhead_pub = rx->dhead;
+  if (atomic_load_explicit(&rx->peer_ctl->sleeping, memory_order_seq_cst))
+    tubo__bell_ring(rx->peer_ctl);
+}
+
+/* Delivers what arrived from one peer; returns frames taken or an error. */
+static int shm_poll_peer(shm_state_t *s, int peer)
+{
+  shm_rx_t *rx = &s->rx[peer];
+  int n = 0;
+  for (;;) {
+    const struct tubo__shm_slot *slot = &rx->slots[rx->head & s->smask];
+    if (atomic_load_explicit(&slot->stamp, memory_order_acquire) != (uint32_t)(rx->head + 1))
+      break;
+    tubo__frame_t f = {slot->kind, slot->flags, slot->ctx, slot->tag, slot->len};
+    const void *payload = slot->inl;
+    uint32_t dend = 0;
+    if (f.len > TUBO__SHM_INLINE) {
+      /* Everything read from shared memory is checked before it is used. */
+      uint32_t off = slot->doff;
+      dend = slot->dend;
+      if (f.len > s->frame_max || off > s->L.dbytes - f.len || dend - rx->dhead > s->L.dbytes)
+        return TUBO_ECORRUPT;
+      payload = rx->data + off;
+    }
+    int rc = tubo__deliver(s->w, peer, &f, payload);
+    if (rc <= 0) {
+      if (rc < 0)
+        return rc;
+      break;
+    }
+    rx->head++;
+    if (dend)
+      rx->dhead = dend;
+    n++;
+    if (rx->head - rx->head_pub >= s->quarter || rx->dhead - rx->dhead_pub >= s->dquarter)
+      shm_rx_publish(rx);
+  }
+  return n;
+}
+
+static int shm_progress(void *state)
+{
+  shm_state_t *s = state;
+  int total = 0;
+  int np = s->npoll;
+  int start = s->rr;
+  for (int i = 0; i < np; i++) {
+    int k = start + i;
+    if (k >= np)
+      k -= np;
+    int rc = shm_poll_peer(s, s->poll[k]);
+    if (rc < 0)
+      return rc;
+    total += rc;
+  }
+  if (np > 1 && ++s->rr >= np)
+    s->rr = 0;
+  return total;
+}
+
+static void shm_sleep(void *state, int timeout_ms, int (*ready)(void *), void *arg)
+{
+  shm_state_t *s = state;
+  struct tubo__rankctl *me = s->me;
+  atomic_store_explicit(&me->sleeping, 1, memory_order_seq_cst);
+  uint32_t v = atomic_load_explicit(&me->bell, memory_order_seq_cst);
+  if (!ready(arg) && atomic_load(&s->ctl->state) == TUBO__JOB_RUNNING)
+    tubo__os_futex_wait(&me->bell, v, timeout_ms);
+  atomic_store_explicit(&me->sleeping, 0, memory_order_relaxed);
+}
+
+static int shm_check(void *state)
+{
+  shm_state_t *s = state;
+  for (int i = 0; i < s->npoll; i++) {
+    int p = s->poll[i];
+    struct tubo__rankctl *rc = tubo__jobctl_rank(s->ctl, (uint32_t)p);
+    uint32_t st = atomic_load(&rc->state);
+    if (st == TUBO__RANK_DONE)
+      tubo__peer_gone(s->w, p, TUBO__GONE_LEFT, 0);
+    else if (st == TUBO__RANK_DEAD)
+      tubo__peer_gone(s->w, p, TUBO__GONE_DIED, atomic_load(&rc->exit_status));
+  }
+  if (atomic_load(&s->ctl->state) == TUBO__JOB_ABORTED)
+    return TUBO_EABORT;
+  if (s->ctl->launcher_pid > 0 && !tubo__os_pid_alive(s->ctl->launcher_pid))
+    return TUBO_EABORT;
+  return 0;
+}
+
+static int shm_read(void *state, int peer, uint64_t addr, void *dst, size_t n)
+{
+  shm_state_t *s = state;
+  return tubo__os_peer_read(s->pids[peer], addr, dst, n);
+}
+
+static void shm_leave(void *state)
+{
+  shm_state_t *s = state;
+  atomic_store(&s->me->state, TUBO__RANK_DONE);
+  for (int i = 0; i < s->npoll; i++)
+    tubo__bell_ring(tubo__jobctl_rank(s->ctl, (uint32_t)s->poll[i]));
+}
+
+static void shm_abort(void *state, int code)
+{
+  shm_state_t *s = state;
+  tubo__jobctl_abort(s->ctl, code);
+}
+
+static void shm_close(void *state)
+{
+  shm_state_t *s = state;
+  if (s == NULL)
+    return;
+  if (s->base != NULL && s->base != MAP_FAILED)
+    munmap(s->base, s->L.total);
+  free(s->tx);
+  free(s->rx);
+  free(s->poll);
+  free(s->pids);
+  free(s);
+}
+
+/* Maps the control block alone and checks it belongs to this job. */
+static int shm_check_ctl(const tubo__launch_t *l, size_t page, struct stat *sb)
+{
+  size_t ctl_bytes = tubo__jobctl_bytes((uint32_t)l->size, page);
+  if (fstat(l->shm_fd, sb) != 0 || (size_t)sb->st_size < ctl_bytes)
+    return TUBO_ELAUNCH;
+  struct tubo__jobctl *c = mmap(NULL, ctl_bytes, PROT_READ, MAP_SHARED, l->shm_fd, 0);
+  if (c == MAP_FAILED)
+    return TUBO_ESHM;
+  int ok = c->magic == TUBO__JOBCTL_MAGIC && c->version == TUBO__JOBCTL_VERSION &&
+           c->nranks == (uint32_t)l->size && c->ctl_bytes == ctl_bytes &&
+           memcmp(c->jobid, l->jobid, sizeof c->jobid) == 0;
+  munmap(c, ctl_bytes);
+  return ok ? 0 : TUBO_ELAUNCH;
+}
+
+/* Binds this rank's receive region near it, reserves its pages and clears it. */
+static int shm_prepare_region(shm_state_t *s, int fd)
+{
+  size_t off = s->L.ctl_bytes + (size_t)s->rank * s->L.region_bytes;
+  void *region = (char *)s->base + off;
+  int node = -1;
+  tubo__topo_t *topo = NULL;
+  if (tubo__topo_load(&topo) == 0) {
+    (void)tubo__topo_membind_near_self(topo, region, s->L.region_bytes, &node);
+    tubo__topo_free(topo);
+  }
+  s->me->numa_node = node;
+  return tubo__os_shm_reserve(fd, off, s->L.region_bytes);
+}
+
+static void shm_wire(shm_state_t *s)
+{
+  for (int p = 0; p < s->size; p++) {
+    if (p == s->rank)
+      continue;
+    char *out = (char *)s->base + tubo__shm_chan_off(&s->L, (uint32_t)p, (uint32_t)s->rank);
+    char *in = (char *)s->base + tubo__shm_chan_off(&s->L, (uint32_t)s->rank, (uint32_t)p);
+    shm_tx_t *tx = &s->tx[p];
+    tx->chan = (struct tubo__shm_chan *)out;
+    tx->slots = (struct tubo__shm_slot *)(out + TUBO__SHM_CHAN_HDR);
+    tx->data = (unsigned char *)(out + TUBO__SHM_CHAN_HDR) + (size_t)s->L.nslots * TUBO__SHM_SLOT;
+    tx->peer_ctl = tubo__jobctl_rank(s->ctl, (uint32_t)p);
+    shm_rx_t *rx = &s->rx[p];
+    rx->chan = (struct tubo__shm_chan *)in;
+    rx->slots = (const struct tubo__shm_slot *)(in + TUBO__SHM_CHAN_HDR);
+    rx->data =
+        (const unsigned char *)(in + TUBO__SHM_CHAN_HDR) + (size_t)s->L.nslots * TUBO__SHM_SLOT;
+    rx->peer_ctl = tx->peer_ctl;
+    s->poll[s->npoll++] = p;
+  }
+}
+
+/* Tries to read a peer's probe word with a single copy; every rank tells the job. */
+static void shm_probe_single_copy(shm_state_t *s)
+{
+  int peer = (s->rank + 1) % s->size;
+  struct tubo__rankctl *pc = tubo__jobctl_rank(s->ctl, (uint32_t)peer);
+  uint64_t v = 0;
+  int rc = tubo__os_peer_read(s->pids[peer], pc->probe_addr, &v, sizeof v);
+  if (rc != 0 || v != TUBO__JOBCTL_MAGIC)
+    atomic_store(&s->ctl->cma_denied, 1);
+}
+
+static int shm_open_job(tubo__world_t *w, tubo__launch_t *l, void **state, tubo__tp_caps_t *caps)
+{
+  size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  struct stat sb;
+  if (l->shm_fd < 0)
+    return TUBO_ELAUNCH;
+  int rc = shm_check_ctl(l, page, &sb);
+  if (rc != 0)
+    return rc;
+  shm_state_t *s = calloc(1, sizeof *s);
+  if (s == NULL)
+    return TUBO_ENOMEM;
+  s->w = w;
+  s->rank = l->rank;
+  s->size = l->size;
+  s->fd = l->shm_fd;
+  size_t unit = tubo__setting_u64("TUBO_SHM_CHANNEL_BYTES", 0, 0, TUBO__SHM_UNIT_MAX);
+  if ((rc = tubo__shm_layout_compute((uint32_t)s->size, page, unit, &s->L)) != 0)
+    goto fail;
+  s->tx = calloc((size_t)s->size, sizeof *s->tx);
+  s->rx = calloc((size_t)s->size, sizeof *s->rx);
+  s->poll = calloc((size_t)s->size, sizeof *s->poll);
+  s->pids = calloc((size_t)s->size, sizeof *s->pids);
+  if (!s->tx || !s->rx || !s->poll || !s->pids) {
+    rc = TUBO_ENOMEM;
+    goto fail;
+  }
+  /* Every rank grows the file to the same size; growing twice is harmless. */
+  if ((size_t)sb.st_size < s->L.total && ftruncate(s->fd, (off_t)s->L.total) != 0) {
+    rc = TUBO_ESHM;
+    goto fail;
+  }
+  s->base = mmap(NULL, s->L.total, PROT_READ | PROT_WRITE, MAP_SHARED, s->fd, 0);
+  if (s->base == MAP_FAILED) {
+    rc = TUBO_ESHM;
+    goto fail;
+  }
+  s->ctl = s->base;
+  s->me = tubo__jobctl_rank(s->ctl, (uint32_t)s->rank);
+  uint64_t none = 0;
+  if (!atomic_compare_exchange_strong(&s->ctl->layout_key, &none, s->L.key) && none != s->L.key) {
+    rc = TUBO_ELAUNCH; /* ranks computed different layouts: settings differ */
+    goto fail;
+  }
+  if ((rc = shm_prepare_region(s, s->fd)) != 0)
+    goto fail;
+  s->me->probe_addr = (uint64_t)(uintptr_t)&shm_probe_word;
+  atomic_store(&s->me->pid, (int32_t)getpid());
+  atomic_store(&s->me->state, TUBO__RANK_READY);
+  tubo__os_allow_peer_reads(l->launcher_pid);
+  if ((rc = tubo__jobctl_rendezvous(s->ctl, (uint32_t)s->rank, 1)) != 0)
+    goto fail;
+  for (int p = 0; p < s->size; p++)
+    s->pids[p] = (pid_t)atomic_load(&tubo__jobctl_rank(s->ctl, (uint32_t)p)->pid);
+  int want_cma = (int)tubo__setting_u64("TUBO_SHM_CMA", 1, 0, 1);
+  if (want_cma && s->size > 1)
+    shm_probe_single_copy(s);
+  if ((rc = tubo__jobctl_rendezvous(s->ctl, (uint32_t)s->rank, 2)) != 0)
+    goto fail;
+
+  s->smask = s->L.nslots - 1;
+  s->dmask = s->L.dbytes - 1;
+  s->quarter = s->L.nslots / 4;
+  s->dquarter = s->L.dbytes / 4;
+  s->frame_max = s->L.dbytes / 4;
+  shm_wire(s);
+  caps->frame_max = s->frame_max;
+  caps->single_copy = want_cma && s->size > 1 && !atomic_load(&s->ctl->cma_denied);
+  caps->rndv_min = tubo__setting_u64("TUBO_SHM_RNDV_BYTES", 32u << 10, 1, SIZE_MAX);
+  *state = s;
+  return 0;
+fail:
+  shm_close(s);
+  return rc;
+}
+
+const tubo__tp_ops_t tubo__shm_ops = {
+    .name = "shm",
+    .open = shm_open_job,
+    .close = shm_close,
+    .push = shm_push,
+    .read = shm_read,
+    .progress = shm_progress,
+    .sleep = shm_sleep,
+    .check = shm_check,
+    .abort = shm_abort,
+    .leave = shm_leave,
+};

@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: MIT */
+/* Where everything lives in a job's shared memory segment.
+ *
+ *   [job control block][rank 0's receive region][rank 1's region]...
+ *
+ * Rank r's region holds one channel per peer s != r, carrying frames from s to r, so
+ * that everything r polls is in memory bound to r's NUMA node. A channel is a header
+ * line, a ring of 64-byte slots (one frame header each, small payloads inline) and a
+ * data ring for larger payloads. Every size is a power of two or a page multiple, and
+ * all ranks compute the same layout from the rank count and the TUBO_SHM_* settings. */
+#ifndef TUBO_SHM_LAYOUT_H
+#define TUBO_SHM_LAYOUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct tubo__shm_layout {
+  uint32_t nranks;
+  uint32_t nslots;     /* slots per channel */
+  uint32_t dbytes;     /* data ring bytes per channel */
+  size_t chan_bytes;   /* one channel, page multiple */
+  size_t region_bytes; /* one rank's receive region */
+  size_t ctl_bytes;    /* the job control block */
+  size_t total;        /* the whole segment */
+  uint64_t key;        /* fingerprint that all ranks must agree on */
+} tubo__shm_layout_t;
+
+#define TUBO__SHM_SLOT           64u
+#define TUBO__SHM_CHAN_HDR       128u
+#define TUBO__SHM_BUDGET_DEFAULT (8u << 20)
+#define TUBO__SHM_UNIT_MIN       (32u << 10)
+#define TUBO__SHM_UNIT_MAX       (512u << 10)
+
+/* Computes the layout for nranks. unit is the per-channel size to aim for (0: derived
+ * from the per-rank budget); it is clamped and rounded down to a power of two.
+ * Returns 0, or TUBO_ETOOBIG if the segment would not fit in a size_t. */
+int tubo__shm_layout_compute(uint32_t nranks, size_t page, size_t unit, tubo__shm_layout_t *L);
+
+/* Offset of the channel carrying frames from sender to receiver. */
+static inline size_t tubo__shm_chan_off(const tubo__shm_layout_t *L, uint32_t receiver,
+                                        uint32_t sender)
+{
+  uint32_t idx = sender < receiver ? sender : sender - 1;
+  return L->ctl_bytes + (size_t)receiver * L->region_bytes + (size_t)idx * L->chan_bytes;
+}
+
+#endif /* TUBO_SHM_LAYOUT_H */

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+/* One channel: a single-producer single-consumer ring of 64-byte slots and a data ring.
+ *
+ * The sender fills a slot, then stores its stamp (position + 1) last; the receiver polls
+ * only that stamp, so a small message costs one cache line moving between two cores.
+ * The receiver publishes how far it has read only every quarter ring, and the sender
+ * reads that only when its cached copy says the ring is full: neither side writes a line
+ * the other reads on every message. Payloads above the inline size go to the data ring,
+ * allocated contiguously; the slot names where. Nothing in here is a pointer. */
+#ifndef TUBO_SHM_RING_H
+#define TUBO_SHM_RING_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "jobctl.h"
+#include "shm/shm_layout.h"
+
+#define TUBO__SHM_INLINE 40u
+
+struct tubo__shm_slot {
+  _Atomic uint32_t stamp; /* low 32 bits of (position + 1) once the slot is filled */
+  uint8_t kind;
+  uint8_t flags;
+  uint16_t ctx;
+  int32_t tag;
+  uint32_t len;  /* payload bytes */
+  uint32_t doff; /* payload offset in the data ring, when len > TUBO__SHM_INLINE */
+  uint32_t dend; /* data ring position the receiver may release after this frame */
+  uint8_t inl[TUBO__SHM_INLINE];
+};
+
+/* The channel's header, written by the receiver only. */
+struct tubo__shm_chan {
+  _Alignas(TUBO__CACHELINE) _Atomic uint64_t head; /* slots consumed */
+  _Atomic uint32_t dhead;                          /* data ring bytes released */
+};
+
+_Static_assert(sizeof(struct tubo__shm_slot) == TUBO__SHM_SLOT, "a slot is one cache line");
+_Static_assert(sizeof(struct tubo__shm_chan) <= TUBO__SHM_CHAN_HDR, "channel header fits");
+
+#endif /* TUBO_SHM_RING_H */

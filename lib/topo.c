@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: MIT */
+/* The library's use of hwloc (topo.h). */
+#include "config.h"
+
+#include "topo.h"
+
+#include <hwloc.h>
+#include <stdlib.h>
+
+#include "tubo.h"
+
+struct tubo__topo {
+  hwloc_topology_t topo;
+};
+
+int tubo__topo_load(tubo__topo_t **out)
+{
+  tubo__topo_t *t = calloc(1, sizeof *t);
+  if (t == NULL)
+    return TUBO_ENOMEM;
+  if (hwloc_topology_init(&t->topo) != 0) {
+    free(t);
+    return TUBO_ETOPO;
+  }
+  /* Devices do not matter for placement and cost milliseconds to discover. */
+  hwloc_topology_set_io_types_filter(t->topo, HWLOC_TYPE_FILTER_KEEP_NONE);
+  if (hwloc_topology_load(t->topo) != 0) {
+    hwloc_topology_destroy(t->topo);
+    free(t);
+    return TUBO_ETOPO;
+  }
+  *out = t;
+  return 0;
+}
+
+void tubo__topo_free(tubo__topo_t *t)
+{
+  if (t == NULL)
+    return;
+  hwloc_topology_destroy(t->topo);
+  free(t);
+}
+
+int tubo__topo_npus(const tubo__topo_t *t)
+{
+  int n = hwloc_bitmap_weight(hwloc_topology_get_allowed_cpuset(t->topo));
+  return n > 0 ? n : 1;
+}
+
+int tubo__topo_membind_near_self(tubo__topo_t *t, void *addr, size_t len, int *node)
+{
+  *node = -1;
+  if (!hwloc_topology_is_thissystem(t->topo))
+    return 0;
+  if (hwloc_get_nbobjs_by_type(t->topo, HWLOC_OBJ_NUMANODE) <= 1)
+    return 0;
+  hwloc_bitmap_t cpus = hwloc_bitmap_alloc();
+  hwloc_bitmap_t nodes = hwloc_bitmap_alloc();
+  int rc = 0;
+  if (cpus == NULL || nodes == NULL) {
+    rc = TUBO_ENOMEM;
+    goto out;
+  }
+  if (hwloc_get_cpubind(t->topo, cpus, HWLOC_CPUBIND_PROCESS) != 0 ||
+      hwloc_bitmap_isincluded(hwloc_topology_get_allowed_cpuset(t->topo), cpus))
+    goto out; /* not bound: first touch decides */
+  hwloc_cpuset_to_nodeset(t->topo, cpus, nodes);
+  if (hwloc_bitmap_iszero(nodes))
+    goto out;
+  if (hwloc_set_area_membind(t->topo, addr, len, nodes, HWLOC_MEMBIND_BIND,
+                             HWLOC_MEMBIND_BYNODESET) != 0) {
+    rc = TUBO_ETOPO;
+    goto out;
+  }
+  hwloc_obj_t n = hwloc_get_obj_by_type(t->topo, HWLOC_OBJ_NUMANODE, 0);
+  for (; n != NULL; n = n->next_cousin)
+    if (hwloc_bitmap_isset(nodes, n->os_index)) {
+      *node = (int)n->logical_index;
+      break;
+    }
+out:
+  hwloc_bitmap_free(cpus);
+  hwloc_bitmap_free(nodes);
+  return rc;
+}

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+/* What the library asks of hwloc: the machine's size, NUMA-local memory, and what two
+ * cores share. Placement of ranks (for tuborun) lives in placement.h. */
+#ifndef TUBO_TOPO_H
+#define TUBO_TOPO_H
+
+#include <stddef.h>
+
+typedef struct tubo__topo tubo__topo_t;
+
+/* Loads the topology of this machine (or of the XML file HWLOC_XMLFILE names).
+ * Returns 0, TUBO_ETOPO or TUBO_ENOMEM. */
+int tubo__topo_load(tubo__topo_t **out);
+void tubo__topo_free(tubo__topo_t *t);
+
+/* Processing units (hardware threads) the job may use: the allowed set, which honours the
+ * cgroup cpuset. */
+int tubo__topo_npus(const tubo__topo_t *t);
+
+/* Binds the pages of [addr, addr + len) to the NUMA node(s) near the calling process's
+ * current binding, so that memory this rank reads often is local to it. Sets *node to the
+ * node's logical index or -1 when there is nothing to bind (one node, or not bound).
+ * Returns 0, or TUBO_ETOPO when the kernel refused. */
+int tubo__topo_membind_near_self(tubo__topo_t *t, void *addr, size_t len, int *node);
+
+#endif /* TUBO_TOPO_H */

@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: MIT */
+/* The transport interface: how the matching engine moves frames (frame.h) between ranks.
+ *
+ * A transport is a table of functions over its own state. It delivers incoming frames
+ * by calling tubo__deliver (match.h) from its progress function, in the order each
+ * peer sent them. Adding a transport means one folder under lib/ with one table, and a
+ * line in transport.c that picks it. */
+#ifndef TUBO_TRANSPORT_H
+#define TUBO_TRANSPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "frame.h"
+#include "launch.h"
+
+typedef struct tubo__world tubo__world_t;
+
+/* What a transport says of itself once open. */
+typedef struct tubo__tp_caps {
+  size_t frame_max; /* most payload bytes one frame can carry */
+  int single_copy;  /* RTS frames work: peers can read each other's memory */
+  size_t rndv_min;  /* messages of this size or more use RTS when single_copy */
+} tubo__tp_caps_t;
+
+typedef struct tubo__tp_ops {
+  const char *name;
+
+  /* Joins the job: after it returns (on every rank) frames can be pushed to any peer. */
+  int (*open)(tubo__world_t *w, tubo__launch_t *l, void **state, tubo__tp_caps_t *caps);
+
+  /* Leaves the job and frees the state; peers still reading what was sent are safe. */
+  void (*close)(void *state);
+
+  /* Queues one frame for peer: f->len payload bytes from p1 (n1 bytes) then p2.
+   * Returns 0, TUBO_EAGAIN when there is no room now (progress, then retry), or an error. */
+  int (*push)(void *state, int peer, const tubo__frame_t *f, const void *p1, size_t n1,
+              const void *p2, size_t n2);
+
+  /* Copies n bytes at addr in peer's memory into dst, for RTS frames; NULL where the
+   * transport has no single copy. Returns 0 or an error. */
+  int (*read)(void *state, int peer, uint64_t addr, void *dst, size_t n);
+
+  /* Delivers frames that have arrived (tubo__deliver); returns how many, or an error. */
+  int (*progress)(void *state);
+
+  /* Sleeps until a peer may have made work for this rank (a frame, room, a failure),
+   * for at most timeout_ms. Arms the wake-up first, then calls ready(arg), which makes
+   * one non-blocking attempt at progress and returns non-zero if it did anything; sleeps
+   * only if it did nothing. */
+  void (*sleep)(void *state, int timeout_ms, int (*ready)(void *), void *arg);
+
+  /* Looks for failures: calls tubo__peer_gone for peers that left; returns TUBO_EABORT
+   * if the job was aborted, else 0. Called on the slow path only. */
+  int (*check)(void *state);
+
+  /* Ends the job from this rank (tubo_abort): tells the launcher and every peer. */
+  void (*abort)(void *state, int code);
+
+  /* Records that this rank has finalized, so that peers waiting on it stop waiting. */
+  void (*leave)(void *state);
+} tubo__tp_ops_t;
+
+extern const tubo__tp_ops_t tubo__shm_ops;
+extern const tubo__tp_ops_t tubo__pipe_ops;
+
+/* The table for a transport kind. */
+const tubo__tp_ops_t *tubo__tp_lookup(enum tubo__transport_kind kind);
+
+#endif /* TUBO_TRANSPORT_H */

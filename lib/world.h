@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: MIT */
+/* The process-wide state of tubo: the world, its peers, communicators and requests. */
+#ifndef TUBO_WORLD_H
+#define TUBO_WORLD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "frame.h"
+#include "launch.h"
+#include "transport.h"
+#include "tubo.h"
+
+#define TUBO__COMM_MAGIC 0x636f6d6du /* "comm" */
+#define TUBO__REQ_MAGIC  0x72657175u /* "requ" */
+
+/* Context ids: each communicator has one for user messages and one for its own collectives. */
+#define TUBO__CTX_WORLD      0
+#define TUBO__CTX_WORLD_COLL 1
+
+struct tubo_comm {
+  uint32_t magic;
+  int rank, size;
+  uint16_t ctx;        /* user point-to-point traffic */
+  uint16_t ctx_coll;   /* barrier and other internal traffic */
+  const int *to_world; /* comm rank -> world rank; NULL where they are the same */
+  uint32_t barrier_epoch;
+};
+
+enum tubo__req_kind { TUBO__REQ_SEND = 1, TUBO__REQ_RECV = 2, TUBO__REQ_CTRL = 3 };
+enum tubo__req_state { TUBO__RS_FREE = 0, TUBO__RS_ACTIVE = 1, TUBO__RS_DONE = 2 };
+/* How a send travels, and how far it got. */
+enum tubo__send_proto {
+  TUBO__SP_EAGER = 0,  /* one EAGER frame, not yet pushed */
+  TUBO__SP_STREAM = 1, /* FIRST then CONT frames; off tells how much is pushed */
+  TUBO__SP_RTS = 2,    /* RTS not yet pushed */
+  TUBO__SP_WAITFIN = 3 /* RTS pushed: waiting for the receiver's FIN */
+};
+
+struct tubo_request {
+  uint32_t magic;
+  uint8_t kind;   /* tubo__req_kind */
+  uint8_t state;  /* tubo__req_state */
+  uint8_t proto;  /* tubo__send_proto, for sends */
+  uint8_t pooled; /* allocated from the pool (else on a caller's stack) */
+  int32_t error;
+  uint32_t id; /* pool index and generation, named in RTS and FIN frames */
+  uint16_t ctx;
+  int32_t tag; /* send: the tag; recv: the tag to match (or TUBO_ANY_TAG) */
+  int peer;    /* world rank: send destination, recv source (or TUBO_ANY_SOURCE) */
+  const tubo_comm_t *comm;
+  void *buf;
+  size_t cap;                  /* send: message length; recv: buffer size */
+  size_t off;                  /* bytes pushed (send) or received (recv) so far */
+  size_t msg_len;              /* recv: length of the matched message */
+  int st_source;               /* recv: world rank the message came from */
+  int32_t st_tag;              /* recv: its tag */
+  tubo_request_t *next, *prev; /* in the posted queue or a peer's send queue */
+  /* CTRL requests: a small frame waiting for room. */
+  tubo__frame_t cf;
+  uint8_t cpayload[24];
+};
+
+/* A message that arrived before any receive matched it. */
+typedef struct tubo__umsg {
+  struct tubo__umsg *next, *prev;
+  int src;
+  uint16_t ctx;
+  int32_t tag;
+  uint8_t kind; /* TUBO__F_EAGER, TUBO__F_FIRST (still streaming or complete), TUBO__F_RTS */
+  size_t total;
+  size_t got;
+  uint64_t raddr;
+  uint32_t sreq;
+  unsigned char *data;
+} tubo__umsg_t;
+
+typedef struct tubo__peer {
+  tubo_request_t *sq_head, *sq_tail; /* sends waiting for room, in order */
+  tubo_request_t *rx_req;            /* receive that CONT frames from this peer fill */
+  tubo__umsg_t *rx_umsg;             /* or unexpected message they fill */
+  int gone;                          /* 0, or TUBO__GONE_* */
+  int exit_status;
+} tubo__peer_t;
+
+enum { TUBO__GONE_NO = 0, TUBO__GONE_LEFT = 1, TUBO__GONE_DIED = 2 };
+
+typedef struct tubo__reqpool {
+  tubo_request_t **chunks;
+  uint32_t nchunks;
+  tubo_request_t *free_list;
+} tubo__reqpool_t;
+
+struct tubo__world {
+  int rank, size;
+  tubo__launch_t launch;
+  const tubo__tp_ops_t *tp;
+  void *tp_state;
+  tubo__tp_caps_t caps;
+  tubo__peer_t *peers;
+  tubo_comm_t world_comm;
+
+  /* Matching: receives waiting for a message, messages waiting for a receive. */
+  tubo_request_t *posted_head, *posted_tail;
+  tubo__umsg_t *unexp_head, *unexp_tail;
+  int drain; /* take unmatched frames into the unexpected queue even if nobody asks */
+
+  int sq_peers;    /* peers whose send queue is not empty */
+  int waitfin;     /* sends waiting for a FIN */
+  int broken;      /* a peer died or the job was aborted: waiting must stop */
+  int broken_code; /* TUBO_EPEER or TUBO_EABORT */
+
+  tubo__reqpool_t pool;
+  uint64_t spin_ns; /* how long a waiting rank spins before it sleeps */
+  int sleep_ms;     /* longest sleep before looking for failures */
+};
+
+/* The world of this process, or NULL outside tubo_init .. tubo_finalize. */
+extern tubo__world_t *tubo__world;
+
+/* The world rank of a communicator's rank. */
+static inline int tubo__comm_world_rank(const tubo_comm_t *c, int r)
+{
+  return c->to_world ? c->to_world[r] : r;
+}
+
+/* Checks a communicator handle; returns 0 or TUBO_ECOMM / TUBO_ENOTINIT. */
+int tubo__comm_check(const tubo_comm_t *c);
+
+/* Requests (request.c). */
+tubo_request_t *tubo__req_alloc(tubo__world_t *w);
+void tubo__req_free(tubo__world_t *w, tubo_request_t *r);
+tubo_request_t *tubo__req_lookup(tubo__world_t *w, uint32_t id);
+void tubo__reqpool_fini(tubo__reqpool_t *p);
+
+/* Matching and delivery (match.c). */
+/* Takes one incoming frame from src. Returns 1 if it was consumed, 0 if the transport
+ * should keep it (and everything after it from src) for later, or a negative error. */
+int tubo__deliver(tubo__world_t *w, int src, const tubo__frame_t *f, const void *payload);
+/* Starts a posted receive: matches the unexpected queue first, else posts it. */
+int tubo__recv_start(tubo__world_t *w, tubo_request_t *r);
+/* Removes a receive from the posted queue. */
+void tubo__posted_remove(tubo__world_t *w, tubo_request_t *r);
+/* Finds the first unexpected message matching (src, ctx, tag); NULL if none. */
+tubo__umsg_t *tubo__unexp_find(tubo__world_t *w, int src, uint16_t ctx, int32_t tag);
+/* Records that peer left (TUBO__GONE_LEFT) or died (TUBO__GONE_DIED). */
+void tubo__peer_gone(tubo__world_t *w, int peer, int how, int status);
+/* Frees the unexpected queue at finalize. */
+void tubo__unexp_fini(tubo__world_t *w);
+
+/* Sending (send.c). */
+/* Starts a send request: pushes what fits now, queues the rest in order. */
+int tubo__send_start(tubo__world_t *w, tubo_request_t *r);
+/* Pushes queued sends of every peer; returns how many frames went out, or an error. */
+int tubo__send_progress(tubo__world_t *w);
+/* Sends a small control frame (FIN), queuing it if there is no room. */
+int tubo__send_ctrl(tubo__world_t *w, int peer, const tubo__frame_t *f, const void *payload);
+/* Fails every queued or unfinished send with error (when peer is gone: only its sends). */
+void tubo__send_fail_peer(tubo__world_t *w, int peer, int error);
+
+/* Delivers a frame this rank sends to itself. */
+int tubo__self_push(tubo__world_t *w, const tubo__frame_t *f, const void *payload);
+
+/* Pushes a frame to a peer through its transport, or to this rank itself. */
+static inline int tubo__push(tubo__world_t *w, int peer, const tubo__frame_t *f, const void *p1,
+                             size_t n1, const void *p2, size_t n2)
+{
+  if (peer == w->rank)
+    return tubo__self_push(w, f, p1);
+  return w->tp->push(w->tp_state, peer, f, p1, n1, p2, n2);
+}
+
+/* Progress and waiting (progress.c). */
+/* One non-blocking pass: pushes queued sends, takes in arrived frames. Returns the
+ * number of events, or an error. */
+int tubo__progress(tubo__world_t *w);
+/* Waits until done(arg) is non-zero: spins, then sleeps. Returns 0, or TUBO_EPEER /
+ * TUBO_EABORT when the job broke and done(arg) can no longer become true. */
+int tubo__wait_until(tubo__world_t *w, int (*done)(void *), void *arg);
+/* Waits for one request to complete. */
+int tubo__wait_req(tubo__world_t *w, tubo_request_t *r);
+
+/* Completes a request (DONE) with error. */
+static inline void tubo__req_complete(tubo_request_t *r, int error)
+{
+  if (r->error == 0)
+    r->error = error;
+  r->state = TUBO__RS_DONE;
+}
+
+#endif /* TUBO_WORLD_H */

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: MIT */
+/* tuborun's parts: its options, the job it starts, and the watch over the job. */
+#ifndef TUBORUN_H
+#define TUBORUN_H
+
+#include <signal.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "launch.h"
+
+#define TUBORUN_MAX_X 256
+
+typedef struct tuborun_opts {
+  int nranks;
+  int tag_output;
+  double timeout_s; /* 0: none */
+  enum tubo__transport_kind transport;
+  const char *xvars[TUBORUN_MAX_X]; /* -x VAR or VAR=value */
+  int nx;
+  char **argv; /* the program and its arguments */
+} tuborun_opts_t;
+
+/* Parses the command line. Returns 0 to run, 1 when --help or --version was printed
+ * (exit 0), or 2 after printing a usage error (exit 2). */
+int tuborun_parse(int argc, char **argv, tuborun_opts_t *o);
+
+/* One rank's process, as the launcher sees it. */
+typedef struct tuborun_rank {
+  pid_t pid;
+  int status; /* exit code or 128 + signal, once ended */
+  int ended;
+  int out_fd, err_fd; /* --tag-output: read ends of its stdout and stderr, else -1 */
+} tuborun_rank_t;
+
+/* A rank's exit that a peer's pipe had no room to hear yet. */
+typedef struct tuborun_note {
+  int to, rank, status;
+} tuborun_note_t;
+
+typedef struct tuborun_job {
+  tuborun_opts_t *o;
+  tuborun_rank_t *ranks;
+  int nranks;
+  uint8_t jobid[16];
+  int shm_fd; /* shm transport: the job's memory */
+  void *ctl;  /* its control block, mapped */
+  size_t ctl_bytes;
+  int *pipe_r, *pipe_w;    /* pipe transport: each rank's pipe */
+  tuborun_note_t *pending; /* pipe transport: exits not yet told */
+  int npending;
+} tuborun_job_t;
+
+/* Creates the job's shared resources. Returns 0, or prints why and returns an exit status. */
+int tuborun_job_create(tuborun_job_t *j, tuborun_opts_t *o);
+/* Starts every rank. Returns 0, or prints why and returns an exit status. */
+int tuborun_job_spawn(tuborun_job_t *j);
+/* Tells the ranks still running that rank r's process ended with status. */
+void tuborun_job_notify_exit(tuborun_job_t *j, int r, int status);
+/* Retries telling exits that found a full pipe; returns how many are still waiting. */
+int tuborun_job_retry_notes(tuborun_job_t *j);
+void tuborun_job_destroy(tuborun_job_t *j);
+
+/* Watches the job until every rank has ended; returns tuborun's exit status. */
+int tuborun_monitor(tuborun_job_t *j);
+
+#endif /* TUBORUN_H */

@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: MIT */
+/* The job tuborun starts: its shared resources, and one process per rank. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "frame.h"
+#include "jobctl.h"
+#include "os/os.h"
+#include "pipe/pipe_wire.h"
+#include "tubo.h"
+#include "tuborun.h"
+
+static int job_fail(const char *what, int err)
+{
+  fprintf(stderr, "tuborun: %s: %s\n", what, err ? strerror(err) : "failed");
+  return 1;
+}
+
+static int job_create_shm(tuborun_job_t *j)
+{
+  size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  j->ctl_bytes = tubo__jobctl_bytes((uint32_t)j->nranks, page);
+  j->shm_fd = tubo__os_shm_create(j->ctl_bytes);
+  if (j->shm_fd < 0)
+    return job_fail("cannot create the job's shared memory", errno);
+  if (tubo__os_shm_reserve(j->shm_fd, 0, j->ctl_bytes) != 0)
+    return job_fail("shared memory is full", ENOSPC);
+  void *p = mmap(NULL, j->ctl_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, j->shm_fd, 0);
+  if (p == MAP_FAILED)
+    return job_fail("cannot map the job's shared memory", errno);
+  j->ctl = p;
+  struct tubo__jobctl *c = p;
+  c->magic = TUBO__JOBCTL_MAGIC;
+  c->version = TUBO__JOBCTL_VERSION;
+  c->nranks = (uint32_t)j->nranks;
+  memcpy(c->jobid, j->jobid, sizeof c->jobid);
+  c->ctl_bytes = j->ctl_bytes;
+  c->launcher_pid = (int32_t)getpid();
+  atomic_store(&c->failed_rank, -1);
+  return 0;
+}
+
+static int job_create_pipes(tuborun_job_t *j)
+{
+  j->pipe_r = calloc((size_t)j->nranks, sizeof(int));
+  j->pipe_w = calloc((size_t)j->nranks, sizeof(int));
+  j->pending = calloc((size_t)j->nranks * (size_t)j->nranks, sizeof *j->pending);
+  if (!j->pipe_r || !j->pipe_w || !j->pending)
+    return job_fail("out of memory", ENOMEM);
+  for (int r = 0; r < j->nranks; r++) {
+    int fds[2];
+    /* Close-on-exec here; each child clears it on the descriptors it keeps. */
+    if (pipe2(fds, O_CLOEXEC) != 0)
+      return job_fail("cannot create the ranks' pipes", errno);
+    j->pipe_r[r] = fds[0];
+    j->pipe_w[r] = fds[1];
+  }
+  return 0;
+}
+
+int tuborun_job_create(tuborun_job_t *j, tuborun_opts_t *o)
+{
+  memset(j, 0, sizeof *j);
+  j->o = o;
+  j->nranks = o->nranks;
+  j->shm_fd = -1;
+  j->ranks = calloc((size_t)j->nranks, sizeof *j->ranks);
+  if (j->ranks == NULL)
+    return job_fail("out of memory", ENOMEM);
+  for (int r = 0; r < j->nranks; r++)
+    j->ranks[r].out_fd = j->ranks[r].err_fd = -1;
+  if (tubo__os_random(j->jobid, sizeof j->jobid) != 0)
+    return job_fail("cannot draw a job id", errno);
+  if (o->transport == TUBO__TP_PIPE)
+    return job_create_pipes(j);
+  return job_create_shm(j);
+}
+
+static void job_setenv_int(const char *name, long v)
+{
+  char buf[32];
+  snprintf(buf, sizeof buf, "%ld", v);
+  setenv(name, buf, 1);
+}
+
+static void job_keep_fd(int fd)
+{
+  int fl = fcntl(fd, F_GETFD);
+  if (fl >= 0)
+    fcntl(fd, F_SETFD, fl & ~FD_CLOEXEC);
+}
+
+/* In the child: the environment and descriptors of rank r. */
+static void job_child_setup(tuborun_job_t *j, int r)
+{
+  char hex[33];
+  for (int i = 0; i < 16; i++)
+    snprintf(hex + 2 * i, 3, "%02x", j->jobid[i]);
+  setenv(TUBO__ENV_JOBID, hex, 1);
+  job_setenv_int(TUBO__ENV_RANK, r);
+  job_setenv_int(TUBO__ENV_SIZE, j->nranks);
+  job_setenv_int(TUBO__ENV_LOCAL_RANK, r);
+  job_setenv_int(TUBO__ENV_LOCAL_SIZE, j->nranks);
+  job_setenv_int(TUBO__ENV_LAUNCHER_PID, (long)getppid());
+  if (j->o->transport == TUBO__TP_PIPE) {
+    setenv(TUBO__ENV_TRANSPORT, "pipe", 1);
+    unsetenv(TUBO__ENV_SHM_FD);
+    size_t cap = 16 + (size_t)j->nranks * 12;
+    char *s = malloc(cap);
+    if (s == NULL)
+      _exit(127);
+    int n = snprintf(s, cap, "%d", j->pipe_r[r]);
+    job_keep_fd(j->pipe_r[r]);
+    for (int p = 0; p < j->nranks; p++) {
+      n += snprintf(s + n, cap - (size_t)n, ",%d", j->pipe_w[p]);
+      job_keep_fd(j->pipe_w[p]);
+    }
+    setenv(TUBO__ENV_PIPE_FDS, s, 1);
+    /* Other ranks' read ends stay closed-on-exec: only their owner may read them. */
+  } else {
+    setenv(TUBO__ENV_TRANSPORT, "shm", 1);
+    unsetenv(TUBO__ENV_PIPE_FDS);
+    job_setenv_int(TUBO__ENV_SHM_FD, j->shm_fd);
+    job_keep_fd(j->shm_fd);
+  }
+  for (int i = 0; i < j->o->nx; i++) {
+    const char *x = j->o->xvars[i];
+    const char *eq = strchr(x, '=');
+    if (eq == NULL)
+      continue; /* VAR alone: the rank inherits this process's value anyway */
+    char *name = strndup(x, (size_t)(eq - x));
+    if (name != NULL)
+      setenv(name, eq + 1, 1);
+    free(name);
+  }
+}
+
+int tuborun_job_spawn(tuborun_job_t *j)
+{
+  pid_t self = getpid();
+  for (int r = 0; r < j->nranks; r++) {
+    int out[2] = {-1, -1}, err[2] = {-1, -1};
+    if (j->o->tag_output && (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0))
+      return job_fail("cannot create output pipes", errno);
+    /* Reports an exec failure to the parent through a close-on-exec pipe. */
+    int ep[2];
+    if (pipe2(ep, O_CLOEXEC) != 0)
+      return job_fail("cannot create a pipe", errno);
+    pid_t pid = fork();
+    if (pid < 0)
+      return job_fail("cannot start a rank", errno);
+    if (pid == 0) {
+      close(ep[0]);
+      if (tubo__os_die_with_parent(self) != 0)
+        _exit(127);
+      sigset_t none;
+      sigemptyset(&none);
+      sigprocmask(SIG_SETMASK, &none, NULL);
+      signal(SIGPIPE, SIG_DFL);
+      if (out[1] >= 0) {
+        dup2(out[1], STDOUT_FILENO);
+        dup2(err[1], STDERR_FILENO);
+      }
+      job_child_setup(j, r);
+      execvp(j->o->argv[0], j->o->argv);
+      int e = errno;
+      if (write(ep[1], &e, sizeof e) < 0)
+        _exit(127);
+      _exit(127);
+    }
+    close(ep[1]);
+    int e = 0;
+    ssize_t n;
+    do
+      n = read(ep[0], &e, sizeof e);
+    while (n < 0 && errno == EINTR);
+    close(ep[0]);
+    j->ranks[r].pid = pid;
+    if (out[1] >= 0) {
+      close(out[1]);
+      close(err[1]);
+      j->ranks[r].out_fd = out[0];
+      j->ranks[r].err_fd = err[0];
+    }
+    if (n == (ssize_t)sizeof e) {
+      fprintf(stderr, "tuborun: cannot run '%s': %s\n", j->o->argv[0], strerror(e));
+      return e == ENOENT ? 127 : 126;
+    }
+  }
+  return 0;
+}
+
+/* Writes a GONE frame into rank to's pipe; 0 when written, -1 to try again later. */
+static int job_pipe_gone(tuborun_job_t *j, int to, int rank, int status)
+{
+  struct {
+    struct tubo__pipe_hdr h;
+    struct tubo__f_gone g;
+  } m = {{TUBO__F_GONE, 0, 0, 0, sizeof(struct tubo__f_gone), TUBO__PIPE_SRC_LAUNCHER},
+         {rank, status}};
+  /* Non-blocking: the launcher must never hang on a rank that stopped reading. */
+  int fl = fcntl(j->pipe_w[to], F_GETFL);
+  if (fl >= 0 && !(fl & O_NONBLOCK))
+    fcntl(j->pipe_w[to], F_SETFL, fl | O_NONBLOCK);
+  ssize_t n = write(j->pipe_w[to], &m, sizeof m);
+  return n == (ssize_t)sizeof m || (n < 0 && errno != EAGAIN && errno != EINTR) ? 0 : -1;
+}
+
+void tuborun_job_notify_exit(tuborun_job_t *j, int r, int status)
+{
+  if (j->ctl != NULL)
+    tubo__jobctl_exited(j->ctl, r, status);
+  if (j->pipe_w == NULL)
+    return;
+  for (int p = 0; p < j->nranks; p++) {
+    if (p == r || j->ranks[p].ended)
+      continue;
+    if (job_pipe_gone(j, p, r, status) != 0 && j->npending < j->nranks * j->nranks) {
+      j->pending[j->npending++] = (tuborun_note_t){p, r, status};
+    }
+  }
+}
+
+int tuborun_job_retry_notes(tuborun_job_t *j)
+{
+  int kept = 0;
+  for (int i = 0; i < j->npending; i++) {
+    tuborun_note_t n = j->pending[i];
+    if (j->ranks[n.to].ended || job_pipe_gone(j, n.to, n.rank, n.status) == 0)
+      continue;
+    j->pending[kept++] = n;
+  }
+  j->npending = kept;
+  return kept;
+}
+
+void tuborun_job_destroy(tuborun_job_t *j)
+{
+  if (j->ctl)
+    munmap(j->ctl, j->ctl_bytes);
+  if (j->shm_fd >= 0)
+    close(j->shm_fd);
+  for (int r = 0; j->pipe_r && r < j->nranks; r++) {
+    close(j->pipe_r[r]);
+    close(j->pipe_w[r]);
+  }
+  free(j->pipe_r);
+  free(j->pipe_w);
+  free(j->pending);
+  free(j->ranks);
+}

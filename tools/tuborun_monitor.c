@@ -1,0 +1,271 @@
+/* SPDX-License-Identifier: MIT */
+/* Watching a running job: rank exits, signals, the timeout and tagged output.
+ *
+ * When a rank fails, the others are told at once (their blocking calls return
+ * TUBO_EPEER), get half a second to end on their own, then SIGTERM, then SIGKILL. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "os/os.h"
+#include "tuborun.h"
+
+#define MON_GRACE_NS 500000000ull
+
+static int mon_sigpipe[2] = {-1, -1};
+
+static void mon_on_signal(int sig)
+{
+  int saved = errno;
+  unsigned char c = (unsigned char)sig;
+  if (write(mon_sigpipe[1], &c, 1) < 0) {
+    /* The pipe is full: the loop has signals to read already. */
+  }
+  errno = saved;
+}
+
+static void mon_install(void)
+{
+  if (pipe2(mon_sigpipe, O_CLOEXEC | O_NONBLOCK) != 0)
+    return;
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = mon_on_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  int sigs[] = {SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+  for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+    sigaction(sigs[i], &sa, NULL);
+  signal(SIGPIPE, SIG_IGN);
+}
+
+typedef struct mon {
+  tuborun_job_t *j;
+  int alive;
+  int status;       /* tuborun's exit status so far */
+  int stopping;     /* 0, or why: 1 failure, 2 signal, 3 timeout */
+  uint64_t term_at; /* when to send SIGTERM to ranks still running (0: not planned) */
+  uint64_t kill_at; /* when to send SIGKILL */
+  uint64_t timeout_at;
+  /* --tag-output: a partial line per stream. */
+  char **line;
+  size_t *linelen;
+} mon_t;
+
+static void mon_signal_all(mon_t *m, int sig)
+{
+  for (int r = 0; r < m->j->nranks; r++)
+    if (!m->j->ranks[r].ended && m->j->ranks[r].pid > 0)
+      kill(m->j->ranks[r].pid, sig);
+}
+
+static void mon_reap(mon_t *m)
+{
+  for (;;) {
+    int ws;
+    pid_t pid = waitpid(-1, &ws, WNOHANG);
+    if (pid <= 0)
+      return;
+    int r = -1;
+    for (int i = 0; i < m->j->nranks; i++)
+      if (m->j->ranks[i].pid == pid)
+        r = i;
+    if (r < 0 || m->j->ranks[r].ended)
+      continue;
+    int st = WIFEXITED(ws) ? WEXITSTATUS(ws) : WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : 1;
+    m->j->ranks[r].ended = 1;
+    m->j->ranks[r].status = st;
+    m->alive--;
+    tuborun_job_notify_exit(m->j, r, st);
+    if (st != 0 && !m->stopping) {
+      if (WIFSIGNALED(ws))
+        fprintf(stderr,
+                "tuborun: rank %d (pid %d) was killed by signal %d (%s); stopping the job\n", r,
+                (int)pid, WTERMSIG(ws), strsignal(WTERMSIG(ws)));
+      else
+        fprintf(stderr, "tuborun: rank %d (pid %d) exited with status %d; stopping the job\n", r,
+                (int)pid, st);
+      m->status = st;
+      m->stopping = 1;
+      uint64_t now = tubo__os_now_ns();
+      m->term_at = now + MON_GRACE_NS;
+      m->kill_at = now + 2 * MON_GRACE_NS;
+    }
+  }
+}
+
+static void mon_on_stop_signal(mon_t *m, int sig)
+{
+  if (m->stopping == 2) {
+    mon_signal_all(m, SIGKILL); /* asked twice: no more waiting */
+    return;
+  }
+  if (!m->stopping) {
+    fprintf(stderr, "tuborun: received %s; stopping %d rank%s\n", strsignal(sig), m->alive,
+            m->alive == 1 ? "" : "s");
+    m->status = 128 + sig;
+  }
+  m->stopping = 2;
+  mon_signal_all(m, sig == SIGINT ? SIGINT : SIGTERM);
+  m->term_at = 0;
+  m->kill_at = tubo__os_now_ns() + 2 * MON_GRACE_NS;
+}
+
+/* Copies complete lines from a rank's stream to ours, each with its tag. */
+static void mon_forward(mon_t *m, int r, int is_err, int fd, int eof)
+{
+  int k = 2 * r + is_err;
+  char buf[4096];
+  ssize_t n = eof ? 0 : read(fd, buf, sizeof buf);
+  FILE *out = is_err ? stderr : stdout;
+  const char *tag = is_err ? "stderr" : "stdout";
+  if (n > 0) {
+    char *nl = realloc(m->line[k], m->linelen[k] + (size_t)n);
+    if (nl == NULL)
+      return;
+    m->line[k] = nl;
+    memcpy(nl + m->linelen[k], buf, (size_t)n);
+    m->linelen[k] += (size_t)n;
+  }
+  size_t start = 0;
+  for (size_t i = 0; i < m->linelen[k]; i++)
+    if (m->line[k][i] == '\n') {
+      fprintf(out, "[1,%d]<%s>:%.*s\n", r, tag, (int)(i - start), m->line[k] + start);
+      start = i + 1;
+    }
+  if (n <= 0 && start < m->linelen[k]) {
+    fprintf(out, "[1,%d]<%s>:%.*s\n", r, tag, (int)(m->linelen[k] - start), m->line[k] + start);
+    start = m->linelen[k];
+  }
+  memmove(m->line[k], m->line[k] + start, m->linelen[k] - start);
+  m->linelen[k] -= start;
+  fflush(out);
+}
+
+static int mon_poll_timeout(mon_t *m, uint64_t now)
+{
+  uint64_t next = UINT64_MAX;
+  if (m->term_at)
+    next = m->term_at;
+  if (m->kill_at && m->kill_at < next)
+    next = m->kill_at;
+  if (m->timeout_at && m->timeout_at < next)
+    next = m->timeout_at;
+  int ms = next == UINT64_MAX ? -1 : next <= now ? 0 : (int)((next - now) / 1000000 + 1);
+  if (m->j->npending > 0 && (ms < 0 || ms > 20))
+    ms = 20;
+  return ms;
+}
+
+static void mon_deadlines(mon_t *m, uint64_t now)
+{
+  if (m->timeout_at && now >= m->timeout_at && !m->stopping) {
+    fprintf(stderr, "tuborun: the job ran longer than --timeout %g seconds; stopping %d rank%s\n",
+            m->j->o->timeout_s, m->alive, m->alive == 1 ? "" : "s");
+    m->status = 124;
+    m->stopping = 3;
+    mon_signal_all(m, SIGTERM);
+    m->kill_at = now + 2 * MON_GRACE_NS;
+  }
+  if (m->term_at && now >= m->term_at) {
+    mon_signal_all(m, SIGTERM);
+    m->term_at = 0;
+  }
+  if (m->kill_at && now >= m->kill_at) {
+    mon_signal_all(m, SIGKILL);
+    m->kill_at = 0;
+  }
+}
+
+int tuborun_monitor(tuborun_job_t *j)
+{
+  mon_t m;
+  memset(&m, 0, sizeof m);
+  m.j = j;
+  m.alive = 0;
+  for (int r = 0; r < j->nranks; r++)
+    m.alive += j->ranks[r].pid > 0 && !j->ranks[r].ended;
+  if (j->o->timeout_s > 0)
+    m.timeout_at = tubo__os_now_ns() + (uint64_t)(j->o->timeout_s * 1e9);
+  m.line = calloc((size_t)j->nranks * 2, sizeof *m.line);
+  m.linelen = calloc((size_t)j->nranks * 2, sizeof *m.linelen);
+  struct pollfd *pfd = calloc((size_t)j->nranks * 2 + 1, sizeof *pfd);
+  int *who = calloc((size_t)j->nranks * 2 + 1, sizeof *who);
+  if (!m.line || !m.linelen || !pfd || !who) {
+    fprintf(stderr, "tuborun: out of memory\n");
+    mon_signal_all(&m, SIGKILL);
+  }
+  int open_streams = 0;
+  for (int r = 0; r < j->nranks; r++)
+    open_streams += (j->ranks[r].out_fd >= 0) + (j->ranks[r].err_fd >= 0);
+  mon_reap(&m); /* children that ended before the handler was installed */
+  while (m.alive > 0 || open_streams > 0) {
+    int n = 0;
+    pfd[n++] = (struct pollfd){mon_sigpipe[0], POLLIN, 0};
+    for (int r = 0; r < j->nranks; r++) {
+      if (j->ranks[r].out_fd >= 0) {
+        who[n] = 2 * r;
+        pfd[n++] = (struct pollfd){j->ranks[r].out_fd, POLLIN, 0};
+      }
+      if (j->ranks[r].err_fd >= 0) {
+        who[n] = 2 * r + 1;
+        pfd[n++] = (struct pollfd){j->ranks[r].err_fd, POLLIN, 0};
+      }
+    }
+    uint64_t now = tubo__os_now_ns();
+    int rc = poll(pfd, (nfds_t)n, m.alive > 0 ? mon_poll_timeout(&m, now) : 1000);
+    if (rc < 0 && errno != EINTR)
+      break;
+    if (pfd[0].revents & POLLIN) {
+      unsigned char sig;
+      while (read(mon_sigpipe[0], &sig, 1) == 1) {
+        if (sig == SIGCHLD)
+          mon_reap(&m);
+        else
+          mon_on_stop_signal(&m, sig);
+      }
+    }
+    for (int i = 1; i < n; i++) {
+      if (!pfd[i].revents)
+        continue;
+      int r = who[i] / 2, is_err = who[i] % 2;
+      int *fd = is_err ? &j->ranks[r].err_fd : &j->ranks[r].out_fd;
+      if (pfd[i].revents & POLLIN) {
+        mon_forward(&m, r, is_err, *fd, 0);
+      } else {
+        mon_forward(&m, r, is_err, *fd, 1);
+        close(*fd);
+        *fd = -1;
+        open_streams--;
+      }
+    }
+    if (m.alive == 0 && rc == 0)
+      break; /* streams held open by a rank's own children: stop waiting */
+    mon_reap(&m);
+    if (j->npending > 0)
+      tuborun_job_retry_notes(j);
+    mon_deadlines(&m, tubo__os_now_ns());
+  }
+  for (int k = 0; m.line && k < j->nranks * 2; k++)
+    free(m.line[k]);
+  free(m.line);
+  free(m.linelen);
+  free(pfd);
+  free(who);
+  return m.status;
+}
+
+/* Installed before the ranks start, so that no SIGCHLD is missed. */
+void tuborun_monitor_prepare(void);
+void tuborun_monitor_prepare(void)
+{
+  mon_install();
+}
