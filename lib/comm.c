@@ -4,15 +4,6 @@
 
 #include "world.h"
 
-int tubo__comm_check(const tubo_comm_t *c)
-{
-  if (tubo__world == NULL)
-    return TUBO_ENOTINIT;
-  if (c == NULL || c->magic != TUBO__COMM_MAGIC)
-    return TUBO_ECOMM;
-  return 0;
-}
-
 tubo_comm_t *tubo_comm_world(void)
 {
   return tubo__world ? &tubo__world->world_comm : NULL;

@@ -19,22 +19,16 @@ static int init_phase;
 /* How long to spin before sleeping: long on a node with a core per rank, where the reply
  * is usually a microsecond away; short when ranks share cores, where spinning only
  * delays the rank we wait for. */
-static uint64_t init_spin_ns(const tubo__launch_t *l)
+static uint64_t init_spin_ns(const tubo__world_t *w)
 {
-  int npus = 0;
-  tubo__topo_t *t = NULL;
-  if (tubo__topo_load(&t) == 0) {
-    npus = tubo__topo_npus(t);
-    tubo__topo_free(t);
-  }
-  if (npus <= 0)
-    npus = (int)sysconf(_SC_NPROCESSORS_ONLN);
-  uint64_t dflt = l->local_size > npus ? 2000 : 50000;
+  int npus = w->topo ? tubo__topo_npus(w->topo) : (int)sysconf(_SC_NPROCESSORS_ONLN);
+  uint64_t dflt = w->launch.local_size > npus ? 2000 : 50000;
   return tubo__setting_u64("TUBO_SPIN_NS", dflt, 0, 10000000000ull);
 }
 
 static void world_free(tubo__world_t *w)
 {
+  tubo__topo_free(w->topo);
   if (w->tp && w->tp_state)
     w->tp->close(w->tp_state);
   tubo__unexp_fini(w);
@@ -65,7 +59,11 @@ int tubo_init(int *argc, char ***argv)
     world_free(w);
     return TUBO_ENOMEM;
   }
-  w->spin_ns = init_spin_ns(&w->launch);
+  for (int p = 0; p < w->size; p++)
+    w->peers[p].rndv_min = SIZE_MAX; /* no single copy unless the transport offers it */
+  if (tubo__topo_load(&w->topo) != 0)
+    w->topo = NULL; /* placement-aware choices fall back to defaults */
+  w->spin_ns = init_spin_ns(w);
   w->sleep_ms = (int)tubo__setting_u64("TUBO_SLEEP_MS", 100, 1, 1000);
   if (w->size > 1) {
     w->tp = tubo__tp_lookup(w->launch.transport);
@@ -80,6 +78,8 @@ int tubo_init(int *argc, char ***argv)
       return rc;
     }
   }
+  tubo__topo_free(w->topo);
+  w->topo = NULL;
   w->world_comm = (tubo_comm_t){.magic = TUBO__COMM_MAGIC,
                                 .rank = w->rank,
                                 .size = w->size,

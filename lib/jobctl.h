@@ -43,9 +43,10 @@ struct tubo__jobctl {
   _Atomic int32_t abort_code;                       /* tubo_abort's code */
   /* Start-up and shutdown rendezvous of all ranks, before any ring can be used. */
   _Alignas(TUBO__CACHELINE) _Atomic uint32_t arrived;
-  _Atomic uint32_t arrived_gen; /* futex word: bumped when everyone arrived */
-  _Atomic uint64_t layout_key;  /* the transport layout the first rank computed */
-  _Atomic uint32_t cma_denied;  /* a rank could not read a peer's memory */
+  _Atomic uint32_t arrived_gen;  /* futex word: bumped when everyone arrived */
+  _Atomic uint64_t layout_key;   /* the transport layout the first rank computed */
+  _Atomic uint32_t cma_denied;   /* a rank could not read a peer's memory */
+  _Atomic uint32_t fence_denied; /* a rank could not register for asymmetric fences */
 };
 
 struct tubo__rankctl {
@@ -59,6 +60,7 @@ struct tubo__rankctl {
   _Atomic int32_t exit_status;
   _Atomic uint32_t joined; /* phases of the start-up rendezvous it reached */
   int32_t numa_node;       /* NUMA node its receive memory lives on, or -1 */
+  int32_t l2, l3, package; /* logical indexes of what holds its binding, or -1 (topo.h) */
   uint64_t probe_addr;     /* address of a word peers read to test single-copy reads */
 };
 

@@ -3,8 +3,9 @@
  *
  * Frames from one peer are delivered in the order sent. A frame that no posted receive
  * wants is left with the transport (so the common case copies once, from the ring into
- * the user's buffer), unless a receive is waiting for a later frame from that peer or
- * the rank is draining; then it goes to the unexpected queue. */
+ * the user's buffer), unless the transport must be emptied (its sender waits for room),
+ * a receive is waiting for a later frame from that peer, or a probe looks at everything;
+ * then it goes to the unexpected queue. */
 #include "config.h"
 
 #include <stdlib.h>
@@ -158,7 +159,7 @@ static tubo__umsg_t *umsg_new(int src, const tubo__frame_t *f, size_t total, siz
   return u;
 }
 
-static int deliver_eager(tubo__world_t *w, int src, const tubo__frame_t *f, const void *p)
+static int deliver_eager(tubo__world_t *w, int src, const tubo__frame_t *f, const void *p, int must)
 {
   tubo_request_t *r = posted_find(w, src, f->ctx, f->tag);
   if (r != NULL) {
@@ -168,7 +169,7 @@ static int deliver_eager(tubo__world_t *w, int src, const tubo__frame_t *f, cons
     recv_finish(r);
     return 1;
   }
-  if (!w->drain && !posted_wants(w, src))
+  if (!must && !w->drain && !posted_wants(w, src))
     return 0;
   tubo__umsg_t *u = umsg_new(src, f, f->len, f->len);
   if (u == NULL)
@@ -179,7 +180,7 @@ static int deliver_eager(tubo__world_t *w, int src, const tubo__frame_t *f, cons
   return 1;
 }
 
-static int deliver_first(tubo__world_t *w, int src, const tubo__frame_t *f, const void *p)
+static int deliver_first(tubo__world_t *w, int src, const tubo__frame_t *f, const void *p, int must)
 {
   struct tubo__f_first h;
   if (f->len < sizeof h || w->peers[src].rx_req || w->peers[src].rx_umsg)
@@ -198,7 +199,7 @@ static int deliver_first(tubo__world_t *w, int src, const tubo__frame_t *f, cons
     w->peers[src].rx_req = r;
     return 1;
   }
-  if (!w->drain && !posted_wants(w, src))
+  if (!must && !w->drain && !posted_wants(w, src))
     return 0;
   tubo__umsg_t *u = umsg_new(src, f, (size_t)h.total, 0);
   if (u == NULL || (u->data = malloc((size_t)h.total)) == NULL) {
@@ -240,7 +241,7 @@ static int deliver_cont(tubo__world_t *w, int src, const void *p, size_t n)
   return TUBO_ECORRUPT;
 }
 
-static int deliver_rts(tubo__world_t *w, int src, const tubo__frame_t *f, const void *p)
+static int deliver_rts(tubo__world_t *w, int src, const tubo__frame_t *f, const void *p, int must)
 {
   struct tubo__f_rts h;
   if (f->len != sizeof h)
@@ -255,7 +256,7 @@ static int deliver_rts(tubo__world_t *w, int src, const tubo__frame_t *f, const 
     recv_pull(w, r, src, h.addr, h.sreq);
     return 1;
   }
-  if (!w->drain && !posted_wants(w, src))
+  if (!must && !w->drain && !posted_wants(w, src))
     return 0;
   tubo__umsg_t *u = umsg_new(src, f, (size_t)h.total, 0);
   if (u == NULL)
@@ -280,17 +281,17 @@ static int deliver_fin(tubo__world_t *w, const tubo__frame_t *f, const void *p)
   return 1;
 }
 
-int tubo__deliver(tubo__world_t *w, int src, const tubo__frame_t *f, const void *payload)
+int tubo__deliver(tubo__world_t *w, int src, const tubo__frame_t *f, const void *payload, int must)
 {
   switch (f->kind) {
   case TUBO__F_EAGER:
-    return deliver_eager(w, src, f, payload);
+    return deliver_eager(w, src, f, payload, must);
   case TUBO__F_FIRST:
-    return deliver_first(w, src, f, payload);
+    return deliver_first(w, src, f, payload, must);
   case TUBO__F_CONT:
     return deliver_cont(w, src, payload, f->len);
   case TUBO__F_RTS:
-    return deliver_rts(w, src, f, payload);
+    return deliver_rts(w, src, f, payload, must);
   case TUBO__F_FIN:
     return deliver_fin(w, f, payload);
   case TUBO__F_GONE: {

@@ -2,10 +2,11 @@
 /* Progress and waiting: spin briefly, then sleep on the rank's bell.
  *
  * A waiting rank first spins, polling its transport, for spin_ns: on an idle core a
- * reply comes within a microsecond. Then it drains every arrived frame (so that peers
- * blocked on a full ring can go on), arms its bell and sleeps until a peer rings it,
- * at most sleep_ms, after which it looks for failed peers. On an oversubscribed node
- * the spin is short, so that a waiting rank gives its core to the rank it waits for. */
+ * reply comes within a microsecond. Then it arms its bell and sleeps until a peer rings
+ * it, at most sleep_ms, after which it looks for failed peers. On an oversubscribed node
+ * the spin is short, so that a waiting rank gives its core to the rank it waits for.
+ * A stalled rank also lets through peers blocked on a full channel to it: the transport
+ * then empties such a channel into the unexpected queue. */
 #include "config.h"
 
 #include "os/os.h"
@@ -43,11 +44,10 @@ static int wait_ready_fn(void *p)
 
 int tubo__wait_until(tubo__world_t *w, int (*done)(void *), void *arg)
 {
-  if (done(arg))
-    return 0;
+  /* done() is asked only after a progress pass: it may decide that a peer that left has
+   * nothing more to give, which is only true once its last frames were taken in. */
   uint64_t t0 = 0;
   unsigned spins = 0;
-  int drain_was = w->drain;
   int rc = 0;
   for (;;) {
     int n = tubo__progress(w);
@@ -82,10 +82,12 @@ int tubo__wait_until(tubo__world_t *w, int (*done)(void *), void *arg)
       tubo__os_cpu_relax();
       continue;
     }
-    /* Slow path: let blocked peers go on, then sleep until rung. */
-    w->drain = 1;
+    /* Slow path: sleep until rung. Stalled, the transport also empties channels whose
+     * senders wait for room, so that two ranks sending to each other cannot deadlock. */
     struct wait_ready wr = {w, done, arg};
+    w->stalled = 1;
     w->tp->sleep(w->tp_state, w->sleep_ms, wait_ready_fn, &wr);
+    w->stalled = 0;
     int c = w->tp->check(w->tp_state);
     if (c < 0 && !w->broken) {
       w->broken = 1;
@@ -93,6 +95,5 @@ int tubo__wait_until(tubo__world_t *w, int (*done)(void *), void *arg)
     }
     t0 = 0;
   }
-  w->drain = drain_was;
   return rc;
 }

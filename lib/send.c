@@ -101,10 +101,7 @@ static int send_push(tubo__world_t *w, tubo_request_t *r)
 int tubo__self_push(tubo__world_t *w, const tubo__frame_t *f, const void *payload)
 {
   /* Nothing holds a frame for later on the way to oneself: match it or keep it now. */
-  int drain_was = w->drain;
-  w->drain = 1;
-  int rc = tubo__deliver(w, w->rank, f, payload);
-  w->drain = drain_was;
+  int rc = tubo__deliver(w, w->rank, f, payload, 1);
   return rc < 0 ? rc : 0;
 }
 
@@ -118,7 +115,7 @@ int tubo__send_start(tubo__world_t *w, tubo_request_t *r)
       tubo__req_complete(r, TUBO_ETOOBIG);
       return 0;
     }
-  } else if (w->caps.single_copy && len >= w->caps.rndv_min && r->pooled)
+  } else if (len >= w->peers[r->peer].rndv_min && r->pooled)
     r->proto = TUBO__SP_RTS;
   else if (len <= w->caps.frame_max)
     r->proto = TUBO__SP_EAGER;

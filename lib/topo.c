@@ -83,3 +83,36 @@ out:
   hwloc_bitmap_free(nodes);
   return rc;
 }
+
+/* The logical index of the object of type holding all of cpus, or -1. */
+static int topo_covering(hwloc_topology_t topo, hwloc_const_cpuset_t cpus, hwloc_obj_type_t type)
+{
+  hwloc_obj_t o = hwloc_get_obj_covering_cpuset(topo, cpus);
+  while (o != NULL && o->type != type)
+    o = o->parent;
+  return o ? (int)o->logical_index : -1;
+}
+
+void tubo__topo_locality_self(tubo__topo_t *t, tubo__locality_t *loc)
+{
+  loc->l2 = loc->l3 = loc->numa = loc->package = -1;
+  hwloc_bitmap_t cpus = hwloc_bitmap_alloc();
+  if (cpus == NULL)
+    return;
+  if (hwloc_get_cpubind(t->topo, cpus, HWLOC_CPUBIND_PROCESS) != 0)
+    hwloc_bitmap_copy(cpus, hwloc_topology_get_allowed_cpuset(t->topo));
+  hwloc_bitmap_and(cpus, cpus, hwloc_topology_get_allowed_cpuset(t->topo));
+  if (!hwloc_bitmap_iszero(cpus)) {
+    loc->l2 = topo_covering(t->topo, cpus, HWLOC_OBJ_L2CACHE);
+    loc->l3 = topo_covering(t->topo, cpus, HWLOC_OBJ_L3CACHE);
+    loc->package = topo_covering(t->topo, cpus, HWLOC_OBJ_PACKAGE);
+    /* NUMA nodes hang off the tree as memory children: find the one whose cpuset holds it. */
+    hwloc_obj_t n = NULL;
+    while ((n = hwloc_get_next_obj_by_type(t->topo, HWLOC_OBJ_NUMANODE, n)) != NULL)
+      if (n->cpuset && hwloc_bitmap_isincluded(cpus, n->cpuset)) {
+        loc->numa = (int)n->logical_index;
+        break;
+      }
+  }
+  hwloc_bitmap_free(cpus);
+}

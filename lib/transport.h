@@ -41,6 +41,14 @@ typedef struct tubo__tp_ops {
    * transport has no single copy. Returns 0 or an error. */
   int (*read)(void *state, int peer, uint64_t addr, void *dst, size_t n);
 
+  /* Fast path of a blocking receive, used only when nothing is queued in the engine: if
+   * the next frame from peer is a whole message matching ctx and tag (or TUBO_ANY_TAG),
+   * copies it into buf (at most cap bytes), consumes it and returns 1, with *tag_out and
+   * *len_out set. Returns 0 when it does not apply (the caller takes the general path),
+   * or an error. May be NULL. */
+  int (*recv_now)(void *state, int peer, uint16_t ctx, int32_t tag, void *buf, size_t cap,
+                  int32_t *tag_out, size_t *len_out);
+
   /* Delivers frames that have arrived (tubo__deliver); returns how many, or an error. */
   int (*progress)(void *state);
 

@@ -81,6 +81,7 @@ typedef struct tubo__peer {
   tubo__umsg_t *rx_umsg;             /* or unexpected message they fill */
   int gone;                          /* 0, or TUBO__GONE_* */
   int exit_status;
+  size_t rndv_min; /* messages of this size or more go by single copy, if it works */
 } tubo__peer_t;
 
 enum { TUBO__GONE_NO = 0, TUBO__GONE_LEFT = 1, TUBO__GONE_DIED = 2 };
@@ -103,7 +104,8 @@ struct tubo__world {
   /* Matching: receives waiting for a message, messages waiting for a receive. */
   tubo_request_t *posted_head, *posted_tail;
   tubo__umsg_t *unexp_head, *unexp_tail;
-  int drain; /* take unmatched frames into the unexpected queue even if nobody asks */
+  int drain;   /* take every frame into the unexpected queue (probes, frames to oneself) */
+  int stalled; /* the current wait found nothing to do for a while and is going to sleep */
 
   int sq_peers;    /* peers whose send queue is not empty */
   int waitfin;     /* sends waiting for a FIN */
@@ -111,8 +113,9 @@ struct tubo__world {
   int broken_code; /* TUBO_EPEER or TUBO_EABORT */
 
   tubo__reqpool_t pool;
-  uint64_t spin_ns; /* how long a waiting rank spins before it sleeps */
-  int sleep_ms;     /* longest sleep before looking for failures */
+  struct tubo__topo *topo; /* during tubo_init only, else NULL */
+  uint64_t spin_ns;        /* how long a waiting rank spins before it sleeps */
+  int sleep_ms;            /* longest sleep before looking for failures */
 };
 
 /* The world of this process, or NULL outside tubo_init .. tubo_finalize. */
@@ -125,7 +128,14 @@ static inline int tubo__comm_world_rank(const tubo_comm_t *c, int r)
 }
 
 /* Checks a communicator handle; returns 0 or TUBO_ECOMM / TUBO_ENOTINIT. */
-int tubo__comm_check(const tubo_comm_t *c);
+static inline int tubo__comm_check(const tubo_comm_t *c)
+{
+  if (tubo__world == NULL)
+    return TUBO_ENOTINIT;
+  if (c == NULL || c->magic != TUBO__COMM_MAGIC)
+    return TUBO_ECOMM;
+  return 0;
+}
 
 /* Requests (request.c). */
 tubo_request_t *tubo__req_alloc(tubo__world_t *w);
@@ -135,8 +145,9 @@ void tubo__reqpool_fini(tubo__reqpool_t *p);
 
 /* Matching and delivery (match.c). */
 /* Takes one incoming frame from src. Returns 1 if it was consumed, 0 if the transport
- * should keep it (and everything after it from src) for later, or a negative error. */
-int tubo__deliver(tubo__world_t *w, int src, const tubo__frame_t *f, const void *payload);
+ * should keep it (and everything after it from src) for later, or a negative error.
+ * With must set, an unwanted frame goes to the unexpected queue instead of being kept. */
+int tubo__deliver(tubo__world_t *w, int src, const tubo__frame_t *f, const void *payload, int must);
 /* Starts a posted receive: matches the unexpected queue first, else posts it. */
 int tubo__recv_start(tubo__world_t *w, tubo_request_t *r);
 /* Removes a receive from the posted queue. */
@@ -174,8 +185,9 @@ static inline int tubo__push(tubo__world_t *w, int peer, const tubo__frame_t *f,
 /* One non-blocking pass: pushes queued sends, takes in arrived frames. Returns the
  * number of events, or an error. */
 int tubo__progress(tubo__world_t *w);
-/* Waits until done(arg) is non-zero: spins, then sleeps. Returns 0, or TUBO_EPEER /
- * TUBO_EABORT when the job broke and done(arg) can no longer become true. */
+/* Waits until done(arg) is non-zero: spins, then sleeps. done is first asked after one
+ * progress pass. Returns 0, or TUBO_EPEER / TUBO_EABORT when the job broke and done(arg)
+ * can no longer become true. */
 int tubo__wait_until(tubo__world_t *w, int (*done)(void *), void *arg);
 /* Waits for one request to complete. */
 int tubo__wait_req(tubo__world_t *w, tubo_request_t *r);

@@ -20,6 +20,14 @@ int tubo__os_futex_wait(_Atomic uint32_t *word, uint32_t expected, int timeout_m
 /* Wakes at most n processes sleeping on word in tubo__os_futex_wait. */
 void tubo__os_futex_wake(_Atomic uint32_t *word, int n);
 
+/* Asymmetric fences. A process that registered with tubo__os_fence_register may publish
+ * with plain release stores and then read a peer's "sleeping" word without a full fence,
+ * because a peer about to sleep calls tubo__os_fence_remote, which makes every registered
+ * process on every CPU pass a full memory barrier before it returns. Returns 0 when
+ * available; TUBO_ENOTSUP means every publisher must use its own full fence instead. */
+int tubo__os_fence_register(void);
+void tubo__os_fence_remote(void);
+
 /* Creates an owner-only shared memory object of size bytes that has no name anyone can
  * open: it disappears when the last process holding it exits, however that happens.
  * Returns a file descriptor (>= 0) or TUBO_ESHM. */

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>
+#include <linux/membarrier.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,24 @@ int tubo__os_futex_wait(_Atomic uint32_t *word, uint32_t expected, int timeout_m
 void tubo__os_futex_wake(_Atomic uint32_t *word, int n)
 {
   syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE, n, NULL, NULL, 0);
+}
+
+int tubo__os_fence_register(void)
+{
+  long cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+  if (cmds < 0 || !(cmds & MEMBARRIER_CMD_GLOBAL_EXPEDITED) ||
+      !(cmds & MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED))
+    return TUBO_ENOTSUP;
+  if (syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_GLOBAL_EXPEDITED, 0, 0) != 0)
+    return TUBO_ENOTSUP;
+  return 0;
+}
+
+void tubo__os_fence_remote(void)
+{
+  /* Registration succeeded at start-up, so this cannot fail but for a signal. */
+  while (syscall(SYS_membarrier, MEMBARRIER_CMD_GLOBAL_EXPEDITED, 0, 0) != 0 && errno == EINTR)
+    ;
 }
 
 int tubo__os_shm_create(size_t size)

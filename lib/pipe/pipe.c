@@ -97,7 +97,7 @@ static int pipe_backlog_drain(pipe_state_t *s, int src)
   int n = 0;
   while (b->head != NULL) {
     pipe_frame_t *fr = b->head;
-    int rc = tubo__deliver(s->w, src, &fr->f, fr->payload);
+    int rc = tubo__deliver(s->w, src, &fr->f, fr->payload, 0);
     if (rc < 0)
       return rc;
     if (rc == 0)
@@ -121,12 +121,12 @@ static int pipe_take(pipe_state_t *s, const struct tubo__pipe_hdr *h, const void
   if (src == TUBO__PIPE_SRC_LAUNCHER) {
     if (f.kind != TUBO__F_GONE)
       return TUBO_ECORRUPT;
-    return tubo__deliver(s->w, s->rank, &f, payload) < 0 ? TUBO_ECORRUPT : 1;
+    return tubo__deliver(s->w, s->rank, &f, payload, 1) < 0 ? TUBO_ECORRUPT : 1;
   }
   if (src < 0 || src >= s->size || src == s->rank || f.kind == 0 || f.kind > TUBO__F_KIND_MAX)
     return TUBO_ECORRUPT;
   if (s->backlog[src].head == NULL) {
-    int rc = tubo__deliver(s->w, src, &f, payload);
+    int rc = tubo__deliver(s->w, src, &f, payload, 0);
     if (rc != 0)
       return rc;
   }
@@ -264,7 +264,6 @@ static int pipe_open_job(tubo__world_t *w, tubo__launch_t *l, void **state, tubo
   (void)fcntl(s->rfd, F_SETPIPE_SZ, 1 << 20);
   caps->frame_max = (size_t)TUBO__PIPE_FRAME_MAX;
   caps->single_copy = 0;
-  caps->rndv_min = SIZE_MAX;
   *state = s;
   return 0;
 }
@@ -275,6 +274,7 @@ const tubo__tp_ops_t tubo__pipe_ops = {
     .close = pipe_close,
     .push = pipe_push,
     .read = NULL,
+    .recv_now = NULL,
     .progress = pipe_progress,
     .sleep = pipe_sleep,
     .check = pipe_check,

@@ -28,6 +28,7 @@ typedef struct shm_tx {
   uint64_t head_seen;  /* receiver's published head, as last read */
   uint32_t dtail;      /* next data ring byte to fill */
   uint32_t dhead_seen; /* receiver's published data head, as last read */
+  int want_room;       /* this side's copy of chan->want_room */
 } shm_tx_t;
 
 /* This rank's view of the channel a peer writes to it. */
@@ -52,6 +53,7 @@ typedef struct shm_state {
   int *poll; /* peers to poll, in order, self excluded */
   int npoll;
   int rr;
+  int asym_fence; /* publishers need no fence of their own (os.h) */
   pid_t *pids;
   struct tubo__jobctl *ctl;
   struct tubo__rankctl *me;
@@ -67,6 +69,30 @@ static inline uint32_t shm_round64(uint32_t n)
   return (n + 63u) & ~63u;
 }
 
+/* After publishing, wakes the peer if it sleeps. The store must not pass the load of
+ * sleeping: a full fence orders them, unless the job uses asymmetric fences, where a
+ * rank going to sleep makes every CPU pass one instead (os.h), and this costs nothing. */
+static inline void shm_wake_if_sleeping(const shm_state_t *s, struct tubo__rankctl *peer)
+{
+  if (s->asym_fence)
+    atomic_signal_fence(memory_order_seq_cst);
+  else
+    atomic_thread_fence(memory_order_seq_cst);
+  if (atomic_load_explicit(&peer->sleeping, memory_order_relaxed))
+    tubo__bell_ring(peer);
+}
+
+/* The channel to a peer is full: ask it to empty the channel, and wake it to see that. */
+static int shm_no_room(const shm_state_t *s, shm_tx_t *tx)
+{
+  if (!tx->want_room) {
+    tx->want_room = 1;
+    atomic_store_explicit(&tx->chan->want_room, 1, memory_order_release);
+    shm_wake_if_sleeping(s, tx->peer_ctl);
+  }
+  return TUBO_EAGAIN;
+}
+
 static int shm_push(void *state, int peer, const tubo__frame_t *f, const void *p1, size_t n1,
                     const void *p2, size_t n2)
 {
@@ -78,7 +104,7 @@ static int shm_push(void *state, int peer, const tubo__frame_t *f, const void *p
     if (tx->head_seen > pos)
       return TUBO_ECORRUPT;
     if (pos - tx->head_seen >= s->L.nslots)
-      return TUBO_EAGAIN;
+      return shm_no_room(s, tx);
   }
   struct tubo__shm_slot *slot = &tx->slots[pos & s->smask];
   uint32_t len = f->len;
@@ -96,7 +122,7 @@ static int shm_push(void *state, int peer, const tubo__frame_t *f, const void *p
     if (tx->dtail + skip + need - tx->dhead_seen > s->L.dbytes) {
       tx->dhead_seen = atomic_load_explicit(&tx->chan->dhead, memory_order_acquire);
       if (tx->dtail + skip + need - tx->dhead_seen > s->L.dbytes)
-        return TUBO_EAGAIN;
+        return shm_no_room(s, tx);
     }
     if (skip)
       off = 0;
@@ -114,23 +140,24 @@ static int shm_push(void *state, int peer, const tubo__frame_t *f, const void *p
   slot->ctx = f->ctx;
   slot->tag = f->tag;
   slot->len = len;
-  /* Publish; sequentially consistent so that the sleeping check below cannot pass it. */
-  atomic_store_explicit(&slot->stamp, (uint32_t)(pos + 1), memory_order_seq_cst);
+  atomic_store_explicit(&slot->stamp, (uint32_t)(pos + 1), memory_order_release);
   tx->tail = pos + 1;
-  if (atomic_load_explicit(&tx->peer_ctl->sleeping, memory_order_seq_cst))
-    tubo__bell_ring(tx->peer_ctl);
+  if (tx->want_room) {
+    tx->want_room = 0;
+    atomic_store_explicit(&tx->chan->want_room, 0, memory_order_relaxed);
+  }
+  shm_wake_if_sleeping(s, tx->peer_ctl);
   return 0;
 }
 
 /* Tells the sender how far this rank has read, and wakes it if it waits for room. */
-static void shm_rx_publish(shm_rx_t *rx)
+static void shm_rx_publish(const shm_state_t *s, shm_rx_t *rx)
 {
   atomic_store_explicit(&rx->chan->dhead, rx->dhead, memory_order_relaxed);
-  atomic_store_explicit(&rx->chan->head, rx->head, memory_order_seq_cst);
+  atomic_store_explicit(&rx->chan->head, rx->head, memory_order_release);
   rx->head_pub = rx->head;
   rx->dhead_pub = rx->dhead;
-  if (atomic_load_explicit(&rx->peer_ctl->sleeping, memory_order_seq_cst))
-    tubo__bell_ring(rx->peer_ctl);
+  shm_wake_if_sleeping(s, rx->peer_ctl);
 }
 
 /* Delivers what arrived from one peer; returns frames taken or an error. */
@@ -153,7 +180,10 @@ static int shm_poll_peer(shm_state_t *s, int peer)
         return TUBO_ECORRUPT;
       payload = rx->data + off;
     }
-    int rc = tubo__deliver(s->w, peer, &f, payload);
+    int rc = tubo__deliver(s->w, peer, &f, payload, 0);
+    if (rc == 0 && s->w->stalled &&
+        atomic_load_explicit(&rx->chan->want_room, memory_order_acquire))
+      rc = tubo__deliver(s->w, peer, &f, payload, 1);
     if (rc <= 0) {
       if (rc < 0)
         return rc;
@@ -164,9 +194,40 @@ static int shm_poll_peer(shm_state_t *s, int peer)
       rx->dhead = dend;
     n++;
     if (rx->head - rx->head_pub >= s->quarter || rx->dhead - rx->dhead_pub >= s->dquarter)
-      shm_rx_publish(rx);
+      shm_rx_publish(s, rx);
   }
   return n;
+}
+
+static int shm_recv_now(void *state, int peer, uint16_t ctx, int32_t tag, void *buf, size_t cap,
+                        int32_t *tag_out, size_t *len_out)
+{
+  shm_state_t *s = state;
+  shm_rx_t *rx = &s->rx[peer];
+  const struct tubo__shm_slot *slot = &rx->slots[rx->head & s->smask];
+  if (atomic_load_explicit(&slot->stamp, memory_order_acquire) != (uint32_t)(rx->head + 1))
+    return 0;
+  if (slot->kind != TUBO__F_EAGER || slot->ctx != ctx || (tag != TUBO_ANY_TAG && slot->tag != tag))
+    return 0;
+  uint32_t len = slot->len;
+  const void *payload = slot->inl;
+  uint32_t dend = 0;
+  if (len > TUBO__SHM_INLINE) {
+    uint32_t off = slot->doff;
+    dend = slot->dend;
+    if (len > s->frame_max || off > s->L.dbytes - len || dend - rx->dhead > s->L.dbytes)
+      return TUBO_ECORRUPT;
+    payload = rx->data + off;
+  }
+  memcpy(buf, payload, len < cap ? len : cap);
+  *tag_out = slot->tag;
+  *len_out = len;
+  rx->head++;
+  if (dend)
+    rx->dhead = dend;
+  if (rx->head - rx->head_pub >= s->quarter || rx->dhead - rx->dhead_pub >= s->dquarter)
+    shm_rx_publish(s, rx);
+  return 1;
 }
 
 static int shm_progress(void *state)
@@ -193,8 +254,12 @@ static void shm_sleep(void *state, int timeout_ms, int (*ready)(void *), void *a
 {
   shm_state_t *s = state;
   struct tubo__rankctl *me = s->me;
-  atomic_store_explicit(&me->sleeping, 1, memory_order_seq_cst);
+  /* Read the bell before arming: a waker that clears sleeping from now on also bumps the
+   * bell, so the wait below returns at once instead of missing it. */
   uint32_t v = atomic_load_explicit(&me->bell, memory_order_seq_cst);
+  atomic_store_explicit(&me->sleeping, 1, memory_order_seq_cst);
+  if (s->asym_fence)
+    tubo__os_fence_remote(); /* every publisher's last store is now visible */
   if (!ready(arg) && atomic_load(&s->ctl->state) == TUBO__JOB_RUNNING)
     tubo__os_futex_wait(&me->bell, v, timeout_ms);
   atomic_store_explicit(&me->sleeping, 0, memory_order_relaxed);
@@ -275,12 +340,15 @@ static int shm_prepare_region(shm_state_t *s, int fd)
   size_t off = s->L.ctl_bytes + (size_t)s->rank * s->L.region_bytes;
   void *region = (char *)s->base + off;
   int node = -1;
-  tubo__topo_t *topo = NULL;
-  if (tubo__topo_load(&topo) == 0) {
-    (void)tubo__topo_membind_near_self(topo, region, s->L.region_bytes, &node);
-    tubo__topo_free(topo);
+  tubo__locality_t loc = {-1, -1, -1, -1};
+  if (s->w->topo != NULL) {
+    (void)tubo__topo_membind_near_self(s->w->topo, region, s->L.region_bytes, &node);
+    tubo__topo_locality_self(s->w->topo, &loc);
   }
   s->me->numa_node = node;
+  s->me->l2 = loc.l2;
+  s->me->l3 = loc.l3;
+  s->me->package = loc.package;
   return tubo__os_shm_reserve(fd, off, s->L.region_bytes);
 }
 
@@ -315,6 +383,24 @@ static void shm_probe_single_copy(shm_state_t *s)
   int rc = tubo__os_peer_read(s->pids[peer], pc->probe_addr, &v, sizeof v);
   if (rc != 0 || v != TUBO__JOBCTL_MAGIC)
     atomic_store(&s->ctl->cma_denied, 1);
+}
+
+/* Chooses, for each peer, the size from which messages go by single copy. Two ranks that
+ * share a cache move data faster through the channel, two copies that stay in that cache
+ * running in parallel on both cores, than with one process_vm_readv (measured in
+ * doc/benchmarks.md); ranks that share no cache save a trip through memory with the
+ * single copy. TUBO_SHM_RNDV_BYTES overrides this for every pair. */
+static void shm_choose_rndv(shm_state_t *s)
+{
+  uint64_t forced = tubo__setting_u64("TUBO_SHM_RNDV_BYTES", 0, 0, SIZE_MAX);
+  for (int p = 0; p < s->size; p++) {
+    if (p == s->rank)
+      continue;
+    const struct tubo__rankctl *a = s->me, *b = tubo__jobctl_rank(s->ctl, (uint32_t)p);
+    int share = (a->l2 >= 0 && a->l2 == b->l2) || (a->l3 >= 0 && a->l3 == b->l3);
+    size_t dflt = share ? SIZE_MAX : TUBO__SHM_RNDV_DEFAULT;
+    s->w->peers[p].rndv_min = forced ? (size_t)forced : dflt;
+  }
 }
 
 static int shm_open_job(tubo__world_t *w, tubo__launch_t *l, void **state, tubo__tp_caps_t *caps)
@@ -367,6 +453,8 @@ static int shm_open_job(tubo__world_t *w, tubo__launch_t *l, void **state, tubo_
   atomic_store(&s->me->pid, (int32_t)getpid());
   atomic_store(&s->me->state, TUBO__RANK_READY);
   tubo__os_allow_peer_reads(l->launcher_pid);
+  if (tubo__os_fence_register() != 0)
+    atomic_store(&s->ctl->fence_denied, 1);
   if ((rc = tubo__jobctl_rendezvous(s->ctl, (uint32_t)s->rank, 1)) != 0)
     goto fail;
   for (int p = 0; p < s->size; p++)
@@ -377,6 +465,8 @@ static int shm_open_job(tubo__world_t *w, tubo__launch_t *l, void **state, tubo_
   if ((rc = tubo__jobctl_rendezvous(s->ctl, (uint32_t)s->rank, 2)) != 0)
     goto fail;
 
+  s->asym_fence =
+      !atomic_load(&s->ctl->fence_denied) && tubo__setting_u64("TUBO_SHM_ASYM_FENCE", 1, 0, 1);
   s->smask = s->L.nslots - 1;
   s->dmask = s->L.dbytes - 1;
   s->quarter = s->L.nslots / 4;
@@ -385,7 +475,8 @@ static int shm_open_job(tubo__world_t *w, tubo__launch_t *l, void **state, tubo_
   shm_wire(s);
   caps->frame_max = s->frame_max;
   caps->single_copy = want_cma && s->size > 1 && !atomic_load(&s->ctl->cma_denied);
-  caps->rndv_min = tubo__setting_u64("TUBO_SHM_RNDV_BYTES", 32u << 10, 1, SIZE_MAX);
+  if (caps->single_copy)
+    shm_choose_rndv(s);
   *state = s;
   return 0;
 fail:
@@ -399,6 +490,7 @@ const tubo__tp_ops_t tubo__shm_ops = {
     .close = shm_close,
     .push = shm_push,
     .read = shm_read,
+    .recv_now = shm_recv_now,
     .progress = shm_progress,
     .sleep = shm_sleep,
     .check = shm_check,

@@ -30,6 +30,8 @@ typedef struct tubo__shm_layout {
 #define TUBO__SHM_BUDGET_DEFAULT (8u << 20)
 #define TUBO__SHM_UNIT_MIN       (32u << 10)
 #define TUBO__SHM_UNIT_MAX       (512u << 10)
+/* Single copy from this size between ranks that share no cache (shm.c). */
+#define TUBO__SHM_RNDV_DEFAULT (256u << 10)
 
 /* Computes the layout for nranks. unit is the per-channel size to aim for (0: derived
  * from the per-rank budget); it is clamped and rounded down to a power of two.

@@ -30,10 +30,14 @@ struct tubo__shm_slot {
   uint8_t inl[TUBO__SHM_INLINE];
 };
 
-/* The channel's header, written by the receiver only. */
+/* The channel's header: a line the receiver writes, and one the sender writes. */
 struct tubo__shm_chan {
   _Alignas(TUBO__CACHELINE) _Atomic uint64_t head; /* slots consumed */
   _Atomic uint32_t dhead;                          /* data ring bytes released */
+  /* Set while the sender waits for room: a receiver that is itself stuck then takes
+   * every frame, wanted or not, into its unexpected queue, so that two ranks sending to
+   * each other never deadlock on full rings. */
+  _Alignas(TUBO__CACHELINE) _Atomic uint32_t want_room;
 };
 
 _Static_assert(sizeof(struct tubo__shm_slot) == TUBO__SHM_SLOT, "a slot is one cache line");
