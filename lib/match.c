@@ -364,6 +364,9 @@ void tubo__peer_gone(tubo__world_t *w, int peer, int how, int status)
     return;
   pe->gone = how;
   pe->exit_status = status;
+  /* Nobody will take what is still queued for it, nor answer an RTS. */
+  tubo__send_fail_peer(w, peer, TUBO_EPEER);
+  tubo__req_fail_waitfin(w, peer, TUBO_EPEER);
   if (how == TUBO__GONE_DIED && !w->broken) {
     w->broken = 1;
     w->broken_code = TUBO_EPEER;

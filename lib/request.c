@@ -82,3 +82,19 @@ void tubo__reqpool_fini(tubo__reqpool_t *p)
   free(p->chunks);
   memset(p, 0, sizeof *p);
 }
+
+void tubo__req_fail_waitfin(tubo__world_t *w, int peer, int error)
+{
+  if (w->waitfin == 0)
+    return;
+  tubo__reqpool_t *p = &w->pool;
+  for (uint32_t c = 0; c < p->nchunks; c++)
+    for (uint32_t i = 0; i < REQ_CHUNK; i++) {
+      tubo_request_t *r = &p->chunks[c][i];
+      if (r->magic == TUBO__REQ_MAGIC && r->kind == TUBO__REQ_SEND &&
+          r->proto == TUBO__SP_WAITFIN && r->state == TUBO__RS_ACTIVE && r->peer == peer) {
+        w->waitfin--;
+        tubo__req_complete(r, error);
+      }
+    }
+}

@@ -142,6 +142,8 @@ tubo_request_t *tubo__req_alloc(tubo__world_t *w);
 void tubo__req_free(tubo__world_t *w, tubo_request_t *r);
 tubo_request_t *tubo__req_lookup(tubo__world_t *w, uint32_t id);
 void tubo__reqpool_fini(tubo__reqpool_t *p);
+/* Completes with error every send to peer that waits for a FIN (the peer is gone). */
+void tubo__req_fail_waitfin(tubo__world_t *w, int peer, int error);
 
 /* Matching and delivery (match.c). */
 /* Takes one incoming frame from src. Returns 1 if it was consumed, 0 if the transport
