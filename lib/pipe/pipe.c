@@ -119,8 +119,16 @@ static int pipe_take(pipe_state_t *s, const struct tubo__pipe_hdr *h, const void
   tubo__frame_t f = {h->kind, h->flags, h->ctx, h->tag, h->len};
   int src = h->src;
   if (src == TUBO__PIPE_SRC_LAUNCHER) {
-    if (f.kind != TUBO__F_GONE)
+    struct tubo__f_gone g;
+    if (f.kind != TUBO__F_GONE || f.len != sizeof g)
       return TUBO_ECORRUPT;
+    memcpy(&g, payload, sizeof g);
+    /* The news that a rank left cleanly must not overtake the frames it sent before
+     * leaving; a death is told at once. */
+    if (g.status == 0 && g.rank >= 0 && g.rank < s->size && s->backlog[g.rank].head != NULL) {
+      int rc = pipe_backlog_add(s, g.rank, &f, payload);
+      return rc < 0 ? rc : 1;
+    }
     return tubo__deliver(s->w, s->rank, &f, payload, 1) < 0 ? TUBO_ECORRUPT : 1;
   }
   if (src < 0 || src >= s->size || src == s->rank || f.kind == 0 || f.kind > TUBO__F_KIND_MAX)
