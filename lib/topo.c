@@ -13,7 +13,8 @@ struct tubo__topo {
   hwloc_topology_t topo;
 };
 
-int tubo__topo_load(tubo__topo_t **out)
+/* Loads this machine, or the XML file path names when it is not NULL. */
+static int topo_load(const char *path, tubo__topo_t **out)
 {
   tubo__topo_t *t = calloc(1, sizeof *t);
   if (t == NULL)
@@ -24,13 +25,29 @@ int tubo__topo_load(tubo__topo_t **out)
   }
   /* Devices do not matter for placement and cost milliseconds to discover. */
   hwloc_topology_set_io_types_filter(t->topo, HWLOC_TYPE_FILTER_KEEP_NONE);
-  if (hwloc_topology_load(t->topo) != 0) {
+  if ((path != NULL && hwloc_topology_set_xml(t->topo, path) != 0) ||
+      hwloc_topology_load(t->topo) != 0) {
     hwloc_topology_destroy(t->topo);
     free(t);
     return TUBO_ETOPO;
   }
   *out = t;
   return 0;
+}
+
+int tubo__topo_load(tubo__topo_t **out)
+{
+  return topo_load(NULL, out);
+}
+
+int tubo__topo_load_xml(const char *path, tubo__topo_t **out)
+{
+  return topo_load(path, out);
+}
+
+struct hwloc_topology *tubo__topo_hwloc(const tubo__topo_t *t)
+{
+  return t->topo;
 }
 
 void tubo__topo_free(tubo__topo_t *t)

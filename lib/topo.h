@@ -11,7 +11,13 @@ typedef struct tubo__topo tubo__topo_t;
 /* Loads the topology of this machine (or of the XML file HWLOC_XMLFILE names).
  * Returns 0, TUBO_ETOPO or TUBO_ENOMEM. */
 int tubo__topo_load(tubo__topo_t **out);
+/* Loads the topology an hwloc XML file describes (tuborun --topology). It is not this
+ * machine: nothing may be bound with it. Returns 0, TUBO_ETOPO or TUBO_ENOMEM. */
+int tubo__topo_load_xml(const char *path, tubo__topo_t **out);
 void tubo__topo_free(tubo__topo_t *t);
+
+/* The hwloc topology itself, for the modules that walk it (placement.c). */
+struct hwloc_topology *tubo__topo_hwloc(const tubo__topo_t *t);
 
 /* Processing units (hardware threads) the job may use: the allowed set, which honours the
  * cgroup cpuset. */

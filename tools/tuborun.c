@@ -16,9 +16,16 @@ int main(int argc, char **argv)
     return 0;
   if (rc != 0)
     return rc;
+  tuborun_place_t place;
+  rc = tuborun_place(&place, &o);
+  if (rc != 0 || o.dry_run) {
+    tuborun_place_free(&place);
+    return rc;
+  }
   tuborun_job_t j;
-  if ((rc = tuborun_job_create(&j, &o)) != 0) {
+  if ((rc = tuborun_job_create(&j, &o, &place)) != 0) {
     tuborun_job_destroy(&j);
+    tuborun_place_free(&place);
     return rc;
   }
   tuborun_monitor_prepare();
@@ -31,5 +38,6 @@ int main(int argc, char **argv)
   }
   rc = tuborun_monitor(&j);
   tuborun_job_destroy(&j);
+  tuborun_place_free(&place);
   return spawn != 0 ? spawn : rc;
 }

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* tuborun's parts: its options, the job it starts, and the watch over the job. */
+/* tuborun's parts: its options, where the ranks run, the job it starts, and the watch over
+ * the job. */
 #ifndef TUBORUN_H
 #define TUBORUN_H
 
@@ -8,22 +9,40 @@
 #include <sys/types.h>
 
 #include "launch.h"
+#include "placement.h"
 
 #define TUBORUN_MAX_X 256
 
 typedef struct tuborun_opts {
-  int nranks;
+  int nranks; /* 0: not given, one rank per slot */
   int tag_output;
   double timeout_s; /* 0: none */
   enum tubo__transport_kind transport;
   const char *xvars[TUBORUN_MAX_X]; /* -x VAR or VAR=value */
   int nx;
-  char **argv; /* the program and its arguments */
+  tubo__place_level_t map_by, bind_to; /* TUBO__PL_DEFAULT when not given */
+  int report_bindings;
+  int dry_run;
+  const char *topology; /* --topology FILE, or NULL: this machine */
+  char **argv;          /* the program and its arguments; NULL in a dry run without one */
 } tuborun_opts_t;
 
 /* Parses the command line. Returns 0 to run, 1 when --help or --version was printed
  * (exit 0), or 2 after printing a usage error (exit 2). */
 int tuborun_parse(int argc, char **argv, tuborun_opts_t *o);
+
+/* Where the ranks run. */
+typedef struct tuborun_place {
+  tubo__topo_t *topo;   /* NULL when the topology could not be read: ranks run unbound */
+  tubo__placement_t *p; /* NULL likewise */
+  int bind;             /* whether ranks bind themselves (this machine, not bind-to none) */
+} tuborun_place_t;
+
+/* Reads the topology, places o->nranks ranks (one per slot when -n was not given: it then
+ * sets o->nranks), says when they are oversubscribed, and prints the bindings for
+ * --report-bindings and --dry-run. Returns 0, or prints why and returns an exit status. */
+int tuborun_place(tuborun_place_t *pl, tuborun_opts_t *o);
+void tuborun_place_free(tuborun_place_t *pl);
 
 /* One rank's process, as the launcher sees it. */
 typedef struct tuborun_rank {
@@ -40,6 +59,8 @@ typedef struct tuborun_note {
 
 typedef struct tuborun_job {
   tuborun_opts_t *o;
+  tuborun_place_t *place;
+  int bind_failed; /* a rank could not bind: the ranks after it do not try */
   tuborun_rank_t *ranks;
   int nranks;
   uint8_t jobid[16];
@@ -52,7 +73,7 @@ typedef struct tuborun_job {
 } tuborun_job_t;
 
 /* Creates the job's shared resources. Returns 0, or prints why and returns an exit status. */
-int tuborun_job_create(tuborun_job_t *j, tuborun_opts_t *o);
+int tuborun_job_create(tuborun_job_t *j, tuborun_opts_t *o, tuborun_place_t *place);
 /* Starts every rank. Returns 0, or prints why and returns an exit status. */
 int tuborun_job_spawn(tuborun_job_t *j);
 /* Tells the ranks still running that rank r's process ended with status. */

@@ -5,17 +5,30 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "tuborun.h"
 
 static void args_usage(FILE *f)
 {
   fprintf(f,
-          "Usage: tuborun -n N [options] program [args...]\n"
-          "Starts N ranks of program on this machine, connected by tubo.\n"
+          "Usage: tuborun [-n N] [options] program [args...]\n"
+          "       tuborun --dry-run [-n N] [--topology FILE] [options] [program [args...]]\n"
+          "Starts N ranks of program on this machine, connected by tubo, each bound to its\n"
+          "place as mpirun does.\n"
           "\n"
-          "  -n, -np, --np N        number of ranks to start (required)\n"
+          "  -n, -np, --np N        number of ranks (default: one per core the cgroup cpuset\n"
+          "                         allows, one per hardware thread with --map-by hwthread)\n"
           "  -x VAR[=value]         set VAR in every rank (VAR alone: pass this value on)\n"
+          "  --map-by LEVEL         core, hwthread, l3cache (l3), numa, package (socket) or slot:\n"
+          "                         ranks go round-robin over these objects\n"
+          "  --bind-to LEVEL        core, hwthread, l3cache (l3), numa, package (socket) or none:\n"
+          "                         each rank is bound to the object of this level holding it\n"
+          "  --report-bindings      print where each rank is bound, one line per rank (stderr)\n"
+          "  --dry-run              compute and print the placement, start nothing; the\n"
+          "                         program may be left out (also --do-not-launch)\n"
+          "  --topology FILE        place on the machine an hwloc XML file describes (with\n"
+          "                         --dry-run only: it is not this machine)\n"
           "  --tag-output           prefix each output line with [job,rank]<stdout>:\n"
           "  --timeout SECONDS      stop the job if it runs longer; exit status 124\n"
           "  --transport shm|pipe   how ranks talk (default shm; or TUBO_TRANSPORT)\n"
@@ -23,19 +36,38 @@ static void args_usage(FILE *f)
           "  --allow-run-as-root    accepted for mpirun users: root may always run jobs\n"
           "  -h, --help             print this help\n"
           "  -V, --version          print the version\n"
+          "Options take one dash or two, and a value after a space or '='.\n"
+          "\n"
+          "Defaults, as Open MPI's: 2 ranks or fewer: --map-by core --bind-to core; more:\n"
+          "--map-by package --bind-to package. With --map-by alone, ranks bind to what they\n"
+          "are mapped by (slot: core). More ranks than cores is allowed: tuborun says so once,\n"
+          "ranks share cores round-robin and, without --bind-to, are not bound.\n"
           "\n"
           "Exit status: 0 when every rank succeeded; else the first failing rank's exit\n"
           "status, or 128 + signal; 124 after --timeout; 2 for bad arguments; 127 when the\n"
           "program cannot be found.\n");
 }
 
-/* Matches "-name" and "--name". */
+/* Matches "-name" and "--name", alone or followed by "=value". */
 static int args_is(const char *arg, const char *name)
 {
   if (arg[0] != '-')
     return 0;
   arg += arg[1] == '-' ? 2 : 1;
-  return strcmp(arg, name) == 0;
+  size_t n = strlen(name);
+  return strncmp(arg, name, n) == 0 && (arg[n] == '\0' || arg[n] == '=');
+}
+
+/* The value of the option at argv[*i]: what follows its '=', else the next argument, which
+ * it consumes. NULL when there is none. */
+static const char *args_value(int argc, char **argv, int *i)
+{
+  const char *eq = strchr(argv[*i], '=');
+  if (eq != NULL)
+    return eq + 1;
+  if (*i + 1 < argc)
+    return argv[++*i];
+  return NULL;
 }
 
 static int args_error(const char *fmt, const char *what)
@@ -46,65 +78,126 @@ static int args_error(const char *fmt, const char *what)
   return 2;
 }
 
+/* Parses --map-by or --bind-to's LEVEL[:modifier]. The modifiers accepted are the ones
+ * that ask for what tuborun always does. Returns 0 or a usage error. */
+static int args_level(const char *opt, const char *val, int binding, tubo__place_level_t *out)
+{
+  static const char *const ok[2][3] = {{"oversubscribe", NULL, NULL},
+                                       {"overload-allowed", "if-supported", NULL}};
+  if (val == NULL || *val == '\0')
+    return args_error("%s needs a level: see --help", opt);
+  char *copy = strdup(val);
+  if (copy == NULL)
+    return args_error("%s", "out of memory");
+  char *mod = strchr(copy, ':');
+  if (mod != NULL)
+    *mod++ = '\0';
+  int rc = tubo__place_parse(copy, binding, out) == 0 ? 0 : 2;
+  char *save = NULL;
+  for (char *tok = mod != NULL ? strtok_r(mod, ":", &save) : NULL; rc == 0 && tok != NULL;
+       tok = strtok_r(NULL, ":", &save)) {
+    int known = 0;
+    for (int k = 0; ok[binding][k] != NULL; k++)
+      known |= strcasecmp(tok, ok[binding][k]) == 0;
+    rc = known ? 0 : 3;
+  }
+  free(copy);
+  if (rc == 2)
+    return args_error(binding ? "--bind-to must be core, hwthread, l3cache, numa, package or "
+                                "none, not '%s'"
+                              : "--map-by must be core, hwthread, l3cache, numa, package or "
+                                "slot, not '%s'",
+                      val);
+  if (rc == 3)
+    return args_error("unsupported modifier in '%s'", val);
+  return 0;
+}
+
+/* Parses the option at argv[*i], moving *i past any value it takes. Returns 0, 1 (help or
+ * version printed) or 2 (usage error printed). */
+static int args_one(int argc, char **argv, int *i, tuborun_opts_t *o)
+{
+  const char *a = argv[*i];
+  int has_eq = strchr(a, '=') != NULL;
+  if (args_is(a, "n") || args_is(a, "np") || args_is(a, "c")) {
+    const char *val = args_value(argc, argv, i);
+    long n;
+    if (val == NULL)
+      return args_error("%s needs a number of ranks", a);
+    if (tubo__parse_int(val, 1, TUBO__MAX_RANKS, &n) != 0)
+      return args_error("the number of ranks must be a whole number from 1 to 4096, not '%s'", val);
+    o->nranks = (int)n;
+  } else if (args_is(a, "x")) {
+    const char *val = args_value(argc, argv, i);
+    if (val == NULL || val[0] == '=' || val[0] == '\0')
+      return args_error("%s needs VAR or VAR=value", a);
+    if (o->nx >= TUBORUN_MAX_X)
+      return args_error("too many -x options (at most %s)", "256");
+    o->xvars[o->nx++] = val;
+  } else if (args_is(a, "map-by")) {
+    return args_level("--map-by", args_value(argc, argv, i), 0, &o->map_by);
+  } else if (args_is(a, "bind-to")) {
+    return args_level("--bind-to", args_value(argc, argv, i), 1, &o->bind_to);
+  } else if (args_is(a, "topology")) {
+    const char *val = args_value(argc, argv, i);
+    if (val == NULL || *val == '\0')
+      return args_error("%s needs an hwloc XML file", a);
+    o->topology = val;
+  } else if (args_is(a, "timeout")) {
+    const char *val = args_value(argc, argv, i);
+    char *end = NULL;
+    double t = val ? strtod(val, &end) : -1;
+    if (val == NULL || end == val || *end != '\0' || !(t > 0) || t > 1e9)
+      return args_error("--timeout needs a positive number of seconds, not '%s'", val ? val : "");
+    o->timeout_s = t;
+  } else if (args_is(a, "transport")) {
+    const char *val = args_value(argc, argv, i);
+    if (val == NULL || tubo__parse_transport(val, &o->transport) != 0)
+      return args_error("--transport must be shm or pipe, not '%s'", val ? val : "");
+  } else if (has_eq) {
+    return args_error("unknown option '%s'", a); /* no flag below takes a value */
+  } else if (args_is(a, "h") || args_is(a, "help")) {
+    args_usage(stdout);
+    return 1;
+  } else if (args_is(a, "V") || args_is(a, "version")) {
+    printf("tuborun (tubo) %s\n", PACKAGE_VERSION);
+    return 1;
+  } else if (args_is(a, "tag-output")) {
+    o->tag_output = 1;
+  } else if (args_is(a, "report-bindings")) {
+    o->report_bindings = 1;
+  } else if (args_is(a, "dry-run") || args_is(a, "do-not-launch")) {
+    o->dry_run = 1;
+  } else if (args_is(a, "oversubscribe") || args_is(a, "allow-run-as-root")) {
+    /* Accepted for mpirun users; tuborun allows both anyway. */
+  } else {
+    return args_error("unknown option '%s'", a);
+  }
+  return 0;
+}
+
 int tuborun_parse(int argc, char **argv, tuborun_opts_t *o)
 {
   memset(o, 0, sizeof *o);
-  o->nranks = -1;
   const char *tp = getenv(TUBO__ENV_TRANSPORT);
   if (tp != NULL && *tp && tubo__parse_transport(tp, &o->transport) != 0)
     return args_error("TUBO_TRANSPORT must be shm or pipe, not '%s'", tp);
   int i = 1;
   for (; i < argc && argv[i][0] == '-' && argv[i][1] != '\0'; i++) {
-    const char *a = argv[i];
-    const char *val = i + 1 < argc ? argv[i + 1] : NULL;
-    if (strcmp(a, "--") == 0) {
+    if (strcmp(argv[i], "--") == 0) {
       i++;
       break;
-    } else if (args_is(a, "h") || args_is(a, "help")) {
-      args_usage(stdout);
-      return 1;
-    } else if (args_is(a, "V") || args_is(a, "version")) {
-      printf("tuborun (tubo) %s\n", PACKAGE_VERSION);
-      return 1;
-    } else if (args_is(a, "n") || args_is(a, "np") || args_is(a, "c")) {
-      long n;
-      if (val == NULL)
-        return args_error("%s needs a number of ranks", a);
-      if (tubo__parse_int(val, 1, TUBO__MAX_RANKS, &n) != 0)
-        return args_error("the number of ranks must be a whole number from 1 to 4096, not '%s'",
-                          val);
-      o->nranks = (int)n;
-      i++;
-    } else if (args_is(a, "x")) {
-      if (val == NULL || val[0] == '=' || val[0] == '\0')
-        return args_error("%s needs VAR or VAR=value", a);
-      if (o->nx >= TUBORUN_MAX_X)
-        return args_error("too many -x options (at most %s)", "256");
-      o->xvars[o->nx++] = val;
-      i++;
-    } else if (args_is(a, "tag-output")) {
-      o->tag_output = 1;
-    } else if (args_is(a, "timeout")) {
-      char *end = NULL;
-      double t = val ? strtod(val, &end) : -1;
-      if (val == NULL || end == val || *end != '\0' || !(t > 0) || t > 1e9)
-        return args_error("--timeout needs a positive number of seconds, not '%s'", val ? val : "");
-      o->timeout_s = t;
-      i++;
-    } else if (args_is(a, "transport")) {
-      if (val == NULL || tubo__parse_transport(val, &o->transport) != 0)
-        return args_error("--transport must be shm or pipe, not '%s'", val ? val : "");
-      i++;
-    } else if (args_is(a, "oversubscribe") || args_is(a, "allow-run-as-root")) {
-      /* Accepted for mpirun users; tuborun allows both anyway. */
-    } else {
-      return args_error("unknown option '%s'", a);
     }
+    int rc = args_one(argc, argv, &i, o);
+    if (rc != 0)
+      return rc;
   }
-  if (o->nranks < 0)
-    return args_error("%s", "missing -n N: how many ranks to start");
-  if (i >= argc)
+  if (o->topology != NULL && !o->dry_run)
+    return args_error("--topology '%s' describes another machine, where ranks cannot start: "
+                      "add --dry-run to see the placement",
+                      o->topology);
+  if (i >= argc && !o->dry_run)
     return args_error("%s", "missing the program to run");
-  o->argv = argv + i;
+  o->argv = i < argc ? argv + i : NULL;
   return 0;
 }

@@ -65,10 +65,11 @@ static int job_create_pipes(tuborun_job_t *j)
   return 0;
 }
 
-int tuborun_job_create(tuborun_job_t *j, tuborun_opts_t *o)
+int tuborun_job_create(tuborun_job_t *j, tuborun_opts_t *o, tuborun_place_t *place)
 {
   memset(j, 0, sizeof *j);
   j->o = o;
+  j->place = place;
   j->nranks = o->nranks;
   j->shm_fd = -1;
   j->ranks = calloc((size_t)j->nranks, sizeof *j->ranks);
@@ -142,6 +143,52 @@ static void job_child_setup(tuborun_job_t *j, int r)
   }
 }
 
+/* What a child tells the launcher through its close-on-exec pipe before exec succeeds. */
+enum { JOB_MSG_BIND_FAILED = 1, JOB_MSG_EXEC_FAILED = 2 };
+typedef struct job_msg {
+  int kind, err;
+} job_msg_t;
+
+static void job_child_tell(int fd, int kind, int err)
+{
+  job_msg_t m = {kind, err};
+  if (write(fd, &m, sizeof m) < 0)
+    _exit(127);
+}
+
+/* In the child: binds itself where rank r belongs, so that the program starts bound. */
+static void job_child_bind(tuborun_job_t *j, int r, int fd)
+{
+  if (j->place == NULL || !j->place->bind || j->bind_failed)
+    return;
+  if (tubo__place_bind_self(j->place->topo, j->place->p, r) != 0)
+    job_child_tell(fd, JOB_MSG_BIND_FAILED, errno);
+}
+
+/* In the launcher: reads what rank r's child said until its exec closed the pipe. Returns
+ * the exec failure's errno, or 0 when the program started. */
+static int job_hear_child(tuborun_job_t *j, int r, int fd)
+{
+  job_msg_t m;
+  int exec_err = 0;
+  for (;;) {
+    ssize_t n = read(fd, &m, sizeof m);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n != (ssize_t)sizeof m)
+      return exec_err;
+    if (m.kind == JOB_MSG_EXEC_FAILED) {
+      exec_err = m.err;
+    } else if (m.kind == JOB_MSG_BIND_FAILED && !j->bind_failed) {
+      j->bind_failed = 1;
+      fprintf(stderr,
+              "tuborun: cannot bind rank %d to %s: %s; it and the ranks after it run "
+              "unbound\n",
+              r, j->place->p->rank[r].where, strerror(m.err));
+    }
+  }
+}
+
 int tuborun_job_spawn(tuborun_job_t *j)
 {
   pid_t self = getpid();
@@ -149,7 +196,7 @@ int tuborun_job_spawn(tuborun_job_t *j)
     int out[2] = {-1, -1}, err[2] = {-1, -1};
     if (j->o->tag_output && (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0))
       return job_fail("cannot create output pipes", errno);
-    /* Reports an exec failure to the parent through a close-on-exec pipe. */
+    /* Reports a binding or exec failure to the parent through a close-on-exec pipe. */
     int ep[2];
     if (pipe2(ep, O_CLOEXEC) != 0)
       return job_fail("cannot create a pipe", errno);
@@ -169,18 +216,13 @@ int tuborun_job_spawn(tuborun_job_t *j)
         dup2(err[1], STDERR_FILENO);
       }
       job_child_setup(j, r);
+      job_child_bind(j, r, ep[1]);
       execvp(j->o->argv[0], j->o->argv);
-      int e = errno;
-      if (write(ep[1], &e, sizeof e) < 0)
-        _exit(127);
+      job_child_tell(ep[1], JOB_MSG_EXEC_FAILED, errno);
       _exit(127);
     }
     close(ep[1]);
-    int e = 0;
-    ssize_t n;
-    do
-      n = read(ep[0], &e, sizeof e);
-    while (n < 0 && errno == EINTR);
+    int e = job_hear_child(j, r, ep[0]);
     close(ep[0]);
     j->ranks[r].pid = pid;
     if (out[1] >= 0) {
@@ -189,7 +231,7 @@ int tuborun_job_spawn(tuborun_job_t *j)
       j->ranks[r].out_fd = out[0];
       j->ranks[r].err_fd = err[0];
     }
-    if (n == (ssize_t)sizeof e) {
+    if (e != 0) {
       fprintf(stderr, "tuborun: cannot run '%s': %s\n", j->o->argv[0], strerror(e));
       return e == ENOENT ? 127 : 126;
     }
