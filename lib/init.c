@@ -21,8 +21,7 @@ static int init_phase;
  * delays the rank we wait for. */
 static uint64_t init_spin_ns(const tubo__world_t *w)
 {
-  int npus = w->topo ? tubo__topo_npus(w->topo) : (int)sysconf(_SC_NPROCESSORS_ONLN);
-  uint64_t dflt = w->launch.local_size > npus ? 2000 : 50000;
+  uint64_t dflt = w->oversubscribed ? 2000 : 50000;
   return tubo__setting_u64("TUBO_SPIN_NS", dflt, 0, 10000000000ull);
 }
 
@@ -63,6 +62,8 @@ int tubo_init(int *argc, char ***argv)
     w->peers[p].rndv_min = SIZE_MAX; /* no single copy unless the transport offers it */
   if (tubo__topo_load(&w->topo) != 0)
     w->topo = NULL; /* placement-aware choices fall back to defaults */
+  int npus = w->topo ? tubo__topo_npus(w->topo) : (int)sysconf(_SC_NPROCESSORS_ONLN);
+  w->oversubscribed = w->launch.local_size > npus;
   w->spin_ns = init_spin_ns(w);
   w->sleep_ms = (int)tubo__setting_u64("TUBO_SLEEP_MS", 100, 1, 1000);
   if (w->size > 1) {

@@ -46,7 +46,7 @@ int tubo__wait_until(tubo__world_t *w, int (*done)(void *), void *arg)
 {
   /* done() is asked only after a progress pass: it may decide that a peer that left has
    * nothing more to give, which is only true once its last frames were taken in. */
-  uint64_t t0 = 0;
+  uint64_t t0 = 0, stall_since = 0;
   unsigned spins = 0;
   int rc = 0;
   for (;;) {
@@ -62,7 +62,7 @@ int tubo__wait_until(tubo__world_t *w, int (*done)(void *), void *arg)
       break;
     }
     if (n > 0) {
-      t0 = 0;
+      t0 = stall_since = 0;
       continue;
     }
     if (w->tp == NULL) {
@@ -82,11 +82,18 @@ int tubo__wait_until(tubo__world_t *w, int (*done)(void *), void *arg)
       tubo__os_cpu_relax();
       continue;
     }
-    /* Slow path: sleep until rung. Stalled, the transport also empties channels whose
-     * senders wait for room, so that two ranks sending to each other cannot deadlock. */
+    /* Slow path: sleep until rung. A stalled rank also empties the channel of a peer
+     * that waits for room while this rank waits to send to it (two ranks sending to each
+     * other); stalled for long, it empties every such channel, which breaks longer
+     * cycles. Emptying costs heap copies, so a rank merely waiting in a pipeline whose
+     * producer runs ahead does not do it. */
+    if (stall_since == 0)
+      stall_since = now;
+    int long_stall = now - stall_since >= TUBO__STALL_LONG_NS;
     struct wait_ready wr = {w, done, arg};
-    w->stalled = 1;
-    w->tp->sleep(w->tp_state, w->sleep_ms, wait_ready_fn, &wr);
+    w->stalled = long_stall ? TUBO__STALLED_LONG : TUBO__STALLED;
+    w->tp->sleep(w->tp_state, long_stall ? w->sleep_ms : (int)(TUBO__STALL_LONG_NS / 1000000),
+                 wait_ready_fn, &wr);
     w->stalled = 0;
     int c = w->tp->check(w->tp_state);
     if (c < 0 && !w->broken) {

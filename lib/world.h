@@ -86,6 +86,10 @@ typedef struct tubo__peer {
 
 enum { TUBO__GONE_NO = 0, TUBO__GONE_LEFT = 1, TUBO__GONE_DIED = 2 };
 
+/* How stuck a waiting rank is (progress.c). */
+enum { TUBO__STALLED = 1, TUBO__STALLED_LONG = 2 };
+#define TUBO__STALL_LONG_NS 10000000ull
+
 typedef struct tubo__reqpool {
   tubo_request_t **chunks;
   uint32_t nchunks;
@@ -105,7 +109,7 @@ struct tubo__world {
   tubo_request_t *posted_head, *posted_tail;
   tubo__umsg_t *unexp_head, *unexp_tail;
   int drain;   /* take every frame into the unexpected queue (probes, frames to oneself) */
-  int stalled; /* the current wait found nothing to do for a while and is going to sleep */
+  int stalled; /* 0, or TUBO__STALLED*: the current wait found nothing to do and sleeps */
 
   int sq_peers;    /* peers whose send queue is not empty */
   int waitfin;     /* sends waiting for a FIN */
@@ -114,6 +118,7 @@ struct tubo__world {
 
   tubo__reqpool_t pool;
   struct tubo__topo *topo; /* during tubo_init only, else NULL */
+  int oversubscribed; /* more ranks on this node than processing units */
   uint64_t spin_ns;        /* how long a waiting rank spins before it sleeps */
   int sleep_ms;            /* longest sleep before looking for failures */
 };

@@ -160,6 +160,15 @@ static void shm_rx_publish(const shm_state_t *s, shm_rx_t *rx)
   shm_wake_if_sleeping(s, rx->peer_ctl);
 }
 
+/* Whether frames from peer that nobody wants must still be taken (progress.c explains). */
+static inline int shm_must_empty(const shm_state_t *s, int peer, shm_rx_t *rx)
+{
+  int stalled = s->w->stalled;
+  if (!stalled || !atomic_load_explicit(&rx->chan->want_room, memory_order_acquire))
+    return 0;
+  return stalled == TUBO__STALLED_LONG || s->w->peers[peer].sq_head != NULL;
+}
+
 /* Delivers what arrived from one peer; returns frames taken or an error. */
 static int shm_poll_peer(shm_state_t *s, int peer)
 {
@@ -181,8 +190,7 @@ static int shm_poll_peer(shm_state_t *s, int peer)
       payload = rx->data + off;
     }
     int rc = tubo__deliver(s->w, peer, &f, payload, 0);
-    if (rc == 0 && s->w->stalled &&
-        atomic_load_explicit(&rx->chan->want_room, memory_order_acquire))
+    if (rc == 0 && shm_must_empty(s, peer, rx))
       rc = tubo__deliver(s->w, peer, &f, payload, 1);
     if (rc <= 0) {
       if (rc < 0)
@@ -419,8 +427,9 @@ static int shm_open_job(tubo__world_t *w, tubo__launch_t *l, void **state, tubo_
   s->rank = l->rank;
   s->size = l->size;
   s->fd = l->shm_fd;
-  size_t unit = tubo__setting_u64("TUBO_SHM_CHANNEL_BYTES", 0, 0, TUBO__SHM_UNIT_MAX);
-  if ((rc = tubo__shm_layout_compute((uint32_t)s->size, page, unit, &s->L)) != 0)
+  size_t nslots = tubo__setting_u64("TUBO_SHM_SLOTS", 0, 0, TUBO__SHM_SLOTS_MAX);
+  size_t dbytes = tubo__setting_u64("TUBO_SHM_DATA_BYTES", 0, 0, TUBO__SHM_DATA_MAX);
+  if ((rc = tubo__shm_layout_compute((uint32_t)s->size, page, nslots, dbytes, &s->L)) != 0)
     goto fail;
   s->tx = calloc((size_t)s->size, sizeof *s->tx);
   s->rx = calloc((size_t)s->size, sizeof *s->rx);
@@ -465,13 +474,18 @@ static int shm_open_job(tubo__world_t *w, tubo__launch_t *l, void **state, tubo_
   if ((rc = tubo__jobctl_rendezvous(s->ctl, (uint32_t)s->rank, 2)) != 0)
     goto fail;
 
-  s->asym_fence =
-      !atomic_load(&s->ctl->fence_denied) && tubo__setting_u64("TUBO_SHM_ASYM_FENCE", 1, 0, 1);
+  /* A remote fence costs interrupts on every CPU at each sleep; a local one costs tens of
+   * cycles per message. Ranks that share cores sleep often: there the local one wins. */
+  s->asym_fence = !atomic_load(&s->ctl->fence_denied) &&
+                  tubo__setting_u64("TUBO_SHM_ASYM_FENCE", !w->oversubscribed, 0, 1);
   s->smask = s->L.nslots - 1;
   s->dmask = s->L.dbytes - 1;
   s->quarter = s->L.nslots / 4;
   s->dquarter = s->L.dbytes / 4;
-  s->frame_max = s->L.dbytes / 4;
+  /* Large messages stream in frames small enough to stay in a core's cache while the
+   * receiver copies one out and the sender copies the next in. */
+  s->frame_max = (uint32_t)tubo__setting_u64("TUBO_SHM_FRAME_BYTES", TUBO__SHM_FRAME_DEFAULT,
+                                             4096, s->L.dbytes / 4);
   shm_wire(s);
   caps->frame_max = s->frame_max;
   caps->single_copy = want_cma && s->size > 1 && !atomic_load(&s->ctl->cma_denied);

@@ -17,22 +17,38 @@ static size_t layout_pow2_floor(size_t v)
   return p;
 }
 
-int tubo__shm_layout_compute(uint32_t nranks, size_t page, size_t unit, tubo__shm_layout_t *L)
+/* A default that shrinks as the job grows: budget bytes per rank, split among its peers,
+ * clamped to [lo, hi] and rounded down to a power of two. */
+static size_t layout_share(uint32_t nranks, size_t budget, size_t lo, size_t hi)
+{
+  size_t v = nranks > 1 ? budget / (nranks - 1) : hi;
+  v = v < lo ? lo : v > hi ? hi : v;
+  return layout_pow2_floor(v);
+}
+
+int tubo__shm_layout_compute(uint32_t nranks, size_t page, size_t nslots, size_t dbytes,
+                             tubo__shm_layout_t *L)
 {
   memset(L, 0, sizeof *L);
   if (nranks == 0 || page == 0)
     return TUBO_EINVAL;
-  if (unit == 0)
-    unit = nranks > 1 ? TUBO__SHM_BUDGET_DEFAULT / (nranks - 1) : TUBO__SHM_UNIT_MAX;
-  if (unit < TUBO__SHM_UNIT_MIN)
-    unit = TUBO__SHM_UNIT_MIN;
-  if (unit > TUBO__SHM_UNIT_MAX)
-    unit = TUBO__SHM_UNIT_MAX;
-  unit = layout_pow2_floor(unit);
+  /* Many slots let a fast sender run far ahead, so ranks that share a core switch less
+   * often; a data ring that fits in a core's cache keeps streamed copies there. */
+  if (nslots == 0)
+    nslots = layout_share(nranks, TUBO__SHM_SLOT_BUDGET, TUBO__SHM_SLOTS_MIN * TUBO__SHM_SLOT,
+                          TUBO__SHM_SLOTS_MAX * TUBO__SHM_SLOT) /
+             TUBO__SHM_SLOT;
+  if (dbytes == 0)
+    dbytes = layout_share(nranks, TUBO__SHM_DATA_BUDGET, TUBO__SHM_DATA_MIN, TUBO__SHM_DATA_MAX);
+  nslots = layout_pow2_floor(nslots < TUBO__SHM_SLOTS_MIN   ? TUBO__SHM_SLOTS_MIN
+                             : nslots > TUBO__SHM_SLOTS_MAX ? TUBO__SHM_SLOTS_MAX
+                                                            : nslots);
+  dbytes = layout_pow2_floor(dbytes < TUBO__SHM_DATA_MIN   ? TUBO__SHM_DATA_MIN
+                             : dbytes > TUBO__SHM_DATA_MAX ? TUBO__SHM_DATA_MAX
+                                                           : dbytes);
   L->nranks = nranks;
-  /* A quarter of the unit for frame headers, half for payloads. */
-  L->nslots = (uint32_t)(unit / 4 / TUBO__SHM_SLOT);
-  L->dbytes = (uint32_t)(unit / 2);
+  L->nslots = (uint32_t)nslots;
+  L->dbytes = (uint32_t)dbytes;
   size_t chan = TUBO__SHM_CHAN_HDR + (size_t)L->nslots * TUBO__SHM_SLOT + L->dbytes;
   L->chan_bytes = (chan + page - 1) / page * page;
   L->region_bytes = L->chan_bytes * (nranks - 1);

@@ -27,16 +27,25 @@ typedef struct tubo__shm_layout {
 
 #define TUBO__SHM_SLOT           64u
 #define TUBO__SHM_CHAN_HDR       128u
-#define TUBO__SHM_BUDGET_DEFAULT (8u << 20)
-#define TUBO__SHM_UNIT_MIN       (32u << 10)
-#define TUBO__SHM_UNIT_MAX       (512u << 10)
+/* Default channel sizes: per rank, this many bytes of slots and of data rings, shared
+ * among its peers, each channel within the bounds below. */
+#define TUBO__SHM_SLOT_BUDGET (4u << 20)
+#define TUBO__SHM_SLOTS_MIN   64u
+#define TUBO__SHM_SLOTS_MAX   16384u
+#define TUBO__SHM_DATA_BUDGET (8u << 20)
+#define TUBO__SHM_DATA_MIN    (16u << 10)
+#define TUBO__SHM_DATA_MAX    (256u << 10)
+/* Largest frame, unless the data ring is smaller (shm.c). */
+#define TUBO__SHM_FRAME_DEFAULT (64u << 10)
 /* Single copy from this size between ranks that share no cache (shm.c). */
 #define TUBO__SHM_RNDV_DEFAULT (256u << 10)
 
-/* Computes the layout for nranks. unit is the per-channel size to aim for (0: derived
- * from the per-rank budget); it is clamped and rounded down to a power of two.
- * Returns 0, or TUBO_ETOOBIG if the segment would not fit in a size_t. */
-int tubo__shm_layout_compute(uint32_t nranks, size_t page, size_t unit, tubo__shm_layout_t *L);
+/* Computes the layout for nranks. nslots and dbytes ask for a channel's slot count and
+ * data ring size (0: the default for the rank count); each is clamped to its bounds and
+ * rounded down to a power of two. Returns 0, TUBO_EINVAL, or TUBO_ETOOBIG if the segment
+ * would not fit in a size_t. */
+int tubo__shm_layout_compute(uint32_t nranks, size_t page, size_t nslots, size_t dbytes,
+                             tubo__shm_layout_t *L);
 
 /* Offset of the channel carrying frames from sender to receiver. */
 static inline size_t tubo__shm_chan_off(const tubo__shm_layout_t *L, uint32_t receiver,
