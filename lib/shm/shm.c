@@ -475,9 +475,10 @@ static int shm_open_job(tubo__world_t *w, tubo__launch_t *l, void **state, tubo_
     goto fail;
 
   /* A remote fence costs interrupts on every CPU at each sleep; a local one costs tens of
-   * cycles per message. Ranks that share cores sleep often: there the local one wins. */
+   * cycles per message. With rings deep enough that ranks sleep rarely, remote wins, also
+   * when ranks share cores (measured: doc/benchmarks.md). */
   s->asym_fence = !atomic_load(&s->ctl->fence_denied) &&
-                  tubo__setting_u64("TUBO_SHM_ASYM_FENCE", !w->oversubscribed, 0, 1);
+                  tubo__setting_u64("TUBO_SHM_ASYM_FENCE", 1, 0, 1);
   s->smask = s->L.nslots - 1;
   s->dmask = s->L.dbytes - 1;
   s->quarter = s->L.nslots / 4;
