@@ -10,6 +10,14 @@
 #include "jobctl.h"
 #include "shm/shm_layout.h"
 
+/* ck_assert_msg records every passing check with the runner (a system call each): the
+ * hundreds of thousands of checks below only call Check when one fails. */
+#define REQUIRE(cond, ...)       \
+  do {                           \
+    if (!(cond))                 \
+      ck_abort_msg(__VA_ARGS__); \
+  } while (0)
+
 static int is_pow2(uint64_t v)
 {
   return v != 0 && (v & (v - 1)) == 0;
@@ -20,49 +28,48 @@ static void layout_check(uint32_t n, size_t page, size_t unit)
 {
   tubo__shm_layout_t L;
   int rc = tubo__shm_layout_compute(n, page, unit, &L);
-  ck_assert_msg(rc == 0, "n=%u page=%zu unit=%zu: expected 0, got %s", n, page, unit,
-                tubo_err_name(rc));
-  ck_assert_msg(L.nranks == n, "n=%u: nranks %u", n, L.nranks);
-  ck_assert_msg(is_pow2(L.nslots), "n=%u page=%zu unit=%zu: nslots %u is not a power of two", n,
-                page, unit, L.nslots);
-  ck_assert_msg(is_pow2(L.dbytes), "n=%u page=%zu unit=%zu: dbytes %u is not a power of two", n,
-                page, unit, L.dbytes);
-  ck_assert_msg(L.dbytes >= 4 * 4096u, "n=%u unit=%zu: data ring %u B, expected >= 16 KiB", n, unit,
-                L.dbytes);
+  REQUIRE(rc == 0, "n=%u page=%zu unit=%zu: expected 0, got %s", n, page, unit, tubo_err_name(rc));
+  REQUIRE(L.nranks == n, "n=%u: nranks %u", n, L.nranks);
+  REQUIRE(is_pow2(L.nslots), "n=%u page=%zu unit=%zu: nslots %u is not a power of two", n, page,
+          unit, L.nslots);
+  REQUIRE(is_pow2(L.dbytes), "n=%u page=%zu unit=%zu: dbytes %u is not a power of two", n, page,
+          unit, L.dbytes);
+  REQUIRE(L.dbytes >= 4 * 4096u, "n=%u unit=%zu: data ring %u B, expected >= 16 KiB", n, unit,
+          L.dbytes);
   size_t need = TUBO__SHM_CHAN_HDR + (size_t)L.nslots * TUBO__SHM_SLOT + L.dbytes;
-  ck_assert_msg(L.chan_bytes >= need && L.chan_bytes % page == 0 && L.chan_bytes - need < page,
-                "n=%u page=%zu: channel %zu B, expected the page multiple just above %zu", n, page,
-                L.chan_bytes, need);
-  ck_assert_msg(L.region_bytes == L.chan_bytes * (n - 1), "n=%u: region %zu B, expected %zu", n,
-                L.region_bytes, L.chan_bytes * (n - 1));
+  REQUIRE(L.chan_bytes >= need && L.chan_bytes % page == 0 && L.chan_bytes - need < page,
+          "n=%u page=%zu: channel %zu B, expected the page multiple just above %zu", n, page,
+          L.chan_bytes, need);
+  REQUIRE(L.region_bytes == L.chan_bytes * (n - 1), "n=%u: region %zu B, expected %zu", n,
+          L.region_bytes, L.chan_bytes * (n - 1));
   size_t ctl_min = TUBO__JOBCTL_RANKS_OFF + (size_t)n * sizeof(struct tubo__rankctl);
-  ck_assert_msg(L.ctl_bytes >= ctl_min && L.ctl_bytes % page == 0,
-                "n=%u page=%zu: control block %zu B, expected a page multiple >= %zu", n, page,
-                L.ctl_bytes, ctl_min);
-  ck_assert_msg(L.total == L.ctl_bytes + L.region_bytes * n, "n=%u: total %zu, expected %zu", n,
-                L.total, L.ctl_bytes + L.region_bytes * n);
+  REQUIRE(L.ctl_bytes >= ctl_min && L.ctl_bytes % page == 0,
+          "n=%u page=%zu: control block %zu B, expected a page multiple >= %zu", n, page,
+          L.ctl_bytes, ctl_min);
+  REQUIRE(L.total == L.ctl_bytes + L.region_bytes * n, "n=%u: total %zu, expected %zu", n, L.total,
+          L.ctl_bytes + L.region_bytes * n);
 
   /* Every channel: page-aligned, after the control block, inside the segment, and
    * disjoint from every other. Channel (r, s) starts at the offset for its index. */
   size_t nch = (size_t)n * (n - 1);
   size_t *offs = malloc((nch ? nch : 1) * sizeof *offs);
-  ck_assert_msg(offs != NULL, "malloc");
+  REQUIRE(offs != NULL, "malloc");
   size_t k = 0;
   for (uint32_t r = 0; r < n; r++)
     for (uint32_t s = 0; s < n; s++) {
       if (r == s)
         continue;
       size_t off = tubo__shm_chan_off(&L, r, s);
-      ck_assert_msg(off % page == 0, "n=%u: channel %u<-%u at %zu, not page-aligned", n, r, s, off);
-      ck_assert_msg(off >= L.ctl_bytes, "n=%u: channel %u<-%u at %zu overlaps the control block", n,
-                    r, s, off);
-      ck_assert_msg(off + L.chan_bytes <= L.total,
-                    "n=%u: channel %u<-%u ends at %zu, after the segment's end %zu", n, r, s,
-                    off + L.chan_bytes, L.total);
+      REQUIRE(off % page == 0, "n=%u: channel %u<-%u at %zu, not page-aligned", n, r, s, off);
+      REQUIRE(off >= L.ctl_bytes, "n=%u: channel %u<-%u at %zu overlaps the control block", n, r, s,
+              off);
+      REQUIRE(off + L.chan_bytes <= L.total,
+              "n=%u: channel %u<-%u ends at %zu, after the segment's end %zu", n, r, s,
+              off + L.chan_bytes, L.total);
       /* Rank r's channels lie in r's region, so that they can be bound near r. */
       size_t region = L.ctl_bytes + (size_t)r * L.region_bytes;
-      ck_assert_msg(off >= region && off + L.chan_bytes <= region + L.region_bytes,
-                    "n=%u: channel %u<-%u lies outside receiver %u's region", n, r, s, r);
+      REQUIRE(off >= region && off + L.chan_bytes <= region + L.region_bytes,
+              "n=%u: channel %u<-%u lies outside receiver %u's region", n, r, s, r);
       offs[k++] = off;
     }
   /* Sorted offsets must be at least a channel apart. */
@@ -75,9 +82,9 @@ static void layout_check(uint32_t n, size_t page, size_t unit)
     offs[j] = v;
   }
   for (size_t i = 1; i < nch; i++)
-    ck_assert_msg(offs[i] - offs[i - 1] >= L.chan_bytes,
-                  "n=%u: channels at %zu and %zu overlap (channel %zu B)", n, offs[i - 1], offs[i],
-                  L.chan_bytes);
+    REQUIRE(offs[i] - offs[i - 1] >= L.chan_bytes,
+            "n=%u: channels at %zu and %zu overlap (channel %zu B)", n, offs[i - 1], offs[i],
+            L.chan_bytes);
   free(offs);
 }
 
