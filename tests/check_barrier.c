@@ -106,18 +106,12 @@ static Suite *barrier_suite(void)
 {
   Suite *s = suite_create("barrier");
   static const int counts[] = {1, 2, 3, 7};
-  TCase *tc = th_tcase("tokens");
-  th_add_job(tc, "tokens", 1, TH_SOLO);
+  TCase *tc = th_add_case(s, "tokens", 1, TH_SOLO);
   for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++)
     th_add_job(tc, "tokens", counts[i], TH_BOTH);
-  suite_add_tcase(s, tc);
-  tc = th_tcase("repeated");
-  th_add_job(tc, "repeated", 2, TH_BOTH);
+  tc = th_add_case(s, "repeated", 2, TH_BOTH);
   th_add_job(tc, "repeated", 7, TH_BOTH);
-  suite_add_tcase(s, tc);
-  tc = th_tcase("isolation");
-  th_add_job(tc, "isolation", 3, TH_BOTH);
-  suite_add_tcase(s, tc);
+  th_add_case(s, "isolation", 3, TH_BOTH);
   return s;
 }
 

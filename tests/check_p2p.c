@@ -21,35 +21,6 @@ static const size_t sizes[] = {0,    1,    40,    41,    1023,  1024,  4080,    
                                4096, 4097, 32767, 32768, 65536, 65537, 1u << 20, (4u << 20) + 3};
 #define NSIZES (sizeof sizes / sizeof sizes[0])
 
-#define GUARD      64
-#define GUARD_BYTE 0x5a
-
-/* Fills and sends message (from me to `to`, len, iter). */
-static void send_msg(int to, int tag, size_t len, int iter)
-{
-  unsigned char *b = th_malloc(len);
-  th_fill(b, len, th_seed(th_rank, to, len, iter));
-  TH_OK(tubo_send(b, len, to, tag, th_world));
-  free(b);
-}
-
-/* Receives message (from, len, iter) into a buffer of exactly len bytes plus a guard
- * and checks its status, contents and the guard. */
-static void recv_msg(int from, int tag, size_t len, int iter)
-{
-  unsigned char *b = th_malloc(len + GUARD);
-  memset(b, GUARD_BYTE, len + GUARD);
-  tubo_status_t st;
-  TH_OK(tubo_recv(b, len, from, tag, th_world, &st));
-  TH_STATUS(st, from, tag, len, 0);
-  TH_CHECK_DATA(b, len, th_seed(from, th_rank, len, iter), "%zu B from rank %d, iteration %d", len,
-                from, iter);
-  for (size_t k = len; k < len + GUARD; k++)
-    TH_CHECK(b[k] == GUARD_BYTE, "%zu B from rank %d: guard byte %zu after the buffer changed", len,
-             from, k - len);
-  free(b);
-}
-
 /* ---- The protocol each variant uses ---- */
 
 static void body_caps(void)
@@ -84,11 +55,11 @@ static void body_pingpong(void)
   for (size_t i = 0; i < NSIZES; i++)
     for (int iter = 0; iter < 3; iter++) {
       if (th_rank % 2 == 0) {
-        send_msg(peer, iter, sizes[i], iter);
-        recv_msg(peer, iter, sizes[i], iter);
+        TH_SEND_MSG(peer, iter, sizes[i], iter);
+        TH_RECV_MSG(peer, iter, sizes[i], iter);
       } else {
-        recv_msg(peer, iter, sizes[i], iter);
-        send_msg(peer, iter, sizes[i], iter);
+        TH_RECV_MSG(peer, iter, sizes[i], iter);
+        TH_SEND_MSG(peer, iter, sizes[i], iter);
       }
     }
 }
@@ -178,7 +149,7 @@ static void body_ordering_posted(void)
   } else {
     TH_OK(tubo_recv(NULL, 0, peer, 99, th_world, TUBO_STATUS_IGNORE));
     for (int i = 0; i < ORDER_N; i++)
-      send_msg(peer, tag, mixed[(size_t)i % NMIXED], i);
+      TH_SEND_MSG(peer, tag, mixed[(size_t)i % NMIXED], i);
   }
 }
 
@@ -213,8 +184,8 @@ static void body_tags(void)
       send_two(peer, len, 10, 20);
       continue;
     }
-    recv_msg(peer, 2, len, 2);
-    recv_msg(peer, 1, len, 1);
+    TH_RECV_MSG(peer, 2, len, 2);
+    TH_RECV_MSG(peer, 1, len, 1);
     /* Wildcards: any source with the second tag, then the given source with any tag. */
     unsigned char *b = th_malloc(len);
     tubo_status_t st;
@@ -240,11 +211,11 @@ static void body_any(void)
 {
   if (th_rank != 0) {
     for (int k = 0; k < ANY_K; k++)
-      send_msg(0, th_rank * 100 + k, any_len(th_rank, k), k);
+      TH_SEND_MSG(0, th_rank * 100 + k, any_len(th_rank, k), k);
     /* Then, once rank 0 took all those, one message per tag, for receives with a given
      * tag from any source. */
     TH_OK(tubo_recv(NULL, 0, 0, 4999, th_world, TUBO_STATUS_IGNORE));
-    send_msg(0, 5000 + th_rank, 3, 0);
+    TH_SEND_MSG(0, 5000 + th_rank, 3, 0);
     return;
   }
   size_t cap = 200000;
@@ -293,9 +264,7 @@ static void trunc_check(const unsigned char *b, const tubo_status_t *st, int rc,
            tubo_err_name(rc));
   TH_STATUS(*st, peer, 4, len, TUBO_ETRUNC);
   TH_CHECK_DATA(b, cap, th_seed(peer, th_rank, len, iter), "%s: stored prefix of %zu B", how, len);
-  for (size_t k = cap; k < cap + GUARD; k++)
-    TH_CHECK(b[k] == GUARD_BYTE, "%s, %zu B into %zu: guard byte %zu after the buffer changed", how,
-             len, cap, k - cap);
+  TH_CHECK_GUARD(b + cap, TH_GUARD, "%s, %zu B into %zu", how, len, cap);
 }
 
 static void body_truncation(void)
@@ -310,41 +279,41 @@ static void body_truncation(void)
        * (the receiver takes a later message first); each followed by a small message
        * with the same tag, which must arrive whole and next. */
       TH_OK(tubo_recv(NULL, 0, peer, 98, th_world, TUBO_STATUS_IGNORE));
-      send_msg(peer, 4, len, 1);
-      send_msg(peer, 4, 16, 2);
+      TH_SEND_MSG(peer, 4, len, 1);
+      TH_SEND_MSG(peer, 4, 16, 2);
       unsigned char *b = th_malloc(len);
       th_fill(b, len, th_seed(0, peer, len, 3));
       tubo_request_t *r;
       TH_OK(tubo_isend(b, len, peer, 4, th_world, &r));
-      send_msg(peer, 5, 0, 0);
-      send_msg(peer, 4, 16, 4);
+      TH_SEND_MSG(peer, 5, 0, 0);
+      TH_SEND_MSG(peer, 4, 16, 4);
       TH_OK(tubo_wait(&r, TUBO_STATUS_IGNORE));
       free(b);
     } else {
-      unsigned char *b = th_malloc(cap + GUARD);
+      unsigned char *b = th_malloc(cap + TH_GUARD);
       tubo_status_t st;
-      memset(b, GUARD_BYTE, cap + GUARD);
+      memset(b, TH_GUARD_BYTE, cap + TH_GUARD);
       tubo_request_t *r;
       TH_OK(tubo_irecv(cap ? b : NULL, cap, peer, 4, th_world, &r));
       TH_OK(tubo_send(NULL, 0, peer, 98, th_world));
       int rc = tubo_wait(&r, &st);
       trunc_check(b, &st, rc, len, cap, peer, 1, "posted receive");
-      recv_msg(peer, 4, 16, 2);
+      TH_RECV_MSG(peer, 4, 16, 2);
       TH_OK(tubo_recv(NULL, 0, peer, 5, th_world, TUBO_STATUS_IGNORE));
-      memset(b, GUARD_BYTE, cap + GUARD);
+      memset(b, TH_GUARD_BYTE, cap + TH_GUARD);
       rc = tubo_recv(cap ? b : NULL, cap, peer, 4, th_world, &st);
       trunc_check(b, &st, rc, len, cap, peer, 3, "unexpected message");
-      recv_msg(peer, 4, 16, 4);
+      TH_RECV_MSG(peer, 4, 16, 4);
       free(b);
     }
   }
   /* waitall: one truncated receive among good ones gives its error in its status. */
   if (th_rank == 0) {
-    send_msg(peer, 4, 10, 0);
-    send_msg(peer, 4, 5000, 1);
-    send_msg(peer, 4, 10, 2);
+    TH_SEND_MSG(peer, 4, 10, 0);
+    TH_SEND_MSG(peer, 4, 5000, 1);
+    TH_SEND_MSG(peer, 4, 10, 2);
   } else {
-    unsigned char b[3][GUARD + 5000];
+    unsigned char b[3][TH_GUARD + 5000];
     tubo_request_t *r[3];
     tubo_status_t st[3];
     TH_OK(tubo_irecv(b[0], 10, peer, 4, th_world, &r[0]));
@@ -517,14 +486,15 @@ static void body_ring(void)
   int to = (th_rank + 1) % th_size, from = (th_rank - 1 + th_size) % th_size;
   for (size_t i = 0; i < NSIZES; i++) {
     size_t len = sizes[i];
-    unsigned char *s = th_malloc(len), *r = th_malloc(len + GUARD);
+    unsigned char *s = th_malloc(len), *r = th_malloc(len + TH_GUARD);
     th_fill(s, len, th_seed(th_rank, to, len, (int)i));
-    memset(r, GUARD_BYTE, len + GUARD);
+    memset(r, TH_GUARD_BYTE, len + TH_GUARD);
     tubo_status_t st;
     TH_OK(tubo_sendrecv(s, len, to, (int)i, r, len, from, (int)i, th_world, &st));
     TH_STATUS(st, from, (int)i, len, 0);
     TH_CHECK_DATA(r, len, th_seed(from, th_rank, len, (int)i), "ring, %zu B from rank %d", len,
                   from);
+    TH_CHECK_GUARD(r + len, TH_GUARD, "ring, %zu B from rank %d", len, from);
     /* And with oneself. */
     TH_OK(tubo_sendrecv(s, len, th_rank, 1, r, len, th_rank, 1, th_world, &st));
     TH_STATUS(st, th_rank, 1, len, 0);
@@ -733,30 +703,23 @@ static const th_body_t bodies[] = {
     {NULL, NULL, 0},
 };
 
-static void add(Suite *s, const char *body, int nranks, unsigned variants)
-{
-  TCase *tc = th_tcase(body);
-  th_add_job(tc, body, nranks, variants);
-  suite_add_tcase(s, tc);
-}
-
 static Suite *p2p_suite(void)
 {
   Suite *s = suite_create("p2p");
-  add(s, "caps", 2, TH_ALL_PATHS);
-  add(s, "pingpong", 2, TH_ALL_PATHS);
-  add(s, "ordering", 3, TH_ALL_PATHS);
-  add(s, "ordering_posted", 2, TH_ALL_PATHS);
-  add(s, "tags", 2, TH_ALL_PATHS);
-  add(s, "any", 4, TH_ALL_PATHS);
-  add(s, "truncation", 2, TH_ALL_PATHS);
-  add(s, "nb_preposted", 2, TH_ALL_PATHS);
-  add(s, "nb_unexpected", 2, TH_ALL_PATHS);
-  add(s, "nb_test", 2, TH_ALL_PATHS);
-  add(s, "ring", 3, TH_ALL_PATHS);
-  add(s, "alltoall", 6, TH_BOTH | TH_SHM_COPY_SMALL | TH_SHM_RNDV_SMALL);
-  add(s, "arg_errors", 2, TH_BOTH);
-  add(s, "transport_names", 3, TH_BOTH);
+  th_add_case(s, "caps", 2, TH_ALL_PATHS);
+  th_add_case(s, "pingpong", 2, TH_ALL_PATHS);
+  th_add_case(s, "ordering", 3, TH_ALL_PATHS);
+  th_add_case(s, "ordering_posted", 2, TH_ALL_PATHS);
+  th_add_case(s, "tags", 2, TH_ALL_PATHS);
+  th_add_case(s, "any", 4, TH_ALL_PATHS);
+  th_add_case(s, "truncation", 2, TH_ALL_PATHS);
+  th_add_case(s, "nb_preposted", 2, TH_ALL_PATHS);
+  th_add_case(s, "nb_unexpected", 2, TH_ALL_PATHS);
+  th_add_case(s, "nb_test", 2, TH_ALL_PATHS);
+  th_add_case(s, "ring", 3, TH_ALL_PATHS);
+  th_add_case(s, "alltoall", 6, TH_BOTH | TH_SHM_COPY_SMALL | TH_SHM_RNDV_SMALL);
+  th_add_case(s, "arg_errors", 2, TH_BOTH);
+  th_add_case(s, "transport_names", 3, TH_BOTH);
   return s;
 }
 

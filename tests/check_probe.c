@@ -12,25 +12,6 @@
 static const size_t psizes[] = {0, 40, 41, 4097, 70000, (1u << 20) + 1, (4u << 20) + 3};
 #define NPSIZES (sizeof psizes / sizeof psizes[0])
 
-static void recv_check(int from, int tag, size_t len, int iter, const char *what)
-{
-  unsigned char *b = th_malloc(len);
-  tubo_status_t st;
-  TH_OK(tubo_recv(b, len, from, tag, th_world, &st));
-  TH_STATUS(st, from, tag, len, 0);
-  TH_CHECK_DATA(b, len, th_seed(from, th_rank, len, iter), "%s: %zu B from rank %d", what, len,
-                from);
-  free(b);
-}
-
-static void send_fill(int to, int tag, size_t len, int iter)
-{
-  unsigned char *b = th_malloc(len);
-  th_fill(b, len, th_seed(th_rank, to, len, iter));
-  TH_OK(tubo_send(b, len, to, tag, th_world));
-  free(b);
-}
-
 /* iprobe finds nothing before the peer may send, then finds the message (as often as
  * asked: a probe receives nothing), then nothing once it was received. */
 static void body_iprobe(void)
@@ -42,7 +23,7 @@ static void body_iprobe(void)
     size_t len = psizes[i];
     if (th_rank == 0) {
       TH_OK(tubo_recv(NULL, 0, peer, 2, th_world, TUBO_STATUS_IGNORE));
-      send_fill(peer, 1, len, (int)i);
+      TH_SEND_MSG(peer, 1, len, (int)i);
       continue;
     }
     int flag = -1;
@@ -64,7 +45,7 @@ static void body_iprobe(void)
     }
     TH_OK(tubo_iprobe(peer, 3, th_world, &flag, &st));
     TH_EQ("iprobe flag for a tag nobody sent", flag, 0);
-    recv_check(peer, 1, len, (int)i, "after iprobe");
+    TH_RECV_MSG(peer, 1, len, (int)i);
     TH_OK(tubo_iprobe(peer, 1, th_world, &flag, &st));
     TH_EQ("iprobe flag after the message was received", flag, 0);
   }
@@ -81,7 +62,7 @@ static void body_probe_any(void)
 {
   if (th_rank != 0) {
     for (size_t k = 0; k < NPSIZES; k++)
-      send_fill(0, 10 + th_rank, any_len(th_rank, k), (int)k);
+      TH_SEND_MSG(0, 10 + th_rank, any_len(th_rank, k), (int)k);
     return;
   }
   size_t *next = calloc((size_t)th_size, sizeof *next);
@@ -104,7 +85,7 @@ static void body_probe_any(void)
     int s = st.source;
     size_t k = next[s]++;
     TH_STATUS(st, s, 10 + s, any_len(s, k), 0);
-    recv_check(st.source, st.tag, st.length, (int)k, "after probe");
+    TH_RECV_MSG(st.source, st.tag, st.length, (int)k);
   }
   free(next);
 }
@@ -139,10 +120,10 @@ static void body_probe_large(void)
     TH_STATUS(st, peer, 6, len, 0);
     TH_OK(tubo_probe(TUBO_ANY_SOURCE, 6, th_world, &st));
     TH_STATUS(st, peer, 6, len, 0);
-    recv_check(peer, 6, len, 1, "first message after probe");
+    TH_RECV_MSG(peer, 6, len, 1);
     TH_OK(tubo_probe(peer, TUBO_ANY_TAG, th_world, &st));
     TH_STATUS(st, peer, 6, len / 2, 0);
-    recv_check(peer, 6, len / 2, 2, "second message after probe");
+    TH_RECV_MSG(peer, 6, len / 2, 2);
     TH_OK(tubo_probe(peer, 7, th_world, &st));
     TH_STATUS(st, peer, 7, len, 0);
     size_t cap = len / 3;
@@ -166,7 +147,7 @@ static void body_probe_skip(void)
     th_fill(a, len, th_seed(0, peer, len, 1));
     tubo_request_t *r;
     TH_OK(tubo_isend(a, len, peer, 1, th_world, &r));
-    send_fill(peer, 2, 12, 2);
+    TH_SEND_MSG(peer, 2, 12, 2);
     TH_OK(tubo_wait(&r, TUBO_STATUS_IGNORE));
     free(a);
     return;
@@ -178,8 +159,8 @@ static void body_probe_skip(void)
   TH_OK(tubo_iprobe(peer, 1, th_world, &flag, &st));
   TH_EQ("iprobe flag for the earlier message", flag, 1);
   TH_STATUS(st, peer, 1, 70000, 0);
-  recv_check(peer, 2, 12, 2, "the probed message");
-  recv_check(peer, 1, 70000, 1, "the earlier message");
+  TH_RECV_MSG(peer, 2, 12, 2);
+  TH_RECV_MSG(peer, 1, 70000, 1);
 }
 
 static const th_body_t bodies[] = {
@@ -193,18 +174,10 @@ static const th_body_t bodies[] = {
 static Suite *probe_suite(void)
 {
   Suite *s = suite_create("probe");
-  TCase *tc = th_tcase("iprobe");
-  th_add_job(tc, "iprobe", 2, TH_ALL_PATHS);
-  suite_add_tcase(s, tc);
-  tc = th_tcase("probe_any");
-  th_add_job(tc, "probe_any", 4, TH_ALL_PATHS);
-  suite_add_tcase(s, tc);
-  tc = th_tcase("probe_large");
-  th_add_job(tc, "probe_large", 2, TH_ALL_PATHS);
-  suite_add_tcase(s, tc);
-  tc = th_tcase("probe_skip");
-  th_add_job(tc, "probe_skip", 2, TH_ALL_PATHS);
-  suite_add_tcase(s, tc);
+  th_add_case(s, "iprobe", 2, TH_ALL_PATHS);
+  th_add_case(s, "probe_any", 4, TH_ALL_PATHS);
+  th_add_case(s, "probe_large", 2, TH_ALL_PATHS);
+  th_add_case(s, "probe_skip", 2, TH_ALL_PATHS);
   return s;
 }
 

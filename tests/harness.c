@@ -319,6 +319,14 @@ TCase *th_tcase(const char *name)
   return tc;
 }
 
+TCase *th_add_case(Suite *s, const char *body, int nranks, unsigned variants)
+{
+  TCase *tc = th_tcase(body);
+  th_add_job(tc, body, nranks, variants);
+  suite_add_tcase(s, tc);
+  return tc;
+}
+
 /* ---- Rank bodies ---- */
 
 void th_fail(const char *file, int line, const char *fmt, ...)
@@ -406,6 +414,49 @@ void th_check_data(const char *file, int line, const void *buf, size_t len, uint
   }
 }
 
+void th_check_guard(const char *file, int line, const unsigned char *p, size_t n, const char *fmt,
+                    ...)
+{
+  for (size_t k = 0; k < n; k++) {
+    if (p[k] == TH_GUARD_BYTE)
+      continue;
+    char what[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    th_fail(file, line, "%s: guard byte %zu after the buffer changed: expected 0x%02x, got 0x%02x",
+            what, k, TH_GUARD_BYTE, p[k]);
+  }
+}
+
+void th_send_msg(const char *file, int line, int to, int tag, size_t len, int iter)
+{
+  unsigned char *b = th_malloc(len);
+  th_fill(b, len, th_seed(th_rank, to, len, iter));
+  int rc = tubo_send(b, len, to, tag, th_world);
+  if (rc != 0)
+    th_fail(file, line, "send of %zu B to rank %d, tag %d: expected TUBO_OK, got %s", len, to, tag,
+            tubo_err_name(rc));
+  free(b);
+}
+
+void th_recv_msg(const char *file, int line, int from, int tag, size_t len, int iter)
+{
+  unsigned char *b = th_malloc(len + TH_GUARD);
+  memset(b, TH_GUARD_BYTE, len + TH_GUARD);
+  tubo_status_t st;
+  int rc = tubo_recv(b, len, from, tag, th_world, &st);
+  if (rc != 0)
+    th_fail(file, line, "receive of %zu B from rank %d, tag %d: expected TUBO_OK, got %s", len,
+            from, tag, tubo_err_name(rc));
+  th_check_status(file, line, &st, from, tag, len, 0);
+  th_check_data(file, line, b, len, th_seed(from, th_rank, len, iter),
+                "%zu B from rank %d, tag %d, iteration %d", len, from, tag, iter);
+  th_check_guard(file, line, b + len, TH_GUARD, "%zu B from rank %d", len, from);
+  free(b);
+}
+
 void *th_malloc(size_t n)
 {
   void *p = malloc(n ? n : 1);
@@ -437,8 +488,7 @@ void th_finish(void)
   if (strcmp(name, "pipe") != 0)
     return;
   char c = 0;
-  TH_CHECK(write(notes, &c, 1) == 1, "th_finish: cannot write to the harness: %s",
-           strerror(errno));
+  TH_CHECK(write(notes, &c, 1) == 1, "th_finish: cannot write to the harness: %s", strerror(errno));
   ssize_t n;
   do
     n = read(release, &c, 1);

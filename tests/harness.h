@@ -61,6 +61,10 @@ void th_add_job(TCase *tc, const char *body, int nranks, unsigned variants);
 /* A test case with a timeout long enough for jobs on a loaded machine. */
 TCase *th_tcase(const char *name);
 
+/* Adds to s a test case named after body with its jobs (th_add_job); returns it, for
+ * more jobs of the same body. */
+TCase *th_add_case(Suite *s, const char *body, int nranks, unsigned variants);
+
 /* In a body: the world, this rank and the number of ranks (set after tubo_init). */
 extern tubo_comm_t *th_world;
 extern int th_rank, th_size;
@@ -125,6 +129,21 @@ void th_fill(void *buf, size_t len, uint32_t seed);
   th_check_data(__FILE__, __LINE__, (buf), (len), (seed), __VA_ARGS__)
 void th_check_data(const char *file, int line, const void *buf, size_t len, uint32_t seed,
                    const char *fmt, ...) __attribute__((format(printf, 6, 7)));
+
+/* Sends len bytes of the pattern for (this rank, to, len, iter) with a blocking send. */
+#define TH_SEND_MSG(to, tag, len, iter) th_send_msg(__FILE__, __LINE__, (to), (tag), (len), (iter))
+void th_send_msg(const char *file, int line, int to, int tag, size_t len, int iter);
+/* Receives that message from rank from into a buffer of exactly len bytes followed by a
+ * guard, and checks its status, its contents and the guard. */
+#define TH_RECV_MSG(from, tag, len, iter) \
+  th_recv_msg(__FILE__, __LINE__, (from), (tag), (len), (iter))
+void th_recv_msg(const char *file, int line, int from, int tag, size_t len, int iter);
+/* Fails unless the n bytes at p all equal the guard byte. */
+#define TH_GUARD                  64
+#define TH_GUARD_BYTE             0x5a
+#define TH_CHECK_GUARD(p, n, ...) th_check_guard(__FILE__, __LINE__, (p), (n), __VA_ARGS__)
+void th_check_guard(const char *file, int line, const unsigned char *p, size_t n, const char *fmt,
+                    ...) __attribute__((format(printf, 5, 6)));
 
 /* Allocates or fails. */
 void *th_malloc(size_t n);
