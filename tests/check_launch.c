@@ -1,0 +1,406 @@
+/* SPDX-License-Identifier: MIT */
+/* The launch contract (lib/launch.c): reading TUBO_* variables into a launch record,
+ * rejecting every inconsistent environment with TUBO_ELAUNCH, and the integer and
+ * transport parsers tuborun shares. Each test runs in its own process (CK_FORK), so it
+ * may change the environment freely. */
+#include "config.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "launch.h"
+
+#define JOBID "00112233445566778899aabbccddeeff"
+
+static const char *const launch_vars[] = {
+    TUBO__ENV_JOBID,      TUBO__ENV_RANK,       TUBO__ENV_SIZE,
+    TUBO__ENV_LOCAL_RANK, TUBO__ENV_LOCAL_SIZE, TUBO__ENV_LAUNCHER_PID,
+    TUBO__ENV_TRANSPORT,  TUBO__ENV_SHM_FD,     TUBO__ENV_PIPE_FDS};
+
+static void env_clear(void)
+{
+  for (size_t i = 0; i < sizeof launch_vars / sizeof launch_vars[0]; i++)
+    unsetenv(launch_vars[i]);
+}
+
+static void env_int(const char *name, long v)
+{
+  char buf[32];
+  snprintf(buf, sizeof buf, "%ld", v);
+  setenv(name, buf, 1);
+}
+
+static int open_null(void)
+{
+  int fd = open("/dev/null", O_RDONLY);
+  ck_assert_msg(fd >= 0, "cannot open /dev/null");
+  return fd;
+}
+
+/* A descriptor number that is not open. */
+static int closed_fd(void)
+{
+  int fd = open_null();
+  close(fd);
+  return fd;
+}
+
+static int fd_open(int fd)
+{
+  return fcntl(fd, F_GETFD) != -1;
+}
+
+/* A consistent environment: rank 1 of 3 over shm, with fd as the job's memory. */
+static void env_valid_shm(int fd)
+{
+  env_clear();
+  setenv(TUBO__ENV_JOBID, JOBID, 1);
+  setenv(TUBO__ENV_RANK, "1", 1);
+  setenv(TUBO__ENV_SIZE, "3", 1);
+  setenv(TUBO__ENV_LOCAL_RANK, "1", 1);
+  setenv(TUBO__ENV_LOCAL_SIZE, "3", 1);
+  env_int(TUBO__ENV_LAUNCHER_PID, (long)getpid());
+  setenv(TUBO__ENV_TRANSPORT, "shm", 1);
+  env_int(TUBO__ENV_SHM_FD, fd);
+}
+
+START_TEST(test_no_launcher)
+{
+  env_clear();
+  /* Without TUBO_RANK nothing else is read, however wrong. */
+  setenv(TUBO__ENV_SIZE, "garbage", 1);
+  setenv(TUBO__ENV_SHM_FD, "-3", 1);
+  tubo__launch_t l;
+  int rc = tubo__launch_read(&l);
+  ck_assert_msg(rc == 0, "no TUBO_RANK: expected 0, got %s", tubo_err_name(rc));
+  ck_assert_msg(l.launched == 0 && l.rank == 0 && l.size == 1 && l.local_rank == 0 &&
+                    l.local_size == 1,
+                "no TUBO_RANK: expected an unlaunched world of one (0 of 1), got launched %d, "
+                "rank %d of %d, local %d of %d",
+                l.launched, l.rank, l.size, l.local_rank, l.local_size);
+  ck_assert_msg(l.transport == TUBO__TP_SHM && l.shm_fd == -1 && l.pipe_rfd == -1 &&
+                    l.pipe_wfds == NULL,
+                "no TUBO_RANK: expected shm and no descriptors, got transport %d, shm fd %d, "
+                "pipe fd %d",
+                (int)l.transport, l.shm_fd, l.pipe_rfd);
+  tubo__launch_free(&l);
+  setenv(TUBO__ENV_TRANSPORT, "pipe", 1);
+  rc = tubo__launch_read(&l);
+  ck_assert_msg(rc == 0 && l.transport == TUBO__TP_PIPE && !l.launched,
+                "no TUBO_RANK, TUBO_TRANSPORT=pipe: expected 0 and pipe, got %s and %d",
+                tubo_err_name(rc), (int)l.transport);
+  tubo__launch_free(&l);
+  setenv(TUBO__ENV_TRANSPORT, "", 1);
+  rc = tubo__launch_read(&l);
+  ck_assert_msg(rc == 0 && l.transport == TUBO__TP_SHM,
+                "TUBO_TRANSPORT empty: expected 0 and the default shm, got %s and %d",
+                tubo_err_name(rc), (int)l.transport);
+  setenv(TUBO__ENV_TRANSPORT, "tcp", 1);
+  rc = tubo__launch_read(&l);
+  ck_assert_msg(rc == TUBO_ELAUNCH,
+                "no TUBO_RANK, TUBO_TRANSPORT=tcp: expected TUBO_ELAUNCH, got %s",
+                tubo_err_name(rc));
+}
+END_TEST
+
+START_TEST(test_valid_shm)
+{
+  int fd = open_null();
+  env_valid_shm(fd);
+  unsetenv(TUBO__ENV_LOCAL_RANK);
+  unsetenv(TUBO__ENV_LOCAL_SIZE);
+  tubo__launch_t l;
+  int rc = tubo__launch_read(&l);
+  ck_assert_msg(rc == 0, "valid shm environment: expected 0, got %s", tubo_err_name(rc));
+  ck_assert_msg(l.launched == 1 && l.rank == 1 && l.size == 3,
+                "expected launched rank 1 of 3, got launched %d rank %d of %d", l.launched, l.rank,
+                l.size);
+  ck_assert_msg(l.local_rank == 1 && l.local_size == 3,
+                "no TUBO_LOCAL_*: expected local rank 1 of 3 (as the world), got %d of %d",
+                l.local_rank, l.local_size);
+  ck_assert_msg(l.launcher_pid == getpid(), "launcher pid: expected %d, got %d", (int)getpid(),
+                (int)l.launcher_pid);
+  ck_assert_msg(l.transport == TUBO__TP_SHM && l.shm_fd == fd,
+                "expected shm with fd %d, got transport %d fd %d", fd, (int)l.transport, l.shm_fd);
+  static const uint8_t want[16] = {0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
+                                   0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff};
+  for (int i = 0; i < 16; i++)
+    ck_assert_msg(l.jobid[i] == want[i], "job id byte %d: expected 0x%02x, got 0x%02x", i, want[i],
+                  l.jobid[i]);
+  tubo__launch_free(&l);
+  ck_assert_msg(!fd_open(fd), "tubo__launch_free left the shm descriptor %d open", fd);
+  ck_assert_msg(l.shm_fd == -1, "tubo__launch_free: expected shm_fd -1, got %d", l.shm_fd);
+
+  /* Local rank and size, when given, are read. */
+  fd = open_null();
+  env_valid_shm(fd);
+  setenv(TUBO__ENV_LOCAL_RANK, "0", 1);
+  setenv(TUBO__ENV_LOCAL_SIZE, "2", 1);
+  rc = tubo__launch_read(&l);
+  ck_assert_msg(rc == 0 && l.local_rank == 0 && l.local_size == 2,
+                "TUBO_LOCAL_RANK=0 TUBO_LOCAL_SIZE=2: expected 0 with local 0 of 2, got %s with "
+                "%d of %d",
+                tubo_err_name(rc), l.local_rank, l.local_size);
+  tubo__launch_free(&l);
+}
+END_TEST
+
+/* One variable changed from the valid shm environment (NULL: unset) must give
+ * TUBO_ELAUNCH. */
+typedef struct bad_env {
+  const char *name, *value;
+} bad_env_t;
+
+static const bad_env_t bad_shm[] = {
+    {TUBO__ENV_RANK, "3"},
+    {TUBO__ENV_RANK, "-1"},
+    {TUBO__ENV_RANK, "x"},
+    {TUBO__ENV_RANK, ""},
+    {TUBO__ENV_RANK, "1.0"},
+    {TUBO__ENV_SIZE, NULL},
+    {TUBO__ENV_SIZE, "0"},
+    {TUBO__ENV_SIZE, "4097"},
+    {TUBO__ENV_SIZE, "3x"},
+    {TUBO__ENV_SIZE, "99999999999999999999"},
+    {TUBO__ENV_SIZE, "-3"},
+    {TUBO__ENV_LOCAL_SIZE, "4"},
+    {TUBO__ENV_LOCAL_SIZE, "0"},
+    {TUBO__ENV_LOCAL_RANK, "3"},
+    {TUBO__ENV_LOCAL_RANK, NULL},
+    {TUBO__ENV_LOCAL_RANK, "-1"},
+    {TUBO__ENV_LAUNCHER_PID, NULL},
+    {TUBO__ENV_LAUNCHER_PID, "0"},
+    {TUBO__ENV_LAUNCHER_PID, "-5"},
+    {TUBO__ENV_LAUNCHER_PID, "abc"},
+    {TUBO__ENV_JOBID, NULL},
+    {TUBO__ENV_JOBID, "00112233"},
+    {TUBO__ENV_JOBID, JOBID "00"},
+    {TUBO__ENV_JOBID, "00112233445566778899AABBCCDDEEFF"},
+    {TUBO__ENV_JOBID, "0011223344556677889gaabbccddeeff"},
+    {TUBO__ENV_JOBID, ""},
+    {TUBO__ENV_TRANSPORT, "tcp"},
+    {TUBO__ENV_TRANSPORT, "SHM"},
+    {TUBO__ENV_SHM_FD, NULL},
+    {TUBO__ENV_SHM_FD, "-1"},
+    {TUBO__ENV_SHM_FD, "abc"},
+    {TUBO__ENV_SHM_FD, "closed"},
+};
+#define NBAD_SHM (sizeof bad_shm / sizeof bad_shm[0])
+
+START_TEST(test_bad_shm)
+{
+  const bad_env_t *b = &bad_shm[_i];
+  int fd = open_null();
+  env_valid_shm(fd);
+  if (b->value == NULL)
+    unsetenv(b->name);
+  else if (strcmp(b->value, "closed") == 0)
+    env_int(b->name, closed_fd());
+  else
+    setenv(b->name, b->value, 1);
+  tubo__launch_t l;
+  int rc = tubo__launch_read(&l);
+  ck_assert_msg(rc == TUBO_ELAUNCH, "%s=%s%s%s: expected TUBO_ELAUNCH, got %s", b->name,
+                b->value ? "\"" : "", b->value ? b->value : "(unset)", b->value ? "\"" : "",
+                tubo_err_name(rc));
+}
+END_TEST
+
+/* Rank 1 of 3 over pipes: a read end and three write ends. */
+static void env_valid_pipe(int fds[4])
+{
+  int p[2][2];
+  ck_assert_msg(pipe(p[0]) == 0 && pipe(p[1]) == 0, "pipe() failed");
+  fds[0] = p[0][0];
+  fds[1] = p[0][1];
+  fds[2] = p[1][0];
+  fds[3] = p[1][1];
+  env_valid_shm(open_null());
+  unsetenv(TUBO__ENV_SHM_FD);
+  setenv(TUBO__ENV_TRANSPORT, "pipe", 1);
+  char list[64];
+  snprintf(list, sizeof list, "%d,%d,%d,%d", fds[0], fds[1], fds[2], fds[3]);
+  setenv(TUBO__ENV_PIPE_FDS, list, 1);
+}
+
+START_TEST(test_valid_pipe)
+{
+  int fds[4];
+  env_valid_pipe(fds);
+  tubo__launch_t l;
+  int rc = tubo__launch_read(&l);
+  ck_assert_msg(rc == 0, "valid pipe environment (%s): expected 0, got %s",
+                getenv(TUBO__ENV_PIPE_FDS), tubo_err_name(rc));
+  ck_assert_msg(l.transport == TUBO__TP_PIPE && l.pipe_rfd == fds[0] && l.pipe_wfds != NULL &&
+                    l.shm_fd == -1,
+                "expected pipe with read end %d and no shm, got transport %d read end %d shm %d",
+                fds[0], (int)l.transport, l.pipe_rfd, l.shm_fd);
+  for (int i = 0; i < 3; i++)
+    ck_assert_msg(l.pipe_wfds[i] == fds[i + 1], "write end of rank %d: expected %d, got %d", i,
+                  fds[i + 1], l.pipe_wfds[i]);
+  tubo__launch_free(&l);
+  for (int i = 0; i < 4; i++)
+    ck_assert_msg(!fd_open(fds[i]), "tubo__launch_free left pipe descriptor %d open", fds[i]);
+  ck_assert_msg(l.pipe_wfds == NULL && l.pipe_rfd == -1,
+                "tubo__launch_free: expected no descriptors left in the record");
+}
+END_TEST
+
+/* The i-th malformed TUBO_PIPE_FDS for rank 1 of 3 (which needs 4 descriptors). */
+static void bad_pipe_list(int i, const int fds[4], int closed, char *out, size_t n)
+{
+  switch (i) {
+  case 0: /* too few */
+    snprintf(out, n, "%d,%d,%d", fds[0], fds[1], fds[2]);
+    break;
+  case 1: /* too many */
+    snprintf(out, n, "%d,%d,%d,%d,%d", fds[0], fds[1], fds[2], fds[3], fds[3]);
+    break;
+  case 2: /* one is not open */
+    snprintf(out, n, "%d,%d,%d,%d", fds[0], fds[1], closed, fds[3]);
+    break;
+  case 3:
+    snprintf(out, n, "%d,%d,x,%d", fds[0], fds[1], fds[3]);
+    break;
+  case 4:
+    snprintf(out, n, "%d,%d,%d,-1", fds[0], fds[1], fds[2]);
+    break;
+  case 5:
+    snprintf(out, n, "%d", fds[0]);
+    break;
+  case 6:
+    snprintf(out, n, "%s", ",,,");
+    break;
+  default:
+    snprintf(out, n, "%s", "");
+    break;
+  }
+}
+#define NBAD_PIPE 8
+
+START_TEST(test_bad_pipe)
+{
+  int fds[4];
+  env_valid_pipe(fds);
+  char list[96];
+  bad_pipe_list(_i, fds, closed_fd(), list, sizeof list);
+  setenv(TUBO__ENV_PIPE_FDS, list, 1);
+  tubo__launch_t l;
+  int rc = tubo__launch_read(&l);
+  ck_assert_msg(rc == TUBO_ELAUNCH,
+                "TUBO_PIPE_FDS=\"%s\" for 3 ranks: expected TUBO_ELAUNCH, got %s", list,
+                tubo_err_name(rc));
+}
+END_TEST
+
+START_TEST(test_pipe_fds_unset)
+{
+  int fds[4];
+  env_valid_pipe(fds);
+  unsetenv(TUBO__ENV_PIPE_FDS);
+  tubo__launch_t l;
+  int rc = tubo__launch_read(&l);
+  ck_assert_msg(rc == TUBO_ELAUNCH, "TUBO_PIPE_FDS unset: expected TUBO_ELAUNCH, got %s",
+                tubo_err_name(rc));
+}
+END_TEST
+
+START_TEST(test_parse_int)
+{
+  static const struct {
+    const char *s;
+    long lo, hi;
+    int ok;
+    long want;
+  } cases[] = {
+      {"0", 0, 10, 1, 0},
+      {"10", 0, 10, 1, 10},
+      {"11", 0, 10, 0, 0},
+      {"-1", 0, 10, 0, 0},
+      {"-1", -5, 10, 1, -1},
+      {"-5", -5, 10, 1, -5},
+      {"-6", -5, 10, 0, 0},
+      {"007", 0, 10, 1, 7},
+      {"", 0, 10, 0, 0},
+      {"12a", 0, 100, 0, 0},
+      {"a12", 0, 100, 0, 0},
+      {"1 ", 0, 10, 0, 0},
+      {"0x10", 0, 100, 0, 0},
+      {"1e3", 0, 10000, 0, 0},
+      {"1.5", 0, 10, 0, 0},
+      {"-", -10, 10, 0, 0},
+      {"+", 0, 10, 0, 0},
+      {"--1", -10, 10, 0, 0},
+      {"9223372036854775807", 0, LONG_MAX, 1, LONG_MAX},
+      {"-9223372036854775808", LONG_MIN, 0, 1, LONG_MIN},
+      {"9223372036854775808", 0, LONG_MAX, 0, 0},
+      {"99999999999999999999", 0, LONG_MAX, 0, 0},
+      {"-99999999999999999999", LONG_MIN, 0, 0, 0},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    long out = 12345;
+    int rc = tubo__parse_int(cases[i].s, cases[i].lo, cases[i].hi, &out);
+    if (cases[i].ok)
+      ck_assert_msg(rc == 0 && out == cases[i].want,
+                    "parse_int(\"%s\", %ld, %ld): expected 0 and %ld, got %s and %ld", cases[i].s,
+                    cases[i].lo, cases[i].hi, cases[i].want, tubo_err_name(rc), out);
+    else
+      ck_assert_msg(rc == TUBO_EINVAL,
+                    "parse_int(\"%s\", %ld, %ld): expected TUBO_EINVAL, got %s (%ld)", cases[i].s,
+                    cases[i].lo, cases[i].hi, tubo_err_name(rc), out);
+  }
+  long out = 0;
+  int rc = tubo__parse_int(NULL, 0, 10, &out);
+  ck_assert_msg(rc == TUBO_EINVAL, "parse_int(NULL): expected TUBO_EINVAL, got %s",
+                tubo_err_name(rc));
+}
+END_TEST
+
+START_TEST(test_parse_transport)
+{
+  enum tubo__transport_kind k = TUBO__TP_PIPE;
+  ck_assert_msg(tubo__parse_transport("shm", &k) == 0 && k == TUBO__TP_SHM,
+                "\"shm\": expected shm");
+  ck_assert_msg(tubo__parse_transport("pipe", &k) == 0 && k == TUBO__TP_PIPE,
+                "\"pipe\": expected pipe");
+  static const char *const bad[] = {"", "SHM", "Pipe", " shm", "shm ", "pipes", "sh", "mpi"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    int rc = tubo__parse_transport(bad[i], &k);
+    ck_assert_msg(rc == TUBO_EINVAL, "parse_transport(\"%s\"): expected TUBO_EINVAL, got %s",
+                  bad[i], tubo_err_name(rc));
+  }
+  int rc = tubo__parse_transport(NULL, &k);
+  ck_assert_msg(rc == TUBO_EINVAL, "parse_transport(NULL): expected TUBO_EINVAL, got %s",
+                tubo_err_name(rc));
+}
+END_TEST
+
+static Suite *launch_suite(void)
+{
+  Suite *s = suite_create("launch");
+  TCase *tc = tcase_create("environment");
+  tcase_add_test(tc, test_no_launcher);
+  tcase_add_test(tc, test_valid_shm);
+  tcase_add_loop_test(tc, test_bad_shm, 0, NBAD_SHM);
+  tcase_add_test(tc, test_valid_pipe);
+  tcase_add_loop_test(tc, test_bad_pipe, 0, NBAD_PIPE);
+  tcase_add_test(tc, test_pipe_fds_unset);
+  suite_add_tcase(s, tc);
+  tc = tcase_create("parsers");
+  tcase_add_test(tc, test_parse_int);
+  tcase_add_test(tc, test_parse_transport);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+static const th_body_t bodies[] = {{NULL, NULL, 0}};
+
+int main(int argc, char **argv)
+{
+  return th_main(argc, argv, bodies, launch_suite);
+}
