@@ -118,7 +118,7 @@ struct tubo__world {
 
   tubo__reqpool_t pool;
   struct tubo__topo *topo; /* during tubo_init only, else NULL */
-  int oversubscribed; /* more ranks on this node than processing units */
+  int oversubscribed;      /* more ranks on this node than processing units */
   uint64_t spin_ns;        /* how long a waiting rank spins before it sleeps */
   int sleep_ms;            /* longest sleep before looking for failures */
 };

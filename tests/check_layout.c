@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The shared-memory segment layout (lib/shm/shm_layout.c): powers of two and page
- * multiples, channels that never overlap, a total that holds them all, the unit setting. */
+ * multiples, channels that never overlap, a total that holds them all, the size settings. */
 #include "config.h"
 
 #include <stdlib.h>
@@ -24,18 +24,19 @@ static int is_pow2(uint64_t v)
 }
 
 /* Checks the invariants of one layout. */
-static void layout_check(uint32_t n, size_t page, size_t unit)
+static void layout_check(uint32_t n, size_t page, size_t nslots, size_t dbytes)
 {
   tubo__shm_layout_t L;
-  int rc = tubo__shm_layout_compute(n, page, unit, &L);
-  REQUIRE(rc == 0, "n=%u page=%zu unit=%zu: expected 0, got %s", n, page, unit, tubo_err_name(rc));
+  int rc = tubo__shm_layout_compute(n, page, nslots, dbytes, &L);
+  REQUIRE(rc == 0, "n=%u page=%zu slots=%zu data=%zu: expected 0, got %s", n, page, nslots, dbytes,
+          tubo_err_name(rc));
   REQUIRE(L.nranks == n, "n=%u: nranks %u", n, L.nranks);
-  REQUIRE(is_pow2(L.nslots), "n=%u page=%zu unit=%zu: nslots %u is not a power of two", n, page,
-          unit, L.nslots);
-  REQUIRE(is_pow2(L.dbytes), "n=%u page=%zu unit=%zu: dbytes %u is not a power of two", n, page,
-          unit, L.dbytes);
-  REQUIRE(L.dbytes >= 4 * 4096u, "n=%u unit=%zu: data ring %u B, expected >= 16 KiB", n, unit,
-          L.dbytes);
+  REQUIRE(is_pow2(L.nslots) && L.nslots >= TUBO__SHM_SLOTS_MIN && L.nslots <= TUBO__SHM_SLOTS_MAX,
+          "n=%u slots=%zu: nslots %u, expected a power of two in [%u, %u]", n, nslots, L.nslots,
+          TUBO__SHM_SLOTS_MIN, TUBO__SHM_SLOTS_MAX);
+  REQUIRE(is_pow2(L.dbytes) && L.dbytes >= TUBO__SHM_DATA_MIN && L.dbytes <= TUBO__SHM_DATA_MAX,
+          "n=%u data=%zu: data ring %u B, expected a power of two in [%u, %u]", n, dbytes, L.dbytes,
+          TUBO__SHM_DATA_MIN, TUBO__SHM_DATA_MAX);
   size_t need = TUBO__SHM_CHAN_HDR + (size_t)L.nslots * TUBO__SHM_SLOT + L.dbytes;
   REQUIRE(L.chan_bytes >= need && L.chan_bytes % page == 0 && L.chan_bytes - need < page,
           "n=%u page=%zu: channel %zu B, expected the page multiple just above %zu", n, page,
@@ -91,41 +92,46 @@ static void layout_check(uint32_t n, size_t page, size_t unit)
 START_TEST(test_invariants)
 {
   static const size_t pages[] = {4096, 16384, 65536};
-  static const size_t units[] = {0, 32u << 10, 100000, 1u << 20};
+  static const size_t slots[] = {0, 64, 1000, 1u << 20};
+  static const size_t datas[] = {0, 16u << 10, 100000, 1u << 20};
   for (uint32_t n = 1; n <= 64; n++)
     for (size_t p = 0; p < sizeof pages / sizeof pages[0]; p++)
-      for (size_t u = 0; u < sizeof units / sizeof units[0]; u++)
-        layout_check(n, pages[p], units[u]);
+      for (size_t i = 0; i < sizeof slots / sizeof slots[0]; i++)
+        layout_check(n, pages[p], slots[i], datas[(i + p) % (sizeof datas / sizeof datas[0])]);
 }
 END_TEST
 
-/* The per-channel unit: default from an 8 MiB budget per rank, clamped to 32..512 KiB,
- * rounded down to a power of two; a quarter of it for slots, half for data. */
-START_TEST(test_unit)
+/* Default sizes: 4 MiB of slots and 8 MiB of data rings per rank, shared among its peers,
+ * each channel clamped to 64..16384 slots and 16..256 KiB, rounded down to powers of two;
+ * asked sizes are clamped and rounded the same way. */
+START_TEST(test_sizes)
 {
   static const struct {
     uint32_t n;
-    size_t unit, want;
+    size_t slots, data, want_slots, want_data;
   } cases[] = {
-      {2, 0, 512u << 10},         {3, 0, 512u << 10},
-      {17, 0, 512u << 10},        {18, 0, 256u << 10},
-      {33, 0, 256u << 10},        {64, 0, 128u << 10},
-      {1, 0, 512u << 10},         {4096, 0, 32u << 10},
-      {2, 32u << 10, 32u << 10},  {2, 1, 32u << 10},
-      {2, 100000, 64u << 10},     {2, 10u << 20, 512u << 10},
-      {64, 32u << 10, 32u << 10}, {2, (64u << 10) - 1, 32u << 10},
+      {2, 0, 0, 16384, 256u << 10},
+      {1, 0, 0, 16384, 256u << 10},
+      {5, 0, 0, 16384, 256u << 10},
+      {6, 0, 0, 8192, 256u << 10},
+      {33, 0, 0, 2048, 256u << 10},
+      {34, 0, 0, 1024, 128u << 10},
+      {65, 0, 0, 1024, 128u << 10},
+      {4096, 0, 0, 64, 16u << 10},
+      {2, 1, 1, 64, 16u << 10},
+      {2, 1000, 100000, 512, 64u << 10},
+      {2, 100000, 1u << 20, 16384, 256u << 10},
+      {4096, 16384, 256u << 10, 16384, 256u << 10},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     tubo__shm_layout_t L;
-    int rc = tubo__shm_layout_compute(cases[i].n, 4096, cases[i].unit, &L);
-    ck_assert_msg(rc == 0, "n=%u unit=%zu: expected 0, got %s", cases[i].n, cases[i].unit,
-                  tubo_err_name(rc));
-    size_t want = cases[i].want;
-    ck_assert_msg(L.dbytes == want / 2 && L.nslots == want / 4 / TUBO__SHM_SLOT,
-                  "n=%u unit=%zu: expected unit %zu (data %zu B, %zu slots), got data %u B, %u "
-                  "slots",
-                  cases[i].n, cases[i].unit, want, want / 2, want / 4 / TUBO__SHM_SLOT, L.dbytes,
-                  L.nslots);
+    int rc = tubo__shm_layout_compute(cases[i].n, 4096, cases[i].slots, cases[i].data, &L);
+    ck_assert_msg(rc == 0, "n=%u slots=%zu data=%zu: expected 0, got %s", cases[i].n,
+                  cases[i].slots, cases[i].data, tubo_err_name(rc));
+    ck_assert_msg(L.nslots == cases[i].want_slots && L.dbytes == cases[i].want_data,
+                  "n=%u slots=%zu data=%zu: expected %zu slots and %zu B of data, got %u and %u",
+                  cases[i].n, cases[i].slots, cases[i].data, cases[i].want_slots,
+                  cases[i].want_data, L.nslots, L.dbytes);
   }
 }
 END_TEST
@@ -134,14 +140,18 @@ END_TEST
 START_TEST(test_key)
 {
   tubo__shm_layout_t a, b;
-  ck_assert_int_eq(tubo__shm_layout_compute(4, 4096, 0, &a), 0);
-  ck_assert_int_eq(tubo__shm_layout_compute(4, 4096, 0, &b), 0);
+  ck_assert_int_eq(tubo__shm_layout_compute(4, 4096, 0, 0, &a), 0);
+  ck_assert_int_eq(tubo__shm_layout_compute(4, 4096, 0, 0, &b), 0);
   ck_assert_msg(memcmp(&a, &b, sizeof a) == 0, "the same inputs gave different layouts");
-  ck_assert_int_eq(tubo__shm_layout_compute(5, 4096, 0, &b), 0);
+  ck_assert_int_eq(tubo__shm_layout_compute(5, 4096, 0, 0, &b), 0);
   ck_assert_msg(a.key != b.key, "4 and 5 ranks: expected different keys, both 0x%llx",
                 (unsigned long long)a.key);
-  ck_assert_int_eq(tubo__shm_layout_compute(4, 4096, 32u << 10, &b), 0);
-  ck_assert_msg(a.key != b.key, "default and 32 KiB channels: expected different keys, both 0x%llx",
+  ck_assert_int_eq(tubo__shm_layout_compute(4, 4096, 64, 0, &b), 0);
+  ck_assert_msg(a.key != b.key, "default and 64 slots: expected different keys, both 0x%llx",
+                (unsigned long long)a.key);
+  ck_assert_int_eq(tubo__shm_layout_compute(4, 4096, 0, 16u << 10, &b), 0);
+  ck_assert_msg(a.key != b.key,
+                "default and a 16 KiB data ring: expected different keys, both 0x%llx",
                 (unsigned long long)a.key);
 }
 END_TEST
@@ -149,15 +159,15 @@ END_TEST
 START_TEST(test_errors)
 {
   tubo__shm_layout_t L;
-  int rc = tubo__shm_layout_compute(0, 4096, 0, &L);
+  int rc = tubo__shm_layout_compute(0, 4096, 0, 0, &L);
   ck_assert_msg(rc == TUBO_EINVAL, "0 ranks: expected TUBO_EINVAL, got %s", tubo_err_name(rc));
-  rc = tubo__shm_layout_compute(2, 0, 0, &L);
+  rc = tubo__shm_layout_compute(2, 0, 0, 0, &L);
   ck_assert_msg(rc == TUBO_EINVAL, "page 0: expected TUBO_EINVAL, got %s", tubo_err_name(rc));
   /* A segment larger than the address space. */
-  rc = tubo__shm_layout_compute(UINT32_MAX, (size_t)1 << 30, 0, &L);
+  rc = tubo__shm_layout_compute(UINT32_MAX, (size_t)1 << 30, 0, 0, &L);
   ck_assert_msg(rc == TUBO_ETOOBIG, "2^32-1 ranks with 1 GiB pages: expected TUBO_ETOOBIG, got %s",
                 tubo_err_name(rc));
-  rc = tubo__shm_layout_compute(1u << 30, (size_t)1 << 40, 0, &L);
+  rc = tubo__shm_layout_compute(1u << 30, (size_t)1 << 40, 0, 0, &L);
   ck_assert_msg(rc == TUBO_ETOOBIG, "2^30 ranks with 1 TiB pages: expected TUBO_ETOOBIG, got %s",
                 tubo_err_name(rc));
 }
@@ -169,7 +179,7 @@ static Suite *layout_suite(void)
   TCase *tc = tcase_create("layout");
   tcase_set_timeout(tc, 60);
   tcase_add_test(tc, test_invariants);
-  tcase_add_test(tc, test_unit);
+  tcase_add_test(tc, test_sizes);
   tcase_add_test(tc, test_key);
   tcase_add_test(tc, test_errors);
   suite_add_tcase(s, tc);

@@ -14,6 +14,8 @@
 
 #include "harness.h"
 #include "pipe/pipe_wire.h"
+#include "shm/shm_layout.h"
+#include "topo.h"
 #include "world.h"
 
 /* Sizes around every protocol boundary of every variant. */
@@ -25,24 +27,39 @@ static const size_t sizes[] = {0,    1,    40,    41,    1023,  1024,  4080,    
 
 static void body_caps(void)
 {
-  const tubo__tp_caps_t *c = &tubo__world->caps;
+  tubo__world_t *w = tubo__world;
+  const tubo__tp_caps_t *c = &w->caps;
   unsigned v = th_variant();
-  size_t want_frame = 65536, want_rndv = 32768;
+  int peer = (th_rank + 1) % th_size;
+  size_t want_frame = 65536;
   if (v == TH_PIPE)
     want_frame = (size_t)TUBO__PIPE_FRAME_MAX;
   if (v == TH_SHM_COPY_SMALL || v == TH_SHM_RNDV_SMALL)
     want_frame = 4096;
-  if (v == TH_SHM_RNDV || v == TH_SHM_RNDV_SMALL)
-    want_rndv = 1024;
   TH_EQ("largest frame payload", c->frame_max, want_frame);
   TH_EQ("single copy in use", c->single_copy, th_single_copy_expected());
+  /* By default single copy serves only ranks that share no cache: ask hwloc here, and the
+   * peer, where each runs. */
+  tubo__locality_t me = {-1, -1, -1, -1}, other;
+  tubo__topo_t *t = NULL;
+  if (tubo__topo_load(&t) == 0) {
+    tubo__topo_locality_self(t, &me);
+    tubo__topo_free(t);
+  }
+  int left = (th_rank + th_size - 1) % th_size;
+  TH_OK(tubo_sendrecv(&me, sizeof me, left, 9, &other, sizeof other, peer, 9, th_world, NULL));
+  int share = (me.l2 >= 0 && me.l2 == other.l2) || (me.l3 >= 0 && me.l3 == other.l3);
+  size_t want_rndv = SIZE_MAX;
   if (c->single_copy)
-    TH_EQ("smallest single-copy message", c->rndv_min, want_rndv);
+    want_rndv = (v == TH_SHM_RNDV || v == TH_SHM_RNDV_SMALL) ? 1024
+                : share                                      ? SIZE_MAX
+                                                             : TUBO__SHM_RNDV_DEFAULT;
+  TH_EQ("smallest single-copy message to the next rank", w->peers[peer].rndv_min, want_rndv);
   const char *name = NULL;
-  TH_OK(tubo_comm_transport(th_world, (th_rank + 1) % th_size, &name));
+  TH_OK(tubo_comm_transport(th_world, peer, &name));
   const char *want_name = v == TH_PIPE ? "pipe" : "shm";
-  TH_CHECK(strcmp(name, want_name) == 0, "transport to rank %d: expected \"%s\", got \"%s\"",
-           (th_rank + 1) % th_size, want_name, name);
+  TH_CHECK(strcmp(name, want_name) == 0, "transport to rank %d: expected \"%s\", got \"%s\"", peer,
+           want_name, name);
 }
 
 /* ---- Ping-pong of every size ---- */

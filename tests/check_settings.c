@@ -83,13 +83,9 @@ static Suite *settings_suite(void)
   Suite *s = suite_create("settings");
   TCase *tc = tcase_create("settings");
   tcase_add_loop_test(tc, test_setting, 0, NCASES);
-  /* KNOWN BUGS, skipped unless TUBO_TEST_KNOWN_BUGS=1: tubo__setting_u64 turns "-1" into
-   * the top of the range (strtoull negates it), and wraps a suffix that overflows 64 bits
-   * ("17179869184g" becomes 0, then the bottom of the range). */
-  if (th_known_bugs()) {
-    tcase_add_test(tc, test_negative);
-    tcase_add_test(tc, test_suffix_overflow);
-  }
+  /* strtoull would turn "-1" into the top of the range, and a suffix could wrap 64 bits. */
+  tcase_add_test(tc, test_negative);
+  tcase_add_test(tc, test_suffix_overflow);
   suite_add_tcase(s, tc);
   return s;
 }

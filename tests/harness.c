@@ -39,17 +39,17 @@ typedef struct th_variant_def {
   unsigned bit;
   const char *name;
   const char *transport; /* NULL: no launcher */
-  const char *cma, *rndv, *channel;
+  const char *cma, *rndv, *slots, *data;
 } th_variant_def_t;
 
 static const th_variant_def_t th_variants[] = {
-    {TH_SOLO, "solo", NULL, NULL, NULL, NULL},
-    {TH_SHM, "shm", "shm", NULL, NULL, NULL},
-    {TH_PIPE, "pipe", "pipe", NULL, NULL, NULL},
-    {TH_SHM_COPY, "shm-copy", "shm", "0", NULL, NULL},
-    {TH_SHM_COPY_SMALL, "shm-copy-32k", "shm", "0", NULL, "32k"},
-    {TH_SHM_RNDV, "shm-rndv-1k", "shm", "1", "1k", NULL},
-    {TH_SHM_RNDV_SMALL, "shm-rndv-1k-32k", "shm", "1", "1k", "32k"},
+    {TH_SOLO, "solo", NULL, NULL, NULL, NULL, NULL},
+    {TH_SHM, "shm", "shm", NULL, NULL, NULL, NULL},
+    {TH_PIPE, "pipe", "pipe", NULL, NULL, NULL, NULL},
+    {TH_SHM_COPY, "shm-copy", "shm", "0", NULL, NULL, NULL},
+    {TH_SHM_COPY_SMALL, "shm-copy-small", "shm", "0", NULL, "64", "16k"},
+    {TH_SHM_RNDV, "shm-rndv-1k", "shm", "1", "1k", NULL, NULL},
+    {TH_SHM_RNDV_SMALL, "shm-rndv-1k-small", "shm", "1", "1k", "64", "16k"},
 };
 #define TH_NVARIANTS (sizeof th_variants / sizeof th_variants[0])
 
@@ -133,7 +133,8 @@ static void th_job_env(const th_variant_def_t *d, int cma_works)
     const char *name, *value;
   } settings[] = {{"TUBO_SHM_CMA", d->cma},
                   {"TUBO_SHM_RNDV_BYTES", d->rndv},
-                  {"TUBO_SHM_CHANNEL_BYTES", d->channel}};
+                  {"TUBO_SHM_SLOTS", d->slots},
+                  {"TUBO_SHM_DATA_BYTES", d->data}};
   for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++) {
     if (settings[i].value)
       setenv(settings[i].name, settings[i].value, 1);
@@ -144,52 +145,15 @@ static void th_job_env(const th_variant_def_t *d, int cma_works)
   setenv("TH_CMA_WORKS", cma_works ? "1" : "0", 1);
 }
 
-/* The finish side channel (th_finish): ranks write a byte to the notes pipe when done;
- * once all have, the harness writes one byte per rank to the release pipe. */
-typedef struct th_finish_chan {
-  int notes[2], release[2];
-  int nranks, noted;
-} th_finish_chan_t;
-
-/* Takes the notes that arrived; releases the ranks once every one has noted. */
-static void th_finish_take(th_finish_chan_t *f)
-{
-  char buf[256];
-  ssize_t n = read(f->notes[0], buf, sizeof buf);
-  if (n > 0)
-    f->noted += (int)n;
-  if (n == 0 || (n < 0 && errno != EINTR && errno != EAGAIN) || f->noted >= f->nranks) {
-    if (f->noted >= f->nranks) {
-      char *rel = calloc((size_t)f->nranks, 1);
-      /* At most 4096 bytes into an empty pipe: one write, never short. */
-      if (rel == NULL || write(f->release[1], rel, (size_t)f->nranks) != (ssize_t)f->nranks)
-        abort();
-      free(rel);
-    }
-    close(f->notes[0]);
-    f->notes[0] = -1;
-  }
-}
-
-/* Reads the job's output until every writer closed it, serving the finish channel
- * meanwhile; returns a malloc'd string (the last TH_QUOTE_MAX bytes). */
-static char *th_collect(int fd, th_finish_chan_t *f)
+/* Reads the job's output until every writer closed it; returns a malloc'd string (the
+ * last TH_QUOTE_MAX bytes). */
+static char *th_collect(int fd)
 {
   size_t cap = 2 * TH_QUOTE_MAX, len = 0;
   char *buf = malloc(cap + 1);
   if (buf == NULL)
     abort();
   for (;;) {
-    struct pollfd pf[2] = {{fd, POLLIN, 0}, {f->notes[0], POLLIN, 0}};
-    if (poll(pf, f->notes[0] >= 0 ? 2 : 1, -1) < 0) {
-      if (errno == EINTR)
-        continue;
-      abort();
-    }
-    if (f->notes[0] >= 0 && pf[1].revents != 0)
-      th_finish_take(f);
-    if (pf[0].revents == 0)
-      continue;
     if (len == cap) {
       /* Keep the tail: the last lines say what failed. */
       memmove(buf, buf + cap / 2, cap - cap / 2);
@@ -243,13 +207,9 @@ static void th_job_run(const th_job_t *j)
   struct timespec t0, t1;
   clock_gettime(CLOCK_MONOTONIC, &t0);
   int p[2];
-  th_finish_chan_t f = {{-1, -1}, {-1, -1}, j->nranks, 0};
-  ck_assert_msg(pipe(p) == 0 && pipe(f.notes) == 0 && pipe(f.release) == 0, "%s: pipe: %s", what,
-                strerror(errno));
-  /* The harness's ends stay out of the job. */
+  ck_assert_msg(pipe(p) == 0, "%s: pipe: %s", what, strerror(errno));
+  /* The harness's end stays out of the job. */
   fcntl(p[0], F_SETFD, FD_CLOEXEC);
-  fcntl(f.notes[0], F_SETFD, FD_CLOEXEC);
-  fcntl(f.release[1], F_SETFD, FD_CLOEXEC);
   fflush(NULL);
   pid_t pid = fork();
   ck_assert_msg(pid >= 0, "%s: fork: %s", what, strerror(errno));
@@ -258,21 +218,13 @@ static void th_job_run(const th_job_t *j)
     dup2(p[1], STDERR_FILENO);
     close(p[1]);
     th_job_env(d, cma_works);
-    char fds[32];
-    snprintf(fds, sizeof fds, "%d,%d", f.notes[1], f.release[0]);
-    setenv("TH_FINISH_FDS", fds, 1);
     execv(argv[0], (char *const *)argv);
     fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
     _exit(127);
   }
   close(p[1]);
-  close(f.notes[1]);
-  close(f.release[0]);
-  char *out = th_collect(p[0], &f);
+  char *out = th_collect(p[0]);
   close(p[0]);
-  if (f.notes[0] >= 0)
-    close(f.notes[0]);
-  close(f.release[1]);
   int ws = 0;
   while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
     ;
@@ -465,37 +417,6 @@ void *th_malloc(size_t n)
   return p;
 }
 
-int th_known_bugs(void)
-{
-  const char *s = getenv("TUBO_TEST_KNOWN_BUGS");
-  return s != NULL && strcmp(s, "1") == 0;
-}
-
-/* KNOWN BUG (pipe exit race, see TUBO_TEST_KNOWN_BUGS and check_init's leave_race): over
- * pipes, the launcher's notice that a rank exited overtakes that rank's frames still kept
- * in the receiver's backlog, and a receive posted afterwards fails with TUBO_EPEER though
- * its message arrived. Until it is fixed, no rank leaves before every rank has finished
- * its scenario: they meet through pipes of the harness (TH_FINISH_FDS), outside tubo, so
- * that no message of this meeting can reach the scenario's wildcard receives. */
-void th_finish(void)
-{
-  const char *fds = getenv("TH_FINISH_FDS");
-  int notes = -1, release = -1;
-  if (th_size <= 1 || fds == NULL || sscanf(fds, "%d,%d", &notes, &release) != 2)
-    return;
-  const char *name = NULL;
-  TH_OK(tubo_comm_transport(th_world, (th_rank + 1) % th_size, &name));
-  if (strcmp(name, "pipe") != 0)
-    return;
-  char c = 0;
-  TH_CHECK(write(notes, &c, 1) == 1, "th_finish: cannot write to the harness: %s", strerror(errno));
-  ssize_t n;
-  do
-    n = read(release, &c, 1);
-  while (n < 0 && errno == EINTR);
-  TH_CHECK(n == 1, "th_finish: the harness did not release this rank");
-}
-
 static int th_body_main(const char *name, const th_body_t *bodies, int *argc, char ***argv)
 {
   const th_body_t *b = bodies;
@@ -513,11 +434,8 @@ static int th_body_main(const char *name, const th_body_t *bodies, int *argc, ch
     TH_OK(tubo_comm_size(th_world, &th_size));
   }
   b->fn();
-  if (!(b->flags & TH_SELF_INIT)) {
-    if (!(b->flags & TH_NO_FINISH))
-      th_finish();
+  if (!(b->flags & TH_SELF_INIT))
     TH_OK(tubo_finalize());
-  }
   return 0;
 }
 

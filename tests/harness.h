@@ -20,11 +20,8 @@
 /* A rank body: returns when its scenario passed; fails through th_fail. */
 typedef void (*th_body_fn)(void);
 
-/* The body calls tubo_init and tubo_finalize itself (else the harness does); it calls
- * th_finish before tubo_finalize. */
+/* The body calls tubo_init and tubo_finalize itself (else the harness does). */
 #define TH_SELF_INIT 1u
-/* The harness does not call th_finish: for bodies that test leaving the job itself. */
-#define TH_NO_FINISH 2u
 
 typedef struct th_body {
   const char *name;
@@ -35,12 +32,12 @@ typedef struct th_body {
 /* Where and how a job runs: one bit per transport and protocol variant. */
 enum th_variant {
   TH_SOLO = 1u << 0,           /* no launcher at all: a world of one */
-  TH_SHM = 1u << 1,            /* shm with default settings (single copy from 32 KiB) */
+  TH_SHM = 1u << 1,            /* shm with default settings */
   TH_PIPE = 1u << 2,           /* pipe: eager up to 4080 B, streamed above */
   TH_SHM_COPY = 1u << 3,       /* shm, no single copy: eager up to 64 KiB, streamed above */
-  TH_SHM_COPY_SMALL = 1u << 4, /* as TH_SHM_COPY in 32 KiB channels: frames of 4 KiB */
+  TH_SHM_COPY_SMALL = 1u << 4, /* as TH_SHM_COPY with 64 slots, 16 KiB data: 4 KiB frames */
   TH_SHM_RNDV = 1u << 5,       /* shm, single copy from 1 KiB */
-  TH_SHM_RNDV_SMALL = 1u << 6, /* as TH_SHM_RNDV in 32 KiB channels */
+  TH_SHM_RNDV_SMALL = 1u << 6, /* as TH_SHM_RNDV with the small channels */
   TH_VARIANT_END = 1u << 7
 };
 /* Every transport once. */
@@ -75,14 +72,6 @@ const char *th_variant_name(unsigned v);
 /* In a body: whether its variant should move large messages with a single copy, which
  * needs the variant to allow it and the kernel to let processes read each other. */
 int th_single_copy_expected(void);
-
-/* In a body, before tubo_finalize: keeps every rank in the job until all have finished
- * their scenario, where the transport needs it (the pipe transport: see harness.c). */
-void th_finish(void);
-
-/* Tests that show known library bugs are registered only when this is non-zero
- * (TUBO_TEST_KNOWN_BUGS=1 in the environment), so that `make check` passes meanwhile. */
-int th_known_bugs(void);
 
 /* In a body: reports a failed check and exits 1. */
 void th_fail(const char *file, int line, const char *fmt, ...)

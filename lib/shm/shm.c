@@ -477,16 +477,16 @@ static int shm_open_job(tubo__world_t *w, tubo__launch_t *l, void **state, tubo_
   /* A remote fence costs interrupts on every CPU at each sleep; a local one costs tens of
    * cycles per message. With rings deep enough that ranks sleep rarely, remote wins, also
    * when ranks share cores (measured: doc/benchmarks.md). */
-  s->asym_fence = !atomic_load(&s->ctl->fence_denied) &&
-                  tubo__setting_u64("TUBO_SHM_ASYM_FENCE", 1, 0, 1);
+  s->asym_fence =
+      !atomic_load(&s->ctl->fence_denied) && tubo__setting_u64("TUBO_SHM_ASYM_FENCE", 1, 0, 1);
   s->smask = s->L.nslots - 1;
   s->dmask = s->L.dbytes - 1;
   s->quarter = s->L.nslots / 4;
   s->dquarter = s->L.dbytes / 4;
   /* Large messages stream in frames small enough to stay in a core's cache while the
    * receiver copies one out and the sender copies the next in. */
-  s->frame_max = (uint32_t)tubo__setting_u64("TUBO_SHM_FRAME_BYTES", TUBO__SHM_FRAME_DEFAULT,
-                                             4096, s->L.dbytes / 4);
+  s->frame_max = (uint32_t)tubo__setting_u64("TUBO_SHM_FRAME_BYTES", TUBO__SHM_FRAME_DEFAULT, 4096,
+                                             s->L.dbytes / 4);
   shm_wire(s);
   caps->frame_max = s->frame_max;
   caps->single_copy = want_cma && s->size > 1 && !atomic_load(&s->ctl->cma_denied);

@@ -25,8 +25,8 @@ typedef struct tubo__shm_layout {
   uint64_t key;        /* fingerprint that all ranks must agree on */
 } tubo__shm_layout_t;
 
-#define TUBO__SHM_SLOT           64u
-#define TUBO__SHM_CHAN_HDR       128u
+#define TUBO__SHM_SLOT     64u
+#define TUBO__SHM_CHAN_HDR 128u
 /* Default channel sizes: per rank, this many bytes of slots and of data rings, shared
  * among its peers, each channel within the bounds below. */
 #define TUBO__SHM_SLOT_BUDGET (4u << 20)
