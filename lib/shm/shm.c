@@ -169,8 +169,9 @@ static inline int shm_must_empty(const shm_state_t *s, int peer, shm_rx_t *rx)
   return stalled == TUBO__STALLED_LONG || s->w->peers[peer].sq_head != NULL;
 }
 
-/* Delivers what arrived from one peer; returns frames taken or an error. */
-static int shm_poll_peer(shm_state_t *s, int peer)
+/* Delivers what arrived from one peer (all of it, wanted or not, if all is set); returns
+ * frames taken or an error. */
+static int shm_poll_peer(shm_state_t *s, int peer, int all)
 {
   shm_rx_t *rx = &s->rx[peer];
   int n = 0;
@@ -190,7 +191,7 @@ static int shm_poll_peer(shm_state_t *s, int peer)
       payload = rx->data + off;
     }
     int rc = tubo__deliver(s->w, peer, &f, payload, 0);
-    if (rc == 0 && shm_must_empty(s, peer, rx))
+    if (rc == 0 && (all || shm_must_empty(s, peer, rx)))
       rc = tubo__deliver(s->w, peer, &f, payload, 1);
     if (rc <= 0) {
       if (rc < 0)
@@ -248,7 +249,7 @@ static int shm_progress(void *state)
     int k = start + i;
     if (k >= np)
       k -= np;
-    int rc = shm_poll_peer(s, s->poll[k]);
+    int rc = shm_poll_peer(s, s->poll[k], 0);
     if (rc < 0)
       return rc;
     total += rc;
@@ -280,9 +281,16 @@ static int shm_check(void *state)
     int p = s->poll[i];
     struct tubo__rankctl *rc = tubo__jobctl_rank(s->ctl, (uint32_t)p);
     uint32_t st = atomic_load(&rc->state);
+    if ((st != TUBO__RANK_DONE && st != TUBO__RANK_DEAD) || s->w->peers[p].gone)
+      continue;
+    /* What it sent before it left is in its channel (it stored the state after its last
+     * frame): take all of it first, its FINs above all, then record that it is gone. */
+    int n = shm_poll_peer(s, p, 1);
+    if (n < 0)
+      return n;
     if (st == TUBO__RANK_DONE)
       tubo__peer_gone(s->w, p, TUBO__GONE_LEFT, 0);
-    else if (st == TUBO__RANK_DEAD)
+    else
       tubo__peer_gone(s->w, p, TUBO__GONE_DIED, atomic_load(&rc->exit_status));
   }
   if (atomic_load(&s->ctl->state) == TUBO__JOB_ABORTED)
