@@ -38,6 +38,11 @@ int tubo__os_shm_create(size_t size);
  * instead of with SIGBUS on first touch. */
 int tubo__os_shm_reserve(int fd, size_t offset, size_t len);
 
+/* Maps the pages of [addr, addr + len) of a shared mapping into this process now, ready
+ * for writing, so that the first messages do not pay a page fault each. Does not change
+ * the memory's contents. Best effort. */
+void tubo__os_prefault(void *addr, size_t len);
+
 /* Copies len bytes at address remote of process pid into local with a single copy.
  * Returns 0; TUBO_ENOTSUP where the kernel or a security policy forbids it; TUBO_EPEER if
  * the process is gone; TUBO_ESYS for other failures (a bad address among them). */

@@ -96,6 +96,23 @@ int tubo__os_shm_reserve(int fd, size_t offset, size_t len)
   return TUBO_ESHM;
 }
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23 /* Linux 5.14; older kernels refuse it with EINVAL */
+#endif
+
+void tubo__os_prefault(void *addr, size_t len)
+{
+  size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  uintptr_t start = (uintptr_t)addr & ~(uintptr_t)(page - 1);
+  size_t span = ((uintptr_t)addr + len - start + page - 1) & ~(page - 1);
+  if (madvise((void *)start, span, MADV_POPULATE_WRITE) == 0)
+    return;
+  /* Older kernels: a write fault per page, by an atomic add of zero, which cannot disturb
+   * what another process stores there at the same time. */
+  for (uintptr_t p = start; p < start + span; p += page)
+    atomic_fetch_add_explicit((_Atomic uint32_t *)p, 0, memory_order_relaxed);
+}
+
 int tubo__os_peer_read(pid_t pid, uint64_t remote, void *local, size_t len)
 {
   char *dst = local;

@@ -390,6 +390,20 @@ static void shm_wire(shm_state_t *s)
   }
 }
 
+/* Maps now every page this rank will touch: its own region, which it reads, and its
+ * channels in the peers' regions, which it writes. Every owner has reserved its region
+ * (start-up phase 1), so this only fills page tables: otherwise the first pass over each
+ * ring would take a page fault per 64 messages. */
+static void shm_prefault(shm_state_t *s)
+{
+  tubo__os_prefault((char *)s->base + s->L.ctl_bytes + (size_t)s->rank * s->L.region_bytes,
+                    s->L.region_bytes);
+  for (int p = 0; p < s->size; p++)
+    if (p != s->rank)
+      tubo__os_prefault((char *)s->base + tubo__shm_chan_off(&s->L, (uint32_t)p, (uint32_t)s->rank),
+                        s->L.chan_bytes);
+}
+
 /* Tries to read a peer's probe word with a single copy; every rank tells the job. */
 static void shm_probe_single_copy(shm_state_t *s)
 {
@@ -476,6 +490,7 @@ static int shm_open_job(tubo__world_t *w, tubo__launch_t *l, void **state, tubo_
     goto fail;
   for (int p = 0; p < s->size; p++)
     s->pids[p] = (pid_t)atomic_load(&tubo__jobctl_rank(s->ctl, (uint32_t)p)->pid);
+  shm_prefault(s);
   int want_cma = (int)tubo__setting_u64("TUBO_SHM_CMA", 1, 0, 1);
   if (want_cma && s->size > 1)
     shm_probe_single_copy(s);
