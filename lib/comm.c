@@ -2,6 +2,8 @@
 /* Communicator handles: the world, rank, size and what carries messages to a rank. */
 #include "config.h"
 
+#include <stdlib.h>
+
 #include "world.h"
 
 tubo_comm_t *tubo_comm_world(void)
@@ -43,5 +45,18 @@ int tubo_comm_transport(const tubo_comm_t *comm, int rank, const char **name)
   tubo__world_t *w = tubo__world;
   int wr = tubo__comm_world_rank(comm, rank);
   *name = wr == w->rank ? "self" : w->tp->name;
+  return 0;
+}
+
+int tubo__comm_pipe_ctx(tubo_comm_t *comm, int peer, uint16_t *ctx)
+{
+  if (comm->pipe_seq == NULL) {
+    comm->pipe_seq = calloc((size_t)comm->size, sizeof *comm->pipe_seq);
+    if (comm->pipe_seq == NULL)
+      return TUBO_ENOMEM;
+  }
+  if (comm->pipe_seq[peer] >= 0x7fff)
+    return TUBO_ETOOBIG;
+  *ctx = (uint16_t)(TUBO__CTX_PIPE_BASE + comm->pipe_seq[peer]++);
   return 0;
 }

@@ -27,6 +27,7 @@ static uint64_t init_spin_ns(const tubo__world_t *w)
 
 static void world_free(tubo__world_t *w)
 {
+  free(w->world_comm.pipe_seq);
   tubo__topo_free(w->topo);
   if (w->tp && w->tp_state)
     w->tp->close(w->tp_state);

@@ -49,6 +49,12 @@ typedef struct tubo__tp_ops {
   int (*recv_now)(void *state, int peer, uint16_t ctx, int32_t tag, void *buf, size_t cap,
                   int32_t *tag_out, size_t *len_out);
 
+  /* The job's shared heap, for objects all ranks map (NULL where ranks share no memory).
+   * heap_alloc reserves size zeroed bytes and gives their offset; heap_at maps an offset
+   * to an address, or NULL when [off, off + size) is not in the heap. */
+  int (*heap_alloc)(void *state, size_t size, uint64_t *off);
+  void *(*heap_at)(void *state, uint64_t off, size_t size);
+
   /* Delivers frames that have arrived (tubo__deliver); returns how many, or an error. */
   int (*progress)(void *state);
 

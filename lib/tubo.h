@@ -65,7 +65,11 @@ extern "C" {
   X(ETOOBIG, -18, "size too large")                                                    \
   X(ECORRUPT, -19, "corrupt data found in shared memory")                              \
   X(ELAUNCH, -20, "inconsistent launch environment (TUBO_* variables)")                \
-  X(EDEADLK, -21, "the operation can never complete: no other rank could satisfy it")
+  X(EDEADLK, -21, "the operation can never complete: no other rank could satisfy it")  \
+  X(EEOF, -22, "end of file: the other end is closed and nothing is left to receive")  \
+  X(ECLOSED, -23, "the handle was closed")                                             \
+  X(EFULL, -24, "the queue is full")                                                   \
+  X(EEMPTY, -25, "the queue is empty")
 
 /** @brief Error codes returned by tubo functions; 0 means success. */
 enum tubo_error {
@@ -277,6 +281,302 @@ TUBO_EXPORT const char *tubo_version_string(void);
  * @return 0; TUBO_ECOMM, TUBO_ERANK, TUBO_EINVAL.
  */
 TUBO_EXPORT int tubo_comm_transport(const tubo_comm_t *comm, int rank, const char **name);
+
+/* ======================================================================================
+ * The patterns of Python's multiprocessing: Process, spawned workers, Pipe, Queue,
+ * JoinableQueue, shared Array and Value. Objects made with *_create live in shared memory
+ * that processes started (forked) afterwards inherit, as in Python; objects made with
+ * *_open are collective over a communicator whose ranks share a node's memory.
+ * Timeouts are in milliseconds: -1 waits for ever, 0 does not wait.
+ * ====================================================================================== */
+
+/** @brief A process started from a function, as multiprocessing.Process (opaque). */
+typedef struct tubo_process tubo_process_t;
+
+/** @brief What a process runs; its return value is the process's exit status (0..255). */
+typedef int (*tubo_process_fn)(void *arg);
+
+/**
+ * @brief Makes a process that will run @p fn(@p arg) once started (Process(target=...)).
+ * The "process as object" style is the same call with @p arg pointing at the object.
+ * @return 0; TUBO_EINVAL for a NULL @p proc or @p fn; TUBO_ENOMEM.
+ */
+TUBO_EXPORT int tubo_process_create(tubo_process_t **proc, tubo_process_fn fn, void *arg);
+
+/**
+ * @brief Starts the process (fork): it sees a copy of this process's memory as it is now,
+ * and the shared objects (Queue, Pipe, Array, Value) made before. It dies if this process
+ * dies. Output buffered in stdio is flushed first, so that it is not printed twice.
+ * @return 0; TUBO_EINVAL if already started; TUBO_ESYS if fork failed.
+ */
+TUBO_EXPORT int tubo_process_start(tubo_process_t *proc);
+
+/**
+ * @brief Waits for the process to end, at most @p timeout_ms.
+ * @return 0 once it ended; TUBO_ETIMEDOUT; TUBO_EINVAL if never started.
+ */
+TUBO_EXPORT int tubo_process_join(tubo_process_t *proc, int timeout_ms);
+
+/**
+ * @brief The process id, once started.
+ * @return 0; TUBO_EINVAL if not started or a NULL argument.
+ */
+TUBO_EXPORT int tubo_process_pid(const tubo_process_t *proc, int *pid);
+
+/**
+ * @brief The exit code as Python's exitcode: the function's return value, or minus the
+ * signal number that killed it.
+ * @return 0; TUBO_EAGAIN while it runs (Python's None); TUBO_EINVAL if never started.
+ */
+TUBO_EXPORT int tubo_process_exitcode(tubo_process_t *proc, int *code);
+
+/**
+ * @brief Whether the process has started and not yet ended.
+ * @return 0; TUBO_EINVAL for NULL arguments.
+ */
+TUBO_EXPORT int tubo_process_is_alive(tubo_process_t *proc, int *alive);
+
+/**
+ * @brief Sends SIGTERM to the process, as Process.terminate().
+ * @return 0 (also if it already ended); TUBO_EINVAL if never started.
+ */
+TUBO_EXPORT int tubo_process_terminate(tubo_process_t *proc);
+
+/**
+ * @brief Frees the handle. A process still running keeps running, unjoined.
+ * @return 0; TUBO_EINVAL for NULL.
+ */
+TUBO_EXPORT int tubo_process_free(tubo_process_t *proc);
+
+/** @brief What each spawned worker runs, with its communicator (see ::tubo_spawn). */
+typedef int (*tubo_spawn_fn)(tubo_comm_t *comm, void *arg);
+
+/**
+ * @brief Starts @p nworkers processes (fork) and connects them and this process in a new
+ * communicator: this process is rank 0, the workers ranks 1..nworkers, and everything in
+ * tubo works between them, with no launcher. Each worker runs @p fn(comm, @p arg); its
+ * return value is its exit status. In a worker, ::TUBO_COMM_WORLD is that communicator.
+ * @param comm receives the communicator, for this process (rank 0).
+ * @return 0; TUBO_EINVAL for bad arguments; TUBO_ENOTSUP if this process already belongs
+ *         to a job of several ranks; TUBO_ESHM; TUBO_ESYS.
+ */
+TUBO_EXPORT int tubo_spawn(int nworkers, tubo_spawn_fn fn, void *arg, tubo_comm_t **comm);
+
+/**
+ * @brief Waits for every worker of a communicator made by ::tubo_spawn to end, then frees
+ * the communicator and sets `*comm` to NULL.
+ * @param exit_codes NULL, or room for nworkers exit codes, as ::tubo_process_exitcode.
+ * @return 0 if every worker returned 0, else TUBO_EPEER; TUBO_ECOMM if @p comm is not a
+ *         spawned communicator of this process.
+ */
+TUBO_EXPORT int tubo_spawn_join(tubo_comm_t **comm, int *exit_codes);
+
+/** @brief One end of a pipe, as a multiprocessing Connection (opaque). */
+typedef struct tubo_pipe tubo_pipe_t;
+
+/**
+ * @brief Makes a pipe, as multiprocessing.Pipe(duplex): two ends, each to be used by one
+ * process (forked after this call). Messages are ordered and framed, of any length.
+ * With @p duplex, both ends send and receive; without, @p end0 only receives and @p end1
+ * only sends, as Python's Pipe(False).
+ * @return 0; TUBO_EINVAL for NULL arguments; TUBO_ESHM; TUBO_ESYS.
+ */
+TUBO_EXPORT int tubo_pipe_create(int duplex, tubo_pipe_t **end0, tubo_pipe_t **end1);
+
+/**
+ * @brief Opens a duplex pipe between this rank and @p peer of @p comm; both ranks call it,
+ * and two ranks that open several pipes to each other open them in the same order.
+ * @return 0; TUBO_ECOMM, TUBO_ERANK (also for oneself), TUBO_EINVAL, TUBO_ENOMEM.
+ */
+TUBO_EXPORT int tubo_pipe_open(tubo_comm_t *comm, int peer, tubo_pipe_t **end);
+
+/**
+ * @brief Sends one message of @p len bytes (0 allowed) to the other end.
+ * @return 0; TUBO_EEOF if the other end is closed (nobody will ever read it: Python's
+ *         BrokenPipeError); TUBO_ECLOSED if this end is closed; TUBO_ENOTSUP on the
+ *         receiving end of a one-way pipe; TUBO_EINVAL.
+ */
+TUBO_EXPORT int tubo_pipe_send(tubo_pipe_t *end, const void *buf, size_t len);
+
+/**
+ * @brief Receives the next message into @p buf of @p cap bytes, waiting for one.
+ * @param len receives the message's length (may be NULL).
+ * @return 0; TUBO_EEOF once the other end is closed (or its process died) and every
+ *         message was received, as Python's EOFError; TUBO_ETRUNC if the message was longer
+ *         than @p cap (the first @p cap bytes are stored, the rest dropped); TUBO_ECLOSED;
+ *         TUBO_ENOTSUP on the sending end of a one-way pipe.
+ */
+TUBO_EXPORT int tubo_pipe_recv(tubo_pipe_t *end, void *buf, size_t cap, size_t *len);
+
+/**
+ * @brief As ::tubo_pipe_recv, into a buffer it allocates whatever the length; release it
+ * with free(). `*buf` is NULL for an empty message.
+ */
+TUBO_EXPORT int tubo_pipe_recv_alloc(tubo_pipe_t *end, void **buf, size_t *len);
+
+/**
+ * @brief Waits at most @p timeout_ms for a message (or the end of file) to be ready.
+ * @param ready receives 1 when ::tubo_pipe_recv would not wait, else 0.
+ * @return 0; TUBO_ECLOSED; TUBO_EINVAL.
+ */
+TUBO_EXPORT int tubo_pipe_poll(tubo_pipe_t *end, int timeout_ms, int *ready);
+
+/**
+ * @brief Closes this process's use of the end, as Connection.close(): once every process
+ * that holds the other end's peer has closed it (or exited), the other end reads
+ * TUBO_EEOF. Further calls on this handle return TUBO_ECLOSED; free it with
+ * ::tubo_pipe_free.
+ * @return 0; TUBO_ECLOSED if already closed; TUBO_EINVAL.
+ */
+TUBO_EXPORT int tubo_pipe_close(tubo_pipe_t *end);
+
+/** @brief Closes the end if needed and frees the handle. @return 0; TUBO_EINVAL. */
+TUBO_EXPORT int tubo_pipe_free(tubo_pipe_t *end);
+
+/** @brief A multi-producer multi-consumer FIFO of byte items (opaque). */
+typedef struct tubo_queue tubo_queue_t;
+
+/** @brief ::tubo_queue_create flag: a JoinableQueue (task_done and join). */
+#define TUBO_QUEUE_JOINABLE 1u
+
+/**
+ * @brief Makes a queue, as multiprocessing.Queue(capacity) (or JoinableQueue with
+ * ::TUBO_QUEUE_JOINABLE), for processes forked afterwards.
+ * @param capacity most items it holds; put waits when it is full.
+ * @param item_max largest item, in bytes.
+ * @return 0; TUBO_EINVAL (NULL, zero capacity or item_max, unknown flags); TUBO_ETOOBIG;
+ *         TUBO_ESHM.
+ */
+TUBO_EXPORT int tubo_queue_create(size_t capacity, size_t item_max, unsigned flags,
+                                  tubo_queue_t **q);
+
+/**
+ * @brief As ::tubo_queue_create, shared by all ranks of @p comm; collective, with the same
+ * arguments on every rank.
+ * @return as ::tubo_queue_create; TUBO_ECOMM; TUBO_ENOTSUP where the ranks share no memory.
+ */
+TUBO_EXPORT int tubo_queue_open(tubo_comm_t *comm, size_t capacity, size_t item_max, unsigned flags,
+                                tubo_queue_t **q);
+
+/**
+ * @brief Puts one item of @p len bytes, waiting at most @p timeout_ms for room.
+ * @return 0; TUBO_EFULL (timeout 0, full); TUBO_ETIMEDOUT; TUBO_ETOOBIG (len > item_max);
+ *         TUBO_ECLOSED; TUBO_EINVAL.
+ */
+TUBO_EXPORT int tubo_queue_put(tubo_queue_t *q, const void *item, size_t len, int timeout_ms);
+
+/**
+ * @brief Gets the oldest item into @p buf of @p cap bytes, waiting at most @p timeout_ms.
+ * Items from one producer come out in the order put; every item comes out once.
+ * @param len receives the item's length (may be NULL).
+ * @return 0; TUBO_EEMPTY (timeout 0, empty); TUBO_ETIMEDOUT; TUBO_ETRUNC (item longer
+ *         than @p cap: the first @p cap bytes are stored); TUBO_ECLOSED; TUBO_EINVAL.
+ */
+TUBO_EXPORT int tubo_queue_get(tubo_queue_t *q, void *buf, size_t cap, size_t *len, int timeout_ms);
+
+/** @brief Approximate number of items (qsize()). @return 0; TUBO_EINVAL; TUBO_ECLOSED. */
+TUBO_EXPORT int tubo_queue_size(const tubo_queue_t *q, size_t *n);
+
+/** @brief Whether the queue is empty (approximately, as empty()). @return as above. */
+TUBO_EXPORT int tubo_queue_empty(const tubo_queue_t *q, int *empty);
+
+/** @brief Whether the queue is full (approximately, as full()). @return as above. */
+TUBO_EXPORT int tubo_queue_full(const tubo_queue_t *q, int *full);
+
+/**
+ * @brief JoinableQueue.task_done(): one item got earlier is processed.
+ * @return 0; TUBO_EINVAL if called more times than items were put (Python's ValueError);
+ *         TUBO_ENOTSUP for a queue that is not joinable; TUBO_ECLOSED.
+ */
+TUBO_EXPORT int tubo_queue_task_done(tubo_queue_t *q);
+
+/**
+ * @brief JoinableQueue.join(): waits, at most @p timeout_ms, until every item put has
+ * been marked done.
+ * @return 0; TUBO_ETIMEDOUT; TUBO_ENOTSUP for a queue that is not joinable; TUBO_ECLOSED.
+ */
+TUBO_EXPORT int tubo_queue_join(tubo_queue_t *q, int timeout_ms);
+
+/**
+ * @brief Queue.close(): this process will not use the queue through this handle again;
+ * further calls return TUBO_ECLOSED. Other processes and handles are unaffected.
+ * @return 0; TUBO_ECLOSED if already closed; TUBO_EINVAL.
+ */
+TUBO_EXPORT int tubo_queue_close(tubo_queue_t *q);
+
+/** @brief Frees the handle (closing it if needed). @return 0; TUBO_EINVAL. */
+TUBO_EXPORT int tubo_queue_free(tubo_queue_t *q);
+
+/** @brief Element types of shared arrays and values, by Python's typecodes. */
+typedef enum tubo_type {
+  TUBO_CHAR = 'c',  /**< char */
+  TUBO_BYTE = 'B',  /**< unsigned char (also raw bytes, for records) */
+  TUBO_SHORT = 'h', /**< short */
+  TUBO_INT = 'i',   /**< int */
+  TUBO_UINT = 'I',  /**< unsigned int */
+  TUBO_LONG = 'l',  /**< long */
+  TUBO_ULONG = 'L', /**< unsigned long */
+  TUBO_LLONG = 'q', /**< long long */
+  TUBO_FLOAT = 'f', /**< float */
+  TUBO_DOUBLE = 'd' /**< double */
+} tubo_type_t;
+
+/** @brief A typed array in shared memory with a lock, as multiprocessing.Array (opaque). */
+typedef struct tubo_array tubo_array_t;
+
+/**
+ * @brief Makes a zeroed array of @p length elements of @p type, for processes forked
+ * afterwards (Array(typecode, length)).
+ * @return 0; TUBO_EINVAL (NULL, unknown type, length 0); TUBO_ETOOBIG; TUBO_ESHM.
+ */
+TUBO_EXPORT int tubo_array_create(tubo_type_t type, size_t length, tubo_array_t **a);
+
+/**
+ * @brief As ::tubo_array_create, shared by all ranks of @p comm; collective.
+ * @return as ::tubo_array_create; TUBO_ECOMM; TUBO_ENOTSUP where ranks share no memory.
+ */
+TUBO_EXPORT int tubo_array_open(tubo_comm_t *comm, tubo_type_t type, size_t length,
+                                tubo_array_t **a);
+
+/** @brief The elements, for direct access (cast to the type). @return NULL for NULL. */
+TUBO_EXPORT void *tubo_array_data(const tubo_array_t *a);
+
+/** @brief Number of elements. @return 0; TUBO_EINVAL. */
+TUBO_EXPORT int tubo_array_length(const tubo_array_t *a, size_t *length);
+
+/**
+ * @brief Takes the lock that goes with the array (get_lock().acquire()), waiting for it.
+ * @return 0; TUBO_EPEER if its holder died holding it (you hold it now; the data may be
+ *         half-written); TUBO_EINVAL.
+ */
+TUBO_EXPORT int tubo_array_lock(tubo_array_t *a);
+
+/** @brief Releases the lock. @return 0; TUBO_EINVAL if this process does not hold it. */
+TUBO_EXPORT int tubo_array_unlock(tubo_array_t *a);
+
+/** @brief Frees this process's handle; other processes keep theirs. @return 0; EINVAL. */
+TUBO_EXPORT int tubo_array_free(tubo_array_t *a);
+
+/** @brief A single shared value with a lock, as multiprocessing.Value (an array of one). */
+typedef struct tubo_array tubo_value_t;
+
+/** @brief Makes a zeroed value of @p type (Value(typecode)); see ::tubo_array_create. */
+TUBO_EXPORT int tubo_value_create(tubo_type_t type, tubo_value_t **v);
+
+/** @brief As ::tubo_value_create, shared by all ranks of @p comm; collective. */
+TUBO_EXPORT int tubo_value_open(tubo_comm_t *comm, tubo_type_t type, tubo_value_t **v);
+
+/** @brief The value, for direct access (cast to the type). @return NULL for NULL. */
+TUBO_EXPORT void *tubo_value_ptr(const tubo_value_t *v);
+
+/** @brief Takes the value's lock; see ::tubo_array_lock. */
+TUBO_EXPORT int tubo_value_lock(tubo_value_t *v);
+
+/** @brief Releases the value's lock; see ::tubo_array_unlock. */
+TUBO_EXPORT int tubo_value_unlock(tubo_value_t *v);
+
+/** @brief Frees this process's handle; see ::tubo_array_free. */
+TUBO_EXPORT int tubo_value_free(tubo_value_t *v);
 
 #ifdef __cplusplus
 }

@@ -25,6 +25,7 @@ struct tubo_comm {
   uint16_t ctx_coll;   /* barrier and other internal traffic */
   const int *to_world; /* comm rank -> world rank; NULL where they are the same */
   uint32_t barrier_epoch;
+  uint16_t *pipe_seq; /* pipes opened so far with each rank, or NULL before the first */
 };
 
 enum tubo__req_kind { TUBO__REQ_SEND = 1, TUBO__REQ_RECV = 2, TUBO__REQ_CTRL = 3 };
@@ -141,6 +142,18 @@ static inline int tubo__comm_check(const tubo_comm_t *c)
     return TUBO_ECOMM;
   return 0;
 }
+
+/* A view of c on another context, for internal traffic no user receive can match. */
+static inline void tubo__comm_view(const tubo_comm_t *c, uint16_t ctx, tubo_comm_t *out)
+{
+  *out = *c;
+  out->ctx = ctx;
+}
+
+/* The context of the next pipe between this rank and peer on comm: both ranks count the
+ * pipes they open with each other, so they agree. Returns 0, TUBO_ENOMEM, or TUBO_ETOOBIG
+ * when the two ranks have opened 32767 pipes already. */
+int tubo__comm_pipe_ctx(tubo_comm_t *comm, int peer, uint16_t *ctx);
 
 /* Requests (request.c). */
 tubo_request_t *tubo__req_alloc(tubo__world_t *w);

@@ -337,6 +337,27 @@ static int shm_read(void *state, int peer, uint64_t addr, void *dst, size_t n)
   return tubo__os_peer_read(s->pids[peer], addr, dst, n);
 }
 
+static int shm_heap_alloc(void *state, size_t size, uint64_t *off)
+{
+  shm_state_t *s = state;
+  uint64_t at = atomic_fetch_add(&s->ctl->heap_top, (uint64_t)size);
+  if (at > s->L.heap_bytes || size > s->L.heap_bytes - at)
+    return TUBO_ESHM;
+  int rc = tubo__os_shm_reserve(s->fd, s->L.heap_off + at, size);
+  if (rc != 0)
+    return rc;
+  *off = at;
+  return 0;
+}
+
+static void *shm_heap_at(void *state, uint64_t off, size_t size)
+{
+  shm_state_t *s = state;
+  if (off > s->L.heap_bytes || size > s->L.heap_bytes - off)
+    return NULL;
+  return (char *)s->base + s->L.heap_off + off;
+}
+
 static void shm_leave(void *state)
 {
   shm_state_t *s = state;
@@ -482,7 +503,9 @@ static int shm_open_job(tubo__world_t *w, tubo__launch_t *l, void **state, tubo_
   s->fd = l->shm_fd;
   size_t nslots = tubo__setting_u64("TUBO_SHM_SLOTS", 0, 0, TUBO__SHM_SLOTS_MAX);
   size_t dbytes = tubo__setting_u64("TUBO_SHM_DATA_BYTES", 0, 0, TUBO__SHM_DATA_MAX);
-  if ((rc = tubo__shm_layout_compute((uint32_t)s->size, page, nslots, dbytes, &s->L)) != 0)
+  size_t heap =
+      tubo__setting_u64("TUBO_SHM_HEAP_BYTES", TUBO__SHM_HEAP_DEFAULT, 0, (size_t)1 << 40);
+  if ((rc = tubo__shm_layout_compute((uint32_t)s->size, page, nslots, dbytes, heap, &s->L)) != 0)
     goto fail;
   s->tx = calloc((size_t)s->size, sizeof *s->tx);
   s->rx = calloc((size_t)s->size, sizeof *s->rx);
@@ -560,6 +583,8 @@ const tubo__tp_ops_t tubo__shm_ops = {
     .push = shm_push,
     .read = shm_read,
     .recv_now = shm_recv_now,
+    .heap_alloc = shm_heap_alloc,
+    .heap_at = shm_heap_at,
     .progress = shm_progress,
     .sleep = shm_sleep,
     .check = shm_check,

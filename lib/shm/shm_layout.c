@@ -27,7 +27,7 @@ static size_t layout_share(uint32_t nranks, size_t budget, size_t lo, size_t hi)
 }
 
 int tubo__shm_layout_compute(uint32_t nranks, size_t page, size_t nslots, size_t dbytes,
-                             tubo__shm_layout_t *L)
+                             size_t heap_bytes, tubo__shm_layout_t *L)
 {
   memset(L, 0, sizeof *L);
   if (nranks == 0 || page == 0)
@@ -57,8 +57,12 @@ int tubo__shm_layout_compute(uint32_t nranks, size_t page, size_t nslots, size_t
     return TUBO_ETOOBIG;
   if (L->region_bytes > (SIZE_MAX - L->ctl_bytes) / nranks)
     return TUBO_ETOOBIG;
-  L->total = L->ctl_bytes + L->region_bytes * nranks;
+  L->heap_off = L->ctl_bytes + L->region_bytes * nranks;
+  if (heap_bytes > SIZE_MAX - page || L->heap_off > SIZE_MAX - (heap_bytes + page))
+    return TUBO_ETOOBIG;
+  L->heap_bytes = (heap_bytes + page - 1) / page * page;
+  L->total = L->heap_off + L->heap_bytes;
   L->key = ((uint64_t)nranks << 40) ^ ((uint64_t)L->nslots << 20) ^ (uint64_t)L->dbytes ^
-           ((uint64_t)TUBO__JOBCTL_VERSION << 60) ^ 1;
+           ((uint64_t)TUBO__JOBCTL_VERSION << 60) ^ ((uint64_t)(L->heap_bytes / page) << 24) ^ 1;
   return 0;
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Where everything lives in a job's shared memory segment.
  *
- *   [job control block][rank 0's receive region][rank 1's region]...
+ *   [job control block][rank 0's receive region][rank 1's region]...[heap]
  *
  * Rank r's region holds one channel per peer s != r, carrying frames from s to r, so
  * that everything r polls is in memory bound to r's NUMA node. A channel is a header
@@ -21,8 +21,10 @@ typedef struct tubo__shm_layout {
   size_t chan_bytes;   /* one channel, page multiple */
   size_t region_bytes; /* one rank's receive region */
   size_t ctl_bytes;    /* the job control block */
-  size_t total;        /* the whole segment */
-  uint64_t key;        /* fingerprint that all ranks must agree on */
+  size_t heap_off;     /* the shared heap for collective objects (Queue, Array...) */
+  size_t heap_bytes;
+  size_t total; /* the whole segment */
+  uint64_t key; /* fingerprint that all ranks must agree on */
 } tubo__shm_layout_t;
 
 #define TUBO__SHM_SLOT     64u
@@ -35,6 +37,9 @@ typedef struct tubo__shm_layout {
 #define TUBO__SHM_DATA_BUDGET (8u << 20)
 #define TUBO__SHM_DATA_MIN    (16u << 10)
 #define TUBO__SHM_DATA_MAX    (256u << 10)
+/* The shared heap's default size: address space only, until objects are made in it. */
+#define TUBO__SHM_HEAP_DEFAULT ((size_t)256 << 20)
+
 /* Largest frame, unless the data ring is smaller (shm.c). */
 #define TUBO__SHM_FRAME_DEFAULT (64u << 10)
 /* Single copy from this size between ranks that share no cache (shm.c). */
@@ -42,10 +47,10 @@ typedef struct tubo__shm_layout {
 
 /* Computes the layout for nranks. nslots and dbytes ask for a channel's slot count and
  * data ring size (0: the default for the rank count); each is clamped to its bounds and
- * rounded down to a power of two. Returns 0, TUBO_EINVAL, or TUBO_ETOOBIG if the segment
- * would not fit in a size_t. */
+ * rounded down to a power of two. heap_bytes is the size of the shared heap, rounded up to
+ * pages. Returns 0, TUBO_EINVAL, or TUBO_ETOOBIG if the segment would not fit in a size_t. */
 int tubo__shm_layout_compute(uint32_t nranks, size_t page, size_t nslots, size_t dbytes,
-                             tubo__shm_layout_t *L);
+                             size_t heap_bytes, tubo__shm_layout_t *L);
 
 /* Offset of the channel carrying frames from sender to receiver. */
 static inline size_t tubo__shm_chan_off(const tubo__shm_layout_t *L, uint32_t receiver,

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+/* Memory for the pattern objects (shmem.h). */
+#include "config.h"
+
+#include "patterns/shmem.h"
+
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "world.h"
+
+static size_t shmem_round(size_t size)
+{
+  size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  if (size > SIZE_MAX - page)
+    return 0;
+  return (size + page - 1) / page * page;
+}
+
+int tubo__shmem_anon(size_t size, tubo__shmem_t *m)
+{
+  memset(m, 0, sizeof *m);
+  if (size == 0)
+    return TUBO_EINVAL;
+  size_t bytes = shmem_round(size);
+  if (bytes == 0)
+    return TUBO_ETOOBIG;
+  void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED)
+    return TUBO_ESHM;
+  m->base = p;
+  m->size = bytes;
+  m->anon = 1;
+  return 0;
+}
+
+void tubo__shmem_release(tubo__shmem_t *m)
+{
+  if (m->anon && m->base != NULL)
+    munmap(m->base, m->size);
+  memset(m, 0, sizeof *m);
+}

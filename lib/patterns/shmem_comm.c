@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/* Collective memory for pattern objects: rank 0 of the communicator takes a block of the
+ * job's shared heap and tells the others where it is (shmem.h). */
+#include "config.h"
+
+#include <string.h>
+#include <unistd.h>
+
+#include "patterns/shmem.h"
+#include "world.h"
+
+/* The internal tag of the announcement, on the communicator's collective context (the
+ * barrier uses tags below 64 there). */
+#define SHMEM_TAG 0x1000
+
+struct shmem_news {
+  int32_t rc;
+  uint32_t pad;
+  uint64_t off;
+  uint64_t size;
+};
+
+int tubo__shmem_comm(tubo_comm_t *comm, size_t size, tubo__shmem_t *m)
+{
+  memset(m, 0, sizeof *m);
+  int rc = tubo__comm_check(comm);
+  if (rc != 0)
+    return rc;
+  if (size == 0)
+    return TUBO_EINVAL;
+  tubo__world_t *w = tubo__world;
+  if (comm->size == 1 && w->tp == NULL)
+    return tubo__shmem_anon(size, m); /* alone: nobody else needs to find it */
+  if (w->tp == NULL || w->tp->heap_alloc == NULL)
+    return TUBO_ENOTSUP;
+  size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  size_t bytes = (size + page - 1) / page * page;
+  tubo_comm_t coll = *comm;
+  coll.ctx = comm->ctx_coll;
+  struct shmem_news news = {0, 0, 0, bytes};
+  if (comm->rank == 0) {
+    news.rc = w->tp->heap_alloc(w->tp_state, bytes, &news.off);
+    for (int r = 1; r < comm->size; r++) {
+      int src = tubo_send(&news, sizeof news, r, SHMEM_TAG, &coll);
+      if (src != 0)
+        return src;
+    }
+  } else {
+    rc = tubo_recv(&news, sizeof news, 0, SHMEM_TAG, &coll, TUBO_STATUS_IGNORE);
+    if (rc != 0)
+      return rc;
+    if (news.rc == 0 && news.size != bytes)
+      return TUBO_EINVAL; /* ranks asked for different sizes */
+  }
+  if (news.rc != 0)
+    return news.rc;
+  void *p = w->tp->heap_at(w->tp_state, news.off, bytes);
+  if (p == NULL)
+    return TUBO_ECORRUPT;
+  m->base = p;
+  m->size = bytes;
+  m->anon = 0;
+  return 0;
+}
