@@ -17,6 +17,7 @@
 /* Context ids: each communicator has one for user messages and one for its own collectives. */
 #define TUBO__CTX_WORLD      0
 #define TUBO__CTX_WORLD_COLL 1
+#define TUBO__CTX_PIPE_BASE  0x8000u
 
 struct tubo_comm {
   uint32_t magic;
