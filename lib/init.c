@@ -137,3 +137,10 @@ double tubo_wtime(void)
 {
   return (double)tubo__os_now_ns() * 1e-9;
 }
+
+void tubo__world_forget(void)
+{
+  /* Its memory is a copy that this process may keep; only the phase matters. */
+  tubo__world = NULL;
+  init_phase = 0;
+}

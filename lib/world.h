@@ -128,6 +128,9 @@ struct tubo__world {
 /* The world of this process, or NULL outside tubo_init .. tubo_finalize. */
 extern tubo__world_t *tubo__world;
 
+/* In a child forked by tubo: forgets the parent's world without finalizing it. */
+void tubo__world_forget(void);
+
 /* The world rank of a communicator's rank. */
 static inline int tubo__comm_world_rank(const tubo_comm_t *c, int r)
 {

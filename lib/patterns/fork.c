@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: MIT */
+/* Forking children for the patterns (fork.h). */
+#include "config.h"
+
+#include "patterns/fork.h"
+
+#include <stdio.h>
+#include <unistd.h>
+
+#include "os/os.h"
+#include "world.h"
+
+pid_t tubo__fork_child(void)
+{
+  fflush(NULL);
+  pid_t parent = getpid();
+  pid_t pid = fork();
+  if (pid != 0)
+    return pid;
+  if (tubo__os_die_with_parent(parent) != 0)
+    _exit(127);
+  /* The parent's job is the parent's: this process may start its own with tubo_init. */
+  tubo__world_forget();
+  return 0;
+}
+
+_Noreturn void tubo__child_exit(int code)
+{
+  fflush(NULL);
+  _exit(code & 0xff);
+}
