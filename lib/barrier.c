@@ -13,7 +13,6 @@ int tubo_barrier(tubo_comm_t *comm)
   int rc = tubo__comm_check(comm);
   if (rc != 0)
     return rc;
-  tubo__world_t *w = tubo__world;
   /* Temporarily view the communicator through its collective context. */
   tubo_comm_t coll = *comm;
   coll.ctx = comm->ctx_coll;
@@ -30,6 +29,5 @@ int tubo_barrier(tubo_comm_t *comm)
     if (rc != 0)
       return rc;
   }
-  (void)w;
   return 0;
 }

@@ -42,7 +42,7 @@ int tubo_comm_transport(const tubo_comm_t *comm, int rank, const char **name)
     return TUBO_ERANK;
   if (name == NULL)
     return TUBO_EINVAL;
-  tubo__world_t *w = tubo__world;
+  tubo__world_t *w = comm->w;
   int wr = tubo__comm_world_rank(comm, rank);
   *name = wr == w->rank ? "self" : w->tp->name;
   return 0;

@@ -99,7 +99,7 @@ static int req_done_fn(void *p)
   tubo_request_t *r = p;
   if (r->state == TUBO__RS_DONE)
     return 1;
-  tubo__world_t *w = tubo__world;
+  tubo__world_t *w = r->w;
   if (req_hopeless(w, r)) {
     req_fail(w, r, TUBO_EPEER);
     return 1;
@@ -120,6 +120,7 @@ static void recv_init(tubo_request_t *r, const tubo_comm_t *comm, void *buf, siz
 {
   r->kind = TUBO__REQ_RECV;
   r->state = TUBO__RS_ACTIVE;
+  r->w = comm->w;
   r->comm = comm;
   r->ctx = comm->ctx;
   r->tag = tag;
@@ -134,6 +135,7 @@ static void send_init(tubo_request_t *r, const tubo_comm_t *comm, const void *bu
 {
   r->kind = TUBO__REQ_SEND;
   r->state = TUBO__RS_ACTIVE;
+  r->w = comm->w;
   r->comm = comm;
   r->ctx = comm->ctx;
   r->tag = tag;
@@ -147,7 +149,7 @@ int tubo_send(const void *buf, size_t len, int dest, int tag, tubo_comm_t *comm)
   int rc = p2p_check(comm, dest, tag, buf, len, 0);
   if (rc != 0)
     return rc;
-  tubo__world_t *w = tubo__world;
+  tubo__world_t *w = comm->w;
   int peer = tubo__comm_world_rank(comm, dest);
   tubo__peer_t *pe = &w->peers[peer];
   /* Fast path: a small message with nothing queued before it goes straight out. */
@@ -172,7 +174,7 @@ int tubo_isend(const void *buf, size_t len, int dest, int tag, tubo_comm_t *comm
     return rc;
   if (req == NULL)
     return TUBO_EINVAL;
-  tubo__world_t *w = tubo__world;
+  tubo__world_t *w = comm->w;
   tubo_request_t *r = tubo__req_alloc(w);
   if (r == NULL)
     return TUBO_ENOMEM;
@@ -190,7 +192,7 @@ int tubo_recv(void *buf, size_t cap, int source, int tag, tubo_comm_t *comm, tub
   int rc = p2p_check(comm, source, tag, buf, cap, 1);
   if (rc != 0)
     return rc;
-  tubo__world_t *w = tubo__world;
+  tubo__world_t *w = comm->w;
   /* Fast path: nothing queued in the engine, and the next frame from source is it. */
   if (w->posted_head == NULL && w->unexp_head == NULL && source != TUBO_ANY_SOURCE &&
       w->tp != NULL && w->tp->recv_now != NULL) {
@@ -230,7 +232,7 @@ int tubo_irecv(void *buf, size_t cap, int source, int tag, tubo_comm_t *comm, tu
     return rc;
   if (req == NULL)
     return TUBO_EINVAL;
-  tubo__world_t *w = tubo__world;
+  tubo__world_t *w = comm->w;
   tubo_request_t *r = tubo__req_alloc(w);
   if (r == NULL)
     return TUBO_ENOMEM;
@@ -243,7 +245,7 @@ int tubo_irecv(void *buf, size_t cap, int source, int tag, tubo_comm_t *comm, tu
 /* Checks a request handle passed by the user. */
 static int req_check(tubo_request_t *r)
 {
-  if (tubo__world == NULL)
+  if (tubo__nworlds == 0)
     return TUBO_ENOTINIT;
   if (r->magic != TUBO__REQ_MAGIC || r->state == TUBO__RS_FREE ||
       (r->kind != TUBO__REQ_SEND && r->kind != TUBO__REQ_RECV))
@@ -277,12 +279,12 @@ int tubo_wait(tubo_request_t **req, tubo_status_t *status)
     return TUBO_EINVAL;
   if (*req == NULL) {
     status_empty(status);
-    return tubo__world ? 0 : TUBO_ENOTINIT;
+    return tubo__nworlds ? 0 : TUBO_ENOTINIT;
   }
   int rc = req_check(*req);
   if (rc != 0)
     return rc;
-  tubo__world_t *w = tubo__world;
+  tubo__world_t *w = (*req)->w;
   if ((*req)->state != TUBO__RS_DONE)
     tubo__wait_req(w, *req);
   return req_finish(w, req, status);
@@ -296,12 +298,12 @@ int tubo_test(tubo_request_t **req, int *flag, tubo_status_t *status)
   if (*req == NULL) {
     *flag = 1;
     status_empty(status);
-    return tubo__world ? 0 : TUBO_ENOTINIT;
+    return tubo__nworlds ? 0 : TUBO_ENOTINIT;
   }
   int rc = req_check(*req);
   if (rc != 0)
     return rc;
-  tubo__world_t *w = tubo__world;
+  tubo__world_t *w = (*req)->w;
   tubo_request_t *r = *req;
   if (r->state != TUBO__RS_DONE) {
     rc = tubo__progress(w);
@@ -322,7 +324,7 @@ int tubo_waitall(size_t count, tubo_request_t **reqs, tubo_status_t *statuses)
 {
   if (count > 0 && reqs == NULL)
     return TUBO_EINVAL;
-  if (tubo__world == NULL)
+  if (tubo__nworlds == 0)
     return TUBO_ENOTINIT;
   for (size_t i = 0; i < count; i++)
     if (reqs[i] != NULL && req_check(reqs[i]) != 0)
@@ -357,21 +359,21 @@ int tubo_waitany(size_t count, tubo_request_t **reqs, size_t *index, tubo_status
 {
   if ((count > 0 && reqs == NULL) || index == NULL)
     return TUBO_EINVAL;
-  if (tubo__world == NULL)
+  if (tubo__nworlds == 0)
     return TUBO_ENOTINIT;
-  size_t live = 0;
+  tubo__world_t *w = NULL; /* the requests' world: progress is made in the first one's */
   for (size_t i = 0; i < count; i++)
     if (reqs[i] != NULL) {
       if (req_check(reqs[i]) != 0)
         return TUBO_EREQUEST;
-      live++;
+      if (w == NULL)
+        w = reqs[i]->w;
     }
   *index = (size_t)-1;
-  if (live == 0) {
+  if (w == NULL) {
     status_empty(status);
     return 0;
   }
-  tubo__world_t *w = tubo__world;
   struct waitany_arg a = {count, reqs, (size_t)-1};
   int rc = tubo__wait_until(w, waitany_done, &a);
   if (rc != 0 && a.found == (size_t)-1) {
@@ -410,7 +412,7 @@ static int probe_common(int source, int tag, tubo_comm_t *comm, int blocking, in
   int rc = p2p_check(comm, source, tag, NULL, 0, 1);
   if (rc != 0)
     return rc;
-  tubo__world_t *w = tubo__world;
+  tubo__world_t *w = comm->w;
   int src = source == TUBO_ANY_SOURCE ? TUBO_ANY_SOURCE : tubo__comm_world_rank(comm, source);
   struct probe_arg a = {w, src, comm->ctx, tag, NULL};
   /* A probe must see frames still in the transport: take them into the unexpected queue. */
@@ -468,7 +470,7 @@ int tubo_sendrecv(const void *sbuf, size_t slen, int dest, int stag, void *rbuf,
   if ((rc = tubo_irecv(rbuf, rcap, source, rtag, comm, &rr)) != 0)
     return rc;
   if ((rc = tubo_isend(sbuf, slen, dest, stag, comm, &sr)) != 0) {
-    req_fail(tubo__world, rr, rc);
+    req_fail(comm->w, rr, rc);
     tubo_wait(&rr, TUBO_STATUS_IGNORE);
     return rc;
   }

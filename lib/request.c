@@ -51,6 +51,7 @@ tubo_request_t *tubo__req_alloc(tubo__world_t *w)
   r->pooled = 1;
   r->magic = TUBO__REQ_MAGIC;
   r->state = TUBO__RS_ACTIVE;
+  r->w = w;
   return r;
 }
 

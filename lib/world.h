@@ -21,6 +21,7 @@
 
 struct tubo_comm {
   uint32_t magic;
+  tubo__world_t *w; /* the world (set of connected processes) it lives in */
   int rank, size;
   uint16_t ctx;        /* user point-to-point traffic */
   uint16_t ctx_coll;   /* barrier and other internal traffic */
@@ -41,10 +42,11 @@ enum tubo__send_proto {
 
 struct tubo_request {
   uint32_t magic;
-  uint8_t kind;   /* tubo__req_kind */
-  uint8_t state;  /* tubo__req_state */
-  uint8_t proto;  /* tubo__send_proto, for sends */
-  uint8_t pooled; /* allocated from the pool (else on a caller's stack) */
+  tubo__world_t *w; /* the world of its communicator */
+  uint8_t kind;     /* tubo__req_kind */
+  uint8_t state;    /* tubo__req_state */
+  uint8_t proto;    /* tubo__send_proto, for sends */
+  uint8_t pooled;   /* allocated from the pool (else on a caller's stack) */
   int32_t error;
   uint32_t id; /* pool index and generation, named in RTS and FIN frames */
   uint16_t ctx;
@@ -119,17 +121,35 @@ struct tubo__world {
   int broken_code; /* TUBO_EPEER or TUBO_EABORT */
 
   tubo__reqpool_t pool;
-  struct tubo__topo *topo; /* during tubo_init only, else NULL */
-  int oversubscribed;      /* more ranks on this node than processing units */
-  uint64_t spin_ns;        /* how long a waiting rank spins before it sleeps */
-  int sleep_ms;            /* longest sleep before looking for failures */
+  struct tubo__spawn *spawn; /* in the process that made it with tubo_spawn: its children */
+  struct tubo__topo *topo;   /* during tubo_init only, else NULL */
+  int oversubscribed;        /* more ranks on this node than processing units */
+  uint64_t spin_ns;          /* how long a waiting rank spins before it sleeps */
+  int sleep_ms;              /* longest sleep before looking for failures */
 };
 
-/* The world of this process, or NULL outside tubo_init .. tubo_finalize. */
+/* The world of this process (what TUBO_COMM_WORLD names), or NULL outside tubo_init ..
+ * tubo_finalize. A process may live in more worlds: those it made with tubo_spawn. */
 extern tubo__world_t *tubo__world;
+
+/* How many worlds this process lives in now: 0 means tubo is not in use at all. */
+extern int tubo__nworlds;
+
+/* Makes a world from a launch description, whose descriptors it takes over (l is left
+ * empty): joins the transport, which waits for every rank. Returns 0 or an error. */
+int tubo__world_create(tubo__launch_t *l, tubo__world_t **out);
+/* Lets queued sends finish, then leaves (peers see this rank gone). */
+int tubo__world_leave(tubo__world_t *w);
+void tubo__world_free(tubo__world_t *w);
 
 /* In a child forked by tubo: forgets the parent's world without finalizing it. */
 void tubo__world_forget(void);
+/* Makes w this process's world, as if tubo_init had joined it (in spawned workers). */
+void tubo__world_adopt(tubo__world_t *w);
+
+/* In the process that made w with tubo_spawn: reaps the workers that ended and records
+ * their ends in the job control block, so that the others notice (patterns/spawn.c). */
+void tubo__spawn_poll(tubo__world_t *w);
 
 /* The world rank of a communicator's rank. */
 static inline int tubo__comm_world_rank(const tubo_comm_t *c, int r)
@@ -140,10 +160,8 @@ static inline int tubo__comm_world_rank(const tubo_comm_t *c, int r)
 /* Checks a communicator handle; returns 0 or TUBO_ECOMM / TUBO_ENOTINIT. */
 static inline int tubo__comm_check(const tubo_comm_t *c)
 {
-  if (tubo__world == NULL)
-    return TUBO_ENOTINIT;
   if (c == NULL || c->magic != TUBO__COMM_MAGIC)
-    return TUBO_ECOMM;
+    return tubo__nworlds == 0 ? TUBO_ENOTINIT : TUBO_ECOMM;
   return 0;
 }
 

@@ -59,6 +59,10 @@ int tubo__os_die_with_parent(pid_t parent);
 /* Returns 1 if process pid exists, 0 if it does not. */
 int tubo__os_pid_alive(pid_t pid);
 
+/* Returns 1 if process pid exists and has not ended (an ended process that nobody has
+ * reaped yet still exists), 0 otherwise. */
+int tubo__os_pid_running(pid_t pid);
+
 /* Monotonic time in nanoseconds. */
 uint64_t tubo__os_now_ns(void);
 

@@ -28,7 +28,7 @@ int tubo__shmem_comm(tubo_comm_t *comm, size_t size, tubo__shmem_t *m)
     return rc;
   if (size == 0)
     return TUBO_EINVAL;
-  tubo__world_t *w = tubo__world;
+  tubo__world_t *w = comm->w;
   if (comm->size == 1 && w->tp == NULL)
     return tubo__shmem_anon(size, m); /* alone: nobody else needs to find it */
   if (w->tp == NULL || w->tp->heap_alloc == NULL)

@@ -53,7 +53,9 @@ typedef struct shm_state {
   int *poll; /* peers to poll, in order, self excluded */
   int npoll;
   int rr;
-  int asym_fence; /* publishers need no fence of their own (os.h) */
+  int asym_fence;      /* publishers need no fence of their own (os.h) */
+  int watch_peers;     /* look at the peers' processes too (a world of tubo_spawn) */
+  uint64_t watched_at; /* when they were last looked at */
   pid_t *pids;
   struct tubo__jobctl *ctl;
   struct tubo__rankctl *me;
@@ -305,9 +307,28 @@ static void shm_sleep(void *state, int timeout_ms, int (*ready)(void *), void *a
   atomic_store_explicit(&me->sleeping, 0, memory_order_relaxed);
 }
 
+/* In a world of tubo_spawn, whose launcher (rank 0) may be busy elsewhere: a peer whose
+ * process ended while still in the job died; record it for every rank to see. */
+static void shm_watch_peers(shm_state_t *s)
+{
+  uint64_t now = tubo__os_now_ns();
+  if (now - s->watched_at < 250000000u)
+    return;
+  s->watched_at = now;
+  for (int i = 0; i < s->npoll; i++) {
+    int p = s->poll[i];
+    struct tubo__rankctl *rc = tubo__jobctl_rank(s->ctl, (uint32_t)p);
+    if (atomic_load(&rc->state) == TUBO__RANK_READY && !tubo__os_pid_running(s->pids[p]) &&
+        atomic_load(&rc->state) == TUBO__RANK_READY)
+      tubo__jobctl_exited(s->ctl, p, 255); /* how it ended is its parent's to know */
+  }
+}
+
 static int shm_check(void *state)
 {
   shm_state_t *s = state;
+  if (s->watch_peers)
+    shm_watch_peers(s);
   for (int i = 0; i < s->npoll; i++) {
     int p = s->poll[i];
     struct tubo__rankctl *rc = tubo__jobctl_rank(s->ctl, (uint32_t)p);
@@ -556,6 +577,7 @@ static int shm_open_job(tubo__world_t *w, tubo__launch_t *l, void **state, tubo_
    * when ranks share cores (measured: doc/benchmarks.md). */
   s->asym_fence =
       !atomic_load(&s->ctl->fence_denied) && tubo__setting_u64("TUBO_SHM_ASYM_FENCE", 1, 0, 1);
+  s->watch_peers = l->spawned;
   s->smask = s->L.nslots - 1;
   s->dmask = s->L.dbytes - 1;
   s->quarter = s->L.nslots / 4;

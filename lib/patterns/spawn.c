@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: MIT */
+/* Spawned workers: this process forks N children and makes a world with them, in which it
+ * is rank 0 and plays the launcher's part (it reaps the children and records their ends
+ * in the job control block). Everything else is the shm transport, as under tuborun. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "jobctl.h"
+#include "os/os.h"
+#include "patterns/fork.h"
+#include "world.h"
+
+struct tubo__spawn {
+  struct tubo__jobctl *ctl;
+  size_t ctl_bytes;
+  int n;       /* children, ranks 1..n */
+  pid_t *pids; /* pids[r] for rank r >= 1 */
+  int *codes;  /* exit code, or minus the signal */
+  int *ended;
+};
+
+static void spawn_free(struct tubo__spawn *sp)
+{
+  if (sp == NULL)
+    return;
+  if (sp->ctl != NULL)
+    munmap(sp->ctl, sp->ctl_bytes);
+  free(sp->pids);
+  free(sp->codes);
+  free(sp->ended);
+  free(sp);
+}
+
+/* Records that child rank r ended with wait status ws. */
+static void spawn_ended(struct tubo__spawn *sp, int r, int ws)
+{
+  sp->ended[r] = 1;
+  sp->codes[r] = WIFEXITED(ws) ? WEXITSTATUS(ws) : WIFSIGNALED(ws) ? -WTERMSIG(ws) : -1;
+  int status = WIFEXITED(ws) ? WEXITSTATUS(ws) : WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : 255;
+  tubo__jobctl_exited(sp->ctl, r, status);
+}
+
+void tubo__spawn_poll(tubo__world_t *w)
+{
+  struct tubo__spawn *sp = w->spawn;
+  for (int r = 1; r <= sp->n; r++) {
+    if (sp->ended[r])
+      continue;
+    int ws;
+    if (waitpid(sp->pids[r], &ws, WNOHANG) == sp->pids[r])
+      spawn_ended(sp, r, ws);
+  }
+}
+
+/* Makes the job control block of a world of n + 1 ranks; returns its descriptor or an
+ * error. */
+static int spawn_jobctl(struct tubo__spawn *sp, int n, uint8_t jobid[16])
+{
+  size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  sp->ctl_bytes = tubo__jobctl_bytes((uint32_t)n + 1, page);
+  int fd = tubo__os_shm_create(sp->ctl_bytes);
+  if (fd < 0)
+    return fd;
+  void *p = MAP_FAILED;
+  if (tubo__os_shm_reserve(fd, 0, sp->ctl_bytes) != 0 ||
+      (p = mmap(NULL, sp->ctl_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED) {
+    close(fd);
+    return TUBO_ESHM;
+  }
+  sp->ctl = p;
+  sp->ctl->magic = TUBO__JOBCTL_MAGIC;
+  sp->ctl->version = TUBO__JOBCTL_VERSION;
+  sp->ctl->nranks = (uint32_t)n + 1;
+  memcpy(sp->ctl->jobid, jobid, 16);
+  sp->ctl->ctl_bytes = sp->ctl_bytes;
+  sp->ctl->launcher_pid = (int32_t)getpid();
+  atomic_store(&sp->ctl->failed_rank, -1);
+  return fd;
+}
+
+/* The launch description of rank r; the descriptor is a copy of fd. */
+static int spawn_launch(tubo__launch_t *l, int r, int n, int fd, const uint8_t jobid[16])
+{
+  memset(l, 0, sizeof *l);
+  l->launched = 1;
+  l->spawned = 1;
+  l->rank = l->local_rank = r;
+  l->size = l->local_size = n + 1;
+  l->launcher_pid = r == 0 ? getpid() : getppid();
+  memcpy(l->jobid, jobid, 16);
+  l->transport = TUBO__TP_SHM;
+  l->pipe_rfd = -1;
+  l->shm_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  return l->shm_fd < 0 ? TUBO_ESYS : 0;
+}
+
+/* In a child: joins the world as rank r, runs the worker, leaves, exits. */
+_Noreturn static void spawn_child(int r, int n, int fd, const uint8_t jobid[16], tubo_spawn_fn fn,
+                                  void *arg)
+{
+  tubo__launch_t l;
+  tubo__world_t *w;
+  if (spawn_launch(&l, r, n, fd, jobid) != 0 || tubo__world_create(&l, &w) != 0)
+    tubo__child_exit(127);
+  close(fd);
+  tubo__world_adopt(w);
+  int code = fn(&w->world_comm, arg);
+  tubo_finalize();
+  tubo__child_exit(code);
+}
+
+/* Stops and reaps the children already started, after a failure. */
+static void spawn_abandon(struct tubo__spawn *sp)
+{
+  for (int r = 1; r <= sp->n; r++)
+    if (sp->pids[r] > 0) {
+      kill(sp->pids[r], SIGKILL);
+      while (waitpid(sp->pids[r], NULL, 0) < 0 && errno == EINTR)
+        ;
+    }
+}
+
+int tubo_spawn(int nworkers, tubo_spawn_fn fn, void *arg, tubo_comm_t **comm)
+{
+  if (nworkers < 1 || nworkers >= TUBO__MAX_RANKS || fn == NULL || comm == NULL)
+    return TUBO_EINVAL;
+  struct tubo__spawn *sp = calloc(1, sizeof *sp);
+  if (sp == NULL)
+    return TUBO_ENOMEM;
+  sp->n = nworkers;
+  sp->pids = calloc((size_t)nworkers + 1, sizeof *sp->pids);
+  sp->codes = calloc((size_t)nworkers + 1, sizeof *sp->codes);
+  sp->ended = calloc((size_t)nworkers + 1, sizeof *sp->ended);
+  uint8_t jobid[16];
+  int rc = 0;
+  if (!sp->pids || !sp->codes || !sp->ended)
+    rc = TUBO_ENOMEM;
+  else if ((rc = tubo__os_random(jobid, sizeof jobid)) == 0)
+    rc = spawn_jobctl(sp, nworkers, jobid);
+  if (rc < 0) {
+    spawn_free(sp);
+    return rc;
+  }
+  int fd = rc;
+  for (int r = 1; r <= nworkers; r++) {
+    pid_t pid = tubo__fork_child();
+    if (pid == 0)
+      spawn_child(r, nworkers, fd, jobid, fn, arg);
+    if (pid < 0) {
+      spawn_abandon(sp);
+      close(fd);
+      spawn_free(sp);
+      return TUBO_ESYS;
+    }
+    sp->pids[r] = pid;
+  }
+  tubo__launch_t l;
+  tubo__world_t *w = NULL;
+  rc = spawn_launch(&l, 0, nworkers, fd, jobid);
+  close(fd);
+  if (rc == 0)
+    rc = tubo__world_create(&l, &w);
+  if (rc != 0) {
+    spawn_abandon(sp);
+    spawn_free(sp);
+    return rc;
+  }
+  w->spawn = sp;
+  tubo__nworlds++;
+  *comm = &w->world_comm;
+  return 0;
+}
+
+int tubo_spawn_join(tubo_comm_t **comm, int *exit_codes)
+{
+  if (comm == NULL)
+    return TUBO_EINVAL;
+  int rc = tubo__comm_check(*comm);
+  if (rc != 0)
+    return rc;
+  tubo__world_t *w = (*comm)->w;
+  struct tubo__spawn *sp = w->spawn;
+  if (sp == NULL || *comm != &w->world_comm)
+    return TUBO_ECOMM;
+  /* Leave first, so that a worker still waiting for this process is told it left
+   * (TUBO_EPEER) instead of waiting for ever; then wait for every worker. */
+  tubo__world_leave(w);
+  int all_ok = 1;
+  for (int r = 1; r <= sp->n; r++) {
+    if (!sp->ended[r]) {
+      int ws;
+      pid_t got;
+      while ((got = waitpid(sp->pids[r], &ws, 0)) < 0 && errno == EINTR)
+        ;
+      if (got == sp->pids[r])
+        spawn_ended(sp, r, ws);
+      else {
+        sp->ended[r] = 1;
+        sp->codes[r] = -1; /* reaped elsewhere: its status is lost */
+      }
+    }
+    if (exit_codes)
+      exit_codes[r - 1] = sp->codes[r];
+    all_ok = all_ok && sp->codes[r] == 0;
+  }
+  w->spawn = NULL;
+  spawn_free(sp);
+  tubo__world_free(w);
+  tubo__nworlds--;
+  *comm = NULL;
+  return all_ok ? 0 : TUBO_EPEER;
+}

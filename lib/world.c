@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: MIT */
+/* A world's life: made from a launch description, left, freed. A process lives in the
+ * world tubo_init joins, and in those it made with tubo_spawn. */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "settings.h"
+#include "topo.h"
+#include "world.h"
+
+/* How long to spin before sleeping: long on a node with a core per rank, where the reply
+ * is usually a microsecond away; short when ranks share cores, where spinning only
+ * delays the rank we wait for. */
+static uint64_t world_spin_ns(const tubo__world_t *w)
+{
+  uint64_t dflt = w->oversubscribed ? 2000 : 50000;
+  return tubo__setting_u64("TUBO_SPIN_NS", dflt, 0, 10000000000ull);
+}
+
+void tubo__world_free(tubo__world_t *w)
+{
+  if (w == NULL)
+    return;
+  free(w->world_comm.pipe_seq);
+  tubo__topo_free(w->topo);
+  if (w->tp && w->tp_state)
+    w->tp->close(w->tp_state);
+  tubo__unexp_fini(w);
+  tubo__reqpool_fini(&w->pool);
+  tubo__launch_free(&w->launch);
+  free(w->peers);
+  free(w);
+}
+
+int tubo__world_create(tubo__launch_t *l, tubo__world_t **out)
+{
+  tubo__world_t *w = calloc(1, sizeof *w);
+  if (w == NULL) {
+    tubo__launch_free(l);
+    return TUBO_ENOMEM;
+  }
+  w->launch = *l;
+  memset(l, 0, sizeof *l);
+  l->shm_fd = l->pipe_rfd = -1;
+  w->rank = w->launch.rank;
+  w->size = w->launch.size;
+  w->peers = calloc((size_t)w->size, sizeof *w->peers);
+  if (w->peers == NULL) {
+    tubo__world_free(w);
+    return TUBO_ENOMEM;
+  }
+  for (int p = 0; p < w->size; p++)
+    w->peers[p].rndv_min = SIZE_MAX; /* no single copy unless the transport offers it */
+  if (tubo__topo_load(&w->topo) != 0)
+    w->topo = NULL; /* placement-aware choices fall back to defaults */
+  int npus = w->topo ? tubo__topo_npus(w->topo) : (int)sysconf(_SC_NPROCESSORS_ONLN);
+  w->oversubscribed = w->launch.local_size > npus;
+  w->spin_ns = world_spin_ns(w);
+  w->sleep_ms = (int)tubo__setting_u64("TUBO_SLEEP_MS", 100, 1, 1000);
+  if (w->size > 1) {
+    w->tp = tubo__tp_lookup(w->launch.transport);
+    int rc = w->tp ? w->tp->open(w, &w->launch, &w->tp_state, &w->caps) : TUBO_ELAUNCH;
+    if (rc != 0) {
+      w->tp_state = NULL;
+      tubo__world_free(w);
+      return rc;
+    }
+  }
+  tubo__topo_free(w->topo);
+  w->topo = NULL;
+  w->world_comm = (tubo_comm_t){.magic = TUBO__COMM_MAGIC,
+                                .w = w,
+                                .rank = w->rank,
+                                .size = w->size,
+                                .ctx = TUBO__CTX_WORLD,
+                                .ctx_coll = TUBO__CTX_WORLD_COLL};
+  *out = w;
+  return 0;
+}
+
+static int world_sends_done(void *arg)
+{
+  tubo__world_t *w = arg;
+  return w->sq_peers == 0 && w->waitfin == 0;
+}
+
+int tubo__world_leave(tubo__world_t *w)
+{
+  /* Sends still on their way must leave before this rank does. */
+  int rc = tubo__wait_until(w, world_sends_done, w);
+  if (w->tp)
+    w->tp->leave(w->tp_state);
+  w->world_comm.magic = 0;
+  return rc == TUBO_EDEADLK ? 0 : rc;
+}
