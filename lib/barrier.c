@@ -14,8 +14,8 @@ int tubo_barrier(tubo_comm_t *comm)
   if (rc != 0)
     return rc;
   /* Temporarily view the communicator through its collective context. */
-  tubo_comm_t coll = *comm;
-  coll.ctx = comm->ctx_coll;
+  tubo_comm_t coll;
+  tubo__comm_view(comm, comm->ctx_coll, &coll);
   int n = comm->size, me = comm->rank;
   for (int dist = 1, round = 0; dist < n; dist <<= 1, round++) {
     int to = (me + dist) % n, from = (me - dist + n) % n;

@@ -8,7 +8,6 @@
 #include "world.h"
 
 tubo__world_t *tubo__world;
-int tubo__nworlds;
 
 /* 0: never initialized; 1: initialized; 2: finalized (MPI forbids a second init). */
 static int init_phase;
@@ -37,7 +36,7 @@ int tubo_finalize(void)
   tubo__world_t *w = tubo__world;
   int rc = tubo__world_leave(w);
   tubo__world = NULL;
-  tubo__nworlds--;
+  tubo__world_unregister(w);
   init_phase = 2;
   tubo__world_free(w);
   return rc;
@@ -70,14 +69,12 @@ double tubo_wtime(void)
 void tubo__world_adopt(tubo__world_t *w)
 {
   tubo__world = w;
-  tubo__nworlds++;
+  tubo__world_register(w);
   init_phase = 1;
 }
 
-void tubo__world_forget(void)
+void tubo__init_forget(void)
 {
-  /* Its memory is a copy that this process may keep; only the phase matters. */
-  tubo__world = NULL;
-  tubo__nworlds = 0;
+  tubo__world_forget();
   init_phase = 0;
 }

@@ -247,6 +247,10 @@ static int req_check(tubo_request_t *r)
 {
   if (tubo__nworlds == 0)
     return TUBO_ENOTINIT;
+  /* A pooled request is followed only once found in a live pool; one on the stack is
+   * never seen here (blocking calls keep theirs). */
+  if (tubo__req_world(r) == NULL)
+    return TUBO_EREQUEST;
   if (r->magic != TUBO__REQ_MAGIC || r->state == TUBO__RS_FREE ||
       (r->kind != TUBO__REQ_SEND && r->kind != TUBO__REQ_RECV))
     return TUBO_EREQUEST;

@@ -99,3 +99,14 @@ void tubo__req_fail_waitfin(tubo__world_t *w, int peer, int error)
       }
     }
 }
+
+int tubo__req_in_pool(const tubo__reqpool_t *p, const tubo_request_t *r)
+{
+  uintptr_t a = (uintptr_t)r;
+  for (uint32_t i = 0; i < p->nchunks; i++) {
+    uintptr_t lo = (uintptr_t)p->chunks[i], hi = lo + REQ_CHUNK * sizeof *p->chunks[i];
+    if (a >= lo && a < hi)
+      return (a - lo) % sizeof *p->chunks[i] == 0;
+  }
+  return 0;
+}

@@ -96,3 +96,54 @@ int tubo__world_leave(tubo__world_t *w)
   w->world_comm.magic = 0;
   return rc == TUBO_EDEADLK ? 0 : rc;
 }
+
+/* The live worlds: the one tubo_init joined and those tubo_spawn made. */
+static tubo__world_t *world_live;
+int tubo__nworlds;
+
+void tubo__world_register(tubo__world_t *w)
+{
+  w->next_live = world_live;
+  world_live = w;
+  tubo__nworlds++;
+}
+
+void tubo__world_unregister(tubo__world_t *w)
+{
+  for (tubo__world_t **p = &world_live; *p != NULL; p = &(*p)->next_live)
+    if (*p == w) {
+      *p = w->next_live;
+      tubo__nworlds--;
+      return;
+    }
+}
+
+int tubo__comm_check_slow(const tubo_comm_t *c)
+{
+  if (tubo__nworlds == 0)
+    return TUBO_ENOTINIT; /* every handle there was is stale: do not follow it */
+  if (c == NULL)
+    return TUBO_ECOMM;
+  for (tubo__world_t *w = world_live; w != NULL; w = w->next_live)
+    if (c == &w->world_comm)
+      return c->magic == TUBO__COMM_MAGIC ? 0 : TUBO_ECOMM;
+  /* Not a world's own: one of tubo's internal views (tubo__comm_view), on the stack. */
+  return c->magic == TUBO__COMM_VIEW_MAGIC ? 0 : TUBO_ECOMM;
+}
+
+tubo__world_t *tubo__req_world(const tubo_request_t *r)
+{
+  for (tubo__world_t *w = world_live; w != NULL; w = w->next_live)
+    if (tubo__req_in_pool(&w->pool, r))
+      return w;
+  return NULL;
+}
+
+void tubo__world_forget(void)
+{
+  /* In a forked child: the parent's worlds are copies this process may keep; they are no
+   * longer its own. */
+  world_live = NULL;
+  tubo__nworlds = 0;
+  tubo__world = NULL;
+}

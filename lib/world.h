@@ -11,8 +11,9 @@
 #include "transport.h"
 #include "tubo.h"
 
-#define TUBO__COMM_MAGIC 0x636f6d6du /* "comm" */
-#define TUBO__REQ_MAGIC  0x72657175u /* "requ" */
+#define TUBO__COMM_MAGIC      0x636f6d6du /* "comm" */
+#define TUBO__COMM_VIEW_MAGIC 0x76696577u /* "view": tubo__comm_view */
+#define TUBO__REQ_MAGIC       0x72657175u /* "requ" */
 
 /* Context ids: each communicator has one for user messages and one for its own collectives. */
 #define TUBO__CTX_WORLD      0
@@ -122,6 +123,7 @@ struct tubo__world {
 
   tubo__reqpool_t pool;
   struct tubo__spawn *spawn; /* in the process that made it with tubo_spawn: its children */
+  tubo__world_t *next_live;  /* the list of this process's live worlds */
   struct tubo__topo *topo;   /* during tubo_init only, else NULL */
   int oversubscribed;        /* more ranks on this node than processing units */
   uint64_t spin_ns;          /* how long a waiting rank spins before it sleeps */
@@ -135,6 +137,13 @@ extern tubo__world_t *tubo__world;
 /* How many worlds this process lives in now: 0 means tubo is not in use at all. */
 extern int tubo__nworlds;
 
+/* The live worlds of this process, for checking handles (world.c). */
+void tubo__world_register(tubo__world_t *w);
+void tubo__world_unregister(tubo__world_t *w);
+/* The live world whose request pool holds r, or NULL: a request handle is checked
+ * against the pools before it is followed. */
+tubo__world_t *tubo__req_world(const tubo_request_t *r);
+
 /* Makes a world from a launch description, whose descriptors it takes over (l is left
  * empty): joins the transport, which waits for every rank. Returns 0 or an error. */
 int tubo__world_create(tubo__launch_t *l, tubo__world_t **out);
@@ -142,8 +151,10 @@ int tubo__world_create(tubo__launch_t *l, tubo__world_t **out);
 int tubo__world_leave(tubo__world_t *w);
 void tubo__world_free(tubo__world_t *w);
 
-/* In a child forked by tubo: forgets the parent's world without finalizing it. */
+/* In a child forked by tubo: forgets the parent's worlds without finalizing them, and
+ * lets the child call tubo_init (init.c). */
 void tubo__world_forget(void);
+void tubo__init_forget(void);
 /* Makes w this process's world, as if tubo_init had joined it (in spawned workers). */
 void tubo__world_adopt(tubo__world_t *w);
 
@@ -158,11 +169,14 @@ static inline int tubo__comm_world_rank(const tubo_comm_t *c, int r)
 }
 
 /* Checks a communicator handle; returns 0 or TUBO_ECOMM / TUBO_ENOTINIT. */
+int tubo__comm_check_slow(const tubo_comm_t *c);
 static inline int tubo__comm_check(const tubo_comm_t *c)
 {
-  if (c == NULL || c->magic != TUBO__COMM_MAGIC)
-    return tubo__nworlds == 0 ? TUBO_ENOTINIT : TUBO_ECOMM;
-  return 0;
+  /* Handles are looked up, never followed, until known live: a handle of a finalized
+   * world points at freed memory. The world's own communicator is the common case. */
+  if (c != NULL && tubo__world != NULL && c == &tubo__world->world_comm)
+    return 0;
+  return tubo__comm_check_slow(c);
 }
 
 /* A view of c on another context, for internal traffic no user receive can match. */
@@ -170,6 +184,7 @@ static inline void tubo__comm_view(const tubo_comm_t *c, uint16_t ctx, tubo_comm
 {
   *out = *c;
   out->ctx = ctx;
+  out->magic = TUBO__COMM_VIEW_MAGIC;
 }
 
 /* The context of the next pipe between this rank and peer on comm: both ranks count the
@@ -182,6 +197,8 @@ tubo_request_t *tubo__req_alloc(tubo__world_t *w);
 void tubo__req_free(tubo__world_t *w, tubo_request_t *r);
 tubo_request_t *tubo__req_lookup(tubo__world_t *w, uint32_t id);
 void tubo__reqpool_fini(tubo__reqpool_t *p);
+/* Whether r points at a request of pool p (without following it). */
+int tubo__req_in_pool(const tubo__reqpool_t *p, const tubo_request_t *r);
 /* Completes with error every send to peer that waits for a FIN (the peer is gone). */
 void tubo__req_fail_waitfin(tubo__world_t *w, int peer, int error);
 

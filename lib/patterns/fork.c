@@ -20,7 +20,7 @@ pid_t tubo__fork_child(void)
   if (tubo__os_die_with_parent(parent) != 0)
     _exit(127);
   /* The parent's job is the parent's: this process may start its own with tubo_init. */
-  tubo__world_forget();
+  tubo__init_forget();
   return 0;
 }
 

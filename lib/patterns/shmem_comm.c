@@ -35,8 +35,8 @@ int tubo__shmem_comm(tubo_comm_t *comm, size_t size, tubo__shmem_t *m)
     return TUBO_ENOTSUP;
   size_t page = (size_t)sysconf(_SC_PAGESIZE);
   size_t bytes = (size + page - 1) / page * page;
-  tubo_comm_t coll = *comm;
-  coll.ctx = comm->ctx_coll;
+  tubo_comm_t coll;
+  tubo__comm_view(comm, comm->ctx_coll, &coll);
   struct shmem_news news = {0, 0, 0, bytes};
   if (comm->rank == 0) {
     news.rc = w->tp->heap_alloc(w->tp_state, bytes, &news.off);

@@ -174,7 +174,7 @@ int tubo_spawn(int nworkers, tubo_spawn_fn fn, void *arg, tubo_comm_t **comm)
     return rc;
   }
   w->spawn = sp;
-  tubo__nworlds++;
+  tubo__world_register(w);
   *comm = &w->world_comm;
   return 0;
 }
@@ -213,8 +213,8 @@ int tubo_spawn_join(tubo_comm_t **comm, int *exit_codes)
   }
   w->spawn = NULL;
   spawn_free(sp);
+  tubo__world_unregister(w);
   tubo__world_free(w);
-  tubo__nworlds--;
   *comm = NULL;
   return all_ok ? 0 : TUBO_EPEER;
 }
