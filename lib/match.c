@@ -256,11 +256,31 @@ static int deliver_rts(tubo__world_t *w, int src, const tubo__frame_t *f, const 
     recv_pull(w, r, src, h.addr, h.sreq);
     return 1;
   }
-  if (!must && !w->drain && !posted_wants(w, src))
+  /* A sender blocked on its RTS waits for this rank: when this rank is stuck itself (it
+   * may be blocked sending to that sender), take the message now into memory, so that
+   * two ranks sending large messages to each other do not deadlock. */
+  int pull = w->stalled == TUBO__STALLED_LONG && w->caps.single_copy;
+  if (!must && !pull && !w->drain && !posted_wants(w, src))
     return 0;
   tubo__umsg_t *u = umsg_new(src, f, (size_t)h.total, 0);
   if (u == NULL)
     return TUBO_ENOMEM;
+  if (pull && (u->data = malloc(h.total ? (size_t)h.total : 1)) != NULL) {
+    int err = h.total ? w->tp->read(w->tp_state, src, h.addr, u->data, (size_t)h.total) : 0;
+    struct tubo__f_fin fin = {h.sreq, err};
+    tubo__frame_t ff = {TUBO__F_FIN, 0, 0, 0, sizeof fin};
+    int rc = tubo__send_ctrl(w, src, &ff, &fin);
+    if (err != 0 || rc != 0) {
+      free(u->data);
+      free(u);
+      return err != 0 ? TUBO_ECORRUPT : rc;
+    }
+    u->kind = TUBO__F_FIRST; /* a complete message of its own buffer, as a finished stream */
+    u->got = u->total;
+    unexp_append(w, u);
+    return 1;
+  }
+  u->data = (unsigned char *)(u + 1);
   u->raddr = h.addr;
   u->sreq = h.sreq;
   unexp_append(w, u);

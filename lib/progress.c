@@ -84,9 +84,10 @@ int tubo__wait_until(tubo__world_t *w, int (*done)(void *), void *arg)
     }
     /* Slow path: sleep until rung. A stalled rank also empties the channel of a peer
      * that waits for room while this rank waits to send to it (two ranks sending to each
-     * other); stalled for long, it empties every such channel, which breaks longer
-     * cycles. Emptying costs heap copies, so a rank merely waiting in a pipeline whose
-     * producer runs ahead does not do it. */
+     * other); stalled for long (10 ms), it takes every frame into memory, pulling large
+     * messages too, which breaks every cycle of ranks blocked on each other. Emptying
+     * costs heap copies, so a rank merely waiting in a pipeline whose producer runs ahead
+     * does not do it. */
     if (stall_since == 0)
       stall_since = now;
     int long_stall = now - stall_since >= TUBO__STALL_LONG_NS;

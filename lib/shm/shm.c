@@ -189,13 +189,16 @@ static void shm_rx_publish(const shm_state_t *s, shm_rx_t *rx)
   shm_wake_if_sleeping(s, rx->peer_ctl);
 }
 
-/* Whether frames from peer that nobody wants must still be taken (progress.c explains). */
+/* Whether frames from peer that nobody wants must still be taken (progress.c explains):
+ * stalled for long, everything is; stalled briefly, the channel of a peer that waits for
+ * room while this rank waits to send to it. */
 static inline int shm_must_empty(const shm_state_t *s, int peer, shm_rx_t *rx)
 {
   int stalled = s->w->stalled;
-  if (!stalled || !atomic_load_explicit(&rx->chan->want_room, memory_order_acquire))
-    return 0;
-  return stalled == TUBO__STALLED_LONG || s->w->peers[peer].sq_head != NULL;
+  if (stalled == TUBO__STALLED_LONG)
+    return 1;
+  return stalled && s->w->peers[peer].sq_head != NULL &&
+         atomic_load_explicit(&rx->chan->want_room, memory_order_acquire);
 }
 
 /* Delivers what arrived from one peer (all of it, wanted or not, if all is set); returns
