@@ -203,41 +203,43 @@ static inline int shm_must_empty(const shm_state_t *s, int peer, shm_rx_t *rx)
 
 /* Delivers what arrived from one peer (all of it, wanted or not, if all is set); returns
  * frames taken or an error. */
+/* The payload of a frame read from rx. */
+static inline const void *shm_payload(const shm_rx_t *rx, const struct tubo__shm_slot *slot,
+                                      const tubo__shm_rxf_t *x)
+{
+  return x->f.len > TUBO__SHM_INLINE ? (const void *)(rx->data + x->doff) : slot->inl;
+}
+
+/* Takes the frame at rx's head: releases its slot and payload, tells the sender now and
+ * then. */
+static inline void shm_consume(shm_state_t *s, shm_rx_t *rx, const tubo__shm_rxf_t *x)
+{
+  rx->head++;
+  if (x->dend)
+    rx->dhead = x->dend;
+  if (rx->head - rx->head_pub >= s->quarter || rx->dhead - rx->dhead_pub >= s->dquarter)
+    shm_rx_publish(s, rx);
+}
+
 static int shm_poll_peer(shm_state_t *s, int peer, int all)
 {
   shm_rx_t *rx = &s->rx[peer];
   int n = 0;
   for (;;) {
     const struct tubo__shm_slot *slot = &rx->slots[rx->head & s->smask];
-    if (atomic_load_explicit(&slot->stamp, memory_order_acquire) != (uint32_t)(rx->head + 1))
-      break;
-    tubo__frame_t f = {slot->kind, slot->flags, slot->ctx, slot->tag, slot->len};
-    const void *payload = slot->inl;
-    uint32_t dend = 0;
-    if (f.len > TUBO__SHM_INLINE) {
-      /* Everything read from shared memory is checked before it is used. */
-      uint32_t off = slot->doff;
-      dend = slot->dend;
-      if (f.len > s->frame_max || off > s->L.dbytes - f.len || dend - rx->dhead > s->L.dbytes)
-        return TUBO_ECORRUPT;
-      payload = rx->data + off;
-    }
-    int rc = tubo__deliver(s->w, peer, &f, payload, 0);
+    tubo__shm_rxf_t x;
+    int rc = tubo__shm_slot_read(slot, rx->head, rx->dhead, s->L.dbytes, s->frame_max, &x);
+    if (rc <= 0)
+      return rc < 0 ? rc : n;
+    const void *payload = shm_payload(rx, slot, &x);
+    rc = tubo__deliver(s->w, peer, &x.f, payload, 0);
     if (rc == 0 && (all || shm_must_empty(s, peer, rx)))
-      rc = tubo__deliver(s->w, peer, &f, payload, 1);
-    if (rc <= 0) {
-      if (rc < 0)
-        return rc;
-      break;
-    }
-    rx->head++;
-    if (dend)
-      rx->dhead = dend;
+      rc = tubo__deliver(s->w, peer, &x.f, payload, 1);
+    if (rc <= 0)
+      return rc < 0 ? rc : n;
+    shm_consume(s, rx, &x);
     n++;
-    if (rx->head - rx->head_pub >= s->quarter || rx->dhead - rx->dhead_pub >= s->dquarter)
-      shm_rx_publish(s, rx);
   }
-  return n;
 }
 
 static int shm_recv_now(void *state, int peer, uint16_t ctx, int32_t tag, void *buf, size_t cap,
@@ -246,32 +248,21 @@ static int shm_recv_now(void *state, int peer, uint16_t ctx, int32_t tag, void *
   shm_state_t *s = state;
   shm_rx_t *rx = &s->rx[peer];
   const struct tubo__shm_slot *slot = &rx->slots[rx->head & s->smask];
-  if (atomic_load_explicit(&slot->stamp, memory_order_acquire) != (uint32_t)(rx->head + 1))
+  tubo__shm_rxf_t x;
+  int rc = tubo__shm_slot_read(slot, rx->head, rx->dhead, s->L.dbytes, s->frame_max, &x);
+  if (rc <= 0)
+    return rc;
+  if (x.f.kind != TUBO__F_EAGER || x.f.ctx != ctx || (tag != TUBO_ANY_TAG && x.f.tag != tag))
     return 0;
-  if (slot->kind != TUBO__F_EAGER || slot->ctx != ctx || (tag != TUBO_ANY_TAG && slot->tag != tag))
-    return 0;
-  uint32_t len = slot->len;
-  const void *payload = slot->inl;
-  uint32_t dend = 0;
-  if (len > TUBO__SHM_INLINE) {
-    uint32_t off = slot->doff;
-    dend = slot->dend;
-    if (len > s->frame_max || off > s->L.dbytes - len || dend - rx->dhead > s->L.dbytes)
-      return TUBO_ECORRUPT;
-    payload = rx->data + off;
-  }
-  size_t n = len < cap ? len : cap;
+  const void *payload = shm_payload(rx, slot, &x);
+  size_t n = x.f.len < cap ? x.f.len : cap;
   if (n <= 16)
     shm_copy_small(buf, payload, n);
   else
     memcpy(buf, payload, n);
-  *tag_out = slot->tag;
-  *len_out = len;
-  rx->head++;
-  if (dend)
-    rx->dhead = dend;
-  if (rx->head - rx->head_pub >= s->quarter || rx->dhead - rx->dhead_pub >= s->dquarter)
-    shm_rx_publish(s, rx);
+  *tag_out = x.f.tag;
+  *len_out = x.f.len;
+  shm_consume(s, rx, &x);
   return 1;
 }
 

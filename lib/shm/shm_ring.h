@@ -13,8 +13,10 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "frame.h"
 #include "jobctl.h"
 #include "shm/shm_layout.h"
+#include "tubo.h"
 
 #define TUBO__SHM_INLINE 40u
 
@@ -41,6 +43,35 @@ struct tubo__shm_chan {
 };
 
 _Static_assert(sizeof(struct tubo__shm_slot) == TUBO__SHM_SLOT, "a slot is one cache line");
+
+/* A frame as read from its slot: every field read once, then checked. */
+typedef struct tubo__shm_rxf {
+  tubo__frame_t f;
+  uint32_t doff; /* payload offset in the data ring, when f.len > TUBO__SHM_INLINE */
+  uint32_t dend; /* data ring position to release after it, or 0 */
+} tubo__shm_rxf_t;
+
+/* Reads the slot of position head. Returns 1 with *x filled when it holds that position's
+ * frame, 0 when the sender has not filled it yet, TUBO_ECORRUPT when what it holds cannot
+ * be (a payload that does not fit the data ring, a release that runs ahead): a peer that
+ * writes garbage must never make the reader go outside its buffers. */
+static inline int tubo__shm_slot_read(const struct tubo__shm_slot *slot, uint64_t head,
+                                      uint32_t dhead, uint32_t dbytes, uint32_t frame_max,
+                                      tubo__shm_rxf_t *x)
+{
+  if (atomic_load_explicit(&slot->stamp, memory_order_acquire) != (uint32_t)(head + 1))
+    return 0;
+  x->f = (tubo__frame_t){slot->kind, slot->flags, slot->ctx, slot->tag, slot->len};
+  x->doff = x->dend = 0;
+  if (x->f.len > TUBO__SHM_INLINE) {
+    x->doff = slot->doff;
+    x->dend = slot->dend;
+    if (x->f.len > frame_max || x->f.len > dbytes || x->doff > dbytes - x->f.len ||
+        x->dend - dhead > dbytes || x->dend == 0)
+      return TUBO_ECORRUPT;
+  }
+  return 1;
+}
 _Static_assert(sizeof(struct tubo__shm_chan) <= TUBO__SHM_CHAN_HDR, "channel header fits");
 
 #endif /* TUBO_SHM_RING_H */
