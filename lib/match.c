@@ -14,6 +14,9 @@
 #include "os/os.h"
 #include "world.h"
 
+/* Largest single-copy message a stalled rank takes into memory unasked. */
+#define TUBO__PULL_MAX ((uint64_t)64 << 20)
+
 static inline int match_one(int want_src, int32_t want_tag, int src, int32_t tag)
 {
   return (want_src == TUBO_ANY_SOURCE || want_src == src) &&
@@ -159,6 +162,26 @@ static tubo__umsg_t *umsg_new(int src, const tubo__frame_t *f, size_t total, siz
   return u;
 }
 
+/* Makes room for n more bytes of an unexpected stream: the buffer grows as data comes,
+ * rather than trusting the length its first frame claims (which a broken peer could make
+ * absurd). */
+static int umsg_reserve(tubo__umsg_t *u, size_t n)
+{
+  if (u->data != NULL && u->got + n <= u->room)
+    return 0;
+  size_t want = u->room ? u->room : 4096;
+  while (want < u->got + n)
+    want *= 2;
+  if (want > u->total)
+    want = u->total;
+  unsigned char *p = realloc(u->data, want);
+  if (p == NULL)
+    return TUBO_ENOMEM;
+  u->data = p;
+  u->room = want;
+  return 0;
+}
+
 static int deliver_eager(tubo__world_t *w, int src, const tubo__frame_t *f, const void *p, int must)
 {
   tubo_request_t *r = posted_find(w, src, f->ctx, f->tag);
@@ -202,7 +225,10 @@ static int deliver_first(tubo__world_t *w, int src, const tubo__frame_t *f, cons
   if (!must && !w->drain && !posted_wants(w, src))
     return 0;
   tubo__umsg_t *u = umsg_new(src, f, (size_t)h.total, 0);
-  if (u == NULL || (u->data = malloc((size_t)h.total)) == NULL) {
+  if (u == NULL)
+    return TUBO_ENOMEM;
+  u->data = NULL;
+  if (umsg_reserve(u, n) != 0) {
     free(u);
     return TUBO_ENOMEM;
   }
@@ -232,6 +258,8 @@ static int deliver_cont(tubo__world_t *w, int src, const void *p, size_t n)
     tubo__umsg_t *u = pe->rx_umsg;
     if (n > u->total - u->got)
       return TUBO_ECORRUPT;
+    if (umsg_reserve(u, n) != 0)
+      return TUBO_ENOMEM;
     memcpy(u->data + u->got, p, n);
     u->got += n;
     if (u->got == u->total)
@@ -258,8 +286,9 @@ static int deliver_rts(tubo__world_t *w, int src, const tubo__frame_t *f, const 
   }
   /* A sender blocked on its RTS waits for this rank: when this rank is stuck itself (it
    * may be blocked sending to that sender), take the message now into memory, so that
-   * two ranks sending large messages to each other do not deadlock. */
-  int pull = w->stalled == TUBO__STALLED_LONG && w->caps.single_copy;
+   * two ranks sending large messages to each other do not deadlock (up to
+   * TUBO__PULL_MAX: beyond, the memory it would take is the greater danger). */
+  int pull = w->stalled == TUBO__STALLED_LONG && w->caps.single_copy && h.total <= TUBO__PULL_MAX;
   if (!must && !pull && !w->drain && !posted_wants(w, src))
     return 0;
   tubo__umsg_t *u = umsg_new(src, f, (size_t)h.total, 0);
@@ -276,7 +305,7 @@ static int deliver_rts(tubo__world_t *w, int src, const tubo__frame_t *f, const 
       return err != 0 ? TUBO_ECORRUPT : rc;
     }
     u->kind = TUBO__F_FIRST; /* a complete message of its own buffer, as a finished stream */
-    u->got = u->total;
+    u->got = u->room = u->total;
     unexp_append(w, u);
     return 1;
   }

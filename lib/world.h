@@ -75,6 +75,7 @@ typedef struct tubo__umsg {
   uint8_t kind; /* TUBO__F_EAGER, TUBO__F_FIRST (still streaming or complete), TUBO__F_RTS */
   size_t total;
   size_t got;
+  size_t room; /* bytes allocated at data, for a stream: it grows as data comes */
   uint64_t raddr;
   uint32_t sreq;
   unsigned char *data;

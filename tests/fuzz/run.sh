@@ -1,0 +1,45 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Builds the libFuzzer targets with clang (AddressSanitizer and UndefinedBehaviorSanitizer
+# on) from a configured source tree, and runs each for SECONDS (default 60), starting from
+# the corpus in tests/fuzz/corpus/NAME when there is one. Exits non-zero if a target
+# crashed; the crashing input is left in the build folder and printed.
+# Usage: tests/fuzz/run.sh [SECONDS]   (or: make fuzz)
+set -eu
+seconds=${1:-60}
+top=$(cd "$(dirname "$0")/../.." && pwd)
+out=${FUZZ_BUILD:-$top/tests/fuzz/build}
+CC=${CLANG:-clang}
+command -v "$CC" >/dev/null || { echo "fuzz: $CC not found (Debian: apt-get install clang)" >&2; exit 1; }
+[ -f "$top/config.h" ] || { echo "fuzz: run ./configure first" >&2; exit 1; }
+mkdir -p "$out"
+flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined"
+incs="-I$top -I$top/lib -I$top/tools $(pkg-config --cflags hwloc)"
+libs="$(pkg-config --libs hwloc)"
+# The library and the launcher's parser, with the fuzzers' instrumentation.
+lib_srcs=$(cd "$top" && ls lib/*.c lib/shm/*.c lib/pipe/*.c lib/os/os_linux.c lib/patterns/*.c)
+objs=""
+for src in $lib_srcs tools/tuborun_args.c; do
+  obj="$out/$(echo "$src" | tr / _).o"
+  # shellcheck disable=SC2086
+  $CC $flags -fsanitize=fuzzer-no-link -c $incs -DTUBO_BUILDING_LIBRARY "$top/$src" -o "$obj"
+  objs="$objs $obj"
+done
+status=0
+for name in frames args; do
+  # shellcheck disable=SC2086
+  $CC $flags $incs "$top/tests/fuzz/fuzz_$name.c" $objs $libs -o "$out/fuzz_$name"
+  corpus="$out/corpus_$name"
+  mkdir -p "$corpus"
+  [ -d "$top/tests/fuzz/corpus/$name" ] && cp "$top/tests/fuzz/corpus/$name"/* "$corpus"/ 2>/dev/null || true
+  echo "fuzz: fuzz_$name for $seconds s"
+  if ! (cd "$out" && ./fuzz_$name -max_total_time="$seconds" -max_len=4096 -print_final_stats=1 \
+    "$corpus" 2>"$out/fuzz_$name.log"); then
+    echo "fuzz: fuzz_$name FAILED:" >&2
+    tail -n 40 "$out/fuzz_$name.log" >&2
+    status=1
+  else
+    grep -E "stat::number_of_executed_units|Done" "$out/fuzz_$name.log" | tail -n 2
+  fi
+done
+exit $status
