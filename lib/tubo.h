@@ -532,13 +532,20 @@ typedef struct tubo_array tubo_array_t;
 TUBO_EXPORT int tubo_array_create(tubo_type_t type, size_t length, tubo_array_t **a);
 
 /**
- * @brief As ::tubo_array_create, shared by all ranks of @p comm; collective.
- * @return as ::tubo_array_create; TUBO_ECOMM; TUBO_ENOTSUP where ranks share no memory.
+ * @brief As ::tubo_array_create, shared by all ranks of @p comm; collective, with the same
+ * type and length on every rank.
+ * @return as ::tubo_array_create; TUBO_ECOMM; TUBO_ENOTINIT before ::tubo_init;
+ *         TUBO_ENOTSUP where ranks share no memory; TUBO_ESHM when the job's shared heap
+ *         is full; TUBO_EINVAL on the ranks whose type or length differs from those of
+ *         the rank that set the array up first.
  */
 TUBO_EXPORT int tubo_array_open(tubo_comm_t *comm, tubo_type_t type, size_t length,
                                 tubo_array_t **a);
 
-/** @brief The elements, for direct access (cast to the type). @return NULL for NULL. */
+/**
+ * @brief The elements, for direct access (cast to the type).
+ * @return NULL for NULL, or when the array's header in shared memory was overwritten.
+ */
 TUBO_EXPORT void *tubo_array_data(const tubo_array_t *a);
 
 /** @brief Number of elements. @return 0; TUBO_EINVAL. */
@@ -546,15 +553,24 @@ TUBO_EXPORT int tubo_array_length(const tubo_array_t *a, size_t *length);
 
 /**
  * @brief Takes the lock that goes with the array (get_lock().acquire()), waiting for it.
+ * As Python's, the lock is recursive: its holder may take it again, and releases it once
+ * it has called ::tubo_array_unlock as many times. The holder is the process.
  * @return 0; TUBO_EPEER if its holder died holding it (you hold it now; the data may be
- *         half-written); TUBO_EINVAL.
+ *         half-written); TUBO_EINVAL; TUBO_ECORRUPT if the array's header in shared
+ *         memory was overwritten.
  */
 TUBO_EXPORT int tubo_array_lock(tubo_array_t *a);
 
-/** @brief Releases the lock. @return 0; TUBO_EINVAL if this process does not hold it. */
+/**
+ * @brief Releases the lock (once).
+ * @return 0; TUBO_EINVAL if this process does not hold it; TUBO_ECORRUPT as ::tubo_array_lock.
+ */
 TUBO_EXPORT int tubo_array_unlock(tubo_array_t *a);
 
-/** @brief Frees this process's handle; other processes keep theirs. @return 0; EINVAL. */
+/**
+ * @brief Frees this process's handle, releasing the lock if this process holds it; other
+ * processes keep theirs. @return 0; TUBO_EINVAL.
+ */
 TUBO_EXPORT int tubo_array_free(tubo_array_t *a);
 
 /** @brief A single shared value with a lock, as multiprocessing.Value (an array of one). */

@@ -56,7 +56,7 @@ void tubo__os_allow_peer_reads(pid_t ancestor);
  * after fork in the child. Returns TUBO_EPEER if parent is already gone. */
 int tubo__os_die_with_parent(pid_t parent);
 
-/* Returns 1 if process pid exists, 0 if it does not. */
+/* Returns 1 if process pid exists and has not ended, 0 if it does not or is a zombie. */
 int tubo__os_pid_alive(pid_t pid);
 
 /* Returns 1 if process pid exists and has not ended (an ended process that nobody has

@@ -160,7 +160,23 @@ int tubo__os_pid_alive(pid_t pid)
 {
   if (pid <= 0)
     return 0;
-  return kill(pid, 0) == 0 || errno == EPERM;
+  if (kill(pid, 0) != 0 && errno != EPERM)
+    return 0;
+  /* A zombie has ended; only its parent's wait is missing, and that parent may be the
+   * very process asking (waiting for a lock the zombie held). The state follows the
+   * command name, which may itself hold ')': "pid (comm) S ...". */
+  char path[32], buf[256];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return 1;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0)
+    return 1;
+  buf[n] = '\0';
+  char *end = strrchr(buf, ')');
+  return !(end != NULL && end[1] == ' ' && (end[2] == 'Z' || end[2] == 'X'));
 }
 
 int tubo__os_pid_running(pid_t pid)

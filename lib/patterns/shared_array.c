@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: MIT */
+/* Shared arrays with a lock, as multiprocessing.Array (shared.h). */
+#include "config.h"
+
+#include <stdlib.h>
+
+#include "patterns/shared.h"
+#include "patterns/shmem.h"
+
+/* A process's handle: its own copy of what the shared header must say. */
+struct tubo_array {
+  tubo_type_t type;
+  size_t length;
+  tubo__shmem_t mem;
+};
+
+static tubo__shared_head_t *array_head(const tubo_array_t *a)
+{
+  return a->mem.base;
+}
+
+/* Whether the header in shared memory still says what this handle knows. */
+static int array_head_ok(const tubo_array_t *a)
+{
+  tubo__shared_head_t *h = array_head(a);
+  return atomic_load_explicit(&h->magic, memory_order_relaxed) == TUBO__SHARED_MAGIC &&
+         atomic_load_explicit(&h->type, memory_order_relaxed) == (uint32_t)a->type &&
+         atomic_load_explicit(&h->length, memory_order_relaxed) == (uint64_t)a->length;
+}
+
+/* Sets the field from zero to want, or checks that another process set it to want. */
+static int array_claim32(_Atomic uint32_t *field, uint32_t want)
+{
+  uint32_t seen = 0;
+  return atomic_compare_exchange_strong(field, &seen, want) || seen == want;
+}
+
+static int array_claim64(_Atomic uint64_t *field, uint64_t want)
+{
+  uint64_t seen = 0;
+  return atomic_compare_exchange_strong(field, &seen, want) || seen == want;
+}
+
+/* Writes the header into fresh (zeroed) memory. Ranks that open one array all do it: the
+ * first sets each field, the others find their own values there, or differing arguments
+ * (TUBO_EINVAL), or something that is no header (TUBO_ECORRUPT). */
+static int array_head_setup(tubo__shared_head_t *h, tubo_type_t type, size_t length)
+{
+  if (!array_claim32(&h->type, (uint32_t)type) || !array_claim64(&h->length, (uint64_t)length))
+    return TUBO_EINVAL;
+  if (!array_claim32(&h->magic, TUBO__SHARED_MAGIC))
+    return TUBO_ECORRUPT;
+  return 0;
+}
+
+/* Makes a handle: standalone memory without comm, the job's heap with it. */
+static int array_make(tubo_comm_t *comm, int collective, tubo_type_t type, size_t length,
+                      tubo_array_t **out)
+{
+  if (out == NULL)
+    return TUBO_EINVAL;
+  *out = NULL;
+  size_t size, bytes;
+  int rc = tubo__shared_type(type, &size, NULL);
+  if (rc == 0)
+    rc = tubo__shared_bytes(length, size, &bytes);
+  if (rc != 0)
+    return rc;
+  tubo__shmem_t mem;
+  rc = collective ? tubo__shmem_comm(comm, bytes, &mem) : tubo__shmem_anon(bytes, &mem);
+  if (rc != 0)
+    return rc;
+  rc = array_head_setup(mem.base, type, length);
+  tubo_array_t *a = rc == 0 ? malloc(sizeof *a) : NULL;
+  if (a == NULL) {
+    tubo__shmem_release(&mem);
+    return rc != 0 ? rc : TUBO_ENOMEM;
+  }
+  *a = (tubo_array_t){type, length, mem};
+  *out = a;
+  return 0;
+}
+
+int tubo_array_create(tubo_type_t type, size_t length, tubo_array_t **a)
+{
+  return array_make(NULL, 0, type, length, a);
+}
+
+int tubo_array_open(tubo_comm_t *comm, tubo_type_t type, size_t length, tubo_array_t **a)
+{
+  return array_make(comm, 1, type, length, a);
+}
+
+void *tubo_array_data(const tubo_array_t *a)
+{
+  if (a == NULL || !array_head_ok(a))
+    return NULL;
+  return (char *)a->mem.base + TUBO__SHARED_DATA_OFF;
+}
+
+int tubo_array_length(const tubo_array_t *a, size_t *length)
+{
+  if (a == NULL || length == NULL)
+    return TUBO_EINVAL;
+  *length = a->length;
+  return 0;
+}
+
+/* The array's lock, once the handle and the header are checked. */
+static int array_lock_of(const tubo_array_t *a, tubo__lock_t **l)
+{
+  if (a == NULL)
+    return TUBO_EINVAL;
+  if (!array_head_ok(a))
+    return TUBO_ECORRUPT;
+  *l = &array_head(a)->lock;
+  return 0;
+}
+
+int tubo_array_lock(tubo_array_t *a)
+{
+  tubo__lock_t *l;
+  int rc = array_lock_of(a, &l);
+  return rc != 0 ? rc : tubo__lock_take(l);
+}
+
+int tubo_array_unlock(tubo_array_t *a)
+{
+  tubo__lock_t *l;
+  int rc = array_lock_of(a, &l);
+  return rc != 0 ? rc : tubo__lock_release(l);
+}
+
+int tubo_array_free(tubo_array_t *a)
+{
+  if (a == NULL)
+    return TUBO_EINVAL;
+  /* A lock this process holds would otherwise stay taken while it lives. */
+  tubo__lock_t *l;
+  if (array_lock_of(a, &l) == 0)
+    tubo__lock_drop(l);
+  tubo__shmem_release(&a->mem);
+  free(a);
+  return 0;
+}
