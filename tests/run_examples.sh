@@ -15,7 +15,12 @@ EXAMPLES="pipeline:3:exact
 enumerate:0:exact
 process_object:0:exact
 process_private_memory:0:exact
-csp_parallel:0:sorted"
+csp_parallel:0:sorted
+array_squares:0:exact
+array_value:0:exact
+value_array_negate:0:exact
+manager_records:0:exact
+manager_namespace:0:exact"
 TRANSPORTS="shm pipe"
 
 srcdir=${srcdir:-.}

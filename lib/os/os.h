@@ -59,10 +59,6 @@ int tubo__os_die_with_parent(pid_t parent);
 /* Returns 1 if process pid exists and has not ended, 0 if it does not or is a zombie. */
 int tubo__os_pid_alive(pid_t pid);
 
-/* Returns 1 if process pid exists and has not ended (an ended process that nobody has
- * reaped yet still exists), 0 otherwise. */
-int tubo__os_pid_running(pid_t pid);
-
 /* Monotonic time in nanoseconds. */
 uint64_t tubo__os_now_ns(void);
 

@@ -179,27 +179,6 @@ int tubo__os_pid_alive(pid_t pid)
   return !(end != NULL && end[1] == ' ' && (end[2] == 'Z' || end[2] == 'X'));
 }
 
-int tubo__os_pid_running(pid_t pid)
-{
-  if (!tubo__os_pid_alive(pid))
-    return 0;
-  char path[64], buf[256];
-  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return 1; /* no /proc: trust kill() */
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (n <= 0)
-    return 0;
-  buf[n] = '\0';
-  /* "pid (comm) S ...": the state follows the last ')', as comm may hold one. */
-  const char *p = strrchr(buf, ')');
-  if (p == NULL || p[1] != ' ')
-    return 1;
-  return p[2] != 'Z' && p[2] != 'X';
-}
-
 uint64_t tubo__os_now_ns(void)
 {
   struct timespec t;

@@ -312,7 +312,7 @@ static void shm_watch_peers(shm_state_t *s)
   for (int i = 0; i < s->npoll; i++) {
     int p = s->poll[i];
     struct tubo__rankctl *rc = tubo__jobctl_rank(s->ctl, (uint32_t)p);
-    if (atomic_load(&rc->state) == TUBO__RANK_READY && !tubo__os_pid_running(s->pids[p]) &&
+    if (atomic_load(&rc->state) == TUBO__RANK_READY && !tubo__os_pid_alive(s->pids[p]) &&
         atomic_load(&rc->state) == TUBO__RANK_READY)
       tubo__jobctl_exited(s->ctl, p, 255); /* how it ended is its parent's to know */
   }
