@@ -1,0 +1,33 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Builds the source tree again, in a scratch copy, with AddressSanitizer (leaks included)
+# and UndefinedBehaviorSanitizer, and runs the whole test suite there: any report fails
+# the run. tubo uses no threads (its processes share memory, which ThreadSanitizer cannot
+# follow), so there is no ThreadSanitizer run. Usage: tests/sanitize.sh (or make check-asan).
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+out=${SANITIZE_BUILD:-$top/tests/sanitize-build}
+rm -rf "$out"
+mkdir -p "$out"
+if [ -d "$top/.git" ] || [ -f "$top/.git" ]; then
+  (cd "$top" && git ls-files -z | tar --null -T - -cf -) | (cd "$out" && tar -xf -)
+else
+  (cd "$top" && tar --exclude=./tests/sanitize-build -cf - .) | (cd "$out" && tar -xf -)
+  (cd "$out" && { make distclean >/dev/null 2>&1 || true; })
+fi
+cd "$out"
+autoreconf -fi >/dev/null 2>&1
+san="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
+./configure -q --disable-shared CFLAGS="-g -O1 $san" LDFLAGS="$san" >/dev/null
+make -s -j2
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1
+if ! make -j2 check; then
+  for log in tests/*.log; do
+    grep -l -E "ERROR: (Address|Leak)Sanitizer|runtime error|FAIL" "$log" 2>/dev/null
+  done | head -n 5 | while read -r log; do
+    echo "== $log"
+    tail -n 60 "$log"
+  done
+  exit 1
+fi
+echo "sanitize: the test suite is clean under AddressSanitizer and UndefinedBehaviorSanitizer"

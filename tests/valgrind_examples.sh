@@ -1,0 +1,36 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# Runs every example under valgrind's memcheck (every process of it: the examples that
+# fork run with --trace-children) and fails on any error or definite leak. Run from a
+# built tree. Usage: tests/valgrind_examples.sh (or make check-valgrind).
+set -u
+srcdir=${srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
+command -v valgrind >/dev/null || { echo "valgrind not found (Debian: apt-get install valgrind)" >&2; exit 1; }
+vg="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
+--trace-children=yes --child-silent-after-fork=no"
+failures=0
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/tubo-vg.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT INT TERM
+# The list of examples and how they run is run_examples.sh's.
+list=$(sed -n '/^EXAMPLES="/,/"$/p' "$srcdir/tests/run_examples.sh" | tr -d '"' | sed 's/^EXAMPLES=//')
+for entry in $list; do
+  name=${entry%%:*}
+  rest=${entry#*:}
+  ranks=${rest%%:*}
+  if [ "$ranks" -eq 0 ]; then
+    # shellcheck disable=SC2086
+    timeout 300 $vg "examples/$name" >"$tmp/out" 2>"$tmp/err"
+  else
+    # shellcheck disable=SC2086
+    timeout 300 tools/tuborun -n "$ranks" $vg "examples/$name" >"$tmp/out" 2>"$tmp/err"
+  fi
+  rc=$?
+  if [ $rc -ne 0 ] || grep -q "==[0-9]*== [A-Z]" "$tmp/err"; then
+    echo "FAIL: $name under valgrind (status $rc):"
+    grep -v "oversubscribed" "$tmp/err" | head -n 40
+    failures=$((failures + 1))
+  else
+    echo "ok: $name is clean under valgrind"
+  fi
+done
+[ $failures -eq 0 ]
