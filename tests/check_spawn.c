@@ -2,9 +2,10 @@
 /* Spawned workers: tubo_spawn forks N workers that form a communicator with the caller
  * (rank 0; workers 1..N, whose TUBO_COMM_WORLD it is), tubo_spawn_join waits for them.
  * Ranks and sizes, messages both ways, between workers and from any source, barriers,
- * large messages, exit codes, a worker killed by a signal, a join while workers still
- * wait, several spawned communicators, spawning from a rank of a tuborun job, and bad
- * arguments. More workers than cores: the machine has two.
+ * large messages, exit codes, a worker killed by a signal (while the others and rank 0
+ * wait on it, or rank 0 joins or sends to it), a join while workers still wait, several
+ * spawned communicators (one of them broken), spawning from a rank of a tuborun job, and
+ * bad arguments. More workers than cores: the machine has two.
  *
  * Each body ends by checking that no child is left and nothing new is in /dev/shm
  * (leftovers.h). Workers check with the harness's TH_ checks too: a failed one prints
@@ -318,6 +319,22 @@ static void test_exit_codes(void)
   join(&c, n, exit_codes, TUBO_EPEER);
 }
 
+/* Dies of SIGABRT, without a core file: this death is the test. */
+_Noreturn static void die_quietly(void)
+{
+  struct rlimit none = {0, 0};
+  setrlimit(RLIMIT_CORE, &none);
+  prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  abort();
+}
+
+static int w_die(tubo_comm_t *comm, void *arg)
+{
+  (void)comm;
+  (void)arg;
+  die_quietly();
+}
+
 /* Rank 2 dies of SIGABRT. Rank 1 waits for it, rank 3 for rank 1, which never sends:
  * both must get TUBO_EPEER (a peer died: the communicator is broken). */
 static int w_abort(tubo_comm_t *comm, void *arg)
@@ -325,13 +342,8 @@ static int w_abort(tubo_comm_t *comm, void *arg)
   (void)arg;
   worker_enter(comm);
   char b[8];
-  if (th_rank == 2) {
-    /* No core file: this death is the test. */
-    struct rlimit none = {0, 0};
-    setrlimit(RLIMIT_CORE, &none);
-    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-    abort();
-  }
+  if (th_rank == 2)
+    die_quietly();
   int from = th_rank == 1 ? 2 : 1;
   TH_EXPECT_RC(tubo_recv(b, sizeof b, from, 0, comm, TUBO_STATUS_IGNORE), TUBO_EPEER);
   return 0;
@@ -353,6 +365,19 @@ static void test_abort_parent_joins(void)
 {
   tubo_comm_t *c = spawn(3, w_abort, NULL);
   join(&c, 3, abort_codes, TUBO_EPEER);
+}
+
+/* Rank 0 sends a message too large to be buffered to a worker that dies: the send must
+ * return TUBO_EPEER, not wait for a receiver that is gone. */
+static void test_abort_during_send(void)
+{
+  tubo_comm_t *c = spawn(1, w_die, NULL);
+  unsigned char *b = th_malloc(BIG_B);
+  th_fill(b, BIG_B, 5);
+  TH_EXPECT_RC(tubo_send(b, BIG_B, 1, 0, c), TUBO_EPEER);
+  free(b);
+  static const int died[] = {-SIGABRT};
+  join(&c, 1, died, TUBO_EPEER);
 }
 
 /* Every worker waits for rank 0, which joins without sending: each is told it left. */
@@ -462,6 +487,20 @@ static void test_two_at_once(void)
   join(&a, 2, NULL, 0);
 }
 
+/* A worker that dies breaks its own communicator only: another one alive at the same time
+ * works on. */
+static void test_death_in_other(void)
+{
+  char a_id = 'A';
+  tubo_comm_t *a = spawn(2, w_tagged, &a_id);
+  tubo_comm_t *b = spawn(1, w_die, NULL);
+  static const int died[] = {-SIGABRT};
+  join(&b, 1, died, TUBO_EPEER);
+  hear_all(a, 2, 'A');
+  answer_all(a, 2, 'A');
+  join(&a, 2, NULL, 0);
+}
+
 /* ---- Spawning from a rank of a tuborun job ---- */
 
 struct job_arg {
@@ -507,6 +546,10 @@ static void test_from_job(void)
   TH_OK(tubo_barrier(c));
   view_leave(saved);
   join(&c, 2, NULL, 0);
+  /* A worker's death breaks its communicator, not the job. */
+  c = spawn(1, w_die, NULL);
+  static const int died[] = {-SIGABRT};
+  join(&c, 1, died, TUBO_EPEER);
   /* The job goes on as before. */
   const char *want = th_variant() == TH_PIPE ? "pipe" : "shm";
   int next = (th_rank + 1) % th_size, prev = (th_rank + th_size - 1) % th_size;
@@ -541,15 +584,24 @@ static void test_bad_arguments(void)
   TH_EXPECT_RC(tubo_spawn_join(&c, codes), TUBO_ENOTINIT);
 
   c = spawn(1, w_nothing, NULL);
-  tubo_comm_t *none = NULL;
+  tubo_comm_t *none = NULL, *stale = c;
   TH_EXPECT_RC(tubo_spawn_join(&none, codes), TUBO_ECOMM);
-  join(&c, 1, NULL, 0);
+  /* The exit codes are optional. */
+  TH_OK(tubo_spawn_join(&c, NULL));
+  TH_CHECK(c == NULL, "tubo_spawn_join: expected the communicator set to NULL, got %p", (void *)c);
 
   /* A world that tubo_init joined is not a spawned communicator. */
   TH_OK(tubo_init(NULL, NULL));
   tubo_comm_t *world = TUBO_COMM_WORLD, *w = world;
   TH_EXPECT_RC(tubo_spawn_join(&w, codes), TUBO_ECOMM);
   TH_CHECK(w == world, "a refused tubo_spawn_join changed the handle");
+  /* Nor is a handle of a communicator already joined, while another world lives.
+   * KNOWN BUG (stale handle read): tubo__comm_check_slow reads the magic of a handle it
+   * did not find among the live worlds, which is freed memory here; the result is right,
+   * but valgrind reports an invalid read. */
+  int i = 0;
+  TH_EXPECT_RC(tubo_comm_rank(stale, &i), TUBO_ECOMM);
+  TH_EXPECT_RC(tubo_spawn_join(&stale, codes), TUBO_ECOMM);
   TH_OK(tubo_barrier(world));
   TH_OK(tubo_finalize());
 }
@@ -560,6 +612,8 @@ LO_BODY(large)
 LO_BODY(exit_codes)
 LO_BODY(abort_parent_waits)
 LO_BODY(abort_parent_joins)
+LO_BODY(abort_during_send)
+LO_BODY(death_in_other)
 LO_BODY(join_while_waiting)
 LO_BODY(twice)
 LO_BODY(two_at_once)
@@ -572,6 +626,8 @@ static const th_body_t bodies[] = {{"ranks", body_ranks, TH_SELF_INIT},
                                    {"exit_codes", body_exit_codes, TH_SELF_INIT},
                                    {"abort_parent_waits", body_abort_parent_waits, TH_SELF_INIT},
                                    {"abort_parent_joins", body_abort_parent_joins, TH_SELF_INIT},
+                                   {"abort_during_send", body_abort_during_send, TH_SELF_INIT},
+                                   {"death_in_other", body_death_in_other, TH_SELF_INIT},
                                    {"join_while_waiting", body_join_while_waiting, TH_SELF_INIT},
                                    {"twice", body_twice, TH_SELF_INIT},
                                    {"two_at_once", body_two_at_once, TH_SELF_INIT},
@@ -588,6 +644,8 @@ static Suite *spawn_suite(void)
                                      "exit_codes",
                                      "abort_parent_waits",
                                      "abort_parent_joins",
+                                     "abort_during_send",
+                                     "death_in_other",
                                      "join_while_waiting",
                                      "twice",
                                      "two_at_once",
