@@ -13,21 +13,20 @@ int tubo_barrier(tubo_comm_t *comm)
   int rc = tubo__comm_check(comm);
   if (rc != 0)
     return rc;
-  /* Temporarily view the communicator through its collective context. */
+  /* The communicator through its collective context, for the time of the barrier. */
   tubo_comm_t coll;
   tubo__comm_view(comm, comm->ctx_coll, &coll);
   int n = comm->size, me = comm->rank;
-  for (int dist = 1, round = 0; dist < n; dist <<= 1, round++) {
+  for (int dist = 1, round = 0; dist < n && rc == 0; dist <<= 1, round++) {
     int to = (me + dist) % n, from = (me - dist + n) % n;
     tubo_request_t *r;
     if ((rc = tubo_irecv(NULL, 0, from, round, &coll, &r)) != 0)
-      return rc;
+      break;
     int src = tubo_send(NULL, 0, to, round, &coll);
     rc = tubo_wait(&r, TUBO_STATUS_IGNORE);
     if (src != 0)
-      return src;
-    if (rc != 0)
-      return rc;
+      rc = src;
   }
-  return 0;
+  tubo__comm_view_end(&coll);
+  return rc;
 }

@@ -161,3 +161,12 @@ void tubo__launch_free(tubo__launch_t *l)
   l->shm_fd = l->pipe_rfd = -1;
   l->pipe_wfds = NULL;
 }
+
+void tubo__launch_unset(void)
+{
+  static const char *const vars[] = {
+      TUBO__ENV_JOBID,      TUBO__ENV_RANK,         TUBO__ENV_SIZE,   TUBO__ENV_LOCAL_RANK,
+      TUBO__ENV_LOCAL_SIZE, TUBO__ENV_LAUNCHER_PID, TUBO__ENV_SHM_FD, TUBO__ENV_PIPE_FDS};
+  for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
+    unsetenv(vars[i]);
+}

@@ -51,6 +51,10 @@ typedef struct tubo__launch {
  * (a bad number, a rank out of range, a descriptor that is not open), TUBO_ENOMEM. */
 int tubo__launch_read(tubo__launch_t *l);
 
+/* Removes the launch variables from this process's environment: a process forked by a
+ * rank is not that rank, and must start a world of its own if it calls tubo_init. */
+void tubo__launch_unset(void);
+
 /* Releases what tubo__launch_read allocated and closes the descriptors it names. */
 void tubo__launch_free(tubo__launch_t *l);
 

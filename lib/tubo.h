@@ -357,8 +357,8 @@ typedef int (*tubo_spawn_fn)(tubo_comm_t *comm, void *arg);
  * tubo works between them, with no launcher. Each worker runs @p fn(comm, @p arg); its
  * return value is its exit status. In a worker, ::TUBO_COMM_WORLD is that communicator.
  * @param comm receives the communicator, for this process (rank 0).
- * @return 0; TUBO_EINVAL for bad arguments; TUBO_ENOTSUP if this process already belongs
- *         to a job of several ranks; TUBO_ESHM; TUBO_ESYS.
+ * It works from any process: a plain program, a rank of a tuborun job, a worker.
+ * @return 0; TUBO_EINVAL for bad arguments; TUBO_ESHM; TUBO_ESYS.
  */
 TUBO_EXPORT int tubo_spawn(int nworkers, tubo_spawn_fn fn, void *arg, tubo_comm_t **comm);
 

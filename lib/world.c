@@ -118,17 +118,41 @@ void tubo__world_unregister(tubo__world_t *w)
     }
 }
 
+/* The live views of communicators (tubo__comm_view). */
+static tubo_comm_t *world_views;
+
+void tubo__comm_view(const tubo_comm_t *c, uint16_t ctx, tubo_comm_t *out)
+{
+  *out = *c;
+  out->ctx = ctx;
+  out->magic = TUBO__COMM_VIEW_MAGIC;
+  out->pipe_seq = NULL; /* counters stay with the communicator itself */
+  out->next_view = world_views;
+  world_views = out;
+}
+
+void tubo__comm_view_end(tubo_comm_t *view)
+{
+  for (tubo_comm_t **p = &world_views; *p != NULL; p = &(*p)->next_view)
+    if (*p == view) {
+      *p = view->next_view;
+      break;
+    }
+  view->magic = 0;
+}
+
 int tubo__comm_check_slow(const tubo_comm_t *c)
 {
   if (tubo__nworlds == 0)
     return TUBO_ENOTINIT; /* every handle there was is stale: do not follow it */
-  if (c == NULL)
-    return TUBO_ECOMM;
+  /* Found by address first: a handle of a freed world is never followed. */
   for (tubo__world_t *w = world_live; w != NULL; w = w->next_live)
     if (c == &w->world_comm)
       return c->magic == TUBO__COMM_MAGIC ? 0 : TUBO_ECOMM;
-  /* Not a world's own: one of tubo's internal views (tubo__comm_view), on the stack. */
-  return c->magic == TUBO__COMM_VIEW_MAGIC ? 0 : TUBO_ECOMM;
+  for (const tubo_comm_t *v = world_views; v != NULL; v = v->next_view)
+    if (c == v)
+      return 0;
+  return TUBO_ECOMM;
 }
 
 tubo__world_t *tubo__req_world(const tubo_request_t *r)
@@ -144,6 +168,7 @@ void tubo__world_forget(void)
   /* In a forked child: the parent's worlds are copies this process may keep; they are no
    * longer its own. */
   world_live = NULL;
+  world_views = NULL;
   tubo__nworlds = 0;
   tubo__world = NULL;
 }

@@ -28,7 +28,8 @@ struct tubo_comm {
   uint16_t ctx_coll;   /* barrier and other internal traffic */
   const int *to_world; /* comm rank -> world rank; NULL where they are the same */
   uint32_t barrier_epoch;
-  uint16_t *pipe_seq; /* pipes opened so far with each rank, or NULL before the first */
+  uint16_t *pipe_seq;     /* pipes opened so far with each rank, or NULL before the first */
+  tubo_comm_t *next_view; /* views only: the list of live views (tubo__comm_view) */
 };
 
 enum tubo__req_kind { TUBO__REQ_SEND = 1, TUBO__REQ_RECV = 2, TUBO__REQ_CTRL = 3 };
@@ -180,13 +181,12 @@ static inline int tubo__comm_check(const tubo_comm_t *c)
   return tubo__comm_check_slow(c);
 }
 
-/* A view of c on another context, for internal traffic no user receive can match. */
-static inline void tubo__comm_view(const tubo_comm_t *c, uint16_t ctx, tubo_comm_t *out)
-{
-  *out = *c;
-  out->ctx = ctx;
-  out->magic = TUBO__COMM_VIEW_MAGIC;
-}
+/* A view of c on another context, for internal traffic no user receive can match. The
+ * view is registered, so that handle checks find it by address without following any
+ * pointer they were given. */
+void tubo__comm_view(const tubo_comm_t *c, uint16_t ctx, tubo_comm_t *out);
+/* Ends a view: every tubo__comm_view is paired with one, before out's memory goes. */
+void tubo__comm_view_end(tubo_comm_t *view);
 
 /* The context of the next pipe between this rank and peer on comm: both ranks count the
  * pipes they open with each other, so they agree. Returns 0, TUBO_ENOMEM, or TUBO_ETOOBIG

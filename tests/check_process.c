@@ -550,13 +550,9 @@ static Suite *process_suite(void)
   TCase *tc = th_add_case(s, "child_of_rank", 1, TH_SOLO);
   th_add_job(tc, "child_of_rank", 3, TH_BOTH);
   tc = th_add_case(s, "child_init_in_world", 1, TH_SOLO);
-  /* KNOWN BUG (child of a tuborun rank joins the parent's job): a process started by a
-   * rank inherits the TUBO_* launch variables, so its tubo_init joins the parent's job as
-   * the parent's rank instead of making a world of one. Skipped unless
-   * TUBO_TEST_KNOWN_BUGS=1 (make check TUBO_TEST_KNOWN_BUGS=1). */
-  const char *known = getenv("TUBO_TEST_KNOWN_BUGS");
-  if (known != NULL && strcmp(known, "1") == 0)
-    th_add_job(tc, "child_init_in_world", 3, TH_BOTH);
+  /* A process started by a rank once inherited the launch variables, and its tubo_init
+   * joined the parent's job as the parent's rank. */
+  th_add_job(tc, "child_init_in_world", 3, TH_BOTH);
   return s;
 }
 

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "launch.h"
 #include "os/os.h"
 #include "world.h"
 
@@ -19,8 +20,10 @@ pid_t tubo__fork_child(void)
     return pid;
   if (tubo__os_die_with_parent(parent) != 0)
     _exit(127);
-  /* The parent's job is the parent's: this process may start its own with tubo_init. */
+  /* The parent's job is the parent's: this process may start its own with tubo_init,
+   * which must not find the parent's launch variables. */
   tubo__init_forget();
+  tubo__launch_unset();
   return 0;
 }
 

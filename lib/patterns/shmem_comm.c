@@ -40,18 +40,16 @@ int tubo__shmem_comm(tubo_comm_t *comm, size_t size, tubo__shmem_t *m)
   struct shmem_news news = {0, 0, 0, bytes};
   if (comm->rank == 0) {
     news.rc = w->tp->heap_alloc(w->tp_state, bytes, &news.off);
-    for (int r = 1; r < comm->size; r++) {
-      int src = tubo_send(&news, sizeof news, r, SHMEM_TAG, &coll);
-      if (src != 0)
-        return src;
-    }
+    for (int r = 1; r < comm->size && rc == 0; r++)
+      rc = tubo_send(&news, sizeof news, r, SHMEM_TAG, &coll);
   } else {
     rc = tubo_recv(&news, sizeof news, 0, SHMEM_TAG, &coll, TUBO_STATUS_IGNORE);
-    if (rc != 0)
-      return rc;
-    if (news.rc == 0 && news.size != bytes)
-      return TUBO_EINVAL; /* ranks asked for different sizes */
+    if (rc == 0 && news.rc == 0 && news.size != bytes)
+      rc = TUBO_EINVAL; /* ranks asked for different sizes */
   }
+  tubo__comm_view_end(&coll);
+  if (rc != 0)
+    return rc;
   if (news.rc != 0)
     return news.rc;
   void *p = w->tp->heap_at(w->tp_state, news.off, bytes);
