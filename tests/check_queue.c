@@ -528,11 +528,15 @@ static void check_seen(_Atomic unsigned char *seen, uint32_t producers, uint32_t
     }
 }
 
-/* A queue much smaller than the traffic, so that puts wait for room and gets for items. */
-START_TEST(test_mpmc_forked)
+/* A queue much smaller than the traffic, so that puts wait for room and gets for items.
+ * fences: the publishers' fences the queue is expected to use (TUBO_SHM_ASYM_FENCE). */
+static void mpmc_forked(int fences)
 {
   tubo_queue_t *q = NULL;
   CK_OK(tubo_queue_create(8, ITEM_MAX, 0, &q));
+  if (fences)
+    ck_assert_msg(tubo__queue_fences(q) == 1,
+                  "with TUBO_SHM_ASYM_FENCE=0: expected publishers to fence, they do not");
   size_t nseen = (size_t)MP_PRODUCERS * MP_ITEMS;
   _Atomic unsigned char *seen = test_shared(nseen);
   mp_ctx_t pc[MP_PRODUCERS], cc[MP_CONSUMERS];
@@ -559,6 +563,19 @@ START_TEST(test_mpmc_forked)
   ck_assert_msg(empty == 1, "after every item and stop was got: expected empty() 1, got %d", empty);
   munmap((void *)seen, nseen);
   CK_OK(tubo_queue_free(q));
+}
+
+START_TEST(test_mpmc_forked)
+{
+  mpmc_forked(0);
+}
+END_TEST
+
+/* The same with a fence in every put and get instead of remote fences from sleepers. */
+START_TEST(test_mpmc_forked_fenced)
+{
+  ck_assert_msg(setenv("TUBO_SHM_ASYM_FENCE", "0", 1) == 0, "setenv: %s", strerror(errno));
+  mpmc_forked(1);
 }
 END_TEST
 
@@ -727,13 +744,16 @@ END_TEST
 #define TAG_GOT    2
 
 /* Producers are the first half of the ranks, consumers the rest. The queue is joinable:
- * consumers mark each item done, and rank 0 joins before it sends the stop items. */
-static void body_open_mpmc(void)
+ * consumers mark each item done, and rank 0 joins before it sends the stop items.
+ * fences: whether the handles are expected to fence in every put and get. */
+static void open_mpmc(int fences)
 {
   TH_CHECK(th_size >= 2 && th_size <= 32, "this body needs 2 to 32 ranks, not %d", th_size);
   int producers = th_size / 2, consumers = th_size - producers;
   tubo_queue_t *q = NULL;
   TH_OK(tubo_queue_open(th_world, 8, ITEM_MAX, TUBO_QUEUE_JOINABLE, &q));
+  if (fences)
+    TH_EQ("whether this rank's handle fences in every put and get", tubo__queue_fences(q), 1);
   unsigned char buf[ITEM_MAX];
   if (th_rank < producers) {
     for (uint32_t s = 0; s < OPEN_ITEMS; s++) {
@@ -796,6 +816,20 @@ static void body_open_mpmc(void)
   TH_OK(tubo_queue_free(q));
 }
 
+static void body_open_mpmc(void)
+{
+  open_mpmc(0);
+}
+
+/* One rank may not use asymmetric fences (here: its setting says so): every rank's
+ * handle must then fence, or a sleeper could miss that rank's wake-up. */
+static void body_open_mpmc_fenced(void)
+{
+  if (th_rank == th_size - 1)
+    TH_CHECK(setenv("TUBO_SHM_ASYM_FENCE", "0", 1) == 0, "setenv: %s", strerror(errno));
+  open_mpmc(1);
+}
+
 /* Where the ranks share no memory there is no queue to open. */
 static void body_open_pipe(void)
 {
@@ -839,11 +873,9 @@ static void body_open_mismatch(void)
 }
 
 static const th_body_t bodies[] = {
-    {"open_mpmc", body_open_mpmc, 0},
-    {"open_pipe", body_open_pipe, 0},
-    {"open_alone", body_open_alone, 0},
-    {"open_mismatch", body_open_mismatch, 0},
-    {NULL, NULL, 0},
+    {"open_mpmc", body_open_mpmc, 0},         {"open_mpmc_fenced", body_open_mpmc_fenced, 0},
+    {"open_pipe", body_open_pipe, 0},         {"open_alone", body_open_alone, 0},
+    {"open_mismatch", body_open_mismatch, 0}, {NULL, NULL, 0},
 };
 
 static Suite *queue_suite(void)
@@ -863,6 +895,7 @@ static Suite *queue_suite(void)
 
   tc = th_tcase("processes");
   tcase_add_test(tc, test_mpmc_forked);
+  tcase_add_test(tc, test_mpmc_forked_fenced);
   tcase_add_test(tc, test_full_blocks);
   tcase_add_test(tc, test_empty_blocks);
   tcase_add_test(tc, test_join_waits_for_all);
@@ -872,6 +905,7 @@ static Suite *queue_suite(void)
 
   tc = th_add_case(s, "open_mpmc", 4, TH_SHM);
   th_add_job(tc, "open_mpmc", 6, TH_SHM);
+  th_add_case(s, "open_mpmc_fenced", 5, TH_SHM);
   th_add_case(s, "open_pipe", 2, TH_PIPE);
   th_add_case(s, "open_alone", 1, TH_SOLO);
   th_add_case(s, "open_mismatch", 2, TH_SHM);

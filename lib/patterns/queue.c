@@ -14,9 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "os/os.h"
 #include "patterns/queue_layout.h"
-#include "patterns/shmem.h"
 #include "patterns/queue_wait.h"
+#include "patterns/shmem.h"
+#include "settings.h"
 #include "tubo.h"
 
 struct tubo_queue {
@@ -27,6 +29,7 @@ struct tubo_queue {
   uint64_t item_max; /* largest item */
   int shift;         /* log2(capacity) when it is a power of two, else -1 */
   unsigned flags;
+  int fence; /* 1: publishers fence; 0: sleepers make them (asymmetric fences, os.h) */
   int closed;
   tubo__shmem_t mem;
 };
@@ -64,8 +67,18 @@ static int queue_layout(size_t capacity, size_t item_max, unsigned flags, uint64
   return 0;
 }
 
+/* Whether this process must publish with a fence of its own: unless it registered for
+ * asymmetric fences (processes forked later inherit the registration with the memory) and
+ * the setting the shared-memory transport follows allows them. */
+static int queue_fence_needed(void)
+{
+  if (tubo__setting_u64("TUBO_SHM_ASYM_FENCE", 1, 0, 1) == 0)
+    return 1;
+  return tubo__os_fence_register() != 0;
+}
+
 static int queue_handle(tubo__shmem_t *mem, size_t capacity, size_t item_max, unsigned flags,
-                        uint64_t stride, tubo_queue_t **q)
+                        uint64_t stride, int fence, tubo_queue_t **q)
 {
   tubo_queue_t *h = calloc(1, sizeof *h);
   if (h == NULL) {
@@ -79,6 +92,7 @@ static int queue_handle(tubo__shmem_t *mem, size_t capacity, size_t item_max, un
   h->stride = stride;
   h->item_max = item_max;
   h->flags = flags;
+  h->fence = fence;
   h->shift = -1;
   if ((capacity & (capacity - 1)) == 0)
     h->shift = __builtin_ctzll(capacity);
@@ -101,7 +115,7 @@ int tubo_queue_create(size_t capacity, size_t item_max, unsigned flags, tubo_que
     return rc;
   queue_shared_t *sh = mem.base;
   atomic_store_explicit(&sh->config, queue_config(capacity, item_max, flags), memory_order_relaxed);
-  return queue_handle(&mem, capacity, item_max, flags, stride, q);
+  return queue_handle(&mem, capacity, item_max, flags, stride, queue_fence_needed(), q);
 }
 
 int tubo_queue_open(tubo_comm_t *comm, size_t capacity, size_t item_max, unsigned flags,
@@ -121,20 +135,34 @@ int tubo_queue_open(tubo_comm_t *comm, size_t capacity, size_t item_max, unsigne
   if (rc != 0)
     return rc;
   /* Zeroed memory is an empty queue: the first rank here records the arguments, the
-   * others check theirs against them. */
+   * others check theirs against them. Asymmetric fences only if every rank may use them:
+   * each says so before the barrier, and all decide after it. Every rank reaches the
+   * barrier, also one whose arguments differ, so that none waits there for ever. */
   queue_shared_t *sh = mem.base;
   uint64_t want = queue_config(capacity, item_max, flags), seen = 0;
-  if (!atomic_compare_exchange_strong(&sh->config, &seen, want) && seen != want) {
+  int differ = !atomic_compare_exchange_strong(&sh->config, &seen, want) && seen != want;
+  if (queue_fence_needed())
+    atomic_store(&sh->fence_denied, 1);
+  rc = tubo_barrier(comm);
+  if (rc == 0 && differ)
+    rc = TUBO_EINVAL;
+  if (rc != 0) {
     tubo__shmem_release(&mem);
-    return TUBO_EINVAL;
+    return rc;
   }
-  return queue_handle(&mem, capacity, item_max, flags, stride, q);
+  int fence = atomic_load(&sh->fence_denied) != 0;
+  return queue_handle(&mem, capacity, item_max, flags, stride, fence, q);
 }
 
 queue_shared_t *tubo__queue_shared(const tubo_queue_t *q, size_t *stride)
 {
   *stride = (size_t)q->stride;
   return q->sh;
+}
+
+int tubo__queue_fences(const tubo_queue_t *q)
+{
+  return q->fence;
 }
 
 /* ---- The ring ---- */
@@ -201,6 +229,18 @@ static queue_cell_t *queue_claim(const tubo_queue_t *q, _Atomic uint64_t *at, ui
   }
 }
 
+/* Hands a cell on (its next turn), then wakes whoever waits for that. */
+static inline void queue_hand_on(const tubo_queue_t *q, queue_cell_t *c, uint64_t turn,
+                                 queue_wait_t *w)
+{
+  atomic_store_explicit(&c->turn, turn, memory_order_release);
+  if (q->fence)
+    atomic_thread_fence(memory_order_seq_cst);
+  else
+    atomic_signal_fence(memory_order_seq_cst); /* sleepers fence for us */
+  tubo__queue_wake(w);
+}
+
 /* One attempt to put: 0, 1 when full, or an error. */
 static int queue_try_put(tubo_queue_t *q, const void *item, size_t len)
 {
@@ -214,8 +254,7 @@ static int queue_try_put(tubo_queue_t *q, const void *item, size_t len)
     atomic_fetch_add_explicit(&q->sh->unfinished, 1, memory_order_relaxed);
   c->len = (uint32_t)len;
   queue_copy(c->data, item, len);
-  atomic_store_explicit(&c->turn, turn + 1, memory_order_seq_cst);
-  tubo__queue_wake(&q->sh->not_empty);
+  queue_hand_on(q, c, turn + 1, &q->sh->not_empty);
   return 0;
 }
 
@@ -237,8 +276,7 @@ static int queue_try_get(tubo_queue_t *q, void *buf, size_t cap, size_t *lenp)
   queue_copy(buf, c->data, len < cap ? len : cap);
   if (lenp != NULL)
     *lenp = len;
-  atomic_store_explicit(&c->turn, turn + 1, memory_order_seq_cst);
-  tubo__queue_wake(&q->sh->not_full);
+  queue_hand_on(q, c, turn + 1, &q->sh->not_full);
   return rc;
 }
 
@@ -290,7 +328,7 @@ int tubo_queue_put(tubo_queue_t *q, const void *item, size_t len, int timeout_ms
     return TUBO_EFULL;
   tubo__deadline_t dl = tubo__deadline_in(timeout_ms);
   for (;;) {
-    int waited = tubo__queue_wait_until(&q->sh->not_full, queue_put_ready, q, dl);
+    int waited = tubo__queue_wait_until(&q->sh->not_full, !q->fence, queue_put_ready, q, dl);
     rc = queue_try_put(q, item, len);
     if (rc != 1)
       return rc;
@@ -313,7 +351,7 @@ int tubo_queue_get(tubo_queue_t *q, void *buf, size_t cap, size_t *len, int time
     return TUBO_EEMPTY;
   tubo__deadline_t dl = tubo__deadline_in(timeout_ms);
   for (;;) {
-    int waited = tubo__queue_wait_until(&q->sh->not_empty, queue_get_ready, q, dl);
+    int waited = tubo__queue_wait_until(&q->sh->not_empty, !q->fence, queue_get_ready, q, dl);
     rc = queue_try_get(q, buf, cap, len);
     if (rc != 1)
       return rc;
@@ -384,8 +422,10 @@ int tubo_queue_task_done(tubo_queue_t *q)
       return TUBO_EINVAL;
   } while (!atomic_compare_exchange_weak_explicit(&q->sh->unfinished, &n, n - 1,
                                                   memory_order_seq_cst, memory_order_relaxed));
-  if (n == 1)
+  if (n == 1) {
+    atomic_thread_fence(memory_order_seq_cst); /* orders the count before the wake's look */
     tubo__queue_wake(&q->sh->all_done);
+  }
   return 0;
 }
 
@@ -400,7 +440,9 @@ int tubo_queue_join(tubo_queue_t *q, int timeout_ms)
   int rc = queue_check_joinable(q);
   if (rc != 0)
     return rc;
-  return tubo__queue_wait_until(&q->sh->all_done, queue_all_done, q, tubo__deadline_in(timeout_ms));
+  /* task_done fences on its own (joins are rare; task_done's last count rarer still). */
+  return tubo__queue_wait_until(&q->sh->all_done, 0, queue_all_done, q,
+                                tubo__deadline_in(timeout_ms));
 }
 
 int tubo_queue_close(tubo_queue_t *q)

@@ -21,6 +21,7 @@
 typedef struct queue_shared {
   /* Written once (by the first process that opens it), then only read. */
   alignas(QUEUE_LINE) _Atomic uint64_t config; /* queue_config() of the arguments, 0: none */
+  _Atomic uint32_t fence_denied;               /* a rank could not register for asymmetric fences */
   /* Producers' position: the next put claims it. */
   alignas(QUEUE_LINE) _Atomic uint64_t tail;
   /* Consumers' position: the next get claims it. */
@@ -51,5 +52,9 @@ typedef struct queue_cell {
 
 /* The shared memory of a queue and its cell stride, for tests that corrupt it on purpose. */
 queue_shared_t *tubo__queue_shared(const tubo_queue_t *q, size_t *stride);
+
+/* Whether this handle publishes with fences of its own (1) or relies on its sleepers'
+ * remote fences (0), for tests. */
+int tubo__queue_fences(const tubo_queue_t *q);
 
 #endif /* TUBO_PATTERNS_QUEUE_LAYOUT_H */

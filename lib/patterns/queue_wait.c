@@ -25,7 +25,8 @@ static int queue_ms_left(tubo__deadline_t dl)
   return ms > INT_MAX ? INT_MAX : (int)ms;
 }
 
-int tubo__queue_wait_until(queue_wait_t *w, int (*ready)(void *), void *arg, tubo__deadline_t dl)
+int tubo__queue_wait_until(queue_wait_t *w, int remote_fence, int (*ready)(void *), void *arg,
+                           tubo__deadline_t dl)
 {
   if (ready(arg))
     return 0;
@@ -46,6 +47,8 @@ int tubo__queue_wait_until(queue_wait_t *w, int (*ready)(void *), void *arg, tub
     /* Record the sleeper, then look once more: a waker that changes the state after the
      * look finds the record and changes the word, so the futex wait returns at once. */
     uint32_t key = atomic_fetch_or_explicit(&w->word, 1u, memory_order_seq_cst) | 1u;
+    if (remote_fence)
+      tubo__os_fence_remote(); /* every waker's last publication is visible now */
     if (ready(arg))
       return 0; /* the record stays: one waker will clear it for nothing */
     int ms = queue_ms_left(dl);

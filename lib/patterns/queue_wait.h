@@ -23,20 +23,23 @@ typedef struct queue_wait {
 } queue_wait_t;
 
 /* Waits until ready(arg) returns non-zero or the deadline passes, as tubo__shwait_until
- * (ready must read the shared state with sequentially consistent loads).
+ * (ready must read the shared state with sequentially consistent loads). With
+ * remote_fence set, the processes that wake it publish without a fence of their own
+ * (asymmetric fences, os.h): it makes them all pass one after recording itself.
  * Returns 0 when ready, TUBO_ETIMEDOUT otherwise. */
-int tubo__queue_wait_until(queue_wait_t *w, int (*ready)(void *), void *arg, tubo__deadline_t dl);
+int tubo__queue_wait_until(queue_wait_t *w, int remote_fence, int (*ready)(void *), void *arg,
+                           tubo__deadline_t dl);
 
 /* The slow part of tubo__queue_wake: clears the record (seen is the word with it set)
  * and wakes the sleepers. */
 void tubo__queue_wake_sleepers(queue_wait_t *w, uint32_t seen);
 
 /* Wakes every sleeper, if any is recorded. Call after the state change that may make them
- * ready, itself made with a sequentially consistent atomic (or followed by a full fence).
+ * ready, with a full fence between the two, or none where the sleepers use remote fences.
  * Costs one load when nobody sleeps. */
 static inline void tubo__queue_wake(queue_wait_t *w)
 {
-  uint32_t v = atomic_load_explicit(&w->word, memory_order_seq_cst);
+  uint32_t v = atomic_load_explicit(&w->word, memory_order_relaxed);
   if (v & 1u)
     tubo__queue_wake_sleepers(w, v);
 }
