@@ -850,26 +850,35 @@ static void body_open_alone(void)
   TH_OK(tubo_queue_free(q));
 }
 
-/* Ranks that open one queue with different arguments: whoever comes second is told. */
+/* Ranks that open one queue with different arguments are told, and nobody hangs: with
+ * different flags (the same memory), whoever came second; with a different capacity
+ * (more memory), the rank that differs from rank 0. */
 static void body_open_mismatch(void)
 {
-  tubo_queue_t *q = NULL;
-  unsigned flags = th_rank == 0 ? 0 : TUBO_QUEUE_JOINABLE;
-  int rc = tubo_queue_open(th_world, 4, 8, flags, &q);
-  TH_CHECK(rc == 0 || rc == TUBO_EINVAL, "open: expected TUBO_OK or TUBO_EINVAL, got %s",
-           tubo_err_name(rc));
-  if (th_rank == 1) {
-    TH_OK(tubo_send(&rc, sizeof rc, 0, 0, th_world));
+  TH_CHECK(th_size == 2, "this body needs 2 ranks, not %d", th_size);
+  int rc[2];
+  tubo_queue_t *q[2] = {NULL, NULL};
+  rc[0] = tubo_queue_open(th_world, 4, 8, th_rank == 0 ? 0 : TUBO_QUEUE_JOINABLE, &q[0]);
+  rc[1] = tubo_queue_open(th_world, th_rank == 0 ? 4 : 40, 8, 0, &q[1]);
+  for (int i = 0; i < 2; i++)
+    TH_CHECK(rc[i] == 0 || rc[i] == TUBO_EINVAL, "open %d: expected TUBO_OK or TUBO_EINVAL, got %s",
+             i, tubo_err_name(rc[i]));
+  /* Rank 0 speaks first: if it were left waiting in an open, both would wait for ever. */
+  if (th_rank == 0) {
+    TH_OK(tubo_send(rc, sizeof rc, 1, 0, th_world));
+    TH_EQ("rank 0's open with the reference capacity: error", rc[1], 0);
   } else {
-    int other = 1;
-    TH_OK(tubo_recv(&other, sizeof other, 1, 0, th_world, TUBO_STATUS_IGNORE));
-    TH_CHECK((rc == 0) != (other == 0),
+    int other[2] = {1, 1};
+    TH_OK(tubo_recv(other, sizeof other, 0, 0, th_world, TUBO_STATUS_IGNORE));
+    TH_CHECK((rc[0] == 0) != (other[0] == 0),
              "ranks opened one queue with different flags: expected exactly one TUBO_EINVAL, "
              "got %s on rank 0 and %s on rank 1",
-             tubo_err_name(rc), tubo_err_name(other));
+             tubo_err_name(other[0]), tubo_err_name(rc[0]));
+    TH_EQ("rank 1's open with 10 times rank 0's capacity: error", rc[1], TUBO_EINVAL);
   }
-  if (rc == 0)
-    TH_OK(tubo_queue_free(q));
+  for (int i = 0; i < 2; i++)
+    if (rc[i] == 0)
+      TH_OK(tubo_queue_free(q[i]));
 }
 
 static const th_body_t bodies[] = {

@@ -132,6 +132,12 @@ int tubo_queue_open(tubo_comm_t *comm, size_t capacity, size_t item_max, unsigne
     return rc;
   tubo__shmem_t mem;
   rc = tubo__shmem_comm(comm, bytes, &mem);
+  if (rc == TUBO_EINVAL) {
+    /* This rank asked for another size than rank 0: it still meets the others at their
+     * barrier below, so that none of them waits there for it. */
+    tubo_barrier(comm);
+    return rc;
+  }
   if (rc != 0)
     return rc;
   /* Zeroed memory is an empty queue: the first rank here records the arguments, the
