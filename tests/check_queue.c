@@ -342,6 +342,22 @@ START_TEST(test_truncated)
 }
 END_TEST
 
+/* Every call on q but free returns want (a NULL or a closed handle). */
+static void every_call_fails(tubo_queue_t *q, int want)
+{
+  uint64_t v = 2;
+  size_t n;
+  int flag;
+  CK_RC(tubo_queue_put(q, &v, sizeof v, 0), want);
+  CK_RC(tubo_queue_get(q, &v, sizeof v, NULL, 0), want);
+  CK_RC(tubo_queue_size(q, &n), want);
+  CK_RC(tubo_queue_empty(q, &flag), want);
+  CK_RC(tubo_queue_full(q, &flag), want);
+  CK_RC(tubo_queue_task_done(q), want);
+  CK_RC(tubo_queue_join(q, 0), want);
+  CK_RC(tubo_queue_close(q), want);
+}
+
 START_TEST(test_bad_arguments)
 {
   tubo_queue_t *q = NULL;
@@ -354,19 +370,10 @@ START_TEST(test_bad_arguments)
   ck_assert_msg(q == NULL, "failed creates must leave the handle alone");
   CK_RC(tubo_queue_open(NULL, 4, 8, 0, &q), TUBO_ECOMM);
 
-  uint64_t v = 1;
-  size_t n;
-  int flag;
-  CK_RC(tubo_queue_put(NULL, &v, sizeof v, 0), TUBO_EINVAL);
-  CK_RC(tubo_queue_get(NULL, &v, sizeof v, NULL, 0), TUBO_EINVAL);
-  CK_RC(tubo_queue_size(NULL, &n), TUBO_EINVAL);
-  CK_RC(tubo_queue_empty(NULL, &flag), TUBO_EINVAL);
-  CK_RC(tubo_queue_full(NULL, &flag), TUBO_EINVAL);
-  CK_RC(tubo_queue_task_done(NULL), TUBO_EINVAL);
-  CK_RC(tubo_queue_join(NULL, 0), TUBO_EINVAL);
-  CK_RC(tubo_queue_close(NULL), TUBO_EINVAL);
+  every_call_fails(NULL, TUBO_EINVAL);
   CK_RC(tubo_queue_free(NULL), TUBO_EINVAL);
 
+  uint64_t v = 1;
   CK_OK(tubo_queue_create(4, 8, 0, &q));
   CK_RC(tubo_queue_put(q, NULL, 8, 0), TUBO_EINVAL);
   CK_RC(tubo_queue_get(q, NULL, 8, NULL, 0), TUBO_EINVAL);
@@ -390,17 +397,7 @@ START_TEST(test_closed)
   CK_OK(tubo_queue_create(4, 8, TUBO_QUEUE_JOINABLE, &q));
   put_u64(q, 1);
   CK_OK(tubo_queue_close(q));
-  uint64_t v = 2;
-  size_t n;
-  int flag;
-  CK_RC(tubo_queue_put(q, &v, sizeof v, 0), TUBO_ECLOSED);
-  CK_RC(tubo_queue_get(q, &v, sizeof v, NULL, 0), TUBO_ECLOSED);
-  CK_RC(tubo_queue_size(q, &n), TUBO_ECLOSED);
-  CK_RC(tubo_queue_empty(q, &flag), TUBO_ECLOSED);
-  CK_RC(tubo_queue_full(q, &flag), TUBO_ECLOSED);
-  CK_RC(tubo_queue_task_done(q), TUBO_ECLOSED);
-  CK_RC(tubo_queue_join(q, 0), TUBO_ECLOSED);
-  CK_RC(tubo_queue_close(q), TUBO_ECLOSED);
+  every_call_fails(q, TUBO_ECLOSED);
   CK_OK(tubo_queue_free(q));
 }
 END_TEST

@@ -376,37 +376,44 @@ static uint64_t queue_count(const tubo_queue_t *q)
   return tail - head > q->capacity ? q->capacity : tail - head;
 }
 
-int tubo_queue_size(const tubo_queue_t *q, size_t *n)
+/* The common part of size, empty and full: checks q and where the answer goes, then
+ * counts. */
+static int queue_look(const tubo_queue_t *q, const void *out, uint64_t *count)
 {
   int rc = queue_check(q);
   if (rc != 0)
     return rc;
-  if (n == NULL)
+  if (out == NULL)
     return TUBO_EINVAL;
-  *n = (size_t)queue_count(q);
+  *count = queue_count(q);
   return 0;
+}
+
+int tubo_queue_size(const tubo_queue_t *q, size_t *n)
+{
+  uint64_t k = 0;
+  int rc = queue_look(q, n, &k);
+  if (rc == 0)
+    *n = (size_t)k;
+  return rc;
 }
 
 int tubo_queue_empty(const tubo_queue_t *q, int *empty)
 {
-  int rc = queue_check(q);
-  if (rc != 0)
-    return rc;
-  if (empty == NULL)
-    return TUBO_EINVAL;
-  *empty = queue_count(q) == 0;
-  return 0;
+  uint64_t k = 0;
+  int rc = queue_look(q, empty, &k);
+  if (rc == 0)
+    *empty = k == 0;
+  return rc;
 }
 
 int tubo_queue_full(const tubo_queue_t *q, int *full)
 {
-  int rc = queue_check(q);
-  if (rc != 0)
-    return rc;
-  if (full == NULL)
-    return TUBO_EINVAL;
-  *full = queue_count(q) >= q->capacity;
-  return 0;
+  uint64_t k = 0;
+  int rc = queue_look(q, full, &k);
+  if (rc == 0)
+    *full = k >= q->capacity;
+  return rc;
 }
 
 static int queue_check_joinable(const tubo_queue_t *q)

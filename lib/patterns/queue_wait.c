@@ -13,36 +13,14 @@
  * and about to hand on a cell, short against a time slice of a busy machine. */
 #define QUEUE_SPIN_NS 5000u
 
-/* Milliseconds left before the deadline, for a futex wait: -1 for none, 0 if passed. */
-static int queue_ms_left(tubo__deadline_t dl)
-{
-  if (dl.forever)
-    return -1;
-  uint64_t now = tubo__os_now_ns();
-  if (now >= dl.at_ns)
-    return 0;
-  uint64_t ms = (dl.at_ns - now + 999999u) / 1000000u;
-  return ms > INT_MAX ? INT_MAX : (int)ms;
-}
-
 int tubo__queue_wait_until(queue_wait_t *w, int remote_fence, int (*ready)(void *), void *arg,
                            tubo__deadline_t dl)
 {
   if (ready(arg))
     return 0;
-  uint64_t start = tubo__os_now_ns();
-  for (unsigned spins = 1;; spins++) {
-    tubo__os_cpu_relax();
-    if (ready(arg))
-      return 0;
-    if ((spins & 63) != 0)
-      continue;
-    uint64_t now = tubo__os_now_ns();
-    if (!dl.forever && now >= dl.at_ns)
-      return TUBO_ETIMEDOUT;
-    if (now - start >= QUEUE_SPIN_NS)
-      break;
-  }
+  int rc = tubo__shwait_spin(ready, arg, dl, QUEUE_SPIN_NS);
+  if (rc != 1)
+    return rc;
   for (;;) {
     /* Record the sleeper, then look once more: a waker that changes the state after the
      * look finds the record and changes the word, so the futex wait returns at once. */
@@ -51,7 +29,7 @@ int tubo__queue_wait_until(queue_wait_t *w, int remote_fence, int (*ready)(void 
       tubo__os_fence_remote(); /* every waker's last publication is visible now */
     if (ready(arg))
       return 0; /* the record stays: one waker will clear it for nothing */
-    int ms = queue_ms_left(dl);
+    int ms = tubo__deadline_ms_left(dl);
     if (ms == 0)
       return TUBO_ETIMEDOUT;
     tubo__os_futex_wait(&w->word, key, ms);
