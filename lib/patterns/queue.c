@@ -51,10 +51,10 @@ static uint64_t queue_config(uint64_t capacity, uint64_t item_max, unsigned flag
 }
 
 /* Checks the arguments and computes the cell stride and the bytes of shared memory. */
-static int queue_layout(size_t capacity, size_t item_max, unsigned flags, uint64_t *stride,
-                        size_t *bytes)
+static int queue_layout(size_t capacity, size_t item_max, unsigned flags, tubo_queue_t **q,
+                        uint64_t *stride, size_t *bytes)
 {
-  if (capacity == 0 || item_max == 0 || (flags & ~TUBO_QUEUE_JOINABLE) != 0)
+  if (q == NULL || capacity == 0 || item_max == 0 || (flags & ~TUBO_QUEUE_JOINABLE) != 0)
     return TUBO_EINVAL;
   if (item_max > UINT32_MAX - sizeof(queue_cell_t) - QUEUE_CELL_ALIGN)
     return TUBO_ETOOBIG; /* cells record lengths in 32 bits */
@@ -102,11 +102,9 @@ static int queue_handle(tubo__shmem_t *mem, size_t capacity, size_t item_max, un
 
 int tubo_queue_create(size_t capacity, size_t item_max, unsigned flags, tubo_queue_t **q)
 {
-  if (q == NULL)
-    return TUBO_EINVAL;
   uint64_t stride;
   size_t bytes;
-  int rc = queue_layout(capacity, item_max, flags, &stride, &bytes);
+  int rc = queue_layout(capacity, item_max, flags, q, &stride, &bytes);
   if (rc != 0)
     return rc;
   tubo__shmem_t mem;
@@ -123,11 +121,9 @@ int tubo_queue_open(tubo_comm_t *comm, size_t capacity, size_t item_max, unsigne
 {
   if (comm == NULL)
     return TUBO_ECOMM;
-  if (q == NULL)
-    return TUBO_EINVAL;
   uint64_t stride;
   size_t bytes;
-  int rc = queue_layout(capacity, item_max, flags, &stride, &bytes);
+  int rc = queue_layout(capacity, item_max, flags, q, &stride, &bytes);
   if (rc != 0)
     return rc;
   tubo__shmem_t mem;
@@ -318,6 +314,45 @@ static int queue_check(const tubo_queue_t *q)
   return q->closed ? TUBO_ECLOSED : 0;
 }
 
+/* A put or a get to try again after waiting, with its arguments. */
+typedef struct queue_op {
+  tubo_queue_t *q;
+  const void *item; /* put */
+  size_t len;
+  void *buf; /* get */
+  size_t cap;
+  size_t *lenp;
+} queue_op_t;
+
+static int queue_op_put(queue_op_t *o)
+{
+  return queue_try_put(o->q, o->item, o->len);
+}
+
+static int queue_op_get(queue_op_t *o)
+{
+  return queue_try_get(o->q, o->buf, o->cap, o->lenp);
+}
+
+/* After a first attempt found the ring not ready: waits on w until ready says it may be,
+ * tries again, and so on until the attempt is made or the timeout passes. now_rc is the
+ * answer when the timeout is 0. */
+static int queue_retry(queue_op_t *o, int (*attempt)(queue_op_t *), queue_wait_t *w,
+                       int (*ready)(void *), int timeout_ms, int now_rc)
+{
+  if (timeout_ms == 0)
+    return now_rc;
+  tubo__deadline_t dl = tubo__deadline_in(timeout_ms);
+  for (;;) {
+    int waited = tubo__queue_wait_until(w, !o->q->fence, ready, o->q, dl);
+    int rc = attempt(o);
+    if (rc != 1)
+      return rc;
+    if (waited != 0)
+      return waited;
+  }
+}
+
 int tubo_queue_put(tubo_queue_t *q, const void *item, size_t len, int timeout_ms)
 {
   int rc = queue_check(q);
@@ -330,17 +365,8 @@ int tubo_queue_put(tubo_queue_t *q, const void *item, size_t len, int timeout_ms
   rc = queue_try_put(q, item, len);
   if (rc != 1)
     return rc;
-  if (timeout_ms == 0)
-    return TUBO_EFULL;
-  tubo__deadline_t dl = tubo__deadline_in(timeout_ms);
-  for (;;) {
-    int waited = tubo__queue_wait_until(&q->sh->not_full, !q->fence, queue_put_ready, q, dl);
-    rc = queue_try_put(q, item, len);
-    if (rc != 1)
-      return rc;
-    if (waited != 0)
-      return waited;
-  }
+  queue_op_t o = {q, item, len, NULL, 0, NULL};
+  return queue_retry(&o, queue_op_put, &q->sh->not_full, queue_put_ready, timeout_ms, TUBO_EFULL);
 }
 
 int tubo_queue_get(tubo_queue_t *q, void *buf, size_t cap, size_t *len, int timeout_ms)
@@ -353,17 +379,8 @@ int tubo_queue_get(tubo_queue_t *q, void *buf, size_t cap, size_t *len, int time
   rc = queue_try_get(q, buf, cap, len);
   if (rc != 1)
     return rc;
-  if (timeout_ms == 0)
-    return TUBO_EEMPTY;
-  tubo__deadline_t dl = tubo__deadline_in(timeout_ms);
-  for (;;) {
-    int waited = tubo__queue_wait_until(&q->sh->not_empty, !q->fence, queue_get_ready, q, dl);
-    rc = queue_try_get(q, buf, cap, len);
-    if (rc != 1)
-      return rc;
-    if (waited != 0)
-      return waited;
-  }
+  queue_op_t o = {q, NULL, 0, buf, cap, len};
+  return queue_retry(&o, queue_op_get, &q->sh->not_empty, queue_get_ready, timeout_ms, TUBO_EEMPTY);
 }
 
 /* Items claimed by puts and not yet by gets, at most the capacity. */
