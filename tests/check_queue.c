@@ -848,15 +848,15 @@ static void body_open_alone(void)
 }
 
 /* Ranks that open one queue with different arguments are told, and nobody hangs: with
- * different flags (the same memory), whoever came second; with a different capacity
- * (more memory), the rank that differs from rank 0. */
+ * different flags (the same memory), whoever came second; with a capacity that needs
+ * more pages of memory, the rank that differs from rank 0. */
 static void body_open_mismatch(void)
 {
   TH_CHECK(th_size == 2, "this body needs 2 ranks, not %d", th_size);
   int rc[2];
   tubo_queue_t *q[2] = {NULL, NULL};
   rc[0] = tubo_queue_open(th_world, 4, 8, th_rank == 0 ? 0 : TUBO_QUEUE_JOINABLE, &q[0]);
-  rc[1] = tubo_queue_open(th_world, th_rank == 0 ? 4 : 40, 8, 0, &q[1]);
+  rc[1] = tubo_queue_open(th_world, th_rank == 0 ? 4 : 4000, 8, 0, &q[1]);
   for (int i = 0; i < 2; i++)
     TH_CHECK(rc[i] == 0 || rc[i] == TUBO_EINVAL, "open %d: expected TUBO_OK or TUBO_EINVAL, got %s",
              i, tubo_err_name(rc[i]));
@@ -871,7 +871,7 @@ static void body_open_mismatch(void)
              "ranks opened one queue with different flags: expected exactly one TUBO_EINVAL, "
              "got %s on rank 0 and %s on rank 1",
              tubo_err_name(other[0]), tubo_err_name(rc[0]));
-    TH_EQ("rank 1's open with 10 times rank 0's capacity: error", rc[1], TUBO_EINVAL);
+    TH_EQ("rank 1's open with 1000 times rank 0's capacity: error", rc[1], TUBO_EINVAL);
   }
   for (int i = 0; i < 2; i++)
     if (rc[i] == 0)
