@@ -19,9 +19,10 @@
 #define QUEUE_LINE 128
 
 typedef struct queue_shared {
-  /* Written once (by the first process that opens it), then only read. */
-  alignas(QUEUE_LINE) _Atomic uint64_t config; /* queue_config() of the arguments, 0: none */
-  _Atomic uint32_t fence_denied;               /* a rank could not register for asymmetric fences */
+  /* Written while the queue is made or opened, then only read: the arguments'
+   * queue_config() (0: none yet), and whether a rank cannot use asymmetric fences. */
+  alignas(QUEUE_LINE) _Atomic uint64_t config;
+  _Atomic uint32_t fence_denied;
   /* Producers' position: the next put claims it. */
   alignas(QUEUE_LINE) _Atomic uint64_t tail;
   /* Consumers' position: the next get claims it. */
