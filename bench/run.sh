@@ -8,27 +8,30 @@
 # the median, min and max of each figure and ratio over the stable repetitions. Targets print PASS/FAIL, but these are figures, not tests: the
 # script exits 0 whatever they say. It builds nothing: it runs the programs of a built tree.
 #
-# Usage: bench/run.sh [-r REPS] [-n ITEMS] [-p PY_ITEMS] [-S] [BUILDDIR]   (or: make bench)
+# Usage: bench/run.sh [-r REPS] [-n ITEMS] [-p PY_ITEMS] [-S] [-Q] [BUILDDIR]   (or: make bench)
 #   -r REPS      repetitions (default 7)
 #   -n ITEMS     items streamed by the C pipelines (default 5000000)
-#   -p PY_ITEMS  items streamed by the Python pipeline (default 100000)
+#   -p PY_ITEMS  items streamed by the Python pipeline and Python's Queue (default 100000)
 #   -S           skip the closing sweep of every message size
+#   -Q           skip the Queue figures (tubo's Queue and Python's, 1, 2 and 4 pairs)
 #   BUILDDIR     the build tree (default: the current directory)
 # Environment: MPIRUN (default mpirun), PYTHON3 (default python3).
 usage() {
-  sed -n 's/^# \{0,1\}//; 10,16p' "$0"
+  sed -n 's/^# \{0,1\}//; 10,17p' "$0"
 }
 
 reps=7
 items=5000000
 py_items=100000
 sweep=1
-while getopts r:n:p:Sh opt; do
+queue=1
+while getopts r:n:p:SQh opt; do
   case $opt in
   r) reps=$OPTARG ;;
   n) items=$OPTARG ;;
   p) py_items=$OPTARG ;;
   S) sweep=0 ;;
+  Q) queue=0 ;;
   h)
     usage
     exit 0
@@ -60,7 +63,8 @@ done
 here=$(cd "$(dirname "$0")" && pwd)
 build=$(cd "${1:-.}" && pwd) || exit 2
 tuborun=$build/tools/tuborun
-for prog in "$tuborun" "$build/examples/pipeline" "$build/bench/osu_tubo" "$build/bench/floor"; do
+for prog in "$tuborun" "$build/examples/pipeline" "$build/bench/osu_tubo" "$build/bench/floor" \
+  "$build/bench/queue_bench"; do
   [ -x "$prog" ] || {
     echo "run.sh: $prog is missing: build the tree first (make), or name it: run.sh BUILDDIR" >&2
     exit 1
@@ -167,6 +171,18 @@ for rep in $(seq 1 "$reps"); do
     run py "$PYTHON3" "$here/py_pipeline.py" -n "$py_items" &&
       record "$rep" py_pipe "$(pick py 'check=ok' items_per_s)"
   fi
+  # The Queue: P producer and P consumer processes, 8-byte items (C) or ints (Python),
+  # tubo's and Python's back to back for each P.
+  if [ $queue = 1 ]; then
+    for qp in 1 2 4; do
+      run tq$qp "$build/bench/queue_bench" -p $qp -n $((items / 2)) &&
+        record "$rep" tubo_queue$qp "$(pick tq$qp 'check=ok' items_per_s)"
+      if [ $have_py = 1 ]; then
+        run pq$qp "$PYTHON3" "$here/py_queue.py" -p $qp -n "$py_items" &&
+          record "$rep" py_queue$qp "$(pick pq$qp 'check=ok' items_per_s)"
+      fi
+    done
+  fi
   # The floor again: a repetition during which the host moved the vCPUs (the floor
   # changed by more than 25%) compares figures taken on different machines; the ratios
   # leave it out.
@@ -245,6 +261,10 @@ END {
   fig("mpi_pipe_default", "Open MPI pipeline, default", 1e-6, "M items/s")
   fig("mpi_pipe_yield", "Open MPI pipeline, mpi_yield_when_idle 1", 1e-6, "M items/s")
   fig("py_pipe", "Python multiprocessing pipeline (the seed)", 1e-6, "M items/s")
+  for (p = 1; p <= 4; p *= 2) {
+    fig("tubo_queue" p, "tubo Queue, " p " producer(s) -> " p " consumer(s)", 1e-6, "M items/s")
+    fig("py_queue" p, "Python multiprocessing.Queue, " p " -> " p, 1e-6, "M items/s")
+  }
   print ""
   printf "stable repetitions (floor before and after within 25%%): %d of %d; only they count\n\n", nstable, reps
   printf "%-46s %10s %10s %10s  %-6s %s\n", "ratio (within each repetition)", "median", "min", "max", "target", "verdict"
@@ -255,6 +275,8 @@ END {
   ratio("tubo_bw4m", "mpi_bw4m", "tubo bandwidth 4 MiB / Open MPI", ">=", 1)
   ratio("tubo_pipe", "mpi_pipe", "tubo pipeline / Open MPI (better of the two)", ">=", 5)
   ratio("tubo_pipe", "py_pipe", "tubo pipeline / Python", ">=", 300)
+  for (p = 1; p <= 4; p *= 2)
+    ratio("tubo_queue" p, "py_queue" p, "tubo Queue / Python Queue, " p " -> " p, ">=", 100)
 }' "$figs"
 
 if [ $sweep = 1 ]; then

@@ -453,7 +453,8 @@ TUBO_EXPORT int tubo_queue_create(size_t capacity, size_t item_max, unsigned fla
 /**
  * @brief As ::tubo_queue_create, shared by all ranks of @p comm; collective, with the same
  * arguments on every rank.
- * @return as ::tubo_queue_create; TUBO_ECOMM; TUBO_ENOTSUP where the ranks share no memory.
+ * @return as ::tubo_queue_create; TUBO_ECOMM; TUBO_ENOTSUP where the ranks share no memory;
+ *         TUBO_EINVAL on a rank whose arguments differ from the other ranks'.
  */
 TUBO_EXPORT int tubo_queue_open(tubo_comm_t *comm, size_t capacity, size_t item_max, unsigned flags,
                                 tubo_queue_t **q);
@@ -461,7 +462,7 @@ TUBO_EXPORT int tubo_queue_open(tubo_comm_t *comm, size_t capacity, size_t item_
 /**
  * @brief Puts one item of @p len bytes, waiting at most @p timeout_ms for room.
  * @return 0; TUBO_EFULL (timeout 0, full); TUBO_ETIMEDOUT; TUBO_ETOOBIG (len > item_max);
- *         TUBO_ECLOSED; TUBO_EINVAL.
+ *         TUBO_ECLOSED; TUBO_EINVAL; TUBO_ECORRUPT if the queue's memory was overwritten.
  */
 TUBO_EXPORT int tubo_queue_put(tubo_queue_t *q, const void *item, size_t len, int timeout_ms);
 
@@ -470,7 +471,8 @@ TUBO_EXPORT int tubo_queue_put(tubo_queue_t *q, const void *item, size_t len, in
  * Items from one producer come out in the order put; every item comes out once.
  * @param len receives the item's length (may be NULL).
  * @return 0; TUBO_EEMPTY (timeout 0, empty); TUBO_ETIMEDOUT; TUBO_ETRUNC (item longer
- *         than @p cap: the first @p cap bytes are stored); TUBO_ECLOSED; TUBO_EINVAL.
+ *         than @p cap: the first @p cap bytes are stored, and the item is consumed);
+ *         TUBO_ECLOSED; TUBO_EINVAL; TUBO_ECORRUPT if the queue's memory was overwritten.
  */
 TUBO_EXPORT int tubo_queue_get(tubo_queue_t *q, void *buf, size_t cap, size_t *len, int timeout_ms);
 

@@ -21,21 +21,19 @@ tubo__deadline_t tubo__deadline_in(int timeout_ms)
   return d;
 }
 
-/* Milliseconds left before the deadline, for a futex wait: -1 for none, at least 1. */
-static int shwait_ms_left(tubo__deadline_t dl, uint64_t now)
+int tubo__deadline_ms_left(tubo__deadline_t dl)
 {
   if (dl.forever)
     return -1;
+  uint64_t now = tubo__os_now_ns();
   if (now >= dl.at_ns)
     return 0;
   uint64_t ms = (dl.at_ns - now + 999999u) / 1000000u;
   return ms > INT_MAX ? INT_MAX : (int)ms;
 }
 
-int tubo__shwait_until(tubo__shwait_t *w, int (*ready)(void *), void *arg, tubo__deadline_t dl)
+int tubo__shwait_spin(int (*ready)(void *), void *arg, tubo__deadline_t dl, uint64_t spin_ns)
 {
-  if (ready(arg))
-    return 0;
   uint64_t start = tubo__os_now_ns();
   for (unsigned spins = 1;; spins++) {
     tubo__os_cpu_relax();
@@ -46,15 +44,26 @@ int tubo__shwait_until(tubo__shwait_t *w, int (*ready)(void *), void *arg, tubo_
     uint64_t now = tubo__os_now_ns();
     if (!dl.forever && now >= dl.at_ns)
       return TUBO_ETIMEDOUT;
-    if (now - start < SHWAIT_SPIN_NS)
-      continue;
+    if (now - start >= spin_ns)
+      return 1;
+  }
+}
+
+int tubo__shwait_until(tubo__shwait_t *w, int (*ready)(void *), void *arg, tubo__deadline_t dl)
+{
+  if (ready(arg))
+    return 0;
+  for (;;) {
+    int rc = tubo__shwait_spin(ready, arg, dl, SHWAIT_SPIN_NS);
+    if (rc != 1)
+      return rc;
     /* Record the sleeper, read the word, look once more, then sleep: a waker that
      * changes the state after the look sees the sleeper and bumps the word. */
     atomic_fetch_add_explicit(&w->waiters, 1, memory_order_seq_cst);
     uint32_t v = atomic_load_explicit(&w->seq, memory_order_seq_cst);
     int ok = ready(arg);
     if (!ok) {
-      int ms = shwait_ms_left(dl, now);
+      int ms = tubo__deadline_ms_left(dl);
       if (ms != 0)
         tubo__os_futex_wait(&w->seq, v, ms);
     }
@@ -63,7 +72,6 @@ int tubo__shwait_until(tubo__shwait_t *w, int (*ready)(void *), void *arg, tubo_
       return 0;
     if (!dl.forever && tubo__os_now_ns() >= dl.at_ns)
       return TUBO_ETIMEDOUT;
-    start = tubo__os_now_ns();
   }
 }
 

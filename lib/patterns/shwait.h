@@ -23,6 +23,14 @@ typedef struct tubo__deadline {
 
 tubo__deadline_t tubo__deadline_in(int timeout_ms);
 
+/* Milliseconds left before the deadline, for a futex wait: -1 for none, 0 once it has
+ * passed, else at least 1. */
+int tubo__deadline_ms_left(tubo__deadline_t dl);
+
+/* Polls ready(arg) for at most spin_ns: returns 0 once it is ready, TUBO_ETIMEDOUT at the
+ * deadline, 1 when the time to spin ran out first (the caller sleeps then). */
+int tubo__shwait_spin(int (*ready)(void *), void *arg, tubo__deadline_t dl, uint64_t spin_ns);
+
 /* Waits until ready(arg) returns non-zero or the deadline passes. ready is tried first,
  * then while spinning, then after each wake-up; it must read the shared state with
  * sequentially consistent (or acquire after a full fence) loads.
