@@ -144,12 +144,58 @@ static void recv_expect(tubo_pipe_t *e, size_t len, uint32_t seed, int alloc, co
   free(b);
 }
 
-static void send_pattern(tubo_pipe_t *e, size_t len, uint32_t seed, int want)
+/* Sends len bytes of the pattern of seed; returns what the send returned. */
+static int send_pattern_rc(tubo_pipe_t *e, size_t len, uint32_t seed)
 {
   unsigned char *b = th_malloc(len);
   th_fill(b, len, seed);
-  CK_RC(tubo_pipe_send(e, b, len), want);
+  int rc = tubo_pipe_send(e, b, len);
   free(b);
+  return rc;
+}
+
+static void send_pattern(tubo_pipe_t *e, size_t len, uint32_t seed, int want)
+{
+  CK_RC(send_pattern_rc(e, len, seed), want);
+}
+
+/* What a child of pair_start gets: its end, this process's copy of the other end (closed
+ * before body runs), a count. */
+struct pair_arg {
+  tubo_pipe_t *mine, *theirs;
+  int n;
+  int (*body)(struct pair_arg *a);
+};
+
+static int pair_child(void *p)
+{
+  struct pair_arg *a = p;
+  CH_RC(tubo_pipe_close(a->theirs), 0);
+  return a->body(a);
+}
+
+/* A pipe and a child running body with end 1; this process closed its copy of end 1. */
+typedef struct pair {
+  tubo_pipe_t *e0, *e1;
+  tubo_process_t *child;
+} pair_t;
+
+static pair_t pair_start(int duplex, int (*body)(struct pair_arg *a), int n)
+{
+  pair_t p;
+  CK_RC(tubo_pipe_create(duplex, &p.e0, &p.e1), 0);
+  struct pair_arg a = {p.e1, p.e0, n, body}; /* the child gets its copy when it starts */
+  p.child = start(pair_child, &a);
+  CK_RC(tubo_pipe_close(p.e1), 0);
+  return p;
+}
+
+/* Joins the child, expecting its exit code, and frees both ends. */
+static void pair_finish(pair_t *p, int code, const char *what)
+{
+  join_expect(p->child, code, what);
+  CK_RC(tubo_pipe_free(p->e0), 0);
+  CK_RC(tubo_pipe_free(p->e1), 0);
 }
 
 /* ---- The ring under a pipe (pipe_ring.h), alone ---- */
@@ -300,16 +346,10 @@ END_TEST
 
 #define ECHO_MSGS 300
 
-struct echo_arg {
-  tubo_pipe_t *mine, *theirs;
-};
-
 /* Receives each message with recv_alloc, checks it, sends it back; then checks the
  * sender's checksum of everything, and sends its own. */
-static int echo_child(void *p)
+static int echo_child(struct pair_arg *a)
 {
-  struct echo_arg *a = p;
-  CH_RC(tubo_pipe_close(a->theirs), 0);
   uint64_t x = 42, sum = FNV_START;
   for (int i = 0; i < ECHO_MSGS; i++) {
     size_t len = random_size(&x), got = 0;
@@ -335,11 +375,8 @@ static int echo_child(void *p)
 /* Ordering and content of messages of random sizes, 0 to 4 MiB, both ways. */
 START_TEST(echo_random)
 {
-  tubo_pipe_t *e0, *e1;
-  CK_RC(tubo_pipe_create(1, &e0, &e1), 0);
-  struct echo_arg a = {e1, e0};
-  tubo_process_t *child = start(echo_child, &a);
-  CK_RC(tubo_pipe_close(e1), 0);
+  pair_t p = pair_start(1, echo_child, 0);
+  tubo_pipe_t *e0 = p.e0;
   uint64_t x = 42, sum = FNV_START;
   for (int i = 0; i < ECHO_MSGS; i++) {
     size_t len = random_size(&x);
@@ -358,74 +395,50 @@ START_TEST(echo_random)
   CK_RC(tubo_pipe_recv(e0, &theirs, sizeof theirs, &got), 0);
   ck_assert_msg(theirs == sum, "the child's checksum: expected %016llx, got %016llx",
                 (unsigned long long)sum, (unsigned long long)theirs);
-  CK_RC(tubo_pipe_free(e0), 0);
-  CK_RC(tubo_pipe_free(e1), 0);
-  join_expect(child, 0, "echo child");
+  CK_RC(tubo_pipe_close(e0), 0); /* the child waits for the end of file */
+  pair_finish(&p, 0, "echo child");
 }
 END_TEST
 
 /* ---- One-way pipes ---- */
 
-struct oneway_arg {
-  tubo_pipe_t *rd, *wr;
-  int n;
-};
-
-static int oneway_child(void *p)
+static int oneway_child(struct pair_arg *a)
 {
-  struct oneway_arg *a = p;
-  CH_RC(tubo_pipe_close(a->rd), 0);
-  for (int i = 0; i < a->n; i++) {
-    size_t len = edge_sizes[(size_t)i % NEDGE];
-    unsigned char *b = th_malloc(len);
-    th_fill(b, len, (uint32_t)i);
-    CH_RC(tubo_pipe_send(a->wr, b, len), 0);
-    free(b);
-  }
+  for (int i = 0; i < a->n; i++)
+    CH_RC(send_pattern_rc(a->mine, edge_sizes[(size_t)i % NEDGE], (uint32_t)i), 0);
   /* The writing end cannot read. */
   size_t len;
   void *b;
   int ready;
-  CH_RC(tubo_pipe_recv(a->wr, NULL, 0, &len), TUBO_ENOTSUP);
-  CH_RC(tubo_pipe_recv_alloc(a->wr, &b, &len), TUBO_ENOTSUP);
-  CH_RC(tubo_pipe_poll(a->wr, 0, &ready), TUBO_ENOTSUP);
-  CH_RC(tubo_pipe_close(a->wr), 0);
+  CH_RC(tubo_pipe_recv(a->mine, NULL, 0, &len), TUBO_ENOTSUP);
+  CH_RC(tubo_pipe_recv_alloc(a->mine, &b, &len), TUBO_ENOTSUP);
+  CH_RC(tubo_pipe_poll(a->mine, 0, &ready), TUBO_ENOTSUP);
+  CH_RC(tubo_pipe_close(a->mine), 0);
   return 0;
 }
 
 /* Pipe(False): end 0 only receives, end 1 only sends; the wrong direction is ENOTSUP. */
 START_TEST(oneway)
 {
-  tubo_pipe_t *rd, *wr;
-  CK_RC(tubo_pipe_create(0, &rd, &wr), 0);
-  struct oneway_arg a = {rd, wr, 3 * (int)NEDGE};
-  tubo_process_t *child = start(oneway_child, &a);
-  CK_RC(tubo_pipe_close(wr), 0);
+  int n = 3 * (int)NEDGE;
+  pair_t p = pair_start(0, oneway_child, n);
+  tubo_pipe_t *rd = p.e0;
   CK_RC(tubo_pipe_send(rd, "x", 1), TUBO_ENOTSUP);
-  for (int i = 0; i < a.n; i++) {
+  for (int i = 0; i < n; i++) {
     char what[64];
     snprintf(what, sizeof what, "one-way message %d", i);
     recv_expect(rd, edge_sizes[(size_t)i % NEDGE], (uint32_t)i, i % 3 == 0, what);
   }
   CK_RC(tubo_pipe_recv(rd, NULL, 0, NULL), TUBO_EEOF);
-  join_expect(child, 0, "one-way writer");
-  CK_RC(tubo_pipe_free(rd), 0);
-  CK_RC(tubo_pipe_free(wr), 0);
+  pair_finish(&p, 0, "one-way writer");
 }
 END_TEST
 
 /* ---- End of file ---- */
 
-struct pair_arg {
-  tubo_pipe_t *mine, *theirs;
-  int n;
-};
-
 /* Sends n small messages, closes its end (or not, with n < 0: it just returns). */
-static int sender_child(void *p)
+static int sender_child(struct pair_arg *a)
 {
-  struct pair_arg *a = p;
-  CH_RC(tubo_pipe_close(a->theirs), 0);
   int n = a->n < 0 ? -a->n : a->n;
   for (int i = 0; i < n; i++)
     CH_RC(tubo_pipe_send(a->mine, &i, sizeof i), 0);
@@ -439,11 +452,8 @@ static int sender_child(void *p)
 START_TEST(eof_single_holder)
 {
   for (int explicit_close = 1; explicit_close >= 0; explicit_close--) {
-    tubo_pipe_t *e0, *e1;
-    CK_RC(tubo_pipe_create(1, &e0, &e1), 0);
-    struct pair_arg a = {e1, e0, explicit_close ? 1000 : -1000};
-    tubo_process_t *child = start(sender_child, &a);
-    CK_RC(tubo_pipe_close(e1), 0);
+    pair_t p = pair_start(1, sender_child, explicit_close ? 1000 : -1000);
+    tubo_pipe_t *e0 = p.e0;
     for (int i = 0; i < 1000; i++) {
       int v = -1;
       size_t len = 0;
@@ -459,9 +469,7 @@ START_TEST(eof_single_holder)
     int ready = 0;
     CK_RC(tubo_pipe_poll(e0, 0, &ready), 0);
     ck_assert_msg(ready == 1, "poll at EOF: expected ready 1 (recv would not wait), got %d", ready);
-    join_expect(child, 0, "sender");
-    CK_RC(tubo_pipe_free(e0), 0);
-    CK_RC(tubo_pipe_free(e1), 0);
+    pair_finish(&p, 0, "sender");
   }
 }
 END_TEST
@@ -551,6 +559,8 @@ static int seed3_multiply_items(void *p)
   return 0;
 }
 
+/* The parent closes its copies of the producers' ends, as the seed does, and reads the
+ * squares in order until the end of file. */
 START_TEST(seed_003_pipeline)
 {
   struct seed3_arg a = {.n = 10000};
@@ -578,9 +588,8 @@ START_TEST(seed_003_pipeline)
 END_TEST
 
 /* Says it is ready, then waits for a message that never comes. */
-static int ready_then_wait(void *p)
+static int ready_then_wait(struct pair_arg *a)
 {
-  struct pair_arg *a = p;
   CH_RC(tubo_pipe_send(a->mine, "r", 1), 0);
   char c;
   tubo_pipe_recv(a->mine, &c, 1, NULL);
@@ -591,30 +600,23 @@ static int ready_then_wait(void *p)
  * reader (more than the ring holds) reports that nobody reads. */
 START_TEST(eof_peer_killed)
 {
-  tubo_pipe_t *e0, *e1;
-  CK_RC(tubo_pipe_create(1, &e0, &e1), 0);
-  struct pair_arg a = {e1, e0, 0};
-  tubo_process_t *child = start(ready_then_wait, &a);
-  CK_RC(tubo_pipe_close(e1), 0);
+  pair_t p = pair_start(1, ready_then_wait, 0);
+  tubo_pipe_t *e0 = p.e0;
   char c = 0;
   CK_RC(tubo_pipe_recv(e0, &c, 1, NULL), 0);
   ck_assert_msg(c == 'r', "ready message: expected 'r', got 0x%02x", c);
   int pid = 0;
-  CK_RC(tubo_process_pid(child, &pid), 0);
+  CK_RC(tubo_process_pid(p.child, &pid), 0);
   ck_assert_msg(kill(pid, SIGKILL) == 0, "kill(%d, SIGKILL) failed", pid);
   CK_RC(tubo_pipe_recv(e0, &c, 1, NULL), TUBO_EEOF);
-  join_expect(child, -SIGKILL, "killed child");
   send_pattern(e0, 4u << 20, 1, TUBO_EEOF);
-  CK_RC(tubo_pipe_free(e0), 0);
-  CK_RC(tubo_pipe_free(e1), 0);
+  pair_finish(&p, -SIGKILL, "killed child");
 }
 END_TEST
 
 /* Closes its end at once. */
-static int close_at_once(void *p)
+static int close_at_once(struct pair_arg *a)
 {
-  struct pair_arg *a = p;
-  CH_RC(tubo_pipe_close(a->theirs), 0);
   CH_RC(tubo_pipe_close(a->mine), 0);
   return 0;
 }
@@ -622,34 +624,27 @@ static int close_at_once(void *p)
 /* Sending to an end every holder closed: TUBO_EEOF (BrokenPipeError), for any size. */
 START_TEST(send_after_peer_closed)
 {
-  tubo_pipe_t *e0, *e1;
-  CK_RC(tubo_pipe_create(1, &e0, &e1), 0);
-  struct pair_arg a = {e1, e0, 0};
-  tubo_process_t *child = start(close_at_once, &a);
-  CK_RC(tubo_pipe_close(e1), 0);
-  join_expect(child, 0, "closer");
+  pair_t p = pair_start(1, close_at_once, 0);
+  tubo_pipe_t *e0 = p.e0;
+  int code = -1;
+  CK_RC(tubo_process_join(p.child, -1), 0); /* it closed its end before it ended */
+  CK_RC(tubo_process_exitcode(p.child, &code), 0);
+  ck_assert_msg(code == 0, "the closer's exit code: expected 0, got %d", code);
   CK_RC(tubo_pipe_send(e0, "x", 1), TUBO_EEOF);
   CK_RC(tubo_pipe_send(e0, NULL, 0), TUBO_EEOF);
   send_pattern(e0, 1u << 20, 2, TUBO_EEOF);
   CK_RC(tubo_pipe_recv(e0, NULL, 0, NULL), TUBO_EEOF);
-  CK_RC(tubo_pipe_free(e0), 0);
-  CK_RC(tubo_pipe_free(e1), 0);
+  pair_finish(&p, 0, "closer");
 }
 END_TEST
 
 /* ---- Truncation, recv_alloc, poll ---- */
 
-static int send_sizes(void *p)
+static int send_sizes(struct pair_arg *a)
 {
-  struct pair_arg *a = p;
   static const size_t sizes[] = {1000, 1048576, 5, 0, (4u << 20) + 3, 77};
-  CH_RC(tubo_pipe_close(a->theirs), 0);
-  for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
-    unsigned char *b = th_malloc(sizes[i]);
-    th_fill(b, sizes[i], (uint32_t)(100 + i));
-    CH_RC(tubo_pipe_send(a->mine, b, sizes[i]), 0);
-    free(b);
-  }
+  for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
+    CH_RC(send_pattern_rc(a->mine, sizes[i], (uint32_t)(100 + i)), 0);
   return 0;
 }
 
@@ -670,13 +665,12 @@ static void recv_truncated(tubo_pipe_t *e, size_t cap, size_t len, uint32_t seed
   free(b);
 }
 
+/* Truncated receives of short, streamed and empty-buffer sizes, then recv_alloc of an
+ * empty message and of 4 MiB + 3, then a message received whole. */
 START_TEST(truncation_and_alloc)
 {
-  tubo_pipe_t *e0, *e1;
-  CK_RC(tubo_pipe_create(1, &e0, &e1), 0);
-  struct pair_arg a = {e1, e0, 0};
-  tubo_process_t *child = start(send_sizes, &a);
-  CK_RC(tubo_pipe_close(e1), 0);
+  pair_t p = pair_start(1, send_sizes, 0);
+  tubo_pipe_t *e0 = p.e0;
   recv_truncated(e0, 100, 1000, 100);
   recv_truncated(e0, 70000, 1048576, 101);
   recv_truncated(e0, 0, 5, 102);
@@ -684,17 +678,13 @@ START_TEST(truncation_and_alloc)
   recv_expect(e0, (4u << 20) + 3, 104, 1, "4 MiB + 3, recv_alloc");
   recv_expect(e0, 77, 105, 0, "the message after");
   CK_RC(tubo_pipe_recv(e0, NULL, 0, NULL), TUBO_EEOF);
-  join_expect(child, 0, "sender of sizes");
-  CK_RC(tubo_pipe_free(e0), 0);
-  CK_RC(tubo_pipe_free(e1), 0);
+  pair_finish(&p, 0, "sender of sizes");
 }
 END_TEST
 
 /* Waits for "go", answers "reply", waits for "bye", closes. */
-static int go_reply(void *p)
+static int go_reply(struct pair_arg *a)
 {
-  struct pair_arg *a = p;
-  CH_RC(tubo_pipe_close(a->theirs), 0);
   char b[8];
   CH_RC(tubo_pipe_recv(a->mine, b, sizeof b, NULL), 0);
   CH_RC(tubo_pipe_send(a->mine, "reply", 5), 0);
@@ -703,13 +693,11 @@ static int go_reply(void *p)
   return 0;
 }
 
+/* poll: nothing ready (timeout 0, and a timeout that expires), a message, the end of file. */
 START_TEST(poll_states)
 {
-  tubo_pipe_t *e0, *e1;
-  CK_RC(tubo_pipe_create(1, &e0, &e1), 0);
-  struct pair_arg a = {e1, e0, 0};
-  tubo_process_t *child = start(go_reply, &a);
-  CK_RC(tubo_pipe_close(e1), 0);
+  pair_t p = pair_start(1, go_reply, 0);
+  tubo_pipe_t *e0 = p.e0;
   int ready = -1;
   /* The child sends nothing before the go. */
   CK_RC(tubo_pipe_poll(e0, 0, &ready), 0);
@@ -735,14 +723,13 @@ START_TEST(poll_states)
   CK_RC(tubo_pipe_poll(e0, -1, &ready), 0);
   ck_assert_msg(ready == 1, "poll(-1) once the peer closed: expected 1 (EOF), got %d", ready);
   CK_RC(tubo_pipe_recv(e0, b, sizeof b, &len), TUBO_EEOF);
-  join_expect(child, 0, "replier");
-  CK_RC(tubo_pipe_free(e0), 0);
-  CK_RC(tubo_pipe_free(e1), 0);
+  pair_finish(&p, 0, "replier");
 }
 END_TEST
 
 /* ---- Handles and arguments ---- */
 
+/* Every call on a closed handle but free: TUBO_ECLOSED. */
 START_TEST(closed_handle)
 {
   tubo_pipe_t *e0, *e1;
@@ -764,6 +751,7 @@ START_TEST(closed_handle)
 }
 END_TEST
 
+/* NULL handles, ends and buffers with a length: TUBO_EINVAL. */
 START_TEST(null_arguments)
 {
   tubo_pipe_t *e0, *e1;
