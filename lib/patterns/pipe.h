@@ -38,4 +38,9 @@ struct tubo_pipe {
 /* Fills a handle for ops and impl, magic set and open; returns NULL when out of memory. */
 tubo_pipe_t *tubo__pipe_new(const tubo__pipe_ops_t *ops, void *impl, int can_send, int can_recv);
 
+/* Closes every end of a created pipe this process still has open, as it exits: senders
+ * on the other ends then learn at once that nobody reads (pipe_shm.c). Registered with
+ * atexit; a child of tubo that ends with _exit calls it itself. */
+void tubo__pipe_close_all(void);
+
 #endif /* TUBO_PATTERNS_PIPE_H */

@@ -64,6 +64,7 @@ typedef struct pipe_map {
 
 /* This process's state of one end. */
 typedef struct pipe_end {
+  struct pipe_end *next, *prev; /* in the list of this process's open ends */
   pipe_map_t *map;
   pipe_shared_t *sh;
   int me;               /* 0 or 1; the other end is 1 - me */
@@ -77,6 +78,44 @@ typedef struct pipe_end {
 static inline pipe_end_t *end_of(tubo_pipe_t *p)
 {
   return p->impl;
+}
+
+/* ---- This process's open ends, closed when it exits ---- */
+
+/* A process that exits without closing its ends releases them anyway (the kernel closes
+ * its sockets), but a sender learns that at once only from the close counters: so a
+ * process closes them on its way out, through exit() or tubo's own child exit. */
+static pipe_end_t *open_ends;
+
+static void end_close(pipe_end_t *e);
+
+void tubo__pipe_close_all(void)
+{
+  while (open_ends != NULL)
+    end_close(open_ends);
+}
+
+static void open_add(pipe_end_t *e)
+{
+  static int at_exit;
+  if (!at_exit)
+    at_exit = atexit(tubo__pipe_close_all) == 0;
+  e->prev = NULL;
+  e->next = open_ends;
+  if (open_ends != NULL)
+    open_ends->prev = e;
+  open_ends = e;
+}
+
+static void open_remove(pipe_end_t *e)
+{
+  if (e->prev != NULL)
+    e->prev->next = e->next;
+  else
+    open_ends = e->next;
+  if (e->next != NULL)
+    e->next->prev = e->prev;
+  e->next = e->prev = NULL;
 }
 
 /* ---- The socket: hang-ups and wake-ups ---- */
@@ -322,16 +361,21 @@ static int shm_poll(tubo_pipe_t *p, int timeout_ms, int *ready)
 
 /* ---- Closing ---- */
 
-static void shm_close(tubo_pipe_t *p)
+static void end_close(pipe_end_t *e)
 {
-  pipe_end_t *e = end_of(p);
-  if (e->fd >= 0) {
-    close(e->fd);
-    e->fd = -1;
-  }
+  if (e->fd < 0)
+    return;
+  open_remove(e);
+  close(e->fd);
+  e->fd = -1;
   /* After the close: a sender that sees the counter move finds the hang-up if this was
    * the last holder. */
   atomic_fetch_add_explicit(&e->sh->closes[e->me].v, 1, memory_order_seq_cst);
+}
+
+static void shm_close(tubo_pipe_t *p)
+{
+  end_close(end_of(p));
 }
 
 static void map_release(pipe_map_t *m)
@@ -407,6 +451,8 @@ int tubo_pipe_create(int duplex, tubo_pipe_t **end0, tubo_pipe_t **end1)
     free(m);
     return TUBO_ENOMEM;
   }
+  open_add(e0);
+  open_add(e1);
   m->refs = 2;
   *end0 = p0;
   *end1 = p1;
