@@ -614,27 +614,41 @@ START_TEST(eof_peer_killed)
 }
 END_TEST
 
-/* Closes its end at once. */
-static int close_at_once(struct pair_arg *a)
+/* Receives one message, then releases its end: closes it (n 0), returns without closing
+ * it (1), calls exit (2). */
+static int release_end(struct pair_arg *a)
 {
-  CH_RC(tubo_pipe_close(a->mine), 0);
+  char c;
+  CH_RC(tubo_pipe_recv(a->mine, &c, 1, NULL), 0);
+  if (a->n == 0)
+    CH_RC(tubo_pipe_close(a->mine), 0);
+  if (a->n == 2)
+    exit(0);
   return 0;
 }
 
-/* Sending to an end every holder closed: TUBO_EEOF (BrokenPipeError), for any size. */
+/* Sending to an end every holder released: TUBO_EEOF (BrokenPipeError), for any size,
+ * whether the holder closed it or ended without closing it. */
 START_TEST(send_after_peer_closed)
 {
-  pair_t p = pair_start(1, close_at_once, 0);
-  tubo_pipe_t *e0 = p.e0;
-  int code = -1;
-  CK_RC(tubo_process_join(p.child, -1), 0); /* it closed its end before it ended */
-  CK_RC(tubo_process_exitcode(p.child, &code), 0);
-  ck_assert_msg(code == 0, "the closer's exit code: expected 0, got %d", code);
-  CK_RC(tubo_pipe_send(e0, "x", 1), TUBO_EEOF);
-  CK_RC(tubo_pipe_send(e0, NULL, 0), TUBO_EEOF);
-  send_pattern(e0, 1u << 20, 2, TUBO_EEOF);
-  CK_RC(tubo_pipe_recv(e0, NULL, 0, NULL), TUBO_EEOF);
-  pair_finish(&p, 0, "closer");
+  static const char *const how[] = {"closed", "returned", "called exit"};
+  for (int n = 0; n < 3; n++) {
+    pair_t p = pair_start(1, release_end, n);
+    tubo_pipe_t *e0 = p.e0;
+    /* A send while the child holds its end; then it releases the end and ends. */
+    CK_RC(tubo_pipe_send(e0, "x", 1), 0);
+    int code = -1;
+    CK_RC(tubo_process_join(p.child, -1), 0); /* it released its end before it ended */
+    CK_RC(tubo_process_exitcode(p.child, &code), 0);
+    ck_assert_msg(code == 0, "the child that %s: exit code expected 0, got %d", how[n], code);
+    int rc = tubo_pipe_send(e0, "x", 1);
+    ck_assert_msg(rc == TUBO_EEOF, "send after the only holder %s: expected TUBO_EEOF, got %s",
+                  how[n], tubo_err_name(rc));
+    CK_RC(tubo_pipe_send(e0, NULL, 0), TUBO_EEOF);
+    send_pattern(e0, 1u << 20, 2, TUBO_EEOF);
+    CK_RC(tubo_pipe_recv(e0, NULL, 0, NULL), TUBO_EEOF);
+    pair_finish(&p, 0, how[n]);
+  }
 }
 END_TEST
 
