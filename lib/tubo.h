@@ -395,11 +395,11 @@ TUBO_EXPORT int tubo_pipe_open(tubo_comm_t *comm, int peer, tubo_pipe_t **end);
 /**
  * @brief Sends one message of @p len bytes (0 allowed) to the other end.
  * @return 0; TUBO_EEOF if the other end is closed (nobody will ever read it: Python's
- *         BrokenPipeError): at once when its last holder closed it with ::tubo_pipe_close
- *         or ::tubo_pipe_free, at the latest when the send must wait for the reader when
- *         its holders exited or died without closing it; TUBO_ECLOSED if this end is
- *         closed; TUBO_ENOTSUP on the receiving end of a one-way pipe; TUBO_EINVAL;
- *         TUBO_ECORRUPT if the pipe's shared memory was overwritten.
+ *         BrokenPipeError): at once when its last holder closed it or exited, at the
+ *         latest when the send must wait for the reader when the last holder was killed
+ *         (a signal); TUBO_ECLOSED if this end is closed; TUBO_ENOTSUP on the receiving
+ *         end of a one-way pipe; TUBO_EINVAL; TUBO_ECORRUPT if the pipe's shared memory
+ *         was overwritten.
  */
 TUBO_EXPORT int tubo_pipe_send(tubo_pipe_t *end, const void *buf, size_t len);
 
