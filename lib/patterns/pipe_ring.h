@@ -9,10 +9,11 @@
  * came, so a message of any length streams through a ring of any size.
  *
  * The writer fills a record, then stores its stamp (its position / 64 + 1) last; the
- * reader polls the stamp at its position only. Before publishing, the writer also zeroes
- * the stamp word where the next record will start, so the reader never mistakes payload
- * of an earlier lap for a stamp. The reader publishes how far it has read (rpos); the
- * writer reads it only when its last copy says the ring is full.
+ * reader polls the stamp at its position only. Before publishing, the writer also looks
+ * at the word where the next record will start and clears it if an earlier lap's payload
+ * left there the very stamp the reader will wait for, so the reader never mistakes
+ * payload for a record. The reader publishes how far it has read (rpos); the writer
+ * reads it only when its last copy says the ring is full.
  *
  * Nothing here is a pointer; everything read from shared memory is checked before use:
  * a record must lie inside the ring and its lengths must agree with the message, or the
