@@ -8,12 +8,13 @@
 # the median, min and max of each figure and ratio over the stable repetitions. Targets print PASS/FAIL, but these are figures, not tests: the
 # script exits 0 whatever they say. It builds nothing: it runs the programs of a built tree.
 #
-# Usage: bench/run.sh [-r REPS] [-n ITEMS] [-p PY_ITEMS] [-S] [-Q] [BUILDDIR]   (or: make bench)
+# Usage: bench/run.sh [-r REPS] [-n ITEMS] [-p PY_ITEMS] [-S] [-Q] [-P] [BUILDDIR]   (or: make bench)
 #   -r REPS      repetitions (default 7)
 #   -n ITEMS     items streamed by the C pipelines (default 5000000)
 #   -p PY_ITEMS  items streamed by the Python pipeline and Python's Queue (default 100000)
 #   -S           skip the closing sweep of every message size
 #   -Q           skip the Queue figures (tubo's Queue and Python's, 1, 2 and 4 pairs)
+#   -P           skip the pipe figures (tubo_pipe_create against multiprocessing.Pipe)
 #   BUILDDIR     the build tree (default: the current directory)
 # Environment: MPIRUN (default mpirun), PYTHON3 (default python3).
 usage() {
@@ -25,13 +26,15 @@ items=5000000
 py_items=100000
 sweep=1
 queue=1
-while getopts r:n:p:SQh opt; do
+pipes=1
+while getopts r:n:p:SQPh opt; do
   case $opt in
   r) reps=$OPTARG ;;
   n) items=$OPTARG ;;
   p) py_items=$OPTARG ;;
   S) sweep=0 ;;
   Q) queue=0 ;;
+  P) pipes=0 ;;
   h)
     usage
     exit 0
@@ -183,6 +186,22 @@ for rep in $(seq 1 "$reps"); do
       fi
     done
   fi
+  # --- pipes (branch pipes): a tubo pipe (tubo_pipe_create) and multiprocessing.Pipe
+  # between two processes, each bound to its own core.
+  if [ $pipes = 1 ] && [ -x "$build/bench/pipe_bench" ]; then
+    if run ppipe "$build/bench/pipe_bench" -b; then
+      record "$rep" pipe_tubo_lat8 "$(pick ppipe 'test=latency size=8 ' half_rtt_ns)"
+      record "$rep" pipe_tubo_rate8 "$(pick ppipe 'test=throughput size=8 ' msgs_per_s)"
+      record "$rep" pipe_tubo_bw1m "$(pick ppipe 'test=throughput size=1048576 ' GBps)"
+    fi
+    if [ $have_py = 1 ] && run pypipe "$PYTHON3" "$here/py_pipe.py" -b; then
+      record "$rep" pipe_py_lat8 "$(pick pypipe 'style=object' half_rtt_ns)"
+      record "$rep" pipe_py_lat8b "$(pick pypipe 'style=bytes' half_rtt_ns)"
+      record "$rep" pipe_py_rate8 "$(pick pypipe 'test=throughput size=8 ' msgs_per_s)"
+      record "$rep" pipe_py_bw1m "$(pick pypipe 'test=throughput size=1048576 ' GBps)"
+    fi
+  fi
+  # --- end of pipes
   # The floor again: a repetition during which the host moved the vCPUs (the floor
   # changed by more than 25%) compares figures taken on different machines; the ratios
   # leave it out.
@@ -196,7 +215,7 @@ echo
 
 # The summary: medians of the figures and of the ratios taken within each repetition.
 touch "$figs"
-awk -v reps="$reps" '
+awk -v reps="$reps" -v pipes="$pipes" '
 function sort(a, n,    i, j, t) {
   for (i = 2; i <= n; i++)
     for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t }
@@ -226,6 +245,15 @@ function ratio(num, den, label, op, target,    r, k, ok) {
   if (N == 0) { printf "%-46s %10s %10s %10s  %-6s %s\n", label, "n/a", "", "", op " " target, "SKIP"; return }
   ok = (op == "<=" && MED <= target) || (op == "<" && MED < target) || (op == ">=" && MED >= target)
   printf "%-46s %10.3f %10.3f %10.3f  %-6s %s\n", label, MED, MIN, MAX, op " " target, ok ? "PASS" : "FAIL"
+}
+# A ratio without a target (pipes): its statistics only.
+function info(num, den, label,    r, k) {
+  k = num "/" den
+  for (r = 1; r <= reps; r++)
+    if ((r, num) in v && (r, den) in v && v[r, den] > 0) v[r, k] = v[r, num] / v[r, den]
+  stats(k)
+  if (N == 0) { printf "%-46s %10s\n", label, "n/a"; return }
+  printf "%-46s %10.3f %10.3f %10.3f  %-6s %s\n", label, MED, MIN, MAX, "-", "-"
 }
 { v[$1, $2] = $3 }
 END {
@@ -277,6 +305,28 @@ END {
   ratio("tubo_pipe", "py_pipe", "tubo pipeline / Python", ">=", 300)
   for (p = 1; p <= 4; p *= 2)
     ratio("tubo_queue" p, "py_queue" p, "tubo Queue / Python Queue, " p " -> " p, ">=", 100)
+  # --- pipes (branch pipes)
+  if (pipes) {
+    print ""
+    print "pipes: tubo_pipe_create (bench/pipe_bench) against multiprocessing.Pipe (bench/py_pipe.py),"
+    print "2 processes bound to 2 cores; Python sends ints (pickled, as the seeds) or 8 raw bytes"
+    printf "%-46s %10s %10s %10s\n", "figure", "median", "min", "max"
+    fig("pipe_tubo_lat8", "tubo pipe 8 B half round trip", 1, "ns")
+    fig("pipe_py_lat8", "Python Pipe half round trip, send(int)", 1, "ns")
+    fig("pipe_py_lat8b", "Python Pipe half round trip, send_bytes(8 B)", 1, "ns")
+    fig("pipe_tubo_rate8", "tubo pipe 8 B messages, one way", 1e-6, "M msgs/s")
+    fig("pipe_py_rate8", "Python Pipe 8 B messages (send_bytes)", 1e-6, "M msgs/s")
+    fig("pipe_tubo_bw1m", "tubo pipe 1 MiB messages, one way", 1, "GB/s")
+    fig("pipe_py_bw1m", "Python Pipe 1 MiB messages (send_bytes)", 1, "GB/s")
+    print ""
+    printf "%-46s %10s %10s %10s  %-6s %s\n", "ratio (within each repetition)", "median", "min", "max", "target", "verdict"
+    ratio("pipe_py_lat8", "pipe_tubo_lat8", "Python Pipe half-rtt (int) / tubo pipe", ">=", 100)
+    ratio("pipe_py_lat8b", "pipe_tubo_lat8", "Python Pipe half-rtt (bytes) / tubo pipe", ">=", 100)
+    info("pipe_tubo_lat8", "floor", "tubo pipe 8 B latency / floor (plain spin)")
+    info("pipe_tubo_rate8", "pipe_py_rate8", "tubo pipe / Python Pipe, 8 B messages/s")
+    info("pipe_tubo_bw1m", "pipe_py_bw1m", "tubo pipe / Python Pipe, 1 MiB GB/s")
+  }
+  # --- end of pipes
 }' "$figs"
 
 if [ $sweep = 1 ]; then

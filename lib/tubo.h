@@ -385,16 +385,21 @@ TUBO_EXPORT int tubo_pipe_create(int duplex, tubo_pipe_t **end0, tubo_pipe_t **e
 
 /**
  * @brief Opens a duplex pipe between this rank and @p peer of @p comm; both ranks call it,
- * and two ranks that open several pipes to each other open them in the same order.
- * @return 0; TUBO_ECOMM, TUBO_ERANK (also for oneself), TUBO_EINVAL, TUBO_ENOMEM.
+ * and two ranks that open several pipes to each other open them in the same order. Free
+ * the pipe before the communicator.
+ * @return 0; TUBO_ECOMM, TUBO_ENOTINIT, TUBO_ERANK (also for oneself), TUBO_EINVAL,
+ *         TUBO_ENOMEM.
  */
 TUBO_EXPORT int tubo_pipe_open(tubo_comm_t *comm, int peer, tubo_pipe_t **end);
 
 /**
  * @brief Sends one message of @p len bytes (0 allowed) to the other end.
  * @return 0; TUBO_EEOF if the other end is closed (nobody will ever read it: Python's
- *         BrokenPipeError); TUBO_ECLOSED if this end is closed; TUBO_ENOTSUP on the
- *         receiving end of a one-way pipe; TUBO_EINVAL.
+ *         BrokenPipeError): at once when its last holder closed it or exited, at the
+ *         latest when the send must wait for the reader when the last holder was killed
+ *         (a signal); TUBO_ECLOSED if this end is closed; TUBO_ENOTSUP on the receiving
+ *         end of a one-way pipe; TUBO_EINVAL; TUBO_ECORRUPT if the pipe's shared memory
+ *         was overwritten.
  */
 TUBO_EXPORT int tubo_pipe_send(tubo_pipe_t *end, const void *buf, size_t len);
 
@@ -410,14 +415,16 @@ TUBO_EXPORT int tubo_pipe_recv(tubo_pipe_t *end, void *buf, size_t cap, size_t *
 
 /**
  * @brief As ::tubo_pipe_recv, into a buffer it allocates whatever the length; release it
- * with free(). `*buf` is NULL for an empty message.
+ * with free(). `*buf` is NULL for an empty message (and on errors).
+ * @return as ::tubo_pipe_recv, never TUBO_ETRUNC; TUBO_ENOMEM if the buffer cannot be
+ *         allocated (the message stays in the pipe).
  */
 TUBO_EXPORT int tubo_pipe_recv_alloc(tubo_pipe_t *end, void **buf, size_t *len);
 
 /**
  * @brief Waits at most @p timeout_ms for a message (or the end of file) to be ready.
  * @param ready receives 1 when ::tubo_pipe_recv would not wait, else 0.
- * @return 0; TUBO_ECLOSED; TUBO_EINVAL.
+ * @return 0; TUBO_ECLOSED; TUBO_EINVAL; TUBO_ENOTSUP on the sending end of a one-way pipe.
  */
 TUBO_EXPORT int tubo_pipe_poll(tubo_pipe_t *end, int timeout_ms, int *ready);
 

@@ -9,6 +9,7 @@
 
 #include "launch.h"
 #include "os/os.h"
+#include "patterns/pipe.h"
 #include "world.h"
 
 pid_t tubo__fork_child(void)
@@ -29,6 +30,8 @@ pid_t tubo__fork_child(void)
 
 _Noreturn void tubo__child_exit(int code)
 {
+  /* _exit runs no atexit handler: close the pipe ends here, as exit() would. */
+  tubo__pipe_close_all();
   fflush(NULL);
   _exit(code & 0xff);
 }

@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: MIT */
+/* The public pipe calls: argument, state and direction checks, then the kind's own
+ * operation (pipe.h). */
+#include "config.h"
+
+#include "patterns/pipe.h"
+
+#include <stdlib.h>
+
+tubo_pipe_t *tubo__pipe_new(const tubo__pipe_ops_t *ops, void *impl, int can_send, int can_recv)
+{
+  tubo_pipe_t *p = calloc(1, sizeof *p);
+  if (p == NULL)
+    return NULL;
+  p->magic = TUBO__PIPE_MAGIC;
+  p->ops = ops;
+  p->impl = impl;
+  p->can_send = can_send;
+  p->can_recv = can_recv;
+  return p;
+}
+
+/* The checks every call on an end shares: a valid handle, still open. */
+static int pipe_check(const tubo_pipe_t *p)
+{
+  if (p == NULL || p->magic != TUBO__PIPE_MAGIC)
+    return TUBO_EINVAL;
+  return p->closed ? TUBO_ECLOSED : 0;
+}
+
+int tubo_pipe_send(tubo_pipe_t *p, const void *buf, size_t len)
+{
+  int rc = pipe_check(p);
+  if (rc != 0)
+    return rc;
+  if (buf == NULL && len > 0)
+    return TUBO_EINVAL;
+  if (!p->can_send)
+    return TUBO_ENOTSUP;
+  return p->ops->send(p, buf, len);
+}
+
+int tubo_pipe_recv(tubo_pipe_t *p, void *buf, size_t cap, size_t *len)
+{
+  int rc = pipe_check(p);
+  if (rc != 0)
+    return rc;
+  if (buf == NULL && cap > 0)
+    return TUBO_EINVAL;
+  if (!p->can_recv)
+    return TUBO_ENOTSUP;
+  size_t n = 0;
+  rc = p->ops->recv(p, buf, cap, 0, NULL, &n);
+  if (len != NULL && (rc == 0 || rc == TUBO_ETRUNC))
+    *len = n;
+  return rc;
+}
+
+int tubo_pipe_recv_alloc(tubo_pipe_t *p, void **buf, size_t *len)
+{
+  int rc = pipe_check(p);
+  if (rc != 0)
+    return rc;
+  if (buf == NULL)
+    return TUBO_EINVAL;
+  *buf = NULL;
+  if (!p->can_recv)
+    return TUBO_ENOTSUP;
+  size_t n = 0;
+  rc = p->ops->recv(p, NULL, 0, 1, buf, &n);
+  if (len != NULL && rc == 0)
+    *len = n;
+  return rc;
+}
+
+int tubo_pipe_poll(tubo_pipe_t *p, int timeout_ms, int *ready)
+{
+  int rc = pipe_check(p);
+  if (rc != 0)
+    return rc;
+  if (ready == NULL)
+    return TUBO_EINVAL;
+  *ready = 0;
+  if (!p->can_recv)
+    return TUBO_ENOTSUP;
+  return p->ops->poll(p, timeout_ms, ready);
+}
+
+int tubo_pipe_close(tubo_pipe_t *p)
+{
+  int rc = pipe_check(p);
+  if (rc != 0)
+    return rc;
+  p->closed = 1;
+  p->ops->close(p);
+  return 0;
+}
+
+int tubo_pipe_free(tubo_pipe_t *p)
+{
+  if (p == NULL || p->magic != TUBO__PIPE_MAGIC)
+    return TUBO_EINVAL;
+  if (!p->closed) {
+    p->closed = 1;
+    p->ops->close(p);
+  }
+  p->ops->free_(p);
+  p->magic = 0;
+  free(p);
+  return 0;
+}
