@@ -20,7 +20,18 @@ array_squares:0:exact
 array_value:0:exact
 value_array_negate:0:exact
 manager_records:0:exact
-manager_namespace:0:exact"
+manager_namespace:0:exact
+queue_three_workers:0:sorted
+queue_record:0:exact
+queue_squares:0:exact
+queue_ping_pong:0:exact
+pipe_hello:0:exact
+pipe_record:0:exact
+pipe_duplex:0:exact
+pipe_until_end:0:exact
+pipe_ping_pong:0:exact
+exercise_two_children:0:exact
+pipeline_pipes:0:exact"
 TRANSPORTS="shm pipe"
 
 srcdir=${srcdir:-.}

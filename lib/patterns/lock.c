@@ -75,7 +75,7 @@ static int lock_take_slow(tubo__lock_t *l, uint32_t me)
 {
   lock_try_t t = {l, me};
   for (int ms = LOCK_CHECK_FIRST_MS;; ms = ms < LOCK_CHECK_MAX_MS ? 2 * ms : ms) {
-    if (tubo__shwait_until(&l->wait, lock_try, &t, tubo__deadline_in(ms)) == 0)
+    if (tubo__shwait_until(&l->wait, 0, lock_try, &t, tubo__deadline_in(ms)) == 0)
       break;
     uint32_t holder = atomic_load_explicit(&l->owner, memory_order_seq_cst);
     if (holder == 0 || !lock_holder_gone(holder))
@@ -117,10 +117,12 @@ int tubo__lock_release(tubo__lock_t *l)
     return 0;
   }
   atomic_store_explicit(&l->depth, 0, memory_order_relaxed);
-  /* Sequentially consistent, as tubo__shwait_wake asks: either a waiter about to sleep
-   * sees the lock free, or this process sees the waiter and wakes it. */
+  /* A full fence between the release and the look for sleepers, as tubo__shwait_wake
+   * asks: either a waiter about to sleep sees the lock free, or this process sees the
+   * waiter and wakes it. */
   atomic_store_explicit(&l->owner, 0, memory_order_seq_cst);
-  tubo__shwait_wake(&l->wait, 1);
+  atomic_thread_fence(memory_order_seq_cst);
+  tubo__shwait_wake(&l->wait);
   return 0;
 }
 

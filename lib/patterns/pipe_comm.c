@@ -169,7 +169,9 @@ static void comm_close(tubo_pipe_t *p)
 
 static void comm_free(tubo_pipe_t *p)
 {
-  free(comm_of(p));
+  pipe_comm_t *c = comm_of(p);
+  tubo__comm_view_end(&c->view);
+  free(c);
 }
 
 static const tubo__pipe_ops_t comm_ops = {comm_send, comm_recv, comm_poll, comm_close, comm_free};
@@ -195,6 +197,7 @@ int tubo_pipe_open(tubo_comm_t *comm, int peer, tubo_pipe_t **end)
   tubo__comm_view(comm, ctx, &c->view);
   tubo_pipe_t *p = tubo__pipe_new(&comm_ops, c, 1, 1);
   if (p == NULL) {
+    tubo__comm_view_end(&c->view);
     free(c);
     return TUBO_ENOMEM;
   }

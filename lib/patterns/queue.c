@@ -7,7 +7,7 @@
  * is ready for it, fills or empties the cell, then hands it on by advancing its turn.
  * Positions are claimed in order, so items come out in the order their positions were
  * claimed: one producer's items in the order it put them, each exactly once. Processes
- * that find the ring full or empty wait in queue_wait.h (spin, then futex); whoever hands
+ * that find the ring full or empty wait in shwait.h (spin, then futex); whoever hands
  * a cell on wakes them only when one is recorded. */
 #include "config.h"
 
@@ -16,7 +16,7 @@
 
 #include "os/os.h"
 #include "patterns/queue_layout.h"
-#include "patterns/queue_wait.h"
+#include "patterns/shwait.h"
 #include "patterns/shmem.h"
 #include "settings.h"
 #include "tubo.h"
@@ -233,14 +233,14 @@ static queue_cell_t *queue_claim(const tubo_queue_t *q, _Atomic uint64_t *at, ui
 
 /* Hands a cell on (its next turn), then wakes whoever waits for that. */
 static inline void queue_hand_on(const tubo_queue_t *q, queue_cell_t *c, uint64_t turn,
-                                 queue_wait_t *w)
+                                 tubo__shwait_t *w)
 {
   atomic_store_explicit(&c->turn, turn, memory_order_release);
   if (q->fence)
     atomic_thread_fence(memory_order_seq_cst);
   else
     atomic_signal_fence(memory_order_seq_cst); /* sleepers fence for us */
-  tubo__queue_wake(w);
+  tubo__shwait_wake(w);
 }
 
 /* One attempt to put: 0, 1 when full, or an error. */
@@ -337,14 +337,14 @@ static int queue_op_get(queue_op_t *o)
 /* After a first attempt found the ring not ready: waits on w until ready says it may be,
  * tries again, and so on until the attempt is made or the timeout passes. now_rc is the
  * answer when the timeout is 0. */
-static int queue_retry(queue_op_t *o, int (*attempt)(queue_op_t *), queue_wait_t *w,
+static int queue_retry(queue_op_t *o, int (*attempt)(queue_op_t *), tubo__shwait_t *w,
                        int (*ready)(void *), int timeout_ms, int now_rc)
 {
   if (timeout_ms == 0)
     return now_rc;
   tubo__deadline_t dl = tubo__deadline_in(timeout_ms);
   for (;;) {
-    int waited = tubo__queue_wait_until(w, !o->q->fence, ready, o->q, dl);
+    int waited = tubo__shwait_until(w, !o->q->fence, ready, o->q, dl);
     int rc = attempt(o);
     if (rc != 1)
       return rc;
@@ -454,7 +454,7 @@ int tubo_queue_task_done(tubo_queue_t *q)
                                                   memory_order_seq_cst, memory_order_relaxed));
   if (n == 1) {
     atomic_thread_fence(memory_order_seq_cst); /* orders the count before the wake's look */
-    tubo__queue_wake(&q->sh->all_done);
+    tubo__shwait_wake(&q->sh->all_done);
   }
   return 0;
 }
@@ -471,8 +471,7 @@ int tubo_queue_join(tubo_queue_t *q, int timeout_ms)
   if (rc != 0)
     return rc;
   /* task_done fences on its own (joins are rare; task_done's last count rarer still). */
-  return tubo__queue_wait_until(&q->sh->all_done, 0, queue_all_done, q,
-                                tubo__deadline_in(timeout_ms));
+  return tubo__shwait_until(&q->sh->all_done, 0, queue_all_done, q, tubo__deadline_in(timeout_ms));
 }
 
 int tubo_queue_close(tubo_queue_t *q)

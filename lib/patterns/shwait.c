@@ -49,36 +49,36 @@ int tubo__shwait_spin(int (*ready)(void *), void *arg, tubo__deadline_t dl, uint
   }
 }
 
-int tubo__shwait_until(tubo__shwait_t *w, int (*ready)(void *), void *arg, tubo__deadline_t dl)
+int tubo__shwait_until(tubo__shwait_t *w, int remote_fence, int (*ready)(void *), void *arg,
+                       tubo__deadline_t dl)
 {
   if (ready(arg))
     return 0;
+  int rc = tubo__shwait_spin(ready, arg, dl, SHWAIT_SPIN_NS);
+  if (rc != 1)
+    return rc;
   for (;;) {
-    int rc = tubo__shwait_spin(ready, arg, dl, SHWAIT_SPIN_NS);
-    if (rc != 1)
-      return rc;
-    /* Record the sleeper, read the word, look once more, then sleep: a waker that
-     * changes the state after the look sees the sleeper and bumps the word. */
-    atomic_fetch_add_explicit(&w->waiters, 1, memory_order_seq_cst);
-    uint32_t v = atomic_load_explicit(&w->seq, memory_order_seq_cst);
-    int ok = ready(arg);
-    if (!ok) {
-      int ms = tubo__deadline_ms_left(dl);
-      if (ms != 0)
-        tubo__os_futex_wait(&w->seq, v, ms);
-    }
-    atomic_fetch_sub_explicit(&w->waiters, 1, memory_order_seq_cst);
-    if (ok || ready(arg))
-      return 0;
-    if (!dl.forever && tubo__os_now_ns() >= dl.at_ns)
+    /* Record the sleeper, then look once more: a waker that changes the state after the
+     * look finds the record and changes the word, so the futex wait returns at once. */
+    uint32_t key = atomic_fetch_or_explicit(&w->word, 1u, memory_order_seq_cst) | 1u;
+    if (remote_fence)
+      tubo__os_fence_remote(); /* every waker's last publication is visible now */
+    if (ready(arg))
+      return 0; /* the record stays: one waker will clear it for nothing */
+    int ms = tubo__deadline_ms_left(dl);
+    if (ms == 0)
       return TUBO_ETIMEDOUT;
+    tubo__os_futex_wait(&w->word, key, ms);
+    if (ready(arg))
+      return 0;
   }
 }
 
-void tubo__shwait_wake(tubo__shwait_t *w, int n)
+void tubo__shwait_wake_sleepers(tubo__shwait_t *w, uint32_t seen)
 {
-  if (atomic_load_explicit(&w->waiters, memory_order_seq_cst) == 0)
-    return;
-  atomic_fetch_add_explicit(&w->seq, 1, memory_order_seq_cst);
-  tubo__os_futex_wake(&w->seq, n < 0 ? INT_MAX : n);
+  /* seen + 1 clears bit 0 and counts one more wake-up. If the word changed, another
+   * waker did this already, after this waker's state change: its wake-up covers ours. */
+  if (atomic_compare_exchange_strong_explicit(&w->word, &seen, seen + 1u, memory_order_seq_cst,
+                                              memory_order_relaxed))
+    tubo__os_futex_wake(&w->word, INT_MAX);
 }

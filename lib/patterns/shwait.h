@@ -1,19 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /* Waiting inside a shared object: processes wait for a condition on the object's memory
  * (an item to get, room to put, a lock to take) by spinning briefly, then sleeping on a
- * futex word in that memory. A process that changes the state wakes sleepers only when
- * one is recorded, so its fast path makes no system call. */
+ * futex word in that memory, an event count: bit 0 says someone sleeps or is about to,
+ * the bits above count the wake-ups. A process that makes progress possible wakes every
+ * sleeper at once and clears the record in the same step, so its fast path is one load,
+ * and later wakers make no system call until someone records itself again. (A counter of
+ * sleepers instead could not tell a sleeper already woken from one still asleep: on a
+ * busy machine every put of a Queue made a futex call until its consumer got a CPU.) */
 #ifndef TUBO_PATTERNS_SHWAIT_H
 #define TUBO_PATTERNS_SHWAIT_H
 
 #include <stdatomic.h>
 #include <stdint.h>
-
-/* Lives in shared memory, zeroed to start. */
-typedef struct tubo__shwait {
-  _Atomic uint32_t seq;     /* futex word: bumped by each wake */
-  _Atomic uint32_t waiters; /* processes asleep or about to sleep */
-} tubo__shwait_t;
 
 /* A deadline from a timeout in milliseconds (-1: none, 0: now). */
 typedef struct tubo__deadline {
@@ -31,14 +29,31 @@ int tubo__deadline_ms_left(tubo__deadline_t dl);
  * deadline, 1 when the time to spin ran out first (the caller sleeps then). */
 int tubo__shwait_spin(int (*ready)(void *), void *arg, tubo__deadline_t dl, uint64_t spin_ns);
 
+/* Lives in shared memory, zeroed to start. */
+typedef struct tubo__shwait {
+  _Atomic uint32_t word;
+} tubo__shwait_t;
+
 /* Waits until ready(arg) returns non-zero or the deadline passes. ready is tried first,
  * then while spinning, then after each wake-up; it must read the shared state with
- * sequentially consistent (or acquire after a full fence) loads.
- * Returns 0 when ready, TUBO_ETIMEDOUT otherwise. */
-int tubo__shwait_until(tubo__shwait_t *w, int (*ready)(void *), void *arg, tubo__deadline_t dl);
+ * sequentially consistent loads. With remote_fence set, the processes that wake it
+ * publish without a fence of their own (asymmetric fences, os.h): it makes them all pass
+ * one after recording itself. Returns 0 when ready, TUBO_ETIMEDOUT otherwise. */
+int tubo__shwait_until(tubo__shwait_t *w, int remote_fence, int (*ready)(void *), void *arg,
+                       tubo__deadline_t dl);
 
-/* Wakes up to n sleepers (n < 0: all) if any is recorded. Call after the state change
- * that may make them ready, itself made with a sequentially consistent atomic. */
-void tubo__shwait_wake(tubo__shwait_t *w, int n);
+/* The slow part of tubo__shwait_wake: clears the record (seen is the word with it set)
+ * and wakes the sleepers. */
+void tubo__shwait_wake_sleepers(tubo__shwait_t *w, uint32_t seen);
+
+/* Wakes every sleeper, if any is recorded. Call after the state change that may make them
+ * ready, with a full fence between the two, or none where the sleepers use remote fences.
+ * Costs one load when nobody sleeps. */
+static inline void tubo__shwait_wake(tubo__shwait_t *w)
+{
+  uint32_t v = atomic_load_explicit(&w->word, memory_order_relaxed);
+  if (v & 1u)
+    tubo__shwait_wake_sleepers(w, v);
+}
 
 #endif /* TUBO_PATTERNS_SHWAIT_H */
