@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The shared-memory segment layout (lib/shm/shm_layout.c): powers of two and page
- * multiples, channels that never overlap, a total that holds them all, the size settings. */
+ * multiples, channels that never overlap, a total that holds them all, the size settings;
+ * and the slot reader that checks what a peer wrote into a channel (shm_ring.h). */
 #include "config.h"
 
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 #include "harness.h"
 #include "jobctl.h"
 #include "shm/shm_layout.h"
+#include "shm/shm_ring.h"
 
 /* ck_assert_msg records every passing check with the runner (a system call each): the
  * hundreds of thousands of checks below only call Check when one fails. */
@@ -182,6 +184,49 @@ START_TEST(test_errors)
 }
 END_TEST
 
+/* The slot reader (shm_ring.h): what it accepts and refuses of what a peer wrote. */
+START_TEST(test_slot_read)
+{
+  struct tubo__shm_slot slot;
+  tubo__shm_rxf_t x;
+  memset(&slot, 0, sizeof slot);
+  /* Not yet written: the stamp is that of an earlier lap. */
+  atomic_store(&slot.stamp, 7);
+  ck_assert_msg(tubo__shm_slot_read(&slot, 7 + 64, 0, 4096, 1024, &x) == 0,
+                "a stale stamp: expected 0 (not yet written)");
+  /* A payload in the data ring whose release position wraps the 32-bit count to 0: valid
+   * (streams of more than 4 GiB do this; it was once refused as corrupt). */
+  uint64_t head = 1000;
+  atomic_store(&slot.stamp, (uint32_t)(head + 1));
+  slot.kind = TUBO__F_CONT;
+  slot.len = 1024;
+  slot.doff = 3072;
+  slot.dend = 0;
+  uint32_t dhead = UINT32_MAX - 1023; /* 1024 bytes before the wrap */
+  int rc = tubo__shm_slot_read(&slot, head, dhead, 4096, 1024, &x);
+  ck_assert_msg(rc == 1 && x.dend == 0 && x.f.len == 1024,
+                "a release wrapping to 0: expected 1 with dend 0, got %d (dend %u)", rc, x.dend);
+  /* Refused: a payload past the ring's end, a frame longer than allowed, a release that
+   * runs ahead of everything the ring can hold. */
+  slot.doff = 3073;
+  ck_assert_msg(tubo__shm_slot_read(&slot, head, dhead, 4096, 1024, &x) == TUBO_ECORRUPT,
+                "a payload past the data ring's end: expected TUBO_ECORRUPT");
+  slot.doff = 0;
+  slot.len = 2048;
+  ck_assert_msg(tubo__shm_slot_read(&slot, head, dhead, 4096, 1024, &x) == TUBO_ECORRUPT,
+                "a frame longer than the frame limit: expected TUBO_ECORRUPT");
+  slot.len = 1024;
+  slot.dend = dhead + 4097;
+  ck_assert_msg(tubo__shm_slot_read(&slot, head, dhead, 4096, 1024, &x) == TUBO_ECORRUPT,
+                "a release beyond what the ring holds: expected TUBO_ECORRUPT");
+  /* An inline payload: no data ring fields are read. */
+  slot.len = TUBO__SHM_INLINE;
+  slot.dend = 12345;
+  rc = tubo__shm_slot_read(&slot, head, dhead, 4096, 1024, &x);
+  ck_assert_msg(rc == 1 && x.dend == 0, "an inline payload: expected 1 and no release, got %d", rc);
+}
+END_TEST
+
 static Suite *layout_suite(void)
 {
   Suite *s = suite_create("layout");
@@ -191,6 +236,7 @@ static Suite *layout_suite(void)
   tcase_add_test(tc, test_sizes);
   tcase_add_test(tc, test_key);
   tcase_add_test(tc, test_errors);
+  tcase_add_test(tc, test_slot_read);
   suite_add_tcase(s, tc);
   return s;
 }

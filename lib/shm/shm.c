@@ -215,7 +215,7 @@ static inline const void *shm_payload(const shm_rx_t *rx, const struct tubo__shm
 static inline void shm_consume(shm_state_t *s, shm_rx_t *rx, const tubo__shm_rxf_t *x)
 {
   rx->head++;
-  if (x->dend)
+  if (x->f.len > TUBO__SHM_INLINE)
     rx->dhead = x->dend;
   if (rx->head - rx->head_pub >= s->quarter || rx->dhead - rx->dhead_pub >= s->dquarter)
     shm_rx_publish(s, rx);

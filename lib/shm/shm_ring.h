@@ -48,7 +48,8 @@ _Static_assert(sizeof(struct tubo__shm_slot) == TUBO__SHM_SLOT, "a slot is one c
 typedef struct tubo__shm_rxf {
   tubo__frame_t f;
   uint32_t doff; /* payload offset in the data ring, when f.len > TUBO__SHM_INLINE */
-  uint32_t dend; /* data ring position to release after it, or 0 */
+  uint32_t dend; /* data ring position to release after it (a wrapping count: 0 is valid),
+                  * when f.len > TUBO__SHM_INLINE */
 } tubo__shm_rxf_t;
 
 /* Reads the slot of position head. Returns 1 with *x filled when it holds that position's
@@ -67,7 +68,7 @@ static inline int tubo__shm_slot_read(const struct tubo__shm_slot *slot, uint64_
     x->doff = slot->doff;
     x->dend = slot->dend;
     if (x->f.len > frame_max || x->f.len > dbytes || x->doff > dbytes - x->f.len ||
-        x->dend - dhead > dbytes || x->dend == 0)
+        x->dend - dhead > dbytes)
       return TUBO_ECORRUPT;
   }
   return 1;

@@ -98,7 +98,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       break;
     if (rc > 0) {
       head++;
-      if (x.dend)
+      if (x.f.len > TUBO__SHM_INLINE)
         dhead = x.dend;
     }
   }
