@@ -4,7 +4,8 @@
  * A waiting rank first spins, polling its transport, for spin_ns: on an idle core a
  * reply comes within a microsecond. Then it arms its bell and sleeps until a peer rings
  * it, at most sleep_ms, after which it looks for failed peers. On an oversubscribed node
- * the spin is short, so that a waiting rank gives its core to the rank it waits for.
+ * the spin yields the core now and then, so that the rank waited for can run without
+ * either of them sleeping.
  * A stalled rank also lets through peers blocked on a full channel to it: the transport
  * then empties such a channel into the unexpected queue. */
 #include "config.h"
@@ -73,6 +74,10 @@ int tubo__wait_until(tubo__world_t *w, int (*done)(void *), void *arg)
       tubo__os_cpu_relax();
       continue;
     }
+    /* Sharing cores, the rank this one waits for may be waiting for this core: offer it
+     * now and then, which costs a system call but no sleep (and no wake-up). */
+    if (w->oversubscribed && (spins & 127) == 0)
+      tubo__os_yield();
     uint64_t now = tubo__os_now_ns();
     if (t0 == 0) {
       t0 = now;

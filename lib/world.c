@@ -12,11 +12,11 @@
 #include "world.h"
 
 /* How long to spin before sleeping: long on a node with a core per rank, where the reply
- * is usually a microsecond away; short when ranks share cores, where spinning only
- * delays the rank we wait for. */
+ * is usually a microsecond away; shorter when ranks share cores, where the spin yields the
+ * core now and then (progress.c) so that the rank waited for can run. */
 static uint64_t world_spin_ns(const tubo__world_t *w)
 {
-  uint64_t dflt = w->oversubscribed ? 2000 : 50000;
+  uint64_t dflt = w->oversubscribed ? 20000 : 50000;
   return tubo__setting_u64("TUBO_SPIN_NS", dflt, 0, 10000000000ull);
 }
 

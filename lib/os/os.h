@@ -59,6 +59,9 @@ int tubo__os_die_with_parent(pid_t parent);
 /* Returns 1 if process pid exists and has not ended, 0 if it does not or is a zombie. */
 int tubo__os_pid_alive(pid_t pid);
 
+/* Gives the processor to another runnable process, if there is one (sched_yield). */
+void tubo__os_yield(void);
+
 /* Monotonic time in nanoseconds. */
 uint64_t tubo__os_now_ns(void);
 

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <linux/membarrier.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -177,6 +178,11 @@ int tubo__os_pid_alive(pid_t pid)
   buf[n] = '\0';
   char *end = strrchr(buf, ')');
   return !(end != NULL && end[1] == ' ' && (end[2] == 'Z' || end[2] == 'X'));
+}
+
+void tubo__os_yield(void)
+{
+  sched_yield();
 }
 
 uint64_t tubo__os_now_ns(void)
