@@ -101,13 +101,7 @@ int tubo__wait_until(tubo__world_t *w, int (*done)(void *), void *arg)
     w->tp->sleep(w->tp_state, long_stall ? w->sleep_ms : (int)(TUBO__STALL_LONG_NS / 1000000),
                  wait_ready_fn, &wr);
     w->stalled = 0;
-    if (w->spawn != NULL)
-      tubo__spawn_poll(w);
-    int c = w->tp->check(w->tp_state);
-    if (c < 0 && !w->broken) {
-      w->broken = 1;
-      w->broken_code = c;
-    }
+    tubo__world_health(w);
     t0 = 0;
   }
   return rc;

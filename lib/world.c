@@ -172,3 +172,17 @@ void tubo__world_forget(void)
   tubo__nworlds = 0;
   tubo__world = NULL;
 }
+
+int tubo__world_health(tubo__world_t *w)
+{
+  if (w->spawn != NULL)
+    tubo__spawn_poll(w);
+  if (w->tp != NULL) {
+    int c = w->tp->check(w->tp_state);
+    if (c < 0 && !w->broken) {
+      w->broken = 1;
+      w->broken_code = c;
+    }
+  }
+  return w->broken ? w->broken_code : 0;
+}

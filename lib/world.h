@@ -160,6 +160,11 @@ void tubo__init_forget(void);
 /* Makes w this process's world, as if tubo_init had joined it (in spawned workers). */
 void tubo__world_adopt(tubo__world_t *w);
 
+/* Looks for failures in w (a rank that died, the job aborted, a worker that ended): the
+ * slow path of every wait in w. Returns 0, or why waiting in w can no longer succeed
+ * (TUBO_EPEER, TUBO_EABORT). */
+int tubo__world_health(tubo__world_t *w);
+
 /* In the process that made w with tubo_spawn: reaps the workers that ended and records
  * their ends in the job control block, so that the others notice (patterns/spawn.c). */
 void tubo__spawn_poll(tubo__world_t *w);

@@ -302,6 +302,22 @@ START_TEST(missing_program_exits_127)
 }
 END_TEST
 
+START_TEST(unrunnable_program_exits_2)
+{
+  /* A file that exists but may not be executed: a bad argument. */
+  char path[] = "/tmp/tubo-not-executable.XXXXXX";
+  int fd = mkstemp(path);
+  ck_assert_msg(fd >= 0, "mkstemp: %s", strerror(errno));
+  close(fd); /* mode 0600: not executable */
+  run_t r;
+  tuborun(&r, NULL, "-n", "2", path, NULL);
+  unlink(path);
+  expect_status(&r, 2);
+  expect_in("stderr", r.err, "cannot run");
+  run_free(&r);
+}
+END_TEST
+
 /* --- Ranks failing. --- */
 
 START_TEST(failing_rank_sets_the_exit_status)
@@ -553,6 +569,7 @@ int main(void)
   tcase_add_test(tc, help_and_version);
   tcase_add_test(tc, bad_arguments_exit_2_with_usage);
   tcase_add_test(tc, missing_program_exits_127);
+  tcase_add_test(tc, unrunnable_program_exits_2);
   tcase_add_test(tc, failing_rank_sets_the_exit_status);
   tcase_add_test(tc, killed_rank_exits_137);
   tcase_add_test(tc, timeout_stops_the_job_with_124);

@@ -44,8 +44,8 @@ static void args_usage(FILE *f)
           "ranks share cores round-robin and, without --bind-to, are not bound.\n"
           "\n"
           "Exit status: 0 when every rank succeeded; else the first failing rank's exit\n"
-          "status, or 128 + signal; 124 after --timeout; 2 for bad arguments; 127 when the\n"
-          "program cannot be found.\n");
+          "status, or 128 + signal; 124 after --timeout; 2 for bad arguments (a program\n"
+          "that cannot be run among them); 127 when the program cannot be found.\n");
 }
 
 /* Matches "-name" and "--name", alone or followed by "=value". */

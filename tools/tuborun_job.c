@@ -233,7 +233,8 @@ int tuborun_job_spawn(tuborun_job_t *j)
     }
     if (e != 0) {
       fprintf(stderr, "tuborun: cannot run '%s': %s\n", j->o->argv[0], strerror(e));
-      return e == ENOENT ? 127 : 126;
+      /* As a bad argument (2), but for a program not found at all (127, as shells). */
+      return e == ENOENT ? 127 : 2;
     }
   }
   return 0;

@@ -75,7 +75,7 @@ static int lock_take_slow(tubo__lock_t *l, uint32_t me)
 {
   lock_try_t t = {l, me};
   for (int ms = LOCK_CHECK_FIRST_MS;; ms = ms < LOCK_CHECK_MAX_MS ? 2 * ms : ms) {
-    if (tubo__shwait_until(&l->wait, 0, lock_try, &t, tubo__deadline_in(ms)) == 0)
+    if (tubo__shwait_until(&l->wait, 0, lock_try, &t, tubo__deadline_in(ms), NULL) == 0)
       break;
     uint32_t holder = atomic_load_explicit(&l->owner, memory_order_seq_cst);
     if (holder == 0 || !lock_holder_gone(holder))

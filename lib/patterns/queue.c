@@ -17,6 +17,7 @@
 #include "os/os.h"
 #include "patterns/queue_layout.h"
 #include "patterns/shwait.h"
+#include "world.h"
 #include "patterns/shmem.h"
 #include "settings.h"
 #include "tubo.h"
@@ -32,6 +33,8 @@ struct tubo_queue {
   int fence; /* 1: publishers fence; 0: sleepers make them (asymmetric fences, os.h) */
   int closed;
   tubo__shmem_t mem;
+  tubo_comm_t *comm; /* opened on a communicator: its world is watched while waiting */
+  tubo__shwait_watch_t watch;
 };
 
 /* ---- Layout ---- */
@@ -153,7 +156,10 @@ int tubo_queue_open(tubo_comm_t *comm, size_t capacity, size_t item_max, unsigne
     return rc;
   }
   int fence = atomic_load(&sh->fence_denied) != 0;
-  return queue_handle(&mem, capacity, item_max, flags, stride, fence, q);
+  rc = queue_handle(&mem, capacity, item_max, flags, stride, fence, q);
+  if (rc == 0)
+    (*q)->comm = comm;
+  return rc;
 }
 
 queue_shared_t *tubo__queue_shared(const tubo_queue_t *q, size_t *stride)
@@ -334,6 +340,25 @@ static int queue_op_get(queue_op_t *o)
   return queue_try_get(o->q, o->buf, o->cap, o->lenp);
 }
 
+/* A queue opened on a communicator may wait for ranks that die: while asleep, its waiters
+ * look at the communicator's world, and give up with TUBO_EPEER when a rank died (or
+ * TUBO_EABORT when the job was aborted). */
+static int queue_world_check(void *arg)
+{
+  tubo_queue_t *q = arg;
+  if (tubo__comm_check(q->comm) != 0)
+    return 0; /* the world was left: nothing to watch any more */
+  return tubo__world_health(q->comm->w);
+}
+
+static const tubo__shwait_watch_t *queue_watch(tubo_queue_t *q)
+{
+  if (q->comm == NULL)
+    return NULL;
+  q->watch = (tubo__shwait_watch_t){queue_world_check, q};
+  return &q->watch;
+}
+
 /* After a first attempt found the ring not ready: waits on w until ready says it may be,
  * tries again, and so on until the attempt is made or the timeout passes. now_rc is the
  * answer when the timeout is 0. */
@@ -344,7 +369,7 @@ static int queue_retry(queue_op_t *o, int (*attempt)(queue_op_t *), tubo__shwait
     return now_rc;
   tubo__deadline_t dl = tubo__deadline_in(timeout_ms);
   for (;;) {
-    int waited = tubo__shwait_until(w, !o->q->fence, ready, o->q, dl);
+    int waited = tubo__shwait_until(w, !o->q->fence, ready, o->q, dl, queue_watch(o->q));
     int rc = attempt(o);
     if (rc != 1)
       return rc;
@@ -471,7 +496,8 @@ int tubo_queue_join(tubo_queue_t *q, int timeout_ms)
   if (rc != 0)
     return rc;
   /* task_done fences on its own (joins are rare; task_done's last count rarer still). */
-  return tubo__shwait_until(&q->sh->all_done, 0, queue_all_done, q, tubo__deadline_in(timeout_ms));
+  return tubo__shwait_until(&q->sh->all_done, 0, queue_all_done, q, tubo__deadline_in(timeout_ms),
+                            queue_watch(q));
 }
 
 int tubo_queue_close(tubo_queue_t *q)

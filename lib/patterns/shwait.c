@@ -50,7 +50,7 @@ int tubo__shwait_spin(int (*ready)(void *), void *arg, tubo__deadline_t dl, uint
 }
 
 int tubo__shwait_until(tubo__shwait_t *w, int remote_fence, int (*ready)(void *), void *arg,
-                       tubo__deadline_t dl)
+                       tubo__deadline_t dl, const tubo__shwait_watch_t *watch)
 {
   if (ready(arg))
     return 0;
@@ -68,9 +68,14 @@ int tubo__shwait_until(tubo__shwait_t *w, int remote_fence, int (*ready)(void *)
     int ms = tubo__deadline_ms_left(dl);
     if (ms == 0)
       return TUBO_ETIMEDOUT;
+    if (watch != NULL && (ms < 0 || ms > TUBO__SHWAIT_WATCH_MS))
+      ms = TUBO__SHWAIT_WATCH_MS;
     tubo__os_futex_wait(&w->word, key, ms);
     if (ready(arg))
       return 0;
+    int bad = watch != NULL ? watch->check(watch->arg) : 0;
+    if (bad != 0)
+      return bad;
   }
 }
 

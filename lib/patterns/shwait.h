@@ -34,13 +34,23 @@ typedef struct tubo__shwait {
   _Atomic uint32_t word;
 } tubo__shwait_t;
 
+/* Something to look at while asleep: a waiter whose wakers may die without waking it (the
+ * ranks of a job) calls check(arg) at least every TUBO__SHWAIT_WATCH_MS, and gives up with
+ * what it returns when that is not 0. */
+typedef struct tubo__shwait_watch {
+  int (*check)(void *arg);
+  void *arg;
+} tubo__shwait_watch_t;
+#define TUBO__SHWAIT_WATCH_MS 100
+
 /* Waits until ready(arg) returns non-zero or the deadline passes. ready is tried first,
  * then while spinning, then after each wake-up; it must read the shared state with
  * sequentially consistent loads. With remote_fence set, the processes that wake it
  * publish without a fence of their own (asymmetric fences, os.h): it makes them all pass
- * one after recording itself. Returns 0 when ready, TUBO_ETIMEDOUT otherwise. */
+ * one after recording itself. watch may be NULL. Returns 0 when ready, TUBO_ETIMEDOUT
+ * otherwise, or what watch's check returned. */
 int tubo__shwait_until(tubo__shwait_t *w, int remote_fence, int (*ready)(void *), void *arg,
-                       tubo__deadline_t dl);
+                       tubo__deadline_t dl, const tubo__shwait_watch_t *watch);
 
 /* The slow part of tubo__shwait_wake: clears the record (seen is the word with it set)
  * and wakes the sleepers. */
