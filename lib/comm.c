@@ -44,7 +44,7 @@ int tubo_comm_transport(const tubo_comm_t *comm, int rank, const char **name)
     return TUBO_EINVAL;
   tubo__world_t *w = comm->w;
   int wr = tubo__comm_world_rank(comm, rank);
-  *name = wr == w->rank ? "self" : w->tp->name;
+  *name = wr == w->rank ? "self" : tubo__tport_of(w, wr)->ops->name;
   return 0;
 }
 

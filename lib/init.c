@@ -56,8 +56,8 @@ int tubo_abort(tubo_comm_t *comm, int code)
   if (rc != 0)
     return rc;
   tubo__world_t *w = tubo__world;
-  if (w->tp)
-    w->tp->abort(w->tp_state, code);
+  for (int t = 0; t < w->ntports; t++)
+    w->tports[t].ops->abort(w->tports[t].state, code);
   _exit(code);
 }
 

@@ -129,13 +129,22 @@ static inline void recv_finish(tubo_request_t *r)
   tubo__req_complete(r, r->msg_len > r->cap ? TUBO_ETRUNC : 0);
 }
 
+/* Copies n bytes at addr in src's memory into dst, through src's transport. */
+static int match_read(tubo__world_t *w, int src, uint64_t addr, void *dst, size_t n)
+{
+  tubo__tport_t *t = tubo__tport_of(w, src);
+  if (!t->caps.single_copy || t->ops->read == NULL)
+    return TUBO_ENOTSUP;
+  return t->ops->read(t->state, w->peers[src].tpeer, addr, dst, n);
+}
+
 /* Reads an RTS message straight from the sender's memory, then tells it with a FIN. */
 static void recv_pull(tubo__world_t *w, tubo_request_t *r, int src, uint64_t addr, uint32_t sreq)
 {
   size_t n = r->msg_len < r->cap ? r->msg_len : r->cap;
   int err = 0;
   if (n > 0)
-    err = w->caps.single_copy ? w->tp->read(w->tp_state, src, addr, r->buf, n) : TUBO_ENOTSUP;
+    err = match_read(w, src, addr, r->buf, n);
   struct tubo__f_fin fin = {sreq, err};
   tubo__frame_t f = {TUBO__F_FIN, 0, 0, 0, sizeof fin};
   int rc = tubo__send_ctrl(w, src, &f, &fin);
@@ -288,14 +297,15 @@ static int deliver_rts(tubo__world_t *w, int src, const tubo__frame_t *f, const 
    * may be blocked sending to that sender), take the message now into memory, so that
    * two ranks sending large messages to each other do not deadlock (up to
    * TUBO__PULL_MAX: beyond, the memory it would take is the greater danger). */
-  int pull = w->stalled == TUBO__STALLED_LONG && w->caps.single_copy && h.total <= TUBO__PULL_MAX;
+  int pull = w->stalled == TUBO__STALLED_LONG && tubo__tport_of(w, src)->caps.single_copy &&
+             h.total <= TUBO__PULL_MAX;
   if (!must && !pull && !w->drain && !posted_wants(w, src))
     return 0;
   tubo__umsg_t *u = umsg_new(src, f, (size_t)h.total, 0);
   if (u == NULL)
     return TUBO_ENOMEM;
   if (pull && (u->data = malloc(h.total ? (size_t)h.total : 1)) != NULL) {
-    int err = h.total ? w->tp->read(w->tp_state, src, h.addr, u->data, (size_t)h.total) : 0;
+    int err = h.total ? match_read(w, src, h.addr, u->data, (size_t)h.total) : 0;
     struct tubo__f_fin fin = {h.sreq, err};
     tubo__frame_t ff = {TUBO__F_FIN, 0, 0, 0, sizeof fin};
     int rc = tubo__send_ctrl(w, src, &ff, &fin);

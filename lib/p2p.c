@@ -153,7 +153,7 @@ int tubo_send(const void *buf, size_t len, int dest, int tag, tubo_comm_t *comm)
   int peer = tubo__comm_world_rank(comm, dest);
   tubo__peer_t *pe = &w->peers[peer];
   /* Fast path: a small message with nothing queued before it goes straight out. */
-  if (len <= w->caps.frame_max && pe->sq_head == NULL && !pe->gone && !w->broken &&
+  if (len <= pe->frame_max && pe->sq_head == NULL && !pe->gone && !w->broken &&
       len < pe->rndv_min) {
     tubo__frame_t f = {TUBO__F_EAGER, 0, comm->ctx, tag, (uint32_t)len};
     rc = tubo__push(w, peer, &f, buf, len, NULL, 0);
@@ -194,23 +194,26 @@ int tubo_recv(void *buf, size_t cap, int source, int tag, tubo_comm_t *comm, tub
     return rc;
   tubo__world_t *w = comm->w;
   /* Fast path: nothing queued in the engine, and the next frame from source is it. */
-  if (w->posted_head == NULL && w->unexp_head == NULL && source != TUBO_ANY_SOURCE &&
-      w->tp != NULL && w->tp->recv_now != NULL) {
+  if (w->posted_head == NULL && w->unexp_head == NULL && source != TUBO_ANY_SOURCE) {
     int peer = tubo__comm_world_rank(comm, source);
-    int32_t got_tag;
-    size_t len;
-    if (peer != w->rank &&
-        (rc = w->tp->recv_now(w->tp_state, peer, comm->ctx, tag, buf, cap, &got_tag, &len)) != 0) {
-      if (rc < 0)
+    if (peer != w->rank) {
+      tubo__tport_t *t = tubo__tport_of(w, peer);
+      int32_t got_tag;
+      size_t len;
+      if (t->ops->recv_now != NULL &&
+          (rc = t->ops->recv_now(t->state, w->peers[peer].tpeer, comm->ctx, tag, buf, cap, &got_tag,
+                                 &len)) != 0) {
+        if (rc < 0)
+          return rc;
+        rc = len > cap ? TUBO_ETRUNC : 0;
+        if (status) {
+          status->source = source;
+          status->tag = got_tag;
+          status->length = len;
+          status->error = rc;
+        }
         return rc;
-      rc = len > cap ? TUBO_ETRUNC : 0;
-      if (status) {
-        status->source = source;
-        status->tag = got_tag;
-        status->length = len;
-        status->error = rc;
       }
-      return rc;
     }
   }
   tubo_request_t r;

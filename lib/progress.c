@@ -21,12 +21,13 @@ int tubo__progress(tubo__world_t *w)
     if (n < 0)
       return n;
   }
-  if (w->tp == NULL)
-    return n;
-  int m = w->tp->progress(w->tp_state);
-  if (m < 0)
-    return m;
-  return n + m;
+  for (int t = 0; t < w->ntports; t++) {
+    int m = w->tports[t].ops->progress(w->tports[t].state);
+    if (m < 0)
+      return m;
+    n += m;
+  }
+  return n;
 }
 
 struct wait_ready {
@@ -41,6 +42,19 @@ static int wait_ready_fn(void *p)
   struct wait_ready *wr = p;
   int n = tubo__progress(wr->w);
   return n != 0 || wr->done(wr->arg) || wr->w->broken;
+}
+
+/* Sleeps in the world's transport until rung. A world whose transports cannot all sleep
+ * (MPI cannot be woken by a futex) never sleeps: it yields its core and goes on polling
+ * them all, as MPI itself does. */
+static void progress_sleep(tubo__world_t *w, int timeout_ms, struct wait_ready *wr)
+{
+  if (w->ntports == 1 && w->tports[0].ops->sleep != NULL) {
+    w->tports[0].ops->sleep(w->tports[0].state, timeout_ms, wait_ready_fn, wr);
+    return;
+  }
+  if (!wait_ready_fn(wr))
+    tubo__os_yield();
 }
 
 int tubo__wait_until(tubo__world_t *w, int (*done)(void *), void *arg)
@@ -66,7 +80,7 @@ int tubo__wait_until(tubo__world_t *w, int (*done)(void *), void *arg)
       t0 = stall_since = 0;
       continue;
     }
-    if (w->tp == NULL) {
+    if (w->ntports == 0) {
       rc = TUBO_EDEADLK; /* a world of one: nobody else could ever act */
       break;
     }
@@ -98,8 +112,7 @@ int tubo__wait_until(tubo__world_t *w, int (*done)(void *), void *arg)
     int long_stall = now - stall_since >= TUBO__STALL_LONG_NS;
     struct wait_ready wr = {w, done, arg};
     w->stalled = long_stall ? TUBO__STALLED_LONG : TUBO__STALLED;
-    w->tp->sleep(w->tp_state, long_stall ? w->sleep_ms : (int)(TUBO__STALL_LONG_NS / 1000000),
-                 wait_ready_fn, &wr);
+    progress_sleep(w, long_stall ? w->sleep_ms : (int)(TUBO__STALL_LONG_NS / 1000000), &wr);
     w->stalled = 0;
     tubo__world_health(w);
     t0 = 0;

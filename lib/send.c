@@ -59,7 +59,7 @@ static int send_push(tubo__world_t *w, tubo_request_t *r)
     break;
   }
   case TUBO__SP_STREAM: {
-    size_t max = w->caps.frame_max;
+    size_t max = w->peers[r->peer].frame_max;
     const char *buf = r->buf;
     if (r->off == 0) {
       struct tubo__f_first h = {r->cap};
@@ -117,7 +117,7 @@ int tubo__send_start(tubo__world_t *w, tubo_request_t *r)
     }
   } else if (len >= w->peers[r->peer].rndv_min && r->pooled)
     r->proto = TUBO__SP_RTS;
-  else if (len <= w->caps.frame_max)
+  else if (len <= w->peers[r->peer].frame_max)
     r->proto = TUBO__SP_EAGER;
   else
     r->proto = TUBO__SP_STREAM;

@@ -26,13 +26,38 @@ void tubo__world_free(tubo__world_t *w)
     return;
   free(w->world_comm.pipe_seq);
   tubo__topo_free(w->topo);
-  if (w->tp && w->tp_state)
-    w->tp->close(w->tp_state);
+  for (int t = 0; t < w->ntports; t++)
+    if (w->tports[t].state != NULL)
+      w->tports[t].ops->close(w->tports[t].state);
   tubo__unexp_fini(w);
   tubo__reqpool_fini(&w->pool);
   tubo__launch_free(&w->launch);
   free(w->peers);
   free(w);
+}
+
+int tubo__world_add_tport(tubo__world_t *w, const tubo__tp_ops_t *ops, tubo__launch_t *l,
+                          const int *world_ranks)
+{
+  if (ops == NULL || w->ntports >= TUBO__MAX_TPORTS)
+    return TUBO_ELAUNCH;
+  tubo__tport_t *t = &w->tports[w->ntports];
+  int rc = ops->open(w, l, &t->state, &t->caps);
+  if (rc != 0) {
+    t->state = NULL;
+    return rc;
+  }
+  t->ops = ops;
+  for (int i = 0; i < l->size; i++) {
+    int p = world_ranks ? world_ranks[i] : i;
+    if (p == w->rank)
+      continue;
+    w->peers[p].tport = (uint8_t)w->ntports;
+    w->peers[p].tpeer = i;
+    w->peers[p].frame_max = t->caps.frame_max;
+  }
+  w->ntports++;
+  return 0;
 }
 
 int tubo__world_create(tubo__launch_t *l, tubo__world_t **out)
@@ -61,10 +86,8 @@ int tubo__world_create(tubo__launch_t *l, tubo__world_t **out)
   w->spin_ns = world_spin_ns(w);
   w->sleep_ms = (int)tubo__setting_u64("TUBO_SLEEP_MS", 100, 1, 1000);
   if (w->size > 1) {
-    w->tp = tubo__tp_lookup(w->launch.transport);
-    int rc = w->tp ? w->tp->open(w, &w->launch, &w->tp_state, &w->caps) : TUBO_ELAUNCH;
+    int rc = tubo__world_add_tport(w, tubo__tp_lookup(w->launch.transport), &w->launch, NULL);
     if (rc != 0) {
-      w->tp_state = NULL;
       tubo__world_free(w);
       return rc;
     }
@@ -91,8 +114,8 @@ int tubo__world_leave(tubo__world_t *w)
 {
   /* Sends still on their way must leave before this rank does. */
   int rc = tubo__wait_until(w, world_sends_done, w);
-  if (w->tp)
-    w->tp->leave(w->tp_state);
+  for (int t = 0; t < w->ntports; t++)
+    w->tports[t].ops->leave(w->tports[t].state);
   w->world_comm.magic = 0;
   return rc == TUBO_EDEADLK ? 0 : rc;
 }
@@ -177,8 +200,8 @@ int tubo__world_health(tubo__world_t *w)
 {
   if (w->spawn != NULL)
     tubo__spawn_poll(w);
-  if (w->tp != NULL) {
-    int c = w->tp->check(w->tp_state);
+  for (int t = 0; t < w->ntports; t++) {
+    int c = w->tports[t].ops->check(w->tports[t].state);
     if (c < 0 && !w->broken) {
       w->broken = 1;
       w->broken_code = c;

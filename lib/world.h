@@ -88,8 +88,21 @@ typedef struct tubo__peer {
   tubo__umsg_t *rx_umsg;             /* or unexpected message they fill */
   int gone;                          /* 0, or TUBO__GONE_* */
   int exit_status;
-  size_t rndv_min; /* messages of this size or more go by single copy, if it works */
+  size_t rndv_min;  /* messages of this size or more go by single copy, if it works */
+  size_t frame_max; /* most payload bytes one frame to it carries */
+  uint8_t tport;    /* index of the transport that reaches it in the world's tports */
+  int tpeer;        /* its number within that transport */
 } tubo__peer_t;
+
+/* One transport of a world: a world under mpirun has two (shm inside the node, MPI
+ * between nodes); others have one, or none when alone. */
+typedef struct tubo__tport {
+  const tubo__tp_ops_t *ops;
+  void *state;
+  tubo__tp_caps_t caps;
+} tubo__tport_t;
+
+#define TUBO__MAX_TPORTS 2
 
 enum { TUBO__GONE_NO = 0, TUBO__GONE_LEFT = 1, TUBO__GONE_DIED = 2 };
 
@@ -106,9 +119,8 @@ typedef struct tubo__reqpool {
 struct tubo__world {
   int rank, size;
   tubo__launch_t launch;
-  const tubo__tp_ops_t *tp;
-  void *tp_state;
-  tubo__tp_caps_t caps;
+  tubo__tport_t tports[TUBO__MAX_TPORTS];
+  int ntports;
   tubo__peer_t *peers;
   tubo_comm_t world_comm;
 
@@ -149,6 +161,10 @@ tubo__world_t *tubo__req_world(const tubo_request_t *r);
 /* Makes a world from a launch description, whose descriptors it takes over (l is left
  * empty): joins the transport, which waits for every rank. Returns 0 or an error. */
 int tubo__world_create(tubo__launch_t *l, tubo__world_t **out);
+/* Opens a transport in w over the ranks l describes: its rank i is world rank
+ * world_ranks[i] (NULL: i itself). Returns 0 or the transport's error. */
+int tubo__world_add_tport(tubo__world_t *w, const tubo__tp_ops_t *ops, tubo__launch_t *l,
+                          const int *world_ranks);
 /* Lets queued sends finish, then leaves (peers see this rank gone). */
 int tubo__world_leave(tubo__world_t *w);
 void tubo__world_free(tubo__world_t *w);
@@ -243,7 +259,15 @@ static inline int tubo__push(tubo__world_t *w, int peer, const tubo__frame_t *f,
 {
   if (peer == w->rank)
     return tubo__self_push(w, f, p1);
-  return w->tp->push(w->tp_state, peer, f, p1, n1, p2, n2);
+  const tubo__peer_t *pe = &w->peers[peer];
+  const tubo__tport_t *t = &w->tports[pe->tport];
+  return t->ops->push(t->state, pe->tpeer, f, p1, n1, p2, n2);
+}
+
+/* The transport that reaches world rank peer (not this rank). */
+static inline tubo__tport_t *tubo__tport_of(tubo__world_t *w, int peer)
+{
+  return &w->tports[w->peers[peer].tport];
 }
 
 /* Progress and waiting (progress.c). */

@@ -28,9 +28,9 @@ static const size_t sizes[] = {0,    1,    40,    41,    1023,  1024,  4080,    
 static void body_caps(void)
 {
   tubo__world_t *w = tubo__world;
-  const tubo__tp_caps_t *c = &w->caps;
   unsigned v = th_variant();
   int peer = (th_rank + 1) % th_size;
+  const tubo__tp_caps_t *c = &tubo__tport_of(w, peer)->caps;
   size_t want_frame = 65536;
   if (v == TH_PIPE)
     want_frame = (size_t)TUBO__PIPE_FRAME_MAX;

@@ -29,9 +29,23 @@ int tubo__shmem_comm(tubo_comm_t *comm, size_t size, tubo__shmem_t *m)
   if (size == 0)
     return TUBO_EINVAL;
   tubo__world_t *w = comm->w;
-  if (comm->size == 1 && w->tp == NULL)
+  if (comm->size == 1 && w->ntports == 0)
     return tubo__shmem_anon(size, m); /* alone: nobody else needs to find it */
-  if (w->tp == NULL || w->tp->heap_alloc == NULL)
+  /* The memory comes from the heap of the transport that reaches every other rank of the
+   * communicator; ranks reached through different transports share no memory. */
+  tubo__tport_t *t = NULL;
+  for (int r = 0; r < comm->size; r++) {
+    int wr = tubo__comm_world_rank(comm, r);
+    if (wr == w->rank)
+      continue;
+    tubo__tport_t *tr = tubo__tport_of(w, wr);
+    if (t != NULL && tr != t)
+      return TUBO_ENOTSUP;
+    t = tr;
+  }
+  if (t == NULL)
+    t = w->ntports > 0 ? &w->tports[0] : NULL;
+  if (t == NULL || t->ops->heap_alloc == NULL)
     return TUBO_ENOTSUP;
   size_t page = (size_t)sysconf(_SC_PAGESIZE);
   size_t bytes = (size + page - 1) / page * page;
@@ -39,7 +53,7 @@ int tubo__shmem_comm(tubo_comm_t *comm, size_t size, tubo__shmem_t *m)
   tubo__comm_view(comm, comm->ctx_coll, &coll);
   struct shmem_news news = {0, 0, 0, bytes};
   if (comm->rank == 0) {
-    news.rc = w->tp->heap_alloc(w->tp_state, bytes, &news.off);
+    news.rc = t->ops->heap_alloc(t->state, bytes, &news.off);
     for (int r = 1; r < comm->size && rc == 0; r++)
       rc = tubo_send(&news, sizeof news, r, SHMEM_TAG, &coll);
   } else {
@@ -52,7 +66,7 @@ int tubo__shmem_comm(tubo_comm_t *comm, size_t size, tubo__shmem_t *m)
     return rc;
   if (news.rc != 0)
     return news.rc;
-  void *p = w->tp->heap_at(w->tp_state, news.off, bytes);
+  void *p = t->ops->heap_at(t->state, news.off, bytes);
   if (p == NULL)
     return TUBO_ECORRUPT;
   m->base = p;
