@@ -160,6 +160,8 @@ void tubo__launch_free(tubo__launch_t *l)
   }
   l->shm_fd = l->pipe_rfd = -1;
   l->pipe_wfds = NULL;
+  free(l->world_of);
+  l->world_of = NULL;
 }
 
 void tubo__launch_unset(void)

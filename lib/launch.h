@@ -43,8 +43,10 @@ typedef struct tubo__launch {
   int shm_fd;     /* shm: the job's memory, or -1 */
   int pipe_rfd;   /* pipe: this rank's read end, or -1 */
   int *pipe_wfds; /* pipe: size write ends, malloc'd, or NULL */
-  int spawned;    /* a world of tubo_spawn: its launcher (rank 0) may be busy, so ranks
-                   * also watch each other's processes */
+  int spawned;    /* no dedicated launcher watches the ranks (tubo_spawn's rank 0 may be
+                   * busy, mpirun's does not tell): ranks watch each other's processes */
+  int *world_of;  /* rank -> world rank when these ranks are part of a larger world (the
+                   * node's ranks under mpirun), malloc'd; NULL where they are the same */
 } tubo__launch_t;
 
 /* Reads the launch environment. Returns 0, TUBO_ELAUNCH for inconsistent variables

@@ -130,12 +130,13 @@ static inline void recv_finish(tubo_request_t *r)
 }
 
 /* Copies n bytes at addr in src's memory into dst, through src's transport. */
-static int match_read(tubo__world_t *w, int src, uint64_t addr, void *dst, size_t n)
+static int match_read(tubo__world_t *w, int src, uint64_t addr, uint32_t id, void *dst,
+                      size_t n, size_t total)
 {
   tubo__tport_t *t = tubo__tport_of(w, src);
   if (!t->caps.single_copy || t->ops->read == NULL)
     return TUBO_ENOTSUP;
-  return t->ops->read(t->state, w->peers[src].tpeer, addr, dst, n);
+  return t->ops->read(t->state, w->peers[src].tpeer, addr, id, dst, n, total);
 }
 
 /* Reads an RTS message straight from the sender's memory, then tells it with a FIN. */
@@ -143,8 +144,10 @@ static void recv_pull(tubo__world_t *w, tubo_request_t *r, int src, uint64_t add
 {
   size_t n = r->msg_len < r->cap ? r->msg_len : r->cap;
   int err = 0;
-  if (n > 0)
-    err = match_read(w, src, addr, r->buf, n);
+  /* Also with no room at all: a transport that moves the message apart (MPI) must take
+   * it in, or it would stay there for ever. */
+  if (r->msg_len > 0)
+    err = match_read(w, src, addr, sreq, r->buf, n, r->msg_len);
   struct tubo__f_fin fin = {sreq, err};
   tubo__frame_t f = {TUBO__F_FIN, 0, 0, 0, sizeof fin};
   int rc = tubo__send_ctrl(w, src, &f, &fin);
@@ -305,7 +308,7 @@ static int deliver_rts(tubo__world_t *w, int src, const tubo__frame_t *f, const 
   if (u == NULL)
     return TUBO_ENOMEM;
   if (pull && (u->data = malloc(h.total ? (size_t)h.total : 1)) != NULL) {
-    int err = h.total ? match_read(w, src, h.addr, u->data, (size_t)h.total) : 0;
+    int err = h.total ? match_read(w, src, h.addr, h.sreq, u->data, (size_t)h.total, (size_t)h.total) : 0;
     struct tubo__f_fin fin = {h.sreq, err};
     tubo__frame_t ff = {TUBO__F_FIN, 0, 0, 0, sizeof fin};
     int rc = tubo__send_ctrl(w, src, &ff, &fin);

@@ -37,9 +37,12 @@ typedef struct tubo__tp_ops {
   int (*push)(void *state, int peer, const tubo__frame_t *f, const void *p1, size_t n1,
               const void *p2, size_t n2);
 
-  /* Copies n bytes at addr in peer's memory into dst, for RTS frames; NULL where the
-   * transport has no single copy. Returns 0 or an error. */
-  int (*read)(void *state, int peer, uint64_t addr, void *dst, size_t n);
+  /* Takes the message an RTS frame announced: copies its first n of total bytes, at addr
+   * in peer's memory, into dst. id is the RTS's request id, which names the message where
+   * the transport moves it apart from the frame (MPI). NULL where the transport has no
+   * single copy. Returns 0 or an error. */
+  int (*read)(void *state, int peer, uint64_t addr, uint32_t id, void *dst, size_t n,
+              size_t total);
 
   /* Fast path of a blocking receive, used only when nothing is queued in the engine: if
    * the next frame from peer is a whole message matching ctx and tag (or TUBO_ANY_TAG),

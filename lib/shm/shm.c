@@ -57,11 +57,18 @@ typedef struct shm_state {
   int watch_peers;     /* look at the peers' processes too (a world of tubo_spawn) */
   uint64_t watched_at; /* when they were last looked at */
   pid_t *pids;
+  const int *world_of; /* rank of this transport -> world rank, or NULL: the same */
   struct tubo__jobctl *ctl;
   struct tubo__rankctl *me;
   void *base;
   int fd;
 } shm_state_t;
+
+/* The world rank of this transport's rank p. */
+static inline int shm_world(const shm_state_t *s, int p)
+{
+  return s->world_of ? s->world_of[p] : p;
+}
 
 /* A word peers read at start-up to learn whether single-copy reads are allowed. */
 static volatile uint64_t shm_probe_word = TUBO__JOBCTL_MAGIC;
@@ -197,7 +204,7 @@ static inline int shm_must_empty(const shm_state_t *s, int peer, shm_rx_t *rx)
   int stalled = s->w->stalled;
   if (stalled == TUBO__STALLED_LONG)
     return 1;
-  return stalled && s->w->peers[peer].sq_head != NULL &&
+  return stalled && s->w->peers[shm_world(s, peer)].sq_head != NULL &&
          atomic_load_explicit(&rx->chan->want_room, memory_order_acquire);
 }
 
@@ -232,9 +239,9 @@ static int shm_poll_peer(shm_state_t *s, int peer, int all)
     if (rc <= 0)
       return rc < 0 ? rc : n;
     const void *payload = shm_payload(rx, slot, &x);
-    rc = tubo__deliver(s->w, peer, &x.f, payload, 0);
+    rc = tubo__deliver(s->w, shm_world(s, peer), &x.f, payload, 0);
     if (rc == 0 && (all || shm_must_empty(s, peer, rx)))
-      rc = tubo__deliver(s->w, peer, &x.f, payload, 1);
+      rc = tubo__deliver(s->w, shm_world(s, peer), &x.f, payload, 1);
     if (rc <= 0)
       return rc < 0 ? rc : n;
     shm_consume(s, rx, &x);
@@ -327,7 +334,7 @@ static int shm_check(void *state)
     int p = s->poll[i];
     struct tubo__rankctl *rc = tubo__jobctl_rank(s->ctl, (uint32_t)p);
     uint32_t st = atomic_load(&rc->state);
-    if ((st != TUBO__RANK_DONE && st != TUBO__RANK_DEAD) || s->w->peers[p].gone)
+    if ((st != TUBO__RANK_DONE && st != TUBO__RANK_DEAD) || s->w->peers[shm_world(s, p)].gone)
       continue;
     /* What it sent before it left is in its channel (it stored the state after its last
      * frame): take all of it first, its FINs above all, then record that it is gone. */
@@ -335,9 +342,9 @@ static int shm_check(void *state)
     if (n < 0)
       return n;
     if (st == TUBO__RANK_DONE)
-      tubo__peer_gone(s->w, p, TUBO__GONE_LEFT, 0);
+      tubo__peer_gone(s->w, shm_world(s, p), TUBO__GONE_LEFT, 0);
     else
-      tubo__peer_gone(s->w, p, TUBO__GONE_DIED, atomic_load(&rc->exit_status));
+      tubo__peer_gone(s->w, shm_world(s, p), TUBO__GONE_DIED, atomic_load(&rc->exit_status));
   }
   if (atomic_load(&s->ctl->state) == TUBO__JOB_ABORTED)
     return TUBO_EABORT;
@@ -346,9 +353,12 @@ static int shm_check(void *state)
   return 0;
 }
 
-static int shm_read(void *state, int peer, uint64_t addr, void *dst, size_t n)
+static int shm_read(void *state, int peer, uint64_t addr, uint32_t id, void *dst, size_t n,
+                    size_t total)
 {
   shm_state_t *s = state;
+  (void)id;
+  (void)total;
   return tubo__os_peer_read(s->pids[peer], addr, dst, n);
 }
 
@@ -496,7 +506,7 @@ static void shm_choose_rndv(shm_state_t *s)
     const struct tubo__rankctl *a = s->me, *b = tubo__jobctl_rank(s->ctl, (uint32_t)p);
     int share = (a->l2 >= 0 && a->l2 == b->l2) || (a->l3 >= 0 && a->l3 == b->l3);
     size_t dflt = share ? SIZE_MAX : TUBO__SHM_RNDV_DEFAULT;
-    s->w->peers[p].rndv_min = forced ? (size_t)forced : dflt;
+    s->w->peers[shm_world(s, p)].rndv_min = forced ? (size_t)forced : dflt;
   }
 }
 
@@ -516,6 +526,7 @@ static int shm_open_job(tubo__world_t *w, tubo__launch_t *l, void **state, tubo_
   s->rank = l->rank;
   s->size = l->size;
   s->fd = l->shm_fd;
+  s->world_of = l->world_of;
   size_t nslots = tubo__setting_u64("TUBO_SHM_SLOTS", 0, 0, TUBO__SHM_SLOTS_MAX);
   size_t dbytes = tubo__setting_u64("TUBO_SHM_DATA_BYTES", 0, 0, TUBO__SHM_DATA_MAX);
   size_t heap =
