@@ -23,9 +23,10 @@ static int fuzz_push(void *state, int peer, const tubo__frame_t *f, const void *
 }
 
 /* A single copy "from the peer": fills what the engine asks for, which must fit dst. */
-static int fuzz_read(void *state, int peer, uint64_t addr, void *dst, size_t n)
+static int fuzz_read(void *state, int peer, uint64_t addr, uint32_t id, void *dst, size_t n,
+                     size_t total)
 {
-  (void)state, (void)peer, (void)addr;
+  (void)state, (void)peer, (void)addr, (void)id, (void)total;
   memset(dst, 0xab, n);
   return 0;
 }
@@ -52,13 +53,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   memset(&w, 0, sizeof w);
   tubo__peer_t peers[2];
   memset(peers, 0, sizeof peers);
-  peers[0].rndv_min = peers[1].rndv_min = SIZE_MAX;
+  for (int p = 0; p < 2; p++) {
+    peers[p].rndv_min = SIZE_MAX;
+    peers[p].frame_max = 1024;
+    peers[p].tport = 0;
+    peers[p].tpeer = p;
+  }
   w.rank = 0;
   w.size = 2;
   w.peers = peers;
-  w.tp = &fuzz_ops;
-  w.caps.frame_max = 1024;
-  w.caps.single_copy = cfg[0] & 1;
+  w.tports[0].ops = &fuzz_ops;
+  w.tports[0].caps.frame_max = 1024;
+  w.tports[0].caps.single_copy = cfg[0] & 1;
+  w.ntports = 1;
   w.stalled = cfg[0] >> 1 & 3;
   w.world_comm = (tubo_comm_t){.magic = TUBO__COMM_MAGIC, .w = &w, .rank = 0, .size = 2};
 
