@@ -5,9 +5,38 @@
 #include "jobctl.h"
 
 #include <limits.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "os/os.h"
 #include "tubo.h"
+
+int tubo__jobctl_create(uint32_t nranks, const uint8_t jobid[16], int32_t launcher_pid,
+                        struct tubo__jobctl **ctl)
+{
+  size_t bytes = tubo__jobctl_bytes(nranks, (size_t)sysconf(_SC_PAGESIZE));
+  int fd = tubo__os_shm_create(bytes);
+  if (fd < 0)
+    return fd;
+  void *p = MAP_FAILED;
+  /* Reserved now: a full system fails here, not with SIGBUS at the first store. */
+  if (tubo__os_shm_reserve(fd, 0, bytes) != 0 ||
+      (p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED) {
+    close(fd);
+    return TUBO_ESHM;
+  }
+  struct tubo__jobctl *c = p;
+  c->magic = TUBO__JOBCTL_MAGIC;
+  c->version = TUBO__JOBCTL_VERSION;
+  c->nranks = nranks;
+  memcpy(c->jobid, jobid, sizeof c->jobid);
+  c->ctl_bytes = bytes;
+  c->launcher_pid = launcher_pid;
+  atomic_store(&c->failed_rank, -1);
+  *ctl = c;
+  return fd;
+}
 
 void tubo__bell_ring(struct tubo__rankctl *rc)
 {

@@ -76,6 +76,14 @@ static inline struct tubo__rankctl *tubo__jobctl_rank(struct tubo__jobctl *c, ui
   return (struct tubo__rankctl *)((char *)c + TUBO__JOBCTL_RANKS_OFF) + r;
 }
 
+/* Creates the shared memory of a job of nranks ranks with its control block filled in
+ * and mapped at *ctl (tubo__jobctl_bytes of it, munmap when done). launcher_pid is the
+ * process that watches the ranks, or 0 where none does (the ranks watch each other).
+ * Returns the memory's descriptor (close-on-exec), or TUBO_ESHM when the system has no
+ * room for it. */
+int tubo__jobctl_create(uint32_t nranks, const uint8_t jobid[16], int32_t launcher_pid,
+                        struct tubo__jobctl **ctl);
+
 /* Wakes rank r if it may be asleep. Call after publishing the work it should see. */
 void tubo__bell_ring(struct tubo__rankctl *rc);
 

@@ -36,70 +36,103 @@ void tubo__world_free(tubo__world_t *w)
   free(w);
 }
 
-int tubo__world_add_tport(tubo__world_t *w, const tubo__tp_ops_t *ops, tubo__launch_t *l,
-                          const int *world_ranks)
+void tubo__world_attach_tport(tubo__world_t *w, const tubo__tp_ops_t *ops, void *state,
+                              const tubo__tp_caps_t *caps, int n, const int *world_ranks)
 {
-  if (ops == NULL || w->ntports >= TUBO__MAX_TPORTS)
-    return TUBO_ELAUNCH;
   tubo__tport_t *t = &w->tports[w->ntports];
-  int rc = ops->open(w, l, &t->state, &t->caps);
-  if (rc != 0) {
-    t->state = NULL;
-    return rc;
-  }
   t->ops = ops;
-  for (int i = 0; i < l->size; i++) {
+  t->state = state;
+  t->caps = *caps;
+  for (int i = 0; i < n; i++) {
     int p = world_ranks ? world_ranks[i] : i;
     if (p == w->rank)
       continue;
     w->peers[p].tport = (uint8_t)w->ntports;
     w->peers[p].tpeer = i;
-    w->peers[p].frame_max = t->caps.frame_max;
+    w->peers[p].frame_max = caps->frame_max;
+    if (!caps->single_copy)
+      w->peers[p].rndv_min = SIZE_MAX;
+    else if (caps->rndv_min != 0)
+      w->peers[p].rndv_min = caps->rndv_min;
   }
   w->ntports++;
+}
+
+int tubo__world_add_tport(tubo__world_t *w, const tubo__tp_ops_t *ops, tubo__launch_t *l,
+                          const int *world_ranks)
+{
+  if (ops == NULL || w->ntports >= TUBO__MAX_TPORTS)
+    return TUBO_ELAUNCH;
+  /* The transport sets the single-copy threshold of the peers it serves as it opens;
+   * until then they have none. */
+  for (int i = 0; i < l->size; i++)
+    w->peers[world_ranks ? world_ranks[i] : i].rndv_min = SIZE_MAX;
+  void *state = NULL;
+  tubo__tp_caps_t caps = {0, 0, 0};
+  int rc = ops->open(w, l, &state, &caps);
+  if (rc != 0)
+    return rc;
+  caps.rndv_min = 0; /* set per peer by the transport already */
+  tubo__world_attach_tport(w, ops, state, &caps, l->size, world_ranks);
   return 0;
 }
 
-int tubo__world_create(tubo__launch_t *l, tubo__world_t **out)
+int tubo__world_new(int rank, int size, int local_size, tubo__world_t **out)
 {
   tubo__world_t *w = calloc(1, sizeof *w);
-  if (w == NULL) {
-    tubo__launch_free(l);
+  if (w == NULL)
     return TUBO_ENOMEM;
-  }
-  w->launch = *l;
-  memset(l, 0, sizeof *l);
-  l->shm_fd = l->pipe_rfd = -1;
-  w->rank = w->launch.rank;
-  w->size = w->launch.size;
-  w->peers = calloc((size_t)w->size, sizeof *w->peers);
+  w->launch.shm_fd = w->launch.pipe_rfd = -1;
+  w->rank = rank;
+  w->size = size;
+  w->peers = calloc((size_t)size, sizeof *w->peers);
   if (w->peers == NULL) {
-    tubo__world_free(w);
+    free(w);
     return TUBO_ENOMEM;
   }
-  for (int p = 0; p < w->size; p++)
-    w->peers[p].rndv_min = SIZE_MAX; /* no single copy unless the transport offers it */
+  for (int p = 0; p < size; p++)
+    w->peers[p].rndv_min = SIZE_MAX; /* no single copy unless a transport offers it */
   if (tubo__topo_load(&w->topo) != 0)
     w->topo = NULL; /* placement-aware choices fall back to defaults */
   int npus = w->topo ? tubo__topo_npus(w->topo) : (int)sysconf(_SC_NPROCESSORS_ONLN);
-  w->oversubscribed = w->launch.local_size > npus;
+  w->oversubscribed = local_size > npus;
   w->spin_ns = world_spin_ns(w);
   w->sleep_ms = (int)tubo__setting_u64("TUBO_SLEEP_MS", 100, 1, 1000);
-  if (w->size > 1) {
-    int rc = tubo__world_add_tport(w, tubo__tp_lookup(w->launch.transport), &w->launch, NULL);
-    if (rc != 0) {
-      tubo__world_free(w);
-      return rc;
-    }
-  }
-  tubo__topo_free(w->topo);
-  w->topo = NULL;
   w->world_comm = (tubo_comm_t){.magic = TUBO__COMM_MAGIC,
                                 .w = w,
                                 .rank = w->rank,
                                 .size = w->size,
                                 .ctx = TUBO__CTX_WORLD,
                                 .ctx_coll = TUBO__CTX_WORLD_COLL};
+  *out = w;
+  return 0;
+}
+
+void tubo__world_ready(tubo__world_t *w)
+{
+  tubo__topo_free(w->topo);
+  w->topo = NULL;
+}
+
+int tubo__world_create(tubo__launch_t *l, tubo__world_t **out)
+{
+  tubo__world_t *w;
+  int rc = tubo__world_new(l->rank, l->size, l->local_size, &w);
+  if (rc != 0) {
+    tubo__launch_free(l);
+    return rc;
+  }
+  w->launch = *l;
+  memset(l, 0, sizeof *l);
+  l->shm_fd = l->pipe_rfd = -1;
+  if (w->size > 1) {
+    rc = tubo__world_add_tport(w, tubo__tp_lookup(w->launch.transport), &w->launch, NULL);
+    if (rc != 0) {
+      tubo__world_free(w);
+      return rc;
+    }
+  }
+  tubo__world_ready(w);
   *out = w;
   return 0;
 }

@@ -161,6 +161,16 @@ tubo__world_t *tubo__req_world(const tubo_request_t *r);
 /* Makes a world from a launch description, whose descriptors it takes over (l is left
  * empty): joins the transport, which waits for every rank. Returns 0 or an error. */
 int tubo__world_create(tubo__launch_t *l, tubo__world_t **out);
+/* A world of size ranks, this one rank, local_size of them on this node, without any
+ * transport yet; call tubo__world_ready once they are added. Returns 0 or TUBO_ENOMEM. */
+int tubo__world_new(int rank, int size, int local_size, tubo__world_t **out);
+/* Ends the set-up of a world made by tubo__world_new. */
+void tubo__world_ready(tubo__world_t *w);
+/* Adds to w a transport already open, over n ranks: its rank i is world rank
+ * world_ranks[i] (NULL: i itself). caps->rndv_min, if not 0, becomes those peers'
+ * single-copy threshold. */
+void tubo__world_attach_tport(tubo__world_t *w, const tubo__tp_ops_t *ops, void *state,
+                              const tubo__tp_caps_t *caps, int n, const int *world_ranks);
 /* Opens a transport in w over the ranks l describes: its rank i is world rank
  * world_ranks[i] (NULL: i itself). Returns 0 or the transport's error. */
 int tubo__world_add_tport(tubo__world_t *w, const tubo__tp_ops_t *ops, tubo__launch_t *l,

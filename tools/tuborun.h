@@ -65,7 +65,7 @@ typedef struct tuborun_job {
   int nranks;
   uint8_t jobid[16];
   int shm_fd; /* shm transport: the job's memory */
-  void *ctl;  /* its control block, mapped */
+  struct tubo__jobctl *ctl; /* its control block, mapped */
   size_t ctl_bytes;
   int *pipe_r, *pipe_w;    /* pipe transport: each rank's pipe */
   tuborun_note_t *pending; /* pipe transport: exits not yet told */

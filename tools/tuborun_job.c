@@ -25,25 +25,13 @@ static int job_fail(const char *what, int err)
 
 static int job_create_shm(tuborun_job_t *j)
 {
-  size_t page = (size_t)sysconf(_SC_PAGESIZE);
-  j->ctl_bytes = tubo__jobctl_bytes((uint32_t)j->nranks, page);
-  j->shm_fd = tubo__os_shm_create(j->ctl_bytes);
-  if (j->shm_fd < 0)
-    return job_fail("cannot create the job's shared memory", errno);
-  if (tubo__os_shm_reserve(j->shm_fd, 0, j->ctl_bytes) != 0)
-    return job_fail("shared memory is full", ENOSPC);
-  void *p = mmap(NULL, j->ctl_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, j->shm_fd, 0);
-  if (p == MAP_FAILED)
-    return job_fail("cannot map the job's shared memory", errno);
-  j->ctl = p;
-  struct tubo__jobctl *c = p;
-  c->magic = TUBO__JOBCTL_MAGIC;
-  c->version = TUBO__JOBCTL_VERSION;
-  c->nranks = (uint32_t)j->nranks;
-  memcpy(c->jobid, j->jobid, sizeof c->jobid);
-  c->ctl_bytes = j->ctl_bytes;
-  c->launcher_pid = (int32_t)getpid();
-  atomic_store(&c->failed_rank, -1);
+  j->ctl_bytes = tubo__jobctl_bytes((uint32_t)j->nranks, (size_t)sysconf(_SC_PAGESIZE));
+  j->shm_fd = tubo__jobctl_create((uint32_t)j->nranks, j->jobid, (int32_t)getpid(), &j->ctl);
+  if (j->shm_fd < 0) {
+    j->shm_fd = -1;
+    return job_fail("cannot create the job's shared memory: the system has no room for it",
+                    ENOSPC);
+  }
   return 0;
 }
 

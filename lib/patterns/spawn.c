@@ -64,26 +64,8 @@ void tubo__spawn_poll(tubo__world_t *w)
  * error. */
 static int spawn_jobctl(struct tubo__spawn *sp, int n, uint8_t jobid[16])
 {
-  size_t page = (size_t)sysconf(_SC_PAGESIZE);
-  sp->ctl_bytes = tubo__jobctl_bytes((uint32_t)n + 1, page);
-  int fd = tubo__os_shm_create(sp->ctl_bytes);
-  if (fd < 0)
-    return fd;
-  void *p = MAP_FAILED;
-  if (tubo__os_shm_reserve(fd, 0, sp->ctl_bytes) != 0 ||
-      (p = mmap(NULL, sp->ctl_bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0)) == MAP_FAILED) {
-    close(fd);
-    return TUBO_ESHM;
-  }
-  sp->ctl = p;
-  sp->ctl->magic = TUBO__JOBCTL_MAGIC;
-  sp->ctl->version = TUBO__JOBCTL_VERSION;
-  sp->ctl->nranks = (uint32_t)n + 1;
-  memcpy(sp->ctl->jobid, jobid, 16);
-  sp->ctl->ctl_bytes = sp->ctl_bytes;
-  sp->ctl->launcher_pid = (int32_t)getpid();
-  atomic_store(&sp->ctl->failed_rank, -1);
-  return fd;
+  sp->ctl_bytes = tubo__jobctl_bytes((uint32_t)n + 1, (size_t)sysconf(_SC_PAGESIZE));
+  return tubo__jobctl_create((uint32_t)n + 1, jobid, (int32_t)getpid(), &sp->ctl);
 }
 
 /* The launch description of rank r; the descriptor is a copy of fd. */
