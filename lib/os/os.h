@@ -33,6 +33,12 @@ void tubo__os_fence_remote(void);
  * Returns a file descriptor (>= 0) or TUBO_ESHM. */
 int tubo__os_shm_create(size_t size);
 
+/* Opens, in this process, the shared memory object that process pid holds as descriptor
+ * fd, where the system lets a process of the same user do so (it asks what a debugger
+ * needs to read that process: another user's process is refused). Returns a new
+ * close-on-exec descriptor or TUBO_ESHM. */
+int tubo__os_shm_from(pid_t pid, int fd);
+
 /* Reserves the pages of [offset, offset + len) of a shared memory object now, under the
  * memory policy bound to that range, so that a full system fails here with TUBO_ESHM
  * instead of with SIGBUS on first touch. */

@@ -157,6 +157,17 @@ int tubo__os_die_with_parent(pid_t parent)
   return 0;
 }
 
+int tubo__os_shm_from(pid_t pid, int fd)
+{
+  /* /proc/pid/fd/N reopens the memfd itself, with the same checks as ptrace's read mode:
+   * same user, and no Yama restriction (that applies to attaching only). pidfd_getfd
+   * would need the attach mode, which Yama limits to descendants. */
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/fd/%d", (int)pid, fd);
+  int nfd = open(path, O_RDWR | O_CLOEXEC);
+  return nfd < 0 ? TUBO_ESHM : nfd;
+}
+
 int tubo__os_pid_alive(pid_t pid)
 {
   if (pid <= 0)
