@@ -281,6 +281,35 @@ static int deliver_cont(tubo__world_t *w, int src, const void *p, size_t n)
   return TUBO_ECORRUPT;
 }
 
+/* Whether a stalled rank may take a message announced by an RTS from src into memory
+ * before any receive wants it. */
+static int match_can_pull(tubo__world_t *w, int src, uint64_t total)
+{
+  return tubo__tport_of(w, src)->caps.single_copy && total <= TUBO__PULL_MAX;
+}
+
+/* Takes the message an unexpected RTS announced into memory of its own and tells the
+ * sender with a FIN: u becomes a complete message, as a finished stream. Returns 0 or an
+ * error; u is unchanged when the memory could not be had. */
+static int umsg_pull(tubo__world_t *w, tubo__umsg_t *u)
+{
+  unsigned char *data = malloc(u->total ? u->total : 1);
+  if (data == NULL)
+    return 0; /* it stays an RTS: a receive will take it */
+  int err = u->total ? match_read(w, u->src, u->raddr, u->sreq, data, u->total, u->total) : 0;
+  struct tubo__f_fin fin = {u->sreq, err};
+  tubo__frame_t ff = {TUBO__F_FIN, 0, 0, 0, sizeof fin};
+  int rc = tubo__send_ctrl(w, u->src, &ff, &fin);
+  if (err != 0 || rc != 0) {
+    free(data);
+    return err != 0 ? TUBO_ECORRUPT : rc;
+  }
+  u->data = data;
+  u->kind = TUBO__F_FIRST;
+  u->got = u->room = u->total;
+  return 0;
+}
+
 static int deliver_rts(tubo__world_t *w, int src, const tubo__frame_t *f, const void *p, int must)
 {
   struct tubo__f_rts h;
@@ -300,33 +329,37 @@ static int deliver_rts(tubo__world_t *w, int src, const tubo__frame_t *f, const 
    * may be blocked sending to that sender), take the message now into memory, so that
    * two ranks sending large messages to each other do not deadlock (up to
    * TUBO__PULL_MAX: beyond, the memory it would take is the greater danger). */
-  int pull = w->stalled == TUBO__STALLED_LONG && tubo__tport_of(w, src)->caps.single_copy &&
-             h.total <= TUBO__PULL_MAX;
+  int pull = w->stalled == TUBO__STALLED_LONG && match_can_pull(w, src, h.total);
   if (!must && !pull && !w->drain && !posted_wants(w, src))
     return 0;
   tubo__umsg_t *u = umsg_new(src, f, (size_t)h.total, 0);
   if (u == NULL)
     return TUBO_ENOMEM;
-  if (pull && (u->data = malloc(h.total ? (size_t)h.total : 1)) != NULL) {
-    int err = h.total ? match_read(w, src, h.addr, h.sreq, u->data, (size_t)h.total, (size_t)h.total) : 0;
-    struct tubo__f_fin fin = {h.sreq, err};
-    tubo__frame_t ff = {TUBO__F_FIN, 0, 0, 0, sizeof fin};
-    int rc = tubo__send_ctrl(w, src, &ff, &fin);
-    if (err != 0 || rc != 0) {
-      free(u->data);
-      free(u);
-      return err != 0 ? TUBO_ECORRUPT : rc;
-    }
-    u->kind = TUBO__F_FIRST; /* a complete message of its own buffer, as a finished stream */
-    u->got = u->room = u->total;
-    unexp_append(w, u);
-    return 1;
-  }
   u->data = (unsigned char *)(u + 1);
   u->raddr = h.addr;
   u->sreq = h.sreq;
+  if (pull) {
+    int rc = umsg_pull(w, u);
+    if (rc != 0) {
+      free(u);
+      return rc;
+    }
+  }
   unexp_append(w, u);
   return 1;
+}
+
+int tubo__unexp_pull(tubo__world_t *w)
+{
+  int n = 0;
+  for (tubo__umsg_t *u = w->unexp_head; u != NULL; u = u->next)
+    if (u->kind == TUBO__F_RTS && match_can_pull(w, u->src, u->total)) {
+      int rc = umsg_pull(w, u);
+      if (rc != 0)
+        return rc;
+      n++;
+    }
+  return n;
 }
 
 static int deliver_fin(tubo__world_t *w, const tubo__frame_t *f, const void *p)

@@ -21,8 +21,9 @@ int tubo__progress(tubo__world_t *w)
     if (n < 0)
       return n;
   }
-  for (int t = 0; t < w->ntports; t++) {
-    int m = w->tports[t].ops->progress(w->tports[t].state);
+  for (int i = 0; i < w->nact; i++) {
+    tubo__tport_t *t = &w->tports[w->act[i]];
+    int m = t->ops->progress(t->state);
     if (m < 0)
       return m;
     n += m;
@@ -49,8 +50,9 @@ static int wait_ready_fn(void *p)
  * them all, as MPI itself does. */
 static void progress_sleep(tubo__world_t *w, int timeout_ms, struct wait_ready *wr)
 {
-  if (w->ntports == 1 && w->tports[0].ops->sleep != NULL) {
-    w->tports[0].ops->sleep(w->tports[0].state, timeout_ms, wait_ready_fn, wr);
+  tubo__tport_t *t = &w->tports[w->act[0]];
+  if (w->nact == 1 && t->ops->sleep != NULL) {
+    t->ops->sleep(t->state, timeout_ms, wait_ready_fn, wr);
     return;
   }
   if (!wait_ready_fn(wr))
@@ -80,7 +82,7 @@ int tubo__wait_until(tubo__world_t *w, int (*done)(void *), void *arg)
       t0 = stall_since = 0;
       continue;
     }
-    if (w->ntports == 0) {
+    if (w->nact == 0) {
       rc = TUBO_EDEADLK; /* a world of one: nobody else could ever act */
       break;
     }
@@ -112,6 +114,15 @@ int tubo__wait_until(tubo__world_t *w, int (*done)(void *), void *arg)
     int long_stall = now - stall_since >= TUBO__STALL_LONG_NS;
     struct wait_ready wr = {w, done, arg};
     w->stalled = long_stall ? TUBO__STALLED_LONG : TUBO__STALLED;
+    /* RTSs a transport has already handed over (MPI's) wait in the unexpected queue. */
+    if (long_stall && w->unexp_head != NULL && (rc = tubo__unexp_pull(w)) != 0) {
+      w->stalled = 0;
+      if (rc < 0)
+        break;
+      rc = 0;
+      t0 = stall_since = 0;
+      continue;
+    }
     progress_sleep(w, long_stall ? w->sleep_ms : (int)(TUBO__STALL_LONG_NS / 1000000), &wr);
     w->stalled = 0;
     tubo__world_health(w);

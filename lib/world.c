@@ -110,6 +110,14 @@ int tubo__world_new(int rank, int size, int local_size, tubo__world_t **out)
 
 void tubo__world_ready(tubo__world_t *w)
 {
+  w->nact = 0;
+  for (int t = 0; t < w->ntports; t++) {
+    int serves = 0;
+    for (int p = 0; p < w->size && !serves; p++)
+      serves = p != w->rank && w->peers[p].tport == t;
+    if (serves)
+      w->act[w->nact++] = (uint8_t)t;
+  }
   tubo__topo_free(w->topo);
   w->topo = NULL;
 }

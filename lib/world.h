@@ -121,6 +121,11 @@ struct tubo__world {
   tubo__launch_t launch;
   tubo__tport_t tports[TUBO__MAX_TPORTS];
   int ntports;
+  /* The transports that reach some peer, which progress polls (set by
+   * tubo__world_ready): under mpirun, MPI is open also where every rank shares this
+   * node, but polling it then would only slow shared memory down. */
+  uint8_t act[TUBO__MAX_TPORTS];
+  int nact;
   tubo__peer_t *peers;
   tubo_comm_t world_comm;
 
@@ -249,6 +254,9 @@ tubo__umsg_t *tubo__unexp_find(tubo__world_t *w, int src, uint16_t ctx, int32_t 
 void tubo__peer_gone(tubo__world_t *w, int peer, int how, int status);
 /* Frees the unexpected queue at finalize. */
 void tubo__unexp_fini(tubo__world_t *w);
+/* A rank stalled for long takes into memory every queued message that an RTS announced
+ * (progress.c says why); returns how many, or an error. */
+int tubo__unexp_pull(tubo__world_t *w);
 
 /* Sending (send.c). */
 /* Starts a send request: pushes what fits now, queues the rest in order. */

@@ -29,7 +29,7 @@ int tubo__shmem_comm(tubo_comm_t *comm, size_t size, tubo__shmem_t *m)
   if (size == 0)
     return TUBO_EINVAL;
   tubo__world_t *w = comm->w;
-  if (comm->size == 1 && w->ntports == 0)
+  if (comm->size == 1 && w->nact == 0)
     return tubo__shmem_anon(size, m); /* alone: nobody else needs to find it */
   /* The memory comes from the heap of the transport that reaches every other rank of the
    * communicator; ranks reached through different transports share no memory. */
@@ -44,7 +44,7 @@ int tubo__shmem_comm(tubo_comm_t *comm, size_t size, tubo__shmem_t *m)
     t = tr;
   }
   if (t == NULL)
-    t = w->ntports > 0 ? &w->tports[0] : NULL;
+    t = w->nact > 0 ? &w->tports[w->act[0]] : NULL;
   if (t == NULL || t->ops->heap_alloc == NULL)
     return TUBO_ENOTSUP;
   size_t page = (size_t)sysconf(_SC_PAGESIZE);

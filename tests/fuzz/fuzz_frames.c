@@ -66,6 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   w.tports[0].caps.frame_max = 1024;
   w.tports[0].caps.single_copy = cfg[0] & 1;
   w.ntports = 1;
+  w.nact = 1;
   w.stalled = cfg[0] >> 1 & 3;
   w.world_comm = (tubo_comm_t){.magic = TUBO__COMM_MAGIC, .w = &w, .rank = 0, .size = 2};
 
