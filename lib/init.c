@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include "mpi/mpi.h"
 #include "os/os.h"
 #include "world.h"
 
@@ -11,6 +12,8 @@ tubo__world_t *tubo__world;
 
 /* 0: never initialized; 1: initialized; 2: finalized (MPI forbids a second init). */
 static int init_phase;
+/* This process was forked by a tubo process: what it inherited of an MPI job is not its. */
+static int init_forked;
 
 int tubo_init(int *argc, char ***argv)
 {
@@ -23,7 +26,14 @@ int tubo_init(int *argc, char ***argv)
   if (rc != 0)
     return rc;
   tubo__world_t *w;
-  if ((rc = tubo__world_create(&l, &w)) != 0)
+  /* Under tuborun the world is tuborun's; else, under mpirun (or after MPI_Init), MPI's. */
+  if (!l.launched && !init_forked && tubo__mpi_detect()) {
+    tubo__launch_free(&l);
+    rc = tubo__mpi_world_create(&w);
+  } else {
+    rc = tubo__world_create(&l, &w);
+  }
+  if (rc != 0)
     return rc;
   tubo__world_adopt(w);
   return 0;
@@ -77,4 +87,5 @@ void tubo__init_forget(void)
 {
   tubo__world_forget();
   init_phase = 0;
+  init_forked = 1;
 }

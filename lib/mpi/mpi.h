@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: MIT */
+/* Worlds under mpirun: shared memory inside each node, MPI between nodes. Built from
+ * mpi_world.c and mpi_transport.c where configure found Open MPI, from mpi_none.c
+ * elsewhere (lib/Makefile.inc picks). */
+#ifndef TUBO_MPI_H
+#define TUBO_MPI_H
+
+typedef struct tubo__world tubo__world_t;
+
+/* Whether this process was started by an MPI launcher (mpirun) or has initialized MPI
+ * itself, so that tubo_init should join the MPI job. Never true without MPI support. */
+int tubo__mpi_detect(void);
+
+/* Joins the MPI job: initializes MPI unless the program did (and then finalizes it at
+ * tubo_finalize), finds which ranks share this node (or makes pretend nodes of
+ * TUBO_NODE_SIZE ranks), connects them through shared memory and every other rank
+ * through MPI. World ranks are MPI's. Returns 0 or an error; TUBO_ENOTSUP without MPI. */
+int tubo__mpi_world_create(tubo__world_t **out);
+
+#endif /* TUBO_MPI_H */

@@ -1,0 +1,464 @@
+/* SPDX-License-Identifier: MIT */
+/* The MPI transport: frames between ranks on different nodes, as MPI messages.
+ *
+ * Every frame is one MPI message of tag MPI_TAG_FRAME on a communicator of tubo's own (a
+ * duplicate of MPI_COMM_WORLD): a 16-byte header, then the payload, copied into a buffer
+ * of the transport so that the engine may reuse its memory at once. MPI keeps the frames
+ * of one sender in order, which is all the engine needs.
+ * A large message travels as an RTS frame, and its bytes as MPI messages of their own,
+ * sent straight from the user's buffer with a tag made of the RTS's request id: the
+ * receiver takes them with MPI_Recv when a receive matches (the "single copy" of this
+ * transport) and answers with a FIN, which this transport holds back until MPI has
+ * finished the sends, so that the user may free the buffer when the engine says so. */
+#include "config.h"
+
+#include <limits.h>
+#include <mpi.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mpi/mpi_transport.h"
+#include "world.h"
+
+#define MPI_TAG_FRAME 1
+#define MPI_TAG_DATA0 2
+/* Bytes of one MPI message of a large message's data: MPI counts in int. */
+#define MPI_CHUNK (1u << 30)
+/* Largest frame: what one rank buffers per message in flight. */
+#define MPI_FRAME_MAX (64u << 10)
+/* Messages of this size or more go by RTS: no copy on either side of tubo. */
+#define MPI_RNDV_MIN (32u << 10)
+/* While MPI has been quiet, poll it once every this many progress calls (a power of 2):
+ * its progress engine costs far more than a look at the shared-memory rings. */
+#define MPI_IDLE_POLL 16u
+
+/* The header of a frame on the wire. */
+struct mpi_hdr {
+  uint8_t kind;
+  uint8_t flags;
+  uint16_t ctx;
+  int32_t tag;
+  uint32_t len;
+  uint32_t magic;
+};
+#define MPI_HDR_MAGIC 0x4f425554u /* "TUBO" */
+
+/* A send MPI has not finished: a frame (buf, freed after) or a large message's data
+ * (buf NULL; id names its RTS). */
+typedef struct mpi_send {
+  void *buf;
+  int peer;
+  uint32_t id;
+} mpi_send_t;
+
+/* A FIN whose large message MPI is still sending. */
+typedef struct mpi_fin {
+  int peer;
+  tubo__frame_t f;
+  struct tubo__f_fin fin;
+} mpi_fin_t;
+
+typedef struct mpi_state {
+  tubo__world_t *w;
+  MPI_Comm comm;
+  int rank, size;
+  int owns_mpi; /* tubo initialized MPI, so it finalizes it */
+  int tag_span; /* data tags are MPI_TAG_DATA0 .. MPI_TAG_DATA0 + tag_span - 1 */
+  MPI_Request *reqs;
+  mpi_send_t *sends;
+  int nsends, capsends;
+  int *done_idx; /* MPI_Testsome's output */
+  mpi_fin_t *fins;
+  int nfins, capfins;
+  unsigned char *rbuf;
+  size_t rcap;
+  unsigned polls, hot;
+} mpi_state_t;
+
+static int mpi_data_tag(const mpi_state_t *s, uint32_t id)
+{
+  return MPI_TAG_DATA0 + (int)(id % (uint32_t)s->tag_span);
+}
+
+/* Records a send MPI is doing; the request slot is filled by the caller. */
+static MPI_Request *mpi_send_slot(mpi_state_t *s, void *buf, int peer, uint32_t id)
+{
+  if (s->nsends == s->capsends) {
+    int cap = s->capsends ? 2 * s->capsends : 64;
+    MPI_Request *r = realloc(s->reqs, (size_t)cap * sizeof *r);
+    if (r != NULL)
+      s->reqs = r;
+    mpi_send_t *d = realloc(s->sends, (size_t)cap * sizeof *d);
+    if (d != NULL)
+      s->sends = d;
+    int *x = realloc(s->done_idx, (size_t)cap * sizeof *x);
+    if (x != NULL)
+      s->done_idx = x;
+    if (r == NULL || d == NULL || x == NULL)
+      return NULL;
+    s->capsends = cap;
+  }
+  s->sends[s->nsends] = (mpi_send_t){buf, peer, id};
+  return &s->reqs[s->nsends++];
+}
+
+/* Posts the data of an RTS: the user's buffer, in chunks MPI can count. */
+static int mpi_send_data(mpi_state_t *s, int peer, const struct tubo__f_rts *h)
+{
+  const char *p = (const char *)(uintptr_t)h->addr;
+  for (uint64_t off = 0; off < h->total; off += MPI_CHUNK) {
+    uint64_t n = h->total - off < MPI_CHUNK ? h->total - off : MPI_CHUNK;
+    MPI_Request *r = mpi_send_slot(s, NULL, peer, h->sreq);
+    if (r == NULL)
+      return TUBO_ENOMEM;
+    if (MPI_Isend(p + off, (int)n, MPI_BYTE, peer, mpi_data_tag(s, h->sreq), s->comm, r) !=
+        MPI_SUCCESS) {
+      s->nsends--;
+      return TUBO_EPEER;
+    }
+  }
+  return 0;
+}
+
+static int mpi_push(void *state, int peer, const tubo__frame_t *f, const void *p1, size_t n1,
+                    const void *p2, size_t n2)
+{
+  mpi_state_t *s = state;
+  if (f->len > MPI_FRAME_MAX || n1 + n2 != f->len)
+    return TUBO_ETOOBIG;
+  unsigned char *buf = malloc(sizeof(struct mpi_hdr) + f->len);
+  if (buf == NULL)
+    return TUBO_ENOMEM;
+  struct mpi_hdr h = {f->kind, f->flags, f->ctx, f->tag, f->len, MPI_HDR_MAGIC};
+  memcpy(buf, &h, sizeof h);
+  if (n1)
+    memcpy(buf + sizeof h, p1, n1);
+  if (n2)
+    memcpy(buf + sizeof h + n1, p2, n2);
+  MPI_Request *r = mpi_send_slot(s, buf, peer, 0);
+  if (r == NULL) {
+    free(buf);
+    return TUBO_ENOMEM;
+  }
+  if (MPI_Isend(buf, (int)(sizeof h + f->len), MPI_BYTE, peer, MPI_TAG_FRAME, s->comm, r) !=
+      MPI_SUCCESS) {
+    s->nsends--;
+    free(buf);
+    return TUBO_EPEER;
+  }
+  s->hot = MPI_IDLE_POLL;
+  if (f->kind == TUBO__F_RTS && n1 == sizeof(struct tubo__f_rts)) {
+    struct tubo__f_rts rts;
+    memcpy(&rts, p1, sizeof rts);
+    return mpi_send_data(s, peer, &rts);
+  }
+  return 0;
+}
+
+static int mpi_read(void *state, int peer, uint64_t addr, uint32_t id, void *dst, size_t n,
+                    size_t total)
+{
+  mpi_state_t *s = state;
+  (void)addr;
+  unsigned char *tmp = NULL;
+  int rc = 0;
+  /* The sender sent all of it: what does not fit (a truncated receive) is taken anyway,
+   * into a buffer of this transport, and dropped. */
+  for (size_t off = 0; off < total && rc == 0; off += MPI_CHUNK) {
+    size_t k = total - off < MPI_CHUNK ? total - off : MPI_CHUNK;
+    void *into = (char *)dst + off;
+    if (off + k > n) {
+      if (tmp == NULL && (tmp = malloc(k < MPI_CHUNK ? k : MPI_CHUNK)) == NULL)
+        return TUBO_ENOMEM;
+      into = tmp;
+    }
+    if (MPI_Recv(into, (int)k, MPI_BYTE, peer, mpi_data_tag(s, id), s->comm, MPI_STATUS_IGNORE) !=
+        MPI_SUCCESS)
+      rc = TUBO_EPEER;
+    else if (into == tmp && off < n)
+      memcpy((char *)dst + off, tmp, n - off);
+  }
+  free(tmp);
+  return rc;
+}
+
+/* Whether MPI still sends data of peer's RTS id. */
+static int mpi_data_pending(const mpi_state_t *s, int peer, uint32_t id)
+{
+  for (int i = 0; i < s->nsends; i++)
+    if (s->sends[i].buf == NULL && s->sends[i].peer == peer && s->sends[i].id == id)
+      return 1;
+  return 0;
+}
+
+/* Frees the sends MPI has finished. */
+static int mpi_reap_sends(mpi_state_t *s)
+{
+  if (s->nsends == 0)
+    return 0;
+  int outcount = 0;
+  if (MPI_Testsome(s->nsends, s->reqs, &outcount, s->done_idx, MPI_STATUSES_IGNORE) !=
+      MPI_SUCCESS)
+    return TUBO_EPEER;
+  if (outcount == MPI_UNDEFINED || outcount == 0)
+    return 0;
+  for (int i = 0; i < outcount; i++) {
+    free(s->sends[s->done_idx[i]].buf);
+    s->sends[s->done_idx[i]].buf = NULL;
+    s->sends[s->done_idx[i]].peer = -1;
+  }
+  int k = 0;
+  for (int i = 0; i < s->nsends; i++)
+    if (s->reqs[i] != MPI_REQUEST_NULL) {
+      s->reqs[k] = s->reqs[i];
+      s->sends[k++] = s->sends[i];
+    }
+  s->nsends = k;
+  return outcount;
+}
+
+/* Delivers the FINs whose data MPI has finished sending. */
+static int mpi_release_fins(mpi_state_t *s)
+{
+  int n = 0, k = 0;
+  for (int i = 0; i < s->nfins; i++) {
+    mpi_fin_t *x = &s->fins[i];
+    if (mpi_data_pending(s, x->peer, x->fin.sreq)) {
+      s->fins[k++] = *x;
+      continue;
+    }
+    int rc = tubo__deliver(s->w, x->peer, &x->f, &x->fin, 1);
+    if (rc < 0)
+      return rc;
+    n++;
+  }
+  s->nfins = k;
+  return n;
+}
+
+static int mpi_hold_fin(mpi_state_t *s, int peer, const tubo__frame_t *f, const void *p)
+{
+  if (s->nfins == s->capfins) {
+    int cap = s->capfins ? 2 * s->capfins : 16;
+    mpi_fin_t *x = realloc(s->fins, (size_t)cap * sizeof *x);
+    if (x == NULL)
+      return TUBO_ENOMEM;
+    s->fins = x;
+    s->capfins = cap;
+  }
+  mpi_fin_t *x = &s->fins[s->nfins++];
+  x->peer = peer;
+  x->f = *f;
+  memcpy(&x->fin, p, sizeof x->fin);
+  if (x->fin.error != 0) {
+    /* The receiver could not take the data: MPI must not keep sending it. */
+    for (int i = 0; i < s->nsends; i++)
+      if (s->sends[i].buf == NULL && s->sends[i].peer == peer && s->sends[i].id == x->fin.sreq)
+        MPI_Cancel(&s->reqs[i]);
+  }
+  return 1;
+}
+
+/* Takes one frame MPI has for this rank, if any: returns 1, 0 or an error. */
+static int mpi_take_frame(mpi_state_t *s)
+{
+  int flag = 0, count = 0;
+  MPI_Message msg;
+  MPI_Status st;
+  if (MPI_Improbe(MPI_ANY_SOURCE, MPI_TAG_FRAME, s->comm, &flag, &msg, &st) != MPI_SUCCESS)
+    return TUBO_EPEER;
+  if (!flag)
+    return 0;
+  MPI_Get_count(&st, MPI_BYTE, &count);
+  if (count < 0 || (size_t)count > s->rcap) {
+    /* Taken all the same, so that MPI does not hold it for ever, then refused. */
+    MPI_Mrecv(NULL, 0, MPI_BYTE, &msg, MPI_STATUS_IGNORE);
+    return TUBO_ECORRUPT;
+  }
+  if (MPI_Mrecv(s->rbuf, count, MPI_BYTE, &msg, MPI_STATUS_IGNORE) != MPI_SUCCESS)
+    return TUBO_EPEER;
+  struct mpi_hdr h;
+  int src = st.MPI_SOURCE;
+  if ((size_t)count < sizeof h || src < 0 || src >= s->size || src == s->rank)
+    return TUBO_ECORRUPT;
+  memcpy(&h, s->rbuf, sizeof h);
+  if (h.magic != MPI_HDR_MAGIC || h.len != (size_t)count - sizeof h || h.kind == 0 ||
+      h.kind > TUBO__F_KIND_MAX)
+    return TUBO_ECORRUPT;
+  tubo__frame_t f = {h.kind, h.flags, h.ctx, h.tag, h.len};
+  const unsigned char *payload = s->rbuf + sizeof h;
+  if (f.kind == TUBO__F_FIN && f.len == sizeof(struct tubo__f_fin)) {
+    struct tubo__f_fin fin;
+    memcpy(&fin, payload, sizeof fin);
+    if (mpi_data_pending(s, src, fin.sreq) || s->nfins > 0)
+      return mpi_hold_fin(s, src, &f, payload);
+  }
+  /* Already copied out of MPI: the engine keeps what no receive wants yet. */
+  int rc = tubo__deliver(s->w, src, &f, payload, 1);
+  return rc < 0 ? rc : 1;
+}
+
+static int mpi_progress(void *state)
+{
+  mpi_state_t *s = state;
+  if (s->hot == 0 && (++s->polls & (MPI_IDLE_POLL - 1)) != 0)
+    return 0;
+  int n = mpi_reap_sends(s);
+  if (n < 0)
+    return n;
+  n = 0;
+  if (s->nfins > 0 && (n = mpi_release_fins(s)) < 0)
+    return n;
+  for (int i = 0; i < 64; i++) {
+    int rc = mpi_take_frame(s);
+    if (rc < 0)
+      return rc;
+    if (rc == 0)
+      break;
+    n++;
+  }
+  if (n > 0 || s->nsends > 0 || s->nfins > 0)
+    s->hot = MPI_IDLE_POLL;
+  else if (s->hot > 0)
+    s->hot--;
+  return n;
+}
+
+static int mpi_check(void *state)
+{
+  (void)state;
+  return 0; /* mpirun ends the whole job when a rank dies */
+}
+
+static void mpi_abort(void *state, int code)
+{
+  mpi_state_t *s = state;
+  MPI_Abort(s->comm, code);
+}
+
+static void mpi_leave(void *state)
+{
+  mpi_state_t *s = state;
+  /* The peers this transport serves learn that this rank left, after its last frames. */
+  struct tubo__f_gone g = {s->rank, 0};
+  tubo__frame_t f = {TUBO__F_GONE, 0, 0, 0, sizeof g};
+  for (int p = 0; p < s->size; p++)
+    if (p != s->rank && tubo__tport_of(s->w, p)->state == state)
+      (void)mpi_push(s, p, &f, &g, sizeof g, NULL, 0);
+}
+
+/* Whether MPI still sends frames of this rank (not the data of RTSs). */
+static int mpi_frames_pending(const mpi_state_t *s)
+{
+  for (int i = 0; i < s->nsends; i++)
+    if (s->sends[i].buf != NULL)
+      return 1;
+  return 0;
+}
+
+/* Ends this rank's traffic: every rank finishes sending its frames while taking (and
+ * dropping) frames that came too late for anyone, then all meet in a barrier. The data
+ * of an RTS whose receiver left without reading it can never finish (Open MPI cannot
+ * cancel a send): it is let go. */
+static void mpi_drain(mpi_state_t *s)
+{
+  MPI_Request bar = MPI_REQUEST_NULL;
+  int done = 0;
+  while (!done) {
+    int flag = 0;
+    MPI_Message msg;
+    MPI_Status st;
+    if (MPI_Improbe(MPI_ANY_SOURCE, MPI_TAG_FRAME, s->comm, &flag, &msg, &st) == MPI_SUCCESS &&
+        flag) {
+      int count = 0;
+      MPI_Get_count(&st, MPI_BYTE, &count);
+      if (count >= 0 && (size_t)count <= s->rcap)
+        MPI_Mrecv(s->rbuf, count, MPI_BYTE, &msg, MPI_STATUS_IGNORE);
+      else
+        MPI_Mrecv(NULL, 0, MPI_BYTE, &msg, MPI_STATUS_IGNORE);
+      continue;
+    }
+    if (mpi_reap_sends(s) < 0)
+      break;
+    if (mpi_frames_pending(s))
+      continue;
+    if (bar == MPI_REQUEST_NULL && MPI_Ibarrier(s->comm, &bar) != MPI_SUCCESS)
+      break;
+    MPI_Test(&bar, &done, MPI_STATUS_IGNORE);
+  }
+  for (int i = 0; i < s->nsends; i++)
+    if (s->reqs[i] != MPI_REQUEST_NULL)
+      MPI_Request_free(&s->reqs[i]);
+}
+
+static void mpi_close(void *state)
+{
+  mpi_state_t *s = state;
+  if (s == NULL)
+    return;
+  int fin = 0;
+  MPI_Finalized(&fin);
+  if (!fin) {
+    mpi_drain(s);
+    MPI_Comm_free(&s->comm);
+    if (s->owns_mpi)
+      MPI_Finalize();
+  }
+  for (int i = 0; i < s->nsends; i++)
+    free(s->sends[i].buf);
+  free(s->reqs);
+  free(s->sends);
+  free(s->done_idx);
+  free(s->fins);
+  free(s->rbuf);
+  free(s);
+}
+
+/* Opened by tubo__mpi_tport_open, not through the table. */
+static int mpi_open(tubo__world_t *w, tubo__launch_t *l, void **state, tubo__tp_caps_t *caps)
+{
+  (void)w, (void)l, (void)state, (void)caps;
+  return TUBO_ENOTSUP;
+}
+
+const tubo__tp_ops_t tubo__mpi_ops = {
+    .name = "mpi",
+    .open = mpi_open,
+    .close = mpi_close,
+    .push = mpi_push,
+    .read = mpi_read,
+    .recv_now = NULL,
+    .heap_alloc = NULL,
+    .heap_at = NULL,
+    .progress = mpi_progress,
+    .sleep = NULL,
+    .check = mpi_check,
+    .abort = mpi_abort,
+    .leave = mpi_leave,
+};
+
+int tubo__mpi_tport_open(tubo__world_t *w, MPI_Comm comm, int owns_mpi, void **state,
+                         tubo__tp_caps_t *caps)
+{
+  mpi_state_t *s = calloc(1, sizeof *s);
+  if (s == NULL)
+    return TUBO_ENOMEM;
+  s->w = w;
+  s->comm = comm;
+  s->owns_mpi = owns_mpi;
+  MPI_Comm_rank(comm, &s->rank);
+  MPI_Comm_size(comm, &s->size);
+  int *ub = NULL, flag = 0;
+  MPI_Comm_get_attr(comm, MPI_TAG_UB, &ub, &flag);
+  s->tag_span = (flag && ub != NULL ? *ub : 32767) - MPI_TAG_DATA0 + 1;
+  s->rcap = sizeof(struct mpi_hdr) + MPI_FRAME_MAX;
+  if ((s->rbuf = malloc(s->rcap)) == NULL) {
+    free(s);
+    return TUBO_ENOMEM;
+  }
+  caps->frame_max = MPI_FRAME_MAX;
+  caps->single_copy = 1;
+  caps->rndv_min = MPI_RNDV_MIN;
+  *state = s;
+  return 0;
+}
