@@ -688,14 +688,15 @@ static void body_arg_errors(void)
   TH_STATUS(st, from, TUBO_TAG_MAX, sizeof got, 0);
 }
 
-/* tubo_comm_transport: "self" for this rank, the job's transport for the others. */
+/* tubo_comm_transport: "self" for this rank, the job's transport for the others: MPI for
+ * those on another node. */
 static void body_transport_names(void)
 {
   const char *want = th_variant() == TH_PIPE ? "pipe" : "shm";
   for (int p = 0; p < th_size; p++) {
     const char *name = NULL;
     TH_OK(tubo_comm_transport(th_world, p, &name));
-    const char *w = p == th_rank ? "self" : want;
+    const char *w = p == th_rank ? "self" : th_node_of(p) != th_node_of(th_rank) ? "mpi" : want;
     TH_CHECK(name != NULL && strcmp(name, w) == 0,
              "tubo_comm_transport(rank %d): expected \"%s\", got \"%s\"", p, w,
              name ? name : "(null)");

@@ -187,9 +187,20 @@ static void th_job_run(const th_job_t *j)
     tuborun = TH_TUBORUN_DEFAULT;
   char nranks[16];
   snprintf(nranks, sizeof nranks, "%d", j->nranks);
-  const char *argv[16];
+  const char *argv[24];
   int a = 0;
-  if (d->transport != NULL) {
+  /* The mpirun pass (TH_MPIRUN set): the shared-memory variants run under mpirun, whose
+   * ranks the environment splits into pretend nodes (TUBO_NODE_SIZE), so that messages
+   * cross nodes through MPI; the others ran in the plain pass already. */
+  const char *mpirun = getenv("TH_MPIRUN");
+  if (mpirun != NULL && *mpirun != '\0') {
+    if (d->transport == NULL || strcmp(d->transport, "shm") != 0)
+      return;
+    const char *launch[] = {mpirun,      "-n", nranks, "--oversubscribe", "--timeout",
+                            TH_JOB_TIMEOUT, "-x", "TUBO_NODE_SIZE"};
+    for (size_t i = 0; i < sizeof launch / sizeof launch[0]; i++)
+      argv[a++] = launch[i];
+  } else if (d->transport != NULL) {
     const char *launch[] = {tuborun,      "-n",        nranks,        "--transport",
                             d->transport, "--timeout", TH_JOB_TIMEOUT};
     for (size_t i = 0; i < sizeof launch / sizeof launch[0]; i++)
@@ -280,6 +291,14 @@ TCase *th_add_case(Suite *s, const char *body, int nranks, unsigned variants)
 }
 
 /* ---- Rank bodies ---- */
+
+int th_node_of(int r)
+{
+  const char *k = getenv("TUBO_NODE_SIZE");
+  if (getenv("OMPI_COMM_WORLD_SIZE") == NULL || k == NULL || atoi(k) <= 0)
+    return 0;
+  return r / atoi(k);
+}
 
 void th_fail(const char *file, int line, const char *fmt, ...)
 {

@@ -73,6 +73,11 @@ const char *th_variant_name(unsigned v);
  * needs the variant to allow it and the kernel to let processes read each other. */
 int th_single_copy_expected(void);
 
+/* In a body: the node rank r runs on. In the mpirun pass (tests/Makefile.inc), ranks
+ * make pretend nodes of TUBO_NODE_SIZE consecutive ranks and reach other nodes through
+ * MPI; elsewhere every rank is on node 0. */
+int th_node_of(int r);
+
 /* In a body: reports a failed check and exits 1. */
 void th_fail(const char *file, int line, const char *fmt, ...)
     __attribute__((noreturn, format(printf, 3, 4)));
