@@ -11,6 +11,9 @@
 #          own output order is up to the scheduler.
 # Before comparing, what differs on every run is masked in both: the figure after
 # "Tiempo de ejecución:" and process ids after "PID:".
+# With TRANSPORTS=mpi and TH_MPIRUN naming mpirun (tests/run_mpi.sh), every example runs
+# under mpirun instead: on N ranks split into pretend nodes (TUBO_NODE_SIZE), or on 1 rank
+# for those that make their own processes.
 EXAMPLES="pipeline:3:exact
 enumerate:0:exact
 process_object:0:exact
@@ -32,7 +35,7 @@ pipe_until_end:0:exact
 pipe_ping_pong:0:exact
 exercise_two_children:0:exact
 pipeline_pipes:0:exact"
-TRANSPORTS="shm pipe"
+TRANSPORTS=${TRANSPORTS:-shm pipe}
 
 srcdir=${srcdir:-.}
 tuborun=tools/tuborun
@@ -51,9 +54,13 @@ fail() {
 run() {
   run_name=$1 run_ranks=$2 run_transport=$3
   shift 3
-  "$tuborun" -n "$run_ranks" --transport "$run_transport" --timeout "$timeout" \
-    "examples/$run_name" "$@" \
-    >"$tmp/out" 2>"$tmp/err"
+  if [ "$run_transport" = mpi ]; then
+    "$TH_MPIRUN" -n "$run_ranks" --oversubscribe --timeout "$timeout" -x TUBO_NODE_SIZE \
+      "examples/$run_name" "$@" >"$tmp/out" 2>"$tmp/err"
+  else
+    "$tuborun" -n "$run_ranks" --transport "$run_transport" --timeout "$timeout" \
+      "examples/$run_name" "$@" >"$tmp/out" 2>"$tmp/err"
+  fi
   rc=$?
 }
 
@@ -86,7 +93,11 @@ for entry in $EXAMPLES; do
     fail "$name: no expected output $srcdir/examples/$name.expected"
     continue
   fi
-  if [ "$ranks" -eq 0 ]; then
+  if [ "$ranks" -eq 0 ] && [ "$TRANSPORTS" = mpi ]; then
+    run "$name" 1 mpi
+    compare "$name" "$mode" "$name under mpirun"
+    continue
+  elif [ "$ranks" -eq 0 ]; then
     timeout "$timeout" "examples/$name" >"$tmp/out" 2>"$tmp/err"
     rc=$?
     compare "$name" "$mode" "$name"
@@ -123,7 +134,7 @@ for transport in $TRANSPORTS; do
 done
 
 # Usage errors exit 2 with a message; a wrong number of ranks is refused with a clear one.
-for args in "-x" "-n" "-n 12abc" "-n -5"; do
+[ "$TRANSPORTS" = mpi ] || for args in "-x" "-n" "-n 12abc" "-n -5"; do
   # shellcheck disable=SC2086 # the arguments are meant to split
   run pipeline 3 shm $args
   if [ "$rc" -eq 2 ] && grep -q "^pipeline: " "$tmp/err"; then
@@ -133,7 +144,7 @@ for args in "-x" "-n" "-n 12abc" "-n -5"; do
     cat "$tmp/err"
   fi
 done
-for ranks in 1 2 4; do
+[ "$TRANSPORTS" = mpi ] || for ranks in 1 2 4; do
   run pipeline "$ranks" shm
   if [ "$rc" -ne 0 ] && grep -q "needs exactly 3 ranks" "$tmp/err" && [ ! -s "$tmp/out" ]; then
     echo "ok: pipeline on $ranks ranks: refused with exit status $rc"

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 # Builds the source tree again, in a scratch copy, with AddressSanitizer (leaks included)
 # and UndefinedBehaviorSanitizer, and runs the whole test suite there: any report fails
-# the run. tubo uses no threads (its processes share memory, which ThreadSanitizer cannot
+# the run. This build is also the one without MPI (--without-mpi), so that CI builds and
+# tests both: the plain build has Open MPI and runs the mpirun pass. tubo uses no threads (its processes share memory, which ThreadSanitizer cannot
 # follow), so there is no ThreadSanitizer run. Usage: tests/sanitize.sh (or make check-asan).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -18,7 +19,7 @@ fi
 cd "$out"
 autoreconf -fi >/dev/null 2>&1
 san="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
-./configure -q --disable-shared CFLAGS="-g -O1 $san" LDFLAGS="$san" >/dev/null
+./configure -q --disable-shared --without-mpi CFLAGS="-g -O1 $san" LDFLAGS="$san" >/dev/null
 make -s -j2
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1
 if ! make -j2 check; then

@@ -1,0 +1,24 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# The mpirun pass of `make check` (builds with Open MPI only): the point-to-point suites
+# and every example run under mpirun, with the ranks split into pretend nodes of
+# TUBO_NODE_SIZE ranks (default 2), so that messages between nodes go through Open MPI
+# while those inside a node keep shared memory. MPIRUN names mpirun.
+set -u
+: "${MPIRUN:?MPIRUN must name mpirun}"
+export TH_MPIRUN="$MPIRUN"
+export TUBO_NODE_SIZE="${TUBO_NODE_SIZE:-2}"
+# Open MPI refuses root and more ranks than cores unless told.
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+export OMPI_MCA_rmaps_base_oversubscribe=1
+failed=0
+for suite in check_p2p check_probe check_barrier check_stress check_init; do
+  if "tests/$suite"; then
+    echo "ok: $suite under mpirun (pretend nodes of $TUBO_NODE_SIZE ranks)"
+  else
+    echo "FAIL: $suite under mpirun (pretend nodes of $TUBO_NODE_SIZE ranks)"
+    failed=1
+  fi
+done
+TRANSPORTS=mpi "${srcdir:-.}/tests/run_examples.sh" || failed=1
+exit $failed
