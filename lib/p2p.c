@@ -449,7 +449,7 @@ static int probe_common(int source, int tag, tubo_comm_t *comm, int blocking, in
     return 0;
   }
   if (rc == 0 && blocking)
-    rc = TUBO_EPEER;
+    rc = w->broken_code == TUBO_EABORT ? TUBO_EABORT : TUBO_EPEER;
   return rc;
 }
 

@@ -155,6 +155,10 @@ int tubo__world_leave(tubo__world_t *w)
 {
   /* Sends still on their way must leave before this rank does. */
   int rc = tubo__wait_until(w, world_sends_done, w);
+  /* A job that broke (a peer died, or it was aborted) is reported here as tubo.h says,
+   * also when nothing was left to send and the wait above had no reason to look. */
+  if (rc == 0)
+    rc = tubo__world_health(w);
   for (int t = 0; t < w->ntports; t++)
     w->tports[t].ops->leave(w->tports[t].state);
   w->world_comm.magic = 0;
@@ -243,7 +247,8 @@ int tubo__world_health(tubo__world_t *w)
     tubo__spawn_poll(w);
   for (int t = 0; t < w->ntports; t++) {
     int c = w->tports[t].ops->check(w->tports[t].state);
-    if (c < 0 && !w->broken) {
+    /* An abort explains every death that follows it: it wins over TUBO_EPEER. */
+    if (c < 0 && (!w->broken || c == TUBO_EABORT)) {
       w->broken = 1;
       w->broken_code = c;
     }

@@ -299,9 +299,12 @@ int tubo__wait_until(tubo__world_t *w, int (*done)(void *), void *arg);
 /* Waits for one request to complete. */
 int tubo__wait_req(tubo__world_t *w, tubo_request_t *r);
 
-/* Completes a request (DONE) with error. */
+/* Completes a request (DONE) with error. In an aborted job, a peer that is gone is gone
+ * because of the abort: the request says so (TUBO_EABORT), as tubo_abort promises. */
 static inline void tubo__req_complete(tubo_request_t *r, int error)
 {
+  if (error == TUBO_EPEER && r->w != NULL && r->w->broken_code == TUBO_EABORT)
+    error = TUBO_EABORT;
   if (r->error == 0)
     r->error = error;
   r->state = TUBO__RS_DONE;

@@ -330,6 +330,12 @@ static int shm_check(void *state)
   shm_state_t *s = state;
   if (s->watch_peers)
     shm_watch_peers(s);
+  /* The abort first: the rank that aborted dies right after, and its death must not be
+   * taken for the reason the job broke. */
+  if (atomic_load(&s->ctl->state) == TUBO__JOB_ABORTED) {
+    s->w->broken = 1;
+    s->w->broken_code = TUBO_EABORT;
+  }
   for (int i = 0; i < s->npoll; i++) {
     int p = s->poll[i];
     struct tubo__rankctl *rc = tubo__jobctl_rank(s->ctl, (uint32_t)p);
