@@ -29,8 +29,7 @@ static int job_create_shm(tuborun_job_t *j)
   j->shm_fd = tubo__jobctl_create((uint32_t)j->nranks, j->jobid, (int32_t)getpid(), &j->ctl);
   if (j->shm_fd < 0) {
     j->shm_fd = -1;
-    return job_fail("cannot create the job's shared memory: the system has no room for it",
-                    ENOSPC);
+    return job_fail("shared memory is full", ENOSPC);
   }
   return 0;
 }

@@ -28,9 +28,16 @@
 #define MPI_FRAME_MAX (64u << 10)
 /* Messages of this size or more go by RTS: no copy on either side of tubo. */
 #define MPI_RNDV_MIN (32u << 10)
-/* While MPI has been quiet, poll it once every this many progress calls (a power of 2):
- * its progress engine costs far more than a look at the shared-memory rings. */
+/* While MPI has been quiet, and shared memory serves other peers, poll MPI once every
+ * this many progress calls (a power of 2): its progress engine costs far more than a look
+ * at the shared-memory rings. */
 #define MPI_IDLE_POLL 16u
+/* Receives kept posted for frames: MPI matches them in the order they were posted, so
+ * taking them in that order keeps each sender's frames in order. */
+#define MPI_RING 8
+/* Frames up to this size are sent with MPI_Send from a buffer on the stack: MPI copies
+ * them at once (they are far below its eager limits), with no request to follow. */
+#define MPI_SMALL 1024
 
 /* The header of a frame on the wire. */
 struct mpi_hdr {
@@ -51,12 +58,14 @@ typedef struct mpi_send {
   uint32_t id;
 } mpi_send_t;
 
-/* A FIN whose large message MPI is still sending. */
-typedef struct mpi_fin {
+/* A frame held back: a FIN whose large message MPI is still sending, or a frame its
+ * sender sent after such a FIN (the engine must see each sender's frames in order: a
+ * GONE delivered before the FIN would fail the send the FIN completes). */
+typedef struct mpi_held {
   int peer;
   tubo__frame_t f;
-  struct tubo__f_fin fin;
-} mpi_fin_t;
+  unsigned char *payload; /* malloc'd */
+} mpi_held_t;
 
 typedef struct mpi_state {
   tubo__world_t *w;
@@ -68,12 +77,38 @@ typedef struct mpi_state {
   mpi_send_t *sends;
   int nsends, capsends;
   int *done_idx; /* MPI_Testsome's output */
-  mpi_fin_t *fins;
-  int nfins, capfins;
-  unsigned char *rbuf;
+  mpi_held_t *held;
+  int nheld, capheld;
+  unsigned char *ring_buf[MPI_RING];
+  MPI_Request ring_req[MPI_RING];
+  unsigned ring_head;
   size_t rcap;
   unsigned polls, hot;
 } mpi_state_t;
+
+/* Posts ring receive i again: they are persistent, made once at open. */
+static int mpi_post(mpi_state_t *s, unsigned i)
+{
+  return MPI_Start(&s->ring_req[i]) == MPI_SUCCESS ? 0 : TUBO_EPEER;
+}
+
+/* Takes back the ring's receives, and frees them. */
+static void mpi_ring_free(mpi_state_t *s)
+{
+  for (unsigned i = 0; i < MPI_RING; i++) {
+    if (s->ring_req[i] != MPI_REQUEST_NULL) {
+      int done = 0;
+      MPI_Test(&s->ring_req[i], &done, MPI_STATUS_IGNORE);
+      if (!done) {
+        MPI_Cancel(&s->ring_req[i]);
+        MPI_Wait(&s->ring_req[i], MPI_STATUS_IGNORE);
+      }
+      MPI_Request_free(&s->ring_req[i]);
+    }
+    free(s->ring_buf[i]);
+    s->ring_buf[i] = NULL;
+  }
+}
 
 static int mpi_data_tag(const mpi_state_t *s, uint32_t id)
 {
@@ -126,10 +161,23 @@ static int mpi_push(void *state, int peer, const tubo__frame_t *f, const void *p
   mpi_state_t *s = state;
   if (f->len > MPI_FRAME_MAX || n1 + n2 != f->len)
     return TUBO_ETOOBIG;
-  unsigned char *buf = malloc(sizeof(struct mpi_hdr) + f->len);
+  struct mpi_hdr h = {f->kind, f->flags, f->ctx, f->tag, f->len, MPI_HDR_MAGIC};
+  if (f->len <= MPI_SMALL && f->kind != TUBO__F_RTS) {
+    unsigned char small[sizeof h + MPI_SMALL];
+    memcpy(small, &h, sizeof h);
+    if (n1)
+      memcpy(small + sizeof h, p1, n1);
+    if (n2)
+      memcpy(small + sizeof h + n1, p2, n2);
+    s->hot = MPI_IDLE_POLL;
+    return MPI_Send(small, (int)(sizeof h + f->len), MPI_BYTE, peer, MPI_TAG_FRAME, s->comm) ==
+                   MPI_SUCCESS
+               ? 0
+               : TUBO_EPEER;
+  }
+  unsigned char *buf = malloc(sizeof h + f->len);
   if (buf == NULL)
     return TUBO_ENOMEM;
-  struct mpi_hdr h = {f->kind, f->flags, f->ctx, f->tag, f->len, MPI_HDR_MAGIC};
   memcpy(buf, &h, sizeof h);
   if (n1)
     memcpy(buf + sizeof h, p1, n1);
@@ -217,97 +265,115 @@ static int mpi_reap_sends(mpi_state_t *s)
   return outcount;
 }
 
-/* Delivers the FINs whose data MPI has finished sending. */
-static int mpi_release_fins(mpi_state_t *s)
+/* Whether a held frame must stay held: a FIN whose data MPI still sends. */
+static int mpi_must_hold(const mpi_state_t *s, int peer, const tubo__frame_t *f, const void *p)
 {
-  int n = 0, k = 0;
-  for (int i = 0; i < s->nfins; i++) {
-    mpi_fin_t *x = &s->fins[i];
-    if (mpi_data_pending(s, x->peer, x->fin.sreq)) {
-      s->fins[k++] = *x;
-      continue;
-    }
-    int rc = tubo__deliver(s->w, x->peer, &x->f, &x->fin, 1);
-    if (rc < 0)
-      return rc;
-    n++;
-  }
-  s->nfins = k;
-  return n;
+  struct tubo__f_fin fin;
+  if (f->kind != TUBO__F_FIN || f->len != sizeof fin)
+    return 0;
+  memcpy(&fin, p, sizeof fin);
+  return mpi_data_pending(s, peer, fin.sreq);
 }
 
-static int mpi_hold_fin(mpi_state_t *s, int peer, const tubo__frame_t *f, const void *p)
+/* Whether an earlier held frame of peer than index end is still held. */
+static int mpi_peer_held(const mpi_state_t *s, int peer, int end)
 {
-  if (s->nfins == s->capfins) {
-    int cap = s->capfins ? 2 * s->capfins : 16;
-    mpi_fin_t *x = realloc(s->fins, (size_t)cap * sizeof *x);
+  for (int i = 0; i < end; i++)
+    if (s->held[i].peer == peer)
+      return 1;
+  return 0;
+}
+
+/* Delivers the held frames that may go now, in each sender's order. */
+static int mpi_release_held(mpi_state_t *s)
+{
+  int n = 0, k = 0, rc = 0;
+  for (int i = 0; i < s->nheld; i++) {
+    mpi_held_t x = s->held[i];
+    if (rc < 0 || mpi_peer_held(s, x.peer, k) || mpi_must_hold(s, x.peer, &x.f, x.payload)) {
+      s->held[k++] = x;
+      continue;
+    }
+    rc = tubo__deliver(s->w, x.peer, &x.f, x.payload, 1);
+    free(x.payload);
+    n++;
+  }
+  s->nheld = k;
+  return rc < 0 ? rc : n;
+}
+
+static int mpi_hold(mpi_state_t *s, int peer, const tubo__frame_t *f, const void *p)
+{
+  if (s->nheld == s->capheld) {
+    int cap = s->capheld ? 2 * s->capheld : 16;
+    mpi_held_t *x = realloc(s->held, (size_t)cap * sizeof *x);
     if (x == NULL)
       return TUBO_ENOMEM;
-    s->fins = x;
-    s->capfins = cap;
+    s->held = x;
+    s->capheld = cap;
   }
-  mpi_fin_t *x = &s->fins[s->nfins++];
-  x->peer = peer;
-  x->f = *f;
-  memcpy(&x->fin, p, sizeof x->fin);
-  if (x->fin.error != 0) {
+  unsigned char *copy = malloc(f->len ? f->len : 1);
+  if (copy == NULL)
+    return TUBO_ENOMEM;
+  memcpy(copy, p, f->len);
+  s->held[s->nheld++] = (mpi_held_t){peer, *f, copy};
+  struct tubo__f_fin fin;
+  if (f->kind == TUBO__F_FIN && f->len == sizeof fin) {
+    memcpy(&fin, p, sizeof fin);
     /* The receiver could not take the data: MPI must not keep sending it. */
-    for (int i = 0; i < s->nsends; i++)
-      if (s->sends[i].buf == NULL && s->sends[i].peer == peer && s->sends[i].id == x->fin.sreq)
+    for (int i = 0; fin.error != 0 && i < s->nsends; i++)
+      if (s->sends[i].buf == NULL && s->sends[i].peer == peer && s->sends[i].id == fin.sreq)
         MPI_Cancel(&s->reqs[i]);
   }
   return 1;
 }
 
-/* Takes one frame MPI has for this rank, if any: returns 1, 0 or an error. */
+/* Takes the next frame MPI has for this rank, if any: returns 1, 0 or an error. */
 static int mpi_take_frame(mpi_state_t *s)
 {
+  unsigned i = s->ring_head % MPI_RING;
   int flag = 0, count = 0;
-  MPI_Message msg;
   MPI_Status st;
-  if (MPI_Improbe(MPI_ANY_SOURCE, MPI_TAG_FRAME, s->comm, &flag, &msg, &st) != MPI_SUCCESS)
-    return TUBO_EPEER;
+  if (MPI_Test(&s->ring_req[i], &flag, &st) != MPI_SUCCESS)
+    return TUBO_ECORRUPT; /* a frame longer than any peer sends */
   if (!flag)
     return 0;
+  s->ring_head++;
   MPI_Get_count(&st, MPI_BYTE, &count);
-  if (count < 0 || (size_t)count > s->rcap) {
-    /* Taken all the same, so that MPI does not hold it for ever, then refused. */
-    MPI_Mrecv(NULL, 0, MPI_BYTE, &msg, MPI_STATUS_IGNORE);
-    return TUBO_ECORRUPT;
-  }
-  if (MPI_Mrecv(s->rbuf, count, MPI_BYTE, &msg, MPI_STATUS_IGNORE) != MPI_SUCCESS)
-    return TUBO_EPEER;
   struct mpi_hdr h;
   int src = st.MPI_SOURCE;
-  if ((size_t)count < sizeof h || src < 0 || src >= s->size || src == s->rank)
+  const unsigned char *buf = s->ring_buf[i];
+  if (count < (int)sizeof h || src < 0 || src >= s->size || src == s->rank)
     return TUBO_ECORRUPT;
-  memcpy(&h, s->rbuf, sizeof h);
+  memcpy(&h, buf, sizeof h);
   if (h.magic != MPI_HDR_MAGIC || h.len != (size_t)count - sizeof h || h.kind == 0 ||
       h.kind > TUBO__F_KIND_MAX)
     return TUBO_ECORRUPT;
   tubo__frame_t f = {h.kind, h.flags, h.ctx, h.tag, h.len};
-  const unsigned char *payload = s->rbuf + sizeof h;
-  if (f.kind == TUBO__F_FIN && f.len == sizeof(struct tubo__f_fin)) {
-    struct tubo__f_fin fin;
-    memcpy(&fin, payload, sizeof fin);
-    if (mpi_data_pending(s, src, fin.sreq) || s->nfins > 0)
-      return mpi_hold_fin(s, src, &f, payload);
+  const unsigned char *payload = buf + sizeof h;
+  int rc;
+  if (mpi_must_hold(s, src, &f, payload) || (s->nheld > 0 && mpi_peer_held(s, src, s->nheld))) {
+    rc = mpi_hold(s, src, &f, payload);
+  } else {
+    /* Taken out of MPI: the engine keeps what no receive wants yet. */
+    rc = tubo__deliver(s->w, src, &f, payload, 1);
   }
-  /* Already copied out of MPI: the engine keeps what no receive wants yet. */
-  int rc = tubo__deliver(s->w, src, &f, payload, 1);
-  return rc < 0 ? rc : 1;
+  if (rc < 0)
+    return rc;
+  /* The payload was used up above: the buffer takes the next frame. */
+  return mpi_post(s, i) == 0 ? 1 : TUBO_EPEER;
 }
 
 static int mpi_progress(void *state)
 {
   mpi_state_t *s = state;
-  if (s->hot == 0 && (++s->polls & (MPI_IDLE_POLL - 1)) != 0)
+  if (s->hot == 0 && s->w->nact > 1 && (++s->polls & (MPI_IDLE_POLL - 1)) != 0)
     return 0;
   int n = mpi_reap_sends(s);
   if (n < 0)
     return n;
   n = 0;
-  if (s->nfins > 0 && (n = mpi_release_fins(s)) < 0)
+  if (s->nheld > 0 && (n = mpi_release_held(s)) < 0)
     return n;
   for (int i = 0; i < 64; i++) {
     int rc = mpi_take_frame(s);
@@ -317,7 +383,7 @@ static int mpi_progress(void *state)
       break;
     n++;
   }
-  if (n > 0 || s->nsends > 0 || s->nfins > 0)
+  if (n > 0 || s->nsends > 0 || s->nheld > 0)
     s->hot = MPI_IDLE_POLL;
   else if (s->hot > 0)
     s->hot--;
@@ -365,17 +431,12 @@ static void mpi_drain(mpi_state_t *s)
   MPI_Request bar = MPI_REQUEST_NULL;
   int done = 0;
   while (!done) {
+    unsigned i = s->ring_head % MPI_RING;
     int flag = 0;
-    MPI_Message msg;
-    MPI_Status st;
-    if (MPI_Improbe(MPI_ANY_SOURCE, MPI_TAG_FRAME, s->comm, &flag, &msg, &st) == MPI_SUCCESS &&
-        flag) {
-      int count = 0;
-      MPI_Get_count(&st, MPI_BYTE, &count);
-      if (count >= 0 && (size_t)count <= s->rcap)
-        MPI_Mrecv(s->rbuf, count, MPI_BYTE, &msg, MPI_STATUS_IGNORE);
-      else
-        MPI_Mrecv(NULL, 0, MPI_BYTE, &msg, MPI_STATUS_IGNORE);
+    if (MPI_Test(&s->ring_req[i], &flag, MPI_STATUS_IGNORE) == MPI_SUCCESS && flag) {
+      s->ring_head++;
+      if (mpi_post(s, i) != 0)
+        break;
       continue;
     }
     if (mpi_reap_sends(s) < 0)
@@ -389,6 +450,7 @@ static void mpi_drain(mpi_state_t *s)
   for (int i = 0; i < s->nsends; i++)
     if (s->reqs[i] != MPI_REQUEST_NULL)
       MPI_Request_free(&s->reqs[i]);
+  mpi_ring_free(s);
 }
 
 static void mpi_close(void *state)
@@ -409,8 +471,11 @@ static void mpi_close(void *state)
   free(s->reqs);
   free(s->sends);
   free(s->done_idx);
-  free(s->fins);
-  free(s->rbuf);
+  for (int i = 0; i < s->nheld; i++)
+    free(s->held[i].payload);
+  free(s->held);
+  for (unsigned i = 0; i < MPI_RING; i++)
+    free(s->ring_buf[i]); /* left only where MPI was finalized under tubo, with them */
   free(s);
 }
 
@@ -452,9 +517,17 @@ int tubo__mpi_tport_open(tubo__world_t *w, MPI_Comm comm, int owns_mpi, void **s
   MPI_Comm_get_attr(comm, MPI_TAG_UB, &ub, &flag);
   s->tag_span = (flag && ub != NULL ? *ub : 32767) - MPI_TAG_DATA0 + 1;
   s->rcap = sizeof(struct mpi_hdr) + MPI_FRAME_MAX;
-  if ((s->rbuf = malloc(s->rcap)) == NULL) {
-    free(s);
-    return TUBO_ENOMEM;
+  for (unsigned i = 0; i < MPI_RING; i++)
+    s->ring_req[i] = MPI_REQUEST_NULL;
+  for (unsigned i = 0; i < MPI_RING; i++) {
+    if ((s->ring_buf[i] = malloc(s->rcap)) == NULL ||
+        MPI_Recv_init(s->ring_buf[i], (int)s->rcap, MPI_BYTE, MPI_ANY_SOURCE, MPI_TAG_FRAME, comm,
+                      &s->ring_req[i]) != MPI_SUCCESS ||
+        mpi_post(s, i) != 0) {
+      mpi_ring_free(s);
+      free(s);
+      return TUBO_ENOMEM;
+    }
   }
   caps->frame_max = MPI_FRAME_MAX;
   caps->single_copy = 1;
