@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 
 /* ---- The shim: the few calls the benchmark makes, for each library. ---- */
 #ifdef OSU_USE_MPI
@@ -61,6 +62,10 @@ static inline int osu_waitall(int n, osu_req_t *r)
 static inline int osu_barrier(void)
 {
   return MPI_Barrier(MPI_COMM_WORLD);
+}
+static inline int osu_iprobe(int peer, int tag, int *flag)
+{
+  return MPI_Iprobe(peer, tag, MPI_COMM_WORLD, flag, MPI_STATUS_IGNORE);
 }
 static inline double osu_wtime(void)
 {
@@ -116,6 +121,10 @@ static inline int osu_barrier(void)
 {
   return tubo_barrier(TUBO_COMM_WORLD);
 }
+static inline int osu_iprobe(int peer, int tag, int *flag)
+{
+  return tubo_iprobe(peer, tag, TUBO_COMM_WORLD, flag, TUBO_STATUS_IGNORE);
+}
 static inline double osu_wtime(void)
 {
   return tubo_wtime();
@@ -132,15 +141,9 @@ static inline void osu_abort(int code)
 /* ---- End of the shim. ---- */
 
 enum { OSU_WINDOW = 64, OSU_MAX_SIZES = 64 };
-enum { OSU_TAG_LAT = 1, OSU_TAG_BW = 2, OSU_TAG_ACK = 3 };
-#define OSU_MAX_SIZE ((size_t)64 << 20)
+enum { OSU_TAG_LAT = 1, OSU_TAG_BW = 2, OSU_TAG_ACK = 3, OSU_TAG_SYNC = 4, OSU_TAG_DONE = 5 };
 
-typedef struct osu_opts {
-  int latency, bw; /* which tests run */
-  int bind;        /* bind rank r to the r-th allowed CPU */
-  size_t sizes[OSU_MAX_SIZES];
-  int nsizes;
-} osu_opts_t;
+static int osu_size;
 
 static int osu_rank;
 
@@ -152,12 +155,56 @@ static void osu_check(int rc, const char *what)
   osu_abort(1);
 }
 
+/* Ranks 0 and 1 meet before a test: a barrier, or with idle ranks about, a message each
+ * way (the idle ranks take no part). */
+static void osu_sync(void)
+{
+  if (osu_size == 2) {
+    osu_check(osu_barrier(), "barrier");
+    return;
+  }
+  char b = 0;
+  int peer = 1 - osu_rank;
+  if (osu_rank == 0) {
+    osu_check(osu_send(&b, 1, peer, OSU_TAG_SYNC), "sync send");
+    osu_check(osu_recv(&b, 1, peer, OSU_TAG_SYNC), "sync recv");
+  } else {
+    osu_check(osu_recv(&b, 1, peer, OSU_TAG_SYNC), "sync recv");
+    osu_check(osu_send(&b, 1, peer, OSU_TAG_SYNC), "sync send");
+  }
+}
+
+/* A rank beyond the first two (-i): it waits, looking for rank 0's word every
+ * millisecond, so that ranks 0 and 1 run with peers that are reached through another
+ * transport and idle, without those peers taking their cores. */
+static void osu_idle(void)
+{
+  int flag = 0;
+  char b;
+  while (!flag) {
+    osu_check(osu_iprobe(0, OSU_TAG_DONE, &flag), "idle iprobe");
+    if (!flag)
+      nanosleep(&(struct timespec){0, 1000000}, NULL);
+  }
+  osu_check(osu_recv(&b, 1, 0, OSU_TAG_DONE), "idle recv");
+}
+#define OSU_MAX_SIZE ((size_t)64 << 20)
+
+typedef struct osu_opts {
+  int latency, bw; /* which tests run */
+  int bind;        /* bind rank r to the r-th allowed CPU */
+  int idle;        /* ranks beyond the first two idle */
+  size_t sizes[OSU_MAX_SIZES];
+  int nsizes;
+} osu_opts_t;
+
 static void osu_usage(FILE *f)
 {
   fprintf(f, "Usage: tuborun -n 2 osu_tubo [options]   or   mpirun -n 2 osu_mpi [options]\n"
              "  -t latency|bw|both  which test to run (default both)\n"
              "  -s S1,S2,...        message sizes in bytes (default 8, 16, ... 4194304)\n"
              "  -b                  bind rank r to the r-th CPU this process may use\n"
+             "  -i                  more than 2 ranks: ranks 2 and up stay idle until the end\n"
              "  -h                  print this help\n");
 }
 
@@ -190,6 +237,8 @@ static int osu_parse(int argc, char **argv, osu_opts_t *o, const char **err)
       return 1;
     if (strcmp(a, "-b") == 0) {
       o->bind = 1;
+    } else if (strcmp(a, "-i") == 0) {
+      o->idle = 1;
     } else if (strcmp(a, "-t") == 0 && v != NULL) {
       o->latency = strcmp(v, "latency") == 0 || strcmp(v, "both") == 0;
       o->bw = strcmp(v, "bw") == 0 || strcmp(v, "both") == 0;
@@ -247,7 +296,7 @@ static void osu_latency(char *buf, size_t n)
 {
   int iters = osu_lat_iters(n), skip = iters / 10;
   double t0 = 0;
-  osu_check(osu_barrier(), "barrier");
+  osu_sync();
   for (int i = 0; i < iters + skip; i++) {
     if (i == skip)
       t0 = osu_wtime();
@@ -276,7 +325,7 @@ static void osu_bw(char *sbuf, char *rbuf, size_t n, char mark)
     memset(sbuf, mark, n);
   else
     memset(rbuf, mark + 1, n);
-  osu_check(osu_barrier(), "barrier");
+  osu_sync();
   for (int i = 0; i < iters + skip; i++) {
     if (i == skip)
       t0 = osu_wtime();
@@ -322,8 +371,9 @@ int main(int argc, char **argv)
   osu_opts_t o;
   const char *err = NULL;
   int status = osu_parse(argc, argv, &o, &err);
-  if (status == 0 && size != 2) {
-    err = "needs exactly 2 ranks";
+  osu_size = size;
+  if (status == 0 && size != 2 && !(o.idle && size > 2)) {
+    err = "needs exactly 2 ranks (or more with -i)";
     status = 2;
   }
   if (status != 0) {
@@ -335,6 +385,11 @@ int main(int argc, char **argv)
     }
     osu_finalize();
     return status == 1 ? 0 : 2;
+  }
+  if (osu_rank >= 2) {
+    osu_idle();
+    osu_check(osu_finalize(), "finalize");
+    return 0;
   }
   if (o.bind)
     osu_bind(osu_rank);
@@ -352,6 +407,9 @@ int main(int argc, char **argv)
   }
   munmap(sbuf, max);
   munmap(rbuf, max);
+  char done = 0;
+  for (int r = 2; r < size && osu_rank == 0; r++)
+    osu_check(osu_send(&done, 1, r, OSU_TAG_DONE), "done send");
   osu_check(osu_finalize(), "finalize");
   return 0;
 }
