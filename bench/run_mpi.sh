@@ -1,0 +1,123 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# The benchmark of tubo under mpirun: 8 B half round trip and 1 MiB streaming bandwidth
+# (bench/osu.c) for
+#   same node      tubo under mpirun, both ranks on one node, against tubo under tuborun;
+#   both waiting   ranks 0 and 1 on one node while rank 2, on another pretend node, idles:
+#                  0 and 1 poll MPI too (against tuborun);
+#   cross node     ranks on two pretend nodes (TUBO_NODE_SIZE=1), so tubo's messages go
+#                  through Open MPI, against plain Open MPI between the same two ranks,
+#                  once over Open MPI's shared memory (vader) and once over TCP (what a
+#                  network between real nodes looks like to Open MPI).
+# Each repetition runs every case back to back and takes its ratios from its own figures;
+# the table gives median, min and max over the repetitions. These are figures, not tests:
+# the script exits 0 whatever they say. It runs the programs of a built tree.
+#
+# Usage: bench/run_mpi.sh [-r REPS] [BUILDDIR]   (or: make bench-mpi)
+# Environment: MPIRUN (default mpirun).
+reps=5
+while getopts r:h opt; do
+  case $opt in
+  r) reps=$OPTARG ;;
+  h)
+    sed -n 's/^# \{0,1\}//; 3,17p' "$0"
+    exit 0
+    ;;
+  *) exit 2 ;;
+  esac
+done
+shift $((OPTIND - 1))
+case $reps in '' | *[!0-9]* | 0)
+  echo "run_mpi.sh: -r needs a whole number of repetitions, at least 1" >&2
+  exit 2
+  ;;
+esac
+build=${1:-.}
+MPIRUN=${MPIRUN:-mpirun}
+osu_tubo=$build/bench/osu_tubo
+osu_mpi=$build/bench/osu_mpi
+tuborun=$build/tools/tuborun
+for p in "$osu_tubo" "$osu_mpi" "$tuborun"; do
+  [ -x "$p" ] || {
+    echo "run_mpi.sh: $p is not built (configure found no Open MPI?)" >&2
+    exit 2
+  }
+done
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+export OMPI_MCA_rmaps_base_oversubscribe=1
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/tubo-bench-mpi.XXXXXX") || exit 1
+trap 'rm -rf "$tmp"' EXIT INT TERM
+
+# fig NAME COMMAND...: runs an osu program for latency and bandwidth; appends
+# "NAME lat_ns bw_MBps" to $tmp/figs (n/a where it failed).
+fig() {
+  name=$1
+  shift
+  if "$@" -b -t both -s 8,1048576 >"$tmp/out" 2>"$tmp/err"; then
+    lat=$(awk '/test=latency size=8 /{for(i=1;i<=NF;i++) if($i ~ /^half_rtt_ns=/){sub(/.*=/,"",$i); print $i}}' "$tmp/out")
+    bw=$(awk '/test=bw size=1048576 /{for(i=1;i<=NF;i++) if($i ~ /^GBps=/){sub(/.*=/,"",$i); print $i}}' "$tmp/out")
+  else
+    echo "run_mpi.sh: $name failed:" >&2
+    cat "$tmp/err" >&2
+    lat=n/a bw=n/a
+  fi
+  echo "$rep $name ${lat:-n/a} ${bw:-n/a}" >>"$tmp/figs"
+}
+
+: >"$tmp/figs"
+rep=1
+while [ "$rep" -le "$reps" ]; do
+  fig tuborun "$tuborun" -n 2 "$osu_tubo"
+  fig same_node env TUBO_NODE_SIZE=0 "$MPIRUN" -n 2 -x TUBO_NODE_SIZE "$osu_tubo"
+  fig both_waiting env TUBO_NODE_SIZE=2 "$MPIRUN" -n 3 --bind-to none -x TUBO_NODE_SIZE \
+    "$osu_tubo" -i
+  fig cross_vader env TUBO_NODE_SIZE=1 "$MPIRUN" -n 2 -x TUBO_NODE_SIZE "$osu_tubo"
+  fig ompi_vader "$MPIRUN" -n 2 "$osu_mpi"
+  fig cross_tcp env TUBO_NODE_SIZE=1 "$MPIRUN" -n 2 --mca btl tcp,self -x TUBO_NODE_SIZE \
+    "$osu_tubo"
+  fig ompi_tcp "$MPIRUN" -n 2 --mca btl tcp,self "$osu_mpi"
+  rep=$((rep + 1))
+done
+
+# The ratios of each repetition, then median, min and max of each.
+awk -v reps="$reps" '
+  { lat[$1, $2] = $3; bw[$1, $2] = $4 }
+  function ratio(a, b) { return (a == "n/a" || b == "n/a" || b == 0) ? "n/a" : a / b }
+  function add(key, v) { if (v != "n/a") { n[key]++; val[key, n[key]] = v } }
+  END {
+    for (r = 1; r <= reps; r++) {
+      add("lat same node / tuborun", ratio(lat[r, "same_node"], lat[r, "tuborun"]))
+      add("lat both waiting / tuborun", ratio(lat[r, "both_waiting"], lat[r, "tuborun"]))
+      add("lat cross node / Open MPI (vader)", ratio(lat[r, "cross_vader"], lat[r, "ompi_vader"]))
+      add("lat cross node / Open MPI (tcp)", ratio(lat[r, "cross_tcp"], lat[r, "ompi_tcp"]))
+      add("bw same node / tuborun", ratio(bw[r, "same_node"], bw[r, "tuborun"]))
+      add("bw both waiting / tuborun", ratio(bw[r, "both_waiting"], bw[r, "tuborun"]))
+      add("bw cross node / Open MPI (vader)", ratio(bw[r, "cross_vader"], bw[r, "ompi_vader"]))
+      add("bw cross node / Open MPI (tcp)", ratio(bw[r, "cross_tcp"], bw[r, "ompi_tcp"]))
+    }
+    split("tuborun same_node both_waiting cross_vader ompi_vader cross_tcp ompi_tcp", names, " ")
+    printf "%-16s %14s %14s   (medians over %d repetitions)\n", "case", "8 B lat ns", "1 MiB GB/s", reps
+    for (i = 1; i <= 7; i++) {
+      nl = 0; nb = 0
+      for (r = 1; r <= reps; r++) {
+        if (lat[r, names[i]] != "n/a") l[++nl] = lat[r, names[i]]
+        if (bw[r, names[i]] != "n/a") b[++nb] = bw[r, names[i]]
+      }
+      printf "%-16s %14s %14s\n", names[i], med(l, nl), med(b, nb)
+    }
+    printf "\n%-36s %8s %8s %8s\n", "ratio", "median", "min", "max"
+    order = "lat same node / tuborun|lat both waiting / tuborun|lat cross node / Open MPI (vader)|lat cross node / Open MPI (tcp)|bw same node / tuborun|bw both waiting / tuborun|bw cross node / Open MPI (vader)|bw cross node / Open MPI (tcp)"
+    k = split(order, keys, "|")
+    for (i = 1; i <= k; i++) {
+      key = keys[i]
+      m = n[key]
+      for (j = 1; j <= m; j++) v[j] = val[key, j]
+      printf "%-36s %8s %8s %8s\n", key, med(v, m), mn(v, m), mx(v, m)
+    }
+  }
+  function sort(a, m,   i, j, t) { for (i = 2; i <= m; i++) for (j = i; j > 1 && a[j-1] > a[j]; j--) { t = a[j]; a[j] = a[j-1]; a[j-1] = t } }
+  function med(a, m) { if (m == 0) return "n/a"; sort(a, m); return sprintf("%.3g", m % 2 ? a[(m+1)/2] : (a[m/2] + a[m/2+1]) / 2) }
+  function mn(a, m) { if (m == 0) return "n/a"; sort(a, m); return sprintf("%.3g", a[1]) }
+  function mx(a, m) { if (m == 0) return "n/a"; sort(a, m); return sprintf("%.3g", a[m]) }
+' "$tmp/figs"
+exit 0
