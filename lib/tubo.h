@@ -288,6 +288,8 @@ TUBO_EXPORT int tubo_comm_transport(const tubo_comm_t *comm, int rank, const cha
  * that processes started (forked) afterwards inherit, as in Python; objects made with
  * *_open are collective over a communicator whose ranks share a node's memory.
  * Timeouts are in milliseconds: -1 waits for ever, 0 does not wait.
+ * A NULL handle, or one already freed, is TUBO_EINVAL for every call that takes it (the
+ * library looks handles up before following them).
  * ====================================================================================== */
 
 /** @brief A process started from a function, as multiprocessing.Process (opaque). */
