@@ -400,8 +400,9 @@ TUBO_EXPORT int tubo_pipe_open(tubo_comm_t *comm, int peer, tubo_pipe_t **end);
  *         BrokenPipeError): at once when its last holder closed it or exited, at the
  *         latest when the send must wait for the reader when the last holder was killed
  *         (a signal); TUBO_ECLOSED if this end is closed; TUBO_ENOTSUP on the receiving
- *         end of a one-way pipe; TUBO_EINVAL; TUBO_ECORRUPT if the pipe's shared memory
- *         was overwritten.
+ *         end of a one-way pipe; TUBO_EINVAL (NULL @p buf with @p len > 0); TUBO_ETOOBIG
+ *         if @p len exceeds PTRDIFF_MAX (a negative count converted); TUBO_ECORRUPT if the
+ *         pipe's shared memory was overwritten.
  */
 TUBO_EXPORT int tubo_pipe_send(tubo_pipe_t *end, const void *buf, size_t len);
 

@@ -7,6 +7,7 @@
 
 #include "patterns/handles.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 
 tubo_pipe_t *tubo__pipe_new(const tubo__pipe_ops_t *ops, void *impl, int can_send, int can_recv)
@@ -48,6 +49,10 @@ int tubo_pipe_send(tubo_pipe_t *p, const void *buf, size_t len)
     return rc;
   if (buf == NULL && len > 0)
     return TUBO_EINVAL;
+  /* No object spans more than PTRDIFF_MAX bytes: such a length is a negative count
+   * converted, and reading it would run off the buffer. */
+  if (len > PTRDIFF_MAX)
+    return TUBO_ETOOBIG;
   if (!p->can_send)
     return TUBO_ENOTSUP;
   return p->ops->send(p, buf, len);
