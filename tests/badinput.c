@@ -3,12 +3,12 @@
 #include "config.h"
 
 #include "badinput.h"
+#include "harness.h"
 
 #include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdint.h>
-#include <stdlib.h>
 
 const int bi_bad_ranks[BI_NRANKS] = {-1, -2, 1, INT_MAX, INT_MIN};
 const int bi_bad_tags[BI_NTAGS] = {TUBO_ANY_TAG, -2, TUBO_TAG_MAX + 1, INT_MAX, INT_MIN};
@@ -95,15 +95,9 @@ Suite *bi_suite(const char *name, const bi_test_t *tests, size_t n)
   return s;
 }
 
-int bi_main(Suite *(*make_suite)(void))
+int bi_main(int argc, char **argv, Suite *(*make_suite)(void))
 {
-  SRunner *sr = srunner_create(make_suite());
-  /* Each test in its own process, as it initializes and finalizes tubo (CK_FORK=no in
-   * the environment still wins, for debuggers). */
-  if (getenv("CK_FORK") == NULL)
-    srunner_set_fork_status(sr, CK_FORK);
-  srunner_run_all(sr, CK_NORMAL);
-  int failed = srunner_ntests_failed(sr);
-  srunner_free(sr);
-  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+  /* The harness runs each test in its own process; these suites have no rank bodies. */
+  static const th_body_t no_bodies[] = {{NULL, NULL, 0}};
+  return th_main(argc, argv, no_bodies, make_suite);
 }

@@ -74,7 +74,8 @@ typedef struct bi_test {
 /* A suite with one test case per function, so that a failure names the function. */
 Suite *bi_suite(const char *name, const bi_test_t *tests, size_t n);
 
-/* Runs the suite made by make_suite in fork mode; returns the exit status. */
-int bi_main(Suite *(*make_suite)(void));
+/* Runs the suite made by make_suite, each test in its own process (th_main); returns the
+ * exit status. */
+int bi_main(int argc, char **argv, Suite *(*make_suite)(void));
 
 #endif /* TUBO_TESTS_BADINPUT_H */

@@ -66,37 +66,40 @@ START_TEST(test_abort)
 }
 END_TEST
 
-static int call_comm_rank(tubo_comm_t *comm)
+/* tubo_comm_rank and tubo_comm_size: a communicator and where the answer goes. */
+typedef int (*comm_int_fn)(const tubo_comm_t *comm, int *out);
+static const char *comm_int_name;
+static comm_int_fn comm_int;
+
+static int call_comm_int(tubo_comm_t *comm)
 {
-  int rank;
-  return tubo_comm_rank(comm, &rank);
+  int out;
+  return comm_int(comm, &out);
 }
 
-static void comm_rank_extra(tubo_comm_t *world)
+static void comm_int_extra(tubo_comm_t *world)
 {
-  BI_RC("tubo_comm_rank(world, NULL)", tubo_comm_rank(world, NULL), TUBO_EINVAL);
+  char what[96];
+  snprintf(what, sizeof what, "%s(world, NULL)", comm_int_name);
+  BI_RC(what, comm_int(world, NULL), TUBO_EINVAL);
+}
+
+static void comm_int_cases(const char *name, comm_int_fn fn)
+{
+  comm_int_name = name;
+  comm_int = fn;
+  bi_comm_cases(name, call_comm_int, TUBO_ENOTINIT, comm_int_extra);
 }
 
 START_TEST(test_comm_rank)
 {
-  bi_comm_cases("tubo_comm_rank", call_comm_rank, TUBO_ENOTINIT, comm_rank_extra);
+  comm_int_cases("tubo_comm_rank", tubo_comm_rank);
 }
 END_TEST
 
-static int call_comm_size(tubo_comm_t *comm)
-{
-  int size;
-  return tubo_comm_size(comm, &size);
-}
-
-static void comm_size_extra(tubo_comm_t *world)
-{
-  BI_RC("tubo_comm_size(world, NULL)", tubo_comm_size(world, NULL), TUBO_EINVAL);
-}
-
 START_TEST(test_comm_size)
 {
-  bi_comm_cases("tubo_comm_size", call_comm_size, TUBO_ENOTINIT, comm_size_extra);
+  comm_int_cases("tubo_comm_size", tubo_comm_size);
 }
 END_TEST
 
@@ -145,12 +148,14 @@ typedef struct p2p_args {
   int peer, tag;
   void *buf;
   size_t len;
+  int null_out; /* pass NULL for the request or flag the call gives back (P2P_OUT) */
 } p2p_args_t;
 typedef int (*p2p_call_fn)(const p2p_args_t *a);
 
 enum {
   P2P_RECEIVING = 1u << 0, /* TUBO_ANY_SOURCE and TUBO_ANY_TAG are valid */
-  P2P_NO_BUFFER = 1u << 1  /* the call takes no buffer (probes) */
+  P2P_NO_BUFFER = 1u << 1, /* the call takes no buffer (probes) */
+  P2P_OUT = 1u << 2        /* the call gives back a request or a flag, never to NULL */
 };
 
 /* The function under test, for the communicator cases (bi_comm_cases takes no context). */
@@ -161,7 +166,7 @@ static unsigned p2p_flags;
 static int p2p_call_comm(tubo_comm_t *comm)
 {
   char byte = 0;
-  p2p_args_t a = {comm, 0, 0, &byte, 1};
+  p2p_args_t a = {comm, 0, 0, &byte, 1, 0};
   return p2p_call(&a);
 }
 
@@ -181,23 +186,27 @@ static void p2p_extra(tubo_comm_t *world)
     /* TUBO_ANY_SOURCE (-1) is a valid source for receives. */
     if (receiving && bi_bad_ranks[i] == TUBO_ANY_SOURCE)
       continue;
-    p2p_args_t a = {world, bi_bad_ranks[i], 0, &byte, 1};
+    p2p_args_t a = {world, bi_bad_ranks[i], 0, &byte, 1, 0};
     snprintf(bad, sizeof bad, "peer %d", bi_bad_ranks[i]);
     p2p_call_expect(bad, &a, TUBO_ERANK);
   }
   for (int i = 0; i < BI_NTAGS; i++) {
     if (receiving && bi_bad_tags[i] == TUBO_ANY_TAG)
       continue;
-    p2p_args_t a = {world, 0, bi_bad_tags[i], &byte, 1};
+    p2p_args_t a = {world, 0, bi_bad_tags[i], &byte, 1, 0};
     snprintf(bad, sizeof bad, "tag %d", bi_bad_tags[i]);
     p2p_call_expect(bad, &a, TUBO_ETAG);
   }
+  if (p2p_flags & P2P_OUT) {
+    p2p_args_t o = {world, 0, 0, &byte, 1, 1};
+    p2p_call_expect("NULL request or flag", &o, TUBO_EINVAL);
+  }
   if (p2p_flags & P2P_NO_BUFFER)
     return;
-  p2p_args_t a = {world, 0, 0, NULL, 1};
+  p2p_args_t a = {world, 0, 0, NULL, 1, 0};
   p2p_call_expect("NULL buffer, length 1", &a, TUBO_EINVAL);
   for (int i = 0; i < BI_NHUGE; i++) {
-    p2p_args_t h = {world, 0, 0, &byte, bi_huge_lens[i]};
+    p2p_args_t h = {world, 0, 0, &byte, bi_huge_lens[i], 0};
     snprintf(bad, sizeof bad, "length %zu", bi_huge_lens[i]);
     p2p_call_expect(bad, &h, TUBO_ETOOBIG);
   }
@@ -245,44 +254,26 @@ static int request_untouched(int rc, tubo_request_t *r, tubo_request_t *before)
 static int call_isend(const p2p_args_t *a)
 {
   tubo_request_t *sentinel = (tubo_request_t *)(void *)&sentinel, *r = sentinel;
-  return request_untouched(tubo_isend(a->buf, a->len, a->peer, a->tag, a->comm, &r), r, sentinel);
-}
-
-static void isend_extra(tubo_comm_t *world)
-{
-  p2p_extra(world);
-  char byte = 0;
-  BI_RC("tubo_isend(NULL request)", tubo_isend(&byte, 1, 0, 0, world, NULL), TUBO_EINVAL);
+  int rc = tubo_isend(a->buf, a->len, a->peer, a->tag, a->comm, a->null_out ? NULL : &r);
+  return request_untouched(rc, r, sentinel);
 }
 
 START_TEST(test_isend)
 {
-  p2p_name = "tubo_isend";
-  p2p_call = call_isend;
-  p2p_flags = 0;
-  bi_comm_cases(p2p_name, p2p_call_comm, TUBO_ENOTINIT, isend_extra);
+  p2p_cases("tubo_isend", call_isend, P2P_OUT);
 }
 END_TEST
 
 static int call_irecv(const p2p_args_t *a)
 {
   tubo_request_t *sentinel = (tubo_request_t *)(void *)&sentinel, *r = sentinel;
-  return request_untouched(tubo_irecv(a->buf, a->len, a->peer, a->tag, a->comm, &r), r, sentinel);
-}
-
-static void irecv_extra(tubo_comm_t *world)
-{
-  p2p_extra(world);
-  char byte = 0;
-  BI_RC("tubo_irecv(NULL request)", tubo_irecv(&byte, 1, 0, 0, world, NULL), TUBO_EINVAL);
+  int rc = tubo_irecv(a->buf, a->len, a->peer, a->tag, a->comm, a->null_out ? NULL : &r);
+  return request_untouched(rc, r, sentinel);
 }
 
 START_TEST(test_irecv)
 {
-  p2p_name = "tubo_irecv";
-  p2p_call = call_irecv;
-  p2p_flags = P2P_RECEIVING;
-  bi_comm_cases(p2p_name, p2p_call_comm, TUBO_ENOTINIT, irecv_extra);
+  p2p_cases("tubo_irecv", call_irecv, P2P_RECEIVING | P2P_OUT);
 }
 END_TEST
 
@@ -302,21 +293,12 @@ static int call_iprobe(const p2p_args_t *a)
 {
   int flag;
   tubo_status_t st;
-  return tubo_iprobe(a->peer, a->tag, a->comm, &flag, &st);
-}
-
-static void iprobe_extra(tubo_comm_t *world)
-{
-  p2p_extra(world);
-  BI_RC("tubo_iprobe(NULL flag)", tubo_iprobe(0, 0, world, NULL, NULL), TUBO_EINVAL);
+  return tubo_iprobe(a->peer, a->tag, a->comm, a->null_out ? NULL : &flag, &st);
 }
 
 START_TEST(test_iprobe)
 {
-  p2p_name = "tubo_iprobe";
-  p2p_call = call_iprobe;
-  p2p_flags = P2P_RECEIVING | P2P_NO_BUFFER;
-  bi_comm_cases(p2p_name, p2p_call_comm, TUBO_ENOTINIT, iprobe_extra);
+  p2p_cases("tubo_iprobe", call_iprobe, P2P_RECEIVING | P2P_NO_BUFFER | P2P_OUT);
 }
 END_TEST
 
@@ -496,25 +478,25 @@ END_TEST
 static const int unknown_codes[] = {1, 42, INT_MAX, INT_MIN, -1000};
 #define NUNKNOWN (sizeof unknown_codes / sizeof unknown_codes[0])
 
-START_TEST(test_strerror)
+/* Every code outside the list gets the same fallback text from fn. */
+static void unknown_cases(const char *name, const char *(*fn)(int), const char *want)
 {
   for (size_t i = 0; i < NUNKNOWN; i++) {
-    const char *t = tubo_strerror(unknown_codes[i]);
-    ck_assert_msg(t != NULL && strcmp(t, "unknown error") == 0,
-                  "tubo_strerror(%d): expected \"unknown error\", got \"%s\"", unknown_codes[i],
-                  t ? t : "(null)");
+    const char *got = fn(unknown_codes[i]);
+    ck_assert_msg(got != NULL && strcmp(got, want) == 0, "%s(%d): expected \"%s\", got \"%s\"",
+                  name, unknown_codes[i], want, got ? got : "(null)");
   }
+}
+
+START_TEST(test_strerror)
+{
+  unknown_cases("tubo_strerror", tubo_strerror, "unknown error");
 }
 END_TEST
 
 START_TEST(test_err_name)
 {
-  for (size_t i = 0; i < NUNKNOWN; i++) {
-    const char *n = tubo_err_name(unknown_codes[i]);
-    ck_assert_msg(n != NULL && strcmp(n, "TUBO_E?") == 0,
-                  "tubo_err_name(%d): expected \"TUBO_E?\", got \"%s\"", unknown_codes[i],
-                  n ? n : "(null)");
-  }
+  unknown_cases("tubo_err_name", tubo_err_name, "TUBO_E?");
 }
 END_TEST
 
@@ -564,7 +546,7 @@ static Suite *badinput_core_suite(void)
   return bi_suite("badinput_core", tests, sizeof tests / sizeof tests[0]);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-  return bi_main(badinput_core_suite);
+  return bi_main(argc, argv, badinput_core_suite);
 }

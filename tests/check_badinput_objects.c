@@ -503,7 +503,7 @@ static Suite *badinput_objects_suite(void)
   return bi_suite("badinput_objects", tests, sizeof tests / sizeof tests[0]);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-  return bi_main(badinput_objects_suite);
+  return bi_main(argc, argv, badinput_objects_suite);
 }

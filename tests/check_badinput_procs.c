@@ -89,48 +89,51 @@ START_TEST(test_process_join)
 }
 END_TEST
 
-static int call_process_pid(void *h)
+/* pid, exitcode and is_alive: a process and where the answer goes. */
+typedef int (*process_out_fn)(tubo_process_t *p, int *out);
+static process_out_fn process_out;
+
+static int call_process_out(void *h)
 {
-  int pid;
-  return tubo_process_pid(h, &pid);
+  int out;
+  return process_out(h, &out);
+}
+
+/* The handle cases (with the never-started one if needs_start), and NULL for the answer. */
+static void process_out_cases(const char *name, process_out_fn fn, int needs_start)
+{
+  process_out = fn;
+  if (needs_start)
+    unstarted_cases(name, call_process_out);
+  else
+    bi_handle_cases(name, call_process_out, freed_process());
+  tubo_process_t *p = ended_process();
+  char what[96];
+  snprintf(what, sizeof what, "%s(p, NULL)", name);
+  BI_RC(what, fn(p, NULL), TUBO_EINVAL);
+  BI_RC("tubo_process_free", tubo_process_free(p), 0);
+}
+
+static int process_pid_as_out(tubo_process_t *p, int *out)
+{
+  return tubo_process_pid(p, out);
 }
 
 START_TEST(test_process_pid)
 {
-  unstarted_cases("tubo_process_pid", call_process_pid);
-  tubo_process_t *p = ended_process();
-  BI_RC("tubo_process_pid(p, NULL)", tubo_process_pid(p, NULL), TUBO_EINVAL);
-  BI_RC("tubo_process_free", tubo_process_free(p), 0);
+  process_out_cases("tubo_process_pid", process_pid_as_out, 1);
 }
 END_TEST
-
-static int call_process_exitcode(void *h)
-{
-  int code;
-  return tubo_process_exitcode(h, &code);
-}
 
 START_TEST(test_process_exitcode)
 {
-  unstarted_cases("tubo_process_exitcode", call_process_exitcode);
-  tubo_process_t *p = ended_process();
-  BI_RC("tubo_process_exitcode(p, NULL)", tubo_process_exitcode(p, NULL), TUBO_EINVAL);
-  BI_RC("tubo_process_free", tubo_process_free(p), 0);
+  process_out_cases("tubo_process_exitcode", tubo_process_exitcode, 1);
 }
 END_TEST
 
-static int call_process_is_alive(void *h)
-{
-  int alive;
-  return tubo_process_is_alive(h, &alive);
-}
-
 START_TEST(test_process_is_alive)
 {
-  bi_handle_cases("tubo_process_is_alive", call_process_is_alive, freed_process());
-  tubo_process_t *p = new_process();
-  BI_RC("tubo_process_is_alive(p, NULL)", tubo_process_is_alive(p, NULL), TUBO_EINVAL);
-  BI_RC("tubo_process_free", tubo_process_free(p), 0);
+  process_out_cases("tubo_process_is_alive", tubo_process_is_alive, 0);
 }
 END_TEST
 
@@ -396,7 +399,7 @@ static Suite *badinput_procs_suite(void)
   return bi_suite("badinput_procs", tests, sizeof tests / sizeof tests[0]);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-  return bi_main(badinput_procs_suite);
+  return bi_main(argc, argv, badinput_procs_suite);
 }
