@@ -409,7 +409,10 @@ TUBO_EXPORT int tubo_pipe_create(int duplex, tubo_pipe_t **end0, tubo_pipe_t **e
 /**
  * @brief Opens a duplex pipe between this rank and @p peer of @p comm; both ranks call it,
  * and two ranks that open several pipes to each other open them in the same order. Free
- * the pipe before the communicator.
+ * the pipe before the communicator: once it is gone (::tubo_spawn_join, ::tubo_finalize),
+ * ::tubo_pipe_send, ::tubo_pipe_recv, ::tubo_pipe_recv_alloc and ::tubo_pipe_poll return
+ * TUBO_ECOMM (TUBO_ENOTINIT when this process has no world left: after ::tubo_finalize,
+ * or uninitialized), and ::tubo_pipe_close tells nobody.
  * @return 0; TUBO_ECOMM, TUBO_ENOTINIT, TUBO_ERANK (also for oneself), TUBO_EINVAL,
  *         TUBO_ENOMEM.
  */

@@ -34,7 +34,7 @@ tubo_comm_t *bi_bogus_comm(void)
   return (tubo_comm_t *)(void *)bogus;
 }
 
-static int bi_worker_ok(tubo_comm_t *comm, void *arg)
+int bi_worker_ok(tubo_comm_t *comm, void *arg)
 {
   (void)comm;
   (void)arg;

@@ -29,6 +29,9 @@ void bi_finalize(void);
 /* An address the library never handed out as a communicator (never followed by it). */
 tubo_comm_t *bi_bogus_comm(void);
 
+/* A spawned worker that ends at once with status 0. */
+int bi_worker_ok(tubo_comm_t *comm, void *arg);
+
 /* A communicator that existed and was freed: one made by tubo_spawn with one worker,
  * then joined. Needs a live world, so that the stale handle is told from "not
  * initialized". */

@@ -95,6 +95,8 @@ static void queue_open_extra(tubo_comm_t *world)
   queue_make_cases("tubo_queue_open", tubo_queue_open, world);
 }
 
+/* No case uses a queue or an array opened on a world after tubo_finalize: its memory
+ * went with the job, and tubo.h says such a use is undefined. */
 START_TEST(test_queue_open)
 {
   /* A NULL communicator is told apart without a world: TUBO_ECOMM even before init. */

@@ -162,13 +162,6 @@ END_TEST
 
 /* ---- Spawned workers ---- */
 
-static int worker_ok(tubo_comm_t *comm, void *arg)
-{
-  (void)comm;
-  (void)arg;
-  return 0;
-}
-
 START_TEST(test_spawn)
 {
   static const int bad_counts[] = {0, -1, INT_MIN, 4096, INT_MAX};
@@ -176,10 +169,10 @@ START_TEST(test_spawn)
   char what[96];
   for (size_t i = 0; i < sizeof bad_counts / sizeof bad_counts[0]; i++) {
     snprintf(what, sizeof what, "tubo_spawn(%d workers)", bad_counts[i]);
-    BI_RC(what, tubo_spawn(bad_counts[i], worker_ok, NULL, &c), TUBO_EINVAL);
+    BI_RC(what, tubo_spawn(bad_counts[i], bi_worker_ok, NULL, &c), TUBO_EINVAL);
   }
   BI_RC("tubo_spawn(NULL fn)", tubo_spawn(1, NULL, NULL, &c), TUBO_EINVAL);
-  BI_RC("tubo_spawn(NULL comm)", tubo_spawn(1, worker_ok, NULL, NULL), TUBO_EINVAL);
+  BI_RC("tubo_spawn(NULL comm)", tubo_spawn(1, bi_worker_ok, NULL, NULL), TUBO_EINVAL);
   ck_assert_msg(c == NULL, "failed tubo_spawn calls: expected no communicator");
 }
 END_TEST
@@ -220,9 +213,24 @@ static void *freed_pipe(void)
   return e[0];
 }
 
-/* The handle cases, the call on a closed end, and on the end of a one-way pipe that goes
- * the other way (wrong_way, or -1 for a call that any end may make). */
-static void pipe_cases(const char *name, bi_handle_call_fn call, int wrong_way)
+/* A pipe opened on a communicator that is gone since: one made by tubo_spawn (the worker
+ * need not open its end for this one to exist), then joined. It initializes tubo. */
+static tubo_pipe_t *orphan_pipe(void)
+{
+  tubo_comm_t *c = NULL;
+  tubo_pipe_t *end = NULL;
+  /* A live world, so that a communicator gone is told from no world at all. */
+  bi_init();
+  BI_RC("tubo_spawn(1 worker)", tubo_spawn(1, bi_worker_ok, NULL, &c), 0);
+  BI_RC("tubo_pipe_open(spawned comm, 1)", tubo_pipe_open(c, 1, &end), 0);
+  BI_RC("tubo_spawn_join", tubo_spawn_join(&c, NULL), 0);
+  return end;
+}
+
+/* The handle cases, the call on a closed end, on the end of a one-way pipe that goes the
+ * other way (wrong_way, or -1 for a call that any end may make), and on a pipe whose
+ * communicator is gone (orphan_rc). */
+static void pipe_cases(const char *name, bi_handle_call_fn call, int wrong_way, int orphan_rc)
 {
   bi_handle_cases(name, call, freed_pipe());
   char what[128];
@@ -237,6 +245,10 @@ static void pipe_cases(const char *name, bi_handle_call_fn call, int wrong_way)
   BI_RC(what, call(e[0]), TUBO_ECLOSED);
   BI_RC("tubo_pipe_free(end 0)", tubo_pipe_free(e[0]), 0);
   BI_RC("tubo_pipe_free(end 1)", tubo_pipe_free(e[1]), 0);
+  tubo_pipe_t *orphan = orphan_pipe();
+  snprintf(what, sizeof what, "%s(pipe of a joined communicator)", name);
+  BI_RC(what, call(orphan), orphan_rc);
+  BI_RC("tubo_pipe_free(pipe of a joined communicator)", tubo_pipe_free(orphan), 0);
 }
 
 START_TEST(test_pipe_create)
@@ -282,7 +294,7 @@ static int call_pipe_send(void *h)
 
 START_TEST(test_pipe_send)
 {
-  pipe_cases("tubo_pipe_send", call_pipe_send, 0);
+  pipe_cases("tubo_pipe_send", call_pipe_send, 0, TUBO_ECOMM);
   tubo_pipe_t *e[2];
   char byte = 0;
   new_pipe(1, e);
@@ -304,7 +316,7 @@ static int call_pipe_recv(void *h)
 
 START_TEST(test_pipe_recv)
 {
-  pipe_cases("tubo_pipe_recv", call_pipe_recv, 1);
+  pipe_cases("tubo_pipe_recv", call_pipe_recv, 1, TUBO_ECOMM);
   tubo_pipe_t *e[2];
   new_pipe(1, e);
   BI_RC("tubo_pipe_recv(NULL buffer, capacity 1)", tubo_pipe_recv(e[0], NULL, 1, NULL),
@@ -323,7 +335,7 @@ static int call_pipe_recv_alloc(void *h)
 
 START_TEST(test_pipe_recv_alloc)
 {
-  pipe_cases("tubo_pipe_recv_alloc", call_pipe_recv_alloc, 1);
+  pipe_cases("tubo_pipe_recv_alloc", call_pipe_recv_alloc, 1, TUBO_ECOMM);
   tubo_pipe_t *e[2];
   new_pipe(1, e);
   BI_RC("tubo_pipe_recv_alloc(NULL buffer)", tubo_pipe_recv_alloc(e[0], NULL, NULL), TUBO_EINVAL);
@@ -340,7 +352,7 @@ static int call_pipe_poll(void *h)
 
 START_TEST(test_pipe_poll)
 {
-  pipe_cases("tubo_pipe_poll", call_pipe_poll, 1);
+  pipe_cases("tubo_pipe_poll", call_pipe_poll, 1, TUBO_ECOMM);
   tubo_pipe_t *e[2];
   new_pipe(1, e);
   BI_RC("tubo_pipe_poll(NULL ready)", tubo_pipe_poll(e[0], 0, NULL), TUBO_EINVAL);
@@ -356,8 +368,9 @@ static int call_pipe_close(void *h)
 
 START_TEST(test_pipe_close)
 {
-  /* The closed end case is a second close. */
-  pipe_cases("tubo_pipe_close", call_pipe_close, -1);
+  /* The closed end case is a second close; a pipe whose communicator is gone closes
+   * without telling anyone. */
+  pipe_cases("tubo_pipe_close", call_pipe_close, -1, 0);
 }
 END_TEST
 
