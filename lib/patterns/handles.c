@@ -16,6 +16,8 @@ typedef struct handle_slot {
   tubo__hkind_t kind;
 } handle_slot_t;
 
+const void *tubo__handle_last[TUBO__H_ARRAY + 1];
+
 static handle_slot_t *handle_tab;
 static size_t handle_cap; /* a power of two, or 0 before the first handle */
 static size_t handle_count;
@@ -68,6 +70,9 @@ void tubo__handle_remove(const void *h)
 {
   if (handle_cap == 0 || h == NULL)
     return;
+  for (size_t k = 0; k < sizeof tubo__handle_last / sizeof tubo__handle_last[0]; k++)
+    if (tubo__handle_last[k] == h)
+      tubo__handle_last[k] = NULL;
   size_t mask = handle_cap - 1, i = handle_find(h);
   if (handle_tab[i].h == NULL)
     return;
@@ -84,10 +89,13 @@ void tubo__handle_remove(const void *h)
   handle_tab[i] = (handle_slot_t){NULL, 0};
 }
 
-int tubo__handle_live(const void *h, tubo__hkind_t kind)
+int tubo__handle_live_slow(const void *h, tubo__hkind_t kind)
 {
   if (h == NULL || handle_cap == 0)
     return 0;
   const handle_slot_t *s = &handle_tab[handle_find(h)];
-  return s->h == h && s->kind == kind;
+  if (s->h != h || s->kind != kind)
+    return 0;
+  tubo__handle_last[kind] = h;
+  return 1;
 }

@@ -6,6 +6,8 @@
 #ifndef TUBO_PATTERNS_HANDLES_H
 #define TUBO_PATTERNS_HANDLES_H
 
+#include <stddef.h>
+
 typedef enum tubo__hkind {
   TUBO__H_PROCESS = 1,
   TUBO__H_PIPE,
@@ -19,7 +21,18 @@ int tubo__handle_add(const void *h, tubo__hkind_t kind);
 /* Forgets h, before it is freed. */
 void tubo__handle_remove(const void *h);
 
+/* The handle of each kind found live last, or NULL: a program uses one queue or pipe many
+ * times in a row, and its calls then cost one comparison. */
+extern const void *tubo__handle_last[TUBO__H_ARRAY + 1];
+
+int tubo__handle_live_slow(const void *h, tubo__hkind_t kind);
+
 /* Whether h is a live handle of kind (NULL never is). */
-int tubo__handle_live(const void *h, tubo__hkind_t kind);
+static inline int tubo__handle_live(const void *h, tubo__hkind_t kind)
+{
+  if (h != NULL && h == tubo__handle_last[kind])
+    return 1;
+  return tubo__handle_live_slow(h, kind);
+}
 
 #endif /* TUBO_PATTERNS_HANDLES_H */
