@@ -10,6 +10,10 @@
  *
  * Conventions, for every function below unless its comment says otherwise:
  * - it returns 0 on success or a negative `TUBO_E...` code (see ::tubo_strerror);
+ * - a call that takes a communicator or a request returns TUBO_ENOTINIT before
+ *   ::tubo_init and after ::tubo_finalize, whatever the handle; initialized, a NULL
+ *   communicator, or a freed or never-made communicator or request, is TUBO_ECOMM or
+ *   TUBO_EREQUEST (handles are looked up by address before they are followed);
  * - handles (::tubo_comm_t, ::tubo_request_t) are opaque and owned by the library;
  * - calls on one process must not run concurrently from several threads.
  *
@@ -142,19 +146,22 @@ TUBO_EXPORT int tubo_initialized(int *flag);
  * returns TUBO_EABORT, then exits this process with @p code. Does not return.
  * @param comm the communicator whose job ends (any; the whole job ends).
  * @param code the exit status, as MPI_Abort's errorcode.
- * @return only if @p comm is invalid: TUBO_ECOMM.
+ * @return only if there is no job to end: TUBO_ECOMM for an invalid @p comm;
+ *         TUBO_ENOTINIT before ::tubo_init or after ::tubo_finalize.
  */
 TUBO_EXPORT int tubo_abort(tubo_comm_t *comm, int code);
 
 /**
  * @brief The rank of the calling process in @p comm, from 0 to size - 1.
- * @return 0; TUBO_ECOMM for a NULL or freed communicator; TUBO_EINVAL for a NULL @p rank.
+ * @return 0; TUBO_ECOMM for a NULL or freed communicator; TUBO_EINVAL for a NULL @p rank;
+ *         TUBO_ENOTINIT before ::tubo_init or after ::tubo_finalize.
  */
 TUBO_EXPORT int tubo_comm_rank(const tubo_comm_t *comm, int *rank);
 
 /**
  * @brief The number of ranks in @p comm.
- * @return 0; TUBO_ECOMM for a NULL or freed communicator; TUBO_EINVAL for a NULL @p size.
+ * @return 0; TUBO_ECOMM for a NULL or freed communicator; TUBO_EINVAL for a NULL @p size;
+ *         TUBO_ENOTINIT before ::tubo_init or after ::tubo_finalize.
  */
 TUBO_EXPORT int tubo_comm_size(const tubo_comm_t *comm, int *size);
 
@@ -162,7 +169,9 @@ TUBO_EXPORT int tubo_comm_size(const tubo_comm_t *comm, int *size);
  * @brief Sends @p len bytes to rank @p dest with @p tag. Returns once @p buf may be reused:
  * small messages are buffered, large ones once the receiver has taken them.
  * @return 0; TUBO_ERANK, TUBO_ETAG, TUBO_EINVAL (NULL @p buf with @p len > 0),
- *         TUBO_ECOMM; TUBO_EPEER if @p dest is gone; TUBO_EABORT if the job was aborted.
+ *         TUBO_ETOOBIG (@p len over 16 TiB, as a negative count converted is), TUBO_ECOMM,
+ *         TUBO_ENOTINIT (before ::tubo_init or after ::tubo_finalize); TUBO_EPEER if
+ *         @p dest is gone; TUBO_EABORT if the job was aborted.
  */
 TUBO_EXPORT int tubo_send(const void *buf, size_t len, int dest, int tag, tubo_comm_t *comm);
 
@@ -181,7 +190,8 @@ TUBO_EXPORT int tubo_recv(void *buf, size_t cap, int source, int tag, tubo_comm_
 /**
  * @brief Starts a send; @p buf must stay untouched until the request completes.
  * @param req receives the request, to be passed to ::tubo_wait or ::tubo_test.
- * @return 0, or the argument errors of ::tubo_send (no request is created then).
+ * @return 0, or the argument errors of ::tubo_send, or TUBO_EINVAL for a NULL @p req
+ *         (no request is created then).
  */
 TUBO_EXPORT int tubo_isend(const void *buf, size_t len, int dest, int tag, tubo_comm_t *comm,
                            tubo_request_t **req);
@@ -189,7 +199,8 @@ TUBO_EXPORT int tubo_isend(const void *buf, size_t len, int dest, int tag, tubo_
 /**
  * @brief Starts a receive; @p buf must not be read until the request completes.
  * @param req receives the request, to be passed to ::tubo_wait or ::tubo_test.
- * @return 0, or the argument errors of ::tubo_recv (no request is created then).
+ * @return 0, or the argument errors of ::tubo_recv, or TUBO_EINVAL for a NULL @p req
+ *         (no request is created then).
  */
 TUBO_EXPORT int tubo_irecv(void *buf, size_t cap, int source, int tag, tubo_comm_t *comm,
                            tubo_request_t **req);
@@ -199,7 +210,8 @@ TUBO_EXPORT int tubo_irecv(void *buf, size_t cap, int source, int tag, tubo_comm
  * A NULL `*req` completes at once, as MPI_REQUEST_NULL does.
  * @param status may be ::TUBO_STATUS_IGNORE; filled for receives.
  * @return the result of the operation (0, TUBO_ETRUNC, TUBO_EPEER, ...); TUBO_EINVAL if
- *         @p req is NULL.
+ *         @p req is NULL; TUBO_EREQUEST if `*req` is not a pending request (freed, or never
+ *         made); TUBO_ENOTINIT before ::tubo_init or after ::tubo_finalize.
  */
 TUBO_EXPORT int tubo_wait(tubo_request_t **req, tubo_status_t *status);
 
@@ -214,7 +226,10 @@ TUBO_EXPORT int tubo_test(tubo_request_t **req, int *flag, tubo_status_t *status
  * @brief Waits for all @p count requests; each is freed and set to NULL.
  * @param statuses an array of @p count statuses, or ::TUBO_STATUSES_IGNORE; each one's
  *        `error` field tells that request's own result.
- * @return 0 if all succeeded, else the first failing request's error.
+ * @return 0 if all succeeded, else the first failing request's error; TUBO_EINVAL for a
+ *         NULL @p reqs with @p count > 0; TUBO_EREQUEST if an entry is neither NULL nor a
+ *         pending request (then none is waited for); TUBO_ENOTINIT before ::tubo_init or
+ *         after ::tubo_finalize. @p count larger than the array is not detected.
  */
 TUBO_EXPORT int tubo_waitall(size_t count, tubo_request_t **reqs, tubo_status_t *statuses);
 
@@ -222,7 +237,8 @@ TUBO_EXPORT int tubo_waitall(size_t count, tubo_request_t **reqs, tubo_status_t 
  * @brief Waits until one of @p count requests completes, frees it and sets it to NULL.
  * @param index receives the position of the completed request; (size_t)-1 if every
  *        entry was already NULL.
- * @return the completed operation's result; TUBO_EINVAL for NULL arguments.
+ * @return the completed operation's result; TUBO_EINVAL for NULL arguments; TUBO_EREQUEST
+ *         and TUBO_ENOTINIT as ::tubo_waitall.
  */
 TUBO_EXPORT int tubo_waitany(size_t count, tubo_request_t **reqs, size_t *index,
                              tubo_status_t *status);
@@ -230,7 +246,8 @@ TUBO_EXPORT int tubo_waitany(size_t count, tubo_request_t **reqs, size_t *index,
 /**
  * @brief Blocks until a message matching @p source and @p tag can be received, and
  * describes it in @p status without receiving it.
- * @return 0; TUBO_EPEER if @p source is gone with nothing left from it; argument errors.
+ * @return 0; TUBO_EPEER if @p source is gone with nothing left from it; the argument
+ *         errors of ::tubo_recv about @p source, @p tag and @p comm.
  */
 TUBO_EXPORT int tubo_probe(int source, int tag, tubo_comm_t *comm, tubo_status_t *status);
 
@@ -252,7 +269,8 @@ TUBO_EXPORT int tubo_sendrecv(const void *sbuf, size_t slen, int dest, int stag,
 
 /**
  * @brief Blocks until every rank of @p comm has called it.
- * @return 0; TUBO_ECOMM; TUBO_EPEER if a rank died before arriving.
+ * @return 0; TUBO_ECOMM; TUBO_ENOTINIT before ::tubo_init or after ::tubo_finalize;
+ *         TUBO_EPEER if a rank died before arriving.
  */
 TUBO_EXPORT int tubo_barrier(tubo_comm_t *comm);
 
@@ -278,7 +296,8 @@ TUBO_EXPORT const char *tubo_version_string(void);
  * @brief Which transport carries messages between this rank and @p rank of @p comm:
  * "self", "shm" or "pipe", for reports and tests.
  * @param name receives a static string.
- * @return 0; TUBO_ECOMM, TUBO_ERANK, TUBO_EINVAL.
+ * @return 0; TUBO_ECOMM, TUBO_ERANK, TUBO_EINVAL; TUBO_ENOTINIT before ::tubo_init or after
+ *         ::tubo_finalize.
  */
 TUBO_EXPORT int tubo_comm_transport(const tubo_comm_t *comm, int rank, const char **name);
 
@@ -288,6 +307,8 @@ TUBO_EXPORT int tubo_comm_transport(const tubo_comm_t *comm, int rank, const cha
  * that processes started (forked) afterwards inherit, as in Python; objects made with
  * *_open are collective over a communicator whose ranks share a node's memory.
  * Timeouts are in milliseconds: -1 waits for ever, 0 does not wait.
+ * A NULL handle, or one already freed, is TUBO_EINVAL for every call that takes it (the
+ * library looks handles up before following them).
  * ====================================================================================== */
 
 /** @brief A process started from a function, as multiprocessing.Process (opaque). */
@@ -366,8 +387,10 @@ TUBO_EXPORT int tubo_spawn(int nworkers, tubo_spawn_fn fn, void *arg, tubo_comm_
  * @brief Waits for every worker of a communicator made by ::tubo_spawn to end, then frees
  * the communicator and sets `*comm` to NULL.
  * @param exit_codes NULL, or room for nworkers exit codes, as ::tubo_process_exitcode.
- * @return 0 if every worker returned 0, else TUBO_EPEER; TUBO_ECOMM if @p comm is not a
- *         spawned communicator of this process.
+ * @return 0 if every worker returned 0, else TUBO_EPEER; TUBO_EINVAL for a NULL @p comm;
+ *         TUBO_ECOMM if `*comm` is not a live spawned communicator of this process (NULL,
+ *         the world, one joined already); TUBO_ENOTINIT when this process has no world at
+ *         all (neither initialized nor with a spawned communicator).
  */
 TUBO_EXPORT int tubo_spawn_join(tubo_comm_t **comm, int *exit_codes);
 
@@ -386,7 +409,10 @@ TUBO_EXPORT int tubo_pipe_create(int duplex, tubo_pipe_t **end0, tubo_pipe_t **e
 /**
  * @brief Opens a duplex pipe between this rank and @p peer of @p comm; both ranks call it,
  * and two ranks that open several pipes to each other open them in the same order. Free
- * the pipe before the communicator.
+ * the pipe before the communicator: once it is gone (::tubo_spawn_join, ::tubo_finalize),
+ * ::tubo_pipe_send, ::tubo_pipe_recv, ::tubo_pipe_recv_alloc and ::tubo_pipe_poll return
+ * TUBO_ECOMM (TUBO_ENOTINIT when this process has no world left: after ::tubo_finalize,
+ * or uninitialized), and ::tubo_pipe_close tells nobody.
  * @return 0; TUBO_ECOMM, TUBO_ENOTINIT, TUBO_ERANK (also for oneself), TUBO_EINVAL,
  *         TUBO_ENOMEM.
  */
@@ -398,8 +424,9 @@ TUBO_EXPORT int tubo_pipe_open(tubo_comm_t *comm, int peer, tubo_pipe_t **end);
  *         BrokenPipeError): at once when its last holder closed it or exited, at the
  *         latest when the send must wait for the reader when the last holder was killed
  *         (a signal); TUBO_ECLOSED if this end is closed; TUBO_ENOTSUP on the receiving
- *         end of a one-way pipe; TUBO_EINVAL; TUBO_ECORRUPT if the pipe's shared memory
- *         was overwritten.
+ *         end of a one-way pipe; TUBO_EINVAL (NULL @p buf with @p len > 0); TUBO_ETOOBIG
+ *         if @p len exceeds PTRDIFF_MAX (a negative count converted); TUBO_ECORRUPT if the
+ *         pipe's shared memory was overwritten.
  */
 TUBO_EXPORT int tubo_pipe_send(tubo_pipe_t *end, const void *buf, size_t len);
 
@@ -409,7 +436,8 @@ TUBO_EXPORT int tubo_pipe_send(tubo_pipe_t *end, const void *buf, size_t len);
  * @return 0; TUBO_EEOF once the other end is closed (or its process died) and every
  *         message was received, as Python's EOFError; TUBO_ETRUNC if the message was longer
  *         than @p cap (the first @p cap bytes are stored, the rest dropped); TUBO_ECLOSED;
- *         TUBO_ENOTSUP on the sending end of a one-way pipe.
+ *         TUBO_ENOTSUP on the sending end of a one-way pipe; TUBO_EINVAL (NULL @p buf with
+ *         @p cap > 0).
  */
 TUBO_EXPORT int tubo_pipe_recv(tubo_pipe_t *end, void *buf, size_t cap, size_t *len);
 
@@ -460,8 +488,12 @@ TUBO_EXPORT int tubo_queue_create(size_t capacity, size_t item_max, unsigned fla
 /**
  * @brief As ::tubo_queue_create, shared by all ranks of @p comm; collective, with the same
  * arguments on every rank.
- * @return as ::tubo_queue_create; TUBO_ECOMM; TUBO_ENOTSUP where the ranks share no memory;
- *         TUBO_EINVAL on a rank whose arguments differ from the other ranks'.
+ * Free the queue before the communicator's world ends (::tubo_finalize, ::tubo_spawn_join):
+ * its memory goes with the job, and a queue used after that is undefined.
+ * @return as ::tubo_queue_create; TUBO_ECOMM (also for a NULL @p comm before ::tubo_init);
+ *         TUBO_ENOTINIT for another @p comm before ::tubo_init or after ::tubo_finalize;
+ *         TUBO_ENOTSUP where the ranks share no memory; TUBO_EINVAL on a rank whose
+ *         arguments differ from the other ranks'.
  */
 TUBO_EXPORT int tubo_queue_open(tubo_comm_t *comm, size_t capacity, size_t item_max, unsigned flags,
                                 tubo_queue_t **q);
@@ -542,8 +574,11 @@ TUBO_EXPORT int tubo_array_create(tubo_type_t type, size_t length, tubo_array_t 
 
 /**
  * @brief As ::tubo_array_create, shared by all ranks of @p comm; collective, with the same
- * type and length on every rank.
- * @return as ::tubo_array_create; TUBO_ECOMM; TUBO_ENOTINIT before ::tubo_init;
+ * type and length on every rank. Free the array before the communicator's world ends
+ * (::tubo_finalize, ::tubo_spawn_join): its memory goes with the job, and an array used
+ * after that is undefined.
+ * @return as ::tubo_array_create; TUBO_ECOMM; TUBO_ENOTINIT before ::tubo_init or after
+ *         ::tubo_finalize;
  *         TUBO_ENOTSUP where ranks share no memory; TUBO_ESHM when the job's shared heap
  *         is full; TUBO_EINVAL on the ranks whose type or length differs from those of
  *         the rank that set the array up first.
@@ -588,7 +623,10 @@ typedef struct tubo_array tubo_value_t;
 /** @brief Makes a zeroed value of @p type (Value(typecode)); see ::tubo_array_create. */
 TUBO_EXPORT int tubo_value_create(tubo_type_t type, tubo_value_t **v);
 
-/** @brief As ::tubo_value_create, shared by all ranks of @p comm; collective. */
+/**
+ * @brief As ::tubo_value_create, shared by all ranks of @p comm; collective.
+ * @return as ::tubo_array_open.
+ */
 TUBO_EXPORT int tubo_value_open(tubo_comm_t *comm, tubo_type_t type, tubo_value_t **v);
 
 /** @brief The value, for direct access (cast to the type). @return NULL for NULL. */

@@ -260,12 +260,19 @@ START_TEST(bad_arguments_exit_2_with_usage)
     const char *args[8];
     const char *says;
   } c[] = {
+      {{NULL}, "missing the program to run"},
       {{"--frobnicate", "true"}, "unknown option '--frobnicate'"},
+      {{"-z", "true"}, "unknown option '-z'"},
       {{"-n"}, "-n needs a number of ranks"},
       {{"-n", "0", "true"}, "from 1 to 4096, not '0'"},
       {{"-n", "abc", "true"}, "from 1 to 4096, not 'abc'"},
+      {{"-n", "-3", "true"}, "from 1 to 4096, not '-3'"},
+      {{"-n", "2x", "true"}, "from 1 to 4096, not '2x'"},
+      {{"-n", "", "true"}, "from 1 to 4096, not ''"},
+      {{"-n", "99999999999999999999", "true"}, "not '99999999999999999999'"},
       {{"-np", "5000", "true"}, "from 1 to 4096, not '5000'"},
       {{"-n", "2"}, "missing the program to run"},
+      {{"-n", "2", "--"}, "missing the program to run"},
       {{"--map-by", "board", "true"}, "--map-by must be core, hwthread"},
       {{"--bind-to", "slot", "true"}, "--bind-to must be core, hwthread"},
       {{"--bind-to", "core:PE=2", "true"}, "unsupported modifier in 'core:PE=2'"},
@@ -283,7 +290,7 @@ START_TEST(bad_arguments_exit_2_with_usage)
     run_t r;
     run_prog(&r, TUBORUN, argv, NULL);
     ck_assert_msg(r.status == 2, "case %zu (%s ...): expected exit 2, got %d; stderr:\n%s", i,
-                  c[i].args[0], r.status, r.err);
+                  c[i].args[0] ? c[i].args[0] : "no arguments", r.status, r.err);
     expect_in("stderr", r.err, c[i].says);
     expect_in("stderr", r.err, "Try 'tuborun --help'");
     ck_assert_msg(r.out[0] == '\0', "case %zu: expected nothing on stdout, got:\n%s", i, r.out);
@@ -294,11 +301,17 @@ END_TEST
 
 START_TEST(missing_program_exits_127)
 {
-  run_t r;
-  tuborun(&r, NULL, "-n", "2", "tubo-no-such-program", NULL);
-  expect_status(&r, 127);
-  expect_in("stderr", r.err, "cannot run 'tubo-no-such-program': No such file or directory");
-  run_free(&r);
+  /* Looked up in PATH, and named by a path. */
+  static const char *const missing[] = {"tubo-no-such-program", "./tubo-no-such-dir/program"};
+  for (size_t i = 0; i < sizeof missing / sizeof missing[0]; i++) {
+    run_t r;
+    tuborun(&r, NULL, "-n", "2", missing[i], NULL);
+    expect_status(&r, 127);
+    char want[128];
+    snprintf(want, sizeof want, "cannot run '%s': No such file or directory", missing[i]);
+    expect_in("stderr", r.err, want);
+    run_free(&r);
+  }
 }
 END_TEST
 
@@ -314,6 +327,12 @@ START_TEST(unrunnable_program_exits_2)
   unlink(path);
   expect_status(&r, 2);
   expect_in("stderr", r.err, "cannot run");
+  expect_in("stderr", r.err, "Permission denied");
+  run_free(&r);
+  /* A directory cannot be run either. */
+  tuborun(&r, NULL, "-n", "2", "/", NULL);
+  expect_status(&r, 2);
+  expect_in("stderr", r.err, "cannot run '/': Permission denied");
   run_free(&r);
 }
 END_TEST

@@ -5,6 +5,9 @@
 
 #include "patterns/pipe.h"
 
+#include "patterns/handles.h"
+
+#include <stdint.h>
 #include <stdlib.h>
 
 tubo_pipe_t *tubo__pipe_new(const tubo__pipe_ops_t *ops, void *impl, int can_send, int can_recv)
@@ -12,6 +15,10 @@ tubo_pipe_t *tubo__pipe_new(const tubo__pipe_ops_t *ops, void *impl, int can_sen
   tubo_pipe_t *p = calloc(1, sizeof *p);
   if (p == NULL)
     return NULL;
+  if (tubo__handle_add(p, TUBO__H_PIPE) != 0) {
+    free(p);
+    return NULL;
+  }
   p->magic = TUBO__PIPE_MAGIC;
   p->ops = ops;
   p->impl = impl;
@@ -20,10 +27,17 @@ tubo_pipe_t *tubo__pipe_new(const tubo__pipe_ops_t *ops, void *impl, int can_sen
   return p;
 }
 
+/* Whether p is a live handle: looked up before it is followed, so that a freed one is
+ * never read. */
+static int pipe_live(const tubo_pipe_t *p)
+{
+  return tubo__handle_live(p, TUBO__H_PIPE) && p->magic == TUBO__PIPE_MAGIC;
+}
+
 /* The checks every call on an end shares: a valid handle, still open. */
 static int pipe_check(const tubo_pipe_t *p)
 {
-  if (p == NULL || p->magic != TUBO__PIPE_MAGIC)
+  if (!pipe_live(p))
     return TUBO_EINVAL;
   return p->closed ? TUBO_ECLOSED : 0;
 }
@@ -35,6 +49,10 @@ int tubo_pipe_send(tubo_pipe_t *p, const void *buf, size_t len)
     return rc;
   if (buf == NULL && len > 0)
     return TUBO_EINVAL;
+  /* No object spans more than PTRDIFF_MAX bytes: such a length is a negative count
+   * converted, and reading it would run off the buffer. */
+  if (len > PTRDIFF_MAX)
+    return TUBO_ETOOBIG;
   if (!p->can_send)
     return TUBO_ENOTSUP;
   return p->ops->send(p, buf, len);
@@ -98,7 +116,7 @@ int tubo_pipe_close(tubo_pipe_t *p)
 
 int tubo_pipe_free(tubo_pipe_t *p)
 {
-  if (p == NULL || p->magic != TUBO__PIPE_MAGIC)
+  if (!pipe_live(p))
     return TUBO_EINVAL;
   if (!p->closed) {
     p->closed = 1;
@@ -106,6 +124,7 @@ int tubo_pipe_free(tubo_pipe_t *p)
   }
   p->ops->free_(p);
   p->magic = 0;
+  tubo__handle_remove(p);
   free(p);
   return 0;
 }

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "os/os.h"
+#include "patterns/handles.h"
 #include "patterns/pipe.h"
 #include "patterns/pipe_ring.h"
 #include "patterns/shmem.h"
@@ -441,6 +442,8 @@ int tubo_pipe_create(int duplex, tubo_pipe_t **end0, tubo_pipe_t **end1)
   tubo_pipe_t *p0 = e0 ? tubo__pipe_new(&shm_ops, e0, duplex, 1) : NULL;
   tubo_pipe_t *p1 = e1 ? tubo__pipe_new(&shm_ops, e1, 1, duplex) : NULL;
   if (p0 == NULL || p1 == NULL) {
+    tubo__handle_remove(p0);
+    tubo__handle_remove(p1);
     free(p0);
     free(p1);
     free(e0);

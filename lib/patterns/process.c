@@ -11,6 +11,7 @@
 
 #include "os/os.h"
 #include "patterns/fork.h"
+#include "patterns/handles.h"
 #include "tubo.h"
 
 struct tubo_process {
@@ -28,15 +29,25 @@ int tubo_process_create(tubo_process_t **proc, tubo_process_fn fn, void *arg)
   tubo_process_t *p = calloc(1, sizeof *p);
   if (p == NULL)
     return TUBO_ENOMEM;
+  if (tubo__handle_add(p, TUBO__H_PROCESS) != 0) {
+    free(p);
+    return TUBO_ENOMEM;
+  }
   p->fn = fn;
   p->arg = arg;
   *proc = p;
   return 0;
 }
 
+/* Whether p is a live handle (not NULL, not freed): only then is it followed. */
+static int process_live(const tubo_process_t *p)
+{
+  return tubo__handle_live(p, TUBO__H_PROCESS);
+}
+
 int tubo_process_start(tubo_process_t *p)
 {
-  if (p == NULL || p->pid != 0)
+  if (!process_live(p) || p->pid != 0)
     return TUBO_EINVAL;
   pid_t pid = tubo__fork_child();
   if (pid < 0)
@@ -73,7 +84,7 @@ static int process_reap(tubo_process_t *p, int block)
 
 int tubo_process_join(tubo_process_t *p, int timeout_ms)
 {
-  if (p == NULL || p->pid == 0)
+  if (!process_live(p) || p->pid == 0)
     return TUBO_EINVAL;
   if (timeout_ms < 0)
     return process_reap(p, 1) ? 0 : TUBO_ESYS;
@@ -92,7 +103,7 @@ int tubo_process_join(tubo_process_t *p, int timeout_ms)
 
 int tubo_process_pid(const tubo_process_t *p, int *pid)
 {
-  if (p == NULL || pid == NULL || p->pid == 0)
+  if (!process_live(p) || pid == NULL || p->pid == 0)
     return TUBO_EINVAL;
   *pid = (int)p->pid;
   return 0;
@@ -100,7 +111,7 @@ int tubo_process_pid(const tubo_process_t *p, int *pid)
 
 int tubo_process_exitcode(tubo_process_t *p, int *code)
 {
-  if (p == NULL || code == NULL || p->pid == 0)
+  if (!process_live(p) || code == NULL || p->pid == 0)
     return TUBO_EINVAL;
   if (!process_reap(p, 0))
     return TUBO_EAGAIN;
@@ -110,7 +121,7 @@ int tubo_process_exitcode(tubo_process_t *p, int *code)
 
 int tubo_process_is_alive(tubo_process_t *p, int *alive)
 {
-  if (p == NULL || alive == NULL)
+  if (!process_live(p) || alive == NULL)
     return TUBO_EINVAL;
   *alive = p->pid != 0 && !process_reap(p, 0);
   return 0;
@@ -118,7 +129,7 @@ int tubo_process_is_alive(tubo_process_t *p, int *alive)
 
 int tubo_process_terminate(tubo_process_t *p)
 {
-  if (p == NULL || p->pid == 0)
+  if (!process_live(p) || p->pid == 0)
     return TUBO_EINVAL;
   if (!process_reap(p, 0))
     kill(p->pid, SIGTERM);
@@ -127,8 +138,9 @@ int tubo_process_terminate(tubo_process_t *p)
 
 int tubo_process_free(tubo_process_t *p)
 {
-  if (p == NULL)
+  if (!process_live(p))
     return TUBO_EINVAL;
+  tubo__handle_remove(p);
   free(p);
   return 0;
 }

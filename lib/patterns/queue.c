@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "os/os.h"
+#include "patterns/handles.h"
 #include "patterns/queue_layout.h"
 #include "patterns/shwait.h"
 #include "world.h"
@@ -84,7 +85,8 @@ static int queue_handle(tubo__shmem_t *mem, size_t capacity, size_t item_max, un
                         uint64_t stride, int fence, tubo_queue_t **q)
 {
   tubo_queue_t *h = calloc(1, sizeof *h);
-  if (h == NULL) {
+  if (h == NULL || tubo__handle_add(h, TUBO__H_QUEUE) != 0) {
+    free(h);
     tubo__shmem_release(mem);
     return TUBO_ENOMEM;
   }
@@ -313,9 +315,10 @@ static int queue_get_ready(void *arg)
 
 /* ---- The calls ---- */
 
+/* A live handle (looked up before it is followed: a freed one is never read), still open. */
 static int queue_check(const tubo_queue_t *q)
 {
-  if (q == NULL)
+  if (!tubo__handle_live(q, TUBO__H_QUEUE))
     return TUBO_EINVAL;
   return q->closed ? TUBO_ECLOSED : 0;
 }
@@ -511,8 +514,9 @@ int tubo_queue_close(tubo_queue_t *q)
 
 int tubo_queue_free(tubo_queue_t *q)
 {
-  if (q == NULL)
+  if (!tubo__handle_live(q, TUBO__H_QUEUE))
     return TUBO_EINVAL;
+  tubo__handle_remove(q);
   tubo__shmem_release(&q->mem);
   free(q);
   return 0;

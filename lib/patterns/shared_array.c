@@ -4,6 +4,7 @@
 
 #include <stdlib.h>
 
+#include "patterns/handles.h"
 #include "patterns/shared.h"
 #include "patterns/shmem.h"
 
@@ -72,6 +73,10 @@ static int array_make(tubo_comm_t *comm, int collective, tubo_type_t type, size_
     return rc;
   rc = array_head_setup(mem.base, type, length);
   tubo_array_t *a = rc == 0 ? malloc(sizeof *a) : NULL;
+  if (a != NULL && tubo__handle_add(a, TUBO__H_ARRAY) != 0) {
+    free(a);
+    a = NULL;
+  }
   if (a == NULL) {
     tubo__shmem_release(&mem);
     return rc != 0 ? rc : TUBO_ENOMEM;
@@ -91,16 +96,23 @@ int tubo_array_open(tubo_comm_t *comm, tubo_type_t type, size_t length, tubo_arr
   return array_make(comm, 1, type, length, a);
 }
 
+/* Whether a is a live handle: looked up before it is followed, so that a freed one is
+ * never read. */
+static int array_live(const tubo_array_t *a)
+{
+  return tubo__handle_live(a, TUBO__H_ARRAY);
+}
+
 void *tubo_array_data(const tubo_array_t *a)
 {
-  if (a == NULL || !array_head_ok(a))
+  if (!array_live(a) || !array_head_ok(a))
     return NULL;
   return (char *)a->mem.base + TUBO__SHARED_DATA_OFF;
 }
 
 int tubo_array_length(const tubo_array_t *a, size_t *length)
 {
-  if (a == NULL || length == NULL)
+  if (!array_live(a) || length == NULL)
     return TUBO_EINVAL;
   *length = a->length;
   return 0;
@@ -109,7 +121,7 @@ int tubo_array_length(const tubo_array_t *a, size_t *length)
 /* The array's lock, once the handle and the header are checked. */
 static int array_lock_of(const tubo_array_t *a, tubo__lock_t **l)
 {
-  if (a == NULL)
+  if (!array_live(a))
     return TUBO_EINVAL;
   if (!array_head_ok(a))
     return TUBO_ECORRUPT;
@@ -133,12 +145,13 @@ int tubo_array_unlock(tubo_array_t *a)
 
 int tubo_array_free(tubo_array_t *a)
 {
-  if (a == NULL)
+  if (!array_live(a))
     return TUBO_EINVAL;
   /* A lock this process holds would otherwise stay taken while it lives. */
   tubo__lock_t *l;
   if (array_lock_of(a, &l) == 0)
     tubo__lock_drop(l);
+  tubo__handle_remove(a);
   tubo__shmem_release(&a->mem);
   free(a);
   return 0;

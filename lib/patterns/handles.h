@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: MIT */
+/* The live handles of the patterns (Process, Pipe, Queue, Array and Value), by address.
+ * A public call looks its handle up here before following it, so that a handle already
+ * freed (or never made) is an error, TUBO_EINVAL, instead of a read of freed memory. A
+ * forked child inherits the set with the rest of its memory, as it inherits the handles. */
+#ifndef TUBO_PATTERNS_HANDLES_H
+#define TUBO_PATTERNS_HANDLES_H
+
+#include <stddef.h>
+
+typedef enum tubo__hkind {
+  TUBO__H_PROCESS = 1,
+  TUBO__H_PIPE,
+  TUBO__H_QUEUE,
+  TUBO__H_ARRAY
+} tubo__hkind_t;
+
+/* Records a new handle h of kind; 0, or TUBO_ENOMEM (then h is not live). */
+int tubo__handle_add(const void *h, tubo__hkind_t kind);
+
+/* Forgets h, before it is freed. */
+void tubo__handle_remove(const void *h);
+
+/* The handle of each kind found live last, or NULL: a program uses one queue or pipe many
+ * times in a row, and its calls then cost one comparison. */
+extern const void *tubo__handle_last[TUBO__H_ARRAY + 1];
+
+int tubo__handle_live_slow(const void *h, tubo__hkind_t kind);
+
+/* Whether h is a live handle of kind (NULL never is). */
+static inline int tubo__handle_live(const void *h, tubo__hkind_t kind)
+{
+  if (h != NULL && h == tubo__handle_last[kind])
+    return 1;
+  return tubo__handle_live_slow(h, kind);
+}
+
+#endif /* TUBO_PATTERNS_HANDLES_H */
