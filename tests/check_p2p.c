@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "mpi/mpi.h"
 #include "pipe/pipe_wire.h"
 #include "shm/shm_layout.h"
 #include "topo.h"
@@ -31,6 +32,17 @@ static void body_caps(void)
   unsigned v = th_variant();
   int peer = (th_rank + 1) % th_size;
   const tubo__tp_caps_t *c = &tubo__tport_of(w, peer)->caps;
+  const char *name = NULL;
+  TH_OK(tubo_comm_transport(th_world, peer, &name));
+  if (th_node_of(peer) != th_node_of(th_rank)) {
+    /* On another node: MPI, whatever the variant says of shared memory. */
+    TH_CHECK(strcmp(name, "mpi") == 0, "transport to rank %d: expected \"mpi\", got \"%s\"",
+             peer, name);
+    TH_EQ("largest frame payload", c->frame_max, TUBO__MPI_FRAME_MAX);
+    TH_EQ("single copy in use", c->single_copy, 1);
+    TH_EQ("smallest single-copy message", w->peers[peer].rndv_min, TUBO__MPI_RNDV_MIN);
+    return;
+  }
   size_t want_frame = 65536;
   if (v == TH_PIPE)
     want_frame = (size_t)TUBO__PIPE_FRAME_MAX;
@@ -55,8 +67,6 @@ static void body_caps(void)
                 : share                                      ? SIZE_MAX
                                                              : TUBO__SHM_RNDV_DEFAULT;
   TH_EQ("smallest single-copy message to the next rank", w->peers[peer].rndv_min, want_rndv);
-  const char *name = NULL;
-  TH_OK(tubo_comm_transport(th_world, peer, &name));
   const char *want_name = v == TH_PIPE ? "pipe" : "shm";
   TH_CHECK(strcmp(name, want_name) == 0, "transport to rank %d: expected \"%s\", got \"%s\"", peer,
            want_name, name);

@@ -294,6 +294,10 @@ TCase *th_add_case(Suite *s, const char *body, int nranks, unsigned variants)
 
 int th_node_of(int r)
 {
+  /* Across real hosts (tests/run_hosts.sh), mpirun places ranks round-robin. */
+  const char *map = getenv("TH_NODE_MAP");
+  if (map != NULL && strncmp(map, "cyclic:", 7) == 0 && atoi(map + 7) > 0)
+    return r % atoi(map + 7);
   const char *k = getenv("TUBO_NODE_SIZE");
   if (getenv("OMPI_COMM_WORLD_SIZE") == NULL || k == NULL || atoi(k) <= 0)
     return 0;

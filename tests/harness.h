@@ -73,9 +73,10 @@ const char *th_variant_name(unsigned v);
  * needs the variant to allow it and the kernel to let processes read each other. */
 int th_single_copy_expected(void);
 
-/* In a body: the node rank r runs on. In the mpirun pass (tests/Makefile.inc), ranks
- * make pretend nodes of TUBO_NODE_SIZE consecutive ranks and reach other nodes through
- * MPI; elsewhere every rank is on node 0. */
+/* In a body: the node rank r runs on. In the mpirun pass (tests/run_mpi.sh), ranks make
+ * pretend nodes of TUBO_NODE_SIZE consecutive ranks and reach other nodes through MPI;
+ * across real hosts (tests/run_hosts.sh, TH_NODE_MAP=cyclic:K) rank r runs on host r % K;
+ * elsewhere every rank is on node 0. */
 int th_node_of(int r);
 
 /* In a body: reports a failed check and exits 1. */

@@ -11,6 +11,12 @@ export TUBO_NODE_SIZE="${TUBO_NODE_SIZE:-2}"
 # Open MPI refuses root and more ranks than cores unless told.
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_rmaps_base_oversubscribe=1
+# Open MPI's own files (its session directory, its shared-memory segments, which it leaves
+# behind when a job fails) go to a directory of this run, not to /tmp and /dev/shm where
+# other suites look for what tubo leaves.
+ompi_tmp=$(mktemp -d "${TMPDIR:-/tmp}/tubo-mpi.XXXXXX") || exit 99
+trap 'rm -rf "$ompi_tmp"' EXIT
+export OMPI_MCA_orte_tmpdir_base="$ompi_tmp" OMPI_MCA_btl_vader_backing_directory="$ompi_tmp"
 failed=0
 for suite in check_p2p check_probe check_barrier check_stress check_init; do
   if "tests/$suite"; then

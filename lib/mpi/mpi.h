@@ -7,6 +7,12 @@
 
 typedef struct tubo__world tubo__world_t;
 
+/* The MPI transport's frames carry at most this many payload bytes; messages of
+ * TUBO__MPI_RNDV_MIN bytes or more go as an RTS and an MPI message of their own, straight
+ * from and into the users' buffers (mpi_transport.c). */
+#define TUBO__MPI_FRAME_MAX (64u << 10)
+#define TUBO__MPI_RNDV_MIN  (32u << 10)
+
 /* Whether this process was started by an MPI launcher (mpirun) or has initialized MPI
  * itself, so that tubo_init should join the MPI job. Never true without MPI support. */
 int tubo__mpi_detect(void);

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mpi/mpi.h"
 #include "mpi/mpi_transport.h"
 #include "world.h"
 
@@ -24,10 +25,10 @@
 #define MPI_TAG_DATA0 2
 /* Bytes of one MPI message of a large message's data: MPI counts in int. */
 #define MPI_CHUNK (1u << 30)
-/* Largest frame: what one rank buffers per message in flight. */
-#define MPI_FRAME_MAX (64u << 10)
+/* Largest frame: what one rank buffers per message in flight (mpi.h). */
+#define MPI_FRAME_MAX TUBO__MPI_FRAME_MAX
 /* Messages of this size or more go by RTS: no copy on either side of tubo. */
-#define MPI_RNDV_MIN (32u << 10)
+#define MPI_RNDV_MIN TUBO__MPI_RNDV_MIN
 /* While MPI has been quiet, and shared memory serves other peers, poll MPI once every
  * this many progress calls (a power of 2): its progress engine costs far more than a look
  * at the shared-memory rings. */
