@@ -26,5 +26,18 @@ for suite in check_p2p check_probe check_barrier check_stress check_init; do
     failed=1
   fi
 done
+# An application that initializes MPI itself and finalizes it after tubo_finalize; the
+# same program under tuborun, where tubo must leave MPI alone.
+for how in "$MPIRUN -n 3 --timeout 120 -x TUBO_NODE_SIZE tests/mpi_app app" \
+  "tools/tuborun -n 2 --timeout 120 tests/mpi_app tuborun"; do
+  # shellcheck disable=SC2086 # the command is meant to split
+  if out=$($how 2>&1) && [ "$out" = "mpi_app: ok" ]; then
+    echo "ok: $how"
+  else
+    echo "FAIL: $how: expected 'mpi_app: ok' and status 0, got:"
+    echo "$out"
+    failed=1
+  fi
+done
 TRANSPORTS=mpi "${srcdir:-.}/tests/run_examples.sh" || failed=1
 exit $failed

@@ -16,8 +16,10 @@ mkdir -p "$out"
 flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined"
 incs="-I$top -I$top/lib -I$top/tools $(pkg-config --cflags hwloc)"
 libs="$(pkg-config --libs hwloc)"
-# The library and the launcher's parser, with the fuzzers' instrumentation.
-lib_srcs=$(cd "$top" && ls lib/*.c lib/shm/*.c lib/pipe/*.c lib/os/os_linux.c lib/patterns/*.c)
+# The library (without MPI: the fuzzers feed the engine themselves) and the launcher's
+# parser, with the fuzzers' instrumentation.
+lib_srcs=$(cd "$top" && ls lib/*.c lib/shm/*.c lib/pipe/*.c lib/os/os_linux.c lib/patterns/*.c \
+  lib/mpi/mpi_none.c)
 objs=""
 for src in $lib_srcs tools/tuborun_args.c; do
   obj="$out/$(echo "$src" | tr / _).o"

@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: MIT */
+/* An application that uses MPI itself and tubo beside it (tests/run_mpi.sh runs it).
+ *
+ *   mpi_app app      under mpirun: MPI_Init first, then tubo_init; messages of both kinds
+ *                    around the ring; tubo_finalize leaves MPI working for the program,
+ *                    which finalizes it.
+ *   mpi_app tuborun  under tuborun: tubo_init must not initialize MPI.
+ * Prints "mpi_app: ok" and exits 0 when every check passed; else names the failed one. */
+#include <mpi.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tubo.h"
+
+static int app_rank = -1;
+
+#define APP_CHECK(cond, ...)                              \
+  do {                                                    \
+    if (!(cond)) {                                        \
+      fprintf(stderr, "mpi_app: rank %d: ", app_rank);    \
+      fprintf(stderr, __VA_ARGS__);                       \
+      fprintf(stderr, "\n");                              \
+      exit(1);                                            \
+    }                                                     \
+  } while (0)
+
+static void app_tubo_ok(int rc, const char *what)
+{
+  APP_CHECK(rc == 0, "%s: expected 0, got %s", what, tubo_err_name(rc));
+}
+
+static int app_under_mpirun(void)
+{
+  APP_CHECK(MPI_Init(NULL, NULL) == MPI_SUCCESS, "MPI_Init failed");
+  int mrank, msize;
+  MPI_Comm_rank(MPI_COMM_WORLD, &mrank);
+  MPI_Comm_size(MPI_COMM_WORLD, &msize);
+  app_rank = mrank;
+  app_tubo_ok(tubo_init(NULL, NULL), "tubo_init after MPI_Init");
+  int trank = -1, tsize = -1;
+  app_tubo_ok(tubo_comm_rank(TUBO_COMM_WORLD, &trank), "tubo_comm_rank");
+  app_tubo_ok(tubo_comm_size(TUBO_COMM_WORLD, &tsize), "tubo_comm_size");
+  APP_CHECK(trank == mrank && tsize == msize, "tubo's rank %d of %d: expected MPI's, %d of %d",
+            trank, tsize, mrank, msize);
+
+  /* A tubo message and an MPI message around the ring, interleaved: neither sees the
+   * other's (tubo has a communicator of its own). */
+  int next = (mrank + 1) % msize, prev = (mrank + msize - 1) % msize;
+  long tubo_out = 1000 + mrank, tubo_in = -1, mpi_out = 2000 + mrank, mpi_in = -1;
+  tubo_request_t *r;
+  MPI_Request mr;
+  app_tubo_ok(tubo_irecv(&tubo_in, sizeof tubo_in, prev, 5, TUBO_COMM_WORLD, &r), "tubo_irecv");
+  MPI_Irecv(&mpi_in, 1, MPI_LONG, prev, 5, MPI_COMM_WORLD, &mr);
+  MPI_Send(&mpi_out, 1, MPI_LONG, next, 5, MPI_COMM_WORLD);
+  app_tubo_ok(tubo_send(&tubo_out, sizeof tubo_out, next, 5, TUBO_COMM_WORLD), "tubo_send");
+  app_tubo_ok(tubo_wait(&r, TUBO_STATUS_IGNORE), "tubo_wait");
+  MPI_Wait(&mr, MPI_STATUS_IGNORE);
+  APP_CHECK(tubo_in == 1000 + prev, "tubo message from rank %d: expected %d, got %ld", prev,
+            1000 + prev, tubo_in);
+  APP_CHECK(mpi_in == 2000 + prev, "MPI message from rank %d: expected %d, got %ld", prev,
+            2000 + prev, mpi_in);
+
+  app_tubo_ok(tubo_finalize(), "tubo_finalize");
+  /* MPI is the program's: still initialized, still working. */
+  int init = 0, fin = 1;
+  MPI_Initialized(&init);
+  MPI_Finalized(&fin);
+  APP_CHECK(init == 1 && fin == 0, "after tubo_finalize: expected MPI initialized and not "
+            "finalized, got initialized=%d finalized=%d", init, fin);
+  long sum = 0, one = 1;
+  APP_CHECK(MPI_Allreduce(&one, &sum, 1, MPI_LONG, MPI_SUM, MPI_COMM_WORLD) == MPI_SUCCESS &&
+                sum == msize,
+            "MPI_Allreduce after tubo_finalize: expected %d, got %ld", msize, sum);
+  MPI_Finalize();
+  return 0;
+}
+
+static int app_under_tuborun(void)
+{
+  app_tubo_ok(tubo_init(NULL, NULL), "tubo_init under tuborun");
+  app_tubo_ok(tubo_comm_rank(TUBO_COMM_WORLD, &app_rank), "tubo_comm_rank");
+  int init = 1;
+  MPI_Initialized(&init);
+  APP_CHECK(init == 0, "under tuborun: expected tubo_init to leave MPI alone, but MPI is "
+            "initialized");
+  app_tubo_ok(tubo_barrier(TUBO_COMM_WORLD), "tubo_barrier");
+  app_tubo_ok(tubo_finalize(), "tubo_finalize");
+  return 0;
+}
+
+int main(int argc, char **argv)
+{
+  if (argc != 2 || (strcmp(argv[1], "app") != 0 && strcmp(argv[1], "tuborun") != 0)) {
+    fprintf(stderr, "usage: mpi_app app|tuborun\n");
+    return 2;
+  }
+  int rc = strcmp(argv[1], "app") == 0 ? app_under_mpirun() : app_under_tuborun();
+  if (rc == 0 && app_rank == 0)
+    printf("mpi_app: ok\n");
+  return rc;
+}
