@@ -117,19 +117,24 @@ TUBO_EXPORT tubo_comm_t *tubo_comm_world(void);
 #define TUBO_COMM_WORLD (tubo_comm_world())
 
 /**
- * @brief Initializes tubo and joins the job started by `tuborun` (or `mpirun` in a later
- * release). A program started without a launcher is a world of one rank.
+ * @brief Initializes tubo and joins the job started by `tuborun`, or by `mpirun` (in a
+ * build with Open MPI): there, world ranks are MPI_COMM_WORLD's, ranks of one node share
+ * memory and the others are reached through MPI. tubo initializes MPI only if the program
+ * has not (and then finalizes it in ::tubo_finalize); it never does under `tuborun`. A
+ * program started without a launcher is a world of one rank. See doc/mpi.md.
  * @param argc may be NULL; reserved for launcher arguments, left untouched today.
  * @param argv may be NULL; as @p argc.
- * @return 0; TUBO_EINIT if already initialized or finalized; TUBO_ELAUNCH if the TUBO_*
- *         variables the launcher set are inconsistent; TUBO_ESHM or TUBO_ESYS if the
- *         transport cannot be set up.
+ * @return 0; TUBO_EINIT if already initialized or finalized (or MPI was finalized);
+ *         TUBO_ELAUNCH if the TUBO_* variables the launcher set are inconsistent, or MPI
+ *         could not start; TUBO_ESHM or TUBO_ESYS if the transport cannot be set up.
  */
 TUBO_EXPORT int tubo_init(int *argc, char ***argv);
 
 /**
  * @brief Completes outstanding communication with the other ranks, releases every
- * resource and leaves the job. Collective over the world: every rank must call it.
+ * resource and leaves the job. Collective over the world: every rank must call it. Under
+ * mpirun it finalizes MPI if ::tubo_init initialized it; a program that called MPI_Init
+ * finalizes MPI itself, after this.
  * @return 0; TUBO_ENOTINIT if not initialized; TUBO_EPEER if a peer died meanwhile.
  */
 TUBO_EXPORT int tubo_finalize(void);
@@ -294,7 +299,7 @@ TUBO_EXPORT const char *tubo_version_string(void);
 
 /**
  * @brief Which transport carries messages between this rank and @p rank of @p comm:
- * "self", "shm" or "pipe", for reports and tests.
+ * "self", "shm", "pipe" or "mpi" (a rank on another node), for reports and tests.
  * @param name receives a static string.
  * @return 0; TUBO_ECOMM, TUBO_ERANK, TUBO_EINVAL; TUBO_ENOTINIT before ::tubo_init or after
  *         ::tubo_finalize.
