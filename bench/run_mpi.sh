@@ -4,7 +4,8 @@
 # (bench/osu.c) for
 #   same node      tubo under mpirun, both ranks on one node, against tubo under tuborun;
 #   both waiting   ranks 0 and 1 on one node while rank 2, on another pretend node, idles:
-#                  0 and 1 poll MPI too (against tuborun);
+#                  0 and 1 poll MPI too; against the same three ranks on one node (rank 2
+#                  idle there too, so both jobs are equally oversubscribed);
 #   cross node     ranks on two pretend nodes (TUBO_NODE_SIZE=1), so tubo's messages go
 #                  through Open MPI, against plain Open MPI between the same two ranks,
 #                  once over Open MPI's shared memory (vader) and once over TCP (what a
@@ -69,6 +70,8 @@ rep=1
 while [ "$rep" -le "$reps" ]; do
   fig tuborun "$tuborun" -n 2 "$osu_tubo"
   fig same_node env TUBO_NODE_SIZE=0 "$MPIRUN" -n 2 -x TUBO_NODE_SIZE "$osu_tubo"
+  fig one_node_idle env TUBO_NODE_SIZE=0 "$MPIRUN" -n 3 --bind-to none -x TUBO_NODE_SIZE \
+    "$osu_tubo" -i
   fig both_waiting env TUBO_NODE_SIZE=2 "$MPIRUN" -n 3 --bind-to none -x TUBO_NODE_SIZE \
     "$osu_tubo" -i
   fig cross_vader env TUBO_NODE_SIZE=1 "$MPIRUN" -n 2 -x TUBO_NODE_SIZE "$osu_tubo"
@@ -87,17 +90,17 @@ awk -v reps="$reps" '
   END {
     for (r = 1; r <= reps; r++) {
       add("lat same node / tuborun", ratio(lat[r, "same_node"], lat[r, "tuborun"]))
-      add("lat both waiting / tuborun", ratio(lat[r, "both_waiting"], lat[r, "tuborun"]))
+      add("lat both waiting / one node", ratio(lat[r, "both_waiting"], lat[r, "one_node_idle"]))
       add("lat cross node / Open MPI (vader)", ratio(lat[r, "cross_vader"], lat[r, "ompi_vader"]))
       add("lat cross node / Open MPI (tcp)", ratio(lat[r, "cross_tcp"], lat[r, "ompi_tcp"]))
       add("bw same node / tuborun", ratio(bw[r, "same_node"], bw[r, "tuborun"]))
-      add("bw both waiting / tuborun", ratio(bw[r, "both_waiting"], bw[r, "tuborun"]))
+      add("bw both waiting / one node", ratio(bw[r, "both_waiting"], bw[r, "one_node_idle"]))
       add("bw cross node / Open MPI (vader)", ratio(bw[r, "cross_vader"], bw[r, "ompi_vader"]))
       add("bw cross node / Open MPI (tcp)", ratio(bw[r, "cross_tcp"], bw[r, "ompi_tcp"]))
     }
-    split("tuborun same_node both_waiting cross_vader ompi_vader cross_tcp ompi_tcp", names, " ")
+    split("tuborun same_node one_node_idle both_waiting cross_vader ompi_vader cross_tcp ompi_tcp", names, " ")
     printf "%-16s %14s %14s   (medians over %d repetitions)\n", "case", "8 B lat ns", "1 MiB GB/s", reps
-    for (i = 1; i <= 7; i++) {
+    for (i = 1; i <= 8; i++) {
       nl = 0; nb = 0
       for (r = 1; r <= reps; r++) {
         if (lat[r, names[i]] != "n/a") l[++nl] = lat[r, names[i]]
@@ -106,7 +109,7 @@ awk -v reps="$reps" '
       printf "%-16s %14s %14s\n", names[i], med(l, nl), med(b, nb)
     }
     printf "\n%-36s %8s %8s %8s\n", "ratio", "median", "min", "max"
-    order = "lat same node / tuborun|lat both waiting / tuborun|lat cross node / Open MPI (vader)|lat cross node / Open MPI (tcp)|bw same node / tuborun|bw both waiting / tuborun|bw cross node / Open MPI (vader)|bw cross node / Open MPI (tcp)"
+    order = "lat same node / tuborun|lat both waiting / one node|lat cross node / Open MPI (vader)|lat cross node / Open MPI (tcp)|bw same node / tuborun|bw both waiting / one node|bw cross node / Open MPI (vader)|bw cross node / Open MPI (tcp)"
     k = split(order, keys, "|")
     for (i = 1; i <= k; i++) {
       key = keys[i]

@@ -30,9 +30,13 @@
 /* Messages of this size or more go by RTS: no copy on either side of tubo. */
 #define MPI_RNDV_MIN TUBO__MPI_RNDV_MIN
 /* While MPI has been quiet, and shared memory serves other peers, poll MPI once every
- * this many progress calls (a power of 2): its progress engine costs far more than a look
- * at the shared-memory rings. */
-#define MPI_IDLE_POLL 16u
+ * MPI_IDLE_POLL progress calls (a power of 2): its progress engine costs far more than a
+ * look at the shared-memory rings (measured: polling it every 16th call made an 8-byte
+ * shared-memory hop 1.9x slower, every 256th 1.08x; doc/benchmarks.md). For MPI_HOT_POLLS
+ * calls after MPI was last busy (a frame in or out), it is polled at every call, so that
+ * a reply from another node is seen at once. */
+#define MPI_IDLE_POLL 256u
+#define MPI_HOT_POLLS 4096u
 /* Receives kept posted for frames: MPI matches them in the order they were posted, so
  * taking them in that order keeps each sender's frames in order. */
 #define MPI_RING 8
@@ -170,7 +174,7 @@ static int mpi_push(void *state, int peer, const tubo__frame_t *f, const void *p
       memcpy(small + sizeof h, p1, n1);
     if (n2)
       memcpy(small + sizeof h + n1, p2, n2);
-    s->hot = MPI_IDLE_POLL;
+    s->hot = MPI_HOT_POLLS;
     return MPI_Send(small, (int)(sizeof h + f->len), MPI_BYTE, peer, MPI_TAG_FRAME, s->comm) ==
                    MPI_SUCCESS
                ? 0
@@ -195,7 +199,7 @@ static int mpi_push(void *state, int peer, const tubo__frame_t *f, const void *p
     free(buf);
     return TUBO_EPEER;
   }
-  s->hot = MPI_IDLE_POLL;
+  s->hot = MPI_HOT_POLLS;
   if (f->kind == TUBO__F_RTS && n1 == sizeof(struct tubo__f_rts)) {
     struct tubo__f_rts rts;
     memcpy(&rts, p1, sizeof rts);
@@ -385,7 +389,7 @@ static int mpi_progress(void *state)
     n++;
   }
   if (n > 0 || s->nsends > 0 || s->nheld > 0)
-    s->hot = MPI_IDLE_POLL;
+    s->hot = MPI_HOT_POLLS;
   else if (s->hot > 0)
     s->hot--;
   return n;
