@@ -551,8 +551,10 @@ static void test_from_job(void)
   static const int died[] = {-SIGABRT};
   join(&c, 1, died, TUBO_EPEER);
   /* The job goes on as before. */
-  const char *want = th_variant() == TH_PIPE ? "pipe" : "shm";
   int next = (th_rank + 1) % th_size, prev = (th_rank + th_size - 1) % th_size;
+  const char *want = th_node_of(next) != th_node_of(th_rank) ? "mpi"
+                     : th_variant() == TH_PIPE                ? "pipe"
+                                                              : "shm";
   expect_transport(job, next, want, "the job's rank after its spawn");
   TH_SEND_MSG(next, 7, 100, 1);
   TH_RECV_MSG(prev, 7, 100, 1);

@@ -4,8 +4,8 @@
 # host name, joined by a veth pair; mpirun starts Open MPI's daemon on the second through
 # a launch agent that enters it, and Open MPI's TCP transport joins them. Ranks are placed
 # round-robin over the two hosts (--map-by node), so rank r runs on host r % 2 and tubo
-# finds its nodes by itself (no TUBO_NODE_SIZE). Then the pipeline, the point-to-point
-# suites and every example run across the hosts (as tests/run_mpi.sh runs them across
+# finds its nodes by itself (no TUBO_NODE_SIZE). Then the pipeline, the point-to-point,
+# pipe, spawn and process suites and every example run across the hosts (as tests/run_mpi.sh runs them across
 # pretend nodes).
 # Needs root, iproute2 (ip) and util-linux (unshare): without them it says why and exits
 # 77 (skipped). Everything it makes (namespaces, veth pair, addresses) lives inside the
@@ -97,7 +97,8 @@ case "$(cat "$tmp/out")" in
   ;;
 esac
 
-for suite in check_p2p check_probe check_barrier check_stress check_init; do
+for suite in check_p2p check_probe check_barrier check_stress check_init check_pipe check_spawn \
+  check_process; do
   if "tests/$suite"; then
     echo "ok: $suite across two hosts"
   else

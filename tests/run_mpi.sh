@@ -1,9 +1,10 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# The mpirun pass of `make check` (builds with Open MPI only): the point-to-point suites
-# and every example run under mpirun, with the ranks split into pretend nodes of
-# TUBO_NODE_SIZE ranks (default 2), so that messages between nodes go through Open MPI
-# while those inside a node keep shared memory. MPIRUN names mpirun.
+# The mpirun pass of `make check` (builds with Open MPI only): the point-to-point,
+# process, spawn and pipe suites and every example run under mpirun, with the ranks split
+# into pretend nodes of TUBO_NODE_SIZE ranks (2 unless a suite says 1), so that messages
+# between nodes go through Open MPI while those inside a node keep shared memory. MPIRUN
+# names mpirun.
 set -u
 : "${MPIRUN:?MPIRUN must name mpirun}"
 export TH_MPIRUN="$MPIRUN"
@@ -18,11 +19,14 @@ ompi_tmp=$(mktemp -d "${TMPDIR:-/tmp}/tubo-mpi.XXXXXX") || exit 99
 trap 'rm -rf "$ompi_tmp"' EXIT
 export OMPI_MCA_orte_tmpdir_base="$ompi_tmp" OMPI_MCA_btl_vader_backing_directory="$ompi_tmp"
 failed=0
-for suite in check_p2p check_probe check_barrier check_stress check_init; do
-  if "tests/$suite"; then
-    echo "ok: $suite under mpirun (pretend nodes of $TUBO_NODE_SIZE ranks)"
+# SUITE:K runs SUITE with pretend nodes of K ranks (K=1: every pair crosses nodes).
+for entry in check_p2p:2 check_probe:2 check_barrier:2 check_stress:2 check_init:2 \
+  check_spawn:2 check_process:2 check_pipe:1 check_p2p:1; do
+  suite=${entry%:*}
+  if TUBO_NODE_SIZE=${entry#*:} "tests/$suite"; then
+    echo "ok: $suite under mpirun (pretend nodes of ${entry#*:} ranks)"
   else
-    echo "FAIL: $suite under mpirun (pretend nodes of $TUBO_NODE_SIZE ranks)"
+    echo "FAIL: $suite under mpirun (pretend nodes of ${entry#*:} ranks)"
     failed=1
   fi
 done
