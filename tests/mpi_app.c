@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* An application that uses MPI itself and tubo beside it (tests/run_mpi.sh runs it).
  *
- *   mpi_app app      under mpirun: MPI_Init first, then tubo_init; messages of both kinds
- *                    around the ring; tubo_finalize leaves MPI working for the program,
- *                    which finalizes it.
+ *   mpi_app app      under mpirun, on ranks of more than one node: MPI_Init first, then
+ *                    tubo_init; messages of both kinds around the ring; shared-memory
+ *                    objects refused across nodes; tubo_finalize leaves MPI working for
+ *                    the program, which finalizes it.
  *   mpi_app tuborun  under tuborun: tubo_init must not initialize MPI.
  * Prints "mpi_app: ok" and exits 0 when every check passed; else names the failed one. */
 #include <mpi.h>
@@ -60,6 +61,17 @@ static int app_under_mpirun(void)
             1000 + prev, tubo_in);
   APP_CHECK(mpi_in == 2000 + prev, "MPI message from rank %d: expected %d, got %ld", prev,
             2000 + prev, mpi_in);
+
+  /* Objects in shared memory need every rank of the communicator on one node: across
+   * nodes (this job has two, TUBO_NODE_SIZE=2) every rank is refused alike. */
+  tubo_queue_t *q = NULL;
+  tubo_array_t *a = NULL;
+  int rc = tubo_queue_open(TUBO_COMM_WORLD, 8, 64, 0, &q);
+  APP_CHECK(rc == TUBO_ENOTSUP && q == NULL,
+            "tubo_queue_open across nodes: expected TUBO_ENOTSUP, got %s", tubo_err_name(rc));
+  rc = tubo_array_open(TUBO_COMM_WORLD, TUBO_INT, 16, &a);
+  APP_CHECK(rc == TUBO_ENOTSUP && a == NULL,
+            "tubo_array_open across nodes: expected TUBO_ENOTSUP, got %s", tubo_err_name(rc));
 
   app_tubo_ok(tubo_finalize(), "tubo_finalize");
   /* MPI is the program's: still initialized, still working. */
