@@ -130,8 +130,8 @@ static inline void recv_finish(tubo_request_t *r)
 }
 
 /* Copies n bytes at addr in src's memory into dst, through src's transport. */
-static int match_read(tubo__world_t *w, int src, uint64_t addr, uint32_t id, void *dst,
-                      size_t n, size_t total)
+static int match_read(tubo__world_t *w, int src, uint64_t addr, uint32_t id, void *dst, size_t n,
+                      size_t total)
 {
   tubo__tport_t *t = tubo__tport_of(w, src);
   if (!t->caps.single_copy || t->ops->read == NULL)

@@ -28,7 +28,35 @@ int tubo__progress(tubo__world_t *w)
       return m;
     n += m;
   }
+  /* Services make calls that progress themselves: those do not run the services again. */
+  if (w->services != NULL && !w->in_service) {
+    w->in_service = 1;
+    for (tubo__service_t *s = w->services; s != NULL; s = s->next) {
+      int m = s->run(s->arg);
+      if (m < 0) {
+        w->in_service = 0;
+        return m;
+      }
+      n += m;
+    }
+    w->in_service = 0;
+  }
   return n;
+}
+
+void tubo__service_add(tubo__world_t *w, tubo__service_t *s)
+{
+  s->next = w->services;
+  w->services = s;
+}
+
+void tubo__service_remove(tubo__world_t *w, tubo__service_t *s)
+{
+  for (tubo__service_t **p = &w->services; *p != NULL; p = &(*p)->next)
+    if (*p == s) {
+      *p = s->next;
+      return;
+    }
 }
 
 struct wait_ready {

@@ -492,13 +492,15 @@ TUBO_EXPORT int tubo_queue_create(size_t capacity, size_t item_max, unsigned fla
 
 /**
  * @brief As ::tubo_queue_create, shared by all ranks of @p comm; collective, with the same
- * arguments on every rank.
+ * arguments on every rank. Where the ranks share no memory (they span nodes under mpirun,
+ * or the job uses the pipe transport), rank 0 of @p comm holds the queue and serves the
+ * others' calls whenever it is inside a tubo call; its ::tubo_queue_free then waits until
+ * every other rank freed its handle (doc/pattern-queue.md).
  * Free the queue before the communicator's world ends (::tubo_finalize, ::tubo_spawn_join):
  * its memory goes with the job, and a queue used after that is undefined.
  * @return as ::tubo_queue_create; TUBO_ECOMM (also for a NULL @p comm before ::tubo_init);
  *         TUBO_ENOTINIT for another @p comm before ::tubo_init or after ::tubo_finalize;
- *         TUBO_ENOTSUP where the ranks share no memory; TUBO_EINVAL on a rank whose
- *         arguments differ from the other ranks'.
+ *         TUBO_EINVAL on a rank whose arguments differ from the other ranks'.
  */
 TUBO_EXPORT int tubo_queue_open(tubo_comm_t *comm, size_t capacity, size_t item_max, unsigned flags,
                                 tubo_queue_t **q);

@@ -29,6 +29,7 @@ struct tubo_comm {
   const int *to_world; /* comm rank -> world rank; NULL where they are the same */
   uint32_t barrier_epoch;
   uint16_t *pipe_seq;     /* pipes opened so far with each rank, or NULL before the first */
+  uint32_t served_seq;    /* queues served by a home rank opened on it so far */
   tubo_comm_t *next_view; /* views only: the list of live views (tubo__comm_view) */
 };
 
@@ -110,6 +111,15 @@ enum { TUBO__GONE_NO = 0, TUBO__GONE_LEFT = 1, TUBO__GONE_DIED = 2 };
 enum { TUBO__STALLED = 1, TUBO__STALLED_LONG = 2 };
 #define TUBO__STALL_LONG_NS 10000000ull
 
+/* Work a rank does for others whenever it makes progress: the home rank of a queue that
+ * spans nodes serves the other ranks' requests (patterns/queue_served.c). run returns how
+ * much it did (0: nothing) or an error. */
+typedef struct tubo__service {
+  int (*run)(void *arg);
+  void *arg;
+  struct tubo__service *next;
+} tubo__service_t;
+
 typedef struct tubo__reqpool {
   tubo_request_t **chunks;
   uint32_t nchunks;
@@ -121,6 +131,8 @@ struct tubo__world {
   tubo__launch_t launch;
   tubo__tport_t tports[TUBO__MAX_TPORTS];
   int ntports;
+  tubo__service_t *services; /* run by tubo__progress, never from within one of them */
+  int in_service;
   /* The transports that reach some peer, which progress polls (set by
    * tubo__world_ready): under mpirun, MPI is open also where every rank shares this
    * node, but polling it then would only slow shared memory down. */
@@ -180,6 +192,9 @@ void tubo__world_attach_tport(tubo__world_t *w, const tubo__tp_ops_t *ops, void 
  * world_ranks[i] (NULL: i itself). Returns 0 or the transport's error. */
 int tubo__world_add_tport(tubo__world_t *w, const tubo__tp_ops_t *ops, tubo__launch_t *l,
                           const int *world_ranks);
+/* Adds s to the services w runs at each progress; removes it. */
+void tubo__service_add(tubo__world_t *w, tubo__service_t *s);
+void tubo__service_remove(tubo__world_t *w, tubo__service_t *s);
 /* Lets queued sends finish, then leaves (peers see this rank gone). */
 int tubo__world_leave(tubo__world_t *w);
 void tubo__world_free(tubo__world_t *w);

@@ -36,8 +36,8 @@ static void body_caps(void)
   TH_OK(tubo_comm_transport(th_world, peer, &name));
   if (th_node_of(peer) != th_node_of(th_rank)) {
     /* On another node: MPI, whatever the variant says of shared memory. */
-    TH_CHECK(strcmp(name, "mpi") == 0, "transport to rank %d: expected \"mpi\", got \"%s\"",
-             peer, name);
+    TH_CHECK(strcmp(name, "mpi") == 0, "transport to rank %d: expected \"mpi\", got \"%s\"", peer,
+             name);
     TH_EQ("largest frame payload", c->frame_max, TUBO__MPI_FRAME_MAX);
     TH_EQ("single copy in use", c->single_copy, 1);
     TH_EQ("smallest single-copy message", w->peers[peer].rndv_min, TUBO__MPI_RNDV_MIN);

@@ -749,7 +749,8 @@ static void open_mpmc(int fences)
   int producers = th_size / 2, consumers = th_size - producers;
   tubo_queue_t *q = NULL;
   TH_OK(tubo_queue_open(th_world, 8, ITEM_MAX, TUBO_QUEUE_JOINABLE, &q));
-  if (fences)
+  /* Fences concern queues in shared memory, not those a home rank serves across nodes. */
+  if (fences && th_node_of(0) == th_node_of(th_size - 1))
     TH_EQ("whether this rank's handle fences in every put and get", tubo__queue_fences(q), 1);
   unsigned char buf[ITEM_MAX];
   if (th_rank < producers) {
@@ -827,12 +828,50 @@ static void body_open_mpmc_fenced(void)
   open_mpmc(1);
 }
 
-/* Where the ranks share no memory there is no queue to open. */
-static void body_open_pipe(void)
+/* Where the ranks share no memory (the pipe transport, ranks on different nodes), rank 0
+ * holds the queue and serves the others: a full queue blocks a put until a get makes
+ * room, an empty one a get until a put, timeouts answer TUBO_EFULL and TUBO_EEMPTY, and
+ * an item longer than the buffer is TUBO_ETRUNC, as with shared memory. */
+static void body_open_served(void)
 {
   tubo_queue_t *q = NULL;
-  TH_EXPECT_RC(tubo_queue_open(th_world, 4, 8, 0, &q), TUBO_ENOTSUP);
-  TH_CHECK(q == NULL, "a failed open must leave the handle alone");
+  TH_OK(tubo_queue_open(th_world, 2, 8, TUBO_QUEUE_JOINABLE, &q));
+  uint64_t v = 0, w = 0;
+  size_t len = 0, n = 99;
+  if (th_rank == 1) {
+    for (v = 1; v <= 3; v++) /* the third waits for rank 0's get */
+      TH_OK(tubo_queue_put(q, &v, sizeof v, -1));
+    TH_OK(tubo_send(NULL, 0, 0, 0, th_world));
+    /* Rank 0 took one and leaves two: full now. */
+    TH_EXPECT_RC(tubo_queue_put(q, &v, sizeof v, 0), TUBO_EFULL);
+    TH_EXPECT_RC(tubo_queue_put(q, &v, sizeof v, 20), TUBO_EFULL);
+    TH_OK(tubo_queue_size(q, &n));
+    TH_EQ("items in a full queue of 2", n, 2);
+    TH_OK(tubo_queue_get(q, &w, sizeof w, &len, -1));
+    TH_EQ("second item, got by rank 1", w, 2);
+    uint32_t small = 0;
+    TH_EXPECT_RC(tubo_queue_get(q, &small, sizeof small, &len, -1), TUBO_ETRUNC);
+    TH_EQ("length of a truncated item", len, sizeof v);
+    TH_EXPECT_RC(tubo_queue_get(q, &w, sizeof w, &len, 0), TUBO_EEMPTY);
+    for (int i = 0; i < 2; i++) /* the items rank 1 got; rank 0 marks its own */
+      TH_OK(tubo_queue_task_done(q));
+    TH_OK(tubo_queue_join(q, -1));
+    TH_OK(tubo_send(NULL, 0, 0, 1, th_world));
+    TH_OK(tubo_queue_get(q, &w, sizeof w, &len, -1)); /* waits for rank 0's put */
+    TH_EQ("item put by rank 0 after the join", w, 42);
+  } else if (th_rank == 0) {
+    TH_OK(tubo_queue_get(q, &w, sizeof w, &len, -1)); /* rank 0 serves while it waits */
+    TH_EQ("first item", w, 1);
+    TH_EQ("its length", len, sizeof w);
+    TH_OK(tubo_recv(NULL, 0, 1, 0, th_world, TUBO_STATUS_IGNORE));
+    TH_EXPECT_RC(tubo_queue_join(q, 0), TUBO_ETIMEDOUT);
+    TH_OK(tubo_queue_task_done(q));
+    TH_OK(tubo_queue_join(q, -1)); /* rank 1 marks the other two done */
+    TH_OK(tubo_recv(NULL, 0, 1, 1, th_world, TUBO_STATUS_IGNORE));
+    v = 42;
+    TH_OK(tubo_queue_put(q, &v, sizeof v, -1));
+  }
+  TH_OK(tubo_queue_free(q));
 }
 
 /* A world of one (no launcher): the queue is this process's own. */
@@ -880,7 +919,7 @@ static void body_open_mismatch(void)
 
 static const th_body_t bodies[] = {
     {"open_mpmc", body_open_mpmc, 0},         {"open_mpmc_fenced", body_open_mpmc_fenced, 0},
-    {"open_pipe", body_open_pipe, 0},         {"open_alone", body_open_alone, 0},
+    {"open_served", body_open_served, 0},     {"open_alone", body_open_alone, 0},
     {"open_mismatch", body_open_mismatch, 0}, {NULL, NULL, 0},
 };
 
@@ -909,12 +948,12 @@ static Suite *queue_suite(void)
   tcase_add_test(tc, test_close_is_per_process);
   suite_add_tcase(s, tc);
 
-  tc = th_add_case(s, "open_mpmc", 4, TH_SHM);
-  th_add_job(tc, "open_mpmc", 6, TH_SHM);
+  tc = th_add_case(s, "open_mpmc", 4, TH_BOTH);
+  th_add_job(tc, "open_mpmc", 6, TH_BOTH);
   th_add_case(s, "open_mpmc_fenced", 5, TH_SHM);
-  th_add_case(s, "open_pipe", 2, TH_PIPE);
+  th_add_case(s, "open_served", 2, TH_PIPE);
   th_add_case(s, "open_alone", 1, TH_SOLO);
-  th_add_case(s, "open_mismatch", 2, TH_SHM);
+  th_add_case(s, "open_mismatch", 2, TH_BOTH);
   return s;
 }
 

@@ -553,8 +553,8 @@ static void test_from_job(void)
   /* The job goes on as before. */
   int next = (th_rank + 1) % th_size, prev = (th_rank + th_size - 1) % th_size;
   const char *want = th_node_of(next) != th_node_of(th_rank) ? "mpi"
-                     : th_variant() == TH_PIPE                ? "pipe"
-                                                              : "shm";
+                     : th_variant() == TH_PIPE               ? "pipe"
+                                                             : "shm";
   expect_transport(job, next, want, "the job's rank after its spawn");
   TH_SEND_MSG(next, 7, 100, 1);
   TH_RECV_MSG(prev, 7, 100, 1);

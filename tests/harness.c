@@ -196,8 +196,8 @@ static void th_job_run(const th_job_t *j)
   if (mpirun != NULL && *mpirun != '\0') {
     if (d->transport == NULL || strcmp(d->transport, "shm") != 0)
       return;
-    const char *launch[] = {mpirun,      "-n", nranks, "--oversubscribe", "--timeout",
-                            TH_JOB_TIMEOUT, "-x", "TUBO_NODE_SIZE"};
+    const char *launch[] = {mpirun,      "-n",           nranks, "--oversubscribe",
+                            "--timeout", TH_JOB_TIMEOUT, "-x",   "TUBO_NODE_SIZE"};
     for (size_t i = 0; i < sizeof launch / sizeof launch[0]; i++)
       argv[a++] = launch[i];
   } else if (d->transport != NULL) {

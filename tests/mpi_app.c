@@ -2,9 +2,9 @@
 /* An application that uses MPI itself and tubo beside it (tests/run_mpi.sh runs it).
  *
  *   mpi_app app      under mpirun, on ranks of more than one node: MPI_Init first, then
- *                    tubo_init; messages of both kinds around the ring; shared-memory
- *                    objects refused across nodes; tubo_finalize leaves MPI working for
- *                    the program, which finalizes it.
+ *                    tubo_init; messages of both kinds around the ring; a queue across
+ *                    nodes; arrays refused across nodes; tubo_finalize leaves MPI
+ *                    working for the program, which finalizes it.
  *   mpi_app tuborun  under tuborun: tubo_init must not initialize MPI.
  * Prints "mpi_app: ok" and exits 0 when every check passed; else names the failed one. */
 #include <mpi.h>
@@ -16,14 +16,14 @@
 
 static int app_rank = -1;
 
-#define APP_CHECK(cond, ...)                              \
-  do {                                                    \
-    if (!(cond)) {                                        \
-      fprintf(stderr, "mpi_app: rank %d: ", app_rank);    \
-      fprintf(stderr, __VA_ARGS__);                       \
-      fprintf(stderr, "\n");                              \
-      exit(1);                                            \
-    }                                                     \
+#define APP_CHECK(cond, ...)                           \
+  do {                                                 \
+    if (!(cond)) {                                     \
+      fprintf(stderr, "mpi_app: rank %d: ", app_rank); \
+      fprintf(stderr, __VA_ARGS__);                    \
+      fprintf(stderr, "\n");                           \
+      exit(1);                                         \
+    }                                                  \
   } while (0)
 
 static void app_tubo_ok(int rc, const char *what)
@@ -62,14 +62,26 @@ static int app_under_mpirun(void)
   APP_CHECK(mpi_in == 2000 + prev, "MPI message from rank %d: expected %d, got %ld", prev,
             2000 + prev, mpi_in);
 
-  /* Objects in shared memory need every rank of the communicator on one node: across
-   * nodes (this job has two, TUBO_NODE_SIZE=2) every rank is refused alike. */
+  /* A queue across nodes (this job has two, TUBO_NODE_SIZE=2): rank 0 serves it; every
+   * other rank puts its number, rank 0 gets them all. */
   tubo_queue_t *q = NULL;
+  app_tubo_ok(tubo_queue_open(TUBO_COMM_WORLD, 2, 64, 0, &q), "tubo_queue_open across nodes");
+  if (mrank != 0) {
+    app_tubo_ok(tubo_queue_put(q, &mrank, sizeof mrank, -1), "tubo_queue_put");
+  } else {
+    long sum = 0;
+    for (int i = 1; i < msize; i++) {
+      int got = -1;
+      app_tubo_ok(tubo_queue_get(q, &got, sizeof got, NULL, -1), "tubo_queue_get");
+      sum += got;
+    }
+    APP_CHECK(sum == (long)msize * (msize - 1) / 2, "sum of the ranks put: expected %ld, got %ld",
+              (long)msize * (msize - 1) / 2, sum);
+  }
+  app_tubo_ok(tubo_queue_free(q), "tubo_queue_free");
+  /* Arrays live in a node's shared memory: across nodes every rank is refused alike. */
   tubo_array_t *a = NULL;
-  int rc = tubo_queue_open(TUBO_COMM_WORLD, 8, 64, 0, &q);
-  APP_CHECK(rc == TUBO_ENOTSUP && q == NULL,
-            "tubo_queue_open across nodes: expected TUBO_ENOTSUP, got %s", tubo_err_name(rc));
-  rc = tubo_array_open(TUBO_COMM_WORLD, TUBO_INT, 16, &a);
+  int rc = tubo_array_open(TUBO_COMM_WORLD, TUBO_INT, 16, &a);
   APP_CHECK(rc == TUBO_ENOTSUP && a == NULL,
             "tubo_array_open across nodes: expected TUBO_ENOTSUP, got %s", tubo_err_name(rc));
 
@@ -78,8 +90,10 @@ static int app_under_mpirun(void)
   int init = 0, fin = 1;
   MPI_Initialized(&init);
   MPI_Finalized(&fin);
-  APP_CHECK(init == 1 && fin == 0, "after tubo_finalize: expected MPI initialized and not "
-            "finalized, got initialized=%d finalized=%d", init, fin);
+  APP_CHECK(init == 1 && fin == 0,
+            "after tubo_finalize: expected MPI initialized and not "
+            "finalized, got initialized=%d finalized=%d",
+            init, fin);
   long sum = 0, one = 1;
   APP_CHECK(MPI_Allreduce(&one, &sum, 1, MPI_LONG, MPI_SUM, MPI_COMM_WORLD) == MPI_SUCCESS &&
                 sum == msize,
@@ -95,7 +109,7 @@ static int app_under_tuborun(void)
   int init = 1;
   MPI_Initialized(&init);
   APP_CHECK(init == 0, "under tuborun: expected tubo_init to leave MPI alone, but MPI is "
-            "initialized");
+                       "initialized");
   app_tubo_ok(tubo_barrier(TUBO_COMM_WORLD), "tubo_barrier");
   app_tubo_ok(tubo_finalize(), "tubo_finalize");
   return 0;

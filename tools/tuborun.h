@@ -64,7 +64,7 @@ typedef struct tuborun_job {
   tuborun_rank_t *ranks;
   int nranks;
   uint8_t jobid[16];
-  int shm_fd; /* shm transport: the job's memory */
+  int shm_fd;               /* shm transport: the job's memory */
   struct tubo__jobctl *ctl; /* its control block, mapped */
   size_t ctl_bytes;
   int *pipe_r, *pipe_w;    /* pipe transport: each rank's pipe */

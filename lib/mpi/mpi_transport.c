@@ -250,8 +250,7 @@ static int mpi_reap_sends(mpi_state_t *s)
   if (s->nsends == 0)
     return 0;
   int outcount = 0;
-  if (MPI_Testsome(s->nsends, s->reqs, &outcount, s->done_idx, MPI_STATUSES_IGNORE) !=
-      MPI_SUCCESS)
+  if (MPI_Testsome(s->nsends, s->reqs, &outcount, s->done_idx, MPI_STATUSES_IGNORE) != MPI_SUCCESS)
     return TUBO_EPEER;
   if (outcount == MPI_UNDEFINED || outcount == 0)
     return 0;

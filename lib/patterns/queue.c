@@ -16,27 +16,13 @@
 
 #include "os/os.h"
 #include "patterns/handles.h"
+#include "patterns/queue.h"
 #include "patterns/queue_layout.h"
 #include "patterns/shwait.h"
 #include "world.h"
 #include "patterns/shmem.h"
 #include "settings.h"
 #include "tubo.h"
-
-struct tubo_queue {
-  queue_shared_t *sh;
-  unsigned char *cells;
-  uint64_t capacity;
-  uint64_t stride;   /* bytes per cell */
-  uint64_t item_max; /* largest item */
-  int shift;         /* log2(capacity) when it is a power of two, else -1 */
-  unsigned flags;
-  int fence; /* 1: publishers fence; 0: sleepers make them (asymmetric fences, os.h) */
-  int closed;
-  tubo__shmem_t mem;
-  tubo_comm_t *comm; /* opened on a communicator: its world is watched while waiting */
-  tubo__shwait_watch_t watch;
-};
 
 /* ---- Layout ---- */
 
@@ -121,6 +107,33 @@ int tubo_queue_create(size_t capacity, size_t item_max, unsigned flags, tubo_que
   return queue_handle(&mem, capacity, item_max, flags, stride, queue_fence_needed(), q);
 }
 
+/* The ranks share no memory: the communicator's rank 0 holds the queue and serves the
+ * others (queue_served.c). */
+static int queue_open_served(tubo_comm_t *comm, size_t capacity, size_t item_max, unsigned flags,
+                             uint64_t stride, tubo_queue_t **q)
+{
+  tubo_queue_t *h = calloc(1, sizeof *h);
+  if (h == NULL)
+    return TUBO_ENOMEM;
+  h->capacity = capacity;
+  h->item_max = item_max;
+  h->flags = flags;
+  h->stride = stride;
+  h->shift = -1;
+  h->comm = comm;
+  int rc = tubo__queue_srv_open(comm, h);
+  if (rc == 0 && tubo__handle_add(h, TUBO__H_QUEUE) != 0) {
+    tubo__queue_srv_free(h);
+    rc = TUBO_ENOMEM;
+  }
+  if (rc != 0) {
+    free(h);
+    return rc;
+  }
+  *q = h;
+  return 0;
+}
+
 int tubo_queue_open(tubo_comm_t *comm, size_t capacity, size_t item_max, unsigned flags,
                     tubo_queue_t **q)
 {
@@ -133,6 +146,8 @@ int tubo_queue_open(tubo_comm_t *comm, size_t capacity, size_t item_max, unsigne
     return rc;
   tubo__shmem_t mem;
   rc = tubo__shmem_comm(comm, bytes, &mem);
+  if (rc == TUBO_ENOTSUP)
+    return queue_open_served(comm, capacity, item_max, flags, stride, q);
   if (rc == TUBO_EINVAL) {
     /* This rank asked for another size than rank 0: it still meets the others at their
      * barrier below, so that none of them waits there for it. */
@@ -390,6 +405,8 @@ int tubo_queue_put(tubo_queue_t *q, const void *item, size_t len, int timeout_ms
     return TUBO_EINVAL;
   if (len > q->item_max)
     return TUBO_ETOOBIG;
+  if (q->srv != NULL)
+    return tubo__queue_srv_put(q, item, len, timeout_ms);
   rc = queue_try_put(q, item, len);
   if (rc != 1)
     return rc;
@@ -404,6 +421,8 @@ int tubo_queue_get(tubo_queue_t *q, void *buf, size_t cap, size_t *len, int time
     return rc;
   if (buf == NULL && cap > 0)
     return TUBO_EINVAL;
+  if (q->srv != NULL)
+    return tubo__queue_srv_get(q, buf, cap, len, timeout_ms);
   rc = queue_try_get(q, buf, cap, len);
   if (rc != 1)
     return rc;
@@ -430,6 +449,8 @@ static int queue_look(const tubo_queue_t *q, const void *out, uint64_t *count)
     return rc;
   if (out == NULL)
     return TUBO_EINVAL;
+  if (q->srv != NULL)
+    return tubo__queue_srv_count(q, count);
   *count = queue_count(q);
   return 0;
 }
@@ -474,6 +495,8 @@ int tubo_queue_task_done(tubo_queue_t *q)
   int rc = queue_check_joinable(q);
   if (rc != 0)
     return rc;
+  if (q->srv != NULL)
+    return tubo__queue_srv_task_done(q);
   uint64_t n = atomic_load_explicit(&q->sh->unfinished, memory_order_relaxed);
   do {
     if (n == 0)
@@ -498,6 +521,8 @@ int tubo_queue_join(tubo_queue_t *q, int timeout_ms)
   int rc = queue_check_joinable(q);
   if (rc != 0)
     return rc;
+  if (q->srv != NULL)
+    return tubo__queue_srv_join(q, timeout_ms);
   /* task_done fences on its own (joins are rare; task_done's last count rarer still). */
   return tubo__shwait_until(&q->sh->all_done, 0, queue_all_done, q, tubo__deadline_in(timeout_ms),
                             queue_watch(q));
@@ -517,7 +542,10 @@ int tubo_queue_free(tubo_queue_t *q)
   if (!tubo__handle_live(q, TUBO__H_QUEUE))
     return TUBO_EINVAL;
   tubo__handle_remove(q);
+  int rc = 0;
+  if (q->srv != NULL)
+    rc = tubo__queue_srv_free(q);
   tubo__shmem_release(&q->mem);
   free(q);
-  return 0;
+  return rc;
 }

@@ -95,7 +95,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct tubo__shm_slot slot;
     fuzz_take(&data, &size, &slot, sizeof slot);
     fuzz_take(&data, &size, ring, size < 256 ? size : 256); /* fresh bytes at the ring's start */
-    atomic_store(&slot.stamp, (uint32_t)(head + 1)); /* as if the peer published it */
+    atomic_store(&slot.stamp, (uint32_t)(head + 1));        /* as if the peer published it */
     tubo__shm_rxf_t x;
     int rc = tubo__shm_slot_read(&slot, head, dhead, FUZZ_DBYTES, 1024, &x);
     if (rc <= 0)
