@@ -1,0 +1,83 @@
+/* SPDX-License-Identifier: MIT */
+/* Served objects: a pattern object (Queue, Array, Value) on a communicator whose ranks
+ * share no memory (they span nodes under mpirun, or the job runs over the pipe transport).
+ * Rank 0 of the communicator, the object's home, holds it; every other rank's call is a
+ * message to the home and an answer back, as multiprocessing's Manager serves objects
+ * from its process.
+ *
+ * The home serves from tubo's progress (a service, world.h): whenever it is inside any
+ * tubo call, including its own waits on the object. A call the object cannot answer yet
+ * (a get from an empty queue, a lock another rank holds) is parked at the home with its
+ * timeout, and tried again at each service until it is answered or its time is up. A call
+ * is not tried before an earlier parked call of the same kind (no put overtakes a put).
+ * Each rank has one call in flight at a time (calls block), so answers need no numbering:
+ * the transport's ordering brings them back in order. */
+#ifndef TUBO_PATTERNS_SERVED_H
+#define TUBO_PATTERNS_SERVED_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tubo.h"
+#include "world.h"
+
+typedef struct tubo__served tubo__served_t;
+
+typedef struct tubo__served_ops {
+  /* At the home: tries call op (1 and up) from rank src, with its payload. Returns 1 when
+   * it cannot be answered yet, else 0 once the answer is sent (tubo__served_reply), or an
+   * error of sending it. */
+  int (*try_call)(tubo__served_t *s, int src, int op, const void *payload, size_t len);
+  /* The answer of a call whose time ran out while parked. */
+  int (*timeout_rc)(int op);
+} tubo__served_ops_t;
+
+struct tubo__served_parked;
+
+struct tubo__served {
+  const tubo__served_ops_t *ops;
+  void *obj;         /* the object the calls are for */
+  tubo_comm_t *comm; /* as opened: checked before each use of the view */
+  tubo_comm_t view;  /* comm on its internal context */
+  int tag_req, tag_rep;
+  int home;
+  size_t max_payload;
+  unsigned char *req_buf, *rep_buf; /* a call, an answer: a header and max_payload bytes */
+  struct tubo__served_parked *parked, **parked_tail;
+  int byes; /* at the home: ranks that freed their handle (or never had one) */
+  tubo__service_t service;
+};
+
+/* Opens the served side of an object on comm, collectively. config (config_len bytes) are
+ * the arguments every rank must have given alike: the home's rule, and a rank whose
+ * arguments differ gets TUBO_EINVAL. home_rc is the home's result of making the object
+ * (others pass 0): if it failed, every rank returns it. On success *out is set; the home
+ * starts serving. */
+int tubo__served_open(tubo_comm_t *comm, const tubo__served_ops_t *ops, void *obj,
+                      size_t max_payload, const void *config, size_t config_len, int home_rc,
+                      tubo__served_t **out);
+
+/* At another rank: sends call op with its payload and waits for the answer, whose payload
+ * (if any) lands in out (at most cap bytes; *out_len gets its length) and whose value in
+ * *value (either may be NULL). Returns the answer's code. */
+int tubo__served_call(tubo__served_t *s, int op, int timeout_ms, const void *payload, size_t len,
+                      void *out, size_t cap, size_t *out_len, uint64_t *value);
+
+/* At the home: answers rank dst with code rc, a value, and a payload. */
+int tubo__served_reply(tubo__served_t *s, int dst, int rc, uint64_t value, const void *payload,
+                       size_t len);
+
+/* At the home: makes progress (serving the others) until done(arg) says so. */
+int tubo__served_wait(tubo__served_t *s, int (*done)(void *), void *arg);
+
+/* At the home, after a change of its own that parked calls may wait for: serves now. */
+void tubo__served_kick(tubo__served_t *s);
+
+/* Whether the communicator is still there: 0, or why not. */
+int tubo__served_live(const tubo__served_t *s);
+
+/* Ends this rank's part: another rank tells the home; the home serves until every other
+ * rank did. Frees s. */
+int tubo__served_free(tubo__served_t *s);
+
+#endif /* TUBO_PATTERNS_SERVED_H */
