@@ -583,12 +583,15 @@ TUBO_EXPORT int tubo_array_create(tubo_type_t type, size_t length, tubo_array_t 
  * @brief As ::tubo_array_create, shared by all ranks of @p comm; collective, with the same
  * type and length on every rank. Free the array before the communicator's world ends
  * (::tubo_finalize, ::tubo_spawn_join): its memory goes with the job, and an array used
- * after that is undefined.
+ * after that is undefined. Where the ranks share no memory (they span nodes under mpirun,
+ * or the job uses the pipe transport), each rank has a copy that agrees with the others'
+ * under the lock: ::tubo_array_lock brings rank 0's reference copy, the last
+ * ::tubo_array_unlock sends this rank's copy back; rank 0 serves the others whenever it
+ * is inside a tubo call, and its ::tubo_array_free waits for theirs (doc/pattern-shared.md).
  * @return as ::tubo_array_create; TUBO_ECOMM; TUBO_ENOTINIT before ::tubo_init or after
- *         ::tubo_finalize;
- *         TUBO_ENOTSUP where ranks share no memory; TUBO_ESHM when the job's shared heap
- *         is full; TUBO_EINVAL on the ranks whose type or length differs from those of
- *         the rank that set the array up first.
+ *         ::tubo_finalize; TUBO_ESHM when the job's shared heap is full; TUBO_EINVAL on
+ *         the ranks whose type or length differs from those of the rank that set the
+ *         array up first (rank 0, where it serves the array).
  */
 TUBO_EXPORT int tubo_array_open(tubo_comm_t *comm, tubo_type_t type, size_t length,
                                 tubo_array_t **a);

@@ -2,9 +2,9 @@
 /* An application that uses MPI itself and tubo beside it (tests/run_mpi.sh runs it).
  *
  *   mpi_app app      under mpirun, on ranks of more than one node: MPI_Init first, then
- *                    tubo_init; messages of both kinds around the ring; a queue across
- *                    nodes; arrays refused across nodes; tubo_finalize leaves MPI
- *                    working for the program, which finalizes it.
+ *                    tubo_init; messages of both kinds around the ring; a queue and a
+ *                    value across nodes; tubo_finalize leaves MPI working for the
+ *                    program, which finalizes it.
  *   mpi_app tuborun  under tuborun: tubo_init must not initialize MPI.
  * Prints "mpi_app: ok" and exits 0 when every check passed; else names the failed one. */
 #include <mpi.h>
@@ -79,11 +79,24 @@ static int app_under_mpirun(void)
               (long)msize * (msize - 1) / 2, sum);
   }
   app_tubo_ok(tubo_queue_free(q), "tubo_queue_free");
-  /* Arrays live in a node's shared memory: across nodes every rank is refused alike. */
-  tubo_array_t *a = NULL;
-  int rc = tubo_array_open(TUBO_COMM_WORLD, TUBO_INT, 16, &a);
-  APP_CHECK(rc == TUBO_ENOTSUP && a == NULL,
-            "tubo_array_open across nodes: expected TUBO_ENOTSUP, got %s", tubo_err_name(rc));
+  /* A Value across nodes: every rank adds its number under the lock; after a barrier,
+   * under the lock, every rank sees the sum. */
+  tubo_value_t *v = NULL;
+  app_tubo_ok(tubo_value_open(TUBO_COMM_WORLD, TUBO_LONG, &v), "tubo_value_open across nodes");
+  long *p = tubo_value_ptr(v);
+  app_tubo_ok(tubo_value_lock(v), "tubo_value_lock");
+  *p += mrank;
+  app_tubo_ok(tubo_value_unlock(v), "tubo_value_unlock");
+  app_tubo_ok(tubo_barrier(TUBO_COMM_WORLD), "tubo_barrier");
+  app_tubo_ok(tubo_value_lock(v), "tubo_value_lock");
+  long total = *p;
+  app_tubo_ok(tubo_value_unlock(v), "tubo_value_unlock");
+  APP_CHECK(total == (long)msize * (msize - 1) / 2,
+            "value after every rank added: expected %ld, "
+            "got %ld",
+            (long)msize * (msize - 1) / 2, total);
+  app_tubo_ok(tubo_barrier(TUBO_COMM_WORLD), "tubo_barrier");
+  app_tubo_ok(tubo_value_free(v), "tubo_value_free");
 
   app_tubo_ok(tubo_finalize(), "tubo_finalize");
   /* MPI is the program's: still initialized, still working. */

@@ -5,7 +5,8 @@
 # a launch agent that enters it, and Open MPI's TCP transport joins them. Ranks are placed
 # round-robin over the two hosts (--map-by node), so rank r runs on host r % 2 and tubo
 # finds its nodes by itself (no TUBO_NODE_SIZE). Then the pipeline, the point-to-point,
-# pipe, spawn, process and queue suites and every example run across the hosts (as tests/run_mpi.sh runs them across
+# pipe, spawn, process, queue and shared-array suites and every example run across the
+# hosts (as tests/run_mpi.sh runs them across
 # pretend nodes).
 # Needs root, iproute2 (ip) and util-linux (unshare): without them it says why and exits
 # 77 (skipped). Everything it makes (namespaces, veth pair, addresses) lives inside the
@@ -98,7 +99,7 @@ case "$(cat "$tmp/out")" in
 esac
 
 for suite in check_p2p check_probe check_barrier check_stress check_init check_pipe check_spawn \
-  check_process check_queue; do
+  check_process check_queue check_shared; do
   if "tests/$suite"; then
     echo "ok: $suite across two hosts"
   else

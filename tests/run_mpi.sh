@@ -3,9 +3,9 @@
 # The mpirun pass of `make check` (builds with Open MPI only): the point-to-point,
 # process, spawn and pipe suites and every example run under mpirun, with the ranks split
 # into pretend nodes of TUBO_NODE_SIZE ranks (2 unless a suite says 1), so that messages
-# between nodes go through Open MPI while those inside a node keep shared memory. Queues
-# across nodes are served by a home rank; the Array/Value suite runs on one node (0: the
-# real one), as arrays do not span nodes (doc/mpi.md). MPIRUN names mpirun.
+# between nodes go through Open MPI while those inside a node keep shared memory (0: the
+# real node, all ranks together). Queues, Arrays and Values across nodes are served by
+# rank 0 (doc/mpi.md). MPIRUN names mpirun.
 set -u
 : "${MPIRUN:?MPIRUN must name mpirun}"
 export TH_MPIRUN="$MPIRUN"
@@ -23,7 +23,7 @@ failed=0
 # SUITE:K runs SUITE with pretend nodes of K ranks (K=1: every pair crosses nodes).
 for entry in check_p2p:2 check_probe:2 check_barrier:2 check_stress:2 check_init:2 \
   check_spawn:2 check_process:2 check_pipe:1 check_p2p:1 check_queue:2 check_queue:1 \
-  check_shared:0; do
+  check_shared:2 check_shared:1 check_shared:0; do
   suite=${entry%:*} k=${entry#*:}
   where="pretend nodes of $k rank(s)"
   [ "$k" = 0 ] && where="the node's ranks together"

@@ -13,8 +13,8 @@ enum { QS_PUT = 1, QS_GET, QS_COUNT, QS_TASK_DONE, QS_JOIN };
 
 struct queue_srv {
   tubo__served_t *served;
-  tubo_queue_t *inner;  /* the home's items */
-  unsigned char *item;  /* the home: an item on its way out */
+  tubo_queue_t *inner; /* the home's items */
+  unsigned char *item; /* the home: an item on its way out */
   size_t item_max;
 };
 
@@ -214,8 +214,7 @@ int tubo__queue_srv_open(tubo_comm_t *comm, tubo_queue_t *h)
       home_rc = TUBO_ENOMEM;
   }
   struct qs_config cfg = {h->capacity, h->item_max, h->flags};
-  int rc = tubo__served_open(comm, &qs_ops, s, s->item_max, &cfg, sizeof cfg, home_rc,
-                             &s->served);
+  int rc = tubo__served_open(comm, &qs_ops, s, s->item_max, &cfg, sizeof cfg, home_rc, &s->served);
   if (rc != 0) {
     qs_release(s);
     return rc;

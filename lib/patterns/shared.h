@@ -41,4 +41,20 @@ int tubo__shared_type(tubo_type_t type, size_t *size, size_t *align);
  * Returns 0, TUBO_EINVAL for length 0, TUBO_ETOOBIG past what one object may span. */
 int tubo__shared_bytes(size_t length, size_t size, size_t *bytes);
 
+/* An Array or Value on a communicator whose ranks share no memory (they span nodes under
+ * mpirun, or the job uses the pipe transport): rank 0 holds the reference copy and every
+ * rank's copy agrees with it under the lock (shared_served.c). */
+typedef struct tubo__array_srv tubo__array_srv_t;
+
+/* Opens the served side over this rank's copy, data (bytes long), collectively; type and
+ * length must agree on every rank (TUBO_EINVAL on a rank where they differ from rank 0's). */
+int tubo__array_srv_open(tubo_comm_t *comm, void *data, size_t bytes, uint64_t type,
+                         uint64_t length, tubo__array_srv_t **out);
+/* Takes the lock, bringing rank 0's copy into this rank's; releases it, sending this
+ * rank's copy back. Recursive, as the lock in shared memory. */
+int tubo__array_srv_lock(tubo__array_srv_t *s);
+int tubo__array_srv_unlock(tubo__array_srv_t *s);
+/* Releases the lock if held, then ends this rank's part (rank 0 waits for the others). */
+int tubo__array_srv_free(tubo__array_srv_t *s);
+
 #endif /* TUBO_PATTERNS_SHARED_H */

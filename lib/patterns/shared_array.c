@@ -13,6 +13,7 @@ struct tubo_array {
   tubo_type_t type;
   size_t length;
   tubo__shmem_t mem;
+  tubo__array_srv_t *srv; /* served by rank 0 (ranks that share no memory), or NULL */
 };
 
 static tubo__shared_head_t *array_head(const tubo_array_t *a)
@@ -69,6 +70,18 @@ static int array_make(tubo_comm_t *comm, int collective, tubo_type_t type, size_
     return rc;
   tubo__shmem_t mem;
   rc = collective ? tubo__shmem_comm(comm, bytes, &mem) : tubo__shmem_anon(bytes, &mem);
+  /* The ranks share no memory: each has a copy, rank 0 serves the reference. */
+  tubo__array_srv_t *srv = NULL;
+  if (rc == TUBO_ENOTSUP && collective) {
+    if ((rc = tubo__shmem_anon(bytes, &mem)) != 0)
+      return rc;
+    rc = tubo__array_srv_open(comm, (char *)mem.base + TUBO__SHARED_DATA_OFF, length * size,
+                              (uint64_t)type, (uint64_t)length, &srv);
+    if (rc != 0) {
+      tubo__shmem_release(&mem);
+      return rc;
+    }
+  }
   if (rc != 0)
     return rc;
   rc = array_head_setup(mem.base, type, length);
@@ -78,10 +91,12 @@ static int array_make(tubo_comm_t *comm, int collective, tubo_type_t type, size_
     a = NULL;
   }
   if (a == NULL) {
+    if (srv != NULL)
+      tubo__array_srv_free(srv);
     tubo__shmem_release(&mem);
     return rc != 0 ? rc : TUBO_ENOMEM;
   }
-  *a = (tubo_array_t){type, length, mem};
+  *a = (tubo_array_t){type, length, mem, srv};
   *out = a;
   return 0;
 }
@@ -133,6 +148,8 @@ int tubo_array_lock(tubo_array_t *a)
 {
   tubo__lock_t *l;
   int rc = array_lock_of(a, &l);
+  if (rc == 0 && a->srv != NULL)
+    return tubo__array_srv_lock(a->srv);
   return rc != 0 ? rc : tubo__lock_take(l);
 }
 
@@ -140,6 +157,8 @@ int tubo_array_unlock(tubo_array_t *a)
 {
   tubo__lock_t *l;
   int rc = array_lock_of(a, &l);
+  if (rc == 0 && a->srv != NULL)
+    return tubo__array_srv_unlock(a->srv);
   return rc != 0 ? rc : tubo__lock_release(l);
 }
 
@@ -149,10 +168,13 @@ int tubo_array_free(tubo_array_t *a)
     return TUBO_EINVAL;
   /* A lock this process holds would otherwise stay taken while it lives. */
   tubo__lock_t *l;
-  if (array_lock_of(a, &l) == 0)
+  int rc = 0;
+  if (a->srv != NULL)
+    rc = tubo__array_srv_free(a->srv);
+  else if (array_lock_of(a, &l) == 0)
     tubo__lock_drop(l);
   tubo__handle_remove(a);
   tubo__shmem_release(&a->mem);
   free(a);
-  return 0;
+  return rc;
 }
