@@ -9,19 +9,23 @@
 #   cross node     ranks on two pretend nodes (TUBO_NODE_SIZE=1), so tubo's messages go
 #                  through Open MPI, against plain Open MPI between the same two ranks,
 #                  once over Open MPI's shared memory (vader) and once over TCP (what a
-#                  network between real nodes looks like to Open MPI).
+#                  network between real nodes looks like to Open MPI);
+#   cross hosts    (-H, as root) rank 0 and rank 1 on two hosts made of network
+#                  namespaces (tests/hosts.sh), tubo against plain Open MPI.
 # Each repetition runs every case back to back and takes its ratios from its own figures;
 # the table gives median, min and max over the repetitions. These are figures, not tests:
 # the script exits 0 whatever they say. It runs the programs of a built tree.
 #
-# Usage: bench/run_mpi.sh [-r REPS] [BUILDDIR]   (or: make bench-mpi)
+# Usage: bench/run_mpi.sh [-r REPS] [-H] [BUILDDIR]   (or: make bench-mpi)
 # Environment: MPIRUN (default mpirun).
 reps=5
-while getopts r:h opt; do
+hosts=0
+while getopts r:Hh opt; do
   case $opt in
   r) reps=$OPTARG ;;
+  H) hosts=1 ;;
   h)
-    sed -n 's/^# \{0,1\}//; 3,17p' "$0"
+    sed -n 's/^# \{0,1\}//; 3,19p' "$0"
     exit 0
     ;;
   *) exit 2 ;;
@@ -48,6 +52,15 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_rmaps_base_oversubscribe=1
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/tubo-bench-mpi.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT INT TERM
+if [ $hosts = 1 ]; then
+  # shellcheck source=tests/hosts.sh
+  . "$(dirname "$0")/../tests/hosts.sh"
+  if ! hosts_up; then
+    echo "run_mpi.sh: -H: $hosts_why" >&2
+    exit 2
+  fi
+  trap 'hosts_down; rm -rf "$tmp"' EXIT INT TERM
+fi
 
 # fig NAME COMMAND...: runs an osu program for latency and bandwidth; appends
 # "NAME lat_ns bw_MBps" to $tmp/figs (n/a where it failed).
@@ -79,6 +92,10 @@ while [ "$rep" -le "$reps" ]; do
   fig cross_tcp env TUBO_NODE_SIZE=1 "$MPIRUN" -n 2 --mca btl tcp,self -x TUBO_NODE_SIZE \
     "$osu_tubo"
   fig ompi_tcp "$MPIRUN" -n 2 --mca btl tcp,self "$osu_mpi"
+  if [ $hosts = 1 ]; then
+    fig cross_hosts "$hosts_dir/mpirun" -n 2 "$osu_tubo"
+    fig ompi_hosts "$hosts_dir/mpirun" -n 2 "$osu_mpi"
+  fi
   rep=$((rep + 1))
 done
 
@@ -93,14 +110,17 @@ awk -v reps="$reps" '
       add("lat both waiting / one node", ratio(lat[r, "both_waiting"], lat[r, "one_node_idle"]))
       add("lat cross node / Open MPI (vader)", ratio(lat[r, "cross_vader"], lat[r, "ompi_vader"]))
       add("lat cross node / Open MPI (tcp)", ratio(lat[r, "cross_tcp"], lat[r, "ompi_tcp"]))
+      add("lat cross hosts / Open MPI", ratio(lat[r, "cross_hosts"], lat[r, "ompi_hosts"]))
       add("bw same node / tuborun", ratio(bw[r, "same_node"], bw[r, "tuborun"]))
       add("bw both waiting / one node", ratio(bw[r, "both_waiting"], bw[r, "one_node_idle"]))
       add("bw cross node / Open MPI (vader)", ratio(bw[r, "cross_vader"], bw[r, "ompi_vader"]))
       add("bw cross node / Open MPI (tcp)", ratio(bw[r, "cross_tcp"], bw[r, "ompi_tcp"]))
+      add("bw cross hosts / Open MPI", ratio(bw[r, "cross_hosts"], bw[r, "ompi_hosts"]))
     }
-    split("tuborun same_node one_node_idle both_waiting cross_vader ompi_vader cross_tcp ompi_tcp", names, " ")
+    split("tuborun same_node one_node_idle both_waiting cross_vader ompi_vader cross_tcp ompi_tcp cross_hosts ompi_hosts", names, " ")
     printf "%-16s %14s %14s   (medians over %d repetitions)\n", "case", "8 B lat ns", "1 MiB GB/s", reps
-    for (i = 1; i <= 8; i++) {
+    for (i = 1; i <= 10; i++) {
+      if (!((1, names[i]) in lat)) continue
       nl = 0; nb = 0
       for (r = 1; r <= reps; r++) {
         if (lat[r, names[i]] != "n/a") l[++nl] = lat[r, names[i]]
@@ -109,11 +129,12 @@ awk -v reps="$reps" '
       printf "%-16s %14s %14s\n", names[i], med(l, nl), med(b, nb)
     }
     printf "\n%-36s %8s %8s %8s\n", "ratio", "median", "min", "max"
-    order = "lat same node / tuborun|lat both waiting / one node|lat cross node / Open MPI (vader)|lat cross node / Open MPI (tcp)|bw same node / tuborun|bw both waiting / one node|bw cross node / Open MPI (vader)|bw cross node / Open MPI (tcp)"
+    order = "lat same node / tuborun|lat both waiting / one node|lat cross node / Open MPI (vader)|lat cross node / Open MPI (tcp)|lat cross hosts / Open MPI|bw same node / tuborun|bw both waiting / one node|bw cross node / Open MPI (vader)|bw cross node / Open MPI (tcp)|bw cross hosts / Open MPI"
     k = split(order, keys, "|")
     for (i = 1; i <= k; i++) {
       key = keys[i]
       m = n[key]
+      if (m == 0 && key ~ /hosts/) continue
       for (j = 1; j <= m; j++) v[j] = val[key, j]
       printf "%-36s %8s %8s %8s\n", key, med(v, m), mn(v, m), mx(v, m)
     }

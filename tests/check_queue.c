@@ -750,7 +750,7 @@ static void open_mpmc(int fences)
   tubo_queue_t *q = NULL;
   TH_OK(tubo_queue_open(th_world, 8, ITEM_MAX, TUBO_QUEUE_JOINABLE, &q));
   /* Fences concern queues in shared memory, not those a home rank serves across nodes. */
-  if (fences && th_node_of(0) == th_node_of(th_size - 1))
+  if (fences && th_one_node())
     TH_EQ("whether this rank's handle fences in every put and get", tubo__queue_fences(q), 1);
   unsigned char buf[ITEM_MAX];
   if (th_rank < producers) {

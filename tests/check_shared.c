@@ -641,7 +641,7 @@ static void body_open(void)
   TH_OK(tubo_barrier(th_world));
   /* Shared memory: what others wrote is there without the lock. (Across nodes the copies
    * agree under the lock only: body_open_locked.) */
-  for (int r = 0; r < th_size && th_node_of(0) == th_node_of(th_size - 1); r++)
+  for (int r = 0; r < th_size && th_one_node(); r++)
     for (int k = 0; k < SLOTS; k++)
       if (d[r * SLOTS + k] != slot_value(r, k))
         th_fail(__FILE__, __LINE__, "slot %d of rank %d after the barrier: expected %ld, got %ld",

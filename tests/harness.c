@@ -292,6 +292,14 @@ TCase *th_add_case(Suite *s, const char *body, int nranks, unsigned variants)
 
 /* ---- Rank bodies ---- */
 
+int th_one_node(void)
+{
+  for (int r = 1; r < th_size; r++)
+    if (th_node_of(r) != th_node_of(0))
+      return 0;
+  return 1;
+}
+
 int th_node_of(int r)
 {
   /* Across real hosts (tests/run_hosts.sh), mpirun places ranks round-robin. */

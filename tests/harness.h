@@ -78,6 +78,8 @@ int th_single_copy_expected(void);
  * across real hosts (tests/run_hosts.sh, TH_NODE_MAP=cyclic:K) rank r runs on host r % K;
  * elsewhere every rank is on node 0. */
 int th_node_of(int r);
+/* In a body: whether every rank of the job is on one node (they share memory). */
+int th_one_node(void);
 
 /* In a body: reports a failed check and exits 1. */
 void th_fail(const char *file, int line, const char *fmt, ...)

@@ -18,55 +18,14 @@ skip() {
   echo "SKIP: $*"
   exit 77
 }
-[ "$(id -u)" = 0 ] || skip "making network namespaces needs root"
-for tool in ip unshare "$MPIRUN"; do
-  command -v "$tool" >/dev/null 2>&1 || skip "$tool is not installed"
-done
 srcdir=${srcdir:-.}
 build=$(pwd)
-id=$$
-ns_a=tubo-a-$id ns_b=tubo-b-$id
-net_id=$((id % 200 + 20))
-net=10.231.$net_id.0/24 ip_a=10.231.$net_id.1 ip_b=10.231.$net_id.2
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/tubo-hosts.XXXXXX") || exit 99
-cleanup() {
-  ip netns del "$ns_a" 2>/dev/null
-  ip netns del "$ns_b" 2>/dev/null
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
+# shellcheck source=tests/hosts.sh
+. "$srcdir/tests/hosts.sh"
+hosts_up || skip "$hosts_why"
+trap hosts_down EXIT
 trap 'exit 1' INT TERM
-
-ip netns add "$ns_a" && ip netns add "$ns_b" &&
-  ip link add "tva$id" type veth peer name "tvb$id" &&
-  ip link set "tva$id" netns "$ns_a" && ip link set "tvb$id" netns "$ns_b" &&
-  ip -n "$ns_a" addr add "$ip_a/24" dev "tva$id" && ip -n "$ns_b" addr add "$ip_b/24" dev "tvb$id" &&
-  ip -n "$ns_a" link set "tva$id" up && ip -n "$ns_b" link set "tvb$id" up &&
-  ip -n "$ns_a" link set lo up && ip -n "$ns_b" link set lo up ||
-  skip "cannot make two network namespaces joined by a veth pair here"
-
-# The launch agent: "AGENT HOST COMMAND..." runs COMMAND (a line for a shell, as ssh
-# takes it) on that host: in its namespace, under its own host name (Open MPI tells hosts
-# apart by name).
-cat >"$tmp/agent" <<EOF
-#!/bin/sh
-host=\$1
-shift
-case \$host in
-$ip_a) ns=$ns_a name=tubo-host-a ;;
-$ip_b) ns=$ns_b name=tubo-host-b ;;
-*) echo "agent: unknown host \$host" >&2; exit 1 ;;
-esac
-exec ip netns exec "\$ns" unshare --uts sh -c "hostname \$name; \$*"
-EOF
-# mpirun as the tests call it, run from the first host.
-cat >"$tmp/mpirun" <<EOF
-#!/bin/sh
-exec ip netns exec $ns_a unshare --uts sh -c 'hostname tubo-host-a; exec "\$0" "\$@"' \\
-  "$MPIRUN" --host $ip_a:64,$ip_b:64 --map-by node --mca plm_rsh_agent "$tmp/agent" \\
-  --mca btl tcp,self,vader --mca btl_tcp_if_include $net --mca oob_tcp_if_include $net "\$@"
-EOF
-chmod +x "$tmp/agent" "$tmp/mpirun"
+tmp=$hosts_dir
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 # Open MPI's own files stay in this run's directory (tests/run_mpi.sh says why).
 export OMPI_MCA_orte_tmpdir_base="$tmp" OMPI_MCA_btl_vader_backing_directory="$tmp"
