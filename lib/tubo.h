@@ -310,7 +310,8 @@ TUBO_EXPORT int tubo_comm_transport(const tubo_comm_t *comm, int rank, const cha
  * The patterns of Python's multiprocessing: Process, spawned workers, Pipe, Queue,
  * JoinableQueue, shared Array and Value. Objects made with *_create live in shared memory
  * that processes started (forked) afterwards inherit, as in Python; objects made with
- * *_open are collective over a communicator whose ranks share a node's memory.
+ * *_open are collective over a communicator: in a node's shared memory where its ranks
+ * share one, else held by its rank 0, which serves the others (doc/mpi.md).
  * Timeouts are in milliseconds: -1 waits for ever, 0 does not wait.
  * A NULL handle, or one already freed, is TUBO_EINVAL for every call that takes it (the
  * library looks handles up before following them).
