@@ -132,7 +132,7 @@ int tubo__mpi_world_create(tubo__world_t **out)
   MPI_Initialized(&init);
   if (!init) {
     int provided;
-    if (MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS)
+    if (MPI_Init_thread(NULL, NULL, MPI_THREAD_SINGLE, &provided) != MPI_SUCCESS)
       return TUBO_ELAUNCH;
     owns = 1;
   }
