@@ -101,7 +101,7 @@ done
 
 # The ratios of each repetition, then median, min and max of each.
 awk -v reps="$reps" '
-  { lat[$1, $2] = $3; bw[$1, $2] = $4 }
+  { lat[$1, $2] = $3; bw[$1, $2] = $4; seen[$2] = 1 }
   function ratio(a, b) { return (a == "n/a" || b == "n/a" || b == 0) ? "n/a" : a / b }
   function add(key, v) { if (v != "n/a") { n[key]++; val[key, n[key]] = v } }
   END {
@@ -120,7 +120,7 @@ awk -v reps="$reps" '
     split("tuborun same_node one_node_idle both_waiting cross_vader ompi_vader cross_tcp ompi_tcp cross_hosts ompi_hosts", names, " ")
     printf "%-16s %14s %14s   (medians over %d repetitions)\n", "case", "8 B lat ns", "1 MiB GB/s", reps
     for (i = 1; i <= 10; i++) {
-      if (!((1, names[i]) in lat)) continue
+      if (!(names[i] in seen)) continue
       nl = 0; nb = 0
       for (r = 1; r <= reps; r++) {
         if (lat[r, names[i]] != "n/a") l[++nl] = lat[r, names[i]]
