@@ -77,7 +77,7 @@ static inline struct tubo__rankctl *tubo__jobctl_rank(struct tubo__jobctl *c, ui
 }
 
 /* Creates the shared memory of a job of nranks ranks with its control block filled in
- * and mapped at *ctl (tubo__jobctl_bytes of it, munmap when done). launcher_pid is the
+ * and mapped at *ctl (its ctl_bytes long, munmap when done). launcher_pid is the
  * process that watches the ranks, or 0 where none does (the ranks watch each other).
  * Returns the memory's descriptor (close-on-exec), or TUBO_ESHM when the system has no
  * room for it. */

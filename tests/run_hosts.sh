@@ -26,9 +26,7 @@ hosts_up || skip "$hosts_why"
 trap hosts_down EXIT
 trap 'exit 1' INT TERM
 tmp=$hosts_dir
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-# Open MPI's own files stay in this run's directory (tests/run_mpi.sh says why).
-export OMPI_MCA_orte_tmpdir_base="$tmp" OMPI_MCA_btl_vader_backing_directory="$tmp"
+# "$tmp/mpirun" sets Open MPI's environment itself (tests/hosts.sh).
 export TH_MPIRUN="$tmp/mpirun" TH_NODE_MAP=cyclic:2 TUBO_NODE_SIZE=0
 failed=0
 

@@ -25,12 +25,12 @@ static int job_fail(const char *what, int err)
 
 static int job_create_shm(tuborun_job_t *j)
 {
-  j->ctl_bytes = tubo__jobctl_bytes((uint32_t)j->nranks, (size_t)sysconf(_SC_PAGESIZE));
   j->shm_fd = tubo__jobctl_create((uint32_t)j->nranks, j->jobid, (int32_t)getpid(), &j->ctl);
   if (j->shm_fd < 0) {
     j->shm_fd = -1;
     return job_fail("shared memory is full", ENOSPC);
   }
+  j->ctl_bytes = j->ctl->ctl_bytes;
   return 0;
 }
 

@@ -56,7 +56,7 @@ static int mpi_node_launch(MPI_Comm node, tubo__launch_t *l)
     if (news.rc == 0 && (fd = tubo__jobctl_create((uint32_t)nsize, news.jobid, 0, &ctl)) < 0)
       news.rc = fd;
     if (ctl != NULL)
-      munmap(ctl, tubo__jobctl_bytes((uint32_t)nsize, (size_t)sysconf(_SC_PAGESIZE)));
+      munmap(ctl, ctl->ctl_bytes);
     news.pid = (int32_t)getpid();
     news.fd = fd;
   }

@@ -64,8 +64,10 @@ void tubo__spawn_poll(tubo__world_t *w)
  * error. */
 static int spawn_jobctl(struct tubo__spawn *sp, int n, uint8_t jobid[16])
 {
-  sp->ctl_bytes = tubo__jobctl_bytes((uint32_t)n + 1, (size_t)sysconf(_SC_PAGESIZE));
-  return tubo__jobctl_create((uint32_t)n + 1, jobid, (int32_t)getpid(), &sp->ctl);
+  int fd = tubo__jobctl_create((uint32_t)n + 1, jobid, (int32_t)getpid(), &sp->ctl);
+  if (fd >= 0)
+    sp->ctl_bytes = sp->ctl->ctl_bytes;
+  return fd;
 }
 
 /* The launch description of rank r; the descriptor is a copy of fd. */
