@@ -17,7 +17,6 @@
 #include "config.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <poll.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -167,17 +166,6 @@ static void end_wake(pipe_end_t *e)
 /* What a wait waits for: > 0 ready, 0 not yet, < 0 an error. */
 typedef int (*end_cond_fn)(pipe_end_t *e, void *arg);
 
-static int ms_left(tubo__deadline_t dl)
-{
-  if (dl.forever)
-    return -1;
-  uint64_t now = tubo__os_now_ns();
-  if (now >= dl.at_ns)
-    return 0;
-  uint64_t ms = (dl.at_ns - now + 999999u) / 1000000u;
-  return ms > INT_MAX ? INT_MAX : (int)ms;
-}
-
 /* Waits until cond is ready, the other end is gone or the deadline passes: spins, then
  * sleeps in poll() on the socket with this end's sleeping flag set. Returns cond's
  * result (> 0 or < 0), TUBO_EEOF when the other end is gone (cond asked once more after
@@ -212,7 +200,7 @@ static int end_wait(pipe_end_t *e, end_cond_fn cond, void *arg, tubo__deadline_t
       atomic_store_explicit(flag, 0, memory_order_relaxed);
       return c;
     }
-    int ms = ms_left(dl);
+    int ms = tubo__deadline_ms_left(dl);
     if (ms == 0) {
       atomic_store_explicit(flag, 0, memory_order_relaxed);
       return TUBO_ETIMEDOUT;
