@@ -10,22 +10,33 @@
 #                  through Open MPI, against plain Open MPI between the same two ranks,
 #                  once over Open MPI's shared memory (vader) and once over TCP (what a
 #                  network between real nodes looks like to Open MPI);
+#   ring model     (latency only) bench/mpi_ring, plain MPI moving messages the way tubo's
+#                  MPI transport does (a ring of persistent receives from any source,
+#                  a header, a copy), against plain Open MPI: what the design costs,
+#                  apart from what tubo's engine adds;
+#   pipelines      the producer -> squarer -> consumer pipeline (examples/pipeline -q, 3
+#                  ranks) under mpirun on one node against tuborun, and across pretend
+#                  nodes of 1 rank (both hops through Open MPI) against its Open MPI twin
+#                  (bench/mpi_pipeline), over vader and over TCP;
 #   cross hosts    (-H, as root) rank 0 and rank 1 on two hosts made of network
 #                  namespaces (tests/hosts.sh), tubo against plain Open MPI.
 # Each repetition runs every case back to back and takes its ratios from its own figures;
 # the table gives median, min and max over the repetitions. These are figures, not tests:
 # the script exits 0 whatever they say. It runs the programs of a built tree.
 #
-# Usage: bench/run_mpi.sh [-r REPS] [-H] [BUILDDIR]   (or: make bench-mpi)
+# Usage: bench/run_mpi.sh [-r REPS] [-n ITEMS] [-H] [BUILDDIR]   (or: make bench-mpi)
+#   ITEMS: items each pipeline streams (default 1000000)
 # Environment: MPIRUN (default mpirun).
 reps=5
+items=1000000
 hosts=0
-while getopts r:Hh opt; do
+while getopts r:n:Hh opt; do
   case $opt in
   r) reps=$OPTARG ;;
+  n) items=$OPTARG ;;
   H) hosts=1 ;;
   h)
-    sed -n 's/^# \{0,1\}//; 3,19p' "$0"
+    sed -n 's/^# \{0,1\}//; 3,29p' "$0"
     exit 0
     ;;
   *) exit 2 ;;
@@ -37,12 +48,20 @@ case $reps in '' | *[!0-9]* | 0)
   exit 2
   ;;
 esac
+case $items in '' | *[!0-9]* | 0)
+  echo "run_mpi.sh: -n needs a whole number of items, at least 1" >&2
+  exit 2
+  ;;
+esac
 build=${1:-.}
 MPIRUN=${MPIRUN:-mpirun}
 osu_tubo=$build/bench/osu_tubo
 osu_mpi=$build/bench/osu_mpi
+mpi_ring=$build/bench/mpi_ring
+pipeline=$build/examples/pipeline
+mpi_pipeline=$build/bench/mpi_pipeline
 tuborun=$build/tools/tuborun
-for p in "$osu_tubo" "$osu_mpi" "$tuborun"; do
+for p in "$osu_tubo" "$osu_mpi" "$mpi_ring" "$pipeline" "$mpi_pipeline" "$tuborun"; do
   [ -x "$p" ] || {
     echo "run_mpi.sh: $p is not built (configure found no Open MPI?)" >&2
     exit 2
@@ -78,7 +97,37 @@ fig() {
   echo "$rep $name ${lat:-n/a} ${bw:-n/a}" >>"$tmp/figs"
 }
 
+# figpipe NAME COMMAND...: runs a pipeline program; appends "NAME items_per_s" to
+# $tmp/pipes (n/a where it failed or its checksum was wrong).
+figpipe() {
+  name=$1
+  shift
+  ips=
+  if "$@" >"$tmp/out" 2>"$tmp/err"; then
+    ips=$(awk '/check=ok/{for(i=1;i<=NF;i++) if($i ~ /^items_per_s=/){sub(/.*=/,"",$i); print $i}}' "$tmp/out")
+  else
+    echo "run_mpi.sh: $name failed:" >&2
+    cat "$tmp/err" >&2
+  fi
+  echo "$rep $name ${ips:-n/a}" >>"$tmp/pipes"
+}
+
+# figlat NAME COMMAND...: the same for a program that measures 8 B latency only.
+figlat() {
+  name=$1
+  shift
+  if "$@" >"$tmp/out" 2>"$tmp/err"; then
+    lat=$(awk '/test=latency size=8 /{for(i=1;i<=NF;i++) if($i ~ /^half_rtt_ns=/){sub(/.*=/,"",$i); print $i}}' "$tmp/out")
+  else
+    echo "run_mpi.sh: $name failed:" >&2
+    cat "$tmp/err" >&2
+    lat=n/a
+  fi
+  echo "$rep $name ${lat:-n/a} n/a" >>"$tmp/figs"
+}
+
 : >"$tmp/figs"
+: >"$tmp/pipes"
 rep=1
 while [ "$rep" -le "$reps" ]; do
   fig tuborun "$tuborun" -n 2 "$osu_tubo"
@@ -89,9 +138,20 @@ while [ "$rep" -le "$reps" ]; do
     "$osu_tubo" -i
   fig cross_vader env TUBO_NODE_SIZE=1 "$MPIRUN" -n 2 -x TUBO_NODE_SIZE "$osu_tubo"
   fig ompi_vader "$MPIRUN" -n 2 "$osu_mpi"
+  figlat ring_model "$MPIRUN" -n 2 "$mpi_ring"
   fig cross_tcp env TUBO_NODE_SIZE=1 "$MPIRUN" -n 2 --mca btl tcp,self -x TUBO_NODE_SIZE \
     "$osu_tubo"
   fig ompi_tcp "$MPIRUN" -n 2 --mca btl tcp,self "$osu_mpi"
+  figpipe pipe_tuborun "$tuborun" -n 3 "$pipeline" -n "$items" -q
+  figpipe pipe_same_node env TUBO_NODE_SIZE=0 "$MPIRUN" -n 3 --bind-to none \
+    -x TUBO_NODE_SIZE "$pipeline" -n "$items" -q
+  figpipe pipe_cross_vader env TUBO_NODE_SIZE=1 "$MPIRUN" -n 3 --bind-to none \
+    -x TUBO_NODE_SIZE "$pipeline" -n "$items" -q
+  figpipe pipe_ompi_vader "$MPIRUN" -n 3 --bind-to none "$mpi_pipeline" -n "$items"
+  figpipe pipe_cross_tcp env TUBO_NODE_SIZE=1 "$MPIRUN" -n 3 --bind-to none \
+    --mca btl tcp,self -x TUBO_NODE_SIZE "$pipeline" -n "$items" -q
+  figpipe pipe_ompi_tcp "$MPIRUN" -n 3 --bind-to none --mca btl tcp,self "$mpi_pipeline" \
+    -n "$items"
   if [ $hosts = 1 ]; then
     fig cross_hosts "$hosts_dir/mpirun" -n 2 "$osu_tubo"
     fig ompi_hosts "$hosts_dir/mpirun" -n 2 "$osu_mpi"
@@ -110,6 +170,8 @@ awk -v reps="$reps" '
       add("lat both waiting / one node", ratio(lat[r, "both_waiting"], lat[r, "one_node_idle"]))
       add("lat cross node / Open MPI (vader)", ratio(lat[r, "cross_vader"], lat[r, "ompi_vader"]))
       add("lat cross node / Open MPI (tcp)", ratio(lat[r, "cross_tcp"], lat[r, "ompi_tcp"]))
+      add("lat ring model / Open MPI (vader)", ratio(lat[r, "ring_model"], lat[r, "ompi_vader"]))
+      add("lat cross node / ring model (vader)", ratio(lat[r, "cross_vader"], lat[r, "ring_model"]))
       add("lat cross hosts / Open MPI", ratio(lat[r, "cross_hosts"], lat[r, "ompi_hosts"]))
       add("bw same node / tuborun", ratio(bw[r, "same_node"], bw[r, "tuborun"]))
       add("bw both waiting / one node", ratio(bw[r, "both_waiting"], bw[r, "one_node_idle"]))
@@ -117,9 +179,9 @@ awk -v reps="$reps" '
       add("bw cross node / Open MPI (tcp)", ratio(bw[r, "cross_tcp"], bw[r, "ompi_tcp"]))
       add("bw cross hosts / Open MPI", ratio(bw[r, "cross_hosts"], bw[r, "ompi_hosts"]))
     }
-    split("tuborun same_node one_node_idle both_waiting cross_vader ompi_vader cross_tcp ompi_tcp cross_hosts ompi_hosts", names, " ")
+    split("tuborun same_node one_node_idle both_waiting cross_vader ompi_vader ring_model cross_tcp ompi_tcp cross_hosts ompi_hosts", names, " ")
     printf "%-16s %14s %14s   (medians over %d repetitions)\n", "case", "8 B lat ns", "1 MiB GB/s", reps
-    for (i = 1; i <= 10; i++) {
+    for (i = 1; i <= 11; i++) {
       if (!(names[i] in seen)) continue
       nl = 0; nb = 0
       for (r = 1; r <= reps; r++) {
@@ -129,7 +191,7 @@ awk -v reps="$reps" '
       printf "%-16s %14s %14s\n", names[i], med(l, nl), med(b, nb)
     }
     printf "\n%-36s %8s %8s %8s\n", "ratio", "median", "min", "max"
-    order = "lat same node / tuborun|lat both waiting / one node|lat cross node / Open MPI (vader)|lat cross node / Open MPI (tcp)|lat cross hosts / Open MPI|bw same node / tuborun|bw both waiting / one node|bw cross node / Open MPI (vader)|bw cross node / Open MPI (tcp)|bw cross hosts / Open MPI"
+    order = "lat same node / tuborun|lat both waiting / one node|lat cross node / Open MPI (vader)|lat cross node / Open MPI (tcp)|lat ring model / Open MPI (vader)|lat cross node / ring model (vader)|lat cross hosts / Open MPI|bw same node / tuborun|bw both waiting / one node|bw cross node / Open MPI (vader)|bw cross node / Open MPI (tcp)|bw cross hosts / Open MPI"
     k = split(order, keys, "|")
     for (i = 1; i <= k; i++) {
       key = keys[i]
@@ -144,4 +206,38 @@ awk -v reps="$reps" '
   function mn(a, m) { if (m == 0) return "n/a"; sort(a, m); return sprintf("%.3g", a[1]) }
   function mx(a, m) { if (m == 0) return "n/a"; sort(a, m); return sprintf("%.3g", a[m]) }
 ' "$tmp/figs"
+
+# The pipelines: items per second, then the ratios of each repetition.
+awk -v reps="$reps" '
+  { ips[$1, $2] = $3; seen[$2] = 1 }
+  function ratio(a, b) { return (a == "n/a" || b == "n/a" || b == 0) ? "n/a" : a / b }
+  function add(key, v) { if (v != "n/a") { n[key]++; val[key, n[key]] = v } }
+  END {
+    for (r = 1; r <= reps; r++) {
+      add("pipe same node / tuborun", ratio(ips[r, "pipe_same_node"], ips[r, "pipe_tuborun"]))
+      add("pipe cross node / Open MPI (vader)", ratio(ips[r, "pipe_cross_vader"], ips[r, "pipe_ompi_vader"]))
+      add("pipe cross node / Open MPI (tcp)", ratio(ips[r, "pipe_cross_tcp"], ips[r, "pipe_ompi_tcp"]))
+    }
+    split("pipe_tuborun pipe_same_node pipe_cross_vader pipe_ompi_vader pipe_cross_tcp pipe_ompi_tcp", names, " ")
+    printf "\n%-16s %14s   (medians over %d repetitions)\n", "pipeline", "M items/s", reps
+    for (i = 1; i <= 6; i++) {
+      if (!(names[i] in seen)) continue
+      m = 0
+      for (r = 1; r <= reps; r++)
+        if (ips[r, names[i]] != "n/a") v[++m] = ips[r, names[i]] / 1e6
+      printf "%-16s %14s\n", names[i], med(v, m)
+    }
+    printf "\n%-36s %8s %8s %8s\n", "ratio", "median", "min", "max"
+    k = split("pipe same node / tuborun|pipe cross node / Open MPI (vader)|pipe cross node / Open MPI (tcp)", keys, "|")
+    for (i = 1; i <= k; i++) {
+      m = n[keys[i]]
+      for (j = 1; j <= m; j++) v[j] = val[keys[i], j]
+      printf "%-36s %8s %8s %8s\n", keys[i], med(v, m), mn(v, m), mx(v, m)
+    }
+  }
+  function sort(a, m,   i, j, t) { for (i = 2; i <= m; i++) for (j = i; j > 1 && a[j-1] > a[j]; j--) { t = a[j]; a[j] = a[j-1]; a[j-1] = t } }
+  function med(a, m) { if (m == 0) return "n/a"; sort(a, m); return sprintf("%.3g", m % 2 ? a[(m+1)/2] : (a[m/2] + a[m/2+1]) / 2) }
+  function mn(a, m) { if (m == 0) return "n/a"; sort(a, m); return sprintf("%.3g", a[1]) }
+  function mx(a, m) { if (m == 0) return "n/a"; sort(a, m); return sprintf("%.3g", a[m]) }
+' "$tmp/pipes"
 exit 0

@@ -41,14 +41,15 @@ typedef struct tubo__tp_ops {
    * in peer's memory, into dst. id is the RTS's request id, which names the message where
    * the transport moves it apart from the frame (MPI). NULL where the transport has no
    * single copy. Returns 0 or an error. */
-  int (*read)(void *state, int peer, uint64_t addr, uint32_t id, void *dst, size_t n,
-              size_t total);
+  int (*read)(void *state, int peer, uint64_t addr, uint32_t id, void *dst, size_t n, size_t total);
 
   /* Fast path of a blocking receive, used only when nothing is queued in the engine: if
    * the next frame from peer is a whole message matching ctx and tag (or TUBO_ANY_TAG),
    * copies it into buf (at most cap bytes), consumes it and returns 1, with *tag_out and
    * *len_out set. Returns 0 when it does not apply (the caller takes the general path),
-   * or an error. May be NULL. */
+   * or an error. A transport whose peers' frames come in one stream (MPI) hands a frame
+   * that is not the one wanted to the engine before it returns 0, and may wait for the
+   * next frame where nothing else could end the caller's wait. May be NULL. */
   int (*recv_now)(void *state, int peer, uint16_t ctx, int32_t tag, void *buf, size_t cap,
                   int32_t *tag_out, size_t *len_out);
 

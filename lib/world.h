@@ -153,6 +153,8 @@ struct tubo__world {
   int broken_code; /* TUBO_EPEER or TUBO_EABORT */
 
   tubo__reqpool_t pool;
+  uint64_t completions;      /* requests completed so far: a transport stops taking frames at
+                                one, so that its waiter sees it first (lib/mpi/) */
   struct tubo__spawn *spawn; /* in the process that made it with tubo_spawn: its children */
   tubo__world_t *next_live;  /* the list of this process's live worlds */
   struct tubo__topo *topo;   /* during tubo_init only, else NULL */
@@ -323,6 +325,8 @@ static inline void tubo__req_complete(tubo_request_t *r, int error)
   if (r->error == 0)
     r->error = error;
   r->state = TUBO__RS_DONE;
+  if (r->w != NULL)
+    r->w->completions++;
 }
 
 #endif /* TUBO_WORLD_H */
