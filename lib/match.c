@@ -139,24 +139,67 @@ static int match_read(tubo__world_t *w, int src, uint64_t addr, uint32_t id, voi
   return t->ops->read(t->state, w->peers[src].tpeer, addr, id, dst, n, total);
 }
 
-/* Reads an RTS message straight from the sender's memory, then tells it with a FIN. */
-static void recv_pull(tubo__world_t *w, tubo_request_t *r, int src, uint64_t addr, uint32_t sreq)
+/* Tells the sender of an RTS message that its receiver is done with it (FIN), unless
+ * its transport completes the send itself. */
+static int match_fin(tubo__world_t *w, int src, uint32_t sreq, int err)
 {
-  size_t n = r->msg_len < r->cap ? r->msg_len : r->cap;
-  int err = 0;
-  /* Also with no room at all: a transport that moves the message apart (MPI) must take
-   * it in, or it would stay there for ever. */
-  if (r->msg_len > 0)
-    err = match_read(w, src, addr, sreq, r->buf, n, r->msg_len);
+  if (tubo__tport_of(w, src)->caps.self_fin)
+    return 0;
   struct tubo__f_fin fin = {sreq, err};
   tubo__frame_t f = {TUBO__F_FIN, 0, 0, 0, sizeof fin};
-  int rc = tubo__send_ctrl(w, src, &f, &fin);
+  return tubo__send_ctrl(w, src, &f, &fin);
+}
+
+/* Tells the sender of an RTS message that its receive has ended, and completes the
+ * receive with err, or as received. */
+static void recv_pull_done(tubo__world_t *w, tubo_request_t *r, int src, uint32_t sreq, int err)
+{
+  int rc = match_fin(w, src, sreq, err);
   if (err == 0)
     err = rc;
   if (err != 0)
     tubo__req_complete(r, err == TUBO_ENOTSUP ? TUBO_ECORRUPT : err);
   else
     recv_finish(r);
+}
+
+/* Reads an RTS message straight from the sender's memory, then tells it with a FIN. A
+ * transport that can take a whole message in the background (MPI) is left to it: the
+ * receive completes when the transport calls tubo__read_done, and other frames are taken
+ * in meanwhile, as MPI itself overlaps the transfers of a window of receives. */
+static void recv_pull(tubo__world_t *w, tubo_request_t *r, int src, uint64_t addr, uint32_t sreq)
+{
+  size_t n = r->msg_len < r->cap ? r->msg_len : r->cap;
+  int err = 0;
+  tubo__tport_t *t = tubo__tport_of(w, src);
+  if (r->msg_len > 0 && n == r->msg_len && t->caps.single_copy && t->ops->read_start != NULL) {
+    r->rd_sreq = sreq;
+    err = t->ops->read_start(t->state, w->peers[src].tpeer, sreq, r->buf, n, r);
+    if (err == 1) {
+      r->reading = 1;
+      return;
+    }
+  }
+  /* Also with no room at all: a transport that moves the message apart (MPI) must take
+   * it in, or it would stay there for ever. */
+  if (err == 0 && r->msg_len > 0)
+    err = match_read(w, src, addr, sreq, r->buf, n, r->msg_len);
+  recv_pull_done(w, r, src, sreq, err);
+}
+
+void tubo__read_done(tubo__world_t *w, tubo_request_t *r, int err)
+{
+  r->reading = 0;
+  recv_pull_done(w, r, r->st_source, r->rd_sreq, err);
+}
+
+void tubo__read_cancel(tubo__world_t *w, tubo_request_t *r)
+{
+  if (!r->reading)
+    return;
+  tubo__tport_t *t = tubo__tport_of(w, r->st_source);
+  t->ops->read_cancel(t->state, r);
+  r->reading = 0;
 }
 
 static tubo__umsg_t *umsg_new(int src, const tubo__frame_t *f, size_t total, size_t inline_len)
@@ -297,9 +340,7 @@ static int umsg_pull(tubo__world_t *w, tubo__umsg_t *u)
   if (data == NULL)
     return 0; /* it stays an RTS: a receive will take it */
   int err = u->total ? match_read(w, u->src, u->raddr, u->sreq, data, u->total, u->total) : 0;
-  struct tubo__f_fin fin = {u->sreq, err};
-  tubo__frame_t ff = {TUBO__F_FIN, 0, 0, 0, sizeof fin};
-  int rc = tubo__send_ctrl(w, u->src, &ff, &fin);
+  int rc = match_fin(w, u->src, u->sreq, err);
   if (err != 0 || rc != 0) {
     free(data);
     return err != 0 ? TUBO_ECORRUPT : rc;
@@ -374,6 +415,17 @@ static int deliver_fin(tubo__world_t *w, const tubo__frame_t *f, const void *p)
   w->waitfin--;
   tubo__req_complete(r, h.error < 0 ? TUBO_EPEER : 0);
   return 1;
+}
+
+void tubo__rts_sent(tubo__world_t *w, uint32_t sreq)
+{
+  tubo_request_t *r = tubo__req_lookup(w, sreq);
+  /* It may have failed already: its receiver left before taking the data in. */
+  if (r == NULL || r->kind != TUBO__REQ_SEND || r->proto != TUBO__SP_WAITFIN ||
+      r->state == TUBO__RS_DONE)
+    return;
+  w->waitfin--;
+  tubo__req_complete(r, 0);
 }
 
 int tubo__deliver(tubo__world_t *w, int src, const tubo__frame_t *f, const void *payload, int must)

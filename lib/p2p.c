@@ -76,6 +76,7 @@ static void req_fail(tubo__world_t *w, tubo_request_t *r, int error)
   if (r->state == TUBO__RS_DONE)
     return;
   if (r->kind == TUBO__REQ_RECV) {
+    tubo__read_cancel(w, r);
     int posted = 0;
     for (tubo_request_t *q = w->posted_head; q; q = q->next)
       if (q == r)

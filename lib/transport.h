@@ -15,12 +15,14 @@
 #include "launch.h"
 
 typedef struct tubo__world tubo__world_t;
+struct tubo_request;
 
 /* What a transport says of itself once open. */
 typedef struct tubo__tp_caps {
   size_t frame_max; /* most payload bytes one frame can carry */
   int single_copy;  /* RTS frames work: peers can read each other's memory */
   size_t rndv_min;  /* messages of this size or more use RTS when single_copy */
+  int self_fin;     /* it completes RTS sends itself (tubo__rts_sent): receivers send no FIN */
 } tubo__tp_caps_t;
 
 typedef struct tubo__tp_ops {
@@ -42,6 +44,17 @@ typedef struct tubo__tp_ops {
    * the transport moves it apart from the frame (MPI). NULL where the transport has no
    * single copy. Returns 0 or an error. */
   int (*read)(void *state, int peer, uint64_t addr, uint32_t id, void *dst, size_t n, size_t total);
+
+  /* Starts taking the whole message an RTS announced (id, n bytes) into dst, for receive
+   * r, and returns 1: the transport calls tubo__read_done(w, r, err) from its progress
+   * once it is there. Returns 0 where it cannot (the engine calls read instead), or an
+   * error. May be NULL. */
+  int (*read_start)(void *state, int peer, uint32_t id, void *dst, size_t n,
+                    struct tubo_request *r);
+
+  /* Forgets the read read_start began for r, which is being failed: once it returns, the
+   * transport writes no more into r's buffer and never names r again. */
+  void (*read_cancel)(void *state, struct tubo_request *r);
 
   /* Fast path of a blocking receive, used only when nothing is queued in the engine: if
    * the next frame from peer is a whole message matching ctx and tag (or TUBO_ANY_TAG),

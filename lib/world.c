@@ -68,7 +68,7 @@ int tubo__world_add_tport(tubo__world_t *w, const tubo__tp_ops_t *ops, tubo__lau
   for (int i = 0; i < l->size; i++)
     w->peers[world_ranks ? world_ranks[i] : i].rndv_min = SIZE_MAX;
   void *state = NULL;
-  tubo__tp_caps_t caps = {0, 0, 0};
+  tubo__tp_caps_t caps = {0, 0, 0, 0};
   int rc = ops->open(w, l, &state, &caps);
   if (rc != 0)
     return rc;

@@ -7,9 +7,10 @@
  * of one sender in order, which is all the engine needs.
  * A large message travels as an RTS frame, and its bytes as MPI messages of their own,
  * sent straight from the user's buffer with a tag made of the RTS's request id: the
- * receiver takes them with MPI_Recv when a receive matches (the "single copy" of this
- * transport) and answers with a FIN, which this transport holds back until MPI has
- * finished the sends, so that the user may free the buffer when the engine says so. */
+ * receiver takes them when a receive matches, straight into the receive's buffer and in
+ * the background (the "single copy" of this transport). The send is complete when MPI
+ * has sent them, as an MPI send is: this transport then completes it itself, and the
+ * receiver sends no FIN (caps.self_fin). */
 #include "config.h"
 
 #include <limits.h>
@@ -59,22 +60,21 @@ struct mpi_hdr {
 };
 #define MPI_HDR_MAGIC 0x4f425554u /* "TUBO" */
 
-/* A send MPI has not finished: a frame (buf, freed after) or a large message's data
- * (buf NULL; id names its RTS). */
+/* What a request of MPI this transport follows is for. */
+enum mpi_op {
+  MPI_OP_FRAME = 1, /* sends a frame from buf, freed after */
+  MPI_OP_DATA = 2,  /* sends the data of this rank's RTS id to peer */
+  MPI_OP_READ = 3   /* takes in the data of peer's RTS id, for the receive rreq */
+};
+
+/* A request MPI has not finished. */
 typedef struct mpi_send {
   void *buf;
+  tubo_request_t *rreq;
   int peer;
   uint32_t id;
+  enum mpi_op op;
 } mpi_send_t;
-
-/* A frame held back: a FIN whose large message MPI is still sending, or a frame its
- * sender sent after such a FIN (the engine must see each sender's frames in order: a
- * GONE delivered before the FIN would fail the send the FIN completes). */
-typedef struct mpi_held {
-  int peer;
-  tubo__frame_t f;
-  unsigned char *payload; /* malloc'd */
-} mpi_held_t;
 
 typedef struct mpi_state {
   tubo__world_t *w;
@@ -85,9 +85,8 @@ typedef struct mpi_state {
   MPI_Request *reqs;
   mpi_send_t *sends;
   int nsends, capsends;
-  int *done_idx; /* MPI_Testsome's output */
-  mpi_held_t *held;
-  int nheld, capheld;
+  int *done_idx;           /* MPI_Testsome's output */
+  mpi_send_t *done;        /* and what those requests were for */
   unsigned char *ring_mem; /* the ring's buffers, one allocation */
   unsigned char *ring_buf[MPI_RING];
   MPI_Request ring_req[MPI_RING];
@@ -127,8 +126,8 @@ static int mpi_data_tag(const mpi_state_t *s, uint32_t id)
   return MPI_TAG_DATA0 + (int)(id % (uint32_t)s->tag_span);
 }
 
-/* Records a send MPI is doing; the request slot is filled by the caller. */
-static MPI_Request *mpi_send_slot(mpi_state_t *s, void *buf, int peer, uint32_t id)
+/* Records a request MPI is doing; the request slot is filled by the caller. */
+static MPI_Request *mpi_send_slot(mpi_state_t *s, enum mpi_op op, void *buf, int peer, uint32_t id)
 {
   if (s->nsends == s->capsends) {
     int cap = s->capsends ? 2 * s->capsends : 64;
@@ -141,11 +140,14 @@ static MPI_Request *mpi_send_slot(mpi_state_t *s, void *buf, int peer, uint32_t 
     int *x = realloc(s->done_idx, (size_t)cap * sizeof *x);
     if (x != NULL)
       s->done_idx = x;
-    if (r == NULL || d == NULL || x == NULL)
+    mpi_send_t *q = realloc(s->done, (size_t)cap * sizeof *q);
+    if (q != NULL)
+      s->done = q;
+    if (r == NULL || d == NULL || x == NULL || q == NULL)
       return NULL;
     s->capsends = cap;
   }
-  s->sends[s->nsends] = (mpi_send_t){buf, peer, id};
+  s->sends[s->nsends] = (mpi_send_t){buf, NULL, peer, id, op};
   return &s->reqs[s->nsends++];
 }
 
@@ -155,7 +157,7 @@ static int mpi_send_data(mpi_state_t *s, int peer, const struct tubo__f_rts *h)
   const char *p = (const char *)(uintptr_t)h->addr;
   for (uint64_t off = 0; off < h->total; off += MPI_CHUNK) {
     uint64_t n = h->total - off < MPI_CHUNK ? h->total - off : MPI_CHUNK;
-    MPI_Request *r = mpi_send_slot(s, NULL, peer, h->sreq);
+    MPI_Request *r = mpi_send_slot(s, MPI_OP_DATA, NULL, peer, h->sreq);
     if (r == NULL)
       return TUBO_ENOMEM;
     if (MPI_Isend(p + off, (int)n, MPI_BYTE, peer, mpi_data_tag(s, h->sreq), s->comm, r) !=
@@ -195,7 +197,7 @@ static int mpi_push(void *state, int peer, const tubo__frame_t *f, const void *p
     memcpy(buf + sizeof h, p1, n1);
   if (n2)
     memcpy(buf + sizeof h + n1, p2, n2);
-  MPI_Request *r = mpi_send_slot(s, buf, peer, 0);
+  MPI_Request *r = mpi_send_slot(s, MPI_OP_FRAME, buf, peer, 0);
   if (r == NULL) {
     free(buf);
     return TUBO_ENOMEM;
@@ -242,16 +244,51 @@ static int mpi_read(void *state, int peer, uint64_t addr, uint32_t id, void *dst
   return rc;
 }
 
+static int mpi_read_start(void *state, int peer, uint32_t id, void *dst, size_t n,
+                          tubo_request_t *r)
+{
+  mpi_state_t *s = state;
+  if (n > MPI_CHUNK)
+    return 0; /* in chunks, by mpi_read */
+  MPI_Request *q = mpi_send_slot(s, MPI_OP_READ, NULL, peer, id);
+  if (q == NULL)
+    return TUBO_ENOMEM;
+  s->sends[s->nsends - 1].rreq = r;
+  if (MPI_Irecv(dst, (int)n, MPI_BYTE, peer, mpi_data_tag(s, id), s->comm, q) != MPI_SUCCESS) {
+    s->nsends--;
+    return TUBO_EPEER;
+  }
+  s->hot = MPI_HOT_POLLS;
+  return 1;
+}
+
+static void mpi_read_cancel(void *state, tubo_request_t *r)
+{
+  mpi_state_t *s = state;
+  for (int i = 0; i < s->nsends; i++)
+    if (s->sends[i].op == MPI_OP_READ && s->sends[i].rreq == r) {
+      /* Once matched, a receive cannot be cancelled: then it is waited for, as the user's
+       * buffer must not be written after tubo gives it back. */
+      MPI_Cancel(&s->reqs[i]);
+      MPI_Wait(&s->reqs[i], MPI_STATUS_IGNORE);
+      s->reqs[i] = s->reqs[s->nsends - 1];
+      s->sends[i] = s->sends[s->nsends - 1];
+      s->nsends--;
+      return;
+    }
+}
+
 /* Whether MPI still sends data of peer's RTS id. */
 static int mpi_data_pending(const mpi_state_t *s, int peer, uint32_t id)
 {
   for (int i = 0; i < s->nsends; i++)
-    if (s->sends[i].buf == NULL && s->sends[i].peer == peer && s->sends[i].id == id)
+    if (s->sends[i].op == MPI_OP_DATA && s->sends[i].peer == peer && s->sends[i].id == id)
       return 1;
   return 0;
 }
 
-/* Frees the sends MPI has finished. */
+/* Frees the frames MPI has sent, completes the sends whose data it has sent and the
+ * receives whose data it has taken in. */
 static int mpi_reap_sends(mpi_state_t *s)
 {
   if (s->nsends == 0)
@@ -262,9 +299,8 @@ static int mpi_reap_sends(mpi_state_t *s)
   if (outcount == MPI_UNDEFINED || outcount == 0)
     return 0;
   for (int i = 0; i < outcount; i++) {
-    free(s->sends[s->done_idx[i]].buf);
-    s->sends[s->done_idx[i]].buf = NULL;
-    s->sends[s->done_idx[i]].peer = -1;
+    s->done[i] = s->sends[s->done_idx[i]];
+    free(s->done[i].buf);
   }
   int k = 0;
   for (int i = 0; i < s->nsends; i++)
@@ -273,70 +309,15 @@ static int mpi_reap_sends(mpi_state_t *s)
       s->sends[k++] = s->sends[i];
     }
   s->nsends = k;
+  /* Last, as the engine may send frames of its own meanwhile. */
+  for (int i = 0; i < outcount; i++) {
+    mpi_send_t d = s->done[i];
+    if (d.op == MPI_OP_READ)
+      tubo__read_done(s->w, d.rreq, 0);
+    else if (d.op == MPI_OP_DATA && !mpi_data_pending(s, d.peer, d.id))
+      tubo__rts_sent(s->w, d.id);
+  }
   return outcount;
-}
-
-/* Whether a held frame must stay held: a FIN whose data MPI still sends. */
-static int mpi_must_hold(const mpi_state_t *s, int peer, const tubo__frame_t *f, const void *p)
-{
-  struct tubo__f_fin fin;
-  if (f->kind != TUBO__F_FIN || f->len != sizeof fin)
-    return 0;
-  memcpy(&fin, p, sizeof fin);
-  return mpi_data_pending(s, peer, fin.sreq);
-}
-
-/* Whether an earlier held frame of peer than index end is still held. */
-static int mpi_peer_held(const mpi_state_t *s, int peer, int end)
-{
-  for (int i = 0; i < end; i++)
-    if (s->held[i].peer == peer)
-      return 1;
-  return 0;
-}
-
-/* Delivers the held frames that may go now, in each sender's order. */
-static int mpi_release_held(mpi_state_t *s)
-{
-  int n = 0, k = 0, rc = 0;
-  for (int i = 0; i < s->nheld; i++) {
-    mpi_held_t x = s->held[i];
-    if (rc < 0 || mpi_peer_held(s, x.peer, k) || mpi_must_hold(s, x.peer, &x.f, x.payload)) {
-      s->held[k++] = x;
-      continue;
-    }
-    rc = tubo__deliver(s->w, x.peer, &x.f, x.payload, 1);
-    free(x.payload);
-    n++;
-  }
-  s->nheld = k;
-  return rc < 0 ? rc : n;
-}
-
-static int mpi_hold(mpi_state_t *s, int peer, const tubo__frame_t *f, const void *p)
-{
-  if (s->nheld == s->capheld) {
-    int cap = s->capheld ? 2 * s->capheld : 16;
-    mpi_held_t *x = realloc(s->held, (size_t)cap * sizeof *x);
-    if (x == NULL)
-      return TUBO_ENOMEM;
-    s->held = x;
-    s->capheld = cap;
-  }
-  unsigned char *copy = malloc(f->len ? f->len : 1);
-  if (copy == NULL)
-    return TUBO_ENOMEM;
-  memcpy(copy, p, f->len);
-  s->held[s->nheld++] = (mpi_held_t){peer, *f, copy};
-  struct tubo__f_fin fin;
-  if (f->kind == TUBO__F_FIN && f->len == sizeof fin) {
-    memcpy(&fin, p, sizeof fin);
-    /* The receiver could not take the data: MPI must not keep sending it. */
-    for (int i = 0; fin.error != 0 && i < s->nsends; i++)
-      if (s->sends[i].buf == NULL && s->sends[i].peer == peer && s->sends[i].id == fin.sreq)
-        MPI_Cancel(&s->reqs[i]);
-  }
-  return 1;
 }
 
 /* Tests the ring's next receive (waits for it with wait): returns 1 with the frame that
@@ -376,13 +357,17 @@ static int mpi_next_frame(mpi_state_t *s, int wait, int *src, tubo__frame_t *f,
   return 1;
 }
 
-/* Hands a frame to the engine, or holds it back (mpi_must_hold). */
+/* Hands a frame to the engine, which keeps what no receive wants yet. */
 static int mpi_deliver(mpi_state_t *s, int src, const tubo__frame_t *f,
                        const unsigned char *payload)
 {
-  if (mpi_must_hold(s, src, f, payload) || (s->nheld > 0 && mpi_peer_held(s, src, s->nheld)))
-    return mpi_hold(s, src, f, payload);
-  /* Taken out of MPI: the engine keeps what no receive wants yet. */
+  /* A peer that left had taken in the data it was going to: the sends MPI has finished
+   * complete before its departure fails those still waiting. */
+  if (f->kind == TUBO__F_GONE && s->nsends > 0) {
+    int rc = mpi_reap_sends(s);
+    if (rc < 0)
+      return rc;
+  }
   return tubo__deliver(s->w, src, f, payload, 1);
 }
 
@@ -420,8 +405,6 @@ static int mpi_progress(void *state)
   if ((n = mpi_reap_sends(s)) < 0)
     return n;
   n = 0;
-  if (s->nheld > 0 && (n = mpi_release_held(s)) < 0)
-    return n;
   /* Frames until none is left or one completes a request: testing for the next one
    * costs a pass of MPI's progress engine, which the caller waiting for that request
    * should not pay before it sees it (the next call takes the rest). */
@@ -434,7 +417,7 @@ static int mpi_progress(void *state)
       break;
     n++;
   }
-  if (n > 0 || s->nsends > 0 || s->nheld > 0)
+  if (n > 0 || s->nsends > 0)
     s->hot = MPI_HOT_POLLS;
   else if (s->hot > 0)
     s->hot--;
@@ -457,14 +440,14 @@ static int mpi_recv_now(void *state, int peer, uint16_t ctx, int32_t tag, void *
   if (s->unposted > 0 && (rc = mpi_repost(s)) < 0)
     return rc;
   int wait = w->nact == 1 && w->services == NULL && w->sq_peers == 0 && w->waitfin == 0 &&
-             !w->broken && !w->peers[peer].gone && s->nsends == 0 && s->nheld == 0;
+             !w->broken && !w->peers[peer].gone && s->nsends == 0;
   tubo__frame_t f;
   const unsigned char *payload = NULL;
   if ((rc = mpi_next_frame(s, wait, &src, &f, &payload)) <= 0)
     return rc;
   s->hot = MPI_HOT_POLLS;
   if (src != peer || f.kind != TUBO__F_EAGER || f.ctx != ctx ||
-      (tag != TUBO_ANY_TAG && f.tag != tag) || s->nheld > 0) {
+      (tag != TUBO_ANY_TAG && f.tag != tag)) {
     rc = mpi_deliver(s, src, &f, payload);
     return rc < 0 ? rc : 0;
   }
@@ -501,7 +484,7 @@ static void mpi_leave(void *state)
 static int mpi_frames_pending(const mpi_state_t *s)
 {
   for (int i = 0; i < s->nsends; i++)
-    if (s->sends[i].buf != NULL)
+    if (s->sends[i].op == MPI_OP_FRAME)
       return 1;
   return 0;
 }
@@ -555,9 +538,7 @@ static void mpi_close(void *state)
   free(s->reqs);
   free(s->sends);
   free(s->done_idx);
-  for (int i = 0; i < s->nheld; i++)
-    free(s->held[i].payload);
-  free(s->held);
+  free(s->done);
   free(s->ring_mem); /* left only where MPI was finalized under tubo, with the ring */
   free(s);
 }
@@ -575,6 +556,8 @@ const tubo__tp_ops_t tubo__mpi_ops = {
     .close = mpi_close,
     .push = mpi_push,
     .read = mpi_read,
+    .read_start = mpi_read_start,
+    .read_cancel = mpi_read_cancel,
     .recv_now = mpi_recv_now,
     .heap_alloc = NULL,
     .heap_at = NULL,
@@ -623,6 +606,7 @@ int tubo__mpi_tport_open(tubo__world_t *w, MPI_Comm comm, int owns_mpi, void **s
   caps->frame_max = MPI_FRAME_MAX;
   caps->single_copy = 1;
   caps->rndv_min = MPI_RNDV_MIN;
+  caps->self_fin = 1;
   *state = s;
   return 0;
 }
