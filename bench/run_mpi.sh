@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# The benchmark of tubo under mpirun: 8 B half round trip and 1 MiB streaming bandwidth
-# (bench/osu.c) for
+# The benchmark of tubo under mpirun: 8 B half round trip, 64 KiB and 1 MiB streaming
+# bandwidth (bench/osu.c) for
 #   same node      tubo under mpirun, both ranks on one node, against tubo under tuborun;
 #   both waiting   ranks 0 and 1 on one node while rank 2, on another pretend node, idles:
 #                  0 and 1 poll MPI too; against the same three ranks on one node (rank 2
@@ -82,19 +82,20 @@ if [ $hosts = 1 ]; then
 fi
 
 # fig NAME COMMAND...: runs an osu program for latency and bandwidth; appends
-# "NAME lat_ns bw_MBps" to $tmp/figs (n/a where it failed).
+# "NAME lat_ns bw_1MiB_GBps bw_64KiB_GBps" to $tmp/figs (n/a where it failed).
 fig() {
   name=$1
   shift
-  if "$@" -b -t both -s 8,1048576 >"$tmp/out" 2>"$tmp/err"; then
+  if "$@" -b -t both -s 8,65536,1048576 >"$tmp/out" 2>"$tmp/err"; then
     lat=$(awk '/test=latency size=8 /{for(i=1;i<=NF;i++) if($i ~ /^half_rtt_ns=/){sub(/.*=/,"",$i); print $i}}' "$tmp/out")
     bw=$(awk '/test=bw size=1048576 /{for(i=1;i<=NF;i++) if($i ~ /^GBps=/){sub(/.*=/,"",$i); print $i}}' "$tmp/out")
+    bw64=$(awk '/test=bw size=65536 /{for(i=1;i<=NF;i++) if($i ~ /^GBps=/){sub(/.*=/,"",$i); print $i}}' "$tmp/out")
   else
     echo "run_mpi.sh: $name failed:" >&2
     cat "$tmp/err" >&2
-    lat=n/a bw=n/a
+    lat=n/a bw=n/a bw64=n/a
   fi
-  echo "$rep $name ${lat:-n/a} ${bw:-n/a}" >>"$tmp/figs"
+  echo "$rep $name ${lat:-n/a} ${bw:-n/a} ${bw64:-n/a}" >>"$tmp/figs"
 }
 
 # figpipe NAME COMMAND...: runs a pipeline program; appends "NAME items_per_s" to
@@ -123,7 +124,7 @@ figlat() {
     cat "$tmp/err" >&2
     lat=n/a
   fi
-  echo "$rep $name ${lat:-n/a} n/a" >>"$tmp/figs"
+  echo "$rep $name ${lat:-n/a} n/a n/a" >>"$tmp/figs"
 }
 
 : >"$tmp/figs"
@@ -161,7 +162,7 @@ done
 
 # The ratios of each repetition, then median, min and max of each.
 awk -v reps="$reps" '
-  { lat[$1, $2] = $3; bw[$1, $2] = $4; seen[$2] = 1 }
+  { lat[$1, $2] = $3; bw[$1, $2] = $4; bk[$1, $2] = $5; seen[$2] = 1 }
   function ratio(a, b) { return (a == "n/a" || b == "n/a" || b == 0) ? "n/a" : a / b }
   function add(key, v) { if (v != "n/a") { n[key]++; val[key, n[key]] = v } }
   END {
@@ -177,21 +178,25 @@ awk -v reps="$reps" '
       add("bw both waiting / one node", ratio(bw[r, "both_waiting"], bw[r, "one_node_idle"]))
       add("bw cross node / Open MPI (vader)", ratio(bw[r, "cross_vader"], bw[r, "ompi_vader"]))
       add("bw cross node / Open MPI (tcp)", ratio(bw[r, "cross_tcp"], bw[r, "ompi_tcp"]))
+      add("bw 64K same node / tuborun", ratio(bk[r, "same_node"], bk[r, "tuborun"]))
+      add("bw 64K cross node / Open MPI (vader)", ratio(bk[r, "cross_vader"], bk[r, "ompi_vader"]))
+      add("bw 64K cross node / Open MPI (tcp)", ratio(bk[r, "cross_tcp"], bk[r, "ompi_tcp"]))
       add("bw cross hosts / Open MPI", ratio(bw[r, "cross_hosts"], bw[r, "ompi_hosts"]))
     }
     split("tuborun same_node one_node_idle both_waiting cross_vader ompi_vader ring_model cross_tcp ompi_tcp cross_hosts ompi_hosts", names, " ")
-    printf "%-16s %14s %14s   (medians over %d repetitions)\n", "case", "8 B lat ns", "1 MiB GB/s", reps
+    printf "%-16s %14s %14s %14s   (medians over %d repetitions)\n", "case", "8 B lat ns", "1 MiB GB/s", "64 KiB GB/s", reps
     for (i = 1; i <= 11; i++) {
       if (!(names[i] in seen)) continue
-      nl = 0; nb = 0
+      nl = 0; nb = 0; nk = 0
       for (r = 1; r <= reps; r++) {
         if (lat[r, names[i]] != "n/a") l[++nl] = lat[r, names[i]]
         if (bw[r, names[i]] != "n/a") b[++nb] = bw[r, names[i]]
+        if (bk[r, names[i]] != "n/a") kk[++nk] = bk[r, names[i]]
       }
-      printf "%-16s %14s %14s\n", names[i], med(l, nl), med(b, nb)
+      printf "%-16s %14s %14s %14s\n", names[i], med(l, nl), med(b, nb), med(kk, nk)
     }
     printf "\n%-36s %8s %8s %8s\n", "ratio", "median", "min", "max"
-    order = "lat same node / tuborun|lat both waiting / one node|lat cross node / Open MPI (vader)|lat cross node / Open MPI (tcp)|lat ring model / Open MPI (vader)|lat cross node / ring model (vader)|lat cross hosts / Open MPI|bw same node / tuborun|bw both waiting / one node|bw cross node / Open MPI (vader)|bw cross node / Open MPI (tcp)|bw cross hosts / Open MPI"
+    order = "lat same node / tuborun|lat both waiting / one node|lat cross node / Open MPI (vader)|lat cross node / Open MPI (tcp)|lat ring model / Open MPI (vader)|lat cross node / ring model (vader)|lat cross hosts / Open MPI|bw same node / tuborun|bw both waiting / one node|bw cross node / Open MPI (vader)|bw cross node / Open MPI (tcp)|bw 64K same node / tuborun|bw 64K cross node / Open MPI (vader)|bw 64K cross node / Open MPI (tcp)|bw cross hosts / Open MPI"
     k = split(order, keys, "|")
     for (i = 1; i <= k; i++) {
       key = keys[i]
