@@ -160,11 +160,20 @@ while [ "$rep" -le "$reps" ]; do
   rep=$((rep + 1))
 done
 
-# The ratios of each repetition, then median, min and max of each.
-awk -v reps="$reps" '
-  { lat[$1, $2] = $3; bw[$1, $2] = $4; bk[$1, $2] = $5; seen[$2] = 1 }
+# The awk functions both tables use: ratios of figures that may be n/a, and median,
+# min and max of the m values in a[1..m].
+stats='
   function ratio(a, b) { return (a == "n/a" || b == "n/a" || b == 0) ? "n/a" : a / b }
   function add(key, v) { if (v != "n/a") { n[key]++; val[key, n[key]] = v } }
+  function sort(a, m,   i, j, t) { for (i = 2; i <= m; i++) for (j = i; j > 1 && a[j-1] > a[j]; j--) { t = a[j]; a[j] = a[j-1]; a[j-1] = t } }
+  function med(a, m) { if (m == 0) return "n/a"; sort(a, m); return sprintf("%.3g", m % 2 ? a[(m+1)/2] : (a[m/2] + a[m/2+1]) / 2) }
+  function mn(a, m) { if (m == 0) return "n/a"; sort(a, m); return sprintf("%.3g", a[1]) }
+  function mx(a, m) { if (m == 0) return "n/a"; sort(a, m); return sprintf("%.3g", a[m]) }
+'
+
+# The ratios of each repetition, then median, min and max of each.
+awk -v reps="$reps" "$stats"'
+  { lat[$1, $2] = $3; bw[$1, $2] = $4; bk[$1, $2] = $5; seen[$2] = 1 }
   END {
     for (r = 1; r <= reps; r++) {
       add("lat same node / tuborun", ratio(lat[r, "same_node"], lat[r, "tuborun"]))
@@ -206,17 +215,11 @@ awk -v reps="$reps" '
       printf "%-36s %8s %8s %8s\n", key, med(v, m), mn(v, m), mx(v, m)
     }
   }
-  function sort(a, m,   i, j, t) { for (i = 2; i <= m; i++) for (j = i; j > 1 && a[j-1] > a[j]; j--) { t = a[j]; a[j] = a[j-1]; a[j-1] = t } }
-  function med(a, m) { if (m == 0) return "n/a"; sort(a, m); return sprintf("%.3g", m % 2 ? a[(m+1)/2] : (a[m/2] + a[m/2+1]) / 2) }
-  function mn(a, m) { if (m == 0) return "n/a"; sort(a, m); return sprintf("%.3g", a[1]) }
-  function mx(a, m) { if (m == 0) return "n/a"; sort(a, m); return sprintf("%.3g", a[m]) }
 ' "$tmp/figs"
 
 # The pipelines: items per second, then the ratios of each repetition.
-awk -v reps="$reps" '
+awk -v reps="$reps" "$stats"'
   { ips[$1, $2] = $3; seen[$2] = 1 }
-  function ratio(a, b) { return (a == "n/a" || b == "n/a" || b == 0) ? "n/a" : a / b }
-  function add(key, v) { if (v != "n/a") { n[key]++; val[key, n[key]] = v } }
   END {
     for (r = 1; r <= reps; r++) {
       add("pipe same node / tuborun", ratio(ips[r, "pipe_same_node"], ips[r, "pipe_tuborun"]))
@@ -240,9 +243,5 @@ awk -v reps="$reps" '
       printf "%-36s %8s %8s %8s\n", keys[i], med(v, m), mn(v, m), mx(v, m)
     }
   }
-  function sort(a, m,   i, j, t) { for (i = 2; i <= m; i++) for (j = i; j > 1 && a[j-1] > a[j]; j--) { t = a[j]; a[j] = a[j-1]; a[j-1] = t } }
-  function med(a, m) { if (m == 0) return "n/a"; sort(a, m); return sprintf("%.3g", m % 2 ? a[(m+1)/2] : (a[m/2] + a[m/2+1]) / 2) }
-  function mn(a, m) { if (m == 0) return "n/a"; sort(a, m); return sprintf("%.3g", a[1]) }
-  function mx(a, m) { if (m == 0) return "n/a"; sort(a, m); return sprintf("%.3g", a[m]) }
 ' "$tmp/pipes"
 exit 0
