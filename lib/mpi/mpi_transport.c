@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /* The MPI transport: frames between ranks on different nodes, as MPI messages.
  *
- * Every frame is one MPI message of tag MPI_TAG_FRAME on a communicator of tubo's own (a
- * duplicate of MPI_COMM_WORLD): a 16-byte header, then the payload, copied into a buffer
- * of the transport so that the engine may reuse its memory at once. MPI keeps the frames
- * of one sender in order, which is all the engine needs.
- * A large message travels as an RTS frame, and its bytes as MPI messages of their own,
- * sent straight from the user's buffer with a tag made of the RTS's request id: the
+ * Every frame is one MPI message on a communicator of tubo's own (a duplicate of
+ * MPI_COMM_WORLD). A message's frame whose context and tag fit (EAGER, context < 1024,
+ * tag < 2^20) travels as the message's bytes alone, its context and tag in the MPI tag, as
+ * an MPI message would; any other frame has tag MPI_TAG_FRAME and a 16-byte header before
+ * its payload. MPI keeps the frames of one sender in order, which is all the engine needs.
+ * A large message travels as an RTS frame, and its bytes as MPI messages of their own on
+ * a second communicator, sent straight from the user's buffer with a tag made of the
+ * RTS's request id: the
  * receiver takes them when a receive matches, straight into the receive's buffer and in
  * the background (the "single copy" of this transport). The send is complete when MPI
  * has sent them, as an MPI send is: this transport then completes it itself, and the
@@ -23,7 +25,12 @@
 #include "world.h"
 
 #define MPI_TAG_FRAME 1
-#define MPI_TAG_DATA0 2
+/* A frame with no header: an EAGER frame, (context << MPI_COMPACT_TAG_BITS) | tag below. */
+#define MPI_TAG_COMPACT      0x40000000
+#define MPI_COMPACT_TAG_BITS 20
+#define MPI_COMPACT_CTX_MAX  0x3ff
+#define MPI_COMPACT_TAG_MAX  0xfffff
+#define MPI_TAG_DATA0        2
 /* Bytes of one MPI message of a large message's data: MPI counts in int. */
 #define MPI_CHUNK (1u << 30)
 /* Largest frame: what one rank buffers per message in flight (mpi.h). */
@@ -78,7 +85,9 @@ typedef struct mpi_send {
 
 typedef struct mpi_state {
   tubo__world_t *w;
-  MPI_Comm comm;
+  MPI_Comm comm;  /* frames */
+  MPI_Comm dcomm; /* the data of RTS messages, apart from the ring's receives */
+  int compact;    /* MPI's tags reach MPI_TAG_COMPACT's range */
   int rank, size;
   int owns_mpi; /* tubo initialized MPI, so it finalizes it */
   int tag_span; /* data tags are MPI_TAG_DATA0 .. MPI_TAG_DATA0 + tag_span - 1 */
@@ -160,7 +169,7 @@ static int mpi_send_data(mpi_state_t *s, int peer, const struct tubo__f_rts *h)
     MPI_Request *r = mpi_send_slot(s, MPI_OP_DATA, NULL, peer, h->sreq);
     if (r == NULL)
       return TUBO_ENOMEM;
-    if (MPI_Isend(p + off, (int)n, MPI_BYTE, peer, mpi_data_tag(s, h->sreq), s->comm, r) !=
+    if (MPI_Isend(p + off, (int)n, MPI_BYTE, peer, mpi_data_tag(s, h->sreq), s->dcomm, r) !=
         MPI_SUCCESS) {
       s->nsends--;
       return TUBO_EPEER;
@@ -176,39 +185,50 @@ static int mpi_push(void *state, int peer, const tubo__frame_t *f, const void *p
   if (f->len > MPI_FRAME_MAX || n1 + n2 != f->len)
     return TUBO_ETOOBIG;
   struct mpi_hdr h = {f->kind, f->flags, f->ctx, f->tag, f->len, MPI_HDR_MAGIC};
+  size_t hl = sizeof h;
+  int mtag = MPI_TAG_FRAME;
+  if (s->compact && f->kind == TUBO__F_EAGER && f->flags == 0 && f->ctx <= MPI_COMPACT_CTX_MAX &&
+      f->tag >= 0 && f->tag <= MPI_COMPACT_TAG_MAX) {
+    hl = 0;
+    mtag = MPI_TAG_COMPACT | (int)f->ctx << MPI_COMPACT_TAG_BITS | f->tag;
+  }
+  s->hot = MPI_HOT_POLLS;
   if (f->len <= MPI_SMALL && f->kind != TUBO__F_RTS) {
+    /* MPI copies it at once (far below its eager limits): from the caller's memory when
+     * it is one piece with no header. */
     unsigned char small[sizeof h + MPI_SMALL];
-    memcpy(small, &h, sizeof h);
-    if (n1)
-      memcpy(small + sizeof h, p1, n1);
-    if (n2)
-      memcpy(small + sizeof h + n1, p2, n2);
-    s->hot = MPI_HOT_POLLS;
-    return MPI_Send(small, (int)(sizeof h + f->len), MPI_BYTE, peer, MPI_TAG_FRAME, s->comm) ==
-                   MPI_SUCCESS
+    const void *b = small;
+    if (hl == 0 && n2 == 0) {
+      b = p1;
+    } else {
+      memcpy(small, &h, hl);
+      if (n1)
+        memcpy(small + hl, p1, n1);
+      if (n2)
+        memcpy(small + hl + n1, p2, n2);
+    }
+    return MPI_Send(b, (int)(hl + f->len), MPI_BYTE, peer, mtag, s->comm) == MPI_SUCCESS
                ? 0
                : TUBO_EPEER;
   }
-  unsigned char *buf = malloc(sizeof h + f->len);
+  unsigned char *buf = malloc(hl + f->len);
   if (buf == NULL)
     return TUBO_ENOMEM;
-  memcpy(buf, &h, sizeof h);
+  memcpy(buf, &h, hl);
   if (n1)
-    memcpy(buf + sizeof h, p1, n1);
+    memcpy(buf + hl, p1, n1);
   if (n2)
-    memcpy(buf + sizeof h + n1, p2, n2);
+    memcpy(buf + hl + n1, p2, n2);
   MPI_Request *r = mpi_send_slot(s, MPI_OP_FRAME, buf, peer, 0);
   if (r == NULL) {
     free(buf);
     return TUBO_ENOMEM;
   }
-  if (MPI_Isend(buf, (int)(sizeof h + f->len), MPI_BYTE, peer, MPI_TAG_FRAME, s->comm, r) !=
-      MPI_SUCCESS) {
+  if (MPI_Isend(buf, (int)(hl + f->len), MPI_BYTE, peer, mtag, s->comm, r) != MPI_SUCCESS) {
     s->nsends--;
     free(buf);
     return TUBO_EPEER;
   }
-  s->hot = MPI_HOT_POLLS;
   if (f->kind == TUBO__F_RTS && n1 == sizeof(struct tubo__f_rts)) {
     struct tubo__f_rts rts;
     memcpy(&rts, p1, sizeof rts);
@@ -234,7 +254,7 @@ static int mpi_read(void *state, int peer, uint64_t addr, uint32_t id, void *dst
         return TUBO_ENOMEM;
       into = tmp;
     }
-    if (MPI_Recv(into, (int)k, MPI_BYTE, peer, mpi_data_tag(s, id), s->comm, MPI_STATUS_IGNORE) !=
+    if (MPI_Recv(into, (int)k, MPI_BYTE, peer, mpi_data_tag(s, id), s->dcomm, MPI_STATUS_IGNORE) !=
         MPI_SUCCESS)
       rc = TUBO_EPEER;
     else if (into == tmp && off < n)
@@ -254,7 +274,7 @@ static int mpi_read_start(void *state, int peer, uint32_t id, void *dst, size_t 
   if (q == NULL)
     return TUBO_ENOMEM;
   s->sends[s->nsends - 1].rreq = r;
-  if (MPI_Irecv(dst, (int)n, MPI_BYTE, peer, mpi_data_tag(s, id), s->comm, q) != MPI_SUCCESS) {
+  if (MPI_Irecv(dst, (int)n, MPI_BYTE, peer, mpi_data_tag(s, id), s->dcomm, q) != MPI_SUCCESS) {
     s->nsends--;
     return TUBO_EPEER;
   }
@@ -346,7 +366,19 @@ static int mpi_next_frame(mpi_state_t *s, int wait, int *src, tubo__frame_t *f,
   struct mpi_hdr h;
   const unsigned char *buf = s->ring_buf[i];
   *src = st.MPI_SOURCE;
-  if (count < (int)sizeof h || *src < 0 || *src >= s->size || *src == s->rank)
+  if (count < 0 || count > (int)MPI_FRAME_MAX + (int)sizeof h || *src < 0 || *src >= s->size ||
+      *src == s->rank)
+    return TUBO_ECORRUPT;
+  if (st.MPI_TAG & MPI_TAG_COMPACT) {
+    if (count > (int)MPI_FRAME_MAX)
+      return TUBO_ECORRUPT;
+    *f = (tubo__frame_t){TUBO__F_EAGER, 0,
+                         (uint16_t)((st.MPI_TAG >> MPI_COMPACT_TAG_BITS) & MPI_COMPACT_CTX_MAX),
+                         st.MPI_TAG & MPI_COMPACT_TAG_MAX, (uint32_t)count};
+    *payload = buf;
+    return 1;
+  }
+  if (st.MPI_TAG != MPI_TAG_FRAME || count < (int)sizeof h)
     return TUBO_ECORRUPT;
   memcpy(&h, buf, sizeof h);
   if (h.magic != MPI_HDR_MAGIC || h.len != (size_t)count - sizeof h || h.kind == 0 ||
@@ -530,6 +562,7 @@ static void mpi_close(void *state)
   if (!fin) {
     mpi_drain(s);
     MPI_Comm_free(&s->comm);
+    MPI_Comm_free(&s->dcomm);
     if (s->owns_mpi)
       MPI_Finalize();
   }
@@ -576,12 +609,19 @@ int tubo__mpi_tport_open(tubo__world_t *w, MPI_Comm comm, int owns_mpi, void **s
     return TUBO_ENOMEM;
   s->w = w;
   s->comm = comm;
+  if (MPI_Comm_dup(comm, &s->dcomm) != MPI_SUCCESS) {
+    free(s);
+    return TUBO_ELAUNCH;
+  }
   s->owns_mpi = owns_mpi;
   MPI_Comm_rank(comm, &s->rank);
   MPI_Comm_size(comm, &s->size);
   int *ub = NULL, flag = 0;
   MPI_Comm_get_attr(comm, MPI_TAG_UB, &ub, &flag);
-  s->tag_span = (flag && ub != NULL ? *ub : 32767) - MPI_TAG_DATA0 + 1;
+  int tag_ub = flag && ub != NULL ? *ub : 32767;
+  s->tag_span = tag_ub - MPI_TAG_DATA0 + 1;
+  s->compact = tag_ub >= (MPI_TAG_COMPACT | MPI_COMPACT_CTX_MAX << MPI_COMPACT_TAG_BITS |
+                          MPI_COMPACT_TAG_MAX);
   s->rcap = sizeof(struct mpi_hdr) + MPI_FRAME_MAX;
   for (unsigned i = 0; i < MPI_RING; i++)
     s->ring_req[i] = MPI_REQUEST_NULL;
@@ -590,15 +630,17 @@ int tubo__mpi_tport_open(tubo__world_t *w, MPI_Comm comm, int owns_mpi, void **s
    * buffer: with 64 buffers so placed an 8-byte hop took 4x as long (measured). */
   size_t stride = ((s->rcap + 4095) & ~(size_t)4095) + MPI_RING_SKEW;
   if ((s->ring_mem = aligned_alloc(64, MPI_RING * stride)) == NULL) {
+    MPI_Comm_free(&s->dcomm);
     free(s);
     return TUBO_ENOMEM;
   }
   for (unsigned i = 0; i < MPI_RING; i++) {
     s->ring_buf[i] = s->ring_mem + i * stride;
-    if (MPI_Recv_init(s->ring_buf[i], (int)s->rcap, MPI_BYTE, MPI_ANY_SOURCE, MPI_TAG_FRAME, comm,
+    if (MPI_Recv_init(s->ring_buf[i], (int)s->rcap, MPI_BYTE, MPI_ANY_SOURCE, MPI_ANY_TAG, comm,
                       &s->ring_req[i]) != MPI_SUCCESS ||
         mpi_post(s, i) != 0) {
       mpi_ring_free(s);
+      MPI_Comm_free(&s->dcomm);
       free(s);
       return TUBO_ENOMEM;
     }
