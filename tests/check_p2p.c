@@ -226,6 +226,34 @@ static void body_tags(void)
   }
 }
 
+/* Messages of one sender keep their order for a receive of any tag, whatever way the
+ * transport carries each tag (MPI: small tags in the MPI tag with no header, others with
+ * one, large messages apart): tags on both sides of 2^20, and sizes of every protocol. */
+static void body_tag_order(void)
+{
+  static const int tags[] = {3, TUBO_TAG_MAX, (1 << 20) - 1, 1 << 20, 0, 77777777, 5};
+  static const size_t lens[] = {8, 0, 5000, 8, 70000, 1, (1u << 20) + 3};
+  enum { N = sizeof tags / sizeof tags[0] };
+  if (th_rank > 1)
+    return;
+  int peer = 1 - th_rank;
+  if (th_rank == 0) {
+    for (int i = 0; i < N; i++)
+      TH_SEND_MSG(peer, tags[i], lens[i], i);
+    return;
+  }
+  size_t cap = (1u << 20) + 3;
+  unsigned char *b = th_malloc(cap);
+  for (int i = 0; i < N; i++) {
+    tubo_status_t st;
+    TH_OK(tubo_recv(b, cap, peer, TUBO_ANY_TAG, th_world, &st));
+    TH_STATUS(st, peer, tags[i], lens[i], 0);
+    TH_CHECK_DATA(b, lens[i], th_seed(peer, th_rank, lens[i], i), "message %d (tag %d, %zu B)", i,
+                  tags[i], lens[i]);
+  }
+  free(b);
+}
+
 #define ANY_K 12
 
 /* What rank s sends as its k-th message to rank 0 in body_any. */
@@ -718,6 +746,7 @@ static const th_body_t bodies[] = {
     {"pingpong", body_pingpong, 0},
     {"ordering", body_ordering, 0},
     {"ordering_posted", body_ordering_posted, 0},
+    {"tag_order", body_tag_order, 0},
     {"tags", body_tags, 0},
     {"any", body_any, 0},
     {"truncation", body_truncation, 0},
@@ -739,6 +768,7 @@ static Suite *p2p_suite(void)
   th_add_case(s, "ordering", 3, TH_ALL_PATHS);
   th_add_case(s, "ordering_posted", 2, TH_ALL_PATHS);
   th_add_case(s, "tags", 2, TH_ALL_PATHS);
+  th_add_case(s, "tag_order", 2, TH_ALL_PATHS);
   th_add_case(s, "any", 4, TH_ALL_PATHS);
   th_add_case(s, "truncation", 2, TH_ALL_PATHS);
   th_add_case(s, "nb_preposted", 2, TH_ALL_PATHS);

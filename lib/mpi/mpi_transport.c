@@ -25,10 +25,11 @@
 #include "world.h"
 
 #define MPI_TAG_FRAME 1
-/* A frame with no header: an EAGER frame, (context << MPI_COMPACT_TAG_BITS) | tag below. */
+/* A frame with no header: an EAGER frame, (context code << MPI_COMPACT_TAG_BITS) | tag
+ * below (mpi_ctx_code). */
 #define MPI_TAG_COMPACT      0x40000000
 #define MPI_COMPACT_TAG_BITS 20
-#define MPI_COMPACT_CTX_MAX  0x3ff
+#define MPI_COMPACT_CTX_MAX  0x3ff /* the largest context code */
 #define MPI_COMPACT_TAG_MAX  0xfffff
 #define MPI_TAG_DATA0        2
 /* Bytes of one MPI message of a large message's data: MPI counts in int. */
@@ -178,6 +179,22 @@ static int mpi_send_data(mpi_state_t *s, int peer, const struct tubo__f_rts *h)
   return 0;
 }
 
+/* A context in the 10 bits of a headerless frame's MPI tag: the world's first 512 and
+ * pipes' first 512 (TUBO__CTX_PIPE_BASE on), else -1. */
+static int mpi_ctx_code(uint16_t ctx)
+{
+  if (ctx < 512)
+    return ctx;
+  if (ctx >= TUBO__CTX_PIPE_BASE && ctx < TUBO__CTX_PIPE_BASE + 512)
+    return 512 + (int)(ctx - TUBO__CTX_PIPE_BASE);
+  return -1;
+}
+
+static uint16_t mpi_ctx_of_code(int code)
+{
+  return (uint16_t)(code < 512 ? code : (int)TUBO__CTX_PIPE_BASE + code - 512);
+}
+
 static int mpi_push(void *state, int peer, const tubo__frame_t *f, const void *p1, size_t n1,
                     const void *p2, size_t n2)
 {
@@ -187,10 +204,11 @@ static int mpi_push(void *state, int peer, const tubo__frame_t *f, const void *p
   struct mpi_hdr h = {f->kind, f->flags, f->ctx, f->tag, f->len, MPI_HDR_MAGIC};
   size_t hl = sizeof h;
   int mtag = MPI_TAG_FRAME;
-  if (s->compact && f->kind == TUBO__F_EAGER && f->flags == 0 && f->ctx <= MPI_COMPACT_CTX_MAX &&
-      f->tag >= 0 && f->tag <= MPI_COMPACT_TAG_MAX) {
+  int code = mpi_ctx_code(f->ctx);
+  if (s->compact && f->kind == TUBO__F_EAGER && f->flags == 0 && code >= 0 && f->tag >= 0 &&
+      f->tag <= MPI_COMPACT_TAG_MAX) {
     hl = 0;
-    mtag = MPI_TAG_COMPACT | (int)f->ctx << MPI_COMPACT_TAG_BITS | f->tag;
+    mtag = MPI_TAG_COMPACT | code << MPI_COMPACT_TAG_BITS | f->tag;
   }
   s->hot = MPI_HOT_POLLS;
   if (f->len <= MPI_SMALL && f->kind != TUBO__F_RTS) {
@@ -372,9 +390,10 @@ static int mpi_next_frame(mpi_state_t *s, int wait, int *src, tubo__frame_t *f,
   if (st.MPI_TAG & MPI_TAG_COMPACT) {
     if (count > (int)MPI_FRAME_MAX)
       return TUBO_ECORRUPT;
-    *f = (tubo__frame_t){TUBO__F_EAGER, 0,
-                         (uint16_t)((st.MPI_TAG >> MPI_COMPACT_TAG_BITS) & MPI_COMPACT_CTX_MAX),
-                         st.MPI_TAG & MPI_COMPACT_TAG_MAX, (uint32_t)count};
+    *f =
+        (tubo__frame_t){TUBO__F_EAGER, 0,
+                        mpi_ctx_of_code((st.MPI_TAG >> MPI_COMPACT_TAG_BITS) & MPI_COMPACT_CTX_MAX),
+                        st.MPI_TAG & MPI_COMPACT_TAG_MAX, (uint32_t)count};
     *payload = buf;
     return 1;
   }
