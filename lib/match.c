@@ -173,7 +173,6 @@ static void recv_pull(tubo__world_t *w, tubo_request_t *r, int src, uint64_t add
   int err = 0;
   tubo__tport_t *t = tubo__tport_of(w, src);
   if (r->msg_len > 0 && n == r->msg_len && t->caps.single_copy && t->ops->read_start != NULL) {
-    r->rd_sreq = sreq;
     err = t->ops->read_start(t->state, w->peers[src].tpeer, sreq, r->buf, n, r);
     if (err == 1) {
       r->reading = 1;
@@ -187,10 +186,10 @@ static void recv_pull(tubo__world_t *w, tubo_request_t *r, int src, uint64_t add
   recv_pull_done(w, r, src, sreq, err);
 }
 
-void tubo__read_done(tubo__world_t *w, tubo_request_t *r, int err)
+void tubo__read_done(tubo__world_t *w, tubo_request_t *r, uint32_t sreq, int err)
 {
   r->reading = 0;
-  recv_pull_done(w, r, r->st_source, r->rd_sreq, err);
+  recv_pull_done(w, r, r->st_source, sreq, err);
 }
 
 void tubo__read_cancel(tubo__world_t *w, tubo_request_t *r)
@@ -403,29 +402,42 @@ int tubo__unexp_pull(tubo__world_t *w)
   return n;
 }
 
+/* The send request sreq names if it waits for its receiver to be done (an RTS send),
+ * else NULL. */
+static tubo_request_t *waitfin_find(tubo__world_t *w, uint32_t sreq)
+{
+  tubo_request_t *r = tubo__req_lookup(w, sreq);
+  if (r == NULL || r->kind != TUBO__REQ_SEND || r->proto != TUBO__SP_WAITFIN)
+    return NULL;
+  return r;
+}
+
+/* Completes an RTS send whose receiver is done with it. */
+static void waitfin_complete(tubo__world_t *w, tubo_request_t *r, int error)
+{
+  w->waitfin--;
+  tubo__req_complete(r, error);
+}
+
 static int deliver_fin(tubo__world_t *w, const tubo__frame_t *f, const void *p)
 {
   struct tubo__f_fin h;
   if (f->len != sizeof h)
     return TUBO_ECORRUPT;
   memcpy(&h, p, sizeof h);
-  tubo_request_t *r = tubo__req_lookup(w, h.sreq);
-  if (r == NULL || r->kind != TUBO__REQ_SEND || r->proto != TUBO__SP_WAITFIN)
+  tubo_request_t *r = waitfin_find(w, h.sreq);
+  if (r == NULL)
     return TUBO_ECORRUPT;
-  w->waitfin--;
-  tubo__req_complete(r, h.error < 0 ? TUBO_EPEER : 0);
+  waitfin_complete(w, r, h.error < 0 ? TUBO_EPEER : 0);
   return 1;
 }
 
 void tubo__rts_sent(tubo__world_t *w, uint32_t sreq)
 {
-  tubo_request_t *r = tubo__req_lookup(w, sreq);
+  tubo_request_t *r = waitfin_find(w, sreq);
   /* It may have failed already: its receiver left before taking the data in. */
-  if (r == NULL || r->kind != TUBO__REQ_SEND || r->proto != TUBO__SP_WAITFIN ||
-      r->state == TUBO__RS_DONE)
-    return;
-  w->waitfin--;
-  tubo__req_complete(r, 0);
+  if (r != NULL && r->state != TUBO__RS_DONE)
+    waitfin_complete(w, r, 0);
 }
 
 int tubo__deliver(tubo__world_t *w, int src, const tubo__frame_t *f, const void *payload, int must)

@@ -46,7 +46,7 @@ typedef struct tubo__tp_ops {
   int (*read)(void *state, int peer, uint64_t addr, uint32_t id, void *dst, size_t n, size_t total);
 
   /* Starts taking the whole message an RTS announced (id, n bytes) into dst, for receive
-   * r, and returns 1: the transport calls tubo__read_done(w, r, err) from its progress
+   * r, and returns 1: the transport calls tubo__read_done(w, r, id, err) from its progress
    * once it is there. Returns 0 where it cannot (the engine calls read instead), or an
    * error. May be NULL. */
   int (*read_start)(void *state, int peer, uint32_t id, void *dst, size_t n,

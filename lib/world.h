@@ -51,9 +51,8 @@ struct tubo_request {
   uint8_t proto;    /* tubo__send_proto, for sends */
   uint8_t pooled;   /* allocated from the pool (else on a caller's stack) */
   int32_t error;
-  uint32_t id;      /* pool index and generation, named in RTS and FIN frames */
-  uint32_t rd_sreq; /* recv: the sender's request id of the RTS message being read */
-  uint8_t reading;  /* recv: its transport takes the message in (read_start) */
+  uint32_t id;     /* pool index and generation, named in RTS and FIN frames */
+  uint8_t reading; /* recv: its transport takes the message in (read_start) */
   uint16_t ctx;
   int32_t tag; /* send: the tag; recv: the tag to match (or TUBO_ANY_TAG) */
   int peer;    /* world rank: send destination, recv source (or TUBO_ANY_SOURCE) */
@@ -276,9 +275,10 @@ void tubo__unexp_fini(tubo__world_t *w);
 /* A rank stalled for long takes into memory every queued message that an RTS announced
  * (progress.c says why); returns how many, or an error. */
 int tubo__unexp_pull(tubo__world_t *w);
-/* Called by a transport when a message it took in the background (read_start) is in r's
- * buffer (err 0) or could not be (err): tells the sender and completes r. */
-void tubo__read_done(tubo__world_t *w, tubo_request_t *r, int err);
+/* Called by a transport when the message of the sender's request sreq, which it took in
+ * the background (read_start), is in r's buffer (err 0) or could not be (err): tells the
+ * sender and completes r. */
+void tubo__read_done(tubo__world_t *w, tubo_request_t *r, uint32_t sreq, int err);
 /* Stops the transport taking r's message in, as r is being failed. */
 void tubo__read_cancel(tubo__world_t *w, tubo_request_t *r);
 /* Called by a transport that completes RTS sends itself (caps.self_fin) when it has sent

@@ -2,17 +2,17 @@
 /* The MPI transport: frames between ranks on different nodes, as MPI messages.
  *
  * Every frame is one MPI message on a communicator of tubo's own (a duplicate of
- * MPI_COMM_WORLD). A message's frame whose context and tag fit (EAGER, context < 1024,
- * tag < 2^20) travels as the message's bytes alone, its context and tag in the MPI tag, as
- * an MPI message would; any other frame has tag MPI_TAG_FRAME and a 16-byte header before
- * its payload. MPI keeps the frames of one sender in order, which is all the engine needs.
+ * MPI_COMM_WORLD). A message's frame whose context and tag fit (EAGER, a context with a
+ * code in mpi_ctx_code, tag < 2^20) travels as the message's bytes alone, its context and
+ * tag in the MPI tag, as an MPI message would; any other frame has tag MPI_TAG_FRAME and a
+ * 16-byte header before its payload. MPI keeps the frames of one sender in order, which is
+ * all the engine needs.
  * A large message travels as an RTS frame, and its bytes as MPI messages of their own on
  * a second communicator, sent straight from the user's buffer with a tag made of the
- * RTS's request id: the
- * receiver takes them when a receive matches, straight into the receive's buffer and in
- * the background (the "single copy" of this transport). The send is complete when MPI
- * has sent them, as an MPI send is: this transport then completes it itself, and the
- * receiver sends no FIN (caps.self_fin). */
+ * RTS's request id: the receiver takes them when a receive matches, straight into the
+ * receive's buffer and in the background (the "single copy" of this transport). The send is
+ * complete when MPI has sent them, as an MPI send is: this transport then completes it itself, and
+ * the receiver sends no FIN (caps.self_fin). */
 #include "config.h"
 
 #include <limits.h>
@@ -351,7 +351,7 @@ static int mpi_reap_sends(mpi_state_t *s)
   for (int i = 0; i < outcount; i++) {
     mpi_send_t d = s->done[i];
     if (d.op == MPI_OP_READ)
-      tubo__read_done(s->w, d.rreq, 0);
+      tubo__read_done(s->w, d.rreq, d.id, 0);
     else if (d.op == MPI_OP_DATA && !mpi_data_pending(s, d.peer, d.id))
       tubo__rts_sent(s->w, d.id);
   }
