@@ -21,7 +21,8 @@ struct tubo_request;
 typedef struct tubo__tp_caps {
   size_t frame_max; /* most payload bytes one frame can carry */
   int single_copy;  /* RTS frames work: peers can read each other's memory */
-  size_t rndv_min;  /* messages of this size or more use RTS when single_copy */
+  size_t rndv_min;  /* messages of this size or more use RTS when single_copy; 0: the
+                     * transport has set each peer's own (tubo__peer_t) */
   int self_fin;     /* it completes RTS sends itself (tubo__rts_sent): receivers send no FIN */
 } tubo__tp_caps_t;
 

@@ -8,10 +8,12 @@
 typedef struct tubo__world tubo__world_t;
 
 /* The MPI transport's frames carry at most this many payload bytes; messages of
- * TUBO__MPI_RNDV_MIN bytes or more go as an RTS and an MPI message of their own, straight
- * from and into the users' buffers (mpi_transport.c). */
+ * TUBO__MPI_RNDV_SHM bytes or more to a peer MPI reaches through shared memory, and of
+ * TUBO__MPI_RNDV_NET bytes or more to any other, go as an RTS and an MPI message of their
+ * own, straight from and into the users' buffers (mpi_transport.c, mpi_locality.c). */
 #define TUBO__MPI_FRAME_MAX (64u << 10)
-#define TUBO__MPI_RNDV_MIN  (32u << 10)
+#define TUBO__MPI_RNDV_SHM  (8u << 10)
+#define TUBO__MPI_RNDV_NET  (TUBO__MPI_FRAME_MAX + 1)
 
 /* Whether this process was started by an MPI launcher (mpirun) or has initialized MPI
  * itself, so that tubo_init should join the MPI job. Never true without MPI support. */

@@ -36,8 +36,14 @@
 #define MPI_CHUNK (1u << 30)
 /* Largest frame: what one rank buffers per message in flight (mpi.h). */
 #define MPI_FRAME_MAX TUBO__MPI_FRAME_MAX
-/* Messages of this size or more go by RTS: no copy on either side of tubo. */
-#define MPI_RNDV_MIN TUBO__MPI_RNDV_MIN
+/* Messages of these sizes or more go by RTS, with no copy on either side of tubo: to a
+ * peer MPI reaches through shared memory, and to any other. Through shared memory, MPI
+ * copies a large message once, as soon as both sides have posted it: the RTS's extra
+ * message costs less than two copies from 8 KiB (measured, doc/mpi.md). Over a network,
+ * MPI takes a message that meets a posted receive (as a frame does) faster than one that
+ * came before its receive (as an RTS's data does), by more than the copies cost. */
+#define MPI_RNDV_SHM TUBO__MPI_RNDV_SHM
+#define MPI_RNDV_NET TUBO__MPI_RNDV_NET
 /* While MPI has been quiet, and shared memory serves other peers, poll MPI once every
  * MPI_IDLE_POLL progress calls (a power of 2): its progress engine costs far more than a
  * look at the shared-memory rings (measured: polling it every 16th call made an 8-byte
@@ -56,6 +62,15 @@
 /* Frames up to this size are sent with MPI_Send from a buffer on the stack: MPI copies
  * them at once (they are far below its eager limits), with no request to follow. */
 #define MPI_SMALL 1024
+
+/* Send buffers of frames are kept for reuse, in size classes of powers of 2 from 2 KiB
+ * up to the largest frame's, at most MPI_POOL_KEEP of each (12 MiB in all at worst):
+ * freeing them gave their pages back to the OS whenever the heap's top shrank, and taking
+ * them again cost a page fault per page (measured: 64 KiB frames streamed at a fifth of
+ * the rate, 8-16 KiB ones at half). */
+#define MPI_POOL_MIN_SHIFT 11
+#define MPI_POOL_CLASSES   7 /* 2 KiB .. 64 KiB, and the largest frame with its header */
+#define MPI_POOL_KEEP      64
 
 /* The header of a frame on the wire. */
 struct mpi_hdr {
@@ -77,7 +92,8 @@ enum mpi_op {
 
 /* A request MPI has not finished. */
 typedef struct mpi_send {
-  void *buf;
+  void *buf;   /* a frame's buffer (mpi_buf_get) */
+  size_t blen; /* its size */
   tubo_request_t *rreq;
   int peer;
   uint32_t id;
@@ -104,7 +120,59 @@ typedef struct mpi_state {
   unsigned unposted; /* ring receives taken and not yet posted again: those before head */
   size_t rcap;
   unsigned polls, hot;
+  void *pool[MPI_POOL_CLASSES]; /* free buffers of each class, linked through their start */
+  unsigned pooled[MPI_POOL_CLASSES];
 } mpi_state_t;
+
+/* The bytes of a buffer of size class c. */
+static size_t mpi_pool_cap(const mpi_state_t *s, int c)
+{
+  size_t n = (size_t)1 << (MPI_POOL_MIN_SHIFT + c);
+  return n < s->rcap ? n : s->rcap;
+}
+
+/* The size class of an n-byte buffer, or -1 for one the pool does not keep. */
+static int mpi_pool_class(const mpi_state_t *s, size_t n)
+{
+  for (int c = 0; c < MPI_POOL_CLASSES; c++)
+    if (n <= mpi_pool_cap(s, c))
+      return c;
+  return -1;
+}
+
+/* A buffer of at least n bytes for a frame to send. */
+static void *mpi_buf_get(mpi_state_t *s, size_t n)
+{
+  int c = mpi_pool_class(s, n);
+  if (c < 0)
+    return malloc(n);
+  void *b = s->pool[c];
+  if (b == NULL)
+    return malloc(mpi_pool_cap(s, c));
+  memcpy(&s->pool[c], b, sizeof(void *));
+  s->pooled[c]--;
+  return b;
+}
+
+/* Gives back a buffer of mpi_buf_get for n bytes. */
+static void mpi_buf_put(mpi_state_t *s, void *b, size_t n)
+{
+  int c = mpi_pool_class(s, n);
+  if (b == NULL || c < 0 || s->pooled[c] == MPI_POOL_KEEP) {
+    free(b);
+    return;
+  }
+  memcpy(b, &s->pool[c], sizeof(void *));
+  s->pool[c] = b;
+  s->pooled[c]++;
+}
+
+static void mpi_pool_free(mpi_state_t *s)
+{
+  for (int c = 0; c < MPI_POOL_CLASSES; c++)
+    while (s->pool[c] != NULL)
+      free(mpi_buf_get(s, mpi_pool_cap(s, c)));
+}
 
 /* Posts ring receive i again: they are persistent, made once at open. */
 static int mpi_post(mpi_state_t *s, unsigned i)
@@ -137,7 +205,8 @@ static int mpi_data_tag(const mpi_state_t *s, uint32_t id)
 }
 
 /* Records a request MPI is doing; the request slot is filled by the caller. */
-static MPI_Request *mpi_send_slot(mpi_state_t *s, enum mpi_op op, void *buf, int peer, uint32_t id)
+static MPI_Request *mpi_send_slot(mpi_state_t *s, enum mpi_op op, void *buf, size_t blen, int peer,
+                                  uint32_t id)
 {
   if (s->nsends == s->capsends) {
     int cap = s->capsends ? 2 * s->capsends : 64;
@@ -157,7 +226,7 @@ static MPI_Request *mpi_send_slot(mpi_state_t *s, enum mpi_op op, void *buf, int
       return NULL;
     s->capsends = cap;
   }
-  s->sends[s->nsends] = (mpi_send_t){buf, NULL, peer, id, op};
+  s->sends[s->nsends] = (mpi_send_t){buf, blen, NULL, peer, id, op};
   return &s->reqs[s->nsends++];
 }
 
@@ -167,7 +236,7 @@ static int mpi_send_data(mpi_state_t *s, int peer, const struct tubo__f_rts *h)
   const char *p = (const char *)(uintptr_t)h->addr;
   for (uint64_t off = 0; off < h->total; off += MPI_CHUNK) {
     uint64_t n = h->total - off < MPI_CHUNK ? h->total - off : MPI_CHUNK;
-    MPI_Request *r = mpi_send_slot(s, MPI_OP_DATA, NULL, peer, h->sreq);
+    MPI_Request *r = mpi_send_slot(s, MPI_OP_DATA, NULL, 0, peer, h->sreq);
     if (r == NULL)
       return TUBO_ENOMEM;
     if (MPI_Isend(p + off, (int)n, MPI_BYTE, peer, mpi_data_tag(s, h->sreq), s->dcomm, r) !=
@@ -229,7 +298,8 @@ static int mpi_push(void *state, int peer, const tubo__frame_t *f, const void *p
                ? 0
                : TUBO_EPEER;
   }
-  unsigned char *buf = malloc(hl + f->len);
+  size_t blen = hl + f->len;
+  unsigned char *buf = mpi_buf_get(s, blen);
   if (buf == NULL)
     return TUBO_ENOMEM;
   memcpy(buf, &h, hl);
@@ -237,14 +307,14 @@ static int mpi_push(void *state, int peer, const tubo__frame_t *f, const void *p
     memcpy(buf + hl, p1, n1);
   if (n2)
     memcpy(buf + hl + n1, p2, n2);
-  MPI_Request *r = mpi_send_slot(s, MPI_OP_FRAME, buf, peer, 0);
+  MPI_Request *r = mpi_send_slot(s, MPI_OP_FRAME, buf, blen, peer, 0);
   if (r == NULL) {
-    free(buf);
+    mpi_buf_put(s, buf, blen);
     return TUBO_ENOMEM;
   }
-  if (MPI_Isend(buf, (int)(hl + f->len), MPI_BYTE, peer, mtag, s->comm, r) != MPI_SUCCESS) {
+  if (MPI_Isend(buf, (int)blen, MPI_BYTE, peer, mtag, s->comm, r) != MPI_SUCCESS) {
     s->nsends--;
-    free(buf);
+    mpi_buf_put(s, buf, blen);
     return TUBO_EPEER;
   }
   if (f->kind == TUBO__F_RTS && n1 == sizeof(struct tubo__f_rts)) {
@@ -288,7 +358,7 @@ static int mpi_read_start(void *state, int peer, uint32_t id, void *dst, size_t 
   mpi_state_t *s = state;
   if (n > MPI_CHUNK)
     return 0; /* in chunks, by mpi_read */
-  MPI_Request *q = mpi_send_slot(s, MPI_OP_READ, NULL, peer, id);
+  MPI_Request *q = mpi_send_slot(s, MPI_OP_READ, NULL, 0, peer, id);
   if (q == NULL)
     return TUBO_ENOMEM;
   s->sends[s->nsends - 1].rreq = r;
@@ -338,7 +408,7 @@ static int mpi_reap_sends(mpi_state_t *s)
     return 0;
   for (int i = 0; i < outcount; i++) {
     s->done[i] = s->sends[s->done_idx[i]];
-    free(s->done[i].buf);
+    mpi_buf_put(s, s->done[i].buf, s->done[i].blen);
   }
   int k = 0;
   for (int i = 0; i < s->nsends; i++)
@@ -587,6 +657,7 @@ static void mpi_close(void *state)
   }
   for (int i = 0; i < s->nsends; i++)
     free(s->sends[i].buf);
+  mpi_pool_free(s);
   free(s->reqs);
   free(s->sends);
   free(s->done_idx);
@@ -620,7 +691,20 @@ const tubo__tp_ops_t tubo__mpi_ops = {
     .leave = mpi_leave,
 };
 
-int tubo__mpi_tport_open(tubo__world_t *w, MPI_Comm comm, int owns_mpi, void **state,
+/* Sets each peer's single-copy threshold by how MPI reaches it. */
+static int mpi_set_thresholds(mpi_state_t *s, MPI_Comm host)
+{
+  unsigned char *shm = malloc((size_t)s->size);
+  if (shm == NULL)
+    return TUBO_ENOMEM;
+  int rc = tubo__mpi_shm_peers(s->comm, host, shm);
+  for (int p = 0; p < s->size && rc == 0; p++)
+    s->w->peers[p].rndv_min = shm[p] ? MPI_RNDV_SHM : MPI_RNDV_NET;
+  free(shm);
+  return rc;
+}
+
+int tubo__mpi_tport_open(tubo__world_t *w, MPI_Comm comm, MPI_Comm host, int owns_mpi, void **state,
                          tubo__tp_caps_t *caps)
 {
   mpi_state_t *s = calloc(1, sizeof *s);
@@ -664,9 +748,16 @@ int tubo__mpi_tport_open(tubo__world_t *w, MPI_Comm comm, int owns_mpi, void **s
       return TUBO_ENOMEM;
     }
   }
+  int rc = mpi_set_thresholds(s, host);
+  if (rc != 0) {
+    mpi_ring_free(s);
+    MPI_Comm_free(&s->dcomm);
+    free(s);
+    return rc;
+  }
   caps->frame_max = MPI_FRAME_MAX;
   caps->single_copy = 1;
-  caps->rndv_min = MPI_RNDV_MIN;
+  caps->rndv_min = 0; /* set for each peer above */
   caps->self_fin = 1;
   *state = s;
   return 0;

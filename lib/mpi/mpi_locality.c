@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: MIT */
+/* Which peers MPI reaches through shared memory (mpi_transport.h): those on this host,
+ * unless Open MPI was told not to use its shared-memory BTL. The MPI transport chooses
+ * how messages travel by it: through shared memory MPI copies a large message once and
+ * at once, so that tubo's RTS pays; over a network an MPI message that meets a posted
+ * receive is faster, so frames carry messages up to the largest (doc/mpi.md). */
+#include "config.h"
+
+#include <mpi.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mpi/mpi_transport.h"
+#include "tubo.h"
+
+/* Whether word is one of the comma-separated names in list. */
+static int locality_listed(const char *list, const char *word)
+{
+  size_t n = strlen(word);
+  for (const char *p = list; *p;) {
+    const char *end = strchr(p, ',');
+    size_t k = end ? (size_t)(end - p) : strlen(p);
+    if (k == n && strncmp(p, word, n) == 0)
+      return 1;
+    if (end == NULL)
+      break;
+    p = end + 1;
+  }
+  return 0;
+}
+
+/* Whether Open MPI's BTL selection ("btl" MCA parameter: "a,b" includes only those,
+ * "^a,b" excludes those) lets it use its shared-memory BTL (vader, or sm, its alias).
+ * MPI_T's control variables tell; an MPI without that variable is taken to use shared
+ * memory within a host, as every MPI does by default. */
+static int locality_btl_sm(void)
+{
+  int provided, ok = 1;
+  if (MPI_T_init_thread(MPI_THREAD_SINGLE, &provided) != MPI_SUCCESS)
+    return 1;
+  int idx, count = 0;
+  MPI_T_cvar_handle h;
+  if (MPI_T_cvar_get_index("btl", &idx) == MPI_SUCCESS &&
+      MPI_T_cvar_handle_alloc(idx, NULL, &h, &count) == MPI_SUCCESS) {
+    char *v = count > 0 ? calloc((size_t)count + 1, 1) : NULL;
+    if (v != NULL && MPI_T_cvar_read(h, v) == MPI_SUCCESS) {
+      int ex = v[0] == '^';
+      const char *list = v + ex;
+      int named = locality_listed(list, "vader") || locality_listed(list, "sm");
+      ok = ex ? !named : named;
+    }
+    free(v);
+    MPI_T_cvar_handle_free(&h);
+  }
+  MPI_T_finalize();
+  return ok;
+}
+
+int tubo__mpi_shm_peers(MPI_Comm comm, MPI_Comm host, unsigned char *shm)
+{
+  int size, hsize;
+  MPI_Comm_size(comm, &size);
+  MPI_Comm_size(host, &hsize);
+  memset(shm, 0, (size_t)size);
+  if (!locality_btl_sm())
+    return 0;
+  MPI_Group g, hg;
+  int *in = malloc((size_t)hsize * sizeof *in), *out = malloc((size_t)hsize * sizeof *out);
+  int rc = in && out ? 0 : TUBO_ENOMEM;
+  if (rc == 0 && MPI_Comm_group(host, &hg) == MPI_SUCCESS) {
+    if (MPI_Comm_group(comm, &g) == MPI_SUCCESS) {
+      for (int i = 0; i < hsize; i++)
+        in[i] = i;
+      if (MPI_Group_translate_ranks(hg, hsize, in, g, out) != MPI_SUCCESS)
+        rc = TUBO_ELAUNCH;
+      for (int i = 0; i < hsize && rc == 0; i++)
+        if (out[i] >= 0 && out[i] < size)
+          shm[out[i]] = 1;
+      MPI_Group_free(&g);
+    }
+    MPI_Group_free(&hg);
+  }
+  free(in);
+  free(out);
+  return rc;
+}
