@@ -412,9 +412,12 @@ static tubo_request_t *waitfin_find(tubo__world_t *w, uint32_t sreq)
   return r;
 }
 
-/* Completes an RTS send whose receiver is done with it. */
+/* Completes an RTS send whose receiver is done with it. One that failed already (its
+ * wait gave up on a broken job, or its receiver left) no longer counts in waitfin. */
 static void waitfin_complete(tubo__world_t *w, tubo_request_t *r, int error)
 {
+  if (r->state != TUBO__RS_ACTIVE)
+    return;
   w->waitfin--;
   tubo__req_complete(r, error);
 }
@@ -435,8 +438,7 @@ static int deliver_fin(tubo__world_t *w, const tubo__frame_t *f, const void *p)
 void tubo__rts_sent(tubo__world_t *w, uint32_t sreq)
 {
   tubo_request_t *r = waitfin_find(w, sreq);
-  /* It may have failed already: its receiver left before taking the data in. */
-  if (r != NULL && r->state != TUBO__RS_DONE)
+  if (r != NULL)
     waitfin_complete(w, r, 0);
 }
 
