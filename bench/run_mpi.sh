@@ -17,7 +17,11 @@
 #   pipelines      the producer -> squarer -> consumer pipeline (examples/pipeline -q, 3
 #                  ranks) under mpirun on one node against tuborun, and across pretend
 #                  nodes of 1 rank (both hops through Open MPI) against its Open MPI twin
-#                  (bench/mpi_pipeline), over vader and over TCP;
+#                  (bench/mpi_pipeline), over vader and over TCP; and the same over
+#                  vader with ranks 0 and 2 bound to core 0 and rank 1 to core 1
+#                  ("bound": far steadier than 3 unbound ranks on 2 cores), with the
+#                  ring model (bench/mpi_pipeline -r: plain MPI moving the items the
+#                  way tubo's MPI transport does) beside them;
 #   cross hosts    (-H, as root) rank 0 and rank 1 on two hosts made of network
 #                  namespaces (tests/hosts.sh), tubo against plain Open MPI.
 # Each repetition runs every case back to back and takes its ratios from its own figures;
@@ -36,7 +40,7 @@ while getopts r:n:Hh opt; do
   n) items=$OPTARG ;;
   H) hosts=1 ;;
   h)
-    sed -n 's/^# \{0,1\}//; 3,29p' "$0"
+    sed -n 's/^# \{0,1\}//; 3,33p' "$0"
     exit 0
     ;;
   *) exit 2 ;;
@@ -149,6 +153,11 @@ while [ "$rep" -le "$reps" ]; do
   figpipe pipe_cross_vader env TUBO_NODE_SIZE=1 "$MPIRUN" -n 3 --bind-to none \
     -x TUBO_NODE_SIZE "$pipeline" -n "$items" -q
   figpipe pipe_ompi_vader "$MPIRUN" -n 3 --bind-to none "$mpi_pipeline" -n "$items"
+  bind="--bind-to core:overload-allowed"
+  figpipe pipe_bound_vader env TUBO_NODE_SIZE=1 "$MPIRUN" -n 3 $bind -x TUBO_NODE_SIZE \
+    "$pipeline" -n "$items" -q
+  figpipe pipe_bound_ompi "$MPIRUN" -n 3 $bind "$mpi_pipeline" -n "$items"
+  figpipe pipe_bound_ring "$MPIRUN" -n 3 $bind "$mpi_pipeline" -r -n "$items"
   figpipe pipe_cross_tcp env TUBO_NODE_SIZE=1 "$MPIRUN" -n 3 --bind-to none \
     --mca btl tcp,self -x TUBO_NODE_SIZE "$pipeline" -n "$items" -q
   figpipe pipe_ompi_tcp "$MPIRUN" -n 3 --bind-to none --mca btl tcp,self "$mpi_pipeline" \
@@ -225,10 +234,12 @@ awk -v reps="$reps" "$stats"'
       add("pipe same node / tuborun", ratio(ips[r, "pipe_same_node"], ips[r, "pipe_tuborun"]))
       add("pipe cross node / Open MPI (vader)", ratio(ips[r, "pipe_cross_vader"], ips[r, "pipe_ompi_vader"]))
       add("pipe cross node / Open MPI (tcp)", ratio(ips[r, "pipe_cross_tcp"], ips[r, "pipe_ompi_tcp"]))
+      add("pipe bound cross / Open MPI (vader)", ratio(ips[r, "pipe_bound_vader"], ips[r, "pipe_bound_ompi"]))
+      add("pipe bound ring model / Open MPI", ratio(ips[r, "pipe_bound_ring"], ips[r, "pipe_bound_ompi"]))
     }
-    split("pipe_tuborun pipe_same_node pipe_cross_vader pipe_ompi_vader pipe_cross_tcp pipe_ompi_tcp", names, " ")
+    split("pipe_tuborun pipe_same_node pipe_cross_vader pipe_ompi_vader pipe_cross_tcp pipe_ompi_tcp pipe_bound_vader pipe_bound_ompi pipe_bound_ring", names, " ")
     printf "\n%-16s %14s   (medians over %d repetitions)\n", "pipeline", "M items/s", reps
-    for (i = 1; i <= 6; i++) {
+    for (i = 1; i <= 9; i++) {
       if (!(names[i] in seen)) continue
       m = 0
       for (r = 1; r <= reps; r++)
@@ -236,7 +247,7 @@ awk -v reps="$reps" "$stats"'
       printf "%-16s %14s\n", names[i], med(v, m)
     }
     printf "\n%-36s %8s %8s %8s\n", "ratio", "median", "min", "max"
-    k = split("pipe same node / tuborun|pipe cross node / Open MPI (vader)|pipe cross node / Open MPI (tcp)", keys, "|")
+    k = split("pipe same node / tuborun|pipe cross node / Open MPI (vader)|pipe cross node / Open MPI (tcp)|pipe bound cross / Open MPI (vader)|pipe bound ring model / Open MPI", keys, "|")
     for (i = 1; i <= k; i++) {
       m = n[keys[i]]
       for (j = 1; j <= m; j++) v[j] = val[keys[i], j]
