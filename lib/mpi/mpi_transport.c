@@ -699,7 +699,8 @@ static int mpi_set_thresholds(mpi_state_t *s, MPI_Comm host)
     return TUBO_ENOMEM;
   int rc = tubo__mpi_shm_peers(s->comm, host, shm);
   for (int p = 0; p < s->size && rc == 0; p++)
-    s->w->peers[p].rndv_min = shm[p] ? MPI_RNDV_SHM : MPI_RNDV_NET;
+    if (p != s->rank)
+      s->w->peers[p].rndv_min = shm[p] ? MPI_RNDV_SHM : MPI_RNDV_NET;
   free(shm);
   return rc;
 }
