@@ -270,31 +270,27 @@ static int mpi_push(void *state, int peer, const tubo__frame_t *f, const void *p
   mpi_state_t *s = state;
   if (f->len > MPI_FRAME_MAX || n1 + n2 != f->len)
     return TUBO_ETOOBIG;
-  struct mpi_hdr h = {f->kind, f->flags, f->ctx, f->tag, f->len, MPI_HDR_MAGIC};
-  size_t hl = sizeof h;
   int mtag = MPI_TAG_FRAME;
   int code = mpi_ctx_code(f->ctx);
   if (s->compact && f->kind == TUBO__F_EAGER && f->flags == 0 && code >= 0 && f->tag >= 0 &&
-      f->tag <= MPI_COMPACT_TAG_MAX) {
-    hl = 0;
+      f->tag <= MPI_COMPACT_TAG_MAX)
     mtag = MPI_TAG_COMPACT | code << MPI_COMPACT_TAG_BITS | f->tag;
-  }
   s->hot = MPI_HOT_POLLS;
+  /* The commonest frame, a small message in one piece with no header, goes first:
+   * MPI copies it at once from the caller's memory (far below its eager limits). */
+  if (mtag != MPI_TAG_FRAME && n2 == 0 && f->len <= MPI_SMALL)
+    return MPI_Send(p1, (int)f->len, MPI_BYTE, peer, mtag, s->comm) == MPI_SUCCESS ? 0 : TUBO_EPEER;
+  struct mpi_hdr h = {f->kind, f->flags, f->ctx, f->tag, f->len, MPI_HDR_MAGIC};
+  size_t hl = mtag == MPI_TAG_FRAME ? sizeof h : 0;
   if (f->len <= MPI_SMALL && f->kind != TUBO__F_RTS) {
-    /* MPI copies it at once (far below its eager limits): from the caller's memory when
-     * it is one piece with no header. */
+    /* From a copy on the stack: MPI copies that at once too. */
     unsigned char small[sizeof h + MPI_SMALL];
-    const void *b = small;
-    if (hl == 0 && n2 == 0) {
-      b = p1;
-    } else {
-      memcpy(small, &h, hl);
-      if (n1)
-        memcpy(small + hl, p1, n1);
-      if (n2)
-        memcpy(small + hl + n1, p2, n2);
-    }
-    return MPI_Send(b, (int)(hl + f->len), MPI_BYTE, peer, mtag, s->comm) == MPI_SUCCESS
+    memcpy(small, &h, hl);
+    if (n1)
+      memcpy(small + hl, p1, n1);
+    if (n2)
+      memcpy(small + hl + n1, p2, n2);
+    return MPI_Send(small, (int)(hl + f->len), MPI_BYTE, peer, mtag, s->comm) == MPI_SUCCESS
                ? 0
                : TUBO_EPEER;
   }
@@ -433,8 +429,8 @@ static int mpi_reap_sends(mpi_state_t *s)
  * again), 0 when none has come, or an error. Once every receive of the ring was taken,
  * none is left to test until the next call posts them again (MPI says that an inactive
  * receive has completed). */
-static int mpi_next_frame(mpi_state_t *s, int wait, int *src, tubo__frame_t *f,
-                          const unsigned char **payload)
+static inline int mpi_next_frame(mpi_state_t *s, int wait, int *src, tubo__frame_t *f,
+                                 const unsigned char **payload)
 {
   unsigned i = s->ring_head % MPI_RING;
   int flag = 1, count = 0;
