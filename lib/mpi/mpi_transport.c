@@ -264,22 +264,12 @@ static uint16_t mpi_ctx_of_code(int code)
   return (uint16_t)(code < 512 ? code : (int)TUBO__CTX_PIPE_BASE + code - 512);
 }
 
-static int mpi_push(void *state, int peer, const tubo__frame_t *f, const void *p1, size_t n1,
-                    const void *p2, size_t n2)
+/* Sends any frame but the small headerless ones mpi_push sends itself: mtag is its MPI
+ * tag, MPI_TAG_FRAME for one with a header. Apart, so that those keep a short path. */
+static __attribute__((noinline)) int mpi_push_other(mpi_state_t *s, int peer, int mtag,
+                                                    const tubo__frame_t *f, const void *p1,
+                                                    size_t n1, const void *p2, size_t n2)
 {
-  mpi_state_t *s = state;
-  if (f->len > MPI_FRAME_MAX || n1 + n2 != f->len)
-    return TUBO_ETOOBIG;
-  int mtag = MPI_TAG_FRAME;
-  int code = mpi_ctx_code(f->ctx);
-  if (s->compact && f->kind == TUBO__F_EAGER && f->flags == 0 && code >= 0 && f->tag >= 0 &&
-      f->tag <= MPI_COMPACT_TAG_MAX)
-    mtag = MPI_TAG_COMPACT | code << MPI_COMPACT_TAG_BITS | f->tag;
-  s->hot = MPI_HOT_POLLS;
-  /* The commonest frame, a small message in one piece with no header, goes first:
-   * MPI copies it at once from the caller's memory (far below its eager limits). */
-  if (mtag != MPI_TAG_FRAME && n2 == 0 && f->len <= MPI_SMALL)
-    return MPI_Send(p1, (int)f->len, MPI_BYTE, peer, mtag, s->comm) == MPI_SUCCESS ? 0 : TUBO_EPEER;
   struct mpi_hdr h = {f->kind, f->flags, f->ctx, f->tag, f->len, MPI_HDR_MAGIC};
   size_t hl = mtag == MPI_TAG_FRAME ? sizeof h : 0;
   if (f->len <= MPI_SMALL && f->kind != TUBO__F_RTS) {
@@ -319,6 +309,25 @@ static int mpi_push(void *state, int peer, const tubo__frame_t *f, const void *p
     return mpi_send_data(s, peer, &rts);
   }
   return 0;
+}
+
+static int mpi_push(void *state, int peer, const tubo__frame_t *f, const void *p1, size_t n1,
+                    const void *p2, size_t n2)
+{
+  mpi_state_t *s = state;
+  if (f->len > MPI_FRAME_MAX || n1 + n2 != f->len)
+    return TUBO_ETOOBIG;
+  int mtag = MPI_TAG_FRAME;
+  int code = mpi_ctx_code(f->ctx);
+  if (s->compact && f->kind == TUBO__F_EAGER && f->flags == 0 && code >= 0 && f->tag >= 0 &&
+      f->tag <= MPI_COMPACT_TAG_MAX)
+    mtag = MPI_TAG_COMPACT | code << MPI_COMPACT_TAG_BITS | f->tag;
+  s->hot = MPI_HOT_POLLS;
+  /* The commonest frame, a small message in one piece with no header: MPI copies it at
+   * once from the caller's memory (far below its eager limits). */
+  if (mtag != MPI_TAG_FRAME && n2 == 0 && f->len <= MPI_SMALL)
+    return MPI_Send(p1, (int)f->len, MPI_BYTE, peer, mtag, s->comm) == MPI_SUCCESS ? 0 : TUBO_EPEER;
+  return mpi_push_other(s, peer, mtag, f, p1, n1, p2, n2);
 }
 
 static int mpi_read(void *state, int peer, uint64_t addr, uint32_t id, void *dst, size_t n,
