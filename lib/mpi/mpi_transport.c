@@ -718,6 +718,8 @@ int tubo__mpi_tport_open(tubo__world_t *w, MPI_Comm comm, MPI_Comm host, int own
     return TUBO_ENOMEM;
   s->w = w;
   s->comm = comm;
+  for (unsigned i = 0; i < MPI_RING; i++)
+    s->ring_req[i] = MPI_REQUEST_NULL;
   if (MPI_Comm_dup(comm, &s->dcomm) != MPI_SUCCESS) {
     free(s);
     return TUBO_ELAUNCH;
@@ -732,39 +734,31 @@ int tubo__mpi_tport_open(tubo__world_t *w, MPI_Comm comm, MPI_Comm host, int own
   s->compact = tag_ub >= (MPI_TAG_COMPACT | MPI_COMPACT_CTX_MAX << MPI_COMPACT_TAG_BITS |
                           MPI_COMPACT_TAG_MAX);
   s->rcap = sizeof(struct mpi_hdr) + MPI_FRAME_MAX;
-  for (unsigned i = 0; i < MPI_RING; i++)
-    s->ring_req[i] = MPI_REQUEST_NULL;
   /* Buffers a whole number of pages apart would all start in one set of the L1 cache,
    * which holds 8 lines of a set, and a small frame touches only the first lines of its
    * buffer: with 64 buffers so placed an 8-byte hop took 4x as long (measured). */
   size_t stride = ((s->rcap + 4095) & ~(size_t)4095) + MPI_RING_SKEW;
-  if ((s->ring_mem = aligned_alloc(64, MPI_RING * stride)) == NULL) {
-    MPI_Comm_free(&s->dcomm);
-    free(s);
-    return TUBO_ENOMEM;
-  }
+  int rc = TUBO_ENOMEM;
+  if ((s->ring_mem = aligned_alloc(64, MPI_RING * stride)) == NULL)
+    goto fail;
   for (unsigned i = 0; i < MPI_RING; i++) {
     s->ring_buf[i] = s->ring_mem + i * stride;
     if (MPI_Recv_init(s->ring_buf[i], (int)s->rcap, MPI_BYTE, MPI_ANY_SOURCE, MPI_ANY_TAG, comm,
                       &s->ring_req[i]) != MPI_SUCCESS ||
-        mpi_post(s, i) != 0) {
-      mpi_ring_free(s);
-      MPI_Comm_free(&s->dcomm);
-      free(s);
-      return TUBO_ENOMEM;
-    }
+        mpi_post(s, i) != 0)
+      goto fail;
   }
-  int rc = mpi_set_thresholds(s, host);
-  if (rc != 0) {
-    mpi_ring_free(s);
-    MPI_Comm_free(&s->dcomm);
-    free(s);
-    return rc;
-  }
+  if ((rc = mpi_set_thresholds(s, host)) != 0)
+    goto fail;
   caps->frame_max = MPI_FRAME_MAX;
   caps->single_copy = 1;
   caps->rndv_min = 0; /* set for each peer above */
   caps->self_fin = 1;
   *state = s;
   return 0;
+fail:
+  mpi_ring_free(s); /* what was made of the ring */
+  MPI_Comm_free(&s->dcomm);
+  free(s);
+  return rc;
 }
