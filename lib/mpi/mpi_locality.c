@@ -56,31 +56,49 @@ static int locality_btl_sm(void)
   return ok;
 }
 
-int tubo__mpi_shm_peers(MPI_Comm comm, MPI_Comm host, unsigned char *shm)
+/* Sets mark[r] to v for every rank r of comm that is in sub. Returns 0 or an error. */
+static int locality_mark(MPI_Comm comm, MPI_Comm sub, unsigned char *mark, unsigned char v)
 {
-  int size, hsize;
+  int size, n;
   MPI_Comm_size(comm, &size);
-  MPI_Comm_size(host, &hsize);
-  memset(shm, 0, (size_t)size);
-  if (!locality_btl_sm())
-    return 0;
-  MPI_Group g, hg;
-  int *in = malloc((size_t)hsize * sizeof *in), *out = malloc((size_t)hsize * sizeof *out);
+  MPI_Comm_size(sub, &n);
+  MPI_Group g, sg;
+  int *in = malloc((size_t)n * sizeof *in), *out = malloc((size_t)n * sizeof *out);
   int rc = in && out ? 0 : TUBO_ENOMEM;
-  if (rc == 0 && MPI_Comm_group(host, &hg) == MPI_SUCCESS) {
+  if (rc == 0 && MPI_Comm_group(sub, &sg) == MPI_SUCCESS) {
     if (MPI_Comm_group(comm, &g) == MPI_SUCCESS) {
-      for (int i = 0; i < hsize; i++)
+      for (int i = 0; i < n; i++)
         in[i] = i;
-      if (MPI_Group_translate_ranks(hg, hsize, in, g, out) != MPI_SUCCESS)
+      if (MPI_Group_translate_ranks(sg, n, in, g, out) != MPI_SUCCESS)
         rc = TUBO_ELAUNCH;
-      for (int i = 0; i < hsize && rc == 0; i++)
+      for (int i = 0; i < n && rc == 0; i++)
         if (out[i] >= 0 && out[i] < size)
-          shm[out[i]] = 1;
+          mark[out[i]] = v;
       MPI_Group_free(&g);
     }
-    MPI_Group_free(&hg);
+    MPI_Group_free(&sg);
   }
   free(in);
   free(out);
   return rc;
+}
+
+int tubo__mpi_shm_peers(MPI_Comm comm, MPI_Comm host, MPI_Comm node, unsigned char *shm)
+{
+  int size;
+  MPI_Comm_size(comm, &size);
+  memset(shm, 0, (size_t)size);
+  int rc = locality_mark(comm, host, shm, 1);
+  if (rc == 0)
+    rc = locality_mark(comm, node, shm, 0);
+  if (rc != 0)
+    return rc;
+  /* Only pretend nodes put MPI peers on this host: MPI's settings are read only then
+   * (MPI_T costs milliseconds at start-up). */
+  int any = 0;
+  for (int r = 0; r < size && !any; r++)
+    any = shm[r];
+  if (any && !locality_btl_sm())
+    memset(shm, 0, (size_t)size);
+  return 0;
 }

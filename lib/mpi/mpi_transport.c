@@ -697,12 +697,12 @@ const tubo__tp_ops_t tubo__mpi_ops = {
 };
 
 /* Sets each peer's single-copy threshold by how MPI reaches it. */
-static int mpi_set_thresholds(mpi_state_t *s, MPI_Comm host)
+static int mpi_set_thresholds(mpi_state_t *s, MPI_Comm host, MPI_Comm node)
 {
   unsigned char *shm = malloc((size_t)s->size);
   if (shm == NULL)
     return TUBO_ENOMEM;
-  int rc = tubo__mpi_shm_peers(s->comm, host, shm);
+  int rc = tubo__mpi_shm_peers(s->comm, host, node, shm);
   for (int p = 0; p < s->size && rc == 0; p++)
     if (p != s->rank)
       s->w->peers[p].rndv_min = shm[p] ? MPI_RNDV_SHM : MPI_RNDV_NET;
@@ -710,8 +710,8 @@ static int mpi_set_thresholds(mpi_state_t *s, MPI_Comm host)
   return rc;
 }
 
-int tubo__mpi_tport_open(tubo__world_t *w, MPI_Comm comm, MPI_Comm host, int owns_mpi, void **state,
-                         tubo__tp_caps_t *caps)
+int tubo__mpi_tport_open(tubo__world_t *w, MPI_Comm comm, MPI_Comm host, MPI_Comm node,
+                         int owns_mpi, void **state, tubo__tp_caps_t *caps)
 {
   mpi_state_t *s = calloc(1, sizeof *s);
   if (s == NULL)
@@ -748,7 +748,7 @@ int tubo__mpi_tport_open(tubo__world_t *w, MPI_Comm comm, MPI_Comm host, int own
         mpi_post(s, i) != 0)
       goto fail;
   }
-  if ((rc = mpi_set_thresholds(s, host)) != 0)
+  if ((rc = mpi_set_thresholds(s, host, node)) != 0)
     goto fail;
   caps->frame_max = MPI_FRAME_MAX;
   caps->single_copy = 1;

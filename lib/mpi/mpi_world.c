@@ -151,7 +151,7 @@ int tubo__mpi_world_create(tubo__world_t **out)
     goto fail;
   void *state;
   tubo__tp_caps_t caps;
-  if ((rc = tubo__mpi_tport_open(w, comm, real, owns, &state, &caps)) != 0)
+  if ((rc = tubo__mpi_tport_open(w, comm, real, node, owns, &state, &caps)) != 0)
     goto fail;
   comm = MPI_COMM_NULL; /* the transport's now, finalizing MPI with it if tubo started it */
   owns = 0;
