@@ -169,15 +169,29 @@ while [ "$rep" -le "$reps" ]; do
   rep=$((rep + 1))
 done
 
-# The awk functions both tables use: ratios of figures that may be n/a, and median,
-# min and max of the m values in a[1..m].
+# The awk functions both tables use: ratios of figures that may be n/a, each ratio key
+# kept in the order of its first add; median, min and max of the m values in a[1..m];
+# the table of every key's median, min and max (those of cross hosts only with -H).
 stats='
   function ratio(a, b) { return (a == "n/a" || b == "n/a" || b == 0) ? "n/a" : a / b }
-  function add(key, v) { if (v != "n/a") { n[key]++; val[key, n[key]] = v } }
+  function add(key, v) {
+    if (!(key in known)) { known[key] = 1; keys[++nkeys] = key }
+    if (v != "n/a") { n[key]++; val[key, n[key]] = v }
+  }
   function sort(a, m,   i, j, t) { for (i = 2; i <= m; i++) for (j = i; j > 1 && a[j-1] > a[j]; j--) { t = a[j]; a[j] = a[j-1]; a[j-1] = t } }
   function med(a, m) { if (m == 0) return "n/a"; sort(a, m); return sprintf("%.3g", m % 2 ? a[(m+1)/2] : (a[m/2] + a[m/2+1]) / 2) }
   function mn(a, m) { if (m == 0) return "n/a"; sort(a, m); return sprintf("%.3g", a[1]) }
   function mx(a, m) { if (m == 0) return "n/a"; sort(a, m); return sprintf("%.3g", a[m]) }
+  function ratios(   i, j, key, m) {
+    printf "\n%-36s %8s %8s %8s\n", "ratio", "median", "min", "max"
+    for (i = 1; i <= nkeys; i++) {
+      key = keys[i]
+      m = n[key]
+      if (m == 0 && key ~ /hosts/) continue
+      for (j = 1; j <= m; j++) rv[j] = val[key, j]
+      printf "%-36s %8s %8s %8s\n", key, med(rv, m), mn(rv, m), mx(rv, m)
+    }
+  }
 '
 
 # The ratios of each repetition, then median, min and max of each.
@@ -213,16 +227,7 @@ awk -v reps="$reps" "$stats"'
       }
       printf "%-16s %14s %14s %14s\n", names[i], med(l, nl), med(b, nb), med(kk, nk)
     }
-    printf "\n%-36s %8s %8s %8s\n", "ratio", "median", "min", "max"
-    order = "lat same node / tuborun|lat both waiting / one node|lat cross node / Open MPI (vader)|lat cross node / Open MPI (tcp)|lat ring model / Open MPI (vader)|lat cross node / ring model (vader)|lat cross hosts / Open MPI|bw same node / tuborun|bw both waiting / one node|bw cross node / Open MPI (vader)|bw cross node / Open MPI (tcp)|bw 64K same node / tuborun|bw 64K cross node / Open MPI (vader)|bw 64K cross node / Open MPI (tcp)|bw cross hosts / Open MPI"
-    k = split(order, keys, "|")
-    for (i = 1; i <= k; i++) {
-      key = keys[i]
-      m = n[key]
-      if (m == 0 && key ~ /hosts/) continue
-      for (j = 1; j <= m; j++) v[j] = val[key, j]
-      printf "%-36s %8s %8s %8s\n", key, med(v, m), mn(v, m), mx(v, m)
-    }
+    ratios()
   }
 ' "$tmp/figs"
 
@@ -246,13 +251,7 @@ awk -v reps="$reps" "$stats"'
         if (ips[r, names[i]] != "n/a") v[++m] = ips[r, names[i]] / 1e6
       printf "%-16s %14s\n", names[i], med(v, m)
     }
-    printf "\n%-36s %8s %8s %8s\n", "ratio", "median", "min", "max"
-    k = split("pipe same node / tuborun|pipe cross node / Open MPI (vader)|pipe cross node / Open MPI (tcp)|pipe bound cross / Open MPI (vader)|pipe bound ring model / Open MPI", keys, "|")
-    for (i = 1; i <= k; i++) {
-      m = n[keys[i]]
-      for (j = 1; j <= m; j++) v[j] = val[keys[i], j]
-      printf "%-36s %8s %8s %8s\n", keys[i], med(v, m), mn(v, m), mx(v, m)
-    }
+    ratios()
   }
 ' "$tmp/pipes"
 exit 0
