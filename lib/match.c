@@ -412,16 +412,6 @@ static tubo_request_t *waitfin_find(tubo__world_t *w, uint32_t sreq)
   return r;
 }
 
-/* Completes an RTS send whose receiver is done with it. One that failed already (its
- * wait gave up on a broken job, or its receiver left) no longer counts in waitfin. */
-static void waitfin_complete(tubo__world_t *w, tubo_request_t *r, int error)
-{
-  if (r->state != TUBO__RS_ACTIVE)
-    return;
-  w->waitfin--;
-  tubo__req_complete(r, error);
-}
-
 static int deliver_fin(tubo__world_t *w, const tubo__frame_t *f, const void *p)
 {
   struct tubo__f_fin h;
@@ -431,7 +421,8 @@ static int deliver_fin(tubo__world_t *w, const tubo__frame_t *f, const void *p)
   tubo_request_t *r = waitfin_find(w, h.sreq);
   if (r == NULL)
     return TUBO_ECORRUPT;
-  waitfin_complete(w, r, h.error < 0 ? TUBO_EPEER : 0);
+  /* One that failed already (its wait gave up on a broken job) is left as it is. */
+  tubo__waitfin_complete(w, r, h.error < 0 ? TUBO_EPEER : 0);
   return 1;
 }
 
@@ -439,7 +430,7 @@ void tubo__rts_sent(tubo__world_t *w, uint32_t sreq)
 {
   tubo_request_t *r = waitfin_find(w, sreq);
   if (r != NULL)
-    waitfin_complete(w, r, 0);
+    tubo__waitfin_complete(w, r, 0);
 }
 
 int tubo__deliver(tubo__world_t *w, int src, const tubo__frame_t *f, const void *payload, int must)

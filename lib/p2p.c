@@ -87,10 +87,11 @@ static void req_fail(tubo__world_t *w, tubo_request_t *r, int error)
       if (w->peers[p].rx_req == r)
         w->peers[p].rx_req = NULL;
   } else if (r->kind == TUBO__REQ_SEND) {
-    if (r->proto == TUBO__SP_WAITFIN)
-      w->waitfin--;
-    else
-      tubo__send_fail_peer(w, r->peer, error);
+    if (r->proto == TUBO__SP_WAITFIN) {
+      tubo__waitfin_complete(w, r, error);
+      return;
+    }
+    tubo__send_fail_peer(w, r->peer, error);
   }
   tubo__req_complete(r, error);
 }

@@ -84,6 +84,14 @@ void tubo__reqpool_fini(tubo__reqpool_t *p)
   memset(p, 0, sizeof *p);
 }
 
+void tubo__waitfin_complete(tubo__world_t *w, tubo_request_t *r, int error)
+{
+  if (r->state != TUBO__RS_ACTIVE)
+    return;
+  w->waitfin--;
+  tubo__req_complete(r, error);
+}
+
 void tubo__req_fail_waitfin(tubo__world_t *w, int peer, int error)
 {
   if (w->waitfin == 0)
@@ -93,10 +101,8 @@ void tubo__req_fail_waitfin(tubo__world_t *w, int peer, int error)
     for (uint32_t i = 0; i < REQ_CHUNK; i++) {
       tubo_request_t *r = &p->chunks[c][i];
       if (r->magic == TUBO__REQ_MAGIC && r->kind == TUBO__REQ_SEND &&
-          r->proto == TUBO__SP_WAITFIN && r->state == TUBO__RS_ACTIVE && r->peer == peer) {
-        w->waitfin--;
-        tubo__req_complete(r, error);
-      }
+          r->proto == TUBO__SP_WAITFIN && r->peer == peer)
+        tubo__waitfin_complete(w, r, error);
     }
 }
 

@@ -254,6 +254,9 @@ tubo_request_t *tubo__req_lookup(tubo__world_t *w, uint32_t id);
 void tubo__reqpool_fini(tubo__reqpool_t *p);
 /* Whether r points at a request of pool p (without following it). */
 int tubo__req_in_pool(const tubo__reqpool_t *p, const tubo_request_t *r);
+/* Completes RTS send r (one waiting for its receiver to be done) with error, taking it
+ * out of w->waitfin, which counts those still active: one completed already is left. */
+void tubo__waitfin_complete(tubo__world_t *w, tubo_request_t *r, int error);
 /* Completes with error every send to peer that waits for a FIN (the peer is gone). */
 void tubo__req_fail_waitfin(tubo__world_t *w, int peer, int error);
 
