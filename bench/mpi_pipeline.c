@@ -3,11 +3,8 @@
  * 0..n-1 as one 8-byte message each to rank 1, which squares them for rank 2; an empty
  * message with tag MPIPIPE_TAG_END ends each stream (the protocol of the Open MPI anchor).
  * With -r it moves the items the way tubo's MPI transport does (lib/mpi/), without tubo's
- * engine above it: each item is its bytes alone with tubo's context and tag in the MPI
- * tag, on a communicator of its own, received through a ring of 8 persistent receives
- * from any source and of any tag, taken in order (waiting in MPI_Wait), copied out, and
- * posted again at the next receive. Rank 2 prints the same key=value line as the tubo
- * example:
+ * engine above it (bench/ring_model.h), on a communicator of its own. Rank 2 prints the
+ * same key=value line as the tubo example:
  *   mpi_pipeline items=N seconds=S items_per_s=R checksum=C expected=E check=ok
  * and exits with status 1 when the checksum differs from the closed form. */
 #include <inttypes.h>
@@ -16,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "ring_model.h"
 
 enum { MPIPIPE_TAG_ITEM = 1, MPIPIPE_TAG_END = 2 };
 
@@ -34,49 +33,13 @@ static uint64_t mpipipe_sum_of_squares(uint64_t n)
   return f[0] * f[1] * f[2];
 }
 
-/* The ring of -r: its receives, their buffers, the next to take, those to post again. */
-#define MPIPIPE_RING  8
-#define MPIPIPE_RCAP  (16 + 65536) /* as tubo's: a header and the largest frame */
-#define MPIPIPE_TAG_C 0x40000000   /* a headerless frame of context 0 */
-static int mpipipe_ring_on;
-static MPI_Comm mpipipe_comm;
-static unsigned char *mpipipe_buf[MPIPIPE_RING];
-static MPI_Request mpipipe_req[MPIPIPE_RING];
-static unsigned mpipipe_head, mpipipe_unposted;
-
-static void mpipipe_ring_open(void)
-{
-  MPI_Comm_dup(MPI_COMM_WORLD, &mpipipe_comm);
-  for (int i = 0; i < MPIPIPE_RING; i++) {
-    /* Shifted by 5 cache lines each, as tubo's are, so as not to share one L1 set. */
-    mpipipe_buf[i] = aligned_alloc(64, ((MPIPIPE_RCAP + 4095) & ~4095) + 320);
-    if (mpipipe_buf[i] == NULL)
-      MPI_Abort(MPI_COMM_WORLD, 2);
-    MPI_Recv_init(mpipipe_buf[i], MPIPIPE_RCAP, MPI_BYTE, MPI_ANY_SOURCE, MPI_ANY_TAG, mpipipe_comm,
-                  &mpipipe_req[i]);
-    MPI_Start(&mpipipe_req[i]);
-  }
-}
-
-static void mpipipe_ring_close(void)
-{
-  for (int i = 0; i < MPIPIPE_RING; i++) {
-    int done = 0;
-    MPI_Test(&mpipipe_req[i], &done, MPI_STATUS_IGNORE);
-    if (!done) {
-      MPI_Cancel(&mpipipe_req[i]);
-      MPI_Wait(&mpipipe_req[i], MPI_STATUS_IGNORE);
-    }
-    MPI_Request_free(&mpipipe_req[i]);
-    free(mpipipe_buf[i]);
-  }
-  MPI_Comm_free(&mpipipe_comm);
-}
+/* The ring of -r, on a communicator of its own, or NULL. */
+static ring_model_t *mpipipe_ring;
 
 static void mpipipe_send(const uint64_t *x, int count, int to, int tag)
 {
-  if (mpipipe_ring_on)
-    MPI_Send(x, count * 8, MPI_BYTE, to, MPIPIPE_TAG_C | tag, mpipipe_comm);
+  if (mpipipe_ring)
+    ring_model_send(mpipipe_ring, x, count * 8, to, tag);
   else
     MPI_Send(x, count, MPI_UINT64_T, to, tag, MPI_COMM_WORLD);
 }
@@ -85,21 +48,10 @@ static void mpipipe_send(const uint64_t *x, int count, int to, int tag)
 static int mpipipe_recv(uint64_t *x, int from)
 {
   MPI_Status st;
-  if (!mpipipe_ring_on) {
-    MPI_Recv(x, 1, MPI_UINT64_T, from, MPI_ANY_TAG, MPI_COMM_WORLD, &st);
-    return st.MPI_TAG;
-  }
-  for (; mpipipe_unposted > 0; mpipipe_unposted--)
-    MPI_Start(&mpipipe_req[(mpipipe_head - mpipipe_unposted) % MPIPIPE_RING]);
-  unsigned i = mpipipe_head++ % MPIPIPE_RING;
-  mpipipe_unposted++;
-  MPI_Wait(&mpipipe_req[i], &st);
-  int count = 0;
-  MPI_Get_count(&st, MPI_BYTE, &count);
-  if (st.MPI_SOURCE != from || count < 0 || count > 8)
-    MPI_Abort(MPI_COMM_WORLD, 2); /* only rank from sends to this one */
-  memcpy(x, mpipipe_buf[i], (size_t)count);
-  return st.MPI_TAG & ~MPIPIPE_TAG_C;
+  if (mpipipe_ring)
+    return ring_model_recv(mpipipe_ring, x, 8, from);
+  MPI_Recv(x, 1, MPI_UINT64_T, from, MPI_ANY_TAG, MPI_COMM_WORLD, &st);
+  return st.MPI_TAG;
 }
 
 static int mpipipe_run(int rank, uint64_t n)
@@ -145,11 +97,11 @@ int main(int argc, char **argv)
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
   uint64_t n = 1000000;
-  int bad = size != 3;
+  int bad = size != 3, ring_on = 0;
   for (int i = 1; i < argc && !bad; i++) {
     char *end = NULL;
     if (strcmp(argv[i], "-r") == 0)
-      mpipipe_ring_on = 1;
+      ring_on = 1;
     else if (strcmp(argv[i], "-n") == 0 && i + 1 < argc) {
       n = strtoull(argv[++i], &end, 10);
       bad = end == argv[i] || *end != '\0' || n > (UINT64_C(1) << 32);
@@ -161,11 +113,18 @@ int main(int argc, char **argv)
       fprintf(stderr, "Usage: mpirun -n 3 mpi_pipeline [-r] [-n COUNT]   (COUNT <= 2^32)\n");
     status = 2;
   } else {
-    if (mpipipe_ring_on)
-      mpipipe_ring_open();
+    ring_model_t ring;
+    MPI_Comm comm = MPI_COMM_NULL;
+    if (ring_on) {
+      MPI_Comm_dup(MPI_COMM_WORLD, &comm);
+      ring_model_open(&ring, comm);
+      mpipipe_ring = &ring;
+    }
     status = mpipipe_run(rank, n);
-    if (mpipipe_ring_on)
-      mpipipe_ring_close();
+    if (ring_on) {
+      ring_model_close(&ring);
+      MPI_Comm_free(&comm);
+    }
   }
   MPI_Finalize();
   return status;
