@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* A model, in plain MPI, of how tubo's MPI transport takes messages in (lib/mpi/): a ring
- * of 8 persistent receives from any source and of any tag, taken in order (a blocking
+ * of 32 persistent receives from any source and of any tag, taken in order (a blocking
  * receive waits for the next in MPI_Wait), a small message travelling as its bytes alone
  * with its tag in the MPI tag, copied out of the ring's buffer, the receive posted again
  * at the next call (bench/ring_model.h). It measures the 8 B half round trip of that design without

@@ -53,8 +53,12 @@
 #define MPI_IDLE_POLL 256u
 #define MPI_HOT_POLLS 4096u
 /* Receives kept posted for frames: MPI matches them in the order they were posted, so
- * taking them in that order keeps each sender's frames in order. */
-#define MPI_RING 8
+ * taking them in that order keeps each sender's frames in order. A rank that was not
+ * running while frames came (a core shared with another rank) finds dozens waiting, and
+ * Open MPI copies those no receive was posted for once more: 32 gave the pipeline over
+ * shared memory 7% more items/s than 8, 64 and 128 nothing more (doc/benchmarks.md).
+ * Small frames touch only the first page of each buffer. */
+#define MPI_RING 32
 /* Bytes by which each ring buffer is shifted against a whole number of pages from the
  * last: 5 cache lines, prime to the 64 line sets a 4 KiB page spans, so that no two
  * buffers start in the same set (see tubo__mpi_tport_open). */
@@ -172,6 +176,20 @@ static void mpi_pool_free(mpi_state_t *s)
   for (int c = 0; c < MPI_POOL_CLASSES; c++)
     while (s->pool[c] != NULL)
       free(mpi_buf_get(s, mpi_pool_cap(s, c)));
+}
+
+/* The bytes of the message a receive took in. Open MPI keeps them in its status, and
+ * MPI_Get_count (a call of 40-odd instructions per frame) only divides them by the type's
+ * size; any other MPI is asked. */
+static inline int mpi_status_bytes(const MPI_Status *st)
+{
+#if defined(OPEN_MPI) && OPEN_MPI
+  return st->_ucount <= INT_MAX ? (int)st->_ucount : -1;
+#else
+  int n = -1;
+  MPI_Get_count(st, MPI_BYTE, &n);
+  return n;
+#endif
 }
 
 /* Posts ring receive i again: they are persistent, made once at open. */
@@ -442,7 +460,7 @@ static inline int mpi_next_frame(mpi_state_t *s, int wait, int *src, tubo__frame
                                  const unsigned char **payload)
 {
   unsigned i = s->ring_head % MPI_RING;
-  int flag = 1, count = 0;
+  int flag = 1;
   MPI_Status st;
   if (s->unposted == MPI_RING)
     return 0;
@@ -455,7 +473,7 @@ static inline int mpi_next_frame(mpi_state_t *s, int wait, int *src, tubo__frame
    * at the next call, after the caller has had this frame (off the path of a reply). */
   s->ring_head++;
   s->unposted++;
-  MPI_Get_count(&st, MPI_BYTE, &count);
+  int count = mpi_status_bytes(&st);
   struct mpi_hdr h;
   const unsigned char *buf = s->ring_buf[i];
   *src = st.MPI_SOURCE;
