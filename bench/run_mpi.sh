@@ -23,7 +23,9 @@
 #                  ring model (bench/mpi_pipeline -r: plain MPI moving the items the
 #                  way tubo's MPI transport does) beside them;
 #   cross hosts    (-H, as root) rank 0 and rank 1 on two hosts made of network
-#                  namespaces (tests/hosts.sh), tubo against plain Open MPI.
+#                  namespaces (tests/hosts.sh), tubo against plain Open MPI;
+#   truncation     bench/mpi_truncate over vader and TCP: from what size this MPI writes
+#                  a message past a receive too small for it (what tubo must avoid).
 # Each repetition runs every case back to back and takes its ratios from its own figures;
 # the table gives median, min and max over the repetitions, and for the cross-node
 # latency over vader also over the repetitions whose two figures both caught the host in
@@ -42,7 +44,7 @@ while getopts r:n:Hh opt; do
   n) items=$OPTARG ;;
   H) hosts=1 ;;
   h)
-    sed -n 's/^# \{0,1\}//; 3,35p' "$0"
+    sed -n 's/^# \{0,1\}//; 3,37p' "$0"
     exit 0
     ;;
   *) exit 2 ;;
@@ -64,10 +66,11 @@ MPIRUN=${MPIRUN:-mpirun}
 osu_tubo=$build/bench/osu_tubo
 osu_mpi=$build/bench/osu_mpi
 mpi_ring=$build/bench/mpi_ring
+mpi_truncate=$build/bench/mpi_truncate
 pipeline=$build/examples/pipeline
 mpi_pipeline=$build/bench/mpi_pipeline
 tuborun=$build/tools/tuborun
-for p in "$osu_tubo" "$osu_mpi" "$mpi_ring" "$pipeline" "$mpi_pipeline" "$tuborun"; do
+for p in "$osu_tubo" "$osu_mpi" "$mpi_ring" "$mpi_truncate" "$pipeline" "$mpi_pipeline" "$tuborun"; do
   [ -x "$p" ] || {
     echo "run_mpi.sh: $p is not built (configure found no Open MPI?)" >&2
     exit 2
@@ -271,4 +274,16 @@ awk -v reps="$reps" "$stats"'
     ratios()
   }
 ' "$tmp/pipes"
+
+# The premise of the MPI transport's receives (doc/mpi.md): MPI must never truncate a
+# message into a receive of tubo's. From what size a truncated receive is written past
+# its buffer in this MPI, over vader and over TCP.
+trunc_from() {
+  "$@" 2>/dev/null | awk '
+    /^mpi_truncate size=/ { split($2, s, "="); split($5, p, "="); if (p[2] > 0 && from == "") from = s[2] }
+    END { print (from == "" ? "by none of the sizes tried" : "from " from " bytes on") }'
+}
+printf "\ntruncated receives written past their buffer (bench/mpi_truncate): vader %s, tcp %s\n" \
+  "$(trunc_from "$MPIRUN" -n 2 "$mpi_truncate")" \
+  "$(trunc_from "$MPIRUN" -n 2 --mca btl tcp,self "$mpi_truncate")"
 exit 0
