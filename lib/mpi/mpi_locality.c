@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Which peers MPI reaches through shared memory (mpi_transport.h): those on this host,
- * unless Open MPI was told not to use its shared-memory BTL. The MPI transport chooses
+ * unless Open MPI was told not to use its shared-memory BTL, or to use a PML without
+ * BTLs. The MPI transport chooses
  * how messages travel by it: through shared memory MPI copies a large message once and
  * at once, so that tubo's RTS pays; over a network an MPI message that meets a posted
  * receive is faster, so frames carry messages up to the largest (doc/mpi.md). */
@@ -29,29 +30,44 @@ static int locality_listed(const char *list, const char *word)
   return 0;
 }
 
-/* Whether Open MPI's BTL selection ("btl" MCA parameter: "a,b" includes only those,
- * "^a,b" excludes those) lets it use its shared-memory BTL (vader, or sm, its alias).
- * MPI_T's control variables tell; an MPI without that variable is taken to use shared
- * memory within a host, as every MPI does by default. */
+/* Whether Open MPI's selection in MCA parameter name ("a,b" includes only those, "^a,b"
+ * excludes those, empty: no choice made) lets it use one of the components named in
+ * want (a NULL-ended list). MPI_T's control variables tell; a variable this MPI lacks,
+ * or cannot read, is taken as no choice made. MPI_T must be initialized. */
+static int locality_allows(const char *name, const char *const *want)
+{
+  int idx, count = 0, ok = 1;
+  MPI_T_cvar_handle h;
+  if (MPI_T_cvar_get_index(name, &idx) != MPI_SUCCESS ||
+      MPI_T_cvar_handle_alloc(idx, NULL, &h, &count) != MPI_SUCCESS)
+    return 1;
+  char *v = count > 0 ? calloc((size_t)count + 1, 1) : NULL;
+  if (v != NULL && MPI_T_cvar_read(h, v) == MPI_SUCCESS && v[0] != '\0') {
+    int ex = v[0] == '^';
+    const char *list = v + ex;
+    int named = 0;
+    for (int i = 0; want[i] != NULL && !named; i++)
+      named = locality_listed(list, want[i]);
+    ok = ex ? !named : named;
+  }
+  free(v);
+  MPI_T_cvar_handle_free(&h);
+  return ok;
+}
+
+/* Whether Open MPI moves messages between ranks of a host through its shared-memory BTL
+ * (vader, or sm, its alias): only its ob1 PML uses BTLs ("pml" set to cm or ucx moves
+ * them through an MTL or UCX, as over a network), and the "btl" parameter must let vader
+ * in. An MPI without these variables is taken to use shared memory within a host, as
+ * every MPI does by default. An unset "pml" is taken as ob1: Open MPI picks UCX by
+ * itself only where a UCX device is found, which tubo cannot see. */
 static int locality_btl_sm(void)
 {
-  int provided, ok = 1;
+  static const char *const ob1[] = {"ob1", NULL}, *const vader[] = {"vader", "sm", NULL};
+  int provided;
   if (MPI_T_init_thread(MPI_THREAD_SINGLE, &provided) != MPI_SUCCESS)
     return 1;
-  int idx, count = 0;
-  MPI_T_cvar_handle h;
-  if (MPI_T_cvar_get_index("btl", &idx) == MPI_SUCCESS &&
-      MPI_T_cvar_handle_alloc(idx, NULL, &h, &count) == MPI_SUCCESS) {
-    char *v = count > 0 ? calloc((size_t)count + 1, 1) : NULL;
-    if (v != NULL && MPI_T_cvar_read(h, v) == MPI_SUCCESS) {
-      int ex = v[0] == '^';
-      const char *list = v + ex;
-      int named = locality_listed(list, "vader") || locality_listed(list, "sm");
-      ok = ex ? !named : named;
-    }
-    free(v);
-    MPI_T_cvar_handle_free(&h);
-  }
+  int ok = locality_allows("pml", ob1) && locality_allows("btl", vader);
   MPI_T_finalize();
   return ok;
 }
