@@ -9,7 +9,9 @@
 #   cross node     ranks on two pretend nodes (TUBO_NODE_SIZE=1), so tubo's messages go
 #                  through Open MPI, against plain Open MPI between the same two ranks,
 #                  once over Open MPI's shared memory (vader) and once over TCP (what a
-#                  network between real nodes looks like to Open MPI);
+#                  network between real nodes looks like to Open MPI), and where this
+#                  Open MPI can, once through its other PML (--mca pml cm --mca mtl ofi:
+#                  libfabric, no BTL), as on clusters whose network has an MTL;
 #   ring model     (latency only) bench/mpi_ring, plain MPI moving messages the way tubo's
 #                  MPI transport does (a ring of persistent receives from any source,
 #                  a header, a copy), against plain Open MPI: what the design costs,
@@ -44,7 +46,7 @@ while getopts r:n:Hh opt; do
   n) items=$OPTARG ;;
   H) hosts=1 ;;
   h)
-    sed -n 's/^# \{0,1\}//; 3,37p' "$0"
+    sed -n 's/^# \{0,1\}//; 3,39p' "$0"
     exit 0
     ;;
   *) exit 2 ;;
@@ -138,6 +140,11 @@ figlat() {
 
 : >"$tmp/figs"
 : >"$tmp/pipes"
+# Whether a plain MPI program runs through Open MPI's cm PML here.
+cm=0
+if env OMPI_MCA_pml=cm OMPI_MCA_mtl=ofi "$MPIRUN" -n 2 --timeout 60 "$mpi_ring" >/dev/null 2>&1; then
+  cm=1
+fi
 rep=1
 while [ "$rep" -le "$reps" ]; do
   fig tuborun "$tuborun" -n 2 "$osu_tubo"
@@ -152,6 +159,11 @@ while [ "$rep" -le "$reps" ]; do
   fig cross_tcp env TUBO_NODE_SIZE=1 "$MPIRUN" -n 2 --mca btl tcp,self -x TUBO_NODE_SIZE \
     "$osu_tubo"
   fig ompi_tcp "$MPIRUN" -n 2 --mca btl tcp,self "$osu_mpi"
+  if [ $cm = 1 ]; then
+    fig cross_cm env TUBO_NODE_SIZE=1 OMPI_MCA_pml=cm OMPI_MCA_mtl=ofi "$MPIRUN" -n 2 \
+      -x TUBO_NODE_SIZE "$osu_tubo"
+    fig ompi_cm env OMPI_MCA_pml=cm OMPI_MCA_mtl=ofi "$MPIRUN" -n 2 "$osu_mpi"
+  fi
   figpipe pipe_tuborun "$tuborun" -n 3 "$pipeline" -n "$items" -q
   figpipe pipe_same_node env TUBO_NODE_SIZE=0 "$MPIRUN" -n 3 --bind-to none \
     -x TUBO_NODE_SIZE "$pipeline" -n "$items" -q
@@ -192,7 +204,7 @@ stats='
     for (i = 1; i <= nkeys; i++) {
       key = keys[i]
       m = n[key]
-      if (m == 0 && key ~ /hosts/) continue
+      if (m == 0 && key ~ /hosts|pml cm/) continue
       for (j = 1; j <= m; j++) rv[j] = val[key, j]
       printf "%-36s %8s %8s %8s\n", key, med(rv, m), mn(rv, m), mx(rv, m)
     }
@@ -223,6 +235,7 @@ awk -v reps="$reps" "$stats"'
       add("  both in the host'"'"'s fast state", state_ratio(r, 1))
       add("  both in its slow state", state_ratio(r, 0))
       add("lat cross node / Open MPI (tcp)", ratio(lat[r, "cross_tcp"], lat[r, "ompi_tcp"]))
+      add("lat cross node / Open MPI (pml cm)", ratio(lat[r, "cross_cm"], lat[r, "ompi_cm"]))
       add("lat ring model / Open MPI (vader)", ratio(lat[r, "ring_model"], lat[r, "ompi_vader"]))
       add("lat cross node / ring model (vader)", ratio(lat[r, "cross_vader"], lat[r, "ring_model"]))
       add("lat cross hosts / Open MPI", ratio(lat[r, "cross_hosts"], lat[r, "ompi_hosts"]))
@@ -230,14 +243,16 @@ awk -v reps="$reps" "$stats"'
       add("bw both waiting / one node", ratio(bw[r, "both_waiting"], bw[r, "one_node_idle"]))
       add("bw cross node / Open MPI (vader)", ratio(bw[r, "cross_vader"], bw[r, "ompi_vader"]))
       add("bw cross node / Open MPI (tcp)", ratio(bw[r, "cross_tcp"], bw[r, "ompi_tcp"]))
+      add("bw cross node / Open MPI (pml cm)", ratio(bw[r, "cross_cm"], bw[r, "ompi_cm"]))
       add("bw 64K same node / tuborun", ratio(bk[r, "same_node"], bk[r, "tuborun"]))
       add("bw 64K cross node / Open MPI (vader)", ratio(bk[r, "cross_vader"], bk[r, "ompi_vader"]))
       add("bw 64K cross node / Open MPI (tcp)", ratio(bk[r, "cross_tcp"], bk[r, "ompi_tcp"]))
+      add("bw 64K cross node / Open MPI (pml cm)", ratio(bk[r, "cross_cm"], bk[r, "ompi_cm"]))
       add("bw cross hosts / Open MPI", ratio(bw[r, "cross_hosts"], bw[r, "ompi_hosts"]))
     }
-    split("tuborun same_node one_node_idle both_waiting cross_vader ompi_vader ring_model cross_tcp ompi_tcp cross_hosts ompi_hosts", names, " ")
+    split("tuborun same_node one_node_idle both_waiting cross_vader ompi_vader ring_model cross_tcp ompi_tcp cross_cm ompi_cm cross_hosts ompi_hosts", names, " ")
     printf "%-16s %14s %14s %14s   (medians over %d repetitions)\n", "case", "8 B lat ns", "1 MiB GB/s", "64 KiB GB/s", reps
-    for (i = 1; i <= 11; i++) {
+    for (i = 1; i <= 13; i++) {
       if (!(names[i] in seen)) continue
       nl = 0; nb = 0; nk = 0
       for (r = 1; r <= reps; r++) {
