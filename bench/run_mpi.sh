@@ -15,7 +15,8 @@
 #   ring model     (latency only) bench/mpi_ring, plain MPI moving messages the way tubo's
 #                  MPI transport does (a ring of persistent receives from any source,
 #                  a header, a copy), against plain Open MPI: what the design costs,
-#                  apart from what tubo's engine adds;
+#                  apart from what tubo's engine adds; and bench/mpi_ring -d, the
+#                  blocking receive of the redesign doc/mpi.md lays out (direct model);
 #   pipelines      the producer -> squarer -> consumer pipeline (examples/pipeline -q, 3
 #                  ranks) under mpirun on one node against tuborun, and across pretend
 #                  nodes of 1 rank (both hops through Open MPI) against its Open MPI twin
@@ -46,7 +47,7 @@ while getopts r:n:Hh opt; do
   n) items=$OPTARG ;;
   H) hosts=1 ;;
   h)
-    sed -n 's/^# \{0,1\}//; 3,39p' "$0"
+    sed -n 's/^# \{0,1\}//; 3,40p' "$0"
     exit 0
     ;;
   *) exit 2 ;;
@@ -156,6 +157,7 @@ while [ "$rep" -le "$reps" ]; do
   fig cross_vader env TUBO_NODE_SIZE=1 "$MPIRUN" -n 2 -x TUBO_NODE_SIZE "$osu_tubo"
   fig ompi_vader "$MPIRUN" -n 2 "$osu_mpi"
   figlat ring_model "$MPIRUN" -n 2 "$mpi_ring"
+  figlat direct_model "$MPIRUN" -n 2 "$mpi_ring" -d
   fig cross_tcp env TUBO_NODE_SIZE=1 "$MPIRUN" -n 2 --mca btl tcp,self -x TUBO_NODE_SIZE \
     "$osu_tubo"
   fig ompi_tcp "$MPIRUN" -n 2 --mca btl tcp,self "$osu_mpi"
@@ -238,6 +240,7 @@ awk -v reps="$reps" "$stats"'
       add("lat cross node / Open MPI (pml cm)", ratio(lat[r, "cross_cm"], lat[r, "ompi_cm"]))
       add("lat ring model / Open MPI (vader)", ratio(lat[r, "ring_model"], lat[r, "ompi_vader"]))
       add("lat cross node / ring model (vader)", ratio(lat[r, "cross_vader"], lat[r, "ring_model"]))
+      add("lat direct model / Open MPI (vader)", ratio(lat[r, "direct_model"], lat[r, "ompi_vader"]))
       add("lat cross hosts / Open MPI", ratio(lat[r, "cross_hosts"], lat[r, "ompi_hosts"]))
       add("bw same node / tuborun", ratio(bw[r, "same_node"], bw[r, "tuborun"]))
       add("bw both waiting / one node", ratio(bw[r, "both_waiting"], bw[r, "one_node_idle"]))
@@ -250,9 +253,9 @@ awk -v reps="$reps" "$stats"'
       add("bw 64K cross node / Open MPI (pml cm)", ratio(bk[r, "cross_cm"], bk[r, "ompi_cm"]))
       add("bw cross hosts / Open MPI", ratio(bw[r, "cross_hosts"], bw[r, "ompi_hosts"]))
     }
-    split("tuborun same_node one_node_idle both_waiting cross_vader ompi_vader ring_model cross_tcp ompi_tcp cross_cm ompi_cm cross_hosts ompi_hosts", names, " ")
+    split("tuborun same_node one_node_idle both_waiting cross_vader ompi_vader ring_model direct_model cross_tcp ompi_tcp cross_cm ompi_cm cross_hosts ompi_hosts", names, " ")
     printf "%-16s %14s %14s %14s   (medians over %d repetitions)\n", "case", "8 B lat ns", "1 MiB GB/s", "64 KiB GB/s", reps
-    for (i = 1; i <= 13; i++) {
+    for (i = 1; i <= 14; i++) {
       if (!(names[i] in seen)) continue
       nl = 0; nb = 0; nk = 0
       for (r = 1; r <= reps; r++) {
