@@ -28,17 +28,19 @@ static const size_t sizes[] = {0,     1,     40,    41,    1023,     1024,
 /* ---- The protocol each variant uses ---- */
 
 /* Whether Open MPI would reach peer through shared memory: it runs on this host (by
- * name: the test hosts of `make check-hosts` have their own), and the BTLs mpirun was
- * given (OMPI_MCA_btl: "a,b" or "^a,b") leave vader in. Every rank calls it. */
+ * name: the test hosts of `make check-hosts` have their own), the PML mpirun was given
+ * (OMPI_MCA_pml: "a,b" or "^a,b") leaves ob1 in, the only one that uses BTLs, and the
+ * BTLs (OMPI_MCA_btl) leave vader in. Every rank calls it. */
 static int mpi_peer_by_shm(int peer)
 {
   char me[256] = "", other[256] = "";
   gethostname(me, sizeof me - 1);
   int left = (th_rank + th_size - 1) % th_size;
   TH_OK(tubo_sendrecv(me, sizeof me, left, 8, other, sizeof other, peer, 8, th_world, NULL));
-  const char *btl = getenv("OMPI_MCA_btl");
+  const char *btl = getenv("OMPI_MCA_btl"), *pml = getenv("OMPI_MCA_pml");
   int vader = btl == NULL || (btl[0] == '^') != (strstr(btl, "vader") != NULL);
-  return strcmp(me, other) == 0 && vader;
+  int ob1 = pml == NULL || pml[0] == '\0' || (pml[0] == '^') != (strstr(pml, "ob1") != NULL);
+  return strcmp(me, other) == 0 && vader && ob1;
 }
 
 static void body_caps(void)
