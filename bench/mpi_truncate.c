@@ -52,10 +52,10 @@ int main(int argc, char **argv)
       MPI_Irecv(buf, RECV_CAP, MPI_BYTE, 0, 5, MPI_COMM_WORLD, &q);
       int rc = MPI_Wait(&q, &st), count = -1, len = 0;
       char name[MPI_MAX_ERROR_STRING] = "MPI_SUCCESS";
-      if (rc != MPI_SUCCESS && MPI_Error_string(rc, name, &len) != MPI_SUCCESS)
-        snprintf(name, sizeof name, "error %d", rc);
       if (rc == MPI_ERR_TRUNCATE)
         snprintf(name, sizeof name, "MPI_ERR_TRUNCATE");
+      else if (rc != MPI_SUCCESS && MPI_Error_string(rc, name, &len) != MPI_SUCCESS)
+        snprintf(name, sizeof name, "error %d", rc);
       MPI_Get_count(&st, MPI_BYTE, &count);
       size_t past = 0;
       for (size_t k = RECV_CAP; k < RECV_CAP + GUARD; k++)

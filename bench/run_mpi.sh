@@ -190,10 +190,18 @@ while [ "$rep" -le "$reps" ]; do
 done
 
 # The awk functions both tables use: ratios of figures that may be n/a, each ratio key
-# kept in the order of its first add; median, min and max of the m values in a[1..m];
-# the table of every key's median, min and max (those of cross hosts only with -H).
+# kept in the order of its first add; the ratio of a to b where both are near the run's
+# best figure of their kind (within 1.5x of it: the host's fast state) or both are not;
+# median, min and max of the m values in a[1..m]; the table of every key's median, min
+# and max (those of cross hosts only with -H).
 stats='
   function ratio(a, b) { return (a == "n/a" || b == "n/a" || b == 0) ? "n/a" : a / b }
+  function near_best(x, best) { x += 0; return x > 0 && (x < best ? best / x : x / best) < 1.5 }
+  function state_ratio(a, b, best, fast) {
+    if (a == "n/a" || b == "n/a" || best == "") return "n/a"
+    if (fast ? near_best(a, best) && near_best(b, best) : !near_best(a, best) && !near_best(b, best)) return a / b
+    return "n/a"
+  }
   function add(key, v) {
     if (!(key in known)) { known[key] = 1; keys[++nkeys] = key }
     if (v != "n/a") { n[key]++; val[key, n[key]] = v }
@@ -220,12 +228,6 @@ stats='
 # repetitions whose two figures both are within 1.5x of the run'"'"'s fastest Open MPI hop
 # (fast), or both are not (slow).
 awk -v reps="$reps" "$stats"'
-  function state_ratio(r, fast,   a, b) {
-    a = lat[r, "cross_vader"]; b = lat[r, "ompi_vader"]
-    if (a == "n/a" || b == "n/a" || lo == "") return "n/a"
-    if (fast ? (a < 1.5 * lo && b < 1.5 * lo) : (a >= 1.5 * lo && b >= 1.5 * lo)) return a / b
-    return "n/a"
-  }
   { lat[$1, $2] = $3; bw[$1, $2] = $4; bk[$1, $2] = $5; seen[$2] = 1 }
   END {
     lo = ""
@@ -235,8 +237,8 @@ awk -v reps="$reps" "$stats"'
       add("lat same node / tuborun", ratio(lat[r, "same_node"], lat[r, "tuborun"]))
       add("lat both waiting / one node", ratio(lat[r, "both_waiting"], lat[r, "one_node_idle"]))
       add("lat cross node / Open MPI (vader)", ratio(lat[r, "cross_vader"], lat[r, "ompi_vader"]))
-      add("  both in the host'"'"'s fast state", state_ratio(r, 1))
-      add("  both in its slow state", state_ratio(r, 0))
+      add("  both in the host'"'"'s fast state", state_ratio(lat[r, "cross_vader"], lat[r, "ompi_vader"], lo, 1))
+      add("  both in its slow state", state_ratio(lat[r, "cross_vader"], lat[r, "ompi_vader"], lo, 0))
       add("lat cross node / Open MPI (tcp)", ratio(lat[r, "cross_tcp"], lat[r, "ompi_tcp"]))
       add("lat cross node / Open MPI (pml cm)", ratio(lat[r, "cross_cm"], lat[r, "ompi_cm"]))
       add("lat ring model / Open MPI (vader)", ratio(lat[r, "ring_model"], lat[r, "ompi_vader"]))
@@ -275,12 +277,6 @@ awk -v reps="$reps" "$stats"'
 # MPI) are both within 1.5x of the run's fastest bound Open MPI pipeline (the host's fast
 # state), or both are not (its slow state), as the cross-node latency is above.
 awk -v reps="$reps" "$stats"'
-  function state_ratio(r, fast,   a, b) {
-    a = ips[r, "pipe_bound_vader"]; b = ips[r, "pipe_bound_ompi"]
-    if (a == "n/a" || b == "n/a" || hi == "") return "n/a"
-    if (fast ? (a > hi / 1.5 && b > hi / 1.5) : (a <= hi / 1.5 && b <= hi / 1.5)) return a / b
-    return "n/a"
-  }
   { ips[$1, $2] = $3; seen[$2] = 1 }
   END {
     hi = ""
@@ -291,8 +287,8 @@ awk -v reps="$reps" "$stats"'
       add("pipe cross node / Open MPI (vader)", ratio(ips[r, "pipe_cross_vader"], ips[r, "pipe_ompi_vader"]))
       add("pipe cross node / Open MPI (tcp)", ratio(ips[r, "pipe_cross_tcp"], ips[r, "pipe_ompi_tcp"]))
       add("pipe bound cross / Open MPI (vader)", ratio(ips[r, "pipe_bound_vader"], ips[r, "pipe_bound_ompi"]))
-      add("  both in the host'"'"'s fast state", state_ratio(r, 1))
-      add("  both in its slow state", state_ratio(r, 0))
+      add("  both in the host'"'"'s fast state", state_ratio(ips[r, "pipe_bound_vader"], ips[r, "pipe_bound_ompi"], hi, 1))
+      add("  both in its slow state", state_ratio(ips[r, "pipe_bound_vader"], ips[r, "pipe_bound_ompi"], hi, 0))
       add("pipe bound ring model / Open MPI", ratio(ips[r, "pipe_bound_ring"], ips[r, "pipe_bound_ompi"]))
     }
     split("pipe_tuborun pipe_same_node pipe_cross_vader pipe_ompi_vader pipe_cross_tcp pipe_ompi_tcp pipe_bound_vader pipe_bound_ompi pipe_bound_ring", names, " ")

@@ -27,20 +27,26 @@ static const size_t sizes[] = {0,     1,     40,    41,    1023,     1024,
 
 /* ---- The protocol each variant uses ---- */
 
+/* Whether the Open MPI component selection in environment variable var ("a,b" or
+ * "^a,b"; unset or empty: none made) lets name in. */
+static int mpi_mca_allows(const char *var, const char *name)
+{
+  const char *v = getenv(var);
+  return v == NULL || v[0] == '\0' || (v[0] == '^') != (strstr(v, name) != NULL);
+}
+
 /* Whether Open MPI would reach peer through shared memory: it runs on this host (by
  * name: the test hosts of `make check-hosts` have their own), the PML mpirun was given
- * (OMPI_MCA_pml: "a,b" or "^a,b") leaves ob1 in, the only one that uses BTLs, and the
- * BTLs (OMPI_MCA_btl) leave vader in. Every rank calls it. */
+ * leaves ob1 in, the only one that uses BTLs, and the BTLs leave vader in. Every rank
+ * calls it. */
 static int mpi_peer_by_shm(int peer)
 {
   char me[256] = "", other[256] = "";
   gethostname(me, sizeof me - 1);
   int left = (th_rank + th_size - 1) % th_size;
   TH_OK(tubo_sendrecv(me, sizeof me, left, 8, other, sizeof other, peer, 8, th_world, NULL));
-  const char *btl = getenv("OMPI_MCA_btl"), *pml = getenv("OMPI_MCA_pml");
-  int vader = btl == NULL || (btl[0] == '^') != (strstr(btl, "vader") != NULL);
-  int ob1 = pml == NULL || pml[0] == '\0' || (pml[0] == '^') != (strstr(pml, "ob1") != NULL);
-  return strcmp(me, other) == 0 && vader && ob1;
+  return strcmp(me, other) == 0 && mpi_mca_allows("OMPI_MCA_pml", "ob1") &&
+         mpi_mca_allows("OMPI_MCA_btl", "vader");
 }
 
 static void body_caps(void)

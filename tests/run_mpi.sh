@@ -29,11 +29,22 @@ failed=0
 # sends messages up to 64 KiB as frames, not by RTS; doc/mpi.md); pml=cm+mtl=ofi moves
 # every message through libfabric instead of Open MPI's BTLs (its other way of moving
 # messages, as on clusters whose network has an MTL), where this machine's Open MPI can.
-# A plain MPI program tells whether it can: if not, that pass is skipped, saying so.
+# A plain MPI program tells whether it can, once for each setting: if not, the passes
+# with that setting are skipped, saying so.
+mca_env() {
+  echo "$1" | tr '+' '\n' | sed 's/^/OMPI_MCA_/'
+}
+mca_ok=" " mca_no=" "
 mca_works() {
+  case "$mca_ok" in *" $1 "*) return 0 ;; esac
+  case "$mca_no" in *" $1 "*) return 1 ;; esac
   # shellcheck disable=SC2046 # one word per setting
-  env $(echo "$1" | tr '+' '\n' | sed 's/^/OMPI_MCA_/') "$MPIRUN" -n 2 --timeout 60 bench/mpi_ring \
-    >/dev/null 2>&1
+  if env $(mca_env "$1") "$MPIRUN" -n 2 --timeout 60 bench/mpi_ring >/dev/null 2>&1; then
+    mca_ok="$mca_ok$1 "
+    return 0
+  fi
+  mca_no="$mca_no$1 "
+  return 1
 }
 for entry in check_p2p:2 check_probe:2 check_barrier:2 check_stress:2 check_init:2 \
   check_spawn:2 check_process:2 check_pipe:1 check_p2p:1 check_p2p:1:btl=tcp,self \
@@ -53,7 +64,7 @@ for entry in check_p2p:2 check_probe:2 check_barrier:2 check_stress:2 check_init
       continue
     fi
     # shellcheck disable=SC2046 # one word per setting
-    set -- env $(echo "$mca" | tr '+' '\n' | sed 's/^/OMPI_MCA_/')
+    set -- env $(mca_env "$mca")
   fi
   if TUBO_NODE_SIZE=$k "$@" "tests/$suite"; then
     echo "ok: $suite under mpirun, $where"
