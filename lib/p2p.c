@@ -146,26 +146,36 @@ static void send_init(tubo_request_t *r, const tubo_comm_t *comm, const void *bu
   r->cap = len;
 }
 
-int tubo_send(const void *buf, size_t len, int dest, int tag, tubo_comm_t *comm)
+/* The general path of a blocking send: a request, queued behind earlier sends if need be.
+ * Apart from tubo_send, whose fast path then keeps a small frame. */
+static __attribute__((noinline)) int send_general(const void *buf, size_t len, int dest, int tag,
+                                                  tubo_comm_t *comm)
 {
-  int rc = p2p_check(comm, dest, tag, buf, len, 0);
+  tubo_request_t *r;
+  int rc = tubo_isend(buf, len, dest, tag, comm, &r);
   if (rc != 0)
     return rc;
-  tubo__world_t *w = comm->w;
-  int peer = tubo__comm_world_rank(comm, dest);
-  tubo__peer_t *pe = &w->peers[peer];
-  /* Fast path: a small message with nothing queued before it goes straight out. */
-  if (len <= pe->frame_max && pe->sq_head == NULL && !pe->gone && !w->broken &&
-      len < pe->rndv_min) {
-    tubo__frame_t f = {TUBO__F_EAGER, 0, comm->ctx, tag, (uint32_t)len};
-    rc = tubo__push(w, peer, &f, buf, len, NULL, 0);
-    if (rc != TUBO_EAGAIN)
-      return rc;
-  }
-  tubo_request_t *r;
-  if ((rc = tubo_isend(buf, len, dest, tag, comm, &r)) != 0)
-    return rc;
   return tubo_wait(&r, TUBO_STATUS_IGNORE);
+}
+
+int tubo_send(const void *buf, size_t len, int dest, int tag, tubo_comm_t *comm)
+{
+  /* Fast path: valid arguments, and a small message with nothing queued before it goes
+   * straight out in one frame. */
+  if (tubo__comm_check(comm) == 0 && (unsigned)dest < (unsigned)comm->size &&
+      (unsigned)tag <= TUBO_TAG_MAX && (buf != NULL || len == 0)) {
+    tubo__world_t *w = comm->w;
+    int peer = tubo__comm_world_rank(comm, dest);
+    const tubo__peer_t *pe = &w->peers[peer];
+    if (len <= pe->frame_max && len < pe->rndv_min && pe->sq_head == NULL && !pe->gone &&
+        !w->broken) {
+      tubo__frame_t f = {TUBO__F_EAGER, 0, comm->ctx, tag, (uint32_t)len};
+      int rc = tubo__push(w, peer, &f, buf, len, NULL, 0);
+      if (rc != TUBO_EAGAIN)
+        return rc;
+    }
+  }
+  return send_general(buf, len, dest, tag, comm);
 }
 
 int tubo_isend(const void *buf, size_t len, int dest, int tag, tubo_comm_t *comm,
@@ -189,35 +199,15 @@ int tubo_isend(const void *buf, size_t len, int dest, int tag, tubo_comm_t *comm
   return 0;
 }
 
-int tubo_recv(void *buf, size_t cap, int source, int tag, tubo_comm_t *comm, tubo_status_t *status)
+/* The general path of a blocking receive: a request on the stack, through the engine.
+ * Apart from tubo_recv, whose fast path then keeps a small frame. */
+static __attribute__((noinline)) int recv_general(void *buf, size_t cap, int source, int tag,
+                                                  tubo_comm_t *comm, tubo_status_t *status)
 {
   int rc = p2p_check(comm, source, tag, buf, cap, 1);
   if (rc != 0)
     return rc;
   tubo__world_t *w = comm->w;
-  /* Fast path: nothing queued in the engine, and the next frame from source is it. */
-  if (w->posted_head == NULL && w->unexp_head == NULL && source != TUBO_ANY_SOURCE) {
-    int peer = tubo__comm_world_rank(comm, source);
-    if (peer != w->rank) {
-      tubo__tport_t *t = tubo__tport_of(w, peer);
-      int32_t got_tag;
-      size_t len;
-      if (t->ops->recv_now != NULL &&
-          (rc = t->ops->recv_now(t->state, w->peers[peer].tpeer, comm->ctx, tag, buf, cap, &got_tag,
-                                 &len)) != 0) {
-        if (rc < 0)
-          return rc;
-        rc = len > cap ? TUBO_ETRUNC : 0;
-        if (status) {
-          status->source = source;
-          status->tag = got_tag;
-          status->length = len;
-          status->error = rc;
-        }
-        return rc;
-      }
-    }
-  }
   tubo_request_t r;
   memset(&r, 0, offsetof(tubo_request_t, cf));
   r.magic = TUBO__REQ_MAGIC;
@@ -228,6 +218,36 @@ int tubo_recv(void *buf, size_t cap, int source, int tag, tubo_comm_t *comm, tub
   status_fill(w, &r, r.error, status);
   r.magic = 0;
   return r.error;
+}
+
+int tubo_recv(void *buf, size_t cap, int source, int tag, tubo_comm_t *comm, tubo_status_t *status)
+{
+  /* Fast path: valid arguments naming a source other than this rank, nothing queued in
+   * the engine, and the next frame from source is the message: the transport takes it. */
+  if (tubo__comm_check(comm) == 0 && (unsigned)source < (unsigned)comm->size &&
+      (unsigned)(tag + 1) <= TUBO_TAG_MAX + 1u && (buf != NULL || cap == 0) &&
+      cap <= (size_t)UINT32_MAX * 4096) {
+    tubo__world_t *w = comm->w;
+    int peer = tubo__comm_world_rank(comm, source);
+    const tubo__tport_t *t = tubo__tport_of(w, peer);
+    if (w->posted_head == NULL && w->unexp_head == NULL && peer != w->rank &&
+        t->ops->recv_now != NULL) {
+      tubo__rx_now_t x = t->ops->recv_now(t->state, w->peers[peer].tpeer, comm->ctx, tag, buf, cap);
+      if (x.rc != 0) {
+        if (x.rc < 0)
+          return x.rc;
+        int rc = x.len > cap ? TUBO_ETRUNC : 0;
+        if (status) {
+          status->source = source;
+          status->tag = x.tag;
+          status->length = x.len;
+          status->error = rc;
+        }
+        return rc;
+      }
+    }
+  }
+  return recv_general(buf, cap, source, tag, comm, status);
 }
 
 int tubo_irecv(void *buf, size_t cap, int source, int tag, tubo_comm_t *comm, tubo_request_t **req)

@@ -26,6 +26,13 @@ typedef struct tubo__tp_caps {
   int self_fin;     /* it completes RTS sends itself (tubo__rts_sent): receivers send no FIN */
 } tubo__tp_caps_t;
 
+/* What a transport's recv_now did: small enough to come back in registers. */
+typedef struct tubo__rx_now {
+  int rc;      /* 1: the message was taken; 0: the general path must; or an error */
+  int32_t tag; /* the message's tag and length, when rc is 1 */
+  size_t len;
+} tubo__rx_now_t;
+
 typedef struct tubo__tp_ops {
   const char *name;
 
@@ -59,13 +66,13 @@ typedef struct tubo__tp_ops {
 
   /* Fast path of a blocking receive, used only when nothing is queued in the engine: if
    * the next frame from peer is a whole message matching ctx and tag (or TUBO_ANY_TAG),
-   * copies it into buf (at most cap bytes), consumes it and returns 1, with *tag_out and
-   * *len_out set. Returns 0 when it does not apply (the caller takes the general path),
+   * copies it into buf (at most cap bytes), consumes it and returns rc 1, with its tag
+   * and length. Returns rc 0 when it does not apply (the caller takes the general path),
    * or an error. A transport whose peers' frames come in one stream (MPI) hands a frame
    * that is not the one wanted to the engine before it returns 0, and may wait for the
    * next frame where nothing else could end the caller's wait. May be NULL. */
-  int (*recv_now)(void *state, int peer, uint16_t ctx, int32_t tag, void *buf, size_t cap,
-                  int32_t *tag_out, size_t *len_out);
+  tubo__rx_now_t (*recv_now)(void *state, int peer, uint16_t ctx, int32_t tag, void *buf,
+                             size_t cap);
 
   /* The job's shared heap, for objects all ranks map (NULL where ranks share no memory).
    * heap_alloc reserves size zeroed bytes and gives their offset; heap_at maps an offset

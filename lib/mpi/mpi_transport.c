@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "copy.h"
 #include "mpi/mpi.h"
 #include "mpi/mpi_transport.h"
 #include "world.h"
@@ -333,18 +334,23 @@ static int mpi_push(void *state, int peer, const tubo__frame_t *f, const void *p
                     const void *p2, size_t n2)
 {
   mpi_state_t *s = state;
+  s->hot = MPI_HOT_POLLS;
+  /* The commonest frame, a small message in one piece: no header, its context and tag in
+   * the MPI tag, sent at once from the caller's memory (MPI copies it: far below its
+   * eager limits). */
+  int code = mpi_ctx_code(f->ctx);
+  if (f->kind == TUBO__F_EAGER && f->flags == 0 && f->len <= MPI_SMALL && n1 == f->len && n2 == 0 &&
+      (uint32_t)f->tag <= MPI_COMPACT_TAG_MAX && code >= 0 && s->compact)
+    return MPI_Send(p1, (int)f->len, MPI_BYTE, peer,
+                    MPI_TAG_COMPACT | code << MPI_COMPACT_TAG_BITS | f->tag, s->comm) == MPI_SUCCESS
+               ? 0
+               : TUBO_EPEER;
   if (f->len > MPI_FRAME_MAX || n1 + n2 != f->len)
     return TUBO_ETOOBIG;
   int mtag = MPI_TAG_FRAME;
-  int code = mpi_ctx_code(f->ctx);
   if (s->compact && f->kind == TUBO__F_EAGER && f->flags == 0 && code >= 0 && f->tag >= 0 &&
       f->tag <= MPI_COMPACT_TAG_MAX)
     mtag = MPI_TAG_COMPACT | code << MPI_COMPACT_TAG_BITS | f->tag;
-  s->hot = MPI_HOT_POLLS;
-  /* The commonest frame, a small message in one piece with no header: MPI copies it at
-   * once from the caller's memory (far below its eager limits). */
-  if (mtag != MPI_TAG_FRAME && n2 == 0 && f->len <= MPI_SMALL)
-    return MPI_Send(p1, (int)f->len, MPI_BYTE, peer, mtag, s->comm) == MPI_SUCCESS ? 0 : TUBO_EPEER;
   return mpi_push_other(s, peer, mtag, f, p1, n1, p2, n2);
 }
 
@@ -451,46 +457,29 @@ static int mpi_reap_sends(mpi_state_t *s)
   return outcount;
 }
 
-/* Tests the ring's next receive (waits for it with wait): returns 1 with the frame that
- * came (its sender, header and payload, in the ring's buffer until the next call posts it
- * again), 0 when none has come, or an error. Once every receive of the ring was taken,
- * none is left to test until the next call posts them again (MPI says that an inactive
- * receive has completed). */
-static inline int mpi_next_frame(mpi_state_t *s, int wait, int *src, tubo__frame_t *f,
-                                 const unsigned char **payload)
+/* Reads the frame ring receive i took, with status st: its sender, header and payload
+ * (in the ring's buffer). Returns 0, or TUBO_ECORRUPT for what no peer sends. */
+static int mpi_frame_decode(const mpi_state_t *s, unsigned i, const MPI_Status *st, int *src,
+                            tubo__frame_t *f, const unsigned char **payload)
 {
-  unsigned i = s->ring_head % MPI_RING;
-  int flag = 1;
-  MPI_Status st;
-  if (s->unposted == MPI_RING)
-    return 0;
-  if ((wait ? MPI_Wait(&s->ring_req[i], &st) : MPI_Test(&s->ring_req[i], &flag, &st)) !=
-      MPI_SUCCESS)
-    return TUBO_ECORRUPT; /* a frame longer than any peer sends */
-  if (!flag)
-    return 0;
-  /* Its buffer takes a later frame once the engine has used this one: it is posted again
-   * at the next call, after the caller has had this frame (off the path of a reply). */
-  s->ring_head++;
-  s->unposted++;
-  int count = mpi_status_bytes(&st);
+  int count = mpi_status_bytes(st);
   struct mpi_hdr h;
   const unsigned char *buf = s->ring_buf[i];
-  *src = st.MPI_SOURCE;
+  *src = st->MPI_SOURCE;
   if (count < 0 || count > (int)MPI_FRAME_MAX + (int)sizeof h || *src < 0 || *src >= s->size ||
       *src == s->rank)
     return TUBO_ECORRUPT;
-  if (st.MPI_TAG & MPI_TAG_COMPACT) {
+  if (st->MPI_TAG & MPI_TAG_COMPACT) {
     if (count > (int)MPI_FRAME_MAX)
       return TUBO_ECORRUPT;
-    *f =
-        (tubo__frame_t){TUBO__F_EAGER, 0,
-                        mpi_ctx_of_code((st.MPI_TAG >> MPI_COMPACT_TAG_BITS) & MPI_COMPACT_CTX_MAX),
-                        st.MPI_TAG & MPI_COMPACT_TAG_MAX, (uint32_t)count};
+    *f = (tubo__frame_t){
+        TUBO__F_EAGER, 0,
+        mpi_ctx_of_code((st->MPI_TAG >> MPI_COMPACT_TAG_BITS) & MPI_COMPACT_CTX_MAX),
+        st->MPI_TAG & MPI_COMPACT_TAG_MAX, (uint32_t)count};
     *payload = buf;
-    return 1;
+    return 0;
   }
-  if (st.MPI_TAG != MPI_TAG_FRAME || count < (int)sizeof h)
+  if (st->MPI_TAG != MPI_TAG_FRAME || count < (int)sizeof h)
     return TUBO_ECORRUPT;
   memcpy(&h, buf, sizeof h);
   if (h.magic != MPI_HDR_MAGIC || h.len != (size_t)count - sizeof h || h.kind == 0 ||
@@ -498,7 +487,32 @@ static inline int mpi_next_frame(mpi_state_t *s, int wait, int *src, tubo__frame
     return TUBO_ECORRUPT;
   *f = (tubo__frame_t){h.kind, h.flags, h.ctx, h.tag, h.len};
   *payload = buf + sizeof h;
-  return 1;
+  return 0;
+}
+
+/* Tests the ring's next receive: returns 1 with the frame that
+ * came (its sender, header and payload, in the ring's buffer until the next call posts it
+ * again), 0 when none has come, or an error. Once every receive of the ring was taken,
+ * none is left to test until the next call posts them again (MPI says that an inactive
+ * receive has completed). */
+static inline int mpi_next_frame(mpi_state_t *s, int *src, tubo__frame_t *f,
+                                 const unsigned char **payload)
+{
+  unsigned i = s->ring_head % MPI_RING;
+  int flag = 1;
+  MPI_Status st;
+  if (s->unposted == MPI_RING)
+    return 0;
+  if (MPI_Test(&s->ring_req[i], &flag, &st) != MPI_SUCCESS)
+    return TUBO_ECORRUPT; /* a frame longer than any peer sends */
+  if (!flag)
+    return 0;
+  /* Its buffer takes a later frame once the engine has used this one: it is posted again
+   * at the next call, after the caller has had this frame (off the path of a reply). */
+  s->ring_head++;
+  s->unposted++;
+  int rc = mpi_frame_decode(s, i, &st, src, f, payload);
+  return rc < 0 ? rc : 1;
 }
 
 /* Hands a frame to the engine, which keeps what no receive wants yet. */
@@ -521,7 +535,7 @@ static int mpi_take_frame(mpi_state_t *s)
   int src = -1;
   tubo__frame_t f;
   const unsigned char *payload = NULL;
-  int rc = mpi_next_frame(s, 0, &src, &f, &payload);
+  int rc = mpi_next_frame(s, &src, &f, &payload);
   if (rc <= 0)
     return rc;
   rc = mpi_deliver(s, src, &f, payload);
@@ -568,37 +582,67 @@ static int mpi_progress(void *state)
   return n;
 }
 
+/* Whether a blocking receive from peer may wait in MPI_Wait for the next frame: nothing
+ * but a frame could end its wait (MPI is this rank's only transport; no send, service or
+ * peer's departure waits; peer is still there). Any frame, also a peer's GONE or an
+ * ABORT, ends that wait. */
+static inline int mpi_may_wait(const mpi_state_t *s, const tubo__world_t *w, int peer)
+{
+  return w->nact == 1 && s->nsends == 0 && w->sq_peers == 0 && w->waitfin == 0 &&
+         w->services == NULL && !w->broken && !w->peers[peer].gone;
+}
+
 /* The fast path of a blocking receive from peer (transport.h). Frames of all peers come
  * in one stream here: a frame that is not the one wanted goes to the engine, and the
- * caller takes the general path. Where nothing but a frame can end the caller's wait
- * (MPI is this rank's only transport, no send, service or peer's departure waits, peer is
- * still there), it waits for the next frame in MPI_Wait, as MPI_Recv does, rather than
- * going round the engine's wait loop between tests: any frame, also a peer's GONE or an
- * ABORT, ends that wait. */
-static int mpi_recv_now(void *state, int peer, uint16_t ctx, int32_t tag, void *buf, size_t cap,
-                        int32_t *tag_out, size_t *len_out)
+ * caller takes the general path. Where it may (mpi_may_wait), it waits for the next frame
+ * in MPI_Wait, as MPI_Recv does, rather than going round the engine's wait loop between
+ * tests. The frame wanted is a headerless one, whose MPI tag says its context and tag:
+ * one comparison of that tag, before any decoding, finds it. */
+static tubo__rx_now_t mpi_recv_now(void *state, int peer, uint16_t ctx, int32_t tag, void *buf,
+                                   size_t cap)
 {
   mpi_state_t *s = state;
-  tubo__world_t *w = s->w;
-  int rc, src = -1;
-  if (s->unposted > 0 && (rc = mpi_repost(s)) < 0)
-    return rc;
-  int wait = w->nact == 1 && w->services == NULL && w->sq_peers == 0 && w->waitfin == 0 &&
-             !w->broken && !w->peers[peer].gone && s->nsends == 0;
+  tubo__rx_now_t x = {0, 0, 0};
+  if (s->unposted > 0 && mpi_repost(s) < 0) {
+    x.rc = TUBO_EPEER;
+    return x;
+  }
+  int wait = mpi_may_wait(s, s->w, peer);
+  unsigned i = s->ring_head % MPI_RING;
+  int flag = 1;
+  MPI_Status st;
+  if ((wait ? MPI_Wait(&s->ring_req[i], &st) : MPI_Test(&s->ring_req[i], &flag, &st)) !=
+      MPI_SUCCESS) {
+    x.rc = TUBO_ECORRUPT; /* a frame longer than any peer sends */
+    return x;
+  }
+  if (!flag)
+    return x;
+  s->ring_head++;
+  s->unposted++;
+  s->hot = MPI_HOT_POLLS;
+  int code = mpi_ctx_code(ctx);
+  int count = mpi_status_bytes(&st);
+  int mask = tag == TUBO_ANY_TAG ? ~MPI_COMPACT_TAG_MAX : -1;
+  if (st.MPI_SOURCE == peer && code >= 0 && (unsigned)count <= MPI_FRAME_MAX &&
+      (tag <= MPI_COMPACT_TAG_MAX || tag == TUBO_ANY_TAG) &&
+      (st.MPI_TAG & mask) ==
+          ((MPI_TAG_COMPACT | code << MPI_COMPACT_TAG_BITS | (tag & MPI_COMPACT_TAG_MAX)) & mask)) {
+    tubo__copy_small(buf, s->ring_buf[i], (size_t)count < cap ? (size_t)count : cap);
+    x.rc = 1;
+    x.tag = st.MPI_TAG & MPI_COMPACT_TAG_MAX;
+    x.len = (size_t)count;
+    return x;
+  }
+  /* Any other frame goes to the engine. */
+  int src = -1;
   tubo__frame_t f;
   const unsigned char *payload = NULL;
-  if ((rc = mpi_next_frame(s, wait, &src, &f, &payload)) <= 0)
-    return rc;
-  s->hot = MPI_HOT_POLLS;
-  if (src != peer || f.kind != TUBO__F_EAGER || f.ctx != ctx ||
-      (tag != TUBO_ANY_TAG && f.tag != tag)) {
+  int rc = mpi_frame_decode(s, i, &st, &src, &f, &payload);
+  if (rc == 0)
     rc = mpi_deliver(s, src, &f, payload);
-    return rc < 0 ? rc : 0;
-  }
-  memcpy(buf, payload, f.len < cap ? f.len : cap);
-  *tag_out = f.tag;
-  *len_out = f.len;
-  return 1;
+  x.rc = rc < 0 ? rc : 0;
+  return x;
 }
 
 static int mpi_check(void *state)

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "copy.h"
 #include "os/os.h"
 #include "settings.h"
 #include "shm/shm_layout.h"
@@ -73,33 +74,6 @@ static inline int shm_world(const shm_state_t *s, int p)
 /* A word peers read at start-up to learn whether single-copy reads are allowed. */
 static volatile uint64_t shm_probe_word = TUBO__JOBCTL_MAGIC;
 
-/* Copies n bytes for the small messages of the fast paths without a call into libc:
- * two overlapping loads and stores cover every length of a range, and never touch a byte
- * outside [0, n). Above 16 bytes it is memcpy. */
-static inline void shm_copy_small(void *dst, const void *src, size_t n)
-{
-  unsigned char *d = dst;
-  const unsigned char *s = src;
-  if (n >= 8 && n <= 16) {
-    uint64_t a, b;
-    memcpy(&a, s, 8);
-    memcpy(&b, s + n - 8, 8);
-    memcpy(d, &a, 8);
-    memcpy(d + n - 8, &b, 8);
-  } else if (n >= 4 && n < 8) {
-    uint32_t a, b;
-    memcpy(&a, s, 4);
-    memcpy(&b, s + n - 4, 4);
-    memcpy(d, &a, 4);
-    memcpy(d + n - 4, &b, 4);
-  } else if (n < 4) {
-    for (size_t i = 0; i < n; i++)
-      d[i] = s[i];
-  } else {
-    memcpy(d, s, n);
-  }
-}
-
 static inline uint32_t shm_round64(uint32_t n)
 {
   return (n + 63u) & ~63u;
@@ -146,7 +120,7 @@ static int shm_push(void *state, int peer, const tubo__frame_t *f, const void *p
   uint32_t len = f->len;
   if (len <= TUBO__SHM_INLINE) {
     if (n1)
-      shm_copy_small(slot->inl, p1, n1);
+      tubo__copy_small(slot->inl, p1, n1);
     if (n2)
       memcpy(slot->inl + n1, p2, n2);
   } else {
@@ -249,28 +223,32 @@ static int shm_poll_peer(shm_state_t *s, int peer, int all)
   }
 }
 
-static int shm_recv_now(void *state, int peer, uint16_t ctx, int32_t tag, void *buf, size_t cap,
-                        int32_t *tag_out, size_t *len_out)
+static tubo__rx_now_t shm_recv_now(void *state, int peer, uint16_t ctx, int32_t tag, void *buf,
+                                   size_t cap)
 {
   shm_state_t *s = state;
   shm_rx_t *rx = &s->rx[peer];
   const struct tubo__shm_slot *slot = &rx->slots[rx->head & s->smask];
   tubo__shm_rxf_t x;
+  tubo__rx_now_t out = {0, 0, 0};
   int rc = tubo__shm_slot_read(slot, rx->head, rx->dhead, s->L.dbytes, s->frame_max, &x);
-  if (rc <= 0)
-    return rc;
+  if (rc <= 0) {
+    out.rc = rc;
+    return out;
+  }
   if (x.f.kind != TUBO__F_EAGER || x.f.ctx != ctx || (tag != TUBO_ANY_TAG && x.f.tag != tag))
-    return 0;
+    return out;
   const void *payload = shm_payload(rx, slot, &x);
   size_t n = x.f.len < cap ? x.f.len : cap;
   if (n <= 16)
-    shm_copy_small(buf, payload, n);
+    tubo__copy_small(buf, payload, n);
   else
     memcpy(buf, payload, n);
-  *tag_out = x.f.tag;
-  *len_out = x.f.len;
+  out.rc = 1;
+  out.tag = x.f.tag;
+  out.len = x.f.len;
   shm_consume(s, rx, &x);
-  return 1;
+  return out;
 }
 
 static int shm_progress(void *state)
