@@ -64,9 +64,14 @@ static int peer_hopeless(tubo__world_t *w, int peer)
   return w->size > 1;
 }
 
-/* Whether a pending request can no longer complete because its peer left. */
+/* Whether a pending request can no longer complete because its peer left. A receive
+ * whose message its transport is taking in (reading) is not: the sender's data left
+ * before the sender did, also where its departure was heard first (MPI carries the two on
+ * different communicators, and data striped over several links can come in last). */
 static int req_hopeless(tubo__world_t *w, const tubo_request_t *r)
 {
+  if (r->kind == TUBO__REQ_RECV && r->reading)
+    return 0;
   return peer_hopeless(w, r->peer);
 }
 
