@@ -29,12 +29,13 @@
 #                  namespaces (tests/hosts.sh), tubo against plain Open MPI;
 #   truncation     bench/mpi_truncate over vader and TCP: from what size this MPI writes
 #                  a message past a receive too small for it (what tubo must avoid).
-# Each repetition runs every case back to back and takes its ratios from its own figures;
-# the table gives median, min and max over the repetitions, and for the cross-node
-# latency and the bound pipeline over vader also over the repetitions whose two figures
-# both caught the host in its fast state, or both in its slow one (see below). These are
-# figures, not tests: the script exits 0 whatever they say. It runs the programs of a
-# built tree.
+# Each repetition runs every case back to back, with a copy of libtubo of its own (where
+# code lies in physical memory moves the hop by a few percent), and takes its ratios
+# from its own figures; the table gives median, min and max over the repetitions, and
+# for the cross-node latency and the bound pipeline over vader also over the repetitions
+# whose two figures both caught the host in its fast state, or both in its slow one (see
+# below). These are figures, not tests: the script exits 0 whatever they say. It runs
+# the programs of a built tree.
 #
 # Usage: bench/run_mpi.sh [-r REPS] [-n ITEMS] [-H] [BUILDDIR]   (or: make bench-mpi)
 #   ITEMS: items each pipeline streams (default 1000000)
@@ -67,11 +68,20 @@ case $items in '' | *[!0-9]* | 0)
 esac
 build=${1:-.}
 MPIRUN=${MPIRUN:-mpirun}
-osu_tubo=$build/bench/osu_tubo
+# real PROGRAM: the program itself where libtool built a wrapper for it, which would put
+# the build's library first in the search path (fresh_lib below).
+real() {
+  if [ -x "$(dirname "$1")/.libs/$(basename "$1")" ]; then
+    echo "$(dirname "$1")/.libs/$(basename "$1")"
+  else
+    echo "$1"
+  fi
+}
+osu_tubo=$(real "$build/bench/osu_tubo")
 osu_mpi=$build/bench/osu_mpi
 mpi_ring=$build/bench/mpi_ring
 mpi_truncate=$build/bench/mpi_truncate
-pipeline=$build/examples/pipeline
+pipeline=$(real "$build/examples/pipeline")
 mpi_pipeline=$build/bench/mpi_pipeline
 tuborun=$build/tools/tuborun
 for p in "$osu_tubo" "$osu_mpi" "$mpi_ring" "$mpi_truncate" "$pipeline" "$mpi_pipeline" "$tuborun"; do
@@ -147,8 +157,24 @@ cm=0
 if env OMPI_MCA_pml=cm OMPI_MCA_mtl=ofi "$MPIRUN" -n 2 --timeout 60 "$mpi_ring" >/dev/null 2>&1; then
   cm=1
 fi
+# fresh_lib: a copy of the shared libtubo of its own for the next repetition to load.
+# Where a library's code lies in physical memory moves the hop: two copies of one build,
+# each loaded by 30 runs, differed by 4% in the 8 B hop, and one copy would bias every
+# figure of a run the same way.
+fresh_lib() {
+  [ -f "$build/lib/.libs/libtubo.so.0" ] || return 0
+  rm -rf "${tmp:?}/lib"
+  mkdir "$tmp/lib" && cp "$build/lib/.libs/libtubo.so.0" "$tmp/lib/libtubo.so.0"
+}
+xlib=
+if [ -f "$build/lib/.libs/libtubo.so.0" ]; then
+  LD_LIBRARY_PATH=$tmp/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+  export LD_LIBRARY_PATH
+  xlib="-x LD_LIBRARY_PATH" # for mpirun's launch agent on other hosts
+fi
 rep=1
 while [ "$rep" -le "$reps" ]; do
+  fresh_lib
   fig tuborun "$tuborun" -n 2 "$osu_tubo"
   fig same_node env TUBO_NODE_SIZE=0 "$MPIRUN" -n 2 -x TUBO_NODE_SIZE "$osu_tubo"
   fig one_node_idle env TUBO_NODE_SIZE=0 "$MPIRUN" -n 3 --bind-to none -x TUBO_NODE_SIZE \
@@ -183,7 +209,8 @@ while [ "$rep" -le "$reps" ]; do
   figpipe pipe_ompi_tcp "$MPIRUN" -n 3 --bind-to none --mca btl tcp,self "$mpi_pipeline" \
     -n "$items"
   if [ $hosts = 1 ]; then
-    fig cross_hosts "$hosts_dir/mpirun" -n 2 "$osu_tubo"
+    # shellcheck disable=SC2086 # $xlib is two words or none
+    fig cross_hosts "$hosts_dir/mpirun" -n 2 $xlib "$osu_tubo"
     fig ompi_hosts "$hosts_dir/mpirun" -n 2 "$osu_mpi"
   fi
   rep=$((rep + 1))
