@@ -32,9 +32,9 @@
 # Each repetition runs every case back to back, with a copy of libtubo of its own (where
 # code lies in physical memory moves the hop by a few percent), and takes its ratios
 # from its own figures; the table gives median, min and max over the repetitions, and
-# for the cross-node latency and the bound pipeline over vader also over the repetitions
-# whose two figures both caught the host in its fast state, or both in its slow one (see
-# below). These are figures, not tests: the script exits 0 whatever they say. It runs
+# for the latency of both waiting, the cross-node latency and the bound pipeline over
+# vader also over the repetitions whose two figures both caught the host in its fast
+# state, or both in its slow one (see below). These are figures, not tests: the script exits 0 whatever they say. It runs
 # the programs of a built tree.
 #
 # Usage: bench/run_mpi.sh [-r REPS] [-n ITEMS] [-H] [BUILDDIR]   (or: make bench-mpi)
@@ -253,16 +253,22 @@ stats='
 # change speed (this VM: Open MPI'"'"'s 8 B hop takes about 100 ns or about 340 ns, one run
 # at a time) mixes states into a ratio; the cross-node latency is also given over the
 # repetitions whose two figures both are within 1.5x of the run'"'"'s fastest Open MPI hop
-# (fast), or both are not (slow).
+# (fast), or both are not (slow), and the latency of both waiting likewise against the
+# run'"'"'s fastest hop of one node with an idle rank. (Those keys end in a space, so that
+# they differ from the cross-node ones.)
 awk -v reps="$reps" "$stats"'
   { lat[$1, $2] = $3; bw[$1, $2] = $4; bk[$1, $2] = $5; seen[$2] = 1 }
   END {
-    lo = ""
-    for (r = 1; r <= reps; r++)
+    lo = ""; lo1 = ""
+    for (r = 1; r <= reps; r++) {
       if (lat[r, "ompi_vader"] != "n/a" && (lo == "" || lat[r, "ompi_vader"] + 0 < lo)) lo = lat[r, "ompi_vader"] + 0
+      if (lat[r, "one_node_idle"] != "n/a" && (lo1 == "" || lat[r, "one_node_idle"] + 0 < lo1)) lo1 = lat[r, "one_node_idle"] + 0
+    }
     for (r = 1; r <= reps; r++) {
       add("lat same node / tuborun", ratio(lat[r, "same_node"], lat[r, "tuborun"]))
       add("lat both waiting / one node", ratio(lat[r, "both_waiting"], lat[r, "one_node_idle"]))
+      add("  both in the host'"'"'s fast state ", state_ratio(lat[r, "both_waiting"], lat[r, "one_node_idle"], lo1, 1))
+      add("  both in its slow state ", state_ratio(lat[r, "both_waiting"], lat[r, "one_node_idle"], lo1, 0))
       add("lat cross node / Open MPI (vader)", ratio(lat[r, "cross_vader"], lat[r, "ompi_vader"]))
       add("  both in the host'"'"'s fast state", state_ratio(lat[r, "cross_vader"], lat[r, "ompi_vader"], lo, 1))
       add("  both in its slow state", state_ratio(lat[r, "cross_vader"], lat[r, "ompi_vader"], lo, 0))
