@@ -151,8 +151,8 @@ static void send_init(tubo_request_t *r, const tubo_comm_t *comm, const void *bu
   r->cap = len;
 }
 
-/* The general path of a blocking send: a request, queued behind earlier sends if need be.
- * Apart from tubo_send, whose fast path then keeps a small frame. */
+/* The general path of a blocking send: a request, queued behind earlier sends if need be,
+ * and the full check of the arguments (tubo_isend). */
 static __attribute__((noinline)) int send_general(const void *buf, size_t len, int dest, int tag,
                                                   tubo_comm_t *comm)
 {
@@ -163,24 +163,56 @@ static __attribute__((noinline)) int send_general(const void *buf, size_t len, i
   return tubo_wait(&r, TUBO_STATUS_IGNORE);
 }
 
-int tubo_send(const void *buf, size_t len, int dest, int tag, tubo_comm_t *comm)
+/* Pushes a small message to world rank peer in one frame if there is room, else takes
+ * the general path. */
+static __attribute__((noinline)) int send_frame(const void *buf, size_t len, int dest, int tag,
+                                                tubo_comm_t *comm, int peer)
 {
-  /* Fast path: valid arguments, and a small message with nothing queued before it goes
-   * straight out in one frame. */
-  if (tubo__comm_check(comm) == 0 && (unsigned)dest < (unsigned)comm->size &&
-      (unsigned)tag <= TUBO_TAG_MAX && (buf != NULL || len == 0)) {
+  tubo__frame_t f = {TUBO__F_EAGER, 0, comm->ctx, tag, (uint32_t)len};
+  int rc = tubo__push(comm->w, peer, &f, buf, len, NULL, 0);
+  if (rc != TUBO_EAGAIN)
+    return rc;
+  return send_general(buf, len, dest, tag, comm);
+}
+
+/* The fast path of a blocking send on a communicator known live: a small message with
+ * nothing queued before it goes straight out in one frame. A transport whose sends wait
+ * for room themselves takes the call over (send_eager), so that the path sets up no
+ * frame of its own. */
+static inline __attribute__((always_inline)) int send_fast(const void *buf, size_t len, int dest,
+                                                           int tag, tubo_comm_t *comm)
+{
+  if ((unsigned)dest < (unsigned)comm->size && (unsigned)tag <= TUBO_TAG_MAX &&
+      (buf != NULL || len == 0)) {
     tubo__world_t *w = comm->w;
     int peer = tubo__comm_world_rank(comm, dest);
     const tubo__peer_t *pe = &w->peers[peer];
     if (len <= pe->frame_max && len < pe->rndv_min && pe->sq_head == NULL && !pe->gone &&
         !w->broken) {
-      tubo__frame_t f = {TUBO__F_EAGER, 0, comm->ctx, tag, (uint32_t)len};
-      int rc = tubo__push(w, peer, &f, buf, len, NULL, 0);
-      if (rc != TUBO_EAGAIN)
-        return rc;
+      /* This rank itself has no transport. */
+      const tubo__tport_t *t = peer != w->rank ? &w->tports[pe->tport] : NULL;
+      if (t != NULL && t->ops->send_eager != NULL)
+        return t->ops->send_eager(t->state, pe->tpeer, comm->ctx, tag, buf, len);
+      return send_frame(buf, len, dest, tag, comm, peer);
     }
   }
   return send_general(buf, len, dest, tag, comm);
+}
+
+/* tubo_send on any communicator but the world's: its handle is looked up first. */
+static __attribute__((noinline)) int send_other(const void *buf, size_t len, int dest, int tag,
+                                                tubo_comm_t *comm)
+{
+  if (tubo__comm_check(comm) != 0)
+    return send_general(buf, len, dest, tag, comm);
+  return send_fast(buf, len, dest, tag, comm);
+}
+
+int tubo_send(const void *buf, size_t len, int dest, int tag, tubo_comm_t *comm)
+{
+  if (!tubo__comm_is_world(comm))
+    return send_other(buf, len, dest, tag, comm);
+  return send_fast(buf, len, dest, tag, comm);
 }
 
 int tubo_isend(const void *buf, size_t len, int dest, int tag, tubo_comm_t *comm,
@@ -234,9 +266,8 @@ int tubo_recv(void *buf, size_t cap, int source, int tag, tubo_comm_t *comm, tub
       cap <= (size_t)UINT32_MAX * 4096) {
     tubo__world_t *w = comm->w;
     int peer = tubo__comm_world_rank(comm, source);
-    const tubo__tport_t *t = tubo__tport_of(w, peer);
-    if (w->posted_head == NULL && w->unexp_head == NULL && peer != w->rank &&
-        t->ops->recv_now != NULL) {
+    const tubo__tport_t *t = peer != w->rank ? tubo__tport_of(w, peer) : NULL;
+    if (w->posted_head == NULL && w->unexp_head == NULL && t != NULL && t->ops->recv_now != NULL) {
       tubo__rx_now_t x = t->ops->recv_now(t->state, w->peers[peer].tpeer, comm->ctx, tag, buf, cap);
       if (x.rc != 0) {
         if (x.rc < 0)

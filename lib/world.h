@@ -224,13 +224,19 @@ static inline int tubo__comm_world_rank(const tubo_comm_t *c, int r)
   return c->to_world ? c->to_world[r] : r;
 }
 
+/* Whether c is the live world's own communicator, the common case of a handle check. */
+static inline int tubo__comm_is_world(const tubo_comm_t *c)
+{
+  return c != NULL && tubo__world != NULL && c == &tubo__world->world_comm;
+}
+
 /* Checks a communicator handle; returns 0 or TUBO_ECOMM / TUBO_ENOTINIT. */
 int tubo__comm_check_slow(const tubo_comm_t *c);
 static inline int tubo__comm_check(const tubo_comm_t *c)
 {
   /* Handles are looked up, never followed, until known live: a handle of a finalized
-   * world points at freed memory. The world's own communicator is the common case. */
-  if (c != NULL && tubo__world != NULL && c == &tubo__world->world_comm)
+   * world points at freed memory. */
+  if (tubo__comm_is_world(c))
     return 0;
   return tubo__comm_check_slow(c);
 }

@@ -354,6 +354,30 @@ static int mpi_push(void *state, int peer, const tubo__frame_t *f, const void *p
   return mpi_push_other(s, peer, mtag, f, p1, n1, p2, n2);
 }
 
+/* A small message that needs a header (its context or tag do not fit an MPI tag). */
+static __attribute__((noinline)) int mpi_send_framed(mpi_state_t *s, int peer, uint16_t ctx,
+                                                     int32_t tag, const void *buf, size_t len)
+{
+  tubo__frame_t f = {TUBO__F_EAGER, 0, ctx, tag, (uint32_t)len};
+  return mpi_push(s, peer, &f, buf, len, NULL, 0);
+}
+
+/* The fast path of a small send (transport.h): the headerless frame of mpi_push with no
+ * frame to read. mpi_push never returns TUBO_EAGAIN (MPI waits for room). */
+static int mpi_send_eager(void *state, int peer, uint16_t ctx, int32_t tag, const void *buf,
+                          size_t len)
+{
+  mpi_state_t *s = state;
+  s->hot = MPI_HOT_POLLS;
+  int code = mpi_ctx_code(ctx);
+  if (len <= MPI_SMALL && (uint32_t)tag <= MPI_COMPACT_TAG_MAX && code >= 0 && s->compact)
+    return MPI_Send(buf, (int)len, MPI_BYTE, peer,
+                    MPI_TAG_COMPACT | code << MPI_COMPACT_TAG_BITS | tag, s->comm) == MPI_SUCCESS
+               ? 0
+               : TUBO_EPEER;
+  return mpi_send_framed(s, peer, ctx, tag, buf, len);
+}
+
 static int mpi_read(void *state, int peer, uint64_t addr, uint32_t id, void *dst, size_t n,
                     size_t total)
 {
@@ -609,6 +633,16 @@ static tubo__rx_now_t mpi_recv_now(void *state, int peer, uint16_t ctx, int32_t 
   }
   int wait = mpi_may_wait(s, s->w, peer);
   unsigned i = s->ring_head % MPI_RING;
+  /* The MPI tag of the frame wanted, and which of its bits matter, worked out before the
+   * wait, off the path from its arrival to the caller's return. A context or tag that no
+   * headerless frame carries wants what no MPI tag is (-1). */
+  int code = mpi_ctx_code(ctx);
+  int mask = tag == TUBO_ANY_TAG ? ~MPI_COMPACT_TAG_MAX : -1;
+  int want =
+      code >= 0 && (tag <= MPI_COMPACT_TAG_MAX || tag == TUBO_ANY_TAG)
+          ? (MPI_TAG_COMPACT | code << MPI_COMPACT_TAG_BITS | (tag & MPI_COMPACT_TAG_MAX)) & mask
+          : -1;
+  s->hot = MPI_HOT_POLLS;
   int flag = 1;
   MPI_Status st;
   if ((wait ? MPI_Wait(&s->ring_req[i], &st) : MPI_Test(&s->ring_req[i], &flag, &st)) !=
@@ -620,14 +654,8 @@ static tubo__rx_now_t mpi_recv_now(void *state, int peer, uint16_t ctx, int32_t 
     return x;
   s->ring_head++;
   s->unposted++;
-  s->hot = MPI_HOT_POLLS;
-  int code = mpi_ctx_code(ctx);
   int count = mpi_status_bytes(&st);
-  int mask = tag == TUBO_ANY_TAG ? ~MPI_COMPACT_TAG_MAX : -1;
-  if (st.MPI_SOURCE == peer && code >= 0 && (unsigned)count <= MPI_FRAME_MAX &&
-      (tag <= MPI_COMPACT_TAG_MAX || tag == TUBO_ANY_TAG) &&
-      (st.MPI_TAG & mask) ==
-          ((MPI_TAG_COMPACT | code << MPI_COMPACT_TAG_BITS | (tag & MPI_COMPACT_TAG_MAX)) & mask)) {
+  if (st.MPI_SOURCE == peer && (unsigned)count <= MPI_FRAME_MAX && (st.MPI_TAG & mask) == want) {
     tubo__copy_small(buf, s->ring_buf[i], (size_t)count < cap ? (size_t)count : cap);
     x.rc = 1;
     x.tag = st.MPI_TAG & MPI_COMPACT_TAG_MAX;
@@ -745,6 +773,7 @@ const tubo__tp_ops_t tubo__mpi_ops = {
     .open = mpi_open,
     .close = mpi_close,
     .push = mpi_push,
+    .send_eager = mpi_send_eager,
     .read = mpi_read,
     .read_start = mpi_read_start,
     .read_cancel = mpi_read_cancel,
