@@ -219,8 +219,8 @@ done
 # The awk functions both tables use: ratios of figures that may be n/a, each ratio key
 # kept in the order of its first add; the ratio of a to b where both are near the run's
 # best figure of their kind (within 1.5x of it: the host's fast state) or both are not;
-# median, min and max of the m values in a[1..m]; the table of every key's median, min
-# and max (those of cross hosts only with -H).
+# median, min and max of the m values in a[1..m]; the table of every key's median, min,
+# max and number of repetitions (those of cross hosts only with -H).
 stats='
   function ratio(a, b) { return (a == "n/a" || b == "n/a" || b == 0) ? "n/a" : a / b }
   function near_best(x, best) { x += 0; return x > 0 && (x < best ? best / x : x / best) < 1.5 }
@@ -238,13 +238,13 @@ stats='
   function mn(a, m) { if (m == 0) return "n/a"; sort(a, m); return sprintf("%.3g", a[1]) }
   function mx(a, m) { if (m == 0) return "n/a"; sort(a, m); return sprintf("%.3g", a[m]) }
   function ratios(   i, j, key, m) {
-    printf "\n%-36s %8s %8s %8s\n", "ratio", "median", "min", "max"
+    printf "\n%-36s %8s %8s %8s %4s\n", "ratio", "median", "min", "max", "n"
     for (i = 1; i <= nkeys; i++) {
       key = keys[i]
       m = n[key]
       if (m == 0 && key ~ /hosts|pml cm/) continue
       for (j = 1; j <= m; j++) rv[j] = val[key, j]
-      printf "%-36s %8s %8s %8s\n", key, med(rv, m), mn(rv, m), mx(rv, m)
+      printf "%-36s %8s %8s %8s %4d\n", key, med(rv, m), mn(rv, m), mx(rv, m), m
     }
   }
 '
