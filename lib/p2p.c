@@ -262,7 +262,7 @@ int tubo_recv(void *buf, size_t cap, int source, int tag, tubo_comm_t *comm, tub
   /* Fast path: valid arguments naming a source other than this rank, nothing queued in
    * the engine, and the next frame from source is the message: the transport takes it. */
   if (tubo__comm_check(comm) == 0 && (unsigned)source < (unsigned)comm->size &&
-      (unsigned)(tag + 1) <= TUBO_TAG_MAX + 1u && (buf != NULL || cap == 0) &&
+      (unsigned)tag + 1u <= TUBO_TAG_MAX + 1u && (buf != NULL || cap == 0) &&
       cap <= (size_t)UINT32_MAX * 4096) {
     tubo__world_t *w = comm->w;
     int peer = tubo__comm_world_rank(comm, source);
