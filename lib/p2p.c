@@ -170,8 +170,10 @@ static __attribute__((noinline)) int send_frame(const void *buf, size_t len, int
 {
   tubo__frame_t f = {TUBO__F_EAGER, 0, comm->ctx, tag, (uint32_t)len};
   int rc = tubo__push(comm->w, peer, &f, buf, len, NULL, 0);
-  if (rc != TUBO_EAGAIN)
+  if (rc != TUBO_EAGAIN) {
+    comm->w->fast_sends += rc == 0;
     return rc;
+  }
   return send_general(buf, len, dest, tag, comm);
 }
 
@@ -191,8 +193,10 @@ static inline __attribute__((always_inline)) int send_fast(const void *buf, size
         !w->broken) {
       /* This rank itself has no transport. */
       const tubo__tport_t *t = peer != w->rank ? &w->tports[pe->tport] : NULL;
-      if (t != NULL && t->ops->send_eager != NULL)
+      if (t != NULL && t->ops->send_eager != NULL) {
+        w->fast_sends++;
         return t->ops->send_eager(t->state, pe->tpeer, comm->ctx, tag, buf, len);
+      }
       return send_frame(buf, len, dest, tag, comm, peer);
     }
   }
@@ -272,6 +276,7 @@ int tubo_recv(void *buf, size_t cap, int source, int tag, tubo_comm_t *comm, tub
       if (x.rc != 0) {
         if (x.rc < 0)
           return x.rc;
+        w->fast_recvs++;
         int rc = x.len > cap ? TUBO_ETRUNC : 0;
         if (status) {
           status->source = source;

@@ -154,6 +154,9 @@ struct tubo__world {
   int broken_code; /* TUBO_EPEER or TUBO_EABORT */
 
   tubo__reqpool_t pool;
+  /* Blocking receives and sends that finished on their fast paths (p2p.c): a slip that
+   * sends them down the general path costs speed only, so tests count them. */
+  uint64_t fast_recvs, fast_sends;
   uint64_t completions;      /* requests completed so far: a transport stops taking frames at
                                 one, so that its waiter sees it first (lib/mpi/) */
   struct tubo__spawn *spawn; /* in the process that made it with tubo_spawn: its children */
