@@ -3,10 +3,11 @@
 # The 8 B hop across pretend nodes (TUBO_NODE_SIZE=1: every message through tubo's MPI
 # transport, Open MPI moving it through its shared memory) against plain Open MPI
 # between the same two ranks, run back to back in PAIRS pairs: the figure of issue 4
-# that run_mpi.sh's repetitions are too few for. Each tubo run loads a fresh copy of
-# libtubo (where a library's code lies in physical memory moves the hop by a few
-# percent). With -B, a second build's library runs in each pair too, the order of the
-# two builds alternated, and the table adds their paired ratio (an A/B of two builds).
+# that run_mpi.sh's repetitions are too few for. Each tubo run starts from fresh copies
+# of osu_tubo and libtubo (where code lies in physical memory moves the hop by a few
+# percent, and a program file kept for every run of one build would bias an A/B). With
+# -B, a second build runs in each pair too, the order of the two builds alternated, and
+# the table adds their paired ratio (an A/B of two builds).
 # The host of this VM switches between a fast state (Open MPI's hop about 100 ns) and a
 # slow one (about 340 ns): medians are given over all pairs, over those whose figures
 # all lie within 1.5x of the batch's fastest Open MPI hop (fast), and over those whose
@@ -21,7 +22,7 @@ while getopts n:B:h opt; do
   n) pairs=$OPTARG ;;
   B) other=$OPTARG ;;
   h)
-    sed -n '3,16s/^# \{0,1\}//p' "$0"
+    sed -n '3,17s/^# \{0,1\}//p' "$0"
     exit 0
     ;;
   *)
@@ -61,13 +62,14 @@ hop() {
     END { print (v == "" ? "n/a" : v) }'
 }
 
-# tubo BUILDDIR: the hop of that build's osu_tubo across pretend nodes, loading a fresh
-# copy of its libtubo.
+# tubo BUILDDIR: the hop of that build's osu_tubo across pretend nodes, run from fresh
+# copies of the program and of its libtubo.
 tubo() {
   rm -rf "${tmp:?}/lib"
-  mkdir "$tmp/lib" && cp "$1/lib/.libs/libtubo.so.0" "$tmp/lib/libtubo.so.0"
+  mkdir "$tmp/lib" && cp "$1/lib/.libs/libtubo.so.0" "$tmp/lib/libtubo.so.0" &&
+    cp "$1/bench/.libs/osu_tubo" "$tmp/lib/osu_tubo"
   TUBO_NODE_SIZE=1 LD_LIBRARY_PATH="$tmp/lib" hop "$MPIRUN" -n 2 -x TUBO_NODE_SIZE \
-    -x LD_LIBRARY_PATH "$1/bench/.libs/osu_tubo"
+    -x LD_LIBRARY_PATH "$tmp/lib/osu_tubo"
 }
 
 i=1
