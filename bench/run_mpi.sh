@@ -29,13 +29,13 @@
 #                  namespaces (tests/hosts.sh), tubo against plain Open MPI;
 #   truncation     bench/mpi_truncate over vader and TCP: from what size this MPI writes
 #                  a message past a receive too small for it (what tubo must avoid).
-# Each repetition runs every case back to back, with a copy of libtubo of its own (where
-# code lies in physical memory moves the hop by a few percent), and takes its ratios
-# from its own figures; the table gives median, min and max over the repetitions, and
-# for the latency of both waiting, the cross-node latency and the bound pipeline over
-# vader also over the repetitions whose two figures both caught the host in its fast
-# state, or both in its slow one (see below). These are figures, not tests: the script exits 0 whatever they say. It runs
-# the programs of a built tree.
+# Each repetition runs every case back to back, with copies of its own of libtubo and the
+# tubo programs (where code lies in physical memory moves the hop by a few percent), and
+# takes its ratios from its own figures; the table gives median, min and max over the
+# repetitions, and for the latency of both waiting, the cross-node latency and the bound
+# pipeline over vader also over the repetitions whose two figures both caught the host in
+# its fast state, or both in its slow one (see below). These are figures, not tests: the
+# script exits 0 whatever they say. It runs the programs of a built tree.
 #
 # Usage: bench/run_mpi.sh [-r REPS] [-n ITEMS] [-H] [BUILDDIR]   (or: make bench-mpi)
 #   ITEMS: items each pipeline streams (default 1000000)
@@ -69,7 +69,7 @@ esac
 build=${1:-.}
 MPIRUN=${MPIRUN:-mpirun}
 # real PROGRAM: the program itself where libtool built a wrapper for it, which would put
-# the build's library first in the search path (fresh_lib below).
+# the build's library first in the search path (fresh_copies below).
 real() {
   if [ -x "$(dirname "$1")/.libs/$(basename "$1")" ]; then
     echo "$(dirname "$1")/.libs/$(basename "$1")"
@@ -157,14 +157,18 @@ cm=0
 if env OMPI_MCA_pml=cm OMPI_MCA_mtl=ofi "$MPIRUN" -n 2 --timeout 60 "$mpi_ring" >/dev/null 2>&1; then
   cm=1
 fi
-# fresh_lib: a copy of the shared libtubo of its own for the next repetition to load.
-# Where a library's code lies in physical memory moves the hop: two copies of one build,
-# each loaded by 30 runs, differed by 4% in the 8 B hop, and one copy would bias every
-# figure of a run the same way.
-fresh_lib() {
-  [ -f "$build/lib/.libs/libtubo.so.0" ] || return 0
+# fresh_copies: copies of its own of the tubo programs and of the shared libtubo for the
+# next repetition to run. Where code lies in physical memory moves the hop: two copies
+# of one library, each loaded by 30 runs, differed by 4% in the 8 B hop, and one file
+# would bias every figure of a run the same way.
+osu_tubo_built=$osu_tubo pipeline_built=$pipeline
+osu_tubo=$tmp/lib/osu_tubo pipeline=$tmp/lib/pipeline
+fresh_copies() {
   rm -rf "${tmp:?}/lib"
-  mkdir "$tmp/lib" && cp "$build/lib/.libs/libtubo.so.0" "$tmp/lib/libtubo.so.0"
+  mkdir "$tmp/lib" && cp "$osu_tubo_built" "$osu_tubo" && cp "$pipeline_built" "$pipeline" ||
+    return 1
+  [ -f "$build/lib/.libs/libtubo.so.0" ] || return 0
+  cp "$build/lib/.libs/libtubo.so.0" "$tmp/lib/libtubo.so.0"
 }
 xlib=
 if [ -f "$build/lib/.libs/libtubo.so.0" ]; then
@@ -174,7 +178,7 @@ if [ -f "$build/lib/.libs/libtubo.so.0" ]; then
 fi
 rep=1
 while [ "$rep" -le "$reps" ]; do
-  fresh_lib
+  fresh_copies || exit 1
   fig tuborun "$tuborun" -n 2 "$osu_tubo"
   fig same_node env TUBO_NODE_SIZE=0 "$MPIRUN" -n 2 -x TUBO_NODE_SIZE "$osu_tubo"
   fig one_node_idle env TUBO_NODE_SIZE=0 "$MPIRUN" -n 3 --bind-to none -x TUBO_NODE_SIZE \
