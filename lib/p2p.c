@@ -171,7 +171,7 @@ static __attribute__((noinline)) int send_frame(const void *buf, size_t len, int
   tubo__frame_t f = {TUBO__F_EAGER, 0, comm->ctx, tag, (uint32_t)len};
   int rc = tubo__push(comm->w, peer, &f, buf, len, NULL, 0);
   if (rc != TUBO_EAGAIN) {
-    comm->w->fast_sends += rc == 0;
+    comm->w->fast_sends++;
     return rc;
   }
   return send_general(buf, len, dest, tag, comm);

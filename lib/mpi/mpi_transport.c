@@ -283,6 +283,23 @@ static uint16_t mpi_ctx_of_code(int code)
   return (uint16_t)(code < 512 ? code : (int)TUBO__CTX_PIPE_BASE + code - 512);
 }
 
+/* The MPI tag of a headerless frame of context ctx and tag, or -1 where that frame needs
+ * a header (a tag above 2^20, a context with no code, or MPI's tags too few). */
+static inline int mpi_compact_tag(const mpi_state_t *s, uint16_t ctx, int32_t tag)
+{
+  int code = mpi_ctx_code(ctx);
+  if (code < 0 || (uint32_t)tag > MPI_COMPACT_TAG_MAX || !s->compact)
+    return -1;
+  return MPI_TAG_COMPACT | code << MPI_COMPACT_TAG_BITS | tag;
+}
+
+/* Sends a small headerless frame, mtag its MPI tag, at once from buf: MPI copies it (far
+ * below its eager limits). */
+static inline int mpi_send_compact(mpi_state_t *s, int peer, int mtag, const void *buf, size_t len)
+{
+  return MPI_Send(buf, (int)len, MPI_BYTE, peer, mtag, s->comm) == MPI_SUCCESS ? 0 : TUBO_EPEER;
+}
+
 /* Sends any frame but the small headerless ones mpi_push sends itself: mtag is its MPI
  * tag, MPI_TAG_FRAME for one with a header. Apart, so that those keep a short path. */
 static __attribute__((noinline)) int mpi_push_other(mpi_state_t *s, int peer, int mtag,
@@ -335,23 +352,13 @@ static int mpi_push(void *state, int peer, const tubo__frame_t *f, const void *p
 {
   mpi_state_t *s = state;
   s->hot = MPI_HOT_POLLS;
-  /* The commonest frame, a small message in one piece: no header, its context and tag in
-   * the MPI tag, sent at once from the caller's memory (MPI copies it: far below its
-   * eager limits). */
-  int code = mpi_ctx_code(f->ctx);
-  if (f->kind == TUBO__F_EAGER && f->flags == 0 && f->len <= MPI_SMALL && n1 == f->len && n2 == 0 &&
-      (uint32_t)f->tag <= MPI_COMPACT_TAG_MAX && code >= 0 && s->compact)
-    return MPI_Send(p1, (int)f->len, MPI_BYTE, peer,
-                    MPI_TAG_COMPACT | code << MPI_COMPACT_TAG_BITS | f->tag, s->comm) == MPI_SUCCESS
-               ? 0
-               : TUBO_EPEER;
+  int ctag = f->kind == TUBO__F_EAGER && f->flags == 0 ? mpi_compact_tag(s, f->ctx, f->tag) : -1;
+  /* The commonest frame, a small message in one piece, goes from the caller's memory. */
+  if (ctag >= 0 && f->len <= MPI_SMALL && n1 == f->len && n2 == 0)
+    return mpi_send_compact(s, peer, ctag, p1, f->len);
   if (f->len > MPI_FRAME_MAX || n1 + n2 != f->len)
     return TUBO_ETOOBIG;
-  int mtag = MPI_TAG_FRAME;
-  if (s->compact && f->kind == TUBO__F_EAGER && f->flags == 0 && code >= 0 && f->tag >= 0 &&
-      f->tag <= MPI_COMPACT_TAG_MAX)
-    mtag = MPI_TAG_COMPACT | code << MPI_COMPACT_TAG_BITS | f->tag;
-  return mpi_push_other(s, peer, mtag, f, p1, n1, p2, n2);
+  return mpi_push_other(s, peer, ctag >= 0 ? ctag : MPI_TAG_FRAME, f, p1, n1, p2, n2);
 }
 
 /* A small message that needs a header (its context or tag do not fit an MPI tag). */
@@ -369,12 +376,9 @@ static int mpi_send_eager(void *state, int peer, uint16_t ctx, int32_t tag, cons
 {
   mpi_state_t *s = state;
   s->hot = MPI_HOT_POLLS;
-  int code = mpi_ctx_code(ctx);
-  if (len <= MPI_SMALL && (uint32_t)tag <= MPI_COMPACT_TAG_MAX && code >= 0 && s->compact)
-    return MPI_Send(buf, (int)len, MPI_BYTE, peer,
-                    MPI_TAG_COMPACT | code << MPI_COMPACT_TAG_BITS | tag, s->comm) == MPI_SUCCESS
-               ? 0
-               : TUBO_EPEER;
+  int ctag = mpi_compact_tag(s, ctx, tag);
+  if (ctag >= 0 && len <= MPI_SMALL)
+    return mpi_send_compact(s, peer, ctag, buf, len);
   return mpi_send_framed(s, peer, ctx, tag, buf, len);
 }
 
@@ -636,12 +640,10 @@ static tubo__rx_now_t mpi_recv_now(void *state, int peer, uint16_t ctx, int32_t 
   /* The MPI tag of the frame wanted, and which of its bits matter, worked out before the
    * wait, off the path from its arrival to the caller's return. A context or tag that no
    * headerless frame carries wants what no MPI tag is (-1). */
-  int code = mpi_ctx_code(ctx);
   int mask = tag == TUBO_ANY_TAG ? ~MPI_COMPACT_TAG_MAX : -1;
-  int want =
-      code >= 0 && (tag <= MPI_COMPACT_TAG_MAX || tag == TUBO_ANY_TAG)
-          ? (MPI_TAG_COMPACT | code << MPI_COMPACT_TAG_BITS | (tag & MPI_COMPACT_TAG_MAX)) & mask
-          : -1;
+  int want = mpi_compact_tag(s, ctx, tag == TUBO_ANY_TAG ? 0 : tag);
+  if (want >= 0)
+    want &= mask;
   s->hot = MPI_HOT_POLLS;
   int flag = 1;
   MPI_Status st;
