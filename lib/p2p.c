@@ -241,9 +241,9 @@ int tubo_isend(const void *buf, size_t len, int dest, int tag, tubo_comm_t *comm
 }
 
 /* The general path of a blocking receive: a request on the stack, through the engine.
- * Apart from tubo_recv, whose fast path then keeps a small frame. */
-static __attribute__((noinline)) int recv_general(void *buf, size_t cap, int source, int tag,
-                                                  tubo_comm_t *comm, tubo_status_t *status)
+ * Apart from tubo_recv, whose fast path then sets up no stack frame. */
+__attribute__((noinline)) int tubo__recv_general(void *buf, size_t cap, int source, int tag,
+                                                 tubo_comm_t *comm, tubo_status_t *status)
 {
   int rc = p2p_check(comm, source, tag, buf, cap, 1);
   if (rc != 0)
@@ -261,34 +261,39 @@ static __attribute__((noinline)) int recv_general(void *buf, size_t cap, int sou
   return r.error;
 }
 
-int tubo_recv(void *buf, size_t cap, int source, int tag, tubo_comm_t *comm, tubo_status_t *status)
+/* The fast path of a blocking receive on a communicator known live: with valid arguments
+ * naming a source other than this rank and nothing queued in the engine, the transport
+ * that reaches the source takes the call over (transport.h). */
+static inline __attribute__((always_inline)) int
+recv_fast(void *buf, size_t cap, int source, int tag, tubo_comm_t *comm, tubo_status_t *status)
 {
-  /* Fast path: valid arguments naming a source other than this rank, nothing queued in
-   * the engine, and the next frame from source is the message: the transport takes it. */
-  if (tubo__comm_check(comm) == 0 && (unsigned)source < (unsigned)comm->size &&
-      (unsigned)tag + 1u <= TUBO_TAG_MAX + 1u && (buf != NULL || cap == 0) &&
-      cap <= (size_t)UINT32_MAX * 4096) {
+  if ((unsigned)source < (unsigned)comm->size && (unsigned)tag + 1u <= TUBO_TAG_MAX + 1u &&
+      (buf != NULL || cap == 0) && cap <= (size_t)UINT32_MAX * 4096) {
     tubo__world_t *w = comm->w;
     int peer = tubo__comm_world_rank(comm, source);
-    const tubo__tport_t *t = peer != w->rank ? tubo__tport_of(w, peer) : NULL;
-    if (w->posted_head == NULL && w->unexp_head == NULL && t != NULL && t->ops->recv_now != NULL) {
-      tubo__rx_now_t x = t->ops->recv_now(t->state, w->peers[peer].tpeer, comm->ctx, tag, buf, cap);
-      if (x.rc != 0) {
-        if (x.rc < 0)
-          return x.rc;
-        w->fast_recvs++;
-        int rc = x.len > cap ? TUBO_ETRUNC : 0;
-        if (status) {
-          status->source = source;
-          status->tag = x.tag;
-          status->length = x.len;
-          status->error = rc;
-        }
-        return rc;
-      }
+    if (peer != w->rank && w->posted_head == NULL && w->unexp_head == NULL) {
+      const tubo__tp_ops_t *ops = tubo__tport_of(w, peer)->ops;
+      if (ops->recv != NULL)
+        return ops->recv(buf, cap, source, tag, comm, status);
     }
   }
-  return recv_general(buf, cap, source, tag, comm, status);
+  return tubo__recv_general(buf, cap, source, tag, comm, status);
+}
+
+/* tubo_recv on any communicator but the world's: its handle is looked up first. */
+static __attribute__((noinline)) int recv_other(void *buf, size_t cap, int source, int tag,
+                                                tubo_comm_t *comm, tubo_status_t *status)
+{
+  if (tubo__comm_check(comm) != 0)
+    return tubo__recv_general(buf, cap, source, tag, comm, status);
+  return recv_fast(buf, cap, source, tag, comm, status);
+}
+
+int tubo_recv(void *buf, size_t cap, int source, int tag, tubo_comm_t *comm, tubo_status_t *status)
+{
+  if (!tubo__comm_is_world(comm))
+    return recv_other(buf, cap, source, tag, comm, status);
+  return recv_fast(buf, cap, source, tag, comm, status);
 }
 
 int tubo_irecv(void *buf, size_t cap, int source, int tag, tubo_comm_t *comm, tubo_request_t **req)

@@ -13,6 +13,7 @@
 
 #include "frame.h"
 #include "launch.h"
+#include "tubo.h"
 
 typedef struct tubo__world tubo__world_t;
 struct tubo_request;
@@ -25,13 +26,6 @@ typedef struct tubo__tp_caps {
                      * transport has set each peer's own (tubo__peer_t) */
   int self_fin;     /* it completes RTS sends itself (tubo__rts_sent): receivers send no FIN */
 } tubo__tp_caps_t;
-
-/* What a transport's recv_now did: small enough to come back in registers. */
-typedef struct tubo__rx_now {
-  int rc;      /* 1: the message was taken; 0: the general path must; or an error */
-  int32_t tag; /* the message's tag and length, when rc is 1 */
-  size_t len;
-} tubo__rx_now_t;
 
 typedef struct tubo__tp_ops {
   const char *name;
@@ -71,15 +65,18 @@ typedef struct tubo__tp_ops {
    * transport writes no more into r's buffer and never names r again. */
   void (*read_cancel)(void *state, struct tubo_request *r);
 
-  /* Fast path of a blocking receive, used only when nothing is queued in the engine: if
-   * the next frame from peer is a whole message matching ctx and tag (or TUBO_ANY_TAG),
-   * copies it into buf (at most cap bytes), consumes it and returns rc 1, with its tag
-   * and length. Returns rc 0 when it does not apply (the caller takes the general path),
-   * or an error. A transport whose peers' frames come in one stream (MPI) hands a frame
-   * that is not the one wanted to the engine before it returns 0, and may wait for the
-   * next frame where nothing else could end the caller's wait. May be NULL. */
-  tubo__rx_now_t (*recv_now)(void *state, int peer, uint16_t ctx, int32_t tag, void *buf,
-                             size_t cap);
+  /* Fast path of a blocking receive, with tubo_recv's own arguments, so that tubo_recv
+   * hands its call over in a tail call (then nothing is left to run between the
+   * message's arrival and the caller's next call but this function's return). Called
+   * only with the arguments checked, source a rank of comm other than this one that
+   * this transport reaches, and nothing queued in the engine. If the next frame from
+   * source is a whole message for comm's context and tag (or TUBO_ANY_TAG), copies it
+   * into buf (at most cap bytes), consumes it and finishes the call
+   * (tubo__recv_fast_done); else hands the call to tubo__recv_general. A transport whose
+   * peers' frames come in one stream (MPI) hands a frame that is not the one wanted to
+   * the engine first, and may wait for the next frame where nothing else could end the
+   * caller's wait. May be NULL. */
+  int (*recv)(void *buf, size_t cap, int source, int tag, tubo_comm_t *comm, tubo_status_t *status);
 
   /* The job's shared heap, for objects all ranks map (NULL where ranks share no memory).
    * heap_alloc reserves size zeroed bytes and gives their offset; heap_at maps an offset

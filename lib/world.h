@@ -327,6 +327,29 @@ static inline tubo__tport_t *tubo__tport_of(tubo__world_t *w, int peer)
   return &w->tports[w->peers[peer].tport];
 }
 
+/* The general path of a blocking receive (tubo_recv's, p2p.c): checks its arguments
+ * again, then waits for the message through the engine. A transport's recv hands it the
+ * calls it does not finish itself. */
+int tubo__recv_general(void *buf, size_t cap, int source, int tag, tubo_comm_t *comm,
+                       tubo_status_t *status);
+
+/* Finishes a blocking receive a transport's recv took on its fast path: len bytes came
+ * with tag, of which at most cap were copied. Counts it, fills status (if not NULL) and
+ * returns what tubo_recv returns. */
+static inline int tubo__recv_fast_done(tubo__world_t *w, int source, int32_t tag, size_t len,
+                                       size_t cap, tubo_status_t *status)
+{
+  int rc = len > cap ? TUBO_ETRUNC : 0;
+  w->fast_recvs++;
+  if (status != NULL) {
+    status->source = source;
+    status->tag = tag;
+    status->length = len;
+    status->error = rc;
+  }
+  return rc;
+}
+
 /* Progress and waiting (progress.c). */
 /* One non-blocking pass: pushes queued sends, takes in arrived frames. Returns the
  * number of events, or an error. */

@@ -620,59 +620,57 @@ static inline int mpi_may_wait(const mpi_state_t *s, const tubo__world_t *w, int
          w->services == NULL && !w->broken && !w->peers[peer].gone;
 }
 
-/* The fast path of a blocking receive from peer (transport.h). Frames of all peers come
- * in one stream here: a frame that is not the one wanted goes to the engine, and the
- * caller takes the general path. Where it may (mpi_may_wait), it waits for the next frame
- * in MPI_Wait, as MPI_Recv does, rather than going round the engine's wait loop between
- * tests. The frame wanted is a headerless one, whose MPI tag says its context and tag:
- * one comparison of that tag, before any decoding, finds it. */
-static tubo__rx_now_t mpi_recv_now(void *state, int peer, uint16_t ctx, int32_t tag, void *buf,
-                                   size_t cap)
+/* The fast path of a blocking receive (transport.h). Frames of all peers come in one
+ * stream here: a frame that is not the one wanted goes to the engine, and the call to the
+ * general path. Where it may (mpi_may_wait), it waits for the next frame in MPI_Wait, as
+ * MPI_Recv does, rather than going round the engine's wait loop between tests. The frame
+ * wanted is a headerless one, whose MPI tag says its context and tag: one comparison of
+ * that tag, before any decoding, finds it. Everything that does not depend on the frame
+ * is worked out before the wait, where it costs nothing (the caller is waiting for the
+ * frame's flight anyway); after it come only the match, the copy and the return. */
+static int mpi_recv(void *buf, size_t cap, int source, int tag, tubo_comm_t *comm,
+                    tubo_status_t *status)
 {
-  mpi_state_t *s = state;
-  tubo__rx_now_t x = {0, 0, 0};
-  if (s->unposted > 0 && mpi_repost(s) < 0) {
-    x.rc = TUBO_EPEER;
-    return x;
-  }
-  int wait = mpi_may_wait(s, s->w, peer);
+  tubo__world_t *w = comm->w;
+  int wpeer = tubo__comm_world_rank(comm, source);
+  mpi_state_t *s = tubo__tport_of(w, wpeer)->state;
+  int peer = w->peers[wpeer].tpeer;
+  if (s->unposted > 0 && mpi_repost(s) < 0)
+    return TUBO_EPEER;
+  int wait = mpi_may_wait(s, w, peer);
   unsigned i = s->ring_head % MPI_RING;
-  /* The MPI tag of the frame wanted, and which of its bits matter, worked out before the
-   * wait, off the path from its arrival to the caller's return. A context or tag that no
-   * headerless frame carries wants what no MPI tag is (-1). */
+  /* The MPI tag of the frame wanted, and which of its bits matter. A context or tag that
+   * no headerless frame carries wants what no MPI tag is (-1). */
   int mask = tag == TUBO_ANY_TAG ? ~MPI_COMPACT_TAG_MAX : -1;
-  int want = mpi_compact_tag(s, ctx, tag == TUBO_ANY_TAG ? 0 : tag);
+  int want = mpi_compact_tag(s, comm->ctx, tag == TUBO_ANY_TAG ? 0 : tag);
   if (want >= 0)
     want &= mask;
   s->hot = MPI_HOT_POLLS;
   int flag = 1;
   MPI_Status st;
   if ((wait ? MPI_Wait(&s->ring_req[i], &st) : MPI_Test(&s->ring_req[i], &flag, &st)) !=
-      MPI_SUCCESS) {
-    x.rc = TUBO_ECORRUPT; /* a frame longer than any peer sends */
-    return x;
+      MPI_SUCCESS)
+    return TUBO_ECORRUPT; /* a frame longer than any peer sends */
+  if (flag) {
+    s->ring_head++;
+    s->unposted++;
+    int count = mpi_status_bytes(&st);
+    if (st.MPI_SOURCE == peer && (unsigned)count <= MPI_FRAME_MAX && (st.MPI_TAG & mask) == want) {
+      tubo__copy_small(buf, s->ring_buf[i], (size_t)count < cap ? (size_t)count : cap);
+      return tubo__recv_fast_done(w, source, st.MPI_TAG & MPI_COMPACT_TAG_MAX, (size_t)count, cap,
+                                  status);
+    }
+    /* Any other frame goes to the engine. */
+    int src = -1;
+    tubo__frame_t f;
+    const unsigned char *payload = NULL;
+    int rc = mpi_frame_decode(s, i, &st, &src, &f, &payload);
+    if (rc == 0)
+      rc = mpi_deliver(s, src, &f, payload);
+    if (rc < 0)
+      return rc;
   }
-  if (!flag)
-    return x;
-  s->ring_head++;
-  s->unposted++;
-  int count = mpi_status_bytes(&st);
-  if (st.MPI_SOURCE == peer && (unsigned)count <= MPI_FRAME_MAX && (st.MPI_TAG & mask) == want) {
-    tubo__copy_small(buf, s->ring_buf[i], (size_t)count < cap ? (size_t)count : cap);
-    x.rc = 1;
-    x.tag = st.MPI_TAG & MPI_COMPACT_TAG_MAX;
-    x.len = (size_t)count;
-    return x;
-  }
-  /* Any other frame goes to the engine. */
-  int src = -1;
-  tubo__frame_t f;
-  const unsigned char *payload = NULL;
-  int rc = mpi_frame_decode(s, i, &st, &src, &f, &payload);
-  if (rc == 0)
-    rc = mpi_deliver(s, src, &f, payload);
-  x.rc = rc < 0 ? rc : 0;
-  return x;
+  return tubo__recv_general(buf, cap, source, tag, comm, status);
 }
 
 static int mpi_check(void *state)
@@ -779,7 +777,7 @@ const tubo__tp_ops_t tubo__mpi_ops = {
     .read = mpi_read,
     .read_start = mpi_read_start,
     .read_cancel = mpi_read_cancel,
-    .recv_now = mpi_recv_now,
+    .recv = mpi_recv,
     .heap_alloc = NULL,
     .heap_at = NULL,
     .progress = mpi_progress,

@@ -223,32 +223,33 @@ static int shm_poll_peer(shm_state_t *s, int peer, int all)
   }
 }
 
-static tubo__rx_now_t shm_recv_now(void *state, int peer, uint16_t ctx, int32_t tag, void *buf,
-                                   size_t cap)
+/* The fast path of a blocking receive (transport.h): takes the message if it is the next
+ * frame from source and whole, else hands the call to the general path. */
+static int shm_recv(void *buf, size_t cap, int source, int tag, tubo_comm_t *comm,
+                    tubo_status_t *status)
 {
-  shm_state_t *s = state;
-  shm_rx_t *rx = &s->rx[peer];
+  tubo__world_t *w = comm->w;
+  int wpeer = tubo__comm_world_rank(comm, source);
+  shm_state_t *s = tubo__tport_of(w, wpeer)->state;
+  shm_rx_t *rx = &s->rx[w->peers[wpeer].tpeer];
   const struct tubo__shm_slot *slot = &rx->slots[rx->head & s->smask];
   tubo__shm_rxf_t x;
-  tubo__rx_now_t out = {0, 0, 0};
   int rc = tubo__shm_slot_read(slot, rx->head, rx->dhead, s->L.dbytes, s->frame_max, &x);
-  if (rc <= 0) {
-    out.rc = rc;
-    return out;
-  }
-  if (x.f.kind != TUBO__F_EAGER || x.f.ctx != ctx || (tag != TUBO_ANY_TAG && x.f.tag != tag))
-    return out;
+  if (rc < 0)
+    return rc;
+  if (rc == 0 || x.f.kind != TUBO__F_EAGER || x.f.ctx != comm->ctx ||
+      (tag != TUBO_ANY_TAG && x.f.tag != tag))
+    return tubo__recv_general(buf, cap, source, tag, comm, status);
   const void *payload = shm_payload(rx, slot, &x);
   size_t n = x.f.len < cap ? x.f.len : cap;
   if (n <= 16)
     tubo__copy_small(buf, payload, n);
   else
     memcpy(buf, payload, n);
-  out.rc = 1;
-  out.tag = x.f.tag;
-  out.len = x.f.len;
+  int32_t got_tag = x.f.tag;
+  size_t len = x.f.len;
   shm_consume(s, rx, &x);
-  return out;
+  return tubo__recv_fast_done(w, source, got_tag, len, cap, status);
 }
 
 static int shm_progress(void *state)
@@ -595,7 +596,7 @@ const tubo__tp_ops_t tubo__shm_ops = {
     .read = shm_read,
     .read_start = NULL,
     .read_cancel = NULL,
-    .recv_now = shm_recv_now,
+    .recv = shm_recv,
     .heap_alloc = shm_heap_alloc,
     .heap_at = shm_heap_at,
     .progress = shm_progress,
