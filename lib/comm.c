@@ -8,7 +8,7 @@
 
 tubo_comm_t *tubo_comm_world(void)
 {
-  return tubo__world ? &tubo__world->world_comm : NULL;
+  return tubo__comm_world_handle;
 }
 
 int tubo_comm_rank(const tubo_comm_t *comm, int *rank)

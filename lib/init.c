@@ -9,6 +9,13 @@
 #include "world.h"
 
 tubo__world_t *tubo__world;
+tubo_comm_t *tubo__comm_world_handle;
+
+void tubo__world_set_own(tubo__world_t *w)
+{
+  tubo__world = w;
+  tubo__comm_world_handle = w != NULL ? &w->world_comm : NULL;
+}
 
 /* 0: never initialized; 1: initialized; 2: finalized (MPI forbids a second init). */
 static int init_phase;
@@ -45,7 +52,7 @@ int tubo_finalize(void)
     return TUBO_ENOTINIT;
   tubo__world_t *w = tubo__world;
   int rc = tubo__world_leave(w);
-  tubo__world = NULL;
+  tubo__world_set_own(NULL);
   tubo__world_unregister(w);
   init_phase = 2;
   tubo__world_free(w);
@@ -78,7 +85,7 @@ double tubo_wtime(void)
 
 void tubo__world_adopt(tubo__world_t *w)
 {
-  tubo__world = w;
+  tubo__world_set_own(w);
   tubo__world_register(w);
   init_phase = 1;
 }

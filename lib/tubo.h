@@ -113,8 +113,14 @@ typedef struct tubo_status {
  * @return the world handle, or NULL before ::tubo_init and after ::tubo_finalize.
  */
 TUBO_EXPORT tubo_comm_t *tubo_comm_world(void);
-/** @brief Shorthand for ::tubo_comm_world(), as MPI_COMM_WORLD. */
-#define TUBO_COMM_WORLD (tubo_comm_world())
+/**
+ * @brief What ::TUBO_COMM_WORLD reads: the handle ::tubo_comm_world returns, kept by the
+ * library. A variable, so that naming the world's communicator costs no call (as
+ * MPI_COMM_WORLD costs none). Read it through ::TUBO_COMM_WORLD only; never write it.
+ */
+TUBO_EXPORT extern tubo_comm_t *tubo__comm_world_handle;
+/** @brief The world communicator, as MPI_COMM_WORLD: the value ::tubo_comm_world returns. */
+#define TUBO_COMM_WORLD ((tubo_comm_t *)tubo__comm_world_handle)
 
 /**
  * @brief Initializes tubo and joins the job started by `tuborun`, or by `mpirun` (in a

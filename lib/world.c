@@ -238,7 +238,7 @@ void tubo__world_forget(void)
   world_live = NULL;
   world_views = NULL;
   tubo__nworlds = 0;
-  tubo__world = NULL;
+  tubo__world_set_own(NULL);
 }
 
 int tubo__world_health(tubo__world_t *w)

@@ -170,6 +170,9 @@ struct tubo__world {
 /* The world of this process (what TUBO_COMM_WORLD names), or NULL outside tubo_init ..
  * tubo_finalize. A process may live in more worlds: those it made with tubo_spawn. */
 extern tubo__world_t *tubo__world;
+/* Makes w (or NULL) this process's world: sets tubo__world and the handle
+ * TUBO_COMM_WORLD reads (tubo__comm_world_handle, tubo.h) together (init.c). */
+void tubo__world_set_own(tubo__world_t *w);
 
 /* How many worlds this process lives in now: 0 means tubo is not in use at all. */
 extern int tubo__nworlds;
@@ -230,7 +233,7 @@ static inline int tubo__comm_world_rank(const tubo_comm_t *c, int r)
 /* Whether c is the live world's own communicator, the common case of a handle check. */
 static inline int tubo__comm_is_world(const tubo_comm_t *c)
 {
-  return c != NULL && tubo__world != NULL && c == &tubo__world->world_comm;
+  return c != NULL && c == tubo__comm_world_handle;
 }
 
 /* Checks a communicator handle; returns 0 or TUBO_ECOMM / TUBO_ENOTINIT. */

@@ -21,6 +21,7 @@ static void calls_not_initialized(const char *when, tubo_comm_t *comm, tubo_requ
   tubo_status_t st;
   tubo_request_t *r = NULL;
   TH_CHECK(tubo_comm_world() == NULL, "%s: tubo_comm_world(): expected NULL", when);
+  TH_CHECK(TUBO_COMM_WORLD == NULL, "%s: TUBO_COMM_WORLD: expected NULL", when);
   TH_OK(tubo_initialized(&flag));
   TH_EQ("tubo_initialized flag", flag, 0);
   TH_EXPECT_RC(tubo_comm_rank(comm, &i), TUBO_ENOTINIT);
@@ -54,7 +55,10 @@ static void init_world(void)
 {
   TH_OK(tubo_init(NULL, NULL));
   th_world = TUBO_COMM_WORLD;
-  TH_CHECK(th_world != NULL, "tubo_comm_world(): expected the world, got NULL");
+  TH_CHECK(th_world != NULL, "TUBO_COMM_WORLD: expected the world, got NULL");
+  TH_CHECK(tubo_comm_world() == th_world,
+           "tubo_comm_world(): expected TUBO_COMM_WORLD (%p), got %p", (void *)th_world,
+           (void *)tubo_comm_world());
   TH_OK(tubo_comm_rank(th_world, &th_rank));
   TH_OK(tubo_comm_size(th_world, &th_size));
 }

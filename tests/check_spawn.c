@@ -128,6 +128,10 @@ static int w_hello(tubo_comm_t *comm, void *arg)
   TH_EQ("worker: size of the spawned communicator", th_size, n + 1);
   expect_transport(comm, 0, "shm", "worker");
   expect_transport(comm, th_rank, "self", "worker");
+  TH_CHECK(TUBO_COMM_WORLD == comm && tubo_comm_world() == comm,
+           "worker: TUBO_COMM_WORLD and tubo_comm_world(): expected the worker's communicator "
+           "%p, got %p and %p",
+           (void *)comm, (void *)TUBO_COMM_WORLD, (void *)tubo_comm_world());
   /* A worker may not join the communicator it belongs to: it did not spawn it. */
   tubo_comm_t *own = comm;
   TH_EXPECT_RC(tubo_spawn_join(&own, NULL), TUBO_ECOMM);
