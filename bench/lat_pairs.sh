@@ -4,10 +4,10 @@
 # transport, Open MPI moving it through its shared memory) against plain Open MPI
 # between the same two ranks, run back to back in PAIRS pairs: the figure of issue 4
 # that run_mpi.sh's repetitions are too few for. Each tubo run starts from fresh copies
-# of osu_tubo and libtubo (where code lies in physical memory moves the hop by a few
-# percent, and a program file kept for every run of one build would bias an A/B). With
-# -B, a second build runs in each pair too, the order of the two builds alternated, and
-# the table adds their paired ratio (an A/B of two builds).
+# of osu_tubo and libtubo, each Open MPI run from a fresh copy of osu_mpi (where code
+# lies in physical memory moves the hop by a few percent, and a program file kept for
+# every run would bias the batch). With -B, a second build runs in each pair too, the
+# order of the two builds alternated, and the table adds their paired ratio (an A/B).
 # The host of this VM switches between a fast state (Open MPI's hop about 100 ns) and a
 # slow one (about 340 ns): medians are given over all pairs, over those whose figures
 # all lie within 1.5x of the batch's fastest Open MPI hop (fast), and over those whose
@@ -72,6 +72,13 @@ tubo() {
     -x LD_LIBRARY_PATH "$tmp/lib/osu_tubo"
 }
 
+# mpi: the hop of plain Open MPI, run from a fresh copy of osu_mpi: a program file kept
+# for the whole batch would give the anchor one draw of code placement for every pair.
+mpi() {
+  rm -f "$tmp/osu_mpi"
+  cp "$build/bench/osu_mpi" "$tmp/osu_mpi" && hop "$MPIRUN" -n 2 "$tmp/osu_mpi"
+}
+
 i=1
 while [ "$i" -le "$pairs" ]; do
   if [ -n "$other" ] && [ $((i % 2)) = 0 ]; then
@@ -82,7 +89,7 @@ while [ "$i" -le "$pairs" ]; do
     b=n/a
     [ -n "$other" ] && b=$(tubo "$other")
   fi
-  o=$(hop "$MPIRUN" -n 2 "$build/bench/osu_mpi")
+  o=$(mpi)
   echo "$a $o $b" >>"$tmp/pairs"
   i=$((i + 1))
 done
