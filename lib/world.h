@@ -147,6 +147,10 @@ struct tubo__world {
   tubo__umsg_t *unexp_head, *unexp_tail;
   int drain;   /* take every frame into the unexpected queue (probes, frames to oneself) */
   int stalled; /* 0, or TUBO__STALLED*: the current wait found nothing to do and sleeps */
+  /* The state of the one transport that can finish the current wait (a blocking call on
+   * one peer), or NULL when any may: a transport that cannot finish it may poll itself
+   * less often meanwhile (lib/mpi/). */
+  const void *wait_only;
 
   int sq_peers;    /* peers whose send queue is not empty */
   int waitfin;     /* sends waiting for a FIN */

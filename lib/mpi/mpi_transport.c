@@ -53,6 +53,12 @@
  * a reply from another node is seen at once. */
 #define MPI_IDLE_POLL 256u
 #define MPI_HOT_POLLS 4096u
+/* While the rank waits for something only shared memory can bring (a blocking call on a
+ * peer of its node: world.h, wait_only), MPI is polled once every MPI_QUIET_POLL calls:
+ * its frames can wait, and in a job with more ranks than cores Open MPI yields the core
+ * (sched_yield) at every poll that finds nothing, which made that wait's hop 1.12x-1.19x
+ * slower at every 256th call (bench/hop_mix.sh, doc/benchmarks.md). */
+#define MPI_QUIET_POLL 4096u
 /* Receives kept posted for frames: MPI matches them in the order they were posted, so
  * taking them in that order keeps each sender's frames in order. A rank that was not
  * running while frames came (a core shared with another rank) finds dozens waiting, and
@@ -583,8 +589,12 @@ static int mpi_repost(mpi_state_t *s)
 static int mpi_progress(void *state)
 {
   mpi_state_t *s = state;
-  if (s->hot == 0 && s->w->nact > 1 && (++s->polls & (MPI_IDLE_POLL - 1)) != 0)
-    return 0;
+  if (s->hot == 0 && s->w->nact > 1) {
+    unsigned every =
+        s->w->wait_only != NULL && s->w->wait_only != s ? MPI_QUIET_POLL : MPI_IDLE_POLL;
+    if ((++s->polls & (every - 1)) != 0)
+      return 0;
+  }
   int n;
   if (s->unposted > 0 && (n = mpi_repost(s)) < 0)
     return n;
