@@ -56,7 +56,7 @@
 /* While the rank waits for something only shared memory can bring (a blocking call on a
  * peer of its node: world.h, wait_only), MPI is polled once every MPI_QUIET_POLL calls:
  * its frames can wait, and in a job with more ranks than cores Open MPI yields the core
- * (sched_yield) at every poll that finds nothing, which made that wait's hop 1.12x-1.19x
+ * (sched_yield) at every poll that finds nothing, which made that wait's hop 1.10x-1.18x
  * slower at every 256th call (bench/hop_mix.sh, doc/benchmarks.md). */
 #define MPI_QUIET_POLL 4096u
 /* Receives kept posted for frames: MPI matches them in the order they were posted, so
