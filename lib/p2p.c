@@ -116,13 +116,8 @@ static int req_done_fn(void *p)
 
 int tubo__wait_req(tubo__world_t *w, tubo_request_t *r)
 {
-  /* A request on one peer other than this rank can only be finished by the transport
-   * that reaches it: the others hear so (world.h, wait_only). Saved and put back, for a
-   * service that waits inside a wait. */
-  const void *only = w->wait_only;
-  w->wait_only = r->peer >= 0 && r->peer != w->rank ? tubo__tport_of(w, r->peer)->state : NULL;
-  int rc = tubo__wait_until(w, req_done_fn, r);
-  w->wait_only = only;
+  /* A request on one peer can only be finished by the transport that reaches it. */
+  int rc = tubo__wait_peer(w, r->peer, req_done_fn, r);
   if (rc != 0 && r->state != TUBO__RS_DONE)
     req_fail(w, r, rc);
   return r->error;
@@ -500,7 +495,7 @@ static int probe_common(int source, int tag, tubo_comm_t *comm, int blocking, in
   int drain_was = w->drain;
   w->drain = 1;
   if (blocking) {
-    rc = tubo__wait_until(w, probe_done, &a);
+    rc = tubo__wait_peer(w, src, probe_done, &a);
   } else {
     rc = tubo__progress(w);
     probe_done(&a);

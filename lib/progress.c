@@ -158,3 +158,13 @@ int tubo__wait_until(tubo__world_t *w, int (*done)(void *), void *arg)
   }
   return rc;
 }
+
+int tubo__wait_peer(tubo__world_t *w, int peer, int (*done)(void *), void *arg)
+{
+  /* Saved and put back, for a service that waits inside a wait. */
+  const void *only = w->wait_only;
+  w->wait_only = peer >= 0 && peer != w->rank ? tubo__tport_of(w, peer)->state : NULL;
+  int rc = tubo__wait_until(w, done, arg);
+  w->wait_only = only;
+  return rc;
+}

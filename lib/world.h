@@ -147,9 +147,9 @@ struct tubo__world {
   tubo__umsg_t *unexp_head, *unexp_tail;
   int drain;   /* take every frame into the unexpected queue (probes, frames to oneself) */
   int stalled; /* 0, or TUBO__STALLED*: the current wait found nothing to do and sleeps */
-  /* The state of the one transport that can finish the current wait (a blocking call on
-   * one peer), or NULL when any may: a transport that cannot finish it may poll itself
-   * less often meanwhile (lib/mpi/). */
+  /* The state of the one transport that can finish the current wait (a wait on one peer,
+   * tubo__wait_peer), or NULL when any may: a transport that cannot finish it may poll
+   * itself less often meanwhile (lib/mpi/). */
   const void *wait_only;
 
   int sq_peers;    /* peers whose send queue is not empty */
@@ -365,6 +365,10 @@ int tubo__progress(tubo__world_t *w);
  * progress pass. Returns 0, or TUBO_EPEER / TUBO_EABORT when the job broke and done(arg)
  * can no longer become true. */
 int tubo__wait_until(tubo__world_t *w, int (*done)(void *), void *arg);
+/* tubo__wait_until for something only world rank peer can bring (TUBO_ANY_SOURCE: any
+ * rank): the transports hear which one reaches it (wait_only), for the length of the
+ * wait. */
+int tubo__wait_peer(tubo__world_t *w, int peer, int (*done)(void *), void *arg);
 /* Waits for one request to complete. */
 int tubo__wait_req(tubo__world_t *w, tubo_request_t *r);
 

@@ -139,7 +139,7 @@ static int comm_poll(tubo_pipe_t *p, int timeout_ms, int *ready)
     rc = tubo__progress(w);
     comm_poll_done(&a);
   } else {
-    rc = tubo__wait_until(w, comm_poll_done, &a);
+    rc = tubo__wait_peer(w, a.src, comm_poll_done, &a);
   }
   w->drain = drain_was;
   /* A broken job (a rank died) ends every blocking receive: a receive would not wait. */
