@@ -193,7 +193,7 @@ static inline __attribute__((always_inline)) int send_fast(const void *buf, size
     if (len <= pe->frame_max && len < pe->rndv_min && pe->sq_head == NULL && !pe->gone &&
         !w->broken) {
       /* This rank itself has no transport. */
-      const tubo__tport_t *t = peer != w->rank ? &w->tports[pe->tport] : NULL;
+      const tubo__tport_t *t = peer != w->rank ? tubo__tport_of(w, peer) : NULL;
       if (t != NULL && t->ops->send_eager != NULL) {
         w->fast_sends++;
         return t->ops->send_eager(t->state, pe->tpeer, comm->ctx, tag, buf, len);

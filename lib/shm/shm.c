@@ -241,11 +241,7 @@ static int shm_recv(void *buf, size_t cap, int source, int tag, tubo_comm_t *com
       (tag != TUBO_ANY_TAG && x.f.tag != tag))
     return tubo__recv_general(buf, cap, source, tag, comm, status);
   const void *payload = shm_payload(rx, slot, &x);
-  size_t n = x.f.len < cap ? x.f.len : cap;
-  if (n <= 16)
-    tubo__copy_small(buf, payload, n);
-  else
-    memcpy(buf, payload, n);
+  tubo__copy_small(buf, payload, x.f.len < cap ? x.f.len : cap);
   int32_t got_tag = x.f.tag;
   size_t len = x.f.len;
   shm_consume(s, rx, &x);
