@@ -37,13 +37,10 @@ while getopts n:r:h opt; do
   esac
 done
 shift $((OPTIND - 1))
-for v in "$runs" "$rounds"; do
-  case $v in '' | *[!0-9]* | 0)
-    echo "hop_mix.sh: -n and -r need whole numbers, at least 1" >&2
-    exit 2
-    ;;
-  esac
-done
+# shellcheck source=bench/common.sh
+. "$(dirname "$0")/common.sh"
+bench_count hop_mix.sh -n runs "$runs"
+bench_count hop_mix.sh -r rounds "$rounds"
 build=${1:-.}
 MPIRUN=${MPIRUN:-mpirun}
 for f in "$build/bench/.libs/hop_mix" "$build/lib/.libs/libtubo.so.0"; do
@@ -61,9 +58,7 @@ trap 'rm -rf "$tmp"' EXIT INT TERM
 mix() {
   ns=$1 np=$2
   shift 2
-  rm -rf "${tmp:?}/lib"
-  mkdir "$tmp/lib" && cp "$build/lib/.libs/libtubo.so.0" "$tmp/lib/libtubo.so.0" &&
-    cp "$build/bench/.libs/hop_mix" "$tmp/lib/hop_mix"
+  bench_fresh "$tmp/lib" "$build/lib/.libs/libtubo.so.0" "$build/bench/.libs/hop_mix"
   TUBO_NODE_SIZE=$ns LD_LIBRARY_PATH="$tmp/lib" "$MPIRUN" -n "$np" "$@" -x TUBO_NODE_SIZE \
     -x LD_LIBRARY_PATH "$tmp/lib/hop_mix" -r "$rounds" 2>"$tmp/err" | awk '
     /^hop_mix / { for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } }

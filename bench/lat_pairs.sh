@@ -32,11 +32,9 @@ while getopts n:B:h opt; do
   esac
 done
 shift $((OPTIND - 1))
-case $pairs in '' | *[!0-9]* | 0)
-  echo "lat_pairs.sh: -n needs a whole number of pairs, at least 1" >&2
-  exit 2
-  ;;
-esac
+# shellcheck source=bench/common.sh
+. "$(dirname "$0")/common.sh"
+bench_count lat_pairs.sh -n pairs "$pairs"
 build=${1:-.}
 MPIRUN=${MPIRUN:-mpirun}
 for b in "$build" $other; do
@@ -65,9 +63,7 @@ hop() {
 # tubo BUILDDIR: the hop of that build's osu_tubo across pretend nodes, run from fresh
 # copies of the program and of its libtubo.
 tubo() {
-  rm -rf "${tmp:?}/lib"
-  mkdir "$tmp/lib" && cp "$1/lib/.libs/libtubo.so.0" "$tmp/lib/libtubo.so.0" &&
-    cp "$1/bench/.libs/osu_tubo" "$tmp/lib/osu_tubo"
+  bench_fresh "$tmp/lib" "$1/lib/.libs/libtubo.so.0" "$1/bench/.libs/osu_tubo"
   TUBO_NODE_SIZE=1 LD_LIBRARY_PATH="$tmp/lib" hop "$MPIRUN" -n 2 -x TUBO_NODE_SIZE \
     -x LD_LIBRARY_PATH "$tmp/lib/osu_tubo"
 }
@@ -75,8 +71,7 @@ tubo() {
 # mpi: the hop of plain Open MPI, run from a fresh copy of osu_mpi: a program file kept
 # for the whole batch would give the anchor one draw of code placement for every pair.
 mpi() {
-  rm -f "$tmp/osu_mpi"
-  cp "$build/bench/osu_mpi" "$tmp/osu_mpi" && hop "$MPIRUN" -n 2 "$tmp/osu_mpi"
+  bench_fresh "$tmp/mpi" "" "$build/bench/osu_mpi" && hop "$MPIRUN" -n 2 "$tmp/mpi/osu_mpi"
 }
 
 i=1

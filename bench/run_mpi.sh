@@ -56,16 +56,10 @@ while getopts r:n:Hh opt; do
   esac
 done
 shift $((OPTIND - 1))
-case $reps in '' | *[!0-9]* | 0)
-  echo "run_mpi.sh: -r needs a whole number of repetitions, at least 1" >&2
-  exit 2
-  ;;
-esac
-case $items in '' | *[!0-9]* | 0)
-  echo "run_mpi.sh: -n needs a whole number of items, at least 1" >&2
-  exit 2
-  ;;
-esac
+# shellcheck source=bench/common.sh
+. "$(dirname "$0")/common.sh"
+bench_count run_mpi.sh -r repetitions "$reps"
+bench_count run_mpi.sh -n items "$items"
 build=${1:-.}
 MPIRUN=${MPIRUN:-mpirun}
 # real PROGRAM: the program itself where libtool built a wrapper for it, which would put
@@ -164,11 +158,7 @@ fi
 osu_tubo_built=$osu_tubo pipeline_built=$pipeline
 osu_tubo=$tmp/lib/osu_tubo pipeline=$tmp/lib/pipeline
 fresh_copies() {
-  rm -rf "${tmp:?}/lib"
-  mkdir "$tmp/lib" && cp "$osu_tubo_built" "$osu_tubo" && cp "$pipeline_built" "$pipeline" ||
-    return 1
-  [ -f "$build/lib/.libs/libtubo.so.0" ] || return 0
-  cp "$build/lib/.libs/libtubo.so.0" "$tmp/lib/libtubo.so.0"
+  bench_fresh "$tmp/lib" "$build/lib/.libs/libtubo.so.0" "$osu_tubo_built" "$pipeline_built"
 }
 xlib=
 if [ -f "$build/lib/.libs/libtubo.so.0" ]; then

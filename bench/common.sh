@@ -1,0 +1,29 @@
+# SPDX-License-Identifier: MIT
+# shellcheck shell=sh
+# Shell functions the mpirun benchmark scripts share (run_mpi.sh, lat_pairs.sh,
+# hop_mix.sh), sourced by them: POSIX sh.
+
+# bench_count SCRIPT OPTION WHAT VALUE: exits 2, saying why, unless VALUE is a whole
+# number of at least 1.
+bench_count() {
+  case $4 in '' | *[!0-9]* | 0)
+    echo "$1: $2 needs a whole number of $3, at least 1" >&2
+    exit 2
+    ;;
+  esac
+}
+
+# bench_fresh DIR LIB PROGRAM...: empties DIR, then puts in it a copy of each PROGRAM
+# (same name) and, if LIB exists, of it as libtubo.so.0. Where code lies in physical
+# memory moves a hop by a few percent, and the host's page cache keeps a file's pages
+# where they first landed: a file kept for every run would give all of them one draw.
+bench_fresh() {
+  bench_dir=$1 bench_lib=$2
+  shift 2
+  rm -rf "${bench_dir:?}" && mkdir "$bench_dir" || return 1
+  for bench_p; do
+    cp "$bench_p" "$bench_dir/" || return 1
+  done
+  [ -f "$bench_lib" ] || return 0
+  cp "$bench_lib" "$bench_dir/libtubo.so.0"
+}
