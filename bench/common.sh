@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 # shellcheck shell=sh
-# Shell functions the mpirun benchmark scripts share (run_mpi.sh, lat_pairs.sh,
-# hop_mix.sh), sourced by them: POSIX sh.
+# Shell functions the mpirun benchmark scripts share (run_mpi.sh, and
+# experiments/lat_pairs.sh and experiments/hop_mix.sh), sourced by them: POSIX sh.
 
 # bench_count SCRIPT OPTION WHAT VALUE: exits 2, saying why, unless VALUE is a whole
 # number of at least 1.

@@ -2,9 +2,7 @@
 /* The MPI twin of examples/pipeline -q, for the benchmark: on 3 ranks, rank 0 sends
  * 0..n-1 as one 8-byte message each to rank 1, which squares them for rank 2; an empty
  * message with tag MPIPIPE_TAG_END ends each stream (the protocol of the Open MPI anchor).
- * With -r it moves the items the way tubo's MPI transport does (lib/mpi/), without tubo's
- * engine above it (bench/ring_model.h), on a communicator of its own. Rank 2 prints the
- * same key=value line as the tubo example:
+ * Rank 2 prints the same key=value line as the tubo example:
  *   mpi_pipeline items=N seconds=S items_per_s=R checksum=C expected=E check=ok
  * and exits with status 1 when the checksum differs from the closed form. */
 #include <inttypes.h>
@@ -13,8 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "ring_model.h"
 
 enum { MPIPIPE_TAG_ITEM = 1, MPIPIPE_TAG_END = 2 };
 
@@ -33,23 +29,15 @@ static uint64_t mpipipe_sum_of_squares(uint64_t n)
   return f[0] * f[1] * f[2];
 }
 
-/* The ring of -r, on a communicator of its own, or NULL. */
-static ring_model_t *mpipipe_ring;
-
 static void mpipipe_send(const uint64_t *x, int count, int to, int tag)
 {
-  if (mpipipe_ring)
-    ring_model_send(mpipipe_ring, x, count * 8, to, tag);
-  else
-    MPI_Send(x, count, MPI_UINT64_T, to, tag, MPI_COMM_WORLD);
+  MPI_Send(x, count, MPI_UINT64_T, to, tag, MPI_COMM_WORLD);
 }
 
 /* Receives an item from rank from; returns its tag. */
 static int mpipipe_recv(uint64_t *x, int from)
 {
   MPI_Status st;
-  if (mpipipe_ring)
-    return ring_model_recv(mpipipe_ring, x, 8, from);
   MPI_Recv(x, 1, MPI_UINT64_T, from, MPI_ANY_TAG, MPI_COMM_WORLD, &st);
   return st.MPI_TAG;
 }
@@ -97,12 +85,10 @@ int main(int argc, char **argv)
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
   uint64_t n = 1000000;
-  int bad = size != 3, ring_on = 0;
+  int bad = size != 3;
   for (int i = 1; i < argc && !bad; i++) {
     char *end = NULL;
-    if (strcmp(argv[i], "-r") == 0)
-      ring_on = 1;
-    else if (strcmp(argv[i], "-n") == 0 && i + 1 < argc) {
+    if (strcmp(argv[i], "-n") == 0 && i + 1 < argc) {
       n = strtoull(argv[++i], &end, 10);
       bad = end == argv[i] || *end != '\0' || n > (UINT64_C(1) << 32);
     } else
@@ -110,22 +96,10 @@ int main(int argc, char **argv)
   }
   if (bad) {
     if (rank == 0)
-      fprintf(stderr, "Usage: mpirun -n 3 mpi_pipeline [-r] [-n COUNT]   (COUNT <= 2^32)\n");
+      fprintf(stderr, "Usage: mpirun -n 3 mpi_pipeline [-n COUNT]   (COUNT <= 2^32)\n");
     status = 2;
-  } else {
-    ring_model_t ring;
-    MPI_Comm comm = MPI_COMM_NULL;
-    if (ring_on) {
-      MPI_Comm_dup(MPI_COMM_WORLD, &comm);
-      ring_model_open(&ring, comm);
-      mpipipe_ring = &ring;
-    }
+  } else
     status = mpipipe_run(rank, n);
-    if (ring_on) {
-      ring_model_close(&ring);
-      MPI_Comm_free(&comm);
-    }
-  }
   MPI_Finalize();
   return status;
 }

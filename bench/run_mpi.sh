@@ -12,23 +12,14 @@
 #                  network between real nodes looks like to Open MPI), and where this
 #                  Open MPI can, once through its other PML (--mca pml cm --mca mtl ofi:
 #                  libfabric, no BTL), as on clusters whose network has an MTL;
-#   ring model     (latency only) bench/mpi_ring, plain MPI moving messages the way tubo's
-#                  MPI transport does (a ring of persistent receives from any source,
-#                  a header, a copy), against plain Open MPI: what the design costs,
-#                  apart from what tubo's engine adds; and bench/mpi_ring -d, the
-#                  blocking receive of the redesign doc/mpi.md lays out (direct model);
 #   pipelines      the producer -> squarer -> consumer pipeline (examples/pipeline -q, 3
 #                  ranks) under mpirun on one node against tuborun, and across pretend
 #                  nodes of 1 rank (both hops through Open MPI) against its Open MPI twin
 #                  (bench/mpi_pipeline), over vader and over TCP; and the same over
 #                  vader with ranks 0 and 2 bound to core 0 and rank 1 to core 1
-#                  ("bound": far steadier than 3 unbound ranks on 2 cores), with the
-#                  ring model (bench/mpi_pipeline -r: plain MPI moving the items the
-#                  way tubo's MPI transport does) beside them;
+#                  ("bound": far steadier than 3 unbound ranks on 2 cores);
 #   cross hosts    (-H, as root) rank 0 and rank 1 on two hosts made of network
-#                  namespaces (tests/hosts.sh), tubo against plain Open MPI;
-#   truncation     bench/mpi_truncate over vader and TCP: from what size this MPI writes
-#                  a message past a receive too small for it (what tubo must avoid).
+#                  namespaces (tests/hosts.sh), tubo against plain Open MPI.
 # Each repetition runs every case back to back, with copies of its own of libtubo and the
 # tubo programs (where code lies in physical memory moves the hop by a few percent), and
 # takes its ratios from its own figures; the table gives median, min and max over the
@@ -49,7 +40,7 @@ while getopts r:n:Hh opt; do
   n) items=$OPTARG ;;
   H) hosts=1 ;;
   h)
-    sed -n 's/^# \{0,1\}//; 3,41p' "$0"
+    sed -n 's/^# \{0,1\}//; 3,33p' "$0"
     exit 0
     ;;
   *) exit 2 ;;
@@ -73,12 +64,10 @@ real() {
 }
 osu_tubo=$(real "$build/bench/osu_tubo")
 osu_mpi=$build/bench/osu_mpi
-mpi_ring=$build/bench/mpi_ring
-mpi_truncate=$build/bench/mpi_truncate
 pipeline=$(real "$build/examples/pipeline")
 mpi_pipeline=$build/bench/mpi_pipeline
 tuborun=$build/tools/tuborun
-for p in "$osu_tubo" "$osu_mpi" "$mpi_ring" "$mpi_truncate" "$pipeline" "$mpi_pipeline" "$tuborun"; do
+for p in "$osu_tubo" "$osu_mpi" "$pipeline" "$mpi_pipeline" "$tuborun"; do
   [ -x "$p" ] || {
     echo "run_mpi.sh: $p is not built (configure found no Open MPI?)" >&2
     exit 2
@@ -130,25 +119,12 @@ figpipe() {
   echo "$rep $name ${ips:-n/a}" >>"$tmp/pipes"
 }
 
-# figlat NAME COMMAND...: the same for a program that measures 8 B latency only.
-figlat() {
-  name=$1
-  shift
-  if "$@" >"$tmp/out" 2>"$tmp/err"; then
-    lat=$(awk '/test=latency size=8 /{for(i=1;i<=NF;i++) if($i ~ /^half_rtt_ns=/){sub(/.*=/,"",$i); print $i}}' "$tmp/out")
-  else
-    echo "run_mpi.sh: $name failed:" >&2
-    cat "$tmp/err" >&2
-    lat=n/a
-  fi
-  echo "$rep $name ${lat:-n/a} n/a n/a" >>"$tmp/figs"
-}
-
 : >"$tmp/figs"
 : >"$tmp/pipes"
 # Whether a plain MPI program runs through Open MPI's cm PML here.
 cm=0
-if env OMPI_MCA_pml=cm OMPI_MCA_mtl=ofi "$MPIRUN" -n 2 --timeout 60 "$mpi_ring" >/dev/null 2>&1; then
+if env OMPI_MCA_pml=cm OMPI_MCA_mtl=ofi "$MPIRUN" -n 2 --timeout 60 "$osu_mpi" -t latency -s 8 \
+  >/dev/null 2>&1; then
   cm=1
 fi
 # fresh_copies: copies of its own of the tubo programs and of the shared libtubo for the
@@ -177,8 +153,6 @@ while [ "$rep" -le "$reps" ]; do
     "$osu_tubo" -i
   fig cross_vader env TUBO_NODE_SIZE=1 "$MPIRUN" -n 2 -x TUBO_NODE_SIZE "$osu_tubo"
   fig ompi_vader "$MPIRUN" -n 2 "$osu_mpi"
-  figlat ring_model "$MPIRUN" -n 2 "$mpi_ring"
-  figlat direct_model "$MPIRUN" -n 2 "$mpi_ring" -d
   fig cross_tcp env TUBO_NODE_SIZE=1 "$MPIRUN" -n 2 --mca btl tcp,self -x TUBO_NODE_SIZE \
     "$osu_tubo"
   fig ompi_tcp "$MPIRUN" -n 2 --mca btl tcp,self "$osu_mpi"
@@ -197,7 +171,6 @@ while [ "$rep" -le "$reps" ]; do
   figpipe pipe_bound_vader env TUBO_NODE_SIZE=1 "$MPIRUN" -n 3 $bind -x TUBO_NODE_SIZE \
     "$pipeline" -n "$items" -q
   figpipe pipe_bound_ompi "$MPIRUN" -n 3 $bind "$mpi_pipeline" -n "$items"
-  figpipe pipe_bound_ring "$MPIRUN" -n 3 $bind "$mpi_pipeline" -r -n "$items"
   figpipe pipe_cross_tcp env TUBO_NODE_SIZE=1 "$MPIRUN" -n 3 --bind-to none \
     --mca btl tcp,self -x TUBO_NODE_SIZE "$pipeline" -n "$items" -q
   figpipe pipe_ompi_tcp "$MPIRUN" -n 3 --bind-to none --mca btl tcp,self "$mpi_pipeline" \
@@ -268,9 +241,6 @@ awk -v reps="$reps" "$stats"'
       add("  both in its slow state", state_ratio(lat[r, "cross_vader"], lat[r, "ompi_vader"], lo, 0))
       add("lat cross node / Open MPI (tcp)", ratio(lat[r, "cross_tcp"], lat[r, "ompi_tcp"]))
       add("lat cross node / Open MPI (pml cm)", ratio(lat[r, "cross_cm"], lat[r, "ompi_cm"]))
-      add("lat ring model / Open MPI (vader)", ratio(lat[r, "ring_model"], lat[r, "ompi_vader"]))
-      add("lat cross node / ring model (vader)", ratio(lat[r, "cross_vader"], lat[r, "ring_model"]))
-      add("lat direct model / Open MPI (vader)", ratio(lat[r, "direct_model"], lat[r, "ompi_vader"]))
       add("lat cross hosts / Open MPI", ratio(lat[r, "cross_hosts"], lat[r, "ompi_hosts"]))
       add("bw same node / tuborun", ratio(bw[r, "same_node"], bw[r, "tuborun"]))
       add("bw both waiting / one node", ratio(bw[r, "both_waiting"], bw[r, "one_node_idle"]))
@@ -283,9 +253,9 @@ awk -v reps="$reps" "$stats"'
       add("bw 64K cross node / Open MPI (pml cm)", ratio(bk[r, "cross_cm"], bk[r, "ompi_cm"]))
       add("bw cross hosts / Open MPI", ratio(bw[r, "cross_hosts"], bw[r, "ompi_hosts"]))
     }
-    split("tuborun same_node one_node_idle both_waiting cross_vader ompi_vader ring_model direct_model cross_tcp ompi_tcp cross_cm ompi_cm cross_hosts ompi_hosts", names, " ")
+    split("tuborun same_node one_node_idle both_waiting cross_vader ompi_vader cross_tcp ompi_tcp cross_cm ompi_cm cross_hosts ompi_hosts", names, " ")
     printf "%-16s %14s %14s %14s   (medians over %d repetitions)\n", "case", "8 B lat ns", "1 MiB GB/s", "64 KiB GB/s", reps
-    for (i = 1; i <= 14; i++) {
+    for (i = 1; i <= 12; i++) {
       if (!(names[i] in seen)) continue
       nl = 0; nb = 0; nk = 0
       for (r = 1; r <= reps; r++) {
@@ -316,11 +286,10 @@ awk -v reps="$reps" "$stats"'
       add("pipe bound cross / Open MPI (vader)", ratio(ips[r, "pipe_bound_vader"], ips[r, "pipe_bound_ompi"]))
       add("  both in the host'"'"'s fast state", state_ratio(ips[r, "pipe_bound_vader"], ips[r, "pipe_bound_ompi"], hi, 1))
       add("  both in its slow state", state_ratio(ips[r, "pipe_bound_vader"], ips[r, "pipe_bound_ompi"], hi, 0))
-      add("pipe bound ring model / Open MPI", ratio(ips[r, "pipe_bound_ring"], ips[r, "pipe_bound_ompi"]))
     }
-    split("pipe_tuborun pipe_same_node pipe_cross_vader pipe_ompi_vader pipe_cross_tcp pipe_ompi_tcp pipe_bound_vader pipe_bound_ompi pipe_bound_ring", names, " ")
+    split("pipe_tuborun pipe_same_node pipe_cross_vader pipe_ompi_vader pipe_cross_tcp pipe_ompi_tcp pipe_bound_vader pipe_bound_ompi", names, " ")
     printf "\n%-16s %14s   (medians over %d repetitions)\n", "pipeline", "M items/s", reps
-    for (i = 1; i <= 9; i++) {
+    for (i = 1; i <= 8; i++) {
       if (!(names[i] in seen)) continue
       m = 0
       for (r = 1; r <= reps; r++)
@@ -331,15 +300,4 @@ awk -v reps="$reps" "$stats"'
   }
 ' "$tmp/pipes"
 
-# The premise of the MPI transport's receives (doc/mpi.md): MPI must never truncate a
-# message into a receive of tubo's. From what size a truncated receive is written past
-# its buffer in this MPI, over vader and over TCP.
-trunc_from() {
-  "$@" 2>/dev/null | awk '
-    /^mpi_truncate size=/ { split($2, s, "="); split($5, p, "="); if (p[2] > 0 && from == "") from = s[2] }
-    END { print (from == "" ? "by none of the sizes tried" : "from " from " bytes on") }'
-}
-printf "\ntruncated receives written past their buffer (bench/mpi_truncate): vader %s, tcp %s\n" \
-  "$(trunc_from "$MPIRUN" -n 2 "$mpi_truncate")" \
-  "$(trunc_from "$MPIRUN" -n 2 --mca btl tcp,self "$mpi_truncate")"
 exit 0

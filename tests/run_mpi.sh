@@ -39,7 +39,8 @@ mca_works() {
   case "$mca_ok" in *" $1 "*) return 0 ;; esac
   case "$mca_no" in *" $1 "*) return 1 ;; esac
   # shellcheck disable=SC2046 # one word per setting
-  if env $(mca_env "$1") "$MPIRUN" -n 2 --timeout 60 bench/mpi_ring >/dev/null 2>&1; then
+  if env $(mca_env "$1") "$MPIRUN" -n 2 --timeout 60 bench/osu_mpi -t latency -s 8 \
+    >/dev/null 2>&1; then
     mca_ok="$mca_ok$1 "
     return 0
   fi

@@ -1,8 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# The figures of issue 4 that separate runs measure too coarsely, by bench/hop_mix: tubo
-# against plain Open MPI in alternating blocks of one job, so that each ratio compares two
-# moments a few milliseconds apart. RUNS jobs of each kind, each from fresh copies of
+# The hops under mpirun that separate runs measure too coarsely, by hop_mix: tubo against
+# plain Open MPI in alternating blocks of one job, so that each ratio compares two moments
+# a few milliseconds apart. RUNS jobs of each kind, each from fresh copies of
 # hop_mix and libtubo (where code lies in physical memory moves a hop by a few percent):
 #   cross node     2 ranks, nodes of 1 (TUBO_NODE_SIZE=1): tubo's hop through its MPI
 #                  transport, over Open MPI's shared memory, against Open MPI's own hop;
@@ -18,7 +18,7 @@
 # Each job's ratio is the median of its rounds; the table gives the median, min and max
 # of the jobs' ratios, and the median of their Open MPI hops.
 #
-# Usage: bench/hop_mix.sh [-n RUNS] [-r ROUNDS] [BUILDDIR]
+# Usage: bench/experiments/hop_mix.sh [-n RUNS] [-r ROUNDS] [BUILDDIR]
 #   RUNS: default 10; ROUNDS: hop_mix's, default 100. Environment: MPIRUN (default mpirun).
 runs=10
 rounds=100
@@ -31,19 +31,19 @@ while getopts n:r:h opt; do
     exit 0
     ;;
   *)
-    echo "usage: bench/hop_mix.sh [-n RUNS] [-r ROUNDS] [BUILDDIR]" >&2
+    echo "usage: bench/experiments/hop_mix.sh [-n RUNS] [-r ROUNDS] [BUILDDIR]" >&2
     exit 2
     ;;
   esac
 done
 shift $((OPTIND - 1))
 # shellcheck source=bench/common.sh
-. "$(dirname "$0")/common.sh"
+. "$(dirname "$0")/../common.sh"
 bench_count hop_mix.sh -n runs "$runs"
 bench_count hop_mix.sh -r rounds "$rounds"
 build=${1:-.}
 MPIRUN=${MPIRUN:-mpirun}
-for f in "$build/bench/.libs/hop_mix" "$build/lib/.libs/libtubo.so.0"; do
+for f in "$build/bench/experiments/.libs/hop_mix" "$build/lib/.libs/libtubo.so.0"; do
   [ -e "$f" ] || {
     echo "hop_mix.sh: $f is not built (a shared build with Open MPI is needed)" >&2
     exit 2
@@ -58,7 +58,8 @@ trap 'rm -rf "$tmp"' EXIT INT TERM
 mix() {
   ns=$1 np=$2
   shift 2
-  bench_fresh "$tmp/lib" "$build/lib/.libs/libtubo.so.0" "$build/bench/.libs/hop_mix"
+  bench_fresh "$tmp/lib" "$build/lib/.libs/libtubo.so.0" \
+    "$build/bench/experiments/.libs/hop_mix"
   TUBO_NODE_SIZE=$ns LD_LIBRARY_PATH="$tmp/lib" "$MPIRUN" -n "$np" "$@" -x TUBO_NODE_SIZE \
     -x LD_LIBRARY_PATH "$tmp/lib/hop_mix" -r "$rounds" 2>"$tmp/err" | awk '
     /^hop_mix / { for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } }

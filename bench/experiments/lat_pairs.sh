@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: MIT
 # The 8 B hop across pretend nodes (TUBO_NODE_SIZE=1: every message through tubo's MPI
 # transport, Open MPI moving it through its shared memory) against plain Open MPI
-# between the same two ranks, run back to back in PAIRS pairs: the figure of issue 4
-# that run_mpi.sh's repetitions are too few for. Each tubo run starts from fresh copies
+# between the same two ranks, run back to back in PAIRS pairs: a figure that
+# bench/run_mpi.sh's repetitions are too few for. Each tubo run starts from fresh copies
 # of osu_tubo and libtubo, each Open MPI run from a fresh copy of osu_mpi (where code
 # lies in physical memory moves the hop by a few percent, and a program file kept for
 # every run would bias the batch). With -B, a second build runs in each pair too, the
@@ -13,7 +13,7 @@
 # all lie within 1.5x of the batch's fastest Open MPI hop (fast), and over those whose
 # figures all lie beyond it (slow).
 #
-# Usage: bench/lat_pairs.sh [-n PAIRS] [-B OTHER_BUILDDIR] [BUILDDIR]
+# Usage: bench/experiments/lat_pairs.sh [-n PAIRS] [-B OTHER_BUILDDIR] [BUILDDIR]
 #   PAIRS: default 30. Environment: MPIRUN (default mpirun).
 pairs=30
 other=
@@ -26,14 +26,14 @@ while getopts n:B:h opt; do
     exit 0
     ;;
   *)
-    echo "usage: bench/lat_pairs.sh [-n PAIRS] [-B OTHER_BUILDDIR] [BUILDDIR]" >&2
+    echo "usage: bench/experiments/lat_pairs.sh [-n PAIRS] [-B OTHER_BUILDDIR] [BUILDDIR]" >&2
     exit 2
     ;;
   esac
 done
 shift $((OPTIND - 1))
 # shellcheck source=bench/common.sh
-. "$(dirname "$0")/common.sh"
+. "$(dirname "$0")/../common.sh"
 bench_count lat_pairs.sh -n pairs "$pairs"
 build=${1:-.}
 MPIRUN=${MPIRUN:-mpirun}

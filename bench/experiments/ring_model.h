@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The ring through which tubo's MPI transport takes frames in (lib/mpi/mpi_transport.c),
- * in plain MPI, for the models bench/mpi_ring.c and bench/mpi_pipeline.c: 32 persistent
- * receives from any source and of any tag into buffers of a header and the largest frame,
- * one allocation with each buffer shifted by 5 cache lines, taken in order (waiting in
- * MPI_Wait) and posted again at the next receive. A small message travels as its bytes
+ * in plain MPI, for the model mpi_ring.c: 32 persistent receives from any source and of any
+ * tag into buffers of a header and the largest frame, one allocation with each buffer
+ * shifted by 5 cache lines, taken in order (waiting in MPI_Wait) and posted again at the
+ * next receive. A small message travels as its bytes
  * alone, with its tag in the MPI tag (RING_MODEL_TAG | tag), as the transport's
  * headerless frames of context 0 do. Any MPI failure ends the job. */
 #ifndef TUBO_BENCH_RING_MODEL_H

@@ -8,7 +8,7 @@
  * buffers of the largest frame, and a large message's data is received only with its
  * length known (lib/mpi/mpi_transport.c). This program checks that premise on an MPI.
  *
- * Usage: mpirun -n 2 bench/mpi_truncate
+ * Usage: mpirun -n 2 bench/experiments/mpi_truncate
  * Rank 1 prints, for each size:
  *   mpi_truncate size=70000 rc=MPI_ERR_TRUNCATE count=70000 past=69936 */
 #include <mpi.h>

@@ -3,9 +3,9 @@
  * of 32 persistent receives from any source and of any tag, taken in order (a blocking
  * receive waits for the next in MPI_Wait), a small message travelling as its bytes alone
  * with its tag in the MPI tag, copied out of the ring's buffer, the receive posted again
- * at the next call (bench/ring_model.h). It measures the 8 B half round trip of that design without
- * tubo's engine above it, so that bench/run_mpi.sh can tell what the design costs from what tubo
- * adds (doc/mpi.md).
+ * at the next call (ring_model.h). It measures the 8 B half round trip of that design
+ * without tubo's engine above it, so that, beside bench/osu_mpi and tubo's osu_tubo across
+ * pretend nodes, it tells what the design costs from what tubo adds (doc/mpi.md).
  *
  * With -d it models instead the blocking receive of the redesign doc/mpi.md lays out: no
  * ring, the receive posted from the peer with the message's tag straight into the
@@ -13,7 +13,7 @@
  * peer's frames on the escape tag (MPI_Iprobe) every 64 tests, as a receive that must see
  * its peer leave would.
  *
- * Usage: mpirun -n 2 bench/mpi_ring [-d] [SIZE]   (SIZE up to 1024 bytes, default 8)
+ * Usage: mpirun -n 2 bench/experiments/mpi_ring [-d] [SIZE]   (SIZE: 1 to 1024 bytes, 8)
  * Rank 0 prints the line bench/osu.c prints:
  *   osu impl=mpi_ring test=latency size=8 iters=10000 half_rtt_ns=120.3 */
 #include <mpi.h>

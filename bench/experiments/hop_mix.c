@@ -3,7 +3,7 @@
  * by the same two processes, in alternating blocks a few milliseconds apart: the anchor
  * in the same run at its closest. Separate runs of osu_tubo and osu_mpi compare two
  * moments of a host whose speed moves by several percent from one second to the next
- * (doc/benchmarks.md); here each round's ratio compares two adjacent blocks.
+ * (doc/benchmarks-log.md); here each round's ratio compares two adjacent blocks.
  *
  * The program calls MPI_Init itself, then tubo_init (tubo leaves MPI to it). The MPI
  * blocks ping-pong with MPI_Send/MPI_Recv on MPI_COMM_WORLD; the tubo blocks with
@@ -23,7 +23,8 @@
  * wait on both transports, and the ratio against the same job with TUBO_NODE_SIZE=0 (one
  * node) tells what waiting on MPI too costs tubo's shared memory.
  *
- * Usage: mpirun -n N [-x TUBO_NODE_SIZE=K] bench/hop_mix [-r ROUNDS] [-i ITERS] [-s SIZE] [-v] */
+ * Usage: mpirun -n N [-x TUBO_NODE_SIZE=K] bench/experiments/hop_mix [-r ROUNDS] [-i ITERS]
+ *        [-s SIZE] [-v] */
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
