@@ -35,8 +35,8 @@
 
 #include "check_failures.h"
 
-/* The bounds the issue sets: a survivor's call returns within a second of the death,
- * tuborun ends the job within two. */
+/* The bounds doc/failures.md promises: a survivor's call returns within a second of the
+ * death, tuborun ends the job within two. */
 #define FC_EPEER_NS 1000000000ull
 #define FC_EXIT_NS  2000000000ull
 /* Generous limits for what the bounds do not cover (start-up on a loaded machine). */
