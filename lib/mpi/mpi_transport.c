@@ -48,7 +48,7 @@
 /* While MPI has been quiet, and shared memory serves other peers, poll MPI once every
  * MPI_IDLE_POLL progress calls (a power of 2): its progress engine costs far more than a
  * look at the shared-memory rings (measured: polling it every 16th call made an 8-byte
- * shared-memory hop 1.9x slower, every 256th 1.08x; doc/benchmarks.md). For MPI_HOT_POLLS
+ * shared-memory hop 1.9x slower, every 256th 1.08x; doc/benchmarks-log.md). For MPI_HOT_POLLS
  * calls after MPI was last busy (a frame in or out), it is polled at every call, so that
  * a reply from another node is seen at once. */
 #define MPI_IDLE_POLL 256u
@@ -57,13 +57,13 @@
  * peer of its node: world.h, wait_only), MPI is polled once every MPI_QUIET_POLL calls:
  * its frames can wait, and in a job with more ranks than cores Open MPI yields the core
  * (sched_yield) at every poll that finds nothing, which made that wait's hop 1.10x-1.18x
- * slower at every 256th call (bench/hop_mix.sh, doc/benchmarks.md). */
+ * slower at every 256th call (bench/experiments/hop_mix.sh, doc/benchmarks-log.md). */
 #define MPI_QUIET_POLL 4096u
 /* Receives kept posted for frames: MPI matches them in the order they were posted, so
  * taking them in that order keeps each sender's frames in order. A rank that was not
  * running while frames came (a core shared with another rank) finds dozens waiting, and
  * Open MPI copies those no receive was posted for once more: 32 gave the pipeline over
- * shared memory 7% more items/s than 8, 64 and 128 nothing more (doc/benchmarks.md).
+ * shared memory 7% more items/s than 8, 64 and 128 nothing more (doc/benchmarks-log.md).
  * Small frames touch only the first page of each buffer. */
 #define MPI_RING 32
 /* Bytes by which each ring buffer is shifted against a whole number of pages from the

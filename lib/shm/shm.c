@@ -476,7 +476,7 @@ static void shm_probe_single_copy(shm_state_t *s)
 /* Chooses, for each peer, the size from which messages go by single copy. Two ranks that
  * share a cache move data faster through the channel, two copies that stay in that cache
  * running in parallel on both cores, than with one process_vm_readv (measured in
- * doc/benchmarks.md); ranks that share no cache save a trip through memory with the
+ * doc/benchmarks-log.md); ranks that share no cache save a trip through memory with the
  * single copy. TUBO_SHM_RNDV_BYTES overrides this for every pair. */
 static void shm_choose_rndv(shm_state_t *s)
 {
@@ -560,7 +560,7 @@ static int shm_open_job(tubo__world_t *w, tubo__launch_t *l, void **state, tubo_
 
   /* A remote fence costs interrupts on every CPU at each sleep; a local one costs tens of
    * cycles per message. With rings deep enough that ranks sleep rarely, remote wins, also
-   * when ranks share cores (measured: doc/benchmarks.md). */
+   * when ranks share cores (measured: doc/benchmarks-log.md). */
   s->asym_fence =
       !atomic_load(&s->ctl->fence_denied) && tubo__setting_u64("TUBO_SHM_ASYM_FENCE", 1, 0, 1);
   s->watch_peers = l->spawned;
