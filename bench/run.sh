@@ -186,8 +186,8 @@ for rep in $(seq 1 "$reps"); do
       fi
     done
   fi
-  # --- pipes (branch pipes): a tubo pipe (tubo_pipe_create) and multiprocessing.Pipe
-  # between two processes, each bound to its own core.
+  # The pipes: a tubo pipe (tubo_pipe_create) and multiprocessing.Pipe between two
+  # processes, each bound to its own core.
   if [ $pipes = 1 ] && [ -x "$build/bench/pipe_bench" ]; then
     if run ppipe "$build/bench/pipe_bench" -b; then
       record "$rep" pipe_tubo_lat8 "$(pick ppipe 'test=latency size=8 ' half_rtt_ns)"
@@ -201,7 +201,6 @@ for rep in $(seq 1 "$reps"); do
       record "$rep" pipe_py_bw1m "$(pick pypipe 'test=throughput size=1048576 ' GBps)"
     fi
   fi
-  # --- end of pipes
   # The floor again: a repetition during which the host moved the vCPUs (the floor
   # changed by more than 25%) compares figures taken on different machines; the ratios
   # leave it out.
@@ -305,7 +304,7 @@ END {
   ratio("tubo_pipe", "py_pipe", "tubo pipeline / Python", ">=", 300)
   for (p = 1; p <= 4; p *= 2)
     ratio("tubo_queue" p, "py_queue" p, "tubo Queue / Python Queue, " p " -> " p, ">=", 100)
-  # --- pipes (branch pipes)
+  # The tables of the pipes.
   if (pipes) {
     print ""
     print "pipes: tubo_pipe_create (bench/pipe_bench) against multiprocessing.Pipe (bench/py_pipe.py),"
@@ -326,7 +325,6 @@ END {
     info("pipe_tubo_rate8", "pipe_py_rate8", "tubo pipe / Python Pipe, 8 B messages/s")
     info("pipe_tubo_bw1m", "pipe_py_bw1m", "tubo pipe / Python Pipe, 1 MiB GB/s")
   }
-  # --- end of pipes
 }' "$figs"
 
 if [ $sweep = 1 ]; then
