@@ -44,6 +44,11 @@ int tubo__os_shm_from(pid_t pid, int fd);
  * instead of with SIGBUS on first touch. */
 int tubo__os_shm_reserve(int fd, size_t offset, size_t len);
 
+/* Gives the pages of [offset, offset + len) of a shared memory object back to the system
+ * (every process mapping them loses them); the range reads as zeros afterwards. Returns 0,
+ * or TUBO_ENOTSUP where the object cannot do so (its contents are then unchanged). */
+int tubo__os_shm_release(int fd, size_t offset, size_t len);
+
 /* Maps the pages of [addr, addr + len) of a shared mapping into this process now, ready
  * for writing, so that the first messages do not pay a page fault each. Does not change
  * the memory's contents. Best effort. */

@@ -98,6 +98,15 @@ int tubo__os_shm_reserve(int fd, size_t offset, size_t len)
   return TUBO_ESHM;
 }
 
+int tubo__os_shm_release(int fd, size_t offset, size_t len)
+{
+  int rc;
+  do
+    rc = fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)offset, (off_t)len);
+  while (rc != 0 && errno == EINTR);
+  return rc == 0 ? 0 : TUBO_ENOTSUP;
+}
+
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23 /* Linux 5.14; older kernels refuse it with EINVAL */
 #endif
