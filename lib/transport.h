@@ -79,9 +79,11 @@ typedef struct tubo__tp_ops {
   int (*recv)(void *buf, size_t cap, int source, int tag, tubo_comm_t *comm, tubo_status_t *status);
 
   /* The job's shared heap, for objects all ranks map (NULL where ranks share no memory).
-   * heap_alloc reserves size zeroed bytes and gives their offset; heap_at maps an offset
+   * heap_alloc reserves size zeroed bytes and gives their offset; heap_free gives a block
+   * back (any rank may free any block), with heap/heap.h's codes; heap_at maps an offset
    * to an address, or NULL when [off, off + size) is not in the heap. */
   int (*heap_alloc)(void *state, size_t size, uint64_t *off);
+  int (*heap_free)(void *state, uint64_t off);
   void *(*heap_at)(void *state, uint64_t off, size_t size);
 
   /* Delivers frames that have arrived (tubo__deliver); returns how many, or an error. */

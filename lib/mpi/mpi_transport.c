@@ -789,6 +789,7 @@ const tubo__tp_ops_t tubo__mpi_ops = {
     .read_cancel = mpi_read_cancel,
     .recv = mpi_recv,
     .heap_alloc = NULL,
+    .heap_free = NULL,
     .heap_at = NULL,
     .progress = mpi_progress,
     .sleep = NULL,

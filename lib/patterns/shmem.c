@@ -36,9 +36,18 @@ int tubo__shmem_anon(size_t size, tubo__shmem_t *m)
   return 0;
 }
 
+/* Drops n of the holds on a heap block; the last hold frees it. */
+void tubo__shmem_drop(tubo__shmem_t *m, uint32_t n)
+{
+  if (atomic_fetch_sub(m->holders, n) == n)
+    (void)m->tport->ops->heap_free(m->tport->state, m->off);
+}
+
 void tubo__shmem_release(tubo__shmem_t *m)
 {
   if (m->anon && m->base != NULL)
     munmap(m->base, m->size);
+  else if (m->holders != NULL && m->w == tubo__world && m->pid == getpid())
+    tubo__shmem_drop(m, 1);
   memset(m, 0, sizeof *m);
 }

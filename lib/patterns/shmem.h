@@ -1,19 +1,33 @@
 /* SPDX-License-Identifier: MIT */
 /* Memory for the pattern objects (Queue, Pipe, Array, Value): either standalone, an
  * anonymous shared mapping that processes forked afterwards inherit (Python's way), or
- * collective over a communicator, carved from the job's shared heap. The object's layout
- * is the same in both; only where the bytes come from differs. */
+ * collective over a communicator, a block of the job's shared heap that goes back to the
+ * heap when the last rank that opened it lets it go. The object's layout is the same in
+ * both; only where the bytes come from differs. */
 #ifndef TUBO_PATTERNS_SHMEM_H
 #define TUBO_PATTERNS_SHMEM_H
 
+#include <stdatomic.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
 
 #include "tubo.h"
 
+struct tubo__tport;
+struct tubo__world;
+
 typedef struct tubo__shmem {
-  void *base;  /* zeroed, page-aligned, shared */
+  void *base;  /* zeroed, shared; page-aligned when anonymous, else 64-byte aligned */
   size_t size; /* bytes, rounded up to pages */
   int anon;    /* 1: an anonymous mapping this handle unmaps; 0: the job's heap */
+  /* Heap memory: the block, the transport whose heap holds it, the world and process
+   * that opened it, and the count of ranks still holding it (a line after the object). */
+  uint64_t off;
+  struct tubo__tport *tport;
+  struct tubo__world *w;
+  pid_t pid;
+  _Atomic uint32_t *holders;
 } tubo__shmem_t;
 
 /* Maps size zeroed bytes of anonymous shared memory. Returns 0, TUBO_EINVAL (size 0),
@@ -26,8 +40,14 @@ int tubo__shmem_anon(size_t size, tubo__shmem_t *m);
  * error of the exchange between ranks. */
 int tubo__shmem_comm(tubo_comm_t *comm, size_t size, tubo__shmem_t *m);
 
-/* Lets this process's view go (unmaps an anonymous mapping; heap memory lives on with the
- * job). */
+/* Lets this process's view go: unmaps an anonymous mapping; for heap memory, the last
+ * rank of the communicator to let it go frees the block. Only the process that opened it,
+ * in the world it opened it in, counts: a forked child or a call after tubo_finalize lets
+ * its view go and leaves the block to the ranks. A rank that exits without letting go, or
+ * dies, leaves the block allocated until the job ends. */
 void tubo__shmem_release(tubo__shmem_t *m);
+
+/* Drops n of the ranks' holds on a heap block (shmem_comm.c); the last frees it. */
+void tubo__shmem_drop(tubo__shmem_t *m, uint32_t n);
 
 #endif /* TUBO_PATTERNS_SHMEM_H */

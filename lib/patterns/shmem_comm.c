@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Collective memory for pattern objects: rank 0 of the communicator takes a block of the
- * job's shared heap and tells the others where it is (shmem.h). */
+ * job's shared heap and tells the others where it is (shmem.h). The block holds the
+ * object, then a line with the count of ranks holding it: rank 0 sets it to the
+ * communicator's size before it tells anyone, and each rank's release takes one off. */
 #include "config.h"
 
 #include <string.h>
@@ -13,12 +15,32 @@
  * barrier uses tags below 64 there). */
 #define SHMEM_TAG 0x1000
 
+/* The line after the object that counts its holders. */
+#define SHMEM_HOLDERS_LINE 64u
+
 struct shmem_news {
   int32_t rc;
   uint32_t pad;
   uint64_t off;
   uint64_t size;
 };
+
+/* Fills m for the heap block at off holding an object of bytes. */
+static int shmem_map(tubo__shmem_t *m, uint64_t off, size_t bytes)
+{
+  tubo__tport_t *t = m->tport;
+  if (bytes > SIZE_MAX - SHMEM_HOLDERS_LINE)
+    return TUBO_ECORRUPT;
+  unsigned char *p = t->ops->heap_at(t->state, off, bytes + SHMEM_HOLDERS_LINE);
+  if (p == NULL)
+    return TUBO_ECORRUPT;
+  m->base = p;
+  m->size = bytes;
+  m->anon = 0;
+  m->off = off;
+  m->holders = (_Atomic uint32_t *)(p + bytes);
+  return 0;
+}
 
 int tubo__shmem_comm(tubo_comm_t *comm, size_t size, tubo__shmem_t *m)
 {
@@ -48,29 +70,40 @@ int tubo__shmem_comm(tubo_comm_t *comm, size_t size, tubo__shmem_t *m)
   if (t == NULL || t->ops->heap_alloc == NULL)
     return TUBO_ENOTSUP;
   size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  if (size > SIZE_MAX - 2 * page)
+    return TUBO_ETOOBIG;
   size_t bytes = (size + page - 1) / page * page;
+  m->tport = t;
+  m->w = w;
+  m->pid = getpid();
   tubo_comm_t coll;
   tubo__comm_view(comm, comm->ctx_coll, &coll);
   struct shmem_news news = {0, 0, 0, bytes};
   if (comm->rank == 0) {
-    news.rc = t->ops->heap_alloc(t->state, bytes, &news.off);
-    for (int r = 1; r < comm->size && rc == 0; r++)
-      rc = tubo_send(&news, sizeof news, r, SHMEM_TAG, &coll);
+    news.rc = t->ops->heap_alloc(t->state, bytes + SHMEM_HOLDERS_LINE, &news.off);
+    if (news.rc == 0 && (news.rc = shmem_map(m, news.off, bytes)) == 0)
+      atomic_store(m->holders, (uint32_t)comm->size);
+    int told = 1;
+    while (told < comm->size && rc == 0)
+      if ((rc = tubo_send(&news, sizeof news, told, SHMEM_TAG, &coll)) == 0)
+        told++;
+    /* Ranks not told never hold it, nor does this rank, which fails. */
+    if (rc != 0 && m->holders != NULL)
+      tubo__shmem_drop(m, (uint32_t)(comm->size - told + 1));
   } else {
     rc = tubo_recv(&news, sizeof news, 0, SHMEM_TAG, &coll, TUBO_STATUS_IGNORE);
-    if (rc == 0 && news.rc == 0 && news.size != bytes)
-      rc = TUBO_EINVAL; /* ranks asked for different sizes */
+    if (rc == 0 && news.rc == 0 && (rc = shmem_map(m, news.off, news.size)) == 0 &&
+        news.size != bytes) {
+      tubo__shmem_drop(m, 1); /* ranks asked for different sizes: this one holds none */
+      rc = TUBO_EINVAL;
+    }
   }
   tubo__comm_view_end(&coll);
-  if (rc != 0)
+  if (rc == 0)
+    rc = news.rc;
+  if (rc != 0) {
+    memset(m, 0, sizeof *m);
     return rc;
-  if (news.rc != 0)
-    return news.rc;
-  void *p = t->ops->heap_at(t->state, news.off, bytes);
-  if (p == NULL)
-    return TUBO_ECORRUPT;
-  m->base = p;
-  m->size = bytes;
-  m->anon = 0;
+  }
   return 0;
 }

@@ -286,6 +286,7 @@ const tubo__tp_ops_t tubo__pipe_ops = {
     .read_cancel = NULL,
     .recv = NULL,
     .heap_alloc = NULL,
+    .heap_free = NULL,
     .heap_at = NULL,
     .progress = pipe_progress,
     .sleep = pipe_sleep,

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "copy.h"
+#include "heap/heap.h"
 #include "os/os.h"
 #include "settings.h"
 #include "shm/shm_layout.h"
@@ -63,6 +64,8 @@ typedef struct shm_state {
   struct tubo__rankctl *me;
   void *base;
   int fd;
+  tubo__heap_t heap; /* the job's shared heap; heap.ctl is NULL where it has none */
+  tubo__heap_fd_t heap_fd;
 } shm_state_t;
 
 /* The world rank of this transport's rank p. */
@@ -346,22 +349,32 @@ static int shm_read(void *state, int peer, uint64_t addr, uint32_t id, void *dst
 static int shm_heap_alloc(void *state, size_t size, uint64_t *off)
 {
   shm_state_t *s = state;
-  uint64_t at = atomic_fetch_add(&s->ctl->heap_top, (uint64_t)size);
-  if (at > s->L.heap_bytes || size > s->L.heap_bytes - at)
+  if (s->heap.ctl == NULL)
     return TUBO_ESHM;
-  int rc = tubo__os_shm_reserve(s->fd, s->L.heap_off + at, size);
-  if (rc != 0)
-    return rc;
-  *off = at;
-  return 0;
+  return tubo__heap_alloc(&s->heap, size, TUBO__HEAP_ZERO, off);
+}
+
+static int shm_heap_free(void *state, uint64_t off)
+{
+  shm_state_t *s = state;
+  return tubo__heap_free(&s->heap, off);
 }
 
 static void *shm_heap_at(void *state, uint64_t off, size_t size)
 {
   shm_state_t *s = state;
-  if (off > s->L.heap_bytes || size > s->L.heap_bytes - off)
-    return NULL;
-  return (char *)s->base + s->L.heap_off + off;
+  return tubo__heap_at(&s->heap, off, size);
+}
+
+/* Joins the job's heap: the first rank here makes it. A heap too small for any block
+ * (TUBO_SHM_HEAP_BYTES) is none: allocations then fail with TUBO_ESHM. */
+static int shm_heap_attach(shm_state_t *s)
+{
+  s->heap_fd.fd = s->fd;
+  s->heap_fd.off = s->L.heap_off;
+  tubo__heap_backing_t b = tubo__heap_fd_backing(&s->heap_fd);
+  int rc = tubo__heap_attach(&s->heap, (char *)s->base + s->L.heap_off, s->L.heap_bytes, &b);
+  return rc == TUBO_EINVAL ? 0 : rc;
 }
 
 static void shm_leave(void *state)
@@ -539,7 +552,7 @@ static int shm_open_job(tubo__world_t *w, tubo__launch_t *l, void **state, tubo_
     rc = TUBO_ELAUNCH; /* ranks computed different layouts: settings differ */
     goto fail;
   }
-  if ((rc = shm_prepare_region(s, s->fd)) != 0)
+  if ((rc = shm_prepare_region(s, s->fd)) != 0 || (rc = shm_heap_attach(s)) != 0)
     goto fail;
   s->me->probe_addr = (uint64_t)(uintptr_t)&shm_probe_word;
   atomic_store(&s->me->pid, (int32_t)getpid());
@@ -594,6 +607,7 @@ const tubo__tp_ops_t tubo__shm_ops = {
     .read_cancel = NULL,
     .recv = shm_recv,
     .heap_alloc = shm_heap_alloc,
+    .heap_free = shm_heap_free,
     .heap_at = shm_heap_at,
     .progress = shm_progress,
     .sleep = shm_sleep,
