@@ -19,7 +19,7 @@ libs="$(pkg-config --libs hwloc)"
 # The library (without MPI: the fuzzers feed the engine themselves) and the launcher's
 # parser, with the fuzzers' instrumentation.
 lib_srcs=$(cd "$top" && ls lib/*.c lib/shm/*.c lib/pipe/*.c lib/os/os_linux.c lib/patterns/*.c \
-  lib/mpi/mpi_none.c)
+  lib/heap/*.c lib/mpi/mpi_none.c)
 objs=""
 for src in $lib_srcs tools/tuborun_args.c; do
   obj="$out/$(echo "$src" | tr / _).o"
@@ -28,7 +28,7 @@ for src in $lib_srcs tools/tuborun_args.c; do
   objs="$objs $obj"
 done
 status=0
-for name in frames args; do
+for name in frames args heap; do
   # shellcheck disable=SC2086
   $CC $flags $incs "$top/tests/fuzz/fuzz_$name.c" $objs $libs -o "$out/fuzz_$name"
   corpus="$out/corpus_$name"
