@@ -698,6 +698,20 @@ static void check_and_free(rec_t *recs, size_t n)
     must_free(recs[i].off);
 }
 
+/* Checks and frees what nworkers workers left: their blocks and those in the mailbox. */
+static void workers_check_and_free(area_t *a, int nworkers)
+{
+  rec_t all[NWORKERS * MAXLIVE + MAILBOX];
+  size_t n = 0;
+  for (int i = 0; i < nworkers; i++)
+    for (uint32_t j = 0; j < atomic_load(&a->nlive[i]); j++)
+      all[n++] = a->live[i][j];
+  for (int i = 0; i < MAILBOX; i++)
+    if (atomic_load(&a->mailbox[i]) != 0)
+      all[n++] = (rec_t){atomic_load(&a->mailbox[i]), 0};
+  check_and_free(all, n);
+}
+
 START_TEST(processes_random)
 {
   heap_make((uint64_t)64 << 20);
@@ -713,15 +727,7 @@ START_TEST(processes_random)
   }
   for (int i = 0; i < NWORKERS; i++)
     expect_exit0(pids[i], "a worker");
-  rec_t all[NWORKERS * MAXLIVE + MAILBOX];
-  size_t n = 0;
-  for (int i = 0; i < NWORKERS; i++)
-    for (uint32_t j = 0; j < atomic_load(&a->nlive[i]); j++)
-      all[n++] = a->live[i][j];
-  for (int i = 0; i < MAILBOX; i++)
-    if (atomic_load(&a->mailbox[i]) != 0)
-      all[n++] = (rec_t){atomic_load(&a->mailbox[i]), 0};
-  check_and_free(all, n);
+  workers_check_and_free(a, NWORKERS);
   tubo__heap_stats_t st;
   tubo__heap_stats(H, &st);
   EXPECT(atomic_load(&a->allocated) > st.bytes,
@@ -909,15 +915,7 @@ START_TEST(killed_at_random_while_others_work)
   }
   for (int i = 0; i < 2; i++)
     expect_exit0(workers[i], "a worker beside the victims");
-  rec_t all[2 * MAXLIVE + MAILBOX];
-  size_t n = 0;
-  for (int i = 0; i < 2; i++)
-    for (uint32_t j = 0; j < atomic_load(&a->nlive[i]); j++)
-      all[n++] = a->live[i][j];
-  for (int i = 0; i < MAILBOX; i++)
-    if (atomic_load(&a->mailbox[i]) != 0)
-      all[n++] = (rec_t){atomic_load(&a->mailbox[i]), 0};
-  check_and_free(all, n);
+  workers_check_and_free(a, 2);
   check_after_victim("after 20 victims killed at random");
   munmap(a, sizeof *a);
   munmap(victim, sizeof *victim);

@@ -470,6 +470,8 @@ static uint64_t heap_ident(const tubo__heap_t *h)
 static int heap_init(tubo__heap_t *h, void *base, uint64_t bytes,
                      const tubo__heap_backing_t *backing)
 {
+  if (h == NULL)
+    return TUBO_EINVAL;
   memset(h, 0, sizeof *h);
   long page = sysconf(_SC_PAGESIZE);
   if (base == NULL || page < 4096 || (page & (page - 1)) != 0 ||
@@ -500,8 +502,6 @@ static int heap_init(tubo__heap_t *h, void *base, uint64_t bytes,
 int tubo__heap_format(tubo__heap_t *h, void *base, uint64_t bytes,
                       const tubo__heap_backing_t *backing)
 {
-  if (h == NULL)
-    return TUBO_EINVAL;
   int rc = heap_init(h, base, bytes, backing);
   if (rc != 0)
     return rc;
@@ -515,8 +515,6 @@ int tubo__heap_format(tubo__heap_t *h, void *base, uint64_t bytes,
 int tubo__heap_attach(tubo__heap_t *h, void *base, uint64_t bytes,
                       const tubo__heap_backing_t *backing)
 {
-  if (h == NULL)
-    return TUBO_EINVAL;
   int rc = heap_init(h, base, bytes, backing);
   if (rc != 0)
     return rc;
