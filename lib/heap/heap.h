@@ -89,8 +89,8 @@ typedef struct tubo__heap_stats {
 /* tubo__heap_alloc's flags. */
 #define TUBO__HEAP_ZERO 1u /* the block's first size bytes are zero */
 
-/* The largest block tubo__heap_alloc can make, whatever the region (1 TiB less a page:
- * offsets take 36 bits in units of 16 bytes). */
+/* Offsets take 36 bits in units of 16 bytes: a heap uses at most this much of its region,
+ * less a page, and no size from this one up can be allocated (TUBO_ETOOBIG). */
 #define TUBO__HEAP_MAX ((uint64_t)1 << 40)
 
 /* Makes an empty heap in the region of bytes at base (page-aligned; bytes rounded down to
@@ -110,7 +110,7 @@ int tubo__heap_attach(tubo__heap_t *h, void *base, uint64_t bytes,
 
 /* Allocates a block of at least size bytes and gives its offset in *off: 16-byte aligned,
  * 64-byte aligned above 96 bytes, page-aligned above 64 KiB less 16 bytes. flags:
- * TUBO__HEAP_ZERO. Returns 0, TUBO_EINVAL (size 0), TUBO_ETOOBIG (above TUBO__HEAP_MAX),
+ * TUBO__HEAP_ZERO. Returns 0, TUBO_EINVAL (size 0), TUBO_ETOOBIG (TUBO__HEAP_MAX or more),
  * TUBO_ESHM (the heap is full, or the system has no pages for it), or TUBO_ECORRUPT (the
  * class's free list or the heap's header is corrupt). */
 int tubo__heap_alloc(tubo__heap_t *h, size_t size, unsigned flags, uint64_t *off);
