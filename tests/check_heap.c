@@ -24,6 +24,7 @@
 #include "harness.h"
 #include "heap/heap.h"
 #include "heap/heap_shared.h"
+#include "patterns/shared.h"
 #include "world.h"
 
 /* ---- Helpers ---- */
@@ -977,12 +978,20 @@ static void body_cross_free(void)
  * (TUBO_SHM_HEAP_BYTES, set by main) holds at once: their memory is freed. */
 static void body_objects_freed(void)
 {
-  const size_t len = (size_t)4 << 20;
+  size_t page = (size_t)sysconf(_SC_PAGESIZE);
   for (int i = 0; i < 24; i++) {
-    tubo_array_t *a = NULL;
-    TH_OK(tubo_array_open(th_world, TUBO_BYTE, len, &a));
-    unsigned char *d = tubo_array_data(a);
+    /* A small array (a block of the heap's small classes) and a large one (a page run):
+     * each starts on a page, as an anonymous one, since layouts align to more than 64 B. */
+    tubo_array_t *small = NULL, *a = NULL;
+    TH_OK(tubo_array_open(th_world, TUBO_BYTE, 100, &small));
+    TH_OK(tubo_array_open(th_world, TUBO_BYTE, (size_t)4 << 20, &a));
+    unsigned char *d = tubo_array_data(small);
     TH_CHECK(d != NULL, "array data: expected an address");
+    TH_EQ("a small array's offset in its page", ((uintptr_t)d - TUBO__SHARED_DATA_OFF) % page, 0);
+    TH_OK(tubo_array_free(small));
+    d = tubo_array_data(a);
+    TH_CHECK(d != NULL, "array data: expected an address");
+    TH_EQ("a large array's offset in its page", ((uintptr_t)d - TUBO__SHARED_DATA_OFF) % page, 0);
     d[(size_t)th_rank * 4096] = (unsigned char)(i + 1);
     TH_OK(tubo_barrier(th_world));
     for (int r = 0; r < th_size; r++)

@@ -18,7 +18,7 @@ struct tubo__tport;
 struct tubo__world;
 
 typedef struct tubo__shmem {
-  void *base;  /* zeroed, shared; page-aligned when anonymous, else 64-byte aligned */
+  void *base;  /* zeroed, page-aligned, shared */
   size_t size; /* bytes, rounded up to pages */
   int anon;    /* 1: an anonymous mapping this handle unmaps; 0: the job's heap */
   /* Heap memory: the block, the transport whose heap holds it, the world and process

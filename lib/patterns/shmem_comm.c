@@ -25,13 +25,15 @@ struct shmem_news {
   uint64_t size;
 };
 
-/* Fills m for the heap block at off holding an object of bytes. */
-static int shmem_map(tubo__shmem_t *m, uint64_t off, size_t bytes)
+/* Fills m for the heap block at off holding an object of bytes at its first page
+ * boundary (offsets keep the alignment of addresses: every rank maps the heap on a page). */
+static int shmem_map(tubo__shmem_t *m, uint64_t off, size_t bytes, size_t page)
 {
   tubo__tport_t *t = m->tport;
-  if (bytes > SIZE_MAX - SHMEM_HOLDERS_LINE)
+  if (bytes > SIZE_MAX - SHMEM_HOLDERS_LINE || off > UINT64_MAX - page)
     return TUBO_ECORRUPT;
-  unsigned char *p = t->ops->heap_at(t->state, off, bytes + SHMEM_HOLDERS_LINE);
+  uint64_t at = (off + page - 1) & ~(uint64_t)(page - 1);
+  unsigned char *p = t->ops->heap_at(t->state, at, bytes + SHMEM_HOLDERS_LINE);
   if (p == NULL)
     return TUBO_ECORRUPT;
   m->base = p;
@@ -70,7 +72,7 @@ int tubo__shmem_comm(tubo_comm_t *comm, size_t size, tubo__shmem_t *m)
   if (t == NULL || t->ops->heap_alloc == NULL)
     return TUBO_ENOTSUP;
   size_t page = (size_t)sysconf(_SC_PAGESIZE);
-  if (size > SIZE_MAX - 2 * page)
+  if (size > SIZE_MAX - 3 * page)
     return TUBO_ETOOBIG;
   size_t bytes = (size + page - 1) / page * page;
   m->tport = t;
@@ -80,8 +82,10 @@ int tubo__shmem_comm(tubo_comm_t *comm, size_t size, tubo__shmem_t *m)
   tubo__comm_view(comm, comm->ctx_coll, &coll);
   struct shmem_news news = {0, 0, 0, bytes};
   if (comm->rank == 0) {
-    news.rc = t->ops->heap_alloc(t->state, bytes + SHMEM_HOLDERS_LINE, &news.off);
-    if (news.rc == 0 && (news.rc = shmem_map(m, news.off, bytes)) == 0)
+    /* A page more than needed, so that the object starts on a page as anonymous ones do
+     * (their layouts align their lines to more than the heap's 64 bytes). */
+    news.rc = t->ops->heap_alloc(t->state, bytes + page + SHMEM_HOLDERS_LINE, &news.off);
+    if (news.rc == 0 && (news.rc = shmem_map(m, news.off, bytes, page)) == 0)
       atomic_store(m->holders, (uint32_t)comm->size);
     int told = 1;
     while (told < comm->size && rc == 0)
@@ -92,7 +96,7 @@ int tubo__shmem_comm(tubo_comm_t *comm, size_t size, tubo__shmem_t *m)
       tubo__shmem_drop(m, (uint32_t)(comm->size - told + 1));
   } else {
     rc = tubo_recv(&news, sizeof news, 0, SHMEM_TAG, &coll, TUBO_STATUS_IGNORE);
-    if (rc == 0 && news.rc == 0 && (rc = shmem_map(m, news.off, news.size)) == 0 &&
+    if (rc == 0 && news.rc == 0 && (rc = shmem_map(m, news.off, news.size, page)) == 0 &&
         news.size != bytes) {
       tubo__shmem_drop(m, 1); /* ranks asked for different sizes: this one holds none */
       rc = TUBO_EINVAL;
