@@ -98,7 +98,7 @@ static tubo_pipe_t *start(tubo_process_fn fn, struct job *j, tubo_process_t **pr
     die("tubo_pipe_create", rc);
   j->mine = e1;
   j->theirs = e0;
-  if ((rc = tubo_process_create(proc, fn, j)) != 0 || (rc = tubo_process_start(*proc)) != 0)
+  if ((rc = tubo_process_create(fn, j, proc)) != 0 || (rc = tubo_process_start(*proc)) != 0)
     die("starting the child", rc);
   tubo_pipe_free(e1);
   return e0;

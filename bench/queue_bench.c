@@ -121,9 +121,9 @@ int main(int argc, char **argv)
   }
   tubo_process_t *prod[MAX_PAIRS], *cons[MAX_PAIRS];
   for (int i = 0; i < pairs; i++) {
-    if ((rc = tubo_process_create(&prod[i], producer, (void *)(intptr_t)i)) != 0 ||
+    if ((rc = tubo_process_create(producer, (void *)(intptr_t)i, &prod[i])) != 0 ||
         (rc = tubo_process_start(prod[i])) != 0 ||
-        (rc = tubo_process_create(&cons[i], consumer, NULL)) != 0 ||
+        (rc = tubo_process_create(consumer, NULL, &cons[i])) != 0 ||
         (rc = tubo_process_start(cons[i])) != 0)
       die("starting the processes", rc);
   }

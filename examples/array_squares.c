@@ -25,7 +25,7 @@ int main(void)
   tubo_array_t *result;
   tubo_process_t *p1;
   if (tubo_array_create(TUBO_INT, 10, &result) != 0 ||
-      tubo_process_create(&p1, calc_cuad, result) != 0 || tubo_process_start(p1) != 0)
+      tubo_process_create(calc_cuad, result, &p1) != 0 || tubo_process_start(p1) != 0)
     return 1;
   tubo_process_join(p1, -1);
   printf("Resultado fuera del proceso: ");

@@ -16,7 +16,7 @@ static int parallel(int n, tubo_process_fn fn, const char *const *args)
 {
   tubo_process_t *p[8];
   for (int i = 0; i < n; i++)
-    if (tubo_process_create(&p[i], fn, (void *)args[i]) != 0 || tubo_process_start(p[i]) != 0)
+    if (tubo_process_create(fn, (void *)args[i], &p[i]) != 0 || tubo_process_start(p[i]) != 0)
       return 1;
   for (int i = 0; i < n; i++) {
     tubo_process_join(p[i], -1);

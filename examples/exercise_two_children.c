@@ -34,7 +34,7 @@ int main(void)
   for (int i = 0; i < 2; i++) {
     kids[i].id = i + 1;
     if (tubo_pipe_create(1, &parent_end[i], &kids[i].conn) != 0 ||
-        tubo_process_create(&p[i], child_run, &kids[i]) != 0 || tubo_process_start(p[i]) != 0)
+        tubo_process_create(child_run, &kids[i], &p[i]) != 0 || tubo_process_start(p[i]) != 0)
       return 1;
   }
   for (int i = 0; i < 2; i++) {

@@ -37,7 +37,7 @@ int main(void)
   n->y = 1;
   namespace_print("before", using_ns);
   tubo_process_t *p;
-  if (tubo_process_create(&p, mng_nasp, using_ns) != 0 || tubo_process_start(p) != 0)
+  if (tubo_process_create(mng_nasp, using_ns, &p) != 0 || tubo_process_start(p) != 0)
     return 1;
   tubo_process_join(p, -1);
   namespace_print("after", using_ns);

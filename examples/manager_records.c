@@ -54,8 +54,8 @@ int main(void)
   memcpy(rs->r, initial, sizeof initial);
   rs->count = 3;
   tubo_process_t *p1, *p2;
-  if (tubo_process_create(&p1, insert_record, a) != 0 ||
-      tubo_process_create(&p2, print_records, a) != 0)
+  if (tubo_process_create(insert_record, a, &p1) != 0 ||
+      tubo_process_create(print_records, a, &p2) != 0)
     return 1;
   tubo_process_start(p1);
   tubo_process_join(p1, -1);

@@ -32,7 +32,7 @@ int main(void)
   tubo_pipe_t *conn1, *conn2;
   tubo_process_t *process;
   if (tubo_pipe_create(1, &conn1, &conn2) != 0 ||
-      tubo_process_create(&process, worker, conn2) != 0 || tubo_process_start(process) != 0)
+      tubo_process_create(worker, conn2, &process) != 0 || tubo_process_start(process) != 0)
     return 1;
   const char msg[] = "Sent from the main process";
   if (tubo_pipe_send(conn1, msg, strlen(msg)) != 0 || pipe_print(conn1) != 0)

@@ -26,8 +26,8 @@ int main(void)
   if (tubo_pipe_create(1, &conn1, &conn2) != 0)
     return 1;
   tubo_process_t *procs[2];
-  if (tubo_process_create(&procs[0], ping, conn1) != 0 ||
-      tubo_process_create(&procs[1], pong, conn2) != 0)
+  if (tubo_process_create(ping, conn1, &procs[0]) != 0 ||
+      tubo_process_create(pong, conn2, &procs[1]) != 0)
     return 1;
   int ok = 1;
   for (int i = 0; i < 2; i++)

@@ -50,11 +50,11 @@ int main(void)
   struct stage s = {&pipe_1, &pipe_2};
   tubo_process_t *process_pipe_1, *process_pipe_2;
   if (tubo_pipe_create(1, &pipe_1.out, &pipe_1.in) != 0 ||
-      tubo_process_create(&process_pipe_1, create_items, &s) != 0 ||
+      tubo_process_create(create_items, &s, &process_pipe_1) != 0 ||
       tubo_process_start(process_pipe_1) != 0)
     return 1;
   if (tubo_pipe_create(1, &pipe_2.out, &pipe_2.in) != 0 ||
-      tubo_process_create(&process_pipe_2, multiply_items, &s) != 0 ||
+      tubo_process_create(multiply_items, &s, &process_pipe_2) != 0 ||
       tubo_process_start(process_pipe_2) != 0)
     return 1;
   tubo_pipe_close(pipe_1.out);

@@ -20,7 +20,7 @@ static int my_process_run(void *self)
 static int my_process_init(struct my_process *me)
 {
   me->label = "Child process";
-  return tubo_process_create(&me->base, my_process_run, me);
+  return tubo_process_create(my_process_run, me, &me->base);
 }
 
 int main(void)

@@ -22,7 +22,7 @@ int main(void)
 {
   double t = tubo_wtime();
   tubo_process_t *p1;
-  if (tubo_process_create(&p1, calc_cuad, NULL) != 0 || tubo_process_start(p1) != 0)
+  if (tubo_process_create(calc_cuad, NULL, &p1) != 0 || tubo_process_start(p1) != 0)
     return 1;
   tubo_process_join(p1, -1);
   printf("Tiempo de ejecución:  %.17g\n", tubo_wtime() - t);

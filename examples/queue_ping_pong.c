@@ -26,8 +26,8 @@ int main(void)
   if (tubo_queue_create(8, 64, 0, &queue) != 0)
     return 1;
   tubo_process_t *procs[2];
-  if (tubo_process_create(&procs[0], ping, queue) != 0 ||
-      tubo_process_create(&procs[1], pong, queue) != 0)
+  if (tubo_process_create(ping, queue, &procs[0]) != 0 ||
+      tubo_process_create(pong, queue, &procs[1]) != 0)
     return 1;
   int ok = 1;
   for (int i = 0; i < 2; i++)

@@ -17,7 +17,7 @@ int main(void)
   tubo_queue_t *q;
   tubo_process_t *p;
   if (tubo_queue_create(8, sizeof(struct record), 0, &q) != 0 ||
-      tubo_process_create(&p, f, q) != 0 || tubo_process_start(p) != 0)
+      tubo_process_create(f, q, &p) != 0 || tubo_process_start(p) != 0)
     return 1;
   struct record r;
   if (tubo_queue_get(q, &r, sizeof r, NULL, -1) != 0)

@@ -20,7 +20,7 @@ int main(void)
   tubo_queue_t *q;
   tubo_process_t *p;
   if (tubo_queue_create(16, sizeof(int), 0, &q) != 0 ||
-      tubo_process_create(&p, calc_cuad, q) != 0 || tubo_process_start(p) != 0)
+      tubo_process_create(calc_cuad, q, &p) != 0 || tubo_process_start(p) != 0)
     return 1;
   tubo_process_join(p, -1);
   int empty = 0;

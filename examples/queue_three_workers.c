@@ -30,7 +30,7 @@ int main(void)
   struct job jobs[3] = {{5, 0, 's', q}, {6, 3, '+', q}, {7, 3, '^', q}};
   tubo_process_t *p[3];
   for (int i = 0; i < 3; i++)
-    if (tubo_process_create(&p[i], job_run, &jobs[i]) != 0 || tubo_process_start(p[i]) != 0)
+    if (tubo_process_create(job_run, &jobs[i], &p[i]) != 0 || tubo_process_start(p[i]) != 0)
       return 1;
   for (int i = 0; i < 3; i++)
     tubo_process_join(p[i], -1);

@@ -30,7 +30,7 @@ int main(void)
   for (int i = 0; i < 10; i++) /* Array('i', range(10)) */
     a[i] = i;
   tubo_process_t *p;
-  if (tubo_process_create(&p, f, &sh) != 0 || tubo_process_start(p) != 0)
+  if (tubo_process_create(f, &sh, &p) != 0 || tubo_process_start(p) != 0)
     return 1;
   tubo_process_join(p, -1);
   printf("%.8g\n", *(double *)tubo_value_ptr(sh.num));

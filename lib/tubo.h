@@ -334,7 +334,7 @@ typedef int (*tubo_process_fn)(void *arg);
  * The "process as object" style is the same call with @p arg pointing at the object.
  * @return 0; TUBO_EINVAL for a NULL @p proc or @p fn; TUBO_ENOMEM.
  */
-TUBO_EXPORT int tubo_process_create(tubo_process_t **proc, tubo_process_fn fn, void *arg);
+TUBO_EXPORT int tubo_process_create(tubo_process_fn fn, void *arg, tubo_process_t **proc);
 
 /**
  * @brief Starts the process (fork): it sees a copy of this process's memory as it is now,

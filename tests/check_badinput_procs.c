@@ -23,7 +23,7 @@ static int proc_ok(void *arg)
 static tubo_process_t *new_process(void)
 {
   tubo_process_t *p = NULL;
-  BI_RC("tubo_process_create", tubo_process_create(&p, proc_ok, NULL), 0);
+  BI_RC("tubo_process_create", tubo_process_create(proc_ok, NULL, &p), 0);
   return p;
 }
 
@@ -46,8 +46,9 @@ static tubo_process_t *ended_process(void)
 START_TEST(test_process_create)
 {
   tubo_process_t *sentinel = (tubo_process_t *)(void *)&sentinel, *p = sentinel;
-  BI_RC("tubo_process_create(NULL, fn)", tubo_process_create(NULL, proc_ok, NULL), TUBO_EINVAL);
-  BI_RC("tubo_process_create(&p, NULL fn)", tubo_process_create(&p, NULL, NULL), TUBO_EINVAL);
+  BI_RC("tubo_process_create(fn, arg, NULL)", tubo_process_create(proc_ok, NULL, NULL),
+        TUBO_EINVAL);
+  BI_RC("tubo_process_create(NULL fn, arg, &p)", tubo_process_create(NULL, NULL, &p), TUBO_EINVAL);
   ck_assert_msg(p == sentinel, "failed tubo_process_create: expected the handle untouched");
 }
 END_TEST

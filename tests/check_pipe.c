@@ -84,7 +84,7 @@ static const size_t edge_sizes[] = {0,     1,     39,    40,     41,     63,    
 static tubo_process_t *start(tubo_process_fn fn, void *arg)
 {
   tubo_process_t *p = NULL;
-  int rc = tubo_process_create(&p, fn, arg);
+  int rc = tubo_process_create(fn, arg, &p);
   ck_assert_msg(rc == 0, "tubo_process_create: expected TUBO_OK, got %s", tubo_err_name(rc));
   rc = tubo_process_start(p);
   ck_assert_msg(rc == 0, "tubo_process_start: expected TUBO_OK, got %s", tubo_err_name(rc));

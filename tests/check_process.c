@@ -86,7 +86,7 @@ static int child_wait_gate(void *arg)
 static tubo_process_t *started(tubo_process_fn fn, void *arg, int *pid)
 {
   tubo_process_t *p = NULL;
-  TH_OK(tubo_process_create(&p, fn, arg));
+  TH_OK(tubo_process_create(fn, arg, &p));
   TH_CHECK(p != NULL, "tubo_process_create returned 0 but no process");
   TH_OK(tubo_process_start(p));
   TH_OK(tubo_process_pid(p, pid));
@@ -155,7 +155,7 @@ static void test_join_timeout(void)
   gate_t g;
   gate_open(&g);
   tubo_process_t *p = NULL;
-  TH_OK(tubo_process_create(&p, child_wait_gate, &g));
+  TH_OK(tubo_process_create(child_wait_gate, &g, &p));
   expect_alive(p, 0, "before start");
   TH_OK(tubo_process_start(p));
   expect_alive(p, 1, "while it waits at the gate");
@@ -329,7 +329,7 @@ static int child_leaf(void *arg)
 static int child_middle(void *arg)
 {
   tubo_process_t *leaf = NULL;
-  if (tubo_process_create(&leaf, child_leaf, arg) != 0 || tubo_process_start(leaf) != 0)
+  if (tubo_process_create(child_leaf, arg, &leaf) != 0 || tubo_process_start(leaf) != 0)
     return 1;
   tubo_process_join(leaf, -1);
   return 2;
@@ -398,9 +398,9 @@ static void test_dies_with_parent(void)
 static void test_bad_arguments(void)
 {
   int i = 0, zero = 0;
-  TH_EXPECT_RC(tubo_process_create(NULL, child_return, &zero), TUBO_EINVAL);
+  TH_EXPECT_RC(tubo_process_create(child_return, &zero, NULL), TUBO_EINVAL);
   tubo_process_t *p = NULL;
-  TH_EXPECT_RC(tubo_process_create(&p, NULL, &zero), TUBO_EINVAL);
+  TH_EXPECT_RC(tubo_process_create(NULL, &zero, &p), TUBO_EINVAL);
   TH_CHECK(p == NULL, "tubo_process_create without a function failed but made a process");
   TH_EXPECT_RC(tubo_process_start(NULL), TUBO_EINVAL);
   TH_EXPECT_RC(tubo_process_join(NULL, -1), TUBO_EINVAL);
@@ -410,7 +410,7 @@ static void test_bad_arguments(void)
   TH_EXPECT_RC(tubo_process_terminate(NULL), TUBO_EINVAL);
   TH_EXPECT_RC(tubo_process_free(NULL), TUBO_EINVAL);
 
-  TH_OK(tubo_process_create(&p, child_return, &zero));
+  TH_OK(tubo_process_create(child_return, &zero, &p));
   /* Before start. */
   TH_EXPECT_RC(tubo_process_join(p, -1), TUBO_EINVAL);
   TH_EXPECT_RC(tubo_process_join(p, 0), TUBO_EINVAL);

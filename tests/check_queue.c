@@ -127,7 +127,7 @@ static void *test_shared(size_t n)
 static tubo_process_t *start(tubo_process_fn fn, void *arg)
 {
   tubo_process_t *p = NULL;
-  CK_OK(tubo_process_create(&p, fn, arg));
+  CK_OK(tubo_process_create(fn, arg, &p));
   CK_OK(tubo_process_start(p));
   return p;
 }

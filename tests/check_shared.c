@@ -24,7 +24,7 @@
 static tubo_process_t *child_start(tubo_process_fn fn, void *arg)
 {
   tubo_process_t *p = NULL;
-  int rc = tubo_process_create(&p, fn, arg);
+  int rc = tubo_process_create(fn, arg, &p);
   ck_assert_msg(rc == 0, "tubo_process_create: expected 0, got %s", tubo_err_name(rc));
   rc = tubo_process_start(p);
   ck_assert_msg(rc == 0, "tubo_process_start: expected 0, got %s", tubo_err_name(rc));

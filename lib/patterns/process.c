@@ -22,7 +22,7 @@ struct tubo_process {
   int code;  /* exit status, or minus the signal */
 };
 
-int tubo_process_create(tubo_process_t **proc, tubo_process_fn fn, void *arg)
+int tubo_process_create(tubo_process_fn fn, void *arg, tubo_process_t **proc)
 {
   if (proc == NULL || fn == NULL)
     return TUBO_EINVAL;
