@@ -14,7 +14,7 @@ struct shared {
 static int calc_cuad(void *arg)
 {
   struct shared *sh = arg;
-  *(double *)tubo_value_ptr(sh->val) = 5.35;
+  *(double *)tubo_value_data(sh->val) = 5.35;
   int *r = tubo_array_data(sh->result);
   for (int n = 0; n < 10; n++)
     r[n] = n * n;
@@ -37,7 +37,7 @@ int main(void)
   printf("Resultado fuera del proceso ");
   print_int_list(tubo_array_data(sh.result), 10);
   printf("\n");
-  printf("Resultado fuera del proceso %g\n", *(double *)tubo_value_ptr(sh.val));
+  printf("Resultado fuera del proceso %g\n", *(double *)tubo_value_data(sh.val));
   printf("Tiempo de ejecución:  %.17g\n", tubo_wtime() - t);
   printf("Finaliza la ejecución\n");
   tubo_process_free(p1);

@@ -14,7 +14,7 @@ struct shared {
 static int f(void *arg)
 {
   struct shared *sh = arg;
-  *(double *)tubo_value_ptr(sh->num) = 3.1415927;
+  *(double *)tubo_value_data(sh->num) = 3.1415927;
   int *a = tubo_array_data(sh->arr);
   for (int i = 0; i < 10; i++)
     a[i] = -a[i];
@@ -33,7 +33,7 @@ int main(void)
   if (tubo_process_create(f, &sh, &p) != 0 || tubo_process_start(p) != 0)
     return 1;
   tubo_process_join(p, -1);
-  printf("%.8g\n", *(double *)tubo_value_ptr(sh.num));
+  printf("%.8g\n", *(double *)tubo_value_data(sh.num));
   print_int_list(a, 10);
   printf("\n");
   tubo_process_free(p);

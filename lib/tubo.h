@@ -634,8 +634,11 @@ TUBO_EXPORT int tubo_array_unlock(tubo_array_t *a);
  */
 TUBO_EXPORT int tubo_array_free(tubo_array_t *a);
 
-/** @brief A single shared value with a lock, as multiprocessing.Value (an array of one). */
-typedef struct tubo_array tubo_value_t;
+/**
+ * @brief A single shared value with a lock, as multiprocessing.Value (opaque). A type of
+ * its own: the compiler refuses a Value where an Array is expected, and the reverse.
+ */
+typedef struct tubo_value tubo_value_t;
 
 /** @brief Makes a zeroed value of @p type (Value(typecode)); see ::tubo_array_create. */
 TUBO_EXPORT int tubo_value_create(tubo_type_t type, tubo_value_t **v);
@@ -646,8 +649,12 @@ TUBO_EXPORT int tubo_value_create(tubo_type_t type, tubo_value_t **v);
  */
 TUBO_EXPORT int tubo_value_open(tubo_comm_t *comm, tubo_type_t type, tubo_value_t **v);
 
-/** @brief The value, for direct access (cast to the type). @return NULL for NULL. */
-TUBO_EXPORT void *tubo_value_ptr(const tubo_value_t *v);
+/**
+ * @brief The value, for direct access (cast to the type); as ::tubo_array_data.
+ * @return NULL for a NULL, freed or never-made handle, or when the value's header in
+ *         shared memory was overwritten.
+ */
+TUBO_EXPORT void *tubo_value_data(const tubo_value_t *v);
 
 /** @brief Takes the value's lock; see ::tubo_array_lock. */
 TUBO_EXPORT int tubo_value_lock(tubo_value_t *v);

@@ -254,8 +254,8 @@ END_TEST
 
 /* ---- Array and Value ---- */
 
-/* Arrays and values share their calls' checks; a value is an array of one. Each test
- * below runs for the array call or the value call named by its table. */
+/* Arrays and values share their calls' checks, each with handles of its own kind. Each
+ * test below runs for the array call or the value call named by its table. */
 static tubo_array_t *new_array(void)
 {
   tubo_array_t *a = NULL;
@@ -270,65 +270,99 @@ static void *freed_array(void)
   return a;
 }
 
+static tubo_value_t *new_value(void)
+{
+  tubo_value_t *v = NULL;
+  BI_RC("tubo_value_create", tubo_value_create(TUBO_INT, &v), 0);
+  return v;
+}
+
+static void *freed_value(void)
+{
+  tubo_value_t *v = new_value();
+  BI_RC("tubo_value_free", tubo_value_free(v), 0);
+  return v;
+}
+
 /* Types no array can hold: not one of Python's typecodes. */
 static const int bad_types[] = {0, 'x', 'Z', -1, INT_MAX};
 #define NBAD_TYPES (sizeof bad_types / sizeof bad_types[0])
 
-typedef int (*array_make_fn)(tubo_comm_t *comm, tubo_type_t type, size_t length, tubo_array_t **a);
+/* A call that makes an array or a value; h receives the handle (h may be NULL). */
+typedef int (*shared_make_fn)(tubo_comm_t *comm, tubo_type_t type, size_t length, void **h);
 
 /* Impossible types, lengths and a NULL handle pointer (with_length: the call takes one). */
-static void array_make_cases(const char *name, array_make_fn make, tubo_comm_t *comm,
-                             int with_length)
+static void shared_make_cases(const char *name, shared_make_fn make, tubo_comm_t *comm,
+                              int with_length)
 {
   char what[128];
-  tubo_array_t *a = NULL;
+  void *h = NULL;
   for (size_t i = 0; i < NBAD_TYPES; i++) {
     snprintf(what, sizeof what, "%s(type %d)", name, bad_types[i]);
-    BI_RC(what, make(comm, (tubo_type_t)bad_types[i], 4, &a), TUBO_EINVAL);
+    BI_RC(what, make(comm, (tubo_type_t)bad_types[i], 4, &h), TUBO_EINVAL);
   }
   if (with_length) {
     snprintf(what, sizeof what, "%s(length 0)", name);
-    BI_RC(what, make(comm, TUBO_INT, 0, &a), TUBO_EINVAL);
+    BI_RC(what, make(comm, TUBO_INT, 0, &h), TUBO_EINVAL);
     for (int i = 0; i < BI_NHUGE; i++) {
       snprintf(what, sizeof what, "%s(length %zu)", name, bi_huge_lens[i]);
-      BI_RC(what, make(comm, TUBO_INT, bi_huge_lens[i], &a), TUBO_ETOOBIG);
+      BI_RC(what, make(comm, TUBO_INT, bi_huge_lens[i], &h), TUBO_ETOOBIG);
     }
   }
   snprintf(what, sizeof what, "%s(NULL handle)", name);
   BI_RC(what, make(comm, TUBO_INT, 4, NULL), TUBO_EINVAL);
-  ck_assert_msg(a == NULL, "%s: failed calls must make nothing", name);
+  ck_assert_msg(h == NULL, "%s: failed calls must make nothing", name);
 }
 
-static int array_create_as_make(tubo_comm_t *comm, tubo_type_t type, size_t length,
-                                tubo_array_t **a)
+static int array_create_as_make(tubo_comm_t *comm, tubo_type_t type, size_t length, void **h)
 {
   (void)comm;
-  return tubo_array_create(type, length, a);
+  tubo_array_t *a = NULL;
+  int rc = tubo_array_create(type, length, h != NULL ? &a : NULL);
+  if (h != NULL)
+    *h = a;
+  return rc;
 }
 
-static int value_create_as_make(tubo_comm_t *comm, tubo_type_t type, size_t length,
-                                tubo_array_t **a)
+static int array_open_as_make(tubo_comm_t *comm, tubo_type_t type, size_t length, void **h)
+{
+  tubo_array_t *a = NULL;
+  int rc = tubo_array_open(comm, type, length, h != NULL ? &a : NULL);
+  if (h != NULL)
+    *h = a;
+  return rc;
+}
+
+static int value_create_as_make(tubo_comm_t *comm, tubo_type_t type, size_t length, void **h)
 {
   (void)comm;
   (void)length;
-  return tubo_value_create(type, a);
+  tubo_value_t *v = NULL;
+  int rc = tubo_value_create(type, h != NULL ? &v : NULL);
+  if (h != NULL)
+    *h = v;
+  return rc;
 }
 
-static int value_open_as_make(tubo_comm_t *comm, tubo_type_t type, size_t length, tubo_array_t **a)
+static int value_open_as_make(tubo_comm_t *comm, tubo_type_t type, size_t length, void **h)
 {
   (void)length;
-  return tubo_value_open(comm, type, a);
+  tubo_value_t *v = NULL;
+  int rc = tubo_value_open(comm, type, h != NULL ? &v : NULL);
+  if (h != NULL)
+    *h = v;
+  return rc;
 }
 
 START_TEST(test_array_create)
 {
-  array_make_cases("tubo_array_create", array_create_as_make, NULL, 1);
+  shared_make_cases("tubo_array_create", array_create_as_make, NULL, 1);
 }
 END_TEST
 
 START_TEST(test_value_create)
 {
-  array_make_cases("tubo_value_create", value_create_as_make, NULL, 0);
+  shared_make_cases("tubo_value_create", value_create_as_make, NULL, 0);
 }
 END_TEST
 
@@ -340,7 +374,7 @@ static int call_array_open(tubo_comm_t *comm)
 
 static void array_open_extra(tubo_comm_t *world)
 {
-  array_make_cases("tubo_array_open", tubo_array_open, world, 1);
+  shared_make_cases("tubo_array_open", array_open_as_make, world, 1);
 }
 
 START_TEST(test_array_open)
@@ -357,7 +391,7 @@ static int call_value_open(tubo_comm_t *comm)
 
 static void value_open_extra(tubo_comm_t *world)
 {
-  array_make_cases("tubo_value_open", value_open_as_make, world, 0);
+  shared_make_cases("tubo_value_open", value_open_as_make, world, 0);
 }
 
 START_TEST(test_value_open)
@@ -366,25 +400,35 @@ START_TEST(test_value_open)
 }
 END_TEST
 
-/* data and ptr: NULL for every bad handle. */
-static void pointer_cases(const char *name, void *(*get)(const tubo_array_t *))
+/* The data calls: NULL for every bad handle. */
+typedef void *(*shared_data_fn)(const void *h);
+
+static void data_cases(const char *name, shared_data_fn get, void *freed)
 {
-  void *freed = freed_array();
   ck_assert_msg(get(NULL) == NULL, "%s(NULL): expected NULL", name);
-  ck_assert_msg(get((tubo_array_t *)(void *)bi_bogus_comm()) == NULL,
-                "%s(bogus handle): expected NULL", name);
+  ck_assert_msg(get(bi_bogus_comm()) == NULL, "%s(bogus handle): expected NULL", name);
   ck_assert_msg(get(freed) == NULL, "%s(freed handle): expected NULL", name);
+}
+
+static void *array_data_as_get(const void *h)
+{
+  return tubo_array_data(h);
+}
+
+static void *value_data_as_get(const void *h)
+{
+  return tubo_value_data(h);
 }
 
 START_TEST(test_array_data)
 {
-  pointer_cases("tubo_array_data", tubo_array_data);
+  data_cases("tubo_array_data", array_data_as_get, freed_array());
 }
 END_TEST
 
-START_TEST(test_value_ptr)
+START_TEST(test_value_data)
 {
-  pointer_cases("tubo_value_ptr", tubo_value_ptr);
+  data_cases("tubo_value_data", value_data_as_get, freed_value());
 }
 END_TEST
 
@@ -421,24 +465,9 @@ END_TEST
 
 START_TEST(test_value_lock)
 {
-  bi_handle_cases("tubo_value_lock", call_value_lock, freed_array());
+  bi_handle_cases("tubo_value_lock", call_value_lock, freed_value());
 }
 END_TEST
-
-/* unlock: the handle cases, and a lock this process does not hold. */
-static void unlock_cases(const char *name, bi_handle_call_fn call)
-{
-  bi_handle_cases(name, call, freed_array());
-  tubo_array_t *a = new_array();
-  char what[128];
-  snprintf(what, sizeof what, "%s(lock not held)", name);
-  BI_RC(what, call(a), TUBO_EINVAL);
-  BI_RC("tubo_array_lock", tubo_array_lock(a), 0);
-  BI_RC("tubo_array_unlock", tubo_array_unlock(a), 0);
-  snprintf(what, sizeof what, "%s(lock released already)", name);
-  BI_RC(what, call(a), TUBO_EINVAL);
-  BI_RC("tubo_array_free", tubo_array_free(a), 0);
-}
 
 static int call_array_unlock(void *h)
 {
@@ -450,18 +479,6 @@ static int call_value_unlock(void *h)
   return tubo_value_unlock(h);
 }
 
-START_TEST(test_array_unlock)
-{
-  unlock_cases("tubo_array_unlock", call_array_unlock);
-}
-END_TEST
-
-START_TEST(test_value_unlock)
-{
-  unlock_cases("tubo_value_unlock", call_value_unlock);
-}
-END_TEST
-
 static int call_array_free(void *h)
 {
   return tubo_array_free(h);
@@ -472,6 +489,59 @@ static int call_value_free(void *h)
   return tubo_value_free(h);
 }
 
+/* An array's or a value's calls, for the cases that need a live one. */
+typedef struct shared_kind {
+  const char *prefix; /* "tubo_array" or "tubo_value" */
+  void *(*make)(void);
+  void *(*freed)(void);
+  bi_handle_call_fn lock, unlock, release;
+} shared_kind_t;
+
+static void *new_array_any(void)
+{
+  return new_array();
+}
+
+static void *new_value_any(void)
+{
+  return new_value();
+}
+
+static const shared_kind_t array_kind = {"tubo_array",    new_array_any,     freed_array,
+                                         call_array_lock, call_array_unlock, call_array_free};
+static const shared_kind_t value_kind = {"tubo_value",    new_value_any,     freed_value,
+                                         call_value_lock, call_value_unlock, call_value_free};
+
+/* unlock: the handle cases, and a lock this process does not hold. */
+static void unlock_cases(const shared_kind_t *k)
+{
+  char name[64], what[128], other[96];
+  snprintf(name, sizeof name, "%s_unlock", k->prefix);
+  bi_handle_cases(name, k->unlock, k->freed());
+  void *h = k->make();
+  snprintf(what, sizeof what, "%s(lock not held)", name);
+  BI_RC(what, k->unlock(h), TUBO_EINVAL);
+  snprintf(other, sizeof other, "%s_lock", k->prefix);
+  BI_RC(other, k->lock(h), 0);
+  BI_RC(name, k->unlock(h), 0);
+  snprintf(what, sizeof what, "%s(lock released already)", name);
+  BI_RC(what, k->unlock(h), TUBO_EINVAL);
+  snprintf(other, sizeof other, "%s_free", k->prefix);
+  BI_RC(other, k->release(h), 0);
+}
+
+START_TEST(test_array_unlock)
+{
+  unlock_cases(&array_kind);
+}
+END_TEST
+
+START_TEST(test_value_unlock)
+{
+  unlock_cases(&value_kind);
+}
+END_TEST
+
 START_TEST(test_array_free)
 {
   /* The freed handle case is a second free. */
@@ -481,7 +551,7 @@ END_TEST
 
 START_TEST(test_value_free)
 {
-  bi_handle_cases("tubo_value_free", call_value_free, freed_array());
+  bi_handle_cases("tubo_value_free", call_value_free, freed_value());
 }
 END_TEST
 
@@ -499,7 +569,7 @@ static Suite *badinput_objects_suite(void)
       {"tubo_array_length", test_array_length}, {"tubo_array_lock", test_array_lock},
       {"tubo_array_unlock", test_array_unlock}, {"tubo_array_free", test_array_free},
       {"tubo_value_create", test_value_create}, {"tubo_value_open", test_value_open},
-      {"tubo_value_ptr", test_value_ptr},       {"tubo_value_lock", test_value_lock},
+      {"tubo_value_data", test_value_data},     {"tubo_value_lock", test_value_lock},
       {"tubo_value_unlock", test_value_unlock}, {"tubo_value_free", test_value_free},
   };
   return bi_suite("badinput_objects", tests, sizeof tests / sizeof tests[0]);

@@ -104,6 +104,7 @@ typedef struct fr_ctx {
   unsigned char *big;
   tubo_queue_t *q;
   tubo_array_t *a;
+  tubo_value_t *v;
   tubo_pipe_t *pipe[FR_MAX_RANKS]; /* by peer */
   int extra[2];                    /* goes into the RESULT record */
 } fr_ctx_t;
@@ -265,7 +266,7 @@ static void open_array(fr_ctx_t *c)
 
 static void open_value(fr_ctx_t *c)
 {
-  TH_OK(tubo_value_open(th_world, TUBO_DOUBLE, &c->a));
+  TH_OK(tubo_value_open(th_world, TUBO_DOUBLE, &c->v));
 }
 
 static void lock_array(fr_ctx_t *c)
@@ -276,6 +277,16 @@ static void lock_array(fr_ctx_t *c)
 static void close_array(fr_ctx_t *c)
 {
   TH_OK(tubo_array_free(c->a));
+}
+
+static void lock_value(fr_ctx_t *c)
+{
+  TH_OK(tubo_value_lock(c->v));
+}
+
+static void close_value(fr_ctx_t *c)
+{
+  TH_OK(tubo_value_free(c->v));
 }
 
 /* The lock whose holder died: then the first unlock must succeed (this rank holds it)
@@ -290,9 +301,9 @@ static int block_array_lock(fr_ctx_t *c)
 
 static int block_value_lock(fr_ctx_t *c)
 {
-  int rc = tubo_value_lock(c->a);
-  c->extra[0] = tubo_value_unlock(c->a);
-  c->extra[1] = tubo_value_unlock(c->a);
+  int rc = tubo_value_lock(c->v);
+  c->extra[0] = tubo_value_unlock(c->v);
+  c->extra[1] = tubo_value_unlock(c->v);
   return rc;
 }
 
@@ -352,7 +363,7 @@ FR_BODY(pipe_send, open_pipes_big, NULL, close_pipes_big)
 FR_BODY(queue_get, open_queue, NULL, close_queue)
 FR_BODY(queue_put, open_queue_small, fill_queue, close_queue)
 FR_BODY(array_lock, open_array, lock_array, close_array)
-FR_BODY(value_lock, open_value, lock_array, close_array)
+FR_BODY(value_lock, open_value, lock_value, close_value)
 
 /* A survivor that ignores the error and will not end: SIGTERM and SIGINT blocked, it
  * waits for ever, so that only tuborun's SIGKILL ends the job. */

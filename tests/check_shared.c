@@ -54,7 +54,8 @@ static void child_join_ok(tubo_process_t *p, const char *what)
  * then releases the lock. Exit codes: 0 done, 2 lock failed, 3 unlock failed, 4 a pipe
  * failed. The parent may kill it while it waits. */
 typedef struct holder {
-  tubo_array_t *a;
+  tubo_array_t *a; /* the array whose lock it takes, or NULL for the value v */
+  tubo_value_t *v;
   int ready[2]; /* child -> parent: it holds the lock */
   int go[2];    /* parent -> child: release it */
   tubo_process_t *p;
@@ -63,18 +64,20 @@ typedef struct holder {
 static int holder_main(void *arg)
 {
   holder_t *h = arg;
-  if (tubo_array_lock(h->a) != 0)
+  if ((h->a != NULL ? tubo_array_lock(h->a) : tubo_value_lock(h->v)) != 0)
     return 2;
   char c = 'L';
   if (write(h->ready[1], &c, 1) != 1 || read(h->go[0], &c, 1) != 1)
     return 4;
-  return tubo_array_unlock(h->a) == 0 ? 0 : 3;
+  return (h->a != NULL ? tubo_array_unlock(h->a) : tubo_value_unlock(h->v)) == 0 ? 0 : 3;
 }
 
-/* Starts a holder and returns once it holds the lock. */
-static void holder_start(holder_t *h, tubo_array_t *a)
+/* Starts a holder of the lock of a (or of v, where a is NULL) and returns once it holds
+ * the lock. */
+static void holder_start(holder_t *h, tubo_array_t *a, tubo_value_t *v)
 {
   h->a = a;
+  h->v = v;
   ck_assert_msg(pipe(h->ready) == 0 && pipe(h->go) == 0, "pipe: expected two OS pipes");
   h->p = child_start(holder_main, h);
   char c = 0;
@@ -197,10 +200,11 @@ START_TEST(zeroed_aligned_shared)
     rc = tubo_value_create(types[i].type, &v);
     ck_assert_msg(rc == 0 && v != NULL, "Value('%c'): expected 0 and a handle, got %s", tc,
                   tubo_err_name(rc));
-    rc = tubo_array_length(v, &n);
-    ck_assert_msg(rc == 0 && n == 1, "Value('%c'): expected an array of length 1, got %s %zu", tc,
-                  tubo_err_name(rc), n);
-    d = tubo_value_ptr(v);
+    /* A Value is no Array, not even through a cast. */
+    rc = tubo_array_length((tubo_array_t *)(void *)v, &n);
+    ck_assert_msg(rc == TUBO_EINVAL, "Value('%c') as an array: expected TUBO_EINVAL, got %s", tc,
+                  tubo_err_name(rc));
+    d = tubo_value_data(v);
     ck_assert_msg(d != NULL && (uintptr_t)d % types[i].align == 0,
                   "Value('%c') ptr %p: expected non-NULL and aligned to %zu", tc, (void *)d,
                   types[i].align);
@@ -225,7 +229,7 @@ static int squares_main(void *arg)
 {
   squares_t *s = arg;
   if (s->val != NULL)
-    *(double *)tubo_value_ptr(s->val) = 5.35;
+    *(double *)tubo_value_data(s->val) = 5.35;
   int *r = tubo_array_data(s->result);
   for (int i = 0; i < 10; i++)
     r[i] = i * i;
@@ -244,7 +248,7 @@ START_TEST(seed_squares)
     for (int i = 0; i < 10; i++)
       ck_assert_msg(r[i] == i * i, "result[%d] after join: expected %d, got %d", i, i * i, r[i]);
     if (with_value) {
-      double got = *(const double *)tubo_value_ptr(s.val);
+      double got = *(const double *)tubo_value_data(s.val);
       ck_assert_msg(got == 5.35, "val.value after join: expected 5.35, got %.17g", got);
       ck_assert_msg(tubo_value_free(s.val) == 0, "tubo_value_free: expected 0");
     }
@@ -258,7 +262,7 @@ END_TEST
 static int negate_main(void *arg)
 {
   squares_t *s = arg;
-  *(double *)tubo_value_ptr(s->val) = 3.1415927;
+  *(double *)tubo_value_data(s->val) = 3.1415927;
   size_t n = 0;
   tubo_array_length(s->result, &n);
   int *a = tubo_array_data(s->result);
@@ -276,7 +280,7 @@ START_TEST(seed_negate)
   for (int i = 0; i < 10; i++)
     a[i] = i;
   child_join_ok(child_start(negate_main, &s), "negates the array");
-  double num = *(const double *)tubo_value_ptr(s.val);
+  double num = *(const double *)tubo_value_data(s.val);
   ck_assert_msg(num == 3.1415927, "num.value: expected 3.1415927, got %.17g", num);
   for (int i = 0; i < 10; i++)
     ck_assert_msg(a[i] == -i, "arr[%d]: expected %d, got %d", i, -i, a[i]);
@@ -302,11 +306,11 @@ typedef struct counter {
 static int count_main(void *arg)
 {
   counter_t *k = arg;
-  int *arrived = tubo_value_ptr(k->arrived);
+  int *arrived = tubo_value_data(k->arrived);
   __atomic_add_fetch(arrived, 1, __ATOMIC_SEQ_CST);
   while (__atomic_load_n(arrived, __ATOMIC_SEQ_CST) < COUNT_PROCS)
     sched_yield();
-  long *n = tubo_value_ptr(k->v);
+  long *n = tubo_value_data(k->v);
   int bad = 0;
   for (int i = 0; i < COUNT_ADDS; i++) {
     bad += tubo_value_lock(k->v) != 0;
@@ -331,7 +335,7 @@ START_TEST(lock_counter)
                   "got %d",
                   i, code);
   }
-  long got = *(const long *)tubo_value_ptr(k.v);
+  long got = *(const long *)tubo_value_data(k.v);
   ck_assert_msg(got == (long)COUNT_PROCS * COUNT_ADDS,
                 "counter after %d processes added 1 %d times each under the lock: expected %ld, "
                 "got %ld",
@@ -365,7 +369,7 @@ START_TEST(lock_recursive_and_unheld)
 
   /* Held by another process: this one may not release it. */
   holder_t h;
-  holder_start(&h, a);
+  holder_start(&h, a, NULL);
   rc = tubo_array_unlock(a);
   ck_assert_msg(rc == TUBO_EINVAL,
                 "unlock while another process holds the lock: expected TUBO_EINVAL, got %s",
@@ -385,7 +389,7 @@ START_TEST(lock_holder_killed)
   tubo_array_t *a = NULL;
   ck_assert_msg(tubo_array_create(TUBO_INT, 4, &a) == 0, "Array('i', 4): expected 0");
   holder_t h;
-  holder_start(&h, a);
+  holder_start(&h, a, NULL);
   holder_kill(&h, 1);
   holder_close_pipes(&h);
   int rc = tubo_array_lock(a);
@@ -408,7 +412,7 @@ START_TEST(lock_holder_zombie)
   tubo_value_t *v = NULL;
   ck_assert_msg(tubo_value_create(TUBO_INT, &v) == 0, "Value('i'): expected 0");
   holder_t h;
-  holder_start(&h, v);
+  holder_start(&h, NULL, v);
   holder_kill(&h, 0);
   int rc = tubo_value_lock(v);
   ck_assert_msg(rc == TUBO_EPEER,
@@ -447,7 +451,7 @@ START_TEST(lock_holder_killed_while_waited)
   int *res = tubo_array_data(w.results);
   res[0] = res[1] = 1; /* no error code */
   holder_t h;
-  holder_start(&h, w.a);
+  holder_start(&h, w.a, NULL);
   tubo_process_t *wp = child_start(waiter_main, &w);
   holder_kill(&h, 1);
   child_join_ok(wp, "waited for the lock of a killed holder");
@@ -539,7 +543,7 @@ START_TEST(bad_arguments)
 
   size_t n = 0;
   ck_assert_msg(tubo_array_data(NULL) == NULL, "tubo_array_data(NULL): expected NULL");
-  ck_assert_msg(tubo_value_ptr(NULL) == NULL, "tubo_value_ptr(NULL): expected NULL");
+  ck_assert_msg(tubo_value_data(NULL) == NULL, "tubo_value_data(NULL): expected NULL");
   const struct {
     int rc;
     const char *what;
@@ -630,7 +634,7 @@ static void body_open(void)
 
   tubo_value_t *count = NULL;
   TH_OK(tubo_value_open(th_world, TUBO_LLONG, &count));
-  long long *c = tubo_value_ptr(count);
+  long long *c = tubo_value_data(count);
   TH_CHECK(c != NULL, "opened value: expected a pointer, got NULL");
   for (int i = 0; i < RANK_ADDS; i++) {
     TH_OK(tubo_value_lock(count));
@@ -676,7 +680,7 @@ static void body_open_locked(void)
   TH_CHECK(d != NULL, "opened array's data: expected the elements, got NULL");
   tubo_value_t *count = NULL;
   TH_OK(tubo_value_open(th_world, TUBO_LLONG, &count));
-  long long *c = tubo_value_ptr(count);
+  long long *c = tubo_value_data(count);
   TH_CHECK(c != NULL, "opened value: expected a pointer, got NULL");
   TH_OK(tubo_array_lock(a));
   TH_OK(tubo_array_lock(a)); /* again: recursive */

@@ -83,7 +83,7 @@ static int app_under_mpirun(void)
    * under the lock, every rank sees the sum. */
   tubo_value_t *v = NULL;
   app_tubo_ok(tubo_value_open(TUBO_COMM_WORLD, TUBO_LONG, &v), "tubo_value_open across nodes");
-  long *p = tubo_value_ptr(v);
+  long *p = tubo_value_data(v);
   app_tubo_ok(tubo_value_lock(v), "tubo_value_lock");
   *p += mrank;
   app_tubo_ok(tubo_value_unlock(v), "tubo_value_unlock");

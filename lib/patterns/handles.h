@@ -12,7 +12,8 @@ typedef enum tubo__hkind {
   TUBO__H_PROCESS = 1,
   TUBO__H_PIPE,
   TUBO__H_QUEUE,
-  TUBO__H_ARRAY
+  TUBO__H_ARRAY,
+  TUBO__H_VALUE
 } tubo__hkind_t;
 
 /* Records a new handle h of kind; 0, or TUBO_ENOMEM (then h is not live). */
@@ -23,7 +24,7 @@ void tubo__handle_remove(const void *h);
 
 /* The handle of each kind found live last, or NULL: a program uses one queue or pipe many
  * times in a row, and its calls then cost one comparison. */
-extern const void *tubo__handle_last[TUBO__H_ARRAY + 1];
+extern const void *tubo__handle_last[TUBO__H_VALUE + 1];
 
 int tubo__handle_live_slow(const void *h, tubo__hkind_t kind);
 
