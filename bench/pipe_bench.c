@@ -93,7 +93,7 @@ static int stream(void *arg)
 static tubo_pipe_t *start(tubo_process_fn fn, struct job *j, tubo_process_t **proc)
 {
   tubo_pipe_t *e0, *e1;
-  int rc = tubo_pipe_create(1, &e0, &e1);
+  int rc = tubo_pipe_create(TUBO_PIPE_DUPLEX, &e0, &e1);
   if (rc != 0)
     die("tubo_pipe_create", rc);
   j->mine = e1;

@@ -33,7 +33,7 @@ int main(void)
   tubo_process_t *p[2];
   for (int i = 0; i < 2; i++) {
     kids[i].id = i + 1;
-    if (tubo_pipe_create(1, &parent_end[i], &kids[i].conn) != 0 ||
+    if (tubo_pipe_create(TUBO_PIPE_DUPLEX, &parent_end[i], &kids[i].conn) != 0 ||
         tubo_process_create(child_run, &kids[i], &p[i]) != 0 || tubo_process_start(p[i]) != 0)
       return 1;
   }

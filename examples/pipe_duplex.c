@@ -31,7 +31,7 @@ int main(void)
 {
   tubo_pipe_t *conn1, *conn2;
   tubo_process_t *process;
-  if (tubo_pipe_create(1, &conn1, &conn2) != 0 ||
+  if (tubo_pipe_create(TUBO_PIPE_DUPLEX, &conn1, &conn2) != 0 ||
       tubo_process_create(worker, conn2, &process) != 0 || tubo_process_start(process) != 0)
     return 1;
   const char msg[] = "Sent from the main process";

@@ -23,7 +23,7 @@ static int pong(void *arg)
 int main(void)
 {
   tubo_pipe_t *conn1, *conn2;
-  if (tubo_pipe_create(1, &conn1, &conn2) != 0)
+  if (tubo_pipe_create(TUBO_PIPE_DUPLEX, &conn1, &conn2) != 0)
     return 1;
   tubo_process_t *procs[2];
   if (tubo_process_create(ping, conn1, &procs[0]) != 0 ||

@@ -18,7 +18,7 @@ int main(void)
 {
   tubo_pipe_t *parent_conn, *child_conn;
   tubo_process_t *p;
-  if (tubo_pipe_create(1, &parent_conn, &child_conn) != 0 ||
+  if (tubo_pipe_create(TUBO_PIPE_DUPLEX, &parent_conn, &child_conn) != 0 ||
       tubo_process_create(f, child_conn, &p) != 0 || tubo_process_start(p) != 0)
     return 1;
   struct record r;

@@ -37,7 +37,7 @@ int main(void)
 {
   tubo_pipe_t *parent_conn, *child_conn;
   tubo_process_t *p1, *p2;
-  if (tubo_pipe_create(1, &parent_conn, &child_conn) != 0 ||
+  if (tubo_pipe_create(TUBO_PIPE_DUPLEX, &parent_conn, &child_conn) != 0 ||
       tubo_process_create(send_msgs, parent_conn, &p1) != 0 ||
       tubo_process_create(recv_msgs, child_conn, &p2) != 0 || tubo_process_start(p1) != 0 ||
       tubo_process_start(p2) != 0)

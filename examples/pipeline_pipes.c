@@ -49,11 +49,11 @@ int main(void)
   struct pipe_pair pipe_1, pipe_2;
   struct stage s = {&pipe_1, &pipe_2};
   tubo_process_t *process_pipe_1, *process_pipe_2;
-  if (tubo_pipe_create(1, &pipe_1.out, &pipe_1.in) != 0 ||
+  if (tubo_pipe_create(TUBO_PIPE_DUPLEX, &pipe_1.out, &pipe_1.in) != 0 ||
       tubo_process_create(create_items, &s, &process_pipe_1) != 0 ||
       tubo_process_start(process_pipe_1) != 0)
     return 1;
-  if (tubo_pipe_create(1, &pipe_2.out, &pipe_2.in) != 0 ||
+  if (tubo_pipe_create(TUBO_PIPE_DUPLEX, &pipe_2.out, &pipe_2.in) != 0 ||
       tubo_process_create(multiply_items, &s, &process_pipe_2) != 0 ||
       tubo_process_start(process_pipe_2) != 0)
     return 1;

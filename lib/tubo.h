@@ -410,13 +410,21 @@ TUBO_EXPORT int tubo_spawn_join(tubo_comm_t **comm, int *exit_codes);
 typedef struct tubo_pipe tubo_pipe_t;
 
 /**
+ * @brief ::tubo_pipe_create flag: both ends send and receive, as Pipe() and Pipe(True).
+ * It is 0, the default: a pipe is duplex unless ::TUBO_PIPE_ONEWAY is given.
+ */
+#define TUBO_PIPE_DUPLEX 0u
+/** @brief ::tubo_pipe_create flag: @p end0 only receives and @p end1 only sends, as Pipe(False). */
+#define TUBO_PIPE_ONEWAY 1u
+
+/**
  * @brief Makes a pipe, as multiprocessing.Pipe(duplex): two ends, each to be used by one
  * process (forked after this call). Messages are ordered and framed, of any length.
- * With @p duplex, both ends send and receive; without, @p end0 only receives and @p end1
- * only sends, as Python's Pipe(False).
- * @return 0; TUBO_EINVAL for NULL arguments; TUBO_ESHM; TUBO_ESYS.
+ * @param flags ::TUBO_PIPE_DUPLEX (0): both ends send and receive; ::TUBO_PIPE_ONEWAY:
+ *        @p end0 only receives and @p end1 only sends.
+ * @return 0; TUBO_EINVAL for NULL arguments or unknown flags; TUBO_ESHM; TUBO_ESYS.
  */
-TUBO_EXPORT int tubo_pipe_create(int duplex, tubo_pipe_t **end0, tubo_pipe_t **end1);
+TUBO_EXPORT int tubo_pipe_create(unsigned flags, tubo_pipe_t **end0, tubo_pipe_t **end1);
 
 /**
  * @brief Opens a duplex pipe between this rank and @p peer of @p comm; both ranks call it,

@@ -199,16 +199,16 @@ END_TEST
 
 /* ---- Pipe ---- */
 
-/* A one-way pipe: ends[0] only receives, ends[1] only sends. */
-static void new_pipe(int duplex, tubo_pipe_t *ends[2])
+/* A pipe; with TUBO_PIPE_ONEWAY, ends[0] only receives and ends[1] only sends. */
+static void new_pipe(unsigned flags, tubo_pipe_t *ends[2])
 {
-  BI_RC("tubo_pipe_create", tubo_pipe_create(duplex, &ends[0], &ends[1]), 0);
+  BI_RC("tubo_pipe_create", tubo_pipe_create(flags, &ends[0], &ends[1]), 0);
 }
 
 static void *freed_pipe(void)
 {
   tubo_pipe_t *e[2];
-  new_pipe(1, e);
+  new_pipe(TUBO_PIPE_DUPLEX, e);
   BI_RC("tubo_pipe_free(end 0)", tubo_pipe_free(e[0]), 0);
   BI_RC("tubo_pipe_free(end 1)", tubo_pipe_free(e[1]), 0);
   return e[0];
@@ -236,7 +236,7 @@ static void pipe_cases(const char *name, bi_handle_call_fn call, int wrong_way, 
   bi_handle_cases(name, call, freed_pipe());
   char what[128];
   tubo_pipe_t *e[2];
-  new_pipe(0, e);
+  new_pipe(TUBO_PIPE_ONEWAY, e);
   if (wrong_way >= 0) {
     snprintf(what, sizeof what, "%s(end %d of a one-way pipe)", name, wrong_way);
     BI_RC(what, call(e[wrong_way]), TUBO_ENOTSUP);
@@ -255,9 +255,20 @@ static void pipe_cases(const char *name, bi_handle_call_fn call, int wrong_way, 
 START_TEST(test_pipe_create)
 {
   tubo_pipe_t *e = NULL;
-  BI_RC("tubo_pipe_create(1, NULL, &e)", tubo_pipe_create(1, NULL, &e), TUBO_EINVAL);
-  BI_RC("tubo_pipe_create(1, &e, NULL)", tubo_pipe_create(1, &e, NULL), TUBO_EINVAL);
-  BI_RC("tubo_pipe_create(0, NULL, NULL)", tubo_pipe_create(0, NULL, NULL), TUBO_EINVAL);
+  tubo_pipe_t *e1 = NULL;
+  BI_RC("tubo_pipe_create(DUPLEX, NULL, &e)", tubo_pipe_create(TUBO_PIPE_DUPLEX, NULL, &e),
+        TUBO_EINVAL);
+  BI_RC("tubo_pipe_create(DUPLEX, &e, NULL)", tubo_pipe_create(TUBO_PIPE_DUPLEX, &e, NULL),
+        TUBO_EINVAL);
+  BI_RC("tubo_pipe_create(ONEWAY, NULL, NULL)", tubo_pipe_create(TUBO_PIPE_ONEWAY, NULL, NULL),
+        TUBO_EINVAL);
+  static const unsigned bad_flags[] = {0x2, 0x80000000u, ~0u, TUBO_PIPE_ONEWAY | 0x4};
+  char what[96];
+  for (size_t i = 0; i < sizeof bad_flags / sizeof bad_flags[0]; i++) {
+    snprintf(what, sizeof what, "tubo_pipe_create(unknown flags 0x%x)", bad_flags[i]);
+    BI_RC(what, tubo_pipe_create(bad_flags[i], &e, &e1), TUBO_EINVAL);
+  }
+  ck_assert_msg(e == NULL && e1 == NULL, "failed tubo_pipe_create calls: expected no pipe");
 }
 END_TEST
 
@@ -298,7 +309,7 @@ START_TEST(test_pipe_send)
   pipe_cases("tubo_pipe_send", call_pipe_send, 0, TUBO_ECOMM);
   tubo_pipe_t *e[2];
   char byte = 0;
-  new_pipe(1, e);
+  new_pipe(TUBO_PIPE_DUPLEX, e);
   BI_RC("tubo_pipe_send(NULL buffer, length 1)", tubo_pipe_send(e[0], NULL, 1), TUBO_EINVAL);
   for (int i = 0; i < BI_NHUGE; i++)
     BI_RC("tubo_pipe_send(huge length)", tubo_pipe_send(e[0], &byte, bi_huge_lens[i]),
@@ -319,7 +330,7 @@ START_TEST(test_pipe_recv)
 {
   pipe_cases("tubo_pipe_recv", call_pipe_recv, 1, TUBO_ECOMM);
   tubo_pipe_t *e[2];
-  new_pipe(1, e);
+  new_pipe(TUBO_PIPE_DUPLEX, e);
   BI_RC("tubo_pipe_recv(NULL buffer, capacity 1)", tubo_pipe_recv(e[0], NULL, 1, NULL),
         TUBO_EINVAL);
   BI_RC("tubo_pipe_free(end 0)", tubo_pipe_free(e[0]), 0);
@@ -338,7 +349,7 @@ START_TEST(test_pipe_recv_alloc)
 {
   pipe_cases("tubo_pipe_recv_alloc", call_pipe_recv_alloc, 1, TUBO_ECOMM);
   tubo_pipe_t *e[2];
-  new_pipe(1, e);
+  new_pipe(TUBO_PIPE_DUPLEX, e);
   BI_RC("tubo_pipe_recv_alloc(NULL buffer)", tubo_pipe_recv_alloc(e[0], NULL, NULL), TUBO_EINVAL);
   BI_RC("tubo_pipe_free(end 0)", tubo_pipe_free(e[0]), 0);
   BI_RC("tubo_pipe_free(end 1)", tubo_pipe_free(e[1]), 0);
@@ -355,7 +366,7 @@ START_TEST(test_pipe_poll)
 {
   pipe_cases("tubo_pipe_poll", call_pipe_poll, 1, TUBO_ECOMM);
   tubo_pipe_t *e[2];
-  new_pipe(1, e);
+  new_pipe(TUBO_PIPE_DUPLEX, e);
   BI_RC("tubo_pipe_poll(NULL ready)", tubo_pipe_poll(e[0], 0, NULL), TUBO_EINVAL);
   BI_RC("tubo_pipe_free(end 0)", tubo_pipe_free(e[0]), 0);
   BI_RC("tubo_pipe_free(end 1)", tubo_pipe_free(e[1]), 0);

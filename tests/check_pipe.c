@@ -180,10 +180,10 @@ typedef struct pair {
   tubo_process_t *child;
 } pair_t;
 
-static pair_t pair_start(int duplex, int (*body)(struct pair_arg *a), int n)
+static pair_t pair_start(unsigned flags, int (*body)(struct pair_arg *a), int n)
 {
   pair_t p;
-  CK_RC(tubo_pipe_create(duplex, &p.e0, &p.e1), 0);
+  CK_RC(tubo_pipe_create(flags, &p.e0, &p.e1), 0);
   struct pair_arg a = {p.e1, p.e0, n, body}; /* the child gets its copy when it starts */
   p.child = start(pair_child, &a);
   CK_RC(tubo_pipe_close(p.e1), 0);
@@ -326,7 +326,7 @@ START_TEST(loopback)
 {
   for (int duplex = 0; duplex <= 1; duplex++) {
     tubo_pipe_t *e0 = NULL, *e1 = NULL;
-    CK_RC(tubo_pipe_create(duplex, &e0, &e1), 0);
+    CK_RC(tubo_pipe_create(duplex ? TUBO_PIPE_DUPLEX : TUBO_PIPE_ONEWAY, &e0, &e1), 0);
     ck_assert_msg(e0 != NULL && e1 != NULL, "tubo_pipe_create: expected two ends");
     for (size_t i = 0; i < 5; i++)
       send_pattern(e1, edge_sizes[i], (uint32_t)i, 0);
@@ -375,7 +375,7 @@ static int echo_child(struct pair_arg *a)
 /* Ordering and content of messages of random sizes, 0 to 4 MiB, both ways. */
 START_TEST(echo_random)
 {
-  pair_t p = pair_start(1, echo_child, 0);
+  pair_t p = pair_start(TUBO_PIPE_DUPLEX, echo_child, 0);
   tubo_pipe_t *e0 = p.e0;
   uint64_t x = 42, sum = FNV_START;
   for (int i = 0; i < ECHO_MSGS; i++) {
@@ -421,7 +421,7 @@ static int oneway_child(struct pair_arg *a)
 START_TEST(oneway)
 {
   int n = 3 * (int)NEDGE;
-  pair_t p = pair_start(0, oneway_child, n);
+  pair_t p = pair_start(TUBO_PIPE_ONEWAY, oneway_child, n);
   tubo_pipe_t *rd = p.e0;
   CK_RC(tubo_pipe_send(rd, "x", 1), TUBO_ENOTSUP);
   for (int i = 0; i < n; i++) {
@@ -452,7 +452,7 @@ static int sender_child(struct pair_arg *a)
 START_TEST(eof_single_holder)
 {
   for (int explicit_close = 1; explicit_close >= 0; explicit_close--) {
-    pair_t p = pair_start(1, sender_child, explicit_close ? 1000 : -1000);
+    pair_t p = pair_start(TUBO_PIPE_DUPLEX, sender_child, explicit_close ? 1000 : -1000);
     tubo_pipe_t *e0 = p.e0;
     for (int i = 0; i < 1000; i++) {
       int v = -1;
@@ -503,8 +503,8 @@ static int holder_b(void *p)
 START_TEST(eof_several_holders)
 {
   struct holder_arg a;
-  CK_RC(tubo_pipe_create(1, &a.data0, &a.data1), 0);
-  CK_RC(tubo_pipe_create(0, &a.go0, &a.go1), 0);
+  CK_RC(tubo_pipe_create(TUBO_PIPE_DUPLEX, &a.data0, &a.data1), 0);
+  CK_RC(tubo_pipe_create(TUBO_PIPE_ONEWAY, &a.go0, &a.go1), 0);
   tubo_process_t *pa = start(holder_a, &a);
   tubo_process_t *pb = start(holder_b, &a);
   /* This process holds data0 too, as the seed's parent does: close it (pipe_1[0].close()). */
@@ -564,9 +564,9 @@ static int seed3_multiply_items(void *p)
 START_TEST(seed_003_pipeline)
 {
   struct seed3_arg a = {.n = 10000};
-  CK_RC(tubo_pipe_create(1, &a.p1[0], &a.p1[1]), 0);
+  CK_RC(tubo_pipe_create(TUBO_PIPE_DUPLEX, &a.p1[0], &a.p1[1]), 0);
   tubo_process_t *producer = start(seed3_create_items, &a);
-  CK_RC(tubo_pipe_create(1, &a.p2[0], &a.p2[1]), 0);
+  CK_RC(tubo_pipe_create(TUBO_PIPE_DUPLEX, &a.p2[0], &a.p2[1]), 0);
   tubo_process_t *squarer = start(seed3_multiply_items, &a);
   CK_RC(tubo_pipe_close(a.p1[0]), 0);
   CK_RC(tubo_pipe_close(a.p2[0]), 0);
@@ -600,7 +600,7 @@ static int ready_then_wait(struct pair_arg *a)
  * reader (more than the ring holds) reports that nobody reads. */
 START_TEST(eof_peer_killed)
 {
-  pair_t p = pair_start(1, ready_then_wait, 0);
+  pair_t p = pair_start(TUBO_PIPE_DUPLEX, ready_then_wait, 0);
   tubo_pipe_t *e0 = p.e0;
   char c = 0;
   CK_RC(tubo_pipe_recv(e0, &c, 1, NULL), 0);
@@ -633,7 +633,7 @@ START_TEST(send_after_peer_closed)
 {
   static const char *const how[] = {"closed", "returned", "called exit"};
   for (int n = 0; n < 3; n++) {
-    pair_t p = pair_start(1, release_end, n);
+    pair_t p = pair_start(TUBO_PIPE_DUPLEX, release_end, n);
     tubo_pipe_t *e0 = p.e0;
     /* A send while the child holds its end; then it releases the end and ends. */
     CK_RC(tubo_pipe_send(e0, "x", 1), 0);
@@ -683,7 +683,7 @@ static void recv_truncated(tubo_pipe_t *e, size_t cap, size_t len, uint32_t seed
  * empty message and of 4 MiB + 3, then a message received whole. */
 START_TEST(truncation_and_alloc)
 {
-  pair_t p = pair_start(1, send_sizes, 0);
+  pair_t p = pair_start(TUBO_PIPE_DUPLEX, send_sizes, 0);
   tubo_pipe_t *e0 = p.e0;
   recv_truncated(e0, 100, 1000, 100);
   recv_truncated(e0, 70000, 1048576, 101);
@@ -710,7 +710,7 @@ static int go_reply(struct pair_arg *a)
 /* poll: nothing ready (timeout 0, and a timeout that expires), a message, the end of file. */
 START_TEST(poll_states)
 {
-  pair_t p = pair_start(1, go_reply, 0);
+  pair_t p = pair_start(TUBO_PIPE_DUPLEX, go_reply, 0);
   tubo_pipe_t *e0 = p.e0;
   int ready = -1;
   /* The child sends nothing before the go. */
@@ -747,7 +747,7 @@ END_TEST
 START_TEST(closed_handle)
 {
   tubo_pipe_t *e0, *e1;
-  CK_RC(tubo_pipe_create(1, &e0, &e1), 0);
+  CK_RC(tubo_pipe_create(TUBO_PIPE_DUPLEX, &e0, &e1), 0);
   CK_RC(tubo_pipe_close(e0), 0);
   size_t len;
   void *b;
@@ -769,9 +769,9 @@ END_TEST
 START_TEST(null_arguments)
 {
   tubo_pipe_t *e0, *e1;
-  CK_RC(tubo_pipe_create(1, NULL, &e1), TUBO_EINVAL);
-  CK_RC(tubo_pipe_create(1, &e0, NULL), TUBO_EINVAL);
-  CK_RC(tubo_pipe_create(1, &e0, &e1), 0);
+  CK_RC(tubo_pipe_create(TUBO_PIPE_DUPLEX, NULL, &e1), TUBO_EINVAL);
+  CK_RC(tubo_pipe_create(TUBO_PIPE_DUPLEX, &e0, NULL), TUBO_EINVAL);
+  CK_RC(tubo_pipe_create(TUBO_PIPE_DUPLEX, &e0, &e1), 0);
   size_t len;
   void *b;
   int ready;

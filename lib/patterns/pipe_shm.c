@@ -405,11 +405,14 @@ static pipe_end_t *end_new(pipe_map_t *m, int me, int fd, int can_send, int can_
   return e;
 }
 
-int tubo_pipe_create(int duplex, tubo_pipe_t **end0, tubo_pipe_t **end1)
+int tubo_pipe_create(unsigned flags, tubo_pipe_t **end0, tubo_pipe_t **end1)
 {
   if (end0 == NULL || end1 == NULL)
     return TUBO_EINVAL;
   *end0 = *end1 = NULL;
+  if ((flags & ~TUBO_PIPE_ONEWAY) != 0)
+    return TUBO_EINVAL;
+  int duplex = !(flags & TUBO_PIPE_ONEWAY);
   pipe_map_t *m = calloc(1, sizeof *m);
   if (m == NULL)
     return TUBO_ENOMEM;
