@@ -10,11 +10,17 @@
  *
  * Conventions, for every function below unless its comment says otherwise:
  * - it returns 0 on success or a negative `TUBO_E...` code (see ::tubo_strerror);
+ * - handles are opaque and owned by the library, and each kind has its own error code: a
+ *   NULL, freed or never-made handle is TUBO_ECOMM (::tubo_comm_t), TUBO_EREQUEST
+ *   (::tubo_request_t), TUBO_EPROCESS (::tubo_process_t), TUBO_EPIPE (::tubo_pipe_t),
+ *   TUBO_EQUEUE (::tubo_queue_t), TUBO_EARRAY (::tubo_array_t) or TUBO_EVALUE
+ *   (::tubo_value_t), as MPI has MPI_ERR_COMM and MPI_ERR_REQUEST. Handles are looked up
+ *   by address before they are followed, so a stale one is an error, never a crash. A
+ *   handle of another kind cast to the expected one is refused the same way. A NULL
+ *   pointer where the library is to store a new handle is TUBO_EINVAL. TUBO_EPIPE is
+ *   about the handle only: a pipe whose other end is closed gives TUBO_EEOF;
  * - a call that takes a communicator or a request returns TUBO_ENOTINIT before
- *   ::tubo_init and after ::tubo_finalize, whatever the handle; initialized, a NULL
- *   communicator, or a freed or never-made communicator or request, is TUBO_ECOMM or
- *   TUBO_EREQUEST (handles are looked up by address before they are followed);
- * - handles (::tubo_comm_t, ::tubo_request_t) are opaque and owned by the library;
+ *   ::tubo_init and after ::tubo_finalize, whatever the handle;
  * - calls on one process must not run concurrently from several threads.
  *
  * This is the only public header: include it and link with `pkg-config --libs tubo`.
@@ -73,7 +79,12 @@ extern "C" {
   X(EEOF, -22, "end of file: the other end is closed and nothing is left to receive")  \
   X(ECLOSED, -23, "the handle was closed")                                             \
   X(EFULL, -24, "the queue is full")                                                   \
-  X(EEMPTY, -25, "the queue is empty")
+  X(EEMPTY, -25, "the queue is empty")                                                 \
+  X(EPROCESS, -26, "invalid process handle")                                           \
+  X(EPIPE, -27, "invalid pipe handle")                                                 \
+  X(EQUEUE, -28, "invalid queue handle")                                               \
+  X(EARRAY, -29, "invalid array handle")                                               \
+  X(EVALUE, -30, "invalid value handle")
 
 /** @brief Error codes returned by tubo functions; 0 means success. */
 enum tubo_error {
@@ -319,8 +330,8 @@ TUBO_EXPORT int tubo_comm_transport(const tubo_comm_t *comm, int rank, const cha
  * *_open are collective over a communicator: in a node's shared memory where its ranks
  * share one, else held by its rank 0, which serves the others (doc/mpi.md).
  * Timeouts are in milliseconds: -1 waits for ever, 0 does not wait.
- * A NULL handle, or one already freed, is TUBO_EINVAL for every call that takes it (the
- * library looks handles up before following them).
+ * A NULL handle, or one already freed, is the code of its kind (TUBO_EPROCESS, TUBO_EPIPE,
+ * TUBO_EQUEUE, TUBO_EARRAY, TUBO_EVALUE) for every call that takes it.
  * ====================================================================================== */
 
 /** @brief A process started from a function, as multiprocessing.Process (opaque). */
@@ -340,44 +351,45 @@ TUBO_EXPORT int tubo_process_create(tubo_process_fn fn, void *arg, tubo_process_
  * @brief Starts the process (fork): it sees a copy of this process's memory as it is now,
  * and the shared objects (Queue, Pipe, Array, Value) made before. It dies if this process
  * dies. Output buffered in stdio is flushed first, so that it is not printed twice.
- * @return 0; TUBO_EINVAL if already started; TUBO_ESYS if fork failed.
+ * @return 0; TUBO_EPROCESS; TUBO_EINVAL if already started; TUBO_ESYS if fork failed.
  */
 TUBO_EXPORT int tubo_process_start(tubo_process_t *proc);
 
 /**
  * @brief Waits for the process to end, at most @p timeout_ms.
- * @return 0 once it ended; TUBO_ETIMEDOUT; TUBO_EINVAL if never started.
+ * @return 0 once it ended; TUBO_ETIMEDOUT; TUBO_EPROCESS; TUBO_EINVAL if never started.
  */
 TUBO_EXPORT int tubo_process_join(tubo_process_t *proc, int timeout_ms);
 
 /**
  * @brief The process id, once started.
- * @return 0; TUBO_EINVAL if not started or a NULL argument.
+ * @return 0; TUBO_EPROCESS; TUBO_EINVAL if not started or a NULL @p pid.
  */
 TUBO_EXPORT int tubo_process_pid(const tubo_process_t *proc, int *pid);
 
 /**
  * @brief The exit code as Python's exitcode: the function's return value, or minus the
  * signal number that killed it.
- * @return 0; TUBO_EAGAIN while it runs (Python's None); TUBO_EINVAL if never started.
+ * @return 0; TUBO_EAGAIN while it runs (Python's None); TUBO_EPROCESS; TUBO_EINVAL if
+ *         never started or a NULL @p code.
  */
 TUBO_EXPORT int tubo_process_exitcode(tubo_process_t *proc, int *code);
 
 /**
  * @brief Whether the process has started and not yet ended.
- * @return 0; TUBO_EINVAL for NULL arguments.
+ * @return 0; TUBO_EPROCESS; TUBO_EINVAL for a NULL @p alive.
  */
 TUBO_EXPORT int tubo_process_is_alive(tubo_process_t *proc, int *alive);
 
 /**
  * @brief Sends SIGTERM to the process, as Process.terminate().
- * @return 0 (also if it already ended); TUBO_EINVAL if never started.
+ * @return 0 (also if it already ended); TUBO_EPROCESS; TUBO_EINVAL if never started.
  */
 TUBO_EXPORT int tubo_process_terminate(tubo_process_t *proc);
 
 /**
  * @brief Frees the handle. A process still running keeps running, unjoined.
- * @return 0; TUBO_EINVAL for NULL.
+ * @return 0; TUBO_EPROCESS.
  */
 TUBO_EXPORT int tubo_process_free(tubo_process_t *proc);
 
@@ -443,7 +455,7 @@ TUBO_EXPORT int tubo_pipe_open(tubo_comm_t *comm, int peer, tubo_pipe_t **end);
  * @return 0; TUBO_EEOF if the other end is closed (nobody will ever read it: Python's
  *         BrokenPipeError): at once when its last holder closed it or exited, at the
  *         latest when the send must wait for the reader when the last holder was killed
- *         (a signal); TUBO_ECLOSED if this end is closed; TUBO_ENOTSUP on the receiving
+ *         (a signal); TUBO_EPIPE; TUBO_ECLOSED if this end is closed; TUBO_ENOTSUP on the receiving
  *         end of a one-way pipe; TUBO_EINVAL (NULL @p buf with @p len > 0); TUBO_ETOOBIG
  *         if @p len exceeds PTRDIFF_MAX (a negative count converted); TUBO_ECORRUPT if the
  *         pipe's shared memory was overwritten.
@@ -455,7 +467,8 @@ TUBO_EXPORT int tubo_pipe_send(tubo_pipe_t *end, const void *buf, size_t len);
  * @param len receives the message's length (may be NULL).
  * @return 0; TUBO_EEOF once the other end is closed (or its process died) and every
  *         message was received, as Python's EOFError; TUBO_ETRUNC if the message was longer
- *         than @p cap (the first @p cap bytes are stored, the rest dropped); TUBO_ECLOSED;
+ *         than @p cap (the first @p cap bytes are stored, the rest dropped); TUBO_EPIPE;
+ *         TUBO_ECLOSED;
  *         TUBO_ENOTSUP on the sending end of a one-way pipe; TUBO_EINVAL (NULL @p buf with
  *         @p cap > 0).
  */
@@ -472,7 +485,8 @@ TUBO_EXPORT int tubo_pipe_recv_alloc(tubo_pipe_t *end, void **buf, size_t *len);
 /**
  * @brief Waits at most @p timeout_ms for a message (or the end of file) to be ready.
  * @param ready receives 1 when ::tubo_pipe_recv would not wait, else 0.
- * @return 0; TUBO_ECLOSED; TUBO_EINVAL; TUBO_ENOTSUP on the sending end of a one-way pipe.
+ * @return 0; TUBO_EPIPE; TUBO_ECLOSED; TUBO_EINVAL for a NULL @p ready; TUBO_ENOTSUP on
+ *         the sending end of a one-way pipe.
  */
 TUBO_EXPORT int tubo_pipe_poll(tubo_pipe_t *end, int timeout_ms, int *ready);
 
@@ -481,11 +495,11 @@ TUBO_EXPORT int tubo_pipe_poll(tubo_pipe_t *end, int timeout_ms, int *ready);
  * that holds the other end's peer has closed it (or exited), the other end reads
  * TUBO_EEOF. Further calls on this handle return TUBO_ECLOSED; free it with
  * ::tubo_pipe_free.
- * @return 0; TUBO_ECLOSED if already closed; TUBO_EINVAL.
+ * @return 0; TUBO_ECLOSED if already closed; TUBO_EPIPE.
  */
 TUBO_EXPORT int tubo_pipe_close(tubo_pipe_t *end);
 
-/** @brief Closes the end if needed and frees the handle. @return 0; TUBO_EINVAL. */
+/** @brief Closes the end if needed and frees the handle. @return 0; TUBO_EPIPE. */
 TUBO_EXPORT int tubo_pipe_free(tubo_pipe_t *end);
 
 /** @brief A multi-producer multi-consumer FIFO of byte items (opaque). */
@@ -523,7 +537,8 @@ TUBO_EXPORT int tubo_queue_open(tubo_comm_t *comm, size_t capacity, size_t item_
 /**
  * @brief Puts one item of @p len bytes, waiting at most @p timeout_ms for room.
  * @return 0; TUBO_EFULL (timeout 0, full); TUBO_ETIMEDOUT; TUBO_ETOOBIG (len > item_max);
- *         TUBO_ECLOSED; TUBO_EINVAL; TUBO_ECORRUPT if the queue's memory was overwritten.
+ *         TUBO_EQUEUE; TUBO_ECLOSED; TUBO_EINVAL (NULL @p item with @p len > 0);
+ *         TUBO_ECORRUPT if the queue's memory was overwritten.
  */
 TUBO_EXPORT int tubo_queue_put(tubo_queue_t *q, const void *item, size_t len, int timeout_ms);
 
@@ -533,11 +548,15 @@ TUBO_EXPORT int tubo_queue_put(tubo_queue_t *q, const void *item, size_t len, in
  * @param len receives the item's length (may be NULL).
  * @return 0; TUBO_EEMPTY (timeout 0, empty); TUBO_ETIMEDOUT; TUBO_ETRUNC (item longer
  *         than @p cap: the first @p cap bytes are stored, and the item is consumed);
- *         TUBO_ECLOSED; TUBO_EINVAL; TUBO_ECORRUPT if the queue's memory was overwritten.
+ *         TUBO_EQUEUE; TUBO_ECLOSED; TUBO_EINVAL (NULL @p buf with @p cap > 0);
+ *         TUBO_ECORRUPT if the queue's memory was overwritten.
  */
 TUBO_EXPORT int tubo_queue_get(tubo_queue_t *q, void *buf, size_t cap, size_t *len, int timeout_ms);
 
-/** @brief Approximate number of items (qsize()). @return 0; TUBO_EINVAL; TUBO_ECLOSED. */
+/**
+ * @brief Approximate number of items (qsize()).
+ * @return 0; TUBO_EQUEUE; TUBO_ECLOSED; TUBO_EINVAL for a NULL @p n.
+ */
 TUBO_EXPORT int tubo_queue_size(const tubo_queue_t *q, size_t *n);
 
 /** @brief Whether the queue is empty (approximately, as empty()). @return as above. */
@@ -549,25 +568,26 @@ TUBO_EXPORT int tubo_queue_full(const tubo_queue_t *q, int *full);
 /**
  * @brief JoinableQueue.task_done(): one item got earlier is processed.
  * @return 0; TUBO_EINVAL if called more times than items were put (Python's ValueError);
- *         TUBO_ENOTSUP for a queue that is not joinable; TUBO_ECLOSED.
+ *         TUBO_ENOTSUP for a queue that is not joinable; TUBO_EQUEUE; TUBO_ECLOSED.
  */
 TUBO_EXPORT int tubo_queue_task_done(tubo_queue_t *q);
 
 /**
  * @brief JoinableQueue.join(): waits, at most @p timeout_ms, until every item put has
  * been marked done.
- * @return 0; TUBO_ETIMEDOUT; TUBO_ENOTSUP for a queue that is not joinable; TUBO_ECLOSED.
+ * @return 0; TUBO_ETIMEDOUT; TUBO_ENOTSUP for a queue that is not joinable; TUBO_EQUEUE;
+ *         TUBO_ECLOSED.
  */
 TUBO_EXPORT int tubo_queue_join(tubo_queue_t *q, int timeout_ms);
 
 /**
  * @brief Queue.close(): this process will not use the queue through this handle again;
  * further calls return TUBO_ECLOSED. Other processes and handles are unaffected.
- * @return 0; TUBO_ECLOSED if already closed; TUBO_EINVAL.
+ * @return 0; TUBO_ECLOSED if already closed; TUBO_EQUEUE.
  */
 TUBO_EXPORT int tubo_queue_close(tubo_queue_t *q);
 
-/** @brief Frees the handle (closing it if needed). @return 0; TUBO_EINVAL. */
+/** @brief Frees the handle (closing it if needed). @return 0; TUBO_EQUEUE. */
 TUBO_EXPORT int tubo_queue_free(tubo_queue_t *q);
 
 /** @brief Element types of shared arrays and values, by Python's typecodes. */
@@ -613,11 +633,12 @@ TUBO_EXPORT int tubo_array_open(tubo_comm_t *comm, tubo_type_t type, size_t leng
 
 /**
  * @brief The elements, for direct access (cast to the type).
- * @return NULL for NULL, or when the array's header in shared memory was overwritten.
+ * @return NULL for a NULL, freed or never-made handle, or when the array's header in
+ *         shared memory was overwritten.
  */
 TUBO_EXPORT void *tubo_array_data(const tubo_array_t *a);
 
-/** @brief Number of elements. @return 0; TUBO_EINVAL. */
+/** @brief Number of elements. @return 0; TUBO_EARRAY; TUBO_EINVAL for a NULL @p length. */
 TUBO_EXPORT int tubo_array_length(const tubo_array_t *a, size_t *length);
 
 /**
@@ -625,20 +646,21 @@ TUBO_EXPORT int tubo_array_length(const tubo_array_t *a, size_t *length);
  * As Python's, the lock is recursive: its holder may take it again, and releases it once
  * it has called ::tubo_array_unlock as many times. The holder is the process.
  * @return 0; TUBO_EPEER if its holder died holding it (you hold it now; the data may be
- *         half-written); TUBO_EINVAL; TUBO_ECORRUPT if the array's header in shared
+ *         half-written); TUBO_EARRAY; TUBO_ECORRUPT if the array's header in shared
  *         memory was overwritten.
  */
 TUBO_EXPORT int tubo_array_lock(tubo_array_t *a);
 
 /**
  * @brief Releases the lock (once).
- * @return 0; TUBO_EINVAL if this process does not hold it; TUBO_ECORRUPT as ::tubo_array_lock.
+ * @return 0; TUBO_EARRAY; TUBO_EINVAL if this process does not hold it; TUBO_ECORRUPT as
+ *         ::tubo_array_lock.
  */
 TUBO_EXPORT int tubo_array_unlock(tubo_array_t *a);
 
 /**
  * @brief Frees this process's handle, releasing the lock if this process holds it; other
- * processes keep theirs. @return 0; TUBO_EINVAL.
+ * processes keep theirs. @return 0; TUBO_EARRAY.
  */
 TUBO_EXPORT int tubo_array_free(tubo_array_t *a);
 
@@ -664,13 +686,15 @@ TUBO_EXPORT int tubo_value_open(tubo_comm_t *comm, tubo_type_t type, tubo_value_
  */
 TUBO_EXPORT void *tubo_value_data(const tubo_value_t *v);
 
-/** @brief Takes the value's lock; see ::tubo_array_lock. */
+/** @brief Takes the value's lock; see ::tubo_array_lock. @return as it, TUBO_EVALUE for the handle.
+ */
 TUBO_EXPORT int tubo_value_lock(tubo_value_t *v);
 
-/** @brief Releases the value's lock; see ::tubo_array_unlock. */
+/** @brief Releases the value's lock; see ::tubo_array_unlock. @return as it, TUBO_EVALUE for the
+ * handle. */
 TUBO_EXPORT int tubo_value_unlock(tubo_value_t *v);
 
-/** @brief Frees this process's handle; see ::tubo_array_free. */
+/** @brief Frees this process's handle; see ::tubo_array_free. @return 0; TUBO_EVALUE. */
 TUBO_EXPORT int tubo_value_free(tubo_value_t *v);
 
 #ifdef __cplusplus

@@ -34,6 +34,12 @@ tubo_comm_t *bi_bogus_comm(void)
   return (tubo_comm_t *)(void *)bogus;
 }
 
+int bi_process_ok(void *arg)
+{
+  (void)arg;
+  return 0;
+}
+
 int bi_worker_ok(tubo_comm_t *comm, void *arg)
 {
   (void)comm;
@@ -50,6 +56,26 @@ tubo_comm_t *bi_freed_comm(void)
   return stale;
 }
 
+void *bi_foreign_handle(int kind_code)
+{
+  if (kind_code == TUBO_EPROCESS) {
+    tubo_queue_t *q = NULL;
+    BI_RC("tubo_queue_create", tubo_queue_create(1, 1, 0, &q), 0);
+    return q;
+  }
+  tubo_process_t *p = NULL;
+  BI_RC("tubo_process_create", tubo_process_create(bi_process_ok, NULL, &p), 0);
+  return p;
+}
+
+void bi_foreign_free(void *h, int kind_code)
+{
+  if (kind_code == TUBO_EPROCESS)
+    BI_RC("tubo_queue_free", tubo_queue_free(h), 0);
+  else
+    BI_RC("tubo_process_free", tubo_process_free(h), 0);
+}
+
 void bi_comm_cases(const char *name, bi_comm_call_fn call, int null_before_init, bi_extra_fn extra)
 {
   char what[160];
@@ -64,6 +90,10 @@ void bi_comm_cases(const char *name, bi_comm_call_fn call, int null_before_init,
   BI_RC(what, call(bi_bogus_comm()), TUBO_ECOMM);
   snprintf(what, sizeof what, "%s(freed comm)", name);
   BI_RC(what, call(bi_freed_comm()), TUBO_ECOMM);
+  void *foreign = bi_foreign_handle(TUBO_ECOMM);
+  snprintf(what, sizeof what, "%s(a process handle as the comm)", name);
+  BI_RC(what, call(foreign), TUBO_ECOMM);
+  bi_foreign_free(foreign, TUBO_ECOMM);
   if (extra != NULL)
     extra(world);
   bi_finalize();
@@ -73,15 +103,19 @@ void bi_comm_cases(const char *name, bi_comm_call_fn call, int null_before_init,
   BI_RC(what, call(NULL), null_before_init);
 }
 
-void bi_handle_cases(const char *name, bi_handle_call_fn call, void *freed)
+void bi_handle_cases(const char *name, bi_handle_call_fn call, void *freed, int bad_handle)
 {
   char what[128];
   snprintf(what, sizeof what, "%s(NULL)", name);
-  BI_RC(what, call(NULL), TUBO_EINVAL);
+  BI_RC(what, call(NULL), bad_handle);
   snprintf(what, sizeof what, "%s(bogus handle)", name);
-  BI_RC(what, call(bi_bogus_comm()), TUBO_EINVAL);
+  BI_RC(what, call(bi_bogus_comm()), bad_handle);
   snprintf(what, sizeof what, "%s(freed handle)", name);
-  BI_RC(what, call(freed), TUBO_EINVAL);
+  BI_RC(what, call(freed), bad_handle);
+  void *foreign = bi_foreign_handle(bad_handle);
+  snprintf(what, sizeof what, "%s(a live handle of another kind)", name);
+  BI_RC(what, call(foreign), bad_handle);
+  bi_foreign_free(foreign, bad_handle);
 }
 
 Suite *bi_suite(const char *name, const bi_test_t *tests, size_t n)

@@ -29,6 +29,9 @@ void bi_finalize(void);
 /* An address the library never handed out as a communicator (never followed by it). */
 tubo_comm_t *bi_bogus_comm(void);
 
+/* A process function that returns 0 (the processes made with it are never started). */
+int bi_process_ok(void *arg);
+
 /* A spawned worker that ends at once with status 0. */
 int bi_worker_ok(tubo_comm_t *comm, void *arg);
 
@@ -56,17 +59,24 @@ typedef void (*bi_extra_fn)(tubo_comm_t *world);
 
 /* The communicator cases of a function named name that takes one: before tubo_init, a
  * NULL handle gives null_before_init and a bogus one TUBO_ENOTINIT; initialized, NULL,
- * bogus and freed handles give TUBO_ECOMM; extra (if any) runs; after tubo_finalize the
- * stale world and NULL give TUBO_ENOTINIT. */
+ * bogus, freed and foreign (a live handle of another kind) give TUBO_ECOMM; extra (if
+ * any) runs; after tubo_finalize the stale world and NULL give TUBO_ENOTINIT. */
 void bi_comm_cases(const char *name, bi_comm_call_fn call, int null_before_init, bi_extra_fn extra);
+
+/* A live handle of a kind other than the one whose bad-handle code is kind_code (a
+ * process never started, or a queue where kind_code is TUBO_EPROCESS), for a call that
+ * must refuse it by its kind; bi_foreign_free lets it go. */
+void *bi_foreign_handle(int kind_code);
+void bi_foreign_free(void *h, int kind_code);
 
 /* A call of the pattern function under test on handle h, its other arguments valid. */
 typedef int (*bi_handle_call_fn)(void *h);
 
 /* The handle cases every call on a pattern object shares: NULL, an address the library
- * never handed out, and freed (a handle of the call's kind, freed by the caller), are all
- * TUBO_EINVAL. */
-void bi_handle_cases(const char *name, bi_handle_call_fn call, void *freed);
+ * never handed out, freed (a handle of the call's kind, freed by the caller) and a live
+ * handle of another kind are all bad_handle, the code of the call's handle kind
+ * (TUBO_EPROCESS, TUBO_EPIPE, ...). */
+void bi_handle_cases(const char *name, bi_handle_call_fn call, void *freed, int bad_handle);
 
 /* A test of one function, named after it. */
 typedef struct bi_test {

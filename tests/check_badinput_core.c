@@ -381,6 +381,11 @@ static void request_cases(const char *name, req_call_fn call)
   r = freed_request(world);
   snprintf(what, sizeof what, "%s(freed request)", name);
   BI_RC(what, call(&r), TUBO_EREQUEST);
+  void *foreign = bi_foreign_handle(TUBO_EREQUEST);
+  r = foreign;
+  snprintf(what, sizeof what, "%s(a process handle as the request)", name);
+  BI_RC(what, call(&r), TUBO_EREQUEST);
+  bi_foreign_free(foreign, TUBO_EREQUEST);
   /* A request alive at tubo_finalize is stale after it. */
   int v;
   BI_RC("tubo_irecv nobody satisfies", tubo_irecv(&v, sizeof v, 0, 9, world, &r), 0);

@@ -31,7 +31,7 @@ static void *freed_queue(void)
 /* The handle cases, and the call on a closed joinable queue. */
 static void queue_cases(const char *name, bi_handle_call_fn call)
 {
-  bi_handle_cases(name, call, freed_queue());
+  bi_handle_cases(name, call, freed_queue(), TUBO_EQUEUE);
   tubo_queue_t *q = new_queue(TUBO_QUEUE_JOINABLE);
   BI_RC("tubo_queue_close", tubo_queue_close(q), 0);
   char what[128];
@@ -248,7 +248,7 @@ static int call_queue_free(void *h)
 
 START_TEST(test_queue_free)
 {
-  bi_handle_cases("tubo_queue_free", call_queue_free, freed_queue());
+  bi_handle_cases("tubo_queue_free", call_queue_free, freed_queue(), TUBO_EQUEUE);
 }
 END_TEST
 
@@ -440,7 +440,7 @@ static int call_array_length(void *h)
 
 START_TEST(test_array_length)
 {
-  bi_handle_cases("tubo_array_length", call_array_length, freed_array());
+  bi_handle_cases("tubo_array_length", call_array_length, freed_array(), TUBO_EARRAY);
   tubo_array_t *a = new_array();
   BI_RC("tubo_array_length(a, NULL)", tubo_array_length(a, NULL), TUBO_EINVAL);
   BI_RC("tubo_array_free", tubo_array_free(a), 0);
@@ -459,13 +459,13 @@ static int call_value_lock(void *h)
 
 START_TEST(test_array_lock)
 {
-  bi_handle_cases("tubo_array_lock", call_array_lock, freed_array());
+  bi_handle_cases("tubo_array_lock", call_array_lock, freed_array(), TUBO_EARRAY);
 }
 END_TEST
 
 START_TEST(test_value_lock)
 {
-  bi_handle_cases("tubo_value_lock", call_value_lock, freed_value());
+  bi_handle_cases("tubo_value_lock", call_value_lock, freed_value(), TUBO_EVALUE);
 }
 END_TEST
 
@@ -494,6 +494,7 @@ typedef struct shared_kind {
   const char *prefix; /* "tubo_array" or "tubo_value" */
   void *(*make)(void);
   void *(*freed)(void);
+  int bad_handle; /* the code of a NULL, bogus or freed handle of this kind */
   bi_handle_call_fn lock, unlock, release;
 } shared_kind_t;
 
@@ -507,17 +508,27 @@ static void *new_value_any(void)
   return new_value();
 }
 
-static const shared_kind_t array_kind = {"tubo_array",    new_array_any,     freed_array,
-                                         call_array_lock, call_array_unlock, call_array_free};
-static const shared_kind_t value_kind = {"tubo_value",    new_value_any,     freed_value,
-                                         call_value_lock, call_value_unlock, call_value_free};
+static const shared_kind_t array_kind = {.prefix = "tubo_array",
+                                         .make = new_array_any,
+                                         .freed = freed_array,
+                                         .bad_handle = TUBO_EARRAY,
+                                         .lock = call_array_lock,
+                                         .unlock = call_array_unlock,
+                                         .release = call_array_free};
+static const shared_kind_t value_kind = {.prefix = "tubo_value",
+                                         .make = new_value_any,
+                                         .freed = freed_value,
+                                         .bad_handle = TUBO_EVALUE,
+                                         .lock = call_value_lock,
+                                         .unlock = call_value_unlock,
+                                         .release = call_value_free};
 
 /* unlock: the handle cases, and a lock this process does not hold. */
 static void unlock_cases(const shared_kind_t *k)
 {
   char name[64], what[128], other[96];
   snprintf(name, sizeof name, "%s_unlock", k->prefix);
-  bi_handle_cases(name, k->unlock, k->freed());
+  bi_handle_cases(name, k->unlock, k->freed(), k->bad_handle);
   void *h = k->make();
   snprintf(what, sizeof what, "%s(lock not held)", name);
   BI_RC(what, k->unlock(h), TUBO_EINVAL);
@@ -545,13 +556,13 @@ END_TEST
 START_TEST(test_array_free)
 {
   /* The freed handle case is a second free. */
-  bi_handle_cases("tubo_array_free", call_array_free, freed_array());
+  bi_handle_cases("tubo_array_free", call_array_free, freed_array(), TUBO_EARRAY);
 }
 END_TEST
 
 START_TEST(test_value_free)
 {
-  bi_handle_cases("tubo_value_free", call_value_free, freed_value());
+  bi_handle_cases("tubo_value_free", call_value_free, freed_value(), TUBO_EVALUE);
 }
 END_TEST
 

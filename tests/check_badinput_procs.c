@@ -60,7 +60,7 @@ static int call_process_start(void *h)
 
 START_TEST(test_process_start)
 {
-  bi_handle_cases("tubo_process_start", call_process_start, freed_process());
+  bi_handle_cases("tubo_process_start", call_process_start, freed_process(), TUBO_EPROCESS);
   tubo_process_t *p = ended_process();
   BI_RC("tubo_process_start(already started)", tubo_process_start(p), TUBO_EINVAL);
   BI_RC("tubo_process_free", tubo_process_free(p), 0);
@@ -71,7 +71,7 @@ END_TEST
  * was never started. */
 static void unstarted_cases(const char *name, bi_handle_call_fn call)
 {
-  bi_handle_cases(name, call, freed_process());
+  bi_handle_cases(name, call, freed_process(), TUBO_EPROCESS);
   tubo_process_t *p = new_process();
   char what[128];
   snprintf(what, sizeof what, "%s(never started)", name);
@@ -107,7 +107,7 @@ static void process_out_cases(const char *name, process_out_fn fn, int needs_sta
   if (needs_start)
     unstarted_cases(name, call_process_out);
   else
-    bi_handle_cases(name, call_process_out, freed_process());
+    bi_handle_cases(name, call_process_out, freed_process(), TUBO_EPROCESS);
   tubo_process_t *p = ended_process();
   char what[96];
   snprintf(what, sizeof what, "%s(p, NULL)", name);
@@ -157,7 +157,7 @@ static int call_process_free(void *h)
 START_TEST(test_process_free)
 {
   /* The freed handle case is a second free. */
-  bi_handle_cases("tubo_process_free", call_process_free, freed_process());
+  bi_handle_cases("tubo_process_free", call_process_free, freed_process(), TUBO_EPROCESS);
 }
 END_TEST
 
@@ -233,7 +233,7 @@ static tubo_pipe_t *orphan_pipe(void)
  * communicator is gone (orphan_rc). */
 static void pipe_cases(const char *name, bi_handle_call_fn call, int wrong_way, int orphan_rc)
 {
-  bi_handle_cases(name, call, freed_pipe());
+  bi_handle_cases(name, call, freed_pipe(), TUBO_EPIPE);
   char what[128];
   tubo_pipe_t *e[2];
   new_pipe(TUBO_PIPE_ONEWAY, e);
@@ -394,7 +394,7 @@ static int call_pipe_free(void *h)
 START_TEST(test_pipe_free)
 {
   /* The freed handle case is a second free; a closed end is freed as an open one. */
-  bi_handle_cases("tubo_pipe_free", call_pipe_free, freed_pipe());
+  bi_handle_cases("tubo_pipe_free", call_pipe_free, freed_pipe(), TUBO_EPIPE);
 }
 END_TEST
 

@@ -402,13 +402,13 @@ static void test_bad_arguments(void)
   tubo_process_t *p = NULL;
   TH_EXPECT_RC(tubo_process_create(NULL, &zero, &p), TUBO_EINVAL);
   TH_CHECK(p == NULL, "tubo_process_create without a function failed but made a process");
-  TH_EXPECT_RC(tubo_process_start(NULL), TUBO_EINVAL);
-  TH_EXPECT_RC(tubo_process_join(NULL, -1), TUBO_EINVAL);
-  TH_EXPECT_RC(tubo_process_pid(NULL, &i), TUBO_EINVAL);
-  TH_EXPECT_RC(tubo_process_exitcode(NULL, &i), TUBO_EINVAL);
-  TH_EXPECT_RC(tubo_process_is_alive(NULL, &i), TUBO_EINVAL);
-  TH_EXPECT_RC(tubo_process_terminate(NULL), TUBO_EINVAL);
-  TH_EXPECT_RC(tubo_process_free(NULL), TUBO_EINVAL);
+  TH_EXPECT_RC(tubo_process_start(NULL), TUBO_EPROCESS);
+  TH_EXPECT_RC(tubo_process_join(NULL, -1), TUBO_EPROCESS);
+  TH_EXPECT_RC(tubo_process_pid(NULL, &i), TUBO_EPROCESS);
+  TH_EXPECT_RC(tubo_process_exitcode(NULL, &i), TUBO_EPROCESS);
+  TH_EXPECT_RC(tubo_process_is_alive(NULL, &i), TUBO_EPROCESS);
+  TH_EXPECT_RC(tubo_process_terminate(NULL), TUBO_EPROCESS);
+  TH_EXPECT_RC(tubo_process_free(NULL), TUBO_EPROCESS);
 
   TH_OK(tubo_process_create(child_return, &zero, &p));
   /* Before start. */

@@ -370,8 +370,8 @@ START_TEST(test_bad_arguments)
   ck_assert_msg(q == NULL, "failed creates must leave the handle alone");
   CK_RC(tubo_queue_open(NULL, 4, 8, 0, &q), TUBO_ECOMM);
 
-  every_call_fails(NULL, TUBO_EINVAL);
-  CK_RC(tubo_queue_free(NULL), TUBO_EINVAL);
+  every_call_fails(NULL, TUBO_EQUEUE);
+  CK_RC(tubo_queue_free(NULL), TUBO_EQUEUE);
 
   uint64_t v = 1;
   CK_OK(tubo_queue_create(4, 8, 0, &q));

@@ -38,7 +38,7 @@ static int pipe_live(const tubo_pipe_t *p)
 static int pipe_check(const tubo_pipe_t *p)
 {
   if (!pipe_live(p))
-    return TUBO_EINVAL;
+    return TUBO_EPIPE;
   return p->closed ? TUBO_ECLOSED : 0;
 }
 
@@ -117,7 +117,7 @@ int tubo_pipe_close(tubo_pipe_t *p)
 int tubo_pipe_free(tubo_pipe_t *p)
 {
   if (!pipe_live(p))
-    return TUBO_EINVAL;
+    return TUBO_EPIPE;
   if (!p->closed) {
     p->closed = 1;
     p->ops->close(p);

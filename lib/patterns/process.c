@@ -47,7 +47,9 @@ static int process_live(const tubo_process_t *p)
 
 int tubo_process_start(tubo_process_t *p)
 {
-  if (!process_live(p) || p->pid != 0)
+  if (!process_live(p))
+    return TUBO_EPROCESS;
+  if (p->pid != 0)
     return TUBO_EINVAL;
   pid_t pid = tubo__fork_child();
   if (pid < 0)
@@ -84,7 +86,9 @@ static int process_reap(tubo_process_t *p, int block)
 
 int tubo_process_join(tubo_process_t *p, int timeout_ms)
 {
-  if (!process_live(p) || p->pid == 0)
+  if (!process_live(p))
+    return TUBO_EPROCESS;
+  if (p->pid == 0)
     return TUBO_EINVAL;
   if (timeout_ms < 0)
     return process_reap(p, 1) ? 0 : TUBO_ESYS;
@@ -103,7 +107,9 @@ int tubo_process_join(tubo_process_t *p, int timeout_ms)
 
 int tubo_process_pid(const tubo_process_t *p, int *pid)
 {
-  if (!process_live(p) || pid == NULL || p->pid == 0)
+  if (!process_live(p))
+    return TUBO_EPROCESS;
+  if (pid == NULL || p->pid == 0)
     return TUBO_EINVAL;
   *pid = (int)p->pid;
   return 0;
@@ -111,7 +117,9 @@ int tubo_process_pid(const tubo_process_t *p, int *pid)
 
 int tubo_process_exitcode(tubo_process_t *p, int *code)
 {
-  if (!process_live(p) || code == NULL || p->pid == 0)
+  if (!process_live(p))
+    return TUBO_EPROCESS;
+  if (code == NULL || p->pid == 0)
     return TUBO_EINVAL;
   if (!process_reap(p, 0))
     return TUBO_EAGAIN;
@@ -121,7 +129,9 @@ int tubo_process_exitcode(tubo_process_t *p, int *code)
 
 int tubo_process_is_alive(tubo_process_t *p, int *alive)
 {
-  if (!process_live(p) || alive == NULL)
+  if (!process_live(p))
+    return TUBO_EPROCESS;
+  if (alive == NULL)
     return TUBO_EINVAL;
   *alive = p->pid != 0 && !process_reap(p, 0);
   return 0;
@@ -129,7 +139,9 @@ int tubo_process_is_alive(tubo_process_t *p, int *alive)
 
 int tubo_process_terminate(tubo_process_t *p)
 {
-  if (!process_live(p) || p->pid == 0)
+  if (!process_live(p))
+    return TUBO_EPROCESS;
+  if (p->pid == 0)
     return TUBO_EINVAL;
   if (!process_reap(p, 0))
     kill(p->pid, SIGTERM);
@@ -139,7 +151,7 @@ int tubo_process_terminate(tubo_process_t *p)
 int tubo_process_free(tubo_process_t *p)
 {
   if (!process_live(p))
-    return TUBO_EINVAL;
+    return TUBO_EPROCESS;
   tubo__handle_remove(p);
   free(p);
   return 0;

@@ -334,7 +334,7 @@ static int queue_get_ready(void *arg)
 static int queue_check(const tubo_queue_t *q)
 {
   if (!tubo__handle_live(q, TUBO__H_QUEUE))
-    return TUBO_EINVAL;
+    return TUBO_EQUEUE;
   return q->closed ? TUBO_ECLOSED : 0;
 }
 
@@ -540,7 +540,7 @@ int tubo_queue_close(tubo_queue_t *q)
 int tubo_queue_free(tubo_queue_t *q)
 {
   if (!tubo__handle_live(q, TUBO__H_QUEUE))
-    return TUBO_EINVAL;
+    return TUBO_EQUEUE;
   tubo__handle_remove(q);
   int rc = 0;
   if (q->srv != NULL)

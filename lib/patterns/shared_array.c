@@ -127,7 +127,9 @@ void *tubo_array_data(const tubo_array_t *a)
 
 int tubo_array_length(const tubo_array_t *a, size_t *length)
 {
-  if (!array_live(a) || length == NULL)
+  if (!array_live(a))
+    return TUBO_EARRAY;
+  if (length == NULL)
     return TUBO_EINVAL;
   *length = a->length;
   return 0;
@@ -137,7 +139,7 @@ int tubo_array_length(const tubo_array_t *a, size_t *length)
 static int array_lock_of(const tubo_array_t *a, tubo__lock_t **l)
 {
   if (!array_live(a))
-    return TUBO_EINVAL;
+    return TUBO_EARRAY;
   if (!array_head_ok(a))
     return TUBO_ECORRUPT;
   *l = &array_head(a)->lock;
@@ -165,7 +167,7 @@ int tubo_array_unlock(tubo_array_t *a)
 int tubo_array_free(tubo_array_t *a)
 {
   if (!array_live(a))
-    return TUBO_EINVAL;
+    return TUBO_EARRAY;
   /* A lock this process holds would otherwise stay taken while it lives. */
   tubo__lock_t *l;
   int rc = 0;

@@ -59,18 +59,18 @@ void *tubo_value_data(const tubo_value_t *v)
 
 int tubo_value_lock(tubo_value_t *v)
 {
-  return value_live(v) ? tubo_array_lock(v->a) : TUBO_EINVAL;
+  return value_live(v) ? tubo_array_lock(v->a) : TUBO_EVALUE;
 }
 
 int tubo_value_unlock(tubo_value_t *v)
 {
-  return value_live(v) ? tubo_array_unlock(v->a) : TUBO_EINVAL;
+  return value_live(v) ? tubo_array_unlock(v->a) : TUBO_EVALUE;
 }
 
 int tubo_value_free(tubo_value_t *v)
 {
   if (!value_live(v))
-    return TUBO_EINVAL;
+    return TUBO_EVALUE;
   int rc = tubo_array_free(v->a);
   tubo__handle_remove(v);
   free(v);
