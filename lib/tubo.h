@@ -31,6 +31,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* TUBO_VERSION and TUBO_VERSION_MAJOR, _MINOR, _PATCH: written by configure from AC_INIT. */
+#include "tubo_version.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -42,12 +45,6 @@ extern "C" {
 #define TUBO_EXPORT
 #endif
 
-/** @brief Major version of the library this header belongs to. */
-#define TUBO_VERSION_MAJOR 0
-/** @brief Minor version of the library this header belongs to. */
-#define TUBO_VERSION_MINOR 1
-/** @brief Patch version of the library this header belongs to. */
-#define TUBO_VERSION_PATCH 0
 
 /**
  * @brief The error list: X(NAME, value, text). It generates the `TUBO_E...` constants,

@@ -121,6 +121,32 @@ START_TEST(test_version)
   ck_assert_msg(got != NULL && strcmp(got, want) == 0,
                 "tubo_version_string(): expected \"%s\" (the header's version), got \"%s\"", want,
                 got ? got : "(null)");
+  /* Header, library and build take it from one place, AC_INIT. */
+  ck_assert_msg(strcmp(TUBO_VERSION, want) == 0 && strcmp(PACKAGE_VERSION, want) == 0,
+                "TUBO_VERSION \"%s\" and AC_INIT's \"%s\": expected both \"%s\"", TUBO_VERSION,
+                PACKAGE_VERSION, want);
+}
+END_TEST
+
+/* The man page the build wrote says the version AC_INIT gives, and nothing is left
+ * unfilled. */
+START_TEST(test_man_version)
+{
+  FILE *f = fopen(TUBORUN_MAN, "r");
+  ck_assert_msg(f != NULL, "%s: expected the man page the build wrote", TUBORUN_MAN);
+  char line[512], th[512] = "";
+  int unfilled = 0;
+  while (fgets(line, sizeof line, f) != NULL) {
+    if (strncmp(line, ".TH ", 4) == 0)
+      snprintf(th, sizeof th, "%s", line);
+    unfilled += strstr(line, "%PACKAGE_VERSION%") != NULL;
+  }
+  fclose(f);
+  ck_assert_msg(strstr(th, "\"tubo " PACKAGE_VERSION "\"") != NULL,
+                "%s: expected a .TH line naming \"tubo %s\", got \"%s\"", TUBORUN_MAN,
+                PACKAGE_VERSION, th);
+  ck_assert_msg(unfilled == 0, "%s: expected %%PACKAGE_VERSION%% filled in, found %d left",
+                TUBORUN_MAN, unfilled);
 }
 END_TEST
 
@@ -134,6 +160,7 @@ static Suite *errors_suite(void)
   tcase_add_test(tc, test_success);
   tcase_add_test(tc, test_unknown);
   tcase_add_test(tc, test_version);
+  tcase_add_test(tc, test_man_version);
   suite_add_tcase(s, tc);
   return s;
 }
