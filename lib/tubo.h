@@ -8,8 +8,22 @@
  * rings in shared memory (or OS pipes where shared memory cannot serve); ranks are started
  * and placed on cores by the `tuborun` launcher.
  *
+ * The header reads as chapters (Doxygen groups): errors and version (@ref tubo_errors),
+ * the job (@ref tubo_job), communicators (@ref tubo_comm), point-to-point
+ * (@ref tubo_p2p), collectives (@ref tubo_coll), and the patterns of multiprocessing:
+ * processes (@ref tubo_process), pipes (@ref tubo_pipe), queues (@ref tubo_queue) and
+ * shared memory (@ref tubo_shared).
+ *
  * Conventions, for every function below unless its comment says otherwise:
  * - it returns 0 on success or a negative `TUBO_E...` code (see ::tubo_strerror);
+ * - a call that makes a handle takes a pointer to it as its last argument
+ *   (`tubo_process_create(fn, arg, &proc)`); each handle is let go by its own call
+ *   (`_free`, or ::tubo_spawn_join, ::tubo_wait);
+ * - options are `unsigned flags`, named bits with 0 as the default (::TUBO_PIPE_ONEWAY,
+ *   ::TUBO_QUEUE_JOINABLE); an unknown bit is TUBO_EINVAL;
+ * - `_data` accessors (::tubo_array_data, ::tubo_value_data) return a pointer to the
+ *   elements; queries that can fail (::tubo_comm_rank, ::tubo_array_length, ...) store
+ *   their answer through their last argument and return a code;
  * - handles are opaque and owned by the library, and each kind has its own error code: a
  *   NULL, freed or never-made handle is TUBO_ECOMM (::tubo_comm_t), TUBO_EREQUEST
  *   (::tubo_request_t), TUBO_EPROCESS (::tubo_process_t), TUBO_EPIPE (::tubo_pipe_t),
@@ -45,6 +59,12 @@ extern "C" {
 #define TUBO_EXPORT
 #endif
 
+/**
+ * @defgroup tubo_errors Errors and version
+ * @brief Every call returns 0 or a negative code of one list, which also gives their names and
+ * texts; the version of the header and of the library.
+ * @{
+ */
 
 /**
  * @brief The error list: X(NAME, value, text). It generates the `TUBO_E...` constants,
@@ -86,49 +106,40 @@ extern "C" {
 /** @brief Error codes returned by tubo functions; 0 means success. */
 enum tubo_error {
   TUBO_OK = 0, /**< Success. */
+/** @brief Makes one enumerator of a ::TUBO_ERRORS entry; undefined right after. */
 #define TUBO_ERROR_ENUM_(name, value, text) TUBO_##name = (value),
   TUBO_ERRORS(TUBO_ERROR_ENUM_)
 #undef TUBO_ERROR_ENUM_
 };
 
-/** @brief Wildcard source for receives and probes: match a message from any rank. */
-#define TUBO_ANY_SOURCE (-1)
-/** @brief Wildcard tag for receives and probes: match a message with any tag. */
-#define TUBO_ANY_TAG (-1)
-/** @brief Largest tag a message may carry; tags run from 0 to this value. */
-#define TUBO_TAG_MAX 0x3fffffff
-/** @brief Pass where a ::tubo_status_t pointer is expected to ignore the status. */
-#define TUBO_STATUS_IGNORE ((tubo_status_t *)0)
-/** @brief Pass where an array of statuses is expected to ignore them all. */
-#define TUBO_STATUSES_IGNORE ((tubo_status_t *)0)
+/**
+ * @brief The text for an error code, for messages to people.
+ * @return a static string; "success" for 0 and "unknown error" for unknown codes.
+ */
+TUBO_EXPORT const char *tubo_strerror(int err);
 
-/** @brief A communicator: a group of ranks that exchange messages (opaque). */
+/**
+ * @brief The symbolic name of an error code ("TUBO_ETRUNC"), for logs and tests.
+ * @return a static string; "TUBO_OK" for 0 and "TUBO_E?" for unknown codes.
+ */
+TUBO_EXPORT const char *tubo_err_name(int err);
+
+/** @brief The library's version as "MAJOR.MINOR.PATCH" (of the library loaded, not the header). */
+TUBO_EXPORT const char *tubo_version_string(void);
+
+/** @} */
+
+/**
+ * @ingroup tubo_comm
+ * @brief A communicator: a group of ranks that exchange messages (opaque).
+ */
 typedef struct tubo_comm tubo_comm_t;
 
-/** @brief A pending non-blocking operation (opaque); completed by ::tubo_wait or ::tubo_test. */
-typedef struct tubo_request tubo_request_t;
-
-/** @brief What a completed receive or a probe learned about the message. */
-typedef struct tubo_status {
-  int source;    /**< Rank that sent the message. */
-  int tag;       /**< Tag the message carried. */
-  size_t length; /**< Length of the message as sent, in bytes (also when truncated). */
-  int error;     /**< 0, or the error code of this operation (see ::tubo_waitall). */
-} tubo_status_t;
-
 /**
- * @brief The world communicator: every rank of the job.
- * @return the world handle, or NULL before ::tubo_init and after ::tubo_finalize.
+ * @defgroup tubo_job The job
+ * @brief Joining and leaving the job started by `tuborun` or `mpirun`, ending it, and its clock.
+ * @{
  */
-TUBO_EXPORT tubo_comm_t *tubo_comm_world(void);
-/**
- * @brief What ::TUBO_COMM_WORLD reads: the handle ::tubo_comm_world returns, kept by the
- * library. A variable, so that naming the world's communicator costs no call (as
- * MPI_COMM_WORLD costs none). Read it through ::TUBO_COMM_WORLD only; never write it.
- */
-TUBO_EXPORT extern tubo_comm_t *tubo__comm_world_handle;
-/** @brief The world communicator, as MPI_COMM_WORLD: the value ::tubo_comm_world returns. */
-#define TUBO_COMM_WORLD ((tubo_comm_t *)tubo__comm_world_handle)
 
 /**
  * @brief Initializes tubo and joins the job started by `tuborun`, or by `mpirun` (in a
@@ -170,6 +181,32 @@ TUBO_EXPORT int tubo_initialized(int *flag);
  */
 TUBO_EXPORT int tubo_abort(tubo_comm_t *comm, int code);
 
+/** @brief Seconds since an arbitrary point in the past, from a monotonic clock (MPI_Wtime). */
+TUBO_EXPORT double tubo_wtime(void);
+
+/** @} */
+
+/**
+ * @defgroup tubo_comm Communicators
+ * @brief The ranks of a job and their groups: the world, this rank, their number, and what carries
+ * messages to each.
+ * @{
+ */
+
+/**
+ * @brief The world communicator: every rank of the job.
+ * @return the world handle, or NULL before ::tubo_init and after ::tubo_finalize.
+ */
+TUBO_EXPORT tubo_comm_t *tubo_comm_world(void);
+/**
+ * @brief What ::TUBO_COMM_WORLD reads: the handle ::tubo_comm_world returns, kept by the
+ * library. A variable, so that naming the world's communicator costs no call (as
+ * MPI_COMM_WORLD costs none). Read it through ::TUBO_COMM_WORLD only; never write it.
+ */
+TUBO_EXPORT extern tubo_comm_t *tubo__comm_world_handle;
+/** @brief The world communicator, as MPI_COMM_WORLD: the value ::tubo_comm_world returns. */
+#define TUBO_COMM_WORLD ((tubo_comm_t *)tubo__comm_world_handle)
+
 /**
  * @brief The rank of the calling process in @p comm, from 0 to size - 1.
  * @return 0; TUBO_ECOMM for a NULL or freed communicator; TUBO_EINVAL for a NULL @p rank;
@@ -183,6 +220,46 @@ TUBO_EXPORT int tubo_comm_rank(const tubo_comm_t *comm, int *rank);
  *         TUBO_ENOTINIT before ::tubo_init or after ::tubo_finalize.
  */
 TUBO_EXPORT int tubo_comm_size(const tubo_comm_t *comm, int *size);
+
+/**
+ * @brief Which transport carries messages between this rank and @p rank of @p comm:
+ * "self", "shm", "pipe" or "mpi" (a rank on another node), for reports and tests.
+ * @param name receives a static string.
+ * @return 0; TUBO_ECOMM, TUBO_ERANK, TUBO_EINVAL; TUBO_ENOTINIT before ::tubo_init or after
+ *         ::tubo_finalize.
+ */
+TUBO_EXPORT int tubo_comm_transport(const tubo_comm_t *comm, int rank, const char **name);
+
+/** @} */
+
+/**
+ * @defgroup tubo_p2p Point-to-point
+ * @brief Messages from one rank to another, as MPI's: blocking and non-blocking sends and receives,
+ * requests, probes.
+ * @{
+ */
+
+/** @brief Wildcard source for receives and probes: match a message from any rank. */
+#define TUBO_ANY_SOURCE (-1)
+/** @brief Wildcard tag for receives and probes: match a message with any tag. */
+#define TUBO_ANY_TAG (-1)
+/** @brief Largest tag a message may carry; tags run from 0 to this value. */
+#define TUBO_TAG_MAX 0x3fffffff
+/** @brief Pass where a ::tubo_status_t pointer is expected to ignore the status. */
+#define TUBO_STATUS_IGNORE ((tubo_status_t *)0)
+/** @brief Pass where an array of statuses is expected to ignore them all. */
+#define TUBO_STATUSES_IGNORE ((tubo_status_t *)0)
+
+/** @brief A pending non-blocking operation (opaque); completed by ::tubo_wait or ::tubo_test. */
+typedef struct tubo_request tubo_request_t;
+
+/** @brief What a completed receive or a probe learned about the message. */
+typedef struct tubo_status {
+  int source;    /**< Rank that sent the message. */
+  int tag;       /**< Tag the message carried. */
+  size_t length; /**< Length of the message as sent, in bytes (also when truncated). */
+  int error;     /**< 0, or the error code of this operation (see ::tubo_waitall). */
+} tubo_status_t;
 
 /**
  * @brief Sends @p len bytes to rank @p dest with @p tag. Returns once @p buf may be reused:
@@ -286,6 +363,14 @@ TUBO_EXPORT int tubo_sendrecv(const void *sbuf, size_t slen, int dest, int stag,
                               size_t rcap, int source, int rtag, tubo_comm_t *comm,
                               tubo_status_t *status);
 
+/** @} */
+
+/**
+ * @defgroup tubo_coll Collectives
+ * @brief Operations every rank of a communicator calls together.
+ * @{
+ */
+
 /**
  * @brief Blocks until every rank of @p comm has called it.
  * @return 0; TUBO_ECOMM; TUBO_ENOTINIT before ::tubo_init or after ::tubo_finalize;
@@ -293,32 +378,7 @@ TUBO_EXPORT int tubo_sendrecv(const void *sbuf, size_t slen, int dest, int stag,
  */
 TUBO_EXPORT int tubo_barrier(tubo_comm_t *comm);
 
-/** @brief Seconds since an arbitrary point in the past, from a monotonic clock (MPI_Wtime). */
-TUBO_EXPORT double tubo_wtime(void);
-
-/**
- * @brief The text for an error code, for messages to people.
- * @return a static string; "success" for 0 and "unknown error" for unknown codes.
- */
-TUBO_EXPORT const char *tubo_strerror(int err);
-
-/**
- * @brief The symbolic name of an error code ("TUBO_ETRUNC"), for logs and tests.
- * @return a static string; "TUBO_OK" for 0 and "TUBO_E?" for unknown codes.
- */
-TUBO_EXPORT const char *tubo_err_name(int err);
-
-/** @brief The library's version as "MAJOR.MINOR.PATCH" (of the library loaded, not the header). */
-TUBO_EXPORT const char *tubo_version_string(void);
-
-/**
- * @brief Which transport carries messages between this rank and @p rank of @p comm:
- * "self", "shm", "pipe" or "mpi" (a rank on another node), for reports and tests.
- * @param name receives a static string.
- * @return 0; TUBO_ECOMM, TUBO_ERANK, TUBO_EINVAL; TUBO_ENOTINIT before ::tubo_init or after
- *         ::tubo_finalize.
- */
-TUBO_EXPORT int tubo_comm_transport(const tubo_comm_t *comm, int rank, const char **name);
+/** @} */
 
 /* ======================================================================================
  * The patterns of Python's multiprocessing: Process, spawned workers, Pipe, Queue,
@@ -330,6 +390,13 @@ TUBO_EXPORT int tubo_comm_transport(const tubo_comm_t *comm, int rank, const cha
  * A NULL handle, or one already freed, is the code of its kind (TUBO_EPROCESS, TUBO_EPIPE,
  * TUBO_EQUEUE, TUBO_EARRAY, TUBO_EVALUE) for every call that takes it.
  * ====================================================================================== */
+
+/**
+ * @defgroup tubo_process Processes
+ * @brief Processes started from a function, as multiprocessing.Process, and workers spawned with a
+ * communicator of their own.
+ * @{
+ */
 
 /** @brief A process started from a function, as multiprocessing.Process (opaque). */
 typedef struct tubo_process tubo_process_t;
@@ -415,6 +482,15 @@ TUBO_EXPORT int tubo_spawn(int nworkers, tubo_spawn_fn fn, void *arg, tubo_comm_
  */
 TUBO_EXPORT int tubo_spawn_join(tubo_comm_t **comm, int *exit_codes);
 
+/** @} */
+
+/**
+ * @defgroup tubo_pipe Pipes
+ * @brief Two connected ends, as multiprocessing.Pipe: between processes forked afterwards, or
+ * between two ranks.
+ * @{
+ */
+
 /** @brief One end of a pipe, as a multiprocessing Connection (opaque). */
 typedef struct tubo_pipe tubo_pipe_t;
 
@@ -498,6 +574,14 @@ TUBO_EXPORT int tubo_pipe_close(tubo_pipe_t *end);
 
 /** @brief Closes the end if needed and frees the handle. @return 0; TUBO_EPIPE. */
 TUBO_EXPORT int tubo_pipe_free(tubo_pipe_t *end);
+
+/** @} */
+
+/**
+ * @defgroup tubo_queue Queues
+ * @brief Multi-producer multi-consumer FIFOs, as multiprocessing.Queue and JoinableQueue.
+ * @{
+ */
 
 /** @brief A multi-producer multi-consumer FIFO of byte items (opaque). */
 typedef struct tubo_queue tubo_queue_t;
@@ -586,6 +670,15 @@ TUBO_EXPORT int tubo_queue_close(tubo_queue_t *q);
 
 /** @brief Frees the handle (closing it if needed). @return 0; TUBO_EQUEUE. */
 TUBO_EXPORT int tubo_queue_free(tubo_queue_t *q);
+
+/** @} */
+
+/**
+ * @defgroup tubo_shared Shared memory
+ * @brief Typed memory several processes see at once, with a lock, as multiprocessing.Array and
+ * Value.
+ * @{
+ */
 
 /** @brief Element types of shared arrays and values, by Python's typecodes. */
 typedef enum tubo_type {
@@ -693,6 +786,8 @@ TUBO_EXPORT int tubo_value_unlock(tubo_value_t *v);
 
 /** @brief Frees this process's handle; see ::tubo_array_free. @return 0; TUBO_EVALUE. */
 TUBO_EXPORT int tubo_value_free(tubo_value_t *v);
+
+/** @} */
 
 #ifdef __cplusplus
 }
