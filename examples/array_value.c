@@ -30,7 +30,7 @@ int main(void)
   struct shared sh;
   tubo_process_t *p1;
   if (tubo_array_create(TUBO_INT, 10, &sh.result) != 0 ||
-      tubo_value_create(TUBO_DOUBLE, &sh.val) != 0 ||
+      tubo_value_create(TUBO_DOUBLE, NULL, &sh.val) != 0 ||
       tubo_process_create(calc_cuad, &sh, &p1) != 0 || tubo_process_start(p1) != 0)
     return 1;
   tubo_process_join(p1, -1);

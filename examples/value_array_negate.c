@@ -24,7 +24,8 @@ static int f(void *arg)
 int main(void)
 {
   struct shared sh;
-  if (tubo_value_create(TUBO_DOUBLE, &sh.num) != 0 || tubo_array_create(TUBO_INT, 10, &sh.arr) != 0)
+  if (tubo_value_create(TUBO_DOUBLE, NULL, &sh.num) != 0 ||
+      tubo_array_create(TUBO_INT, 10, &sh.arr) != 0)
     return 1;
   int *a = tubo_array_data(sh.arr);
   for (int i = 0; i < 10; i++) /* Array('i', range(10)) */

@@ -760,14 +760,22 @@ TUBO_EXPORT int tubo_array_free(tubo_array_t *a);
  */
 typedef struct tubo_value tubo_value_t;
 
-/** @brief Makes a zeroed value of @p type (Value(typecode)); see ::tubo_array_create. */
-TUBO_EXPORT int tubo_value_create(tubo_type_t type, tubo_value_t **v);
+/**
+ * @brief Makes a value of @p type, for processes forked afterwards, as Value(typecode,
+ * init): `double pi = 3.14; tubo_value_create(TUBO_DOUBLE, &pi, &v)` is Value('d', 3.14).
+ * @param init the first value, an object of @p type's C type; NULL for zero.
+ * @return as ::tubo_array_create; the handle is NULL on failure.
+ */
+TUBO_EXPORT int tubo_value_create(tubo_type_t type, const void *init, tubo_value_t **v);
 
 /**
- * @brief As ::tubo_value_create, shared by all ranks of @p comm; collective.
+ * @brief As ::tubo_value_create, shared by all ranks of @p comm; collective, with the same
+ * type and the same @p init on every rank: the value holds it before the call returns on
+ * any rank (rank 0's is kept where they differ).
  * @return as ::tubo_array_open.
  */
-TUBO_EXPORT int tubo_value_open(tubo_comm_t *comm, tubo_type_t type, tubo_value_t **v);
+TUBO_EXPORT int tubo_value_open(tubo_comm_t *comm, tubo_type_t type, const void *init,
+                                tubo_value_t **v);
 
 /**
  * @brief The value, for direct access (cast to the type); as ::tubo_array_data.

@@ -273,7 +273,7 @@ static void *freed_array(void)
 static tubo_value_t *new_value(void)
 {
   tubo_value_t *v = NULL;
-  BI_RC("tubo_value_create", tubo_value_create(TUBO_INT, &v), 0);
+  BI_RC("tubo_value_create", tubo_value_create(TUBO_INT, NULL, &v), 0);
   return v;
 }
 
@@ -338,7 +338,7 @@ static int value_create_as_make(tubo_comm_t *comm, tubo_type_t type, size_t leng
   (void)comm;
   (void)length;
   tubo_value_t *v = NULL;
-  int rc = tubo_value_create(type, h != NULL ? &v : NULL);
+  int rc = tubo_value_create(type, NULL, h != NULL ? &v : NULL);
   if (h != NULL)
     *h = v;
   return rc;
@@ -348,7 +348,7 @@ static int value_open_as_make(tubo_comm_t *comm, tubo_type_t type, size_t length
 {
   (void)length;
   tubo_value_t *v = NULL;
-  int rc = tubo_value_open(comm, type, h != NULL ? &v : NULL);
+  int rc = tubo_value_open(comm, type, NULL, h != NULL ? &v : NULL);
   if (h != NULL)
     *h = v;
   return rc;
@@ -386,7 +386,7 @@ END_TEST
 static int call_value_open(tubo_comm_t *comm)
 {
   tubo_value_t *v;
-  return tubo_value_open(comm, TUBO_INT, &v);
+  return tubo_value_open(comm, TUBO_INT, NULL, &v);
 }
 
 static void value_open_extra(tubo_comm_t *world)

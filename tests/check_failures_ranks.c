@@ -266,7 +266,7 @@ static void open_array(fr_ctx_t *c)
 
 static void open_value(fr_ctx_t *c)
 {
-  TH_OK(tubo_value_open(th_world, TUBO_DOUBLE, &c->v));
+  TH_OK(tubo_value_open(th_world, TUBO_DOUBLE, NULL, &c->v));
 }
 
 static void lock_array(fr_ctx_t *c)

@@ -197,7 +197,7 @@ START_TEST(zeroed_aligned_shared)
     ck_assert_msg(tubo_array_free(a) == 0, "tubo_array_free: expected 0");
 
     tubo_value_t *v = NULL;
-    rc = tubo_value_create(types[i].type, &v);
+    rc = tubo_value_create(types[i].type, NULL, &v);
     ck_assert_msg(rc == 0 && v != NULL, "Value('%c'): expected 0 and a handle, got %s", tc,
                   tubo_err_name(rc));
     /* A Value is no Array, not even through a cast. */
@@ -213,6 +213,47 @@ START_TEST(zeroed_aligned_shared)
                     d[b]);
     ck_assert_msg(tubo_value_free(v) == 0, "tubo_value_free: expected 0");
   }
+}
+END_TEST
+
+/* Value(typecode, init): the value starts as init, in this process and in its children. */
+typedef struct value_init {
+  tubo_value_t *v;
+  const unsigned char *want;
+  size_t size;
+} value_init_t;
+
+static int value_init_main(void *arg)
+{
+  const value_init_t *k = arg;
+  const unsigned char *d = tubo_value_data(k->v);
+  return d != NULL && memcmp(d, k->want, k->size) == 0 ? 0 : 1;
+}
+
+START_TEST(value_initial)
+{
+  for (size_t i = 0; i < NTYPES; i++) {
+    char tc = (char)types[i].type;
+    unsigned char init[sizeof(long double)];
+    for (size_t b = 0; b < types[i].size; b++)
+      init[b] = (unsigned char)(0x21 + 7 * i + b);
+    tubo_value_t *v = NULL;
+    int rc = tubo_value_create(types[i].type, init, &v);
+    ck_assert_msg(rc == 0 && v != NULL, "Value('%c', init): expected 0 and a handle, got %s", tc,
+                  tubo_err_name(rc));
+    const unsigned char *d = tubo_value_data(v);
+    ck_assert_msg(d != NULL && memcmp(d, init, types[i].size) == 0,
+                  "Value('%c', init): expected its %zu bytes to be init's", tc, types[i].size);
+    value_init_t k = {v, init, types[i].size};
+    child_join_ok(child_start(value_init_main, &k), "finds the value's first bytes");
+    ck_assert_msg(tubo_value_free(v) == 0, "tubo_value_free: expected 0");
+  }
+  double pi = 3.14;
+  tubo_value_t *v = NULL;
+  ck_assert_msg(tubo_value_create(TUBO_DOUBLE, &pi, &v) == 0, "Value('d', 3.14): expected 0");
+  double got = *(const double *)tubo_value_data(v);
+  ck_assert_msg(got == 3.14, "Value('d', 3.14): expected 3.14, got %g", got);
+  ck_assert_msg(tubo_value_free(v) == 0, "tubo_value_free: expected 0");
 }
 END_TEST
 
@@ -242,7 +283,7 @@ START_TEST(seed_squares)
     squares_t s = {NULL, NULL};
     ck_assert_msg(tubo_array_create(TUBO_INT, 10, &s.result) == 0, "Array('i', 10): expected 0");
     if (with_value)
-      ck_assert_msg(tubo_value_create(TUBO_DOUBLE, &s.val) == 0, "Value('d'): expected 0");
+      ck_assert_msg(tubo_value_create(TUBO_DOUBLE, NULL, &s.val) == 0, "Value('d'): expected 0");
     child_join_ok(child_start(squares_main, &s), "writes the squares");
     const int *r = tubo_array_data(s.result);
     for (int i = 0; i < 10; i++)
@@ -274,7 +315,7 @@ static int negate_main(void *arg)
 START_TEST(seed_negate)
 {
   squares_t s = {NULL, NULL};
-  ck_assert_msg(tubo_value_create(TUBO_DOUBLE, &s.val) == 0, "Value('d'): expected 0");
+  ck_assert_msg(tubo_value_create(TUBO_DOUBLE, NULL, &s.val) == 0, "Value('d'): expected 0");
   ck_assert_msg(tubo_array_create(TUBO_INT, 10, &s.result) == 0, "Array('i', 10): expected 0");
   int *a = tubo_array_data(s.result);
   for (int i = 0; i < 10; i++)
@@ -323,8 +364,8 @@ static int count_main(void *arg)
 START_TEST(lock_counter)
 {
   counter_t k;
-  ck_assert_msg(tubo_value_create(TUBO_LONG, &k.v) == 0, "Value('l'): expected 0");
-  ck_assert_msg(tubo_value_create(TUBO_INT, &k.arrived) == 0, "Value('i'): expected 0");
+  ck_assert_msg(tubo_value_create(TUBO_LONG, NULL, &k.v) == 0, "Value('l'): expected 0");
+  ck_assert_msg(tubo_value_create(TUBO_INT, NULL, &k.arrived) == 0, "Value('i'): expected 0");
   tubo_process_t *p[COUNT_PROCS];
   for (int i = 0; i < COUNT_PROCS; i++)
     p[i] = child_start(count_main, &k);
@@ -410,7 +451,7 @@ END_TEST
 START_TEST(lock_holder_zombie)
 {
   tubo_value_t *v = NULL;
-  ck_assert_msg(tubo_value_create(TUBO_INT, &v) == 0, "Value('i'): expected 0");
+  ck_assert_msg(tubo_value_create(TUBO_INT, NULL, &v) == 0, "Value('i'): expected 0");
   holder_t h;
   holder_start(&h, NULL, v);
   holder_kill(&h, 0);
@@ -533,12 +574,13 @@ START_TEST(bad_arguments)
   ck_assert_msg(rc == TUBO_EINVAL, "tubo_array_create(NULL handle): expected TUBO_EINVAL, got %s",
                 tubo_err_name(rc));
   tubo_value_t *v = (tubo_value_t *)&v;
-  rc = tubo_value_create((tubo_type_t)'x', &v);
+  rc = tubo_value_create((tubo_type_t)'x', NULL, &v);
   ck_assert_msg(rc == TUBO_EINVAL && v == NULL,
-                "tubo_value_create('x'): expected TUBO_EINVAL and NULL, got %s, %p",
+                "tubo_value_create('x', NULL, &v): expected TUBO_EINVAL and NULL, got %s, %p",
                 tubo_err_name(rc), (void *)v);
-  rc = tubo_value_create(TUBO_INT, NULL);
-  ck_assert_msg(rc == TUBO_EINVAL, "tubo_value_create(NULL handle): expected TUBO_EINVAL, got %s",
+  rc = tubo_value_create(TUBO_INT, NULL, NULL);
+  ck_assert_msg(rc == TUBO_EINVAL,
+                "tubo_value_create(TUBO_INT, NULL, NULL handle): expected TUBO_EINVAL, got %s",
                 tubo_err_name(rc));
 
   size_t n = 0;
@@ -633,7 +675,7 @@ static void body_open(void)
     d[th_rank * SLOTS + k] = slot_value(th_rank, k);
 
   tubo_value_t *count = NULL;
-  TH_OK(tubo_value_open(th_world, TUBO_LLONG, &count));
+  TH_OK(tubo_value_open(th_world, TUBO_LLONG, NULL, &count));
   long long *c = tubo_value_data(count);
   TH_CHECK(c != NULL, "opened value: expected a pointer, got NULL");
   for (int i = 0; i < RANK_ADDS; i++) {
@@ -679,7 +721,7 @@ static void body_open_locked(void)
   long *d = tubo_array_data(a);
   TH_CHECK(d != NULL, "opened array's data: expected the elements, got NULL");
   tubo_value_t *count = NULL;
-  TH_OK(tubo_value_open(th_world, TUBO_LLONG, &count));
+  TH_OK(tubo_value_open(th_world, TUBO_LLONG, NULL, &count));
   long long *c = tubo_value_data(count);
   TH_CHECK(c != NULL, "opened value: expected a pointer, got NULL");
   TH_OK(tubo_array_lock(a));
@@ -745,8 +787,26 @@ static void body_open_mismatch(void)
   }
 }
 
+/* tubo_value_open with a first value: every rank finds it as soon as its open returns,
+ * without the lock (in its own copy, where rank 0 serves the value) and under it. */
+static void body_open_init(void)
+{
+  const double init = 2.75;
+  tubo_value_t *v = NULL;
+  TH_OK(tubo_value_open(th_world, TUBO_DOUBLE, &init, &v));
+  const double *d = tubo_value_data(v);
+  TH_CHECK(d != NULL, "opened value: expected a pointer, got NULL");
+  TH_CHECK(*d == init, "opened value as its open returned: expected %g, got %g", init, *d);
+  TH_OK(tubo_value_lock(v));
+  TH_CHECK(*d == init, "opened value under the lock: expected %g, got %g", init, *d);
+  TH_OK(tubo_value_unlock(v));
+  TH_OK(tubo_barrier(th_world)); /* everyone has read before anyone lets go */
+  TH_OK(tubo_value_free(v));
+}
+
 static const th_body_t bodies[] = {
     {"open", body_open, 0},
+    {"open_init", body_open_init, 0},
     {"open_locked", body_open_locked, 0},
     {"open_mismatch", body_open_mismatch, 0},
     {NULL, NULL, 0},
@@ -758,6 +818,7 @@ static Suite *shared_suite(void)
   TCase *tc = th_tcase("local");
   tcase_add_test(tc, type_sizes);
   tcase_add_test(tc, zeroed_aligned_shared);
+  tcase_add_test(tc, value_initial);
   tcase_add_test(tc, seed_squares);
   tcase_add_test(tc, seed_negate);
   tcase_add_test(tc, bad_arguments);
@@ -775,6 +836,7 @@ static Suite *shared_suite(void)
   tc = th_add_case(s, "open", 4, TH_SHM);
   th_add_job(tc, "open", 1, TH_SOLO | TH_SHM);
   th_add_case(s, "open_locked", 4, TH_BOTH);
+  th_add_case(s, "open_init", 4, TH_BOTH);
   th_add_case(s, "open_mismatch", 2, TH_SHM);
   return s;
 }

@@ -82,7 +82,8 @@ static int app_under_mpirun(void)
   /* A Value across nodes: every rank adds its number under the lock; after a barrier,
    * under the lock, every rank sees the sum. */
   tubo_value_t *v = NULL;
-  app_tubo_ok(tubo_value_open(TUBO_COMM_WORLD, TUBO_LONG, &v), "tubo_value_open across nodes");
+  app_tubo_ok(tubo_value_open(TUBO_COMM_WORLD, TUBO_LONG, NULL, &v),
+              "tubo_value_open across nodes");
   long *p = tubo_value_data(v);
   app_tubo_ok(tubo_value_lock(v), "tubo_value_lock");
   *p += mrank;

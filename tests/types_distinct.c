@@ -11,7 +11,7 @@ int td_case(tubo_array_t *a, tubo_value_t *v)
 #if TD_CASE == 0
   tubo_array_t *na;
   tubo_value_t *nv;
-  return tubo_array_create(TUBO_INT, 2, &na) + tubo_value_create(TUBO_INT, &nv) +
+  return tubo_array_create(TUBO_INT, 2, &na) + tubo_value_create(TUBO_INT, NULL, &nv) +
          tubo_array_lock(a) + tubo_value_lock(v) + (tubo_array_data(a) == tubo_value_data(v));
 #elif TD_CASE == 1 /* a Value where an Array goes */
   (void)a;
@@ -24,7 +24,7 @@ int td_case(tubo_array_t *a, tubo_value_t *v)
   return tubo_array_create(TUBO_INT, 1, &v);
 #elif TD_CASE == 4 /* an Array made by the Value's constructor */
   (void)v;
-  return tubo_value_create(TUBO_INT, &a);
+  return tubo_value_create(TUBO_INT, NULL, &a);
 #elif TD_CASE == 5 /* the Array's elements through the Value's accessor */
   (void)v;
   return tubo_value_data(a) != 0;

@@ -41,6 +41,13 @@ int tubo__shared_type(tubo_type_t type, size_t *size, size_t *align);
  * Returns 0, TUBO_EINVAL for length 0, TUBO_ETOOBIG past what one object may span. */
 int tubo__shared_bytes(size_t length, size_t size, size_t *bytes);
 
+/* Makes an array handle as tubo_array_create (collective 0, comm unused) or
+ * tubo_array_open (collective 1) do, its elements starting as the length elements at init
+ * (NULL: zeroed), written before any other process can see them. Where rank 0 serves the
+ * array, each rank writes init into its own copy, and rank 0's is the reference. */
+int tubo__array_make(tubo_comm_t *comm, int collective, tubo_type_t type, size_t length,
+                     const void *init, tubo_array_t **out);
+
 /* An Array or Value on a communicator whose ranks share no memory (they span nodes under
  * mpirun, or the job uses the pipe transport): rank 0 holds the reference copy and every
  * rank's copy agrees with it under the lock (shared_served.c). */

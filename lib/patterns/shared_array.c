@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "patterns/handles.h"
 #include "patterns/shared.h"
@@ -55,9 +56,8 @@ static int array_head_setup(tubo__shared_head_t *h, tubo_type_t type, size_t len
   return 0;
 }
 
-/* Makes a handle: standalone memory without comm, the job's heap with it. */
-static int array_make(tubo_comm_t *comm, int collective, tubo_type_t type, size_t length,
-                      tubo_array_t **out)
+int tubo__array_make(tubo_comm_t *comm, int collective, tubo_type_t type, size_t length,
+                     const void *init, tubo_array_t **out)
 {
   if (out == NULL)
     return TUBO_EINVAL;
@@ -69,12 +69,19 @@ static int array_make(tubo_comm_t *comm, int collective, tubo_type_t type, size_
   if (rc != 0)
     return rc;
   tubo__shmem_t mem;
-  rc = collective ? tubo__shmem_comm(comm, bytes, &mem) : tubo__shmem_anon(bytes, &mem);
+  /* The first values are in place before any other process can see the memory. */
+  size_t init_len = init != NULL ? length * size : 0;
+  if (collective)
+    rc = tubo__shmem_comm_fill(comm, bytes, TUBO__SHARED_DATA_OFF, init, init_len, &mem);
+  else if ((rc = tubo__shmem_anon(bytes, &mem)) == 0 && init != NULL)
+    memcpy((char *)mem.base + TUBO__SHARED_DATA_OFF, init, init_len);
   /* The ranks share no memory: each has a copy, rank 0 serves the reference. */
   tubo__array_srv_t *srv = NULL;
   if (rc == TUBO_ENOTSUP && collective) {
     if ((rc = tubo__shmem_anon(bytes, &mem)) != 0)
       return rc;
+    if (init != NULL)
+      memcpy((char *)mem.base + TUBO__SHARED_DATA_OFF, init, init_len);
     rc = tubo__array_srv_open(comm, (char *)mem.base + TUBO__SHARED_DATA_OFF, length * size,
                               (uint64_t)type, (uint64_t)length, &srv);
     if (rc != 0) {
@@ -103,12 +110,12 @@ static int array_make(tubo_comm_t *comm, int collective, tubo_type_t type, size_
 
 int tubo_array_create(tubo_type_t type, size_t length, tubo_array_t **a)
 {
-  return array_make(NULL, 0, type, length, a);
+  return tubo__array_make(NULL, 0, type, length, NULL, a);
 }
 
 int tubo_array_open(tubo_comm_t *comm, tubo_type_t type, size_t length, tubo_array_t **a)
 {
-  return array_make(comm, 1, type, length, a);
+  return tubo__array_make(comm, 1, type, length, NULL, a);
 }
 
 /* Whether a is a live handle: looked up before it is followed, so that a freed one is

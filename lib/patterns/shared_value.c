@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "patterns/handles.h"
+#include "patterns/shared.h"
 #include "tubo.h"
 
 struct tubo_value {
@@ -14,7 +15,8 @@ struct tubo_value {
 
 /* Makes the handle before the array, so that a collective open that succeeds is never
  * undone on one rank alone for want of memory. */
-static int value_make(tubo_comm_t *comm, int collective, tubo_type_t type, tubo_value_t **out)
+static int value_make(tubo_comm_t *comm, int collective, tubo_type_t type, const void *init,
+                      tubo_value_t **out)
 {
   if (out == NULL)
     return TUBO_EINVAL;
@@ -26,7 +28,7 @@ static int value_make(tubo_comm_t *comm, int collective, tubo_type_t type, tubo_
     free(v);
     return TUBO_ENOMEM;
   }
-  int rc = collective ? tubo_array_open(comm, type, 1, &v->a) : tubo_array_create(type, 1, &v->a);
+  int rc = tubo__array_make(comm, collective, type, 1, init, &v->a);
   if (rc != 0) {
     tubo__handle_remove(v);
     free(v);
@@ -36,14 +38,14 @@ static int value_make(tubo_comm_t *comm, int collective, tubo_type_t type, tubo_
   return 0;
 }
 
-int tubo_value_create(tubo_type_t type, tubo_value_t **v)
+int tubo_value_create(tubo_type_t type, const void *init, tubo_value_t **v)
 {
-  return value_make(NULL, 0, type, v);
+  return value_make(NULL, 0, type, init, v);
 }
 
-int tubo_value_open(tubo_comm_t *comm, tubo_type_t type, tubo_value_t **v)
+int tubo_value_open(tubo_comm_t *comm, tubo_type_t type, const void *init, tubo_value_t **v)
 {
-  return value_make(comm, 1, type, v);
+  return value_make(comm, 1, type, init, v);
 }
 
 /* Whether v is a live handle: looked up before it is followed. */

@@ -40,6 +40,12 @@ int tubo__shmem_anon(size_t size, tubo__shmem_t *m);
  * error of the exchange between ranks. */
 int tubo__shmem_comm(tubo_comm_t *comm, size_t size, tubo__shmem_t *m);
 
+/* As tubo__shmem_comm, and the block starts with len bytes of fill at offset off (fill
+ * may be NULL for none): rank 0 writes them before any other rank learns where the block
+ * is, so that no rank ever sees the memory without them. */
+int tubo__shmem_comm_fill(tubo_comm_t *comm, size_t size, size_t off, const void *fill, size_t len,
+                          tubo__shmem_t *m);
+
 /* Lets this process's view go: unmaps an anonymous mapping; for heap memory, the last
  * rank of the communicator to let it go frees the block. Only the process that opened it,
  * in the world it opened it in, counts: a forked child or a call after tubo_finalize lets

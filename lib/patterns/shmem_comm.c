@@ -46,15 +46,26 @@ static int shmem_map(tubo__shmem_t *m, uint64_t off, size_t bytes, size_t page)
 
 int tubo__shmem_comm(tubo_comm_t *comm, size_t size, tubo__shmem_t *m)
 {
+  return tubo__shmem_comm_fill(comm, size, 0, NULL, 0, m);
+}
+
+int tubo__shmem_comm_fill(tubo_comm_t *comm, size_t size, size_t off, const void *fill, size_t len,
+                          tubo__shmem_t *m)
+{
   memset(m, 0, sizeof *m);
   int rc = tubo__comm_check(comm);
   if (rc != 0)
     return rc;
-  if (size == 0)
+  if (size == 0 || (fill != NULL && (off > size || len > size - off)))
     return TUBO_EINVAL;
   tubo__world_t *w = comm->w;
-  if (comm->size == 1 && w->nact == 0)
-    return tubo__shmem_anon(size, m); /* alone: nobody else needs to find it */
+  if (comm->size == 1 && w->nact == 0) {
+    /* Alone: nobody else needs to find it. */
+    rc = tubo__shmem_anon(size, m);
+    if (rc == 0 && fill != NULL)
+      memcpy((char *)m->base + off, fill, len);
+    return rc;
+  }
   /* The memory comes from the heap of the transport that reaches every other rank of the
    * communicator; ranks reached through different transports share no memory. */
   tubo__tport_t *t = NULL;
@@ -85,8 +96,11 @@ int tubo__shmem_comm(tubo_comm_t *comm, size_t size, tubo__shmem_t *m)
     /* A page more than needed, so that the object starts on a page as anonymous ones do
      * (their layouts align their lines to more than the heap's 64 bytes). */
     news.rc = t->ops->heap_alloc(t->state, bytes + page + SHMEM_HOLDERS_LINE, &news.off);
-    if (news.rc == 0 && (news.rc = shmem_map(m, news.off, bytes, page)) == 0)
+    if (news.rc == 0 && (news.rc = shmem_map(m, news.off, bytes, page)) == 0) {
       atomic_store(m->holders, (uint32_t)comm->size);
+      if (fill != NULL)
+        memcpy((char *)m->base + off, fill, len);
+    }
     int told = 1;
     while (told < comm->size && rc == 0)
       if ((rc = tubo_send(&news, sizeof news, told, SHMEM_TAG, &coll)) == 0)
