@@ -25,7 +25,8 @@ static inline int match_one(int want_src, int32_t want_tag, int src, int32_t tag
 
 static tubo_request_t *posted_find(tubo__world_t *w, int src, uint16_t ctx, int32_t tag)
 {
-  for (tubo_request_t *r = w->posted_head; r != NULL; r = r->next)
+  tubo_request_t *r;
+  TUBO__LIST_FOREACH(r, &w->posted, tubo_request_t, link)
     if (r->ctx == ctx && match_one(r->peer, r->tag, src, tag))
       return r;
   return NULL;
@@ -34,7 +35,8 @@ static tubo_request_t *posted_find(tubo__world_t *w, int src, uint16_t ctx, int3
 /* Whether some posted receive could want a later frame from src. */
 static int posted_wants(tubo__world_t *w, int src)
 {
-  for (tubo_request_t *r = w->posted_head; r != NULL; r = r->next)
+  tubo_request_t *r;
+  TUBO__LIST_FOREACH(r, &w->posted, tubo_request_t, link)
     if (r->peer == TUBO_ANY_SOURCE || r->peer == src)
       return 1;
   return 0;
@@ -42,54 +44,13 @@ static int posted_wants(tubo__world_t *w, int src)
 
 void tubo__posted_remove(tubo__world_t *w, tubo_request_t *r)
 {
-  if (r->prev)
-    r->prev->next = r->next;
-  else
-    w->posted_head = r->next;
-  if (r->next)
-    r->next->prev = r->prev;
-  else
-    w->posted_tail = r->prev;
-  r->next = r->prev = NULL;
-}
-
-static void posted_append(tubo__world_t *w, tubo_request_t *r)
-{
-  r->next = NULL;
-  r->prev = w->posted_tail;
-  if (w->posted_tail)
-    w->posted_tail->next = r;
-  else
-    w->posted_head = r;
-  w->posted_tail = r;
-}
-
-static void unexp_append(tubo__world_t *w, tubo__umsg_t *u)
-{
-  u->next = NULL;
-  u->prev = w->unexp_tail;
-  if (w->unexp_tail)
-    w->unexp_tail->next = u;
-  else
-    w->unexp_head = u;
-  w->unexp_tail = u;
-}
-
-static void unexp_remove(tubo__world_t *w, tubo__umsg_t *u)
-{
-  if (u->prev)
-    u->prev->next = u->next;
-  else
-    w->unexp_head = u->next;
-  if (u->next)
-    u->next->prev = u->prev;
-  else
-    w->unexp_tail = u->prev;
+  tubo__list_remove(&w->posted, &r->link);
 }
 
 tubo__umsg_t *tubo__unexp_find(tubo__world_t *w, int src, uint16_t ctx, int32_t tag)
 {
-  for (tubo__umsg_t *u = w->unexp_head; u != NULL; u = u->next)
+  tubo__umsg_t *u;
+  TUBO__LIST_FOREACH(u, &w->unexp, tubo__umsg_t, link)
     if (u->ctx == ctx && match_one(src, tag, u->src, u->tag))
       return u;
   return NULL;
@@ -97,15 +58,13 @@ tubo__umsg_t *tubo__unexp_find(tubo__world_t *w, int src, uint16_t ctx, int32_t 
 
 void tubo__unexp_fini(tubo__world_t *w)
 {
-  tubo__umsg_t *u = w->unexp_head;
-  while (u) {
-    tubo__umsg_t *n = u->next;
+  tubo__list_node_t *n;
+  while ((n = tubo__list_pop(&w->unexp)) != NULL) {
+    tubo__umsg_t *u = TUBO__LIST_ENTRY(n, tubo__umsg_t, link);
     if (u->data != (unsigned char *)(u + 1))
       free(u->data);
     free(u);
-    u = n;
   }
-  w->unexp_head = w->unexp_tail = NULL;
 }
 
 /* Copies bytes [at, at + n) of a message into a receive, dropping what exceeds its buffer. */
@@ -253,7 +212,7 @@ static int deliver_eager(tubo__world_t *w, int src, const tubo__frame_t *f, cons
     return TUBO_ENOMEM;
   memcpy(u->data, p, f->len);
   u->got = f->len;
-  unexp_append(w, u);
+  tubo__list_append(&w->unexp, &u->link);
   return 1;
 }
 
@@ -288,7 +247,7 @@ static int deliver_first(tubo__world_t *w, int src, const tubo__frame_t *f, cons
   }
   memcpy(u->data, data, n);
   u->got = n;
-  unexp_append(w, u);
+  tubo__list_append(&w->unexp, &u->link);
   w->peers[src].rx_umsg = u;
   return 1;
 }
@@ -385,14 +344,15 @@ static int deliver_rts(tubo__world_t *w, int src, const tubo__frame_t *f, const 
       return rc;
     }
   }
-  unexp_append(w, u);
+  tubo__list_append(&w->unexp, &u->link);
   return 1;
 }
 
 int tubo__unexp_pull(tubo__world_t *w)
 {
   int n = 0;
-  for (tubo__umsg_t *u = w->unexp_head; u != NULL; u = u->next)
+  tubo__umsg_t *u;
+  TUBO__LIST_FOREACH(u, &w->unexp, tubo__umsg_t, link)
     if (u->kind == TUBO__F_RTS && match_can_pull(w, u->src, u->total)) {
       int rc = umsg_pull(w, u);
       if (rc != 0)
@@ -470,7 +430,7 @@ int tubo__deliver(tubo__world_t *w, int src, const tubo__frame_t *f, const void 
 /* Completes a receive from an unexpected message and frees the message. */
 static void recv_from_unexp(tubo__world_t *w, tubo_request_t *r, tubo__umsg_t *u)
 {
-  unexp_remove(w, u);
+  tubo__list_remove(&w->unexp, &u->link);
   recv_matched(r, u->src, u->tag, u->total);
   switch (u->kind) {
   case TUBO__F_RTS:
@@ -498,14 +458,14 @@ static void recv_from_unexp(tubo__world_t *w, tubo_request_t *r, tubo__umsg_t *u
 
 int tubo__recv_start(tubo__world_t *w, tubo_request_t *r)
 {
-  if (w->unexp_head != NULL) {
+  if (!tubo__list_empty(&w->unexp)) {
     tubo__umsg_t *u = tubo__unexp_find(w, r->peer, r->ctx, r->tag);
     if (u != NULL) {
       recv_from_unexp(w, r, u);
       return 0;
     }
   }
-  posted_append(w, r);
+  tubo__list_append(&w->posted, &r->link);
   return 0;
 }
 

@@ -82,11 +82,7 @@ static void req_fail(tubo__world_t *w, tubo_request_t *r, int error)
     return;
   if (r->kind == TUBO__REQ_RECV) {
     tubo__read_cancel(w, r);
-    int posted = 0;
-    for (tubo_request_t *q = w->posted_head; q; q = q->next)
-      if (q == r)
-        posted = 1;
-    if (posted)
+    if (tubo__list_contains(&w->posted, &r->link))
       tubo__posted_remove(w, r);
     for (int p = 0; p < w->size; p++)
       if (w->peers[p].rx_req == r)
@@ -190,7 +186,7 @@ static inline __attribute__((always_inline)) int send_fast(const void *buf, size
     tubo__world_t *w = comm->w;
     int peer = tubo__comm_world_rank(comm, dest);
     const tubo__peer_t *pe = &w->peers[peer];
-    if (len <= pe->frame_max && len < pe->rndv_min && pe->sq_head == NULL && !pe->gone &&
+    if (len <= pe->frame_max && len < pe->rndv_min && tubo__list_empty(&pe->sq) && !pe->gone &&
         !w->broken) {
       /* This rank itself has no transport. */
       const tubo__tport_t *t = peer != w->rank ? tubo__tport_of(w, peer) : NULL;
@@ -272,7 +268,7 @@ recv_fast(void *buf, size_t cap, int source, int tag, tubo_comm_t *comm, tubo_st
       (buf != NULL || cap == 0) && cap <= (size_t)UINT32_MAX * 4096) {
     tubo__world_t *w = comm->w;
     int peer = tubo__comm_world_rank(comm, source);
-    if (peer != w->rank && w->posted_head == NULL && w->unexp_head == NULL) {
+    if (peer != w->rank && tubo__list_empty(&w->posted) && tubo__list_empty(&w->unexp)) {
       const tubo__tp_ops_t *ops = tubo__tport_of(w, peer)->ops;
       if (ops->recv != NULL)
         return ops->recv(buf, cap, source, tag, comm, status);

@@ -29,9 +29,10 @@ int tubo__progress(tubo__world_t *w)
     n += m;
   }
   /* Services make calls that progress themselves: those do not run the services again. */
-  if (w->services != NULL && !w->in_service) {
+  if (!tubo__list_empty(&w->services) && !w->in_service) {
     w->in_service = 1;
-    for (tubo__service_t *s = w->services; s != NULL; s = s->next) {
+    tubo__service_t *s;
+    TUBO__LIST_FOREACH(s, &w->services, tubo__service_t, link) {
       int m = s->run(s->arg);
       if (m < 0) {
         w->in_service = 0;
@@ -46,17 +47,13 @@ int tubo__progress(tubo__world_t *w)
 
 void tubo__service_add(tubo__world_t *w, tubo__service_t *s)
 {
-  s->next = w->services;
-  w->services = s;
+  tubo__list_prepend(&w->services, &s->link);
 }
 
 void tubo__service_remove(tubo__world_t *w, tubo__service_t *s)
 {
-  for (tubo__service_t **p = &w->services; *p != NULL; p = &(*p)->next)
-    if (*p == s) {
-      *p = s->next;
-      return;
-    }
+  if (tubo__list_contains(&w->services, &s->link))
+    tubo__list_remove(&w->services, &s->link);
 }
 
 struct wait_ready {
@@ -143,7 +140,7 @@ int tubo__wait_until(tubo__world_t *w, int (*done)(void *), void *arg)
     struct wait_ready wr = {w, done, arg};
     w->stalled = long_stall ? TUBO__STALLED_LONG : TUBO__STALLED;
     /* RTSs a transport has already handed over (MPI's) wait in the unexpected queue. */
-    if (long_stall && w->unexp_head != NULL && (rc = tubo__unexp_pull(w)) != 0) {
+    if (long_stall && !tubo__list_empty(&w->unexp) && (rc = tubo__unexp_pull(w)) != 0) {
       w->stalled = 0;
       if (rc < 0)
         break;

@@ -30,8 +30,7 @@ static int reqpool_grow(tubo__reqpool_t *p)
   for (uint32_t i = REQ_CHUNK; i-- > 0;) {
     c[i].id = (p->nchunks << REQ_CHUNK_SHIFT) | i;
     c[i].pooled = 1;
-    c[i].next = p->free_list;
-    p->free_list = &c[i];
+    tubo__list_prepend(&p->free, &c[i].link);
   }
   p->nchunks++;
   return 0;
@@ -40,10 +39,9 @@ static int reqpool_grow(tubo__reqpool_t *p)
 tubo_request_t *tubo__req_alloc(tubo__world_t *w)
 {
   tubo__reqpool_t *p = &w->pool;
-  if (p->free_list == NULL && reqpool_grow(p) != 0)
+  if (tubo__list_empty(&p->free) && reqpool_grow(p) != 0)
     return NULL;
-  tubo_request_t *r = p->free_list;
-  p->free_list = r->next;
+  tubo_request_t *r = TUBO__LIST_ENTRY(tubo__list_pop(&p->free), tubo_request_t, link);
   uint32_t id = r->id;
   memset(r, 0, offsetof(tubo_request_t, cf));
   /* A new generation each time, so that a stale FIN cannot complete a reused request. */
@@ -61,8 +59,7 @@ void tubo__req_free(tubo__world_t *w, tubo_request_t *r)
   r->state = TUBO__RS_FREE;
   if (!r->pooled)
     return;
-  r->next = w->pool.free_list;
-  w->pool.free_list = r;
+  tubo__list_prepend(&w->pool.free, &r->link);
 }
 
 tubo_request_t *tubo__req_lookup(tubo__world_t *w, uint32_t id)

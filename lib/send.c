@@ -9,30 +9,24 @@
 
 #include "world.h"
 
+/* A peer's send queue, and the count of peers whose queue is not empty. */
 static void sendq_append(tubo__world_t *w, tubo__peer_t *pe, tubo_request_t *r)
 {
-  r->next = NULL;
-  r->prev = pe->sq_tail;
-  if (pe->sq_tail)
-    pe->sq_tail->next = r;
-  else {
-    pe->sq_head = r;
+  if (tubo__list_empty(&pe->sq))
     w->sq_peers++;
-  }
-  pe->sq_tail = r;
+  tubo__list_append(&pe->sq, &r->link);
+}
+
+static tubo_request_t *sendq_first(tubo__peer_t *pe)
+{
+  return TUBO__LIST_FIRST(&pe->sq, tubo_request_t, link);
 }
 
 static void sendq_pop(tubo__world_t *w, tubo__peer_t *pe)
 {
-  tubo_request_t *r = pe->sq_head;
-  pe->sq_head = r->next;
-  if (pe->sq_head)
-    pe->sq_head->prev = NULL;
-  else {
-    pe->sq_tail = NULL;
+  tubo__list_pop(&pe->sq);
+  if (tubo__list_empty(&pe->sq))
     w->sq_peers--;
-  }
-  r->next = r->prev = NULL;
 }
 
 /* Pushes what it can of one send. Returns 1 when nothing of it is left to push,
@@ -126,7 +120,7 @@ int tubo__send_start(tubo__world_t *w, tubo_request_t *r)
     tubo__req_complete(r, TUBO_EPEER);
     return 0;
   }
-  if (pe->sq_head == NULL) {
+  if (tubo__list_empty(&pe->sq)) {
     int rc = send_push(w, r);
     if (rc != 0)
       return 0; /* pushed, or failed: the request carries the error */
@@ -140,8 +134,8 @@ int tubo__send_progress(tubo__world_t *w)
   int events = 0;
   for (int p = 0; p < w->size && w->sq_peers > 0; p++) {
     tubo__peer_t *pe = &w->peers[p];
-    while (pe->sq_head != NULL) {
-      tubo_request_t *r = pe->sq_head;
+    tubo_request_t *r;
+    while ((r = sendq_first(pe)) != NULL) {
       int rc = send_push(w, r);
       if (rc == 0)
         break;
@@ -159,7 +153,7 @@ int tubo__send_ctrl(tubo__world_t *w, int peer, const tubo__frame_t *f, const vo
   tubo__peer_t *pe = &w->peers[peer];
   if (pe->gone)
     return 0; /* nobody is left to tell */
-  if (pe->sq_head == NULL) {
+  if (tubo__list_empty(&pe->sq)) {
     int rc = tubo__push(w, peer, f, payload, f->len, NULL, 0);
     if (rc != TUBO_EAGAIN)
       return rc;
@@ -182,8 +176,8 @@ int tubo__send_ctrl(tubo__world_t *w, int peer, const tubo__frame_t *f, const vo
 void tubo__send_fail_peer(tubo__world_t *w, int peer, int error)
 {
   tubo__peer_t *pe = &w->peers[peer];
-  while (pe->sq_head != NULL) {
-    tubo_request_t *r = pe->sq_head;
+  tubo_request_t *r;
+  while ((r = sendq_first(pe)) != NULL) {
     sendq_pop(w, pe);
     if (r->kind == TUBO__REQ_CTRL)
       tubo__req_free(w, r);

@@ -166,28 +166,25 @@ int tubo__world_leave(tubo__world_t *w)
 }
 
 /* The live worlds: the one tubo_init joined and those tubo_spawn made. */
-static tubo__world_t *world_live;
+static tubo__list_t world_live;
 int tubo__nworlds;
 
 void tubo__world_register(tubo__world_t *w)
 {
-  w->next_live = world_live;
-  world_live = w;
+  tubo__list_prepend(&world_live, &w->live_link);
   tubo__nworlds++;
 }
 
 void tubo__world_unregister(tubo__world_t *w)
 {
-  for (tubo__world_t **p = &world_live; *p != NULL; p = &(*p)->next_live)
-    if (*p == w) {
-      *p = w->next_live;
-      tubo__nworlds--;
-      return;
-    }
+  if (!tubo__list_contains(&world_live, &w->live_link))
+    return;
+  tubo__list_remove(&world_live, &w->live_link);
+  tubo__nworlds--;
 }
 
 /* The live views of communicators (tubo__comm_view). */
-static tubo_comm_t *world_views;
+static tubo__list_t world_views;
 
 void tubo__comm_view(const tubo_comm_t *c, uint16_t ctx, tubo_comm_t *out)
 {
@@ -195,17 +192,13 @@ void tubo__comm_view(const tubo_comm_t *c, uint16_t ctx, tubo_comm_t *out)
   out->ctx = ctx;
   out->magic = TUBO__COMM_VIEW_MAGIC;
   out->pipe_seq = NULL; /* counters stay with the communicator itself */
-  out->next_view = world_views;
-  world_views = out;
+  tubo__list_prepend(&world_views, &out->view_link);
 }
 
 void tubo__comm_view_end(tubo_comm_t *view)
 {
-  for (tubo_comm_t **p = &world_views; *p != NULL; p = &(*p)->next_view)
-    if (*p == view) {
-      *p = view->next_view;
-      break;
-    }
+  if (tubo__list_contains(&world_views, &view->view_link))
+    tubo__list_remove(&world_views, &view->view_link);
   view->magic = 0;
 }
 
@@ -214,20 +207,26 @@ int tubo__comm_check_slow(const tubo_comm_t *c)
   if (tubo__nworlds == 0)
     return TUBO_ENOTINIT; /* every handle there was is stale: do not follow it */
   /* Found by address first: a handle of a freed world is never followed. */
-  for (tubo__world_t *w = world_live; w != NULL; w = w->next_live)
+  tubo__world_t *w;
+  TUBO__LIST_FOREACH(w, &world_live, tubo__world_t, live_link) {
     if (c == &w->world_comm)
       return c->magic == TUBO__COMM_MAGIC ? 0 : TUBO_ECOMM;
-  for (const tubo_comm_t *v = world_views; v != NULL; v = v->next_view)
+  }
+  tubo_comm_t *v;
+  TUBO__LIST_FOREACH(v, &world_views, tubo_comm_t, view_link) {
     if (c == v)
       return 0;
+  }
   return TUBO_ECOMM;
 }
 
 tubo__world_t *tubo__req_world(const tubo_request_t *r)
 {
-  for (tubo__world_t *w = world_live; w != NULL; w = w->next_live)
+  tubo__world_t *w;
+  TUBO__LIST_FOREACH(w, &world_live, tubo__world_t, live_link) {
     if (tubo__req_in_pool(&w->pool, r))
       return w;
+  }
   return NULL;
 }
 
@@ -235,8 +234,8 @@ void tubo__world_forget(void)
 {
   /* In a forked child: the parent's worlds are copies this process may keep; they are no
    * longer its own. */
-  world_live = NULL;
-  world_views = NULL;
+  tubo__list_init(&world_live);
+  tubo__list_init(&world_views);
   tubo__nworlds = 0;
   tubo__world_set_own(NULL);
 }

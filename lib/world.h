@@ -8,6 +8,7 @@
 
 #include "frame.h"
 #include "launch.h"
+#include "list.h"
 #include "transport.h"
 #include "tubo.h"
 
@@ -28,9 +29,9 @@ struct tubo_comm {
   uint16_t ctx_coll;   /* barrier and other internal traffic */
   const int *to_world; /* comm rank -> world rank; NULL where they are the same */
   uint32_t barrier_epoch;
-  uint16_t *pipe_seq;     /* pipes opened so far with each rank, or NULL before the first */
-  uint32_t served_seq;    /* queues served by a home rank opened on it so far */
-  tubo_comm_t *next_view; /* views only: the list of live views (tubo__comm_view) */
+  uint16_t *pipe_seq;          /* pipes opened so far with each rank, or NULL before the first */
+  uint32_t served_seq;         /* queues served by a home rank opened on it so far */
+  tubo__list_node_t view_link; /* views only: in the list of live views (tubo__comm_view) */
 };
 
 enum tubo__req_kind { TUBO__REQ_SEND = 1, TUBO__REQ_RECV = 2, TUBO__REQ_CTRL = 3 };
@@ -58,12 +59,12 @@ struct tubo_request {
   int peer;    /* world rank: send destination, recv source (or TUBO_ANY_SOURCE) */
   const tubo_comm_t *comm;
   void *buf;
-  size_t cap;                  /* send: message length; recv: buffer size */
-  size_t off;                  /* bytes pushed (send) or received (recv) so far */
-  size_t msg_len;              /* recv: length of the matched message */
-  int st_source;               /* recv: world rank the message came from */
-  int32_t st_tag;              /* recv: its tag */
-  tubo_request_t *next, *prev; /* in the posted queue or a peer's send queue */
+  size_t cap;             /* send: message length; recv: buffer size */
+  size_t off;             /* bytes pushed (send) or received (recv) so far */
+  size_t msg_len;         /* recv: length of the matched message */
+  int st_source;          /* recv: world rank the message came from */
+  int32_t st_tag;         /* recv: its tag */
+  tubo__list_node_t link; /* in the posted queue, a peer's send queue or the pool */
   /* CTRL requests: a small frame waiting for room. */
   tubo__frame_t cf;
   uint8_t cpayload[24];
@@ -71,7 +72,7 @@ struct tubo_request {
 
 /* A message that arrived before any receive matched it. */
 typedef struct tubo__umsg {
-  struct tubo__umsg *next, *prev;
+  tubo__list_node_t link; /* in the unexpected queue */
   int src;
   uint16_t ctx;
   int32_t tag;
@@ -85,10 +86,10 @@ typedef struct tubo__umsg {
 } tubo__umsg_t;
 
 typedef struct tubo__peer {
-  tubo_request_t *sq_head, *sq_tail; /* sends waiting for room, in order */
-  tubo_request_t *rx_req;            /* receive that CONT frames from this peer fill */
-  tubo__umsg_t *rx_umsg;             /* or unexpected message they fill */
-  int gone;                          /* 0, or TUBO__GONE_* */
+  tubo__list_t sq;        /* sends waiting for room, in order (tubo_request_t) */
+  tubo_request_t *rx_req; /* receive that CONT frames from this peer fill */
+  tubo__umsg_t *rx_umsg;  /* or unexpected message they fill */
+  int gone;               /* 0, or TUBO__GONE_* */
   int exit_status;
   size_t rndv_min;  /* messages of this size or more go by single copy, if it works */
   size_t frame_max; /* most payload bytes one frame to it carries */
@@ -118,13 +119,13 @@ enum { TUBO__STALLED = 1, TUBO__STALLED_LONG = 2 };
 typedef struct tubo__service {
   int (*run)(void *arg);
   void *arg;
-  struct tubo__service *next;
+  tubo__list_node_t link; /* in the world's services */
 } tubo__service_t;
 
 typedef struct tubo__reqpool {
   tubo_request_t **chunks;
   uint32_t nchunks;
-  tubo_request_t *free_list;
+  tubo__list_t free; /* requests to hand out */
 } tubo__reqpool_t;
 
 struct tubo__world {
@@ -132,7 +133,7 @@ struct tubo__world {
   tubo__launch_t launch;
   tubo__tport_t tports[TUBO__MAX_TPORTS];
   int ntports;
-  tubo__service_t *services; /* run by tubo__progress, never from within one of them */
+  tubo__list_t services; /* tubo__service_t, run by tubo__progress, never from within one */
   int in_service;
   /* The transports that reach some peer, which progress polls (set by
    * tubo__world_ready): under mpirun, MPI is open also where every rank shares this
@@ -143,10 +144,10 @@ struct tubo__world {
   tubo_comm_t world_comm;
 
   /* Matching: receives waiting for a message, messages waiting for a receive. */
-  tubo_request_t *posted_head, *posted_tail;
-  tubo__umsg_t *unexp_head, *unexp_tail;
-  int drain;   /* take every frame into the unexpected queue (probes, frames to oneself) */
-  int stalled; /* 0, or TUBO__STALLED*: the current wait found nothing to do and sleeps */
+  tubo__list_t posted; /* tubo_request_t */
+  tubo__list_t unexp;  /* tubo__umsg_t */
+  int drain;           /* take every frame into the unexpected queue (probes, frames to oneself) */
+  int stalled;         /* 0, or TUBO__STALLED*: the current wait found nothing to do and sleeps */
   /* The state of the one transport that can finish the current wait (a wait on one peer,
    * tubo__wait_peer), or NULL when any may: a transport that cannot finish it may poll
    * itself less often meanwhile (lib/mpi/). */
@@ -161,14 +162,14 @@ struct tubo__world {
   /* Blocking receives and sends that finished on their fast paths (p2p.c): a slip that
    * sends them down the general path costs speed only, so tests count them. */
   uint64_t fast_recvs, fast_sends;
-  uint64_t completions;      /* requests completed so far: a transport stops taking frames at
-                                one, so that its waiter sees it first (lib/mpi/) */
-  struct tubo__spawn *spawn; /* in the process that made it with tubo_spawn: its children */
-  tubo__world_t *next_live;  /* the list of this process's live worlds */
-  struct tubo__topo *topo;   /* during tubo_init only, else NULL */
-  int oversubscribed;        /* more ranks on this node than processing units */
-  uint64_t spin_ns;          /* how long a waiting rank spins before it sleeps */
-  int sleep_ms;              /* longest sleep before looking for failures */
+  uint64_t completions;        /* requests completed so far: a transport stops taking frames at
+                                  one, so that its waiter sees it first (lib/mpi/) */
+  struct tubo__spawn *spawn;   /* in the process that made it with tubo_spawn: its children */
+  tubo__list_node_t live_link; /* in the list of this process's live worlds */
+  struct tubo__topo *topo;     /* during tubo_init only, else NULL */
+  int oversubscribed;          /* more ranks on this node than processing units */
+  uint64_t spin_ns;            /* how long a waiting rank spins before it sleeps */
+  int sleep_ms;                /* longest sleep before looking for failures */
 };
 
 /* The world of this process (what TUBO_COMM_WORLD names), or NULL outside tubo_init ..

@@ -627,7 +627,7 @@ static int mpi_progress(void *state)
 static inline int mpi_may_wait(const mpi_state_t *s, const tubo__world_t *w, int peer)
 {
   return w->nact == 1 && s->nsends == 0 && w->sq_peers == 0 && w->waitfin == 0 &&
-         w->services == NULL && !w->broken && !w->peers[peer].gone;
+         tubo__list_empty(&w->services) && !w->broken && !w->peers[peer].gone;
 }
 
 /* The fast path of a blocking receive (transport.h). Frames of all peers come in one

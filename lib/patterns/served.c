@@ -316,7 +316,7 @@ int tubo__served_open(tubo_comm_t *comm, const tubo__served_ops_t *ops, void *ob
     return rc;
   }
   if (s->home) {
-    s->service = (tubo__service_t){served_run, s, NULL};
+    s->service = (tubo__service_t){.run = served_run, .arg = s};
     tubo__service_add(comm->w, &s->service);
   }
   *out = s;

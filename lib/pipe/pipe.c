@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "list.h"
 #include "os/os.h"
 #include "pipe/pipe_wire.h"
 #include "transport.h"
@@ -21,14 +22,10 @@
 #define PIPE_RBUF (256u << 10)
 
 typedef struct pipe_frame {
-  struct pipe_frame *next;
+  tubo__list_node_t link; /* in its peer's backlog */
   tubo__frame_t f;
   unsigned char payload[];
 } pipe_frame_t;
-
-typedef struct pipe_backlog {
-  pipe_frame_t *head, *tail;
-} pipe_backlog_t;
 
 typedef struct pipe_state {
   tubo__world_t *w;
@@ -36,8 +33,8 @@ typedef struct pipe_state {
   int rfd;
   int *wfds;
   pid_t launcher;
-  pipe_backlog_t *backlog;
-  int nbacklog; /* peers with a non-empty backlog */
+  tubo__list_t *backlog; /* per peer: frames kept, in order (pipe_frame_t) */
+  int nbacklog;          /* peers with a non-empty backlog */
   unsigned char *rbuf;
   size_t rlen; /* bytes in rbuf not yet parsed */
   struct pollfd *pfds;
@@ -76,37 +73,30 @@ static int pipe_backlog_add(pipe_state_t *s, int src, const tubo__frame_t *f, co
   pipe_frame_t *fr = malloc(sizeof *fr + f->len);
   if (fr == NULL)
     return TUBO_ENOMEM;
-  fr->next = NULL;
   fr->f = *f;
   memcpy(fr->payload, p, f->len);
-  pipe_backlog_t *b = &s->backlog[src];
-  if (b->tail)
-    b->tail->next = fr;
-  else {
-    b->head = fr;
+  tubo__list_t *b = &s->backlog[src];
+  if (tubo__list_empty(b))
     s->nbacklog++;
-  }
-  b->tail = fr;
+  tubo__list_append(b, &fr->link);
   return 0;
 }
 
 /* Delivers a peer's kept frames in order, until one is still not wanted. */
 static int pipe_backlog_drain(pipe_state_t *s, int src)
 {
-  pipe_backlog_t *b = &s->backlog[src];
+  tubo__list_t *b = &s->backlog[src];
   int n = 0;
-  while (b->head != NULL) {
-    pipe_frame_t *fr = b->head;
+  pipe_frame_t *fr;
+  while ((fr = TUBO__LIST_FIRST(b, pipe_frame_t, link)) != NULL) {
     int rc = tubo__deliver(s->w, src, &fr->f, fr->payload, 0);
     if (rc < 0)
       return rc;
     if (rc == 0)
       break;
-    b->head = fr->next;
-    if (b->head == NULL) {
-      b->tail = NULL;
+    tubo__list_remove(b, &fr->link);
+    if (tubo__list_empty(b))
       s->nbacklog--;
-    }
     free(fr);
     n++;
   }
@@ -125,7 +115,8 @@ static int pipe_take(pipe_state_t *s, const struct tubo__pipe_hdr *h, const void
     memcpy(&g, payload, sizeof g);
     /* The news that a rank left cleanly must not overtake the frames it sent before
      * leaving; a death is told at once. */
-    if (g.status == 0 && g.rank >= 0 && g.rank < s->size && s->backlog[g.rank].head != NULL) {
+    if (g.status == 0 && g.rank >= 0 && g.rank < s->size &&
+        !tubo__list_empty(&s->backlog[g.rank])) {
       int rc = pipe_backlog_add(s, g.rank, &f, payload);
       return rc < 0 ? rc : 1;
     }
@@ -133,7 +124,7 @@ static int pipe_take(pipe_state_t *s, const struct tubo__pipe_hdr *h, const void
   }
   if (src < 0 || src >= s->size || src == s->rank || f.kind == 0 || f.kind > TUBO__F_KIND_MAX)
     return TUBO_ECORRUPT;
-  if (s->backlog[src].head == NULL) {
+  if (tubo__list_empty(&s->backlog[src])) {
     int rc = tubo__deliver(s->w, src, &f, payload, 0);
     if (rc != 0)
       return rc;
@@ -148,7 +139,7 @@ static int pipe_progress(void *state)
   int events = 0;
   if (s->nbacklog > 0)
     for (int p = 0; p < s->size; p++)
-      if (s->backlog[p].head) {
+      if (!tubo__list_empty(&s->backlog[p])) {
         int rc = pipe_backlog_drain(s, p);
         if (rc < 0)
           return rc;
@@ -191,7 +182,7 @@ static void pipe_sleep(void *state, int timeout_ms, int (*ready)(void *), void *
   s->pfds[n++] = (struct pollfd){s->rfd, POLLIN, 0};
   /* Peers this rank waits to write to: wake when their pipe has room. */
   for (int p = 0; p < s->size; p++)
-    if (s->w->peers[p].sq_head != NULL)
+    if (!tubo__list_empty(&s->w->peers[p].sq))
       s->pfds[n++] = (struct pollfd){s->wfds[p], POLLOUT, 0};
   (void)poll(s->pfds, (nfds_t)n, timeout_ms);
 }
@@ -226,11 +217,8 @@ static void pipe_close(void *state)
     return;
   if (s->backlog)
     for (int p = 0; p < s->size; p++)
-      while (s->backlog[p].head) {
-        pipe_frame_t *fr = s->backlog[p].head;
-        s->backlog[p].head = fr->next;
-        free(fr);
-      }
+      for (tubo__list_node_t *n; (n = tubo__list_pop(&s->backlog[p])) != NULL;)
+        free(TUBO__LIST_ENTRY(n, pipe_frame_t, link));
   free(s->backlog);
   free(s->rbuf);
   free(s->pfds);

@@ -181,7 +181,7 @@ static inline int shm_must_empty(const shm_state_t *s, int peer, shm_rx_t *rx)
   int stalled = s->w->stalled;
   if (stalled == TUBO__STALLED_LONG)
     return 1;
-  return stalled && s->w->peers[shm_world(s, peer)].sq_head != NULL &&
+  return stalled && !tubo__list_empty(&s->w->peers[shm_world(s, peer)].sq) &&
          atomic_load_explicit(&rx->chan->want_room, memory_order_acquire);
 }
 
