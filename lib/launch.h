@@ -31,7 +31,14 @@
 /* Largest job tuborun starts; bounds every rank count read from the environment. */
 #define TUBO__MAX_RANKS 4096
 
-enum tubo__transport_kind { TUBO__TP_SHM = 0, TUBO__TP_PIPE = 1 };
+/* How ranks talk: shm and pipe are what TUBO_TRANSPORT names; a world under mpirun talks
+ * through MPI between nodes (transport.c holds the table of each kind's operations). */
+enum tubo__transport_kind {
+  TUBO__TP_SHM = 0,
+  TUBO__TP_PIPE = 1,
+  TUBO__TP_MPI = 2,
+  TUBO__TP_NKINDS /* how many there are */
+};
 
 typedef struct tubo__launch {
   int launched; /* 0: no launcher, a world of one */

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "engine.h"
 #include "os/os.h"
 #include "world.h"
 
@@ -417,10 +418,7 @@ int tubo__deliver(tubo__world_t *w, int src, const tubo__frame_t *f, const void 
     return 1;
   }
   case TUBO__F_ABORT:
-    if (!w->broken || w->broken_code != TUBO_EABORT) {
-      w->broken = 1;
-      w->broken_code = TUBO_EABORT;
-    }
+    tubo__job_aborted(w);
     return 1;
   default:
     return TUBO_ECORRUPT;
@@ -467,6 +465,12 @@ int tubo__recv_start(tubo__world_t *w, tubo_request_t *r)
   }
   tubo__list_append(&w->posted, &r->link);
   return 0;
+}
+
+void tubo__job_aborted(tubo__world_t *w)
+{
+  w->broken = 1;
+  w->broken_code = TUBO_EABORT;
 }
 
 void tubo__peer_gone(tubo__world_t *w, int peer, int how, int status)

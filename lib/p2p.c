@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "engine.h"
 #include "world.h"
 
 /* Validates the arguments every point-to-point call shares. peer is a comm rank. */

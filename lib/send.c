@@ -7,6 +7,7 @@
 
 #include <string.h>
 
+#include "engine.h"
 #include "world.h"
 
 /* A peer's send queue, and the count of peers whose queue is not empty. */

@@ -2,9 +2,11 @@
 /* The transport interface: how the matching engine moves frames (frame.h) between ranks.
  *
  * A transport is a table of functions over its own state. It delivers incoming frames
- * by calling tubo__deliver (match.h) from its progress function, in the order each
- * peer sent them. Adding a transport means one folder under lib/ with one table, and a
- * line in transport.c that picks it. */
+ * by calling tubo__deliver (engine.h) from its progress function, in the order each
+ * peer sent them; engine.h is all of the engine it sees. Adding a transport means one
+ * folder under lib/ with one table, a kind in launch.h, and a line in transport.c's table
+ * of transports; every world opens its transports through that table
+ * (tubo__world_add_tport). */
 #ifndef TUBO_TRANSPORT_H
 #define TUBO_TRANSPORT_H
 
@@ -30,8 +32,13 @@ typedef struct tubo__tp_caps {
 typedef struct tubo__tp_ops {
   const char *name;
 
-  /* Joins the job: after it returns (on every rank) frames can be pushed to any peer. */
-  int (*open)(tubo__world_t *w, tubo__launch_t *l, void **state, tubo__tp_caps_t *caps);
+  /* Joins the job l describes (l->rank of l->size; l->world_of maps its ranks to w's):
+   * after it returns (on every rank) frames can be pushed to any peer. arg is what the
+   * world's maker passes to this kind of transport (the MPI world: its communicators,
+   * lib/mpi/mpi_transport.h), NULL for the others. Sets caps; where caps->rndv_min is left
+   * 0, it has set each peer's threshold (tubo__tp_set_rndv). Returns 0 or an error. */
+  int (*open)(tubo__world_t *w, tubo__launch_t *l, const void *arg, void **state,
+              tubo__tp_caps_t *caps);
 
   /* Leaves the job and frees the state; peers still reading what was sent are safe. */
   void (*close)(void *state);
@@ -106,10 +113,7 @@ typedef struct tubo__tp_ops {
   void (*leave)(void *state);
 } tubo__tp_ops_t;
 
-extern const tubo__tp_ops_t tubo__shm_ops;
-extern const tubo__tp_ops_t tubo__pipe_ops;
-
-/* The table for a transport kind. */
+/* The table of a kind of transport (transport.c), or NULL for a kind that is none. */
 const tubo__tp_ops_t *tubo__tp_lookup(enum tubo__transport_kind kind);
 
 #endif /* TUBO_TRANSPORT_H */

@@ -36,8 +36,11 @@ void tubo__world_free(tubo__world_t *w)
   free(w);
 }
 
-void tubo__world_attach_tport(tubo__world_t *w, const tubo__tp_ops_t *ops, void *state,
-                              const tubo__tp_caps_t *caps, int n, const int *world_ranks)
+/* Adds to w a transport just opened, over n ranks: its rank i is world rank
+ * world_ranks[i] (NULL: i itself). caps->rndv_min, if not 0, becomes those peers'
+ * single-copy threshold. */
+static void world_attach_tport(tubo__world_t *w, const tubo__tp_ops_t *ops, void *state,
+                               const tubo__tp_caps_t *caps, int n, const int *world_ranks)
 {
   tubo__tport_t *t = &w->tports[w->ntports];
   t->ops = ops;
@@ -58,22 +61,26 @@ void tubo__world_attach_tport(tubo__world_t *w, const tubo__tp_ops_t *ops, void 
   w->ntports++;
 }
 
-int tubo__world_add_tport(tubo__world_t *w, const tubo__tp_ops_t *ops, tubo__launch_t *l,
-                          const int *world_ranks)
+int tubo__world_add_tport(tubo__world_t *w, enum tubo__transport_kind kind, tubo__launch_t *l,
+                          const void *arg)
 {
+  const tubo__tp_ops_t *ops = tubo__tp_lookup(kind);
   if (ops == NULL || w->ntports >= TUBO__MAX_TPORTS)
     return TUBO_ELAUNCH;
+  for (int t = 0; t < w->ntports; t++)
+    if (w->tports[t].ops == ops)
+      return TUBO_ELAUNCH; /* each kind once: the table has room for one of each */
+  const int *world_ranks = l->world_of;
   /* The transport sets the single-copy threshold of the peers it serves as it opens;
    * until then they have none. */
   for (int i = 0; i < l->size; i++)
     w->peers[world_ranks ? world_ranks[i] : i].rndv_min = SIZE_MAX;
   void *state = NULL;
   tubo__tp_caps_t caps = {0, 0, 0, 0};
-  int rc = ops->open(w, l, &state, &caps);
+  int rc = ops->open(w, l, arg, &state, &caps);
   if (rc != 0)
     return rc;
-  caps.rndv_min = 0; /* set per peer by the transport already */
-  tubo__world_attach_tport(w, ops, state, &caps, l->size, world_ranks);
+  world_attach_tport(w, ops, state, &caps, l->size, world_ranks);
   return 0;
 }
 
@@ -134,7 +141,7 @@ int tubo__world_create(tubo__launch_t *l, tubo__world_t **out)
   memset(l, 0, sizeof *l);
   l->shm_fd = l->pipe_rfd = -1;
   if (w->size > 1) {
-    rc = tubo__world_add_tport(w, tubo__tp_lookup(w->launch.transport), &w->launch, NULL);
+    rc = tubo__world_add_tport(w, w->launch.transport, &w->launch, NULL);
     if (rc != 0) {
       tubo__world_free(w);
       return rc;

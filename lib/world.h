@@ -105,7 +105,8 @@ typedef struct tubo__tport {
   tubo__tp_caps_t caps;
 } tubo__tport_t;
 
-#define TUBO__MAX_TPORTS 2
+/* A world opens each kind of transport at most once: its table has room for all. */
+#define TUBO__MAX_TPORTS TUBO__TP_NKINDS
 
 enum { TUBO__GONE_NO = 0, TUBO__GONE_LEFT = 1, TUBO__GONE_DIED = 2 };
 
@@ -150,7 +151,7 @@ struct tubo__world {
   int stalled;         /* 0, or TUBO__STALLED*: the current wait found nothing to do and sleeps */
   /* The state of the one transport that can finish the current wait (a wait on one peer,
    * tubo__wait_peer), or NULL when any may: a transport that cannot finish it may poll
-   * itself less often meanwhile (lib/mpi/). */
+   * itself less often meanwhile (engine.h, tubo__tp_wait_is_elsewhere). */
   const void *wait_only;
 
   int sq_peers;    /* peers whose send queue is not empty */
@@ -163,7 +164,7 @@ struct tubo__world {
    * sends them down the general path costs speed only, so tests count them. */
   uint64_t fast_recvs, fast_sends;
   uint64_t completions;        /* requests completed so far: a transport stops taking frames at
-                                  one, so that its waiter sees it first (lib/mpi/) */
+                                  one, so that its waiter sees it first (engine.h) */
   struct tubo__spawn *spawn;   /* in the process that made it with tubo_spawn: its children */
   tubo__list_node_t live_link; /* in the list of this process's live worlds */
   struct tubo__topo *topo;     /* during tubo_init only, else NULL */
@@ -197,15 +198,12 @@ int tubo__world_create(tubo__launch_t *l, tubo__world_t **out);
 int tubo__world_new(int rank, int size, int local_size, tubo__world_t **out);
 /* Ends the set-up of a world made by tubo__world_new. */
 void tubo__world_ready(tubo__world_t *w);
-/* Adds to w a transport already open, over n ranks: its rank i is world rank
- * world_ranks[i] (NULL: i itself). caps->rndv_min, if not 0, becomes those peers'
- * single-copy threshold. */
-void tubo__world_attach_tport(tubo__world_t *w, const tubo__tp_ops_t *ops, void *state,
-                              const tubo__tp_caps_t *caps, int n, const int *world_ranks);
-/* Opens a transport in w over the ranks l describes: its rank i is world rank
- * world_ranks[i] (NULL: i itself). Returns 0 or the transport's error. */
-int tubo__world_add_tport(tubo__world_t *w, const tubo__tp_ops_t *ops, tubo__launch_t *l,
-                          const int *world_ranks);
+/* Opens a transport of kind kind (transport.c's table) in w, over the ranks l describes:
+ * its rank i is world rank l->world_of[i] (NULL: i itself). arg goes to the transport's
+ * open (transport.h). Returns 0, TUBO_ELAUNCH (no such kind, or one of this kind is open
+ * already) or the transport's error. */
+int tubo__world_add_tport(tubo__world_t *w, enum tubo__transport_kind kind, tubo__launch_t *l,
+                          const void *arg);
 /* Adds s to the services w runs at each progress; removes it. */
 void tubo__service_add(tubo__world_t *w, tubo__service_t *s);
 void tubo__service_remove(tubo__world_t *w, tubo__service_t *s);
@@ -277,33 +275,20 @@ void tubo__waitfin_complete(tubo__world_t *w, tubo_request_t *r, int error);
 /* Completes with error every send to peer that waits for a FIN (the peer is gone). */
 void tubo__req_fail_waitfin(tubo__world_t *w, int peer, int error);
 
-/* Matching and delivery (match.c). */
-/* Takes one incoming frame from src. Returns 1 if it was consumed, 0 if the transport
- * should keep it (and everything after it from src) for later, or a negative error.
- * With must set, an unwanted frame goes to the unexpected queue instead of being kept. */
-int tubo__deliver(tubo__world_t *w, int src, const tubo__frame_t *f, const void *payload, int must);
+/* Matching and delivery (match.c; what transports call is in engine.h). */
 /* Starts a posted receive: matches the unexpected queue first, else posts it. */
 int tubo__recv_start(tubo__world_t *w, tubo_request_t *r);
 /* Removes a receive from the posted queue. */
 void tubo__posted_remove(tubo__world_t *w, tubo_request_t *r);
 /* Finds the first unexpected message matching (src, ctx, tag); NULL if none. */
 tubo__umsg_t *tubo__unexp_find(tubo__world_t *w, int src, uint16_t ctx, int32_t tag);
-/* Records that peer left (TUBO__GONE_LEFT) or died (TUBO__GONE_DIED). */
-void tubo__peer_gone(tubo__world_t *w, int peer, int how, int status);
 /* Frees the unexpected queue at finalize. */
 void tubo__unexp_fini(tubo__world_t *w);
 /* A rank stalled for long takes into memory every queued message that an RTS announced
  * (progress.c says why); returns how many, or an error. */
 int tubo__unexp_pull(tubo__world_t *w);
-/* Called by a transport when the message of the sender's request sreq, which it took in
- * the background (read_start), is in r's buffer (err 0) or could not be (err): tells the
- * sender and completes r. */
-void tubo__read_done(tubo__world_t *w, tubo_request_t *r, uint32_t sreq, int err);
 /* Stops the transport taking r's message in, as r is being failed. */
 void tubo__read_cancel(tubo__world_t *w, tubo_request_t *r);
-/* Called by a transport that completes RTS sends itself (caps.self_fin) when it has sent
- * the data of send request sreq. */
-void tubo__rts_sent(tubo__world_t *w, uint32_t sreq);
 
 /* Sending (send.c). */
 /* Starts a send request: pushes what fits now, queues the rest in order. */
@@ -333,29 +318,6 @@ static inline int tubo__push(tubo__world_t *w, int peer, const tubo__frame_t *f,
 static inline tubo__tport_t *tubo__tport_of(tubo__world_t *w, int peer)
 {
   return &w->tports[w->peers[peer].tport];
-}
-
-/* The general path of a blocking receive (tubo_recv's, p2p.c): checks its arguments
- * again, then waits for the message through the engine. A transport's recv hands it the
- * calls it does not finish itself. */
-int tubo__recv_general(void *buf, size_t cap, int source, int tag, tubo_comm_t *comm,
-                       tubo_status_t *status);
-
-/* Finishes a blocking receive a transport's recv took on its fast path: len bytes came
- * with tag, of which at most cap were copied. Counts it, fills status (if not NULL) and
- * returns what tubo_recv returns. */
-static inline int tubo__recv_fast_done(tubo__world_t *w, int source, int32_t tag, size_t len,
-                                       size_t cap, tubo_status_t *status)
-{
-  int rc = len > cap ? TUBO_ETRUNC : 0;
-  w->fast_recvs++;
-  if (status != NULL) {
-    status->source = source;
-    status->tag = tag;
-    status->length = len;
-    status->error = rc;
-  }
-  return rc;
 }
 
 /* Progress and waiting (progress.c). */

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
-/* Worlds under mpirun, in a build without MPI (mpi.h): never detected. */
+/* Worlds under mpirun, in a build without MPI (mpi.h): never detected, and their
+ * transport's table (transport.c) never opens. */
 #include "config.h"
 
 #include "mpi/mpi.h"
+#include "transport.h"
 #include "tubo.h"
 
 int tubo__mpi_detect(void)
@@ -15,3 +17,13 @@ int tubo__mpi_world_create(tubo__world_t **out)
   (void)out;
   return TUBO_ENOTSUP;
 }
+
+static int mpi_none_open(tubo__world_t *w, tubo__launch_t *l, const void *arg, void **state,
+                         tubo__tp_caps_t *caps)
+{
+  (void)w, (void)l, (void)arg, (void)state, (void)caps;
+  return TUBO_ENOTSUP;
+}
+
+/* Only open is ever called: a transport that did not open is never used. */
+const tubo__tp_ops_t tubo__mpi_ops = {.name = "mpi", .open = mpi_none_open};

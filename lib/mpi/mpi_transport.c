@@ -21,9 +21,9 @@
 #include <string.h>
 
 #include "copy.h"
+#include "engine.h"
 #include "mpi/mpi.h"
 #include "mpi/mpi_transport.h"
-#include "world.h"
 
 #define MPI_TAG_FRAME 1
 /* A frame with no header: an EAGER frame, (context code << MPI_COMPACT_TAG_BITS) | tag
@@ -54,8 +54,8 @@
 #define MPI_IDLE_POLL 256u
 #define MPI_HOT_POLLS 4096u
 /* While the rank waits for something only shared memory can bring (a blocking call on a
- * peer of its node: world.h, wait_only), MPI is polled once every MPI_QUIET_POLL calls:
- * its frames can wait, and in a job with more ranks than cores Open MPI yields the core
+ * peer of its node: engine.h, tubo__tp_wait_is_elsewhere), MPI is polled once every MPI_QUIET_POLL
+ * calls: its frames can wait, and in a job with more ranks than cores Open MPI yields the core
  * (sched_yield) at every poll that finds nothing, which made that wait's hop 1.10x-1.18x
  * slower at every 256th call (bench/experiments/hop_mix.sh, doc/benchmarks-log.md). */
 #define MPI_QUIET_POLL 4096u
@@ -68,7 +68,7 @@
 #define MPI_RING 32
 /* Bytes by which each ring buffer is shifted against a whole number of pages from the
  * last: 5 cache lines, prime to the 64 line sets a 4 KiB page spans, so that no two
- * buffers start in the same set (see tubo__mpi_tport_open). */
+ * buffers start in the same set (see mpi_open). */
 #define MPI_RING_SKEW (5 * 64)
 /* Frames up to this size are sent with MPI_Send from a buffer on the stack: MPI copies
  * them at once (they are far below its eager limits), with no request to follow. */
@@ -589,9 +589,8 @@ static int mpi_repost(mpi_state_t *s)
 static int mpi_progress(void *state)
 {
   mpi_state_t *s = state;
-  if (s->hot == 0 && s->w->nact > 1) {
-    unsigned every =
-        s->w->wait_only != NULL && s->w->wait_only != s ? MPI_QUIET_POLL : MPI_IDLE_POLL;
+  if (s->hot == 0 && tubo__tp_polled_with_others(s->w)) {
+    unsigned every = tubo__tp_wait_is_elsewhere(s->w, s) ? MPI_QUIET_POLL : MPI_IDLE_POLL;
     if ((++s->polls & (every - 1)) != 0)
       return 0;
   }
@@ -604,8 +603,8 @@ static int mpi_progress(void *state)
   /* Frames until none is left or one completes a request: testing for the next one
    * costs a pass of MPI's progress engine, which the caller waiting for that request
    * should not pay before it sees it (the next call takes the rest). */
-  uint64_t completed = s->w->completions;
-  while (s->w->completions == completed) {
+  uint64_t completed = tubo__tp_completions(s->w);
+  while (tubo__tp_completions(s->w) == completed) {
     int rc = mpi_take_frame(s);
     if (rc < 0)
       return rc;
@@ -621,13 +620,12 @@ static int mpi_progress(void *state)
 }
 
 /* Whether a blocking receive from peer may wait in MPI_Wait for the next frame: nothing
- * but a frame could end its wait (MPI is this rank's only transport; no send, service or
- * peer's departure waits; peer is still there). Any frame, also a peer's GONE or an
- * ABORT, ends that wait. */
+ * but a frame could end its wait (engine.h says so of the engine's side; and MPI has no
+ * request of this rank's to finish). Any frame, also a peer's GONE or an ABORT, ends that
+ * wait. */
 static inline int mpi_may_wait(const mpi_state_t *s, const tubo__world_t *w, int peer)
 {
-  return w->nact == 1 && s->nsends == 0 && w->sq_peers == 0 && w->waitfin == 0 &&
-         tubo__list_empty(&w->services) && !w->broken && !w->peers[peer].gone;
+  return s->nsends == 0 && tubo__tp_only_frames_end_wait(w, peer);
 }
 
 /* The fast path of a blocking receive (transport.h). Frames of all peers come in one
@@ -641,18 +639,18 @@ static inline int mpi_may_wait(const mpi_state_t *s, const tubo__world_t *w, int
 static int mpi_recv(void *buf, size_t cap, int source, int tag, tubo_comm_t *comm,
                     tubo_status_t *status)
 {
-  tubo__world_t *w = comm->w;
+  tubo__world_t *w = tubo__tp_comm_world(comm);
   int wpeer = tubo__comm_world_rank(comm, source);
-  mpi_state_t *s = tubo__tport_of(w, wpeer)->state;
-  int peer = w->peers[wpeer].tpeer;
+  mpi_state_t *s = tubo__tp_state_of(w, wpeer);
+  int peer = tubo__tp_index_of(w, wpeer);
   if (s->unposted > 0 && mpi_repost(s) < 0)
     return TUBO_EPEER;
-  int wait = mpi_may_wait(s, w, peer);
+  int wait = mpi_may_wait(s, w, wpeer);
   unsigned i = s->ring_head % MPI_RING;
   /* The MPI tag of the frame wanted, and which of its bits matter. A context or tag that
    * no headerless frame carries wants what no MPI tag is (-1). */
   int mask = tag == TUBO_ANY_TAG ? ~MPI_COMPACT_TAG_MAX : -1;
-  int want = mpi_compact_tag(s, comm->ctx, tag == TUBO_ANY_TAG ? 0 : tag);
+  int want = mpi_compact_tag(s, tubo__tp_comm_ctx(comm), tag == TUBO_ANY_TAG ? 0 : tag);
   if (want >= 0)
     want &= mask;
   s->hot = MPI_HOT_POLLS;
@@ -702,7 +700,7 @@ static void mpi_leave(void *state)
   struct tubo__f_gone g = {s->rank, 0};
   tubo__frame_t f = {TUBO__F_GONE, 0, 0, 0, sizeof g};
   for (int p = 0; p < s->size; p++)
-    if (p != s->rank && tubo__tport_of(s->w, p)->state == state)
+    if (p != s->rank && tubo__tp_state_of(s->w, p) == state)
       (void)mpi_push(s, p, &f, &g, sizeof g, NULL, 0);
 }
 
@@ -771,12 +769,8 @@ static void mpi_close(void *state)
   free(s);
 }
 
-/* Opened by tubo__mpi_tport_open, not through the table. */
-static int mpi_open(tubo__world_t *w, tubo__launch_t *l, void **state, tubo__tp_caps_t *caps)
-{
-  (void)w, (void)l, (void)state, (void)caps;
-  return TUBO_ENOTSUP;
-}
+static int mpi_open(tubo__world_t *w, tubo__launch_t *l, const void *arg, void **state,
+                    tubo__tp_caps_t *caps);
 
 const tubo__tp_ops_t tubo__mpi_ops = {
     .name = "mpi",
@@ -807,14 +801,19 @@ static int mpi_set_thresholds(mpi_state_t *s, MPI_Comm host, MPI_Comm node)
   int rc = tubo__mpi_shm_peers(s->comm, host, node, shm);
   for (int p = 0; p < s->size && rc == 0; p++)
     if (p != s->rank)
-      s->w->peers[p].rndv_min = shm[p] ? MPI_RNDV_SHM : MPI_RNDV_NET;
+      tubo__tp_set_rndv(s->w, p, shm[p] ? MPI_RNDV_SHM : MPI_RNDV_NET);
   free(shm);
   return rc;
 }
 
-int tubo__mpi_tport_open(tubo__world_t *w, MPI_Comm comm, MPI_Comm host, MPI_Comm node,
-                         int owns_mpi, void **state, tubo__tp_caps_t *caps)
+/* Opens the transport over the communicators of arg (mpi_transport.h). */
+static int mpi_open(tubo__world_t *w, tubo__launch_t *l, const void *arg, void **state,
+                    tubo__tp_caps_t *caps)
 {
+  const tubo__mpi_open_arg_t *a = arg;
+  if (a == NULL || l->world_of != NULL)
+    return TUBO_ELAUNCH; /* MPI's ranks are the world's */
+  MPI_Comm comm = a->comm;
   mpi_state_t *s = calloc(1, sizeof *s);
   if (s == NULL)
     return TUBO_ENOMEM;
@@ -826,7 +825,7 @@ int tubo__mpi_tport_open(tubo__world_t *w, MPI_Comm comm, MPI_Comm host, MPI_Com
     free(s);
     return TUBO_ELAUNCH;
   }
-  s->owns_mpi = owns_mpi;
+  s->owns_mpi = a->owns_mpi;
   MPI_Comm_rank(comm, &s->rank);
   MPI_Comm_size(comm, &s->size);
   int *ub = NULL, flag = 0;
@@ -850,7 +849,7 @@ int tubo__mpi_tport_open(tubo__world_t *w, MPI_Comm comm, MPI_Comm host, MPI_Com
         mpi_post(s, i) != 0)
       goto fail;
   }
-  if ((rc = mpi_set_thresholds(s, host, node)) != 0)
+  if ((rc = mpi_set_thresholds(s, a->host, a->node)) != 0)
     goto fail;
   caps->frame_max = MPI_FRAME_MAX;
   caps->single_copy = 1;

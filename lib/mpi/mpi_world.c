@@ -120,7 +120,7 @@ static int mpi_add_node(tubo__world_t *w, MPI_Comm node)
     return rc;
   }
   w->launch.world_of = world_of;
-  return tubo__world_add_tport(w, &tubo__shm_ops, &w->launch, world_of);
+  return tubo__world_add_tport(w, TUBO__TP_SHM, &w->launch, NULL);
 }
 
 int tubo__mpi_world_create(tubo__world_t **out)
@@ -149,13 +149,18 @@ int tubo__mpi_world_create(tubo__world_t **out)
   MPI_Comm_size(real, &real_size);
   if ((rc = tubo__world_new(rank, size, real_size, &w)) != 0)
     goto fail;
-  void *state;
-  tubo__tp_caps_t caps;
-  if ((rc = tubo__mpi_tport_open(w, comm, real, node, owns, &state, &caps)) != 0)
+  /* MPI between every pair of ranks: its ranks are the world's. */
+  tubo__launch_t ml;
+  memset(&ml, 0, sizeof ml);
+  ml.rank = rank;
+  ml.size = size;
+  ml.transport = TUBO__TP_MPI;
+  ml.shm_fd = ml.pipe_rfd = -1;
+  tubo__mpi_open_arg_t arg = {comm, real, node, owns};
+  if ((rc = tubo__world_add_tport(w, TUBO__TP_MPI, &ml, &arg)) != 0)
     goto fail;
   comm = MPI_COMM_NULL; /* the transport's now, finalizing MPI with it if tubo started it */
   owns = 0;
-  tubo__world_attach_tport(w, &tubo__mpi_ops, state, &caps, size, NULL);
   if ((rc = mpi_add_node(w, node)) != 0)
     goto fail;
   MPI_Comm_free(&node);

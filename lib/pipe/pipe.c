@@ -13,11 +13,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "engine.h"
 #include "list.h"
 #include "os/os.h"
 #include "pipe/pipe_wire.h"
 #include "transport.h"
-#include "world.h"
 
 #define PIPE_RBUF (256u << 10)
 
@@ -182,7 +182,7 @@ static void pipe_sleep(void *state, int timeout_ms, int (*ready)(void *), void *
   s->pfds[n++] = (struct pollfd){s->rfd, POLLIN, 0};
   /* Peers this rank waits to write to: wake when their pipe has room. */
   for (int p = 0; p < s->size; p++)
-    if (!tubo__list_empty(&s->w->peers[p].sq))
+    if (tubo__tp_peer_waits_room(s->w, p))
       s->pfds[n++] = (struct pollfd){s->wfds[p], POLLOUT, 0};
   (void)poll(s->pfds, (nfds_t)n, timeout_ms);
 }
@@ -225,7 +225,8 @@ static void pipe_close(void *state)
   free(s);
 }
 
-static int pipe_open_job(tubo__world_t *w, tubo__launch_t *l, void **state, tubo__tp_caps_t *caps)
+static int pipe_open_job(tubo__world_t *w, tubo__launch_t *l, const void *arg, void **state,
+                         tubo__tp_caps_t *caps)
 {
   if (l->pipe_rfd < 0 || l->pipe_wfds == NULL)
     return TUBO_ELAUNCH;

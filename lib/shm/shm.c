@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "copy.h"
+#include "engine.h"
 #include "heap/heap.h"
 #include "os/os.h"
 #include "settings.h"
@@ -18,7 +19,6 @@
 #include "shm/shm_ring.h"
 #include "topo.h"
 #include "transport.h"
-#include "world.h"
 
 /* This rank's view of the channel it writes to a peer. */
 typedef struct shm_tx {
@@ -178,10 +178,10 @@ static void shm_rx_publish(const shm_state_t *s, shm_rx_t *rx)
  * room while this rank waits to send to it. */
 static inline int shm_must_empty(const shm_state_t *s, int peer, shm_rx_t *rx)
 {
-  int stalled = s->w->stalled;
+  int stalled = tubo__tp_stalled(s->w);
   if (stalled == TUBO__STALLED_LONG)
     return 1;
-  return stalled && !tubo__list_empty(&s->w->peers[shm_world(s, peer)].sq) &&
+  return stalled && tubo__tp_peer_waits_room(s->w, shm_world(s, peer)) &&
          atomic_load_explicit(&rx->chan->want_room, memory_order_acquire);
 }
 
@@ -231,16 +231,16 @@ static int shm_poll_peer(shm_state_t *s, int peer, int all)
 static int shm_recv(void *buf, size_t cap, int source, int tag, tubo_comm_t *comm,
                     tubo_status_t *status)
 {
-  tubo__world_t *w = comm->w;
+  tubo__world_t *w = tubo__tp_comm_world(comm);
   int wpeer = tubo__comm_world_rank(comm, source);
-  shm_state_t *s = tubo__tport_of(w, wpeer)->state;
-  shm_rx_t *rx = &s->rx[w->peers[wpeer].tpeer];
+  shm_state_t *s = tubo__tp_state_of(w, wpeer);
+  shm_rx_t *rx = &s->rx[tubo__tp_index_of(w, wpeer)];
   const struct tubo__shm_slot *slot = &rx->slots[rx->head & s->smask];
   tubo__shm_rxf_t x;
   int rc = tubo__shm_slot_read(slot, rx->head, rx->dhead, s->L.dbytes, s->frame_max, &x);
   if (rc < 0)
     return rc;
-  if (rc == 0 || x.f.kind != TUBO__F_EAGER || x.f.ctx != comm->ctx ||
+  if (rc == 0 || x.f.kind != TUBO__F_EAGER || x.f.ctx != tubo__tp_comm_ctx(comm) ||
       (tag != TUBO_ANY_TAG && x.f.tag != tag))
     return tubo__recv_general(buf, cap, source, tag, comm, status);
   const void *payload = shm_payload(rx, slot, &x);
@@ -310,15 +310,14 @@ static int shm_check(void *state)
     shm_watch_peers(s);
   /* The abort first: the rank that aborted dies right after, and its death must not be
    * taken for the reason the job broke. */
-  if (atomic_load(&s->ctl->state) == TUBO__JOB_ABORTED) {
-    s->w->broken = 1;
-    s->w->broken_code = TUBO_EABORT;
-  }
+  if (atomic_load(&s->ctl->state) == TUBO__JOB_ABORTED)
+    tubo__job_aborted(s->w);
   for (int i = 0; i < s->npoll; i++) {
     int p = s->poll[i];
     struct tubo__rankctl *rc = tubo__jobctl_rank(s->ctl, (uint32_t)p);
     uint32_t st = atomic_load(&rc->state);
-    if ((st != TUBO__RANK_DONE && st != TUBO__RANK_DEAD) || s->w->peers[shm_world(s, p)].gone)
+    if ((st != TUBO__RANK_DONE && st != TUBO__RANK_DEAD) ||
+        tubo__tp_peer_is_gone(s->w, shm_world(s, p)))
       continue;
     /* What it sent before it left is in its channel (it stored the state after its last
      * frame): take all of it first, its FINs above all, then record that it is gone. */
@@ -428,9 +427,10 @@ static int shm_prepare_region(shm_state_t *s, int fd)
   void *region = (char *)s->base + off;
   int node = -1;
   tubo__locality_t loc = {-1, -1, -1, -1};
-  if (s->w->topo != NULL) {
-    (void)tubo__topo_membind_near_self(s->w->topo, region, s->L.region_bytes, &node);
-    tubo__topo_locality_self(s->w->topo, &loc);
+  tubo__topo_t *topo = tubo__tp_topo(s->w);
+  if (topo != NULL) {
+    (void)tubo__topo_membind_near_self(topo, region, s->L.region_bytes, &node);
+    tubo__topo_locality_self(topo, &loc);
   }
   s->me->numa_node = node;
   s->me->l2 = loc.l2;
@@ -500,11 +500,12 @@ static void shm_choose_rndv(shm_state_t *s)
     const struct tubo__rankctl *a = s->me, *b = tubo__jobctl_rank(s->ctl, (uint32_t)p);
     int share = (a->l2 >= 0 && a->l2 == b->l2) || (a->l3 >= 0 && a->l3 == b->l3);
     size_t dflt = share ? SIZE_MAX : TUBO__SHM_RNDV_DEFAULT;
-    s->w->peers[shm_world(s, p)].rndv_min = forced ? (size_t)forced : dflt;
+    tubo__tp_set_rndv(s->w, shm_world(s, p), forced ? (size_t)forced : dflt);
   }
 }
 
-static int shm_open_job(tubo__world_t *w, tubo__launch_t *l, void **state, tubo__tp_caps_t *caps)
+static int shm_open_job(tubo__world_t *w, tubo__launch_t *l, const void *arg, void **state,
+                        tubo__tp_caps_t *caps)
 {
   size_t page = (size_t)sysconf(_SC_PAGESIZE);
   struct stat sb;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "shm/shm_ring.h"
+#include "engine.h"
 #include "world.h"
 
 #define FUZZ_DBYTES 4096u

@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: MIT */
+/* The engine as its transports see it: every call a transport (lib/shm/, lib/pipe/,
+ * lib/mpi/mpi_transport.c) makes into tubo's matching engine, and every hint it reads.
+ *
+ * A transport implements the table of transport.h and calls only what this header offers:
+ * it hands over the frames that arrive, reports peers that left and reads it finished, sets
+ * each peer's single-copy threshold at open, and reads the engine's hints to decide how
+ * often to poll and whether it may wait inside its own library. The engine's own state
+ * (its queues, requests, counts and failure state, world.h) stays the engine's: a transport
+ * names none of its fields, which tests/check_layers.sh checks. The hints are inline
+ * functions, so that the transports' fast paths cost what they cost when they read the
+ * fields themselves.
+ *
+ * World ranks name peers here; a transport numbers its own peers (tpeer) as it likes and
+ * maps them to world ranks itself (its launch description's world_of). */
+#ifndef TUBO_ENGINE_H
+#define TUBO_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "frame.h"
+#include "transport.h"
+#include "tubo.h"
+#include "world.h"
+
+/* ---- Frames in ---- */
+
+/* Takes one incoming frame from world rank src. Returns 1 if it was consumed, 0 if the
+ * transport should keep it (and everything after it from src) for later, or a negative
+ * error. With must set, an unwanted frame goes to the unexpected queue instead of being
+ * kept. Frames from one peer must be handed over in the order that peer sent them. */
+int tubo__deliver(tubo__world_t *w, int src, const tubo__frame_t *f, const void *payload, int must);
+
+/* ---- Peers and the job ---- */
+
+/* Records that world rank peer left (TUBO__GONE_LEFT) or died (TUBO__GONE_DIED, with its
+ * exit status): its queued sends fail, and a death breaks every wait. */
+void tubo__peer_gone(tubo__world_t *w, int peer, int how, int status);
+
+/* Records that the job was aborted: every wait ends with TUBO_EABORT. */
+void tubo__job_aborted(tubo__world_t *w);
+
+/* Whether peer is known to have left or died. */
+static inline int tubo__tp_peer_is_gone(const tubo__world_t *w, int peer)
+{
+  return w->peers[peer].gone != 0;
+}
+
+/* Whether sends to peer wait for room in its channel: a transport that may empty the
+ * channel from peer into memory (progress.c says when), or wake when room comes, asks. */
+static inline int tubo__tp_peer_waits_room(const tubo__world_t *w, int peer)
+{
+  return !tubo__list_empty(&w->peers[peer].sq);
+}
+
+/* Sets, while the transport opens, the size from which messages to peer go by single copy
+ * (RTS). A transport whose caps.rndv_min is 0 sets it for every peer it reaches. */
+static inline void tubo__tp_set_rndv(tubo__world_t *w, int peer, size_t rndv_min)
+{
+  w->peers[peer].rndv_min = rndv_min;
+}
+
+/* The state of the transport that reaches world rank peer (not this rank), and peer's
+ * number within it. */
+static inline void *tubo__tp_state_of(const tubo__world_t *w, int peer)
+{
+  return w->tports[w->peers[peer].tport].state;
+}
+static inline int tubo__tp_index_of(const tubo__world_t *w, int peer)
+{
+  return w->peers[peer].tpeer;
+}
+
+/* The machine's topology while the world is being made (NULL once ready, or where hwloc
+ * could not load it), for a transport that places its memory near this rank. */
+static inline struct tubo__topo *tubo__tp_topo(const tubo__world_t *w)
+{
+  return w->topo;
+}
+
+/* ---- Single copy ---- */
+
+/* The message of the sender's request sreq, which the transport took in the background
+ * (read_start), is in r's buffer (err 0) or could not be (err): tells the sender and
+ * completes r. */
+void tubo__read_done(tubo__world_t *w, tubo_request_t *r, uint32_t sreq, int err);
+
+/* A transport that completes RTS sends itself (caps.self_fin) has sent the data of this
+ * rank's send request sreq. */
+void tubo__rts_sent(tubo__world_t *w, uint32_t sreq);
+
+/* ---- A blocking receive's fast path (transport.h, recv) ---- */
+
+/* The world a communicator lives in, and the context its user messages carry. */
+static inline tubo__world_t *tubo__tp_comm_world(const tubo_comm_t *comm)
+{
+  return comm->w;
+}
+static inline uint16_t tubo__tp_comm_ctx(const tubo_comm_t *comm)
+{
+  return comm->ctx;
+}
+
+/* The general path of a blocking receive (tubo_recv's, p2p.c): checks its arguments
+ * again, then waits for the message through the engine. A transport's recv hands it the
+ * calls it does not finish itself. */
+int tubo__recv_general(void *buf, size_t cap, int source, int tag, tubo_comm_t *comm,
+                       tubo_status_t *status);
+
+/* Finishes a blocking receive a transport's recv took on its fast path: len bytes came
+ * with tag, of which at most cap were copied. Counts it, fills status (if not NULL) and
+ * returns what tubo_recv returns. */
+static inline int tubo__recv_fast_done(tubo__world_t *w, int source, int32_t tag, size_t len,
+                                       size_t cap, tubo_status_t *status)
+{
+  int rc = len > cap ? TUBO_ETRUNC : 0;
+  w->fast_recvs++;
+  if (status != NULL) {
+    status->source = source;
+    status->tag = tag;
+    status->length = len;
+    status->error = rc;
+  }
+  return rc;
+}
+
+/* ---- Hints: how to poll, and whether to wait ---- */
+
+/* Whether the engine polls other transports besides this one: a transport whose polls
+ * cost much may then poll itself less often while it is quiet. */
+static inline int tubo__tp_polled_with_others(const tubo__world_t *w)
+{
+  return w->nact > 1;
+}
+
+/* Whether the current wait can only be finished by another transport than the one whose
+ * state is state (a blocking call on a peer that transport reaches): this one may then
+ * poll itself rarely until the wait ends. */
+static inline int tubo__tp_wait_is_elsewhere(const tubo__world_t *w, const void *state)
+{
+  return w->wait_only != NULL && w->wait_only != state;
+}
+
+/* Requests completed so far in w: a transport that takes many frames in one progress
+ * call stops once this moves, so that the waiter sees its request done first. */
+static inline uint64_t tubo__tp_completions(const tubo__world_t *w)
+{
+  return w->completions;
+}
+
+/* How stuck the current wait is: 0, TUBO__STALLED (it found nothing to do and sleeps) or
+ * TUBO__STALLED_LONG. A stalled rank empties channels whose sender waits for room;
+ * stalled for long, it takes every frame (progress.c explains why). */
+static inline int tubo__tp_stalled(const tubo__world_t *w)
+{
+  return w->stalled;
+}
+
+/* Whether, in a blocking call on world rank peer, nothing but the next frame this rank's
+ * only transport brings could end the wait: no other transport is polled, no send waits
+ * for room or for its receiver, no service runs, the job is whole and peer is still in it.
+ * Such a transport may then wait for that frame inside its own library (MPI_Wait). */
+static inline int tubo__tp_only_frames_end_wait(const tubo__world_t *w, int peer)
+{
+  return w->nact == 1 && w->sq_peers == 0 && w->waitfin == 0 && tubo__list_empty(&w->services) &&
+         !w->broken && !w->peers[peer].gone;
+}
+
+#endif /* TUBO_ENGINE_H */
