@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #include "frame.h"
-#include "launch.h"
+#include "launch/launch.h"
 #include "tubo.h"
 
 typedef struct tubo__world tubo__world_t;

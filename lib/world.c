@@ -247,10 +247,21 @@ void tubo__world_forget(void)
   tubo__world_set_own(NULL);
 }
 
+void tubo__world_set_watcher(tubo__world_t *w, tubo__watcher_fn fn, void *arg)
+{
+  w->watcher = fn;
+  w->watcher_arg = fn != NULL ? arg : NULL;
+}
+
+void *tubo__world_watcher(const tubo__world_t *w, tubo__watcher_fn fn)
+{
+  return fn != NULL && w->watcher == fn ? w->watcher_arg : NULL;
+}
+
 int tubo__world_health(tubo__world_t *w)
 {
-  if (w->spawn != NULL)
-    tubo__spawn_poll(w);
+  if (w->watcher != NULL)
+    w->watcher(w->watcher_arg);
   for (int t = 0; t < w->ntports; t++) {
     int c = w->tports[t].ops->check(w->tports[t].state);
     /* An abort explains every death that follows it: it wins over TUBO_EPEER. */

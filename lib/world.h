@@ -7,7 +7,7 @@
 #include <stdint.h>
 
 #include "frame.h"
-#include "launch.h"
+#include "launch/launch.h"
 #include "list.h"
 #include "transport.h"
 #include "tubo.h"
@@ -123,6 +123,9 @@ typedef struct tubo__service {
   tubo__list_node_t link; /* in the world's services */
 } tubo__service_t;
 
+/* A world's watcher (tubo__world_set_watcher). */
+typedef void (*tubo__watcher_fn)(void *arg);
+
 typedef struct tubo__reqpool {
   tubo_request_t **chunks;
   uint32_t nchunks;
@@ -163,9 +166,10 @@ struct tubo__world {
   /* Blocking receives and sends that finished on their fast paths (p2p.c): a slip that
    * sends them down the general path costs speed only, so tests count them. */
   uint64_t fast_recvs, fast_sends;
-  uint64_t completions;        /* requests completed so far: a transport stops taking frames at
-                                  one, so that its waiter sees it first (engine.h) */
-  struct tubo__spawn *spawn;   /* in the process that made it with tubo_spawn: its children */
+  uint64_t completions;     /* requests completed so far: a transport stops taking frames at
+                               one, so that its waiter sees it first (engine.h) */
+  tubo__watcher_fn watcher; /* run by each health check (tubo__world_set_watcher) */
+  void *watcher_arg;
   tubo__list_node_t live_link; /* in the list of this process's live worlds */
   struct tubo__topo *topo;     /* during tubo_init only, else NULL */
   int oversubscribed;          /* more ranks on this node than processing units */
@@ -223,9 +227,13 @@ void tubo__world_adopt(tubo__world_t *w);
  * (TUBO_EPEER, TUBO_EABORT). */
 int tubo__world_health(tubo__world_t *w);
 
-/* In the process that made w with tubo_spawn: reaps the workers that ended and records
- * their ends in the job control block, so that the others notice (patterns/spawn.c). */
-void tubo__spawn_poll(tubo__world_t *w);
+/* Registers fn, which each health check of w runs with arg before its transports look
+ * for failures (NULL: none). The maker of a world that watches processes itself registers
+ * one: tubo_spawn's rank 0 reaps its workers there (launch/spawn.c). The engine knows
+ * nothing else of what made its worlds. */
+void tubo__world_set_watcher(tubo__world_t *w, tubo__watcher_fn fn, void *arg);
+/* The arg w's watcher was registered with, if its watcher is fn; else NULL. */
+void *tubo__world_watcher(const tubo__world_t *w, tubo__watcher_fn fn);
 
 /* The world rank of a communicator's rank. */
 static inline int tubo__comm_world_rank(const tubo_comm_t *c, int r)

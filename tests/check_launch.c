@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The launch contract (lib/launch.c): reading TUBO_* variables into a launch record,
+/* The launch contract (lib/launch/launch.c): reading TUBO_* variables into a launch record,
  * rejecting every inconsistent environment with TUBO_ELAUNCH, and the integer and
  * transport parsers tuborun shares. Each test runs in its own process (CK_FORK), so it
  * may change the environment freely. */
@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "launch.h"
+#include "launch/launch.h"
 
 #define JOBID "00112233445566778899aabbccddeeff"
 

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "harness.h"
-#include "jobctl.h"
+#include "launch/jobctl.h"
 #include "shm/shm_layout.h"
 #include "shm/shm_ring.h"
 

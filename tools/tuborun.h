@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "launch.h"
+#include "launch/launch.h"
 #include "placement.h"
 
 #define TUBORUN_MAX_X 256

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "frame.h"
-#include "jobctl.h"
+#include "launch/jobctl.h"
 #include "os/os.h"
 #include "pipe/pipe_wire.h"
 #include "tubo.h"

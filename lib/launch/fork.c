@@ -1,16 +1,24 @@
 /* SPDX-License-Identifier: MIT */
-/* Forking children for the patterns (fork.h). */
+/* Forking children that leave this process's job (fork.h). */
 #include "config.h"
 
-#include "patterns/fork.h"
+#include "launch/fork.h"
 
 #include <stdio.h>
 #include <unistd.h>
 
-#include "launch.h"
+#include "launch/launch.h"
 #include "os/os.h"
-#include "patterns/pipe.h"
 #include "world.h"
+
+/* What tubo__child_exit runs before it ends the child. */
+static tubo__list_t fork_exit_hooks;
+
+void tubo__child_exit_hook_add(tubo__child_exit_hook_t *h)
+{
+  if (!tubo__list_contains(&fork_exit_hooks, &h->link))
+    tubo__list_append(&fork_exit_hooks, &h->link);
+}
 
 pid_t tubo__fork_child(void)
 {
@@ -30,8 +38,11 @@ pid_t tubo__fork_child(void)
 
 _Noreturn void tubo__child_exit(int code)
 {
-  /* _exit runs no atexit handler: close the pipe ends here, as exit() would. */
-  tubo__pipe_close_all();
+  /* _exit runs no atexit handler: what must still be done is done here, as exit() would. */
+  tubo__child_exit_hook_t *h;
+  TUBO__LIST_FOREACH(h, &fork_exit_hooks, tubo__child_exit_hook_t, link) {
+    h->fn();
+  }
   fflush(NULL);
   _exit(code & 0xff);
 }

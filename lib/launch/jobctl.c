@@ -2,7 +2,7 @@
 /* Operations on the job control block (jobctl.h): bells and failure marks. */
 #include "config.h"
 
-#include "jobctl.h"
+#include "launch/jobctl.h"
 
 #include <limits.h>
 #include <string.h>

@@ -2,7 +2,7 @@
 /* Reading the launch contract (launch.h) from the environment. */
 #include "config.h"
 
-#include "launch.h"
+#include "launch/launch.h"
 
 #include <errno.h>
 #include <fcntl.h>

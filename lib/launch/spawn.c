@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Spawned workers: this process forks N children and makes a world with them, in which it
  * is rank 0 and plays the launcher's part (it reaps the children and records their ends
- * in the job control block). Everything else is the shm transport, as under tuborun. */
+ * in the job control block, from the world's watcher, which each of the world's health
+ * checks runs). Everything else is the shm transport, as under tuborun. */
 #include "config.h"
 
 #include <errno.h>
@@ -13,9 +14,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "jobctl.h"
+#include "launch/jobctl.h"
 #include "os/os.h"
-#include "patterns/fork.h"
+#include "launch/fork.h"
 #include "world.h"
 
 struct tubo__spawn {
@@ -48,9 +49,11 @@ static void spawn_ended(struct tubo__spawn *sp, int r, int ws)
   tubo__jobctl_exited(sp->ctl, r, status);
 }
 
-void tubo__spawn_poll(tubo__world_t *w)
+/* The world's watcher (world.h): reaps the workers that ended and records their ends in
+ * the job control block, so that the others notice. */
+static void spawn_watch(void *arg)
 {
-  struct tubo__spawn *sp = w->spawn;
+  struct tubo__spawn *sp = arg;
   for (int r = 1; r <= sp->n; r++) {
     if (sp->ended[r])
       continue;
@@ -157,7 +160,7 @@ int tubo_spawn(int nworkers, tubo_spawn_fn fn, void *arg, tubo_comm_t **comm)
     spawn_free(sp);
     return rc;
   }
-  w->spawn = sp;
+  tubo__world_set_watcher(w, spawn_watch, sp);
   tubo__world_register(w);
   *comm = &w->world_comm;
   return 0;
@@ -171,7 +174,7 @@ int tubo_spawn_join(tubo_comm_t **comm, int *exit_codes)
   if (rc != 0)
     return rc;
   tubo__world_t *w = (*comm)->w;
-  struct tubo__spawn *sp = w->spawn;
+  struct tubo__spawn *sp = tubo__world_watcher(w, spawn_watch);
   if (sp == NULL || *comm != &w->world_comm)
     return TUBO_ECOMM;
   /* Leave first, so that a worker still waiting for this process is told it left
@@ -195,7 +198,7 @@ int tubo_spawn_join(tubo_comm_t **comm, int *exit_codes)
       exit_codes[r - 1] = sp->codes[r];
     all_ok = all_ok && sp->codes[r] == 0;
   }
-  w->spawn = NULL;
+  tubo__world_set_watcher(w, NULL, NULL);
   spawn_free(sp);
   tubo__world_unregister(w);
   tubo__world_free(w);

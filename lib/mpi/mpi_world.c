@@ -9,7 +9,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "jobctl.h"
+#include "launch/jobctl.h"
 #include "mpi/mpi.h"
 #include "mpi/mpi_transport.h"
 #include "os/os.h"

@@ -40,7 +40,7 @@ tubo_pipe_t *tubo__pipe_new(const tubo__pipe_ops_t *ops, void *impl, int can_sen
 
 /* Closes every end of a created pipe this process still has open, as it exits: senders
  * on the other ends then learn at once that nobody reads (pipe_shm.c). Registered with
- * atexit; a child of tubo that ends with _exit calls it itself. */
+ * atexit, and as a child exit hook (launch/fork.h) for children that end with _exit. */
 void tubo__pipe_close_all(void);
 
 #endif /* TUBO_PATTERNS_PIPE_H */

@@ -25,6 +25,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "launch/fork.h"
 #include "os/os.h"
 #include "patterns/handles.h"
 #include "patterns/pipe.h"
@@ -95,11 +96,16 @@ void tubo__pipe_close_all(void)
     end_close(open_ends);
 }
 
+/* A child of tubo that ends with _exit closes them too (launch/fork.h). */
+static tubo__child_exit_hook_t open_child_hook = {.fn = tubo__pipe_close_all};
+
 static void open_add(pipe_end_t *e)
 {
   static int at_exit;
-  if (!at_exit)
+  if (!at_exit) {
     at_exit = atexit(tubo__pipe_close_all) == 0;
+    tubo__child_exit_hook_add(&open_child_hook);
+  }
   e->prev = NULL;
   e->next = open_ends;
   if (open_ends != NULL)

@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "os/os.h"
-#include "patterns/fork.h"
+#include "launch/fork.h"
 #include "patterns/handles.h"
 #include "tubo.h"
 

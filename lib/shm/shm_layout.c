@@ -6,7 +6,7 @@
 
 #include <string.h>
 
-#include "jobctl.h"
+#include "launch/jobctl.h"
 #include "tubo.h"
 
 static size_t layout_pow2_floor(size_t v)

@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #include "frame.h"
-#include "jobctl.h"
+#include "launch/jobctl.h"
 #include "shm/shm_layout.h"
 #include "tubo.h"
 
