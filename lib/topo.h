@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* What the library asks of hwloc: the machine's size, NUMA-local memory, and what two
- * cores share. Placement of ranks (for tuborun) lives in placement.h. */
+ * cores share. Placement of ranks (for tuborun) lives in tools/placement.h. */
 #ifndef TUBO_TOPO_H
 #define TUBO_TOPO_H
 
@@ -16,7 +16,7 @@ int tubo__topo_load(tubo__topo_t **out);
 int tubo__topo_load_xml(const char *path, tubo__topo_t **out);
 void tubo__topo_free(tubo__topo_t *t);
 
-/* The hwloc topology itself, for the modules that walk it (placement.c). */
+/* The hwloc topology itself, for the modules that walk it (tools/placement.c). */
 struct hwloc_topology *tubo__topo_hwloc(const tubo__topo_t *t);
 
 /* Processing units (hardware threads) the job may use: the allowed set, which honours the

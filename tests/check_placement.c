@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Placement (lib/placement.h) on real machines: the hwloc XML exports in tests/topologies/.
+/* Placement (tools/placement.h) on real machines: the hwloc XML exports in tests/topologies/.
  *
  * Processor numbers below are the operating system's (P#), as the XML files give them;
  * core and package numbers in descriptions are hwloc's logical ones (L#), as lstopo shows. */
