@@ -4,7 +4,7 @@
 
 #include <unistd.h>
 
-#include "mpi/mpi.h"
+#include "mpi/mpi_world.h"
 #include "os/os.h"
 #include "world.h"
 

@@ -13,7 +13,7 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "mpi/mpi.h"
+#include "mpi/mpi_world.h"
 #include "pipe/pipe_wire.h"
 #include "shm/shm_layout.h"
 #include "topo.h"

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* Worlds under mpirun, in a build without MPI (mpi.h): never detected, and their
+/* Worlds under mpirun, in a build without MPI (mpi_world.h): never detected, and their
  * transport's table (transport.c) never opens. */
 #include "config.h"
 
-#include "mpi/mpi.h"
+#include "mpi/mpi_world.h"
 #include "transport.h"
 #include "tubo.h"
 

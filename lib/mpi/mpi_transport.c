@@ -22,7 +22,7 @@
 
 #include "copy.h"
 #include "engine.h"
-#include "mpi/mpi.h"
+#include "mpi/mpi_world.h"
 #include "mpi/mpi_transport.h"
 
 #define MPI_TAG_FRAME 1
@@ -35,7 +35,7 @@
 #define MPI_TAG_DATA0        2
 /* Bytes of one MPI message of a large message's data: MPI counts in int. */
 #define MPI_CHUNK (1u << 30)
-/* Largest frame: what one rank buffers per message in flight (mpi.h). */
+/* Largest frame: what one rank buffers per message in flight (mpi_world.h). */
 #define MPI_FRAME_MAX TUBO__MPI_FRAME_MAX
 /* Messages of these sizes or more go by RTS, with no copy on either side of tubo: to a
  * peer MPI reaches through shared memory, and to any other. Through shared memory, MPI

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Worlds under mpirun (mpi.h): MPI's ranks, shared memory among those of one node, MPI
+/* Worlds under mpirun (mpi_world.h): MPI's ranks, shared memory among those of one node, MPI
  * between the others. */
 #include "config.h"
 
@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "launch/jobctl.h"
-#include "mpi/mpi.h"
+#include "mpi/mpi_world.h"
 #include "mpi/mpi_transport.h"
 #include "os/os.h"
 #include "settings.h"

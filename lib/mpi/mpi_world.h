@@ -2,8 +2,8 @@
 /* Worlds under mpirun: shared memory inside each node, MPI between nodes. Built from
  * mpi_world.c and mpi_transport.c where configure found Open MPI, from mpi_none.c
  * elsewhere (lib/Makefile.inc picks). */
-#ifndef TUBO_MPI_H
-#define TUBO_MPI_H
+#ifndef TUBO_MPI_WORLD_H
+#define TUBO_MPI_WORLD_H
 
 typedef struct tubo__world tubo__world_t;
 
@@ -25,4 +25,4 @@ int tubo__mpi_detect(void);
  * through MPI. World ranks are MPI's. Returns 0 or an error; TUBO_ENOTSUP without MPI. */
 int tubo__mpi_world_create(tubo__world_t **out);
 
-#endif /* TUBO_MPI_H */
+#endif /* TUBO_MPI_WORLD_H */
