@@ -5,8 +5,8 @@
 
 #include "transport.h"
 
-extern const tubo__tp_ops_t tubo__shm_ops;  /* lib/shm/shm.c */
-extern const tubo__tp_ops_t tubo__pipe_ops; /* lib/pipe/pipe.c */
+extern const tubo__tp_ops_t tubo__shm_ops;  /* lib/shm/shm_transport.c */
+extern const tubo__tp_ops_t tubo__pipe_ops; /* lib/pipe/pipe_transport.c */
 /* lib/mpi/mpi_transport.c where configure found MPI; else lib/mpi/mpi_none.c's, which
  * never opens (no world under mpirun is made without MPI). */
 extern const tubo__tp_ops_t tubo__mpi_ops;

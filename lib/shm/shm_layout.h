@@ -40,9 +40,9 @@ typedef struct tubo__shm_layout {
 /* The shared heap's default size: address space only, until objects are made in it. */
 #define TUBO__SHM_HEAP_DEFAULT ((size_t)256 << 20)
 
-/* Largest frame, unless the data ring is smaller (shm.c). */
+/* Largest frame, unless the data ring is smaller (shm_transport.c). */
 #define TUBO__SHM_FRAME_DEFAULT (64u << 10)
-/* Single copy from this size between ranks that share no cache (shm.c). */
+/* Single copy from this size between ranks that share no cache (shm_transport.c). */
 #define TUBO__SHM_RNDV_DEFAULT (256u << 10)
 
 /* Computes the layout for nranks. nslots and dbytes ask for a channel's slot count and
