@@ -4,6 +4,7 @@
 #   lib/os/, lib/list.h, settings, topo      what everything may use
 #   lib/launch/launch.c, jobctl.c            the launch contract and the job control block,
 #                                            which tuborun and every rank share
+#   lib/heap/                                the shared heap's allocator
 #   the transports: lib/shm/, lib/pipe/,     see the engine through engine.h only
 #     lib/mpi/mpi_transport.c
 #   the engine (lib/*.c, world.h)            matching, sending, progress, worlds
@@ -12,8 +13,8 @@
 #   lib/patterns/                            Process, Pipe, Queue, Array, Value, ...
 #   tools/                                   tuborun and its placement (tools/placement.h)
 # This script fails when a file reaches up: the core or a transport including a header of
-# lib/patterns/ or tools/ or calling into spawn.c or fork.c, the launch contract including
-# the engine, or a transport including world.h or following a world's fields itself.
+# lib/patterns/ or tools/ or calling into spawn.c or fork.c, the launch contract or the
+# heap including the engine, or a transport including world.h or following a world's fields itself.
 set -u
 top=${srcdir:-.}/
 fail=0
@@ -46,8 +47,8 @@ check()
 
 cd "$top" || exit 1
 top=
-core=$(ls lib/*.c lib/*.h lib/shm/*.[ch] lib/pipe/*.[ch] lib/mpi/*.[ch] lib/os/*.[ch] lib/launch/*.[ch] 2>/dev/null)
-launch=$(ls lib/launch/launch.[ch] lib/launch/jobctl.[ch] 2>/dev/null)
+core=$(ls lib/*.c lib/*.h lib/shm/*.[ch] lib/pipe/*.[ch] lib/mpi/*.[ch] lib/os/*.[ch] lib/launch/*.[ch] lib/heap/*.[ch] 2>/dev/null)
+launch=$(ls lib/launch/launch.[ch] lib/launch/jobctl.[ch] lib/heap/*.[ch] 2>/dev/null)
 engine=$(ls lib/*.c lib/*.h lib/shm/*.[ch] lib/pipe/*.[ch] lib/mpi/mpi_transport.[ch] lib/os/*.[ch] 2>/dev/null)
 transports=$(ls lib/shm/*.[ch] lib/pipe/*.[ch] lib/mpi/mpi_transport.[ch] lib/mpi/mpi_locality.c 2>/dev/null)
 [ -n "$core" ] && [ -n "$launch" ] && [ -n "$transports" ] || {
@@ -62,7 +63,7 @@ check "the core and the transports include nothing of lib/patterns/" \
 check "lib/ includes nothing of tools/ (placement is the launcher's)" \
   "$(offenders '#include "(tools/|placement\.h|tuborun)' $core $(ls lib/patterns/*.[ch]))"
 # shellcheck disable=SC2086
-check "the launch contract and the job control block include nothing of the engine" \
+check "the launch contract, the job control block and the heap include nothing of the engine" \
   "$(offenders '#include "(world|engine|transport)\.h"|#include "patterns/|#include "launch/(fork|spawn)' $launch)"
 # shellcheck disable=SC2086
 check "the engine and the transports call nothing of tubo_spawn or the forking of children" \
