@@ -39,6 +39,9 @@ int tubo_init(int *argc, char ***argv)
     rc = tubo__mpi_world_create(&w);
   } else {
     rc = tubo__world_create(&l, &w);
+    /* Joined: the launch contract is this process's alone, not its children's. */
+    if (rc == 0)
+      tubo__launch_take(&w->launch);
   }
   if (rc != 0)
     return rc;

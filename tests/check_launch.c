@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -42,6 +44,14 @@ static int open_null(void)
   return fd;
 }
 
+/* A stand-in for the job's memory: a memfd, as tuborun makes. */
+static int open_memfd(void)
+{
+  int fd = memfd_create("launch-test", 0);
+  ck_assert_msg(fd > 2, "expected a memfd above the standard descriptors, got %d", fd);
+  return fd;
+}
+
 /* A descriptor number that is not open. */
 static int closed_fd(void)
 {
@@ -53,6 +63,22 @@ static int closed_fd(void)
 static int fd_open(int fd)
 {
   return fcntl(fd, F_GETFD) != -1;
+}
+
+static int fd_cloexec(int fd)
+{
+  int fl = fcntl(fd, F_GETFD);
+  return fl != -1 && (fl & FD_CLOEXEC);
+}
+
+/* Checks that a failed read of the contract had no effect on the descriptors: every one
+ * of fds (n of them) and the standard ones are still open. */
+static void expect_all_open(const int *fds, int n, const char *what)
+{
+  for (int fd = 0; fd <= 2; fd++)
+    ck_assert_msg(fd_open(fd), "%s: expected standard descriptor %d still open", what, fd);
+  for (int i = 0; i < n; i++)
+    ck_assert_msg(fd_open(fds[i]), "%s: expected descriptor %d still open", what, fds[i]);
 }
 
 /* A consistent environment: rank 1 of 3 over shm, with fd as the job's memory. */
@@ -108,9 +134,38 @@ START_TEST(test_no_launcher)
 }
 END_TEST
 
+/* After a successful read nothing is owned yet; taking the contract makes the descriptors
+ * the library's (close-on-exec, closed by free) and removes the launch variables, so that
+ * a program the rank runs starts a world of its own. */
+static void expect_taken(tubo__launch_t *l, const int *fds, int n, const char *what)
+{
+  tubo__launch_free(l);
+  expect_all_open(fds, n, what);
+  ck_assert_msg(tubo__launch_read(l) == 0, "%s: expected a second read to work", what);
+  tubo__launch_take(l);
+  for (int i = 0; i < n; i++)
+    ck_assert_msg(fd_cloexec(fds[i]), "%s: descriptor %d taken: expected close-on-exec", what,
+                  fds[i]);
+  static const char *const gone[] = {
+      TUBO__ENV_JOBID,      TUBO__ENV_RANK,         TUBO__ENV_SIZE,   TUBO__ENV_LOCAL_RANK,
+      TUBO__ENV_LOCAL_SIZE, TUBO__ENV_LAUNCHER_PID, TUBO__ENV_SHM_FD, TUBO__ENV_PIPE_FDS};
+  for (size_t i = 0; i < sizeof gone / sizeof gone[0]; i++)
+    ck_assert_msg(getenv(gone[i]) == NULL, "%s: taken: expected %s removed, it is \"%s\"", what,
+                  gone[i], getenv(gone[i]));
+  tubo__launch_t again;
+  int rc = tubo__launch_read(&again);
+  ck_assert_msg(rc == 0 && !again.launched,
+                "%s: read after take: expected a world of one, got %s, launched %d", what,
+                tubo_err_name(rc), again.launched);
+  tubo__launch_free(l);
+  for (int i = 0; i < n; i++)
+    ck_assert_msg(!fd_open(fds[i]), "%s: tubo__launch_free left taken descriptor %d open", what,
+                  fds[i]);
+}
+
 START_TEST(test_valid_shm)
 {
-  int fd = open_null();
+  int fd = open_memfd();
   env_valid_shm(fd);
   unsetenv(TUBO__ENV_LOCAL_RANK);
   unsetenv(TUBO__ENV_LOCAL_SIZE);
@@ -132,12 +187,11 @@ START_TEST(test_valid_shm)
   for (int i = 0; i < 16; i++)
     ck_assert_msg(l.jobid[i] == want[i], "job id byte %d: expected 0x%02x, got 0x%02x", i, want[i],
                   l.jobid[i]);
-  tubo__launch_free(&l);
-  ck_assert_msg(!fd_open(fd), "tubo__launch_free left the shm descriptor %d open", fd);
+  expect_taken(&l, &fd, 1, "shm");
   ck_assert_msg(l.shm_fd == -1, "tubo__launch_free: expected shm_fd -1, got %d", l.shm_fd);
 
   /* Local rank and size, when given, are read. */
-  fd = open_null();
+  fd = open_memfd();
   env_valid_shm(fd);
   setenv(TUBO__ENV_LOCAL_RANK, "0", 1);
   setenv(TUBO__ENV_LOCAL_SIZE, "2", 1);
@@ -189,118 +243,191 @@ static const bad_env_t bad_shm[] = {
     {TUBO__ENV_SHM_FD, "-1"},
     {TUBO__ENV_SHM_FD, "abc"},
     {TUBO__ENV_SHM_FD, "closed"},
+    /* The standard descriptors are never the job's memory, nor is a device. */
+    {TUBO__ENV_SHM_FD, "0"},
+    {TUBO__ENV_SHM_FD, "1"},
+    {TUBO__ENV_SHM_FD, "2"},
+    {TUBO__ENV_SHM_FD, "devnull"},
 };
 #define NBAD_SHM (sizeof bad_shm / sizeof bad_shm[0])
 
 START_TEST(test_bad_shm)
 {
   const bad_env_t *b = &bad_shm[_i];
-  int fd = open_null();
-  env_valid_shm(fd);
+  int fds[2] = {open_memfd(), open_null()};
+  env_valid_shm(fds[0]);
   if (b->value == NULL)
     unsetenv(b->name);
   else if (strcmp(b->value, "closed") == 0)
     env_int(b->name, closed_fd());
+  else if (strcmp(b->value, "devnull") == 0)
+    env_int(b->name, fds[1]);
   else
     setenv(b->name, b->value, 1);
   tubo__launch_t l;
   int rc = tubo__launch_read(&l);
-  ck_assert_msg(rc == TUBO_ELAUNCH, "%s=%s%s%s: expected TUBO_ELAUNCH, got %s", b->name,
-                b->value ? "\"" : "", b->value ? b->value : "(unset)", b->value ? "\"" : "",
+  char what[128];
+  snprintf(what, sizeof what, "%s=%s%s%s", b->name, b->value ? "\"" : "",
+           b->value ? b->value : "(unset)", b->value ? "\"" : "");
+  ck_assert_msg(rc == TUBO_ELAUNCH, "%s: expected TUBO_ELAUNCH, got %s", what, tubo_err_name(rc));
+  expect_all_open(fds, 2, what);
+  /* tubo_init says the same and closes nothing either. */
+  rc = tubo_init(NULL, NULL);
+  ck_assert_msg(rc == TUBO_ELAUNCH, "%s: tubo_init: expected TUBO_ELAUNCH, got %s", what,
                 tubo_err_name(rc));
+  expect_all_open(fds, 2, what);
 }
 END_TEST
 
-/* Rank 1 of 3 over pipes: a read end and three write ends. */
-static void env_valid_pipe(int fds[4])
+/* tubo_init given a regular file that is not the job's memory (wrong magic): refused,
+ * and neither closed nor changed. */
+START_TEST(test_shm_not_the_job)
 {
-  int p[2][2];
-  ck_assert_msg(pipe(p[0]) == 0 && pipe(p[1]) == 0, "pipe() failed");
-  fds[0] = p[0][0];
-  fds[1] = p[0][1];
-  fds[2] = p[1][0];
-  fds[3] = p[1][1];
-  env_valid_shm(open_null());
+  int fd = open_memfd();
+  char junk[8192];
+  memset(junk, 0x5a, sizeof junk);
+  ck_assert_msg(write(fd, junk, sizeof junk) == (ssize_t)sizeof junk, "expected to fill the memfd");
+  env_valid_shm(fd);
+  int rc = tubo_init(NULL, NULL);
+  ck_assert_msg(rc == TUBO_ELAUNCH, "a memfd of junk: tubo_init: expected TUBO_ELAUNCH, got %s",
+                tubo_err_name(rc));
+  expect_all_open(&fd, 1, "a memfd of junk");
+  struct stat st;
+  ck_assert_msg(fstat(fd, &st) == 0 && st.st_size == (off_t)sizeof junk,
+                "a memfd of junk: expected its size %zu unchanged, got %lld", sizeof junk,
+                (long long)st.st_size);
+  ck_assert_msg(getenv(TUBO__ENV_RANK) != NULL,
+                "a failed tubo_init: expected the launch variables kept");
+}
+END_TEST
+
+/* Rank 1 of 3 over pipes: one pipe per rank; rank 1 reads its own and holds every write
+ * end. fds: the three read ends, then the three write ends. */
+static void env_valid_pipe(int fds[6])
+{
+  for (int r = 0; r < 3; r++) {
+    int p[2];
+    ck_assert_msg(pipe(p) == 0, "pipe() failed");
+    fds[r] = p[0];
+    fds[3 + r] = p[1];
+  }
+  env_valid_shm(open_memfd());
   unsetenv(TUBO__ENV_SHM_FD);
   setenv(TUBO__ENV_TRANSPORT, "pipe", 1);
   char list[64];
-  snprintf(list, sizeof list, "%d,%d,%d,%d", fds[0], fds[1], fds[2], fds[3]);
+  snprintf(list, sizeof list, "%d,%d,%d,%d", fds[1], fds[3], fds[4], fds[5]);
   setenv(TUBO__ENV_PIPE_FDS, list, 1);
 }
 
 START_TEST(test_valid_pipe)
 {
-  int fds[4];
+  int fds[6];
   env_valid_pipe(fds);
   tubo__launch_t l;
   int rc = tubo__launch_read(&l);
   ck_assert_msg(rc == 0, "valid pipe environment (%s): expected 0, got %s",
                 getenv(TUBO__ENV_PIPE_FDS), tubo_err_name(rc));
-  ck_assert_msg(l.transport == TUBO__TP_PIPE && l.pipe_rfd == fds[0] && l.pipe_wfds != NULL &&
+  ck_assert_msg(l.transport == TUBO__TP_PIPE && l.pipe_rfd == fds[1] && l.pipe_wfds != NULL &&
                     l.shm_fd == -1,
                 "expected pipe with read end %d and no shm, got transport %d read end %d shm %d",
-                fds[0], (int)l.transport, l.pipe_rfd, l.shm_fd);
+                fds[1], (int)l.transport, l.pipe_rfd, l.shm_fd);
   for (int i = 0; i < 3; i++)
-    ck_assert_msg(l.pipe_wfds[i] == fds[i + 1], "write end of rank %d: expected %d, got %d", i,
-                  fds[i + 1], l.pipe_wfds[i]);
-  tubo__launch_free(&l);
-  for (int i = 0; i < 4; i++)
-    ck_assert_msg(!fd_open(fds[i]), "tubo__launch_free left pipe descriptor %d open", fds[i]);
+    ck_assert_msg(l.pipe_wfds[i] == fds[3 + i], "write end of rank %d: expected %d, got %d", i,
+                  fds[3 + i], l.pipe_wfds[i]);
+  int used[4] = {fds[1], fds[3], fds[4], fds[5]};
+  expect_taken(&l, used, 4, "pipe");
   ck_assert_msg(l.pipe_wfds == NULL && l.pipe_rfd == -1,
                 "tubo__launch_free: expected no descriptors left in the record");
 }
 END_TEST
 
-/* The i-th malformed TUBO_PIPE_FDS for rank 1 of 3 (which needs 4 descriptors). */
-static void bad_pipe_list(int i, const int fds[4], int closed, char *out, size_t n)
+/* The i-th malformed TUBO_PIPE_FDS for rank 1 of 3 (which needs 4 descriptors: its read
+ * end, then the write ends of ranks 0, 1, 2). */
+static void bad_pipe_list(int i, const int fds[6], int closed, int devnull, char *out, size_t n)
 {
+  int r0 = fds[0], r1 = fds[1], w0 = fds[3], w1 = fds[4], w2 = fds[5];
   switch (i) {
   case 0: /* too few */
-    snprintf(out, n, "%d,%d,%d", fds[0], fds[1], fds[2]);
+    snprintf(out, n, "%d,%d,%d", r1, w0, w1);
     break;
   case 1: /* too many */
-    snprintf(out, n, "%d,%d,%d,%d,%d", fds[0], fds[1], fds[2], fds[3], fds[3]);
+    snprintf(out, n, "%d,%d,%d,%d,%d", r1, w0, w1, w2, w2);
     break;
   case 2: /* one is not open */
-    snprintf(out, n, "%d,%d,%d,%d", fds[0], fds[1], closed, fds[3]);
+    snprintf(out, n, "%d,%d,%d,%d", r1, w0, closed, w2);
     break;
   case 3:
-    snprintf(out, n, "%d,%d,x,%d", fds[0], fds[1], fds[3]);
+    snprintf(out, n, "%d,%d,x,%d", r1, w0, w2);
     break;
   case 4:
-    snprintf(out, n, "%d,%d,%d,-1", fds[0], fds[1], fds[2]);
+    snprintf(out, n, "%d,%d,%d,-1", r1, w0, w1);
     break;
   case 5:
-    snprintf(out, n, "%d", fds[0]);
+    snprintf(out, n, "%d", r1);
     break;
   case 6:
     snprintf(out, n, "%s", ",,,");
     break;
-  default:
+  case 7:
     snprintf(out, n, "%s", "");
+    break;
+  case 8: /* the standard descriptors */
+    snprintf(out, n, "0,1,2,%d", w2);
+    break;
+  case 9:
+    snprintf(out, n, "%d,%d,1,%d", r1, w0, w2);
+    break;
+  case 10: /* a write end twice */
+    snprintf(out, n, "%d,%d,%d,%d", r1, w0, w1, w0);
+    break;
+  case 11: /* the read end as a write end too */
+    snprintf(out, n, "%d,%d,%d,%d", r1, w0, r1, w2);
+    break;
+  case 12: /* not a pipe */
+    snprintf(out, n, "%d,%d,%d,%d", r1, devnull, w1, w2);
+    break;
+  case 13: /* a read end where a write end belongs */
+    snprintf(out, n, "%d,%d,%d,%d", r1, r0, w1, w2);
+    break;
+  case 14: /* a write end where the read end belongs */
+    snprintf(out, n, "%d,%d,%d,%d", w1, w0, w1, w2);
+    break;
+  default: /* its own write end is not on the pipe it reads */
+    snprintf(out, n, "%d,%d,%d,%d", r1, w0, w2, w1);
     break;
   }
 }
-#define NBAD_PIPE 8
+#define NBAD_PIPE 16
 
 START_TEST(test_bad_pipe)
 {
-  int fds[4];
+  int fds[8];
   env_valid_pipe(fds);
+  fds[6] = open_null();
+  fds[7] = open_memfd();
   char list[96];
-  bad_pipe_list(_i, fds, closed_fd(), list, sizeof list);
+  bad_pipe_list(_i, fds, closed_fd(), fds[6], list, sizeof list);
   setenv(TUBO__ENV_PIPE_FDS, list, 1);
   tubo__launch_t l;
   int rc = tubo__launch_read(&l);
-  ck_assert_msg(rc == TUBO_ELAUNCH,
-                "TUBO_PIPE_FDS=\"%s\" for 3 ranks: expected TUBO_ELAUNCH, got %s", list,
+  char what[160];
+  snprintf(what, sizeof what, "TUBO_PIPE_FDS=\"%s\" for 3 ranks", list);
+  ck_assert_msg(rc == TUBO_ELAUNCH, "%s: expected TUBO_ELAUNCH, got %s", what, tubo_err_name(rc));
+  expect_all_open(fds, 8, what);
+  /* Through tubo_init as well: nothing closed, no descriptor changed. */
+  rc = tubo_init(NULL, NULL);
+  ck_assert_msg(rc == TUBO_ELAUNCH, "%s: tubo_init: expected TUBO_ELAUNCH, got %s", what,
                 tubo_err_name(rc));
+  expect_all_open(fds, 8, what);
+  for (int i = 0; i < 6; i++)
+    ck_assert_msg(!fd_cloexec(fds[i]), "%s: expected descriptor %d left without close-on-exec",
+                  what, fds[i]);
 }
 END_TEST
 
 START_TEST(test_pipe_fds_unset)
 {
-  int fds[4];
+  int fds[6];
   env_valid_pipe(fds);
   unsetenv(TUBO__ENV_PIPE_FDS);
   tubo__launch_t l;
@@ -387,6 +514,7 @@ static Suite *launch_suite(void)
   tcase_add_test(tc, test_no_launcher);
   tcase_add_test(tc, test_valid_shm);
   tcase_add_loop_test(tc, test_bad_shm, 0, NBAD_SHM);
+  tcase_add_test(tc, test_shm_not_the_job);
   tcase_add_test(tc, test_valid_pipe);
   tcase_add_loop_test(tc, test_bad_pipe, 0, NBAD_PIPE);
   tcase_add_test(tc, test_pipe_fds_unset);

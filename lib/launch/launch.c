@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "tubo.h"
@@ -43,9 +44,18 @@ static int launch_env_int(const char *name, long lo, long hi, long *out)
   return tubo__parse_int(getenv(name), lo, hi, out) == 0 ? 0 : TUBO_ELAUNCH;
 }
 
+/* The descriptors of the launch contract are tuborun's: never standard input, output or
+ * error, which a wrong variable would otherwise hand to the transport (and its close). */
 static int launch_fd_ok(long fd)
 {
-  return fcntl((int)fd, F_GETFD) != -1;
+  return fd > STDERR_FILENO && fcntl((int)fd, F_GETFD) != -1;
+}
+
+/* Whether fd is one end of a pipe opened for mode (O_RDONLY or O_WRONLY); fills *st. */
+static int launch_pipe_end(int fd, int mode, struct stat *st)
+{
+  int fl = fcntl(fd, F_GETFL);
+  return fl != -1 && (fl & O_ACCMODE) == mode && fstat(fd, st) == 0 && S_ISFIFO(st->st_mode);
 }
 
 static int launch_hex(const char *s, uint8_t *out, size_t n)
@@ -62,6 +72,28 @@ static int launch_hex(const char *s, uint8_t *out, size_t n)
   return 0;
 }
 
+/* Checks the pipe descriptors once all are parsed: each a pipe end of the right
+ * direction, none twice, and this rank's own write end on the pipe it reads. */
+static int launch_pipes_check(const tubo__launch_t *l)
+{
+  struct stat rst, st;
+  if (!launch_pipe_end(l->pipe_rfd, O_RDONLY, &rst))
+    return TUBO_ELAUNCH;
+  for (int i = 0; i < l->size; i++) {
+    int fd = l->pipe_wfds[i];
+    if (fd == l->pipe_rfd || !launch_pipe_end(fd, O_WRONLY, &st))
+      return TUBO_ELAUNCH;
+    if (i == l->rank && (st.st_dev != rst.st_dev || st.st_ino != rst.st_ino))
+      return TUBO_ELAUNCH;
+    for (int j = 0; j < i; j++)
+      if (l->pipe_wfds[j] == fd)
+        return TUBO_ELAUNCH;
+  }
+  return 0;
+}
+
+/* Parses "R,W0,W1,...". Nothing is closed here, whatever the outcome: the descriptors
+ * become the library's only once the job was joined (tubo__launch_take). */
 static int launch_pipes(tubo__launch_t *l, const char *s)
 {
   l->pipe_wfds = calloc((size_t)l->size, sizeof(int));
@@ -88,6 +120,8 @@ static int launch_pipes(tubo__launch_t *l, const char *s)
   free(copy);
   if (rc == 0 && n != l->size + 1)
     rc = TUBO_ELAUNCH;
+  if (rc == 0)
+    rc = launch_pipes_check(l);
   return rc;
 }
 
@@ -133,27 +167,50 @@ int tubo__launch_read(tubo__launch_t *l)
     if (p == NULL)
       return TUBO_ELAUNCH;
     if ((rc = launch_pipes(l, p)) != 0) {
-      tubo__launch_free(l);
+      tubo__launch_free(l); /* the memory only: nothing is owned yet */
       return rc;
     }
   } else {
+    struct stat st;
     if ((rc = launch_env_int(TUBO__ENV_SHM_FD, 0, 1 << 20, &v)) != 0)
       return rc;
-    if (!launch_fd_ok(v))
+    /* The job's memory is a memfd (or a POSIX shared memory object): a regular file. */
+    if (!launch_fd_ok(v) || fstat((int)v, &st) != 0 || !S_ISREG(st.st_mode))
       return TUBO_ELAUNCH;
     l->shm_fd = (int)v;
   }
   return 0;
 }
 
+/* Marks fd close-on-exec. */
+static void launch_cloexec(int fd)
+{
+  int fl = fcntl(fd, F_GETFD);
+  if (fl != -1 && !(fl & FD_CLOEXEC))
+    (void)fcntl(fd, F_SETFD, fl | FD_CLOEXEC);
+}
+
+void tubo__launch_take(tubo__launch_t *l)
+{
+  l->owns_fds = 1;
+  if (l->shm_fd >= 0)
+    launch_cloexec(l->shm_fd);
+  if (l->pipe_rfd >= 0)
+    launch_cloexec(l->pipe_rfd);
+  for (int i = 0; l->pipe_wfds != NULL && i < l->size; i++)
+    if (l->pipe_wfds[i] >= 0)
+      launch_cloexec(l->pipe_wfds[i]);
+  tubo__launch_unset();
+}
+
 void tubo__launch_free(tubo__launch_t *l)
 {
-  if (l->shm_fd >= 0)
+  if (l->owns_fds && l->shm_fd >= 0)
     close(l->shm_fd);
-  if (l->pipe_rfd >= 0)
+  if (l->owns_fds && l->pipe_rfd >= 0)
     close(l->pipe_rfd);
   if (l->pipe_wfds != NULL) {
-    for (int i = 0; i < l->size; i++)
+    for (int i = 0; l->owns_fds && i < l->size; i++)
       if (l->pipe_wfds[i] >= 0)
         close(l->pipe_wfds[i]);
     free(l->pipe_wfds);

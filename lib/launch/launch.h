@@ -11,7 +11,10 @@
  *   TUBO_SHM_FD       shm: descriptor of the job's shared memory (control block first)
  *   TUBO_PIPE_FDS     pipe: "R,W0,W1,...": this rank's read end, then every rank's write end
  *
- * A process without TUBO_RANK is a world of one rank. */
+ * A process without TUBO_RANK is a world of one rank. The contract is used once: once
+ * tubo_init joined the job, the variables are removed from the environment and the
+ * descriptors closed on exec (tubo__launch_take), so that a program the rank runs
+ * (system(), exec) starts a world of its own and cannot reach the job's memory. */
 #ifndef TUBO_LAUNCH_H
 #define TUBO_LAUNCH_H
 
@@ -54,17 +57,27 @@ typedef struct tubo__launch {
                    * busy, mpirun's does not tell): ranks watch each other's processes */
   int *world_of;  /* rank -> world rank when these ranks are part of a larger world (the
                    * node's ranks under mpirun), malloc'd; NULL where they are the same */
+  int owns_fds;   /* tubo__launch_free closes the descriptors (they are the library's) */
 } tubo__launch_t;
 
 /* Reads the launch environment. Returns 0, TUBO_ELAUNCH for inconsistent variables
- * (a bad number, a rank out of range, a descriptor that is not open), TUBO_ENOMEM. */
+ * (a bad number, a rank out of range, a descriptor that is not open or is standard
+ * input, output or error; shm: one that is not a regular file (memfd); pipe: not a pipe
+ * end of the right direction, one given twice, the wrong count, a write end of its own
+ * that is not on the pipe it reads), TUBO_ENOMEM. It changes nothing, and the record it
+ * fills does not own the descriptors: freeing it, or failing, closes none. */
 int tubo__launch_read(tubo__launch_t *l);
+
+/* Takes the launch contract that joined a job: the record now owns its descriptors,
+ * which close on exec, and the launch variables leave the environment. */
+void tubo__launch_take(tubo__launch_t *l);
 
 /* Removes the launch variables from this process's environment: a process forked by a
  * rank is not that rank, and must start a world of its own if it calls tubo_init. */
 void tubo__launch_unset(void);
 
-/* Releases what tubo__launch_read allocated and closes the descriptors it names. */
+/* Releases what tubo__launch_read allocated, and closes the descriptors it names if it
+ * owns them (tubo__launch_take, or a record the library made with descriptors of its own). */
 void tubo__launch_free(tubo__launch_t *l);
 
 /* Parses a decimal integer in [lo, hi] that fills the whole string. Returns 0 or

@@ -86,6 +86,7 @@ static int spawn_launch(tubo__launch_t *l, int r, int n, int fd, const uint8_t j
   l->transport = TUBO__TP_SHM;
   l->pipe_rfd = -1;
   l->shm_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  l->owns_fds = 1; /* a copy of its own */
   return l->shm_fd < 0 ? TUBO_ESYS : 0;
 }
 

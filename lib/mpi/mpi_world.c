@@ -81,6 +81,7 @@ static int mpi_node_launch(MPI_Comm node, tubo__launch_t *l)
   memcpy(l->jobid, news.jobid, sizeof l->jobid);
   l->transport = TUBO__TP_SHM;
   l->shm_fd = fd;
+  l->owns_fds = 1; /* made or opened here */
   l->pipe_rfd = -1;
   l->spawned = 1;
   return 0;
