@@ -160,8 +160,11 @@ int tubo__wait_peer(tubo__world_t *w, int peer, int (*done)(void *), void *arg)
 {
   /* Saved and put back, for a service that waits inside a wait. */
   const void *only = w->wait_only;
+  int was = w->wait_peer;
   w->wait_only = peer >= 0 && peer != w->rank ? tubo__tport_of(w, peer)->state : NULL;
+  w->wait_peer = peer >= 0 && peer != w->rank ? peer : -1;
   int rc = tubo__wait_until(w, done, arg);
   w->wait_only = only;
+  w->wait_peer = was;
   return rc;
 }

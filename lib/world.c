@@ -92,6 +92,7 @@ int tubo__world_new(int rank, int size, int local_size, tubo__world_t **out)
   w->launch.shm_fd = w->launch.pipe_rfd = -1;
   w->rank = rank;
   w->size = size;
+  w->wait_peer = -1;
   w->peers = calloc((size_t)size, sizeof *w->peers);
   if (w->peers == NULL) {
     free(w);

@@ -156,6 +156,9 @@ struct tubo__world {
    * tubo__wait_peer), or NULL when any may: a transport that cannot finish it may poll
    * itself less often meanwhile (engine.h, tubo__tp_wait_is_elsewhere). */
   const void *wait_only;
+  /* The world rank the current wait is on (tubo__wait_peer), or -1: any. A transport
+   * that watches its peers' processes itself looks at this one first. */
+  int wait_peer;
 
   int sq_peers;    /* peers whose send queue is not empty */
   int waitfin;     /* sends waiting for a FIN */

@@ -29,7 +29,7 @@ static int is_pow2(uint64_t v)
 static void layout_check(uint32_t n, size_t page, size_t nslots, size_t dbytes)
 {
   tubo__shm_layout_t L;
-  int rc = tubo__shm_layout_compute(n, page, nslots, dbytes, (size_t)3 << 20, &L);
+  int rc = tubo__shm_layout_compute(n, page, nslots, dbytes, 0, (size_t)3 << 20, &L);
   REQUIRE(rc == 0, "n=%u page=%zu slots=%zu data=%zu: expected 0, got %s", n, page, nslots, dbytes,
           tubo_err_name(rc));
   REQUIRE(L.nranks == n, "n=%u: nranks %u", n, L.nranks);
@@ -133,7 +133,7 @@ START_TEST(test_sizes)
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     tubo__shm_layout_t L;
-    int rc = tubo__shm_layout_compute(cases[i].n, 4096, cases[i].slots, cases[i].data, 0, &L);
+    int rc = tubo__shm_layout_compute(cases[i].n, 4096, cases[i].slots, cases[i].data, 0, 0, &L);
     ck_assert_msg(rc == 0, "n=%u slots=%zu data=%zu: expected 0, got %s", cases[i].n,
                   cases[i].slots, cases[i].data, tubo_err_name(rc));
     ck_assert_msg(L.nslots == cases[i].want_slots && L.dbytes == cases[i].want_data,
@@ -148,37 +148,52 @@ END_TEST
 START_TEST(test_key)
 {
   tubo__shm_layout_t a, b;
-  ck_assert_int_eq(tubo__shm_layout_compute(4, 4096, 0, 0, 0, &a), 0);
-  ck_assert_int_eq(tubo__shm_layout_compute(4, 4096, 0, 0, 0, &b), 0);
+  ck_assert_int_eq(tubo__shm_layout_compute(4, 4096, 0, 0, 0, 0, &a), 0);
+  ck_assert_int_eq(tubo__shm_layout_compute(4, 4096, 0, 0, 0, 0, &b), 0);
   ck_assert_msg(memcmp(&a, &b, sizeof a) == 0, "the same inputs gave different layouts");
-  ck_assert_int_eq(tubo__shm_layout_compute(5, 4096, 0, 0, 0, &b), 0);
+  ck_assert_int_eq(tubo__shm_layout_compute(5, 4096, 0, 0, 0, 0, &b), 0);
   ck_assert_msg(a.key != b.key, "4 and 5 ranks: expected different keys, both 0x%llx",
                 (unsigned long long)a.key);
-  ck_assert_int_eq(tubo__shm_layout_compute(4, 4096, 64, 0, 0, &b), 0);
+  ck_assert_int_eq(tubo__shm_layout_compute(4, 4096, 64, 0, 0, 0, &b), 0);
   ck_assert_msg(a.key != b.key, "default and 64 slots: expected different keys, both 0x%llx",
                 (unsigned long long)a.key);
-  ck_assert_int_eq(tubo__shm_layout_compute(4, 4096, 0, 16u << 10, 0, &b), 0);
+  ck_assert_int_eq(tubo__shm_layout_compute(4, 4096, 0, 16u << 10, 0, 0, &b), 0);
   ck_assert_msg(a.key != b.key,
                 "default and a 16 KiB data ring: expected different keys, both 0x%llx",
                 (unsigned long long)a.key);
-  ck_assert_int_eq(tubo__shm_layout_compute(4, 4096, 0, 0, 1u << 20, &b), 0);
+  ck_assert_int_eq(tubo__shm_layout_compute(4, 4096, 0, 0, 0, 1u << 20, &b), 0);
   ck_assert_msg(a.key != b.key, "no heap and a 1 MiB heap: expected different keys, both 0x%llx",
                 (unsigned long long)a.key);
+  /* The frame size decides what a receiver accepts: ranks must agree on it too. */
+  ck_assert_int_eq(tubo__shm_layout_compute(4, 4096, 0, 0, 8192, 0, &b), 0);
+  ck_assert_msg(b.frame_max == 8192 && a.frame_max == TUBO__SHM_FRAME_DEFAULT,
+                "frame sizes: expected 8192 and the default %u, got %u and %u",
+                TUBO__SHM_FRAME_DEFAULT, b.frame_max, a.frame_max);
+  ck_assert_msg(a.key != b.key, "64 KiB and 8 KiB frames: expected different keys, both 0x%llx",
+                (unsigned long long)a.key);
+  /* Layouts that differ in two fields never meet on one key: 64 slots without a heap and
+   * 128 slots with a heap of 12 pages once did (the fields were shifted into overlapping
+   * bits and combined with exclusive or). */
+  tubo__shm_layout_t c;
+  ck_assert_int_eq(tubo__shm_layout_compute(4, 4096, 64, 0, 0, 0, &b), 0);
+  ck_assert_int_eq(tubo__shm_layout_compute(4, 4096, 128, 0, 0, 12 * 4096, &c), 0);
+  ck_assert_msg(b.key != c.key, "different slots and heaps: expected different keys, both 0x%llx",
+                (unsigned long long)b.key);
 }
 END_TEST
 
 START_TEST(test_errors)
 {
   tubo__shm_layout_t L;
-  int rc = tubo__shm_layout_compute(0, 4096, 0, 0, 0, &L);
+  int rc = tubo__shm_layout_compute(0, 4096, 0, 0, 0, 0, &L);
   ck_assert_msg(rc == TUBO_EINVAL, "0 ranks: expected TUBO_EINVAL, got %s", tubo_err_name(rc));
-  rc = tubo__shm_layout_compute(2, 0, 0, 0, 0, &L);
+  rc = tubo__shm_layout_compute(2, 0, 0, 0, 0, 0, &L);
   ck_assert_msg(rc == TUBO_EINVAL, "page 0: expected TUBO_EINVAL, got %s", tubo_err_name(rc));
   /* A segment larger than the address space. */
-  rc = tubo__shm_layout_compute(UINT32_MAX, (size_t)1 << 30, 0, 0, 0, &L);
+  rc = tubo__shm_layout_compute(UINT32_MAX, (size_t)1 << 30, 0, 0, 0, 0, &L);
   ck_assert_msg(rc == TUBO_ETOOBIG, "2^32-1 ranks with 1 GiB pages: expected TUBO_ETOOBIG, got %s",
                 tubo_err_name(rc));
-  rc = tubo__shm_layout_compute(1u << 30, (size_t)1 << 40, 0, 0, 0, &L);
+  rc = tubo__shm_layout_compute(1u << 30, (size_t)1 << 40, 0, 0, 0, 0, &L);
   ck_assert_msg(rc == TUBO_ETOOBIG, "2^30 ranks with 1 TiB pages: expected TUBO_ETOOBIG, got %s",
                 tubo_err_name(rc));
 }

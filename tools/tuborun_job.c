@@ -246,7 +246,7 @@ static int job_pipe_gone(tuborun_job_t *j, int to, int rank, int status)
 void tuborun_job_notify_exit(tuborun_job_t *j, int r, int status)
 {
   if (j->ctl != NULL)
-    tubo__jobctl_exited(j->ctl, r, status);
+    tubo__jobctl_exited(j->ctl, (uint32_t)j->nranks, r, status);
   if (j->pipe_w == NULL)
     return;
   for (int p = 0; p < j->nranks; p++) {

@@ -50,9 +50,9 @@ void tubo__bell_ring(struct tubo__rankctl *rc)
 
 /* Wakes every rank, sleeping or not, and the start-up rendezvous, so that each looks at
  * the job's state again. */
-static void jobctl_wake_all(struct tubo__jobctl *c)
+static void jobctl_wake_all(struct tubo__jobctl *c, uint32_t nranks)
 {
-  for (uint32_t r = 0; r < c->nranks; r++) {
+  for (uint32_t r = 0; r < nranks; r++) {
     struct tubo__rankctl *rc = tubo__jobctl_rank(c, r);
     atomic_store(&rc->sleeping, 0);
     atomic_fetch_add(&rc->bell, 1);
@@ -62,9 +62,9 @@ static void jobctl_wake_all(struct tubo__jobctl *c)
   tubo__os_futex_wake(&c->arrived_gen, INT_MAX);
 }
 
-void tubo__jobctl_exited(struct tubo__jobctl *c, int rank, int status)
+void tubo__jobctl_exited(struct tubo__jobctl *c, uint32_t nranks, int rank, int status)
 {
-  if (rank < 0 || (uint32_t)rank >= c->nranks)
+  if (rank < 0 || (uint32_t)rank >= nranks)
     return;
   struct tubo__rankctl *rc = tubo__jobctl_rank(c, (uint32_t)rank);
   atomic_store(&rc->exit_status, status);
@@ -73,47 +73,70 @@ void tubo__jobctl_exited(struct tubo__jobctl *c, int rank, int status)
   int32_t none = -1;
   if (status != 0 && atomic_compare_exchange_strong(&c->failed_rank, &none, rank))
     atomic_store(&c->failed_status, status);
-  jobctl_wake_all(c);
+  jobctl_wake_all(c, nranks);
 }
 
-void tubo__jobctl_abort(struct tubo__jobctl *c, int code)
+void tubo__jobctl_abort(struct tubo__jobctl *c, uint32_t nranks, int code)
 {
   int32_t zero = 0;
   atomic_compare_exchange_strong(&c->abort_code, &zero, code);
   atomic_store(&c->state, TUBO__JOB_ABORTED);
-  jobctl_wake_all(c);
+  jobctl_wake_all(c, nranks);
 }
 
 /* Why the job cannot go on, or 0. */
-static int jobctl_trouble(struct tubo__jobctl *c, uint32_t phase)
+static int jobctl_trouble(struct tubo__jobctl *c, uint32_t nranks, uint32_t phase, int32_t launcher)
 {
-  for (uint32_t r = 0; r < c->nranks; r++) {
+  for (uint32_t r = 0; r < nranks; r++) {
     struct tubo__rankctl *rc = tubo__jobctl_rank(c, r);
     uint32_t st = atomic_load(&rc->state);
     if ((st == TUBO__RANK_DONE || st == TUBO__RANK_DEAD) && atomic_load(&rc->joined) < phase)
       return TUBO_EPEER; /* it ended without coming: it never will */
   }
-  if (atomic_load(&c->state) == TUBO__JOB_ABORTED)
+  uint32_t js = atomic_load(&c->state);
+  if (js == TUBO__JOB_ABORTED)
     return TUBO_EABORT;
+  if (js != TUBO__JOB_RUNNING)
+    return TUBO_ECORRUPT;
   if (atomic_load(&c->failed_rank) >= 0)
     return TUBO_EPEER;
-  if (c->launcher_pid > 0 && !tubo__os_pid_alive(c->launcher_pid))
+  if (launcher > 0 && !tubo__os_pid_alive(launcher))
     return TUBO_ELAUNCH;
   return 0;
 }
 
-int tubo__jobctl_rendezvous(struct tubo__jobctl *c, uint32_t rank, uint32_t phase)
+/* Whether every rank reached phase. The shared count of arrivals only says when to look:
+ * each rank's own mark decides, so that a count written by someone else can neither
+ * release the rendezvous early nor hold it for ever. */
+static int jobctl_all_joined(struct tubo__jobctl *c, uint32_t nranks, uint32_t phase)
 {
-  uint32_t target = c->nranks * phase;
+  for (uint32_t r = 0; r < nranks; r++)
+    if (atomic_load(&tubo__jobctl_rank(c, r)->joined) < phase)
+      return 0;
+  return 1;
+}
+
+int tubo__jobctl_rendezvous(struct tubo__jobctl *c, uint32_t nranks, uint32_t rank, uint32_t phase,
+                            int32_t launcher)
+{
+  uint32_t target = nranks * phase;
   atomic_store(&tubo__jobctl_rank(c, rank)->joined, phase);
   atomic_fetch_add(&c->arrived, 1);
   atomic_fetch_add(&c->arrived_gen, 1);
   tubo__os_futex_wake(&c->arrived_gen, INT_MAX);
+  uint64_t looked = tubo__os_now_ns();
   for (unsigned spins = 0;; spins++) {
     uint32_t gen = atomic_load(&c->arrived_gen);
-    if (atomic_load(&c->arrived) >= target)
+    /* Every rank's mark is read when the count says all came, and once a second in case
+     * the count lies. */
+    int look = atomic_load(&c->arrived) >= target;
+    if (!look && spins >= 1000 && tubo__os_now_ns() - looked >= 1000000000u) {
+      look = 1;
+      looked = tubo__os_now_ns();
+    }
+    if (look && jobctl_all_joined(c, nranks, phase))
       return 0;
-    int rc = jobctl_trouble(c, phase);
+    int rc = jobctl_trouble(c, nranks, phase, launcher);
     if (rc != 0)
       return rc;
     if (spins < 1000) {

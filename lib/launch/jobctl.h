@@ -86,17 +86,24 @@ int tubo__jobctl_create(uint32_t nranks, const uint8_t jobid[16], int32_t launch
 /* Wakes rank r if it may be asleep. Call after publishing the work it should see. */
 void tubo__bell_ring(struct tubo__rankctl *rc);
 
+/* Every rank can write the control block, so none of the calls below trusts a count,
+ * rank or pid read from it: the caller passes what it knows itself (nranks: its own copy
+ * of the rank count, which bounds every loop over the ranks; launcher: the pid it was
+ * told, or 0). */
+
 /* Records that rank's process ended with status (exit code, or 128 + signal): 0 leaves
  * the job like tubo_finalize, anything else is a death. Wakes every rank to notice. */
-void tubo__jobctl_exited(struct tubo__jobctl *c, int rank, int status);
+void tubo__jobctl_exited(struct tubo__jobctl *c, uint32_t nranks, int rank, int status);
 
 /* Marks the whole job aborted with code and wakes every rank to notice. */
-void tubo__jobctl_abort(struct tubo__jobctl *c, int code);
+void tubo__jobctl_abort(struct tubo__jobctl *c, uint32_t nranks, int code);
 
-/* Start-up rendezvous number phase (1, 2, ...): counts rank in and waits until every rank
- * has reached this phase.
+/* Start-up rendezvous number phase (1, 2, ...) of a job of nranks ranks: counts rank in
+ * and waits until every rank has reached this phase.
  * Returns 0, TUBO_EPEER if a rank died meanwhile, TUBO_EABORT if the job was aborted,
- * TUBO_ELAUNCH if the launcher is gone. */
-int tubo__jobctl_rendezvous(struct tubo__jobctl *c, uint32_t rank, uint32_t phase);
+ * TUBO_ECORRUPT if the job's state holds no valid value, TUBO_ELAUNCH if the launcher
+ * (launcher > 0) is gone. */
+int tubo__jobctl_rendezvous(struct tubo__jobctl *c, uint32_t nranks, uint32_t rank, uint32_t phase,
+                            int32_t launcher);
 
 #endif /* TUBO_JOBCTL_H */

@@ -46,7 +46,7 @@ static void spawn_ended(struct tubo__spawn *sp, int r, int ws)
   sp->ended[r] = 1;
   sp->codes[r] = WIFEXITED(ws) ? WEXITSTATUS(ws) : WIFSIGNALED(ws) ? -WTERMSIG(ws) : -1;
   int status = WIFEXITED(ws) ? WEXITSTATUS(ws) : WIFSIGNALED(ws) ? 128 + WTERMSIG(ws) : 255;
-  tubo__jobctl_exited(sp->ctl, r, status);
+  tubo__jobctl_exited(sp->ctl, (uint32_t)sp->n + 1, r, status);
 }
 
 /* The world's watcher (world.h): reaps the workers that ended and records their ends in

@@ -70,6 +70,14 @@ int tubo__os_die_with_parent(pid_t parent);
 /* Returns 1 if process pid exists and has not ended, 0 if it does not or is a zombie. */
 int tubo__os_pid_alive(pid_t pid);
 
+/* What process pid is doing: gone (no such process, or a zombie), stopped (by a signal
+ * or a debugger: it cannot act until continued), or alive. */
+enum { TUBO__PID_GONE = 0, TUBO__PID_ALIVE = 1, TUBO__PID_STOPPED = 2 };
+int tubo__os_pid_state(pid_t pid);
+
+/* The parent of process pid (a zombie's too), or -1 when there is no such process. */
+pid_t tubo__os_pid_parent(pid_t pid);
+
 /* Gives the processor to another runnable process, if there is one (sched_yield). */
 void tubo__os_yield(void);
 

@@ -177,27 +177,58 @@ int tubo__os_shm_from(pid_t pid, int fd)
   return nfd < 0 ? TUBO_ESHM : nfd;
 }
 
-int tubo__os_pid_alive(pid_t pid)
+/* Reads the state letter and the parent of process pid from /proc/PID/stat. Returns 0,
+ * or -1 when there is no such process (or /proc cannot tell). The state follows the
+ * command name, which may itself hold ')': "pid (comm) S ppid ...". */
+static int os_stat(pid_t pid, char *state, pid_t *ppid)
 {
-  if (pid <= 0)
-    return 0;
-  if (kill(pid, 0) != 0 && errno != EPERM)
-    return 0;
-  /* A zombie has ended; only its parent's wait is missing, and that parent may be the
-   * very process asking (waiting for a lock the zombie held). The state follows the
-   * command name, which may itself hold ')': "pid (comm) S ...". */
-  char path[32], buf[256];
+  char path[32], buf[512];
   snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
-    return 1;
+    return -1;
   ssize_t n = read(fd, buf, sizeof buf - 1);
   close(fd);
   if (n <= 0)
-    return 1;
+    return -1;
   buf[n] = '\0';
   char *end = strrchr(buf, ')');
-  return !(end != NULL && end[1] == ' ' && (end[2] == 'Z' || end[2] == 'X'));
+  if (end == NULL || end[1] != ' ' || end[2] == '\0')
+    return -1;
+  *state = end[2];
+  *ppid = (pid_t)strtol(end + 3, NULL, 10);
+  return 0;
+}
+
+int tubo__os_pid_state(pid_t pid)
+{
+  if (pid <= 0)
+    return TUBO__PID_GONE;
+  if (kill(pid, 0) != 0 && errno != EPERM)
+    return TUBO__PID_GONE;
+  /* A zombie has ended; only its parent's wait is missing, and that parent may be the
+   * very process asking (waiting for a lock the zombie held). */
+  char st;
+  pid_t ppid;
+  if (os_stat(pid, &st, &ppid) != 0)
+    return TUBO__PID_ALIVE; /* no /proc: kill said it is there */
+  if (st == 'Z' || st == 'X')
+    return TUBO__PID_GONE;
+  return st == 'T' || st == 't' ? TUBO__PID_STOPPED : TUBO__PID_ALIVE;
+}
+
+int tubo__os_pid_alive(pid_t pid)
+{
+  return tubo__os_pid_state(pid) != TUBO__PID_GONE;
+}
+
+pid_t tubo__os_pid_parent(pid_t pid)
+{
+  char st;
+  pid_t ppid;
+  if (pid <= 0 || os_stat(pid, &st, &ppid) != 0)
+    return -1;
+  return ppid;
 }
 
 void tubo__os_yield(void)

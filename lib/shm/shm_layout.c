@@ -5,8 +5,10 @@
 #include "shm/shm_layout.h"
 
 #include <string.h>
+#include <unistd.h>
 
 #include "launch/jobctl.h"
+#include "settings.h"
 #include "tubo.h"
 
 static size_t layout_pow2_floor(size_t v)
@@ -26,8 +28,20 @@ static size_t layout_share(uint32_t nranks, size_t budget, size_t lo, size_t hi)
   return layout_pow2_floor(v);
 }
 
+/* FNV-1a over the words that make a layout: any difference changes the key. */
+static uint64_t layout_hash(const uint64_t *v, size_t n)
+{
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (size_t i = 0; i < n; i++)
+    for (int b = 0; b < 8; b++) {
+      h ^= (v[i] >> (8 * b)) & 0xff;
+      h *= 0x100000001b3ull;
+    }
+  return h | 1; /* 0 means "no key yet" in the control block */
+}
+
 int tubo__shm_layout_compute(uint32_t nranks, size_t page, size_t nslots, size_t dbytes,
-                             size_t heap_bytes, tubo__shm_layout_t *L)
+                             size_t frame_bytes, size_t heap_bytes, tubo__shm_layout_t *L)
 {
   memset(L, 0, sizeof *L);
   if (nranks == 0 || page == 0)
@@ -49,6 +63,14 @@ int tubo__shm_layout_compute(uint32_t nranks, size_t page, size_t nslots, size_t
   L->nranks = nranks;
   L->nslots = (uint32_t)nslots;
   L->dbytes = (uint32_t)dbytes;
+  /* Large messages stream in frames small enough to stay in a core's cache while the
+   * receiver copies one out and the sender copies the next in. */
+  if (frame_bytes == 0)
+    frame_bytes = TUBO__SHM_FRAME_DEFAULT;
+  size_t frame_hi = dbytes / 4;
+  L->frame_max = (uint32_t)(frame_bytes < 4096       ? 4096
+                            : frame_bytes > frame_hi ? frame_hi
+                                                     : frame_bytes);
   size_t chan = TUBO__SHM_CHAN_HDR + (size_t)L->nslots * TUBO__SHM_SLOT + L->dbytes;
   L->chan_bytes = (chan + page - 1) / page * page;
   L->region_bytes = L->chan_bytes * (nranks - 1);
@@ -62,7 +84,25 @@ int tubo__shm_layout_compute(uint32_t nranks, size_t page, size_t nslots, size_t
     return TUBO_ETOOBIG;
   L->heap_bytes = (heap_bytes + page - 1) / page * page;
   L->total = L->heap_off + L->heap_bytes;
-  L->key = ((uint64_t)nranks << 40) ^ ((uint64_t)L->nslots << 20) ^ (uint64_t)L->dbytes ^
-           ((uint64_t)TUBO__JOBCTL_VERSION << 60) ^ ((uint64_t)(L->heap_bytes / page) << 24) ^ 1;
+  const uint64_t words[] = {TUBO__JOBCTL_VERSION, nranks,        L->nslots,    L->dbytes,
+                            L->frame_max,         L->heap_bytes, L->chan_bytes};
+  L->key = layout_hash(words, sizeof words / sizeof words[0]);
   return 0;
+}
+
+int tubo__shm_layout_from_settings(uint32_t nranks, tubo__shm_layout_t *L)
+{
+  size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  size_t nslots = tubo__setting_u64("TUBO_SHM_SLOTS", 0, 0, TUBO__SHM_SLOTS_MAX);
+  size_t dbytes = tubo__setting_u64("TUBO_SHM_DATA_BYTES", 0, 0, TUBO__SHM_DATA_MAX);
+  size_t frame =
+      tubo__setting_u64("TUBO_SHM_FRAME_BYTES", TUBO__SHM_FRAME_DEFAULT, 1, TUBO__SHM_DATA_MAX);
+  size_t heap =
+      tubo__setting_u64("TUBO_SHM_HEAP_BYTES", TUBO__SHM_HEAP_DEFAULT, 0, (size_t)1 << 40);
+  return tubo__shm_layout_compute(nranks, page, nslots, dbytes, frame, heap, L);
+}
+
+size_t tubo__shm_layout_need(const tubo__shm_layout_t *L)
+{
+  return L->heap_off; /* the control block and every region, which precede the heap */
 }

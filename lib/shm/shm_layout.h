@@ -18,6 +18,7 @@ typedef struct tubo__shm_layout {
   uint32_t nranks;
   uint32_t nslots;     /* slots per channel */
   uint32_t dbytes;     /* data ring bytes per channel */
+  uint32_t frame_max;  /* largest frame's payload */
   size_t chan_bytes;   /* one channel, page multiple */
   size_t region_bytes; /* one rank's receive region */
   size_t ctl_bytes;    /* the job control block */
@@ -47,10 +48,23 @@ typedef struct tubo__shm_layout {
 
 /* Computes the layout for nranks. nslots and dbytes ask for a channel's slot count and
  * data ring size (0: the default for the rank count); each is clamped to its bounds and
- * rounded down to a power of two. heap_bytes is the size of the shared heap, rounded up to
- * pages. Returns 0, TUBO_EINVAL, or TUBO_ETOOBIG if the segment would not fit in a size_t. */
+ * rounded down to a power of two. frame_bytes asks for the largest frame (0: the default),
+ * clamped to [4 KiB, a quarter of the data ring]. heap_bytes is the size of the shared
+ * heap, rounded up to pages. Every input shows in the key, which ranks compare at start-up.
+ * Returns 0, TUBO_EINVAL, or TUBO_ETOOBIG if the segment would not fit in a size_t. */
 int tubo__shm_layout_compute(uint32_t nranks, size_t page, size_t nslots, size_t dbytes,
-                             size_t heap_bytes, tubo__shm_layout_t *L);
+                             size_t frame_bytes, size_t heap_bytes, tubo__shm_layout_t *L);
+
+/* The layout for nranks from this process's settings (TUBO_SHM_SLOTS, TUBO_SHM_DATA_BYTES,
+ * TUBO_SHM_FRAME_BYTES, TUBO_SHM_HEAP_BYTES) and page size: what every rank and tuborun
+ * compute. Returns as tubo__shm_layout_compute. */
+int tubo__shm_layout_from_settings(uint32_t nranks, tubo__shm_layout_t *L);
+
+/* The memory a job of layout L takes once its ranks started: the control block and every
+ * rank's receive region, all reserved at start-up. The shared heap is reserved as objects
+ * are made in it and is not counted. tuborun checks this against what the machine allows
+ * before it starts a rank. */
+size_t tubo__shm_layout_need(const tubo__shm_layout_t *L);
 
 /* Offset of the channel carrying frames from sender to receiver. */
 static inline size_t tubo__shm_chan_off(const tubo__shm_layout_t *L, uint32_t receiver,

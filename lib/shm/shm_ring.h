@@ -73,6 +73,18 @@ static inline int tubo__shm_slot_read(const struct tubo__shm_slot *slot, uint64_
   }
   return 1;
 }
+/* Whether the slot of position head holds a stamp the protocol can leave there: that
+ * position's (filled), or, not yet filled, the position one lap earlier (0 in the first
+ * lap, in memory never written). Anything else was written by someone else than the
+ * sender: a reader that would otherwise wait for that slot for ever reports it. */
+static inline int tubo__shm_slot_stamp_ok(const struct tubo__shm_slot *slot, uint64_t head,
+                                          uint32_t nslots)
+{
+  uint32_t st = atomic_load_explicit(&slot->stamp, memory_order_acquire);
+  uint32_t before = head < nslots ? 0 : (uint32_t)(head + 1 - nslots);
+  return st == (uint32_t)(head + 1) || st == before;
+}
+
 _Static_assert(sizeof(struct tubo__shm_chan) <= TUBO__SHM_CHAN_HDR, "channel header fits");
 
 #endif /* TUBO_SHM_RING_H */

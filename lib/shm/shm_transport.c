@@ -56,9 +56,14 @@ typedef struct shm_state {
   int npoll;
   int rr;
   int asym_fence;      /* publishers need no fence of their own (os.h) */
-  int watch_peers;     /* look at the peers' processes too (a world of tubo_spawn) */
+  int watch_peers;     /* look at the peers' processes too (no launcher does) */
   uint64_t watched_at; /* when they were last looked at */
-  pid_t *pids;
+  int watch_next;      /* where the next look at them starts (shm_watch_peers) */
+  uint64_t checked_at; /* when the channels were last checked (shm_check_channels) */
+  int32_t launcher;    /* the process that records the ranks' ends, or 0: none does */
+  pid_t ancestor;      /* a process every rank of the job descends from */
+  pid_t *pids;         /* as the control block said at start-up */
+  uint8_t *pid_trust;  /* per peer: 0 not looked at yet, 1 its pid is of this job, 2 not */
   const int *world_of; /* rank of this transport -> world rank, or NULL: the same */
   struct tubo__jobctl *ctl;
   struct tubo__rankctl *me;
@@ -113,10 +118,12 @@ static int shm_push(void *state, int peer, const tubo__frame_t *f, const void *p
   shm_tx_t *tx = &s->tx[peer];
   uint64_t pos = tx->tail;
   if (pos - tx->head_seen >= s->L.nslots) {
-    tx->head_seen = atomic_load_explicit(&tx->chan->head, memory_order_acquire);
-    if (tx->head_seen > pos)
+    /* The receiver's count only moves forward, and never past what was sent. */
+    uint64_t h = atomic_load_explicit(&tx->chan->head, memory_order_acquire);
+    if (h > pos || h < tx->head_seen)
       return TUBO_ECORRUPT;
-    if (pos - tx->head_seen >= s->L.nslots)
+    tx->head_seen = h;
+    if (pos - h >= s->L.nslots)
       return shm_no_room(s, tx);
   }
   struct tubo__shm_slot *slot = &tx->slots[pos & s->smask];
@@ -133,8 +140,13 @@ static int shm_push(void *state, int peer, const tubo__frame_t *f, const void *p
     uint32_t off = tx->dtail & s->dmask;
     uint32_t skip = off + need > s->L.dbytes ? s->L.dbytes - off : 0;
     if (tx->dtail + skip + need - tx->dhead_seen > s->L.dbytes) {
-      tx->dhead_seen = atomic_load_explicit(&tx->chan->dhead, memory_order_acquire);
-      if (tx->dtail + skip + need - tx->dhead_seen > s->L.dbytes)
+      /* Likewise the data it released: between what it released before and what was
+       * sent (counts that wrap at 32 bits). */
+      uint32_t d = atomic_load_explicit(&tx->chan->dhead, memory_order_acquire);
+      if ((uint32_t)(d - tx->dhead_seen) > (uint32_t)(tx->dtail - tx->dhead_seen))
+        return TUBO_ECORRUPT;
+      tx->dhead_seen = d;
+      if (tx->dtail + skip + need - d > s->L.dbytes)
         return shm_no_room(s, tx);
     }
     if (skip)
@@ -286,32 +298,106 @@ static void shm_sleep(void *state, int timeout_ms, int (*ready)(void *), void *a
   atomic_store_explicit(&me->sleeping, 0, memory_order_relaxed);
 }
 
-/* In a world of tubo_spawn, whose launcher (rank 0) may be busy elsewhere: a peer whose
- * process ended while still in the job died; record it for every rank to see. */
+/* Whether peer p's pid, as the control block gave it at start-up, names a process of this
+ * job: the common ancestor of the ranks or one descending from it within a few
+ * generations (a rank started through a wrapper such as `time`). Anyone can write the
+ * control block: a pid that is not confirmed is never taken for the peer's. */
+static int shm_pid_trusted(shm_state_t *s, int p)
+{
+  if (s->pid_trust[p] == 0) {
+    pid_t at = s->pids[p];
+    int ok = 0;
+    for (int gen = 0; gen < 4 && at > 1 && !ok; gen++) {
+      ok = at == s->ancestor;
+      at = tubo__os_pid_parent(at);
+    }
+    s->pid_trust[p] = ok ? 1 : 2;
+  }
+  return s->pid_trust[p] == 1;
+}
+
+/* Records peer p's death if its process ended while still in the job. How it ended is
+ * its parent's to know: the record says 255. */
+static void shm_watch_one(shm_state_t *s, int p)
+{
+  struct tubo__rankctl *rc = tubo__jobctl_rank(s->ctl, (uint32_t)p);
+  if (atomic_load(&rc->state) == TUBO__RANK_READY && shm_pid_trusted(s, p) &&
+      !tubo__os_pid_alive(s->pids[p]) && atomic_load(&rc->state) == TUBO__RANK_READY)
+    tubo__jobctl_exited(s->ctl, (uint32_t)s->size, p, 255);
+}
+
+/* Peers looked at per pass, besides the one waited for: every peer of a small job, and a
+ * bounded cost in a large one, whose peers are looked at in turn. */
+#define SHM_WATCH_BATCH 16
+
+/* Where no launcher records the ranks' ends (a world of tubo_spawn, whose rank 0 may be
+ * busy elsewhere; the node's ranks under mpirun), or while the launcher is stopped, the
+ * ranks look at each other's processes themselves, at most every 250 ms: first the peer
+ * this rank waits for, then the next few. A death found is recorded for every rank to
+ * see. */
 static void shm_watch_peers(shm_state_t *s)
 {
   uint64_t now = tubo__os_now_ns();
-  if (now - s->watched_at < 250000000u)
+  if (now - s->watched_at < 250000000u || s->npoll == 0)
     return;
   s->watched_at = now;
+  int waited = -1;
+  int wp = s->w->wait_peer;
+  if (wp >= 0 && wp < s->w->size && tubo__tport_of(s->w, wp)->state == (void *)s) {
+    waited = s->w->peers[wp].tpeer;
+    shm_watch_one(s, waited);
+  }
+  int n = s->npoll < SHM_WATCH_BATCH ? s->npoll : SHM_WATCH_BATCH;
+  for (int k = 0; k < n; k++) {
+    if (s->watch_next >= s->npoll)
+      s->watch_next = 0;
+    int p = s->poll[s->watch_next++];
+    if (p != waited)
+      shm_watch_one(s, p);
+  }
+}
+
+/* Looks, at most every sleep period, for what someone other than the sender wrote into
+ * this rank's channels, which could hold a wait for ever: the slot this rank reads next
+ * must hold a stamp the sender can leave there (else TUBO_ECORRUPT), and the counts it
+ * published must still be there (else they are published again, so that a sender never
+ * waits for room that was made). Where this rank waits for room, it asks again. */
+static int shm_check_channels(shm_state_t *s)
+{
+  uint64_t now = tubo__os_now_ns();
+  if (now - s->checked_at < (uint64_t)s->w->sleep_ms * 1000000u)
+    return 0;
+  s->checked_at = now;
   for (int i = 0; i < s->npoll; i++) {
     int p = s->poll[i];
-    struct tubo__rankctl *rc = tubo__jobctl_rank(s->ctl, (uint32_t)p);
-    if (atomic_load(&rc->state) == TUBO__RANK_READY && !tubo__os_pid_alive(s->pids[p]) &&
-        atomic_load(&rc->state) == TUBO__RANK_READY)
-      tubo__jobctl_exited(s->ctl, p, 255); /* how it ended is its parent's to know */
+    shm_rx_t *rx = &s->rx[p];
+    if (!tubo__shm_slot_stamp_ok(&rx->slots[rx->head & s->smask], rx->head, s->L.nslots))
+      return TUBO_ECORRUPT;
+    if (atomic_load_explicit(&rx->chan->head, memory_order_relaxed) != rx->head_pub ||
+        atomic_load_explicit(&rx->chan->dhead, memory_order_relaxed) != rx->dhead_pub)
+      shm_rx_publish(s, rx);
+    shm_tx_t *tx = &s->tx[p];
+    if (tx->want_room && !atomic_load_explicit(&tx->chan->want_room, memory_order_relaxed)) {
+      atomic_store_explicit(&tx->chan->want_room, 1, memory_order_release);
+      shm_wake_if_sleeping(s, tx->peer_ctl);
+    }
   }
+  return 0;
 }
 
 static int shm_check(void *state)
 {
   shm_state_t *s = state;
-  if (s->watch_peers)
+  int launcher = s->launcher > 0 ? tubo__os_pid_state(s->launcher) : TUBO__PID_ALIVE;
+  if (s->watch_peers || launcher == TUBO__PID_STOPPED)
     shm_watch_peers(s);
   /* The abort first: the rank that aborted dies right after, and its death must not be
    * taken for the reason the job broke. */
-  if (atomic_load(&s->ctl->state) == TUBO__JOB_ABORTED)
+  uint32_t job = atomic_load(&s->ctl->state);
+  if (job == TUBO__JOB_ABORTED)
     tubo__job_aborted(s->w);
+  else if (job != TUBO__JOB_RUNNING)
+    return TUBO_ECORRUPT;
   for (int i = 0; i < s->npoll; i++) {
     int p = s->poll[i];
     struct tubo__rankctl *rc = tubo__jobctl_rank(s->ctl, (uint32_t)p);
@@ -329,11 +415,11 @@ static int shm_check(void *state)
     else
       tubo__peer_gone(s->w, shm_world(s, p), TUBO__GONE_DIED, atomic_load(&rc->exit_status));
   }
-  if (atomic_load(&s->ctl->state) == TUBO__JOB_ABORTED)
+  if (job == TUBO__JOB_ABORTED)
     return TUBO_EABORT;
-  if (s->ctl->launcher_pid > 0 && !tubo__os_pid_alive(s->ctl->launcher_pid))
+  if (launcher == TUBO__PID_GONE)
     return TUBO_EABORT;
-  return 0;
+  return shm_check_channels(s);
 }
 
 static int shm_read(void *state, int peer, uint64_t addr, uint32_t id, void *dst, size_t n,
@@ -387,7 +473,7 @@ static void shm_leave(void *state)
 static void shm_abort(void *state, int code)
 {
   shm_state_t *s = state;
-  tubo__jobctl_abort(s->ctl, code);
+  tubo__jobctl_abort(s->ctl, (uint32_t)s->size, code);
 }
 
 static void shm_close(void *state)
@@ -401,21 +487,25 @@ static void shm_close(void *state)
   free(s->rx);
   free(s->poll);
   free(s->pids);
+  free(s->pid_trust);
   free(s);
 }
 
-/* Maps the control block alone and checks it belongs to this job. */
-static int shm_check_ctl(const tubo__launch_t *l, size_t page, struct stat *sb)
+/* Maps the control block alone and checks it belongs to this job; gives the launcher it
+ * names, which must be none or the one this rank was told of. */
+static int shm_check_ctl(const tubo__launch_t *l, size_t page, struct stat *sb, int32_t *launcher)
 {
   size_t ctl_bytes = tubo__jobctl_bytes((uint32_t)l->size, page);
-  if (fstat(l->shm_fd, sb) != 0 || (size_t)sb->st_size < ctl_bytes)
+  if (fstat(l->shm_fd, sb) != 0 || !S_ISREG(sb->st_mode) || (size_t)sb->st_size < ctl_bytes)
     return TUBO_ELAUNCH;
   struct tubo__jobctl *c = mmap(NULL, ctl_bytes, PROT_READ, MAP_SHARED, l->shm_fd, 0);
   if (c == MAP_FAILED)
     return TUBO_ESHM;
   int ok = c->magic == TUBO__JOBCTL_MAGIC && c->version == TUBO__JOBCTL_VERSION &&
            c->nranks == (uint32_t)l->size && c->ctl_bytes == ctl_bytes &&
-           memcmp(c->jobid, l->jobid, sizeof c->jobid) == 0;
+           memcmp(c->jobid, l->jobid, sizeof c->jobid) == 0 &&
+           (c->launcher_pid == 0 || c->launcher_pid == (int32_t)l->launcher_pid);
+  *launcher = c->launcher_pid;
   munmap(c, ctl_bytes);
   return ok ? 0 : TUBO_ELAUNCH;
 }
@@ -509,9 +599,10 @@ static int shm_open_job(tubo__world_t *w, tubo__launch_t *l, const void *arg, vo
 {
   size_t page = (size_t)sysconf(_SC_PAGESIZE);
   struct stat sb;
+  int32_t launcher = 0;
   if (l->shm_fd < 0)
     return TUBO_ELAUNCH;
-  int rc = shm_check_ctl(l, page, &sb);
+  int rc = shm_check_ctl(l, page, &sb, &launcher);
   if (rc != 0)
     return rc;
   shm_state_t *s = calloc(1, sizeof *s);
@@ -522,17 +613,16 @@ static int shm_open_job(tubo__world_t *w, tubo__launch_t *l, const void *arg, vo
   s->size = l->size;
   s->fd = l->shm_fd;
   s->world_of = l->world_of;
-  size_t nslots = tubo__setting_u64("TUBO_SHM_SLOTS", 0, 0, TUBO__SHM_SLOTS_MAX);
-  size_t dbytes = tubo__setting_u64("TUBO_SHM_DATA_BYTES", 0, 0, TUBO__SHM_DATA_MAX);
-  size_t heap =
-      tubo__setting_u64("TUBO_SHM_HEAP_BYTES", TUBO__SHM_HEAP_DEFAULT, 0, (size_t)1 << 40);
-  if ((rc = tubo__shm_layout_compute((uint32_t)s->size, page, nslots, dbytes, heap, &s->L)) != 0)
+  s->launcher = launcher;
+  s->ancestor = l->launcher_pid;
+  if ((rc = tubo__shm_layout_from_settings((uint32_t)s->size, &s->L)) != 0)
     goto fail;
   s->tx = calloc((size_t)s->size, sizeof *s->tx);
   s->rx = calloc((size_t)s->size, sizeof *s->rx);
   s->poll = calloc((size_t)s->size, sizeof *s->poll);
   s->pids = calloc((size_t)s->size, sizeof *s->pids);
-  if (!s->tx || !s->rx || !s->poll || !s->pids) {
+  s->pid_trust = calloc((size_t)s->size, sizeof *s->pid_trust);
+  if (!s->tx || !s->rx || !s->poll || !s->pids || !s->pid_trust) {
     rc = TUBO_ENOMEM;
     goto fail;
   }
@@ -559,36 +649,38 @@ static int shm_open_job(tubo__world_t *w, tubo__launch_t *l, const void *arg, vo
   atomic_store(&s->me->pid, (int32_t)getpid());
   atomic_store(&s->me->state, TUBO__RANK_READY);
   tubo__os_allow_peer_reads(l->launcher_pid);
-  if (tubo__os_fence_register() != 0)
+  /* Settings every rank must follow once one asks: a rank that will not fence
+   * asymmetrically, or forbids single copy, decides for the whole job. */
+  if (tubo__os_fence_register() != 0 || tubo__setting_u64("TUBO_SHM_ASYM_FENCE", 1, 0, 1) == 0)
     atomic_store(&s->ctl->fence_denied, 1);
-  if ((rc = tubo__jobctl_rendezvous(s->ctl, (uint32_t)s->rank, 1)) != 0)
+  int want_cma = (int)tubo__setting_u64("TUBO_SHM_CMA", 1, 0, 1);
+  if (!want_cma)
+    atomic_store(&s->ctl->cma_denied, 1);
+  if ((rc = tubo__jobctl_rendezvous(s->ctl, (uint32_t)s->size, (uint32_t)s->rank, 1,
+                                    s->launcher)) != 0)
     goto fail;
   for (int p = 0; p < s->size; p++)
     s->pids[p] = (pid_t)atomic_load(&tubo__jobctl_rank(s->ctl, (uint32_t)p)->pid);
   shm_prefault(s);
-  int want_cma = (int)tubo__setting_u64("TUBO_SHM_CMA", 1, 0, 1);
-  if (want_cma && s->size > 1)
+  if (want_cma && s->size > 1 && !atomic_load(&s->ctl->cma_denied))
     shm_probe_single_copy(s);
-  if ((rc = tubo__jobctl_rendezvous(s->ctl, (uint32_t)s->rank, 2)) != 0)
+  if ((rc = tubo__jobctl_rendezvous(s->ctl, (uint32_t)s->size, (uint32_t)s->rank, 2,
+                                    s->launcher)) != 0)
     goto fail;
 
   /* A remote fence costs interrupts on every CPU at each sleep; a local one costs tens of
    * cycles per message. With rings deep enough that ranks sleep rarely, remote wins, also
    * when ranks share cores (measured: doc/benchmarks-log.md). */
-  s->asym_fence =
-      !atomic_load(&s->ctl->fence_denied) && tubo__setting_u64("TUBO_SHM_ASYM_FENCE", 1, 0, 1);
+  s->asym_fence = !atomic_load(&s->ctl->fence_denied);
   s->watch_peers = l->spawned;
   s->smask = s->L.nslots - 1;
   s->dmask = s->L.dbytes - 1;
   s->quarter = s->L.nslots / 4;
   s->dquarter = s->L.dbytes / 4;
-  /* Large messages stream in frames small enough to stay in a core's cache while the
-   * receiver copies one out and the sender copies the next in. */
-  s->frame_max = (uint32_t)tubo__setting_u64("TUBO_SHM_FRAME_BYTES", TUBO__SHM_FRAME_DEFAULT, 4096,
-                                             s->L.dbytes / 4);
+  s->frame_max = s->L.frame_max;
   shm_wire(s);
   caps->frame_max = s->frame_max;
-  caps->single_copy = want_cma && s->size > 1 && !atomic_load(&s->ctl->cma_denied);
+  caps->single_copy = s->size > 1 && !atomic_load(&s->ctl->cma_denied);
   if (caps->single_copy)
     shm_choose_rndv(s);
   *state = s;
