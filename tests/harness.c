@@ -121,14 +121,20 @@ typedef struct th_job {
 static th_job_t th_jobs[TH_MAX_JOBS];
 static int th_njobs;
 
-/* In the child about to run a job: the environment of its variant. */
-static void th_job_env(const th_variant_def_t *d, int cma_works)
+/* The launch variables a job must not inherit from this process. */
+static void th_clear_launch_env(void)
 {
   static const char *const launch_vars[] = {
       "TUBO_JOBID",        "TUBO_RANK",      "TUBO_SIZE",   "TUBO_LOCAL_RANK", "TUBO_LOCAL_SIZE",
       "TUBO_LAUNCHER_PID", "TUBO_TRANSPORT", "TUBO_SHM_FD", "TUBO_PIPE_FDS"};
   for (size_t i = 0; i < sizeof launch_vars / sizeof launch_vars[0]; i++)
     unsetenv(launch_vars[i]);
+}
+
+/* In the child about to run a job: the environment of its variant. */
+static void th_job_env(const th_variant_def_t *d, int cma_works)
+{
+  th_clear_launch_env();
   const struct {
     const char *name, *value;
   } settings[] = {{"TUBO_SHM_CMA", d->cma},
@@ -174,17 +180,92 @@ static char *th_collect(int fd)
   return buf;
 }
 
-static void th_job_run(const th_job_t *j)
+/* Runs argv (with this program's path for the entry "@self") with its output collected;
+ * in the child, env_fn(env_arg) prepares the environment first. Returns the exit status
+ * (or 128 + the signal), the output (malloc'd) in *out and the seconds it took. */
+static int th_exec(const char *const *argv, void (*env_fn)(const void *), const void *env_arg,
+                   char **out, double *secs)
 {
-  const th_variant_def_t *d = th_variant_find(j->variant);
-  ck_assert_msg(d != NULL, "unknown variant bit 0x%x", j->variant);
   char exe[PATH_MAX];
   ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
   ck_assert_msg(n > 0, "cannot find this program: readlink(/proc/self/exe): %s", strerror(errno));
   exe[n] = '\0';
+  const char *args[64];
+  int a = 0;
+  for (; argv[a] != NULL && a < 63; a++)
+    args[a] = strcmp(argv[a], "@self") == 0 ? exe : argv[a];
+  args[a] = NULL;
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  int p[2];
+  ck_assert_msg(pipe(p) == 0, "pipe: %s", strerror(errno));
+  /* The harness's end stays out of the job. */
+  fcntl(p[0], F_SETFD, FD_CLOEXEC);
+  fflush(NULL);
+  pid_t pid = fork();
+  ck_assert_msg(pid >= 0, "fork: %s", strerror(errno));
+  if (pid == 0) {
+    dup2(p[1], STDOUT_FILENO);
+    dup2(p[1], STDERR_FILENO);
+    close(p[1]);
+    env_fn(env_arg);
+    execv(args[0], (char *const *)args);
+    fprintf(stderr, "cannot run %s: %s\n", args[0], strerror(errno));
+    _exit(127);
+  }
+  close(p[1]);
+  *out = th_collect(p[0]);
+  close(p[0]);
+  int ws = 0;
+  while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
+    ;
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  *secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
+  return WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+}
+
+/* The environment of a job of th_run: no launch variables, then env's NAME=value. */
+static void th_run_env(const void *arg)
+{
+  th_clear_launch_env();
+  for (const char *const *e = arg; e != NULL && *e != NULL; e++) {
+    const char *eq = strchr(*e, '=');
+    char *name = eq != NULL ? strndup(*e, (size_t)(eq - *e)) : NULL;
+    if (name != NULL)
+      setenv(name, eq + 1, 1);
+    free(name);
+  }
+}
+
+const char *th_tuborun(void)
+{
   const char *tuborun = getenv("TUBORUN");
-  if (tuborun == NULL || *tuborun == '\0')
-    tuborun = TH_TUBORUN_DEFAULT;
+  return tuborun != NULL && *tuborun != '\0' ? tuborun : TH_TUBORUN_DEFAULT;
+}
+
+int th_run(const char *const *argv, const char *const *env, char **out)
+{
+  double secs;
+  return th_exec(argv, th_run_env, env, out, &secs);
+}
+
+/* th_job_env with the variant and whether single copy works, for th_exec. */
+typedef struct th_job_env_arg {
+  const th_variant_def_t *d;
+  int cma_works;
+} th_job_env_arg_t;
+
+static void th_job_env_fn(const void *arg)
+{
+  const th_job_env_arg_t *e = arg;
+  th_job_env(e->d, e->cma_works);
+}
+
+static void th_job_run(const th_job_t *j)
+{
+  const th_variant_def_t *d = th_variant_find(j->variant);
+  ck_assert_msg(d != NULL, "unknown variant bit 0x%x", j->variant);
+  const char *tuborun = th_tuborun();
   char nranks[16];
   snprintf(nranks, sizeof nranks, "%d", j->nranks);
   const char *argv[24];
@@ -206,7 +287,7 @@ static void th_job_run(const th_job_t *j)
     for (size_t i = 0; i < sizeof launch / sizeof launch[0]; i++)
       argv[a++] = launch[i];
   }
-  argv[a++] = exe;
+  argv[a++] = "@self";
   argv[a++] = "--body";
   argv[a++] = j->body;
   argv[a] = NULL;
@@ -214,34 +295,10 @@ static void th_job_run(const th_job_t *j)
   snprintf(what, sizeof what, "body '%s' on %d rank%s, variant %s", j->body, j->nranks,
            j->nranks == 1 ? "" : "s", d->name);
 
-  int cma_works = th_cma_works();
-  struct timespec t0, t1;
-  clock_gettime(CLOCK_MONOTONIC, &t0);
-  int p[2];
-  ck_assert_msg(pipe(p) == 0, "%s: pipe: %s", what, strerror(errno));
-  /* The harness's end stays out of the job. */
-  fcntl(p[0], F_SETFD, FD_CLOEXEC);
-  fflush(NULL);
-  pid_t pid = fork();
-  ck_assert_msg(pid >= 0, "%s: fork: %s", what, strerror(errno));
-  if (pid == 0) {
-    dup2(p[1], STDOUT_FILENO);
-    dup2(p[1], STDERR_FILENO);
-    close(p[1]);
-    th_job_env(d, cma_works);
-    execv(argv[0], (char *const *)argv);
-    fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
-    _exit(127);
-  }
-  close(p[1]);
-  char *out = th_collect(p[0]);
-  close(p[0]);
-  int ws = 0;
-  while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
-    ;
-  int code = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
-  clock_gettime(CLOCK_MONOTONIC, &t1);
-  double secs = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) * 1e-9;
+  th_job_env_arg_t env = {d, th_cma_works()};
+  char *out = NULL;
+  double secs = 0;
+  int code = th_exec(argv, th_job_env_fn, &env, &out, &secs);
   /* TH_TRACE=1: one line per job, to find slow ones. */
   if (getenv("TH_TRACE") != NULL)
     fprintf(stderr, "harness: %s: status %d after %.3f s\n", what, code, secs);

@@ -55,6 +55,15 @@ int th_main(int argc, char **argv, const th_body_t *bodies, Suite *(*make_suite)
 /* Adds to tc one test per variant in variants: a job of nranks ranks running body. */
 void th_add_job(TCase *tc, const char *body, int nranks, unsigned variants);
 
+/* The tuborun the tests run: $TUBORUN, else the one built here. */
+const char *th_tuborun(void);
+
+/* Runs argv, in which the entry "@self" stands for this program (started as a rank with
+ * "--body NAME"), with this process's environment less the launch variables, plus env
+ * (NAME=value strings, NULL-terminated; NULL for none). Returns its exit status (128 +
+ * the signal that killed it), and in *out its output, stdout and stderr (malloc'd). */
+int th_run(const char *const *argv, const char *const *env, char **out);
+
 /* A test case with a timeout long enough for jobs on a loaded machine. */
 TCase *th_tcase(const char *name);
 

@@ -2,14 +2,27 @@
 /* tuborun: starts a tubo job of N ranks on this machine, as mpirun does. */
 #include "config.h"
 
+#include <fcntl.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include "tuborun.h"
 
 void tuborun_monitor_prepare(void);
 
+/* Started with a standard descriptor closed, tuborun would hand the job's memory or a
+ * pipe out under that number, where the rank's stdio (and the launch contract, which
+ * refuses them) expects something else: each closed one is opened on /dev/null. */
+static void tuborun_stdio(void)
+{
+  for (int fd = 0; fd <= 2; fd++)
+    if (fcntl(fd, F_GETFD) == -1 && open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) != fd)
+      break;
+}
+
 int main(int argc, char **argv)
 {
+  tuborun_stdio();
   tuborun_opts_t o;
   int rc = tuborun_parse(argc, argv, &o);
   if (rc == 1)
@@ -29,15 +42,8 @@ int main(int argc, char **argv)
     return rc;
   }
   tuborun_monitor_prepare();
-  int spawn = tuborun_job_spawn(&j);
-  if (spawn != 0) {
-    /* Stop what did start; a missing program fails every rank the same way. */
-    for (int r = 0; r < j.nranks; r++)
-      if (j.ranks[r].pid > 0)
-        tuborun_job_notify_exit(&j, r, spawn);
-  }
   rc = tuborun_monitor(&j);
   tuborun_job_destroy(&j);
   tuborun_place_free(&place);
-  return spawn != 0 ? spawn : rc;
+  return rc;
 }

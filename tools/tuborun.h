@@ -23,6 +23,7 @@ typedef struct tuborun_opts {
   tubo__place_level_t map_by, bind_to; /* TUBO__PL_DEFAULT when not given */
   int report_bindings;
   int dry_run;
+  int no_memory_check;  /* --no-memory-check: start even when the job will not fit */
   const char *topology; /* --topology FILE, or NULL: this machine */
   char **argv;          /* the program and its arguments; NULL in a dry run without one */
 } tuborun_opts_t;
@@ -70,19 +71,24 @@ typedef struct tuborun_job {
   int *pipe_r, *pipe_w;    /* pipe transport: each rank's pipe */
   tuborun_note_t *pending; /* pipe transport: exits not yet told */
   int npending;
+  int started; /* ranks 0 .. started-1 have been started */
 } tuborun_job_t;
 
-/* Creates the job's shared resources. Returns 0, or prints why and returns an exit status. */
+/* Creates the job's shared resources, after checking that the memory the job will take
+ * fits in what this machine and this process's memory cgroups allow (unless
+ * --no-memory-check). Returns 0, or prints why and returns an exit status. */
 int tuborun_job_create(tuborun_job_t *j, tuborun_opts_t *o, tuborun_place_t *place);
-/* Starts every rank. Returns 0, or prints why and returns an exit status. */
-int tuborun_job_spawn(tuborun_job_t *j);
+/* Starts the next rank (j->started). Returns 0, or prints why and returns an exit status. */
+int tuborun_job_start_next(tuborun_job_t *j);
 /* Tells the ranks still running that rank r's process ended with status. */
 void tuborun_job_notify_exit(tuborun_job_t *j, int r, int status);
 /* Retries telling exits that found a full pipe; returns how many are still waiting. */
 int tuborun_job_retry_notes(tuborun_job_t *j);
 void tuborun_job_destroy(tuborun_job_t *j);
 
-/* Watches the job until every rank has ended; returns tuborun's exit status. */
+/* Starts the job's ranks and watches them until every rank has ended; returns tuborun's
+ * exit status. Signals, the timeout and rank deaths are answered from the first fork on:
+ * the ranks still to start then never are. */
 int tuborun_monitor(tuborun_job_t *j);
 
 #endif /* TUBORUN_H */

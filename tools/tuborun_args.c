@@ -32,6 +32,8 @@ static void args_usage(FILE *f)
           "  --tag-output           prefix each output line with [job,rank]<stdout>:\n"
           "  --timeout SECONDS      stop the job if it runs longer; exit status 124\n"
           "  --transport shm|pipe   how ranks talk (default shm; or TUBO_TRANSPORT)\n"
+          "  --no-memory-check      start the ranks even when the job's shared memory will\n"
+          "                         not fit in what the machine and its cgroup allow\n"
           "  --oversubscribe        accepted for mpirun users: more ranks than cores is allowed\n"
           "  --allow-run-as-root    accepted for mpirun users: root may always run jobs\n"
           "  -h, --help             print this help\n"
@@ -168,6 +170,8 @@ static int args_one(int argc, char **argv, int *i, tuborun_opts_t *o)
     o->report_bindings = 1;
   } else if (args_is(a, "dry-run") || args_is(a, "do-not-launch")) {
     o->dry_run = 1;
+  } else if (args_is(a, "no-memory-check")) {
+    o->no_memory_check = 1;
   } else if (args_is(a, "oversubscribe") || args_is(a, "allow-run-as-root")) {
     /* Accepted for mpirun users; tuborun allows both anyway. */
   } else {

@@ -14,12 +14,55 @@
 #include "launch/jobctl.h"
 #include "os/os.h"
 #include "pipe/pipe_wire.h"
+#include "shm/shm_layout.h"
 #include "tubo.h"
 #include "tuborun.h"
 
 static int job_fail(const char *what, int err)
 {
   fprintf(stderr, "tuborun: %s: %s\n", what, err ? strerror(err) : "failed");
+  return 1;
+}
+
+/* Bytes in binary units, for messages: "412.3 GiB". */
+static void job_size(char *buf, size_t n, double bytes)
+{
+  static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  int u = 0;
+  while (bytes >= 1024 && u < 4) {
+    bytes /= 1024;
+    u++;
+  }
+  snprintf(buf, n, u == 0 ? "%.0f %s" : "%.1f %s", bytes, unit[u]);
+}
+
+/* The ranks will reserve their receive regions as they start: a job that cannot fit
+ * would have ranks killed by the kernel's OOM killer one by one (a memory cgroup
+ * charges shared memory without failing the reservation). So the need, computed by the
+ * same function of the layout as the ranks' (and from the settings they will get), is
+ * checked first against what the machine and this process's cgroups allow. */
+static int job_check_memory(tuborun_job_t *j)
+{
+  tubo__shm_layout_t L;
+  if (tubo__shm_layout_from_settings((uint32_t)j->nranks, &L) != 0) {
+    fprintf(stderr,
+            "tuborun: %d ranks: the job's shared memory would not fit in the address "
+            "space\n",
+            j->nranks);
+    return 1;
+  }
+  size_t need = tubo__shm_layout_need(&L);
+  tubo__os_room_t room;
+  if (j->o->no_memory_check || tubo__os_memory_room(j->shm_fd, &room) != 0 || need <= room.bytes)
+    return 0;
+  char n[32], r[32];
+  job_size(n, sizeof n, (double)need);
+  job_size(r, sizeof r, (double)room.bytes);
+  fprintf(stderr,
+          "tuborun: the job will not fit in memory: %d ranks need %s of shared memory (channels "
+          "of %u slots and %u B of data per pair of ranks: doc/settings.md), but %s leaves "
+          "%s; start fewer ranks, or give --no-memory-check to start them anyway\n",
+          j->nranks, n, L.nslots, L.dbytes, room.what, r);
   return 1;
 }
 
@@ -30,8 +73,9 @@ static int job_create_shm(tuborun_job_t *j)
     j->shm_fd = -1;
     return job_fail("shared memory is full", ENOSPC);
   }
-  j->ctl_bytes = j->ctl->ctl_bytes;
-  return 0;
+  /* From the rank count, as every rank computes it: never read back from shared memory. */
+  j->ctl_bytes = tubo__jobctl_bytes((uint32_t)j->nranks, (size_t)sysconf(_SC_PAGESIZE));
+  return job_check_memory(j);
 }
 
 static int job_create_pipes(tuborun_job_t *j)
@@ -52,6 +96,19 @@ static int job_create_pipes(tuborun_job_t *j)
   return 0;
 }
 
+/* The -x VAR=value settings apply to tuborun too, as they will to every rank: the
+ * memory check reads the same TUBO_SHM_* settings as the ranks. */
+static void job_apply_x(const tuborun_opts_t *o)
+{
+  for (int i = 0; i < o->nx; i++) {
+    const char *eq = strchr(o->xvars[i], '=');
+    char *name = eq != NULL ? strndup(o->xvars[i], (size_t)(eq - o->xvars[i])) : NULL;
+    if (name != NULL)
+      setenv(name, eq + 1, 1);
+    free(name);
+  }
+}
+
 int tuborun_job_create(tuborun_job_t *j, tuborun_opts_t *o, tuborun_place_t *place)
 {
   memset(j, 0, sizeof *j);
@@ -66,6 +123,7 @@ int tuborun_job_create(tuborun_job_t *j, tuborun_opts_t *o, tuborun_place_t *pla
     j->ranks[r].out_fd = j->ranks[r].err_fd = -1;
   if (tubo__os_random(j->jobid, sizeof j->jobid) != 0)
     return job_fail("cannot draw a job id", errno);
+  job_apply_x(o);
   if (o->transport == TUBO__TP_PIPE)
     return job_create_pipes(j);
   return job_create_shm(j);
@@ -176,53 +234,66 @@ static int job_hear_child(tuborun_job_t *j, int r, int fd)
   }
 }
 
-int tuborun_job_spawn(tuborun_job_t *j)
+int tuborun_job_start_next(tuborun_job_t *j)
 {
   pid_t self = getpid();
-  for (int r = 0; r < j->nranks; r++) {
-    int out[2] = {-1, -1}, err[2] = {-1, -1};
-    if (j->o->tag_output && (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0))
-      return job_fail("cannot create output pipes", errno);
-    /* Reports a binding or exec failure to the parent through a close-on-exec pipe. */
-    int ep[2];
-    if (pipe2(ep, O_CLOEXEC) != 0)
-      return job_fail("cannot create a pipe", errno);
-    pid_t pid = fork();
-    if (pid < 0)
-      return job_fail("cannot start a rank", errno);
-    if (pid == 0) {
-      close(ep[0]);
-      if (tubo__os_die_with_parent(self) != 0)
-        _exit(127);
-      sigset_t none;
-      sigemptyset(&none);
-      sigprocmask(SIG_SETMASK, &none, NULL);
-      signal(SIGPIPE, SIG_DFL);
-      if (out[1] >= 0) {
-        dup2(out[1], STDOUT_FILENO);
-        dup2(err[1], STDERR_FILENO);
-      }
-      job_child_setup(j, r);
-      job_child_bind(j, r, ep[1]);
-      execvp(j->o->argv[0], j->o->argv);
-      job_child_tell(ep[1], JOB_MSG_EXEC_FAILED, errno);
-      _exit(127);
-    }
-    close(ep[1]);
-    int e = job_hear_child(j, r, ep[0]);
+  int r = j->started;
+  int out[2] = {-1, -1}, err[2] = {-1, -1};
+  if (j->o->tag_output && (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0))
+    return job_fail("cannot create output pipes", errno);
+  /* Reports a binding or exec failure to the parent through a close-on-exec pipe. */
+  int ep[2];
+  if (pipe2(ep, O_CLOEXEC) != 0)
+    return job_fail("cannot create a pipe", errno);
+  /* No signal is handled between the fork and the child's reset below: the launcher's
+   * handlers would run in the child and report its signals as the launcher's. */
+  sigset_t all, old;
+  sigfillset(&all);
+  sigprocmask(SIG_SETMASK, &all, &old);
+  pid_t pid = fork();
+  if (pid < 0) {
+    int e = errno;
+    sigprocmask(SIG_SETMASK, &old, NULL);
     close(ep[0]);
-    j->ranks[r].pid = pid;
+    close(ep[1]);
+    return job_fail("cannot start a rank", e);
+  }
+  if (pid == 0) {
+    close(ep[0]);
+    if (tubo__os_die_with_parent(self) != 0)
+      _exit(127);
+    static const int sigs[] = {SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE};
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+      signal(sigs[i], SIG_DFL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
     if (out[1] >= 0) {
-      close(out[1]);
-      close(err[1]);
-      j->ranks[r].out_fd = out[0];
-      j->ranks[r].err_fd = err[0];
+      dup2(out[1], STDOUT_FILENO);
+      dup2(err[1], STDERR_FILENO);
     }
-    if (e != 0) {
-      fprintf(stderr, "tuborun: cannot run '%s': %s\n", j->o->argv[0], strerror(e));
-      /* As a bad argument (2), but for a program not found at all (127, as shells). */
-      return e == ENOENT ? 127 : 2;
-    }
+    job_child_setup(j, r);
+    job_child_bind(j, r, ep[1]);
+    execvp(j->o->argv[0], j->o->argv);
+    job_child_tell(ep[1], JOB_MSG_EXEC_FAILED, errno);
+    _exit(127);
+  }
+  sigprocmask(SIG_SETMASK, &old, NULL);
+  close(ep[1]);
+  int e = job_hear_child(j, r, ep[0]);
+  close(ep[0]);
+  j->ranks[r].pid = pid;
+  j->started++;
+  if (out[1] >= 0) {
+    close(out[1]);
+    close(err[1]);
+    j->ranks[r].out_fd = out[0];
+    j->ranks[r].err_fd = err[0];
+  }
+  if (e != 0) {
+    fprintf(stderr, "tuborun: cannot run '%s': %s\n", j->o->argv[0], strerror(e));
+    /* As a bad argument (2), but for a program not found at all (127, as shells). */
+    return e == ENOENT ? 127 : 2;
   }
   return 0;
 }

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* Watching a running job: rank exits, signals, the timeout and tagged output.
+/* Starting and watching a job: rank exits, signals, the timeout and tagged output.
  *
+ * Ranks start in small batches between looks at all of these, so that a signal, the
+ * timeout or a rank's death is answered at once also while thousands of ranks start.
  * When a rank fails, the others are told at once (their blocking calls return
- * TUBO_EPEER), get half a second to end on their own, then SIGTERM, then SIGKILL. */
+ * TUBO_EPEER), get half a second to end on their own, then SIGTERM, then SIGKILL; ranks
+ * not started yet never are. */
 #include "config.h"
 
 #include <errno.h>
@@ -19,6 +22,9 @@
 #include "tuborun.h"
 
 #define MON_GRACE_NS 500000000ull
+/* At most this many ranks, or this long, between two looks at signals and deaths. */
+#define MON_START_BATCH 32
+#define MON_START_NS    5000000ull
 
 static int mon_sigpipe[2] = {-1, -1};
 
@@ -50,6 +56,7 @@ static void mon_install(void)
 typedef struct mon {
   tuborun_job_t *j;
   int alive;
+  int open_streams; /* --tag-output: streams of ranks not yet at their end */
   int status;       /* tuborun's exit status so far */
   int stopping;     /* 0, or why: 1 failure, 2 signal, 3 timeout */
   uint64_t term_at; /* when to send SIGTERM to ranks still running (0: not planned) */
@@ -99,6 +106,48 @@ static void mon_reap(mon_t *m)
       m->term_at = now + MON_GRACE_NS;
       m->kill_at = now + 2 * MON_GRACE_NS;
     }
+  }
+}
+
+/* Whether ranks remain to be started: not once the job is being stopped. */
+static int mon_starting(const mon_t *m)
+{
+  return !m->stopping && m->j->started < m->j->nranks;
+}
+
+/* A rank could not be started: the program cannot run, or the system refused a process.
+ * Those started are told that the job failed with status, as if every one of them had
+ * (a missing program fails every rank the same way), and stopped as after a death. */
+static void mon_start_failed(mon_t *m, int status)
+{
+  m->status = status;
+  m->stopping = 1;
+  for (int r = 0; r < m->j->started; r++)
+    if (m->j->ranks[r].pid > 0 && !m->j->ranks[r].ended)
+      tuborun_job_notify_exit(m->j, r, status);
+  uint64_t now = tubo__os_now_ns();
+  m->term_at = now + MON_GRACE_NS;
+  m->kill_at = now + 2 * MON_GRACE_NS;
+}
+
+/* Starts the next batch of ranks. */
+static void mon_start_batch(mon_t *m)
+{
+  tuborun_job_t *j = m->j;
+  uint64_t t0 = tubo__os_now_ns();
+  for (int k = 0; k < MON_START_BATCH && j->started < j->nranks; k++) {
+    int r = j->started;
+    int rc = tuborun_job_start_next(j);
+    if (j->started > r) {
+      m->alive++;
+      m->open_streams += (j->ranks[r].out_fd >= 0) + (j->ranks[r].err_fd >= 0);
+    }
+    if (rc != 0) {
+      mon_start_failed(m, rc);
+      return;
+    }
+    if (tubo__os_now_ns() - t0 >= MON_START_NS)
+      return;
   }
 }
 
@@ -190,9 +239,6 @@ int tuborun_monitor(tuborun_job_t *j)
   mon_t m;
   memset(&m, 0, sizeof m);
   m.j = j;
-  m.alive = 0;
-  for (int r = 0; r < j->nranks; r++)
-    m.alive += j->ranks[r].pid > 0 && !j->ranks[r].ended;
   if (j->o->timeout_s > 0)
     m.timeout_at = tubo__os_now_ns() + (uint64_t)(j->o->timeout_s * 1e9);
   m.line = calloc((size_t)j->nranks * 2, sizeof *m.line);
@@ -201,16 +247,18 @@ int tuborun_monitor(tuborun_job_t *j)
   int *who = calloc((size_t)j->nranks * 2 + 1, sizeof *who);
   if (!m.line || !m.linelen || !pfd || !who) {
     fprintf(stderr, "tuborun: out of memory\n");
-    mon_signal_all(&m, SIGKILL);
+    free(m.line);
+    free(m.linelen);
+    free(pfd);
+    free(who);
+    return 1; /* before any rank started */
   }
-  int open_streams = 0;
-  for (int r = 0; r < j->nranks; r++)
-    open_streams += (j->ranks[r].out_fd >= 0) + (j->ranks[r].err_fd >= 0);
-  mon_reap(&m); /* children that ended before the handler was installed */
-  while (m.alive > 0 || open_streams > 0) {
+  while (m.alive > 0 || m.open_streams > 0 || mon_starting(&m)) {
+    if (mon_starting(&m))
+      mon_start_batch(&m);
     int n = 0;
     pfd[n++] = (struct pollfd){mon_sigpipe[0], POLLIN, 0};
-    for (int r = 0; r < j->nranks; r++) {
+    for (int r = 0; r < j->started; r++) {
       if (j->ranks[r].out_fd >= 0) {
         who[n] = 2 * r;
         pfd[n++] = (struct pollfd){j->ranks[r].out_fd, POLLIN, 0};
@@ -221,7 +269,8 @@ int tuborun_monitor(tuborun_job_t *j)
       }
     }
     uint64_t now = tubo__os_now_ns();
-    int rc = poll(pfd, (nfds_t)n, m.alive > 0 ? mon_poll_timeout(&m, now) : 1000);
+    int wait_ms = mon_starting(&m) ? 0 : m.alive > 0 ? mon_poll_timeout(&m, now) : 1000;
+    int rc = poll(pfd, (nfds_t)n, wait_ms);
     if (rc < 0 && errno != EINTR)
       break;
     if (pfd[0].revents & POLLIN) {
@@ -244,17 +293,17 @@ int tuborun_monitor(tuborun_job_t *j)
         mon_forward(&m, r, is_err, *fd, 1);
         close(*fd);
         *fd = -1;
-        open_streams--;
+        m.open_streams--;
       }
     }
-    if (m.alive == 0 && rc == 0)
+    if (m.alive == 0 && rc == 0 && !mon_starting(&m))
       break; /* streams held open by a rank's own children: stop waiting */
     mon_reap(&m);
     if (j->npending > 0)
       tuborun_job_retry_notes(j);
     mon_deadlines(&m, tubo__os_now_ns());
   }
-  for (int k = 0; m.line && k < j->nranks * 2; k++)
+  for (int k = 0; k < j->nranks * 2; k++)
     free(m.line[k]);
   free(m.line);
   free(m.linelen);

@@ -78,6 +78,19 @@ int tubo__os_pid_state(pid_t pid);
 /* The parent of process pid (a zombie's too), or -1 when there is no such process. */
 pid_t tubo__os_pid_parent(pid_t pid);
 
+/* How much more memory a job may take, and what says so. */
+typedef struct tubo__os_room {
+  uint64_t bytes; /* UINT64_MAX: nothing limits it that the system tells */
+  char what[512]; /* the limit that binds, for messages ("" when none) */
+} tubo__os_room_t;
+
+/* Finds how much more memory this process and its children may take for the shared
+ * memory object fd: the least of what the system has available, what each memory cgroup
+ * of this process allows (its own and every one above it; page cache it could drop does
+ * not count as used), and, for an object in a file system of limited size, that file
+ * system's free space. Returns 0 (r filled) or TUBO_ESYS. */
+int tubo__os_memory_room(int fd, tubo__os_room_t *r);
+
 /* Gives the processor to another runnable process, if there is one (sched_yield). */
 void tubo__os_yield(void);
 
