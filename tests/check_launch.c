@@ -5,6 +5,7 @@
  * may change the environment freely. */
 #include "config.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -507,6 +509,134 @@ START_TEST(test_parse_transport)
 }
 END_TEST
 
+/* ---- A program a rank runs does not join the rank's job ---- */
+
+/* The environment variable in which a rank tells its helpers which objects its job's
+ * descriptors are ("dev:ino,dev:ino,..."). */
+#define HELPER_JOB_FDS "TH_JOB_FDS"
+
+/* In a rank, before tubo_init: the identities of the job's descriptors the launch
+ * variables name, for its helpers to look for. */
+static void rank_job_fds(char *out, size_t cap)
+{
+  const char *shm = getenv(TUBO__ENV_SHM_FD), *pipes = getenv(TUBO__ENV_PIPE_FDS);
+  char list[1024];
+  snprintf(list, sizeof list, "%s", shm != NULL ? shm : pipes != NULL ? pipes : "");
+  out[0] = '\0';
+  char *save = NULL;
+  for (char *tok = strtok_r(list, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save)) {
+    struct stat st;
+    TH_CHECK(fstat(atoi(tok), &st) == 0, "expected the job's descriptor %s open", tok);
+    snprintf(out + strlen(out), cap - strlen(out), "%s%llu:%llu", out[0] ? "," : "",
+             (unsigned long long)st.st_dev, (unsigned long long)st.st_ino);
+  }
+  TH_CHECK(out[0] != '\0', "expected the launch variables to name the job's descriptors");
+}
+
+/* In a helper: none of its descriptors may be one of the job's (the rank's memfd or
+ * pipes), which close on exec once the rank joined its job. */
+static void helper_check_fds(void)
+{
+  const char *job = getenv(HELPER_JOB_FDS);
+  TH_CHECK(job != NULL && *job != '\0', "helper: expected %s from the rank", HELPER_JOB_FDS);
+  DIR *d = opendir("/proc/self/fd");
+  TH_CHECK(d != NULL, "expected to list /proc/self/fd");
+  for (struct dirent *e; (e = readdir(d)) != NULL;) {
+    int fd = atoi(e->d_name);
+    struct stat st;
+    if (e->d_name[0] == '.' || fd == dirfd(d) || fstat(fd, &st) != 0)
+      continue;
+    char id[64];
+    snprintf(id, sizeof id, "%llu:%llu", (unsigned long long)st.st_dev,
+             (unsigned long long)st.st_ino);
+    char list[2048];
+    snprintf(list, sizeof list, ",%s,", job);
+    char key[70];
+    snprintf(key, sizeof key, ",%s,", id);
+    TH_CHECK(strstr(list, key) == NULL,
+             "helper: descriptor %d is the job's (%s) that the rank holds: expected it closed on "
+             "exec",
+             fd, id);
+  }
+  closedir(d);
+}
+
+/* Run by a rank with system(): a world of one, whatever the rank it came from. */
+static void body_alone(void)
+{
+  TH_CHECK(getenv(TUBO__ENV_RANK) == NULL && getenv(TUBO__ENV_SHM_FD) == NULL &&
+               getenv(TUBO__ENV_PIPE_FDS) == NULL && getenv(TUBO__ENV_JOBID) == NULL,
+           "helper: expected no launch variables, got TUBO_RANK=%s", getenv(TUBO__ENV_RANK));
+  helper_check_fds();
+  TH_OK(tubo_init(NULL, NULL));
+  tubo_comm_t *w = TUBO_COMM_WORLD;
+  int rank = -1, size = -1;
+  TH_OK(tubo_comm_rank(w, &rank));
+  TH_OK(tubo_comm_size(w, &size));
+  TH_CHECK(rank == 0 && size == 1, "helper: expected a world of one (rank 0 of 1), got %d of %d",
+           rank, size);
+  TH_OK(tubo_finalize());
+}
+
+/* Run by a rank with the launch variables the rank had, given again on purpose: the
+ * descriptors they name are closed, so the job cannot be joined. */
+static void body_insist(void)
+{
+  TH_CHECK(getenv(TUBO__ENV_RANK) != NULL, "insisting helper: expected TUBO_RANK given to it");
+  TH_EXPECT_RC(tubo_init(NULL, NULL), TUBO_ELAUNCH);
+}
+
+/* Each rank runs both helpers through system() while its job is up, then the job goes on
+ * as if nothing happened: no helper took a rank's place or left the job in its name. */
+static void body_exec_helper(void)
+{
+  static const char *const vars[] = {
+      TUBO__ENV_JOBID,      TUBO__ENV_RANK,       TUBO__ENV_SIZE,
+      TUBO__ENV_LOCAL_RANK, TUBO__ENV_LOCAL_SIZE, TUBO__ENV_LAUNCHER_PID,
+      TUBO__ENV_TRANSPORT,  TUBO__ENV_SHM_FD,     TUBO__ENV_PIPE_FDS};
+  char given[2048] = "", fds[1024];
+  rank_job_fds(fds, sizeof fds);
+  setenv(HELPER_JOB_FDS, fds, 1);
+  for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
+    if (getenv(vars[i]) != NULL)
+      snprintf(given + strlen(given), sizeof given - strlen(given), "%s='%s' ", vars[i],
+               getenv(vars[i]));
+  TH_OK(tubo_init(NULL, NULL));
+  th_world = TUBO_COMM_WORLD;
+  TH_OK(tubo_comm_rank(th_world, &th_rank));
+  TH_OK(tubo_comm_size(th_world, &th_size));
+  TH_CHECK(getenv(TUBO__ENV_RANK) == NULL,
+           "after tubo_init: expected TUBO_RANK removed from the environment, it is %s",
+           getenv(TUBO__ENV_RANK));
+  char exe[PATH_MAX];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  TH_CHECK(n > 0, "expected to find this program");
+  exe[n] = '\0';
+  char cmd[8192];
+  snprintf(cmd, sizeof cmd, "'%.4000s' --body alone", exe);
+  int ws = system(cmd);
+  TH_CHECK(WIFEXITED(ws) && WEXITSTATUS(ws) == 0,
+           "system(helper): expected it to run as a world of one and exit 0, got status 0x%x", ws);
+  snprintf(cmd, sizeof cmd, "env %s '%.4000s' --body insist", given, exe);
+  ws = system(cmd);
+  TH_CHECK(WIFEXITED(ws) && WEXITSTATUS(ws) == 0,
+           "system(helper given the launch variables): expected TUBO_ELAUNCH and exit 0, got "
+           "status 0x%x",
+           ws);
+  /* The job is whole: a ring of messages, then a barrier. */
+  int next = (th_rank + 1) % th_size, prev = (th_rank + th_size - 1) % th_size;
+  for (int iter = 0; iter < 3; iter++) {
+    tubo_request_t *rq;
+    unsigned char buf[64];
+    th_fill(buf, sizeof buf, th_seed(th_rank, next, sizeof buf, iter));
+    TH_OK(tubo_isend(buf, sizeof buf, next, 7, th_world, &rq));
+    TH_RECV_MSG(prev, 7, sizeof buf, iter);
+    TH_OK(tubo_wait(&rq, TUBO_STATUS_IGNORE));
+  }
+  TH_OK(tubo_barrier(th_world));
+  TH_OK(tubo_finalize());
+}
+
 static Suite *launch_suite(void)
 {
   Suite *s = suite_create("launch");
@@ -523,10 +653,14 @@ static Suite *launch_suite(void)
   tcase_add_test(tc, test_parse_int);
   tcase_add_test(tc, test_parse_transport);
   suite_add_tcase(s, tc);
+  th_add_case(s, "exec_helper", 3, TH_BOTH);
   return s;
 }
 
-static const th_body_t bodies[] = {{NULL, NULL, 0}};
+static const th_body_t bodies[] = {{"exec_helper", body_exec_helper, TH_SELF_INIT},
+                                   {"alone", body_alone, TH_SELF_INIT},
+                                   {"insist", body_insist, TH_SELF_INIT},
+                                   {NULL, NULL, 0}};
 
 int main(int argc, char **argv)
 {
