@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Failures (check_failures.h): a rank that dies while the others send to it, receive from
- * it, wait in a barrier, a Queue, a Pipe or on a lock it holds; tuborun killed, stopped
- * by a signal or timed out; a /dev/shm too small or full.
+ * it, wait in a barrier, a Queue, a Pipe or on a lock it holds, also while tuborun is
+ * stopped; tuborun killed, stopped by a signal or timed out, also while it starts
+ * thousands of ranks; a /dev/shm too small or full, a memory cgroup too small.
  *
  * Each test starts a real job through tuborun and follows it through the ranks' records.
  * Time is measured from the moment the suite makes the victim die: every survivor's
@@ -75,7 +76,9 @@ typedef struct fc_spec {
   int victim;
   const char *timeout;                   /* tuborun --timeout, or NULL */
   int (*setup)(const struct fc_spec *s); /* in the child before exec: 0, or its exit code */
-  const char *tmpfs_size;                /* for setup */
+  const char *setup_arg;                 /* for setup */
+  const char *option;                    /* one more tuborun option, or NULL */
+  const char *const *prog;               /* the ranks' program, or NULL: this one, body */
 } fc_spec_t;
 
 static char *fc_tuborun(void)
@@ -108,9 +111,16 @@ static void fc_start(fc_job_t *j, const fc_spec_t *s)
     argv[a++] = (char *)"--timeout";
     argv[a++] = (char *)s->timeout;
   }
-  argv[a++] = exe;
-  argv[a++] = (char *)"--body";
-  argv[a++] = (char *)s->body;
+  if (s->option != NULL)
+    argv[a++] = (char *)s->option;
+  if (s->prog != NULL) {
+    for (int k = 0; s->prog[k] != NULL && a < 15; k++)
+      argv[a++] = (char *)s->prog[k];
+  } else {
+    argv[a++] = exe;
+    argv[a++] = (char *)"--body";
+    argv[a++] = (char *)s->body;
+  }
   argv[a] = NULL;
   fflush(NULL);
   j->pid = fork();
@@ -566,7 +576,7 @@ START_TEST(rank_dies)
            : c->how == FR_DIE_SEGV ? "SIGSEGV"
            : c->how == FR_DIE_EXIT ? "exit(3)"
                                    : "tubo_abort");
-  fc_spec_t s = {c->body, c->nranks, c->transport, victim, NULL, NULL, NULL};
+  fc_spec_t s = {c->body, c->nranks, c->transport, victim, NULL, NULL, NULL, NULL, NULL};
   fc_job_t j;
   fc_start(&j, &s);
   fc_wait_blocked(&j, c->nranks, victim);
@@ -638,7 +648,7 @@ END_TEST
 /* Starts a job of 3 ranks that all block for ever, and waits until they sleep. */
 static void fc_start_hung(fc_job_t *j, const char *transport, const char *timeout)
 {
-  fc_spec_t s = {"hang", 3, transport, -1, timeout, NULL, NULL};
+  fc_spec_t s = {"hang", 3, transport, -1, timeout, NULL, NULL, NULL, NULL};
   fc_start(j, &s);
   fc_wait_blocked(j, 3, -1);
 }
@@ -711,7 +721,7 @@ START_TEST(launcher_timeout)
    * seconds leave the ranks time to start and block on a loaded machine. */
   fc_job_t j;
   uint64_t t0 = fr_now_ns();
-  fc_spec_t s = {"hang", 3, fc_transports[_i], -1, "2", NULL, NULL};
+  fc_spec_t s = {"hang", 3, fc_transports[_i], -1, "2", NULL, NULL, NULL, NULL};
   fc_start(&j, &s);
   fc_wait_end(&j, FC_END_S);
   ck_assert_msg(j.status == 124,
@@ -737,7 +747,7 @@ END_TEST
 
 /* ---- A /dev/shm too small or full ---- */
 
-/* In the child about to run tuborun: a /dev/shm of its own, of s->tmpfs_size bytes (a
+/* In the child about to run tuborun: a /dev/shm of its own, of s->setup_arg bytes (a
  * private mount namespace; as root, else in a user namespace), and no memfd_create
  * (seccomp: ENOSYS), so that tubo uses its fallback, a POSIX object in /dev/shm. Any
  * filler the test wants is written here. Returns 77 when this cannot be set up. */
@@ -766,11 +776,11 @@ static int fc_small_shm(const fc_spec_t *s)
     close(fd);
   }
   char opts[64];
-  snprintf(opts, sizeof opts, "size=%s,mode=1777", s->tmpfs_size);
+  snprintf(opts, sizeof opts, "size=%s,mode=1777", s->setup_arg);
   if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
       mount("tubo-test-shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, opts) != 0)
     return 77;
-  if (strcmp(s->tmpfs_size, "4k") == 0) {
+  if (strcmp(s->setup_arg, "4k") == 0) {
     /* Full: a filler takes every block. */
     int fd = open("/dev/shm/filler", O_RDWR | O_CREAT, 0600);
     if (fd < 0 || posix_fallocate(fd, 0, 4096) != 0)
@@ -790,10 +800,11 @@ static int fc_small_shm(const fc_spec_t *s)
   return 0;
 }
 
-/* Runs the init body on 2 ranks with a /dev/shm of size; returns 0 when it was skipped. */
-static int fc_run_small(fc_job_t *j, const char *size)
+/* Runs the init body on 2 ranks with a /dev/shm of size (and one more tuborun option);
+ * returns 0 when it was skipped. */
+static int fc_run_small(fc_job_t *j, const char *size, const char *option)
 {
-  fc_spec_t s = {"init", 2, "shm", -1, NULL, fc_small_shm, size};
+  fc_spec_t s = {"init", 2, "shm", -1, NULL, fc_small_shm, size, option, NULL};
   fc_start(j, &s);
   fc_wait_end(j, FC_END_S);
   if (j->status == 77 && j->nrecs == 0 && strstr(j->out, "tuborun") == NULL) {
@@ -809,9 +820,23 @@ static int fc_run_small(fc_job_t *j, const char *size)
 
 START_TEST(shm_too_small)
 {
-  /* Room for the job's control block (tuborun's part), none for the ranks' channels. */
+  /* Room for the job's control block (tuborun's part), none for the ranks' channels:
+   * tuborun says so before it starts a rank. */
   fc_job_t j;
-  if (!fc_run_small(&j, "256k"))
+  if (!fc_run_small(&j, "256k", NULL))
+    return;
+  ck_assert_msg(j.status == 1 && j.nrecs == 0,
+                "expected tuborun to exit with 1 and start no rank, got status %d and %d "
+                "records; output:\n%s",
+                j.status, j.nrecs, j.out);
+  ck_assert_msg(fc_lines_with(j.out, "tuborun: the job will not fit in memory: 2 ranks need") ==
+                        1 &&
+                    fc_lines_with(j.out, "(/dev/shm) leaves") == 1,
+                "expected one line saying the job does not fit in /dev/shm, got:\n%s", j.out);
+  fc_check_clean(&j);
+  fc_free(&j);
+  /* Started anyway, each rank's reservation fails: tubo_init says why. */
+  if (!fc_run_small(&j, "256k", "--no-memory-check"))
     return;
   for (int r = 0; r < 2; r++) {
     const fr_rec_t *i = fc_find(&j, FR_INIT, r);
@@ -836,7 +861,7 @@ START_TEST(shm_full)
 {
   /* Not even the control block fits: tuborun says so and starts nothing. */
   fc_job_t j;
-  if (!fc_run_small(&j, "4k"))
+  if (!fc_run_small(&j, "4k", NULL))
     return;
   ck_assert_msg(j.status == 1, "expected tuborun to exit with 1, got %d; output:\n%s", j.status,
                 j.out);
@@ -844,6 +869,253 @@ START_TEST(shm_full)
                     1,
                 "expected one line saying shared memory is full, got:\n%s", j.out);
   ck_assert_msg(j.nrecs == 0, "expected no rank to start, got %d records", j.nrecs);
+  fc_check_clean(&j);
+  fc_free(&j);
+}
+END_TEST
+
+/* ---- A memory cgroup too small for the job ---- */
+
+/* Finds this process's memory cgroup directory: v2 when the unified hierarchy has the
+ * memory controller, else v1's. Returns 2 (v2), 1 (v1) or 0 (none found). */
+static int fc_memcg_dir(char *dir, size_t cap)
+{
+  char line[1024];
+  FILE *f = fopen("/proc/self/cgroup", "r");
+  int found = 0;
+  while (f != NULL && found == 0 && fgets(line, sizeof line, f) != NULL) {
+    line[strcspn(line, "\n")] = '\0';
+    char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+    if (c2 == NULL)
+      continue;
+    *c2 = '\0';
+    char ctls[600];
+    snprintf(ctls, sizeof ctls, ",%s,", c1 + 1);
+    const char *path = c2 + 1;
+    char ctlfile[1200], buf[512] = "";
+    snprintf(ctlfile, sizeof ctlfile, "/sys/fs/cgroup%s/cgroup.controllers",
+             strcmp(path, "/") == 0 ? "" : path);
+    FILE *c = fopen(ctlfile, "r");
+    if (c1[1] == '\0' && c != NULL && fgets(buf, sizeof buf, c) != NULL &&
+        strstr(buf, "memory") != NULL) {
+      snprintf(dir, cap, "/sys/fs/cgroup%s", strcmp(path, "/") == 0 ? "" : path);
+      found = 2;
+    } else if (strstr(ctls, ",memory,") != NULL) {
+      snprintf(dir, cap, "/sys/fs/cgroup/memory%s", strcmp(path, "/") == 0 ? "" : path);
+      found = 1;
+    }
+    if (c != NULL)
+      fclose(c);
+  }
+  if (f != NULL)
+    fclose(f);
+  return found;
+}
+
+static int fc_write_file(const char *dir, const char *name, const char *value)
+{
+  char path[1200];
+  snprintf(path, sizeof path, "%s/%s", dir, name);
+  int fd = open(path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0)
+    return -1;
+  ssize_t n = write(fd, value, strlen(value));
+  close(fd);
+  return n == (ssize_t)strlen(value) ? 0 : -1;
+}
+
+/* Makes a memory cgroup of limit bytes below this process's own, at path. Returns 0, or
+ * -1 with why filled when cgroups cannot be written here. */
+static int fc_memcg_make(char *path, size_t cap, const char *limit, char *why, size_t wcap)
+{
+  char dir[1024];
+  int v = fc_memcg_dir(dir, sizeof dir);
+  if (v == 0) {
+    snprintf(why, wcap, "no memory cgroup found");
+    return -1;
+  }
+  snprintf(path, cap, "%s/tubo-check-%d", dir, (int)getpid());
+  if (mkdir(path, 0755) != 0) {
+    snprintf(why, wcap, "cannot make %s: %s", path, strerror(errno));
+    return -1;
+  }
+  if (fc_write_file(path, v == 2 ? "memory.max" : "memory.limit_in_bytes", limit) != 0) {
+    snprintf(why, wcap, "cannot set the limit of %s: %s", path, strerror(errno));
+    rmdir(path);
+    return -1;
+  }
+  return 0;
+}
+
+/* In the child about to run tuborun: moves itself into the cgroup s->setup_arg. */
+static int fc_enter_memcg(const fc_spec_t *s)
+{
+  char pid[32];
+  snprintf(pid, sizeof pid, "%d", (int)getpid());
+  return fc_write_file(s->setup_arg, "cgroup.procs", pid) == 0 ? 0 : 77;
+}
+
+START_TEST(memcg_too_small)
+{
+  char cg[1200], why[1400];
+  if (fc_memcg_make(cg, sizeof cg, "100663296", why, sizeof why) != 0) {
+    fprintf(stderr, "check_failures: SKIP memory cgroup: %s\n", why);
+    return;
+  }
+  /* 24 ranks need about 220 MiB of channels at the default sizes; the cgroup allows 96. */
+  fc_job_t j;
+  fc_spec_t s = {"init", 24, "shm", -1, NULL, fc_enter_memcg, cg, NULL, NULL};
+  fc_start(&j, &s);
+  fc_wait_end(&j, FC_END_S);
+  if (j.status == 77 && j.nrecs == 0 && strstr(j.out, "tuborun") == NULL) {
+    fprintf(stderr, "check_failures: SKIP memory cgroup: cannot move a process into %s\n", cg);
+    fc_free(&j);
+    rmdir(cg);
+    return;
+  }
+  ck_assert_msg(j.status == 1 && j.nrecs == 0,
+                "in a 96 MiB memory cgroup, 24 ranks: expected tuborun to exit with 1 and start "
+                "no rank, got status %d and %d records; output:\n%s",
+                j.status, j.nrecs, j.out);
+  ck_assert_msg(fc_lines_with(j.out, "tuborun: the job will not fit in memory: 24 ranks need") ==
+                        1 &&
+                    fc_lines_with(j.out, "the memory cgroup's limit") == 1 &&
+                    fc_lines_with(j.out, "tubo-check-") == 1,
+                "expected one line naming the cgroup's limit, got:\n%s", j.out);
+  fc_check_clean(&j);
+  fc_free(&j);
+  /* A job that fits in the same cgroup starts (its program is small: true). */
+  static const char *const prog[] = {"true", NULL};
+  fc_spec_t fits = {"-", 2, "shm", -1, NULL, fc_enter_memcg, cg, NULL, prog};
+  fc_start(&j, &fits);
+  fc_wait_end(&j, FC_END_S);
+  ck_assert_msg(j.status == 0,
+                "in the same cgroup, 2 ranks of true: expected 0, got %d; output:\n%s", j.status,
+                j.out);
+  fc_free(&j);
+  ck_assert_msg(rmdir(cg) == 0, "expected to remove %s after the jobs: %s", cg, strerror(errno));
+}
+END_TEST
+
+/* ---- Thousands of ranks starting ---- */
+
+static const char *const fc_sleep20[] = {"sleep", "20", NULL};
+
+/* Zombies among this process's children: ranks tuborun left unreaped (this process is a
+ * subreaper, so they would come here). Reaps them. */
+static int fc_zombies(void)
+{
+  int n = 0;
+  for (;;) {
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG) != 0 || si.si_pid == 0)
+      return n;
+    n++;
+  }
+}
+
+/* The number N in tuborun's line "...; stopping N ranks", or -1. */
+static int fc_stopping(const char *out)
+{
+  const char *p = strstr(out, "; stopping ");
+  return p != NULL ? atoi(p + 11) : -1;
+}
+
+/* tuborun -n 4096 with a timeout much shorter than starting them all takes: it stops
+ * the job when the time is up, while ranks are still starting. */
+START_TEST(startup_timeout)
+{
+  fc_job_t j;
+  fc_spec_t s = {"-", 4096, "shm", -1, "0.5", NULL, NULL, "--no-memory-check", fc_sleep20};
+  fc_start(&j, &s);
+  fc_wait_end(&j, FC_END_S);
+  ck_assert_msg(j.status == 124, "expected 124 after --timeout 0.5, got %d; output:\n%s", j.status,
+                j.out);
+  int n = fc_stopping(j.out);
+  ck_assert_msg(fc_lines_with(j.out, "tuborun: the job ran longer than --timeout 0.5 seconds") ==
+                        1 &&
+                    n >= 1 && n < 4096,
+                "expected tuborun to stop the job while its ranks were starting (fewer than "
+                "4096 started), got:\n%s",
+                j.out);
+  ck_assert_msg(fc_zombies() == 0, "expected tuborun to reap every rank it started");
+  fc_check_clean(&j);
+  fc_free(&j);
+}
+END_TEST
+
+/* Whether process pid has a child. */
+static int fc_has_child(pid_t pid)
+{
+  char path[64], buf[64];
+  snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)pid, (int)pid);
+  FILE *f = fopen(path, "r");
+  if (f == NULL)
+    return 0;
+  int any = fgets(buf, sizeof buf, f) != NULL && buf[0] >= '0' && buf[0] <= '9';
+  fclose(f);
+  return any;
+}
+
+/* Ctrl-C while tuborun starts 4096 ranks: it stops at once, leaving nothing behind. */
+START_TEST(startup_sigint)
+{
+  fc_job_t j;
+  fc_spec_t s = {"-", 4096, "shm", -1, NULL, NULL, NULL, "--no-memory-check", fc_sleep20};
+  fc_start(&j, &s);
+  uint64_t until = fr_now_ns() + (uint64_t)FC_START_S * 1000000000ull;
+  while (!fc_has_child(j.pid) && !j.exited && fr_now_ns() < until)
+    fc_pump(&j, 1);
+  ck_assert_msg(!j.exited && fc_has_child(j.pid),
+                "expected tuborun to be starting ranks; output:\n%s", j.out);
+  ck_assert_msg(kill(j.pid, SIGINT) == 0, "kill tuborun: %s", strerror(errno));
+  fc_wait_end(&j, FC_END_S);
+  ck_assert_msg(j.status == 128 + SIGINT, "expected %d after SIGINT, got %d; output:\n%s",
+                128 + SIGINT, j.status, j.out);
+  int n = fc_stopping(j.out);
+  ck_assert_msg(fc_lines_with(j.out, "tuborun: received Interrupt; stopping") == 1 && n >= 1 &&
+                    n < 4096,
+                "expected tuborun to stop the job while its ranks were starting, got:\n%s", j.out);
+  ck_assert_msg(fc_zombies() == 0, "expected tuborun to reap every rank it started");
+  fc_check_clean(&j);
+  fc_free(&j);
+}
+END_TEST
+
+/* ---- tuborun stopped while a rank dies ---- */
+
+/* With tuborun stopped (SIGSTOP), nobody reaps or reports the victim: the survivors find
+ * its death themselves (shm), then tuborun, continued, ends the job as usual. */
+START_TEST(launcher_stopped)
+{
+  const int victim = 1;
+  fc_spec_t s = {"recv", 3, "shm", victim, NULL, NULL, NULL, NULL, NULL};
+  fc_job_t j;
+  fc_start(&j, &s);
+  fc_wait_blocked(&j, 3, victim);
+  const fr_rec_t *v = fc_find(&j, FR_READY, victim);
+  ck_assert_msg(v != NULL, "expected the victim's READY record");
+  ck_assert_msg(kill(j.pid, SIGSTOP) == 0, "stop tuborun: %s", strerror(errno));
+  uint64_t until = fr_now_ns() + (uint64_t)FC_START_S * 1000000000ull;
+  while (fc_proc_state(j.pid) != 'T' && fr_now_ns() < until)
+    fc_pump(&j, 1);
+  ck_assert_msg(fc_proc_state(j.pid) == 'T', "expected tuborun stopped");
+  ck_assert_msg(kill((pid_t)v->pid, SIGKILL) == 0, "kill the victim: %s", strerror(errno));
+  fc_wait_recs(&j, FR_RESULT, victim, 2, FC_END_S, "RESULT (survivors, tuborun stopped)");
+  ck_assert_msg(fc_proc_state(j.pid) == 'T',
+                "expected tuborun still stopped when the survivors returned");
+  for (int r = 0; r < 3; r++) {
+    const fr_rec_t *res = r == victim ? NULL : fc_find(&j, FR_RESULT, r);
+    ck_assert_msg(r == victim || (res != NULL && res->rc == TUBO_EPEER),
+                  "rank %d's receive from the dead rank, tuborun stopped: expected TUBO_EPEER, "
+                  "got %s",
+                  r, res ? tubo_err_name(res->rc) : "no record");
+  }
+  ck_assert_msg(kill(j.pid, SIGCONT) == 0, "continue tuborun: %s", strerror(errno));
+  fc_wait_end(&j, FC_END_S);
+  ck_assert_msg(j.status == 128 + SIGKILL, "expected tuborun to exit with %d, got %d; output:\n%s",
+                128 + SIGKILL, j.status, j.out);
   fc_check_clean(&j);
   fc_free(&j);
 }
@@ -862,11 +1134,15 @@ static Suite *fc_suite(void)
   tcase_add_loop_test(tc, launcher_sigint, 0, 2);
   tcase_add_loop_test(tc, launcher_sigterm, 0, 2);
   tcase_add_loop_test(tc, launcher_timeout, 0, 2);
+  tcase_add_test(tc, launcher_stopped);
+  tcase_add_test(tc, startup_timeout);
+  tcase_add_test(tc, startup_sigint);
   suite_add_tcase(s, tc);
   tc = th_tcase("shm_full");
   tcase_add_checked_fixture(tc, fc_setup, NULL);
   tcase_add_test(tc, shm_too_small);
   tcase_add_test(tc, shm_full);
+  tcase_add_test(tc, memcg_too_small);
   suite_add_tcase(s, tc);
   return s;
 }
