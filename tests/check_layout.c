@@ -4,11 +4,13 @@
  * and the slot reader that checks what a peer wrote into a channel (shm_ring.h). */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "harness.h"
 #include "launch/jobctl.h"
+#include "world.h"
 #include "shm/shm_layout.h"
 #include "shm/shm_ring.h"
 
@@ -242,6 +244,155 @@ START_TEST(test_slot_read)
 }
 END_TEST
 
+/* What the slow path accepts in the slot it waits on (shm_ring.h): the stamp of its own
+ * position or of one lap earlier (0 in the first lap); anything else is corruption. */
+START_TEST(test_stamp_ok)
+{
+  struct tubo__shm_slot slot;
+  memset(&slot, 0, sizeof slot);
+  static const struct {
+    uint64_t head;
+    uint32_t stamp;
+    int ok;
+  } cases[] = {
+      {0, 0, 1},
+      {0, 1, 1},
+      {5, 0, 1},
+      {5, 6, 1},
+      {5, 7, 0},
+      {63, 0, 1},
+      {64, 1, 1},
+      {64, 0, 0},
+      {64, 65, 1},
+      {64, 66, 0},
+      {1000, 937, 1},
+      {1000, 1001, 1},
+      {1000, 0, 0},
+      {1000, 999, 0},
+      {1000, 0xdeadbeef, 0},
+      {(1ull << 32) + 10, 11, 1},
+      {(1ull << 32) + 10, (uint32_t)((1ull << 32) + 10 + 1 - 64), 1},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    atomic_store(&slot.stamp, cases[i].stamp);
+    int ok = tubo__shm_slot_stamp_ok(&slot, cases[i].head, 64);
+    ck_assert_msg(ok == cases[i].ok, "head %llu, stamp %u, 64 slots: expected %s, got %s",
+                  (unsigned long long)cases[i].head, cases[i].stamp,
+                  cases[i].ok ? "valid" : "corrupt", ok ? "valid" : "corrupt");
+  }
+}
+END_TEST
+
+/* ---- Ranks whose settings differ ---- */
+
+/* Rank 1 asks for another frame size than rank 0: each learns in tubo_init, one that the
+ * layouts differ (TUBO_ELAUNCH), the other that its peer left without joining
+ * (TUBO_EPEER). Each says which, and exits 0. */
+static void body_frame_mismatch(void)
+{
+  const char *r = getenv("TUBO_RANK");
+  if (r != NULL && strcmp(r, "1") == 0)
+    setenv("TUBO_SHM_FRAME_BYTES", "8192", 1);
+  int rc = tubo_init(NULL, NULL);
+  printf("frame-mismatch rank %s: %s\n", r ? r : "?", tubo_err_name(rc));
+  fflush(stdout);
+  TH_CHECK(rc == TUBO_ELAUNCH || rc == TUBO_EPEER,
+           "rank %s: tubo_init with another frame size than its peer: expected TUBO_ELAUNCH or "
+           "TUBO_EPEER, got %s",
+           r ? r : "?", tubo_err_name(rc));
+}
+
+/* A message of len bytes each way between ranks 0 and 1, checked. */
+static void exchange(size_t len, int iter)
+{
+  int peer = 1 - th_rank;
+  tubo_request_t *rq;
+  unsigned char *b = th_malloc(len);
+  th_fill(b, len, th_seed(th_rank, peer, len, iter));
+  TH_OK(tubo_isend(b, len, peer, 3, th_world, &rq));
+  TH_RECV_MSG(peer, 3, len, iter);
+  TH_OK(tubo_wait(&rq, TUBO_STATUS_IGNORE));
+  free(b);
+}
+
+/* Every rank given the same frame size: large messages stream in frames of that size. */
+static void body_frame_agree(void)
+{
+  tubo__world_t *w = th_world->w;
+  TH_EQ("frame size to the peer", w->peers[1 - th_rank].frame_max, 8192);
+  for (int i = 0; i < 4; i++)
+    exchange(100000 + (size_t)i, i);
+}
+
+/* Settings a rank may give alone: single copy forbidden, no asymmetric fences, another
+ * single-copy threshold. The rank that forbids single copy decides for the whole job, so
+ * no peer sends it a message to read from its memory. */
+static void body_settings_differ(void)
+{
+  const char *r = getenv("TUBO_RANK");
+  if (r != NULL && strcmp(r, "1") == 0) {
+    setenv("TUBO_SHM_CMA", "0", 1);
+    setenv("TUBO_SHM_ASYM_FENCE", "0", 1);
+  } else {
+    setenv("TUBO_SHM_RNDV_BYTES", "1k", 1);
+  }
+  TH_OK(tubo_init(NULL, NULL));
+  th_world = TUBO_COMM_WORLD;
+  TH_OK(tubo_comm_rank(th_world, &th_rank));
+  TH_OK(tubo_comm_size(th_world, &th_size));
+  tubo__world_t *w = th_world->w;
+  TH_EQ("single copy on this rank's transport", w->tports[0].caps.single_copy, 0);
+  static const size_t lens[] = {8, 100, 5000, 70000, 1u << 20};
+  for (int i = 0; i < 10; i++)
+    exchange(lens[i % 5], i);
+  TH_OK(tubo_finalize());
+}
+
+/* Runs body on 2 ranks (env: NULL-terminated NAME=value strings); returns the status
+ * and the output. */
+static int layout_job(const char *body, const char *const *env, char **out)
+{
+  const char *argv[] = {th_tuborun(), "-n", "2", "--timeout", "120", "@self", "--body", body, NULL};
+  return th_run(argv, env, out);
+}
+
+START_TEST(test_frame_mismatch)
+{
+  char *out = NULL;
+  int st = layout_job("frame_mismatch", NULL, &out);
+  ck_assert_msg(st == 0,
+                "rank 1 with another frame size: expected every rank to see it in "
+                "tubo_init and exit 0, got status %d; output:\n%s",
+                st, out);
+  ck_assert_msg(strstr(out, ": TUBO_ELAUNCH") != NULL && strstr(out, "rank 0: ") != NULL &&
+                    strstr(out, "rank 1: ") != NULL,
+                "expected both ranks to report, one TUBO_ELAUNCH; output:\n%s", out);
+  free(out);
+}
+END_TEST
+
+START_TEST(test_frame_agree)
+{
+  static const char *const env[] = {"TUBO_SHM_FRAME_BYTES=8192", "TUBO_SHM_CMA=0", NULL};
+  char *out = NULL;
+  int st = layout_job("frame_agree", env, &out);
+  ck_assert_msg(st == 0, "every rank with 8 KiB frames: expected 0, got %d; output:\n%s", st, out);
+  free(out);
+}
+END_TEST
+
+START_TEST(test_settings_differ)
+{
+  char *out = NULL;
+  int st = layout_job("settings_differ", NULL, &out);
+  ck_assert_msg(st == 0,
+                "ranks with different single-copy and fence settings: expected 0, "
+                "got %d; output:\n%s",
+                st, out);
+  free(out);
+}
+END_TEST
+
 static Suite *layout_suite(void)
 {
   Suite *s = suite_create("layout");
@@ -252,11 +403,20 @@ static Suite *layout_suite(void)
   tcase_add_test(tc, test_key);
   tcase_add_test(tc, test_errors);
   tcase_add_test(tc, test_slot_read);
+  tcase_add_test(tc, test_stamp_ok);
+  suite_add_tcase(s, tc);
+  tc = th_tcase("settings");
+  tcase_add_test(tc, test_frame_mismatch);
+  tcase_add_test(tc, test_frame_agree);
+  tcase_add_test(tc, test_settings_differ);
   suite_add_tcase(s, tc);
   return s;
 }
 
-static const th_body_t bodies[] = {{NULL, NULL, 0}};
+static const th_body_t bodies[] = {{"frame_mismatch", body_frame_mismatch, TH_SELF_INIT},
+                                   {"frame_agree", body_frame_agree, 0},
+                                   {"settings_differ", body_settings_differ, TH_SELF_INIT},
+                                   {NULL, NULL, 0}};
 
 int main(int argc, char **argv)
 {
