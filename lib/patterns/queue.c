@@ -218,10 +218,16 @@ static inline void queue_copy(void *dst, const void *src, size_t n)
   }
 }
 
+/* How far a cell's turn may lag the turn a put or get at the counter waits for: by one
+ * side's work of the lap before still under way (a get still copying the previous item
+ * out, a put still copying it in). A turn further behind, or ahead of the counter, is
+ * nothing a process following the protocol can leave. */
+#define QUEUE_TURN_LAG 2
+
 /* Claims the position the next put or get may take (at *pos in the shared counter at),
  * once its cell's turn is want. Returns the cell; NULL with *rc set to 1 when the cell is
- * not ready yet (full or empty), or TUBO_ECORRUPT when the turn is ahead of the counter,
- * which no process following the protocol can make. */
+ * not ready yet (full or empty), or TUBO_ECORRUPT when the turn is ahead of the counter or
+ * lags it more than QUEUE_TURN_LAG. */
 static queue_cell_t *queue_claim(const tubo_queue_t *q, _Atomic uint64_t *at, uint64_t odd,
                                  uint64_t *claimed, int *rc)
 {
@@ -239,7 +245,7 @@ static queue_cell_t *queue_claim(const tubo_queue_t *q, _Atomic uint64_t *at, ui
         return c;
       }
     } else if (d < 0) {
-      *rc = 1;
+      *rc = d < -QUEUE_TURN_LAG ? TUBO_ECORRUPT : 1;
       return NULL;
     } else {
       /* Someone took this position since we read the counter: read it again. If it
@@ -313,7 +319,9 @@ static int queue_ready(const tubo_queue_t *q, _Atomic uint64_t *at, uint64_t odd
   uint64_t lap;
   queue_cell_t *c = queue_cell(q, pos, &lap);
   uint64_t turn = atomic_load_explicit(&c->turn, memory_order_seq_cst);
-  return (int64_t)(turn - (2 * lap + odd)) >= 0;
+  int64_t d = (int64_t)(turn - (2 * lap + odd));
+  /* A turn that cannot be counts as ready: the attempt that follows reports it. */
+  return d >= 0 || d < -QUEUE_TURN_LAG;
 }
 
 static int queue_put_ready(void *arg)
@@ -358,21 +366,43 @@ static int queue_op_get(queue_op_t *o)
   return queue_try_get(o->q, o->buf, o->cap, o->lenp);
 }
 
-/* A queue opened on a communicator may wait for ranks that die: while asleep, its waiters
- * look at the communicator's world, and give up with TUBO_EPEER when a rank died (or
- * TUBO_EABORT when the job was aborted). */
+/* Whether the shared counters can be what processes following the protocol leave: a get
+ * claims only what a put filled (head <= tail), a put only a cell a get emptied (tail <=
+ * head + capacity), and a JoinableQueue's unfinished items were put. Each bound is read
+ * in the order that makes it hold at any moment. Returns 0 or TUBO_ECORRUPT. */
+static int queue_sane(const tubo_queue_t *q)
+{
+  uint64_t head = atomic_load_explicit(&q->sh->head, memory_order_seq_cst);
+  uint64_t tail = atomic_load_explicit(&q->sh->tail, memory_order_seq_cst);
+  if (head > tail)
+    return TUBO_ECORRUPT;
+  tail = atomic_load_explicit(&q->sh->tail, memory_order_seq_cst);
+  head = atomic_load_explicit(&q->sh->head, memory_order_seq_cst);
+  if (tail - head > q->capacity && tail > head)
+    return TUBO_ECORRUPT;
+  if (q->flags & TUBO_QUEUE_JOINABLE) {
+    uint64_t unfinished = atomic_load_explicit(&q->sh->unfinished, memory_order_seq_cst);
+    if (unfinished > atomic_load_explicit(&q->sh->tail, memory_order_seq_cst))
+      return TUBO_ECORRUPT;
+  }
+  return 0;
+}
+
+/* While asleep, a waiter looks now and then at the counters (anyone sharing the memory
+ * can write them: a forged count must not hold it for ever) and, for a queue opened on a
+ * communicator, at the communicator's world: it gives up with TUBO_ECORRUPT, or with
+ * TUBO_EPEER when a rank died (TUBO_EABORT when the job was aborted). */
 static int queue_world_check(void *arg)
 {
   tubo_queue_t *q = arg;
-  if (tubo__comm_check(q->comm) != 0)
-    return 0; /* the world was left: nothing to watch any more */
+  int rc = queue_sane(q);
+  if (rc != 0 || q->comm == NULL || tubo__comm_check(q->comm) != 0)
+    return rc; /* no world, or it was left: nothing more to watch */
   return tubo__world_health(q->comm->w);
 }
 
 static const tubo__shwait_watch_t *queue_watch(tubo_queue_t *q)
 {
-  if (q->comm == NULL)
-    return NULL;
   q->watch = (tubo__shwait_watch_t){queue_world_check, q};
   return &q->watch;
 }
