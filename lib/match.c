@@ -196,8 +196,18 @@ static int umsg_reserve(tubo__umsg_t *u, size_t n)
   return 0;
 }
 
+/* Whether a message from src is still streaming in: a sender finishes one message's
+ * frames before it starts the next, so a new message meanwhile is corruption (a length
+ * someone changed made the stream look longer than it is). */
+static inline int streaming(const tubo__world_t *w, int src)
+{
+  return w->peers[src].rx_req != NULL || w->peers[src].rx_umsg != NULL;
+}
+
 static int deliver_eager(tubo__world_t *w, int src, const tubo__frame_t *f, const void *p, int must)
 {
+  if (streaming(w, src))
+    return TUBO_ECORRUPT;
   tubo_request_t *r = posted_find(w, src, f->ctx, f->tag);
   if (r != NULL) {
     tubo__posted_remove(w, r);
@@ -220,7 +230,7 @@ static int deliver_eager(tubo__world_t *w, int src, const tubo__frame_t *f, cons
 static int deliver_first(tubo__world_t *w, int src, const tubo__frame_t *f, const void *p, int must)
 {
   struct tubo__f_first h;
-  if (f->len < sizeof h || w->peers[src].rx_req || w->peers[src].rx_umsg)
+  if (f->len < sizeof h || streaming(w, src))
     return TUBO_ECORRUPT;
   memcpy(&h, p, sizeof h);
   size_t n = f->len - sizeof h;
@@ -313,7 +323,7 @@ static int umsg_pull(tubo__world_t *w, tubo__umsg_t *u)
 static int deliver_rts(tubo__world_t *w, int src, const tubo__frame_t *f, const void *p, int must)
 {
   struct tubo__f_rts h;
-  if (f->len != sizeof h)
+  if (f->len != sizeof h || streaming(w, src))
     return TUBO_ECORRUPT;
   memcpy(&h, p, sizeof h);
   if (h.total > SIZE_MAX / 2)

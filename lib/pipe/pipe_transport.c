@@ -133,6 +133,18 @@ static int pipe_take(pipe_state_t *s, const struct tubo__pipe_hdr *h, const void
   return rc < 0 ? rc : 1;
 }
 
+/* A frame no rank writes (a broken length, an unknown sender or kind): the pipe's frames
+ * cannot be told apart any more, so the job is broken and every wait in it ends with
+ * TUBO_ECORRUPT (an abort, found first, stays the reason). */
+static int pipe_corrupt(const pipe_state_t *s)
+{
+  if (!s->w->broken) {
+    s->w->broken = 1;
+    s->w->broken_code = TUBO_ECORRUPT;
+  }
+  return TUBO_ECORRUPT;
+}
+
 static int pipe_progress(void *state)
 {
   pipe_state_t *s = state;
@@ -158,12 +170,12 @@ static int pipe_progress(void *state)
       struct tubo__pipe_hdr h;
       memcpy(&h, s->rbuf + at, sizeof h);
       if (h.len > (uint32_t)TUBO__PIPE_FRAME_MAX)
-        return TUBO_ECORRUPT;
+        return pipe_corrupt(s);
       if (s->rlen - at < sizeof h + h.len)
         break;
       int rc = pipe_take(s, &h, s->rbuf + at + sizeof h);
       if (rc < 0)
-        return rc;
+        return rc == TUBO_ECORRUPT ? pipe_corrupt(s) : rc;
       events++;
       at += sizeof h + h.len;
     }

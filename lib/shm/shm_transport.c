@@ -79,6 +79,18 @@ static inline int shm_world(const shm_state_t *s, int p)
   return s->world_of ? s->world_of[p] : p;
 }
 
+/* Someone wrote into this job's memory what the protocol cannot leave there: the job is
+ * broken, and every wait in it ends with TUBO_ECORRUPT (an abort, found first, stays the
+ * reason). A rank that found it stops here; the ranks waiting for it learn that it left. */
+static int shm_corrupt(const shm_state_t *s)
+{
+  if (!s->w->broken) {
+    s->w->broken = 1;
+    s->w->broken_code = TUBO_ECORRUPT;
+  }
+  return TUBO_ECORRUPT;
+}
+
 /* A word peers read at start-up to learn whether single-copy reads are allowed. */
 static volatile uint64_t shm_probe_word = TUBO__JOBCTL_MAGIC;
 
@@ -121,7 +133,7 @@ static int shm_push(void *state, int peer, const tubo__frame_t *f, const void *p
     /* The receiver's count only moves forward, and never past what was sent. */
     uint64_t h = atomic_load_explicit(&tx->chan->head, memory_order_acquire);
     if (h > pos || h < tx->head_seen)
-      return TUBO_ECORRUPT;
+      return shm_corrupt(s);
     tx->head_seen = h;
     if (pos - h >= s->L.nslots)
       return shm_no_room(s, tx);
@@ -144,7 +156,7 @@ static int shm_push(void *state, int peer, const tubo__frame_t *f, const void *p
        * sent (counts that wrap at 32 bits). */
       uint32_t d = atomic_load_explicit(&tx->chan->dhead, memory_order_acquire);
       if ((uint32_t)(d - tx->dhead_seen) > (uint32_t)(tx->dtail - tx->dhead_seen))
-        return TUBO_ECORRUPT;
+        return shm_corrupt(s);
       tx->dhead_seen = d;
       if (tx->dtail + skip + need - d > s->L.dbytes)
         return shm_no_room(s, tx);
@@ -226,13 +238,13 @@ static int shm_poll_peer(shm_state_t *s, int peer, int all)
     tubo__shm_rxf_t x;
     int rc = tubo__shm_slot_read(slot, rx->head, rx->dhead, s->L.dbytes, s->frame_max, &x);
     if (rc <= 0)
-      return rc < 0 ? rc : n;
+      return rc < 0 ? shm_corrupt(s) : n;
     const void *payload = shm_payload(rx, slot, &x);
     rc = tubo__deliver(s->w, shm_world(s, peer), &x.f, payload, 0);
     if (rc == 0 && (all || shm_must_empty(s, peer, rx)))
       rc = tubo__deliver(s->w, shm_world(s, peer), &x.f, payload, 1);
     if (rc <= 0)
-      return rc < 0 ? rc : n;
+      return rc == TUBO_ECORRUPT ? shm_corrupt(s) : rc < 0 ? rc : n;
     shm_consume(s, rx, &x);
     n++;
   }
@@ -251,7 +263,7 @@ static int shm_recv(void *buf, size_t cap, int source, int tag, tubo_comm_t *com
   tubo__shm_rxf_t x;
   int rc = tubo__shm_slot_read(slot, rx->head, rx->dhead, s->L.dbytes, s->frame_max, &x);
   if (rc < 0)
-    return rc;
+    return shm_corrupt(s);
   if (rc == 0 || x.f.kind != TUBO__F_EAGER || x.f.ctx != tubo__tp_comm_ctx(comm) ||
       (tag != TUBO_ANY_TAG && x.f.tag != tag))
     return tubo__recv_general(buf, cap, source, tag, comm, status);
@@ -372,7 +384,7 @@ static int shm_check_channels(shm_state_t *s)
     int p = s->poll[i];
     shm_rx_t *rx = &s->rx[p];
     if (!tubo__shm_slot_stamp_ok(&rx->slots[rx->head & s->smask], rx->head, s->L.nslots))
-      return TUBO_ECORRUPT;
+      return shm_corrupt(s);
     if (atomic_load_explicit(&rx->chan->head, memory_order_relaxed) != rx->head_pub ||
         atomic_load_explicit(&rx->chan->dhead, memory_order_relaxed) != rx->dhead_pub)
       shm_rx_publish(s, rx);
@@ -397,7 +409,7 @@ static int shm_check(void *state)
   if (job == TUBO__JOB_ABORTED)
     tubo__job_aborted(s->w);
   else if (job != TUBO__JOB_RUNNING)
-    return TUBO_ECORRUPT;
+    return shm_corrupt(s);
   for (int i = 0; i < s->npoll; i++) {
     int p = s->poll[i];
     struct tubo__rankctl *rc = tubo__jobctl_rank(s->ctl, (uint32_t)p);
