@@ -1,0 +1,561 @@
+/* SPDX-License-Identifier: MIT */
+/* A rogue rank: a process of the job writes where it must not, into the job's shared
+ * memory, which every rank can write.
+ *
+ * - forge: the smallest case, one 4-byte store over the control block's rank count, by a
+ *   rank that then exits 1 (before, this crashed tuborun), by a worker of tubo_spawn (it
+ *   crashed the spawning process), or before the other rank calls tubo_abort (it crashed
+ *   that rank).
+ * - rogue: the last rank of a 4-rank job writes random bytes, seeded, over one region of
+ *   the job's memory (the control block, the channels' headers, their slot rings, their
+ *   data rings, the shared heap, a Queue, an Array's header with its lock), in bursts at
+ *   random moments, while the other three exchange messages around a ring, share a Queue
+ *   and update an Array under its lock. Then it stays quiet until they are gone (or, with
+ *   some seeds, exits 1 at once).
+ *
+ * What must hold: every other rank ends by itself, each call returning 0, TUBO_ECORRUPT,
+ * TUBO_EPEER or TUBO_EABORT, and then says so; tuborun ends with the rogue's status (0, or
+ * 1 when it exits 1), never with a crash of its own or of a rank. The bound on the time
+ * is tuborun's --timeout: a job that reaches it (status 124) waited for ever. Bytes that
+ * arrive changed are allowed only where the rogue wrote over what carries them (the rings,
+ * the heap, the Queue): tubo keeps no checksums, so a message in flight through memory a
+ * peer overwrites arrives as overwritten (doc/security.md). Where nothing carries
+ * payloads (the control block, the channels' headers, the lock), every message must
+ * arrive intact or not at all.
+ *
+ * TUBO_ROGUE_SEEDS sets the seeds per region (default 6), TUBO_ROGUE_ONLY=i runs only the
+ * i-th job (region i / seeds, seed i % seeds), to look at one. The suite runs under
+ * AddressSanitizer too (make check-asan), which would report any read or write outside
+ * a buffer that garbage made a rank do. */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "jobctl.h"
+#include "os/os.h"
+#include "patterns/queue_layout.h"
+#include "patterns/shared.h"
+#include "shm/shm_layout.h"
+#include "shm/shm_ring.h"
+
+/* ---- The job's memory, as a rank finds it ---- */
+
+/* This process's descriptor of the job's memory: tubo_init made it close-on-exec and
+ * removed TUBO_SHM_FD, but it is still open; it is the memfd named "tubo". */
+static int rg_job_fd(void)
+{
+  DIR *d = opendir("/proc/self/fd");
+  TH_CHECK(d != NULL, "expected to list /proc/self/fd");
+  int found = -1;
+  for (struct dirent *e; found < 0 && (e = readdir(d)) != NULL;) {
+    char path[300], target[256];
+    snprintf(path, sizeof path, "/proc/self/fd/%s", e->d_name);
+    ssize_t n = readlink(path, target, sizeof target - 1);
+    if (n <= 0)
+      continue;
+    target[n] = '\0';
+    if (strncmp(target, "/memfd:tubo", 11) == 0)
+      found = atoi(e->d_name);
+  }
+  closedir(d);
+  TH_CHECK(found >= 0, "expected the job's memfd among this process's descriptors");
+  return found;
+}
+
+/* Maps the whole job memory of fd. */
+static unsigned char *rg_map(int fd, size_t *len)
+{
+  struct stat st;
+  TH_CHECK(fstat(fd, &st) == 0 && st.st_size > 0, "expected the job's memory to have a size");
+  void *p = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  TH_CHECK(p != MAP_FAILED, "expected to map the job's memory: %s", strerror(errno));
+  *len = (size_t)st.st_size;
+  return p;
+}
+
+/* ---- forge: the control block's rank count ---- */
+
+/* The rank count's word: after the magic (8 bytes) and the version (4). */
+static void rg_forge_nranks(unsigned char *ctl, uint32_t value)
+{
+  memcpy(ctl + offsetof(struct tubo__jobctl, nranks), &value, sizeof value);
+}
+
+/* As the issue's reproducer: rank 1 overwrites the rank count (through TUBO_SHM_FD, read
+ * before tubo_init removes it) and exits 1; rank 0 waits for a message from it. */
+static void body_forge(void)
+{
+  const char *fdv = getenv("TUBO_SHM_FD");
+  TH_CHECK(fdv != NULL, "expected TUBO_SHM_FD before tubo_init");
+  int fd = atoi(fdv);
+  TH_OK(tubo_init(NULL, NULL));
+  TH_OK(tubo_comm_rank(TUBO_COMM_WORLD, &th_rank));
+  if (th_rank == 1) {
+    uint32_t *ctl = mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    TH_CHECK(ctl != MAP_FAILED, "expected to map the control block");
+    ctl[3] = 100; /* the control block's rank count */
+    exit(1);
+  }
+  long x;
+  TH_EXPECT_RC(tubo_recv(&x, 8, 1, 0, TUBO_COMM_WORLD, TUBO_STATUS_IGNORE), TUBO_EPEER);
+  TH_EXPECT_RC(tubo_finalize(), TUBO_EPEER);
+  printf("forge: rank 0 saw TUBO_EPEER\n");
+}
+
+/* Rank 1 sets the rank count to 2^31-1, tells rank 0, and waits; rank 0 then calls
+ * tubo_abort, which wakes every rank. */
+static void body_forge_abort(void)
+{
+  if (th_rank == 1) {
+    size_t len;
+    unsigned char *m = rg_map(rg_job_fd(), &len);
+    rg_forge_nranks(m, 0x7fffffffu);
+    TH_OK(tubo_send("x", 1, 0, 1, th_world));
+    char c;
+    int rc = tubo_recv(&c, 1, 0, 2, th_world, TUBO_STATUS_IGNORE);
+    TH_CHECK(rc == TUBO_EABORT, "rank 1: expected TUBO_EABORT, got %s", tubo_err_name(rc));
+    exit(0);
+  }
+  char c;
+  TH_OK(tubo_recv(&c, 1, 1, 1, th_world, TUBO_STATUS_IGNORE));
+  tubo_abort(th_world, 5);
+}
+
+/* A worker of tubo_spawn overwrites the rank count with 2^32-1 and exits 1. */
+static int rg_spawn_worker(tubo_comm_t *comm, void *arg)
+{
+  (void)comm;
+  (void)arg;
+  size_t len;
+  unsigned char *m = rg_map(rg_job_fd(), &len);
+  rg_forge_nranks(m, 0xffffffffu);
+  _exit(1);
+}
+
+/* The spawning process then waits for a message from it: it learns that it died. */
+static void body_spawn_forge(void)
+{
+  TH_OK(tubo_init(NULL, NULL));
+  tubo_comm_t *c = NULL;
+  TH_OK(tubo_spawn(1, rg_spawn_worker, NULL, &c));
+  long x;
+  TH_EXPECT_RC(tubo_recv(&x, 8, 1, 0, c, TUBO_STATUS_IGNORE), TUBO_EPEER);
+  int code = 0;
+  TH_EXPECT_RC(tubo_spawn_join(&c, &code), TUBO_EPEER);
+  TH_EQ("the worker's exit code", code, 1);
+  TH_OK(tubo_finalize());
+  printf("spawn_forge: the parent saw TUBO_EPEER\n");
+}
+
+/* ---- rogue: random bytes over a region while the others work ---- */
+
+enum rg_region {
+  RG_CTL,      /* the control block */
+  RG_CHAN_HDR, /* the headers of the channels between the other ranks */
+  RG_SLOTS,    /* their slot rings */
+  RG_DATA,     /* their data rings */
+  RG_HEAP,     /* the part of the shared heap handed out (the Queue and the Array) */
+  RG_QUEUE,    /* the Queue: its counters and cells */
+  RG_LOCK,     /* the Array's header, its lock included */
+  RG_NREGIONS
+};
+static const char *const rg_region_names[RG_NREGIONS] = {"ctl",  "chan_hdr", "slots", "data",
+                                                         "heap", "queue",    "lock"};
+
+/* Whether bytes of messages or items pass through the region (they may then arrive
+ * changed). */
+static int rg_carries_payload(int region)
+{
+  return region == RG_SLOTS || region == RG_DATA || region == RG_HEAP || region == RG_QUEUE;
+}
+
+#define RG_RANKS      4
+#define RG_HONEST     (RG_RANKS - 1)
+#define RG_PRE_ITERS  150 /* before the honest ranks wait for the rogue's first burst */
+#define RG_POST_ITERS 150
+#define RG_ITEM       24
+
+/* A seeded generator (splitmix64). */
+static uint64_t rg_next(uint64_t *x)
+{
+  uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+  return z ^ (z >> 31);
+}
+
+static int rg_env_int(const char *name)
+{
+  const char *s = getenv(name);
+  TH_CHECK(s != NULL && *s != '\0', "%s: expected in the environment (set by the test)", name);
+  return atoi(s);
+}
+
+typedef struct rg_span {
+  unsigned char *p;
+  size_t len;
+} rg_span_t;
+
+#define RG_MAX_SPANS 64
+
+/* The spans of the region, in the rogue's own mapping m of the job's memory. */
+static int rg_spans(int region, unsigned char *m, size_t mlen, tubo_queue_t *q, tubo_array_t *a,
+                    rg_span_t *out)
+{
+  tubo__shm_layout_t L;
+  TH_OK(tubo__shm_layout_from_settings(RG_RANKS, &L));
+  TH_CHECK(L.total <= mlen, "expected the job's memory (%zu B) to hold the layout (%zu B)", mlen,
+           L.total);
+  int n = 0;
+  if (region == RG_CTL) {
+    out[n++] = (rg_span_t){m, L.ctl_bytes};
+  } else if (region == RG_CHAN_HDR || region == RG_SLOTS || region == RG_DATA) {
+    for (uint32_t r = 0; r < RG_HONEST; r++)
+      for (uint32_t s = 0; s < RG_HONEST; s++) {
+        if (r == s)
+          continue;
+        unsigned char *c = m + tubo__shm_chan_off(&L, r, s);
+        size_t slots = (size_t)L.nslots * TUBO__SHM_SLOT;
+        if (region == RG_CHAN_HDR)
+          out[n++] = (rg_span_t){c, TUBO__SHM_CHAN_HDR};
+        else if (region == RG_SLOTS)
+          out[n++] = (rg_span_t){c + TUBO__SHM_CHAN_HDR, slots};
+        else
+          out[n++] = (rg_span_t){c + TUBO__SHM_CHAN_HDR + slots, L.dbytes};
+      }
+  } else if (region == RG_HEAP) {
+    uint64_t top = atomic_load(&((struct tubo__jobctl *)(void *)m)->heap_top);
+    TH_CHECK(top > 0 && top <= L.heap_bytes, "expected objects in the heap, top %llu",
+             (unsigned long long)top);
+    out[n++] = (rg_span_t){m + L.heap_off, (size_t)top};
+  } else if (region == RG_QUEUE) {
+    size_t stride;
+    unsigned char *sh = (unsigned char *)tubo__queue_shared(q, &stride);
+    out[n++] = (rg_span_t){sh, QUEUE_CELLS + 64 * stride};
+  } else {
+    unsigned char *data = tubo_array_data(a);
+    out[n++] = (rg_span_t){data - TUBO__SHARED_DATA_OFF, sizeof(tubo__shared_head_t)};
+  }
+  return n;
+}
+
+/* One burst: random bytes over the whole region, or over a random window of it that
+ * starts and ends on 64-byte lines. */
+static void rg_burst(const rg_span_t *spans, int n, uint64_t *rnd)
+{
+  for (int i = 0; i < n; i++) {
+    size_t lines = (spans[i].len + 63) / 64;
+    size_t from = 0, to = lines;
+    if (rg_next(rnd) % 2) {
+      from = rg_next(rnd) % lines;
+      to = from + 1 + rg_next(rnd) % (lines - from);
+    }
+    size_t end = to * 64 < spans[i].len ? to * 64 : spans[i].len;
+    for (size_t k = from * 64; k < end; k += 8) {
+      uint64_t v = rg_next(rnd);
+      memcpy(spans[i].p + k, &v, end - k < 8 ? end - k : 8);
+    }
+  }
+}
+
+static void rg_sleep_us(uint64_t us)
+{
+  struct timespec ts = {(time_t)(us / 1000000), (long)(us % 1000000) * 1000};
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+    ;
+}
+
+/* The rogue: bursts at random moments, then tells the others it is done (sync pipe);
+ * then exits 1 at once, or waits until every other rank is gone and exits 0. */
+static void rg_rogue(int region, uint64_t seed, int die, int sync_w, tubo_queue_t *q,
+                     tubo_array_t *a)
+{
+  size_t mlen;
+  unsigned char *m = rg_map(rg_job_fd(), &mlen);
+  pid_t pids[RG_HONEST];
+  for (int r = 0; r < RG_HONEST; r++)
+    pids[r] = (pid_t)atomic_load(&tubo__jobctl_rank((struct tubo__jobctl *)(void *)m, r)->pid);
+  rg_span_t spans[RG_MAX_SPANS];
+  int n = rg_spans(region, m, mlen, q, a, spans);
+  uint64_t rnd = seed * 0x2545f4914f6cdd1dull + 1;
+  int bursts = 1 + (int)(rg_next(&rnd) % 3);
+  for (int b = 0; b < bursts; b++) {
+    rg_sleep_us(rg_next(&rnd) % 3000);
+    rg_burst(spans, n, &rnd);
+  }
+  char go[RG_HONEST] = {0};
+  TH_CHECK(write(sync_w, go, sizeof go) == (ssize_t)sizeof go, "expected to tell the others");
+  if (die)
+    _exit(1);
+  for (int r = 0; r < RG_HONEST; r++)
+    while (tubo__os_pid_alive(pids[r]))
+      rg_sleep_us(2000);
+  _exit(0); /* its own state is garbage too: it leaves without tubo_finalize */
+}
+
+/* What an honest rank saw. */
+typedef struct rg_seen {
+  int region;
+  int first_err; /* the first error a call returned, or 0 */
+  const char *op;
+  int iter;
+  int wrong; /* messages or items that arrived changed */
+} rg_seen_t;
+
+/* Takes a call's result: 0 goes on; an error the job may end with stops the work; any
+ * other result is a violation. Returns whether to go on. */
+static int rg_take(rg_seen_t *s, int rc, const char *op, int iter)
+{
+  if (rc == 0)
+    return 1;
+  int allowed = rc == TUBO_ECORRUPT || rc == TUBO_EPEER || rc == TUBO_EABORT;
+  /* A length the rogue wrote into a frame or a cell can claim more than the buffer;
+   * a lock word it overwrote is no longer this rank's to release. */
+  if (rg_carries_payload(s->region) && rc == TUBO_ETRUNC)
+    allowed = 1;
+  if ((s->region == RG_LOCK || s->region == RG_HEAP) && rc == TUBO_EINVAL &&
+      strcmp(op, "array_unlock") == 0)
+    allowed = 1;
+  if (!allowed)
+    th_fail(__FILE__, __LINE__, "rogue-violation: %s at iteration %d returned %s", op, iter,
+            tubo_err_name(rc));
+  s->first_err = rc;
+  s->op = op;
+  s->iter = iter;
+  return 0;
+}
+
+/* Sizes the ring exchange cycles through: inline, the data ring, several frames, single
+ * copy where allowed. */
+static const size_t rg_lens[] = {8, 40, 200, 3000, 20000, 70000, 300000};
+#define RG_NLENS (sizeof rg_lens / sizeof rg_lens[0])
+
+/* One step of an honest rank: a ring exchange, a Queue item in and out, and now and then
+ * an Array update under its lock. Returns whether to go on. */
+static int rg_step(rg_seen_t *s, int i, tubo_queue_t *q, tubo_array_t *a, unsigned char *sb,
+                   unsigned char *rb)
+{
+  int next = (th_rank + 1) % RG_HONEST, prev = (th_rank + RG_HONEST - 1) % RG_HONEST;
+  size_t len = rg_lens[i % RG_NLENS];
+  th_fill(sb, len, th_seed(th_rank, next, len, i));
+  tubo_status_t st;
+  if (!rg_take(s, tubo_sendrecv(sb, len, next, 9, rb, len, prev, 9, th_world, &st), "sendrecv", i))
+    return 0;
+  th_fill(sb, len, th_seed(prev, th_rank, len, i));
+  if (st.length != len || memcmp(sb, rb, len) != 0)
+    s->wrong++;
+  unsigned char item[RG_ITEM], got[RG_ITEM];
+  memset(item, 0, sizeof item);
+  memcpy(item, "rogueitm", 8);
+  item[8] = (unsigned char)th_rank;
+  memcpy(item + 12, &i, sizeof i);
+  if (!rg_take(s, tubo_queue_put(q, item, sizeof item, -1), "queue_put", i))
+    return 0;
+  size_t glen = 0;
+  if (!rg_take(s, tubo_queue_get(q, got, sizeof got, &glen, -1), "queue_get", i))
+    return 0;
+  if (glen != sizeof got || memcmp(got, "rogueitm", 8) != 0 || got[8] >= RG_HONEST)
+    s->wrong++;
+  if (i % 8 == 0) {
+    if (!rg_take(s, tubo_array_lock(a), "array_lock", i))
+      return 0;
+    ((long long *)tubo_array_data(a))[th_rank]++;
+    if (!rg_take(s, tubo_array_unlock(a), "array_unlock", i))
+      return 0;
+  }
+  return 1;
+}
+
+static void body_rogue(void)
+{
+  TH_EQ("ranks", th_size, RG_RANKS);
+  int region = rg_env_int("RG_REGION");
+  uint64_t seed = (uint64_t)rg_env_int("RG_SEED");
+  int die = rg_env_int("RG_DIE");
+  int sync_r = rg_env_int("RG_SYNC_R"), sync_w = rg_env_int("RG_SYNC_W");
+  tubo_queue_t *q = NULL;
+  tubo_array_t *a = NULL;
+  TH_OK(tubo_queue_open(th_world, 64, RG_ITEM, 0, &q));
+  TH_OK(tubo_array_open(th_world, TUBO_LLONG, 8, &a));
+  /* The rogue may leave the barrier, and start writing, before the others do. */
+  rg_seen_t s = {region, 0, "", -1, 0};
+  int go = rg_take(&s, tubo_barrier(th_world), "barrier", -1);
+  if (th_rank == RG_RANKS - 1)
+    rg_rogue(region, seed, die, sync_w, q, a);
+  close(sync_w);
+
+  unsigned char *sb = th_malloc(rg_lens[RG_NLENS - 1]), *rb = th_malloc(rg_lens[RG_NLENS - 1]);
+  for (int i = 0; go && i < RG_PRE_ITERS; i++)
+    go = rg_step(&s, i, q, a, sb, rb);
+  if (go) {
+    /* The second half runs over what the rogue left. */
+    char c;
+    ssize_t n;
+    while ((n = read(sync_r, &c, 1)) < 0 && errno == EINTR)
+      ;
+    TH_CHECK(n == 1, "expected the rogue's word");
+  }
+  for (int i = RG_PRE_ITERS; go && i < RG_PRE_ITERS + RG_POST_ITERS; i++)
+    go = rg_step(&s, i, q, a, sb, rb);
+  if (s.wrong > 0 && !rg_carries_payload(region))
+    th_fail(__FILE__, __LINE__,
+            "rogue-violation: %d messages or items arrived changed, though the rogue wrote "
+            "over no memory that carries them (%s)",
+            s.wrong, rg_region_names[region]);
+  /* Freeing the handles touches the Array's lock; a rank that saw the job break leaves
+   * them to the exit. */
+  if (s.first_err == 0) {
+    TH_OK(tubo_queue_free(q));
+    int rc = tubo_array_free(a);
+    rg_take(&s, rc, "array_free", -1);
+  }
+  int fin = tubo_finalize();
+  if (fin != 0 && fin != TUBO_ECORRUPT && fin != TUBO_EPEER && fin != TUBO_EABORT)
+    th_fail(__FILE__, __LINE__, "rogue-violation: tubo_finalize returned %s", tubo_err_name(fin));
+  printf("rogue-result rank %d: %s%s%s at iteration %d; %d changed; finalize %s\n", th_rank,
+         s.first_err ? tubo_err_name(s.first_err) : "all done", s.first_err ? " from " : "", s.op,
+         s.iter, s.wrong, tubo_err_name(fin));
+  fflush(stdout);
+  free(sb);
+  free(rb);
+  exit(0);
+}
+
+/* ---- The suite ---- */
+
+static char *rg_job(const char *const *argv, const char *const *env, int *status)
+{
+  char *out = NULL;
+  *status = th_run(argv, env, &out);
+  return out;
+}
+
+START_TEST(forge_crashes_nothing)
+{
+  const char *argv[] = {th_tuborun(), "-n",     "2",     "--timeout", "60",
+                        "@self",      "--body", "forge", NULL};
+  int st;
+  char *out = rg_job(argv, NULL, &st);
+  ck_assert_msg(st == 1,
+                "rank 1 overwrote the rank count and exited 1: expected tuborun to exit with 1 "
+                "(139 was its crash), got %d; output:\n%s",
+                st, out);
+  ck_assert_msg(strstr(out, "tuborun: rank 1 (pid ") != NULL &&
+                    strstr(out, ") exited with status 1; stopping the job") != NULL &&
+                    strstr(out, "forge: rank 0 saw TUBO_EPEER") != NULL,
+                "expected tuborun to name rank 1 and rank 0 to see TUBO_EPEER; output:\n%s", out);
+  free(out);
+}
+END_TEST
+
+START_TEST(forge_then_abort)
+{
+  const char *argv[] = {th_tuborun(), "-n",     "2",           "--timeout", "60",
+                        "@self",      "--body", "forge_abort", NULL};
+  int st;
+  char *out = rg_job(argv, NULL, &st);
+  ck_assert_msg(st == 5,
+                "rank 0 called tubo_abort(5) after rank 1 overwrote the rank count: expected "
+                "tuborun to exit with 5, got %d; output:\n%s",
+                st, out);
+  free(out);
+}
+END_TEST
+
+START_TEST(forge_by_spawned_worker)
+{
+  const char *argv[] = {"@self", "--body", "spawn_forge", NULL};
+  int st;
+  char *out = rg_job(argv, NULL, &st);
+  ck_assert_msg(st == 0 && strstr(out, "spawn_forge: the parent saw TUBO_EPEER") != NULL,
+                "a spawned worker overwrote the rank count and exited 1: expected its parent to "
+                "see TUBO_EPEER and exit 0, got %d; output:\n%s",
+                st, out);
+  free(out);
+}
+END_TEST
+
+static int rg_seeds = 6;
+
+START_TEST(rogue_job)
+{
+  const char *only = getenv("TUBO_ROGUE_ONLY");
+  if (only != NULL && atoi(only) != _i)
+    return;
+  int region = _i / rg_seeds, seed = _i % rg_seeds;
+  int die = seed % 4 == 3, small = seed % 2 == 1;
+  int sync[2];
+  ck_assert_msg(pipe(sync) == 0, "pipe: %s", strerror(errno));
+  char ev[8][64];
+  snprintf(ev[0], sizeof ev[0], "RG_REGION=%d", region);
+  snprintf(ev[1], sizeof ev[1], "RG_SEED=%d", 1000 * region + seed);
+  snprintf(ev[2], sizeof ev[2], "RG_DIE=%d", die);
+  snprintf(ev[3], sizeof ev[3], "RG_SYNC_R=%d", sync[0]);
+  snprintf(ev[4], sizeof ev[4], "RG_SYNC_W=%d", sync[1]);
+  snprintf(ev[5], sizeof ev[5], "TUBO_SHM_SLOTS=%s", small ? "64" : "1024");
+  snprintf(ev[6], sizeof ev[6], "TUBO_SHM_DATA_BYTES=%s", small ? "16k" : "64k");
+  const char *env[] = {ev[0], ev[1], ev[2], ev[3], ev[4], ev[5], ev[6], NULL};
+  const char *argv[] = {th_tuborun(), "-n",     "4",     "--timeout", "60",
+                        "@self",      "--body", "rogue", NULL};
+  int st;
+  char *out = rg_job(argv, env, &st);
+  close(sync[0]);
+  close(sync[1]);
+  char what[160];
+  snprintf(what, sizeof what, "region %s, seed %d%s%s", rg_region_names[region],
+           1000 * region + seed, small ? ", small channels" : "", die ? ", the rogue exits 1" : "");
+  ck_assert_msg(st != 124, "%s: the job waited for ever (tuborun --timeout 60); output:\n%s", what,
+                out);
+  ck_assert_msg(st == (die ? 1 : 0),
+                "%s: expected tuborun to exit with the rogue's %d, got %d; output:\n%s", what,
+                die ? 1 : 0, st, out);
+  for (int r = 0; r < RG_HONEST; r++) {
+    char line[64];
+    snprintf(line, sizeof line, "rogue-result rank %d: ", r);
+    ck_assert_msg(strstr(out, line) != NULL,
+                  "%s: expected rank %d to end by itself and say how; output:\n%s", what, r, out);
+  }
+  ck_assert_msg(strstr(out, "rogue-violation") == NULL, "%s: output:\n%s", what, out);
+  if (getenv("TH_TRACE") != NULL)
+    fprintf(stderr, "%s:\n%s", what, out);
+  free(out);
+}
+END_TEST
+
+static Suite *rogue_suite(void)
+{
+  const char *n = getenv("TUBO_ROGUE_SEEDS");
+  if (n != NULL && atoi(n) > 0)
+    rg_seeds = atoi(n);
+  Suite *s = suite_create("rogue");
+  TCase *tc = th_tcase("forge");
+  tcase_add_test(tc, forge_crashes_nothing);
+  tcase_add_test(tc, forge_then_abort);
+  tcase_add_test(tc, forge_by_spawned_worker);
+  suite_add_tcase(s, tc);
+  tc = th_tcase("rogue");
+  tcase_add_loop_test(tc, rogue_job, 0, RG_NREGIONS * rg_seeds);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+static const th_body_t bodies[] = {{"forge", body_forge, TH_SELF_INIT},
+                                   {"forge_abort", body_forge_abort, 0},
+                                   {"spawn_forge", body_spawn_forge, TH_SELF_INIT},
+                                   {"rogue", body_rogue, 0},
+                                   {NULL, NULL, 0}};
+
+int main(int argc, char **argv)
+{
+  return th_main(argc, argv, bodies, rogue_suite);
+}
