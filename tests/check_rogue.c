@@ -113,7 +113,7 @@ static void rg_forge_nranks(unsigned char *ctl, uint32_t value)
   memcpy(ctl + offsetof(struct tubo__jobctl, nranks), &value, sizeof value);
 }
 
-/* As the issue's reproducer: rank 1 overwrites the rank count (through TUBO_SHM_FD, read
+/* The smallest reproducer: rank 1 overwrites the rank count (through TUBO_SHM_FD, read
  * before tubo_init removes it) and exits 1; rank 0 waits for a message from it. */
 static void body_forge(void)
 {
