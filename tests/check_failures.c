@@ -818,6 +818,20 @@ static int fc_run_small(fc_job_t *j, const char *size, const char *option)
   return 1;
 }
 
+/* tuborun refused a job of nranks that does not fit, before starting a rank: it exits 1
+ * with one line saying so, which names the limit (limit_words). */
+static void fc_expect_refused(const fc_job_t *j, int nranks, const char *limit_words)
+{
+  char words[96];
+  snprintf(words, sizeof words, "tuborun: the job will not fit in memory: %d ranks need", nranks);
+  ck_assert_msg(j->status == 1 && j->nrecs == 0,
+                "%d ranks that do not fit: expected tuborun to exit with 1 and start no rank, got "
+                "status %d and %d records; output:\n%s",
+                nranks, j->status, j->nrecs, j->out);
+  ck_assert_msg(fc_lines_with(j->out, words) == 1 && fc_lines_with(j->out, limit_words) == 1,
+                "expected one line '%s ...' naming '%s', got:\n%s", words, limit_words, j->out);
+}
+
 START_TEST(shm_too_small)
 {
   /* Room for the job's control block (tuborun's part), none for the ranks' channels:
@@ -825,14 +839,7 @@ START_TEST(shm_too_small)
   fc_job_t j;
   if (!fc_run_small(&j, "256k", NULL))
     return;
-  ck_assert_msg(j.status == 1 && j.nrecs == 0,
-                "expected tuborun to exit with 1 and start no rank, got status %d and %d "
-                "records; output:\n%s",
-                j.status, j.nrecs, j.out);
-  ck_assert_msg(fc_lines_with(j.out, "tuborun: the job will not fit in memory: 2 ranks need") ==
-                        1 &&
-                    fc_lines_with(j.out, "(/dev/shm) leaves") == 1,
-                "expected one line saying the job does not fit in /dev/shm, got:\n%s", j.out);
+  fc_expect_refused(&j, 2, "(/dev/shm) leaves");
   fc_check_clean(&j);
   fc_free(&j);
   /* Started anyway, each rank's reservation fails: tubo_init says why. */
@@ -973,15 +980,9 @@ START_TEST(memcg_too_small)
     rmdir(cg);
     return;
   }
-  ck_assert_msg(j.status == 1 && j.nrecs == 0,
-                "in a 96 MiB memory cgroup, 24 ranks: expected tuborun to exit with 1 and start "
-                "no rank, got status %d and %d records; output:\n%s",
-                j.status, j.nrecs, j.out);
-  ck_assert_msg(fc_lines_with(j.out, "tuborun: the job will not fit in memory: 24 ranks need") ==
-                        1 &&
-                    fc_lines_with(j.out, "the memory cgroup's limit") == 1 &&
-                    fc_lines_with(j.out, "tubo-check-") == 1,
-                "expected one line naming the cgroup's limit, got:\n%s", j.out);
+  fc_expect_refused(&j, 24, "the memory cgroup's limit");
+  ck_assert_msg(fc_lines_with(j.out, "tubo-check-") == 1,
+                "expected the line to name the cgroup made for the test, got:\n%s", j.out);
   fc_check_clean(&j);
   fc_free(&j);
   /* A job that fits in the same cgroup starts (its program is small: true). */

@@ -457,19 +457,12 @@ static void body_rogue(void)
 
 /* ---- The suite ---- */
 
-static char *rg_job(const char *const *argv, const char *const *env, int *status)
-{
-  char *out = NULL;
-  *status = th_run(argv, env, &out);
-  return out;
-}
-
 START_TEST(forge_crashes_nothing)
 {
   const char *argv[] = {th_tuborun(), "-n",     "2",     "--timeout", "60",
                         "@self",      "--body", "forge", NULL};
-  int st;
-  char *out = rg_job(argv, NULL, &st);
+  char *out = NULL;
+  int st = th_run(argv, NULL, &out);
   ck_assert_msg(st == 1,
                 "rank 1 overwrote the rank count and exited 1: expected tuborun to exit with 1 "
                 "(139 was its crash), got %d; output:\n%s",
@@ -489,8 +482,8 @@ START_TEST(forge_then_abort)
 {
   const char *argv[] = {th_tuborun(), "-n",     "2",           "--timeout", "60",
                         "@self",      "--body", "forge_abort", NULL};
-  int st;
-  char *out = rg_job(argv, NULL, &st);
+  char *out = NULL;
+  int st = th_run(argv, NULL, &out);
   ck_assert_msg(st == 5,
                 "rank 0 called tubo_abort(5) after rank 1 overwrote the rank count: expected "
                 "tuborun to exit with 5, got %d; output:\n%s",
@@ -502,8 +495,8 @@ END_TEST
 START_TEST(forge_by_spawned_worker)
 {
   const char *argv[] = {"@self", "--body", "spawn_forge", NULL};
-  int st;
-  char *out = rg_job(argv, NULL, &st);
+  char *out = NULL;
+  int st = th_run(argv, NULL, &out);
   ck_assert_msg(st == 0 && strstr(out, "spawn_forge: the parent saw TUBO_EPEER") != NULL,
                 "a spawned worker overwrote the rank count and exited 1: expected its parent to "
                 "see TUBO_EPEER and exit 0, got %d; output:\n%s",
@@ -534,8 +527,8 @@ START_TEST(rogue_job)
   const char *env[] = {ev[0], ev[1], ev[2], ev[3], ev[4], ev[5], ev[6], NULL};
   const char *argv[] = {th_tuborun(), "-n",     "4",     "--timeout", "60",
                         "@self",      "--body", "rogue", NULL};
-  int st;
-  char *out = rg_job(argv, env, &st);
+  char *out = NULL;
+  int st = th_run(argv, env, &out);
   close(sync[0]);
   close(sync[1]);
   char what[160];
