@@ -8,7 +8,8 @@
  *   that rank).
  * - rogue: the last rank of a 4-rank job writes random bytes, seeded, over one region of
  *   the job's memory (the control block, the channels' headers, their slot rings, their
- *   data rings, the shared heap, a Queue, an Array's header with its lock), in bursts at
+ *   data rings, the shared heap from its header to its last object, a Queue, an Array's
+ *   header with its lock), in bursts at
  *   random moments, while the other three exchange messages around a ring, share a Queue
  *   and update an Array under its lock. Then it stays quiet until they are gone (or, with
  *   some seeds, exits 1 at once).
@@ -103,6 +104,26 @@ static void rg_say_when_stopped(const char *what, int rank)
   snprintf(rg_stopped_line, sizeof rg_stopped_line, "%s rank %d: stopped by tuborun\n", what, rank);
   rg_stopped_len = strlen(rg_stopped_line);
   signal(SIGTERM, rg_on_sigterm);
+}
+
+/* Where the library maps the job's memory in this process: the mapping of the memfd
+ * (/proc/self/maps) other than mine. */
+static unsigned char *rg_lib_base(const unsigned char *mine)
+{
+  FILE *f = fopen("/proc/self/maps", "r");
+  TH_CHECK(f != NULL, "expected to read /proc/self/maps");
+  char line[512];
+  unsigned char *found = NULL;
+  while (found == NULL && fgets(line, sizeof line, f) != NULL) {
+    unsigned long lo, hi, off;
+    if (strstr(line, "/memfd:tubo") == NULL || sscanf(line, "%lx-%lx %*s %lx", &lo, &hi, &off) != 3)
+      continue;
+    if (off == 0 && (unsigned char *)lo != mine)
+      found = (unsigned char *)lo;
+  }
+  fclose(f);
+  TH_CHECK(found != NULL, "expected the library's mapping of the job's memory");
+  return found;
 }
 
 /* ---- forge: the control block's rank count ---- */
@@ -257,10 +278,18 @@ static int rg_spans(int region, unsigned char *m, size_t mlen, tubo_queue_t *q, 
           out[n++] = (rg_span_t){c + TUBO__SHM_CHAN_HDR + slots, L.dbytes};
       }
   } else if (region == RG_HEAP) {
-    uint64_t top = atomic_load(&((struct tubo__jobctl *)(void *)m)->heap_top);
-    TH_CHECK(top > 0 && top <= L.heap_bytes, "expected objects in the heap, top %llu",
-             (unsigned long long)top);
-    out[n++] = (rg_span_t){m + L.heap_off, (size_t)top};
+    /* From the heap's start (its own header) to the end of the last object in it: the
+     * Queue's cells or the Array's elements, at the offsets the library's mapping has
+     * them. */
+    unsigned char *lib = rg_lib_base(m);
+    size_t stride;
+    const unsigned char *qs = (const unsigned char *)tubo__queue_shared(q, &stride);
+    size_t qend = (size_t)(qs - lib) + QUEUE_CELLS + 64 * stride;
+    size_t aend = (size_t)((const unsigned char *)tubo_array_data(a) - lib) + 8 * sizeof(long long);
+    size_t end = qend > aend ? qend : aend;
+    TH_CHECK(end > L.heap_off && end <= L.heap_off + L.heap_bytes,
+             "expected the objects inside the heap, ending at %zu", end);
+    out[n++] = (rg_span_t){m + L.heap_off, end - L.heap_off};
   } else if (region == RG_QUEUE) {
     size_t stride;
     unsigned char *sh = (unsigned char *)tubo__queue_shared(q, &stride);
