@@ -1023,6 +1023,19 @@ static int fc_stopping(const char *out)
   return p != NULL ? atoi(p + 11) : -1;
 }
 
+/* The number N in tuborun's line "tuborun: N of M ranks were never started", or -1. */
+static int fc_never_started(const char *out, int nranks)
+{
+  char tail[64];
+  snprintf(tail, sizeof tail, " of %d ranks were never started", nranks);
+  const char *p = strstr(out, tail);
+  if (p == NULL)
+    return -1;
+  while (p > out && p[-1] >= '0' && p[-1] <= '9')
+    p--;
+  return atoi(p);
+}
+
 /* tuborun -n 4096 with a timeout much shorter than starting them all takes: it stops
  * the job when the time is up, while ranks are still starting. */
 START_TEST(startup_timeout)
@@ -1039,6 +1052,35 @@ START_TEST(startup_timeout)
                     n >= 1 && n < 4096,
                 "expected tuborun to stop the job while its ranks were starting (fewer than "
                 "4096 started), got:\n%s",
+                j.out);
+  ck_assert_msg(fc_never_started(j.out, 4096) >= 1,
+                "expected tuborun to say that some ranks were never started, got:\n%s", j.out);
+  ck_assert_msg(fc_zombies() == 0, "expected tuborun to reap every rank it started");
+  fc_check_clean(&j);
+  fc_free(&j);
+}
+END_TEST
+
+/* Rank 0 of 4096 fails at once: tuborun stops the job while the other ranks are still
+ * starting, and never starts the rest. */
+static const char *const fc_rank0_fails[] = {
+    "sh", "-c", "[ \"$TUBO_RANK\" = 0 ] && exit 3; exec sleep 20", NULL};
+
+START_TEST(startup_death)
+{
+  fc_job_t j;
+  fc_spec_t s = {"-", 4096, "shm", -1, NULL, NULL, NULL, "--no-memory-check", fc_rank0_fails};
+  fc_start(&j, &s);
+  fc_wait_end(&j, FC_END_S);
+  ck_assert_msg(j.status == 3,
+                "rank 0 exited with 3: expected tuborun to exit 3, got %d; output:\n%s", j.status,
+                j.out);
+  int n = fc_never_started(j.out, 4096);
+  ck_assert_msg(fc_lines_with(j.out, "tuborun: rank 0 (pid ") == 1 &&
+                    fc_lines_with(j.out, ") exited with status 3; stopping the job") == 1 &&
+                    n >= 1 && n < 4096,
+                "expected tuborun to name rank 0 and stop the job while its ranks were starting "
+                "(some never started), got:\n%s",
                 j.out);
   ck_assert_msg(fc_zombies() == 0, "expected tuborun to reap every rank it started");
   fc_check_clean(&j);
@@ -1078,6 +1120,8 @@ START_TEST(startup_sigint)
   ck_assert_msg(fc_lines_with(j.out, "tuborun: received Interrupt; stopping") == 1 && n >= 1 &&
                     n < 4096,
                 "expected tuborun to stop the job while its ranks were starting, got:\n%s", j.out);
+  ck_assert_msg(fc_never_started(j.out, 4096) >= 1,
+                "expected tuborun to say that some ranks were never started, got:\n%s", j.out);
   ck_assert_msg(fc_zombies() == 0, "expected tuborun to reap every rank it started");
   fc_check_clean(&j);
   fc_free(&j);
@@ -1138,6 +1182,7 @@ static Suite *fc_suite(void)
   tcase_add_test(tc, launcher_stopped);
   tcase_add_test(tc, startup_timeout);
   tcase_add_test(tc, startup_sigint);
+  tcase_add_test(tc, startup_death);
   suite_add_tcase(s, tc);
   tc = th_tcase("shm_full");
   tcase_add_checked_fixture(tc, fc_setup, NULL);

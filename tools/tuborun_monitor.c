@@ -303,6 +303,10 @@ int tuborun_monitor(tuborun_job_t *j)
       tuborun_job_retry_notes(j);
     mon_deadlines(&m, tubo__os_now_ns());
   }
+  /* Stopped while ranks were starting: the rest never ran, which the user must know. */
+  if (j->started < j->nranks)
+    fprintf(stderr, "tuborun: %d of %d ranks were never started\n", j->nranks - j->started,
+            j->nranks);
   for (int k = 0; k < j->nranks * 2; k++)
     free(m.line[k]);
   free(m.line);
