@@ -1059,6 +1059,17 @@ static int fc_never_started(const char *out, int nranks)
   return atoi(p);
 }
 
+/* What holds after a job of 4096 ranks stopped while they started: tuborun said that
+ * some never started, reaped every one it started, and left nothing behind. Frees j. */
+static void fc_startup_end(fc_job_t *j)
+{
+  ck_assert_msg(fc_never_started(j->out, 4096) >= 1,
+                "expected tuborun to say that some ranks were never started, got:\n%s", j->out);
+  ck_assert_msg(fc_zombies() == 0, "expected tuborun to reap every rank it started");
+  fc_check_clean(j);
+  fc_free(j);
+}
+
 /* tuborun -n 4096 with a timeout much shorter than starting them all takes: it stops
  * the job when the time is up, while ranks are still starting. */
 START_TEST(startup_timeout)
@@ -1076,11 +1087,7 @@ START_TEST(startup_timeout)
                 "expected tuborun to stop the job while its ranks were starting (fewer than "
                 "4096 started), got:\n%s",
                 j.out);
-  ck_assert_msg(fc_never_started(j.out, 4096) >= 1,
-                "expected tuborun to say that some ranks were never started, got:\n%s", j.out);
-  ck_assert_msg(fc_zombies() == 0, "expected tuborun to reap every rank it started");
-  fc_check_clean(&j);
-  fc_free(&j);
+  fc_startup_end(&j);
 }
 END_TEST
 
@@ -1105,9 +1112,7 @@ START_TEST(startup_death)
                 "expected tuborun to name rank 0 and stop the job while its ranks were starting "
                 "(some never started), got:\n%s",
                 j.out);
-  ck_assert_msg(fc_zombies() == 0, "expected tuborun to reap every rank it started");
-  fc_check_clean(&j);
-  fc_free(&j);
+  fc_startup_end(&j);
 }
 END_TEST
 
@@ -1143,11 +1148,7 @@ START_TEST(startup_sigint)
   ck_assert_msg(fc_lines_with(j.out, "tuborun: received Interrupt; stopping") == 1 && n >= 1 &&
                     n < 4096,
                 "expected tuborun to stop the job while its ranks were starting, got:\n%s", j.out);
-  ck_assert_msg(fc_never_started(j.out, 4096) >= 1,
-                "expected tuborun to say that some ranks were never started, got:\n%s", j.out);
-  ck_assert_msg(fc_zombies() == 0, "expected tuborun to reap every rank it started");
-  fc_check_clean(&j);
-  fc_free(&j);
+  fc_startup_end(&j);
 }
 END_TEST
 
