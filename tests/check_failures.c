@@ -865,15 +865,21 @@ START_TEST(shm_too_small)
   fc_expect_refused(&j, 2, "(/dev/shm) leaves");
   fc_check_clean(&j);
   fc_free(&j);
-  /* Started anyway, each rank's reservation fails: tubo_init says why. */
+  /* Started anyway, each rank's reservation fails: tubo_init says why. The first rank
+   * that fails stops the job, so on a loaded machine another may be stopped (or never
+   * started) before it gets that far; none may get anything else. */
   if (!fc_run_small(&j, "256k", "--no-memory-check"))
     return;
+  int failed = 0;
   for (int r = 0; r < 2; r++) {
     const fr_rec_t *i = fc_find(&j, FR_INIT, r);
-    ck_assert_msg(i != NULL && i->rc == TUBO_ESHM,
+    ck_assert_msg(i == NULL || i->rc == TUBO_ESHM,
                   "expected rank %d's tubo_init to fail with TUBO_ESHM, got %s; output:\n%s", r,
                   i ? tubo_err_name(i->rc) : "no record", j.out);
+    failed += i != NULL;
   }
+  ck_assert_msg(failed >= 1, "expected a rank's tubo_init to fail with TUBO_ESHM; output:\n%s",
+                j.out);
   ck_assert_msg(j.status == 1,
                 "expected tuborun to exit with the ranks' status 1 (no signal, "
                 "SIGBUS above all), got %d; output:\n%s",
