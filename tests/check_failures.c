@@ -315,9 +315,18 @@ static void fc_wait_asleep(fc_job_t *j, pid_t pid, int rank)
     fc_pump(j, 1);
     st = fc_proc_state(pid);
   }
-  ck_assert_msg(st == 'S',
-                "expected rank %d (pid %d) to sleep in its blocking call, got state '%c'", rank,
-                (int)pid, st ? st : '-');
+  if (st == 'S')
+    return;
+  /* What the rank reported (kind:rc), and what the job printed, say why it is not asleep. */
+  char recs[512] = "";
+  for (int i = 0; i < j->nrecs; i++)
+    if (j->recs[i].rank == rank && strlen(recs) + 32 < sizeof recs)
+      snprintf(recs + strlen(recs), sizeof recs - strlen(recs), " %d:%s", j->recs[i].kind,
+               tubo_err_name(j->recs[i].rc));
+  ck_assert_msg(0,
+                "expected rank %d (pid %d) to sleep in its blocking call, got state '%c'; its "
+                "records (kind:rc):%s; output:\n%s",
+                rank, (int)pid, st ? st : '-', recs, j->out ? j->out : "");
 }
 
 /* Whether this process has target open: then a rank holds it because it inherited it
