@@ -41,6 +41,12 @@ void tubo__peer_gone(tubo__world_t *w, int peer, int how, int status);
 /* Records that the job was aborted: every wait ends with TUBO_EABORT. */
 void tubo__job_aborted(tubo__world_t *w);
 
+/* Records that the job's shared state holds what no rank following the protocol could
+ * leave there (a forged count, stamp, length or state): every wait ends with
+ * TUBO_ECORRUPT from then on, unless the job was already broken (an abort or a death
+ * found first stays the reason). */
+void tubo__job_corrupt(tubo__world_t *w);
+
 /* Whether peer is known to have left or died. */
 static inline int tubo__tp_peer_is_gone(const tubo__world_t *w, int peer)
 {
@@ -140,6 +146,20 @@ static inline int tubo__tp_polled_with_others(const tubo__world_t *w)
 static inline int tubo__tp_wait_is_elsewhere(const tubo__world_t *w, const void *state)
 {
   return w->wait_only != NULL && w->wait_only != state;
+}
+
+/* The world rank the current blocking call waits on (tubo__wait_peer), or -1: any, or
+ * none. A transport that watches its peers' processes itself looks at this one first. */
+static inline int tubo__tp_wait_peer(const tubo__world_t *w)
+{
+  return w->wait_peer;
+}
+
+/* The longest a wait sleeps before it looks for failures again (TUBO_SLEEP_MS), in
+ * milliseconds: a transport checks what a forged value could hold for ever this often. */
+static inline int tubo__tp_sleep_ms(const tubo__world_t *w)
+{
+  return w->sleep_ms;
 }
 
 /* Requests completed so far in w: a transport that takes many frames in one progress

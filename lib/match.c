@@ -483,6 +483,14 @@ void tubo__job_aborted(tubo__world_t *w)
   w->broken_code = TUBO_EABORT;
 }
 
+void tubo__job_corrupt(tubo__world_t *w)
+{
+  if (!w->broken) {
+    w->broken = 1;
+    w->broken_code = TUBO_ECORRUPT;
+  }
+}
+
 void tubo__peer_gone(tubo__world_t *w, int peer, int how, int status)
 {
   tubo__peer_t *pe = &w->peers[peer];

@@ -163,7 +163,7 @@ struct tubo__world {
   int sq_peers;    /* peers whose send queue is not empty */
   int waitfin;     /* sends waiting for a FIN */
   int broken;      /* a peer died or the job was aborted: waiting must stop */
-  int broken_code; /* TUBO_EPEER or TUBO_EABORT */
+  int broken_code; /* TUBO_EPEER, TUBO_EABORT or TUBO_ECORRUPT */
 
   tubo__reqpool_t pool;
   /* Blocking receives and sends that finished on their fast paths (p2p.c): a slip that

@@ -43,7 +43,7 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "jobctl.h"
+#include "launch/jobctl.h"
 #include "os/os.h"
 #include "patterns/queue_layout.h"
 #include "patterns/shared.h"

@@ -138,10 +138,7 @@ static int pipe_take(pipe_state_t *s, const struct tubo__pipe_hdr *h, const void
  * TUBO_ECORRUPT (an abort, found first, stays the reason). */
 static int pipe_corrupt(const pipe_state_t *s)
 {
-  if (!s->w->broken) {
-    s->w->broken = 1;
-    s->w->broken_code = TUBO_ECORRUPT;
-  }
+  tubo__job_corrupt(s->w);
   return TUBO_ECORRUPT;
 }
 

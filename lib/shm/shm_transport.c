@@ -84,10 +84,7 @@ static inline int shm_world(const shm_state_t *s, int p)
  * reason). A rank that found it stops here; the ranks waiting for it learn that it left. */
 static int shm_corrupt(const shm_state_t *s)
 {
-  if (!s->w->broken) {
-    s->w->broken = 1;
-    s->w->broken_code = TUBO_ECORRUPT;
-  }
+  tubo__job_corrupt(s->w);
   return TUBO_ECORRUPT;
 }
 
@@ -354,9 +351,9 @@ static void shm_watch_peers(shm_state_t *s)
     return;
   s->watched_at = now;
   int waited = -1;
-  int wp = s->w->wait_peer;
-  if (wp >= 0 && wp < s->w->size && tubo__tport_of(s->w, wp)->state == (void *)s) {
-    waited = s->w->peers[wp].tpeer;
+  int wp = tubo__tp_wait_peer(s->w);
+  if (wp >= 0 && tubo__tp_state_of(s->w, wp) == (void *)s) {
+    waited = tubo__tp_index_of(s->w, wp);
     shm_watch_one(s, waited);
   }
   int n = s->npoll < SHM_WATCH_BATCH ? s->npoll : SHM_WATCH_BATCH;
@@ -377,7 +374,7 @@ static void shm_watch_peers(shm_state_t *s)
 static int shm_check_channels(shm_state_t *s)
 {
   uint64_t now = tubo__os_now_ns();
-  if (now - s->checked_at < (uint64_t)s->w->sleep_ms * 1000000u)
+  if (now - s->checked_at < (uint64_t)tubo__tp_sleep_ms(s->w) * 1000000u)
     return 0;
   s->checked_at = now;
   for (int i = 0; i < s->npoll; i++) {
