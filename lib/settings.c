@@ -12,9 +12,9 @@ static uint64_t setting_clamp(uint64_t v, uint64_t lo, uint64_t hi)
   return v < lo ? lo : v > hi ? hi : v;
 }
 
-/* Parses "N", "Nk", "Nm" or "Ng"; returns 0, or -1 for anything else (a sign, garbage,
- * a value that does not fit in 64 bits). */
-static int setting_parse(const char *s, uint64_t *out)
+/* Anything but "N", "Nk", "Nm" or "Ng" is -1: a sign, garbage, a value that does not fit
+ * in 64 bits. */
+int tubo__setting_parse(const char *s, uint64_t *out)
 {
   if (*s < '0' || *s > '9')
     return -1; /* strtoull would accept and negate "-1" */
@@ -56,7 +56,7 @@ uint64_t tubo__setting_u64(const char *name, uint64_t dflt, uint64_t lo, uint64_
 {
   const char *s = getenv(name);
   uint64_t v;
-  if (s == NULL || setting_parse(s, &v) != 0)
+  if (s == NULL || tubo__setting_parse(s, &v) != 0)
     v = dflt;
   return setting_clamp(v, lo, hi);
 }

@@ -11,4 +11,16 @@
  * clamped to [lo, hi] either way. */
 uint64_t tubo__setting_u64(const char *name, uint64_t dflt, uint64_t lo, uint64_t hi);
 
+/* Parses a setting's value as tubo__setting_u64 does: "N", "Nk", "Nm" or "Ng". Returns 0,
+ * or -1 for anything else (tuboinfo tells which settings it ignores). */
+int tubo__setting_parse(const char *s, uint64_t *out);
+
+/* The defaults that no other header names (world.c): how long a waiting rank spins before
+ * it sleeps, with a core per rank and when ranks share cores, and its longest sleep. */
+#define TUBO__SPIN_NS_DEFAULT  50000u
+#define TUBO__SPIN_NS_SHARED   20000u
+#define TUBO__SPIN_NS_MAX      10000000000ull
+#define TUBO__SLEEP_MS_DEFAULT 100u
+#define TUBO__SLEEP_MS_MAX     1000u
+
 #endif /* TUBO_SETTINGS_H */

@@ -110,14 +110,14 @@ static int topo_covering(hwloc_topology_t topo, hwloc_const_cpuset_t cpus, hwloc
   return o ? (int)o->logical_index : -1;
 }
 
-void tubo__topo_locality_self(tubo__topo_t *t, tubo__locality_t *loc)
+void tubo__topo_locality_of(tubo__topo_t *t, const struct hwloc_bitmap_s *bound,
+                            tubo__locality_t *loc)
 {
   loc->l2 = loc->l3 = loc->numa = loc->package = -1;
   hwloc_bitmap_t cpus = hwloc_bitmap_alloc();
   if (cpus == NULL)
     return;
-  if (hwloc_get_cpubind(t->topo, cpus, HWLOC_CPUBIND_PROCESS) != 0)
-    hwloc_bitmap_copy(cpus, hwloc_topology_get_allowed_cpuset(t->topo));
+  hwloc_bitmap_copy(cpus, bound != NULL ? bound : hwloc_topology_get_allowed_cpuset(t->topo));
   hwloc_bitmap_and(cpus, cpus, hwloc_topology_get_allowed_cpuset(t->topo));
   if (!hwloc_bitmap_iszero(cpus)) {
     loc->l2 = topo_covering(t->topo, cpus, HWLOC_OBJ_L2CACHE);
@@ -130,6 +130,17 @@ void tubo__topo_locality_self(tubo__topo_t *t, tubo__locality_t *loc)
         loc->numa = (int)n->logical_index;
         break;
       }
+  }
+  hwloc_bitmap_free(cpus);
+}
+
+void tubo__topo_locality_self(tubo__topo_t *t, tubo__locality_t *loc)
+{
+  hwloc_bitmap_t cpus = hwloc_bitmap_alloc();
+  if (cpus != NULL && hwloc_get_cpubind(t->topo, cpus, HWLOC_CPUBIND_PROCESS) == 0) {
+    tubo__topo_locality_of(t, cpus, loc);
+  } else {
+    tubo__topo_locality_of(t, NULL, loc);
   }
   hwloc_bitmap_free(cpus);
 }

@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 typedef struct tubo__topo tubo__topo_t;
+struct hwloc_bitmap_s;
 
 /* Loads the topology of this machine (or of the XML file HWLOC_XMLFILE names).
  * Returns 0, TUBO_ETOPO or TUBO_ENOMEM. */
@@ -38,5 +39,10 @@ typedef struct tubo__locality {
 } tubo__locality_t;
 
 void tubo__topo_locality_self(tubo__topo_t *t, tubo__locality_t *loc);
+
+/* The same for a process bound to cpus (NULL: not bound, the whole allowed set), as
+ * tuboinfo asks it of the ranks tuborun would place. */
+void tubo__topo_locality_of(tubo__topo_t *t, const struct hwloc_bitmap_s *cpus,
+                            tubo__locality_t *loc);
 
 #endif /* TUBO_TOPO_H */

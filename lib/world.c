@@ -16,8 +16,8 @@
  * core now and then (progress.c) so that the rank waited for can run. */
 static uint64_t world_spin_ns(const tubo__world_t *w)
 {
-  uint64_t dflt = w->oversubscribed ? 20000 : 50000;
-  return tubo__setting_u64("TUBO_SPIN_NS", dflt, 0, 10000000000ull);
+  uint64_t dflt = w->oversubscribed ? TUBO__SPIN_NS_SHARED : TUBO__SPIN_NS_DEFAULT;
+  return tubo__setting_u64("TUBO_SPIN_NS", dflt, 0, TUBO__SPIN_NS_MAX);
 }
 
 void tubo__world_free(tubo__world_t *w)
@@ -105,7 +105,8 @@ int tubo__world_new(int rank, int size, int local_size, tubo__world_t **out)
   int npus = w->topo ? tubo__topo_npus(w->topo) : (int)sysconf(_SC_NPROCESSORS_ONLN);
   w->oversubscribed = local_size > npus;
   w->spin_ns = world_spin_ns(w);
-  w->sleep_ms = (int)tubo__setting_u64("TUBO_SLEEP_MS", 100, 1, 1000);
+  w->sleep_ms =
+      (int)tubo__setting_u64("TUBO_SLEEP_MS", TUBO__SLEEP_MS_DEFAULT, 1, TUBO__SLEEP_MS_MAX);
   w->world_comm = (tubo_comm_t){.magic = TUBO__COMM_MAGIC,
                                 .w = w,
                                 .rank = w->rank,

@@ -1,0 +1,264 @@
+/* SPDX-License-Identifier: MIT */
+/* tuboinfo: the TUBO_* settings in effect, each with where its value comes from, and the
+ * protocol thresholds they give for the job tuborun -n N would start. The library reads
+ * each setting where it uses it (doc/settings.md lists them); the table below names the
+ * same bounds and defaults, and tests/check_tuboinfo.sh fails when a setting the library
+ * reads is missing from it. */
+#include "config.h"
+
+#include <hwloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "launch.h"
+#include "mpi/mpi.h"
+#include "pipe/pipe_wire.h"
+#include "settings.h"
+#include "shm/shm_layout.h"
+#include "shm/shm_ring.h"
+#include "tuboinfo.h"
+
+/* A numeric setting: its bounds, and its default where one number is the default (0 with
+ * a text where the library computes it). */
+typedef struct info_setting {
+  const char *name;
+  uint64_t dflt, lo, hi;
+  const char *computed; /* the default in words, or NULL */
+  const char *what;
+} info_setting_t;
+
+static const info_setting_t info_settings[] = {
+    {"TUBO_SPIN_NS", 0, 0, TUBO__SPIN_NS_MAX, "by oversubscription",
+     "how long a waiting rank polls before it sleeps (ns)"},
+    {"TUBO_SLEEP_MS", TUBO__SLEEP_MS_DEFAULT, 1, TUBO__SLEEP_MS_MAX, NULL,
+     "longest sleep before a waiting rank looks for failed peers (ms)"},
+    {"TUBO_SHM_SLOTS", 0, 0, TUBO__SHM_SLOTS_MAX, "by the number of ranks",
+     "64-byte slots per channel"},
+    {"TUBO_SHM_DATA_BYTES", 0, 0, TUBO__SHM_DATA_MAX, "by the number of ranks",
+     "data ring bytes per channel"},
+    {"TUBO_SHM_FRAME_BYTES", TUBO__SHM_FRAME_DEFAULT, 4096, TUBO__SHM_DATA_MAX / 4, NULL,
+     "largest frame of a streamed message (at most a quarter of the data ring)"},
+    {"TUBO_SHM_HEAP_BYTES", TUBO__SHM_HEAP_DEFAULT, 0, (uint64_t)1 << 40, NULL,
+     "shared heap for Queues, Arrays, Values and Pipes opened over a communicator"},
+    {"TUBO_SHM_CMA", 1, 0, 1, NULL, "0 forbids single-copy (process_vm_readv) transfers"},
+    {"TUBO_SHM_RNDV_BYTES", 0, 0, SIZE_MAX, "by cache sharing",
+     "single copy from this size for every pair"},
+    {"TUBO_SHM_ASYM_FENCE", 1, 0, 1, NULL, "0: full fences instead of membarrier"},
+    {"TUBO_NODE_SIZE", 0, 0, TUBO__MAX_RANKS, NULL,
+     "under mpirun, pretend nodes of this many ranks (0: the real nodes)"},
+};
+
+/* The launch contract tuborun sets in each rank: shown, with --all, when present. */
+static const char *const info_launch_vars[] = {
+    TUBO__ENV_JOBID,      TUBO__ENV_RANK,         TUBO__ENV_SIZE,   TUBO__ENV_LOCAL_RANK,
+    TUBO__ENV_LOCAL_SIZE, TUBO__ENV_LAUNCHER_PID, TUBO__ENV_SHM_FD, TUBO__ENV_PIPE_FDS,
+};
+
+/* A setting's value in effect, as tubo__setting_u64 gives it, and where it comes from. */
+static uint64_t info_effective(const info_setting_t *s, uint64_t dflt, const char **source,
+                               const char **raw)
+{
+  uint64_t v;
+  *raw = getenv(s->name);
+  if (*raw == NULL) {
+    *source = "default";
+    return dflt;
+  }
+  if (tubo__setting_parse(*raw, &v) != 0) {
+    *source = "environment, ignored: not a number";
+    return dflt;
+  }
+  if (v < s->lo || v > s->hi) {
+    *source = "environment, clamped to its bounds";
+    return v < s->lo ? s->lo : s->hi;
+  }
+  *source = "environment";
+  return v;
+}
+
+/* The job described: its size, and whether it has more ranks than processing units. */
+static int info_nranks(const tuboinfo_t *t)
+{
+  return t->p != NULL ? t->p->nranks : t->o->nranks > 0 ? t->o->nranks : 1;
+}
+
+static int info_oversubscribed(const tuboinfo_t *t)
+{
+  int npus = t->topo != NULL ? tubo__topo_npus(t->topo) : (int)sysconf(_SC_NPROCESSORS_ONLN);
+  return info_nranks(t) > npus;
+}
+
+/* The transport ranks of one node use: TUBO_TRANSPORT, else shm. */
+static const char *info_transport(const char **source)
+{
+  const char *v = getenv(TUBO__ENV_TRANSPORT);
+  enum tubo__transport_kind k;
+  if (v == NULL || *v == '\0') {
+    *source = "default";
+    return "shm";
+  }
+  if (tubo__parse_transport(v, &k) != 0) {
+    *source = "environment, refused: tuborun and tubo_init fail";
+    return v;
+  }
+  *source = "environment";
+  return k == TUBO__TP_PIPE ? "pipe" : "shm";
+}
+
+int tuboinfo_settings(tuboinfo_t *t)
+{
+  tuboinfo_section(t, "Settings (TUBO_* environment variables)");
+  const char *source;
+  const char *transport = info_transport(&source);
+  tuboinfo_add(t, NULL, "TUBO_TRANSPORT", "%s (%s)", transport, source);
+  tuboinfo_add(t, "setting:TUBO_TRANSPORT:value", NULL, "%s", transport);
+  tuboinfo_add(t, "setting:TUBO_TRANSPORT:source", NULL, "%s", source);
+  for (size_t i = 0; i < sizeof info_settings / sizeof info_settings[0]; i++) {
+    const info_setting_t *s = &info_settings[i];
+    uint64_t dflt = s->dflt;
+    if (strcmp(s->name, "TUBO_SPIN_NS") == 0)
+      dflt = info_oversubscribed(t) ? TUBO__SPIN_NS_SHARED : TUBO__SPIN_NS_DEFAULT;
+    const char *raw;
+    uint64_t v = info_effective(s, dflt, &source, &raw);
+    char key[96], text[64];
+    int computed = s->computed != NULL && dflt == 0 && v == 0; /* 0 asks for the default */
+    if (computed)
+      snprintf(text, sizeof text, "unset: %s", s->computed);
+    else
+      snprintf(text, sizeof text, "%llu", (unsigned long long)v);
+    if (raw != NULL && strcmp(source, "environment") != 0)
+      tuboinfo_add(t, NULL, s->name, "%s (%s '%s')", text, source, raw);
+    else
+      tuboinfo_add(t, NULL, s->name, "%s (%s)", text, source);
+    snprintf(key, sizeof key, "setting:%s:value", s->name);
+    tuboinfo_add(t, key, NULL, "%s", computed ? "unset" : text);
+    if (raw != NULL) {
+      snprintf(key, sizeof key, "setting:%s:environment", s->name);
+      tuboinfo_add(t, key, NULL, "%s", raw);
+    }
+    snprintf(key, sizeof key, "setting:%s:source", s->name);
+    tuboinfo_add(t, key, NULL, "%s", source);
+    if (t->o->all) {
+      snprintf(key, sizeof key, "setting:%s:bounds", s->name);
+      tuboinfo_add(t, key, NULL, "%llu..%llu", (unsigned long long)s->lo,
+                   (unsigned long long)s->hi);
+      snprintf(key, sizeof key, "setting:%s:help", s->name);
+      tuboinfo_add(t, key, NULL, "%s", s->what);
+    }
+  }
+  for (size_t i = 0; t->o->all && i < sizeof info_launch_vars / sizeof info_launch_vars[0]; i++) {
+    const char *v = getenv(info_launch_vars[i]);
+    char key[64];
+    snprintf(key, sizeof key, "launch:%s", info_launch_vars[i]);
+    if (v != NULL)
+      tuboinfo_add(t, key, info_launch_vars[i], "%s (set by the launcher)", v);
+  }
+  return 0;
+}
+
+/* How many pairs of the ranks placed share an L2 or an L3 cache, as the shm transport
+ * tells them apart to choose single copy (shm.c). */
+static long info_pairs_sharing(tuboinfo_t *t, long *pairs)
+{
+  int n = info_nranks(t);
+  *pairs = (long)n * (n - 1) / 2;
+  if (t->topo == NULL || t->p == NULL)
+    return -1;
+  tubo__locality_t *loc = calloc((size_t)n, sizeof *loc);
+  if (loc == NULL)
+    return -1;
+  for (int r = 0; r < n; r++)
+    tubo__topo_locality_of(t->topo, t->p->rank[r].cpuset, &loc[r]);
+  long share = 0;
+  for (int a = 0; a < n; a++)
+    for (int b = a + 1; b < n; b++)
+      share +=
+          (loc[a].l2 >= 0 && loc[a].l2 == loc[b].l2) || (loc[a].l3 >= 0 && loc[a].l3 == loc[b].l3);
+  free(loc);
+  return share;
+}
+
+static uint64_t info_u64(const char *name, uint64_t dflt, uint64_t lo, uint64_t hi)
+{
+  return tubo__setting_u64(name, dflt, lo, hi);
+}
+
+int tuboinfo_protocol(tuboinfo_t *t)
+{
+  int n = info_nranks(t);
+  const char *source;
+  const char *transport = info_transport(&source);
+  char a[32], b[32], c[32];
+  tuboinfo_section(t, "Protocol for %d rank%s on one node", n, n == 1 ? "" : "s");
+  tuboinfo_add(t, "protocol:ranks", NULL, "%d", n);
+  tuboinfo_add(t, "protocol:transport", "transport", "%s", transport);
+
+  uint64_t spin = info_u64("TUBO_SPIN_NS",
+                           info_oversubscribed(t) ? TUBO__SPIN_NS_SHARED : TUBO__SPIN_NS_DEFAULT, 0,
+                           TUBO__SPIN_NS_MAX);
+  uint64_t sleep_ms = info_u64("TUBO_SLEEP_MS", TUBO__SLEEP_MS_DEFAULT, 1, TUBO__SLEEP_MS_MAX);
+  tuboinfo_add(t, NULL, "waiting", "spin %llu ns, then sleep (at most %llu ms)",
+               (unsigned long long)spin, (unsigned long long)sleep_ms);
+  tuboinfo_add(t, "protocol:wait:spin_ns", NULL, "%llu", (unsigned long long)spin);
+  tuboinfo_add(t, "protocol:wait:sleep_ms", NULL, "%llu", (unsigned long long)sleep_ms);
+
+  tubo__shm_layout_t L;
+  size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  size_t nslots = info_u64("TUBO_SHM_SLOTS", 0, 0, TUBO__SHM_SLOTS_MAX);
+  size_t dbytes = info_u64("TUBO_SHM_DATA_BYTES", 0, 0, TUBO__SHM_DATA_MAX);
+  size_t heap = info_u64("TUBO_SHM_HEAP_BYTES", TUBO__SHM_HEAP_DEFAULT, 0, (uint64_t)1 << 40);
+  int show_shm = strcmp(transport, "shm") == 0 || t->o->all;
+  if (show_shm && tubo__shm_layout_compute((uint32_t)n, page, nslots, dbytes, heap, &L) == 0) {
+    uint64_t frame = info_u64("TUBO_SHM_FRAME_BYTES", TUBO__SHM_FRAME_DEFAULT, 4096, L.dbytes / 4);
+    tuboinfo_add(t, NULL, "shm channels",
+                 "%u slots of %u B (payloads up to %u B inline), data ring %s", L.nslots,
+                 TUBO__SHM_SLOT, TUBO__SHM_INLINE, tuboinfo_size(L.dbytes, a, sizeof a));
+    tuboinfo_add(t, "protocol:shm:slots", NULL, "%u", L.nslots);
+    tuboinfo_add(t, "protocol:shm:inline_max", NULL, "%u", TUBO__SHM_INLINE);
+    tuboinfo_add(t, "protocol:shm:data_ring", NULL, "%u", L.dbytes);
+    tuboinfo_add(t, NULL, "shm frames", "up to %s", tuboinfo_size(frame, a, sizeof a));
+    tuboinfo_add(t, "protocol:shm:frame_max", NULL, "%llu", (unsigned long long)frame);
+    int cma = (int)info_u64("TUBO_SHM_CMA", 1, 0, 1);
+    uint64_t forced = info_u64("TUBO_SHM_RNDV_BYTES", 0, 0, SIZE_MAX);
+    long pairs, share = info_pairs_sharing(t, &pairs);
+    uint64_t from = !cma || n < 2 ? 0 : forced ? forced : TUBO__SHM_RNDV_DEFAULT;
+    if (from == 0)
+      tuboinfo_add(t, NULL, "shm single copy", "off (%s)", cma ? "one rank" : "TUBO_SHM_CMA=0");
+    else if (forced)
+      tuboinfo_add(t, NULL, "shm single copy", "from %s, every pair (TUBO_SHM_RNDV_BYTES)",
+                   tuboinfo_size(from, a, sizeof a));
+    else if (share >= 0)
+      tuboinfo_add(t, NULL, "shm single copy",
+                   "from %s between ranks sharing no L2 or L3 (%ld of %ld pairs)",
+                   tuboinfo_size(from, a, sizeof a), pairs - share, pairs);
+    else
+      tuboinfo_add(t, NULL, "shm single copy", "from %s between ranks sharing no L2 or L3",
+                   tuboinfo_size(from, a, sizeof a));
+    tuboinfo_add(t, "protocol:shm:single_copy_from", NULL, "%llu", (unsigned long long)from);
+    tuboinfo_add(t, "protocol:shm:pairs", NULL, "%ld", pairs);
+    tuboinfo_add(t, "protocol:shm:pairs_sharing_cache", NULL, "%ld", share);
+    tuboinfo_add(t, NULL, "shm segment", "%s (%s of channels, %s of heap)",
+                 tuboinfo_size(L.total, a, sizeof a), tuboinfo_size(L.heap_off, b, sizeof b),
+                 tuboinfo_size(L.heap_bytes, c, sizeof c));
+    tuboinfo_add(t, "protocol:shm:segment", NULL, "%zu", L.total);
+    tuboinfo_add(t, "protocol:shm:heap", NULL, "%zu", L.heap_bytes);
+  }
+  if (strcmp(transport, "pipe") == 0 || t->o->all) {
+    tuboinfo_add(t, NULL, "pipe frames", "up to %d B, one atomic write each",
+                 (int)TUBO__PIPE_FRAME_MAX);
+    tuboinfo_add(t, "protocol:pipe:frame_max", NULL, "%d", (int)TUBO__PIPE_FRAME_MAX);
+  }
+#ifdef TUBO_HAVE_MPI
+  tuboinfo_add(t, NULL, "mpi (other nodes)",
+               "frames up to %s; rendezvous from %s (peers on MPI's shared memory), %s (others)",
+               tuboinfo_size(TUBO__MPI_FRAME_MAX, a, sizeof a),
+               tuboinfo_size(TUBO__MPI_RNDV_SHM, b, sizeof b),
+               tuboinfo_size(TUBO__MPI_RNDV_NET, c, sizeof c));
+  tuboinfo_add(t, "protocol:mpi:frame_max", NULL, "%u", TUBO__MPI_FRAME_MAX);
+  tuboinfo_add(t, "protocol:mpi:rndv_shm", NULL, "%u", TUBO__MPI_RNDV_SHM);
+  tuboinfo_add(t, "protocol:mpi:rndv_net", NULL, "%u", TUBO__MPI_RNDV_NET);
+#endif
+  return 0;
+}
