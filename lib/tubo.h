@@ -124,7 +124,10 @@ TUBO_EXPORT const char *tubo_strerror(int err);
  */
 TUBO_EXPORT const char *tubo_err_name(int err);
 
-/** @brief The library's version as "MAJOR.MINOR.PATCH" (of the library loaded, not the header). */
+/**
+ * @brief The library's version as "MAJOR.MINOR.PATCH" (of the library loaded, not the header).
+ * @return a static string.
+ */
 TUBO_EXPORT const char *tubo_version_string(void);
 
 /** @} */
@@ -181,7 +184,10 @@ TUBO_EXPORT int tubo_initialized(int *flag);
  */
 TUBO_EXPORT int tubo_abort(tubo_comm_t *comm, int code);
 
-/** @brief Seconds since an arbitrary point in the past, from a monotonic clock (MPI_Wtime). */
+/**
+ * @brief Seconds since an arbitrary point in the past, from a monotonic clock (MPI_Wtime).
+ * @return the time in seconds; differences between two calls measure elapsed time.
+ */
 TUBO_EXPORT double tubo_wtime(void);
 
 /** @} */

@@ -120,7 +120,7 @@ for args in "-n 6" "-n 3 --map-by numa" "-n 40 --bind-to hwthread" "-n 4 --map-b
   done
 done
 
-# Every setting the library reads is in tuboinfo's report and in doc/settings.md, and
+# Every setting the library reads is in tuboinfo's report, doc/settings.md and tubo(7), and
 # tuboinfo lists no setting the library does not read.
 sed -n 's/.*tubo__setting_u64("\(TUBO_[A-Z0-9_]*\)".*/\1/p' $(find "$srcdir/lib" -name '*.c') |
   sort -u >"$tmp/read"
@@ -136,6 +136,7 @@ else
 fi
 while read -r name; do
   grep -q "^| \`$name\` |" "$srcdir/doc/settings.md" || fail "doc/settings.md has no row for $name"
+  grep -q "$name" "$srcdir/doc/tubo.7.in" || fail "tubo(7) (doc/tubo.7.in) does not name $name"
 done <"$tmp/read"
 
 # The options.
