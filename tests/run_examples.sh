@@ -14,6 +14,8 @@
 # With TRANSPORTS=mpi and TH_MPIRUN naming mpirun (tests/run_mpi.sh), every example runs
 # under mpirun instead: on N ranks split into pretend nodes (TUBO_NODE_SIZE), or on 1 rank
 # for those that make their own processes.
+# EXAMPLES_DIR and EXAMPLES_TUBORUN name other builds of the examples and another tuborun
+# (make installcheck: the examples built against the installed tubo, the installed tuborun).
 EXAMPLES="pipeline:3:exact
 enumerate:0:exact
 process_object:0:exact
@@ -38,7 +40,8 @@ pipeline_pipes:0:exact"
 TRANSPORTS=${TRANSPORTS:-shm pipe}
 
 srcdir=${srcdir:-.}
-tuborun=tools/tuborun
+tuborun=${EXAMPLES_TUBORUN:-tools/tuborun}
+exdir=${EXAMPLES_DIR:-examples}
 timeout=120
 failures=0
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/tubo-examples.XXXXXX") || exit 99
@@ -56,10 +59,10 @@ run() {
   shift 3
   if [ "$run_transport" = mpi ]; then
     "$TH_MPIRUN" -n "$run_ranks" --oversubscribe --timeout "$timeout" -x TUBO_NODE_SIZE \
-      "examples/$run_name" "$@" >"$tmp/out" 2>"$tmp/err"
+      "$exdir/$run_name" "$@" >"$tmp/out" 2>"$tmp/err"
   else
     "$tuborun" -n "$run_ranks" --transport "$run_transport" --timeout "$timeout" \
-      "examples/$run_name" "$@" >"$tmp/out" 2>"$tmp/err"
+      "$exdir/$run_name" "$@" >"$tmp/out" 2>"$tmp/err"
   fi
   rc=$?
 }
@@ -98,7 +101,7 @@ for entry in $EXAMPLES; do
     compare "$name" "$mode" "$name under mpirun"
     continue
   elif [ "$ranks" -eq 0 ]; then
-    timeout "$timeout" "examples/$name" >"$tmp/out" 2>"$tmp/err"
+    timeout "$timeout" "$exdir/$name" >"$tmp/out" 2>"$tmp/err"
     rc=$?
     compare "$name" "$mode" "$name"
     continue
