@@ -88,7 +88,7 @@ done
 # Every option a tool's --help lists is in its page.
 for tool in tuborun tuboinfo; do
   "tools/$tool" --help | sed -n 's/^  \(-[^ ]*\).*/\1/p; s/^  -., \(--[^ ]*\).*/\1/p' |
-    tr ',' '\n' | sed 's/=.*//; s/^ *//' | grep -- '^-' | sort -u >"$tmp/options"
+    tr ',' '\n' | sed -e 's/\[.*//' -e 's/=.*//' -e 's/^ *//' | grep -- '^-' | sort -u >"$tmp/options"
   [ -s "$tmp/options" ] || fail "tools/$tool --help lists no option"
   sed 's/\\-/-/g' "$tmp/man/man1/$tool.1" >"$tmp/page"
   while read -r opt; do

@@ -579,6 +579,110 @@ START_TEST(binding_failure_warns_once_and_runs)
 }
 END_TEST
 
+/* --- Progress lines. --- */
+
+/* Starts tuborun with argv (NULL-terminated, argv[0] ignored) and reads its stderr until a
+ * line holds needle; then stops it with SIGTERM and collects what is left. No sleep: the
+ * job runs until the line comes, however long the machine takes. */
+static void run_until_line(run_t *r, char **argv, const char *needle)
+{
+  int err[2];
+  ck_assert_msg(pipe(err) == 0, "expected a pipe: %s", strerror(errno));
+  memset(r, 0, sizeof *r);
+  r->pid = fork();
+  ck_assert_msg(r->pid >= 0, "expected fork to work: %s", strerror(errno));
+  if (r->pid == 0) {
+    dup2(err[1], STDERR_FILENO);
+    close(err[0]);
+    close(err[1]);
+    argv[0] = (char *)TUBORUN;
+    execv(TUBORUN, argv);
+    _exit(126);
+  }
+  close(err[1]);
+  size_t len = 0;
+  run_append(&r->err, &len, "", 0);
+  int signalled = 0;
+  for (;;) {
+    char buf[4096];
+    ssize_t n = read(err[0], buf, sizeof buf);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      break;
+    run_append(&r->err, &len, buf, (size_t)n);
+    if (!signalled && strstr(r->err, needle) != NULL) {
+      kill(r->pid, SIGTERM);
+      signalled = 1;
+    }
+  }
+  close(err[0]);
+  int ws;
+  while (waitpid(r->pid, &ws, 0) < 0 && errno == EINTR)
+    ;
+  r->status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+  run_append(&r->out, &len, "", 0);
+}
+
+START_TEST(progress_lines_only_when_asked)
+{
+  run_t r;
+  char *argv[] = {NULL, "--show-progress=0.05", "-n", "2", RANK_HELPER, "hang", NULL};
+  run_until_line(&r, argv, "CPU over the last 0.05 s\n");
+  expect_status(&r, 128 + SIGTERM);
+  expect_in("stderr", r.err, "tuborun: 0:00:");
+  expect_in("stderr", r.err, " elapsed, 2 of 2 ranks running, ");
+  expect_in("stderr", r.err, "% CPU over the last 0.05 s\n");
+  run_free(&r);
+  /* Without the option, a job says nothing while it runs. */
+  tuborun(&r, NULL, "--timeout", "0.5", "-n", "1", RANK_HELPER, "hang", NULL);
+  expect_status(&r, 124);
+  ck_assert_msg(lines_with(r.err, "elapsed") == 0, "expected no progress line, got:\n%s", r.err);
+  run_free(&r);
+  /* The interval must be a positive number of seconds. */
+  static const char *const bad[] = {"--show-progress=0", "--show-progress=abc",
+                                    "--show-progress=-1", "--show-progress="};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    tuborun(&r, NULL, bad[i], "-n", "1", RANK_HELPER, "say", NULL);
+    expect_status(&r, 2);
+    expect_in("stderr", r.err, "--show-progress needs a positive number of seconds");
+    run_free(&r);
+  }
+}
+END_TEST
+
+START_TEST(help_lists_each_option_on_one_line_by_group)
+{
+  run_t r;
+  tuborun(&r, NULL, "--help", NULL);
+  expect_status(&r, 0);
+  static const char *const groups[] = {"\nRanks, mapping and binding:\n", "\nLaunch:\n",
+                                       "\nOutput:\n", "\nWithout starting anything:\n",
+                                       "\nGeneral:\n"};
+  for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++)
+    expect_in("--help", r.out, groups[i]);
+  static const char *const options[] = {
+      "\n  -n, -np, --np N ",      "\n  --map-by LEVEL ",      "\n  --bind-to LEVEL ",
+      "\n  --report-bindings ",    "\n  --oversubscribe ",     "\n  -x VAR[=value] ",
+      "\n  --transport shm|pipe ", "\n  --timeout SECONDS ",   "\n  --allow-run-as-root ",
+      "\n  --tag-output ",         "\n  --show-progress[=S] ", "\n  --dry-run ",
+      "\n  --topology FILE ",      "\n  -h, --help ",          "\n  -V, --version "};
+  for (size_t i = 0; i < sizeof options / sizeof options[0]; i++)
+    expect_in("--help", r.out, options[i]);
+  /* One line each: no line of the help is a continuation, and none is wider than 79. */
+  ck_assert_msg(lines_with(r.out, "                        ") == 0,
+                "expected no continuation lines in --help, got:\n%s", r.out);
+  for (const char *line = r.out; *line;) {
+    const char *end = strchr(line, '\n');
+    size_t len = end ? (size_t)(end - line) : strlen(line);
+    ck_assert_msg(len < 80, "expected --help lines under 80 columns, got %zu: %.*s", len, (int)len,
+                  line);
+    line += len + (end != NULL);
+  }
+  run_free(&r);
+}
+END_TEST
+
 int main(void)
 {
   Suite *s = suite_create("tuborun");
@@ -601,6 +705,8 @@ int main(void)
   tcase_add_test(tc, ranks_start_bound_as_reported);
   tcase_add_test(tc, bind_to_none_leaves_the_affinity_alone);
   tcase_add_test(tc, binding_failure_warns_once_and_runs);
+  tcase_add_test(tc, progress_lines_only_when_asked);
+  tcase_add_test(tc, help_lists_each_option_on_one_line_by_group);
   suite_add_tcase(s, tc);
   SRunner *sr = srunner_create(s);
   srunner_run_all(sr, CK_NORMAL);

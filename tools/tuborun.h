@@ -16,7 +16,8 @@
 typedef struct tuborun_opts {
   int nranks; /* 0: not given, one rank per slot */
   int tag_output;
-  double timeout_s; /* 0: none */
+  double timeout_s;  /* 0: none */
+  double progress_s; /* --show-progress: seconds between progress lines; 0: none */
   enum tubo__transport_kind transport;
   const char *xvars[TUBORUN_MAX_X]; /* -x VAR or VAR=value */
   int nx;

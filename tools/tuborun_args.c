@@ -9,44 +9,47 @@
 
 #include "tuborun.h"
 
+/* Seconds between progress lines when --show-progress gives none. */
+#define ARGS_PROGRESS_DEFAULT 10.0
+
 static void args_usage(FILE *f)
 {
-  fprintf(f,
-          "Usage: tuborun [-n N] [options] program [args...]\n"
-          "       tuborun --dry-run [-n N] [--topology FILE] [options] [program [args...]]\n"
-          "Starts N ranks of program on this machine, connected by tubo, each bound to its\n"
-          "place as mpirun does.\n"
-          "\n"
-          "  -n, -np, --np N        number of ranks (default: one per core the cgroup cpuset\n"
-          "                         allows, one per hardware thread with --map-by hwthread)\n"
-          "  -x VAR[=value]         set VAR in every rank (VAR alone: pass this value on)\n"
-          "  --map-by LEVEL         core, hwthread, l3cache (l3), numa, package (socket) or slot:\n"
-          "                         ranks go round-robin over these objects\n"
-          "  --bind-to LEVEL        core, hwthread, l3cache (l3), numa, package (socket) or none:\n"
-          "                         each rank is bound to the object of this level holding it\n"
-          "  --report-bindings      print where each rank is bound, one line per rank (stderr)\n"
-          "  --dry-run              compute and print the placement, start nothing; the\n"
-          "                         program may be left out (also --do-not-launch)\n"
-          "  --topology FILE        place on the machine an hwloc XML file describes (with\n"
-          "                         --dry-run only: it is not this machine)\n"
-          "  --tag-output           prefix each output line with [job,rank]<stdout>:\n"
-          "  --timeout SECONDS      stop the job if it runs longer; exit status 124\n"
-          "  --transport shm|pipe   how ranks talk (default shm; or TUBO_TRANSPORT)\n"
-          "  --no-memory-check      start even if the job's memory will not fit (see man)\n"
-          "  --oversubscribe        accepted for mpirun users: more ranks than cores is allowed\n"
-          "  --allow-run-as-root    accepted for mpirun users: root may always run jobs\n"
-          "  -h, --help             print this help\n"
-          "  -V, --version          print the version\n"
-          "Options take one dash or two, and a value after a space or '='.\n"
-          "\n"
-          "Defaults, as Open MPI's: 2 ranks or fewer: --map-by core --bind-to core; more:\n"
-          "--map-by package --bind-to package. With --map-by alone, ranks bind to what they\n"
-          "are mapped by (slot: core). More ranks than cores is allowed: tuborun says so once,\n"
-          "ranks share cores round-robin and, without --bind-to, are not bound.\n"
-          "\n"
-          "Exit status: 0 when every rank succeeded; else the first failing rank's exit\n"
-          "status, or 128 + signal; 124 after --timeout; 2 for bad arguments (a program\n"
-          "that cannot be run among them); 127 when the program cannot be found.\n");
+  fprintf(f, "Usage: tuborun [-n N] [options] program [args...]\n"
+             "       tuborun --dry-run [-n N] [--topology FILE] [options] [program [args...]]\n"
+             "Starts N ranks of program on this machine, connected by tubo, each bound to its\n"
+             "place as mpirun does.\n"
+             "\n"
+             "Ranks, mapping and binding:\n"
+             "  -n, -np, --np N       number of ranks (default: one per core of the cpuset)\n"
+             "  --map-by LEVEL        by core, hwthread, l3cache, numa, package or slot\n"
+             "  --bind-to LEVEL       to core, hwthread, l3cache, numa, package or none\n"
+             "  --report-bindings     print each rank's binding, a line per rank (stderr)\n"
+             "  --oversubscribe       accepted: more ranks than cores is always allowed\n"
+             "Launch:\n"
+             "  -x VAR[=value]        set VAR in every rank (VAR alone: pass this value on)\n"
+             "  --transport shm|pipe  how ranks talk (default shm; or TUBO_TRANSPORT)\n"
+             "  --timeout SECONDS     stop the job if it runs longer; exit status 124\n"
+             "  --no-memory-check     start even if its memory will not fit (see man)\n"
+             "  --allow-run-as-root   accepted: root may always run jobs\n"
+             "Output:\n"
+             "  --tag-output          prefix each output line with [job,rank]<stdout>:\n"
+             "  --show-progress[=S]   every S seconds (10), print time, ranks and CPU use\n"
+             "Without starting anything:\n"
+             "  --dry-run             print the placement, start nothing (--do-not-launch)\n"
+             "  --topology FILE       with --dry-run: place on the machine of an hwloc XML\n"
+             "General:\n"
+             "  -h, --help            print this help\n"
+             "  -V, --version         print the version\n"
+             "Options take one dash or two, and a value after a space or '='.\n"
+             "\n"
+             "Defaults, as Open MPI's: 2 ranks or fewer: --map-by core --bind-to core; more:\n"
+             "--map-by package --bind-to package. With --map-by alone, ranks bind to what\n"
+             "they are mapped by (slot: core). More ranks than cores is allowed: tuborun says\n"
+             "so once, ranks share cores round-robin and, without --bind-to, are not bound.\n"
+             "\n"
+             "Exit status: 0 when every rank succeeded; else the first failing rank's exit\n"
+             "status, or 128 + signal; 124 after --timeout; 2 for bad arguments (a program\n"
+             "that cannot be run among them); 127 when the program cannot be found.\n");
 }
 
 /* Matches "-name" and "--name", alone or followed by "=value". */
@@ -151,6 +154,13 @@ static int args_one(int argc, char **argv, int *i, tuborun_opts_t *o)
     if (val == NULL || end == val || *end != '\0' || !(t > 0) || t > 1e9)
       return args_error("--timeout needs a positive number of seconds, not '%s'", val ? val : "");
     o->timeout_s = t;
+  } else if (args_is(a, "show-progress")) {
+    const char *eq = strchr(a, '=');
+    char *end = NULL;
+    double t = eq ? strtod(eq + 1, &end) : ARGS_PROGRESS_DEFAULT;
+    if (eq != NULL && (end == eq + 1 || *end != '\0' || !(t > 0) || t > 1e6))
+      return args_error("--show-progress needs a positive number of seconds, not '%s'", eq + 1);
+    o->progress_s = t;
   } else if (args_is(a, "transport")) {
     const char *val = args_value(argc, argv, i);
     if (val == NULL || tubo__parse_transport(val, &o->transport) != 0)

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Starting and watching a job: rank exits, signals, the timeout and tagged output.
+/* Watching a running job: rank exits, signals, the timeout, tagged output and, when asked,
+ * a progress line now and then.
  *
  * Ranks start in small batches between looks at all of these, so that a signal, the
  * timeout or a rank's death is answered at once also while thousands of ranks start.
@@ -62,6 +63,10 @@ typedef struct mon {
   uint64_t term_at; /* when to send SIGTERM to ranks still running (0: not planned) */
   uint64_t kill_at; /* when to send SIGKILL */
   uint64_t timeout_at;
+  /* --show-progress: when the job started, when the next line is due, and each rank's
+   * processor time at the last line. */
+  uint64_t start, progress_at;
+  uint64_t *cpu_ns;
   /* --tag-output: a partial line per stream. */
   char **line;
   size_t *linelen;
@@ -199,9 +204,41 @@ static void mon_forward(mon_t *m, int r, int is_err, int fd, int eof)
   fflush(out);
 }
 
+/* One line on stderr: how long the job has run, how many ranks still run, and how much
+ * processor time they used since the last line (100% is one core busy), so that a job
+ * that computes can be told from one that waits. */
+static void mon_progress(mon_t *m, uint64_t now)
+{
+  double interval = m->j->o->progress_s;
+  uint64_t used = 0;
+  for (int r = 0; r < m->j->started; r++) {
+    uint64_t ns;
+    if (m->j->ranks[r].ended || m->j->ranks[r].pid <= 0 ||
+        tubo__os_cpu_time_ns(m->j->ranks[r].pid, &ns) != 0)
+      continue;
+    used += ns > m->cpu_ns[r] ? ns - m->cpu_ns[r] : 0;
+    m->cpu_ns[r] = ns;
+  }
+  uint64_t s = (now - m->start) / 1000000000u;
+  int ended = m->j->started - m->alive;
+  char ended_text[48] = "";
+  if (ended > 0)
+    snprintf(ended_text, sizeof ended_text, " (%d ended)", ended);
+  fprintf(stderr,
+          "tuborun: %llu:%02llu:%02llu elapsed, %d of %d rank%s running%s, %.0f%% CPU over the "
+          "last %g s\n",
+          (unsigned long long)(s / 3600), (unsigned long long)(s / 60 % 60),
+          (unsigned long long)(s % 60), m->alive, m->j->nranks, m->j->nranks == 1 ? "" : "s",
+          ended_text, 100.0 * (double)used / (interval * 1e9), interval);
+  fflush(stderr);
+  m->progress_at = now + (uint64_t)(interval * 1e9);
+}
+
 static int mon_poll_timeout(mon_t *m, uint64_t now)
 {
   uint64_t next = UINT64_MAX;
+  if (m->progress_at && !m->stopping)
+    next = m->progress_at;
   if (m->term_at)
     next = m->term_at;
   if (m->kill_at && m->kill_at < next)
@@ -216,6 +253,8 @@ static int mon_poll_timeout(mon_t *m, uint64_t now)
 
 static void mon_deadlines(mon_t *m, uint64_t now)
 {
+  if (m->progress_at && now >= m->progress_at && !m->stopping && m->alive > 0)
+    mon_progress(m, now);
   if (m->timeout_at && now >= m->timeout_at && !m->stopping) {
     fprintf(stderr, "tuborun: the job ran longer than --timeout %g seconds; stopping %d rank%s\n",
             m->j->o->timeout_s, m->alive, m->alive == 1 ? "" : "s");
@@ -239,8 +278,12 @@ int tuborun_monitor(tuborun_job_t *j)
   mon_t m;
   memset(&m, 0, sizeof m);
   m.j = j;
+  m.start = tubo__os_now_ns();
   if (j->o->timeout_s > 0)
-    m.timeout_at = tubo__os_now_ns() + (uint64_t)(j->o->timeout_s * 1e9);
+    m.timeout_at = m.start + (uint64_t)(j->o->timeout_s * 1e9);
+  m.cpu_ns = calloc((size_t)j->nranks, sizeof *m.cpu_ns);
+  if (j->o->progress_s > 0 && m.cpu_ns != NULL)
+    m.progress_at = m.start + (uint64_t)(j->o->progress_s * 1e9);
   m.line = calloc((size_t)j->nranks * 2, sizeof *m.line);
   m.linelen = calloc((size_t)j->nranks * 2, sizeof *m.linelen);
   struct pollfd *pfd = calloc((size_t)j->nranks * 2 + 1, sizeof *pfd);
@@ -311,6 +354,7 @@ int tuborun_monitor(tuborun_job_t *j)
     free(m.line[k]);
   free(m.line);
   free(m.linelen);
+  free(m.cpu_ns);
   free(pfd);
   free(who);
   return m.status;

@@ -91,6 +91,11 @@ typedef struct tubo__os_room {
  * system's free space. Returns 0 (r filled) or TUBO_ESYS. */
 int tubo__os_memory_room(int fd, tubo__os_room_t *r);
 
+/* The processor time process pid has used so far, user and system, in nanoseconds (at the
+ * kernel's clock tick resolution). Returns 0, or TUBO_EPEER when it cannot be read (the
+ * process is gone). */
+int tubo__os_cpu_time_ns(pid_t pid, uint64_t *ns);
+
 /* Gives the processor to another runnable process, if there is one (sched_yield). */
 void tubo__os_yield(void);
 

@@ -231,6 +231,30 @@ pid_t tubo__os_pid_parent(pid_t pid)
   return ppid;
 }
 
+int tubo__os_cpu_time_ns(pid_t pid, uint64_t *ns)
+{
+  char path[32], buf[1024];
+  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return TUBO_EPEER;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0)
+    return TUBO_EPEER;
+  buf[n] = '\0';
+  /* "pid (comm) state ppid ... utime stime ...": utime and stime are the 12th and 13th
+   * fields after the command name, which may itself hold spaces and ')'. */
+  char *p = strrchr(buf, ')');
+  unsigned long long utime, stime;
+  if (p == NULL ||
+      sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime, &stime) != 2)
+    return TUBO_EPEER;
+  long tick = sysconf(_SC_CLK_TCK);
+  *ns = (utime + stime) * (1000000000ull / (uint64_t)(tick > 0 ? tick : 100));
+  return 0;
+}
+
 void tubo__os_yield(void)
 {
   sched_yield();
