@@ -7,7 +7,8 @@
 # runs under the installed tuborun and must print what the example's seed printed
 # (tests/run_examples.sh compares). A C++ program builds with tubocxx where it is
 # installed; tuboinfo reports the prefix it was installed in; man finds the pages.
-# Environment: srcdir, prefix, bindir, libdir, includedir, mandir (make passes them), CC.
+# An environment module loads it. Environment: srcdir, prefix, bindir, libdir, includedir,
+# mandir, pkgdatadir (make passes them), CC.
 set -u
 srcdir=${srcdir:-.}
 failures=0
@@ -24,6 +25,7 @@ for f in "$bindir/tuborun" "$bindir/tuboinfo" "$bindir/tubocc" "$includedir/tubo
   [ -e "$f" ] || fail "$f is not installed"
 done
 [ "$failures" -eq 0 ] || exit 1
+version=$("$bindir/tuboinfo" --version | sed 's/.* //')
 
 # The examples, built both ways.
 mkdir "$tmp/pkgconfig" "$tmp/tubocc"
@@ -79,6 +81,35 @@ fi
 got=$("$bindir/tuboinfo" --parsable | sed -n 's/^build:prefix://p')
 [ "$got" = "$prefix" ] && echo "ok: tuboinfo reports the prefix $prefix" ||
   fail "tuboinfo reports the prefix '$got', not $prefix"
+
+# The environment module: loaded, it puts the installed tubo first on every path a user
+# needs (where environment-modules is installed).
+module=$pkgdatadir/modulefiles/tubo
+if [ ! -f "$module/$version" ]; then
+  fail "no environment module at $module/$version"
+elif command -v modulecmd >/dev/null 2>&1; then
+  (
+    code=$(env -i PATH=/usr/bin:/bin HOME="${HOME:-/}" MODULEPATH="$pkgdatadir/modulefiles" \
+      modulecmd sh load tubo 2>"$tmp/moderr") || exit 1
+    PATH=/usr/bin:/bin
+    unset LD_LIBRARY_PATH PKG_CONFIG_PATH MANPATH CPATH LIBRARY_PATH
+    eval "$code"
+    [ "$(command -v tuboinfo)" = "$bindir/tuboinfo" ] || exit 2
+    [ "$(pkg-config --modversion tubo)" = "$version" ] || exit 3
+    ${CC:-cc} "$srcdir/examples/pipe_hello.c" -o "$tmp/mod_hello" $(pkg-config --cflags --libs tubo) || exit 4
+    tuborun -n 1 "$tmp/mod_hello" >"$tmp/mod_out" && cmp -s "$tmp/mod_out" "$srcdir/examples/pipe_hello.expected" || exit 5
+    man -w tubo_send | grep -q "^$mandir/" || exit 6
+  )
+  rc=$?
+  if [ "$rc" -eq 0 ]; then
+    echo "ok: module load tubo: tuboinfo, pkg-config, cc and man find the installed tubo"
+  else
+    fail "module load tubo: step $rc failed (1 load, 2 PATH, 3 pkg-config, 4 cc, 5 run, 6 man):"
+    cat "$tmp/moderr"
+  fi
+else
+  echo "(no modulecmd: the environment module is installed but not loaded; Debian: environment-modules)"
+fi
 
 # man finds every kind of page in the installed tree.
 if command -v man >/dev/null 2>&1; then
