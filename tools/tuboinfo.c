@@ -38,18 +38,27 @@ static char *info_vformat(const char *fmt, va_list ap)
   return vasprintf(&s, fmt, ap) < 0 ? NULL : s;
 }
 
+/* The array of n elements of size bytes, with room for one more: the same or a larger
+ * one; NULL when out of memory (the array given stays). */
+static void *info_room(void *array, size_t *cap, size_t n, size_t size)
+{
+  if (n < *cap)
+    return array;
+  size_t more = *cap ? 2 * *cap : 16;
+  void *a = realloc(array, more * size);
+  if (a != NULL)
+    *cap = more;
+  return a;
+}
+
 void tuboinfo_section(tuboinfo_t *t, const char *fmt, ...)
 {
-  if (t->n == t->cap) {
-    size_t cap = t->cap ? 2 * t->cap : 8;
-    tuboinfo_section_t *s = realloc(t->s, cap * sizeof *s);
-    if (s == NULL) {
-      t->failed = 1;
-      return;
-    }
-    t->s = s;
-    t->cap = cap;
+  tuboinfo_section_t *all = info_room(t->s, &t->cap, t->n, sizeof *t->s);
+  if (all == NULL) {
+    t->failed = 1;
+    return;
   }
+  t->s = all;
   va_list ap;
   va_start(ap, fmt);
   tuboinfo_section_t *s = &t->s[t->n++];
@@ -66,16 +75,12 @@ void tuboinfo_add(tuboinfo_t *t, const char *key, const char *label, const char 
     return;
   }
   tuboinfo_section_t *s = &t->s[t->n - 1];
-  if (s->n == s->cap) {
-    size_t cap = s->cap ? 2 * s->cap : 16;
-    tuboinfo_entry_t *e = realloc(s->e, cap * sizeof *e);
-    if (e == NULL) {
-      t->failed = 1;
-      return;
-    }
-    s->e = e;
-    s->cap = cap;
+  tuboinfo_entry_t *entries = info_room(s->e, &s->cap, s->n, sizeof *s->e);
+  if (entries == NULL) {
+    t->failed = 1;
+    return;
   }
+  s->e = entries;
   va_list ap;
   va_start(ap, fmt);
   tuboinfo_entry_t *e = &s->e[s->n++];
