@@ -7,8 +7,7 @@
 # build directory ($srcdir names the source tree).
 #
 # After a change that moves the figures on purpose (a new default, a new key), rewrite the
-# golden files and review the difference:
-#   TUBOINFO_REGENERATE=1 make check TESTS=tests/check_tuboinfo.sh && git diff tests/tuboinfo
+# golden files and review the difference: make regen-golden && git diff tests/tuboinfo
 srcdir=${srcdir:-.}
 tuboinfo=$PWD/tools/tuboinfo
 tuborun=$PWD/tools/tuborun
