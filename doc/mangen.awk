@@ -132,6 +132,18 @@ function whatis(s) {
   return tolower(substr(s, 1, 1)) substr(s, 2)
 }
 
+# Doxygen chapters: a comment with "@defgroup name Title" opens one, "@}" closes it. tubo(7)
+# lists the functions under their chapter's title.
+function chapters(comment,    t) {
+  if (match(comment, /@defgroup [A-Za-z_0-9]+ [^\n@]*/)) {
+    t = substr(comment, RSTART, RLENGTH)
+    sub(/^@defgroup [A-Za-z_0-9]+ /, "", t)
+    group = trim(t)
+  } else if (comment ~ /@\}/) {
+    group = ""
+  }
+}
+
 function add_function(decl, comment,    name, ret, args, k) {
   sub(/^TUBO_EXPORT[ \t]+/, "", decl)
   gsub(/[ \t\n]+/, " ", decl)
@@ -150,6 +162,7 @@ function add_function(decl, comment,    name, ret, args, k) {
   fcomment[nfunc] = comment
   isfunc[name] = nfunc
   fline[nfunc] = FNR
+  fgroup[nfunc] = group
 }
 
 BEGIN {
@@ -181,6 +194,7 @@ in_comment {
     in_comment = 0
     want_decl = 1
     decl = ""
+    chapters(comment)
   }
   next
 }
@@ -193,6 +207,7 @@ in_comment {
     comment = line
     want_decl = 1
     decl = ""
+    chapters(comment)
   } else {
     comment = line
     in_comment = 1
@@ -402,6 +417,8 @@ END {
       gsub(/@DATE@/, date, line)
       if (line == "@FUNCTIONS@") {
         for (i = 1; i <= nfunc; i++) {
+          if (fgroup[i] != "" && (i == 1 || fgroup[i] != fgroup[i - 1]))
+            print ".SS " para(fgroup[i])
           print ".TP"
           print ".BR " fname[i] " (3)"
           print para(first_sentence(fbrief[i]) ".")
