@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: MIT
 # The compiler wrappers before installation: what --showme and its variants print for the
 # installed paths tuboinfo reports, that -c drops the link flags, that the MPI flags are
-# there when tubo was built with Open MPI; then an example compiled and linked through
-# tubocc against this build tree (TUBO_CC adds the tree's paths) and run under tuborun.
+# there when tubo was built with Open MPI; then an example, a program that calls MPI too
+# and a C++ program compiled and linked through the wrappers against this build tree
+# (TUBO_CC adds the tree's paths), and run under tuborun.
 # `make installcheck` builds every example with the installed wrappers. Run by `make check`
 # from the build directory ($srcdir names the source tree).
 srcdir=${srcdir:-.}
@@ -91,6 +92,22 @@ else
   else
     fail "pipe_hello built by tubocc: its output differs from examples/pipe_hello.expected:"
     diff "$srcdir/examples/pipe_hello.expected" "$tmp/out"
+  fi
+fi
+# A program that calls MPI itself (MPI_Init, then tubo_init) builds with tubocc alone where
+# tubo was built with Open MPI, and runs (under tuborun, MPI as a singleton in each rank).
+if [ "$mpi" = yes ] && [ "$shared" -eq 1 ]; then
+  TUBO_CC=$cc tools/tubocc "$srcdir/tests/mpi_app.c" -o "$tmp/mpi_app" 2>"$tmp/err"
+  rc=$?
+  if [ "$rc" -ne 0 ]; then
+    fail "tubocc tests/mpi_app.c (calls MPI): expected exit status 0, got $rc:"
+    cat "$tmp/err"
+  elif out=$(OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 \
+    tools/tuborun -n 2 --timeout 120 "$tmp/mpi_app" tuborun 2>&1) && [ "$out" = "mpi_app: ok" ]; then
+    echo "ok: tubocc built a program that calls MPI too, and it runs: $out"
+  else
+    fail "the MPI program built by tubocc: expected 'mpi_app: ok', got:"
+    echo "$out"
   fi
 fi
 if [ -x tools/tubocxx ] && [ "$shared" -eq 1 ]; then
