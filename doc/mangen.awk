@@ -336,7 +336,7 @@ function write_page(i,    f, text, n, k, paras, refs, s, ref, list, seen, ncode,
   ncode = split(list, code, " ")
   if (ncode > 0) {
     print ".SH ERRORS" > f
-    print "The codes named above, each with the text \\fBtubo_strerror\\fR(3) gives for it:" > f
+    print "Each code its return value may be, with the text \\fBtubo_strerror\\fR(3) gives for it:" > f
     for (k = 1; k <= ncode; k++) {
       print ".TP" > f
       print ".B " code[k] > f

@@ -108,15 +108,17 @@ const char *tuboinfo_size(uint64_t bytes, char *buf, size_t cap)
   return buf;
 }
 
-/* For people: each section's title, then its entries with their labels aligned. */
+/* For people: each section's title, then its entries, their labels aligned across the
+ * sections (the longest label is the machine's, whatever the build). */
 static void info_print_human(const tuboinfo_t *t)
 {
+  size_t width = 0;
+  for (size_t i = 0; i < t->n; i++)
+    for (size_t k = 0; k < t->s[i].n; k++)
+      if (t->s[i].e[k].label != NULL && strlen(t->s[i].e[k].label) > width)
+        width = strlen(t->s[i].e[k].label);
   for (size_t i = 0; i < t->n; i++) {
     const tuboinfo_section_t *s = &t->s[i];
-    size_t width = 0;
-    for (size_t k = 0; k < s->n; k++)
-      if (s->e[k].label != NULL && strlen(s->e[k].label) > width)
-        width = strlen(s->e[k].label);
     printf("%s%s\n", i ? "\n" : "", s->title);
     for (size_t k = 0; k < s->n; k++)
       if (s->e[k].label != NULL)
