@@ -55,7 +55,7 @@ fi
 
 # Every page, laid out as installed (so that .so links resolve), rendered at 80 columns.
 mkdir -p "$tmp/man/man1" "$tmp/man/man3" "$tmp/man/man7"
-cp "$srcdir/doc/tuborun.1" doc/tuboinfo.1 doc/tubocc.1 "$tmp/man/man1/" || fail "a section 1 page is missing"
+cp doc/tuborun.1 doc/tuboinfo.1 doc/tubocc.1 "$tmp/man/man1/" || fail "a section 1 page is missing"
 [ -f doc/tubocxx.1 ] && cp doc/tubocxx.1 "$tmp/man/man1/"
 cp doc/man3/*.3 "$tmp/man/man3/"
 cp doc/tubo.7 "$tmp/man/man7/"
@@ -68,6 +68,10 @@ elif command -v groff >/dev/null 2>&1; then
 else
   echo "SKIP: neither man nor groff is installed (Debian: apt-get install man-db)"
   exit 77
+fi
+# The build filled in every page's version.
+if grep -l -e '%PACKAGE_VERSION%' -e '@PACKAGE_VERSION@' "$tmp"/man/man*/* >"$tmp/unfilled"; then
+  fail "pages with their version left unfilled: $(sed 's|.*/man/||' "$tmp/unfilled" | tr '\n' ' ')"
 fi
 npages=0
 for page in "$tmp"/man/man*/*.[137]; do

@@ -21,7 +21,7 @@ fail() {
 }
 
 for f in "$bindir/tuborun" "$bindir/tuboinfo" "$bindir/tubocc" "$includedir/tubo.h" \
-  "$libdir/pkgconfig/tubo.pc"; do
+  "$includedir/tubo_version.h" "$libdir/pkgconfig/tubo.pc"; do
   [ -e "$f" ] || fail "$f is not installed"
 done
 [ "$failures" -eq 0 ] || exit 1
