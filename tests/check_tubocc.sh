@@ -70,12 +70,12 @@ for w in $wrappers; do
 done
 
 # A real build through tubocc, against this tree: the compiler it runs gets the tree's
-# header and shared library first, so that -ltubo finds this build's, not an installed one,
+# headers and shared library first, so that -ltubo finds this build's, not an installed one,
 # and this build's compiler and linker flags (a sanitizer's among them). A build without
 # the shared library (--disable-shared) leaves this to make installcheck.
 libs=$PWD/lib/.libs
-cc="${CC:-cc} ${TUBO_TEST_CFLAGS:-} -I$srcdir/lib -L$libs -Wl,-rpath,$libs ${TUBO_TEST_LDFLAGS:-}"
-cxx="${CXX:-c++} -I$srcdir/lib -L$libs -Wl,-rpath,$libs ${TUBO_TEST_LDFLAGS:-}"
+cc="${CC:-cc} ${TUBO_TEST_CFLAGS:-} -I$srcdir/lib -I$PWD/lib -L$libs -Wl,-rpath,$libs ${TUBO_TEST_LDFLAGS:-}"
+cxx="${CXX:-c++} -I$srcdir/lib -I$PWD/lib -L$libs -Wl,-rpath,$libs ${TUBO_TEST_LDFLAGS:-}"
 shared=0
 ls "$libs"/libtubo.so* >/dev/null 2>&1 && shared=1
 if [ "$shared" -eq 0 ]; then
