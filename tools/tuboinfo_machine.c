@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "launch.h"
+#include "launch/launch.h"
 #include "tubo.h"
 #include "tuboinfo.h"
 

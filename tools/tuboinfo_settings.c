@@ -12,8 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "launch.h"
-#include "mpi/mpi.h"
+#include "launch/launch.h"
+#include "mpi/mpi_world.h"
 #include "pipe/pipe_wire.h"
 #include "settings.h"
 #include "shm/shm_layout.h"
