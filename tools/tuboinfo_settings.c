@@ -204,14 +204,11 @@ int tuboinfo_protocol(tuboinfo_t *t)
   tuboinfo_add(t, "protocol:wait:spin_ns", NULL, "%llu", (unsigned long long)spin);
   tuboinfo_add(t, "protocol:wait:sleep_ms", NULL, "%llu", (unsigned long long)sleep_ms);
 
+  /* The layout the ranks and tuborun compute from the same settings. */
   tubo__shm_layout_t L;
-  size_t page = (size_t)sysconf(_SC_PAGESIZE);
-  size_t nslots = info_u64("TUBO_SHM_SLOTS", 0, 0, TUBO__SHM_SLOTS_MAX);
-  size_t dbytes = info_u64("TUBO_SHM_DATA_BYTES", 0, 0, TUBO__SHM_DATA_MAX);
-  size_t heap = info_u64("TUBO_SHM_HEAP_BYTES", TUBO__SHM_HEAP_DEFAULT, 0, (uint64_t)1 << 40);
   int show_shm = strcmp(transport, "shm") == 0 || t->o->all;
-  if (show_shm && tubo__shm_layout_compute((uint32_t)n, page, nslots, dbytes, heap, &L) == 0) {
-    uint64_t frame = info_u64("TUBO_SHM_FRAME_BYTES", TUBO__SHM_FRAME_DEFAULT, 4096, L.dbytes / 4);
+  if (show_shm && tubo__shm_layout_from_settings((uint32_t)n, &L) == 0) {
+    uint64_t frame = L.frame_max;
     tuboinfo_add(t, NULL, "shm channels",
                  "%u slots of %u B (payloads up to %u B inline), data ring %s", L.nslots,
                  TUBO__SHM_SLOT, TUBO__SHM_INLINE, tuboinfo_size(L.dbytes, a, sizeof a));
