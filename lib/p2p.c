@@ -71,7 +71,8 @@ static int peer_hopeless(tubo__world_t *w, int peer)
  * different communicators, and data striped over several links can come in last). */
 static int req_hopeless(tubo__world_t *w, const tubo_request_t *r)
 {
-  if (r->kind == TUBO__REQ_RECV && r->reading)
+  /* A collective watches its own requests. */
+  if ((r->kind == TUBO__REQ_RECV && r->reading) || r->kind == TUBO__REQ_COLL)
     return 0;
   return peer_hopeless(w, r->peer);
 }
@@ -81,6 +82,10 @@ static void req_fail(tubo__world_t *w, tubo_request_t *r, int error)
 {
   if (r->state == TUBO__RS_DONE)
     return;
+  if (r->kind == TUBO__REQ_COLL) {
+    tubo__coll_req_cancel(r, error);
+    return;
+  }
   if (r->kind == TUBO__REQ_RECV) {
     tubo__read_cancel(w, r);
     if (tubo__list_contains(&w->posted, &r->link))
@@ -147,6 +152,47 @@ static void send_init(tubo_request_t *r, const tubo_comm_t *comm, const void *bu
   r->peer = tubo__comm_world_rank(comm, dest);
   r->buf = (void *)buf;
   r->cap = len;
+}
+
+int tubo__isend_ctx(tubo_comm_t *comm, uint16_t ctx, const void *buf, size_t len, int dest, int tag,
+                    tubo_request_t **req)
+{
+  tubo__world_t *w = comm->w;
+  tubo_request_t *r = tubo__req_alloc(w);
+  if (r == NULL)
+    return TUBO_ENOMEM;
+  send_init(r, comm, buf, len, dest, tag);
+  r->ctx = ctx;
+  if (w->broken)
+    tubo__req_complete(r, w->broken_code);
+  else
+    tubo__send_start(w, r);
+  *req = r;
+  return 0;
+}
+
+int tubo__irecv_ctx(tubo_comm_t *comm, uint16_t ctx, void *buf, size_t cap, int source, int tag,
+                    tubo_request_t **req)
+{
+  tubo__world_t *w = comm->w;
+  tubo_request_t *r = tubo__req_alloc(w);
+  if (r == NULL)
+    return TUBO_ENOMEM;
+  recv_init(r, comm, buf, cap, source, tag);
+  r->ctx = ctx;
+  tubo__recv_start(w, r);
+  *req = r;
+  return 0;
+}
+
+int tubo__req_poll(tubo_request_t *r)
+{
+  return req_done_fn(r);
+}
+
+void tubo__req_cancel(tubo_request_t *r, int error)
+{
+  req_fail(r->w, r, error);
 }
 
 /* The general path of a blocking send: a request, queued behind earlier sends if need be,
@@ -321,7 +367,7 @@ static int req_check(tubo_request_t *r)
   if (tubo__req_world(r) == NULL)
     return TUBO_EREQUEST;
   if (r->magic != TUBO__REQ_MAGIC || r->state == TUBO__RS_FREE ||
-      (r->kind != TUBO__REQ_SEND && r->kind != TUBO__REQ_RECV))
+      (r->kind != TUBO__REQ_SEND && r->kind != TUBO__REQ_RECV && r->kind != TUBO__REQ_COLL))
     return TUBO_EREQUEST;
   return 0;
 }
@@ -331,6 +377,8 @@ static int req_finish(tubo__world_t *w, tubo_request_t **req, tubo_status_t *sta
   tubo_request_t *r = *req;
   int rc = r->error;
   status_fill(w, r, rc, status);
+  if (r->kind == TUBO__REQ_COLL)
+    tubo__coll_req_release(r);
   tubo__req_free(w, r);
   *req = NULL;
   return rc;

@@ -28,6 +28,13 @@ int tubo__progress(tubo__world_t *w)
       return m;
     n += m;
   }
+  /* Non-blocking collectives go on from what the transports brought. */
+  if (w->colls != NULL) {
+    int m = tubo__coll_progress(w);
+    if (m < 0)
+      return m;
+    n += m;
+  }
   /* Services make calls that progress themselves: those do not run the services again. */
   if (!tubo__list_empty(&w->services) && !w->in_service) {
     w->in_service = 1;

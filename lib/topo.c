@@ -113,7 +113,7 @@ static int topo_covering(hwloc_topology_t topo, hwloc_const_cpuset_t cpus, hwloc
 void tubo__topo_locality_of(tubo__topo_t *t, const struct hwloc_bitmap_s *bound,
                             tubo__locality_t *loc)
 {
-  loc->l2 = loc->l3 = loc->numa = loc->package = -1;
+  loc->l2 = loc->l3 = loc->numa = loc->package = loc->core = -1;
   hwloc_bitmap_t cpus = hwloc_bitmap_alloc();
   if (cpus == NULL)
     return;
@@ -123,6 +123,7 @@ void tubo__topo_locality_of(tubo__topo_t *t, const struct hwloc_bitmap_s *bound,
     loc->l2 = topo_covering(t->topo, cpus, HWLOC_OBJ_L2CACHE);
     loc->l3 = topo_covering(t->topo, cpus, HWLOC_OBJ_L3CACHE);
     loc->package = topo_covering(t->topo, cpus, HWLOC_OBJ_PACKAGE);
+    loc->core = topo_covering(t->topo, cpus, HWLOC_OBJ_CORE);
     /* NUMA nodes hang off the tree as memory children: find the one whose cpuset holds it. */
     hwloc_obj_t n = NULL;
     while ((n = hwloc_get_next_obj_by_type(t->topo, HWLOC_OBJ_NUMANODE, n)) != NULL)

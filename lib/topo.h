@@ -30,12 +30,12 @@ int tubo__topo_npus(const tubo__topo_t *t);
  * Returns 0, or TUBO_ETOPO when the kernel refused. */
 int tubo__topo_membind_near_self(tubo__topo_t *t, void *addr, size_t len, int *node);
 
-/* Where the calling process runs: the logical index of the smallest L2, L3, NUMA node and
- * package that hold its whole binding, each -1 where none does (an unbound process on a
- * machine of two packages has package -1). Two ranks with the same L2 or L3 index share
- * that cache. */
+/* Where the calling process runs: the logical index of the smallest L2, L3, NUMA node,
+ * package and core that hold its whole binding, each -1 where none does (an unbound
+ * process on a machine of two packages has package -1). Two ranks with the same L2 or L3
+ * index share that cache. */
 typedef struct tubo__locality {
-  int l2, l3, numa, package;
+  int l2, l3, numa, package, core;
 } tubo__locality_t;
 
 void tubo__topo_locality_self(tubo__topo_t *t, tubo__locality_t *loc);

@@ -196,6 +196,20 @@ TUBO_EXPORT double tubo_wtime(void);
  * @defgroup tubo_comm Communicators
  * @brief The ranks of a job and their groups: the world, this rank, their number, and what carries
  * messages to each.
+ *
+ * A communicator made from another (::tubo_comm_dup, ::tubo_comm_split,
+ * ::tubo_comm_split_type) is a group of ranks of its parent with its own rank numbers and a
+ * context of its own: a message sent on one communicator is never received, probed or
+ * matched on another, whatever its tag. Everything of tubo works on every communicator:
+ * point-to-point, probes, the collectives, ::tubo_pipe_open, ::tubo_queue_open,
+ * ::tubo_array_open and ::tubo_value_open.
+ *
+ * Making one is collective over the parent (every rank of the parent calls it, in the
+ * same order as its other collectives on the parent) and costs at most one small
+ * collective on the parent; the first split of each hardware level of a communicator
+ * agrees on nothing and costs no message but an exchange of keys among the new group.
+ * Free a communicator with ::tubo_comm_free once nothing is pending on it and the
+ * objects opened on it are freed; those left at ::tubo_finalize are freed there.
  * @{
  */
 
@@ -235,6 +249,70 @@ TUBO_EXPORT int tubo_comm_size(const tubo_comm_t *comm, int *size);
  *         ::tubo_finalize.
  */
 TUBO_EXPORT int tubo_comm_transport(const tubo_comm_t *comm, int rank, const char **name);
+
+/** @brief The color of a rank that wants no communicator from ::tubo_comm_split (or the
+ * type for ::tubo_comm_split_type): it gets NULL. */
+#define TUBO_UNDEFINED (-32766)
+
+/** @brief The hardware levels of ::tubo_comm_split_type: ranks that share the level's
+ * object (as hwloc names them) end up together. */
+enum tubo_comm_type {
+  TUBO_COMM_TYPE_NODE = 1, /**< ranks of one node, that share memory (MPI_COMM_TYPE_SHARED) */
+  TUBO_COMM_TYPE_PACKAGE,  /**< ranks bound inside one package (socket) */
+  TUBO_COMM_TYPE_NUMA,     /**< ranks bound inside one NUMA node */
+  TUBO_COMM_TYPE_L3CACHE,  /**< ranks bound under one L3 cache */
+  TUBO_COMM_TYPE_L2CACHE,  /**< ranks bound under one L2 cache */
+  TUBO_COMM_TYPE_CORE      /**< ranks bound to one core */
+};
+
+/**
+ * @brief Makes a communicator of the same ranks, in the same order, with a context of its
+ * own (MPI_Comm_dup): a library given it never meets its caller's messages.
+ * Collective over @p comm.
+ * @param newcomm receives the new communicator.
+ * @return 0; TUBO_ECOMM; TUBO_ENOTINIT; TUBO_EINVAL for a NULL @p newcomm; TUBO_ENOMEM;
+ *         TUBO_ETOOBIG when no context id is free on every rank (8192 communicators live
+ *         at once); TUBO_EPEER if a rank died.
+ */
+TUBO_EXPORT int tubo_comm_dup(tubo_comm_t *comm, tubo_comm_t **newcomm);
+
+/**
+ * @brief Splits @p comm by @p color: the ranks that pass the same color make one new
+ * communicator, ordered by @p key, then by their rank in @p comm (MPI_Comm_split).
+ * Collective over @p comm.
+ * @param color 0 or more, or ::TUBO_UNDEFINED: this rank gets NULL.
+ * @param newcomm receives the new communicator (NULL for ::TUBO_UNDEFINED).
+ * @return as ::tubo_comm_dup; TUBO_EINVAL for a negative color other than
+ *         ::TUBO_UNDEFINED (on that rank; the others' calls go on without it).
+ */
+TUBO_EXPORT int tubo_comm_split(tubo_comm_t *comm, int color, int key, tubo_comm_t **newcomm);
+
+/**
+ * @brief Splits @p comm by hardware: the ranks that share the object of level @p type
+ * (their node, package, NUMA node, L3 or L2 cache, or core) make one communicator,
+ * ordered by @p key, then by rank in @p comm (MPI_Comm_split_type). A rank whose binding
+ * lies in no single object of that level (an unbound rank on a machine of several L3
+ * caches) gets a communicator of itself alone. Collective over @p comm.
+ * Which ranks share what is known to every rank without asking (shared memory holds it;
+ * under the pipe transport, the ranks tell it once, the first time), and the first split
+ * of each level of @p comm uses a context id kept for it when @p comm was made: it costs
+ * only the exchange of @p key among the new group. Later splits of a level agree on an id.
+ * @param type one of ::tubo_comm_type, or ::TUBO_UNDEFINED (this rank gets NULL).
+ * @param newcomm receives the new communicator.
+ * @return as ::tubo_comm_dup; TUBO_EINVAL for an unknown @p type.
+ */
+TUBO_EXPORT int tubo_comm_split_type(tubo_comm_t *comm, int type, int key, tubo_comm_t **newcomm);
+
+/**
+ * @brief Frees a communicator made by ::tubo_comm_dup, ::tubo_comm_split or
+ * ::tubo_comm_split_type and sets `*comm` to NULL. Collective in MPI's sense: every rank
+ * of it frees it, after its last operation on it completed; it does not wait for the
+ * others.
+ * @return 0; TUBO_EINVAL for a NULL @p comm; TUBO_ECOMM if `*comm` is not a communicator
+ *         this call may free (NULL, freed already, the world, one of ::tubo_spawn);
+ *         TUBO_ENOTINIT.
+ */
+TUBO_EXPORT int tubo_comm_free(tubo_comm_t **comm);
 
 /** @} */
 
@@ -373,16 +451,291 @@ TUBO_EXPORT int tubo_sendrecv(const void *sbuf, size_t slen, int dest, int stag,
 
 /**
  * @defgroup tubo_coll Collectives
- * @brief Operations every rank of a communicator calls together.
+ * @brief Barrier, broadcast, reductions, gathers, scatters and all-to-all, as MPI's.
+ *
+ * Every rank of the communicator calls the same collectives in the same order, with the
+ * same root, type, operation and counts where MPI asks it. Buffers hold @p count elements
+ * of one ::tubo_type_t (the same for sending and receiving; ::TUBO_BYTE for raw bytes);
+ * counts and displacements are `size_t`, in elements. ::TUBO_IN_PLACE stands for the send
+ * buffer where MPI allows it (each call says how).
+ *
+ * Reductions are reproducible: every rank gets bitwise the same result, floating point
+ * included, and the same data reduced again on the same communicator gives the same bits,
+ * whichever algorithm the size picks and blocking or not. The order is fixed: on one node
+ * (or for an operation that is not commutative) the ranks' values combine as a balanced
+ * binary tree over the ranks in order: when the size is not a power of two, 2k and 2k + 1
+ * combine first for the lowest ranks until a power of two of parts is left; then
+ * neighbouring parts pair up, level by level, the lower ranks' part always on the left
+ * (`in` of ::tubo_op_fn). Across nodes (a commutative operation), each node's ranks combine
+ * so, then the nodes' parts so, nodes ordered by their first rank. doc/design.md has it.
+ *
+ * Errors, for every collective: TUBO_ECOMM for a NULL or freed communicator; TUBO_ENOTINIT
+ * before ::tubo_init or after ::tubo_finalize; TUBO_EINVAL for an unknown type or an
+ * operation that is unknown or undefined on the type (::TUBO_BAND on doubles), a NULL
+ * buffer where elements must go (a count above 0), ::TUBO_IN_PLACE where the call does
+ * not allow it, or a send and a receive buffer that overlap (pass ::TUBO_IN_PLACE
+ * instead); TUBO_ERANK for a root out of range; TUBO_ETOOBIG when a buffer's bytes
+ * exceed PTRDIFF_MAX; TUBO_EPEER when a rank of the communicator died (every other rank's
+ * call returns it, within a second); TUBO_EABORT after ::tubo_abort. Argument errors are
+ * found on the rank that made them; the others then wait, as in MPI, until they fail.
  * @{
  */
 
+/** @brief Element types of collectives, shared arrays and values, by the typecodes of
+ * Python's array and struct modules (numpy's for long double and complex). */
+typedef enum tubo_type {
+  TUBO_CHAR = 'c',    /**< char */
+  TUBO_BYTE = 'B',    /**< unsigned char (also raw bytes, for records) */
+  TUBO_SHORT = 'h',   /**< short */
+  TUBO_INT = 'i',     /**< int */
+  TUBO_UINT = 'I',    /**< unsigned int */
+  TUBO_LONG = 'l',    /**< long */
+  TUBO_ULONG = 'L',   /**< unsigned long */
+  TUBO_LLONG = 'q',   /**< long long */
+  TUBO_FLOAT = 'f',   /**< float */
+  TUBO_DOUBLE = 'd',  /**< double */
+  TUBO_SCHAR = 'b',   /**< signed char */
+  TUBO_USHORT = 'H',  /**< unsigned short */
+  TUBO_ULLONG = 'Q',  /**< unsigned long long */
+  TUBO_BOOL = '?',    /**< bool (_Bool) */
+  TUBO_LDOUBLE = 'g', /**< long double */
+  TUBO_CFLOAT = 'F',  /**< float complex */
+  TUBO_CDOUBLE = 'D'  /**< double complex */
+} tubo_type_t;
+
+/** @brief int8_t, as a ::tubo_type_t (the same type on every platform tubo builds on). */
+#define TUBO_INT8 TUBO_SCHAR
+/** @brief uint8_t. */
+#define TUBO_UINT8 TUBO_BYTE
+/** @brief int16_t. */
+#define TUBO_INT16 TUBO_SHORT
+/** @brief uint16_t. */
+#define TUBO_UINT16 TUBO_USHORT
+/** @brief int32_t. */
+#define TUBO_INT32 TUBO_INT
+/** @brief uint32_t. */
+#define TUBO_UINT32 TUBO_UINT
+/** @brief int64_t. */
+#define TUBO_INT64 TUBO_LLONG
+/** @brief uint64_t. */
+#define TUBO_UINT64 TUBO_ULLONG
+
+
+/** @brief Stands for the send buffer of a collective: the data is in the receive buffer
+ * (MPI_IN_PLACE). */
+#define TUBO_IN_PLACE ((void *)1)
+
+/** @brief A reduction operation (opaque): a predefined one (::TUBO_SUM ...) or a user's. */
+typedef struct tubo_op tubo_op_t;
+
+/**
+ * @brief A user's reduction: combines @p count elements of @p type, `inout[i] = in[i] op
+ * inout[i]`, as MPI's user functions do. @p in holds the part of ranks below those of
+ * @p inout's part when the order matters (an operation made not commutative).
+ */
+typedef void (*tubo_op_fn)(const void *in, void *inout, size_t count, tubo_type_t type);
+
+/** @cond INTERNAL */
+TUBO_EXPORT extern struct tubo_op tubo__op_sum, tubo__op_prod, tubo__op_min, tubo__op_max,
+    tubo__op_land, tubo__op_lor, tubo__op_lxor, tubo__op_band, tubo__op_bor, tubo__op_bxor;
+/** @endcond */
+
+/** @brief Sum (every type). */
+#define TUBO_SUM (&tubo__op_sum)
+/** @brief Product (every type). */
+#define TUBO_PROD (&tubo__op_prod)
+/** @brief Minimum (every type but the complex ones). */
+#define TUBO_MIN (&tubo__op_min)
+/** @brief Maximum (every type but the complex ones). */
+#define TUBO_MAX (&tubo__op_max)
+/** @brief Logical and: 1 if both are non-zero (every type). */
+#define TUBO_LAND (&tubo__op_land)
+/** @brief Logical or (every type). */
+#define TUBO_LOR (&tubo__op_lor)
+/** @brief Logical exclusive or (every type). */
+#define TUBO_LXOR (&tubo__op_lxor)
+/** @brief Bitwise and (integer types and bool). */
+#define TUBO_BAND (&tubo__op_band)
+/** @brief Bitwise or (integer types and bool). */
+#define TUBO_BOR (&tubo__op_bor)
+/** @brief Bitwise exclusive or (integer types and bool). */
+#define TUBO_BXOR (&tubo__op_bxor)
+
+/**
+ * @brief Makes a reduction operation of a user's function (MPI_Op_create). A commutative
+ * one may be combined in any order tubo's fixed order allows; one that is not is always
+ * combined with the lower ranks' part as @p in.
+ * @param op receives the operation; free it with ::tubo_op_free.
+ * @return 0; TUBO_EINVAL for a NULL @p fn or @p op; TUBO_ENOMEM.
+ */
+TUBO_EXPORT int tubo_op_create(tubo_op_fn fn, int commutative, tubo_op_t **op);
+
+/**
+ * @brief Frees an operation made by ::tubo_op_create and sets `*op` to NULL.
+ * @return 0; TUBO_EINVAL for NULL, a predefined operation or one freed already.
+ */
+TUBO_EXPORT int tubo_op_free(tubo_op_t **op);
+
 /**
  * @brief Blocks until every rank of @p comm has called it.
- * @return 0; TUBO_ECOMM; TUBO_ENOTINIT before ::tubo_init or after ::tubo_finalize;
- *         TUBO_EPEER if a rank died before arriving.
+ * @return 0, or the errors of every collective (above).
  */
 TUBO_EXPORT int tubo_barrier(tubo_comm_t *comm);
+
+/**
+ * @brief Copies @p count elements of @p buf at rank @p root into @p buf at every rank.
+ * @return 0, or the errors of every collective.
+ */
+TUBO_EXPORT int tubo_bcast(void *buf, size_t count, tubo_type_t type, int root, tubo_comm_t *comm);
+
+/**
+ * @brief Combines the ranks' @p count elements of @p sbuf with @p op into @p rbuf at
+ * @p root (@p rbuf is not used elsewhere and may be NULL there).
+ * @param sbuf the data, or at the root ::TUBO_IN_PLACE: the root's data is in @p rbuf.
+ * @return 0, or the errors of every collective.
+ */
+TUBO_EXPORT int tubo_reduce(const void *sbuf, void *rbuf, size_t count, tubo_type_t type,
+                            const tubo_op_t *op, int root, tubo_comm_t *comm);
+
+/**
+ * @brief As ::tubo_reduce, with the result in @p rbuf at every rank: bitwise the same
+ * everywhere.
+ * @param sbuf the data, or ::TUBO_IN_PLACE: this rank's data is in @p rbuf.
+ * @return 0, or the errors of every collective.
+ */
+TUBO_EXPORT int tubo_allreduce(const void *sbuf, void *rbuf, size_t count, tubo_type_t type,
+                               const tubo_op_t *op, tubo_comm_t *comm);
+
+/**
+ * @brief Gathers @p count elements from every rank into @p rbuf at @p root, rank i's at
+ * element i * @p count (@p rbuf holds size * count elements there; elsewhere unused).
+ * @param sbuf the data, or at the root ::TUBO_IN_PLACE: the root's part is in place.
+ * @return 0, or the errors of every collective.
+ */
+TUBO_EXPORT int tubo_gather(const void *sbuf, void *rbuf, size_t count, tubo_type_t type, int root,
+                            tubo_comm_t *comm);
+
+/**
+ * @brief As ::tubo_gather with a count for each rank: rank i sends @p scount elements,
+ * which land at element @p displs[i] of @p rbuf; @p rcounts[i] must equal rank i's
+ * @p scount (@p rcounts and @p displs are read at the root only).
+ * @return 0, or the errors of every collective; TUBO_ETRUNC at the root when a rank sent
+ *         more than its @p rcounts entry (the rest is dropped).
+ */
+TUBO_EXPORT int tubo_gatherv(const void *sbuf, size_t scount, void *rbuf, const size_t *rcounts,
+                             const size_t *displs, tubo_type_t type, int root, tubo_comm_t *comm);
+
+/**
+ * @brief Sends element block i (@p count elements at i * @p count) of @p sbuf at
+ * @p root to rank i's @p rbuf.
+ * @param rbuf the block's place, or at the root ::TUBO_IN_PLACE: its block stays in sbuf.
+ * @return 0, or the errors of every collective.
+ */
+TUBO_EXPORT int tubo_scatter(const void *sbuf, void *rbuf, size_t count, tubo_type_t type, int root,
+                             tubo_comm_t *comm);
+
+/**
+ * @brief As ::tubo_scatter with a block for each rank: @p scounts[i] elements at element
+ * @p displs[i] of @p sbuf go to rank i, which receives @p rcount (@p scounts and
+ * @p displs are read at the root only).
+ * @return 0, or the errors of every collective; TUBO_ETRUNC on a rank whose @p rcount is
+ *         below its @p scounts entry.
+ */
+TUBO_EXPORT int tubo_scatterv(const void *sbuf, const size_t *scounts, const size_t *displs,
+                              void *rbuf, size_t rcount, tubo_type_t type, int root,
+                              tubo_comm_t *comm);
+
+/**
+ * @brief Gathers @p count elements from every rank into @p rbuf at every rank.
+ * @param sbuf the data, or ::TUBO_IN_PLACE: this rank's part is in place in @p rbuf.
+ * @return 0, or the errors of every collective.
+ */
+TUBO_EXPORT int tubo_allgather(const void *sbuf, void *rbuf, size_t count, tubo_type_t type,
+                               tubo_comm_t *comm);
+
+/**
+ * @brief As ::tubo_allgather with a count for each rank: rank i's @p scount elements land
+ * at element @p displs[i] of every rank's @p rbuf; @p rcounts[i] must equal rank i's
+ * @p scount.
+ * @return 0, or the errors of every collective; TUBO_ETRUNC where a rank sent more than
+ *         its @p rcounts entry.
+ */
+TUBO_EXPORT int tubo_allgatherv(const void *sbuf, size_t scount, void *rbuf, const size_t *rcounts,
+                                const size_t *displs, tubo_type_t type, tubo_comm_t *comm);
+
+/**
+ * @brief Sends block j (@p count elements at j * @p count) of each rank's @p sbuf to rank
+ * j, where it lands as block i of @p rbuf, i the sender.
+ * @param sbuf the data, or ::TUBO_IN_PLACE: the blocks are in @p rbuf and are replaced.
+ * @return 0, or the errors of every collective.
+ */
+TUBO_EXPORT int tubo_alltoall(const void *sbuf, void *rbuf, size_t count, tubo_type_t type,
+                              tubo_comm_t *comm);
+
+/**
+ * @brief As ::tubo_alltoall with counts and displacements (in elements) for each peer,
+ * for sending (@p scounts, @p sdispls) and receiving (@p rcounts, @p rdispls).
+ * @param sbuf the data, or ::TUBO_IN_PLACE: the blocks are at @p rbuf's @p rdispls with
+ *        @p rcounts, and are replaced (@p scounts and @p sdispls are then unused).
+ * @return 0, or the errors of every collective; TUBO_ETRUNC where a rank sent more than
+ *         the receiver's count for it.
+ */
+TUBO_EXPORT int tubo_alltoallv(const void *sbuf, const size_t *scounts, const size_t *sdispls,
+                               void *rbuf, const size_t *rcounts, const size_t *rdispls,
+                               tubo_type_t type, tubo_comm_t *comm);
+
+/**
+ * @brief Reduces size * @p count elements across the ranks, as ::tubo_allreduce, and
+ * leaves block i (@p count elements) of the result at rank i.
+ * @param sbuf size * @p count elements, or ::TUBO_IN_PLACE: they are in @p rbuf, whose
+ *        first @p count elements receive the block.
+ * @return 0, or the errors of every collective.
+ */
+TUBO_EXPORT int tubo_reduce_scatter_block(const void *sbuf, void *rbuf, size_t count,
+                                          tubo_type_t type, const tubo_op_t *op, tubo_comm_t *comm);
+
+/**
+ * @brief Inclusive prefix reduction: rank i gets ranks 0..i's data combined, in rank
+ * order, in @p rbuf.
+ * @param sbuf the data, or ::TUBO_IN_PLACE: this rank's data is in @p rbuf.
+ * @return 0, or the errors of every collective.
+ */
+TUBO_EXPORT int tubo_scan(const void *sbuf, void *rbuf, size_t count, tubo_type_t type,
+                          const tubo_op_t *op, tubo_comm_t *comm);
+
+/**
+ * @brief Exclusive prefix reduction: rank i > 0 gets ranks 0..i-1's data combined; rank
+ * 0's @p rbuf is left as it was.
+ * @param sbuf the data, or ::TUBO_IN_PLACE: this rank's data is in @p rbuf.
+ * @return 0, or the errors of every collective.
+ */
+TUBO_EXPORT int tubo_exscan(const void *sbuf, void *rbuf, size_t count, tubo_type_t type,
+                            const tubo_op_t *op, tubo_comm_t *comm);
+
+/**
+ * @brief Starts a barrier: the request completes once every rank has started it. It
+ * progresses inside every tubo call of this rank (::tubo_test between chunks of work
+ * overlaps it) and may overlap point-to-point traffic on the same communicator.
+ * @param req receives the request, for ::tubo_wait, ::tubo_test or ::tubo_waitall.
+ * @return 0, or the errors of every collective; TUBO_EINVAL for a NULL @p req (nothing is
+ *         started then).
+ */
+TUBO_EXPORT int tubo_ibarrier(tubo_comm_t *comm, tubo_request_t **req);
+
+/**
+ * @brief Starts a ::tubo_bcast; @p buf must stay untouched until the request completes.
+ * @return as ::tubo_ibarrier.
+ */
+TUBO_EXPORT int tubo_ibcast(void *buf, size_t count, tubo_type_t type, int root, tubo_comm_t *comm,
+                            tubo_request_t **req);
+
+/**
+ * @brief Starts a ::tubo_allreduce, with the same result, bit for bit; the buffers must
+ * stay untouched until the request completes.
+ * @return as ::tubo_ibarrier.
+ */
+TUBO_EXPORT int tubo_iallreduce(const void *sbuf, void *rbuf, size_t count, tubo_type_t type,
+                                const tubo_op_t *op, tubo_comm_t *comm, tubo_request_t **req);
 
 /** @} */
 
@@ -682,23 +1035,9 @@ TUBO_EXPORT int tubo_queue_free(tubo_queue_t *q);
 /**
  * @defgroup tubo_shared Shared memory
  * @brief Typed memory several processes see at once, with a lock, as multiprocessing.Array and
- * Value.
+ * Value. Elements are of a ::tubo_type_t (see @ref tubo_coll).
  * @{
  */
-
-/** @brief Element types of shared arrays and values, by Python's typecodes. */
-typedef enum tubo_type {
-  TUBO_CHAR = 'c',  /**< char */
-  TUBO_BYTE = 'B',  /**< unsigned char (also raw bytes, for records) */
-  TUBO_SHORT = 'h', /**< short */
-  TUBO_INT = 'i',   /**< int */
-  TUBO_UINT = 'I',  /**< unsigned int */
-  TUBO_LONG = 'l',  /**< long */
-  TUBO_ULONG = 'L', /**< unsigned long */
-  TUBO_LLONG = 'q', /**< long long */
-  TUBO_FLOAT = 'f', /**< float */
-  TUBO_DOUBLE = 'd' /**< double */
-} tubo_type_t;
 
 /** @brief A typed array in shared memory with a lock, as multiprocessing.Array (opaque). */
 typedef struct tubo_array tubo_array_t;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "coll/coll.h"
 #include "settings.h"
 #include "topo.h"
 #include "world.h"
@@ -14,6 +15,20 @@
 /* How long to spin before sleeping: long on a node with a core per rank, where the reply
  * is usually a microsecond away; shorter when ranks share cores, where the spin yields the
  * core now and then (progress.c) so that the rank waited for can run. */
+/* Where this rank runs, by hwloc: the levels of tubo_comm_split_type (its node is set by
+ * tubo__world_ready, from the world's node map). */
+static void world_where_self(tubo__world_t *w)
+{
+  tubo__locality_t loc = {-1, -1, -1, -1, -1};
+  if (w->topo != NULL)
+    tubo__topo_locality_self(w->topo, &loc);
+  w->where.at[TUBO_COMM_TYPE_PACKAGE - 1] = loc.package;
+  w->where.at[TUBO_COMM_TYPE_NUMA - 1] = loc.numa;
+  w->where.at[TUBO_COMM_TYPE_L3CACHE - 1] = loc.l3;
+  w->where.at[TUBO_COMM_TYPE_L2CACHE - 1] = loc.l2;
+  w->where.at[TUBO_COMM_TYPE_CORE - 1] = loc.core;
+}
+
 static uint64_t world_spin_ns(const tubo__world_t *w)
 {
   uint64_t dflt = w->oversubscribed ? TUBO__SPIN_NS_SHARED : TUBO__SPIN_NS_DEFAULT;
@@ -24,7 +39,13 @@ void tubo__world_free(tubo__world_t *w)
 {
   if (w == NULL)
     return;
-  free(w->world_comm.pipe_seq);
+  tubo__comm_free_all(w);
+  tubo__coll_deselect(&w->world_comm);
+  free(w->world_comm.nodes.node_of);
+  free(w->world_comm.nodes.leader);
+  free(w->world_comm.nodes.local);
+  free(w->pipe_seq);
+  free(w->node_id);
   tubo__topo_free(w->topo);
   for (int t = 0; t < w->ntports; t++)
     if (w->tports[t].state != NULL)
@@ -94,7 +115,10 @@ int tubo__world_new(int rank, int size, int local_size, tubo__world_t **out)
   w->size = size;
   w->wait_peer = -1;
   w->peers = calloc((size_t)size, sizeof *w->peers);
-  if (w->peers == NULL) {
+  w->node_id = calloc((size_t)size, sizeof *w->node_id); /* one node, until told otherwise */
+  if (w->peers == NULL || w->node_id == NULL) {
+    free(w->peers);
+    free(w->node_id);
     free(w);
     return TUBO_ENOMEM;
   }
@@ -102,6 +126,7 @@ int tubo__world_new(int rank, int size, int local_size, tubo__world_t **out)
     w->peers[p].rndv_min = SIZE_MAX; /* no single copy unless a transport offers it */
   if (tubo__topo_load(&w->topo) != 0)
     w->topo = NULL; /* placement-aware choices fall back to defaults */
+  world_where_self(w);
   int npus = w->topo ? tubo__topo_npus(w->topo) : (int)sysconf(_SC_NPROCESSORS_ONLN);
   w->oversubscribed = local_size > npus;
   w->spin_ns = world_spin_ns(w);
@@ -113,11 +138,12 @@ int tubo__world_new(int rank, int size, int local_size, tubo__world_t **out)
                                 .size = w->size,
                                 .ctx = TUBO__CTX_WORLD,
                                 .ctx_coll = TUBO__CTX_WORLD_COLL};
+  tubo__cid_init(w);
   *out = w;
   return 0;
 }
 
-void tubo__world_ready(tubo__world_t *w)
+int tubo__world_ready(tubo__world_t *w)
 {
   w->nact = 0;
   for (int t = 0; t < w->ntports; t++) {
@@ -129,6 +155,8 @@ void tubo__world_ready(tubo__world_t *w)
   }
   tubo__topo_free(w->topo);
   w->topo = NULL;
+  w->where.at[0] = w->node_id[w->rank];
+  return tubo__comm_nodes_build(&w->world_comm);
 }
 
 int tubo__world_create(tubo__launch_t *l, tubo__world_t **out)
@@ -149,7 +177,10 @@ int tubo__world_create(tubo__launch_t *l, tubo__world_t **out)
       return rc;
     }
   }
-  tubo__world_ready(w);
+  if ((rc = tubo__world_ready(w)) != 0) {
+    tubo__world_free(w);
+    return rc;
+  }
   *out = w;
   return 0;
 }
@@ -200,7 +231,6 @@ void tubo__comm_view(const tubo_comm_t *c, uint16_t ctx, tubo_comm_t *out)
   *out = *c;
   out->ctx = ctx;
   out->magic = TUBO__COMM_VIEW_MAGIC;
-  out->pipe_seq = NULL; /* counters stay with the communicator itself */
   tubo__list_prepend(&world_views, &out->view_link);
 }
 
@@ -225,6 +255,14 @@ int tubo__comm_check_slow(const tubo_comm_t *c)
   TUBO__LIST_FOREACH(v, &world_views, tubo_comm_t, view_link) {
     if (c == v)
       return 0;
+  }
+  /* An allocated communicator: live in the registry, and of a live world (the registry
+   * outlives the worlds of a forked child's parent). */
+  if (tubo__comm_live(c) && c->magic == TUBO__COMM_MAGIC) {
+    TUBO__LIST_FOREACH(w, &world_live, tubo__world_t, live_link) {
+      if (c->w == w)
+        return 0;
+    }
   }
   return TUBO_ECOMM;
 }

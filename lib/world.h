@@ -16,25 +16,78 @@
 #define TUBO__COMM_VIEW_MAGIC 0x76696577u /* "view": tubo__comm_view */
 #define TUBO__REQ_MAGIC       0x72657175u /* "requ" */
 
-/* Context ids: each communicator has one for user messages and one for its own collectives. */
+/* Context ids (ctxid.c). Every communicator has a context id c, agreed by its ranks when
+ * it is made: frames of its user traffic carry the context 2c, those of its internal
+ * traffic (collectives, served objects, shared-memory set-up) 2c + 1, so that no user
+ * receive or probe ever sees them. The world's id is 0; pipes between two ranks take the
+ * contexts from TUBO__CTX_PIPE_BASE on (tubo__comm_pipe_ctx). */
+#define TUBO__CID_MAX        8192u /* context ids 0 .. TUBO__CID_MAX - 1 */
+#define TUBO__CID_WORLD      0u
 #define TUBO__CTX_WORLD      0
 #define TUBO__CTX_WORLD_COLL 1
 #define TUBO__CTX_PIPE_BASE  0x8000u
+
+/* The internal tag space of a communicator, on its context 2c + 1: each internal user
+ * owns a range, so that none can take another's messages. */
+#define TUBO__ITAG_SHMEM       0x1000  /* shared memory's announcement (shmem_comm.c) */
+#define TUBO__ITAG_SERVED      0x4000  /* served objects, two tags each (served.c) */
+#define TUBO__ITAG_SERVED_SPAN 0x3c000 /* ... up to TUBO__ITAG_SERVED + this */
+#define TUBO__ITAG_COLL        0x40000 /* collectives: sequence and step (coll/coll.h) */
+#define TUBO__ITAG_COLL_SPAN   0x80000
+
+/* The hardware levels of tubo_comm_split_type, as indexes (TUBO_COMM_TYPE_x - 1). */
+enum { TUBO__NLEVELS = 6 };
+
+/* Where a rank runs, by level (TUBO_COMM_TYPE_x - 1): at[0] is its node (the lowest world
+ * rank of the node, the same for every rank of it), then the logical indexes of the
+ * package, NUMA node, L3, L2 and core that hold its binding (-1: none does). Two ranks
+ * share a level when they share the node and that index, and it is not -1. */
+typedef struct tubo__where {
+  int32_t at[TUBO__NLEVELS];
+} tubo__where_t;
+
+struct tubo__coll_table;
+
+/* How a communicator's ranks sit on nodes (comm.c): nodes are numbered in the order of
+ * their first rank. */
+typedef struct tubo__comm_nodes {
+  int n;          /* nodes */
+  int *node_of;   /* comm rank -> node */
+  int *leader;    /* node -> its first comm rank */
+  int my;         /* this rank's node */
+  int nlocal;     /* ranks of this node */
+  int *local;     /* their comm ranks, ascending */
+  int local_rank; /* this rank's index in local */
+} tubo__comm_nodes_t;
 
 struct tubo_comm {
   uint32_t magic;
   tubo__world_t *w; /* the world (set of connected processes) it lives in */
   int rank, size;
-  uint16_t ctx;        /* user point-to-point traffic */
-  uint16_t ctx_coll;   /* barrier and other internal traffic */
-  const int *to_world; /* comm rank -> world rank; NULL where they are the same */
-  uint32_t barrier_epoch;
-  uint16_t *pipe_seq;          /* pipes opened so far with each rank, or NULL before the first */
-  uint32_t served_seq;         /* queues served by a home rank opened on it so far */
+  uint16_t ctx;           /* user point-to-point traffic */
+  uint16_t ctx_coll;      /* internal traffic */
+  const int *to_world;    /* comm rank -> world rank; NULL where they are the same */
+  const int *from_world;  /* world rank -> comm rank or -1; NULL where the same */
+  uint32_t served_seq;    /* queues served by a home rank opened on it so far */
   tubo__list_node_t view_link; /* views only: in the list of live views (tubo__comm_view) */
+  /* Set on communicators, not on views. */
+  uint16_t cid;                        /* its context id */
+  uint16_t level_cid[TUBO__NLEVELS];   /* ids kept for its first level splits */
+  int level_splits;                    /* level splits made of it so far */
+  tubo__comm_nodes_t nodes;            /* its node map */
+  uint32_t coll_seq;                   /* collectives started on it so far */
+  const struct tubo__coll_table *coll; /* its collective functions (coll/coll.h) */
+  void *coll_state;                    /* theirs */
+  tubo_comm_t *next_comm;              /* the world's list of allocated communicators */
 };
 
-enum tubo__req_kind { TUBO__REQ_SEND = 1, TUBO__REQ_RECV = 2, TUBO__REQ_CTRL = 3 };
+/* COLL: a non-blocking collective (coll/coll.h), which runs requests of its own. */
+enum tubo__req_kind {
+  TUBO__REQ_SEND = 1,
+  TUBO__REQ_RECV = 2,
+  TUBO__REQ_CTRL = 3,
+  TUBO__REQ_COLL = 4
+};
 enum tubo__req_state { TUBO__RS_FREE = 0, TUBO__RS_ACTIVE = 1, TUBO__RS_DONE = 2 };
 /* How a send travels, and how far it got. */
 enum tubo__send_proto {
@@ -65,6 +118,7 @@ struct tubo_request {
   int st_source;          /* recv: world rank the message came from */
   int32_t st_tag;         /* recv: its tag */
   tubo__list_node_t link; /* in the posted queue, a peer's send queue or the pool */
+  struct tubo__coll_req *coll; /* COLL: the collective's state */
   /* CTRL requests: a small frame waiting for room. */
   tubo__frame_t cf;
   uint8_t cpayload[24];
@@ -178,6 +232,13 @@ struct tubo__world {
   int oversubscribed;          /* more ranks on this node than processing units */
   uint64_t spin_ns;            /* how long a waiting rank spins before it sleeps */
   int sleep_ms;                /* longest sleep before looking for failures */
+  /* Communicators (comm.c, ctxid.c). */
+  int32_t *node_id;                    /* by world rank: its node (tubo__where_t's at[0]) */
+  tubo__where_t where;                 /* where this rank runs */
+  uint8_t cid_free[TUBO__CID_MAX / 8]; /* context ids this rank does not use (bit set) */
+  tubo_comm_t *comms;                  /* allocated communicators, not yet freed */
+  uint16_t *pipe_seq;                  /* pipes opened so far with each rank, or NULL */
+  struct tubo__coll_req *colls;        /* non-blocking collectives in progress (coll/) */
 };
 
 /* The world of this process (what TUBO_COMM_WORLD names), or NULL outside tubo_init ..
@@ -203,8 +264,9 @@ int tubo__world_create(tubo__launch_t *l, tubo__world_t **out);
 /* A world of size ranks, this one rank, local_size of them on this node, without any
  * transport yet; call tubo__world_ready once they are added. Returns 0 or TUBO_ENOMEM. */
 int tubo__world_new(int rank, int size, int local_size, tubo__world_t **out);
-/* Ends the set-up of a world made by tubo__world_new. */
-void tubo__world_ready(tubo__world_t *w);
+/* Ends the set-up of a world made by tubo__world_new, once its transports are added and
+ * its node map (node_id) is set. Returns 0 or TUBO_ENOMEM. */
+int tubo__world_ready(tubo__world_t *w);
 /* Opens a transport of kind kind (transport.c's table) in w, over the ranks l describes:
  * its rank i is world rank l->world_of[i] (NULL: i itself). arg goes to the transport's
  * open (transport.h). Returns 0, TUBO_ELAUNCH (no such kind, or one of this kind is open
@@ -269,9 +331,43 @@ void tubo__comm_view(const tubo_comm_t *c, uint16_t ctx, tubo_comm_t *out);
 void tubo__comm_view_end(tubo_comm_t *view);
 
 /* The context of the next pipe between this rank and peer on comm: both ranks count the
- * pipes they open with each other, so they agree. Returns 0, TUBO_ENOMEM, or TUBO_ETOOBIG
- * when the two ranks have opened 32767 pipes already. */
+ * pipes they open with each other, on any communicator, so they agree. Returns 0,
+ * TUBO_ENOMEM, or TUBO_ETOOBIG when the two ranks have opened 32767 pipes already. */
 int tubo__comm_pipe_ctx(tubo_comm_t *comm, int peer, uint16_t *ctx);
+
+/* Communicators made from others (comm.c, comm_split.c). */
+/* The comm rank of world rank wr, or -1 if it is not in c. */
+int tubo__comm_rank_of_world(const tubo_comm_t *c, int wr);
+/* A communicator of size ranks, this one rank, with its maps allocated (to_world to fill,
+ * from_world all -1), not yet live. NULL when out of memory. */
+tubo_comm_t *tubo__comm_alloc(tubo__world_t *w, int size, int rank);
+/* Makes c live once its maps and context id (cid, level_cid) are set: its contexts, its
+ * node map, its place in the registry. Returns 0 or TUBO_ENOMEM. */
+int tubo__comm_publish(tubo_comm_t *c);
+/* Frees c (live or not) and gives its context ids back. */
+void tubo__comm_discard(tubo_comm_t *c);
+/* Frees every communicator of w (at the world's end). */
+void tubo__comm_free_all(tubo__world_t *w);
+/* Builds c's node map from its ranks' nodes. Returns 0 or TUBO_ENOMEM. */
+int tubo__comm_nodes_build(tubo_comm_t *c);
+/* Whether c is an allocated communicator that is live (not followed). */
+int tubo__comm_live(const tubo_comm_t *c);
+
+/* Context ids (ctxid.c). */
+/* Marks every id free but the world's (0) and those it keeps for its level splits. */
+void tubo__cid_init(tubo__world_t *w);
+/* Ids a new communicator takes: its own, then those it keeps for its first level splits. */
+#define TUBO__CID_PER_COMM (1 + TUBO__NLEVELS)
+/* Takes n ids: the lowest that are free in agreed (a mask of TUBO__CID_MAX bits, 1: free,
+ * which every rank of the parent computed alike); ids[0] first. Returns 0, or
+ * TUBO_ETOOBIG when fewer than n are free. */
+int tubo__cid_take(tubo__world_t *w, const unsigned char *agreed, int n, uint16_t *ids);
+/* This rank's mask of free ids, TUBO__CID_MAX / 8 bytes, for an agreement. */
+void tubo__cid_mask(const tubo__world_t *w, unsigned char *mask);
+/* Gives back the ids c holds: its own and those kept for level splits not made. */
+void tubo__cid_release(tubo_comm_t *c);
+/* Gives back one id. */
+void tubo__cid_give(tubo__world_t *w, uint16_t id);
 
 /* Requests (request.c). */
 tubo_request_t *tubo__req_alloc(tubo__world_t *w);
@@ -330,6 +426,26 @@ static inline tubo__tport_t *tubo__tport_of(tubo__world_t *w, int peer)
 {
   return &w->tports[w->peers[peer].tport];
 }
+
+/* Point-to-point on a context of comm without checking anything (the collectives', whose
+ * calls checked their arguments): as tubo_isend and tubo_irecv. Returns 0 or
+ * TUBO_ENOMEM. */
+int tubo__isend_ctx(tubo_comm_t *comm, uint16_t ctx, const void *buf, size_t len, int dest, int tag,
+                    tubo_request_t **req);
+int tubo__irecv_ctx(tubo_comm_t *comm, uint16_t ctx, void *buf, size_t cap, int source, int tag,
+                    tubo_request_t **req);
+/* Whether a request has completed; one that can no longer complete (its peer left) is
+ * completed with TUBO_EPEER first. */
+int tubo__req_poll(tubo_request_t *r);
+/* Takes a pending request out of every queue and completes it with error. */
+void tubo__req_cancel(tubo_request_t *r, int error);
+
+/* Non-blocking collectives (coll/coll.c): advances those in progress; returns how many
+ * completed, or an error. */
+int tubo__coll_progress(tubo__world_t *w);
+/* A COLL request: fails its collective with error; frees its collective's state. */
+void tubo__coll_req_cancel(tubo_request_t *r, int error);
+void tubo__coll_req_release(tubo_request_t *r);
 
 /* Progress and waiting (progress.c). */
 /* One non-blocking pass: pushes queued sends, takes in arrived frames. Returns the

@@ -77,7 +77,7 @@ static void body_caps(void)
   TH_EQ("single copy in use", c->single_copy, th_single_copy_expected());
   /* By default single copy serves only ranks that share no cache: ask hwloc here, and the
    * peer, where each runs. */
-  tubo__locality_t me = {-1, -1, -1, -1}, other;
+  tubo__locality_t me = {-1, -1, -1, -1, -1}, other;
   tubo__topo_t *t = NULL;
   if (tubo__topo_load(&t) == 0) {
     tubo__topo_locality_self(t, &me);

@@ -806,6 +806,11 @@ static int mpi_set_thresholds(mpi_state_t *s, MPI_Comm host, MPI_Comm node)
   return rc;
 }
 
+MPI_Comm tubo__mpi_tport_comm(void *state)
+{
+  return ((mpi_state_t *)state)->comm;
+}
+
 /* Opens the transport over the communicators of arg (mpi_transport.h). */
 static int mpi_open(tubo__world_t *w, tubo__launch_t *l, const void *arg, void **state,
                     tubo__tp_caps_t *caps)

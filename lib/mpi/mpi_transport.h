@@ -23,4 +23,8 @@ typedef struct tubo__mpi_open_arg {
  * using shared memory (mpi_locality.c). Returns 0 or an error. */
 int tubo__mpi_shm_peers(MPI_Comm comm, MPI_Comm host, MPI_Comm node, unsigned char *shm);
 
+/* The communicator the transport's frames travel on (tubo's duplicate of
+ * MPI_COMM_WORLD): world ranks are its ranks. */
+MPI_Comm tubo__mpi_tport_comm(void *state);
+
 #endif /* TUBO_MPI_TRANSPORT_H */

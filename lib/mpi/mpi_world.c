@@ -124,6 +124,17 @@ static int mpi_add_node(tubo__world_t *w, MPI_Comm node)
   return tubo__world_add_tport(w, TUBO__TP_SHM, &w->launch, NULL);
 }
 
+/* The world's node map: every rank's node is the lowest world rank of it (world.h). On
+ * comm, whose ranks are the world's, before the transport takes it. */
+static int mpi_node_map(tubo__world_t *w, MPI_Comm node, MPI_Comm comm)
+{
+  int32_t first = w->rank;
+  if (MPI_Allreduce(MPI_IN_PLACE, &first, 1, MPI_INT32_T, MPI_MIN, node) != MPI_SUCCESS ||
+      MPI_Allgather(&first, 1, MPI_INT32_T, w->node_id, 1, MPI_INT32_T, comm) != MPI_SUCCESS)
+    return TUBO_ELAUNCH;
+  return 0;
+}
+
 int tubo__mpi_world_create(tubo__world_t **out)
 {
   int init = 0, fin = 0, owns = 0;
@@ -148,7 +159,8 @@ int tubo__mpi_world_create(tubo__world_t **out)
   if ((rc = mpi_split_nodes(comm, &real, &node)) != 0)
     goto fail;
   MPI_Comm_size(real, &real_size);
-  if ((rc = tubo__world_new(rank, size, real_size, &w)) != 0)
+  if ((rc = tubo__world_new(rank, size, real_size, &w)) != 0 ||
+      (rc = mpi_node_map(w, node, comm)) != 0)
     goto fail;
   /* MPI between every pair of ranks: its ranks are the world's. */
   tubo__launch_t ml;
@@ -166,7 +178,8 @@ int tubo__mpi_world_create(tubo__world_t **out)
     goto fail;
   MPI_Comm_free(&node);
   MPI_Comm_free(&real);
-  tubo__world_ready(w);
+  if ((rc = tubo__world_ready(w)) != 0)
+    goto fail;
   *out = w;
   return 0;
 fail:

@@ -16,7 +16,7 @@ typedef struct handle_slot {
   tubo__hkind_t kind;
 } handle_slot_t;
 
-const void *tubo__handle_last[TUBO__H_VALUE + 1];
+const void *tubo__handle_last[TUBO__H_NKINDS];
 
 static handle_slot_t *handle_tab;
 static size_t handle_cap; /* a power of two, or 0 before the first handle */

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The live handles of the patterns (Process, Pipe, Queue, Array and Value), by address.
+/* The live handles of the patterns (Process, Pipe, Queue, Array and Value), communicators
+ * and operations, by address.
  * A public call looks its handle up here before following it, so that a handle already
  * freed (or never made) is an error, TUBO_EINVAL, instead of a read of freed memory. A
  * forked child inherits the set with the rest of its memory, as it inherits the handles. */
@@ -13,7 +14,10 @@ typedef enum tubo__hkind {
   TUBO__H_PIPE,
   TUBO__H_QUEUE,
   TUBO__H_ARRAY,
-  TUBO__H_VALUE
+  TUBO__H_VALUE,
+  TUBO__H_COMM, /* communicators (comm.c) */
+  TUBO__H_OP,   /* user operations (op/op.c) */
+  TUBO__H_NKINDS
 } tubo__hkind_t;
 
 /* Records a new handle h of kind; 0, or TUBO_ENOMEM (then h is not live). */
@@ -24,7 +28,7 @@ void tubo__handle_remove(const void *h);
 
 /* The handle of each kind found live last, or NULL: a program uses one queue or pipe many
  * times in a row, and its calls then cost one comparison. */
-extern const void *tubo__handle_last[TUBO__H_VALUE + 1];
+extern const void *tubo__handle_last[TUBO__H_NKINDS];
 
 int tubo__handle_live_slow(const void *h, tubo__hkind_t kind);
 

@@ -8,9 +8,9 @@
 #include "patterns/served.h"
 #include "patterns/shwait.h"
 
-/* Tags on the communicator's internal context: the barrier uses those below 64, shared
- * memory's announcements 0x1000; each served object takes two from here. */
-#define SERVED_TAG_BASE 0x4000
+/* Tags on the communicator's internal context (world.h): each served object takes two of
+ * its range. */
+#define SERVED_TAG_BASE TUBO__ITAG_SERVED
 /* The call a rank makes when it frees its handle. */
 #define SERVED_BYE 0
 
@@ -262,7 +262,7 @@ int tubo__served_open(tubo_comm_t *comm, const tubo__served_ops_t *ops, void *ob
   s->max_payload = max_payload;
   s->parked_tail = &s->parked;
   uint32_t seq = comm->served_seq++;
-  s->tag_req = SERVED_TAG_BASE + 2 * (int)(seq % 0x100000);
+  s->tag_req = SERVED_TAG_BASE + 2 * (int)(seq % (TUBO__ITAG_SERVED_SPAN / 2));
   s->tag_rep = s->tag_req + 1;
   /* Room for a call or an answer, and for the home's arguments (a code, then config). */
   size_t room = sizeof(struct served_req) + max_payload;

@@ -5,38 +5,21 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "op/op.h"
 #include "patterns/shared.h"
 
 _Static_assert(TUBO__SHARED_DATA_OFF % _Alignof(max_align_t) == 0,
                "the elements start aligned for every type");
 
-#define SHARED_TYPE(code, ctype)         \
-  {                                      \
-    code, sizeof(ctype), _Alignof(ctype) \
-  }
-
-static const struct {
-  tubo_type_t type;
-  size_t size, align;
-} shared_types[] = {
-    SHARED_TYPE(TUBO_CHAR, char),           SHARED_TYPE(TUBO_BYTE, unsigned char),
-    SHARED_TYPE(TUBO_SHORT, short),         SHARED_TYPE(TUBO_INT, int),
-    SHARED_TYPE(TUBO_UINT, unsigned int),   SHARED_TYPE(TUBO_LONG, long),
-    SHARED_TYPE(TUBO_ULONG, unsigned long), SHARED_TYPE(TUBO_LLONG, long long),
-    SHARED_TYPE(TUBO_FLOAT, float),         SHARED_TYPE(TUBO_DOUBLE, double),
-};
-
 int tubo__shared_type(tubo_type_t type, size_t *size, size_t *align)
 {
-  for (size_t i = 0; i < sizeof shared_types / sizeof shared_types[0]; i++) {
-    if (shared_types[i].type == type) {
-      *size = shared_types[i].size;
-      if (align != NULL)
-        *align = shared_types[i].align;
-      return 0;
-    }
-  }
-  return TUBO_EINVAL;
+  const tubo__type_info_t *t = tubo__type_info(type);
+  if (t == NULL)
+    return TUBO_EINVAL;
+  *size = t->size;
+  if (align != NULL)
+    *align = t->align;
+  return 0;
 }
 
 int tubo__shared_bytes(size_t length, size_t size, size_t *bytes)

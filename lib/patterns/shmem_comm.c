@@ -11,9 +11,8 @@
 #include "patterns/shmem.h"
 #include "world.h"
 
-/* The internal tag of the announcement, on the communicator's collective context (the
- * barrier uses tags below 64 there). */
-#define SHMEM_TAG 0x1000
+/* The internal tag of the announcement, on the communicator's internal context. */
+#define SHMEM_TAG TUBO__ITAG_SHMEM
 
 /* The line after the object that counts its holders. */
 #define SHMEM_HOLDERS_LINE 64u

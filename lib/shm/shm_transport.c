@@ -525,7 +525,7 @@ static int shm_prepare_region(shm_state_t *s, int fd)
   size_t off = s->L.ctl_bytes + (size_t)s->rank * s->L.region_bytes;
   void *region = (char *)s->base + off;
   int node = -1;
-  tubo__locality_t loc = {-1, -1, -1, -1};
+  tubo__locality_t loc = {-1, -1, -1, -1, -1};
   tubo__topo_t *topo = tubo__tp_topo(s->w);
   if (topo != NULL) {
     (void)tubo__topo_membind_near_self(topo, region, s->L.region_bytes, &node);

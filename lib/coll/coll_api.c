@@ -1,0 +1,526 @@
+/* SPDX-License-Identifier: MIT */
+/* The public collectives: their arguments checked once, then the communicator's table
+ * (coll.h), or the point-to-point algorithms on the engine. */
+#include "config.h"
+
+#include <stdint.h>
+
+#include "coll/coll.h"
+#include "coll/coll_p2p.h"
+
+/* The point-to-point algorithm of each kind. */
+static const tubo__coll_step_t coll_p2p_steps[TUBO__C_NKINDS] = {
+    [TUBO__C_BARRIER] = tubo__p2p_barrier,
+    [TUBO__C_BCAST] = tubo__p2p_bcast,
+    [TUBO__C_REDUCE] = tubo__p2p_reduce,
+    [TUBO__C_ALLREDUCE] = tubo__p2p_allreduce,
+    [TUBO__C_GATHER] = tubo__p2p_gather,
+    [TUBO__C_GATHERV] = tubo__p2p_gather,
+    [TUBO__C_SCATTER] = tubo__p2p_scatter,
+    [TUBO__C_SCATTERV] = tubo__p2p_scatter,
+    [TUBO__C_ALLGATHER] = tubo__p2p_allgather,
+    [TUBO__C_ALLGATHERV] = tubo__p2p_allgather,
+    [TUBO__C_ALLTOALL] = tubo__p2p_alltoall,
+    [TUBO__C_ALLTOALLV] = tubo__p2p_alltoall,
+    [TUBO__C_REDUCE_SCATTER_BLOCK] = tubo__p2p_reduce_scatter_block,
+    [TUBO__C_SCAN] = tubo__p2p_scan,
+    [TUBO__C_EXSCAN] = tubo__p2p_scan,
+};
+
+/* Kinds whose count is the same on every rank: with none to move, they do nothing. */
+static int coll_fixed_count(int kind)
+{
+  return kind != TUBO__C_BARRIER && kind != TUBO__C_GATHERV && kind != TUBO__C_SCATTERV &&
+         kind != TUBO__C_ALLGATHERV && kind != TUBO__C_ALLTOALLV;
+}
+
+/* Runs a checked collective: blocking (req NULL) through comm's table first, else on the
+ * engine. */
+static int coll_go(tubo_comm_t *comm, tubo__coll_args_t *a, tubo_request_t **req)
+{
+  if (req == NULL) {
+    if (a->count == 0 && coll_fixed_count(a->kind))
+      return 0;
+    if (comm->coll == NULL) {
+      int rc = tubo__coll_select(comm);
+      if (rc != 0)
+        return rc;
+    }
+    const tubo__coll_table_t *t = comm->coll;
+    if (t->fn[a->kind] != NULL) {
+      int rc = t->fn[a->kind](comm, a);
+      if (rc != TUBO__COLL_DECLINE)
+        return rc;
+    }
+  }
+  tubo__coll_req_t *c = tubo__coll_new(comm, a, coll_p2p_steps[a->kind]);
+  if (c == NULL)
+    return TUBO_ENOMEM;
+  return req != NULL ? tubo__coll_start(c, req) : tubo__coll_run(c);
+}
+
+/* ---- Argument checks ------------------------------------------------------------------ */
+
+/* The communicator, and the type (NULL t: no type). */
+static int check_comm_type(tubo_comm_t *comm, tubo_type_t type, tubo__coll_args_t *a, int kind)
+{
+  int rc = tubo__comm_check(comm);
+  if (rc != 0)
+    return rc;
+  *a = (tubo__coll_args_t){.kind = kind};
+  if (kind == TUBO__C_BARRIER)
+    return 0;
+  a->t = tubo__type_info(type);
+  return a->t != NULL ? 0 : TUBO_EINVAL;
+}
+
+static int check_root(const tubo_comm_t *comm, int root, tubo__coll_args_t *a)
+{
+  if (root < 0 || root >= comm->size)
+    return TUBO_ERANK;
+  a->root = root;
+  return 0;
+}
+
+/* Bytes of n elements of a's type into *bytes: TUBO_ETOOBIG beyond PTRDIFF_MAX. */
+static int check_bytes(const tubo__coll_args_t *a, size_t n, size_t *bytes)
+{
+  if (n > (size_t)PTRDIFF_MAX / a->t->size)
+    return TUBO_ETOOBIG;
+  *bytes = n * a->t->size;
+  return 0;
+}
+
+/* n * m elements without overflow, or TUBO_ETOOBIG. */
+static int check_mul(size_t n, size_t m, size_t *out)
+{
+  if (m != 0 && n > SIZE_MAX / m)
+    return TUBO_ETOOBIG;
+  *out = n * m;
+  return 0;
+}
+
+/* A buffer that n elements (bytes) must fit: not NULL unless empty, not TUBO_IN_PLACE. */
+static int check_buf(const void *buf, size_t bytes)
+{
+  if (buf == TUBO_IN_PLACE)
+    return TUBO_EINVAL;
+  return buf == NULL && bytes > 0 ? TUBO_EINVAL : 0;
+}
+
+/* Two buffers that must not overlap (the caller meant TUBO_IN_PLACE). */
+static int check_apart(const void *p, size_t pn, const void *q, size_t qn)
+{
+  uintptr_t a = (uintptr_t)p, b = (uintptr_t)q;
+  if (pn == 0 || qn == 0)
+    return 0;
+  return a < b + qn && b < a + pn ? TUBO_EINVAL : 0;
+}
+
+static int check_op(const tubo_op_t *op, tubo__coll_args_t *a)
+{
+  if (tubo__op_check(op, a->t->type) != 0)
+    return TUBO_EINVAL;
+  a->op = op;
+  return 0;
+}
+
+/* The extent of a v-form's blocks: the end of the farthest, in elements. */
+static int check_extent(const size_t *counts, const size_t *displs, int n, size_t *end)
+{
+  if (counts == NULL || displs == NULL)
+    return TUBO_EINVAL;
+  *end = 0;
+  for (int i = 0; i < n; i++) {
+    if (counts[i] > SIZE_MAX - displs[i])
+      return TUBO_ETOOBIG;
+    if (counts[i] > 0 && displs[i] + counts[i] > *end)
+      *end = displs[i] + counts[i];
+  }
+  return 0;
+}
+
+/* Stops at the first error: each check below runs only while rc is 0. */
+#define CHECK(expr) \
+  do {              \
+    if (rc == 0)    \
+      rc = (expr);  \
+  } while (0)
+
+/* ---- The calls ------------------------------------------------------------------------- */
+
+static int barrier_common(tubo_comm_t *comm, tubo_request_t **req, int nonblocking)
+{
+  tubo__coll_args_t a;
+  int rc = check_comm_type(comm, TUBO_BYTE, &a, TUBO__C_BARRIER);
+  if (rc == 0 && nonblocking && req == NULL)
+    rc = TUBO_EINVAL;
+  if (rc != 0)
+    return rc;
+  return coll_go(comm, &a, req);
+}
+
+int tubo_barrier(tubo_comm_t *comm)
+{
+  return barrier_common(comm, NULL, 0);
+}
+
+int tubo_ibarrier(tubo_comm_t *comm, tubo_request_t **req)
+{
+  return barrier_common(comm, req, 1);
+}
+
+static int bcast_common(void *buf, size_t count, tubo_type_t type, int root, tubo_comm_t *comm,
+                        tubo_request_t **req, int nonblocking)
+{
+  tubo__coll_args_t a;
+  size_t bytes = 0;
+  int rc = check_comm_type(comm, type, &a, TUBO__C_BCAST);
+  CHECK(check_root(comm, root, &a));
+  CHECK(check_bytes(&a, count, &bytes));
+  CHECK(check_buf(buf, bytes));
+  if (rc == 0 && nonblocking && req == NULL)
+    rc = TUBO_EINVAL;
+  if (rc != 0)
+    return rc;
+  a.rbuf = buf;
+  a.count = count;
+  return coll_go(comm, &a, req);
+}
+
+int tubo_bcast(void *buf, size_t count, tubo_type_t type, int root, tubo_comm_t *comm)
+{
+  return bcast_common(buf, count, type, root, comm, NULL, 0);
+}
+
+int tubo_ibcast(void *buf, size_t count, tubo_type_t type, int root, tubo_comm_t *comm,
+                tubo_request_t **req)
+{
+  return bcast_common(buf, count, type, root, comm, req, 1);
+}
+
+/* The arguments of reductions that give every rank count elements (allreduce, scan,
+ * exscan): sbuf or TUBO_IN_PLACE, rbuf. */
+static int reduce_all_args(const void *sbuf, void *rbuf, size_t count, tubo_type_t type,
+                           const tubo_op_t *op, tubo_comm_t *comm, int kind, tubo__coll_args_t *a)
+{
+  size_t bytes = 0;
+  int rc = check_comm_type(comm, type, a, kind);
+  CHECK(check_op(op, a));
+  CHECK(check_bytes(a, count, &bytes));
+  CHECK(check_buf(rbuf, bytes));
+  if (rc == 0 && sbuf != TUBO_IN_PLACE) {
+    CHECK(check_buf(sbuf, bytes));
+    CHECK(check_apart(sbuf, bytes, rbuf, bytes));
+  }
+  a->in_place = sbuf == TUBO_IN_PLACE;
+  a->sbuf = a->in_place ? NULL : sbuf;
+  a->rbuf = rbuf;
+  a->count = count;
+  return rc;
+}
+
+int tubo_allreduce(const void *sbuf, void *rbuf, size_t count, tubo_type_t type,
+                   const tubo_op_t *op, tubo_comm_t *comm)
+{
+  tubo__coll_args_t a;
+  int rc = reduce_all_args(sbuf, rbuf, count, type, op, comm, TUBO__C_ALLREDUCE, &a);
+  return rc != 0 ? rc : coll_go(comm, &a, NULL);
+}
+
+int tubo_iallreduce(const void *sbuf, void *rbuf, size_t count, tubo_type_t type,
+                    const tubo_op_t *op, tubo_comm_t *comm, tubo_request_t **req)
+{
+  tubo__coll_args_t a;
+  int rc = reduce_all_args(sbuf, rbuf, count, type, op, comm, TUBO__C_ALLREDUCE, &a);
+  if (rc == 0 && req == NULL)
+    rc = TUBO_EINVAL;
+  return rc != 0 ? rc : coll_go(comm, &a, req);
+}
+
+int tubo_scan(const void *sbuf, void *rbuf, size_t count, tubo_type_t type, const tubo_op_t *op,
+              tubo_comm_t *comm)
+{
+  tubo__coll_args_t a;
+  int rc = reduce_all_args(sbuf, rbuf, count, type, op, comm, TUBO__C_SCAN, &a);
+  return rc != 0 ? rc : coll_go(comm, &a, NULL);
+}
+
+int tubo_exscan(const void *sbuf, void *rbuf, size_t count, tubo_type_t type, const tubo_op_t *op,
+                tubo_comm_t *comm)
+{
+  tubo__coll_args_t a;
+  int rc = reduce_all_args(sbuf, rbuf, count, type, op, comm, TUBO__C_EXSCAN, &a);
+  return rc != 0 ? rc : coll_go(comm, &a, NULL);
+}
+
+int tubo_reduce(const void *sbuf, void *rbuf, size_t count, tubo_type_t type, const tubo_op_t *op,
+                int root, tubo_comm_t *comm)
+{
+  tubo__coll_args_t a;
+  size_t bytes = 0;
+  int rc = check_comm_type(comm, type, &a, TUBO__C_REDUCE);
+  CHECK(check_root(comm, root, &a));
+  CHECK(check_op(op, &a));
+  CHECK(check_bytes(&a, count, &bytes));
+  int at_root = rc == 0 && comm->rank == root;
+  if (rc == 0 && (sbuf != TUBO_IN_PLACE || !at_root))
+    CHECK(check_buf(sbuf, bytes));
+  if (at_root) {
+    CHECK(check_buf(rbuf, bytes));
+    if (sbuf != TUBO_IN_PLACE)
+      CHECK(check_apart(sbuf, bytes, rbuf, bytes));
+  }
+  if (rc != 0)
+    return rc;
+  a.in_place = sbuf == TUBO_IN_PLACE;
+  a.sbuf = a.in_place ? NULL : sbuf;
+  a.rbuf = at_root ? rbuf : NULL;
+  a.count = count;
+  return coll_go(comm, &a, NULL);
+}
+
+int tubo_reduce_scatter_block(const void *sbuf, void *rbuf, size_t count, tubo_type_t type,
+                              const tubo_op_t *op, tubo_comm_t *comm)
+{
+  tubo__coll_args_t a;
+  size_t bytes = 0, all = 0, n = 0;
+  int rc = check_comm_type(comm, type, &a, TUBO__C_REDUCE_SCATTER_BLOCK);
+  CHECK(check_op(op, &a));
+  if (rc == 0)
+    CHECK(check_mul(count, (size_t)comm->size, &n));
+  CHECK(check_bytes(&a, n, &all));
+  CHECK(check_bytes(&a, count, &bytes));
+  if (rc == 0 && sbuf == TUBO_IN_PLACE) {
+    CHECK(check_buf(rbuf, all));
+  } else {
+    CHECK(check_buf(rbuf, bytes));
+    CHECK(check_buf(sbuf, all));
+    CHECK(check_apart(sbuf, all, rbuf, bytes));
+  }
+  if (rc != 0)
+    return rc;
+  a.in_place = sbuf == TUBO_IN_PLACE;
+  a.sbuf = a.in_place ? NULL : sbuf;
+  a.rbuf = rbuf;
+  a.count = count;
+  return coll_go(comm, &a, NULL);
+}
+
+int tubo_gather(const void *sbuf, void *rbuf, size_t count, tubo_type_t type, int root,
+                tubo_comm_t *comm)
+{
+  tubo__coll_args_t a;
+  size_t bytes = 0, all = 0, n = 0;
+  int rc = check_comm_type(comm, type, &a, TUBO__C_GATHER);
+  CHECK(check_root(comm, root, &a));
+  CHECK(check_bytes(&a, count, &bytes));
+  if (rc == 0)
+    CHECK(check_mul(count, (size_t)comm->size, &n));
+  CHECK(check_bytes(&a, n, &all));
+  int at_root = rc == 0 && comm->rank == root;
+  if (rc == 0 && (sbuf != TUBO_IN_PLACE || !at_root))
+    CHECK(check_buf(sbuf, bytes));
+  if (at_root) {
+    CHECK(check_buf(rbuf, all));
+    if (sbuf != TUBO_IN_PLACE)
+      CHECK(check_apart(sbuf, bytes, rbuf, all));
+  }
+  if (rc != 0)
+    return rc;
+  a.in_place = sbuf == TUBO_IN_PLACE;
+  a.sbuf = a.in_place ? NULL : sbuf;
+  a.rbuf = at_root ? rbuf : NULL;
+  a.count = count;
+  return coll_go(comm, &a, NULL);
+}
+
+int tubo_gatherv(const void *sbuf, size_t scount, void *rbuf, const size_t *rcounts,
+                 const size_t *displs, tubo_type_t type, int root, tubo_comm_t *comm)
+{
+  tubo__coll_args_t a;
+  size_t bytes = 0, all = 0, end = 0;
+  int rc = check_comm_type(comm, type, &a, TUBO__C_GATHERV);
+  CHECK(check_root(comm, root, &a));
+  int at_root = rc == 0 && comm->rank == root;
+  int in_place = sbuf == TUBO_IN_PLACE && at_root;
+  if (!in_place) {
+    CHECK(check_bytes(&a, scount, &bytes));
+    CHECK(check_buf(sbuf, bytes));
+  }
+  if (at_root) {
+    CHECK(check_extent(rcounts, displs, comm->size, &end));
+    CHECK(check_bytes(&a, end, &all));
+    CHECK(check_buf(rbuf, all));
+    if (!in_place)
+      CHECK(check_apart(sbuf, bytes, rbuf, all));
+  }
+  if (rc != 0)
+    return rc;
+  a.in_place = in_place;
+  a.sbuf = in_place ? NULL : sbuf;
+  a.rbuf = at_root ? rbuf : NULL;
+  a.count = in_place ? rcounts[root] : scount;
+  a.rcounts = at_root ? rcounts : NULL;
+  a.rdispls = at_root ? displs : NULL;
+  return coll_go(comm, &a, NULL);
+}
+
+int tubo_scatter(const void *sbuf, void *rbuf, size_t count, tubo_type_t type, int root,
+                 tubo_comm_t *comm)
+{
+  tubo__coll_args_t a;
+  size_t bytes = 0, all = 0, n = 0;
+  int rc = check_comm_type(comm, type, &a, TUBO__C_SCATTER);
+  CHECK(check_root(comm, root, &a));
+  CHECK(check_bytes(&a, count, &bytes));
+  if (rc == 0)
+    CHECK(check_mul(count, (size_t)comm->size, &n));
+  CHECK(check_bytes(&a, n, &all));
+  int at_root = rc == 0 && comm->rank == root;
+  int in_place = rbuf == TUBO_IN_PLACE && at_root;
+  if (!in_place)
+    CHECK(check_buf(rbuf, bytes));
+  if (at_root) {
+    CHECK(check_buf(sbuf, all));
+    if (!in_place)
+      CHECK(check_apart(sbuf, all, rbuf, bytes));
+  }
+  if (rc != 0)
+    return rc;
+  a.in_place = in_place;
+  a.sbuf = at_root ? sbuf : NULL;
+  a.rbuf = in_place ? NULL : rbuf;
+  a.count = count;
+  return coll_go(comm, &a, NULL);
+}
+
+int tubo_scatterv(const void *sbuf, const size_t *scounts, const size_t *displs, void *rbuf,
+                  size_t rcount, tubo_type_t type, int root, tubo_comm_t *comm)
+{
+  tubo__coll_args_t a;
+  size_t bytes = 0, all = 0, end = 0;
+  int rc = check_comm_type(comm, type, &a, TUBO__C_SCATTERV);
+  CHECK(check_root(comm, root, &a));
+  int at_root = rc == 0 && comm->rank == root;
+  int in_place = rbuf == TUBO_IN_PLACE && at_root;
+  if (!in_place) {
+    CHECK(check_bytes(&a, rcount, &bytes));
+    CHECK(check_buf(rbuf, bytes));
+  }
+  if (at_root) {
+    CHECK(check_extent(scounts, displs, comm->size, &end));
+    CHECK(check_bytes(&a, end, &all));
+    CHECK(check_buf(sbuf, all));
+    if (!in_place)
+      CHECK(check_apart(sbuf, all, rbuf, bytes));
+  }
+  if (rc != 0)
+    return rc;
+  a.in_place = in_place;
+  a.sbuf = at_root ? sbuf : NULL;
+  a.rbuf = in_place ? NULL : rbuf;
+  a.count = rcount;
+  a.scounts = at_root ? scounts : NULL;
+  a.sdispls = at_root ? displs : NULL;
+  return coll_go(comm, &a, NULL);
+}
+
+int tubo_allgather(const void *sbuf, void *rbuf, size_t count, tubo_type_t type, tubo_comm_t *comm)
+{
+  tubo__coll_args_t a;
+  size_t bytes = 0, all = 0, n = 0;
+  int rc = check_comm_type(comm, type, &a, TUBO__C_ALLGATHER);
+  CHECK(check_bytes(&a, count, &bytes));
+  if (rc == 0)
+    CHECK(check_mul(count, (size_t)comm->size, &n));
+  CHECK(check_bytes(&a, n, &all));
+  CHECK(check_buf(rbuf, all));
+  if (sbuf != TUBO_IN_PLACE) {
+    CHECK(check_buf(sbuf, bytes));
+    CHECK(check_apart(sbuf, bytes, rbuf, all));
+  }
+  if (rc != 0)
+    return rc;
+  a.in_place = sbuf == TUBO_IN_PLACE;
+  a.sbuf = a.in_place ? NULL : sbuf;
+  a.rbuf = rbuf;
+  a.count = count;
+  return coll_go(comm, &a, NULL);
+}
+
+int tubo_allgatherv(const void *sbuf, size_t scount, void *rbuf, const size_t *rcounts,
+                    const size_t *displs, tubo_type_t type, tubo_comm_t *comm)
+{
+  tubo__coll_args_t a;
+  size_t bytes = 0, all = 0, end = 0;
+  int rc = check_comm_type(comm, type, &a, TUBO__C_ALLGATHERV);
+  CHECK(check_extent(rcounts, displs, rc == 0 ? comm->size : 0, &end));
+  CHECK(check_bytes(&a, end, &all));
+  CHECK(check_buf(rbuf, all));
+  if (sbuf != TUBO_IN_PLACE) {
+    CHECK(check_bytes(&a, scount, &bytes));
+    CHECK(check_buf(sbuf, bytes));
+    CHECK(check_apart(sbuf, bytes, rbuf, all));
+  }
+  if (rc != 0)
+    return rc;
+  a.in_place = sbuf == TUBO_IN_PLACE;
+  a.sbuf = a.in_place ? NULL : sbuf;
+  a.rbuf = rbuf;
+  a.count = a.in_place ? rcounts[comm->rank] : scount;
+  a.rcounts = rcounts;
+  a.rdispls = displs;
+  return coll_go(comm, &a, NULL);
+}
+
+int tubo_alltoall(const void *sbuf, void *rbuf, size_t count, tubo_type_t type, tubo_comm_t *comm)
+{
+  tubo__coll_args_t a;
+  size_t all = 0, n = 0;
+  int rc = check_comm_type(comm, type, &a, TUBO__C_ALLTOALL);
+  if (rc == 0)
+    CHECK(check_mul(count, (size_t)comm->size, &n));
+  CHECK(check_bytes(&a, n, &all));
+  CHECK(check_buf(rbuf, all));
+  if (sbuf != TUBO_IN_PLACE) {
+    CHECK(check_buf(sbuf, all));
+    CHECK(check_apart(sbuf, all, rbuf, all));
+  }
+  if (rc != 0)
+    return rc;
+  a.in_place = sbuf == TUBO_IN_PLACE;
+  a.sbuf = a.in_place ? NULL : sbuf;
+  a.rbuf = rbuf;
+  a.count = count;
+  return coll_go(comm, &a, NULL);
+}
+
+int tubo_alltoallv(const void *sbuf, const size_t *scounts, const size_t *sdispls, void *rbuf,
+                   const size_t *rcounts, const size_t *rdispls, tubo_type_t type,
+                   tubo_comm_t *comm)
+{
+  tubo__coll_args_t a;
+  size_t sall = 0, rall = 0, send = 0, rend = 0;
+  int rc = check_comm_type(comm, type, &a, TUBO__C_ALLTOALLV);
+  int n = rc == 0 ? comm->size : 0;
+  CHECK(check_extent(rcounts, rdispls, n, &rend));
+  CHECK(check_bytes(&a, rend, &rall));
+  CHECK(check_buf(rbuf, rall));
+  if (sbuf != TUBO_IN_PLACE) {
+    CHECK(check_extent(scounts, sdispls, n, &send));
+    CHECK(check_bytes(&a, send, &sall));
+    CHECK(check_buf(sbuf, sall));
+    CHECK(check_apart(sbuf, sall, rbuf, rall));
+  }
+  if (rc != 0)
+    return rc;
+  a.in_place = sbuf == TUBO_IN_PLACE;
+  a.sbuf = a.in_place ? NULL : sbuf;
+  a.rbuf = rbuf;
+  a.scounts = a.in_place ? NULL : scounts;
+  a.sdispls = a.in_place ? NULL : sdispls;
+  a.rcounts = rcounts;
+  a.rdispls = rdispls;
+  return coll_go(comm, &a, NULL);
+}

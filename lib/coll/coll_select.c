@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: MIT */
+/* Which table of collectives a communicator runs: the first table, in the order below,
+ * whose setup accepts the communicator. Chosen at the communicator's first blocking
+ * collective (every rank calls it at the same point), so that a world or communicator
+ * that never runs one costs nothing. */
+#include "config.h"
+
+#include "coll/coll.h"
+
+/* The tables, the most specialised first; the point-to-point one serves every
+ * communicator. */
+static const tubo__coll_table_t *const coll_tables[] = {
+    &tubo__coll_p2p,
+};
+
+int tubo__coll_select(tubo_comm_t *comm)
+{
+  for (size_t i = 0; i < sizeof coll_tables / sizeof coll_tables[0]; i++) {
+    const tubo__coll_table_t *t = coll_tables[i];
+    int rc = t->setup != NULL ? t->setup(comm) : 0;
+    if (rc == TUBO__COLL_DECLINE)
+      continue;
+    if (rc != 0)
+      return rc;
+    comm->coll = t;
+    return 0;
+  }
+  comm->coll = &tubo__coll_p2p;
+  return 0;
+}
+
+void tubo__coll_deselect(tubo_comm_t *comm)
+{
+  const tubo__coll_table_t *t = comm->coll;
+  if (t != NULL && t->teardown != NULL)
+    t->teardown(comm);
+  comm->coll = NULL;
+  comm->coll_state = NULL;
+}
