@@ -537,6 +537,14 @@ static const fc_death_t fc_deaths[] = {
     {"barrier", 3, "shm", FC_KILL, TUBO_EPEER},
     {"barrier", 4, "shm", FR_DIE_SEGV, TUBO_EPEER},
     {"barrier", 3, "pipe", FR_DIE_EXIT, TUBO_EPEER},
+    /* Collectives: the victim never joins, is the root, or stops half-way through (on a
+     * power of two of ranks, where every rank needs every other's part to finish). */
+    {"allreduce", 3, "shm", FC_KILL, TUBO_EPEER},
+    {"allreduce", 4, "pipe", FR_DIE_EXIT, TUBO_EPEER},
+    {"bcast", 4, "shm", FR_DIE_SEGV, TUBO_EPEER},
+    {"allreduce_mid", 4, "shm", FC_KILL, TUBO_EPEER},
+    {"allreduce_mid", 2, "shm", FR_DIE_EXIT, TUBO_EPEER},
+    {"allreduce_mid", 4, "pipe", FR_DIE_SEGV, TUBO_EPEER},
     {"queue_get", 3, "shm", FC_KILL, TUBO_EPEER},
     {"queue_get", 2, "shm", FR_DIE_SEGV, TUBO_EPEER},
     {"queue_put", 3, "shm", FR_DIE_EXIT, TUBO_EPEER},

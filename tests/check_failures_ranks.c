@@ -175,6 +175,53 @@ static int block_barrier(fr_ctx_t *c)
   return tubo_barrier(th_world);
 }
 
+/* Collectives: the victim never joins (allreduce, bcast from it), or joins and stops
+ * half-way (allreduce_mid: it starts the same allreduce, non-blocking, on a dup of the
+ * world, and never makes progress on it again). */
+#define FR_COLL_N 100000
+
+static int block_allreduce(fr_ctx_t *c)
+{
+  static double in[FR_COLL_N], out[FR_COLL_N];
+  (void)c;
+  return tubo_allreduce(in, out, FR_COLL_N, TUBO_DOUBLE, TUBO_SUM, th_world);
+}
+
+static int block_bcast(fr_ctx_t *c)
+{
+  static double buf[FR_COLL_N];
+  return tubo_bcast(buf, FR_COLL_N, TUBO_DOUBLE, c->victim, th_world);
+}
+
+static tubo_comm_t *fr_dup;
+
+static void open_dup(fr_ctx_t *c)
+{
+  (void)c;
+  TH_OK(tubo_comm_dup(th_world, &fr_dup));
+}
+
+static void start_allreduce(fr_ctx_t *c)
+{
+  static double in[FR_COLL_N], out[FR_COLL_N];
+  tubo_request_t *r = NULL;
+  (void)c;
+  TH_OK(tubo_iallreduce(in, out, FR_COLL_N, TUBO_DOUBLE, TUBO_SUM, fr_dup, &r));
+}
+
+static int block_allreduce_mid(fr_ctx_t *c)
+{
+  static double in[FR_COLL_N], out[FR_COLL_N];
+  (void)c;
+  return tubo_allreduce(in, out, FR_COLL_N, TUBO_DOUBLE, TUBO_SUM, fr_dup);
+}
+
+static void close_dup(fr_ctx_t *c)
+{
+  (void)c;
+  TH_OK(tubo_comm_free(&fr_dup));
+}
+
 static int block_probe(fr_ctx_t *c)
 {
   tubo_status_t st;
@@ -357,6 +404,9 @@ FR_BODY(send_big, open_big, NULL, close_big)
 FR_BODY(wait, NULL, NULL, NULL)
 FR_BODY(waitall, open_big, NULL, close_big)
 FR_BODY(barrier, NULL, NULL, NULL)
+FR_BODY(allreduce, NULL, NULL, NULL)
+FR_BODY(bcast, NULL, NULL, NULL)
+FR_BODY(allreduce_mid, open_dup, start_allreduce, close_dup)
 FR_BODY(probe, NULL, NULL, NULL)
 FR_BODY(pipe_recv, open_pipes, NULL, close_pipes)
 FR_BODY(pipe_send, open_pipes_big, NULL, close_pipes_big)
@@ -441,6 +491,9 @@ const th_body_t fr_bodies[] = {
     {"wait", body_wait, TH_SELF_INIT},
     {"waitall", body_waitall, TH_SELF_INIT},
     {"barrier", body_barrier, TH_SELF_INIT},
+    {"allreduce", body_allreduce, TH_SELF_INIT},
+    {"bcast", body_bcast, TH_SELF_INIT},
+    {"allreduce_mid", body_allreduce_mid, TH_SELF_INIT},
     {"probe", body_probe, TH_SELF_INIT},
     {"pipe_recv", body_pipe_recv, TH_SELF_INIT},
     {"pipe_send", body_pipe_send, TH_SELF_INIT},
