@@ -6,10 +6,12 @@
 #include "config.h"
 
 #include "coll/coll.h"
+#include "coll/coll_shm.h"
 
 /* The tables, the most specialised first; the point-to-point one serves every
  * communicator. */
 static const tubo__coll_table_t *const coll_tables[] = {
+    &tubo__coll_shm,
     &tubo__coll_p2p,
 };
 

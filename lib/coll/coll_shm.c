@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: MIT */
+/* The shared-memory collectives' segment, steps and sleeps (coll_shm.h), and their table. */
+#include "config.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coll/coll_shm.h"
+#include "os/os.h"
+#include "patterns/shmem.h"
+
+/* Data slot bytes: as large as a rank's share of SHMC_BUDGET allows, within bounds. */
+#define SHMC_BUDGET   (512u << 10)
+#define SHMC_SLOT_MIN (4u << 10)
+#define SHMC_SLOT_MAX (64u << 10)
+/* A waiting rank sleeps this long at most before it looks at the job again. */
+#define SHMC_SLEEP_MS 10
+/* Where ranks share cores, the rank waited for needs the core: spin only this long. */
+#define SHMC_SPIN_OVERSUB_NS 2000u
+
+/* Whether publishers may skip their full fence because sleepers make every CPU pass one
+ * (os.h's asymmetric fences); decided once per process. */
+static int shmc_asym = -1;
+
+void tubo__shmc_publish(shmc_t *s, uint32_t k, int wake)
+{
+  atomic_store_explicit(&shmc_line(s, s->me, k)->step, k, memory_order_release);
+  s->step = k;
+  /* The store must not pass the load of sleepers (a sleeper looks again after it counted
+   * itself in): a full fence, or one every CPU passes when a rank goes to sleep. */
+  if (shmc_asym)
+    atomic_signal_fence(memory_order_seq_cst);
+  else
+    atomic_thread_fence(memory_order_seq_cst);
+  if (atomic_load_explicit(&s->ctl->sleepers, memory_order_relaxed) == 0)
+    return;
+  if (wake == SHMC_WAKE_IF_LAST)
+    for (int q = 0; q < s->P; q++)
+      if (!shmc_at(s, q, k))
+        return; /* not the last: the last one wakes them */
+  atomic_fetch_add_explicit(&s->ctl->bell, 1, memory_order_seq_cst);
+  tubo__os_futex_wake(&s->ctl->bell, INT_MAX);
+}
+
+static int shmc_ready(const shmc_t *s, int r, uint32_t k)
+{
+  if (r >= 0)
+    return shmc_at(s, r, k);
+  for (int q = 0; q < s->P; q++)
+    if (!shmc_at(s, q, k))
+      return 0;
+  return 1;
+}
+
+/* Sleeps on the bell until woken, or SHMC_SLEEP_MS; then looks at the job's health. */
+static int shmc_sleep(shmc_t *s, int r, uint32_t k)
+{
+  tubo__world_t *w = s->comm->w;
+  uint32_t gen = atomic_load_explicit(&s->ctl->bell, memory_order_seq_cst);
+  atomic_fetch_add_explicit(&s->ctl->sleepers, 1, memory_order_seq_cst);
+  if (shmc_asym)
+    tubo__os_fence_remote(); /* every publisher's last store is now visible */
+  if (!shmc_ready(s, r, k))
+    tubo__os_futex_wait(&s->ctl->bell, gen, SHMC_SLEEP_MS);
+  atomic_fetch_sub_explicit(&s->ctl->sleepers, 1, memory_order_seq_cst);
+  return tubo__world_health(w);
+}
+
+int tubo__shmc_wait(shmc_t *s, int r, uint32_t k)
+{
+  if (shmc_ready(s, r, k))
+    return 0;
+  tubo__world_t *w = s->comm->w;
+  uint64_t t0 = 0;
+  for (unsigned spins = 1;; spins++) {
+    if (shmc_ready(s, r, k))
+      return 0;
+    if (spins & 63) {
+      tubo__os_cpu_relax();
+      continue;
+    }
+    /* Now and then: the rank's other work (point-to-point, non-blocking collectives,
+     * served objects), and whether the job broke. */
+    int n = tubo__progress(w);
+    if (n < 0)
+      return n;
+    if (w->broken)
+      return w->broken_code;
+    uint64_t now = tubo__os_now_ns();
+    if (t0 == 0)
+      t0 = now;
+    if (now - t0 < s->spin_ns)
+      continue;
+    int rc = shmc_sleep(s, r, k);
+    if (rc != 0 && !shmc_ready(s, r, k))
+      return rc;
+    t0 = 0;
+  }
+}
+
+unsigned char *tubo__shmc_tree(const tubo__coll_args_t *a, unsigned char **parts, int n,
+                               size_t count)
+{
+  int pof2 = tubo__coll_pof2(n), rem = n - pof2;
+  /* Fold the first 2 rem parts in pairs; the lower is the operation's left (in). */
+  for (int v = 0; v < rem; v++) {
+    tubo__op_apply(a->op, a->t, parts[2 * v], parts[2 * v + 1], count);
+    parts[v] = parts[2 * v + 1];
+  }
+  for (int v = rem; v < pof2; v++)
+    parts[v] = parts[v + rem];
+  for (int m = 1; m < pof2; m *= 2)
+    for (int v = 0; v < pof2; v += 2 * m) {
+      tubo__op_apply(a->op, a->t, parts[v], parts[v + m], count);
+      parts[v] = parts[v + m];
+    }
+  return parts[0];
+}
+
+/* ---- Setup ---------------------------------------------------------------------------- */
+
+static int shmc_setup(tubo_comm_t *comm)
+{
+  tubo__world_t *w = comm->w;
+  /* Every rank of one node, all reached through a transport with a shared heap: the same
+   * answer on every rank. */
+  if (comm->size < 2 || comm->nodes.n != 1)
+    return TUBO__COLL_DECLINE;
+  for (int r = 0; r < comm->size; r++) {
+    int wr = tubo__comm_world_rank(comm, r);
+    if (wr != w->rank && tubo__tport_of(w, wr)->ops->heap_alloc == NULL)
+      return TUBO__COLL_DECLINE;
+  }
+  int P = comm->size;
+  size_t slot = SHMC_BUDGET / (2 * (size_t)P);
+  slot = slot < SHMC_SLOT_MIN ? SHMC_SLOT_MIN : slot > SHMC_SLOT_MAX ? SHMC_SLOT_MAX : slot;
+  slot &= ~(size_t)(SHMC_LINE - 1);
+  size_t bytes = SHMC_LINE + 2 * (size_t)P * (sizeof(struct shmc_line) + slot);
+  tubo__shmem_t m;
+  int rc = tubo__shmem_comm(comm, bytes, &m);
+  /* Out of heap (the same on every rank: rank 0 took it and told the others): the
+   * point-to-point algorithms serve. */
+  if (rc == TUBO_ESHM || rc == TUBO_ENOTSUP)
+    return TUBO__COLL_DECLINE;
+  if (rc != 0)
+    return rc;
+  shmc_t *s = calloc(1, sizeof *s);
+  if (s != NULL) {
+    s->tmp = malloc((size_t)P * SHMC_LINE);
+    s->parts = malloc((size_t)P * sizeof *s->parts);
+  }
+  if (s == NULL || s->tmp == NULL || s->parts == NULL) {
+    if (s != NULL) {
+      free(s->tmp);
+      free(s->parts);
+    }
+    free(s);
+    return TUBO_ENOMEM;
+  }
+  s->P = P;
+  s->me = comm->rank;
+  s->slot = slot;
+  s->comm = comm;
+  s->ctl = m.base;
+  s->lines = (struct shmc_line *)((unsigned char *)m.base + SHMC_LINE);
+  s->slots = (unsigned char *)(s->lines + 2 * (size_t)P);
+  s->spin_ns =
+      w->oversubscribed && w->spin_ns > SHMC_SPIN_OVERSUB_NS ? SHMC_SPIN_OVERSUB_NS : w->spin_ns;
+  if (shmc_asym < 0)
+    shmc_asym = tubo__os_fence_register() == 0;
+  comm->coll_state = s;
+  return 0;
+}
+
+static void shmc_teardown(tubo_comm_t *comm)
+{
+  shmc_t *s = comm->coll_state;
+  if (s == NULL)
+    return;
+  /* The segment stays in the job's heap, which frees nothing. */
+  free(s->tmp);
+  free(s->parts);
+  free(s);
+}
+
+const tubo__coll_table_t tubo__coll_shm = {
+    "shm",
+    shmc_setup,
+    shmc_teardown,
+    {
+        [TUBO__C_BARRIER] = tubo__shmc_barrier,
+        [TUBO__C_BCAST] = tubo__shmc_bcast,
+        [TUBO__C_REDUCE] = tubo__shmc_reduce,
+        [TUBO__C_ALLREDUCE] = tubo__shmc_allreduce,
+        [TUBO__C_GATHER] = tubo__shmc_gather,
+        [TUBO__C_SCATTER] = tubo__shmc_scatter,
+        [TUBO__C_ALLGATHER] = tubo__shmc_allgather,
+        [TUBO__C_ALLTOALL] = tubo__shmc_alltoall,
+    },
+};

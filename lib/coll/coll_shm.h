@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: MIT */
+/* The shared-memory collectives (coll_shm*.c): for a communicator whose ranks all share
+ * one node's memory, collectives move data through a segment of the job's shared heap
+ * instead of messages.
+ *
+ * The segment: a control line (the bell every waiting rank sleeps on, and how many
+ * sleep), then two flag lines per rank, then two data slots per rank:
+ *
+ *   [ ctl | line[0][0..P) | line[1][0..P) | slot[0][0..P) | slot[1][0..P) ]
+ *
+ * Ranks move through numbered steps, the same on every rank (each collective takes a
+ * fixed number, from its arguments). At step k a rank writes what it shares into its
+ * line and slot of parity k & 1 (up to SHMC_INLINE bytes ride in the line itself, beside
+ * the flag), then stores k in its line's flag with release order: one writer per line, no
+ * atomic read-modify-write on the way. A reader waits until the flags it needs say k (or
+ * more) and reads. A rank that reaches step k + 1 is done reading step k, so the writer
+ * of step k + 2 (the same parity) first waits until every rank is at k + 1 or beyond: in
+ * the collectives where all ranks wait for all, that holds already.
+ *
+ * Waiting ranks spin briefly, then sleep on the control line's bell; the rank whose flag
+ * completes what sleepers wait for (the last to arrive, or the root others wait on) wakes
+ * them all with one system call. Sleepers wake every few milliseconds anyway to serve
+ * point-to-point traffic and to notice a rank that died. */
+#ifndef TUBO_COLL_SHM_H
+#define TUBO_COLL_SHM_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "coll/coll.h"
+
+#define SHMC_LINE   64u
+#define SHMC_INLINE 56u /* bytes of data a flag line carries */
+
+struct shmc_ctl {
+  _Alignas(SHMC_LINE) _Atomic uint32_t bell; /* futex word: bumped to wake sleepers */
+  _Atomic uint32_t sleepers;                 /* ranks asleep on it, or about to be */
+};
+
+struct shmc_line {
+  _Alignas(SHMC_LINE) _Atomic uint32_t step; /* the last step whose data this line holds */
+  uint32_t pad;
+  unsigned char data[SHMC_INLINE];
+};
+
+typedef struct shmc {
+  int P, me;
+  uint32_t step;           /* steps taken so far (the last one published) */
+  size_t slot;             /* bytes of a data slot */
+  struct shmc_ctl *ctl;    /* in the segment */
+  struct shmc_line *lines; /* [2][P] */
+  unsigned char *slots;    /* [2][P][slot] */
+  unsigned char *tmp;      /* private scratch: one line's data per part of a tree */
+  unsigned char **parts;   /* private: P part pointers */
+  uint64_t spin_ns;        /* how long a waiting rank spins before it sleeps */
+  tubo_comm_t *comm;
+} shmc_t;
+
+static inline struct shmc_line *shmc_line(const shmc_t *s, int rank, uint32_t k)
+{
+  return &s->lines[(size_t)(k & 1) * (size_t)s->P + (size_t)rank];
+}
+
+static inline unsigned char *shmc_slot(const shmc_t *s, int rank, uint32_t k)
+{
+  return s->slots + ((size_t)(k & 1) * (size_t)s->P + (size_t)rank) * s->slot;
+}
+
+/* Whether rank r has published step k (or later). */
+static inline int shmc_at(const shmc_t *s, int r, uint32_t k)
+{
+  uint32_t v = atomic_load_explicit(&shmc_line(s, r, k)->step, memory_order_acquire);
+  return (int32_t)(v - k) >= 0;
+}
+
+/* Who a publication wakes: those waiting for every rank (when this one was the last), or
+ * everyone (the root, which others wait on). */
+enum { SHMC_WAKE_IF_LAST = 0, SHMC_WAKE_ALWAYS = 1 };
+
+/* Stores step k in this rank's line (after its data), then wakes sleepers as told. */
+void tubo__shmc_publish(shmc_t *s, uint32_t k, int wake);
+/* Waits until rank r (or every rank, r < 0) has published step k. Returns 0, or
+ * TUBO_EPEER / TUBO_EABORT when the job broke meanwhile. */
+int tubo__shmc_wait(shmc_t *s, int r, uint32_t k);
+/* Before writing data of step k: waits until every rank is done reading step k - 2. */
+static inline int tubo__shmc_guard(shmc_t *s, uint32_t k)
+{
+  return tubo__shmc_wait(s, -1, k - 1);
+}
+
+/* Combines n parts of count elements along the fixed tree (coll.h), in place: parts[i]'s
+ * memory may be overwritten (but not parts[0]'s unless n is 1). Returns the part that
+ * holds the result. */
+unsigned char *tubo__shmc_tree(const tubo__coll_args_t *a, unsigned char **parts, int n,
+                               size_t count);
+
+/* The algorithms (coll_shm_move.c, coll_shm_reduce.c). */
+int tubo__shmc_barrier(tubo_comm_t *comm, const tubo__coll_args_t *a);
+int tubo__shmc_bcast(tubo_comm_t *comm, const tubo__coll_args_t *a);
+int tubo__shmc_gather(tubo_comm_t *comm, const tubo__coll_args_t *a);
+int tubo__shmc_scatter(tubo_comm_t *comm, const tubo__coll_args_t *a);
+int tubo__shmc_allgather(tubo_comm_t *comm, const tubo__coll_args_t *a);
+int tubo__shmc_alltoall(tubo_comm_t *comm, const tubo__coll_args_t *a);
+int tubo__shmc_reduce(tubo_comm_t *comm, const tubo__coll_args_t *a);
+int tubo__shmc_allreduce(tubo_comm_t *comm, const tubo__coll_args_t *a);
+
+/* The table (coll_shm.c). */
+extern const tubo__coll_table_t tubo__coll_shm;
+
+#endif /* TUBO_COLL_SHM_H */

@@ -1,0 +1,177 @@
+/* SPDX-License-Identifier: MIT */
+/* Shared-memory collectives that move data (coll_shm.h): barrier, bcast, gather,
+ * scatter, allgather, alltoall. Data of at most SHMC_INLINE bytes rides in the flag's
+ * line; more goes through the slots, a slot's worth per step. */
+#include "config.h"
+
+#include <string.h>
+
+#include "coll/coll_shm.h"
+
+static inline size_t bytes_of(const tubo__coll_args_t *a, size_t count)
+{
+  return count * a->t->size;
+}
+
+static inline size_t min_sz(size_t a, size_t b)
+{
+  return a < b ? a : b;
+}
+
+int tubo__shmc_barrier(tubo_comm_t *comm, const tubo__coll_args_t *a)
+{
+  (void)a;
+  shmc_t *s = comm->coll_state;
+  uint32_t k = s->step + 1;
+  tubo__shmc_publish(s, k, SHMC_WAKE_IF_LAST);
+  return tubo__shmc_wait(s, -1, k);
+}
+
+int tubo__shmc_bcast(tubo_comm_t *comm, const tubo__coll_args_t *a)
+{
+  shmc_t *s = comm->coll_state;
+  unsigned char *buf = a->rbuf;
+  size_t len = bytes_of(a, a->count);
+  int root = a->root, rc = 0;
+  if (len <= SHMC_INLINE) {
+    uint32_t k = s->step + 1;
+    if (s->me == root) {
+      if ((rc = tubo__shmc_guard(s, k)) != 0)
+        return rc;
+      memcpy(shmc_line(s, root, k)->data, buf, len);
+      tubo__shmc_publish(s, k, SHMC_WAKE_ALWAYS);
+      return 0;
+    }
+    if ((rc = tubo__shmc_wait(s, root, k)) != 0)
+      return rc;
+    memcpy(buf, shmc_line(s, root, k)->data, len);
+    tubo__shmc_publish(s, k, SHMC_WAKE_IF_LAST);
+    return 0;
+  }
+  for (size_t off = 0; off < len; off += s->slot) {
+    size_t n = min_sz(s->slot, len - off);
+    uint32_t k = s->step + 1;
+    if (s->me == root) {
+      if ((rc = tubo__shmc_guard(s, k)) != 0)
+        return rc;
+      memcpy(shmc_slot(s, root, k), buf + off, n);
+      tubo__shmc_publish(s, k, SHMC_WAKE_ALWAYS);
+    } else {
+      if ((rc = tubo__shmc_wait(s, root, k)) != 0)
+        return rc;
+      memcpy(buf + off, shmc_slot(s, root, k), n);
+      tubo__shmc_publish(s, k, SHMC_WAKE_IF_LAST);
+    }
+  }
+  return 0;
+}
+
+/* gather: each rank's block, a slot at a time, into the root's buffer. */
+int tubo__shmc_gather(tubo_comm_t *comm, const tubo__coll_args_t *a)
+{
+  shmc_t *s = comm->coll_state;
+  size_t len = bytes_of(a, a->count);
+  int root = a->root, rc = 0;
+  unsigned char *r = a->rbuf;
+  if (s->me == root && !a->in_place)
+    memcpy(r + (size_t)root * len, a->sbuf, len);
+  for (size_t off = 0; off < len; off += s->slot) {
+    size_t n = min_sz(s->slot, len - off);
+    uint32_t k = s->step + 1;
+    if (s->me != root) {
+      if ((rc = tubo__shmc_guard(s, k)) != 0)
+        return rc;
+      memcpy(shmc_slot(s, s->me, k), (const unsigned char *)a->sbuf + off, n);
+      tubo__shmc_publish(s, k, SHMC_WAKE_IF_LAST);
+      continue;
+    }
+    tubo__shmc_publish(s, k, SHMC_WAKE_IF_LAST);
+    if ((rc = tubo__shmc_wait(s, -1, k)) != 0)
+      return rc;
+    for (int q = 0; q < s->P; q++)
+      if (q != root)
+        memcpy(r + (size_t)q * len + off, shmc_slot(s, q, k), n);
+  }
+  return 0;
+}
+
+/* scatter: the root writes block q into rank q's slot, a slot at a time. */
+int tubo__shmc_scatter(tubo_comm_t *comm, const tubo__coll_args_t *a)
+{
+  shmc_t *s = comm->coll_state;
+  size_t len = bytes_of(a, a->count);
+  int root = a->root, rc = 0;
+  const unsigned char *src = a->sbuf;
+  if (s->me == root && !a->in_place)
+    memcpy(a->rbuf, src + (size_t)root * len, len);
+  for (size_t off = 0; off < len; off += s->slot) {
+    size_t n = min_sz(s->slot, len - off);
+    uint32_t k = s->step + 1;
+    if (s->me == root) {
+      if ((rc = tubo__shmc_guard(s, k)) != 0)
+        return rc;
+      for (int q = 0; q < s->P; q++)
+        if (q != root)
+          memcpy(shmc_slot(s, q, k), src + (size_t)q * len + off, n);
+      tubo__shmc_publish(s, k, SHMC_WAKE_ALWAYS);
+      continue;
+    }
+    if ((rc = tubo__shmc_wait(s, root, k)) != 0)
+      return rc;
+    memcpy((unsigned char *)a->rbuf + off, shmc_slot(s, s->me, k), n);
+    tubo__shmc_publish(s, k, SHMC_WAKE_IF_LAST);
+  }
+  return 0;
+}
+
+int tubo__shmc_allgather(tubo_comm_t *comm, const tubo__coll_args_t *a)
+{
+  shmc_t *s = comm->coll_state;
+  size_t len = bytes_of(a, a->count);
+  unsigned char *r = a->rbuf;
+  const unsigned char *mine = a->in_place ? r + (size_t)s->me * len : a->sbuf;
+  if (!a->in_place)
+    memcpy(r + (size_t)s->me * len, mine, len);
+  for (size_t off = 0; off < len; off += s->slot) {
+    size_t n = min_sz(s->slot, len - off);
+    uint32_t k = s->step + 1;
+    int rc = tubo__shmc_guard(s, k);
+    if (rc != 0)
+      return rc;
+    memcpy(shmc_slot(s, s->me, k), mine + off, n);
+    tubo__shmc_publish(s, k, SHMC_WAKE_IF_LAST);
+    if ((rc = tubo__shmc_wait(s, -1, k)) != 0)
+      return rc;
+    for (int q = 0; q < s->P; q++)
+      if (q != s->me)
+        memcpy(r + (size_t)q * len + off, shmc_slot(s, q, k), n);
+  }
+  return 0;
+}
+
+/* alltoall: at each step a rank's slot holds a piece of each of its P blocks. In place,
+ * every rank has published its pieces before any overwrites its buffer: the pieces it
+ * reads were copied into the others' slots first, and its own are in its slot. */
+int tubo__shmc_alltoall(tubo_comm_t *comm, const tubo__coll_args_t *a)
+{
+  shmc_t *s = comm->coll_state;
+  size_t len = bytes_of(a, a->count), piece = s->slot / (size_t)s->P;
+  unsigned char *r = a->rbuf;
+  const unsigned char *src = a->in_place ? r : a->sbuf;
+  for (size_t off = 0; off < len; off += piece) {
+    size_t n = min_sz(piece, len - off);
+    uint32_t k = s->step + 1;
+    int rc = tubo__shmc_guard(s, k);
+    if (rc != 0)
+      return rc;
+    unsigned char *mine = shmc_slot(s, s->me, k);
+    for (int q = 0; q < s->P; q++)
+      memcpy(mine + (size_t)q * piece, src + (size_t)q * len + off, n);
+    tubo__shmc_publish(s, k, SHMC_WAKE_IF_LAST);
+    if ((rc = tubo__shmc_wait(s, -1, k)) != 0)
+      return rc;
+    for (int q = 0; q < s->P; q++)
+      memcpy(r + (size_t)q * len + off, shmc_slot(s, q, k) + (size_t)s->me * piece, n);
+  }
+  return 0;
+}

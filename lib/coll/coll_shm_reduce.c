@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: MIT */
+/* Shared-memory reductions (coll_shm.h): reduce and allreduce, along the fixed tree.
+ *
+ * Up to SHMC_INLINE bytes: each rank puts its data in its flag's line, and the ranks that
+ * want the result each combine every line along the tree themselves (the same operands in
+ * the same order on every rank: the same bits). More: a slot's worth at a time, each rank
+ * copies its part into its slot; once all have, rank i combines slice i of the chunk
+ * across the slots along the tree (in place, in the slots' slice i, which only it reads)
+ * and publishes the result in its other slot; once all have, the ranks that want the
+ * result copy every slice out. */
+#include "config.h"
+
+#include <string.h>
+
+#include "coll/coll_shm.h"
+
+static inline size_t min_sz(size_t a, size_t b)
+{
+  return a < b ? a : b;
+}
+
+/* The tree over every rank's line data of step k (len bytes, count elements) into out. */
+static void shmc_inline_tree(shmc_t *s, const tubo__coll_args_t *a, uint32_t k, size_t len,
+                             void *out)
+{
+  if (s->P == 2) {
+    /* rank 0's value op rank 1's, computed in out. */
+    memcpy(out, shmc_line(s, 1, k)->data, len);
+    tubo__op_apply(a->op, a->t, shmc_line(s, 0, k)->data, out, a->count);
+    return;
+  }
+  for (int q = 0; q < s->P; q++) {
+    s->parts[q] = s->tmp + (size_t)q * SHMC_LINE;
+    memcpy(s->parts[q], shmc_line(s, q, k)->data, len);
+  }
+  memcpy(out, tubo__shmc_tree(a, s->parts, s->P, a->count), len);
+}
+
+static int shmc_reduce_inline(shmc_t *s, const tubo__coll_args_t *a, int all)
+{
+  size_t len = a->count * a->t->size;
+  const void *in = a->in_place ? a->rbuf : a->sbuf;
+  uint32_t k = s->step + 1;
+  int rc = tubo__shmc_guard(s, k);
+  if (rc != 0)
+    return rc;
+  memcpy(shmc_line(s, s->me, k)->data, in, len);
+  tubo__shmc_publish(s, k, SHMC_WAKE_IF_LAST);
+  if (!all && s->me != a->root)
+    return 0;
+  if ((rc = tubo__shmc_wait(s, -1, k)) != 0)
+    return rc;
+  shmc_inline_tree(s, a, k, len, a->rbuf);
+  return 0;
+}
+
+/* Slice q of a chunk of n elements: aligned to cache lines where the type allows. */
+static void shmc_slice(const shmc_t *s, size_t es, size_t n, int q, size_t *lo, size_t *hi)
+{
+  size_t align = es >= SHMC_LINE ? 1 : SHMC_LINE / es;
+  size_t per = (n + (size_t)s->P - 1) / (size_t)s->P;
+  per = (per + align - 1) / align * align;
+  *lo = min_sz(n, per * (size_t)q);
+  *hi = min_sz(n, *lo + per);
+}
+
+static int shmc_reduce_chunks(shmc_t *s, const tubo__coll_args_t *a, int all)
+{
+  size_t es = a->t->size, per_chunk = s->slot / es;
+  const unsigned char *in = a->in_place ? a->rbuf : a->sbuf;
+  unsigned char *out = a->rbuf;
+  int want = all || s->me == a->root, rc;
+  for (size_t c0 = 0; c0 < a->count; c0 += per_chunk) {
+    size_t n = min_sz(per_chunk, a->count - c0), lo, hi;
+    uint32_t k1 = s->step + 1, k2 = k1 + 1;
+    if ((rc = tubo__shmc_guard(s, k1)) != 0)
+      return rc;
+    memcpy(shmc_slot(s, s->me, k1), in + c0 * es, n * es);
+    tubo__shmc_publish(s, k1, SHMC_WAKE_IF_LAST);
+    if ((rc = tubo__shmc_wait(s, -1, k1)) != 0)
+      return rc;
+    shmc_slice(s, es, n, s->me, &lo, &hi);
+    if ((rc = tubo__shmc_guard(s, k2)) != 0)
+      return rc;
+    if (hi > lo) {
+      for (int q = 0; q < s->P; q++)
+        s->parts[q] = shmc_slot(s, q, k1) + lo * es;
+      const unsigned char *res = tubo__shmc_tree(a, s->parts, s->P, hi - lo);
+      memcpy(shmc_slot(s, s->me, k2) + lo * es, res, (hi - lo) * es);
+    }
+    tubo__shmc_publish(s, k2, SHMC_WAKE_IF_LAST);
+    if (!want)
+      continue;
+    if ((rc = tubo__shmc_wait(s, -1, k2)) != 0)
+      return rc;
+    for (int q = 0; q < s->P; q++) {
+      shmc_slice(s, es, n, q, &lo, &hi);
+      memcpy(out + (c0 + lo) * es, shmc_slot(s, q, k2) + lo * es, (hi - lo) * es);
+    }
+  }
+  return 0;
+}
+
+int tubo__shmc_reduce(tubo_comm_t *comm, const tubo__coll_args_t *a)
+{
+  shmc_t *s = comm->coll_state;
+  if (a->count * a->t->size <= SHMC_INLINE)
+    return shmc_reduce_inline(s, a, 0);
+  return shmc_reduce_chunks(s, a, 0);
+}
+
+int tubo__shmc_allreduce(tubo_comm_t *comm, const tubo__coll_args_t *a)
+{
+  shmc_t *s = comm->coll_state;
+  if (a->count * a->t->size <= SHMC_INLINE)
+    return shmc_reduce_inline(s, a, 1);
+  return shmc_reduce_chunks(s, a, 1);
+}
