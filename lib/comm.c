@@ -166,8 +166,11 @@ int tubo__comm_publish(tubo_comm_t *c)
   int rc = tubo__comm_nodes_build(c);
   if (rc == 0 && (rc = tubo__handle_add(c, TUBO__H_COMM)) == 0) {
     c->magic = TUBO__COMM_MAGIC;
-    c->next_comm = c->w->comms;
-    c->w->comms = c;
+    /* An internal one is its owner's to free, not the world's. */
+    if (!c->internal) {
+      c->next_comm = c->w->comms;
+      c->w->comms = c;
+    }
   }
   return rc;
 }
@@ -178,7 +181,7 @@ void tubo__comm_discard(tubo_comm_t *c)
     return;
   if (c->magic == TUBO__COMM_MAGIC) {
     tubo__handle_remove(c);
-    for (tubo_comm_t **p = &c->w->comms; *p != NULL; p = &(*p)->next_comm)
+    for (tubo_comm_t **p = &c->w->comms; *p != NULL && !c->internal; p = &(*p)->next_comm)
       if (*p == c) {
         *p = c->next_comm;
         break;
@@ -196,8 +199,9 @@ int tubo_comm_free(tubo_comm_t **comm)
   if (rc != 0)
     return rc;
   tubo_comm_t *c = *comm;
-  /* The world and spawned worlds' communicators are not this call's to free. */
-  if (c == &c->w->world_comm || c->magic != TUBO__COMM_MAGIC)
+  /* The world, spawned worlds' communicators and internal ones are not this call's to
+   * free. */
+  if (c == &c->w->world_comm || c->magic != TUBO__COMM_MAGIC || c->internal)
     return TUBO_ECOMM;
   tubo__comm_discard(c);
   *comm = NULL;

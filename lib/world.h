@@ -79,6 +79,7 @@ struct tubo_comm {
   const struct tubo__coll_table *coll; /* its collective functions (coll/coll.h) */
   void *coll_state;                    /* theirs */
   tubo_comm_t *next_comm;              /* the world's list of allocated communicators */
+  uint8_t internal;                    /* made by the library for itself (coll/coll_hier.c) */
 };
 
 /* COLL: a non-blocking collective (coll/coll.h), which runs requests of its own. */

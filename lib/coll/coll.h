@@ -75,6 +75,13 @@ typedef struct tubo__coll_table {
 
 /* The point-to-point table: every collective, over any transport (coll_p2p.c). */
 extern const tubo__coll_table_t tubo__coll_p2p;
+/* The hierarchical table for communicators across nodes under mpirun (coll_hier.c), or
+ * NULL in a build without MPI. */
+extern const tubo__coll_table_t *const tubo__coll_hier_table;
+
+/* Runs a collective whose arguments are checked, as the public calls do: blocking (req
+ * NULL) through comm's table, or on the engine (coll_api.c). */
+int tubo__coll_call(tubo_comm_t *comm, tubo__coll_args_t *a, tubo_request_t **req);
 
 /* Chooses and sets up comm's table (comm->coll), collectively (coll_select.c). */
 int tubo__coll_select(tubo_comm_t *comm);

@@ -27,6 +27,8 @@ static const tubo__coll_step_t coll_p2p_steps[TUBO__C_NKINDS] = {
     [TUBO__C_EXSCAN] = tubo__p2p_scan,
 };
 
+static int coll_go(tubo_comm_t *comm, tubo__coll_args_t *a, tubo_request_t **req);
+
 /* Kinds whose count is the same on every rank: with none to move, they do nothing. */
 static int coll_fixed_count(int kind)
 {
@@ -36,6 +38,11 @@ static int coll_fixed_count(int kind)
 
 /* Runs a checked collective: blocking (req NULL) through comm's table first, else on the
  * engine. */
+int tubo__coll_call(tubo_comm_t *comm, tubo__coll_args_t *a, tubo_request_t **req)
+{
+  return coll_go(comm, a, req);
+}
+
 static int coll_go(tubo_comm_t *comm, tubo__coll_args_t *a, tubo_request_t **req)
 {
   if (req == NULL) {

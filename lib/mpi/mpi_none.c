@@ -3,6 +3,7 @@
  * transport's table (transport.c) never opens. */
 #include "config.h"
 
+#include "coll/coll.h"
 #include "mpi/mpi_world.h"
 #include "transport.h"
 #include "tubo.h"
@@ -27,3 +28,6 @@ static int mpi_none_open(tubo__world_t *w, tubo__launch_t *l, const void *arg, v
 
 /* Only open is ever called: a transport that did not open is never used. */
 const tubo__tp_ops_t tubo__mpi_ops = {.name = "mpi", .open = mpi_none_open};
+
+/* No hierarchical collectives without MPI (coll/coll_hier.c). */
+const tubo__coll_table_t *const tubo__coll_hier_table = NULL;

@@ -115,6 +115,7 @@ typedef struct mpi_state {
   tubo__world_t *w;
   MPI_Comm comm;  /* frames */
   MPI_Comm dcomm; /* the data of RTS messages, apart from the ring's receives */
+  MPI_Comm ccomm; /* MPI's own collectives on tubo's communicators (coll/coll_hier.c) */
   int compact;    /* MPI's tags reach MPI_TAG_COMPACT's range */
   int rank, size;
   int owns_mpi; /* tubo initialized MPI, so it finalizes it */
@@ -755,6 +756,7 @@ static void mpi_close(void *state)
     mpi_drain(s);
     MPI_Comm_free(&s->comm);
     MPI_Comm_free(&s->dcomm);
+    MPI_Comm_free(&s->ccomm);
     if (s->owns_mpi)
       MPI_Finalize();
   }
@@ -811,6 +813,11 @@ MPI_Comm tubo__mpi_tport_comm(void *state)
   return ((mpi_state_t *)state)->comm;
 }
 
+MPI_Comm tubo__mpi_tport_coll_comm(void *state)
+{
+  return ((mpi_state_t *)state)->ccomm;
+}
+
 /* Opens the transport over the communicators of arg (mpi_transport.h). */
 static int mpi_open(tubo__world_t *w, tubo__launch_t *l, const void *arg, void **state,
                     tubo__tp_caps_t *caps)
@@ -830,6 +837,12 @@ static int mpi_open(tubo__world_t *w, tubo__launch_t *l, const void *arg, void *
     free(s);
     return TUBO_ELAUNCH;
   }
+  if (MPI_Comm_dup(comm, &s->ccomm) != MPI_SUCCESS) {
+    MPI_Comm_free(&s->dcomm);
+    free(s);
+    return TUBO_ELAUNCH;
+  }
+  MPI_Comm_set_errhandler(s->ccomm, MPI_ERRORS_RETURN);
   s->owns_mpi = a->owns_mpi;
   MPI_Comm_rank(comm, &s->rank);
   MPI_Comm_size(comm, &s->size);
@@ -865,6 +878,7 @@ static int mpi_open(tubo__world_t *w, tubo__launch_t *l, const void *arg, void *
 fail:
   mpi_ring_free(s); /* what was made of the ring */
   MPI_Comm_free(&s->dcomm);
+  MPI_Comm_free(&s->ccomm);
   free(s);
   return rc;
 }

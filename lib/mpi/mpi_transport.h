@@ -26,5 +26,7 @@ int tubo__mpi_shm_peers(MPI_Comm comm, MPI_Comm host, MPI_Comm node, unsigned ch
 /* The communicator the transport's frames travel on (tubo's duplicate of
  * MPI_COMM_WORLD): world ranks are its ranks. */
 MPI_Comm tubo__mpi_tport_comm(void *state);
+/* A duplicate of it where no receive of the transport waits, for MPI's own collectives. */
+MPI_Comm tubo__mpi_tport_coll_comm(void *state);
 
 #endif /* TUBO_MPI_TRANSPORT_H */
