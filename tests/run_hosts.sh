@@ -56,7 +56,7 @@ case "$(cat "$tmp/out")" in
 esac
 
 for suite in check_p2p check_probe check_barrier check_stress check_init check_pipe check_spawn \
-  check_process check_queue check_shared; do
+  check_process check_queue check_shared check_comm check_coll check_coll_nb; do
   if "tests/$suite"; then
     echo "ok: $suite across two hosts"
   else
