@@ -64,7 +64,16 @@ static int shmc_sleep(shmc_t *s, int r, uint32_t k)
   if (!shmc_ready(s, r, k))
     tubo__os_futex_wait(&s->ctl->bell, gen, SHMC_SLEEP_MS);
   atomic_fetch_sub_explicit(&s->ctl->sleepers, 1, memory_order_seq_cst);
-  return tubo__world_health(w);
+  int rc = tubo__world_health(w);
+  if (rc != 0)
+    return rc;
+  /* A rank waited for that left the job (a clean exit) will never come either. */
+  for (int q = r >= 0 ? r : 0; q < (r >= 0 ? r + 1 : s->P); q++) {
+    int wr = tubo__comm_world_rank(s->comm, q);
+    if (wr != w->rank && w->peers[wr].gone && !shmc_at(s, q, k))
+      return TUBO_EPEER;
+  }
+  return 0;
 }
 
 int tubo__shmc_wait(shmc_t *s, int r, uint32_t k)
