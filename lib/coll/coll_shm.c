@@ -145,7 +145,8 @@ static int shmc_setup(tubo_comm_t *comm)
   size_t slot = SHMC_BUDGET / (2 * (size_t)P);
   slot = slot < SHMC_SLOT_MIN ? SHMC_SLOT_MIN : slot > SHMC_SLOT_MAX ? SHMC_SLOT_MAX : slot;
   slot &= ~(size_t)(SHMC_LINE - 1);
-  size_t bytes = SHMC_LINE + 2 * (size_t)P * (sizeof(struct shmc_line) + slot);
+  size_t bytes =
+      SHMC_LINE + (size_t)P * (SHMC_DEPTH * sizeof(struct shmc_line) + 2 * slot);
   tubo__shmem_t m;
   int rc = tubo__shmem_comm(comm, bytes, &m);
   /* Out of heap (the same on every rank: rank 0 took it and told the others): the
@@ -173,7 +174,7 @@ static int shmc_setup(tubo_comm_t *comm)
   s->comm = comm;
   s->ctl = m.base;
   s->lines = (struct shmc_line *)((unsigned char *)m.base + SHMC_LINE);
-  s->slots = (unsigned char *)(s->lines + 2 * (size_t)P);
+  s->slots = (unsigned char *)(s->lines + SHMC_DEPTH * (size_t)P);
   s->spin_ns =
       w->oversubscribed && w->spin_ns > SHMC_SPIN_OVERSUB_NS ? SHMC_SPIN_OVERSUB_NS : w->spin_ns;
   if (shmc_asym < 0)

@@ -4,18 +4,19 @@
  * instead of messages.
  *
  * The segment: a control line (the bell every waiting rank sleeps on, and how many
- * sleep), then two flag lines per rank, then two data slots per rank:
+ * sleep), then SHMC_DEPTH flag lines per rank, then two data slots per rank:
  *
- *   [ ctl | line[0][0..P) | line[1][0..P) | slot[0][0..P) | slot[1][0..P) ]
+ *   [ ctl | line[0][0..P) .. line[DEPTH-1][0..P) | slot[0][0..P) | slot[1][0..P) ]
  *
  * Ranks move through numbered steps, the same on every rank (each collective takes a
  * fixed number, from its arguments). At step k a rank writes what it shares into its
- * line and slot of parity k & 1 (up to SHMC_INLINE bytes ride in the line itself, beside
- * the flag), then stores k in its line's flag with release order: one writer per line, no
- * atomic read-modify-write on the way. A reader waits until the flags it needs say k (or
- * more) and reads. A rank that reaches step k + 1 is done reading step k, so the writer
- * of step k + 2 (the same parity) first waits until every rank is at k + 1 or beyond: in
- * the collectives where all ranks wait for all, that holds already.
+ * line k % SHMC_DEPTH (up to SHMC_INLINE bytes ride in the line itself, beside the flag)
+ * or its slot of parity k & 1, then stores k in the line's flag with release order: one
+ * writer per line, no atomic read-modify-write on the way. A reader waits until the flags
+ * it needs say k (or more) and reads. A rank that reaches step k + 1 is done reading step
+ * k, so the writer of a slot at step k + 2 first waits until every rank is at k + 1 (of a
+ * line, at k + 1 - SHMC_DEPTH): in the collectives where all ranks wait for all, that
+ * holds already, and a root of small broadcasts runs up to SHMC_DEPTH steps ahead.
  *
  * Waiting ranks spin briefly, then sleep on the control line's bell; the rank whose flag
  * completes what sleepers wait for (the last to arrive, or the root others wait on) wakes
@@ -32,6 +33,7 @@
 
 #define SHMC_LINE   64u
 #define SHMC_INLINE 56u /* bytes of data a flag line carries */
+#define SHMC_DEPTH  8u  /* flag lines per rank: steps a rank may run ahead of the slowest */
 
 struct shmc_ctl {
   _Alignas(SHMC_LINE) _Atomic uint32_t bell; /* futex word: bumped to wake sleepers */
@@ -49,7 +51,7 @@ typedef struct shmc {
   uint32_t step;           /* steps taken so far (the last one published) */
   size_t slot;             /* bytes of a data slot */
   struct shmc_ctl *ctl;    /* in the segment */
-  struct shmc_line *lines; /* [2][P] */
+  struct shmc_line *lines; /* [SHMC_DEPTH][P] */
   unsigned char *slots;    /* [2][P][slot] */
   unsigned char *tmp;      /* private scratch: one line's data per part of a tree */
   unsigned char **parts;   /* private: P part pointers */
@@ -59,7 +61,7 @@ typedef struct shmc {
 
 static inline struct shmc_line *shmc_line(const shmc_t *s, int rank, uint32_t k)
 {
-  return &s->lines[(size_t)(k & 1) * (size_t)s->P + (size_t)rank];
+  return &s->lines[(size_t)(k % SHMC_DEPTH) * (size_t)s->P + (size_t)rank];
 }
 
 static inline unsigned char *shmc_slot(const shmc_t *s, int rank, uint32_t k)
@@ -83,10 +85,17 @@ void tubo__shmc_publish(shmc_t *s, uint32_t k, int wake);
 /* Waits until rank r (or every rank, r < 0) has published step k. Returns 0, or
  * TUBO_EPEER / TUBO_EABORT when the job broke meanwhile. */
 int tubo__shmc_wait(shmc_t *s, int r, uint32_t k);
-/* Before writing data of step k: waits until every rank is done reading step k - 2. */
+/* Before writing slot data of step k: waits until every rank is done reading step k - 2
+ * (the slot's last use). */
 static inline int tubo__shmc_guard(shmc_t *s, uint32_t k)
 {
   return tubo__shmc_wait(s, -1, k - 1);
+}
+/* Before writing line data of step k: until every rank is done reading step k -
+ * SHMC_DEPTH, so that a root broadcasting small data may run that far ahead. */
+static inline int tubo__shmc_guard_line(shmc_t *s, uint32_t k)
+{
+  return tubo__shmc_wait(s, -1, k - (SHMC_DEPTH - 1));
 }
 
 /* Combines n parts of count elements along the fixed tree (coll.h), in place: parts[i]'s

@@ -36,7 +36,7 @@ int tubo__shmc_bcast(tubo_comm_t *comm, const tubo__coll_args_t *a)
   if (len <= SHMC_INLINE) {
     uint32_t k = s->step + 1;
     if (s->me == root) {
-      if ((rc = tubo__shmc_guard(s, k)) != 0)
+      if ((rc = tubo__shmc_guard_line(s, k)) != 0)
         return rc;
       memcpy(shmc_line(s, root, k)->data, buf, len);
       tubo__shmc_publish(s, k, SHMC_WAKE_ALWAYS);

@@ -41,7 +41,7 @@ static int shmc_reduce_inline(shmc_t *s, const tubo__coll_args_t *a, int all)
   size_t len = a->count * a->t->size;
   const void *in = a->in_place ? a->rbuf : a->sbuf;
   uint32_t k = s->step + 1;
-  int rc = tubo__shmc_guard(s, k);
+  int rc = tubo__shmc_guard_line(s, k);
   if (rc != 0)
     return rc;
   memcpy(shmc_line(s, s->me, k)->data, in, len);
