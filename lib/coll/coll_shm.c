@@ -11,9 +11,9 @@
 #include "patterns/shmem.h"
 
 /* Data slot bytes: as large as a rank's share of SHMC_BUDGET allows, within bounds. */
-#define SHMC_BUDGET   (512u << 10)
+#define SHMC_BUDGET   (2u << 20)
 #define SHMC_SLOT_MIN (4u << 10)
-#define SHMC_SLOT_MAX (64u << 10)
+#define SHMC_SLOT_MAX (256u << 10)
 /* A waiting rank sleeps this long at most before it looks at the job again. */
 #define SHMC_SLEEP_MS 10
 /* Where ranks share cores, the rank waited for needs the core: spin only this long. */
