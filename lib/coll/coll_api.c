@@ -314,123 +314,88 @@ int tubo_reduce_scatter_block(const void *sbuf, void *rbuf, size_t count, tubo_t
   return coll_go(comm, &a, NULL);
 }
 
+/* The arguments of gather, scatter and their v-forms: every rank's own block (mine,
+ * mine_count elements, or TUBO_IN_PLACE at the root) and, at the root, the blocks of all
+ * (big: counts and displs, or size blocks of mine_count). Fills a's buffers as the
+ * caller's kind names them (gathering: mine is sbuf, big rbuf; else the reverse). */
+static int rooted_args(tubo_comm_t *comm, tubo_type_t type, int kind, int root, const void *mine,
+                       size_t mine_count, const void *big, const size_t *counts,
+                       const size_t *displs, tubo__coll_args_t *a)
+{
+  size_t bytes = 0, all = 0, n = 0;
+  int rc = check_comm_type(comm, type, a, kind);
+  CHECK(check_root(comm, root, a));
+  int at_root = rc == 0 && comm->rank == root;
+  int in_place = mine == TUBO_IN_PLACE && at_root;
+  if (!in_place) {
+    CHECK(check_bytes(a, mine_count, &bytes));
+    CHECK(check_buf(mine, bytes));
+  }
+  if (at_root) {
+    if (counts != NULL || displs != NULL)
+      CHECK(check_extent(counts, displs, comm->size, &n));
+    else
+      CHECK(check_mul(mine_count, (size_t)comm->size, &n));
+    CHECK(check_bytes(a, n, &all));
+    CHECK(check_buf(big, all));
+    if (!in_place)
+      CHECK(check_apart(mine, bytes, big, all));
+  }
+  if (rc != 0)
+    return rc;
+  int gathering = kind == TUBO__C_GATHER || kind == TUBO__C_GATHERV;
+  const void *m = in_place ? NULL : mine, *b = at_root ? big : NULL;
+  a->in_place = in_place;
+  a->sbuf = gathering ? m : b;
+  a->rbuf = (void *)(gathering ? b : m);
+  a->count = in_place && counts != NULL ? counts[root] : mine_count;
+  if (counts != NULL && gathering) {
+    a->rcounts = at_root ? counts : NULL;
+    a->rdispls = at_root ? displs : NULL;
+  } else if (counts != NULL) {
+    a->scounts = at_root ? counts : NULL;
+    a->sdispls = at_root ? displs : NULL;
+  }
+  return 0;
+}
+
 int tubo_gather(const void *sbuf, void *rbuf, size_t count, tubo_type_t type, int root,
                 tubo_comm_t *comm)
 {
   tubo__coll_args_t a;
-  size_t bytes = 0, all = 0, n = 0;
-  int rc = check_comm_type(comm, type, &a, TUBO__C_GATHER);
-  CHECK(check_root(comm, root, &a));
-  CHECK(check_bytes(&a, count, &bytes));
-  if (rc == 0)
-    CHECK(check_mul(count, (size_t)comm->size, &n));
-  CHECK(check_bytes(&a, n, &all));
-  int at_root = rc == 0 && comm->rank == root;
-  if (rc == 0 && (sbuf != TUBO_IN_PLACE || !at_root))
-    CHECK(check_buf(sbuf, bytes));
-  if (at_root) {
-    CHECK(check_buf(rbuf, all));
-    if (sbuf != TUBO_IN_PLACE)
-      CHECK(check_apart(sbuf, bytes, rbuf, all));
-  }
-  if (rc != 0)
-    return rc;
-  a.in_place = sbuf == TUBO_IN_PLACE;
-  a.sbuf = a.in_place ? NULL : sbuf;
-  a.rbuf = at_root ? rbuf : NULL;
-  a.count = count;
-  return coll_go(comm, &a, NULL);
+  int rc = rooted_args(comm, type, TUBO__C_GATHER, root, sbuf, count, rbuf, NULL, NULL, &a);
+  return rc != 0 ? rc : coll_go(comm, &a, NULL);
 }
 
 int tubo_gatherv(const void *sbuf, size_t scount, void *rbuf, const size_t *rcounts,
                  const size_t *displs, tubo_type_t type, int root, tubo_comm_t *comm)
 {
   tubo__coll_args_t a;
-  size_t bytes = 0, all = 0, end = 0;
-  int rc = check_comm_type(comm, type, &a, TUBO__C_GATHERV);
-  CHECK(check_root(comm, root, &a));
-  int at_root = rc == 0 && comm->rank == root;
-  int in_place = sbuf == TUBO_IN_PLACE && at_root;
-  if (!in_place) {
-    CHECK(check_bytes(&a, scount, &bytes));
-    CHECK(check_buf(sbuf, bytes));
-  }
-  if (at_root) {
-    CHECK(check_extent(rcounts, displs, comm->size, &end));
-    CHECK(check_bytes(&a, end, &all));
-    CHECK(check_buf(rbuf, all));
-    if (!in_place)
-      CHECK(check_apart(sbuf, bytes, rbuf, all));
-  }
-  if (rc != 0)
-    return rc;
-  a.in_place = in_place;
-  a.sbuf = in_place ? NULL : sbuf;
-  a.rbuf = at_root ? rbuf : NULL;
-  a.count = in_place ? rcounts[root] : scount;
-  a.rcounts = at_root ? rcounts : NULL;
-  a.rdispls = at_root ? displs : NULL;
-  return coll_go(comm, &a, NULL);
+  /* NULL arrays at the root are its error: one of them stands for the v-form. */
+  static const size_t none[1];
+  int rc = rooted_args(comm, type, TUBO__C_GATHERV, root, sbuf, scount, rbuf,
+                       rcounts != NULL || displs != NULL ? rcounts : none,
+                       rcounts != NULL || displs != NULL ? displs : NULL, &a);
+  return rc != 0 ? rc : coll_go(comm, &a, NULL);
 }
 
 int tubo_scatter(const void *sbuf, void *rbuf, size_t count, tubo_type_t type, int root,
                  tubo_comm_t *comm)
 {
   tubo__coll_args_t a;
-  size_t bytes = 0, all = 0, n = 0;
-  int rc = check_comm_type(comm, type, &a, TUBO__C_SCATTER);
-  CHECK(check_root(comm, root, &a));
-  CHECK(check_bytes(&a, count, &bytes));
-  if (rc == 0)
-    CHECK(check_mul(count, (size_t)comm->size, &n));
-  CHECK(check_bytes(&a, n, &all));
-  int at_root = rc == 0 && comm->rank == root;
-  int in_place = rbuf == TUBO_IN_PLACE && at_root;
-  if (!in_place)
-    CHECK(check_buf(rbuf, bytes));
-  if (at_root) {
-    CHECK(check_buf(sbuf, all));
-    if (!in_place)
-      CHECK(check_apart(sbuf, all, rbuf, bytes));
-  }
-  if (rc != 0)
-    return rc;
-  a.in_place = in_place;
-  a.sbuf = at_root ? sbuf : NULL;
-  a.rbuf = in_place ? NULL : rbuf;
-  a.count = count;
-  return coll_go(comm, &a, NULL);
+  int rc = rooted_args(comm, type, TUBO__C_SCATTER, root, rbuf, count, sbuf, NULL, NULL, &a);
+  return rc != 0 ? rc : coll_go(comm, &a, NULL);
 }
 
 int tubo_scatterv(const void *sbuf, const size_t *scounts, const size_t *displs, void *rbuf,
                   size_t rcount, tubo_type_t type, int root, tubo_comm_t *comm)
 {
   tubo__coll_args_t a;
-  size_t bytes = 0, all = 0, end = 0;
-  int rc = check_comm_type(comm, type, &a, TUBO__C_SCATTERV);
-  CHECK(check_root(comm, root, &a));
-  int at_root = rc == 0 && comm->rank == root;
-  int in_place = rbuf == TUBO_IN_PLACE && at_root;
-  if (!in_place) {
-    CHECK(check_bytes(&a, rcount, &bytes));
-    CHECK(check_buf(rbuf, bytes));
-  }
-  if (at_root) {
-    CHECK(check_extent(scounts, displs, comm->size, &end));
-    CHECK(check_bytes(&a, end, &all));
-    CHECK(check_buf(sbuf, all));
-    if (!in_place)
-      CHECK(check_apart(sbuf, all, rbuf, bytes));
-  }
-  if (rc != 0)
-    return rc;
-  a.in_place = in_place;
-  a.sbuf = at_root ? sbuf : NULL;
-  a.rbuf = in_place ? NULL : rbuf;
-  a.count = rcount;
-  a.scounts = at_root ? scounts : NULL;
-  a.sdispls = at_root ? displs : NULL;
-  return coll_go(comm, &a, NULL);
+  static const size_t none[1];
+  int rc = rooted_args(comm, type, TUBO__C_SCATTERV, root, rbuf, rcount, sbuf,
+                       scounts != NULL || displs != NULL ? scounts : none,
+                       scounts != NULL || displs != NULL ? displs : NULL, &a);
+  return rc != 0 ? rc : coll_go(comm, &a, NULL);
 }
 
 int tubo_allgather(const void *sbuf, void *rbuf, size_t count, tubo_type_t type, tubo_comm_t *comm)
