@@ -476,8 +476,9 @@ TUBO_EXPORT int tubo_sendrecv(const void *sbuf, size_t slen, int dest, int stag,
  * not allow it, or a send and a receive buffer that overlap (pass ::TUBO_IN_PLACE
  * instead); TUBO_ERANK for a root out of range; TUBO_ETOOBIG when a buffer's bytes
  * exceed PTRDIFF_MAX; TUBO_EPEER when a rank of the communicator died (every other rank's
- * call returns it, within a second); TUBO_EABORT after ::tubo_abort. Argument errors are
- * found on the rank that made them; the others then wait, as in MPI, until they fail.
+ * call that needs its part returns it, within a second); TUBO_EABORT after ::tubo_abort.
+ * An argument error is returned on the rank that made it, which takes no part in the
+ * collective: the other ranks' calls wait for it, as in MPI.
  * @{
  */
 
