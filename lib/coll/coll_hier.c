@@ -29,6 +29,7 @@
 #include "coll/coll_p2p.h"
 #include "coll/coll_shm.h"
 #include "mpi/mpi_transport.h"
+#include "settings.h"
 
 /* Up to this many bytes of every node's part together, the leaders gather all parts. */
 #define HIER_GATHER_MAX (256u << 10)
@@ -126,7 +127,7 @@ static int hier_setup(tubo_comm_t *comm)
   void *mst = hier_mpi_state(w);
   const tubo__comm_nodes_t *nd = &comm->nodes;
   /* The same answer on every rank: the node map is every rank's. */
-  if (mst == NULL || nd->n < 2)
+  if (mst == NULL || nd->n < 2 || !tubo__setting_u64("TUBO_COLL_HIER", 1, 0, 1))
     return TUBO__COLL_DECLINE;
   hier_t *h = calloc(1, sizeof *h);
   if (h == NULL)

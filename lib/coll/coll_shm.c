@@ -9,6 +9,7 @@
 #include "coll/coll_shm.h"
 #include "os/os.h"
 #include "patterns/shmem.h"
+#include "settings.h"
 
 /* Data slot bytes: as large as a rank's share of SHMC_BUDGET allows, within bounds. */
 #define SHMC_BUDGET   (2u << 20)
@@ -134,7 +135,7 @@ static int shmc_setup(tubo_comm_t *comm)
   tubo__world_t *w = comm->w;
   /* Every rank of one node, all reached through a transport with a shared heap: the same
    * answer on every rank. */
-  if (comm->size < 2 || comm->nodes.n != 1)
+  if (comm->size < 2 || comm->nodes.n != 1 || !tubo__setting_u64("TUBO_COLL_SHM", 1, 0, 1))
     return TUBO__COLL_DECLINE;
   for (int r = 0; r < comm->size; r++) {
     int wr = tubo__comm_world_rank(comm, r);
