@@ -27,8 +27,8 @@
  * - handles are opaque and owned by the library, and each kind has its own error code: a
  *   NULL, freed or never-made handle is TUBO_ECOMM (::tubo_comm_t), TUBO_EREQUEST
  *   (::tubo_request_t), TUBO_EPROCESS (::tubo_process_t), TUBO_EPIPE (::tubo_pipe_t),
- *   TUBO_EQUEUE (::tubo_queue_t), TUBO_EARRAY (::tubo_array_t) or TUBO_EVALUE
- *   (::tubo_value_t), as MPI has MPI_ERR_COMM and MPI_ERR_REQUEST. Handles are looked up
+ *   TUBO_EQUEUE (::tubo_queue_t), TUBO_EARRAY (::tubo_array_t), TUBO_EVALUE
+ *   (::tubo_value_t) or TUBO_EOP (::tubo_op_t), as MPI has MPI_ERR_COMM and MPI_ERR_REQUEST. Handles are looked up
  *   by address before they are followed, so a stale one is an error, never a crash. A
  *   handle of another kind cast to the expected one is refused the same way. A NULL
  *   pointer where the library is to store a new handle is TUBO_EINVAL. TUBO_EPIPE is
@@ -101,7 +101,8 @@ extern "C" {
   X(EPIPE, -27, "invalid pipe handle")                                                 \
   X(EQUEUE, -28, "invalid queue handle")                                               \
   X(EARRAY, -29, "invalid array handle")                                               \
-  X(EVALUE, -30, "invalid value handle")
+  X(EVALUE, -30, "invalid value handle")                                               \
+  X(EOP, -31, "invalid reduction operation handle")
 
 /** @brief Error codes returned by tubo functions; 0 means success. */
 enum tubo_error {
@@ -470,8 +471,9 @@ TUBO_EXPORT int tubo_sendrecv(const void *sbuf, size_t slen, int dest, int stag,
  * so, then the nodes' parts so, nodes ordered by their first rank. doc/design.md has it.
  *
  * Errors, for every collective: TUBO_ECOMM for a NULL or freed communicator; TUBO_ENOTINIT
- * before ::tubo_init or after ::tubo_finalize; TUBO_EINVAL for an unknown type or an
- * operation that is unknown or undefined on the type (::TUBO_BAND on doubles), a NULL
+ * before ::tubo_init or after ::tubo_finalize; TUBO_EOP for a NULL, freed or never-made
+ * operation (or a handle of another kind); TUBO_EINVAL for an unknown type or an
+ * operation undefined on the type (::TUBO_BAND on doubles), a NULL
  * buffer where elements must go (a count above 0), ::TUBO_IN_PLACE where the call does
  * not allow it, or a send and a receive buffer that overlap (pass ::TUBO_IN_PLACE
  * instead); TUBO_ERANK for a root out of range; TUBO_ETOOBIG when a buffer's bytes
@@ -573,7 +575,8 @@ TUBO_EXPORT int tubo_op_create(tubo_op_fn fn, int commutative, tubo_op_t **op);
 
 /**
  * @brief Frees an operation made by ::tubo_op_create and sets `*op` to NULL.
- * @return 0; TUBO_EINVAL for NULL, a predefined operation or one freed already.
+ * @return 0; TUBO_EINVAL for a NULL @p op; TUBO_EOP if `*op` is NULL, a predefined
+ *         operation, one freed already or not an operation.
  */
 TUBO_EXPORT int tubo_op_free(tubo_op_t **op);
 

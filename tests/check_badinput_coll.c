@@ -160,16 +160,20 @@ START_TEST(test_op_free)
 {
   tubo_op_t *op = NULL;
   BI_RC("tubo_op_free(NULL)", tubo_op_free(NULL), TUBO_EINVAL);
-  BI_RC("tubo_op_free(&NULL)", tubo_op_free(&op), TUBO_EINVAL);
+  BI_RC("tubo_op_free(&NULL)", tubo_op_free(&op), TUBO_EOP);
   op = (tubo_op_t *)b1;
-  BI_RC("tubo_op_free(bogus)", tubo_op_free(&op), TUBO_EINVAL);
+  BI_RC("tubo_op_free(bogus)", tubo_op_free(&op), TUBO_EOP);
   op = (tubo_op_t *)TUBO_SUM;
-  BI_RC("tubo_op_free(TUBO_SUM)", tubo_op_free(&op), TUBO_EINVAL);
+  BI_RC("tubo_op_free(TUBO_SUM)", tubo_op_free(&op), TUBO_EOP);
+  void *foreign = bi_foreign_handle(TUBO_EOP);
+  op = foreign;
+  BI_RC("tubo_op_free(a process handle)", tubo_op_free(&op), TUBO_EOP);
+  bi_foreign_free(foreign, TUBO_EOP);
   BI_RC("tubo_op_create", tubo_op_create(op_fn, 1, &op), 0);
   tubo_op_t *stale = op;
   BI_RC("tubo_op_free", tubo_op_free(&op), 0);
   ck_assert_msg(op == NULL, "tubo_op_free: expected the handle set to NULL");
-  BI_RC("tubo_op_free(freed)", tubo_op_free(&stale), TUBO_EINVAL);
+  BI_RC("tubo_op_free(freed)", tubo_op_free(&stale), TUBO_EOP);
 }
 END_TEST
 
@@ -207,19 +211,23 @@ static void coll_extra(tubo_comm_t *world)
     BI_RC("tubo_op_create", tubo_op_create(op_fn, 1, &user), 0);
     tubo_op_t *stale = user;
     BI_RC("tubo_op_free", tubo_op_free(&user), 0);
+    void *foreign = bi_foreign_handle(TUBO_EOP);
     const struct {
       const char *what;
       const tubo_op_t *op;
       tubo_type_t type;
-    } ops[] = {{"NULL op", NULL, TUBO_DOUBLE},
-               {"bogus op", (const tubo_op_t *)b1, TUBO_DOUBLE},
-               {"freed op", stale, TUBO_DOUBLE},
-               {"TUBO_BAND on doubles", TUBO_BAND, TUBO_DOUBLE},
-               {"TUBO_MIN on complex", TUBO_MIN, TUBO_CDOUBLE}};
+      int want;
+    } ops[] = {{"NULL op", NULL, TUBO_DOUBLE, TUBO_EOP},
+               {"bogus op", (const tubo_op_t *)b1, TUBO_DOUBLE, TUBO_EOP},
+               {"freed op", stale, TUBO_DOUBLE, TUBO_EOP},
+               {"a process handle as the op", foreign, TUBO_DOUBLE, TUBO_EOP},
+               {"TUBO_BAND on doubles", TUBO_BAND, TUBO_DOUBLE, TUBO_EINVAL},
+               {"TUBO_MIN on complex", TUBO_MIN, TUBO_CDOUBLE, TUBO_EINVAL}};
     for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
       snprintf(what, sizeof what, "%s(%s)", c->name, ops[i].what);
-      BI_RC(what, c->call(world, ops[i].type, ops[i].op, 0, 1, b1, b2), TUBO_EINVAL);
+      BI_RC(what, c->call(world, ops[i].type, ops[i].op, 0, 1, b1, b2), ops[i].want);
     }
+    bi_foreign_free(foreign, TUBO_EOP);
   }
   if (c->has_root) {
     static const int roots[] = {1, -1, 1000, TUBO_ANY_SOURCE};

@@ -264,7 +264,7 @@ static void check_user_ops(void)
     free(in), free(out), free(want), free(d), free(dout);
   }
   /* A user's operation is checked like any handle. */
-  TH_EXPECT_RC(tubo_allreduce(&cr, &cp, 0, TUBO_INT, (tubo_op_t *)&cr, cc), TUBO_EINVAL);
+  TH_EXPECT_RC(tubo_allreduce(&cr, &cp, 0, TUBO_INT, (tubo_op_t *)&cr, cc), TUBO_EOP);
   TH_OK(tubo_op_free(&aff));
   TH_OK(tubo_op_free(&sum));
   TH_CHECK(aff == NULL && sum == NULL, "tubo_op_free: expected the handles set to NULL");

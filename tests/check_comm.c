@@ -366,7 +366,7 @@ static void body_everything(void)
   TH_OK(tubo_barrier(c));
   TH_OK(tubo_array_free(a));
   tubo_value_t *val = NULL;
-  TH_OK(tubo_value_open(c, TUBO_DOUBLE, &val));
+  TH_OK(tubo_value_open(c, TUBO_DOUBLE, NULL, &val));
   TH_OK(tubo_value_free(val));
   TH_OK(tubo_comm_free(&c));
 }

@@ -65,17 +65,12 @@ START_TEST(test_enum_constants)
   const struct {
     int constant, value;
     const char *name;
-  } some[] = {{TUBO_EINVAL, -1, "TUBO_EINVAL"},
-              {TUBO_ETRUNC, -7, "TUBO_ETRUNC"},
-              {TUBO_EPEER, -8, "TUBO_EPEER"},
-              {TUBO_ECOMM, -16, "TUBO_ECOMM"},
-              {TUBO_EDEADLK, -21, "TUBO_EDEADLK"},
-              {TUBO_EPROCESS, -26, "TUBO_EPROCESS"},
-              {TUBO_EPIPE, -27, "TUBO_EPIPE"},
-              {TUBO_EQUEUE, -28, "TUBO_EQUEUE"},
-              {TUBO_EARRAY, -29, "TUBO_EARRAY"},
-              {TUBO_EVALUE, -30, "TUBO_EVALUE"},
-              {TUBO_OK, 0, "TUBO_OK"}};
+  } some[] = {{TUBO_EINVAL, -1, "TUBO_EINVAL"},    {TUBO_ETRUNC, -7, "TUBO_ETRUNC"},
+              {TUBO_EPEER, -8, "TUBO_EPEER"},      {TUBO_ECOMM, -16, "TUBO_ECOMM"},
+              {TUBO_EDEADLK, -21, "TUBO_EDEADLK"}, {TUBO_EPROCESS, -26, "TUBO_EPROCESS"},
+              {TUBO_EPIPE, -27, "TUBO_EPIPE"},     {TUBO_EQUEUE, -28, "TUBO_EQUEUE"},
+              {TUBO_EARRAY, -29, "TUBO_EARRAY"},   {TUBO_EVALUE, -30, "TUBO_EVALUE"},
+              {TUBO_EOP, -31, "TUBO_EOP"},         {TUBO_OK, 0, "TUBO_OK"}};
   for (size_t i = 0; i < sizeof some / sizeof some[0]; i++) {
     ck_assert_msg(some[i].constant == some[i].value, "%s: expected %d, got %d", some[i].name,
                   some[i].value, some[i].constant);

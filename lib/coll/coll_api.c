@@ -126,8 +126,9 @@ static int check_apart(const void *p, size_t pn, const void *q, size_t qn)
 
 static int check_op(const tubo_op_t *op, tubo__coll_args_t *a)
 {
-  if (tubo__op_check(op, a->t->type) != 0)
-    return TUBO_EINVAL;
+  int rc = tubo__op_check(op, a->t->type);
+  if (rc != 0)
+    return rc;
   a->op = op;
   return 0;
 }

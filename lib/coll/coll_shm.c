@@ -146,8 +146,7 @@ static int shmc_setup(tubo_comm_t *comm)
   size_t slot = SHMC_BUDGET / (2 * (size_t)P);
   slot = slot < SHMC_SLOT_MIN ? SHMC_SLOT_MIN : slot > SHMC_SLOT_MAX ? SHMC_SLOT_MAX : slot;
   slot &= ~(size_t)(SHMC_LINE - 1);
-  size_t bytes =
-      SHMC_LINE + (size_t)P * (SHMC_DEPTH * sizeof(struct shmc_line) + 2 * slot);
+  size_t bytes = SHMC_LINE + (size_t)P * (SHMC_DEPTH * sizeof(struct shmc_line) + 2 * slot);
   tubo__shmem_t m;
   int rc = tubo__shmem_comm(comm, bytes, &m);
   /* Out of heap (the same on every rank: rank 0 took it and told the others): the

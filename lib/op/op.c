@@ -40,13 +40,14 @@ static int op_predefined(const tubo_op_t *op)
 
 int tubo__op_check(const tubo_op_t *op, tubo_type_t type)
 {
+  int predef = op_predefined(op);
+  if (!predef && (op == NULL || !tubo__handle_live(op, TUBO__H_OP) || op->magic != TUBO__OP_MAGIC))
+    return TUBO_EOP;
   const tubo__type_info_t *t = tubo__type_info(type);
-  if (t == NULL || op == NULL)
+  if (t == NULL)
     return TUBO_EINVAL;
-  if (op_predefined(op))
+  if (predef)
     return tubo__kernel(op->kind, t->index) != NULL ? 0 : TUBO_EINVAL;
-  if (!tubo__handle_live(op, TUBO__H_OP) || op->magic != TUBO__OP_MAGIC)
-    return TUBO_EINVAL;
   return 0;
 }
 
@@ -71,8 +72,10 @@ int tubo_op_create(tubo_op_fn fn, int commutative, tubo_op_t **op)
 
 int tubo_op_free(tubo_op_t **op)
 {
-  if (op == NULL || *op == NULL || op_predefined(*op) || !tubo__handle_live(*op, TUBO__H_OP))
+  if (op == NULL)
     return TUBO_EINVAL;
+  if (*op == NULL || op_predefined(*op) || !tubo__handle_live(*op, TUBO__H_OP))
+    return TUBO_EOP;
   tubo__handle_remove(*op);
   (*op)->magic = 0;
   free(*op);

@@ -56,8 +56,8 @@ const tubo__type_info_t *tubo__type_info(tubo_type_t type);
 tubo__kernel_t tubo__kernel(unsigned kind, unsigned type_index);
 
 /* Checks that op is a predefined operation or a live user operation, and that it is
- * defined on type. Returns 0, TUBO_EINVAL (unknown type, an operation undefined on it, a
- * NULL, freed or never-made operation). */
+ * defined on type. Returns 0, TUBO_EOP (a NULL, freed or never-made operation, or a handle
+ * of another kind) or TUBO_EINVAL (unknown type, a predefined operation undefined on it). */
 int tubo__op_check(const tubo_op_t *op, tubo_type_t type);
 
 /* Combines count elements of type: inout = in op inout. op and type are checked. */
