@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "coll/coll.h"
-#include "patterns/handles.h"
+#include "handles.h"
 #include "world.h"
 
 tubo_comm_t *tubo_comm_world(void)

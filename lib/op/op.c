@@ -6,7 +6,7 @@
 #include <stdlib.h>
 
 #include "op/op.h"
-#include "patterns/handles.h"
+#include "handles.h"
 
 #define PREDEF(k)              \
   {                            \

@@ -5,7 +5,7 @@
 
 #include "patterns/pipe.h"
 
-#include "patterns/handles.h"
+#include "handles.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -27,7 +27,7 @@
 
 #include "launch/fork.h"
 #include "os/os.h"
-#include "patterns/handles.h"
+#include "handles.h"
 #include "patterns/pipe.h"
 #include "patterns/pipe_ring.h"
 #include "patterns/shmem.h"

@@ -10,8 +10,8 @@
 #include <unistd.h>
 
 #include "os/os.h"
+#include "handles.h"
 #include "launch/fork.h"
-#include "patterns/handles.h"
 #include "tubo.h"
 
 struct tubo_process {

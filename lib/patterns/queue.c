@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "os/os.h"
-#include "patterns/handles.h"
+#include "handles.h"
 #include "patterns/queue.h"
 #include "patterns/queue_layout.h"
 #include "patterns/shwait.h"

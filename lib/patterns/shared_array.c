@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "patterns/handles.h"
+#include "handles.h"
 #include "patterns/shared.h"
 #include "patterns/shmem.h"
 

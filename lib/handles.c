@@ -4,7 +4,7 @@
  * probe or two. Deletion shifts later entries back, so that no tombstones pile up. */
 #include "config.h"
 
-#include "patterns/handles.h"
+#include "handles.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* The live handles of the patterns (Process, Pipe, Queue, Array and Value), communicators
- * and operations, by address.
+ * and operations, by address: a process-local table below everything that makes handles.
  * A public call looks its handle up here before following it, so that a handle already
- * freed (or never made) is an error, TUBO_EINVAL, instead of a read of freed memory. A
- * forked child inherits the set with the rest of its memory, as it inherits the handles. */
-#ifndef TUBO_PATTERNS_HANDLES_H
-#define TUBO_PATTERNS_HANDLES_H
+ * freed (or never made) is an error, the code of its kind, instead of a read of freed
+ * memory. A forked child inherits the set with the rest of its memory, as it inherits the
+ * handles. */
+#ifndef TUBO_HANDLES_H
+#define TUBO_HANDLES_H
 
 #include <stddef.h>
 
@@ -40,4 +41,4 @@ static inline int tubo__handle_live(const void *h, tubo__hkind_t kind)
   return tubo__handle_live_slow(h, kind);
 }
 
-#endif /* TUBO_PATTERNS_HANDLES_H */
+#endif /* TUBO_HANDLES_H */
