@@ -166,8 +166,10 @@ static int shmc_setup(tubo_comm_t *comm)
       free(s->parts);
     }
     free(s);
+    tubo__shmem_release(&m);
     return TUBO_ENOMEM;
   }
+  s->seg = m;
   s->P = P;
   s->me = comm->rank;
   s->slot = slot;
@@ -188,7 +190,9 @@ static void shmc_teardown(tubo_comm_t *comm)
   shmc_t *s = comm->coll_state;
   if (s == NULL)
     return;
-  /* The segment stays in the job's heap, which frees nothing. */
+  /* Every collective of this rank on the communicator is complete: its hold on the
+   * segment goes, and the last rank's frees it. */
+  tubo__shmem_release(&s->seg);
   free(s->tmp);
   free(s->parts);
   free(s);
