@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Every collective, on every type and every operation where C defines it, with counts 0,
- * 1, 7 and 1000 (and 1,000,000 on a few), in place and not, on four communicators of each
- * job: the world, a dup of it, a split by parity with shuffled keys and a split by node.
- * Each rank checks its result against what it computes alone (coll_ref.h). */
+ * 1, 7 and 1000 (and 1,000,000 elements of one type for each blocking collective but the
+ * v-forms, and for iallreduce), in place and not, on four communicators of each job: the
+ * world, a dup of it, a split by parity with shuffled keys and a split by node. Each rank
+ * checks its result against what it computes alone (coll_ref.h). */
 #include "config.h"
 
 #include <stdint.h>
@@ -535,7 +536,39 @@ static void check_million(void)
     TH_CHECK(b[i] == (unsigned char)want, "reduce_scatter_block of 1e6 bytes on %s: byte %zu",
              cname, i);
   }
+  /* Scatter from the last rank: block q is q's bytes of the pattern above. */
+  for (size_t i = 0; i < n * (size_t)cp; i++)
+    a[i] = (unsigned char)(i / n * 5 + i);
+  TH_OK(tubo_scatter(cr == cp - 1 ? a : NULL, b, n, TUBO_BYTE, cp - 1, cc));
+  for (size_t i = 0; i < n; i += 113)
+    TH_CHECK(b[i] == (unsigned char)((size_t)cr * 5 + (size_t)cr * n + i),
+             "scatter of 1e6 bytes on %s: byte %zu", cname, i);
   free(a), free(b);
+  /* Exclusive prefix and the non-blocking allreduce, a million longs each. */
+  long long *l = th_malloc(n * sizeof *l), *lo = th_malloc(n * sizeof *lo);
+  for (size_t i = 0; i < n; i++)
+    l[i] = cr_value(CR_SUM, cr, cp, i), lo[i] = -1;
+  TH_OK(tubo_exscan(l, lo, n, TUBO_LLONG, TUBO_SUM, cc));
+  if (cr > 0)
+    for (size_t i = 0; i < n; i += 127) {
+      long long want = 0;
+      for (int r = 0; r < cr; r++)
+        want += cr_value(CR_SUM, r, cp, i);
+      TH_CHECK(lo[i] == want, "exscan of 1e6 long longs on %s: element %zu is %lld, expected %lld",
+               cname, i, lo[i], want);
+    }
+  tubo_request_t *req = NULL;
+  TH_OK(tubo_iallreduce(l, lo, n, TUBO_LLONG, TUBO_MAX, cc, &req));
+  TH_OK(tubo_wait(&req, NULL));
+  for (size_t i = 0; i < n; i += 131) {
+    long long want = cr_value(CR_SUM, 0, cp, i);
+    for (int r = 1; r < cp; r++)
+      want = cr_value(CR_SUM, r, cp, i) > want ? cr_value(CR_SUM, r, cp, i) : want;
+    TH_CHECK(lo[i] == want,
+             "iallreduce MAX of 1e6 long longs on %s: element %zu is %lld, expected %lld", cname, i,
+             lo[i], want);
+  }
+  free(l), free(lo);
 }
 
 /* ---- The communicators each body runs on ---- */
