@@ -77,7 +77,8 @@ int main(int argc, char **argv)
   int nr = n / prows, nc = n / pcols, w = nc + 2;
   double *u = calloc((size_t)(nr + 2) * (size_t)w, sizeof *u);
   double *v = calloc((size_t)(nr + 2) * (size_t)w, sizeof *v);
-  double *sendcol = malloc((size_t)nr * sizeof *sendcol), *recvcol = malloc((size_t)nr * sizeof *recvcol);
+  double *sendcol = malloc((size_t)nr * sizeof *sendcol),
+         *recvcol = malloc((size_t)nr * sizeof *recvcol);
   if (u == NULL || v == NULL || sendcol == NULL || recvcol == NULL) {
     fprintf(stderr, "heat2d: out of memory\n");
     return 1;

@@ -28,11 +28,12 @@
  *   NULL, freed or never-made handle is TUBO_ECOMM (::tubo_comm_t), TUBO_EREQUEST
  *   (::tubo_request_t), TUBO_EPROCESS (::tubo_process_t), TUBO_EPIPE (::tubo_pipe_t),
  *   TUBO_EQUEUE (::tubo_queue_t), TUBO_EARRAY (::tubo_array_t), TUBO_EVALUE
- *   (::tubo_value_t) or TUBO_EOP (::tubo_op_t), as MPI has MPI_ERR_COMM and MPI_ERR_REQUEST. Handles are looked up
- *   by address before they are followed, so a stale one is an error, never a crash. A
- *   handle of another kind cast to the expected one is refused the same way. A NULL
- *   pointer where the library is to store a new handle is TUBO_EINVAL. TUBO_EPIPE is
- *   about the handle only: a pipe whose other end is closed gives TUBO_EEOF;
+ *   (::tubo_value_t) or TUBO_EOP (::tubo_op_t), as MPI has MPI_ERR_COMM and
+ *   MPI_ERR_REQUEST. Handles are looked up by address before they are followed, so a stale
+ *   one is an error, never a crash. A handle of another kind cast to the expected one is
+ *   refused the same way. A NULL pointer where the library is to store a new handle is
+ *   TUBO_EINVAL. TUBO_EPIPE is about the handle only: a pipe whose other end is closed
+ *   gives TUBO_EEOF;
  * - a call that takes a communicator or a request returns TUBO_ENOTINIT before
  *   ::tubo_init and after ::tubo_finalize, whatever the handle;
  * - calls on one process must not run concurrently from several threads.
@@ -522,7 +523,6 @@ typedef enum tubo_type {
 #define TUBO_INT64 TUBO_LLONG
 /** @brief uint64_t. */
 #define TUBO_UINT64 TUBO_ULLONG
-
 
 /** @brief Stands for the send buffer of a collective: the data is in the receive buffer
  * (MPI_IN_PLACE). */
