@@ -46,7 +46,7 @@ typedef struct hier {
 static void *hier_mpi_state(tubo__world_t *w)
 {
   for (int t = 0; t < w->ntports; t++)
-    if (w->tports[t].ops == &tubo__mpi_ops)
+    if (w->tports[t].ops == tubo__tp_lookup(TUBO__TP_MPI))
       return w->tports[t].state;
   return NULL;
 }
