@@ -184,6 +184,8 @@ BEGIN {
 /^typedef .* tubo_[a-z_]+_t;/ { match($0, /tubo_[a-z_]+_t;/); known[substr($0, RSTART, RLENGTH - 1)] = 1 }
 /^} tubo_[a-z_]+_t;/ { match($0, /tubo_[a-z_]+_t/); known[substr($0, RSTART, RLENGTH)] = 1 }
 /^typedef .*\(\*tubo_[a-z_]+\)/ { match($0, /tubo_[a-z_]+\)/); known[substr($0, RSTART, RLENGTH - 1)] = 1 }
+/^enum tubo_[a-z_]+ \{/ { match($0, /tubo_[a-z_]+/); known[substr($0, RSTART, RLENGTH)] = 1 }
+/^  TUBO_[A-Z_0-9]+( =|,|$| )/ { match($0, /TUBO_[A-Z_0-9]+/); known[substr($0, RSTART, RLENGTH)] = 1 }
 
 in_comment {
   line = $0
