@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* The live handles of the patterns (Process, Pipe, Queue, Array and Value), communicators
- * and operations, by address: a process-local table below everything that makes handles.
+/* The live handles of the patterns (Process, Pipe, Queue, Array and Value, dict, list,
+ * Namespace, channel), communicators and operations, by address: a process-local table
+ * below everything that makes handles.
  * A public call looks its handle up here before following it, so that a handle already
  * freed (or never made) is an error, the code of its kind, instead of a read of freed
  * memory. A forked child inherits the set with the rest of its memory, as it inherits the
@@ -18,6 +19,10 @@ typedef enum tubo__hkind {
   TUBO__H_VALUE,
   TUBO__H_COMM, /* communicators (comm.c) */
   TUBO__H_OP,   /* user operations (op/op.c) */
+  TUBO__H_DICT,
+  TUBO__H_LIST,
+  TUBO__H_NS,
+  TUBO__H_CHANNEL,
   TUBO__H_NKINDS
 } tubo__hkind_t;
 

@@ -35,7 +35,7 @@ static void lock_register(void)
     atomic_store_explicit(&lock_nocache, 1, memory_order_relaxed);
 }
 
-static uint32_t lock_self(void)
+uint32_t tubo__lock_self(void)
 {
   uint32_t me = atomic_load_explicit(&lock_pid, memory_order_relaxed);
   if (me != 0)
@@ -93,7 +93,7 @@ static int lock_take_slow(tubo__lock_t *l, uint32_t me)
 
 int tubo__lock_take(tubo__lock_t *l)
 {
-  uint32_t me = lock_self();
+  uint32_t me = tubo__lock_self();
   uint32_t seen = 0;
   if (atomic_compare_exchange_strong_explicit(&l->owner, &seen, me, memory_order_seq_cst,
                                               memory_order_relaxed)) {
@@ -136,5 +136,5 @@ void tubo__lock_drop(tubo__lock_t *l)
 
 int tubo__lock_held(const tubo__lock_t *l)
 {
-  return atomic_load_explicit(&l->owner, memory_order_relaxed) == lock_self();
+  return atomic_load_explicit(&l->owner, memory_order_relaxed) == tubo__lock_self();
 }

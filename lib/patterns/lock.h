@@ -40,4 +40,8 @@ void tubo__lock_drop(tubo__lock_t *l);
 /* Whether this process holds the lock: 1 or 0. */
 int tubo__lock_held(const tubo__lock_t *l);
 
+/* This process's pid, without a system call after the first (forked children look theirs
+ * up again): what the lock word holds. */
+uint32_t tubo__lock_self(void);
+
 #endif /* TUBO_PATTERNS_LOCK_H */

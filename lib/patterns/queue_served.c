@@ -55,7 +55,7 @@ static int qs_try(tubo__served_t *sv, int src, int op, const void *payload, size
   }
 }
 
-static const tubo__served_ops_t qs_ops = {qs_try, qs_timeout_rc};
+static const tubo__served_ops_t qs_ops = {qs_try, qs_timeout_rc, 0};
 
 /* The home's own call: tried on its queue, and while it cannot be made, the home makes
  * progress (serving the others) until it can, or the time is up. */

@@ -37,6 +37,22 @@ struct tubo__served_parked {
   struct tubo__served_parked *next;
 };
 
+/* Makes *buf (of *cap bytes) hold at least need bytes. */
+static int served_room(unsigned char **buf, size_t *cap, size_t need)
+{
+  if (need <= *cap)
+    return 0;
+  size_t want = *cap > 0 ? *cap : 256;
+  while (want < need)
+    want = want > SIZE_MAX / 2 ? need : 2 * want;
+  unsigned char *p = realloc(*buf, want);
+  if (p == NULL)
+    return TUBO_ENOMEM;
+  *buf = p;
+  *cap = want;
+  return 0;
+}
+
 int tubo__served_live(const tubo__served_t *s)
 {
   return tubo__comm_check(s->comm);
@@ -46,6 +62,10 @@ int tubo__served_reply(tubo__served_t *s, int dst, int rc, uint64_t value, const
                        size_t len)
 {
   struct served_rep rep = {rc, 0, value};
+  if (len > SIZE_MAX - sizeof rep || served_room(&s->rep_buf, &s->rep_cap, sizeof rep + len) != 0) {
+    rep.rc = TUBO_ENOMEM;
+    len = 0;
+  }
   memcpy(s->rep_buf, &rep, sizeof rep);
   if (len)
     memcpy(s->rep_buf + sizeof rep, payload, len);
@@ -98,7 +118,7 @@ static int served_retry(tubo__served_t *s)
     struct tubo__served_parked *p = *pp;
     unsigned bit = 1u << (p->op & 31);
     int rc = 1;
-    if (!(blocked & bit))
+    if (s->ops->unordered || !(blocked & bit))
       rc = served_try(s, p->src, p->op, p->payload, p->len);
     if (rc == 1 && tubo__deadline_ms_left(p->dl) == 0)
       rc = tubo__served_reply(s, p->src, s->ops->timeout_rc(p->op), 0, NULL, 0);
@@ -122,8 +142,13 @@ static int served_retry(tubo__served_t *s)
 /* Takes one call from rank src and answers it, or parks it. */
 static int served_take(tubo__served_t *s, int src, size_t msg_len)
 {
-  int rc = tubo_recv(s->req_buf, sizeof(struct served_req) + s->max_payload, src, s->tag_req,
-                     &s->view, TUBO_STATUS_IGNORE);
+  size_t cap = sizeof(struct served_req) + s->max_payload;
+  if (s->max_payload == TUBO__SERVED_ANY) {
+    cap = msg_len > sizeof(struct served_req) ? msg_len : sizeof(struct served_req);
+    if (served_room(&s->req_buf, &s->req_cap, cap) != 0)
+      cap = s->req_cap; /* the call is cut short, and answered TUBO_ECORRUPT below */
+  }
+  int rc = tubo_recv(s->req_buf, cap, src, s->tag_req, &s->view, TUBO_STATUS_IGNORE);
   struct served_req req;
   memcpy(&req, s->req_buf, sizeof req);
   if (rc == 0 && (msg_len < sizeof req || req.len != msg_len - sizeof req || req.op < 0))
@@ -131,7 +156,7 @@ static int served_take(tubo__served_t *s, int src, size_t msg_len)
   if (rc != 0)
     return tubo__served_reply(s, src, rc, 0, NULL, 0);
   const unsigned char *payload = s->req_buf + sizeof req;
-  if (!served_parked_op(s, req.op)) {
+  if (s->ops->unordered || !served_parked_op(s, req.op)) {
     rc = served_try(s, src, req.op, payload, (size_t)req.len);
     if (rc != 1)
       return rc;
@@ -167,6 +192,16 @@ static int served_run(void *arg)
   return n;
 }
 
+void tubo__served_poll(tubo__served_t *s)
+{
+  tubo__world_t *w = s->comm->w;
+  if (w->in_service)
+    return;
+  w->in_service = 1;
+  (void)served_run(s);
+  w->in_service = 0;
+}
+
 void tubo__served_kick(tubo__served_t *s)
 {
   tubo__world_t *w = s->comm->w;
@@ -185,8 +220,10 @@ int tubo__served_wait(tubo__served_t *s, int (*done)(void *), void *arg)
 int tubo__served_call(tubo__served_t *s, int op, int timeout_ms, const void *payload, size_t len,
                       void *out, size_t cap, size_t *out_len, uint64_t *value)
 {
-  if (len > s->max_payload)
+  if (len > s->max_payload || len > SIZE_MAX - sizeof(struct served_req))
     return TUBO_ETOOBIG;
+  if (served_room(&s->req_buf, &s->req_cap, sizeof(struct served_req) + len) != 0)
+    return TUBO_ENOMEM;
   struct served_req req = {op, timeout_ms, len};
   memcpy(s->req_buf, &req, sizeof req);
   if (len)
@@ -195,8 +232,16 @@ int tubo__served_call(tubo__served_t *s, int op, int timeout_ms, const void *pay
   if (rc != 0)
     return rc;
   tubo_status_t st;
-  rc = tubo_recv(s->rep_buf, sizeof(struct served_rep) + s->max_payload, 0, s->tag_rep, &s->view,
-                 &st);
+  size_t room = sizeof(struct served_rep) + s->max_payload;
+  if (s->max_payload == TUBO__SERVED_ANY) {
+    /* An answer of any length: its length first, then room for it. */
+    if ((rc = tubo_probe(0, s->tag_rep, &s->view, &st)) != 0)
+      return rc;
+    if (served_room(&s->rep_buf, &s->rep_cap, st.length) != 0)
+      return TUBO_ENOMEM; /* the answer stays: the handle is unusable from here */
+    room = st.length;
+  }
+  rc = tubo_recv(s->rep_buf, room, 0, s->tag_rep, &s->view, &st);
   if (rc != 0)
     return rc;
   struct served_rep rep;
@@ -211,6 +256,11 @@ int tubo__served_call(tubo__served_t *s, int op, int timeout_ms, const void *pay
   if (value != NULL)
     *value = rep.value;
   return rep.rc;
+}
+
+const void *tubo__served_payload(const tubo__served_t *s)
+{
+  return s->rep_buf + sizeof(struct served_rep);
 }
 
 static void served_release(tubo__served_t *s)
@@ -264,12 +314,14 @@ int tubo__served_open(tubo_comm_t *comm, const tubo__served_ops_t *ops, void *ob
   uint32_t seq = comm->served_seq++;
   s->tag_req = SERVED_TAG_BASE + 2 * (int)(seq % (TUBO__ITAG_SERVED_SPAN / 2));
   s->tag_rep = s->tag_req + 1;
-  /* Room for a call or an answer, and for the home's arguments (a code, then config). */
-  size_t room = sizeof(struct served_req) + max_payload;
+  /* Room for a call or an answer, and for the home's arguments (a code, then config);
+   * objects whose calls have no bound start small and grow. */
+  size_t room = max_payload == TUBO__SERVED_ANY ? 4096 : sizeof(struct served_req) + max_payload;
   if (room < sizeof(int32_t) + config_len)
     room = sizeof(int32_t) + config_len;
   s->req_buf = malloc(room);
   s->rep_buf = malloc(room);
+  s->req_cap = s->rep_cap = room;
   if (s->req_buf == NULL || s->rep_buf == NULL) {
     served_release(s);
     return TUBO_ENOMEM; /* the others may wait: out of memory in a collective call */

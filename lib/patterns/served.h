@@ -30,6 +30,10 @@ typedef struct tubo__served_ops {
   int (*try_call)(tubo__served_t *s, int src, int op, const void *payload, size_t len);
   /* The answer of a call whose time ran out while parked. */
   int (*timeout_rc)(int op);
+  /* 1: calls of one kind may overtake each other (each is tried as it comes, and every
+   * parked one at each service), for objects where a call waits for another rank's call
+   * of the same kind (a channel's reads and writes are Alternations). */
+  int unordered;
 } tubo__served_ops_t;
 
 struct tubo__served_parked;
@@ -41,12 +45,17 @@ struct tubo__served {
   tubo_comm_t view;  /* comm on its internal context */
   int tag_req, tag_rep;
   int home;
-  size_t max_payload;
-  unsigned char *req_buf, *rep_buf; /* a call, an answer: a header and max_payload bytes */
+  size_t max_payload;               /* SIZE_MAX: any length (the buffers grow as messages need) */
+  unsigned char *req_buf, *rep_buf; /* a call, an answer: a header and a payload */
+  size_t req_cap, rep_cap;          /* their sizes */
   struct tubo__served_parked *parked, **parked_tail;
   int byes; /* at the home: ranks that freed their handle (or never had one) */
   tubo__service_t service;
 };
+
+/* max_payload for objects whose calls and answers have no bound (dict values, list
+ * snapshots): buffers grow as needed, and a call probes its answer's length first. */
+#define TUBO__SERVED_ANY SIZE_MAX
 
 /* Opens the served side of an object on comm, collectively. config (config_len bytes) are
  * the arguments every rank must have given alike: the home's rule, and a rank whose
@@ -63,6 +72,10 @@ int tubo__served_open(tubo_comm_t *comm, const tubo__served_ops_t *ops, void *ob
 int tubo__served_call(tubo__served_t *s, int op, int timeout_ms, const void *payload, size_t len,
                       void *out, size_t cap, size_t *out_len, uint64_t *value);
 
+/* After tubo__served_call: the answer's payload, as received (its length was *out_len);
+ * valid until the next call. */
+const void *tubo__served_payload(const tubo__served_t *s);
+
 /* At the home: answers rank dst with code rc, a value, and a payload. */
 int tubo__served_reply(tubo__served_t *s, int dst, int rc, uint64_t value, const void *payload,
                        size_t len);
@@ -72,6 +85,10 @@ int tubo__served_wait(tubo__served_t *s, int (*done)(void *), void *arg);
 
 /* At the home, after a change of its own that parked calls may wait for: serves now. */
 void tubo__served_kick(tubo__served_t *s);
+
+/* At the home: serves what has come, once (a home busy with its own calls on an object
+ * that never waits still answers the others). */
+void tubo__served_poll(tubo__served_t *s);
 
 /* Whether the communicator is still there: 0, or why not. */
 int tubo__served_live(const tubo__served_t *s);

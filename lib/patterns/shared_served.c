@@ -50,7 +50,7 @@ static int as_try(tubo__served_t *sv, int src, int op, const void *payload, size
   return tubo__served_reply(sv, src, TUBO_ECORRUPT, 0, NULL, 0);
 }
 
-static const tubo__served_ops_t as_ops = {as_try, as_timeout_rc};
+static const tubo__served_ops_t as_ops = {as_try, as_timeout_rc, 0};
 
 static int as_home_free(void *arg)
 {

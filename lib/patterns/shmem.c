@@ -51,3 +51,21 @@ void tubo__shmem_release(tubo__shmem_t *m)
     tubo__shmem_drop(m, 1);
   memset(m, 0, sizeof *m);
 }
+
+int tubo__shmem_release_last(tubo__shmem_t *m)
+{
+  if (!m->anon && m->holders != NULL && m->w == tubo__world && m->pid == getpid()) {
+    if (atomic_fetch_sub(m->holders, 1) == 1)
+      return 1;
+    memset(m, 0, sizeof *m);
+    return 0;
+  }
+  tubo__shmem_release(m);
+  return 0;
+}
+
+void tubo__shmem_free_block(tubo__shmem_t *m)
+{
+  (void)m->tport->ops->heap_free(m->tport->state, m->off);
+  memset(m, 0, sizeof *m);
+}

@@ -53,6 +53,15 @@ int tubo__shmem_comm_fill(tubo_comm_t *comm, size_t size, size_t off, const void
  * dies, leaves the block allocated until the job ends. */
 void tubo__shmem_release(tubo__shmem_t *m);
 
+/* As tubo__shmem_release, for an object that holds more heap blocks than its own: when
+ * this process lets go of the last hold on the block, the block is not freed, and the
+ * call returns 1 with m unchanged, so that the caller frees what the object holds, then
+ * the block (tubo__shmem_free_block). Returns 0 otherwise (m is let go). */
+int tubo__shmem_release_last(tubo__shmem_t *m);
+
+/* Frees the block of m, after tubo__shmem_release_last returned 1. */
+void tubo__shmem_free_block(tubo__shmem_t *m);
+
 /* Drops n of the ranks' holds on a heap block (shmem_comm.c); the last frees it. */
 void tubo__shmem_drop(tubo__shmem_t *m, uint32_t n);
 
