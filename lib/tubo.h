@@ -103,7 +103,16 @@ extern "C" {
   X(EQUEUE, -28, "invalid queue handle")                                               \
   X(EARRAY, -29, "invalid array handle")                                               \
   X(EVALUE, -30, "invalid value handle")                                               \
-  X(EOP, -31, "invalid reduction operation handle")
+  X(EOP, -31, "invalid reduction operation handle")                                    \
+  X(ENOKEY, -32, "no such key (Python's KeyError)")                                    \
+  X(EINDEX, -33, "index out of range (Python's IndexError)")                           \
+  X(ETYPE, -34, "the value is of another type")                                        \
+  X(EPOISON, -35, "the channel is poisoned")                                           \
+  X(ERETIRED, -36, "the channel is retired: all its readers or all its writers left")  \
+  X(EDICT, -37, "invalid dict handle")                                                 \
+  X(ELIST, -38, "invalid list handle")                                                 \
+  X(ENS, -39, "invalid namespace handle")                                              \
+  X(ECHANNEL, -40, "invalid channel handle")
 
 /** @brief Error codes returned by tubo functions; 0 means success. */
 enum tubo_error {
@@ -1143,6 +1152,311 @@ TUBO_EXPORT int tubo_value_unlock(tubo_value_t *v);
 
 /** @brief Frees this process's handle; see ::tubo_array_free. @return 0; TUBO_EVALUE. */
 TUBO_EXPORT int tubo_value_free(tubo_value_t *v);
+
+/** @} */
+
+/**
+ * @defgroup tubo_dict Shared dict, list and Namespace
+ * @brief What Python's multiprocessing.Manager() serves (`dict()`, `list()`,
+ * `Namespace()`), without a server: objects in shared memory that every process reads and
+ * writes directly, growing as they need.
+ *
+ * Made by `_create`, an object lives in a heap shared by this process and the processes it
+ * forks afterwards (made on first use; its size is address space, `TUBO_PROCESS_HEAP_BYTES`,
+ * 16 GiB by default); it lasts until the process that made it frees it, as a Manager's
+ * objects last as long as the manager: the processes that use it stop before that. Made by
+ * `_open` on a communicator, it lives in the job's shared heap (`TUBO_SHM_HEAP_BYTES`) and
+ * goes when the last rank frees it; where the ranks share no memory (nodes under mpirun,
+ * the pipe transport), rank 0 holds it and serves the others' calls whenever it is inside
+ * a tubo call.
+ *
+ * Readers take no lock: they never wait for each other, and they see each value whole,
+ * as one write left it. Writers to different keys rarely wait for each other (keys fall
+ * into 256 stripes, each with its own lock). A process that dies at any point of a call,
+ * holding a lock or not, leaves the object usable: the next writer of its stripe takes
+ * the lock over and repairs what it left half done. A heap that is full gives TUBO_ESHM
+ * and leaves the object as it was. Keys are C strings; values are bytes, 0 B and up.
+ * @{
+ */
+
+/** @brief A shared dict of string keys and byte values, as a Manager's dict() (opaque). */
+typedef struct tubo_dict tubo_dict_t;
+
+/**
+ * @brief The value length ::tubo_dict_update passes for a missing key, and that its
+ * function sets to delete the key.
+ */
+#define TUBO_DICT_MISSING ((size_t)-1)
+
+/**
+ * @brief What ::tubo_dict_update runs on a key's value, under the key's lock.
+ * @param value a private buffer of @p cap bytes holding the current value.
+ * @param len on entry the value's length (::TUBO_DICT_MISSING for a missing key); set it
+ *        to the new value's length (written into @p value), or to ::TUBO_DICT_MISSING to
+ *        delete the key. A length above @p cap calls the function again with a buffer that
+ *        large, holding the current value again.
+ * @param arg the argument given to ::tubo_dict_update.
+ * @return 0 to store the result, a positive value to leave the key as it was, or a
+ *         negative code, which ::tubo_dict_update returns without changing anything. It
+ *         must not call the dict.
+ */
+typedef int (*tubo_dict_update_fn)(void *value, size_t *len, size_t cap, void *arg);
+
+/**
+ * @brief Makes an empty dict for this process and those it forks afterwards
+ * (multiprocessing.Manager().dict()).
+ * @return 0; TUBO_EINVAL for a NULL @p d; TUBO_ESHM when shared memory cannot be had.
+ */
+TUBO_EXPORT int tubo_dict_create(tubo_dict_t **d);
+
+/**
+ * @brief As ::tubo_dict_create, shared by all ranks of @p comm; collective.
+ * @return 0; TUBO_ECOMM; TUBO_ENOTINIT before ::tubo_init or after ::tubo_finalize;
+ *         TUBO_EINVAL for a NULL @p d; TUBO_ESHM when the job's heap is full.
+ */
+TUBO_EXPORT int tubo_dict_open(tubo_comm_t *comm, tubo_dict_t **d);
+
+/**
+ * @brief Sets @p key to the @p len bytes at @p val (`d[key] = val`).
+ * @return 0; TUBO_EDICT for a bad handle; TUBO_EINVAL (NULL @p key, NULL @p val with
+ *         @p len > 0); TUBO_ETOOBIG (@p len or the key past what a heap can hold);
+ *         TUBO_ESHM when the heap is full (the dict is unchanged); TUBO_ECORRUPT when the
+ *         dict's shared memory was overwritten.
+ */
+TUBO_EXPORT int tubo_dict_set(tubo_dict_t *d, const char *key, const void *val, size_t len);
+
+/**
+ * @brief Copies the value of @p key into @p buf of @p cap bytes (`d[key]`).
+ * @param len receives the value's full length (may be NULL).
+ * @return 0; TUBO_ENOKEY for a missing key (Python's KeyError); TUBO_ETRUNC when the value
+ *         is longer than @p cap (the first @p cap bytes are stored); TUBO_EDICT;
+ *         TUBO_EINVAL (NULL @p key, NULL @p buf with @p cap > 0); TUBO_ECORRUPT.
+ */
+TUBO_EXPORT int tubo_dict_get(tubo_dict_t *d, const char *key, void *buf, size_t cap, size_t *len);
+
+/**
+ * @brief As ::tubo_dict_get, into a buffer it allocates; release it with free(). `*buf`
+ * is NULL for an empty value and on errors.
+ * @return as ::tubo_dict_get, never TUBO_ETRUNC; TUBO_ENOMEM; TUBO_EINVAL for a NULL @p buf.
+ */
+TUBO_EXPORT int tubo_dict_get_alloc(tubo_dict_t *d, const char *key, void **buf, size_t *len);
+
+/**
+ * @brief Deletes @p key (`del d[key]`).
+ * @return 0; TUBO_ENOKEY for a missing key; TUBO_EDICT; TUBO_EINVAL; TUBO_ECORRUPT.
+ */
+TUBO_EXPORT int tubo_dict_del(tubo_dict_t *d, const char *key);
+
+/**
+ * @brief Whether @p key is in the dict (`key in d`).
+ * @param found receives 1 or 0.
+ * @return 0; TUBO_EDICT; TUBO_EINVAL (NULL @p key or @p found); TUBO_ECORRUPT.
+ */
+TUBO_EXPORT int tubo_dict_contains(tubo_dict_t *d, const char *key, int *found);
+
+/**
+ * @brief The number of keys (`len(d)`); exact when no write is under way.
+ * @return 0; TUBO_EDICT; TUBO_EINVAL for a NULL @p n.
+ */
+TUBO_EXPORT int tubo_dict_len(tubo_dict_t *d, size_t *n);
+
+/**
+ * @brief The keys, as they all were at one moment, in the order they were inserted
+ * (`list(d.keys())`): `(*keys)[0]` to `(*keys)[*n - 1]`, then NULL. One block: release it
+ * with free(). Writers wait while the keys are copied; readers do not.
+ * @return 0; TUBO_EDICT; TUBO_EINVAL (NULL @p keys or @p n); TUBO_ENOMEM; TUBO_ECORRUPT.
+ */
+TUBO_EXPORT int tubo_dict_keys(tubo_dict_t *d, char ***keys, size_t *n);
+
+/**
+ * @brief Deletes every key (`d.clear()`).
+ * @return 0; TUBO_EDICT; TUBO_ESHM; TUBO_ECORRUPT.
+ */
+TUBO_EXPORT int tubo_dict_clear(tubo_dict_t *d);
+
+/**
+ * @brief Changes @p key's value atomically with @p fn (`d[key] += 1` without the race it
+ * has under Python's Manager): no other write of the key comes between the value @p fn
+ * reads and the one it leaves.
+ * @return 0 (also when @p fn left the key as it was); @p fn's negative code; TUBO_EDICT;
+ *         TUBO_EINVAL (NULL @p key or @p fn); TUBO_ENOMEM; TUBO_ESHM; TUBO_ETOOBIG;
+ *         TUBO_ECORRUPT.
+ */
+TUBO_EXPORT int tubo_dict_update(tubo_dict_t *d, const char *key, tubo_dict_update_fn fn,
+                                 void *arg);
+
+/**
+ * @brief Frees this process's handle. A dict made by ::tubo_dict_create goes with its
+ * memory when the process that made it frees it; one made by ::tubo_dict_open when the
+ * last rank frees it (free it before ::tubo_finalize).
+ * @return 0; TUBO_EDICT for a bad handle.
+ */
+TUBO_EXPORT int tubo_dict_free(tubo_dict_t *d);
+
+/** @brief A shared list of byte items, as a Manager's list() (opaque). */
+typedef struct tubo_list tubo_list_t;
+
+/** @brief One item: @p len bytes at @p data (::tubo_list_extend, ::tubo_list_snapshot). */
+typedef struct tubo_item {
+  const void *data; /**< The bytes. */
+  size_t len;       /**< How many. */
+} tubo_item_t;
+
+/**
+ * @brief Makes an empty list for this process and those it forks afterwards
+ * (multiprocessing.Manager().list()).
+ * @return 0; TUBO_EINVAL for a NULL @p l; TUBO_ESHM.
+ */
+TUBO_EXPORT int tubo_list_create(tubo_list_t **l);
+
+/**
+ * @brief As ::tubo_list_create, shared by all ranks of @p comm; collective.
+ * @return as ::tubo_dict_open.
+ */
+TUBO_EXPORT int tubo_list_open(tubo_comm_t *comm, tubo_list_t **l);
+
+/**
+ * @brief Appends one item of @p len bytes (`l.append(item)`).
+ * @return 0; TUBO_ELIST for a bad handle; TUBO_EINVAL (NULL @p item with @p len > 0);
+ *         TUBO_ETOOBIG; TUBO_ESHM; TUBO_ECORRUPT.
+ */
+TUBO_EXPORT int tubo_list_append(tubo_list_t *l, const void *item, size_t len);
+
+/**
+ * @brief Appends @p n items at once (`l.extend(items)`): no other process sees some of
+ * them without the others.
+ * @return as ::tubo_list_append; TUBO_EINVAL for a NULL @p items with @p n > 0.
+ */
+TUBO_EXPORT int tubo_list_extend(tubo_list_t *l, const tubo_item_t *items, size_t n);
+
+/**
+ * @brief Copies item @p index into @p buf of @p cap bytes (`l[index]`; a negative index
+ * counts from the end, as Python's).
+ * @param len receives the item's full length (may be NULL).
+ * @return 0; TUBO_EINDEX when there is no such item (Python's IndexError); TUBO_ETRUNC
+ *         (the first @p cap bytes are stored); TUBO_ELIST; TUBO_EINVAL; TUBO_ECORRUPT.
+ */
+TUBO_EXPORT int tubo_list_get(tubo_list_t *l, ptrdiff_t index, void *buf, size_t cap, size_t *len);
+
+/**
+ * @brief Replaces item @p index (`l[index] = item`).
+ * @return 0; TUBO_EINDEX; TUBO_ELIST; TUBO_EINVAL; TUBO_ETOOBIG; TUBO_ESHM; TUBO_ECORRUPT.
+ */
+TUBO_EXPORT int tubo_list_set(tubo_list_t *l, ptrdiff_t index, const void *item, size_t len);
+
+/**
+ * @brief Inserts an item before position @p index (`l.insert(index, item)`): past the end
+ * it appends, before the start (a negative index beyond the length) it goes first.
+ * @return as ::tubo_list_append.
+ */
+TUBO_EXPORT int tubo_list_insert(tubo_list_t *l, ptrdiff_t index, const void *item, size_t len);
+
+/**
+ * @brief Removes item @p index and copies it into @p buf of @p cap bytes (`l.pop(index)`;
+ * -1 is the last).
+ * @param len receives the item's full length (may be NULL).
+ * @return 0; TUBO_EINDEX (no such item, or an empty list); TUBO_ETRUNC (the item is
+ *         removed all the same, its first @p cap bytes stored); TUBO_ELIST; TUBO_EINVAL;
+ *         TUBO_ESHM; TUBO_ECORRUPT.
+ */
+TUBO_EXPORT int tubo_list_pop(tubo_list_t *l, ptrdiff_t index, void *buf, size_t cap, size_t *len);
+
+/**
+ * @brief The number of items (`len(l)`).
+ * @return 0; TUBO_ELIST; TUBO_EINVAL for a NULL @p n; TUBO_ECORRUPT.
+ */
+TUBO_EXPORT int tubo_list_len(tubo_list_t *l, size_t *n);
+
+/**
+ * @brief Every item, as the list was at one moment (`list(l)`, what `for item in l`
+ * walks): `(*items)[0]` to `(*items)[*n - 1]`. One block, items' bytes included: release
+ * it with free().
+ * @return 0; TUBO_ELIST; TUBO_EINVAL (NULL @p items or @p n); TUBO_ENOMEM; TUBO_ECORRUPT.
+ */
+TUBO_EXPORT int tubo_list_snapshot(tubo_list_t *l, tubo_item_t **items, size_t *n);
+
+/**
+ * @brief Frees this process's handle; the list goes as a dict does (::tubo_dict_free).
+ * @return 0; TUBO_ELIST for a bad handle.
+ */
+TUBO_EXPORT int tubo_list_free(tubo_list_t *l);
+
+/** @brief A Namespace: named values of C types, as a Manager's Namespace() (opaque). */
+typedef struct tubo_ns tubo_ns_t;
+
+/**
+ * @brief Makes an empty Namespace for this process and those it forks afterwards
+ * (multiprocessing.Manager().Namespace()). Each name holds a `long`, a `double` or a
+ * string, and keeps the type it was set with until set again.
+ * @return 0; TUBO_EINVAL for a NULL @p ns; TUBO_ESHM.
+ */
+TUBO_EXPORT int tubo_ns_create(tubo_ns_t **ns);
+
+/**
+ * @brief As ::tubo_ns_create, shared by all ranks of @p comm; collective.
+ * @return as ::tubo_dict_open.
+ */
+TUBO_EXPORT int tubo_ns_open(tubo_comm_t *comm, tubo_ns_t **ns);
+
+/**
+ * @brief Sets @p name to a `long` (`ns.name = v`).
+ * @return 0; TUBO_ENS for a bad handle; TUBO_EINVAL (NULL or empty @p name); TUBO_ESHM;
+ *         TUBO_ECORRUPT.
+ */
+TUBO_EXPORT int tubo_ns_set_long(tubo_ns_t *ns, const char *name, long v);
+
+/**
+ * @brief Reads @p name as a `long` (`ns.name`).
+ * @return 0; TUBO_ENOKEY when it is not set (Python's AttributeError); TUBO_ETYPE when it
+ *         holds another type; TUBO_ENS; TUBO_EINVAL; TUBO_ECORRUPT.
+ */
+TUBO_EXPORT int tubo_ns_get_long(tubo_ns_t *ns, const char *name, long *v);
+
+/**
+ * @brief Adds @p delta to the `long` @p name atomically (`ns.name += delta`, without the
+ * race it has under Python's Manager).
+ * @param result receives the new value (may be NULL).
+ * @return 0; TUBO_ENOKEY; TUBO_ETYPE; TUBO_ENS; TUBO_EINVAL; TUBO_ESHM; TUBO_ECORRUPT.
+ */
+TUBO_EXPORT int tubo_ns_add_long(tubo_ns_t *ns, const char *name, long delta, long *result);
+
+/** @brief Sets @p name to a `double`. @return as ::tubo_ns_set_long. */
+TUBO_EXPORT int tubo_ns_set_double(tubo_ns_t *ns, const char *name, double v);
+
+/** @brief Reads @p name as a `double`. @return as ::tubo_ns_get_long. */
+TUBO_EXPORT int tubo_ns_get_double(tubo_ns_t *ns, const char *name, double *v);
+
+/** @brief Adds @p delta to the `double` @p name atomically. @return as ::tubo_ns_add_long. */
+TUBO_EXPORT int tubo_ns_add_double(tubo_ns_t *ns, const char *name, double delta, double *result);
+
+/** @brief Sets @p name to a copy of the string @p s. @return as ::tubo_ns_set_long. */
+TUBO_EXPORT int tubo_ns_set_str(tubo_ns_t *ns, const char *name, const char *s);
+
+/**
+ * @brief Copies the string @p name into @p buf of @p cap bytes, NUL included.
+ * @return as ::tubo_ns_get_long; TUBO_ETRUNC when it does not fit (the first @p cap - 1
+ *         bytes and a NUL are stored).
+ */
+TUBO_EXPORT int tubo_ns_get_str(tubo_ns_t *ns, const char *name, char *buf, size_t cap);
+
+/**
+ * @brief Removes @p name (`del ns.name`).
+ * @return 0; TUBO_ENOKEY; TUBO_ENS; TUBO_EINVAL; TUBO_ECORRUPT.
+ */
+TUBO_EXPORT int tubo_ns_del(tubo_ns_t *ns, const char *name);
+
+/**
+ * @brief The names set, in the order they were first set (`vars(ns)`), as
+ * ::tubo_dict_keys gives keys: release the block with free().
+ * @return 0; TUBO_ENS; TUBO_EINVAL; TUBO_ENOMEM; TUBO_ECORRUPT.
+ */
+TUBO_EXPORT int tubo_ns_names(tubo_ns_t *ns, char ***names, size_t *n);
+
+/**
+ * @brief Frees this process's handle; the Namespace goes as a dict does (::tubo_dict_free).
+ * @return 0; TUBO_ENS for a bad handle.
+ */
+TUBO_EXPORT int tubo_ns_free(tubo_ns_t *ns);
 
 /** @} */
 
