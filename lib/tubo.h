@@ -1460,6 +1460,206 @@ TUBO_EXPORT int tubo_ns_free(tubo_ns_t *ns);
 
 /** @} */
 
+/**
+ * @defgroup tubo_csp CSP channels
+ * @brief Processes that share nothing and talk through channels, as PyCSP: any-to-any
+ * channels, synchronous or buffered; Alternation over several guards; poison and retire
+ * to shut a network down; Parallel and Sequence to run processes.
+ *
+ * A channel made by ::tubo_channel_create lives in this process tree's shared heap (as a
+ * dict made by ::tubo_dict_create, and for as long); one made by ::tubo_channel_open on
+ * a communicator in the job's heap, or, where the ranks share no memory, at rank 0, which
+ * serves the others. Messages are bytes of any length; several processes may write and
+ * read one channel at once, and each message is read once.
+ * @{
+ */
+
+/** @brief A channel, or one end of it (opaque). */
+typedef struct tubo_channel tubo_channel_t;
+
+/**
+ * @brief Makes a channel for this process and those it forks afterwards (PyCSP's
+ * `Channel()`): with @p capacity 0 it is synchronous (a write returns once a reader has
+ * the message), else buffered (a write returns once the message is in the buffer, waiting
+ * while it holds @p capacity messages).
+ * @return 0; TUBO_EINVAL for a NULL @p ch; TUBO_ETOOBIG for an impossible capacity;
+ *         TUBO_ESHM.
+ */
+TUBO_EXPORT int tubo_channel_create(size_t capacity, tubo_channel_t **ch);
+
+/**
+ * @brief As ::tubo_channel_create, shared by all ranks of @p comm; collective, with the
+ * same @p capacity on every rank.
+ * @return as ::tubo_channel_create; TUBO_ECOMM; TUBO_ENOTINIT before ::tubo_init or after
+ *         ::tubo_finalize; TUBO_EINVAL on a rank whose capacity differs from rank 0's.
+ */
+TUBO_EXPORT int tubo_channel_open(tubo_comm_t *comm, size_t capacity, tubo_channel_t **ch);
+
+/**
+ * @brief A new reading end of the channel (PyCSP's `chan.reader()`, `+chan`). The channel
+ * counts its reading ends: once every one of them has retired (::tubo_channel_retire), the
+ * channel is retired. A channel's own handle reads and writes too, but counts as no end.
+ * @param in receives the end, a handle of its own; it reads, and writing through it is
+ *        TUBO_ENOTSUP.
+ * @return 0; TUBO_ECHANNEL; TUBO_EINVAL for a NULL @p in; TUBO_EPOISON; TUBO_ERETIRED;
+ *         TUBO_ESHM.
+ */
+TUBO_EXPORT int tubo_channel_reader(tubo_channel_t *ch, tubo_channel_t **in);
+
+/**
+ * @brief A new writing end of the channel (PyCSP's `chan.writer()`, `-chan`); see
+ * ::tubo_channel_reader.
+ * @return as ::tubo_channel_reader.
+ */
+TUBO_EXPORT int tubo_channel_writer(tubo_channel_t *ch, tubo_channel_t **out);
+
+/**
+ * @brief Writes one message of @p len bytes (`cout(msg)`): waits until a reader has it
+ * (synchronous channel) or it is in the buffer.
+ * @return 0; TUBO_EPOISON once the channel is poisoned; TUBO_ERETIRED once its readers
+ *         retired (or its writers: then this handle's writing is over too); TUBO_ENOTSUP on
+ *         a reading end; TUBO_ECHANNEL; TUBO_EINVAL (NULL @p buf with @p len > 0);
+ *         TUBO_ETOOBIG; TUBO_ESHM; TUBO_ECORRUPT.
+ */
+TUBO_EXPORT int tubo_channel_write(tubo_channel_t *ch, const void *buf, size_t len);
+
+/**
+ * @brief Reads one message into @p buf of @p cap bytes (`cin()`), waiting for one.
+ * @param len receives the message's full length (may be NULL).
+ * @return 0; TUBO_ETRUNC (the message is consumed, its first @p cap bytes stored);
+ *         TUBO_EPOISON; TUBO_ERETIRED once every writing end retired and the buffer is
+ *         empty (or every reading end retired); TUBO_ENOTSUP on a writing end;
+ *         TUBO_ECHANNEL; TUBO_EINVAL; TUBO_ECORRUPT.
+ */
+TUBO_EXPORT int tubo_channel_read(tubo_channel_t *ch, void *buf, size_t cap, size_t *len);
+
+/**
+ * @brief As ::tubo_channel_read, into a buffer it allocates; release it with free().
+ * @return as ::tubo_channel_read, never TUBO_ETRUNC; TUBO_ENOMEM.
+ */
+TUBO_EXPORT int tubo_channel_read_alloc(tubo_channel_t *ch, void **buf, size_t *len);
+
+/**
+ * @brief Poisons the channel (PyCSP's `poison(chan)`): every call on it, through any end
+ * in any process, returns TUBO_EPOISON from now on, those waiting included; messages in
+ * its buffer are dropped. A process that gets TUBO_EPOISON poisons its other channels and
+ * ends, so that the whole network shuts down.
+ * @return 0 (also when poisoned already); TUBO_ECHANNEL; TUBO_ECORRUPT.
+ */
+TUBO_EXPORT int tubo_channel_poison(tubo_channel_t *ch);
+
+/**
+ * @brief Retires this end (PyCSP's `retire(end)`): once every reading end, or every
+ * writing end, of the channel has retired, the channel is retired, and every call on it
+ * returns TUBO_ERETIRED (readers first read what the buffer still holds). Further calls
+ * through this end return TUBO_ERETIRED. Retiring an end is done once, in whichever
+ * process: the end's copies in other processes are retired with it.
+ * @return 0; TUBO_ERETIRED when this end retired already; TUBO_EINVAL on a channel's own
+ *         handle (it is no end); TUBO_ECHANNEL; TUBO_ECORRUPT.
+ */
+TUBO_EXPORT int tubo_channel_retire(tubo_channel_t *end);
+
+/**
+ * @brief Frees this process's handle (it neither poisons nor retires). A channel made by
+ * ::tubo_channel_create goes with its memory when the process that made it frees the
+ * channel's own handle; one made by ::tubo_channel_open when every rank has.
+ * @return 0; TUBO_ECHANNEL for a bad handle.
+ */
+TUBO_EXPORT int tubo_channel_free(tubo_channel_t *ch);
+
+/** @brief What a guard of ::tubo_alt_select waits for. */
+typedef enum tubo_guard_kind {
+  TUBO_GUARD_INPUT = 1, /**< A message to read from the channel (PyCSP's InputGuard). */
+  TUBO_GUARD_OUTPUT,    /**< A reader for a message to write (OutputGuard). */
+  TUBO_GUARD_SKIP,      /**< Always ready (SkipGuard): choosing never waits. */
+  TUBO_GUARD_TIMEOUT    /**< Ready once timeout_ms have passed (TimeoutGuard). */
+} tubo_guard_kind_t;
+
+/**
+ * @brief One guard of an Alternation; make it with ::TUBO_IN_GUARD, ::TUBO_OUT_GUARD,
+ * ::TUBO_SKIP_GUARD or ::TUBO_TIMEOUT_GUARD.
+ */
+typedef struct tubo_guard {
+  tubo_guard_kind_t kind; /**< What it waits for. */
+  tubo_channel_t *ch;     /**< INPUT and OUTPUT: the channel (or an end of it). */
+  const void *out;        /**< OUTPUT: the message to write... */
+  size_t out_len;         /**< ... and its length. */
+  void *in;               /**< INPUT: where the message read goes... */
+  size_t in_cap;          /**< ... how much room it has... */
+  size_t in_len;          /**< ... and, once chosen, the message's full length. */
+  int timeout_ms;         /**< TIMEOUT: milliseconds, from the call. */
+} tubo_guard_t;
+
+/** @brief An input guard: read a message from @p ch into @p buf of @p cap bytes. */
+#define TUBO_IN_GUARD(ch, buf, cap) \
+  ((tubo_guard_t){TUBO_GUARD_INPUT, (ch), (const void *)0, 0, (buf), (cap), 0, 0})
+/** @brief An output guard: write the @p len bytes at @p msg to @p ch. */
+#define TUBO_OUT_GUARD(ch, msg, len) \
+  ((tubo_guard_t){TUBO_GUARD_OUTPUT, (ch), (msg), (len), (void *)0, 0, 0, 0})
+/** @brief A skip guard: always ready. */
+#define TUBO_SKIP_GUARD \
+  ((tubo_guard_t){TUBO_GUARD_SKIP, (tubo_channel_t *)0, (const void *)0, 0, (void *)0, 0, 0, 0})
+/** @brief A timeout guard: ready after @p ms milliseconds. */
+#define TUBO_TIMEOUT_GUARD(ms)                                                                  \
+  ((tubo_guard_t){TUBO_GUARD_TIMEOUT, (tubo_channel_t *)0, (const void *)0, 0, (void *)0, 0, 0, \
+                  (ms)})
+
+/**
+ * @brief ::tubo_alt_select flag: fair choice. Without it the choice is prioritised: the
+ * first ready guard in the array wins (PyCSP's PriSelect). With it, the search starts
+ * after the guard chosen last time (`*chosen` on entry), so that a guard that is always
+ * ready cannot starve the others (FairSelect).
+ */
+#define TUBO_ALT_FAIR 1u
+
+/**
+ * @brief Alternation (PyCSP's AltSelect): waits until one of @p n guards is ready,
+ * performs it (reads the message of an input guard, writes that of an output guard) and
+ * tells which in `*chosen`; the others do nothing. Guards whose channels are ready
+ * together are chosen by priority or fairly (::TUBO_ALT_FAIR). The channels of one call
+ * are all made by ::tubo_channel_create, or all opened on communicators with the same
+ * rank 0.
+ * @param chosen receives the index of the guard performed; with ::TUBO_ALT_FAIR it also
+ *        says, on entry, which guard was chosen last time.
+ * @return 0; TUBO_ETRUNC (an input guard's message was longer than its room: it is
+ *         consumed, its first bytes stored); TUBO_EPOISON or TUBO_ERETIRED when the guard
+ *         `*chosen` names has a poisoned or retired channel; TUBO_EINVAL (NULL arguments,
+ *         @p n 0, a guard of no known kind, unknown flags, more than one timeout guard);
+ *         TUBO_ECHANNEL for a guard's bad handle; TUBO_ENOTSUP for guards whose channels
+ *         differ in where they live, or an input guard on a writing end (and the
+ *         reverse); TUBO_ESHM; TUBO_ECORRUPT.
+ */
+TUBO_EXPORT int tubo_alt_select(tubo_guard_t *guards, size_t n, unsigned flags, size_t *chosen);
+
+/** @brief A process of a CSP network: a function and its argument (PyCSP's `@process`). */
+typedef struct tubo_csp_process {
+  tubo_process_fn fn; /**< What it runs; its return value is its exit status. */
+  void *arg;          /**< Its argument. */
+} tubo_csp_process_t;
+
+/** @brief A ::tubo_csp_process_t running @p fn(@p arg). */
+#define TUBO_CSP_PROCESS(fn, arg) ((tubo_csp_process_t){(fn), (arg)})
+
+/**
+ * @brief Runs the @p n processes at once, each in a process of its own (forked), and
+ * waits until all have ended (PyCSP's `Parallel(P1(), P2())`).
+ * @param exit_codes NULL, or room for @p n exit codes (as ::tubo_process_exitcode).
+ * @return 0 when every process returned 0; TUBO_EPEER when one did not (or was killed);
+ *         TUBO_EINVAL (NULL @p procs or a NULL function); TUBO_ESYS when a process
+ *         cannot be started (those started are waited for).
+ */
+TUBO_EXPORT int tubo_parallel(const tubo_csp_process_t *procs, size_t n, int *exit_codes);
+
+/**
+ * @brief Runs the @p n processes one after another, in this process (PyCSP's
+ * `Sequence(P1(), P2())`).
+ * @param exit_codes NULL, or room for @p n return values.
+ * @return 0 when every process returned 0; TUBO_EPEER when one did not; TUBO_EINVAL.
+ */
+TUBO_EXPORT int tubo_sequence(const tubo_csp_process_t *procs, size_t n, int *exit_codes);
+
+/** @} */
+
 #ifdef __cplusplus
 }
 #endif
