@@ -217,12 +217,13 @@ int tubo_channel_poison(tubo_channel_t *ch)
 
 /* ---- Alternation ---- */
 
-/* A channel opened on a communicator waits for ranks that may die: while it sleeps, it
- * looks at the world, and gives up with TUBO_EPEER when a rank died. */
+/* A waiter wakes now and then while it sleeps: a claimer that died before it could wake
+ * it leaves it claimed (ready, then: tubo__calt_finish finds out), and a channel opened on
+ * a communicator waits for ranks that may die: it gives up with TUBO_EPEER when one did. */
 static int chan_world_check(void *arg)
 {
   tubo_comm_t *comm = arg;
-  if (tubo__comm_check(comm) != 0)
+  if (comm == NULL || tubo__comm_check(comm) != 0)
     return 0;
   return tubo__world_health(comm->w);
 }
@@ -334,9 +335,11 @@ static int alt_local(tubo_guard_t *guards, size_t n, size_t start, size_t timeou
       break;
     int waited = home != NULL ? tubo__chan_srv_wait(home, &a, dl)
                               : tubo__shwait_until(tubo__calt_wake_word(&a), 0, chan_claimed, &a,
-                                                   dl, comm != NULL ? &watch : NULL);
+                                                   dl, &watch);
     rc = tubo__calt_finish(&a, waited != 0);
-    if (rc == 0 && a.rc == TUBO_ETIMEDOUT) {
+    if (rc != 0)
+      break;
+    if (a.rc == TUBO_ETIMEDOUT) {
       if (waited != TUBO_ETIMEDOUT) {
         rc = waited; /* a rank died, or the job was aborted */
         break;

@@ -176,7 +176,8 @@ int tubo__calt_prepare(tubo__calt_t *a);
  * post set links a waiter into the channels and returns 0 (a->waiter set); with post
  * clear returns 0. Or an error (TUBO_ESHM, TUBO_ECORRUPT). */
 int tubo__calt_try(tubo__calt_t *a, int post);
-/* Whether the posted waiter was claimed. */
+/* Whether the posted waiter was claimed (its claimer may still be writing what fired:
+ * tubo__calt_finish waits for that). */
 int tubo__calt_claimed(const tubo__calt_t *a);
 /* The posted waiter's futex word, to sleep on. */
 tubo__shwait_t *tubo__calt_wake_word(const tubo__calt_t *a);
@@ -187,6 +188,17 @@ tubo__shwait_t *tubo__calt_wake_word(const tubo__calt_t *a);
 int tubo__calt_finish(tubo__calt_t *a, int give_up);
 /* Frees the output guards' messages that were not written, and the prepared lock order. */
 void tubo__calt_release(tubo__calt_t *a);
+
+/* Fault injection for tests: when set, called at each step below (tests/check_channel.c
+ * kills the process there, to show that a process dying at any step leaves the channel
+ * usable). NULL otherwise. */
+enum tubo__chan_step {
+  TUBO__CHAN_S_LOCKED = 1, /* an Alternation holds its channels' locks */
+  TUBO__CHAN_S_POSTED,     /* ... has linked its entries, not yet released the locks */
+  TUBO__CHAN_S_CLAIMED,    /* a claimer claimed a waiter, not yet said what fired */
+  TUBO__CHAN_S_END
+};
+extern void (*tubo__chan_step_hook)(enum tubo__chan_step step);
 
 /* ---- The public handle (channel.c) ---- */
 

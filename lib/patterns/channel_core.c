@@ -20,6 +20,14 @@
 #include "os/os.h"
 #include "patterns/channel.h"
 
+void (*tubo__chan_step_hook)(enum tubo__chan_step step);
+
+static inline void chan_step(enum tubo__chan_step s)
+{
+  if (__builtin_expect(tubo__chan_step_hook != NULL, 0))
+    tubo__chan_step_hook(s);
+}
+
 static inline uint64_t ld64(_Atomic uint64_t *p)
 {
   return atomic_load_explicit(p, memory_order_relaxed);
@@ -137,6 +145,7 @@ static int chan_claim(chan_waiter_t *w)
  * is woken once the lock is released. */
 static void chan_fire(chan_waiter_t *w, const chan_entry_t *e, int rc, uint64_t msg)
 {
+  chan_step(TUBO__CHAN_S_CLAIMED);
   st32(&w->fired, ld32((_Atomic uint32_t *)&e->guard));
   atomic_store_explicit(&w->rc, rc, memory_order_relaxed);
   st64(&w->msg, msg);
@@ -699,6 +708,7 @@ static int calt_post(tubo__calt_t *a)
 int tubo__calt_try(tubo__calt_t *a, int post)
 {
   calt_lock(a);
+  chan_step(TUBO__CHAN_S_LOCKED);
   int rc = 0;
   for (size_t k = 0; k < a->n && rc == 0; k++) {
     size_t i = (a->start + k) % a->n;
@@ -742,13 +752,15 @@ int tubo__calt_try(tubo__calt_t *a, int post)
   }
   if (post)
     rc = calt_post(a);
+  if (rc == 0 && post)
+    chan_step(TUBO__CHAN_S_POSTED);
   calt_unlock(a);
   return rc;
 }
 
 int tubo__calt_claimed(const tubo__calt_t *a)
 {
-  return atomic_load_explicit(&a->waiter->w->state, memory_order_seq_cst) >= CHAN_DONE;
+  return atomic_load_explicit(&a->waiter->w->state, memory_order_seq_cst) != CHAN_WAITING;
 }
 
 tubo__shwait_t *tubo__calt_wake_word(const tubo__calt_t *a)

@@ -636,8 +636,24 @@ int tubo__dcore_contains(tubo__dcore_t *c, const char *key, size_t klen, int *fo
   return 0;
 }
 
+/* Takes over the stripes whose lock a dead process holds, which repairs them: their
+ * counts, read without a lock, are right again. A lock's word names its holder. */
+static void dict_reap(tubo__dcore_t *c)
+{
+  uint32_t me = tubo__lock_self();
+  for (unsigned s = 0; s < DICT_STRIPES; s++) {
+    dict_stripe_t *st = &c->sh->stripe[s];
+    uint32_t owner = atomic_load_explicit(&st->lock.owner, memory_order_relaxed);
+    if (owner != 0 && owner != me && (owner > INT32_MAX || !tubo__os_pid_alive((pid_t)owner))) {
+      dict_lock(c, st);
+      dict_unlock(st);
+    }
+  }
+}
+
 int tubo__dcore_len(tubo__dcore_t *c, size_t *n)
 {
+  dict_reap(c);
   uint64_t sum = 0;
   for (unsigned s = 0; s < DICT_STRIPES; s++)
     sum += ld64(&c->sh->stripe[s].count);
@@ -751,6 +767,7 @@ static int dict_set(tubo__dcore_t *c, const char *key, size_t klen, const void *
     return rc;
   for (int attempt = 0;; attempt++) {
     dict_lock(c, st);
+    st64(&st->pend_new, noff); /* from here on, a repair frees it if it is not used */
     dict_step(TUBO__DICT_S_LOCKED);
     dict_find_t f;
     int found = dict_find(c, h, key, klen, &f);
@@ -759,6 +776,7 @@ static int dict_set(tubo__dcore_t *c, const char *key, size_t klen, const void *
     uint64_t old = 0;
     int grow = 0;
     rc = found < 0 ? found : dict_put_locked(c, st, &f, found, h, noff, &old, &grow);
+    st64(&st->pend_new, 0); /* published, or still the caller's to free */
     dict_unlock(st);
     dict_after_write(c, old, grow, f.toff);
     /* A full table grows once, and the write is tried again. */

@@ -455,22 +455,18 @@ static list_vec_t *list_cur(tubo__lcore_t *c, uint64_t *off, uint64_t *cap, uint
   return list_vec_at(c, *off, cap, len);
 }
 
-/* Publishes nv (at noff) in place of the vector at off, with pending blocks recorded
- * (item: one that nv holds and the old one did not; old: one the old one held and nv
- * does not); the caller frees off and old after the lock. */
-static void list_swap(tubo__lcore_t *c, uint64_t off, uint64_t noff, uint64_t item, uint64_t old)
+/* Publishes the vector at noff in place of the one at off, both recorded as pending
+ * until the old one is out of readers' reach; the caller records the items that change
+ * hands (pend_item, pend_old) and frees off once the lock is released. */
+static void list_swap(tubo__lcore_t *c, uint64_t off, uint64_t noff)
 {
   list_head_t *sh = c->sh;
   st64(&sh->pend_vec[0], noff);
   st64(&sh->pend_vec[1], off);
-  st64(&sh->pend_item, item);
-  st64(&sh->pend_old, old);
   list_step(TUBO__LIST_S_PENDING);
   atomic_store_explicit(&sh->vec, noff, memory_order_release);
   list_step(TUBO__LIST_S_PUBLISHED);
   list_bump(sh);
-  st64(&sh->pend_item, 0);
-  st64(&sh->pend_old, 0);
   st64(&sh->pend_vec[0], 0);
   st64(&sh->pend_vec[1], 0);
 }
@@ -495,7 +491,7 @@ static int list_grow(tubo__lcore_t *c, uint64_t need, uint64_t *off, list_vec_t 
   for (uint64_t i = 0; i < len; i++)
     st64(&nv->item[i], ld64(&(*v)->item[i]));
   atomic_store_explicit(&nv->len, len, memory_order_release);
-  list_swap(c, *off, noff, 0, 0);
+  list_swap(c, *off, noff);
   *old = *off;
   *off = noff;
   *v = nv;
@@ -522,37 +518,35 @@ int tubo__lcore_extend(tubo__lcore_t *c, const tubo_item_t *items, size_t n)
     return 0;
   if (n > TUBO__LIST_MAX)
     return TUBO_ETOOBIG;
-  uint64_t one, *offs = n == 1 ? &one : calloc(n, sizeof *offs);
-  if (offs == NULL)
-    return TUBO_ENOMEM;
-  int rc = 0;
-  size_t made = 0;
-  for (; made < n && rc == 0; made++)
-    if ((rc = list_item_new(c, items[made].data, items[made].len, &offs[made])) != 0)
-      break;
+  /* Under the lock, each item goes to a slot past the length as soon as it is made (a
+   * repair frees what it finds there), and the new length publishes them all at once. */
+  list_lock(c);
+  list_step(TUBO__LIST_S_LOCKED);
   uint64_t off = 0, cap = 0, len = 0, old = 0;
-  if (rc == 0) {
-    list_lock(c);
-    list_step(TUBO__LIST_S_LOCKED);
-    list_vec_t *v = list_cur(c, &off, &cap, &len);
-    rc = v == NULL ? TUBO_ECORRUPT : len + n > TUBO__LIST_MAX ? TUBO_ETOOBIG : 0;
-    if (rc == 0)
-      rc = list_grow(c, len + n, &off, &v, &cap, len, &old);
-    if (rc == 0) {
-      for (size_t i = 0; i < n; i++)
-        atomic_store_explicit(&v->item[len + i], offs[i], memory_order_relaxed);
-      list_step(TUBO__LIST_S_PENDING);
-      atomic_store_explicit(&v->len, len + n, memory_order_release);
-      list_step(TUBO__LIST_S_PUBLISHED);
-    }
-    list_unlock(c);
-    list_free_after(c, old, 0);
+  list_vec_t *v = list_cur(c, &off, &cap, &len);
+  int rc = v == NULL ? TUBO_ECORRUPT : len + n > TUBO__LIST_MAX ? TUBO_ETOOBIG : 0;
+  if (rc == 0)
+    rc = list_grow(c, len + n, &off, &v, &cap, len, &old);
+  size_t made = 0;
+  for (; rc == 0 && made < n; made++) {
+    uint64_t ioff;
+    if ((rc = list_item_new(c, items[made].data, items[made].len, &ioff)) != 0)
+      break;
+    atomic_store_explicit(&v->item[len + made], ioff, memory_order_relaxed);
   }
-  if (rc != 0)
-    for (size_t i = 0; i < made; i++)
-      (void)tubo__objheap_free(&c->mem, offs[i]);
-  if (offs != &one)
-    free(offs);
+  if (rc == 0) {
+    list_step(TUBO__LIST_S_PENDING);
+    atomic_store_explicit(&v->len, len + n, memory_order_release);
+    list_step(TUBO__LIST_S_PUBLISHED);
+  } else {
+    for (size_t i = 0; v != NULL && i < made; i++) {
+      uint64_t w = ld64(&v->item[len + i]);
+      st64(&v->item[len + i], 0);
+      (void)tubo__objheap_free(&c->mem, w);
+    }
+  }
+  list_unlock(c);
+  list_free_after(c, old, 0);
   return rc;
 }
 
@@ -563,6 +557,7 @@ int tubo__lcore_set(tubo__lcore_t *c, ptrdiff_t index, const void *item, size_t 
   if (rc != 0)
     return rc;
   list_lock(c);
+  st64(&c->sh->pend_item, ioff); /* a repair frees it if it is not used */
   list_step(TUBO__LIST_S_LOCKED);
   uint64_t off, cap, n, at = 0, old = 0;
   list_vec_t *v = list_cur(c, &off, &cap, &n);
@@ -570,15 +565,14 @@ int tubo__lcore_set(tubo__lcore_t *c, ptrdiff_t index, const void *item, size_t 
   if (rc == 0) {
     list_head_t *sh = c->sh;
     old = ld64(&v->item[at]);
-    st64(&sh->pend_item, ioff);
     st64(&sh->pend_old, old);
     list_step(TUBO__LIST_S_PENDING);
     atomic_store_explicit(&v->item[at], ioff, memory_order_release);
     list_step(TUBO__LIST_S_PUBLISHED);
     list_bump(sh);
-    st64(&sh->pend_item, 0);
     st64(&sh->pend_old, 0);
   }
+  st64(&c->sh->pend_item, 0);
   list_unlock(c);
   if (rc != 0)
     (void)tubo__objheap_free(&c->mem, ioff);
@@ -593,6 +587,7 @@ int tubo__lcore_insert(tubo__lcore_t *c, ptrdiff_t index, const void *item, size
   if (rc != 0)
     return rc;
   list_lock(c);
+  st64(&c->sh->pend_item, ioff); /* a repair frees it if it is not used */
   list_step(TUBO__LIST_S_LOCKED);
   uint64_t off, cap, n, old = 0;
   list_vec_t *v = list_cur(c, &off, &cap, &n);
@@ -622,10 +617,11 @@ int tubo__lcore_insert(tubo__lcore_t *c, ptrdiff_t index, const void *item, size
       for (uint64_t k = at; k < n; k++)
         st64(&nv->item[k + 1], ld64(&v->item[k]));
       atomic_store_explicit(&nv->len, n + 1, memory_order_release);
-      list_swap(c, off, noff, ioff, 0);
+      list_swap(c, off, noff);
       old = off;
     }
   }
+  st64(&c->sh->pend_item, 0);
   list_unlock(c);
   if (rc != 0)
     (void)tubo__objheap_free(&c->mem, ioff);
@@ -670,7 +666,9 @@ int tubo__lcore_pop_alloc(tubo__lcore_t *c, ptrdiff_t index, void **buf, size_t 
         if (k != at)
           st64(&nv->item[j++], ld64(&v->item[k]));
       atomic_store_explicit(&nv->len, n - 1, memory_order_release);
-      list_swap(c, off, noff, 0, item);
+      st64(&sh->pend_old, item);
+      list_swap(c, off, noff);
+      st64(&sh->pend_old, 0);
       oldvec = off;
     }
   }
