@@ -1,11 +1,11 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # The mpirun pass of `make check` (builds with Open MPI only): the point-to-point,
-# process, spawn, pipe, communicator and collective suites and every example run under mpirun, with the ranks split
-# into pretend nodes of TUBO_NODE_SIZE ranks (2 unless a suite says 1), so that messages
-# between nodes go through Open MPI while those inside a node keep shared memory (0: the
-# real node, all ranks together). Queues, Arrays and Values across nodes are served by
-# rank 0 (doc/mpi.md). MPIRUN names mpirun.
+# process, spawn, pipe, communicator and collective suites and every example run under
+# mpirun, with the ranks split into pretend nodes of TUBO_NODE_SIZE ranks (2 unless a suite
+# says 1), so that messages between nodes go through Open MPI while those inside a node
+# keep shared memory (0: the real node, all ranks together). Queues, Arrays, Values, dicts, lists, Namespaces and
+# channels across nodes are served by rank 0 (doc/mpi.md). MPIRUN names mpirun.
 set -u
 if [ -z "${MPIRUN:-}" ] || ! command -v "$MPIRUN" >/dev/null 2>&1; then
   echo "SKIP: no mpirun found (Debian: apt-get install openmpi-bin)"
@@ -51,7 +51,8 @@ for entry in check_p2p:2 check_probe:2 check_barrier:2 check_stress:2 check_init
   check_spawn:2 check_process:2 check_pipe:1 check_p2p:1 check_p2p:1:btl=tcp,self \
   check_p2p:1:pml=cm+mtl=ofi check_pipe:1:pml=cm+mtl=ofi check_queue:2 check_queue:1 \
   check_queue:1:pml=cm+mtl=ofi check_shared:2 check_shared:1 check_shared:1:pml=cm+mtl=ofi \
-  check_shared:0 check_comm:2 check_coll:2 check_coll_nb:2 check_coll_nb:1; do
+  check_shared:0 check_comm:2 check_coll:2 check_coll_nb:2 check_coll_nb:1 check_dict:1 \
+  check_manager_list:1 check_channel:1 check_channel:2; do
   suite=${entry%%:*} rest=${entry#*:}
   k=${rest%%:*} mca=
   [ "$rest" != "$k" ] && mca=${rest#*:}
