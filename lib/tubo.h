@@ -1369,8 +1369,9 @@ TUBO_EXPORT int tubo_list_len(tubo_list_t *l, size_t *n);
 
 /**
  * @brief Every item, as the list was at one moment (`list(l)`, what `for item in l`
- * walks): `(*items)[0]` to `(*items)[*n - 1]`. One block, items' bytes included: release
- * it with free().
+ * walks): `(*items)[0]` to `(*items)[*n - 1]`. One block, items' bytes included (each
+ * aligned for any C type, so that an item holding a struct is read through a pointer to
+ * it): release it with free().
  * @return 0; TUBO_ELIST; TUBO_EINVAL (NULL @p items or @p n); TUBO_ENOMEM; TUBO_ECORRUPT.
  */
 TUBO_EXPORT int tubo_list_snapshot(tubo_list_t *l, tubo_item_t **items, size_t *n);

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -164,9 +165,24 @@ START_TEST(test_sizes_and_growth)
     ck_assert_msg(len == sizes[i] && memcmp(got, buf, len) == 0, "item %zu: expected %zu bytes", i,
                   sizes[i]);
   }
+  /* A snapshot holds every item whole, each starting 16-byte aligned whatever the lengths
+   * before it, so that an item holding a C struct is read through a pointer to it. */
+  tubo_item_t *items = NULL;
+  size_t n = 0;
+  LIST_OK(tubo_list_snapshot(l, &items, &n));
+  ck_assert_msg(n == sizeof sizes / sizeof sizes[0], "snapshot: expected %zu items, got %zu",
+                sizeof sizes / sizeof sizes[0], n);
+  for (size_t i = 0; i < n; i++) {
+    th_fill(buf, sizes[i], (uint32_t)i);
+    ck_assert_msg(
+        items[i].len == sizes[i] && (uintptr_t)items[i].data % 16 == 0 &&
+            (sizes[i] == 0 || memcmp(items[i].data, buf, sizes[i]) == 0),
+        "snapshot item %zu: expected %zu bytes at a 16-byte aligned address, got %zu at %p", i,
+        sizes[i], items[i].len, items[i].data);
+  }
+  free(items);
   for (long i = 0; i < 100000; i++)
     LIST_OK(tubo_list_append(l, &i, sizeof i));
-  size_t n = 0;
   LIST_OK(tubo_list_len(l, &n));
   ck_assert_msg(n == 100007, "len: expected 100007, got %zu", n);
   long v = 0;

@@ -389,37 +389,49 @@ int tubo__lcore_packed(tubo__lcore_t *c, unsigned char **packed, size_t *bytes, 
   }
 }
 
+/* Each item's bytes start at a multiple of this in a snapshot, so that an item holding a C
+ * struct can be read through a pointer to it. */
+#define LIST_ALIGN 16u
+
 int tubo__list_unpack(unsigned char *packed, size_t bytes, size_t n, tubo_item_t **items)
 {
-  if (n > (SIZE_MAX - bytes) / sizeof(tubo_item_t)) {
-    free(packed);
-    return TUBO_ENOMEM;
-  }
-  tubo_item_t *out = malloc(n * sizeof *out + bytes + 1);
-  if (out == NULL) {
-    free(packed);
-    return TUBO_ENOMEM;
-  }
-  unsigned char *data = (unsigned char *)(out + n);
-  size_t at = 0;
-  for (size_t i = 0; i < n; i++) {
+  /* The items' room, each rounded up to LIST_ALIGN: at most bytes plus n times that. */
+  size_t room = 0;
+  int rc = n > (SIZE_MAX / 2 - bytes) / (sizeof(tubo_item_t) + LIST_ALIGN) ? TUBO_ENOMEM : 0;
+  for (size_t i = 0, at = 0; rc == 0 && i < n; i++) {
     uint64_t len;
-    if (bytes - at < 8) {
-      free(out);
-      free(packed);
-      return TUBO_ECORRUPT;
+    if (bytes - at < 8)
+      rc = TUBO_ECORRUPT;
+    else {
+      memcpy(&len, packed + at, 8);
+      at += 8;
+      if (len > bytes - at)
+        rc = TUBO_ECORRUPT;
+      else {
+        room += ((size_t)len + LIST_ALIGN - 1) / LIST_ALIGN * LIST_ALIGN;
+        at += (size_t)len;
+      }
     }
+  }
+  size_t head = (n * sizeof(tubo_item_t) + LIST_ALIGN - 1) / LIST_ALIGN * LIST_ALIGN;
+  tubo_item_t *out = rc == 0 ? malloc(head + room + 1) : NULL;
+  if (rc == 0 && out == NULL)
+    rc = TUBO_ENOMEM;
+  if (rc != 0) {
+    free(packed);
+    return rc;
+  }
+  unsigned char *data = (unsigned char *)out + head;
+  for (size_t i = 0, at = 0; i < n; i++) {
+    uint64_t len;
     memcpy(&len, packed + at, 8);
     at += 8;
-    if (len > bytes - at) {
-      free(out);
-      free(packed);
-      return TUBO_ECORRUPT;
-    }
-    memcpy(data + at, packed + at, (size_t)len);
-    out[i].data = data + at;
+    if (len > 0)
+      memcpy(data, packed + at, (size_t)len);
+    out[i].data = data;
     out[i].len = (size_t)len;
     at += (size_t)len;
+    data += ((size_t)len + LIST_ALIGN - 1) / LIST_ALIGN * LIST_ALIGN;
   }
   free(packed);
   *items = out;
