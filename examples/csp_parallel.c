@@ -5,30 +5,24 @@
 #include <stdio.h>
 #include <tubo.h>
 
-static int p_exiting(void *arg)
+static int p1(void *arg)
 {
-  printf("%s exiting\n", (const char *)arg);
+  (void)arg;
+  printf("P1 exiting\n");
   return 0;
 }
 
-/* Runs every function in its own process and waits for all, like Parallel(...). */
-static int parallel(int n, tubo_process_fn fn, const char *const *args)
+static int p2(void *arg)
 {
-  tubo_process_t *p[8];
-  for (int i = 0; i < n; i++)
-    if (tubo_process_create(fn, (void *)args[i], &p[i]) != 0 || tubo_process_start(p[i]) != 0)
-      return 1;
-  for (int i = 0; i < n; i++) {
-    tubo_process_join(p[i], -1);
-    tubo_process_free(p[i]);
-  }
+  (void)arg;
+  printf("P2 exiting\n");
   return 0;
 }
 
 int main(void)
 {
-  static const char *const names[] = {"P1", "P2"};
-  if (parallel(2, p_exiting, names) != 0)
+  const tubo_csp_process_t procs[] = {TUBO_CSP_PROCESS(p1, NULL), TUBO_CSP_PROCESS(p2, NULL)};
+  if (tubo_parallel(procs, 2, NULL) != 0) /* Parallel(P1(), P2()) */
     return 1;
   printf("Terminating\n");
   return 0;

@@ -22,6 +22,8 @@ enumerate:0:exact
 process_object:0:exact
 process_private_memory:0:exact
 csp_parallel:0:sorted
+csp_network:0:exact
+commstime:0:exact
 array_squares:0:exact
 array_value:0:exact
 value_array_negate:0:exact
