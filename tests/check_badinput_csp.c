@@ -24,16 +24,12 @@ static void *freed_channel(void)
   return ch;
 }
 
-/* NULL, bogus, freed, and live handles of other kinds (a queue, a dict): TUBO_ECHANNEL. */
+/* NULL, bogus, freed, and live handles of other kinds (a process, a queue, a dict):
+ * TUBO_ECHANNEL. */
 static void channel_cases(const char *name, bi_handle_call_fn call)
 {
   char what[128];
-  snprintf(what, sizeof what, "%s(NULL)", name);
-  BI_RC(what, call(NULL), TUBO_ECHANNEL);
-  snprintf(what, sizeof what, "%s(bogus handle)", name);
-  BI_RC(what, call(bi_bogus_comm()), TUBO_ECHANNEL);
-  snprintf(what, sizeof what, "%s(freed handle)", name);
-  BI_RC(what, call(freed_channel()), TUBO_ECHANNEL);
+  bi_handle_cases(name, call, freed_channel(), TUBO_ECHANNEL);
   tubo_queue_t *q = NULL;
   BI_RC("tubo_queue_create", tubo_queue_create(1, 8, 0, &q), 0);
   snprintf(what, sizeof what, "%s(a queue's handle)", name);

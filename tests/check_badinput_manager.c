@@ -12,18 +12,12 @@
 
 #include "badinput.h"
 
-/* The handle cases of a call on handles of one kind: NULL, an address the library never
- * handed out, a freed handle and a live handle of another kind (a queue) all give the
- * kind's own code. */
+/* The handle cases of a call on handles of one kind (badinput.h's: NULL, never handed
+ * out, freed, a process's handle), and a queue's handle: all give the kind's own code. */
 static void kind_cases(const char *name, bi_handle_call_fn call, void *freed, int code)
 {
   char what[128];
-  snprintf(what, sizeof what, "%s(NULL)", name);
-  BI_RC(what, call(NULL), code);
-  snprintf(what, sizeof what, "%s(bogus handle)", name);
-  BI_RC(what, call(bi_bogus_comm()), code);
-  snprintf(what, sizeof what, "%s(freed handle)", name);
-  BI_RC(what, call(freed), code);
+  bi_handle_cases(name, call, freed, code);
   tubo_queue_t *q = NULL;
   BI_RC("tubo_queue_create", tubo_queue_create(1, 8, 0, &q), 0);
   snprintf(what, sizeof what, "%s(a queue's handle)", name);
