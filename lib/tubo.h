@@ -11,8 +11,9 @@
  * The header reads as chapters (Doxygen groups): errors and version (@ref tubo_errors),
  * the job (@ref tubo_job), communicators (@ref tubo_comm), point-to-point
  * (@ref tubo_p2p), collectives (@ref tubo_coll), and the patterns of multiprocessing:
- * processes (@ref tubo_process), pipes (@ref tubo_pipe), queues (@ref tubo_queue) and
- * shared memory (@ref tubo_shared).
+ * processes (@ref tubo_process), pipes (@ref tubo_pipe), queues (@ref tubo_queue),
+ * shared memory (@ref tubo_shared), the shared dict, list and Namespace of a Manager
+ * (@ref tubo_dict) and CSP channels (@ref tubo_csp).
  *
  * Conventions, for every function below unless its comment says otherwise:
  * - it returns 0 on success or a negative `TUBO_E...` code (see ::tubo_strerror);
@@ -28,12 +29,13 @@
  *   NULL, freed or never-made handle is TUBO_ECOMM (::tubo_comm_t), TUBO_EREQUEST
  *   (::tubo_request_t), TUBO_EPROCESS (::tubo_process_t), TUBO_EPIPE (::tubo_pipe_t),
  *   TUBO_EQUEUE (::tubo_queue_t), TUBO_EARRAY (::tubo_array_t), TUBO_EVALUE
- *   (::tubo_value_t) or TUBO_EOP (::tubo_op_t), as MPI has MPI_ERR_COMM and
- *   MPI_ERR_REQUEST. Handles are looked up by address before they are followed, so a stale
- *   one is an error, never a crash. A handle of another kind cast to the expected one is
- *   refused the same way. A NULL pointer where the library is to store a new handle is
- *   TUBO_EINVAL. TUBO_EPIPE is about the handle only: a pipe whose other end is closed
- *   gives TUBO_EEOF;
+ *   (::tubo_value_t), TUBO_EOP (::tubo_op_t), TUBO_EDICT (::tubo_dict_t), TUBO_ELIST
+ *   (::tubo_list_t), TUBO_ENS (::tubo_ns_t) or TUBO_ECHANNEL (::tubo_channel_t), as MPI
+ *   has MPI_ERR_COMM and MPI_ERR_REQUEST. Handles are looked up by address before they are
+ *   followed, so a stale one is an error, never a crash. A handle of another kind cast to
+ *   the expected one is refused the same way. A NULL pointer where the library is to store
+ *   a new handle is TUBO_EINVAL. TUBO_EPIPE is about the handle only: a pipe whose other
+ *   end is closed gives TUBO_EEOF;
  * - a call that takes a communicator or a request returns TUBO_ENOTINIT before
  *   ::tubo_init and after ::tubo_finalize, whatever the handle;
  * - calls on one process must not run concurrently from several threads.
