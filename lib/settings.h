@@ -23,4 +23,11 @@ int tubo__setting_parse(const char *s, uint64_t *out);
 #define TUBO__SLEEP_MS_DEFAULT 100u
 #define TUBO__SLEEP_MS_MAX     1000u
 
+/* The heap per process tree of the objects made by _create (patterns/objheap.c): address
+ * space, whose pages are reserved only as blocks are used; the most is half of what a heap
+ * may span (TUBO__HEAP_MAX). */
+#define TUBO__PROCESS_HEAP_DEFAULT ((uint64_t)16 << 30)
+#define TUBO__PROCESS_HEAP_MIN     ((uint64_t)1 << 20)
+#define TUBO__PROCESS_HEAP_MAX     ((uint64_t)1 << 39)
+
 #endif /* TUBO_SETTINGS_H */

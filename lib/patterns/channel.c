@@ -9,7 +9,7 @@
 
 #include "patterns/channel.h"
 #include "patterns/channel_served.h"
-#include "patterns/handles.h"
+#include "handles.h"
 #include "patterns/shmem.h"
 #include "world.h"
 

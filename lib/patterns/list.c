@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "patterns/handles.h"
+#include "handles.h"
 #include "patterns/list.h"
 #include "patterns/list_served.h"
 #include "world.h"

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "patterns/dict.h"
-#include "patterns/handles.h"
+#include "handles.h"
 #include "world.h"
 
 struct tubo_ns {

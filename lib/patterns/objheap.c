@@ -11,11 +11,6 @@
 #include "world.h"
 #include "tubo.h"
 
-/* Address space of the process tree's heap: pages come only as blocks use them, so a
- * large default costs nothing until it is used. */
-#define OBJHEAP_DEFAULT ((uint64_t)16 << 30)
-#define OBJHEAP_MIN     ((uint64_t)1 << 20)
-
 /* The process tree's heap: made once, inherited by forked children with the rest of
  * this process's memory (the mapping is shared, the handle a private copy of the same
  * values). */
@@ -25,8 +20,8 @@ static int objheap_made;
 int tubo__objheap_process(tubo__objheap_t *m)
 {
   if (!objheap_made) {
-    uint64_t bytes = tubo__setting_u64("TUBO_PROCESS_HEAP_BYTES", OBJHEAP_DEFAULT, OBJHEAP_MIN,
-                                       TUBO__HEAP_MAX / 2);
+    uint64_t bytes = tubo__setting_u64("TUBO_PROCESS_HEAP_BYTES", TUBO__PROCESS_HEAP_DEFAULT,
+                                       TUBO__PROCESS_HEAP_MIN, TUBO__PROCESS_HEAP_MAX);
     int rc = tubo__heap_own_create(bytes, &objheap_own);
     if (rc != 0)
       return rc == TUBO_EINVAL ? TUBO_ESHM : rc;
