@@ -1,137 +1,52 @@
 /* SPDX-License-Identifier: MIT */
-/* Queue and JoinableQueue, as multiprocessing's: a bounded multi-producer multi-consumer
- * ring in shared memory (queue_layout.h), items stored in the cells.
- *
- * The ring is Vyukov's: each cell has a turn, and a process claims a position by a
- * compare-and-swap on the tail (put) or the head (get) only once the cell at that position
- * is ready for it, fills or empties the cell, then hands it on by advancing its turn.
- * Positions are claimed in order, so items come out in the order their positions were
- * claimed: one producer's items in the order it put them, each exactly once. Processes
- * that find the ring full or empty wait in shwait.h (spin, then futex); whoever hands
- * a cell on wakes them only when one is recorded. */
+/* The public queue calls: argument and state checks, then the kind's own operation
+ * (queue.h). */
 #include "config.h"
 
 #include <stdlib.h>
-#include <string.h>
 
-#include "os/os.h"
 #include "handles.h"
 #include "patterns/queue.h"
-#include "patterns/queue_layout.h"
-#include "patterns/shwait.h"
-#include "world.h"
-#include "patterns/shmem.h"
-#include "settings.h"
+#include "patterns/queue_ring.h"
 #include "tubo.h"
 
-/* ---- Layout ---- */
-
-/* A non-zero summary of the arguments, so that ranks opening one queue with different
- * arguments find out. */
-static uint64_t queue_config(uint64_t capacity, uint64_t item_max, unsigned flags)
+/* Registers a handle of kind ops over a ring (the shared-memory kind) or srv (the
+ * served one); releases them when it cannot. */
+static int queue_handle(const tubo__queue_ops_t *ops, size_t capacity, size_t item_max,
+                        unsigned flags, const tubo__queue_ring_t *ring, tubo__queue_served_t *srv,
+                        tubo_queue_t **q)
 {
-  uint64_t h = 0xcbf29ce484222325ull;
-  uint64_t parts[3] = {capacity, item_max, flags};
-  for (int i = 0; i < 3; i++) {
-    h ^= parts[i];
-    h *= 0x100000001b3ull;
-    h ^= h >> 31;
+  tubo_queue_t init = {.ops = ops,
+                       .capacity = capacity,
+                       .item_max = item_max,
+                       .flags = flags,
+                       .ring = ring != NULL ? *ring : (tubo__queue_ring_t){0},
+                       .srv = srv};
+  tubo_queue_t *h = malloc(sizeof *h);
+  if (h != NULL) {
+    *h = init;
+    if (tubo__handle_add(h, TUBO__H_QUEUE) != 0) {
+      free(h);
+      h = NULL;
+    }
   }
-  return h | 1;
-}
-
-/* Checks the arguments and computes the cell stride and the bytes of shared memory. */
-static int queue_layout(size_t capacity, size_t item_max, unsigned flags, tubo_queue_t **q,
-                        uint64_t *stride, size_t *bytes)
-{
-  if (q == NULL || capacity == 0 || item_max == 0 || (flags & ~TUBO_QUEUE_JOINABLE) != 0)
-    return TUBO_EINVAL;
-  if (item_max > UINT32_MAX - sizeof(queue_cell_t) - QUEUE_CELL_ALIGN)
-    return TUBO_ETOOBIG; /* cells record lengths in 32 bits */
-  uint64_t s = (sizeof(queue_cell_t) + item_max + QUEUE_CELL_ALIGN - 1) / QUEUE_CELL_ALIGN *
-               QUEUE_CELL_ALIGN;
-  if (capacity > (SIZE_MAX - QUEUE_CELLS) / s)
-    return TUBO_ETOOBIG;
-  *stride = s;
-  *bytes = QUEUE_CELLS + capacity * s;
-  return 0;
-}
-
-/* Whether this process must publish with a fence of its own: unless it registered for
- * asymmetric fences (processes forked later inherit the registration with the memory) and
- * the setting the shared-memory transport follows allows them. */
-static int queue_fence_needed(void)
-{
-  if (tubo__setting_u64("TUBO_SHM_ASYM_FENCE", 1, 0, 1) == 0)
-    return 1;
-  return tubo__os_fence_register() != 0;
-}
-
-static int queue_handle(tubo__shmem_t *mem, size_t capacity, size_t item_max, unsigned flags,
-                        uint64_t stride, int fence, tubo_queue_t **q)
-{
-  tubo_queue_t *h = calloc(1, sizeof *h);
-  if (h == NULL || tubo__handle_add(h, TUBO__H_QUEUE) != 0) {
-    free(h);
-    tubo__shmem_release(mem);
+  if (h == NULL) {
+    (void)ops->free_(&init);
     return TUBO_ENOMEM;
   }
-  h->mem = *mem;
-  h->sh = mem->base;
-  h->cells = (unsigned char *)mem->base + QUEUE_CELLS;
-  h->capacity = capacity;
-  h->stride = stride;
-  h->item_max = item_max;
-  h->flags = flags;
-  h->fence = fence;
-  h->shift = -1;
-  if ((capacity & (capacity - 1)) == 0)
-    h->shift = __builtin_ctzll(capacity);
   *q = h;
   return 0;
 }
 
 int tubo_queue_create(size_t capacity, size_t item_max, unsigned flags, tubo_queue_t **q)
 {
-  uint64_t stride;
-  size_t bytes;
-  int rc = queue_layout(capacity, item_max, flags, q, &stride, &bytes);
+  if (q == NULL)
+    return TUBO_EINVAL;
+  tubo__queue_ring_t r;
+  int rc = tubo__queue_ring_create(capacity, item_max, flags, &r);
   if (rc != 0)
     return rc;
-  tubo__shmem_t mem;
-  rc = tubo__shmem_anon(bytes, &mem);
-  if (rc != 0)
-    return rc;
-  queue_shared_t *sh = mem.base;
-  atomic_store_explicit(&sh->config, queue_config(capacity, item_max, flags), memory_order_relaxed);
-  return queue_handle(&mem, capacity, item_max, flags, stride, queue_fence_needed(), q);
-}
-
-/* The ranks share no memory: the communicator's rank 0 holds the queue and serves the
- * others (queue_served.c). */
-static int queue_open_served(tubo_comm_t *comm, size_t capacity, size_t item_max, unsigned flags,
-                             uint64_t stride, tubo_queue_t **q)
-{
-  tubo_queue_t *h = calloc(1, sizeof *h);
-  if (h == NULL)
-    return TUBO_ENOMEM;
-  h->capacity = capacity;
-  h->item_max = item_max;
-  h->flags = flags;
-  h->stride = stride;
-  h->shift = -1;
-  h->comm = comm;
-  int rc = tubo__queue_srv_open(comm, h);
-  if (rc == 0 && tubo__handle_add(h, TUBO__H_QUEUE) != 0) {
-    tubo__queue_srv_free(h);
-    rc = TUBO_ENOMEM;
-  }
-  if (rc != 0) {
-    free(h);
-    return rc;
-  }
-  *q = h;
-  return 0;
+  return queue_handle(&tubo__queue_ring_ops, capacity, item_max, flags, &r, NULL, q);
 }
 
 int tubo_queue_open(tubo_comm_t *comm, size_t capacity, size_t item_max, unsigned flags,
@@ -139,204 +54,22 @@ int tubo_queue_open(tubo_comm_t *comm, size_t capacity, size_t item_max, unsigne
 {
   if (comm == NULL)
     return TUBO_ECOMM;
-  uint64_t stride;
-  size_t bytes;
-  int rc = queue_layout(capacity, item_max, flags, q, &stride, &bytes);
-  if (rc != 0)
-    return rc;
-  tubo__shmem_t mem;
-  rc = tubo__shmem_comm(comm, bytes, &mem);
-  if (rc == TUBO_ENOTSUP)
-    return queue_open_served(comm, capacity, item_max, flags, stride, q);
-  if (rc == TUBO_EINVAL) {
-    /* This rank asked for another size than rank 0: it still meets the others at their
-     * barrier below, so that none of them waits there for it. */
-    tubo_barrier(comm);
-    return rc;
-  }
-  if (rc != 0)
-    return rc;
-  /* Zeroed memory is an empty queue: the first rank here records the arguments, the
-   * others check theirs against them. Asymmetric fences only if every rank may use them:
-   * each says so before the barrier, and all decide after it. Every rank reaches the
-   * barrier, also one whose arguments differ, so that none waits there for ever. */
-  queue_shared_t *sh = mem.base;
-  uint64_t want = queue_config(capacity, item_max, flags), seen = 0;
-  int differ = !atomic_compare_exchange_strong(&sh->config, &seen, want) && seen != want;
-  if (queue_fence_needed())
-    atomic_store(&sh->fence_denied, 1);
-  rc = tubo_barrier(comm);
-  if (rc == 0 && differ)
-    rc = TUBO_EINVAL;
-  if (rc != 0) {
-    tubo__shmem_release(&mem);
-    return rc;
-  }
-  int fence = atomic_load(&sh->fence_denied) != 0;
-  rc = queue_handle(&mem, capacity, item_max, flags, stride, fence, q);
+  if (q == NULL)
+    return TUBO_EINVAL;
+  tubo__queue_ring_t r;
+  int rc = tubo__queue_ring_open(comm, capacity, item_max, flags, &r);
   if (rc == 0)
-    (*q)->comm = comm;
-  return rc;
-}
-
-queue_shared_t *tubo__queue_shared(const tubo_queue_t *q, size_t *stride)
-{
-  *stride = (size_t)q->stride;
-  return q->sh;
-}
-
-int tubo__queue_fences(const tubo_queue_t *q)
-{
-  return q->fence;
-}
-
-/* ---- The ring ---- */
-
-static inline queue_cell_t *queue_cell(const tubo_queue_t *q, uint64_t pos, uint64_t *lap)
-{
-  uint64_t l, i;
-  if (q->shift >= 0) {
-    l = pos >> q->shift;
-    i = pos & (q->capacity - 1);
-  } else {
-    l = pos / q->capacity;
-    i = pos - l * q->capacity;
-  }
-  *lap = l;
-  return (queue_cell_t *)(q->cells + i * q->stride);
-}
-
-/* Copies an item; the usual small sizes without a call. */
-static inline void queue_copy(void *dst, const void *src, size_t n)
-{
-  if (n == 8) {
-    uint64_t v;
-    memcpy(&v, src, 8);
-    memcpy(dst, &v, 8);
-  } else if (n != 0) {
-    memcpy(dst, src, n);
-  }
-}
-
-/* How far a cell's turn may lag the turn a put or get at the counter waits for: by one
- * side's work of the lap before still under way (a get still copying the previous item
- * out, a put still copying it in). A turn further behind, or ahead of the counter, is
- * nothing a process following the protocol can leave. */
-#define QUEUE_TURN_LAG 2
-
-/* Claims the position the next put or get may take (at *pos in the shared counter at),
- * once its cell's turn is want. Returns the cell; NULL with *rc set to 1 when the cell is
- * not ready yet (full or empty), or TUBO_ECORRUPT when the turn is ahead of the counter or
- * lags it more than QUEUE_TURN_LAG. */
-static queue_cell_t *queue_claim(const tubo_queue_t *q, _Atomic uint64_t *at, uint64_t odd,
-                                 uint64_t *claimed, int *rc)
-{
-  uint64_t pos = atomic_load_explicit(at, memory_order_relaxed);
-  for (;;) {
-    uint64_t lap;
-    queue_cell_t *c = queue_cell(q, pos, &lap);
-    uint64_t want = 2 * lap + odd;
-    uint64_t turn = atomic_load_explicit(&c->turn, memory_order_acquire);
-    int64_t d = (int64_t)(turn - want);
-    if (d == 0) {
-      if (atomic_compare_exchange_weak_explicit(at, &pos, pos + 1, memory_order_relaxed,
-                                                memory_order_relaxed)) {
-        *claimed = want;
-        return c;
-      }
-    } else if (d < 0) {
-      *rc = d < -QUEUE_TURN_LAG ? TUBO_ECORRUPT : 1;
-      return NULL;
-    } else {
-      /* Someone took this position since we read the counter: read it again. If it
-       * has not moved, the turn ran ahead of it. */
-      uint64_t now = atomic_load_explicit(at, memory_order_relaxed);
-      if (now == pos) {
-        *rc = TUBO_ECORRUPT;
-        return NULL;
-      }
-      pos = now;
-    }
-  }
-}
-
-/* Hands a cell on (its next turn), then wakes whoever waits for that. */
-static inline void queue_hand_on(const tubo_queue_t *q, queue_cell_t *c, uint64_t turn,
-                                 tubo__shwait_t *w)
-{
-  atomic_store_explicit(&c->turn, turn, memory_order_release);
-  if (q->fence)
-    atomic_thread_fence(memory_order_seq_cst);
-  else
-    atomic_signal_fence(memory_order_seq_cst); /* sleepers fence for us */
-  tubo__shwait_wake(w);
-}
-
-/* One attempt to put: 0, 1 when full, or an error. */
-static int queue_try_put(tubo_queue_t *q, const void *item, size_t len)
-{
-  uint64_t turn;
-  int rc = 0;
-  queue_cell_t *c = queue_claim(q, &q->sh->tail, 0, &turn, &rc);
-  if (c == NULL)
+    return queue_handle(&tubo__queue_ring_ops, capacity, item_max, flags, &r, NULL, q);
+  if (rc != TUBO_ENOTSUP)
     return rc;
-  /* Counted before anyone can get it, so that its task_done never finds zero. */
-  if (q->flags & TUBO_QUEUE_JOINABLE)
-    atomic_fetch_add_explicit(&q->sh->unfinished, 1, memory_order_relaxed);
-  c->len = (uint32_t)len;
-  queue_copy(c->data, item, len);
-  queue_hand_on(q, c, turn + 1, &q->sh->not_empty);
-  return 0;
-}
-
-/* One attempt to get: 0, 1 when empty, or an error. */
-static int queue_try_get(tubo_queue_t *q, void *buf, size_t cap, size_t *lenp)
-{
-  uint64_t turn;
-  int rc = 0;
-  queue_cell_t *c = queue_claim(q, &q->sh->head, 1, &turn, &rc);
-  if (c == NULL)
+  /* The ranks share no memory: the communicator's rank 0 holds the queue and serves the
+   * others (queue_served.c). */
+  tubo__queue_served_t *s;
+  rc = tubo__queue_served_open(comm, capacity, item_max, flags, &s);
+  if (rc != 0)
     return rc;
-  uint32_t len = c->len;
-  if (len > q->item_max) {
-    rc = TUBO_ECORRUPT;
-    len = 0;
-  } else if (len > cap) {
-    rc = TUBO_ETRUNC;
-  }
-  queue_copy(buf, c->data, len < cap ? len : cap);
-  if (lenp != NULL)
-    *lenp = len;
-  queue_hand_on(q, c, turn + 1, &q->sh->not_full);
-  return rc;
+  return queue_handle(&tubo__queue_served_ops, capacity, item_max, flags, NULL, s, q);
 }
-
-/* Whether the cell at the counter at may be taken by the side whose turn parity is odd
- * (or the counter moved on): the wait condition of a put (odd 0) or a get (odd 1). */
-static int queue_ready(const tubo_queue_t *q, _Atomic uint64_t *at, uint64_t odd)
-{
-  uint64_t pos = atomic_load_explicit(at, memory_order_seq_cst);
-  uint64_t lap;
-  queue_cell_t *c = queue_cell(q, pos, &lap);
-  uint64_t turn = atomic_load_explicit(&c->turn, memory_order_seq_cst);
-  int64_t d = (int64_t)(turn - (2 * lap + odd));
-  /* A turn that cannot be counts as ready: the attempt that follows reports it. */
-  return d >= 0 || d < -QUEUE_TURN_LAG;
-}
-
-static int queue_put_ready(void *arg)
-{
-  tubo_queue_t *q = arg;
-  return queue_ready(q, &q->sh->tail, 0);
-}
-
-static int queue_get_ready(void *arg)
-{
-  tubo_queue_t *q = arg;
-  return queue_ready(q, &q->sh->head, 1);
-}
-
-/* ---- The calls ---- */
 
 /* A live handle (looked up before it is followed: a freed one is never read), still open. */
 static int queue_check(const tubo_queue_t *q)
@@ -344,86 +77,6 @@ static int queue_check(const tubo_queue_t *q)
   if (!tubo__handle_live(q, TUBO__H_QUEUE))
     return TUBO_EQUEUE;
   return q->closed ? TUBO_ECLOSED : 0;
-}
-
-/* A put or a get to try again after waiting, with its arguments. */
-typedef struct queue_op {
-  tubo_queue_t *q;
-  const void *item; /* put */
-  size_t len;
-  void *buf; /* get */
-  size_t cap;
-  size_t *lenp;
-} queue_op_t;
-
-static int queue_op_put(queue_op_t *o)
-{
-  return queue_try_put(o->q, o->item, o->len);
-}
-
-static int queue_op_get(queue_op_t *o)
-{
-  return queue_try_get(o->q, o->buf, o->cap, o->lenp);
-}
-
-/* Whether the shared counters can be what processes following the protocol leave: a get
- * claims only what a put filled (head <= tail), a put only a cell a get emptied (tail <=
- * head + capacity), and a JoinableQueue's unfinished items were put. Each bound is read
- * in the order that makes it hold at any moment. Returns 0 or TUBO_ECORRUPT. */
-static int queue_sane(const tubo_queue_t *q)
-{
-  uint64_t head = atomic_load_explicit(&q->sh->head, memory_order_seq_cst);
-  uint64_t tail = atomic_load_explicit(&q->sh->tail, memory_order_seq_cst);
-  if (head > tail)
-    return TUBO_ECORRUPT;
-  tail = atomic_load_explicit(&q->sh->tail, memory_order_seq_cst);
-  head = atomic_load_explicit(&q->sh->head, memory_order_seq_cst);
-  if (tail - head > q->capacity && tail > head)
-    return TUBO_ECORRUPT;
-  if (q->flags & TUBO_QUEUE_JOINABLE) {
-    uint64_t unfinished = atomic_load_explicit(&q->sh->unfinished, memory_order_seq_cst);
-    if (unfinished > atomic_load_explicit(&q->sh->tail, memory_order_seq_cst))
-      return TUBO_ECORRUPT;
-  }
-  return 0;
-}
-
-/* While asleep, a waiter looks now and then at the counters (anyone sharing the memory
- * can write them: a forged count must not hold it for ever) and, for a queue opened on a
- * communicator, at the communicator's world: it gives up with TUBO_ECORRUPT, or with
- * TUBO_EPEER when a rank died (TUBO_EABORT when the job was aborted). */
-static int queue_world_check(void *arg)
-{
-  tubo_queue_t *q = arg;
-  int rc = queue_sane(q);
-  if (rc != 0 || q->comm == NULL || tubo__comm_check(q->comm) != 0)
-    return rc; /* no world, or it was left: nothing more to watch */
-  return tubo__world_health(q->comm->w);
-}
-
-static const tubo__shwait_watch_t *queue_watch(tubo_queue_t *q)
-{
-  q->watch = (tubo__shwait_watch_t){queue_world_check, q};
-  return &q->watch;
-}
-
-/* After a first attempt found the ring not ready: waits on w until ready says it may be,
- * tries again, and so on until the attempt is made or the timeout passes. now_rc is the
- * answer when the timeout is 0. */
-static int queue_retry(queue_op_t *o, int (*attempt)(queue_op_t *), tubo__shwait_t *w,
-                       int (*ready)(void *), int timeout_ms, int now_rc)
-{
-  if (timeout_ms == 0)
-    return now_rc;
-  tubo__deadline_t dl = tubo__deadline_in(timeout_ms);
-  for (;;) {
-    int waited = tubo__shwait_until(w, !o->q->fence, ready, o->q, dl, queue_watch(o->q));
-    int rc = attempt(o);
-    if (rc != 1)
-      return rc;
-    if (waited != 0)
-      return waited;
-  }
 }
 
 int tubo_queue_put(tubo_queue_t *q, const void *item, size_t len, int timeout_ms)
@@ -435,13 +88,7 @@ int tubo_queue_put(tubo_queue_t *q, const void *item, size_t len, int timeout_ms
     return TUBO_EINVAL;
   if (len > q->item_max)
     return TUBO_ETOOBIG;
-  if (q->srv != NULL)
-    return tubo__queue_srv_put(q, item, len, timeout_ms);
-  rc = queue_try_put(q, item, len);
-  if (rc != 1)
-    return rc;
-  queue_op_t o = {q, item, len, NULL, 0, NULL};
-  return queue_retry(&o, queue_op_put, &q->sh->not_full, queue_put_ready, timeout_ms, TUBO_EFULL);
+  return q->ops->put(q, item, len, timeout_ms);
 }
 
 int tubo_queue_get(tubo_queue_t *q, void *buf, size_t cap, size_t *len, int timeout_ms)
@@ -451,23 +98,7 @@ int tubo_queue_get(tubo_queue_t *q, void *buf, size_t cap, size_t *len, int time
     return rc;
   if (buf == NULL && cap > 0)
     return TUBO_EINVAL;
-  if (q->srv != NULL)
-    return tubo__queue_srv_get(q, buf, cap, len, timeout_ms);
-  rc = queue_try_get(q, buf, cap, len);
-  if (rc != 1)
-    return rc;
-  queue_op_t o = {q, NULL, 0, buf, cap, len};
-  return queue_retry(&o, queue_op_get, &q->sh->not_empty, queue_get_ready, timeout_ms, TUBO_EEMPTY);
-}
-
-/* Items claimed by puts and not yet by gets, at most the capacity. */
-static uint64_t queue_count(const tubo_queue_t *q)
-{
-  uint64_t head = atomic_load_explicit(&q->sh->head, memory_order_acquire);
-  uint64_t tail = atomic_load_explicit(&q->sh->tail, memory_order_acquire);
-  if (tail <= head)
-    return 0;
-  return tail - head > q->capacity ? q->capacity : tail - head;
+  return q->ops->get(q, buf, cap, len, timeout_ms);
 }
 
 /* The common part of size, empty and full: checks q and where the answer goes, then
@@ -479,10 +110,7 @@ static int queue_look(const tubo_queue_t *q, const void *out, uint64_t *count)
     return rc;
   if (out == NULL)
     return TUBO_EINVAL;
-  if (q->srv != NULL)
-    return tubo__queue_srv_count(q, count);
-  *count = queue_count(q);
-  return 0;
+  return q->ops->count(q, count);
 }
 
 int tubo_queue_size(const tubo_queue_t *q, size_t *n)
@@ -525,25 +153,7 @@ int tubo_queue_task_done(tubo_queue_t *q)
   int rc = queue_check_joinable(q);
   if (rc != 0)
     return rc;
-  if (q->srv != NULL)
-    return tubo__queue_srv_task_done(q);
-  uint64_t n = atomic_load_explicit(&q->sh->unfinished, memory_order_relaxed);
-  do {
-    if (n == 0)
-      return TUBO_EINVAL;
-  } while (!atomic_compare_exchange_weak_explicit(&q->sh->unfinished, &n, n - 1,
-                                                  memory_order_seq_cst, memory_order_relaxed));
-  if (n == 1) {
-    atomic_thread_fence(memory_order_seq_cst); /* orders the count before the wake's look */
-    tubo__shwait_wake(&q->sh->all_done);
-  }
-  return 0;
-}
-
-static int queue_all_done(void *arg)
-{
-  tubo_queue_t *q = arg;
-  return atomic_load_explicit(&q->sh->unfinished, memory_order_seq_cst) == 0;
+  return q->ops->task_done(q);
 }
 
 int tubo_queue_join(tubo_queue_t *q, int timeout_ms)
@@ -551,11 +161,7 @@ int tubo_queue_join(tubo_queue_t *q, int timeout_ms)
   int rc = queue_check_joinable(q);
   if (rc != 0)
     return rc;
-  if (q->srv != NULL)
-    return tubo__queue_srv_join(q, timeout_ms);
-  /* task_done fences on its own (joins are rare; task_done's last count rarer still). */
-  return tubo__shwait_until(&q->sh->all_done, 0, queue_all_done, q, tubo__deadline_in(timeout_ms),
-                            queue_watch(q));
+  return q->ops->join(q, timeout_ms);
 }
 
 int tubo_queue_close(tubo_queue_t *q)
@@ -572,10 +178,7 @@ int tubo_queue_free(tubo_queue_t *q)
   if (!tubo__handle_live(q, TUBO__H_QUEUE))
     return TUBO_EQUEUE;
   tubo__handle_remove(q);
-  int rc = 0;
-  if (q->srv != NULL)
-    rc = tubo__queue_srv_free(q);
-  tubo__shmem_release(&q->mem);
+  int rc = q->ops->free_(q);
   free(q);
   return rc;
 }

@@ -1,44 +1,52 @@
 /* SPDX-License-Identifier: MIT */
-/* The handle of a Queue (queue.c), shared with the queues a home rank serves across
- * nodes (queue_served.c). */
+/* Queue and JoinableQueue, as multiprocessing's: the handle every kind of queue shares,
+ * and the table of operations each kind fills in. A queue made with tubo_queue_create,
+ * or opened on a communicator whose ranks share memory, is a ring in shared memory
+ * (queue_ring.c); one opened where the ranks share no memory is held by the
+ * communicator's rank 0, which serves the others' calls (queue_served.c). queue.c
+ * checks the public calls' arguments and dispatches, as pipe.c does for pipes. */
 #ifndef TUBO_PATTERNS_QUEUE_H
 #define TUBO_PATTERNS_QUEUE_H
 
-#include "patterns/queue_layout.h"
-#include "patterns/shmem.h"
-#include "patterns/shwait.h"
+#include <stddef.h>
+#include <stdint.h>
+
+#include "patterns/queue_ring.h"
 #include "tubo.h"
 
-typedef struct queue_srv queue_srv_t;
+/* What one kind of queue does; queue.c has checked the handle, that it is open, the
+ * arguments, and for task_done and join that the queue is joinable. Return 0 or a
+ * negative TUBO_E code, as the public calls. */
+typedef struct tubo__queue_ops {
+  int (*put)(tubo_queue_t *q, const void *item, size_t len, int timeout_ms);
+  int (*get)(tubo_queue_t *q, void *buf, size_t cap, size_t *len, int timeout_ms);
+  /* Items in the queue, at most its capacity. */
+  int (*count)(const tubo_queue_t *q, uint64_t *n);
+  int (*task_done)(tubo_queue_t *q);
+  int (*join)(tubo_queue_t *q, int timeout_ms);
+  /* Releases what the handle holds besides itself. */
+  int (*free_)(tubo_queue_t *q);
+} tubo__queue_ops_t;
+
+typedef struct tubo__queue_served tubo__queue_served_t;
 
 struct tubo_queue {
-  queue_shared_t *sh;
-  unsigned char *cells;
+  const tubo__queue_ops_t *ops;
   uint64_t capacity;
-  uint64_t stride;   /* bytes per cell */
   uint64_t item_max; /* largest item */
-  int shift;         /* log2(capacity) when it is a power of two, else -1 */
   unsigned flags;
-  int fence; /* 1: publishers fence; 0: sleepers make them (asymmetric fences, os.h) */
   int closed;
-  tubo__shmem_t mem;
-  tubo_comm_t *comm; /* opened on a communicator: its world is watched while waiting */
-  tubo__shwait_watch_t watch;
-  queue_srv_t *srv; /* served by a home rank (no shared memory: sh is NULL), or NULL */
+  tubo__queue_ring_t ring;   /* the ring in shared memory (its kind) */
+  tubo__queue_served_t *srv; /* the served kind's state, or NULL */
 };
 
-/* A queue on a communicator whose ranks share no memory (they span nodes, or the job runs
- * over the pipe transport): the communicator's rank 0 holds it and serves the others'
- * calls through messages, whenever it makes progress (queue_served.c). h has its
- * arguments set; on success h->srv is set. Collective. */
-int tubo__queue_srv_open(tubo_comm_t *comm, tubo_queue_t *h);
-/* The calls on such a queue; the handle is checked already. */
-int tubo__queue_srv_put(tubo_queue_t *q, const void *item, size_t len, int timeout_ms);
-int tubo__queue_srv_get(tubo_queue_t *q, void *buf, size_t cap, size_t *len, int timeout_ms);
-int tubo__queue_srv_count(const tubo_queue_t *q, uint64_t *n);
-int tubo__queue_srv_task_done(tubo_queue_t *q);
-int tubo__queue_srv_join(tubo_queue_t *q, int timeout_ms);
-/* Frees what h->srv holds; on the home rank, after every other rank freed its handle. */
-int tubo__queue_srv_free(tubo_queue_t *q);
+/* The ring in shared memory: h->ring is set up (queue_ring.c). */
+extern const tubo__queue_ops_t tubo__queue_ring_ops;
+
+/* The served queue: opens its side on comm, collectively, for the arguments given, and
+ * sets *out (queue_served.c). */
+int tubo__queue_served_open(tubo_comm_t *comm, uint64_t capacity, uint64_t item_max, unsigned flags,
+                            tubo__queue_served_t **out);
+extern const tubo__queue_ops_t tubo__queue_served_ops;
 
 #endif /* TUBO_PATTERNS_QUEUE_H */

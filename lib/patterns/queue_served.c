@@ -1,20 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /* A Queue whose ranks share no memory (queue.h), served by its home (served.h): the home
- * keeps the items in a queue of its own (tubo_queue_create), which only it touches. */
+ * keeps the items in a ring of its own (queue_ring.h), which only it touches. */
 #include "config.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "patterns/queue.h"
+#include "patterns/queue_ring.h"
 #include "patterns/served.h"
 
 enum { QS_PUT = 1, QS_GET, QS_COUNT, QS_TASK_DONE, QS_JOIN };
 
-struct queue_srv {
+struct tubo__queue_served {
   tubo__served_t *served;
-  tubo_queue_t *inner; /* the home's items */
-  unsigned char *item; /* the home: an item on its way out */
+  tubo__queue_ring_t inner; /* the home's items (its sh is NULL elsewhere) */
+  unsigned char *item;      /* the home: an item on its way out */
   size_t item_max;
 };
 
@@ -26,27 +27,26 @@ static int qs_timeout_rc(int op)
 /* At the home: a call of another rank on the home's queue, without waiting. */
 static int qs_try(tubo__served_t *sv, int src, int op, const void *payload, size_t len)
 {
-  queue_srv_t *s = sv->obj;
+  tubo__queue_served_t *s = sv->obj;
   size_t n = 0;
   int rc;
   switch (op) {
   case QS_PUT:
-    rc = tubo_queue_put(s->inner, payload, len, 0);
+    rc = tubo__queue_ring_put(&s->inner, payload, len, 0);
     if (rc == TUBO_EFULL)
       return 1;
     return tubo__served_reply(sv, src, rc, 0, NULL, 0);
   case QS_GET:
-    rc = tubo_queue_get(s->inner, s->item, s->item_max, &n, 0);
+    rc = tubo__queue_ring_get(&s->inner, s->item, s->item_max, &n, 0);
     if (rc == TUBO_EEMPTY)
       return 1;
     return tubo__served_reply(sv, src, rc, n, s->item, rc == 0 ? n : 0);
   case QS_COUNT:
-    rc = tubo_queue_size(s->inner, &n);
-    return tubo__served_reply(sv, src, rc, n, NULL, 0);
+    return tubo__served_reply(sv, src, 0, tubo__queue_ring_count(&s->inner), NULL, 0);
   case QS_TASK_DONE:
-    return tubo__served_reply(sv, src, tubo_queue_task_done(s->inner), 0, NULL, 0);
+    return tubo__served_reply(sv, src, tubo__queue_ring_task_done(&s->inner), 0, NULL, 0);
   case QS_JOIN:
-    rc = tubo_queue_join(s->inner, 0);
+    rc = tubo__queue_ring_join(&s->inner, 0);
     if (rc == TUBO_ETIMEDOUT)
       return 1;
     return tubo__served_reply(sv, src, rc, 0, NULL, 0);
@@ -60,7 +60,7 @@ static const tubo__served_ops_t qs_ops = {qs_try, qs_timeout_rc, 0};
 /* The home's own call: tried on its queue, and while it cannot be made, the home makes
  * progress (serving the others) until it can, or the time is up. */
 typedef struct qs_own {
-  queue_srv_t *s;
+  tubo__queue_served_t *s;
   int op;
   const void *item;
   size_t len, cap, *lenp;
@@ -73,11 +73,11 @@ static int qs_own_attempt(qs_own_t *o)
 {
   switch (o->op) {
   case QS_PUT:
-    return tubo_queue_put(o->s->inner, o->item, o->len, 0);
+    return tubo__queue_ring_put(&o->s->inner, o->item, o->len, 0);
   case QS_GET:
-    return tubo_queue_get(o->s->inner, o->buf, o->cap, o->lenp, 0);
+    return tubo__queue_ring_get(&o->s->inner, o->buf, o->cap, o->lenp, 0);
   default:
-    return tubo_queue_join(o->s->inner, 0);
+    return tubo__queue_ring_join(&o->s->inner, 0);
   }
 }
 
@@ -103,9 +103,9 @@ static int qs_own(qs_own_t *o, int timeout_ms)
   return o->rc;
 }
 
-int tubo__queue_srv_put(tubo_queue_t *q, const void *item, size_t len, int timeout_ms)
+static int qs_put(tubo_queue_t *q, const void *item, size_t len, int timeout_ms)
 {
-  queue_srv_t *s = q->srv;
+  tubo__queue_served_t *s = q->srv;
   int rc = tubo__served_live(s->served);
   if (rc != 0)
     return rc;
@@ -115,9 +115,9 @@ int tubo__queue_srv_put(tubo_queue_t *q, const void *item, size_t len, int timeo
   return qs_own(&o, timeout_ms);
 }
 
-int tubo__queue_srv_get(tubo_queue_t *q, void *buf, size_t cap, size_t *len, int timeout_ms)
+static int qs_get(tubo_queue_t *q, void *buf, size_t cap, size_t *len, int timeout_ms)
 {
-  queue_srv_t *s = q->srv;
+  tubo__queue_served_t *s = q->srv;
   int rc = tubo__served_live(s->served);
   if (rc != 0)
     return rc;
@@ -139,37 +139,35 @@ int tubo__queue_srv_get(tubo_queue_t *q, void *buf, size_t cap, size_t *len, int
   return qs_own(&o, timeout_ms);
 }
 
-int tubo__queue_srv_count(const tubo_queue_t *q, uint64_t *n)
+static int qs_count(const tubo_queue_t *q, uint64_t *n)
 {
-  queue_srv_t *s = q->srv;
+  tubo__queue_served_t *s = q->srv;
   int rc = tubo__served_live(s->served);
   if (rc != 0)
     return rc;
   if (!s->served->home)
     return tubo__served_call(s->served, QS_COUNT, 0, NULL, 0, NULL, 0, NULL, n);
-  size_t k = 0;
-  rc = tubo_queue_size(s->inner, &k);
-  *n = k;
-  return rc;
+  *n = tubo__queue_ring_count(&s->inner);
+  return 0;
 }
 
-int tubo__queue_srv_task_done(tubo_queue_t *q)
+static int qs_task_done(tubo_queue_t *q)
 {
-  queue_srv_t *s = q->srv;
+  tubo__queue_served_t *s = q->srv;
   int rc = tubo__served_live(s->served);
   if (rc != 0)
     return rc;
   if (!s->served->home)
     return tubo__served_call(s->served, QS_TASK_DONE, 0, NULL, 0, NULL, 0, NULL, NULL);
-  rc = tubo_queue_task_done(s->inner);
+  rc = tubo__queue_ring_task_done(&s->inner);
   if (rc == 0)
     tubo__served_kick(s->served); /* a parked join may be answered */
   return rc;
 }
 
-int tubo__queue_srv_join(tubo_queue_t *q, int timeout_ms)
+static int qs_join(tubo_queue_t *q, int timeout_ms)
 {
-  queue_srv_t *s = q->srv;
+  tubo__queue_served_t *s = q->srv;
   int rc = tubo__served_live(s->served);
   if (rc != 0)
     return rc;
@@ -179,46 +177,50 @@ int tubo__queue_srv_join(tubo_queue_t *q, int timeout_ms)
   return qs_own(&o, timeout_ms);
 }
 
-static void qs_release(queue_srv_t *s)
+static void qs_release(tubo__queue_served_t *s)
 {
-  if (s->inner != NULL)
-    tubo_queue_free(s->inner);
+  if (s->inner.sh != NULL)
+    tubo__queue_ring_release(&s->inner);
   free(s->item);
   free(s);
 }
 
-int tubo__queue_srv_free(tubo_queue_t *q)
+static int qs_free(tubo_queue_t *q)
 {
-  queue_srv_t *s = q->srv;
+  tubo__queue_served_t *s = q->srv;
   int rc = tubo__served_free(s->served);
   qs_release(s);
   q->srv = NULL;
   return rc;
 }
 
+const tubo__queue_ops_t tubo__queue_served_ops = {qs_put,       qs_get,  qs_count,
+                                                  qs_task_done, qs_join, qs_free};
+
 /* What every rank must have asked for alike. */
 struct qs_config {
   uint64_t capacity, item_max, flags;
 };
 
-int tubo__queue_srv_open(tubo_comm_t *comm, tubo_queue_t *h)
+int tubo__queue_served_open(tubo_comm_t *comm, uint64_t capacity, uint64_t item_max, unsigned flags,
+                            tubo__queue_served_t **out)
 {
-  queue_srv_t *s = calloc(1, sizeof *s);
+  tubo__queue_served_t *s = calloc(1, sizeof *s);
   if (s == NULL)
     return TUBO_ENOMEM;
-  s->item_max = (size_t)h->item_max;
+  s->item_max = (size_t)item_max;
   int home_rc = 0;
   if (comm->rank == 0) {
-    home_rc = tubo_queue_create((size_t)h->capacity, s->item_max, h->flags, &s->inner);
+    home_rc = tubo__queue_ring_create((size_t)capacity, s->item_max, flags, &s->inner);
     if (home_rc == 0 && (s->item = malloc(s->item_max)) == NULL)
       home_rc = TUBO_ENOMEM;
   }
-  struct qs_config cfg = {h->capacity, h->item_max, h->flags};
+  struct qs_config cfg = {capacity, item_max, flags};
   int rc = tubo__served_open(comm, &qs_ops, s, s->item_max, &cfg, sizeof cfg, home_rc, &s->served);
   if (rc != 0) {
     qs_release(s);
     return rc;
   }
-  h->srv = s;
+  *out = s;
   return 0;
 }
