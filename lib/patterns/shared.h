@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "patterns/lock.h"
+#include "patterns/shmem.h"
 #include "tubo.h"
 
 /* "tuba" */
@@ -53,15 +54,33 @@ int tubo__array_make(tubo_comm_t *comm, int collective, tubo_type_t type, size_t
  * rank's copy agrees with it under the lock (shared_served.c). */
 typedef struct tubo__array_srv tubo__array_srv_t;
 
+/* What one kind of array does; shared_array.c has checked the handle and the header.
+ * Return 0 or a negative TUBO_E code, as the public calls. */
+typedef struct tubo__array_ops {
+  int (*lock)(tubo_array_t *a);
+  int (*unlock)(tubo_array_t *a);
+  /* Releases the lock if this process holds it, and what the kind holds besides the
+   * handle and its memory. */
+  int (*free_)(tubo_array_t *a);
+} tubo__array_ops_t;
+
+/* A process's handle: its own copy of what the shared header must say. Where rank 0
+ * serves the array, mem is this rank's copy, with a header as in shared memory. */
+struct tubo_array {
+  const tubo__array_ops_t *ops;
+  tubo_type_t type;
+  size_t length;
+  tubo__shmem_t mem;
+  tubo__array_srv_t *srv; /* the served kind's state, or NULL */
+};
+
+/* The kinds: the array in shared memory (shared_array.c), and the served one. */
+extern const tubo__array_ops_t tubo__array_shm_ops;
+extern const tubo__array_ops_t tubo__array_served_ops;
+
 /* Opens the served side over this rank's copy, data (bytes long), collectively; type and
  * length must agree on every rank (TUBO_EINVAL on a rank where they differ from rank 0's). */
 int tubo__array_srv_open(tubo_comm_t *comm, void *data, size_t bytes, uint64_t type,
                          uint64_t length, tubo__array_srv_t **out);
-/* Takes the lock, bringing rank 0's copy into this rank's; releases it, sending this
- * rank's copy back. Recursive, as the lock in shared memory. */
-int tubo__array_srv_lock(tubo__array_srv_t *s);
-int tubo__array_srv_unlock(tubo__array_srv_t *s);
-/* Releases the lock if held, then ends this rank's part (rank 0 waits for the others). */
-int tubo__array_srv_free(tubo__array_srv_t *s);
 
 #endif /* TUBO_PATTERNS_SHARED_H */

@@ -9,14 +9,6 @@
 #include "patterns/shared.h"
 #include "patterns/shmem.h"
 
-/* A process's handle: its own copy of what the shared header must say. */
-struct tubo_array {
-  tubo_type_t type;
-  size_t length;
-  tubo__shmem_t mem;
-  tubo__array_srv_t *srv; /* served by rank 0 (ranks that share no memory), or NULL */
-};
-
 static tubo__shared_head_t *array_head(const tubo_array_t *a)
 {
   return a->mem.base;
@@ -98,12 +90,15 @@ int tubo__array_make(tubo_comm_t *comm, int collective, tubo_type_t type, size_t
     a = NULL;
   }
   if (a == NULL) {
-    if (srv != NULL)
-      tubo__array_srv_free(srv);
+    if (srv != NULL) {
+      tubo_array_t tmp = {&tubo__array_served_ops, type, length, mem, srv};
+      (void)tmp.ops->free_(&tmp);
+    }
     tubo__shmem_release(&mem);
     return rc != 0 ? rc : TUBO_ENOMEM;
   }
-  *a = (tubo_array_t){type, length, mem, srv};
+  *a = (tubo_array_t){srv != NULL ? &tubo__array_served_ops : &tubo__array_shm_ops, type, length,
+                      mem, srv};
   *out = a;
   return 0;
 }
@@ -142,48 +137,55 @@ int tubo_array_length(const tubo_array_t *a, size_t *length)
   return 0;
 }
 
-/* The array's lock, once the handle and the header are checked. */
-static int array_lock_of(const tubo_array_t *a, tubo__lock_t **l)
+/* The checks of lock and unlock: a live handle, and a header that says what it knows. */
+static int array_usable(const tubo_array_t *a)
 {
   if (!array_live(a))
     return TUBO_EARRAY;
-  if (!array_head_ok(a))
-    return TUBO_ECORRUPT;
-  *l = &array_head(a)->lock;
-  return 0;
+  return array_head_ok(a) ? 0 : TUBO_ECORRUPT;
 }
 
 int tubo_array_lock(tubo_array_t *a)
 {
-  tubo__lock_t *l;
-  int rc = array_lock_of(a, &l);
-  if (rc == 0 && a->srv != NULL)
-    return tubo__array_srv_lock(a->srv);
-  return rc != 0 ? rc : tubo__lock_take(l);
+  int rc = array_usable(a);
+  return rc != 0 ? rc : a->ops->lock(a);
 }
 
 int tubo_array_unlock(tubo_array_t *a)
 {
-  tubo__lock_t *l;
-  int rc = array_lock_of(a, &l);
-  if (rc == 0 && a->srv != NULL)
-    return tubo__array_srv_unlock(a->srv);
-  return rc != 0 ? rc : tubo__lock_release(l);
+  int rc = array_usable(a);
+  return rc != 0 ? rc : a->ops->unlock(a);
 }
 
 int tubo_array_free(tubo_array_t *a)
 {
   if (!array_live(a))
     return TUBO_EARRAY;
-  /* A lock this process holds would otherwise stay taken while it lives. */
-  tubo__lock_t *l;
-  int rc = 0;
-  if (a->srv != NULL)
-    rc = tubo__array_srv_free(a->srv);
-  else if (array_lock_of(a, &l) == 0)
-    tubo__lock_drop(l);
+  int rc = a->ops->free_(a);
   tubo__handle_remove(a);
   tubo__shmem_release(&a->mem);
   free(a);
   return rc;
 }
+
+/* ---- The array in shared memory: the lock is in its header ---- */
+
+static int array_shm_lock(tubo_array_t *a)
+{
+  return tubo__lock_take(&array_head(a)->lock);
+}
+
+static int array_shm_unlock(tubo_array_t *a)
+{
+  return tubo__lock_release(&array_head(a)->lock);
+}
+
+/* A lock this process holds would otherwise stay taken while it lives. */
+static int array_shm_free(tubo_array_t *a)
+{
+  if (array_head_ok(a))
+    tubo__lock_drop(&array_head(a)->lock);
+  return 0;
+}
+
+const tubo__array_ops_t tubo__array_shm_ops = {array_shm_lock, array_shm_unlock, array_shm_free};

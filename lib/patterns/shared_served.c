@@ -61,8 +61,9 @@ static int as_home_free(void *arg)
   return 1;
 }
 
-int tubo__array_srv_lock(tubo__array_srv_t *s)
+static int as_lock(tubo_array_t *a)
 {
+  tubo__array_srv_t *s = a->srv;
   int rc = tubo__served_live(s->served);
   if (rc != 0)
     return rc;
@@ -83,8 +84,9 @@ int tubo__array_srv_lock(tubo__array_srv_t *s)
   return rc;
 }
 
-int tubo__array_srv_unlock(tubo__array_srv_t *s)
+static int as_unlock(tubo_array_t *a)
 {
+  tubo__array_srv_t *s = a->srv;
   int rc = tubo__served_live(s->served);
   if (rc != 0)
     return rc;
@@ -99,16 +101,21 @@ int tubo__array_srv_unlock(tubo__array_srv_t *s)
   return 0;
 }
 
-int tubo__array_srv_free(tubo__array_srv_t *s)
+/* Releases the lock if held, then ends this rank's part (the home waits for the others). */
+static int as_free(tubo_array_t *a)
 {
+  tubo__array_srv_t *s = a->srv;
   if (s->depth > 0) {
     s->depth = 1;
-    (void)tubo__array_srv_unlock(s);
+    (void)as_unlock(a);
   }
   int rc = tubo__served_free(s->served);
   free(s);
+  a->srv = NULL;
   return rc;
 }
+
+const tubo__array_ops_t tubo__array_served_ops = {as_lock, as_unlock, as_free};
 
 int tubo__array_srv_open(tubo_comm_t *comm, void *data, size_t bytes, uint64_t type,
                          uint64_t length, tubo__array_srv_t **out)
