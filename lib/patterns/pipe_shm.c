@@ -30,7 +30,7 @@
 #include "handles.h"
 #include "patterns/pipe.h"
 #include "patterns/pipe_ring.h"
-#include "patterns/shmem.h"
+#include "patterns/objmem.h"
 #include "patterns/shwait.h"
 
 /* Bytes of each direction's ring: a quarter of it is the largest record, so a large
@@ -59,7 +59,7 @@ typedef struct pipe_shared {
 
 /* This process's mapping, shared by its handles of both ends. */
 typedef struct pipe_map {
-  tubo__shmem_t mem;
+  tubo__objmem_t mem;
   int refs;
 } pipe_map_t;
 
@@ -376,7 +376,7 @@ static void shm_close(tubo_pipe_t *p)
 static void map_release(pipe_map_t *m)
 {
   if (--m->refs == 0) {
-    tubo__shmem_release(&m->mem);
+    tubo__objmem_release(&m->mem);
     free(m);
   }
 }
@@ -423,14 +423,14 @@ int tubo_pipe_create(unsigned flags, tubo_pipe_t **end0, tubo_pipe_t **end1)
   if (m == NULL)
     return TUBO_ENOMEM;
   /* One-way: only ring 0 (end 1 sends to end 0). */
-  int rc = tubo__shmem_anon(PIPE_DATA_OFF + (duplex ? 2u : 1u) * PIPE_RING_BYTES, &m->mem);
+  int rc = tubo__objmem_anon(PIPE_DATA_OFF + (duplex ? 2u : 1u) * PIPE_RING_BYTES, &m->mem);
   if (rc != 0) {
     free(m);
     return rc;
   }
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
-    tubo__shmem_release(&m->mem);
+    tubo__objmem_release(&m->mem);
     free(m);
     return TUBO_ESYS;
   }
@@ -447,7 +447,7 @@ int tubo_pipe_create(unsigned flags, tubo_pipe_t **end0, tubo_pipe_t **end1)
     free(e1);
     close(sv[0]);
     close(sv[1]);
-    tubo__shmem_release(&m->mem);
+    tubo__objmem_release(&m->mem);
     free(m);
     return TUBO_ENOMEM;
   }

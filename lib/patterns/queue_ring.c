@@ -16,7 +16,7 @@
 #include "patterns/queue.h"
 #include "patterns/queue_layout.h"
 #include "patterns/queue_ring.h"
-#include "patterns/shmem.h"
+#include "patterns/objmem.h"
 #include "patterns/shwait.h"
 #include "settings.h"
 #include "tubo.h"
@@ -72,7 +72,7 @@ static int queue_fence_needed(void)
   return tubo__os_fence_register() != 0;
 }
 
-static void queue_ring_fill(tubo__queue_ring_t *r, tubo__shmem_t *mem, size_t capacity,
+static void queue_ring_fill(tubo__queue_ring_t *r, tubo__objmem_t *mem, size_t capacity,
                             size_t item_max, unsigned flags, uint64_t stride, int fence)
 {
   *r = (tubo__queue_ring_t){0};
@@ -96,8 +96,8 @@ int tubo__queue_ring_create(size_t capacity, size_t item_max, unsigned flags, tu
   int rc = queue_layout(capacity, item_max, flags, &stride, &bytes);
   if (rc != 0)
     return rc;
-  tubo__shmem_t mem;
-  rc = tubo__shmem_anon(bytes, &mem);
+  tubo__objmem_t mem;
+  rc = tubo__objmem_anon(bytes, &mem);
   if (rc != 0)
     return rc;
   queue_shared_t *sh = mem.base;
@@ -114,8 +114,8 @@ int tubo__queue_ring_open(tubo_comm_t *comm, size_t capacity, size_t item_max, u
   int rc = queue_layout(capacity, item_max, flags, &stride, &bytes);
   if (rc != 0)
     return rc;
-  tubo__shmem_t mem;
-  rc = tubo__shmem_comm(comm, bytes, &mem);
+  tubo__objmem_t mem;
+  rc = tubo__objmem_comm(comm, bytes, &mem);
   if (rc == TUBO_EINVAL) {
     /* This rank asked for another size than rank 0: it still meets the others at their
      * barrier below, so that none of them waits there for it. */
@@ -137,7 +137,7 @@ int tubo__queue_ring_open(tubo_comm_t *comm, size_t capacity, size_t item_max, u
   if (rc == 0 && differ)
     rc = TUBO_EINVAL;
   if (rc != 0) {
-    tubo__shmem_release(&mem);
+    tubo__objmem_release(&mem);
     return rc;
   }
   int fence = atomic_load(&sh->fence_denied) != 0;
@@ -148,7 +148,7 @@ int tubo__queue_ring_open(tubo_comm_t *comm, size_t capacity, size_t item_max, u
 
 void tubo__queue_ring_release(tubo__queue_ring_t *r)
 {
-  tubo__shmem_release(&r->mem);
+  tubo__objmem_release(&r->mem);
   r->sh = NULL;
   r->cells = NULL;
 }

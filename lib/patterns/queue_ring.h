@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 #include "patterns/queue_layout.h"
-#include "patterns/shmem.h"
+#include "patterns/objmem.h"
 #include "patterns/shwait.h"
 #include "tubo.h"
 
@@ -22,7 +22,7 @@ typedef struct tubo__queue_ring {
   int shift;         /* log2(capacity) when it is a power of two, else -1 */
   unsigned flags;
   int fence; /* 1: publishers fence; 0: sleepers make them (asymmetric fences, os.h) */
-  tubo__shmem_t mem;
+  tubo__objmem_t mem;
   tubo_comm_t *comm; /* opened on a communicator: its world is watched while waiting */
   tubo__shwait_watch_t watch;
 } tubo__queue_ring_t;

@@ -16,7 +16,7 @@
 #include <stdint.h>
 
 #include "patterns/lock.h"
-#include "patterns/shmem.h"
+#include "patterns/objmem.h"
 #include "tubo.h"
 
 /* "tuba" */
@@ -70,7 +70,7 @@ struct tubo_array {
   const tubo__array_ops_t *ops;
   tubo_type_t type;
   size_t length;
-  tubo__shmem_t mem;
+  tubo__objmem_t mem;
   tubo__array_srv_t *srv; /* the served kind's state, or NULL */
 };
 

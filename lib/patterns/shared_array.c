@@ -7,7 +7,7 @@
 
 #include "handles.h"
 #include "patterns/shared.h"
-#include "patterns/shmem.h"
+#include "patterns/objmem.h"
 
 static tubo__shared_head_t *array_head(const tubo_array_t *a)
 {
@@ -60,24 +60,24 @@ int tubo__array_make(tubo_comm_t *comm, int collective, tubo_type_t type, size_t
     rc = tubo__shared_bytes(length, size, &bytes);
   if (rc != 0)
     return rc;
-  tubo__shmem_t mem;
+  tubo__objmem_t mem;
   /* The first values are in place before any other process can see the memory. */
   size_t init_len = init != NULL ? length * size : 0;
   if (collective)
-    rc = tubo__shmem_comm_fill(comm, bytes, TUBO__SHARED_DATA_OFF, init, init_len, &mem);
-  else if ((rc = tubo__shmem_anon(bytes, &mem)) == 0 && init != NULL)
+    rc = tubo__objmem_comm_fill(comm, bytes, TUBO__SHARED_DATA_OFF, init, init_len, &mem);
+  else if ((rc = tubo__objmem_anon(bytes, &mem)) == 0 && init != NULL)
     memcpy((char *)mem.base + TUBO__SHARED_DATA_OFF, init, init_len);
   /* The ranks share no memory: each has a copy, rank 0 serves the reference. */
   tubo__array_srv_t *srv = NULL;
   if (rc == TUBO_ENOTSUP && collective) {
-    if ((rc = tubo__shmem_anon(bytes, &mem)) != 0)
+    if ((rc = tubo__objmem_anon(bytes, &mem)) != 0)
       return rc;
     if (init != NULL)
       memcpy((char *)mem.base + TUBO__SHARED_DATA_OFF, init, init_len);
     rc = tubo__array_srv_open(comm, (char *)mem.base + TUBO__SHARED_DATA_OFF, length * size,
                               (uint64_t)type, (uint64_t)length, &srv);
     if (rc != 0) {
-      tubo__shmem_release(&mem);
+      tubo__objmem_release(&mem);
       return rc;
     }
   }
@@ -94,7 +94,7 @@ int tubo__array_make(tubo_comm_t *comm, int collective, tubo_type_t type, size_t
       tubo_array_t tmp = {&tubo__array_served_ops, type, length, mem, srv};
       (void)tmp.ops->free_(&tmp);
     }
-    tubo__shmem_release(&mem);
+    tubo__objmem_release(&mem);
     return rc != 0 ? rc : TUBO_ENOMEM;
   }
   *a = (tubo_array_t){srv != NULL ? &tubo__array_served_ops : &tubo__array_shm_ops, type, length,
@@ -163,7 +163,7 @@ int tubo_array_free(tubo_array_t *a)
     return TUBO_EARRAY;
   int rc = a->ops->free_(a);
   tubo__handle_remove(a);
-  tubo__shmem_release(&a->mem);
+  tubo__objmem_release(&a->mem);
   free(a);
   return rc;
 }

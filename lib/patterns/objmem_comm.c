@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Collective memory for pattern objects: rank 0 of the communicator takes a block of the
- * job's shared heap and tells the others where it is (shmem.h). The block holds the
+ * job's shared heap and tells the others where it is (objmem.h). The block holds the
  * object, then a line with the count of ranks holding it: rank 0 sets it to the
  * communicator's size before it tells anyone, and each rank's release takes one off. */
 #include "config.h"
@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "patterns/shmem.h"
+#include "patterns/objmem.h"
 #include "world.h"
 
 /* The internal tag of the announcement, on the communicator's internal context. */
@@ -17,7 +17,7 @@
 /* The line after the object that counts its holders. */
 #define SHMEM_HOLDERS_LINE 64u
 
-struct shmem_news {
+struct objmem_news {
   int32_t rc;
   uint32_t pad;
   uint64_t off;
@@ -26,7 +26,7 @@ struct shmem_news {
 
 /* Fills m for the heap block at off holding an object of bytes at its first page
  * boundary (offsets keep the alignment of addresses: every rank maps the heap on a page). */
-static int shmem_map(tubo__shmem_t *m, uint64_t off, size_t bytes, size_t page)
+static int objmem_map(tubo__objmem_t *m, uint64_t off, size_t bytes, size_t page)
 {
   tubo__tport_t *t = m->tport;
   if (bytes > SIZE_MAX - SHMEM_HOLDERS_LINE || off > UINT64_MAX - page)
@@ -43,13 +43,13 @@ static int shmem_map(tubo__shmem_t *m, uint64_t off, size_t bytes, size_t page)
   return 0;
 }
 
-int tubo__shmem_comm(tubo_comm_t *comm, size_t size, tubo__shmem_t *m)
+int tubo__objmem_comm(tubo_comm_t *comm, size_t size, tubo__objmem_t *m)
 {
-  return tubo__shmem_comm_fill(comm, size, 0, NULL, 0, m);
+  return tubo__objmem_comm_fill(comm, size, 0, NULL, 0, m);
 }
 
-int tubo__shmem_comm_fill(tubo_comm_t *comm, size_t size, size_t off, const void *fill, size_t len,
-                          tubo__shmem_t *m)
+int tubo__objmem_comm_fill(tubo_comm_t *comm, size_t size, size_t off, const void *fill, size_t len,
+                           tubo__objmem_t *m)
 {
   memset(m, 0, sizeof *m);
   int rc = tubo__comm_check(comm);
@@ -60,7 +60,7 @@ int tubo__shmem_comm_fill(tubo_comm_t *comm, size_t size, size_t off, const void
   tubo__world_t *w = comm->w;
   if (comm->size == 1 && w->nact == 0) {
     /* Alone: nobody else needs to find it. */
-    rc = tubo__shmem_anon(size, m);
+    rc = tubo__objmem_anon(size, m);
     if (rc == 0 && fill != NULL)
       memcpy((char *)m->base + off, fill, len);
     return rc;
@@ -90,12 +90,12 @@ int tubo__shmem_comm_fill(tubo_comm_t *comm, size_t size, size_t off, const void
   m->pid = getpid();
   tubo_comm_t coll;
   tubo__comm_view(comm, comm->ctx_coll, &coll);
-  struct shmem_news news = {0, 0, 0, bytes};
+  struct objmem_news news = {0, 0, 0, bytes};
   if (comm->rank == 0) {
     /* A page more than needed, so that the object starts on a page as anonymous ones do
      * (their layouts align their lines to more than the heap's 64 bytes). */
     news.rc = t->ops->heap_alloc(t->state, bytes + page + SHMEM_HOLDERS_LINE, &news.off);
-    if (news.rc == 0 && (news.rc = shmem_map(m, news.off, bytes, page)) == 0) {
+    if (news.rc == 0 && (news.rc = objmem_map(m, news.off, bytes, page)) == 0) {
       atomic_store(m->holders, (uint32_t)comm->size);
       if (fill != NULL)
         memcpy((char *)m->base + off, fill, len);
@@ -106,12 +106,12 @@ int tubo__shmem_comm_fill(tubo_comm_t *comm, size_t size, size_t off, const void
         told++;
     /* Ranks not told never hold it, nor does this rank, which fails. */
     if (rc != 0 && m->holders != NULL)
-      tubo__shmem_drop(m, (uint32_t)(comm->size - told + 1));
+      tubo__objmem_drop(m, (uint32_t)(comm->size - told + 1));
   } else {
     rc = tubo_recv(&news, sizeof news, 0, SHMEM_TAG, &coll, TUBO_STATUS_IGNORE);
-    if (rc == 0 && news.rc == 0 && (rc = shmem_map(m, news.off, news.size, page)) == 0 &&
+    if (rc == 0 && news.rc == 0 && (rc = objmem_map(m, news.off, news.size, page)) == 0 &&
         news.size != bytes) {
-      tubo__shmem_drop(m, 1); /* ranks asked for different sizes: this one holds none */
+      tubo__objmem_drop(m, 1); /* ranks asked for different sizes: this one holds none */
       rc = TUBO_EINVAL;
     }
   }

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* Memory for the pattern objects (shmem.h). */
+/* Memory for the pattern objects (objmem.h). */
 #include "config.h"
 
-#include "patterns/shmem.h"
+#include "patterns/objmem.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -11,7 +11,7 @@
 
 #include "world.h"
 
-static size_t shmem_round(size_t size)
+static size_t objmem_round(size_t size)
 {
   size_t page = (size_t)sysconf(_SC_PAGESIZE);
   if (size > SIZE_MAX - page)
@@ -19,12 +19,12 @@ static size_t shmem_round(size_t size)
   return (size + page - 1) / page * page;
 }
 
-int tubo__shmem_anon(size_t size, tubo__shmem_t *m)
+int tubo__objmem_anon(size_t size, tubo__objmem_t *m)
 {
   memset(m, 0, sizeof *m);
   if (size == 0)
     return TUBO_EINVAL;
-  size_t bytes = shmem_round(size);
+  size_t bytes = objmem_round(size);
   if (bytes == 0)
     return TUBO_ETOOBIG;
   void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -37,18 +37,18 @@ int tubo__shmem_anon(size_t size, tubo__shmem_t *m)
 }
 
 /* Drops n of the holds on a heap block; the last hold frees it. */
-void tubo__shmem_drop(tubo__shmem_t *m, uint32_t n)
+void tubo__objmem_drop(tubo__objmem_t *m, uint32_t n)
 {
   if (atomic_fetch_sub(m->holders, n) == n)
     (void)m->tport->ops->heap_free(m->tport->state, m->off);
 }
 
-void tubo__shmem_release(tubo__shmem_t *m)
+void tubo__objmem_release(tubo__objmem_t *m)
 {
   if (m->anon && m->base != NULL)
     munmap(m->base, m->size);
   else if (m->holders != NULL && m->w == tubo__world && m->pid == getpid())
-    tubo__shmem_drop(m, 1);
+    tubo__objmem_drop(m, 1);
   memset(m, 0, sizeof *m);
 }
 
