@@ -59,7 +59,7 @@ typedef struct lock_try {
   uint32_t me;
 } lock_try_t;
 
-/* The waiter's condition (tubo__shwait_until): looks before it tries, so that spinning
+/* The waiter's condition (tubo__objwait_until): looks before it tries, so that spinning
  * waiters read the line instead of taking it from the holder. */
 static int lock_try(void *arg)
 {
@@ -75,7 +75,7 @@ static int lock_take_slow(tubo__lock_t *l, uint32_t me)
 {
   lock_try_t t = {l, me};
   for (int ms = LOCK_CHECK_FIRST_MS;; ms = ms < LOCK_CHECK_MAX_MS ? 2 * ms : ms) {
-    if (tubo__shwait_until(&l->wait, 0, lock_try, &t, tubo__deadline_in(ms), NULL) == 0)
+    if (tubo__objwait_until(&l->wait, 0, lock_try, &t, tubo__deadline_in(ms), NULL) == 0)
       break;
     uint32_t holder = atomic_load_explicit(&l->owner, memory_order_seq_cst);
     if (holder == 0 || !lock_holder_gone(holder))
@@ -117,12 +117,12 @@ int tubo__lock_release(tubo__lock_t *l)
     return 0;
   }
   atomic_store_explicit(&l->depth, 0, memory_order_relaxed);
-  /* A full fence between the release and the look for sleepers, as tubo__shwait_wake
+  /* A full fence between the release and the look for sleepers, as tubo__objwait_wake
    * asks: either a waiter about to sleep sees the lock free, or this process sees the
    * waiter and wakes it. */
   atomic_store_explicit(&l->owner, 0, memory_order_seq_cst);
   atomic_thread_fence(memory_order_seq_cst);
-  tubo__shwait_wake(&l->wait);
+  tubo__objwait_wake(&l->wait);
   return 0;
 }
 

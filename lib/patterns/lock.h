@@ -16,13 +16,13 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
-#include "patterns/shwait.h"
+#include "patterns/objwait.h"
 
 /* Lives in shared memory; all zero is a free lock. 16 bytes. */
 typedef struct tubo__lock {
   _Atomic uint32_t owner; /* pid of the holder, 0 when free */
   _Atomic uint32_t depth; /* times the holder took it; written by the holder only */
-  tubo__shwait_t wait;    /* where waiters sleep */
+  tubo__objwait_t wait;   /* where waiters sleep */
 } tubo__lock_t;
 
 /* Takes the lock, waiting as long as another live process holds it. Returns 0, or

@@ -15,7 +15,7 @@
 
 #include "os/os.h"
 #include "patterns/pipe.h"
-#include "patterns/shwait.h"
+#include "patterns/objwait.h"
 #include "world.h"
 
 enum { PIPE_TAG_DATA = 0, PIPE_TAG_CLOSE = 1 };

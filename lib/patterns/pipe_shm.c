@@ -31,7 +31,7 @@
 #include "patterns/pipe.h"
 #include "patterns/pipe_ring.h"
 #include "patterns/objmem.h"
-#include "patterns/shwait.h"
+#include "patterns/objwait.h"
 
 /* Bytes of each direction's ring: a quarter of it is the largest record, so a large
  * message streams in pieces that the writer and the reader copy at the same time. */

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "patterns/shwait.h"
+#include "patterns/objwait.h"
 #include "tubo.h"
 
 /* Hot counters sit this far apart: a cache line, plus the one the processor may fetch
@@ -27,11 +27,11 @@ typedef struct queue_shared {
   alignas(QUEUE_LINE) _Atomic uint64_t tail;
   /* Consumers' position: the next get claims it. */
   alignas(QUEUE_LINE) _Atomic uint64_t head;
-  alignas(QUEUE_LINE) tubo__shwait_t not_empty; /* getters sleep here */
-  alignas(QUEUE_LINE) tubo__shwait_t not_full;  /* putters sleep here */
+  alignas(QUEUE_LINE) tubo__objwait_t not_empty; /* getters sleep here */
+  alignas(QUEUE_LINE) tubo__objwait_t not_full;  /* putters sleep here */
   /* JoinableQueue: items put and not yet marked done. */
   alignas(QUEUE_LINE) _Atomic uint64_t unfinished;
-  alignas(QUEUE_LINE) tubo__shwait_t all_done; /* joiners sleep here */
+  alignas(QUEUE_LINE) tubo__objwait_t all_done; /* joiners sleep here */
 } queue_shared_t;
 
 /* A cell, at QUEUE_CELLS + index * stride. Position pos uses cell pos % capacity in lap

@@ -6,7 +6,7 @@
  * is ready for it, fills or empties the cell, then hands it on by advancing its turn.
  * Positions are claimed in order, so items come out in the order their positions were
  * claimed: one producer's items in the order it put them, each exactly once. Processes
- * that find the ring full or empty wait in shwait.h (spin, then futex); whoever hands
+ * that find the ring full or empty wait in objwait.h (spin, then futex); whoever hands
  * a cell on wakes them only when one is recorded. */
 #include "config.h"
 
@@ -17,7 +17,7 @@
 #include "patterns/queue_layout.h"
 #include "patterns/queue_ring.h"
 #include "patterns/objmem.h"
-#include "patterns/shwait.h"
+#include "patterns/objwait.h"
 #include "settings.h"
 #include "tubo.h"
 #include "world.h"
@@ -236,14 +236,14 @@ static queue_cell_t *queue_claim(const tubo__queue_ring_t *q, _Atomic uint64_t *
 
 /* Hands a cell on (its next turn), then wakes whoever waits for that. */
 static inline void queue_hand_on(const tubo__queue_ring_t *q, queue_cell_t *c, uint64_t turn,
-                                 tubo__shwait_t *w)
+                                 tubo__objwait_t *w)
 {
   atomic_store_explicit(&c->turn, turn, memory_order_release);
   if (q->fence)
     atomic_thread_fence(memory_order_seq_cst);
   else
     atomic_signal_fence(memory_order_seq_cst); /* sleepers fence for us */
-  tubo__shwait_wake(w);
+  tubo__objwait_wake(w);
 }
 
 /* One attempt to put: 0, 1 when full, or an error. The attempts are inlined into the
@@ -371,23 +371,23 @@ static int queue_world_check(void *arg)
   return tubo__world_health(q->comm->w);
 }
 
-static const tubo__shwait_watch_t *queue_watch(tubo__queue_ring_t *q)
+static const tubo__objwait_watch_t *queue_watch(tubo__queue_ring_t *q)
 {
-  q->watch = (tubo__shwait_watch_t){queue_world_check, q};
+  q->watch = (tubo__objwait_watch_t){queue_world_check, q};
   return &q->watch;
 }
 
 /* After a first attempt found the ring not ready: waits on w until ready says it may be,
  * tries again, and so on until the attempt is made or the timeout passes. now_rc is the
  * answer when the timeout is 0. */
-static int queue_retry(queue_op_t *o, int (*attempt)(queue_op_t *), tubo__shwait_t *w,
+static int queue_retry(queue_op_t *o, int (*attempt)(queue_op_t *), tubo__objwait_t *w,
                        int (*ready)(void *), int timeout_ms, int now_rc)
 {
   if (timeout_ms == 0)
     return now_rc;
   tubo__deadline_t dl = tubo__deadline_in(timeout_ms);
   for (;;) {
-    int waited = tubo__shwait_until(w, !o->q->fence, ready, o->q, dl, queue_watch(o->q));
+    int waited = tubo__objwait_until(w, !o->q->fence, ready, o->q, dl, queue_watch(o->q));
     int rc = attempt(o);
     if (rc != 1)
       return rc;
@@ -444,7 +444,7 @@ int tubo__queue_ring_task_done(tubo__queue_ring_t *q)
                                                   memory_order_seq_cst, memory_order_relaxed));
   if (n == 1) {
     atomic_thread_fence(memory_order_seq_cst); /* orders the count before the wake's look */
-    tubo__shwait_wake(&q->sh->all_done);
+    tubo__objwait_wake(&q->sh->all_done);
   }
   return 0;
 }
@@ -458,8 +458,8 @@ static int queue_all_done(void *arg)
 int tubo__queue_ring_join(tubo__queue_ring_t *q, int timeout_ms)
 {
   /* task_done fences on its own (joins are rare; task_done's last count rarer still). */
-  return tubo__shwait_until(&q->sh->all_done, 0, queue_all_done, q, tubo__deadline_in(timeout_ms),
-                            queue_watch(q));
+  return tubo__objwait_until(&q->sh->all_done, 0, queue_all_done, q, tubo__deadline_in(timeout_ms),
+                             queue_watch(q));
 }
 
 /* ---- The shared-memory kind of queue (queue.h) ---- */

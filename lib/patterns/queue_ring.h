@@ -10,7 +10,7 @@
 
 #include "patterns/queue_layout.h"
 #include "patterns/objmem.h"
-#include "patterns/shwait.h"
+#include "patterns/objwait.h"
 #include "tubo.h"
 
 typedef struct tubo__queue_ring {
@@ -24,7 +24,7 @@ typedef struct tubo__queue_ring {
   int fence; /* 1: publishers fence; 0: sleepers make them (asymmetric fences, os.h) */
   tubo__objmem_t mem;
   tubo_comm_t *comm; /* opened on a communicator: its world is watched while waiting */
-  tubo__shwait_watch_t watch;
+  tubo__objwait_watch_t watch;
 } tubo__queue_ring_t;
 
 /* Checks a queue's arguments: 0, TUBO_EINVAL (capacity or item_max 0, unknown flags) or

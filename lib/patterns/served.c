@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "patterns/served.h"
-#include "patterns/shwait.h"
+#include "patterns/objwait.h"
 
 /* Tags on the communicator's internal context (world.h): each served object takes two of
  * its range. */

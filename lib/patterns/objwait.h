@@ -7,8 +7,8 @@
  * and later wakers make no system call until someone records itself again. (A counter of
  * sleepers instead could not tell a sleeper already woken from one still asleep: on a
  * busy machine every put of a Queue made a futex call until its consumer got a CPU.) */
-#ifndef TUBO_PATTERNS_SHWAIT_H
-#define TUBO_PATTERNS_SHWAIT_H
+#ifndef TUBO_PATTERNS_OBJWAIT_H
+#define TUBO_PATTERNS_OBJWAIT_H
 
 #include <stdatomic.h>
 #include <stdint.h>
@@ -27,21 +27,21 @@ int tubo__deadline_ms_left(tubo__deadline_t dl);
 
 /* Polls ready(arg) for at most spin_ns: returns 0 once it is ready, TUBO_ETIMEDOUT at the
  * deadline, 1 when the time to spin ran out first (the caller sleeps then). */
-int tubo__shwait_spin(int (*ready)(void *), void *arg, tubo__deadline_t dl, uint64_t spin_ns);
+int tubo__objwait_spin(int (*ready)(void *), void *arg, tubo__deadline_t dl, uint64_t spin_ns);
 
 /* Lives in shared memory, zeroed to start. */
-typedef struct tubo__shwait {
+typedef struct tubo__objwait {
   _Atomic uint32_t word;
-} tubo__shwait_t;
+} tubo__objwait_t;
 
 /* Something to look at while asleep: a waiter whose wakers may die without waking it (the
- * ranks of a job) calls check(arg) at least every TUBO__SHWAIT_WATCH_MS, and gives up with
+ * ranks of a job) calls check(arg) at least every TUBO__OBJWAIT_WATCH_MS, and gives up with
  * what it returns when that is not 0. */
-typedef struct tubo__shwait_watch {
+typedef struct tubo__objwait_watch {
   int (*check)(void *arg);
   void *arg;
-} tubo__shwait_watch_t;
-#define TUBO__SHWAIT_WATCH_MS 100
+} tubo__objwait_watch_t;
+#define TUBO__OBJWAIT_WATCH_MS 100
 
 /* Waits until ready(arg) returns non-zero or the deadline passes. ready is tried first,
  * then while spinning, then after each wake-up; it must read the shared state with
@@ -49,21 +49,21 @@ typedef struct tubo__shwait_watch {
  * publish without a fence of their own (asymmetric fences, os.h): it makes them all pass
  * one after recording itself. watch may be NULL. Returns 0 when ready, TUBO_ETIMEDOUT
  * otherwise, or what watch's check returned. */
-int tubo__shwait_until(tubo__shwait_t *w, int remote_fence, int (*ready)(void *), void *arg,
-                       tubo__deadline_t dl, const tubo__shwait_watch_t *watch);
+int tubo__objwait_until(tubo__objwait_t *w, int remote_fence, int (*ready)(void *), void *arg,
+                        tubo__deadline_t dl, const tubo__objwait_watch_t *watch);
 
-/* The slow part of tubo__shwait_wake: clears the record (seen is the word with it set)
+/* The slow part of tubo__objwait_wake: clears the record (seen is the word with it set)
  * and wakes the sleepers. */
-void tubo__shwait_wake_sleepers(tubo__shwait_t *w, uint32_t seen);
+void tubo__objwait_wake_sleepers(tubo__objwait_t *w, uint32_t seen);
 
 /* Wakes every sleeper, if any is recorded. Call after the state change that may make them
  * ready, with a full fence between the two, or none where the sleepers use remote fences.
  * Costs one load when nobody sleeps. */
-static inline void tubo__shwait_wake(tubo__shwait_t *w)
+static inline void tubo__objwait_wake(tubo__objwait_t *w)
 {
   uint32_t v = atomic_load_explicit(&w->word, memory_order_relaxed);
   if (v & 1u)
-    tubo__shwait_wake_sleepers(w, v);
+    tubo__objwait_wake_sleepers(w, v);
 }
 
-#endif /* TUBO_PATTERNS_SHWAIT_H */
+#endif /* TUBO_PATTERNS_OBJWAIT_H */

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* Waiting inside shared objects (shwait.h). */
+/* Waiting inside shared objects (objwait.h). */
 #include "config.h"
 
-#include "patterns/shwait.h"
+#include "patterns/objwait.h"
 
 #include <limits.h>
 
@@ -11,7 +11,7 @@
 
 /* How long a waiter spins before it sleeps: a few microseconds catch a peer that is
  * running, and cost little when the peer is not. */
-#define SHWAIT_SPIN_NS 5000u
+#define OBJWAIT_SPIN_NS 5000u
 
 tubo__deadline_t tubo__deadline_in(int timeout_ms)
 {
@@ -32,7 +32,7 @@ int tubo__deadline_ms_left(tubo__deadline_t dl)
   return ms > INT_MAX ? INT_MAX : (int)ms;
 }
 
-int tubo__shwait_spin(int (*ready)(void *), void *arg, tubo__deadline_t dl, uint64_t spin_ns)
+int tubo__objwait_spin(int (*ready)(void *), void *arg, tubo__deadline_t dl, uint64_t spin_ns)
 {
   uint64_t start = tubo__os_now_ns();
   for (unsigned spins = 1;; spins++) {
@@ -49,12 +49,12 @@ int tubo__shwait_spin(int (*ready)(void *), void *arg, tubo__deadline_t dl, uint
   }
 }
 
-int tubo__shwait_until(tubo__shwait_t *w, int remote_fence, int (*ready)(void *), void *arg,
-                       tubo__deadline_t dl, const tubo__shwait_watch_t *watch)
+int tubo__objwait_until(tubo__objwait_t *w, int remote_fence, int (*ready)(void *), void *arg,
+                        tubo__deadline_t dl, const tubo__objwait_watch_t *watch)
 {
   if (ready(arg))
     return 0;
-  int rc = tubo__shwait_spin(ready, arg, dl, SHWAIT_SPIN_NS);
+  int rc = tubo__objwait_spin(ready, arg, dl, OBJWAIT_SPIN_NS);
   if (rc != 1)
     return rc;
   for (;;) {
@@ -68,8 +68,8 @@ int tubo__shwait_until(tubo__shwait_t *w, int remote_fence, int (*ready)(void *)
     int ms = tubo__deadline_ms_left(dl);
     if (ms == 0)
       return TUBO_ETIMEDOUT;
-    if (watch != NULL && (ms < 0 || ms > TUBO__SHWAIT_WATCH_MS))
-      ms = TUBO__SHWAIT_WATCH_MS;
+    if (watch != NULL && (ms < 0 || ms > TUBO__OBJWAIT_WATCH_MS))
+      ms = TUBO__OBJWAIT_WATCH_MS;
     tubo__os_futex_wait(&w->word, key, ms);
     if (ready(arg))
       return 0;
@@ -79,7 +79,7 @@ int tubo__shwait_until(tubo__shwait_t *w, int remote_fence, int (*ready)(void *)
   }
 }
 
-void tubo__shwait_wake_sleepers(tubo__shwait_t *w, uint32_t seen)
+void tubo__objwait_wake_sleepers(tubo__objwait_t *w, uint32_t seen)
 {
   /* seen + 1 clears bit 0 and counts one more wake-up. If the word changed, another
    * waker did this already, after this waker's state change: its wake-up covers ours. */
