@@ -24,7 +24,7 @@
 #include "harness.h"
 #include "heap/heap.h"
 #include "heap/heap_shared.h"
-#include "patterns/shared.h"
+#include "patterns/array.h"
 #include "world.h"
 
 /* ---- Helpers ---- */
@@ -987,11 +987,11 @@ static void body_objects_freed(void)
     TH_OK(tubo_array_open(th_world, TUBO_BYTE, (size_t)4 << 20, &a));
     unsigned char *d = tubo_array_data(small);
     TH_CHECK(d != NULL, "array data: expected an address");
-    TH_EQ("a small array's offset in its page", ((uintptr_t)d - TUBO__SHARED_DATA_OFF) % page, 0);
+    TH_EQ("a small array's offset in its page", ((uintptr_t)d - TUBO__ARRAY_DATA_OFF) % page, 0);
     TH_OK(tubo_array_free(small));
     d = tubo_array_data(a);
     TH_CHECK(d != NULL, "array data: expected an address");
-    TH_EQ("a large array's offset in its page", ((uintptr_t)d - TUBO__SHARED_DATA_OFF) % page, 0);
+    TH_EQ("a large array's offset in its page", ((uintptr_t)d - TUBO__ARRAY_DATA_OFF) % page, 0);
     d[(size_t)th_rank * 4096] = (unsigned char)(i + 1);
     TH_OK(tubo_barrier(th_world));
     for (int r = 0; r < th_size; r++)

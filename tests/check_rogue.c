@@ -45,8 +45,8 @@
 #include "harness.h"
 #include "launch/jobctl.h"
 #include "os/os.h"
+#include "patterns/array.h"
 #include "patterns/queue_layout.h"
-#include "patterns/shared.h"
 #include "shm/shm_layout.h"
 #include "shm/shm_ring.h"
 
@@ -296,7 +296,7 @@ static int rg_spans(int region, unsigned char *m, size_t mlen, tubo_queue_t *q, 
     out[n++] = (rg_span_t){sh, QUEUE_CELLS + 64 * stride};
   } else {
     unsigned char *data = tubo_array_data(a);
-    out[n++] = (rg_span_t){data - TUBO__SHARED_DATA_OFF, sizeof(tubo__shared_head_t)};
+    out[n++] = (rg_span_t){data - TUBO__ARRAY_DATA_OFF, sizeof(tubo__array_head_t)};
   }
   return n;
 }

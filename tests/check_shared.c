@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "harness.h"
-#include "patterns/shared.h"
+#include "patterns/array.h"
 
 /* ---- Helpers: children ---- */
 
@@ -142,7 +142,7 @@ START_TEST(type_sizes)
 {
   for (size_t i = 0; i < NTYPES; i++) {
     size_t size = 0, align = 0;
-    int rc = tubo__shared_type(types[i].type, &size, &align);
+    int rc = tubo__array_type(types[i].type, &size, &align);
     ck_assert_msg(rc == 0 && size == types[i].size && align == types[i].align,
                   "type '%c': expected size %zu align %zu, got %s size %zu align %zu",
                   (char)types[i].type, types[i].size, types[i].align, tubo_err_name(rc), size,
@@ -622,8 +622,8 @@ START_TEST(header_checked)
   for (int field = 0; field < 3; field++) {
     tubo_array_t *a = NULL;
     ck_assert_msg(tubo_array_create(TUBO_INT, 4, &a) == 0, "Array('i', 4): expected 0");
-    tubo__shared_head_t *h =
-        (tubo__shared_head_t *)((char *)tubo_array_data(a) - TUBO__SHARED_DATA_OFF);
+    tubo__array_head_t *h =
+        (tubo__array_head_t *)((char *)tubo_array_data(a) - TUBO__ARRAY_DATA_OFF);
     const char *what = field == 0 ? "magic" : field == 1 ? "type" : "length";
     if (field == 0)
       atomic_store(&h->magic, 0);

@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* Shared values, as multiprocessing.Value: a handle of its own kind around an array of
- * one element (shared_array.c), so that a Value is never taken for an Array. */
+ * one element (array.c), so that a Value is never taken for an Array. */
 #include "config.h"
 
 #include <stdlib.h>
 
 #include "handles.h"
-#include "patterns/shared.h"
+#include "patterns/array.h"
 #include "tubo.h"
 
 struct tubo_value {

@@ -1,15 +1,15 @@
 /* SPDX-License-Identifier: MIT */
-/* Shared arrays with a lock, as multiprocessing.Array (shared.h). */
+/* Shared arrays with a lock, as multiprocessing.Array (array.h). */
 #include "config.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "handles.h"
-#include "patterns/shared.h"
+#include "patterns/array.h"
 #include "patterns/objmem.h"
 
-static tubo__shared_head_t *array_head(const tubo_array_t *a)
+static tubo__array_head_t *array_head(const tubo_array_t *a)
 {
   return a->mem.base;
 }
@@ -17,8 +17,8 @@ static tubo__shared_head_t *array_head(const tubo_array_t *a)
 /* Whether the header in shared memory still says what this handle knows. */
 static int array_head_ok(const tubo_array_t *a)
 {
-  tubo__shared_head_t *h = array_head(a);
-  return atomic_load_explicit(&h->magic, memory_order_relaxed) == TUBO__SHARED_MAGIC &&
+  tubo__array_head_t *h = array_head(a);
+  return atomic_load_explicit(&h->magic, memory_order_relaxed) == TUBO__ARRAY_MAGIC &&
          atomic_load_explicit(&h->type, memory_order_relaxed) == (uint32_t)a->type &&
          atomic_load_explicit(&h->length, memory_order_relaxed) == (uint64_t)a->length;
 }
@@ -39,11 +39,11 @@ static int array_claim64(_Atomic uint64_t *field, uint64_t want)
 /* Writes the header into fresh (zeroed) memory. Ranks that open one array all do it: the
  * first sets each field, the others find their own values there, or differing arguments
  * (TUBO_EINVAL), or something that is no header (TUBO_ECORRUPT). */
-static int array_head_setup(tubo__shared_head_t *h, tubo_type_t type, size_t length)
+static int array_head_setup(tubo__array_head_t *h, tubo_type_t type, size_t length)
 {
   if (!array_claim32(&h->type, (uint32_t)type) || !array_claim64(&h->length, (uint64_t)length))
     return TUBO_EINVAL;
-  if (!array_claim32(&h->magic, TUBO__SHARED_MAGIC))
+  if (!array_claim32(&h->magic, TUBO__ARRAY_MAGIC))
     return TUBO_ECORRUPT;
   return 0;
 }
@@ -55,26 +55,26 @@ int tubo__array_make(tubo_comm_t *comm, int collective, tubo_type_t type, size_t
     return TUBO_EINVAL;
   *out = NULL;
   size_t size, bytes;
-  int rc = tubo__shared_type(type, &size, NULL);
+  int rc = tubo__array_type(type, &size, NULL);
   if (rc == 0)
-    rc = tubo__shared_bytes(length, size, &bytes);
+    rc = tubo__array_bytes(length, size, &bytes);
   if (rc != 0)
     return rc;
   tubo__objmem_t mem;
   /* The first values are in place before any other process can see the memory. */
   size_t init_len = init != NULL ? length * size : 0;
   if (collective)
-    rc = tubo__objmem_comm_fill(comm, bytes, TUBO__SHARED_DATA_OFF, init, init_len, &mem);
+    rc = tubo__objmem_comm_fill(comm, bytes, TUBO__ARRAY_DATA_OFF, init, init_len, &mem);
   else if ((rc = tubo__objmem_anon(bytes, &mem)) == 0 && init != NULL)
-    memcpy((char *)mem.base + TUBO__SHARED_DATA_OFF, init, init_len);
+    memcpy((char *)mem.base + TUBO__ARRAY_DATA_OFF, init, init_len);
   /* The ranks share no memory: each has a copy, rank 0 serves the reference. */
   tubo__array_srv_t *srv = NULL;
   if (rc == TUBO_ENOTSUP && collective) {
     if ((rc = tubo__objmem_anon(bytes, &mem)) != 0)
       return rc;
     if (init != NULL)
-      memcpy((char *)mem.base + TUBO__SHARED_DATA_OFF, init, init_len);
-    rc = tubo__array_srv_open(comm, (char *)mem.base + TUBO__SHARED_DATA_OFF, length * size,
+      memcpy((char *)mem.base + TUBO__ARRAY_DATA_OFF, init, init_len);
+    rc = tubo__array_srv_open(comm, (char *)mem.base + TUBO__ARRAY_DATA_OFF, length * size,
                               (uint64_t)type, (uint64_t)length, &srv);
     if (rc != 0) {
       tubo__objmem_release(&mem);
@@ -124,7 +124,7 @@ void *tubo_array_data(const tubo_array_t *a)
 {
   if (!array_live(a) || !array_head_ok(a))
     return NULL;
-  return (char *)a->mem.base + TUBO__SHARED_DATA_OFF;
+  return (char *)a->mem.base + TUBO__ARRAY_DATA_OFF;
 }
 
 int tubo_array_length(const tubo_array_t *a, size_t *length)

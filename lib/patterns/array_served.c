@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "patterns/served.h"
-#include "patterns/shared.h"
+#include "patterns/array.h"
 
 enum { AS_LOCK = 1, AS_UNLOCK };
 
