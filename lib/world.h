@@ -29,7 +29,7 @@
 
 /* The internal tag space of a communicator, on its context 2c + 1: each internal user
  * owns a range, so that none can take another's messages. */
-#define TUBO__ITAG_SHMEM       0x1000  /* shared memory's announcement (shmem_comm.c) */
+#define TUBO__ITAG_SHMEM       0x1000  /* shared memory's announcement (objmem_comm.c) */
 #define TUBO__ITAG_SERVED      0x4000  /* served objects, two tags each (served.c) */
 #define TUBO__ITAG_SERVED_SPAN 0x3c000 /* ... up to TUBO__ITAG_SERVED + this */
 #define TUBO__ITAG_COLL        0x40000 /* collectives: sequence and step (coll/coll.h) */

@@ -8,7 +8,7 @@
 
 #include "coll/coll_shm.h"
 #include "os/os.h"
-#include "patterns/shmem.h"
+#include "patterns/objmem.h"
 #include "settings.h"
 
 /* Data slot bytes: as large as a rank's share of SHMC_BUDGET allows, within bounds. */
@@ -147,8 +147,8 @@ static int shmc_setup(tubo_comm_t *comm)
   slot = slot < SHMC_SLOT_MIN ? SHMC_SLOT_MIN : slot > SHMC_SLOT_MAX ? SHMC_SLOT_MAX : slot;
   slot &= ~(size_t)(SHMC_LINE - 1);
   size_t bytes = SHMC_LINE + (size_t)P * (SHMC_DEPTH * sizeof(struct shmc_line) + 2 * slot);
-  tubo__shmem_t m;
-  int rc = tubo__shmem_comm(comm, bytes, &m);
+  tubo__objmem_t m;
+  int rc = tubo__objmem_comm(comm, bytes, &m);
   /* Out of heap (the same on every rank: rank 0 took it and told the others): the
    * point-to-point algorithms serve. */
   if (rc == TUBO_ESHM || rc == TUBO_ENOTSUP)
@@ -166,7 +166,7 @@ static int shmc_setup(tubo_comm_t *comm)
       free(s->parts);
     }
     free(s);
-    tubo__shmem_release(&m);
+    tubo__objmem_release(&m);
     return TUBO_ENOMEM;
   }
   s->seg = m;
@@ -192,7 +192,7 @@ static void shmc_teardown(tubo_comm_t *comm)
     return;
   /* Every collective of this rank on the communicator is complete: its hold on the
    * segment goes, and the last rank's frees it. */
-  tubo__shmem_release(&s->seg);
+  tubo__objmem_release(&s->seg);
   free(s->tmp);
   free(s->parts);
   free(s);

@@ -30,7 +30,7 @@
 #include <stdint.h>
 
 #include "coll/coll.h"
-#include "patterns/shmem.h"
+#include "patterns/objmem.h"
 
 #define SHMC_LINE   64u
 #define SHMC_INLINE 56u /* bytes of data a flag line carries */
@@ -58,7 +58,7 @@ typedef struct shmc {
   unsigned char **parts;   /* private: P part pointers */
   uint64_t spin_ns;        /* how long a waiting rank spins before it sleeps */
   tubo_comm_t *comm;
-  tubo__shmem_t seg; /* the segment: the last rank to let it go gives it back to the heap */
+  tubo__objmem_t seg; /* the segment: the last rank to let it go gives it back to the heap */
 } shmc_t;
 
 static inline struct shmc_line *shmc_line(const shmc_t *s, int rank, uint32_t k)

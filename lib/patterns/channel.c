@@ -10,7 +10,7 @@
 #include "patterns/channel.h"
 #include "patterns/channel_served.h"
 #include "handles.h"
-#include "patterns/shmem.h"
+#include "patterns/objmem.h"
 #include "world.h"
 
 /* ---- Making and freeing ---- */
@@ -112,9 +112,9 @@ int tubo_channel_free(tubo_channel_t *ch)
   } else if (ch->own && ch->owner != 0) {
     if (ch->owner == getpid())
       tubo__ccore_destroy(&ch->core);
-  } else if (ch->own && tubo__shmem_release_last(&ch->mem)) {
+  } else if (ch->own && tubo__objmem_release_last(&ch->mem)) {
     tubo__ccore_empty(&ch->core);
-    tubo__shmem_free_block(&ch->mem);
+    tubo__objmem_free_block(&ch->mem);
   }
   free(ch);
   return rc;
@@ -326,7 +326,7 @@ static int alt_local(tubo_guard_t *guards, size_t n, size_t start, size_t timeou
   if (rc == 0)
     rc = tubo__calt_prepare(&a);
   tubo__deadline_t dl = tubo__deadline_in(timeout < n ? guards[timeout].timeout_ms : -1);
-  tubo__shwait_watch_t watch = {chan_world_check, comm};
+  tubo__objwait_watch_t watch = {chan_world_check, comm};
   while (rc == 0) {
     if (timeout < n)
       cg[timeout].timeout_ms = guards[timeout].timeout_ms < 0 ? -1 : tubo__deadline_ms_left(dl);
@@ -334,8 +334,8 @@ static int alt_local(tubo_guard_t *guards, size_t n, size_t start, size_t timeou
     if (rc != 0)
       break;
     int waited = home != NULL ? tubo__chan_srv_wait(home, &a, dl)
-                              : tubo__shwait_until(tubo__calt_wake_word(&a), 0, chan_claimed, &a,
-                                                   dl, &watch);
+                              : tubo__objwait_until(tubo__calt_wake_word(&a), 0, chan_claimed, &a,
+                                                    dl, &watch);
     rc = tubo__calt_finish(&a, waited != 0);
     if (rc != 0)
       break;

@@ -31,7 +31,7 @@
 
 #include "patterns/lock.h"
 #include "patterns/objheap.h"
-#include "patterns/shwait.h"
+#include "patterns/objwait.h"
 #include "tubo.h"
 
 #define CHAN_LINE     64u
@@ -94,7 +94,7 @@ typedef struct chan_waiter {
   _Atomic uint64_t ident;
   _Atomic uint32_t state;
   uint32_t pid;
-  tubo__shwait_t wake;
+  tubo__objwait_t wake;
   _Atomic uint32_t fired; /* the guard that fired */
   _Atomic int32_t rc;     /* 0, TUBO_EPOISON, TUBO_ERETIRED */
   _Atomic uint64_t msg;   /* an input guard's message, handed over */
@@ -180,7 +180,7 @@ int tubo__calt_try(tubo__calt_t *a, int post);
  * tubo__calt_finish waits for that). */
 int tubo__calt_claimed(const tubo__calt_t *a);
 /* The posted waiter's futex word, to sleep on. */
-tubo__shwait_t *tubo__calt_wake_word(const tubo__calt_t *a);
+tubo__objwait_t *tubo__calt_wake_word(const tubo__calt_t *a);
 /* Ends a posted Alternation: with give_up set, withdraws it unless it was claimed meanwhile
  * (the outcome is then rc TUBO_ETIMEDOUT, chosen unset); unlinks its entries and gives its
  * waiter back; sets the outcome. Returns 0, TUBO_ECORRUPT, or TUBO_EPEER when the process
@@ -204,7 +204,7 @@ extern void (*tubo__chan_step_hook)(enum tubo__chan_step step);
 
 #include <sys/types.h>
 
-#include "patterns/shmem.h"
+#include "patterns/objmem.h"
 
 typedef struct tubo__chan_srv tubo__chan_srv_t;
 
@@ -217,7 +217,7 @@ struct tubo_channel {
   uint64_t end;          /* an end: its block (its offset at the home where served) */
   int own;               /* the channel's own handle (not an end) */
   pid_t owner;           /* made for processes: the maker, whose free destroys it */
-  tubo__shmem_t mem;     /* opened on comm in the job's heap: the header block */
+  tubo__objmem_t mem;    /* opened on comm in the job's heap: the header block */
   tubo_comm_t *comm;     /* opened on comm */
   tubo__chan_srv_t *srv; /* the ranks share no memory: rank 0 holds it */
 };

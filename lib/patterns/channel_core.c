@@ -113,7 +113,7 @@ static void chan_wake_later(chan_waiter_t *w)
     if (p == NULL) {
       /* No room to remember it: wake it now, under the lock. */
       atomic_thread_fence(memory_order_seq_cst);
-      tubo__shwait_wake(&w->wake);
+      tubo__objwait_wake(&w->wake);
       return;
     }
     chan_wakes = p;
@@ -130,7 +130,7 @@ static void chan_wake_all(void)
     return;
   atomic_thread_fence(memory_order_seq_cst); /* the claims before the looks for sleepers */
   for (size_t i = 0; i < chan_nwakes; i++)
-    tubo__shwait_wake(&chan_wakes[i]->wake);
+    tubo__objwait_wake(&chan_wakes[i]->wake);
   chan_nwakes = 0;
 }
 
@@ -763,7 +763,7 @@ int tubo__calt_claimed(const tubo__calt_t *a)
   return atomic_load_explicit(&a->waiter->w->state, memory_order_seq_cst) != CHAN_WAITING;
 }
 
-tubo__shwait_t *tubo__calt_wake_word(const tubo__calt_t *a)
+tubo__objwait_t *tubo__calt_wake_word(const tubo__calt_t *a)
 {
   return &a->waiter->w->wake;
 }

@@ -10,7 +10,7 @@
 #include "patterns/dict.h"
 #include "patterns/dict_served.h"
 #include "handles.h"
-#include "patterns/shmem.h"
+#include "patterns/objmem.h"
 #include "world.h"
 
 /* ---- Making and freeing ---- */
@@ -86,9 +86,9 @@ int tubo__dict_unmake(tubo_dict_t *d)
   } else if (d->owner != 0) {
     if (d->owner == getpid())
       tubo__dcore_destroy(&d->core);
-  } else if (tubo__shmem_release_last(&d->mem)) {
+  } else if (tubo__objmem_release_last(&d->mem)) {
     tubo__dcore_empty(&d->core);
-    tubo__shmem_free_block(&d->mem);
+    tubo__objmem_free_block(&d->mem);
   }
   free(d);
   return rc;

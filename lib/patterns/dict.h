@@ -21,7 +21,7 @@
 
 #include "patterns/dict_layout.h"
 #include "patterns/objheap.h"
-#include "patterns/shmem.h"
+#include "patterns/objmem.h"
 #include "tubo.h"
 
 typedef struct tubo__dcore {
@@ -97,7 +97,7 @@ typedef struct tubo__dict_srv tubo__dict_srv_t;
 struct tubo_dict {
   tubo__dcore_t core;    /* the dict, where this process maps it (srv NULL) */
   pid_t owner;           /* made for processes: the maker, whose free destroys it */
-  tubo__shmem_t mem;     /* opened on comm in the job's heap: the header block */
+  tubo__objmem_t mem;    /* opened on comm in the job's heap: the header block */
   tubo_comm_t *comm;     /* opened on comm */
   tubo__dict_srv_t *srv; /* the ranks share no memory: rank 0 holds it (dict_served.c) */
 };

@@ -15,7 +15,7 @@
 struct tubo_list {
   tubo__lcore_t core;    /* the list, where this process maps it (srv NULL) */
   pid_t owner;           /* made for processes: the maker, whose free destroys it */
-  tubo__shmem_t mem;     /* opened on comm in the job's heap: the header block */
+  tubo__objmem_t mem;    /* opened on comm in the job's heap: the header block */
   tubo_comm_t *comm;     /* opened on comm */
   tubo__list_srv_t *srv; /* the ranks share no memory: rank 0 holds it */
 };
@@ -105,9 +105,9 @@ int tubo_list_free(tubo_list_t *l)
   } else if (l->owner != 0) {
     if (l->owner == getpid())
       tubo__lcore_destroy(&l->core);
-  } else if (tubo__shmem_release_last(&l->mem)) {
+  } else if (tubo__objmem_release_last(&l->mem)) {
     tubo__lcore_empty(&l->core);
-    tubo__shmem_free_block(&l->mem);
+    tubo__objmem_free_block(&l->mem);
   }
   free(l);
   return rc;

@@ -26,7 +26,7 @@
 
 #include "patterns/lock.h"
 #include "patterns/objheap.h"
-#include "patterns/shmem.h"
+#include "patterns/objmem.h"
 #include "tubo.h"
 
 #define LIST_LINE     64u

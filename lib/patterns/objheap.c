@@ -6,7 +6,7 @@
 
 #include <unistd.h>
 
-#include "patterns/shmem.h"
+#include "patterns/objmem.h"
 #include "settings.h"
 #include "world.h"
 #include "tubo.h"
@@ -74,14 +74,14 @@ void *tubo__objheap_at_slow(const tubo__objheap_t *m, uint64_t off, size_t size)
 }
 
 int tubo__objheap_open(tubo_comm_t *comm, const tubo__objheap_kind_t *kind, void *core,
-                       struct tubo__shmem *mem)
+                       struct tubo__objmem *mem)
 {
-  int rc = tubo__shmem_comm(comm, kind->head_bytes, mem);
+  int rc = tubo__objmem_comm(comm, kind->head_bytes, mem);
   if (rc != 0)
     return rc;
   if (mem->anon) {
     /* A communicator of one rank and no transport: nobody else will ever open it. */
-    tubo__shmem_release(mem);
+    tubo__objmem_release(mem);
     return 1;
   }
   tubo__objheap_t heap;
@@ -96,10 +96,10 @@ int tubo__objheap_open(tubo_comm_t *comm, const tubo__objheap_kind_t *kind, void
     rc = TUBO_ESHM; /* rank 0 could not make it: the heap is full */
   else if (rc == 0)
     made = 1;
-  if (rc != 0 && tubo__shmem_release_last(mem)) {
+  if (rc != 0 && tubo__objmem_release_last(mem)) {
     if (made)
       kind->empty(core);
-    tubo__shmem_free_block(mem);
+    tubo__objmem_free_block(mem);
   }
   return rc;
 }

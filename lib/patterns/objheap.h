@@ -71,16 +71,16 @@ typedef struct tubo__objheap_kind {
   void (*empty)(void *core);
 } tubo__objheap_kind_t;
 
-struct tubo__shmem;
+struct tubo__objmem;
 
 /* Opens an object on comm, collectively: rank 0 makes it in a header block of the job's
  * heap, the others join it after a barrier; core is set up, and mem holds the header
- * block (tubo__shmem_release_last, when this process lets it go). Returns 0; 1 when comm
+ * block (tubo__objmem_release_last, when this process lets it go). Returns 0; 1 when comm
  * is one rank alone with no transport (nothing is made: the caller makes the object as
  * for processes); TUBO_ENOTSUP where the ranks share no memory (the caller serves it);
  * or an error (TUBO_ESHM, the communicator's). */
 int tubo__objheap_open(tubo_comm_t *comm, const tubo__objheap_kind_t *kind, void *core,
-                       struct tubo__shmem *mem);
+                       struct tubo__objmem *mem);
 
 /* The process tree's heap, for tests: NULL until made. */
 tubo__heap_t *tubo__objheap_process_heap(void);

@@ -52,7 +52,7 @@ void tubo__objmem_release(tubo__objmem_t *m)
   memset(m, 0, sizeof *m);
 }
 
-int tubo__shmem_release_last(tubo__shmem_t *m)
+int tubo__objmem_release_last(tubo__objmem_t *m)
 {
   if (!m->anon && m->holders != NULL && m->w == tubo__world && m->pid == getpid()) {
     if (atomic_fetch_sub(m->holders, 1) == 1)
@@ -60,11 +60,11 @@ int tubo__shmem_release_last(tubo__shmem_t *m)
     memset(m, 0, sizeof *m);
     return 0;
   }
-  tubo__shmem_release(m);
+  tubo__objmem_release(m);
   return 0;
 }
 
-void tubo__shmem_free_block(tubo__shmem_t *m)
+void tubo__objmem_free_block(tubo__objmem_t *m)
 {
   (void)m->tport->ops->heap_free(m->tport->state, m->off);
   memset(m, 0, sizeof *m);
