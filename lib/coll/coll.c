@@ -55,7 +55,7 @@ void tubo__coll_finish(tubo__coll_req_t *c, int error)
   c->done = 1;
   coll_drop_reqs(c, error ? error : TUBO_EPEER);
   if (error == 0 && c->keep != NULL)
-    memcpy(c->keep_to, c->keep + c->keep_off, c->keep_len);
+    tubo__coll_copy(c->keep_to, c->keep + c->keep_off, c->keep_len);
   free(c->keep);
   c->keep = NULL;
   free(c->tmp);

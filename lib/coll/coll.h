@@ -18,6 +18,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "op/op.h"
 #include "world.h"
@@ -178,6 +179,14 @@ void tubo__coll_finish(tubo__coll_req_t *c, int error);
 /* ---- Shared helpers of the algorithms (coll_util.c) ------------------------------------ */
 
 /* Combines count elements: b = a op b where a holds the lower ranks' part (MPI's order). */
+/* memcpy that accepts a NULL buffer with nothing to copy: MPI allows a NULL buffer with a
+ * count of 0, and memcpy does not. */
+static inline void tubo__coll_copy(void *dst, const void *src, size_t n)
+{
+  if (n != 0)
+    memcpy(dst, src, n);
+}
+
 static inline void tubo__coll_combine(const tubo__coll_args_t *a, const void *lower, void *upper,
                                       size_t count)
 {

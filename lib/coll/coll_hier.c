@@ -262,7 +262,7 @@ static int hier_leaders_allreduce(tubo__world_t *w, hier_t *h, const tubo__coll_
              &rq)) == 0) {
       for (int k = 0; k < n; k++)
         parts[k] = h->buf + (size_t)k * len;
-      memcpy(out, tubo__shmc_tree(a, parts, n, a->count), len);
+      tubo__coll_copy(out, tubo__shmc_tree(a, parts, n, a->count), len);
     }
     free(parts);
     return rc;
@@ -325,7 +325,7 @@ static int hier_allreduce(tubo_comm_t *comm, const tubo__coll_args_t *a)
     na.rbuf = part;
     rc = hier_node(h, &na);
   } else if (rc == 0) {
-    memcpy(part, in, len);
+    tubo__coll_copy(part, in, len);
   }
   if (rc == 0 && leader)
     rc = hier_leaders_allreduce(comm->w, h, a, part, a->rbuf);

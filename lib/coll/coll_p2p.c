@@ -79,7 +79,7 @@ void tubo__p2p_gather(tubo__coll_req_t *c)
         tubo__coll_recv(c, (char *)c->a.rbuf + off, len, i, 0);
       } else if (!c->a.in_place) {
         size_t mine = bytes_of(c, c->a.count);
-        memcpy((char *)c->a.rbuf + off, c->a.sbuf, mine < len ? mine : len);
+        tubo__coll_copy((char *)c->a.rbuf + off, c->a.sbuf, mine < len ? mine : len);
         if (mine > len)
           c->truncated = 1;
       }
@@ -104,7 +104,7 @@ void tubo__p2p_scatter(tubo__coll_req_t *c)
         tubo__coll_send(c, (const char *)c->a.sbuf + off, len, i, 0);
       } else if (!c->a.in_place) {
         size_t cap = bytes_of(c, c->a.count);
-        memcpy(c->a.rbuf, (const char *)c->a.sbuf + off, len < cap ? len : cap);
+        tubo__coll_copy(c->a.rbuf, (const char *)c->a.sbuf + off, len < cap ? len : cap);
         if (len > cap)
           c->truncated = 1;
       }
@@ -127,7 +127,7 @@ void tubo__p2p_allgather(tubo__coll_req_t *c)
   if (!c->a.in_place) {
     block_of(c, m->rank, c->a.rcounts, c->a.rdispls, &off, &len);
     size_t mine = bytes_of(c, c->a.count);
-    memcpy((char *)c->a.rbuf + off, c->a.sbuf, mine < len ? mine : len);
+    tubo__coll_copy((char *)c->a.rbuf + off, c->a.sbuf, mine < len ? mine : len);
     if (mine > len)
       c->truncated = 1;
   }
@@ -162,7 +162,7 @@ void tubo__p2p_alltoall(tubo__coll_req_t *c)
     }
     if (tubo__coll_scratch(c, &c->tmp, end) != 0)
       return;
-    memcpy(c->tmp, c->a.rbuf, end);
+    tubo__coll_copy(c->tmp, c->a.rbuf, end);
   }
   if (c->a.in_place) {
     src = c->tmp;
@@ -182,7 +182,7 @@ void tubo__p2p_alltoall(tubo__coll_req_t *c)
   if (!c->a.in_place) {
     block_of(c, m->rank, sc, sd, &soff, &slen);
     block_of(c, m->rank, c->a.rcounts, c->a.rdispls, &off, &len);
-    memcpy((char *)c->a.rbuf + off, src + soff, slen < len ? slen : len);
+    tubo__coll_copy((char *)c->a.rbuf + off, src + soff, slen < len ? slen : len);
     if (slen > len)
       c->truncated = 1;
   }

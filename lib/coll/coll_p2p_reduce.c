@@ -135,7 +135,7 @@ static int tree_setup(tubo__coll_req_t *c)
   size_t len = bytes_of(c, c->a.count);
   if (tubo__coll_scratch(c, &c->tmp, len) != 0 || tubo__coll_scratch(c, &c->tmp2, len) != 0)
     return -1;
-  memcpy(c->tmp, input_of(c), len);
+  tubo__coll_copy(c->tmp, input_of(c), len);
   return 0;
 }
 
@@ -149,7 +149,7 @@ void tubo__p2p_reduce(tubo__coll_req_t *c)
   CO_AWAIT(c, tree_reduce(c));
   if (c->a.root == 0) {
     if (m->rank == 0)
-      memcpy(c->a.rbuf, c->tmp, len);
+      tubo__coll_copy(c->a.rbuf, c->tmp, len);
   } else if (m->rank == 0) {
     tubo__coll_send(c, c->tmp, len, c->a.root, STEP_TO_ROOT);
   } else if (m->rank == c->a.root) {
@@ -198,7 +198,7 @@ static void allreduce_doubling(tubo__coll_req_t *c)
       else
         combine_swap(c);
     }
-    memcpy(c->a.rbuf, c->tmp, len);
+    tubo__coll_copy(c->a.rbuf, c->tmp, len);
     if (m->rank < 2 * c->rem)
       tubo__coll_send(c, c->a.rbuf, len, m->rank + 1, STEP_UNFOLD);
     CO_WAIT(c);
@@ -217,7 +217,7 @@ static void allreduce_split(tubo__coll_req_t *c)
   unsigned char *r = c->a.rbuf;
   CO_BEGIN(c);
   if (!c->a.in_place)
-    memcpy(r, c->a.sbuf, len);
+    tubo__coll_copy(r, c->a.sbuf, len);
   if (tubo__coll_scratch(c, &c->tmp, len) != 0)
     return;
   c->pof2 = tubo__coll_pof2(m->size);
@@ -236,7 +236,7 @@ static void allreduce_split(tubo__coll_req_t *c)
     } else {
       /* This rank's part is the lower: r = r op tmp, computed into tmp and copied back. */
       tubo__coll_combine(&c->a, r, c->tmp, c->a.count);
-      memcpy(r, c->tmp, len);
+      tubo__coll_copy(r, c->tmp, len);
     }
   }
   if (c->vrank >= 0) {
@@ -265,7 +265,7 @@ static void allreduce_split(tubo__coll_req_t *c)
           tubo__coll_combine(&c->a, c->tmp, r + lo * es, n); /* the partner's is lower */
         } else {
           tubo__coll_combine(&c->a, r + lo * es, c->tmp, n);
-          memcpy(r + lo * es, c->tmp, n * es);
+          tubo__coll_copy(r + lo * es, c->tmp, n * es);
         }
       }
     }
@@ -299,7 +299,7 @@ static void allreduce_tree(tubo__coll_req_t *c)
     return;
   CO_AWAIT(c, tree_reduce(c));
   if (c->comm->rank == 0)
-    memcpy(c->a.rbuf, c->tmp, len);
+    tubo__coll_copy(c->a.rbuf, c->tmp, len);
   CO_AWAIT(c, tubo__p2p_bcast_sub(c, c->a.rbuf, len, 0, STEP_BCAST));
   CO_END(c);
 }
@@ -348,8 +348,8 @@ void tubo__p2p_scan(tubo__coll_req_t *c)
   CO_BEGIN(c);
   if (tubo__coll_scratch(c, &c->tmp, len) != 0 || tubo__coll_scratch(c, &c->tmp2, len) != 0)
     return;
-  memcpy(c->tmp, input_of(c), len); /* the running inclusive value */
-  c->k = 0;                         /* exscan: whether rbuf holds a value yet */
+  tubo__coll_copy(c->tmp, input_of(c), len); /* the running inclusive value */
+  c->k = 0;                                  /* exscan: whether rbuf holds a value yet */
   for (c->mask = 1, c->j = 0; c->mask < m->size; c->mask <<= 1, c->j++) {
     if (m->rank + c->mask < m->size)
       tubo__coll_send(c, c->tmp, len, m->rank + c->mask, STEP_SCAN + c->j);
@@ -361,13 +361,13 @@ void tubo__p2p_scan(tubo__coll_req_t *c)
         if (c->k)
           tubo__coll_combine(&c->a, c->tmp2, c->a.rbuf, c->a.count);
         else
-          memcpy(c->a.rbuf, c->tmp2, len);
+          tubo__coll_copy(c->a.rbuf, c->tmp2, len);
         c->k = 1;
       }
       tubo__coll_combine(&c->a, c->tmp2, c->tmp, c->a.count);
     }
   }
   if (!ex)
-    memcpy(c->a.rbuf, c->tmp, len);
+    tubo__coll_copy(c->a.rbuf, c->tmp, len);
   CO_END(c);
 }

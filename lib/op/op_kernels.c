@@ -7,6 +7,7 @@
 
 #include <complex.h>
 #include <stdbool.h>
+#include <string.h>
 
 #include "op/op.h"
 
@@ -24,13 +25,20 @@
 #define K_BSUM(a, b)  ((a) + (b) != 0)
 #define K_BPROD(a, b) ((a) * (b) != 0)
 
+/* Elements move through memcpy: a collective's data may sit in shared memory aligned
+ * only to 8 bytes, less than long double and its complex type need. */
 #define KERNEL(op, name, ctype)                                      \
   static void k_##op##_##name(const void *in, void *inout, size_t n) \
   {                                                                  \
-    const ctype *restrict a = in;                                    \
-    ctype *restrict b = inout;                                       \
-    for (size_t i = 0; i < n; i++)                                   \
-      b[i] = (ctype)K_##op(a[i], b[i]);                              \
+    const char *restrict a = in;                                     \
+    char *restrict b = inout;                                        \
+    for (size_t i = 0; i < n; i++) {                                 \
+      ctype x, y;                                                    \
+      memcpy(&x, a + i * sizeof x, sizeof x);                        \
+      memcpy(&y, b + i * sizeof y, sizeof y);                        \
+      y = (ctype)K_##op(x, y);                                       \
+      memcpy(b + i * sizeof y, &y, sizeof y);                        \
+    }                                                                \
   }
 
 /* Sums and products of signed types that int promotion does not protect overflow as
@@ -38,10 +46,15 @@
 #define KERNEL_WRAP(op, name, ctype, utype)                          \
   static void k_##op##_##name(const void *in, void *inout, size_t n) \
   {                                                                  \
-    const ctype *restrict a = in;                                    \
-    ctype *restrict b = inout;                                       \
-    for (size_t i = 0; i < n; i++)                                   \
-      b[i] = (ctype)K_##op((utype)a[i], (utype)b[i]);                \
+    const char *restrict a = in;                                     \
+    char *restrict b = inout;                                        \
+    for (size_t i = 0; i < n; i++) {                                 \
+      ctype x, y;                                                    \
+      memcpy(&x, a + i * sizeof x, sizeof x);                        \
+      memcpy(&y, b + i * sizeof y, sizeof y);                        \
+      y = (ctype)K_##op((utype)x, (utype)y);                         \
+      memcpy(b + i * sizeof y, &y, sizeof y);                        \
+    }                                                                \
   }
 
 #define LOGICAL(name, ctype) \
