@@ -3,6 +3,7 @@
  * process of its own, or one after another in this one. */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 
 #include "tubo.h"
@@ -17,14 +18,42 @@ static int csp_check(const tubo_csp_process_t *procs, size_t n)
   return 0;
 }
 
+/* The handles of the Parallels running in this process. Each child is forked while its
+ * Parallel's array is in use and ends without returning here, so the array must stay
+ * reachable from somewhere the child inherits: a list from a static, not only a local. */
+typedef struct csp_run {
+  struct csp_run *up;
+  tubo_process_t *p[];
+} csp_run_t;
+
+static csp_run_t *csp_runs;
+static pthread_mutex_t csp_runs_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void csp_run_unlink(csp_run_t *run)
+{
+  pthread_mutex_lock(&csp_runs_lock);
+  for (csp_run_t **at = &csp_runs; *at != NULL; at = &(*at)->up) {
+    if (*at == run) {
+      *at = run->up;
+      break;
+    }
+  }
+  pthread_mutex_unlock(&csp_runs_lock);
+}
+
 int tubo_parallel(const tubo_csp_process_t *procs, size_t n, int *exit_codes)
 {
   int rc = csp_check(procs, n);
   if (rc != 0)
     return rc;
-  tubo_process_t **p = calloc(n ? n : 1, sizeof *p);
-  if (p == NULL)
+  csp_run_t *run = calloc(1, sizeof *run + (n ? n : 1) * sizeof run->p[0]);
+  if (run == NULL)
     return TUBO_ENOMEM;
+  pthread_mutex_lock(&csp_runs_lock);
+  run->up = csp_runs;
+  csp_runs = run;
+  pthread_mutex_unlock(&csp_runs_lock);
+  tubo_process_t **p = run->p;
   size_t started = 0;
   for (; started < n; started++) {
     if ((rc = tubo_process_create(procs[started].fn, procs[started].arg, &p[started])) != 0)
@@ -45,7 +74,8 @@ int tubo_parallel(const tubo_csp_process_t *procs, size_t n, int *exit_codes)
     bad |= code != 0;
     tubo_process_free(p[i]);
   }
-  free(p);
+  csp_run_unlink(run);
+  free(run);
   if (rc != 0)
     return rc;
   return bad ? TUBO_EPEER : 0;
