@@ -8,6 +8,11 @@ srcdir=${srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
 command -v valgrind >/dev/null || { echo "valgrind not found (Debian: apt-get install valgrind)" >&2; exit 1; }
 vg="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
 --trace-children=yes --child-silent-after-fork=no"
+# The heap of dicts, lists and channels made by _create is address space (16 GiB by
+# default); memcheck's leak scan reads all of it, page by page. A small heap keeps the scan
+# to what the examples use.
+TUBO_PROCESS_HEAP_BYTES=${TUBO_PROCESS_HEAP_BYTES:-64m}
+export TUBO_PROCESS_HEAP_BYTES
 failures=0
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/tubo-vg.XXXXXX") || exit 1
 trap 'rm -rf "$tmp"' EXIT INT TERM
