@@ -6,6 +6,7 @@
 # says 1), so that messages between nodes go through Open MPI while those inside a node
 # keep shared memory (0: the real node, all ranks together). Queues, Arrays, Values, dicts, lists, Namespaces and
 # channels across nodes are served by rank 0 (doc/mpi.md). MPIRUN names mpirun.
+# Usage: tests/run_mpi.sh [core|patterns|coll|examples|all]
 set -u
 if [ -z "${MPIRUN:-}" ] || ! command -v "$MPIRUN" >/dev/null 2>&1; then
   echo "SKIP: no mpirun found (Debian: apt-get install openmpi-bin)"
@@ -47,12 +48,26 @@ mca_works() {
   mca_no="$mca_no$1 "
   return 1
 }
-for entry in check_p2p:2 check_probe:2 check_barrier:2 check_stress:2 check_init:2 \
-  check_spawn:2 check_process:2 check_pipe:1 check_p2p:1 check_p2p:1:btl=tcp,self \
-  check_p2p:1:pml=cm+mtl=ofi check_pipe:1:pml=cm+mtl=ofi check_queue:2 check_queue:1 \
-  check_queue:1:pml=cm+mtl=ofi check_shared:2 check_shared:1 check_shared:1:pml=cm+mtl=ofi \
-  check_shared:0 check_comm:2 check_coll:2 check_coll_nb:2 check_coll_nb:1 check_dict:1 \
-  check_manager_list:1 check_channel:1 check_channel:2; do
+# The suites in three groups and the examples, which make check runs side by side
+# (tests/run_mpi_GROUP.sh);
+# with no argument, this script runs them all.
+core="check_p2p:2 check_probe:2 check_barrier:2 check_stress:2 check_init:2 check_spawn:2
+  check_process:2 check_pipe:1 check_p2p:1 check_p2p:1:btl=tcp,self check_p2p:1:pml=cm+mtl=ofi
+  check_pipe:1:pml=cm+mtl=ofi"
+patterns="check_queue:2 check_queue:1 check_queue:1:pml=cm+mtl=ofi check_shared:2 check_shared:1
+  check_shared:1:pml=cm+mtl=ofi check_shared:0 check_dict:1 check_manager_list:1 check_channel:1
+  check_channel:2"
+coll="check_comm:2 check_coll:2 check_coll_nb:2 check_coll_nb:1"
+group=${1:-all}
+case "$group" in
+  core) entries="$core" ;;
+  patterns) entries="$patterns" ;;
+  coll) entries="$coll" ;;
+  examples) entries= ;;
+  all) entries="$core $patterns $coll" ;;
+  *) echo "usage: $0 [core|patterns|coll|examples|all]" >&2; exit 99 ;;
+esac
+for entry in $entries; do
   suite=${entry%%:*} rest=${entry#*:}
   k=${rest%%:*} mca=
   [ "$rest" != "$k" ] && mca=${rest#*:}
@@ -75,6 +90,7 @@ for entry in check_p2p:2 check_probe:2 check_barrier:2 check_stress:2 check_init
     failed=1
   fi
 done
+case "$group" in core | all)
 # An application that initializes MPI itself and finalizes it after tubo_finalize; the
 # same program under tuborun, where tubo must leave MPI alone.
 for how in "$MPIRUN -n 3 --timeout 120 -x TUBO_NODE_SIZE tests/mpi_app app" \
@@ -88,5 +104,8 @@ for how in "$MPIRUN -n 3 --timeout 120 -x TUBO_NODE_SIZE tests/mpi_app app" \
     failed=1
   fi
 done
-TRANSPORTS=mpi "${srcdir:-.}/tests/run_examples.sh" || failed=1
+;; esac
+case "$group" in examples | all)
+  TRANSPORTS=mpi "${srcdir:-.}/tests/run_examples.sh" || failed=1 ;;
+esac
 exit $failed
