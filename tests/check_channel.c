@@ -20,39 +20,11 @@
 #include "harness.h"
 #include "patterns/channel.h"
 
-#define CH_OK(call)                                                                         \
-  do {                                                                                      \
-    int rc_ = (call);                                                                       \
-    ck_assert_msg(rc_ == 0, "%s: expected 0, got %s (%d)", #call, tubo_err_name(rc_), rc_); \
-  } while (0)
-
-#define CH_RC(call, want)                                                                    \
-  do {                                                                                       \
-    int rc_ = (call), want_ = (want);                                                        \
-    ck_assert_msg(rc_ == want_, "%s: expected %s, got %s (%d)", #call, tubo_err_name(want_), \
-                  tubo_err_name(rc_), rc_);                                                  \
-  } while (0)
-
 static tubo_channel_t *new_channel(size_t capacity)
 {
   tubo_channel_t *ch = NULL;
-  CH_OK(tubo_channel_create(capacity, &ch));
+  TH_CK_OK(tubo_channel_create(capacity, &ch));
   return ch;
-}
-
-static int child_wait(pid_t pid)
-{
-  int ws = 0;
-  ck_assert_msg(waitpid(pid, &ws, 0) == pid, "waitpid(%d): expected the child", (int)pid);
-  return WIFEXITED(ws) ? WEXITSTATUS(ws) : WIFSIGNALED(ws) ? -WTERMSIG(ws) : -1000;
-}
-
-static pid_t child_fork(void)
-{
-  fflush(NULL);
-  pid_t pid = fork();
-  ck_assert_msg(pid >= 0, "fork: expected a child");
-  return pid;
 }
 
 /* ---- One process ---- */
@@ -61,35 +33,35 @@ START_TEST(test_buffered)
 {
   tubo_channel_t *ch = new_channel(3);
   for (long i = 0; i < 3; i++)
-    CH_OK(tubo_channel_write(ch, &i, sizeof i)); /* room in the buffer: no reader needed */
+    TH_CK_OK(tubo_channel_write(ch, &i, sizeof i)); /* room in the buffer: no reader needed */
   tubo_guard_t g[2] = {TUBO_OUT_GUARD(ch, "x", 1), TUBO_SKIP_GUARD};
   size_t chosen = 99;
-  CH_OK(tubo_alt_select(g, 2, 0, &chosen));
+  TH_CK_OK(tubo_alt_select(g, 2, 0, &chosen));
   ck_assert_msg(chosen == 1, "a write to a full buffer: expected the skip guard, got %zu", chosen);
   for (long i = 0; i < 3; i++) {
     long v = -1;
     size_t len = 0;
-    CH_OK(tubo_channel_read(ch, &v, sizeof v, &len));
+    TH_CK_OK(tubo_channel_read(ch, &v, sizeof v, &len));
     ck_assert_msg(v == i && len == sizeof v, "read %ld: expected %ld in order, got %ld", i, i, v);
   }
-  CH_OK(tubo_channel_write(ch, "", 0));
-  CH_OK(tubo_channel_write(ch, "hello", 5));
-  CH_OK(tubo_channel_write(ch, "0123456789", 10));
+  TH_CK_OK(tubo_channel_write(ch, "", 0));
+  TH_CK_OK(tubo_channel_write(ch, "hello", 5));
+  TH_CK_OK(tubo_channel_write(ch, "0123456789", 10));
   size_t len = 99;
-  CH_OK(tubo_channel_read(ch, NULL, 0, &len));
+  TH_CK_OK(tubo_channel_read(ch, NULL, 0, &len));
   ck_assert_msg(len == 0, "an empty message: expected length 0, got %zu", len);
   void *p = NULL;
-  CH_OK(tubo_channel_read_alloc(ch, &p, &len));
+  TH_CK_OK(tubo_channel_read_alloc(ch, &p, &len));
   ck_assert_msg(len == 5 && memcmp(p, "hello", 5) == 0, "read_alloc: expected hello");
   free(p);
   char small[4];
-  CH_RC(tubo_channel_read(ch, small, sizeof small, &len), TUBO_ETRUNC);
+  TH_CK_RC(tubo_channel_read(ch, small, sizeof small, &len), TUBO_ETRUNC);
   ck_assert_msg(len == 10 && memcmp(small, "0123", 4) == 0, "truncated: expected 0123 and 10");
-  CH_RC(tubo_alt_select((tubo_guard_t[]){TUBO_IN_GUARD(ch, small, 4), TUBO_TIMEOUT_GUARD(0)}, 2, 0,
-                        &chosen),
-        0);
+  TH_CK_RC(tubo_alt_select((tubo_guard_t[]){TUBO_IN_GUARD(ch, small, 4), TUBO_TIMEOUT_GUARD(0)}, 2,
+                           0, &chosen),
+           0);
   ck_assert_msg(chosen == 1, "the message truncated was consumed: expected the timeout guard");
-  CH_OK(tubo_channel_free(ch));
+  TH_CK_OK(tubo_channel_free(ch));
 }
 END_TEST
 
@@ -101,29 +73,29 @@ START_TEST(test_guards)
   /* Nothing ready: the timeout guard, after its time. */
   tubo_guard_t t[3] = {TUBO_IN_GUARD(a, &x, sizeof x), TUBO_IN_GUARD(s, &y, sizeof y),
                        TUBO_TIMEOUT_GUARD(20)};
-  CH_OK(tubo_alt_select(t, 3, 0, &chosen));
+  TH_CK_OK(tubo_alt_select(t, 3, 0, &chosen));
   ck_assert_msg(chosen == 2, "nothing ready: expected the timeout guard, got %zu", chosen);
   /* A synchronous channel has no reader: an output guard is not ready; skip is. */
   tubo_guard_t o[2] = {TUBO_OUT_GUARD(s, &v, sizeof v), TUBO_SKIP_GUARD};
-  CH_OK(tubo_alt_select(o, 2, 0, &chosen));
+  TH_CK_OK(tubo_alt_select(o, 2, 0, &chosen));
   ck_assert_msg(chosen == 1, "no reader: expected the skip guard, got %zu", chosen);
   /* Both ready: prioritised takes the first every time, fair takes turns. */
   for (v = 0; v < 4; v++) {
-    CH_OK(tubo_channel_write(a, &v, sizeof v));
-    CH_OK(tubo_channel_write(b, &v, sizeof v));
+    TH_CK_OK(tubo_channel_write(a, &v, sizeof v));
+    TH_CK_OK(tubo_channel_write(b, &v, sizeof v));
   }
   tubo_guard_t g[2] = {TUBO_IN_GUARD(a, &x, sizeof x), TUBO_IN_GUARD(b, &y, sizeof y)};
   for (int i = 0; i < 2; i++) {
-    CH_OK(tubo_alt_select(g, 2, 0, &chosen));
+    TH_CK_OK(tubo_alt_select(g, 2, 0, &chosen));
     ck_assert_msg(chosen == 0, "prioritised: expected guard 0, got %zu", chosen);
-    CH_OK(tubo_channel_write(a, &v, sizeof v));
+    TH_CK_OK(tubo_channel_write(a, &v, sizeof v));
   }
   int count[2] = {0, 0};
   chosen = 1;
   for (int i = 0; i < 100; i++) {
-    CH_OK(tubo_alt_select(g, 2, TUBO_ALT_FAIR, &chosen));
+    TH_CK_OK(tubo_alt_select(g, 2, TUBO_ALT_FAIR, &chosen));
     count[chosen]++;
-    CH_OK(tubo_channel_write(chosen == 0 ? a : b, &v, sizeof v)); /* both stay ready */
+    TH_CK_OK(tubo_channel_write(chosen == 0 ? a : b, &v, sizeof v)); /* both stay ready */
   }
   ck_assert_msg(count[0] == 50 && count[1] == 50,
                 "fair over two ready guards: expected 50 and 50, "
@@ -131,82 +103,82 @@ START_TEST(test_guards)
                 count[0], count[1]);
   /* An input and an output guard in one Alternation, and the input guard's length. */
   tubo_guard_t io[2] = {TUBO_OUT_GUARD(s, "z", 1), TUBO_IN_GUARD(b, &y, sizeof y)};
-  CH_OK(tubo_alt_select(io, 2, 0, &chosen));
+  TH_CK_OK(tubo_alt_select(io, 2, 0, &chosen));
   ck_assert_msg(chosen == 1 && io[1].in_len == sizeof y, "expected the input guard, 8 bytes");
   /* Checks of the guards. */
   tubo_guard_t two[2] = {TUBO_TIMEOUT_GUARD(1), TUBO_TIMEOUT_GUARD(2)};
-  CH_RC(tubo_alt_select(two, 2, 0, &chosen), TUBO_EINVAL);
+  TH_CK_RC(tubo_alt_select(two, 2, 0, &chosen), TUBO_EINVAL);
   tubo_channel_t *in = NULL;
-  CH_OK(tubo_channel_reader(a, &in));
+  TH_CK_OK(tubo_channel_reader(a, &in));
   tubo_guard_t wrong[1] = {TUBO_OUT_GUARD(in, "z", 1)};
-  CH_RC(tubo_alt_select(wrong, 1, 0, &chosen), TUBO_ENOTSUP);
-  CH_OK(tubo_channel_free(in));
-  CH_OK(tubo_channel_free(a));
-  CH_OK(tubo_channel_free(b));
-  CH_OK(tubo_channel_free(s));
+  TH_CK_RC(tubo_alt_select(wrong, 1, 0, &chosen), TUBO_ENOTSUP);
+  TH_CK_OK(tubo_channel_free(in));
+  TH_CK_OK(tubo_channel_free(a));
+  TH_CK_OK(tubo_channel_free(b));
+  TH_CK_OK(tubo_channel_free(s));
 }
 END_TEST
 
 START_TEST(test_poison_calls)
 {
   tubo_channel_t *ch = new_channel(2), *in = NULL, *out = NULL;
-  CH_OK(tubo_channel_reader(ch, &in));
-  CH_OK(tubo_channel_writer(ch, &out));
-  CH_OK(tubo_channel_write(out, "a", 1));
-  CH_OK(tubo_channel_poison(in)); /* any end poisons the channel */
+  TH_CK_OK(tubo_channel_reader(ch, &in));
+  TH_CK_OK(tubo_channel_writer(ch, &out));
+  TH_CK_OK(tubo_channel_write(out, "a", 1));
+  TH_CK_OK(tubo_channel_poison(in)); /* any end poisons the channel */
   char buf[4];
   size_t chosen = 9;
-  CH_RC(tubo_channel_read(in, buf, sizeof buf, NULL), TUBO_EPOISON); /* the buffer is dropped */
-  CH_RC(tubo_channel_write(out, "b", 1), TUBO_EPOISON);
-  CH_RC(tubo_channel_write(ch, "b", 1), TUBO_EPOISON);
+  TH_CK_RC(tubo_channel_read(in, buf, sizeof buf, NULL), TUBO_EPOISON); /* the buffer is dropped */
+  TH_CK_RC(tubo_channel_write(out, "b", 1), TUBO_EPOISON);
+  TH_CK_RC(tubo_channel_write(ch, "b", 1), TUBO_EPOISON);
   tubo_guard_t g[2] = {TUBO_SKIP_GUARD, TUBO_IN_GUARD(ch, buf, sizeof buf)};
-  CH_OK(tubo_alt_select(g, 2, 0, &chosen)); /* skip comes first */
-  CH_RC(tubo_alt_select(g + 1, 1, 0, &chosen), TUBO_EPOISON);
+  TH_CK_OK(tubo_alt_select(g, 2, 0, &chosen)); /* skip comes first */
+  TH_CK_RC(tubo_alt_select(g + 1, 1, 0, &chosen), TUBO_EPOISON);
   ck_assert_msg(chosen == 0, "poisoned guard: expected index 0, got %zu", chosen);
   tubo_channel_t *more = NULL;
-  CH_RC(tubo_channel_reader(ch, &more), TUBO_EPOISON);
-  CH_OK(tubo_channel_poison(ch)); /* again: no error */
-  CH_OK(tubo_channel_free(in));
-  CH_OK(tubo_channel_free(out));
-  CH_OK(tubo_channel_free(ch));
+  TH_CK_RC(tubo_channel_reader(ch, &more), TUBO_EPOISON);
+  TH_CK_OK(tubo_channel_poison(ch)); /* again: no error */
+  TH_CK_OK(tubo_channel_free(in));
+  TH_CK_OK(tubo_channel_free(out));
+  TH_CK_OK(tubo_channel_free(ch));
 }
 END_TEST
 
 START_TEST(test_retire_calls)
 {
   tubo_channel_t *ch = new_channel(4), *in = NULL, *w1 = NULL, *w2 = NULL;
-  CH_OK(tubo_channel_reader(ch, &in));
-  CH_OK(tubo_channel_writer(ch, &w1));
-  CH_OK(tubo_channel_writer(ch, &w2));
-  CH_RC(tubo_channel_write(in, "x", 1), TUBO_ENOTSUP);
+  TH_CK_OK(tubo_channel_reader(ch, &in));
+  TH_CK_OK(tubo_channel_writer(ch, &w1));
+  TH_CK_OK(tubo_channel_writer(ch, &w2));
+  TH_CK_RC(tubo_channel_write(in, "x", 1), TUBO_ENOTSUP);
   char buf[4];
-  CH_RC(tubo_channel_read(w1, buf, sizeof buf, NULL), TUBO_ENOTSUP);
-  CH_RC(tubo_channel_retire(ch), TUBO_EINVAL);
-  CH_OK(tubo_channel_write(w1, "1", 1));
-  CH_OK(tubo_channel_retire(w1));
-  CH_RC(tubo_channel_retire(w1), TUBO_ERETIRED);
-  CH_RC(tubo_channel_write(w1, "x", 1), TUBO_ERETIRED);
-  CH_OK(tubo_channel_write(w2, "2", 1)); /* one writer left: not retired */
-  CH_OK(tubo_channel_retire(w2));
+  TH_CK_RC(tubo_channel_read(w1, buf, sizeof buf, NULL), TUBO_ENOTSUP);
+  TH_CK_RC(tubo_channel_retire(ch), TUBO_EINVAL);
+  TH_CK_OK(tubo_channel_write(w1, "1", 1));
+  TH_CK_OK(tubo_channel_retire(w1));
+  TH_CK_RC(tubo_channel_retire(w1), TUBO_ERETIRED);
+  TH_CK_RC(tubo_channel_write(w1, "x", 1), TUBO_ERETIRED);
+  TH_CK_OK(tubo_channel_write(w2, "2", 1)); /* one writer left: not retired */
+  TH_CK_OK(tubo_channel_retire(w2));
   /* Every writer retired: the reader reads what is buffered, then hears it. */
-  CH_OK(tubo_channel_read(in, buf, sizeof buf, NULL));
+  TH_CK_OK(tubo_channel_read(in, buf, sizeof buf, NULL));
   ck_assert_msg(buf[0] == '1', "first buffered: expected 1, got %c", buf[0]);
-  CH_OK(tubo_channel_read(in, buf, sizeof buf, NULL));
+  TH_CK_OK(tubo_channel_read(in, buf, sizeof buf, NULL));
   ck_assert_msg(buf[0] == '2', "second buffered: expected 2, got %c", buf[0]);
-  CH_RC(tubo_channel_read(in, buf, sizeof buf, NULL), TUBO_ERETIRED);
-  CH_RC(tubo_channel_write(ch, "x", 1), TUBO_ERETIRED);
-  CH_OK(tubo_channel_free(in));
-  CH_OK(tubo_channel_free(w1));
-  CH_OK(tubo_channel_free(w2));
-  CH_OK(tubo_channel_free(ch));
+  TH_CK_RC(tubo_channel_read(in, buf, sizeof buf, NULL), TUBO_ERETIRED);
+  TH_CK_RC(tubo_channel_write(ch, "x", 1), TUBO_ERETIRED);
+  TH_CK_OK(tubo_channel_free(in));
+  TH_CK_OK(tubo_channel_free(w1));
+  TH_CK_OK(tubo_channel_free(w2));
+  TH_CK_OK(tubo_channel_free(ch));
 
   /* Every reader retired: writes hear it at once. */
   ch = new_channel(0);
-  CH_OK(tubo_channel_reader(ch, &in));
-  CH_OK(tubo_channel_retire(in));
-  CH_RC(tubo_channel_write(ch, "x", 1), TUBO_ERETIRED);
-  CH_OK(tubo_channel_free(in));
-  CH_OK(tubo_channel_free(ch));
+  TH_CK_OK(tubo_channel_reader(ch, &in));
+  TH_CK_OK(tubo_channel_retire(in));
+  TH_CK_RC(tubo_channel_write(ch, "x", 1), TUBO_ERETIRED);
+  TH_CK_OK(tubo_channel_free(in));
+  TH_CK_OK(tubo_channel_free(ch));
 }
 END_TEST
 
@@ -263,15 +235,15 @@ static void many_to_many(size_t capacity)
   /* Every end is made before any process starts, so that no writer retires the channel
    * before the last writer joined. */
   for (int p = 0; p < MM_PROCS; p++) {
-    CH_OK(tubo_channel_writer(ch, &ends[p]));
-    CH_OK(tubo_channel_reader(ch, &ends[MM_PROCS + p]));
+    TH_CK_OK(tubo_channel_writer(ch, &ends[p]));
+    TH_CK_OK(tubo_channel_reader(ch, &ends[MM_PROCS + p]));
   }
   pid_t kids[2 * MM_PROCS];
   for (int p = 0; p < 2 * MM_PROCS; p++)
-    if ((kids[p] = child_fork()) == 0)
+    if ((kids[p] = th_child_fork()) == 0)
       _exit(p < MM_PROCS ? mm_writer(ends[p], p) : mm_reader(ends[p], seen));
   for (int p = 0; p < 2 * MM_PROCS; p++) {
-    int code = child_wait(kids[p]);
+    int code = th_child_wait(kids[p]);
     ck_assert_msg(code == 0, "%s %d: expected exit code 0, got %d",
                   p < MM_PROCS ? "writer" : "reader", p % MM_PROCS, code);
   }
@@ -280,8 +252,8 @@ static void many_to_many(size_t capacity)
                   (unsigned)seen[id]);
   munmap((void *)seen, bytes);
   for (int p = 0; p < 2 * MM_PROCS; p++)
-    CH_OK(tubo_channel_free(ends[p]));
-  CH_OK(tubo_channel_free(ch));
+    TH_CK_OK(tubo_channel_free(ends[p]));
+  TH_CK_OK(tubo_channel_free(ch));
 }
 
 START_TEST(test_many_to_many_sync)
@@ -348,7 +320,7 @@ START_TEST(test_poison_network)
   ck_assert_msg(rc == 0, "the network: expected every process to end with 0, got %s (%d %d %d %d)",
                 tubo_err_name(rc), codes[0], codes[1], codes[2], codes[3]);
   for (int i = 0; i < 3; i++)
-    CH_OK(tubo_channel_free(net[i]));
+    TH_CK_OK(tubo_channel_free(net[i]));
 }
 END_TEST
 
@@ -393,8 +365,8 @@ START_TEST(test_retire_network)
   tubo_channel_t *ch[3];
   for (int i = 0; i < 3; i++) {
     ch[i] = new_channel(i == 2 ? 16 : 0);
-    CH_OK(tubo_channel_reader(ch[i], &rin[i]));
-    CH_OK(tubo_channel_writer(ch[i], &rout[i]));
+    TH_CK_OK(tubo_channel_reader(ch[i], &rin[i]));
+    TH_CK_OK(tubo_channel_writer(ch[i], &rout[i]));
   }
   tubo_csp_process_t procs[] = {
       TUBO_CSP_PROCESS(ret_source, NULL), TUBO_CSP_PROCESS(ret_stage, (void *)0),
@@ -404,9 +376,9 @@ START_TEST(test_retire_network)
   ck_assert_msg(rc == 0, "the network: expected every process to end with 0, got %s (%d %d %d %d)",
                 tubo_err_name(rc), codes[0], codes[1], codes[2], codes[3]);
   for (int i = 0; i < 3; i++) {
-    CH_OK(tubo_channel_free(rin[i]));
-    CH_OK(tubo_channel_free(rout[i]));
-    CH_OK(tubo_channel_free(ch[i]));
+    TH_CK_OK(tubo_channel_free(rin[i]));
+    TH_CK_OK(tubo_channel_free(rout[i]));
+    TH_CK_OK(tubo_channel_free(ch[i]));
   }
 }
 END_TEST
@@ -420,14 +392,14 @@ START_TEST(test_sequence)
 {
   int zero = 0, three = 3, codes[3] = {-1, -1, -1};
   tubo_csp_process_t ok[] = {TUBO_CSP_PROCESS(seq_fn, &zero), TUBO_CSP_PROCESS(seq_fn, &zero)};
-  CH_OK(tubo_sequence(ok, 2, codes));
+  TH_CK_OK(tubo_sequence(ok, 2, codes));
   tubo_csp_process_t bad[] = {TUBO_CSP_PROCESS(seq_fn, &zero), TUBO_CSP_PROCESS(seq_fn, &three),
                               TUBO_CSP_PROCESS(seq_fn, &zero)};
-  CH_RC(tubo_sequence(bad, 3, codes), TUBO_EPEER);
+  TH_CK_RC(tubo_sequence(bad, 3, codes), TUBO_EPEER);
   ck_assert_msg(codes[0] == 0 && codes[1] == 3 && codes[2] == 0,
                 "sequence's codes: expected 0 3 0 (every process runs), got %d %d %d", codes[0],
                 codes[1], codes[2]);
-  CH_RC(tubo_parallel(bad, 3, codes), TUBO_EPEER);
+  TH_CK_RC(tubo_parallel(bad, 3, codes), TUBO_EPEER);
   ck_assert_msg(codes[1] == 3, "parallel's second code: expected 3, got %d", codes[1]);
 }
 END_TEST
@@ -444,7 +416,7 @@ static void await_waiting_writer(tubo_channel_t *ch)
 START_TEST(test_killed_blocked_writer)
 {
   tubo_channel_t *ch = new_channel(0);
-  pid_t w = child_fork();
+  pid_t w = th_child_fork();
   if (w == 0) {
     char msg[100];
     memset(msg, 'k', sizeof msg);
@@ -453,18 +425,18 @@ START_TEST(test_killed_blocked_writer)
   }
   await_waiting_writer(ch);
   kill(w, SIGKILL);
-  ck_assert_msg(child_wait(w) == -SIGKILL, "writer: expected SIGKILL");
+  ck_assert_msg(th_child_wait(w) == -SIGKILL, "writer: expected SIGKILL");
   /* Its message was whole before it waited: it is delivered, once. */
   char buf[128];
   size_t len = 0;
-  CH_OK(tubo_channel_read(ch, buf, sizeof buf, &len));
+  TH_CK_OK(tubo_channel_read(ch, buf, sizeof buf, &len));
   ck_assert_msg(len == 100 && buf[0] == 'k' && buf[99] == 'k', "the dead writer's message: "
                                                                "expected 100 bytes of k");
   size_t chosen;
-  CH_OK(tubo_alt_select((tubo_guard_t[]){TUBO_IN_GUARD(ch, buf, 8), TUBO_TIMEOUT_GUARD(0)}, 2, 0,
-                        &chosen));
+  TH_CK_OK(tubo_alt_select((tubo_guard_t[]){TUBO_IN_GUARD(ch, buf, 8), TUBO_TIMEOUT_GUARD(0)}, 2, 0,
+                           &chosen));
   ck_assert_msg(chosen == 1, "after it: expected nothing more to read");
-  CH_OK(tubo_channel_free(ch));
+  TH_CK_OK(tubo_channel_free(ch));
 }
 END_TEST
 
@@ -479,32 +451,32 @@ static void kill_hook(enum tubo__chan_step step)
 /* A write and a read between two processes: the channel still works. */
 static void channel_works(tubo_channel_t *ch, const char *what)
 {
-  pid_t r = child_fork();
+  pid_t r = th_child_fork();
   if (r == 0) {
     long v = 0;
     _exit(tubo_channel_read(ch, &v, sizeof v, NULL) == 0 && v == 42 ? 0 : 2);
   }
   long v = 42;
-  CH_OK(tubo_channel_write(ch, &v, sizeof v));
-  ck_assert_msg(child_wait(r) == 0, "%s: the reader after it: expected to read 42", what);
+  TH_CK_OK(tubo_channel_write(ch, &v, sizeof v));
+  ck_assert_msg(th_child_wait(r) == 0, "%s: the reader after it: expected to read 42", what);
 }
 
 START_TEST(test_killed_holding_lock)
 {
   for (int step = TUBO__CHAN_S_LOCKED; step <= TUBO__CHAN_S_POSTED; step++) {
     tubo_channel_t *ch = new_channel(0);
-    pid_t w = child_fork();
+    pid_t w = th_child_fork();
     if (w == 0) {
       kill_at = (enum tubo__chan_step)step;
       tubo__chan_step_hook = kill_hook;
       tubo_channel_write(ch, "dead", 4);
       _exit(0);
     }
-    ck_assert_msg(child_wait(w) == -SIGKILL, "writer killed at step %d: expected SIGKILL", step);
+    ck_assert_msg(th_child_wait(w) == -SIGKILL, "writer killed at step %d: expected SIGKILL", step);
     /* Whatever the dead writer left in the queue is dropped by the lock's next holder. */
     channel_works(ch, step == TUBO__CHAN_S_LOCKED ? "killed holding the lock"
                                                   : "killed holding the lock, its entry linked");
-    CH_OK(tubo_channel_free(ch));
+    TH_CK_OK(tubo_channel_free(ch));
   }
 }
 END_TEST
@@ -517,7 +489,7 @@ START_TEST(test_killed_claimer)
   _Atomic int *rc =
       mmap(NULL, sizeof *rc, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   ck_assert_msg(rc != MAP_FAILED, "mmap: expected shared memory");
-  pid_t r = child_fork();
+  pid_t r = th_child_fork();
   if (r == 0) {
     long v = 0;
     atomic_store(rc, tubo_channel_read(ch, &v, sizeof v, NULL));
@@ -525,7 +497,7 @@ START_TEST(test_killed_claimer)
   }
   while (atomic_load(&ch->core.sh->recvq[0]) == 0)
     usleep(1000); /* the reader is waiting */
-  pid_t w = child_fork();
+  pid_t w = th_child_fork();
   if (w == 0) {
     kill_at = TUBO__CHAN_S_CLAIMED;
     tubo__chan_step_hook = kill_hook;
@@ -533,14 +505,14 @@ START_TEST(test_killed_claimer)
     tubo_channel_write(ch, &v, sizeof v);
     _exit(0);
   }
-  ck_assert_msg(child_wait(w) == -SIGKILL, "claimer: expected SIGKILL");
-  ck_assert_msg(child_wait(r) == 0, "reader: expected exit code 0");
+  ck_assert_msg(th_child_wait(w) == -SIGKILL, "claimer: expected SIGKILL");
+  ck_assert_msg(th_child_wait(r) == 0, "reader: expected exit code 0");
   ck_assert_msg(atomic_load(rc) == TUBO_EPEER,
                 "reader whose claimer died: expected TUBO_EPEER, got %s",
                 tubo_err_name(atomic_load(rc)));
   channel_works(ch, "after a dead claimer");
   munmap((void *)rc, sizeof *rc);
-  CH_OK(tubo_channel_free(ch));
+  TH_CK_OK(tubo_channel_free(ch));
 }
 END_TEST
 

@@ -25,23 +25,10 @@
 
 /* ---- Helpers ---- */
 
-#define DICT_OK(call)                                                                       \
-  do {                                                                                      \
-    int rc_ = (call);                                                                       \
-    ck_assert_msg(rc_ == 0, "%s: expected 0, got %s (%d)", #call, tubo_err_name(rc_), rc_); \
-  } while (0)
-
-#define DICT_RC(call, want)                                                                  \
-  do {                                                                                       \
-    int rc_ = (call), want_ = (want);                                                        \
-    ck_assert_msg(rc_ == want_, "%s: expected %s, got %s (%d)", #call, tubo_err_name(want_), \
-                  tubo_err_name(rc_), rc_);                                                  \
-  } while (0)
-
 static tubo_dict_t *new_dict(void)
 {
   tubo_dict_t *d = NULL;
-  DICT_OK(tubo_dict_create(&d));
+  TH_CK_OK(tubo_dict_create(&d));
   return d;
 }
 
@@ -72,22 +59,6 @@ static int value_ok(const unsigned char *buf, size_t len, uint32_t seed)
   return ok;
 }
 
-/* Waits for a child; returns its exit code, or minus the signal that killed it. */
-static int child_wait(pid_t pid)
-{
-  int ws = 0;
-  ck_assert_msg(waitpid(pid, &ws, 0) == pid, "waitpid(%d): expected the child", (int)pid);
-  return WIFEXITED(ws) ? WEXITSTATUS(ws) : WIFSIGNALED(ws) ? -WTERMSIG(ws) : -1000;
-}
-
-static pid_t child_fork(void)
-{
-  fflush(NULL);
-  pid_t pid = fork();
-  ck_assert_msg(pid >= 0, "fork: expected a child");
-  return pid;
-}
-
 static int add_one(void *value, size_t *len, size_t cap, void *arg)
 {
   (void)cap;
@@ -105,7 +76,7 @@ static long get_long(tubo_dict_t *d, const char *key)
 {
   long v = -1;
   size_t len = 0;
-  DICT_OK(tubo_dict_get(d, key, &v, sizeof v, &len));
+  TH_CK_OK(tubo_dict_get(d, key, &v, sizeof v, &len));
   ck_assert_msg(len == sizeof v, "%s: expected a long, got %zu bytes", key, len);
   return v;
 }
@@ -118,36 +89,36 @@ START_TEST(test_calls)
   char buf[16];
   size_t len = 99, n = 99;
   int found = -1;
-  DICT_OK(tubo_dict_len(d, &n));
+  TH_CK_OK(tubo_dict_len(d, &n));
   ck_assert_msg(n == 0, "len of a new dict: expected 0, got %zu", n);
-  DICT_RC(tubo_dict_get(d, "a", buf, sizeof buf, &len), TUBO_ENOKEY);
-  DICT_RC(tubo_dict_del(d, "a"), TUBO_ENOKEY);
-  DICT_OK(tubo_dict_set(d, "a", "hello", 5));
-  DICT_OK(tubo_dict_set(d, "", "empty key", 9));
-  DICT_OK(tubo_dict_set(d, "zero", NULL, 0));
-  DICT_OK(tubo_dict_get(d, "a", buf, sizeof buf, &len));
+  TH_CK_RC(tubo_dict_get(d, "a", buf, sizeof buf, &len), TUBO_ENOKEY);
+  TH_CK_RC(tubo_dict_del(d, "a"), TUBO_ENOKEY);
+  TH_CK_OK(tubo_dict_set(d, "a", "hello", 5));
+  TH_CK_OK(tubo_dict_set(d, "", "empty key", 9));
+  TH_CK_OK(tubo_dict_set(d, "zero", NULL, 0));
+  TH_CK_OK(tubo_dict_get(d, "a", buf, sizeof buf, &len));
   ck_assert_msg(len == 5 && memcmp(buf, "hello", 5) == 0, "d[a]: expected hello, got %.*s",
                 (int)len, buf);
-  DICT_RC(tubo_dict_get(d, "a", buf, 3, &len), TUBO_ETRUNC);
+  TH_CK_RC(tubo_dict_get(d, "a", buf, 3, &len), TUBO_ETRUNC);
   ck_assert_msg(len == 5 && memcmp(buf, "hel", 3) == 0, "truncated d[a]: expected hel and 5");
-  DICT_OK(tubo_dict_get(d, "zero", NULL, 0, &len));
+  TH_CK_OK(tubo_dict_get(d, "zero", NULL, 0, &len));
   ck_assert_msg(len == 0, "empty value: expected length 0, got %zu", len);
   void *p = (void *)1;
-  DICT_OK(tubo_dict_get_alloc(d, "zero", &p, &len));
+  TH_CK_OK(tubo_dict_get_alloc(d, "zero", &p, &len));
   ck_assert_msg(p == NULL && len == 0, "get_alloc of an empty value: expected NULL and 0");
-  DICT_OK(tubo_dict_get_alloc(d, "", &p, &len));
+  TH_CK_OK(tubo_dict_get_alloc(d, "", &p, &len));
   ck_assert_msg(len == 9 && memcmp(p, "empty key", 9) == 0, "d['']: expected 'empty key'");
   free(p);
-  DICT_OK(tubo_dict_contains(d, "a", &found));
+  TH_CK_OK(tubo_dict_contains(d, "a", &found));
   ck_assert_msg(found == 1, "a in d: expected 1, got %d", found);
-  DICT_OK(tubo_dict_contains(d, "b", &found));
+  TH_CK_OK(tubo_dict_contains(d, "b", &found));
   ck_assert_msg(found == 0, "b in d: expected 0, got %d", found);
-  DICT_OK(tubo_dict_set(d, "a", "bye", 3)); /* replaced: keeps its place */
-  DICT_OK(tubo_dict_set(d, "b", "x", 1));
-  DICT_OK(tubo_dict_del(d, ""));
-  DICT_OK(tubo_dict_set(d, "", "again", 5)); /* deleted and set: goes last */
+  TH_CK_OK(tubo_dict_set(d, "a", "bye", 3)); /* replaced: keeps its place */
+  TH_CK_OK(tubo_dict_set(d, "b", "x", 1));
+  TH_CK_OK(tubo_dict_del(d, ""));
+  TH_CK_OK(tubo_dict_set(d, "", "again", 5)); /* deleted and set: goes last */
   char **keys = NULL;
-  DICT_OK(tubo_dict_keys(d, &keys, &n));
+  TH_CK_OK(tubo_dict_keys(d, &keys, &n));
   const char *want[] = {"a", "zero", "b", ""};
   ck_assert_msg(n == 4, "keys: expected 4, got %zu", n);
   for (size_t i = 0; i < n; i++)
@@ -156,14 +127,14 @@ START_TEST(test_calls)
   ck_assert_msg(keys[n] == NULL, "keys: expected a NULL after the last");
   free(keys);
   for (int i = 0; i < 10; i++)
-    DICT_OK(tubo_dict_update(d, "count", add_one, NULL));
+    TH_CK_OK(tubo_dict_update(d, "count", add_one, NULL));
   ck_assert_msg(get_long(d, "count") == 10, "count after 10 updates: expected 10");
-  DICT_OK(tubo_dict_clear(d));
-  DICT_OK(tubo_dict_len(d, &n));
+  TH_CK_OK(tubo_dict_clear(d));
+  TH_CK_OK(tubo_dict_len(d, &n));
   ck_assert_msg(n == 0, "len after clear: expected 0, got %zu", n);
-  DICT_RC(tubo_dict_get(d, "a", buf, sizeof buf, &len), TUBO_ENOKEY);
-  DICT_OK(tubo_dict_set(d, "after", "clear", 5));
-  DICT_OK(tubo_dict_free(d));
+  TH_CK_RC(tubo_dict_get(d, "a", buf, sizeof buf, &len), TUBO_ENOKEY);
+  TH_CK_OK(tubo_dict_set(d, "after", "clear", 5));
+  TH_CK_OK(tubo_dict_free(d));
 }
 END_TEST
 
@@ -204,20 +175,20 @@ START_TEST(test_update)
 {
   tubo_dict_t *d = new_dict();
   size_t big = 100000, len = 0;
-  DICT_OK(tubo_dict_update(d, "g", grow_fn, &big));
+  TH_CK_OK(tubo_dict_update(d, "g", grow_fn, &big));
   void *p = NULL;
-  DICT_OK(tubo_dict_get_alloc(d, "g", &p, &len));
+  TH_CK_OK(tubo_dict_get_alloc(d, "g", &p, &len));
   ck_assert_msg(len == big && ((char *)p)[0] == 'g' && ((char *)p)[big - 1] == 'g',
                 "grown value: expected %zu bytes of 'g', got %zu", big, len);
   free(p);
-  DICT_OK(tubo_dict_update(d, "g", keep_fn, NULL));
-  DICT_RC(tubo_dict_update(d, "g", fail_fn, NULL), TUBO_EAGAIN);
-  DICT_RC(tubo_dict_get(d, "g", NULL, 0, &len), TUBO_ETRUNC);
+  TH_CK_OK(tubo_dict_update(d, "g", keep_fn, NULL));
+  TH_CK_RC(tubo_dict_update(d, "g", fail_fn, NULL), TUBO_EAGAIN);
+  TH_CK_RC(tubo_dict_get(d, "g", NULL, 0, &len), TUBO_ETRUNC);
   ck_assert_msg(len == big, "after keep and fail: expected the value unchanged");
-  DICT_OK(tubo_dict_update(d, "g", delete_fn, NULL));
-  DICT_RC(tubo_dict_get(d, "g", NULL, 0, &len), TUBO_ENOKEY);
-  DICT_OK(tubo_dict_update(d, "g", delete_fn, NULL)); /* missing stays missing */
-  DICT_OK(tubo_dict_free(d));
+  TH_CK_OK(tubo_dict_update(d, "g", delete_fn, NULL));
+  TH_CK_RC(tubo_dict_get(d, "g", NULL, 0, &len), TUBO_ENOKEY);
+  TH_CK_OK(tubo_dict_update(d, "g", delete_fn, NULL)); /* missing stays missing */
+  TH_CK_OK(tubo_dict_free(d));
 }
 END_TEST
 
@@ -238,32 +209,32 @@ START_TEST(test_value_sizes)
       size_t len = sizes[(i + (size_t)round * 7) % nsizes];
       snprintf(key, sizeof key, "v%zu", i);
       value_fill(want, len, (uint32_t)(i * 31 + (size_t)round));
-      DICT_OK(tubo_dict_set(d, key, want, len));
+      TH_CK_OK(tubo_dict_set(d, key, want, len));
     }
   for (size_t i = 0; i < nsizes; i++) {
     size_t len = sizes[(i + 7) % nsizes], got = 0;
     snprintf(key, sizeof key, "v%zu", i);
     memset(buf + len, TH_GUARD_BYTE, TH_GUARD);
-    DICT_OK(tubo_dict_get(d, key, buf, len, &got));
+    TH_CK_OK(tubo_dict_get(d, key, buf, len, &got));
     ck_assert_msg(got == len, "%s: expected %zu bytes, got %zu", key, len, got);
     ck_assert_msg(value_ok(buf, len, (uint32_t)(i * 31 + 1)), "%s: expected its bytes", key);
     for (size_t g = 0; g < TH_GUARD; g++)
       ck_assert_msg(buf[len + g] == TH_GUARD_BYTE, "%s: a byte past the value was written", key);
     void *p = NULL;
-    DICT_OK(tubo_dict_get_alloc(d, key, &p, &got));
+    TH_CK_OK(tubo_dict_get_alloc(d, key, &p, &got));
     ck_assert_msg(got == len && (len == 0 || value_ok(p, len, (uint32_t)(i * 31 + 1))),
                   "%s: get_alloc expected %zu bytes of its value", key, len);
     free(p);
   }
   for (size_t i = 0; i < nsizes; i++) {
     snprintf(key, sizeof key, "v%zu", i);
-    DICT_OK(tubo_dict_del(d, key));
+    TH_CK_OK(tubo_dict_del(d, key));
   }
   ck_assert_msg(heap_blocks() == base, "blocks after deleting every value: expected %llu, got %llu",
                 (unsigned long long)base, (unsigned long long)heap_blocks());
   free(buf);
   free(want);
-  DICT_OK(tubo_dict_free(d));
+  TH_CK_OK(tubo_dict_free(d));
 }
 END_TEST
 
@@ -277,33 +248,33 @@ START_TEST(test_million_keys)
   for (long i = 0; i < n; i++) {
     snprintf(key, sizeof key, "key:%ld", i);
     long v = i * 3;
-    DICT_OK(tubo_dict_set(d, key, &v, sizeof v));
+    TH_CK_OK(tubo_dict_set(d, key, &v, sizeof v));
   }
   size_t len = 0;
-  DICT_OK(tubo_dict_len(d, &len));
+  TH_CK_OK(tubo_dict_len(d, &len));
   ck_assert_msg(len == (size_t)n, "len: expected %ld, got %zu", n, len);
   for (long i = 0; i < n; i++) {
     snprintf(key, sizeof key, "key:%ld", i);
     long v = -1;
-    DICT_OK(tubo_dict_get(d, key, &v, sizeof v, NULL));
+    TH_CK_OK(tubo_dict_get(d, key, &v, sizeof v, NULL));
     ck_assert_msg(v == i * 3, "%s: expected %ld, got %ld", key, i * 3, v);
   }
   char **keys = NULL;
-  DICT_OK(tubo_dict_keys(d, &keys, &len));
+  TH_CK_OK(tubo_dict_keys(d, &keys, &len));
   ck_assert_msg(len == (size_t)n && strcmp(keys[0], "key:0") == 0 &&
                     strcmp(keys[n - 1], "key:999999") == 0,
                 "keys: expected %ld in insertion order", n);
   free(keys);
   for (long i = 0; i < n; i += 2) {
     snprintf(key, sizeof key, "key:%ld", i);
-    DICT_OK(tubo_dict_del(d, key));
+    TH_CK_OK(tubo_dict_del(d, key));
   }
-  DICT_OK(tubo_dict_len(d, &len));
+  TH_CK_OK(tubo_dict_len(d, &len));
   ck_assert_msg(len == (size_t)n / 2, "len after deleting half: expected %ld, got %zu", n / 2, len);
-  DICT_OK(tubo_dict_clear(d));
+  TH_CK_OK(tubo_dict_clear(d));
   ck_assert_msg(heap_blocks() == 2, "blocks after clear: expected 2 (header, table), got %llu",
                 (unsigned long long)heap_blocks());
-  DICT_OK(tubo_dict_free(d));
+  TH_CK_OK(tubo_dict_free(d));
 }
 END_TEST
 
@@ -326,26 +297,26 @@ START_TEST(test_heap_full)
                 tubo_err_name(rc));
   ck_assert_msg(k > 100, "keys before the heap filled: expected more than 100, got %ld", k);
   size_t n = 0;
-  DICT_OK(tubo_dict_len(d, &n));
+  TH_CK_OK(tubo_dict_len(d, &n));
   ck_assert_msg(n == (size_t)k, "len of a full dict: expected %ld, got %zu", k, n);
   for (long i = 0; i < k; i++) {
     snprintf(key, sizeof key, "k%ld", i);
     size_t len = 0;
-    DICT_OK(tubo_dict_get(d, key, val, sizeof val, &len));
+    TH_CK_OK(tubo_dict_get(d, key, val, sizeof val, &len));
     ck_assert_msg(len == sizeof val && value_ok(val, len, (uint32_t)i), "%s: expected its value",
                   key);
   }
   snprintf(key, sizeof key, "k%ld", k);
-  DICT_RC(tubo_dict_get(d, key, val, sizeof val, NULL), TUBO_ENOKEY);
+  TH_CK_RC(tubo_dict_get(d, key, val, sizeof val, NULL), TUBO_ENOKEY);
   for (long i = 0; i < k / 2; i++) {
     snprintf(key, sizeof key, "k%ld", i);
-    DICT_OK(tubo_dict_del(d, key));
+    TH_CK_OK(tubo_dict_del(d, key));
   }
   for (long i = 0; i < k / 4; i++) {
     snprintf(key, sizeof key, "n%ld", i);
-    DICT_OK(tubo_dict_set(d, key, val, sizeof val));
+    TH_CK_OK(tubo_dict_set(d, key, val, sizeof val));
   }
-  DICT_OK(tubo_dict_free(d));
+  TH_CK_OK(tubo_dict_free(d));
 }
 END_TEST
 
@@ -353,21 +324,21 @@ END_TEST
 START_TEST(test_corrupt)
 {
   tubo_dict_t *d = new_dict();
-  DICT_OK(tubo_dict_set(d, "a", "1", 1));
-  DICT_OK(tubo_dict_set(d, "b", "2", 1));
+  TH_CK_OK(tubo_dict_set(d, "a", "1", 1));
+  TH_CK_OK(tubo_dict_set(d, "b", "2", 1));
   dict_head_t *sh = d->core.sh;
   _Atomic uint64_t *tident = tubo__objheap_at(&d->core.mem, atomic_load(&sh->table), 8);
   uint64_t saved = atomic_load(tident);
   atomic_store(tident, 0x1234);
   char buf[4];
-  DICT_RC(tubo_dict_get(d, "a", buf, sizeof buf, NULL), TUBO_ECORRUPT);
-  DICT_RC(tubo_dict_set(d, "c", "3", 1), TUBO_ECORRUPT);
-  DICT_RC(tubo_dict_del(d, "a"), TUBO_ECORRUPT);
+  TH_CK_RC(tubo_dict_get(d, "a", buf, sizeof buf, NULL), TUBO_ECORRUPT);
+  TH_CK_RC(tubo_dict_set(d, "c", "3", 1), TUBO_ECORRUPT);
+  TH_CK_RC(tubo_dict_del(d, "a"), TUBO_ECORRUPT);
   char **keys = NULL;
   size_t n = 0;
-  DICT_RC(tubo_dict_keys(d, &keys, &n), TUBO_ECORRUPT);
+  TH_CK_RC(tubo_dict_keys(d, &keys, &n), TUBO_ECORRUPT);
   atomic_store(tident, saved);
-  DICT_OK(tubo_dict_get(d, "a", buf, sizeof buf, NULL));
+  TH_CK_OK(tubo_dict_get(d, "a", buf, sizeof buf, NULL));
   /* An entry overwritten: its key is corrupt, the others fine. */
   uint32_t log2 = atomic_load(&((dict_table_t *)tident)->log2);
   dict_table_t *t = (dict_table_t *)tident;
@@ -379,10 +350,10 @@ START_TEST(test_corrupt)
     if (e->key[0] == 'b')
       atomic_store(&e->ident, 99);
   }
-  DICT_RC(tubo_dict_get(d, "b", buf, sizeof buf, NULL), TUBO_ECORRUPT);
+  TH_CK_RC(tubo_dict_get(d, "b", buf, sizeof buf, NULL), TUBO_ECORRUPT);
   atomic_store(&sh->ident, 7);
-  DICT_RC(tubo_dict_get(d, "a", buf, sizeof buf, NULL), TUBO_ECORRUPT);
-  DICT_OK(tubo_dict_free(d)); /* a corrupt header is left alone */
+  TH_CK_RC(tubo_dict_get(d, "a", buf, sizeof buf, NULL), TUBO_ECORRUPT);
+  TH_CK_OK(tubo_dict_free(d)); /* a corrupt header is left alone */
 }
 END_TEST
 
@@ -442,10 +413,10 @@ START_TEST(test_many_processes)
   tubo_dict_t *d = new_dict();
   pid_t kids[MANY_PROCS];
   for (int p = 0; p < MANY_PROCS; p++)
-    if ((kids[p] = child_fork()) == 0)
+    if ((kids[p] = th_child_fork()) == 0)
       _exit(many_child(d, p));
   for (int p = 0; p < MANY_PROCS; p++) {
-    int code = child_wait(kids[p]);
+    int code = th_child_wait(kids[p]);
     ck_assert_msg(code == 0, "writer %d: expected exit code 0, got %d", p, code);
   }
   char key[32];
@@ -478,9 +449,9 @@ START_TEST(test_many_processes)
     }
   }
   size_t n = 0;
-  DICT_OK(tubo_dict_len(d, &n));
+  TH_CK_OK(tubo_dict_len(d, &n));
   ck_assert_msg(n == present + MANY_CTRS, "len: expected %zu, got %zu", present + MANY_CTRS, n);
-  DICT_OK(tubo_dict_free(d));
+  TH_CK_OK(tubo_dict_free(d));
 }
 END_TEST
 
@@ -519,27 +490,27 @@ START_TEST(test_readers_see_whole_values)
   tubo_dict_t *d = new_dict();
   unsigned char buf[8192];
   value_fill(buf, whole_len(0), 0);
-  DICT_OK(tubo_dict_set(d, "v", buf, whole_len(0)));
+  TH_CK_OK(tubo_dict_set(d, "v", buf, whole_len(0)));
   pid_t r[2];
   for (int i = 0; i < 2; i++)
-    if ((r[i] = child_fork()) == 0)
+    if ((r[i] = th_child_fork()) == 0)
       _exit(whole_reader(d));
   for (uint32_t i = 1; i < WHOLE_WRITES; i++) {
     value_fill(buf, whole_len(i), i);
-    DICT_OK(tubo_dict_set(d, "v", buf, whole_len(i)));
+    TH_CK_OK(tubo_dict_set(d, "v", buf, whole_len(i)));
     if (i % 64 == 0) {
       /* Other keys of the same stripes change too (and the table grows). */
       char key[32];
       snprintf(key, sizeof key, "other%u", i);
-      DICT_OK(tubo_dict_set(d, key, buf, 8));
+      TH_CK_OK(tubo_dict_set(d, key, buf, 8));
     }
   }
   for (int i = 0; i < 2; i++) {
-    int code = child_wait(r[i]);
+    int code = th_child_wait(r[i]);
     ck_assert_msg(code == 0, "reader %d: expected exit code 0 (every value whole), got %d", i,
                   code);
   }
-  DICT_OK(tubo_dict_free(d));
+  TH_CK_OK(tubo_dict_free(d));
 }
 END_TEST
 
@@ -559,7 +530,7 @@ static void kill_hook(enum tubo__dict_step step)
 static void kill_during(tubo_dict_t *d, enum tubo__dict_step step, int skip,
                         void (*op)(tubo_dict_t *d))
 {
-  pid_t pid = child_fork();
+  pid_t pid = th_child_fork();
   if (pid == 0) {
     kill_at = step;
     kill_after = skip;
@@ -567,7 +538,7 @@ static void kill_during(tubo_dict_t *d, enum tubo__dict_step step, int skip,
     op(d);
     _exit(0);
   }
-  int code = child_wait(pid);
+  int code = th_child_wait(pid);
   ck_assert_msg(code == -SIGKILL, "child killed at step %d: expected SIGKILL, got %d", step, code);
 }
 
@@ -598,10 +569,10 @@ static tubo_dict_t *kill_dict(int n)
   char key[32];
   for (long i = 0; i < n; i++) {
     snprintf(key, sizeof key, "k%ld", i);
-    DICT_OK(tubo_dict_set(d, key, &i, sizeof i));
+    TH_CK_OK(tubo_dict_set(d, key, &i, sizeof i));
   }
   long five = 5;
-  DICT_OK(tubo_dict_set(d, "ctr", &five, sizeof five));
+  TH_CK_OK(tubo_dict_set(d, "ctr", &five, sizeof five));
   return d;
 }
 
@@ -624,10 +595,10 @@ static void kill_check(tubo_dict_t *d, int n, const char *what)
                     v);
   }
   int have_new = 0, have_ctr = 0;
-  DICT_OK(tubo_dict_contains(d, "new", &have_new));
-  DICT_OK(tubo_dict_contains(d, "ctr", &have_ctr));
+  TH_CK_OK(tubo_dict_contains(d, "new", &have_new));
+  TH_CK_OK(tubo_dict_contains(d, "ctr", &have_ctr));
   size_t count = 0;
-  DICT_OK(tubo_dict_len(d, &count));
+  TH_CK_OK(tubo_dict_len(d, &count));
   ck_assert_msg(count == found + (size_t)have_new + (size_t)have_ctr,
                 "%s: len: expected %zu, got %zu", what, found + (size_t)have_new + (size_t)have_ctr,
                 count);
@@ -654,7 +625,7 @@ START_TEST(test_killed_writers)
       long ctr = get_long(d, "ctr");
       ck_assert_msg(ctr >= 5 && ctr <= 7, "%s: ctr: expected 5 to 7, got %ld", what, ctr);
       kill_check(d, 20, what);
-      DICT_OK(tubo_dict_free(d));
+      TH_CK_OK(tubo_dict_free(d));
       ck_assert_msg(heap_blocks() == 0, "%s: blocks after free: expected 0, got %llu", what,
                     (unsigned long long)heap_blocks());
     }
@@ -686,7 +657,7 @@ START_TEST(test_killed_resizer)
     for (;; m++) {
       int found = 0;
       snprintf(key, sizeof key, "k%ld", m);
-      DICT_OK(tubo_dict_contains(d, key, &found));
+      TH_CK_OK(tubo_dict_contains(d, key, &found));
       if (!found)
         break;
     }
@@ -697,20 +668,20 @@ START_TEST(test_killed_resizer)
                                             : "resize killed after its swap");
     op_grow(d); /* grows on, past the dead resize */
     kill_check(d, 5000, "growth after a dead resize");
-    DICT_OK(tubo_dict_free(d));
+    TH_CK_OK(tubo_dict_free(d));
 
     d = kill_dict(20);
     kill_during(d, (enum tubo__dict_step)step, 0, op_clear);
     size_t n = 99;
-    DICT_OK(tubo_dict_len(d, &n));
+    TH_CK_OK(tubo_dict_len(d, &n));
     if (step == TUBO__DICT_S_RS_MADE)
       kill_check(d, 20, "clear killed before its swap");
     else
       ck_assert_msg(n == 0 && heap_blocks() == 2,
                     "clear killed after its swap: expected len 0 and 2 blocks, got %zu and %llu", n,
                     (unsigned long long)heap_blocks());
-    DICT_OK(tubo_dict_set(d, "k0", "x", 1));
-    DICT_OK(tubo_dict_free(d));
+    TH_CK_OK(tubo_dict_set(d, "k0", "x", 1));
+    TH_CK_OK(tubo_dict_free(d));
   }
 }
 END_TEST
@@ -720,42 +691,42 @@ END_TEST
 START_TEST(test_namespace)
 {
   tubo_ns_t *ns = NULL;
-  DICT_OK(tubo_ns_create(&ns));
+  TH_CK_OK(tubo_ns_create(&ns));
   long x = 0, r = 0;
   double y = 0, z = 0;
   char s[8];
-  DICT_RC(tubo_ns_get_long(ns, "x", &x), TUBO_ENOKEY);
-  DICT_OK(tubo_ns_set_long(ns, "x", 1));
-  DICT_OK(tubo_ns_set_double(ns, "y", 2.5));
-  DICT_OK(tubo_ns_set_str(ns, "name", "tubo!"));
-  DICT_OK(tubo_ns_get_long(ns, "x", &x));
+  TH_CK_RC(tubo_ns_get_long(ns, "x", &x), TUBO_ENOKEY);
+  TH_CK_OK(tubo_ns_set_long(ns, "x", 1));
+  TH_CK_OK(tubo_ns_set_double(ns, "y", 2.5));
+  TH_CK_OK(tubo_ns_set_str(ns, "name", "tubo!"));
+  TH_CK_OK(tubo_ns_get_long(ns, "x", &x));
   ck_assert_msg(x == 1, "ns.x: expected 1, got %ld", x);
-  DICT_OK(tubo_ns_get_double(ns, "y", &y));
+  TH_CK_OK(tubo_ns_get_double(ns, "y", &y));
   ck_assert_msg(y == 2.5, "ns.y: expected 2.5, got %g", y);
-  DICT_RC(tubo_ns_get_long(ns, "y", &x), TUBO_ETYPE);
-  DICT_RC(tubo_ns_get_double(ns, "x", &y), TUBO_ETYPE);
-  DICT_RC(tubo_ns_get_long(ns, "name", &x), TUBO_ETYPE);
-  DICT_OK(tubo_ns_get_str(ns, "name", s, sizeof s));
+  TH_CK_RC(tubo_ns_get_long(ns, "y", &x), TUBO_ETYPE);
+  TH_CK_RC(tubo_ns_get_double(ns, "x", &y), TUBO_ETYPE);
+  TH_CK_RC(tubo_ns_get_long(ns, "name", &x), TUBO_ETYPE);
+  TH_CK_OK(tubo_ns_get_str(ns, "name", s, sizeof s));
   ck_assert_msg(strcmp(s, "tubo!") == 0, "ns.name: expected tubo!, got %s", s);
-  DICT_RC(tubo_ns_get_str(ns, "name", s, 3), TUBO_ETRUNC);
+  TH_CK_RC(tubo_ns_get_str(ns, "name", s, 3), TUBO_ETRUNC);
   ck_assert_msg(strcmp(s, "tu") == 0, "truncated ns.name: expected tu, got %s", s);
-  DICT_RC(tubo_ns_get_str(ns, "x", s, sizeof s), TUBO_ETYPE);
-  DICT_OK(tubo_ns_add_long(ns, "x", 5, &r));
+  TH_CK_RC(tubo_ns_get_str(ns, "x", s, sizeof s), TUBO_ETYPE);
+  TH_CK_OK(tubo_ns_add_long(ns, "x", 5, &r));
   ck_assert_msg(r == 6, "ns.x += 5: expected 6, got %ld", r);
-  DICT_OK(tubo_ns_add_double(ns, "y", 0.25, &z));
+  TH_CK_OK(tubo_ns_add_double(ns, "y", 0.25, &z));
   ck_assert_msg(z == 2.75, "ns.y += 0.25: expected 2.75, got %g", z);
-  DICT_RC(tubo_ns_add_long(ns, "y", 1, NULL), TUBO_ETYPE);
-  DICT_RC(tubo_ns_add_long(ns, "nope", 1, NULL), TUBO_ENOKEY);
+  TH_CK_RC(tubo_ns_add_long(ns, "y", 1, NULL), TUBO_ETYPE);
+  TH_CK_RC(tubo_ns_add_long(ns, "nope", 1, NULL), TUBO_ENOKEY);
   char **names = NULL;
   size_t n = 0;
-  DICT_OK(tubo_ns_names(ns, &names, &n));
+  TH_CK_OK(tubo_ns_names(ns, &names, &n));
   ck_assert_msg(n == 3 && strcmp(names[0], "x") == 0 && strcmp(names[1], "y") == 0 &&
                     strcmp(names[2], "name") == 0,
                 "names: expected x, y, name");
   free(names);
-  DICT_OK(tubo_ns_del(ns, "x"));
-  DICT_RC(tubo_ns_del(ns, "x"), TUBO_ENOKEY);
-  DICT_OK(tubo_ns_free(ns));
+  TH_CK_OK(tubo_ns_del(ns, "x"));
+  TH_CK_RC(tubo_ns_del(ns, "x"), TUBO_ENOKEY);
+  TH_CK_OK(tubo_ns_free(ns));
 }
 END_TEST
 
@@ -770,24 +741,24 @@ static int ns_adder(tubo_ns_t *ns)
 START_TEST(test_namespace_processes)
 {
   tubo_ns_t *ns = NULL;
-  DICT_OK(tubo_ns_create(&ns));
-  DICT_OK(tubo_ns_set_long(ns, "n", 0));
-  DICT_OK(tubo_ns_set_double(ns, "d", 0));
+  TH_CK_OK(tubo_ns_create(&ns));
+  TH_CK_OK(tubo_ns_set_long(ns, "n", 0));
+  TH_CK_OK(tubo_ns_set_double(ns, "d", 0));
   pid_t kids[3];
   for (int i = 0; i < 3; i++)
-    if ((kids[i] = child_fork()) == 0)
+    if ((kids[i] = th_child_fork()) == 0)
       _exit(ns_adder(ns));
   for (int i = 0; i < 3; i++) {
-    int code = child_wait(kids[i]);
+    int code = th_child_wait(kids[i]);
     ck_assert_msg(code == 0, "adder %d: expected exit code 0, got %d", i, code);
   }
   long n = 0;
   double d = 0;
-  DICT_OK(tubo_ns_get_long(ns, "n", &n));
-  DICT_OK(tubo_ns_get_double(ns, "d", &d));
+  TH_CK_OK(tubo_ns_get_long(ns, "n", &n));
+  TH_CK_OK(tubo_ns_get_double(ns, "d", &d));
   ck_assert_msg(n == 6000 && d == 3000.0,
                 "after 3 x 2000 additions: expected 6000 and 3000, got %ld and %g", n, d);
-  DICT_OK(tubo_ns_free(ns));
+  TH_CK_OK(tubo_ns_free(ns));
 }
 END_TEST
 

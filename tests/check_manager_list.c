@@ -18,23 +18,10 @@
 #include "patterns/list.h"
 #include "patterns/objheap.h"
 
-#define LIST_OK(call)                                                                       \
-  do {                                                                                      \
-    int rc_ = (call);                                                                       \
-    ck_assert_msg(rc_ == 0, "%s: expected 0, got %s (%d)", #call, tubo_err_name(rc_), rc_); \
-  } while (0)
-
-#define LIST_RC(call, want)                                                                  \
-  do {                                                                                       \
-    int rc_ = (call), want_ = (want);                                                        \
-    ck_assert_msg(rc_ == want_, "%s: expected %s, got %s (%d)", #call, tubo_err_name(want_), \
-                  tubo_err_name(rc_), rc_);                                                  \
-  } while (0)
-
 static tubo_list_t *new_list(void)
 {
   tubo_list_t *l = NULL;
-  LIST_OK(tubo_list_create(&l));
+  TH_CK_OK(tubo_list_create(&l));
   return l;
 }
 
@@ -45,27 +32,12 @@ static uint64_t heap_blocks(void)
   return st.blocks;
 }
 
-static int child_wait(pid_t pid)
-{
-  int ws = 0;
-  ck_assert_msg(waitpid(pid, &ws, 0) == pid, "waitpid(%d): expected the child", (int)pid);
-  return WIFEXITED(ws) ? WEXITSTATUS(ws) : WIFSIGNALED(ws) ? -WTERMSIG(ws) : -1000;
-}
-
-static pid_t child_fork(void)
-{
-  fflush(NULL);
-  pid_t pid = fork();
-  ck_assert_msg(pid >= 0, "fork: expected a child");
-  return pid;
-}
-
 /* The list's items as longs, into out (room for max); returns how many. */
 static size_t list_longs(tubo_list_t *l, long *out, size_t max)
 {
   tubo_item_t *items = NULL;
   size_t n = 0;
-  LIST_OK(tubo_list_snapshot(l, &items, &n));
+  TH_CK_OK(tubo_list_snapshot(l, &items, &n));
   for (size_t i = 0; i < n && i < max; i++) {
     ck_assert_msg(items[i].len == sizeof(long), "item %zu: expected a long, got %zu bytes", i,
                   items[i].len);
@@ -91,58 +63,58 @@ START_TEST(test_python_semantics)
   uint64_t base = heap_blocks();
   long v, items[8];
   size_t n = 99, len = 0;
-  LIST_OK(tubo_list_len(l, &n));
+  TH_CK_OK(tubo_list_len(l, &n));
   ck_assert_msg(n == 0, "len of a new list: expected 0, got %zu", n);
-  LIST_RC(tubo_list_get(l, 0, &v, sizeof v, NULL), TUBO_EINDEX);
-  LIST_RC(tubo_list_pop(l, -1, &v, sizeof v, NULL), TUBO_EINDEX);
+  TH_CK_RC(tubo_list_get(l, 0, &v, sizeof v, NULL), TUBO_EINDEX);
+  TH_CK_RC(tubo_list_pop(l, -1, &v, sizeof v, NULL), TUBO_EINDEX);
   for (long i = 0; i < 5; i++)
-    LIST_OK(tubo_list_append(l, &i, sizeof i));
+    TH_CK_OK(tubo_list_append(l, &i, sizeof i));
   expect_longs(l, (long[]){0, 1, 2, 3, 4}, 5, "appended 0..4");
-  LIST_OK(tubo_list_get(l, -1, &v, sizeof v, &len));
+  TH_CK_OK(tubo_list_get(l, -1, &v, sizeof v, &len));
   ck_assert_msg(v == 4 && len == sizeof v, "l[-1]: expected 4, got %ld", v);
-  LIST_OK(tubo_list_get(l, -5, &v, sizeof v, NULL));
+  TH_CK_OK(tubo_list_get(l, -5, &v, sizeof v, NULL));
   ck_assert_msg(v == 0, "l[-5]: expected 0, got %ld", v);
-  LIST_RC(tubo_list_get(l, 5, &v, sizeof v, NULL), TUBO_EINDEX);
-  LIST_RC(tubo_list_get(l, -6, &v, sizeof v, NULL), TUBO_EINDEX);
+  TH_CK_RC(tubo_list_get(l, 5, &v, sizeof v, NULL), TUBO_EINDEX);
+  TH_CK_RC(tubo_list_get(l, -6, &v, sizeof v, NULL), TUBO_EINDEX);
   v = 10;
-  LIST_OK(tubo_list_set(l, 1, &v, sizeof v));
+  TH_CK_OK(tubo_list_set(l, 1, &v, sizeof v));
   v = 11;
-  LIST_OK(tubo_list_set(l, -1, &v, sizeof v));
-  LIST_RC(tubo_list_set(l, 7, &v, sizeof v), TUBO_EINDEX);
+  TH_CK_OK(tubo_list_set(l, -1, &v, sizeof v));
+  TH_CK_RC(tubo_list_set(l, 7, &v, sizeof v), TUBO_EINDEX);
   v = 20;
-  LIST_OK(tubo_list_insert(l, 0, &v, sizeof v));
+  TH_CK_OK(tubo_list_insert(l, 0, &v, sizeof v));
   v = 21;
-  LIST_OK(tubo_list_insert(l, 100, &v, sizeof v)); /* past the end: appends */
+  TH_CK_OK(tubo_list_insert(l, 100, &v, sizeof v)); /* past the end: appends */
   v = 22;
-  LIST_OK(tubo_list_insert(l, -2, &v, sizeof v));
+  TH_CK_OK(tubo_list_insert(l, -2, &v, sizeof v));
   v = 23;
-  LIST_OK(tubo_list_insert(l, -100, &v, sizeof v)); /* before the start: first */
+  TH_CK_OK(tubo_list_insert(l, -100, &v, sizeof v)); /* before the start: first */
   expect_longs(l, (long[]){23, 20, 0, 10, 2, 3, 22, 11, 21}, 9, "after sets and inserts");
-  LIST_OK(tubo_list_pop(l, -1, &v, sizeof v, &len));
+  TH_CK_OK(tubo_list_pop(l, -1, &v, sizeof v, &len));
   ck_assert_msg(v == 21, "pop(): expected 21, got %ld", v);
-  LIST_OK(tubo_list_pop(l, 0, &v, sizeof v, NULL));
+  TH_CK_OK(tubo_list_pop(l, 0, &v, sizeof v, NULL));
   ck_assert_msg(v == 23, "pop(0): expected 23, got %ld", v);
-  LIST_OK(tubo_list_pop(l, 3, &v, sizeof v, NULL));
+  TH_CK_OK(tubo_list_pop(l, 3, &v, sizeof v, NULL));
   ck_assert_msg(v == 2, "pop(3): expected 2, got %ld", v);
   expect_longs(l, (long[]){20, 0, 10, 3, 22, 11}, 6, "after pops");
   tubo_item_t more[3] = {{&(long){7}, sizeof(long)}, {&(long){8}, sizeof(long)}, {NULL, 0}};
-  LIST_OK(tubo_list_extend(l, more, 2));
-  LIST_OK(tubo_list_extend(l, more + 2, 1)); /* an empty item */
-  LIST_OK(tubo_list_get(l, -1, NULL, 0, &len));
+  TH_CK_OK(tubo_list_extend(l, more, 2));
+  TH_CK_OK(tubo_list_extend(l, more + 2, 1)); /* an empty item */
+  TH_CK_OK(tubo_list_get(l, -1, NULL, 0, &len));
   ck_assert_msg(len == 0, "an empty item: expected length 0, got %zu", len);
   char small[3];
   long big = 0x1122334455667788;
-  LIST_OK(tubo_list_set(l, 0, &big, sizeof big));
-  LIST_RC(tubo_list_get(l, 0, small, sizeof small, &len), TUBO_ETRUNC);
+  TH_CK_OK(tubo_list_set(l, 0, &big, sizeof big));
+  TH_CK_RC(tubo_list_get(l, 0, small, sizeof small, &len), TUBO_ETRUNC);
   ck_assert_msg(len == sizeof big && memcmp(small, &big, 3) == 0, "truncated get: first 3 bytes");
-  LIST_RC(tubo_list_pop(l, 0, small, sizeof small, &len), TUBO_ETRUNC);
-  LIST_OK(tubo_list_len(l, &n));
+  TH_CK_RC(tubo_list_pop(l, 0, small, sizeof small, &len), TUBO_ETRUNC);
+  TH_CK_OK(tubo_list_len(l, &n));
   ck_assert_msg(n == 8, "len after a truncated pop (the item is gone): expected 8, got %zu", n);
   while (n-- > 0)
-    LIST_OK(tubo_list_pop(l, 0, items, sizeof items, NULL));
+    TH_CK_OK(tubo_list_pop(l, 0, items, sizeof items, NULL));
   ck_assert_msg(heap_blocks() == base, "blocks after popping every item: expected %llu, got %llu",
                 (unsigned long long)base, (unsigned long long)heap_blocks());
-  LIST_OK(tubo_list_free(l));
+  TH_CK_OK(tubo_list_free(l));
   ck_assert_msg(heap_blocks() == 0, "blocks after free: expected 0, got %llu",
                 (unsigned long long)heap_blocks());
 }
@@ -156,11 +128,11 @@ START_TEST(test_sizes_and_growth)
   static const size_t sizes[] = {0, 1, 100, 4096, 65536, 100000, 1 << 20};
   for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
     th_fill(buf, sizes[i], (uint32_t)i);
-    LIST_OK(tubo_list_append(l, buf, sizes[i]));
+    TH_CK_OK(tubo_list_append(l, buf, sizes[i]));
   }
   for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
     size_t len = 0;
-    LIST_OK(tubo_list_get(l, (ptrdiff_t)i, got, 1 << 20, &len));
+    TH_CK_OK(tubo_list_get(l, (ptrdiff_t)i, got, 1 << 20, &len));
     th_fill(buf, sizes[i], (uint32_t)i);
     ck_assert_msg(len == sizes[i] && memcmp(got, buf, len) == 0, "item %zu: expected %zu bytes", i,
                   sizes[i]);
@@ -169,7 +141,7 @@ START_TEST(test_sizes_and_growth)
    * before it, so that an item holding a C struct is read through a pointer to it. */
   tubo_item_t *items = NULL;
   size_t n = 0;
-  LIST_OK(tubo_list_snapshot(l, &items, &n));
+  TH_CK_OK(tubo_list_snapshot(l, &items, &n));
   ck_assert_msg(n == sizeof sizes / sizeof sizes[0], "snapshot: expected %zu items, got %zu",
                 sizeof sizes / sizeof sizes[0], n);
   for (size_t i = 0; i < n; i++) {
@@ -182,15 +154,15 @@ START_TEST(test_sizes_and_growth)
   }
   free(items);
   for (long i = 0; i < 100000; i++)
-    LIST_OK(tubo_list_append(l, &i, sizeof i));
-  LIST_OK(tubo_list_len(l, &n));
+    TH_CK_OK(tubo_list_append(l, &i, sizeof i));
+  TH_CK_OK(tubo_list_len(l, &n));
   ck_assert_msg(n == 100007, "len: expected 100007, got %zu", n);
   long v = 0;
-  LIST_OK(tubo_list_get(l, -1, &v, sizeof v, NULL));
+  TH_CK_OK(tubo_list_get(l, -1, &v, sizeof v, NULL));
   ck_assert_msg(v == 99999, "l[-1]: expected 99999, got %ld", v);
   free(buf);
   free(got);
-  LIST_OK(tubo_list_free(l));
+  TH_CK_OK(tubo_list_free(l));
 }
 END_TEST
 
@@ -203,7 +175,7 @@ START_TEST(test_appenders)
   tubo_list_t *l = new_list();
   pid_t kids[APP_PROCS];
   for (int p = 0; p < APP_PROCS; p++)
-    if ((kids[p] = child_fork()) == 0) {
+    if ((kids[p] = th_child_fork()) == 0) {
       for (long i = 0; i < APP_ITEMS; i++) {
         long v = p * 1000000L + i;
         if (i % 100 == 99) {
@@ -216,12 +188,12 @@ START_TEST(test_appenders)
       _exit(0);
     }
   for (int p = 0; p < APP_PROCS; p++) {
-    int code = child_wait(kids[p]);
+    int code = th_child_wait(kids[p]);
     ck_assert_msg(code == 0, "appender %d: expected exit code 0, got %d", p, code);
   }
   tubo_item_t *items = NULL;
   size_t n = 0;
-  LIST_OK(tubo_list_snapshot(l, &items, &n));
+  TH_CK_OK(tubo_list_snapshot(l, &items, &n));
   size_t want = APP_PROCS * (APP_ITEMS + APP_ITEMS / 100);
   ck_assert_msg(n == want, "items: expected %zu, got %zu", want, n);
   long next[APP_PROCS] = {0};
@@ -243,7 +215,7 @@ START_TEST(test_appenders)
     next[p]++;
   }
   free(items);
-  LIST_OK(tubo_list_free(l));
+  TH_CK_OK(tubo_list_free(l));
 }
 END_TEST
 
@@ -252,8 +224,8 @@ START_TEST(test_pop_and_append)
 {
   tubo_list_t *l = new_list();
   for (long i = 0; i < 2000; i++)
-    LIST_OK(tubo_list_append(l, &i, sizeof i));
-  pid_t popper = child_fork();
+    TH_CK_OK(tubo_list_append(l, &i, sizeof i));
+  pid_t popper = th_child_fork();
   if (popper == 0) {
     long sum = 0, v;
     for (int i = 0; i < 1500; i++) {
@@ -265,11 +237,11 @@ START_TEST(test_pop_and_append)
     _exit(tubo_list_append(l, &v, sizeof v) == 0 ? 0 : 3);
   }
   for (long i = 2000; i < 3000; i++)
-    LIST_OK(tubo_list_append(l, &i, sizeof i));
-  ck_assert_msg(child_wait(popper) == 0, "popper: expected exit code 0");
+    TH_CK_OK(tubo_list_append(l, &i, sizeof i));
+  ck_assert_msg(th_child_wait(popper) == 0, "popper: expected exit code 0");
   tubo_item_t *items = NULL;
   size_t n = 0;
-  LIST_OK(tubo_list_snapshot(l, &items, &n));
+  TH_CK_OK(tubo_list_snapshot(l, &items, &n));
   long sum = 0;
   for (size_t i = 0; i < n; i++) {
     long v;
@@ -282,7 +254,7 @@ START_TEST(test_pop_and_append)
       sum == 2999L * 3000 / 2,
       "items left and the popper's sum: expected 0+...+2999 = %ld (each item once), got %ld",
       2999L * 3000 / 2, sum);
-  LIST_OK(tubo_list_free(l));
+  TH_CK_OK(tubo_list_free(l));
 }
 END_TEST
 
@@ -313,8 +285,8 @@ START_TEST(test_readers_see_whole_items)
   uint32_t seed = 0;
   th_fill(buf, 8, seed);
   memcpy(buf, &seed, 4);
-  LIST_OK(tubo_list_append(l, buf, 8));
-  pid_t r = child_fork();
+  TH_CK_OK(tubo_list_append(l, buf, 8));
+  pid_t r = th_child_fork();
   if (r == 0)
     _exit(whole_reader(l));
   for (seed = 1; seed < 10000; seed++) {
@@ -322,14 +294,14 @@ START_TEST(test_readers_see_whole_items)
     th_fill(buf, len, seed);
     memcpy(buf, &seed, 4);
     if (seed % 3 == 0) {
-      LIST_OK(tubo_list_insert(l, 0, buf, len));                /* a new vector */
-      LIST_RC(tubo_list_pop(l, 1, NULL, 0, NULL), TUBO_ETRUNC); /* popped, not copied */
+      TH_CK_OK(tubo_list_insert(l, 0, buf, len));                /* a new vector */
+      TH_CK_RC(tubo_list_pop(l, 1, NULL, 0, NULL), TUBO_ETRUNC); /* popped, not copied */
     } else {
-      LIST_OK(tubo_list_set(l, 0, buf, len));
+      TH_CK_OK(tubo_list_set(l, 0, buf, len));
     }
   }
-  ck_assert_msg(child_wait(r) == 0, "reader: expected exit code 0 (every item whole)");
-  LIST_OK(tubo_list_free(l));
+  ck_assert_msg(th_child_wait(r) == 0, "reader: expected exit code 0 (every item whole)");
+  TH_CK_OK(tubo_list_free(l));
 }
 END_TEST
 
@@ -391,8 +363,8 @@ START_TEST(test_killed_writers)
     for (int step = TUBO__LIST_S_LOCKED; step < TUBO__LIST_S_END; step++) {
       tubo_list_t *l = new_list();
       for (long i = 0; i < 5; i++)
-        LIST_OK(tubo_list_append(l, &i, sizeof i));
-      pid_t pid = child_fork();
+        TH_CK_OK(tubo_list_append(l, &i, sizeof i));
+      pid_t pid = th_child_fork();
       if (pid == 0) {
         kill_at = (enum tubo__list_step)step;
         kill_after = ops[o].skip;
@@ -400,12 +372,12 @@ START_TEST(test_killed_writers)
         ops[o].op(l);
         _exit(0);
       }
-      int code = child_wait(pid);
+      int code = th_child_wait(pid);
       ck_assert_msg(code == -SIGKILL, "%s killed at step %d: expected SIGKILL, got %d", ops[o].name,
                     step, code);
       /* The next writer takes the lock over and repairs; the list is whole. */
       long v = 7;
-      LIST_OK(tubo_list_append(l, &v, sizeof v));
+      TH_CK_OK(tubo_list_append(l, &v, sizeof v));
       long got[64];
       size_t n = list_longs(l, got, 64);
       ck_assert_msg(n >= 5 && n <= 9, "%s killed at step %d: expected 5 to 9 items, got %zu",
@@ -415,7 +387,7 @@ START_TEST(test_killed_writers)
       ck_assert_msg(heap_blocks() == 2 + n,
                     "%s killed at step %d: heap blocks: expected %zu (no leak), got %llu",
                     ops[o].name, step, 2 + n, (unsigned long long)heap_blocks());
-      LIST_OK(tubo_list_free(l));
+      TH_CK_OK(tubo_list_free(l));
     }
 }
 END_TEST

@@ -545,3 +545,18 @@ int th_main(int argc, char **argv, const th_body_t *bodies, Suite *(*make_suite)
   srunner_free(sr);
   return failed == 0 ? 0 : 1;
 }
+
+pid_t th_child_fork(void)
+{
+  fflush(NULL);
+  pid_t pid = fork();
+  ck_assert_msg(pid >= 0, "fork: expected a child");
+  return pid;
+}
+
+int th_child_wait(pid_t pid)
+{
+  int ws = 0;
+  ck_assert_msg(waitpid(pid, &ws, 0) == pid, "waitpid(%d): expected the child", (int)pid);
+  return WIFEXITED(ws) ? WEXITSTATUS(ws) : WIFSIGNALED(ws) ? -WTERMSIG(ws) : -1000;
+}

@@ -12,6 +12,7 @@
 #define TUBO_TESTS_HARNESS_H
 
 #include <check.h>
+#include <sys/types.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -119,6 +120,26 @@ void th_fail(const char *file, int line, const char *fmt, ...)
     if (th_g_ != th_w_)                                                               \
       th_fail(__FILE__, __LINE__, "%s: expected %lld, got %lld", what, th_w_, th_g_); \
   } while (0)
+
+/* In the test process, where Check's assertions report: a tubo call returned 0, or want. */
+#define TH_CK_OK(call)                                                                      \
+  do {                                                                                      \
+    int rc_ = (call);                                                                       \
+    ck_assert_msg(rc_ == 0, "%s: expected 0, got %s (%d)", #call, tubo_err_name(rc_), rc_); \
+  } while (0)
+
+#define TH_CK_RC(call, want)                                                                 \
+  do {                                                                                       \
+    int rc_ = (call), want_ = (want);                                                        \
+    ck_assert_msg(rc_ == want_, "%s: expected %s, got %s (%d)", #call, tubo_err_name(want_), \
+                  tubo_err_name(rc_), rc_);                                                  \
+  } while (0)
+
+/* In the test process: forks a child (output flushed first, so that it is not written twice). */
+pid_t th_child_fork(void);
+
+/* In the test process: waits for a child; its exit code, or minus the signal that killed it. */
+int th_child_wait(pid_t pid);
 
 /* Checks a status against the source, tag, length and error a receive expects. */
 #define TH_STATUS(st, src, tg, len, err) \
