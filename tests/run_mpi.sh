@@ -56,7 +56,7 @@ core="check_p2p:2 check_probe:2 check_barrier:2 check_stress:2 check_init:2 chec
   check_pipe:1:pml=cm+mtl=ofi"
 patterns="check_queue:2 check_queue:1 check_queue:1:pml=cm+mtl=ofi check_shared:2 check_shared:1
   check_shared:1:pml=cm+mtl=ofi check_shared:0 check_dict:1 check_manager_list:1 check_channel:1
-  check_channel:2"
+  check_channel:2 check_queue_unbounded:1"
 coll="check_comm:2 check_coll:2 check_coll_nb:2 check_coll_nb:1"
 group=${1:-all}
 case "$group" in
