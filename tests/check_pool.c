@@ -11,15 +11,6 @@
 
 #include "harness.h"
 
-#define CK_RC(call, want)                                                     \
-  do {                                                                        \
-    int ck_got_ = (call);                                                     \
-    int ck_want_ = (want);                                                    \
-    ck_assert_msg(ck_got_ == ck_want_, "%s: expected %s, got %s (%d)", #call, \
-                  tubo_err_name(ck_want_), tubo_err_name(ck_got_), ck_got_);  \
-  } while (0)
-#define CK_OK(call) CK_RC(call, 0)
-
 static int square(const void *in, void *out)
 {
   int64_t x;
@@ -70,21 +61,21 @@ START_TEST(test_map)
 {
   enum { N = 5000 };
   tubo_pool_t *pool = NULL;
-  CK_OK(tubo_pool_create(3, &pool));
+  TH_CK_OK(tubo_pool_create(3, &pool));
   int64_t *in = malloc(N * sizeof *in), *out = calloc(N, sizeof *out);
   ck_assert_msg(in != NULL && out != NULL, "malloc");
   for (int i = 0; i < N; i++)
     in[i] = i;
-  CK_OK(tubo_pool_map(pool, square, in, sizeof *in, out, sizeof *out, N));
+  TH_CK_OK(tubo_pool_map(pool, square, in, sizeof *in, out, sizeof *out, N));
   check_squares(out, N, -1);
   /* Again, a short one: chunks of one input each. */
   memset(out, 0, N * sizeof *out);
-  CK_OK(tubo_pool_map(pool, square, in, sizeof *in, out, sizeof *out, 5));
+  TH_CK_OK(tubo_pool_map(pool, square, in, sizeof *in, out, sizeof *out, 5));
   check_squares(out, 5, -1);
-  CK_OK(tubo_pool_map(pool, square, in, sizeof *in, out, sizeof *out, 0));
-  CK_OK(tubo_pool_close(pool));
-  CK_OK(tubo_pool_join(pool));
-  CK_OK(tubo_pool_free(pool));
+  TH_CK_OK(tubo_pool_map(pool, square, in, sizeof *in, out, sizeof *out, 0));
+  TH_CK_OK(tubo_pool_close(pool));
+  TH_CK_OK(tubo_pool_join(pool));
+  TH_CK_OK(tubo_pool_free(pool));
   free(in);
   free(out);
 }
@@ -95,41 +86,41 @@ START_TEST(test_apply_async)
 {
   enum { N = 20 };
   tubo_pool_t *pool = NULL;
-  CK_OK(tubo_pool_create(2, &pool));
+  TH_CK_OK(tubo_pool_create(2, &pool));
   tubo_pool_result_t *r[N];
   for (int64_t i = 0; i < N; i++)
-    CK_OK(tubo_pool_apply_async(pool, square, &i, sizeof i, sizeof i, &r[i]));
+    TH_CK_OK(tubo_pool_apply_async(pool, square, &i, sizeof i, sizeof i, &r[i]));
   /* Collected in the reverse order of their calls. */
   for (int i = N - 1; i >= 0; i--) {
     int64_t v = -1;
-    CK_OK(tubo_pool_result_get(r[i], &v, sizeof v, -1));
+    TH_CK_OK(tubo_pool_result_get(r[i], &v, sizeof v, -1));
     ck_assert_msg(v == (int64_t)i * i, "apply_async(square, %d): expected %d, got %lld", i, i * i,
                   (long long)v);
     int ready = 0;
-    CK_OK(tubo_pool_result_ready(r[i], &ready));
+    TH_CK_OK(tubo_pool_result_ready(r[i], &ready));
     ck_assert_msg(ready == 1, "ready() after get: expected 1, got %d", ready);
-    CK_OK(tubo_pool_result_free(r[i]));
+    TH_CK_OK(tubo_pool_result_free(r[i]));
   }
   /* No input; the result names the worker, which is not this process. */
   tubo_pool_result_t *who = NULL;
-  CK_OK(tubo_pool_apply_async(pool, worker_pid, NULL, 0, sizeof(int32_t), &who));
+  TH_CK_OK(tubo_pool_apply_async(pool, worker_pid, NULL, 0, sizeof(int32_t), &who));
   int32_t pid = 0;
-  CK_OK(tubo_pool_result_get(who, &pid, sizeof pid, -1));
+  TH_CK_OK(tubo_pool_result_get(who, &pid, sizeof pid, -1));
   ck_assert_msg(pid > 0 && pid != (int32_t)getpid(),
                 "the call ran in process %d: expected a worker, not this process (%d)", pid,
                 (int)getpid());
   /* A result freed before it is collected is dropped when it comes. */
   tubo_pool_result_t *dropped = NULL;
   int64_t x = 3;
-  CK_OK(tubo_pool_apply_async(pool, square, &x, sizeof x, sizeof x, &dropped));
-  CK_OK(tubo_pool_result_free(dropped));
-  CK_RC(tubo_pool_result_get(dropped, &x, sizeof x, 0), TUBO_ERESULT);
-  CK_OK(tubo_pool_close(pool));
-  CK_OK(tubo_pool_join(pool));
-  CK_OK(tubo_pool_free(pool));
+  TH_CK_OK(tubo_pool_apply_async(pool, square, &x, sizeof x, sizeof x, &dropped));
+  TH_CK_OK(tubo_pool_result_free(dropped));
+  TH_CK_RC(tubo_pool_result_get(dropped, &x, sizeof x, 0), TUBO_ERESULT);
+  TH_CK_OK(tubo_pool_close(pool));
+  TH_CK_OK(tubo_pool_join(pool));
+  TH_CK_OK(tubo_pool_free(pool));
   /* A pending result outliving its pool is told so. */
-  CK_RC(tubo_pool_result_get(who, &pid, sizeof pid, 0), TUBO_EPOOL);
-  CK_OK(tubo_pool_result_free(who));
+  TH_CK_RC(tubo_pool_result_get(who, &pid, sizeof pid, 0), TUBO_EPOOL);
+  TH_CK_OK(tubo_pool_result_free(who));
 }
 END_TEST
 
@@ -137,21 +128,21 @@ START_TEST(test_function_fails)
 {
   enum { N = 40 };
   tubo_pool_t *pool = NULL;
-  CK_OK(tubo_pool_create(2, &pool));
+  TH_CK_OK(tubo_pool_create(2, &pool));
   int64_t in[N], out[N];
   for (int i = 0; i < N; i++)
     in[i] = i;
   memset(out, 0, sizeof out);
-  CK_RC(tubo_pool_map(pool, square_not_13, in, sizeof *in, out, sizeof *out, N), TUBO_ETASK);
+  TH_CK_RC(tubo_pool_map(pool, square_not_13, in, sizeof *in, out, sizeof *out, N), TUBO_ETASK);
   check_squares(out, N, 13); /* the others' results are in */
   tubo_pool_result_t *r = NULL;
-  CK_OK(tubo_pool_apply_async(pool, square_not_13, &in[13], sizeof in[13], sizeof out[0], &r));
-  CK_RC(tubo_pool_result_get(r, &out[0], sizeof out[0], -1), TUBO_ETASK);
-  CK_OK(tubo_pool_result_free(r));
+  TH_CK_OK(tubo_pool_apply_async(pool, square_not_13, &in[13], sizeof in[13], sizeof out[0], &r));
+  TH_CK_RC(tubo_pool_result_get(r, &out[0], sizeof out[0], -1), TUBO_ETASK);
+  TH_CK_OK(tubo_pool_result_free(r));
   /* The pool still works. */
-  CK_OK(tubo_pool_map(pool, square, in, sizeof *in, out, sizeof *out, N));
+  TH_CK_OK(tubo_pool_map(pool, square, in, sizeof *in, out, sizeof *out, N));
   check_squares(out, N, -1);
-  CK_OK(tubo_pool_free(pool)); /* terminates and joins the running workers */
+  TH_CK_OK(tubo_pool_free(pool)); /* terminates and joins the running workers */
 }
 END_TEST
 
@@ -161,17 +152,19 @@ START_TEST(test_worker_dies)
 {
   enum { N = 40 };
   tubo_pool_t *pool = NULL;
-  CK_OK(tubo_pool_create(2, &pool));
+  TH_CK_OK(tubo_pool_create(2, &pool));
   int64_t in[N], out[N];
   for (int i = 0; i < N; i++)
     in[i] = i;
-  CK_RC(tubo_pool_map(pool, square_dies_on_13, in, sizeof *in, out, sizeof *out, N), TUBO_EWORKER);
-  CK_RC(tubo_pool_map(pool, square, in, sizeof *in, out, sizeof *out, N), TUBO_EWORKER);
+  TH_CK_RC(tubo_pool_map(pool, square_dies_on_13, in, sizeof *in, out, sizeof *out, N),
+           TUBO_EWORKER);
+  TH_CK_RC(tubo_pool_map(pool, square, in, sizeof *in, out, sizeof *out, N), TUBO_EWORKER);
   tubo_pool_result_t *r = NULL;
-  CK_RC(tubo_pool_apply_async(pool, square, &in[1], sizeof in[1], sizeof out[0], &r), TUBO_EWORKER);
-  CK_OK(tubo_pool_close(pool));
-  CK_RC(tubo_pool_join(pool), TUBO_EWORKER);
-  CK_OK(tubo_pool_free(pool));
+  TH_CK_RC(tubo_pool_apply_async(pool, square, &in[1], sizeof in[1], sizeof out[0], &r),
+           TUBO_EWORKER);
+  TH_CK_OK(tubo_pool_close(pool));
+  TH_CK_RC(tubo_pool_join(pool), TUBO_EWORKER);
+  TH_CK_OK(tubo_pool_free(pool));
 }
 END_TEST
 
@@ -179,13 +172,13 @@ END_TEST
 START_TEST(test_worker_dies_async)
 {
   tubo_pool_t *pool = NULL;
-  CK_OK(tubo_pool_create(1, &pool));
+  TH_CK_OK(tubo_pool_create(1, &pool));
   int64_t x = 13, y = 0;
   tubo_pool_result_t *r = NULL;
-  CK_OK(tubo_pool_apply_async(pool, square_dies_on_13, &x, sizeof x, sizeof y, &r));
-  CK_RC(tubo_pool_result_get(r, &y, sizeof y, -1), TUBO_EWORKER);
-  CK_OK(tubo_pool_result_free(r));
-  CK_OK(tubo_pool_free(pool));
+  TH_CK_OK(tubo_pool_apply_async(pool, square_dies_on_13, &x, sizeof x, sizeof y, &r));
+  TH_CK_RC(tubo_pool_result_get(r, &y, sizeof y, -1), TUBO_EWORKER);
+  TH_CK_OK(tubo_pool_result_free(r));
+  TH_CK_OK(tubo_pool_free(pool));
 }
 END_TEST
 
@@ -193,21 +186,21 @@ START_TEST(test_life)
 {
   tubo_pool_t *pool = NULL;
   int64_t x = 2, y = 0;
-  CK_OK(tubo_pool_create(0, &pool));        /* one worker per CPU */
-  CK_RC(tubo_pool_join(pool), TUBO_EINVAL); /* still running: Python's ValueError */
-  CK_OK(tubo_pool_close(pool));
-  CK_RC(tubo_pool_close(pool), TUBO_ECLOSED);
-  CK_RC(tubo_pool_map(pool, square, &x, sizeof x, &y, sizeof y, 1), TUBO_ECLOSED);
+  TH_CK_OK(tubo_pool_create(0, &pool));        /* one worker per CPU */
+  TH_CK_RC(tubo_pool_join(pool), TUBO_EINVAL); /* still running: Python's ValueError */
+  TH_CK_OK(tubo_pool_close(pool));
+  TH_CK_RC(tubo_pool_close(pool), TUBO_ECLOSED);
+  TH_CK_RC(tubo_pool_map(pool, square, &x, sizeof x, &y, sizeof y, 1), TUBO_ECLOSED);
   tubo_pool_result_t *r = NULL;
-  CK_RC(tubo_pool_apply_async(pool, square, &x, sizeof x, sizeof y, &r), TUBO_ECLOSED);
-  CK_OK(tubo_pool_join(pool));
-  CK_OK(tubo_pool_free(pool));
+  TH_CK_RC(tubo_pool_apply_async(pool, square, &x, sizeof x, sizeof y, &r), TUBO_ECLOSED);
+  TH_CK_OK(tubo_pool_join(pool));
+  TH_CK_OK(tubo_pool_free(pool));
 
   /* terminate stops workers that are waiting for work; join then succeeds. */
-  CK_OK(tubo_pool_create(2, &pool));
-  CK_OK(tubo_pool_terminate(pool));
-  CK_OK(tubo_pool_join(pool));
-  CK_OK(tubo_pool_free(pool));
+  TH_CK_OK(tubo_pool_create(2, &pool));
+  TH_CK_OK(tubo_pool_terminate(pool));
+  TH_CK_OK(tubo_pool_join(pool));
+  TH_CK_OK(tubo_pool_free(pool));
 }
 END_TEST
 
@@ -216,34 +209,34 @@ START_TEST(test_bad_arguments)
   tubo_pool_t *pool = NULL;
   int64_t x = 2, y = 0;
   tubo_pool_result_t *r = NULL;
-  CK_RC(tubo_pool_create(2, NULL), TUBO_EINVAL);
-  CK_RC(tubo_pool_create(-1, &pool), TUBO_EINVAL);
+  TH_CK_RC(tubo_pool_create(2, NULL), TUBO_EINVAL);
+  TH_CK_RC(tubo_pool_create(-1, &pool), TUBO_EINVAL);
   ck_assert_msg(pool == NULL, "failed creates must leave the handle alone");
-  CK_RC(tubo_pool_map(NULL, square, &x, sizeof x, &y, sizeof y, 1), TUBO_EPOOL);
-  CK_RC(tubo_pool_apply_async(NULL, square, &x, sizeof x, sizeof y, &r), TUBO_EPOOL);
-  CK_RC(tubo_pool_close(NULL), TUBO_EPOOL);
-  CK_RC(tubo_pool_terminate(NULL), TUBO_EPOOL);
-  CK_RC(tubo_pool_join(NULL), TUBO_EPOOL);
-  CK_RC(tubo_pool_free(NULL), TUBO_EPOOL);
-  CK_RC(tubo_pool_result_get(NULL, &y, sizeof y, 0), TUBO_ERESULT);
+  TH_CK_RC(tubo_pool_map(NULL, square, &x, sizeof x, &y, sizeof y, 1), TUBO_EPOOL);
+  TH_CK_RC(tubo_pool_apply_async(NULL, square, &x, sizeof x, sizeof y, &r), TUBO_EPOOL);
+  TH_CK_RC(tubo_pool_close(NULL), TUBO_EPOOL);
+  TH_CK_RC(tubo_pool_terminate(NULL), TUBO_EPOOL);
+  TH_CK_RC(tubo_pool_join(NULL), TUBO_EPOOL);
+  TH_CK_RC(tubo_pool_free(NULL), TUBO_EPOOL);
+  TH_CK_RC(tubo_pool_result_get(NULL, &y, sizeof y, 0), TUBO_ERESULT);
   int ready = 0;
-  CK_RC(tubo_pool_result_ready(NULL, &ready), TUBO_ERESULT);
-  CK_RC(tubo_pool_result_free(NULL), TUBO_ERESULT);
+  TH_CK_RC(tubo_pool_result_ready(NULL, &ready), TUBO_ERESULT);
+  TH_CK_RC(tubo_pool_result_free(NULL), TUBO_ERESULT);
 
-  CK_OK(tubo_pool_create(1, &pool));
+  TH_CK_OK(tubo_pool_create(1, &pool));
   /* A handle of another kind is refused as one of this kind. */
-  CK_RC(tubo_pool_result_free((tubo_pool_result_t *)pool), TUBO_ERESULT);
-  CK_RC(tubo_pool_map(pool, NULL, &x, sizeof x, &y, sizeof y, 1), TUBO_EINVAL);
-  CK_RC(tubo_pool_map(pool, square, NULL, sizeof x, &y, sizeof y, 1), TUBO_EINVAL);
-  CK_RC(tubo_pool_map(pool, square, &x, 0, &y, sizeof y, 1), TUBO_EINVAL);
-  CK_RC(tubo_pool_map(pool, square, &x, TUBO_POOL_ITEM_MAX + 1, &y, sizeof y, 1), TUBO_ETOOBIG);
-  CK_RC(tubo_pool_apply_async(pool, square, &x, sizeof x, sizeof y, NULL), TUBO_EINVAL);
-  CK_RC(tubo_pool_apply_async(pool, square, NULL, 8, sizeof y, &r), TUBO_EINVAL);
-  CK_RC(tubo_pool_apply_async(pool, square, &x, sizeof x, TUBO_POOL_ITEM_MAX + 1, &r),
-        TUBO_ETOOBIG);
-  CK_OK(tubo_pool_free(pool));
-  CK_RC(tubo_pool_close(pool), TUBO_EPOOL);
-  CK_RC(tubo_pool_free(pool), TUBO_EPOOL);
+  TH_CK_RC(tubo_pool_result_free((tubo_pool_result_t *)pool), TUBO_ERESULT);
+  TH_CK_RC(tubo_pool_map(pool, NULL, &x, sizeof x, &y, sizeof y, 1), TUBO_EINVAL);
+  TH_CK_RC(tubo_pool_map(pool, square, NULL, sizeof x, &y, sizeof y, 1), TUBO_EINVAL);
+  TH_CK_RC(tubo_pool_map(pool, square, &x, 0, &y, sizeof y, 1), TUBO_EINVAL);
+  TH_CK_RC(tubo_pool_map(pool, square, &x, TUBO_POOL_ITEM_MAX + 1, &y, sizeof y, 1), TUBO_ETOOBIG);
+  TH_CK_RC(tubo_pool_apply_async(pool, square, &x, sizeof x, sizeof y, NULL), TUBO_EINVAL);
+  TH_CK_RC(tubo_pool_apply_async(pool, square, NULL, 8, sizeof y, &r), TUBO_EINVAL);
+  TH_CK_RC(tubo_pool_apply_async(pool, square, &x, sizeof x, TUBO_POOL_ITEM_MAX + 1, &r),
+           TUBO_ETOOBIG);
+  TH_CK_OK(tubo_pool_free(pool));
+  TH_CK_RC(tubo_pool_close(pool), TUBO_EPOOL);
+  TH_CK_RC(tubo_pool_free(pool), TUBO_EPOOL);
 }
 END_TEST
 

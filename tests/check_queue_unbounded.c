@@ -13,15 +13,6 @@
 
 #include "harness.h"
 
-#define CK_RC(call, want)                                                     \
-  do {                                                                        \
-    int ck_got_ = (call);                                                     \
-    int ck_want_ = (want);                                                    \
-    ck_assert_msg(ck_got_ == ck_want_, "%s: expected %s, got %s (%d)", #call, \
-                  tubo_err_name(ck_want_), tubo_err_name(ck_got_), ck_got_);  \
-  } while (0)
-#define CK_OK(call) CK_RC(call, 0)
-
 /* Item i: its length varies from 8 to 200 bytes; its bytes are the harness's pattern. */
 #define ITEM_MAX 200
 static size_t item_len(uint32_t i)
@@ -55,76 +46,76 @@ START_TEST(test_many_in_order)
 {
   enum { N = 20000 };
   tubo_queue_t *q = NULL;
-  CK_OK(tubo_queue_create(TUBO_QUEUE_UNBOUNDED, ITEM_MAX, 0, &q));
+  TH_CK_OK(tubo_queue_create(TUBO_QUEUE_UNBOUNDED, ITEM_MAX, 0, &q));
   unsigned char buf[ITEM_MAX];
   int flag = -1;
-  CK_OK(tubo_queue_empty(q, &flag));
+  TH_CK_OK(tubo_queue_empty(q, &flag));
   ck_assert_msg(flag == 1, "empty() of a new queue: expected 1, got %d", flag);
   for (uint32_t i = 0; i < N; i++)
-    CK_OK(tubo_queue_put(q, buf, item_make(buf, i), 0));
+    TH_CK_OK(tubo_queue_put(q, buf, item_make(buf, i), 0));
   size_t n = 0;
-  CK_OK(tubo_queue_size(q, &n));
+  TH_CK_OK(tubo_queue_size(q, &n));
   ck_assert_msg(n == N, "size after %d puts: expected %d, got %zu", N, N, n);
-  CK_OK(tubo_queue_full(q, &flag));
+  TH_CK_OK(tubo_queue_full(q, &flag));
   ck_assert_msg(flag == 0, "full() of an unbounded queue: expected 0, got %d", flag);
   for (uint32_t i = 0; i < N; i++) {
     size_t len = 0;
-    CK_OK(tubo_queue_get(q, buf, sizeof buf, &len, 0));
+    TH_CK_OK(tubo_queue_get(q, buf, sizeof buf, &len, 0));
     item_check(buf, len, i);
   }
-  CK_RC(tubo_queue_get(q, buf, sizeof buf, NULL, 0), TUBO_EEMPTY);
-  CK_RC(tubo_queue_get(q, buf, sizeof buf, NULL, 20), TUBO_ETIMEDOUT);
+  TH_CK_RC(tubo_queue_get(q, buf, sizeof buf, NULL, 0), TUBO_EEMPTY);
+  TH_CK_RC(tubo_queue_get(q, buf, sizeof buf, NULL, 20), TUBO_ETIMEDOUT);
   /* Zero-length items, and an item longer than the buffer (consumed, truncated). */
-  CK_OK(tubo_queue_put(q, NULL, 0, 0));
-  CK_OK(tubo_queue_get(q, NULL, 0, NULL, 0));
-  CK_OK(tubo_queue_put(q, buf, item_make(buf, 7), 0));
+  TH_CK_OK(tubo_queue_put(q, NULL, 0, 0));
+  TH_CK_OK(tubo_queue_get(q, NULL, 0, NULL, 0));
+  TH_CK_OK(tubo_queue_put(q, buf, item_make(buf, 7), 0));
   size_t len = 0;
-  CK_RC(tubo_queue_get(q, buf, 4, &len, 0), TUBO_ETRUNC);
+  TH_CK_RC(tubo_queue_get(q, buf, 4, &len, 0), TUBO_ETRUNC);
   ck_assert_msg(len == item_len(7), "length of a truncated item: expected %zu, got %zu",
                 item_len(7), len);
-  CK_OK(tubo_queue_empty(q, &flag));
+  TH_CK_OK(tubo_queue_empty(q, &flag));
   ck_assert_msg(flag == 1, "a truncated item is consumed: expected empty() 1, got %d", flag);
   /* Items left in it are freed with it. */
   for (uint32_t i = 0; i < 100; i++)
-    CK_OK(tubo_queue_put(q, buf, item_make(buf, i), 0));
-  CK_OK(tubo_queue_free(q));
+    TH_CK_OK(tubo_queue_put(q, buf, item_make(buf, i), 0));
+  TH_CK_OK(tubo_queue_free(q));
 }
 END_TEST
 
 START_TEST(test_arguments)
 {
   tubo_queue_t *q = NULL;
-  CK_RC(tubo_queue_create(TUBO_QUEUE_UNBOUNDED, 0, 0, &q), TUBO_EINVAL);
-  CK_RC(tubo_queue_create(TUBO_QUEUE_UNBOUNDED, 8, 0x2, &q), TUBO_EINVAL);
-  CK_RC(tubo_queue_create(TUBO_QUEUE_UNBOUNDED, 8, 0, NULL), TUBO_EINVAL);
+  TH_CK_RC(tubo_queue_create(TUBO_QUEUE_UNBOUNDED, 0, 0, &q), TUBO_EINVAL);
+  TH_CK_RC(tubo_queue_create(TUBO_QUEUE_UNBOUNDED, 8, 0x2, &q), TUBO_EINVAL);
+  TH_CK_RC(tubo_queue_create(TUBO_QUEUE_UNBOUNDED, 8, 0, NULL), TUBO_EINVAL);
   ck_assert_msg(q == NULL, "failed creates must leave the handle alone");
-  CK_OK(tubo_queue_create(0, 8, 0, &q)); /* the constant is 0, as Queue() */
+  TH_CK_OK(tubo_queue_create(0, 8, 0, &q)); /* the constant is 0, as Queue() */
   unsigned char big[9] = {0};
-  CK_RC(tubo_queue_put(q, big, sizeof big, 0), TUBO_ETOOBIG);
-  CK_RC(tubo_queue_task_done(q), TUBO_ENOTSUP);
-  CK_OK(tubo_queue_close(q));
-  CK_RC(tubo_queue_put(q, big, 8, 0), TUBO_ECLOSED);
-  CK_OK(tubo_queue_free(q));
+  TH_CK_RC(tubo_queue_put(q, big, sizeof big, 0), TUBO_ETOOBIG);
+  TH_CK_RC(tubo_queue_task_done(q), TUBO_ENOTSUP);
+  TH_CK_OK(tubo_queue_close(q));
+  TH_CK_RC(tubo_queue_put(q, big, 8, 0), TUBO_ECLOSED);
+  TH_CK_OK(tubo_queue_free(q));
 }
 END_TEST
 
 START_TEST(test_joinable)
 {
   tubo_queue_t *q = NULL;
-  CK_OK(tubo_queue_create(TUBO_QUEUE_UNBOUNDED, 8, TUBO_QUEUE_JOINABLE, &q));
-  CK_OK(tubo_queue_join(q, 0));
-  CK_RC(tubo_queue_task_done(q), TUBO_EINVAL);
+  TH_CK_OK(tubo_queue_create(TUBO_QUEUE_UNBOUNDED, 8, TUBO_QUEUE_JOINABLE, &q));
+  TH_CK_OK(tubo_queue_join(q, 0));
+  TH_CK_RC(tubo_queue_task_done(q), TUBO_EINVAL);
   uint64_t v = 0;
   for (v = 0; v < 3; v++)
-    CK_OK(tubo_queue_put(q, &v, sizeof v, 0));
+    TH_CK_OK(tubo_queue_put(q, &v, sizeof v, 0));
   for (int i = 0; i < 3; i++) {
-    CK_RC(tubo_queue_join(q, 0), TUBO_ETIMEDOUT);
-    CK_OK(tubo_queue_get(q, &v, sizeof v, NULL, 0));
-    CK_OK(tubo_queue_task_done(q));
+    TH_CK_RC(tubo_queue_join(q, 0), TUBO_ETIMEDOUT);
+    TH_CK_OK(tubo_queue_get(q, &v, sizeof v, NULL, 0));
+    TH_CK_OK(tubo_queue_task_done(q));
   }
-  CK_OK(tubo_queue_join(q, -1));
-  CK_RC(tubo_queue_task_done(q), TUBO_EINVAL);
-  CK_OK(tubo_queue_free(q));
+  TH_CK_OK(tubo_queue_join(q, -1));
+  TH_CK_RC(tubo_queue_task_done(q), TUBO_EINVAL);
+  TH_CK_OK(tubo_queue_free(q));
 }
 END_TEST
 
@@ -158,8 +149,8 @@ static int pool_worker(void *arg)
 static void pool_start(pool_ctx_t *c, tubo_process_t **w)
 {
   for (int i = 0; i < POOL_WORKERS; i++) {
-    CK_OK(tubo_process_create(pool_worker, c, &w[i]));
-    CK_OK(tubo_process_start(w[i]));
+    TH_CK_OK(tubo_process_create(pool_worker, c, &w[i]));
+    TH_CK_OK(tubo_process_start(w[i]));
   }
 }
 
@@ -169,8 +160,8 @@ static void pool_start(pool_ctx_t *c, tubo_process_t **w)
 START_TEST(test_pool_bounded_blocks)
 {
   pool_ctx_t c;
-  CK_OK(tubo_queue_create(8, sizeof(uint32_t), 0, &c.tasks));
-  CK_OK(tubo_queue_create(8, 2 * sizeof(uint64_t), 0, &c.results));
+  TH_CK_OK(tubo_queue_create(8, sizeof(uint32_t), 0, &c.tasks));
+  TH_CK_OK(tubo_queue_create(8, 2 * sizeof(uint64_t), 0, &c.results));
   tubo_process_t *w[POOL_WORKERS];
   pool_start(&c, w);
   uint32_t t = 0;
@@ -182,12 +173,12 @@ START_TEST(test_pool_bounded_blocks)
                 "time out, got %s after %u puts",
                 POOL_TASKS, tubo_err_name(rc), t);
   for (int i = 0; i < POOL_WORKERS; i++) {
-    CK_OK(tubo_process_terminate(w[i]));
-    CK_OK(tubo_process_join(w[i], -1));
-    CK_OK(tubo_process_free(w[i]));
+    TH_CK_OK(tubo_process_terminate(w[i]));
+    TH_CK_OK(tubo_process_join(w[i], -1));
+    TH_CK_OK(tubo_process_free(w[i]));
   }
-  CK_OK(tubo_queue_free(c.tasks));
-  CK_OK(tubo_queue_free(c.results));
+  TH_CK_OK(tubo_queue_free(c.tasks));
+  TH_CK_OK(tubo_queue_free(c.results));
 }
 END_TEST
 
@@ -195,22 +186,22 @@ END_TEST
 START_TEST(test_pool_unbounded)
 {
   pool_ctx_t c;
-  CK_OK(tubo_queue_create(TUBO_QUEUE_UNBOUNDED, sizeof(uint32_t), 0, &c.tasks));
-  CK_OK(tubo_queue_create(TUBO_QUEUE_UNBOUNDED, 2 * sizeof(uint64_t), 0, &c.results));
+  TH_CK_OK(tubo_queue_create(TUBO_QUEUE_UNBOUNDED, sizeof(uint32_t), 0, &c.tasks));
+  TH_CK_OK(tubo_queue_create(TUBO_QUEUE_UNBOUNDED, 2 * sizeof(uint64_t), 0, &c.results));
   tubo_process_t *w[POOL_WORKERS];
   pool_start(&c, w);
   for (uint32_t t = 0; t < POOL_TASKS; t++)
-    CK_OK(tubo_queue_put(c.tasks, &t, sizeof t, 0));
+    TH_CK_OK(tubo_queue_put(c.tasks, &t, sizeof t, 0));
   for (int i = 0; i < POOL_WORKERS; i++) {
     uint32_t stop = TASK_STOP;
-    CK_OK(tubo_queue_put(c.tasks, &stop, sizeof stop, 0));
+    TH_CK_OK(tubo_queue_put(c.tasks, &stop, sizeof stop, 0));
   }
   unsigned char *seen = calloc(POOL_TASKS, 1);
   ck_assert_msg(seen != NULL, "calloc");
   for (int i = 0; i < POOL_TASKS; i++) {
     uint64_t r[2] = {0, 0};
     size_t len = 0;
-    CK_OK(tubo_queue_get(c.results, r, sizeof r, &len, -1));
+    TH_CK_OK(tubo_queue_get(c.results, r, sizeof r, &len, -1));
     ck_assert_msg(len == sizeof r && r[0] < POOL_TASKS && r[1] == r[0] * r[0],
                   "result %d: expected (t, t*t) for a task t < %d, got (%llu, %llu), %zu bytes", i,
                   POOL_TASKS, (unsigned long long)r[0], (unsigned long long)r[1], len);
@@ -220,13 +211,13 @@ START_TEST(test_pool_unbounded)
   free(seen);
   for (int i = 0; i < POOL_WORKERS; i++) {
     int code = -1;
-    CK_OK(tubo_process_join(w[i], -1));
-    CK_OK(tubo_process_exitcode(w[i], &code));
+    TH_CK_OK(tubo_process_join(w[i], -1));
+    TH_CK_OK(tubo_process_exitcode(w[i], &code));
     ck_assert_msg(code == 0, "worker %d: expected exit code 0, got %d", i, code);
-    CK_OK(tubo_process_free(w[i]));
+    TH_CK_OK(tubo_process_free(w[i]));
   }
-  CK_OK(tubo_queue_free(c.tasks));
-  CK_OK(tubo_queue_free(c.results));
+  TH_CK_OK(tubo_queue_free(c.tasks));
+  TH_CK_OK(tubo_queue_free(c.results));
 }
 END_TEST
 
