@@ -23,6 +23,8 @@ typedef enum tubo__hkind {
   TUBO__H_LIST,
   TUBO__H_NS,
   TUBO__H_CHANNEL,
+  TUBO__H_POOL,
+  TUBO__H_POOL_RESULT,
   TUBO__H_NKINDS
 } tubo__hkind_t;
 

@@ -2,6 +2,7 @@
 /* Joining and leaving the job: tubo_init, tubo_finalize, tubo_abort. */
 #include "config.h"
 
+#include <stdio.h>
 #include <unistd.h>
 
 #include "mpi/mpi_world.h"
@@ -22,6 +23,21 @@ static int init_phase;
 /* This process was forked by a tubo process: what it inherited of an MPI job is not its. */
 static int init_forked;
 
+/* Under tuborun, a program that initialized MPI itself got a world of its own process
+ * alone from MPI (a singleton): its MPI calls will not reach the other ranks. Rank 0 says
+ * so now, before MPI fails or hangs on it later. */
+static void init_mpi_beside(const tubo__world_t *w)
+{
+  int msize = tubo__mpi_program_size();
+  if (w->rank != 0 || msize == 0 || msize == w->size)
+    return;
+  fprintf(stderr,
+          "tubo: this program initialized MPI under tuborun: MPI's world has %d rank(s), "
+          "tubo's has %d. tuborun starts tubo ranks, not MPI ones: run the program under "
+          "mpirun, where tubo's ranks are MPI's (doc/mpi.md).\n",
+          msize, w->size);
+}
+
 int tubo_init(int *argc, char ***argv)
 {
   (void)argc;
@@ -33,8 +49,9 @@ int tubo_init(int *argc, char ***argv)
   if (rc != 0)
     return rc;
   tubo__world_t *w;
+  int launched = l.launched; /* l is the world's once it is made */
   /* Under tuborun the world is tuborun's; else, under mpirun (or after MPI_Init), MPI's. */
-  if (!l.launched && !init_forked && tubo__mpi_detect()) {
+  if (!launched && !init_forked && tubo__mpi_detect()) {
     tubo__launch_free(&l);
     rc = tubo__mpi_world_create(&w);
   } else {
@@ -46,6 +63,8 @@ int tubo_init(int *argc, char ***argv)
   if (rc != 0)
     return rc;
   tubo__world_adopt(w);
+  if (launched)
+    init_mpi_beside(w);
   return 0;
 }
 

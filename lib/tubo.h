@@ -12,7 +12,7 @@
  * the job (@ref tubo_job), communicators (@ref tubo_comm), point-to-point
  * (@ref tubo_p2p), collectives (@ref tubo_coll), and the patterns of multiprocessing:
  * processes (@ref tubo_process), pipes (@ref tubo_pipe), queues (@ref tubo_queue),
- * shared memory (@ref tubo_shared), the shared dict, list and Namespace of a Manager
+ * pools of workers (@ref tubo_pool), shared memory (@ref tubo_shared), the shared dict, list and Namespace of a Manager
  * (@ref tubo_dict) and CSP channels (@ref tubo_csp).
  *
  * Conventions, for every function below unless its comment says otherwise:
@@ -30,7 +30,8 @@
  *   (::tubo_request_t), TUBO_EPROCESS (::tubo_process_t), TUBO_EPIPE (::tubo_pipe_t),
  *   TUBO_EQUEUE (::tubo_queue_t), TUBO_EARRAY (::tubo_array_t), TUBO_EVALUE
  *   (::tubo_value_t), TUBO_EOP (::tubo_op_t), TUBO_EDICT (::tubo_dict_t), TUBO_ELIST
- *   (::tubo_list_t), TUBO_ENS (::tubo_ns_t) or TUBO_ECHANNEL (::tubo_channel_t), as MPI
+ *   (::tubo_list_t), TUBO_ENS (::tubo_ns_t), TUBO_ECHANNEL (::tubo_channel_t), TUBO_EPOOL
+ *   (::tubo_pool_t) or TUBO_ERESULT (::tubo_pool_result_t), as MPI
  *   has MPI_ERR_COMM and MPI_ERR_REQUEST. Handles are looked up by address before they are
  *   followed, so a stale one is an error, never a crash. A handle of another kind cast to
  *   the expected one is refused the same way. A NULL pointer where the library is to store
@@ -114,7 +115,11 @@ extern "C" {
   X(EDICT, -37, "invalid dict handle")                                                 \
   X(ELIST, -38, "invalid list handle")                                                 \
   X(ENS, -39, "invalid namespace handle")                                              \
-  X(ECHANNEL, -40, "invalid channel handle")
+  X(ECHANNEL, -40, "invalid channel handle")                                           \
+  X(EPOOL, -50, "invalid pool handle")                                                 \
+  X(ERESULT, -51, "invalid pool result handle")                                        \
+  X(EWORKER, -52, "a pool worker died")                                                \
+  X(ETASK, -53, "a pool task's function returned non-zero")
 
 /** @brief Error codes returned by tubo functions; 0 means success. */
 enum tubo_error {
@@ -964,12 +969,22 @@ typedef struct tubo_queue tubo_queue_t;
 #define TUBO_QUEUE_JOINABLE 1u
 
 /**
+ * @brief ::tubo_queue_create capacity: no bound, as multiprocessing.Queue() without a
+ * size. Its items live in a shared heap that grows as they are put (TUBO_PROCESS_HEAP_BYTES
+ * for queues made by ::tubo_queue_create, the job's heap for ::tubo_queue_open); a put
+ * never waits, and fails with TUBO_ESHM only when that heap is exhausted.
+ */
+#define TUBO_QUEUE_UNBOUNDED ((size_t)0)
+
+/**
  * @brief Makes a queue, as multiprocessing.Queue(capacity) (or JoinableQueue with
  * ::TUBO_QUEUE_JOINABLE), for processes forked afterwards.
- * @param capacity most items it holds; put waits when it is full.
+ * @param capacity most items it holds; put waits when it is full. ::TUBO_QUEUE_UNBOUNDED
+ *        (0): no bound, as Queue() (doc/pattern-queue.md says how to choose). An
+ *        unbounded queue is freed with the heap's blocks by its maker's ::tubo_queue_free:
+ *        the maker frees it after the processes that use it are done.
  * @param item_max largest item, in bytes.
- * @return 0; TUBO_EINVAL (NULL, zero capacity or item_max, unknown flags); TUBO_ETOOBIG;
- *         TUBO_ESHM.
+ * @return 0; TUBO_EINVAL (NULL, zero item_max, unknown flags); TUBO_ETOOBIG; TUBO_ESHM.
  */
 TUBO_EXPORT int tubo_queue_create(size_t capacity, size_t item_max, unsigned flags,
                                   tubo_queue_t **q);
@@ -990,10 +1005,12 @@ TUBO_EXPORT int tubo_queue_open(tubo_comm_t *comm, size_t capacity, size_t item_
                                 tubo_queue_t **q);
 
 /**
- * @brief Puts one item of @p len bytes, waiting at most @p timeout_ms for room.
+ * @brief Puts one item of @p len bytes, waiting at most @p timeout_ms for room (an
+ * unbounded queue never waits).
  * @return 0; TUBO_EFULL (timeout 0, full); TUBO_ETIMEDOUT; TUBO_ETOOBIG (len > item_max);
  *         TUBO_EQUEUE; TUBO_ECLOSED; TUBO_EINVAL (NULL @p item with @p len > 0);
- *         TUBO_ECORRUPT if the queue's memory was overwritten.
+ *         TUBO_ESHM (unbounded: its heap is exhausted); TUBO_ECORRUPT if the queue's
+ *         memory was overwritten.
  */
 TUBO_EXPORT int tubo_queue_put(tubo_queue_t *q, const void *item, size_t len, int timeout_ms);
 
@@ -1017,7 +1034,8 @@ TUBO_EXPORT int tubo_queue_size(const tubo_queue_t *q, size_t *n);
 /** @brief Whether the queue is empty (approximately, as empty()). @return as above. */
 TUBO_EXPORT int tubo_queue_empty(const tubo_queue_t *q, int *empty);
 
-/** @brief Whether the queue is full (approximately, as full()). @return as above. */
+/** @brief Whether the queue is full (approximately, as full(); never for an unbounded
+ * one). @return as above. */
 TUBO_EXPORT int tubo_queue_full(const tubo_queue_t *q, int *full);
 
 /**
@@ -1044,6 +1062,121 @@ TUBO_EXPORT int tubo_queue_close(tubo_queue_t *q);
 
 /** @brief Frees the handle (closing it if needed). @return 0; TUBO_EQUEUE. */
 TUBO_EXPORT int tubo_queue_free(tubo_queue_t *q);
+
+/** @} */
+
+/**
+ * @defgroup tubo_pool Pools
+ * @brief A pool of worker processes, as multiprocessing.Pool: map a function over an
+ * array, or run one call asynchronously and get its result later.
+ * @{
+ */
+
+/** @brief A pool of worker processes (opaque), as multiprocessing.Pool. */
+typedef struct tubo_pool tubo_pool_t;
+
+/** @brief The pending result of ::tubo_pool_apply_async (opaque), as AsyncResult. */
+typedef struct tubo_pool_result tubo_pool_result_t;
+
+/**
+ * @brief What a pool runs on one input: reads the element at @p in, writes the result at
+ * @p out, and returns 0 (any other value fails the call, which then returns TUBO_ETASK).
+ * It runs in a worker process: what it writes elsewhere stays in that process.
+ */
+typedef int (*tubo_pool_fn)(const void *in, void *out);
+
+/**
+ * @brief Most bytes of one input or one result (@p in_size, @p out_size) a pool takes.
+ */
+#define TUBO_POOL_ITEM_MAX ((size_t)65536)
+
+/**
+ * @brief Starts @p nworkers worker processes (fork), as Pool(nworkers). They wait for
+ * work on an unbounded queue (::TUBO_QUEUE_UNBOUNDED), so that a program may hand over
+ * any number of calls before it collects a result. Make the pool before the workers need
+ * anything of this process's memory: they see a copy of it as it is now.
+ * @param nworkers workers, 1 and up; 0: one per CPU this process may run on.
+ * @return 0; TUBO_EINVAL (NULL @p pool, negative @p nworkers); TUBO_ENOMEM; TUBO_ESHM;
+ *         TUBO_ESYS if a worker cannot be started.
+ */
+TUBO_EXPORT int tubo_pool_create(int nworkers, tubo_pool_t **pool);
+
+/**
+ * @brief Pool.map: calls @p fn on each of the @p count inputs of @p in_size bytes at
+ * @p in, in the workers, and stores the results, @p out_size bytes each, at @p out in the
+ * inputs' order. Consecutive inputs go to a worker in chunks (Python's chunksize,
+ * chosen as Python does). Blocks until every result is in.
+ * @return 0; TUBO_ETASK when @p fn returned non-zero for an input (the other results are
+ *         stored); TUBO_EWORKER when a worker died (the pool is broken: later calls
+ *         return it too); TUBO_EPOOL; TUBO_ECLOSED after ::tubo_pool_close or
+ *         ::tubo_pool_terminate; TUBO_EINVAL (NULL @p fn, NULL @p in or @p out with
+ *         @p count > 0, zero @p in_size); TUBO_ETOOBIG (a size over ::TUBO_POOL_ITEM_MAX).
+ */
+TUBO_EXPORT int tubo_pool_map(tubo_pool_t *pool, tubo_pool_fn fn, const void *in, size_t in_size,
+                              void *out, size_t out_size, size_t count);
+
+/**
+ * @brief Pool.apply_async: hands one call of @p fn on the @p in_size bytes at @p in to a
+ * worker and returns at once; its result (@p out_size bytes) is collected with
+ * ::tubo_pool_result_get.
+ * @param result receives the pending result; free it with ::tubo_pool_result_free.
+ * @return 0; TUBO_EPOOL; TUBO_ECLOSED; TUBO_EWORKER (a worker died); TUBO_EINVAL (NULL
+ *         @p fn or @p result, NULL @p in with @p in_size > 0); TUBO_ETOOBIG; TUBO_ENOMEM.
+ */
+TUBO_EXPORT int tubo_pool_apply_async(tubo_pool_t *pool, tubo_pool_fn fn, const void *in,
+                                      size_t in_size, size_t out_size,
+                                      tubo_pool_result_t **result);
+
+/**
+ * @brief AsyncResult.get: waits at most @p timeout_ms for the result and copies it to
+ * @p out (at most @p out_size bytes, the size given to ::tubo_pool_apply_async).
+ * @return 0; TUBO_ETIMEDOUT; TUBO_ETASK (@p fn returned non-zero); TUBO_EWORKER (a worker
+ *         died before the result came); TUBO_ERESULT; TUBO_EPOOL if its pool was freed;
+ *         TUBO_EINVAL (NULL @p out with @p out_size > 0).
+ */
+TUBO_EXPORT int tubo_pool_result_get(tubo_pool_result_t *result, void *out, size_t out_size,
+                                     int timeout_ms);
+
+/**
+ * @brief AsyncResult.ready: whether the result is in (collecting what came, without
+ * waiting).
+ * @return 0; TUBO_ERESULT; TUBO_EPOOL if its pool was freed; TUBO_EINVAL for a NULL
+ *         @p ready.
+ */
+TUBO_EXPORT int tubo_pool_result_ready(tubo_pool_result_t *result, int *ready);
+
+/** @brief Frees a pending result (its call still runs; its result is dropped).
+ * @return 0; TUBO_ERESULT. */
+TUBO_EXPORT int tubo_pool_result_free(tubo_pool_result_t *result);
+
+/**
+ * @brief Pool.close: no more work is accepted; the workers end once the work handed over
+ * is done.
+ * @return 0; TUBO_EPOOL; TUBO_ECLOSED if closed already.
+ */
+TUBO_EXPORT int tubo_pool_close(tubo_pool_t *pool);
+
+/**
+ * @brief Pool.terminate: stops the workers now (SIGTERM), dropping the work not done.
+ * @return 0; TUBO_EPOOL.
+ */
+TUBO_EXPORT int tubo_pool_terminate(tubo_pool_t *pool);
+
+/**
+ * @brief Pool.join: waits for the workers to end, after ::tubo_pool_close or
+ * ::tubo_pool_terminate.
+ * @return 0 when every worker ended as asked; TUBO_EWORKER when one died otherwise;
+ *         TUBO_EINVAL if the pool is neither closed nor terminated (Python's ValueError);
+ *         TUBO_EPOOL.
+ */
+TUBO_EXPORT int tubo_pool_join(tubo_pool_t *pool);
+
+/**
+ * @brief Frees the pool, terminating and joining workers still running (as leaving
+ * `with Pool() as p:`). Pending results of it answer TUBO_EPOOL afterwards.
+ * @return 0; TUBO_EPOOL.
+ */
+TUBO_EXPORT int tubo_pool_free(tubo_pool_t *pool);
 
 /** @} */
 

@@ -52,7 +52,9 @@ static void queue_make_cases(const char *name, queue_make_fn make, tubo_comm_t *
     int want;
     const char *bad;
   } c[] = {
-      {0, 8, 0, TUBO_EINVAL, "capacity 0"},
+      {TUBO_QUEUE_UNBOUNDED, 0, 0, TUBO_EINVAL, "unbounded, item_max 0"},
+      {TUBO_QUEUE_UNBOUNDED, 8, 0x2, TUBO_EINVAL, "unbounded, unknown flag 0x2"},
+      {TUBO_QUEUE_UNBOUNDED, SIZE_MAX, 0, TUBO_ETOOBIG, "unbounded, item_max SIZE_MAX"},
       {4, 0, 0, TUBO_EINVAL, "item_max 0"},
       {4, 8, 0x2, TUBO_EINVAL, "unknown flag 0x2"},
       {4, 8, ~0u, TUBO_EINVAL, "flags ~0"},

@@ -6,6 +6,8 @@
  *                    value across nodes; tubo_finalize leaves MPI working for the
  *                    program, which finalizes it.
  *   mpi_app tuborun  under tuborun: tubo_init must not initialize MPI.
+ *   mpi_app tuborun_mpi  under tuborun, MPI_Init first: MPI gives each rank a world of
+ *                    its own; tubo's world is still tuborun's (rank 0 warns at tubo_init).
  * Prints "mpi_app: ok" and exits 0 when every check passed; else names the failed one. */
 #include <mpi.h>
 #include <stdio.h>
@@ -129,13 +131,32 @@ static int app_under_tuborun(void)
   return 0;
 }
 
+static int app_mpi_under_tuborun(void)
+{
+  APP_CHECK(MPI_Init(NULL, NULL) == MPI_SUCCESS, "MPI_Init failed");
+  app_tubo_ok(tubo_init(NULL, NULL), "tubo_init after MPI_Init under tuborun");
+  app_tubo_ok(tubo_comm_rank(TUBO_COMM_WORLD, &app_rank), "tubo_comm_rank");
+  int tsize = 0, msize = 0;
+  app_tubo_ok(tubo_comm_size(TUBO_COMM_WORLD, &tsize), "tubo_comm_size");
+  MPI_Comm_size(MPI_COMM_WORLD, &msize);
+  APP_CHECK(tsize == 2 && msize == 1, "expected tubo's world of 2 and MPI's of 1, got %d and %d",
+            tsize, msize);
+  app_tubo_ok(tubo_barrier(TUBO_COMM_WORLD), "tubo_barrier");
+  app_tubo_ok(tubo_finalize(), "tubo_finalize");
+  MPI_Finalize();
+  return 0;
+}
+
 int main(int argc, char **argv)
 {
-  if (argc != 2 || (strcmp(argv[1], "app") != 0 && strcmp(argv[1], "tuborun") != 0)) {
-    fprintf(stderr, "usage: mpi_app app|tuborun\n");
+  if (argc != 2 || (strcmp(argv[1], "app") != 0 && strcmp(argv[1], "tuborun") != 0 &&
+                    strcmp(argv[1], "tuborun_mpi") != 0)) {
+    fprintf(stderr, "usage: mpi_app app|tuborun|tuborun_mpi\n");
     return 2;
   }
-  int rc = strcmp(argv[1], "app") == 0 ? app_under_mpirun() : app_under_tuborun();
+  int rc = strcmp(argv[1], "app") == 0       ? app_under_mpirun()
+           : strcmp(argv[1], "tuborun") == 0 ? app_under_tuborun()
+                                             : app_mpi_under_tuborun();
   if (rc == 0 && app_rank == 0)
     printf("mpi_app: ok\n");
   return rc;

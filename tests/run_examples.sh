@@ -19,6 +19,7 @@
 # (make installcheck: the examples built against the installed tubo, the installed tuborun).
 EXAMPLES="pipeline:3:exact
 enumerate:0:exact
+pool_squares:0:exact
 process_object:0:exact
 process_private_memory:0:exact
 csp_parallel:0:sorted

@@ -56,7 +56,7 @@ core="check_p2p:2 check_probe:2 check_barrier:2 check_stress:2 check_init:2 chec
   check_pipe:1:pml=cm+mtl=ofi"
 patterns="check_queue:2 check_queue:1 check_queue:1:pml=cm+mtl=ofi check_shared:2 check_shared:1
   check_shared:1:pml=cm+mtl=ofi check_shared:0 check_dict:1 check_manager_list:1 check_channel:1
-  check_channel:2"
+  check_channel:2 check_queue_unbounded:1"
 coll="check_comm:2 check_coll:2 check_coll_nb:2 check_coll_nb:1"
 group=${1:-all}
 case "$group" in
@@ -104,6 +104,21 @@ for how in "$MPIRUN -n 3 --timeout 120 -x TUBO_NODE_SIZE tests/mpi_app app" \
     failed=1
   fi
 done
+# The same program under tuborun after its own MPI_Init: MPI gives it a world of one beside
+# tubo's of two, and rank 0 says so at tubo_init.
+how="tools/tuborun -n 2 --timeout 120 tests/mpi_app tuborun_mpi"
+# shellcheck disable=SC2086 # the command is meant to split
+out=$($how 2>&1)
+status=$?
+case "$out" in
+  *"mpi_app: ok"*"tubo: this program initialized MPI under tuborun: MPI's world has 1 rank(s), tubo's has 2."* | \
+  *"tubo: this program initialized MPI under tuborun: MPI's world has 1 rank(s), tubo's has 2."*"mpi_app: ok"*)
+    if [ $status = 0 ]; then echo "ok: $how"; else echo "FAIL: $how: status $status"; failed=1; fi ;;
+  *)
+    echo "FAIL: $how: expected 'mpi_app: ok' and tubo's word on MPI's world of 1, got:"
+    echo "$out"
+    failed=1 ;;
+esac
 ;; esac
 case "$group" in examples | all)
   TRANSPORTS=mpi "${srcdir:-.}/tests/run_examples.sh" || failed=1 ;;

@@ -31,6 +31,16 @@ int tubo__mpi_detect(void)
   return 0;
 }
 
+int tubo__mpi_program_size(void)
+{
+  int init = 0, fin = 0, size = 0;
+  MPI_Initialized(&init);
+  MPI_Finalized(&fin);
+  if (!init || fin || MPI_Comm_size(MPI_COMM_WORLD, &size) != MPI_SUCCESS)
+    return 0;
+  return size;
+}
+
 /* What the node's first rank tells the others about the node's shared memory. */
 struct mpi_node_news {
   int32_t rc;

@@ -19,6 +19,10 @@ typedef struct tubo__world tubo__world_t;
  * itself, so that tubo_init should join the MPI job. Never true without MPI support. */
 int tubo__mpi_detect(void);
 
+/* MPI_COMM_WORLD's size when the program initialized MPI itself (and has not finalized
+ * it), else 0; always 0 without MPI support. */
+int tubo__mpi_program_size(void);
+
 /* Joins the MPI job: initializes MPI unless the program did (and then finalizes it at
  * tubo_finalize), finds which ranks share this node (or makes pretend nodes of
  * TUBO_NODE_SIZE ranks), connects them through shared memory and every other rank

@@ -10,43 +10,54 @@
 #include "patterns/queue_ring.h"
 #include "tubo.h"
 
-/* Registers a handle of kind ops over a ring (the shared-memory kind) or srv (the
- * served one); releases them when it cannot. */
-static int queue_handle(const tubo__queue_ops_t *ops, size_t capacity, size_t item_max,
-                        unsigned flags, const tubo__queue_ring_t *ring, tubo__queue_served_t *srv,
-                        tubo_queue_t **q)
+/* Registers a handle for the queue set up in init; releases it when it cannot. */
+static int queue_handle(tubo_queue_t *init, tubo_queue_t **q)
 {
-  tubo_queue_t init = {.ops = ops,
-                       .capacity = capacity,
-                       .item_max = item_max,
-                       .flags = flags,
-                       .ring = ring != NULL ? *ring : (tubo__queue_ring_t){0},
-                       .srv = srv};
   tubo_queue_t *h = malloc(sizeof *h);
   if (h != NULL) {
-    *h = init;
+    *h = *init;
     if (tubo__handle_add(h, TUBO__H_QUEUE) != 0) {
       free(h);
       h = NULL;
     }
   }
   if (h == NULL) {
-    (void)ops->free_(&init);
+    (void)init->ops->free_(init);
     return TUBO_ENOMEM;
   }
   *q = h;
   return 0;
 }
 
+static void queue_init(tubo_queue_t *q, const tubo__queue_ops_t *ops, size_t capacity,
+                       size_t item_max, unsigned flags)
+{
+  *q = (tubo_queue_t){0};
+  q->ops = ops;
+  q->capacity = capacity;
+  q->item_max = item_max;
+  q->flags = flags;
+}
+
+int tubo__queue_local_create(size_t capacity, size_t item_max, unsigned flags, tubo_queue_t *q)
+{
+  if (capacity == TUBO_QUEUE_UNBOUNDED) {
+    queue_init(q, &tubo__queue_list_ops, capacity, item_max, flags);
+    return tubo__queue_list_create(item_max, flags, &q->list);
+  }
+  queue_init(q, &tubo__queue_ring_ops, capacity, item_max, flags);
+  return tubo__queue_ring_create(capacity, item_max, flags, &q->ring);
+}
+
 int tubo_queue_create(size_t capacity, size_t item_max, unsigned flags, tubo_queue_t **q)
 {
   if (q == NULL)
     return TUBO_EINVAL;
-  tubo__queue_ring_t r;
-  int rc = tubo__queue_ring_create(capacity, item_max, flags, &r);
+  tubo_queue_t init;
+  int rc = tubo__queue_local_create(capacity, item_max, flags, &init);
   if (rc != 0)
     return rc;
-  return queue_handle(&tubo__queue_ring_ops, capacity, item_max, flags, &r, NULL, q);
+  return queue_handle(&init, q);
 }
 
 int tubo_queue_open(tubo_comm_t *comm, size_t capacity, size_t item_max, unsigned flags,
@@ -56,19 +67,26 @@ int tubo_queue_open(tubo_comm_t *comm, size_t capacity, size_t item_max, unsigne
     return TUBO_ECOMM;
   if (q == NULL)
     return TUBO_EINVAL;
-  tubo__queue_ring_t r;
-  int rc = tubo__queue_ring_open(comm, capacity, item_max, flags, &r);
+  tubo_queue_t init;
+  int rc;
+  if (capacity == TUBO_QUEUE_UNBOUNDED) {
+    queue_init(&init, &tubo__queue_list_ops, capacity, item_max, flags);
+    rc = tubo__queue_list_open(comm, item_max, flags, &init.list);
+  } else {
+    queue_init(&init, &tubo__queue_ring_ops, capacity, item_max, flags);
+    rc = tubo__queue_ring_open(comm, capacity, item_max, flags, &init.ring);
+  }
   if (rc == 0)
-    return queue_handle(&tubo__queue_ring_ops, capacity, item_max, flags, &r, NULL, q);
+    return queue_handle(&init, q);
   if (rc != TUBO_ENOTSUP)
     return rc;
   /* The ranks share no memory: the communicator's rank 0 holds the queue and serves the
    * others (queue_served.c). */
-  tubo__queue_served_t *s;
-  rc = tubo__queue_served_open(comm, capacity, item_max, flags, &s);
+  queue_init(&init, &tubo__queue_served_ops, capacity, item_max, flags);
+  rc = tubo__queue_served_open(comm, capacity, item_max, flags, &init.srv);
   if (rc != 0)
     return rc;
-  return queue_handle(&tubo__queue_served_ops, capacity, item_max, flags, NULL, s, q);
+  return queue_handle(&init, q);
 }
 
 /* A live handle (looked up before it is followed: a freed one is never read), still open. */
@@ -136,7 +154,7 @@ int tubo_queue_full(const tubo_queue_t *q, int *full)
   uint64_t k = 0;
   int rc = queue_look(q, full, &k);
   if (rc == 0)
-    *full = k >= q->capacity;
+    *full = q->capacity != TUBO_QUEUE_UNBOUNDED && k >= q->capacity;
   return rc;
 }
 

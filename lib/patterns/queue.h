@@ -2,8 +2,9 @@
 /* Queue and JoinableQueue, as multiprocessing's: the handle every kind of queue shares,
  * and the table of operations each kind fills in. A queue made with tubo_queue_create,
  * or opened on a communicator whose ranks share memory, is a ring in shared memory
- * (queue_ring.c); one opened where the ranks share no memory is held by the
- * communicator's rank 0, which serves the others' calls (queue_served.c). queue.c
+ * (queue_ring.c), or with capacity 0 an unbounded list in a shared heap (queue_list.c);
+ * one opened where the ranks share no memory is held by the communicator's rank 0, which
+ * serves the others' calls (queue_served.c) and keeps a queue of either kind. queue.c
  * checks the public calls' arguments and dispatches, as pipe.c does for pipes. */
 #ifndef TUBO_PATTERNS_QUEUE_H
 #define TUBO_PATTERNS_QUEUE_H
@@ -11,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "patterns/queue_list.h"
 #include "patterns/queue_ring.h"
 #include "tubo.h"
 
@@ -37,11 +39,19 @@ struct tubo_queue {
   unsigned flags;
   int closed;
   tubo__queue_ring_t ring;   /* the ring in shared memory (its kind) */
+  tubo__queue_list_t list;   /* the unbounded list in a shared heap (its kind) */
   tubo__queue_served_t *srv; /* the served kind's state, or NULL */
 };
 
 /* The ring in shared memory: h->ring is set up (queue_ring.c). */
 extern const tubo__queue_ops_t tubo__queue_ring_ops;
+
+/* The unbounded list in a shared heap (capacity 0): h->list is set up (queue_list.c). */
+extern const tubo__queue_ops_t tubo__queue_list_ops;
+
+/* Sets up q (not a registered handle) as a queue of the kind its capacity asks for, for
+ * processes forked afterwards or for a served queue's home alone. */
+int tubo__queue_local_create(size_t capacity, size_t item_max, unsigned flags, tubo_queue_t *q);
 
 /* The served queue: opens its side on comm, collectively, for the arguments given, and
  * sets *out (queue_served.c). */

@@ -434,32 +434,43 @@ uint64_t tubo__queue_ring_count(const tubo__queue_ring_t *q)
   return tail - head > q->capacity ? q->capacity : tail - head;
 }
 
-int tubo__queue_ring_task_done(tubo__queue_ring_t *q)
+int tubo__queue_tasks_done(_Atomic uint64_t *unfinished, tubo__objwait_t *all_done)
 {
-  uint64_t n = atomic_load_explicit(&q->sh->unfinished, memory_order_relaxed);
+  uint64_t n = atomic_load_explicit(unfinished, memory_order_relaxed);
   do {
     if (n == 0)
       return TUBO_EINVAL;
-  } while (!atomic_compare_exchange_weak_explicit(&q->sh->unfinished, &n, n - 1,
-                                                  memory_order_seq_cst, memory_order_relaxed));
+  } while (!atomic_compare_exchange_weak_explicit(unfinished, &n, n - 1, memory_order_seq_cst,
+                                                  memory_order_relaxed));
   if (n == 1) {
     atomic_thread_fence(memory_order_seq_cst); /* orders the count before the wake's look */
-    tubo__objwait_wake(&q->sh->all_done);
+    tubo__objwait_wake(all_done);
   }
   return 0;
 }
 
 static int queue_all_done(void *arg)
 {
-  tubo__queue_ring_t *q = arg;
-  return atomic_load_explicit(&q->sh->unfinished, memory_order_seq_cst) == 0;
+  _Atomic uint64_t *unfinished = arg;
+  return atomic_load_explicit(unfinished, memory_order_seq_cst) == 0;
+}
+
+int tubo__queue_tasks_join(_Atomic uint64_t *unfinished, tubo__objwait_t *all_done, int timeout_ms,
+                           const tubo__objwait_watch_t *watch)
+{
+  /* task_done fences on its own (joins are rare; task_done's last count rarer still). */
+  return tubo__objwait_until(all_done, 0, queue_all_done, (void *)unfinished,
+                             tubo__deadline_in(timeout_ms), watch);
+}
+
+int tubo__queue_ring_task_done(tubo__queue_ring_t *q)
+{
+  return tubo__queue_tasks_done(&q->sh->unfinished, &q->sh->all_done);
 }
 
 int tubo__queue_ring_join(tubo__queue_ring_t *q, int timeout_ms)
 {
-  /* task_done fences on its own (joins are rare; task_done's last count rarer still). */
-  return tubo__objwait_until(&q->sh->all_done, 0, queue_all_done, q, tubo__deadline_in(timeout_ms),
-                             queue_watch(q));
+  return tubo__queue_tasks_join(&q->sh->unfinished, &q->sh->all_done, timeout_ms, queue_watch(q));
 }
 
 /* ---- The shared-memory kind of queue (queue.h) ---- */

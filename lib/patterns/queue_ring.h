@@ -47,6 +47,12 @@ uint64_t tubo__queue_ring_count(const tubo__queue_ring_t *r);
 int tubo__queue_ring_task_done(tubo__queue_ring_t *r);
 int tubo__queue_ring_join(tubo__queue_ring_t *r, int timeout_ms);
 
+/* JoinableQueue's counting, shared by every kind: one task done of the unfinished ones
+ * (TUBO_EINVAL when none is), and the wait until none is left. */
+int tubo__queue_tasks_done(_Atomic uint64_t *unfinished, tubo__objwait_t *all_done);
+int tubo__queue_tasks_join(_Atomic uint64_t *unfinished, tubo__objwait_t *all_done, int timeout_ms,
+                           const tubo__objwait_watch_t *watch);
+
 /* Lets this process's view of the ring go. */
 void tubo__queue_ring_release(tubo__queue_ring_t *r);
 

@@ -14,8 +14,8 @@ enum { QS_PUT = 1, QS_GET, QS_COUNT, QS_TASK_DONE, QS_JOIN };
 
 struct tubo__queue_served {
   tubo__served_t *served;
-  tubo__queue_ring_t inner; /* the home's items (its sh is NULL elsewhere) */
-  unsigned char *item;      /* the home: an item on its way out */
+  tubo_queue_t inner;  /* the home's items, a ring or a list (its ops NULL elsewhere) */
+  unsigned char *item; /* the home: an item on its way out */
   size_t item_max;
 };
 
@@ -32,21 +32,24 @@ static int qs_try(tubo__served_t *sv, int src, int op, const void *payload, size
   int rc;
   switch (op) {
   case QS_PUT:
-    rc = tubo__queue_ring_put(&s->inner, payload, len, 0);
+    rc = s->inner.ops->put(&s->inner, payload, len, 0);
     if (rc == TUBO_EFULL)
       return 1;
     return tubo__served_reply(sv, src, rc, 0, NULL, 0);
   case QS_GET:
-    rc = tubo__queue_ring_get(&s->inner, s->item, s->item_max, &n, 0);
+    rc = s->inner.ops->get(&s->inner, s->item, s->item_max, &n, 0);
     if (rc == TUBO_EEMPTY)
       return 1;
     return tubo__served_reply(sv, src, rc, n, s->item, rc == 0 ? n : 0);
-  case QS_COUNT:
-    return tubo__served_reply(sv, src, 0, tubo__queue_ring_count(&s->inner), NULL, 0);
+  case QS_COUNT: {
+    uint64_t k = 0;
+    rc = s->inner.ops->count(&s->inner, &k);
+    return tubo__served_reply(sv, src, rc, k, NULL, 0);
+  }
   case QS_TASK_DONE:
-    return tubo__served_reply(sv, src, tubo__queue_ring_task_done(&s->inner), 0, NULL, 0);
+    return tubo__served_reply(sv, src, s->inner.ops->task_done(&s->inner), 0, NULL, 0);
   case QS_JOIN:
-    rc = tubo__queue_ring_join(&s->inner, 0);
+    rc = s->inner.ops->join(&s->inner, 0);
     if (rc == TUBO_ETIMEDOUT)
       return 1;
     return tubo__served_reply(sv, src, rc, 0, NULL, 0);
@@ -73,11 +76,11 @@ static int qs_own_attempt(qs_own_t *o)
 {
   switch (o->op) {
   case QS_PUT:
-    return tubo__queue_ring_put(&o->s->inner, o->item, o->len, 0);
+    return o->s->inner.ops->put(&o->s->inner, o->item, o->len, 0);
   case QS_GET:
-    return tubo__queue_ring_get(&o->s->inner, o->buf, o->cap, o->lenp, 0);
+    return o->s->inner.ops->get(&o->s->inner, o->buf, o->cap, o->lenp, 0);
   default:
-    return tubo__queue_ring_join(&o->s->inner, 0);
+    return o->s->inner.ops->join(&o->s->inner, 0);
   }
 }
 
@@ -147,8 +150,7 @@ static int qs_count(const tubo_queue_t *q, uint64_t *n)
     return rc;
   if (!s->served->home)
     return tubo__served_call(s->served, QS_COUNT, 0, NULL, 0, NULL, 0, NULL, n);
-  *n = tubo__queue_ring_count(&s->inner);
-  return 0;
+  return s->inner.ops->count(&s->inner, n);
 }
 
 static int qs_task_done(tubo_queue_t *q)
@@ -159,7 +161,7 @@ static int qs_task_done(tubo_queue_t *q)
     return rc;
   if (!s->served->home)
     return tubo__served_call(s->served, QS_TASK_DONE, 0, NULL, 0, NULL, 0, NULL, NULL);
-  rc = tubo__queue_ring_task_done(&s->inner);
+  rc = s->inner.ops->task_done(&s->inner);
   if (rc == 0)
     tubo__served_kick(s->served); /* a parked join may be answered */
   return rc;
@@ -179,8 +181,8 @@ static int qs_join(tubo_queue_t *q, int timeout_ms)
 
 static void qs_release(tubo__queue_served_t *s)
 {
-  if (s->inner.sh != NULL)
-    tubo__queue_ring_release(&s->inner);
+  if (s->inner.ops != NULL)
+    (void)s->inner.ops->free_(&s->inner);
   free(s->item);
   free(s);
 }
@@ -211,7 +213,9 @@ int tubo__queue_served_open(tubo_comm_t *comm, uint64_t capacity, uint64_t item_
   s->item_max = (size_t)item_max;
   int home_rc = 0;
   if (comm->rank == 0) {
-    home_rc = tubo__queue_ring_create((size_t)capacity, s->item_max, flags, &s->inner);
+    home_rc = tubo__queue_local_create((size_t)capacity, s->item_max, flags, &s->inner);
+    if (home_rc != 0)
+      s->inner.ops = NULL;
     if (home_rc == 0 && (s->item = malloc(s->item_max)) == NULL)
       home_rc = TUBO_ENOMEM;
   }

@@ -1,0 +1,263 @@
+/* SPDX-License-Identifier: MIT */
+/* Pool, as multiprocessing.Pool: map, apply_async and its pending results, close, join,
+ * terminate, a function that fails, and a worker that dies (reported, never waited for). */
+#include "config.h"
+
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static int square(const void *in, void *out)
+{
+  int64_t x;
+  memcpy(&x, in, sizeof x);
+  x *= x;
+  memcpy(out, &x, sizeof x);
+  return 0;
+}
+
+/* Fails on 13, as a Python function that raises. */
+static int square_not_13(const void *in, void *out)
+{
+  int64_t x;
+  memcpy(&x, in, sizeof x);
+  if (x == 13)
+    return 1;
+  return square(in, out);
+}
+
+/* Kills its worker on 13, as a worker killed by the OOM killer or a crash. */
+static int square_dies_on_13(const void *in, void *out)
+{
+  int64_t x;
+  memcpy(&x, in, sizeof x);
+  if (x == 13)
+    raise(SIGKILL);
+  return square(in, out);
+}
+
+/* The process id of the worker it runs in. */
+static int worker_pid(const void *in, void *out)
+{
+  (void)in;
+  int32_t pid = (int32_t)getpid();
+  memcpy(out, &pid, sizeof pid);
+  return 0;
+}
+
+static void check_squares(const int64_t *out, size_t n, int64_t skip)
+{
+  for (size_t i = 0; i < n; i++)
+    if ((int64_t)i != skip)
+      ck_assert_msg(out[i] == (int64_t)(i * i), "result %zu: expected %zu, got %lld", i, i * i,
+                    (long long)out[i]);
+}
+
+START_TEST(test_map)
+{
+  enum { N = 5000 };
+  tubo_pool_t *pool = NULL;
+  TH_CK_OK(tubo_pool_create(3, &pool));
+  int64_t *in = malloc(N * sizeof *in), *out = calloc(N, sizeof *out);
+  ck_assert_msg(in != NULL && out != NULL, "malloc");
+  for (int i = 0; i < N; i++)
+    in[i] = i;
+  TH_CK_OK(tubo_pool_map(pool, square, in, sizeof *in, out, sizeof *out, N));
+  check_squares(out, N, -1);
+  /* Again, a short one: chunks of one input each. */
+  memset(out, 0, N * sizeof *out);
+  TH_CK_OK(tubo_pool_map(pool, square, in, sizeof *in, out, sizeof *out, 5));
+  check_squares(out, 5, -1);
+  TH_CK_OK(tubo_pool_map(pool, square, in, sizeof *in, out, sizeof *out, 0));
+  TH_CK_OK(tubo_pool_close(pool));
+  TH_CK_OK(tubo_pool_join(pool));
+  TH_CK_OK(tubo_pool_free(pool));
+  free(in);
+  free(out);
+}
+END_TEST
+
+/* Pending results, collected in any order; a call runs in a worker, not in this process. */
+START_TEST(test_apply_async)
+{
+  enum { N = 20 };
+  tubo_pool_t *pool = NULL;
+  TH_CK_OK(tubo_pool_create(2, &pool));
+  tubo_pool_result_t *r[N];
+  for (int64_t i = 0; i < N; i++)
+    TH_CK_OK(tubo_pool_apply_async(pool, square, &i, sizeof i, sizeof i, &r[i]));
+  /* Collected in the reverse order of their calls. */
+  for (int i = N - 1; i >= 0; i--) {
+    int64_t v = -1;
+    TH_CK_OK(tubo_pool_result_get(r[i], &v, sizeof v, -1));
+    ck_assert_msg(v == (int64_t)i * i, "apply_async(square, %d): expected %d, got %lld", i, i * i,
+                  (long long)v);
+    int ready = 0;
+    TH_CK_OK(tubo_pool_result_ready(r[i], &ready));
+    ck_assert_msg(ready == 1, "ready() after get: expected 1, got %d", ready);
+    TH_CK_OK(tubo_pool_result_free(r[i]));
+  }
+  /* No input; the result names the worker, which is not this process. */
+  tubo_pool_result_t *who = NULL;
+  TH_CK_OK(tubo_pool_apply_async(pool, worker_pid, NULL, 0, sizeof(int32_t), &who));
+  int32_t pid = 0;
+  TH_CK_OK(tubo_pool_result_get(who, &pid, sizeof pid, -1));
+  ck_assert_msg(pid > 0 && pid != (int32_t)getpid(),
+                "the call ran in process %d: expected a worker, not this process (%d)", pid,
+                (int)getpid());
+  /* A result freed before it is collected is dropped when it comes. */
+  tubo_pool_result_t *dropped = NULL;
+  int64_t x = 3;
+  TH_CK_OK(tubo_pool_apply_async(pool, square, &x, sizeof x, sizeof x, &dropped));
+  TH_CK_OK(tubo_pool_result_free(dropped));
+  TH_CK_RC(tubo_pool_result_get(dropped, &x, sizeof x, 0), TUBO_ERESULT);
+  TH_CK_OK(tubo_pool_close(pool));
+  TH_CK_OK(tubo_pool_join(pool));
+  TH_CK_OK(tubo_pool_free(pool));
+  /* A pending result outliving its pool is told so. */
+  TH_CK_RC(tubo_pool_result_get(who, &pid, sizeof pid, 0), TUBO_EPOOL);
+  TH_CK_OK(tubo_pool_result_free(who));
+}
+END_TEST
+
+START_TEST(test_function_fails)
+{
+  enum { N = 40 };
+  tubo_pool_t *pool = NULL;
+  TH_CK_OK(tubo_pool_create(2, &pool));
+  int64_t in[N], out[N];
+  for (int i = 0; i < N; i++)
+    in[i] = i;
+  memset(out, 0, sizeof out);
+  TH_CK_RC(tubo_pool_map(pool, square_not_13, in, sizeof *in, out, sizeof *out, N), TUBO_ETASK);
+  check_squares(out, N, 13); /* the others' results are in */
+  tubo_pool_result_t *r = NULL;
+  TH_CK_OK(tubo_pool_apply_async(pool, square_not_13, &in[13], sizeof in[13], sizeof out[0], &r));
+  TH_CK_RC(tubo_pool_result_get(r, &out[0], sizeof out[0], -1), TUBO_ETASK);
+  TH_CK_OK(tubo_pool_result_free(r));
+  /* The pool still works. */
+  TH_CK_OK(tubo_pool_map(pool, square, in, sizeof *in, out, sizeof *out, N));
+  check_squares(out, N, -1);
+  TH_CK_OK(tubo_pool_free(pool)); /* terminates and joins the running workers */
+}
+END_TEST
+
+/* A worker that dies loses its task: the map returns TUBO_EWORKER instead of waiting for
+ * it for ever (Python's Pool waits), and so does everything after. */
+START_TEST(test_worker_dies)
+{
+  enum { N = 40 };
+  tubo_pool_t *pool = NULL;
+  TH_CK_OK(tubo_pool_create(2, &pool));
+  int64_t in[N], out[N];
+  for (int i = 0; i < N; i++)
+    in[i] = i;
+  TH_CK_RC(tubo_pool_map(pool, square_dies_on_13, in, sizeof *in, out, sizeof *out, N),
+           TUBO_EWORKER);
+  TH_CK_RC(tubo_pool_map(pool, square, in, sizeof *in, out, sizeof *out, N), TUBO_EWORKER);
+  tubo_pool_result_t *r = NULL;
+  TH_CK_RC(tubo_pool_apply_async(pool, square, &in[1], sizeof in[1], sizeof out[0], &r),
+           TUBO_EWORKER);
+  TH_CK_OK(tubo_pool_close(pool));
+  TH_CK_RC(tubo_pool_join(pool), TUBO_EWORKER);
+  TH_CK_OK(tubo_pool_free(pool));
+}
+END_TEST
+
+/* The same for a pending result whose call kills its worker. */
+START_TEST(test_worker_dies_async)
+{
+  tubo_pool_t *pool = NULL;
+  TH_CK_OK(tubo_pool_create(1, &pool));
+  int64_t x = 13, y = 0;
+  tubo_pool_result_t *r = NULL;
+  TH_CK_OK(tubo_pool_apply_async(pool, square_dies_on_13, &x, sizeof x, sizeof y, &r));
+  TH_CK_RC(tubo_pool_result_get(r, &y, sizeof y, -1), TUBO_EWORKER);
+  TH_CK_OK(tubo_pool_result_free(r));
+  TH_CK_OK(tubo_pool_free(pool));
+}
+END_TEST
+
+START_TEST(test_life)
+{
+  tubo_pool_t *pool = NULL;
+  int64_t x = 2, y = 0;
+  TH_CK_OK(tubo_pool_create(0, &pool));        /* one worker per CPU */
+  TH_CK_RC(tubo_pool_join(pool), TUBO_EINVAL); /* still running: Python's ValueError */
+  TH_CK_OK(tubo_pool_close(pool));
+  TH_CK_RC(tubo_pool_close(pool), TUBO_ECLOSED);
+  TH_CK_RC(tubo_pool_map(pool, square, &x, sizeof x, &y, sizeof y, 1), TUBO_ECLOSED);
+  tubo_pool_result_t *r = NULL;
+  TH_CK_RC(tubo_pool_apply_async(pool, square, &x, sizeof x, sizeof y, &r), TUBO_ECLOSED);
+  TH_CK_OK(tubo_pool_join(pool));
+  TH_CK_OK(tubo_pool_free(pool));
+
+  /* terminate stops workers that are waiting for work; join then succeeds. */
+  TH_CK_OK(tubo_pool_create(2, &pool));
+  TH_CK_OK(tubo_pool_terminate(pool));
+  TH_CK_OK(tubo_pool_join(pool));
+  TH_CK_OK(tubo_pool_free(pool));
+}
+END_TEST
+
+START_TEST(test_bad_arguments)
+{
+  tubo_pool_t *pool = NULL;
+  int64_t x = 2, y = 0;
+  tubo_pool_result_t *r = NULL;
+  TH_CK_RC(tubo_pool_create(2, NULL), TUBO_EINVAL);
+  TH_CK_RC(tubo_pool_create(-1, &pool), TUBO_EINVAL);
+  ck_assert_msg(pool == NULL, "failed creates must leave the handle alone");
+  TH_CK_RC(tubo_pool_map(NULL, square, &x, sizeof x, &y, sizeof y, 1), TUBO_EPOOL);
+  TH_CK_RC(tubo_pool_apply_async(NULL, square, &x, sizeof x, sizeof y, &r), TUBO_EPOOL);
+  TH_CK_RC(tubo_pool_close(NULL), TUBO_EPOOL);
+  TH_CK_RC(tubo_pool_terminate(NULL), TUBO_EPOOL);
+  TH_CK_RC(tubo_pool_join(NULL), TUBO_EPOOL);
+  TH_CK_RC(tubo_pool_free(NULL), TUBO_EPOOL);
+  TH_CK_RC(tubo_pool_result_get(NULL, &y, sizeof y, 0), TUBO_ERESULT);
+  int ready = 0;
+  TH_CK_RC(tubo_pool_result_ready(NULL, &ready), TUBO_ERESULT);
+  TH_CK_RC(tubo_pool_result_free(NULL), TUBO_ERESULT);
+
+  TH_CK_OK(tubo_pool_create(1, &pool));
+  /* A handle of another kind is refused as one of this kind. */
+  TH_CK_RC(tubo_pool_result_free((tubo_pool_result_t *)pool), TUBO_ERESULT);
+  TH_CK_RC(tubo_pool_map(pool, NULL, &x, sizeof x, &y, sizeof y, 1), TUBO_EINVAL);
+  TH_CK_RC(tubo_pool_map(pool, square, NULL, sizeof x, &y, sizeof y, 1), TUBO_EINVAL);
+  TH_CK_RC(tubo_pool_map(pool, square, &x, 0, &y, sizeof y, 1), TUBO_EINVAL);
+  TH_CK_RC(tubo_pool_map(pool, square, &x, TUBO_POOL_ITEM_MAX + 1, &y, sizeof y, 1), TUBO_ETOOBIG);
+  TH_CK_RC(tubo_pool_apply_async(pool, square, &x, sizeof x, sizeof y, NULL), TUBO_EINVAL);
+  TH_CK_RC(tubo_pool_apply_async(pool, square, NULL, 8, sizeof y, &r), TUBO_EINVAL);
+  TH_CK_RC(tubo_pool_apply_async(pool, square, &x, sizeof x, TUBO_POOL_ITEM_MAX + 1, &r),
+           TUBO_ETOOBIG);
+  TH_CK_OK(tubo_pool_free(pool));
+  TH_CK_RC(tubo_pool_close(pool), TUBO_EPOOL);
+  TH_CK_RC(tubo_pool_free(pool), TUBO_EPOOL);
+}
+END_TEST
+
+static Suite *pool_suite(void)
+{
+  Suite *s = suite_create("pool");
+  TCase *tc = th_tcase("processes");
+  tcase_add_test(tc, test_map);
+  tcase_add_test(tc, test_apply_async);
+  tcase_add_test(tc, test_function_fails);
+  tcase_add_test(tc, test_worker_dies);
+  tcase_add_test(tc, test_worker_dies_async);
+  tcase_add_test(tc, test_life);
+  tcase_add_test(tc, test_bad_arguments);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+static const th_body_t bodies[] = {{NULL, NULL, 0}};
+
+int main(int argc, char **argv)
+{
+  return th_main(argc, argv, bodies, pool_suite);
+}
