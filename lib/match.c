@@ -110,11 +110,24 @@ static int match_fin(tubo__world_t *w, int src, uint32_t sreq, int err)
   return tubo__send_ctrl(w, src, &f, &fin);
 }
 
+/* Answers an RTS whose message was taken (or could not be, err): with a FIN, or, for a
+ * loan, whose sender waits for nothing, by giving its block back to the heap. */
+static int match_answer(tubo__world_t *w, int src, uint64_t addr, uint32_t sreq, int err)
+{
+  if (!(addr & TUBO__RTS_LOAN))
+    return match_fin(w, src, sreq, err);
+  tubo__tport_t *t = tubo__tport_of(w, src);
+  if (t->ops->loan_free == NULL || t->ops->loan_free(t->state, TUBO__RTS_OFF(addr)) != 0)
+    return TUBO_ECORRUPT;
+  return 0;
+}
+
 /* Tells the sender of an RTS message that its receive has ended, and completes the
  * receive with err, or as received. */
-static void recv_pull_done(tubo__world_t *w, tubo_request_t *r, int src, uint32_t sreq, int err)
+static void recv_pull_done(tubo__world_t *w, tubo_request_t *r, int src, uint64_t addr,
+                           uint32_t sreq, int err)
 {
-  int rc = match_fin(w, src, sreq, err);
+  int rc = match_answer(w, src, addr, sreq, err);
   if (err == 0)
     err = rc;
   if (err != 0)
@@ -143,13 +156,13 @@ static void recv_pull(tubo__world_t *w, tubo_request_t *r, int src, uint64_t add
    * it in, or it would stay there for ever. */
   if (err == 0 && r->msg_len > 0)
     err = match_read(w, src, addr, sreq, r->buf, n, r->msg_len);
-  recv_pull_done(w, r, src, sreq, err);
+  recv_pull_done(w, r, src, addr, sreq, err);
 }
 
 void tubo__read_done(tubo__world_t *w, tubo_request_t *r, uint32_t sreq, int err)
 {
   r->reading = 0;
-  recv_pull_done(w, r, r->st_source, sreq, err);
+  recv_pull_done(w, r, r->st_source, 0, sreq, err);
 }
 
 void tubo__read_cancel(tubo__world_t *w, tubo_request_t *r)
@@ -309,7 +322,7 @@ static int umsg_pull(tubo__world_t *w, tubo__umsg_t *u)
   if (data == NULL)
     return 0; /* it stays an RTS: a receive will take it */
   int err = u->total ? match_read(w, u->src, u->raddr, u->sreq, data, u->total, u->total) : 0;
-  int rc = match_fin(w, u->src, u->sreq, err);
+  int rc = match_answer(w, u->src, u->raddr, u->sreq, err);
   if (err != 0 || rc != 0) {
     free(data);
     return err != 0 ? TUBO_ECORRUPT : rc;
