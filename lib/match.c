@@ -94,7 +94,9 @@ static int match_read(tubo__world_t *w, int src, uint64_t addr, uint32_t id, voi
                       size_t total)
 {
   tubo__tport_t *t = tubo__tport_of(w, src);
-  if (!t->caps.single_copy || t->ops->read == NULL)
+  /* A message in the shared heap needs no reading of the sender's memory. */
+  int heap = (addr & TUBO__RTS_HEAP) && t->ops->heap_of != NULL;
+  if ((!t->caps.single_copy && !heap) || t->ops->read == NULL)
     return TUBO_ENOTSUP;
   return t->ops->read(t->state, w->peers[src].tpeer, addr, id, dst, n, total);
 }
@@ -308,9 +310,11 @@ static int deliver_cont(tubo__world_t *w, int src, const void *p, size_t n)
 
 /* Whether a stalled rank may take a message announced by an RTS from src into memory
  * before any receive wants it. */
-static int match_can_pull(tubo__world_t *w, int src, uint64_t total)
+static int match_can_pull(tubo__world_t *w, int src, uint64_t addr, uint64_t total)
 {
-  return tubo__tport_of(w, src)->caps.single_copy && total <= TUBO__PULL_MAX;
+  const tubo__tport_t *t = tubo__tport_of(w, src);
+  int heap = (addr & TUBO__RTS_HEAP) && t->ops->heap_of != NULL;
+  return (t->caps.single_copy || heap) && total <= TUBO__PULL_MAX;
 }
 
 /* Takes the message an unexpected RTS announced into memory of its own and tells the
@@ -352,7 +356,7 @@ static int deliver_rts(tubo__world_t *w, int src, const tubo__frame_t *f, const 
    * may be blocked sending to that sender), take the message now into memory, so that
    * two ranks sending large messages to each other do not deadlock (up to
    * TUBO__PULL_MAX: beyond, the memory it would take is the greater danger). */
-  int pull = w->stalled == TUBO__STALLED_LONG && match_can_pull(w, src, h.total);
+  int pull = w->stalled == TUBO__STALLED_LONG && match_can_pull(w, src, h.addr, h.total);
   if (!must && !pull && !w->drain && !posted_wants(w, src))
     return 0;
   tubo__umsg_t *u = umsg_new(src, f, (size_t)h.total, 0);
@@ -377,7 +381,7 @@ int tubo__unexp_pull(tubo__world_t *w)
   int n = 0;
   tubo__umsg_t *u;
   TUBO__LIST_FOREACH(u, &w->unexp, tubo__umsg_t, link)
-    if (u->kind == TUBO__F_RTS && match_can_pull(w, u->src, u->total)) {
+    if (u->kind == TUBO__F_RTS && match_can_pull(w, u->src, u->raddr, u->total)) {
       int rc = umsg_pull(w, u);
       if (rc != 0)
         return rc;

@@ -115,8 +115,7 @@ static int send_from_heap(tubo__world_t *w, tubo_request_t *r)
 {
   const tubo__tport_t *t = tubo__tport_of(w, r->peer);
   uint64_t off;
-  if (!t->caps.single_copy || t->ops->heap_of == NULL ||
-      !t->ops->heap_of(t->state, r->buf, r->cap, &off))
+  if (t->ops->heap_of == NULL || !t->ops->heap_of(t->state, r->buf, r->cap, &off))
     return 0;
   r->off = off | TUBO__RTS_HEAP;
   return 1;

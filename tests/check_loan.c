@@ -246,6 +246,7 @@ static void leaver(int die)
     void *b;
     TH_OK(tubo_loan(th_world, 1, FULL_BLOCK, &b));
     TH_OK(tubo_send_loan(b, FULL_BLOCK, 1, 1, th_world)); /* now rank 1's, never received */
+    TH_OK(tubo_send(NULL, 0, 1, 5, th_world));            /* rank 1 may fill the heap now */
     int k;
     TH_OK(tubo_recv(&k, sizeof k, 1, 2, th_world, TUBO_STATUS_IGNORE));
     TH_CHECK(k > 0, "expected rank 1 to hold heap blocks, it holds %d", k);
@@ -261,6 +262,7 @@ static void leaver(int die)
     fflush(stdout);
     return;
   }
+  TH_OK(tubo_recv(NULL, 0, 0, 5, th_world, TUBO_STATUS_IGNORE));
   int k = fill_heap(held, 64);
   TH_OK(tubo_send(&k, sizeof k, 0, 2, th_world));
   TH_OK(tubo_recv(NULL, 0, 0, 4, th_world, TUBO_STATUS_IGNORE));

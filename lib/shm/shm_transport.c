@@ -740,15 +740,9 @@ static int shm_open_job(tubo__world_t *w, tubo__launch_t *l, const void *arg, vo
   s->frame_max = s->L.frame_max;
   shm_wire(s);
   caps->frame_max = s->frame_max;
-  /* RTS frames work where peers may read each other's memory, and for messages in the
-   * shared heap everywhere. */
-  caps->single_copy = s->size > 1 && (!atomic_load(&s->ctl->cma_denied) || s->heap.ctl != NULL);
-  if (s->size > 1 && !atomic_load(&s->ctl->cma_denied))
+  caps->single_copy = s->size > 1 && !atomic_load(&s->ctl->cma_denied);
+  if (caps->single_copy)
     shm_choose_rndv(s);
-  else
-    for (int p = 0; p < s->size; p++)
-      if (p != s->rank)
-        tubo__tp_set_rndv(w, shm_world(s, p), SIZE_MAX);
   *state = s;
   return 0;
 fail:
