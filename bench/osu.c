@@ -80,9 +80,25 @@ static inline void osu_abort(int code)
 {
   MPI_Abort(MPI_COMM_WORLD, code);
 }
+/* Buffers as MPI_Alloc_mem gives them; MPI has no loans. */
+static inline void *osu_alloc_mem(size_t n)
+{
+  void *p = NULL;
+  return MPI_Alloc_mem((MPI_Aint)n, MPI_INFO_NULL, &p) == MPI_SUCCESS ? p : NULL;
+}
+static inline void osu_free_mem(void *p)
+{
+  MPI_Free_mem(p);
+}
+#define OSU_HAS_LOANS 0
+static inline int osu_loan_pingpong(size_t n, int peer, int tag)
+{
+  (void)n, (void)peer, (void)tag;
+  return -1;
+}
 #else
 #include <tubo.h>
-#define OSU_IMPL "tubo"
+#define OSU_IMPL      "tubo"
 typedef tubo_request_t *osu_req_t;
 static inline int osu_init(int *argc, char ***argv)
 {
@@ -136,6 +152,45 @@ static inline const char *osu_strerror(int rc)
 static inline void osu_abort(int code)
 {
   tubo_abort(TUBO_COMM_WORLD, code);
+}
+static inline void *osu_alloc_mem(size_t n)
+{
+  void *p = NULL;
+  return tubo_alloc_mem(n, &p) == 0 ? p : NULL;
+}
+static inline void osu_free_mem(void *p)
+{
+  (void)tubo_free_mem(p);
+}
+#define OSU_HAS_LOANS 1
+/* One leg of a loan ping-pong: rank 0 loans a buffer, writes its first and last byte
+ * and hands it over; the peer takes it, reads them, gives it back and answers alike. */
+static inline int osu_loan_send(size_t n, int peer, int tag)
+{
+  char *p;
+  int rc = tubo_loan(TUBO_COMM_WORLD, peer, n, (void **)&p);
+  if (rc != 0)
+    return rc;
+  p[0] = p[n - 1] = 'L';
+  return tubo_send_loan(p, n, peer, tag, TUBO_COMM_WORLD);
+}
+static inline int osu_loan_recv(size_t n, int peer, int tag)
+{
+  char *p;
+  tubo_status_t st;
+  int rc = tubo_recv_loan(peer, tag, TUBO_COMM_WORLD, (void **)&p, &st);
+  if (rc != 0)
+    return rc;
+  if (st.length != n || p[0] != 'L' || p[n - 1] != 'L')
+    return TUBO_ECORRUPT;
+  return tubo_loan_release(p);
+}
+static inline int osu_loan_pingpong(size_t n, int peer, int first)
+{
+  int rc;
+  if (first)
+    return (rc = osu_loan_send(n, peer, 7)) != 0 ? rc : osu_loan_recv(n, peer, 7);
+  return (rc = osu_loan_recv(n, peer, 7)) != 0 ? rc : osu_loan_send(n, peer, 7);
 }
 #endif
 /* ---- End of the shim. ---- */
@@ -193,6 +248,8 @@ static void osu_idle(void)
 typedef struct osu_opts {
   int latency, bw; /* which tests run */
   int bind;        /* bind rank r to the r-th allowed CPU */
+  int alloc_mem;   /* buffers from tubo_alloc_mem / MPI_Alloc_mem */
+  int loan;        /* the loan ping-pong (tubo only) */
   int idle;        /* ranks beyond the first two idle */
   size_t sizes[OSU_MAX_SIZES];
   int nsizes;
@@ -201,7 +258,9 @@ typedef struct osu_opts {
 static void osu_usage(FILE *f)
 {
   fprintf(f, "Usage: tuborun -n 2 osu_tubo [options]   or   mpirun -n 2 osu_mpi [options]\n"
-             "  -t latency|bw|both  which test to run (default both)\n"
+             "  -t latency|bw|both|loan  which test to run (default both); loan: a\n"
+             "                      ping-pong of loans (tubo only), as latency\n"
+             "  -m                  buffers from tubo_alloc_mem / MPI_Alloc_mem\n"
              "  -s S1,S2,...        message sizes in bytes (default 8, 16, ... 4194304)\n"
              "  -b                  bind rank r to the r-th CPU this process may use\n"
              "  -i                  more than 2 ranks: ranks 2 and up stay idle until the end\n"
@@ -237,13 +296,20 @@ static int osu_parse(int argc, char **argv, osu_opts_t *o, const char **err)
       return 1;
     if (strcmp(a, "-b") == 0) {
       o->bind = 1;
+    } else if (strcmp(a, "-m") == 0) {
+      o->alloc_mem = 1;
     } else if (strcmp(a, "-i") == 0) {
       o->idle = 1;
     } else if (strcmp(a, "-t") == 0 && v != NULL) {
       o->latency = strcmp(v, "latency") == 0 || strcmp(v, "both") == 0;
       o->bw = strcmp(v, "bw") == 0 || strcmp(v, "both") == 0;
-      if (!o->latency && !o->bw) {
-        *err = "-t needs latency, bw or both";
+      o->loan = strcmp(v, "loan") == 0;
+      if (o->loan && !OSU_HAS_LOANS) {
+        *err = "-t loan: MPI has no loans";
+        return 2;
+      }
+      if (!o->latency && !o->bw && !o->loan) {
+        *err = "-t needs latency, bw, both or loan";
         return 2;
       }
       i++;
@@ -289,7 +355,10 @@ static int osu_lat_iters(size_t n)
 
 static int osu_bw_iters(size_t n)
 {
-  return n <= 8192 ? 100 : 20;
+  if (n <= 8192)
+    return 100;
+  long it = (long)(((size_t)20 << 20) / n); /* above 1 MiB: 20 MiB of windows, at least 2 */
+  return it > 20 ? 20 : it < 2 ? 2 : (int)it;
 }
 
 static void osu_latency(char *buf, size_t n)
@@ -311,6 +380,23 @@ static void osu_latency(char *buf, size_t n)
   double t = osu_wtime() - t0;
   if (osu_rank == 0)
     printf("osu impl=" OSU_IMPL " test=latency size=%zu iters=%d half_rtt_ns=%.1f\n", n, iters,
+           t / iters / 2 * 1e9);
+}
+
+/* The loan ping-pong: half the mean round trip, as osu_latency. */
+static void osu_loan(size_t n)
+{
+  int iters = osu_lat_iters(n), skip = iters / 10;
+  double t0 = 0;
+  osu_sync();
+  for (int i = 0; i < iters + skip; i++) {
+    if (i == skip)
+      t0 = osu_wtime();
+    osu_check(osu_loan_pingpong(n, 1 - osu_rank, osu_rank == 0), "loan ping-pong");
+  }
+  double t = osu_wtime() - t0;
+  if (osu_rank == 0)
+    printf("osu impl=" OSU_IMPL " test=loan size=%zu iters=%d half_rtt_ns=%.1f\n", n, iters,
            t / iters / 2 * 1e9);
 }
 
@@ -351,16 +437,26 @@ static void osu_bw(char *sbuf, char *rbuf, size_t n, char mark)
            OSU_WINDOW, (double)n * OSU_WINDOW * iters / t / 1e9);
 }
 
-/* Page-aligned and touched, so that first-touch faults stay out of the timed loops. */
-static char *osu_buffer(size_t n)
+/* Page-aligned and touched, so that first-touch faults stay out of the timed loops; or
+ * (-m) from the library's allocator, touched too. */
+static char *osu_buffer(size_t n, int alloc_mem)
 {
-  void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED) {
-    perror("osu: mmap");
+  void *p = alloc_mem ? osu_alloc_mem(n)
+                      : mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED || p == NULL) {
+    perror("osu: buffer");
     osu_abort(1);
   }
   memset(p, 1, n);
   return p;
+}
+
+static void osu_buffer_free(char *p, size_t n, int alloc_mem)
+{
+  if (alloc_mem)
+    osu_free_mem(p);
+  else
+    munmap(p, n);
 }
 
 int main(int argc, char **argv)
@@ -396,7 +492,11 @@ int main(int argc, char **argv)
   size_t max = 1;
   for (int k = 0; k < o.nsizes; k++)
     max = o.sizes[k] > max ? o.sizes[k] : max;
-  char *sbuf = osu_buffer(max), *rbuf = osu_buffer(max);
+  char *sbuf = osu_buffer(max, o.alloc_mem), *rbuf = osu_buffer(max, o.alloc_mem);
+  for (int k = 0; k < o.nsizes && o.loan; k++) {
+    osu_loan(o.sizes[k]);
+    fflush(stdout);
+  }
   for (int k = 0; k < o.nsizes && o.latency; k++) {
     osu_latency(sbuf, o.sizes[k]);
     fflush(stdout);
@@ -405,8 +505,8 @@ int main(int argc, char **argv)
     osu_bw(sbuf, rbuf, o.sizes[k], (char)('A' + k % 26));
     fflush(stdout);
   }
-  munmap(sbuf, max);
-  munmap(rbuf, max);
+  osu_buffer_free(sbuf, max, o.alloc_mem);
+  osu_buffer_free(rbuf, max, o.alloc_mem);
   char done = 0;
   for (int r = 2; r < size && osu_rank == 0; r++)
     osu_check(osu_send(&done, 1, r, OSU_TAG_DONE), "done send");

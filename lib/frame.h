@@ -36,10 +36,19 @@ struct tubo__f_first {
 
 struct tubo__f_rts {
   uint64_t total; /* length of the message */
-  uint64_t addr;  /* where it lies in the sender's address space */
+  uint64_t addr;  /* where it lies in the sender's address space, or with TUBO__RTS_HEAP
+                   * set, the offset of the data in the job's shared heap */
   uint32_t sreq;  /* the sender's request id, echoed in FIN */
   uint32_t pad;
 };
+
+/* Bits of tubo__f_rts.addr. User addresses never have them (they lie below 2^47). HEAP:
+ * the receiver copies the message out of the shared heap with memcpy. LOAN too: the data
+ * is a loan (lib/shm/shm_loan.h) the sender gave the receiver, which the receiver keeps
+ * or releases; no FIN answers it (the send completed when it was pushed). */
+#define TUBO__RTS_HEAP   ((uint64_t)1 << 63)
+#define TUBO__RTS_LOAN   ((uint64_t)1 << 62)
+#define TUBO__RTS_OFF(a) ((a) & ~(TUBO__RTS_HEAP | TUBO__RTS_LOAN))
 
 struct tubo__f_fin {
   uint32_t sreq;

@@ -94,7 +94,9 @@ static int match_read(tubo__world_t *w, int src, uint64_t addr, uint32_t id, voi
                       size_t total)
 {
   tubo__tport_t *t = tubo__tport_of(w, src);
-  if (!t->caps.single_copy || t->ops->read == NULL)
+  /* A message in the shared heap needs no reading of the sender's memory. */
+  int heap = (addr & TUBO__RTS_HEAP) && t->ops->heap_of != NULL;
+  if ((!t->caps.single_copy && !heap) || t->ops->read == NULL)
     return TUBO_ENOTSUP;
   return t->ops->read(t->state, w->peers[src].tpeer, addr, id, dst, n, total);
 }
@@ -110,11 +112,24 @@ static int match_fin(tubo__world_t *w, int src, uint32_t sreq, int err)
   return tubo__send_ctrl(w, src, &f, &fin);
 }
 
+/* Answers an RTS whose message was taken (or could not be, err): with a FIN, or, for a
+ * loan, whose sender waits for nothing, by giving its block back to the heap. */
+static int match_answer(tubo__world_t *w, int src, uint64_t addr, uint32_t sreq, int err)
+{
+  if (!(addr & TUBO__RTS_LOAN))
+    return match_fin(w, src, sreq, err);
+  tubo__tport_t *t = tubo__tport_of(w, src);
+  if (t->ops->loan_free == NULL || t->ops->loan_free(t->state, TUBO__RTS_OFF(addr)) != 0)
+    return TUBO_ECORRUPT;
+  return 0;
+}
+
 /* Tells the sender of an RTS message that its receive has ended, and completes the
  * receive with err, or as received. */
-static void recv_pull_done(tubo__world_t *w, tubo_request_t *r, int src, uint32_t sreq, int err)
+static void recv_pull_done(tubo__world_t *w, tubo_request_t *r, int src, uint64_t addr,
+                           uint32_t sreq, int err)
 {
-  int rc = match_fin(w, src, sreq, err);
+  int rc = match_answer(w, src, addr, sreq, err);
   if (err == 0)
     err = rc;
   if (err != 0)
@@ -143,13 +158,13 @@ static void recv_pull(tubo__world_t *w, tubo_request_t *r, int src, uint64_t add
    * it in, or it would stay there for ever. */
   if (err == 0 && r->msg_len > 0)
     err = match_read(w, src, addr, sreq, r->buf, n, r->msg_len);
-  recv_pull_done(w, r, src, sreq, err);
+  recv_pull_done(w, r, src, addr, sreq, err);
 }
 
 void tubo__read_done(tubo__world_t *w, tubo_request_t *r, uint32_t sreq, int err)
 {
   r->reading = 0;
-  recv_pull_done(w, r, r->st_source, sreq, err);
+  recv_pull_done(w, r, r->st_source, 0, sreq, err);
 }
 
 void tubo__read_cancel(tubo__world_t *w, tubo_request_t *r)
@@ -295,9 +310,11 @@ static int deliver_cont(tubo__world_t *w, int src, const void *p, size_t n)
 
 /* Whether a stalled rank may take a message announced by an RTS from src into memory
  * before any receive wants it. */
-static int match_can_pull(tubo__world_t *w, int src, uint64_t total)
+static int match_can_pull(tubo__world_t *w, int src, uint64_t addr, uint64_t total)
 {
-  return tubo__tport_of(w, src)->caps.single_copy && total <= TUBO__PULL_MAX;
+  const tubo__tport_t *t = tubo__tport_of(w, src);
+  int heap = (addr & TUBO__RTS_HEAP) && t->ops->heap_of != NULL;
+  return (t->caps.single_copy || heap) && total <= TUBO__PULL_MAX;
 }
 
 /* Takes the message an unexpected RTS announced into memory of its own and tells the
@@ -309,7 +326,7 @@ static int umsg_pull(tubo__world_t *w, tubo__umsg_t *u)
   if (data == NULL)
     return 0; /* it stays an RTS: a receive will take it */
   int err = u->total ? match_read(w, u->src, u->raddr, u->sreq, data, u->total, u->total) : 0;
-  int rc = match_fin(w, u->src, u->sreq, err);
+  int rc = match_answer(w, u->src, u->raddr, u->sreq, err);
   if (err != 0 || rc != 0) {
     free(data);
     return err != 0 ? TUBO_ECORRUPT : rc;
@@ -339,7 +356,7 @@ static int deliver_rts(tubo__world_t *w, int src, const tubo__frame_t *f, const 
    * may be blocked sending to that sender), take the message now into memory, so that
    * two ranks sending large messages to each other do not deadlock (up to
    * TUBO__PULL_MAX: beyond, the memory it would take is the greater danger). */
-  int pull = w->stalled == TUBO__STALLED_LONG && match_can_pull(w, src, h.total);
+  int pull = w->stalled == TUBO__STALLED_LONG && match_can_pull(w, src, h.addr, h.total);
   if (!must && !pull && !w->drain && !posted_wants(w, src))
     return 0;
   tubo__umsg_t *u = umsg_new(src, f, (size_t)h.total, 0);
@@ -364,7 +381,7 @@ int tubo__unexp_pull(tubo__world_t *w)
   int n = 0;
   tubo__umsg_t *u;
   TUBO__LIST_FOREACH(u, &w->unexp, tubo__umsg_t, link)
-    if (u->kind == TUBO__F_RTS && match_can_pull(w, u->src, u->total)) {
+    if (u->kind == TUBO__F_RTS && match_can_pull(w, u->src, u->raddr, u->total)) {
       int rc = umsg_pull(w, u);
       if (rc != 0)
         return rc;

@@ -171,6 +171,24 @@ int tubo__isend_ctx(tubo_comm_t *comm, uint16_t ctx, const void *buf, size_t len
   return 0;
 }
 
+int tubo__isend_loan(tubo_comm_t *comm, uint64_t off, size_t len, int dest, int tag,
+                     tubo_request_t **req)
+{
+  tubo__world_t *w = comm->w;
+  tubo_request_t *r = tubo__req_alloc(w);
+  if (r == NULL)
+    return TUBO_ENOMEM;
+  send_init(r, comm, NULL, len, dest, tag);
+  r->proto = TUBO__SP_LOAN;
+  r->off = off;
+  if (w->broken)
+    tubo__req_complete(r, w->broken_code);
+  else
+    tubo__send_start(w, r);
+  *req = r;
+  return 0;
+}
+
 int tubo__irecv_ctx(tubo_comm_t *comm, uint16_t ctx, void *buf, size_t cap, int source, int tag,
                     tubo_request_t **req)
 {

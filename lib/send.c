@@ -43,8 +43,16 @@ static int send_push(tubo__world_t *w, tubo_request_t *r)
       tubo__req_complete(r, 0);
     break;
   }
+  case TUBO__SP_LOAN: {
+    struct tubo__f_rts h = {r->cap, r->off | TUBO__RTS_HEAP | TUBO__RTS_LOAN, r->id, 0};
+    tubo__frame_t f = {TUBO__F_RTS, 0, r->ctx, r->tag, sizeof h};
+    rc = tubo__push(w, r->peer, &f, &h, sizeof h, NULL, 0);
+    if (rc == 0)
+      tubo__req_complete(r, 0);
+    break;
+  }
   case TUBO__SP_RTS: {
-    struct tubo__f_rts h = {r->cap, (uint64_t)(uintptr_t)r->buf, r->id, 0};
+    struct tubo__f_rts h = {r->cap, r->off, r->id, 0};
     tubo__frame_t f = {TUBO__F_RTS, 0, r->ctx, r->tag, sizeof h};
     rc = tubo__push(w, r->peer, &f, &h, sizeof h, NULL, 0);
     if (rc == 0) {
@@ -100,19 +108,37 @@ int tubo__self_push(tubo__world_t *w, const tubo__frame_t *f, const void *payloa
   return rc < 0 ? rc : 0;
 }
 
+/* Whether the message of send r lies in the shared heap of the transport that reaches its
+ * peer: then it goes by RTS whenever it is longer than a frame, and the receiver copies
+ * it with memcpy (no system call, one copy). Sets r->off to what the RTS names. */
+static int send_from_heap(tubo__world_t *w, tubo_request_t *r)
+{
+  const tubo__tport_t *t = tubo__tport_of(w, r->peer);
+  uint64_t off;
+  if (t->ops->heap_of == NULL || !t->ops->heap_of(t->state, r->buf, r->cap, &off))
+    return 0;
+  r->off = off | TUBO__RTS_HEAP;
+  return 1;
+}
+
 int tubo__send_start(tubo__world_t *w, tubo_request_t *r)
 {
   size_t len = r->cap;
-  if (r->peer == w->rank) {
+  if (r->proto == TUBO__SP_LOAN) {
+    /* A loan: r->off names it already. */
+  } else if (r->peer == w->rank) {
     /* To oneself every message is one frame, copied once. */
     r->proto = TUBO__SP_EAGER;
     if (len > UINT32_MAX) {
       tubo__req_complete(r, TUBO_ETOOBIG);
       return 0;
     }
-  } else if (len >= w->peers[r->peer].rndv_min && r->pooled)
+  } else if (r->pooled && len > w->peers[r->peer].frame_max && send_from_heap(w, r)) {
     r->proto = TUBO__SP_RTS;
-  else if (len <= w->peers[r->peer].frame_max)
+  } else if (len >= w->peers[r->peer].rndv_min && r->pooled) {
+    r->proto = TUBO__SP_RTS;
+    r->off = (uint64_t)(uintptr_t)r->buf;
+  } else if (len <= w->peers[r->peer].frame_max)
     r->proto = TUBO__SP_EAGER;
   else
     r->proto = TUBO__SP_STREAM;

@@ -93,6 +93,20 @@ typedef struct tubo__tp_ops {
   int (*heap_free)(void *state, uint64_t off);
   void *(*heap_at)(void *state, uint64_t off, size_t size);
 
+  /* Blocks of the shared heap that a rank owns (tubo_alloc_mem buffers, loans), which a
+   * surviving rank returns when their owner leaves or dies (lib/shm/shm_loan.h); NULL
+   * where ranks share no memory. heap_of: 1 with the offset of p in *off when
+   * [p, p + n) lies in the heap, else 0. loan_alloc: an owned block of size bytes at *p.
+   * loan_give: passes the block whose data is at off to peer (this transport's number).
+   * loan_take: the address of the block at off, of at least len bytes, that this rank now
+   * owns, or NULL when it is no such block. loan_free: frees a block this rank owns.
+   * Errors: 0, TUBO_EINVAL (no such block), TUBO_ESHM (no room), TUBO_ENOTSUP (no heap). */
+  int (*heap_of)(void *state, const void *p, size_t n, uint64_t *off);
+  int (*loan_alloc)(void *state, size_t size, void **p);
+  int (*loan_give)(void *state, uint64_t off, int peer);
+  void *(*loan_take)(void *state, uint64_t off, size_t len);
+  int (*loan_free)(void *state, uint64_t off);
+
   /* Delivers frames that have arrived (tubo__deliver); returns how many, or an error. */
   int (*progress)(void *state);
 

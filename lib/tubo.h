@@ -10,7 +10,8 @@
  *
  * The header reads as chapters (Doxygen groups): errors and version (@ref tubo_errors),
  * the job (@ref tubo_job), communicators (@ref tubo_comm), point-to-point
- * (@ref tubo_p2p), collectives (@ref tubo_coll), and the patterns of multiprocessing:
+ * (@ref tubo_p2p), message buffers and loans (@ref tubo_mem), collectives
+ * (@ref tubo_coll), and the patterns of multiprocessing:
  * processes (@ref tubo_process), pipes (@ref tubo_pipe), queues (@ref tubo_queue),
  * pools of workers (@ref tubo_pool), shared memory (@ref tubo_shared), the shared dict, list and Namespace of a Manager
  * (@ref tubo_dict) and CSP channels (@ref tubo_csp).
@@ -464,6 +465,75 @@ TUBO_EXPORT int tubo_iprobe(int source, int tag, tubo_comm_t *comm, int *flag,
 TUBO_EXPORT int tubo_sendrecv(const void *sbuf, size_t slen, int dest, int stag, void *rbuf,
                               size_t rcap, int source, int rtag, tubo_comm_t *comm,
                               tubo_status_t *status);
+
+/** @} */
+
+/**
+ * @defgroup tubo_mem Message buffers and loans
+ * Large messages at the speed of one copy, or of none (doc/large-messages.md).
+ * ::tubo_alloc_mem gives a buffer in the job's shared heap, as MPI_Alloc_mem: a message
+ * sent from it is copied once, by the receiver, with memcpy. A loan (::tubo_loan) is such
+ * a buffer that a send hands over instead of copying: the receiver gets a pointer into
+ * the same memory (::tubo_recv_loan) and gives it back with ::tubo_loan_release. Where
+ * the peer shares no memory with this rank (another node, the pipe transport) the same
+ * calls work by copying. Buffers and loans held by a rank that leaves or dies are given
+ * back to the heap by the ranks that remain.
+ * @{
+ */
+
+/**
+ * @brief Allocates @p size bytes in the job's shared heap (private memory where this rank
+ * shares none) and gives their address in @p ptr, as MPI_Alloc_mem. Free it with
+ * ::tubo_free_mem before ::tubo_finalize.
+ * @return 0; TUBO_EINVAL for a NULL @p ptr; TUBO_ENOTINIT outside ::tubo_init ..
+ *         ::tubo_finalize; TUBO_ENOMEM when no memory is left (the heap's size is
+ *         TUBO_SHM_HEAP_BYTES).
+ */
+TUBO_EXPORT int tubo_alloc_mem(size_t size, void **ptr);
+
+/**
+ * @brief Frees a buffer of ::tubo_alloc_mem (or a loan, as ::tubo_loan_release). NULL is
+ * nothing to free.
+ * @return 0; TUBO_EINVAL when @p ptr is no such buffer held by this rank (or was freed).
+ */
+TUBO_EXPORT int tubo_free_mem(void *ptr);
+
+/**
+ * @brief Lends this rank a buffer of @p len bytes for a message to rank @p dest of
+ * @p comm: in memory @p dest shares where it does, so that ::tubo_send_loan hands the
+ * buffer over without a copy. The buffer is this rank's until it sends or releases it.
+ * @return 0; TUBO_EINVAL for a NULL @p ptr; TUBO_ECOMM, TUBO_ERANK as ::tubo_send;
+ *         TUBO_ENOMEM when no memory is left.
+ */
+TUBO_EXPORT int tubo_loan(tubo_comm_t *comm, int dest, size_t len, void **ptr);
+
+/**
+ * @brief Sends the first @p len bytes of the loan @p ptr to rank @p dest of @p comm with
+ * @p tag, handing the buffer over: where @p dest shares the memory nothing is copied and
+ * the call returns once the message is queued; elsewhere it is sent as ::tubo_send would
+ * and the buffer released. After an argument error the loan stays the caller's; after
+ * any other return it is no longer (whatever happened to the message).
+ * @return 0; TUBO_EINVAL when @p ptr is no loan of this rank or @p len exceeds it; the
+ *         argument and delivery errors of ::tubo_send.
+ */
+TUBO_EXPORT int tubo_send_loan(void *ptr, size_t len, int dest, int tag, tubo_comm_t *comm);
+
+/**
+ * @brief Receives a message matching @p source and @p tag (wildcards allowed) as a loan:
+ * @p ptr points at its data (status->length bytes), in the sender's shared memory when it
+ * came as a loan (no copy), else in a buffer filled as ::tubo_recv would. Give it back
+ * with ::tubo_loan_release.
+ * @return 0; TUBO_EINVAL for a NULL @p ptr; TUBO_ENOMEM; the errors of ::tubo_recv.
+ */
+TUBO_EXPORT int tubo_recv_loan(int source, int tag, tubo_comm_t *comm, void **ptr,
+                               tubo_status_t *status);
+
+/**
+ * @brief Gives back a loan this rank holds (one of ::tubo_loan not sent, or of
+ * ::tubo_recv_loan). NULL is nothing to release.
+ * @return 0; TUBO_EINVAL when @p ptr is no loan this rank holds.
+ */
+TUBO_EXPORT int tubo_loan_release(void *ptr);
 
 /** @} */
 

@@ -92,10 +92,11 @@ enum tubo__req_kind {
 enum tubo__req_state { TUBO__RS_FREE = 0, TUBO__RS_ACTIVE = 1, TUBO__RS_DONE = 2 };
 /* How a send travels, and how far it got. */
 enum tubo__send_proto {
-  TUBO__SP_EAGER = 0,  /* one EAGER frame, not yet pushed */
-  TUBO__SP_STREAM = 1, /* FIRST then CONT frames; off tells how much is pushed */
-  TUBO__SP_RTS = 2,    /* RTS not yet pushed */
-  TUBO__SP_WAITFIN = 3 /* RTS pushed: waiting for the receiver's FIN */
+  TUBO__SP_EAGER = 0,   /* one EAGER frame, not yet pushed */
+  TUBO__SP_STREAM = 1,  /* FIRST then CONT frames; off tells how much is pushed */
+  TUBO__SP_RTS = 2,     /* RTS not yet pushed */
+  TUBO__SP_WAITFIN = 3, /* RTS pushed: waiting for the receiver's FIN */
+  TUBO__SP_LOAN = 4     /* RTS of a loan (off: its heap offset), complete once pushed */
 };
 
 struct tubo_request {
@@ -435,6 +436,10 @@ int tubo__isend_ctx(tubo_comm_t *comm, uint16_t ctx, const void *buf, size_t len
                     tubo_request_t **req);
 int tubo__irecv_ctx(tubo_comm_t *comm, uint16_t ctx, void *buf, size_t cap, int source, int tag,
                     tubo_request_t **req);
+/* Sends the loan whose data is at heap offset off (already given to dest's transport
+ * rank) on comm's user context, as tubo_isend with nothing checked. */
+int tubo__isend_loan(tubo_comm_t *comm, uint64_t off, size_t len, int dest, int tag,
+                     tubo_request_t **req);
 /* Whether a request has completed; one that can no longer complete (its peer left) is
  * completed with TUBO_EPEER first. */
 int tubo__req_poll(tubo_request_t *r);

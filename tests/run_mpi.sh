@@ -51,7 +51,7 @@ mca_works() {
 # The suites in three groups and the examples, which make check runs side by side
 # (tests/run_mpi_GROUP.sh);
 # with no argument, this script runs them all.
-core="check_p2p:2 check_probe:2 check_barrier:2 check_stress:2 check_init:2 check_spawn:2
+core="check_p2p:2 check_probe:2 check_loan:1 check_barrier:2 check_stress:2 check_init:2 check_spawn:2
   check_process:2 check_pipe:1 check_p2p:1 check_p2p:1:btl=tcp,self check_p2p:1:pml=cm+mtl=ofi
   check_pipe:1:pml=cm+mtl=ofi"
 patterns="check_queue:2 check_queue:1 check_queue:1:pml=cm+mtl=ofi check_shared:2 check_shared:1

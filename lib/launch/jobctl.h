@@ -47,6 +47,7 @@ struct tubo__jobctl {
   _Atomic uint64_t layout_key;   /* the transport layout the first rank computed */
   _Atomic uint32_t cma_denied;   /* a rank could not read a peer's memory */
   _Atomic uint32_t fence_denied; /* a rank could not register for asymmetric fences */
+  _Atomic uint64_t loan_ledger;  /* heap offset of the ledger of owned blocks, 0: none yet */
 };
 
 struct tubo__rankctl {

@@ -16,6 +16,7 @@
 #include "os/os.h"
 #include "settings.h"
 #include "shm/shm_layout.h"
+#include "shm/shm_loan.h"
 #include "shm/shm_ring.h"
 #include "topo.h"
 #include "transport.h"
@@ -71,6 +72,7 @@ typedef struct shm_state {
   int fd;
   tubo__heap_t heap; /* the job's shared heap; heap.ctl is NULL where it has none */
   tubo__heap_fd_t heap_fd;
+  tubo__loans_t loans; /* owned blocks of the heap (shm_loan.h) */
 } shm_state_t;
 
 /* The world rank of this transport's rank p. */
@@ -419,6 +421,8 @@ static int shm_check(void *state)
     int n = shm_poll_peer(s, p, 1);
     if (n < 0)
       return n;
+    /* Its buffers and the loans it held (sent to it included) are nobody's now. */
+    (void)tubo__shm_loan_reclaim(&s->loans, (uint32_t)p);
     if (st == TUBO__RANK_DONE)
       tubo__peer_gone(s->w, shm_world(s, p), TUBO__GONE_LEFT, 0);
     else
@@ -437,7 +441,50 @@ static int shm_read(void *state, int peer, uint64_t addr, uint32_t id, void *dst
   shm_state_t *s = state;
   (void)id;
   (void)total;
+  if (addr & TUBO__RTS_HEAP) {
+    /* The message lies in the shared heap: one plain copy, no system call. */
+    const void *src = tubo__heap_at(&s->heap, TUBO__RTS_OFF(addr), n);
+    if (src == NULL)
+      return TUBO_ECORRUPT;
+    memcpy(dst, src, n);
+    return 0;
+  }
+  if (atomic_load(&s->ctl->cma_denied))
+    return TUBO_ENOTSUP;
   return tubo__os_peer_read(s->pids[peer], addr, dst, n);
+}
+
+static int shm_heap_of(void *state, const void *p, size_t n, uint64_t *off)
+{
+  shm_state_t *s = state;
+  return tubo__shm_heap_of(&s->loans, p, n, off);
+}
+
+static int shm_loan_alloc(void *state, size_t size, void **p)
+{
+  shm_state_t *s = state;
+  return tubo__shm_loan_alloc(&s->loans, size, p);
+}
+
+static int shm_loan_give(void *state, uint64_t off, int peer)
+{
+  shm_state_t *s = state;
+  return tubo__shm_loan_give(&s->loans, off, (uint32_t)peer);
+}
+
+static void *shm_loan_take(void *state, uint64_t off, size_t len)
+{
+  shm_state_t *s = state;
+  uint32_t slot;
+  if (tubo__shm_loan_check(&s->loans, off, len, s->rank, &slot) != 0)
+    return NULL;
+  return tubo__heap_at(&s->heap, off, len);
+}
+
+static int shm_loan_free(void *state, uint64_t off)
+{
+  shm_state_t *s = state;
+  return tubo__shm_loan_free(&s->loans, off, s->rank);
 }
 
 static int shm_heap_alloc(void *state, size_t size, uint64_t *off)
@@ -468,6 +515,10 @@ static int shm_heap_attach(shm_state_t *s)
   s->heap_fd.off = s->L.heap_off;
   tubo__heap_backing_t b = tubo__heap_fd_backing(&s->heap_fd);
   int rc = tubo__heap_attach(&s->heap, (char *)s->base + s->L.heap_off, s->L.heap_bytes, &b);
+  s->loans.heap = &s->heap;
+  s->loans.ctl = s->ctl;
+  s->loans.me = (uint32_t)s->rank;
+  s->loans.hint = (uint32_t)s->rank * 61u % TUBO__LOAN_SLOTS;
   return rc == TUBO_EINVAL ? 0 : rc;
 }
 
@@ -711,6 +762,11 @@ const tubo__tp_ops_t tubo__shm_ops = {
     .heap_alloc = shm_heap_alloc,
     .heap_free = shm_heap_free,
     .heap_at = shm_heap_at,
+    .heap_of = shm_heap_of,
+    .loan_alloc = shm_loan_alloc,
+    .loan_give = shm_loan_give,
+    .loan_take = shm_loan_take,
+    .loan_free = shm_loan_free,
     .progress = shm_progress,
     .sleep = shm_sleep,
     .check = shm_check,

@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: MIT */
+/* Owned blocks of the job's shared heap and their ledger (shm_loan.h). */
+#include "config.h"
+
+#include <stdatomic.h>
+#include <string.h>
+
+#include "shm/shm_loan.h"
+#include "tubo.h"
+
+#define LOAN_MAGIC 0x4c4f414eu /* "LOAN" */
+
+/* The header before an owned block's data. */
+struct loan_hdr {
+  uint32_t magic;
+  uint32_t slot;  /* its ledger slot */
+  uint64_t size;  /* bytes asked for */
+  uint64_t block; /* the heap block's offset */
+};
+
+static inline uint64_t loan_word(uint64_t block, uint32_t owner)
+{
+  return (block >> 4) << 24 | (uint64_t)(owner + 1u);
+}
+
+/* The ledger, made by the first rank that needs it; NULL where it cannot be had. */
+static _Atomic uint64_t *loan_ledger(tubo__loans_t *L, int make)
+{
+  uint64_t off = atomic_load_explicit(&L->ctl->loan_ledger, memory_order_acquire);
+  size_t bytes = (size_t)TUBO__LOAN_SLOTS * sizeof(uint64_t);
+  if (off == 0 && make) {
+    uint64_t mine;
+    if (tubo__heap_alloc(L->heap, bytes, TUBO__HEAP_ZERO, &mine) != 0)
+      return NULL;
+    uint64_t none = 0;
+    if (atomic_compare_exchange_strong(&L->ctl->loan_ledger, &none, mine))
+      off = mine;
+    else {
+      (void)tubo__heap_free(L->heap, mine);
+      off = none;
+    }
+  }
+  if (off == 0 || (off & 7u) != 0)
+    return NULL;
+  return tubo__heap_at(L->heap, off, bytes);
+}
+
+int tubo__shm_heap_of(const tubo__loans_t *L, const void *p, size_t n, uint64_t *off)
+{
+  const tubo__heap_t *h = L->heap;
+  if (h->base == NULL || h->ctl == NULL)
+    return 0;
+  uintptr_t a = (uintptr_t)p, b = (uintptr_t)h->base;
+  if (a < b + h->data || a > b + h->end || n > b + h->end - a)
+    return 0;
+  *off = a - b;
+  return 1;
+}
+
+int tubo__shm_loan_alloc(tubo__loans_t *L, size_t size, void **p)
+{
+  if (L->heap->ctl == NULL)
+    return TUBO_ENOTSUP;
+  if (size > TUBO__HEAP_MAX)
+    return TUBO_ETOOBIG;
+  _Atomic uint64_t *ledger = loan_ledger(L, 1);
+  if (ledger == NULL)
+    return TUBO_ESHM;
+  uint64_t block;
+  int rc = tubo__heap_alloc(L->heap, size + TUBO__LOAN_HDR, 0, &block);
+  if (rc != 0)
+    return rc;
+  uint64_t word = loan_word(block, L->me);
+  for (uint32_t i = 0; i < TUBO__LOAN_SLOTS; i++) {
+    uint32_t slot = (L->hint + i) % TUBO__LOAN_SLOTS;
+    uint64_t none = 0;
+    if (atomic_load_explicit(&ledger[slot], memory_order_relaxed) == 0 &&
+        atomic_compare_exchange_strong(&ledger[slot], &none, word)) {
+      L->hint = slot + 1;
+      struct loan_hdr *hd = tubo__heap_at(L->heap, block, TUBO__LOAN_HDR);
+      hd->magic = LOAN_MAGIC;
+      hd->slot = slot;
+      hd->size = size;
+      hd->block = block;
+      *p = (char *)hd + TUBO__LOAN_HDR;
+      return 0;
+    }
+  }
+  (void)tubo__heap_free(L->heap, block);
+  return TUBO_ESHM;
+}
+
+int tubo__shm_loan_check(const tubo__loans_t *L, uint64_t off, size_t len, int64_t owner,
+                         uint32_t *slot)
+{
+  _Atomic uint64_t *ledger = loan_ledger((tubo__loans_t *)L, 0);
+  if (ledger == NULL || off < TUBO__LOAN_HDR)
+    return TUBO_EINVAL;
+  uint64_t block = off - TUBO__LOAN_HDR;
+  const struct loan_hdr *hd = tubo__heap_at(L->heap, block, TUBO__LOAN_HDR + len);
+  if (hd == NULL)
+    return TUBO_EINVAL;
+  struct loan_hdr h;
+  memcpy(&h, hd, sizeof h);
+  if (h.magic != LOAN_MAGIC || h.block != block || h.slot >= TUBO__LOAN_SLOTS || h.size < len)
+    return TUBO_EINVAL;
+  uint64_t word = atomic_load_explicit(&ledger[h.slot], memory_order_acquire);
+  if ((word >> 24) != (block >> 4) || (word & 0xffffffu) == 0)
+    return TUBO_EINVAL;
+  if (owner >= 0 && (word & 0xffffffu) != (uint64_t)owner + 1u)
+    return TUBO_EINVAL;
+  *slot = h.slot;
+  return 0;
+}
+
+int tubo__shm_loan_give(tubo__loans_t *L, uint64_t off, uint32_t to)
+{
+  uint32_t slot;
+  int rc = tubo__shm_loan_check(L, off, 0, L->me, &slot);
+  if (rc != 0)
+    return rc;
+  _Atomic uint64_t *ledger = loan_ledger(L, 0);
+  uint64_t block = off - TUBO__LOAN_HDR;
+  uint64_t mine = loan_word(block, L->me);
+  return atomic_compare_exchange_strong(&ledger[slot], &mine, loan_word(block, to)) ? 0
+                                                                                    : TUBO_EINVAL;
+}
+
+int tubo__shm_loan_free(tubo__loans_t *L, uint64_t off, int64_t owner)
+{
+  uint32_t slot;
+  int rc = tubo__shm_loan_check(L, off, 0, owner, &slot);
+  if (rc != 0)
+    return rc;
+  _Atomic uint64_t *ledger = loan_ledger(L, 0);
+  uint64_t block = off - TUBO__LOAN_HDR;
+  uint64_t word = atomic_load_explicit(&ledger[slot], memory_order_acquire);
+  if ((word >> 24) != (block >> 4) || !atomic_compare_exchange_strong(&ledger[slot], &word, 0))
+    return TUBO_EINVAL;
+  /* The header goes first, so that a stale pointer to the block fails its check. */
+  ((struct loan_hdr *)tubo__heap_at(L->heap, block, TUBO__LOAN_HDR))->magic = 0;
+  return tubo__heap_free(L->heap, block) == 0 ? 0 : TUBO_EINVAL;
+}
+
+int tubo__shm_loan_reclaim(tubo__loans_t *L, uint32_t rank)
+{
+  _Atomic uint64_t *ledger = loan_ledger(L, 0);
+  int n = 0;
+  if (ledger == NULL)
+    return 0;
+  for (uint32_t i = 0; i < TUBO__LOAN_SLOTS; i++) {
+    uint64_t word = atomic_load_explicit(&ledger[i], memory_order_relaxed);
+    if (word == 0 || (word & 0xffffffu) != (uint64_t)rank + 1u)
+      continue;
+    uint64_t block = (word >> 24) << 4;
+    struct loan_hdr *hd = tubo__heap_at(L->heap, block, TUBO__LOAN_HDR);
+    if (!atomic_compare_exchange_strong(&ledger[i], &word, 0))
+      continue; /* another survivor took it */
+    if (hd != NULL && hd->magic == LOAN_MAGIC && hd->block == block) {
+      hd->magic = 0;
+      if (tubo__heap_free(L->heap, block) == 0)
+        n++;
+    }
+  }
+  return n;
+}

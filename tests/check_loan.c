@@ -1,0 +1,357 @@
+/* SPDX-License-Identifier: MIT */
+/* Message buffers and loans: tubo_alloc_mem buffers on either side of a message or both,
+ * loans sent, received (as loans and as ordinary messages) and released, every size from
+ * 0 to 64 MiB across the protocol boundaries of every variant (shm forced to each
+ * protocol, pipe, and pretend nodes in the mpirun pass); buffers and loans of a rank that
+ * leaves or dies given back to the heap. Contents are checked everywhere. */
+#include "config.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+/* Around every boundary: inline slots, small and default frames, the 1 KiB and default
+ * single-copy thresholds, the heap's page runs; then 4 and 64 MiB. */
+static const size_t lsizes[] = {0,      1,      4080,           4097,           65536,    65537,
+                                262144, 262145, (1u << 20) + 1, (4u << 20) + 3, 64u << 20};
+#define NLSIZES (sizeof lsizes / sizeof lsizes[0])
+
+/* How many sizes a variant runs: 64 MiB only on the default paths (shm, pipe), to keep
+ * the suite short; the forced protocols' boundaries are all below 4 MiB. */
+static size_t nsizes(void)
+{
+  unsigned v = th_variant();
+  return v == TH_SHM || v == TH_PIPE || v == 0 ? NLSIZES : NLSIZES - 1;
+}
+
+/* A buffer of len bytes: from tubo_alloc_mem, or malloc. */
+static void *buf_get(size_t len, int shared)
+{
+  void *p = NULL;
+  if (shared)
+    TH_OK(tubo_alloc_mem(len, &p));
+  else
+    p = th_malloc(len ? len : 1);
+  TH_CHECK(p != NULL, "expected a buffer of %zu bytes", len);
+  return p;
+}
+
+static void buf_put(void *p, int shared)
+{
+  if (shared)
+    TH_OK(tubo_free_mem(p));
+  else
+    free(p);
+}
+
+/* Every size, with heap buffers on neither side, the sender's, the receiver's, both. */
+static void body_alloc_mem(void)
+{
+  if (th_rank > 1)
+    return;
+  int peer = 1 - th_rank;
+  for (size_t i = 0; i < nsizes(); i++) {
+    size_t len = lsizes[i];
+    for (int mode = 0; mode < 4; mode++) {
+      int sender = (int)(i + (size_t)mode) % 2; /* both directions over the sizes */
+      int iter = (int)(i * 4 + (size_t)mode);
+      if (th_rank == sender) {
+        void *b = buf_get(len, mode & 1);
+        th_fill(b, len, th_seed(th_rank, peer, len, iter));
+        TH_OK(tubo_send(b, len, peer, mode, th_world));
+        buf_put(b, mode & 1);
+      } else {
+        void *b = buf_get(len, mode & 2);
+        tubo_status_t st;
+        TH_OK(tubo_recv(b, len, peer, mode, th_world, &st));
+        TH_STATUS(st, peer, mode, len, 0);
+        TH_CHECK_DATA(b, len, th_seed(peer, th_rank, len, iter),
+                      "%zu bytes, heap buffers: sender %d receiver %d", len, mode & 1, mode >> 1);
+        buf_put(b, mode & 2);
+      }
+    }
+  }
+  /* Non-blocking sends from one heap buffer to the same peer, received out of order. */
+  size_t len = (1u << 20) + 5;
+  if (th_rank == 0) {
+    unsigned char *b = buf_get(2 * len, 1);
+    th_fill(b, len, th_seed(0, 1, len, 100));
+    th_fill(b + len, len, th_seed(0, 1, len, 101));
+    tubo_request_t *r[2];
+    TH_OK(tubo_isend(b, len, 1, 20, th_world, &r[0]));
+    TH_OK(tubo_isend(b + len, len, 1, 21, th_world, &r[1]));
+    TH_OK(tubo_waitall(2, r, TUBO_STATUSES_IGNORE));
+    buf_put(b, 1);
+  } else {
+    unsigned char *b = buf_get(len, 1);
+    TH_OK(tubo_recv(b, len, 0, 21, th_world, TUBO_STATUS_IGNORE));
+    TH_CHECK_DATA(b, len, th_seed(0, 1, len, 101), "second heap send, received first");
+    TH_OK(tubo_recv(b, len, 0, 20, th_world, TUBO_STATUS_IGNORE));
+    TH_CHECK_DATA(b, len, th_seed(0, 1, len, 100), "first heap send, received second");
+    buf_put(b, 1);
+  }
+  TH_OK(tubo_free_mem(NULL));
+  void *p;
+  TH_OK(tubo_alloc_mem(0, &p));
+  TH_CHECK(p != NULL, "expected a buffer for 0 bytes");
+  TH_OK(tubo_free_mem(p));
+  TH_EXPECT_RC(tubo_alloc_mem(16, NULL), TUBO_EINVAL);
+}
+
+/* Every size as a loan: received as a loan, then by tubo_recv (copied and given back),
+ * then an ordinary message received as a loan; a receive smaller than the loan. */
+static void body_loan(void)
+{
+  if (th_rank > 1)
+    return;
+  int peer = 1 - th_rank;
+  for (size_t i = 0; i < nsizes(); i++) {
+    size_t len = lsizes[i];
+    for (int how = 0; how < 3; how++) {
+      int sender = (int)(i + (size_t)how) % 2;
+      int iter = (int)(i * 3 + (size_t)how);
+      uint32_t seed = th_seed(sender, 1 - sender, len, iter);
+      if (th_rank == sender) {
+        void *b;
+        if (how < 2) {
+          /* A loan a little larger than the message: only len bytes travel. */
+          TH_OK(tubo_loan(th_world, peer, len + 3, &b));
+          th_fill(b, len, seed);
+          TH_OK(tubo_send_loan(b, len, peer, how, th_world));
+        } else {
+          b = th_malloc(len ? len : 1);
+          th_fill(b, len, seed);
+          TH_OK(tubo_send(b, len, peer, how, th_world));
+          free(b);
+        }
+        continue;
+      }
+      tubo_status_t st;
+      if (how == 1) {
+        void *b = th_malloc(len ? len : 1);
+        TH_OK(tubo_recv(b, len, peer, how, th_world, &st));
+        TH_STATUS(st, peer, how, len, 0);
+        TH_CHECK_DATA(b, len, seed, "loan of %zu bytes received by tubo_recv", len);
+        free(b);
+        continue;
+      }
+      void *p = NULL;
+      memset(&st, 0xff, sizeof st);
+      TH_OK(tubo_recv_loan(how == 0 ? TUBO_ANY_SOURCE : peer, TUBO_ANY_TAG, th_world, &p, &st));
+      TH_STATUS(st, peer, how, len, 0);
+      TH_CHECK(p != NULL, "expected a pointer from tubo_recv_loan (%zu bytes)", len);
+      TH_CHECK_DATA(p, len, seed, "%s of %zu bytes received by tubo_recv_loan",
+                    how == 0 ? "loan" : "ordinary message", len);
+      TH_OK(tubo_loan_release(p));
+    }
+  }
+  /* A loan received into a smaller buffer: truncated, and given back all the same. */
+  size_t len = 300000;
+  if (th_rank == 0) {
+    void *b;
+    TH_OK(tubo_loan(th_world, 1, len, &b));
+    th_fill(b, len, th_seed(0, 1, len, 7));
+    TH_OK(tubo_send_loan(b, len, 1, 9, th_world));
+  } else {
+    unsigned char *b = th_malloc(len / 2);
+    tubo_status_t st;
+    TH_EXPECT_RC(tubo_recv(b, len / 2, 0, 9, th_world, &st), TUBO_ETRUNC);
+    TH_STATUS(st, 0, 9, len, TUBO_ETRUNC);
+    TH_CHECK_DATA(b, len / 2, th_seed(0, 1, len, 7), "truncated loan");
+    free(b);
+  }
+}
+
+/* Argument errors leave a loan with its holder; releasing it then works once. */
+static void body_loan_args(void)
+{
+  void *b = NULL;
+  int peer = th_size > 1 ? 1 - th_rank : 0;
+  TH_EXPECT_RC(tubo_loan(th_world, peer, 8, NULL), TUBO_EINVAL);
+  TH_EXPECT_RC(tubo_loan(th_world, th_size, 8, &b), TUBO_ERANK);
+  TH_EXPECT_RC(tubo_loan(NULL, peer, 8, &b), TUBO_ECOMM);
+  TH_OK(tubo_loan(th_world, peer, 64, &b));
+  TH_EXPECT_RC(tubo_send_loan(b, 64, th_size, 0, th_world), TUBO_ERANK);
+  TH_EXPECT_RC(tubo_send_loan(b, 64, peer, -5, th_world), TUBO_ETAG);
+  TH_EXPECT_RC(tubo_send_loan(b, 65, peer, 0, th_world), TUBO_EINVAL);
+  TH_EXPECT_RC(tubo_send_loan(NULL, 0, peer, 0, th_world), TUBO_EINVAL);
+  TH_EXPECT_RC(tubo_recv_loan(peer, 0, th_world, NULL, NULL), TUBO_EINVAL);
+  TH_OK(tubo_loan_release(b));
+  TH_OK(tubo_loan_release(NULL));
+  if (th_variant() == TH_SHM && th_size > 1 && th_one_node()) {
+    /* In shared memory a second release is found out (in private memory, as free, it
+     * is undefined). */
+    TH_OK(tubo_alloc_mem(100, &b));
+    TH_OK(tubo_free_mem(b));
+    TH_EXPECT_RC(tubo_free_mem(b), TUBO_EINVAL);
+    TH_OK(tubo_loan(th_world, peer, 1u << 20, &b));
+    TH_OK(tubo_loan_release(b));
+    TH_EXPECT_RC(tubo_loan_release(b), TUBO_EINVAL);
+  }
+}
+
+/* Many loans one after another: each given back, or the ledger (16384 slots) and the
+ * heap would run out. */
+static void body_loan_many(void)
+{
+  if (th_rank > 1)
+    return;
+  int peer = 1 - th_rank;
+  for (int i = 0; i < 17000; i++) {
+    size_t len = 4096 + (size_t)(i % 7) * 1000;
+    if (th_rank == 0) {
+      unsigned char *b;
+      TH_OK(tubo_loan(th_world, peer, len, (void **)&b));
+      b[0] = (unsigned char)i;
+      b[len - 1] = (unsigned char)(i >> 8);
+      TH_OK(tubo_send_loan(b, len, peer, 1, th_world));
+    } else {
+      unsigned char *p;
+      tubo_status_t st;
+      TH_OK(tubo_recv_loan(peer, 1, th_world, (void **)&p, &st));
+      TH_EQ("loan length", st.length, len);
+      TH_EQ("loan's first byte", p[0], (unsigned char)i);
+      TH_EQ("loan's last byte", p[len - 1], (unsigned char)(i >> 8));
+      TH_OK(tubo_loan_release(p));
+    }
+  }
+}
+
+/* How many blocks of FULL_BLOCK bytes tubo_alloc_mem gives before the heap is full. */
+#define FULL_BLOCK (4u << 20)
+static int fill_heap(void **held, int max)
+{
+  int n = 0;
+  while (n < max) {
+    int rc = tubo_alloc_mem(FULL_BLOCK, &held[n]);
+    if (rc == TUBO_ENOMEM)
+      break;
+    TH_OK(rc);
+    n++;
+  }
+  return n;
+}
+
+/* Rank 1 sends rank 0 nothing but fills the job's heap (32 MiB: TUBO_SHM_HEAP_BYTES in
+ * the job) with buffers and a loan rank 0 sent it, then leaves (finalized, or killed by
+ * SIGKILL in loan_death): rank 0 then gets every block back. */
+static void leaver(int die)
+{
+  void *held[64];
+  if (th_rank == 0) {
+    void *b;
+    TH_OK(tubo_loan(th_world, 1, FULL_BLOCK, &b));
+    TH_OK(tubo_send_loan(b, FULL_BLOCK, 1, 1, th_world)); /* now rank 1's, never received */
+    TH_OK(tubo_send(NULL, 0, 1, 5, th_world));            /* rank 1 may fill the heap now */
+    int k;
+    TH_OK(tubo_recv(&k, sizeof k, 1, 2, th_world, TUBO_STATUS_IGNORE));
+    TH_CHECK(k > 0, "expected rank 1 to hold heap blocks, it holds %d", k);
+    void *p;
+    TH_EXPECT_RC(tubo_alloc_mem(FULL_BLOCK, &p), TUBO_ENOMEM);
+    TH_OK(tubo_send(NULL, 0, 1, 4, th_world)); /* rank 1 may leave now */
+    TH_EXPECT_RC(tubo_recv(NULL, 0, 1, 3, th_world, TUBO_STATUS_IGNORE), TUBO_EPEER);
+    int n = fill_heap(held, 64);
+    TH_CHECK(n >= k + 1, "expected the %d blocks rank 1 held and its loan back, got %d", k, n);
+    for (int i = 0; i < n; i++)
+      TH_OK(tubo_free_mem(held[i]));
+    printf("leaver: %d blocks back\n", n);
+    fflush(stdout);
+    return;
+  }
+  TH_OK(tubo_recv(NULL, 0, 0, 5, th_world, TUBO_STATUS_IGNORE));
+  int k = fill_heap(held, 64);
+  TH_OK(tubo_send(&k, sizeof k, 0, 2, th_world));
+  TH_OK(tubo_recv(NULL, 0, 0, 4, th_world, TUBO_STATUS_IGNORE));
+  if (die)
+    raise(SIGKILL);
+}
+
+/* The leaver jobs run with a heap of their own size: they make their world themselves. */
+static void leaver_job(int die)
+{
+  if (die) {
+    /* tuborun ends the survivors soon after a death: rank 0's checks come first. */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+  }
+  TH_OK(tubo_init(NULL, NULL));
+  th_world = TUBO_COMM_WORLD;
+  TH_OK(tubo_comm_rank(th_world, &th_rank));
+  TH_OK(tubo_comm_size(th_world, &th_size));
+  leaver(die);
+  int rc = tubo_finalize();
+  if (th_rank == 0)
+    TH_CHECK(rc == 0 || rc == TUBO_EPEER, "expected tubo_finalize to succeed, got %d", rc);
+}
+
+static void body_loan_left(void)
+{
+  leaver_job(0);
+}
+
+static void body_loan_death(void)
+{
+  leaver_job(1);
+}
+
+static const th_body_t bodies[] = {
+    {"alloc_mem", body_alloc_mem, 0},
+    {"loan", body_loan, 0},
+    {"loan_args", body_loan_args, 0},
+    {"loan_many", body_loan_many, 0},
+    {"loan_left", body_loan_left, TH_SELF_INIT},
+    {"loan_death", body_loan_death, TH_SELF_INIT},
+    {NULL, NULL, 0},
+};
+
+/* Runs a leaver job; rank 0 says how many blocks came back. */
+static void leaver_run(const char *body, int want_status)
+{
+  const char *argv[] = {th_tuborun(), "-n", "2", "--timeout", "60", "@self", "--body", body, NULL};
+  const char *env[] = {"TUBO_SHM_HEAP_BYTES=32m", NULL};
+  char *out = NULL;
+  int st = th_run(argv, env, &out);
+  ck_assert_msg(st == want_status, "%s: expected the job to end with status %d, got %d: %s", body,
+                want_status, st, out);
+  ck_assert_msg(strstr(out, "leaver: ") != NULL,
+                "%s: expected rank 0 to get rank 1's blocks back; output:\n%s", body, out);
+  free(out);
+}
+
+START_TEST(loan_left)
+{
+  leaver_run("loan_left", 0);
+}
+END_TEST
+
+START_TEST(loan_death)
+{
+  leaver_run("loan_death", 128 + SIGKILL);
+}
+END_TEST
+
+static Suite *loan_suite(void)
+{
+  Suite *s = suite_create("loan");
+  th_add_case(s, "alloc_mem", 2, TH_ALL_PATHS);
+  th_add_case(s, "loan", 2, TH_ALL_PATHS);
+  th_add_case(s, "loan_args", 2, TH_BOTH);
+  th_add_job(th_add_case(s, "loan_args", 1, TH_SOLO), "loan_args", 1, TH_SHM);
+  th_add_case(s, "loan_many", 2, TH_SHM);
+  TCase *tc = th_tcase("loan_leaver");
+  tcase_add_test(tc, loan_left);
+  tcase_add_test(tc, loan_death);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(int argc, char **argv)
+{
+  return th_main(argc, argv, bodies, loan_suite);
+}
