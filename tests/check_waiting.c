@@ -89,28 +89,31 @@ static void body_halo(void)
   halo_run();
 }
 
-/* Forced to yield, whatever the machine: the path of oversubscribed jobs. */
-static void body_halo_yield(void)
+/* Joins the job forced to yield, whatever the machine (the path of oversubscribed jobs),
+ * with the yield budget yield_ns (NULL: the default). */
+static void start_yielding(const char *yield_ns)
 {
   setenv("TUBO_YIELD_WHEN_IDLE", "1", 1);
+  if (yield_ns != NULL)
+    setenv("TUBO_YIELD_NS", yield_ns, 1);
   TH_OK(tubo_init(NULL, NULL));
   th_world = TUBO_COMM_WORLD;
   TH_OK(tubo_comm_rank(th_world, &th_rank));
   TH_OK(tubo_comm_size(th_world, &th_size));
   TH_EQ("the policy yields (w->wait.shared)", tubo__world->wait.shared, 1);
+}
+
+static void body_halo_yield(void)
+{
+  start_yielding(NULL);
   halo_run();
   TH_OK(tubo_finalize());
 }
 
-/* Forced to yield with no yield budget: every empty look sleeps on the futex at once. */
+/* No yield budget: every empty look sleeps on the futex at once. */
 static void body_halo_sleep(void)
 {
-  setenv("TUBO_YIELD_WHEN_IDLE", "1", 1);
-  setenv("TUBO_YIELD_NS", "0", 1);
-  TH_OK(tubo_init(NULL, NULL));
-  th_world = TUBO_COMM_WORLD;
-  TH_OK(tubo_comm_rank(th_world, &th_rank));
-  TH_OK(tubo_comm_size(th_world, &th_size));
+  start_yielding("0");
   TH_EQ("the yield budget", tubo__world->wait.yield_ns, 0);
   halo_run();
   TH_OK(tubo_finalize());
