@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* Progress and waiting: spin briefly, then sleep on the rank's bell.
+/* Progress and waiting: poll, then sleep on the rank's bell.
  *
- * A waiting rank first spins, polling its transport, for spin_ns: on an idle core a
- * reply comes within a microsecond. Then it arms its bell and sleeps until a peer rings
- * it, at most sleep_ms, after which it looks for failed peers. On an oversubscribed node
- * the spin yields the core now and then, so that the rank waited for can run without
- * either of them sleeping.
+ * A waiting rank first polls its transports as the waiting policy says (waitpol.h):
+ * spinning, on a processing unit of its own, where a reply comes within a microsecond;
+ * yielding the unit between polls where ranks share units, so that the rank waited for
+ * can run without either of them sleeping. Then it arms its bell and sleeps until a peer
+ * rings it, at most sleep_ms, after which it looks for failed peers.
  * A stalled rank also lets through peers blocked on a full channel to it: the transport
  * then empties such a channel into the unexpected queue. */
 #include "config.h"
@@ -95,8 +95,8 @@ int tubo__wait_until(tubo__world_t *w, int (*done)(void *), void *arg)
 {
   /* done() is asked only after a progress pass: it may decide that a peer that left has
    * nothing more to give, which is only true once its last frames were taken in. */
-  uint64_t t0 = 0, stall_since = 0;
-  unsigned spins = 0;
+  tubo__waiter_t wt = {0, 0, 0};
+  uint64_t stall_since = 0;
   int rc = 0;
   for (;;) {
     int n = tubo__progress(w);
@@ -111,30 +111,17 @@ int tubo__wait_until(tubo__world_t *w, int (*done)(void *), void *arg)
       break;
     }
     if (n > 0) {
-      t0 = stall_since = 0;
+      tubo__waiter_busy(&wt);
+      stall_since = 0;
       continue;
     }
     if (w->nact == 0) {
       rc = TUBO_EDEADLK; /* a world of one: nobody else could ever act */
       break;
     }
-    if ((++spins & 31) != 0) {
-      tubo__os_cpu_relax();
+    if (!tubo__waiter_idle(&w->wait, &wt))
       continue;
-    }
-    /* Sharing cores, the rank this one waits for may be waiting for this core: offer it
-     * now and then, which costs a system call but no sleep (and no wake-up). */
-    if (w->oversubscribed && (spins & 127) == 0)
-      tubo__os_yield();
     uint64_t now = tubo__os_now_ns();
-    if (t0 == 0) {
-      t0 = now;
-      continue;
-    }
-    if (now - t0 < w->spin_ns) {
-      tubo__os_cpu_relax();
-      continue;
-    }
     /* Slow path: sleep until rung. A stalled rank also empties the channel of a peer
      * that waits for room while this rank waits to send to it (two ranks sending to each
      * other); stalled for long (10 ms), it takes every frame into memory, pulling large
@@ -152,14 +139,16 @@ int tubo__wait_until(tubo__world_t *w, int (*done)(void *), void *arg)
       if (rc < 0)
         break;
       rc = 0;
-      t0 = stall_since = 0;
+      tubo__waiter_busy(&wt);
+      stall_since = 0;
       continue;
     }
     progress_sleep(w, long_stall ? w->sleep_ms : (int)(TUBO__STALL_LONG_NS / 1000000), &wr);
     w->stalled = 0;
     tubo__world_health(w);
-    t0 = 0;
+    tubo__waiter_slept(&wt, now);
   }
+  tubo__waiter_end(&w->wait, &wt);
   return rc;
 }
 

@@ -15,11 +15,13 @@ uint64_t tubo__setting_u64(const char *name, uint64_t dflt, uint64_t lo, uint64_
  * or -1 for anything else (tuboinfo tells which settings it ignores). */
 int tubo__setting_parse(const char *s, uint64_t *out);
 
-/* The defaults that no other header names (world.c): how long a waiting rank spins before
- * it sleeps, with a core per rank and when ranks share cores, and its longest sleep. */
+/* The defaults that no other header names (waitpol.c, world.c): how long a waiting rank
+ * spins before it sleeps with a processing unit per rank; how long at most it polls and
+ * yields when ranks share units, and the least that adapts down to; its longest sleep. */
 #define TUBO__SPIN_NS_DEFAULT  50000u
-#define TUBO__SPIN_NS_SHARED   20000u
 #define TUBO__SPIN_NS_MAX      10000000000ull
+#define TUBO__YIELD_NS_DEFAULT 1000000u
+#define TUBO__YIELD_NS_MIN     20000u
 #define TUBO__SLEEP_MS_DEFAULT 100u
 #define TUBO__SLEEP_MS_MAX     1000u
 

@@ -12,9 +12,6 @@
 #include "topo.h"
 #include "world.h"
 
-/* How long to spin before sleeping: long on a node with a core per rank, where the reply
- * is usually a microsecond away; shorter when ranks share cores, where the spin yields the
- * core now and then (progress.c) so that the rank waited for can run. */
 /* Where this rank runs, by hwloc: the levels of tubo_comm_split_type (its node is set by
  * tubo__world_ready, from the world's node map). */
 static void world_where_self(tubo__world_t *w)
@@ -27,12 +24,6 @@ static void world_where_self(tubo__world_t *w)
   w->where.at[TUBO_COMM_TYPE_L3CACHE - 1] = loc.l3;
   w->where.at[TUBO_COMM_TYPE_L2CACHE - 1] = loc.l2;
   w->where.at[TUBO_COMM_TYPE_CORE - 1] = loc.core;
-}
-
-static uint64_t world_spin_ns(const tubo__world_t *w)
-{
-  uint64_t dflt = w->oversubscribed ? TUBO__SPIN_NS_SHARED : TUBO__SPIN_NS_DEFAULT;
-  return tubo__setting_u64("TUBO_SPIN_NS", dflt, 0, TUBO__SPIN_NS_MAX);
 }
 
 void tubo__world_free(tubo__world_t *w)
@@ -129,7 +120,7 @@ int tubo__world_new(int rank, int size, int local_size, tubo__world_t **out)
   world_where_self(w);
   int npus = w->topo ? tubo__topo_npus(w->topo) : (int)sysconf(_SC_NPROCESSORS_ONLN);
   w->oversubscribed = local_size > npus;
-  w->spin_ns = world_spin_ns(w);
+  tubo__waitpol_init(&w->wait, w->oversubscribed);
   w->sleep_ms =
       (int)tubo__setting_u64("TUBO_SLEEP_MS", TUBO__SLEEP_MS_DEFAULT, 1, TUBO__SLEEP_MS_MAX);
   w->world_comm = (tubo_comm_t){.magic = TUBO__COMM_MAGIC,

@@ -11,6 +11,7 @@
 #include "list.h"
 #include "transport.h"
 #include "tubo.h"
+#include "waitpol.h"
 
 #define TUBO__COMM_MAGIC      0x636f6d6du /* "comm" */
 #define TUBO__COMM_VIEW_MAGIC 0x76696577u /* "view": tubo__comm_view */
@@ -232,7 +233,7 @@ struct tubo__world {
   tubo__list_node_t live_link; /* in the list of this process's live worlds */
   struct tubo__topo *topo;     /* during tubo_init only, else NULL */
   int oversubscribed;          /* more ranks on this node than processing units */
-  uint64_t spin_ns;            /* how long a waiting rank spins before it sleeps */
+  tubo__waitpol_t wait;        /* how a waiting rank spins, yields and sleeps */
   int sleep_ms;                /* longest sleep before looking for failures */
   /* Communicators (comm.c, ctxid.c). */
   int32_t *node_id;                    /* by world rank: its node (tubo__where_t's at[0]) */

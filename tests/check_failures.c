@@ -534,6 +534,8 @@ static const fc_death_t fc_deaths[] = {
     {"waitall", 2, "shm", FC_KILL, TUBO_EPEER},
     {"waitall", 2, "pipe", FR_DIE_EXIT, TUBO_EPEER},
     {"probe", 2, "shm", FR_DIE_SEGV, TUBO_EPEER},
+    /* More ranks than cores (on 2 cores), waiting as the policy for that says. */
+    {"halo", 8, "shm", FC_KILL, TUBO_EPEER},
     {"barrier", 3, "shm", FC_KILL, TUBO_EPEER},
     {"barrier", 4, "shm", FR_DIE_SEGV, TUBO_EPEER},
     {"barrier", 3, "pipe", FR_DIE_EXIT, TUBO_EPEER},

@@ -222,6 +222,32 @@ static void close_dup(fr_ctx_t *c)
   TH_OK(tubo_comm_free(&fr_dup));
 }
 
+/* A halo exchange with a max-allreduce, iteration after iteration (every rank but the
+ * victim): the victim's neighbours block in the exchange, the others in the allreduce. */
+static int block_halo(fr_ctx_t *c)
+{
+  (void)c;
+  double lo = th_rank, hi = th_rank, in[2], change;
+  for (;;) {
+    tubo_request_t *r[4];
+    size_t k = 0;
+    int rc = 0;
+    if (th_rank > 0) {
+      TH_OK(tubo_irecv(&in[0], sizeof in[0], th_rank - 1, 0, th_world, &r[k++]));
+      TH_OK(tubo_isend(&lo, sizeof lo, th_rank - 1, 1, th_world, &r[k++]));
+    }
+    if (th_rank + 1 < th_size) {
+      TH_OK(tubo_irecv(&in[1], sizeof in[1], th_rank + 1, 1, th_world, &r[k++]));
+      TH_OK(tubo_isend(&hi, sizeof hi, th_rank + 1, 0, th_world, &r[k++]));
+    }
+    if ((rc = tubo_waitall(k, r, TUBO_STATUSES_IGNORE)) != 0)
+      return rc;
+    change = lo;
+    if ((rc = tubo_allreduce(TUBO_IN_PLACE, &change, 1, TUBO_DOUBLE, TUBO_MAX, th_world)) != 0)
+      return rc;
+  }
+}
+
 static int block_probe(fr_ctx_t *c)
 {
   tubo_status_t st;
@@ -408,6 +434,7 @@ FR_BODY(allreduce, NULL, NULL, NULL)
 FR_BODY(bcast, NULL, NULL, NULL)
 FR_BODY(allreduce_mid, open_dup, start_allreduce, close_dup)
 FR_BODY(probe, NULL, NULL, NULL)
+FR_BODY(halo, NULL, NULL, NULL)
 FR_BODY(pipe_recv, open_pipes, NULL, close_pipes)
 FR_BODY(pipe_send, open_pipes_big, NULL, close_pipes_big)
 FR_BODY(queue_get, open_queue, NULL, close_queue)
@@ -495,6 +522,7 @@ const th_body_t fr_bodies[] = {
     {"bcast", body_bcast, TH_SELF_INIT},
     {"allreduce_mid", body_allreduce_mid, TH_SELF_INIT},
     {"probe", body_probe, TH_SELF_INIT},
+    {"halo", body_halo, TH_SELF_INIT},
     {"pipe_recv", body_pipe_recv, TH_SELF_INIT},
     {"pipe_send", body_pipe_send, TH_SELF_INIT},
     {"queue_get", body_queue_get, TH_SELF_INIT},

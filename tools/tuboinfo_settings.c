@@ -30,8 +30,12 @@ typedef struct info_setting {
 } info_setting_t;
 
 static const info_setting_t info_settings[] = {
-    {"TUBO_SPIN_NS", 0, 0, TUBO__SPIN_NS_MAX, "by oversubscription",
-     "how long a waiting rank polls before it sleeps (ns)"},
+    {"TUBO_SPIN_NS", TUBO__SPIN_NS_DEFAULT, 0, TUBO__SPIN_NS_MAX, NULL,
+     "how long a waiting rank with a processing unit of its own polls before it sleeps (ns)"},
+    {"TUBO_YIELD_NS", TUBO__YIELD_NS_DEFAULT, 0, TUBO__SPIN_NS_MAX, NULL,
+     "ranks sharing units: longest a waiting rank polls and yields before it sleeps (ns)"},
+    {"TUBO_YIELD_WHEN_IDLE", 2, 0, 2, NULL,
+     "0: waiting ranks never yield, 1: always, 2: when ranks outnumber processing units"},
     {"TUBO_SLEEP_MS", TUBO__SLEEP_MS_DEFAULT, 1, TUBO__SLEEP_MS_MAX, NULL,
      "longest sleep before a waiting rank looks for failed peers (ms)"},
     {"TUBO_SHM_SLOTS", 0, 0, TUBO__SHM_SLOTS_MAX, "by the number of ranks",
@@ -122,8 +126,6 @@ int tuboinfo_settings(tuboinfo_t *t)
   for (size_t i = 0; i < sizeof info_settings / sizeof info_settings[0]; i++) {
     const info_setting_t *s = &info_settings[i];
     uint64_t dflt = s->dflt;
-    if (strcmp(s->name, "TUBO_SPIN_NS") == 0)
-      dflt = info_oversubscribed(t) ? TUBO__SPIN_NS_SHARED : TUBO__SPIN_NS_DEFAULT;
     const char *raw;
     uint64_t v = info_effective(s, dflt, &source, &raw);
     char key[96], text[64];
@@ -199,13 +201,22 @@ int tuboinfo_protocol(tuboinfo_t *t)
   tuboinfo_add(t, "protocol:ranks", NULL, "%d", n);
   tuboinfo_add(t, "protocol:transport", "transport", "%s", transport);
 
-  uint64_t spin = info_u64("TUBO_SPIN_NS",
-                           info_oversubscribed(t) ? TUBO__SPIN_NS_SHARED : TUBO__SPIN_NS_DEFAULT, 0,
-                           TUBO__SPIN_NS_MAX);
+  uint64_t when = info_u64("TUBO_YIELD_WHEN_IDLE", 2, 0, 2);
+  int shared = when < 2 ? (int)when : info_oversubscribed(t);
+  uint64_t spin = info_u64("TUBO_SPIN_NS", TUBO__SPIN_NS_DEFAULT, 0, TUBO__SPIN_NS_MAX);
+  uint64_t yield = info_u64("TUBO_YIELD_NS", TUBO__YIELD_NS_DEFAULT, 0, TUBO__SPIN_NS_MAX);
   uint64_t sleep_ms = info_u64("TUBO_SLEEP_MS", TUBO__SLEEP_MS_DEFAULT, 1, TUBO__SLEEP_MS_MAX);
-  tuboinfo_add(t, NULL, "waiting", "spin %llu ns, then sleep (at most %llu ms)",
-               (unsigned long long)spin, (unsigned long long)sleep_ms);
+  if (shared)
+    tuboinfo_add(t, NULL, "waiting",
+                 "ranks share cores: poll and yield up to %llu ns (adapting), then sleep (at "
+                 "most %llu ms)",
+                 (unsigned long long)yield, (unsigned long long)sleep_ms);
+  else
+    tuboinfo_add(t, NULL, "waiting", "spin %llu ns, then sleep (at most %llu ms)",
+                 (unsigned long long)spin, (unsigned long long)sleep_ms);
+  tuboinfo_add(t, "protocol:wait:policy", NULL, "%s", shared ? "yield" : "spin");
   tuboinfo_add(t, "protocol:wait:spin_ns", NULL, "%llu", (unsigned long long)spin);
+  tuboinfo_add(t, "protocol:wait:yield_ns", NULL, "%llu", (unsigned long long)yield);
   tuboinfo_add(t, "protocol:wait:sleep_ms", NULL, "%llu", (unsigned long long)sleep_ms);
 
   /* The layout the ranks and tuborun compute from the same settings. */

@@ -17,8 +17,6 @@
 #define SHMC_SLOT_MAX (256u << 10)
 /* A waiting rank sleeps this long at most before it looks at the job again. */
 #define SHMC_SLEEP_MS 10
-/* Where ranks share cores, the rank waited for needs the core: spin only this long. */
-#define SHMC_SPIN_OVERSUB_NS 2000u
 
 /* Whether publishers may skip their full fence because sleepers make every CPU pass one
  * (os.h's asymmetric fences); decided once per process. */
@@ -82,31 +80,32 @@ int tubo__shmc_wait(shmc_t *s, int r, uint32_t k)
   if (shmc_ready(s, r, k))
     return 0;
   tubo__world_t *w = s->comm->w;
-  uint64_t t0 = 0;
+  tubo__waiter_t wt = {0, 0, 0};
+  int rc = 0;
   for (unsigned spins = 1;; spins++) {
     if (shmc_ready(s, r, k))
-      return 0;
-    if (spins & 63) {
-      tubo__os_cpu_relax();
-      continue;
+      break;
+    /* Now and then, and at every poll where the policy yields (a system call anyway):
+     * the rank's other work (point-to-point, non-blocking collectives, served objects),
+     * and whether the job broke. */
+    if (w->wait.shared || (spins & 63) == 0) {
+      int n = tubo__progress(w);
+      if (n < 0 || w->broken) {
+        rc = n < 0 ? n : w->broken_code;
+        break;
+      }
     }
-    /* Now and then: the rank's other work (point-to-point, non-blocking collectives,
-     * served objects), and whether the job broke. */
-    int n = tubo__progress(w);
-    if (n < 0)
-      return n;
-    if (w->broken)
-      return w->broken_code;
-    uint64_t now = tubo__os_now_ns();
-    if (t0 == 0)
-      t0 = now;
-    if (now - t0 < s->spin_ns)
+    if (!tubo__waiter_idle(&w->wait, &wt))
       continue;
-    int rc = shmc_sleep(s, r, k);
+    uint64_t now = tubo__os_now_ns();
+    rc = shmc_sleep(s, r, k);
+    tubo__waiter_slept(&wt, now);
     if (rc != 0 && !shmc_ready(s, r, k))
-      return rc;
-    t0 = 0;
+      break;
+    rc = 0;
   }
+  tubo__waiter_end(&w->wait, &wt);
+  return rc;
 }
 
 unsigned char *tubo__shmc_tree(const tubo__coll_args_t *a, unsigned char **parts, int n,
@@ -177,8 +176,6 @@ static int shmc_setup(tubo_comm_t *comm)
   s->ctl = m.base;
   s->lines = (struct shmc_line *)((unsigned char *)m.base + SHMC_LINE);
   s->slots = (unsigned char *)(s->lines + SHMC_DEPTH * (size_t)P);
-  s->spin_ns =
-      w->oversubscribed && w->spin_ns > SHMC_SPIN_OVERSUB_NS ? SHMC_SPIN_OVERSUB_NS : w->spin_ns;
   if (shmc_asym < 0)
     shmc_asym = tubo__os_fence_register() == 0;
   comm->coll_state = s;

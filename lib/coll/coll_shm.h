@@ -18,9 +18,9 @@
  * line, at k + 1 - SHMC_DEPTH): in the collectives where all ranks wait for all, that
  * holds already, and a root of small broadcasts runs up to SHMC_DEPTH steps ahead.
  *
- * Waiting ranks spin briefly, then sleep on the control line's bell; the rank whose flag
- * completes what sleepers wait for (the last to arrive, or the root others wait on) wakes
- * them all with one system call. Sleepers wake every few milliseconds anyway to serve
+ * Waiting ranks poll as the waiting policy says (waitpol.h), then sleep on the control
+ * line's bell; the rank whose flag completes what sleepers wait for (the last to arrive,
+ * or the root others wait on) wakes them all with one system call. Sleepers wake every few milliseconds anyway to serve
  * point-to-point traffic and to notice a rank that died. */
 #ifndef TUBO_COLL_SHM_H
 #define TUBO_COLL_SHM_H
@@ -56,7 +56,6 @@ typedef struct shmc {
   unsigned char *slots;    /* [2][P][slot] */
   unsigned char *tmp;      /* private scratch: one line's data per part of a tree */
   unsigned char **parts;   /* private: P part pointers */
-  uint64_t spin_ns;        /* how long a waiting rank spins before it sleeps */
   tubo_comm_t *comm;
   tubo__objmem_t seg; /* the segment: the last rank to let it go gives it back to the heap */
 } shmc_t;

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/* How a rank waits for another rank: what it does between two looks that found nothing,
+ * and when it goes to sleep on a futex (waitpol.c). Point-to-point waits (progress.c) and
+ * the shared-memory collectives (coll/coll_shm.c) follow the same policy. */
+#ifndef TUBO_WAITPOL_H
+#define TUBO_WAITPOL_H
+
+#include <stdint.h>
+
+/* One per world. Where each rank has a processing unit, a waiter polls for spin_ns, then
+ * sleeps. Where ranks share them, the rank that will answer may be waiting for this
+ * rank's unit: a waiter gives the unit away between two polls (sched_yield, as Open MPI's
+ * yield_when_idle) for yield_ns before it sleeps, and yield_ns follows what ends the waits
+ * (tubo__waiter_end). */
+typedef struct tubo__waitpol {
+  uint64_t spin_ns;       /* busy polling before a sleep, each rank on its own unit */
+  uint64_t yield_ns;      /* polling and yielding before a sleep, ranks sharing units */
+  uint64_t yield_max;     /* the most yield_ns becomes (TUBO_YIELD_NS) */
+  int shared;             /* ranks share processing units: yield between polls */
+  uint32_t grown, shrunk; /* times yield_ns doubled and halved (tests, tuboinfo) */
+} tubo__waitpol_t;
+
+/* One wait in progress, on the waiter's stack: zero it to start. */
+typedef struct tubo__waiter {
+  uint64_t idle_since; /* when this run of empty polls began, 0 before the first */
+  uint64_t slept_at;   /* when this wait first went to sleep, 0 while it has not */
+  unsigned polls;
+} tubo__waiter_t;
+
+/* Sets the policy from the settings, for ranks that do (shared) or do not share
+ * processing units; TUBO_YIELD_WHEN_IDLE overrides shared. */
+void tubo__waitpol_init(tubo__waitpol_t *p, int shared);
+
+/* After a poll that found nothing: relaxes the processor or yields it; returns 1 when the
+ * waiter should now sleep, 0 to poll again. */
+int tubo__waiter_idle(const tubo__waitpol_t *p, tubo__waiter_t *wt);
+
+/* After a poll that found something: the next empty poll starts a new run. */
+static inline void tubo__waiter_busy(tubo__waiter_t *wt)
+{
+  wt->idle_since = 0;
+}
+
+/* After a sleep, whether rung or timed out. */
+void tubo__waiter_slept(tubo__waiter_t *wt, uint64_t fell_asleep);
+
+/* The wait is over: where ranks share units, a wait that slept adjusts yield_ns. One
+ * that ended soon after it fell asleep would have ended while yielding, had it yielded
+ * longer, and saved a sleep and a futex wake: yield_ns doubles. One that slept far longer
+ * than it yielded waited for something slow, and yielding longer would only have burned
+ * time: yield_ns halves. */
+void tubo__waiter_end(tubo__waitpol_t *p, const tubo__waiter_t *wt);
+
+#endif /* TUBO_WAITPOL_H */
