@@ -114,6 +114,8 @@ static int split_make(tubo_comm_t *parent, member_t *m, int n, uint16_t cid, con
     if (m[i].rank == parent->rank)
       me = i;
   tubo_comm_t *c = tubo__comm_alloc(parent->w, n, me);
+  if (c != NULL)
+    c->errh = parent->errh; /* as MPI: a new communicator inherits its parent's handler */
   if (c == NULL)
     return TUBO_ENOMEM;
   int *to = (int *)c->to_world, *from = (int *)c->from_world;

@@ -2,6 +2,7 @@
 /* Point-to-point: the public send, receive, wait, test and probe functions. */
 #include "config.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "engine.h"
@@ -15,7 +16,7 @@ static inline int p2p_check(const tubo_comm_t *comm, int peer, int tag, const vo
   if (rc != 0)
     return rc;
   if (peer < 0 || peer >= comm->size) {
-    if (!(receiving && peer == TUBO_ANY_SOURCE))
+    if (!(receiving && peer == TUBO_ANY_SOURCE) && peer != TUBO_PROC_NULL)
       return TUBO_ERANK;
   }
   if (tag < 0 || tag > TUBO_TAG_MAX) {
@@ -29,6 +30,71 @@ static inline int p2p_check(const tubo_comm_t *comm, int peer, int tag, const vo
   return 0;
 }
 
+/* The error return path of the point-to-point calls: the error with the value that caused
+ * it, to the communicator's handler (errhandler.c). peer is a rank of comm. */
+static __attribute__((cold, noinline)) int p2p_fail(const char *fn, tubo_comm_t *comm, int rc,
+                                                    int peer, int tag, const void *buf, size_t len)
+{
+  int live = tubo__comm_check(comm) == 0;
+  switch (rc) {
+  case TUBO_ERANK:
+    if (live)
+      return tubo__error(comm, rc, fn, "rank %d out of range for a communicator of %d", peer,
+                         comm->size);
+    break;
+  case TUBO_ETAG:
+    return tubo__error(comm, rc, fn, "tag %d out of range 0 to %d", tag, TUBO_TAG_MAX);
+  case TUBO_ECOMM:
+    return tubo__error(NULL, rc, fn, "invalid communicator %p (NULL, freed or never made)",
+                       (const void *)comm);
+  case TUBO_ETOOBIG:
+    return tubo__error(comm, rc, fn, "%zu bytes is over the limit of 16 TiB", len);
+  case TUBO_EINVAL:
+    if (buf == NULL && len > 0)
+      return tubo__error(comm, rc, fn, "NULL buffer for %zu bytes", len);
+    break;
+  case TUBO_EPEER:
+    if (peer >= 0)
+      return tubo__error(comm, rc, fn, "rank %d is gone", peer);
+    break;
+  case TUBO_ETRUNC:
+    return tubo__error(comm, rc, fn, "message truncated: longer than the buffer of %zu bytes", len);
+  default:
+    break;
+  }
+  return tubo__error(live ? comm : NULL, rc, fn, NULL);
+}
+
+/* Returns rc, through p2p_fail when it is an error. */
+#define P2P_RET(fn, comm, rc, peer, tag, buf, len) \
+  (__builtin_expect((rc) != 0, 0) ? p2p_fail(fn, comm, rc, peer, tag, buf, len) : 0)
+
+/* A request for a peer that is TUBO_PROC_NULL: complete already, having moved nothing. */
+static int req_null(tubo_comm_t *comm, int kind, tubo_request_t **req)
+{
+  tubo_request_t *r = tubo__req_alloc(comm->w);
+  if (r == NULL)
+    return TUBO_ENOMEM;
+  r->kind = kind;
+  r->state = TUBO__RS_ACTIVE;
+  r->w = comm->w;
+  r->comm = comm;
+  r->ctx = comm->ctx;
+  r->peer = TUBO_PROC_NULL;
+  r->msg_len = 0;
+  r->st_source = TUBO_PROC_NULL;
+  r->st_tag = TUBO_ANY_TAG;
+  tubo__req_complete(r, 0);
+  *req = r;
+  return 0;
+}
+
+static void status_null(tubo_status_t *st)
+{
+  if (st != NULL)
+    *st = (tubo_status_t){TUBO_PROC_NULL, TUBO_ANY_TAG, 0, 0};
+}
+
 static void status_fill(tubo__world_t *w, const tubo_request_t *r, int rc, tubo_status_t *st)
 {
   if (st == NULL)
@@ -36,7 +102,7 @@ static void status_fill(tubo__world_t *w, const tubo_request_t *r, int rc, tubo_
   if (r->kind == TUBO__REQ_RECV && r->msg_len != (size_t)-1) {
     st->source = r->st_source; /* world rank; communicators map it below */
     const tubo_comm_t *c = r->comm;
-    if (c != NULL && c->to_world != NULL)
+    if (c != NULL && c->to_world != NULL && r->st_source >= 0)
       for (int i = 0; i < c->size; i++)
         if (c->to_world[i] == r->st_source) {
           st->source = i;
@@ -215,14 +281,18 @@ void tubo__req_cancel(tubo_request_t *r, int error)
 
 /* The general path of a blocking send: a request, queued behind earlier sends if need be,
  * and the full check of the arguments (tubo_isend). */
+static int isend_impl(const void *buf, size_t len, int dest, int tag, tubo_comm_t *comm,
+                      tubo_request_t **req);
+static int wait_impl(tubo_request_t **req, tubo_status_t *status);
+
 static __attribute__((noinline)) int send_general(const void *buf, size_t len, int dest, int tag,
                                                   tubo_comm_t *comm)
 {
   tubo_request_t *r;
-  int rc = tubo_isend(buf, len, dest, tag, comm, &r);
+  int rc = isend_impl(buf, len, dest, tag, comm, &r);
   if (rc != 0)
     return rc;
-  return tubo_wait(&r, TUBO_STATUS_IGNORE);
+  return wait_impl(&r, TUBO_STATUS_IGNORE);
 }
 
 /* Pushes a small message to world rank peer in one frame if there is room, else takes
@@ -276,19 +346,21 @@ static __attribute__((noinline)) int send_other(const void *buf, size_t len, int
 
 int tubo_send(const void *buf, size_t len, int dest, int tag, tubo_comm_t *comm)
 {
-  if (!tubo__comm_is_world(comm))
-    return send_other(buf, len, dest, tag, comm);
-  return send_fast(buf, len, dest, tag, comm);
+  int rc = tubo__comm_is_world(comm) ? send_fast(buf, len, dest, tag, comm)
+                                     : send_other(buf, len, dest, tag, comm);
+  return P2P_RET("tubo_send", comm, rc, dest, tag, buf, len);
 }
 
-int tubo_isend(const void *buf, size_t len, int dest, int tag, tubo_comm_t *comm,
-               tubo_request_t **req)
+static int isend_impl(const void *buf, size_t len, int dest, int tag, tubo_comm_t *comm,
+                      tubo_request_t **req)
 {
   int rc = p2p_check(comm, dest, tag, buf, len, 0);
   if (rc != 0)
     return rc;
   if (req == NULL)
     return TUBO_EINVAL;
+  if (dest == TUBO_PROC_NULL)
+    return req_null(comm, TUBO__REQ_SEND, req);
   tubo__world_t *w = comm->w;
   tubo_request_t *r = tubo__req_alloc(w);
   if (r == NULL)
@@ -302,6 +374,13 @@ int tubo_isend(const void *buf, size_t len, int dest, int tag, tubo_comm_t *comm
   return 0;
 }
 
+int tubo_isend(const void *buf, size_t len, int dest, int tag, tubo_comm_t *comm,
+               tubo_request_t **req)
+{
+  int rc = isend_impl(buf, len, dest, tag, comm, req);
+  return P2P_RET("tubo_isend", comm, rc, dest, tag, buf, len);
+}
+
 /* The general path of a blocking receive: a request on the stack, through the engine.
  * Apart from tubo_recv, whose fast path then sets up no stack frame. */
 __attribute__((noinline)) int tubo__recv_general(void *buf, size_t cap, int source, int tag,
@@ -310,6 +389,10 @@ __attribute__((noinline)) int tubo__recv_general(void *buf, size_t cap, int sour
   int rc = p2p_check(comm, source, tag, buf, cap, 1);
   if (rc != 0)
     return rc;
+  if (source == TUBO_PROC_NULL) {
+    status_null(status);
+    return 0;
+  }
   tubo__world_t *w = comm->w;
   tubo_request_t r;
   memset(&r, 0, offsetof(tubo_request_t, cf));
@@ -353,18 +436,21 @@ static __attribute__((noinline)) int recv_other(void *buf, size_t cap, int sourc
 
 int tubo_recv(void *buf, size_t cap, int source, int tag, tubo_comm_t *comm, tubo_status_t *status)
 {
-  if (!tubo__comm_is_world(comm))
-    return recv_other(buf, cap, source, tag, comm, status);
-  return recv_fast(buf, cap, source, tag, comm, status);
+  int rc = tubo__comm_is_world(comm) ? recv_fast(buf, cap, source, tag, comm, status)
+                                     : recv_other(buf, cap, source, tag, comm, status);
+  return P2P_RET("tubo_recv", comm, rc, source, tag, buf, cap);
 }
 
-int tubo_irecv(void *buf, size_t cap, int source, int tag, tubo_comm_t *comm, tubo_request_t **req)
+static int irecv_impl(void *buf, size_t cap, int source, int tag, tubo_comm_t *comm,
+                      tubo_request_t **req)
 {
   int rc = p2p_check(comm, source, tag, buf, cap, 1);
   if (rc != 0)
     return rc;
   if (req == NULL)
     return TUBO_EINVAL;
+  if (source == TUBO_PROC_NULL)
+    return req_null(comm, TUBO__REQ_RECV, req);
   tubo__world_t *w = comm->w;
   tubo_request_t *r = tubo__req_alloc(w);
   if (r == NULL)
@@ -373,6 +459,12 @@ int tubo_irecv(void *buf, size_t cap, int source, int tag, tubo_comm_t *comm, tu
   tubo__recv_start(w, r);
   *req = r;
   return 0;
+}
+
+int tubo_irecv(void *buf, size_t cap, int source, int tag, tubo_comm_t *comm, tubo_request_t **req)
+{
+  int rc = irecv_impl(buf, cap, source, tag, comm, req);
+  return P2P_RET("tubo_irecv", comm, rc, source, tag, buf, cap);
 }
 
 /* Checks a request handle passed by the user. */
@@ -412,7 +504,23 @@ static void status_empty(tubo_status_t *status)
   }
 }
 
-int tubo_wait(tubo_request_t **req, tubo_status_t *status)
+/* The error return path of calls on requests: the error, and which request failed where
+ * there are several (index, or (size_t)-1). comm and peer (a world rank) are the request's. */
+static __attribute__((cold, noinline)) int
+req_fail_ret(const char *fn, const tubo_comm_t *comm, int rc, int peer, size_t index, size_t count)
+{
+  tubo_comm_t *c = (tubo_comm_t *)comm;
+  if (rc == TUBO_EREQUEST || rc == TUBO_EINVAL || rc == TUBO_ENOTINIT)
+    return tubo__error(NULL, rc, fn, NULL);
+  char where[64] = "";
+  if (index != (size_t)-1)
+    snprintf(where, sizeof where, "request %zu of %zu: ", index, count);
+  if (peer >= 0)
+    return tubo__error(c, rc, fn, "%s%s (peer: world rank %d)", where, tubo_strerror(rc), peer);
+  return tubo__error(c, rc, fn, "%s%s", where, tubo_strerror(rc));
+}
+
+static int wait_impl(tubo_request_t **req, tubo_status_t *status)
 {
   if (req == NULL)
     return TUBO_EINVAL;
@@ -429,7 +537,26 @@ int tubo_wait(tubo_request_t **req, tubo_status_t *status)
   return req_finish(w, req, status);
 }
 
-int tubo_test(tubo_request_t **req, int *flag, tubo_status_t *status)
+/* The comm and peer of a request a caller passed, read before it is freed; NULL where it
+ * is no valid request. */
+static const tubo_comm_t *req_who(tubo_request_t *r, int *peer)
+{
+  *peer = -1;
+  if (r == NULL || req_check(r) != 0)
+    return NULL;
+  *peer = r->peer;
+  return r->comm;
+}
+
+int tubo_wait(tubo_request_t **req, tubo_status_t *status)
+{
+  int peer;
+  const tubo_comm_t *c = req_who(req != NULL ? *req : NULL, &peer);
+  int rc = wait_impl(req, status);
+  return __builtin_expect(rc != 0, 0) ? req_fail_ret("tubo_wait", c, rc, peer, (size_t)-1, 1) : 0;
+}
+
+static int test_impl(tubo_request_t **req, int *flag, tubo_status_t *status)
 {
   if (req == NULL || flag == NULL)
     return TUBO_EINVAL;
@@ -459,22 +586,55 @@ int tubo_test(tubo_request_t **req, int *flag, tubo_status_t *status)
   return req_finish(w, req, status);
 }
 
+int tubo_test(tubo_request_t **req, int *flag, tubo_status_t *status)
+{
+  int peer;
+  const tubo_comm_t *c = req_who(req != NULL ? *req : NULL, &peer);
+  int rc = test_impl(req, flag, status);
+  return __builtin_expect(rc != 0, 0) ? req_fail_ret("tubo_test", c, rc, peer, (size_t)-1, 1) : 0;
+}
+
+int tubo_waitall_index(size_t count, tubo_request_t **reqs, tubo_status_t *statuses, size_t *failed)
+{
+  if (failed != NULL)
+    *failed = (size_t)-1;
+  int rc = 0;
+  if (count > 0 && reqs == NULL)
+    rc = TUBO_EINVAL;
+  else if (tubo__nworlds == 0)
+    rc = TUBO_ENOTINIT;
+  for (size_t i = 0; rc == 0 && i < count; i++)
+    if (reqs[i] != NULL && req_check(reqs[i]) != 0) {
+      if (failed != NULL)
+        *failed = i;
+      rc = TUBO_EREQUEST;
+    }
+  if (rc != 0)
+    return req_fail_ret("tubo_waitall", NULL, rc, -1, (size_t)-1, count);
+  int first = 0, first_peer = -1;
+  size_t at = (size_t)-1;
+  const tubo_comm_t *first_comm = NULL;
+  for (size_t i = 0; i < count; i++) {
+    int peer;
+    const tubo_comm_t *c = req_who(reqs[i], &peer);
+    int e = wait_impl(&reqs[i], statuses ? &statuses[i] : NULL);
+    if (e != 0 && first == 0) {
+      first = e;
+      at = i;
+      first_peer = peer;
+      first_comm = c;
+    }
+  }
+  if (failed != NULL)
+    *failed = at;
+  if (__builtin_expect(first != 0, 0))
+    return req_fail_ret("tubo_waitall", first_comm, first, first_peer, at, count);
+  return 0;
+}
+
 int tubo_waitall(size_t count, tubo_request_t **reqs, tubo_status_t *statuses)
 {
-  if (count > 0 && reqs == NULL)
-    return TUBO_EINVAL;
-  if (tubo__nworlds == 0)
-    return TUBO_ENOTINIT;
-  for (size_t i = 0; i < count; i++)
-    if (reqs[i] != NULL && req_check(reqs[i]) != 0)
-      return TUBO_EREQUEST;
-  int first = 0;
-  for (size_t i = 0; i < count; i++) {
-    int rc = tubo_wait(&reqs[i], statuses ? &statuses[i] : NULL);
-    if (rc != 0 && first == 0)
-      first = rc;
-  }
-  return first;
+  return tubo_waitall_index(count, reqs, statuses, NULL);
 }
 
 struct waitany_arg {
@@ -494,7 +654,7 @@ static int waitany_done(void *p)
   return 0;
 }
 
-int tubo_waitany(size_t count, tubo_request_t **reqs, size_t *index, tubo_status_t *status)
+static int waitany_impl(size_t count, tubo_request_t **reqs, size_t *index, tubo_status_t *status)
 {
   if ((count > 0 && reqs == NULL) || index == NULL)
     return TUBO_EINVAL;
@@ -528,6 +688,15 @@ int tubo_waitany(size_t count, tubo_request_t **reqs, size_t *index, tubo_status
   return req_finish(w, &reqs[a.found], status);
 }
 
+int tubo_waitany(size_t count, tubo_request_t **reqs, size_t *index, tubo_status_t *status)
+{
+  int rc = waitany_impl(count, reqs, index, status);
+  if (__builtin_expect(rc == 0, 1))
+    return 0;
+  size_t at = index != NULL ? *index : (size_t)-1;
+  return req_fail_ret("tubo_waitany", NULL, rc, -1, at, count);
+}
+
 struct probe_arg {
   tubo__world_t *w;
   int src;
@@ -551,6 +720,12 @@ static int probe_common(int source, int tag, tubo_comm_t *comm, int blocking, in
   int rc = p2p_check(comm, source, tag, NULL, 0, 1);
   if (rc != 0)
     return rc;
+  if (source == TUBO_PROC_NULL) {
+    if (flag)
+      *flag = 1;
+    status_null(status);
+    return 0;
+  }
   tubo__world_t *w = comm->w;
   int src = source == TUBO_ANY_SOURCE ? TUBO_ANY_SOURCE : tubo__comm_world_rank(comm, source);
   struct probe_arg a = {w, src, comm->ctx, tag, NULL};
@@ -587,33 +762,50 @@ static int probe_common(int source, int tag, tubo_comm_t *comm, int blocking, in
 
 int tubo_probe(int source, int tag, tubo_comm_t *comm, tubo_status_t *status)
 {
-  return probe_common(source, tag, comm, 1, NULL, status);
+  int rc = probe_common(source, tag, comm, 1, NULL, status);
+  return P2P_RET("tubo_probe", comm, rc, source, tag, NULL, 0);
 }
 
 int tubo_iprobe(int source, int tag, tubo_comm_t *comm, int *flag, tubo_status_t *status)
 {
   if (flag == NULL)
-    return TUBO_EINVAL;
+    return tubo__error(comm, TUBO_EINVAL, "tubo_iprobe", "NULL flag");
   *flag = 0;
-  return probe_common(source, tag, comm, 0, flag, status);
+  int rc = probe_common(source, tag, comm, 0, flag, status);
+  return P2P_RET("tubo_iprobe", comm, rc, source, tag, NULL, 0);
+}
+
+static int sendrecv_impl(const void *sbuf, size_t slen, int dest, int stag, void *rbuf, size_t rcap,
+                         int source, int rtag, tubo_comm_t *comm, tubo_status_t *status, int *which)
+{
+  tubo_request_t *rr, *sr;
+  /* Check the send's arguments first, so that no receive is left posted on failure. */
+  *which = 0;
+  int rc = p2p_check(comm, dest, stag, sbuf, slen, 0);
+  if (rc != 0)
+    return rc;
+  *which = 1;
+  if ((rc = irecv_impl(rbuf, rcap, source, rtag, comm, &rr)) != 0)
+    return rc;
+  *which = 0;
+  if ((rc = isend_impl(sbuf, slen, dest, stag, comm, &sr)) != 0) {
+    req_fail(comm->w, rr, rc);
+    wait_impl(&rr, TUBO_STATUS_IGNORE);
+    return rc;
+  }
+  int src = wait_impl(&sr, TUBO_STATUS_IGNORE);
+  int rrc = wait_impl(&rr, status);
+  *which = src != 0 ? 0 : 1;
+  return src != 0 ? src : rrc;
 }
 
 int tubo_sendrecv(const void *sbuf, size_t slen, int dest, int stag, void *rbuf, size_t rcap,
                   int source, int rtag, tubo_comm_t *comm, tubo_status_t *status)
 {
-  tubo_request_t *rr, *sr;
-  /* Check the send's arguments first, so that no receive is left posted on failure. */
-  int rc = p2p_check(comm, dest, stag, sbuf, slen, 0);
-  if (rc != 0)
-    return rc;
-  if ((rc = tubo_irecv(rbuf, rcap, source, rtag, comm, &rr)) != 0)
-    return rc;
-  if ((rc = tubo_isend(sbuf, slen, dest, stag, comm, &sr)) != 0) {
-    req_fail(comm->w, rr, rc);
-    tubo_wait(&rr, TUBO_STATUS_IGNORE);
-    return rc;
-  }
-  int src = tubo_wait(&sr, TUBO_STATUS_IGNORE);
-  int rrc = tubo_wait(&rr, status);
-  return src != 0 ? src : rrc;
+  int which;
+  int rc = sendrecv_impl(sbuf, slen, dest, stag, rbuf, rcap, source, rtag, comm, status, &which);
+  if (__builtin_expect(rc == 0, 1))
+    return 0;
+  return which ? p2p_fail("tubo_sendrecv", comm, rc, source, rtag, rbuf, rcap)
+               : p2p_fail("tubo_sendrecv", comm, rc, dest, stag, sbuf, slen);
 }

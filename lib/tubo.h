@@ -173,7 +173,9 @@ typedef struct tubo_comm tubo_comm_t;
  * @param argv may be NULL; as @p argc.
  * @return 0; TUBO_EINIT if already initialized or finalized (or MPI was finalized);
  *         TUBO_ELAUNCH if the TUBO_* variables the launcher set are inconsistent, or MPI
- *         could not start; TUBO_ESHM or TUBO_ESYS if the transport cannot be set up.
+ *         could not start; TUBO_ESHM or TUBO_ESYS if the transport cannot be set up;
+ *         TUBO_EPEER if another rank died or left before joining (it says on standard
+ *         error which rank); TUBO_EABORT if the job was aborted meanwhile.
  */
 TUBO_EXPORT int tubo_init(int *argc, char ***argv);
 
@@ -333,6 +335,59 @@ TUBO_EXPORT int tubo_comm_split_type(tubo_comm_t *comm, int type, int key, tubo_
  */
 TUBO_EXPORT int tubo_comm_free(tubo_comm_t **comm);
 
+/* ---- Error handlers ---- */
+
+/**
+ * @brief An error handler (MPI_Comm_errhandler_function): called when a call on @p comm
+ * fails, before the call returns @p err to its caller.
+ * @param comm the communicator of the failed call (NULL when the call had none that is
+ *        valid: the world's handler then serves).
+ * @param err the error code the call returns.
+ * @param msg what failed, for people: the function, the error and the offending value
+ *        ("tubo_send: rank 5 out of range for a communicator of 4").
+ */
+typedef void tubo_errhandler_fn(tubo_comm_t *comm, int err, const char *msg);
+
+/**
+ * @brief What ::TUBO_ERRORS_RETURN names: a handler that does nothing (as `tubo_errhandler_fn`).
+ * @return nothing.
+ */
+TUBO_EXPORT void tubo__errors_return(tubo_comm_t *comm, int err, const char *msg);
+/**
+ * @brief What ::TUBO_ERRORS_ARE_FATAL names: prints @p msg and aborts the job
+ * (as `tubo_errhandler_fn`).
+ * @return never.
+ */
+TUBO_EXPORT void tubo__errors_are_fatal(tubo_comm_t *comm, int err, const char *msg);
+
+/** @brief The handler that does nothing: calls return their error code (MPI_ERRORS_RETURN).
+ * The default unless `TUBO_ERRORS=fatal` is set for the job. */
+#define TUBO_ERRORS_RETURN (&tubo__errors_return)
+/** @brief The handler that prints the error on standard error, with the function, this
+ * rank, the error's name and the offending value, and aborts the whole job with exit status
+ * 1 as ::tubo_abort does (MPI_ERRORS_ARE_FATAL). The default where `TUBO_ERRORS=fatal`. */
+#define TUBO_ERRORS_ARE_FATAL (&tubo__errors_are_fatal)
+
+/**
+ * @brief Sets the error handler of @p comm (MPI_Comm_set_errhandler): ::TUBO_ERRORS_RETURN,
+ * ::TUBO_ERRORS_ARE_FATAL or a function of the program's. Communicators made from @p comm
+ * afterwards inherit it. Without a call, a communicator has the job's default: the
+ * setting `TUBO_ERRORS` (`return` or `fatal`, doc/settings.md), else ::TUBO_ERRORS_RETURN.
+ * Today the point-to-point calls (send, receive, probe, wait and test) call the handler;
+ * the other calls return their codes.
+ * @param handler the handler; NULL goes back to the job's default.
+ * @return 0; TUBO_ECOMM; TUBO_ENOTINIT before ::tubo_init or after ::tubo_finalize.
+ */
+TUBO_EXPORT int tubo_comm_set_errhandler(tubo_comm_t *comm, tubo_errhandler_fn *handler);
+
+/**
+ * @brief The error handler in effect on @p comm (MPI_Comm_get_errhandler): the one set, or
+ * the job's default.
+ * @param handler receives it.
+ * @return 0; TUBO_ECOMM; TUBO_EINVAL for a NULL @p handler; TUBO_ENOTINIT.
+ */
+TUBO_EXPORT int tubo_comm_get_errhandler(const tubo_comm_t *comm, tubo_errhandler_fn **handler);
+
 /** @} */
 
 /**
@@ -344,6 +399,10 @@ TUBO_EXPORT int tubo_comm_free(tubo_comm_t **comm);
 
 /** @brief Wildcard source for receives and probes: match a message from any rank. */
 #define TUBO_ANY_SOURCE (-1)
+/** @brief A peer that is no rank (MPI_PROC_NULL): a send to it and a receive or probe from
+ * it complete at once, moving nothing; the receive's status says source ::TUBO_PROC_NULL,
+ * tag ::TUBO_ANY_TAG, length 0. For the edges of a decomposition. */
+#define TUBO_PROC_NULL (-2)
 /** @brief Wildcard tag for receives and probes: match a message with any tag. */
 #define TUBO_ANY_TAG (-1)
 /** @brief Largest tag a message may carry; tags run from 0 to this value. */
@@ -428,9 +487,21 @@ TUBO_EXPORT int tubo_test(tubo_request_t **req, int *flag, tubo_status_t *status
  * @return 0 if all succeeded, else the first failing request's error; TUBO_EINVAL for a
  *         NULL @p reqs with @p count > 0; TUBO_EREQUEST if an entry is neither NULL nor a
  *         pending request (then none is waited for); TUBO_ENOTINIT before ::tubo_init or
- *         after ::tubo_finalize. @p count larger than the array is not detected.
+ *         after ::tubo_finalize. @p count larger than the array is not detected. Which
+ *         request failed: its status's `error`, or with ::TUBO_STATUSES_IGNORE
+ *         ::tubo_waitall_index; the error handler's message names it too.
  */
 TUBO_EXPORT int tubo_waitall(size_t count, tubo_request_t **reqs, tubo_status_t *statuses);
+
+/**
+ * @brief As ::tubo_waitall, and tells which request failed first without statuses.
+ * @param failed receives the position of the first request (in array order) whose
+ *        operation failed, or of the entry that is not a request (TUBO_EREQUEST);
+ *        (size_t)-1 when the call returns 0 or fails on its other arguments. May be NULL.
+ * @return as ::tubo_waitall.
+ */
+TUBO_EXPORT int tubo_waitall_index(size_t count, tubo_request_t **reqs, tubo_status_t *statuses,
+                                   size_t *failed);
 
 /**
  * @brief Waits until one of @p count requests completes, frees it and sets it to NULL.

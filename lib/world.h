@@ -65,11 +65,11 @@ struct tubo_comm {
   uint32_t magic;
   tubo__world_t *w; /* the world (set of connected processes) it lives in */
   int rank, size;
-  uint16_t ctx;           /* user point-to-point traffic */
-  uint16_t ctx_coll;      /* internal traffic */
-  const int *to_world;    /* comm rank -> world rank; NULL where they are the same */
-  const int *from_world;  /* world rank -> comm rank or -1; NULL where the same */
-  uint32_t served_seq;    /* queues served by a home rank opened on it so far */
+  uint16_t ctx;                /* user point-to-point traffic */
+  uint16_t ctx_coll;           /* internal traffic */
+  const int *to_world;         /* comm rank -> world rank; NULL where they are the same */
+  const int *from_world;       /* world rank -> comm rank or -1; NULL where the same */
+  uint32_t served_seq;         /* queues served by a home rank opened on it so far */
   tubo__list_node_t view_link; /* views only: in the list of live views (tubo__comm_view) */
   /* Set on communicators, not on views. */
   uint16_t cid;                        /* its context id */
@@ -81,6 +81,7 @@ struct tubo_comm {
   void *coll_state;                    /* theirs */
   tubo_comm_t *next_comm;              /* the world's list of allocated communicators */
   uint8_t internal;                    /* made by the library for itself (coll/coll_hier.c) */
+  tubo_errhandler_fn *errh;            /* its error handler; NULL: the job's (errhandler.c) */
 };
 
 /* COLL: a non-blocking collective (coll/coll.h), which runs requests of its own. */
@@ -115,12 +116,12 @@ struct tubo_request {
   int peer;    /* world rank: send destination, recv source (or TUBO_ANY_SOURCE) */
   const tubo_comm_t *comm;
   void *buf;
-  size_t cap;             /* send: message length; recv: buffer size */
-  size_t off;             /* bytes pushed (send) or received (recv) so far */
-  size_t msg_len;         /* recv: length of the matched message */
-  int st_source;          /* recv: world rank the message came from */
-  int32_t st_tag;         /* recv: its tag */
-  tubo__list_node_t link; /* in the posted queue, a peer's send queue or the pool */
+  size_t cap;                  /* send: message length; recv: buffer size */
+  size_t off;                  /* bytes pushed (send) or received (recv) so far */
+  size_t msg_len;              /* recv: length of the matched message */
+  int st_source;               /* recv: world rank the message came from */
+  int32_t st_tag;              /* recv: its tag */
+  tubo__list_node_t link;      /* in the posted queue, a peer's send queue or the pool */
   struct tubo__coll_req *coll; /* COLL: the collective's state */
   /* CTRL requests: a small frame waiting for room. */
   tubo__frame_t cf;
@@ -314,6 +315,13 @@ static inline int tubo__comm_is_world(const tubo_comm_t *c)
 {
   return c != NULL && c == tubo__comm_world_handle;
 }
+
+/* The error return path of public calls (errhandler.c): hands a failed call's error to
+ * comm's handler (comm may be invalid: the world's, else the job's default serves) with a
+ * message "fn: " + fmt's text (or the error's text when fmt is NULL), and returns err.
+ * The handler may not return (TUBO_ERRORS_ARE_FATAL). */
+int tubo__error(tubo_comm_t *comm, int err, const char *fn, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5), cold, noinline));
 
 /* Checks a communicator handle; returns 0 or TUBO_ECOMM / TUBO_ENOTINIT. */
 int tubo__comm_check_slow(const tubo_comm_t *c);

@@ -10,7 +10,8 @@
 #include <stdio.h>
 #include <stdint.h>
 
-const int bi_bad_ranks[BI_NRANKS] = {-1, -2, 1, INT_MAX, INT_MIN};
+/* -2 is TUBO_PROC_NULL, a valid peer: -3 is the next negative rank that is none. */
+const int bi_bad_ranks[BI_NRANKS] = {-1, -3, 1, INT_MAX, INT_MIN};
 const int bi_bad_tags[BI_NTAGS] = {TUBO_ANY_TAG, -2, TUBO_TAG_MAX + 1, INT_MAX, INT_MIN};
 const size_t bi_huge_lens[BI_NHUGE] = {SIZE_MAX, SIZE_MAX / 2 + 1};
 

@@ -692,8 +692,9 @@ static void body_arg_errors(void)
   tubo_status_t st;
   tubo_request_t *r = NULL;
   const char *name = NULL;
-  /* Ranks: -2 and size are out of range; -1 (TUBO_ANY_SOURCE) only when receiving. */
-  const int bad_ranks[] = {-2, n, n + 1, -100};
+  /* Ranks: -3 and size are out of range; -1 (TUBO_ANY_SOURCE) only when receiving, -2 is
+   * TUBO_PROC_NULL (check_errhandler). */
+  const int bad_ranks[] = {-3, n, n + 1, -100};
   for (size_t i = 0; i < sizeof bad_ranks / sizeof bad_ranks[0]; i++) {
     int b = bad_ranks[i];
     TH_EXPECT_RC(tubo_send(buf, 1, b, 0, th_world), TUBO_ERANK);
@@ -773,8 +774,8 @@ static void body_arg_errors(void)
   /* A sendrecv whose send is wrong leaves no receive behind; one whose receive is wrong
    * sends nothing. */
   int from = (th_rank - 1 + n) % n;
-  TH_EXPECT_RC(tubo_sendrecv(buf, 1, -2, 0, buf, 1, from, 31, th_world, &st), TUBO_ERANK);
-  TH_EXPECT_RC(tubo_sendrecv(buf, 1, peer, 32, buf, 1, -2, 0, th_world, &st), TUBO_ERANK);
+  TH_EXPECT_RC(tubo_sendrecv(buf, 1, -3, 0, buf, 1, from, 31, th_world, &st), TUBO_ERANK);
+  TH_EXPECT_RC(tubo_sendrecv(buf, 1, peer, 32, buf, 1, -3, 0, th_world, &st), TUBO_ERANK);
   TH_EXPECT_RC(tubo_sendrecv(buf, 1, peer, 32, buf, 1, from, -5, th_world, &st), TUBO_ETAG);
   TH_OK(tubo_barrier(th_world));
   TH_OK(tubo_iprobe(from, 32, th_world, &flag, &st));

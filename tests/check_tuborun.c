@@ -371,6 +371,94 @@ START_TEST(timeout_stops_the_job_with_124)
 }
 END_TEST
 
+START_TEST(mpiexec_timeout_is_honoured)
+{
+  static const char *const env[] = {"MPIEXEC_TIMEOUT=1", NULL};
+  run_t r;
+  tuborun(&r, env, "-n", "1", RANK_HELPER, "hang", NULL);
+  expect_status(&r, 124);
+  expect_in("stderr", r.err, "ran longer than MPIEXEC_TIMEOUT 1 seconds");
+  run_free(&r);
+}
+END_TEST
+
+START_TEST(a_program_that_cannot_run_says_its_status)
+{
+  run_t r;
+  tuborun(&r, NULL, "-n", "2", "/etc/passwd", NULL);
+  expect_status(&r, 2);
+  expect_in("stderr", r.err, "cannot run '/etc/passwd': Permission denied; exit status 2\n");
+  run_free(&r);
+}
+END_TEST
+
+START_TEST(ranks_that_skip_init_or_finalize_are_named)
+{
+  run_t r;
+  tuborun(&r, NULL, "-n", "2", RANK_HELPER, "say", NULL);
+  expect_status(&r, 0);
+  expect_in("stderr", r.err, "all 2 ranks exited with status 0 without calling tubo_init\n");
+  run_free(&r);
+  tuborun(&r, NULL, "-n", "2", RANK_HELPER, "init-only", NULL);
+  expect_status(&r, 0);
+  expect_in("stderr", r.err, "all 2 ranks exited with status 0 without calling tubo_finalize\n");
+  ck_assert_msg(strstr(r.err, "without calling tubo_init") == NULL,
+                "expected no word of tubo_init from a rank that called it, got:\n%s", r.err);
+  run_free(&r);
+}
+END_TEST
+
+START_TEST(x_of_an_unset_variable_warns)
+{
+  run_t r;
+  tuborun(&r, NULL, "-x", "TUBO_TEST_NEVER_SET_ANYWHERE", "-n", "1", RANK_HELPER, "say", NULL);
+  expect_status(&r, 0);
+  expect_in("stderr", r.err,
+            "-x TUBO_TEST_NEVER_SET_ANYWHERE: TUBO_TEST_NEVER_SET_ANYWHERE is not set here");
+  run_free(&r);
+}
+END_TEST
+
+/* Runs tuborun ARGS... with "hello\n" on its standard input, through the shell. */
+static void tuborun_stdin(run_t *r, const char *args)
+{
+  char cmd[512];
+  snprintf(cmd, sizeof cmd, "printf 'hello\\n' | '%s' %s '%s' stdin", TUBORUN, args, RANK_HELPER);
+  char *argv[] = {(char *)"sh", (char *)"-c", cmd, NULL};
+  run_prog(r, "/bin/sh", argv, NULL);
+}
+
+START_TEST(stdin_goes_to_rank_0_only)
+{
+  run_t r;
+  tuborun_stdin(&r, "-n 3");
+  expect_status(&r, 0);
+  expect_in("stdout", r.out, "rank 0 read 6 bytes\n");
+  expect_in("stdout", r.out, "rank 1 read 0 bytes\n");
+  expect_in("stdout", r.out, "rank 2 read 0 bytes\n");
+  run_free(&r);
+  tuborun_stdin(&r, "-n 3 --stdin 2");
+  expect_status(&r, 0);
+  expect_in("stdout", r.out, "rank 0 read 0 bytes\n");
+  expect_in("stdout", r.out, "rank 2 read 6 bytes\n");
+  run_free(&r);
+  tuborun_stdin(&r, "-n 2 --stdin none");
+  expect_status(&r, 0);
+  expect_in("stdout", r.out, "rank 0 read 0 bytes\n");
+  expect_in("stdout", r.out, "rank 1 read 0 bytes\n");
+  run_free(&r);
+  tuborun_stdin(&r, "-n 2 --stdin all");
+  expect_status(&r, 0);
+  ck_assert_msg(lines_with(r.out, "read 6 bytes") + lines_with(r.out, "read 0 bytes") == 2,
+                "expected both ranks to read standard input, got:\n%s", r.out);
+  run_free(&r);
+  tuborun_stdin(&r, "-n 2 --stdin 5");
+  expect_status(&r, 2);
+  expect_in("stderr", r.err, "--stdin 5: the job has ranks 0 to 1 only");
+  run_free(&r);
+}
+END_TEST
+
 /* --- What ranks see. --- */
 
 START_TEST(tag_output_prefixes_lines)
@@ -662,12 +750,22 @@ START_TEST(help_lists_each_option_on_one_line_by_group)
                                        "\nGeneral:\n"};
   for (size_t i = 0; i < sizeof groups / sizeof groups[0]; i++)
     expect_in("--help", r.out, groups[i]);
-  static const char *const options[] = {
-      "\n  -n, -np, --np N ",      "\n  --map-by LEVEL ",      "\n  --bind-to LEVEL ",
-      "\n  --report-bindings ",    "\n  --oversubscribe ",     "\n  -x VAR[=value] ",
-      "\n  --transport shm|pipe ", "\n  --timeout SECONDS ",   "\n  --allow-run-as-root ",
-      "\n  --tag-output ",         "\n  --show-progress[=S] ", "\n  --dry-run ",
-      "\n  --topology FILE ",      "\n  -h, --help ",          "\n  -V, --version "};
+  static const char *const options[] = {"\n  -n, -np, --np N ",
+                                        "\n  --map-by LEVEL ",
+                                        "\n  --bind-to LEVEL ",
+                                        "\n  --report-bindings ",
+                                        "\n  --oversubscribe ",
+                                        "\n  -x VAR[=value] ",
+                                        "\n  --transport shm|pipe ",
+                                        "\n  --timeout SECONDS ",
+                                        "\n  --allow-run-as-root ",
+                                        "\n  --stdin all|none|R ",
+                                        "\n  --tag-output ",
+                                        "\n  --show-progress[=S] ",
+                                        "\n  --dry-run ",
+                                        "\n  --topology FILE ",
+                                        "\n  -h, --help ",
+                                        "\n  -V, --version "};
   for (size_t i = 0; i < sizeof options / sizeof options[0]; i++)
     expect_in("--help", r.out, options[i]);
   /* One line each: no line of the help is a continuation, and none is wider than 79. */
@@ -697,6 +795,11 @@ int main(void)
   tcase_add_test(tc, failing_rank_sets_the_exit_status);
   tcase_add_test(tc, killed_rank_exits_137);
   tcase_add_test(tc, timeout_stops_the_job_with_124);
+  tcase_add_test(tc, mpiexec_timeout_is_honoured);
+  tcase_add_test(tc, a_program_that_cannot_run_says_its_status);
+  tcase_add_test(tc, ranks_that_skip_init_or_finalize_are_named);
+  tcase_add_test(tc, x_of_an_unset_variable_warns);
+  tcase_add_test(tc, stdin_goes_to_rank_0_only);
   tcase_add_test(tc, tag_output_prefixes_lines);
   tcase_add_test(tc, environment_reaches_every_rank);
   tcase_add_test(tc, default_is_one_rank_per_core);

@@ -6,7 +6,9 @@
  *   kill-if R         rank R kills itself with SIGKILL, the others hang
  *   say               one line on stdout and one on stderr, naming the rank
  *   env VAR...        one line: VAR=value for each VAR ("(unset)" when it is not set)
- *   affinity          one line: the processors it may run on, as a list ("0-1,4") */
+ *   affinity          one line: the processors it may run on, as a list ("0-1,4")
+ *   stdin             one line: how many bytes it read from standard input
+ *   init-only         calls tubo_init, then exits 0 without tubo_finalize */
 #include "config.h"
 
 #include <sched.h>
@@ -15,6 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "tubo.h"
 
 static int helper_rank(void)
 {
@@ -77,6 +81,18 @@ int main(int argc, char **argv)
     }
     printf("\n");
     return 0;
+  } else if (strcmp(mode, "stdin") == 0) {
+    char buf[256];
+    size_t n = 0;
+    for (ssize_t k; (k = read(STDIN_FILENO, buf, sizeof buf)) > 0;)
+      n += (size_t)k;
+    printf("rank %d read %zu bytes\n", rank, n);
+    return 0;
+  } else if (strcmp(mode, "init-only") == 0) {
+    int rc = tubo_init(NULL, NULL);
+    if (rc != 0)
+      fprintf(stderr, "rank_helper: tubo_init: %s\n", tubo_strerror(rc));
+    return rc != 0;
   } else if (strcmp(mode, "affinity") == 0) {
     helper_affinity();
     return 0;

@@ -307,6 +307,12 @@ static int pl_place(const pl_t *c, tubo__placement_t *p)
       break;
     }
     pl_bind_set(c, p->bind_to, u, r / c->nunits, pr->cpuset);
+    if (hwloc_bitmap_isequal(pr->cpuset, c->allowed)) {
+      /* Bound to every allowed processor is not bound (as mpirun reports it). */
+      hwloc_bitmap_free(pr->cpuset);
+      pr->cpuset = NULL;
+      continue;
+    }
     if ((pr->where = pl_describe(c, pr->cpuset)) == NULL)
       rc = TUBO_ENOMEM;
   }

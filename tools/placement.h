@@ -46,7 +46,8 @@ int tubo__place_level_present(const tubo__topo_t *t, tubo__place_level_t l);
 int tubo__place_slots(const tubo__topo_t *t, tubo__place_level_t map_by);
 
 typedef struct tubo__place_rank {
-  hwloc_bitmap_t cpuset; /* where the rank is bound (allowed processors only); NULL: unbound */
+  hwloc_bitmap_t cpuset; /* where the rank is bound (allowed processors only); NULL: unbound,
+                          * also where the binding would be every allowed processor */
   char *where; /* the binding in Open MPI's words, "package[0][core:0-1]"; NULL: unbound */
   int unit;    /* logical index of the core (hwthread mapping: hardware thread) it maps to */
 } tubo__place_rank_t;

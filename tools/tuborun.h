@@ -17,6 +17,8 @@ typedef struct tuborun_opts {
   int nranks; /* 0: not given, one rank per slot */
   int tag_output;
   double timeout_s;  /* 0: none */
+  int timeout_env;   /* the timeout came from MPIEXEC_TIMEOUT */
+  int stdin_rank;    /* --stdin: the rank that reads standard input, or -1 none, -2 all */
   double progress_s; /* --show-progress: seconds between progress lines; 0: none */
   enum tubo__transport_kind transport;
   const char *xvars[TUBORUN_MAX_X]; /* -x VAR or VAR=value */
@@ -51,7 +53,8 @@ typedef struct tuborun_rank {
   pid_t pid;
   int status; /* exit code or 128 + signal, once ended */
   int ended;
-  int out_fd, err_fd; /* --tag-output: read ends of its stdout and stderr, else -1 */
+  int out_fd, err_fd;   /* --tag-output: read ends of its stdout and stderr, else -1 */
+  int no_init, no_fini; /* it exited 0 without tubo_init / without tubo_finalize */
 } tuborun_rank_t;
 
 /* A rank's exit that a peer's pipe had no room to hear yet. */

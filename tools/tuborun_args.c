@@ -28,7 +28,8 @@ static void args_usage(FILE *f)
              "Launch:\n"
              "  -x VAR[=value]        set VAR in every rank (VAR alone: pass this value on)\n"
              "  --transport shm|pipe  how ranks talk (default shm; or TUBO_TRANSPORT)\n"
-             "  --timeout SECONDS     stop the job if it runs longer; exit status 124\n"
+             "  --timeout SECONDS     stop a longer job, status 124 (also MPIEXEC_TIMEOUT)\n"
+             "  --stdin all|none|R    which rank reads standard input (default: rank 0)\n"
              "  --no-memory-check     start even if its memory will not fit (see man)\n"
              "  --allow-run-as-root   accepted: root may always run jobs\n"
              "Output:\n"
@@ -42,10 +43,12 @@ static void args_usage(FILE *f)
              "  -V, --version         print the version\n"
              "Options take one dash or two, and a value after a space or '='.\n"
              "\n"
-             "Defaults, as Open MPI's: 2 ranks or fewer: --map-by core --bind-to core; more:\n"
-             "--map-by package --bind-to package. With --map-by alone, ranks bind to what\n"
-             "they are mapped by (slot: core). More ranks than cores is allowed: tuborun says\n"
-             "so once, ranks share cores round-robin and, without --bind-to, are not bound.\n"
+             "Defaults, tuborun's own: 2 ranks or fewer: --map-by core --bind-to core (as\n"
+             "Open MPI 4.1); more: --map-by package --bind-to package (Open MPI 4.1: numa).\n"
+             "With --map-by alone, ranks bind to what they are mapped by (slot: core). More\n"
+             "ranks than cores is allowed: tuborun says so once, ranks share cores\n"
+             "round-robin and, without --bind-to, are not bound. Standard input goes to\n"
+             "rank 0 only, as mpirun's.\n"
              "\n"
              "Exit status: 0 when every rank succeeded; else the first failing rank's exit\n"
              "status, or 128 + signal; 124 after --timeout; 2 for bad arguments (a program\n"
@@ -138,6 +141,9 @@ static int args_one(int argc, char **argv, int *i, tuborun_opts_t *o)
     if (o->nx >= TUBORUN_MAX_X)
       return args_error("too many -x options (at most %s)", "256");
     o->xvars[o->nx++] = val;
+    if (strchr(val, '=') == NULL && getenv(val) == NULL)
+      fprintf(stderr, "tuborun: warning: -x %s: %s is not set here, so the ranks get none\n", val,
+              val);
   } else if (args_is(a, "map-by")) {
     return args_level("--map-by", args_value(argc, argv, i), 0, &o->map_by);
   } else if (args_is(a, "bind-to")) {
@@ -154,6 +160,17 @@ static int args_one(int argc, char **argv, int *i, tuborun_opts_t *o)
     if (val == NULL || end == val || *end != '\0' || !(t > 0) || t > 1e9)
       return args_error("--timeout needs a positive number of seconds, not '%s'", val ? val : "");
     o->timeout_s = t;
+  } else if (args_is(a, "stdin")) {
+    const char *val = args_value(argc, argv, i);
+    long r;
+    if (val != NULL && strcmp(val, "all") == 0)
+      o->stdin_rank = -2;
+    else if (val != NULL && strcmp(val, "none") == 0)
+      o->stdin_rank = -1;
+    else if (val != NULL && tubo__parse_int(val, 0, TUBO__MAX_RANKS - 1, &r) == 0)
+      o->stdin_rank = (int)r;
+    else
+      return args_error("--stdin must be all, none or a rank, not '%s'", val ? val : "");
   } else if (args_is(a, "show-progress")) {
     const char *eq = strchr(a, '=');
     char *end = NULL;
@@ -204,6 +221,15 @@ int tuborun_parse(int argc, char **argv, tuborun_opts_t *o)
     int rc = args_one(argc, argv, &i, o);
     if (rc != 0)
       return rc;
+  }
+  const char *mt = getenv("MPIEXEC_TIMEOUT");
+  if (o->timeout_s == 0 && mt != NULL && *mt != '\0') {
+    /* As mpirun: seconds, a whole number; --timeout wins over it. */
+    long t;
+    if (tubo__parse_int(mt, 1, 1000000000, &t) != 0)
+      return args_error("MPIEXEC_TIMEOUT must be a positive whole number of seconds, not '%s'", mt);
+    o->timeout_s = (double)t;
+    o->timeout_env = 1;
   }
   if (o->topology != NULL && !o->dry_run)
     return args_error("--topology '%s' describes another machine, where ranks cannot start: "

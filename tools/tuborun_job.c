@@ -123,6 +123,11 @@ int tuborun_job_create(tuborun_job_t *j, tuborun_opts_t *o, tuborun_place_t *pla
     j->ranks[r].out_fd = j->ranks[r].err_fd = -1;
   if (tubo__os_random(j->jobid, sizeof j->jobid) != 0)
     return job_fail("cannot draw a job id", errno);
+  if (o->stdin_rank >= j->nranks) {
+    fprintf(stderr, "tuborun: --stdin %d: the job has ranks 0 to %d only\n", o->stdin_rank,
+            j->nranks - 1);
+    return 2;
+  }
   job_apply_x(o);
   if (o->transport == TUBO__TP_PIPE)
     return job_create_pipes(j);
@@ -155,6 +160,15 @@ static void job_child_setup(tuborun_job_t *j, int r)
   job_setenv_int(TUBO__ENV_LOCAL_RANK, r);
   job_setenv_int(TUBO__ENV_LOCAL_SIZE, j->nranks);
   job_setenv_int(TUBO__ENV_LAUNCHER_PID, (long)getppid());
+  /* Standard input goes to one rank (rank 0 unless --stdin says otherwise), as mpirun's:
+   * ranks that shared it would each take a part of it. */
+  if (j->o->stdin_rank != -2 && j->o->stdin_rank != r) {
+    int fd = open("/dev/null", O_RDONLY);
+    if (fd >= 0 && fd != STDIN_FILENO) {
+      dup2(fd, STDIN_FILENO);
+      close(fd);
+    }
+  }
   if (j->o->transport == TUBO__TP_PIPE) {
     setenv(TUBO__ENV_TRANSPORT, "pipe", 1);
     unsetenv(TUBO__ENV_SHM_FD);
@@ -291,9 +305,11 @@ int tuborun_job_start_next(tuborun_job_t *j)
     j->ranks[r].err_fd = err[0];
   }
   if (e != 0) {
-    fprintf(stderr, "tuborun: cannot run '%s': %s\n", j->o->argv[0], strerror(e));
     /* As a bad argument (2), but for a program not found at all (127, as shells). */
-    return e == ENOENT ? 127 : 2;
+    int st = e == ENOENT ? 127 : 2;
+    fprintf(stderr, "tuborun: cannot run '%s': %s; exit status %d\n", j->o->argv[0], strerror(e),
+            st);
+    return st;
   }
   return 0;
 }

@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "launch/jobctl.h"
 #include "os/os.h"
 #include "tuborun.h"
 
@@ -96,6 +97,13 @@ static void mon_reap(mon_t *m)
     m->j->ranks[r].ended = 1;
     m->j->ranks[r].status = st;
     m->alive--;
+    if (st == 0 && m->j->ctl != NULL && m->j->nranks > 1) {
+      /* Read before the exit is recorded, which marks the rank done. A rank alone in its
+       * job has no peer to share memory with and never marks itself ready: it is not told. */
+      uint32_t rs = atomic_load(&tubo__jobctl_rank(m->j->ctl, (uint32_t)r)->state);
+      m->j->ranks[r].no_init = rs == TUBO__RANK_STARTING;
+      m->j->ranks[r].no_fini = rs == TUBO__RANK_READY;
+    }
     tuborun_job_notify_exit(m->j, r, st);
     if (st != 0 && !m->stopping) {
       if (WIFSIGNALED(ws))
@@ -234,6 +242,27 @@ static void mon_progress(mon_t *m, uint64_t now)
   m->progress_at = now + (uint64_t)(interval * 1e9);
 }
 
+/* Says which ranks exited 0 without tubo_init or without tubo_finalize, as mpirun says it
+ * of MPI_Init and MPI_Finalize: a rank that forgot either did not take part in the job. */
+static void mon_say_improper(const tuborun_job_t *j, int fini, const char *what)
+{
+  int n = 0, first = -1;
+  for (int r = 0; r < j->nranks; r++)
+    if (fini ? j->ranks[r].no_fini : j->ranks[r].no_init) {
+      n++;
+      first = first < 0 ? r : first;
+    }
+  if (n == 0)
+    return;
+  if (n == 1)
+    fprintf(stderr, "tuborun: rank %d exited with status 0 without calling %s\n", first, what);
+  else if (n == j->nranks)
+    fprintf(stderr, "tuborun: all %d ranks exited with status 0 without calling %s\n", n, what);
+  else
+    fprintf(stderr, "tuborun: %d ranks (rank %d first) exited with status 0 without calling %s\n",
+            n, first, what);
+}
+
 static int mon_poll_timeout(mon_t *m, uint64_t now)
 {
   uint64_t next = UINT64_MAX;
@@ -256,8 +285,9 @@ static void mon_deadlines(mon_t *m, uint64_t now)
   if (m->progress_at && now >= m->progress_at && !m->stopping && m->alive > 0)
     mon_progress(m, now);
   if (m->timeout_at && now >= m->timeout_at && !m->stopping) {
-    fprintf(stderr, "tuborun: the job ran longer than --timeout %g seconds; stopping %d rank%s\n",
-            m->j->o->timeout_s, m->alive, m->alive == 1 ? "" : "s");
+    fprintf(stderr, "tuborun: the job ran longer than %s %g seconds; stopping %d rank%s\n",
+            m->j->o->timeout_env ? "MPIEXEC_TIMEOUT" : "--timeout", m->j->o->timeout_s, m->alive,
+            m->alive == 1 ? "" : "s");
     m->status = 124;
     m->stopping = 3;
     mon_signal_all(m, SIGTERM);
@@ -350,6 +380,8 @@ int tuborun_monitor(tuborun_job_t *j)
   if (j->started < j->nranks)
     fprintf(stderr, "tuborun: %d of %d ranks were never started\n", j->nranks - j->started,
             j->nranks);
+  mon_say_improper(j, 0, "tubo_init");
+  mon_say_improper(j, 1, "tubo_finalize");
   for (int k = 0; k < j->nranks * 2; k++)
     free(m.line[k]);
   free(m.line);

@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: MIT */
+/* Error handlers: what a failed public call does besides returning its code. The calls
+ * route every error through tubo__error, the one place that picks the communicator's
+ * handler (or the job's default, from TUBO_ERRORS) and runs it. */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "world.h"
+
+/* The job's default handler: TUBO_ERRORS, read once. */
+static tubo_errhandler_fn *errh_default(void)
+{
+  static tubo_errhandler_fn *dflt;
+  if (dflt == NULL) {
+    const char *v = getenv("TUBO_ERRORS");
+    dflt = v != NULL && strcmp(v, "fatal") == 0 ? TUBO_ERRORS_ARE_FATAL : TUBO_ERRORS_RETURN;
+    if (v != NULL && *v != '\0' && strcmp(v, "fatal") != 0 && strcmp(v, "return") != 0)
+      fprintf(stderr, "tubo: TUBO_ERRORS must be 'fatal' or 'return', not '%s': using return\n", v);
+  }
+  return dflt;
+}
+
+void tubo__errors_return(tubo_comm_t *comm, int err, const char *msg)
+{
+  (void)comm;
+  (void)err;
+  (void)msg;
+}
+
+void tubo__errors_are_fatal(tubo_comm_t *comm, int err, const char *msg)
+{
+  (void)comm;
+  tubo__world_t *w = tubo__world;
+  if (w != NULL)
+    fprintf(stderr, "%s (%s) on rank %d of %d; aborting the job\n", msg, tubo_err_name(err),
+            w->rank, w->size);
+  else
+    fprintf(stderr, "%s (%s); aborting\n", msg, tubo_err_name(err));
+  fflush(stderr);
+  if (w != NULL)
+    tubo_abort(TUBO_COMM_WORLD, 1);
+  _exit(1);
+}
+
+/* The handler in effect on comm: its own, else the world's, else the job's default. */
+static tubo_errhandler_fn *errh_of(const tubo_comm_t *comm)
+{
+  if (comm != NULL && tubo__comm_check(comm) == 0 && comm->errh != NULL)
+    return comm->errh;
+  if (tubo__world != NULL && tubo__world->world_comm.errh != NULL)
+    return tubo__world->world_comm.errh;
+  return errh_default();
+}
+
+int tubo__error(tubo_comm_t *comm, int err, const char *fn, const char *fmt, ...)
+{
+  tubo_errhandler_fn *h = errh_of(comm);
+  if (h == TUBO_ERRORS_RETURN)
+    return err;
+  char msg[256];
+  int n = snprintf(msg, sizeof msg, "%s: ", fn);
+  if (n < 0 || (size_t)n >= sizeof msg)
+    n = 0;
+  if (fmt != NULL) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg + n, sizeof msg - (size_t)n, fmt, ap);
+    va_end(ap);
+  } else {
+    snprintf(msg + n, sizeof msg - (size_t)n, "%s", tubo_strerror(err));
+  }
+  h(comm != NULL && tubo__comm_check(comm) == 0 ? comm : NULL, err, msg);
+  return err;
+}
+
+int tubo_comm_set_errhandler(tubo_comm_t *comm, tubo_errhandler_fn *handler)
+{
+  int rc = tubo__comm_check(comm);
+  if (rc != 0)
+    return rc;
+  comm->errh = handler;
+  return 0;
+}
+
+int tubo_comm_get_errhandler(const tubo_comm_t *comm, tubo_errhandler_fn **handler)
+{
+  int rc = tubo__comm_check(comm);
+  if (rc != 0)
+    return rc;
+  if (handler == NULL)
+    return TUBO_EINVAL;
+  *handler = errh_of(comm);
+  return 0;
+}
