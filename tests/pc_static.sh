@@ -19,7 +19,8 @@ esac
 dir=$(mktemp -d "${TMPDIR:-/tmp}/tubo-pc.XXXXXX") || exit 99
 trap 'rm -rf "$dir"' EXIT
 # shellcheck disable=SC2086 # the flags are meant to split
-if ! $TD_CC $TD_CPPFLAGS -o "$dir/pi" "${srcdir:-.}/examples/pi.c" "$lib" $private \
+if ! $TD_CC $TD_CPPFLAGS ${TD_CFLAGS:-} ${TD_LDFLAGS:-} -o "$dir/pi" "${srcdir:-.}/examples/pi.c" \
+  "$lib" $private \
   >"$dir/log" 2>&1; then
   echo "FAIL: linking examples/pi.c with $lib and Libs.private ($private):"
   cat "$dir/log"

@@ -123,7 +123,8 @@ static int qlist_try_get(tubo__queue_list_t *l, void *buf, size_t cap, size_t *l
   atomic_fetch_sub(&sh->count, 1);
   (void)tubo__lock_release(&sh->lock);
   size_t len = (size_t)it->len;
-  memcpy(buf, it->data, len < cap ? len : cap);
+  if (len > 0 && cap > 0)
+    memcpy(buf, it->data, len < cap ? len : cap);
   if (lenp != NULL)
     *lenp = len;
   (void)tubo__objheap_free(&l->heap, off);
