@@ -220,6 +220,17 @@ static void send_init(tubo_request_t *r, const tubo_comm_t *comm, const void *bu
   r->cap = len;
 }
 
+/* Starts a send request, or completes it at once with the job's error when the job is broken. */
+static int send_go(tubo__world_t *w, tubo_request_t *r, tubo_request_t **req)
+{
+  if (w->broken)
+    tubo__req_complete(r, w->broken_code);
+  else
+    tubo__send_start(w, r);
+  *req = r;
+  return 0;
+}
+
 int tubo__isend_ctx(tubo_comm_t *comm, uint16_t ctx, const void *buf, size_t len, int dest, int tag,
                     tubo_request_t **req)
 {
@@ -229,12 +240,7 @@ int tubo__isend_ctx(tubo_comm_t *comm, uint16_t ctx, const void *buf, size_t len
     return TUBO_ENOMEM;
   send_init(r, comm, buf, len, dest, tag);
   r->ctx = ctx;
-  if (w->broken)
-    tubo__req_complete(r, w->broken_code);
-  else
-    tubo__send_start(w, r);
-  *req = r;
-  return 0;
+  return send_go(w, r, req);
 }
 
 int tubo__isend_loan(tubo_comm_t *comm, uint64_t off, size_t len, int dest, int tag,
@@ -247,12 +253,7 @@ int tubo__isend_loan(tubo_comm_t *comm, uint64_t off, size_t len, int dest, int 
   send_init(r, comm, NULL, len, dest, tag);
   r->proto = TUBO__SP_LOAN;
   r->off = off;
-  if (w->broken)
-    tubo__req_complete(r, w->broken_code);
-  else
-    tubo__send_start(w, r);
-  *req = r;
-  return 0;
+  return send_go(w, r, req);
 }
 
 int tubo__irecv_ctx(tubo_comm_t *comm, uint16_t ctx, void *buf, size_t cap, int source, int tag,
@@ -366,12 +367,7 @@ static int isend_impl(const void *buf, size_t len, int dest, int tag, tubo_comm_
   if (r == NULL)
     return TUBO_ENOMEM;
   send_init(r, comm, buf, len, dest, tag);
-  if (w->broken)
-    tubo__req_complete(r, w->broken_code);
-  else
-    tubo__send_start(w, r);
-  *req = r;
-  return 0;
+  return send_go(w, r, req);
 }
 
 int tubo_isend(const void *buf, size_t len, int dest, int tag, tubo_comm_t *comm,

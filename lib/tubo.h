@@ -13,7 +13,8 @@
  * (@ref tubo_p2p), message buffers and loans (@ref tubo_mem), collectives
  * (@ref tubo_coll), and the patterns of multiprocessing:
  * processes (@ref tubo_process), pipes (@ref tubo_pipe), queues (@ref tubo_queue),
- * pools of workers (@ref tubo_pool), shared memory (@ref tubo_shared), the shared dict, list and Namespace of a Manager
+ * pools of workers (@ref tubo_pool), shared memory (@ref tubo_shared), the shared dict, list and
+ * Namespace of a Manager
  * (@ref tubo_dict) and CSP channels (@ref tubo_csp).
  *
  * Conventions, for every function below unless its comment says otherwise:
@@ -1265,8 +1266,7 @@ TUBO_EXPORT int tubo_pool_map(tubo_pool_t *pool, tubo_pool_fn fn, const void *in
  *         @p fn or @p result, NULL @p in with @p in_size > 0); TUBO_ETOOBIG; TUBO_ENOMEM.
  */
 TUBO_EXPORT int tubo_pool_apply_async(tubo_pool_t *pool, tubo_pool_fn fn, const void *in,
-                                      size_t in_size, size_t out_size,
-                                      tubo_pool_result_t **result);
+                                      size_t in_size, size_t out_size, tubo_pool_result_t **result);
 
 /**
  * @brief AsyncResult.get: waits at most @p timeout_ms for the result and copies it to

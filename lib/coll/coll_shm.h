@@ -20,8 +20,8 @@
  *
  * Waiting ranks poll as the waiting policy says (waitpol.h), then sleep on the control
  * line's bell; the rank whose flag completes what sleepers wait for (the last to arrive,
- * or the root others wait on) wakes them all with one system call. Sleepers wake every few milliseconds anyway to serve
- * point-to-point traffic and to notice a rank that died. */
+ * or the root others wait on) wakes them all with one system call. Sleepers wake every few
+ * milliseconds anyway to serve point-to-point traffic and to notice a rank that died. */
 #ifndef TUBO_COLL_SHM_H
 #define TUBO_COLL_SHM_H
 
