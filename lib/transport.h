@@ -92,6 +92,8 @@ typedef struct tubo__tp_ops {
   int (*heap_alloc)(void *state, size_t size, uint64_t *off);
   int (*heap_free)(void *state, uint64_t off);
   void *(*heap_at)(void *state, uint64_t off, size_t size);
+  /* Bytes of memory the job's shared segment holds now (NULL where there is none). */
+  int (*mem_used)(void *state, uint64_t *bytes);
 
   /* Blocks of the shared heap that a rank owns (tubo_alloc_mem buffers, loans), which a
    * surviving rank returns when their owner leaves or dies (lib/shm/shm_loan.h); NULL

@@ -272,6 +272,19 @@ TUBO_EXPORT int tubo_comm_size(const tubo_comm_t *comm, int *size);
  */
 TUBO_EXPORT int tubo_comm_transport(const tubo_comm_t *comm, int rank, const char **name);
 
+/**
+ * @brief The shared memory that this node's ranks of @p comm's job hold now, in bytes: the
+ * pages of the job's segment (control block, inboxes, the channels pairs of ranks made,
+ * the shared heap's used pages), as the kernel counts them in /proc/meminfo's Shmem. A
+ * job's figure grows with its ranks and the pairs that talk, at most about 16 MiB + 1 MiB
+ * per rank besides the objects made in the heap (doc/scale.md).
+ * @param bytes receives the figure.
+ * @return 0; TUBO_ENOTSUP where @p comm reaches no rank through shared memory (a job of one
+ *         rank, ranks on other nodes only); TUBO_ECOMM, TUBO_EINVAL for a NULL @p bytes;
+ *         TUBO_ESYS; TUBO_ENOTINIT before ::tubo_init or after ::tubo_finalize.
+ */
+TUBO_EXPORT int tubo_comm_shm_bytes(const tubo_comm_t *comm, uint64_t *bytes);
+
 /** @brief The color of a rank that wants no communicator from ::tubo_comm_split (or the
  * type for ::tubo_comm_split_type): it gets NULL. */
 #define TUBO_UNDEFINED (-32766)

@@ -876,10 +876,10 @@ static void fc_expect_refused(const fc_job_t *j, int nranks, const char *limit_w
 
 START_TEST(shm_too_small)
 {
-  /* Room for the job's control block (tuborun's part), none for the ranks' channels:
-   * tuborun says so before it starts a rank. */
+  /* Room for the job's control block (tuborun's part, 8 KiB), none for the ranks' inboxes
+   * (20 KiB each) and channels: tuborun says so before it starts a rank. */
   fc_job_t j;
-  if (!fc_run_small(&j, "256k", NULL))
+  if (!fc_run_small(&j, "16k", NULL))
     return;
   fc_expect_refused(&j, 2, "(/dev/shm) leaves");
   fc_check_clean(&j);
@@ -887,7 +887,7 @@ START_TEST(shm_too_small)
   /* Started anyway, each rank's reservation fails: tubo_init says why. The first rank
    * that fails stops the job, so on a loaded machine another may be stopped (or never
    * started) before it gets that far; none may get anything else. */
-  if (!fc_run_small(&j, "256k", "--no-memory-check"))
+  if (!fc_run_small(&j, "16k", "--no-memory-check"))
     return;
   int failed = 0;
   for (int r = 0; r < 2; r++) {
@@ -1017,9 +1017,10 @@ START_TEST(memcg_too_small)
     fprintf(stderr, "check_failures: SKIP memory cgroup: %s\n", why);
     return;
   }
-  /* 24 ranks need about 220 MiB of channels at the default sizes; the cgroup allows 96. */
+  /* 160 ranks need about 109 MiB of inboxes and channels at the default sizes; the cgroup
+   * allows 96. */
   fc_job_t j;
-  fc_spec_t s = {"init", 24, "shm", -1, NULL, fc_enter_memcg, cg, NULL, NULL};
+  fc_spec_t s = {"init", 160, "shm", -1, NULL, fc_enter_memcg, cg, NULL, NULL};
   fc_start(&j, &s);
   fc_wait_end(&j, FC_END_S);
   if (j.status == 77 && j.nrecs == 0 && strstr(j.out, "tuborun") == NULL) {
@@ -1028,7 +1029,7 @@ START_TEST(memcg_too_small)
     rmdir(cg);
     return;
   }
-  fc_expect_refused(&j, 24, "the memory cgroup's limit");
+  fc_expect_refused(&j, 160, "the memory cgroup's limit");
   ck_assert_msg(fc_lines_with(j.out, "tubo-check-") == 1,
                 "expected the line to name the cgroup made for the test, got:\n%s", j.out);
   fc_check_clean(&j);

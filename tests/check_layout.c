@@ -11,6 +11,7 @@
 #include "harness.h"
 #include "launch/jobctl.h"
 #include "world.h"
+#include "shm/shm_inbox.h"
 #include "shm/shm_layout.h"
 #include "shm/shm_ring.h"
 
@@ -31,7 +32,7 @@ static int is_pow2(uint64_t v)
 static void layout_check(uint32_t n, size_t page, size_t nslots, size_t dbytes)
 {
   tubo__shm_layout_t L;
-  int rc = tubo__shm_layout_compute(n, page, nslots, dbytes, 0, (size_t)3 << 20, &L);
+  int rc = tubo__shm_layout_compute(n, page, nslots, dbytes, 0, (size_t)3 << 20, SIZE_MAX, &L);
   REQUIRE(rc == 0, "n=%u page=%zu slots=%zu data=%zu: expected 0, got %s", n, page, nslots, dbytes,
           tubo_err_name(rc));
   REQUIRE(L.nranks == n, "n=%u: nranks %u", n, L.nranks);
@@ -45,58 +46,51 @@ static void layout_check(uint32_t n, size_t page, size_t nslots, size_t dbytes)
   REQUIRE(L.chan_bytes >= need && L.chan_bytes % page == 0 && L.chan_bytes - need < page,
           "n=%u page=%zu: channel %zu B, expected the page multiple just above %zu", n, page,
           L.chan_bytes, need);
-  REQUIRE(L.region_bytes == L.chan_bytes * (n - 1), "n=%u: region %zu B, expected %zu", n,
-          L.region_bytes, L.chan_bytes * (n - 1));
+  size_t inbox = tubo__shm_inbox_hdr_bytes(n) + (size_t)L.inbox_slots * 64u;
+  REQUIRE(is_pow2(L.inbox_slots) && L.inbox_slots >= TUBO__SHM_INBOX_MIN &&
+              L.inbox_slots <= TUBO__SHM_INBOX_MAX,
+          "n=%u: %u inbox slots, expected a power of two in [%u, %u]", n, L.inbox_slots,
+          TUBO__SHM_INBOX_MIN, TUBO__SHM_INBOX_MAX);
+  REQUIRE(L.inbox_bytes >= inbox && L.inbox_bytes % page == 0 && L.inbox_bytes - inbox < page,
+          "n=%u page=%zu: inbox %zu B, expected the page multiple just above %zu", n, page,
+          L.inbox_bytes, inbox);
   size_t ctl_min = TUBO__JOBCTL_RANKS_OFF + (size_t)n * sizeof(struct tubo__rankctl);
   REQUIRE(L.ctl_bytes >= ctl_min && L.ctl_bytes % page == 0,
           "n=%u page=%zu: control block %zu B, expected a page multiple >= %zu", n, page,
           L.ctl_bytes, ctl_min);
-  REQUIRE(L.heap_off == L.ctl_bytes + L.region_bytes * n, "n=%u: heap at %zu, expected %zu", n,
-          L.heap_off, L.ctl_bytes + L.region_bytes * n);
-  REQUIRE(L.heap_bytes >= ((size_t)3 << 20) && L.heap_bytes % page == 0 &&
-              L.heap_bytes - ((size_t)3 << 20) < page,
-          "n=%u page=%zu: heap %zu B, expected the page multiple at or above 3 MiB", n, page,
-          L.heap_bytes);
+  REQUIRE(L.heap_off == L.ctl_bytes + L.inbox_bytes * n, "n=%u: heap at %zu, expected %zu", n,
+          L.heap_off, L.ctl_bytes + L.inbox_bytes * n);
+  /* Channels: at least one per receiver, none beyond its peers, and all of them within
+   * 8 MiB + 640 KiB per rank, or the one a pair needs. */
+  size_t budget = TUBO__SHM_CHAN_BUDGET + (size_t)n * TUBO__SHM_CHAN_BUDGET_RANK;
+  REQUIRE(L.fast_max <= n - 1 && (n == 1 || L.fast_max >= 1), "n=%u: %u channels per receiver", n,
+          L.fast_max);
+  REQUIRE(L.fast_max <= 1 || (size_t)n * L.fast_max * L.chan_bytes <= budget,
+          "n=%u: %u channels of %zu B per receiver, expected within %zu B for the job", n,
+          L.fast_max, L.chan_bytes, budget);
+  size_t room = (size_t)n * L.fast_max * L.chan_bytes + TUBO__SHM_HEAP_INFLIGHT +
+                (size_t)n * TUBO__SHM_HEAP_INFLIGHT_RANK;
+  REQUIRE(L.heap_user >= ((size_t)3 << 20) && L.heap_user - ((size_t)3 << 20) < page &&
+              L.heap_bytes % page == 0 && L.heap_bytes >= L.heap_user + room &&
+              L.heap_bytes - (L.heap_user + room) < page,
+          "n=%u page=%zu: heap %zu B (objects %zu B), expected room for 3 MiB of objects and "
+          "%zu B of channels and payloads",
+          n, page, L.heap_bytes, L.heap_user, room);
   REQUIRE(L.total == L.heap_off + L.heap_bytes, "n=%u: total %zu, expected %zu", n, L.total,
           L.heap_off + L.heap_bytes);
-
-  /* Every channel: page-aligned, after the control block, inside the segment, and
-   * disjoint from every other. Channel (r, s) starts at the offset for its index. */
-  size_t nch = (size_t)n * (n - 1);
-  size_t *offs = malloc((nch ? nch : 1) * sizeof *offs);
-  REQUIRE(offs != NULL, "malloc");
-  size_t k = 0;
-  for (uint32_t r = 0; r < n; r++)
-    for (uint32_t s = 0; s < n; s++) {
-      if (r == s)
-        continue;
-      size_t off = tubo__shm_chan_off(&L, r, s);
-      REQUIRE(off % page == 0, "n=%u: channel %u<-%u at %zu, not page-aligned", n, r, s, off);
-      REQUIRE(off >= L.ctl_bytes, "n=%u: channel %u<-%u at %zu overlaps the control block", n, r, s,
-              off);
-      REQUIRE(off + L.chan_bytes <= L.total,
-              "n=%u: channel %u<-%u ends at %zu, after the segment's end %zu", n, r, s,
-              off + L.chan_bytes, L.total);
-      /* Rank r's channels lie in r's region, so that they can be bound near r. */
-      size_t region = L.ctl_bytes + (size_t)r * L.region_bytes;
-      REQUIRE(off >= region && off + L.chan_bytes <= region + L.region_bytes,
-              "n=%u: channel %u<-%u lies outside receiver %u's region", n, r, s, r);
-      offs[k++] = off;
-    }
-  /* Sorted offsets must be at least a channel apart. */
-  for (size_t i = 1; i < nch; i++) {
-    size_t v = offs[i], j = i;
-    while (j > 0 && offs[j - 1] > v) {
-      offs[j] = offs[j - 1];
-      j--;
-    }
-    offs[j] = v;
+  /* Every inbox: page-aligned, after the control block, before the heap, one after the
+   * other. */
+  for (uint32_t r = 0; r < n; r++) {
+    size_t off = tubo__shm_inbox_off(&L, r);
+    REQUIRE(off % page == 0 && off >= L.ctl_bytes && off + L.inbox_bytes <= L.heap_off &&
+                (r == 0 || off - tubo__shm_inbox_off(&L, r - 1) == L.inbox_bytes),
+            "n=%u: inbox %u at %zu, expected page-aligned between the control block and the "
+            "heap, after the previous one",
+            n, r, off);
   }
-  for (size_t i = 1; i < nch; i++)
-    REQUIRE(offs[i] - offs[i - 1] >= L.chan_bytes,
-            "n=%u: channels at %zu and %zu overlap (channel %zu B)", n, offs[i - 1], offs[i],
-            L.chan_bytes);
-  free(offs);
+  /* What tuborun checks against the machine: the start-up memory and every channel. */
+  REQUIRE(tubo__shm_layout_need(&L) == L.heap_off + (size_t)n * L.fast_max * L.chan_bytes,
+          "n=%u: need %zu", n, tubo__shm_layout_need(&L));
 }
 
 START_TEST(test_invariants)
@@ -135,7 +129,8 @@ START_TEST(test_sizes)
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
     tubo__shm_layout_t L;
-    int rc = tubo__shm_layout_compute(cases[i].n, 4096, cases[i].slots, cases[i].data, 0, 0, &L);
+    int rc = tubo__shm_layout_compute(cases[i].n, 4096, cases[i].slots, cases[i].data, 0, 0,
+                                      SIZE_MAX, &L);
     ck_assert_msg(rc == 0, "n=%u slots=%zu data=%zu: expected 0, got %s", cases[i].n,
                   cases[i].slots, cases[i].data, tubo_err_name(rc));
     ck_assert_msg(L.nslots == cases[i].want_slots && L.dbytes == cases[i].want_data,
@@ -150,24 +145,24 @@ END_TEST
 START_TEST(test_key)
 {
   tubo__shm_layout_t a, b;
-  ck_assert_int_eq(tubo__shm_layout_compute(4, 4096, 0, 0, 0, 0, &a), 0);
-  ck_assert_int_eq(tubo__shm_layout_compute(4, 4096, 0, 0, 0, 0, &b), 0);
+  ck_assert_int_eq(tubo__shm_layout_compute(4, 4096, 0, 0, 0, 0, SIZE_MAX, &a), 0);
+  ck_assert_int_eq(tubo__shm_layout_compute(4, 4096, 0, 0, 0, 0, SIZE_MAX, &b), 0);
   ck_assert_msg(memcmp(&a, &b, sizeof a) == 0, "the same inputs gave different layouts");
-  ck_assert_int_eq(tubo__shm_layout_compute(5, 4096, 0, 0, 0, 0, &b), 0);
+  ck_assert_int_eq(tubo__shm_layout_compute(5, 4096, 0, 0, 0, 0, SIZE_MAX, &b), 0);
   ck_assert_msg(a.key != b.key, "4 and 5 ranks: expected different keys, both 0x%llx",
                 (unsigned long long)a.key);
-  ck_assert_int_eq(tubo__shm_layout_compute(4, 4096, 64, 0, 0, 0, &b), 0);
+  ck_assert_int_eq(tubo__shm_layout_compute(4, 4096, 64, 0, 0, 0, SIZE_MAX, &b), 0);
   ck_assert_msg(a.key != b.key, "default and 64 slots: expected different keys, both 0x%llx",
                 (unsigned long long)a.key);
-  ck_assert_int_eq(tubo__shm_layout_compute(4, 4096, 0, 16u << 10, 0, 0, &b), 0);
+  ck_assert_int_eq(tubo__shm_layout_compute(4, 4096, 0, 16u << 10, 0, 0, SIZE_MAX, &b), 0);
   ck_assert_msg(a.key != b.key,
                 "default and a 16 KiB data ring: expected different keys, both 0x%llx",
                 (unsigned long long)a.key);
-  ck_assert_int_eq(tubo__shm_layout_compute(4, 4096, 0, 0, 0, 1u << 20, &b), 0);
+  ck_assert_int_eq(tubo__shm_layout_compute(4, 4096, 0, 0, 0, 1u << 20, SIZE_MAX, &b), 0);
   ck_assert_msg(a.key != b.key, "no heap and a 1 MiB heap: expected different keys, both 0x%llx",
                 (unsigned long long)a.key);
   /* The frame size decides what a receiver accepts: ranks must agree on it too. */
-  ck_assert_int_eq(tubo__shm_layout_compute(4, 4096, 0, 0, 8192, 0, &b), 0);
+  ck_assert_int_eq(tubo__shm_layout_compute(4, 4096, 0, 0, 8192, 0, SIZE_MAX, &b), 0);
   ck_assert_msg(b.frame_max == 8192 && a.frame_max == TUBO__SHM_FRAME_DEFAULT,
                 "frame sizes: expected 8192 and the default %u, got %u and %u",
                 TUBO__SHM_FRAME_DEFAULT, b.frame_max, a.frame_max);
@@ -177,8 +172,8 @@ START_TEST(test_key)
    * 128 slots with a heap of 12 pages once did (the fields were shifted into overlapping
    * bits and combined with exclusive or). */
   tubo__shm_layout_t c;
-  ck_assert_int_eq(tubo__shm_layout_compute(4, 4096, 64, 0, 0, 0, &b), 0);
-  ck_assert_int_eq(tubo__shm_layout_compute(4, 4096, 128, 0, 0, 12 * 4096, &c), 0);
+  ck_assert_int_eq(tubo__shm_layout_compute(4, 4096, 64, 0, 0, 0, SIZE_MAX, &b), 0);
+  ck_assert_int_eq(tubo__shm_layout_compute(4, 4096, 128, 0, 0, 12 * 4096, SIZE_MAX, &c), 0);
   ck_assert_msg(b.key != c.key, "different slots and heaps: expected different keys, both 0x%llx",
                 (unsigned long long)b.key);
 }
@@ -187,15 +182,15 @@ END_TEST
 START_TEST(test_errors)
 {
   tubo__shm_layout_t L;
-  int rc = tubo__shm_layout_compute(0, 4096, 0, 0, 0, 0, &L);
+  int rc = tubo__shm_layout_compute(0, 4096, 0, 0, 0, 0, SIZE_MAX, &L);
   ck_assert_msg(rc == TUBO_EINVAL, "0 ranks: expected TUBO_EINVAL, got %s", tubo_err_name(rc));
-  rc = tubo__shm_layout_compute(2, 0, 0, 0, 0, 0, &L);
+  rc = tubo__shm_layout_compute(2, 0, 0, 0, 0, 0, SIZE_MAX, &L);
   ck_assert_msg(rc == TUBO_EINVAL, "page 0: expected TUBO_EINVAL, got %s", tubo_err_name(rc));
   /* A segment larger than the address space. */
-  rc = tubo__shm_layout_compute(UINT32_MAX, (size_t)1 << 30, 0, 0, 0, 0, &L);
+  rc = tubo__shm_layout_compute(UINT32_MAX, (size_t)1 << 30, 0, 0, 0, 0, SIZE_MAX, &L);
   ck_assert_msg(rc == TUBO_ETOOBIG, "2^32-1 ranks with 1 GiB pages: expected TUBO_ETOOBIG, got %s",
                 tubo_err_name(rc));
-  rc = tubo__shm_layout_compute(1u << 30, (size_t)1 << 40, 0, 0, 0, 0, &L);
+  rc = tubo__shm_layout_compute(1u << 30, (size_t)1 << 40, 0, 0, 0, 0, SIZE_MAX, &L);
   ck_assert_msg(rc == TUBO_ETOOBIG, "2^30 ranks with 1 TiB pages: expected TUBO_ETOOBIG, got %s",
                 tubo_err_name(rc));
 }

@@ -7,9 +7,9 @@
  *   crashed the spawning process), or before the other rank calls tubo_abort (it crashed
  *   that rank).
  * - rogue: the last rank of a 4-rank job writes random bytes, seeded, over one region of
- *   the job's memory (the control block, the channels' headers, their slot rings, their
- *   data rings, the shared heap from its header to its last object, a Queue, an Array's
- *   header with its lock), in bursts at
+ *   the job's memory (the control block, the other ranks' inbox headers, their inbox
+ *   slots, the channels the ranks made in the heap, the shared heap from its header to
+ *   its last object, a Queue, an Array's header with its lock), in bursts at
  *   random moments, while the other three exchange messages around a ring, share a Queue
  *   and update an Array under its lock. Then it stays quiet until they are gone (or, with
  *   some seeds, exits 1 at once).
@@ -47,6 +47,7 @@
 #include "os/os.h"
 #include "patterns/array.h"
 #include "patterns/queue_layout.h"
+#include "shm/shm_inbox.h"
 #include "shm/shm_layout.h"
 #include "shm/shm_ring.h"
 
@@ -205,9 +206,9 @@ static void body_spawn_forge(void)
 
 enum rg_region {
   RG_CTL,      /* the control block */
-  RG_CHAN_HDR, /* the headers of the channels between the other ranks */
-  RG_SLOTS,    /* their slot rings */
-  RG_DATA,     /* their data rings */
+  RG_CHAN_HDR, /* the other ranks' inbox headers */
+  RG_SLOTS,    /* their inbox slots */
+  RG_DATA,     /* the channels between them, in the heap */
   RG_HEAP,     /* the part of the shared heap handed out (the Queue and the Array) */
   RG_QUEUE,    /* the Queue: its counters and cells */
   RG_LOCK,     /* the Array's header, its lock included */
@@ -263,20 +264,15 @@ static int rg_spans(int region, unsigned char *m, size_t mlen, tubo_queue_t *q, 
   int n = 0;
   if (region == RG_CTL) {
     out[n++] = (rg_span_t){m, L.ctl_bytes};
-  } else if (region == RG_CHAN_HDR || region == RG_SLOTS || region == RG_DATA) {
-    for (uint32_t r = 0; r < RG_HONEST; r++)
-      for (uint32_t s = 0; s < RG_HONEST; s++) {
-        if (r == s)
-          continue;
-        unsigned char *c = m + tubo__shm_chan_off(&L, r, s);
-        size_t slots = (size_t)L.nslots * TUBO__SHM_SLOT;
-        if (region == RG_CHAN_HDR)
-          out[n++] = (rg_span_t){c, TUBO__SHM_CHAN_HDR};
-        else if (region == RG_SLOTS)
-          out[n++] = (rg_span_t){c + TUBO__SHM_CHAN_HDR, slots};
-        else
-          out[n++] = (rg_span_t){c + TUBO__SHM_CHAN_HDR + slots, L.dbytes};
-      }
+  } else if (region == RG_CHAN_HDR || region == RG_SLOTS) {
+    for (uint32_t r = 0; r < RG_HONEST; r++) {
+      unsigned char *ib = m + tubo__shm_inbox_off(&L, r);
+      size_t hdr = tubo__shm_inbox_hdr_bytes(RG_RANKS);
+      if (region == RG_CHAN_HDR)
+        out[n++] = (rg_span_t){ib, hdr};
+      else
+        out[n++] = (rg_span_t){ib + hdr, (size_t)L.inbox_slots * 64u};
+    }
   } else if (region == RG_HEAP) {
     /* From the heap's start (its own header) to the end of the last object in it: the
      * Queue's cells or the Array's elements, at the offsets the library's mapping has
@@ -290,6 +286,18 @@ static int rg_spans(int region, unsigned char *m, size_t mlen, tubo_queue_t *q, 
     TH_CHECK(end > L.heap_off && end <= L.heap_off + L.heap_bytes,
              "expected the objects inside the heap, ending at %zu", end);
     out[n++] = (rg_span_t){m + L.heap_off, end - L.heap_off};
+  } else if (region == RG_DATA) {
+    /* The channels between the other ranks, whole: each was announced in its receiver's
+     * inbox, whose slot still says where it is (shm_inbox.h). */
+    for (uint32_t r = 0; r < RG_HONEST; r++) {
+      struct tubo__shm_inbox *ib = (void *)(m + tubo__shm_inbox_off(&L, r));
+      struct tubo__shm_inbox_slot *sl = tubo__shm_inbox_slots(ib, RG_RANKS);
+      for (uint32_t i = 0; i < L.inbox_slots && n < RG_MAX_SPANS; i++)
+        if (atomic_load(&sl[i].stamp) != 0 && sl[i].kind == TUBO__SHM_INBOX_CHAN &&
+            sl[i].src < RG_HONEST && sl[i].off < L.heap_bytes &&
+            L.chan_bytes <= L.heap_bytes - sl[i].off)
+          out[n++] = (rg_span_t){m + L.heap_off + sl[i].off, L.chan_bytes};
+    }
   } else if (region == RG_QUEUE) {
     size_t stride;
     unsigned char *sh = (unsigned char *)tubo__queue_shared(q, &stride);
@@ -343,6 +351,9 @@ static void rg_rogue(int region, uint64_t seed, int die, int sync_w, tubo_queue_
   int bursts = 1 + (int)(rg_next(&rnd) % 3);
   for (int b = 0; b < bursts; b++) {
     rg_sleep_us(rg_next(&rnd) % 3000);
+    /* Channels are made as the ranks talk: looked up again at each burst. */
+    if (region == RG_DATA)
+      n = rg_spans(region, m, mlen, q, a, spans);
     rg_burst(spans, n, &rnd);
   }
   char go[RG_HONEST] = {0};

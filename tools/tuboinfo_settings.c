@@ -16,6 +16,7 @@
 #include "mpi/mpi_world.h"
 #include "pipe/pipe_wire.h"
 #include "settings.h"
+#include "shm/shm_inbox.h"
 #include "shm/shm_layout.h"
 #include "shm/shm_ring.h"
 #include "tuboinfo.h"
@@ -44,6 +45,8 @@ static const info_setting_t info_settings[] = {
      "data ring bytes per channel"},
     {"TUBO_SHM_FRAME_BYTES", TUBO__SHM_FRAME_DEFAULT, 4096, TUBO__SHM_DATA_MAX / 4, NULL,
      "largest frame of a streamed message (at most a quarter of the data ring)"},
+    {"TUBO_SHM_CHANNELS", SIZE_MAX, 0, SIZE_MAX, "by the number of ranks",
+     "channels of its own a rank receives on (0: inboxes only)"},
     {"TUBO_SHM_HEAP_BYTES", TUBO__SHM_HEAP_DEFAULT, 0, (uint64_t)1 << 40, NULL,
      "shared heap for Queues, Arrays, Values and Pipes opened over a communicator"},
     {"TUBO_SHM_CMA", 1, 0, 1, NULL, "0 forbids single-copy (process_vm_readv) transfers"},
@@ -129,7 +132,8 @@ int tuboinfo_settings(tuboinfo_t *t)
     const char *raw;
     uint64_t v = info_effective(s, dflt, &source, &raw);
     char key[96], text[64];
-    int computed = s->computed != NULL && dflt == 0 && v == 0; /* 0 asks for the default */
+    /* 0 (or, where 0 means none, the largest value) asks for the default */
+    int computed = s->computed != NULL && v == dflt && (dflt == 0 || dflt == UINT64_MAX);
     if (computed)
       snprintf(text, sizeof text, "unset: %s", s->computed);
     else
@@ -196,7 +200,7 @@ int tuboinfo_protocol(tuboinfo_t *t)
   int n = info_nranks(t);
   const char *source;
   const char *transport = info_transport(&source);
-  char a[32], b[32], c[32];
+  char a[32], b[32], c[32], d[32];
   tuboinfo_section(t, "Protocol for %d rank%s on one node", n, n == 1 ? "" : "s");
   tuboinfo_add(t, "protocol:ranks", NULL, "%d", n);
   tuboinfo_add(t, "protocol:transport", "transport", "%s", transport);
@@ -227,6 +231,12 @@ int tuboinfo_protocol(tuboinfo_t *t)
     tuboinfo_add(t, NULL, "shm channels",
                  "%u slots of %u B (payloads up to %u B inline), data ring %s", L.nslots,
                  TUBO__SHM_SLOT, TUBO__SHM_INLINE, tuboinfo_size(L.dbytes, a, sizeof a));
+    tuboinfo_add(t, NULL, "shm inboxes",
+                 "%u slots of 64 B per rank (payloads up to %u B inline); "
+                 "up to %u channels per rank",
+                 L.inbox_slots, TUBO__SHM_INBOX_INLINE, L.fast_max);
+    tuboinfo_add(t, "protocol:shm:inbox_slots", NULL, "%u", L.inbox_slots);
+    tuboinfo_add(t, "protocol:shm:channels", NULL, "%u", L.fast_max);
     tuboinfo_add(t, "protocol:shm:slots", NULL, "%u", L.nslots);
     tuboinfo_add(t, "protocol:shm:inline_max", NULL, "%u", TUBO__SHM_INLINE);
     tuboinfo_add(t, "protocol:shm:data_ring", NULL, "%u", L.dbytes);
@@ -251,9 +261,13 @@ int tuboinfo_protocol(tuboinfo_t *t)
     tuboinfo_add(t, "protocol:shm:single_copy_from", NULL, "%llu", (unsigned long long)from);
     tuboinfo_add(t, "protocol:shm:pairs", NULL, "%ld", pairs);
     tuboinfo_add(t, "protocol:shm:pairs_sharing_cache", NULL, "%ld", share);
-    tuboinfo_add(t, NULL, "shm segment", "%s (%s of channels, %s of heap)",
+    tuboinfo_add(t, NULL, "shm segment",
+                 "%s of address space (%s of control block and inboxes, %s of heap); at "
+                 "most %s in use for inboxes and channels",
                  tuboinfo_size(L.total, a, sizeof a), tuboinfo_size(L.heap_off, b, sizeof b),
-                 tuboinfo_size(L.heap_bytes, c, sizeof c));
+                 tuboinfo_size(L.heap_bytes, c, sizeof c),
+                 tuboinfo_size(tubo__shm_layout_need(&L), d, sizeof d));
+    tuboinfo_add(t, "protocol:shm:need", NULL, "%zu", tubo__shm_layout_need(&L));
     tuboinfo_add(t, "protocol:shm:segment", NULL, "%zu", L.total);
     tuboinfo_add(t, "protocol:shm:heap", NULL, "%zu", L.heap_bytes);
   }

@@ -59,10 +59,11 @@ static int job_check_memory(tuborun_job_t *j)
   job_size(n, sizeof n, (double)need);
   job_size(r, sizeof r, (double)room.bytes);
   fprintf(stderr,
-          "tuborun: the job will not fit in memory: %d ranks need %s of shared memory (channels "
-          "of %u slots and %u B of data per pair of ranks: doc/settings.md), but %s leaves "
-          "%s; start fewer ranks, or give --no-memory-check to start them anyway\n",
-          j->nranks, n, L.nslots, L.dbytes, room.what, r);
+          "tuborun: the job will not fit in memory: %d ranks need %s of shared memory (an inbox "
+          "of %u slots per rank and up to %u channels of %u slots and %u B of data per rank: "
+          "doc/settings.md), but %s leaves %s; start fewer ranks, or give --no-memory-check "
+          "to start them anyway\n",
+          j->nranks, n, L.inbox_slots, L.fast_max, L.nslots, L.dbytes, room.what, r);
   return 1;
 }
 

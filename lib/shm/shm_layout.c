@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "launch/jobctl.h"
+#include "shm/shm_inbox.h"
 #include "settings.h"
 #include "tubo.h"
 
@@ -41,7 +42,8 @@ static uint64_t layout_hash(const uint64_t *v, size_t n)
 }
 
 int tubo__shm_layout_compute(uint32_t nranks, size_t page, size_t nslots, size_t dbytes,
-                             size_t frame_bytes, size_t heap_bytes, tubo__shm_layout_t *L)
+                             size_t frame_bytes, size_t heap_bytes, size_t channels,
+                             tubo__shm_layout_t *L)
 {
   memset(L, 0, sizeof *L);
   if (nranks == 0 || page == 0)
@@ -73,19 +75,38 @@ int tubo__shm_layout_compute(uint32_t nranks, size_t page, size_t nslots, size_t
                                                      : frame_bytes);
   size_t chan = TUBO__SHM_CHAN_HDR + (size_t)L->nslots * TUBO__SHM_SLOT + L->dbytes;
   L->chan_bytes = (chan + page - 1) / page * page;
-  L->region_bytes = L->chan_bytes * (nranks - 1);
+  /* Channels a rank receives on: as many as its share of the budget holds, at least one
+   * (a pair of ranks always has its channel), never more than its peers. */
+  size_t share = TUBO__SHM_CHAN_BUDGET / nranks + TUBO__SHM_CHAN_BUDGET_RANK;
+  size_t fast = share / L->chan_bytes;
+  fast = fast < 1 ? 1 : fast;
+  fast = fast < channels ? fast : channels;
+  L->fast_max = (uint32_t)(fast < nranks - 1 ? fast : nranks - 1);
+  size_t islots = (size_t)nranks * 2;
+  islots = islots < TUBO__SHM_INBOX_MIN   ? TUBO__SHM_INBOX_MIN
+           : islots > TUBO__SHM_INBOX_MAX ? TUBO__SHM_INBOX_MAX
+                                          : islots;
+  L->inbox_slots = (uint32_t)layout_pow2_floor(islots);
+  size_t inbox = tubo__shm_inbox_hdr_bytes(nranks) + (size_t)L->inbox_slots * 64u;
+  L->inbox_bytes = (inbox + page - 1) / page * page;
   L->ctl_bytes = tubo__jobctl_bytes(nranks, page);
-  if (nranks > 1 && L->region_bytes / (nranks - 1) != L->chan_bytes)
+  if (L->inbox_bytes > (SIZE_MAX / 2 - L->ctl_bytes) / nranks)
     return TUBO_ETOOBIG;
-  if (L->region_bytes > (SIZE_MAX - L->ctl_bytes) / nranks)
+  L->heap_off = L->ctl_bytes + L->inbox_bytes * nranks;
+  /* The heap: room for every channel, payloads in flight and the objects asked for. */
+  size_t room = (size_t)nranks * L->fast_max;
+  if (room > SIZE_MAX / 4 / L->chan_bytes)
     return TUBO_ETOOBIG;
-  L->heap_off = L->ctl_bytes + L->region_bytes * nranks;
-  if (heap_bytes > SIZE_MAX - page || L->heap_off > SIZE_MAX - (heap_bytes + page))
+  room = room * L->chan_bytes + TUBO__SHM_HEAP_INFLIGHT +
+         (size_t)nranks * TUBO__SHM_HEAP_INFLIGHT_RANK;
+  if (heap_bytes > SIZE_MAX / 4 || L->heap_off > SIZE_MAX / 4)
     return TUBO_ETOOBIG;
-  L->heap_bytes = (heap_bytes + page - 1) / page * page;
+  L->heap_user = (heap_bytes + page - 1) / page * page;
+  L->heap_bytes = (L->heap_user + room + page - 1) / page * page;
   L->total = L->heap_off + L->heap_bytes;
-  const uint64_t words[] = {TUBO__JOBCTL_VERSION, nranks,        L->nslots,    L->dbytes,
-                            L->frame_max,         L->heap_bytes, L->chan_bytes};
+  const uint64_t words[] = {TUBO__JOBCTL_VERSION, nranks,        L->nslots,     L->dbytes,
+                            L->frame_max,         L->heap_bytes, L->chan_bytes, L->fast_max,
+                            L->inbox_slots,       L->heap_user};
   L->key = layout_hash(words, sizeof words / sizeof words[0]);
   return 0;
 }
@@ -99,10 +120,12 @@ int tubo__shm_layout_from_settings(uint32_t nranks, tubo__shm_layout_t *L)
       tubo__setting_u64("TUBO_SHM_FRAME_BYTES", TUBO__SHM_FRAME_DEFAULT, 1, TUBO__SHM_DATA_MAX);
   size_t heap =
       tubo__setting_u64("TUBO_SHM_HEAP_BYTES", TUBO__SHM_HEAP_DEFAULT, 0, (size_t)1 << 40);
-  return tubo__shm_layout_compute(nranks, page, nslots, dbytes, frame, heap, L);
+  size_t chans = tubo__setting_u64("TUBO_SHM_CHANNELS", SIZE_MAX, 0, SIZE_MAX);
+  return tubo__shm_layout_compute(nranks, page, nslots, dbytes, frame, heap, chans, L);
 }
 
 size_t tubo__shm_layout_need(const tubo__shm_layout_t *L)
 {
-  return L->heap_off; /* the control block and every region, which precede the heap */
+  /* The control block and every inbox precede the heap; the channels are in it. */
+  return L->heap_off + (size_t)L->nranks * L->fast_max * L->chan_bytes;
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* The shared-memory transport: one channel (shm_ring.h) per ordered pair of ranks in a
- * segment tuborun created without a name (shm_layout.h), futex bells for sleeping, and
- * process_vm_readv for single-copy large messages where the kernel allows it. */
+/* The shared-memory transport: an inbox per rank (shm_inbox.h) and a channel (shm_ring.h)
+ * per pair of ranks that talk, in a segment tuborun created without a name
+ * (shm_layout.h), futex bells for sleeping, and process_vm_readv for single-copy large
+ * messages where the kernel allows it. */
 #include "config.h"
 
 #include <stdlib.h>
@@ -18,77 +19,13 @@
 #include "shm/shm_layout.h"
 #include "shm/shm_loan.h"
 #include "shm/shm_ring.h"
+#include "shm/shm_state.h"
 #include "topo.h"
 #include "transport.h"
 
-/* This rank's view of the channel it writes to a peer. */
-typedef struct shm_tx {
-  struct tubo__shm_slot *slots;
-  unsigned char *data;
-  struct tubo__shm_chan *chan;
-  struct tubo__rankctl *peer_ctl;
-  uint64_t tail;       /* next slot position to fill */
-  uint64_t head_seen;  /* receiver's published head, as last read */
-  uint32_t dtail;      /* next data ring byte to fill */
-  uint32_t dhead_seen; /* receiver's published data head, as last read */
-  int want_room;       /* this side's copy of chan->want_room */
-} shm_tx_t;
-
-/* This rank's view of the channel a peer writes to it. */
-typedef struct shm_rx {
-  const struct tubo__shm_slot *slots;
-  const unsigned char *data;
-  struct tubo__shm_chan *chan;
-  struct tubo__rankctl *peer_ctl;
-  uint64_t head;     /* next slot position to read */
-  uint64_t head_pub; /* head as last published */
-  uint32_t dhead;
-  uint32_t dhead_pub;
-} shm_rx_t;
-
-typedef struct shm_state {
-  tubo__world_t *w;
-  int rank, size;
-  tubo__shm_layout_t L;
-  uint32_t smask, dmask, quarter, dquarter, frame_max;
-  shm_tx_t *tx;
-  shm_rx_t *rx;
-  int *poll; /* peers to poll, in order, self excluded */
-  int npoll;
-  int rr;
-  int asym_fence;      /* publishers need no fence of their own (os.h) */
-  int watch_peers;     /* look at the peers' processes too (no launcher does) */
-  uint64_t watched_at; /* when they were last looked at */
-  int watch_next;      /* where the next look at them starts (shm_watch_peers) */
-  uint64_t checked_at; /* when the channels were last checked (shm_check_channels) */
-  int32_t launcher;    /* the process that records the ranks' ends, or 0: none does */
-  pid_t ancestor;      /* a process every rank of the job descends from */
-  pid_t *pids;         /* as the control block said at start-up */
-  uint8_t *pid_trust;  /* per peer: 0 not looked at yet, 1 its pid is of this job, 2 not */
-  const int *world_of; /* rank of this transport -> world rank, or NULL: the same */
-  struct tubo__jobctl *ctl;
-  struct tubo__rankctl *me;
-  void *base;
-  int fd;
-  tubo__heap_t heap; /* the job's shared heap; heap.ctl is NULL where it has none */
-  tubo__heap_fd_t heap_fd;
-  tubo__loans_t loans; /* owned blocks of the heap (shm_loan.h) */
-} shm_state_t;
-
-/* The world rank of this transport's rank p. */
-static inline int shm_world(const shm_state_t *s, int p)
-{
-  return s->world_of ? s->world_of[p] : p;
-}
-
-/* Someone wrote into this job's memory what the protocol cannot leave there: the job is
- * broken, and every wait in it ends with TUBO_ECORRUPT (an abort, found first, stays the
- * reason). A rank that found it stops here; the ranks waiting for it learn that it left. */
-static int shm_corrupt(const shm_state_t *s)
-{
-  tubo__job_corrupt(s->w);
-  return TUBO_ECORRUPT;
-}
+/* Frames a sender sends a peer through its inbox before it makes their channel, as
+ * Open MPI's fast boxes: pairs that talk once or twice take no memory of their own. */
+#define SHM_FAST_AFTER 16u
 
 /* A word peers read at start-up to learn whether single-copy reads are allowed. */
 static volatile uint64_t shm_probe_word = TUBO__JOBCTL_MAGIC;
@@ -96,19 +33,6 @@ static volatile uint64_t shm_probe_word = TUBO__JOBCTL_MAGIC;
 static inline uint32_t shm_round64(uint32_t n)
 {
   return (n + 63u) & ~63u;
-}
-
-/* After publishing, wakes the peer if it sleeps. The store must not pass the load of
- * sleeping: a full fence orders them, unless the job uses asymmetric fences, where a
- * rank going to sleep makes every CPU pass one instead (os.h), and this costs nothing. */
-static inline void shm_wake_if_sleeping(const shm_state_t *s, struct tubo__rankctl *peer)
-{
-  if (s->asym_fence)
-    atomic_signal_fence(memory_order_seq_cst);
-  else
-    atomic_thread_fence(memory_order_seq_cst);
-  if (atomic_load_explicit(&peer->sleeping, memory_order_relaxed))
-    tubo__bell_ring(peer);
 }
 
 /* The channel to a peer is full: ask it to empty the channel, and wake it to see that. */
@@ -127,6 +51,11 @@ static int shm_push(void *state, int peer, const tubo__frame_t *f, const void *p
 {
   shm_state_t *s = state;
   shm_tx_t *tx = &s->tx[peer];
+  if (__builtin_expect(tx->slots == NULL, 0)) {
+    int rc = tubo__shm_inbox_send(s, peer, f, p1, n1, p2, n2);
+    if (rc != 1)
+      return rc;
+  }
   uint64_t pos = tx->tail;
   if (pos - tx->head_seen >= s->L.nslots) {
     /* The receiver's count only moves forward, and never past what was sent. */
@@ -258,6 +187,8 @@ static int shm_recv(void *buf, size_t cap, int source, int tag, tubo_comm_t *com
   int wpeer = tubo__comm_world_rank(comm, source);
   shm_state_t *s = tubo__tp_state_of(w, wpeer);
   shm_rx_t *rx = &s->rx[tubo__tp_index_of(w, wpeer)];
+  if (rx->slots == NULL)
+    return tubo__recv_general(buf, cap, source, tag, comm, status);
   const struct tubo__shm_slot *slot = &rx->slots[rx->head & s->smask];
   tubo__shm_rxf_t x;
   int rc = tubo__shm_slot_read(slot, rx->head, rx->dhead, s->L.dbytes, s->frame_max, &x);
@@ -277,14 +208,16 @@ static int shm_recv(void *buf, size_t cap, int source, int tag, tubo_comm_t *com
 static int shm_progress(void *state)
 {
   shm_state_t *s = state;
-  int total = 0;
-  int np = s->npoll;
-  int start = s->rr;
+  int total = tubo__shm_inbox_poll(s);
+  if (total < 0)
+    return total;
+  int np = s->nlive;
+  int start = s->rr < np ? s->rr : 0;
   for (int i = 0; i < np; i++) {
     int k = start + i;
     if (k >= np)
       k -= np;
-    int rc = shm_poll_peer(s, s->poll[k], 0);
+    int rc = shm_poll_peer(s, s->live[k], 0);
     if (rc < 0)
       return rc;
     total += rc;
@@ -379,16 +312,22 @@ static int shm_check_channels(shm_state_t *s)
   if (now - s->checked_at < (uint64_t)tubo__tp_sleep_ms(s->w) * 1000000u)
     return 0;
   s->checked_at = now;
-  for (int i = 0; i < s->npoll; i++) {
-    int p = s->poll[i];
+  int rc = tubo__shm_inbox_check(s);
+  if (rc != 0)
+    return rc;
+  for (int i = 0; i < s->nlive; i++) {
+    int p = s->live[i];
     shm_rx_t *rx = &s->rx[p];
     if (!tubo__shm_slot_stamp_ok(&rx->slots[rx->head & s->smask], rx->head, s->L.nslots))
       return shm_corrupt(s);
     if (atomic_load_explicit(&rx->chan->head, memory_order_relaxed) != rx->head_pub ||
         atomic_load_explicit(&rx->chan->dhead, memory_order_relaxed) != rx->dhead_pub)
       shm_rx_publish(s, rx);
-    shm_tx_t *tx = &s->tx[p];
-    if (tx->want_room && !atomic_load_explicit(&tx->chan->want_room, memory_order_relaxed)) {
+  }
+  for (int i = 0; i < s->npoll; i++) {
+    shm_tx_t *tx = &s->tx[s->poll[i]];
+    if (tx->slots != NULL && tx->want_room &&
+        !atomic_load_explicit(&tx->chan->want_room, memory_order_relaxed)) {
       atomic_store_explicit(&tx->chan->want_room, 1, memory_order_release);
       shm_wake_if_sleeping(s, tx->peer_ctl);
     }
@@ -416,11 +355,23 @@ static int shm_check(void *state)
     if ((st != TUBO__RANK_DONE && st != TUBO__RANK_DEAD) ||
         tubo__tp_peer_is_gone(s->w, shm_world(s, p)))
       continue;
-    /* What it sent before it left is in its channel (it stored the state after its last
-     * frame): take all of it first, its FINs above all, then record that it is gone. */
-    int n = shm_poll_peer(s, p, 1);
+    /* What it sent before it left is in its channel and this rank's inbox (it stored the
+     * state after its last frame): take all of it first, its FINs above all, then record
+     * that it is gone. Its last frames in the inbox may wait behind a position another
+     * sender claimed and has not filled yet: for a while, the record waits for that. */
+    int n = tubo__shm_inbox_poll(s);
     if (n < 0)
       return n;
+    if (s->rx[p].slots != NULL && (n = shm_poll_peer(s, p, 1)) < 0)
+      return n;
+    if (tubo__shm_inbox_unsettled(s)) {
+      uint64_t now = tubo__os_now_ns();
+      if (s->gone_wait == 0)
+        s->gone_wait = now;
+      if (now - s->gone_wait < 1000000000u)
+        continue;
+    }
+    s->gone_wait = 0;
     /* Its buffers and the loans it held (sent to it included) are nobody's now. */
     (void)tubo__shm_loan_reclaim(&s->loans, (uint32_t)p);
     if (st == TUBO__RANK_DONE)
@@ -507,6 +458,17 @@ static void *shm_heap_at(void *state, uint64_t off, size_t size)
   return tubo__heap_at(&s->heap, off, size);
 }
 
+/* The pages the segment holds, as the kernel counts them (Shmem in /proc/meminfo). */
+static int shm_mem_used(void *state, uint64_t *bytes)
+{
+  shm_state_t *s = state;
+  struct stat sb;
+  if (fstat(s->fd, &sb) != 0)
+    return TUBO_ESYS;
+  *bytes = (uint64_t)sb.st_blocks * 512u;
+  return 0;
+}
+
 /* Joins the job's heap: the first rank here makes it. A heap too small for any block
  * (TUBO_SHM_HEAP_BYTES) is none: allocations then fail with TUBO_ESHM. */
 static int shm_heap_attach(shm_state_t *s)
@@ -546,6 +508,7 @@ static void shm_close(void *state)
   free(s->tx);
   free(s->rx);
   free(s->poll);
+  free(s->live);
   free(s->pids);
   free(s->pid_trust);
   free(s);
@@ -570,59 +533,46 @@ static int shm_check_ctl(const tubo__launch_t *l, size_t page, struct stat *sb, 
   return ok ? 0 : TUBO_ELAUNCH;
 }
 
-/* Binds this rank's receive region near it, reserves its pages and clears it. */
+/* Binds this rank's inbox near it, reserves its pages and clears it. */
 static int shm_prepare_region(shm_state_t *s, int fd)
 {
-  size_t off = s->L.ctl_bytes + (size_t)s->rank * s->L.region_bytes;
+  size_t off = tubo__shm_inbox_off(&s->L, (uint32_t)s->rank);
   void *region = (char *)s->base + off;
   int node = -1;
   tubo__locality_t loc = {-1, -1, -1, -1, -1};
   tubo__topo_t *topo = tubo__tp_topo(s->w);
   if (topo != NULL) {
-    (void)tubo__topo_membind_near_self(topo, region, s->L.region_bytes, &node);
+    (void)tubo__topo_membind_near_self(topo, region, s->L.inbox_bytes, &node);
     tubo__topo_locality_self(topo, &loc);
   }
   s->me->numa_node = node;
   s->me->l2 = loc.l2;
   s->me->l3 = loc.l3;
   s->me->package = loc.package;
-  return tubo__os_shm_reserve(fd, off, s->L.region_bytes);
+  return tubo__os_shm_reserve(fd, off, s->L.inbox_bytes);
 }
 
+/* Every peer is polled for its end; channels come as pairs talk (shm_inbox.c). */
 static void shm_wire(shm_state_t *s)
 {
   for (int p = 0; p < s->size; p++) {
     if (p == s->rank)
       continue;
-    char *out = (char *)s->base + tubo__shm_chan_off(&s->L, (uint32_t)p, (uint32_t)s->rank);
-    char *in = (char *)s->base + tubo__shm_chan_off(&s->L, (uint32_t)s->rank, (uint32_t)p);
-    shm_tx_t *tx = &s->tx[p];
-    tx->chan = (struct tubo__shm_chan *)out;
-    tx->slots = (struct tubo__shm_slot *)(out + TUBO__SHM_CHAN_HDR);
-    tx->data = (unsigned char *)(out + TUBO__SHM_CHAN_HDR) + (size_t)s->L.nslots * TUBO__SHM_SLOT;
-    tx->peer_ctl = tubo__jobctl_rank(s->ctl, (uint32_t)p);
-    shm_rx_t *rx = &s->rx[p];
-    rx->chan = (struct tubo__shm_chan *)in;
-    rx->slots = (const struct tubo__shm_slot *)(in + TUBO__SHM_CHAN_HDR);
-    rx->data =
-        (const unsigned char *)(in + TUBO__SHM_CHAN_HDR) + (size_t)s->L.nslots * TUBO__SHM_SLOT;
-    rx->peer_ctl = tx->peer_ctl;
+    s->tx[p].peer_ctl = tubo__jobctl_rank(s->ctl, (uint32_t)p);
     s->poll[s->npoll++] = p;
   }
+  s->ib = shm_inbox_of(s, s->rank);
+  s->ib_slots = tubo__shm_inbox_slots(s->ib, s->L.nranks);
+  s->ib_mask = s->L.inbox_slots - 1;
+  s->fast_after = SHM_FAST_AFTER;
 }
 
-/* Maps now every page this rank will touch: its own region, which it reads, and its
- * channels in the peers' regions, which it writes. Every owner has reserved its region
- * (start-up phase 1), so this only fills page tables: otherwise the first pass over each
- * ring would take a page fault per 64 messages. */
+/* Maps now every page this rank reads: its own inbox, cleared and reserved at start-up
+ * phase 1; otherwise the first pass over it would take a page fault per 64 frames. */
 static void shm_prefault(shm_state_t *s)
 {
-  tubo__os_prefault((char *)s->base + s->L.ctl_bytes + (size_t)s->rank * s->L.region_bytes,
-                    s->L.region_bytes);
-  for (int p = 0; p < s->size; p++)
-    if (p != s->rank)
-      tubo__os_prefault((char *)s->base + tubo__shm_chan_off(&s->L, (uint32_t)p, (uint32_t)s->rank),
-                        s->L.chan_bytes);
+  tubo__os_prefault((char *)s->base + tubo__shm_inbox_off(&s->L, (uint32_t)s->rank),
+                    s->L.inbox_bytes);
 }
 
 /* Tries to read a peer's probe word with a single copy; every rank tells the job. */
@@ -680,9 +630,10 @@ static int shm_open_job(tubo__world_t *w, tubo__launch_t *l, const void *arg, vo
   s->tx = calloc((size_t)s->size, sizeof *s->tx);
   s->rx = calloc((size_t)s->size, sizeof *s->rx);
   s->poll = calloc((size_t)s->size, sizeof *s->poll);
+  s->live = calloc((size_t)s->size, sizeof *s->live);
   s->pids = calloc((size_t)s->size, sizeof *s->pids);
   s->pid_trust = calloc((size_t)s->size, sizeof *s->pid_trust);
-  if (!s->tx || !s->rx || !s->poll || !s->pids || !s->pid_trust) {
+  if (!s->tx || !s->rx || !s->poll || !s->live || !s->pids || !s->pid_trust) {
     rc = TUBO_ENOMEM;
     goto fail;
   }
@@ -767,6 +718,7 @@ const tubo__tp_ops_t tubo__shm_ops = {
     .loan_give = shm_loan_give,
     .loan_take = shm_loan_take,
     .loan_free = shm_loan_free,
+    .mem_used = shm_mem_used,
     .progress = shm_progress,
     .sleep = shm_sleep,
     .check = shm_check,

@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: MIT */
+/* The shared-memory transport's process-local state, shared by its files:
+ * shm_transport.c (channels, progress, failures) and shm_inbox.c (inboxes, making
+ * channels). */
+#ifndef TUBO_SHM_STATE_H
+#define TUBO_SHM_STATE_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "engine.h"
+#include "heap/heap.h"
+#include "launch/jobctl.h"
+#include "shm/shm_inbox.h"
+#include "shm/shm_layout.h"
+#include "shm/shm_loan.h"
+#include "shm/shm_ring.h"
+
+/* This rank's view of the channel it writes to a peer, and of the peer's inbox. */
+typedef struct shm_tx {
+  struct tubo__shm_slot *slots; /* NULL until the channel is made */
+  unsigned char *data;
+  struct tubo__shm_chan *chan;
+  struct tubo__rankctl *peer_ctl;
+  uint64_t tail;       /* next slot position to fill */
+  uint64_t head_seen;  /* receiver's published head, as last read */
+  uint32_t dtail;      /* next data ring byte to fill */
+  uint32_t dhead_seen; /* receiver's published data head, as last read */
+  int want_room;       /* this side's copy of chan->want_room */
+  /* Before the channel: */
+  uint64_t ib_head_seen; /* the peer's inbox head, as last read */
+  uint64_t chan_off;     /* a channel made but not announced yet, or 0 */
+  uint32_t ib_sent;      /* frames sent through the inbox */
+  uint8_t denied;        /* the peer grants no more channels */
+  uint8_t ib_waiting;    /* this rank found no room in the peer's inbox */
+} shm_tx_t;
+
+/* This rank's view of the channel a peer writes to it. */
+typedef struct shm_rx {
+  const struct tubo__shm_slot *slots; /* NULL until the peer announces its channel */
+  const unsigned char *data;
+  struct tubo__shm_chan *chan;
+  struct tubo__rankctl *peer_ctl;
+  uint64_t head;     /* next slot position to read */
+  uint64_t head_pub; /* head as last published */
+  uint32_t dhead;
+  uint32_t dhead_pub;
+} shm_rx_t;
+
+typedef struct shm_state {
+  tubo__world_t *w;
+  int rank, size;
+  tubo__shm_layout_t L;
+  uint32_t smask, dmask, quarter, dquarter, frame_max;
+  shm_tx_t *tx;
+  shm_rx_t *rx;
+  int *poll; /* every peer, in order, self excluded */
+  int npoll;
+  int *live; /* the peers whose channel to this rank is made, in the order they came */
+  int nlive;
+  int rr;
+  int asym_fence;      /* publishers need no fence of their own (os.h) */
+  int watch_peers;     /* look at the peers' processes too (no launcher does) */
+  uint64_t watched_at; /* when they were last looked at */
+  int watch_next;      /* where the next look at them starts (shm_watch_peers) */
+  uint64_t checked_at; /* when the channels were last checked (shm_check_channels) */
+  uint64_t gone_wait;  /* since when a peer's end waits for the inbox to settle, or 0 */
+  int32_t launcher;    /* the process that records the ranks' ends, or 0: none does */
+  pid_t ancestor;      /* a process every rank of the job descends from */
+  pid_t *pids;         /* as the control block said at start-up */
+  uint8_t *pid_trust;  /* per peer: 0 not looked at yet, 1 its pid is of this job, 2 not */
+  const int *world_of; /* rank of this transport -> world rank, or NULL: the same */
+  struct tubo__jobctl *ctl;
+  struct tubo__rankctl *me;
+  /* This rank's inbox, as its reader. */
+  struct tubo__shm_inbox *ib;
+  struct tubo__shm_inbox_slot *ib_slots;
+  uint64_t ib_head;     /* next position to read */
+  uint64_t ib_head_pub; /* as last published */
+  uint32_t ib_mask;
+  uint64_t ib_stall_head;  /* 1 + the position found claimed and unfilled, or 0 */
+  uint64_t ib_stall_since; /* since when */
+  uint32_t fast_after;     /* frames through the inbox before a pair makes its channel */
+  void *base;
+  int fd;
+  tubo__heap_t heap; /* the job's shared heap; heap.ctl is NULL where it has none */
+  tubo__heap_fd_t heap_fd;
+  tubo__loans_t loans; /* owned blocks of the heap (shm_loan.h) */
+} shm_state_t;
+
+/* The world rank of this transport's rank p. */
+static inline int shm_world(const shm_state_t *s, int p)
+{
+  return s->world_of ? s->world_of[p] : p;
+}
+
+/* Someone wrote into this job's memory what the protocol cannot leave there: the job is
+ * broken, and every wait in it ends with TUBO_ECORRUPT (an abort, found first, stays the
+ * reason). A rank that found it stops here; the ranks waiting for it learn that it left. */
+static inline int shm_corrupt(const shm_state_t *s)
+{
+  tubo__job_corrupt(s->w);
+  return TUBO_ECORRUPT;
+}
+
+/* After publishing, wakes the peer if it sleeps. The store must not pass the load of
+ * sleeping: a full fence orders them, unless the job uses asymmetric fences, where a
+ * rank going to sleep makes every CPU pass one instead (os.h), and this costs nothing. */
+static inline void shm_wake_if_sleeping(const shm_state_t *s, struct tubo__rankctl *peer)
+{
+  if (s->asym_fence)
+    atomic_signal_fence(memory_order_seq_cst);
+  else
+    atomic_thread_fence(memory_order_seq_cst);
+  if (atomic_load_explicit(&peer->sleeping, memory_order_relaxed))
+    tubo__bell_ring(peer);
+}
+
+static inline struct tubo__shm_inbox *shm_inbox_of(const shm_state_t *s, int r)
+{
+  return (struct tubo__shm_inbox *)(void *)((char *)s->base +
+                                            tubo__shm_inbox_off(&s->L, (uint32_t)r));
+}
+
+/* Points the channel views of the pair (this rank, peer) at a channel's memory. */
+void tubo__shm_tx_wire(shm_state_t *s, int peer, void *chan);
+void tubo__shm_rx_wire(shm_state_t *s, int peer, void *chan);
+
+/* Sends a frame to peer, which has no channel from this rank yet, through its inbox, or
+ * makes the channel first. Returns 0 when the frame went through the inbox, 1 when the
+ * channel is ready (the caller then sends through it), TUBO_EAGAIN when there is no room
+ * now, or another negative error. */
+int tubo__shm_inbox_send(shm_state_t *s, int peer, const tubo__frame_t *f, const void *p1,
+                         size_t n1, const void *p2, size_t n2);
+
+/* Takes every frame in this rank's inbox, in order, and the channels it announces.
+ * Returns the frames taken, or a negative error. */
+int tubo__shm_inbox_poll(shm_state_t *s);
+
+/* Whether positions claimed in this rank's inbox are not filled yet. */
+int tubo__shm_inbox_unsettled(const shm_state_t *s);
+
+/* The inbox's part of the periodic check: what someone else than the senders wrote
+ * there (TUBO_ECORRUPT), counts to publish again, room to ask for again. */
+int tubo__shm_inbox_check(shm_state_t *s);
+
+#endif /* TUBO_SHM_STATE_H */
