@@ -192,7 +192,7 @@ static void inbox_publish(shm_state_t *s)
 static int inbox_take_channel(shm_state_t *s, uint32_t src, uint64_t off)
 {
   void *c = tubo__heap_at(&s->heap, off, s->L.chan_bytes);
-  if (c == NULL || s->rx[src].slots != NULL)
+  if (c == NULL || off % TUBO__CACHELINE != 0 || s->rx[src].slots != NULL)
     return shm_corrupt(s);
   tubo__shm_rx_wire(s, (int)src, c);
   return 0;
