@@ -106,9 +106,15 @@ static int inbox_make_channel(shm_state_t *s, int peer, struct tubo__shm_inbox *
   } while (!atomic_compare_exchange_weak_explicit(&ib->nfast, &n, n + 1, memory_order_relaxed,
                                                   memory_order_relaxed));
   uint64_t off;
-  if (tubo__heap_alloc(&s->heap, s->L.chan_bytes, TUBO__HEAP_ZERO, &off) != 0) {
+  int rc = tubo__heap_alloc(&s->heap, s->L.chan_bytes, TUBO__HEAP_ZERO, &off);
+  if (rc != 0) {
     atomic_fetch_sub_explicit(&ib->nfast, 1, memory_order_relaxed);
-    tx->denied = 1;
+    /* A heap full of buffers and loans (tubo_alloc_mem) empties again as they are freed:
+     * the pair asks again after as many frames, or at its next large one. */
+    if (rc == TUBO_ESHM)
+      tx->ib_sent = 0;
+    else
+      tx->denied = 1;
     return 0;
   }
   tx->chan_off = off;
