@@ -11,9 +11,18 @@
 /* How long a claimed position may stay unfilled before the inbox is taken for broken. */
 #define SHM_INBOX_STALL_NS 10000000000ull
 
+/* A channel's pages mapped in this process now, as start-up does for the inbox: a first
+ * touch per page inside the ring would otherwise land on the message path (the slot ring
+ * is walked once before it wraps). */
+static void shm_chan_prefault(const shm_state_t *s, void *chan)
+{
+  tubo__os_prefault(chan, s->L.chan_bytes);
+}
+
 void tubo__shm_tx_wire(shm_state_t *s, int peer, void *chan)
 {
   char *c = chan;
+  shm_chan_prefault(s, chan);
   shm_tx_t *tx = &s->tx[peer];
   tx->chan = (struct tubo__shm_chan *)(void *)c;
   tx->data = (unsigned char *)(c + TUBO__SHM_CHAN_HDR) + (size_t)s->L.nslots * TUBO__SHM_SLOT;
@@ -23,6 +32,7 @@ void tubo__shm_tx_wire(shm_state_t *s, int peer, void *chan)
 void tubo__shm_rx_wire(shm_state_t *s, int peer, void *chan)
 {
   char *c = chan;
+  shm_chan_prefault(s, chan);
   shm_rx_t *rx = &s->rx[peer];
   rx->chan = (struct tubo__shm_chan *)(void *)c;
   rx->data = (const unsigned char *)(c + TUBO__SHM_CHAN_HDR) + (size_t)s->L.nslots * TUBO__SHM_SLOT;
