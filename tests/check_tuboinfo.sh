@@ -121,7 +121,8 @@ done
 
 # Every setting the library reads is in tuboinfo's report, doc/settings.md and tubo(7), and
 # tuboinfo lists no setting the library does not read.
-sed -n 's/.*tubo__setting_u64("\(TUBO_[A-Z0-9_]*\)".*/\1/p' $(find "$srcdir/lib" -name '*.c') |
+sed -n -e 's/.*tubo__setting_u64("\(TUBO_[A-Z0-9_]*\)".*/\1/p' \
+  -e 's/.*getenv("\(TUBO_[A-Z0-9_]*\)").*/\1/p' $(find "$srcdir/lib" -name '*.c') |
   sort -u >"$tmp/read"
 echo TUBO_TRANSPORT >>"$tmp/read"
 sort -u -o "$tmp/read" "$tmp/read"

@@ -118,14 +118,41 @@ static const char *info_transport(const char **source)
   return k == TUBO__TP_PIPE ? "pipe" : "shm";
 }
 
+/* The job's default error handler: TUBO_ERRORS, as lib/errhandler.c reads it. */
+static const char *info_errors(const char **source)
+{
+  const char *v = getenv("TUBO_ERRORS");
+  if (v == NULL || *v == '\0') {
+    *source = "default";
+    return "return";
+  }
+  if (strcmp(v, "fatal") != 0 && strcmp(v, "return") != 0) {
+    *source = "environment, ignored: neither fatal nor return";
+    return "return";
+  }
+  *source = "environment";
+  return v;
+}
+
+/* A setting given as a word: its line and its two parsable keys. */
+static void info_word(tuboinfo_t *t, const char *name, const char *value, const char *source)
+{
+  char key[96];
+  tuboinfo_add(t, NULL, name, "%s (%s)", value, source);
+  snprintf(key, sizeof key, "setting:%s:value", name);
+  tuboinfo_add(t, key, NULL, "%s", value);
+  snprintf(key, sizeof key, "setting:%s:source", name);
+  tuboinfo_add(t, key, NULL, "%s", source);
+}
+
 int tuboinfo_settings(tuboinfo_t *t)
 {
   tuboinfo_section(t, "Settings (TUBO_* environment variables)");
   const char *source;
   const char *transport = info_transport(&source);
-  tuboinfo_add(t, NULL, "TUBO_TRANSPORT", "%s (%s)", transport, source);
-  tuboinfo_add(t, "setting:TUBO_TRANSPORT:value", NULL, "%s", transport);
-  tuboinfo_add(t, "setting:TUBO_TRANSPORT:source", NULL, "%s", source);
+  info_word(t, "TUBO_TRANSPORT", transport, source);
+  const char *errors = info_errors(&source);
+  info_word(t, "TUBO_ERRORS", errors, source);
   for (size_t i = 0; i < sizeof info_settings / sizeof info_settings[0]; i++) {
     const info_setting_t *s = &info_settings[i];
     uint64_t dflt = s->dflt;
