@@ -200,6 +200,57 @@ static void body_exhaust(void)
   TH_OK(tubo_comm_free(&held[0]));
 }
 
+/* A communicator's collectives hold a segment of the job's shared heap, which goes back when
+ * every rank has freed the communicator: the job's shared memory (tubo_comm_shm_bytes)
+ * grows by the segment while a dup that ran a collective lives, shrinks when it is freed
+ * (the heap gives a freed run's pages back), and does not grow round after round as dups
+ * come and go (the next dup reuses the freed run). */
+static void body_segment(void)
+{
+  enum { SEG_MIN = 1 << 20, SLACK = 256 << 10, ROUNDS = 6 };
+  int peer = th_rank ^ 1;
+  /* The world's own segment and the pair's channel come from the heap too: made first. */
+  TH_OK(tubo_barrier(th_world));
+  char out[200] = {0}, in[200];
+  for (int i = 0; i < 20; i++)
+    TH_OK(tubo_sendrecv(out, sizeof out, peer, 4, in, sizeof in, peer, 4, th_world, NULL));
+  TH_OK(tubo_barrier(th_world));
+  uint64_t before = 0, first = 0;
+  TH_OK(tubo_comm_shm_bytes(th_world, &before));
+  for (int round = 0; round < ROUNDS; round++) {
+    tubo_comm_t *d = NULL;
+    TH_OK(tubo_comm_dup(th_world, &d));
+    int one = 1, sum = 0;
+    TH_OK(tubo_allreduce(&one, &sum, 1, TUBO_INT, TUBO_SUM, d));
+    TH_EQ("allreduce on the dup", sum, th_size);
+    TH_OK(tubo_barrier(th_world));
+    uint64_t held = 0, after = 0;
+    TH_OK(tubo_comm_shm_bytes(th_world, &held));
+    if (round == 0) {
+      first = held;
+      TH_CHECK(held >= before + SEG_MIN,
+               "expected the dup's collectives to hold at least 1 MiB of the heap: "
+               "%llu B before, %llu B with the dup",
+               (unsigned long long)before, (unsigned long long)held);
+    } else {
+      TH_CHECK(held <= first + SLACK,
+               "round %d: expected the dup to reuse the segment a freed dup gave back: "
+               "%llu B with the first dup, %llu B now",
+               round, (unsigned long long)first, (unsigned long long)held);
+    }
+    TH_OK(tubo_barrier(th_world));
+    TH_OK(tubo_comm_free(&d));
+    TH_OK(tubo_barrier(th_world));
+    TH_OK(tubo_comm_shm_bytes(th_world, &after));
+    if (round == 0)
+      TH_CHECK(after + SEG_MIN <= held,
+               "expected the freed dup's segment to give its pages back: %llu B with the "
+               "dup, %llu B after every rank freed it",
+               (unsigned long long)held, (unsigned long long)after);
+    TH_OK(tubo_barrier(th_world));
+  }
+}
+
 /* ---- Hardware levels ---- */
 
 /* What hwloc says holds this rank's binding at each level (the test's own oracle). */
@@ -372,9 +423,13 @@ static void body_everything(void)
 }
 
 static const th_body_t bodies[] = {
-    {"split", body_split, 0},           {"dup", body_dup, 0},
-    {"exhaust", body_exhaust, 0},       {"level", body_level, 0},
-    {"everything", body_everything, 0}, {NULL, NULL, 0},
+    {"split", body_split, 0},
+    {"dup", body_dup, 0},
+    {"exhaust", body_exhaust, 0},
+    {"level", body_level, 0},
+    {"everything", body_everything, 0},
+    {"segment", body_segment, 0},
+    {NULL, NULL, 0},
 };
 
 static Suite *comm_suite(void)
@@ -391,6 +446,7 @@ static Suite *comm_suite(void)
   th_add_job(tc, "level", 5, TH_SHM);
   tc = th_add_case(s, "everything", 2, TH_BOTH);
   th_add_job(tc, "everything", 5, TH_BOTH);
+  th_add_case(s, "segment", 2, TH_SHM);
   return s;
 }
 
