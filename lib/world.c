@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "coll/coll.h"
+#include "engine.h"
 #include "settings.h"
 #include "topo.h"
 #include "world.h"
@@ -289,10 +290,28 @@ void *tubo__world_watcher(const tubo__world_t *w, tubo__watcher_fn fn)
   return fn != NULL && w->watcher == fn ? w->watcher_arg : NULL;
 }
 
+void tubo__selfcheck_add(tubo__world_t *w, tubo__selfcheck_t *c)
+{
+  tubo__list_prepend(&w->selfchecks, &c->link);
+}
+
+void tubo__selfcheck_remove(tubo__world_t *w, tubo__selfcheck_t *c)
+{
+  if (tubo__list_contains(&w->selfchecks, &c->link))
+    tubo__list_remove(&w->selfchecks, &c->link);
+}
+
 int tubo__world_health(tubo__world_t *w)
 {
   if (w->watcher != NULL)
     w->watcher(w->watcher_arg);
+  /* A forgery in what this rank published may hold others waiting for it while it waits
+   * elsewhere (for one of them, perhaps): it is looked for at every wait's slow path. */
+  tubo__selfcheck_t *sc;
+  TUBO__LIST_FOREACH(sc, &w->selfchecks, tubo__selfcheck_t, link) {
+    if (sc->run(sc->arg) != 0)
+      tubo__job_corrupt(w);
+  }
   for (int t = 0; t < w->ntports; t++) {
     int c = w->tports[t].ops->check(w->tports[t].state);
     /* An abort explains every death that follows it: it wins over TUBO_EPEER. */

@@ -184,6 +184,18 @@ typedef struct tubo__service {
 /* A world's watcher (tubo__world_set_watcher). */
 typedef void (*tubo__watcher_fn)(void *arg);
 
+/* A check of what this rank keeps in the job's shared memory against what it knows
+ * privately, run by each health check of its world (tubo__selfcheck_add): a layer above
+ * the engine that keeps state there (the shared-memory collectives) registers one, so
+ * that a forgery is found while the rank waits anywhere, not only where that layer
+ * waits. run returns 0, or TUBO_ECORRUPT when the memory holds what the protocol cannot
+ * leave there. */
+typedef struct tubo__selfcheck {
+  int (*run)(void *arg);
+  void *arg;
+  tubo__list_node_t link; /* in the world's selfchecks */
+} tubo__selfcheck_t;
+
 typedef struct tubo__reqpool {
   tubo_request_t **chunks;
   uint32_t nchunks;
@@ -231,6 +243,7 @@ struct tubo__world {
                                one, so that its waiter sees it first (engine.h) */
   tubo__watcher_fn watcher; /* run by each health check (tubo__world_set_watcher) */
   void *watcher_arg;
+  tubo__list_t selfchecks;     /* tubo__selfcheck_t, run by each health check */
   tubo__list_node_t live_link; /* in the list of this process's live worlds */
   struct tubo__topo *topo;     /* during tubo_init only, else NULL */
   int oversubscribed;          /* more ranks on this node than processing units */
@@ -291,9 +304,9 @@ void tubo__init_forget(void);
 /* Makes w this process's world, as if tubo_init had joined it (in spawned workers). */
 void tubo__world_adopt(tubo__world_t *w);
 
-/* Looks for failures in w (a rank that died, the job aborted, a worker that ended): the
- * slow path of every wait in w. Returns 0, or why waiting in w can no longer succeed
- * (TUBO_EPEER, TUBO_EABORT). */
+/* Looks for failures in w (a rank that died, the job aborted, a worker that ended, a
+ * forgery its self-checks find): the slow path of every wait in w. Returns 0, or why
+ * waiting in w can no longer succeed (TUBO_EPEER, TUBO_EABORT, TUBO_ECORRUPT). */
 int tubo__world_health(tubo__world_t *w);
 
 /* Registers fn, which each health check of w runs with arg before its transports look
@@ -303,6 +316,10 @@ int tubo__world_health(tubo__world_t *w);
 void tubo__world_set_watcher(tubo__world_t *w, tubo__watcher_fn fn, void *arg);
 /* The arg w's watcher was registered with, if its watcher is fn; else NULL. */
 void *tubo__world_watcher(const tubo__world_t *w, tubo__watcher_fn fn);
+/* Adds c to the checks each health check of w runs (a check that fails breaks the job
+ * with TUBO_ECORRUPT, tubo__job_corrupt); removes it (c may be on no list). */
+void tubo__selfcheck_add(tubo__world_t *w, tubo__selfcheck_t *c);
+void tubo__selfcheck_remove(tubo__world_t *w, tubo__selfcheck_t *c);
 
 /* The world rank of a communicator's rank. */
 static inline int tubo__comm_world_rank(const tubo_comm_t *c, int r)
