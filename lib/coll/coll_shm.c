@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "coll/coll_shm.h"
+#include "engine.h"
 #include "os/os.h"
 #include "patterns/objmem.h"
 #include "settings.h"
@@ -52,6 +53,36 @@ static int shmc_ready(const shmc_t *s, int r, uint32_t k)
   return 1;
 }
 
+/* Whether this rank's lines hold the steps it published last with their residues, and
+ * the control line counts no more sleepers than there are ranks (each counts itself at
+ * most once): else someone forged them. A line never written yet holds 0. */
+static int shmc_selfcheck(void *arg)
+{
+  const shmc_t *s = arg;
+  if (atomic_load_explicit(&s->ctl->sleepers, memory_order_relaxed) > (uint32_t)s->P)
+    return TUBO_ECORRUPT;
+  for (uint32_t j = 0; j < SHMC_DEPTH; j++) {
+    /* Steps wrap at 2^32, as SHMC_DEPTH divides it: the residues stay right. */
+    uint32_t want = s->step - (s->step - j) % SHMC_DEPTH;
+    uint32_t got = atomic_load_explicit(&shmc_line(s, s->me, j)->step, memory_order_relaxed);
+    if (got != want && !(want > s->step && got == 0))
+      return TUBO_ECORRUPT;
+  }
+  return 0;
+}
+
+/* Whether the flags a wait for step k looks at hold steps of their line (k's residue),
+ * or 0 (never written): no rank can leave any other value there. */
+static int shmc_flags_sane(const shmc_t *s, int r, uint32_t k)
+{
+  for (int q = r >= 0 ? r : 0; q < (r >= 0 ? r + 1 : s->P); q++) {
+    uint32_t v = atomic_load_explicit(&shmc_line(s, q, k)->step, memory_order_relaxed);
+    if (v != 0 && v % SHMC_DEPTH != k % SHMC_DEPTH)
+      return 0;
+  }
+  return 1;
+}
+
 /* Sleeps on the bell until woken, or SHMC_SLEEP_MS; then looks at the job's health. */
 static int shmc_sleep(shmc_t *s, int r, uint32_t k)
 {
@@ -63,6 +94,8 @@ static int shmc_sleep(shmc_t *s, int r, uint32_t k)
   if (!shmc_ready(s, r, k))
     tubo__os_futex_wait(&s->ctl->bell, gen, SHMC_SLEEP_MS);
   atomic_fetch_sub_explicit(&s->ctl->sleepers, 1, memory_order_seq_cst);
+  if (!shmc_flags_sane(s, r, k))
+    tubo__job_corrupt(w);
   int rc = tubo__world_health(w);
   if (rc != 0)
     return rc;
@@ -178,6 +211,9 @@ static int shmc_setup(tubo_comm_t *comm)
   s->slots = (unsigned char *)(s->lines + SHMC_DEPTH * (size_t)P);
   if (shmc_asym < 0)
     shmc_asym = tubo__os_fence_register() == 0;
+  s->check.run = shmc_selfcheck;
+  s->check.arg = s;
+  tubo__selfcheck_add(comm->w, &s->check);
   comm->coll_state = s;
   return 0;
 }
@@ -187,8 +223,12 @@ static void shmc_teardown(tubo_comm_t *comm)
   shmc_t *s = comm->coll_state;
   if (s == NULL)
     return;
-  /* Every collective of this rank on the communicator is complete: its hold on the
-   * segment goes, and the last rank's frees it. */
+  /* Every collective of this rank on the communicator is complete: its lines are looked
+   * at a last time (others may still wait on them), its hold on the segment goes, and
+   * the last rank's frees it. */
+  tubo__selfcheck_remove(comm->w, &s->check);
+  if (shmc_selfcheck(s) != 0)
+    tubo__job_corrupt(comm->w);
   tubo__objmem_release(&s->seg);
   free(s->tmp);
   free(s->parts);

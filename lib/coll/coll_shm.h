@@ -21,7 +21,16 @@
  * Waiting ranks poll as the waiting policy says (waitpol.h), then sleep on the control
  * line's bell; the rank whose flag completes what sleepers wait for (the last to arrive,
  * or the root others wait on) wakes them all with one system call. Sleepers wake every few
- * milliseconds anyway to serve point-to-point traffic and to notice a rank that died. */
+ * milliseconds anyway to serve point-to-point traffic and to notice a rank that died.
+ *
+ * Every rank can write the segment, so nothing read from it is trusted beyond a flag's
+ * step: sizes and offsets come from the call's arguments. A forged flag could still hold
+ * readers waiting for ever, for a step its writer published long ago. Each rank knows
+ * what its own lines must hold, and checks them (and the control line's count of
+ * sleepers) at every health check of its world, wherever it waits (world.h's
+ * tubo__selfcheck_t); a waiting rank also checks that the flags it waits on hold steps
+ * of their line. A mismatch breaks the job with TUBO_ECORRUPT, and the ranks waiting for
+ * this one then see it leave. */
 #ifndef TUBO_COLL_SHM_H
 #define TUBO_COLL_SHM_H
 
@@ -57,7 +66,8 @@ typedef struct shmc {
   unsigned char *tmp;      /* private scratch: one line's data per part of a tree */
   unsigned char **parts;   /* private: P part pointers */
   tubo_comm_t *comm;
-  tubo__objmem_t seg; /* the segment: the last rank to let it go gives it back to the heap */
+  tubo__objmem_t seg;      /* the segment: the last rank to let it go gives it back to the heap */
+  tubo__selfcheck_t check; /* of this rank's lines, run by its world's health checks */
 } shmc_t;
 
 static inline struct shmc_line *shmc_line(const shmc_t *s, int rank, uint32_t k)
