@@ -9,20 +9,24 @@
  * - rogue: the last rank of a 4-rank job writes random bytes, seeded, over one region of
  *   the job's memory (the control block, the other ranks' inbox headers, their inbox
  *   slots, the channels the ranks made in the heap, the shared heap from its header to
- *   its last object, a Queue, an Array's header with its lock), in bursts at
- *   random moments, while the other three exchange messages around a ring, share a Queue
- *   and update an Array under its lock. Then it stays quiet until they are gone (or, with
- *   some seeds, exits 1 at once).
+ *   its last object, a Queue, an Array's header with its lock, the shared-memory
+ *   collectives' segment of the other three's communicator), in bursts at random moments,
+ *   while the other three exchange messages around a ring, share a Queue and update an
+ *   Array under its lock (and, for the collectives' segment, run an allreduce and a bcast
+ *   at every step). Over that segment, some bursts instead set a rank's newest flag back
+ *   by a lap of its lines, a forgery of the right form that random bytes seldom make and
+ *   that only the rank itself can tell from the truth. Then it stays quiet until they are
+ *   gone (or, with some seeds, exits 1 at once).
  *
  * What must hold: every other rank ends by itself, each call returning 0, TUBO_ECORRUPT,
  * TUBO_EPEER or TUBO_EABORT, and then says so; tuborun ends with the rogue's status (0, or
  * 1 when it exits 1), never with a crash of its own or of a rank. The bound on the time
  * is tuborun's --timeout: a job that reaches it (status 124) waited for ever. Bytes that
  * arrive changed are allowed only where the rogue wrote over what carries them (the rings,
- * the heap, the Queue): tubo keeps no checksums, so a message in flight through memory a
- * peer overwrites arrives as overwritten (doc/security.md). Where nothing carries
- * payloads (the control block, the channels' headers, the lock), every message must
- * arrive intact or not at all.
+ * the heap, the Queue, the collectives' segment): tubo keeps no checksums, so a message in
+ * flight through memory a peer overwrites arrives as overwritten (doc/security.md). Where
+ * nothing carries payloads (the control block, the channels' headers, the lock), every
+ * message must arrive intact or not at all.
  *
  * TUBO_ROGUE_SEEDS sets the seeds per region (default 6), TUBO_ROGUE_ONLY=i runs only the
  * i-th job (region i / seeds, seed i % seeds), to look at one. The suite runs under
@@ -42,6 +46,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "coll/coll_shm.h"
 #include "harness.h"
 #include "launch/jobctl.h"
 #include "os/os.h"
@@ -212,16 +217,18 @@ enum rg_region {
   RG_HEAP,     /* the part of the shared heap handed out (the Queue and the Array) */
   RG_QUEUE,    /* the Queue: its counters and cells */
   RG_LOCK,     /* the Array's header, its lock included */
+  RG_COLL,     /* the shared-memory collectives' segment of the other ranks' communicator */
   RG_NREGIONS
 };
 static const char *const rg_region_names[RG_NREGIONS] = {"ctl",  "chan_hdr", "slots", "data",
-                                                         "heap", "queue",    "lock"};
+                                                         "heap", "queue",    "lock",  "coll"};
 
 /* Whether bytes of messages or items pass through the region (they may then arrive
  * changed). */
 static int rg_carries_payload(int region)
 {
-  return region == RG_SLOTS || region == RG_DATA || region == RG_HEAP || region == RG_QUEUE;
+  return region == RG_SLOTS || region == RG_DATA || region == RG_HEAP || region == RG_QUEUE ||
+         region == RG_COLL;
 }
 
 #define RG_RANKS      4
@@ -253,9 +260,15 @@ typedef struct rg_span {
 
 #define RG_MAX_SPANS 64
 
+/* Where the collectives' segment of the honest ranks' communicator lies, from the job
+ * memory's start: its flags (the control line and every flag line), then its data slots. */
+typedef struct rg_seg {
+  uint64_t off, flags, bytes;
+} rg_seg_t;
+
 /* The spans of the region, in the rogue's own mapping m of the job's memory. */
 static int rg_spans(int region, unsigned char *m, size_t mlen, tubo_queue_t *q, tubo_array_t *a,
-                    rg_span_t *out)
+                    const rg_seg_t *seg, rg_span_t *out)
 {
   tubo__shm_layout_t L;
   TH_OK(tubo__shm_layout_from_settings(RG_RANKS, &L));
@@ -298,6 +311,12 @@ static int rg_spans(int region, unsigned char *m, size_t mlen, tubo_queue_t *q, 
             L.chan_bytes <= L.heap_bytes - sl[i].off)
           out[n++] = (rg_span_t){m + L.heap_off + sl[i].off, L.chan_bytes};
     }
+  } else if (region == RG_COLL) {
+    TH_CHECK(seg->off + seg->bytes <= mlen && seg->flags < seg->bytes,
+             "expected the collectives' segment (%llu B at %llu) inside the job's memory",
+             (unsigned long long)seg->bytes, (unsigned long long)seg->off);
+    out[n++] = (rg_span_t){m + seg->off, (size_t)seg->flags};
+    out[n++] = (rg_span_t){m + seg->off + seg->flags, (size_t)(seg->bytes - seg->flags)};
   } else if (region == RG_QUEUE) {
     size_t stride;
     unsigned char *sh = (unsigned char *)tubo__queue_shared(q, &stride);
@@ -328,6 +347,27 @@ static void rg_burst(const rg_span_t *spans, int n, uint64_t *rnd)
   }
 }
 
+/* Sets an honest rank's newest flag in the collectives' segment back by a lap of its
+ * lines (to a step the rank published before, or to 0): a value of the right form, which
+ * only the rank itself can tell from the truth. */
+static void rg_rewind(const rg_span_t *flags, uint64_t *rnd)
+{
+  int q = (int)(rg_next(rnd) % RG_HONEST);
+  unsigned char *newest = NULL;
+  uint32_t top = 0;
+  for (uint32_t j = 0; j < SHMC_DEPTH; j++) {
+    unsigned char *at = flags->p + SHMC_LINE + ((size_t)j * RG_HONEST + (size_t)q) * SHMC_LINE;
+    uint32_t v;
+    memcpy(&v, at, sizeof v);
+    if (newest == NULL || v > top) {
+      newest = at;
+      top = v;
+    }
+  }
+  uint32_t back = top >= SHMC_DEPTH ? top - SHMC_DEPTH : 0;
+  memcpy(newest, &back, sizeof back);
+}
+
 static void rg_sleep_us(uint64_t us)
 {
   struct timespec ts = {(time_t)(us / 1000000), (long)(us % 1000000) * 1000};
@@ -338,7 +378,7 @@ static void rg_sleep_us(uint64_t us)
 /* The rogue: bursts at random moments, then tells the others it is done (sync pipe);
  * then exits 1 at once, or waits until every other rank is gone and exits 0. */
 static void rg_rogue(int region, uint64_t seed, int die, int sync_w, tubo_queue_t *q,
-                     tubo_array_t *a)
+                     tubo_array_t *a, const rg_seg_t *seg)
 {
   size_t mlen;
   unsigned char *m = rg_map(rg_job_fd(), &mlen);
@@ -346,15 +386,18 @@ static void rg_rogue(int region, uint64_t seed, int die, int sync_w, tubo_queue_
   for (int r = 0; r < RG_HONEST; r++)
     pids[r] = (pid_t)atomic_load(&tubo__jobctl_rank((struct tubo__jobctl *)(void *)m, r)->pid);
   rg_span_t spans[RG_MAX_SPANS];
-  int n = rg_spans(region, m, mlen, q, a, spans);
+  int n = rg_spans(region, m, mlen, q, a, seg, spans);
   uint64_t rnd = seed * 0x2545f4914f6cdd1dull + 1;
   int bursts = 1 + (int)(rg_next(&rnd) % 3);
   for (int b = 0; b < bursts; b++) {
     rg_sleep_us(rg_next(&rnd) % 3000);
     /* Channels are made as the ranks talk: looked up again at each burst. */
     if (region == RG_DATA)
-      n = rg_spans(region, m, mlen, q, a, spans);
-    rg_burst(spans, n, &rnd);
+      n = rg_spans(region, m, mlen, q, a, seg, spans);
+    if (region == RG_COLL && rg_next(&rnd) % 2)
+      rg_rewind(&spans[0], &rnd);
+    else
+      rg_burst(spans, n, &rnd);
   }
   char go[RG_HONEST] = {0};
   TH_CHECK(write(sync_w, go, sizeof go) == (ssize_t)sizeof go, "expected to tell the others");
@@ -403,10 +446,37 @@ static int rg_take(rg_seen_t *s, int rc, const char *op, int iter)
 static const size_t rg_lens[] = {8, 40, 200, 3000, 20000, 70000, 300000};
 #define RG_NLENS (sizeof rg_lens / sizeof rg_lens[0])
 
-/* One step of an honest rank: a ring exchange, a Queue item in and out, and now and then
- * an Array update under its lock. Returns whether to go on. */
-static int rg_step(rg_seen_t *s, int i, tubo_queue_t *q, tubo_array_t *a, unsigned char *sb,
-                   unsigned char *rb)
+#define RG_COLL_BIG 2000 /* elements of the allreduce that goes through the data slots */
+
+/* On the honest ranks' communicator c: an allreduce of a few values (in the flag lines),
+ * now and then one through the data slots, and a bcast from a rank that changes. Returns
+ * whether to go on. */
+static int rg_coll_step(rg_seen_t *s, int i, tubo_comm_t *c, long long *big, long long *sum)
+{
+  size_t n = i % 4 == 0 ? RG_COLL_BIG : 4;
+  for (size_t e = 0; e < n; e++)
+    big[e] = (long long)((i + 1) * (th_rank + 1)) * (long long)(e + 1);
+  if (!rg_take(s, tubo_allreduce(big, sum, n, TUBO_LLONG, TUBO_SUM, c), "allreduce", i))
+    return 0;
+  /* The ranks' (th_rank + 1) add up to 6. */
+  for (size_t e = 0; e < n; e++)
+    if (sum[e] != (long long)((i + 1) * 6) * (long long)(e + 1)) {
+      s->wrong++;
+      break;
+    }
+  long long word = th_rank == i % RG_HONEST ? 1000 + i : -1;
+  if (!rg_take(s, tubo_bcast(&word, 1, TUBO_LLONG, i % RG_HONEST, c), "bcast", i))
+    return 0;
+  if (word != 1000 + i)
+    s->wrong++;
+  return 1;
+}
+
+/* One step of an honest rank: a ring exchange, a Queue item in and out, now and then an
+ * Array update under its lock, and collectives on c where it is set. Returns whether to
+ * go on. */
+static int rg_step(rg_seen_t *s, int i, tubo_queue_t *q, tubo_array_t *a, tubo_comm_t *c,
+                   unsigned char *sb, unsigned char *rb)
 {
   int next = (th_rank + 1) % RG_HONEST, prev = (th_rank + RG_HONEST - 1) % RG_HONEST;
   size_t len = rg_lens[i % RG_NLENS];
@@ -436,7 +506,35 @@ static int rg_step(rg_seen_t *s, int i, tubo_queue_t *q, tubo_array_t *a, unsign
     if (!rg_take(s, tubo_array_unlock(a), "array_unlock", i))
       return 0;
   }
+  if (c != NULL)
+    return rg_coll_step(s, i, c, (long long *)(void *)sb, (long long *)(void *)rb);
   return 1;
+}
+
+/* For the region of the collectives' segment: the honest ranks get a communicator of their
+ * own and run a first collective on it, which makes its segment; then rank 0 tells the
+ * rogue where the segment lies (the rogue gets no communicator). */
+static void rg_coll_setup(tubo_comm_t **c, rg_seg_t *seg)
+{
+  int honest = th_rank < RG_HONEST;
+  TH_OK(tubo_comm_split(th_world, honest ? 0 : TUBO_UNDEFINED, th_rank, c));
+  if (!honest) {
+    TH_CHECK(*c == NULL, "rank %d: expected no communicator", th_rank);
+    TH_OK(tubo_recv(seg, sizeof *seg, 0, 5, th_world, TUBO_STATUS_IGNORE));
+    return;
+  }
+  TH_OK(tubo_barrier(*c));
+  if (th_rank != 0)
+    return;
+  TH_CHECK((*c)->coll == &tubo__coll_shm, "expected the shared-memory collectives on one node");
+  const shmc_t *sh = (*c)->coll_state;
+  const unsigned char *lib = rg_lib_base(NULL);
+  const unsigned char *end = sh->slots + 2 * (size_t)sh->P * sh->slot;
+  seg->off = (uint64_t)((const unsigned char *)sh->ctl - lib);
+  seg->flags = (uint64_t)((const unsigned char *)sh->slots - (const unsigned char *)sh->ctl);
+  seg->bytes = (uint64_t)(end - (const unsigned char *)sh->ctl);
+  TH_EQ("ranks of the segment", sh->P, RG_HONEST);
+  TH_OK(tubo_send(seg, sizeof *seg, RG_RANKS - 1, 5, th_world));
 }
 
 static void body_rogue(void)
@@ -450,17 +548,21 @@ static void body_rogue(void)
   tubo_array_t *a = NULL;
   TH_OK(tubo_queue_open(th_world, 64, RG_ITEM, 0, &q));
   TH_OK(tubo_array_open(th_world, TUBO_LLONG, 8, &a));
+  tubo_comm_t *hc = NULL;
+  rg_seg_t seg = {0, 0, 0};
+  if (region == RG_COLL)
+    rg_coll_setup(&hc, &seg);
   /* The rogue may leave the barrier, and start writing, before the others do. */
   rg_seen_t s = {region, 0, "", -1, 0};
   int go = rg_take(&s, tubo_barrier(th_world), "barrier", -1);
   if (th_rank == RG_RANKS - 1)
-    rg_rogue(region, seed, die, sync_w, q, a);
+    rg_rogue(region, seed, die, sync_w, q, a, &seg);
   close(sync_w);
   rg_say_when_stopped("rogue-result", th_rank);
 
   unsigned char *sb = th_malloc(rg_lens[RG_NLENS - 1]), *rb = th_malloc(rg_lens[RG_NLENS - 1]);
   for (int i = 0; go && i < RG_PRE_ITERS; i++)
-    go = rg_step(&s, i, q, a, sb, rb);
+    go = rg_step(&s, i, q, a, hc, sb, rb);
   if (go) {
     /* The second half runs over what the rogue left. */
     char c;
@@ -470,7 +572,7 @@ static void body_rogue(void)
     TH_CHECK(n == 1, "expected the rogue's word");
   }
   for (int i = RG_PRE_ITERS; go && i < RG_PRE_ITERS + RG_POST_ITERS; i++)
-    go = rg_step(&s, i, q, a, sb, rb);
+    go = rg_step(&s, i, q, a, hc, sb, rb);
   if (s.wrong > 0 && !rg_carries_payload(region))
     th_fail(__FILE__, __LINE__,
             "rogue-violation: %d messages or items arrived changed, though the rogue wrote "
@@ -478,6 +580,8 @@ static void body_rogue(void)
             s.wrong, rg_region_names[region]);
   /* Freeing the handles touches the Array's lock; a rank that saw the job break leaves
    * them to the exit. */
+  if (s.first_err == 0 && hc != NULL)
+    rg_take(&s, tubo_comm_free(&hc), "comm_free", -1);
   if (s.first_err == 0) {
     TH_OK(tubo_queue_free(q));
     int rc = tubo_array_free(a);
