@@ -121,9 +121,13 @@ int tubo__jobctl_rendezvous(struct tubo__jobctl *c, uint32_t nranks, uint32_t ra
 {
   uint32_t target = nranks * phase;
   atomic_store(&tubo__jobctl_rank(c, rank)->joined, phase);
-  atomic_fetch_add(&c->arrived, 1);
+  uint32_t came = atomic_fetch_add(&c->arrived, 1) + 1;
   atomic_fetch_add(&c->arrived_gen, 1);
-  tubo__os_futex_wake(&c->arrived_gen, INT_MAX);
+  /* Only the last to come wakes the others: a wake at every arrival would wake every
+   * sleeper once per rank, a storm of nranks squared wake-ups on a machine with fewer
+   * cores than ranks. */
+  if (came >= target)
+    tubo__os_futex_wake(&c->arrived_gen, INT_MAX);
   uint64_t looked = tubo__os_now_ns();
   for (unsigned spins = 0;; spins++) {
     uint32_t gen = atomic_load(&c->arrived_gen);
@@ -136,13 +140,15 @@ int tubo__jobctl_rendezvous(struct tubo__jobctl *c, uint32_t nranks, uint32_t ra
     }
     if (look && jobctl_all_joined(c, nranks, phase))
       return 0;
-    int rc = jobctl_trouble(c, nranks, phase, launcher);
-    if (rc != 0)
-      return rc;
     if (spins < 1000) {
       tubo__os_cpu_relax();
       continue;
     }
+    /* The job's trouble is looked for before each sleep, not at each spin: it reads every
+     * rank's record and asks the kernel whether the launcher lives. */
+    int rc = jobctl_trouble(c, nranks, phase, launcher);
+    if (rc != 0)
+      return rc;
     tubo__os_futex_wait(&c->arrived_gen, gen, 100);
   }
 }
