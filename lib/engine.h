@@ -85,6 +85,12 @@ static inline struct tubo__topo *tubo__tp_topo(const tubo__world_t *w)
   return w->topo;
 }
 
+/* What this rank knows of the machine (topo.h), whether tuborun told it or it read it. */
+static inline const tubo__here_t *tubo__tp_here(const tubo__world_t *w)
+{
+  return &w->here;
+}
+
 /* ---- Single copy ---- */
 
 /* The message of the sender's request sreq, which the transport took in the background

@@ -145,3 +145,26 @@ void tubo__topo_locality_self(tubo__topo_t *t, tubo__locality_t *loc)
   }
   hwloc_bitmap_free(cpus);
 }
+
+void tubo__topo_here_of(tubo__topo_t *t, const struct hwloc_bitmap_s *cpus, tubo__here_t *h)
+{
+  h->npus = tubo__topo_npus(t);
+  tubo__topo_locality_of(t, cpus, &h->loc);
+  h->mem_node = -1;
+  if (cpus == NULL || hwloc_get_nbobjs_by_type(t->topo, HWLOC_OBJ_NUMANODE) <= 1)
+    return;
+  hwloc_bitmap_t nodes = hwloc_bitmap_alloc();
+  if (nodes == NULL)
+    return;
+  hwloc_cpuset_to_nodeset(t->topo, cpus, nodes);
+  if (hwloc_bitmap_weight(nodes) == 1)
+    h->mem_node = hwloc_bitmap_first(nodes);
+  hwloc_bitmap_free(nodes);
+}
+
+void tubo__topo_here_self(tubo__topo_t *t, tubo__here_t *h)
+{
+  h->npus = tubo__topo_npus(t);
+  tubo__topo_locality_self(t, &h->loc);
+  h->mem_node = -1;
+}

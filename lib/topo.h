@@ -45,4 +45,22 @@ void tubo__topo_locality_self(tubo__topo_t *t, tubo__locality_t *loc);
 void tubo__topo_locality_of(tubo__topo_t *t, const struct hwloc_bitmap_s *cpus,
                             tubo__locality_t *loc);
 
+/* What a rank needs to know of the machine at start-up. tuborun, which reads the topology
+ * once, hands it to each rank (the launch contract's TUBO_PLACE), so that hundreds of
+ * ranks do not each load hwloc, which costs tens of milliseconds of processor time per
+ * process. */
+typedef struct tubo__here {
+  int npus;             /* processing units the job may use (tubo__topo_npus) */
+  tubo__locality_t loc; /* where the rank runs */
+  int mem_node;         /* OS index of the one NUMA node holding the rank's binding, whose
+                         * memory it should use; -1: none (not bound, one node, or several) */
+} tubo__here_t;
+
+/* The facts of a process bound to cpus (NULL: not bound). */
+void tubo__topo_here_of(tubo__topo_t *t, const struct hwloc_bitmap_s *cpus, tubo__here_t *h);
+
+/* The facts of the calling process, as it is bound now; mem_node is -1, since such a
+ * process binds its memory with tubo__topo_membind_near_self. */
+void tubo__topo_here_self(tubo__topo_t *t, tubo__here_t *h);
+
 #endif /* TUBO_TOPO_H */

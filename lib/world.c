@@ -13,13 +13,29 @@
 #include "topo.h"
 #include "world.h"
 
-/* Where this rank runs, by hwloc: the levels of tubo_comm_split_type (its node is set by
+/* What this rank needs of the machine: given by the launcher, which read the topology
+ * once for every rank, or else read here. */
+static void world_here(tubo__world_t *w, const tubo__here_t *given)
+{
+  if (given != NULL) {
+    w->here = *given;
+    return;
+  }
+  if (tubo__topo_load(&w->topo) != 0)
+    w->topo = NULL; /* placement-aware choices fall back to defaults */
+  if (w->topo != NULL) {
+    tubo__topo_here_self(w->topo, &w->here);
+    return;
+  }
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  w->here = (tubo__here_t){n > 0 ? (int)n : 1, {-1, -1, -1, -1, -1}, -1};
+}
+
+/* Where this rank runs: the levels of tubo_comm_split_type (its node is set by
  * tubo__world_ready, from the world's node map). */
 static void world_where_self(tubo__world_t *w)
 {
-  tubo__locality_t loc = {-1, -1, -1, -1, -1};
-  if (w->topo != NULL)
-    tubo__topo_locality_self(w->topo, &loc);
+  const tubo__locality_t loc = w->here.loc;
   w->where.at[TUBO_COMM_TYPE_PACKAGE - 1] = loc.package;
   w->where.at[TUBO_COMM_TYPE_NUMA - 1] = loc.numa;
   w->where.at[TUBO_COMM_TYPE_L3CACHE - 1] = loc.l3;
@@ -97,7 +113,8 @@ int tubo__world_add_tport(tubo__world_t *w, enum tubo__transport_kind kind, tubo
   return 0;
 }
 
-int tubo__world_new(int rank, int size, int local_size, tubo__world_t **out)
+int tubo__world_new(int rank, int size, int local_size, const tubo__here_t *here,
+                    tubo__world_t **out)
 {
   tubo__world_t *w = calloc(1, sizeof *w);
   if (w == NULL)
@@ -116,11 +133,9 @@ int tubo__world_new(int rank, int size, int local_size, tubo__world_t **out)
   }
   for (int p = 0; p < size; p++)
     w->peers[p].rndv_min = SIZE_MAX; /* no single copy unless a transport offers it */
-  if (tubo__topo_load(&w->topo) != 0)
-    w->topo = NULL; /* placement-aware choices fall back to defaults */
+  world_here(w, here);
   world_where_self(w);
-  int npus = w->topo ? tubo__topo_npus(w->topo) : (int)sysconf(_SC_NPROCESSORS_ONLN);
-  w->oversubscribed = local_size > npus;
+  w->oversubscribed = local_size > w->here.npus;
   tubo__waitpol_init(&w->wait, w->oversubscribed);
   w->sleep_ms =
       (int)tubo__setting_u64("TUBO_SLEEP_MS", TUBO__SLEEP_MS_DEFAULT, 1, TUBO__SLEEP_MS_MAX);
@@ -154,7 +169,7 @@ int tubo__world_ready(tubo__world_t *w)
 int tubo__world_create(tubo__launch_t *l, tubo__world_t **out)
 {
   tubo__world_t *w;
-  int rc = tubo__world_new(l->rank, l->size, l->local_size, &w);
+  int rc = tubo__world_new(l->rank, l->size, l->local_size, l->here_given ? &l->here : NULL, &w);
   if (rc != 0) {
     tubo__launch_free(l);
     return rc;

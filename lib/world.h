@@ -245,7 +245,9 @@ struct tubo__world {
   void *watcher_arg;
   tubo__list_t selfchecks;     /* tubo__selfcheck_t, run by each health check */
   tubo__list_node_t live_link; /* in the list of this process's live worlds */
-  struct tubo__topo *topo;     /* during tubo_init only, else NULL */
+  struct tubo__topo *topo;     /* during tubo_init only, and only where tuborun did not
+                                  say where this rank runs; else NULL */
+  tubo__here_t here;           /* the machine's facts for this rank (topo.h) */
   int oversubscribed;          /* more ranks on this node than processing units */
   tubo__waitpol_t wait;        /* how a waiting rank spins, yields and sleeps */
   int sleep_ms;                /* longest sleep before looking for failures */
@@ -279,8 +281,11 @@ tubo__world_t *tubo__req_world(const tubo_request_t *r);
  * empty): joins the transport, which waits for every rank. Returns 0 or an error. */
 int tubo__world_create(tubo__launch_t *l, tubo__world_t **out);
 /* A world of size ranks, this one rank, local_size of them on this node, without any
- * transport yet; call tubo__world_ready once they are added. Returns 0 or TUBO_ENOMEM. */
-int tubo__world_new(int rank, int size, int local_size, tubo__world_t **out);
+ * transport yet; call tubo__world_ready once they are added. here: what the launcher
+ * found of where this rank runs, or NULL for the rank to load the topology itself.
+ * Returns 0 or TUBO_ENOMEM. */
+int tubo__world_new(int rank, int size, int local_size, const tubo__here_t *here,
+                    tubo__world_t **out);
 /* Ends the set-up of a world made by tubo__world_new, once its transports are added and
  * its node map (node_id) is set. Returns 0 or TUBO_ENOMEM. */
 int tubo__world_ready(tubo__world_t *w);

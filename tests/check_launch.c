@@ -149,8 +149,9 @@ static void expect_taken(tubo__launch_t *l, const int *fds, int n, const char *w
     ck_assert_msg(fd_cloexec(fds[i]), "%s: descriptor %d taken: expected close-on-exec", what,
                   fds[i]);
   static const char *const gone[] = {
-      TUBO__ENV_JOBID,      TUBO__ENV_RANK,         TUBO__ENV_SIZE,   TUBO__ENV_LOCAL_RANK,
-      TUBO__ENV_LOCAL_SIZE, TUBO__ENV_LAUNCHER_PID, TUBO__ENV_SHM_FD, TUBO__ENV_PIPE_FDS};
+      TUBO__ENV_JOBID,      TUBO__ENV_RANK,       TUBO__ENV_SIZE,
+      TUBO__ENV_LOCAL_RANK, TUBO__ENV_LOCAL_SIZE, TUBO__ENV_LAUNCHER_PID,
+      TUBO__ENV_SHM_FD,     TUBO__ENV_PIPE_FDS,   TUBO__ENV_PLACE};
   for (size_t i = 0; i < sizeof gone / sizeof gone[0]; i++)
     ck_assert_msg(getenv(gone[i]) == NULL, "%s: taken: expected %s removed, it is \"%s\"", what,
                   gone[i], getenv(gone[i]));
@@ -189,8 +190,30 @@ START_TEST(test_valid_shm)
   for (int i = 0; i < 16; i++)
     ck_assert_msg(l.jobid[i] == want[i], "job id byte %d: expected 0x%02x, got 0x%02x", i, want[i],
                   l.jobid[i]);
+  ck_assert_msg(!l.here_given, "no TUBO_PLACE: expected no facts given");
   expect_taken(&l, &fd, 1, "shm");
   ck_assert_msg(l.shm_fd == -1, "tubo__launch_free: expected shm_fd -1, got %d", l.shm_fd);
+
+  /* What tuborun found of where the rank runs, read as written, and taken with the rest. */
+  fd = open_memfd();
+  env_valid_shm(fd);
+  setenv(TUBO__ENV_PLACE, "192,5,1,2,0,17,3", 1);
+  rc = tubo__launch_read(&l);
+  ck_assert_msg(rc == 0 && l.here_given,
+                "TUBO_PLACE=192,5,1,2,0,17,3: expected 0 with facts, got %s", tubo_err_name(rc));
+  const tubo__here_t *h = &l.here;
+  ck_assert_msg(h->npus == 192 && h->loc.l2 == 5 && h->loc.l3 == 1 && h->loc.numa == 2 &&
+                    h->loc.package == 0 && h->loc.core == 17 && h->mem_node == 3,
+                "TUBO_PLACE=192,5,1,2,0,17,3: expected those facts, got %d,%d,%d,%d,%d,%d,%d",
+                h->npus, h->loc.l2, h->loc.l3, h->loc.numa, h->loc.package, h->loc.core,
+                h->mem_node);
+  char buf[64];
+  ck_assert_msg(tubo__launch_format_place(h, buf, sizeof buf) == 0 &&
+                    strcmp(buf, "192,5,1,2,0,17,3") == 0,
+                "expected the facts written back as read, got '%s'", buf);
+  ck_assert_msg(tubo__launch_format_place(h, buf, 8) == TUBO_EINVAL,
+                "expected TUBO_EINVAL writing the facts into 8 bytes");
+  expect_taken(&l, &fd, 1, "shm with TUBO_PLACE");
 
   /* Local rank and size, when given, are read. */
   fd = open_memfd();
@@ -250,6 +273,15 @@ static const bad_env_t bad_shm[] = {
     {TUBO__ENV_SHM_FD, "1"},
     {TUBO__ENV_SHM_FD, "2"},
     {TUBO__ENV_SHM_FD, "devnull"},
+    /* Seven whole numbers: processing units at least 1, the others at least -1. */
+    {TUBO__ENV_PLACE, ""},
+    {TUBO__ENV_PLACE, "2,0,0,0,0,0"},
+    {TUBO__ENV_PLACE, "2,0,0,0,0,0,-1,0"},
+    {TUBO__ENV_PLACE, "0,0,0,0,0,0,-1"},
+    {TUBO__ENV_PLACE, "2,-2,0,0,0,0,-1"},
+    {TUBO__ENV_PLACE, "2,0,0,x,0,0,-1"},
+    {TUBO__ENV_PLACE, "2,0,0,0,0,0,99999999999"},
+    {TUBO__ENV_PLACE, "2,0,0,0,0,0,-1,"},
 };
 #define NBAD_SHM (sizeof bad_shm / sizeof bad_shm[0])
 

@@ -126,7 +126,7 @@ static void th_clear_launch_env(void)
 {
   static const char *const launch_vars[] = {
       "TUBO_JOBID",        "TUBO_RANK",      "TUBO_SIZE",   "TUBO_LOCAL_RANK", "TUBO_LOCAL_SIZE",
-      "TUBO_LAUNCHER_PID", "TUBO_TRANSPORT", "TUBO_SHM_FD", "TUBO_PIPE_FDS"};
+      "TUBO_LAUNCHER_PID", "TUBO_TRANSPORT", "TUBO_SHM_FD", "TUBO_PIPE_FDS",   "TUBO_PLACE"};
   for (size_t i = 0; i < sizeof launch_vars / sizeof launch_vars[0]; i++)
     unsetenv(launch_vars[i]);
 }

@@ -130,6 +130,8 @@ int tuborun_job_create(tuborun_job_t *j, tuborun_opts_t *o, tuborun_place_t *pla
     return 2;
   }
   job_apply_x(o);
+  if (tuborun_check_limits(o) != 0)
+    return 1;
   if (o->transport == TUBO__TP_PIPE)
     return job_create_pipes(j);
   return job_create_shm(j);
@@ -149,8 +151,8 @@ static void job_keep_fd(int fd)
     fcntl(fd, F_SETFD, fl & ~FD_CLOEXEC);
 }
 
-/* In the child: the environment and descriptors of rank r. */
-static void job_child_setup(tuborun_job_t *j, int r)
+/* In the child: the environment and descriptors of rank r; place: its TUBO_PLACE, or "". */
+static void job_child_setup(tuborun_job_t *j, int r, const char *place)
 {
   char hex[33];
   for (int i = 0; i < 16; i++)
@@ -161,6 +163,10 @@ static void job_child_setup(tuborun_job_t *j, int r)
   job_setenv_int(TUBO__ENV_LOCAL_RANK, r);
   job_setenv_int(TUBO__ENV_LOCAL_SIZE, j->nranks);
   job_setenv_int(TUBO__ENV_LAUNCHER_PID, (long)getppid());
+  if (place[0] != '\0')
+    setenv(TUBO__ENV_PLACE, place, 1);
+  else
+    unsetenv(TUBO__ENV_PLACE);
   /* Standard input goes to one rank (rank 0 unless --stdin says otherwise), as mpirun's:
    * ranks that shared it would each take a part of it. */
   if (j->o->stdin_rank != -2 && j->o->stdin_rank != r) {
@@ -216,13 +222,32 @@ static void job_child_tell(int fd, int kind, int err)
     _exit(127);
 }
 
-/* In the child: binds itself where rank r belongs, so that the program starts bound. */
+/* In the child: binds itself where rank r belongs, so that the program starts bound. A
+ * rank that could not bind is not where TUBO_PLACE says: it looks for itself. */
 static void job_child_bind(tuborun_job_t *j, int r, int fd)
 {
   if (j->place == NULL || !j->place->bind || j->bind_failed)
     return;
-  if (tubo__place_bind_self(j->place->topo, j->place->p, r) != 0)
+  if (tubo__place_bind_self(j->place->topo, j->place->p, r) != 0) {
     job_child_tell(fd, JOB_MSG_BIND_FAILED, errno);
+    unsetenv(TUBO__ENV_PLACE);
+  }
+}
+
+/* In the launcher, before rank r's fork: what the rank would learn by loading the
+ * topology itself (topo.h), from the topology this process read once. Only for this
+ * machine's topology: with --topology the ranks still run here, and read it. */
+static void job_place_facts(tuborun_job_t *j, int r, char *buf, size_t n)
+{
+  buf[0] = '\0';
+  const tuborun_place_t *pl = j->place;
+  if (pl == NULL || pl->topo == NULL || pl->p == NULL || j->o->topology != NULL)
+    return;
+  int bound = pl->bind && !j->bind_failed;
+  tubo__here_t h;
+  tubo__topo_here_of(pl->topo, bound ? pl->p->rank[r].cpuset : NULL, &h);
+  if (tubo__launch_format_place(&h, buf, n) != 0)
+    buf[0] = '\0';
 }
 
 /* In the launcher: reads what rank r's child said until its exec closed the pipe. Returns
@@ -262,6 +287,8 @@ int tuborun_job_start_next(tuborun_job_t *j)
     return job_fail("cannot create a pipe", errno);
   /* No signal is handled between the fork and the child's reset below: the launcher's
    * handlers would run in the child and report its signals as the launcher's. */
+  char place[128];
+  job_place_facts(j, r, place, sizeof place);
   sigset_t all, old;
   sigfillset(&all);
   sigprocmask(SIG_SETMASK, &all, &old);
@@ -287,7 +314,7 @@ int tuborun_job_start_next(tuborun_job_t *j)
       dup2(out[1], STDOUT_FILENO);
       dup2(err[1], STDERR_FILENO);
     }
-    job_child_setup(j, r);
+    job_child_setup(j, r, place);
     job_child_bind(j, r, ep[1]);
     execvp(j->o->argv[0], j->o->argv);
     job_child_tell(ep[1], JOB_MSG_EXEC_FAILED, errno);

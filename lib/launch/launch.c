@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -125,6 +126,39 @@ static int launch_pipes(tubo__launch_t *l, const char *s)
   return rc;
 }
 
+int tubo__launch_format_place(const tubo__here_t *h, char *buf, size_t n)
+{
+  int k = snprintf(buf, n, "%d,%d,%d,%d,%d,%d,%d", h->npus, h->loc.l2, h->loc.l3, h->loc.numa,
+                   h->loc.package, h->loc.core, h->mem_node);
+  return k < 0 || (size_t)k >= n ? TUBO_EINVAL : 0;
+}
+
+/* Parses TUBO_PLACE: seven whole numbers separated by single commas, the first at least
+ * 1, the others at least -1 (none). */
+static int launch_place(const char *s, tubo__here_t *h)
+{
+  enum { N = 7 };
+  int v[N];
+  for (int i = 0; i < N; i++) {
+    char num[16];
+    size_t len = strcspn(s, ",");
+    long x;
+    if (len >= sizeof num)
+      return TUBO_ELAUNCH;
+    memcpy(num, s, len);
+    num[len] = '\0';
+    if (tubo__parse_int(num, i == 0 ? 1 : -1, 1 << 20, &x) != 0)
+      return TUBO_ELAUNCH;
+    v[i] = (int)x;
+    s += len;
+    if (*s != (i == N - 1 ? '\0' : ','))
+      return TUBO_ELAUNCH;
+    s += i < N - 1;
+  }
+  *h = (tubo__here_t){v[0], {v[1], v[2], v[3], v[4], v[5]}, v[6]};
+  return 0;
+}
+
 int tubo__launch_read(tubo__launch_t *l)
 {
   memset(l, 0, sizeof *l);
@@ -161,6 +195,12 @@ int tubo__launch_read(tubo__launch_t *l)
   l->launcher_pid = (pid_t)v;
   if ((rc = launch_hex(getenv(TUBO__ENV_JOBID), l->jobid, sizeof l->jobid)) != 0)
     return rc;
+  const char *place = getenv(TUBO__ENV_PLACE);
+  if (place != NULL) {
+    if ((rc = launch_place(place, &l->here)) != 0)
+      return rc;
+    l->here_given = 1;
+  }
 
   if (l->transport == TUBO__TP_PIPE) {
     const char *p = getenv(TUBO__ENV_PIPE_FDS);
@@ -224,8 +264,9 @@ void tubo__launch_free(tubo__launch_t *l)
 void tubo__launch_unset(void)
 {
   static const char *const vars[] = {
-      TUBO__ENV_JOBID,      TUBO__ENV_RANK,         TUBO__ENV_SIZE,   TUBO__ENV_LOCAL_RANK,
-      TUBO__ENV_LOCAL_SIZE, TUBO__ENV_LAUNCHER_PID, TUBO__ENV_SHM_FD, TUBO__ENV_PIPE_FDS};
+      TUBO__ENV_JOBID,      TUBO__ENV_RANK,       TUBO__ENV_SIZE,
+      TUBO__ENV_LOCAL_RANK, TUBO__ENV_LOCAL_SIZE, TUBO__ENV_LAUNCHER_PID,
+      TUBO__ENV_SHM_FD,     TUBO__ENV_PIPE_FDS,   TUBO__ENV_PLACE};
   for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
     unsetenv(vars[i]);
 }

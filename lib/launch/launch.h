@@ -10,6 +10,9 @@
  *   TUBO_TRANSPORT    "shm" (default) or "pipe"
  *   TUBO_SHM_FD       shm: descriptor of the job's shared memory (control block first)
  *   TUBO_PIPE_FDS     pipe: "R,W0,W1,...": this rank's read end, then every rank's write end
+ *   TUBO_PLACE        optional: "NPUS,L2,L3,NUMA,PACKAGE,CORE,MEMNODE", the facts of
+ *                     tubo__here_t (topo.h) tuborun found for this rank; without it the
+ *                     rank loads the topology itself
  *
  * A process without TUBO_RANK is a world of one rank. The contract is used once: once
  * tubo_init joined the job, the variables are removed from the environment and the
@@ -18,8 +21,11 @@
 #ifndef TUBO_LAUNCH_H
 #define TUBO_LAUNCH_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+
+#include "topo.h"
 
 #define TUBO__ENV_JOBID        "TUBO_JOBID"
 #define TUBO__ENV_RANK         "TUBO_RANK"
@@ -30,6 +36,7 @@
 #define TUBO__ENV_TRANSPORT    "TUBO_TRANSPORT"
 #define TUBO__ENV_SHM_FD       "TUBO_SHM_FD"
 #define TUBO__ENV_PIPE_FDS     "TUBO_PIPE_FDS"
+#define TUBO__ENV_PLACE        "TUBO_PLACE"
 
 /* Largest job tuborun starts; bounds every rank count read from the environment. */
 #define TUBO__MAX_RANKS 4096
@@ -58,6 +65,8 @@ typedef struct tubo__launch {
   int *world_of;  /* rank -> world rank when these ranks are part of a larger world (the
                    * node's ranks under mpirun), malloc'd; NULL where they are the same */
   int owns_fds;   /* tubo__launch_free closes the descriptors (they are the library's) */
+  int here_given; /* TUBO_PLACE was set: here holds what tuborun found */
+  tubo__here_t here;
 } tubo__launch_t;
 
 /* Reads the launch environment. Returns 0, TUBO_ELAUNCH for inconsistent variables
@@ -67,6 +76,9 @@ typedef struct tubo__launch {
  * that is not on the pipe it reads), TUBO_ENOMEM. It changes nothing, and the record it
  * fills does not own the descriptors: freeing it, or failing, closes none. */
 int tubo__launch_read(tubo__launch_t *l);
+
+/* Writes h as TUBO_PLACE holds it. Returns 0, or TUBO_EINVAL when n is too small. */
+int tubo__launch_format_place(const tubo__here_t *h, char *buf, size_t n);
 
 /* Takes the launch contract that joined a job: the record now owns its descriptors,
  * which close on exec, and the launch variables leave the environment. */

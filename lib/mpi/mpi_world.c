@@ -169,7 +169,7 @@ int tubo__mpi_world_create(tubo__world_t **out)
   if ((rc = mpi_split_nodes(comm, &real, &node)) != 0)
     goto fail;
   MPI_Comm_size(real, &real_size);
-  if ((rc = tubo__world_new(rank, size, real_size, &w)) != 0 ||
+  if ((rc = tubo__world_new(rank, size, real_size, NULL, &w)) != 0 ||
       (rc = mpi_node_map(w, node, comm)) != 0)
     goto fail;
   /* MPI between every pair of ranks: its ranks are the world's. */

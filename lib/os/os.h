@@ -49,6 +49,11 @@ int tubo__os_shm_reserve(int fd, size_t offset, size_t len);
  * or TUBO_ENOTSUP where the object cannot do so (its contents are then unchanged). */
 int tubo__os_shm_release(int fd, size_t offset, size_t len);
 
+/* Binds the pages of [addr, addr + len) (page-aligned) to NUMA node node (its OS index),
+ * so that they come from that node's memory. Returns 0, or TUBO_ENOTSUP where the kernel
+ * refused (no such node, or no NUMA support). */
+int tubo__os_membind(void *addr, size_t len, int node);
+
 /* Maps the pages of [addr, addr + len) of a shared mapping into this process now, ready
  * for writing, so that the first messages do not pay a page fault each. Does not change
  * the memory's contents. Best effort. */

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <linux/futex.h>
 #include <linux/membarrier.h>
+#include <linux/mempolicy.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -96,6 +97,18 @@ int tubo__os_shm_reserve(int fd, size_t offset, size_t len)
   if (rc == 0 || rc == EOPNOTSUPP)
     return 0;
   return TUBO_ESHM;
+}
+
+int tubo__os_membind(void *addr, size_t len, int node)
+{
+  enum { WORD = 8 * sizeof(unsigned long) };
+  unsigned long mask[1024 / WORD] = {0};
+  if (node < 0 || node >= 1024)
+    return TUBO_ENOTSUP;
+  mask[node / WORD] = 1UL << (node % WORD);
+  /* The kernel reads maxnode - 1 bits of the mask. */
+  long rc = syscall(SYS_mbind, addr, len, MPOL_BIND, mask, (unsigned long)1024 + 1, 0UL);
+  return rc == 0 ? 0 : TUBO_ENOTSUP;
 }
 
 int tubo__os_shm_release(int fd, size_t offset, size_t len)

@@ -539,12 +539,13 @@ static int shm_prepare_region(shm_state_t *s, int fd)
   size_t off = tubo__shm_inbox_off(&s->L, (uint32_t)s->rank);
   void *region = (char *)s->base + off;
   int node = -1;
-  tubo__locality_t loc = {-1, -1, -1, -1, -1};
+  const tubo__here_t *h = tubo__tp_here(s->w);
+  const tubo__locality_t loc = h->loc;
   tubo__topo_t *topo = tubo__tp_topo(s->w);
-  if (topo != NULL) {
+  if (topo != NULL)
     (void)tubo__topo_membind_near_self(topo, region, s->L.inbox_bytes, &node);
-    tubo__topo_locality_self(topo, &loc);
-  }
+  else if (h->mem_node >= 0 && tubo__os_membind(region, s->L.inbox_bytes, h->mem_node) == 0)
+    node = loc.numa;
   s->me->numa_node = node;
   s->me->l2 = loc.l2;
   s->me->l3 = loc.l3;
