@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -57,6 +58,9 @@ static void run_append(char **buf, size_t *len, const char *data, size_t n)
   *buf = b;
 }
 
+/* The limit of open files (soft, hard) run_prog gives the program; 0: this process's. */
+static rlim_t run_nofile_soft, run_nofile_hard;
+
 /* Runs prog with argv (NULL-terminated) and the extra environment env ("NAME=value", NULL-
  * terminated, may be NULL); collects its stdout, stderr and exit status. */
 static void run_prog(run_t *r, const char *prog, char **argv, const char *const *env)
@@ -75,6 +79,9 @@ static void run_prog(run_t *r, const char *prog, char **argv, const char *const 
     close(err[1]);
     for (int i = 0; env != NULL && env[i] != NULL; i++)
       putenv((char *)env[i]);
+    struct rlimit rl = {run_nofile_soft, run_nofile_hard};
+    if (run_nofile_hard != 0 && setrlimit(RLIMIT_NOFILE, &rl) != 0)
+      _exit(125);
     execv(prog, argv);
     _exit(126);
   }
@@ -667,6 +674,45 @@ START_TEST(binding_failure_warns_once_and_runs)
 }
 END_TEST
 
+/* --- Limits. --- */
+
+START_TEST(descriptor_limit_is_said_before_any_rank_starts)
+{
+  /* With --tag-output tuborun holds two pipes per rank, with pipes two pipe ends: 300 ranks
+   * cannot fit in 64 descriptors, and no rank may start. */
+  static const char *const ways[][2] = {{"--tag-output", "--tag-output"}, {"--transport", "pipe"}};
+  run_nofile_soft = run_nofile_hard = 64;
+  for (size_t i = 0; i < sizeof ways / sizeof ways[0]; i++) {
+    run_t r;
+    tuborun(&r, NULL, ways[i][0], ways[i][1], "-n", "300", RANK_HELPER, "say", NULL);
+    expect_status(&r, 1);
+    expect_in("stderr", r.err, "300 ranks need 632 open files");
+    expect_in("stderr", r.err, "but the limit is 64 (ulimit -n)");
+    ck_assert_msg(strstr(r.out, "rank") == NULL && strstr(r.err, "err from rank") == NULL,
+                  "expected no rank to start (%s), got stdout:\n%s\nstderr:\n%s", ways[i][0], r.out,
+                  r.err);
+    run_free(&r);
+  }
+  run_nofile_soft = run_nofile_hard = 0;
+}
+END_TEST
+
+START_TEST(descriptor_soft_limit_is_raised_to_fit)
+{
+  /* A soft limit below the need, a hard limit above it: tuborun raises its own. */
+  run_nofile_soft = 64;
+  run_nofile_hard = 4096;
+  run_t r;
+  tuborun(&r, NULL, "--tag-output", "-n", "100", RANK_HELPER, "say", NULL);
+  run_nofile_soft = run_nofile_hard = 0;
+  expect_status(&r, 0);
+  expect_in("stderr", r.err, "all 100 ranks exited with status 0 without calling tubo_init");
+  ck_assert_msg(strstr(r.err, "open files") == NULL, "expected no word of the limit, got:\n%s",
+                r.err);
+  run_free(&r);
+}
+END_TEST
+
 /* --- Progress lines. --- */
 
 /* Starts tuborun with argv (NULL-terminated, argv[0] ignored) and reads its stderr until a
@@ -809,6 +855,8 @@ int main(void)
   tcase_add_test(tc, ranks_start_bound_as_reported);
   tcase_add_test(tc, bind_to_none_leaves_the_affinity_alone);
   tcase_add_test(tc, binding_failure_warns_once_and_runs);
+  tcase_add_test(tc, descriptor_limit_is_said_before_any_rank_starts);
+  tcase_add_test(tc, descriptor_soft_limit_is_raised_to_fit);
   tcase_add_test(tc, progress_lines_only_when_asked);
   tcase_add_test(tc, help_lists_each_option_on_one_line_by_group);
   suite_add_tcase(s, tc);

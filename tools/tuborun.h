@@ -78,6 +78,11 @@ typedef struct tuborun_job {
   int started; /* ranks 0 .. started-1 have been started */
 } tuborun_job_t;
 
+/* Checks that this user may open the descriptors and run the processes o's job needs,
+ * raising a soft limit up to its hard limit where that is enough. Returns 0, or prints
+ * why and returns 1. */
+int tuborun_check_limits(const tuborun_opts_t *o);
+
 /* Creates the job's shared resources, after checking that the memory the job will take
  * fits in what this machine and this process's memory cgroups allow (unless
  * --no-memory-check). Returns 0, or prints why and returns an exit status. */
