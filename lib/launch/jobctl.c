@@ -145,10 +145,13 @@ int tubo__jobctl_rendezvous(struct tubo__jobctl *c, uint32_t nranks, uint32_t ra
       continue;
     }
     /* The job's trouble is looked for before each sleep, not at each spin: it reads every
-     * rank's record and asks the kernel whether the launcher lives. */
+     * rank's record and asks the kernel whether the launcher lives. The sleep is long: the
+     * last rank to come, a rank's end and an abort all wake the sleepers
+     * (jobctl_wake_all), and a thousand ranks each reading every record ten times a second
+     * took more processor time than the start-up itself. */
     int rc = jobctl_trouble(c, nranks, phase, launcher);
     if (rc != 0)
       return rc;
-    tubo__os_futex_wait(&c->arrived_gen, gen, 100);
+    tubo__os_futex_wait(&c->arrived_gen, gen, 1000);
   }
 }
