@@ -149,9 +149,13 @@ void tubo__topo_locality_self(tubo__topo_t *t, tubo__locality_t *loc)
 void tubo__topo_here_of(tubo__topo_t *t, const struct hwloc_bitmap_s *cpus, tubo__here_t *h)
 {
   h->npus = tubo__topo_npus(t);
-  tubo__topo_locality_of(t, cpus, &h->loc);
   h->mem_node = -1;
-  if (cpus == NULL || hwloc_get_nbobjs_by_type(t->topo, HWLOC_OBJ_NUMANODE) <= 1)
+  if (cpus == NULL) {
+    tubo__topo_locality_self(t, &h->loc);
+    return;
+  }
+  tubo__topo_locality_of(t, cpus, &h->loc);
+  if (hwloc_get_nbobjs_by_type(t->topo, HWLOC_OBJ_NUMANODE) <= 1)
     return;
   hwloc_bitmap_t nodes = hwloc_bitmap_alloc();
   if (nodes == NULL)
@@ -164,7 +168,5 @@ void tubo__topo_here_of(tubo__topo_t *t, const struct hwloc_bitmap_s *cpus, tubo
 
 void tubo__topo_here_self(tubo__topo_t *t, tubo__here_t *h)
 {
-  h->npus = tubo__topo_npus(t);
-  tubo__topo_locality_self(t, &h->loc);
-  h->mem_node = -1;
+  tubo__topo_here_of(t, NULL, h);
 }

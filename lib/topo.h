@@ -56,7 +56,8 @@ typedef struct tubo__here {
                          * memory it should use; -1: none (not bound, one node, or several) */
 } tubo__here_t;
 
-/* The facts of a process bound to cpus (NULL: not bound). */
+/* The facts of a process bound to cpus; NULL: one that keeps the calling process's
+ * binding (a child tuborun does not bind inherits it), mem_node -1. */
 void tubo__topo_here_of(tubo__topo_t *t, const struct hwloc_bitmap_s *cpus, tubo__here_t *h);
 
 /* The facts of the calling process, as it is bound now; mem_node is -1, since such a
