@@ -20,9 +20,9 @@ int tubo_comm_rank(const tubo_comm_t *comm, int *rank)
 {
   int rc = tubo__comm_check(comm);
   if (rc != 0)
-    return rc;
+    return tubo__error((tubo_comm_t *)comm, rc, "tubo_comm_rank", NULL);
   if (rank == NULL)
-    return TUBO_EINVAL;
+    return tubo__error((tubo_comm_t *)comm, TUBO_EINVAL, "tubo_comm_rank", "NULL rank pointer");
   *rank = comm->rank;
   return 0;
 }
@@ -31,22 +31,24 @@ int tubo_comm_size(const tubo_comm_t *comm, int *size)
 {
   int rc = tubo__comm_check(comm);
   if (rc != 0)
-    return rc;
+    return tubo__error((tubo_comm_t *)comm, rc, "tubo_comm_size", NULL);
   if (size == NULL)
-    return TUBO_EINVAL;
+    return tubo__error((tubo_comm_t *)comm, TUBO_EINVAL, "tubo_comm_size", "NULL size pointer");
   *size = comm->size;
   return 0;
 }
 
 int tubo_comm_transport(const tubo_comm_t *comm, int rank, const char **name)
 {
+  tubo_comm_t *c = (tubo_comm_t *)comm;
   int rc = tubo__comm_check(comm);
   if (rc != 0)
-    return rc;
+    return tubo__error(c, rc, "tubo_comm_transport", NULL);
   if (rank < 0 || rank >= comm->size)
-    return TUBO_ERANK;
+    return tubo__error(c, TUBO_ERANK, "tubo_comm_transport",
+                       "rank %d out of range for a communicator of %d", rank, comm->size);
   if (name == NULL)
-    return TUBO_EINVAL;
+    return tubo__error(c, TUBO_EINVAL, "tubo_comm_transport", "NULL name pointer");
   tubo__world_t *w = comm->w;
   int wr = tubo__comm_world_rank(comm, rank);
   *name = wr == w->rank ? "self" : tubo__tport_of(w, wr)->ops->name;
@@ -194,15 +196,17 @@ void tubo__comm_discard(tubo_comm_t *c)
 int tubo_comm_free(tubo_comm_t **comm)
 {
   if (comm == NULL)
-    return TUBO_EINVAL;
+    return tubo__error(NULL, TUBO_EINVAL, "tubo_comm_free", "NULL communicator pointer");
   int rc = tubo__comm_check(*comm);
   if (rc != 0)
-    return rc;
+    return tubo__error(*comm, rc, "tubo_comm_free", NULL);
   tubo_comm_t *c = *comm;
   /* The world, spawned worlds' communicators and internal ones are not this call's to
    * free. */
   if (c == &c->w->world_comm || c->magic != TUBO__COMM_MAGIC || c->internal)
-    return TUBO_ECOMM;
+    return tubo__error(c, TUBO_ECOMM, "tubo_comm_free",
+                       "communicator %p is not one tubo_comm_dup or tubo_comm_split made",
+                       (void *)c);
   tubo__comm_discard(c);
   *comm = NULL;
   return 0;

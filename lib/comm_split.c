@@ -41,7 +41,7 @@ static int split_agree(tubo_comm_t *parent, unsigned char *mask, const int32_t *
       mine_c[i] = ~mine[i];
     memcpy(buf + mlen + (size_t)parent->rank * sizeof mine_c, mine_c, sizeof mine_c);
   }
-  int rc = tubo_allreduce(TUBO_IN_PLACE, buf, mlen + tlen, TUBO_BYTE, TUBO_BAND, parent);
+  int rc = tubo__allreduce(TUBO_IN_PLACE, buf, mlen + tlen, TUBO_BYTE, TUBO_BAND, parent);
   if (rc == 0) {
     if (mask != NULL)
       memcpy(mask, buf, mlen);
@@ -146,26 +146,26 @@ static int split_ids(tubo_comm_t *parent, const unsigned char *mask, uint16_t *i
 }
 
 /* Checks the handle and the out argument of a call that makes a communicator. */
-static int split_check(tubo_comm_t *comm, tubo_comm_t **newcomm)
+static int split_check(const char *fn, tubo_comm_t *comm, tubo_comm_t **newcomm)
 {
   int rc = tubo__comm_check(comm);
   if (rc != 0)
-    return rc;
+    return tubo__error(comm, rc, fn, NULL);
   if (newcomm == NULL)
-    return TUBO_EINVAL;
+    return tubo__error(comm, TUBO_EINVAL, fn, "NULL newcomm pointer");
   *newcomm = NULL;
   return 0;
 }
 
 int tubo_comm_dup(tubo_comm_t *comm, tubo_comm_t **newcomm)
 {
-  int rc = split_check(comm, newcomm);
+  int rc = split_check("tubo_comm_dup", comm, newcomm);
   if (rc != 0)
     return rc;
   unsigned char mask[MASK_BYTES];
   uint16_t ids[TUBO__CID_PER_COMM];
   if ((rc = split_agree(comm, mask, NULL, NULL)) != 0 || (rc = split_ids(comm, mask, ids)) != 0)
-    return rc;
+    return tubo__error(comm, rc, "tubo_comm_dup", NULL);
   member_t *m = malloc((size_t)comm->size * sizeof *m);
   if (m == NULL)
     rc = TUBO_ENOMEM;
@@ -174,14 +174,15 @@ int tubo_comm_dup(tubo_comm_t *comm, tubo_comm_t **newcomm)
   if (rc == 0)
     rc = split_make(comm, m, comm->size, ids[0], ids + 1, newcomm);
   free(m);
-  return rc;
+  return tubo__error_ret(comm, rc, "tubo_comm_dup");
 }
 
 int tubo_comm_split(tubo_comm_t *comm, int color, int key, tubo_comm_t **newcomm)
 {
-  int rc = split_check(comm, newcomm);
+  int rc = split_check("tubo_comm_split", comm, newcomm);
   if (rc != 0)
     return rc;
+  int asked = color;
   /* A bad color is this rank's error: it takes part as TUBO_UNDEFINED, so that the
    * others' calls complete. */
   int bad = color < 0 && color != TUBO_UNDEFINED ? TUBO_EINVAL : 0;
@@ -194,7 +195,7 @@ int tubo_comm_split(tubo_comm_t *comm, int color, int key, tubo_comm_t **newcomm
   if (table == NULL || m == NULL) {
     free(table);
     free(m);
-    return TUBO_ENOMEM;
+    return tubo__error(comm, TUBO_ENOMEM, "tubo_comm_split", NULL);
   }
   rc = split_agree(comm, mask, mine, table);
   int n = 0;
@@ -206,7 +207,10 @@ int tubo_comm_split(tubo_comm_t *comm, int color, int key, tubo_comm_t **newcomm
     rc = split_make(comm, m, n, ids[0], ids + 1, newcomm);
   free(table);
   free(m);
-  return rc != 0 ? rc : bad;
+  if (rc == 0 && bad != 0)
+    return tubo__error(comm, bad, "tubo_comm_split", "color %d is negative and not TUBO_UNDEFINED",
+                       asked);
+  return tubo__error_ret(comm, rc, "tubo_comm_split");
 }
 
 /* Whether ranks of entries a and b share level type (TUBO_COMM_TYPE_x) on one node. */
@@ -220,10 +224,10 @@ static int split_same_level(const int32_t *a, const int32_t *b, int type)
 
 int tubo_comm_split_type(tubo_comm_t *comm, int type, int key, tubo_comm_t **newcomm)
 {
-  int rc = split_check(comm, newcomm);
+  int rc = split_check("tubo_comm_split_type", comm, newcomm);
   if (rc != 0)
     return rc;
-  int bad = 0;
+  int bad = 0, asked = type;
   if (type != TUBO_UNDEFINED && (type < TUBO_COMM_TYPE_NODE || type > TUBO_COMM_TYPE_CORE)) {
     bad = TUBO_EINVAL;
     type = TUBO_UNDEFINED;
@@ -245,7 +249,7 @@ int tubo_comm_split_type(tubo_comm_t *comm, int type, int key, tubo_comm_t **new
     free(m);
     if (kept)
       comm->coll_seq++; /* as split_node_exchange would have */
-    return TUBO_ENOMEM;
+    return tubo__error(comm, TUBO_ENOMEM, "tubo_comm_split_type", NULL);
   }
   unsigned char mask[MASK_BYTES];
   rc = kept ? split_node_exchange(comm, mine, table) : split_agree(comm, mask, mine, table);
@@ -272,5 +276,8 @@ int tubo_comm_split_type(tubo_comm_t *comm, int type, int key, tubo_comm_t **new
   }
   free(table);
   free(m);
-  return rc != 0 ? rc : bad;
+  if (rc == 0 && bad != 0)
+    return tubo__error(comm, bad, "tubo_comm_split_type",
+                       "type %d is neither a TUBO_COMM_TYPE_ value nor TUBO_UNDEFINED", asked);
+  return tubo__error_ret(comm, rc, "tubo_comm_split_type");
 }

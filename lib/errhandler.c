@@ -71,6 +71,9 @@ int tubo__error(tubo_comm_t *comm, int err, const char *fn, const char *fmt, ...
     va_start(ap, fmt);
     vsnprintf(msg + n, sizeof msg - (size_t)n, fmt, ap);
     va_end(ap);
+  } else if (err == TUBO_ECOMM) {
+    snprintf(msg + n, sizeof msg - (size_t)n, "invalid communicator %p (NULL, freed or never made)",
+             (const void *)comm);
   } else {
     snprintf(msg + n, sizeof msg - (size_t)n, "%s", tubo_strerror(err));
   }
@@ -82,7 +85,7 @@ int tubo_comm_set_errhandler(tubo_comm_t *comm, tubo_errhandler_fn *handler)
 {
   int rc = tubo__comm_check(comm);
   if (rc != 0)
-    return rc;
+    return tubo__error(comm, rc, "tubo_comm_set_errhandler", NULL);
   comm->errh = handler;
   return 0;
 }
@@ -91,9 +94,10 @@ int tubo_comm_get_errhandler(const tubo_comm_t *comm, tubo_errhandler_fn **handl
 {
   int rc = tubo__comm_check(comm);
   if (rc != 0)
-    return rc;
+    return tubo__error((tubo_comm_t *)comm, rc, "tubo_comm_get_errhandler", NULL);
   if (handler == NULL)
-    return TUBO_EINVAL;
+    return tubo__error((tubo_comm_t *)comm, TUBO_EINVAL, "tubo_comm_get_errhandler",
+                       "NULL handler pointer");
   *handler = errh_of(comm);
   return 0;
 }

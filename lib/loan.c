@@ -110,24 +110,22 @@ static int loan_check(tubo_comm_t *comm, int rank, int tag)
 int tubo_loan(tubo_comm_t *comm, int dest, size_t len, void **ptr)
 {
   if (ptr == NULL)
-    return TUBO_EINVAL;
+    return tubo__error(comm, TUBO_EINVAL, "tubo_loan", "NULL ptr");
   *ptr = NULL;
   int rc = loan_check(comm, dest, 0);
   if (rc != 0)
-    return rc;
+    return tubo__p2p_error("tubo_loan", comm, rc, dest, 0, NULL, 0);
   tubo__world_t *w = comm->w;
   int peer = tubo__comm_world_rank(comm, dest);
   tubo__tport_t *t = peer != w->rank ? tubo__tport_of(w, peer) : loan_tport(w);
-  return loan_alloc_in(t != NULL && t->ops->loan_alloc != NULL ? t : NULL, len, ptr);
+  rc = loan_alloc_in(t != NULL && t->ops->loan_alloc != NULL ? t : NULL, len, ptr);
+  return tubo__error_ret(comm, rc, "tubo_loan");
 }
 
-int tubo_send_loan(void *ptr, size_t len, int dest, int tag, tubo_comm_t *comm)
+/* tubo_send_loan's work, its arguments checked; comm is a view, whose errors only return. */
+static int loan_send(void *ptr, size_t len, int dest, int tag, tubo_comm_t *comm)
 {
-  int rc = loan_check(comm, dest, tag);
-  if (rc != 0)
-    return rc;
-  if (ptr == NULL)
-    return TUBO_EINVAL;
+  int rc;
   tubo__world_t *w = comm->w;
   int peer = tubo__comm_world_rank(comm, dest);
   tubo__tport_t *t = peer != w->rank ? tubo__tport_of(w, peer) : NULL;
@@ -157,11 +155,25 @@ int tubo_send_loan(void *ptr, size_t len, int dest, int tag, tubo_comm_t *comm)
   return rc != 0 ? rc : frc;
 }
 
-int tubo_recv_loan(int source, int tag, tubo_comm_t *comm, void **ptr, tubo_status_t *status)
+/* The work runs on a view of comm on comm's own context: the public calls it makes
+ * inside only return their errors, which this call then reports as its own. */
+int tubo_send_loan(void *ptr, size_t len, int dest, int tag, tubo_comm_t *comm)
 {
+  int rc = loan_check(comm, dest, tag);
+  if (rc != 0)
+    return tubo__p2p_error("tubo_send_loan", comm, rc, dest, tag, NULL, 0);
   if (ptr == NULL)
-    return TUBO_EINVAL;
-  *ptr = NULL;
+    return tubo__error(comm, TUBO_EINVAL, "tubo_send_loan", "NULL ptr");
+  tubo_comm_t quiet;
+  tubo__comm_view(comm, comm->ctx, &quiet);
+  rc = loan_send(ptr, len, dest, tag, &quiet);
+  tubo__comm_view_end(&quiet);
+  return tubo__p2p_error_ret("tubo_send_loan", comm, rc, dest, tag, ptr, len);
+}
+
+/* tubo_recv_loan's work; comm is a view, whose errors only return. */
+static int loan_recv(int source, int tag, tubo_comm_t *comm, void **ptr, tubo_status_t *status)
+{
   tubo_status_t st;
   int rc = tubo_probe(source, tag, comm, &st);
   if (rc != 0)
@@ -197,4 +209,19 @@ int tubo_recv_loan(int source, int tag, tubo_comm_t *comm, void **ptr, tubo_stat
   }
   *ptr = buf;
   return 0;
+}
+
+int tubo_recv_loan(int source, int tag, tubo_comm_t *comm, void **ptr, tubo_status_t *status)
+{
+  if (ptr == NULL)
+    return tubo__error(comm, TUBO_EINVAL, "tubo_recv_loan", "NULL ptr");
+  *ptr = NULL;
+  int rc = tubo__comm_check(comm);
+  if (rc != 0)
+    return tubo__error(comm, rc, "tubo_recv_loan", NULL);
+  tubo_comm_t quiet;
+  tubo__comm_view(comm, comm->ctx, &quiet);
+  rc = loan_recv(source, tag, &quiet, ptr, status);
+  tubo__comm_view_end(&quiet);
+  return tubo__p2p_error_ret("tubo_recv_loan", comm, rc, source, tag, NULL, 0);
 }

@@ -30,10 +30,8 @@ static inline int p2p_check(const tubo_comm_t *comm, int peer, int tag, const vo
   return 0;
 }
 
-/* The error return path of the point-to-point calls: the error with the value that caused
- * it, to the communicator's handler (errhandler.c). peer is a rank of comm. */
-static __attribute__((cold, noinline)) int p2p_fail(const char *fn, tubo_comm_t *comm, int rc,
-                                                    int peer, int tag, const void *buf, size_t len)
+int tubo__p2p_error(const char *fn, tubo_comm_t *comm, int rc, int peer, int tag, const void *buf,
+                    size_t len)
 {
   int live = tubo__comm_check(comm) == 0;
   switch (rc) {
@@ -64,10 +62,6 @@ static __attribute__((cold, noinline)) int p2p_fail(const char *fn, tubo_comm_t 
   }
   return tubo__error(live ? comm : NULL, rc, fn, NULL);
 }
-
-/* Returns rc, through p2p_fail when it is an error. */
-#define P2P_RET(fn, comm, rc, peer, tag, buf, len) \
-  (__builtin_expect((rc) != 0, 0) ? p2p_fail(fn, comm, rc, peer, tag, buf, len) : 0)
 
 /* A request for a peer that is TUBO_PROC_NULL: complete already, having moved nothing. */
 static int req_null(tubo_comm_t *comm, int kind, tubo_request_t **req)
@@ -349,7 +343,7 @@ int tubo_send(const void *buf, size_t len, int dest, int tag, tubo_comm_t *comm)
 {
   int rc = tubo__comm_is_world(comm) ? send_fast(buf, len, dest, tag, comm)
                                      : send_other(buf, len, dest, tag, comm);
-  return P2P_RET("tubo_send", comm, rc, dest, tag, buf, len);
+  return tubo__p2p_error_ret("tubo_send", comm, rc, dest, tag, buf, len);
 }
 
 static int isend_impl(const void *buf, size_t len, int dest, int tag, tubo_comm_t *comm,
@@ -374,7 +368,7 @@ int tubo_isend(const void *buf, size_t len, int dest, int tag, tubo_comm_t *comm
                tubo_request_t **req)
 {
   int rc = isend_impl(buf, len, dest, tag, comm, req);
-  return P2P_RET("tubo_isend", comm, rc, dest, tag, buf, len);
+  return tubo__p2p_error_ret("tubo_isend", comm, rc, dest, tag, buf, len);
 }
 
 /* The general path of a blocking receive: a request on the stack, through the engine.
@@ -434,7 +428,7 @@ int tubo_recv(void *buf, size_t cap, int source, int tag, tubo_comm_t *comm, tub
 {
   int rc = tubo__comm_is_world(comm) ? recv_fast(buf, cap, source, tag, comm, status)
                                      : recv_other(buf, cap, source, tag, comm, status);
-  return P2P_RET("tubo_recv", comm, rc, source, tag, buf, cap);
+  return tubo__p2p_error_ret("tubo_recv", comm, rc, source, tag, buf, cap);
 }
 
 static int irecv_impl(void *buf, size_t cap, int source, int tag, tubo_comm_t *comm,
@@ -460,7 +454,7 @@ static int irecv_impl(void *buf, size_t cap, int source, int tag, tubo_comm_t *c
 int tubo_irecv(void *buf, size_t cap, int source, int tag, tubo_comm_t *comm, tubo_request_t **req)
 {
   int rc = irecv_impl(buf, cap, source, tag, comm, req);
-  return P2P_RET("tubo_irecv", comm, rc, source, tag, buf, cap);
+  return tubo__p2p_error_ret("tubo_irecv", comm, rc, source, tag, buf, cap);
 }
 
 /* Checks a request handle passed by the user. */
@@ -759,7 +753,7 @@ static int probe_common(int source, int tag, tubo_comm_t *comm, int blocking, in
 int tubo_probe(int source, int tag, tubo_comm_t *comm, tubo_status_t *status)
 {
   int rc = probe_common(source, tag, comm, 1, NULL, status);
-  return P2P_RET("tubo_probe", comm, rc, source, tag, NULL, 0);
+  return tubo__p2p_error_ret("tubo_probe", comm, rc, source, tag, NULL, 0);
 }
 
 int tubo_iprobe(int source, int tag, tubo_comm_t *comm, int *flag, tubo_status_t *status)
@@ -768,7 +762,7 @@ int tubo_iprobe(int source, int tag, tubo_comm_t *comm, int *flag, tubo_status_t
     return tubo__error(comm, TUBO_EINVAL, "tubo_iprobe", "NULL flag");
   *flag = 0;
   int rc = probe_common(source, tag, comm, 0, flag, status);
-  return P2P_RET("tubo_iprobe", comm, rc, source, tag, NULL, 0);
+  return tubo__p2p_error_ret("tubo_iprobe", comm, rc, source, tag, NULL, 0);
 }
 
 static int sendrecv_impl(const void *sbuf, size_t slen, int dest, int stag, void *rbuf, size_t rcap,
@@ -802,6 +796,6 @@ int tubo_sendrecv(const void *sbuf, size_t slen, int dest, int stag, void *rbuf,
   int rc = sendrecv_impl(sbuf, slen, dest, stag, rbuf, rcap, source, rtag, comm, status, &which);
   if (__builtin_expect(rc == 0, 1))
     return 0;
-  return which ? p2p_fail("tubo_sendrecv", comm, rc, source, rtag, rbuf, rcap)
-               : p2p_fail("tubo_sendrecv", comm, rc, dest, stag, sbuf, slen);
+  return which ? tubo__p2p_error("tubo_sendrecv", comm, rc, source, rtag, rbuf, rcap)
+               : tubo__p2p_error("tubo_sendrecv", comm, rc, dest, stag, sbuf, slen);
 }

@@ -387,8 +387,16 @@ TUBO_EXPORT void tubo__errors_are_fatal(tubo_comm_t *comm, int err, const char *
  * ::TUBO_ERRORS_ARE_FATAL or a function of the program's. Communicators made from @p comm
  * afterwards inherit it. Without a call, a communicator has the job's default: the
  * setting `TUBO_ERRORS` (`return` or `fatal`, doc/settings.md), else ::TUBO_ERRORS_RETURN.
- * Today the point-to-point calls (send, receive, probe, wait and test) call the handler;
- * the other calls return their codes.
+ * Every call that takes a communicator calls the handler of that communicator when it
+ * fails, as MPI's do: point-to-point (send, receive, probe, and the loan calls), wait and
+ * test (the handler of the request's communicator), the collectives, blocking and not
+ * (a non-blocking one's later failure is reported by the wait or test that sees it), the
+ * communicator calls (rank, size, transport, dup, split, split_type, free and these two)
+ * and the open calls of the patterns (::tubo_queue_open, ::tubo_pipe_open, ...). A call
+ * whose communicator is invalid uses the world's handler, which hears NULL. The traffic a
+ * pattern or a collective makes for itself never calls the handler: the public call that
+ * needed it returns the error (and calls the handler, if it takes a communicator). Calls
+ * on pattern handles and calls that take no communicator return their codes.
  * @param handler the handler; NULL goes back to the job's default.
  * @return 0; TUBO_ECOMM; TUBO_ENOTINIT before ::tubo_init or after ::tubo_finalize.
  */

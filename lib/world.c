@@ -238,6 +238,7 @@ void tubo__comm_view(const tubo_comm_t *c, uint16_t ctx, tubo_comm_t *out)
   *out = *c;
   out->ctx = ctx;
   out->magic = TUBO__COMM_VIEW_MAGIC;
+  out->errh = TUBO_ERRORS_RETURN;
   tubo__list_prepend(&world_views, &out->view_link);
 }
 

@@ -344,6 +344,28 @@ static inline int tubo__comm_is_world(const tubo_comm_t *c)
  * The handler may not return (TUBO_ERRORS_ARE_FATAL). */
 int tubo__error(tubo_comm_t *comm, int err, const char *fn, const char *fmt, ...)
     __attribute__((format(printf, 4, 5), cold, noinline));
+/* Returns rc, through tubo__error (the error's own text) when it is an error. */
+static inline int tubo__error_ret(tubo_comm_t *comm, int rc, const char *fn)
+{
+  return __builtin_expect(rc != 0, 0) ? tubo__error(comm, rc, fn, NULL) : 0;
+}
+
+/* The error return path of the point-to-point calls (p2p.c): rc with the value that
+ * caused it (peer, a rank of comm; tag; buf and len) to tubo__error. */
+int tubo__p2p_error(const char *fn, tubo_comm_t *comm, int rc, int peer, int tag, const void *buf,
+                    size_t len) __attribute__((cold, noinline));
+static inline int tubo__p2p_error_ret(const char *fn, tubo_comm_t *comm, int rc, int peer, int tag,
+                                      const void *buf, size_t len)
+{
+  return __builtin_expect(rc != 0, 0) ? tubo__p2p_error(fn, comm, rc, peer, tag, buf, len) : 0;
+}
+
+/* The collectives the library runs for itself on a user's communicator (coll_api.c): as
+ * the public calls, but a failure only returns its code, so that the user's handler
+ * hears of it from the public call that failed, not from these. */
+int tubo__barrier(tubo_comm_t *comm);
+int tubo__allreduce(const void *sbuf, void *rbuf, size_t count, tubo_type_t type,
+                    const tubo_op_t *op, tubo_comm_t *comm);
 
 /* Checks a communicator handle; returns 0 or TUBO_ECOMM / TUBO_ENOTINIT. */
 int tubo__comm_check_slow(const tubo_comm_t *c);
@@ -358,7 +380,8 @@ static inline int tubo__comm_check(const tubo_comm_t *c)
 
 /* A view of c on another context, for internal traffic no user receive can match. The
  * view is registered, so that handle checks find it by address without following any
- * pointer they were given. */
+ * pointer they were given. Its errors only return (TUBO_ERRORS_RETURN): the public call
+ * that used it reports them. */
 void tubo__comm_view(const tubo_comm_t *c, uint16_t ctx, tubo_comm_t *out);
 /* Ends a view: every tubo__comm_view is paired with one, before out's memory goes. */
 void tubo__comm_view_end(tubo_comm_t *view);

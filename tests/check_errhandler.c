@@ -81,6 +81,133 @@ static void body_handlers(void)
   TH_EXPECT_RC(tubo_comm_get_errhandler(th_world, NULL), TUBO_EINVAL);
 }
 
+/* Expects the handler to have heard err on comm from one more call, with a message that
+ * starts with prefix. */
+static void expect_heard_from(int before, tubo_comm_t *comm, int err, const char *prefix)
+{
+  TH_EQ("handler calls", heard_n, before + 1);
+  TH_CHECK(heard_comm == comm, "expected the handler to get communicator %p, got %p", (void *)comm,
+           (void *)heard_comm);
+  TH_CHECK(heard_err == err, "expected the handler to hear %s, heard %s", tubo_err_name(err),
+           tubo_err_name(heard_err));
+  TH_CHECK(strncmp(heard_msg, prefix, strlen(prefix)) == 0,
+           "expected a message starting '%s', got '%s'", prefix, heard_msg);
+}
+
+/* Collectives report to the communicator's handler, blocking or not. */
+static void body_coll_errors(void)
+{
+  TH_OK(tubo_comm_set_errhandler(th_world, note_error));
+  int v[4] = {0}, n = heard_n;
+  char want[128];
+  snprintf(want, sizeof want, "tubo_bcast: root 7 out of range for a communicator of %d", th_size);
+  TH_EXPECT_RC(tubo_bcast(v, 1, TUBO_INT, 7, th_world), TUBO_ERANK);
+  expect_heard_from(n, th_world, TUBO_ERANK, want);
+  TH_CHECK(strcmp(heard_msg, want) == 0, "expected '%s', got '%s'", want, heard_msg);
+  n = heard_n;
+  TH_EXPECT_RC(tubo_reduce(v, v + 1, 1, TUBO_INT, TUBO_SUM, -1, th_world), TUBO_ERANK);
+  expect_heard_from(n, th_world, TUBO_ERANK, "tubo_reduce: root -1 out of range");
+  n = heard_n;
+  TH_EXPECT_RC(tubo_allreduce(v, v + 1, 1, TUBO_INT, NULL, th_world), TUBO_EOP);
+  expect_heard_from(n, th_world, TUBO_EOP, "tubo_allreduce: invalid operation");
+  n = heard_n;
+  TH_EXPECT_RC(tubo_allreduce(v, v, 1, TUBO_INT, TUBO_SUM, th_world), TUBO_EINVAL);
+  expect_heard_from(n, th_world, TUBO_EINVAL, "tubo_allreduce: invalid buffers or counts");
+  n = heard_n;
+  TH_EXPECT_RC(tubo_iallreduce(v, v + 1, 1, TUBO_INT, TUBO_SUM, th_world, NULL), TUBO_EINVAL);
+  expect_heard_from(n, th_world, TUBO_EINVAL, "tubo_iallreduce: NULL request pointer");
+  n = heard_n;
+  TH_EXPECT_RC(tubo_ibcast(v, 1, TUBO_INT, 0, th_world, NULL), TUBO_EINVAL);
+  expect_heard_from(n, th_world, TUBO_EINVAL, "tubo_ibcast: NULL request pointer");
+  n = heard_n;
+  TH_EXPECT_RC(tubo_gather(v, v + 1, 1, (tubo_type_t)999, 0, th_world), TUBO_EINVAL);
+  expect_heard_from(n, th_world, TUBO_EINVAL, "tubo_gather: invalid type 999");
+  /* A bad communicator goes to the world's handler, which hears NULL for it. */
+  n = heard_n;
+  TH_EXPECT_RC(tubo_barrier(NULL), TUBO_ECOMM);
+  expect_heard_from(n, NULL, TUBO_ECOMM, "tubo_barrier: invalid communicator");
+  /* Calls that succeed say nothing. */
+  n = heard_n;
+  TH_OK(tubo_barrier(th_world));
+  TH_OK(tubo_allreduce(v, v + 1, 1, TUBO_INT, TUBO_SUM, th_world));
+  TH_EQ("handler calls after calls that succeed", heard_n, n);
+  TH_OK(tubo_comm_set_errhandler(th_world, NULL));
+}
+
+/* Communicator calls report to the handler: the ones every rank makes (split with a bad
+ * color or type) fail on every rank alike. */
+static void body_comm_errors(void)
+{
+  TH_OK(tubo_comm_set_errhandler(th_world, note_error));
+  tubo_comm_t *c = (tubo_comm_t *)&c;
+  int n = heard_n;
+  TH_EXPECT_RC(tubo_comm_split(th_world, -5, 0, &c), TUBO_EINVAL);
+  expect_heard_from(n, th_world, TUBO_EINVAL,
+                    "tubo_comm_split: color -5 is negative and not TUBO_UNDEFINED");
+  TH_CHECK(c == NULL, "expected no communicator from a bad color");
+  n = heard_n;
+  TH_EXPECT_RC(tubo_comm_split_type(th_world, 99, 0, &c), TUBO_EINVAL);
+  expect_heard_from(n, th_world, TUBO_EINVAL, "tubo_comm_split_type: type 99 is neither");
+  n = heard_n;
+  TH_EXPECT_RC(tubo_comm_dup(th_world, NULL), TUBO_EINVAL);
+  expect_heard_from(n, th_world, TUBO_EINVAL, "tubo_comm_dup: NULL newcomm pointer");
+  n = heard_n;
+  tubo_comm_t *w = th_world;
+  TH_EXPECT_RC(tubo_comm_free(&w), TUBO_ECOMM);
+  expect_heard_from(n, th_world, TUBO_ECOMM, "tubo_comm_free: communicator ");
+  n = heard_n;
+  TH_EXPECT_RC(tubo_comm_rank(th_world, NULL), TUBO_EINVAL);
+  expect_heard_from(n, th_world, TUBO_EINVAL, "tubo_comm_rank: NULL rank pointer");
+  n = heard_n;
+  const char *name = NULL;
+  TH_EXPECT_RC(tubo_comm_transport(th_world, th_size, &name), TUBO_ERANK);
+  expect_heard_from(n, th_world, TUBO_ERANK, "tubo_comm_transport: rank ");
+  n = heard_n;
+  TH_EXPECT_RC(tubo_send_loan(&n, sizeof n, th_size, 0, th_world), TUBO_ERANK);
+  expect_heard_from(n, th_world, TUBO_ERANK, "tubo_send_loan: rank ");
+  /* A split's handler is its parent's, and reports with the new communicator. */
+  TH_OK(tubo_comm_split(th_world, 0, th_rank, &c));
+  n = heard_n;
+  TH_EXPECT_RC(tubo_bcast(&n, 1, TUBO_INT, th_size, c), TUBO_ERANK);
+  expect_heard_from(n, c, TUBO_ERANK, "tubo_bcast: root ");
+  TH_OK(tubo_comm_free(&c));
+  /* An open call of a pattern reports as itself. */
+  n = heard_n;
+  tubo_queue_t *q = NULL;
+  TH_EXPECT_RC(tubo_queue_open(NULL, 4, 8, 0, &q), TUBO_ECOMM);
+  expect_heard_from(n, NULL, TUBO_ECOMM, "tubo_queue_open: invalid communicator");
+  n = heard_n;
+  tubo_pipe_t *p = NULL;
+  TH_EXPECT_RC(tubo_pipe_open(th_world, th_rank, &p), TUBO_ERANK);
+  expect_heard_from(n, th_world, TUBO_ERANK, "tubo_pipe_open: peer ");
+  TH_OK(tubo_comm_set_errhandler(th_world, NULL));
+}
+
+/* A pattern's own point-to-point traffic fails (a pipe's message longer than the reader's
+ * buffer truncates its internal receive): the pattern's call returns the error, and the
+ * user's handler, which no call of the user's failed for, hears nothing. */
+static void body_pattern_quiet(void)
+{
+  TH_OK(tubo_comm_set_errhandler(th_world, note_error));
+  tubo_pipe_t *p = NULL;
+  TH_OK(tubo_pipe_open(th_world, 1 - th_rank, &p));
+  char buf[16] = "0123456789abcde";
+  int n = heard_n;
+  if (th_rank == 0) {
+    TH_OK(tubo_pipe_send(p, buf, sizeof buf));
+  } else {
+    size_t len = 0;
+    TH_EXPECT_RC(tubo_pipe_recv(p, buf, 4, &len), TUBO_ETRUNC);
+    TH_CHECK(heard_n == n,
+             "expected the handler not to hear the pipe's internal receive, "
+             "it heard '%s'",
+             heard_msg);
+  }
+  TH_OK(tubo_barrier(th_world));
+  TH_OK(tubo_pipe_free(p));
+  TH_OK(tubo_comm_set_errhandler(th_world, NULL));
+}
+
 /* A line of ranks, each exchanging with its neighbours, TUBO_PROC_NULL past the ends. */
 static void body_proc_null(void)
 {
@@ -139,6 +266,24 @@ static void body_fatal(void)
   exit(0);
 }
 
+/* Rank 1 calls a collective with a bad root under the fatal handler; rank 0 waits in the
+ * same collective, which the abort ends. */
+static void body_coll_fatal(void)
+{
+  TH_OK(tubo_init(NULL, NULL));
+  tubo_comm_rank(TUBO_COMM_WORLD, &th_rank);
+  int v = 0;
+  if (th_rank == 1) {
+    TH_OK(tubo_comm_set_errhandler(TUBO_COMM_WORLD, TUBO_ERRORS_ARE_FATAL));
+    tubo_bcast(&v, 1, TUBO_INT, 7, TUBO_COMM_WORLD);
+    th_fail(__FILE__, __LINE__, "expected tubo_bcast to end the job");
+  }
+  int rc = tubo_bcast(&v, 1, TUBO_INT, 1, TUBO_COMM_WORLD);
+  TH_CHECK(rc == TUBO_EABORT || rc == TUBO_EPEER, "expected the job ended, got %s",
+           tubo_err_name(rc));
+  exit(0);
+}
+
 /* Started with TUBO_ERRORS=fatal: rank 0 receives with a bad tag; rank 1 waits. */
 static void body_env_fatal(void)
 {
@@ -184,6 +329,14 @@ START_TEST(fatal_handler_ends_the_job_and_says_why)
 }
 END_TEST
 
+START_TEST(fatal_handler_ends_the_job_from_a_collective)
+{
+  expect_job("coll_fatal", NULL, 1,
+             "tubo_bcast: root 7 out of range for a communicator of 2 (TUBO_ERANK) on rank 1 "
+             "of 2; aborting the job\n");
+}
+END_TEST
+
 START_TEST(tubo_errors_fatal_is_the_jobs_default)
 {
   expect_job("env_fatal", "TUBO_ERRORS=fatal", 1,
@@ -203,9 +356,13 @@ static Suite *errhandler_suite(void)
 {
   Suite *s = suite_create("errhandler");
   th_add_case(s, "handlers", 2, TH_SHM);
+  th_add_case(s, "coll_errors", 2, TH_SHM);
+  th_add_case(s, "comm_errors", 2, TH_SHM);
+  th_add_case(s, "pattern_quiet", 2, TH_BOTH);
   th_add_case(s, "proc_null", 3, TH_BOTH);
   TCase *tc = th_tcase("fatal");
   tcase_add_test(tc, fatal_handler_ends_the_job_and_says_why);
+  tcase_add_test(tc, fatal_handler_ends_the_job_from_a_collective);
   tcase_add_test(tc, tubo_errors_fatal_is_the_jobs_default);
   tcase_add_test(tc, tubo_errors_fatal_catches_a_missing_init);
   suite_add_tcase(s, tc);
@@ -213,9 +370,11 @@ static Suite *errhandler_suite(void)
 }
 
 static const th_body_t bodies[] = {
-    {"handlers", body_handlers, 0},          {"proc_null", body_proc_null, 0},
-    {"fatal", body_fatal, TH_SELF_INIT},     {"env_fatal", body_env_fatal, TH_SELF_INIT},
-    {"no_init", body_no_init, TH_SELF_INIT}, {NULL, NULL, 0}};
+    {"handlers", body_handlers, 0},           {"proc_null", body_proc_null, 0},
+    {"coll_errors", body_coll_errors, 0},     {"comm_errors", body_comm_errors, 0},
+    {"pattern_quiet", body_pattern_quiet, 0}, {"coll_fatal", body_coll_fatal, TH_SELF_INIT},
+    {"fatal", body_fatal, TH_SELF_INIT},      {"env_fatal", body_env_fatal, TH_SELF_INIT},
+    {"no_init", body_no_init, TH_SELF_INIT},  {NULL, NULL, 0}};
 
 int main(int argc, char **argv)
 {

@@ -155,31 +155,79 @@ static int check_extent(const size_t *counts, const size_t *displs, int n, size_
       rc = (expr);  \
   } while (0)
 
+/* ---- The error return path ------------------------------------------------------------ */
+
+/* A refused call's error, with the argument that caused it, to comm's handler
+ * (errhandler.c). root is -1 where the call has none; op matters where uses_op. */
+static __attribute__((cold, noinline)) int coll_refused(const char *fn, tubo_comm_t *comm, int rc,
+                                                        int root, size_t count, tubo_type_t type,
+                                                        int uses_op, const tubo_op_t *op)
+{
+  switch (rc) {
+  case TUBO_ERANK:
+    return tubo__error(comm, rc, fn, "root %d out of range for a communicator of %d", root,
+                       comm->size);
+  case TUBO_EOP:
+    return tubo__error(comm, rc, fn, "invalid operation %p (NULL, freed or never made)",
+                       (const void *)op);
+  case TUBO_ETOOBIG:
+    return tubo__error(comm, rc, fn, "%zu elements (or the counts given) are over the limit",
+                       count);
+  case TUBO_EINVAL:
+    if (tubo__type_info(type) == NULL)
+      return tubo__error(comm, rc, fn, "invalid type %d", (int)type);
+    if (uses_op && tubo__op_check(op, type) != 0)
+      return tubo__error(comm, rc, fn, "the operation does not apply to type %d", (int)type);
+    return tubo__error(comm, rc, fn,
+                       "invalid buffers or counts for %zu elements (NULL, TUBO_IN_PLACE where "
+                       "it is not allowed, or overlapping)",
+                       count);
+  default:
+    return tubo__error(comm, rc, fn, NULL);
+  }
+}
+
+/* Returns rc, through coll_refused when the checks refused the call. */
+#define COLL_CHECKED(fn, comm, rc, root, count, type, uses_op, op) \
+  (__builtin_expect((rc) != 0, 0) ? coll_refused(fn, comm, rc, root, count, type, uses_op, op) : 0)
+
+/* Non-blocking forms need somewhere to put the request. */
+static __attribute__((cold, noinline)) int coll_no_req(const char *fn, tubo_comm_t *comm)
+{
+  return tubo__error(comm, TUBO_EINVAL, fn, "NULL request pointer");
+}
+
 /* ---- The calls ------------------------------------------------------------------------- */
 
-static int barrier_common(tubo_comm_t *comm, tubo_request_t **req, int nonblocking)
+static int barrier_common(const char *fn, tubo_comm_t *comm, tubo_request_t **req, int nonblocking)
 {
   tubo__coll_args_t a;
   int rc = check_comm_type(comm, TUBO_BYTE, &a, TUBO__C_BARRIER);
-  if (rc == 0 && nonblocking && req == NULL)
-    rc = TUBO_EINVAL;
   if (rc != 0)
-    return rc;
-  return coll_go(comm, &a, req);
+    return fn != NULL ? tubo__error(comm, rc, fn, NULL) : rc;
+  if (nonblocking && req == NULL)
+    return coll_no_req(fn, comm);
+  rc = coll_go(comm, &a, req);
+  return fn != NULL ? tubo__error_ret(comm, rc, fn) : rc;
 }
 
 int tubo_barrier(tubo_comm_t *comm)
 {
-  return barrier_common(comm, NULL, 0);
+  return barrier_common("tubo_barrier", comm, NULL, 0);
+}
+
+int tubo__barrier(tubo_comm_t *comm)
+{
+  return barrier_common(NULL, comm, NULL, 0);
 }
 
 int tubo_ibarrier(tubo_comm_t *comm, tubo_request_t **req)
 {
-  return barrier_common(comm, req, 1);
+  return barrier_common("tubo_ibarrier", comm, req, 1);
 }
 
-static int bcast_common(void *buf, size_t count, tubo_type_t type, int root, tubo_comm_t *comm,
-                        tubo_request_t **req, int nonblocking)
+static int bcast_common(const char *fn, void *buf, size_t count, tubo_type_t type, int root,
+                        tubo_comm_t *comm, tubo_request_t **req, int nonblocking)
 {
   tubo__coll_args_t a;
   size_t bytes = 0;
@@ -187,24 +235,24 @@ static int bcast_common(void *buf, size_t count, tubo_type_t type, int root, tub
   CHECK(check_root(comm, root, &a));
   CHECK(check_bytes(&a, count, &bytes));
   CHECK(check_buf(buf, bytes));
-  if (rc == 0 && nonblocking && req == NULL)
-    rc = TUBO_EINVAL;
   if (rc != 0)
-    return rc;
+    return COLL_CHECKED(fn, comm, rc, root, count, type, 0, NULL);
+  if (nonblocking && req == NULL)
+    return coll_no_req(fn, comm);
   a.rbuf = buf;
   a.count = count;
-  return coll_go(comm, &a, req);
+  return tubo__error_ret(comm, coll_go(comm, &a, req), fn);
 }
 
 int tubo_bcast(void *buf, size_t count, tubo_type_t type, int root, tubo_comm_t *comm)
 {
-  return bcast_common(buf, count, type, root, comm, NULL, 0);
+  return bcast_common("tubo_bcast", buf, count, type, root, comm, NULL, 0);
 }
 
 int tubo_ibcast(void *buf, size_t count, tubo_type_t type, int root, tubo_comm_t *comm,
                 tubo_request_t **req)
 {
-  return bcast_common(buf, count, type, root, comm, req, 1);
+  return bcast_common("tubo_ibcast", buf, count, type, root, comm, req, 1);
 }
 
 /* The arguments of reductions that give every rank count elements (allreduce, scan,
@@ -228,38 +276,52 @@ static int reduce_all_args(const void *sbuf, void *rbuf, size_t count, tubo_type
   return rc;
 }
 
+/* Runs one of those kinds; fn NULL: for the library itself, errors only returned. */
+static int reduce_all(const char *fn, const void *sbuf, void *rbuf, size_t count, tubo_type_t type,
+                      const tubo_op_t *op, tubo_comm_t *comm, int kind, tubo_request_t **req,
+                      int nonblocking)
+{
+  tubo__coll_args_t a;
+  int rc = reduce_all_args(sbuf, rbuf, count, type, op, comm, kind, &a);
+  if (fn == NULL)
+    return rc != 0 ? rc : coll_go(comm, &a, req);
+  if (rc != 0)
+    return COLL_CHECKED(fn, comm, rc, -1, count, type, 1, op);
+  if (nonblocking && req == NULL)
+    return coll_no_req(fn, comm);
+  return tubo__error_ret(comm, coll_go(comm, &a, req), fn);
+}
+
 int tubo_allreduce(const void *sbuf, void *rbuf, size_t count, tubo_type_t type,
                    const tubo_op_t *op, tubo_comm_t *comm)
 {
-  tubo__coll_args_t a;
-  int rc = reduce_all_args(sbuf, rbuf, count, type, op, comm, TUBO__C_ALLREDUCE, &a);
-  return rc != 0 ? rc : coll_go(comm, &a, NULL);
+  return reduce_all("tubo_allreduce", sbuf, rbuf, count, type, op, comm, TUBO__C_ALLREDUCE, NULL,
+                    0);
+}
+
+int tubo__allreduce(const void *sbuf, void *rbuf, size_t count, tubo_type_t type,
+                    const tubo_op_t *op, tubo_comm_t *comm)
+{
+  return reduce_all(NULL, sbuf, rbuf, count, type, op, comm, TUBO__C_ALLREDUCE, NULL, 0);
 }
 
 int tubo_iallreduce(const void *sbuf, void *rbuf, size_t count, tubo_type_t type,
                     const tubo_op_t *op, tubo_comm_t *comm, tubo_request_t **req)
 {
-  tubo__coll_args_t a;
-  int rc = reduce_all_args(sbuf, rbuf, count, type, op, comm, TUBO__C_ALLREDUCE, &a);
-  if (rc == 0 && req == NULL)
-    rc = TUBO_EINVAL;
-  return rc != 0 ? rc : coll_go(comm, &a, req);
+  return reduce_all("tubo_iallreduce", sbuf, rbuf, count, type, op, comm, TUBO__C_ALLREDUCE, req,
+                    1);
 }
 
 int tubo_scan(const void *sbuf, void *rbuf, size_t count, tubo_type_t type, const tubo_op_t *op,
               tubo_comm_t *comm)
 {
-  tubo__coll_args_t a;
-  int rc = reduce_all_args(sbuf, rbuf, count, type, op, comm, TUBO__C_SCAN, &a);
-  return rc != 0 ? rc : coll_go(comm, &a, NULL);
+  return reduce_all("tubo_scan", sbuf, rbuf, count, type, op, comm, TUBO__C_SCAN, NULL, 0);
 }
 
 int tubo_exscan(const void *sbuf, void *rbuf, size_t count, tubo_type_t type, const tubo_op_t *op,
                 tubo_comm_t *comm)
 {
-  tubo__coll_args_t a;
-  int rc = reduce_all_args(sbuf, rbuf, count, type, op, comm, TUBO__C_EXSCAN, &a);
-  return rc != 0 ? rc : coll_go(comm, &a, NULL);
+  return reduce_all("tubo_exscan", sbuf, rbuf, count, type, op, comm, TUBO__C_EXSCAN, NULL, 0);
 }
 
 int tubo_reduce(const void *sbuf, void *rbuf, size_t count, tubo_type_t type, const tubo_op_t *op,
@@ -280,12 +342,12 @@ int tubo_reduce(const void *sbuf, void *rbuf, size_t count, tubo_type_t type, co
       CHECK(check_apart(sbuf, bytes, rbuf, bytes));
   }
   if (rc != 0)
-    return rc;
+    return COLL_CHECKED("tubo_reduce", comm, rc, root, count, type, 1, op);
   a.in_place = sbuf == TUBO_IN_PLACE;
   a.sbuf = a.in_place ? NULL : sbuf;
   a.rbuf = at_root ? rbuf : NULL;
   a.count = count;
-  return coll_go(comm, &a, NULL);
+  return tubo__error_ret(comm, coll_go(comm, &a, NULL), "tubo_reduce");
 }
 
 int tubo_reduce_scatter_block(const void *sbuf, void *rbuf, size_t count, tubo_type_t type,
@@ -307,12 +369,12 @@ int tubo_reduce_scatter_block(const void *sbuf, void *rbuf, size_t count, tubo_t
     CHECK(check_apart(sbuf, all, rbuf, bytes));
   }
   if (rc != 0)
-    return rc;
+    return COLL_CHECKED("tubo_reduce_scatter_block", comm, rc, -1, count, type, 1, op);
   a.in_place = sbuf == TUBO_IN_PLACE;
   a.sbuf = a.in_place ? NULL : sbuf;
   a.rbuf = rbuf;
   a.count = count;
-  return coll_go(comm, &a, NULL);
+  return tubo__error_ret(comm, coll_go(comm, &a, NULL), "tubo_reduce_scatter_block");
 }
 
 /* The arguments of gather, scatter and their v-forms: every rank's own block (mine,
@@ -365,7 +427,9 @@ int tubo_gather(const void *sbuf, void *rbuf, size_t count, tubo_type_t type, in
 {
   tubo__coll_args_t a;
   int rc = rooted_args(comm, type, TUBO__C_GATHER, root, sbuf, count, rbuf, NULL, NULL, &a);
-  return rc != 0 ? rc : coll_go(comm, &a, NULL);
+  if (rc != 0)
+    return COLL_CHECKED("tubo_gather", comm, rc, root, count, type, 0, NULL);
+  return tubo__error_ret(comm, coll_go(comm, &a, NULL), "tubo_gather");
 }
 
 int tubo_gatherv(const void *sbuf, size_t scount, void *rbuf, const size_t *rcounts,
@@ -377,7 +441,9 @@ int tubo_gatherv(const void *sbuf, size_t scount, void *rbuf, const size_t *rcou
   int rc = rooted_args(comm, type, TUBO__C_GATHERV, root, sbuf, scount, rbuf,
                        rcounts != NULL || displs != NULL ? rcounts : none,
                        rcounts != NULL || displs != NULL ? displs : NULL, &a);
-  return rc != 0 ? rc : coll_go(comm, &a, NULL);
+  if (rc != 0)
+    return COLL_CHECKED("tubo_gatherv", comm, rc, root, scount, type, 0, NULL);
+  return tubo__error_ret(comm, coll_go(comm, &a, NULL), "tubo_gatherv");
 }
 
 int tubo_scatter(const void *sbuf, void *rbuf, size_t count, tubo_type_t type, int root,
@@ -385,7 +451,9 @@ int tubo_scatter(const void *sbuf, void *rbuf, size_t count, tubo_type_t type, i
 {
   tubo__coll_args_t a;
   int rc = rooted_args(comm, type, TUBO__C_SCATTER, root, rbuf, count, sbuf, NULL, NULL, &a);
-  return rc != 0 ? rc : coll_go(comm, &a, NULL);
+  if (rc != 0)
+    return COLL_CHECKED("tubo_scatter", comm, rc, root, count, type, 0, NULL);
+  return tubo__error_ret(comm, coll_go(comm, &a, NULL), "tubo_scatter");
 }
 
 int tubo_scatterv(const void *sbuf, const size_t *scounts, const size_t *displs, void *rbuf,
@@ -396,7 +464,9 @@ int tubo_scatterv(const void *sbuf, const size_t *scounts, const size_t *displs,
   int rc = rooted_args(comm, type, TUBO__C_SCATTERV, root, rbuf, rcount, sbuf,
                        scounts != NULL || displs != NULL ? scounts : none,
                        scounts != NULL || displs != NULL ? displs : NULL, &a);
-  return rc != 0 ? rc : coll_go(comm, &a, NULL);
+  if (rc != 0)
+    return COLL_CHECKED("tubo_scatterv", comm, rc, root, rcount, type, 0, NULL);
+  return tubo__error_ret(comm, coll_go(comm, &a, NULL), "tubo_scatterv");
 }
 
 int tubo_allgather(const void *sbuf, void *rbuf, size_t count, tubo_type_t type, tubo_comm_t *comm)
@@ -414,12 +484,12 @@ int tubo_allgather(const void *sbuf, void *rbuf, size_t count, tubo_type_t type,
     CHECK(check_apart(sbuf, bytes, rbuf, all));
   }
   if (rc != 0)
-    return rc;
+    return COLL_CHECKED("tubo_allgather", comm, rc, -1, count, type, 0, NULL);
   a.in_place = sbuf == TUBO_IN_PLACE;
   a.sbuf = a.in_place ? NULL : sbuf;
   a.rbuf = rbuf;
   a.count = count;
-  return coll_go(comm, &a, NULL);
+  return tubo__error_ret(comm, coll_go(comm, &a, NULL), "tubo_allgather");
 }
 
 int tubo_allgatherv(const void *sbuf, size_t scount, void *rbuf, const size_t *rcounts,
@@ -437,14 +507,14 @@ int tubo_allgatherv(const void *sbuf, size_t scount, void *rbuf, const size_t *r
     CHECK(check_apart(sbuf, bytes, rbuf, all));
   }
   if (rc != 0)
-    return rc;
+    return COLL_CHECKED("tubo_allgatherv", comm, rc, -1, scount, type, 0, NULL);
   a.in_place = sbuf == TUBO_IN_PLACE;
   a.sbuf = a.in_place ? NULL : sbuf;
   a.rbuf = rbuf;
   a.count = a.in_place ? rcounts[comm->rank] : scount;
   a.rcounts = rcounts;
   a.rdispls = displs;
-  return coll_go(comm, &a, NULL);
+  return tubo__error_ret(comm, coll_go(comm, &a, NULL), "tubo_allgatherv");
 }
 
 int tubo_alltoall(const void *sbuf, void *rbuf, size_t count, tubo_type_t type, tubo_comm_t *comm)
@@ -461,12 +531,12 @@ int tubo_alltoall(const void *sbuf, void *rbuf, size_t count, tubo_type_t type, 
     CHECK(check_apart(sbuf, all, rbuf, all));
   }
   if (rc != 0)
-    return rc;
+    return COLL_CHECKED("tubo_alltoall", comm, rc, -1, count, type, 0, NULL);
   a.in_place = sbuf == TUBO_IN_PLACE;
   a.sbuf = a.in_place ? NULL : sbuf;
   a.rbuf = rbuf;
   a.count = count;
-  return coll_go(comm, &a, NULL);
+  return tubo__error_ret(comm, coll_go(comm, &a, NULL), "tubo_alltoall");
 }
 
 int tubo_alltoallv(const void *sbuf, const size_t *scounts, const size_t *sdispls, void *rbuf,
@@ -487,7 +557,7 @@ int tubo_alltoallv(const void *sbuf, const size_t *scounts, const size_t *sdispl
     CHECK(check_apart(sbuf, sall, rbuf, rall));
   }
   if (rc != 0)
-    return rc;
+    return COLL_CHECKED("tubo_alltoallv", comm, rc, -1, 0, type, 0, NULL);
   a.in_place = sbuf == TUBO_IN_PLACE;
   a.sbuf = a.in_place ? NULL : sbuf;
   a.rbuf = rbuf;
@@ -495,5 +565,5 @@ int tubo_alltoallv(const void *sbuf, const size_t *scounts, const size_t *sdispl
   a.sdispls = a.in_place ? NULL : sdispls;
   a.rcounts = rcounts;
   a.rdispls = rdispls;
-  return coll_go(comm, &a, NULL);
+  return tubo__error_ret(comm, coll_go(comm, &a, NULL), "tubo_alltoallv");
 }

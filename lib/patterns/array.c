@@ -8,6 +8,7 @@
 #include "handles.h"
 #include "patterns/array.h"
 #include "patterns/objmem.h"
+#include "world.h"
 
 static tubo__array_head_t *array_head(const tubo_array_t *a)
 {
@@ -108,9 +109,14 @@ int tubo_array_create(tubo_type_t type, size_t length, tubo_array_t **a)
   return tubo__array_make(NULL, 0, type, length, NULL, a);
 }
 
-int tubo_array_open(tubo_comm_t *comm, tubo_type_t type, size_t length, tubo_array_t **a)
+static int array_open_do(tubo_comm_t *comm, tubo_type_t type, size_t length, tubo_array_t **a)
 {
   return tubo__array_make(comm, 1, type, length, NULL, a);
+}
+
+int tubo_array_open(tubo_comm_t *comm, tubo_type_t type, size_t length, tubo_array_t **a)
+{
+  return tubo__error_ret(comm, array_open_do(comm, type, length, a), "tubo_array_open");
 }
 
 /* Whether a is a live handle: looked up before it is followed, so that a freed one is

@@ -91,7 +91,7 @@ int tubo_channel_create(size_t capacity, tubo_channel_t **ch)
   return chan_make(NULL, capacity, ch);
 }
 
-int tubo_channel_open(tubo_comm_t *comm, size_t capacity, tubo_channel_t **ch)
+static int channel_open_do(tubo_comm_t *comm, size_t capacity, tubo_channel_t **ch)
 {
   if (comm == NULL)
     return TUBO_ECOMM;
@@ -99,6 +99,11 @@ int tubo_channel_open(tubo_comm_t *comm, size_t capacity, tubo_channel_t **ch)
   if (rc != 0)
     return rc;
   return chan_make(comm, capacity, ch);
+}
+
+int tubo_channel_open(tubo_comm_t *comm, size_t capacity, tubo_channel_t **ch)
+{
+  return tubo__error_ret(comm, channel_open_do(comm, capacity, ch), "tubo_channel_open");
 }
 
 int tubo_channel_free(tubo_channel_t *ch)

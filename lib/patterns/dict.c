@@ -109,7 +109,7 @@ int tubo_dict_create(tubo_dict_t **d)
   return dict_add_handle(tubo__dict_make(NULL, 0, d), d);
 }
 
-int tubo_dict_open(tubo_comm_t *comm, tubo_dict_t **d)
+static int dict_open_do(tubo_comm_t *comm, tubo_dict_t **d)
 {
   if (comm == NULL)
     return TUBO_ECOMM;
@@ -117,6 +117,11 @@ int tubo_dict_open(tubo_comm_t *comm, tubo_dict_t **d)
   if (rc != 0)
     return rc;
   return dict_add_handle(tubo__dict_make(comm, 1, d), d);
+}
+
+int tubo_dict_open(tubo_comm_t *comm, tubo_dict_t **d)
+{
+  return tubo__error_ret(comm, dict_open_do(comm, d), "tubo_dict_open");
 }
 
 /* A live dict handle, its header still a dict's. */

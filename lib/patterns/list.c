@@ -84,7 +84,7 @@ int tubo_list_create(tubo_list_t **l)
   return list_make(NULL, l);
 }
 
-int tubo_list_open(tubo_comm_t *comm, tubo_list_t **l)
+static int list_open_do(tubo_comm_t *comm, tubo_list_t **l)
 {
   if (comm == NULL)
     return TUBO_ECOMM;
@@ -92,6 +92,11 @@ int tubo_list_open(tubo_comm_t *comm, tubo_list_t **l)
   if (rc != 0)
     return rc;
   return list_make(comm, l);
+}
+
+int tubo_list_open(tubo_comm_t *comm, tubo_list_t **l)
+{
+  return tubo__error_ret(comm, list_open_do(comm, l), "tubo_list_open");
 }
 
 int tubo_list_free(tubo_list_t *l)

@@ -43,7 +43,7 @@ int tubo_ns_create(tubo_ns_t **ns)
   return ns_make(NULL, ns);
 }
 
-int tubo_ns_open(tubo_comm_t *comm, tubo_ns_t **ns)
+static int ns_open_do(tubo_comm_t *comm, tubo_ns_t **ns)
 {
   if (comm == NULL)
     return TUBO_ECOMM;
@@ -51,6 +51,11 @@ int tubo_ns_open(tubo_comm_t *comm, tubo_ns_t **ns)
   if (rc != 0)
     return rc;
   return ns_make(comm, ns);
+}
+
+int tubo_ns_open(tubo_comm_t *comm, tubo_ns_t **ns)
+{
+  return tubo__error_ret(comm, ns_open_do(comm, ns), "tubo_ns_open");
 }
 
 int tubo_ns_free(tubo_ns_t *ns)

@@ -89,7 +89,7 @@ int tubo__objheap_open(tubo_comm_t *comm, const tubo__objheap_kind_t *kind, void
   int made = 0;
   if (rc == 0 && comm->rank == 0)
     made = (rc = kind->make_at(&heap, mem->off, core)) == 0;
-  int brc = tubo_barrier(comm);
+  int brc = tubo__barrier(comm);
   if (rc == 0)
     rc = brc;
   if (rc == 0 && comm->rank != 0 && kind->attach(&heap, mem->off, core) != 0)

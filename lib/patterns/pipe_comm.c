@@ -176,7 +176,7 @@ static void comm_free(tubo_pipe_t *p)
 
 static const tubo__pipe_ops_t comm_ops = {comm_send, comm_recv, comm_poll, comm_close, comm_free};
 
-int tubo_pipe_open(tubo_comm_t *comm, int peer, tubo_pipe_t **end)
+static int pipe_open_do(tubo_comm_t *comm, int peer, tubo_pipe_t **end)
 {
   int rc = tubo__comm_check(comm);
   if (rc != 0)
@@ -203,4 +203,14 @@ int tubo_pipe_open(tubo_comm_t *comm, int peer, tubo_pipe_t **end)
   }
   *end = p;
   return 0;
+}
+
+int tubo_pipe_open(tubo_comm_t *comm, int peer, tubo_pipe_t **end)
+{
+  int rc = pipe_open_do(comm, peer, end);
+  if (rc == TUBO_ERANK)
+    return tubo__error(comm, rc, "tubo_pipe_open",
+                       "peer %d is out of range for a communicator of %d, or this rank", peer,
+                       comm->size);
+  return tubo__error_ret(comm, rc, "tubo_pipe_open");
 }

@@ -9,6 +9,7 @@
 #include "patterns/queue.h"
 #include "patterns/queue_ring.h"
 #include "tubo.h"
+#include "world.h"
 
 /* Registers a handle for the queue set up in init; releases it when it cannot. */
 static int queue_handle(tubo_queue_t *init, tubo_queue_t **q)
@@ -60,8 +61,8 @@ int tubo_queue_create(size_t capacity, size_t item_max, unsigned flags, tubo_que
   return queue_handle(&init, q);
 }
 
-int tubo_queue_open(tubo_comm_t *comm, size_t capacity, size_t item_max, unsigned flags,
-                    tubo_queue_t **q)
+static int queue_open_do(tubo_comm_t *comm, size_t capacity, size_t item_max, unsigned flags,
+                         tubo_queue_t **q)
 {
   if (comm == NULL)
     return TUBO_ECOMM;
@@ -87,6 +88,13 @@ int tubo_queue_open(tubo_comm_t *comm, size_t capacity, size_t item_max, unsigne
   if (rc != 0)
     return rc;
   return queue_handle(&init, q);
+}
+
+int tubo_queue_open(tubo_comm_t *comm, size_t capacity, size_t item_max, unsigned flags,
+                    tubo_queue_t **q)
+{
+  return tubo__error_ret(comm, queue_open_do(comm, capacity, item_max, flags, q),
+                         "tubo_queue_open");
 }
 
 /* A live handle (looked up before it is followed: a freed one is never read), still open. */

@@ -119,7 +119,7 @@ int tubo__queue_ring_open(tubo_comm_t *comm, size_t capacity, size_t item_max, u
   if (rc == TUBO_EINVAL) {
     /* This rank asked for another size than rank 0: it still meets the others at their
      * barrier below, so that none of them waits there for it. */
-    tubo_barrier(comm);
+    tubo__barrier(comm);
     return rc;
   }
   if (rc != 0)
@@ -133,7 +133,7 @@ int tubo__queue_ring_open(tubo_comm_t *comm, size_t capacity, size_t item_max, u
   int differ = !atomic_compare_exchange_strong(&sh->config, &seen, want) && seen != want;
   if (queue_fence_needed())
     atomic_store(&sh->fence_denied, 1);
-  rc = tubo_barrier(comm);
+  rc = tubo__barrier(comm);
   if (rc == 0 && differ)
     rc = TUBO_EINVAL;
   if (rc != 0) {

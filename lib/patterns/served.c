@@ -359,7 +359,7 @@ int tubo__served_open(tubo_comm_t *comm, const tubo__served_ops_t *ops, void *ob
     if (rc == 0)
       rc = src;
   }
-  int brc = tubo_barrier(comm);
+  int brc = tubo__barrier(comm);
   if (rc == 0)
     rc = brc;
   if (rc != 0) {

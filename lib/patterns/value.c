@@ -8,6 +8,7 @@
 #include "handles.h"
 #include "patterns/array.h"
 #include "tubo.h"
+#include "world.h"
 
 struct tubo_value {
   tubo_array_t *a; /* one element; live as long as the value */
@@ -43,9 +44,14 @@ int tubo_value_create(tubo_type_t type, const void *init, tubo_value_t **v)
   return value_make(NULL, 0, type, init, v);
 }
 
-int tubo_value_open(tubo_comm_t *comm, tubo_type_t type, const void *init, tubo_value_t **v)
+static int value_open_do(tubo_comm_t *comm, tubo_type_t type, const void *init, tubo_value_t **v)
 {
   return value_make(comm, 1, type, init, v);
+}
+
+int tubo_value_open(tubo_comm_t *comm, tubo_type_t type, const void *init, tubo_value_t **v)
+{
+  return tubo__error_ret(comm, value_open_do(comm, type, init, v), "tubo_value_open");
 }
 
 /* Whether v is a live handle: looked up before it is followed. */
