@@ -57,6 +57,11 @@ static tubo_errhandler_fn *errh_of(const tubo_comm_t *comm)
   return errh_default();
 }
 
+int tubo__error_returns(const tubo_comm_t *comm)
+{
+  return errh_of(comm) == TUBO_ERRORS_RETURN;
+}
+
 int tubo__error(tubo_comm_t *comm, int err, const char *fn, const char *fmt, ...)
 {
   tubo_errhandler_fn *h = errh_of(comm);

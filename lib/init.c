@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "launch/jobctl.h"
 #include "mpi/mpi_world.h"
 #include "os/os.h"
 #include "world.h"
@@ -38,6 +39,27 @@ static void init_mpi_beside(const tubo__world_t *w)
           msize, w->size);
 }
 
+/* tubo_init's failure under a launcher. A rank of the job that ended before it joined is
+ * named: in the error's message, and on standard error by one rank (the lowest other than
+ * it, so that a large job prints one line, not one per rank) unless the handler in effect
+ * prints the message anyway. */
+static int init_failed(int rc, int rank, int size)
+{
+  int joined = 0, status = 0;
+  int gone = rc == TUBO_EPEER ? tubo__jobctl_gone(&joined, &status) : -1;
+  if (gone < 0 || gone == rank)
+    return tubo__error(NULL, rc, "tubo_init", NULL);
+  char what[96];
+  if (joined == 0)
+    snprintf(what, sizeof what, "ended (status %d) before it called tubo_init", status);
+  else
+    snprintf(what, sizeof what, "ended (status %d) during its tubo_init", status);
+  if (rank == (gone == 0 ? 1 : 0) && tubo__error_returns(NULL))
+    fprintf(stderr, "tubo_init: rank %d of %d %s: the job cannot start (TUBO_EPEER)\n", gone, size,
+            what);
+  return tubo__error(NULL, rc, "tubo_init", "rank %d of %d %s", gone, size, what);
+}
+
 int tubo_init(int *argc, char ***argv)
 {
   (void)argc;
@@ -50,6 +72,7 @@ int tubo_init(int *argc, char ***argv)
     return rc;
   tubo__world_t *w;
   int launched = l.launched; /* l is the world's once it is made */
+  int rank = l.rank, size = l.size;
   /* Under tuborun the world is tuborun's; else, under mpirun (or after MPI_Init), MPI's. */
   if (!launched && !init_forked && tubo__mpi_detect()) {
     tubo__launch_free(&l);
@@ -61,7 +84,7 @@ int tubo_init(int *argc, char ***argv)
       tubo__launch_take(&w->launch);
   }
   if (rc != 0)
-    return rc;
+    return launched ? init_failed(rc, rank, size) : rc;
   tubo__world_adopt(w);
   if (launched)
     init_mpi_beside(w);

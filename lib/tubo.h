@@ -175,8 +175,11 @@ typedef struct tubo_comm tubo_comm_t;
  * @return 0; TUBO_EINIT if already initialized or finalized (or MPI was finalized);
  *         TUBO_ELAUNCH if the TUBO_* variables the launcher set are inconsistent, or MPI
  *         could not start; TUBO_ESHM or TUBO_ESYS if the transport cannot be set up;
- *         TUBO_EPEER if another rank died or left before joining (it says on standard
- *         error which rank); TUBO_EABORT if the job was aborted meanwhile.
+ *         TUBO_EPEER if another rank died or left before joining (under `tuborun`, the
+ *         error's message names that rank, and the lowest other rank also prints it on
+ *         standard error unless the error handler prints it; under `mpirun` such a job
+ *         waits in MPI's own start-up: see doc/mpi.md); TUBO_EABORT if the job was
+ *         aborted meanwhile.
  */
 TUBO_EXPORT int tubo_init(int *argc, char ***argv);
 

@@ -344,6 +344,8 @@ static inline int tubo__comm_is_world(const tubo_comm_t *c)
  * The handler may not return (TUBO_ERRORS_ARE_FATAL). */
 int tubo__error(tubo_comm_t *comm, int err, const char *fn, const char *fmt, ...)
     __attribute__((format(printf, 4, 5), cold, noinline));
+/* Whether the handler in effect on comm (as tubo__error picks it) only returns. */
+int tubo__error_returns(const tubo_comm_t *comm);
 /* Returns rc, through tubo__error (the error's own text) when it is an error. */
 static inline int tubo__error_ret(tubo_comm_t *comm, int rc, const char *fn)
 {

@@ -4,6 +4,7 @@
  * receives that nobody could ever satisfy (TUBO_EDEADLK instead of a hang). */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -263,7 +264,46 @@ static void body_leave_race(void)
   TH_OK(tubo_barrier(th_world));
 }
 
+/* Rank 1 ends before it calls tubo_init; rank 0's tubo_init cannot complete without it. */
+static void body_never_joins(void)
+{
+  const char *r = getenv("TUBO_RANK");
+  if (r != NULL && strcmp(r, "1") == 0)
+    exit(0);
+  int rc = tubo_init(NULL, NULL);
+  TH_CHECK(rc == TUBO_EPEER, "expected tubo_init to fail with TUBO_EPEER, got %s",
+           tubo_err_name(rc));
+  exit(1);
+}
+
+/* The job above: rank 0's tubo_init and tuborun both name rank 1, not rank 0 (whose
+ * failed tubo_init is what stops the job). */
+START_TEST(init_names_the_rank_that_never_joined)
+{
+  const char *argv[] = {th_tuborun(), "-n",     "2",           "--timeout", "120",
+                        "@self",      "--body", "never_joins", NULL};
+  char *out = NULL;
+  int st = th_run(argv, NULL, &out);
+  ck_assert_msg(st == 1, "expected exit status 1 (rank 0's), got %d; output:\n%s", st, out);
+  const char *want[] = {
+      "tubo_init: rank 1 of 2 ended (status 0) before it called tubo_init: the job cannot "
+      "start (TUBO_EPEER)\n",
+      "never joined the job: it exited with status 0 without calling tubo_init, so the other "
+      "ranks' tubo_init could not complete\n"};
+  for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+    ck_assert_msg(strstr(out, want[i]) != NULL, "expected '%s' in the output, got:\n%s", want[i],
+                  out);
+  const char *named = strstr(out, "tuborun: rank 1 (pid ");
+  const char *stop = strstr(out, "tuborun: rank 0 (pid ");
+  ck_assert_msg(named != NULL && stop != NULL && named < stop,
+                "expected tuborun to name rank 1 before it stops the job for rank 0, got:\n%s",
+                out);
+  free(out);
+}
+END_TEST
+
 static const th_body_t bodies[] = {
+    {"never_joins", body_never_joins, TH_SELF_INIT},
     {"world_of_one", body_world_of_one, TH_SELF_INIT},
     {"init_twice", body_init_twice, TH_SELF_INIT},
     {"before_init", body_before_init, TH_SELF_INIT},
@@ -293,6 +333,9 @@ static Suite *init_suite(void)
     th_add_job(tc, "leave_race", 3, TH_BOTH);
     th_add_job(tc, "leave_race", 7, TH_BOTH);
   }
+  tc = th_tcase("never_joins");
+  tcase_add_test(tc, init_names_the_rank_that_never_joined);
+  suite_add_tcase(s, tc);
   return s;
 }
 

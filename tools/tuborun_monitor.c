@@ -80,6 +80,27 @@ static void mon_signal_all(mon_t *m, int sig)
       kill(m->j->ranks[r].pid, sig);
 }
 
+/* Rank r failed: when it had called tubo_init (it reached the start-up rendezvous) and a
+ * rank had exited without calling it, r's tubo_init could not complete: that rank is
+ * named first, since the blame is its. */
+static void mon_say_not_joined(const mon_t *m, int r)
+{
+  const tuborun_job_t *j = m->j;
+  if (j->ctl == NULL || j->nranks < 2)
+    return;
+  struct tubo__rankctl *rc = tubo__jobctl_rank(j->ctl, (uint32_t)r);
+  if (atomic_load(&rc->joined) == 0)
+    return;
+  for (int k = 0; k < j->nranks; k++)
+    if (j->ranks[k].no_init) {
+      fprintf(stderr,
+              "tuborun: rank %d (pid %d) never joined the job: it exited with status 0 without "
+              "calling tubo_init, so the other ranks' tubo_init could not complete\n",
+              k, (int)j->ranks[k].pid);
+      return;
+    }
+}
+
 static void mon_reap(mon_t *m)
 {
   for (;;) {
@@ -104,6 +125,8 @@ static void mon_reap(mon_t *m)
       m->j->ranks[r].no_init = rs == TUBO__RANK_STARTING;
       m->j->ranks[r].no_fini = rs == TUBO__RANK_READY;
     }
+    if (st != 0 && !m->stopping)
+      mon_say_not_joined(m, r);
     tuborun_job_notify_exit(m->j, r, st);
     if (st != 0 && !m->stopping) {
       if (WIFSIGNALED(ws))

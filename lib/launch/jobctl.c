@@ -84,6 +84,25 @@ void tubo__jobctl_abort(struct tubo__jobctl *c, uint32_t nranks, int code)
   jobctl_wake_all(c, nranks);
 }
 
+/* The rank whose end made this process's last rendezvous fail, and how it ended. */
+static int jobctl_gone_rank = -1, jobctl_gone_joined, jobctl_gone_status;
+
+int tubo__jobctl_gone(int *joined, int *status)
+{
+  *joined = jobctl_gone_joined;
+  *status = jobctl_gone_status;
+  return jobctl_gone_rank;
+}
+
+static int jobctl_peer_gone(struct tubo__jobctl *c, uint32_t r)
+{
+  struct tubo__rankctl *rc = tubo__jobctl_rank(c, r);
+  jobctl_gone_rank = (int)r;
+  jobctl_gone_joined = (int)atomic_load(&rc->joined);
+  jobctl_gone_status = atomic_load(&rc->exit_status);
+  return TUBO_EPEER;
+}
+
 /* Why the job cannot go on, or 0. */
 static int jobctl_trouble(struct tubo__jobctl *c, uint32_t nranks, uint32_t phase, int32_t launcher)
 {
@@ -91,14 +110,17 @@ static int jobctl_trouble(struct tubo__jobctl *c, uint32_t nranks, uint32_t phas
     struct tubo__rankctl *rc = tubo__jobctl_rank(c, r);
     uint32_t st = atomic_load(&rc->state);
     if ((st == TUBO__RANK_DONE || st == TUBO__RANK_DEAD) && atomic_load(&rc->joined) < phase)
-      return TUBO_EPEER; /* it ended without coming: it never will */
+      return jobctl_peer_gone(c, r); /* it ended without coming: it never will */
   }
   uint32_t js = atomic_load(&c->state);
   if (js == TUBO__JOB_ABORTED)
     return TUBO_EABORT;
   if (js != TUBO__JOB_RUNNING)
     return TUBO_ECORRUPT;
-  if (atomic_load(&c->failed_rank) >= 0)
+  int32_t failed = atomic_load(&c->failed_rank);
+  if (failed >= 0 && (uint32_t)failed < nranks) /* any rank may write it: checked */
+    return jobctl_peer_gone(c, (uint32_t)failed);
+  if (failed >= 0)
     return TUBO_EPEER;
   if (launcher > 0 && !tubo__os_pid_alive(launcher))
     return TUBO_ELAUNCH;
@@ -120,6 +142,7 @@ int tubo__jobctl_rendezvous(struct tubo__jobctl *c, uint32_t nranks, uint32_t ra
                             int32_t launcher)
 {
   uint32_t target = nranks * phase;
+  jobctl_gone_rank = -1;
   atomic_store(&tubo__jobctl_rank(c, rank)->joined, phase);
   uint32_t came = atomic_fetch_add(&c->arrived, 1) + 1;
   atomic_fetch_add(&c->arrived_gen, 1);

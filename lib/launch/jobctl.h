@@ -107,4 +107,9 @@ void tubo__jobctl_abort(struct tubo__jobctl *c, uint32_t nranks, int code);
 int tubo__jobctl_rendezvous(struct tubo__jobctl *c, uint32_t nranks, uint32_t rank, uint32_t phase,
                             int32_t launcher);
 
+/* After a rendezvous of this process failed with TUBO_EPEER: the rank whose end made it
+ * fail, with the phases it had reached (*joined; 0: it never called tubo_init) and the
+ * status it ended with; -1 when no rank is known. */
+int tubo__jobctl_gone(int *joined, int *status);
+
 #endif /* TUBO_JOBCTL_H */
