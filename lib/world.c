@@ -43,6 +43,11 @@ static void world_where_self(tubo__world_t *w)
   w->where.at[TUBO_COMM_TYPE_CORE - 1] = loc.core;
 }
 
+/* The memory of the world freed last, kept until the next is freed: the next world made
+ * would often get the same address, and a handle of the old one's communicator (kept by a
+ * program after tubo_spawn_join or tubo_finalize) would pass for the new world's. */
+static tubo__world_t *world_retired;
+
 void tubo__world_free(tubo__world_t *w)
 {
   if (w == NULL)
@@ -62,7 +67,9 @@ void tubo__world_free(tubo__world_t *w)
   tubo__reqpool_fini(&w->pool);
   tubo__launch_free(&w->launch);
   free(w->peers);
-  free(w);
+  w->world_comm.magic = 0;
+  free(world_retired);
+  world_retired = w;
 }
 
 /* Adds to w a transport just opened, over n ranks: its rank i is world rank
