@@ -26,11 +26,9 @@ done
 shift $((OPTIND - 1))
 build=${1:-.}
 mpirun=${MPIRUN:-mpirun}
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-export OMPI_MCA_rmaps_base_oversubscribe=1
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/tubo-coll.XXXXXX") || exit 1
-trap '[ -n "${KEEP:-}" ] || rm -rf "$tmp"' EXIT INT TERM
-export OMPI_MCA_orte_tmpdir_base="$tmp" OMPI_MCA_btl_vader_backing_directory="$tmp"
+# shellcheck source=bench/common.sh
+. "$(dirname "$0")/common.sh"
+bench_mpi_env coll
 
 echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# bench/coll.sh -n \"$ranks\" -r $reps -t $tests -s $sizes -i $iters${nodes:+ -m $nodes}"

@@ -41,11 +41,7 @@ done
   echo "jacobi.sh: -B $before: no such library" >&2
   exit 2
 }
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-export OMPI_MCA_rmaps_base_oversubscribe=1
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/tubo-jacobi.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT INT TERM
-export OMPI_MCA_orte_tmpdir_base="$tmp" OMPI_MCA_btl_vader_backing_directory="$tmp"
+bench_mpi_env jacobi
 # Each library as libtubo.so.0 in a folder of its own: the program loads one or the other.
 mkdir "$tmp/after" "$tmp/before"
 cp "$build/lib/.libs/libtubo.so" "$tmp/after/libtubo.so.0"

@@ -34,11 +34,7 @@ for p in "$prog" "$build/bench/startup_mpi" "$build/tools/tuborun"; do
     exit 2
   }
 done
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-export OMPI_MCA_rmaps_base_oversubscribe=1
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/tubo-startup.XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT INT TERM
-export OMPI_MCA_orte_tmpdir_base="$tmp" OMPI_MCA_btl_vader_backing_directory="$tmp"
+bench_mpi_env startup
 
 echo "# $(date -u '+%Y-%m-%d %H:%M UTC'), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# bench/startup.sh -n \"$ranks\" -r $reps"
