@@ -1268,6 +1268,24 @@ typedef int (*tubo_pool_fn)(const void *in, void *out);
 TUBO_EXPORT int tubo_pool_create(int nworkers, tubo_pool_t **pool);
 
 /**
+ * @brief A pool whose workers are the ranks of @p comm other than @p root, as mpi4py's
+ * `MPICommExecutor(comm, root)`; collective, with the same @p root on every rank. On
+ * @p root, @p pool receives the pool, and every pool call works on it as on a pool of
+ * processes (its workers: the other ranks; on a communicator of one rank the root runs
+ * the calls itself). On every other rank the call runs the root's tasks until the root
+ * closes, terminates or frees the pool, then returns with NULL in @p pool:
+ * `tubo_pool_open(comm, 0, &pool); if (pool != NULL) { ...map...; tubo_pool_free(pool); }`.
+ * The ranks run the same program: a task names its function by the loaded object that
+ * holds it and the offset there, and each rank finds it at its own address. Where the
+ * ranks share no memory the root serves the pool's queues whenever it is inside a tubo
+ * call (doc/pattern-pool.md).
+ * @return 0; TUBO_EINVAL (NULL @p pool, @p root out of range); TUBO_ECOMM; TUBO_ENOMEM;
+ *         TUBO_ESHM; on a worker rank, the error that ended its service (TUBO_EPEER when
+ *         the root left without ending the pool). Errors run @p comm's error handler.
+ */
+TUBO_EXPORT int tubo_pool_open(tubo_comm_t *comm, int root, tubo_pool_t **pool);
+
+/**
  * @brief Pool.map: calls @p fn on each of the @p count inputs of @p in_size bytes at
  * @p in, in the workers, and stores the results, @p out_size bytes each, at @p out in the
  * inputs' order. Consecutive inputs go to a worker in chunks (Python's chunksize,
@@ -1276,7 +1294,8 @@ TUBO_EXPORT int tubo_pool_create(int nworkers, tubo_pool_t **pool);
  *         stored); TUBO_EWORKER when a worker died (the pool is broken: later calls
  *         return it too); TUBO_EPOOL; TUBO_ECLOSED after ::tubo_pool_close or
  *         ::tubo_pool_terminate; TUBO_EINVAL (NULL @p fn, NULL @p in or @p out with
- *         @p count > 0, zero @p in_size); TUBO_ETOOBIG (a size over ::TUBO_POOL_ITEM_MAX).
+ *         @p count > 0, zero @p in_size, @p fn not in the code of any loaded object);
+ *         TUBO_ETOOBIG (a size over ::TUBO_POOL_ITEM_MAX).
  */
 TUBO_EXPORT int tubo_pool_map(tubo_pool_t *pool, tubo_pool_fn fn, const void *in, size_t in_size,
                               void *out, size_t out_size, size_t count);
@@ -1322,14 +1341,17 @@ TUBO_EXPORT int tubo_pool_result_free(tubo_pool_result_t *result);
 TUBO_EXPORT int tubo_pool_close(tubo_pool_t *pool);
 
 /**
- * @brief Pool.terminate: stops the workers now (SIGTERM), dropping the work not done.
- * @return 0; TUBO_EPOOL.
+ * @brief Pool.terminate: stops the workers now (SIGTERM), dropping the work not done. A
+ * pool of ranks (::tubo_pool_open) drops the tasks no worker took yet; each worker rank
+ * ends after the task it holds.
+ * @return 0; TUBO_EPOOL; for a pool of ranks, the error of a queue call.
  */
 TUBO_EXPORT int tubo_pool_terminate(tubo_pool_t *pool);
 
 /**
  * @brief Pool.join: waits for the workers to end, after ::tubo_pool_close or
- * ::tubo_pool_terminate.
+ * ::tubo_pool_terminate (in a pool of ranks: until every worker rank left the pool and
+ * returned from its ::tubo_pool_open).
  * @return 0 when every worker ended as asked; TUBO_EWORKER when one died otherwise;
  *         TUBO_EINVAL if the pool is neither closed nor terminated (Python's ValueError);
  *         TUBO_EPOOL.

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Pool, as multiprocessing.Pool: map, apply_async and its pending results, close, join,
- * terminate, a function that fails, and a worker that dies (reported, never waited for). */
+ * terminate, a function that fails, and a worker that dies (reported, never waited for);
+ * on forked processes (tubo_pool_create) and on the ranks of a communicator
+ * (tubo_pool_open, in shared memory and served by the root over the pipe transport). */
 #include "config.h"
 
 #include <signal.h>
@@ -252,10 +254,174 @@ static Suite *pool_suite(void)
   tcase_add_test(tc, test_life);
   tcase_add_test(tc, test_bad_arguments);
   suite_add_tcase(s, tc);
+  th_add_case(s, "ranks_map", 3, TH_BOTH);
+  th_add_case(s, "ranks_root_last", 2, TH_BOTH);
+  th_add_case(s, "ranks_alone", 1, TH_SHM);
+  /* Under mpirun a rank that leaves early waits in MPI_Finalize for the others, so its
+   * peers cannot learn that it left (doc/pattern-pool.md). */
+  if (getenv("TH_MPIRUN") == NULL || *getenv("TH_MPIRUN") == '\0')
+    th_add_case(s, "ranks_worker_leaves", 3, TH_SHM);
   return s;
 }
 
-static const th_body_t bodies[] = {{NULL, NULL, 0}};
+/* ---- Pools of ranks ---- */
+
+/* The world rank it runs on. */
+static int rank_of(const void *in, void *out)
+{
+  (void)in;
+  int32_t r = -1;
+  if (tubo_comm_rank(TUBO_COMM_WORLD, &r) != 0)
+    return 1;
+  memcpy(out, &r, sizeof r);
+  return 0;
+}
+
+/* Leaves the job on 13 (the rank finalizes and exits 0), as a worker whose program ends
+ * in the middle of a task. */
+static int square_leaves_on_13(const void *in, void *out)
+{
+  int64_t x;
+  memcpy(&x, in, sizeof x);
+  if (x == 13) {
+    (void)tubo_finalize();
+    _exit(0);
+  }
+  return square(in, out);
+}
+
+/* Every worker rank's side: it serves until the root ends the pool, then returns 0 with
+ * no pool. */
+static int pool_open_on(int root, tubo_pool_t **pool)
+{
+  *pool = (tubo_pool_t *)&pool; /* must be overwritten on every rank */
+  int rc = tubo_pool_open(th_world, root, pool);
+  TH_EQ("tubo_pool_open's return", rc, 0);
+  if (th_rank != root)
+    TH_CHECK(*pool == NULL, "a worker rank got a pool handle, expected NULL");
+  else
+    TH_CHECK(*pool != NULL, "the root got no pool handle");
+  return th_rank == root;
+}
+
+/* map and apply_async on the other ranks: results in order, every chunk run by a rank
+ * other than the root, a failing function reported; close, join. */
+static void body_ranks_map(void)
+{
+  enum { N = 200 };
+  tubo_pool_t *pool = NULL;
+  if (!pool_open_on(0, &pool))
+    return;
+  int64_t in[N], out[N];
+  for (int i = 0; i < N; i++)
+    in[i] = i;
+  memset(out, 0, sizeof out);
+  TH_OK(tubo_pool_map(pool, square, in, sizeof *in, out, sizeof *out, N));
+  for (int i = 0; i < N; i++)
+    TH_CHECK(out[i] == (int64_t)i * i, "result %d: expected %d, got %lld", i, i * i,
+             (long long)out[i]);
+  int32_t ranks[N];
+  TH_OK(tubo_pool_map(pool, rank_of, in, sizeof *in, ranks, sizeof *ranks, N));
+  for (int i = 0; i < N; i++)
+    TH_CHECK(ranks[i] >= 1 && ranks[i] < th_size,
+             "input %d ran on rank %d, expected a worker rank (1 to %d)", i, ranks[i], th_size - 1);
+  TH_EQ("map of a function that fails on 13",
+        tubo_pool_map(pool, square_not_13, in, sizeof *in, out, sizeof *out, N), TUBO_ETASK);
+  tubo_pool_result_t *r[4];
+  for (int i = 0; i < 4; i++)
+    TH_OK(tubo_pool_apply_async(pool, square, &in[i + 5], sizeof *in, sizeof *out, &r[i]));
+  for (int i = 3; i >= 0; i--) {
+    int64_t y = 0;
+    TH_OK(tubo_pool_result_get(r[i], &y, sizeof y, -1));
+    TH_EQ("apply_async's result", y, (int64_t)(i + 5) * (i + 5));
+    TH_OK(tubo_pool_result_free(r[i]));
+  }
+  TH_EQ("join before close", tubo_pool_join(pool), TUBO_EINVAL);
+  TH_OK(tubo_pool_close(pool));
+  TH_OK(tubo_pool_join(pool));
+  TH_OK(tubo_pool_free(pool));
+}
+
+/* The last rank as the root; terminate drops what no worker took, and join still
+ * returns once every worker rank left. */
+static void body_ranks_root_last(void)
+{
+  enum { N = 64 };
+  tubo_pool_t *pool = NULL;
+  if (!pool_open_on(th_size - 1, &pool))
+    return;
+  int64_t in[N], out[N];
+  for (int i = 0; i < N; i++)
+    in[i] = i;
+  TH_OK(tubo_pool_map(pool, square, in, sizeof *in, out, sizeof *out, N));
+  for (int i = 0; i < N; i++)
+    TH_EQ("a square", out[i], (int64_t)i * i);
+  tubo_pool_result_t *r = NULL;
+  for (int i = 0; i < N; i++) {
+    TH_OK(tubo_pool_apply_async(pool, square, &in[i], sizeof *in, sizeof *out, &r));
+    TH_OK(tubo_pool_result_free(r));
+  }
+  TH_OK(tubo_pool_terminate(pool));
+  TH_OK(tubo_pool_join(pool));
+  TH_OK(tubo_pool_free(pool));
+}
+
+/* A world of one: the root has no workers and runs the calls itself. */
+static void body_ranks_alone(void)
+{
+  enum { N = 30 };
+  tubo_pool_t *pool = NULL;
+  TH_OK(tubo_pool_open(th_world, 0, &pool));
+  TH_CHECK(pool != NULL, "the root of a world of one got no pool");
+  int64_t in[N], out[N];
+  for (int i = 0; i < N; i++)
+    in[i] = i;
+  TH_OK(tubo_pool_map(pool, square, in, sizeof *in, out, sizeof *out, N));
+  for (int i = 0; i < N; i++)
+    TH_EQ("a square", out[i], (int64_t)i * i);
+  tubo_pool_result_t *r = NULL;
+  int64_t y = 0;
+  TH_OK(tubo_pool_apply_async(pool, square, &in[7], sizeof *in, sizeof y, &r));
+  int ready = 0;
+  TH_OK(tubo_pool_result_ready(r, &ready));
+  TH_EQ("ready() of a call the root ran itself", ready, 1);
+  TH_OK(tubo_pool_result_get(r, &y, sizeof y, 0));
+  TH_EQ("apply_async's result", y, (int64_t)49);
+  TH_OK(tubo_pool_result_free(r));
+  TH_EQ("root out of range", tubo_pool_open(th_world, 1, &pool), TUBO_EINVAL);
+  TH_OK(tubo_pool_close(pool));
+  TH_OK(tubo_pool_join(pool));
+  TH_OK(tubo_pool_free(pool));
+}
+
+/* A worker rank that leaves in the middle of a task: the root's map returns TUBO_EWORKER
+ * instead of waiting for ever, and so does join; the other worker ends normally. */
+static void body_ranks_worker_leaves(void)
+{
+  enum { N = 40 };
+  tubo_pool_t *pool = NULL;
+  if (!pool_open_on(0, &pool))
+    return;
+  int64_t in[N], out[N];
+  for (int i = 0; i < N; i++)
+    in[i] = i;
+  TH_EQ("map whose worker left",
+        tubo_pool_map(pool, square_leaves_on_13, in, sizeof *in, out, sizeof *out, N),
+        TUBO_EWORKER);
+  TH_EQ("map on a broken pool", tubo_pool_map(pool, square, in, sizeof *in, out, sizeof *out, N),
+        TUBO_EWORKER);
+  TH_OK(tubo_pool_close(pool));
+  TH_EQ("join of a broken pool", tubo_pool_join(pool), TUBO_EWORKER);
+  TH_OK(tubo_pool_free(pool));
+}
+
+static const th_body_t bodies[] = {
+    {"ranks_map", body_ranks_map, 0},
+    {"ranks_root_last", body_ranks_root_last, 0},
+    {"ranks_alone", body_ranks_alone, 0},
+    {"ranks_worker_leaves", body_ranks_worker_leaves, 0},
+    {NULL, NULL, 0},
+};
 
 int main(int argc, char **argv)
 {

@@ -54,7 +54,7 @@ mca_works() {
 core="check_p2p:2 check_probe:2 check_loan:1 check_barrier:2 check_stress:2 check_init:2 check_spawn:2
   check_process:2 check_pipe:1 check_p2p:1"
 patterns="check_queue:2 check_queue:1 check_shared:2 check_shared:1 check_shared:0 check_dict:1
-  check_manager_list:1 check_channel:1 check_channel:2 check_queue_unbounded:1"
+  check_manager_list:1 check_channel:1 check_channel:2 check_queue_unbounded:1 check_pool:1"
 coll="check_comm:2 check_coll:2 check_coll_nb:2 check_coll_nb:1"
 # Across pretend nodes of one rank with Open MPI's other ways of moving messages.
 ompi_ways="check_p2p:1:btl=tcp,self check_p2p:1:pml=cm+mtl=ofi check_pipe:1:pml=cm+mtl=ofi

@@ -110,6 +110,14 @@ uint64_t tubo__os_now_ns(void);
 /* Fills buf with len unpredictable bytes (for job identifiers). */
 int tubo__os_random(void *buf, size_t len);
 
+/* Code named across processes of one program (os_code_linux.c): each process maps the
+ * program's objects at addresses of its own, so an address is named by the loaded object
+ * that holds it (obj, a hash of its name) and its offset there. tubo__os_code_name names
+ * addr, which must lie in some object's code; tubo__os_code_find gives the address of
+ * that code in this process. Both return TUBO_EINVAL when no loaded object matches. */
+int tubo__os_code_name(const void *addr, uint64_t *obj, uint64_t *off);
+int tubo__os_code_find(uint64_t obj, uint64_t off, void **addr);
+
 /* Tells the processor that the caller is spinning: saves power and lets the sibling
  * hardware thread run. The only architecture test in tubo lives here. */
 static inline void tubo__os_cpu_relax(void)

@@ -9,12 +9,17 @@
 #include <unistd.h>
 
 #include "handles.h"
+#include "os/os.h"
 #include "patterns/objwait.h"
 #include "patterns/pool.h"
+#include "world.h"
 
 struct tubo_pool {
   int nworkers;
-  tubo_process_t **workers;
+  tubo_process_t **workers; /* a pool of processes: its workers */
+  tubo_comm_t *comm;        /* a pool of ranks: its communicator (the root is rank 0) */
+  unsigned char *bye;       /* a pool of ranks: which worker ranks said they ended */
+  int byes;
   tubo_queue_t *tasks, *results;
   int closed;     /* close or terminate was called: no more work */
   int terminated; /* terminate was called: workers end however they end */
@@ -63,6 +68,13 @@ static int pool_deliver(tubo_pool_t *p, size_t len)
   if (len < sizeof d)
     return TUBO_ECORRUPT;
   memcpy(&d, p->buf, sizeof d);
+  if (d.job == POOL_BYE) {
+    if (p->comm == NULL || d.first < 1 || d.first > (uint64_t)p->nworkers || p->bye[d.first])
+      return TUBO_ECORRUPT;
+    p->bye[d.first] = 1;
+    p->byes++;
+    return 0;
+  }
   pool_job_t *job = p->jobs;
   while (job != NULL && job->id != d.job)
     job = job->next;
@@ -81,10 +93,30 @@ static int pool_deliver(tubo_pool_t *p, size_t len)
   return 0;
 }
 
+static int pool_drain(tubo_pool_t *p);
+
+/* Whether a worker rank left without saying it ended (its POOL_BYE comes before it
+ * leaves: what it put is collected before its absence counts). */
+static int pool_rank_lost(tubo_pool_t *p)
+{
+  (void)tubo__world_health(p->comm->w); /* learns of ranks that left */
+  for (int pass = 0; pass < 2; pass++) {
+    int lost = 0;
+    for (int r = 1; r <= p->nworkers; r++)
+      if (!p->bye[r] && p->comm->w->peers[tubo__comm_world_rank(p->comm, r)].gone)
+        lost = 1;
+    if (!lost || pass == 1 || pool_drain(p) != 0)
+      return lost;
+  }
+  return 1;
+}
+
 /* Whether a worker ended that was not asked to: a worker ends with 0 only after the pool
  * was closed (it took the word to end); one that died, or ended otherwise, lost its task. */
 static int pool_worker_lost(tubo_pool_t *p)
 {
+  if (p->comm != NULL)
+    return pool_rank_lost(p);
   for (int i = 0; i < p->nworkers; i++) {
     int code = 0;
     if (tubo_process_exitcode(p->workers[i], &code) == 0 && (code != 0 || !p->closed))
@@ -93,14 +125,28 @@ static int pool_worker_lost(tubo_pool_t *p)
   return 0;
 }
 
-/* Collects results until job has all of its own, the timeout passes, or a worker is lost
- * (after what came is collected: a job whose results are all in still succeeds). */
+/* Collects the results that came, without waiting. */
+static int pool_drain(tubo_pool_t *p)
+{
+  for (;;) {
+    size_t len = 0;
+    int rc = tubo_queue_get(p->results, p->buf, POOL_MSG_MAX, &len, 0);
+    if (rc == TUBO_EEMPTY)
+      return 0;
+    if (rc != 0 || (rc = pool_deliver(p, len)) != 0)
+      return rc;
+  }
+}
+
+/* Collects results until job has all of its own (job NULL: until every worker rank said
+ * it ended), the timeout passes, or a worker is lost (after what came is collected: a job
+ * whose results are all in still succeeds). */
 static int pool_collect(tubo_pool_t *p, pool_job_t *job, int timeout_ms)
 {
   tubo__deadline_t dl = tubo__deadline_in(timeout_ms);
   for (;;) {
-    if (job->remaining == 0)
-      return job->rc;
+    if (job == NULL ? p->byes == p->nworkers : job->remaining == 0)
+      return job == NULL ? 0 : job->rc;
     int slice = 0;
     if (!p->broken) {
       int left = tubo__deadline_ms_left(dl);
@@ -142,20 +188,35 @@ static int pool_sizes(size_t in_size, size_t out_size)
   return in_size > TUBO_POOL_ITEM_MAX || out_size > TUBO_POOL_ITEM_MAX ? TUBO_ETOOBIG : 0;
 }
 
+/* Hands one task (len bytes at msg) over: to the workers, or, in a pool of ranks that has
+ * none, runs it here and delivers its result at once. */
+static int pool_give(tubo_pool_t *p, const unsigned char *msg, size_t len)
+{
+  if (p->nworkers > 0)
+    return tubo_queue_put(p->tasks, msg, len, -1);
+  int64_t n = tubo__pool_run(msg, len, p->buf);
+  return n < 0 ? (int)n : pool_deliver(p, (size_t)n);
+}
+
 /* Puts the tasks of job: count inputs at in, chunk inputs to a task. */
 static int pool_hand_out(tubo_pool_t *p, pool_job_t *job, tubo_pool_fn fn, const unsigned char *in,
                          size_t in_size, size_t chunk)
 {
+  pool_task_t t = {job->id, 0, 0, in_size, job->out_size, 0, 0};
+  void *code;
+  memcpy(&code, &fn, sizeof code);
+  if (tubo__os_code_name(code, &t.fn_obj, &t.fn_off) != 0)
+    return TUBO_EINVAL; /* not the code of any loaded object */
   unsigned char *msg = malloc(sizeof(pool_task_t) + chunk * in_size);
   if (msg == NULL)
     return TUBO_ENOMEM;
   int rc = 0;
   for (uint64_t first = 0; first < job->count && rc == 0; first += chunk) {
-    uint64_t n = job->count - first < chunk ? job->count - first : chunk;
-    pool_task_t t = {job->id, first, n, in_size, job->out_size, fn};
+    t.first = first;
+    t.n = job->count - first < chunk ? job->count - first : chunk;
     memcpy(msg, &t, sizeof t);
-    memcpy(msg + sizeof t, in + first * in_size, n * in_size);
-    rc = tubo_queue_put(p->tasks, msg, sizeof t + n * in_size, -1);
+    memcpy(msg + sizeof t, in + first * in_size, t.n * in_size);
+    rc = pool_give(p, msg, sizeof t + t.n * in_size);
   }
   free(msg);
   return rc;
@@ -165,7 +226,7 @@ static int pool_hand_out(tubo_pool_t *p, pool_job_t *job, tubo_pool_fn fn, const
  * no more than a task carries. */
 static size_t pool_chunk(const tubo_pool_t *p, size_t count, size_t in_size, size_t out_size)
 {
-  size_t quarters = (size_t)p->nworkers * 4;
+  size_t quarters = (size_t)(p->nworkers > 0 ? p->nworkers : 1) * 4;
   size_t chunk = count / quarters + (count % quarters != 0);
   size_t most = POOL_PAYLOAD_MAX / (in_size > out_size ? in_size : out_size);
   if (chunk > most)
@@ -298,7 +359,7 @@ static int pool_ncpus(void)
 /* Frees what p holds; its workers have ended or are let go. */
 static void pool_release(tubo_pool_t *p)
 {
-  for (int i = 0; i < p->nworkers; i++)
+  for (int i = 0; p->workers != NULL && i < p->nworkers; i++)
     if (p->workers[i] != NULL)
       (void)tubo_process_free(p->workers[i]);
   free(p->workers);
@@ -306,6 +367,9 @@ static void pool_release(tubo_pool_t *p)
     (void)tubo_queue_free(p->tasks);
   if (p->results != NULL)
     (void)tubo_queue_free(p->results);
+  if (p->comm != NULL)
+    (void)tubo_comm_free(&p->comm);
+  free(p->bye);
   free(p->buf);
   free(p);
 }
@@ -355,6 +419,67 @@ int tubo_pool_create(int nworkers, tubo_pool_t **pool)
   return 0;
 }
 
+int tubo_pool_open(tubo_comm_t *comm, int root, tubo_pool_t **pool)
+{
+  static const char fn[] = "tubo_pool_open";
+  int rc = tubo__comm_check(comm);
+  if (rc != 0)
+    return tubo__error_ret(comm, rc, fn);
+  if (pool == NULL)
+    return tubo__error(comm, TUBO_EINVAL, fn, "NULL pool");
+  if (root < 0 || root >= comm->size)
+    return tubo__error(comm, TUBO_EINVAL, fn, "root %d out of range for a communicator of %d", root,
+                       comm->size);
+  *pool = NULL;
+  /* The pool's own communicator, with the root first: it is the queues' home where the
+   * ranks share no memory. */
+  tubo_comm_t *sub = NULL;
+  tubo_queue_t *tasks = NULL, *results = NULL;
+  rc = tubo_comm_split(comm, 0, comm->rank == root ? 0 : 1, &sub);
+  if (rc == 0)
+    rc = tubo_queue_open(sub, TUBO_QUEUE_UNBOUNDED, POOL_MSG_MAX, 0, &tasks);
+  if (rc == 0)
+    rc = tubo_queue_open(sub, TUBO_QUEUE_UNBOUNDED, POOL_MSG_MAX, 0, &results);
+  if (rc == 0 && sub->rank != 0) {
+    /* A worker: serves until the root ends the pool. */
+    rc = tubo__pool_serve(tasks, results, sub->rank);
+  } else if (rc == 0) {
+    tubo_pool_t *p = calloc(1, sizeof *p);
+    if (p == NULL)
+      rc = TUBO_ENOMEM;
+    else {
+      *p =
+          (tubo_pool_t){.nworkers = sub->size - 1, .comm = sub, .tasks = tasks, .results = results};
+      p->bye = calloc((size_t)sub->size, 1);
+      p->buf = malloc(POOL_MSG_MAX);
+      rc = p->bye == NULL || p->buf == NULL ? TUBO_ENOMEM : tubo__handle_add(p, TUBO__H_POOL);
+      if (rc != 0) {
+        pool_release(p);
+        return tubo__error(comm, rc, fn, "cannot make the pool");
+      }
+      *pool = p;
+      return 0;
+    }
+  }
+  if (results != NULL)
+    (void)tubo_queue_free(results);
+  if (tasks != NULL)
+    (void)tubo_queue_free(tasks);
+  if (sub != NULL)
+    (void)tubo_comm_free(&sub);
+  return rc == 0 ? 0 : tubo__error(comm, rc, fn, "the pool's worker rank %d", comm->rank);
+}
+
+/* Puts one word to end per worker, behind every task handed out. */
+static int pool_end_words(tubo_pool_t *p)
+{
+  pool_task_t end = {.job = POOL_END};
+  int rc = 0;
+  for (int i = 0; i < p->nworkers && rc == 0; i++)
+    rc = tubo_queue_put(p->tasks, &end, sizeof end, -1);
+  return rc;
+}
+
 int tubo_pool_close(tubo_pool_t *p)
 {
   if (!tubo__handle_live(p, TUBO__H_POOL))
@@ -362,18 +487,21 @@ int tubo_pool_close(tubo_pool_t *p)
   if (p->closed)
     return TUBO_ECLOSED;
   p->closed = 1;
-  /* One word to end per worker, after every task handed out. */
-  pool_task_t end = {0};
-  int rc = 0;
-  for (int i = 0; i < p->nworkers && rc == 0; i++)
-    rc = tubo_queue_put(p->tasks, &end, sizeof end, -1);
-  return rc;
+  return pool_end_words(p);
 }
 
 int tubo_pool_terminate(tubo_pool_t *p)
 {
   if (!tubo__handle_live(p, TUBO__H_POOL))
     return TUBO_EPOOL;
+  if (p->comm != NULL) {
+    /* Ranks are not the pool's to kill: the tasks no worker took yet are dropped (with
+     * any word to end already put), and each worker ends after the task it holds. */
+    p->closed = p->terminated = 1;
+    while (tubo_queue_get(p->tasks, p->buf, POOL_MSG_MAX, NULL, 0) == 0)
+      ;
+    return pool_end_words(p);
+  }
   p->closed = p->terminated = 1;
   for (int i = 0; i < p->nworkers; i++) {
     int alive = 0;
@@ -390,6 +518,11 @@ int tubo_pool_join(tubo_pool_t *p)
   if (!p->closed)
     return TUBO_EINVAL;
   int rc = 0;
+  if (p->comm != NULL) {
+    rc = pool_collect(p, NULL, -1); /* every worker rank's POOL_BYE */
+    p->joined = 1;
+    return rc;
+  }
   for (int i = 0; i < p->nworkers; i++) {
     int code = 0;
     if (tubo_process_join(p->workers[i], -1) != 0 ||
