@@ -46,7 +46,9 @@ heat2d:2:exact
 heat2d:4:exact
 heat2d:6:exact
 pi:1:exact
-pi:3:exact"
+pi:3:exact
+pool_ranks:1:exact
+pool_ranks:3:exact"
 TRANSPORTS=${TRANSPORTS:-shm pipe}
 
 srcdir=${srcdir:-.}
