@@ -193,4 +193,9 @@ static inline int tubo__tp_only_frames_end_wait(const tubo__world_t *w, int peer
          !w->broken && !w->peers[peer].gone;
 }
 
+/* From inside another library's progress (the MPI transport's hook, while the program
+ * waits in an MPI call of its own, outside tubo): one pass of progress, running the
+ * world's services, where it has any and none is running. Returns how much it did. */
+int tubo__tp_serve(tubo__world_t *w);
+
 #endif /* TUBO_ENGINE_H */

@@ -10,6 +10,7 @@
  * then empties such a channel into the unexpected queue. */
 #include "config.h"
 
+#include "engine.h"
 #include "os/os.h"
 #include "world.h"
 
@@ -55,6 +56,27 @@ int tubo__progress(tubo__world_t *w)
 void tubo__service_add(tubo__world_t *w, tubo__service_t *s)
 {
   tubo__list_prepend(&w->services, &s->link);
+}
+
+int tubo__service_prepare(tubo__world_t *w)
+{
+  for (int i = 0; i < w->ntports; i++) {
+    tubo__tport_t *t = &w->tports[i];
+    int rc = t->ops->serve != NULL ? t->ops->serve(t->state) : 0;
+    if (rc != 0)
+      return rc;
+  }
+  return 0;
+}
+
+int tubo__tp_serve(tubo__world_t *w)
+{
+  if (tubo__list_empty(&w->services) || w->in_service || w->broken)
+    return 0;
+  /* An error here is the world's (a peer gone, the job broken): the program's next tubo
+   * call meets it. */
+  int n = tubo__progress(w);
+  return n > 0 ? n : 0;
 }
 
 void tubo__service_remove(tubo__world_t *w, tubo__service_t *s)

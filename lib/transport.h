@@ -112,6 +112,13 @@ typedef struct tubo__tp_ops {
   /* Delivers frames that have arrived (tubo__deliver); returns how many, or an error. */
   int (*progress)(void *state);
 
+  /* Optional (NULL: nothing to do). The world is about to run services (world.h): where
+   * the program may wait inside the library this transport sends through (MPI), the
+   * transport has that library run tubo__tp_serve from its own progress, so that the
+   * services go on while the program is in one of its calls. Returns 0, or TUBO_ENOTSUP
+   * when it cannot and the program calls that library itself. */
+  int (*serve)(void *state);
+
   /* Sleeps until a peer may have made work for this rank (a frame, room, a failure),
    * for at most timeout_ms. Arms the wake-up first, then calls ready(arg), which makes
    * one non-blocking attempt at progress and returns non-zero if it did anything; sleeps

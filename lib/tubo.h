@@ -1159,13 +1159,17 @@ TUBO_EXPORT int tubo_queue_create(size_t capacity, size_t item_max, unsigned fla
  * @brief As ::tubo_queue_create, shared by all ranks of @p comm; collective, with the same
  * arguments on every rank. Where the ranks share no memory (they span nodes under mpirun,
  * or the job uses the pipe transport), rank 0 of @p comm holds the queue and serves the
- * others' calls whenever it is inside a tubo call; its ::tubo_queue_free then waits until
- * every other rank freed its handle (doc/pattern-queue.md).
+ * others' calls whenever it is inside a tubo call, and under mpirun also while it waits in
+ * an MPI call of the program's own; its ::tubo_queue_free then waits until every other
+ * rank freed its handle (doc/pattern-queue.md).
  * Free the queue before the communicator's world ends (::tubo_finalize, ::tubo_spawn_join):
  * its memory goes with the job, and a queue used after that is undefined.
  * @return as ::tubo_queue_create; TUBO_ECOMM (also for a NULL @p comm before ::tubo_init);
  *         TUBO_ENOTINIT for another @p comm before ::tubo_init or after ::tubo_finalize;
- *         TUBO_EINVAL on a rank whose arguments differ from the other ranks'.
+ *         TUBO_EINVAL on a rank whose arguments differ from the other ranks';
+ *         TUBO_ENOTSUP where the ranks share no memory under mpirun, the program initialized
+ *         MPI itself and tubo cannot serve from MPI's progress (`TUBO_MPI_SERVE=0`, an MPI
+ *         other than Open MPI; doc/mpi.md).
  */
 TUBO_EXPORT int tubo_queue_open(tubo_comm_t *comm, size_t capacity, size_t item_max, unsigned flags,
                                 tubo_queue_t **q);
@@ -1392,11 +1396,15 @@ TUBO_EXPORT int tubo_array_create(tubo_type_t type, size_t length, tubo_array_t 
  * or the job uses the pipe transport), each rank has a copy that agrees with the others'
  * under the lock: ::tubo_array_lock brings rank 0's reference copy, the last
  * ::tubo_array_unlock sends this rank's copy back; rank 0 serves the others whenever it
- * is inside a tubo call, and its ::tubo_array_free waits for theirs (doc/pattern-shared.md).
+ * is inside a tubo call (under mpirun also while it waits in an MPI call of the
+ * program's own), and its ::tubo_array_free waits for theirs (doc/pattern-shared.md).
  * @return as ::tubo_array_create; TUBO_ECOMM; TUBO_ENOTINIT before ::tubo_init or after
  *         ::tubo_finalize; TUBO_ESHM when the job's shared heap is full; TUBO_EINVAL on
  *         the ranks whose type or length differs from those of the rank that set the
- *         array up first (rank 0, where it serves the array).
+ *         array up first (rank 0, where it serves the array); TUBO_ENOTSUP where the
+ *         ranks share no memory under mpirun, the program initialized MPI itself and tubo
+ *         cannot serve from MPI's progress (`TUBO_MPI_SERVE=0`, an MPI other than Open
+ *         MPI; doc/mpi.md).
  */
 TUBO_EXPORT int tubo_array_open(tubo_comm_t *comm, tubo_type_t type, size_t length,
                                 tubo_array_t **a);
@@ -1490,7 +1498,7 @@ TUBO_EXPORT int tubo_value_free(tubo_value_t *v);
  * `_open` on a communicator, it lives in the job's shared heap (`TUBO_SHM_HEAP_BYTES`) and
  * goes when the last rank frees it; where the ranks share no memory (nodes under mpirun,
  * the pipe transport), rank 0 holds it and serves the others' calls whenever it is inside
- * a tubo call.
+ * a tubo call, and under mpirun also while it waits in an MPI call of the program's own.
  *
  * Readers take no lock: they never wait for each other, and they see each value whole,
  * as one write left it. Writers to different keys rarely wait for each other (keys fall
@@ -1534,7 +1542,10 @@ TUBO_EXPORT int tubo_dict_create(tubo_dict_t **d);
 /**
  * @brief As ::tubo_dict_create, shared by all ranks of @p comm; collective.
  * @return 0; TUBO_ECOMM; TUBO_ENOTINIT before ::tubo_init or after ::tubo_finalize;
- *         TUBO_EINVAL for a NULL @p d; TUBO_ESHM when the job's heap is full.
+ *         TUBO_EINVAL for a NULL @p d; TUBO_ESHM when the job's heap is full;
+ *         TUBO_ENOTSUP where the ranks share no memory under mpirun, the program initialized
+ *         MPI itself and tubo cannot serve from MPI's progress (`TUBO_MPI_SERVE=0`, an MPI
+ *         other than Open MPI; doc/mpi.md).
  */
 TUBO_EXPORT int tubo_dict_open(tubo_comm_t *comm, tubo_dict_t **d);
 
@@ -1792,8 +1803,9 @@ TUBO_EXPORT int tubo_ns_free(tubo_ns_t *ns);
  * A channel made by ::tubo_channel_create lives in this process tree's shared heap (as a
  * dict made by ::tubo_dict_create, and for as long); one made by ::tubo_channel_open on
  * a communicator in the job's heap, or, where the ranks share no memory, at rank 0, which
- * serves the others. Messages are bytes of any length; several processes may write and
- * read one channel at once, and each message is read once.
+ * serves the others (inside its tubo calls, and under mpirun also while it waits in an MPI
+ * call of the program's own). Messages are bytes of any length; several processes may
+ * write and read one channel at once, and each message is read once.
  * @{
  */
 
@@ -1814,7 +1826,10 @@ TUBO_EXPORT int tubo_channel_create(size_t capacity, tubo_channel_t **ch);
  * @brief As ::tubo_channel_create, shared by all ranks of @p comm; collective, with the
  * same @p capacity on every rank.
  * @return as ::tubo_channel_create; TUBO_ECOMM; TUBO_ENOTINIT before ::tubo_init or after
- *         ::tubo_finalize; TUBO_EINVAL on a rank whose capacity differs from rank 0's.
+ *         ::tubo_finalize; TUBO_EINVAL on a rank whose capacity differs from rank 0's;
+ *         TUBO_ENOTSUP where the ranks share no memory under mpirun, the program initialized
+ *         MPI itself and tubo cannot serve from MPI's progress (`TUBO_MPI_SERVE=0`, an MPI
+ *         other than Open MPI; doc/mpi.md).
  */
 TUBO_EXPORT int tubo_channel_open(tubo_comm_t *comm, size_t capacity, tubo_channel_t **ch);
 

@@ -297,6 +297,10 @@ int tubo__world_add_tport(tubo__world_t *w, enum tubo__transport_kind kind, tubo
                           const void *arg);
 /* Adds s to the services w runs at each progress; removes it. */
 void tubo__service_add(tubo__world_t *w, tubo__service_t *s);
+/* Before a service that other ranks' calls wait on: has every transport keep services
+ * running while the program is inside another library's calls (transport.h, serve).
+ * Returns 0, or TUBO_ENOTSUP where one cannot and the program calls that library. */
+int tubo__service_prepare(tubo__world_t *w);
 void tubo__service_remove(tubo__world_t *w, tubo__service_t *s);
 /* Lets queued sends finish, then leaves (peers see this rank gone). */
 int tubo__world_leave(tubo__world_t *w);

@@ -6,7 +6,7 @@
 #                                            which tuborun and every rank share
 #   lib/heap/                                the shared heap's allocator
 #   the transports: lib/shm/, lib/pipe/,     see the engine through engine.h only
-#     lib/mpi/mpi_transport.c
+#     lib/mpi/mpi_transport.c, mpi_hook.c
 #   the engine (lib/*.c, world.h)            matching, sending, progress, worlds
 #   lib/launch/spawn.c, fork.c; mpi_world.c  make worlds and fork children: the engine
 #                                            knows them only through a world's watcher
@@ -49,8 +49,8 @@ cd "$top" || exit 1
 top=
 core=$(ls lib/*.c lib/*.h lib/shm/*.[ch] lib/pipe/*.[ch] lib/mpi/*.[ch] lib/os/*.[ch] lib/launch/*.[ch] lib/heap/*.[ch] 2>/dev/null)
 launch=$(ls lib/launch/launch.[ch] lib/launch/jobctl.[ch] lib/heap/*.[ch] 2>/dev/null)
-engine=$(ls lib/*.c lib/*.h lib/shm/*.[ch] lib/pipe/*.[ch] lib/mpi/mpi_transport.[ch] lib/os/*.[ch] 2>/dev/null)
-transports=$(ls lib/shm/*.[ch] lib/pipe/*.[ch] lib/mpi/mpi_transport.[ch] lib/mpi/mpi_locality.c 2>/dev/null)
+engine=$(ls lib/*.c lib/*.h lib/shm/*.[ch] lib/pipe/*.[ch] lib/mpi/mpi_transport.[ch] lib/mpi/mpi_hook.c lib/os/*.[ch] 2>/dev/null)
+transports=$(ls lib/shm/*.[ch] lib/pipe/*.[ch] lib/mpi/mpi_transport.[ch] lib/mpi/mpi_hook.c lib/mpi/mpi_locality.c 2>/dev/null)
 [ -n "$core" ] && [ -n "$launch" ] && [ -n "$transports" ] || {
   echo "layers: FAIL: expected lib/, lib/launch/ and the transports' folders under $(pwd)" >&2
   exit 1

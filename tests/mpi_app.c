@@ -5,6 +5,10 @@
  *                    tubo_init; messages of both kinds around the ring; a queue and a
  *                    value across nodes; tubo_finalize leaves MPI working for the
  *                    program, which finalizes it.
+ *   mpi_app refused  under mpirun across nodes with TUBO_MPI_SERVE=0: MPI_Init first;
+ *                    opening a queue or a value across nodes fails at once with
+ *                    TUBO_ENOTSUP on every rank, since nothing would serve them while
+ *                    rank 0 sits in an MPI call; tubo goes on working.
  *   mpi_app tuborun  under tuborun: tubo_init must not initialize MPI.
  *   mpi_app tuborun_mpi  under tuborun, MPI_Init first: MPI gives each rank a world of
  *                    its own; tubo's world is still tuborun's (rank 0 warns at tubo_init).
@@ -101,6 +105,47 @@ static int app_under_mpirun(void)
   app_tubo_ok(tubo_barrier(TUBO_COMM_WORLD), "tubo_barrier");
   app_tubo_ok(tubo_value_free(v), "tubo_value_free");
 
+  /* A queue across nodes while its home sits in an MPI call of the program's own: every
+   * other rank puts, then every rank enters MPI_Barrier, which rank 0 reaches before the
+   * others' puts are answered. The home serves them from inside MPI's progress. */
+  app_tubo_ok(tubo_queue_open(TUBO_COMM_WORLD, TUBO_QUEUE_UNBOUNDED, 64, 0, &q),
+              "tubo_queue_open across nodes");
+  if (mrank != 0)
+    app_tubo_ok(tubo_queue_put(q, &mrank, sizeof mrank, -1), "tubo_queue_put before MPI_Barrier");
+  APP_CHECK(MPI_Barrier(MPI_COMM_WORLD) == MPI_SUCCESS, "MPI_Barrier after tubo_queue_put");
+  if (mrank == 0) {
+    long got_sum = 0;
+    for (int i = 1; i < msize; i++) {
+      int got = -1;
+      app_tubo_ok(tubo_queue_get(q, &got, sizeof got, NULL, 0),
+                  "tubo_queue_get without waiting, after MPI_Barrier");
+      got_sum += got;
+    }
+    APP_CHECK(got_sum == (long)msize * (msize - 1) / 2,
+              "sum of the ranks put before MPI_Barrier: expected %ld, got %ld",
+              (long)msize * (msize - 1) / 2, got_sum);
+  }
+  app_tubo_ok(tubo_queue_free(q), "tubo_queue_free");
+  /* The same with a Value: every other rank adds under the lock, then MPI_Barrier. */
+  app_tubo_ok(tubo_value_open(TUBO_COMM_WORLD, TUBO_LONG, NULL, &v),
+              "tubo_value_open across nodes");
+  p = tubo_value_data(v);
+  if (mrank != 0) {
+    app_tubo_ok(tubo_value_lock(v), "tubo_value_lock before MPI_Barrier");
+    *p += mrank;
+    app_tubo_ok(tubo_value_unlock(v), "tubo_value_unlock before MPI_Barrier");
+  }
+  APP_CHECK(MPI_Barrier(MPI_COMM_WORLD) == MPI_SUCCESS, "MPI_Barrier after tubo_value_unlock");
+  if (mrank == 0) {
+    app_tubo_ok(tubo_value_lock(v), "tubo_value_lock after MPI_Barrier");
+    total = *p;
+    app_tubo_ok(tubo_value_unlock(v), "tubo_value_unlock after MPI_Barrier");
+    APP_CHECK(total == (long)msize * (msize - 1) / 2,
+              "value after every other rank added before MPI_Barrier: expected %ld, got %ld",
+              (long)msize * (msize - 1) / 2, total);
+  }
+  app_tubo_ok(tubo_value_free(v), "tubo_value_free");
+
   app_tubo_ok(tubo_finalize(), "tubo_finalize");
   /* MPI is the program's: still initialized, still working. */
   int init = 0, fin = 1;
@@ -114,6 +159,30 @@ static int app_under_mpirun(void)
   APP_CHECK(MPI_Allreduce(&one, &sum, 1, MPI_LONG, MPI_SUM, MPI_COMM_WORLD) == MPI_SUCCESS &&
                 sum == msize,
             "MPI_Allreduce after tubo_finalize: expected %d, got %ld", msize, sum);
+  MPI_Finalize();
+  return 0;
+}
+
+static int app_refused(void)
+{
+  APP_CHECK(MPI_Init(NULL, NULL) == MPI_SUCCESS, "MPI_Init failed");
+  app_tubo_ok(tubo_init(NULL, NULL), "tubo_init after MPI_Init");
+  app_tubo_ok(tubo_comm_rank(TUBO_COMM_WORLD, &app_rank), "tubo_comm_rank");
+  tubo_queue_t *q = NULL;
+  int rc = tubo_queue_open(TUBO_COMM_WORLD, TUBO_QUEUE_UNBOUNDED, 64, 0, &q);
+  APP_CHECK(rc == TUBO_ENOTSUP && q == NULL,
+            "tubo_queue_open across nodes with TUBO_MPI_SERVE=0: expected TUBO_ENOTSUP and "
+            "no queue, got %s",
+            tubo_err_name(rc));
+  tubo_value_t *v = NULL;
+  rc = tubo_value_open(TUBO_COMM_WORLD, TUBO_LONG, NULL, &v);
+  APP_CHECK(rc == TUBO_ENOTSUP && v == NULL,
+            "tubo_value_open across nodes with TUBO_MPI_SERVE=0: expected TUBO_ENOTSUP and "
+            "no value, got %s",
+            tubo_err_name(rc));
+  app_tubo_ok(tubo_barrier(TUBO_COMM_WORLD), "tubo_barrier after the refused opens");
+  app_tubo_ok(tubo_finalize(), "tubo_finalize");
+  APP_CHECK(MPI_Barrier(MPI_COMM_WORLD) == MPI_SUCCESS, "MPI_Barrier after tubo_finalize");
   MPI_Finalize();
   return 0;
 }
@@ -149,12 +218,13 @@ static int app_mpi_under_tuborun(void)
 
 int main(int argc, char **argv)
 {
-  if (argc != 2 || (strcmp(argv[1], "app") != 0 && strcmp(argv[1], "tuborun") != 0 &&
-                    strcmp(argv[1], "tuborun_mpi") != 0)) {
-    fprintf(stderr, "usage: mpi_app app|tuborun|tuborun_mpi\n");
+  if (argc != 2 || (strcmp(argv[1], "app") != 0 && strcmp(argv[1], "refused") != 0 &&
+                    strcmp(argv[1], "tuborun") != 0 && strcmp(argv[1], "tuborun_mpi") != 0)) {
+    fprintf(stderr, "usage: mpi_app app|refused|tuborun|tuborun_mpi\n");
     return 2;
   }
   int rc = strcmp(argv[1], "app") == 0       ? app_under_mpirun()
+           : strcmp(argv[1], "refused") == 0 ? app_refused()
            : strcmp(argv[1], "tuborun") == 0 ? app_under_tuborun()
                                              : app_mpi_under_tuborun();
   if (rc == 0 && app_rank == 0)

@@ -93,9 +93,12 @@ for entry in $entries; do
   fi
 done
 case "$group" in core | all)
-# An application that initializes MPI itself and finalizes it after tubo_finalize; the
-# same program under tuborun, where tubo must leave MPI alone.
+# An application that initializes MPI itself and finalizes it after tubo_finalize (also
+# with every rank a node of its own: its queue and value, served by rank 0, are used while
+# rank 0 sits in MPI_Barrier); the same program under tuborun, where tubo must leave MPI
+# alone.
 for how in "$MPIRUN -n 3 --timeout 120 -x TUBO_NODE_SIZE tests/mpi_app app" \
+  "env TUBO_NODE_SIZE=1 $MPIRUN -n 3 --timeout 120 -x TUBO_NODE_SIZE tests/mpi_app app" \
   "tools/tuborun -n 2 --timeout 120 tests/mpi_app tuborun"; do
   # shellcheck disable=SC2086 # the command is meant to split
   if out=$($how 2>&1) && [ "$out" = "mpi_app: ok" ]; then
@@ -106,6 +109,27 @@ for how in "$MPIRUN -n 3 --timeout 120 -x TUBO_NODE_SIZE tests/mpi_app app" \
     failed=1
   fi
 done
+# With TUBO_MPI_SERVE=0 nothing serves them while rank 0 is in MPI: opening them fails at
+# once on every rank, and rank 0 says why.
+how="env TUBO_NODE_SIZE=1 TUBO_MPI_SERVE=0 $MPIRUN -n 2 --timeout 120 -x TUBO_NODE_SIZE -x TUBO_MPI_SERVE tests/mpi_app refused"
+# shellcheck disable=SC2086 # the command is meant to split
+out=$($how 2>&1)
+status=$?
+case "$out" in
+  *"tubo: an object served across nodes cannot be opened in a program that initialized MPI itself: TUBO_MPI_SERVE=0"*)
+    case "$out" in
+      *"mpi_app: ok"*) ;;
+      *) status=1 ;;
+    esac ;;
+  *) status=1 ;;
+esac
+if [ $status = 0 ]; then
+  echo "ok: $how"
+else
+  echo "FAIL: $how: expected TUBO_ENOTSUP on every rank, tubo's word on why, 'mpi_app: ok' and status 0, got:"
+  echo "$out"
+  failed=1
+fi
 # The same program under tuborun after its own MPI_Init: MPI gives it a world of one beside
 # tubo's of two, and rank 0 says so at tubo_init.
 how="tools/tuborun -n 2 --timeout 120 tests/mpi_app tuborun_mpi"

@@ -55,6 +55,8 @@ static const info_setting_t info_settings[] = {
     {"TUBO_SHM_ASYM_FENCE", 1, 0, 1, NULL, "0: full fences instead of membarrier"},
     {"TUBO_NODE_SIZE", 0, 0, TUBO__MAX_RANKS, NULL,
      "under mpirun, pretend nodes of this many ranks (0: the real nodes)"},
+    {"TUBO_MPI_SERVE", 1, 0, 1, NULL,
+     "0: objects served across nodes are served only inside tubo calls, not from MPI's"},
     {"TUBO_PROCESS_HEAP_BYTES", TUBO__PROCESS_HEAP_DEFAULT, TUBO__PROCESS_HEAP_MIN,
      TUBO__PROCESS_HEAP_MAX, NULL, "heap of the dicts, lists and channels made by _create"},
     {"TUBO_COLL_SHM", 1, 0, 1, NULL, "0: collectives in a node by point-to-point messages"},

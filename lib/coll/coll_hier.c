@@ -113,8 +113,11 @@ static void hier_teardown(tubo_comm_t *comm)
     return;
   int fin = 0;
   MPI_Finalized(&fin);
-  if (h->leaders != MPI_COMM_NULL && !fin)
+  if (h->leaders != MPI_COMM_NULL && !fin) {
+    tubo__mpi_enter();
     MPI_Comm_free(&h->leaders);
+    tubo__mpi_leave();
+  }
   if (h->node != NULL)
     tubo__comm_discard(h->node);
   free(h->buf);
@@ -145,6 +148,7 @@ static int hier_setup(tubo_comm_t *comm)
       for (int k = 0; k < nd->n; k++)
         ranks[k] = tubo__comm_world_rank(comm, nd->leader[k]);
       MPI_Comm cc = tubo__mpi_tport_coll_comm(mst);
+      tubo__mpi_enter();
       if (MPI_Comm_group(cc, &all) != MPI_SUCCESS ||
           MPI_Group_incl(all, nd->n, ranks, &lead) != MPI_SUCCESS ||
           MPI_Comm_create_group(cc, lead, (int)comm->cid, &h->leaders) != MPI_SUCCESS)
@@ -153,6 +157,7 @@ static int hier_setup(tubo_comm_t *comm)
         MPI_Comm_set_errhandler(h->leaders, MPI_ERRORS_RETURN);
       MPI_Group_free(&lead);
       MPI_Group_free(&all);
+      tubo__mpi_leave();
       free(ranks);
     }
   }
@@ -175,7 +180,10 @@ static int hier_node(hier_t *h, tubo__coll_args_t *a)
 static int hier_test(void *arg)
 {
   int flag = 0;
-  if (MPI_Test(arg, &flag, MPI_STATUS_IGNORE) != MPI_SUCCESS)
+  tubo__mpi_enter();
+  int rc = MPI_Test(arg, &flag, MPI_STATUS_IGNORE);
+  tubo__mpi_leave();
+  if (rc != MPI_SUCCESS)
     return 1; /* failed: MPI_Wait below says so */
   return flag;
 }
@@ -183,8 +191,9 @@ static int hier_test(void *arg)
 /* Waits for a started MPI collective while the rank makes progress on the rest of its
  * work: a rank that sits in MPI would not serve the objects it is home to, and ranks that
  * wait on them would never reach the collective. */
-static int hier_mpi(tubo__world_t *w, int rc, MPI_Request *r)
+static int hier_mpi_wait(tubo__world_t *w, int rc, MPI_Request *r)
 {
+  tubo__mpi_leave(); /* the collective has started (HIER_MPI) */
   if (rc != MPI_SUCCESS)
     return TUBO_EPEER;
   int wrc = tubo__wait_until(w, hier_test, r);
@@ -193,10 +202,16 @@ static int hier_mpi(tubo__world_t *w, int rc, MPI_Request *r)
      * the job), so it is not waited for again. */
     return wrc;
   }
-  if (*r != MPI_REQUEST_NULL && MPI_Wait(r, MPI_STATUS_IGNORE) != MPI_SUCCESS)
-    return TUBO_EPEER;
-  return 0;
+  if (*r == MPI_REQUEST_NULL)
+    return 0;
+  tubo__mpi_enter();
+  rc = MPI_Wait(r, MPI_STATUS_IGNORE);
+  tubo__mpi_leave();
+  return rc == MPI_SUCCESS ? 0 : TUBO_EPEER;
 }
+
+/* Starts an MPI collective (call) counted in tubo's MPI calls, and waits for it. */
+#define HIER_MPI(w, call, r) (tubo__mpi_enter(), hier_mpi_wait((w), (call), (r)))
 
 static int hier_barrier(tubo_comm_t *comm, const tubo__coll_args_t *a)
 {
@@ -205,7 +220,7 @@ static int hier_barrier(tubo_comm_t *comm, const tubo__coll_args_t *a)
   MPI_Request rq;
   int rc = hier_node(h, &na);
   if (rc == 0 && h->leaders != MPI_COMM_NULL)
-    rc = hier_mpi(comm->w, MPI_Ibarrier(h->leaders, &rq), &rq);
+    rc = HIER_MPI(comm->w, MPI_Ibarrier(h->leaders, &rq), &rq);
   if (rc == 0)
     rc = hier_node(h, &na);
   return rc;
@@ -226,7 +241,7 @@ static int hier_bcast(tubo_comm_t *comm, const tubo__coll_args_t *a)
     rc = hier_node(h, &na);
   }
   if (rc == 0 && h->leaders != MPI_COMM_NULL)
-    rc = hier_mpi(comm->w, MPI_Ibcast(a->rbuf, (int)len, MPI_BYTE, rnode, h->leaders, &rq), &rq);
+    rc = HIER_MPI(comm->w, MPI_Ibcast(a->rbuf, (int)len, MPI_BYTE, rnode, h->leaders, &rq), &rq);
   if (rc == 0 && nd->my != rnode && h->node->size > 1) {
     na.root = 0;
     rc = hier_node(h, &na);
@@ -256,7 +271,7 @@ static int hier_leaders_allreduce(tubo__world_t *w, hier_t *h, const tubo__coll_
   if (len * (size_t)n <= HIER_GATHER_MAX) {
     /* Every node's part at every leader, combined alike by each. */
     if ((rc = hier_room(h, len * (size_t)n)) == 0 &&
-        (rc = hier_mpi(
+        (rc = HIER_MPI(
              w,
              MPI_Iallgather(part, (int)len, MPI_BYTE, h->buf, (int)len, MPI_BYTE, h->leaders, &rq),
              &rq)) == 0) {
@@ -287,7 +302,7 @@ static int hier_leaders_allreduce(tubo__world_t *w, hier_t *h, const tubo__coll_
   }
   rc = hier_room(h, mine * (size_t)n + 1);
   if (rc == 0)
-    rc = hier_mpi(
+    rc = HIER_MPI(
         w, MPI_Ialltoallv(part, cnt, dsp, MPI_BYTE, h->buf, rcnt, rdsp, MPI_BYTE, h->leaders, &rq),
         &rq);
   if (rc == 0) {
@@ -295,7 +310,7 @@ static int hier_leaders_allreduce(tubo__world_t *w, hier_t *h, const tubo__coll_
       parts[k] = h->buf + mine * (size_t)k;
     unsigned char *res = mine ? tubo__shmc_tree(a, parts, n, mhi - mlo) : h->buf;
     memmove(h->buf, res, mine);
-    rc = hier_mpi(
+    rc = HIER_MPI(
         w, MPI_Iallgatherv(h->buf, (int)mine, MPI_BYTE, out, cnt, dsp, MPI_BYTE, h->leaders, &rq),
         &rq);
   }

@@ -752,6 +752,7 @@ static void mpi_close(void *state)
     return;
   int fin = 0;
   MPI_Finalized(&fin);
+  tubo__mpi_hook_disarm(s->w, fin);
   if (!fin) {
     mpi_drain(s);
     MPI_Comm_free(&s->comm);
@@ -774,24 +775,113 @@ static void mpi_close(void *state)
 static int mpi_open(tubo__world_t *w, tubo__launch_t *l, const void *arg, void **state,
                     tubo__tp_caps_t *caps);
 
+static int mpi_serve(void *state)
+{
+  mpi_state_t *s = state;
+  return tubo__mpi_hook_arm(s->w, s->owns_mpi);
+}
+
+/* The table's entries that call MPI count themselves in tubo's MPI calls (mpi_hook.c). */
+static void mpi_close_in(void *state)
+{
+  tubo__mpi_enter();
+  mpi_close(state);
+  tubo__mpi_leave();
+}
+
+static int mpi_push_in(void *state, int peer, const tubo__frame_t *f, const void *p1, size_t n1,
+                       const void *p2, size_t n2)
+{
+  tubo__mpi_enter();
+  int rc = mpi_push(state, peer, f, p1, n1, p2, n2);
+  tubo__mpi_leave();
+  return rc;
+}
+
+static int mpi_send_eager_in(void *state, int peer, uint16_t ctx, int32_t tag, const void *buf,
+                             size_t len)
+{
+  tubo__mpi_enter();
+  int rc = mpi_send_eager(state, peer, ctx, tag, buf, len);
+  tubo__mpi_leave();
+  return rc;
+}
+
+static int mpi_read_in(void *state, int peer, uint64_t addr, uint32_t id, void *dst, size_t n,
+                       size_t total)
+{
+  tubo__mpi_enter();
+  int rc = mpi_read(state, peer, addr, id, dst, n, total);
+  tubo__mpi_leave();
+  return rc;
+}
+
+static int mpi_read_start_in(void *state, int peer, uint32_t id, void *dst, size_t n,
+                             tubo_request_t *r)
+{
+  tubo__mpi_enter();
+  int rc = mpi_read_start(state, peer, id, dst, n, r);
+  tubo__mpi_leave();
+  return rc;
+}
+
+static void mpi_read_cancel_in(void *state, tubo_request_t *r)
+{
+  tubo__mpi_enter();
+  mpi_read_cancel(state, r);
+  tubo__mpi_leave();
+}
+
+static int mpi_recv_in(void *buf, size_t cap, int source, int tag, tubo_comm_t *comm,
+                       tubo_status_t *status)
+{
+  tubo__mpi_enter();
+  int rc = mpi_recv(buf, cap, source, tag, comm, status);
+  tubo__mpi_leave();
+  return rc;
+}
+
+static int mpi_progress_in(void *state)
+{
+  tubo__mpi_enter();
+  int rc = mpi_progress(state);
+  tubo__mpi_leave();
+  return rc;
+}
+
+static void mpi_abort_in(void *state, int code)
+{
+  tubo__mpi_enter();
+  mpi_abort(state, code);
+  tubo__mpi_leave();
+}
+
+static void mpi_leave_in(void *state)
+{
+  tubo__mpi_enter();
+  mpi_leave(state);
+  tubo__mpi_leave();
+}
+
 const tubo__tp_ops_t tubo__mpi_ops = {
     .name = "mpi",
     .open = mpi_open,
-    .close = mpi_close,
-    .push = mpi_push,
-    .send_eager = mpi_send_eager,
-    .read = mpi_read,
-    .read_start = mpi_read_start,
-    .read_cancel = mpi_read_cancel,
-    .recv = mpi_recv,
+    .close = mpi_close_in,
+    .push = mpi_push_in,
+    .send_eager = mpi_send_eager_in,
+    .read = mpi_read_in,
+    .read_start = mpi_read_start_in,
+    .read_cancel = mpi_read_cancel_in,
+    .recv = mpi_recv_in,
     .heap_alloc = NULL,
     .heap_free = NULL,
     .heap_at = NULL,
-    .progress = mpi_progress,
+    .progress = mpi_progress_in,
+    .serve = mpi_serve,
     .sleep = NULL,
     .check = mpi_check,
-    .abort = mpi_abort,
-    .leave = mpi_leave,
+    .abort = mpi_abort_in,
+    .leave = mpi_leave_in,
 };
 
 /* Sets each peer's single-copy threshold by how MPI reaches it. */

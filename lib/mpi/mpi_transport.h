@@ -6,6 +6,8 @@
 
 #include <mpi.h>
 
+typedef struct tubo__world tubo__world_t;
+
 /* What the MPI world passes to the transport's open (transport.h, arg). The launch
  * description names this rank and the job's size, both MPI's; the transport takes comm
  * over (and frees it at close) when it opens. host holds the ranks of comm on this host,
@@ -28,5 +30,27 @@ int tubo__mpi_shm_peers(MPI_Comm comm, MPI_Comm host, MPI_Comm node, unsigned ch
 MPI_Comm tubo__mpi_tport_comm(void *state);
 /* A duplicate of it where no receive of the transport waits, for MPI's own collectives. */
 MPI_Comm tubo__mpi_tport_coll_comm(void *state);
+
+/* How deep this process is in tubo's own calls into MPI (mpi_hook.c): the transport's
+ * functions and the MPI collectives count themselves in, so that MPI's progress runs
+ * tubo's only from the program's own MPI calls. */
+extern int tubo__mpi_depth;
+static inline void tubo__mpi_enter(void)
+{
+  tubo__mpi_depth++;
+}
+static inline void tubo__mpi_leave(void)
+{
+  tubo__mpi_depth--;
+}
+
+/* Has MPI's progress run w's services (tubo__tp_serve) while the program sits in an MPI
+ * call of its own, where this MPI lets tubo (Open MPI) and TUBO_MPI_SERVE does not say 0.
+ * Returns 0, or TUBO_ENOTSUP where it cannot and the program initialized MPI itself
+ * (owns_mpi 0). */
+int tubo__mpi_hook_arm(tubo__world_t *w, int owns_mpi);
+/* Ends it for w, before w's MPI communicators go (mpi_finalized: MPI is finalized, and
+ * has forgotten the hook itself). */
+void tubo__mpi_hook_disarm(tubo__world_t *w, int mpi_finalized);
 
 #endif /* TUBO_MPI_TRANSPORT_H */

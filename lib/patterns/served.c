@@ -331,6 +331,9 @@ int tubo__served_open(tubo_comm_t *comm, const tubo__served_ops_t *ops, void *ob
    * object, so that the home does not wait at free for a rank that never had it. */
   int32_t hrc = home_rc;
   int rc = 0;
+  /* Others' calls wait on the home: it must serve them wherever the program may wait. */
+  if (s->home && hrc == 0)
+    hrc = tubo__service_prepare(comm->w);
   if (s->home) {
     memcpy(s->rep_buf, &hrc, sizeof hrc);
     memcpy(s->rep_buf + sizeof hrc, config, config_len);
