@@ -9,7 +9,8 @@
  *
  * The callback makes no progress while tubo itself is inside MPI (tubo__mpi_depth):
  * tubo's state may be half-changed there, and tubo's waits serve on their own. It runs
- * only on the thread that opened the world, since tubo's calls come from that thread.
+ * only on the thread that opened the world, since tubo's calls come from that thread, and
+ * never in a forked child, whose copy of the world is not its own.
  * Open MPI's registration is found at run time, so that another MPI leaves it out: a
  * program that initialized MPI itself then cannot open such objects (TUBO_ENOTSUP). */
 #include "config.h"
@@ -42,6 +43,12 @@ static int mpi_hook(void)
   return n;
 }
 
+/* In a forked child (pthread_atfork): the parent's world is not this process's. */
+static void mpi_hook_forget(void)
+{
+  hook_world = NULL;
+}
+
 /* Open MPI's function name, or NULL where this MPI has none. */
 static void *mpi_hook_sym(const char *name)
 {
@@ -56,7 +63,10 @@ int tubo__mpi_hook_arm(tubo__world_t *w, int owns_mpi)
      * MPI calls pay little for it. */
     if (tubo__setting_u64("TUBO_MPI_SERVE", 1, 0, 1))
       *(void **)&reg = mpi_hook_sym("opal_progress_register_lp");
-    hook_state = reg != NULL && reg(mpi_hook) == 0 ? 1 : -1;
+    static int forks_seen;
+    if (reg != NULL && !forks_seen && pthread_atfork(NULL, NULL, mpi_hook_forget) == 0)
+      forks_seen = 1;
+    hook_state = forks_seen && reg != NULL && reg(mpi_hook) == 0 ? 1 : -1;
   }
   if (hook_state == 1) {
     hook_world = w;
