@@ -4,7 +4,7 @@
 # host name, joined by a veth pair; mpirun starts Open MPI's daemon on the second through
 # a launch agent that enters it, and Open MPI's TCP transport joins them. Ranks are placed
 # round-robin over the two hosts (--map-by node), so rank r runs on host r % 2 and tubo
-# finds its nodes by itself (no TUBO_NODE_SIZE). Then the pipeline, the point-to-point,
+# finds its nodes by itself (no TUBO_NODE_SIZE). Then the pipeline, tests/mpi_app, the point-to-point,
 # pipe, spawn, process, queue and shared-array suites and every example run across the
 # hosts (as tests/run_mpi.sh runs them across
 # pretend nodes). HOSTS_SUITES names fewer of them (the word `examples` stands for the
@@ -57,6 +57,18 @@ case "$(cat "$tmp/out")" in
   failed=1
   ;;
 esac
+
+# A program that calls MPI_Init itself, with a queue and a value served by rank 0 across
+# the hosts, also while rank 0 sits in MPI_Barrier (tests/mpi_app.c).
+"$tmp/mpirun" -n 3 --timeout 120 "$build/tests/mpi_app" app >"$tmp/out" 2>&1
+rc=$?
+if [ $rc -eq 0 ] && [ "$(cat "$tmp/out")" = "mpi_app: ok" ]; then
+  echo "ok: mpi_app across two hosts"
+else
+  echo "FAIL: mpi_app across two hosts: expected 'mpi_app: ok' and status 0, got $rc:"
+  cat "$tmp/out"
+  failed=1
+fi
 
 all="check_p2p check_probe check_barrier check_stress check_init check_pipe check_spawn
   check_process check_queue check_shared check_comm check_coll check_coll_nb examples"
