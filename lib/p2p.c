@@ -278,7 +278,7 @@ void tubo__req_cancel(tubo_request_t *r, int error)
  * and the full check of the arguments (tubo_isend). */
 static int isend_impl(const void *buf, size_t len, int dest, int tag, tubo_comm_t *comm,
                       tubo_request_t **req);
-static int wait_impl(tubo_request_t **req, tubo_status_t *status);
+static int wait_impl(tubo_request_t **req, tubo_status_t *status, const char *fn);
 
 static __attribute__((noinline)) int send_general(const void *buf, size_t len, int dest, int tag,
                                                   tubo_comm_t *comm)
@@ -287,7 +287,10 @@ static __attribute__((noinline)) int send_general(const void *buf, size_t len, i
   int rc = isend_impl(buf, len, dest, tag, comm, &r);
   if (rc != 0)
     return rc;
-  return wait_impl(&r, TUBO_STATUS_IGNORE);
+  tubo__call_t was = tubo__call_enter(r->w, "tubo_send", comm, TUBO__BLK_DEST, dest, tag, 1);
+  rc = wait_impl(&r, TUBO_STATUS_IGNORE, NULL);
+  tubo__call_leave(comm->w, was);
+  return rc;
 }
 
 /* Pushes a small message to world rank peer in one frame if there is room, else takes
@@ -389,8 +392,11 @@ __attribute__((noinline)) int tubo__recv_general(void *buf, size_t cap, int sour
   r.magic = TUBO__REQ_MAGIC;
   recv_init(&r, comm, buf, cap, source, tag);
   tubo__recv_start(w, &r);
-  if (r.state != TUBO__RS_DONE)
+  if (r.state != TUBO__RS_DONE) {
+    tubo__call_t was = tubo__call_enter(w, "tubo_recv", comm, TUBO__BLK_SOURCE, source, tag, 1);
     tubo__wait_req(w, &r);
+    tubo__call_leave(w, was);
+  }
   status_fill(w, &r, r.error, status);
   r.magic = 0;
   return r.error;
@@ -510,7 +516,22 @@ req_fail_ret(const char *fn, const tubo_comm_t *comm, int rc, int peer, size_t i
   return tubo__error(c, rc, fn, "%s%s", where, tubo_strerror(rc));
 }
 
-static int wait_impl(tubo_request_t **req, tubo_status_t *status)
+/* Names the wait on r as the call fn, with r's peer (a rank of its communicator) and tag
+ * (blocked.c). */
+static tubo__call_t req_call_enter(tubo__world_t *w, const char *fn, const tubo_request_t *r)
+{
+  int role = r->kind == TUBO__REQ_RECV   ? TUBO__BLK_SOURCE
+             : r->kind == TUBO__REQ_SEND ? TUBO__BLK_DEST
+                                         : TUBO__BLK_NOPEER;
+  int peer = r->peer;
+  const tubo_comm_t *c = r->comm;
+  if (peer >= 0 && c != NULL && c->from_world != NULL)
+    peer = c->from_world[peer];
+  return tubo__call_enter(w, fn, c, role, peer, r->tag, role != TUBO__BLK_NOPEER);
+}
+
+/* fn: the public call that waits, or NULL where the caller named its call already. */
+static int wait_impl(tubo_request_t **req, tubo_status_t *status, const char *fn)
 {
   if (req == NULL)
     return TUBO_EINVAL;
@@ -522,8 +543,13 @@ static int wait_impl(tubo_request_t **req, tubo_status_t *status)
   if (rc != 0)
     return rc;
   tubo__world_t *w = (*req)->w;
-  if ((*req)->state != TUBO__RS_DONE)
+  if ((*req)->state != TUBO__RS_DONE) {
+    tubo__call_t was = w->call;
+    if (fn != NULL)
+      req_call_enter(w, fn, *req);
     tubo__wait_req(w, *req);
+    tubo__call_leave(w, was);
+  }
   return req_finish(w, req, status);
 }
 
@@ -542,7 +568,7 @@ int tubo_wait(tubo_request_t **req, tubo_status_t *status)
 {
   int peer;
   const tubo_comm_t *c = req_who(req != NULL ? *req : NULL, &peer);
-  int rc = wait_impl(req, status);
+  int rc = wait_impl(req, status, "tubo_wait");
   return __builtin_expect(rc != 0, 0) ? req_fail_ret("tubo_wait", c, rc, peer, (size_t)-1, 1) : 0;
 }
 
@@ -607,7 +633,7 @@ int tubo_waitall_index(size_t count, tubo_request_t **reqs, tubo_status_t *statu
   for (size_t i = 0; i < count; i++) {
     int peer;
     const tubo_comm_t *c = req_who(reqs[i], &peer);
-    int e = wait_impl(&reqs[i], statuses ? &statuses[i] : NULL);
+    int e = wait_impl(&reqs[i], statuses ? &statuses[i] : NULL, "tubo_waitall");
     if (e != 0 && first == 0) {
       first = e;
       at = i;
@@ -664,7 +690,9 @@ static int waitany_impl(size_t count, tubo_request_t **reqs, size_t *index, tubo
     return 0;
   }
   struct waitany_arg a = {count, reqs, (size_t)-1};
+  tubo__call_t was = tubo__call_enter(w, "tubo_waitany", NULL, TUBO__BLK_NOPEER, 0, 0, 0);
   int rc = tubo__wait_until(w, waitany_done, &a);
+  tubo__call_leave(w, was);
   if (rc != 0 && a.found == (size_t)-1) {
     /* The job broke: report it on the first live request. */
     for (size_t i = 0; i < count; i++)
@@ -723,7 +751,9 @@ static int probe_common(int source, int tag, tubo_comm_t *comm, int blocking, in
   int drain_was = w->drain;
   w->drain = 1;
   if (blocking) {
+    tubo__call_t was = tubo__call_enter(w, "tubo_probe", comm, TUBO__BLK_SOURCE, source, tag, 1);
     rc = tubo__wait_peer(w, src, probe_done, &a);
+    tubo__call_leave(w, was);
   } else {
     rc = tubo__progress(w);
     probe_done(&a);
@@ -780,11 +810,11 @@ static int sendrecv_impl(const void *sbuf, size_t slen, int dest, int stag, void
   *which = 0;
   if ((rc = isend_impl(sbuf, slen, dest, stag, comm, &sr)) != 0) {
     req_fail(comm->w, rr, rc);
-    wait_impl(&rr, TUBO_STATUS_IGNORE);
+    wait_impl(&rr, TUBO_STATUS_IGNORE, NULL);
     return rc;
   }
-  int src = wait_impl(&sr, TUBO_STATUS_IGNORE);
-  int rrc = wait_impl(&rr, status);
+  int src = wait_impl(&sr, TUBO_STATUS_IGNORE, "tubo_sendrecv");
+  int rrc = wait_impl(&rr, status, "tubo_sendrecv");
   *which = src != 0 ? 0 : 1;
   return src != 0 ? src : rrc;
 }
