@@ -502,12 +502,20 @@ static void status_empty(tubo_status_t *status)
 
 /* The error return path of calls on requests: the error, and which request failed where
  * there are several (index, or (size_t)-1). comm and peer (a world rank) are the request's. */
-static __attribute__((cold, noinline)) int
-req_fail_ret(const char *fn, const tubo_comm_t *comm, int rc, int peer, size_t index, size_t count)
+static __attribute__((cold, noinline)) int req_fail_ret(const char *fn, const tubo_comm_t *comm,
+                                                        int rc, int peer, size_t index,
+                                                        size_t count, const char *started_by)
 {
   tubo_comm_t *c = (tubo_comm_t *)comm;
   if (rc == TUBO_EREQUEST || rc == TUBO_EINVAL || rc == TUBO_ENOTINIT)
     return tubo__error(NULL, rc, fn, NULL);
+  /* A non-blocking collective's failure is the collective's: it is named, with the call
+   * where it came to light. */
+  char name[96];
+  if (started_by != NULL) {
+    snprintf(name, sizeof name, "%s (completed in %s)", started_by, fn);
+    fn = name;
+  }
   char where[64] = "";
   if (index != (size_t)-1)
     snprintf(where, sizeof where, "request %zu of %zu: ", index, count);
@@ -553,23 +561,28 @@ static int wait_impl(tubo_request_t **req, tubo_status_t *status, const char *fn
   return req_finish(w, req, status);
 }
 
-/* The comm and peer of a request a caller passed, read before it is freed; NULL where it
- * is no valid request. */
-static const tubo_comm_t *req_who(tubo_request_t *r, int *peer)
+/* The comm, peer and starting call (a non-blocking collective's, else NULL) of a request
+ * a caller passed, read before it is freed; NULL where it is no valid request. */
+static const tubo_comm_t *req_who(tubo_request_t *r, int *peer, const char **started_by)
 {
   *peer = -1;
+  *started_by = NULL;
   if (r == NULL || req_check(r) != 0)
     return NULL;
   *peer = r->peer;
+  if (r->kind == TUBO__REQ_COLL)
+    *started_by = r->started_by;
   return r->comm;
 }
 
 int tubo_wait(tubo_request_t **req, tubo_status_t *status)
 {
   int peer;
-  const tubo_comm_t *c = req_who(req != NULL ? *req : NULL, &peer);
+  const char *by;
+  const tubo_comm_t *c = req_who(req != NULL ? *req : NULL, &peer, &by);
   int rc = wait_impl(req, status, "tubo_wait");
-  return __builtin_expect(rc != 0, 0) ? req_fail_ret("tubo_wait", c, rc, peer, (size_t)-1, 1) : 0;
+  return __builtin_expect(rc != 0, 0) ? req_fail_ret("tubo_wait", c, rc, peer, (size_t)-1, 1, by)
+                                      : 0;
 }
 
 static int test_impl(tubo_request_t **req, int *flag, tubo_status_t *status)
@@ -605,9 +618,11 @@ static int test_impl(tubo_request_t **req, int *flag, tubo_status_t *status)
 int tubo_test(tubo_request_t **req, int *flag, tubo_status_t *status)
 {
   int peer;
-  const tubo_comm_t *c = req_who(req != NULL ? *req : NULL, &peer);
+  const char *by;
+  const tubo_comm_t *c = req_who(req != NULL ? *req : NULL, &peer, &by);
   int rc = test_impl(req, flag, status);
-  return __builtin_expect(rc != 0, 0) ? req_fail_ret("tubo_test", c, rc, peer, (size_t)-1, 1) : 0;
+  return __builtin_expect(rc != 0, 0) ? req_fail_ret("tubo_test", c, rc, peer, (size_t)-1, 1, by)
+                                      : 0;
 }
 
 int tubo_waitall_index(size_t count, tubo_request_t **reqs, tubo_status_t *statuses, size_t *failed)
@@ -626,25 +641,28 @@ int tubo_waitall_index(size_t count, tubo_request_t **reqs, tubo_status_t *statu
       rc = TUBO_EREQUEST;
     }
   if (rc != 0)
-    return req_fail_ret("tubo_waitall", NULL, rc, -1, (size_t)-1, count);
+    return req_fail_ret("tubo_waitall", NULL, rc, -1, (size_t)-1, count, NULL);
   int first = 0, first_peer = -1;
   size_t at = (size_t)-1;
   const tubo_comm_t *first_comm = NULL;
+  const char *first_by = NULL;
   for (size_t i = 0; i < count; i++) {
     int peer;
-    const tubo_comm_t *c = req_who(reqs[i], &peer);
+    const char *by;
+    const tubo_comm_t *c = req_who(reqs[i], &peer, &by);
     int e = wait_impl(&reqs[i], statuses ? &statuses[i] : NULL, "tubo_waitall");
     if (e != 0 && first == 0) {
       first = e;
       at = i;
       first_peer = peer;
       first_comm = c;
+      first_by = by;
     }
   }
   if (failed != NULL)
     *failed = at;
   if (__builtin_expect(first != 0, 0))
-    return req_fail_ret("tubo_waitall", first_comm, first, first_peer, at, count);
+    return req_fail_ret("tubo_waitall", first_comm, first, first_peer, at, count, first_by);
   return 0;
 }
 
@@ -712,7 +730,7 @@ int tubo_waitany(size_t count, tubo_request_t **reqs, size_t *index, tubo_status
   if (__builtin_expect(rc == 0, 1))
     return 0;
   size_t at = index != NULL ? *index : (size_t)-1;
-  return req_fail_ret("tubo_waitany", NULL, rc, -1, at, count);
+  return req_fail_ret("tubo_waitany", NULL, rc, -1, at, count, NULL);
 }
 
 struct probe_arg {

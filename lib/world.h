@@ -124,6 +124,7 @@ struct tubo_request {
   int32_t st_tag;              /* recv: its tag */
   tubo__list_node_t link;      /* in the posted queue, a peer's send queue or the pool */
   struct tubo__coll_req *coll; /* COLL: the collective's state */
+  const char *started_by;      /* COLL: the public call that started it, for its errors */
   /* CTRL requests: a small frame waiting for room. */
   tubo__frame_t cf;
   uint8_t cpayload[24];
@@ -397,6 +398,12 @@ static inline int tubo__comm_is_world(const tubo_comm_t *c)
  * The handler may not return (TUBO_ERRORS_ARE_FATAL). */
 int tubo__error(tubo_comm_t *comm, int err, const char *fn, const char *fmt, ...)
     __attribute__((format(printf, 4, 5), cold, noinline));
+/* The handler in effect on comm, as tubo__error picks it. */
+tubo_errhandler_fn *tubo__errh_of(const tubo_comm_t *comm);
+/* tubo__error with the handler h, picked earlier (tubo__errh_of), for a communicator that
+ * no longer passes the checks (a spawned one its process left); h hears comm as given. */
+int tubo__error_with(tubo_errhandler_fn *h, tubo_comm_t *comm, int err, const char *fn,
+                     const char *fmt, ...) __attribute__((format(printf, 5, 6), cold, noinline));
 /* Whether the handler in effect on comm (as tubo__error picks it) only returns. */
 int tubo__error_returns(const tubo_comm_t *comm);
 /* Returns rc, through tubo__error (the error's own text) when it is an error. */
