@@ -207,8 +207,8 @@ static int jobctl_trouble(struct tubo__jobctl *c, uint32_t nranks, uint32_t phas
   int32_t failed = atomic_load(&c->failed_rank);
   if (failed >= 0 && (uint32_t)failed < nranks) /* any rank may write it: checked */
     return jobctl_peer_gone(c, (uint32_t)failed);
-  if (failed >= 0)
-    return TUBO_EPEER;
+  if (failed != -1)
+    return TUBO_ECORRUPT; /* no rank of the job: only a forgery writes that */
   if (launcher > 0 && !tubo__os_pid_alive(launcher))
     return TUBO_ELAUNCH;
   return 0;

@@ -155,8 +155,8 @@ int tubo__blocked_read(const struct tubo__blocked *b, tubo__blocked_view_t *v);
 /* Start-up rendezvous number phase (1, 2, ...) of a job of nranks ranks: counts rank in
  * and waits until every rank has reached this phase.
  * Returns 0, TUBO_EPEER if a rank died meanwhile, TUBO_EABORT if the job was aborted,
- * TUBO_ECORRUPT if the job's state holds no valid value, TUBO_ELAUNCH if the launcher
- * (launcher > 0) is gone. */
+ * TUBO_ECORRUPT if the job's state or failed rank holds no valid value, TUBO_ELAUNCH if the
+ * launcher (launcher > 0) is gone. */
 int tubo__jobctl_rendezvous(struct tubo__jobctl *c, uint32_t nranks, uint32_t rank, uint32_t phase,
                             int32_t launcher);
 
