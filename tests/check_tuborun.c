@@ -374,6 +374,7 @@ START_TEST(timeout_stops_the_job_with_124)
   tuborun(&r, NULL, "--timeout", "1", "-n", "1", RANK_HELPER, "hang", NULL);
   expect_status(&r, 124);
   expect_in("stderr", r.err, "ran longer than --timeout 1 seconds");
+  expect_in("stderr", r.err, "tuborun: rank 0 was running (a rank alone in its job");
   run_free(&r);
 }
 END_TEST

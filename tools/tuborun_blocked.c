@@ -29,7 +29,11 @@ static void blocked_describe(const tuborun_job_t *j, int r, char *buf, size_t ca
     return;
   }
   if (!v.active) {
-    if (st == TUBO__RANK_STARTING)
+    if (j->nranks == 1)
+      snprintf(buf, cap,
+               "was running (a rank alone in its job has no peer to wait for, and "
+               "says nothing of its calls)");
+    else if (st == TUBO__RANK_STARTING)
       snprintf(buf, cap,
                "had not joined the job (it had not called tubo_init, or was still attaching)");
     else if (st == TUBO__RANK_READY && atomic_load(&rc->joined) < 2)
