@@ -60,6 +60,21 @@ static inline int tubo__tp_peer_waits_room(const tubo__world_t *w, int peer)
   return !tubo__list_empty(&w->peers[peer].sq);
 }
 
+/* Gives the world, once the transport is open, the record of the job control block where
+ * this rank says what it is blocked in (launch/jobctl.h); takes it back before the
+ * memory goes. */
+static inline void tubo__tp_set_blocked(tubo__world_t *w, struct tubo__blocked *b)
+{
+  w->blocked = b;
+}
+static inline void tubo__tp_unset_blocked(tubo__world_t *w, const struct tubo__blocked *b)
+{
+  if (w->blocked == b) {
+    w->blocked = NULL;
+    w->blocked_pub = 0;
+  }
+}
+
 /* Sets, while the transport opens, the size from which messages to peer go by single copy
  * (RTS). A transport whose caps.rndv_min is 0 sets it for every peer it reaches. */
 static inline void tubo__tp_set_rndv(tubo__world_t *w, int peer, size_t rndv_min)

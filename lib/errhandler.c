@@ -48,7 +48,7 @@ void tubo__errors_are_fatal(tubo_comm_t *comm, int err, const char *msg)
 }
 
 /* The handler in effect on comm: its own, else the world's, else the job's default. */
-static tubo_errhandler_fn *errh_of(const tubo_comm_t *comm)
+tubo_errhandler_fn *tubo__errh_of(const tubo_comm_t *comm)
 {
   if (comm != NULL && tubo__comm_check(comm) == 0 && comm->errh != NULL)
     return comm->errh;
@@ -59,30 +59,53 @@ static tubo_errhandler_fn *errh_of(const tubo_comm_t *comm)
 
 int tubo__error_returns(const tubo_comm_t *comm)
 {
-  return errh_of(comm) == TUBO_ERRORS_RETURN;
+  return tubo__errh_of(comm) == TUBO_ERRORS_RETURN;
 }
 
-int tubo__error(tubo_comm_t *comm, int err, const char *fn, const char *fmt, ...)
+/* Runs h with the message "fn: " and fmt's text (NULL: the error's own); comm goes to h
+ * where it is given (h_comm), else where it is a valid communicator. */
+static int errh_run(tubo_errhandler_fn *h, tubo_comm_t *comm, tubo_comm_t *h_comm, int err,
+                    const char *fn, const char *fmt, va_list ap)
 {
-  tubo_errhandler_fn *h = errh_of(comm);
-  if (h == TUBO_ERRORS_RETURN)
-    return err;
   char msg[256];
   int n = snprintf(msg, sizeof msg, "%s: ", fn);
   if (n < 0 || (size_t)n >= sizeof msg)
     n = 0;
   if (fmt != NULL) {
-    va_list ap;
-    va_start(ap, fmt);
     vsnprintf(msg + n, sizeof msg - (size_t)n, fmt, ap);
-    va_end(ap);
   } else if (err == TUBO_ECOMM) {
     snprintf(msg + n, sizeof msg - (size_t)n, "invalid communicator %p (NULL, freed or never made)",
              (const void *)comm);
   } else {
     snprintf(msg + n, sizeof msg - (size_t)n, "%s", tubo_strerror(err));
   }
-  h(comm != NULL && tubo__comm_check(comm) == 0 ? comm : NULL, err, msg);
+  if (h_comm == NULL)
+    h_comm = comm != NULL && tubo__comm_check(comm) == 0 ? comm : NULL;
+  h(h_comm, err, msg);
+  return err;
+}
+
+int tubo__error(tubo_comm_t *comm, int err, const char *fn, const char *fmt, ...)
+{
+  tubo_errhandler_fn *h = tubo__errh_of(comm);
+  if (h == TUBO_ERRORS_RETURN)
+    return err;
+  va_list ap;
+  va_start(ap, fmt);
+  errh_run(h, comm, NULL, err, fn, fmt, ap);
+  va_end(ap);
+  return err;
+}
+
+int tubo__error_with(tubo_errhandler_fn *h, tubo_comm_t *comm, int err, const char *fn,
+                     const char *fmt, ...)
+{
+  if (h == TUBO_ERRORS_RETURN)
+    return err;
+  va_list ap;
+  va_start(ap, fmt);
+  errh_run(h, comm, comm, err, fn, fmt, ap);
+  va_end(ap);
   return err;
 }
 
@@ -103,6 +126,6 @@ int tubo_comm_get_errhandler(const tubo_comm_t *comm, tubo_errhandler_fn **handl
   if (handler == NULL)
     return tubo__error((tubo_comm_t *)comm, TUBO_EINVAL, "tubo_comm_get_errhandler",
                        "NULL handler pointer");
-  *handler = errh_of(comm);
+  *handler = tubo__errh_of(comm);
   return 0;
 }

@@ -116,7 +116,7 @@ int tubo_abort(tubo_comm_t *comm, int code)
 {
   int rc = tubo__comm_check(comm);
   if (rc != 0)
-    return rc;
+    return tubo__error(comm, rc, "tubo_abort", NULL);
   tubo__world_t *w = tubo__world;
   for (int t = 0; t < w->ntports; t++)
     w->tports[t].ops->abort(w->tports[t].state, code);

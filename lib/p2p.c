@@ -278,7 +278,7 @@ void tubo__req_cancel(tubo_request_t *r, int error)
  * and the full check of the arguments (tubo_isend). */
 static int isend_impl(const void *buf, size_t len, int dest, int tag, tubo_comm_t *comm,
                       tubo_request_t **req);
-static int wait_impl(tubo_request_t **req, tubo_status_t *status);
+static int wait_impl(tubo_request_t **req, tubo_status_t *status, const char *fn);
 
 static __attribute__((noinline)) int send_general(const void *buf, size_t len, int dest, int tag,
                                                   tubo_comm_t *comm)
@@ -287,7 +287,10 @@ static __attribute__((noinline)) int send_general(const void *buf, size_t len, i
   int rc = isend_impl(buf, len, dest, tag, comm, &r);
   if (rc != 0)
     return rc;
-  return wait_impl(&r, TUBO_STATUS_IGNORE);
+  tubo__call_t was = tubo__call_enter(r->w, "tubo_send", comm, TUBO__BLK_DEST, dest, tag, 1);
+  rc = wait_impl(&r, TUBO_STATUS_IGNORE, NULL);
+  tubo__call_leave(comm->w, was);
+  return rc;
 }
 
 /* Pushes a small message to world rank peer in one frame if there is room, else takes
@@ -389,8 +392,11 @@ __attribute__((noinline)) int tubo__recv_general(void *buf, size_t cap, int sour
   r.magic = TUBO__REQ_MAGIC;
   recv_init(&r, comm, buf, cap, source, tag);
   tubo__recv_start(w, &r);
-  if (r.state != TUBO__RS_DONE)
+  if (r.state != TUBO__RS_DONE) {
+    tubo__call_t was = tubo__call_enter(w, "tubo_recv", comm, TUBO__BLK_SOURCE, source, tag, 1);
     tubo__wait_req(w, &r);
+    tubo__call_leave(w, was);
+  }
   status_fill(w, &r, r.error, status);
   r.magic = 0;
   return r.error;
@@ -496,12 +502,20 @@ static void status_empty(tubo_status_t *status)
 
 /* The error return path of calls on requests: the error, and which request failed where
  * there are several (index, or (size_t)-1). comm and peer (a world rank) are the request's. */
-static __attribute__((cold, noinline)) int
-req_fail_ret(const char *fn, const tubo_comm_t *comm, int rc, int peer, size_t index, size_t count)
+static __attribute__((cold, noinline)) int req_fail_ret(const char *fn, const tubo_comm_t *comm,
+                                                        int rc, int peer, size_t index,
+                                                        size_t count, const char *started_by)
 {
   tubo_comm_t *c = (tubo_comm_t *)comm;
   if (rc == TUBO_EREQUEST || rc == TUBO_EINVAL || rc == TUBO_ENOTINIT)
     return tubo__error(NULL, rc, fn, NULL);
+  /* A non-blocking collective's failure is the collective's: it is named, with the call
+   * where it came to light. */
+  char name[96];
+  if (started_by != NULL) {
+    snprintf(name, sizeof name, "%s (completed in %s)", started_by, fn);
+    fn = name;
+  }
   char where[64] = "";
   if (index != (size_t)-1)
     snprintf(where, sizeof where, "request %zu of %zu: ", index, count);
@@ -510,7 +524,22 @@ req_fail_ret(const char *fn, const tubo_comm_t *comm, int rc, int peer, size_t i
   return tubo__error(c, rc, fn, "%s%s", where, tubo_strerror(rc));
 }
 
-static int wait_impl(tubo_request_t **req, tubo_status_t *status)
+/* Names the wait on r as the call fn, with r's peer (a rank of its communicator) and tag
+ * (blocked.c). */
+static tubo__call_t req_call_enter(tubo__world_t *w, const char *fn, const tubo_request_t *r)
+{
+  int role = r->kind == TUBO__REQ_RECV   ? TUBO__BLK_SOURCE
+             : r->kind == TUBO__REQ_SEND ? TUBO__BLK_DEST
+                                         : TUBO__BLK_NOPEER;
+  int peer = r->peer;
+  const tubo_comm_t *c = r->comm;
+  if (peer >= 0 && c != NULL && c->from_world != NULL)
+    peer = c->from_world[peer];
+  return tubo__call_enter(w, fn, c, role, peer, r->tag, role != TUBO__BLK_NOPEER);
+}
+
+/* fn: the public call that waits, or NULL where the caller named its call already. */
+static int wait_impl(tubo_request_t **req, tubo_status_t *status, const char *fn)
 {
   if (req == NULL)
     return TUBO_EINVAL;
@@ -522,28 +551,38 @@ static int wait_impl(tubo_request_t **req, tubo_status_t *status)
   if (rc != 0)
     return rc;
   tubo__world_t *w = (*req)->w;
-  if ((*req)->state != TUBO__RS_DONE)
+  if ((*req)->state != TUBO__RS_DONE) {
+    tubo__call_t was = w->call;
+    if (fn != NULL)
+      req_call_enter(w, fn, *req);
     tubo__wait_req(w, *req);
+    tubo__call_leave(w, was);
+  }
   return req_finish(w, req, status);
 }
 
-/* The comm and peer of a request a caller passed, read before it is freed; NULL where it
- * is no valid request. */
-static const tubo_comm_t *req_who(tubo_request_t *r, int *peer)
+/* The comm, peer and starting call (a non-blocking collective's, else NULL) of a request
+ * a caller passed, read before it is freed; NULL where it is no valid request. */
+static const tubo_comm_t *req_who(tubo_request_t *r, int *peer, const char **started_by)
 {
   *peer = -1;
+  *started_by = NULL;
   if (r == NULL || req_check(r) != 0)
     return NULL;
   *peer = r->peer;
+  if (r->kind == TUBO__REQ_COLL)
+    *started_by = r->started_by;
   return r->comm;
 }
 
 int tubo_wait(tubo_request_t **req, tubo_status_t *status)
 {
   int peer;
-  const tubo_comm_t *c = req_who(req != NULL ? *req : NULL, &peer);
-  int rc = wait_impl(req, status);
-  return __builtin_expect(rc != 0, 0) ? req_fail_ret("tubo_wait", c, rc, peer, (size_t)-1, 1) : 0;
+  const char *by;
+  const tubo_comm_t *c = req_who(req != NULL ? *req : NULL, &peer, &by);
+  int rc = wait_impl(req, status, "tubo_wait");
+  return __builtin_expect(rc != 0, 0) ? req_fail_ret("tubo_wait", c, rc, peer, (size_t)-1, 1, by)
+                                      : 0;
 }
 
 static int test_impl(tubo_request_t **req, int *flag, tubo_status_t *status)
@@ -579,9 +618,11 @@ static int test_impl(tubo_request_t **req, int *flag, tubo_status_t *status)
 int tubo_test(tubo_request_t **req, int *flag, tubo_status_t *status)
 {
   int peer;
-  const tubo_comm_t *c = req_who(req != NULL ? *req : NULL, &peer);
+  const char *by;
+  const tubo_comm_t *c = req_who(req != NULL ? *req : NULL, &peer, &by);
   int rc = test_impl(req, flag, status);
-  return __builtin_expect(rc != 0, 0) ? req_fail_ret("tubo_test", c, rc, peer, (size_t)-1, 1) : 0;
+  return __builtin_expect(rc != 0, 0) ? req_fail_ret("tubo_test", c, rc, peer, (size_t)-1, 1, by)
+                                      : 0;
 }
 
 int tubo_waitall_index(size_t count, tubo_request_t **reqs, tubo_status_t *statuses, size_t *failed)
@@ -600,25 +641,28 @@ int tubo_waitall_index(size_t count, tubo_request_t **reqs, tubo_status_t *statu
       rc = TUBO_EREQUEST;
     }
   if (rc != 0)
-    return req_fail_ret("tubo_waitall", NULL, rc, -1, (size_t)-1, count);
+    return req_fail_ret("tubo_waitall", NULL, rc, -1, (size_t)-1, count, NULL);
   int first = 0, first_peer = -1;
   size_t at = (size_t)-1;
   const tubo_comm_t *first_comm = NULL;
+  const char *first_by = NULL;
   for (size_t i = 0; i < count; i++) {
     int peer;
-    const tubo_comm_t *c = req_who(reqs[i], &peer);
-    int e = wait_impl(&reqs[i], statuses ? &statuses[i] : NULL);
+    const char *by;
+    const tubo_comm_t *c = req_who(reqs[i], &peer, &by);
+    int e = wait_impl(&reqs[i], statuses ? &statuses[i] : NULL, "tubo_waitall");
     if (e != 0 && first == 0) {
       first = e;
       at = i;
       first_peer = peer;
       first_comm = c;
+      first_by = by;
     }
   }
   if (failed != NULL)
     *failed = at;
   if (__builtin_expect(first != 0, 0))
-    return req_fail_ret("tubo_waitall", first_comm, first, first_peer, at, count);
+    return req_fail_ret("tubo_waitall", first_comm, first, first_peer, at, count, first_by);
   return 0;
 }
 
@@ -664,7 +708,9 @@ static int waitany_impl(size_t count, tubo_request_t **reqs, size_t *index, tubo
     return 0;
   }
   struct waitany_arg a = {count, reqs, (size_t)-1};
+  tubo__call_t was = tubo__call_enter(w, "tubo_waitany", NULL, TUBO__BLK_NOPEER, 0, 0, 0);
   int rc = tubo__wait_until(w, waitany_done, &a);
+  tubo__call_leave(w, was);
   if (rc != 0 && a.found == (size_t)-1) {
     /* The job broke: report it on the first live request. */
     for (size_t i = 0; i < count; i++)
@@ -684,7 +730,7 @@ int tubo_waitany(size_t count, tubo_request_t **reqs, size_t *index, tubo_status
   if (__builtin_expect(rc == 0, 1))
     return 0;
   size_t at = index != NULL ? *index : (size_t)-1;
-  return req_fail_ret("tubo_waitany", NULL, rc, -1, at, count);
+  return req_fail_ret("tubo_waitany", NULL, rc, -1, at, count, NULL);
 }
 
 struct probe_arg {
@@ -723,7 +769,9 @@ static int probe_common(int source, int tag, tubo_comm_t *comm, int blocking, in
   int drain_was = w->drain;
   w->drain = 1;
   if (blocking) {
+    tubo__call_t was = tubo__call_enter(w, "tubo_probe", comm, TUBO__BLK_SOURCE, source, tag, 1);
     rc = tubo__wait_peer(w, src, probe_done, &a);
+    tubo__call_leave(w, was);
   } else {
     rc = tubo__progress(w);
     probe_done(&a);
@@ -780,11 +828,11 @@ static int sendrecv_impl(const void *sbuf, size_t slen, int dest, int stag, void
   *which = 0;
   if ((rc = isend_impl(sbuf, slen, dest, stag, comm, &sr)) != 0) {
     req_fail(comm->w, rr, rc);
-    wait_impl(&rr, TUBO_STATUS_IGNORE);
+    wait_impl(&rr, TUBO_STATUS_IGNORE, NULL);
     return rc;
   }
-  int src = wait_impl(&sr, TUBO_STATUS_IGNORE);
-  int rrc = wait_impl(&rr, status);
+  int src = wait_impl(&sr, TUBO_STATUS_IGNORE, "tubo_sendrecv");
+  int rrc = wait_impl(&rr, status, "tubo_sendrecv");
   *which = src != 0 ? 0 : 1;
   return src != 0 ? src : rrc;
 }

@@ -5,7 +5,8 @@
  * spinning, on a processing unit of its own, where a reply comes within a microsecond;
  * yielding the unit between polls where ranks share units, so that the rank waited for
  * can run without either of them sleeping. Then it arms its bell and sleeps until a peer
- * rings it, at most sleep_ms, after which it looks for failed peers.
+ * rings it, at most sleep_ms, after which it looks for failed peers. Before it sleeps, it
+ * publishes the call it is blocked in (blocked.c), for tuborun to report.
  * A stalled rank also lets through peers blocked on a full channel to it: the transport
  * then empties such a channel into the unexpected queue. */
 #include "config.h"
@@ -165,12 +166,14 @@ int tubo__wait_until(tubo__world_t *w, int (*done)(void *), void *arg)
       stall_since = 0;
       continue;
     }
+    tubo__blocked_publish(w);
     progress_sleep(w, long_stall ? w->sleep_ms : (int)(TUBO__STALL_LONG_NS / 1000000), &wr);
     w->stalled = 0;
     tubo__world_health(w);
     tubo__waiter_slept(&wt, now);
   }
   tubo__waiter_end(&w->wait, &wt);
+  tubo__blocked_clear(w);
   return rc;
 }
 

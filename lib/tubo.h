@@ -205,7 +205,8 @@ TUBO_EXPORT int tubo_initialized(int *flag);
  * @param comm the communicator whose job ends (any; the whole job ends).
  * @param code the exit status, as MPI_Abort's errorcode.
  * @return only if there is no job to end: TUBO_ECOMM for an invalid @p comm;
- *         TUBO_ENOTINIT before ::tubo_init or after ::tubo_finalize.
+ *         TUBO_ENOTINIT before ::tubo_init or after ::tubo_finalize (both through the
+ *         world's error handler, or the job's default).
  */
 TUBO_EXPORT int tubo_abort(tubo_comm_t *comm, int code);
 
@@ -393,9 +394,13 @@ TUBO_EXPORT void tubo__errors_are_fatal(tubo_comm_t *comm, int err, const char *
  * Every call that takes a communicator calls the handler of that communicator when it
  * fails, as MPI's do: point-to-point (send, receive, probe, and the loan calls), wait and
  * test (the handler of the request's communicator), the collectives, blocking and not
- * (a non-blocking one's later failure is reported by the wait or test that sees it), the
- * communicator calls (rank, size, transport, dup, split, split_type, free and these two)
- * and the open calls of the patterns (::tubo_queue_open, ::tubo_pipe_open, ...). A call
+ * (a non-blocking one's later failure is reported by the wait or test that sees it, under
+ * the collective's name: "tubo_iallreduce (completed in tubo_wait): ..."), the
+ * communicator calls (rank, size, transport, dup, split, split_type, free and these two),
+ * ::tubo_abort, ::tubo_spawn_join (also when a worker failed) and the open calls of the
+ * patterns (::tubo_queue_open, ::tubo_pipe_open, ...). ::tubo_spawn, which has no
+ * communicator yet, uses the world's handler, as MPI_Comm_spawn its parent's, and the
+ * communicator it makes inherits that handler. A call
  * whose communicator is invalid uses the world's handler, which hears NULL. The traffic a
  * pattern or a collective makes for itself never calls the handler: the public call that
  * needed it returns the error (and calls the handler, if it takes a communicator). Calls
@@ -1012,6 +1017,8 @@ typedef int (*tubo_spawn_fn)(tubo_comm_t *comm, void *arg);
  * return value is its exit status. In a worker, ::TUBO_COMM_WORLD is that communicator.
  * @param comm receives the communicator, for this process (rank 0).
  * It works from any process: a plain program, a rank of a tuborun job, a worker.
+ * The new communicator inherits the error handler of this process's world, which also
+ * hears this call's errors (::tubo_comm_set_errhandler).
  * @return 0; TUBO_EINVAL for bad arguments; TUBO_ESHM; TUBO_ESYS.
  */
 TUBO_EXPORT int tubo_spawn(int nworkers, tubo_spawn_fn fn, void *arg, tubo_comm_t **comm);
@@ -1020,7 +1027,8 @@ TUBO_EXPORT int tubo_spawn(int nworkers, tubo_spawn_fn fn, void *arg, tubo_comm_
  * @brief Waits for every worker of a communicator made by ::tubo_spawn to end, then frees
  * the communicator and sets `*comm` to NULL.
  * @param exit_codes NULL, or room for nworkers exit codes, as ::tubo_process_exitcode.
- * @return 0 if every worker returned 0, else TUBO_EPEER; TUBO_EINVAL for a NULL @p comm;
+ * @return 0 if every worker returned 0, else TUBO_EPEER (the communicator's error handler
+ *         hears which worker failed and how); TUBO_EINVAL for a NULL @p comm;
  *         TUBO_ECOMM if `*comm` is not a live spawned communicator of this process (NULL,
  *         the world, one joined already); TUBO_ENOTINIT when this process has no world at
  *         all (neither initialized nor with a spawned communicator).

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "frame.h"
+#include "launch/jobctl.h"
 #include "launch/launch.h"
 #include "list.h"
 #include "transport.h"
@@ -123,6 +124,7 @@ struct tubo_request {
   int32_t st_tag;              /* recv: its tag */
   tubo__list_node_t link;      /* in the posted queue, a peer's send queue or the pool */
   struct tubo__coll_req *coll; /* COLL: the collective's state */
+  const char *started_by;      /* COLL: the public call that started it, for its errors */
   /* CTRL requests: a small frame waiting for room. */
   tubo__frame_t cf;
   uint8_t cpayload[24];
@@ -202,6 +204,18 @@ typedef struct tubo__reqpool {
   tubo__list_t free; /* requests to hand out */
 } tubo__reqpool_t;
 
+/* The blocking call this rank is in, as its public function set it (blocked.c): what a
+ * wait that goes to sleep publishes, for tuborun to say when it stops the job. Process
+ * memory: fn points at the call's name, comm at its communicator while it runs. */
+typedef struct tubo__call {
+  const char *fn;          /* NULL: no call named */
+  const tubo_comm_t *comm; /* or NULL */
+  int32_t peer, tag;       /* a rank of comm (or TUBO_ANY_SOURCE) by role; the tag */
+  uint8_t role, has_tag;   /* TUBO__BLK_* of launch/jobctl.h; whether tag holds */
+} tubo__call_t;
+
+struct tubo__blocked;
+
 struct tubo__world {
   int rank, size;
   tubo__launch_t launch;
@@ -229,6 +243,10 @@ struct tubo__world {
   /* The world rank the current wait is on (tubo__wait_peer), or -1: any. A transport
    * that watches its peers' processes itself looks at this one first. */
   int wait_peer;
+
+  tubo__call_t call;             /* the blocking call in progress (tubo__call_enter) */
+  struct tubo__blocked *blocked; /* where this rank says what it is blocked in, or NULL */
+  int blocked_pub;               /* a wait published call there: the wait's end clears it */
 
   int sq_peers;    /* peers whose send queue is not empty */
   int waitfin;     /* sends waiting for a FIN */
@@ -259,6 +277,42 @@ struct tubo__world {
   uint16_t *pipe_seq;                  /* pipes opened so far with each rank, or NULL */
   struct tubo__coll_req *colls;        /* non-blocking collectives in progress (coll/) */
 };
+
+/* ---- What a blocking call is blocked in (blocked.c) ---- */
+
+/* Names the blocking call now in progress: fn (its public name), the peer of role
+ * (TUBO__BLK_SOURCE, _DEST, _ROOT or _NOPEER) and tag, on comm. Returns the call it
+ * replaces, which tubo__call_leave puts back. Process memory only: the shared record is
+ * written when a wait goes to sleep (tubo__blocked_publish), so that calls that never
+ * sleep pay a few stores. */
+static inline tubo__call_t tubo__call_enter(tubo__world_t *w, const char *fn,
+                                            const tubo_comm_t *comm, int role, int peer, int tag,
+                                            int has_tag)
+{
+  tubo__call_t was = w->call;
+  w->call = (tubo__call_t){fn, comm, peer, tag, (uint8_t)role, (uint8_t)has_tag};
+  return was;
+}
+static inline void tubo__call_leave(tubo__world_t *w, tubo__call_t was)
+{
+  w->call = was;
+}
+
+/* A wait is going to sleep: publishes w->call as what this rank is blocked in, once per
+ * wait (a nested wait's end clears it; the outer wait publishes again at its next sleep). */
+void tubo__blocked_publish_slow(tubo__world_t *w);
+static inline void tubo__blocked_publish(tubo__world_t *w)
+{
+  if (w->blocked != NULL && !w->blocked_pub)
+    tubo__blocked_publish_slow(w);
+}
+/* A wait ended: clears what it published. */
+void tubo__blocked_clear_slow(tubo__world_t *w);
+static inline void tubo__blocked_clear(tubo__world_t *w)
+{
+  if (w->blocked_pub)
+    tubo__blocked_clear_slow(w);
+}
 
 /* The world of this process (what TUBO_COMM_WORLD names), or NULL outside tubo_init ..
  * tubo_finalize. A process may live in more worlds: those it made with tubo_spawn. */
@@ -348,6 +402,12 @@ static inline int tubo__comm_is_world(const tubo_comm_t *c)
  * The handler may not return (TUBO_ERRORS_ARE_FATAL). */
 int tubo__error(tubo_comm_t *comm, int err, const char *fn, const char *fmt, ...)
     __attribute__((format(printf, 4, 5), cold, noinline));
+/* The handler in effect on comm, as tubo__error picks it. */
+tubo_errhandler_fn *tubo__errh_of(const tubo_comm_t *comm);
+/* tubo__error with the handler h, picked earlier (tubo__errh_of), for a communicator that
+ * no longer passes the checks (a spawned one its process left); h hears comm as given. */
+int tubo__error_with(tubo_errhandler_fn *h, tubo_comm_t *comm, int err, const char *fn,
+                     const char *fmt, ...) __attribute__((format(printf, 5, 6), cold, noinline));
 /* Whether the handler in effect on comm (as tubo__error picks it) only returns. */
 int tubo__error_returns(const tubo_comm_t *comm);
 /* Returns rc, through tubo__error (the error's own text) when it is an error. */

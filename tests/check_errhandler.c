@@ -131,6 +131,61 @@ static void body_coll_errors(void)
   TH_OK(tubo_barrier(th_world));
   TH_OK(tubo_allreduce(v, v + 1, 1, TUBO_INT, TUBO_SUM, th_world));
   TH_EQ("handler calls after calls that succeed", heard_n, n);
+  /* A non-blocking collective that fails where it completes is named, with the call that
+   * completed it: counts that disagree truncate the broadcast on rank 1. */
+  tubo_request_t *rq = NULL;
+  TH_OK(tubo_ibcast(v, th_rank == 0 ? 2 : 1, TUBO_INT, 0, th_world, &rq));
+  if (th_rank == 0) {
+    TH_OK(tubo_wait(&rq, TUBO_STATUS_IGNORE));
+  } else {
+    TH_EXPECT_RC(tubo_wait(&rq, TUBO_STATUS_IGNORE), TUBO_ETRUNC);
+    expect_heard_from(n, th_world, TUBO_ETRUNC, "tubo_ibcast (completed in tubo_wait): ");
+  }
+  TH_CHECK(rq == NULL, "expected tubo_wait to free the request");
+  TH_OK(tubo_barrier(th_world));
+  TH_OK(tubo_comm_set_errhandler(th_world, NULL));
+}
+
+static int worker_exit3(tubo_comm_t *comm, void *arg)
+{
+  (void)comm;
+  (void)arg;
+  return 3;
+}
+
+/* tubo_spawn reports to the world's handler, which its communicator inherits;
+ * tubo_spawn_join and tubo_abort to their communicator's. */
+static void body_spawn_errors(void)
+{
+  TH_OK(tubo_comm_set_errhandler(th_world, note_error));
+  tubo_comm_t *c = NULL;
+  int n = heard_n;
+  TH_EXPECT_RC(tubo_spawn(0, worker_exit3, NULL, &c), TUBO_EINVAL);
+  expect_heard_from(n, NULL, TUBO_EINVAL, "tubo_spawn: 0 workers: out of range 1 to ");
+  n = heard_n;
+  TH_EXPECT_RC(tubo_spawn(1, NULL, NULL, &c), TUBO_EINVAL);
+  expect_heard_from(n, NULL, TUBO_EINVAL, "tubo_spawn: NULL worker function");
+  TH_OK(tubo_spawn(1, worker_exit3, NULL, &c));
+  tubo_errhandler_fn *h = NULL;
+  TH_OK(tubo_comm_get_errhandler(c, &h));
+  TH_CHECK(h == note_error, "expected the spawned communicator to inherit the world's handler");
+  tubo_comm_t *spawned = c;
+  int code = -9;
+  n = heard_n;
+  TH_EXPECT_RC(tubo_spawn_join(&c, &code), TUBO_EPEER);
+  TH_EQ("the worker's exit code", code, 3);
+  expect_heard_from(n, spawned, TUBO_EPEER,
+                    "tubo_spawn_join: worker 0 (rank 1) exited with status 3");
+  n = heard_n;
+  TH_EXPECT_RC(tubo_spawn_join(NULL, NULL), TUBO_EINVAL);
+  expect_heard_from(n, NULL, TUBO_EINVAL, "tubo_spawn_join: NULL communicator pointer");
+  tubo_comm_t *world = th_world;
+  n = heard_n;
+  TH_EXPECT_RC(tubo_spawn_join(&world, NULL), TUBO_ECOMM);
+  expect_heard_from(n, th_world, TUBO_ECOMM, "tubo_spawn_join: communicator ");
+  n = heard_n;
+  TH_EXPECT_RC(tubo_abort(NULL, 3), TUBO_ECOMM);
+  expect_heard_from(n, NULL, TUBO_ECOMM, "tubo_abort: invalid communicator");
   TH_OK(tubo_comm_set_errhandler(th_world, NULL));
 }
 
@@ -358,6 +413,7 @@ static Suite *errhandler_suite(void)
   th_add_case(s, "handlers", 2, TH_SHM);
   th_add_case(s, "coll_errors", 2, TH_SHM);
   th_add_case(s, "comm_errors", 2, TH_SHM);
+  th_add_case(s, "spawn_errors", 1, TH_SHM);
   th_add_case(s, "pattern_quiet", 2, TH_BOTH);
   th_add_case(s, "proc_null", 3, TH_BOTH);
   TCase *tc = th_tcase("fatal");
@@ -369,12 +425,17 @@ static Suite *errhandler_suite(void)
   return s;
 }
 
-static const th_body_t bodies[] = {
-    {"handlers", body_handlers, 0},           {"proc_null", body_proc_null, 0},
-    {"coll_errors", body_coll_errors, 0},     {"comm_errors", body_comm_errors, 0},
-    {"pattern_quiet", body_pattern_quiet, 0}, {"coll_fatal", body_coll_fatal, TH_SELF_INIT},
-    {"fatal", body_fatal, TH_SELF_INIT},      {"env_fatal", body_env_fatal, TH_SELF_INIT},
-    {"no_init", body_no_init, TH_SELF_INIT},  {NULL, NULL, 0}};
+static const th_body_t bodies[] = {{"handlers", body_handlers, 0},
+                                   {"proc_null", body_proc_null, 0},
+                                   {"coll_errors", body_coll_errors, 0},
+                                   {"comm_errors", body_comm_errors, 0},
+                                   {"spawn_errors", body_spawn_errors, 0},
+                                   {"pattern_quiet", body_pattern_quiet, 0},
+                                   {"coll_fatal", body_coll_fatal, TH_SELF_INIT},
+                                   {"fatal", body_fatal, TH_SELF_INIT},
+                                   {"env_fatal", body_env_fatal, TH_SELF_INIT},
+                                   {"no_init", body_no_init, TH_SELF_INIT},
+                                   {NULL, NULL, 0}};
 
 int main(int argc, char **argv)
 {

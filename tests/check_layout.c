@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /* The shared-memory segment layout (lib/shm/shm_layout.c): powers of two and page
  * multiples, channels that never overlap, a total that holds them all, the size settings;
- * and the slot reader that checks what a peer wrote into a channel (shm_ring.h). */
+ * and the slot reader that checks what a peer wrote into a channel (shm_ring.h); the job
+ * control block's checks of what any rank may have written there (launch/jobctl.h). */
 #include "config.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "harness.h"
 #include "launch/jobctl.h"
@@ -388,6 +392,69 @@ START_TEST(test_settings_differ)
 }
 END_TEST
 
+/* A job control block of two ranks where rank 1 never comes: a failed rank that names
+ * no rank of the job is a forgery, TUBO_ECORRUPT, not a peer's end. */
+START_TEST(test_jobctl_forged_failed_rank)
+{
+  static const int32_t forged[] = {2, 1000, -2, INT32_MIN};
+  for (size_t i = 0; i < sizeof forged / sizeof forged[0]; i++) {
+    uint8_t jobid[16] = {1};
+    struct tubo__jobctl *c = NULL;
+    int fd = tubo__jobctl_create(2, jobid, 0, &c);
+    ck_assert_msg(fd >= 0, "tubo__jobctl_create: expected a descriptor, got %d", fd);
+    atomic_store(&c->failed_rank, forged[i]);
+    int rc = tubo__jobctl_rendezvous(c, 2, 0, 1, 0);
+    ck_assert_msg(rc == TUBO_ECORRUPT, "failed rank %d of 2: expected TUBO_ECORRUPT, got %s",
+                  (int)forged[i], tubo_err_name(rc));
+    munmap(c, c->ctl_bytes);
+    close(fd);
+  }
+}
+END_TEST
+
+/* The record of what a rank is blocked in: read back as written, cleared, and refused
+ * when it holds what no rank writes. */
+START_TEST(test_blocked_record)
+{
+  struct tubo__blocked b;
+  memset(&b, 0, sizeof b);
+  tubo__blocked_view_t v;
+  ck_assert_msg(tubo__blocked_read(&b, &v) == 0 && !v.active, "a zeroed record: not blocked");
+  tubo__blocked_write(&b, "tubo_recv", TUBO__BLK_SOURCE, TUBO_ANY_SOURCE, 1, 7, 4, 3);
+  ck_assert_msg(tubo__blocked_read(&b, &v) == 0 && v.active, "expected the record read back");
+  ck_assert_msg(strcmp(v.name, "tubo_recv") == 0 && v.role == TUBO__BLK_SOURCE &&
+                    v.peer == TUBO_ANY_SOURCE && v.has_tag && v.tag == 7 && v.has_comm &&
+                    v.comm_size == 4 && v.cid == 3,
+                "expected tubo_recv (source any, tag 7, 4 ranks, context 3), got %s role %d "
+                "peer %d tag %d size %u cid %u",
+                v.name, v.role, (int)v.peer, (int)v.tag, v.comm_size, v.cid);
+  /* A name longer than the record is cut, and stays terminated. */
+  tubo__blocked_write(&b, "tubo_a_name_longer_than_thirty_two_characters", TUBO__BLK_NOPEER, 0, 0,
+                      0, 0, 0);
+  ck_assert_msg(tubo__blocked_read(&b, &v) == 0 && strlen(v.name) == TUBO__BLOCKED_NAME - 1 &&
+                    !v.has_comm && !v.has_tag,
+                "expected a long name cut to %d characters, got '%s'", TUBO__BLOCKED_NAME - 1,
+                v.name);
+  tubo__blocked_clear_rec(&b);
+  ck_assert_msg(tubo__blocked_read(&b, &v) == 0 && !v.active, "a cleared record: not blocked");
+  /* Forgeries: a role out of range, a name that is no identifier or not terminated, a
+   * sequence number that stays odd. */
+  tubo__blocked_write(&b, "tubo_recv", TUBO__BLK_SOURCE, 0, 1, 0, 2, 0);
+  atomic_store(&b.flags, TUBO__BLK_ACTIVE | (200u << TUBO__BLK_ROLE_SHIFT));
+  ck_assert_msg(tubo__blocked_read(&b, &v) == -1 && !v.active, "a forged role: refused");
+  tubo__blocked_write(&b, "tubo_recv", TUBO__BLK_SOURCE, 0, 1, 0, 2, 0);
+  atomic_store(&b.name[0], 0x2e2e2f2e2e2f2e2eull); /* "../../.." */
+  ck_assert_msg(tubo__blocked_read(&b, &v) == -1 && !v.active, "a forged name: refused");
+  for (size_t i = 0; i < TUBO__BLOCKED_NAME / 8; i++)
+    atomic_store(&b.name[i], 0x6161616161616161ull); /* no terminating NUL */
+  ck_assert_msg(tubo__blocked_read(&b, &v) == -1 && !v.active, "an unterminated name: refused");
+  tubo__blocked_write(&b, "tubo_recv", TUBO__BLK_SOURCE, 0, 1, 0, 2, 0);
+  atomic_store(&b.seq, 1);
+  ck_assert_msg(tubo__blocked_read(&b, &v) == -1 && !v.active,
+                "a record written for ever: given up");
+}
+END_TEST
+
 static Suite *layout_suite(void)
 {
   Suite *s = suite_create("layout");
@@ -399,6 +466,8 @@ static Suite *layout_suite(void)
   tcase_add_test(tc, test_errors);
   tcase_add_test(tc, test_slot_read);
   tcase_add_test(tc, test_stamp_ok);
+  tcase_add_test(tc, test_jobctl_forged_failed_rank);
+  tcase_add_test(tc, test_blocked_record);
   suite_add_tcase(s, tc);
   tc = th_tcase("settings");
   tcase_add_test(tc, test_frame_mismatch);

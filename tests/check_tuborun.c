@@ -374,6 +374,35 @@ START_TEST(timeout_stops_the_job_with_124)
   tuborun(&r, NULL, "--timeout", "1", "-n", "1", RANK_HELPER, "hang", NULL);
   expect_status(&r, 124);
   expect_in("stderr", r.err, "ran longer than --timeout 1 seconds");
+  expect_in("stderr", r.err, "tuborun: rank 0 was running (a rank alone in its job");
+  run_free(&r);
+}
+END_TEST
+
+/* At the timeout, tuborun says what each rank was blocked in: the call, its peer and tag.
+ * On a loaded machine the ranks may not all have reached their calls when the timeout
+ * comes: the job then runs again with twice the time, up to 8 s. */
+START_TEST(timeout_says_what_each_rank_was_blocked_in)
+{
+  static const char *const want[] = {
+      "tuborun: rank 0 was blocked in tubo_barrier (TUBO_COMM_WORLD)\n",
+      "tuborun: rank 1 was blocked in tubo_recv (source 0, tag 7, TUBO_COMM_WORLD)\n",
+      "tuborun: rank 2 was computing (not blocked in tubo)\n"};
+  run_t r;
+  for (int secs = 2;; secs *= 2) {
+    char timeout[16];
+    snprintf(timeout, sizeof timeout, "%d", secs);
+    tuborun(&r, NULL, "--timeout", timeout, "-n", "3", RANK_HELPER, "blocked", NULL);
+    int all = 1;
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+      all = all && r.err != NULL && strstr(r.err, want[i]) != NULL;
+    if (all || secs >= 8)
+      break;
+    run_free(&r);
+  }
+  expect_status(&r, 124);
+  for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+    expect_in("stderr", r.err, want[i]);
   run_free(&r);
 }
 END_TEST
@@ -841,6 +870,7 @@ int main(void)
   tcase_add_test(tc, failing_rank_sets_the_exit_status);
   tcase_add_test(tc, killed_rank_exits_137);
   tcase_add_test(tc, timeout_stops_the_job_with_124);
+  tcase_add_test(tc, timeout_says_what_each_rank_was_blocked_in);
   tcase_add_test(tc, mpiexec_timeout_is_honoured);
   tcase_add_test(tc, a_program_that_cannot_run_says_its_status);
   tcase_add_test(tc, ranks_that_skip_init_or_finalize_are_named);

@@ -8,7 +8,10 @@
  *   env VAR...        one line: VAR=value for each VAR ("(unset)" when it is not set)
  *   affinity          one line: the processors it may run on, as a list ("0-1,4")
  *   stdin             one line: how many bytes it read from standard input
- *   init-only         calls tubo_init, then exits 0 without tubo_finalize */
+ *   init-only         calls tubo_init, then exits 0 without tubo_finalize
+ *   blocked           calls tubo_init; then rank 0 blocks in tubo_barrier, rank 1 in a
+ *                     tubo_recv from rank 0 with tag 7 that is never sent, the others
+ *                     wait for a signal outside tubo */
 #include "config.h"
 
 #include <sched.h>
@@ -93,6 +96,17 @@ int main(int argc, char **argv)
     if (rc != 0)
       fprintf(stderr, "rank_helper: tubo_init: %s\n", tubo_strerror(rc));
     return rc != 0;
+  } else if (strcmp(mode, "blocked") == 0) {
+    int rc = tubo_init(NULL, NULL);
+    char buf[4];
+    if (rc == 0 && rank == 0)
+      rc = tubo_barrier(TUBO_COMM_WORLD);
+    else if (rc == 0 && rank == 1)
+      rc = tubo_recv(buf, sizeof buf, 0, 7, TUBO_COMM_WORLD, TUBO_STATUS_IGNORE);
+    else if (rc == 0)
+      helper_hang();
+    fprintf(stderr, "rank_helper: rank %d returned: %s\n", rank, tubo_strerror(rc));
+    return 1;
   } else if (strcmp(mode, "affinity") == 0) {
     helper_affinity();
     return 0;

@@ -95,6 +95,10 @@ void tuborun_job_notify_exit(tuborun_job_t *j, int r, int status);
 int tuborun_job_retry_notes(tuborun_job_t *j);
 void tuborun_job_destroy(tuborun_job_t *j);
 
+/* Says, one line per rank (or per run of ranks that say the same), what each started
+ * rank was blocked in, from the job control block: for a job stopped at its timeout. */
+void tuborun_say_blocked(const tuborun_job_t *j);
+
 /* Starts the job's ranks and watches them until every rank has ended; returns tuborun's
  * exit status. Signals, the timeout and rank deaths are answered from the first fork on:
  * the ranks still to start then never are. */

@@ -311,6 +311,7 @@ static void mon_deadlines(mon_t *m, uint64_t now)
     fprintf(stderr, "tuborun: the job ran longer than %s %g seconds; stopping %d rank%s\n",
             m->j->o->timeout_env ? "MPIEXEC_TIMEOUT" : "--timeout", m->j->o->timeout_s, m->alive,
             m->alive == 1 ? "" : "s");
+    tuborun_say_blocked(m->j);
     m->status = 124;
     m->stopping = 3;
     mon_signal_all(m, SIGTERM);

@@ -192,6 +192,7 @@ int tubo__coll_start(tubo__coll_req_t *c, tubo_request_t **req)
   r->peer = TUBO_ANY_SOURCE;
   r->comm = c->comm;
   r->coll = c;
+  r->started_by = c->a.fn;
   c->pub = r;
   c->next = w->colls;
   w->colls = c;

@@ -56,6 +56,7 @@ typedef struct tubo__coll_args {
   const tubo__type_info_t *t;
   const tubo_op_t *op;
   int root;
+  const char *fn; /* the public call (errors, blocked.c), or NULL: the library's own */
 } tubo__coll_args_t;
 
 /* What a table function returns for arguments it leaves to the point-to-point table. */

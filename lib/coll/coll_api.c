@@ -27,7 +27,7 @@ static const tubo__coll_step_t coll_p2p_steps[TUBO__C_NKINDS] = {
     [TUBO__C_EXSCAN] = tubo__p2p_scan,
 };
 
-static int coll_go(tubo_comm_t *comm, tubo__coll_args_t *a, tubo_request_t **req);
+static int coll_go(const char *fn, tubo_comm_t *comm, tubo__coll_args_t *a, tubo_request_t **req);
 
 /* Kinds whose count is the same on every rank: with none to move, they do nothing. */
 static int coll_fixed_count(int kind)
@@ -40,10 +40,34 @@ static int coll_fixed_count(int kind)
  * engine. */
 int tubo__coll_call(tubo_comm_t *comm, tubo__coll_args_t *a, tubo_request_t **req)
 {
-  return coll_go(comm, a, req);
+  return coll_go(NULL, comm, a, req);
 }
 
-static int coll_go(tubo_comm_t *comm, tubo__coll_args_t *a, tubo_request_t **req)
+static int coll_run(tubo_comm_t *comm, tubo__coll_args_t *a, tubo_request_t **req);
+
+/* Kinds with a root. */
+static int coll_rooted(int kind)
+{
+  return kind == TUBO__C_BCAST || kind == TUBO__C_REDUCE || kind == TUBO__C_GATHER ||
+         kind == TUBO__C_GATHERV || kind == TUBO__C_SCATTER || kind == TUBO__C_SCATTERV;
+}
+
+/* fn: the public call's name, which a blocking call's waits publish (blocked.c) and a
+ * non-blocking one's request keeps for its errors; NULL for the library's own calls. */
+static int coll_go(const char *fn, tubo_comm_t *comm, tubo__coll_args_t *a, tubo_request_t **req)
+{
+  a->fn = fn;
+  if (req != NULL || fn == NULL)
+    return coll_run(comm, a, req);
+  int rooted = coll_rooted(a->kind);
+  tubo__call_t was = tubo__call_enter(comm->w, fn, comm, rooted ? TUBO__BLK_ROOT : TUBO__BLK_NOPEER,
+                                      rooted ? a->root : 0, 0, 0);
+  int rc = coll_run(comm, a, req);
+  tubo__call_leave(comm->w, was);
+  return rc;
+}
+
+static int coll_run(tubo_comm_t *comm, tubo__coll_args_t *a, tubo_request_t **req)
 {
   if (req == NULL) {
     if (a->count == 0 && coll_fixed_count(a->kind))
@@ -207,7 +231,7 @@ static int barrier_common(const char *fn, tubo_comm_t *comm, tubo_request_t **re
     return fn != NULL ? tubo__error(comm, rc, fn, NULL) : rc;
   if (nonblocking && req == NULL)
     return coll_no_req(fn, comm);
-  rc = coll_go(comm, &a, req);
+  rc = coll_go(fn, comm, &a, req);
   return fn != NULL ? tubo__error_ret(comm, rc, fn) : rc;
 }
 
@@ -241,7 +265,7 @@ static int bcast_common(const char *fn, void *buf, size_t count, tubo_type_t typ
     return coll_no_req(fn, comm);
   a.rbuf = buf;
   a.count = count;
-  return tubo__error_ret(comm, coll_go(comm, &a, req), fn);
+  return tubo__error_ret(comm, coll_go(fn, comm, &a, req), fn);
 }
 
 int tubo_bcast(void *buf, size_t count, tubo_type_t type, int root, tubo_comm_t *comm)
@@ -284,12 +308,12 @@ static int reduce_all(const char *fn, const void *sbuf, void *rbuf, size_t count
   tubo__coll_args_t a;
   int rc = reduce_all_args(sbuf, rbuf, count, type, op, comm, kind, &a);
   if (fn == NULL)
-    return rc != 0 ? rc : coll_go(comm, &a, req);
+    return rc != 0 ? rc : coll_go(NULL, comm, &a, req);
   if (rc != 0)
     return COLL_CHECKED(fn, comm, rc, -1, count, type, 1, op);
   if (nonblocking && req == NULL)
     return coll_no_req(fn, comm);
-  return tubo__error_ret(comm, coll_go(comm, &a, req), fn);
+  return tubo__error_ret(comm, coll_go(fn, comm, &a, req), fn);
 }
 
 int tubo_allreduce(const void *sbuf, void *rbuf, size_t count, tubo_type_t type,
@@ -347,7 +371,7 @@ int tubo_reduce(const void *sbuf, void *rbuf, size_t count, tubo_type_t type, co
   a.sbuf = a.in_place ? NULL : sbuf;
   a.rbuf = at_root ? rbuf : NULL;
   a.count = count;
-  return tubo__error_ret(comm, coll_go(comm, &a, NULL), "tubo_reduce");
+  return tubo__error_ret(comm, coll_go("tubo_reduce", comm, &a, NULL), "tubo_reduce");
 }
 
 int tubo_reduce_scatter_block(const void *sbuf, void *rbuf, size_t count, tubo_type_t type,
@@ -374,7 +398,8 @@ int tubo_reduce_scatter_block(const void *sbuf, void *rbuf, size_t count, tubo_t
   a.sbuf = a.in_place ? NULL : sbuf;
   a.rbuf = rbuf;
   a.count = count;
-  return tubo__error_ret(comm, coll_go(comm, &a, NULL), "tubo_reduce_scatter_block");
+  return tubo__error_ret(comm, coll_go("tubo_reduce_scatter_block", comm, &a, NULL),
+                         "tubo_reduce_scatter_block");
 }
 
 /* The arguments of gather, scatter and their v-forms: every rank's own block (mine,
@@ -429,7 +454,7 @@ int tubo_gather(const void *sbuf, void *rbuf, size_t count, tubo_type_t type, in
   int rc = rooted_args(comm, type, TUBO__C_GATHER, root, sbuf, count, rbuf, NULL, NULL, &a);
   if (rc != 0)
     return COLL_CHECKED("tubo_gather", comm, rc, root, count, type, 0, NULL);
-  return tubo__error_ret(comm, coll_go(comm, &a, NULL), "tubo_gather");
+  return tubo__error_ret(comm, coll_go("tubo_gather", comm, &a, NULL), "tubo_gather");
 }
 
 int tubo_gatherv(const void *sbuf, size_t scount, void *rbuf, const size_t *rcounts,
@@ -443,7 +468,7 @@ int tubo_gatherv(const void *sbuf, size_t scount, void *rbuf, const size_t *rcou
                        rcounts != NULL || displs != NULL ? displs : NULL, &a);
   if (rc != 0)
     return COLL_CHECKED("tubo_gatherv", comm, rc, root, scount, type, 0, NULL);
-  return tubo__error_ret(comm, coll_go(comm, &a, NULL), "tubo_gatherv");
+  return tubo__error_ret(comm, coll_go("tubo_gatherv", comm, &a, NULL), "tubo_gatherv");
 }
 
 int tubo_scatter(const void *sbuf, void *rbuf, size_t count, tubo_type_t type, int root,
@@ -453,7 +478,7 @@ int tubo_scatter(const void *sbuf, void *rbuf, size_t count, tubo_type_t type, i
   int rc = rooted_args(comm, type, TUBO__C_SCATTER, root, rbuf, count, sbuf, NULL, NULL, &a);
   if (rc != 0)
     return COLL_CHECKED("tubo_scatter", comm, rc, root, count, type, 0, NULL);
-  return tubo__error_ret(comm, coll_go(comm, &a, NULL), "tubo_scatter");
+  return tubo__error_ret(comm, coll_go("tubo_scatter", comm, &a, NULL), "tubo_scatter");
 }
 
 int tubo_scatterv(const void *sbuf, const size_t *scounts, const size_t *displs, void *rbuf,
@@ -466,7 +491,7 @@ int tubo_scatterv(const void *sbuf, const size_t *scounts, const size_t *displs,
                        scounts != NULL || displs != NULL ? displs : NULL, &a);
   if (rc != 0)
     return COLL_CHECKED("tubo_scatterv", comm, rc, root, rcount, type, 0, NULL);
-  return tubo__error_ret(comm, coll_go(comm, &a, NULL), "tubo_scatterv");
+  return tubo__error_ret(comm, coll_go("tubo_scatterv", comm, &a, NULL), "tubo_scatterv");
 }
 
 int tubo_allgather(const void *sbuf, void *rbuf, size_t count, tubo_type_t type, tubo_comm_t *comm)
@@ -489,7 +514,7 @@ int tubo_allgather(const void *sbuf, void *rbuf, size_t count, tubo_type_t type,
   a.sbuf = a.in_place ? NULL : sbuf;
   a.rbuf = rbuf;
   a.count = count;
-  return tubo__error_ret(comm, coll_go(comm, &a, NULL), "tubo_allgather");
+  return tubo__error_ret(comm, coll_go("tubo_allgather", comm, &a, NULL), "tubo_allgather");
 }
 
 int tubo_allgatherv(const void *sbuf, size_t scount, void *rbuf, const size_t *rcounts,
@@ -514,7 +539,7 @@ int tubo_allgatherv(const void *sbuf, size_t scount, void *rbuf, const size_t *r
   a.count = a.in_place ? rcounts[comm->rank] : scount;
   a.rcounts = rcounts;
   a.rdispls = displs;
-  return tubo__error_ret(comm, coll_go(comm, &a, NULL), "tubo_allgatherv");
+  return tubo__error_ret(comm, coll_go("tubo_allgatherv", comm, &a, NULL), "tubo_allgatherv");
 }
 
 int tubo_alltoall(const void *sbuf, void *rbuf, size_t count, tubo_type_t type, tubo_comm_t *comm)
@@ -536,7 +561,7 @@ int tubo_alltoall(const void *sbuf, void *rbuf, size_t count, tubo_type_t type, 
   a.sbuf = a.in_place ? NULL : sbuf;
   a.rbuf = rbuf;
   a.count = count;
-  return tubo__error_ret(comm, coll_go(comm, &a, NULL), "tubo_alltoall");
+  return tubo__error_ret(comm, coll_go("tubo_alltoall", comm, &a, NULL), "tubo_alltoall");
 }
 
 int tubo_alltoallv(const void *sbuf, const size_t *scounts, const size_t *sdispls, void *rbuf,
@@ -565,5 +590,5 @@ int tubo_alltoallv(const void *sbuf, const size_t *scounts, const size_t *sdispl
   a.sdispls = a.in_place ? NULL : sdispls;
   a.rcounts = rcounts;
   a.rdispls = rdispls;
-  return tubo__error_ret(comm, coll_go(comm, &a, NULL), "tubo_alltoallv");
+  return tubo__error_ret(comm, coll_go("tubo_alltoallv", comm, &a, NULL), "tubo_alltoallv");
 }

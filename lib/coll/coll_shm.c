@@ -131,6 +131,7 @@ int tubo__shmc_wait(shmc_t *s, int r, uint32_t k)
     if (!tubo__waiter_idle(&w->wait, &wt))
       continue;
     uint64_t now = tubo__os_now_ns();
+    tubo__blocked_publish(w);
     rc = shmc_sleep(s, r, k);
     tubo__waiter_slept(&wt, now);
     if (rc != 0 && !shmc_ready(s, r, k))
@@ -138,6 +139,7 @@ int tubo__shmc_wait(shmc_t *s, int r, uint32_t k)
     rc = 0;
   }
   tubo__waiter_end(&w->wait, &wt);
+  tubo__blocked_clear(w);
   return rc;
 }
 

@@ -84,6 +84,93 @@ void tubo__jobctl_abort(struct tubo__jobctl *c, uint32_t nranks, int code)
   jobctl_wake_all(c, nranks);
 }
 
+void tubo__blocked_write(struct tubo__blocked *b, const char *fn, int role, int32_t peer,
+                         int has_tag, int32_t tag, uint32_t comm_size, uint32_t cid)
+{
+  uint64_t words[TUBO__BLOCKED_NAME / 8] = {0};
+  if (fn != NULL) {
+    size_t n = strnlen(fn, TUBO__BLOCKED_NAME - 1);
+    memcpy(words, fn, n);
+  }
+  uint32_t seq = atomic_load_explicit(&b->seq, memory_order_relaxed);
+  atomic_store_explicit(&b->seq, seq + 1, memory_order_relaxed);
+  atomic_thread_fence(memory_order_release);
+  uint32_t flags = TUBO__BLK_ACTIVE | (has_tag ? TUBO__BLK_HAS_TAG : 0) |
+                   (comm_size > 0 ? TUBO__BLK_HAS_COMM : 0) |
+                   ((uint32_t)role << TUBO__BLK_ROLE_SHIFT);
+  atomic_store_explicit(&b->flags, flags, memory_order_relaxed);
+  atomic_store_explicit(&b->peer, peer, memory_order_relaxed);
+  atomic_store_explicit(&b->tag, tag, memory_order_relaxed);
+  atomic_store_explicit(&b->comm_size, comm_size, memory_order_relaxed);
+  atomic_store_explicit(&b->cid, cid, memory_order_relaxed);
+  for (size_t i = 0; i < TUBO__BLOCKED_NAME / 8; i++)
+    atomic_store_explicit(&b->name[i], words[i], memory_order_relaxed);
+  atomic_store_explicit(&b->seq, seq + 2, memory_order_release);
+}
+
+void tubo__blocked_clear_rec(struct tubo__blocked *b)
+{
+  uint32_t seq = atomic_load_explicit(&b->seq, memory_order_relaxed);
+  atomic_store_explicit(&b->seq, seq + 1, memory_order_relaxed);
+  atomic_thread_fence(memory_order_release);
+  atomic_store_explicit(&b->flags, 0, memory_order_relaxed);
+  atomic_store_explicit(&b->seq, seq + 2, memory_order_release);
+}
+
+/* Whether name holds a call's name: letters, digits and '_', NUL-terminated. */
+static int blocked_name_ok(const char *name)
+{
+  size_t i = 0;
+  for (; i < TUBO__BLOCKED_NAME && name[i] != '\0'; i++) {
+    char c = name[i];
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_'))
+      return 0;
+  }
+  return i < TUBO__BLOCKED_NAME;
+}
+
+int tubo__blocked_read(const struct tubo__blocked *b, tubo__blocked_view_t *v)
+{
+  memset(v, 0, sizeof *v);
+  /* The rank writes a few words at most once per sleep: a handful of tries sees it still. */
+  for (int tries = 0; tries < 100; tries++) {
+    uint32_t s0 = atomic_load_explicit(&b->seq, memory_order_acquire);
+    if (s0 & 1u)
+      continue;
+    uint32_t flags = atomic_load_explicit(&b->flags, memory_order_relaxed);
+    int32_t peer = atomic_load_explicit(&b->peer, memory_order_relaxed);
+    int32_t tag = atomic_load_explicit(&b->tag, memory_order_relaxed);
+    uint32_t size = atomic_load_explicit(&b->comm_size, memory_order_relaxed);
+    uint32_t cid = atomic_load_explicit(&b->cid, memory_order_relaxed);
+    uint64_t words[TUBO__BLOCKED_NAME / 8];
+    for (size_t i = 0; i < TUBO__BLOCKED_NAME / 8; i++)
+      words[i] = atomic_load_explicit(&b->name[i], memory_order_relaxed);
+    atomic_thread_fence(memory_order_acquire);
+    if (atomic_load_explicit(&b->seq, memory_order_relaxed) != s0)
+      continue;
+    if (!(flags & TUBO__BLK_ACTIVE))
+      return 0;
+    uint32_t role = (flags >> TUBO__BLK_ROLE_SHIFT) & 0xffu;
+    memcpy(v->name, words, sizeof v->name);
+    if (role >= TUBO__BLK_NROLES || (flags & ~(0xffu << TUBO__BLK_ROLE_SHIFT) & ~7u) != 0 ||
+        !blocked_name_ok(v->name)) {
+      memset(v, 0, sizeof *v);
+      return -1;
+    }
+    *v = (tubo__blocked_view_t){.active = 1,
+                                .role = (int)role,
+                                .has_tag = (flags & TUBO__BLK_HAS_TAG) != 0,
+                                .has_comm = (flags & TUBO__BLK_HAS_COMM) != 0,
+                                .peer = peer,
+                                .tag = tag,
+                                .comm_size = size,
+                                .cid = cid};
+    memcpy(v->name, words, sizeof v->name);
+    return 0;
+  }
+  return -1;
+}
+
 /* The rank whose end made this process's last rendezvous fail, and how it ended. */
 static int jobctl_gone_rank = -1, jobctl_gone_joined, jobctl_gone_status;
 
@@ -120,8 +207,8 @@ static int jobctl_trouble(struct tubo__jobctl *c, uint32_t nranks, uint32_t phas
   int32_t failed = atomic_load(&c->failed_rank);
   if (failed >= 0 && (uint32_t)failed < nranks) /* any rank may write it: checked */
     return jobctl_peer_gone(c, (uint32_t)failed);
-  if (failed >= 0)
-    return TUBO_EPEER;
+  if (failed != -1)
+    return TUBO_ECORRUPT; /* no rank of the job: only a forgery writes that */
   if (launcher > 0 && !tubo__os_pid_alive(launcher))
     return TUBO_ELAUNCH;
   return 0;

@@ -50,11 +50,47 @@ struct tubo__jobctl {
   _Atomic uint64_t loan_ledger;  /* heap offset of the ledger of owned blocks, 0: none yet */
 };
 
+/* What a rank is blocked in: published by the rank when a wait of a blocking call goes to
+ * sleep, cleared when the wait ends, and read by tuborun when it stops a job that ran past
+ * its timeout. A sequence lock: seq is odd while the rank writes it. The call's name is
+ * text (NUL-padded, "" when the wait belongs to no public call). Anyone can write it: a
+ * reader checks every field (tubo__blocked_read). */
+#define TUBO__BLOCKED_NAME 32
+enum {
+  TUBO__BLK_ACTIVE = 1u,   /* flags: the rank is blocked */
+  TUBO__BLK_HAS_TAG = 2u,  /* the call has a tag */
+  TUBO__BLK_HAS_COMM = 4u, /* the call has a communicator: comm_size and cid hold */
+  TUBO__BLK_ROLE_SHIFT = 8 /* bits 8..15: the peer's role, TUBO__BLK_* below */
+};
+enum { TUBO__BLK_NOPEER = 0, TUBO__BLK_SOURCE, TUBO__BLK_DEST, TUBO__BLK_ROOT, TUBO__BLK_NROLES };
+struct tubo__blocked {
+  _Atomic uint32_t seq;
+  _Atomic uint32_t flags;     /* TUBO__BLK_ACTIVE, ... | role << TUBO__BLK_ROLE_SHIFT */
+  _Atomic int32_t peer;       /* a rank of the communicator, or TUBO_ANY_SOURCE */
+  _Atomic int32_t tag;        /* or TUBO_ANY_TAG */
+  _Atomic uint32_t comm_size; /* ranks of the communicator */
+  _Atomic uint32_t cid;       /* its context id: 0 is the world's */
+  _Atomic uint64_t name[TUBO__BLOCKED_NAME / 8];
+};
+
+/* What tubo__blocked_read found, checked: name is NUL-terminated and holds only letters,
+ * digits and '_'. */
+typedef struct tubo__blocked_view {
+  int active; /* 0: not blocked in tubo (or the record could not be read) */
+  int role;   /* TUBO__BLK_NOPEER .. TUBO__BLK_NROLES - 1 */
+  int has_tag, has_comm;
+  int32_t peer, tag;
+  uint32_t comm_size, cid;
+  char name[TUBO__BLOCKED_NAME];
+} tubo__blocked_view_t;
+
 struct tubo__rankctl {
   /* The bell: a rank sleeps on it; whoever makes work for it bumps it and wakes it,
    * but only when sleeping says it may be asleep, so the fast path makes no system call. */
   _Alignas(TUBO__CACHELINE) _Atomic uint32_t bell;
   _Atomic uint32_t sleeping;
+  /* Written by the rank when it goes to sleep, as sleeping is: on the same line. */
+  struct tubo__blocked blocked;
   /* Written once at start-up, then read by peers. */
   _Alignas(TUBO__CACHELINE) _Atomic int32_t pid;
   _Atomic uint32_t state; /* TUBO__RANK_* */
@@ -64,6 +100,10 @@ struct tubo__rankctl {
   int32_t l2, l3, package; /* logical indexes of what holds its binding, or -1 (topo.h) */
   uint64_t probe_addr;     /* address of a word peers read to test single-copy reads */
 };
+
+/* The record shares the bell's line: the layout of the control block stays as it was. */
+_Static_assert(sizeof(struct tubo__rankctl) == 2 * TUBO__CACHELINE,
+               "a rank's control record is two cache lines");
 
 static inline size_t tubo__jobctl_bytes(uint32_t nranks, size_t page)
 {
@@ -99,11 +139,24 @@ void tubo__jobctl_exited(struct tubo__jobctl *c, uint32_t nranks, int rank, int 
 /* Marks the whole job aborted with code and wakes every rank to notice. */
 void tubo__jobctl_abort(struct tubo__jobctl *c, uint32_t nranks, int code);
 
+/* Publishes in b that its rank is blocked in the call named fn (NULL: none named), with
+ * the call's peer of role (TUBO__BLK_*), tag (has_tag) and communicator (comm_size > 0:
+ * its size and context id). Only the rank itself writes its record. */
+void tubo__blocked_write(struct tubo__blocked *b, const char *fn, int role, int32_t peer,
+                         int has_tag, int32_t tag, uint32_t comm_size, uint32_t cid);
+
+/* Clears b: its rank is no longer blocked. */
+void tubo__blocked_clear_rec(struct tubo__blocked *b);
+
+/* Reads b into *v, checked; returns 0, or -1 when it was being written at every try or
+ * holds what no rank writes (v->active is 0 then). */
+int tubo__blocked_read(const struct tubo__blocked *b, tubo__blocked_view_t *v);
+
 /* Start-up rendezvous number phase (1, 2, ...) of a job of nranks ranks: counts rank in
  * and waits until every rank has reached this phase.
  * Returns 0, TUBO_EPEER if a rank died meanwhile, TUBO_EABORT if the job was aborted,
- * TUBO_ECORRUPT if the job's state holds no valid value, TUBO_ELAUNCH if the launcher
- * (launcher > 0) is gone. */
+ * TUBO_ECORRUPT if the job's state or failed rank holds no valid value, TUBO_ELAUNCH if the
+ * launcher (launcher > 0) is gone. */
 int tubo__jobctl_rendezvous(struct tubo__jobctl *c, uint32_t nranks, uint32_t rank, uint32_t phase,
                             int32_t launcher);
 

@@ -116,7 +116,33 @@ static void spawn_abandon(struct tubo__spawn *sp)
     }
 }
 
+/* A refused or failed tubo_spawn's error, to the handler of this process's world (the
+ * parent's, as MPI_Comm_spawn reports to its communicator's), else the job's default. */
+static __attribute__((cold, noinline)) int spawn_error(int rc, int nworkers, tubo_spawn_fn fn,
+                                                       tubo_comm_t **comm)
+{
+  if (rc == TUBO_EINVAL && (nworkers < 1 || nworkers >= TUBO__MAX_RANKS))
+    return tubo__error(NULL, rc, "tubo_spawn", "%d workers: out of range 1 to %d", nworkers,
+                       TUBO__MAX_RANKS - 1);
+  if (rc == TUBO_EINVAL)
+    return tubo__error(NULL, rc, "tubo_spawn", "NULL %s",
+                       fn == NULL ? "worker function" : "communicator pointer");
+  if (rc == TUBO_ESYS)
+    return tubo__error(NULL, rc, "tubo_spawn", "could not start %d workers: %s", nworkers,
+                       tubo_strerror(rc));
+  (void)comm;
+  return tubo__error(NULL, rc, "tubo_spawn", NULL);
+}
+
+static int spawn_impl(int nworkers, tubo_spawn_fn fn, void *arg, tubo_comm_t **comm);
+
 int tubo_spawn(int nworkers, tubo_spawn_fn fn, void *arg, tubo_comm_t **comm)
+{
+  int rc = spawn_impl(nworkers, fn, arg, comm);
+  return __builtin_expect(rc != 0, 0) ? spawn_error(rc, nworkers, fn, comm) : 0;
+}
+
+static int spawn_impl(int nworkers, tubo_spawn_fn fn, void *arg, tubo_comm_t **comm)
 {
   if (nworkers < 1 || nworkers >= TUBO__MAX_RANKS || fn == NULL || comm == NULL)
     return TUBO_EINVAL;
@@ -163,6 +189,10 @@ int tubo_spawn(int nworkers, tubo_spawn_fn fn, void *arg, tubo_comm_t **comm)
   }
   tubo__world_set_watcher(w, spawn_watch, sp);
   tubo__world_register(w);
+  /* The new communicator inherits the handler of this process's world, as a
+   * communicator made from another does. */
+  if (tubo__world != NULL && tubo__world != w && tubo__world->world_comm.errh != NULL)
+    w->world_comm.errh = tubo__world->world_comm.errh;
   *comm = &w->world_comm;
   return 0;
 }
@@ -170,18 +200,22 @@ int tubo_spawn(int nworkers, tubo_spawn_fn fn, void *arg, tubo_comm_t **comm)
 int tubo_spawn_join(tubo_comm_t **comm, int *exit_codes)
 {
   if (comm == NULL)
-    return TUBO_EINVAL;
+    return tubo__error(NULL, TUBO_EINVAL, "tubo_spawn_join", "NULL communicator pointer");
   int rc = tubo__comm_check(*comm);
   if (rc != 0)
-    return rc;
+    return tubo__error(*comm, rc, "tubo_spawn_join", NULL);
   tubo__world_t *w = (*comm)->w;
   struct tubo__spawn *sp = tubo__world_watcher(w, spawn_watch);
   if (sp == NULL || *comm != &w->world_comm)
-    return TUBO_ECOMM;
+    return tubo__error(*comm, TUBO_ECOMM, "tubo_spawn_join",
+                       "communicator %p was not made by tubo_spawn", (void *)*comm);
+  /* A failed worker is reported to the communicator's handler, picked before leaving. */
+  tubo_errhandler_fn *h = tubo__errh_of(*comm);
+  tubo_comm_t *self = *comm;
   /* Leave first, so that a worker still waiting for this process is told it left
    * (TUBO_EPEER) instead of waiting for ever; then wait for every worker. */
   tubo__world_leave(w);
-  int all_ok = 1;
+  int all_ok = 1, bad = 0;
   for (int r = 1; r <= sp->n; r++) {
     if (!sp->ended[r]) {
       int ws;
@@ -197,12 +231,28 @@ int tubo_spawn_join(tubo_comm_t **comm, int *exit_codes)
     }
     if (exit_codes)
       exit_codes[r - 1] = sp->codes[r];
+    if (all_ok && sp->codes[r] != 0)
+      bad = r;
     all_ok = all_ok && sp->codes[r] == 0;
+  }
+  /* A worker that failed is the communicator's error, told before its memory goes. */
+  if (!all_ok) {
+    int code = sp->codes[bad];
+    if (code == -1)
+      rc = tubo__error_with(h, self, TUBO_EPEER, "tubo_spawn_join",
+                            "worker %d (rank %d) was reaped elsewhere: its status is lost", bad - 1,
+                            bad);
+    else if (code < 0)
+      rc = tubo__error_with(h, self, TUBO_EPEER, "tubo_spawn_join",
+                            "worker %d (rank %d) was killed by signal %d", bad - 1, bad, -code);
+    else
+      rc = tubo__error_with(h, self, TUBO_EPEER, "tubo_spawn_join",
+                            "worker %d (rank %d) exited with status %d", bad - 1, bad, code);
   }
   tubo__world_set_watcher(w, NULL, NULL);
   spawn_free(sp);
   tubo__world_unregister(w);
   tubo__world_free(w);
   *comm = NULL;
-  return all_ok ? 0 : TUBO_EPEER;
+  return rc;
 }

@@ -367,8 +367,35 @@ static int queue_world_check(void *arg)
   tubo__queue_ring_t *q = arg;
   int rc = queue_sane(q);
   if (rc != 0 || q->comm == NULL || tubo__comm_check(q->comm) != 0)
-    return rc; /* no world, or it was left: nothing more to watch */
+    return rc;                       /* no world, or it was left: nothing more to watch */
+  tubo__blocked_publish(q->comm->w); /* asleep: say in which call (queue_wait_named) */
   return tubo__world_health(q->comm->w);
+}
+
+/* Runs one of the waits below as the public call fn, for what the rank says it is blocked
+ * in (world.h): only a queue opened on a communicator has a world to say it in. */
+typedef struct queue_named {
+  tubo__world_t *w;
+  tubo__call_t was;
+} queue_named_t;
+
+static queue_named_t queue_wait_named(const tubo__queue_ring_t *q, const char *fn)
+{
+  queue_named_t n = {NULL, {0}};
+  if (q->comm != NULL && tubo__comm_check(q->comm) == 0) {
+    n.w = q->comm->w;
+    n.was = tubo__call_enter(n.w, fn, q->comm, TUBO__BLK_NOPEER, 0, 0, 0);
+  }
+  return n;
+}
+
+static int queue_wait_done(queue_named_t n, int rc)
+{
+  if (n.w != NULL) {
+    tubo__blocked_clear(n.w);
+    tubo__call_leave(n.w, n.was);
+  }
+  return rc;
 }
 
 static const tubo__objwait_watch_t *queue_watch(tubo__queue_ring_t *q)
@@ -402,14 +429,18 @@ static __attribute__((noinline)) int queue_put_wait(tubo__queue_ring_t *q, const
                                                     size_t len, int timeout_ms)
 {
   queue_op_t o = {q, item, len, NULL, 0, NULL};
-  return queue_retry(&o, queue_op_put, &q->sh->not_full, queue_put_ready, timeout_ms, TUBO_EFULL);
+  queue_named_t n = queue_wait_named(q, "tubo_queue_put");
+  return queue_wait_done(
+      n, queue_retry(&o, queue_op_put, &q->sh->not_full, queue_put_ready, timeout_ms, TUBO_EFULL));
 }
 
 static __attribute__((noinline)) int queue_get_wait(tubo__queue_ring_t *q, void *buf, size_t cap,
                                                     size_t *len, int timeout_ms)
 {
   queue_op_t o = {q, NULL, 0, buf, cap, len};
-  return queue_retry(&o, queue_op_get, &q->sh->not_empty, queue_get_ready, timeout_ms, TUBO_EEMPTY);
+  queue_named_t n = queue_wait_named(q, "tubo_queue_get");
+  return queue_wait_done(n, queue_retry(&o, queue_op_get, &q->sh->not_empty, queue_get_ready,
+                                        timeout_ms, TUBO_EEMPTY));
 }
 
 int tubo__queue_ring_put(tubo__queue_ring_t *q, const void *item, size_t len, int timeout_ms)
@@ -470,7 +501,9 @@ int tubo__queue_ring_task_done(tubo__queue_ring_t *q)
 
 int tubo__queue_ring_join(tubo__queue_ring_t *q, int timeout_ms)
 {
-  return tubo__queue_tasks_join(&q->sh->unfinished, &q->sh->all_done, timeout_ms, queue_watch(q));
+  queue_named_t n = queue_wait_named(q, "tubo_queue_join");
+  return queue_wait_done(
+      n, tubo__queue_tasks_join(&q->sh->unfinished, &q->sh->all_done, timeout_ms, queue_watch(q)));
 }
 
 /* ---- The shared-memory kind of queue (queue.h) ---- */

@@ -503,8 +503,11 @@ static void shm_close(void *state)
   shm_state_t *s = state;
   if (s == NULL)
     return;
-  if (s->base != NULL && s->base != MAP_FAILED)
+  if (s->base != NULL && s->base != MAP_FAILED) {
+    if (s->w != NULL && s->me != NULL)
+      tubo__tp_unset_blocked(s->w, &s->me->blocked);
     munmap(s->base, s->L.total);
+  }
   free(s->tx);
   free(s->rx);
   free(s->poll);
@@ -695,6 +698,7 @@ static int shm_open_job(tubo__world_t *w, tubo__launch_t *l, const void *arg, vo
   caps->single_copy = s->size > 1 && !atomic_load(&s->ctl->cma_denied);
   if (caps->single_copy)
     shm_choose_rndv(s);
+  tubo__tp_set_blocked(w, &s->me->blocked);
   *state = s;
   return 0;
 fail:
