@@ -116,6 +116,8 @@ if [ -n "${EXAMPLES_RANKS:-}" ]; then
   for n in $EXAMPLES_RANKS; do
     run pi "$n" shm
     compare pi exact "pi on $n ranks over shm"
+    run pool_ranks "$n" shm
+    compare pool_ranks exact "pool_ranks on $n ranks over shm"
     run heat2d "$n" shm -n 48 -t 0.5
     compare heat2d exact "heat2d -n 48 -t 0.5 on $n ranks over shm" "$tmp/heat2d_one"
   done
