@@ -24,9 +24,19 @@
 #define TH_TUBORUN_DEFAULT "tools/tuborun"
 #endif
 
-/* Seconds tuborun gives a job, and (longer) Check gives a test case. */
+/* Seconds tuborun gives a job, and (longer) Check gives a test case. TH_JOB_TIMEOUT in
+ * the environment gives jobs longer (make check-scale's 1024 ranks, with Check's own
+ * CK_TIMEOUT_MULTIPLIER for the cases). */
 #define TH_JOB_TIMEOUT   "120"
 #define TH_TCASE_TIMEOUT 180
+
+/* The job timeout, as tuborun's --timeout argument. */
+static const char *th_job_timeout(void)
+{
+  const char *t = getenv("TH_JOB_TIMEOUT");
+  return t != NULL && atoi(t) > 0 ? t : TH_JOB_TIMEOUT;
+}
+
 /* Most output of a failed job quoted in the failure message. */
 #define TH_QUOTE_MAX 12000
 
@@ -277,13 +287,13 @@ static void th_job_run(const th_job_t *j)
   if (mpirun != NULL && *mpirun != '\0') {
     if (d->transport == NULL || strcmp(d->transport, "shm") != 0)
       return;
-    const char *launch[] = {mpirun,      "-n",           nranks, "--oversubscribe",
-                            "--timeout", TH_JOB_TIMEOUT, "-x",   "TUBO_NODE_SIZE"};
+    const char *launch[] = {mpirun,           "-n", nranks,          "--oversubscribe", "--timeout",
+                            th_job_timeout(), "-x", "TUBO_NODE_SIZE"};
     for (size_t i = 0; i < sizeof launch / sizeof launch[0]; i++)
       argv[a++] = launch[i];
   } else if (d->transport != NULL) {
-    const char *launch[] = {tuborun,      "-n",        nranks,        "--transport",
-                            d->transport, "--timeout", TH_JOB_TIMEOUT};
+    const char *launch[] = {tuborun,      "-n",        nranks,          "--transport",
+                            d->transport, "--timeout", th_job_timeout()};
     for (size_t i = 0; i < sizeof launch / sizeof launch[0]; i++)
       argv[a++] = launch[i];
   }
@@ -302,11 +312,10 @@ static void th_job_run(const th_job_t *j)
   /* TH_TRACE=1: one line per job, to find slow ones. */
   if (getenv("TH_TRACE") != NULL)
     fprintf(stderr, "harness: %s: status %d after %.3f s\n", what, code, secs);
-  const char *why =
-      code == 124 && d->transport ? " (timed out: tuborun --timeout " TH_JOB_TIMEOUT ")" : "";
+  const char *why = code == 124 && d->transport ? " (timed out: tuborun --timeout " : "";
   ck_assert_msg(code == 0,
-                "%s: %s exited with status %d%s after %.1f s, expected 0; its output:\n%s", what,
-                argv[0], code, why, secs, out);
+                "%s: %s exited with status %d%s%s%s after %.1f s, expected 0; its output:\n%s",
+                what, argv[0], code, why, *why ? th_job_timeout() : "", *why ? ")" : "", secs, out);
   free(out);
 }
 

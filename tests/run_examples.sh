@@ -85,19 +85,45 @@ normalize() {
     if [ "$1" = sorted ]; then LC_ALL=C sort; else cat; fi
 }
 
-# compare NAME MODE WHAT: checks $tmp/out against the expected output.
+# compare NAME MODE WHAT [EXPECTED]: checks $tmp/out against the expected output
+# (default: examples/NAME.expected).
 compare() {
+  want=${4:-$srcdir/examples/$1.expected}
   if [ "$rc" -ne 0 ]; then
     fail "$3: expected exit status 0, got $rc; stderr:"
     cat "$tmp/err"
-  elif normalize "$2" "$srcdir/examples/$1.expected" >"$tmp/want" &&
+  elif normalize "$2" "$want" >"$tmp/want" &&
     normalize "$2" "$tmp/out" >"$tmp/got" && cmp -s "$tmp/want" "$tmp/got"; then
-    echo "ok: $3 matches examples/$1.expected ($2)"
+    echo "ok: $3 matches ${4:-examples/$1.expected} ($2)"
   else
-    fail "$3: output differs from examples/$1.expected ($2; expected, then got):"
+    fail "$3: output differs from ${4:-examples/$1.expected} ($2; expected, then got):"
     diff "$tmp/want" "$tmp/got"
   fi
 }
+
+# EXAMPLES_RANKS="128 256" (make check-scale): only the examples that take any number of
+# ranks, on each of these counts over shared memory, and none of the other checks. heat2d
+# runs on a plate of 48 points, which grids of 128 (16 x 8) and 256 (16 x 16) ranks
+# divide (its default 24 do not), to a tolerance of 0.5 (49 iterations, not 2151): its
+# output must be what it prints on one rank.
+if [ -n "${EXAMPLES_RANKS:-}" ]; then
+  run heat2d 1 shm -n 48 -t 0.5
+  cp "$tmp/out" "$tmp/heat2d_one"
+  if [ "$rc" -ne 0 ] || ! grep -q "^heat2d: converged after 49 iterations" "$tmp/out"; then
+    fail "heat2d -n 48 -t 0.5 on 1 rank: expected exit status 0 and 49 iterations, got $rc and:"
+    cat "$tmp/out" "$tmp/err"
+  fi
+  for n in $EXAMPLES_RANKS; do
+    run pi "$n" shm
+    compare pi exact "pi on $n ranks over shm"
+    run pool_ranks "$n" shm
+    compare pool_ranks exact "pool_ranks on $n ranks over shm"
+    run heat2d "$n" shm -n 48 -t 0.5
+    compare heat2d exact "heat2d -n 48 -t 0.5 on $n ranks over shm" "$tmp/heat2d_one"
+  done
+  [ "$failures" -eq 0 ] || echo "$failures example check(s) failed"
+  exit $((failures != 0))
+fi
 
 for entry in $EXAMPLES; do
   name=${entry%%:*}

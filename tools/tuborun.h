@@ -65,7 +65,8 @@ typedef struct tuborun_note {
 typedef struct tuborun_job {
   tuborun_opts_t *o;
   tuborun_place_t *place;
-  int bind_failed; /* a rank could not bind: the ranks after it do not try */
+  int bind_failed;            /* a rank could not bind: the ranks after it do not try */
+  hwloc_bitmap_t own_binding; /* the launcher's binding, while it lends it to ranks */
   tuborun_rank_t *ranks;
   int nranks;
   uint8_t jobid[16];

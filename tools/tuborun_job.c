@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -151,8 +152,11 @@ static void job_keep_fd(int fd)
     fcntl(fd, F_SETFD, fl & ~FD_CLOEXEC);
 }
 
-/* In the child: the environment and descriptors of rank r; place: its TUBO_PLACE, or "". */
-static void job_child_setup(tuborun_job_t *j, int r, const char *place)
+/* In the launcher, before rank r starts: the environment rank r inherits; place: its
+ * TUBO_PLACE, or "". The launcher's own environment carries it, since the rank starts
+ * from vfork (job_start_rank) and can set nothing itself; nothing in the launcher reads
+ * these variables. Returns 0, or -1 when out of memory. */
+static int job_rank_env(tuborun_job_t *j, int r, const char *place)
 {
   char hex[33];
   for (int i = 0; i < 16; i++)
@@ -162,40 +166,27 @@ static void job_child_setup(tuborun_job_t *j, int r, const char *place)
   job_setenv_int(TUBO__ENV_SIZE, j->nranks);
   job_setenv_int(TUBO__ENV_LOCAL_RANK, r);
   job_setenv_int(TUBO__ENV_LOCAL_SIZE, j->nranks);
-  job_setenv_int(TUBO__ENV_LAUNCHER_PID, (long)getppid());
+  job_setenv_int(TUBO__ENV_LAUNCHER_PID, (long)getpid());
   if (place[0] != '\0')
     setenv(TUBO__ENV_PLACE, place, 1);
   else
     unsetenv(TUBO__ENV_PLACE);
-  /* Standard input goes to one rank (rank 0 unless --stdin says otherwise), as mpirun's:
-   * ranks that shared it would each take a part of it. */
-  if (j->o->stdin_rank != -2 && j->o->stdin_rank != r) {
-    int fd = open("/dev/null", O_RDONLY);
-    if (fd >= 0 && fd != STDIN_FILENO) {
-      dup2(fd, STDIN_FILENO);
-      close(fd);
-    }
-  }
   if (j->o->transport == TUBO__TP_PIPE) {
     setenv(TUBO__ENV_TRANSPORT, "pipe", 1);
     unsetenv(TUBO__ENV_SHM_FD);
     size_t cap = 16 + (size_t)j->nranks * 12;
     char *s = malloc(cap);
     if (s == NULL)
-      _exit(127);
+      return -1;
     int n = snprintf(s, cap, "%d", j->pipe_r[r]);
-    job_keep_fd(j->pipe_r[r]);
-    for (int p = 0; p < j->nranks; p++) {
+    for (int p = 0; p < j->nranks; p++)
       n += snprintf(s + n, cap - (size_t)n, ",%d", j->pipe_w[p]);
-      job_keep_fd(j->pipe_w[p]);
-    }
     setenv(TUBO__ENV_PIPE_FDS, s, 1);
-    /* Other ranks' read ends stay closed-on-exec: only their owner may read them. */
+    free(s);
   } else {
     setenv(TUBO__ENV_TRANSPORT, "shm", 1);
     unsetenv(TUBO__ENV_PIPE_FDS);
     job_setenv_int(TUBO__ENV_SHM_FD, j->shm_fd);
-    job_keep_fd(j->shm_fd);
   }
   for (int i = 0; i < j->o->nx; i++) {
     const char *x = j->o->xvars[i];
@@ -207,34 +198,85 @@ static void job_child_setup(tuborun_job_t *j, int r, const char *place)
       setenv(name, eq + 1, 1);
     free(name);
   }
+  return 0;
 }
 
-/* What a child tells the launcher through its close-on-exec pipe before exec succeeds. */
-enum { JOB_MSG_BIND_FAILED = 1, JOB_MSG_EXEC_FAILED = 2 };
-typedef struct job_msg {
-  int kind, err;
-} job_msg_t;
-
-static void job_child_tell(int fd, int kind, int err)
+/* In the child, between vfork and exec: it shares the launcher's memory, so it makes
+ * system calls only, writes no memory but its stack, and leaves by exec or _exit. Sets
+ * up its descriptors and signals; on an exec failure, tells the launcher why through fd
+ * (close-on-exec) first. */
+static _Noreturn void job_child_exec(const tuborun_job_t *j, int r, pid_t launcher, int fd,
+                                     const int out[2], const int err[2])
 {
-  job_msg_t m = {kind, err};
-  if (write(fd, &m, sizeof m) < 0)
+  if (tubo__os_die_with_parent(launcher) != 0)
     _exit(127);
+  static const int sigs[] = {SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE};
+  struct sigaction dfl;
+  memset(&dfl, 0, sizeof dfl);
+  dfl.sa_handler = SIG_DFL;
+  for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+    sigaction(sigs[i], &dfl, NULL);
+  sigset_t none;
+  sigemptyset(&none);
+  sigprocmask(SIG_SETMASK, &none, NULL);
+  if (out[1] >= 0) {
+    dup2(out[1], STDOUT_FILENO);
+    dup2(err[1], STDERR_FILENO);
+  }
+  /* Standard input goes to one rank (rank 0 unless --stdin says otherwise), as mpirun's:
+   * ranks that shared it would each take a part of it. */
+  if (j->o->stdin_rank != -2 && j->o->stdin_rank != r) {
+    int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (nul >= 0 && nul != STDIN_FILENO)
+      dup2(nul, STDIN_FILENO); /* the copy is not close-on-exec; nul is */
+  }
+  /* The descriptors the rank keeps lose close-on-exec here, in its own table. */
+  if (j->o->transport == TUBO__TP_PIPE) {
+    job_keep_fd(j->pipe_r[r]);
+    for (int p = 0; p < j->nranks; p++)
+      job_keep_fd(j->pipe_w[p]);
+    /* Other ranks' read ends stay closed-on-exec: only their owner may read them. */
+  } else {
+    job_keep_fd(j->shm_fd);
+  }
+  execvp(j->o->argv[0], j->o->argv);
+  int e = errno;
+  if (write(fd, &e, sizeof e) < 0)
+    _exit(127);
+  _exit(127);
 }
 
-/* In the child: binds itself where rank r belongs, so that the program starts bound. A
- * rank that could not bind is not where TUBO_PLACE says: it looks for itself. */
-static void job_child_bind(tuborun_job_t *j, int r, int fd)
+/* In the launcher, before rank r starts: binds this thread where rank r belongs, so that
+ * the rank, which inherits the binding, starts there (the launcher's own binding is put
+ * back once it started). A rank that cannot bind runs unbound, and so do the ranks after
+ * it. */
+static void job_bind_for(tuborun_job_t *j, int r)
 {
-  if (j->place == NULL || !j->place->bind || j->bind_failed)
+  const tuborun_place_t *pl = j->place;
+  if (pl == NULL || !pl->bind || j->bind_failed || pl->p->rank[r].cpuset == NULL)
     return;
-  if (tubo__place_bind_self(j->place->topo, j->place->p, r) != 0) {
-    job_child_tell(fd, JOB_MSG_BIND_FAILED, errno);
-    unsetenv(TUBO__ENV_PLACE);
+  hwloc_topology_t h = tubo__topo_hwloc(pl->topo);
+  if (j->own_binding == NULL) {
+    j->own_binding = hwloc_bitmap_alloc();
+    if (j->own_binding == NULL || hwloc_get_cpubind(h, j->own_binding, HWLOC_CPUBIND_THREAD) != 0)
+      hwloc_bitmap_copy(j->own_binding, hwloc_topology_get_allowed_cpuset(h));
+  }
+  if (hwloc_set_cpubind(h, pl->p->rank[r].cpuset, HWLOC_CPUBIND_THREAD) != 0) {
+    j->bind_failed = 1;
+    fprintf(stderr,
+            "tuborun: cannot bind rank %d to %s: %s; it and the ranks after it run unbound\n", r,
+            pl->p->rank[r].where, strerror(errno));
   }
 }
 
-/* In the launcher, before rank r's fork: what the rank would learn by loading the
+/* Puts back the launcher's own binding after a rank started bound. */
+static void job_unbind(tuborun_job_t *j)
+{
+  if (j->own_binding != NULL)
+    hwloc_set_cpubind(tubo__topo_hwloc(j->place->topo), j->own_binding, HWLOC_CPUBIND_THREAD);
+}
+
+/* In the launcher, before rank r starts: what the rank would learn by loading the
  * topology itself (topo.h), from the topology this process read once. Only for this
  * machine's topology: with --topology the ranks still run here, and read it. */
 static void job_place_facts(tuborun_job_t *j, int r, char *buf, size_t n)
@@ -250,80 +292,59 @@ static void job_place_facts(tuborun_job_t *j, int r, char *buf, size_t n)
     buf[0] = '\0';
 }
 
-/* In the launcher: reads what rank r's child said until its exec closed the pipe. Returns
- * the exec failure's errno, or 0 when the program started. */
-static int job_hear_child(tuborun_job_t *j, int r, int fd)
+/* Rank r's process, from vfork: the launcher is suspended until the child has exec'd (or
+ * failed to), so nothing of the launcher's memory is copied, neither at the fork nor by
+ * writes after it, and no exec result needs waiting for. *exec_err: the exec's errno, or
+ * 0. Returns the pid, or -1 with errno. */
+static pid_t job_start_rank(tuborun_job_t *j, int r, const int out[2], const int err[2],
+                            int *exec_err)
 {
-  job_msg_t m;
-  int exec_err = 0;
-  for (;;) {
-    ssize_t n = read(fd, &m, sizeof m);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n != (ssize_t)sizeof m)
-      return exec_err;
-    if (m.kind == JOB_MSG_EXEC_FAILED) {
-      exec_err = m.err;
-    } else if (m.kind == JOB_MSG_BIND_FAILED && !j->bind_failed) {
-      j->bind_failed = 1;
-      fprintf(stderr,
-              "tuborun: cannot bind rank %d to %s: %s; it and the ranks after it run "
-              "unbound\n",
-              r, j->place->p->rank[r].where, strerror(m.err));
-    }
+  *exec_err = 0;
+  /* Reports an exec failure to the launcher through a close-on-exec pipe. */
+  int ep[2];
+  if (pipe2(ep, O_CLOEXEC) != 0)
+    return -1;
+  pid_t self = getpid();
+  /* No signal is handled between the fork and the child's reset: the launcher's handlers
+   * would run in the child and report its signals as the launcher's. */
+  sigset_t all, old;
+  sigfillset(&all);
+  sigprocmask(SIG_SETMASK, &all, &old);
+  pid_t pid = vfork();
+  if (pid == 0)
+    job_child_exec(j, r, self, ep[1], out, err);
+  int e = errno;
+  sigprocmask(SIG_SETMASK, &old, NULL);
+  close(ep[1]);
+  if (pid > 0) {
+    ssize_t n;
+    do
+      n = read(ep[0], exec_err, sizeof *exec_err);
+    while (n < 0 && errno == EINTR);
+    if (n != (ssize_t)sizeof *exec_err)
+      *exec_err = 0;
   }
+  close(ep[0]);
+  errno = e;
+  return pid;
 }
 
 int tuborun_job_start_next(tuborun_job_t *j)
 {
-  pid_t self = getpid();
   int r = j->started;
   int out[2] = {-1, -1}, err[2] = {-1, -1};
   if (j->o->tag_output && (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0))
     return job_fail("cannot create output pipes", errno);
-  /* Reports a binding or exec failure to the parent through a close-on-exec pipe. */
-  int ep[2];
-  if (pipe2(ep, O_CLOEXEC) != 0)
-    return job_fail("cannot create a pipe", errno);
-  /* No signal is handled between the fork and the child's reset below: the launcher's
-   * handlers would run in the child and report its signals as the launcher's. */
+  job_bind_for(j, r);
   char place[128];
   job_place_facts(j, r, place, sizeof place);
-  sigset_t all, old;
-  sigfillset(&all);
-  sigprocmask(SIG_SETMASK, &all, &old);
-  pid_t pid = fork();
-  if (pid < 0) {
-    int e = errno;
-    sigprocmask(SIG_SETMASK, &old, NULL);
-    close(ep[0]);
-    close(ep[1]);
-    return job_fail("cannot start a rank", e);
-  }
-  if (pid == 0) {
-    close(ep[0]);
-    if (tubo__os_die_with_parent(self) != 0)
-      _exit(127);
-    static const int sigs[] = {SIGCHLD, SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGPIPE};
-    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
-      signal(sigs[i], SIG_DFL);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    if (out[1] >= 0) {
-      dup2(out[1], STDOUT_FILENO);
-      dup2(err[1], STDERR_FILENO);
-    }
-    job_child_setup(j, r, place);
-    job_child_bind(j, r, ep[1]);
-    execvp(j->o->argv[0], j->o->argv);
-    job_child_tell(ep[1], JOB_MSG_EXEC_FAILED, errno);
-    _exit(127);
-  }
-  sigprocmask(SIG_SETMASK, &old, NULL);
-  close(ep[1]);
-  int e = job_hear_child(j, r, ep[0]);
-  close(ep[0]);
+  if (job_rank_env(j, r, place) != 0)
+    return job_fail("out of memory", ENOMEM);
+  int e;
+  pid_t pid = job_start_rank(j, r, out, err, &e);
+  job_unbind(j);
+  if (pid < 0)
+    return job_fail("cannot start a rank", errno);
   j->ranks[r].pid = pid;
   j->started++;
   if (out[1] >= 0) {
@@ -400,4 +421,6 @@ void tuborun_job_destroy(tuborun_job_t *j)
   free(j->pipe_w);
   free(j->pending);
   free(j->ranks);
+  if (j->own_binding != NULL)
+    hwloc_bitmap_free(j->own_binding);
 }

@@ -69,7 +69,12 @@ void tubo__jobctl_exited(struct tubo__jobctl *c, uint32_t nranks, int rank, int 
   struct tubo__rankctl *rc = tubo__jobctl_rank(c, (uint32_t)rank);
   atomic_store(&rc->exit_status, status);
   /* A clean exit leaves like tubo_finalize; any other end is a death. */
-  atomic_store(&rc->state, status == 0 ? TUBO__RANK_DONE : TUBO__RANK_DEAD);
+  uint32_t was = atomic_exchange(&rc->state, status == 0 ? TUBO__RANK_DONE : TUBO__RANK_DEAD);
+  /* A rank that called tubo_finalize rang its peers as it left: its clean exit tells
+   * nobody anything new. Waking every rank at each of these exits made a job's end cost
+   * nranks squared wake-ups. */
+  if (status == 0 && was == TUBO__RANK_DONE)
+    return;
   int32_t none = -1;
   if (status != 0 && atomic_compare_exchange_strong(&c->failed_rank, &none, rank))
     atomic_store(&c->failed_status, status);

@@ -133,7 +133,8 @@ void tubo__bell_ring(struct tubo__rankctl *rc);
  * told, or 0). */
 
 /* Records that rank's process ended with status (exit code, or 128 + signal): 0 leaves
- * the job like tubo_finalize, anything else is a death. Wakes every rank to notice. */
+ * the job like tubo_finalize, anything else is a death. Wakes every rank to notice, unless
+ * the rank had called tubo_finalize and ended with 0 (it rang its peers as it left). */
 void tubo__jobctl_exited(struct tubo__jobctl *c, uint32_t nranks, int rank, int status);
 
 /* Marks the whole job aborted with code and wakes every rank to notice. */
