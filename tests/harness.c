@@ -282,10 +282,16 @@ static void th_job_run(const th_job_t *j)
   int a = 0;
   /* The mpirun pass (TH_MPIRUN set): the shared-memory variants run under mpirun, whose
    * ranks the environment splits into pretend nodes (TUBO_NODE_SIZE), so that messages
-   * cross nodes through MPI; the others ran in the plain pass already. */
+   * cross nodes through MPI; the others ran in the plain pass already. With pretend nodes
+   * of one rank no two ranks share memory, and the variants that only change the
+   * shared-memory settings (single copy, ring sizes) would run the plain shm variant's job
+   * again: only that one runs. */
   const char *mpirun = getenv("TH_MPIRUN");
   if (mpirun != NULL && *mpirun != '\0') {
     if (d->transport == NULL || strcmp(d->transport, "shm") != 0)
+      return;
+    const char *node_size = getenv("TUBO_NODE_SIZE");
+    if (node_size != NULL && strcmp(node_size, "1") == 0 && d->bit != TH_SHM)
       return;
     const char *launch[] = {mpirun,           "-n", nranks,          "--oversubscribe", "--timeout",
                             th_job_timeout(), "-x", "TUBO_NODE_SIZE"};
