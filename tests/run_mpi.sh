@@ -130,6 +130,25 @@ else
   echo "$out"
   failed=1
 fi
+# A rank that exits before tubo_init holds the others inside MPI_Init: after
+# TUBO_INIT_TIMEOUT seconds they say so and exit 1, and mpirun ends the job (before its own
+# --timeout, which would exit 110).
+how="env TUBO_INIT_TIMEOUT=3 $MPIRUN -n 3 --timeout 120 -x TUBO_INIT_TIMEOUT tests/rank_helper init-unless 1"
+# shellcheck disable=SC2086 # the command is meant to split
+out=$($how 2>&1)
+status=$?
+case "$status:$out" in
+  0:* | 110:*) status=1 ;;
+  *"MPI_Init has waited 3 s for ranks that never started it"*) status=0 ;;
+  *) status=1 ;;
+esac
+if [ $status = 0 ]; then
+  echo "ok: $how"
+else
+  echo "FAIL: $how: expected the waiting ranks' word on MPI_Init and a failed job before mpirun's timeout, got:"
+  echo "$out"
+  failed=1
+fi
 # The same program under tuborun after its own MPI_Init: MPI gives it a world of one beside
 # tubo's of two, and rank 0 says so at tubo_init.
 how="tools/tuborun -n 2 --timeout 120 tests/mpi_app tuborun_mpi"

@@ -55,6 +55,8 @@ static const info_setting_t info_settings[] = {
     {"TUBO_SHM_ASYM_FENCE", 1, 0, 1, NULL, "0: full fences instead of membarrier"},
     {"TUBO_NODE_SIZE", 0, 0, TUBO__MAX_RANKS, NULL,
      "under mpirun, pretend nodes of this many ranks (0: the real nodes)"},
+    {"TUBO_INIT_TIMEOUT", 300, 0, 86400, NULL,
+     "under mpirun, seconds tubo_init waits in MPI_Init for ranks that never start (0: no limit)"},
     {"TUBO_MPI_SERVE", 1, 0, 1, NULL,
      "0: objects served across nodes are served only inside tubo calls, not from MPI's"},
     {"TUBO_PROCESS_HEAP_BYTES", TUBO__PROCESS_HEAP_DEFAULT, TUBO__PROCESS_HEAP_MIN,

@@ -154,7 +154,7 @@ int tubo__mpi_world_create(tubo__world_t **out)
   MPI_Initialized(&init);
   if (!init) {
     int provided;
-    if (MPI_Init_thread(NULL, NULL, MPI_THREAD_SINGLE, &provided) != MPI_SUCCESS)
+    if (tubo__mpi_init_watched(&provided) != MPI_SUCCESS)
       return TUBO_ELAUNCH;
     owns = 1;
   }

@@ -29,4 +29,9 @@ int tubo__mpi_program_size(void);
  * through MPI. World ranks are MPI's. Returns 0 or an error; TUBO_ENOTSUP without MPI. */
 int tubo__mpi_world_create(tubo__world_t **out);
 
+/* MPI_Init_thread(MPI_THREAD_SINGLE) under a watch (mpi_init_watch.c): when it has not
+ * returned after TUBO_INIT_TIMEOUT seconds (a rank of the job never initialized MPI), the
+ * process says so on standard error and exits with status 1. Returns MPI's code. */
+int tubo__mpi_init_watched(int *provided);
+
 #endif /* TUBO_MPI_WORLD_H */
