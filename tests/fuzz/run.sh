@@ -19,8 +19,9 @@ libs="$(pkg-config --libs hwloc)"
 # The library (without MPI: the fuzzers feed the engine themselves) and the launcher's
 # parser, with the fuzzers' instrumentation.
 # Every folder under lib/ is taken, so that a new one needs no change here; files that
-# include MPI's header are left out (mpi_none.c stands in for them, as in a build without MPI).
-lib_srcs=$(cd "$top" && grep -L '<mpi.h>' lib/*.c lib/*/*.c)
+# include MPI's header, themselves or through the MPI transport's, are left out (mpi_none.c
+# stands in for them, as in a build without MPI).
+lib_srcs=$(cd "$top" && grep -L -e '<mpi.h>' -e '"mpi/mpi_transport.h"' lib/*.c lib/*/*.c)
 objs=""
 for src in $lib_srcs tools/tuborun_args.c tools/placement.c; do
   obj="$out/$(echo "$src" | tr / _).o"
