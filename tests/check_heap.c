@@ -463,6 +463,27 @@ START_TEST(corrupt_free_list)
 }
 END_TEST
 
+/* A free list made a cycle, with its class's counts forged so that they allow any walk:
+ * the check still ends, and says the heap is corrupt (it walked for ever). */
+START_TEST(corrupt_cycle_forged_counts)
+{
+  heap_make((uint64_t)16 << 20);
+  uint64_t a = must_alloc(300, 0), b = must_alloc(300, 0);
+  must_free(a);
+  must_free(b); /* the list: b, a, ... */
+  atomic_store(&hdr_of(a)->next, b >> 4);
+  unsigned c = heap_small_class(300 + HEAP_HDR);
+  atomic_store(&H->ctl->cls[c].carved, UINT64_MAX / 2);
+  atomic_store(&H->ctl->cls[c].used, 0);
+  int rc = tubo__heap_check(H);
+  EXPECT(rc == TUBO_ECORRUPT,
+         "check of a cycled list with forged counts: expected "
+         "TUBO_ECORRUPT, got %s",
+         tubo_err_name(rc));
+  heap_done();
+}
+END_TEST
+
 START_TEST(corrupt_links)
 {
   heap_make((uint64_t)16 << 20);
@@ -1027,6 +1048,7 @@ static Suite *heap_suite(void)
   tc = th_tcase("corruption");
   tcase_add_test(tc, corrupt_allocated_header);
   tcase_add_test(tc, corrupt_free_list);
+  tcase_add_test(tc, corrupt_cycle_forged_counts);
   tcase_add_test(tc, corrupt_links);
   tcase_add_test(tc, corrupt_region_header);
   suite_add_tcase(s, tc);

@@ -442,9 +442,14 @@ int tubo__heap_check(const tubo__heap_t *h)
     if (used > carved)
       return TUBO_ECORRUPT;
     uint64_t x = heap_head_off(atomic_load(&k->head)), n = 0;
+    /* The counts are forgeable: the walk is also bounded by how many blocks of the class
+     * the region holds, so that a cycle in the list ends it whatever they say. */
+    uint64_t most = carved - used, fit = (h->end - h->data) / heap_usable_bytes(h, c) + 1;
+    if (most > fit)
+      most = fit;
     while (x != 0) {
       unsigned wc;
-      if (++n > carved - used || !heap_fits(h, c, x))
+      if (++n > most || !heap_fits(h, c, x))
         return TUBO_ECORRUPT;
       /* Carved blocks lie below the small end or above the runs' end. */
       if (heap_is_run(c) ? x < hi : x > lo)
