@@ -332,11 +332,25 @@ START_TEST(th_job_test)
 }
 END_TEST
 
+/* Whether TH_SKIP_VARIANTS (names, separated by spaces) leaves the variant out. */
+static int th_variant_skipped(unsigned bit)
+{
+  const char *skip = getenv("TH_SKIP_VARIANTS");
+  const th_variant_def_t *d = th_variant_find(bit);
+  if (skip == NULL || d == NULL)
+    return 0;
+  size_t n = strlen(d->name);
+  for (const char *p = skip; (p = strstr(p, d->name)) != NULL; p += n)
+    if ((p == skip || p[-1] == ' ') && (p[n] == '\0' || p[n] == ' '))
+      return 1;
+  return 0;
+}
+
 void th_add_job(TCase *tc, const char *body, int nranks, unsigned variants)
 {
   int first = th_njobs;
   for (unsigned bit = 1; bit < TH_VARIANT_END; bit <<= 1) {
-    if (!(variants & bit))
+    if (!(variants & bit) || th_variant_skipped(bit))
       continue;
     if (th_njobs >= TH_MAX_JOBS) {
       fprintf(stderr, "harness: more than %d jobs; raise TH_MAX_JOBS\n", TH_MAX_JOBS);

@@ -53,7 +53,8 @@ enum th_variant {
 /* Runs the suite, or the body named by `--body NAME`. Returns the exit status. */
 int th_main(int argc, char **argv, const th_body_t *bodies, Suite *(*make_suite)(void));
 
-/* Adds to tc one test per variant in variants: a job of nranks ranks running body. */
+/* Adds to tc one test per variant in variants: a job of nranks ranks running body.
+ * TH_SKIP_VARIANTS (variant names separated by spaces) leaves those variants out. */
 void th_add_job(TCase *tc, const char *body, int nranks, unsigned variants);
 
 /* The tuborun the tests run: $TUBORUN, else the one built here. */
