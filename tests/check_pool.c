@@ -304,6 +304,21 @@ static int pool_open_on(int root, tubo_pool_t **pool)
   return th_rank == root;
 }
 
+/* Maps square over inputs 0..n-1 (n at most 256) on pool and checks every result; in
+ * holds the inputs afterwards. */
+static void ranks_map_squares(tubo_pool_t *pool, int64_t *in, int n)
+{
+  int64_t out[256];
+  TH_CHECK(n <= 256, "ranks_map_squares of %d inputs, expected at most 256", n);
+  for (int i = 0; i < n; i++)
+    in[i] = i;
+  memset(out, 0, sizeof out);
+  TH_OK(tubo_pool_map(pool, square, in, sizeof *in, out, sizeof *out, (size_t)n));
+  for (int i = 0; i < n; i++)
+    TH_CHECK(out[i] == (int64_t)i * i, "result %d: expected %d, got %lld", i, i * i,
+             (long long)out[i]);
+}
+
 /* map and apply_async on the other ranks: results in order, every chunk run by a rank
  * other than the root, a failing function reported; close, join. */
 static void body_ranks_map(void)
@@ -313,13 +328,7 @@ static void body_ranks_map(void)
   if (!pool_open_on(0, &pool))
     return;
   int64_t in[N], out[N];
-  for (int i = 0; i < N; i++)
-    in[i] = i;
-  memset(out, 0, sizeof out);
-  TH_OK(tubo_pool_map(pool, square, in, sizeof *in, out, sizeof *out, N));
-  for (int i = 0; i < N; i++)
-    TH_CHECK(out[i] == (int64_t)i * i, "result %d: expected %d, got %lld", i, i * i,
-             (long long)out[i]);
+  ranks_map_squares(pool, in, N);
   int32_t ranks[N];
   TH_OK(tubo_pool_map(pool, rank_of, in, sizeof *in, ranks, sizeof *ranks, N));
   for (int i = 0; i < N; i++)
@@ -350,15 +359,11 @@ static void body_ranks_root_last(void)
   tubo_pool_t *pool = NULL;
   if (!pool_open_on(th_size - 1, &pool))
     return;
-  int64_t in[N], out[N];
-  for (int i = 0; i < N; i++)
-    in[i] = i;
-  TH_OK(tubo_pool_map(pool, square, in, sizeof *in, out, sizeof *out, N));
-  for (int i = 0; i < N; i++)
-    TH_EQ("a square", out[i], (int64_t)i * i);
+  int64_t in[N];
+  ranks_map_squares(pool, in, N);
   tubo_pool_result_t *r = NULL;
   for (int i = 0; i < N; i++) {
-    TH_OK(tubo_pool_apply_async(pool, square, &in[i], sizeof *in, sizeof *out, &r));
+    TH_OK(tubo_pool_apply_async(pool, square, &in[i], sizeof *in, sizeof *in, &r));
     TH_OK(tubo_pool_result_free(r));
   }
   TH_OK(tubo_pool_terminate(pool));
@@ -373,12 +378,8 @@ static void body_ranks_alone(void)
   tubo_pool_t *pool = NULL;
   TH_OK(tubo_pool_open(th_world, 0, &pool));
   TH_CHECK(pool != NULL, "the root of a world of one got no pool");
-  int64_t in[N], out[N];
-  for (int i = 0; i < N; i++)
-    in[i] = i;
-  TH_OK(tubo_pool_map(pool, square, in, sizeof *in, out, sizeof *out, N));
-  for (int i = 0; i < N; i++)
-    TH_EQ("a square", out[i], (int64_t)i * i);
+  int64_t in[N];
+  ranks_map_squares(pool, in, N);
   tubo_pool_result_t *r = NULL;
   int64_t y = 0;
   TH_OK(tubo_pool_apply_async(pool, square, &in[7], sizeof *in, sizeof y, &r));
