@@ -92,6 +92,31 @@ for entry in $entries; do
     failed=1
   fi
 done
+# run_expect HOW STATUS PATTERN...: runs the command line HOW (split on spaces) and prints
+# ok, or FAIL with its output, as its status is STATUS (0, or fail: neither 0 nor mpirun's
+# timeout, 110) and its output matches every glob PATTERN.
+run_expect() {
+  how=$1 want=$2 good=1
+  shift 2
+  # shellcheck disable=SC2086 # the command is meant to split
+  out=$($how 2>&1)
+  status=$?
+  case "$want:$status" in 0:0 | fail:[!0]*) ;; *) good=0 ;; esac
+  [ "$want:$status" = fail:110 ] && good=0
+  for pattern in "$@"; do
+    # shellcheck disable=SC2254 # the pattern is meant to match as a glob
+    case "$out" in $pattern) ;; *) good=0 ;; esac
+  done
+  if [ $good = 1 ]; then
+    echo "ok: $how"
+  else
+    echo "FAIL: $how: expected status $want and output matching:"
+    printf '  %s\n' "$@"
+    echo "got status $status and:"
+    echo "$out"
+    failed=1
+  fi
+}
 case "$group" in core | all)
 # An application that initializes MPI itself and finalizes it after tubo_finalize (also
 # with every rank a node of its own: its queue and value, served by rank 0, are used while
@@ -100,70 +125,22 @@ case "$group" in core | all)
 for how in "$MPIRUN -n 3 --timeout 120 -x TUBO_NODE_SIZE tests/mpi_app app" \
   "env TUBO_NODE_SIZE=1 $MPIRUN -n 3 --timeout 120 -x TUBO_NODE_SIZE tests/mpi_app app" \
   "tools/tuborun -n 2 --timeout 120 tests/mpi_app tuborun"; do
-  # shellcheck disable=SC2086 # the command is meant to split
-  if out=$($how 2>&1) && [ "$out" = "mpi_app: ok" ]; then
-    echo "ok: $how"
-  else
-    echo "FAIL: $how: expected 'mpi_app: ok' and status 0, got:"
-    echo "$out"
-    failed=1
-  fi
+  run_expect "$how" 0 "mpi_app: ok"
 done
 # With TUBO_MPI_SERVE=0 nothing serves them while rank 0 is in MPI: opening them fails at
-# once on every rank, and rank 0 says why.
-how="env TUBO_NODE_SIZE=1 TUBO_MPI_SERVE=0 $MPIRUN -n 2 --timeout 120 -x TUBO_NODE_SIZE -x TUBO_MPI_SERVE tests/mpi_app refused"
-# shellcheck disable=SC2086 # the command is meant to split
-out=$($how 2>&1)
-status=$?
-case "$out" in
-  *"tubo: an object served across nodes cannot be opened in a program that initialized MPI itself: TUBO_MPI_SERVE=0"*)
-    case "$out" in
-      *"mpi_app: ok"*) ;;
-      *) status=1 ;;
-    esac ;;
-  *) status=1 ;;
-esac
-if [ $status = 0 ]; then
-  echo "ok: $how"
-else
-  echo "FAIL: $how: expected TUBO_ENOTSUP on every rank, tubo's word on why, 'mpi_app: ok' and status 0, got:"
-  echo "$out"
-  failed=1
-fi
+# once on every rank (the program checks TUBO_ENOTSUP), and rank 0 says why.
+run_expect "env TUBO_NODE_SIZE=1 TUBO_MPI_SERVE=0 $MPIRUN -n 2 --timeout 120 -x TUBO_NODE_SIZE -x TUBO_MPI_SERVE tests/mpi_app refused" 0 \
+  "*tubo: an object served across nodes cannot be opened in a program that initialized MPI itself: TUBO_MPI_SERVE=0*" \
+  "*mpi_app: ok*"
 # A rank that exits before tubo_init holds the others inside MPI_Init: after
 # TUBO_INIT_TIMEOUT seconds they say so and exit 1, and mpirun ends the job (before its own
 # --timeout, which would exit 110).
-how="env TUBO_INIT_TIMEOUT=3 $MPIRUN -n 3 --timeout 120 -x TUBO_INIT_TIMEOUT tests/rank_helper init-unless 1"
-# shellcheck disable=SC2086 # the command is meant to split
-out=$($how 2>&1)
-status=$?
-case "$status:$out" in
-  0:* | 110:*) status=1 ;;
-  *"MPI_Init has waited 3 s for ranks that never started it"*) status=0 ;;
-  *) status=1 ;;
-esac
-if [ $status = 0 ]; then
-  echo "ok: $how"
-else
-  echo "FAIL: $how: expected the waiting ranks' word on MPI_Init and a failed job before mpirun's timeout, got:"
-  echo "$out"
-  failed=1
-fi
+run_expect "env TUBO_INIT_TIMEOUT=3 $MPIRUN -n 3 --timeout 120 -x TUBO_INIT_TIMEOUT tests/rank_helper init-unless 1" fail \
+  "*MPI_Init has waited 3 s for ranks that never started it*"
 # The same program under tuborun after its own MPI_Init: MPI gives it a world of one beside
 # tubo's of two, and rank 0 says so at tubo_init.
-how="tools/tuborun -n 2 --timeout 120 tests/mpi_app tuborun_mpi"
-# shellcheck disable=SC2086 # the command is meant to split
-out=$($how 2>&1)
-status=$?
-case "$out" in
-  *"mpi_app: ok"*"tubo: this program initialized MPI under tuborun: MPI's world has 1 rank(s), tubo's has 2."* | \
-  *"tubo: this program initialized MPI under tuborun: MPI's world has 1 rank(s), tubo's has 2."*"mpi_app: ok"*)
-    if [ $status = 0 ]; then echo "ok: $how"; else echo "FAIL: $how: status $status"; failed=1; fi ;;
-  *)
-    echo "FAIL: $how: expected 'mpi_app: ok' and tubo's word on MPI's world of 1, got:"
-    echo "$out"
-    failed=1 ;;
-esac
+run_expect "tools/tuborun -n 2 --timeout 120 tests/mpi_app tuborun_mpi" 0 "*mpi_app: ok*" \
+  "*tubo: this program initialized MPI under tuborun: MPI's world has 1 rank(s), tubo's has 2.*"
 ;; esac
 case "$group" in examples | all)
   TRANSPORTS=mpi "${srcdir:-.}/tests/run_examples.sh" || failed=1 ;;

@@ -95,20 +95,24 @@ static int pool_deliver(tubo_pool_t *p, size_t len)
 
 static int pool_drain(tubo_pool_t *p);
 
-/* Whether a worker rank left without saying it ended (its POOL_BYE comes before it
- * leaves: what it put is collected before its absence counts). */
+/* Whether a worker rank is gone that has not said it ended. */
+static int pool_rank_gone(tubo_pool_t *p)
+{
+  for (int r = 1; r <= p->nworkers; r++)
+    if (!p->bye[r] && p->comm->w->peers[tubo__comm_world_rank(p->comm, r)].gone)
+      return 1;
+  return 0;
+}
+
+/* Whether a worker rank left without saying it ended. Its POOL_BYE is in the results
+ * before its leaving is seen, so a rank seen gone is looked at again once what came is
+ * collected (collecting first, then looking, would miss a goodbye sent in between). */
 static int pool_rank_lost(tubo_pool_t *p)
 {
   (void)tubo__world_health(p->comm->w); /* learns of ranks that left */
-  for (int pass = 0; pass < 2; pass++) {
-    int lost = 0;
-    for (int r = 1; r <= p->nworkers; r++)
-      if (!p->bye[r] && p->comm->w->peers[tubo__comm_world_rank(p->comm, r)].gone)
-        lost = 1;
-    if (!lost || pass == 1 || pool_drain(p) != 0)
-      return lost;
-  }
-  return 1;
+  if (!pool_rank_gone(p))
+    return 0;
+  return pool_drain(p) != 0 || pool_rank_gone(p);
 }
 
 /* Whether a worker ended that was not asked to: a worker ends with 0 only after the pool
