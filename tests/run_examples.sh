@@ -101,7 +101,7 @@ compare() {
   fi
 }
 
-# EXAMPLES_RANKS="128 256" (make check-scale): only the examples that take any number of
+# EXAMPLES_RANKS="128 256" (tests/run_examples_scale.sh): only the examples that take any number of
 # ranks, on each of these counts over shared memory, and none of the other checks. heat2d
 # runs on a plate of 48 points, which grids of 128 (16 x 8) and 256 (16 x 16) ranks
 # divide (its default 24 do not), to a tolerance of 0.5 (49 iterations, not 2151): its
