@@ -122,6 +122,7 @@ int tubo__shmc_gather(tubo_comm_t *comm, const tubo__coll_args_t *a);
 int tubo__shmc_scatter(tubo_comm_t *comm, const tubo__coll_args_t *a);
 int tubo__shmc_allgather(tubo_comm_t *comm, const tubo__coll_args_t *a);
 int tubo__shmc_alltoall(tubo_comm_t *comm, const tubo__coll_args_t *a);
+int tubo__shmc_allgatherv(tubo_comm_t *comm, const tubo__coll_args_t *a);
 int tubo__shmc_reduce(tubo_comm_t *comm, const tubo__coll_args_t *a);
 int tubo__shmc_allreduce(tubo_comm_t *comm, const tubo__coll_args_t *a);
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Shared-memory collectives that move data (coll_shm.h): barrier, bcast, gather,
- * scatter, allgather, alltoall. Data of at most SHMC_INLINE bytes rides in the flag's
+ * scatter, allgather, allgatherv, alltoall. Data of at most SHMC_INLINE bytes rides in the flag's
  * line; more goes through the slots, a slot's worth per step. */
 #include "config.h"
 
@@ -145,6 +145,54 @@ int tubo__shmc_allgather(tubo_comm_t *comm, const tubo__coll_args_t *a)
     for (int q = 0; q < s->P; q++)
       if (q != s->me)
         memcpy(r + (size_t)q * len + off, shmc_slot(s, q, k), n);
+  }
+  return 0;
+}
+
+/* The bytes of a block of len that the step moving [off, off + step) carries. */
+static inline size_t piece_of(size_t len, size_t off, size_t step)
+{
+  return off >= len ? 0 : len - off < step ? len - off : step;
+}
+
+/* memcpy of n bytes, none when n is 0 (a block of no elements may have no buffer). */
+static inline void copy_some(void *dst, const void *src, size_t n)
+{
+  if (n > 0)
+    memcpy(dst, src, n);
+}
+
+/* allgatherv: every rank knows every block's size, so no step agrees on the largest. */
+int tubo__shmc_allgatherv(tubo_comm_t *comm, const tubo__coll_args_t *a)
+{
+  shmc_t *s = comm->coll_state;
+  int me = s->me;
+  unsigned char *r = a->rbuf;
+  size_t mine = bytes_of(a, a->rcounts[me]), max = 0;
+  const unsigned char *src = a->in_place ? r + bytes_of(a, a->rdispls[me]) : a->sbuf;
+  if (!a->in_place) {
+    size_t sent = bytes_of(a, a->count);
+    copy_some(r + bytes_of(a, a->rdispls[me]), src, sent < mine ? sent : mine);
+    mine = sent;
+  }
+  for (int q = 0; q < s->P; q++)
+    max = bytes_of(a, a->rcounts[q]) > max ? bytes_of(a, a->rcounts[q]) : max;
+  for (size_t off = 0; off < max; off += s->slot) {
+    uint32_t k = s->step + 1;
+    int rc = tubo__shmc_guard(s, k);
+    if (rc != 0)
+      return rc;
+    size_t n = piece_of(mine, off, s->slot);
+    if (n > 0)
+      memcpy(shmc_slot(s, me, k), src + off, n);
+    tubo__shmc_publish(s, k, SHMC_WAKE_IF_LAST);
+    if ((rc = tubo__shmc_wait(s, -1, k)) != 0)
+      return rc;
+    for (int q = 0; q < s->P; q++) {
+      n = piece_of(bytes_of(a, a->rcounts[q]), off, s->slot);
+      if (q != me && n > 0)
+        memcpy(r + bytes_of(a, a->rdispls[q]) + off, shmc_slot(s, q, k), n);
+    }
   }
   return 0;
 }
