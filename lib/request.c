@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "os/os.h"
 #include "world.h"
 
 #define REQ_CHUNK_SHIFT 8
@@ -25,6 +26,9 @@ static int reqpool_grow(tubo__reqpool_t *p)
   tubo_request_t *c = calloc(REQ_CHUNK, sizeof *c);
   if (c == NULL)
     return TUBO_ENOMEM;
+  /* Its pages mapped in one call: a fault per page costs tens of microseconds on some
+   * virtual machines, and the loop below would take one on each. */
+  tubo__os_prefault(c, REQ_CHUNK * sizeof *c);
   chunks[p->nchunks] = c;
   /* Push in reverse so that low indices are handed out first. */
   for (uint32_t i = REQ_CHUNK; i-- > 0;) {
@@ -34,6 +38,12 @@ static int reqpool_grow(tubo__reqpool_t *p)
   }
   p->nchunks++;
   return 0;
+}
+
+void tubo__reqpool_prepare(tubo__reqpool_t *p)
+{
+  if (p->nchunks == 0)
+    (void)reqpool_grow(p); /* else the first request grows it */
 }
 
 tubo_request_t *tubo__req_alloc(tubo__world_t *w)

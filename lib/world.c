@@ -169,6 +169,7 @@ int tubo__world_ready(tubo__world_t *w)
   }
   tubo__topo_free(w->topo);
   w->topo = NULL;
+  tubo__reqpool_prepare(&w->pool);
   w->where.at[0] = w->node_id[w->rank];
   return tubo__comm_nodes_build(&w->world_comm);
 }

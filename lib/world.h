@@ -496,6 +496,9 @@ tubo_request_t *tubo__req_alloc(tubo__world_t *w);
 void tubo__req_free(tubo__world_t *w, tubo_request_t *r);
 tubo_request_t *tubo__req_lookup(tubo__world_t *w, uint32_t id);
 void tubo__reqpool_fini(tubo__reqpool_t *p);
+/* Makes the pool's first requests now, at start-up, rather than at the first call that
+ * needs one (where the pages it maps would cost the program's first message). */
+void tubo__reqpool_prepare(tubo__reqpool_t *p);
 /* Whether r points at a request of pool p (without following it). */
 int tubo__req_in_pool(const tubo__reqpool_t *p, const tubo_request_t *r);
 /* Completes RTS send r (one waiting for its receiver to be done) with error, taking it

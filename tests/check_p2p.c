@@ -806,6 +806,43 @@ static void body_transport_names(void)
   }
 }
 
+/* A job of 2 or 3 ranks makes every pair's channel in tubo_init: before any message, the
+ * job's shared memory already holds them all (without them it holds the control block and
+ * the inboxes, some KiB). Then every pair streams messages of the sizes that go inline,
+ * through the data ring and in frames, contents checked. */
+static void body_wired(void)
+{
+  int n = th_size;
+  if (th_one_node()) { /* under mpirun, pretend nodes of one rank share no memory */
+    tubo__shm_layout_t L;
+    TH_OK(tubo__shm_layout_from_settings((uint32_t)n, &L));
+    uint64_t used = 0, chans = (uint64_t)n * (uint64_t)(n - 1) * L.chan_bytes;
+    TH_OK(tubo_comm_shm_bytes(th_world, &used));
+    TH_CHECK(used >= chans,
+             "%d ranks right after tubo_init: expected the %d channels made there (%llu B) "
+             "in the job's shared memory, it holds %llu B",
+             n, n * (n - 1), (unsigned long long)chans, (unsigned long long)used);
+  }
+  const size_t lens[] = {0, 8, 40, 41, 4096, 100000};
+  enum { BIG = 100000 };
+  unsigned char *out = th_malloc(BIG), *in = th_malloc(BIG);
+  for (int step = 1; step < n; step++) {
+    int to = (th_rank + step) % n, from = (th_rank + n - step) % n;
+    for (int rep = 0; rep < 20; rep++)
+      for (size_t k = 0; k < sizeof lens / sizeof lens[0]; k++) {
+        size_t len = lens[k];
+        th_fill(out, len, th_seed(th_rank, to, len, rep));
+        tubo_status_t st;
+        TH_OK(tubo_sendrecv(out, len, to, rep, in, BIG, from, rep, th_world, &st));
+        TH_STATUS(st, from, rep, len, 0);
+        TH_CHECK_DATA(in, len, th_seed(from, th_rank, len, rep), "message %d of %zu B from %d", rep,
+                      len, from);
+      }
+  }
+  free(out);
+  free(in);
+}
+
 static const th_body_t bodies[] = {
     {"caps", body_caps, 0},
     {"pingpong", body_pingpong, 0},
@@ -823,6 +860,7 @@ static const th_body_t bodies[] = {
     {"alltoall", body_alltoall, 0},
     {"arg_errors", body_arg_errors, 0},
     {"transport_names", body_transport_names, 0},
+    {"wired", body_wired, 0},
     {NULL, NULL, 0},
 };
 
@@ -845,6 +883,8 @@ static Suite *p2p_suite(void)
   th_add_case(s, "alltoall", 6, TH_BOTH | TH_SHM_COPY_SMALL | TH_SHM_RNDV_SMALL);
   th_add_case(s, "arg_errors", 2, TH_BOTH);
   th_add_case(s, "transport_names", 3, TH_BOTH);
+  TCase *tc = th_add_case(s, "wired", 2, TH_SHM);
+  th_add_job(tc, "wired", 3, TH_SHM);
   return s;
 }
 

@@ -211,6 +211,10 @@ static int shmc_setup(tubo_comm_t *comm)
   s->ctl = m.base;
   s->lines = (struct shmc_line *)((unsigned char *)m.base + SHMC_LINE);
   s->slots = (unsigned char *)(s->lines + SHMC_DEPTH * (size_t)P);
+  /* The flag lines, which every collective touches, are mapped now rather than on the
+   * first collective after this one (a fault per page is slow on some virtual machines);
+   * the slots come as large collectives use them. */
+  tubo__os_prefault(m.base, (size_t)(s->slots - (unsigned char *)m.base));
   if (shmc_asym < 0)
     shmc_asym = tubo__os_fence_register() == 0;
   s->check.run = shmc_selfcheck;

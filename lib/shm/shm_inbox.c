@@ -41,6 +41,8 @@ void tubo__shm_rx_wire(shm_state_t *s, int peer, void *chan)
   s->live[s->nlive++] = peer;
 }
 
+static void inbox_publish(shm_state_t *s);
+
 /* No room in peer's inbox (or in the heap for a payload): this rank marks itself among
  * the inbox's waiters, so that the receiver wakes it when it has read on. */
 static int inbox_no_room(shm_state_t *s, int peer, struct tubo__shm_inbox *ib)
@@ -131,6 +133,56 @@ static int inbox_make_channel(shm_state_t *s, int peer, struct tubo__shm_inbox *
   return 1;
 }
 
+/* Announces the channel made to peer in its inbox, after every frame sent through it, and
+ * sends through the channel from now on. Returns 1, or an error of inbox_claim. */
+static int inbox_announce(shm_state_t *s, int peer, struct tubo__shm_inbox *ib)
+{
+  shm_tx_t *tx = &s->tx[peer];
+  uint64_t pos;
+  int rc = inbox_claim(s, peer, ib, &pos);
+  if (rc != 0)
+    return rc;
+  inbox_fill(s, ib, pos, TUBO__SHM_INBOX_CHAN, NULL, tx->chan_off, NULL, 0, NULL, 0);
+  tubo__shm_tx_wire(s, peer, tubo__heap_at(&s->heap, tx->chan_off, s->L.chan_bytes));
+  tx->chan_off = 0;
+  tx->ib_waiting = 0;
+  shm_wake_if_sleeping(s, tx->peer_ctl);
+  return 1;
+}
+
+void tubo__shm_inbox_wire_all(shm_state_t *s)
+{
+  for (int i = 0; i < s->npoll; i++) {
+    int p = s->poll[i];
+    struct tubo__shm_inbox *ib = shm_inbox_of(s, p);
+    /* A channel the heap cannot give now comes later, as in any job; one made but not
+     * announced (no room in the inbox) is announced at the first frame. */
+    if (inbox_make_channel(s, p, ib))
+      (void)inbox_announce(s, p, ib);
+  }
+}
+
+void tubo__shm_inbox_take_wired(shm_state_t *s)
+{
+  for (;;) {
+    const struct tubo__shm_inbox_slot *slot = &s->ib_slots[s->ib_head & s->ib_mask];
+    if (atomic_load_explicit(&slot->stamp, memory_order_acquire) != (uint32_t)(s->ib_head + 1) ||
+        slot->kind != TUBO__SHM_INBOX_CHAN)
+      break;
+    uint32_t src = slot->src;
+    uint64_t off = slot->off;
+    void *c = tubo__heap_at(&s->heap, off, s->L.chan_bytes);
+    /* Anything else is left to tubo__shm_inbox_poll, which says what is wrong with it. */
+    if (src >= (uint32_t)s->size || src == (uint32_t)s->rank || c == NULL ||
+        off % TUBO__CACHELINE != 0 || s->rx[src].slots != NULL)
+      break;
+    tubo__shm_rx_wire(s, (int)src, c);
+    s->ib_head++;
+  }
+  if (s->ib_head != s->ib_head_pub)
+    inbox_publish(s);
+}
+
 int tubo__shm_inbox_send(shm_state_t *s, int peer, const tubo__frame_t *f, const void *p1,
                          size_t n1, const void *p2, size_t n2)
 {
@@ -141,17 +193,8 @@ int tubo__shm_inbox_send(shm_state_t *s, int peer, const tubo__frame_t *f, const
   if (!tx->denied && tx->chan_off == 0 &&
       (tx->ib_sent >= s->fast_after || f->len > TUBO__SHM_INBOX_INLINE))
     (void)inbox_make_channel(s, peer, ib);
-  if (tx->chan_off != 0) {
-    /* Announced in the inbox, after every frame sent through it. */
-    if ((rc = inbox_claim(s, peer, ib, &pos)) != 0)
-      return rc;
-    inbox_fill(s, ib, pos, TUBO__SHM_INBOX_CHAN, NULL, tx->chan_off, NULL, 0, NULL, 0);
-    tubo__shm_tx_wire(s, peer, tubo__heap_at(&s->heap, tx->chan_off, s->L.chan_bytes));
-    tx->chan_off = 0;
-    tx->ib_waiting = 0;
-    shm_wake_if_sleeping(s, tx->peer_ctl);
-    return 1;
-  }
+  if (tx->chan_off != 0)
+    return inbox_announce(s, peer, ib);
   if (f->len > s->frame_max)
     return TUBO_ETOOBIG;
   uint64_t off = 0;

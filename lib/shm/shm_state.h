@@ -134,6 +134,15 @@ void tubo__shm_rx_wire(shm_state_t *s, int peer, void *chan);
 int tubo__shm_inbox_send(shm_state_t *s, int peer, const tubo__frame_t *f, const void *p1,
                          size_t n1, const void *p2, size_t n2);
 
+/* Makes the channel from this rank to every peer now and announces each in the peer's
+ * inbox (start-up of a small job, shm_transport.c). A channel the heap cannot give now
+ * comes later, when the pair talks. Call between two rendezvous, then
+ * tubo__shm_inbox_take_wired after the second. */
+void tubo__shm_inbox_wire_all(shm_state_t *s);
+
+/* Takes the channels announced at the head of this rank's inbox, before any frame. */
+void tubo__shm_inbox_take_wired(shm_state_t *s);
+
 /* Takes every frame in this rank's inbox, in order, and the channels it announces.
  * Returns the frames taken, or a negative error. */
 int tubo__shm_inbox_poll(shm_state_t *s);

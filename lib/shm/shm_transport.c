@@ -27,6 +27,10 @@
  * Open MPI's fast boxes: pairs that talk once or twice take no memory of their own. */
 #define SHM_FAST_AFTER 16u
 
+/* A node of at most this many ranks makes every pair's channel at start-up, where every
+ * pair may have one (TUBO_SHM_WIRE_RANKS). */
+#define SHM_WIRE_RANKS_DEFAULT 4u
+
 /* A word peers read at start-up to learn whether single-copy reads are allowed. */
 static volatile uint64_t shm_probe_word = TUBO__JOBCTL_MAGIC;
 
@@ -579,6 +583,18 @@ static void shm_prefault(shm_state_t *s)
                     s->L.inbox_bytes);
 }
 
+/* Whether this rank makes its channels at start-up. Where every pair of a few ranks may
+ * have its channel, making them here puts their cost (a heap block and its pages mapped
+ * on both sides, about a millisecond) before the program's first message, as Open MPI
+ * wires its pairs in MPI_Init, instead of on its first iterations. A larger job makes
+ * them as pairs talk: start-up stays flat and memory linear in the ranks. */
+static int shm_wire_early(const shm_state_t *s)
+{
+  uint64_t most = tubo__setting_u64("TUBO_SHM_WIRE_RANKS", SHM_WIRE_RANKS_DEFAULT, 0, UINT32_MAX);
+  return s->size > 1 && (uint64_t)s->size <= most && (uint32_t)(s->size - 1) <= s->L.fast_max &&
+         s->heap.ctl != NULL;
+}
+
 /* Tries to read a peer's probe word with a single copy; every rank tells the job. */
 static void shm_probe_single_copy(shm_state_t *s)
 {
@@ -671,9 +687,13 @@ static int shm_open_job(tubo__world_t *w, tubo__launch_t *l, const void *arg, vo
   int want_cma = (int)tubo__setting_u64("TUBO_SHM_CMA", 1, 0, 1);
   if (!want_cma)
     atomic_store(&s->ctl->cma_denied, 1);
+  shm_wire(s);
   if ((rc = tubo__jobctl_rendezvous(s->ctl, (uint32_t)s->size, (uint32_t)s->rank, 1,
                                     s->launcher)) != 0)
     goto fail;
+  /* Every rank has joined the heap: channels may be made in it. */
+  if (shm_wire_early(s))
+    tubo__shm_inbox_wire_all(s);
   for (int p = 0; p < s->size; p++)
     s->pids[p] = (pid_t)atomic_load(&tubo__jobctl_rank(s->ctl, (uint32_t)p)->pid);
   shm_prefault(s);
@@ -682,6 +702,8 @@ static int shm_open_job(tubo__world_t *w, tubo__launch_t *l, const void *arg, vo
   if ((rc = tubo__jobctl_rendezvous(s->ctl, (uint32_t)s->size, (uint32_t)s->rank, 2,
                                     s->launcher)) != 0)
     goto fail;
+  /* The channels peers made above come first in this rank's inbox. */
+  tubo__shm_inbox_take_wired(s);
 
   /* A remote fence costs interrupts on every CPU at each sleep; a local one costs tens of
    * cycles per message. With rings deep enough that ranks sleep rarely, remote wins, also
@@ -693,7 +715,6 @@ static int shm_open_job(tubo__world_t *w, tubo__launch_t *l, const void *arg, vo
   s->quarter = s->L.nslots / 4;
   s->dquarter = s->L.dbytes / 4;
   s->frame_max = s->L.frame_max;
-  shm_wire(s);
   caps->frame_max = s->frame_max;
   caps->single_copy = s->size > 1 && !atomic_load(&s->ctl->cma_denied);
   if (caps->single_copy)
