@@ -10,6 +10,8 @@
  *   stdin             one line: how many bytes it read from standard input
  *   init-only         calls tubo_init, then exits 0 without tubo_finalize
  *   init-unless R     rank R exits 0 at once; the others call tubo_init and tubo_finalize
+ *   init-never R      rank R waits for a signal without calling tubo_init; the others
+ *                     call tubo_init and tubo_finalize
  *   blocked           calls tubo_init; then rank 0 blocks in tubo_barrier, rank 1 in a
  *                     tubo_recv from rank 0 with tag 7 that is never sent, the others
  *                     wait for a signal outside tubo */
@@ -102,6 +104,15 @@ int main(int argc, char **argv)
   } else if (strcmp(mode, "init-unless") == 0 && argc > 2) {
     if (rank == atoi(argv[2]))
       return 0;
+    int rc = tubo_init(NULL, NULL);
+    if (rc == 0)
+      rc = tubo_finalize();
+    if (rc != 0)
+      fprintf(stderr, "rank_helper: rank %d: %s\n", rank, tubo_strerror(rc));
+    return rc != 0;
+  } else if (strcmp(mode, "init-never") == 0 && argc > 2) {
+    if (rank == atoi(argv[2]))
+      helper_hang();
     int rc = tubo_init(NULL, NULL);
     if (rc == 0)
       rc = tubo_finalize();

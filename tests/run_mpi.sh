@@ -132,10 +132,11 @@ done
 run_expect "env TUBO_NODE_SIZE=1 TUBO_MPI_SERVE=0 $MPIRUN -n 2 --timeout 120 -x TUBO_NODE_SIZE -x TUBO_MPI_SERVE tests/mpi_app refused" 0 \
   "*tubo: an object served across nodes cannot be opened in a program that initialized MPI itself: TUBO_MPI_SERVE=0*" \
   "*mpi_app: ok*"
-# A rank that exits before tubo_init holds the others inside MPI_Init: after
+# A rank that never calls tubo_init holds the others inside MPI_Init: after
 # TUBO_INIT_TIMEOUT seconds they say so and exit 1, and mpirun ends the job (before its own
-# --timeout, which would exit 110).
-run_expect "env TUBO_INIT_TIMEOUT=3 $MPIRUN -n 3 --timeout 120 -x TUBO_INIT_TIMEOUT tests/rank_helper init-unless 1" fail \
+# --timeout, which would exit 110). (A rank that exits instead is caught by whichever sees
+# it first: Open MPI, once the others have called MPI_Init, or this watch.)
+run_expect "env TUBO_INIT_TIMEOUT=3 $MPIRUN -n 3 --timeout 120 -x TUBO_INIT_TIMEOUT tests/rank_helper init-never 1" fail \
   "*MPI_Init has waited 3 s for ranks that never started it*"
 # The same program under tuborun after its own MPI_Init: MPI gives it a world of one beside
 # tubo's of two, and rank 0 says so at tubo_init.
