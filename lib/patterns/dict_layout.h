@@ -73,8 +73,10 @@ typedef struct dict_head {
   alignas(DICT_LINE) _Atomic uint64_t ident; /* dict_ident(DICT_ID_HEAD, offset) */
   uint64_t seed;                             /* of the hash, chosen at creation */
   alignas(DICT_LINE) _Atomic uint64_t table; /* offset of the table block */
+  /* Both counted by every insert: one line, so that an insert moves one line between
+   * processes, not two. */
   alignas(DICT_LINE) _Atomic uint64_t order; /* keys inserted so far: insertion order */
-  alignas(DICT_LINE) _Atomic uint64_t used;  /* slots not empty (keys and tombs), roughly */
+  _Atomic uint64_t used;                     /* slots not empty (keys and tombs), roughly */
   /* A resize or clear in progress, by rs_pid, holding every stripe lock. */
   alignas(DICT_LINE) _Atomic uint32_t rs_pid;
   _Atomic uint32_t rs_kind;
