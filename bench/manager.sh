@@ -3,7 +3,8 @@
 # The shared dict and Namespace against Python's Manager, and commstime. Each repetition
 # runs, back to back: bench/py_manager.py and bench/manager_bench on 1 process, then both
 # on P processes, then examples/commstime -t; it prints its figures and its own ratios
-# (tubo's rate over Python's), and the summary gives the median, min and max of each ratio.
+# (tubo's rate over Python's), and the summary gives the median, min and max of each ratio,
+# and of tubo's own rates on one process (the targets there are absolute).
 # Figures from different runs are not compared: the machine is shared and noisy.
 #
 # Usage: bench/manager.sh [-r REPS] [-n N] [-p PROCS] [-c ROUNDS] [BUILDDIR]
@@ -28,7 +29,7 @@ python=${PYTHON3:-python3}
 tmp=$(mktemp "${TMPDIR:-/tmp}/tubo-manager.XXXXXX") || exit 1
 trap 'rm -f "$tmp"' EXIT INT TERM
 
-echo "# $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(nproc) CPUs; N=$n P=$procs"
+echo "# $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(nproc) CPUs; N=$n P=$procs; load at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 for r in $(seq 1 "$reps"); do
   for p in 1 "$procs"; do
     "$python" "$srcdir/bench/py_manager.py" -n "$n" -p "$p" | sed "s/^/rep=$r /" >>"$tmp"
@@ -37,6 +38,7 @@ for r in $(seq 1 "$reps"); do
   "$builddir/examples/commstime" -n "$rounds" -t | grep us_per_comm | sed "s/^/rep=$r /" >>"$tmp"
 done
 cat "$tmp"
+echo "# load at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 echo "# ratio tubo/python per repetition; median (min..max) over $reps repetitions"
 awk '
@@ -45,6 +47,7 @@ function val(k,   i, f) { for (i = 1; i <= NF; i++) { split($i, f, "="); if (f[1
   r = val("rep"); p = val("procs"); impl = val("impl")
   w[r, p, impl] = val("dict_writes_per_s"); g[r, p, impl] = val("dict_reads_per_s")
   s[r, p, impl] = val("ns_sets_per_s"); ps[p] = 1; if (r > nr) nr = r
+  cw[r, p] = val("cpu_dict_writes_per_s"); cg[r, p] = val("cpu_dict_reads_per_s")
 }
 /^rep=.* commstime / { c[++nc] = val("us_per_comm") }
 function sort(a, n,   i, j, t) { for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t } }
@@ -58,5 +61,14 @@ END {
     for (r = 1; r <= nr; r++) { a[r] = s[r, p, "tubo"] / s[r, p, "python"] }
     summary("Namespace sets, " p " process(es)", a, nr)
   }
+  # The targets for one process are absolute rates: tubo alone, per repetition.
+  for (r = 1; r <= nr; r++) { a[r] = w[r, 1, "tubo"] / 1e6 }
+  summary("tubo dict writes, 1 process, M/s", a, nr)
+  for (r = 1; r <= nr; r++) { a[r] = g[r, 1, "tubo"] / 1e6 }
+  summary("tubo dict reads, 1 process, M/s", a, nr)
+  for (r = 1; r <= nr; r++) { a[r] = cw[r, 1] / 1e6 }
+  summary("tubo dict writes, 1 process, M/CPU-s", a, nr)
+  for (r = 1; r <= nr; r++) { a[r] = cg[r, 1] / 1e6 }
+  summary("tubo dict reads, 1 process, M/CPU-s", a, nr)
   if (nc > 0) { sort(c, nc); printf "%-34s %10.3f  (%.3f..%.3f) us per communication\n", "commstime", c[int((nc + 1) / 2)], c[1], c[nc] }
 }' "$tmp"

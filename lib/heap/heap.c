@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "heap/heap_shared.h"
+#include "os/os.h"
 #include "tubo.h"
 
 void (*tubo__heap_step_hook)(enum tubo__heap_step step);
@@ -19,12 +20,13 @@ static inline void heap_step(enum tubo__heap_step s)
 }
 
 /* Small blocks' pages are reserved this far ahead of need, so that carving makes a
- * system call once per this many bytes. */
+ * system call once per this many bytes; each process maps them (heap_map_small) in steps
+ * as large, one system call where touching them would fault once a page. */
 #define HEAP_RESERVE_STEP ((uint64_t)256 << 10)
 /* A carved batch of small blocks spans about this many bytes (at least one block, at
  * most HEAP_BATCH_MAX): fewer trips to the carving word, little memory left idle. */
-#define HEAP_BATCH_BYTES 4096u
-#define HEAP_BATCH_MAX   32u
+#define HEAP_BATCH_BYTES 16384u
+#define HEAP_BATCH_MAX   128u
 
 /* ---- Geometry ---- */
 
@@ -144,6 +146,38 @@ static int heap_reserve_small(const tubo__heap_t *h, uint64_t upto, uint64_t hi)
   return 0;
 }
 
+/* Maps the small blocks' pages up to upto into this process ahead of use: from what it
+ * mapped so far to the reserved mark, at least a reserve step. A forked child starts
+ * again from the header (its parent's page tables are not its own). Best effort: a page
+ * not mapped here faults on first touch as any other. */
+static void heap_map_small(tubo__heap_t *h, uint64_t upto)
+{
+  if (upto <= h->data + h->mapped && h->mapped_pid != 0)
+    return; /* this process's, or its parent's (then some pages fault: best effort) */
+  int pid = (int)getpid();
+  if (h->mapped_pid != pid) {
+    h->mapped_pid = pid;
+    h->mapped = 0;
+  }
+  uint64_t from = h->data + h->mapped;
+  if (upto <= from)
+    return;
+  uint64_t mark = atomic_load_explicit(&h->ctl->reserved, memory_order_acquire);
+  uint64_t to = from + HEAP_RESERVE_STEP;
+  if (to < upto)
+    to = upto;
+  to = (to + h->page - 1) & ~(uint64_t)(h->page - 1);
+  if (mark > h->end - h->data)
+    return; /* a forged mark: heap_reserve_small reports it */
+  if (to > h->data + mark)
+    to = h->data + mark; /* a page boundary (heap_reserve_small), inside the region */
+  if (to <= from)
+    return;
+  from &= ~(uint64_t)(h->page - 1);
+  tubo__os_prefault(h->base + from, (size_t)(to - from));
+  h->mapped = to - h->data;
+}
+
 /* ---- Free lists ---- */
 
 /* Pushes the blocks first..last, already linked to each other, onto class c's list. */
@@ -208,7 +242,7 @@ static int heap_pop(const tubo__heap_t *h, unsigned c, uint64_t *off, uint64_t *
 /* ---- Carving ---- */
 
 /* Carves a batch of small blocks of class c: keeps the first (*off), pushes the others. */
-static int heap_carve_small(const tubo__heap_t *h, unsigned c, uint64_t *off)
+static int heap_carve_small(tubo__heap_t *h, unsigned c, uint64_t *off)
 {
   struct tubo__heap_ctl *ctl = h->ctl;
   uint64_t bytes = heap_small_bytes(c);
@@ -222,8 +256,12 @@ static int heap_carve_small(const tubo__heap_t *h, unsigned c, uint64_t *off)
     int rc = heap_ends(h, carve, &lo, &hi);
     if (rc != 0)
       return rc;
-    /* The first block's usable bytes on the class's alignment. */
-    start = ((lo + HEAP_HDR + align - 1) & ~(align - 1)) - HEAP_HDR;
+    /* The first block's usable bytes on the class's alignment; blocks of 32 or 64 bytes
+     * start on their own size, so that none straddles a cache line. */
+    if (64 % bytes == 0)
+      start = (lo + bytes - 1) & ~(bytes - 1);
+    else
+      start = ((lo + HEAP_HDR + align - 1) & ~(align - 1)) - HEAP_HDR;
     while (n > 1 && (start > hi || n * bytes > hi - start))
       n = 1;
     if (start > hi || bytes > hi - start)
@@ -236,6 +274,7 @@ static int heap_carve_small(const tubo__heap_t *h, unsigned c, uint64_t *off)
       break;
   }
   heap_step(TUBO__HEAP_S_CARVED);
+  heap_map_small(h, start + n * bytes);
   /* Nobody else knows these blocks yet: plain writes, published by the push. */
   uint64_t first = start + HEAP_HDR;
   for (uint64_t i = 1; i < n; i++) {
@@ -289,6 +328,8 @@ static int heap_carve_run(const tubo__heap_t *h, unsigned c, uint64_t *off)
     return TUBO_ESHM;
   }
   atomic_fetch_add_explicit(&ctl->cls[c].carved, 1, memory_order_relaxed);
+  /* Mapped now, one system call: the caller is about to touch it. */
+  tubo__os_prefault(h->base + start, (size_t)bytes);
   *off = x;
   return 0;
 }
@@ -325,6 +366,7 @@ int tubo__heap_alloc(tubo__heap_t *h, size_t size, unsigned flags, uint64_t *off
       return TUBO_ESHM;
     }
     atomic_fetch_sub_explicit(&k->punched, 1, memory_order_relaxed);
+    tubo__os_prefault(h->base + x, (size_t)heap_usable_bytes(h, c));
   } else {
     dirty = 1;
   }

@@ -22,6 +22,10 @@
  *   carved or reused. A freed run's pages go back to the OS (hole punching) until its
  *   class has been seen to reuse runs; from then on freed runs keep their pages, as
  *   glibc raises its mmap threshold once freed chunks are asked for again.
+ * - Pages are also mapped into the process that will touch them ahead of use, a system
+ *   call for many pages where touching them would fault once a page: small blocks' pages
+ *   a reserve step at a time by each process that carves there, runs when carved or
+ *   reused.
  *
  * Why: every change to the heap is one compare-and-swap on one word (a list head, a
  * block's header, the carving word). A process that dies between two of them, SIGKILL at
@@ -73,6 +77,10 @@ typedef struct tubo__heap {
   uint32_t page;
   uint32_t page_shift;
   tubo__heap_backing_t backing;
+  /* How far past data this process has mapped small blocks' pages (prefaulted), and which
+   * process that was: a forked child maps them again. */
+  uint64_t mapped;
+  int mapped_pid;
 } tubo__heap_t;
 
 /* What a heap holds, for reports. Exact while no process has died inside a call; a

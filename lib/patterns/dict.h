@@ -30,8 +30,8 @@ typedef struct tubo__dcore {
   dict_head_t *sh; /* where it is mapped here */
 } tubo__dcore_t;
 
-/* Keys are at most this long: a length must fit the entry's 32 bits. */
-#define TUBO__DICT_KEY_MAX ((size_t)1 << 30)
+/* Keys are at most this long: a length must fit the entry's 24 bits. */
+#define TUBO__DICT_KEY_MAX ((size_t)DICT_KLEN_MAX)
 
 /* Makes an empty dict in mem. Returns 0, TUBO_ESHM, TUBO_ECORRUPT. */
 int tubo__dcore_make(const tubo__objheap_t *mem, tubo__dcore_t *c);

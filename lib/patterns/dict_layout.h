@@ -3,7 +3,7 @@
  *
  *   header block:  identity | table offset | counters | resize record | 256 stripes
  *   table block:   identity, log2 of the slot count | slots (one 64-bit word each)
- *   entry blocks:  identity, hash, order, stamp, lengths | key, NUL | value
+ *   entry blocks:  identity, order, stamp, lengths | key, NUL | value
  *
  * A slot is 0 (empty), DICT_TOMB (a key was deleted here), or a tag (the hash's top 28
  * bits) over the unit (offset / 16) of an entry: one word, so that a slot changes in one
@@ -73,8 +73,10 @@ typedef struct dict_head {
   alignas(DICT_LINE) _Atomic uint64_t ident; /* dict_ident(DICT_ID_HEAD, offset) */
   uint64_t seed;                             /* of the hash, chosen at creation */
   alignas(DICT_LINE) _Atomic uint64_t table; /* offset of the table block */
+  /* Both counted by every insert: one line, so that an insert moves one line between
+   * processes, not two. */
   alignas(DICT_LINE) _Atomic uint64_t order; /* keys inserted so far: insertion order */
-  alignas(DICT_LINE) _Atomic uint64_t used;  /* slots not empty (keys and tombs), roughly */
+  _Atomic uint64_t used;                     /* slots not empty (keys and tombs), roughly */
   /* A resize or clear in progress, by rs_pid, holding every stripe lock. */
   alignas(DICT_LINE) _Atomic uint32_t rs_pid;
   _Atomic uint32_t rs_kind;
@@ -90,16 +92,24 @@ typedef struct dict_table {
   _Atomic uint64_t slot[];
 } dict_table_t;
 
+/* An entry's lengths, in one word: the key's (24 bits) over the value's (40 bits, below
+ * TUBO__HEAP_MAX). 32 bytes of header, so that a short key and a word of value fill one
+ * 64-byte block, on one cache line. */
+#define DICT_VLEN_BITS 40u
+#define DICT_KLEN_MAX  ((1ull << 24) - 1)
+
 typedef struct dict_entry {
   _Atomic uint64_t ident; /* dict_ident(DICT_ID_ENTRY, offset) */
-  _Atomic uint64_t hash;
   _Atomic uint64_t order; /* when its key was inserted */
   _Atomic uint64_t stamp; /* which write made it: stripe writes << 8 | stripe */
-  _Atomic uint64_t vlen;
-  _Atomic uint32_t klen;
-  uint32_t pad;
-  char key[]; /* klen bytes and a NUL, padded to 8, then vlen bytes of value */
+  _Atomic uint64_t lens;  /* klen << DICT_VLEN_BITS | vlen */
+  char key[];             /* klen bytes and a NUL, padded to 8, then vlen bytes of value */
 } dict_entry_t;
+
+static inline uint64_t dict_lens(uint64_t klen, uint64_t vlen)
+{
+  return klen << DICT_VLEN_BITS | vlen;
+}
 
 static inline uint64_t dict_entry_vpos(uint64_t klen)
 {

@@ -77,8 +77,18 @@ static uint64_t dict_hash(uint64_t seed, const char *k, size_t n)
     k += 8;
     n -= 8;
   }
+  /* The last 0..7 bytes in at most two loads (overlapping ones where n is not a power of
+   * two: the length is mixed in too), never through a buffer the load must wait for. */
   uint64_t v = 0;
-  memcpy(&v, k, n);
+  if (n >= 4) {
+    uint32_t a, b;
+    memcpy(&a, k, 4);
+    memcpy(&b, k + n - 4, 4);
+    v = (uint64_t)b << 32 | a;
+  } else if (n > 0) {
+    v = (uint64_t)(unsigned char)k[0] | (uint64_t)(unsigned char)k[n / 2] << 8 |
+        (uint64_t)(unsigned char)k[n - 1] << 16;
+  }
   h = (h ^ v ^ ((uint64_t)n << 56)) * 0x94d049bb133111ebull;
   return dict_mix(h);
 }
@@ -122,8 +132,9 @@ static dict_entry_t *dict_entry_at(const tubo__dcore_t *c, uint64_t off, uint32_
   dict_entry_t *e = tubo__objheap_at(&c->mem, off, sizeof *e);
   if (e == NULL || ld64(&e->ident) != dict_ident(DICT_ID_ENTRY, off))
     return NULL;
-  uint32_t k = atomic_load_explicit(&e->klen, memory_order_relaxed);
-  uint64_t v = ld64(&e->vlen);
+  uint64_t lens = ld64(&e->lens);
+  uint32_t k = (uint32_t)(lens >> DICT_VLEN_BITS);
+  uint64_t v = lens & (((uint64_t)1 << DICT_VLEN_BITS) - 1);
   if (k > TUBO__DICT_KEY_MAX || v > TUBO__HEAP_MAX ||
       tubo__objheap_at(&c->mem, off, dict_entry_vpos(k) + v) == NULL)
     return NULL;
@@ -182,7 +193,7 @@ static int dict_find(const tubo__dcore_t *c, uint64_t hash, const char *key, siz
     dict_entry_t *e = dict_entry_at(c, off, &kl, &vl);
     if (e == NULL)
       return TUBO_ECORRUPT;
-    if (ld64(&e->hash) != hash || kl != klen || memcmp(e->key, key, klen) != 0)
+    if (kl != klen || memcmp(e->key, key, klen) != 0)
       continue;
     *f = (dict_find_t){f->t, f->toff, f->log2, i, n, e, off, kl, vl};
     return 1;
@@ -294,7 +305,7 @@ static uint64_t dict_count_stripe(const tubo__dcore_t *c, unsigned s)
     uint32_t kl;
     uint64_t vl;
     dict_entry_t *e = dict_slot_entry(w) ? dict_entry_at(c, dict_slot_off(w), &kl, &vl) : NULL;
-    if (e != NULL && (ld64(&e->hash) & (DICT_STRIPES - 1)) == s)
+    if (e != NULL && (dict_hash(c->sh->seed, e->key, kl) & (DICT_STRIPES - 1)) == s)
       n++;
   }
   return n;
@@ -445,11 +456,13 @@ static void dict_rehash(dict_table_t *t, uint32_t log2, dict_table_t *nt, uint32
 }
 
 /* The size for live keys: at most a quarter full, so that it takes as many inserts again
- * before the next resize. */
+ * before the next resize; an eighth while the table is small (up to DICT_LOG_FAST), so
+ * that a growing dict resizes half as often while a resize costs little memory. */
+#define DICT_LOG_FAST 16u
 static uint32_t dict_log_for(uint64_t live)
 {
   uint32_t l = DICT_LOG_MIN;
-  while (l < DICT_LOG_MAX && ((uint64_t)1 << l) < 4 * live)
+  while (l < DICT_LOG_MAX && ((uint64_t)1 << l) < (l < DICT_LOG_FAST ? 8 : 4) * live)
     l++;
   return l;
 }
@@ -664,8 +677,8 @@ int tubo__dcore_len(tubo__dcore_t *c, size_t *n)
 /* ---- Writing ---- */
 
 /* A new entry for key and val, filled outside any lock; order and stamp come later. */
-static int dict_entry_new(tubo__dcore_t *c, uint64_t hash, const char *key, size_t klen,
-                          const void *val, size_t len, uint64_t *off)
+static int dict_entry_new(tubo__dcore_t *c, const char *key, size_t klen, const void *val,
+                          size_t len, uint64_t *off)
 {
   uint64_t vpos = dict_entry_vpos(klen);
   if (len > TUBO__HEAP_MAX - vpos)
@@ -678,10 +691,7 @@ static int dict_entry_new(tubo__dcore_t *c, uint64_t hash, const char *key, size
     (void)tubo__objheap_free(&c->mem, *off);
     return TUBO_ECORRUPT;
   }
-  st64(&e->hash, hash);
-  st64(&e->vlen, len);
-  atomic_store_explicit(&e->klen, (uint32_t)klen, memory_order_relaxed);
-  e->pad = 0;
+  st64(&e->lens, dict_lens(klen, len));
   memcpy(e->key, key, klen);
   memset(e->key + klen, 0, (size_t)(vpos - sizeof *e - klen));
   if (len > 0)
@@ -762,7 +772,7 @@ static int dict_set(tubo__dcore_t *c, const char *key, size_t klen, const void *
   uint64_t h = dict_hash(c->sh->seed, key, klen);
   dict_stripe_t *st = dict_stripe_of(c, h);
   uint64_t noff;
-  int rc = dict_entry_new(c, h, key, klen, val, len, &noff);
+  int rc = dict_entry_new(c, key, klen, val, len, &noff);
   if (rc != 0)
     return rc;
   for (int attempt = 0;; attempt++) {
@@ -885,7 +895,7 @@ int tubo__dcore_update(tubo__dcore_t *c, const char *key, size_t klen, tubo_dict
       old = f.eoff;
     }
   } else if (rc == 0) {
-    rc = dict_entry_new(c, h, key, klen, buf, len, &noff);
+    rc = dict_entry_new(c, key, klen, buf, len, &noff);
     if (rc == 0)
       rc = dict_put_locked(c, st, &f, found, h, noff, &old, &grow);
     if (rc != 0 && noff != 0)
