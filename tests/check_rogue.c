@@ -18,6 +18,11 @@
  *   that only the rank itself can tell from the truth. Then it stays quiet until they are
  *   gone (or, with some seeds, exits 1 at once).
  *
+ * - slow_claimer: not a rogue but its nearest honest neighbour, a sender that claims a
+ *   position in an inbox and fills it seconds later (a machine crowded with ranks kept it
+ *   off the processor); a rank that finalized behind it must not be taken for gone before
+ *   its last message is read.
+ *
  * What must hold: every other rank ends by itself, each call returning 0, TUBO_ECORRUPT,
  * TUBO_EPEER or TUBO_EABORT, and then says so; tuborun ends with the rogue's status (0, or
  * 1 when it exits 1), never with a crash of its own or of a rank. The bound on the time
@@ -47,6 +52,7 @@
 #include <unistd.h>
 
 #include "coll/coll_shm.h"
+#include "frame.h"
 #include "harness.h"
 #include "launch/jobctl.h"
 #include "os/os.h"
@@ -55,6 +61,7 @@
 #include "shm/shm_inbox.h"
 #include "shm/shm_layout.h"
 #include "shm/shm_ring.h"
+#include "world.h"
 
 /* ---- The job's memory, as a rank finds it ---- */
 
@@ -599,6 +606,66 @@ static void body_rogue(void)
   exit(0);
 }
 
+/* ---- A claim held long: a sender off the processor between its claim and its fill ---- */
+
+/* Longer than a crowded machine is expected to keep a sender off the processor, shorter
+ * than the inbox lets a claim stay unfilled (TUBO__SHM_INBOX_STALL_NS). */
+#define RG_CLAIM_HOLD_US 2500000
+
+/* Rank 2 claims a position in rank 0's inbox as a sender does, tells rank 1, and fills the
+ * position only after a long while, as a sender that the machine kept off the processor
+ * between the two. Rank 1 sends its last message to rank 0 (its frame lies behind that
+ * position) and finalizes. Rank 0 must receive both messages: the end of rank 1 is not
+ * recorded while a live rank may still fill the position ahead of its last frame. */
+static void body_slow_claimer(void)
+{
+  const int tag = 7;
+  long v = 0;
+  if (th_rank == 2) {
+    size_t len;
+    unsigned char *m = rg_map(rg_job_fd(), &len);
+    tubo__shm_layout_t L;
+    TH_OK(tubo__shm_layout_from_settings((uint32_t)th_size, &L));
+    TH_CHECK(L.total <= len, "expected the job's memory (%zu B) to hold the layout (%zu B)", len,
+             L.total);
+    struct tubo__shm_inbox *ib = (void *)(m + tubo__shm_inbox_off(&L, 0));
+    uint64_t pos = atomic_fetch_add(&ib->tail, 1);
+    TH_OK(tubo_send("g", 1, 1, tag, th_world));
+    rg_sleep_us(RG_CLAIM_HOLD_US);
+    struct tubo__shm_inbox_slot *sl =
+        &tubo__shm_inbox_slots(ib, (uint32_t)th_size)[pos & (L.inbox_slots - 1)];
+    v = 2;
+    sl->kind = TUBO__F_EAGER;
+    sl->flags = 0;
+    sl->ctx = TUBO__CTX_WORLD;
+    sl->tag = tag;
+    sl->len = sizeof v;
+    sl->src = 2;
+    sl->off = 0;
+    memcpy(sl->inl, &v, sizeof v);
+    atomic_store_explicit(&sl->stamp, (uint32_t)(pos + 1), memory_order_release);
+    tubo__bell_ring(tubo__jobctl_rank((struct tubo__jobctl *)(void *)m, 0));
+    return;
+  }
+  if (th_rank == 1) {
+    char go;
+    TH_OK(tubo_recv(&go, 1, 2, tag, th_world, TUBO_STATUS_IGNORE));
+    v = 1;
+    TH_OK(tubo_send(&v, sizeof v, 0, tag, th_world));
+    return;
+  }
+  int rc = tubo_recv(&v, sizeof v, 1, tag, th_world, TUBO_STATUS_IGNORE);
+  TH_CHECK(rc == 0 && v == 1,
+           "rank 0: expected rank 1's last message (1), which waited behind a position rank 2 "
+           "held claimed for %d ms, got %s and %ld",
+           RG_CLAIM_HOLD_US / 1000, tubo_err_name(rc), v);
+  rc = tubo_recv(&v, sizeof v, 2, tag, th_world, TUBO_STATUS_IGNORE);
+  TH_CHECK(rc == 0 && v == 2,
+           "rank 0: expected rank 2's message in the claimed position (2), got %s and %ld",
+           tubo_err_name(rc), v);
+  printf("slow_claimer: rank 0 received both\n");
+}
+
 /* ---- The suite ---- */
 
 START_TEST(forge_crashes_nothing)
@@ -645,6 +712,21 @@ START_TEST(forge_by_spawned_worker)
                 "a spawned worker overwrote the rank count and exited 1: expected its parent to "
                 "see TUBO_EPEER and exit 0, got %d; output:\n%s",
                 st, out);
+  free(out);
+}
+END_TEST
+
+START_TEST(slow_claimer)
+{
+  const char *argv[] = {th_tuborun(), "-n",           "3", "--timeout", "60", "@self",
+                        "--body",     "slow_claimer", NULL};
+  char *out = NULL;
+  int st = th_run(argv, NULL, &out);
+  ck_assert_msg(st == 0 && strstr(out, "slow_claimer: rank 0 received both") != NULL,
+                "a sender held its claim in rank 0's inbox for %d ms: expected rank 0 to receive "
+                "the message of a rank that finalized behind it and tuborun to exit 0, got %d; "
+                "output:\n%s",
+                RG_CLAIM_HOLD_US / 1000, st, out);
   free(out);
 }
 END_TEST
@@ -714,6 +796,9 @@ static Suite *rogue_suite(void)
   tcase_add_test(tc, forge_then_abort);
   tcase_add_test(tc, forge_by_spawned_worker);
   suite_add_tcase(s, tc);
+  tc = th_tcase("claim");
+  tcase_add_test(tc, slow_claimer);
+  suite_add_tcase(s, tc);
   tc = th_tcase("rogue");
   tcase_add_loop_test(tc, rogue_job, 0, RG_NREGIONS * rg_seeds);
   suite_add_tcase(s, tc);
@@ -724,6 +809,7 @@ static const th_body_t bodies[] = {{"forge", body_forge, TH_SELF_INIT},
                                    {"forge_abort", body_forge_abort, 0},
                                    {"spawn_forge", body_spawn_forge, TH_SELF_INIT},
                                    {"rogue", body_rogue, 0},
+                                   {"slow_claimer", body_slow_claimer, 0},
                                    {NULL, NULL, 0}};
 
 int main(int argc, char **argv)

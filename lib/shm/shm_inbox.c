@@ -8,9 +8,6 @@
 #include "os/os.h"
 #include "shm/shm_state.h"
 
-/* How long a claimed position may stay unfilled before the inbox is taken for broken. */
-#define SHM_INBOX_STALL_NS 10000000000ull
-
 /* A channel's pages mapped in this process now, as start-up does for the inbox: a first
  * touch per page inside the ring would otherwise land on the message path (the slot ring
  * is walked once before it wraps). */
@@ -320,7 +317,7 @@ int tubo__shm_inbox_check(shm_state_t *s)
     if (s->ib_stall_head != h + 1) {
       s->ib_stall_head = h + 1;
       s->ib_stall_since = now;
-    } else if (now - s->ib_stall_since > SHM_INBOX_STALL_NS) {
+    } else if (now - s->ib_stall_since > TUBO__SHM_INBOX_STALL_NS) {
       return shm_corrupt(s);
     }
   }

@@ -147,6 +147,12 @@ void tubo__shm_inbox_take_wired(shm_state_t *s);
  * Returns the frames taken, or a negative error. */
 int tubo__shm_inbox_poll(shm_state_t *s);
 
+/* How long a claimed position of an inbox may stay unfilled before the inbox is taken for
+ * broken (someone else than a sender moved its tail). A sender holds a position for a few
+ * instructions, but a crowded machine may keep it off the processor for seconds between
+ * its claim and its fill. */
+#define TUBO__SHM_INBOX_STALL_NS 10000000000ull
+
 /* Whether positions claimed in this rank's inbox are not filled yet. */
 int tubo__shm_inbox_unsettled(const shm_state_t *s);
 

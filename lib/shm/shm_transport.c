@@ -339,9 +339,35 @@ static int shm_check_channels(shm_state_t *s)
   return 0;
 }
 
+/* How long a peer's end waits for this rank's inbox to settle once a rank of the job died:
+ * the dead rank may be the one that claimed the position, and then nobody fills it. */
+#define SHM_GONE_WAIT_DIED_NS 1000000000ull
+
+/* Whether the record of a peer's end may still wait for a position of this rank's inbox
+ * that a sender claimed and has not filled. A rank that called tubo_finalize filled every
+ * position it claimed before it said so; while no rank died, the claimer is therefore a
+ * live rank, which fills the position once it runs again, however long a crowded machine
+ * (hundreds of ranks on a few cores) keeps it off the processor: the record waits as long
+ * as the inbox check lets a claim stay unfilled (TUBO__SHM_INBOX_STALL_NS; longer is a
+ * rogue, and the inbox check breaks the job). Once a rank died, it may be the claimer:
+ * the record waits a short while only, and the job breaks anyway. */
+static int shm_gone_may_wait(shm_state_t *s)
+{
+  uint64_t now = tubo__os_now_ns();
+  if (s->gone_wait == 0)
+    s->gone_wait = now;
+  uint64_t bound =
+      atomic_load(&s->ctl->failed_rank) < 0 ? TUBO__SHM_INBOX_STALL_NS : SHM_GONE_WAIT_DIED_NS;
+  return now - s->gone_wait < bound;
+}
+
 static int shm_check(void *state)
 {
   shm_state_t *s = state;
+  /* A wait for the inbox that ended otherwise (the peer recorded gone elsewhere) does not
+   * shorten the next one. */
+  if (s->gone_wait != 0 && !tubo__shm_inbox_unsettled(s))
+    s->gone_wait = 0;
   int launcher = s->launcher > 0 ? tubo__os_pid_state(s->launcher) : TUBO__PID_ALIVE;
   if (s->watch_peers || launcher == TUBO__PID_STOPPED)
     shm_watch_peers(s);
@@ -362,19 +388,14 @@ static int shm_check(void *state)
     /* What it sent before it left is in its channel and this rank's inbox (it stored the
      * state after its last frame): take all of it first, its FINs above all, then record
      * that it is gone. Its last frames in the inbox may wait behind a position another
-     * sender claimed and has not filled yet: for a while, the record waits for that. */
+     * sender claimed and has not filled yet: the record waits for that. */
     int n = tubo__shm_inbox_poll(s);
     if (n < 0)
       return n;
     if (s->rx[p].slots != NULL && (n = shm_poll_peer(s, p, 1)) < 0)
       return n;
-    if (tubo__shm_inbox_unsettled(s)) {
-      uint64_t now = tubo__os_now_ns();
-      if (s->gone_wait == 0)
-        s->gone_wait = now;
-      if (now - s->gone_wait < 1000000000u)
-        continue;
-    }
+    if (tubo__shm_inbox_unsettled(s) && shm_gone_may_wait(s))
+      continue;
     s->gone_wait = 0;
     /* Its buffers and the loans it held (sent to it included) are nobody's now. */
     (void)tubo__shm_loan_reclaim(&s->loans, (uint32_t)p);
