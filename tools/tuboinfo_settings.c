@@ -140,6 +140,19 @@ static const char *info_errors(const char **source)
   return v;
 }
 
+/* Where the MPI module is loaded from: TUBO_MPI_MODULE, as lib/mpi/mpi_load.c reads it
+ * (unset: beside libtubo's file, else in the package's library folder). */
+static const char *info_mpi_module(const char **source)
+{
+  const char *v = getenv("TUBO_MPI_MODULE");
+  if (v == NULL || *v == '\0') {
+    *source = "default";
+    return "unset";
+  }
+  *source = "environment";
+  return v;
+}
+
 /* A setting given as a word: its line and its two parsable keys. */
 static void info_word(tuboinfo_t *t, const char *name, const char *value, const char *source)
 {
@@ -159,6 +172,8 @@ int tuboinfo_settings(tuboinfo_t *t)
   info_word(t, "TUBO_TRANSPORT", transport, source);
   const char *errors = info_errors(&source);
   info_word(t, "TUBO_ERRORS", errors, source);
+  const char *module = info_mpi_module(&source);
+  info_word(t, "TUBO_MPI_MODULE", module, source);
   for (size_t i = 0; i < sizeof info_settings / sizeof info_settings[0]; i++) {
     const info_setting_t *s = &info_settings[i];
     uint64_t dflt = s->dflt;

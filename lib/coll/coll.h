@@ -77,9 +77,10 @@ typedef struct tubo__coll_table {
 
 /* The point-to-point table: every collective, over any transport (coll_p2p.c). */
 extern const tubo__coll_table_t tubo__coll_p2p;
-/* The hierarchical table for communicators across nodes under mpirun (coll_hier.c), or
- * NULL in a build without MPI. */
-extern const tubo__coll_table_t *const tubo__coll_hier_table;
+/* The hierarchical table for communicators across nodes under mpirun (coll_hier.c, in
+ * the MPI module), or NULL where the module is not loaded (mpi_load.c) or the build has
+ * no MPI (mpi_none.c). */
+const tubo__coll_table_t *tubo__coll_hier(void);
 
 /* Runs a collective whose arguments are checked, as the public calls do: blocking (req
  * NULL) through comm's table, or on the engine (coll_api.c). */

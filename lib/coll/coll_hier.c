@@ -28,6 +28,7 @@
 #include "coll/coll.h"
 #include "coll/coll_p2p.h"
 #include "coll/coll_shm.h"
+#include "mpi/mpi_module.h"
 #include "mpi/mpi_transport.h"
 #include "settings.h"
 
@@ -74,7 +75,7 @@ static int hier_node_comm(tubo_comm_t *comm, tubo_comm_t **out)
                          .rbuf = mask,
                          .count = sizeof mask,
                          .t = tubo__type_info(TUBO_BYTE),
-                         .op = TUBO_BAND};
+                         .op = tubo__mpi_op_band()};
   tubo__coll_req_t *c = tubo__coll_new(comm, &a, tubo__p2p_allreduce);
   if (c == NULL)
     return TUBO_ENOMEM;

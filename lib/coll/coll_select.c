@@ -18,7 +18,7 @@ static const tubo__coll_table_t *const coll_tables[] = {
 int tubo__coll_select(tubo_comm_t *comm)
 {
   /* Across nodes under mpirun, first of all: the hierarchical table. */
-  const tubo__coll_table_t *hier = tubo__coll_hier_table;
+  const tubo__coll_table_t *hier = tubo__coll_hier();
   for (size_t i = hier != NULL ? 0 : 1; i <= sizeof coll_tables / sizeof coll_tables[0]; i++) {
     const tubo__coll_table_t *t = i == 0 ? hier : coll_tables[i - 1];
     int rc = t->setup != NULL ? t->setup(comm) : 0;

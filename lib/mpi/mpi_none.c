@@ -32,7 +32,15 @@ static int mpi_none_open(tubo__world_t *w, tubo__launch_t *l, const void *arg, v
 }
 
 /* Only open is ever called: a transport that did not open is never used. */
-const tubo__tp_ops_t tubo__mpi_ops = {.name = "mpi", .open = mpi_none_open};
+static const tubo__tp_ops_t mpi_none_ops = {.name = "mpi", .open = mpi_none_open};
+
+const tubo__tp_ops_t *tubo__mpi_tp_ops(void)
+{
+  return &mpi_none_ops;
+}
 
 /* No hierarchical collectives without MPI (coll/coll_hier.c). */
-const tubo__coll_table_t *const tubo__coll_hier_table = NULL;
+const tubo__coll_table_t *tubo__coll_hier(void)
+{
+  return NULL;
+}

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* Worlds under mpirun: shared memory inside each node, MPI between nodes. Built from
- * mpi_world.c and mpi_transport.c where configure found Open MPI, from mpi_none.c
- * elsewhere (lib/Makefile.inc picks). */
+/* Worlds under mpirun: shared memory inside each node, MPI between nodes. Where configure
+ * found Open MPI, the core's mpi_load.c loads the MPI module (mpi_module.h: mpi_world.c,
+ * mpi_transport.c) and passes these calls on to it; mpi_none.c elsewhere
+ * (lib/Makefile.inc picks). */
 #ifndef TUBO_MPI_WORLD_H
 #define TUBO_MPI_WORLD_H
 
 typedef struct tubo__world tubo__world_t;
+typedef struct tubo__tp_ops tubo__tp_ops_t;
 
 /* The MPI transport's frames carry at most this many payload bytes; messages of
  * TUBO__MPI_RNDV_SHM bytes or more to a peer MPI reaches through shared memory, and of
@@ -33,5 +35,9 @@ int tubo__mpi_world_create(tubo__world_t **out);
  * returned after TUBO_INIT_TIMEOUT seconds (a rank of the job never initialized MPI), the
  * process says so on standard error and exits with status 1. Returns MPI's code. */
 int tubo__mpi_init_watched(int *provided);
+
+/* The MPI transport's table (transport.c): the module's once loaded, else one that never
+ * opens. */
+const tubo__tp_ops_t *tubo__mpi_tp_ops(void);
 
 #endif /* TUBO_MPI_WORLD_H */
