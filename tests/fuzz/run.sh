@@ -20,10 +20,11 @@ incs="-I$top -I$top/lib -I$top/tools $(pkg-config --cflags hwloc)"
 libs="$(pkg-config --libs hwloc)"
 # The library (without MPI: the fuzzers feed the engine themselves) and the launcher's
 # parser, with the fuzzers' instrumentation.
-# Every folder under lib/ is taken, so that a new one needs no change here; files that
-# include MPI's header, themselves or through the MPI transport's, are left out (mpi_none.c
-# stands in for them, as in a build without MPI).
-lib_srcs=$(cd "$top" && grep -L -e '<mpi.h>' -e '"mpi/mpi_transport.h"' lib/*.c lib/*/*.c)
+# Every folder under lib/ is taken, so that a new one needs no change here, as a build
+# without MPI takes them: lib/mpi/ but mpi_none.c (which stands in for the MPI part), and
+# no file that includes MPI's header, itself or through the MPI transport's.
+lib_srcs=$(cd "$top" && grep -L -e '<mpi.h>' -e '"mpi/mpi_transport.h"' lib/*.c lib/*/*.c |
+  grep -v '^lib/mpi/' ; echo lib/mpi/mpi_none.c)
 objs=""
 for src in $lib_srcs tools/tuborun_args.c tools/placement.c; do
   obj="$out/$(echo "$src" | tr / _).o"
