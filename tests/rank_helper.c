@@ -9,7 +9,6 @@
  *   affinity          one line: the processors it may run on, as a list ("0-1,4")
  *   stdin             one line: how many bytes it read from standard input
  *   init-only         calls tubo_init, then exits 0 without tubo_finalize
- *   init-unless R     rank R exits 0 at once; the others call tubo_init and tubo_finalize
  *   init-never R      rank R waits for a signal without calling tubo_init; the others
  *                     call tubo_init and tubo_finalize
  *   blocked           calls tubo_init; then rank 0 blocks in tubo_barrier, rank 1 in a
@@ -100,15 +99,6 @@ int main(int argc, char **argv)
     int rc = tubo_init(NULL, NULL);
     if (rc != 0)
       fprintf(stderr, "rank_helper: tubo_init: %s\n", tubo_strerror(rc));
-    return rc != 0;
-  } else if (strcmp(mode, "init-unless") == 0 && argc > 2) {
-    if (rank == atoi(argv[2]))
-      return 0;
-    int rc = tubo_init(NULL, NULL);
-    if (rc == 0)
-      rc = tubo_finalize();
-    if (rc != 0)
-      fprintf(stderr, "rank_helper: rank %d: %s\n", rank, tubo_strerror(rc));
     return rc != 0;
   } else if (strcmp(mode, "init-never") == 0 && argc > 2) {
     if (rank == atoi(argv[2]))
