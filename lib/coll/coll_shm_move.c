@@ -199,11 +199,20 @@ int tubo__shmc_allgatherv(tubo_comm_t *comm, const tubo__coll_args_t *a)
 
 /* alltoall: at each step a rank's slot holds a piece of each of its P blocks. In place,
  * every rank has published its pieces before any overwrites its buffer: the pieces it
- * reads were copied into the others' slots first, and its own are in its slot. */
+ * reads were copied into the others' slots first, and its own are in its slot.
+ * Blocks that take more than SHMC_ALLTOALL_STEPS steps among more than two ranks go
+ * point to point (every pair's one message, as Open MPI's pairwise exchange): each step
+ * holds every rank until all have copied, and with more ranks than cores that costs more
+ * than the copies (doc/benchmarks.md, "Collectives"). The rule reads only what every rank
+ * of the call knows alike, so all of them decline together. */
+#define SHMC_ALLTOALL_STEPS 8
+
 int tubo__shmc_alltoall(tubo_comm_t *comm, const tubo__coll_args_t *a)
 {
   shmc_t *s = comm->coll_state;
   size_t len = bytes_of(a, a->count), piece = s->slot / (size_t)s->P;
+  if (s->P > 2 && len > SHMC_ALLTOALL_STEPS * piece)
+    return TUBO__COLL_DECLINE;
   unsigned char *r = a->rbuf;
   const unsigned char *src = a->in_place ? r : a->sbuf;
   for (size_t off = 0; off < len; off += piece) {
