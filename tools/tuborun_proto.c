@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: MIT */
+/* tuborun's choice of how large messages go between the ranks (protocol.h): from the
+ * cache, or measured before the ranks start; handed to the ranks in the job control
+ * block, and said with --report-bindings. */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "launch/jobctl.h"
+#include "protocol.h"
+#include "settings.h"
+#include "shm/shm_layout.h"
+#include "tuborun.h"
+
+/* TUBO_SHM_MEASURE: 0 the rule, 1 the cache or a measurement (default), 2 a new
+ * measurement, written to the cache. */
+#define PROTO_MEASURE_DEFAULT 1u
+#define PROTO_MEASURE_REFRESH 2u
+
+/* What the kinds are called in the report. */
+static const char *const proto_kind_words[TUBO__PAIR_KINDS] = {
+    "sharing an L2 cache", "sharing an L3 cache", "in one package", "sharing no cache"};
+
+/* The kinds of pair that ranks of this job form (1 << TUBO__PAIR_*). */
+static unsigned proto_job_kinds(const tuborun_job_t *j)
+{
+  const tuborun_place_t *pl = j->place;
+  int n = j->nranks;
+  tubo__locality_t *loc = calloc((size_t)n, sizeof *loc);
+  int *count = calloc((size_t)n, sizeof *count);
+  int distinct = 0;
+  unsigned mask = 0;
+  if (loc == NULL || count == NULL)
+    goto out;
+  /* The ranks' places, each once: hundreds of ranks sit on a few dozen. */
+  for (int r = 0; r < n; r++) {
+    const tubo__place_rank_t *pr = &pl->p->rank[r];
+    tubo__locality_t l;
+    tubo__topo_locality_of(pl->topo, pl->bind ? pr->cpuset : NULL, &l);
+    int d = 0;
+    while (d < distinct && (loc[d].l2 != l.l2 || loc[d].l3 != l.l3 || loc[d].package != l.package))
+      d++;
+    if (d == distinct)
+      loc[distinct++] = l;
+    count[d]++;
+  }
+  for (int a = 0; a < distinct; a++)
+    for (int b = a; b < distinct; b++)
+      if (b != a || count[a] > 1)
+        mask |= 1u << tubo__pair_kind(loc[a].l2, loc[a].l3, loc[a].package, loc[b].l2, loc[b].l3,
+                                      loc[b].package);
+out:
+  free(loc);
+  free(count);
+  return mask;
+}
+
+/* Whether the machine is busy: its load average above its processing units. A
+ * measurement taken then is used for this job but not kept for the next. */
+static int proto_busy(const tuborun_job_t *j)
+{
+  FILE *f = fopen("/proc/loadavg", "re");
+  double load = 0;
+  int got = f != NULL && fscanf(f, "%lf", &load) == 1;
+  if (f != NULL)
+    fclose(f);
+  return got && load > (double)tubo__topo_npus(j->place->topo);
+}
+
+/* "256 KiB", "4 MiB". */
+static void proto_size(char *buf, size_t n, uint64_t v)
+{
+  if (v >= (1u << 20) && v % (1u << 20) == 0)
+    snprintf(buf, n, "%llu MiB", (unsigned long long)(v >> 20));
+  else if (v >= 1024 && v % 1024 == 0)
+    snprintf(buf, n, "%llu KiB", (unsigned long long)(v >> 10));
+  else
+    snprintf(buf, n, "%llu B", (unsigned long long)v);
+}
+
+static void proto_report(const tubo__proto_t *p, unsigned mask, const char *path, int kept)
+{
+  for (int k = 0; k < TUBO__PAIR_KINDS; k++) {
+    if (!(mask & (1u << k)))
+      continue;
+    char sz[32];
+    if (p->rndv_min[k] == 0) {
+      fprintf(stderr,
+              "tuborun: large messages between ranks %s: by the rule (not measured: no pair of "
+              "cores of that kind, or the measurement failed)\n",
+              proto_kind_words[k]);
+      continue;
+    }
+    if (p->rndv_min[k] == TUBO__RNDV_NEVER)
+      snprintf(sz, sizeof sz, "never");
+    else
+      proto_size(sz, sizeof sz, p->rndv_min[k]);
+    fprintf(stderr, "tuborun: large messages between ranks %s: single copy %s%s (%s",
+            proto_kind_words[k], p->rndv_min[k] == TUBO__RNDV_NEVER ? "" : "from ", sz,
+            p->source[k] == TUBO__RNDV_FROM_CACHE ? "cache" : "measured");
+    if (p->source[k] == TUBO__RNDV_FROM_MEASURED) {
+      fprintf(stderr, "; GB/s channel/single copy:");
+      for (int i = 0; i < TUBO__PROTO_NSIZES; i++) {
+        proto_size(sz, sizeof sz, tubo__proto_sizes[i]);
+        fprintf(stderr, " %s %.1f/%.1f", sz, p->ring_gbps[k][i] / 1e0, p->cma_gbps[k][i]);
+      }
+    }
+    if (path != NULL)
+      fprintf(stderr, "; %s %s",
+              p->source[k] == TUBO__RNDV_FROM_CACHE ? "read from"
+              : kept                                ? "kept in"
+                                                    : "not kept: busy machine or no cache at",
+              path);
+    fprintf(stderr, ")\n");
+  }
+}
+
+void tuborun_protocol(tuborun_job_t *j)
+{
+  const tuborun_opts_t *o = j->o;
+  int say = o->report_bindings;
+  if (j->ctl == NULL || j->nranks < 2 || j->place == NULL || j->place->topo == NULL ||
+      j->place->p == NULL)
+    return;
+  if (tubo__setting_u64("TUBO_SHM_CMA", 1, 0, 1) == 0) {
+    if (say)
+      fprintf(stderr, "tuborun: large messages: through the channel only (TUBO_SHM_CMA=0)\n");
+    return;
+  }
+  uint64_t forced = tubo__setting_u64("TUBO_SHM_RNDV_BYTES", 0, 0, SIZE_MAX);
+  if (forced != 0) {
+    char sz[32];
+    proto_size(sz, sizeof sz, forced);
+    if (say)
+      fprintf(stderr,
+              "tuborun: large messages: single copy from %s for every pair "
+              "(TUBO_SHM_RNDV_BYTES)\n",
+              sz);
+    return;
+  }
+  uint64_t measure =
+      tubo__setting_u64("TUBO_SHM_MEASURE", PROTO_MEASURE_DEFAULT, 0, PROTO_MEASURE_REFRESH);
+  hwloc_topology_t h = tubo__topo_hwloc(j->place->topo);
+  if (measure == 0 || !hwloc_topology_is_thissystem(h)) {
+    if (say)
+      fprintf(stderr, "tuborun: large messages: by the rule (%s)\n",
+              measure == 0 ? "TUBO_SHM_MEASURE=0" : "the topology is not this machine's");
+    return;
+  }
+  unsigned mask = proto_job_kinds(j);
+  tubo__shm_layout_t L;
+  if (mask == 0 || tubo__shm_layout_from_settings((uint32_t)j->nranks, &L) != 0)
+    return;
+  tubo__proto_t p;
+  memset(&p, 0, sizeof p);
+  uint64_t key = tubo__proto_key(j->place->topo, L.dbytes, L.frame_max);
+  char path[4096];
+  int have_path = tubo__proto_cache_path(path, sizeof path, key) == 0;
+  if (have_path && measure != PROTO_MEASURE_REFRESH)
+    (void)tubo__proto_cache_read(path, key, &p);
+  unsigned missing = 0;
+  for (int k = 0; k < TUBO__PAIR_KINDS; k++)
+    if ((mask & (1u << k)) && p.rndv_min[k] == 0)
+      missing |= 1u << k;
+  int kept = 0;
+  if (missing != 0 && tubo__proto_measure(j->place->topo, missing, L.dbytes, L.frame_max, &p) &&
+      have_path && !proto_busy(j))
+    kept = tubo__proto_cache_write(path, key, &p) == 0;
+  uint32_t source = TUBO__RNDV_FROM_CACHE;
+  for (int k = 0; k < TUBO__PAIR_KINDS; k++) {
+    j->ctl->rndv_min[k] = p.rndv_min[k];
+    if (p.source[k] == TUBO__RNDV_FROM_MEASURED)
+      source = TUBO__RNDV_FROM_MEASURED;
+  }
+  j->ctl->rndv_source = source;
+  j->ctl->rndv_magic = TUBO__RNDV_MAGIC;
+  if (say)
+    proto_report(&p, mask, have_path ? path : NULL, kept);
+}
