@@ -104,7 +104,7 @@ static void proto_report(const tubo__proto_t *p, unsigned mask, const char *path
       fprintf(stderr, "; GB/s channel/single copy:");
       for (int i = 0; i < TUBO__PROTO_NSIZES; i++) {
         proto_size(sz, sizeof sz, tubo__proto_sizes[i]);
-        fprintf(stderr, " %s %.1f/%.1f", sz, p->ring_gbps[k][i] / 1e0, p->cma_gbps[k][i]);
+        fprintf(stderr, " %s %.1f/%.1f", sz, p->ring_gbps[k][i], p->cma_gbps[k][i]);
       }
     }
     if (path != NULL)
@@ -168,11 +168,12 @@ void tuborun_protocol(tuborun_job_t *j)
   if (missing != 0 && tubo__proto_measure(j->place->topo, missing, L.dbytes, L.frame_max, &p) &&
       have_path && !proto_busy(j))
     kept = tubo__proto_cache_write(path, key, &p) == 0;
-  uint32_t source = TUBO__RNDV_FROM_CACHE;
+  /* Measured wins over cached where the job has kinds of both; 0: nothing known. */
+  uint32_t source = 0;
   for (int k = 0; k < TUBO__PAIR_KINDS; k++) {
     j->ctl->rndv_min[k] = p.rndv_min[k];
-    if (p.source[k] == TUBO__RNDV_FROM_MEASURED)
-      source = TUBO__RNDV_FROM_MEASURED;
+    if ((uint32_t)p.source[k] > source)
+      source = (uint32_t)p.source[k];
   }
   j->ctl->rndv_source = source;
   j->ctl->rndv_magic = TUBO__RNDV_MAGIC;
