@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <hwloc.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -27,9 +28,9 @@ const size_t tubo__proto_sizes[TUBO__PROTO_NSIZES] = {64u << 10, 256u << 10, 1u 
 /* A file larger than this is no cache of ours. */
 #define PROTO_CACHE_MAX 1024
 /* Bytes moved per timed run, at least: the smallest sizes repeat. */
-#define PROTO_RUN_BYTES (2u << 20)
+#define PROTO_RUN_BYTES (1u << 20)
 /* Timed runs per size and protocol, alternated; the fastest counts. */
-#define PROTO_TRIALS 2
+#define PROTO_TRIALS 3
 /* A measurement not done by then (a machine too busy to run it) is given up. */
 #define PROTO_DEADLINE_NS 1000000000ull
 
@@ -291,11 +292,13 @@ typedef struct proto_run {
   uint64_t deadline;
 } proto_run_t;
 
-/* Whether the measurement ran out of time; looked at every few thousand spins. */
+/* Whether the measurement ran out of time; looked at every thousand spins, where the
+ * spinner also yields: on a busy machine the peer it waits for may need its processor. */
 static int proto_late(const proto_run_t *r, unsigned *spins)
 {
-  if ((++*spins & 4095u) != 0)
+  if ((++*spins & 1023u) != 0)
     return 0;
+  sched_yield();
   return tubo__os_now_ns() > r->deadline;
 }
 

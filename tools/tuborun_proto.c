@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "launch/jobctl.h"
+#include "os/os.h"
 #include "protocol.h"
 #include "settings.h"
 #include "shm/shm_layout.h"
@@ -80,7 +81,8 @@ static void proto_size(char *buf, size_t n, uint64_t v)
     snprintf(buf, n, "%llu B", (unsigned long long)v);
 }
 
-static void proto_report(const tubo__proto_t *p, unsigned mask, const char *path, int kept)
+static void proto_report(const tubo__proto_t *p, unsigned mask, const char *path, int kept,
+                         double ms)
 {
   for (int k = 0; k < TUBO__PAIR_KINDS; k++) {
     if (!(mask & (1u << k)))
@@ -101,7 +103,7 @@ static void proto_report(const tubo__proto_t *p, unsigned mask, const char *path
             proto_kind_words[k], p->rndv_min[k] == TUBO__RNDV_NEVER ? "" : "from ", sz,
             p->source[k] == TUBO__RNDV_FROM_CACHE ? "cache" : "measured");
     if (p->source[k] == TUBO__RNDV_FROM_MEASURED) {
-      fprintf(stderr, "; GB/s channel/single copy:");
+      fprintf(stderr, "; in %.0f ms, GB/s channel/single copy:", ms);
       for (int i = 0; i < TUBO__PROTO_NSIZES; i++) {
         proto_size(sz, sizeof sz, tubo__proto_sizes[i]);
         fprintf(stderr, " %s %.1f/%.1f", sz, p->ring_gbps[k][i], p->cma_gbps[k][i]);
@@ -165,9 +167,11 @@ void tuborun_protocol(tuborun_job_t *j)
     if ((mask & (1u << k)) && p.rndv_min[k] == 0)
       missing |= 1u << k;
   int kept = 0;
+  uint64_t t0 = tubo__os_now_ns();
   if (missing != 0 && tubo__proto_measure(j->place->topo, missing, L.dbytes, L.frame_max, &p) &&
       have_path && !proto_busy(j))
     kept = tubo__proto_cache_write(path, key, &p) == 0;
+  double ms = (double)(tubo__os_now_ns() - t0) / 1e6;
   /* Measured wins over cached where the job has kinds of both; 0: nothing known. */
   uint32_t source = 0;
   for (int k = 0; k < TUBO__PAIR_KINDS; k++) {
@@ -178,5 +182,5 @@ void tuborun_protocol(tuborun_job_t *j)
   j->ctl->rndv_source = source;
   j->ctl->rndv_magic = TUBO__RNDV_MAGIC;
   if (say)
-    proto_report(&p, mask, have_path ? path : NULL, kept);
+    proto_report(&p, mask, have_path ? path : NULL, kept, ms);
 }
