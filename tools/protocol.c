@@ -302,44 +302,28 @@ static int proto_late(const proto_run_t *r, unsigned *spins)
   return tubo__os_now_ns() > r->deadline;
 }
 
-/* The sender's side of a streamed message of n bytes, reps times: frames into the ring. */
-static int proto_ring_send(proto_run_t *r, size_t n, unsigned reps)
+/* One side of reps streamed messages of n bytes: the sender (send) copies frames into the
+ * ring, the reader copies them out into its buffer. */
+static int proto_ring(proto_run_t *r, size_t n, unsigned reps, int send)
 {
   struct proto_shared *sh = r->sh;
-  uint64_t tail = atomic_load_explicit(&sh->tail, memory_order_relaxed);
-  uint64_t head = atomic_load_explicit(&sh->head, memory_order_acquire);
+  _Atomic uint64_t *mine = send ? &sh->tail : &sh->head;
+  _Atomic uint64_t *theirs = send ? &sh->head : &sh->tail;
+  uint64_t pos = atomic_load_explicit(mine, memory_order_relaxed);
+  uint64_t seen = atomic_load_explicit(theirs, memory_order_acquire);
   unsigned spins = 0;
   for (unsigned i = 0; i < reps; i++)
     for (size_t off = 0; off < n; off += r->frame) {
-      while (tail - head >= r->nframes) {
-        head = atomic_load_explicit(&sh->head, memory_order_acquire);
+      /* The sender waits for room, the reader for a frame. */
+      while (send ? pos - seen >= r->nframes : pos == seen) {
+        seen = atomic_load_explicit(theirs, memory_order_acquire);
         if (proto_late(r, &spins))
           return -1;
       }
       size_t len = n - off < r->frame ? n - off : r->frame;
-      memcpy(r->ring + (tail % r->nframes) * r->frame, r->buf + off, len);
-      atomic_store_explicit(&sh->tail, ++tail, memory_order_release);
-    }
-  return 0;
-}
-
-/* The receiver's side: frames out of the ring into its buffer. */
-static int proto_ring_recv(proto_run_t *r, size_t n, unsigned reps)
-{
-  struct proto_shared *sh = r->sh;
-  uint64_t head = atomic_load_explicit(&sh->head, memory_order_relaxed);
-  uint64_t tail = atomic_load_explicit(&sh->tail, memory_order_acquire);
-  unsigned spins = 0;
-  for (unsigned i = 0; i < reps; i++)
-    for (size_t off = 0; off < n; off += r->frame) {
-      while (tail == head) {
-        tail = atomic_load_explicit(&sh->tail, memory_order_acquire);
-        if (proto_late(r, &spins))
-          return -1;
-      }
-      size_t len = n - off < r->frame ? n - off : r->frame;
-      memcpy(r->buf + off, r->ring + (head % r->nframes) * r->frame, len);
-      atomic_store_explicit(&sh->head, ++head, memory_order_release);
+      unsigned char *slot = r->ring + (pos % r->nframes) * r->frame;
+      memcpy(send ? slot : r->buf + off, send ? r->buf + off : slot, len);
+      atomic_store_explicit(mine, ++pos, memory_order_release);
     }
   return 0;
 }
@@ -366,7 +350,7 @@ static _Noreturn void proto_sender(proto_run_t *r, size_t most)
     unsigned reps = (unsigned)(c >> 32 & 0xffu);
     if (op == PROTO_OP_QUIT)
       _exit(0);
-    if (op == PROTO_OP_RING && proto_ring_send(r, n, reps) != 0)
+    if (op == PROTO_OP_RING && proto_ring(r, n, reps, 1) != 0)
       _exit(1);
     /* Single copy: the sender waits, as a sender whose message is read does. */
     atomic_store_explicit(&sh->done, c, memory_order_release);
@@ -385,7 +369,7 @@ static uint64_t proto_timed(proto_run_t *r, unsigned op, size_t n, unsigned reps
   atomic_store_explicit(&sh->cmd, c, memory_order_release);
   int rc = 0;
   if (op == PROTO_OP_RING) {
-    rc = proto_ring_recv(r, n, reps);
+    rc = proto_ring(r, n, reps, 0);
   } else {
     for (unsigned i = 0; i < reps && rc == 0; i++)
       rc = tubo__os_peer_read(sender, sh->src, r->buf, n);
