@@ -135,6 +135,7 @@ static void sample(tubo__proto_t *p)
   p->rndv_min[TUBO__PAIR_L3] = 262144;
   p->rndv_min[TUBO__PAIR_PACKAGE] = 1u << 20;
   p->rndv_min[TUBO__PAIR_FAR] = TUBO__RNDV_NEVER;
+  p->load_centi = 0; /* measured idle: never measured again for being taken under load */
 }
 #define SAMPLE_WANT "65536,262144,1048576,never"
 
@@ -148,7 +149,10 @@ START_TEST(cache_round_trip)
   ck_assert_msg(tubo__proto_cache_write(path, 0x1234, &p) == 0,
                 "expected the cache written at %s (its directory made)", path);
   memset(&q, 0, sizeof q);
-  ck_assert_msg(tubo__proto_cache_read(path, 0x1234, &q) == 0, "expected the cache read back");
+  p.load_centi = 1234;
+  ck_assert_msg(tubo__proto_cache_write(path, 0x1234, &p) == 0, "expected the cache rewritten");
+  ck_assert_msg(tubo__proto_cache_read(path, 0x1234, &q) == 0 && q.load_centi == 1234,
+                "expected the cache read back with load 1234, got load %u", q.load_centi);
   for (int k = 0; k < TUBO__PAIR_KINDS; k++) {
     ck_assert_msg(q.rndv_min[k] == p.rndv_min[k], "kind %d: expected %llu, got %llu", k,
                   (unsigned long long)p.rndv_min[k], (unsigned long long)q.rndv_min[k]);
@@ -180,16 +184,19 @@ END_TEST
 static const char *const corrupt[] = {
     "",
     "garbage\n",
-    "tubo-protocol 1\nkey 0000000000001234\n",                               /* no kind */
-    "tubo-protocol 2\nkey 0000000000001234\nkind l2 65536\n",                /* other format */
-    "tubo-protocol 1\nkey 0000000000001234\nkind l2 65536",                  /* cut short */
-    "tubo-protocol 1\nkey 0000000000001234\nkind l9 65536\n",                /* unknown kind */
-    "tubo-protocol 1\nkey 0000000000001234\nkind l2 65536\nkind l2 65536\n", /* twice */
-    "tubo-protocol 1\nkey 0000000000001234\nkind l2 12345\n", /* not a size measured */
-    "tubo-protocol 1\nkey 0000000000001234\nkind l2 -1\n",
-    "tubo-protocol 1\nkey 0000000000001234\nkind l2 65536 extra\n",
-    "tubo-protocol 1\nkey 0000000000001234\nkind l2 65536\nkind far never\nhello\n",
-    "tubo-protocol 1\nkey 00000000000012345\nkind l2 65536\n",
+    "tubo-protocol 1\nkey 0000000000001234\nload 150\n",      /* no kind */
+    "tubo-protocol 1\nkey 0000000000001234\nkind l2 65536\n", /* no load */
+    "tubo-protocol 1\nkey 0000000000001234\nload 1.5\nkind l2 65536\n",
+    "tubo-protocol 1\nkey 0000000000001234\nload 123456789\nkind l2 65536\n",
+    "tubo-protocol 2\nkey 0000000000001234\nload 150\nkind l2 65536\n", /* other format */
+    "tubo-protocol 1\nkey 0000000000001234\nload 150\nkind l2 65536",   /* cut short */
+    "tubo-protocol 1\nkey 0000000000001234\nload 150\nkind l9 65536\n", /* unknown kind */
+    "tubo-protocol 1\nkey 0000000000001234\nload 150\nkind l2 65536\nkind l2 65536\n", /* twice */
+    "tubo-protocol 1\nkey 0000000000001234\nload 150\nkind l2 12345\n", /* not a size measured */
+    "tubo-protocol 1\nkey 0000000000001234\nload 150\nkind l2 -1\n",
+    "tubo-protocol 1\nkey 0000000000001234\nload 150\nkind l2 65536 extra\n",
+    "tubo-protocol 1\nkey 0000000000001234\nload 150\nkind l2 65536\nkind far never\nhello\n",
+    "tubo-protocol 1\nkey 00000000000012345\nload 150\nkind l2 65536\n",
 };
 
 START_TEST(cache_corrupt)
@@ -210,14 +217,16 @@ START_TEST(cache_corrupt)
   char big[2048];
   memset(big, '\n', sizeof big - 1);
   big[sizeof big - 1] = '\0';
-  memcpy(big, "tubo-protocol 1\nkey 0000000000001234\nkind l2 65536\n", 50);
+  static const char head[] = "tubo-protocol 1\nkey 0000000000001234\nload 150\nkind l2 65536\n";
+  memcpy(big, head, sizeof head - 1);
   write_file(path, big);
   tubo__proto_t q;
   memset(&q, 0, sizeof q);
   ck_assert_msg(tubo__proto_cache_read(path, 0x1234, &q) == -1,
                 "a cache file of 2 KiB: expected it ignored");
   /* The same file, well formed, is read: the cases above failed for their flaw alone. */
-  write_file(path, "tubo-protocol 1\nkey 0000000000001234\nkind l2 65536\nkind far never\n");
+  write_file(path,
+             "tubo-protocol 1\nkey 0000000000001234\nload 150\nkind l2 65536\nkind far never\n");
   ck_assert_msg(tubo__proto_cache_read(path, 0x1234, &q) == 0 && q.rndv_min[0] == 65536 &&
                     q.rndv_min[TUBO__PAIR_FAR] == TUBO__RNDV_NEVER,
                 "a good cache: expected l2 65536 and far never, got %llu and %llu",
@@ -349,7 +358,7 @@ START_TEST(job_from_cache)
   char *d = sample_cache(path, sizeof path);
   snprintf(xdg, sizeof xdg, "XDG_CACHE_HOME=%s", d);
   const char *env[] = {xdg, "TH_RNDV_MODE=cache", "TH_RNDV_WANT=" SAMPLE_WANT, NULL};
-  run_job(env, "(cache; read from", "(measured");
+  run_job(env, "(cache, measured at load 0.00; read from", "(measured");
   drop_dir(d);
 }
 END_TEST
@@ -366,6 +375,15 @@ START_TEST(job_settings_win)
   run_job(off, "through the channel only (TUBO_SHM_CMA=0)", "(cache");
   const char *rule[] = {xdg, "TUBO_SHM_MEASURE=0", "TH_RNDV_MODE=rule", NULL};
   run_job(rule, "by the rule (TUBO_SHM_MEASURE=0)", "(cache");
+  /* A cache measured on a machine far busier than now is measured again. */
+  tubo__proto_t busy;
+  uint64_t key;
+  sample(&busy);
+  busy.load_centi = 99999999;
+  machine_cache(d, path, sizeof path, &key);
+  ck_assert_msg(tubo__proto_cache_write(path, key, &busy) == 0, "expected %s rewritten", path);
+  const char *again[] = {xdg, "TH_RNDV_MODE=measured", NULL};
+  run_job(again, "tuborun: large messages between ranks", "(cache");
   /* A new measurement: the cache is not read. */
   const char *fresh[] = {xdg, "TUBO_SHM_MEASURE=2", "TH_RNDV_MODE=measured", NULL};
   run_job(fresh, "tuborun: large messages between ranks", "(cache");
@@ -389,7 +407,7 @@ START_TEST(job_corrupt_cache)
   run_job(env, "tuborun: large messages between ranks", "(cache");
   char foreign[128];
   snprintf(foreign, sizeof foreign,
-           "tubo-protocol 1\nkey %016llx\nkind l2 65536\nkind l3 65536\nkind package "
+           "tubo-protocol 1\nkey %016llx\nload 0\nkind l2 65536\nkind l3 65536\nkind package "
            "65536\nkind far 65536\n",
            (unsigned long long)(key ^ 1));
   write_file(path, foreign);

@@ -200,6 +200,13 @@ int tubo__proto_cache_read(const char *path, uint64_t key, tubo__proto_t *p)
   line = strtok_r(NULL, "\n", &save);
   if (line == NULL || strcmp(line, want) != 0)
     return -1;
+  /* The load it was measured at: "load N", N in hundredths, up to 8 digits. */
+  line = strtok_r(NULL, "\n", &save);
+  size_t digits =
+      line != NULL && strncmp(line, "load ", 5) == 0 ? strspn(line + 5, "0123456789") : 0;
+  if (digits == 0 || digits > 8 || line[5 + digits] != '\0')
+    return -1;
+  uint32_t load = (uint32_t)strtoul(line + 5, NULL, 10);
   int any = 0;
   while ((line = strtok_r(NULL, "\n", &save)) != NULL) {
     char name[16], val[24], rest[2];
@@ -221,6 +228,7 @@ int tubo__proto_cache_read(const char *path, uint64_t key, tubo__proto_t *p)
       p->rndv_min[k] = got[k];
       p->source[k] = TUBO__RNDV_FROM_CACHE;
     }
+  p->load_centi = load;
   return 0;
 }
 
@@ -250,7 +258,8 @@ int tubo__proto_cache_write(const char *path, uint64_t key, const tubo__proto_t 
   if (fd < 0)
     return -1;
   char buf[PROTO_CACHE_MAX];
-  int n = snprintf(buf, sizeof buf, "%s\nkey %016llx\n", PROTO_CACHE_HEAD, (unsigned long long)key);
+  int n = snprintf(buf, sizeof buf, "%s\nkey %016llx\nload %u\n", PROTO_CACHE_HEAD,
+                   (unsigned long long)key, p->load_centi);
   for (int k = 0; k < TUBO__PAIR_KINDS; k++) {
     if (p->rndv_min[k] == 0)
       continue;
@@ -267,6 +276,16 @@ int tubo__proto_cache_write(const char *path, uint64_t key, const tubo__proto_t 
     return -1;
   }
   return 0;
+}
+
+uint32_t tubo__proto_load_now(void)
+{
+  FILE *f = fopen("/proc/loadavg", "re");
+  double load = 0;
+  int got = f != NULL && fscanf(f, "%lf", &load) == 1;
+  if (f != NULL)
+    fclose(f);
+  return got && load >= 0 && load < 1e6 ? (uint32_t)(load * 100 + 0.5) : 0;
 }
 
 /* The shared page of a measurement: the reader (the measuring process) and the sender (its
@@ -504,6 +523,8 @@ unsigned tubo__proto_measure(tubo__topo_t *t, unsigned mask, size_t dbytes, size
       min = tubo__proto_sizes[i];
     p->rndv_min[k] = min;
     p->source[k] = TUBO__RNDV_FROM_MEASURED;
+    uint32_t load = tubo__proto_load_now();
+    p->load_centi = load > p->load_centi ? load : p->load_centi;
     done |= 1u << k;
   }
   return done;

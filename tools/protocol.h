@@ -25,7 +25,13 @@ typedef struct tubo__proto {
   double ring_gbps[TUBO__PAIR_KINDS][TUBO__PROTO_NSIZES];
   double cma_gbps[TUBO__PAIR_KINDS][TUBO__PROTO_NSIZES];
   int source[TUBO__PAIR_KINDS]; /* TUBO__RNDV_FROM_*, 0 where not known */
+  /* The load average, in hundredths, when the figures were measured (the largest, for a
+   * table measured in several jobs). */
+  uint32_t load_centi;
 } tubo__proto_t;
+
+/* The load average now, in hundredths; 0 where /proc/loadavg cannot tell. */
+uint32_t tubo__proto_load_now(void);
 
 /* The sizes measured, in bytes. */
 extern const size_t tubo__proto_sizes[TUBO__PROTO_NSIZES];
@@ -46,13 +52,14 @@ uint64_t tubo__proto_key(tubo__topo_t *t, size_t dbytes, size_t frame);
  * Returns 0, or -1 when neither directory is known or the path does not fit. */
 int tubo__proto_cache_path(char *buf, size_t n, uint64_t key);
 
-/* Reads the cache at path into p (source TUBO__RNDV_FROM_CACHE for each kind it holds).
+/* Reads the cache at path into p (source TUBO__RNDV_FROM_CACHE for each kind it holds,
+ * and the load it was measured at).
  * Returns 0, or -1 when there is none or it is not a cache of this key: anything that is
  * not exactly what tubo__proto_cache_write writes is ignored whole, p left unchanged. */
 int tubo__proto_cache_read(const char *path, uint64_t key, tubo__proto_t *p);
 
-/* Writes p's known thresholds to path, making its directory (0700), through a file
- * renamed into place. Returns 0 or -1. */
+/* Writes p's known thresholds and load to path, making its directory (0700), through a
+ * file renamed into place. Returns 0 or -1. */
 int tubo__proto_cache_write(const char *path, uint64_t key, const tubo__proto_t *p);
 
 /* Measures the kinds in mask (1 << kind) whose pair of units exists (tubo__proto_pairs)

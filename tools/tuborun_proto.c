@@ -58,18 +58,6 @@ out:
   return mask;
 }
 
-/* Whether the machine is busy: its load average above its processing units. A
- * measurement taken then is used for this job but not kept for the next. */
-static int proto_busy(const tuborun_job_t *j)
-{
-  FILE *f = fopen("/proc/loadavg", "re");
-  double load = 0;
-  int got = f != NULL && fscanf(f, "%lf", &load) == 1;
-  if (f != NULL)
-    fclose(f);
-  return got && load > (double)tubo__topo_npus(j->place->topo);
-}
-
 /* "256 KiB", "4 MiB". */
 static void proto_size(char *buf, size_t n, uint64_t v)
 {
@@ -99,9 +87,10 @@ static void proto_report(const tubo__proto_t *p, unsigned mask, const char *path
       snprintf(sz, sizeof sz, "never");
     else
       proto_size(sz, sizeof sz, p->rndv_min[k]);
-    fprintf(stderr, "tuborun: large messages between ranks %s: single copy %s%s (%s",
+    fprintf(stderr, "tuborun: large messages between ranks %s: single copy %s%s (%s at load %.2f",
             proto_kind_words[k], p->rndv_min[k] == TUBO__RNDV_NEVER ? "" : "from ", sz,
-            p->source[k] == TUBO__RNDV_FROM_CACHE ? "cache" : "measured");
+            p->source[k] == TUBO__RNDV_FROM_CACHE ? "cache, measured" : "measured",
+            p->load_centi / 100.0);
     if (p->source[k] == TUBO__RNDV_FROM_MEASURED) {
       fprintf(stderr, "; in %.0f ms, GB/s channel/single copy:", ms);
       for (int i = 0; i < TUBO__PROTO_NSIZES; i++) {
@@ -113,7 +102,7 @@ static void proto_report(const tubo__proto_t *p, unsigned mask, const char *path
       fprintf(stderr, "; %s %s",
               p->source[k] == TUBO__RNDV_FROM_CACHE ? "read from"
               : kept                                ? "kept in"
-                                                    : "not kept: busy machine or no cache at",
+                                                    : "not kept: cannot write",
               path);
     fprintf(stderr, ")\n");
   }
@@ -160,8 +149,13 @@ void tuborun_protocol(tuborun_job_t *j)
   uint64_t key = tubo__proto_key(j->place->topo, L.dbytes, L.frame_max);
   char path[4096];
   int have_path = tubo__proto_cache_path(path, sizeof path, key) == 0;
-  if (have_path && measure != PROTO_MEASURE_REFRESH)
-    (void)tubo__proto_cache_read(path, key, &p);
+  /* A cache measured while the machine was at least twice as busy as now, by a whole
+   * processor's worth, is measured again: figures taken under load are noise, kept only
+   * until a quieter moment replaces them. */
+  uint32_t load = tubo__proto_load_now();
+  if (have_path && measure != PROTO_MEASURE_REFRESH && tubo__proto_cache_read(path, key, &p) == 0 &&
+      p.load_centi >= 2 * load + 100)
+    memset(&p, 0, sizeof p);
   unsigned missing = 0;
   for (int k = 0; k < TUBO__PAIR_KINDS; k++)
     if ((mask & (1u << k)) && p.rndv_min[k] == 0)
@@ -169,7 +163,7 @@ void tuborun_protocol(tuborun_job_t *j)
   int kept = 0;
   uint64_t t0 = tubo__os_now_ns();
   if (missing != 0 && tubo__proto_measure(j->place->topo, missing, L.dbytes, L.frame_max, &p) &&
-      have_path && !proto_busy(j))
+      have_path)
     kept = tubo__proto_cache_write(path, key, &p) == 0;
   double ms = (double)(tubo__os_now_ns() - t0) / 1e6;
   /* Measured wins over cached where the job has kinds of both; 0: nothing known. */
