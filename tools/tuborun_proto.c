@@ -35,7 +35,7 @@ static unsigned proto_job_kinds(const tuborun_job_t *j)
   unsigned mask = 0;
   if (loc == NULL || count == NULL)
     goto out;
-  /* The ranks' places, each once: hundreds of ranks sit on a few dozen. */
+  /* The ranks' places, each once: ranks bound alike (or not bound) count as one. */
   for (int r = 0; r < n; r++) {
     const tubo__place_rank_t *pr = &pl->p->rank[r];
     tubo__locality_t l;
