@@ -645,7 +645,7 @@ static size_t shm_measured_rndv(const shm_state_t *s, const struct tubo__rankctl
  * that share a cache can move data faster through the channel, two copies that stay in
  * that cache running in parallel on both cores, than with one process_vm_readv (measured
  * in doc/benchmarks-log.md), but on virtual machines whose vCPUs only appear to share a
- * cache the single copy wins (doc/large-messages.md): the rule keeps ranks that share a
+ * cache the single copy can win (doc/large-messages.md): the rule keeps ranks that share a
  * cache on the channel, and sends between the others by single copy from
  * TUBO__SHM_RNDV_DEFAULT. TUBO_SHM_RNDV_BYTES overrides both for every pair. */
 static void shm_choose_rndv(shm_state_t *s)
