@@ -15,6 +15,7 @@
 #include "harness.h"
 #include "mpi/mpi_world.h"
 #include "pipe/pipe_wire.h"
+#include "rndv_expect.h"
 #include "shm/shm_layout.h"
 #include "topo.h"
 #include "world.h"
@@ -75,8 +76,8 @@ static void body_caps(void)
     want_frame = 4096;
   TH_EQ("largest frame payload", c->frame_max, want_frame);
   TH_EQ("single copy in use", c->single_copy, th_single_copy_expected());
-  /* By default single copy serves only ranks that share no cache: ask hwloc here, and the
-   * peer, where each runs. */
+  /* Without a measurement single copy serves only ranks that share no cache: ask hwloc
+   * here, and the peer, where each runs. */
   tubo__locality_t me = {-1, -1, -1, -1, -1}, other;
   tubo__topo_t *t = NULL;
   if (tubo__topo_load(&t) == 0) {
@@ -91,6 +92,9 @@ static void body_caps(void)
     want_rndv = (v == TH_SHM_RNDV || v == TH_SHM_RNDV_SMALL) ? 1024
                 : share                                      ? SIZE_MAX
                                                              : TUBO__SHM_RNDV_DEFAULT;
+  /* Unless tuborun measured this kind of pair: then its threshold holds, forced aside. */
+  if (c->single_copy && v != TH_SHM_RNDV && v != TH_SHM_RNDV_SMALL && th_rndv_measured(peer))
+    want_rndv = th_rndv_measured(peer);
   TH_EQ("smallest single-copy message to the next rank", w->peers[peer].rndv_min, want_rndv);
   const char *want_name = v == TH_PIPE ? "pipe" : "shm";
   TH_CHECK(strcmp(name, want_name) == 0, "transport to rank %d: expected \"%s\", got \"%s\"", peer,

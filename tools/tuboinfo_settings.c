@@ -52,7 +52,7 @@ static const info_setting_t info_settings[] = {
     {"TUBO_SHM_HEAP_BYTES", TUBO__SHM_HEAP_DEFAULT, 0, (uint64_t)1 << 40, NULL,
      "shared heap for Queues, Arrays, Values and Pipes opened over a communicator"},
     {"TUBO_SHM_CMA", 1, 0, 1, NULL, "0 forbids single-copy (process_vm_readv) transfers"},
-    {"TUBO_SHM_RNDV_BYTES", 0, 0, SIZE_MAX, "by cache sharing",
+    {"TUBO_SHM_RNDV_BYTES", 0, 0, SIZE_MAX, "measured by tuborun, else by cache sharing",
      "single copy from this size for every pair"},
     {"TUBO_SHM_ASYM_FENCE", 1, 0, 1, NULL, "0: full fences instead of membarrier"},
     {"TUBO_NODE_SIZE", 0, 0, TUBO__MAX_RANKS, NULL,
@@ -301,10 +301,13 @@ int tuboinfo_protocol(tuboinfo_t *t)
                    tuboinfo_size(from, a, sizeof a));
     else if (share >= 0)
       tuboinfo_add(t, NULL, "shm single copy",
+                   "as tuborun measures it per kind of pair (--report-bindings); unmeasured, "
                    "from %s between ranks sharing no L2 or L3 (%ld of %ld pairs)",
                    tuboinfo_size(from, a, sizeof a), pairs - share, pairs);
     else
-      tuboinfo_add(t, NULL, "shm single copy", "from %s between ranks sharing no L2 or L3",
+      tuboinfo_add(t, NULL, "shm single copy",
+                   "as tuborun measures it per kind of pair (--report-bindings); unmeasured, "
+                   "from %s between ranks sharing no L2 or L3",
                    tuboinfo_size(from, a, sizeof a));
     tuboinfo_add(t, "protocol:shm:single_copy_from", NULL, "%llu", (unsigned long long)from);
     tuboinfo_add(t, "protocol:shm:pairs", NULL, "%ld", pairs);

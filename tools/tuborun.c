@@ -41,6 +41,7 @@ int main(int argc, char **argv)
     tuborun_place_free(&place);
     return rc;
   }
+  tuborun_protocol(&j);
   tuborun_monitor_prepare();
   rc = tuborun_monitor(&j);
   tuborun_job_destroy(&j);

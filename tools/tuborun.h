@@ -88,6 +88,11 @@ int tuborun_check_limits(const tuborun_opts_t *o);
  * fits in what this machine and this process's memory cgroups allow (unless
  * --no-memory-check). Returns 0, or prints why and returns an exit status. */
 int tuborun_job_create(tuborun_job_t *j, tuborun_opts_t *o, tuborun_place_t *place);
+/* Chooses how large messages go between the job's ranks (shm transport): reads the
+ * machine's cache or measures the kinds of pair the job has, and writes the thresholds in
+ * the job control block; says so with --report-bindings. Never fails the job: where
+ * nothing is known the ranks follow their rule. */
+void tuborun_protocol(tuborun_job_t *j);
 /* Starts the next rank (j->started). Returns 0, or prints why and returns an exit status. */
 int tuborun_job_start_next(tuborun_job_t *j);
 /* Tells the ranks still running that rank r's process ended with status. */

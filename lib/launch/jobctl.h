@@ -29,6 +29,14 @@ enum {
   TUBO__RANK_DEAD = 3      /* exited or was killed without finalizing */
 };
 
+/* Kinds of pairs of ranks, by what they share: an L2 cache, an L3 cache (and no L2), a
+ * package only, or nothing known (other packages or NUMA nodes, or unbound ranks whose
+ * places hwloc cannot tell). */
+enum { TUBO__PAIR_L2 = 0, TUBO__PAIR_L3, TUBO__PAIR_PACKAGE, TUBO__PAIR_FAR, TUBO__PAIR_KINDS };
+#define TUBO__RNDV_MAGIC 0x31564452424f5554ull /* "TUBORDV1" */
+#define TUBO__RNDV_NEVER UINT64_MAX
+enum { TUBO__RNDV_FROM_CACHE = 1, TUBO__RNDV_FROM_MEASURED = 2 };
+
 struct tubo__jobctl {
   uint64_t magic;
   uint32_t version;
@@ -48,7 +56,28 @@ struct tubo__jobctl {
   _Atomic uint32_t cma_denied;   /* a rank could not read a peer's memory */
   _Atomic uint32_t fence_denied; /* a rank could not register for asymmetric fences */
   _Atomic uint64_t loan_ledger;  /* heap offset of the ledger of owned blocks, 0: none yet */
+  /* Large messages: per kind of pair (TUBO__PAIR_*), the size from which tuborun found
+   * single copy faster than the channel, TUBO__RNDV_NEVER where it never was, 0 where it
+   * did not measure (the ranks then follow their rule). Valid only while rndv_magic holds
+   * TUBO__RNDV_MAGIC; rndv_source says where the figures came from (TUBO__RNDV_FROM_*). */
+  _Alignas(TUBO__CACHELINE) uint64_t rndv_magic;
+  uint32_t rndv_source;
+  uint32_t reserved1;
+  uint64_t rndv_min[TUBO__PAIR_KINDS];
 };
+
+/* The kind of the pair of two places, each given as the logical indexes of its L2, L3 and
+ * package (-1: none holds the place whole, topo.h). */
+static inline int tubo__pair_kind(int l2a, int l3a, int pka, int l2b, int l3b, int pkb)
+{
+  if (l2a >= 0 && l2a == l2b)
+    return TUBO__PAIR_L2;
+  if (l3a >= 0 && l3a == l3b)
+    return TUBO__PAIR_L3;
+  if (pka >= 0 && pka == pkb)
+    return TUBO__PAIR_PACKAGE;
+  return TUBO__PAIR_FAR;
+}
 
 /* What a rank is blocked in: published by the rank when a wait of a blocking call goes to
  * sleep, cleared when the wait ends, and read by tuborun when it stops a job that ran past

@@ -627,11 +627,27 @@ static void shm_probe_single_copy(shm_state_t *s)
     atomic_store(&s->ctl->cma_denied, 1);
 }
 
-/* Chooses, for each peer, the size from which messages go by single copy. Two ranks that
- * share a cache move data faster through the channel, two copies that stay in that cache
- * running in parallel on both cores, than with one process_vm_readv (measured in
- * doc/benchmarks-log.md); ranks that share no cache save a trip through memory with the
- * single copy. TUBO_SHM_RNDV_BYTES overrides this for every pair. */
+/* The threshold tuborun measured for the kind of pair this rank and peer b form, or 0
+ * where it gave none (the control block is anyone's to write: any value only changes
+ * which protocol carries a message, never what it carries). */
+static size_t shm_measured_rndv(const shm_state_t *s, const struct tubo__rankctl *b)
+{
+  const struct tubo__rankctl *a = s->me;
+  if (s->ctl->rndv_magic != TUBO__RNDV_MAGIC)
+    return 0;
+  uint64_t v =
+      s->ctl->rndv_min[tubo__pair_kind(a->l2, a->l3, a->package, b->l2, b->l3, b->package)];
+  return v >= SIZE_MAX ? SIZE_MAX : (size_t)v;
+}
+
+/* Chooses, for each peer, the size from which messages go by single copy: what tuborun
+ * measured for the kind of pair they form (tools/protocol.h), or else the rule. Two ranks
+ * that share a cache can move data faster through the channel, two copies that stay in
+ * that cache running in parallel on both cores, than with one process_vm_readv (measured
+ * in doc/benchmarks-log.md), but on virtual machines whose vCPUs only appear to share a
+ * cache the single copy can win (doc/large-messages.md): the rule keeps ranks that share a
+ * cache on the channel, and sends between the others by single copy from
+ * TUBO__SHM_RNDV_DEFAULT. TUBO_SHM_RNDV_BYTES overrides both for every pair. */
 static void shm_choose_rndv(shm_state_t *s)
 {
   uint64_t forced = tubo__setting_u64("TUBO_SHM_RNDV_BYTES", 0, 0, SIZE_MAX);
@@ -639,9 +655,12 @@ static void shm_choose_rndv(shm_state_t *s)
     if (p == s->rank)
       continue;
     const struct tubo__rankctl *a = s->me, *b = tubo__jobctl_rank(s->ctl, (uint32_t)p);
-    int share = (a->l2 >= 0 && a->l2 == b->l2) || (a->l3 >= 0 && a->l3 == b->l3);
-    size_t dflt = share ? SIZE_MAX : TUBO__SHM_RNDV_DEFAULT;
-    tubo__tp_set_rndv(s->w, shm_world(s, p), forced ? (size_t)forced : dflt);
+    size_t min = forced ? (size_t)forced : shm_measured_rndv(s, b);
+    if (min == 0) {
+      int share = (a->l2 >= 0 && a->l2 == b->l2) || (a->l3 >= 0 && a->l3 == b->l3);
+      min = share ? SIZE_MAX : TUBO__SHM_RNDV_DEFAULT;
+    }
+    tubo__tp_set_rndv(s->w, shm_world(s, p), min);
   }
 }
 

@@ -1,0 +1,447 @@
+/* SPDX-License-Identifier: MIT */
+/* The measured choice of how large messages go (tools/protocol.h): the cache file, read
+ * only when it is exactly what tuborun writes for this machine; the representative pairs
+ * of cores on real machines' topologies; and, through tuborun, that the ranks use the
+ * thresholds from the cache or the measurement, that TUBO_SHM_RNDV_BYTES, TUBO_SHM_CMA=0
+ * and TUBO_SHM_MEASURE win over both, and that messages across every threshold arrive
+ * whole. No figure of the measurement itself is checked: it depends on the machine. */
+#include "config.h"
+
+#include <errno.h>
+#include <hwloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "harness.h"
+#include "protocol.h"
+#include "rndv_expect.h"
+#include "shm/shm_layout.h"
+#include "topo.h"
+#include "world.h"
+
+#ifndef TOPO_DIR
+#define TOPO_DIR "tests/topologies"
+#endif
+
+/* ---- Rank bodies ---- */
+
+/* The threshold the rank expects for a peer, from TH_RNDV_MODE:
+ *   cache     TH_RNDV_WANT's value for the pair's kind ("l2,l3,package,far" values,
+ *             "never" for never), and the control block says it came from the cache;
+ *   measured  what the control block gives, which did not come from the cache;
+ *   forced    TH_RNDV_WANT, for every pair;
+ *   rule      the rule: nothing measured was handed over. */
+static size_t want_rndv(int peer, const char *mode)
+{
+  const struct tubo__rankctl *a, *b;
+  struct tubo__jobctl *c = th_rndv_ctl(peer, &a, &b);
+  int share = (a->l2 >= 0 && a->l2 == b->l2) || (a->l3 >= 0 && a->l3 == b->l3);
+  size_t rule = share ? SIZE_MAX : TUBO__SHM_RNDV_DEFAULT;
+  const char *want = getenv("TH_RNDV_WANT");
+  if (strcmp(mode, "forced") == 0)
+    return (size_t)strtoull(want, NULL, 10);
+  if (strcmp(mode, "rule") == 0) {
+    TH_CHECK(c->rndv_magic != TUBO__RNDV_MAGIC, "rule: expected no thresholds handed over");
+    return rule;
+  }
+  if (strcmp(mode, "measured") == 0) {
+    TH_CHECK(c->rndv_magic == TUBO__RNDV_MAGIC && c->rndv_source != TUBO__RNDV_FROM_CACHE,
+             "measured: expected thresholds not from the cache, got magic %llx source %u",
+             (unsigned long long)c->rndv_magic, c->rndv_source);
+    size_t m = th_rndv_measured(peer);
+    return m ? m : rule;
+  }
+  TH_CHECK(strcmp(mode, "cache") == 0, "unknown TH_RNDV_MODE '%s'", mode);
+  TH_CHECK(c->rndv_magic == TUBO__RNDV_MAGIC && c->rndv_source == TUBO__RNDV_FROM_CACHE,
+           "cache: expected thresholds from the cache, got magic %llx source %u",
+           (unsigned long long)c->rndv_magic, c->rndv_source);
+  int kind = th_rndv_kind(peer);
+  char copy[128];
+  snprintf(copy, sizeof copy, "%s", want);
+  char *save = NULL, *tok = strtok_r(copy, ",", &save);
+  for (int k = 0; k < kind && tok != NULL; k++)
+    tok = strtok_r(NULL, ",", &save);
+  TH_CHECK(tok != NULL, "TH_RNDV_WANT '%s' has no value for kind %d", want, kind);
+  return strcmp(tok, "never") == 0 ? SIZE_MAX : (size_t)strtoull(tok, NULL, 10);
+}
+
+/* Sizes on both sides of every threshold a test gives, and of the measured sizes. */
+static const size_t sizes[] = {1,        65535,          65536,          65537,
+                               262143,   262144,         262145,         (1u << 20) - 1,
+                               1u << 20, (1u << 20) + 1, (4u << 20) - 1, (4u << 20) + 3};
+#define NSIZES (sizeof sizes / sizeof sizes[0])
+
+/* Checks each peer's threshold against TH_RNDV_MODE, then sends every size both ways
+ * between ranks 0 and 1, contents checked. */
+static void body_thresholds(void)
+{
+  const char *mode = getenv("TH_RNDV_MODE");
+  TH_CHECK(mode != NULL, "expected TH_RNDV_MODE in the environment");
+  tubo__world_t *w = tubo__world;
+  for (int p = 0; p < th_size; p++) {
+    if (p == th_rank)
+      continue;
+    size_t want = tubo__tport_of(w, p)->caps.single_copy ? want_rndv(p, mode) : SIZE_MAX;
+    if (strcmp(mode, "off") == 0)
+      want = SIZE_MAX;
+    TH_EQ("smallest single-copy message to a peer", w->peers[p].rndv_min, want);
+  }
+  int peer = th_rank ^ 1;
+  if (peer >= th_size)
+    return;
+  for (size_t i = 0; i < NSIZES; i++) {
+    if (th_rank == 0) {
+      TH_SEND_MSG(peer, (int)i, sizes[i], 0);
+      TH_RECV_MSG(peer, (int)i, sizes[i], 1);
+    } else {
+      TH_RECV_MSG(peer, (int)i, sizes[i], 0);
+      TH_SEND_MSG(peer, (int)i, sizes[i], 1);
+    }
+  }
+}
+
+static const th_body_t bodies[] = {
+    {"thresholds", body_thresholds, 0},
+    {NULL, NULL, 0},
+};
+
+/* ---- The cache file ---- */
+
+/* A fresh directory for XDG_CACHE_HOME; the caller frees the name. */
+static char *fresh_dir(void)
+{
+  char *d = strdup("/tmp/tubo-check-protocol-XXXXXX");
+  ck_assert_msg(d != NULL && mkdtemp(d) != NULL, "mkdtemp: expected a directory, got %s",
+                strerror(errno));
+  return d;
+}
+
+static void write_file(const char *path, const char *text)
+{
+  FILE *f = fopen(path, "w");
+  ck_assert_msg(f != NULL, "expected to write %s, got %s", path, strerror(errno));
+  fputs(text, f);
+  fclose(f);
+}
+
+/* A table with a distinct threshold per kind. */
+static void sample(tubo__proto_t *p)
+{
+  memset(p, 0, sizeof *p);
+  p->rndv_min[TUBO__PAIR_L2] = 65536;
+  p->rndv_min[TUBO__PAIR_L3] = 262144;
+  p->rndv_min[TUBO__PAIR_PACKAGE] = 1u << 20;
+  p->rndv_min[TUBO__PAIR_FAR] = TUBO__RNDV_NEVER;
+  p->load_centi = 0; /* measured idle: never measured again for being taken under load */
+}
+#define SAMPLE_WANT "65536,262144,1048576,never"
+
+START_TEST(cache_round_trip)
+{
+  char *d = fresh_dir();
+  char path[512];
+  snprintf(path, sizeof path, "%s/tubo/protocol-x", d);
+  tubo__proto_t p, q;
+  sample(&p);
+  ck_assert_msg(tubo__proto_cache_write(path, 0x1234, &p) == 0,
+                "expected the cache written at %s (its directory made)", path);
+  memset(&q, 0, sizeof q);
+  p.load_centi = 1234;
+  ck_assert_msg(tubo__proto_cache_write(path, 0x1234, &p) == 0, "expected the cache rewritten");
+  ck_assert_msg(tubo__proto_cache_read(path, 0x1234, &q) == 0 && q.load_centi == 1234,
+                "expected the cache read back with load 1234, got load %u", q.load_centi);
+  for (int k = 0; k < TUBO__PAIR_KINDS; k++) {
+    ck_assert_msg(q.rndv_min[k] == p.rndv_min[k], "kind %d: expected %llu, got %llu", k,
+                  (unsigned long long)p.rndv_min[k], (unsigned long long)q.rndv_min[k]);
+    ck_assert_msg(q.source[k] == TUBO__RNDV_FROM_CACHE, "kind %d: expected source cache, got %d", k,
+                  q.source[k]);
+  }
+  /* Another machine's key: ignored, nothing taken. */
+  memset(&q, 0, sizeof q);
+  ck_assert_msg(tubo__proto_cache_read(path, 0x1235, &q) == -1 && q.rndv_min[0] == 0,
+                "a cache of another key: expected -1 and nothing read, got %llu",
+                (unsigned long long)q.rndv_min[0]);
+  /* A kind the table does not know stays unknown. */
+  p.rndv_min[TUBO__PAIR_L3] = 0;
+  ck_assert_msg(tubo__proto_cache_write(path, 7, &p) == 0, "expected the cache rewritten");
+  memset(&q, 0, sizeof q);
+  ck_assert_msg(tubo__proto_cache_read(path, 7, &q) == 0 && q.rndv_min[TUBO__PAIR_L3] == 0 &&
+                    q.source[TUBO__PAIR_L3] == 0 && q.rndv_min[TUBO__PAIR_L2] == 65536,
+                "expected l3 unknown and l2 65536, got %llu and %llu",
+                (unsigned long long)q.rndv_min[TUBO__PAIR_L3],
+                (unsigned long long)q.rndv_min[TUBO__PAIR_L2]);
+  char cmd[600];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", d);
+  ck_assert_msg(system(cmd) == 0, "expected %s removed", d);
+  free(d);
+}
+END_TEST
+
+/* Files that are not exactly a cache of key 0x1234: each is ignored whole. */
+static const char *const corrupt[] = {
+    "",
+    "garbage\n",
+    "tubo-protocol 1\nkey 0000000000001234\nload 150\n",      /* no kind */
+    "tubo-protocol 1\nkey 0000000000001234\nkind l2 65536\n", /* no load */
+    "tubo-protocol 1\nkey 0000000000001234\nload 1.5\nkind l2 65536\n",
+    "tubo-protocol 1\nkey 0000000000001234\nload 123456789\nkind l2 65536\n",
+    "tubo-protocol 2\nkey 0000000000001234\nload 150\nkind l2 65536\n", /* other format */
+    "tubo-protocol 1\nkey 0000000000001234\nload 150\nkind l2 65536",   /* cut short */
+    "tubo-protocol 1\nkey 0000000000001234\nload 150\nkind l9 65536\n", /* unknown kind */
+    "tubo-protocol 1\nkey 0000000000001234\nload 150\nkind l2 65536\nkind l2 65536\n", /* twice */
+    "tubo-protocol 1\nkey 0000000000001234\nload 150\nkind l2 12345\n", /* not a size measured */
+    "tubo-protocol 1\nkey 0000000000001234\nload 150\nkind l2 -1\n",
+    "tubo-protocol 1\nkey 0000000000001234\nload 150\nkind l2 65536 extra\n",
+    "tubo-protocol 1\nkey 0000000000001234\nload 150\nkind l2 65536\nkind far never\nhello\n",
+    "tubo-protocol 1\nkey 00000000000012345\nload 150\nkind l2 65536\n",
+};
+
+START_TEST(cache_corrupt)
+{
+  char *d = fresh_dir();
+  char path[512];
+  snprintf(path, sizeof path, "%s/protocol", d);
+  for (size_t i = 0; i < sizeof corrupt / sizeof corrupt[0]; i++) {
+    write_file(path, corrupt[i]);
+    tubo__proto_t q;
+    memset(&q, 0, sizeof q);
+    int rc = tubo__proto_cache_read(path, 0x1234, &q);
+    ck_assert_msg(rc == -1 && q.rndv_min[TUBO__PAIR_L2] == 0 && q.source[TUBO__PAIR_L2] == 0,
+                  "corrupt cache %zu: expected -1 and nothing read, got %d and l2 %llu", i, rc,
+                  (unsigned long long)q.rndv_min[TUBO__PAIR_L2]);
+  }
+  /* Too long to be ours. */
+  char big[2048];
+  memset(big, '\n', sizeof big - 1);
+  big[sizeof big - 1] = '\0';
+  static const char head[] = "tubo-protocol 1\nkey 0000000000001234\nload 150\nkind l2 65536\n";
+  memcpy(big, head, sizeof head - 1);
+  write_file(path, big);
+  tubo__proto_t q;
+  memset(&q, 0, sizeof q);
+  ck_assert_msg(tubo__proto_cache_read(path, 0x1234, &q) == -1,
+                "a cache file of 2 KiB: expected it ignored");
+  /* The same file, well formed, is read: the cases above failed for their flaw alone. */
+  write_file(path,
+             "tubo-protocol 1\nkey 0000000000001234\nload 150\nkind l2 65536\nkind far never\n");
+  ck_assert_msg(tubo__proto_cache_read(path, 0x1234, &q) == 0 && q.rndv_min[0] == 65536 &&
+                    q.rndv_min[TUBO__PAIR_FAR] == TUBO__RNDV_NEVER,
+                "a good cache: expected l2 65536 and far never, got %llu and %llu",
+                (unsigned long long)q.rndv_min[0], (unsigned long long)q.rndv_min[TUBO__PAIR_FAR]);
+  /* A link is not followed: someone else's file is not taken for ours. */
+  char link[600];
+  snprintf(link, sizeof link, "%s/link", d);
+  ck_assert_msg(symlink(path, link) == 0, "symlink: %s", strerror(errno));
+  memset(&q, 0, sizeof q);
+  ck_assert_msg(tubo__proto_cache_read(link, 0x1234, &q) == -1,
+                "a cache behind a symbolic link: expected it ignored");
+  unlink(link);
+  unlink(path);
+  rmdir(d);
+  free(d);
+}
+END_TEST
+
+/* ---- Representative pairs on real machines ---- */
+
+static const char *const machines[] = {"16amd64-4distances", "16amd64-8n2c-cpusets",
+                                       "16em64t-4s2c2t", "192em64t-24n8c2t",
+                                       "64intel64-fakeKNL-SNC4-hybrid"};
+
+START_TEST(pairs_of_kinds)
+{
+  for (size_t m = 0; m < sizeof machines / sizeof machines[0]; m++) {
+    char xml[512];
+    snprintf(xml, sizeof xml, "%s/%s.xml", TOPO_DIR, machines[m]);
+    tubo__topo_t *t = NULL;
+    ck_assert_msg(tubo__topo_load_xml(xml, &t) == 0, "expected %s loaded", xml);
+    int a[TUBO__PAIR_KINDS], b[TUBO__PAIR_KINDS];
+    tubo__proto_pairs(t, a, b);
+    int found = 0;
+    for (int k = 0; k < TUBO__PAIR_KINDS; k++) {
+      if (a[k] < 0) {
+        ck_assert_msg(b[k] < 0, "%s kind %d: expected no second unit, got %d", machines[m], k,
+                      b[k]);
+        continue;
+      }
+      found++;
+      ck_assert_msg(a[k] != b[k], "%s kind %d: expected two units, got %d twice", machines[m], k,
+                    a[k]);
+      /* The pair is of the kind it stands for. */
+      hwloc_bitmap_t sa = hwloc_bitmap_alloc(), sb = hwloc_bitmap_alloc();
+      hwloc_bitmap_only(sa, (unsigned)a[k]);
+      hwloc_bitmap_only(sb, (unsigned)b[k]);
+      tubo__locality_t la, lb;
+      tubo__topo_locality_of(t, sa, &la);
+      tubo__topo_locality_of(t, sb, &lb);
+      int got = tubo__pair_kind(la.l2, la.l3, la.package, lb.l2, lb.l3, lb.package);
+      ck_assert_msg(got == k, "%s: pair %d,%d stands for kind %d, but is of kind %d", machines[m],
+                    a[k], b[k], k, got);
+      hwloc_bitmap_free(sa);
+      hwloc_bitmap_free(sb);
+    }
+    ck_assert_msg(found >= 2, "%s: expected at least two kinds of pair, found %d", machines[m],
+                  found);
+    tubo__topo_free(t);
+  }
+}
+END_TEST
+
+START_TEST(pair_kind_table)
+{
+  ck_assert_msg(tubo__pair_kind(3, 1, 0, 3, 1, 0) == TUBO__PAIR_L2, "same L2: expected l2");
+  ck_assert_msg(tubo__pair_kind(3, 1, 0, 4, 1, 0) == TUBO__PAIR_L3, "same L3: expected l3");
+  ck_assert_msg(tubo__pair_kind(3, 1, 0, 4, 2, 0) == TUBO__PAIR_PACKAGE,
+                "same package: expected package");
+  ck_assert_msg(tubo__pair_kind(3, 1, 0, 4, 2, 1) == TUBO__PAIR_FAR, "other package: expected far");
+  ck_assert_msg(tubo__pair_kind(-1, -1, -1, -1, -1, -1) == TUBO__PAIR_FAR,
+                "nothing known: expected far");
+}
+END_TEST
+
+/* ---- Jobs through tuborun ---- */
+
+/* This machine's cache path for a job of two ranks, in directory dir. */
+static void machine_cache(const char *dir, char *path, size_t n, uint64_t *key)
+{
+  tubo__topo_t *t = NULL;
+  ck_assert_msg(tubo__topo_load(&t) == 0, "expected this machine's topology");
+  tubo__shm_layout_t L;
+  ck_assert_msg(tubo__shm_layout_from_settings(2, &L) == 0, "expected the layout of 2 ranks");
+  *key = tubo__proto_key(t, L.dbytes, L.frame_max);
+  tubo__topo_free(t);
+  snprintf(path, n, "%s/tubo/protocol-%016llx", dir, (unsigned long long)*key);
+}
+
+/* Runs the thresholds body on two ranks bound to cores with env; checks it passed and
+ * that tuborun's report holds say (and not unsaid, where not NULL). */
+static void run_job(const char *const *env, const char *say, const char *unsaid)
+{
+  const char *argv[] = {th_tuborun(), "-n",        "2",          "--bind-to",
+                        "core",       "--timeout", "120",        "--report-bindings",
+                        "@self",      "--body",    "thresholds", NULL};
+  char *out = NULL;
+  int st = th_run(argv, env, &out);
+  ck_assert_msg(st == 0, "expected the job to pass, got status %d:\n%s", st, out);
+  ck_assert_msg(strstr(out, say) != NULL, "expected tuborun to say '%s'; output:\n%s", say, out);
+  ck_assert_msg(unsaid == NULL || strstr(out, unsaid) == NULL,
+                "expected tuborun not to say '%s'; output:\n%s", unsaid, out);
+  free(out);
+}
+
+/* A directory with this machine's cache holding the sample table. */
+static char *sample_cache(char *path, size_t n)
+{
+  char *d = fresh_dir();
+  uint64_t key;
+  machine_cache(d, path, n, &key);
+  tubo__proto_t p;
+  sample(&p);
+  ck_assert_msg(tubo__proto_cache_write(path, key, &p) == 0, "expected %s written", path);
+  return d;
+}
+
+static void drop_dir(char *d)
+{
+  char cmd[600];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", d);
+  ck_assert_msg(system(cmd) == 0, "expected %s removed", d);
+  free(d);
+}
+
+START_TEST(job_from_cache)
+{
+  char path[512], xdg[600];
+  char *d = sample_cache(path, sizeof path);
+  snprintf(xdg, sizeof xdg, "XDG_CACHE_HOME=%s", d);
+  const char *env[] = {xdg, "TH_RNDV_MODE=cache", "TH_RNDV_WANT=" SAMPLE_WANT, NULL};
+  run_job(env, "(cache, measured at load 0.00; read from", "(measured");
+  drop_dir(d);
+}
+END_TEST
+
+START_TEST(job_settings_win)
+{
+  char path[512], xdg[600];
+  char *d = sample_cache(path, sizeof path);
+  snprintf(xdg, sizeof xdg, "XDG_CACHE_HOME=%s", d);
+  const char *forced[] = {xdg, "TUBO_SHM_RNDV_BYTES=100000", "TH_RNDV_MODE=forced",
+                          "TH_RNDV_WANT=100000", NULL};
+  run_job(forced, "for every pair (TUBO_SHM_RNDV_BYTES)", "(cache");
+  const char *off[] = {xdg, "TUBO_SHM_CMA=0", "TH_RNDV_MODE=off", NULL};
+  run_job(off, "through the channel only (TUBO_SHM_CMA=0)", "(cache");
+  const char *rule[] = {xdg, "TUBO_SHM_MEASURE=0", "TH_RNDV_MODE=rule", NULL};
+  run_job(rule, "by the rule (TUBO_SHM_MEASURE=0)", "(cache");
+  /* A cache measured on a machine far busier than now is measured again. */
+  tubo__proto_t busy;
+  uint64_t key;
+  sample(&busy);
+  busy.load_centi = 99999999;
+  machine_cache(d, path, sizeof path, &key);
+  ck_assert_msg(tubo__proto_cache_write(path, key, &busy) == 0, "expected %s rewritten", path);
+  const char *again[] = {xdg, "TH_RNDV_MODE=measured", NULL};
+  run_job(again, "tuborun: large messages between ranks", "(cache");
+  /* A new measurement: the cache is not read. */
+  const char *fresh[] = {xdg, "TUBO_SHM_MEASURE=2", "TH_RNDV_MODE=measured", NULL};
+  run_job(fresh, "tuborun: large messages between ranks", "(cache");
+  drop_dir(d);
+}
+END_TEST
+
+START_TEST(job_corrupt_cache)
+{
+  char path[512], xdg[600];
+  char *d = fresh_dir();
+  uint64_t key;
+  machine_cache(d, path, sizeof path, &key);
+  snprintf(xdg, sizeof xdg, "XDG_CACHE_HOME=%s", d);
+  char dir[600];
+  snprintf(dir, sizeof dir, "%s/tubo", d);
+  ck_assert_msg(mkdir(dir, 0700) == 0, "mkdir %s: %s", dir, strerror(errno));
+  const char *env[] = {xdg, "TH_RNDV_MODE=measured", NULL};
+  /* Garbage at the machine's path, then a well-formed cache of another machine. */
+  write_file(path, "tubo-protocol 1\n\x01\x02 junk\n");
+  run_job(env, "tuborun: large messages between ranks", "(cache");
+  char foreign[128];
+  snprintf(foreign, sizeof foreign,
+           "tubo-protocol 1\nkey %016llx\nload 0\nkind l2 65536\nkind l3 65536\nkind package "
+           "65536\nkind far 65536\n",
+           (unsigned long long)(key ^ 1));
+  write_file(path, foreign);
+  run_job(env, "tuborun: large messages between ranks", "(cache");
+  /* A cache that cannot be written (its directory is a file) fails nothing. */
+  drop_dir(d);
+  d = fresh_dir();
+  snprintf(xdg, sizeof xdg, "XDG_CACHE_HOME=%s", d);
+  snprintf(dir, sizeof dir, "%s/tubo", d);
+  write_file(dir, "not a directory\n");
+  const char *env2[] = {xdg, "TH_RNDV_MODE=measured", NULL};
+  run_job(env2, "tuborun: large messages between ranks", "(cache");
+  drop_dir(d);
+}
+END_TEST
+
+static Suite *protocol_suite(void)
+{
+  Suite *s = suite_create("protocol");
+  TCase *tc = th_tcase("cache");
+  tcase_add_test(tc, cache_round_trip);
+  tcase_add_test(tc, cache_corrupt);
+  tcase_add_test(tc, pairs_of_kinds);
+  tcase_add_test(tc, pair_kind_table);
+  suite_add_tcase(s, tc);
+  tc = th_tcase("jobs");
+  tcase_add_test(tc, job_from_cache);
+  tcase_add_test(tc, job_settings_win);
+  tcase_add_test(tc, job_corrupt_cache);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(int argc, char **argv)
+{
+  return th_main(argc, argv, bodies, protocol_suite);
+}

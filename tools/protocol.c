@@ -1,0 +1,531 @@
+/* SPDX-License-Identifier: MIT */
+/* The measured choice between the channel and single copy (protocol.h). */
+#include "config.h"
+
+#include "protocol.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <hwloc.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "os/os.h"
+
+const size_t tubo__proto_sizes[TUBO__PROTO_NSIZES] = {64u << 10, 256u << 10, 1u << 20, 4u << 20};
+
+/* The cache file's first line: a new format is a new name, and old files are ignored. */
+#define PROTO_CACHE_HEAD "tubo-protocol 1"
+/* A file larger than this is no cache of ours. */
+#define PROTO_CACHE_MAX 1024
+/* Bytes moved per timed run, at least: the smallest sizes repeat. */
+#define PROTO_RUN_BYTES (1u << 20)
+/* Timed runs per size and protocol, alternated; the fastest counts. */
+#define PROTO_TRIALS 3
+/* A measurement not done by then (a machine too busy to run it) is given up. */
+#define PROTO_DEADLINE_NS 1000000000ull
+
+static const char *const proto_kind_names[TUBO__PAIR_KINDS] = {"l2", "l3", "package", "far"};
+
+const char *tubo__proto_kind_name(int kind)
+{
+  return kind >= 0 && kind < TUBO__PAIR_KINDS ? proto_kind_names[kind] : "?";
+}
+
+/* The locality of the one processing unit pu (OS index). */
+static void proto_locality_of_pu(tubo__topo_t *t, int pu, tubo__locality_t *loc)
+{
+  hwloc_bitmap_t set = hwloc_bitmap_alloc();
+  if (set == NULL) {
+    loc->l2 = loc->l3 = loc->numa = loc->package = loc->core = -1;
+    return;
+  }
+  hwloc_bitmap_only(set, (unsigned)pu);
+  tubo__topo_locality_of(t, set, loc);
+  hwloc_bitmap_free(set);
+}
+
+static int proto_kind_of(const tubo__locality_t *a, const tubo__locality_t *b)
+{
+  return tubo__pair_kind(a->l2, a->l3, a->package, b->l2, b->l3, b->package);
+}
+
+void tubo__proto_pairs(tubo__topo_t *t, int a[TUBO__PAIR_KINDS], int b[TUBO__PAIR_KINDS])
+{
+  for (int k = 0; k < TUBO__PAIR_KINDS; k++)
+    a[k] = b[k] = -1;
+  hwloc_const_bitmap_t allowed = hwloc_topology_get_allowed_cpuset(tubo__topo_hwloc(t));
+  int first = hwloc_bitmap_first(allowed);
+  if (first < 0)
+    return;
+  tubo__locality_t la, lb;
+  proto_locality_of_pu(t, first, &la);
+  /* Units of other cores first: two hardware threads of one core share more than an L2,
+   * and stand for the kind only where no two cores share one. */
+  for (int pass = 0; pass < 2; pass++) {
+    int u;
+    hwloc_bitmap_foreach_begin(u, allowed)
+    {
+      if (u == first)
+        continue;
+      proto_locality_of_pu(t, u, &lb);
+      int same_core = la.core >= 0 && la.core == lb.core;
+      if (same_core != pass)
+        continue;
+      int k = proto_kind_of(&la, &lb);
+      if (a[k] < 0) {
+        a[k] = first;
+        b[k] = u;
+      }
+    }
+    hwloc_bitmap_foreach_end();
+  }
+}
+
+/* FNV-1a, 64 bits. */
+static uint64_t proto_hash(uint64_t h, const void *p, size_t n)
+{
+  const unsigned char *c = p;
+  for (size_t i = 0; i < n; i++) {
+    h ^= c[i];
+    h *= 0x100000001b3ull;
+  }
+  return h;
+}
+
+static uint64_t proto_hash_int(uint64_t h, long v)
+{
+  return proto_hash(h, &v, sizeof v);
+}
+
+/* Hashes the first "model name" line of /proc/cpuinfo, or nothing where there is none. */
+static uint64_t proto_hash_cpu(uint64_t h)
+{
+  FILE *f = fopen("/proc/cpuinfo", "re");
+  if (f == NULL)
+    return h;
+  char line[512];
+  while (fgets(line, sizeof line, f) != NULL)
+    if (strncmp(line, "model name", 10) == 0) {
+      h = proto_hash(h, line, strlen(line));
+      break;
+    }
+  fclose(f);
+  return h;
+}
+
+uint64_t tubo__proto_key(tubo__topo_t *t, size_t dbytes, size_t frame)
+{
+  uint64_t h = proto_hash(0xcbf29ce484222325ull, PROTO_CACHE_HEAD, sizeof PROTO_CACHE_HEAD);
+  h = proto_hash_cpu(h);
+  struct utsname u;
+  if (uname(&u) == 0) {
+    h = proto_hash(h, u.release, strlen(u.release));
+    h = proto_hash(h, u.version, strlen(u.version));
+  }
+  h = proto_hash_int(h, (long)dbytes);
+  h = proto_hash_int(h, (long)frame);
+  int pu;
+  hwloc_bitmap_foreach_begin(pu, hwloc_topology_get_allowed_cpuset(tubo__topo_hwloc(t)))
+  {
+    tubo__locality_t l;
+    proto_locality_of_pu(t, pu, &l);
+    long words[] = {pu, l.l2, l.l3, l.package, l.core};
+    h = proto_hash(h, words, sizeof words);
+  }
+  hwloc_bitmap_foreach_end();
+  return h;
+}
+
+int tubo__proto_cache_path(char *buf, size_t n, uint64_t key)
+{
+  const char *xdg = getenv("XDG_CACHE_HOME");
+  const char *home = getenv("HOME");
+  int len;
+  if (xdg != NULL && xdg[0] == '/')
+    len = snprintf(buf, n, "%s/tubo/protocol-%016llx", xdg, (unsigned long long)key);
+  else if (home != NULL && home[0] == '/')
+    len = snprintf(buf, n, "%s/.cache/tubo/protocol-%016llx", home, (unsigned long long)key);
+  else
+    return -1;
+  return len > 0 && (size_t)len < n ? 0 : -1;
+}
+
+/* Parses a threshold as written: "never" or a size in bytes within what a measured size
+ * can be. Returns 0 or -1. */
+static int proto_parse_min(const char *s, uint64_t *v)
+{
+  if (strcmp(s, "never") == 0) {
+    *v = TUBO__RNDV_NEVER;
+    return 0;
+  }
+  for (int i = 0; i < TUBO__PROTO_NSIZES; i++) {
+    char want[32];
+    snprintf(want, sizeof want, "%zu", tubo__proto_sizes[i]);
+    if (strcmp(s, want) == 0) {
+      *v = tubo__proto_sizes[i];
+      return 0;
+    }
+  }
+  return -1;
+}
+
+int tubo__proto_cache_read(const char *path, uint64_t key, tubo__proto_t *p)
+{
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0)
+    return -1;
+  char buf[PROTO_CACHE_MAX + 1];
+  ssize_t n = read(fd, buf, sizeof buf);
+  close(fd);
+  if (n <= 0 || n > PROTO_CACHE_MAX || buf[n - 1] != '\n' || memchr(buf, '\0', (size_t)n))
+    return -1;
+  buf[n] = '\0';
+  uint64_t got[TUBO__PAIR_KINDS] = {0};
+  char *save = NULL;
+  char *line = strtok_r(buf, "\n", &save);
+  if (line == NULL || strcmp(line, PROTO_CACHE_HEAD) != 0)
+    return -1;
+  char want[40];
+  snprintf(want, sizeof want, "key %016llx", (unsigned long long)key);
+  line = strtok_r(NULL, "\n", &save);
+  if (line == NULL || strcmp(line, want) != 0)
+    return -1;
+  /* The load it was measured at: "load N", N in hundredths, up to 8 digits. */
+  line = strtok_r(NULL, "\n", &save);
+  size_t digits =
+      line != NULL && strncmp(line, "load ", 5) == 0 ? strspn(line + 5, "0123456789") : 0;
+  if (digits == 0 || digits > 8 || line[5 + digits] != '\0')
+    return -1;
+  uint32_t load = (uint32_t)strtoul(line + 5, NULL, 10);
+  int any = 0;
+  while ((line = strtok_r(NULL, "\n", &save)) != NULL) {
+    char name[16], val[24], rest[2];
+    if (sscanf(line, "kind %15s %23s %1s", name, val, rest) != 2)
+      return -1;
+    int k = 0;
+    while (k < TUBO__PAIR_KINDS && strcmp(name, proto_kind_names[k]) != 0)
+      k++;
+    uint64_t v;
+    if (k == TUBO__PAIR_KINDS || got[k] != 0 || proto_parse_min(val, &v) != 0)
+      return -1;
+    got[k] = v;
+    any = 1;
+  }
+  if (!any)
+    return -1;
+  for (int k = 0; k < TUBO__PAIR_KINDS; k++)
+    if (got[k] != 0) {
+      p->rndv_min[k] = got[k];
+      p->source[k] = TUBO__RNDV_FROM_CACHE;
+    }
+  p->load_centi = load;
+  return 0;
+}
+
+int tubo__proto_cache_write(const char *path, uint64_t key, const tubo__proto_t *p)
+{
+  char dir[4096], tmp[4096 + 32];
+  size_t len = strlen(path);
+  if (len >= sizeof dir)
+    return -1;
+  memcpy(dir, path, len + 1);
+  /* Makes .../tubo, and .cache above it where that is missing. */
+  char *slash = strrchr(dir, '/');
+  if (slash == NULL)
+    return -1;
+  *slash = '\0';
+  if (mkdir(dir, 0700) != 0 && errno == ENOENT) {
+    char *up = strrchr(dir, '/');
+    if (up != NULL && up != dir) {
+      *up = '\0';
+      (void)mkdir(dir, 0700);
+      *up = '/';
+    }
+    (void)mkdir(dir, 0700);
+  }
+  snprintf(tmp, sizeof tmp, "%s.%d.tmp", path, (int)getpid());
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return -1;
+  char buf[PROTO_CACHE_MAX];
+  int n = snprintf(buf, sizeof buf, "%s\nkey %016llx\nload %u\n", PROTO_CACHE_HEAD,
+                   (unsigned long long)key, p->load_centi);
+  for (int k = 0; k < TUBO__PAIR_KINDS; k++) {
+    if (p->rndv_min[k] == 0)
+      continue;
+    if (p->rndv_min[k] == TUBO__RNDV_NEVER)
+      n += snprintf(buf + n, sizeof buf - (size_t)n, "kind %s never\n", proto_kind_names[k]);
+    else
+      n += snprintf(buf + n, sizeof buf - (size_t)n, "kind %s %llu\n", proto_kind_names[k],
+                    (unsigned long long)p->rndv_min[k]);
+  }
+  int ok = write(fd, buf, (size_t)n) == n;
+  ok = close(fd) == 0 && ok;
+  if (!ok || rename(tmp, path) != 0) {
+    unlink(tmp);
+    return -1;
+  }
+  return 0;
+}
+
+uint32_t tubo__proto_load_now(void)
+{
+  FILE *f = fopen("/proc/loadavg", "re");
+  double load = 0;
+  int got = f != NULL && fscanf(f, "%lf", &load) == 1;
+  if (f != NULL)
+    fclose(f);
+  return got && load >= 0 && load < 1e6 ? (uint32_t)(load * 100 + 0.5) : 0;
+}
+
+/* The shared page of a measurement: the reader (the measuring process) and the sender (its
+ * child) each write their own line. */
+struct proto_shared {
+  /* reader: seq << 40 | reps << 32 | bytes << 8 | op (bytes < 16 MiB, reps < 256) */
+  _Alignas(64) _Atomic uint64_t cmd;
+  _Atomic uint64_t head;              /* reader: frames taken from the ring */
+  _Alignas(64) _Atomic uint64_t done; /* sender: the seq it finished */
+  _Atomic uint64_t tail;              /* sender: frames put in the ring */
+  uint64_t src;                       /* sender: its buffer's address */
+  _Alignas(64) double ring[TUBO__PROTO_NSIZES], cma[TUBO__PROTO_NSIZES];
+  _Atomic int32_t ok;
+};
+
+enum { PROTO_OP_RING = 1, PROTO_OP_CMA = 2, PROTO_OP_QUIT = 3, PROTO_OP_READY = 4 };
+
+typedef struct proto_run {
+  struct proto_shared *sh;
+  unsigned char *ring; /* dbytes */
+  size_t dbytes, frame, nframes;
+  unsigned char *buf; /* the largest size */
+  uint64_t deadline;
+} proto_run_t;
+
+/* Whether the measurement ran out of time; looked at every thousand spins, where the
+ * spinner also yields: on a busy machine the peer it waits for may need its processor. */
+static int proto_late(const proto_run_t *r, unsigned *spins)
+{
+  if ((++*spins & 1023u) != 0)
+    return 0;
+  sched_yield();
+  return tubo__os_now_ns() > r->deadline;
+}
+
+/* One side of reps streamed messages of n bytes: the sender (send) copies frames into the
+ * ring, the reader copies them out into its buffer. */
+static int proto_ring(proto_run_t *r, size_t n, unsigned reps, int send)
+{
+  struct proto_shared *sh = r->sh;
+  _Atomic uint64_t *mine = send ? &sh->tail : &sh->head;
+  _Atomic uint64_t *theirs = send ? &sh->head : &sh->tail;
+  uint64_t pos = atomic_load_explicit(mine, memory_order_relaxed);
+  uint64_t seen = atomic_load_explicit(theirs, memory_order_acquire);
+  unsigned spins = 0;
+  for (unsigned i = 0; i < reps; i++)
+    for (size_t off = 0; off < n; off += r->frame) {
+      /* The sender waits for room, the reader for a frame. */
+      while (send ? pos - seen >= r->nframes : pos == seen) {
+        seen = atomic_load_explicit(theirs, memory_order_acquire);
+        if (proto_late(r, &spins))
+          return -1;
+      }
+      size_t len = n - off < r->frame ? n - off : r->frame;
+      unsigned char *slot = r->ring + (pos % r->nframes) * r->frame;
+      memcpy(send ? slot : r->buf + off, send ? r->buf + off : slot, len);
+      atomic_store_explicit(mine, ++pos, memory_order_release);
+    }
+  return 0;
+}
+
+/* The sender: fills its buffer, says where it is, then follows the reader's commands. */
+static _Noreturn void proto_sender(proto_run_t *r, size_t most)
+{
+  struct proto_shared *sh = r->sh;
+  memset(r->buf, 0x5a, most);
+  sh->src = (uint64_t)(uintptr_t)r->buf;
+  atomic_store_explicit(&sh->done, PROTO_OP_READY, memory_order_release);
+  uint64_t seen = 0;
+  unsigned spins = 0;
+  for (;;) {
+    uint64_t c = atomic_load_explicit(&sh->cmd, memory_order_acquire);
+    if (c == seen) {
+      if (proto_late(r, &spins))
+        _exit(1);
+      continue;
+    }
+    seen = c;
+    unsigned op = (unsigned)(c & 0xff);
+    size_t n = (size_t)(c >> 8 & 0xffffffu);
+    unsigned reps = (unsigned)(c >> 32 & 0xffu);
+    if (op == PROTO_OP_QUIT)
+      _exit(0);
+    if (op == PROTO_OP_RING && proto_ring(r, n, reps, 1) != 0)
+      _exit(1);
+    /* Single copy: the sender waits, as a sender whose message is read does. */
+    atomic_store_explicit(&sh->done, c, memory_order_release);
+  }
+}
+
+/* Tells the sender to do op for reps messages of n bytes and waits until it has (the
+ * reader's part runs in between, through part). Returns the time taken, or 0 when late. */
+static uint64_t proto_timed(proto_run_t *r, unsigned op, size_t n, unsigned reps, uint64_t *seq,
+                            pid_t sender)
+{
+  struct proto_shared *sh = r->sh;
+  /* The sequence number makes every command differ from the one before. */
+  uint64_t c = ++*seq << 40 | (uint64_t)reps << 32 | (uint64_t)n << 8 | op;
+  uint64_t t0 = tubo__os_now_ns();
+  atomic_store_explicit(&sh->cmd, c, memory_order_release);
+  int rc = 0;
+  if (op == PROTO_OP_RING) {
+    rc = proto_ring(r, n, reps, 0);
+  } else {
+    for (unsigned i = 0; i < reps && rc == 0; i++)
+      rc = tubo__os_peer_read(sender, sh->src, r->buf, n);
+  }
+  unsigned spins = 0;
+  while (rc == 0 && atomic_load_explicit(&sh->done, memory_order_acquire) != c)
+    if (proto_late(r, &spins))
+      rc = -1;
+  uint64_t t = tubo__os_now_ns() - t0;
+  return rc == 0 ? (t ? t : 1) : 0;
+}
+
+/* The reader: starts the sender on unit b, then times both protocols at every size. */
+static _Noreturn void proto_reader(tubo__topo_t *t, proto_run_t *r, int b)
+{
+  struct proto_shared *sh = r->sh;
+  size_t most = tubo__proto_sizes[TUBO__PROTO_NSIZES - 1];
+  hwloc_topology_t h = tubo__topo_hwloc(t);
+  pid_t self = getpid();
+  pid_t sender = fork();
+  if (sender < 0)
+    _exit(1);
+  if (sender == 0) {
+    hwloc_bitmap_t set = hwloc_bitmap_alloc();
+    if (set == NULL || tubo__os_die_with_parent(self) != 0)
+      _exit(1);
+    hwloc_bitmap_only(set, (unsigned)b);
+    if (hwloc_set_cpubind(h, set, HWLOC_CPUBIND_PROCESS) != 0)
+      _exit(1);
+    proto_sender(r, most);
+  }
+  memset(r->buf, 0, most);
+  unsigned spins = 0;
+  int ok = 1;
+  while (atomic_load_explicit(&sh->done, memory_order_acquire) != PROTO_OP_READY)
+    if (proto_late(r, &spins)) {
+      ok = 0;
+      break;
+    }
+  uint64_t seq = 0;
+  /* A first pass of each, untimed: the pages of both buffers and the ring are mapped, and
+   * the kernel's path of the single copy is warm. */
+  if (ok)
+    ok = proto_timed(r, PROTO_OP_RING, most, 1, &seq, sender) &&
+         proto_timed(r, PROTO_OP_CMA, most, 1, &seq, sender);
+  for (int i = 0; ok && i < TUBO__PROTO_NSIZES; i++) {
+    size_t n = tubo__proto_sizes[i];
+    unsigned reps = n >= PROTO_RUN_BYTES ? 1u : (unsigned)(PROTO_RUN_BYTES / n);
+    uint64_t best_ring = UINT64_MAX, best_cma = UINT64_MAX;
+    for (int trial = 0; ok && trial < PROTO_TRIALS; trial++) {
+      uint64_t a = proto_timed(r, PROTO_OP_RING, n, reps, &seq, sender);
+      uint64_t c = proto_timed(r, PROTO_OP_CMA, n, reps, &seq, sender);
+      ok = a != 0 && c != 0;
+      best_ring = a < best_ring ? a : best_ring;
+      best_cma = c < best_cma ? c : best_cma;
+    }
+    if (ok) {
+      sh->ring[i] = (double)n * reps / (double)best_ring;
+      sh->cma[i] = (double)n * reps / (double)best_cma;
+    }
+  }
+  atomic_store_explicit(&sh->cmd, PROTO_OP_QUIT, memory_order_release);
+  if (!ok)
+    kill(sender, SIGKILL);
+  int st;
+  while (waitpid(sender, &st, 0) < 0 && errno == EINTR)
+    ;
+  atomic_store(&sh->ok, ok);
+  _exit(0);
+}
+
+/* Measures the pair of units a, b into ring[] and cma[] (GB/s). Returns 0 or -1. */
+static int proto_measure_pair(tubo__topo_t *t, int a, int b, size_t dbytes, size_t frame,
+                              double *ring, double *cma)
+{
+  size_t most = tubo__proto_sizes[TUBO__PROTO_NSIZES - 1];
+  size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  size_t shared = (sizeof(struct proto_shared) + page - 1) / page * page + dbytes;
+  void *mem = mmap(NULL, shared, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (mem == MAP_FAILED)
+    return -1;
+  /* Each process allocates its buffer after the fork: private pages, as a rank's. */
+  proto_run_t r = {mem,  (unsigned char *)mem + shared - dbytes, dbytes, frame, dbytes / frame,
+                   NULL, tubo__os_now_ns() + PROTO_DEADLINE_NS};
+  int rc = -1;
+  pid_t self = getpid();
+  pid_t reader = fork();
+  if (reader == 0) {
+    hwloc_bitmap_t set = hwloc_bitmap_alloc();
+    r.buf = mmap(NULL, most, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (set == NULL || r.buf == MAP_FAILED || tubo__os_die_with_parent(self) != 0)
+      _exit(1);
+    hwloc_bitmap_only(set, (unsigned)a);
+    if (hwloc_set_cpubind(tubo__topo_hwloc(t), set, HWLOC_CPUBIND_PROCESS) != 0)
+      _exit(1);
+    proto_reader(t, &r, b);
+  }
+  if (reader > 0) {
+    int st;
+    while (waitpid(reader, &st, 0) < 0 && errno == EINTR)
+      ;
+    struct proto_shared *sh = mem;
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 0 && atomic_load(&sh->ok)) {
+      for (int i = 0; i < TUBO__PROTO_NSIZES; i++) {
+        ring[i] = sh->ring[i];
+        cma[i] = sh->cma[i];
+      }
+      rc = 0;
+    }
+  }
+  munmap(mem, shared);
+  return rc;
+}
+
+unsigned tubo__proto_measure(tubo__topo_t *t, unsigned mask, size_t dbytes, size_t frame,
+                             tubo__proto_t *p)
+{
+  if (frame == 0 || dbytes < 2 * frame)
+    return 0;
+  int a[TUBO__PAIR_KINDS], b[TUBO__PAIR_KINDS];
+  tubo__proto_pairs(t, a, b);
+  unsigned done = 0;
+  for (int k = 0; k < TUBO__PAIR_KINDS; k++) {
+    if (!(mask & (1u << k)) || a[k] < 0)
+      continue;
+    double *ring = p->ring_gbps[k], *cma = p->cma_gbps[k];
+    if (proto_measure_pair(t, a[k], b[k], dbytes, frame, ring, cma) != 0)
+      continue;
+    /* Single copy from the smallest size from which it won at every size measured. */
+    uint64_t min = TUBO__RNDV_NEVER;
+    for (int i = TUBO__PROTO_NSIZES - 1; i >= 0 && cma[i] > ring[i]; i--)
+      min = tubo__proto_sizes[i];
+    p->rndv_min[k] = min;
+    p->source[k] = TUBO__RNDV_FROM_MEASURED;
+    uint32_t load = tubo__proto_load_now();
+    p->load_centi = load > p->load_centi ? load : p->load_centi;
+    done |= 1u << k;
+  }
+  return done;
+}

@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: MIT */
+/* Which way large messages go between two ranks of a node, measured: for each kind of pair
+ * of cores (jobctl.h's TUBO__PAIR_*), tuborun times the channel (two copies through a
+ * ring, pipelined on both cores) against single copy (process_vm_readv of the peer's
+ * memory) on a representative pair of cores, and the ranks send by single copy from the
+ * smallest size measured from which it was faster at that size and every larger one.
+ * The figures are kept in a cache file per machine, keyed by the CPU, the kernel, the
+ * topology and the channel's layout. */
+#ifndef TUBO_PROTOCOL_H
+#define TUBO_PROTOCOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "launch/jobctl.h"
+#include "topo.h"
+
+/* The sizes measured. */
+#define TUBO__PROTO_NSIZES 4
+
+typedef struct tubo__proto {
+  /* Per kind: the threshold (TUBO__RNDV_NEVER: never), 0 where not known. */
+  uint64_t rndv_min[TUBO__PAIR_KINDS];
+  /* Per kind and size, what the measurement found (GB/s); 0 where it did not run. */
+  double ring_gbps[TUBO__PAIR_KINDS][TUBO__PROTO_NSIZES];
+  double cma_gbps[TUBO__PAIR_KINDS][TUBO__PROTO_NSIZES];
+  int source[TUBO__PAIR_KINDS]; /* TUBO__RNDV_FROM_*, 0 where not known */
+  /* The load average, in hundredths, when the figures were measured (the largest, for a
+   * table measured in several jobs). */
+  uint32_t load_centi;
+} tubo__proto_t;
+
+/* The load average now, in hundredths; 0 where /proc/loadavg cannot tell. */
+uint32_t tubo__proto_load_now(void);
+
+/* The sizes measured, in bytes. */
+extern const size_t tubo__proto_sizes[TUBO__PROTO_NSIZES];
+
+/* The name of a kind of pair, for reports and the cache file ("l2", "l3", "package",
+ * "far"). */
+const char *tubo__proto_kind_name(int kind);
+
+/* A representative pair of processing units (OS indexes) of each kind on this machine,
+ * among the allowed ones; -1 where the machine has no pair of that kind. */
+void tubo__proto_pairs(tubo__topo_t *t, int a[TUBO__PAIR_KINDS], int b[TUBO__PAIR_KINDS]);
+
+/* The key of this machine's cache: CPU model, kernel, topology (the L2, L3 and package of
+ * every allowed processing unit) and the channel's data ring and frame sizes. */
+uint64_t tubo__proto_key(tubo__topo_t *t, size_t dbytes, size_t frame);
+
+/* The cache file's path: $XDG_CACHE_HOME/tubo/protocol-KEY, or ~/.cache/tubo/...
+ * Returns 0, or -1 when neither directory is known or the path does not fit. */
+int tubo__proto_cache_path(char *buf, size_t n, uint64_t key);
+
+/* Reads the cache at path into p (source TUBO__RNDV_FROM_CACHE for each kind it holds,
+ * and the load it was measured at).
+ * Returns 0, or -1 when there is none or it is not a cache of this key: anything that is
+ * not exactly what tubo__proto_cache_write writes is ignored whole, p left unchanged. */
+int tubo__proto_cache_read(const char *path, uint64_t key, tubo__proto_t *p);
+
+/* Writes p's known thresholds and load to path, making its directory (0700), through a
+ * file renamed into place. Returns 0 or -1. */
+int tubo__proto_cache_write(const char *path, uint64_t key, const tubo__proto_t *p);
+
+/* Measures the kinds in mask (1 << kind) whose pair of units exists (tubo__proto_pairs)
+ * and fills p for them (source TUBO__RNDV_FROM_MEASURED). dbytes and frame: the channel's
+ * data ring and largest frame. Kinds that could not be measured (single copy denied, a
+ * process that could not start, a machine too busy to finish within a second) stay
+ * unknown. Returns the mask of the kinds measured. t must be this machine's topology. */
+unsigned tubo__proto_measure(tubo__topo_t *t, unsigned mask, size_t dbytes, size_t frame,
+                             tubo__proto_t *p);
+
+#endif /* TUBO_PROTOCOL_H */
