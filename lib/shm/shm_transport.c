@@ -596,12 +596,14 @@ static void shm_wire(shm_state_t *s)
   s->fast_after = SHM_FAST_AFTER;
 }
 
-/* Maps now every page this rank reads: its own inbox, cleared and reserved at start-up
- * phase 1; otherwise the first pass over it would take a page fault per 64 frames. */
+/* Maps now every page this rank reads, and brings its lines into this core's caches
+ * (shm_warm): its own inbox, cleared and reserved at start-up phase 1; otherwise the
+ * first pass over it would take a page fault per 64 frames. */
 static void shm_prefault(shm_state_t *s)
 {
-  tubo__os_prefault((char *)s->base + tubo__shm_inbox_off(&s->L, (uint32_t)s->rank),
-                    s->L.inbox_bytes);
+  void *ib = (char *)s->base + tubo__shm_inbox_off(&s->L, (uint32_t)s->rank);
+  tubo__os_prefault(ib, s->L.inbox_bytes);
+  shm_warm(ib, s->L.inbox_bytes);
 }
 
 /* Whether this rank makes its channels at start-up. Where every pair of a few ranks may
