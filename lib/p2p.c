@@ -308,9 +308,9 @@ static __attribute__((noinline)) int send_frame(const void *buf, size_t len, int
 }
 
 /* The fast path of a blocking send on a communicator known live: a small message with
- * nothing queued before it goes straight out in one frame. A transport whose sends wait
- * for room themselves takes the call over (send_eager), so that the path sets up no
- * frame of its own. */
+ * nothing queued before it goes straight out in one frame. A transport with a send_eager
+ * takes the call over, so that the path sets up no frame of its own; where it finds no
+ * room, the send takes the general path. */
 static inline __attribute__((always_inline)) int send_fast(const void *buf, size_t len, int dest,
                                                            int tag, tubo_comm_t *comm)
 {
@@ -324,8 +324,11 @@ static inline __attribute__((always_inline)) int send_fast(const void *buf, size
       /* This rank itself has no transport. */
       const tubo__tport_t *t = peer != w->rank ? tubo__tport_of(w, peer) : NULL;
       if (t != NULL && t->ops->send_eager != NULL) {
+        int rc = t->ops->send_eager(t->state, pe->tpeer, comm->ctx, tag, buf, len);
+        if (__builtin_expect(rc == TUBO_EAGAIN, 0))
+          return send_general(buf, len, dest, tag, comm);
         w->fast_sends++;
-        return t->ops->send_eager(t->state, pe->tpeer, comm->ctx, tag, buf, len);
+        return rc;
       }
       return send_frame(buf, len, dest, tag, comm, peer);
     }

@@ -50,6 +50,25 @@ static int shm_no_room(const shm_state_t *s, shm_tx_t *tx)
   return TUBO_EAGAIN;
 }
 
+/* Fills the header of the slot of position pos, whose payload is in place, and publishes
+ * the frame: the stamp last. */
+static inline void shm_slot_publish(const shm_state_t *s, shm_tx_t *tx, struct tubo__shm_slot *slot,
+                                    uint64_t pos, const tubo__frame_t *f)
+{
+  slot->kind = f->kind;
+  slot->flags = f->flags;
+  slot->ctx = f->ctx;
+  slot->tag = f->tag;
+  slot->len = f->len;
+  atomic_store_explicit(&slot->stamp, (uint32_t)(pos + 1), memory_order_release);
+  tx->tail = pos + 1;
+  if (tx->want_room) {
+    tx->want_room = 0;
+    atomic_store_explicit(&tx->chan->want_room, 0, memory_order_relaxed);
+  }
+  shm_wake_if_sleeping(s, tx->peer_ctl);
+}
+
 static int shm_push(void *state, int peer, const tubo__frame_t *f, const void *p1, size_t n1,
                     const void *p2, size_t n2)
 {
@@ -104,18 +123,26 @@ static int shm_push(void *state, int peer, const tubo__frame_t *f, const void *p
     slot->doff = off;
     slot->dend = tx->dtail;
   }
-  slot->kind = f->kind;
-  slot->flags = f->flags;
-  slot->ctx = f->ctx;
-  slot->tag = f->tag;
-  slot->len = len;
-  atomic_store_explicit(&slot->stamp, (uint32_t)(pos + 1), memory_order_release);
-  tx->tail = pos + 1;
-  if (tx->want_room) {
-    tx->want_room = 0;
-    atomic_store_explicit(&tx->chan->want_room, 0, memory_order_relaxed);
-  }
-  shm_wake_if_sleeping(s, tx->peer_ctl);
+  shm_slot_publish(s, tx, slot, pos, f);
+  return 0;
+}
+
+/* The fast path of a blocking send (transport.h): a message that fits in a slot, to a
+ * peer whose channel is made and has room, goes straight into the slot; any other takes
+ * shm_push. */
+static int shm_send_eager(void *state, int peer, uint16_t ctx, int32_t tag, const void *buf,
+                          size_t len)
+{
+  shm_state_t *s = state;
+  shm_tx_t *tx = &s->tx[peer];
+  uint64_t pos = tx->tail;
+  tubo__frame_t f = {TUBO__F_EAGER, 0, ctx, tag, (uint32_t)len};
+  if (__builtin_expect(
+          tx->slots == NULL || len > TUBO__SHM_INLINE || pos - tx->head_seen >= s->L.nslots, 0))
+    return shm_push(state, peer, &f, buf, len, NULL, 0);
+  struct tubo__shm_slot *slot = &tx->slots[pos & s->smask];
+  tubo__copy_small(slot->inl, buf, len);
+  shm_slot_publish(s, tx, slot, pos, &f);
   return 0;
 }
 
@@ -786,6 +813,7 @@ const tubo__tp_ops_t tubo__shm_ops = {
     .open = shm_open_job,
     .close = shm_close,
     .push = shm_push,
+    .send_eager = shm_send_eager,
     .read = shm_read,
     .read_start = NULL,
     .read_cancel = NULL,
