@@ -555,6 +555,20 @@ static tubo__call_t req_call_enter(tubo__world_t *w, const char *fn, const tubo_
   return tubo__call_enter(w, fn, c, role, peer, r->tag, role != TUBO__BLK_NOPEER);
 }
 
+/* Before a wait on a receive from one peer: where nothing else could end the wait, the
+ * transport that reaches the peer polls for its next frame alone for a while (transport.h,
+ * spin), as a blocking receive's fast path does, instead of the engine's passes. */
+static void recv_spin(tubo__world_t *w, const tubo_request_t *r)
+{
+  int peer = r->peer;
+  if (r->kind != TUBO__REQ_RECV || peer < 0 || peer == w->rank)
+    return;
+  uint64_t budget = tubo__tp_recv_spin_ns(w, peer);
+  const tubo__tport_t *t = tubo__tport_of(w, peer);
+  if (budget != 0 && t->ops->spin != NULL)
+    (void)t->ops->spin(t->state, w->peers[peer].tpeer, budget);
+}
+
 /* fn: the public call that waits, or NULL where the caller named its call already.
  * pooled: *req was found in a live pool already (req_check_again). */
 static int wait_impl(tubo_request_t **req, tubo_status_t *status, const char *fn, int pooled)
@@ -573,6 +587,7 @@ static int wait_impl(tubo_request_t **req, tubo_status_t *status, const char *fn
     tubo__call_t was = w->call;
     if (fn != NULL)
       req_call_enter(w, fn, *req);
+    recv_spin(w, *req);
     tubo__wait_req(w, *req);
     tubo__call_leave(w, was);
   }

@@ -85,6 +85,12 @@ typedef struct tubo__tp_ops {
    * caller's wait. May be NULL. */
   int (*recv)(void *buf, size_t cap, int source, int tag, tubo_comm_t *comm, tubo_status_t *status);
 
+  /* Polls for the next frame from peer, whatever it is, for at most budget nanoseconds,
+   * taking nothing: returns 1 once it is there (the engine's next progress pass takes it),
+   * 0 when the time is over. The engine calls it only where nothing else could end the
+   * wait (engine.h, tubo__tp_recv_spin_ns). May be NULL. */
+  int (*spin)(void *state, int peer, uint64_t budget);
+
   /* The job's shared heap, for objects all ranks map (NULL where ranks share no memory).
    * heap_alloc reserves size zeroed bytes and gives their offset; heap_free gives a block
    * back (any rank may free any block), with heap/heap.h's codes; heap_at maps an offset

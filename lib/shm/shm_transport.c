@@ -209,17 +209,16 @@ static int shm_poll_peer(shm_state_t *s, int peer, int all)
   }
 }
 
-/* The next frame from a peer is not there yet: where nothing else could end the wait of
- * the blocking receive (tubo__tp_recv_spin_ns), polls that one slot for it, as the plain
- * spin of the cache-line floor does, rather than a pass of the whole engine each time:
- * the frame is seen as soon as its line arrives. Returns as tubo__shm_slot_read; 0 once
- * the spin is over, for the general path to wait. The clock is read only every 64 polls,
+/* The next frame from a peer is not there yet: polls that one slot for it for at most
+ * budget nanoseconds, as the plain spin of the cache-line floor does, rather than a pass
+ * of the whole engine each time: the frame is seen as soon as its line arrives. Returns
+ * as tubo__shm_slot_read; 0 once the spin is over. The clock is read only every 64 polls,
  * from the 64th on. */
-static __attribute__((noinline)) int shm_recv_spin(shm_state_t *s, const shm_rx_t *rx,
-                                                   const struct tubo__shm_slot *slot, int wpeer,
-                                                   tubo__shm_rxf_t *x)
+static __attribute__((noinline)) int shm_recv_spin(const shm_state_t *s, const shm_rx_t *rx,
+                                                   const struct tubo__shm_slot *slot,
+                                                   uint64_t budget, tubo__shm_rxf_t *x)
 {
-  uint64_t budget = tubo__tp_recv_spin_ns(s->w, wpeer), since = 0;
+  uint64_t since = 0;
   if (budget == 0)
     return 0;
   for (unsigned polls = 1;; polls++) {
@@ -235,6 +234,23 @@ static __attribute__((noinline)) int shm_recv_spin(shm_state_t *s, const shm_rx_
         return 0;
     }
   }
+}
+
+/* Waits a while for the next frame from peer (transport.h, spin): a receive posted before
+ * its message came then takes it in the engine's next pass. What it finds wrong with the
+ * slot is left to that pass to report. */
+static int shm_spin(void *state, int peer, uint64_t budget)
+{
+  const shm_state_t *s = state;
+  const shm_rx_t *rx = &s->rx[peer];
+  if (rx->slots == NULL)
+    return 0;
+  tubo__shm_rxf_t x;
+  const struct tubo__shm_slot *slot = &rx->slots[rx->head & s->smask];
+  int rc = tubo__shm_slot_read(slot, rx->head, rx->dhead, s->L.dbytes, s->frame_max, &x);
+  if (rc == 0)
+    rc = shm_recv_spin(s, rx, slot, budget, &x);
+  return rc != 0;
 }
 
 /* The fast path of a blocking receive (transport.h): takes the message if it is the next
@@ -253,7 +269,7 @@ static int shm_recv(void *buf, size_t cap, int source, int tag, tubo_comm_t *com
   tubo__shm_rxf_t x;
   int rc = tubo__shm_slot_read(slot, rx->head, rx->dhead, s->L.dbytes, s->frame_max, &x);
   if (rc == 0)
-    rc = shm_recv_spin(s, rx, slot, wpeer, &x);
+    rc = shm_recv_spin(s, rx, slot, tubo__tp_recv_spin_ns(w, wpeer), &x);
   if (rc < 0)
     return shm_corrupt(s);
   if (rc == 0 || x.f.kind != TUBO__F_EAGER || x.f.ctx != tubo__tp_comm_ctx(comm) ||
@@ -818,6 +834,7 @@ const tubo__tp_ops_t tubo__shm_ops = {
     .read_start = NULL,
     .read_cancel = NULL,
     .recv = shm_recv,
+    .spin = shm_spin,
     .heap_alloc = shm_heap_alloc,
     .heap_free = shm_heap_free,
     .heap_at = shm_heap_at,
