@@ -208,9 +208,10 @@ static inline int tubo__tp_only_frames_end_wait(const tubo__world_t *w, int peer
          !w->broken && !w->peers[peer].gone;
 }
 
-/* How long, in nanoseconds, a blocking receive from world rank peer may poll that peer's
- * channel alone before it takes the general path (0: not at all): where ranks have a
- * processing unit each and nothing but the next frame from peer could end the wait
+/* How long, in nanoseconds, a wait for a receive from world rank peer (a blocking
+ * receive's fast path, or a wait on a posted one) may poll that peer's channel alone
+ * before the engine's general wait (0: not at all): where ranks have a processing unit
+ * each and nothing but the next frame from peer could end the wait
  * (tubo__tp_only_frames_end_wait, and no non-blocking collective in progress), a quarter
  * of the spin the general wait would do (TUBO_SPIN_NS). The general wait takes over after
  * it, so that frames from other peers wait at most that long. */
