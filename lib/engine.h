@@ -208,6 +208,20 @@ static inline int tubo__tp_only_frames_end_wait(const tubo__world_t *w, int peer
          !w->broken && !w->peers[peer].gone;
 }
 
+/* How long, in nanoseconds, a wait for a receive from world rank peer (a blocking
+ * receive's fast path, or a wait on a posted one) may poll that peer's channel alone
+ * before the engine's general wait (0: not at all): where ranks have a processing unit
+ * each and nothing but the next frame from peer could end the wait
+ * (tubo__tp_only_frames_end_wait, and no non-blocking collective in progress), a quarter
+ * of the spin the general wait would do (TUBO_SPIN_NS). The general wait takes over after
+ * it, so that frames from other peers wait at most that long. */
+static inline uint64_t tubo__tp_recv_spin_ns(const tubo__world_t *w, int peer)
+{
+  if (w->wait.shared || w->colls != NULL || !tubo__tp_only_frames_end_wait(w, peer))
+    return 0;
+  return w->wait.spin_ns / 4;
+}
+
 /* From inside another library's progress (the MPI transport's hook, while the program
  * waits in an MPI call of its own, outside tubo): one pass of progress, running the
  * world's services, where it has any and none is running. Returns how much it did. */

@@ -278,7 +278,7 @@ void tubo__req_cancel(tubo_request_t *r, int error)
  * and the full check of the arguments (tubo_isend). */
 static int isend_impl(const void *buf, size_t len, int dest, int tag, tubo_comm_t *comm,
                       tubo_request_t **req);
-static int wait_impl(tubo_request_t **req, tubo_status_t *status, const char *fn);
+static int wait_impl(tubo_request_t **req, tubo_status_t *status, const char *fn, int pooled);
 
 static __attribute__((noinline)) int send_general(const void *buf, size_t len, int dest, int tag,
                                                   tubo_comm_t *comm)
@@ -288,7 +288,7 @@ static __attribute__((noinline)) int send_general(const void *buf, size_t len, i
   if (rc != 0)
     return rc;
   tubo__call_t was = tubo__call_enter(r->w, "tubo_send", comm, TUBO__BLK_DEST, dest, tag, 1);
-  rc = wait_impl(&r, TUBO_STATUS_IGNORE, NULL);
+  rc = wait_impl(&r, TUBO_STATUS_IGNORE, NULL, 1);
   tubo__call_leave(comm->w, was);
   return rc;
 }
@@ -308,9 +308,9 @@ static __attribute__((noinline)) int send_frame(const void *buf, size_t len, int
 }
 
 /* The fast path of a blocking send on a communicator known live: a small message with
- * nothing queued before it goes straight out in one frame. A transport whose sends wait
- * for room themselves takes the call over (send_eager), so that the path sets up no
- * frame of its own. */
+ * nothing queued before it goes straight out in one frame. A transport with a send_eager
+ * takes the call over, so that the path sets up no frame of its own; where it finds no
+ * room, the send takes the general path. */
 static inline __attribute__((always_inline)) int send_fast(const void *buf, size_t len, int dest,
                                                            int tag, tubo_comm_t *comm)
 {
@@ -324,8 +324,11 @@ static inline __attribute__((always_inline)) int send_fast(const void *buf, size
       /* This rank itself has no transport. */
       const tubo__tport_t *t = peer != w->rank ? tubo__tport_of(w, peer) : NULL;
       if (t != NULL && t->ops->send_eager != NULL) {
+        int rc = t->ops->send_eager(t->state, pe->tpeer, comm->ctx, tag, buf, len);
+        if (__builtin_expect(rc == TUBO_EAGAIN, 0))
+          return send_general(buf, len, dest, tag, comm);
         w->fast_sends++;
-        return t->ops->send_eager(t->state, pe->tpeer, comm->ctx, tag, buf, len);
+        return rc;
       }
       return send_frame(buf, len, dest, tag, comm, peer);
     }
@@ -463,6 +466,15 @@ int tubo_irecv(void *buf, size_t cap, int source, int tag, tubo_comm_t *comm, tu
   return tubo__p2p_error_ret("tubo_irecv", comm, rc, source, tag, buf, cap);
 }
 
+/* Checks what a request found in a live pool holds: a request the user may name. */
+static int req_check_state(const tubo_request_t *r)
+{
+  if (r->magic != TUBO__REQ_MAGIC || r->state == TUBO__RS_FREE ||
+      (r->kind != TUBO__REQ_SEND && r->kind != TUBO__REQ_RECV && r->kind != TUBO__REQ_COLL))
+    return TUBO_EREQUEST;
+  return 0;
+}
+
 /* Checks a request handle passed by the user. */
 static int req_check(tubo_request_t *r)
 {
@@ -472,10 +484,15 @@ static int req_check(tubo_request_t *r)
    * never seen here (blocking calls keep theirs). */
   if (tubo__req_world(r) == NULL)
     return TUBO_EREQUEST;
-  if (r->magic != TUBO__REQ_MAGIC || r->state == TUBO__RS_FREE ||
-      (r->kind != TUBO__REQ_SEND && r->kind != TUBO__REQ_RECV && r->kind != TUBO__REQ_COLL))
-    return TUBO_EREQUEST;
-  return 0;
+  return req_check_state(r);
+}
+
+/* Checks a handle: in full, or, where this call found it in a live pool already (pooled,
+ * which a pool never takes back while its world lives), only what it holds, which waiting
+ * on another handle of the same call may have changed (the same request named twice). */
+static int req_check_again(tubo_request_t *r, int pooled)
+{
+  return pooled ? req_check_state(r) : req_check(r);
 }
 
 static int req_finish(tubo__world_t *w, tubo_request_t **req, tubo_status_t *status)
@@ -538,8 +555,23 @@ static tubo__call_t req_call_enter(tubo__world_t *w, const char *fn, const tubo_
   return tubo__call_enter(w, fn, c, role, peer, r->tag, role != TUBO__BLK_NOPEER);
 }
 
-/* fn: the public call that waits, or NULL where the caller named its call already. */
-static int wait_impl(tubo_request_t **req, tubo_status_t *status, const char *fn)
+/* Before a wait on a receive from one peer: where nothing else could end the wait, the
+ * transport that reaches the peer polls for its next frame alone for a while (transport.h,
+ * spin), as a blocking receive's fast path does, instead of the engine's passes. */
+static void recv_spin(tubo__world_t *w, const tubo_request_t *r)
+{
+  int peer = r->peer;
+  if (r->kind != TUBO__REQ_RECV || peer < 0 || peer == w->rank)
+    return;
+  uint64_t budget = tubo__tp_recv_spin_ns(w, peer);
+  const tubo__tport_t *t = tubo__tport_of(w, peer);
+  if (budget != 0 && t->ops->spin != NULL)
+    (void)t->ops->spin(t->state, w->peers[peer].tpeer, budget);
+}
+
+/* fn: the public call that waits, or NULL where the caller named its call already.
+ * pooled: *req was found in a live pool already (req_check_again). */
+static int wait_impl(tubo_request_t **req, tubo_status_t *status, const char *fn, int pooled)
 {
   if (req == NULL)
     return TUBO_EINVAL;
@@ -547,7 +579,7 @@ static int wait_impl(tubo_request_t **req, tubo_status_t *status, const char *fn
     status_empty(status);
     return tubo__nworlds ? 0 : TUBO_ENOTINIT;
   }
-  int rc = req_check(*req);
+  int rc = req_check_again(*req, pooled);
   if (rc != 0)
     return rc;
   tubo__world_t *w = (*req)->w;
@@ -555,6 +587,7 @@ static int wait_impl(tubo_request_t **req, tubo_status_t *status, const char *fn
     tubo__call_t was = w->call;
     if (fn != NULL)
       req_call_enter(w, fn, *req);
+    recv_spin(w, *req);
     tubo__wait_req(w, *req);
     tubo__call_leave(w, was);
   }
@@ -562,12 +595,13 @@ static int wait_impl(tubo_request_t **req, tubo_status_t *status, const char *fn
 }
 
 /* The comm, peer and starting call (a non-blocking collective's, else NULL) of a request
- * a caller passed, read before it is freed; NULL where it is no valid request. */
-static const tubo_comm_t *req_who(tubo_request_t *r, int *peer, const char **started_by)
+ * a caller passed, read before it is freed; NULL where it is no valid request. pooled:
+ * as wait_impl's. */
+static const tubo_comm_t *req_who(tubo_request_t *r, int pooled, int *peer, const char **started_by)
 {
   *peer = -1;
   *started_by = NULL;
-  if (r == NULL || req_check(r) != 0)
+  if (r == NULL || req_check_again(r, pooled) != 0)
     return NULL;
   *peer = r->peer;
   if (r->kind == TUBO__REQ_COLL)
@@ -579,13 +613,15 @@ int tubo_wait(tubo_request_t **req, tubo_status_t *status)
 {
   int peer;
   const char *by;
-  const tubo_comm_t *c = req_who(req != NULL ? *req : NULL, &peer, &by);
-  int rc = wait_impl(req, status, "tubo_wait");
+  tubo_request_t *r = req != NULL ? *req : NULL;
+  int pooled = r != NULL && req_check(r) == 0;
+  const tubo_comm_t *c = req_who(pooled ? r : NULL, 1, &peer, &by);
+  int rc = wait_impl(req, status, "tubo_wait", pooled);
   return __builtin_expect(rc != 0, 0) ? req_fail_ret("tubo_wait", c, rc, peer, (size_t)-1, 1, by)
                                       : 0;
 }
 
-static int test_impl(tubo_request_t **req, int *flag, tubo_status_t *status)
+static int test_impl(tubo_request_t **req, int *flag, tubo_status_t *status, int pooled)
 {
   if (req == NULL || flag == NULL)
     return TUBO_EINVAL;
@@ -595,7 +631,7 @@ static int test_impl(tubo_request_t **req, int *flag, tubo_status_t *status)
     status_empty(status);
     return tubo__nworlds ? 0 : TUBO_ENOTINIT;
   }
-  int rc = req_check(*req);
+  int rc = req_check_again(*req, pooled);
   if (rc != 0)
     return rc;
   tubo__world_t *w = (*req)->w;
@@ -619,8 +655,10 @@ int tubo_test(tubo_request_t **req, int *flag, tubo_status_t *status)
 {
   int peer;
   const char *by;
-  const tubo_comm_t *c = req_who(req != NULL ? *req : NULL, &peer, &by);
-  int rc = test_impl(req, flag, status);
+  tubo_request_t *r = req != NULL ? *req : NULL;
+  int pooled = r != NULL && req_check(r) == 0;
+  const tubo_comm_t *c = req_who(pooled ? r : NULL, 1, &peer, &by);
+  int rc = test_impl(req, flag, status, pooled);
   return __builtin_expect(rc != 0, 0) ? req_fail_ret("tubo_test", c, rc, peer, (size_t)-1, 1, by)
                                       : 0;
 }
@@ -649,8 +687,9 @@ int tubo_waitall_index(size_t count, tubo_request_t **reqs, tubo_status_t *statu
   for (size_t i = 0; i < count; i++) {
     int peer;
     const char *by;
-    const tubo_comm_t *c = req_who(reqs[i], &peer, &by);
-    int e = wait_impl(&reqs[i], statuses ? &statuses[i] : NULL, "tubo_waitall");
+    /* Every handle was found in a live pool above. */
+    const tubo_comm_t *c = req_who(reqs[i], 1, &peer, &by);
+    int e = wait_impl(&reqs[i], statuses ? &statuses[i] : NULL, "tubo_waitall", 1);
     if (e != 0 && first == 0) {
       first = e;
       at = i;
@@ -828,11 +867,11 @@ static int sendrecv_impl(const void *sbuf, size_t slen, int dest, int stag, void
   *which = 0;
   if ((rc = isend_impl(sbuf, slen, dest, stag, comm, &sr)) != 0) {
     req_fail(comm->w, rr, rc);
-    wait_impl(&rr, TUBO_STATUS_IGNORE, NULL);
+    wait_impl(&rr, TUBO_STATUS_IGNORE, NULL, 1);
     return rc;
   }
-  int src = wait_impl(&sr, TUBO_STATUS_IGNORE, "tubo_sendrecv");
-  int rrc = wait_impl(&rr, status, "tubo_sendrecv");
+  int src = wait_impl(&sr, TUBO_STATUS_IGNORE, "tubo_sendrecv", 1);
+  int rrc = wait_impl(&rr, status, "tubo_sendrecv", 1);
   *which = src != 0 ? 0 : 1;
   return src != 0 ? src : rrc;
 }

@@ -48,11 +48,11 @@ typedef struct tubo__tp_ops {
   int (*push)(void *state, int peer, const tubo__frame_t *f, const void *p1, size_t n1,
               const void *p2, size_t n2);
 
-  /* Fast path of a small send, for a transport whose sends wait for room themselves (as
-   * MPI_Send does): what push does with the EAGER frame {ctx, tag, len} of len bytes at
-   * buf (len at most frame_max and below the peer's RTS threshold), with no frame to
-   * build. Returns 0 or an error, never TUBO_EAGAIN, so that tubo_send can hand its
-   * call over to it. May be NULL (the engine pushes the frame). */
+  /* Fast path of a small send: what push does with the EAGER frame {ctx, tag, len} of
+   * len bytes at buf (len at most frame_max and below the peer's RTS threshold), with no
+   * frame to build. Returns 0, an error, or TUBO_EAGAIN when there is no room now (the
+   * engine then queues the send); a transport whose sends wait for room themselves (as
+   * MPI_Send does) never returns TUBO_EAGAIN. May be NULL (the engine pushes the frame). */
   int (*send_eager)(void *state, int peer, uint16_t ctx, int32_t tag, const void *buf, size_t len);
 
   /* Takes the message an RTS frame announced: copies its first n of total bytes, at addr
@@ -84,6 +84,12 @@ typedef struct tubo__tp_ops {
    * the engine first, and may wait for the next frame where nothing else could end the
    * caller's wait. May be NULL. */
   int (*recv)(void *buf, size_t cap, int source, int tag, tubo_comm_t *comm, tubo_status_t *status);
+
+  /* Polls for the next frame from peer, whatever it is, for at most budget nanoseconds,
+   * taking nothing: returns 1 once it is there (the engine's next progress pass takes it),
+   * 0 when the time is over. The engine calls it only where nothing else could end the
+   * wait (engine.h, tubo__tp_recv_spin_ns). May be NULL. */
+  int (*spin)(void *state, int peer, uint64_t budget);
 
   /* The job's shared heap, for objects all ranks map (NULL where ranks share no memory).
    * heap_alloc reserves size zeroed bytes and gives their offset; heap_free gives a block

@@ -8,12 +8,14 @@
 #include "os/os.h"
 #include "shm/shm_state.h"
 
-/* A channel's pages mapped in this process now, as start-up does for the inbox: a first
- * touch per page inside the ring would otherwise land on the message path (the slot ring
- * is walked once before it wraps). */
+/* A channel's pages mapped in this process now, and its lines brought into this core's
+ * caches, as start-up does for the inbox: a first touch per page, and a trip to memory
+ * per line, inside the ring would otherwise land on the message path (the slot ring is
+ * walked once before it wraps). */
 static void shm_chan_prefault(const shm_state_t *s, void *chan)
 {
   tubo__os_prefault(chan, s->L.chan_bytes);
+  shm_warm(chan, s->L.chan_bytes);
 }
 
 void tubo__shm_tx_wire(shm_state_t *s, int peer, void *chan)

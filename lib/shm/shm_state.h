@@ -117,6 +117,22 @@ static inline void shm_wake_if_sleeping(const shm_state_t *s, struct tubo__rankc
     tubo__bell_ring(peer);
 }
 
+/* Brings every cache line of [p, p + len) (mapped already) into this core's caches by
+ * reading one word of each. Pages the kernel just cleared may have been cleared with
+ * stores that bypass the caches (large string stores do on some processors): the first
+ * lap of a ring then takes a trip to memory at every message, on both sides, which in a
+ * ping-pong of 8 B messages doubled the hop (doc/benchmarks.md). Reading, never writing:
+ * the peer may already be filling the memory. */
+static inline void shm_warm(const void *p, size_t len)
+{
+  const char *c = p;
+  uint32_t sink = 0;
+  for (size_t at = 0; at + sizeof(uint32_t) <= len; at += TUBO__CACHELINE)
+    sink += atomic_load_explicit((const _Atomic uint32_t *)(const void *)(c + at),
+                                 memory_order_relaxed);
+  __asm__ __volatile__("" : : "r"(sink));
+}
+
 static inline struct tubo__shm_inbox *shm_inbox_of(const shm_state_t *s, int r)
 {
   return (struct tubo__shm_inbox *)(void *)((char *)s->base +
