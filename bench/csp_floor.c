@@ -10,11 +10,13 @@
  *   yield   polls the word and gives its processing unit away (sched_yield) between two
  *           looks, never sleeping: a partner that shares the unit runs at once;
  *   hybrid  yields for 200 looks, then sleeps.
+ * And switch: two processes bound to one processing unit hand it to each other with
+ * sched_yield, printing the time of one switch of process (us_per_switch).
  * With fewer processing units than the four processes, most communications cost a switch
  * of process, which no channel can avoid: this is what tubo's commstime is compared with,
  * in the same run (bench/manager.sh). Prints, per mode:
  *   csp_floor wait=futex rounds=N seconds=S us_per_comm=U
- * Usage: csp_floor [-n ROUNDS] [futex|yield|hybrid ...]   (default: all three) */
+ * Usage: csp_floor [-n ROUNDS] [futex|yield|hybrid|switch ...]   (default: the first three) */
 #define _GNU_SOURCE
 #include <limits.h>
 #include <linux/futex.h>
@@ -174,6 +176,42 @@ static int floor_run(struct chan *ch, long rounds)
   return 0;
 }
 
+/* The switch: two processes bound to one processing unit hand it to each other with
+ * sched_yield, rounds times each way, through one shared word. What one switch of process
+ * costs here: the least a communication costs when the two parties share a unit. */
+static int floor_switch(struct chan *ch, long rounds)
+{
+  cpu_set_t one;
+  CPU_ZERO(&one);
+  CPU_SET(sched_getcpu() < 0 ? 0 : sched_getcpu(), &one);
+  if (sched_setaffinity(0, sizeof one, &one) != 0)
+    return 1;
+  _Atomic long *turn = &ch[0].wval;
+  atomic_store(turn, 0);
+  pid_t pid = fork();
+  if (pid < 0)
+    return 1;
+  double t0 = floor_now();
+  for (long i = pid == 0; i < 2 * rounds; i += 2) {
+    while (atomic_load(turn) != i)
+      sched_yield();
+    atomic_store(turn, i + 1);
+  }
+  if (pid == 0)
+    _exit(0);
+  double dt = floor_now() - t0;
+  waitpid(pid, NULL, 0);
+  cpu_set_t all;
+  CPU_ZERO(&all);
+  for (int c = 0; c < CPU_SETSIZE; c++)
+    CPU_SET(c, &all);
+  (void)sched_setaffinity(0, sizeof all, &all);
+  printf("csp_floor wait=switch rounds=%ld seconds=%.6f us_per_switch=%.3f\n", rounds, dt,
+         dt * 1e6 / (2.0 * (double)rounds));
+  fflush(stdout);
+  return 0;
+}
+
 static int floor_mode_of(const char *name)
 {
   for (int m = 0; m < 3; m++)
@@ -192,17 +230,20 @@ int main(int argc, char **argv)
     return 1;
   for (int i = 1; i < argc; i++) /* the rounds first, wherever they are */
     if (strcmp(argv[i], "-n") == 0 && i + 1 < argc && (rounds = atol(argv[++i])) <= 0) {
-      fprintf(stderr, "usage: csp_floor [-n ROUNDS] [futex|yield|hybrid ...]\n");
+      fprintf(stderr, "usage: csp_floor [-n ROUNDS] [futex|yield|hybrid|switch ...]\n");
       return 2;
     }
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "-n") == 0) {
       i++;
+    } else if (strcmp(argv[i], "switch") == 0) {
+      rc |= floor_switch(ch, rounds);
+      ran = 1;
     } else if ((floor_mode = floor_mode_of(argv[i])) >= 0) {
       rc |= floor_run(ch, rounds);
       ran = 1;
     } else {
-      fprintf(stderr, "usage: csp_floor [-n ROUNDS] [futex|yield|hybrid ...]\n");
+      fprintf(stderr, "usage: csp_floor [-n ROUNDS] [futex|yield|hybrid|switch ...]\n");
       return 2;
     }
   }

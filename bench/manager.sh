@@ -5,8 +5,9 @@
 # on P processes, then examples/commstime -t; it prints its figures and its own ratios
 # (tubo's rate over Python's), and the summary gives the median, min and max of each ratio,
 # and of tubo's own rates on one process (the targets there are absolute). commstime is
-# followed by bench/csp_floor, the same network over bare channels that yield or sleep
-# (the anchor: what a switch of process costs on this machine), and its ratio to them.
+# followed by bench/csp_floor, the same network over bare channels that yield or sleep,
+# and the time of one switch of process on one CPU (the anchors: what the machine's
+# scheduler costs), and commstime's ratios to them.
 # With -b BASEDIR, another build's manager_bench and commstime run too, after this
 # build's in each repetition, and the summary gives this build's ratio to that one.
 # Figures from different runs are not compared: the machine is shared and noisy.
@@ -43,7 +44,7 @@ for r in $(seq 1 "$reps"); do
   done
   "$builddir/examples/commstime" -n "$rounds" -t | grep us_per_comm | sed "s/^/rep=$r /" >>"$tmp"
   [ -z "$base" ] || "$base/examples/commstime" -n "$rounds" -t | grep us_per_comm | sed "s/^commstime/commstime_base/; s/^/rep=$r /" >>"$tmp"
-  "$builddir/bench/csp_floor" -n "$rounds" yield futex | sed "s/^/rep=$r /" >>"$tmp"
+  "$builddir/bench/csp_floor" -n "$rounds" yield futex switch | sed "s/^/rep=$r /" >>"$tmp"
 done
 cat "$tmp"
 echo "# load at end: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -59,7 +60,7 @@ function val(k,   i, f) { for (i = 1; i <= NF; i++) { split($i, f, "="); if (f[1
 }
 /^rep=.* commstime / { c[++nc] = val("us_per_comm"); cr[val("rep")] = val("us_per_comm") }
 /^rep=.* commstime_base / { cb[val("rep")] = val("us_per_comm") }
-/^rep=.* csp_floor / { fl[val("rep"), val("wait")] = val("us_per_comm") }
+/^rep=.* csp_floor / { fl[val("rep"), val("wait")] = val("wait") == "switch" ? val("us_per_switch") : val("us_per_comm") }
 function sort(a, n,   i, j, t) { for (i = 2; i <= n; i++) for (j = i; j > 1 && a[j - 1] > a[j]; j--) { t = a[j]; a[j] = a[j - 1]; a[j - 1] = t } }
 function summary(label, a, n) { sort(a, n); printf "%-34s %10.2f  (%.2f..%.2f)\n", label, a[int((n + 1) / 2)], a[1], a[n] }
 END {
@@ -85,6 +86,10 @@ END {
   summary("bare channels, yield, us", a, nr)
   for (r = 1; r <= nr; r++) { a[r] = fl[r, "futex"] }
   summary("bare channels, futex, us", a, nr)
+  for (r = 1; r <= nr; r++) { a[r] = fl[r, "switch"] }
+  summary("switch of process (1 CPU), us", a, nr)
+  for (r = 1; r <= nr; r++) { a[r] = cr[r] / fl[r, "switch"] }
+  summary("commstime / switch of process", a, nr)
   for (r = 1; r <= nr; r++) { a[r] = cr[r] / fl[r, "yield"] }
   summary("commstime / bare yield", a, nr)
   for (r = 1; r <= nr; r++) { a[r] = cr[r] / fl[r, "futex"] }
