@@ -3,10 +3,11 @@
  *
  * One process: buffered channels, every guard kind, prioritised and fair choice, poison
  * and retire on each call. Processes: many writers and many readers on one channel, every
- * message delivered once; poison and retire passed through a network until it shuts down;
- * a process killed while it writes (blocked in a write, holding a channel's lock, handing
- * a message over), after which the channel goes on working. Ranks (tuborun): channels
- * opened on the world, in shared memory and served by rank 0 over the pipe transport. */
+ * message delivered once (waiters yielding, sleeping at once, or spinning); poison and retire
+ * passed through a network until it shuts down; a process killed while it writes (blocked in a
+ * write, holding a channel's lock, handing a message over), after which the channel goes on
+ * working. Ranks (tuborun): channels opened on the world, in shared memory and served by rank 0
+ * over the pipe transport. */
 #include "config.h"
 
 #include <signal.h>
@@ -19,6 +20,7 @@
 
 #include "harness.h"
 #include "patterns/channel.h"
+#include "waitpol.h"
 
 static tubo_channel_t *new_channel(size_t capacity)
 {
@@ -259,6 +261,37 @@ static void many_to_many(size_t capacity)
 START_TEST(test_many_to_many_sync)
 {
   many_to_many(0);
+}
+END_TEST
+
+/* The same with the other ways a channel's waiter waits (objwait.h): sleeping at the first
+ * empty look after one yield (a yield budget of 0), and spinning, then sleeping, without
+ * yielding (TUBO_YIELD_WHEN_IDLE=0). The policy is made here, before the processes fork,
+ * from the settings. */
+static void many_to_many_waiting(const char *when_idle, const char *yield_ns, int shared)
+{
+  setenv("TUBO_YIELD_WHEN_IDLE", when_idle, 1);
+  setenv("TUBO_YIELD_NS", yield_ns, 1);
+  const tubo__waitpol_t *pol = tubo__objwait_policy();
+  ck_assert_msg(pol->shared == shared && pol->yield_max == strtoull(yield_ns, NULL, 10),
+                "TUBO_YIELD_WHEN_IDLE=%s TUBO_YIELD_NS=%s: expected shared %d, budget %s, got "
+                "shared %d, budget %llu",
+                when_idle, yield_ns, shared, yield_ns, pol->shared,
+                (unsigned long long)pol->yield_max);
+  many_to_many(0);
+  unsetenv("TUBO_YIELD_WHEN_IDLE");
+  unsetenv("TUBO_YIELD_NS");
+}
+
+START_TEST(test_many_to_many_sleeping)
+{
+  many_to_many_waiting("1", "0", 1);
+}
+END_TEST
+
+START_TEST(test_many_to_many_spinning)
+{
+  many_to_many_waiting("0", "1000000", 0);
 }
 END_TEST
 
@@ -661,6 +694,8 @@ static Suite *channel_suite(void)
   tc = th_tcase("processes");
   tcase_add_test(tc, test_many_to_many_sync);
   tcase_add_test(tc, test_many_to_many_buffered);
+  tcase_add_test(tc, test_many_to_many_sleeping);
+  tcase_add_test(tc, test_many_to_many_spinning);
   tcase_add_test(tc, test_poison_network);
   tcase_add_test(tc, test_retire_network);
   tcase_add_test(tc, test_killed_blocked_writer);

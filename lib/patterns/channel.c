@@ -339,8 +339,8 @@ static int alt_local(tubo_guard_t *guards, size_t n, size_t start, size_t timeou
     if (rc != 0)
       break;
     int waited = home != NULL ? tubo__chan_srv_wait(home, &a, dl)
-                              : tubo__objwait_until(tubo__calt_wake_word(&a), 0, chan_claimed, &a,
-                                                    dl, &watch);
+                              : tubo__objwait_until_yielding(tubo__calt_wake_word(&a), 0,
+                                                             chan_claimed, &a, dl, &watch);
     rc = tubo__calt_finish(&a, waited != 0);
     if (rc != 0)
       break;

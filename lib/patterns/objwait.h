@@ -52,6 +52,23 @@ typedef struct tubo__objwait_watch {
 int tubo__objwait_until(tubo__objwait_t *w, int remote_fence, int (*ready)(void *), void *arg,
                         tubo__deadline_t dl, const tubo__objwait_watch_t *watch);
 
+/* As tubo__objwait_until, for waits whose waker may need this process's processing unit
+ * (a channel's partner, on a machine with more processes than units): instead of
+ * spinning, it polls and yields the unit between two looks (sched_yield), so that the
+ * partner, when it shares the unit, runs at once, and sleeps only after the yielding
+ * budget of tubo__objwait_policy (waitpol.h: TUBO_YIELD_NS, adapting to how the waits
+ * end). A wait that ends while yielding costs neither side a system call beyond the
+ * yields: no futex sleep, and no futex wake, since nobody recorded itself. Where
+ * TUBO_YIELD_WHEN_IDLE is 0 it is tubo__objwait_until. */
+int tubo__objwait_until_yielding(tubo__objwait_t *w, int remote_fence, int (*ready)(void *),
+                                 void *arg, tubo__deadline_t dl,
+                                 const tubo__objwait_watch_t *watch);
+
+struct tubo__waitpol;
+
+/* This process's policy for tubo__objwait_until_yielding (tests, tuboinfo). */
+const struct tubo__waitpol *tubo__objwait_policy(void);
+
 /* The slow part of tubo__objwait_wake: clears the record (seen is the word with it set)
  * and wakes the sleepers. */
 void tubo__objwait_wake_sleepers(tubo__objwait_t *w, uint32_t seen);
