@@ -41,8 +41,10 @@ int main(int argc, char **argv)
     tuborun_place_free(&place);
     return rc;
   }
-  tuborun_protocol(&j);
+  /* Signals are the monitor's from here: one that comes during the measurement stops the
+   * job before any rank starts, as it would between two ranks' starts. */
   tuborun_monitor_prepare();
+  tuborun_protocol(&j);
   rc = tuborun_monitor(&j);
   tuborun_job_destroy(&j);
   tuborun_place_free(&place);
