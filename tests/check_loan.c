@@ -191,6 +191,8 @@ static void body_loan_args(void)
     TH_OK(tubo_loan(th_world, peer, 1u << 20, &b));
     TH_OK(tubo_loan_release(b));
     TH_EXPECT_RC(tubo_loan_release(b), TUBO_EINVAL);
+    /* Nor can a released loan (kept by this rank for its next one) be sent. */
+    TH_EXPECT_RC(tubo_send_loan(b, 8, peer, 0, th_world), TUBO_EINVAL);
   }
 }
 
@@ -237,7 +239,8 @@ static int fill_heap(void **held, int max)
 }
 
 /* Rank 1 sends rank 0 nothing but fills the job's heap (32 MiB: TUBO_SHM_HEAP_BYTES in
- * the job) with buffers and a loan rank 0 sent it, then leaves (finalized, or killed by
+ * the job) with buffers and a loan rank 0 sent it, frees one buffer (which it keeps for
+ * reuse), then leaves (finalized, or killed by
  * SIGKILL in loan_death): rank 0 then gets every block back. */
 static void leaver(int die)
 {
@@ -264,6 +267,10 @@ static void leaver(int die)
   }
   TH_OK(tubo_recv(NULL, 0, 0, 5, th_world, TUBO_STATUS_IGNORE));
   int k = fill_heap(held, 64);
+  /* Its last block freed: it keeps it for its next allocation, and it must come back
+   * all the same. */
+  if (k > 0)
+    TH_OK(tubo_free_mem(held[k - 1]));
   TH_OK(tubo_send(&k, sizeof k, 0, 2, th_world));
   TH_OK(tubo_recv(NULL, 0, 0, 4, th_world, TUBO_STATUS_IGNORE));
   if (die)

@@ -9,6 +9,7 @@
 #include "tubo.h"
 
 #define LOAN_MAGIC 0x4c4f414eu /* "LOAN" */
+#define LOAN_KEPT  0x4b455054u /* "KEPT": freed, kept by its owner for reuse */
 
 /* The header before an owned block's data. */
 struct loan_hdr {
@@ -57,12 +58,34 @@ int tubo__shm_heap_of(const tubo__loans_t *L, const void *p, size_t n, uint64_t 
   return 1;
 }
 
+/* Gives out the kept block again if size fits it without wasting more than half of it:
+ * no heap or ledger change, so none of the cache lines the peer touched last. Otherwise
+ * gives it back to the heap. Returns 1 when *p is the kept block. */
+static int loan_reuse(tubo__loans_t *L, size_t size, void **p)
+{
+  uint64_t block = L->kept;
+  struct loan_hdr *hd = tubo__heap_at(L->heap, block, TUBO__LOAN_HDR);
+  size_t cap;
+  if (hd == NULL || hd->magic != LOAN_KEPT || tubo__heap_usable(L->heap, block, &cap) != 0 ||
+      cap < size + TUBO__LOAN_HDR || cap / 2 >= size + TUBO__LOAN_HDR) {
+    tubo__shm_loan_drop(L);
+    return 0;
+  }
+  L->kept = 0;
+  hd->size = size;
+  hd->magic = LOAN_MAGIC;
+  *p = (char *)hd + TUBO__LOAN_HDR;
+  return 1;
+}
+
 int tubo__shm_loan_alloc(tubo__loans_t *L, size_t size, void **p)
 {
   if (L->heap->ctl == NULL)
     return TUBO_ENOTSUP;
   if (size > TUBO__HEAP_MAX)
     return TUBO_ETOOBIG;
+  if (L->kept != 0 && loan_reuse(L, size, p))
+    return 0;
   _Atomic uint64_t *ledger = loan_ledger(L, 1);
   if (ledger == NULL)
     return TUBO_ESHM;
@@ -135,11 +158,37 @@ int tubo__shm_loan_free(tubo__loans_t *L, uint64_t off, int64_t owner)
   _Atomic uint64_t *ledger = loan_ledger(L, 0);
   uint64_t block = off - TUBO__LOAN_HDR;
   uint64_t word = atomic_load_explicit(&ledger[slot], memory_order_acquire);
+  if (L->kept == 0 && word == loan_word(block, L->me)) {
+    /* Kept for this rank's next allocation: the ledger still names it the owner. */
+    ((struct loan_hdr *)tubo__heap_at(L->heap, block, TUBO__LOAN_HDR))->magic = LOAN_KEPT;
+    L->kept = block;
+    return 0;
+  }
   if ((word >> 24) != (block >> 4) || !atomic_compare_exchange_strong(&ledger[slot], &word, 0))
     return TUBO_EINVAL;
   /* The header goes first, so that a stale pointer to the block fails its check. */
   ((struct loan_hdr *)tubo__heap_at(L->heap, block, TUBO__LOAN_HDR))->magic = 0;
   return tubo__heap_free(L->heap, block) == 0 ? 0 : TUBO_EINVAL;
+}
+
+void tubo__shm_loan_drop(tubo__loans_t *L)
+{
+  uint64_t block = L->kept;
+  if (block == 0)
+    return;
+  L->kept = 0;
+  _Atomic uint64_t *ledger = loan_ledger(L, 0);
+  struct loan_hdr *hd = tubo__heap_at(L->heap, block, TUBO__LOAN_HDR);
+  if (ledger == NULL || hd == NULL || hd->magic != LOAN_KEPT || hd->block != block ||
+      hd->slot >= TUBO__LOAN_SLOTS)
+    return;
+  uint64_t word = loan_word(block, L->me);
+  /* A survivor may have reclaimed it meanwhile (this rank was taken for gone): then the
+   * compare-and-swap fails and the block is not this rank's to free. */
+  if (!atomic_compare_exchange_strong(&ledger[hd->slot], &word, 0))
+    return;
+  hd->magic = 0;
+  (void)tubo__heap_free(L->heap, block);
 }
 
 int tubo__shm_loan_reclaim(tubo__loans_t *L, uint32_t rank)
@@ -156,7 +205,7 @@ int tubo__shm_loan_reclaim(tubo__loans_t *L, uint32_t rank)
     struct loan_hdr *hd = tubo__heap_at(L->heap, block, TUBO__LOAN_HDR);
     if (!atomic_compare_exchange_strong(&ledger[i], &word, 0))
       continue; /* another survivor took it */
-    if (hd != NULL && hd->magic == LOAN_MAGIC && hd->block == block) {
+    if (hd != NULL && (hd->magic == LOAN_MAGIC || hd->magic == LOAN_KEPT) && hd->block == block) {
       hd->magic = 0;
       if (tubo__heap_free(L->heap, block) == 0)
         n++;

@@ -34,6 +34,7 @@ typedef struct tubo__loans {
   struct tubo__jobctl *ctl;
   uint32_t me;
   uint32_t hint; /* where the next search for a free slot starts */
+  uint64_t kept; /* a block this rank freed and keeps for its next allocation, or 0 */
 } tubo__loans_t;
 
 /* Allocates an owned block of size bytes (not cleared) and gives the address of its data.
@@ -54,10 +55,15 @@ int tubo__shm_loan_check(const tubo__loans_t *L, uint64_t off, size_t len, int64
 int tubo__shm_loan_give(tubo__loans_t *L, uint64_t off, uint32_t to);
 
 /* Frees the owned block whose data is at off (owner: anyone, -1, or that rank). Returns
- * 0 or TUBO_EINVAL (not a live owned block). */
+ * 0 or TUBO_EINVAL (not a live owned block). A block this rank owns may be kept instead
+ * (one at a time): still this rank's in the ledger, so reclaimed if it dies, but no
+ * longer a live block, and given out again by its next allocation that fits. */
 int tubo__shm_loan_free(tubo__loans_t *L, uint64_t off, int64_t owner);
 
-/* Frees every block rank owns (it left or died). Returns how many. */
+/* Gives the block this rank keeps (if any) back to the heap. */
+void tubo__shm_loan_drop(tubo__loans_t *L);
+
+/* Frees every block rank owns (it left or died), kept ones included. Returns how many. */
 int tubo__shm_loan_reclaim(tubo__loans_t *L, uint32_t rank);
 
 #endif /* TUBO_SHM_LOAN_H */

@@ -605,6 +605,7 @@ static void shm_close(void *state)
   if (s->base != NULL && s->base != MAP_FAILED) {
     if (s->w != NULL && s->me != NULL)
       tubo__tp_unset_blocked(s->w, &s->me->blocked);
+    tubo__shm_loan_drop(&s->loans); /* the block it kept for reuse is the heap's again */
     munmap(s->base, s->L.total);
   }
   free(s->tx);
