@@ -594,7 +594,8 @@ TUBO_EXPORT int tubo_alloc_mem(size_t size, void **ptr);
 
 /**
  * @brief Frees a buffer of ::tubo_alloc_mem (or a loan, as ::tubo_loan_release). NULL is
- * nothing to free.
+ * nothing to free. The last buffer or loan of at most 8 MiB a rank freed stays with that
+ * rank for its next one of a similar size (doc/large-messages.md).
  * @return 0; TUBO_EINVAL when @p ptr is no such buffer held by this rank (or was freed).
  */
 TUBO_EXPORT int tubo_free_mem(void *ptr);

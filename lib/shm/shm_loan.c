@@ -10,6 +10,9 @@
 
 #define LOAN_MAGIC 0x4c4f414eu /* "LOAN" */
 #define LOAN_KEPT  0x4b455054u /* "KEPT": freed, kept by its owner for reuse */
+/* The largest block a rank keeps: a larger buffer goes back to the heap at once, so that
+ * what one rank freed is never held back from the others beyond this much. */
+#define LOAN_KEEP_MAX (8u << 20)
 
 /* The header before an owned block's data. */
 struct loan_hdr {
@@ -158,7 +161,9 @@ int tubo__shm_loan_free(tubo__loans_t *L, uint64_t off, int64_t owner)
   _Atomic uint64_t *ledger = loan_ledger(L, 0);
   uint64_t block = off - TUBO__LOAN_HDR;
   uint64_t word = atomic_load_explicit(&ledger[slot], memory_order_acquire);
-  if (L->kept == 0 && word == loan_word(block, L->me)) {
+  size_t cap;
+  if (L->kept == 0 && word == loan_word(block, L->me) &&
+      tubo__heap_usable(L->heap, block, &cap) == 0 && cap <= LOAN_KEEP_MAX) {
     /* Kept for this rank's next allocation: the ledger still names it the owner. */
     ((struct loan_hdr *)tubo__heap_at(L->heap, block, TUBO__LOAN_HDR))->magic = LOAN_KEPT;
     L->kept = block;
