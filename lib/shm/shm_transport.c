@@ -704,16 +704,14 @@ static void shm_probe_single_copy(shm_state_t *s)
     atomic_store(&s->ctl->cma_denied, 1);
 }
 
-/* The threshold tuborun measured for the kind of pair this rank and peer b form, or 0
- * where it gave none (the control block is anyone's to write: any value only changes
- * which protocol carries a message, never what it carries). */
-static size_t shm_measured_rndv(const shm_state_t *s, const struct tubo__rankctl *b)
+/* The threshold tuborun measured for pairs of this kind, or 0 where it gave none (the
+ * control block is anyone's to write: any value only changes which protocol carries a
+ * message, never what it carries). */
+static size_t shm_measured_rndv(const shm_state_t *s, int kind)
 {
-  const struct tubo__rankctl *a = s->me;
   if (s->ctl->rndv_magic != TUBO__RNDV_MAGIC)
     return 0;
-  uint64_t v =
-      s->ctl->rndv_min[tubo__pair_kind(a->l2, a->l3, a->package, b->l2, b->l3, b->package)];
+  uint64_t v = s->ctl->rndv_min[kind];
   return v >= SIZE_MAX ? SIZE_MAX : (size_t)v;
 }
 
@@ -732,11 +730,10 @@ static void shm_choose_rndv(shm_state_t *s)
     if (p == s->rank)
       continue;
     const struct tubo__rankctl *a = s->me, *b = tubo__jobctl_rank(s->ctl, (uint32_t)p);
-    size_t min = forced ? (size_t)forced : shm_measured_rndv(s, b);
-    if (min == 0) {
-      int share = (a->l2 >= 0 && a->l2 == b->l2) || (a->l3 >= 0 && a->l3 == b->l3);
-      min = share ? SIZE_MAX : TUBO__SHM_RNDV_DEFAULT;
-    }
+    int kind = tubo__pair_kind(a->l2, a->l3, a->package, b->l2, b->l3, b->package);
+    size_t min = forced ? (size_t)forced : shm_measured_rndv(s, kind);
+    if (min == 0) /* the rule: a shared L2 or L3 keeps the pair on the channel */
+      min = kind == TUBO__PAIR_L2 || kind == TUBO__PAIR_L3 ? SIZE_MAX : TUBO__SHM_RNDV_DEFAULT;
     tubo__tp_set_rndv(s->w, shm_world(s, p), min);
   }
 }
