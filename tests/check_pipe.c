@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "hash.h"
 #include "patterns/pipe_ring.h"
 
 /* ---- Helpers ---- */
@@ -34,18 +35,6 @@ static size_t pattern_diff(const void *buf, size_t len, uint32_t seed)
   free(want);
   return i;
 }
-
-/* FNV-1a over bytes, continued from h. */
-static uint64_t fnv(uint64_t h, const void *buf, size_t len)
-{
-  const unsigned char *p = buf;
-  for (size_t i = 0; i < len; i++) {
-    h ^= p[i];
-    h *= 0x100000001b3ull;
-  }
-  return h;
-}
-#define FNV_START 0xcbf29ce484222325ull
 
 static uint64_t rng_next(uint64_t *x)
 {
@@ -350,14 +339,14 @@ END_TEST
  * sender's checksum of everything, and sends its own. */
 static int echo_child(struct pair_arg *a)
 {
-  uint64_t x = 42, sum = FNV_START;
+  uint64_t x = 42, sum = TUBO__FNV_START;
   for (int i = 0; i < ECHO_MSGS; i++) {
     size_t len = random_size(&x), got = 0;
     void *b = NULL;
     CH_RC(tubo_pipe_recv_alloc(a->mine, &b, &got), 0);
     TH_EQ("length of a message", got, len);
     TH_CHECK_DATA(b, len, (uint32_t)i, "message %d", i);
-    sum = fnv(sum, b, len);
+    sum = tubo__fnv1a(sum, b, len);
     CH_RC(tubo_pipe_send(a->mine, b, len), 0);
     free(b);
   }
@@ -377,12 +366,12 @@ START_TEST(echo_random)
 {
   pair_t p = pair_start(TUBO_PIPE_DUPLEX, echo_child, 0);
   tubo_pipe_t *e0 = p.e0;
-  uint64_t x = 42, sum = FNV_START;
+  uint64_t x = 42, sum = TUBO__FNV_START;
   for (int i = 0; i < ECHO_MSGS; i++) {
     size_t len = random_size(&x);
     unsigned char *b = th_malloc(len);
     th_fill(b, len, (uint32_t)i);
-    sum = fnv(sum, b, len);
+    sum = tubo__fnv1a(sum, b, len);
     CK_RC(tubo_pipe_send(e0, b, len), 0);
     free(b);
     char what[64];

@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "hash.h"
 #include "os/os.h"
 
 const size_t tubo__proto_sizes[TUBO__PROTO_NSIZES] = {64u << 10, 256u << 10, 1u << 20, 4u << 20};
@@ -91,46 +92,26 @@ void tubo__proto_pairs(tubo__topo_t *t, int a[TUBO__PAIR_KINDS], int b[TUBO__PAI
   }
 }
 
-/* FNV-1a, 64 bits. */
-static uint64_t proto_hash(uint64_t h, const void *p, size_t n)
-{
-  const unsigned char *c = p;
-  for (size_t i = 0; i < n; i++) {
-    h ^= c[i];
-    h *= 0x100000001b3ull;
-  }
-  return h;
-}
-
 static uint64_t proto_hash_int(uint64_t h, long v)
 {
-  return proto_hash(h, &v, sizeof v);
+  return tubo__fnv1a(h, &v, sizeof v);
 }
 
-/* Hashes the first "model name" line of /proc/cpuinfo, or nothing where there is none. */
+/* Hashes the processor's model name, or nothing where the system does not say it. */
 static uint64_t proto_hash_cpu(uint64_t h)
 {
-  FILE *f = fopen("/proc/cpuinfo", "re");
-  if (f == NULL)
-    return h;
-  char line[512];
-  while (fgets(line, sizeof line, f) != NULL)
-    if (strncmp(line, "model name", 10) == 0) {
-      h = proto_hash(h, line, strlen(line));
-      break;
-    }
-  fclose(f);
-  return h;
+  char model[256];
+  return tubo__os_cpu_model(model, sizeof model) == 0 ? tubo__fnv1a(h, model, strlen(model)) : h;
 }
 
 uint64_t tubo__proto_key(tubo__topo_t *t, size_t dbytes, size_t frame)
 {
-  uint64_t h = proto_hash(0xcbf29ce484222325ull, PROTO_CACHE_HEAD, sizeof PROTO_CACHE_HEAD);
+  uint64_t h = tubo__fnv1a(TUBO__FNV_START, PROTO_CACHE_HEAD, sizeof PROTO_CACHE_HEAD);
   h = proto_hash_cpu(h);
   struct utsname u;
   if (uname(&u) == 0) {
-    h = proto_hash(h, u.release, strlen(u.release));
-    h = proto_hash(h, u.version, strlen(u.version));
+    h = tubo__fnv1a(h, u.release, strlen(u.release));
+    h = tubo__fnv1a(h, u.version, strlen(u.version));
   }
   h = proto_hash_int(h, (long)dbytes);
   h = proto_hash_int(h, (long)frame);
@@ -140,7 +121,7 @@ uint64_t tubo__proto_key(tubo__topo_t *t, size_t dbytes, size_t frame)
     tubo__locality_t l;
     proto_locality_of_pu(t, pu, &l);
     long words[] = {pu, l.l2, l.l3, l.package, l.core};
-    h = proto_hash(h, words, sizeof words);
+    h = tubo__fnv1a(h, words, sizeof words);
   }
   hwloc_bitmap_foreach_end();
   return h;
@@ -280,12 +261,8 @@ int tubo__proto_cache_write(const char *path, uint64_t key, const tubo__proto_t 
 
 uint32_t tubo__proto_load_now(void)
 {
-  FILE *f = fopen("/proc/loadavg", "re");
-  double load = 0;
-  int got = f != NULL && fscanf(f, "%lf", &load) == 1;
-  if (f != NULL)
-    fclose(f);
-  return got && load >= 0 && load < 1e6 ? (uint32_t)(load * 100 + 0.5) : 0;
+  double load;
+  return tubo__os_load_average(&load) == 0 ? (uint32_t)(load * 100 + 0.5) : 0;
 }
 
 /* The shared page of a measurement: the reader (the measuring process) and the sender (its

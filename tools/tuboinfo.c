@@ -92,22 +92,6 @@ void tuboinfo_add(tuboinfo_t *t, const char *key, const char *label, const char 
       (key != NULL && e->key == NULL) || (label != NULL && e->label == NULL) || e->value == NULL;
 }
 
-const char *tuboinfo_size(uint64_t bytes, char *buf, size_t cap)
-{
-  static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
-  int u = 0;
-  while (u < 6 && bytes >> (10 * (u + 1)) != 0)
-    u++;
-  uint64_t whole = bytes >> (10 * u);
-  if (whole << (10 * u) != bytes && bytes < (1u << 20))
-    snprintf(buf, cap, "%llu B", (unsigned long long)bytes); /* 65537 B, not 64.0 KiB */
-  else if (whole << (10 * u) == bytes)
-    snprintf(buf, cap, "%llu %s", (unsigned long long)whole, unit[u]);
-  else
-    snprintf(buf, cap, "%.1f %s", (double)bytes / (double)(1ull << (10 * u)), unit[u]);
-  return buf;
-}
-
 /* For people: each section's title, then its entries, their labels aligned across the
  * sections (the longest label is the machine's, whatever the build). */
 static void info_print_human(const tuboinfo_t *t)

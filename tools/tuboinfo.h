@@ -47,9 +47,6 @@ void tuboinfo_section(tuboinfo_t *t, const char *fmt, ...) __attribute__((format
 void tuboinfo_add(tuboinfo_t *t, const char *key, const char *label, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-/* "32 MiB", "48 KiB", "100 B": a size for people. */
-const char *tuboinfo_size(uint64_t bytes, char *buf, size_t cap);
-
 /* The parts, in the order they are printed. Each returns 0, or an exit status after
  * saying why on stderr. */
 int tuboinfo_build(tuboinfo_t *t);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "launch/launch.h"
+#include "size_text.h"
 #include "tubo.h"
 #include "tuboinfo.h"
 
@@ -50,9 +51,9 @@ static void machine_cache(tuboinfo_t *t, hwloc_topology_t h, hwloc_obj_type_t ty
   snprintf(key, sizeof key, "machine:cache:%s:count", name);
   if (same && cores > 1)
     tuboinfo_add(t, NULL, label, "%d x %s, each shared by %d cores", n,
-                 tuboinfo_size(size, sz, sizeof sz), cores);
+                 tubo__size_text(size, sz, sizeof sz), cores);
   else if (same)
-    tuboinfo_add(t, NULL, label, "%d x %s", n, tuboinfo_size(size, sz, sizeof sz));
+    tuboinfo_add(t, NULL, label, "%d x %s", n, tubo__size_text(size, sz, sizeof sz));
   else
     tuboinfo_add(t, NULL, label, "%d, of different sizes or sharing", n);
   tuboinfo_add(t, key, NULL, "%d", n);
@@ -113,7 +114,7 @@ int tuboinfo_machine(tuboinfo_t *t)
   tuboinfo_add(t, "machine:hwthreads", NULL, "%d", pus);
   uint64_t mem = hwloc_get_root_obj(h)->total_memory;
   char sz[32];
-  tuboinfo_add(t, NULL, "memory", "%s", mem ? tuboinfo_size(mem, sz, sizeof sz) : "unknown");
+  tuboinfo_add(t, NULL, "memory", "%s", mem ? tubo__size_text(mem, sz, sizeof sz) : "unknown");
   tuboinfo_add(t, "machine:memory", NULL, "%llu", (unsigned long long)mem);
   char *cpus = NULL;
   if (hwloc_bitmap_list_asprintf(&cpus, hwloc_topology_get_allowed_cpuset(h)) < 0)

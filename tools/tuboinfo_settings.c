@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "launch/jobctl.h"
 #include "launch/launch.h"
 #include "mpi/mpi_world.h"
 #include "pipe/pipe_wire.h"
@@ -19,6 +20,7 @@
 #include "shm/shm_inbox.h"
 #include "shm/shm_layout.h"
 #include "shm/shm_ring.h"
+#include "size_text.h"
 #include "tuboinfo.h"
 
 /* A numeric setting: its bounds, and its default where one number is the default (0 with
@@ -216,8 +218,8 @@ int tuboinfo_settings(tuboinfo_t *t)
   return 0;
 }
 
-/* How many pairs of the ranks placed share an L2 or an L3 cache, as the shm transport
- * tells them apart to choose single copy (shm.c). */
+/* How many pairs of the ranks placed share an L2 or an L3 cache: the kinds of pair
+ * (tubo__pair_kind) for which the shm transport's rule keeps the channel. */
 static long info_pairs_sharing(tuboinfo_t *t, long *pairs)
 {
   int n = info_nranks(t);
@@ -232,8 +234,8 @@ static long info_pairs_sharing(tuboinfo_t *t, long *pairs)
   long share = 0;
   for (int a = 0; a < n; a++)
     for (int b = a + 1; b < n; b++)
-      share +=
-          (loc[a].l2 >= 0 && loc[a].l2 == loc[b].l2) || (loc[a].l3 >= 0 && loc[a].l3 == loc[b].l3);
+      share += tubo__pair_kind(loc[a].l2, loc[a].l3, loc[a].package, loc[b].l2, loc[b].l3,
+                               loc[b].package) <= TUBO__PAIR_L3;
   free(loc);
   return share;
 }
@@ -278,7 +280,7 @@ int tuboinfo_protocol(tuboinfo_t *t)
     uint64_t frame = L.frame_max;
     tuboinfo_add(t, NULL, "shm channels",
                  "%u slots of %u B (payloads up to %u B inline), data ring %s", L.nslots,
-                 TUBO__SHM_SLOT, TUBO__SHM_INLINE, tuboinfo_size(L.dbytes, a, sizeof a));
+                 TUBO__SHM_SLOT, TUBO__SHM_INLINE, tubo__size_text(L.dbytes, a, sizeof a));
     tuboinfo_add(t, NULL, "shm inboxes",
                  "%u slots of 64 B per rank (payloads up to %u B inline); "
                  "up to %u channels per rank",
@@ -288,7 +290,7 @@ int tuboinfo_protocol(tuboinfo_t *t)
     tuboinfo_add(t, "protocol:shm:slots", NULL, "%u", L.nslots);
     tuboinfo_add(t, "protocol:shm:inline_max", NULL, "%u", TUBO__SHM_INLINE);
     tuboinfo_add(t, "protocol:shm:data_ring", NULL, "%u", L.dbytes);
-    tuboinfo_add(t, NULL, "shm frames", "up to %s", tuboinfo_size(frame, a, sizeof a));
+    tuboinfo_add(t, NULL, "shm frames", "up to %s", tubo__size_text(frame, a, sizeof a));
     tuboinfo_add(t, "protocol:shm:frame_max", NULL, "%llu", (unsigned long long)frame);
     int cma = (int)info_u64("TUBO_SHM_CMA", 1, 0, 1);
     uint64_t forced = info_u64("TUBO_SHM_RNDV_BYTES", 0, 0, SIZE_MAX);
@@ -298,26 +300,26 @@ int tuboinfo_protocol(tuboinfo_t *t)
       tuboinfo_add(t, NULL, "shm single copy", "off (%s)", cma ? "one rank" : "TUBO_SHM_CMA=0");
     else if (forced)
       tuboinfo_add(t, NULL, "shm single copy", "from %s, every pair (TUBO_SHM_RNDV_BYTES)",
-                   tuboinfo_size(from, a, sizeof a));
+                   tubo__size_text(from, a, sizeof a));
     else if (share >= 0)
       tuboinfo_add(t, NULL, "shm single copy",
                    "as tuborun measures it per kind of pair (--report-bindings); unmeasured, "
                    "from %s between ranks sharing no L2 or L3 (%ld of %ld pairs)",
-                   tuboinfo_size(from, a, sizeof a), pairs - share, pairs);
+                   tubo__size_text(from, a, sizeof a), pairs - share, pairs);
     else
       tuboinfo_add(t, NULL, "shm single copy",
                    "as tuborun measures it per kind of pair (--report-bindings); unmeasured, "
                    "from %s between ranks sharing no L2 or L3",
-                   tuboinfo_size(from, a, sizeof a));
+                   tubo__size_text(from, a, sizeof a));
     tuboinfo_add(t, "protocol:shm:single_copy_from", NULL, "%llu", (unsigned long long)from);
     tuboinfo_add(t, "protocol:shm:pairs", NULL, "%ld", pairs);
     tuboinfo_add(t, "protocol:shm:pairs_sharing_cache", NULL, "%ld", share);
     tuboinfo_add(t, NULL, "shm segment",
                  "%s of address space (%s of control block and inboxes, %s of heap); at "
                  "most %s in use for inboxes and channels",
-                 tuboinfo_size(L.total, a, sizeof a), tuboinfo_size(L.heap_off, b, sizeof b),
-                 tuboinfo_size(L.heap_bytes, c, sizeof c),
-                 tuboinfo_size(tubo__shm_layout_need(&L), d, sizeof d));
+                 tubo__size_text(L.total, a, sizeof a), tubo__size_text(L.heap_off, b, sizeof b),
+                 tubo__size_text(L.heap_bytes, c, sizeof c),
+                 tubo__size_text(tubo__shm_layout_need(&L), d, sizeof d));
     tuboinfo_add(t, "protocol:shm:need", NULL, "%zu", tubo__shm_layout_need(&L));
     tuboinfo_add(t, "protocol:shm:segment", NULL, "%zu", L.total);
     tuboinfo_add(t, "protocol:shm:heap", NULL, "%zu", L.heap_bytes);
@@ -330,9 +332,9 @@ int tuboinfo_protocol(tuboinfo_t *t)
 #ifdef TUBO_HAVE_MPI
   tuboinfo_add(t, NULL, "mpi (other nodes)",
                "frames up to %s; rendezvous from %s (peers on MPI's shared memory), %s (others)",
-               tuboinfo_size(TUBO__MPI_FRAME_MAX, a, sizeof a),
-               tuboinfo_size(TUBO__MPI_RNDV_SHM, b, sizeof b),
-               tuboinfo_size(TUBO__MPI_RNDV_NET, c, sizeof c));
+               tubo__size_text(TUBO__MPI_FRAME_MAX, a, sizeof a),
+               tubo__size_text(TUBO__MPI_RNDV_SHM, b, sizeof b),
+               tubo__size_text(TUBO__MPI_RNDV_NET, c, sizeof c));
   tuboinfo_add(t, "protocol:mpi:frame_max", NULL, "%u", TUBO__MPI_FRAME_MAX);
   tuboinfo_add(t, "protocol:mpi:rndv_shm", NULL, "%u", TUBO__MPI_RNDV_SHM);
   tuboinfo_add(t, "protocol:mpi:rndv_net", NULL, "%u", TUBO__MPI_RNDV_NET);

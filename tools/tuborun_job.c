@@ -16,6 +16,7 @@
 #include "os/os.h"
 #include "pipe/pipe_wire.h"
 #include "shm/shm_layout.h"
+#include "size_text.h"
 #include "tubo.h"
 #include "tuborun.h"
 
@@ -23,18 +24,6 @@ static int job_fail(const char *what, int err)
 {
   fprintf(stderr, "tuborun: %s: %s\n", what, err ? strerror(err) : "failed");
   return 1;
-}
-
-/* Bytes in binary units, for messages: "412.3 GiB". */
-static void job_size(char *buf, size_t n, double bytes)
-{
-  static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  int u = 0;
-  while (bytes >= 1024 && u < 4) {
-    bytes /= 1024;
-    u++;
-  }
-  snprintf(buf, n, u == 0 ? "%.0f %s" : "%.1f %s", bytes, unit[u]);
 }
 
 /* The ranks will reserve their receive regions as they start: a job that cannot fit
@@ -57,8 +46,8 @@ static int job_check_memory(tuborun_job_t *j)
   if (j->o->no_memory_check || tubo__os_memory_room(j->shm_fd, &room) != 0 || need <= room.bytes)
     return 0;
   char n[32], r[32];
-  job_size(n, sizeof n, (double)need);
-  job_size(r, sizeof r, (double)room.bytes);
+  tubo__size_text(need, n, sizeof n);
+  tubo__size_text(room.bytes, r, sizeof r);
   fprintf(stderr,
           "tuborun: the job will not fit in memory: %d ranks need %s of shared memory (an inbox "
           "of %u slots per rank and up to %u channels of %u slots and %u B of data per rank: "

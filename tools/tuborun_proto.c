@@ -13,6 +13,7 @@
 #include "protocol.h"
 #include "settings.h"
 #include "shm/shm_layout.h"
+#include "size_text.h"
 #include "tuborun.h"
 
 /* TUBO_SHM_MEASURE: 0 the rule, 1 the cache or a measurement (default), 2 a new
@@ -58,17 +59,6 @@ out:
   return mask;
 }
 
-/* "256 KiB", "4 MiB". */
-static void proto_size(char *buf, size_t n, uint64_t v)
-{
-  if (v >= (1u << 20) && v % (1u << 20) == 0)
-    snprintf(buf, n, "%llu MiB", (unsigned long long)(v >> 20));
-  else if (v >= 1024 && v % 1024 == 0)
-    snprintf(buf, n, "%llu KiB", (unsigned long long)(v >> 10));
-  else
-    snprintf(buf, n, "%llu B", (unsigned long long)v);
-}
-
 static void proto_report(const tubo__proto_t *p, unsigned mask, const char *path, int kept,
                          double ms)
 {
@@ -86,7 +76,7 @@ static void proto_report(const tubo__proto_t *p, unsigned mask, const char *path
     if (p->rndv_min[k] == TUBO__RNDV_NEVER)
       snprintf(sz, sizeof sz, "never");
     else
-      proto_size(sz, sizeof sz, p->rndv_min[k]);
+      tubo__size_text(p->rndv_min[k], sz, sizeof sz);
     fprintf(stderr, "tuborun: large messages between ranks %s: single copy %s%s (%s at load %.2f",
             proto_kind_words[k], p->rndv_min[k] == TUBO__RNDV_NEVER ? "" : "from ", sz,
             p->source[k] == TUBO__RNDV_FROM_CACHE ? "cache, measured" : "measured",
@@ -94,7 +84,7 @@ static void proto_report(const tubo__proto_t *p, unsigned mask, const char *path
     if (p->source[k] == TUBO__RNDV_FROM_MEASURED) {
       fprintf(stderr, "; in %.0f ms, GB/s channel/single copy:", ms);
       for (int i = 0; i < TUBO__PROTO_NSIZES; i++) {
-        proto_size(sz, sizeof sz, tubo__proto_sizes[i]);
+        tubo__size_text(tubo__proto_sizes[i], sz, sizeof sz);
         fprintf(stderr, " %s %.1f/%.1f", sz, p->ring_gbps[k][i], p->cma_gbps[k][i]);
       }
     }
@@ -123,7 +113,7 @@ void tuborun_protocol(tuborun_job_t *j)
   uint64_t forced = tubo__setting_u64("TUBO_SHM_RNDV_BYTES", 0, 0, SIZE_MAX);
   if (forced != 0) {
     char sz[32];
-    proto_size(sz, sizeof sz, forced);
+    tubo__size_text(forced, sz, sizeof sz);
     if (say)
       fprintf(stderr,
               "tuborun: large messages: single copy from %s for every pair "

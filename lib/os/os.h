@@ -118,6 +118,14 @@ int tubo__os_random(void *buf, size_t len);
 int tubo__os_code_name(const void *addr, uint64_t *obj, uint64_t *off);
 int tubo__os_code_find(uint64_t obj, uint64_t off, void **addr);
 
+/* What the machine is and how busy (os_machine_linux.c), for keys and figures that must
+ * change when the machine does. tubo__os_cpu_model writes the processor's model name
+ * (NUL-terminated, truncated to cap) and returns TUBO_ENOTSUP where the system does not
+ * say it; tubo__os_load_average gives the run queue's one-minute average, or
+ * TUBO_ENOTSUP. */
+int tubo__os_cpu_model(char *buf, size_t cap);
+int tubo__os_load_average(double *load);
+
 /* Tells the processor that the caller is spinning: saves power and lets the sibling
  * hardware thread run. The only architecture test in tubo lives here. */
 static inline void tubo__os_cpu_relax(void)

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "hash.h"
 #include "launch/jobctl.h"
 #include "shm/shm_inbox.h"
 #include "settings.h"
@@ -29,16 +30,10 @@ static size_t layout_share(uint32_t nranks, size_t budget, size_t lo, size_t hi)
   return layout_pow2_floor(v);
 }
 
-/* FNV-1a over the words that make a layout: any difference changes the key. */
+/* A hash of the words that make a layout: any difference changes the key. */
 static uint64_t layout_hash(const uint64_t *v, size_t n)
 {
-  uint64_t h = 0xcbf29ce484222325ull;
-  for (size_t i = 0; i < n; i++)
-    for (int b = 0; b < 8; b++) {
-      h ^= (v[i] >> (8 * b)) & 0xff;
-      h *= 0x100000001b3ull;
-    }
-  return h | 1; /* 0 means "no key yet" in the control block */
+  return tubo__fnv1a(TUBO__FNV_START, v, n * sizeof *v) | 1; /* 0: "no key yet" */
 }
 
 int tubo__shm_layout_compute(uint32_t nranks, size_t page, size_t nslots, size_t dbytes,
