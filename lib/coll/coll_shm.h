@@ -67,6 +67,7 @@ typedef struct shmc_tree {
   int *leaders; /* [G] the leaders, ascending */
   int *members; /* [nmembers] this rank's group, ascending: members[0] is its leader */
   int nmembers;
+  uint64_t calls; /* collectives that went along the tree (tests look) */
 } shmc_tree_t;
 
 typedef struct shmc {

@@ -220,6 +220,7 @@ int tubo__shmc_tree_barrier(shmc_t *s)
   uint32_t k1 = s->step + 1, k2 = k1 + 1;
   int rc;
   s->floor = k1;
+  s->tree.calls++;
   if (!tree_leads(s)) {
     tubo__shmc_publish_set(s, k1, t->members + 1, t->nmembers - 1);
     if ((rc = tubo__shmc_wait(s, t->members[0], k2)) != 0)
@@ -256,6 +257,7 @@ int tubo__shmc_tree_bcast(shmc_t *s, const tubo__coll_args_t *a)
   int root = a->root, rc;
   uint32_t k = s->step + 1;
   s->floor = k;
+  s->tree.calls++;
   if (s->me == root) {
     if ((rc = tubo__shmc_guard_line(s, k)) != 0)
       return rc;
@@ -328,6 +330,7 @@ int tubo__shmc_tree_reduce(shmc_t *s, const tubo__coll_args_t *a, int all)
   unsigned char part[SHMC_INLINE];
   int rc, leads = tree_leads(s), root = all ? -1 : a->root;
   s->floor = k1;
+  s->tree.calls++;
   if ((rc = tubo__shmc_guard_line(s, k1)) != 0)
     return rc;
   if (!leads) {
