@@ -110,22 +110,6 @@ static shmc_tree_t *tr_tree(tubo_comm_t *c)
   return &((shmc_t *)c->coll_state)->tree;
 }
 
-/* A double of rank r, element i, whose exponent varies so that a sum's order shows. */
-static double tr_val(int r, size_t i, unsigned salt)
-{
-  uint64_t z = (uint64_t)r * 0x9e3779b97f4a7c15ull + i * 0xbf58476d1ce4e5b9ull + salt;
-  z ^= z >> 31;
-  z *= 0x94d049bb133111ebull;
-  z ^= z >> 29;
-  double m = (double)(z >> 11) / 9007199254740992.0 - 0.5;
-  int e = (int)(z % 40) - 20;
-  for (; e > 0; e--)
-    m *= 7;
-  for (; e < 0; e++)
-    m /= 7;
-  return m;
-}
-
 #define TR_N 7 /* doubles in a flag line (56 bytes) */
 
 /* Sums of doubles: the fixed tree's bits on every rank, tree or flat, allreduce or reduce
@@ -138,7 +122,7 @@ static void tr_doubles(tubo_comm_t *c, tubo_comm_t *flat, int g)
   for (int q = 0; q < P; q++) {
     vals[q] = th_malloc(TR_N * sizeof(double));
     for (size_t i = 0; i < TR_N; i++)
-      vals[q][i] = tr_val(q, i, (unsigned)g);
+      vals[q][i] = cr_spread_val(q, i, (unsigned)g);
   }
   cr_tree_sum((const double *const *)vals, P, NULL, 0, TR_N, want);
   for (size_t cnt = 1; cnt <= TR_N; cnt += TR_N - 1) {

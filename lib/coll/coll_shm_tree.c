@@ -14,9 +14,10 @@
  * forces groups of g consecutive ranks (1: never a tree).
  *
  * Reductions must give the bits of the fixed reduction tree (coll.h). They use the tree
- * where each group is a subtree of it and the leaders' tree is the rest of it (checked
- * when the tree is made: the case of groups of consecutive ranks whose size is a power
- * of two), or where the operation is exact (a predefined one on integers, where any order
+ * where each group is a subtree of it and the leaders' tree is the rest of it, which is
+ * checked when the tree is made by building both (groups of consecutive ranks only: pairs
+ * or fours at 6, 7 or 8 ranks qualify, threes at 5, none at 9, where one pair folds
+ * first), or where the operation is exact (a predefined one on integers, where any order
  * gives the same bits); else they stay flat. */
 #include "config.h"
 
