@@ -23,6 +23,11 @@
  * or the root others wait on) wakes them all with one system call. Sleepers wake every few
  * milliseconds anyway to serve point-to-point traffic and to notice a rank that died.
  *
+ * Where the ranks sit in several L3 caches, NUMA nodes or packages (or TUBO_COLL_TREE
+ * says so), barrier and the bcast, reduce and allreduce that fit a line go along a
+ * two-level tree of groups instead (coll_shm_tree.c): the same lines and steps, each rank
+ * reading its group's or its leader's lines rather than every rank's.
+ *
  * Every rank can write the segment, so nothing read from it is trusted beyond a flag's
  * step: sizes and offsets come from the call's arguments. A forged flag could still hold
  * readers waiting for ever, for a step its writer published long ago. Each rank knows

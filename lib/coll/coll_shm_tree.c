@@ -268,7 +268,6 @@ int tubo__shmc_tree_bcast(shmc_t *s, const tubo__coll_args_t *a)
   }
   int src = tree_in_group(s, root) ? root : t->members[0];
   if (tree_leads(s) && src != root) {
-    src = root;
     if ((rc = tubo__shmc_wait(s, root, k)) != 0 || (rc = tubo__shmc_guard_line(s, k)) != 0)
       return rc;
     tubo__coll_copy(shmc_line(s, s->me, k)->data, shmc_line(s, root, k)->data, len);
