@@ -82,6 +82,13 @@ static inline void tubo__tp_set_rndv(tubo__world_t *w, int peer, size_t rndv_min
   w->peers[peer].rndv_min = rndv_min;
 }
 
+/* Records, while the transport opens, where world rank peer (this rank too) runs, as the
+ * transport read it from what every rank can read alike. */
+static inline void tubo__tp_set_place(tubo__world_t *w, int peer, const tubo__locality_t *loc)
+{
+  w->peers[peer].loc = *loc;
+}
+
 /* The state of the transport that reaches world rank peer (not this rank), and peer's
  * number within it. */
 static inline void *tubo__tp_state_of(const tubo__world_t *w, int peer)

@@ -138,8 +138,10 @@ int tubo__world_new(int rank, int size, int local_size, const tubo__here_t *here
     free(w);
     return TUBO_ENOMEM;
   }
-  for (int p = 0; p < size; p++)
+  for (int p = 0; p < size; p++) {
     w->peers[p].rndv_min = SIZE_MAX; /* no single copy unless a transport offers it */
+    w->peers[p].loc = (tubo__locality_t){-1, -1, -1, -1, -1};
+  }
   world_here(w, here);
   world_where_self(w);
   w->oversubscribed = local_size > w->here.npus;

@@ -153,8 +153,12 @@ typedef struct tubo__peer {
   int exit_status;
   size_t rndv_min;  /* messages of this size or more go by single copy, if it works */
   size_t frame_max; /* most payload bytes one frame to it carries */
-  uint8_t tport;    /* index of the transport that reaches it in the world's tports */
-  int tpeer;        /* its number within that transport */
+  /* Where it runs (topo.h), as its transport read it at start-up (its NUMA node: the one
+   * its memory is bound to); -1 each where unknown. The shared-memory collectives group
+   * ranks by it (coll_shm_tree.c). */
+  tubo__locality_t loc;
+  uint8_t tport; /* index of the transport that reaches it in the world's tports */
+  int tpeer;     /* its number within that transport */
 } tubo__peer_t;
 
 /* One transport of a world: a world under mpirun has two (shm inside the node, MPI

@@ -132,22 +132,6 @@ static void body_test_loop(void)
 
 /* ---- Reproducible sums ---- */
 
-/* A double of rank r, element i, whose exponent varies so that the order of a sum shows
- * in its bits. */
-static double repro_val(int r, size_t i, unsigned salt)
-{
-  uint64_t z = (uint64_t)r * 0x9e3779b97f4a7c15ull + i * 0xbf58476d1ce4e5b9ull + salt;
-  z ^= z >> 31;
-  z *= 0x94d049bb133111ebull;
-  z ^= z >> 29;
-  double m = (double)(z >> 11) / 9007199254740992.0 - 0.5;
-  int e = (int)(z % 24) - 12;
-  double s = 1;
-  for (int k = 0; k < (e < 0 ? -e : e); k++)
-    s = e < 0 ? s / 3 : s * 3;
-  return m * s;
-}
-
 /* Whether every rank of c holds the same bytes. */
 static void same_everywhere(tubo_comm_t *c, const void *p, size_t len, const char *what)
 {
@@ -178,7 +162,7 @@ static void repro_on(tubo_comm_t *c, const char *cname)
     for (int q = 0; q < n; q++) {
       vals[q] = th_malloc(cnt * sizeof **vals);
       for (size_t i = 0; i < cnt; i++)
-        vals[q][i] = repro_val(q, i, (unsigned)k);
+        vals[q][i] = cr_spread_val(q, i, (unsigned)k);
     }
     double *want = th_malloc(cnt * sizeof *want), *out = th_malloc(cnt * sizeof *out);
     double *again = th_malloc(cnt * sizeof *out);
@@ -215,7 +199,7 @@ static void repro_on(tubo_comm_t *c, const char *cname)
   double *in = th_malloc(all * sizeof *in), *ar = th_malloc(all * sizeof *in);
   double *mine = th_malloc(blk * sizeof *in);
   for (size_t i = 0; i < all; i++)
-    in[i] = repro_val(me, i, 99);
+    in[i] = cr_spread_val(me, i, 99);
   TH_OK(tubo_allreduce(in, ar, all, TUBO_DOUBLE, TUBO_SUM, c));
   TH_OK(tubo_reduce_scatter_block(in, mine, blk, TUBO_DOUBLE, TUBO_SUM, c));
   TH_CHECK(memcmp(mine, ar + (size_t)me * blk, blk * sizeof *mine) == 0,

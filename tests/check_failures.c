@@ -568,6 +568,21 @@ static const fc_death_t fc_deaths[] = {
 };
 #define FC_NDEATHS ((int)(sizeof fc_deaths / sizeof fc_deaths[0]))
 
+/* The same with the shared-memory collectives' tree forced (TUBO_COLL_TREE, groups of
+ * consecutive ranks): the victim's leader waits for it, the others for the leaders; the
+ * halo's allreduce of one double goes along the tree at 8 ranks in fours. */
+typedef struct fc_tree_death {
+  fc_death_t d;
+  const char *tree;
+} fc_tree_death_t;
+
+static const fc_tree_death_t fc_tree_deaths[] = {
+    {{"barrier", 5, "shm", FC_KILL, TUBO_EPEER}, "2"},
+    {{"barrier", 7, "shm", FR_DIE_EXIT, TUBO_EPEER}, "3"},
+    {{"halo", 8, "shm", FC_KILL, TUBO_EPEER}, "4"},
+};
+#define FC_NTREE_DEATHS ((int)(sizeof fc_tree_deaths / sizeof fc_tree_deaths[0]))
+
 /* tuborun's status and the words of its line for each way to die. */
 static int fc_death_status(int how)
 {
@@ -607,18 +622,25 @@ static void fc_check_extra(const fc_death_t *c, const fr_rec_t *r, const char *w
   }
 }
 
-START_TEST(rank_dies)
+/* In the child about to run tuborun: TUBO_COLL_TREE=s->setup_arg for every rank. */
+static int fc_tree_env(const fc_spec_t *s)
 {
-  const fc_death_t *c = &fc_deaths[_i];
+  return setenv("TUBO_COLL_TREE", s->setup_arg, 1) == 0 ? 0 : 99;
+}
+
+/* Rank 1 of job c dies while the others block; TUBO_COLL_TREE=tree unless NULL. */
+static void fc_rank_dies(const fc_death_t *c, const char *tree)
+{
   const int victim = 1;
   char what[160];
-  snprintf(what, sizeof what, "%s on %d ranks over %s, rank %d dies by %s", c->body, c->nranks,
-           c->transport, victim,
+  snprintf(what, sizeof what, "%s on %d ranks over %s%s%s, rank %d dies by %s", c->body, c->nranks,
+           c->transport, tree ? ", TUBO_COLL_TREE=" : "", tree ? tree : "", victim,
            c->how == FC_KILL       ? "SIGKILL"
            : c->how == FR_DIE_SEGV ? "SIGSEGV"
            : c->how == FR_DIE_EXIT ? "exit(3)"
                                    : "tubo_abort");
-  fc_spec_t s = {c->body, c->nranks, c->transport, victim, NULL, NULL, NULL, NULL, NULL};
+  fc_spec_t s = {c->body, c->nranks, c->transport, victim, NULL, tree ? fc_tree_env : NULL,
+                 tree,    NULL,      NULL};
   fc_job_t j;
   fc_start(&j, &s);
   fc_wait_blocked(&j, c->nranks, victim);
@@ -682,6 +704,17 @@ START_TEST(rank_dies)
                 "%s: expected tuborun to name only the failing rank, got:\n%s", what, j.out);
   fc_check_clean(&j);
   fc_free(&j);
+}
+
+START_TEST(rank_dies)
+{
+  fc_rank_dies(&fc_deaths[_i], NULL);
+}
+END_TEST
+
+START_TEST(rank_dies_tree)
+{
+  fc_rank_dies(&fc_tree_deaths[_i].d, fc_tree_deaths[_i].tree);
 }
 END_TEST
 
@@ -1226,6 +1259,10 @@ static Suite *fc_suite(void)
   TCase *tc = th_tcase("rank_dies");
   tcase_add_checked_fixture(tc, fc_setup, NULL);
   tcase_add_loop_test(tc, rank_dies, 0, FC_NDEATHS);
+  suite_add_tcase(s, tc);
+  tc = th_tcase("rank_dies_tree");
+  tcase_add_checked_fixture(tc, fc_setup, NULL);
+  tcase_add_loop_test(tc, rank_dies_tree, 0, FC_NTREE_DEATHS);
   suite_add_tcase(s, tc);
   tc = th_tcase("launcher");
   tcase_add_checked_fixture(tc, fc_setup, NULL);

@@ -95,6 +95,30 @@ if grep -q '^protocol:shm:' "$tmp/out"; then
   grep '^protocol:shm:' "$tmp/out"
 fi
 
+# The shared-memory collectives' tree groups ranks by L3 first: on the machines whose L3
+# is per package (16em64t-4s2c2t: 4 and 4; 192em64t-24n8c2t: 24 and 24), two ranks must
+# be in one group exactly when tuborun puts them on one package.
+for job in "16em64t-4s2c2t.xml -n 8 --bind-to core" "16em64t-4s2c2t.xml -n 6 --bind-to core" \
+  "192em64t-24n8c2t.xml -n 48"; do
+  # shellcheck disable=SC2086 # the arguments are meant to split
+  info --parsable --all --topology $job
+  got=$(awk -F: '$1 == "place" && $2 == "rank" && $4 == "where" {
+      split($5, w, "["); sub(/\].*/, "", w[2]); pkg[$3] = w[2]; n = $3 + 1 }
+    $0 ~ /^protocol:coll:tree_by:/ { by = $4 }
+    $0 ~ /^protocol:coll:tree:/ { ng = split($4, gs, "|")
+      for (g = 1; g <= ng; g++) { k = split(gs[g], rs, ","); for (i = 1; i <= k; i++) grp[rs[i]] = g } }
+    END { bad = (by != "l3")
+      for (x = 0; x < n; x++) for (y = 0; y < n; y++)
+        if ((grp[x] == grp[y]) != (pkg[x] == pkg[y])) bad = 1
+      print (n > 1 && !bad) ? "ok" : "bad" }' "$tmp/out")
+  if [ "$got" = ok ]; then
+    echo "ok: tuboinfo --topology $job: the collectives' tree groups the ranks by L3 (package)"
+  else
+    fail "tuboinfo --topology $job: expected tree groups by l3, one per package, got:"
+    grep -E '^(place:rank:[0-9]+:where|protocol:coll)' "$tmp/out"
+  fi
+done
+
 # What tuboinfo says tuborun -n N would do is what tuborun --dry-run does.
 for args in "-n 6" "-n 3 --map-by numa" "-n 40 --bind-to hwthread" "-n 4 --map-by hwthread"; do
   for xml in 16em64t-4s2c2t-cpuset.xml 64intel64-fakeKNL-SNC4-hybrid.xml; do

@@ -6,6 +6,7 @@
 
 #include <complex.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -400,4 +401,20 @@ void cr_tree_sum(const double *const *vals, int n, const int *node_of, int two_l
   free(partial);
   free(sub);
   free(first);
+}
+
+/* A double of rank r, element i, whose exponent varies so that the order of a sum shows
+ * in its bits. */
+double cr_spread_val(int r, size_t i, unsigned salt)
+{
+  uint64_t z = (uint64_t)r * 0x9e3779b97f4a7c15ull + i * 0xbf58476d1ce4e5b9ull + salt;
+  z ^= z >> 31;
+  z *= 0x94d049bb133111ebull;
+  z ^= z >> 29;
+  double m = (double)(z >> 11) / 9007199254740992.0 - 0.5;
+  int e = (int)(z % 24) - 12;
+  double s = 1;
+  for (int k = 0; k < (e < 0 ? -e : e); k++)
+    s = e < 0 ? s / 3 : s * 3;
+  return m * s;
 }

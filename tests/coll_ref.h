@@ -50,4 +50,8 @@ void cr_reduce_ranks(tubo_type_t t, int op, int lo, int hi, int p, size_t i, voi
 void cr_tree_sum(const double *const *vals, int n, const int *node_of, int two_level, size_t count,
                  double *out);
 
+/* A double of rank r, element i, whose exponent varies so that the order of a sum shows
+ * in its bits (salt: another set of values). */
+double cr_spread_val(int r, size_t i, unsigned salt);
+
 #endif /* TUBO_TESTS_COLL_REF_H */

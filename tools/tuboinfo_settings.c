@@ -18,6 +18,7 @@
 #include "pipe/pipe_wire.h"
 #include "settings.h"
 #include "shm/shm_inbox.h"
+#include "coll/coll_shm.h"
 #include "shm/shm_layout.h"
 #include "shm/shm_ring.h"
 #include "size_text.h"
@@ -66,6 +67,8 @@ static const info_setting_t info_settings[] = {
     {"TUBO_PROCESS_HEAP_BYTES", TUBO__PROCESS_HEAP_DEFAULT, TUBO__PROCESS_HEAP_MIN,
      TUBO__PROCESS_HEAP_MAX, NULL, "heap of the dicts, lists and channels made by _create"},
     {"TUBO_COLL_SHM", 1, 0, 1, NULL, "0: collectives in a node by point-to-point messages"},
+    {"TUBO_COLL_TREE", 0, 0, INT32_MAX, "by the topology",
+     "collectives in a node: 1 flat, g >= 2 a tree of groups of g consecutive ranks"},
     {"TUBO_COLL_HIER", 1, 0, 1, NULL, "0: collectives across nodes by point-to-point messages"},
 };
 
@@ -240,6 +243,39 @@ static long info_pairs_sharing(tuboinfo_t *t, long *pairs)
   return share;
 }
 
+/* The groups of the shared-memory collectives' tree over the ranks placed, as each rank
+ * computes them (coll_shm_tree.c), written "0,1|2,3" into buf; returns the number of
+ * groups (0: flat, -1: unknown) and sets *level. */
+static int info_coll_tree(tuboinfo_t *t, char *buf, size_t cap, int *level)
+{
+  int n = info_nranks(t), G = -1;
+  buf[0] = '\0';
+  *level = 0;
+  if (t->topo == NULL || t->p == NULL)
+    return -1;
+  tubo__locality_t *loc = calloc((size_t)n, sizeof *loc);
+  int *group_of = calloc((size_t)n, sizeof *group_of);
+  if (loc != NULL && group_of != NULL) {
+    for (int r = 0; r < n; r++)
+      tubo__topo_locality_of(t->topo, t->p->rank[r].cpuset, &loc[r]);
+    uint64_t forced = tubo__setting_u64("TUBO_COLL_TREE", 0, 0, INT32_MAX);
+    G = tubo__shmc_tree_groups(n, loc, forced, group_of, level);
+    size_t len = 0;
+    for (int g = 0; g < G && len + 1 < cap; g++)
+      for (int r = 0, first = 1; r < n && len + 1 < cap; r++)
+        if (group_of[r] == g) {
+          int w = snprintf(buf + len, cap - len, "%s%d", first ? (g ? "|" : "") : ",", r);
+          len = w < 0 || (size_t)w >= cap - len ? cap - 1 : len + (size_t)w;
+          first = 0;
+        }
+    if (len + 1 >= cap && cap > 4)
+      memcpy(buf + cap - 4, "...", 4); /* cut short */
+  }
+  free(loc);
+  free(group_of);
+  return G;
+}
+
 static uint64_t info_u64(const char *name, uint64_t dflt, uint64_t lo, uint64_t hi)
 {
   return tubo__setting_u64(name, dflt, lo, hi);
@@ -323,6 +359,19 @@ int tuboinfo_protocol(tuboinfo_t *t)
     tuboinfo_add(t, "protocol:shm:need", NULL, "%zu", tubo__shm_layout_need(&L));
     tuboinfo_add(t, "protocol:shm:segment", NULL, "%zu", L.total);
     tuboinfo_add(t, "protocol:shm:heap", NULL, "%zu", L.heap_bytes);
+    char groups[512];
+    int level, G = info_coll_tree(t, groups, sizeof groups, &level);
+    const char *by = level == TUBO_COMM_TYPE_L3CACHE   ? "l3"
+                     : level == TUBO_COMM_TYPE_NUMA    ? "numa"
+                     : level == TUBO_COMM_TYPE_PACKAGE ? "package"
+                                                       : "TUBO_COLL_TREE";
+    if (G > 0)
+      tuboinfo_add(t, NULL, "collectives' tree", "%d groups by %s: %s", G, by, groups);
+    else
+      tuboinfo_add(t, NULL, "collectives' tree", "%s", G == 0 ? "none (flat)" : "unknown");
+    tuboinfo_add(t, "protocol:coll:tree_groups", NULL, "%d", G);
+    tuboinfo_add(t, "protocol:coll:tree_by", NULL, "%s", G > 0 ? by : "");
+    tuboinfo_add(t, "protocol:coll:tree", NULL, "%s", groups);
   }
   if (strcmp(transport, "pipe") == 0 || t->o->all) {
     tuboinfo_add(t, NULL, "pipe frames", "up to %d B, one atomic write each",

@@ -23,7 +23,18 @@
  * (os.h's asymmetric fences); decided once per process. */
 static int shmc_asym = -1;
 
-void tubo__shmc_publish(shmc_t *s, uint32_t k, int wake)
+/* Whether every rank of set[0..n) (set NULL: every rank) has published step k. */
+static int shmc_ready(const shmc_t *s, const int *set, int n, uint32_t k)
+{
+  for (int i = 0; i < n; i++)
+    if (!shmc_at(s, set != NULL ? set[i] : i, k))
+      return 0;
+  return 1;
+}
+
+/* Stores step k in this rank's line, then wakes the sleepers when wake_all says so, or
+ * when every rank of set[0..n) has published k (this one was the last of them). */
+static void shmc_publish(shmc_t *s, uint32_t k, int wake_all, const int *set, int n)
 {
   atomic_store_explicit(&shmc_line(s, s->me, k)->step, k, memory_order_release);
   s->step = k;
@@ -35,22 +46,20 @@ void tubo__shmc_publish(shmc_t *s, uint32_t k, int wake)
     atomic_thread_fence(memory_order_seq_cst);
   if (atomic_load_explicit(&s->ctl->sleepers, memory_order_relaxed) == 0)
     return;
-  if (wake == SHMC_WAKE_IF_LAST)
-    for (int q = 0; q < s->P; q++)
-      if (!shmc_at(s, q, k))
-        return; /* not the last: the last one wakes them */
+  if (!wake_all && !shmc_ready(s, set, n, k))
+    return; /* not the last: the last one wakes them */
   atomic_fetch_add_explicit(&s->ctl->bell, 1, memory_order_seq_cst);
   tubo__os_futex_wake(&s->ctl->bell, INT_MAX);
 }
 
-static int shmc_ready(const shmc_t *s, int r, uint32_t k)
+void tubo__shmc_publish(shmc_t *s, uint32_t k, int wake)
 {
-  if (r >= 0)
-    return shmc_at(s, r, k);
-  for (int q = 0; q < s->P; q++)
-    if (!shmc_at(s, q, k))
-      return 0;
-  return 1;
+  shmc_publish(s, k, wake == SHMC_WAKE_ALWAYS, NULL, s->P);
+}
+
+void tubo__shmc_publish_set(shmc_t *s, uint32_t k, const int *set, int n)
+{
+  shmc_publish(s, k, 0, set, n);
 }
 
 /* Whether this rank's lines hold the steps it published last with their residues, and
@@ -73,9 +82,10 @@ static int shmc_selfcheck(void *arg)
 
 /* Whether the flags a wait for step k looks at hold steps of their line (k's residue),
  * or 0 (never written): no rank can leave any other value there. */
-static int shmc_flags_sane(const shmc_t *s, int r, uint32_t k)
+static int shmc_flags_sane(const shmc_t *s, const int *set, int n, uint32_t k)
 {
-  for (int q = r >= 0 ? r : 0; q < (r >= 0 ? r + 1 : s->P); q++) {
+  for (int i = 0; i < n; i++) {
+    int q = set != NULL ? set[i] : i;
     uint32_t v = atomic_load_explicit(&shmc_line(s, q, k)->step, memory_order_relaxed);
     if (v != 0 && v % SHMC_DEPTH != k % SHMC_DEPTH)
       return 0;
@@ -83,48 +93,60 @@ static int shmc_flags_sane(const shmc_t *s, int r, uint32_t k)
   return 1;
 }
 
+/* Whether rank q of s left the job (a clean exit) before it published step k: it will
+ * never come. */
+static int shmc_left_before(const shmc_t *s, int q, uint32_t k)
+{
+  tubo__world_t *w = s->comm->w;
+  int wr = tubo__comm_world_rank(s->comm, q);
+  return wr != w->rank && w->peers[wr].gone && !shmc_at(s, q, k);
+}
+
 /* Sleeps on the bell until woken, or SHMC_SLEEP_MS; then looks at the job's health. */
-static int shmc_sleep(shmc_t *s, int r, uint32_t k)
+static int shmc_sleep(shmc_t *s, const int *set, int n, uint32_t k)
 {
   tubo__world_t *w = s->comm->w;
   uint32_t gen = atomic_load_explicit(&s->ctl->bell, memory_order_seq_cst);
   atomic_fetch_add_explicit(&s->ctl->sleepers, 1, memory_order_seq_cst);
   if (shmc_asym)
     tubo__os_fence_remote(); /* every publisher's last store is now visible */
-  if (!shmc_ready(s, r, k))
+  if (!shmc_ready(s, set, n, k))
     tubo__os_futex_wait(&s->ctl->bell, gen, SHMC_SLEEP_MS);
   atomic_fetch_sub_explicit(&s->ctl->sleepers, 1, memory_order_seq_cst);
-  if (!shmc_flags_sane(s, r, k))
+  if (!shmc_flags_sane(s, set, n, k))
     tubo__job_corrupt(w);
   int rc = tubo__world_health(w);
   if (rc != 0)
     return rc;
-  /* A rank waited for that left the job (a clean exit) will never come either. */
-  for (int q = r >= 0 ? r : 0; q < (r >= 0 ? r + 1 : s->P); q++) {
-    int wr = tubo__comm_world_rank(s->comm, q);
-    if (wr != w->rank && w->peers[wr].gone && !shmc_at(s, q, k))
+  /* A rank waited for that left the job (a clean exit) will never come either; in a tree
+   * collective, nor will one that left before it began, which the ranks waited for wait
+   * on (coll_shm_tree.c). */
+  for (int i = 0; i < n; i++)
+    if (shmc_left_before(s, set != NULL ? set[i] : i, k))
       return TUBO_EPEER;
-  }
+  for (int q = 0; s->tree.G > 0 && q < s->P; q++)
+    if (shmc_left_before(s, q, s->floor))
+      return TUBO_EPEER;
   return 0;
 }
 
-int tubo__shmc_wait(shmc_t *s, int r, uint32_t k)
+int tubo__shmc_wait_set(shmc_t *s, const int *set, int n, uint32_t k)
 {
-  if (shmc_ready(s, r, k))
+  if (shmc_ready(s, set, n, k))
     return 0;
   tubo__world_t *w = s->comm->w;
   tubo__waiter_t wt = {0, 0, 0};
   int rc = 0;
   for (unsigned spins = 1;; spins++) {
-    if (shmc_ready(s, r, k))
+    if (shmc_ready(s, set, n, k))
       break;
     /* Now and then, and at every poll where the policy yields (a system call anyway):
      * the rank's other work (point-to-point, non-blocking collectives, served objects),
      * and whether the job broke. */
     if (w->wait.shared || (spins & 63) == 0) {
-      int n = tubo__progress(w);
-      if (n < 0 || w->broken) {
-        rc = n < 0 ? n : w->broken_code;
+      int did = tubo__progress(w);
+      if (did < 0 || w->broken) {
+        rc = did < 0 ? did : w->broken_code;
         break;
       }
     }
@@ -132,9 +154,9 @@ int tubo__shmc_wait(shmc_t *s, int r, uint32_t k)
       continue;
     uint64_t now = tubo__os_now_ns();
     tubo__blocked_publish(w);
-    rc = shmc_sleep(s, r, k);
+    rc = shmc_sleep(s, set, n, k);
     tubo__waiter_slept(&wt, now);
-    if (rc != 0 && !shmc_ready(s, r, k))
+    if (rc != 0 && !shmc_ready(s, set, n, k))
       break;
     rc = 0;
   }
@@ -217,6 +239,13 @@ static int shmc_setup(tubo_comm_t *comm)
   tubo__os_prefault(m.base, (size_t)(s->slots - (unsigned char *)m.base));
   if (shmc_asym < 0)
     shmc_asym = tubo__os_fence_register() == 0;
+  if (tubo__shmc_tree_setup(s) != 0) {
+    tubo__objmem_release(&m);
+    free(s->tmp);
+    free(s->parts);
+    free(s);
+    return TUBO_ENOMEM;
+  }
   s->check.run = shmc_selfcheck;
   s->check.arg = s;
   tubo__selfcheck_add(comm->w, &s->check);
@@ -236,6 +265,7 @@ static void shmc_teardown(tubo_comm_t *comm)
   if (shmc_selfcheck(s) != 0)
     tubo__job_corrupt(comm->w);
   tubo__objmem_release(&s->seg);
+  tubo__shmc_tree_free(s);
   free(s->tmp);
   free(s->parts);
   free(s);

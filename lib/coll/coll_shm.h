@@ -23,6 +23,11 @@
  * or the root others wait on) wakes them all with one system call. Sleepers wake every few
  * milliseconds anyway to serve point-to-point traffic and to notice a rank that died.
  *
+ * Where the ranks sit in several L3 caches, NUMA nodes or packages (or TUBO_COLL_TREE
+ * says so), barrier and the bcast, reduce and allreduce that fit a line go along a
+ * two-level tree of groups instead (coll_shm_tree.c): the same lines and steps, each rank
+ * reading its group's or its leader's lines rather than every rank's.
+ *
  * Every rank can write the segment, so nothing read from it is trusted beyond a flag's
  * step: sizes and offsets come from the call's arguments. A forged flag could still hold
  * readers waiting for ever, for a step its writer published long ago. Each rank knows
@@ -40,6 +45,7 @@
 
 #include "coll/coll.h"
 #include "patterns/objmem.h"
+#include "topo.h"
 
 #define SHMC_LINE   64u
 #define SHMC_INLINE 56u /* bytes of data a flag line carries */
@@ -56,6 +62,19 @@ struct shmc_line {
   unsigned char data[SHMC_INLINE];
 };
 
+/* The tree over groups of ranks (coll_shm_tree.c): each group's first rank leads it. G is
+ * 0 where the engine stays flat. */
+typedef struct shmc_tree {
+  int G;        /* groups, or 0: flat */
+  int level;    /* what made them: TUBO_COMM_TYPE_L3CACHE, _NUMA, _PACKAGE, or 0 (the setting) */
+  int fixed;    /* each group is a subtree of the fixed reduction tree, and the groups' tree
+                 * the rest of it: every reduction may use the tree, floating point too */
+  int *leaders; /* [G] the leaders, ascending */
+  int *members; /* [nmembers] this rank's group, ascending: members[0] is its leader */
+  int nmembers;
+  uint64_t calls; /* collectives that went along the tree (tests look) */
+} shmc_tree_t;
+
 typedef struct shmc {
   int P, me;
   uint32_t step;           /* steps taken so far (the last one published) */
@@ -68,6 +87,8 @@ typedef struct shmc {
   tubo_comm_t *comm;
   tubo__objmem_t seg;      /* the segment: the last rank to let it go gives it back to the heap */
   tubo__selfcheck_t check; /* of this rank's lines, run by its world's health checks */
+  shmc_tree_t tree;
+  uint32_t floor; /* the first step of the tree collective in progress (coll_shm_tree.c) */
 } shmc_t;
 
 static inline struct shmc_line *shmc_line(const shmc_t *s, int rank, uint32_t k)
@@ -93,9 +114,17 @@ enum { SHMC_WAKE_IF_LAST = 0, SHMC_WAKE_ALWAYS = 1 };
 
 /* Stores step k in this rank's line (after its data), then wakes sleepers as told. */
 void tubo__shmc_publish(shmc_t *s, uint32_t k, int wake);
-/* Waits until rank r (or every rank, r < 0) has published step k. Returns 0, or
- * TUBO_EPEER / TUBO_EABORT when the job broke meanwhile. */
-int tubo__shmc_wait(shmc_t *s, int r, uint32_t k);
+/* The same, waking sleepers when every rank of set[0..n) has published step k (set NULL:
+ * every rank): this one completed what a rank waits for on that set. */
+void tubo__shmc_publish_set(shmc_t *s, uint32_t k, const int *set, int n);
+/* Waits until every rank of set[0..n) (set NULL: every rank) has published step k.
+ * Returns 0, or TUBO_EPEER / TUBO_EABORT when the job broke meanwhile. */
+int tubo__shmc_wait_set(shmc_t *s, const int *set, int n, uint32_t k);
+/* Waits until rank r (or every rank, r < 0) has published step k. */
+static inline int tubo__shmc_wait(shmc_t *s, int r, uint32_t k)
+{
+  return r >= 0 ? tubo__shmc_wait_set(s, &r, 1, k) : tubo__shmc_wait_set(s, NULL, s->P, k);
+}
 /* Before writing slot data of step k: waits until every rank is done reading step k - 2
  * (the slot's last use). */
 static inline int tubo__shmc_guard(shmc_t *s, uint32_t k)
@@ -125,6 +154,26 @@ int tubo__shmc_alltoall(tubo_comm_t *comm, const tubo__coll_args_t *a);
 int tubo__shmc_allgatherv(tubo_comm_t *comm, const tubo__coll_args_t *a);
 int tubo__shmc_reduce(tubo_comm_t *comm, const tubo__coll_args_t *a);
 int tubo__shmc_allreduce(tubo_comm_t *comm, const tubo__coll_args_t *a);
+
+/* The tree (coll_shm_tree.c). Groups P ranks placed at loc[0..P) (by comm rank): forced
+ * >= 2 makes groups of forced consecutive ranks, forced 1 none; forced 0 groups by the
+ * first of L3, NUMA node and package that gives at least two groups of more than one
+ * rank. Sets group_of[r] (groups numbered by their first rank) and *level (the
+ * TUBO_COMM_TYPE_ value, 0 when forced); returns the number of groups, or 0 where the
+ * engine should stay flat. The same on every rank: it reads only what all know alike. */
+int tubo__shmc_tree_groups(int P, const tubo__locality_t *loc, uint64_t forced, int *group_of,
+                           int *level);
+/* Makes s's tree from the places its transport told every rank (TUBO_COLL_TREE), or
+ * leaves it flat. Returns 0 or TUBO_ENOMEM. */
+int tubo__shmc_tree_setup(shmc_t *s);
+void tubo__shmc_tree_free(shmc_t *s);
+/* For tests: the number of groups of comm's tree (0: flat), -1 where the shared-memory
+ * engine does not serve comm; *level (if not NULL) as tubo__shmc_tree_groups sets it. */
+int tubo__coll_tree_groups(const tubo_comm_t *comm, int *level);
+/* The tree's collectives, or TUBO__COLL_DECLINE where the flat engine serves the call. */
+int tubo__shmc_tree_barrier(shmc_t *s);
+int tubo__shmc_tree_bcast(shmc_t *s, const tubo__coll_args_t *a);
+int tubo__shmc_tree_reduce(shmc_t *s, const tubo__coll_args_t *a, int all);
 
 /* The table (coll_shm.c). */
 extern const tubo__coll_table_t tubo__coll_shm;

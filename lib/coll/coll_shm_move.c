@@ -22,6 +22,8 @@ int tubo__shmc_barrier(tubo_comm_t *comm, const tubo__coll_args_t *a)
 {
   (void)a;
   shmc_t *s = comm->coll_state;
+  if (s->tree.G > 0)
+    return tubo__shmc_tree_barrier(s);
   uint32_t k = s->step + 1;
   tubo__shmc_publish(s, k, SHMC_WAKE_IF_LAST);
   return tubo__shmc_wait(s, -1, k);
@@ -33,6 +35,8 @@ int tubo__shmc_bcast(tubo_comm_t *comm, const tubo__coll_args_t *a)
   unsigned char *buf = a->rbuf;
   size_t len = bytes_of(a, a->count);
   int root = a->root, rc = 0;
+  if (len <= SHMC_INLINE && s->tree.G > 0)
+    return tubo__shmc_tree_bcast(s, a);
   if (len <= SHMC_INLINE) {
     uint32_t k = s->step + 1;
     if (s->me == root) {

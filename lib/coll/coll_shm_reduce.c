@@ -38,11 +38,13 @@ static void shmc_inline_tree(shmc_t *s, const tubo__coll_args_t *a, uint32_t k, 
 
 static int shmc_reduce_inline(shmc_t *s, const tubo__coll_args_t *a, int all)
 {
+  int rc = s->tree.G > 0 ? tubo__shmc_tree_reduce(s, a, all) : TUBO__COLL_DECLINE;
+  if (rc != TUBO__COLL_DECLINE)
+    return rc;
   size_t len = a->count * a->t->size;
   const void *in = a->in_place ? a->rbuf : a->sbuf;
   uint32_t k = s->step + 1;
-  int rc = tubo__shmc_guard_line(s, k);
-  if (rc != 0)
+  if ((rc = tubo__shmc_guard_line(s, k)) != 0)
     return rc;
   memcpy(shmc_line(s, s->me, k)->data, in, len);
   tubo__shmc_publish(s, k, SHMC_WAKE_IF_LAST);

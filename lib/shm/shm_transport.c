@@ -738,6 +738,17 @@ static void shm_choose_rndv(shm_state_t *s)
   }
 }
 
+/* Tells the world where every rank runs, from the records each wrote at start-up, so that
+ * every rank knows the same places (the shared-memory collectives' groups depend on it). */
+static void shm_tell_places(shm_state_t *s)
+{
+  for (int p = 0; p < s->size; p++) {
+    const struct tubo__rankctl *b = tubo__jobctl_rank(s->ctl, (uint32_t)p);
+    tubo__locality_t loc = {b->l2, b->l3, b->numa_node, b->package, -1};
+    tubo__tp_set_place(s->w, shm_world(s, p), &loc);
+  }
+}
+
 static int shm_open_job(tubo__world_t *w, tubo__launch_t *l, const void *arg, void **state,
                         tubo__tp_caps_t *caps)
 {
@@ -833,6 +844,7 @@ static int shm_open_job(tubo__world_t *w, tubo__launch_t *l, const void *arg, vo
   caps->single_copy = s->size > 1 && !atomic_load(&s->ctl->cma_denied);
   if (caps->single_copy)
     shm_choose_rndv(s);
+  shm_tell_places(s);
   tubo__tp_set_blocked(w, &s->me->blocked);
   *state = s;
   return 0;
