@@ -455,6 +455,69 @@ START_TEST(test_many_processes)
 }
 END_TEST
 
+/* Processes inserting keys of their own at once, through every resize from 1024 slots to
+ * 262144 (the twofold steps from 65536 included): every key is found with its value, the
+ * length is exact, each process's keys come in its own insertion order, and the heap
+ * holds the dict's blocks and nothing more. */
+#define GROW_PROCS 4
+#define GROW_KEYS  40000
+
+static int grow_child(tubo_dict_t *d, int p)
+{
+  char key[32];
+  for (long i = 0; i < GROW_KEYS; i++) {
+    long v = p * 1000000L + i;
+    snprintf(key, sizeof key, "g/%d/%ld", p, i);
+    if (tubo_dict_set(d, key, &v, sizeof v) != 0)
+      return 1;
+  }
+  return 0;
+}
+
+START_TEST(test_many_processes_grow)
+{
+  tubo_dict_t *d = new_dict();
+  pid_t kids[GROW_PROCS];
+  for (int p = 0; p < GROW_PROCS; p++)
+    if ((kids[p] = th_child_fork()) == 0)
+      _exit(grow_child(d, p));
+  for (int p = 0; p < GROW_PROCS; p++) {
+    int code = th_child_wait(kids[p]);
+    ck_assert_msg(code == 0, "inserter %d: expected exit code 0, got %d", p, code);
+  }
+  char key[32];
+  for (int p = 0; p < GROW_PROCS; p++)
+    for (long i = 0; i < GROW_KEYS; i++) {
+      long v = -1;
+      snprintf(key, sizeof key, "g/%d/%ld", p, i);
+      int rc = tubo_dict_get(d, key, &v, sizeof v, NULL);
+      ck_assert_msg(rc == 0 && v == p * 1000000L + i, "%s: expected %ld, got %s, %ld", key,
+                    p * 1000000L + i, tubo_err_name(rc), v);
+    }
+  size_t n = 0;
+  TH_CK_OK(tubo_dict_len(d, &n));
+  ck_assert_msg(n == (size_t)GROW_PROCS * GROW_KEYS, "len: expected %d, got %zu",
+                GROW_PROCS * GROW_KEYS, n);
+  char **keys = NULL;
+  TH_CK_OK(tubo_dict_keys(d, &keys, &n));
+  long next[GROW_PROCS] = {0};
+  for (size_t k = 0; k < n; k++) {
+    int p = -1;
+    long i = -1;
+    ck_assert_msg(sscanf(keys[k], "g/%d/%ld", &p, &i) == 2 && p >= 0 && p < GROW_PROCS,
+                  "keys[%zu]: expected g/<process>/<i>, got %s", k, keys[k]);
+    ck_assert_msg(i == next[p], "keys[%zu]: expected g/%d/%ld next in insertion order, got %s", k,
+                  p, next[p], keys[k]);
+    next[p]++;
+  }
+  free(keys);
+  ck_assert_msg(heap_blocks() == 2 + (uint64_t)GROW_PROCS * GROW_KEYS,
+                "heap blocks: expected %d (header, table, entries), got %llu",
+                2 + GROW_PROCS * GROW_KEYS, (unsigned long long)heap_blocks());
+  TH_CK_OK(tubo_dict_free(d));
+}
+END_TEST
+
 /* A writer rewrites one key with values of changing lengths; readers in other processes
  * check that each value they read is whole: the length and bytes of one write. */
 #define WHOLE_WRITES 20000
@@ -861,6 +924,7 @@ static Suite *dict_suite(void)
 
   tc = th_tcase("processes");
   tcase_add_test(tc, test_many_processes);
+  tcase_add_test(tc, test_many_processes_grow);
   tcase_add_test(tc, test_readers_see_whole_values);
   tcase_add_test(tc, test_killed_writers);
   tcase_add_test(tc, test_killed_resizer);

@@ -20,9 +20,9 @@
  * with one store (or claims a free slot with a compare-and-swap: free slots are shared
  * by all stripes), updates the counts, bumps the sequence, releases the lock and frees
  * the old entry. Writers of different stripes share nothing but free slots and the
- * insertion counter. A write that fills the table past half its slots resizes it: under
- * every stripe's lock, it copies the slot words (entries stay where they are) into a
- * table twice as large, publishes it and bumps every sequence.
+ * insertion counter. A write that fills the table past three quarters of its slots
+ * resizes it: under every stripe's lock, it copies the slot words (entries stay where
+ * they are) into a larger table, publishes it and bumps every sequence.
  *
  * Dying. The lock is patterns/lock.h's: a process that waits for a dead holder takes the
  * lock over, then repairs the stripe (dict_repair): frees the pending entry the dead
@@ -455,14 +455,18 @@ static void dict_rehash(dict_table_t *t, uint32_t log2, dict_table_t *nt, uint32
   }
 }
 
-/* The size for live keys: at most a quarter full, so that it takes as many inserts again
- * before the next resize; an eighth while the table is small (up to DICT_LOG_FAST), so
- * that a growing dict resizes half as often while a resize costs little memory. */
+/* The size for live keys: at most half full, so that it takes half as many inserts again
+ * before the next resize at three quarters; an eighth while the table is small (up to
+ * DICT_LOG_FAST), so that a growing dict resizes less often while a resize costs little
+ * memory. A large table is kept that dense because every process that uses it pays for
+ * each of its pages the first time it touches it: on this project's virtual machine
+ * about 7 us a page and process (doc/benchmarks.md), which for four processes inserting
+ * 80000 keys was more than their probes of the table cost. */
 #define DICT_LOG_FAST 16u
 static uint32_t dict_log_for(uint64_t live)
 {
   uint32_t l = DICT_LOG_MIN;
-  while (l < DICT_LOG_MAX && ((uint64_t)1 << l) < (l < DICT_LOG_FAST ? 8 : 4) * live)
+  while (l < DICT_LOG_MAX && ((uint64_t)1 << l) < (l < DICT_LOG_FAST ? 8 : 2) * live)
     l++;
   return l;
 }
@@ -750,8 +754,8 @@ static int dict_put_locked(tubo__dcore_t *c, dict_stripe_t *st, dict_find_t *f, 
   }
   st64(&st->pend_old, 0);
   st64(&st->pend_new, 0);
-  if (2 * ld64(&c->sh->used) > (uint64_t)1 << f->log2)
-    *grow = 1;
+  if (4 * ld64(&c->sh->used) > (uint64_t)3 << f->log2)
+    *grow = 1; /* three quarters: linear probing stays short (about 8 slots to insert) */
   return 0;
 }
 
