@@ -132,14 +132,9 @@ static int loan_send(void *ptr, size_t len, int dest, int tag, tubo_comm_t *comm
   uint64_t off;
   if (t != NULL && t->ops->heap_of != NULL && t->ops->heap_of(t->state, ptr, 0, &off)) {
     /* It must be a loan of this rank, at least len long: then it becomes the peer's. */
-    if (t->ops->loan_take(t->state, off, len) == NULL)
-      return TUBO_EINVAL;
-    if ((rc = t->ops->loan_give(t->state, off, tubo__tp_index_of(w, peer))) != 0)
+    if ((rc = t->ops->loan_give(t->state, off, len, tubo__tp_index_of(w, peer))) != 0)
       return rc;
-    tubo_request_t *r;
-    if ((rc = tubo__isend_loan(comm, off, len, dest, tag, &r)) != 0)
-      return rc;
-    return tubo_wait(&r, TUBO_STATUS_IGNORE);
+    return tubo__send_loan(comm, off, len, dest, tag);
   }
   /* No memory shared with the peer: the message is copied, the buffer given back. */
   struct loan_priv *h = (struct loan_priv *)((char *)ptr - LOAN_PRIV_HDR);
@@ -174,9 +169,13 @@ int tubo_send_loan(void *ptr, size_t len, int dest, int tag, tubo_comm_t *comm)
 /* tubo_recv_loan's work; comm is a view, whose errors only return. */
 static int loan_recv(int source, int tag, tubo_comm_t *comm, void **ptr, tubo_status_t *status)
 {
+  /* A loan matches the receive as a plain receive's message does, and ends it. */
+  int rc = tubo__recv_loan(comm, source, tag, ptr, status);
+  if (rc != 0 || *ptr != NULL)
+    return rc;
+  /* Any other message waits in the unexpected queue: the probe finds it first. */
   tubo_status_t st;
-  int rc = tubo_probe(source, tag, comm, &st);
-  if (rc != 0)
+  if ((rc = tubo_probe(source, tag, comm, &st)) != 0)
     return rc;
   tubo__world_t *w = comm->w;
   int src = tubo__comm_world_rank(comm, st.source);
@@ -184,8 +183,8 @@ static int loan_recv(int source, int tag, tubo_comm_t *comm, void **ptr, tubo_st
   if (u != NULL && u->kind == TUBO__F_RTS && (u->raddr & TUBO__RTS_LOAN)) {
     /* A loan: the message's memory becomes this caller's, nothing is copied. */
     tubo__tport_t *t = tubo__tport_of(w, src);
-    void *p =
-        t->ops->loan_take ? t->ops->loan_take(t->state, TUBO__RTS_OFF(u->raddr), u->total) : NULL;
+    void *p = t->ops->loan_accept ? t->ops->loan_accept(t->state, TUBO__RTS_OFF(u->raddr), u->total)
+                                  : NULL;
     if (p == NULL) {
       tubo__job_corrupt(w);
       return TUBO_ECORRUPT;
