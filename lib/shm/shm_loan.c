@@ -21,6 +21,7 @@ struct loan_hdr {
   uint32_t slot;  /* its ledger slot */
   uint64_t size;  /* bytes asked for at its allocation */
   uint64_t block; /* the heap block's offset */
+  uint64_t cap;   /* the heap block's usable bytes, this header included */
 };
 
 static inline uint64_t loan_word(uint64_t block, uint32_t owner)
@@ -31,6 +32,8 @@ static inline uint64_t loan_word(uint64_t block, uint32_t owner)
 /* The ledger, made by the first rank that needs it; NULL where it cannot be had. */
 static _Atomic uint64_t *loan_ledger(tubo__loans_t *L, int make)
 {
+  if (L->ledger != NULL)
+    return L->ledger;
   uint64_t off = atomic_load_explicit(&L->ctl->loan_ledger, memory_order_acquire);
   size_t bytes = (size_t)TUBO__LOAN_SLOTS * sizeof(uint64_t);
   if (off == 0 && make) {
@@ -47,7 +50,9 @@ static _Atomic uint64_t *loan_ledger(tubo__loans_t *L, int make)
   }
   if (off == 0 || (off & 7u) != 0)
     return NULL;
-  return tubo__heap_at(L->heap, off, bytes);
+  /* The ledger never moves: found once, it is kept. */
+  L->ledger = tubo__heap_at(L->heap, off, bytes);
+  return L->ledger;
 }
 
 int tubo__shm_heap_of(const tubo__loans_t *L, const void *p, size_t n, uint64_t *off)
@@ -82,7 +87,9 @@ static const struct loan_hdr *loan_hdr_at(const tubo__loans_t *L, uint64_t off, 
   if (hd == NULL)
     return NULL;
   memcpy(h, hd, sizeof *h);
-  if (h->magic != LOAN_MAGIC || h->block != block || h->slot >= TUBO__LOAN_SLOTS)
+  if (h->magic != LOAN_MAGIC || h->block != block || h->slot >= TUBO__LOAN_SLOTS ||
+      h->cap < TUBO__LOAN_HDR + len || h->cap > TUBO__HEAP_MAX ||
+      tubo__heap_at(L->heap, block, (size_t)h->cap) == NULL)
     return NULL;
   return hd;
 }
@@ -99,7 +106,7 @@ static int loan_reuse(tubo__loans_t *L, size_t size, void **p)
     return 0;
   }
   L->kept = 0;
-  L->own[L->kept_slot] = (tubo__loan_own_t){block, size};
+  L->own[L->kept_slot] = (tubo__loan_own_t){block, size, cap};
   *p = tubo__heap_at(L->heap, block + TUBO__LOAN_HDR, size);
   return 1;
 }
@@ -118,9 +125,14 @@ int tubo__shm_loan_alloc(tubo__loans_t *L, size_t size, void **p)
   if (loan_own(L) == NULL)
     return TUBO_ENOMEM;
   uint64_t block;
+  size_t cap;
   int rc = tubo__heap_alloc(L->heap, size + TUBO__LOAN_HDR, 0, &block);
   if (rc != 0)
     return rc;
+  if (tubo__heap_usable(L->heap, block, &cap) != 0) {
+    (void)tubo__heap_free(L->heap, block);
+    return TUBO_ECORRUPT;
+  }
   uint64_t word = loan_word(block, L->me);
   for (uint32_t i = 0; i < TUBO__LOAN_SLOTS; i++) {
     uint32_t slot = (L->hint + i) % TUBO__LOAN_SLOTS;
@@ -133,7 +145,8 @@ int tubo__shm_loan_alloc(tubo__loans_t *L, size_t size, void **p)
       hd->slot = slot;
       hd->size = size;
       hd->block = block;
-      L->own[slot] = (tubo__loan_own_t){block, size};
+      hd->cap = cap;
+      L->own[slot] = (tubo__loan_own_t){block, size, cap};
       *p = (char *)hd + TUBO__LOAN_HDR;
       return 0;
     }
@@ -177,7 +190,7 @@ void *tubo__shm_loan_accept(tubo__loans_t *L, uint64_t off, size_t len)
   const struct loan_hdr *hd = loan_hdr_at(L, off, len, &h);
   if (hd == NULL || loan_own(L) == NULL || L->own[h.slot].block != 0 || L->kept == h.block)
     return NULL;
-  L->own[h.slot] = (tubo__loan_own_t){h.block, len};
+  L->own[h.slot] = (tubo__loan_own_t){h.block, len, h.cap};
   return (char *)hd + TUBO__LOAN_HDR;
 }
 
@@ -191,9 +204,9 @@ int tubo__shm_loan_free(tubo__loans_t *L, uint64_t off)
   if (ledger == NULL)
     return TUBO_EINVAL;
   uint64_t block = off - TUBO__LOAN_HDR;
+  size_t cap = L->own[slot].cap;
   L->own[slot].block = 0;
-  size_t cap;
-  if (L->kept == 0 && tubo__heap_usable(L->heap, block, &cap) == 0 && cap <= LOAN_KEEP_MAX) {
+  if (L->kept == 0 && cap <= LOAN_KEEP_MAX) {
     /* Kept for this rank's next allocation: the ledger still names it the owner. */
     L->kept = block;
     L->kept_slot = slot;

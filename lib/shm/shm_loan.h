@@ -42,6 +42,7 @@
 typedef struct tubo__loan_own {
   uint64_t block; /* the heap block's offset; 0: none held at this slot */
   uint64_t size;  /* bytes of data the holder may use */
+  uint64_t cap;   /* the heap block's usable bytes, the header included */
 } tubo__loan_own_t;
 
 /* What a process needs to use the ledger: its heap handle, the control block, its rank. */
@@ -49,11 +50,12 @@ typedef struct tubo__loans {
   tubo__heap_t *heap;
   struct tubo__jobctl *ctl;
   uint32_t me;
-  uint32_t hint;         /* where the next search for a free slot starts */
-  uint64_t kept;         /* a block this rank freed and keeps for its next allocation, or 0 */
-  uint32_t kept_slot;    /* its ledger slot */
-  size_t kept_cap;       /* and its usable bytes, header included */
-  tubo__loan_own_t *own; /* TUBO__LOAN_SLOTS entries, made at the first block held */
+  uint32_t hint;            /* where the next search for a free slot starts */
+  uint64_t kept;            /* a block this rank freed and keeps for its next allocation, or 0 */
+  uint32_t kept_slot;       /* its ledger slot */
+  size_t kept_cap;          /* and its usable bytes, header included */
+  tubo__loan_own_t *own;    /* TUBO__LOAN_SLOTS entries, made at the first block held */
+  _Atomic uint64_t *ledger; /* the ledger, once found */
 } tubo__loans_t;
 
 /* Allocates an owned block of size bytes (not cleared) and gives the address of its data.
