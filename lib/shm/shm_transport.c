@@ -529,7 +529,7 @@ static int shm_read(void *state, int peer, uint64_t addr, uint32_t id, void *dst
     const void *src = tubo__heap_at(&s->heap, TUBO__RTS_OFF(addr), n);
     if (src == NULL)
       return TUBO_ECORRUPT;
-    memcpy(dst, src, n);
+    tubo__copy_large(dst, src, n);
     return 0;
   }
   if (atomic_load(&s->ctl->cma_denied))
