@@ -40,8 +40,8 @@ static inline void tubo__copy_small(void *dst, const void *src, size_t n)
 /* Copies a large message (more than a frame) out of the shared heap. On x86-64, up to
  * TUBO__COPY_MOVSB_MAX, with "rep movsb", which the processor runs as a whole-line copy
  * (ERMS): glibc's memcpy leaves it above the L2's size on AMD processors for a vector
- * loop, which streamed 1 and 2 MiB messages 12-18% slower on the VM of doc/benchmarks.md
- * but 4 MiB ones 15-20% faster (doc/benchmarks.md, "Large messages"). */
+ * loop, and rep movsb streamed 1 MiB 11-22% and 2 MiB 12-39% faster but 4 MiB 18% slower
+ * on the VM of doc/benchmarks.md ("Large messages"). */
 static inline void tubo__copy_large(void *dst, const void *src, size_t n)
 {
 #if defined(__x86_64__)
