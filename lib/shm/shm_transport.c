@@ -256,30 +256,49 @@ static int shm_spin(void *state, int peer, uint64_t budget)
 /* The fast path of a blocking receive (transport.h): takes the message if it is the next
  * frame from source and whole, waiting for it a while where nothing else could end the
  * wait (shm_recv_spin), else hands the call to the general path. */
+/* The next frame from a peer, as a blocking receive's fast path finds it. */
+typedef struct shm_next {
+  shm_state_t *s;
+  shm_rx_t *rx;
+  const struct tubo__shm_slot *slot; /* NULL: the channel from the peer is not made yet */
+  tubo__shm_rxf_t x;
+} shm_next_t;
+
+/* A blocking receive's fast path from source (shm_recv, shm_recv_loan): the channel's
+ * next slot and what it holds, waited for a while (shm_recv_spin) where nothing is there
+ * yet. Returns as tubo__shm_slot_read, or 0 where the channel is not made yet. */
+static inline __attribute__((always_inline)) int shm_recv_next(tubo__world_t *w, int source,
+                                                               tubo_comm_t *comm, shm_next_t *n)
+{
+  int wpeer = tubo__comm_world_rank(comm, source);
+  shm_state_t *s = n->s = tubo__tp_state_of(w, wpeer);
+  shm_rx_t *rx = n->rx = &s->rx[tubo__tp_index_of(w, wpeer)];
+  n->slot = NULL;
+  if (rx->slots == NULL)
+    return 0;
+  n->slot = &rx->slots[rx->head & s->smask];
+  int rc = tubo__shm_slot_read(n->slot, rx->head, rx->dhead, s->L.dbytes, s->frame_max, &n->x);
+  if (rc == 0)
+    rc = shm_recv_spin(s, rx, n->slot, tubo__tp_recv_spin_ns(w, wpeer), &n->x);
+  return rc;
+}
+
 static int shm_recv(void *buf, size_t cap, int source, int tag, tubo_comm_t *comm,
                     tubo_status_t *status)
 {
   tubo__world_t *w = tubo__tp_comm_world(comm);
-  int wpeer = tubo__comm_world_rank(comm, source);
-  shm_state_t *s = tubo__tp_state_of(w, wpeer);
-  shm_rx_t *rx = &s->rx[tubo__tp_index_of(w, wpeer)];
-  if (rx->slots == NULL)
-    return tubo__recv_general(buf, cap, source, tag, comm, status);
-  const struct tubo__shm_slot *slot = &rx->slots[rx->head & s->smask];
-  tubo__shm_rxf_t x;
-  int rc = tubo__shm_slot_read(slot, rx->head, rx->dhead, s->L.dbytes, s->frame_max, &x);
-  if (rc == 0)
-    rc = shm_recv_spin(s, rx, slot, tubo__tp_recv_spin_ns(w, wpeer), &x);
+  shm_next_t n;
+  int rc = shm_recv_next(w, source, comm, &n);
   if (rc < 0)
-    return shm_corrupt(s);
-  if (rc == 0 || x.f.kind != TUBO__F_EAGER || x.f.ctx != tubo__tp_comm_ctx(comm) ||
-      (tag != TUBO_ANY_TAG && x.f.tag != tag))
+    return shm_corrupt(n.s);
+  if (rc == 0 || n.x.f.kind != TUBO__F_EAGER || n.x.f.ctx != tubo__tp_comm_ctx(comm) ||
+      (tag != TUBO_ANY_TAG && n.x.f.tag != tag))
     return tubo__recv_general(buf, cap, source, tag, comm, status);
-  const void *payload = shm_payload(rx, slot, &x);
-  tubo__copy_small(buf, payload, x.f.len < cap ? x.f.len : cap);
-  int32_t got_tag = x.f.tag;
-  size_t len = x.f.len;
-  shm_consume(s, rx, &x);
+  const void *payload = shm_payload(n.rx, n.slot, &n.x);
+  tubo__copy_small(buf, payload, n.x.f.len < cap ? n.x.f.len : cap);
+  int32_t got_tag = n.x.f.tag;
+  size_t len = n.x.f.len;
+  shm_consume(n.s, n.rx, &n.x);
   return tubo__recv_fast_done(w, source, got_tag, len, cap, status);
 }
 
@@ -288,30 +307,22 @@ static int shm_recv(void *buf, size_t cap, int source, int tag, tubo_comm_t *com
 static int shm_recv_loan(int source, int tag, tubo_comm_t *comm, void **ptr, tubo_status_t *status)
 {
   tubo__world_t *w = tubo__tp_comm_world(comm);
-  int wpeer = tubo__comm_world_rank(comm, source);
-  shm_state_t *s = tubo__tp_state_of(w, wpeer);
-  shm_rx_t *rx = &s->rx[tubo__tp_index_of(w, wpeer)];
-  if (rx->slots == NULL)
-    return tubo__recv_loan_general(source, tag, comm, ptr, status);
-  const struct tubo__shm_slot *slot = &rx->slots[rx->head & s->smask];
-  tubo__shm_rxf_t x;
-  int rc = tubo__shm_slot_read(slot, rx->head, rx->dhead, s->L.dbytes, s->frame_max, &x);
-  if (rc == 0)
-    rc = shm_recv_spin(s, rx, slot, tubo__tp_recv_spin_ns(w, wpeer), &x);
+  shm_next_t n;
+  int rc = shm_recv_next(w, source, comm, &n);
   if (rc < 0)
-    return shm_corrupt(s);
+    return shm_corrupt(n.s);
   struct tubo__f_rts h;
-  if (rc == 0 || x.f.kind != TUBO__F_RTS || x.f.len != sizeof h ||
-      x.f.ctx != tubo__tp_comm_ctx(comm) || (tag != TUBO_ANY_TAG && x.f.tag != tag))
+  if (rc == 0 || n.x.f.kind != TUBO__F_RTS || n.x.f.len != sizeof h ||
+      n.x.f.ctx != tubo__tp_comm_ctx(comm) || (tag != TUBO_ANY_TAG && n.x.f.tag != tag))
     return tubo__recv_loan_general(source, tag, comm, ptr, status);
-  memcpy(&h, shm_payload(rx, slot, &x), sizeof h);
+  memcpy(&h, shm_payload(n.rx, n.slot, &n.x), sizeof h);
   void *p = NULL;
   /* Anything else (or a loan that is not right: the engine says so) takes the general path. */
   if (!(h.addr & TUBO__RTS_LOAN) || h.total > SIZE_MAX / 2 ||
-      (p = tubo__shm_loan_accept(&s->loans, TUBO__RTS_OFF(h.addr), (size_t)h.total)) == NULL)
+      (p = tubo__shm_loan_accept(&n.s->loans, TUBO__RTS_OFF(h.addr), (size_t)h.total)) == NULL)
     return tubo__recv_loan_general(source, tag, comm, ptr, status);
-  int32_t got_tag = x.f.tag;
-  shm_consume(s, rx, &x);
+  int32_t got_tag = n.x.f.tag;
+  shm_consume(n.s, n.rx, &n.x);
   *ptr = p;
   return tubo__recv_fast_done(w, source, got_tag, (size_t)h.total, (size_t)h.total, status);
 }
