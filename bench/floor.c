@@ -10,13 +10,19 @@
  * trip) for each:
  *   floor spin=plain half_rtt_ns=57.4 iters=1000000 cpus=0,1
  *   floor spin=pause half_rtt_ns=25.3 iters=1000000 cpus=0,1
- * Usage: floor [ITERATIONS]   (the first tenth is warm-up and not timed) */
+ * With "loan" after the iterations it measures instead the floor of a loan's hop (the
+ * loan ping-pong of osu_tubo -t loan): before it passes the line, each side writes the
+ * first and last byte of a 4 MiB shared buffer and one more word (the ledger's) on lines
+ * of their own, and after it takes the line it reads the two bytes:
+ *   floor-loan spin=pause half_rtt_ns=306.0 iters=1000000 cpus=0,1
+ * Usage: floor [ITERATIONS [loan]]   (the first tenth is warm-up and not timed) */
 #define _GNU_SOURCE
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -60,9 +66,29 @@ static int floor_pick_cpus(int cpu[2])
   return found == 2 ? 0 : -1;
 }
 
-/* Bounces the line iters times between cpu[0] (this process) and cpu[1] (a child).
- * Returns the mean half round trip in ns, or a negative value when the child failed. */
-static double floor_measure(_Atomic uint64_t *line, const int cpu[2], long iters, int relax)
+/* A loan's buffer: its first and last byte lie on lines of their own. */
+#define FLOOR_LOAN_BYTES ((size_t)4 << 20)
+
+/* The loan's hop (buf not NULL): the data and the ledger word written before the line
+ * passes, with the value v the line is about to take. */
+static inline void floor_loan_write(volatile unsigned char *buf, uint64_t v)
+{
+  buf[64] = (unsigned char)v;
+  buf[FLOOR_LOAN_BYTES - 1] = (unsigned char)v;
+  atomic_store_explicit((_Atomic uint64_t *)(buf + 4096), v, memory_order_relaxed);
+}
+
+/* And the two bytes read after the line came with v: 0 where they are not v's. */
+static inline int floor_loan_read(volatile const unsigned char *buf, uint64_t v)
+{
+  return buf[64] == (unsigned char)v && buf[FLOOR_LOAN_BYTES - 1] == (unsigned char)v;
+}
+
+/* Bounces the line iters times between cpu[0] (this process) and cpu[1] (a child), with
+ * a loan's lines when buf is not NULL. Returns the mean half round trip in ns, or a
+ * negative value when the child failed. */
+static double floor_measure(_Atomic uint64_t *line, const int cpu[2], long iters, int relax,
+                            volatile unsigned char *buf)
 {
   atomic_store(line, 0);
   pid_t child = fork();
@@ -77,6 +103,11 @@ static double floor_measure(_Atomic uint64_t *line, const int cpu[2], long iters
       while (atomic_load_explicit(line, memory_order_acquire) != v)
         if (relax)
           floor_relax();
+      if (buf != NULL) {
+        if (!floor_loan_read(buf, v))
+          _exit(1);
+        floor_loan_write(buf, v + 1);
+      }
       atomic_store_explicit(line, v + 1, memory_order_release);
     }
     _exit(0);
@@ -87,10 +118,16 @@ static double floor_measure(_Atomic uint64_t *line, const int cpu[2], long iters
     if (i == skip)
       t0 = floor_now();
     uint64_t v = 2 * (uint64_t)i + 1;
+    if (buf != NULL)
+      floor_loan_write(buf, v);
     atomic_store_explicit(line, v, memory_order_release);
     while (atomic_load_explicit(line, memory_order_acquire) != v + 1)
       if (relax)
         floor_relax();
+    if (buf != NULL && !floor_loan_read(buf, v + 1)) {
+      fprintf(stderr, "floor: the loan's bytes are not what was written\n");
+      return -1;
+    }
   }
   double t = floor_now() - t0;
   int st = 0;
@@ -104,8 +141,9 @@ static double floor_measure(_Atomic uint64_t *line, const int cpu[2], long iters
 int main(int argc, char **argv)
 {
   long iters = 1000000;
-  if (argc > 2 || (argc == 2 && (iters = atol(argv[1])) < 10)) {
-    fprintf(stderr, "Usage: floor [ITERATIONS >= 10]\n");
+  int loan = argc == 3 && strcmp(argv[2], "loan") == 0;
+  if (argc > 3 || (argc == 3 && !loan) || (argc >= 2 && (iters = atol(argv[1])) < 10)) {
+    fprintf(stderr, "Usage: floor [ITERATIONS >= 10 [loan]]\n");
     return 2;
   }
   int cpu[2];
@@ -121,9 +159,23 @@ int main(int argc, char **argv)
   }
   if (floor_bind(cpu[0]) != 0)
     perror("floor: sched_setaffinity");
+  if (loan) {
+    unsigned char *buf =
+        mmap(NULL, FLOOR_LOAN_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (buf == MAP_FAILED) {
+      perror("floor: mmap");
+      return 1;
+    }
+    double ns = floor_measure(line, cpu, iters, 1, buf);
+    if (ns < 0)
+      return 1;
+    printf("floor-loan spin=pause half_rtt_ns=%.1f iters=%ld cpus=%d,%d\n", ns, iters, cpu[0],
+           cpu[1]);
+    return 0;
+  }
   static const char *const names[2] = {"plain", "pause"};
   for (int relax = 0; relax < 2; relax++) {
-    double ns = floor_measure(line, cpu, iters, relax);
+    double ns = floor_measure(line, cpu, iters, relax, NULL);
     if (ns < 0)
       return 1;
     printf("floor spin=%s half_rtt_ns=%.1f iters=%ld cpus=%d,%d\n", names[relax], ns, iters, cpu[0],

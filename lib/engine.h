@@ -141,6 +141,10 @@ static inline uint16_t tubo__tp_comm_ctx(const tubo_comm_t *comm)
  * calls it does not finish itself. */
 int tubo__recv_general(void *buf, size_t cap, int source, int tag, tubo_comm_t *comm,
                        tubo_status_t *status);
+/* The general path of tubo_recv_loan's receive (p2p.c, tubo__recv_loan): a transport's
+ * recv_loan hands it the calls it does not finish itself. */
+int tubo__recv_loan_general(int source, int tag, tubo_comm_t *comm, void **ptr,
+                            tubo_status_t *status);
 
 /* Finishes a blocking receive a transport's recv took on its fast path: len bytes came
  * with tag, of which at most cap were copied. Counts it, fills status (if not NULL) and

@@ -122,26 +122,31 @@ int tubo_loan(tubo_comm_t *comm, int dest, size_t len, void **ptr)
   return tubo__error_ret(comm, rc, "tubo_loan");
 }
 
-/* tubo_send_loan's work, its arguments checked; comm is a view, whose errors only return. */
-static int loan_send(void *ptr, size_t len, int dest, int tag, tubo_comm_t *comm)
+/* tubo_send_loan's work where dest shares memory with this rank, its arguments checked:
+ * hands the loan over with no copy. Returns 0 or an error, or 1 where dest shares no
+ * memory with this rank (nothing done). It makes no public call, so comm needs no view. */
+static int loan_send_shared(void *ptr, size_t len, int dest, int tag, tubo_comm_t *comm)
 {
   int rc;
   tubo__world_t *w = comm->w;
   int peer = tubo__comm_world_rank(comm, dest);
   tubo__tport_t *t = peer != w->rank ? tubo__tport_of(w, peer) : NULL;
   uint64_t off;
-  if (t != NULL && t->ops->heap_of != NULL && t->ops->heap_of(t->state, ptr, 0, &off)) {
-    /* It must be a loan of this rank, at least len long: then it becomes the peer's. */
-    if (t->ops->loan_take(t->state, off, len) == NULL)
-      return TUBO_EINVAL;
-    if ((rc = t->ops->loan_give(t->state, off, tubo__tp_index_of(w, peer))) != 0)
-      return rc;
-    tubo_request_t *r;
-    if ((rc = tubo__isend_loan(comm, off, len, dest, tag, &r)) != 0)
-      return rc;
-    return tubo_wait(&r, TUBO_STATUS_IGNORE);
-  }
-  /* No memory shared with the peer: the message is copied, the buffer given back. */
+  if (t == NULL || t->ops->heap_of == NULL || !t->ops->heap_of(t->state, ptr, 0, &off))
+    return 1;
+  /* It must be a loan of this rank, at least len long: then it becomes the peer's. */
+  if ((rc = t->ops->loan_give(t->state, off, len, tubo__tp_index_of(w, peer))) != 0)
+    return rc;
+  return tubo__send_loan(comm, off, len, dest, tag);
+}
+
+/* tubo_send_loan's work where dest shares no memory with this rank: the message is
+ * copied, the buffer given back. comm is a view, whose errors only return. */
+static int loan_send_copy(void *ptr, size_t len, int dest, int tag, tubo_comm_t *comm)
+{
+  int rc;
+  uint64_t off;
+  tubo__world_t *w = comm->w;
   struct loan_priv *h = (struct loan_priv *)((char *)ptr - LOAN_PRIV_HDR);
   tubo__tport_t *own = loan_tport(w);
   if (own != NULL && own->ops->heap_of(own->state, ptr, 0, &off)) {
@@ -155,8 +160,8 @@ static int loan_send(void *ptr, size_t len, int dest, int tag, tubo_comm_t *comm
   return rc != 0 ? rc : frc;
 }
 
-/* The work runs on a view of comm on comm's own context: the public calls it makes
- * inside only return their errors, which this call then reports as its own. */
+/* The copying path runs on a view of comm on comm's own context: the public calls it
+ * makes inside only return their errors, which this call then reports as its own. */
 int tubo_send_loan(void *ptr, size_t len, int dest, int tag, tubo_comm_t *comm)
 {
   int rc = loan_check(comm, dest, tag);
@@ -164,15 +169,20 @@ int tubo_send_loan(void *ptr, size_t len, int dest, int tag, tubo_comm_t *comm)
     return tubo__p2p_error("tubo_send_loan", comm, rc, dest, tag, NULL, 0);
   if (ptr == NULL)
     return tubo__error(comm, TUBO_EINVAL, "tubo_send_loan", "NULL ptr");
-  tubo_comm_t quiet;
-  tubo__comm_view(comm, comm->ctx, &quiet);
-  rc = loan_send(ptr, len, dest, tag, &quiet);
-  tubo__comm_view_end(&quiet);
+  if ((rc = loan_send_shared(ptr, len, dest, tag, comm)) == 1) {
+    tubo_comm_t quiet;
+    tubo__comm_view(comm, comm->ctx, &quiet);
+    rc = loan_send_copy(ptr, len, dest, tag, &quiet);
+    tubo__comm_view_end(&quiet);
+  }
   return tubo__p2p_error_ret("tubo_send_loan", comm, rc, dest, tag, ptr, len);
 }
 
-/* tubo_recv_loan's work; comm is a view, whose errors only return. */
-static int loan_recv(int source, int tag, tubo_comm_t *comm, void **ptr, tubo_status_t *status)
+/* tubo_recv_loan's work where the message that matched is no loan (it waits in the
+ * unexpected queue, where the probe finds it first) or source is TUBO_PROC_NULL; comm is
+ * a view, whose errors only return. */
+static int loan_recv_other(int source, int tag, tubo_comm_t *comm, void **ptr,
+                           tubo_status_t *status)
 {
   tubo_status_t st;
   int rc = tubo_probe(source, tag, comm, &st);
@@ -184,8 +194,8 @@ static int loan_recv(int source, int tag, tubo_comm_t *comm, void **ptr, tubo_st
   if (u != NULL && u->kind == TUBO__F_RTS && (u->raddr & TUBO__RTS_LOAN)) {
     /* A loan: the message's memory becomes this caller's, nothing is copied. */
     tubo__tport_t *t = tubo__tport_of(w, src);
-    void *p =
-        t->ops->loan_take ? t->ops->loan_take(t->state, TUBO__RTS_OFF(u->raddr), u->total) : NULL;
+    void *p = t->ops->loan_accept ? t->ops->loan_accept(t->state, TUBO__RTS_OFF(u->raddr), u->total)
+                                  : NULL;
     if (p == NULL) {
       tubo__job_corrupt(w);
       return TUBO_ECORRUPT;
@@ -219,9 +229,14 @@ int tubo_recv_loan(int source, int tag, tubo_comm_t *comm, void **ptr, tubo_stat
   int rc = tubo__comm_check(comm);
   if (rc != 0)
     return tubo__error(comm, rc, "tubo_recv_loan", NULL);
-  tubo_comm_t quiet;
-  tubo__comm_view(comm, comm->ctx, &quiet);
-  rc = loan_recv(source, tag, &quiet, ptr, status);
-  tubo__comm_view_end(&quiet);
+  /* A loan matches the receive as a plain receive's message does, and ends it; that path
+   * makes no public call, so comm needs no view. */
+  rc = tubo__recv_loan(comm, source, tag, ptr, status);
+  if (rc == 0 && *ptr == NULL) {
+    tubo_comm_t quiet;
+    tubo__comm_view(comm, comm->ctx, &quiet);
+    rc = loan_recv_other(source, tag, &quiet, ptr, status);
+    tubo__comm_view_end(&quiet);
+  }
   return tubo__p2p_error_ret("tubo_recv_loan", comm, rc, source, tag, NULL, 0);
 }

@@ -48,6 +48,32 @@ void tubo__posted_remove(tubo__world_t *w, tubo_request_t *r)
   tubo__list_remove(&w->posted, &r->link);
 }
 
+/* Ends a loan receive (tubo_recv_loan's) that matched a message that is no loan: the
+ * message goes to the unexpected queue, where the caller takes it as any message. */
+static void posted_loan_queued(tubo_request_t *r)
+{
+  r->loan = TUBO__RL_QUEUED;
+  tubo__req_complete(r, 0);
+}
+
+/* Takes the first posted receive that a frame of src matches out of the queue. A loan
+ * receive that a frame other than a loan's RTS (loan: 0) matches ends at once, and the
+ * frame must go to the unexpected queue (*must). */
+static tubo_request_t *posted_take(tubo__world_t *w, int src, const tubo__frame_t *f, int loan,
+                                   int *must)
+{
+  tubo_request_t *r = posted_find(w, src, f->ctx, f->tag);
+  if (r == NULL)
+    return NULL;
+  tubo__posted_remove(w, r);
+  if (r->loan == TUBO__RL_TAKE && !loan) {
+    posted_loan_queued(r);
+    *must = 1;
+    return NULL;
+  }
+  return r;
+}
+
 tubo__umsg_t *tubo__unexp_find(tubo__world_t *w, int src, uint16_t ctx, int32_t tag)
 {
   tubo__umsg_t *u;
@@ -119,9 +145,29 @@ static int match_answer(tubo__world_t *w, int src, uint64_t addr, uint32_t sreq,
   if (!(addr & TUBO__RTS_LOAN))
     return match_fin(w, src, sreq, err);
   tubo__tport_t *t = tubo__tport_of(w, src);
-  if (t->ops->loan_free == NULL || t->ops->loan_free(t->state, TUBO__RTS_OFF(addr)) != 0)
+  uint64_t off = TUBO__RTS_OFF(addr);
+  if (t->ops->loan_accept == NULL || t->ops->loan_accept(t->state, off, 0) == NULL ||
+      t->ops->loan_free(t->state, off) != 0)
     return TUBO_ECORRUPT;
   return 0;
+}
+
+/* Ends a loan receive with the loan an RTS from src names, which becomes the receive's
+ * buffer: nothing is copied. */
+static void recv_loan_take(tubo__world_t *w, tubo_request_t *r, int src, uint64_t addr)
+{
+  tubo__tport_t *t = tubo__tport_of(w, src);
+  void *p = t->ops->loan_accept != NULL
+                ? t->ops->loan_accept(t->state, TUBO__RTS_OFF(addr), r->msg_len)
+                : NULL;
+  if (p == NULL) {
+    tubo__job_corrupt(w);
+    tubo__req_complete(r, TUBO_ECORRUPT);
+    return;
+  }
+  r->buf = p;
+  r->cap = r->msg_len;
+  recv_finish(r);
 }
 
 /* Tells the sender of an RTS message that its receive has ended, and completes the
@@ -223,9 +269,8 @@ static int deliver_eager(tubo__world_t *w, int src, const tubo__frame_t *f, cons
 {
   if (streaming(w, src))
     return TUBO_ECORRUPT;
-  tubo_request_t *r = posted_find(w, src, f->ctx, f->tag);
+  tubo_request_t *r = posted_take(w, src, f, 0, &must);
   if (r != NULL) {
-    tubo__posted_remove(w, r);
     recv_matched(r, src, f->tag, f->len);
     recv_copy(r, 0, p, f->len);
     recv_finish(r);
@@ -252,9 +297,8 @@ static int deliver_first(tubo__world_t *w, int src, const tubo__frame_t *f, cons
   const char *data = (const char *)p + sizeof h;
   if (h.total <= n || h.total > SIZE_MAX / 2)
     return TUBO_ECORRUPT;
-  tubo_request_t *r = posted_find(w, src, f->ctx, f->tag);
+  tubo_request_t *r = posted_take(w, src, f, 0, &must);
   if (r != NULL) {
-    tubo__posted_remove(w, r);
     recv_matched(r, src, f->tag, (size_t)h.total);
     recv_copy(r, 0, data, n);
     r->off = n;
@@ -345,11 +389,13 @@ static int deliver_rts(tubo__world_t *w, int src, const tubo__frame_t *f, const 
   memcpy(&h, p, sizeof h);
   if (h.total > SIZE_MAX / 2)
     return TUBO_ECORRUPT;
-  tubo_request_t *r = posted_find(w, src, f->ctx, f->tag);
+  tubo_request_t *r = posted_take(w, src, f, (h.addr & TUBO__RTS_LOAN) != 0, &must);
   if (r != NULL) {
-    tubo__posted_remove(w, r);
     recv_matched(r, src, f->tag, (size_t)h.total);
-    recv_pull(w, r, src, h.addr, h.sreq);
+    if (r->loan == TUBO__RL_TAKE)
+      recv_loan_take(w, r, src, h.addr);
+    else
+      recv_pull(w, r, src, h.addr, h.sreq);
     return 1;
   }
   /* A sender blocked on its RTS waits for this rank: when this rank is stuck itself (it
@@ -455,6 +501,17 @@ int tubo__deliver(tubo__world_t *w, int src, const tubo__frame_t *f, const void 
 /* Completes a receive from an unexpected message and frees the message. */
 static void recv_from_unexp(tubo__world_t *w, tubo_request_t *r, tubo__umsg_t *u)
 {
+  if (r->loan == TUBO__RL_TAKE) {
+    if (u->kind != TUBO__F_RTS || !(u->raddr & TUBO__RTS_LOAN)) {
+      posted_loan_queued(r); /* the caller takes it from the queue */
+      return;
+    }
+    tubo__list_remove(&w->unexp, &u->link);
+    recv_matched(r, u->src, u->tag, u->total);
+    recv_loan_take(w, r, u->src, u->raddr);
+    free(u);
+    return;
+  }
   tubo__list_remove(&w->unexp, &u->link);
   recv_matched(r, u->src, u->tag, u->total);
   switch (u->kind) {

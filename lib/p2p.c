@@ -237,17 +237,80 @@ int tubo__isend_ctx(tubo_comm_t *comm, uint16_t ctx, const void *buf, size_t len
   return send_go(w, r, req);
 }
 
-int tubo__isend_loan(tubo_comm_t *comm, uint64_t off, size_t len, int dest, int tag,
-                     tubo_request_t **req)
+static int wait_impl(tubo_request_t **req, tubo_status_t *status, const char *fn, int pooled);
+static void recv_spin(tubo__world_t *w, const tubo_request_t *r);
+
+int tubo__send_loan(tubo_comm_t *comm, uint64_t off, size_t len, int dest, int tag)
 {
   tubo__world_t *w = comm->w;
+  int peer = tubo__comm_world_rank(comm, dest);
+  const tubo__peer_t *pe = &w->peers[peer];
+  if (tubo__list_empty(&pe->sq) && !pe->gone && !w->broken) {
+    /* Nothing queued before it: the RTS goes out now, with no request (nobody answers a
+     * loan's RTS, so it names none). */
+    struct tubo__f_rts h = {len, off | TUBO__RTS_HEAP | TUBO__RTS_LOAN, 0, 0};
+    tubo__frame_t f = {TUBO__F_RTS, 0, comm->ctx, tag, sizeof h};
+    int rc = tubo__push(w, peer, &f, &h, sizeof h, NULL, 0);
+    if (rc != TUBO_EAGAIN)
+      return rc;
+  }
   tubo_request_t *r = tubo__req_alloc(w);
   if (r == NULL)
     return TUBO_ENOMEM;
   send_init(r, comm, NULL, len, dest, tag);
   r->proto = TUBO__SP_LOAN;
   r->off = off;
-  return send_go(w, r, req);
+  send_go(w, r, &r);
+  tubo__call_t was = tubo__call_enter(w, "tubo_send_loan", comm, TUBO__BLK_DEST, dest, tag, 1);
+  int rc = wait_impl(&r, TUBO_STATUS_IGNORE, NULL, 1);
+  tubo__call_leave(w, was);
+  return rc;
+}
+
+int tubo__recv_loan(tubo_comm_t *comm, int source, int tag, void **ptr, tubo_status_t *status)
+{
+  /* As tubo_recv's fast path: from one source other than this rank, nothing queued in
+   * the engine, the transport that reaches it may take the call over. */
+  if ((unsigned)source < (unsigned)comm->size && (unsigned)tag + 1u <= TUBO_TAG_MAX + 1u) {
+    tubo__world_t *w = comm->w;
+    int peer = tubo__comm_world_rank(comm, source);
+    if (peer != w->rank && tubo__list_empty(&w->posted) && tubo__list_empty(&w->unexp) &&
+        !w->broken) {
+      const tubo__tp_ops_t *ops = tubo__tport_of(w, peer)->ops;
+      if (ops->recv_loan != NULL)
+        return ops->recv_loan(source, tag, comm, ptr, status);
+    }
+  }
+  return tubo__recv_loan_general(source, tag, comm, ptr, status);
+}
+
+int tubo__recv_loan_general(int source, int tag, tubo_comm_t *comm, void **ptr,
+                            tubo_status_t *status)
+{
+  int rc = p2p_check(comm, source, tag, NULL, 0, 1);
+  if (rc != 0 || source == TUBO_PROC_NULL)
+    return rc;
+  tubo__world_t *w = comm->w;
+  tubo_request_t r;
+  memset(&r, 0, offsetof(tubo_request_t, cf));
+  r.magic = TUBO__REQ_MAGIC;
+  recv_init(&r, comm, NULL, 0, source, tag);
+  r.loan = TUBO__RL_TAKE;
+  tubo__recv_start(w, &r);
+  if (r.state != TUBO__RS_DONE) {
+    tubo__call_t was =
+        tubo__call_enter(w, "tubo_recv_loan", comm, TUBO__BLK_SOURCE, source, tag, 1);
+    recv_spin(w, &r);
+    tubo__wait_req(w, &r);
+    tubo__call_leave(w, was);
+  }
+  r.magic = 0;
+  if (r.loan == TUBO__RL_QUEUED)
+    return 0;
+  if (r.error == 0)
+    *ptr = r.buf;
+  status_fill(w, &r, r.error, status);
+  return r.error;
 }
 
 int tubo__irecv_ctx(tubo_comm_t *comm, uint16_t ctx, void *buf, size_t cap, int source, int tag,

@@ -85,6 +85,12 @@ typedef struct tubo__tp_ops {
    * caller's wait. May be NULL. */
   int (*recv)(void *buf, size_t cap, int source, int tag, tubo_comm_t *comm, tubo_status_t *status);
 
+  /* Fast path of tubo_recv_loan, called where recv would be: where the next frame from
+   * source is a loan's RTS for comm's context and tag (or TUBO_ANY_TAG), takes the loan,
+   * consumes the frame and finishes the call (tubo__recv_fast_done) with the loan's
+   * address in *ptr; else hands the call to tubo__recv_loan_general. May be NULL. */
+  int (*recv_loan)(int source, int tag, tubo_comm_t *comm, void **ptr, tubo_status_t *status);
+
   /* Polls for the next frame from peer, whatever it is, for at most budget nanoseconds,
    * taking nothing: returns 1 once it is there (the engine's next progress pass takes it),
    * 0 when the time is over. The engine calls it only where nothing else could end the
@@ -105,14 +111,17 @@ typedef struct tubo__tp_ops {
    * surviving rank returns when their owner leaves or dies (lib/shm/shm_loan.h); NULL
    * where ranks share no memory. heap_of: 1 with the offset of p in *off when
    * [p, p + n) lies in the heap, else 0. loan_alloc: an owned block of size bytes at *p.
-   * loan_give: passes the block whose data is at off to peer (this transport's number).
-   * loan_take: the address of the block at off, of at least len bytes, that this rank now
-   * owns, or NULL when it is no such block. loan_free: frees a block this rank owns.
+   * loan_give: passes the block whose data is at off, of at least len bytes, which this rank
+   * holds, to peer (this transport's number). loan_take: the address of the block at off,
+   * of at least len bytes, that this rank holds, or NULL when it is no such block.
+   * loan_accept: takes the block at off that a loan's RTS named (len bytes of it): its
+   * address, or NULL when it is no such block. loan_free: frees a block this rank holds.
    * Errors: 0, TUBO_EINVAL (no such block), TUBO_ESHM (no room), TUBO_ENOTSUP (no heap). */
   int (*heap_of)(void *state, const void *p, size_t n, uint64_t *off);
   int (*loan_alloc)(void *state, size_t size, void **p);
-  int (*loan_give)(void *state, uint64_t off, int peer);
+  int (*loan_give)(void *state, uint64_t off, size_t len, int peer);
   void *(*loan_take)(void *state, uint64_t off, size_t len);
+  void *(*loan_accept)(void *state, uint64_t off, size_t len);
   int (*loan_free)(void *state, uint64_t off);
 
   /* Delivers frames that have arrived (tubo__deliver); returns how many, or an error. */

@@ -112,6 +112,7 @@ struct tubo_request {
   int32_t error;
   uint32_t id;     /* pool index and generation, named in RTS and FIN frames */
   uint8_t reading; /* recv: its transport takes the message in (read_start) */
+  uint8_t loan;    /* recv: a TUBO__RL_* of tubo_recv_loan's, else 0 */
   uint16_t ctx;
   int32_t tag; /* send: the tag; recv: the tag to match (or TUBO_ANY_TAG) */
   int peer;    /* world rank: send destination, recv source (or TUBO_ANY_SOURCE) */
@@ -129,6 +130,11 @@ struct tubo_request {
   tubo__frame_t cf;
   uint8_t cpayload[24];
 };
+
+/* A receive of tubo_recv_loan's: a loan that matches it becomes its buffer, not copied
+ * (TUBO__RL_TAKE); a message that is no loan stays in the unexpected queue, and the
+ * receive ends saying so (TUBO__RL_QUEUED), for the caller to take it as any message. */
+enum { TUBO__RL_TAKE = 1, TUBO__RL_QUEUED = 2 };
 
 /* A message that arrived before any receive matched it. */
 typedef struct tubo__umsg {
@@ -564,9 +570,14 @@ int tubo__isend_ctx(tubo_comm_t *comm, uint16_t ctx, const void *buf, size_t len
 int tubo__irecv_ctx(tubo_comm_t *comm, uint16_t ctx, void *buf, size_t cap, int source, int tag,
                     tubo_request_t **req);
 /* Sends the loan whose data is at heap offset off (already given to dest's transport
- * rank) on comm's user context, as tubo_isend with nothing checked. */
-int tubo__isend_loan(tubo_comm_t *comm, uint64_t off, size_t len, int dest, int tag,
-                     tubo_request_t **req);
+ * rank) on comm's user context, as tubo_send with nothing checked: it ends once the RTS
+ * is pushed. */
+int tubo__send_loan(tubo_comm_t *comm, uint64_t off, size_t len, int dest, int tag);
+/* tubo_recv_loan's receive on comm, its arguments but ptr checked: as tubo_recv, but a loan
+ * that matches is taken without a copy, its address in *ptr. *ptr stays NULL where the
+ * message that matches is no loan (it waits in the unexpected queue, where tubo_probe
+ * finds it first) or source is TUBO_PROC_NULL. */
+int tubo__recv_loan(tubo_comm_t *comm, int source, int tag, void **ptr, tubo_status_t *status);
 /* Whether a request has completed; one that can no longer complete (its peer left) is
  * completed with TUBO_EPEER first. */
 int tubo__req_poll(tubo_request_t *r);

@@ -166,6 +166,93 @@ static void body_loan(void)
   }
 }
 
+/* What body_loan_paths sends: a loan, a message in one frame, a larger one from ordinary
+ * memory, a larger one from a tubo_alloc_mem buffer. */
+enum { PATH_LOAN, PATH_SMALL, PATH_LARGE, PATH_HEAP, NPATHS };
+static const char *const path_names[] = {"loan", "one-frame message", "large message",
+                                         "tubo_alloc_mem message"};
+
+static size_t path_len(int kind)
+{
+  return kind == PATH_SMALL ? 16 : kind == PATH_LOAN ? 100000 : 300000;
+}
+
+/* Whether pointers this rank no longer holds are found out (shared memory on one node). */
+static int stale_found(void)
+{
+  return th_variant() == TH_SHM && th_one_node();
+}
+
+static void path_send(int kind, int peer, int tag, uint32_t seed)
+{
+  size_t len = path_len(kind);
+  void *b;
+  if (kind == PATH_LOAN)
+    TH_OK(tubo_loan(th_world, peer, len, &b));
+  else
+    b = buf_get(len, kind == PATH_HEAP);
+  th_fill(b, len, seed);
+  if (kind != PATH_LOAN) {
+    TH_OK(tubo_send(b, len, peer, tag, th_world));
+    buf_put(b, kind == PATH_HEAP);
+    return;
+  }
+  TH_OK(tubo_send_loan(b, len, peer, tag, th_world));
+  if (stale_found()) {
+    /* The loan is the receiver's now: the sender's pointer is stale. */
+    TH_EXPECT_RC(tubo_send_loan(b, len, peer, tag, th_world), TUBO_EINVAL);
+    TH_EXPECT_RC(tubo_loan_release(b), TUBO_EINVAL);
+  }
+}
+
+/* Every kind of message received by tubo_recv_loan every way it can meet its receive:
+ * from one source (the transport's fast path when nothing else is queued), from any
+ * source (a posted receive, mostly posted before the message came: the receiver asks for
+ * it first), and after the message went to the unexpected queue (a receive for a later
+ * message from the same sender was waiting). */
+static void body_loan_paths(void)
+{
+  if (th_rank > 1)
+    return;
+  int peer = 1 - th_rank;
+  for (int kind = 0; kind < NPATHS; kind++)
+    for (int how = 0; how < 4; how++) {
+      int iter = kind * 4 + how, tag = 10 + iter;
+      int any = how & 1, queued = how >> 1;
+      size_t len = path_len(kind);
+      uint32_t seed = th_seed(0, 1, len, iter);
+      if (th_rank == 0) {
+        TH_OK(tubo_recv(NULL, 0, 1, 1, th_world, TUBO_STATUS_IGNORE)); /* its receive is up */
+        path_send(kind, 1, tag, seed);
+        if (queued)
+          TH_OK(tubo_send(&iter, sizeof iter, 1, 2, th_world));
+        continue;
+      }
+      tubo_request_t *later = NULL;
+      int got = -1;
+      if (queued)
+        TH_OK(tubo_irecv(&got, sizeof got, 0, 2, th_world, &later));
+      TH_OK(tubo_send(NULL, 0, 0, 1, th_world));
+      if (queued) {
+        TH_OK(tubo_wait(&later, TUBO_STATUS_IGNORE));
+        TH_EQ("the message after it", got, iter);
+      }
+      void *p = NULL;
+      tubo_status_t st;
+      memset(&st, 0xff, sizeof st);
+      TH_OK(tubo_recv_loan(any ? TUBO_ANY_SOURCE : 0, tag, th_world, &p, &st));
+      TH_STATUS(st, 0, tag, len, 0);
+      TH_CHECK(p != NULL, "expected a pointer for the %s", path_names[kind]);
+      TH_CHECK_DATA(p, len, seed, "%s received by tubo_recv_loan (source %s, %s)", path_names[kind],
+                    any ? "any" : "named", queued ? "queued first" : "direct");
+      TH_OK(tubo_loan_release(p));
+      if (stale_found()) {
+        TH_EXPECT_RC(tubo_loan_release(p), TUBO_EINVAL);
+        TH_EXPECT_RC(tubo_send_loan(p, 1, peer, 0, th_world), TUBO_EINVAL);
+      }
+    }
+}
+
 /* Argument errors leave a loan with its holder; releasing it then works once. */
 static void body_loan_args(void)
 {
@@ -239,14 +326,16 @@ static int fill_heap(void **held, int max)
 }
 
 /* Rank 1 sends rank 0 nothing but fills the job's heap (32 MiB: TUBO_SHM_HEAP_BYTES in
- * the job) with buffers and a loan rank 0 sent it, frees one buffer (which it keeps for
- * reuse), then leaves (finalized, or killed by
- * SIGKILL in loan_death): rank 0 then gets every block back. */
+ * the job) with buffers and two loans rank 0 sent it (one it took with tubo_recv_loan and
+ * holds, one it never received), frees one buffer (which it keeps for reuse), then leaves
+ * (finalized, or killed by SIGKILL in loan_death): rank 0 then gets every block back. */
 static void leaver(int die)
 {
   void *held[64];
   if (th_rank == 0) {
     void *b;
+    TH_OK(tubo_loan(th_world, 1, FULL_BLOCK, &b));
+    TH_OK(tubo_send_loan(b, FULL_BLOCK, 1, 6, th_world)); /* rank 1 takes it and holds it */
     TH_OK(tubo_loan(th_world, 1, FULL_BLOCK, &b));
     TH_OK(tubo_send_loan(b, FULL_BLOCK, 1, 1, th_world)); /* now rank 1's, never received */
     TH_OK(tubo_send(NULL, 0, 1, 5, th_world));            /* rank 1 may fill the heap now */
@@ -258,13 +347,15 @@ static void leaver(int die)
     TH_OK(tubo_send(NULL, 0, 1, 4, th_world)); /* rank 1 may leave now */
     TH_EXPECT_RC(tubo_recv(NULL, 0, 1, 3, th_world, TUBO_STATUS_IGNORE), TUBO_EPEER);
     int n = fill_heap(held, 64);
-    TH_CHECK(n >= k + 1, "expected the %d blocks rank 1 held and its loan back, got %d", k, n);
+    TH_CHECK(n >= k + 2, "expected the %d blocks rank 1 held and its two loans back, got %d", k, n);
     for (int i = 0; i < n; i++)
       TH_OK(tubo_free_mem(held[i]));
     printf("leaver: %d blocks back\n", n);
     fflush(stdout);
     return;
   }
+  void *loan;
+  TH_OK(tubo_recv_loan(0, 6, th_world, &loan, TUBO_STATUS_IGNORE)); /* held until it leaves */
   TH_OK(tubo_recv(NULL, 0, 0, 5, th_world, TUBO_STATUS_IGNORE));
   int k = fill_heap(held, 64);
   /* Its last block freed: it keeps it for its next allocation, and it must come back
@@ -312,6 +403,7 @@ static const th_body_t bodies[] = {
     {"loan", body_loan, 0},
     {"loan_args", body_loan_args, 0},
     {"loan_many", body_loan_many, 0},
+    {"loan_paths", body_loan_paths, 0},
     {"loan_left", body_loan_left, TH_SELF_INIT},
     {"loan_death", body_loan_death, TH_SELF_INIT},
     {NULL, NULL, 0},
@@ -351,6 +443,7 @@ static Suite *loan_suite(void)
   th_add_case(s, "loan_args", 2, TH_BOTH);
   th_add_job(th_add_case(s, "loan_args", 1, TH_SOLO), "loan_args", 1, TH_SHM);
   th_add_case(s, "loan_many", 2, TH_SHM);
+  th_add_case(s, "loan_paths", 2, TH_ALL_PATHS);
   TCase *tc = th_tcase("loan_leaver");
   tcase_add_test(tc, loan_left);
   tcase_add_test(tc, loan_death);

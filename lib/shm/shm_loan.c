@@ -3,23 +3,25 @@
 #include "config.h"
 
 #include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "shm/shm_loan.h"
 #include "tubo.h"
 
 #define LOAN_MAGIC 0x4c4f414eu /* "LOAN" */
-#define LOAN_KEPT  0x4b455054u /* "KEPT": freed, kept by its owner for reuse */
 /* The largest block a rank keeps: a larger buffer goes back to the heap at once, so that
  * what one rank freed is never held back from the others beyond this much. */
 #define LOAN_KEEP_MAX (8u << 20)
 
-/* The header before an owned block's data. */
+/* The header before an owned block's data: written when the block leaves the heap and
+ * when it goes back, never between, so that the ranks it passes through only read it. */
 struct loan_hdr {
   uint32_t magic;
   uint32_t slot;  /* its ledger slot */
-  uint64_t size;  /* bytes asked for */
+  uint64_t size;  /* bytes asked for at its allocation */
   uint64_t block; /* the heap block's offset */
+  uint64_t cap;   /* the heap block's usable bytes, this header included */
 };
 
 static inline uint64_t loan_word(uint64_t block, uint32_t owner)
@@ -30,6 +32,8 @@ static inline uint64_t loan_word(uint64_t block, uint32_t owner)
 /* The ledger, made by the first rank that needs it; NULL where it cannot be had. */
 static _Atomic uint64_t *loan_ledger(tubo__loans_t *L, int make)
 {
+  if (L->ledger != NULL)
+    return L->ledger;
   uint64_t off = atomic_load_explicit(&L->ctl->loan_ledger, memory_order_acquire);
   size_t bytes = (size_t)TUBO__LOAN_SLOTS * sizeof(uint64_t);
   if (off == 0 && make) {
@@ -46,7 +50,9 @@ static _Atomic uint64_t *loan_ledger(tubo__loans_t *L, int make)
   }
   if (off == 0 || (off & 7u) != 0)
     return NULL;
-  return tubo__heap_at(L->heap, off, bytes);
+  /* The ledger never moves: found once, it is kept. */
+  L->ledger = tubo__heap_at(L->heap, off, bytes);
+  return L->ledger;
 }
 
 int tubo__shm_heap_of(const tubo__loans_t *L, const void *p, size_t n, uint64_t *off)
@@ -61,23 +67,47 @@ int tubo__shm_heap_of(const tubo__loans_t *L, const void *p, size_t n, uint64_t 
   return 1;
 }
 
+/* This rank's record of what it holds, made at the first block (NULL: out of memory). */
+static tubo__loan_own_t *loan_own(tubo__loans_t *L)
+{
+  if (L->own == NULL)
+    L->own = calloc(TUBO__LOAN_SLOTS, sizeof *L->own);
+  return L->own;
+}
+
+/* The header of the block whose data is at off, with len bytes of data in the heap, if it
+ * is one: its magic, offset and slot agree. */
+static const struct loan_hdr *loan_hdr_at(const tubo__loans_t *L, uint64_t off, size_t len,
+                                          struct loan_hdr *h)
+{
+  if (off < TUBO__LOAN_HDR || len > SIZE_MAX - TUBO__LOAN_HDR)
+    return NULL;
+  uint64_t block = off - TUBO__LOAN_HDR;
+  const struct loan_hdr *hd = tubo__heap_at(L->heap, block, TUBO__LOAN_HDR + len);
+  if (hd == NULL)
+    return NULL;
+  memcpy(h, hd, sizeof *h);
+  if (h->magic != LOAN_MAGIC || h->block != block || h->slot >= TUBO__LOAN_SLOTS ||
+      h->cap < TUBO__LOAN_HDR + len || h->cap > TUBO__HEAP_MAX ||
+      tubo__heap_at(L->heap, block, (size_t)h->cap) == NULL)
+    return NULL;
+  return hd;
+}
+
 /* Gives out the kept block again if size fits it without wasting more than half of it:
- * no heap or ledger change, so none of the cache lines the peer touched last. Otherwise
- * gives it back to the heap. Returns 1 when *p is the kept block. */
+ * no heap, ledger or header change, so none of the cache lines the peer touched last.
+ * Otherwise gives it back to the heap. Returns 1 when *p is the kept block. */
 static int loan_reuse(tubo__loans_t *L, size_t size, void **p)
 {
   uint64_t block = L->kept;
-  struct loan_hdr *hd = tubo__heap_at(L->heap, block, TUBO__LOAN_HDR);
-  size_t cap;
-  if (hd == NULL || hd->magic != LOAN_KEPT || tubo__heap_usable(L->heap, block, &cap) != 0 ||
-      cap < size + TUBO__LOAN_HDR || cap / 2 >= size + TUBO__LOAN_HDR) {
+  size_t cap = L->kept_cap;
+  if (cap < size + TUBO__LOAN_HDR || cap / 2 >= size + TUBO__LOAN_HDR || loan_own(L) == NULL) {
     tubo__shm_loan_drop(L);
     return 0;
   }
   L->kept = 0;
-  hd->size = size;
-  hd->magic = LOAN_MAGIC;
-  *p = (char *)hd + TUBO__LOAN_HDR;
+  L->own[L->kept_slot] = (tubo__loan_own_t){block, size, cap};
+  *p = tubo__heap_at(L->heap, block + TUBO__LOAN_HDR, size);
   return 1;
 }
 
@@ -92,10 +122,17 @@ int tubo__shm_loan_alloc(tubo__loans_t *L, size_t size, void **p)
   _Atomic uint64_t *ledger = loan_ledger(L, 1);
   if (ledger == NULL)
     return TUBO_ESHM;
+  if (loan_own(L) == NULL)
+    return TUBO_ENOMEM;
   uint64_t block;
+  size_t cap;
   int rc = tubo__heap_alloc(L->heap, size + TUBO__LOAN_HDR, 0, &block);
   if (rc != 0)
     return rc;
+  if (tubo__heap_usable(L->heap, block, &cap) != 0) {
+    (void)tubo__heap_free(L->heap, block);
+    return TUBO_ECORRUPT;
+  }
   uint64_t word = loan_word(block, L->me);
   for (uint32_t i = 0; i < TUBO__LOAN_SLOTS; i++) {
     uint32_t slot = (L->hint + i) % TUBO__LOAN_SLOTS;
@@ -108,6 +145,8 @@ int tubo__shm_loan_alloc(tubo__loans_t *L, size_t size, void **p)
       hd->slot = slot;
       hd->size = size;
       hd->block = block;
+      hd->cap = cap;
+      L->own[slot] = (tubo__loan_own_t){block, size, cap};
       *p = (char *)hd + TUBO__LOAN_HDR;
       return 0;
     }
@@ -116,60 +155,66 @@ int tubo__shm_loan_alloc(tubo__loans_t *L, size_t size, void **p)
   return TUBO_ESHM;
 }
 
-int tubo__shm_loan_check(const tubo__loans_t *L, uint64_t off, size_t len, int64_t owner,
-                         uint32_t *slot)
+int tubo__shm_loan_check(const tubo__loans_t *L, uint64_t off, size_t len, uint32_t *slot)
 {
-  _Atomic uint64_t *ledger = loan_ledger((tubo__loans_t *)L, 0);
-  if (ledger == NULL || off < TUBO__LOAN_HDR)
-    return TUBO_EINVAL;
-  uint64_t block = off - TUBO__LOAN_HDR;
-  const struct loan_hdr *hd = tubo__heap_at(L->heap, block, TUBO__LOAN_HDR + len);
-  if (hd == NULL)
-    return TUBO_EINVAL;
   struct loan_hdr h;
-  memcpy(&h, hd, sizeof h);
-  if (h.magic != LOAN_MAGIC || h.block != block || h.slot >= TUBO__LOAN_SLOTS || h.size < len)
+  if (L->own == NULL || loan_hdr_at(L, off, len, &h) == NULL)
     return TUBO_EINVAL;
-  uint64_t word = atomic_load_explicit(&ledger[h.slot], memory_order_acquire);
-  if ((word >> 24) != (block >> 4) || (word & 0xffffffu) == 0)
-    return TUBO_EINVAL;
-  if (owner >= 0 && (word & 0xffffffu) != (uint64_t)owner + 1u)
+  const tubo__loan_own_t *o = &L->own[h.slot];
+  if (o->block != h.block || o->size < len)
     return TUBO_EINVAL;
   *slot = h.slot;
   return 0;
 }
 
-int tubo__shm_loan_give(tubo__loans_t *L, uint64_t off, uint32_t to)
+int tubo__shm_loan_give(tubo__loans_t *L, uint64_t off, size_t len, uint32_t to)
 {
   uint32_t slot;
-  int rc = tubo__shm_loan_check(L, off, 0, L->me, &slot);
+  int rc = tubo__shm_loan_check(L, off, len, &slot);
   if (rc != 0)
     return rc;
   _Atomic uint64_t *ledger = loan_ledger(L, 0);
+  if (ledger == NULL)
+    return TUBO_EINVAL;
   uint64_t block = off - TUBO__LOAN_HDR;
-  uint64_t mine = loan_word(block, L->me);
-  return atomic_compare_exchange_strong(&ledger[slot], &mine, loan_word(block, to)) ? 0
-                                                                                    : TUBO_EINVAL;
+  L->own[slot].block = 0;
+  /* A plain store: no other rank writes the word of a block whose holder lives, and this
+   * one need not wait for the line the receiver wrote last. */
+  atomic_store_explicit(&ledger[slot], loan_word(block, to), memory_order_release);
+  return 0;
 }
 
-int tubo__shm_loan_free(tubo__loans_t *L, uint64_t off, int64_t owner)
+void *tubo__shm_loan_accept(tubo__loans_t *L, uint64_t off, size_t len)
+{
+  struct loan_hdr h;
+  const struct loan_hdr *hd = loan_hdr_at(L, off, len, &h);
+  if (hd == NULL || loan_own(L) == NULL || L->own[h.slot].block != 0 || L->kept == h.block)
+    return NULL;
+  L->own[h.slot] = (tubo__loan_own_t){h.block, len, h.cap};
+  return (char *)hd + TUBO__LOAN_HDR;
+}
+
+int tubo__shm_loan_free(tubo__loans_t *L, uint64_t off)
 {
   uint32_t slot;
-  int rc = tubo__shm_loan_check(L, off, 0, owner, &slot);
+  int rc = tubo__shm_loan_check(L, off, 0, &slot);
   if (rc != 0)
     return rc;
   _Atomic uint64_t *ledger = loan_ledger(L, 0);
+  if (ledger == NULL)
+    return TUBO_EINVAL;
   uint64_t block = off - TUBO__LOAN_HDR;
-  uint64_t word = atomic_load_explicit(&ledger[slot], memory_order_acquire);
-  size_t cap;
-  if (L->kept == 0 && word == loan_word(block, L->me) &&
-      tubo__heap_usable(L->heap, block, &cap) == 0 && cap <= LOAN_KEEP_MAX) {
+  size_t cap = L->own[slot].cap;
+  L->own[slot].block = 0;
+  if (L->kept == 0 && cap <= LOAN_KEEP_MAX) {
     /* Kept for this rank's next allocation: the ledger still names it the owner. */
-    ((struct loan_hdr *)tubo__heap_at(L->heap, block, TUBO__LOAN_HDR))->magic = LOAN_KEPT;
     L->kept = block;
+    L->kept_slot = slot;
+    L->kept_cap = cap;
     return 0;
   }
-  if ((word >> 24) != (block >> 4) || !atomic_compare_exchange_strong(&ledger[slot], &word, 0))
+  uint64_t word = loan_word(block, L->me);
+  if (!atomic_compare_exchange_strong(&ledger[slot], &word, 0))
     return TUBO_EINVAL;
   /* The header goes first, so that a stale pointer to the block fails its check. */
   ((struct loan_hdr *)tubo__heap_at(L->heap, block, TUBO__LOAN_HDR))->magic = 0;
@@ -183,17 +228,23 @@ void tubo__shm_loan_drop(tubo__loans_t *L)
     return;
   L->kept = 0;
   _Atomic uint64_t *ledger = loan_ledger(L, 0);
-  struct loan_hdr *hd = tubo__heap_at(L->heap, block, TUBO__LOAN_HDR);
-  if (ledger == NULL || hd == NULL || hd->magic != LOAN_KEPT || hd->block != block ||
-      hd->slot >= TUBO__LOAN_SLOTS)
+  struct loan_hdr h;
+  struct loan_hdr *hd = (struct loan_hdr *)loan_hdr_at(L, block + TUBO__LOAN_HDR, 0, &h);
+  if (ledger == NULL || hd == NULL || h.slot != L->kept_slot)
     return;
   uint64_t word = loan_word(block, L->me);
   /* A survivor may have reclaimed it meanwhile (this rank was taken for gone): then the
    * compare-and-swap fails and the block is not this rank's to free. */
-  if (!atomic_compare_exchange_strong(&ledger[hd->slot], &word, 0))
+  if (!atomic_compare_exchange_strong(&ledger[h.slot], &word, 0))
     return;
   hd->magic = 0;
   (void)tubo__heap_free(L->heap, block);
+}
+
+void tubo__shm_loan_fini(tubo__loans_t *L)
+{
+  free(L->own);
+  L->own = NULL;
 }
 
 int tubo__shm_loan_reclaim(tubo__loans_t *L, uint32_t rank)
@@ -210,7 +261,7 @@ int tubo__shm_loan_reclaim(tubo__loans_t *L, uint32_t rank)
     struct loan_hdr *hd = tubo__heap_at(L->heap, block, TUBO__LOAN_HDR);
     if (!atomic_compare_exchange_strong(&ledger[i], &word, 0))
       continue; /* another survivor took it */
-    if (hd != NULL && (hd->magic == LOAN_MAGIC || hd->magic == LOAN_KEPT) && hd->block == block) {
+    if (hd != NULL && hd->magic == LOAN_MAGIC && hd->block == block) {
       hd->magic = 0;
       if (tubo__heap_free(L->heap, block) == 0)
         n++;

@@ -256,31 +256,75 @@ static int shm_spin(void *state, int peer, uint64_t budget)
 /* The fast path of a blocking receive (transport.h): takes the message if it is the next
  * frame from source and whole, waiting for it a while where nothing else could end the
  * wait (shm_recv_spin), else hands the call to the general path. */
+/* The next frame from a peer, as a blocking receive's fast path finds it. */
+typedef struct shm_next {
+  shm_state_t *s;
+  shm_rx_t *rx;
+  const struct tubo__shm_slot *slot; /* NULL: the channel from the peer is not made yet */
+  tubo__shm_rxf_t x;
+} shm_next_t;
+
+/* A blocking receive's fast path from source (shm_recv, shm_recv_loan): the channel's
+ * next slot and what it holds, waited for a while (shm_recv_spin) where nothing is there
+ * yet. Returns as tubo__shm_slot_read, or 0 where the channel is not made yet. */
+static inline __attribute__((always_inline)) int shm_recv_next(tubo__world_t *w, int source,
+                                                               tubo_comm_t *comm, shm_next_t *n)
+{
+  int wpeer = tubo__comm_world_rank(comm, source);
+  shm_state_t *s = n->s = tubo__tp_state_of(w, wpeer);
+  shm_rx_t *rx = n->rx = &s->rx[tubo__tp_index_of(w, wpeer)];
+  n->slot = NULL;
+  if (rx->slots == NULL)
+    return 0;
+  n->slot = &rx->slots[rx->head & s->smask];
+  int rc = tubo__shm_slot_read(n->slot, rx->head, rx->dhead, s->L.dbytes, s->frame_max, &n->x);
+  if (rc == 0)
+    rc = shm_recv_spin(s, rx, n->slot, tubo__tp_recv_spin_ns(w, wpeer), &n->x);
+  return rc;
+}
+
 static int shm_recv(void *buf, size_t cap, int source, int tag, tubo_comm_t *comm,
                     tubo_status_t *status)
 {
   tubo__world_t *w = tubo__tp_comm_world(comm);
-  int wpeer = tubo__comm_world_rank(comm, source);
-  shm_state_t *s = tubo__tp_state_of(w, wpeer);
-  shm_rx_t *rx = &s->rx[tubo__tp_index_of(w, wpeer)];
-  if (rx->slots == NULL)
-    return tubo__recv_general(buf, cap, source, tag, comm, status);
-  const struct tubo__shm_slot *slot = &rx->slots[rx->head & s->smask];
-  tubo__shm_rxf_t x;
-  int rc = tubo__shm_slot_read(slot, rx->head, rx->dhead, s->L.dbytes, s->frame_max, &x);
-  if (rc == 0)
-    rc = shm_recv_spin(s, rx, slot, tubo__tp_recv_spin_ns(w, wpeer), &x);
+  shm_next_t n;
+  int rc = shm_recv_next(w, source, comm, &n);
   if (rc < 0)
-    return shm_corrupt(s);
-  if (rc == 0 || x.f.kind != TUBO__F_EAGER || x.f.ctx != tubo__tp_comm_ctx(comm) ||
-      (tag != TUBO_ANY_TAG && x.f.tag != tag))
+    return shm_corrupt(n.s);
+  if (rc == 0 || n.x.f.kind != TUBO__F_EAGER || n.x.f.ctx != tubo__tp_comm_ctx(comm) ||
+      (tag != TUBO_ANY_TAG && n.x.f.tag != tag))
     return tubo__recv_general(buf, cap, source, tag, comm, status);
-  const void *payload = shm_payload(rx, slot, &x);
-  tubo__copy_small(buf, payload, x.f.len < cap ? x.f.len : cap);
-  int32_t got_tag = x.f.tag;
-  size_t len = x.f.len;
-  shm_consume(s, rx, &x);
+  const void *payload = shm_payload(n.rx, n.slot, &n.x);
+  tubo__copy_small(buf, payload, n.x.f.len < cap ? n.x.f.len : cap);
+  int32_t got_tag = n.x.f.tag;
+  size_t len = n.x.f.len;
+  shm_consume(n.s, n.rx, &n.x);
   return tubo__recv_fast_done(w, source, got_tag, len, cap, status);
+}
+
+/* The fast path of tubo_recv_loan (transport.h), as shm_recv's: takes the loan if the
+ * next frame from source is its RTS, waiting for it a while as shm_recv does. */
+static int shm_recv_loan(int source, int tag, tubo_comm_t *comm, void **ptr, tubo_status_t *status)
+{
+  tubo__world_t *w = tubo__tp_comm_world(comm);
+  shm_next_t n;
+  int rc = shm_recv_next(w, source, comm, &n);
+  if (rc < 0)
+    return shm_corrupt(n.s);
+  struct tubo__f_rts h;
+  if (rc == 0 || n.x.f.kind != TUBO__F_RTS || n.x.f.len != sizeof h ||
+      n.x.f.ctx != tubo__tp_comm_ctx(comm) || (tag != TUBO_ANY_TAG && n.x.f.tag != tag))
+    return tubo__recv_loan_general(source, tag, comm, ptr, status);
+  memcpy(&h, shm_payload(n.rx, n.slot, &n.x), sizeof h);
+  void *p = NULL;
+  /* Anything else (or a loan that is not right: the engine says so) takes the general path. */
+  if (!(h.addr & TUBO__RTS_LOAN) || h.total > SIZE_MAX / 2 ||
+      (p = tubo__shm_loan_accept(&n.s->loans, TUBO__RTS_OFF(h.addr), (size_t)h.total)) == NULL)
+    return tubo__recv_loan_general(source, tag, comm, ptr, status);
+  int32_t got_tag = n.x.f.tag;
+  shm_consume(n.s, n.rx, &n.x);
+  *ptr = p;
+  return tubo__recv_fast_done(w, source, got_tag, (size_t)h.total, (size_t)h.total, status);
 }
 
 static int shm_progress(void *state)
@@ -496,7 +540,7 @@ static int shm_read(void *state, int peer, uint64_t addr, uint32_t id, void *dst
     const void *src = tubo__heap_at(&s->heap, TUBO__RTS_OFF(addr), n);
     if (src == NULL)
       return TUBO_ECORRUPT;
-    memcpy(dst, src, n);
+    tubo__copy_large(dst, src, n);
     return 0;
   }
   if (atomic_load(&s->ctl->cma_denied))
@@ -516,25 +560,31 @@ static int shm_loan_alloc(void *state, size_t size, void **p)
   return tubo__shm_loan_alloc(&s->loans, size, p);
 }
 
-static int shm_loan_give(void *state, uint64_t off, int peer)
+static int shm_loan_give(void *state, uint64_t off, size_t len, int peer)
 {
   shm_state_t *s = state;
-  return tubo__shm_loan_give(&s->loans, off, (uint32_t)peer);
+  return tubo__shm_loan_give(&s->loans, off, len, (uint32_t)peer);
 }
 
 static void *shm_loan_take(void *state, uint64_t off, size_t len)
 {
   shm_state_t *s = state;
   uint32_t slot;
-  if (tubo__shm_loan_check(&s->loans, off, len, s->rank, &slot) != 0)
+  if (tubo__shm_loan_check(&s->loans, off, len, &slot) != 0)
     return NULL;
   return tubo__heap_at(&s->heap, off, len);
+}
+
+static void *shm_loan_accept(void *state, uint64_t off, size_t len)
+{
+  shm_state_t *s = state;
+  return tubo__shm_loan_accept(&s->loans, off, len);
 }
 
 static int shm_loan_free(void *state, uint64_t off)
 {
   shm_state_t *s = state;
-  return tubo__shm_loan_free(&s->loans, off, s->rank);
+  return tubo__shm_loan_free(&s->loans, off);
 }
 
 static int shm_heap_alloc(void *state, size_t size, uint64_t *off)
@@ -608,6 +658,7 @@ static void shm_close(void *state)
     tubo__shm_loan_drop(&s->loans); /* the block it kept for reuse is the heap's again */
     munmap(s->base, s->L.total);
   }
+  tubo__shm_loan_fini(&s->loans);
   free(s->tx);
   free(s->rx);
   free(s->poll);
@@ -871,6 +922,8 @@ const tubo__tp_ops_t tubo__shm_ops = {
     .loan_alloc = shm_loan_alloc,
     .loan_give = shm_loan_give,
     .loan_take = shm_loan_take,
+    .loan_accept = shm_loan_accept,
+    .recv_loan = shm_recv_loan,
     .loan_free = shm_loan_free,
     .mem_used = shm_mem_used,
     .progress = shm_progress,
