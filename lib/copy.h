@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "os/os.h"
+
 /* Copies n bytes from src to dst: two overlapping loads and stores cover every length of
  * a range and never touch a byte outside [0, n). Above 16 bytes it is memcpy. */
 static inline void tubo__copy_small(void *dst, const void *src, size_t n)
@@ -37,20 +39,18 @@ static inline void tubo__copy_small(void *dst, const void *src, size_t n)
 /* Messages from the shared heap of at most this many bytes are copied by "rep movsb". */
 #define TUBO__COPY_MOVSB_MAX ((size_t)2 << 20)
 
-/* Copies a large message (more than a frame) out of the shared heap. On x86-64, up to
- * TUBO__COPY_MOVSB_MAX, with "rep movsb", which the processor runs as a whole-line copy
- * (ERMS): glibc's memcpy leaves it above the L2's size on AMD processors for a vector
- * loop, and rep movsb streamed 1 MiB 11-22% and 2 MiB 12-39% faster but 4 MiB 18% slower
- * on the VM of doc/benchmarks.md ("Large messages"). */
+/* Copies a large message (more than a frame) out of the shared heap: up to
+ * TUBO__COPY_MOVSB_MAX with the processor's string copy (tubo__os_copy_string: "rep
+ * movsb" on x86-64, which runs as a whole-line copy), since glibc's memcpy leaves it
+ * above the L2's size on AMD processors for a vector loop; rep movsb streamed 1 MiB
+ * 11-22% and 2 MiB 12-39% faster but 4 MiB 18% slower on the VM of doc/benchmarks.md
+ * ("Large messages"). */
 static inline void tubo__copy_large(void *dst, const void *src, size_t n)
 {
-#if defined(__x86_64__)
-  if (n <= TUBO__COPY_MOVSB_MAX) {
-    __asm__ volatile("rep movsb" : "+D"(dst), "+S"(src), "+c"(n) : : "memory");
-    return;
-  }
-#endif
-  memcpy(dst, src, n);
+  if (n <= TUBO__COPY_MOVSB_MAX)
+    tubo__os_copy_string(dst, src, n);
+  else
+    memcpy(dst, src, n);
 }
 
 #endif /* TUBO_COPY_H */
