@@ -43,6 +43,12 @@ static size_t want_rndv(int peer, const char *mode)
   const char *want = getenv("TH_RNDV_WANT");
   if (strcmp(mode, "forced") == 0)
     return (size_t)strtoull(want, NULL, 10);
+  /* More ranks than processing units: the rule's threshold for every pair, whatever was
+   * measured or cached (shm_choose_rndv). */
+  if (strcmp(mode, "oversubscribed") == 0)
+    TH_CHECK(tubo__world->oversubscribed, "oversubscribed: expected more ranks than units");
+  if (tubo__world->oversubscribed)
+    return TUBO__SHM_RNDV_DEFAULT;
   if (strcmp(mode, "rule") == 0) {
     TH_CHECK(c->rndv_magic != TUBO__RNDV_MAGIC, "rule: expected no thresholds handed over");
     return rule;
@@ -316,13 +322,18 @@ static void machine_cache(const char *dir, char *path, size_t n, uint64_t *key)
   snprintf(path, n, "%s/tubo/protocol-%016llx", dir, (unsigned long long)*key);
 }
 
-/* Runs the thresholds body on two ranks bound to cores with env; checks it passed and
- * that tuborun's report holds say (and not unsaid, where not NULL). */
-static void run_job(const char *const *env, const char *say, const char *unsaid)
+/* Runs the thresholds body on n ranks (bound to cores where there are two) with env;
+ * checks it passed and that tuborun's report holds say (and not unsaid, where not
+ * NULL). */
+static void run_job_n(int n, const char *const *env, const char *say, const char *unsaid)
 {
-  const char *argv[] = {th_tuborun(), "-n",        "2",          "--bind-to",
+  char ranks[16];
+  snprintf(ranks, sizeof ranks, "%d", n);
+  const char *argv[] = {th_tuborun(), "-n",        ranks,        "--bind-to",
                         "core",       "--timeout", "120",        "--report-bindings",
                         "@self",      "--body",    "thresholds", NULL};
+  if (n != 2)
+    argv[4] = "none";
   char *out = NULL;
   int st = th_run(argv, env, &out);
   ck_assert_msg(st == 0, "expected the job to pass, got status %d:\n%s", st, out);
@@ -330,6 +341,11 @@ static void run_job(const char *const *env, const char *say, const char *unsaid)
   ck_assert_msg(unsaid == NULL || strstr(out, unsaid) == NULL,
                 "expected tuborun not to say '%s'; output:\n%s", unsaid, out);
   free(out);
+}
+
+static void run_job(const char *const *env, const char *say, const char *unsaid)
+{
+  run_job_n(2, env, say, unsaid);
 }
 
 /* A directory with this machine's cache holding the sample table. */
@@ -359,6 +375,24 @@ START_TEST(job_from_cache)
   snprintf(xdg, sizeof xdg, "XDG_CACHE_HOME=%s", d);
   const char *env[] = {xdg, "TH_RNDV_MODE=cache", "TH_RNDV_WANT=" SAMPLE_WANT, NULL};
   run_job(env, "(cache, measured at load 0.00; read from", "(measured");
+  drop_dir(d);
+}
+END_TEST
+
+/* A job of more ranks than processing units sends large messages by single copy from the
+ * rule's size between every pair, whatever the cache says (its ranks take turns, and the
+ * channel streams only while both run). */
+START_TEST(job_oversubscribed)
+{
+  char path[512], xdg[600];
+  char *d = sample_cache(path, sizeof path);
+  snprintf(xdg, sizeof xdg, "XDG_CACHE_HOME=%s", d);
+  tubo__topo_t *t = NULL;
+  ck_assert_msg(tubo__topo_load(&t) == 0, "expected this machine's topology");
+  int n = tubo__topo_npus(t) + 1;
+  tubo__topo_free(t);
+  const char *env[] = {xdg, "TH_RNDV_MODE=oversubscribed", NULL};
+  run_job_n(n < 3 ? 3 : n, env, "oversubscribed", NULL);
   drop_dir(d);
 }
 END_TEST
@@ -436,6 +470,7 @@ static Suite *protocol_suite(void)
   tc = th_tcase("jobs");
   tcase_add_test(tc, job_from_cache);
   tcase_add_test(tc, job_settings_win);
+  tcase_add_test(tc, job_oversubscribed);
   tcase_add_test(tc, job_corrupt_cache);
   suite_add_tcase(s, tc);
   return s;

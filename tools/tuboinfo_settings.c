@@ -337,6 +337,11 @@ int tuboinfo_protocol(tuboinfo_t *t)
     else if (forced)
       tuboinfo_add(t, NULL, "shm single copy", "from %s, every pair (TUBO_SHM_RNDV_BYTES)",
                    tubo__size_text(from, a, sizeof a));
+    else if (info_oversubscribed(t))
+      tuboinfo_add(t, NULL, "shm single copy",
+                   "from %s, every pair (more ranks than processing units: they take turns, "
+                   "and the channel streams only while both ends run)",
+                   tubo__size_text(from, a, sizeof a));
     else if (share >= 0)
       tuboinfo_add(t, NULL, "shm single copy",
                    "as tuborun measures it per kind of pair (--report-bindings); unmeasured, "

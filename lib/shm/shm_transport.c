@@ -773,7 +773,14 @@ static size_t shm_measured_rndv(const shm_state_t *s, int kind)
  * in doc/benchmarks-log.md), but on virtual machines whose vCPUs only appear to share a
  * cache the single copy can win (doc/large-messages.md): the rule keeps ranks that share a
  * cache on the channel, and sends between the others by single copy from
- * TUBO__SHM_RNDV_DEFAULT. TUBO_SHM_RNDV_BYTES overrides both for every pair. */
+ * TUBO__SHM_RNDV_DEFAULT. TUBO_SHM_RNDV_BYTES overrides both for every pair.
+ *
+ * Where the node has more ranks than processing units, every pair sends by single copy
+ * from TUBO__SHM_RNDV_DEFAULT, whatever was measured: the channel's two copies run in
+ * parallel only while both ranks run, and ranks that take turns on a unit cross it a
+ * ring's worth per turn, a switch of process each, where the receiver of a single copy
+ * reads the whole message in its own turn (64 ranks on 2 vCPUs: a point-to-point bcast of
+ * 1 MiB 2.7x faster, doc/benchmarks.md). The measurement ran two processes on two units. */
 static void shm_choose_rndv(shm_state_t *s)
 {
   uint64_t forced = tubo__setting_u64("TUBO_SHM_RNDV_BYTES", 0, 0, SIZE_MAX);
@@ -782,7 +789,9 @@ static void shm_choose_rndv(shm_state_t *s)
       continue;
     const struct tubo__rankctl *a = s->me, *b = tubo__jobctl_rank(s->ctl, (uint32_t)p);
     int kind = tubo__pair_kind(a->l2, a->l3, a->package, b->l2, b->l3, b->package);
-    size_t min = forced ? (size_t)forced : shm_measured_rndv(s, kind);
+    size_t min = forced                 ? (size_t)forced
+                 : s->w->oversubscribed ? TUBO__SHM_RNDV_DEFAULT
+                                        : shm_measured_rndv(s, kind);
     if (min == 0) /* the rule: a shared L2 or L3 keeps the pair on the channel */
       min = kind == TUBO__PAIR_L2 || kind == TUBO__PAIR_L3 ? SIZE_MAX : TUBO__SHM_RNDV_DEFAULT;
     tubo__tp_set_rndv(s->w, shm_world(s, p), min);
