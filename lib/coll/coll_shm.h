@@ -49,7 +49,13 @@
 
 #define SHMC_LINE   64u
 #define SHMC_INLINE 56u /* bytes of data a flag line carries */
-#define SHMC_DEPTH  8u  /* flag lines per rank: steps a rank may run ahead of the slowest */
+/* A collective among more than two ranks that would take more than this many of the
+ * engine's steps goes point to point (TUBO__COLL_DECLINE): each step holds every rank
+ * until all have copied, and with more ranks than cores those waits cost more than the
+ * copies (doc/benchmarks.md, "Collectives"). The rule reads only what every rank of the
+ * call knows alike (the arguments, the ranks, the slot's size), so all decline together. */
+#define SHMC_STEPS_MAX 8u
+#define SHMC_DEPTH     8u /* flag lines per rank: steps a rank may run ahead of the slowest */
 
 struct shmc_ctl {
   _Alignas(SHMC_LINE) _Atomic uint32_t bell; /* futex word: bumped to wake sleepers */

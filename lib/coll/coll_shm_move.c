@@ -37,6 +37,8 @@ int tubo__shmc_bcast(tubo_comm_t *comm, const tubo__coll_args_t *a)
   int root = a->root, rc = 0;
   if (len <= SHMC_INLINE && s->tree.G > 0)
     return tubo__shmc_tree_bcast(s, a);
+  if (s->P > 2 && len > SHMC_STEPS_MAX * s->slot)
+    return TUBO__COLL_DECLINE; /* a tree of messages (SHMC_STEPS_MAX) */
   if (len <= SHMC_INLINE) {
     uint32_t k = s->step + 1;
     if (s->me == root) {
@@ -204,18 +206,14 @@ int tubo__shmc_allgatherv(tubo_comm_t *comm, const tubo__coll_args_t *a)
 /* alltoall: at each step a rank's slot holds a piece of each of its P blocks. In place,
  * every rank has published its pieces before any overwrites its buffer: the pieces it
  * reads were copied into the others' slots first, and its own are in its slot.
- * Blocks that take more than SHMC_ALLTOALL_STEPS steps among more than two ranks go
- * point to point (every pair's one message, as Open MPI's pairwise exchange): each step
- * holds every rank until all have copied, and with more ranks than cores that costs more
- * than the copies (doc/benchmarks.md, "Collectives"). The rule reads only what every rank
- * of the call knows alike, so all of them decline together. */
-#define SHMC_ALLTOALL_STEPS 8
+ * Blocks that take more than SHMC_STEPS_MAX steps among more than two ranks go point to
+ * point (every pair's one message, as Open MPI's pairwise exchange). */
 
 int tubo__shmc_alltoall(tubo_comm_t *comm, const tubo__coll_args_t *a)
 {
   shmc_t *s = comm->coll_state;
   size_t len = bytes_of(a, a->count), piece = s->slot / (size_t)s->P;
-  if (s->P > 2 && len > SHMC_ALLTOALL_STEPS * piece)
+  if (s->P > 2 && len > SHMC_STEPS_MAX * piece)
     return TUBO__COLL_DECLINE;
   unsigned char *r = a->rbuf;
   const unsigned char *src = a->in_place ? r : a->sbuf;

@@ -106,15 +106,21 @@ static int shmc_reduce_chunks(shmc_t *s, const tubo__coll_args_t *a, int all)
 int tubo__shmc_reduce(tubo_comm_t *comm, const tubo__coll_args_t *a)
 {
   shmc_t *s = comm->coll_state;
-  if (a->count * a->t->size <= SHMC_INLINE)
+  size_t len = a->count * a->t->size;
+  if (len <= SHMC_INLINE)
     return shmc_reduce_inline(s, a, 0);
+  if (s->P > 2 && len > SHMC_STEPS_MAX * s->slot)
+    return TUBO__COLL_DECLINE; /* the point-to-point table's reduction (SHMC_STEPS_MAX) */
   return shmc_reduce_chunks(s, a, 0);
 }
 
 int tubo__shmc_allreduce(tubo_comm_t *comm, const tubo__coll_args_t *a)
 {
   shmc_t *s = comm->coll_state;
-  if (a->count * a->t->size <= SHMC_INLINE)
+  size_t len = a->count * a->t->size;
+  if (len <= SHMC_INLINE)
     return shmc_reduce_inline(s, a, 1);
+  if (s->P > 2 && len > SHMC_STEPS_MAX * s->slot)
+    return TUBO__COLL_DECLINE; /* the point-to-point table's reduction (SHMC_STEPS_MAX) */
   return shmc_reduce_chunks(s, a, 1);
 }
