@@ -82,6 +82,12 @@ static inline void tubo__tp_set_rndv(tubo__world_t *w, int peer, size_t rndv_min
   w->peers[peer].rndv_min = rndv_min;
 }
 
+/* Whether this node has more ranks than processing units (its ranks take turns). */
+static inline int tubo__tp_oversubscribed(const tubo__world_t *w)
+{
+  return w->oversubscribed;
+}
+
 /* Records, while the transport opens, where world rank peer (this rank too) runs, as the
  * transport read it from what every rank can read alike. */
 static inline void tubo__tp_set_place(tubo__world_t *w, int peer, const tubo__locality_t *loc)

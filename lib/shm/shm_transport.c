@@ -789,9 +789,9 @@ static void shm_choose_rndv(shm_state_t *s)
       continue;
     const struct tubo__rankctl *a = s->me, *b = tubo__jobctl_rank(s->ctl, (uint32_t)p);
     int kind = tubo__pair_kind(a->l2, a->l3, a->package, b->l2, b->l3, b->package);
-    size_t min = forced                 ? (size_t)forced
-                 : s->w->oversubscribed ? TUBO__SHM_RNDV_DEFAULT
-                                        : shm_measured_rndv(s, kind);
+    size_t min = forced                          ? (size_t)forced
+                 : tubo__tp_oversubscribed(s->w) ? TUBO__SHM_RNDV_DEFAULT
+                                                 : shm_measured_rndv(s, kind);
     if (min == 0) /* the rule: a shared L2 or L3 keeps the pair on the channel */
       min = kind == TUBO__PAIR_L2 || kind == TUBO__PAIR_L3 ? SIZE_MAX : TUBO__SHM_RNDV_DEFAULT;
     tubo__tp_set_rndv(s->w, shm_world(s, p), min);
