@@ -190,19 +190,19 @@ END_TEST
 static const char *const corrupt[] = {
     "",
     "garbage\n",
-    "tubo-protocol 1\nkey 0000000000001234\nload 150\n",      /* no kind */
-    "tubo-protocol 1\nkey 0000000000001234\nkind l2 65536\n", /* no load */
-    "tubo-protocol 1\nkey 0000000000001234\nload 1.5\nkind l2 65536\n",
-    "tubo-protocol 1\nkey 0000000000001234\nload 123456789\nkind l2 65536\n",
-    "tubo-protocol 2\nkey 0000000000001234\nload 150\nkind l2 65536\n", /* other format */
-    "tubo-protocol 1\nkey 0000000000001234\nload 150\nkind l2 65536",   /* cut short */
-    "tubo-protocol 1\nkey 0000000000001234\nload 150\nkind l9 65536\n", /* unknown kind */
-    "tubo-protocol 1\nkey 0000000000001234\nload 150\nkind l2 65536\nkind l2 65536\n", /* twice */
-    "tubo-protocol 1\nkey 0000000000001234\nload 150\nkind l2 12345\n", /* not a size measured */
-    "tubo-protocol 1\nkey 0000000000001234\nload 150\nkind l2 -1\n",
-    "tubo-protocol 1\nkey 0000000000001234\nload 150\nkind l2 65536 extra\n",
-    "tubo-protocol 1\nkey 0000000000001234\nload 150\nkind l2 65536\nkind far never\nhello\n",
-    "tubo-protocol 1\nkey 00000000000012345\nload 150\nkind l2 65536\n",
+    "tubo-protocol 2\nkey 0000000000001234\nload 150\n",      /* no kind */
+    "tubo-protocol 2\nkey 0000000000001234\nkind l2 65536\n", /* no load */
+    "tubo-protocol 2\nkey 0000000000001234\nload 1.5\nkind l2 65536\n",
+    "tubo-protocol 2\nkey 0000000000001234\nload 123456789\nkind l2 65536\n",
+    "tubo-protocol 1\nkey 0000000000001234\nload 150\nkind l2 65536\n", /* other format */
+    "tubo-protocol 2\nkey 0000000000001234\nload 150\nkind l2 65536",   /* cut short */
+    "tubo-protocol 2\nkey 0000000000001234\nload 150\nkind l9 65536\n", /* unknown kind */
+    "tubo-protocol 2\nkey 0000000000001234\nload 150\nkind l2 65536\nkind l2 65536\n", /* twice */
+    "tubo-protocol 2\nkey 0000000000001234\nload 150\nkind l2 12345\n", /* not a size measured */
+    "tubo-protocol 2\nkey 0000000000001234\nload 150\nkind l2 -1\n",
+    "tubo-protocol 2\nkey 0000000000001234\nload 150\nkind l2 65536 extra\n",
+    "tubo-protocol 2\nkey 0000000000001234\nload 150\nkind l2 65536\nkind far never\nhello\n",
+    "tubo-protocol 2\nkey 00000000000012345\nload 150\nkind l2 65536\n",
 };
 
 START_TEST(cache_corrupt)
@@ -223,7 +223,7 @@ START_TEST(cache_corrupt)
   char big[2048];
   memset(big, '\n', sizeof big - 1);
   big[sizeof big - 1] = '\0';
-  static const char head[] = "tubo-protocol 1\nkey 0000000000001234\nload 150\nkind l2 65536\n";
+  static const char head[] = "tubo-protocol 2\nkey 0000000000001234\nload 150\nkind l2 65536\n";
   memcpy(big, head, sizeof head - 1);
   write_file(path, big);
   tubo__proto_t q;
@@ -232,7 +232,7 @@ START_TEST(cache_corrupt)
                 "a cache file of 2 KiB: expected it ignored");
   /* The same file, well formed, is read: the cases above failed for their flaw alone. */
   write_file(path,
-             "tubo-protocol 1\nkey 0000000000001234\nload 150\nkind l2 65536\nkind far never\n");
+             "tubo-protocol 2\nkey 0000000000001234\nload 150\nkind l2 65536\nkind far never\n");
   ck_assert_msg(tubo__proto_cache_read(path, 0x1234, &q) == 0 && q.rndv_min[0] == 65536 &&
                     q.rndv_min[TUBO__PAIR_FAR] == TUBO__RNDV_NEVER,
                 "a good cache: expected l2 65536 and far never, got %llu and %llu",
@@ -437,11 +437,11 @@ START_TEST(job_corrupt_cache)
   ck_assert_msg(mkdir(dir, 0700) == 0, "mkdir %s: %s", dir, strerror(errno));
   const char *env[] = {xdg, "TH_RNDV_MODE=measured", NULL};
   /* Garbage at the machine's path, then a well-formed cache of another machine. */
-  write_file(path, "tubo-protocol 1\n\x01\x02 junk\n");
+  write_file(path, "tubo-protocol 2\n\x01\x02 junk\n");
   run_job(env, "tuborun: large messages between ranks", "(cache");
   char foreign[128];
   snprintf(foreign, sizeof foreign,
-           "tubo-protocol 1\nkey %016llx\nload 0\nkind l2 65536\nkind l3 65536\nkind package "
+           "tubo-protocol 2\nkey %016llx\nload 0\nkind l2 65536\nkind l3 65536\nkind package "
            "65536\nkind far 65536\n",
            (unsigned long long)(key ^ 1));
   write_file(path, foreign);
