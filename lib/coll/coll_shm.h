@@ -97,6 +97,13 @@ typedef struct shmc {
   uint32_t floor; /* the first step of the tree collective in progress (coll_shm_tree.c) */
 } shmc_t;
 
+/* Whether a call of len bytes, step bytes of it per engine step, goes point to point
+ * (SHMC_STEPS_MAX). */
+static inline int shmc_too_many_steps(const shmc_t *s, size_t len, size_t step)
+{
+  return s->P > 2 && len > SHMC_STEPS_MAX * step;
+}
+
 static inline struct shmc_line *shmc_line(const shmc_t *s, int rank, uint32_t k)
 {
   return &s->lines[(size_t)(k % SHMC_DEPTH) * (size_t)s->P + (size_t)rank];

@@ -37,8 +37,8 @@ int tubo__shmc_bcast(tubo_comm_t *comm, const tubo__coll_args_t *a)
   int root = a->root, rc = 0;
   if (len <= SHMC_INLINE && s->tree.G > 0)
     return tubo__shmc_tree_bcast(s, a);
-  if (s->P > 2 && len > SHMC_STEPS_MAX * s->slot)
-    return TUBO__COLL_DECLINE; /* a tree of messages (SHMC_STEPS_MAX) */
+  if (shmc_too_many_steps(s, len, s->slot))
+    return TUBO__COLL_DECLINE; /* a tree of messages */
   if (len <= SHMC_INLINE) {
     uint32_t k = s->step + 1;
     if (s->me == root) {
@@ -208,12 +208,11 @@ int tubo__shmc_allgatherv(tubo_comm_t *comm, const tubo__coll_args_t *a)
  * reads were copied into the others' slots first, and its own are in its slot.
  * Blocks that take more than SHMC_STEPS_MAX steps among more than two ranks go point to
  * point (every pair's one message, as Open MPI's pairwise exchange). */
-
 int tubo__shmc_alltoall(tubo_comm_t *comm, const tubo__coll_args_t *a)
 {
   shmc_t *s = comm->coll_state;
   size_t len = bytes_of(a, a->count), piece = s->slot / (size_t)s->P;
-  if (s->P > 2 && len > SHMC_STEPS_MAX * piece)
+  if (shmc_too_many_steps(s, len, piece))
     return TUBO__COLL_DECLINE;
   unsigned char *r = a->rbuf;
   const unsigned char *src = a->in_place ? r : a->sbuf;

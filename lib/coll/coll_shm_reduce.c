@@ -103,24 +103,25 @@ static int shmc_reduce_chunks(shmc_t *s, const tubo__coll_args_t *a, int all)
   return 0;
 }
 
-int tubo__shmc_reduce(tubo_comm_t *comm, const tubo__coll_args_t *a)
+/* reduce (all 0) or allreduce (all 1): in a flag line, in chunks of a slot, or point to
+ * point where the chunks would be too many. */
+static int shmc_reduce_any(tubo_comm_t *comm, const tubo__coll_args_t *a, int all)
 {
   shmc_t *s = comm->coll_state;
   size_t len = a->count * a->t->size;
   if (len <= SHMC_INLINE)
-    return shmc_reduce_inline(s, a, 0);
-  if (s->P > 2 && len > SHMC_STEPS_MAX * s->slot)
-    return TUBO__COLL_DECLINE; /* the point-to-point table's reduction (SHMC_STEPS_MAX) */
-  return shmc_reduce_chunks(s, a, 0);
+    return shmc_reduce_inline(s, a, all);
+  if (shmc_too_many_steps(s, len, s->slot))
+    return TUBO__COLL_DECLINE; /* the point-to-point table's reduction */
+  return shmc_reduce_chunks(s, a, all);
+}
+
+int tubo__shmc_reduce(tubo_comm_t *comm, const tubo__coll_args_t *a)
+{
+  return shmc_reduce_any(comm, a, 0);
 }
 
 int tubo__shmc_allreduce(tubo_comm_t *comm, const tubo__coll_args_t *a)
 {
-  shmc_t *s = comm->coll_state;
-  size_t len = a->count * a->t->size;
-  if (len <= SHMC_INLINE)
-    return shmc_reduce_inline(s, a, 1);
-  if (s->P > 2 && len > SHMC_STEPS_MAX * s->slot)
-    return TUBO__COLL_DECLINE; /* the point-to-point table's reduction (SHMC_STEPS_MAX) */
-  return shmc_reduce_chunks(s, a, 1);
+  return shmc_reduce_any(comm, a, 1);
 }

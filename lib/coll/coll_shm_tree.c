@@ -333,12 +333,11 @@ int tubo__shmc_tree_reduce(shmc_t *s, const tubo__coll_args_t *a, int all)
   s->tree.calls++;
   if ((rc = tubo__shmc_guard_line(s, k1)) != 0)
     return rc;
+  /* A leader's own value goes in its line too: the group's tree reads it from there. */
+  tubo__coll_copy(shmc_line(s, s->me, k1)->data, in, len);
   if (!leads) {
-    tubo__coll_copy(shmc_line(s, s->me, k1)->data, in, len);
     tubo__shmc_publish_set(s, k1, t->members + 1, t->nmembers - 1);
   } else {
-    /* Its own value goes in its line first: the group's tree reads it from there. */
-    tubo__coll_copy(shmc_line(s, s->me, k1)->data, in, len);
     if ((rc = tubo__shmc_wait_set(s, t->members + 1, t->nmembers - 1, k1)) != 0)
       return rc;
     tree_combine(s, a, t->members, t->nmembers, k1, len, part);
