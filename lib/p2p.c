@@ -200,6 +200,31 @@ static void recv_init(tubo_request_t *r, const tubo_comm_t *comm, void *buf, siz
   r->msg_len = (size_t)-1;
 }
 
+static void recv_spin(tubo__world_t *w, const tubo_request_t *r);
+
+/* A blocking receive through the engine on a request on the caller's stack (tubo_recv's
+ * and tubo_recv_loan's general paths): started, then, where it did not end at once,
+ * waited for under fn's name. loan: the request's loan mode (TUBO__RL_TAKE or 0); a loan
+ * receive first polls its peer's channel (recv_spin), as a wait on a posted receive does.
+ * The caller reads the outcome, then clears r->magic. */
+static void recv_on_stack(tubo_comm_t *comm, tubo_request_t *r, void *buf, size_t cap, int source,
+                          int tag, uint8_t loan, const char *fn)
+{
+  tubo__world_t *w = comm->w;
+  memset(r, 0, offsetof(tubo_request_t, cf));
+  r->magic = TUBO__REQ_MAGIC;
+  recv_init(r, comm, buf, cap, source, tag);
+  r->loan = loan;
+  tubo__recv_start(w, r);
+  if (r->state != TUBO__RS_DONE) {
+    tubo__call_t was = tubo__call_enter(w, fn, comm, TUBO__BLK_SOURCE, source, tag, 1);
+    if (loan == TUBO__RL_TAKE)
+      recv_spin(w, r);
+    tubo__wait_req(w, r);
+    tubo__call_leave(w, was);
+  }
+}
+
 static void send_init(tubo_request_t *r, const tubo_comm_t *comm, const void *buf, size_t len,
                       int dest, int tag)
 {
@@ -238,7 +263,6 @@ int tubo__isend_ctx(tubo_comm_t *comm, uint16_t ctx, const void *buf, size_t len
 }
 
 static int wait_impl(tubo_request_t **req, tubo_status_t *status, const char *fn, int pooled);
-static void recv_spin(tubo__world_t *w, const tubo_request_t *r);
 
 int tubo__send_loan(tubo_comm_t *comm, uint64_t off, size_t len, int dest, int tag)
 {
@@ -290,26 +314,14 @@ int tubo__recv_loan_general(int source, int tag, tubo_comm_t *comm, void **ptr,
   int rc = p2p_check(comm, source, tag, NULL, 0, 1);
   if (rc != 0 || source == TUBO_PROC_NULL)
     return rc;
-  tubo__world_t *w = comm->w;
   tubo_request_t r;
-  memset(&r, 0, offsetof(tubo_request_t, cf));
-  r.magic = TUBO__REQ_MAGIC;
-  recv_init(&r, comm, NULL, 0, source, tag);
-  r.loan = TUBO__RL_TAKE;
-  tubo__recv_start(w, &r);
-  if (r.state != TUBO__RS_DONE) {
-    tubo__call_t was =
-        tubo__call_enter(w, "tubo_recv_loan", comm, TUBO__BLK_SOURCE, source, tag, 1);
-    recv_spin(w, &r);
-    tubo__wait_req(w, &r);
-    tubo__call_leave(w, was);
-  }
+  recv_on_stack(comm, &r, NULL, 0, source, tag, TUBO__RL_TAKE, "tubo_recv_loan");
   r.magic = 0;
   if (r.loan == TUBO__RL_QUEUED)
     return 0;
   if (r.error == 0)
     *ptr = r.buf;
-  status_fill(w, &r, r.error, status);
+  status_fill(comm->w, &r, r.error, status);
   return r.error;
 }
 
@@ -452,18 +464,9 @@ __attribute__((noinline)) int tubo__recv_general(void *buf, size_t cap, int sour
     status_null(status);
     return 0;
   }
-  tubo__world_t *w = comm->w;
   tubo_request_t r;
-  memset(&r, 0, offsetof(tubo_request_t, cf));
-  r.magic = TUBO__REQ_MAGIC;
-  recv_init(&r, comm, buf, cap, source, tag);
-  tubo__recv_start(w, &r);
-  if (r.state != TUBO__RS_DONE) {
-    tubo__call_t was = tubo__call_enter(w, "tubo_recv", comm, TUBO__BLK_SOURCE, source, tag, 1);
-    tubo__wait_req(w, &r);
-    tubo__call_leave(w, was);
-  }
-  status_fill(w, &r, r.error, status);
+  recv_on_stack(comm, &r, buf, cap, source, tag, 0, "tubo_recv");
+  status_fill(comm->w, &r, r.error, status);
   r.magic = 0;
   return r.error;
 }
