@@ -221,19 +221,27 @@ int tuboinfo_settings(tuboinfo_t *t)
   return 0;
 }
 
+/* Where each of the n ranks placed runs (the caller frees it), or NULL where nothing
+ * is placed (or out of memory). */
+static tubo__locality_t *info_places(const tuboinfo_t *t, int n)
+{
+  if (t->topo == NULL || t->p == NULL)
+    return NULL;
+  tubo__locality_t *loc = calloc((size_t)n, sizeof *loc);
+  for (int r = 0; loc != NULL && r < n; r++)
+    tubo__topo_locality_of(t->topo, t->p->rank[r].cpuset, &loc[r]);
+  return loc;
+}
+
 /* How many pairs of the ranks placed share an L2 or an L3 cache: the kinds of pair
  * (tubo__pair_kind) for which the shm transport's rule keeps the channel. */
 static long info_pairs_sharing(tuboinfo_t *t, long *pairs)
 {
   int n = info_nranks(t);
   *pairs = (long)n * (n - 1) / 2;
-  if (t->topo == NULL || t->p == NULL)
-    return -1;
-  tubo__locality_t *loc = calloc((size_t)n, sizeof *loc);
+  tubo__locality_t *loc = info_places(t, n);
   if (loc == NULL)
     return -1;
-  for (int r = 0; r < n; r++)
-    tubo__topo_locality_of(t->topo, t->p->rank[r].cpuset, &loc[r]);
   long share = 0;
   for (int a = 0; a < n; a++)
     for (int b = a + 1; b < n; b++)
@@ -251,13 +259,9 @@ static int info_coll_tree(tuboinfo_t *t, char *buf, size_t cap, int *level)
   int n = info_nranks(t), G = -1;
   buf[0] = '\0';
   *level = 0;
-  if (t->topo == NULL || t->p == NULL)
-    return -1;
-  tubo__locality_t *loc = calloc((size_t)n, sizeof *loc);
-  int *group_of = calloc((size_t)n, sizeof *group_of);
+  tubo__locality_t *loc = info_places(t, n);
+  int *group_of = loc != NULL ? calloc((size_t)n, sizeof *group_of) : NULL;
   if (loc != NULL && group_of != NULL) {
-    for (int r = 0; r < n; r++)
-      tubo__topo_locality_of(t->topo, t->p->rank[r].cpuset, &loc[r]);
     uint64_t forced = tubo__setting_u64("TUBO_COLL_TREE", 0, 0, INT32_MAX);
     G = tubo__shmc_tree_groups(n, loc, forced, group_of, level);
     size_t len = 0;
