@@ -95,6 +95,14 @@ typedef struct shmc {
   tubo__selfcheck_t check; /* of this rank's lines, run by its world's health checks */
   shmc_tree_t tree;
   uint32_t floor; /* the first step of the tree collective in progress (coll_shm_tree.c) */
+  /* The one-copy collectives' scratch (coll_shm_big.c). */
+  struct {
+    tubo__objmem_t mem; /* base NULL until a call needs it */
+    size_t cap;         /* TUBO_COLL_SCRATCH_BYTES, read at the first call that asks */
+    int cap_read;
+    size_t failed;  /* the least size the heap had no room for, or 0 */
+    uint64_t calls; /* collectives that went through it (tests look) */
+  } big;
 } shmc_t;
 
 /* Whether a call of len bytes, step bytes of it per engine step, goes point to point
@@ -151,6 +159,18 @@ static inline int tubo__shmc_guard_line(shmc_t *s, uint32_t k)
   return tubo__shmc_wait(s, -1, k - (SHMC_DEPTH - 1));
 }
 
+/* Slice q of n elements of es bytes shared among the ranks: [*lo, *hi), aligned to cache
+ * lines where the type allows. */
+static inline void tubo__shmc_slice(const shmc_t *s, size_t es, size_t n, int q, size_t *lo,
+                                    size_t *hi)
+{
+  size_t align = es >= SHMC_LINE ? 1 : SHMC_LINE / es;
+  size_t per = (n + (size_t)s->P - 1) / (size_t)s->P;
+  per = (per + align - 1) / align * align;
+  *lo = n < per * (size_t)q ? n : per * (size_t)q;
+  *hi = n - *lo < per ? n : *lo + per;
+}
+
 /* Combines n parts of count elements along the fixed tree (coll.h), in place: parts[i]'s
  * memory may be overwritten (but not parts[0]'s unless n is 1). Returns the part that
  * holds the result. */
@@ -167,6 +187,14 @@ int tubo__shmc_alltoall(tubo_comm_t *comm, const tubo__coll_args_t *a);
 int tubo__shmc_allgatherv(tubo_comm_t *comm, const tubo__coll_args_t *a);
 int tubo__shmc_reduce(tubo_comm_t *comm, const tubo__coll_args_t *a);
 int tubo__shmc_allreduce(tubo_comm_t *comm, const tubo__coll_args_t *a);
+
+/* The one-copy collectives through the scratch (coll_shm_big.c), for calls the slots
+ * would take more than SHMC_STEPS_MAX steps for; TUBO__COLL_DECLINE (on every rank
+ * alike) where the scratch cannot be had. all: allreduce rather than reduce. */
+int tubo__shmc_bcast_big(shmc_t *s, const tubo__coll_args_t *a);
+int tubo__shmc_reduce_big(shmc_t *s, const tubo__coll_args_t *a, int all);
+/* Lets the scratch go (teardown). */
+void tubo__shmc_big_free(shmc_t *s);
 
 /* The tree (coll_shm_tree.c). Groups P ranks placed at loc[0..P) (by comm rank): forced
  * >= 2 makes groups of forced consecutive ranks, forced 1 none; forced 0 groups by the

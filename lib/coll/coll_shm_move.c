@@ -38,7 +38,7 @@ int tubo__shmc_bcast(tubo_comm_t *comm, const tubo__coll_args_t *a)
   if (len <= SHMC_INLINE && s->tree.G > 0)
     return tubo__shmc_tree_bcast(s, a);
   if (shmc_too_many_steps(s, len, s->slot))
-    return TUBO__COLL_DECLINE; /* a tree of messages */
+    return tubo__shmc_bcast_big(s, a); /* or a tree of messages */
   if (len <= SHMC_INLINE) {
     uint32_t k = s->step + 1;
     if (s->me == root) {
