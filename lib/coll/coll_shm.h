@@ -18,6 +18,9 @@
  * line, at k + 1 - SHMC_DEPTH): in the collectives where all ranks wait for all, that
  * holds already, and a root of small broadcasts runs up to SHMC_DEPTH steps ahead.
  *
+ * Larger bcasts, reduces and allreduces of more than two ranks copy once through a
+ * scratch block of the heap that the communicator keeps between calls (coll_shm_big.c).
+ *
  * Waiting ranks poll as the waiting policy says (waitpol.h), then sleep on the control
  * line's bell; the rank whose flag completes what sleepers wait for (the last to arrive,
  * or the root others wait on) wakes them all with one system call. Sleepers wake every few
@@ -50,10 +53,12 @@
 #define SHMC_LINE   64u
 #define SHMC_INLINE 56u /* bytes of data a flag line carries */
 /* A collective among more than two ranks that would take more than this many of the
- * engine's steps goes point to point (TUBO__COLL_DECLINE): each step holds every rank
- * until all have copied, and with more ranks than cores those waits cost more than the
- * copies (doc/benchmarks.md, "Collectives"). The rule reads only what every rank of the
- * call knows alike (the arguments, the ranks, the slot's size), so all decline together. */
+ * engine's steps does not go through the slots: each step holds every rank until all
+ * have copied, and with more ranks than cores those waits cost more than the copies
+ * (doc/design.md, "Collectives"). bcast, reduce and allreduce copy once through the
+ * scratch (coll_shm_big.c), the rest go point to point (TUBO__COLL_DECLINE). The rule
+ * reads only what every rank of the call knows alike (the arguments, the ranks, the
+ * slot's size), so all choose together. */
 #define SHMC_STEPS_MAX 8u
 #define SHMC_DEPTH     8u /* flag lines per rank: steps a rank may run ahead of the slowest */
 
