@@ -1,15 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /* The shared-memory engine's one-copy collectives (lib/coll/coll_shm_big.c): bcast,
- * reduce and allreduce of more data than the slots take in SHMC_STEPS_MAX steps, on 3 to 9
- * ranks. Sizes just past that bound (an odd count), 1 MiB and about twice the bound (odd
- * byte counts for bcast); bcast from every root, reduce to every root in place and not,
- * allreduce in place and not, several in a row with no barrier. Doubles are checked bit
- * for bit against the fixed tree each rank computes alone and against the point-to-point
- * table (TUBO_COLL_SHM=0); a non-commutative operation of the user's against the
- * point-to-point table; and the engine's count says which calls went through the scratch.
- * Then the scratch refused: by TUBO_COLL_SCRATCH_BYTES, and by a heap that rank 0 filled,
- * where every rank must leave the call to the point-to-point table alike (the heap does
- * not merge freed blocks, so no later call in the job could have the scratch again). */
+ * reduce and allreduce of more data than one of the slots takes, on 3 to 9 ranks. Sizes
+ * just past a slot (an odd count), 1 MiB and past twice what the slots would take in
+ * SHMC_STEPS_MAX steps (odd byte counts for bcast); bcast from every root, reduce to every root in
+ * place and not, allreduce in place and not, several in a row with no barrier. Doubles are checked
+ * bit for bit against the fixed tree each rank computes alone and against the point-to-point table
+ * (TUBO_COLL_SHM=0); a non-commutative operation of the user's against the point-to-point table;
+ * and the engine's count says which calls went through the scratch. Then the scratch refused: by
+ * TUBO_COLL_SCRATCH_BYTES, and by a heap that rank 0 filled, where every rank must leave the call
+ * to the point-to-point table alike (the heap does not merge freed blocks, so no later call in the
+ * job could have the scratch again). */
 #include "config.h"
 
 #include <stdint.h>
@@ -48,7 +48,7 @@ static shmc_t *cb_engine(tubo_comm_t *c)
 /* Whether the engine's rule sends a call of len bytes through the scratch. */
 static int cb_big(const shmc_t *s, size_t len)
 {
-  return s->P > 2 && len > SHMC_STEPS_MAX * s->slot;
+  return s->P > 2 && len > s->slot;
 }
 
 /* The fixed tree's sums of every rank's cr_spread_val(q, i, salt), n elements. */
@@ -192,9 +192,9 @@ static void body_big(void)
   shmc_t *s = cb_engine(c);
   TH_CHECK(tubo__coll_tree_groups(p2p, NULL) < 0,
            "expected TUBO_COLL_SHM=0 to leave the communicator to point-to-point messages");
-  size_t bound = SHMC_STEPS_MAX * s->slot; /* bytes: a multiple of 64 */
-  size_t counts[3] = {bound / sizeof(double) + 1, ((size_t)1 << 20) / sizeof(double),
-                      2 * bound / sizeof(double) + 12345};
+  size_t slot = s->slot; /* bytes: a multiple of 64 */
+  size_t counts[3] = {slot / sizeof(double) + 1, ((size_t)1 << 20) / sizeof(double),
+                      2 * SHMC_STEPS_MAX * slot / sizeof(double) + 12345};
   for (int i = 0; i < 3; i++) {
     cb_sums(c, p2p, counts[i], (unsigned)i * 10);
     cb_bcasts(c, counts[i] * sizeof(double) + (i == 1 ? 0 : 3));
@@ -211,20 +211,25 @@ static void body_big(void)
 }
 
 /* The scratch refused: a cap below the call's need, then a heap rank 0 filled. Every rank
- * leaves the call to the point-to-point table alike, and the result is the same. */
+ * leaves the call to the slots or the point-to-point table alike, and the result is the
+ * same. */
 static void body_refused(void)
 {
   int P = th_size, me = th_rank;
   tubo_comm_t *c = cb_dup("TUBO_COLL_SCRATCH_BYTES", "4096");
   shmc_t *s = cb_engine(c);
-  size_t n = 2 * SHMC_STEPS_MAX * s->slot / sizeof(double) + 3;
+  /* Through the slots (a few steps), then point to point (too many). */
+  size_t n = 2 * SHMC_STEPS_MAX * s->slot / sizeof(double) + 3, mid = 3 * s->slot / 8 + 3;
   double *in = th_malloc(n * sizeof(double)), *out = th_malloc(n * sizeof(double));
   double *want = th_malloc(n * sizeof(double));
   cb_fill(in, n, me, 3);
+  cb_want(P, mid, 3, want);
+  TH_OK(tubo_allreduce(in, out, mid, TUBO_DOUBLE, TUBO_SUM, c));
+  cb_unset("TUBO_COLL_SCRATCH_BYTES");
+  cb_same("allreduce through the slots with the scratch capped", mid, out, want);
   cb_want(P, n, 3, want);
   TH_OK(tubo_allreduce(in, out, n, TUBO_DOUBLE, TUBO_SUM, c));
-  cb_unset("TUBO_COLL_SCRATCH_BYTES");
-  cb_same("allreduce with the scratch capped", n, out, want);
+  cb_same("allreduce point to point with the scratch capped", n, out, want);
   TH_EQ("one-copy calls with the scratch capped", s->big.calls, (uint64_t)0);
   TH_OK(tubo_comm_free(&c));
 

@@ -53,11 +53,11 @@
 #define SHMC_LINE   64u
 #define SHMC_INLINE 56u /* bytes of data a flag line carries */
 /* A collective among more than two ranks that would take more than this many of the
- * engine's steps does not go through the slots: each step holds every rank until all
- * have copied, and with more ranks than cores those waits cost more than the copies
- * (doc/design.md, "Collectives"). bcast, reduce and allreduce copy once through the
- * scratch (coll_shm_big.c), the rest go point to point (TUBO__COLL_DECLINE). The rule
- * reads only what every rank of the call knows alike (the arguments, the ranks, the
+ * engine's steps goes point to point (TUBO__COLL_DECLINE): each step holds every rank
+ * until all have copied, and with more ranks than cores those waits cost more than the
+ * copies (doc/design.md, "Collectives"). bcast, reduce and allreduce of more than a slot
+ * copy once through the scratch instead where it can be had (shmc_one_copy). The rules
+ * read only what every rank of the call knows alike (the arguments, the ranks, the
  * slot's size), so all choose together. */
 #define SHMC_STEPS_MAX 8u
 #define SHMC_DEPTH     8u /* flag lines per rank: steps a rank may run ahead of the slowest */
@@ -115,6 +115,14 @@ typedef struct shmc {
 static inline int shmc_too_many_steps(const shmc_t *s, size_t len, size_t step)
 {
   return s->P > 2 && len > SHMC_STEPS_MAX * step;
+}
+
+/* Whether a bcast, reduce or allreduce of len bytes goes through the scratch
+ * (coll_shm_big.c): among more than two ranks, more than one slot. Measured on 2 vCPUs,
+ * it beat the slots from two steps at 16 ranks (doc/benchmarks.md, "Collectives"). */
+static inline int shmc_one_copy(const shmc_t *s, size_t len)
+{
+  return s->P > 2 && len > s->slot;
 }
 
 static inline struct shmc_line *shmc_line(const shmc_t *s, int rank, uint32_t k)
@@ -194,7 +202,7 @@ int tubo__shmc_reduce(tubo_comm_t *comm, const tubo__coll_args_t *a);
 int tubo__shmc_allreduce(tubo_comm_t *comm, const tubo__coll_args_t *a);
 
 /* The one-copy collectives through the scratch (coll_shm_big.c), for calls the slots
- * would take more than SHMC_STEPS_MAX steps for; TUBO__COLL_DECLINE (on every rank
+ * would take more than one step for (shmc_one_copy); TUBO__COLL_DECLINE (on every rank
  * alike) where the scratch cannot be had. all: allreduce rather than reduce. */
 int tubo__shmc_bcast_big(shmc_t *s, const tubo__coll_args_t *a);
 int tubo__shmc_reduce_big(shmc_t *s, const tubo__coll_args_t *a, int all);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* One-copy collectives (coll_shm.h): bcast, reduce and allreduce of more ranks than two
- * whose data would take more than SHMC_STEPS_MAX steps through the slots go through the
+ * whose data would take more than one step through the slots go through the
  * communicator's scratch block instead, in a fixed number of steps whatever the size.
  *
  * The scratch is a block of the job's shared heap, taken collectively (objmem.h) by the
@@ -9,7 +9,8 @@
  * size, when a call needs more, up to TUBO_COLL_SCRATCH_BYTES. Whether a call fits, and
  * how large a block it asks for, come from its arguments and the block's size, the same
  * on every rank; when the heap has no room (rank 0 tells every rank alike) the call, and
- * every later one that needs as much, is left to the point-to-point table.
+ * every later one that needs as much, goes through the slots or point to point as
+ * SHMC_STEPS_MAX says.
  *
  * bcast, one step k: the root copies its buffer into the scratch and publishes k; every
  * other rank waits for it, copies out at its own pace and publishes k. The root's next

@@ -93,16 +93,20 @@ static int shmc_reduce_chunks(shmc_t *s, const tubo__coll_args_t *a, int all)
   return 0;
 }
 
-/* reduce (all 0) or allreduce (all 1): in a flag line, in chunks of a slot, or point to
- * point where the chunks would be too many. */
+/* reduce (all 0) or allreduce (all 1): in a flag line; beyond a slot among more than two
+ * ranks, through the scratch; else in chunks of a slot, or point to point where the
+ * chunks would be too many. */
 static int shmc_reduce_any(tubo_comm_t *comm, const tubo__coll_args_t *a, int all)
 {
   shmc_t *s = comm->coll_state;
   size_t len = a->count * a->t->size;
   if (len <= SHMC_INLINE)
     return shmc_reduce_inline(s, a, all);
+  int rc;
+  if (shmc_one_copy(s, len) && (rc = tubo__shmc_reduce_big(s, a, all)) != TUBO__COLL_DECLINE)
+    return rc;
   if (shmc_too_many_steps(s, len, s->slot))
-    return tubo__shmc_reduce_big(s, a, all); /* or the point-to-point table's */
+    return TUBO__COLL_DECLINE; /* the point-to-point table's reduction */
   return shmc_reduce_chunks(s, a, all);
 }
 
