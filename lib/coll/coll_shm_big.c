@@ -18,7 +18,7 @@
  *
  * reduce and allreduce, three steps: at k1 each rank copies its data into its part of
  * the scratch (P parts of a line-aligned stride); once all have, rank i combines slice i
- * (shmc_slice) of every part along the fixed tree, in place (only it touches slice i of
+ * (tubo__shmc_slice) of every part along the fixed tree, in place (only it touches slice i of
  * any part), leaves the result in slice i of the last part and publishes k2; once all
  * have, the ranks that want the result copy the last part out, and every rank publishes
  * k3, which says it has done reading, without waiting for anyone: the next write into
