@@ -201,6 +201,13 @@ static void body_big(void)
   }
   TH_CHECK(th_size < 3 || s->big.calls > 0, "expected some calls through the scratch at %d ranks",
            th_size);
+  /* The scratch grew to the largest call's need and stays for smaller ones. */
+  size_t need = th_size * ((counts[2] * sizeof(double) + 63) / 64 * 64);
+  TH_CHECK(s->big.mem.size >= need, "expected a scratch of at least %zu bytes, got %zu", need,
+           s->big.mem.size);
+  void *base = s->big.mem.base;
+  cb_sums(c, p2p, counts[0], 40);
+  TH_CHECK(s->big.mem.base == base, "expected the scratch to stay where it was for a smaller call");
   cb_user_op(c, p2p, counts[2]);
   /* Small ones among them still go through the slots and lines. */
   double x = th_rank, sum = 0;
