@@ -193,6 +193,23 @@ static int block_bcast(fr_ctx_t *c)
   return tubo_bcast(buf, FR_COLL_N, TUBO_DOUBLE, c->victim, th_world);
 }
 
+/* The same with more data than the shared-memory engine's slots take in a few steps, where
+ * it copies once through its scratch (coll_shm_big.c) from three ranks on. */
+#define FR_BIG_COLL_N 400000
+
+static int block_allreduce_big(fr_ctx_t *c)
+{
+  static double in[FR_BIG_COLL_N], out[FR_BIG_COLL_N];
+  (void)c;
+  return tubo_allreduce(in, out, FR_BIG_COLL_N, TUBO_DOUBLE, TUBO_SUM, th_world);
+}
+
+static int block_bcast_big(fr_ctx_t *c)
+{
+  static double buf[FR_BIG_COLL_N];
+  return tubo_bcast(buf, FR_BIG_COLL_N, TUBO_DOUBLE, c->victim, th_world);
+}
+
 static tubo_comm_t *fr_dup;
 
 static void open_dup(fr_ctx_t *c)
@@ -433,6 +450,8 @@ FR_BODY(barrier, NULL, NULL, NULL)
 FR_BODY(allreduce, NULL, NULL, NULL)
 FR_BODY(bcast, NULL, NULL, NULL)
 FR_BODY(allreduce_mid, open_dup, start_allreduce, close_dup)
+FR_BODY(allreduce_big, NULL, NULL, NULL)
+FR_BODY(bcast_big, NULL, NULL, NULL)
 FR_BODY(probe, NULL, NULL, NULL)
 FR_BODY(halo, NULL, NULL, NULL)
 FR_BODY(pipe_recv, open_pipes, NULL, close_pipes)
@@ -521,6 +540,8 @@ const th_body_t fr_bodies[] = {
     {"allreduce", body_allreduce, TH_SELF_INIT},
     {"bcast", body_bcast, TH_SELF_INIT},
     {"allreduce_mid", body_allreduce_mid, TH_SELF_INIT},
+    {"allreduce_big", body_allreduce_big, TH_SELF_INIT},
+    {"bcast_big", body_bcast_big, TH_SELF_INIT},
     {"probe", body_probe, TH_SELF_INIT},
     {"halo", body_halo, TH_SELF_INIT},
     {"pipe_recv", body_pipe_recv, TH_SELF_INIT},

@@ -265,6 +265,7 @@ static void shmc_teardown(tubo_comm_t *comm)
   if (shmc_selfcheck(s) != 0)
     tubo__job_corrupt(comm->w);
   tubo__objmem_release(&s->seg);
+  tubo__shmc_big_free(s);
   tubo__shmc_tree_free(s);
   free(s->tmp);
   free(s->parts);

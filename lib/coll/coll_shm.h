@@ -18,6 +18,9 @@
  * line, at k + 1 - SHMC_DEPTH): in the collectives where all ranks wait for all, that
  * holds already, and a root of small broadcasts runs up to SHMC_DEPTH steps ahead.
  *
+ * Larger bcasts, reduces and allreduces of more than two ranks copy once through a
+ * scratch block of the heap that the communicator keeps between calls (coll_shm_big.c).
+ *
  * Waiting ranks poll as the waiting policy says (waitpol.h), then sleep on the control
  * line's bell; the rank whose flag completes what sleepers wait for (the last to arrive,
  * or the root others wait on) wakes them all with one system call. Sleepers wake every few
@@ -52,8 +55,10 @@
 /* A collective among more than two ranks that would take more than this many of the
  * engine's steps goes point to point (TUBO__COLL_DECLINE): each step holds every rank
  * until all have copied, and with more ranks than cores those waits cost more than the
- * copies (doc/benchmarks.md, "Collectives"). The rule reads only what every rank of the
- * call knows alike (the arguments, the ranks, the slot's size), so all decline together. */
+ * copies (doc/design.md, "Collectives"). bcast, reduce and allreduce of more than a slot
+ * copy once through the scratch instead where it can be had (shmc_one_copy). The rules
+ * read only what every rank of the call knows alike (the arguments, the ranks, the
+ * slot's size), so all choose together. */
 #define SHMC_STEPS_MAX 8u
 #define SHMC_DEPTH     8u /* flag lines per rank: steps a rank may run ahead of the slowest */
 
@@ -95,6 +100,14 @@ typedef struct shmc {
   tubo__selfcheck_t check; /* of this rank's lines, run by its world's health checks */
   shmc_tree_t tree;
   uint32_t floor; /* the first step of the tree collective in progress (coll_shm_tree.c) */
+  /* The one-copy collectives' scratch (coll_shm_big.c). */
+  struct {
+    tubo__objmem_t mem; /* base NULL until a call needs it */
+    size_t cap;         /* TUBO_COLL_SCRATCH_BYTES, read at the first call that asks */
+    int cap_read;
+    size_t failed;  /* the least size the heap had no room for, or 0 */
+    uint64_t calls; /* collectives that went through it (tests look) */
+  } big;
 } shmc_t;
 
 /* Whether a call of len bytes, step bytes of it per engine step, goes point to point
@@ -102,6 +115,14 @@ typedef struct shmc {
 static inline int shmc_too_many_steps(const shmc_t *s, size_t len, size_t step)
 {
   return s->P > 2 && len > SHMC_STEPS_MAX * step;
+}
+
+/* Whether a bcast, reduce or allreduce of len bytes goes through the scratch
+ * (coll_shm_big.c): among more than two ranks, more than one slot. Measured on 2 vCPUs,
+ * it beat the slots from two steps at 16 ranks (doc/benchmarks.md, "Collectives"). */
+static inline int shmc_one_copy(const shmc_t *s, size_t len)
+{
+  return s->P > 2 && len > s->slot;
 }
 
 static inline struct shmc_line *shmc_line(const shmc_t *s, int rank, uint32_t k)
@@ -151,6 +172,18 @@ static inline int tubo__shmc_guard_line(shmc_t *s, uint32_t k)
   return tubo__shmc_wait(s, -1, k - (SHMC_DEPTH - 1));
 }
 
+/* Slice q of n elements of es bytes shared among the ranks: [*lo, *hi), aligned to cache
+ * lines where the type allows. */
+static inline void tubo__shmc_slice(const shmc_t *s, size_t es, size_t n, int q, size_t *lo,
+                                    size_t *hi)
+{
+  size_t align = es >= SHMC_LINE ? 1 : SHMC_LINE / es;
+  size_t per = (n + (size_t)s->P - 1) / (size_t)s->P;
+  per = (per + align - 1) / align * align;
+  *lo = n < per * (size_t)q ? n : per * (size_t)q;
+  *hi = n - *lo < per ? n : *lo + per;
+}
+
 /* Combines n parts of count elements along the fixed tree (coll.h), in place: parts[i]'s
  * memory may be overwritten (but not parts[0]'s unless n is 1). Returns the part that
  * holds the result. */
@@ -167,6 +200,14 @@ int tubo__shmc_alltoall(tubo_comm_t *comm, const tubo__coll_args_t *a);
 int tubo__shmc_allgatherv(tubo_comm_t *comm, const tubo__coll_args_t *a);
 int tubo__shmc_reduce(tubo_comm_t *comm, const tubo__coll_args_t *a);
 int tubo__shmc_allreduce(tubo_comm_t *comm, const tubo__coll_args_t *a);
+
+/* The one-copy collectives through the scratch (coll_shm_big.c), for calls the slots
+ * would take more than one step for (shmc_one_copy); TUBO__COLL_DECLINE (on every rank
+ * alike) where the scratch cannot be had. all: allreduce rather than reduce. */
+int tubo__shmc_bcast_big(shmc_t *s, const tubo__coll_args_t *a);
+int tubo__shmc_reduce_big(shmc_t *s, const tubo__coll_args_t *a, int all);
+/* Lets the scratch go (teardown). */
+void tubo__shmc_big_free(shmc_t *s);
 
 /* The tree (coll_shm_tree.c). Groups P ranks placed at loc[0..P) (by comm rank): forced
  * >= 2 makes groups of forced consecutive ranks, forced 1 none; forced 0 groups by the

@@ -37,6 +37,8 @@ int tubo__shmc_bcast(tubo_comm_t *comm, const tubo__coll_args_t *a)
   int root = a->root, rc = 0;
   if (len <= SHMC_INLINE && s->tree.G > 0)
     return tubo__shmc_tree_bcast(s, a);
+  if (shmc_one_copy(s, len) && (rc = tubo__shmc_bcast_big(s, a)) != TUBO__COLL_DECLINE)
+    return rc;
   if (shmc_too_many_steps(s, len, s->slot))
     return TUBO__COLL_DECLINE; /* a tree of messages */
   if (len <= SHMC_INLINE) {

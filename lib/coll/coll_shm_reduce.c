@@ -56,16 +56,6 @@ static int shmc_reduce_inline(shmc_t *s, const tubo__coll_args_t *a, int all)
   return 0;
 }
 
-/* Slice q of a chunk of n elements: aligned to cache lines where the type allows. */
-static void shmc_slice(const shmc_t *s, size_t es, size_t n, int q, size_t *lo, size_t *hi)
-{
-  size_t align = es >= SHMC_LINE ? 1 : SHMC_LINE / es;
-  size_t per = (n + (size_t)s->P - 1) / (size_t)s->P;
-  per = (per + align - 1) / align * align;
-  *lo = min_sz(n, per * (size_t)q);
-  *hi = min_sz(n, *lo + per);
-}
-
 static int shmc_reduce_chunks(shmc_t *s, const tubo__coll_args_t *a, int all)
 {
   size_t es = a->t->size, per_chunk = s->slot / es;
@@ -81,7 +71,7 @@ static int shmc_reduce_chunks(shmc_t *s, const tubo__coll_args_t *a, int all)
     tubo__shmc_publish(s, k1, SHMC_WAKE_IF_LAST);
     if ((rc = tubo__shmc_wait(s, -1, k1)) != 0)
       return rc;
-    shmc_slice(s, es, n, s->me, &lo, &hi);
+    tubo__shmc_slice(s, es, n, s->me, &lo, &hi);
     if ((rc = tubo__shmc_guard(s, k2)) != 0)
       return rc;
     if (hi > lo) {
@@ -96,21 +86,25 @@ static int shmc_reduce_chunks(shmc_t *s, const tubo__coll_args_t *a, int all)
     if ((rc = tubo__shmc_wait(s, -1, k2)) != 0)
       return rc;
     for (int q = 0; q < s->P; q++) {
-      shmc_slice(s, es, n, q, &lo, &hi);
+      tubo__shmc_slice(s, es, n, q, &lo, &hi);
       memcpy(out + (c0 + lo) * es, shmc_slot(s, q, k2) + lo * es, (hi - lo) * es);
     }
   }
   return 0;
 }
 
-/* reduce (all 0) or allreduce (all 1): in a flag line, in chunks of a slot, or point to
- * point where the chunks would be too many. */
+/* reduce (all 0) or allreduce (all 1): in a flag line; beyond a slot among more than two
+ * ranks, through the scratch; else in chunks of a slot, or point to point where the
+ * chunks would be too many. */
 static int shmc_reduce_any(tubo_comm_t *comm, const tubo__coll_args_t *a, int all)
 {
   shmc_t *s = comm->coll_state;
   size_t len = a->count * a->t->size;
   if (len <= SHMC_INLINE)
     return shmc_reduce_inline(s, a, all);
+  int rc;
+  if (shmc_one_copy(s, len) && (rc = tubo__shmc_reduce_big(s, a, all)) != TUBO__COLL_DECLINE)
+    return rc;
   if (shmc_too_many_steps(s, len, s->slot))
     return TUBO__COLL_DECLINE; /* the point-to-point table's reduction */
   return shmc_reduce_chunks(s, a, all);

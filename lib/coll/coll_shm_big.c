@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: MIT */
+/* One-copy collectives (coll_shm.h): bcast, reduce and allreduce of more ranks than two
+ * whose data would take more than one step through the slots go through the
+ * communicator's scratch block instead, in a fixed number of steps whatever the size.
+ *
+ * The scratch is a block of the job's shared heap, taken collectively (objmem.h) by the
+ * first call that needs it, kept between calls (a process's first touch of a shared page
+ * is slow on some virtual machines) and replaced by a larger one, at least twice the
+ * size, when a call needs more, up to TUBO_COLL_SCRATCH_BYTES. Whether a call fits, and
+ * how large a block it asks for, come from its arguments and the block's size, the same
+ * on every rank; when the heap has no room (rank 0 tells every rank alike) the call, and
+ * every later one that needs as much, goes through the slots or point to point as
+ * SHMC_STEPS_MAX says.
+ *
+ * bcast, one step k: the root copies its buffer into the scratch and publishes k; every
+ * other rank waits for it, copies out at its own pace and publishes k. The root's next
+ * write waits until every rank is at k (tubo__shmc_guard).
+ *
+ * reduce and allreduce, three steps: at k1 each rank copies its data into its part of
+ * the scratch (P parts of a line-aligned stride); once all have, rank i combines slice i
+ * (tubo__shmc_slice) of every part along the fixed tree, in place (only it touches slice i of
+ * any part), leaves the result in slice i of the last part and publishes k2; once all
+ * have, the ranks that want the result copy the last part out, and every rank publishes
+ * k3, which says it has done reading, without waiting for anyone: the next write into
+ * the scratch waits until every rank is at k3. The operands and their order are those
+ * of the slots' path and of the point-to-point tree, so the bits are the same. */
+#include "config.h"
+
+#include <stdint.h>
+#include <string.h>
+
+#include "coll/coll_shm.h"
+#include "settings.h"
+
+/* The largest scratch block a communicator takes by default: a 64-rank allreduce of
+ * 1 MiB, a quarter of the default heap (TUBO_SHM_HEAP_BYTES). */
+#define SHMC_SCRATCH_DEFAULT (64u << 20)
+
+/* Makes s's scratch hold at least need bytes. Returns 0, TUBO__COLL_DECLINE (on every
+ * rank alike) where it cannot, or the error of the exchange between ranks. */
+static int shmc_scratch(shmc_t *s, size_t need)
+{
+  if (!s->big.cap_read) {
+    s->big.cap = (size_t)tubo__setting_u64("TUBO_COLL_SCRATCH_BYTES", SHMC_SCRATCH_DEFAULT, 0,
+                                           (uint64_t)1 << 40);
+    s->big.cap_read = 1;
+  }
+  if (s->big.mem.base != NULL && need <= s->big.mem.size)
+    return 0;
+  if (need > s->big.cap || (s->big.failed != 0 && need >= s->big.failed))
+    return TUBO__COLL_DECLINE;
+  /* At least twice the block it replaces, so that growing calls reallocate seldom. */
+  size_t want = need;
+  if (s->big.mem.base != NULL && want < 2 * s->big.mem.size)
+    want = 2 * s->big.mem.size < s->big.cap ? 2 * s->big.mem.size : s->big.cap;
+  if (s->big.mem.base != NULL)
+    tubo__objmem_release(&s->big.mem); /* freed once every rank has let it go */
+  int rc = tubo__objmem_comm(s->comm, want, &s->big.mem);
+  if (rc == TUBO_ESHM || rc == TUBO_ETOOBIG) {
+    s->big.failed = need; /* rank 0 told every rank the same */
+    return TUBO__COLL_DECLINE;
+  }
+  return rc;
+}
+
+int tubo__shmc_bcast_big(shmc_t *s, const tubo__coll_args_t *a)
+{
+  size_t len = a->count * a->t->size;
+  int rc = shmc_scratch(s, len);
+  if (rc != 0)
+    return rc;
+  unsigned char *x = s->big.mem.base;
+  uint32_t k = s->step + 1;
+  if (s->me == a->root) {
+    if ((rc = tubo__shmc_guard(s, k)) != 0)
+      return rc;
+    memcpy(x, a->rbuf, len);
+    tubo__shmc_publish(s, k, SHMC_WAKE_ALWAYS);
+  } else {
+    if ((rc = tubo__shmc_wait(s, a->root, k)) != 0)
+      return rc;
+    memcpy(a->rbuf, x, len);
+    tubo__shmc_publish(s, k, SHMC_WAKE_IF_LAST);
+  }
+  s->big.calls++;
+  return 0;
+}
+
+int tubo__shmc_reduce_big(shmc_t *s, const tubo__coll_args_t *a, int all)
+{
+  size_t es = a->t->size, len = a->count * es;
+  size_t stride = (len + SHMC_LINE - 1) / SHMC_LINE * SHMC_LINE;
+  if (stride > SIZE_MAX / (size_t)s->P)
+    return TUBO__COLL_DECLINE;
+  int rc = shmc_scratch(s, stride * (size_t)s->P);
+  if (rc != 0)
+    return rc;
+  unsigned char *x = s->big.mem.base, *last = x + stride * (size_t)(s->P - 1);
+  const unsigned char *in = a->in_place ? a->rbuf : a->sbuf;
+  uint32_t k1 = s->step + 1;
+  if ((rc = tubo__shmc_guard(s, k1)) != 0)
+    return rc;
+  memcpy(x + stride * (size_t)s->me, in, len);
+  tubo__shmc_publish(s, k1, SHMC_WAKE_IF_LAST);
+  if ((rc = tubo__shmc_wait(s, -1, k1)) != 0)
+    return rc;
+  size_t lo, hi;
+  tubo__shmc_slice(s, es, a->count, s->me, &lo, &hi);
+  if (hi > lo) {
+    for (int q = 0; q < s->P; q++)
+      s->parts[q] = x + stride * (size_t)q + lo * es;
+    const unsigned char *res = tubo__shmc_tree(a, s->parts, s->P, hi - lo);
+    if (res != last + lo * es) /* the tree leaves it there; should that change */
+      memmove(last + lo * es, res, (hi - lo) * es);
+  }
+  tubo__shmc_publish(s, k1 + 1, SHMC_WAKE_IF_LAST);
+  if (all || s->me == a->root) {
+    if ((rc = tubo__shmc_wait(s, -1, k1 + 1)) != 0)
+      return rc;
+    memcpy(a->rbuf, last, len);
+  }
+  tubo__shmc_publish(s, k1 + 2, SHMC_WAKE_IF_LAST);
+  s->big.calls++;
+  return 0;
+}
+
+void tubo__shmc_big_free(shmc_t *s)
+{
+  if (s->big.mem.base != NULL)
+    tubo__objmem_release(&s->big.mem);
+}

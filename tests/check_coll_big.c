@@ -1,0 +1,292 @@
+/* SPDX-License-Identifier: MIT */
+/* The shared-memory engine's one-copy collectives (lib/coll/coll_shm_big.c): bcast,
+ * reduce and allreduce of more data than one of the slots takes, on 3 to 9 ranks. Sizes
+ * just past a slot (an odd count), 1 MiB and past twice what the slots would take in
+ * SHMC_STEPS_MAX steps (odd byte counts for bcast); bcast from every root, reduce to every root in
+ * place and not, allreduce in place and not, several in a row with no barrier. Doubles are checked
+ * bit for bit against the fixed tree each rank computes alone and against the point-to-point table
+ * (TUBO_COLL_SHM=0); a non-commutative operation of the user's against the point-to-point table;
+ * and the engine's count says which calls went through the scratch. Then the scratch refused: by
+ * TUBO_COLL_SCRATCH_BYTES, and by a heap that rank 0 filled, where every rank must leave the call
+ * to the point-to-point table alike (the heap does not merge freed blocks, so no later call in the
+ * job could have the scratch again). */
+#include "config.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coll/coll_shm.h"
+#include "coll_ref.h"
+#include "harness.h"
+#include "world.h"
+
+/* A communicator like the world's, made with a setting in force for its engine's choice
+ * (and, with first, for its first one-copy call, which reads TUBO_COLL_SCRATCH_BYTES). */
+static tubo_comm_t *cb_dup(const char *name, const char *value)
+{
+  tubo_comm_t *c = NULL;
+  if (name != NULL)
+    TH_CHECK(setenv(name, value, 1) == 0, "expected setenv to work");
+  TH_OK(tubo_comm_dup(th_world, &c));
+  TH_OK(tubo_barrier(c));
+  return c;
+}
+
+static void cb_unset(const char *name)
+{
+  TH_CHECK(unsetenv(name) == 0, "expected unsetenv to work");
+}
+
+static shmc_t *cb_engine(tubo_comm_t *c)
+{
+  TH_CHECK(tubo__coll_tree_groups(c, NULL) >= 0, "expected the shared-memory engine to serve");
+  return c->coll_state;
+}
+
+/* Whether the engine's rule sends a call of len bytes through the scratch. */
+static int cb_big(const shmc_t *s, size_t len)
+{
+  return s->P > 2 && len > s->slot;
+}
+
+/* The fixed tree's sums of every rank's cr_spread_val(q, i, salt), n elements. */
+static void cb_want(int P, size_t n, unsigned salt, double *out)
+{
+  enum { B = 512 };
+  double *blk[16], *vals[16];
+  for (int q = 0; q < P; q++)
+    blk[q] = th_malloc(B * sizeof(double));
+  for (size_t b0 = 0; b0 < n; b0 += B) {
+    size_t m = n - b0 < B ? n - b0 : B;
+    for (int q = 0; q < P; q++) {
+      for (size_t j = 0; j < m; j++)
+        blk[q][j] = cr_spread_val(q, b0 + j, salt);
+      vals[q] = blk[q];
+    }
+    cr_tree_sum((const double *const *)vals, P, NULL, 0, m, out + b0);
+  }
+  for (int q = 0; q < P; q++)
+    free(blk[q]);
+}
+
+static void cb_fill(double *v, size_t n, int r, unsigned salt)
+{
+  for (size_t i = 0; i < n; i++)
+    v[i] = cr_spread_val(r, i, salt);
+}
+
+/* Bit for bit: got against want, n doubles. */
+static void cb_same(const char *what, size_t n, const double *got, const double *want)
+{
+  if (memcmp(got, want, n * sizeof(double)) == 0)
+    return;
+  size_t i = 0;
+  while (memcmp(&got[i], &want[i], sizeof(double)) == 0)
+    i++;
+  TH_CHECK(0, "%s, %zu doubles: element %zu is %.17g, expected %.17g", what, n, i, got[i], want[i]);
+}
+
+/* Sums of n doubles: allreduce in place and not (twice in a row, other data), reduce to
+ * every root; the bits of the fixed tree and of the point-to-point table. */
+static void cb_sums(tubo_comm_t *c, tubo_comm_t *p2p, size_t n, unsigned salt)
+{
+  int P = th_size, me = th_rank;
+  shmc_t *s = cb_engine(c);
+  double *in = th_malloc(n * sizeof(double)), *out = th_malloc(n * sizeof(double));
+  double *want = th_malloc(n * sizeof(double)), *ref = th_malloc(n * sizeof(double));
+  int big = cb_big(s, n * sizeof(double));
+  for (unsigned k = 0; k < 2; k++) {
+    cb_fill(in, n, me, salt + k);
+    cb_want(P, n, salt + k, want);
+    uint64_t before = s->big.calls;
+    TH_OK(tubo_allreduce(in, out, n, TUBO_DOUBLE, TUBO_SUM, c));
+    cb_same("allreduce against the fixed tree", n, out, want);
+    memcpy(out, in, n * sizeof(double));
+    TH_OK(tubo_allreduce(TUBO_IN_PLACE, out, n, TUBO_DOUBLE, TUBO_SUM, c));
+    cb_same("allreduce in place against the fixed tree", n, out, want);
+    TH_EQ("one-copy allreduces (2 where the rule says, else 0)", s->big.calls - before,
+          (uint64_t)(2 * big));
+  }
+  TH_OK(tubo_allreduce(in, ref, n, TUBO_DOUBLE, TUBO_SUM, p2p));
+  cb_same("allreduce against the point-to-point table", n, ref, want);
+  uint64_t before = s->big.calls;
+  for (int root = 0; root < P; root++) {
+    int inplace = me == root && root % 2 == 0;
+    memset(out, 0xa5, n * sizeof(double));
+    if (inplace)
+      memcpy(out, in, n * sizeof(double));
+    TH_OK(tubo_reduce(inplace ? TUBO_IN_PLACE : in, me == root ? out : NULL, n, TUBO_DOUBLE,
+                      TUBO_SUM, root, c));
+    if (me == root)
+      cb_same(inplace ? "reduce in place to its root" : "reduce to its root", n, out, want);
+  }
+  TH_EQ("one-copy reduces (one per root where the rule says)", s->big.calls - before,
+        (uint64_t)(P * big));
+  free(in);
+  free(out);
+  free(want);
+  free(ref);
+}
+
+/* A non-commutative operation (element by element, as MPI's): the order of the operands
+ * shows in the result. */
+static void cb_skew(const void *in, void *inout, size_t count, tubo_type_t type)
+{
+  (void)type;
+  const double *a = in;
+  double *b = inout;
+  for (size_t i = 0; i < count; i++)
+    b[i] = a[i] * 0.75 + b[i] * 1.25 + 1.0;
+}
+
+static void cb_user_op(tubo_comm_t *c, tubo_comm_t *p2p, size_t n)
+{
+  shmc_t *s = cb_engine(c);
+  tubo_op_t *op = NULL;
+  TH_OK(tubo_op_create(cb_skew, 0, &op));
+  double *in = th_malloc(n * sizeof(double)), *out = th_malloc(n * sizeof(double));
+  double *ref = th_malloc(n * sizeof(double));
+  cb_fill(in, n, th_rank, 7);
+  uint64_t before = s->big.calls;
+  TH_OK(tubo_allreduce(in, out, n, TUBO_DOUBLE, op, c));
+  TH_EQ("one-copy allreduces of the user's operation", s->big.calls - before,
+        (uint64_t)cb_big(s, n * sizeof(double)));
+  TH_OK(tubo_allreduce(in, ref, n, TUBO_DOUBLE, op, p2p));
+  cb_same("a non-commutative operation against the point-to-point table", n, out, ref);
+  TH_OK(tubo_op_free(&op));
+  free(in);
+  free(out);
+  free(ref);
+}
+
+/* bcast of len bytes from every root, then from rotating roots with no barrier between
+ * (a root runs ahead of the readers by one call at most). */
+static void cb_bcasts(tubo_comm_t *c, size_t len)
+{
+  int P = th_size, me = th_rank;
+  shmc_t *s = cb_engine(c);
+  unsigned char *buf = th_malloc(len);
+  uint64_t before = s->big.calls;
+  for (int k = 0; k < 2 * P; k++) {
+    int root = k % P;
+    for (size_t i = 0; i < len; i++)
+      buf[i] = me == root ? (unsigned char)(i * 7 + (size_t)k) : 0;
+    TH_OK(tubo_bcast(buf, len, TUBO_BYTE, root, c));
+    for (size_t i = 0; i < len; i++)
+      if (buf[i] != (unsigned char)(i * 7 + (size_t)k))
+        TH_CHECK(0, "bcast %d of %zu bytes from %d: byte %zu: expected %u, got %u", k, len, root, i,
+                 (unsigned)(unsigned char)(i * 7 + (size_t)k), (unsigned)buf[i]);
+  }
+  TH_EQ("one-copy bcasts (every one where the rule says)", s->big.calls - before,
+        (uint64_t)(2 * P * cb_big(s, len)));
+  free(buf);
+}
+
+static void body_big(void)
+{
+  tubo_comm_t *c = cb_dup(NULL, NULL);
+  tubo_comm_t *p2p = cb_dup("TUBO_COLL_SHM", "0");
+  cb_unset("TUBO_COLL_SHM");
+  shmc_t *s = cb_engine(c);
+  TH_CHECK(tubo__coll_tree_groups(p2p, NULL) < 0,
+           "expected TUBO_COLL_SHM=0 to leave the communicator to point-to-point messages");
+  size_t slot = s->slot; /* bytes: a multiple of 64 */
+  size_t counts[3] = {slot / sizeof(double) + 1, ((size_t)1 << 20) / sizeof(double),
+                      2 * SHMC_STEPS_MAX * slot / sizeof(double) + 12345};
+  for (int i = 0; i < 3; i++) {
+    cb_sums(c, p2p, counts[i], (unsigned)i * 10);
+    cb_bcasts(c, counts[i] * sizeof(double) + (i == 1 ? 0 : 3));
+  }
+  TH_CHECK(th_size < 3 || s->big.calls > 0, "expected some calls through the scratch at %d ranks",
+           th_size);
+  /* The scratch grew to the largest call's need and stays for smaller ones. */
+  size_t need = th_size * ((counts[2] * sizeof(double) + 63) / 64 * 64);
+  TH_CHECK(s->big.mem.size >= need, "expected a scratch of at least %zu bytes, got %zu", need,
+           s->big.mem.size);
+  void *base = s->big.mem.base;
+  cb_sums(c, p2p, counts[0], 40);
+  TH_CHECK(s->big.mem.base == base, "expected the scratch to stay where it was for a smaller call");
+  cb_user_op(c, p2p, counts[2]);
+  /* Small ones among them still go through the slots and lines. */
+  double x = th_rank, sum = 0;
+  TH_OK(tubo_allreduce(&x, &sum, 1, TUBO_DOUBLE, TUBO_SUM, c));
+  TH_EQ("sum of ranks", sum, (double)(th_size * (th_size - 1) / 2));
+  TH_OK(tubo_comm_free(&c));
+  TH_OK(tubo_comm_free(&p2p));
+}
+
+/* The scratch refused: a cap below the call's need, then a heap rank 0 filled. Every rank
+ * leaves the call to the slots or the point-to-point table alike, and the result is the
+ * same. */
+static void body_refused(void)
+{
+  int P = th_size, me = th_rank;
+  tubo_comm_t *c = cb_dup("TUBO_COLL_SCRATCH_BYTES", "4096");
+  shmc_t *s = cb_engine(c);
+  /* Through the slots (a few steps), then point to point (too many). */
+  size_t n = 2 * SHMC_STEPS_MAX * s->slot / sizeof(double) + 3, mid = 3 * s->slot / 8 + 3;
+  double *in = th_malloc(n * sizeof(double)), *out = th_malloc(n * sizeof(double));
+  double *want = th_malloc(n * sizeof(double));
+  cb_fill(in, n, me, 3);
+  cb_want(P, mid, 3, want);
+  TH_OK(tubo_allreduce(in, out, mid, TUBO_DOUBLE, TUBO_SUM, c));
+  cb_unset("TUBO_COLL_SCRATCH_BYTES");
+  cb_same("allreduce through the slots with the scratch capped", mid, out, want);
+  cb_want(P, n, 3, want);
+  TH_OK(tubo_allreduce(in, out, n, TUBO_DOUBLE, TUBO_SUM, c));
+  cb_same("allreduce point to point with the scratch capped", n, out, want);
+  TH_EQ("one-copy calls with the scratch capped", s->big.calls, (uint64_t)0);
+  TH_OK(tubo_comm_free(&c));
+
+  /* Rank 0 takes the heap's blocks until none is left. */
+  enum { NB = 4096 };
+  void **held = th_malloc(NB * sizeof(void *));
+  int nheld = 0;
+  if (me == 0) {
+    int rc = 0;
+    while (nheld < NB && (rc = tubo_alloc_mem((size_t)4 << 20, &held[nheld])) == 0)
+      nheld++;
+    TH_EQ("tubo_alloc_mem once the heap is full", rc, TUBO_ENOMEM);
+  }
+  c = cb_dup(NULL, NULL);
+  s = cb_engine(c);
+  TH_OK(tubo_allreduce(in, out, n, TUBO_DOUBLE, TUBO_SUM, c));
+  cb_same("allreduce with the heap full", n, out, want);
+  memset(out, 0, n * sizeof(double));
+  if (me == 1)
+    memcpy(out, want, n * sizeof(double));
+  TH_OK(tubo_bcast(out, n, TUBO_DOUBLE, 1, c));
+  cb_same("bcast with the heap full", n, out, want);
+  TH_EQ("one-copy calls with the heap full", s->big.calls, (uint64_t)0);
+  for (int i = 0; i < nheld; i++)
+    TH_OK(tubo_free_mem(held[i]));
+  TH_OK(tubo_comm_free(&c));
+  free(held);
+  free(in);
+  free(out);
+  free(want);
+}
+
+static const th_body_t bodies[] = {
+    {"big", body_big, 0},
+    {"refused", body_refused, 0},
+    {NULL, NULL, 0},
+};
+
+static Suite *coll_big_suite(void)
+{
+  Suite *s = suite_create("coll_big");
+  TCase *tc = th_add_case(s, "big", 3, TH_SHM);
+  for (int n = 4; n <= 9; n++)
+    th_add_job(tc, "big", n, TH_SHM);
+  th_add_job(tc, "refused", 3, TH_SHM);
+  th_add_job(tc, "refused", 5, TH_SHM);
+  return s;
+}
+
+int main(int argc, char **argv)
+{
+  return th_main(argc, argv, bodies, coll_big_suite);
+}
