@@ -213,7 +213,7 @@ static int shmc_setup(tubo_comm_t *comm)
     return rc;
   shmc_t *s = calloc(1, sizeof *s);
   if (s != NULL) {
-    s->tmp = malloc((size_t)P * SHMC_LINE);
+    s->tmp = malloc((size_t)P * sizeof(struct shmc_line));
     s->parts = malloc((size_t)P * sizeof *s->parts);
   }
   if (s == NULL || s->tmp == NULL || s->parts == NULL) {
@@ -233,7 +233,7 @@ static int shmc_setup(tubo_comm_t *comm)
   s->ctl = m.base;
   s->lines = (struct shmc_line *)((unsigned char *)m.base + SHMC_LINE);
   s->slots = (unsigned char *)(s->lines + SHMC_DEPTH * (size_t)P);
-  /* The flag lines, which every collective touches, are mapped now rather than on the
+  /* The flag records, which every collective touches, are mapped now rather than on the
    * first collective after this one (a fault per page is slow on some virtual machines);
    * the slots come as large collectives use them. */
   tubo__os_prefault(m.base, (size_t)(s->slots - (unsigned char *)m.base));

@@ -4,13 +4,16 @@
  * instead of messages.
  *
  * The segment: a control line (the bell every waiting rank sleeps on, and how many
- * sleep), then SHMC_DEPTH flag lines per rank, then two data slots per rank:
+ * sleep), then SHMC_DEPTH flag records per rank, then two data slots per rank:
  *
  *   [ ctl | line[0][0..P) .. line[DEPTH-1][0..P) | slot[0][0..P) | slot[1][0..P) ]
  *
+ * A flag record ("line" below) is a cache line that holds the flag and the first bytes of
+ * data, then SHMC_REC_LINES - 1 more lines of data.
+ *
  * Ranks move through numbered steps, the same on every rank (each collective takes a
  * fixed number, from its arguments). At step k a rank writes what it shares into its
- * line k % SHMC_DEPTH (up to SHMC_INLINE bytes ride in the line itself, beside the flag)
+ * line k % SHMC_DEPTH (up to SHMC_INLINE bytes ride in the record itself, beside the flag)
  * or its slot of parity k & 1, then stores k in the line's flag with release order: one
  * writer per line, no atomic read-modify-write on the way. A reader waits until the flags
  * it needs say k (or more) and reads. A rank that reaches step k + 1 is done reading step
@@ -47,15 +50,19 @@
 #include "patterns/objmem.h"
 #include "topo.h"
 
-#define SHMC_LINE   64u
-#define SHMC_INLINE 56u /* bytes of data a flag line carries */
+#define SHMC_LINE 64u
+/* Cache lines of a flag record. Payloads that fit ride in it with their flag, in one step
+ * with no slot; a reader touches only the lines the payload fills. Why four (248 bytes):
+ * doc/benchmarks.md, "Payloads in the flag record". */
+#define SHMC_REC_LINES 4u
+#define SHMC_INLINE    (SHMC_REC_LINES * SHMC_LINE - 8u) /* bytes of data a record carries */
 /* A collective among more than two ranks that would take more than this many of the
  * engine's steps goes point to point (TUBO__COLL_DECLINE): each step holds every rank
  * until all have copied, and with more ranks than cores those waits cost more than the
  * copies (doc/benchmarks.md, "Collectives"). The rule reads only what every rank of the
  * call knows alike (the arguments, the ranks, the slot's size), so all decline together. */
 #define SHMC_STEPS_MAX 8u
-#define SHMC_DEPTH     8u /* flag lines per rank: steps a rank may run ahead of the slowest */
+#define SHMC_DEPTH     8u /* flag records per rank: steps a rank may run ahead of the slowest */
 
 struct shmc_ctl {
   _Alignas(SHMC_LINE) _Atomic uint32_t bell; /* futex word: bumped to wake sleepers */
@@ -88,7 +95,7 @@ typedef struct shmc {
   struct shmc_ctl *ctl;    /* in the segment */
   struct shmc_line *lines; /* [SHMC_DEPTH][P] */
   unsigned char *slots;    /* [2][P][slot] */
-  unsigned char *tmp;      /* private scratch: one line's data per part of a tree */
+  unsigned char *tmp;      /* private scratch: one record's data per part of a tree */
   unsigned char **parts;   /* private: P part pointers */
   tubo_comm_t *comm;
   tubo__objmem_t seg;      /* the segment: the last rank to let it go gives it back to the heap */
@@ -107,6 +114,12 @@ static inline int shmc_too_many_steps(const shmc_t *s, size_t len, size_t step)
 static inline struct shmc_line *shmc_line(const shmc_t *s, int rank, uint32_t k)
 {
   return &s->lines[(size_t)(k % SHMC_DEPTH) * (size_t)s->P + (size_t)rank];
+}
+
+/* Part i of the private scratch: room for one record's data. */
+static inline unsigned char *shmc_tmp(const shmc_t *s, int i)
+{
+  return s->tmp + (size_t)i * sizeof(struct shmc_line);
 }
 
 static inline unsigned char *shmc_slot(const shmc_t *s, int rank, uint32_t k)
