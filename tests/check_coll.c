@@ -645,6 +645,26 @@ static void check_inline_edges(void)
     }
     free(in), free(out), free(want);
   }
+  /* Roots that run ahead of their readers: bcasts in a row, no other collective between
+   * them, more than a rank has flag records, each of a full record with values of its
+   * own, then an allreduce (after which the guards need not look) and more of them. */
+  enum { ROW = 4 * SHMC_DEPTH, N = SHMC_INLINE / sizeof(long long) };
+  for (int k = 0; k < 2 * ROW; k++) {
+    long long v[N];
+    int root = k / ROW ? k % cp : 0;
+    for (size_t i = 0; i < N; i++)
+      v[i] = cr == root ? (long long)k * 1000 + (long long)i : -1;
+    TH_OK(tubo_bcast(v, N, TUBO_LLONG, root, cc));
+    for (size_t i = 0; i < N; i++)
+      TH_CHECK(v[i] == (long long)k * 1000 + (long long)i,
+               "bcast %d of a row from %d on %s: element %zu: expected %lld, got %lld", k, root,
+               cname, i, (long long)k * 1000 + (long long)i, v[i]);
+    if (k == ROW - 1) {
+      int one = 1, sum = 0;
+      TH_OK(tubo_allreduce(&one, &sum, 1, TUBO_INT, TUBO_SUM, cc));
+      TH_EQ("allreduce between the rows", sum, cp);
+    }
+  }
 }
 
 /* ---- The communicators each body runs on ---- */

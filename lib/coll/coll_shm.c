@@ -130,10 +130,19 @@ static int shmc_sleep(shmc_t *s, const int *set, int n, uint32_t k)
   return 0;
 }
 
+/* Notes that every rank has published step k. */
+static void shmc_saw_all(shmc_t *s, const int *set, uint32_t k)
+{
+  if (set == NULL && (int32_t)(k - s->all_at) > 0)
+    s->all_at = k;
+}
+
 int tubo__shmc_wait_set(shmc_t *s, const int *set, int n, uint32_t k)
 {
-  if (shmc_ready(s, set, n, k))
+  if (shmc_ready(s, set, n, k)) {
+    shmc_saw_all(s, set, k);
     return 0;
+  }
   tubo__world_t *w = s->comm->w;
   tubo__waiter_t wt = {0, 0, 0};
   int rc = 0;
@@ -162,6 +171,8 @@ int tubo__shmc_wait_set(shmc_t *s, const int *set, int n, uint32_t k)
   }
   tubo__waiter_end(&w->wait, &wt);
   tubo__blocked_clear(w);
+  if (rc == 0)
+    shmc_saw_all(s, set, k);
   return rc;
 }
 

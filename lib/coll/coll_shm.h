@@ -91,6 +91,7 @@ typedef struct shmc_tree {
 typedef struct shmc {
   int P, me;
   uint32_t step;           /* steps taken so far (the last one published) */
+  uint32_t all_at;         /* a step every rank has published, as this rank last saw */
   size_t slot;             /* bytes of a data slot */
   struct shmc_ctl *ctl;    /* in the segment */
   struct shmc_line *lines; /* [SHMC_DEPTH][P] */
@@ -143,25 +144,34 @@ void tubo__shmc_publish(shmc_t *s, uint32_t k, int wake);
 /* The same, waking sleepers when every rank of set[0..n) has published step k (set NULL:
  * every rank): this one completed what a rank waits for on that set. */
 void tubo__shmc_publish_set(shmc_t *s, uint32_t k, const int *set, int n);
-/* Waits until every rank of set[0..n) (set NULL: every rank) has published step k.
- * Returns 0, or TUBO_EPEER / TUBO_EABORT when the job broke meanwhile. */
+/* Waits until every rank of set[0..n) (set NULL: every rank, then noted in all_at) has
+ * published step k. Returns 0, or TUBO_EPEER / TUBO_EABORT when the job broke meanwhile. */
 int tubo__shmc_wait_set(shmc_t *s, const int *set, int n, uint32_t k);
 /* Waits until rank r (or every rank, r < 0) has published step k. */
 static inline int tubo__shmc_wait(shmc_t *s, int r, uint32_t k)
 {
   return r >= 0 ? tubo__shmc_wait_set(s, &r, 1, k) : tubo__shmc_wait_set(s, NULL, s->P, k);
 }
+/* Waits until every rank has published step k, unless this rank saw them all there
+ * already (all_at): a guard then reads no other rank's flag, whose line that rank is
+ * about to write again. */
+static inline int tubo__shmc_wait_all(shmc_t *s, uint32_t k)
+{
+  if ((int32_t)(s->all_at - k) >= 0)
+    return 0;
+  return tubo__shmc_wait_set(s, NULL, s->P, k);
+}
 /* Before writing slot data of step k: waits until every rank is done reading step k - 2
  * (the slot's last use). */
 static inline int tubo__shmc_guard(shmc_t *s, uint32_t k)
 {
-  return tubo__shmc_wait(s, -1, k - 1);
+  return tubo__shmc_wait_all(s, k - 1);
 }
-/* Before writing line data of step k: until every rank is done reading step k -
+/* Before writing record data of step k: until every rank is done reading step k -
  * SHMC_DEPTH, so that a root broadcasting small data may run that far ahead. */
 static inline int tubo__shmc_guard_line(shmc_t *s, uint32_t k)
 {
-  return tubo__shmc_wait(s, -1, k - (SHMC_DEPTH - 1));
+  return tubo__shmc_wait_all(s, k - (SHMC_DEPTH - 1));
 }
 
 /* Combines n parts of count elements along the fixed tree (coll.h), in place: parts[i]'s
