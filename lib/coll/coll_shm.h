@@ -62,7 +62,11 @@
  * copies (doc/benchmarks.md, "Collectives"). The rule reads only what every rank of the
  * call knows alike (the arguments, the ranks, the slot's size), so all decline together. */
 #define SHMC_STEPS_MAX 8u
-#define SHMC_DEPTH     8u /* flag records per rank: steps a rank may run ahead of the slowest */
+/* Flag records per rank: steps a rank may run ahead of the slowest (a power of two). A
+ * root of small bcasts in a row fills that many before it waits, and ranks that share a
+ * core read as many in one time slice: 32 made such a row 3-7x faster than 8 at 4 and 16
+ * ranks on 2 cores (doc/benchmarks.md, "Payloads in the flag record"). */
+#define SHMC_DEPTH 32u
 
 struct shmc_ctl {
   _Alignas(SHMC_LINE) _Atomic uint32_t bell; /* futex word: bumped to wake sleepers */
