@@ -8,12 +8,14 @@
  * passes a barrier between calls, as OSU does; the figure is the mean over the calls,
  * then over the ranks. Elements are doubles (8 bytes: size / 8 of them), reduced by sum.
  * The same buffer serves every call (OSU's way), which flatters shared memory; -f gives
- * each call a fresh buffer from a ring larger than the caches.
+ * each call a fresh buffer from a ring larger than the caches. -b drops the barrier between
+ * calls: calls in a row, where a root may run ahead of its readers (the line then says
+ * row=1).
  *
  * Rank 0 prints one line of key=value pairs per test and size:
  *   osu_coll impl=tubo test=allreduce ranks=2 size=8 iters=20000 avg_us=0.123
  *
- * Usage: osu_coll [-t test,test,...] [-s size,size,...] [-n iters] [-f] */
+ * Usage: osu_coll [-t test,test,...] [-s size,size,...] [-n iters] [-f] [-b] */
 #define _GNU_SOURCE
 #include <stdint.h>
 #include <stdio.h>
@@ -132,7 +134,7 @@ enum { T_BARRIER, T_BCAST, T_REDUCE, T_ALLREDUCE, T_GATHER, T_ALLGATHER, T_ALLTO
 static const char *const test_names[T_N] = {"barrier", "bcast",     "reduce",  "allreduce",
                                             "gather",  "allgather", "alltoall"};
 
-static int rank, size;
+static int rank, size, in_row;
 
 static void check(int rc, const char *what)
 {
@@ -225,7 +227,7 @@ static void run(int t, size_t bytes, int base_iters, int fresh)
   for (int i = 0; i < iters + skip; i++) {
     void *s = bufs_take(&sb), *r = bufs_take(&rb);
     /* The barrier test times barriers back to back; the others pass one between calls. */
-    if (t != T_BARRIER)
+    if (t != T_BARRIER && !in_row)
       check(osu_barrier(), "barrier");
     double t0 = osu_wtime();
     call(t, s, r, n, 0);
@@ -236,8 +238,9 @@ static void run(int t, size_t bytes, int base_iters, int fresh)
   double mine = total / iters * 1e6, sum = 0;
   check(osu_reduce_time(&mine, &sum), "reduce of the times");
   if (rank == 0)
-    printf("osu_coll impl=%s test=%s ranks=%d size=%zu iters=%d avg_us=%.3f\n", OSU_IMPL,
-           test_names[t], size, t == T_BARRIER ? (size_t)0 : bytes, iters, sum / size);
+    printf("osu_coll impl=%s test=%s ranks=%d size=%zu iters=%d avg_us=%.3f%s\n", OSU_IMPL,
+           test_names[t], size, t == T_BARRIER ? (size_t)0 : bytes, iters, sum / size,
+           in_row ? " row=1" : "");
   fflush(stdout);
   free(sb.mem);
   free(rb.mem);
@@ -265,8 +268,10 @@ int main(int argc, char **argv)
       base_iters = atoi(argv[++i]);
     } else if (strcmp(argv[i], "-f") == 0) {
       fresh = 1;
+    } else if (strcmp(argv[i], "-b") == 0) {
+      in_row = 1;
     } else {
-      fprintf(stderr, "usage: osu_coll [-t test,...] [-s size,...] [-n iters] [-f]\n");
+      fprintf(stderr, "usage: osu_coll [-t test,...] [-s size,...] [-n iters] [-f] [-b]\n");
       return 2;
     }
   }

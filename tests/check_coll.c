@@ -3,7 +3,9 @@
  * 1, 7 and 1000 (and 1,000,000 elements of one type for each blocking collective but the
  * v-forms, and for iallreduce), in place and not, on four communicators of each job: the
  * world, a dup of it, a split by parity with shuffled keys and a split by node. Each rank
- * checks its result against what it computes alone (coll_ref.h). */
+ * checks its result against what it computes alone (coll_ref.h). bcast, reduce and
+ * allreduce also run with every root on payloads around the largest that rides in the
+ * shared-memory engine's flag record (SHMC_INLINE). */
 #include "config.h"
 
 #include <stdint.h>
@@ -11,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "coll/coll_shm.h"
 #include "coll_ref.h"
 #include "harness.h"
 
@@ -575,6 +578,95 @@ static void check_million(void)
   free(l), free(lo);
 }
 
+/* ---- Payloads around what a flag record carries ---- */
+
+/* The counts of a type of es bytes just past the old one-line limit (56 bytes), just
+ * under, at and just past SHMC_INLINE (lib/coll/coll_shm.h): the shared-memory engine
+ * carries the first three in the flag's record, the last through its slots. */
+static size_t edge_counts(size_t es, size_t *n)
+{
+  n[0] = 56 / es + 1;
+  n[1] = SHMC_INLINE / es - 1;
+  n[2] = SHMC_INLINE / es;
+  n[3] = SHMC_INLINE / es + 1;
+  return 4;
+}
+
+/* bcast from every root, reduce to every root (in place there every other root) and
+ * allreduce (in place and not) of those counts, for types of 1, 4, 8 and 16 bytes. */
+static void check_inline_edges(void)
+{
+  static const tubo_type_t types[] = {TUBO_BYTE, TUBO_INT, TUBO_DOUBLE, TUBO_LDOUBLE};
+  for (size_t ti = 0; ti < sizeof types / sizeof types[0]; ti++) {
+    tubo_type_t t = types[ti];
+    size_t es = cr_size(t), ns[4], nn = edge_counts(es, ns);
+    size_t cap = ns[nn - 1] * es;
+    unsigned char *in = th_malloc(cap), *out = th_malloc(cap), *want = th_malloc(cap);
+    for (size_t k = 0; k < nn; k++) {
+      size_t n = ns[k];
+      char what[96];
+      for (size_t i = 0; i < n; i++) {
+        cr_set(t, in, i, cr_value(CR_SUM, cr, cp, i));
+        cr_reduce_ranks(t, CR_SUM, 0, cp, cp, i, want);
+      }
+      for (int root = 0; root < cp; root++) {
+        snprintf(what, sizeof what, "bcast of %zu bytes from %d", n * es, root);
+        for (size_t i = 0; i < n; i++)
+          cr_set(t, out, i, cr == root ? move_val(root, 0, i) : 77);
+        TH_OK(tubo_bcast(out, n, t, root, cc));
+        for (size_t i = 0; i < n; i++) {
+          long long v = move_val(root, 0, i);
+          unsigned char w[16];
+          cr_set(t, w, 0, v);
+          expect_elem(t, out, i, w, 0, what);
+        }
+        int inplace = root % 2 && cr == root;
+        snprintf(what, sizeof what, "reduce of %zu bytes to %d%s", n * es, root,
+                 inplace ? " in place" : "");
+        memset(out, 0x5a, n * es);
+        if (inplace)
+          memcpy(out, in, n * es);
+        TH_OK(tubo_reduce(inplace ? TUBO_IN_PLACE : in, cr == root ? out : NULL, n, t, TUBO_SUM,
+                          root, cc));
+        if (cr == root)
+          for (size_t i = 0; i < n; i++)
+            expect_elem(t, out, i, want, i, what);
+      }
+      snprintf(what, sizeof what, "allreduce of %zu bytes", n * es);
+      memset(out, 0x5a, n * es);
+      TH_OK(tubo_allreduce(in, out, n, t, TUBO_SUM, cc));
+      for (size_t i = 0; i < n; i++)
+        expect_elem(t, out, i, want, i, what);
+      snprintf(what, sizeof what, "allreduce in place of %zu bytes", n * es);
+      memcpy(out, in, n * es);
+      TH_OK(tubo_allreduce(TUBO_IN_PLACE, out, n, t, TUBO_SUM, cc));
+      for (size_t i = 0; i < n; i++)
+        expect_elem(t, out, i, want, i, what);
+    }
+    free(in), free(out), free(want);
+  }
+  /* Roots that run ahead of their readers: bcasts in a row, no other collective between
+   * them, more than a rank has flag records, each of a full record with values of its
+   * own, then an allreduce (after which the guards need not look) and more of them. */
+  enum { ROW = 4 * SHMC_DEPTH, N = SHMC_INLINE / sizeof(long long) };
+  for (int k = 0; k < 2 * ROW; k++) {
+    long long v[N];
+    int root = k / ROW ? k % cp : 0;
+    for (size_t i = 0; i < N; i++)
+      v[i] = cr == root ? (long long)k * 1000 + (long long)i : -1;
+    TH_OK(tubo_bcast(v, N, TUBO_LLONG, root, cc));
+    for (size_t i = 0; i < N; i++)
+      TH_CHECK(v[i] == (long long)k * 1000 + (long long)i,
+               "bcast %d of a row from %d on %s: element %zu: expected %lld, got %lld", k, root,
+               cname, i, (long long)k * 1000 + (long long)i, v[i]);
+    if (k == ROW - 1) {
+      int one = 1, sum = 0;
+      TH_OK(tubo_allreduce(&one, &sum, 1, TUBO_INT, TUBO_SUM, cc));
+      TH_EQ("allreduce between the rows", sum, cp);
+    }
+  }
+}
+
 /* ---- The communicators each body runs on ---- */
 
 static int key_of(int r)
@@ -621,17 +713,19 @@ static void body_move(void)
   on_comms(check_moves, 0);
 }
 
+static void body_inline(void)
+{
+  on_comms(check_inline_edges, 0);
+}
+
 static void body_million(void)
 {
   on_comms(check_million, 1);
 }
 
 static const th_body_t bodies[] = {
-    {"reduce", body_reduce, 0},
-    {"prefix", body_prefix, 0},
-    {"move", body_move, 0},
-    {"million", body_million, 0},
-    {NULL, NULL, 0},
+    {"reduce", body_reduce, 0}, {"prefix", body_prefix, 0},   {"move", body_move, 0},
+    {"inline", body_inline, 0}, {"million", body_million, 0}, {NULL, NULL, 0},
 };
 
 static Suite *coll_suite(void)
@@ -644,8 +738,8 @@ static Suite *coll_suite(void)
   int under_mpi = getenv("TH_MPIRUN") != NULL && *getenv("TH_MPIRUN") != '\0';
   const int *sz = under_mpi ? sizes_mpi : sizes;
   size_t nsz = under_mpi ? sizeof sizes_mpi / sizeof *sizes_mpi : sizeof sizes / sizeof *sizes;
-  const char *names[] = {"reduce", "prefix", "move"};
-  for (size_t b = 0; b < 3; b++) {
+  const char *names[] = {"reduce", "prefix", "move", "inline"};
+  for (size_t b = 0; b < 4; b++) {
     TCase *tc = th_tcase(names[b]);
     th_add_job(tc, names[b], 1, TH_SOLO);
     for (size_t i = 0; i < nsz; i++)

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "coll/coll_shm.h"
 #include "coll_ref.h"
 #include "harness.h"
 
@@ -155,7 +156,9 @@ static void repro_on(tubo_comm_t *c, const char *cname)
   TH_OK(tubo_allgather(&th_rank, world_of, 1, TUBO_INT, c));
   for (int q = 0; q < n; q++)
     node_of[q] = th_node_of(world_of[q]);
-  static const size_t sizes[] = {1, 7, 1000, 5000, 100000};
+  /* Some in a flag record (up to SHMC_INLINE bytes), one just past it, then the slots. */
+  static const size_t sizes[] = {
+      1, 7, 8, SHMC_INLINE / sizeof(double), SHMC_INLINE / sizeof(double) + 1, 1000, 5000, 100000};
   for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
     size_t cnt = sizes[k];
     double **vals = th_malloc((size_t)n * sizeof *vals);

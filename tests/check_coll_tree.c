@@ -5,7 +5,7 @@
  * of more than one rank, or by TUBO_COLL_TREE's consecutive ranks (the groups of real
  * machines' placements are checked by check_tuboinfo.sh against tests/tuboinfo/). Then
  * jobs of 5 to 9 ranks with the tree forced to groups of 2, 3 and 4: barrier, bcast from
- * every root, reduce to every root and allreduce of data that fits a flag line, checked
+ * every root, reduce to every root and allreduce of data that fits a flag record, checked
  * against what each rank computes alone; doubles bit for bit against the fixed tree and
  * against a flat communicator; and whether the tree really served each call. */
 #include "config.h"
@@ -110,7 +110,7 @@ static shmc_tree_t *tr_tree(tubo_comm_t *c)
   return &((shmc_t *)c->coll_state)->tree;
 }
 
-#define TR_N 7 /* doubles in a flag line (56 bytes) */
+#define TR_N (SHMC_INLINE / sizeof(double)) /* doubles in a flag record */
 
 /* Sums of doubles: the fixed tree's bits on every rank, tree or flat, allreduce or reduce
  * to every root, in place or not; whether the tree served them is as tr_fixed says. */
@@ -159,7 +159,7 @@ static void tr_integers(tubo_comm_t *c, int g)
   shmc_tree_t *t = tr_tree(c);
   static const int ops[] = {CR_SUM, CR_MAX, CR_BXOR, CR_LAND};
   const tubo_op_t *handles[] = {TUBO_SUM, TUBO_MAX, TUBO_BXOR, TUBO_LAND};
-  enum { N = 14 }; /* ints in a flag line */
+  enum { N = SHMC_INLINE / sizeof(int) }; /* ints in a flag record */
   int in[N], out[N], want[N];
   for (size_t k = 0; k < sizeof ops / sizeof ops[0]; k++) {
     int op = ops[k];
@@ -184,26 +184,27 @@ static void tr_integers(tubo_comm_t *c, int g)
   }
 }
 
-/* bcast from every root, in a flag line and (through the flat engine) beyond it, and
+/* bcast from every root, in a flag record and (through the flat engine) beyond it, and
  * barriers between them: each rank's steps stay in line whichever engine moves them. */
 static void tr_bcast_barrier(tubo_comm_t *c, int g)
 {
   int P = th_size, me = th_rank;
   shmc_tree_t *t = tr_tree(c);
   for (int root = 0; root < P; root++) {
-    long long small[7];
+    enum { SMALL = SHMC_INLINE / sizeof(long long) }; /* a full flag record */
+    long long small[SMALL];
     double big[100];
-    for (size_t i = 0; i < 7; i++)
+    for (size_t i = 0; i < SMALL; i++)
       small[i] = me == root ? (long long)root * 1000 + (long long)i : -1;
     for (size_t i = 0; i < 100; i++)
       big[i] = me == root ? root + i / 8.0 : -1;
     uint64_t before = t->calls;
-    TH_OK(tubo_bcast(small, 7, TUBO_LLONG, root, c));
+    TH_OK(tubo_bcast(small, SMALL, TUBO_LLONG, root, c));
     TH_OK(tubo_barrier(c));
     TH_OK(tubo_bcast(big, 100, TUBO_DOUBLE, root, c));
     TH_OK(tubo_bcast(small, 1, TUBO_LLONG, root, c));
     TH_EQ("tree collectives among bcasts and a barrier (3 expected)", t->calls - before, 3);
-    for (size_t i = 0; i < 7; i++)
+    for (size_t i = 0; i < SMALL; i++)
       TH_CHECK(small[i] == (long long)root * 1000 + (long long)i,
                "groups of %d: bcast from %d: element %zu: expected %lld, got %lld", g, root, i,
                (long long)root * 1000 + (long long)i, small[i]);

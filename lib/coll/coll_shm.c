@@ -130,10 +130,19 @@ static int shmc_sleep(shmc_t *s, const int *set, int n, uint32_t k)
   return 0;
 }
 
+/* Notes that every rank has published step k. */
+static void shmc_saw_all(shmc_t *s, const int *set, uint32_t k)
+{
+  if (set == NULL && (int32_t)(k - s->all_at) > 0)
+    s->all_at = k;
+}
+
 int tubo__shmc_wait_set(shmc_t *s, const int *set, int n, uint32_t k)
 {
-  if (shmc_ready(s, set, n, k))
+  if (shmc_ready(s, set, n, k)) {
+    shmc_saw_all(s, set, k);
     return 0;
+  }
   tubo__world_t *w = s->comm->w;
   tubo__waiter_t wt = {0, 0, 0};
   int rc = 0;
@@ -162,6 +171,8 @@ int tubo__shmc_wait_set(shmc_t *s, const int *set, int n, uint32_t k)
   }
   tubo__waiter_end(&w->wait, &wt);
   tubo__blocked_clear(w);
+  if (rc == 0)
+    shmc_saw_all(s, set, k);
   return rc;
 }
 
@@ -213,7 +224,7 @@ static int shmc_setup(tubo_comm_t *comm)
     return rc;
   shmc_t *s = calloc(1, sizeof *s);
   if (s != NULL) {
-    s->tmp = malloc((size_t)P * SHMC_LINE);
+    s->tmp = malloc((size_t)P * sizeof(struct shmc_line));
     s->parts = malloc((size_t)P * sizeof *s->parts);
   }
   if (s == NULL || s->tmp == NULL || s->parts == NULL) {
@@ -233,7 +244,7 @@ static int shmc_setup(tubo_comm_t *comm)
   s->ctl = m.base;
   s->lines = (struct shmc_line *)((unsigned char *)m.base + SHMC_LINE);
   s->slots = (unsigned char *)(s->lines + SHMC_DEPTH * (size_t)P);
-  /* The flag lines, which every collective touches, are mapped now rather than on the
+  /* The flag records, which every collective touches, are mapped now rather than on the
    * first collective after this one (a fault per page is slow on some virtual machines);
    * the slots come as large collectives use them. */
   tubo__os_prefault(m.base, (size_t)(s->slots - (unsigned char *)m.base));

@@ -4,13 +4,16 @@
  * instead of messages.
  *
  * The segment: a control line (the bell every waiting rank sleeps on, and how many
- * sleep), then SHMC_DEPTH flag lines per rank, then two data slots per rank:
+ * sleep), then SHMC_DEPTH flag records per rank, then two data slots per rank:
  *
  *   [ ctl | line[0][0..P) .. line[DEPTH-1][0..P) | slot[0][0..P) | slot[1][0..P) ]
  *
+ * A flag record ("line" below) is a cache line that holds the flag and the first bytes of
+ * data, then SHMC_REC_LINES - 1 more lines of data.
+ *
  * Ranks move through numbered steps, the same on every rank (each collective takes a
  * fixed number, from its arguments). At step k a rank writes what it shares into its
- * line k % SHMC_DEPTH (up to SHMC_INLINE bytes ride in the line itself, beside the flag)
+ * line k % SHMC_DEPTH (up to SHMC_INLINE bytes ride in the record itself, beside the flag)
  * or its slot of parity k & 1, then stores k in the line's flag with release order: one
  * writer per line, no atomic read-modify-write on the way. A reader waits until the flags
  * it needs say k (or more) and reads. A rank that reaches step k + 1 is done reading step
@@ -50,8 +53,12 @@
 #include "patterns/objmem.h"
 #include "topo.h"
 
-#define SHMC_LINE   64u
-#define SHMC_INLINE 56u /* bytes of data a flag line carries */
+#define SHMC_LINE 64u
+/* Cache lines of a flag record. Payloads that fit ride in it with their flag, in one step
+ * with no slot; a reader touches only the lines the payload fills. Why four (248 bytes):
+ * doc/benchmarks.md, "Payloads in the flag record". */
+#define SHMC_REC_LINES 4u
+#define SHMC_INLINE    (SHMC_REC_LINES * SHMC_LINE - 8u) /* bytes of data a record carries */
 /* A collective among more than two ranks that would take more than this many of the
  * engine's steps goes point to point (TUBO__COLL_DECLINE): each step holds every rank
  * until all have copied, and with more ranks than cores those waits cost more than the
@@ -60,7 +67,11 @@
  * read only what every rank of the call knows alike (the arguments, the ranks, the
  * slot's size), so all choose together. */
 #define SHMC_STEPS_MAX 8u
-#define SHMC_DEPTH     8u /* flag lines per rank: steps a rank may run ahead of the slowest */
+/* Flag records per rank: steps a rank may run ahead of the slowest (a power of two). A
+ * root of small bcasts in a row fills that many before it waits, and ranks that share a
+ * core read as many in one time slice: 32 made such a row 3-7x faster than 8 at 4 and 16
+ * ranks on 2 cores (doc/benchmarks.md, "Payloads in the flag record"). */
+#define SHMC_DEPTH 32u
 
 struct shmc_ctl {
   _Alignas(SHMC_LINE) _Atomic uint32_t bell; /* futex word: bumped to wake sleepers */
@@ -89,11 +100,12 @@ typedef struct shmc_tree {
 typedef struct shmc {
   int P, me;
   uint32_t step;           /* steps taken so far (the last one published) */
+  uint32_t all_at;         /* a step every rank has published, as this rank last saw */
   size_t slot;             /* bytes of a data slot */
   struct shmc_ctl *ctl;    /* in the segment */
   struct shmc_line *lines; /* [SHMC_DEPTH][P] */
   unsigned char *slots;    /* [2][P][slot] */
-  unsigned char *tmp;      /* private scratch: one line's data per part of a tree */
+  unsigned char *tmp;      /* private scratch: one record's data per part of a tree */
   unsigned char **parts;   /* private: P part pointers */
   tubo_comm_t *comm;
   tubo__objmem_t seg;      /* the segment: the last rank to let it go gives it back to the heap */
@@ -130,6 +142,12 @@ static inline struct shmc_line *shmc_line(const shmc_t *s, int rank, uint32_t k)
   return &s->lines[(size_t)(k % SHMC_DEPTH) * (size_t)s->P + (size_t)rank];
 }
 
+/* Part i of the private scratch: room for one record's data. */
+static inline unsigned char *shmc_tmp(const shmc_t *s, int i)
+{
+  return s->tmp + (size_t)i * sizeof(struct shmc_line);
+}
+
 static inline unsigned char *shmc_slot(const shmc_t *s, int rank, uint32_t k)
 {
   return s->slots + ((size_t)(k & 1) * (size_t)s->P + (size_t)rank) * s->slot;
@@ -151,25 +169,34 @@ void tubo__shmc_publish(shmc_t *s, uint32_t k, int wake);
 /* The same, waking sleepers when every rank of set[0..n) has published step k (set NULL:
  * every rank): this one completed what a rank waits for on that set. */
 void tubo__shmc_publish_set(shmc_t *s, uint32_t k, const int *set, int n);
-/* Waits until every rank of set[0..n) (set NULL: every rank) has published step k.
- * Returns 0, or TUBO_EPEER / TUBO_EABORT when the job broke meanwhile. */
+/* Waits until every rank of set[0..n) (set NULL: every rank, then noted in all_at) has
+ * published step k. Returns 0, or TUBO_EPEER / TUBO_EABORT when the job broke meanwhile. */
 int tubo__shmc_wait_set(shmc_t *s, const int *set, int n, uint32_t k);
 /* Waits until rank r (or every rank, r < 0) has published step k. */
 static inline int tubo__shmc_wait(shmc_t *s, int r, uint32_t k)
 {
   return r >= 0 ? tubo__shmc_wait_set(s, &r, 1, k) : tubo__shmc_wait_set(s, NULL, s->P, k);
 }
+/* Waits until every rank has published step k, unless this rank saw them all there
+ * already (all_at): a guard then reads no other rank's flag, whose line that rank is
+ * about to write again. */
+static inline int tubo__shmc_wait_all(shmc_t *s, uint32_t k)
+{
+  if ((int32_t)(s->all_at - k) >= 0)
+    return 0;
+  return tubo__shmc_wait_set(s, NULL, s->P, k);
+}
 /* Before writing slot data of step k: waits until every rank is done reading step k - 2
  * (the slot's last use). */
 static inline int tubo__shmc_guard(shmc_t *s, uint32_t k)
 {
-  return tubo__shmc_wait(s, -1, k - 1);
+  return tubo__shmc_wait_all(s, k - 1);
 }
-/* Before writing line data of step k: until every rank is done reading step k -
+/* Before writing record data of step k: until every rank is done reading step k -
  * SHMC_DEPTH, so that a root broadcasting small data may run that far ahead. */
 static inline int tubo__shmc_guard_line(shmc_t *s, uint32_t k)
 {
-  return tubo__shmc_wait(s, -1, k - (SHMC_DEPTH - 1));
+  return tubo__shmc_wait_all(s, k - (SHMC_DEPTH - 1));
 }
 
 /* Slice q of n elements of es bytes shared among the ranks: [*lo, *hi), aligned to cache

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Shared-memory collectives that move data (coll_shm.h): barrier, bcast, gather,
- * scatter, allgather, allgatherv, alltoall. Data of at most SHMC_INLINE bytes rides in the flag's
- * line; more goes through the slots, a slot's worth per step. */
+ * scatter, allgather, allgatherv, alltoall. A bcast of at most SHMC_INLINE bytes rides in
+ * the flag's record; more goes through the slots, a slot's worth per step. */
 #include "config.h"
 
 #include <string.h>

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Shared-memory reductions (coll_shm.h): reduce and allreduce, along the fixed tree.
  *
- * Up to SHMC_INLINE bytes: each rank puts its data in its flag's line, and the ranks that
- * want the result each combine every line along the tree themselves (the same operands in
+ * Up to SHMC_INLINE bytes: each rank puts its data in its flag's record, and the ranks that
+ * want the result each combine every record along the tree themselves (the same operands in
  * the same order on every rank: the same bits). More: a slot's worth at a time, each rank
  * copies its part into its slot; once all have, rank i combines slice i of the chunk
  * across the slots along the tree (in place, in the slots' slice i, which only it reads)
@@ -30,7 +30,7 @@ static void shmc_inline_tree(shmc_t *s, const tubo__coll_args_t *a, uint32_t k, 
     return;
   }
   for (int q = 0; q < s->P; q++) {
-    s->parts[q] = s->tmp + (size_t)q * SHMC_LINE;
+    s->parts[q] = shmc_tmp(s, q);
     memcpy(s->parts[q], shmc_line(s, q, k)->data, len);
   }
   memcpy(out, tubo__shmc_tree(a, s->parts, s->P, a->count), len);
@@ -93,7 +93,7 @@ static int shmc_reduce_chunks(shmc_t *s, const tubo__coll_args_t *a, int all)
   return 0;
 }
 
-/* reduce (all 0) or allreduce (all 1): in a flag line; beyond a slot among more than two
+/* reduce (all 0) or allreduce (all 1): in a flag record; beyond a slot among more than two
  * ranks, through the scratch; else in chunks of a slot, or point to point where the
  * chunks would be too many. */
 static int shmc_reduce_any(tubo_comm_t *comm, const tubo__coll_args_t *a, int all)

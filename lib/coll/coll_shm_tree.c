@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The shared-memory collectives' tree (coll_shm.h): where a node's ranks sit in several
  * L3 caches, NUMA nodes or packages, the latency-bound collectives (barrier, and bcast,
- * reduce and allreduce of data that fits a flag line) read along a two-level tree
+ * reduce and allreduce of data that fits a flag record) read along a two-level tree
  * instead of every rank reading every rank's line: members write their lines, each
  * group's leader (its first rank) reads its members' and publishes in its own line, the
  * leaders read the leaders', and members read their leader's. Each line still has one
@@ -309,7 +309,7 @@ static void tree_combine(shmc_t *s, const tubo__coll_args_t *a, const int *set, 
                          size_t len, void *out)
 {
   for (int i = 0; i < n; i++) {
-    s->parts[i] = s->tmp + (size_t)i * SHMC_LINE;
+    s->parts[i] = shmc_tmp(s, i);
     memcpy(s->parts[i], shmc_line(s, set[i], k)->data, len);
   }
   tubo__coll_copy(out, tubo__shmc_tree(a, s->parts, n, a->count), len);
