@@ -230,13 +230,14 @@ static inline int tubo__tp_only_frames_end_wait(const tubo__world_t *w, int peer
  * before the engine's general wait (0: not at all): where ranks have a processing unit
  * each and nothing but the next frame from peer could end the wait
  * (tubo__tp_only_frames_end_wait, and no non-blocking collective in progress), a quarter
- * of the spin the general wait would do (TUBO_SPIN_NS). The general wait takes over after
- * it, so that frames from other peers wait at most that long. */
+ * of the spin the general wait starts from (TUBO_SPIN_NS, not what it grew to: waitpol.h).
+ * The general wait takes over after it, so that frames from other peers wait at most that
+ * long. */
 static inline uint64_t tubo__tp_recv_spin_ns(const tubo__world_t *w, int peer)
 {
   if (w->wait.shared || w->colls != NULL || !tubo__tp_only_frames_end_wait(w, peer))
     return 0;
-  return w->wait.spin_ns / 4;
+  return w->wait.spin_min / 4;
 }
 
 /* From inside another library's progress (the MPI transport's hook, while the program

@@ -169,6 +169,7 @@ int tubo__wait_until(tubo__world_t *w, int (*done)(void *), void *arg)
     tubo__blocked_publish(w);
     progress_sleep(w, long_stall ? w->sleep_ms : (int)(TUBO__STALL_LONG_NS / 1000000), &wr);
     w->stalled = 0;
+    tubo__waitpol_slept(&w->wait, tubo__os_now_ns() - now);
     tubo__world_health(w);
     tubo__waiter_slept(&wt, now);
   }

@@ -21,11 +21,14 @@ void tubo__waitpol_init(tubo__waitpol_t *p, int shared)
   uint64_t yield = tubo__setting_u64("TUBO_YIELD_WHEN_IDLE", 2, 0, 2);
   if (yield < 2)
     shared = (int)yield;
-  p->spin_ns = tubo__setting_u64("TUBO_SPIN_NS", TUBO__SPIN_NS_DEFAULT, 0, TUBO__SPIN_NS_MAX);
+  p->spin_ns = p->spin_min =
+      tubo__setting_u64("TUBO_SPIN_NS", TUBO__SPIN_NS_DEFAULT, 0, TUBO__SPIN_NS_MAX);
+  p->spin_max = p->spin_min < TUBO__SPIN_NS_MAX / TUBO__SPIN_GROW ? p->spin_min * TUBO__SPIN_GROW
+                                                                  : TUBO__SPIN_NS_MAX;
   p->yield_max = tubo__setting_u64("TUBO_YIELD_NS", TUBO__YIELD_NS_DEFAULT, 0, TUBO__SPIN_NS_MAX);
   p->yield_ns = p->yield_max;
   p->shared = shared;
-  p->grown = p->shrunk = 0;
+  p->grown = p->shrunk = p->spin_grown = p->spin_shrunk = 0;
 }
 
 int tubo__waiter_idle(const tubo__waitpol_t *p, tubo__waiter_t *wt)
@@ -59,6 +62,20 @@ void tubo__waiter_slept(tubo__waiter_t *wt, uint64_t fell_asleep)
   if (wt->slept_at == 0)
     wt->slept_at = fell_asleep;
   wt->idle_since = 0;
+}
+
+void tubo__waitpol_slept(tubo__waitpol_t *p, uint64_t asleep_ns)
+{
+  /* A zero budget asks for sleeping at once: it stays. */
+  if (p->shared || p->spin_min == 0)
+    return;
+  if (asleep_ns < p->spin_ns && p->spin_ns < p->spin_max) {
+    p->spin_ns = p->spin_ns < p->spin_max / 2 ? p->spin_ns * 2 : p->spin_max;
+    p->spin_grown++;
+  } else if (asleep_ns / 16 > p->spin_ns && p->spin_ns > p->spin_min) {
+    p->spin_ns = p->spin_ns / 2 > p->spin_min ? p->spin_ns / 2 : p->spin_min;
+    p->spin_shrunk++;
+  }
 }
 
 void tubo__waiter_end(tubo__waitpol_t *p, const tubo__waiter_t *wt)

@@ -13,11 +13,14 @@
  * yield_when_idle) for yield_ns before it sleeps, and yield_ns follows what ends the waits
  * (tubo__waiter_end). */
 typedef struct tubo__waitpol {
-  uint64_t spin_ns;       /* busy polling before a sleep, each rank on its own unit */
-  uint64_t yield_ns;      /* polling and yielding before a sleep, ranks sharing units */
-  uint64_t yield_max;     /* the most yield_ns becomes (TUBO_YIELD_NS) */
-  int shared;             /* ranks share processing units: yield between polls */
-  uint32_t grown, shrunk; /* times yield_ns doubled and halved (tests, tuboinfo) */
+  uint64_t spin_ns;                 /* busy polling before a sleep, each rank on its own unit */
+  uint64_t spin_min;                /* the least spin_ns becomes (TUBO_SPIN_NS) */
+  uint64_t spin_max;                /* the most: TUBO__SPIN_GROW times spin_min */
+  uint64_t yield_ns;                /* polling and yielding before a sleep, ranks sharing units */
+  uint64_t yield_max;               /* the most yield_ns becomes (TUBO_YIELD_NS) */
+  int shared;                       /* ranks share processing units: yield between polls */
+  uint32_t grown, shrunk;           /* times yield_ns doubled and halved (tests, tuboinfo) */
+  uint32_t spin_grown, spin_shrunk; /* times spin_ns doubled and halved (tests) */
 } tubo__waitpol_t;
 
 /* One wait in progress, on the waiter's stack: zero it to start. */
@@ -43,6 +46,20 @@ static inline void tubo__waiter_busy(tubo__waiter_t *wt)
 
 /* After a sleep, whether rung or timed out. */
 void tubo__waiter_slept(tubo__waiter_t *wt, uint64_t fell_asleep);
+
+/* How far spin_ns may grow above TUBO_SPIN_NS (tubo__waitpol_slept). */
+#define TUBO__SPIN_GROW 16u
+
+/* After one sleep of a wait, asleep_ns long, whether rung or timed out. Where each rank
+ * has its unit, spin_ns follows what ends the sleeps: a sleep over within the budget
+ * would have been a spin, had the budget been twice as long, and cost whoever rang the
+ * bell a futex wake (a system call, and a wake-up of an idle CPU: 13 us to the waker on
+ * the VM of doc/benchmarks.md): spin_ns doubles, up to spin_max. A sleep more than 16
+ * times the budget waited for something slow: spin_ns halves, down to spin_min. A sender
+ * streaming 4 MiB messages from tubo_alloc_mem buffers waits about 80 us for each FIN
+ * there, beyond the 50 us default, and so slept (and had its bell rung) at every other
+ * message. Where ranks share units nothing changes here (tubo__waiter_end). */
+void tubo__waitpol_slept(tubo__waitpol_t *p, uint64_t asleep_ns);
 
 /* The wait is over: where ranks share units, a wait that slept adjusts yield_ns. One
  * that ended soon after it fell asleep would have ended while yielding, had it yielded

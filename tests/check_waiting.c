@@ -210,6 +210,57 @@ START_TEST(adapt)
 }
 END_TEST
 
+/* Where each rank has its unit, the spin budget follows the sleeps (waitpol.h): a sleep
+ * shorter than it doubles it, up to 16 times TUBO_SPIN_NS; a sleep more than 16 times
+ * longer halves it, down to TUBO_SPIN_NS; the sharing policy and a zero budget stay. No
+ * sleep is taken here: the durations are given. */
+START_TEST(spin_adapt)
+{
+  unsetenv("TUBO_YIELD_WHEN_IDLE");
+  setenv("TUBO_SPIN_NS", "1000", 1);
+  tubo__waitpol_t p;
+  tubo__waitpol_init(&p, 0);
+  ck_assert_msg(p.spin_ns == 1000 && p.spin_min == 1000 && p.spin_max == 16000,
+                "expected spin_ns 1000 within 1000..16000, got %llu within %llu..%llu",
+                (unsigned long long)p.spin_ns, (unsigned long long)p.spin_min,
+                (unsigned long long)p.spin_max);
+  uint64_t want = 1000;
+  for (int i = 0; i < 6; i++) {
+    tubo__waitpol_slept(&p, 10);
+    want = want * 2 < 16000 ? want * 2 : 16000;
+    ck_assert_msg(p.spin_ns == want, "short sleep %d: expected spin_ns %llu, got %llu", i,
+                  (unsigned long long)want, (unsigned long long)p.spin_ns);
+  }
+  ck_assert_msg(p.spin_grown == 4, "expected 4 doublings to the ceiling, got %u", p.spin_grown);
+  /* Between the two bounds: neither shorter than the budget nor 16 times longer. */
+  tubo__waitpol_slept(&p, 16000 * 16);
+  ck_assert_msg(p.spin_ns == 16000 && p.spin_shrunk == 0,
+                "a sleep of 16 budgets: expected spin_ns to stay 16000, got %llu (halved %u)",
+                (unsigned long long)p.spin_ns, p.spin_shrunk);
+  for (int i = 0; i < 6; i++) {
+    tubo__waitpol_slept(&p, 100000000u);
+    want = want / 2 > 1000 ? want / 2 : 1000;
+    ck_assert_msg(p.spin_ns == want, "long sleep %d: expected spin_ns %llu, got %llu", i,
+                  (unsigned long long)want, (unsigned long long)p.spin_ns);
+  }
+  ck_assert_msg(p.spin_shrunk == 4, "expected 4 halvings to the floor, got %u", p.spin_shrunk);
+
+  /* Sharing units: the yield budget adapts instead (adapt above). */
+  tubo__waitpol_init(&p, 1);
+  tubo__waitpol_slept(&p, 10);
+  ck_assert_msg(p.spin_ns == 1000 && p.spin_grown == 0,
+                "expected a sharing policy to leave spin_ns at 1000, got %llu",
+                (unsigned long long)p.spin_ns);
+  /* TUBO_SPIN_NS=0 sleeps at the first empty look, whatever the sleeps were. */
+  setenv("TUBO_SPIN_NS", "0", 1);
+  tubo__waitpol_init(&p, 0);
+  tubo__waitpol_slept(&p, 0);
+  ck_assert_msg(p.spin_ns == 0, "expected a zero spin budget to stay 0, got %llu",
+                (unsigned long long)p.spin_ns);
+  unsetenv("TUBO_SPIN_NS");
+}
+END_TEST
+
 START_TEST(setting)
 {
   tubo__waitpol_t p;
@@ -240,6 +291,7 @@ static Suite *waiting_suite(void)
   Suite *s = suite_create("waiting");
   TCase *tc = th_tcase("policy");
   tcase_add_test(tc, adapt);
+  tcase_add_test(tc, spin_adapt);
   tcase_add_test(tc, setting);
   suite_add_tcase(s, tc);
   tc = th_add_case(s, "halo", 8, TH_BOTH);
