@@ -69,6 +69,8 @@ static const info_setting_t info_settings[] = {
     {"TUBO_COLL_SHM", 1, 0, 1, NULL, "0: collectives in a node by point-to-point messages"},
     {"TUBO_COLL_TREE", 0, 0, INT32_MAX, "by the topology",
      "collectives in a node: 1 flat, g >= 2 a tree of groups of g consecutive ranks"},
+    {"TUBO_COLL_SCRATCH_BYTES", SHMC_SCRATCH_DEFAULT, 0, (uint64_t)1 << 40, NULL,
+     "most of the heap a communicator's one-copy collectives take (0: none)"},
     {"TUBO_COLL_HIER", 1, 0, 1, NULL, "0: collectives across nodes by point-to-point messages"},
 };
 

@@ -67,6 +67,9 @@
  * read only what every rank of the call knows alike (the arguments, the ranks, the
  * slot's size), so all choose together. */
 #define SHMC_STEPS_MAX 8u
+/* The largest scratch block a communicator takes by default (TUBO_COLL_SCRATCH_BYTES): a
+ * 64-rank allreduce of 1 MiB, a quarter of the default heap (TUBO_SHM_HEAP_BYTES). */
+#define SHMC_SCRATCH_DEFAULT (64u << 20)
 /* Flag records per rank: steps a rank may run ahead of the slowest (a power of two). A
  * root of small bcasts in a row fills that many before it waits, and ranks that share a
  * core read as many in one time slice: 32 made such a row 3-7x faster than 8 at 4 and 16

@@ -32,10 +32,6 @@
 #include "coll/coll_shm.h"
 #include "settings.h"
 
-/* The largest scratch block a communicator takes by default: a 64-rank allreduce of
- * 1 MiB, a quarter of the default heap (TUBO_SHM_HEAP_BYTES). */
-#define SHMC_SCRATCH_DEFAULT (64u << 20)
-
 /* Makes s's scratch hold at least need bytes. Returns 0, TUBO__COLL_DECLINE (on every
  * rank alike) where it cannot, or the error of the exchange between ranks. */
 static int shmc_scratch(shmc_t *s, size_t need)
