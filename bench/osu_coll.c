@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Collective latency in the style of the OSU micro-benchmarks (osu_barrier, osu_bcast,
- * osu_reduce, osu_allreduce, osu_gather, osu_allgather, osu_alltoall). One source, built
+ * osu_reduce, osu_allreduce, osu_gather, osu_allgather, osu_alltoall, osu_scatter). One
+ * source, built
  * twice: against tubo (bench/osu_coll_tubo) and, with -DOSU_USE_MPI, against MPI
  * (bench/osu_coll_mpi), through the shim below, so that both time exactly the same loops.
  *
@@ -69,6 +70,10 @@ static int osu_alltoall(const void *s, void *r, size_t n)
 {
   return MPI_Alltoall(s, (int)n, MPI_DOUBLE, r, (int)n, MPI_DOUBLE, MPI_COMM_WORLD);
 }
+static int osu_scatter(const void *s, void *r, size_t n, int root)
+{
+  return MPI_Scatter(s, (int)n, MPI_DOUBLE, r, (int)n, MPI_DOUBLE, root, MPI_COMM_WORLD);
+}
 static int osu_reduce_time(double *t, double *sum)
 {
   return MPI_Reduce(t, sum, 1, MPI_DOUBLE, MPI_SUM, 0, MPI_COMM_WORLD);
@@ -121,6 +126,10 @@ static int osu_alltoall(const void *s, void *r, size_t n)
 {
   return tubo_alltoall(s, r, n, TUBO_DOUBLE, TUBO_COMM_WORLD);
 }
+static int osu_scatter(const void *s, void *r, size_t n, int root)
+{
+  return tubo_scatter(s, r, n, TUBO_DOUBLE, root, TUBO_COMM_WORLD);
+}
 static int osu_reduce_time(double *t, double *sum)
 {
   return tubo_reduce(t, sum, 1, TUBO_DOUBLE, TUBO_SUM, 0, TUBO_COMM_WORLD);
@@ -128,9 +137,19 @@ static int osu_reduce_time(double *t, double *sum)
 #endif
 /* ---- End of the shim ---- */
 
-enum { T_BARRIER, T_BCAST, T_REDUCE, T_ALLREDUCE, T_GATHER, T_ALLGATHER, T_ALLTOALL, T_N };
-static const char *const test_names[T_N] = {"barrier", "bcast",     "reduce",  "allreduce",
-                                            "gather",  "allgather", "alltoall"};
+enum {
+  T_BARRIER,
+  T_BCAST,
+  T_REDUCE,
+  T_ALLREDUCE,
+  T_GATHER,
+  T_ALLGATHER,
+  T_ALLTOALL,
+  T_SCATTER,
+  T_N
+};
+static const char *const test_names[T_N] = {"barrier", "bcast",     "reduce",   "allreduce",
+                                            "gather",  "allgather", "alltoall", "scatter"};
 
 static int rank, size;
 
@@ -203,6 +222,9 @@ static void call(int t, void *s, void *r, size_t n, int root)
   case T_ALLGATHER:
     check(osu_allgather(s, r, n), "allgather");
     break;
+  case T_SCATTER:
+    check(osu_scatter(s, r, n, root), "scatter");
+    break;
   default:
     check(osu_alltoall(s, r, n), "alltoall");
     break;
@@ -214,9 +236,10 @@ static void run(int t, size_t bytes, int base_iters, int fresh)
   size_t n = bytes / sizeof(double);
   if (t != T_BARRIER && n == 0)
     return;
-  /* Receive buffers of gathers and alltoall hold every rank's part. */
-  size_t rbytes = t >= T_GATHER ? bytes * (size_t)size : bytes;
-  size_t sbytes = t == T_ALLTOALL ? bytes * (size_t)size : bytes;
+  /* Receive buffers of gathers and alltoall hold every rank's part, send buffers of
+   * alltoall and scatter too. */
+  size_t rbytes = t >= T_GATHER && t <= T_ALLTOALL ? bytes * (size_t)size : bytes;
+  size_t sbytes = t == T_ALLTOALL || t == T_SCATTER ? bytes * (size_t)size : bytes;
   bufs_t sb, rb;
   bufs_init(&sb, sbytes, fresh);
   bufs_init(&rb, rbytes, fresh);
