@@ -7,12 +7,13 @@
  *
  * For each test and size, every rank times each call alone (warm-up calls excluded) and
  * passes a barrier between calls, as OSU does; the figure is the mean over the calls,
- * then over the ranks. Elements are doubles (8 bytes: size / 8 of them), reduced by sum.
+ * then over the ranks (max_us: the slowest rank's mean, as a rooted call's root that
+ * waits for all). Elements are doubles (8 bytes: size / 8 of them), reduced by sum.
  * The same buffer serves every call (OSU's way), which flatters shared memory; -f gives
  * each call a fresh buffer from a ring larger than the caches.
  *
  * Rank 0 prints one line of key=value pairs per test and size:
- *   osu_coll impl=tubo test=allreduce ranks=2 size=8 iters=20000 avg_us=0.123
+ *   osu_coll impl=tubo test=allreduce ranks=2 size=8 iters=20000 avg_us=0.123 max_us=0.2
  *
  * Usage: osu_coll [-t test,test,...] [-s size,size,...] [-n iters] [-f] */
 #define _GNU_SOURCE
@@ -78,6 +79,10 @@ static int osu_reduce_time(double *t, double *sum)
 {
   return MPI_Reduce(t, sum, 1, MPI_DOUBLE, MPI_SUM, 0, MPI_COMM_WORLD);
 }
+static int osu_max_time(double *t, double *max)
+{
+  return MPI_Reduce(t, max, 1, MPI_DOUBLE, MPI_MAX, 0, MPI_COMM_WORLD);
+}
 #else
 #include <tubo.h>
 #define OSU_IMPL "tubo"
@@ -133,6 +138,10 @@ static int osu_scatter(const void *s, void *r, size_t n, int root)
 static int osu_reduce_time(double *t, double *sum)
 {
   return tubo_reduce(t, sum, 1, TUBO_DOUBLE, TUBO_SUM, 0, TUBO_COMM_WORLD);
+}
+static int osu_max_time(double *t, double *max)
+{
+  return tubo_reduce(t, max, 1, TUBO_DOUBLE, TUBO_MAX, 0, TUBO_COMM_WORLD);
 }
 #endif
 /* ---- End of the shim ---- */
@@ -256,11 +265,13 @@ static void run(int t, size_t bytes, int base_iters, int fresh)
     if (i >= skip)
       total += t1 - t0;
   }
-  double mine = total / iters * 1e6, sum = 0;
+  double mine = total / iters * 1e6, sum = 0, max = 0;
   check(osu_reduce_time(&mine, &sum), "reduce of the times");
+  check(osu_max_time(&mine, &max), "largest of the times");
   if (rank == 0)
-    printf("osu_coll impl=%s test=%s ranks=%d size=%zu iters=%d avg_us=%.3f\n", OSU_IMPL,
-           test_names[t], size, t == T_BARRIER ? (size_t)0 : bytes, iters, sum / size);
+    printf("osu_coll impl=%s test=%s ranks=%d size=%zu iters=%d avg_us=%.3f max_us=%.3f\n",
+           OSU_IMPL, test_names[t], size, t == T_BARRIER ? (size_t)0 : bytes, iters, sum / size,
+           max);
   fflush(stdout);
   free(sb.mem);
   free(rb.mem);
