@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* The shared-memory engine's one-copy collectives (lib/coll/coll_shm_big.c): bcast,
- * reduce and allreduce of more data than one of the slots takes, on 3 to 9 ranks. Sizes
+ * reduce and allreduce of more data than one of the slots takes, on 3 to 9 ranks; then
+ * gather and scatter from every root (in place at even roots), allgather, alltoall and
+ * allgatherv (uneven blocks, one empty, backwards with gaps) in place and not, every byte
+ * checked, of blocks past a slot's P-th part, past a slot, and (gather, scatter) past
+ * SHMC_STEPS_MAX slots, counted as the rule says, and through the slots when capped. Sizes
  * just past a slot (an odd count), 1 MiB and past twice what the slots would take in
  * SHMC_STEPS_MAX steps (odd byte counts for bcast); bcast from every root, reduce to every root in
  * place and not, allreduce in place and not, several in a row with no barrier. Doubles are checked
