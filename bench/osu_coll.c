@@ -1,19 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /* Collective latency in the style of the OSU micro-benchmarks (osu_barrier, osu_bcast,
- * osu_reduce, osu_allreduce, osu_gather, osu_allgather, osu_alltoall). One source, built
+ * osu_reduce, osu_allreduce, osu_gather, osu_allgather, osu_alltoall, osu_scatter). One
+ * source, built
  * twice: against tubo (bench/osu_coll_tubo) and, with -DOSU_USE_MPI, against MPI
  * (bench/osu_coll_mpi), through the shim below, so that both time exactly the same loops.
  *
  * For each test and size, every rank times each call alone (warm-up calls excluded) and
  * passes a barrier between calls, as OSU does; the figure is the mean over the calls,
- * then over the ranks. Elements are doubles (8 bytes: size / 8 of them), reduced by sum.
+ * then over the ranks (max_us: the slowest rank's mean, as a rooted call's root that
+ * waits for all). Elements are doubles (8 bytes: size / 8 of them), reduced by sum.
  * The same buffer serves every call (OSU's way), which flatters shared memory; -f gives
  * each call a fresh buffer from a ring larger than the caches. -b drops the barrier between
  * calls: calls in a row, where a root may run ahead of its readers (the line then says
  * row=1).
  *
  * Rank 0 prints one line of key=value pairs per test and size:
- *   osu_coll impl=tubo test=allreduce ranks=2 size=8 iters=20000 avg_us=0.123
+ *   osu_coll impl=tubo test=allreduce ranks=2 size=8 iters=20000 avg_us=0.123 max_us=0.2
  *
  * Usage: osu_coll [-t test,test,...] [-s size,size,...] [-n iters] [-f] [-b] */
 #define _GNU_SOURCE
@@ -71,9 +73,17 @@ static int osu_alltoall(const void *s, void *r, size_t n)
 {
   return MPI_Alltoall(s, (int)n, MPI_DOUBLE, r, (int)n, MPI_DOUBLE, MPI_COMM_WORLD);
 }
+static int osu_scatter(const void *s, void *r, size_t n, int root)
+{
+  return MPI_Scatter(s, (int)n, MPI_DOUBLE, r, (int)n, MPI_DOUBLE, root, MPI_COMM_WORLD);
+}
 static int osu_reduce_time(double *t, double *sum)
 {
   return MPI_Reduce(t, sum, 1, MPI_DOUBLE, MPI_SUM, 0, MPI_COMM_WORLD);
+}
+static int osu_max_time(double *t, double *max)
+{
+  return MPI_Reduce(t, max, 1, MPI_DOUBLE, MPI_MAX, 0, MPI_COMM_WORLD);
 }
 #else
 #include <tubo.h>
@@ -123,16 +133,34 @@ static int osu_alltoall(const void *s, void *r, size_t n)
 {
   return tubo_alltoall(s, r, n, TUBO_DOUBLE, TUBO_COMM_WORLD);
 }
+static int osu_scatter(const void *s, void *r, size_t n, int root)
+{
+  return tubo_scatter(s, r, n, TUBO_DOUBLE, root, TUBO_COMM_WORLD);
+}
 static int osu_reduce_time(double *t, double *sum)
 {
   return tubo_reduce(t, sum, 1, TUBO_DOUBLE, TUBO_SUM, 0, TUBO_COMM_WORLD);
 }
+static int osu_max_time(double *t, double *max)
+{
+  return tubo_reduce(t, max, 1, TUBO_DOUBLE, TUBO_MAX, 0, TUBO_COMM_WORLD);
+}
 #endif
 /* ---- End of the shim ---- */
 
-enum { T_BARRIER, T_BCAST, T_REDUCE, T_ALLREDUCE, T_GATHER, T_ALLGATHER, T_ALLTOALL, T_N };
-static const char *const test_names[T_N] = {"barrier", "bcast",     "reduce",  "allreduce",
-                                            "gather",  "allgather", "alltoall"};
+enum {
+  T_BARRIER,
+  T_BCAST,
+  T_REDUCE,
+  T_ALLREDUCE,
+  T_GATHER,
+  T_ALLGATHER,
+  T_ALLTOALL,
+  T_SCATTER,
+  T_N
+};
+static const char *const test_names[T_N] = {"barrier", "bcast",     "reduce",   "allreduce",
+                                            "gather",  "allgather", "alltoall", "scatter"};
 
 static int rank, size, in_row;
 
@@ -205,6 +233,9 @@ static void call(int t, void *s, void *r, size_t n, int root)
   case T_ALLGATHER:
     check(osu_allgather(s, r, n), "allgather");
     break;
+  case T_SCATTER:
+    check(osu_scatter(s, r, n, root), "scatter");
+    break;
   default:
     check(osu_alltoall(s, r, n), "alltoall");
     break;
@@ -216,9 +247,10 @@ static void run(int t, size_t bytes, int base_iters, int fresh)
   size_t n = bytes / sizeof(double);
   if (t != T_BARRIER && n == 0)
     return;
-  /* Receive buffers of gathers and alltoall hold every rank's part. */
-  size_t rbytes = t >= T_GATHER ? bytes * (size_t)size : bytes;
-  size_t sbytes = t == T_ALLTOALL ? bytes * (size_t)size : bytes;
+  /* Receive buffers of gathers and alltoall hold every rank's part, send buffers of
+   * alltoall and scatter too. */
+  size_t rbytes = t >= T_GATHER && t <= T_ALLTOALL ? bytes * (size_t)size : bytes;
+  size_t sbytes = t == T_ALLTOALL || t == T_SCATTER ? bytes * (size_t)size : bytes;
   bufs_t sb, rb;
   bufs_init(&sb, sbytes, fresh);
   bufs_init(&rb, rbytes, fresh);
@@ -235,11 +267,14 @@ static void run(int t, size_t bytes, int base_iters, int fresh)
     if (i >= skip)
       total += t1 - t0;
   }
-  double mine = total / iters * 1e6, sum = 0;
+  double mine = total / iters * 1e6, sum = 0, max = 0;
   check(osu_reduce_time(&mine, &sum), "reduce of the times");
+  check(osu_max_time(&mine, &max), "largest of the times");
   if (rank == 0)
-    printf("osu_coll impl=%s test=%s ranks=%d size=%zu iters=%d avg_us=%.3f%s\n", OSU_IMPL,
-           test_names[t], size, t == T_BARRIER ? (size_t)0 : bytes, iters, sum / size,
+    printf("osu_coll impl=%s test=%s ranks=%d size=%zu iters=%d avg_us=%.3f max_us=%.3f%s
+           ",
+           OSU_IMPL,
+           test_names[t], size, t == T_BARRIER ? (size_t)0 : bytes, iters, sum / size, max,
            in_row ? " row=1" : "");
   fflush(stdout);
   free(sb.mem);

@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* The shared-memory engine's one-copy collectives (lib/coll/coll_shm_big.c): bcast,
- * reduce and allreduce of more data than one of the slots takes, on 3 to 9 ranks. Sizes
+ * reduce and allreduce of more data than one of the slots takes, on 3 to 9 ranks; then
+ * gather and scatter from every root (in place at even roots), allgather, alltoall and
+ * allgatherv (uneven blocks, one empty, backwards with gaps) in place and not, every byte
+ * checked, of blocks past a slot's P-th part, past a slot, and (gather, scatter) past
+ * SHMC_STEPS_MAX slots, counted as the rule says, and through the slots when capped. Sizes
  * just past a slot (an odd count), 1 MiB and past twice what the slots would take in
  * SHMC_STEPS_MAX steps (odd byte counts for bcast); bcast from every root, reduce to every root in
  * place and not, allreduce in place and not, several in a row with no barrier. Doubles are checked
@@ -184,6 +188,124 @@ static void cb_bcasts(tubo_comm_t *c, size_t len)
   free(buf);
 }
 
+/* Byte i of the block that rank src sends rank dst in call k. */
+static unsigned char cb_byte(int src, int dst, size_t i, int k)
+{
+  return (unsigned char)(i * 13 + (size_t)src * 7 + (size_t)dst * 3 + (size_t)k);
+}
+
+static void cb_block(const char *what, int k, const unsigned char *got, int src, int dst,
+                     size_t len)
+{
+  for (size_t i = 0; i < len; i++)
+    if (got[i] != cb_byte(src, dst, i, k))
+      TH_CHECK(0, "%s (call %d), block of %zu bytes from %d to %d: byte %zu: expected %u, got %u",
+               what, k, len, src, dst, i, (unsigned)cb_byte(src, dst, i, k), (unsigned)got[i]);
+}
+
+static void cb_make(unsigned char *v, int src, int dst, size_t len, int k)
+{
+  for (size_t i = 0; i < len; i++)
+    v[i] = cb_byte(src, dst, i, k);
+}
+
+/* gather and scatter to and from every root (in place at even roots) of len bytes a
+ * block; the engine's count says which went through the scratch (none where use is 0). */
+static void cb_rooted(tubo_comm_t *c, size_t len, int use)
+{
+  int P = th_size, me = th_rank;
+  shmc_t *s = cb_engine(c);
+  unsigned char *mine = th_malloc(len), *all = th_malloc(len * (size_t)P);
+  uint64_t before = s->big.calls;
+  for (int root = 0; root < P; root++) {
+    int inplace = me == root && root % 2 == 0;
+    unsigned char *own = all + (size_t)me * len;
+    cb_make(inplace ? own : mine, me, root, len, root);
+    TH_OK(tubo_gather(inplace ? TUBO_IN_PLACE : mine, me == root ? all : NULL, len, TUBO_BYTE, root,
+                      c));
+    for (int q = 0; q < P && me == root; q++)
+      cb_block("gather", root, all + (size_t)q * len, q, root, len);
+    for (int q = 0; q < P && me == root; q++)
+      cb_make(all + (size_t)q * len, root, q, len, P + root);
+    memset(mine, 0, len);
+    TH_OK(tubo_scatter(me == root ? all : NULL, inplace ? TUBO_IN_PLACE : mine, len, TUBO_BYTE,
+                       root, c));
+    cb_block("scatter", P + root, inplace ? own : mine, root, me, len);
+  }
+  TH_EQ("one-copy gathers and scatters (2 per root where the rule says)", s->big.calls - before,
+        (uint64_t)(2 * P * (use && cb_big(s, len))));
+  free(mine);
+  free(all);
+}
+
+/* allgather, alltoall and allgatherv of len bytes a block, in place and not, twice in a
+ * row with no barrier. allgatherv's blocks grow with the rank, rank 1's is empty, and
+ * they lie in the buffer backwards with gaps. */
+static void cb_alls(tubo_comm_t *c, size_t len, int use)
+{
+  int P = th_size, me = th_rank;
+  size_t PP = (size_t)P;
+  shmc_t *s = cb_engine(c);
+  size_t *counts = th_malloc(PP * sizeof(size_t)), *displs = th_malloc(PP * sizeof(size_t));
+  size_t end = 0, max = 0;
+  for (int q = P - 1; q >= 0; q--) {
+    counts[q] = q == 1 ? 0 : len + (size_t)q * 5;
+    displs[q] = end + 64;
+    end = displs[q] + counts[q];
+    max = counts[q] > max ? counts[q] : max;
+  }
+  unsigned char *sb = th_malloc(len * PP), *rb = th_malloc(end > len * PP ? end : len * PP);
+  uint64_t before = s->big.calls;
+  for (int k = 0; k < 2; k++) {
+    cb_make(k ? rb + (size_t)me * len : sb, me, 0, len, k);
+    TH_OK(tubo_allgather(k ? TUBO_IN_PLACE : sb, rb, len, TUBO_BYTE, c));
+    for (int q = 0; q < P; q++)
+      cb_block(k ? "allgather in place" : "allgather", k, rb + (size_t)q * len, q, 0, len);
+  }
+  TH_EQ("one-copy allgathers (2 where the rule says)", s->big.calls - before,
+        (uint64_t)(2 * (use && cb_big(s, len))));
+  before = s->big.calls;
+  for (int k = 0; k < 2; k++) {
+    for (int q = 0; q < P; q++)
+      cb_make((k ? rb : sb) + (size_t)q * len, me, q, len, 10 + k);
+    TH_OK(tubo_alltoall(k ? TUBO_IN_PLACE : sb, rb, len, TUBO_BYTE, c));
+    for (int q = 0; q < P; q++)
+      cb_block(k ? "alltoall in place" : "alltoall", 10 + k, rb + (size_t)q * len, q, me, len);
+  }
+  TH_EQ("one-copy alltoalls (2 where the rule says)", s->big.calls - before,
+        (uint64_t)(2 * (use && P > 2 && len > s->slot / PP)));
+  before = s->big.calls;
+  for (int k = 0; k < 2; k++) {
+    cb_make(k ? rb + displs[me] : sb, me, 0, counts[me], 20 + k);
+    TH_OK(tubo_allgatherv(k ? TUBO_IN_PLACE : sb, counts[me], rb, counts, displs, TUBO_BYTE, c));
+    for (int q = 0; q < P; q++)
+      cb_block(k ? "allgatherv in place" : "allgatherv", 20 + k, rb + displs[q], q, 0, counts[q]);
+  }
+  TH_EQ("one-copy allgathervs (2 where the rule says)", s->big.calls - before,
+        (uint64_t)(2 * (use && cb_big(s, max))));
+  free(counts);
+  free(displs);
+  free(sb);
+  free(rb);
+}
+
+/* The collectives that move data: blocks just past a slot's P-th part and a slot (odd
+ * byte counts), and past what the slots would take in SHMC_STEPS_MAX steps. */
+static void body_moves(void)
+{
+  tubo_comm_t *c = cb_dup(NULL, NULL);
+  shmc_t *s = cb_engine(c);
+  size_t lens[3] = {s->slot / (size_t)th_size + 3, s->slot + 3, 2 * SHMC_STEPS_MAX * s->slot + 5};
+  for (int i = 0; i < 3; i++) {
+    cb_rooted(c, lens[i], 1);
+    if (i < 2) /* the third's alltoall would take more than the scratch's default cap */
+      cb_alls(c, lens[i], 1);
+  }
+  TH_CHECK(th_size < 3 || s->big.calls > 0, "expected some calls through the scratch at %d ranks",
+           th_size);
+  TH_OK(tubo_comm_free(&c));
+}
+
 static void body_big(void)
 {
   tubo_comm_t *c = cb_dup(NULL, NULL);
@@ -239,6 +361,13 @@ static void body_refused(void)
   cb_same("allreduce point to point with the scratch capped", n, out, want);
   TH_EQ("one-copy calls with the scratch capped", s->big.calls, (uint64_t)0);
   TH_OK(tubo_comm_free(&c));
+  /* The collectives that move data, capped likewise, through the slots. */
+  c = cb_dup("TUBO_COLL_SCRATCH_BYTES", "4096");
+  s = cb_engine(c);
+  cb_rooted(c, s->slot + 3, 0);
+  cb_unset("TUBO_COLL_SCRATCH_BYTES");
+  cb_alls(c, s->slot + 3, 0);
+  TH_OK(tubo_comm_free(&c));
 
   /* Rank 0 takes the heap's blocks until none is left. */
   enum { NB = 4096 };
@@ -271,6 +400,7 @@ static void body_refused(void)
 
 static const th_body_t bodies[] = {
     {"big", body_big, 0},
+    {"moves", body_moves, 0},
     {"refused", body_refused, 0},
     {NULL, NULL, 0},
 };
@@ -281,6 +411,9 @@ static Suite *coll_big_suite(void)
   TCase *tc = th_add_case(s, "big", 3, TH_SHM);
   for (int n = 4; n <= 9; n++)
     th_add_job(tc, "big", n, TH_SHM);
+  for (int n = 3; n <= 9; n += 2)
+    th_add_job(tc, "moves", n, TH_SHM);
+  th_add_job(tc, "moves", 8, TH_SHM);
   th_add_job(tc, "refused", 3, TH_SHM);
   th_add_job(tc, "refused", 5, TH_SHM);
   return s;

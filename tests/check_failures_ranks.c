@@ -210,6 +210,27 @@ static int block_bcast_big(fr_ctx_t *c)
   return tubo_bcast(buf, FR_BIG_COLL_N, TUBO_DOUBLE, c->victim, th_world);
 }
 
+/* allgather and alltoall of blocks past a slot (3 and 4 ranks: 349504 and 262144 bytes)
+ * and past a slot's P-th part, through the scratch too; buffers for up to 4 ranks. */
+#define FR_BIG_GATHER_N 50000
+#define FR_BIG_A2A_N    10000
+
+static int block_allgather_big(fr_ctx_t *c)
+{
+  static double in[FR_BIG_GATHER_N], out[4 * FR_BIG_GATHER_N];
+  (void)c;
+  TH_CHECK(th_size <= 4, "expected at most 4 ranks, got %d", th_size);
+  return tubo_allgather(in, out, FR_BIG_GATHER_N, TUBO_DOUBLE, th_world);
+}
+
+static int block_alltoall_big(fr_ctx_t *c)
+{
+  static double in[4 * FR_BIG_A2A_N], out[4 * FR_BIG_A2A_N];
+  (void)c;
+  TH_CHECK(th_size <= 4, "expected at most 4 ranks, got %d", th_size);
+  return tubo_alltoall(in, out, FR_BIG_A2A_N, TUBO_DOUBLE, th_world);
+}
+
 static tubo_comm_t *fr_dup;
 
 static void open_dup(fr_ctx_t *c)
@@ -452,6 +473,8 @@ FR_BODY(bcast, NULL, NULL, NULL)
 FR_BODY(allreduce_mid, open_dup, start_allreduce, close_dup)
 FR_BODY(allreduce_big, NULL, NULL, NULL)
 FR_BODY(bcast_big, NULL, NULL, NULL)
+FR_BODY(allgather_big, NULL, NULL, NULL)
+FR_BODY(alltoall_big, NULL, NULL, NULL)
 FR_BODY(probe, NULL, NULL, NULL)
 FR_BODY(halo, NULL, NULL, NULL)
 FR_BODY(pipe_recv, open_pipes, NULL, close_pipes)
@@ -542,6 +565,8 @@ const th_body_t fr_bodies[] = {
     {"allreduce_mid", body_allreduce_mid, TH_SELF_INIT},
     {"allreduce_big", body_allreduce_big, TH_SELF_INIT},
     {"bcast_big", body_bcast_big, TH_SELF_INIT},
+    {"allgather_big", body_allgather_big, TH_SELF_INIT},
+    {"alltoall_big", body_alltoall_big, TH_SELF_INIT},
     {"probe", body_probe, TH_SELF_INIT},
     {"halo", body_halo, TH_SELF_INIT},
     {"pipe_recv", body_pipe_recv, TH_SELF_INIT},

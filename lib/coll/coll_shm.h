@@ -21,8 +21,9 @@
  * line, at k + 1 - SHMC_DEPTH): in the collectives where all ranks wait for all, that
  * holds already, and a root of small broadcasts runs up to SHMC_DEPTH steps ahead.
  *
- * Larger bcasts, reduces and allreduces of more than two ranks copy once through a
- * scratch block of the heap that the communicator keeps between calls (coll_shm_big.c).
+ * Larger bcasts, reduces, allreduces, gathers, scatters, allgathers(v) and alltoalls of
+ * more than two ranks copy once through a scratch block of the heap that the
+ * communicator keeps between calls (coll_shm_big.c).
  *
  * Waiting ranks poll as the waiting policy says (waitpol.h), then sleep on the control
  * line's bell; the rank whose flag completes what sleepers wait for (the last to arrive,
@@ -62,10 +63,10 @@
 /* A collective among more than two ranks that would take more than this many of the
  * engine's steps goes point to point (TUBO__COLL_DECLINE): each step holds every rank
  * until all have copied, and with more ranks than cores those waits cost more than the
- * copies (doc/design.md, "Collectives"). bcast, reduce and allreduce of more than a slot
- * copy once through the scratch instead where it can be had (shmc_one_copy). The rules
- * read only what every rank of the call knows alike (the arguments, the ranks, the
- * slot's size), so all choose together. */
+ * copies (doc/design.md, "Collectives"). Calls of more than a slot (alltoall: a slot's
+ * P-th part a block) copy once through the scratch instead where it can be had
+ * (shmc_one_copy). The rules read only what every rank of the call knows alike (the
+ * arguments, the ranks, the slot's size), so all choose together. */
 #define SHMC_STEPS_MAX 8u
 /* The largest scratch block a communicator takes by default (TUBO_COLL_SCRATCH_BYTES): a
  * 64-rank allreduce of 1 MiB, a quarter of the default heap (TUBO_SHM_HEAP_BYTES). */
@@ -232,10 +233,16 @@ int tubo__shmc_reduce(tubo_comm_t *comm, const tubo__coll_args_t *a);
 int tubo__shmc_allreduce(tubo_comm_t *comm, const tubo__coll_args_t *a);
 
 /* The one-copy collectives through the scratch (coll_shm_big.c), for calls the slots
- * would take more than one step for (shmc_one_copy); TUBO__COLL_DECLINE (on every rank
- * alike) where the scratch cannot be had. all: allreduce rather than reduce. */
+ * would take more than one step for (shmc_one_copy; of alltoall, more than a slot's P-th
+ * part per block; of allgatherv, more than a slot in its largest block);
+ * TUBO__COLL_DECLINE (on every rank alike) where the scratch cannot be had. all:
+ * allreduce rather than reduce. */
 int tubo__shmc_bcast_big(shmc_t *s, const tubo__coll_args_t *a);
 int tubo__shmc_reduce_big(shmc_t *s, const tubo__coll_args_t *a, int all);
+/* gather (to root) and allgather, allgatherv (root -1); scatter; alltoall. */
+int tubo__shmc_gather_big(shmc_t *s, const tubo__coll_args_t *a, int root);
+int tubo__shmc_scatter_big(shmc_t *s, const tubo__coll_args_t *a);
+int tubo__shmc_alltoall_big(shmc_t *s, const tubo__coll_args_t *a);
 /* Lets the scratch go (teardown). */
 void tubo__shmc_big_free(shmc_t *s);
 

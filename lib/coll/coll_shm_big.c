@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* One-copy collectives (coll_shm.h): bcast, reduce and allreduce of more ranks than two
- * whose data would take more than one step through the slots go through the
- * communicator's scratch block instead, in a fixed number of steps whatever the size.
+/* One-copy collectives (coll_shm.h): bcast, reduce, allreduce, gather, scatter,
+ * allgather, allgatherv and alltoall of more ranks than two whose data would take more
+ * than one step through the slots go through the communicator's scratch block instead,
+ * in a fixed number of steps whatever the size.
  *
  * The scratch is a block of the job's shared heap, taken collectively (objmem.h) by the
  * first call that needs it, kept between calls (a process's first touch of a shared page
@@ -23,7 +24,14 @@
  * have, the ranks that want the result copy the last part out, and every rank publishes
  * k3, which says it has done reading, without waiting for anyone: the next write into
  * the scratch waits until every rank is at k3. The operands and their order are those
- * of the slots' path and of the point-to-point tree, so the bits are the same. */
+ * of the slots' path and of the point-to-point tree, so the bits are the same.
+ *
+ * The moves, two steps, in parts of whole cache lines: at k1 each rank with data for
+ * others copies it into its part (gather, allgather(v): its block; alltoall: its P blocks,
+ * block q for rank q; scatter: the root, every rank's block); then those that want data
+ * wait for its writers (all, or the root) and copy their blocks out, and every rank
+ * publishes k2 at once, which says it has done reading, as reduce's k3. allgatherv's parts
+ * follow its counts, which every rank knows alike. */
 #include "config.h"
 
 #include <stdint.h>
@@ -116,6 +124,138 @@ int tubo__shmc_reduce_big(shmc_t *s, const tubo__coll_args_t *a, int all)
     memcpy(a->rbuf, last, len);
   }
   tubo__shmc_publish(s, k1 + 2, SHMC_WAKE_IF_LAST);
+  s->big.calls++;
+  return 0;
+}
+
+/* Rounds n up to whole cache lines, so that no two ranks' parts share one. */
+static inline size_t shmc_lines(size_t n)
+{
+  return (n + SHMC_LINE - 1) / SHMC_LINE * SHMC_LINE;
+}
+
+/* memcpy of n bytes, none when n is 0 (a block of no elements may have no buffer). */
+static inline void shmc_copy(void *dst, const void *src, size_t n)
+{
+  if (n > 0)
+    memcpy(dst, src, n);
+}
+
+/* Block q of a gather's or allgather(v)'s receive buffer: its bytes, and where it starts
+ * (*at, bytes into rbuf). Every rank knows every block alike. */
+static size_t shmc_block(const tubo__coll_args_t *a, int q, size_t *at)
+{
+  size_t es = a->t->size;
+  if (a->rcounts == NULL) {
+    *at = (size_t)q * a->count * es;
+    return a->count * es;
+  }
+  *at = a->rdispls[q] * es;
+  return a->rcounts[q] * es;
+}
+
+int tubo__shmc_gather_big(shmc_t *s, const tubo__coll_args_t *a, int root)
+{
+  size_t total = 0, at, off = 0;
+  for (int q = 0; q < s->P; q++) {
+    size_t n = shmc_lines(shmc_block(a, q, &at));
+    if (n > SIZE_MAX - total)
+      return TUBO__COLL_DECLINE;
+    total += n;
+  }
+  int rc = shmc_scratch(s, total);
+  if (rc != 0)
+    return rc;
+  unsigned char *x = s->big.mem.base, *r = a->rbuf;
+  size_t mine = shmc_block(a, s->me, &at);
+  const unsigned char *src = a->in_place ? r + at : a->sbuf;
+  if (!a->in_place && a->count * a->t->size < mine)
+    mine = a->count * a->t->size; /* an allgatherv rank that sends less than it is told */
+  int want = root < 0 || s->me == root;
+  uint32_t k1 = s->step + 1;
+  if (want && !a->in_place)
+    shmc_copy(r + at, src, mine);
+  if (s->me != root) {
+    if ((rc = tubo__shmc_guard(s, k1)) != 0)
+      return rc;
+    for (int q = 0; q < s->me; q++)
+      off += shmc_lines(shmc_block(a, q, &at));
+    shmc_copy(x + off, src, mine);
+  }
+  tubo__shmc_publish(s, k1, SHMC_WAKE_IF_LAST);
+  if (want) {
+    if ((rc = tubo__shmc_wait(s, -1, k1)) != 0)
+      return rc;
+    off = 0;
+    for (int q = 0; q < s->P; q++) {
+      size_t n = shmc_block(a, q, &at);
+      if (q != s->me)
+        shmc_copy(r + at, x + off, n);
+      off += shmc_lines(n);
+    }
+  }
+  tubo__shmc_publish(s, k1 + 1, SHMC_WAKE_IF_LAST);
+  s->big.calls++;
+  return 0;
+}
+
+int tubo__shmc_scatter_big(shmc_t *s, const tubo__coll_args_t *a)
+{
+  size_t len = a->count * a->t->size, stride = shmc_lines(len);
+  if (stride > SIZE_MAX / (size_t)s->P)
+    return TUBO__COLL_DECLINE;
+  int rc = shmc_scratch(s, stride * (size_t)s->P);
+  if (rc != 0)
+    return rc;
+  unsigned char *x = s->big.mem.base;
+  const unsigned char *src = a->sbuf;
+  uint32_t k1 = s->step + 1;
+  if (s->me == a->root) {
+    if ((rc = tubo__shmc_guard(s, k1)) != 0)
+      return rc;
+    for (int q = 0; q < s->P; q++)
+      if (q != a->root)
+        memcpy(x + stride * (size_t)q, src + (size_t)q * len, len);
+    tubo__shmc_publish(s, k1, SHMC_WAKE_ALWAYS);
+    if (!a->in_place)
+      memcpy(a->rbuf, src + (size_t)a->root * len, len);
+  } else {
+    if ((rc = tubo__shmc_wait(s, a->root, k1)) != 0)
+      return rc;
+    memcpy(a->rbuf, x + stride * (size_t)s->me, len);
+    tubo__shmc_publish(s, k1, SHMC_WAKE_IF_LAST);
+  }
+  tubo__shmc_publish(s, k1 + 1, SHMC_WAKE_IF_LAST);
+  s->big.calls++;
+  return 0;
+}
+
+int tubo__shmc_alltoall_big(shmc_t *s, const tubo__coll_args_t *a)
+{
+  size_t P = (size_t)s->P, me = (size_t)s->me;
+  size_t len = a->count * a->t->size, stride = shmc_lines(len);
+  if (stride > SIZE_MAX / P / P)
+    return TUBO__COLL_DECLINE;
+  int rc = shmc_scratch(s, stride * P * P);
+  if (rc != 0)
+    return rc;
+  unsigned char *x = s->big.mem.base, *r = a->rbuf;
+  const unsigned char *src = a->in_place ? r : a->sbuf;
+  uint32_t k1 = s->step + 1;
+  if ((rc = tubo__shmc_guard(s, k1)) != 0)
+    return rc;
+  for (size_t q = 0; q < P; q++)
+    if (q != me)
+      memcpy(x + stride * (me * P + q), src + q * len, len);
+  tubo__shmc_publish(s, k1, SHMC_WAKE_IF_LAST);
+  if (!a->in_place)
+    memcpy(r + me * len, src + me * len, len);
+  if ((rc = tubo__shmc_wait(s, -1, k1)) != 0)
+    return rc;
+  for (size_t q = 0; q < P; q++)
+    if (q != me)
+      memcpy(r + q * len, x + stride * (q * P + me), len);
+  tubo__shmc_publish(s, k1 + 1, SHMC_WAKE_IF_LAST);
   s->big.calls++;
   return 0;
 }

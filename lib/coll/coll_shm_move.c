@@ -81,6 +81,8 @@ int tubo__shmc_gather(tubo_comm_t *comm, const tubo__coll_args_t *a)
   size_t len = bytes_of(a, a->count);
   int root = a->root, rc = 0;
   unsigned char *r = a->rbuf;
+  if (shmc_one_copy(s, len) && (rc = tubo__shmc_gather_big(s, a, root)) != TUBO__COLL_DECLINE)
+    return rc;
   if (s->me == root && !a->in_place)
     memcpy(r + (size_t)root * len, a->sbuf, len);
   for (size_t off = 0; off < len; off += s->slot) {
@@ -110,6 +112,8 @@ int tubo__shmc_scatter(tubo_comm_t *comm, const tubo__coll_args_t *a)
   size_t len = bytes_of(a, a->count);
   int root = a->root, rc = 0;
   const unsigned char *src = a->sbuf;
+  if (shmc_one_copy(s, len) && (rc = tubo__shmc_scatter_big(s, a)) != TUBO__COLL_DECLINE)
+    return rc;
   if (s->me == root && !a->in_place)
     memcpy(a->rbuf, src + (size_t)root * len, len);
   for (size_t off = 0; off < len; off += s->slot) {
@@ -138,13 +142,15 @@ int tubo__shmc_allgather(tubo_comm_t *comm, const tubo__coll_args_t *a)
   size_t len = bytes_of(a, a->count);
   unsigned char *r = a->rbuf;
   const unsigned char *mine = a->in_place ? r + (size_t)s->me * len : a->sbuf;
+  int rc;
+  if (shmc_one_copy(s, len) && (rc = tubo__shmc_gather_big(s, a, -1)) != TUBO__COLL_DECLINE)
+    return rc;
   if (!a->in_place)
     memcpy(r + (size_t)s->me * len, mine, len);
   for (size_t off = 0; off < len; off += s->slot) {
     size_t n = min_sz(s->slot, len - off);
     uint32_t k = s->step + 1;
-    int rc = tubo__shmc_guard(s, k);
-    if (rc != 0)
+    if ((rc = tubo__shmc_guard(s, k)) != 0)
       return rc;
     memcpy(shmc_slot(s, s->me, k), mine + off, n);
     tubo__shmc_publish(s, k, SHMC_WAKE_IF_LAST);
@@ -178,17 +184,19 @@ int tubo__shmc_allgatherv(tubo_comm_t *comm, const tubo__coll_args_t *a)
   unsigned char *r = a->rbuf;
   size_t mine = bytes_of(a, a->rcounts[me]), max = 0;
   const unsigned char *src = a->in_place ? r + bytes_of(a, a->rdispls[me]) : a->sbuf;
+  for (int q = 0; q < s->P; q++)
+    max = bytes_of(a, a->rcounts[q]) > max ? bytes_of(a, a->rcounts[q]) : max;
+  int rc;
+  if (shmc_one_copy(s, max) && (rc = tubo__shmc_gather_big(s, a, -1)) != TUBO__COLL_DECLINE)
+    return rc;
   if (!a->in_place) {
     size_t sent = bytes_of(a, a->count);
     copy_some(r + bytes_of(a, a->rdispls[me]), src, sent < mine ? sent : mine);
     mine = sent;
   }
-  for (int q = 0; q < s->P; q++)
-    max = bytes_of(a, a->rcounts[q]) > max ? bytes_of(a, a->rcounts[q]) : max;
   for (size_t off = 0; off < max; off += s->slot) {
     uint32_t k = s->step + 1;
-    int rc = tubo__shmc_guard(s, k);
-    if (rc != 0)
+    if ((rc = tubo__shmc_guard(s, k)) != 0)
       return rc;
     size_t n = piece_of(mine, off, s->slot);
     if (n > 0)
@@ -214,6 +222,9 @@ int tubo__shmc_alltoall(tubo_comm_t *comm, const tubo__coll_args_t *a)
 {
   shmc_t *s = comm->coll_state;
   size_t len = bytes_of(a, a->count), piece = s->slot / (size_t)s->P;
+  int rc;
+  if (s->P > 2 && len > piece && (rc = tubo__shmc_alltoall_big(s, a)) != TUBO__COLL_DECLINE)
+    return rc;
   if (shmc_too_many_steps(s, len, piece))
     return TUBO__COLL_DECLINE;
   unsigned char *r = a->rbuf;
@@ -221,8 +232,7 @@ int tubo__shmc_alltoall(tubo_comm_t *comm, const tubo__coll_args_t *a)
   for (size_t off = 0; off < len; off += piece) {
     size_t n = min_sz(piece, len - off);
     uint32_t k = s->step + 1;
-    int rc = tubo__shmc_guard(s, k);
-    if (rc != 0)
+    if ((rc = tubo__shmc_guard(s, k)) != 0)
       return rc;
     unsigned char *mine = shmc_slot(s, s->me, k);
     for (int q = 0; q < s->P; q++)
