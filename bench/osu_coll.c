@@ -271,11 +271,9 @@ static void run(int t, size_t bytes, int base_iters, int fresh)
   check(osu_reduce_time(&mine, &sum), "reduce of the times");
   check(osu_max_time(&mine, &max), "largest of the times");
   if (rank == 0)
-    printf("osu_coll impl=%s test=%s ranks=%d size=%zu iters=%d avg_us=%.3f max_us=%.3f%s
-           ",
-           OSU_IMPL,
-           test_names[t], size, t == T_BARRIER ? (size_t)0 : bytes, iters, sum / size, max,
-           in_row ? " row=1" : "");
+    printf("osu_coll impl=%s test=%s ranks=%d size=%zu iters=%d avg_us=%.3f max_us=%.3f%s\n",
+           OSU_IMPL, test_names[t], size, t == T_BARRIER ? (size_t)0 : bytes, iters, sum / size,
+           max, in_row ? " row=1" : "");
   fflush(stdout);
   free(sb.mem);
   free(rb.mem);
