@@ -213,7 +213,8 @@ static int shmc_setup(tubo_comm_t *comm)
   size_t slot = SHMC_BUDGET / (2 * (size_t)P);
   slot = slot < SHMC_SLOT_MIN ? SHMC_SLOT_MIN : slot > SHMC_SLOT_MAX ? SHMC_SLOT_MAX : slot;
   slot &= ~(size_t)(SHMC_LINE - 1);
-  size_t bytes = SHMC_LINE + (size_t)P * (SHMC_DEPTH * sizeof(struct shmc_line) + 2 * slot);
+  size_t bytes =
+      SHMC_LINE + SHMC_ALIAS + (size_t)P * (SHMC_DEPTH * sizeof(struct shmc_line) + 2 * slot);
   tubo__objmem_t m;
   int rc = tubo__objmem_comm(comm, bytes, &m);
   /* Out of heap (the same on every rank: rank 0 took it and told the others): the
@@ -244,6 +245,7 @@ static int shmc_setup(tubo_comm_t *comm)
   s->ctl = m.base;
   s->lines = (struct shmc_line *)((unsigned char *)m.base + SHMC_LINE);
   s->slots = (unsigned char *)(s->lines + SHMC_DEPTH * (size_t)P);
+  s->slots += shmc_skew(s->slots);
   /* The flag records, which every collective touches, are mapped now rather than on the
    * first collective after this one (a fault per page is slow on some virtual machines);
    * the slots come as large collectives use them. */

@@ -40,8 +40,9 @@
 #include "coll/coll_shm.h"
 #include "settings.h"
 
-/* Makes s's scratch hold at least need bytes. Returns 0, TUBO__COLL_DECLINE (on every
- * rank alike) where it cannot, or the error of the exchange between ranks. */
+/* Makes s's scratch hold at least need bytes from shmc_scratch_at. Returns 0,
+ * TUBO__COLL_DECLINE (on every rank alike) where it cannot, or the error of the exchange
+ * between ranks. The block is SHMC_ALIAS larger than what the calls need, for the skew. */
 static int shmc_scratch(shmc_t *s, size_t need)
 {
   if (!s->big.cap_read) {
@@ -49,22 +50,29 @@ static int shmc_scratch(shmc_t *s, size_t need)
                                            (uint64_t)1 << 40);
     s->big.cap_read = 1;
   }
-  if (s->big.mem.base != NULL && need <= s->big.mem.size)
+  if (s->big.mem.base != NULL && need + SHMC_ALIAS <= s->big.mem.size)
     return 0;
   if (need > s->big.cap || (s->big.failed != 0 && need >= s->big.failed))
     return TUBO__COLL_DECLINE;
   /* At least twice the block it replaces, so that growing calls reallocate seldom. */
-  size_t want = need;
-  if (s->big.mem.base != NULL && want < 2 * s->big.mem.size)
-    want = 2 * s->big.mem.size < s->big.cap ? 2 * s->big.mem.size : s->big.cap;
+  size_t want = need, had = s->big.mem.base != NULL ? s->big.mem.size - SHMC_ALIAS : 0;
+  if (want < 2 * had)
+    want = 2 * had < s->big.cap ? 2 * had : s->big.cap;
   if (s->big.mem.base != NULL)
     tubo__objmem_release(&s->big.mem); /* freed once every rank has let it go */
-  int rc = tubo__objmem_comm(s->comm, want, &s->big.mem);
+  int rc = tubo__objmem_comm(s->comm, want + SHMC_ALIAS, &s->big.mem);
   if (rc == TUBO_ESHM || rc == TUBO_ETOOBIG) {
     s->big.failed = need; /* rank 0 told every rank the same */
     return TUBO__COLL_DECLINE;
   }
   return rc;
+}
+
+/* Where the scratch's data starts: SHMC_SKEW past a multiple of SHMC_ALIAS (coll_shm.h). */
+static unsigned char *shmc_scratch_at(const shmc_t *s)
+{
+  unsigned char *base = s->big.mem.base;
+  return base + shmc_skew(base);
 }
 
 int tubo__shmc_bcast_big(shmc_t *s, const tubo__coll_args_t *a)
@@ -73,7 +81,7 @@ int tubo__shmc_bcast_big(shmc_t *s, const tubo__coll_args_t *a)
   int rc = shmc_scratch(s, len);
   if (rc != 0)
     return rc;
-  unsigned char *x = s->big.mem.base;
+  unsigned char *x = shmc_scratch_at(s);
   uint32_t k = s->step + 1;
   if (s->me == a->root) {
     if ((rc = tubo__shmc_guard(s, k)) != 0)
@@ -99,7 +107,7 @@ int tubo__shmc_reduce_big(shmc_t *s, const tubo__coll_args_t *a, int all)
   int rc = shmc_scratch(s, stride * (size_t)s->P);
   if (rc != 0)
     return rc;
-  unsigned char *x = s->big.mem.base, *last = x + stride * (size_t)(s->P - 1);
+  unsigned char *x = shmc_scratch_at(s), *last = x + stride * (size_t)(s->P - 1);
   const unsigned char *in = a->in_place ? a->rbuf : a->sbuf;
   uint32_t k1 = s->step + 1;
   if ((rc = tubo__shmc_guard(s, k1)) != 0)
@@ -166,7 +174,7 @@ int tubo__shmc_gather_big(shmc_t *s, const tubo__coll_args_t *a, int root)
   int rc = shmc_scratch(s, total);
   if (rc != 0)
     return rc;
-  unsigned char *x = s->big.mem.base, *r = a->rbuf;
+  unsigned char *x = shmc_scratch_at(s), *r = a->rbuf;
   size_t mine = shmc_block(a, s->me, &at);
   const unsigned char *src = a->in_place ? r + at : a->sbuf;
   if (!a->in_place && a->count * a->t->size < mine)
@@ -207,7 +215,7 @@ int tubo__shmc_scatter_big(shmc_t *s, const tubo__coll_args_t *a)
   int rc = shmc_scratch(s, stride * (size_t)s->P);
   if (rc != 0)
     return rc;
-  unsigned char *x = s->big.mem.base;
+  unsigned char *x = shmc_scratch_at(s);
   const unsigned char *src = a->sbuf;
   uint32_t k1 = s->step + 1;
   if (s->me == a->root) {
@@ -239,7 +247,7 @@ int tubo__shmc_alltoall_big(shmc_t *s, const tubo__coll_args_t *a)
   int rc = shmc_scratch(s, stride * P * P);
   if (rc != 0)
     return rc;
-  unsigned char *x = s->big.mem.base, *r = a->rbuf;
+  unsigned char *x = shmc_scratch_at(s), *r = a->rbuf;
   const unsigned char *src = a->in_place ? r : a->sbuf;
   uint32_t k1 = s->step + 1;
   if ((rc = tubo__shmc_guard(s, k1)) != 0)
