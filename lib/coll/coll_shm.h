@@ -219,6 +219,11 @@ static inline int tubo__shmc_guard_line(shmc_t *s, uint32_t k)
   return tubo__shmc_wait_all(s, k - (SHMC_DEPTH - 1));
 }
 
+static inline size_t shmc_min(size_t a, size_t b)
+{
+  return a < b ? a : b;
+}
+
 /* Slice q of n elements of es bytes shared among the ranks: [*lo, *hi), aligned to cache
  * lines where the type allows. */
 static inline void tubo__shmc_slice(const shmc_t *s, size_t es, size_t n, int q, size_t *lo,
@@ -227,8 +232,8 @@ static inline void tubo__shmc_slice(const shmc_t *s, size_t es, size_t n, int q,
   size_t align = es >= SHMC_LINE ? 1 : SHMC_LINE / es;
   size_t per = (n + (size_t)s->P - 1) / (size_t)s->P;
   per = (per + align - 1) / align * align;
-  *lo = n < per * (size_t)q ? n : per * (size_t)q;
-  *hi = n - *lo < per ? n : *lo + per;
+  *lo = shmc_min(n, per * (size_t)q);
+  *hi = shmc_min(n, *lo + per);
 }
 
 /* Combines n parts of count elements along the fixed tree (coll.h), in place: parts[i]'s

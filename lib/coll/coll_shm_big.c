@@ -75,6 +75,12 @@ static unsigned char *shmc_scratch_at(const shmc_t *s)
   return base + shmc_skew(base);
 }
 
+/* Rounds n up to whole cache lines, so that no two ranks' parts share one. */
+static inline size_t shmc_lines(size_t n)
+{
+  return (n + SHMC_LINE - 1) / SHMC_LINE * SHMC_LINE;
+}
+
 int tubo__shmc_bcast_big(shmc_t *s, const tubo__coll_args_t *a)
 {
   size_t len = a->count * a->t->size;
@@ -100,8 +106,7 @@ int tubo__shmc_bcast_big(shmc_t *s, const tubo__coll_args_t *a)
 
 int tubo__shmc_reduce_big(shmc_t *s, const tubo__coll_args_t *a, int all)
 {
-  size_t es = a->t->size, len = a->count * es;
-  size_t stride = (len + SHMC_LINE - 1) / SHMC_LINE * SHMC_LINE;
+  size_t es = a->t->size, len = a->count * es, stride = shmc_lines(len);
   if (stride > SIZE_MAX / (size_t)s->P)
     return TUBO__COLL_DECLINE;
   int rc = shmc_scratch(s, stride * (size_t)s->P);
@@ -134,19 +139,6 @@ int tubo__shmc_reduce_big(shmc_t *s, const tubo__coll_args_t *a, int all)
   tubo__shmc_publish(s, k1 + 2, SHMC_WAKE_IF_LAST);
   s->big.calls++;
   return 0;
-}
-
-/* Rounds n up to whole cache lines, so that no two ranks' parts share one. */
-static inline size_t shmc_lines(size_t n)
-{
-  return (n + SHMC_LINE - 1) / SHMC_LINE * SHMC_LINE;
-}
-
-/* memcpy of n bytes, none when n is 0 (a block of no elements may have no buffer). */
-static inline void shmc_copy(void *dst, const void *src, size_t n)
-{
-  if (n > 0)
-    memcpy(dst, src, n);
 }
 
 /* Block q of a gather's or allgather(v)'s receive buffer: its bytes, and where it starts
@@ -182,13 +174,13 @@ int tubo__shmc_gather_big(shmc_t *s, const tubo__coll_args_t *a, int root)
   int want = root < 0 || s->me == root;
   uint32_t k1 = s->step + 1;
   if (want && !a->in_place)
-    shmc_copy(r + at, src, mine);
+    tubo__coll_copy(r + at, src, mine);
   if (s->me != root) {
     if ((rc = tubo__shmc_guard(s, k1)) != 0)
       return rc;
     for (int q = 0; q < s->me; q++)
       off += shmc_lines(shmc_block(a, q, &at));
-    shmc_copy(x + off, src, mine);
+    tubo__coll_copy(x + off, src, mine);
   }
   tubo__shmc_publish(s, k1, SHMC_WAKE_IF_LAST);
   if (want) {
@@ -198,7 +190,7 @@ int tubo__shmc_gather_big(shmc_t *s, const tubo__coll_args_t *a, int root)
     for (int q = 0; q < s->P; q++) {
       size_t n = shmc_block(a, q, &at);
       if (q != s->me)
-        shmc_copy(r + at, x + off, n);
+        tubo__coll_copy(r + at, x + off, n);
       off += shmc_lines(n);
     }
   }

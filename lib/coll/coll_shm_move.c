@@ -13,11 +13,6 @@ static inline size_t bytes_of(const tubo__coll_args_t *a, size_t count)
   return count * a->t->size;
 }
 
-static inline size_t min_sz(size_t a, size_t b)
-{
-  return a < b ? a : b;
-}
-
 int tubo__shmc_barrier(tubo_comm_t *comm, const tubo__coll_args_t *a)
 {
   (void)a;
@@ -57,7 +52,7 @@ int tubo__shmc_bcast(tubo_comm_t *comm, const tubo__coll_args_t *a)
     return 0;
   }
   for (size_t off = 0; off < len; off += s->slot) {
-    size_t n = min_sz(s->slot, len - off);
+    size_t n = shmc_min(s->slot, len - off);
     uint32_t k = s->step + 1;
     if (s->me == root) {
       if ((rc = tubo__shmc_guard(s, k)) != 0)
@@ -86,7 +81,7 @@ int tubo__shmc_gather(tubo_comm_t *comm, const tubo__coll_args_t *a)
   if (s->me == root && !a->in_place)
     memcpy(r + (size_t)root * len, a->sbuf, len);
   for (size_t off = 0; off < len; off += s->slot) {
-    size_t n = min_sz(s->slot, len - off);
+    size_t n = shmc_min(s->slot, len - off);
     uint32_t k = s->step + 1;
     if (s->me != root) {
       if ((rc = tubo__shmc_guard(s, k)) != 0)
@@ -117,7 +112,7 @@ int tubo__shmc_scatter(tubo_comm_t *comm, const tubo__coll_args_t *a)
   if (s->me == root && !a->in_place)
     memcpy(a->rbuf, src + (size_t)root * len, len);
   for (size_t off = 0; off < len; off += s->slot) {
-    size_t n = min_sz(s->slot, len - off);
+    size_t n = shmc_min(s->slot, len - off);
     uint32_t k = s->step + 1;
     if (s->me == root) {
       if ((rc = tubo__shmc_guard(s, k)) != 0)
@@ -148,7 +143,7 @@ int tubo__shmc_allgather(tubo_comm_t *comm, const tubo__coll_args_t *a)
   if (!a->in_place)
     memcpy(r + (size_t)s->me * len, mine, len);
   for (size_t off = 0; off < len; off += s->slot) {
-    size_t n = min_sz(s->slot, len - off);
+    size_t n = shmc_min(s->slot, len - off);
     uint32_t k = s->step + 1;
     if ((rc = tubo__shmc_guard(s, k)) != 0)
       return rc;
@@ -169,13 +164,6 @@ static inline size_t piece_of(size_t len, size_t off, size_t step)
   return off >= len ? 0 : len - off < step ? len - off : step;
 }
 
-/* memcpy of n bytes, none when n is 0 (a block of no elements may have no buffer). */
-static inline void copy_some(void *dst, const void *src, size_t n)
-{
-  if (n > 0)
-    memcpy(dst, src, n);
-}
-
 /* allgatherv: every rank knows every block's size, so no step agrees on the largest. */
 int tubo__shmc_allgatherv(tubo_comm_t *comm, const tubo__coll_args_t *a)
 {
@@ -191,7 +179,7 @@ int tubo__shmc_allgatherv(tubo_comm_t *comm, const tubo__coll_args_t *a)
     return rc;
   if (!a->in_place) {
     size_t sent = bytes_of(a, a->count);
-    copy_some(r + bytes_of(a, a->rdispls[me]), src, sent < mine ? sent : mine);
+    tubo__coll_copy(r + bytes_of(a, a->rdispls[me]), src, sent < mine ? sent : mine);
     mine = sent;
   }
   for (size_t off = 0; off < max; off += s->slot) {
@@ -230,7 +218,7 @@ int tubo__shmc_alltoall(tubo_comm_t *comm, const tubo__coll_args_t *a)
   unsigned char *r = a->rbuf;
   const unsigned char *src = a->in_place ? r : a->sbuf;
   for (size_t off = 0; off < len; off += piece) {
-    size_t n = min_sz(piece, len - off);
+    size_t n = shmc_min(piece, len - off);
     uint32_t k = s->step + 1;
     if ((rc = tubo__shmc_guard(s, k)) != 0)
       return rc;

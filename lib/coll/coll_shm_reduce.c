@@ -14,11 +14,6 @@
 
 #include "coll/coll_shm.h"
 
-static inline size_t min_sz(size_t a, size_t b)
-{
-  return a < b ? a : b;
-}
-
 /* The tree over every rank's line data of step k (len bytes, count elements) into out. */
 static void shmc_inline_tree(shmc_t *s, const tubo__coll_args_t *a, uint32_t k, size_t len,
                              void *out)
@@ -63,7 +58,7 @@ static int shmc_reduce_chunks(shmc_t *s, const tubo__coll_args_t *a, int all)
   unsigned char *out = a->rbuf;
   int want = all || s->me == a->root, rc;
   for (size_t c0 = 0; c0 < a->count; c0 += per_chunk) {
-    size_t n = min_sz(per_chunk, a->count - c0), lo, hi;
+    size_t n = shmc_min(per_chunk, a->count - c0), lo, hi;
     uint32_t k1 = s->step + 1, k2 = k1 + 1;
     if ((rc = tubo__shmc_guard(s, k1)) != 0)
       return rc;
