@@ -179,35 +179,37 @@ static int block_barrier(fr_ctx_t *c)
  * half-way (allreduce_mid: it starts the same allreduce, non-blocking, on a dup of the
  * world, and never makes progress on it again). */
 #define FR_COLL_N 100000
-
-static int block_allreduce(fr_ctx_t *c)
-{
-  static double in[FR_COLL_N], out[FR_COLL_N];
-  (void)c;
-  return tubo_allreduce(in, out, FR_COLL_N, TUBO_DOUBLE, TUBO_SUM, th_world);
-}
-
-static int block_bcast(fr_ctx_t *c)
-{
-  static double buf[FR_COLL_N];
-  return tubo_bcast(buf, FR_COLL_N, TUBO_DOUBLE, c->victim, th_world);
-}
-
 /* The same with more data than the shared-memory engine's slots take in a few steps, where
  * it copies once through its scratch (coll_shm_big.c) from three ranks on. */
 #define FR_BIG_COLL_N 400000
 
+static double fr_in[FR_BIG_COLL_N], fr_out[FR_BIG_COLL_N];
+
+static int fr_allreduce(size_t n)
+{
+  return tubo_allreduce(fr_in, fr_out, n, TUBO_DOUBLE, TUBO_SUM, th_world);
+}
+
+static int block_allreduce(fr_ctx_t *c)
+{
+  (void)c;
+  return fr_allreduce(FR_COLL_N);
+}
+
 static int block_allreduce_big(fr_ctx_t *c)
 {
-  static double in[FR_BIG_COLL_N], out[FR_BIG_COLL_N];
   (void)c;
-  return tubo_allreduce(in, out, FR_BIG_COLL_N, TUBO_DOUBLE, TUBO_SUM, th_world);
+  return fr_allreduce(FR_BIG_COLL_N);
+}
+
+static int block_bcast(fr_ctx_t *c)
+{
+  return tubo_bcast(fr_in, FR_COLL_N, TUBO_DOUBLE, c->victim, th_world);
 }
 
 static int block_bcast_big(fr_ctx_t *c)
 {
-  static double buf[FR_BIG_COLL_N];
-  return tubo_bcast(buf, FR_BIG_COLL_N, TUBO_DOUBLE, c->victim, th_world);
+  return tubo_bcast(fr_in, FR_BIG_COLL_N, TUBO_DOUBLE, c->victim, th_world);
 }
 
 /* allgather and alltoall of blocks past a slot (3 and 4 ranks: 349504 and 262144 bytes)
