@@ -107,6 +107,8 @@ int tubo__shmc_scatter(tubo_comm_t *comm, const tubo__coll_args_t *a)
   size_t len = bytes_of(a, a->count);
   int root = a->root, rc = 0;
   const unsigned char *src = a->sbuf;
+  if (s->direct && len > s->slot)
+    return tubo__shmc_scatter_direct(s, a);
   if (shmc_one_copy(s, len) && (rc = tubo__shmc_scatter_big(s, a)) != TUBO__COLL_DECLINE)
     return rc;
   if (s->me == root && !a->in_place)
