@@ -237,16 +237,20 @@ static int shmc_setup(tubo_comm_t *comm)
   if (s != NULL) {
     s->tmp = malloc((size_t)P * sizeof(struct shmc_line));
     s->parts = malloc((size_t)P * sizeof *s->parts);
+    s->rest = malloc((size_t)P * sizeof *s->rest);
   }
-  if (s == NULL || s->tmp == NULL || s->parts == NULL) {
+  if (s == NULL || s->tmp == NULL || s->parts == NULL || s->rest == NULL) {
     if (s != NULL) {
       free(s->tmp);
       free(s->parts);
+      free(s->rest);
     }
     free(s);
     tubo__objmem_release(&m);
     return TUBO_ENOMEM;
   }
+  for (int r = 1; r < P; r++)
+    s->rest[r - 1] = r;
   s->seg = m;
   s->P = P;
   s->me = comm->rank;
@@ -267,6 +271,7 @@ static int shmc_setup(tubo_comm_t *comm)
     tubo__objmem_release(&m);
     free(s->tmp);
     free(s->parts);
+    free(s->rest);
     free(s);
     return TUBO_ENOMEM;
   }
@@ -293,6 +298,7 @@ static void shmc_teardown(tubo_comm_t *comm)
   tubo__shmc_tree_free(s);
   free(s->tmp);
   free(s->parts);
+  free(s->rest);
   free(s);
 }
 

@@ -113,6 +113,7 @@ typedef struct shmc {
   unsigned char *slots;    /* [2][P][slot] */
   unsigned char *tmp;      /* private scratch: one record's data per part of a tree */
   unsigned char **parts;   /* private: P part pointers */
+  int *rest;               /* private: the ranks but 0, ascending (P - 1 of them) */
   tubo_comm_t *comm;
   tubo__objmem_t seg;      /* the segment: the last rank to let it go gives it back to the heap */
   tubo__selfcheck_t check; /* of this rank's lines, run by its world's health checks */

@@ -22,6 +22,22 @@ int tubo__shmc_barrier(tubo_comm_t *comm, const tubo__coll_args_t *a)
   if (s->tree.G > 0)
     return tubo__shmc_tree_barrier(s);
   uint32_t k = s->step + 1;
+  int rc;
+  if (s->comm->w->wait.shared) {
+    /* Ranks share cores: rank 0 publishes last, once every other rank has, and so leaves
+     * first. What follows a barrier is often a collective rooted at rank 0, whose other
+     * ranks then find its data there instead of yielding their core to it (doc/design.md,
+     * "Collectives"). The steps are the flat barrier's: only rank 0's order differs. */
+    if (s->me == 0) {
+      if ((rc = tubo__shmc_wait_set(s, s->rest, s->P - 1, k)) != 0)
+        return rc;
+      tubo__shmc_publish(s, k, SHMC_WAKE_IF_LAST);
+      s->all_at = k;
+      return 0;
+    }
+    tubo__shmc_publish_set(s, k, s->rest, s->P - 1); /* wakes rank 0 when the last of them */
+    return tubo__shmc_wait(s, -1, k);
+  }
   tubo__shmc_publish(s, k, SHMC_WAKE_IF_LAST);
   return tubo__shmc_wait(s, -1, k);
 }
