@@ -15,6 +15,14 @@ static inline size_t bytes_of(const tubo__coll_args_t *a, size_t count)
   return count * a->t->size;
 }
 
+/* At rank 0, the root of a bcast or scatter: whether the call comes right after a barrier
+ * (then rank 0 publishes last in its next barrier). */
+static inline void shmc_note_root(shmc_t *s, int root)
+{
+  if (s->me == 0 && root == 0 && s->step == s->barrier_at)
+    s->lead = 1;
+}
+
 int tubo__shmc_barrier(tubo_comm_t *comm, const tubo__coll_args_t *a)
 {
   (void)a;
@@ -23,11 +31,17 @@ int tubo__shmc_barrier(tubo_comm_t *comm, const tubo__coll_args_t *a)
     return tubo__shmc_tree_barrier(s);
   uint32_t k = s->step + 1;
   int rc;
-  if (s->comm->w->wait.shared) {
-    /* Ranks share cores: rank 0 publishes last, once every other rank has, and so leaves
-     * first. What follows a barrier is often a collective rooted at rank 0, whose other
-     * ranks then find its data there instead of yielding their core to it (doc/design.md,
-     * "Collectives"). The steps are the flat barrier's: only rank 0's order differs. */
+  if (s->me == 0) {
+    if (s->step == s->barrier_at)
+      s->lead = 0; /* barriers in a row: none is followed by a bcast or scatter */
+    s->barrier_at = k;
+  }
+  if (s->comm->w->wait.shared && (s->me != 0 || s->lead)) {
+    /* Ranks share cores, and the collective after rank 0's last barrier was a bcast or
+     * scatter from it: rank 0 publishes last, once every other rank has, and so leaves
+     * first, and the other ranks of such a collective find its data there instead of
+     * yielding their core to it (doc/design.md, "Collectives"). The steps are the flat
+     * barrier's: only rank 0's order differs, which it alone decides. */
     if (s->me == 0) {
       if ((rc = tubo__shmc_wait_set(s, s->rest, s->P - 1, k)) != 0)
         return rc;
@@ -35,7 +49,8 @@ int tubo__shmc_barrier(tubo_comm_t *comm, const tubo__coll_args_t *a)
       s->all_at = k;
       return 0;
     }
-    tubo__shmc_publish_set(s, k, s->rest, s->P - 1); /* wakes rank 0 when the last of them */
+    /* Wakes rank 0 when the last of them, in case it waits for them. */
+    tubo__shmc_publish_set(s, k, s->rest, s->P - 1);
     return tubo__shmc_wait(s, -1, k);
   }
   tubo__shmc_publish(s, k, SHMC_WAKE_IF_LAST);
@@ -48,6 +63,7 @@ int tubo__shmc_bcast(tubo_comm_t *comm, const tubo__coll_args_t *a)
   unsigned char *buf = a->rbuf;
   size_t len = bytes_of(a, a->count);
   int root = a->root, rc = 0;
+  shmc_note_root(s, root);
   if (len <= SHMC_INLINE && s->tree.G > 0)
     return tubo__shmc_tree_bcast(s, a);
   if (shmc_one_copy(s, len) && (rc = tubo__shmc_bcast_big(s, a)) != TUBO__COLL_DECLINE)
@@ -149,6 +165,7 @@ int tubo__shmc_scatter(tubo_comm_t *comm, const tubo__coll_args_t *a)
   size_t len = bytes_of(a, a->count);
   int root = a->root, rc = 0;
   const unsigned char *src = a->sbuf;
+  shmc_note_root(s, root);
   if (s->direct && len > s->slot)
     return tubo__shmc_scatter_direct(s, a);
   if (shmc_one_copy(s, len) && (rc = tubo__shmc_scatter_big(s, a)) != TUBO__COLL_DECLINE)
