@@ -251,6 +251,7 @@ static int shmc_setup(tubo_comm_t *comm)
   }
   for (int r = 1; r < P; r++)
     s->rest[r - 1] = r;
+  s->rooted_at = UINT32_MAX; /* no bcast or scatter yet, nor right after a barrier */
   s->seg = m;
   s->P = P;
   s->me = comm->rank;

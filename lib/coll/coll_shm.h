@@ -114,10 +114,10 @@ typedef struct shmc {
   unsigned char *tmp;      /* private scratch: one record's data per part of a tree */
   unsigned char **parts;   /* private: P part pointers */
   int *rest;               /* private: the ranks but 0, ascending (P - 1 of them) */
-  /* Rank 0's: the step of its last flat barrier, and whether its next one, ranks sharing
-   * cores, publishes last (coll_shm_move.c). */
-  uint32_t barrier_at;
-  int lead;
+  /* Rank 0's: the step of its last flat barrier, and the step at which its last bcast or
+   * scatter from it began: where that was right after the barrier, its next barrier, ranks
+   * sharing cores, publishes last (coll_shm_move.c). */
+  uint32_t barrier_at, rooted_at;
   tubo_comm_t *comm;
   tubo__objmem_t seg;      /* the segment: the last rank to let it go gives it back to the heap */
   tubo__selfcheck_t check; /* of this rank's lines, run by its world's health checks */

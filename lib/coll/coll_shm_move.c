@@ -15,12 +15,11 @@ static inline size_t bytes_of(const tubo__coll_args_t *a, size_t count)
   return count * a->t->size;
 }
 
-/* At rank 0, the root of a bcast or scatter: whether the call comes right after a barrier
- * (then rank 0 publishes last in its next barrier). */
+/* At rank 0, the root of a bcast or scatter: notes where it began, for the next barrier. */
 static inline void shmc_note_root(shmc_t *s, int root)
 {
-  if (s->me == 0 && root == 0 && s->step == s->barrier_at)
-    s->lead = 1;
+  if (s->me == 0 && root == 0)
+    s->rooted_at = s->step;
 }
 
 int tubo__shmc_barrier(tubo_comm_t *comm, const tubo__coll_args_t *a)
@@ -30,13 +29,12 @@ int tubo__shmc_barrier(tubo_comm_t *comm, const tubo__coll_args_t *a)
   if (s->tree.G > 0)
     return tubo__shmc_tree_barrier(s);
   uint32_t k = s->step + 1;
-  int rc;
+  int rc, lead = 0;
   if (s->me == 0) {
-    if (s->step == s->barrier_at)
-      s->lead = 0; /* barriers in a row: none is followed by a bcast or scatter */
+    lead = s->rooted_at == s->barrier_at;
     s->barrier_at = k;
   }
-  if (s->comm->w->wait.shared && (s->me != 0 || s->lead)) {
+  if (s->comm->w->wait.shared && (s->me != 0 || lead)) {
     /* Ranks share cores, and the collective after rank 0's last barrier was a bcast or
      * scatter from it: rank 0 publishes last, once every other rank has, and so leaves
      * first, and the other ranks of such a collective find its data there instead of
