@@ -6,7 +6,9 @@
  * rank has entered it, so every token sent before it has already reached this rank's
  * transport: one tubo_iprobe after the barrier must find each of them. A barrier that
  * released a rank early would show up as a missing token, and is made likely to by
- * holding one rank back each round (by yielding its core; not as synchronisation). */
+ * holding one rank back each round (by yielding its core; not as synchronisation). Also
+ * with the waiting policy forced both ways and a bcast from rank 0 in each round, for the
+ * shared-memory barrier's two orders. */
 #include "config.h"
 
 #include <sched.h>
@@ -15,6 +17,10 @@
 #include "harness.h"
 
 #define TOKEN_ROUNDS 40
+
+/* Whether each round ends with a bcast from rank 0 (the shared-memory barrier that
+ * follows one has rank 0 publish last where ranks share cores). */
+static int tokens_bcast;
 
 /* Tokens carry user traffic with the tags the barrier uses internally (its rounds). */
 static void body_tokens(void)
@@ -51,6 +57,11 @@ static void body_tokens(void)
       TH_OK(tubo_recv(&got, sizeof got, p, tag, th_world, &st));
       TH_STATUS(st, p, tag, sizeof got, 0);
       TH_EQ("token's round", got, round);
+    }
+    if (tokens_bcast) {
+      int v = th_rank == 0 ? round : -1;
+      TH_OK(tubo_bcast(&v, 1, TUBO_INT, 0, th_world));
+      TH_EQ("round from rank 0's bcast", v, round);
     }
   }
 }
@@ -98,8 +109,35 @@ static void body_isolation(void)
   TH_STATUS(st, from, 0, 0, 0);
 }
 
+/* The tokens with the waiting policy forced, whatever the machine's cores, and a bcast
+ * from rank 0 after each barrier: yielding (where the shared-memory barrier then has rank
+ * 0 publish last, once every other rank has) or polling (every rank publishes at once). */
+static void tokens_waiting(const char *yield)
+{
+  tokens_bcast = 1;
+  TH_CHECK(setenv("TUBO_YIELD_WHEN_IDLE", yield, 1) == 0, "expected setenv to work");
+  TH_OK(tubo_init(NULL, NULL));
+  th_world = TUBO_COMM_WORLD;
+  TH_OK(tubo_comm_rank(th_world, &th_rank));
+  TH_OK(tubo_comm_size(th_world, &th_size));
+  body_tokens();
+  TH_OK(tubo_finalize());
+}
+
+static void body_tokens_yield(void)
+{
+  tokens_waiting("1");
+}
+
+static void body_tokens_poll(void)
+{
+  tokens_waiting("0");
+}
+
 static const th_body_t bodies[] = {
     {"tokens", body_tokens, 0},
+    {"tokens_yield", body_tokens_yield, TH_SELF_INIT},
+    {"tokens_poll", body_tokens_poll, TH_SELF_INIT},
     {"repeated", body_repeated, 0},
     {"isolation", body_isolation, 0},
     {NULL, NULL, 0},
@@ -112,6 +150,9 @@ static Suite *barrier_suite(void)
   TCase *tc = th_add_case(s, "tokens", 1, TH_SOLO);
   for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++)
     th_add_job(tc, "tokens", counts[i], TH_BOTH);
+  th_add_job(tc, "tokens_yield", 2, TH_SHM);
+  th_add_job(tc, "tokens_yield", 5, TH_SHM);
+  th_add_job(tc, "tokens_poll", 3, TH_SHM);
   tc = th_add_case(s, "repeated", 2, TH_BOTH);
   th_add_job(tc, "repeated", 7, TH_BOTH);
   th_add_case(s, "isolation", 3, TH_BOTH);

@@ -3,9 +3,10 @@
  * 1, 7 and 1000 (and 1,000,000 elements of one type for each blocking collective but the
  * v-forms, and for iallreduce), in place and not, on four communicators of each job: the
  * world, a dup of it, a split by parity with shuffled keys and a split by node. Each rank
- * checks its result against what it computes alone (coll_ref.h). bcast, reduce and
- * allreduce also run with every root on payloads around the largest that rides in the
- * shared-memory engine's flag record (SHMC_INLINE). */
+ * checks its result against what it computes alone (coll_ref.h). bcast, reduce,
+ * allreduce, gather and scatter also run with every root on payloads around the largest
+ * that rides in the shared-memory engine's flag record (SHMC_INLINE; scatter: blocks
+ * whose all fit in it, or just not). */
 #include "config.h"
 
 #include <stdint.h>
@@ -592,8 +593,47 @@ static size_t edge_counts(size_t es, size_t *n)
   return 4;
 }
 
-/* bcast from every root, reduce to every root (in place there every other root) and
- * allreduce (in place and not) of those counts, for types of 1, 4, 8 and 16 bytes. */
+/* gather of blocks of n elements, and scatter of blocks of n and of as many as let every
+ * block fit in a record or just not (SHMC_INLINE / cp and one more bytes), to and from
+ * every root (in place at odd roots), every element checked. */
+static void check_rooted_edges(tubo_type_t t, size_t n, char *what, size_t cap)
+{
+  size_t es = cr_size(t), per = SHMC_INLINE / es / (size_t)cp;
+  size_t ns[3] = {n, per > 0 ? per : 1, per + 1}, most = n > per + 1 ? n : per + 1;
+  unsigned char *a = th_malloc(most * es * (size_t)cp), *b = th_malloc(most * es * (size_t)cp);
+  unsigned char w[16];
+  for (int root = 0; root < cp; root++) {
+    int ip = root % 2 && cr == root;
+    snprintf(what, cap, "gather of %zu bytes to %d%s", n * es, root, ip ? " in place" : "");
+    for (size_t i = 0; i < n; i++)
+      cr_set(t, ip ? b + (size_t)cr * n * es : a, i, move_val(cr, root, i));
+    TH_OK(tubo_gather(ip ? TUBO_IN_PLACE : a, cr == root ? b : NULL, n, t, root, cc));
+    for (size_t i = 0; cr == root && i < n * (size_t)cp; i++) {
+      cr_set(t, w, 0, move_val((int)(i / n), root, i % n));
+      expect_elem(t, b, i, w, 0, what);
+    }
+    for (int k = 0; k < 3; k++) {
+      size_t m = ns[k];
+      snprintf(what, cap, "scatter of %zu bytes a block from %d%s", m * es, root,
+               ip ? " in place" : "");
+      for (size_t i = 0; cr == root && i < m * (size_t)cp; i++)
+        cr_set(t, a, i, move_val(root, (int)(i / m), i % m + (size_t)k));
+      memset(b, 0x5a, m * es);
+      TH_OK(tubo_scatter(cr == root ? a : NULL, ip ? TUBO_IN_PLACE : b, m, t, root, cc));
+      const unsigned char *got = ip ? a + (size_t)cr * m * es : b;
+      for (size_t i = 0; i < m; i++) {
+        cr_set(t, w, 0, move_val(root, cr, i + (size_t)k));
+        expect_elem(t, got, i, w, 0, what);
+      }
+    }
+  }
+  free(a);
+  free(b);
+}
+
+/* bcast from every root, reduce to every root (in place there every other root),
+ * allreduce (in place and not), gather and scatter of those counts, for types of 1, 4, 8
+ * and 16 bytes. */
 static void check_inline_edges(void)
 {
   static const tubo_type_t types[] = {TUBO_BYTE, TUBO_INT, TUBO_DOUBLE, TUBO_LDOUBLE};
@@ -632,6 +672,7 @@ static void check_inline_edges(void)
           for (size_t i = 0; i < n; i++)
             expect_elem(t, out, i, want, i, what);
       }
+      check_rooted_edges(t, n, what, sizeof what);
       snprintf(what, sizeof what, "allreduce of %zu bytes", n * es);
       memset(out, 0x5a, n * es);
       TH_OK(tubo_allreduce(in, out, n, t, TUBO_SUM, cc));

@@ -216,7 +216,7 @@ static void cb_rooted(tubo_comm_t *c, size_t len, int use)
   int P = th_size, me = th_rank;
   shmc_t *s = cb_engine(c);
   unsigned char *mine = th_malloc(len), *all = th_malloc(len * (size_t)P);
-  uint64_t before = s->big.calls;
+  uint64_t before = s->big.calls, direct = s->direct_calls;
   for (int root = 0; root < P; root++) {
     int inplace = me == root && root % 2 == 0;
     unsigned char *own = all + (size_t)me * len;
@@ -232,10 +232,37 @@ static void cb_rooted(tubo_comm_t *c, size_t len, int use)
                        root, c));
     cb_block("scatter", P + root, inplace ? own : mine, root, me, len);
   }
-  TH_EQ("one-copy gathers and scatters (2 per root where the rule says)", s->big.calls - before,
-        (uint64_t)(2 * P * (use && cb_big(s, len))));
+  /* Scatters past a slot read the root's buffer where ranks can read each other's memory
+   * (the scratch's cap does not matter then), else go through the scratch as gathers do. */
+  int reads = s->direct && len > s->slot;
+  TH_EQ("one-copy gathers and scatters through the scratch (1 or 2 per root where the rule says)",
+        s->big.calls - before, (uint64_t)((2 - reads) * P * (use && cb_big(s, len))));
+  TH_EQ("scatters that read the root's buffer (1 per root where the rule says)",
+        s->direct_calls - direct, (uint64_t)(P * reads));
   free(mine);
   free(all);
+}
+
+/* scatter from every root whose send buffer lies in the job's heap (tubo_alloc_mem): the
+ * others read it with memcpy where the engine reads the root's buffer. */
+static void cb_scatter_heap(tubo_comm_t *c, size_t len)
+{
+  int P = th_size, me = th_rank;
+  shmc_t *s = cb_engine(c);
+  unsigned char *all = NULL, *mine = th_malloc(len);
+  TH_OK(tubo_alloc_mem(len * (size_t)P, (void **)&all));
+  uint64_t direct = s->direct_calls;
+  for (int root = 0; root < P; root++) {
+    for (int q = 0; q < P && me == root; q++)
+      cb_make(all + (size_t)q * len, root, q, len, 30 + root);
+    memset(mine, 0, len);
+    TH_OK(tubo_scatter(me == root ? all : NULL, mine, len, TUBO_BYTE, root, c));
+    cb_block("scatter from the heap", 30 + root, mine, root, me, len);
+  }
+  TH_EQ("scatters from the heap that read the root's buffer (1 per root where the rule says)",
+        s->direct_calls - direct, (uint64_t)(P * (s->direct && len > s->slot)));
+  TH_OK(tubo_free_mem(all));
+  free(mine);
 }
 
 /* allgather, alltoall and allgatherv of len bytes a block, in place and not, twice in a
@@ -301,8 +328,11 @@ static void body_moves(void)
     if (i < 2) /* the third's alltoall would take more than the scratch's default cap */
       cb_alls(c, lens[i], 1);
   }
+  cb_scatter_heap(c, lens[1]);
   TH_CHECK(th_size < 3 || s->big.calls > 0, "expected some calls through the scratch at %d ranks",
            th_size);
+  TH_EQ("the engine's reads of other ranks' memory (on where the transport has single copy)",
+        s->direct, th_single_copy_expected());
   TH_OK(tubo_comm_free(&c));
 }
 
@@ -414,6 +444,10 @@ static Suite *coll_big_suite(void)
   for (int n = 3; n <= 9; n += 2)
     th_add_job(tc, "moves", n, TH_SHM);
   th_add_job(tc, "moves", 8, TH_SHM);
+  /* Two ranks read the root's buffer in a scatter too; with no single copy (TH_SHM_COPY)
+   * scatters go through the scratch. */
+  th_add_job(tc, "moves", 2, TH_SHM);
+  th_add_job(tc, "moves", 5, TH_SHM_COPY);
   th_add_job(tc, "refused", 3, TH_SHM);
   th_add_job(tc, "refused", 5, TH_SHM);
   return s;

@@ -552,6 +552,8 @@ static const fc_death_t fc_deaths[] = {
     {"bcast_big", 3, "shm", FR_DIE_SEGV, TUBO_EPEER},
     {"allgather_big", 4, "shm", FR_DIE_EXIT, TUBO_EPEER},
     {"alltoall_big", 3, "shm", FC_KILL, TUBO_EPEER},
+    /* The root of a scatter waits until the others have read its buffer. */
+    {"scatter_big", 2, "shm", FC_KILL, TUBO_EPEER},
     {"queue_get", 3, "shm", FC_KILL, TUBO_EPEER},
     {"queue_get", 2, "shm", FR_DIE_SEGV, TUBO_EPEER},
     {"queue_put", 3, "shm", FR_DIE_EXIT, TUBO_EPEER},

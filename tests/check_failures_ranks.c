@@ -212,6 +212,18 @@ static int block_bcast_big(fr_ctx_t *c)
   return tubo_bcast(fr_in, FR_BIG_COLL_N, TUBO_DOUBLE, c->victim, th_world);
 }
 
+/* A scatter from rank 0 of blocks past a slot (2 ranks: 320000 bytes), whose root waits
+ * until every rank has read its block from the root's buffer (coll_shm_big.c). */
+#define FR_BIG_SCATTER_N 40000
+
+static int block_scatter_big(fr_ctx_t *c)
+{
+  (void)c;
+  TH_CHECK(th_size * FR_BIG_SCATTER_N <= FR_BIG_COLL_N, "expected at most %d ranks, got %d",
+           FR_BIG_COLL_N / FR_BIG_SCATTER_N, th_size);
+  return tubo_scatter(fr_in, fr_out, FR_BIG_SCATTER_N, TUBO_DOUBLE, 0, th_world);
+}
+
 /* allgather and alltoall of blocks past a slot (3 and 4 ranks: 349504 and 262144 bytes)
  * and past a slot's P-th part, through the scratch too; buffers for up to 4 ranks. */
 #define FR_BIG_GATHER_N 50000
@@ -477,6 +489,7 @@ FR_BODY(allreduce_big, NULL, NULL, NULL)
 FR_BODY(bcast_big, NULL, NULL, NULL)
 FR_BODY(allgather_big, NULL, NULL, NULL)
 FR_BODY(alltoall_big, NULL, NULL, NULL)
+FR_BODY(scatter_big, NULL, NULL, NULL)
 FR_BODY(probe, NULL, NULL, NULL)
 FR_BODY(halo, NULL, NULL, NULL)
 FR_BODY(pipe_recv, open_pipes, NULL, close_pipes)
@@ -569,6 +582,7 @@ const th_body_t fr_bodies[] = {
     {"bcast_big", body_bcast_big, TH_SELF_INIT},
     {"allgather_big", body_allgather_big, TH_SELF_INIT},
     {"alltoall_big", body_alltoall_big, TH_SELF_INIT},
+    {"scatter_big", body_scatter_big, TH_SELF_INIT},
     {"probe", body_probe, TH_SELF_INIT},
     {"halo", body_halo, TH_SELF_INIT},
     {"pipe_recv", body_pipe_recv, TH_SELF_INIT},

@@ -209,6 +209,16 @@ static int shmc_setup(tubo_comm_t *comm)
     if (wr != w->rank && tubo__tport_of(w, wr)->ops->heap_alloc == NULL)
       return TUBO__COLL_DECLINE;
   }
+  /* Single copy between every pair: the shm transport's answer for the whole job (every
+   * rank's probe went into its control block before any rank read it), so the same on
+   * every rank. */
+  int direct = 1;
+  for (int r = 0; r < comm->size; r++) {
+    int wr = tubo__comm_world_rank(comm, r);
+    const tubo__tport_t *t = wr != w->rank ? tubo__tport_of(w, wr) : NULL;
+    if (t != NULL && (!t->caps.single_copy || t->ops->read == NULL))
+      direct = 0;
+  }
   int P = comm->size;
   size_t slot = SHMC_BUDGET / (2 * (size_t)P);
   slot = slot < SHMC_SLOT_MIN ? SHMC_SLOT_MIN : slot > SHMC_SLOT_MAX ? SHMC_SLOT_MAX : slot;
@@ -227,20 +237,26 @@ static int shmc_setup(tubo_comm_t *comm)
   if (s != NULL) {
     s->tmp = malloc((size_t)P * sizeof(struct shmc_line));
     s->parts = malloc((size_t)P * sizeof *s->parts);
+    s->rest = malloc((size_t)P * sizeof *s->rest);
   }
-  if (s == NULL || s->tmp == NULL || s->parts == NULL) {
+  if (s == NULL || s->tmp == NULL || s->parts == NULL || s->rest == NULL) {
     if (s != NULL) {
       free(s->tmp);
       free(s->parts);
+      free(s->rest);
     }
     free(s);
     tubo__objmem_release(&m);
     return TUBO_ENOMEM;
   }
+  for (int r = 1; r < P; r++)
+    s->rest[r - 1] = r;
+  s->rooted_at = UINT32_MAX; /* no bcast or scatter yet, nor right after a barrier */
   s->seg = m;
   s->P = P;
   s->me = comm->rank;
   s->slot = slot;
+  s->direct = direct;
   s->comm = comm;
   s->ctl = m.base;
   s->lines = (struct shmc_line *)((unsigned char *)m.base + SHMC_LINE);
@@ -256,6 +272,7 @@ static int shmc_setup(tubo_comm_t *comm)
     tubo__objmem_release(&m);
     free(s->tmp);
     free(s->parts);
+    free(s->rest);
     free(s);
     return TUBO_ENOMEM;
   }
@@ -282,6 +299,7 @@ static void shmc_teardown(tubo_comm_t *comm)
   tubo__shmc_tree_free(s);
   free(s->tmp);
   free(s->parts);
+  free(s->rest);
   free(s);
 }
 

@@ -23,7 +23,9 @@
  *
  * Larger bcasts, reduces, allreduces, gathers, scatters, allgathers(v) and alltoalls of
  * more than two ranks copy once through a scratch block of the heap that the
- * communicator keeps between calls (coll_shm_big.c).
+ * communicator keeps between calls (coll_shm_big.c). Where ranks can read each other's
+ * memory (the transport's single copy), a scatter of blocks past a slot, of two ranks
+ * too, has each rank read its block straight from the root's buffer instead.
  *
  * Waiting ranks poll as the waiting policy says (waitpol.h), then sleep on the control
  * line's bell; the rank whose flag completes what sleepers wait for (the last to arrive,
@@ -111,11 +113,20 @@ typedef struct shmc {
   unsigned char *slots;    /* [2][P][slot] */
   unsigned char *tmp;      /* private scratch: one record's data per part of a tree */
   unsigned char **parts;   /* private: P part pointers */
+  int *rest;               /* private: the ranks but 0, ascending (P - 1 of them) */
+  /* Rank 0's: the step of its last flat barrier, and the step at which its last bcast or
+   * scatter from it began: where that was right after the barrier, its next barrier, ranks
+   * sharing cores, publishes last (coll_shm_move.c). */
+  uint32_t barrier_at, rooted_at;
   tubo_comm_t *comm;
   tubo__objmem_t seg;      /* the segment: the last rank to let it go gives it back to the heap */
   tubo__selfcheck_t check; /* of this rank's lines, run by its world's health checks */
   shmc_tree_t tree;
   uint32_t floor; /* the first step of the tree collective in progress (coll_shm_tree.c) */
+  /* Whether every rank can read every other rank's memory (the shm transport's single
+   * copy): the same on every rank, from the job's control block. */
+  int direct;
+  uint64_t direct_calls; /* collectives whose ranks read the root's buffer (tests look) */
   /* The one-copy collectives' scratch (coll_shm_big.c). */
   struct {
     tubo__objmem_t mem; /* base NULL until a call needs it */
@@ -264,6 +275,9 @@ int tubo__shmc_reduce_big(shmc_t *s, const tubo__coll_args_t *a, int all);
 int tubo__shmc_gather_big(shmc_t *s, const tubo__coll_args_t *a, int root);
 int tubo__shmc_scatter_big(shmc_t *s, const tubo__coll_args_t *a);
 int tubo__shmc_alltoall_big(shmc_t *s, const tubo__coll_args_t *a);
+/* scatter of blocks past a slot where s->direct: each rank reads its block straight from
+ * the root's buffer, in one step (coll_shm_big.c). */
+int tubo__shmc_scatter_direct(shmc_t *s, const tubo__coll_args_t *a);
 /* Lets the scratch go (teardown). */
 void tubo__shmc_big_free(shmc_t *s);
 

@@ -31,13 +31,21 @@
  * block q for rank q; scatter: the root, every rank's block); then those that want data
  * wait for its writers (all, or the root) and copy their blocks out, and every rank
  * publishes k2 at once, which says it has done reading, as reduce's k3. allgatherv's parts
- * follow its counts, which every rank knows alike. */
+ * follow its counts, which every rank knows alike.
+ *
+ * scatter where ranks can read each other's memory (s->direct), of two ranks too, one
+ * step and no scratch: the root writes its buffer's name (its address, or its offset in
+ * the heap) into its record and publishes k; each other rank reads its own block straight
+ * from there (one copy, by the kernel or with memcpy from the heap; all at once, where
+ * through the scratch every rank waited for the root's P copies) and publishes k; the
+ * root returns once every rank is at k, done reading its buffer. */
 #include "config.h"
 
 #include <stdint.h>
 #include <string.h>
 
 #include "coll/coll_shm.h"
+#include "frame.h"
 #include "settings.h"
 
 /* Makes s's scratch hold at least need bytes from shmc_scratch_at. Returns 0,
@@ -228,6 +236,54 @@ int tubo__shmc_scatter_big(shmc_t *s, const tubo__coll_args_t *a)
   tubo__shmc_publish(s, k1 + 1, SHMC_WAKE_IF_LAST);
   s->big.calls++;
   return 0;
+}
+
+/* The transport that reaches rank q of s's communicator (q not this rank), and q's index
+ * in it (*tpeer). */
+static tubo__tport_t *shmc_tport(const shmc_t *s, int q, int *tpeer)
+{
+  tubo__world_t *w = s->comm->w;
+  int wr = tubo__comm_world_rank(s->comm, q);
+  *tpeer = w->peers[wr].tpeer;
+  return tubo__tport_of(w, wr);
+}
+
+int tubo__shmc_scatter_direct(shmc_t *s, const tubo__coll_args_t *a)
+{
+  size_t len = a->count * a->t->size;
+  const unsigned char *src = a->sbuf;
+  uint32_t k = s->step + 1;
+  int rc, tpeer;
+  s->direct_calls++;
+  if (s->me == a->root) {
+    /* Its buffer's name for the others' reads (frame.h): its offset in the job's heap,
+     * where it lies there (they copy with memcpy), else its address (the kernel copies). */
+    tubo__tport_t *t = shmc_tport(s, a->root == 0 ? 1 : 0, &tpeer);
+    uint64_t name = (uint64_t)(uintptr_t)src, off;
+    if (t->ops->heap_of != NULL && t->ops->heap_of(t->state, src, len * (size_t)s->P, &off))
+      name = off | TUBO__RTS_HEAP;
+    if ((rc = tubo__shmc_guard_line(s, k)) != 0)
+      return rc;
+    memcpy(shmc_line(s, s->me, k)->data, &name, sizeof name);
+    tubo__shmc_publish(s, k, SHMC_WAKE_ALWAYS);
+    if (!a->in_place)
+      memcpy(a->rbuf, src + (size_t)a->root * len, len);
+    /* The others read the buffer until they publish k. */
+    return tubo__shmc_wait(s, -1, k);
+  }
+  if ((rc = tubo__shmc_wait(s, a->root, k)) != 0)
+    return rc;
+  uint64_t name, at = (uint64_t)s->me * len;
+  memcpy(&name, shmc_line(s, a->root, k)->data, sizeof name);
+  tubo__tport_t *t = shmc_tport(s, a->root, &tpeer);
+  /* Anyone can write the name: the block must lie below the bits that mark a name. */
+  if (TUBO__RTS_OFF(name) >= TUBO__RTS_LOAN - at - len)
+    rc = TUBO_ECORRUPT;
+  else
+    rc = t->ops->read(t->state, tpeer, name + at, 0, a->rbuf, len, len);
+  /* Published even when the read failed: the root waits for every rank. */
+  tubo__shmc_publish(s, k, SHMC_WAKE_IF_LAST);
+  return rc;
 }
 
 int tubo__shmc_alltoall_big(shmc_t *s, const tubo__coll_args_t *a)

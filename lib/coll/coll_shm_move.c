@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Shared-memory collectives that move data (coll_shm.h): barrier, bcast, gather,
  * scatter, allgather, allgatherv, alltoall. A bcast of at most SHMC_INLINE bytes rides in
- * the flag's record; more goes through the slots, a slot's worth per step. */
+ * the flag's record, as does a gather's block of as much (in its sender's record) and a
+ * scatter's blocks where all of them fit (in the root's); more goes through the slots, a
+ * slot's worth per step. */
 #include "config.h"
 
 #include <string.h>
@@ -13,6 +15,13 @@ static inline size_t bytes_of(const tubo__coll_args_t *a, size_t count)
   return count * a->t->size;
 }
 
+/* At rank 0, the root of a bcast or scatter: notes where it began, for the next barrier. */
+static inline void shmc_note_root(shmc_t *s, int root)
+{
+  if (s->me == 0 && root == 0)
+    s->rooted_at = s->step;
+}
+
 int tubo__shmc_barrier(tubo_comm_t *comm, const tubo__coll_args_t *a)
 {
   (void)a;
@@ -20,6 +29,28 @@ int tubo__shmc_barrier(tubo_comm_t *comm, const tubo__coll_args_t *a)
   if (s->tree.G > 0)
     return tubo__shmc_tree_barrier(s);
   uint32_t k = s->step + 1;
+  int rc, lead = 0;
+  if (s->me == 0) {
+    lead = s->rooted_at == s->barrier_at;
+    s->barrier_at = k;
+  }
+  if (s->comm->w->wait.shared && (s->me != 0 || lead)) {
+    /* Ranks share cores, and the collective after rank 0's last barrier was a bcast or
+     * scatter from it: rank 0 publishes last, once every other rank has, and so leaves
+     * first, and the other ranks of such a collective find its data there instead of
+     * yielding their core to it (doc/design.md, "Collectives"). The steps are the flat
+     * barrier's: only rank 0's order differs, which it alone decides. */
+    if (s->me == 0) {
+      if ((rc = tubo__shmc_wait_set(s, s->rest, s->P - 1, k)) != 0)
+        return rc;
+      tubo__shmc_publish(s, k, SHMC_WAKE_IF_LAST);
+      s->all_at = k;
+      return 0;
+    }
+    /* Wakes rank 0 when the last of them, in case it waits for them. */
+    tubo__shmc_publish_set(s, k, s->rest, s->P - 1);
+    return tubo__shmc_wait(s, -1, k);
+  }
   tubo__shmc_publish(s, k, SHMC_WAKE_IF_LAST);
   return tubo__shmc_wait(s, -1, k);
 }
@@ -30,6 +61,7 @@ int tubo__shmc_bcast(tubo_comm_t *comm, const tubo__coll_args_t *a)
   unsigned char *buf = a->rbuf;
   size_t len = bytes_of(a, a->count);
   int root = a->root, rc = 0;
+  shmc_note_root(s, root);
   if (len <= SHMC_INLINE && s->tree.G > 0)
     return tubo__shmc_tree_bcast(s, a);
   if (shmc_one_copy(s, len) && (rc = tubo__shmc_bcast_big(s, a)) != TUBO__COLL_DECLINE)
@@ -69,7 +101,7 @@ int tubo__shmc_bcast(tubo_comm_t *comm, const tubo__coll_args_t *a)
   return 0;
 }
 
-/* gather: each rank's block, a slot at a time, into the root's buffer. */
+/* gather: each rank's block, in its record or a slot at a time, into the root's buffer. */
 int tubo__shmc_gather(tubo_comm_t *comm, const tubo__coll_args_t *a)
 {
   shmc_t *s = comm->coll_state;
@@ -80,6 +112,29 @@ int tubo__shmc_gather(tubo_comm_t *comm, const tubo__coll_args_t *a)
     return rc;
   if (s->me == root && !a->in_place)
     memcpy(r + (size_t)root * len, a->sbuf, len);
+  if (len <= SHMC_INLINE && (s->P > 2 || len <= SHMC_LINE - 8)) {
+    /* Each block rides in its rank's record, beside the flag the root reads anyway; the
+     * others may run ahead of the root by as many records as they have. Of two ranks,
+     * only blocks that fit the flag's line: beyond, the root polling that line while its
+     * writer fills it made 64-248 byte gathers 1.2-1.4x slower than through the slots
+     * (doc/benchmarks.md, "Scatter by direct reads"), where a block of one line was
+     * 0.7x. */
+    uint32_t k = s->step + 1;
+    if (s->me != root) {
+      if ((rc = tubo__shmc_guard_line(s, k)) != 0)
+        return rc;
+      memcpy(shmc_line(s, s->me, k)->data, a->sbuf, len);
+      tubo__shmc_publish(s, k, SHMC_WAKE_IF_LAST);
+      return 0;
+    }
+    tubo__shmc_publish(s, k, SHMC_WAKE_IF_LAST);
+    if ((rc = tubo__shmc_wait(s, -1, k)) != 0)
+      return rc;
+    for (int q = 0; q < s->P; q++)
+      if (q != root)
+        memcpy(r + (size_t)q * len, shmc_line(s, q, k)->data, len);
+    return 0;
+  }
   for (size_t off = 0; off < len; off += s->slot) {
     size_t n = shmc_min(s->slot, len - off);
     uint32_t k = s->step + 1;
@@ -100,17 +155,37 @@ int tubo__shmc_gather(tubo_comm_t *comm, const tubo__coll_args_t *a)
   return 0;
 }
 
-/* scatter: the root writes block q into rank q's slot, a slot at a time. */
+/* scatter: the root writes every block into its record where they fit, else block q into
+ * rank q's slot, a slot at a time. */
 int tubo__shmc_scatter(tubo_comm_t *comm, const tubo__coll_args_t *a)
 {
   shmc_t *s = comm->coll_state;
   size_t len = bytes_of(a, a->count);
   int root = a->root, rc = 0;
   const unsigned char *src = a->sbuf;
+  shmc_note_root(s, root);
+  if (s->direct && len > s->slot)
+    return tubo__shmc_scatter_direct(s, a);
   if (shmc_one_copy(s, len) && (rc = tubo__shmc_scatter_big(s, a)) != TUBO__COLL_DECLINE)
     return rc;
   if (s->me == root && !a->in_place)
     memcpy(a->rbuf, src + (size_t)root * len, len);
+  if (len <= SHMC_INLINE / (size_t)s->P) {
+    /* Every block rides in the root's record, as a small bcast's data does. */
+    uint32_t k = s->step + 1;
+    if (s->me == root) {
+      if ((rc = tubo__shmc_guard_line(s, k)) != 0)
+        return rc;
+      memcpy(shmc_line(s, root, k)->data, src, len * (size_t)s->P);
+      tubo__shmc_publish(s, k, SHMC_WAKE_ALWAYS);
+      return 0;
+    }
+    if ((rc = tubo__shmc_wait(s, root, k)) != 0)
+      return rc;
+    memcpy(a->rbuf, shmc_line(s, root, k)->data + (size_t)s->me * len, len);
+    tubo__shmc_publish(s, k, SHMC_WAKE_IF_LAST);
+    return 0;
+  }
   for (size_t off = 0; off < len; off += s->slot) {
     size_t n = shmc_min(s->slot, len - off);
     uint32_t k = s->step + 1;
