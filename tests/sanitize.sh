@@ -27,6 +27,12 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktra
 # Hundreds of sanitized ranks would take gigabytes of shadow memory: the scale suite runs one
 # job of 32 ranks here (make check runs 128 and 256).
 export TUBO_SCALE_RANKS="${TUBO_SCALE_RANKS:-32}"
+# A million keys in one dict (tests/check_dict.c) made check_dict the slowest suite here
+# (107 s): sanitized, its one-process tests took 60 s of processor time with a million,
+# 12 s with 200000. Those still grow the table from 1024 slots past its sparse sizes (to
+# 2^16) and through three of its dense resizes, to 2^19 slots (lib/patterns/dict_table.c);
+# make check inserts the million.
+export TUBO_DICT_KEYS="${TUBO_DICT_KEYS:-200000}"
 # The variants that differ from a sanitized one only by the size of the rings (shm-copy,
 # shm-rndv-1k) run the same code as their small-ring siblings, which wrap more often: only
 # those run here (make check runs all).
