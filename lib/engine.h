@@ -121,6 +121,17 @@ static inline const tubo__here_t *tubo__tp_here(const tubo__world_t *w)
 
 /* ---- Single copy ---- */
 
+/* Whether [buf, buf + len) lies in the shared heap of the transport that reaches world
+ * rank peer: then sets *name to what an RTS names it by (its offset, TUBO__RTS_HEAP set;
+ * the reader copies it with memcpy) and returns 1; else 0 (send.c). */
+int tubo__heap_name(tubo__world_t *w, int peer, const void *buf, size_t len, uint64_t *name);
+
+/* Copies n bytes of world rank src's memory, named as an RTS names them (an address, or a
+ * heap offset with TUBO__RTS_HEAP), into dst through src's transport; TUBO_ENOTSUP where
+ * that transport can neither read src's memory nor reach its heap (match.c). */
+int tubo__peer_read(tubo__world_t *w, int src, uint64_t addr, uint32_t id, void *dst, size_t n,
+                    size_t total);
+
 /* The message of the sender's request sreq, which the transport took in the background
  * (read_start), is in r's buffer (err 0) or could not be (err): tells the sender and
  * completes r. */

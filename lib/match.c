@@ -115,9 +115,8 @@ static inline void recv_finish(tubo_request_t *r)
   tubo__req_complete(r, r->msg_len > r->cap ? TUBO_ETRUNC : 0);
 }
 
-/* Copies n bytes at addr in src's memory into dst, through src's transport. */
-static int match_read(tubo__world_t *w, int src, uint64_t addr, uint32_t id, void *dst, size_t n,
-                      size_t total)
+int tubo__peer_read(tubo__world_t *w, int src, uint64_t addr, uint32_t id, void *dst, size_t n,
+                    size_t total)
 {
   tubo__tport_t *t = tubo__tport_of(w, src);
   /* A message in the shared heap needs no reading of the sender's memory. */
@@ -203,7 +202,7 @@ static void recv_pull(tubo__world_t *w, tubo_request_t *r, int src, uint64_t add
   /* Also with no room at all: a transport that moves the message apart (MPI) must take
    * it in, or it would stay there for ever. */
   if (err == 0 && r->msg_len > 0)
-    err = match_read(w, src, addr, sreq, r->buf, n, r->msg_len);
+    err = tubo__peer_read(w, src, addr, sreq, r->buf, n, r->msg_len);
   recv_pull_done(w, r, src, addr, sreq, err);
 }
 
@@ -369,7 +368,7 @@ static int umsg_pull(tubo__world_t *w, tubo__umsg_t *u)
   unsigned char *data = malloc(u->total ? u->total : 1);
   if (data == NULL)
     return 0; /* it stays an RTS: a receive will take it */
-  int err = u->total ? match_read(w, u->src, u->raddr, u->sreq, data, u->total, u->total) : 0;
+  int err = u->total ? tubo__peer_read(w, u->src, u->raddr, u->sreq, data, u->total, u->total) : 0;
   int rc = match_answer(w, u->src, u->raddr, u->sreq, err);
   if (err != 0 || rc != 0) {
     free(data);

@@ -108,17 +108,22 @@ int tubo__self_push(tubo__world_t *w, const tubo__frame_t *f, const void *payloa
   return rc < 0 ? rc : 0;
 }
 
+int tubo__heap_name(tubo__world_t *w, int peer, const void *buf, size_t len, uint64_t *name)
+{
+  const tubo__tport_t *t = tubo__tport_of(w, peer);
+  uint64_t off;
+  if (t->ops->heap_of == NULL || !t->ops->heap_of(t->state, buf, len, &off))
+    return 0;
+  *name = off | TUBO__RTS_HEAP;
+  return 1;
+}
+
 /* Whether the message of send r lies in the shared heap of the transport that reaches its
  * peer: then it goes by RTS whenever it is longer than a frame, and the receiver copies
  * it with memcpy (no system call, one copy). Sets r->off to what the RTS names. */
 static int send_from_heap(tubo__world_t *w, tubo_request_t *r)
 {
-  const tubo__tport_t *t = tubo__tport_of(w, r->peer);
-  uint64_t off;
-  if (t->ops->heap_of == NULL || !t->ops->heap_of(t->state, r->buf, r->cap, &off))
-    return 0;
-  r->off = off | TUBO__RTS_HEAP;
-  return 1;
+  return tubo__heap_name(w, r->peer, r->buf, r->cap, &r->off);
 }
 
 int tubo__send_start(tubo__world_t *w, tubo_request_t *r)

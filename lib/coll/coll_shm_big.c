@@ -45,6 +45,7 @@
 #include <string.h>
 
 #include "coll/coll_shm.h"
+#include "engine.h"
 #include "frame.h"
 #include "settings.h"
 
@@ -238,30 +239,21 @@ int tubo__shmc_scatter_big(shmc_t *s, const tubo__coll_args_t *a)
   return 0;
 }
 
-/* The transport that reaches rank q of s's communicator (q not this rank), and q's index
- * in it (*tpeer). */
-static tubo__tport_t *shmc_tport(const shmc_t *s, int q, int *tpeer)
-{
-  tubo__world_t *w = s->comm->w;
-  int wr = tubo__comm_world_rank(s->comm, q);
-  *tpeer = w->peers[wr].tpeer;
-  return tubo__tport_of(w, wr);
-}
-
 int tubo__shmc_scatter_direct(shmc_t *s, const tubo__coll_args_t *a)
 {
   size_t len = a->count * a->t->size;
   const unsigned char *src = a->sbuf;
   uint32_t k = s->step + 1;
-  int rc, tpeer;
+  int rc;
+  tubo__world_t *w = s->comm->w;
   s->direct_calls++;
   if (s->me == a->root) {
     /* Its buffer's name for the others' reads (frame.h): its offset in the job's heap,
      * where it lies there (they copy with memcpy), else its address (the kernel copies). */
-    tubo__tport_t *t = shmc_tport(s, a->root == 0 ? 1 : 0, &tpeer);
-    uint64_t name = (uint64_t)(uintptr_t)src, off;
-    if (t->ops->heap_of != NULL && t->ops->heap_of(t->state, src, len * (size_t)s->P, &off))
-      name = off | TUBO__RTS_HEAP;
+    uint64_t name;
+    int other = tubo__comm_world_rank(s->comm, a->root == 0 ? 1 : 0);
+    if (!tubo__heap_name(w, other, src, len * (size_t)s->P, &name))
+      name = (uint64_t)(uintptr_t)src;
     if ((rc = tubo__shmc_guard_line(s, k)) != 0)
       return rc;
     memcpy(shmc_line(s, s->me, k)->data, &name, sizeof name);
@@ -275,12 +267,12 @@ int tubo__shmc_scatter_direct(shmc_t *s, const tubo__coll_args_t *a)
     return rc;
   uint64_t name, at = (uint64_t)s->me * len;
   memcpy(&name, shmc_line(s, a->root, k)->data, sizeof name);
-  tubo__tport_t *t = shmc_tport(s, a->root, &tpeer);
   /* Anyone can write the name: the block must lie below the bits that mark a name. */
   if (TUBO__RTS_OFF(name) >= TUBO__RTS_LOAN - at - len)
     rc = TUBO_ECORRUPT;
   else
-    rc = t->ops->read(t->state, tpeer, name + at, 0, a->rbuf, len, len);
+    rc = tubo__peer_read(w, tubo__comm_world_rank(s->comm, a->root), name + at, 0, a->rbuf, len,
+                         len);
   /* Published even when the read failed: the root waits for every rank. */
   tubo__shmc_publish(s, k, SHMC_WAKE_IF_LAST);
   return rc;
