@@ -22,6 +22,28 @@ static inline void shmc_note_root(shmc_t *s, int root)
     s->rooted_at = s->step;
 }
 
+/* One step through the root's record: the root puts n bytes of src there (at most
+ * SHMC_INLINE) and goes on; each other rank waits for it and copies len bytes of it, from
+ * at, into dst (a small bcast: all of them; a small scatter: its block). */
+static int shmc_root_record(shmc_t *s, int root, const void *src, size_t n, void *dst, size_t at,
+                            size_t len)
+{
+  uint32_t k = s->step + 1;
+  int rc;
+  if (s->me == root) {
+    if ((rc = tubo__shmc_guard_line(s, k)) != 0)
+      return rc;
+    memcpy(shmc_line(s, root, k)->data, src, n);
+    tubo__shmc_publish(s, k, SHMC_WAKE_ALWAYS);
+    return 0;
+  }
+  if ((rc = tubo__shmc_wait(s, root, k)) != 0)
+    return rc;
+  memcpy(dst, shmc_line(s, root, k)->data + at, len);
+  tubo__shmc_publish(s, k, SHMC_WAKE_IF_LAST);
+  return 0;
+}
+
 int tubo__shmc_barrier(tubo_comm_t *comm, const tubo__coll_args_t *a)
 {
   (void)a;
@@ -68,21 +90,8 @@ int tubo__shmc_bcast(tubo_comm_t *comm, const tubo__coll_args_t *a)
     return rc;
   if (shmc_too_many_steps(s, len, s->slot))
     return TUBO__COLL_DECLINE; /* a tree of messages */
-  if (len <= SHMC_INLINE) {
-    uint32_t k = s->step + 1;
-    if (s->me == root) {
-      if ((rc = tubo__shmc_guard_line(s, k)) != 0)
-        return rc;
-      memcpy(shmc_line(s, root, k)->data, buf, len);
-      tubo__shmc_publish(s, k, SHMC_WAKE_ALWAYS);
-      return 0;
-    }
-    if ((rc = tubo__shmc_wait(s, root, k)) != 0)
-      return rc;
-    memcpy(buf, shmc_line(s, root, k)->data, len);
-    tubo__shmc_publish(s, k, SHMC_WAKE_IF_LAST);
-    return 0;
-  }
+  if (len <= SHMC_INLINE)
+    return shmc_root_record(s, root, buf, len, buf, 0, len);
   for (size_t off = 0; off < len; off += s->slot) {
     size_t n = shmc_min(s->slot, len - off);
     uint32_t k = s->step + 1;
@@ -170,22 +179,8 @@ int tubo__shmc_scatter(tubo_comm_t *comm, const tubo__coll_args_t *a)
     return rc;
   if (s->me == root && !a->in_place)
     memcpy(a->rbuf, src + (size_t)root * len, len);
-  if (len <= SHMC_INLINE / (size_t)s->P) {
-    /* Every block rides in the root's record, as a small bcast's data does. */
-    uint32_t k = s->step + 1;
-    if (s->me == root) {
-      if ((rc = tubo__shmc_guard_line(s, k)) != 0)
-        return rc;
-      memcpy(shmc_line(s, root, k)->data, src, len * (size_t)s->P);
-      tubo__shmc_publish(s, k, SHMC_WAKE_ALWAYS);
-      return 0;
-    }
-    if ((rc = tubo__shmc_wait(s, root, k)) != 0)
-      return rc;
-    memcpy(a->rbuf, shmc_line(s, root, k)->data + (size_t)s->me * len, len);
-    tubo__shmc_publish(s, k, SHMC_WAKE_IF_LAST);
-    return 0;
-  }
+  if (len <= SHMC_INLINE / (size_t)s->P) /* every block in the root's record */
+    return shmc_root_record(s, root, src, len * (size_t)s->P, a->rbuf, (size_t)s->me * len, len);
   for (size_t off = 0; off < len; off += s->slot) {
     size_t n = shmc_min(s->slot, len - off);
     uint32_t k = s->step + 1;
