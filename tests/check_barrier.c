@@ -116,10 +116,7 @@ static void tokens_waiting(const char *yield)
 {
   tokens_bcast = 1;
   TH_CHECK(setenv("TUBO_YIELD_WHEN_IDLE", yield, 1) == 0, "expected setenv to work");
-  TH_OK(tubo_init(NULL, NULL));
-  th_world = TUBO_COMM_WORLD;
-  TH_OK(tubo_comm_rank(th_world, &th_rank));
-  TH_OK(tubo_comm_size(th_world, &th_size));
+  th_init_world(NULL, NULL);
   body_tokens();
   TH_OK(tubo_finalize());
 }

@@ -438,10 +438,7 @@ static void fr_rank_start(void)
 {
   fr_report_fd = fr_env_int(FR_ENV_REPORT);
   fr_order_fd = fr_env_int(FR_ENV_ORDER);
-  TH_OK(tubo_init(NULL, NULL));
-  th_world = TUBO_COMM_WORLD;
-  TH_OK(tubo_comm_rank(th_world, &th_rank));
-  TH_OK(tubo_comm_size(th_world, &th_size));
+  th_init_world(NULL, NULL);
 }
 
 static void fr_rank_run(const fr_op_t *op)

@@ -633,10 +633,7 @@ static void body_exec_helper(void)
     if (getenv(vars[i]) != NULL)
       snprintf(given + strlen(given), sizeof given - strlen(given), "%s='%s' ", vars[i],
                getenv(vars[i]));
-  TH_OK(tubo_init(NULL, NULL));
-  th_world = TUBO_COMM_WORLD;
-  TH_OK(tubo_comm_rank(th_world, &th_rank));
-  TH_OK(tubo_comm_size(th_world, &th_size));
+  th_init_world(NULL, NULL);
   TH_CHECK(getenv(TUBO__ENV_RANK) == NULL,
            "after tubo_init: expected TUBO_RANK removed from the environment, it is %s",
            getenv(TUBO__ENV_RANK));

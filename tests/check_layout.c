@@ -335,10 +335,7 @@ static void body_settings_differ(void)
   } else {
     setenv("TUBO_SHM_RNDV_BYTES", "1k", 1);
   }
-  TH_OK(tubo_init(NULL, NULL));
-  th_world = TUBO_COMM_WORLD;
-  TH_OK(tubo_comm_rank(th_world, &th_rank));
-  TH_OK(tubo_comm_size(th_world, &th_size));
+  th_init_world(NULL, NULL);
   tubo__world_t *w = th_world->w;
   TH_EQ("single copy on this rank's transport", w->tports[0].caps.single_copy, 0);
   static const size_t lens[] = {8, 100, 5000, 70000, 1u << 20};

@@ -378,10 +378,7 @@ static void leaver_job(int die)
     sigaddset(&set, SIGTERM);
     sigprocmask(SIG_BLOCK, &set, NULL);
   }
-  TH_OK(tubo_init(NULL, NULL));
-  th_world = TUBO_COMM_WORLD;
-  TH_OK(tubo_comm_rank(th_world, &th_rank));
-  TH_OK(tubo_comm_size(th_world, &th_size));
+  th_init_world(NULL, NULL);
   leaver(die);
   int rc = tubo_finalize();
   if (th_rank == 0)

@@ -96,10 +96,7 @@ static void start_yielding(const char *yield_ns)
   setenv("TUBO_YIELD_WHEN_IDLE", "1", 1);
   if (yield_ns != NULL)
     setenv("TUBO_YIELD_NS", yield_ns, 1);
-  TH_OK(tubo_init(NULL, NULL));
-  th_world = TUBO_COMM_WORLD;
-  TH_OK(tubo_comm_rank(th_world, &th_rank));
-  TH_OK(tubo_comm_size(th_world, &th_size));
+  th_init_world(NULL, NULL);
   TH_EQ("the policy yields (w->wait.shared)", tubo__world->wait.shared, 1);
 }
 

@@ -534,6 +534,15 @@ void *th_malloc(size_t n)
   return p;
 }
 
+void th_init_world(int *argc, char ***argv)
+{
+  TH_OK(tubo_init(argc, argv));
+  th_world = TUBO_COMM_WORLD;
+  TH_CHECK(th_world != NULL, "TUBO_COMM_WORLD is NULL after tubo_init");
+  TH_OK(tubo_comm_rank(th_world, &th_rank));
+  TH_OK(tubo_comm_size(th_world, &th_size));
+}
+
 static int th_body_main(const char *name, const th_body_t *bodies, int *argc, char ***argv)
 {
   const th_body_t *b = bodies;
@@ -543,13 +552,8 @@ static int th_body_main(const char *name, const th_body_t *bodies, int *argc, ch
     fprintf(stderr, "%s: no rank body named '%s'\n", (*argv)[0], name);
     return 2;
   }
-  if (!(b->flags & TH_SELF_INIT)) {
-    TH_OK(tubo_init(argc, argv));
-    th_world = TUBO_COMM_WORLD;
-    TH_CHECK(th_world != NULL, "TUBO_COMM_WORLD is NULL after tubo_init");
-    TH_OK(tubo_comm_rank(th_world, &th_rank));
-    TH_OK(tubo_comm_size(th_world, &th_size));
-  }
+  if (!(b->flags & TH_SELF_INIT))
+    th_init_world(argc, argv);
   b->fn();
   if (!(b->flags & TH_SELF_INIT))
     TH_OK(tubo_finalize());

@@ -77,6 +77,11 @@ TCase *th_add_case(Suite *s, const char *body, int nranks, unsigned variants);
 extern tubo_comm_t *th_world;
 extern int th_rank, th_size;
 
+/* tubo_init(argc, argv) (both may be NULL), then th_world, th_rank and th_size set: what
+ * the harness does before every body but a TH_SELF_INIT one, which calls it itself after
+ * its own preparations. Fails the body if any step fails. */
+void th_init_world(int *argc, char ***argv);
+
 /* In a body: the variant it runs under (0 if unknown) and its name. */
 unsigned th_variant(void);
 const char *th_variant_name(unsigned v);
