@@ -162,6 +162,27 @@ static inline int shmc_one_copy(const shmc_t *s, size_t len)
   return s->P > 2 && len > s->slot;
 }
 
+/* A scatter whose blocks all fit in this many of the root's records (whole blocks in
+ * each) goes through them, a step a record, rather than through the slots: the slots'
+ * guard holds the root of scatters in a row until every rank has read the last one, where
+ * records let it run ahead, SHMC_DEPTH / SHMC_SCATTER_RECORDS calls at least. 64 ranks'
+ * 8-byte blocks take three records (doc/benchmarks.md, "Calls in a row at 16 and 64
+ * ranks"). */
+#define SHMC_SCATTER_RECORDS 8u
+
+/* The bytes of each root record a scatter of P blocks of len bytes fills (a whole number
+ * of blocks), or 0 where the blocks do not fit in SHMC_SCATTER_RECORDS records (of two
+ * ranks, in one: a 248-byte block in the second record, not in a slot, took 1.7x the time
+ * between barriers, each rank on its core, 11 alternated rounds). */
+static inline size_t shmc_scatter_per(int P, size_t len)
+{
+  if (len == 0 || len > SHMC_INLINE)
+    return 0;
+  size_t blocks = SHMC_INLINE / len; /* blocks a record holds */
+  size_t most = P > 2 ? SHMC_SCATTER_RECORDS : 1;
+  return ((size_t)P + blocks - 1) / blocks <= most ? blocks * len : 0;
+}
+
 /* Bulk data in the segment's slots and in the scratch starts half of 4 KiB away from the
  * start of a page. A copy runs at a third of its speed where its destination lies a few
  * dozen bytes above its source modulo 4 KiB (4K aliasing: loads wait on stores they only
