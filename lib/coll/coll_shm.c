@@ -52,6 +52,7 @@ static void shmc_publish(shmc_t *s, uint32_t k, int wake_all, const int *set, in
     return; /* not the last: the last one wakes them */
   atomic_fetch_add_explicit(&bell->bell, 1, memory_order_seq_cst);
   tubo__os_futex_wake(&bell->bell, INT_MAX);
+  s->rang++;
 }
 
 void tubo__shmc_publish(shmc_t *s, uint32_t k, int wake)
@@ -111,6 +112,7 @@ static int shmc_sleep(shmc_t *s, const int *set, int n, uint32_t k)
   struct shmc_ctl *bell = shmc_bell(s, k);
   uint32_t gen = atomic_load_explicit(&bell->bell, memory_order_seq_cst);
   atomic_fetch_add_explicit(&bell->sleepers, 1, memory_order_seq_cst);
+  s->slept++;
   if (shmc_asym)
     tubo__os_fence_remote(); /* every publisher's last store is now visible */
   if (!shmc_ready(s, set, n, k))

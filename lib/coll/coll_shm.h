@@ -137,6 +137,7 @@ typedef struct shmc {
    * copy): the same on every rank, from the job's control block. */
   int direct;
   uint64_t direct_calls; /* collectives whose ranks read the root's buffer (tests look) */
+  uint64_t rang, slept;  /* bells this rank rang, and sleeps on them (tests look) */
   /* The one-copy collectives' scratch (coll_shm_big.c). */
   struct {
     tubo__objmem_t mem; /* base NULL until a call needs it */
