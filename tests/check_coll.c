@@ -593,13 +593,26 @@ static size_t edge_counts(size_t es, size_t *n)
   return 4;
 }
 
-/* gather of blocks of n elements, and scatter of blocks of n and of as many as let every
- * block fit in a record or just not (SHMC_INLINE / cp and one more bytes), to and from
- * every root (in place at odd roots), every element checked. */
+/* The most elements of es bytes a scatter's blocks may hold on cp ranks and all fit in
+ * the root's records (shmc_scatter_per), or 0. */
+static size_t scatter_fit(size_t es)
+{
+  size_t m = SHMC_INLINE / es;
+  while (m > 0 && shmc_scatter_per(cp, m * es) == 0)
+    m--;
+  return m;
+}
+
+/* gather of blocks of n elements, and scatter of blocks of n, of as many as let every
+ * block fit in one record or just not (SHMC_INLINE / cp and one more bytes), and of as
+ * many as let them fit in the records a scatter may take or just not, to and from every
+ * root (in place at odd roots), every element checked. */
 static void check_rooted_edges(tubo_type_t t, size_t n, char *what, size_t cap)
 {
-  size_t es = cr_size(t), per = SHMC_INLINE / es / (size_t)cp;
-  size_t ns[3] = {n, per > 0 ? per : 1, per + 1}, most = n > per + 1 ? n : per + 1;
+  size_t es = cr_size(t), per = SHMC_INLINE / es / (size_t)cp, fit = scatter_fit(es);
+  size_t ns[5] = {n, per > 0 ? per : 1, per + 1, fit > 0 ? fit : 1, fit + 1};
+  size_t most = n > fit + 1 ? n : fit + 1;
+  most = most > per + 1 ? most : per + 1;
   unsigned char *a = th_malloc(most * es * (size_t)cp), *b = th_malloc(most * es * (size_t)cp);
   unsigned char w[16];
   for (int root = 0; root < cp; root++) {
@@ -612,7 +625,7 @@ static void check_rooted_edges(tubo_type_t t, size_t n, char *what, size_t cap)
       cr_set(t, w, 0, move_val((int)(i / n), root, i % n));
       expect_elem(t, b, i, w, 0, what);
     }
-    for (int k = 0; k < 3; k++) {
+    for (int k = 0; k < 5; k++) {
       size_t m = ns[k];
       snprintf(what, cap, "scatter of %zu bytes a block from %d%s", m * es, root,
                ip ? " in place" : "");
@@ -706,6 +719,26 @@ static void check_inline_edges(void)
       TH_EQ("allreduce between the rows", sum, cp);
     }
   }
+  /* The same with scatters whose blocks fill the most records they may: the root runs
+   * ahead over several records a call, and each rank reads only the one with its block. */
+  size_t fit = scatter_fit(sizeof(long long));
+  long long *all = th_malloc(fit * (size_t)cp * sizeof *all), *mine = th_malloc(fit * sizeof *mine);
+  for (int k = 0; k < 2 * ROW; k++) {
+    int root = k / ROW ? k % cp : 0;
+    for (size_t i = 0; cr == root && i < fit * (size_t)cp; i++)
+      all[i] = (long long)k * 100000 + (long long)i;
+    for (size_t i = 0; i < fit; i++)
+      mine[i] = -1;
+    TH_OK(tubo_scatter(cr == root ? all : NULL, mine, fit, TUBO_LLONG, root, cc));
+    for (size_t i = 0; i < fit; i++) {
+      long long want = (long long)k * 100000 + (long long)((size_t)cr * fit + i);
+      TH_CHECK(mine[i] == want,
+               "scatter %d of a row of %zu-element blocks from %d on %s: element %zu: expected "
+               "%lld, got %lld",
+               k, fit, root, cname, i, want, mine[i]);
+    }
+  }
+  free(all), free(mine);
 }
 
 /* ---- The communicators each body runs on ---- */

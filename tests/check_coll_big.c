@@ -13,7 +13,8 @@
  * and the engine's count says which calls went through the scratch. Then the scratch refused: by
  * TUBO_COLL_SCRATCH_BYTES, and by a heap that rank 0 filled, where every rank must leave the call
  * to the point-to-point table alike (the heap does not merge freed blocks, so no later call in the
- * job could have the scratch again). */
+ * job could have the scratch again). Last, the bells: ranks that sleep at every wait under a
+ * root of bcasts in a row, which must ring no more often than they slept. */
 #include "config.h"
 
 #include <stdint.h>
@@ -336,6 +337,36 @@ static void body_moves(void)
   TH_OK(tubo_comm_free(&c));
 }
 
+/* Ranks that sleep at every wait (the waiting policy set so), and a root of 8-byte bcasts
+ * in a row, which runs ahead of them: the root rings a step's bell only where a rank sleeps
+ * on that step, and each sleep is over before the root publishes the next step of its
+ * bell (the guard), so the root rings at most as often as the others fell asleep. With one
+ * bell for all steps it rang at every step it published while any rank slept. */
+static void body_wakes(void)
+{
+  tubo_comm_t *c = cb_dup(NULL, NULL);
+  shmc_t *s = cb_engine(c);
+  tubo__waitpol_t was = c->w->wait;
+  c->w->wait.shared = 1;
+  c->w->wait.yield_ns = c->w->wait.yield_max = 0;
+  uint64_t rang = s->rang, slept = s->slept;
+  for (int k = 0; k < 4 * (int)SHMC_DEPTH; k++) {
+    long long v = th_rank == 0 ? k : -1;
+    TH_OK(tubo_bcast(&v, 1, TUBO_LLONG, 0, c));
+    TH_CHECK(v == k, "bcast %d of a row of sleepers: expected %d, got %lld", k, k, v);
+  }
+  rang = s->rang - rang, slept = s->slept - slept;
+  c->w->wait = was;
+  long long mine[2] = {th_rank == 0 ? (long long)rang : 0, th_rank == 0 ? 0 : (long long)slept},
+            sum[2];
+  TH_OK(tubo_allreduce(mine, sum, 2, TUBO_LLONG, TUBO_SUM, c));
+  TH_CHECK(sum[0] <= sum[1],
+           "a row of bcasts: expected the root to ring at most as often as the others slept "
+           "(%lld times), it rang %lld times",
+           sum[1], sum[0]);
+  TH_OK(tubo_comm_free(&c));
+}
+
 static void body_big(void)
 {
   tubo_comm_t *c = cb_dup(NULL, NULL);
@@ -429,10 +460,8 @@ static void body_refused(void)
 }
 
 static const th_body_t bodies[] = {
-    {"big", body_big, 0},
-    {"moves", body_moves, 0},
-    {"refused", body_refused, 0},
-    {NULL, NULL, 0},
+    {"big", body_big, 0},     {"moves", body_moves, 0}, {"refused", body_refused, 0},
+    {"wakes", body_wakes, 0}, {NULL, NULL, 0},
 };
 
 static Suite *coll_big_suite(void)
@@ -450,6 +479,9 @@ static Suite *coll_big_suite(void)
   th_add_job(tc, "moves", 5, TH_SHM_COPY);
   th_add_job(tc, "refused", 3, TH_SHM);
   th_add_job(tc, "refused", 5, TH_SHM);
+  th_add_job(tc, "wakes", 2, TH_SHM);
+  th_add_job(tc, "wakes", 5, TH_SHM);
+  th_add_job(tc, "wakes", 9, TH_SHM);
   return s;
 }
 

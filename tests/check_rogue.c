@@ -364,7 +364,7 @@ static void rg_rewind(const rg_span_t *flags, uint64_t *rnd)
   uint32_t top = 0;
   for (uint32_t j = 0; j < SHMC_DEPTH; j++) {
     unsigned char *at =
-        flags->p + SHMC_LINE + ((size_t)j * RG_HONEST + (size_t)q) * sizeof(struct shmc_line);
+        flags->p + SHMC_CTL_BYTES + ((size_t)j * RG_HONEST + (size_t)q) * sizeof(struct shmc_line);
     uint32_t v;
     memcpy(&v, at, sizeof v);
     if (newest == NULL || v > top) {

@@ -32,10 +32,12 @@ static int shmc_ready(const shmc_t *s, const int *set, int n, uint32_t k)
   return 1;
 }
 
-/* Stores step k in this rank's line, then wakes the sleepers when wake_all says so, or
- * when every rank of set[0..n) has published k (this one was the last of them). */
+/* Stores step k in this rank's line, then wakes the sleepers on k's bell when wake_all
+ * says so, or when every rank of set[0..n) has published k (this one was the last of
+ * them). */
 static void shmc_publish(shmc_t *s, uint32_t k, int wake_all, const int *set, int n)
 {
+  struct shmc_ctl *bell = shmc_bell(s, k);
   atomic_store_explicit(&shmc_line(s, s->me, k)->step, k, memory_order_release);
   s->step = k;
   /* The store must not pass the load of sleepers (a sleeper looks again after it counted
@@ -44,12 +46,13 @@ static void shmc_publish(shmc_t *s, uint32_t k, int wake_all, const int *set, in
     atomic_signal_fence(memory_order_seq_cst);
   else
     atomic_thread_fence(memory_order_seq_cst);
-  if (atomic_load_explicit(&s->ctl->sleepers, memory_order_relaxed) == 0)
+  if (atomic_load_explicit(&bell->sleepers, memory_order_relaxed) == 0)
     return;
   if (!wake_all && !shmc_ready(s, set, n, k))
     return; /* not the last: the last one wakes them */
-  atomic_fetch_add_explicit(&s->ctl->bell, 1, memory_order_seq_cst);
-  tubo__os_futex_wake(&s->ctl->bell, INT_MAX);
+  atomic_fetch_add_explicit(&bell->bell, 1, memory_order_seq_cst);
+  tubo__os_futex_wake(&bell->bell, INT_MAX);
+  s->rang++;
 }
 
 void tubo__shmc_publish(shmc_t *s, uint32_t k, int wake)
@@ -63,14 +66,14 @@ void tubo__shmc_publish_set(shmc_t *s, uint32_t k, const int *set, int n)
 }
 
 /* Whether this rank's lines hold the steps it published last with their residues, and
- * the control line counts no more sleepers than there are ranks (each counts itself at
- * most once): else someone forged them. A line never written yet holds 0. */
+ * no control line counts more sleepers than there are ranks (each counts itself on one
+ * bell at most once): else someone forged them. A line never written yet holds 0. */
 static int shmc_selfcheck(void *arg)
 {
   const shmc_t *s = arg;
-  if (atomic_load_explicit(&s->ctl->sleepers, memory_order_relaxed) > (uint32_t)s->P)
-    return TUBO_ECORRUPT;
   for (uint32_t j = 0; j < SHMC_DEPTH; j++) {
+    if (atomic_load_explicit(&s->ctl[j].sleepers, memory_order_relaxed) > (uint32_t)s->P)
+      return TUBO_ECORRUPT;
     /* Steps wrap at 2^32, as SHMC_DEPTH divides it: the residues stay right. */
     uint32_t want = s->step - (s->step - j) % SHMC_DEPTH;
     uint32_t got = atomic_load_explicit(&shmc_line(s, s->me, j)->step, memory_order_relaxed);
@@ -102,17 +105,19 @@ static int shmc_left_before(const shmc_t *s, int q, uint32_t k)
   return wr != w->rank && w->peers[wr].gone && !shmc_at(s, q, k);
 }
 
-/* Sleeps on the bell until woken, or SHMC_SLEEP_MS; then looks at the job's health. */
+/* Sleeps on step k's bell until woken, or SHMC_SLEEP_MS; then looks at the job's health. */
 static int shmc_sleep(shmc_t *s, const int *set, int n, uint32_t k)
 {
   tubo__world_t *w = s->comm->w;
-  uint32_t gen = atomic_load_explicit(&s->ctl->bell, memory_order_seq_cst);
-  atomic_fetch_add_explicit(&s->ctl->sleepers, 1, memory_order_seq_cst);
+  struct shmc_ctl *bell = shmc_bell(s, k);
+  uint32_t gen = atomic_load_explicit(&bell->bell, memory_order_seq_cst);
+  atomic_fetch_add_explicit(&bell->sleepers, 1, memory_order_seq_cst);
+  s->slept++;
   if (shmc_asym)
     tubo__os_fence_remote(); /* every publisher's last store is now visible */
   if (!shmc_ready(s, set, n, k))
-    tubo__os_futex_wait(&s->ctl->bell, gen, SHMC_SLEEP_MS);
-  atomic_fetch_sub_explicit(&s->ctl->sleepers, 1, memory_order_seq_cst);
+    tubo__os_futex_wait(&bell->bell, gen, SHMC_SLEEP_MS);
+  atomic_fetch_sub_explicit(&bell->sleepers, 1, memory_order_seq_cst);
   if (!shmc_flags_sane(s, set, n, k))
     tubo__job_corrupt(w);
   int rc = tubo__world_health(w);
@@ -224,7 +229,7 @@ static int shmc_setup(tubo_comm_t *comm)
   slot = slot < SHMC_SLOT_MIN ? SHMC_SLOT_MIN : slot > SHMC_SLOT_MAX ? SHMC_SLOT_MAX : slot;
   slot &= ~(size_t)(SHMC_LINE - 1);
   size_t bytes =
-      SHMC_LINE + SHMC_ALIAS + (size_t)P * (SHMC_DEPTH * sizeof(struct shmc_line) + 2 * slot);
+      SHMC_CTL_BYTES + SHMC_ALIAS + (size_t)P * (SHMC_DEPTH * sizeof(struct shmc_line) + 2 * slot);
   tubo__objmem_t m;
   int rc = tubo__objmem_comm(comm, bytes, &m);
   /* Out of heap (the same on every rank: rank 0 took it and told the others): the
@@ -259,7 +264,7 @@ static int shmc_setup(tubo_comm_t *comm)
   s->direct = direct;
   s->comm = comm;
   s->ctl = m.base;
-  s->lines = (struct shmc_line *)((unsigned char *)m.base + SHMC_LINE);
+  s->lines = (struct shmc_line *)((unsigned char *)m.base + SHMC_CTL_BYTES);
   s->slots = (unsigned char *)(s->lines + SHMC_DEPTH * (size_t)P);
   s->slots += shmc_skew(s->slots);
   /* The flag records, which every collective touches, are mapped now rather than on the

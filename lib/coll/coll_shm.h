@@ -3,10 +3,11 @@
  * one node's memory, collectives move data through a segment of the job's shared heap
  * instead of messages.
  *
- * The segment: a control line (the bell every waiting rank sleeps on, and how many
- * sleep), then SHMC_DEPTH flag records per rank, then two data slots per rank:
+ * The segment: SHMC_DEPTH control lines (a bell per step residue, which the ranks waiting
+ * for a step of that residue sleep on, and how many sleep), then SHMC_DEPTH flag records
+ * per rank, then two data slots per rank:
  *
- *   [ ctl | line[0][0..P) .. line[DEPTH-1][0..P) | slot[0][0..P) | slot[1][0..P) ]
+ *   [ ctl[0..DEPTH) | line[0][0..P) .. line[DEPTH-1][0..P) | slot[0][0..P) | slot[1][0..P) ]
  *
  * A flag record ("line" below) is a cache line that holds the flag and the first bytes of
  * data, then SHMC_REC_LINES - 1 more lines of data.
@@ -27,9 +28,11 @@
  * memory (the transport's single copy), a scatter of blocks past a slot, of two ranks
  * too, has each rank read its block straight from the root's buffer instead.
  *
- * Waiting ranks poll as the waiting policy says (waitpol.h), then sleep on the control
- * line's bell; the rank whose flag completes what sleepers wait for (the last to arrive,
- * or the root others wait on) wakes them all with one system call. Sleepers wake every few
+ * Waiting ranks poll as the waiting policy says (waitpol.h), then sleep on the bell of the
+ * step they wait for; the rank whose flag completes what sleepers wait for (the last to
+ * arrive, or the root others wait on) wakes that step's sleepers with one system call, and
+ * no other: a root of small bcasts in a row running ahead of sleeping readers wakes them
+ * once, at the step they sleep on, not at every step. Sleepers wake every few
  * milliseconds anyway to serve point-to-point traffic and to notice a rank that died.
  *
  * Where the ranks sit in several L3 caches, NUMA nodes or packages (or TUBO_COLL_TREE
@@ -40,7 +43,7 @@
  * Every rank can write the segment, so nothing read from it is trusted beyond a flag's
  * step: sizes and offsets come from the call's arguments. A forged flag could still hold
  * readers waiting for ever, for a step its writer published long ago. Each rank knows
- * what its own lines must hold, and checks them (and the control line's count of
+ * what its own lines must hold, and checks them (and the control lines' counts of
  * sleepers) at every health check of its world, wherever it waits (world.h's
  * tubo__selfcheck_t); a waiting rank also checks that the flags it waits on hold steps
  * of their line. A mismatch breaks the job with TUBO_ECORRUPT, and the ranks waiting for
@@ -79,10 +82,17 @@
  * ranks on 2 cores (doc/benchmarks.md, "Payloads in the flag record"). */
 #define SHMC_DEPTH 32u
 
+/* The bell of the steps k with k % SHMC_DEPTH its index. Every rank publishes every step
+ * (a flag says only the step its line last held), so whoever completes a wait for step k
+ * publishes k and rings k's bell: a bell per residue wakes only the ranks waiting for that
+ * step, where one bell for all woke every sleeper at every step a root published while any
+ * slept (doc/benchmarks.md, "Calls in a row at 16 and 64 ranks"). */
 struct shmc_ctl {
   _Alignas(SHMC_LINE) _Atomic uint32_t bell; /* futex word: bumped to wake sleepers */
   _Atomic uint32_t sleepers;                 /* ranks asleep on it, or about to be */
 };
+/* Bytes of the control lines at the segment's start. */
+#define SHMC_CTL_BYTES (SHMC_DEPTH * sizeof(struct shmc_ctl))
 
 struct shmc_line {
   _Alignas(SHMC_LINE) _Atomic uint32_t step; /* the last step whose data this line holds */
@@ -108,7 +118,7 @@ typedef struct shmc {
   uint32_t step;           /* steps taken so far (the last one published) */
   uint32_t all_at;         /* a step every rank has published, as this rank last saw */
   size_t slot;             /* bytes of a data slot */
-  struct shmc_ctl *ctl;    /* in the segment */
+  struct shmc_ctl *ctl;    /* in the segment: [SHMC_DEPTH] */
   struct shmc_line *lines; /* [SHMC_DEPTH][P] */
   unsigned char *slots;    /* [2][P][slot] */
   unsigned char *tmp;      /* private scratch: one record's data per part of a tree */
@@ -127,6 +137,7 @@ typedef struct shmc {
    * copy): the same on every rank, from the job's control block. */
   int direct;
   uint64_t direct_calls; /* collectives whose ranks read the root's buffer (tests look) */
+  uint64_t rang, slept;  /* bells this rank rang, and sleeps on them (tests look) */
   /* The one-copy collectives' scratch (coll_shm_big.c). */
   struct {
     tubo__objmem_t mem; /* base NULL until a call needs it */
@@ -152,6 +163,27 @@ static inline int shmc_one_copy(const shmc_t *s, size_t len)
   return s->P > 2 && len > s->slot;
 }
 
+/* A scatter whose blocks all fit in this many of the root's records (whole blocks in
+ * each) goes through them, a step a record, rather than through the slots: the slots'
+ * guard holds the root of scatters in a row until every rank has read the last one, where
+ * records let it run ahead, SHMC_DEPTH / SHMC_SCATTER_RECORDS calls at least. 64 ranks'
+ * 8-byte blocks take three records (doc/benchmarks.md, "Calls in a row at 16 and 64
+ * ranks"). */
+#define SHMC_SCATTER_RECORDS 8u
+
+/* The bytes of each root record a scatter of P blocks of len bytes fills (a whole number
+ * of blocks), or 0 where the blocks do not fit in SHMC_SCATTER_RECORDS records (of two
+ * ranks, in one: a 248-byte block in the second record, not in a slot, took 1.7x the time
+ * between barriers, each rank on its core, 11 alternated rounds). */
+static inline size_t shmc_scatter_per(int P, size_t len)
+{
+  if (len == 0 || len > SHMC_INLINE)
+    return 0;
+  size_t blocks = SHMC_INLINE / len; /* blocks a record holds */
+  size_t most = P > 2 ? SHMC_SCATTER_RECORDS : 1;
+  return ((size_t)P + blocks - 1) / blocks <= most ? blocks * len : 0;
+}
+
 /* Bulk data in the segment's slots and in the scratch starts half of 4 KiB away from the
  * start of a page. A copy runs at a third of its speed where its destination lies a few
  * dozen bytes above its source modulo 4 KiB (4K aliasing: loads wait on stores they only
@@ -166,6 +198,12 @@ static inline int shmc_one_copy(const shmc_t *s, size_t len)
 static inline size_t shmc_skew(const void *p)
 {
   return (SHMC_SKEW - ((uintptr_t)p & (SHMC_ALIAS - 1))) & (SHMC_ALIAS - 1);
+}
+
+/* The bell that ranks waiting for step k sleep on. */
+static inline struct shmc_ctl *shmc_bell(const shmc_t *s, uint32_t k)
+{
+  return &s->ctl[k % SHMC_DEPTH];
 }
 
 static inline struct shmc_line *shmc_line(const shmc_t *s, int rank, uint32_t k)

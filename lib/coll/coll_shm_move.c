@@ -2,8 +2,8 @@
 /* Shared-memory collectives that move data (coll_shm.h): barrier, bcast, gather,
  * scatter, allgather, allgatherv, alltoall. A bcast of at most SHMC_INLINE bytes rides in
  * the flag's record, as does a gather's block of as much (in its sender's record) and a
- * scatter's blocks where all of them fit (in the root's); more goes through the slots, a
- * slot's worth per step. */
+ * scatter's blocks where all of them fit in SHMC_SCATTER_RECORDS records (the root's, a
+ * step each); more goes through the slots, a slot's worth per step. */
 #include "config.h"
 
 #include <string.h>
@@ -22,25 +22,34 @@ static inline void shmc_note_root(shmc_t *s, int root)
     s->rooted_at = s->step;
 }
 
-/* One step through the root's record: the root puts n bytes of src there (at most
- * SHMC_INLINE) and goes on; each other rank waits for it and copies len bytes of it, from
- * at, into dst (a small bcast: all of them; a small scatter: its block). */
-static int shmc_root_record(shmc_t *s, int root, const void *src, size_t n, void *dst, size_t at,
-                            size_t len)
+/* Steps through the root's records, one per per bytes of n (at most SHMC_INLINE each):
+ * the root puts src there, a record a step, and goes on; each other rank copies len bytes
+ * from at into dst (a small bcast: all of them; a small scatter: its block, which per, a
+ * whole number of blocks, keeps within one record), waiting for the root only at the
+ * steps whose records it reads, and publishes every step. */
+static int shmc_root_records(shmc_t *s, int root, const unsigned char *src, size_t n, size_t per,
+                             unsigned char *dst, size_t at, size_t len)
 {
-  uint32_t k = s->step + 1;
   int rc;
-  if (s->me == root) {
-    if ((rc = tubo__shmc_guard_line(s, k)) != 0)
-      return rc;
-    memcpy(shmc_line(s, root, k)->data, src, n);
-    tubo__shmc_publish(s, k, SHMC_WAKE_ALWAYS);
-    return 0;
+  for (size_t off = 0; off < n; off += per) {
+    size_t m = shmc_min(per, n - off);
+    uint32_t k = s->step + 1;
+    if (s->me == root) {
+      if ((rc = tubo__shmc_guard_line(s, k)) != 0)
+        return rc;
+      memcpy(shmc_line(s, root, k)->data, src + off, m);
+      tubo__shmc_publish(s, k, SHMC_WAKE_ALWAYS);
+      continue;
+    }
+    /* [lo, hi): the bytes of [at, at + len) this record holds. */
+    size_t lo = at > off ? at : off, hi = shmc_min(at + len, off + m);
+    if (lo < hi) {
+      if ((rc = tubo__shmc_wait(s, root, k)) != 0)
+        return rc;
+      memcpy(dst + (lo - at), shmc_line(s, root, k)->data + (lo - off), hi - lo);
+    }
+    tubo__shmc_publish(s, k, SHMC_WAKE_IF_LAST);
   }
-  if ((rc = tubo__shmc_wait(s, root, k)) != 0)
-    return rc;
-  memcpy(dst, shmc_line(s, root, k)->data + at, len);
-  tubo__shmc_publish(s, k, SHMC_WAKE_IF_LAST);
   return 0;
 }
 
@@ -91,7 +100,7 @@ int tubo__shmc_bcast(tubo_comm_t *comm, const tubo__coll_args_t *a)
   if (shmc_too_many_steps(s, len, s->slot))
     return TUBO__COLL_DECLINE; /* a tree of messages */
   if (len <= SHMC_INLINE)
-    return shmc_root_record(s, root, buf, len, buf, 0, len);
+    return shmc_root_records(s, root, buf, len, SHMC_INLINE, buf, 0, len);
   for (size_t off = 0; off < len; off += s->slot) {
     size_t n = shmc_min(s->slot, len - off);
     uint32_t k = s->step + 1;
@@ -164,8 +173,8 @@ int tubo__shmc_gather(tubo_comm_t *comm, const tubo__coll_args_t *a)
   return 0;
 }
 
-/* scatter: the root writes every block into its record where they fit, else block q into
- * rank q's slot, a slot at a time. */
+/* scatter: the root writes every block into its records where they fit in
+ * SHMC_SCATTER_RECORDS of them, else block q into rank q's slot, a slot at a time. */
 int tubo__shmc_scatter(tubo_comm_t *comm, const tubo__coll_args_t *a)
 {
   shmc_t *s = comm->coll_state;
@@ -179,8 +188,10 @@ int tubo__shmc_scatter(tubo_comm_t *comm, const tubo__coll_args_t *a)
     return rc;
   if (s->me == root && !a->in_place)
     memcpy(a->rbuf, src + (size_t)root * len, len);
-  if (len <= SHMC_INLINE / (size_t)s->P) /* every block in the root's record */
-    return shmc_root_record(s, root, src, len * (size_t)s->P, a->rbuf, (size_t)s->me * len, len);
+  size_t per = shmc_scatter_per(s->P, len);
+  if (per > 0) /* every block in the root's records, per bytes a record */
+    return shmc_root_records(s, root, src, len * (size_t)s->P, per, a->rbuf, (size_t)s->me * len,
+                             len);
   for (size_t off = 0; off < len; off += s->slot) {
     size_t n = shmc_min(s->slot, len - off);
     uint32_t k = s->step + 1;
