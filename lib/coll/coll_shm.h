@@ -78,7 +78,7 @@
 #define SHMC_SCRATCH_DEFAULT (64u << 20)
 /* Pieces of a slot in a bcast of two ranks beyond a record: the root copies one piece in
  * while its reader copies the last one out, up to two slots ahead. A 1 MiB bcast took
- * half the time of whole slots (doc/benchmarks.md, "The 2-rank bcast in pieces"). */
+ * half the time of whole slots (doc/benchmarks.md, "The 2-rank collectives"). */
 #define SHMC_PIECES 4u
 /* Flag records per rank: steps a rank may run ahead of the slowest (a power of two). A
  * root of small bcasts in a row fills that many before it waits, and ranks that share a
