@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The shared-memory engine's one-copy collectives (lib/coll/coll_shm_big.c): bcast,
- * reduce and allreduce of more data than one of the slots takes, on 3 to 9 ranks; then
+ * reduce and allreduce of more data than one of the slots takes, on 3 to 9 ranks (and on
+ * 2, whose slots take them, a bcast in pieces: coll_shm_move.c); then
  * gather and scatter from every root (in place at even roots), allgather, alltoall and
  * allgatherv (uneven blocks, one empty, backwards with gaps) in place and not, every byte
  * checked, of blocks past a slot's P-th part, past a slot, and (gather, scatter) past
@@ -165,11 +166,6 @@ static void cb_user_op(tubo_comm_t *c, tubo_comm_t *p2p, size_t n)
   free(ref);
 }
 
-/* bcast of len bytes from every root, then from rotating roots with no barrier between
- * (a root runs ahead of the readers by one call at most), then a row from rank 0 whose
- * root leaves the checks to its readers and so starts each call well ahead of them (it
- * must not overwrite what they have not read yet); the engine's count says which went
- * through the scratch (none where use is 0). */
 /* Byte i of bcast k: not periodic in any power of two, so that a piece read from another
  * piece's place shows. */
 static unsigned char cb_bval(size_t i, int k)
@@ -177,6 +173,11 @@ static unsigned char cb_bval(size_t i, int k)
   return (unsigned char)(i * 7 + i / 4093 + (size_t)k);
 }
 
+/* bcast of len bytes from every root, then from rotating roots with no barrier between
+ * (a root runs ahead of the readers by one call at most), then a row from rank 0 whose
+ * root leaves the checks to its readers and so starts each call well ahead of them (it
+ * must not overwrite what they have not read yet); the engine's count says which went
+ * through the scratch (none where use is 0). */
 static void cb_bcasts(tubo_comm_t *c, size_t len, int use)
 {
   enum { ROW = 3 };
