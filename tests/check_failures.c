@@ -550,6 +550,9 @@ static const fc_death_t fc_deaths[] = {
     /* The same through the shared-memory engine's scratch (3 MiB: one copy). */
     {"allreduce_big", 4, "shm", FC_KILL, TUBO_EPEER},
     {"bcast_big", 3, "shm", FR_DIE_SEGV, TUBO_EPEER},
+    /* Of two ranks, through the slots in pieces: the root dies, or the reader. */
+    {"bcast_big", 2, "shm", FC_KILL, TUBO_EPEER},
+    {"bcast_read", 2, "shm", FR_DIE_EXIT, TUBO_EPEER},
     {"allgather_big", 4, "shm", FR_DIE_EXIT, TUBO_EPEER},
     {"alltoall_big", 3, "shm", FC_KILL, TUBO_EPEER},
     /* The root of a scatter waits until the others have read its buffer. */

@@ -212,6 +212,14 @@ static int block_bcast_big(fr_ctx_t *c)
   return tubo_bcast(fr_in, FR_BIG_COLL_N, TUBO_DOUBLE, c->victim, th_world);
 }
 
+/* A bcast from rank 0 (a survivor) past two slots: of two ranks, in pieces that the root
+ * writes ahead until it must wait for the dead reader to copy them out. */
+static int block_bcast_read(fr_ctx_t *c)
+{
+  (void)c;
+  return tubo_bcast(fr_in, FR_BIG_COLL_N, TUBO_DOUBLE, 0, th_world);
+}
+
 /* A scatter from rank 0 of blocks past a slot (2 ranks: 320000 bytes), whose root waits
  * until every rank has read its block from the root's buffer (coll_shm_big.c). */
 #define FR_BIG_SCATTER_N 40000
@@ -484,6 +492,7 @@ FR_BODY(bcast, NULL, NULL, NULL)
 FR_BODY(allreduce_mid, open_dup, start_allreduce, close_dup)
 FR_BODY(allreduce_big, NULL, NULL, NULL)
 FR_BODY(bcast_big, NULL, NULL, NULL)
+FR_BODY(bcast_read, NULL, NULL, NULL)
 FR_BODY(allgather_big, NULL, NULL, NULL)
 FR_BODY(alltoall_big, NULL, NULL, NULL)
 FR_BODY(scatter_big, NULL, NULL, NULL)
@@ -577,6 +586,7 @@ const th_body_t fr_bodies[] = {
     {"allreduce_mid", body_allreduce_mid, TH_SELF_INIT},
     {"allreduce_big", body_allreduce_big, TH_SELF_INIT},
     {"bcast_big", body_bcast_big, TH_SELF_INIT},
+    {"bcast_read", body_bcast_read, TH_SELF_INIT},
     {"allgather_big", body_allgather_big, TH_SELF_INIT},
     {"alltoall_big", body_alltoall_big, TH_SELF_INIT},
     {"scatter_big", body_scatter_big, TH_SELF_INIT},

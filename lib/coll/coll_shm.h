@@ -20,7 +20,10 @@
  * it needs say k (or more) and reads. A rank that reaches step k + 1 is done reading step
  * k, so the writer of a slot at step k + 2 first waits until every rank is at k + 1 (of a
  * line, at k + 1 - SHMC_DEPTH): in the collectives where all ranks wait for all, that
- * holds already, and a root of small broadcasts runs up to SHMC_DEPTH steps ahead.
+ * holds already, and a root of small broadcasts runs up to SHMC_DEPTH steps ahead. A bcast
+ * of two ranks beyond a record goes in pieces of its root's two slots (SHMC_PIECES), whose
+ * reader publishes each step once it has copied the piece: the root waits for that alone,
+ * up to two slots ahead.
  *
  * Larger bcasts, reduces, allreduces, gathers, scatters, allgathers(v) and alltoalls of
  * more than two ranks copy once through a scratch block of the heap that the
@@ -76,6 +79,10 @@
 /* The largest scratch block a communicator takes by default (TUBO_COLL_SCRATCH_BYTES): a
  * 64-rank allreduce of 1 MiB, a quarter of the default heap (TUBO_SHM_HEAP_BYTES). */
 #define SHMC_SCRATCH_DEFAULT (64u << 20)
+/* Pieces of a slot in a bcast of two ranks beyond a record: the root copies one piece in
+ * while its reader copies the last one out, up to two slots ahead. A 1 MiB bcast took
+ * half the time of whole slots (doc/benchmarks.md, "The 2-rank collectives"). */
+#define SHMC_PIECES 4u
 /* Flag records per rank: steps a rank may run ahead of the slowest (a power of two). A
  * root of small bcasts in a row fills that many before it waits, and ranks that share a
  * core read as many in one time slice: 32 made such a row 3-7x faster than 8 at 4 and 16

@@ -3,7 +3,8 @@
  * scatter, allgather, allgatherv, alltoall. A bcast of at most SHMC_INLINE bytes rides in
  * the flag's record, as does a gather's block of as much (in its sender's record) and a
  * scatter's blocks where all of them fit in SHMC_SCATTER_RECORDS records (the root's, a
- * step each); more goes through the slots, a slot's worth per step. */
+ * step each); more goes through the slots, a slot's worth per step (a bcast of two ranks,
+ * a piece of a slot per step). */
 #include "config.h"
 
 #include <string.h>
@@ -51,6 +52,14 @@ static int shmc_root_records(shmc_t *s, int root, const unsigned char *src, size
     tubo__shmc_publish(s, k, SHMC_WAKE_IF_LAST);
   }
   return 0;
+}
+
+/* The pieces a slot is cut into in a bcast beyond a record: SHMC_PIECES between two ranks,
+ * where the reader's copy of one piece overlaps the root's of the next; else one (more
+ * ranks take the scratch, and the slots only where it is refused). */
+static inline size_t shmc_pieces(const shmc_t *s)
+{
+  return s->P == 2 ? SHMC_PIECES : 1;
 }
 
 int tubo__shmc_barrier(tubo_comm_t *comm, const tubo__coll_args_t *a)
@@ -101,18 +110,28 @@ int tubo__shmc_bcast(tubo_comm_t *comm, const tubo__coll_args_t *a)
     return TUBO__COLL_DECLINE; /* a tree of messages */
   if (len <= SHMC_INLINE)
     return shmc_root_records(s, root, buf, len, SHMC_INLINE, buf, 0, len);
-  for (size_t off = 0; off < len; off += s->slot) {
-    size_t n = shmc_min(s->slot, len - off);
+  /* Beyond a record, in pieces through the root's two slots: piece j travels at step s0 +
+   * 1 + j, in slot s0 + 1 + j / np at (j % np) pieces. Slot s0 + 1 was last read at a step
+   * before s0, slot s0 at s0 itself (its readers are done when they publish s0 + 1); from
+   * the third run of np pieces, piece j takes piece j - 2 np's place, whose reader
+   * published its step once it had copied it out. So the root writes up to two slots ahead
+   * of its slowest reader, and the copies in and out overlap. */
+  size_t np = shmc_pieces(s), piece = s->slot / np & ~(size_t)(SHMC_LINE - 1);
+  uint32_t s0 = s->step;
+  for (size_t off = 0, j = 0; off < len; off += piece, j++) {
+    size_t n = shmc_min(piece, len - off);
     uint32_t k = s->step + 1;
+    unsigned char *at = shmc_slot(s, root, s0 + 1 + (uint32_t)(j / np)) + j % np * piece;
     if (s->me == root) {
-      if ((rc = tubo__shmc_guard(s, k)) != 0)
+      uint32_t done = j < np ? s0 : j < 2 * np ? s0 + 1 : k - 2 * (uint32_t)np;
+      if ((rc = tubo__shmc_wait_all(s, done)) != 0)
         return rc;
-      memcpy(shmc_slot(s, root, k), buf + off, n);
+      memcpy(at, buf + off, n);
       tubo__shmc_publish(s, k, SHMC_WAKE_ALWAYS);
     } else {
       if ((rc = tubo__shmc_wait(s, root, k)) != 0)
         return rc;
-      memcpy(buf + off, shmc_slot(s, root, k), n);
+      memcpy(buf + off, at, n);
       tubo__shmc_publish(s, k, SHMC_WAKE_IF_LAST);
     }
   }
