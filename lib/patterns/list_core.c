@@ -562,15 +562,37 @@ int tubo__lcore_extend(tubo__lcore_t *c, const tubo_item_t *items, size_t n)
   return rc;
 }
 
-int tubo__lcore_set(tubo__lcore_t *c, ptrdiff_t index, const void *item, size_t len)
+/* The start of a set or an insert: the new item made, then the lock taken with the item
+ * pending (a repair frees it if it is not used). On an error, no lock is held. */
+static int list_store_begin(tubo__lcore_t *c, const void *item, size_t len, uint64_t *ioff)
 {
-  uint64_t ioff;
-  int rc = list_item_new(c, item, len, &ioff);
+  int rc = list_item_new(c, item, len, ioff);
   if (rc != 0)
     return rc;
   list_lock(c);
-  st64(&c->sh->pend_item, ioff); /* a repair frees it if it is not used */
+  st64(&c->sh->pend_item, *ioff);
   list_step(TUBO__LIST_S_LOCKED);
+  return 0;
+}
+
+/* The end of a set or an insert with outcome rc: nothing pending, the lock released, the
+ * item freed if it was not stored, and the vector or item the change replaced freed. */
+static int list_store_end(tubo__lcore_t *c, int rc, uint64_t ioff, uint64_t vec, uint64_t old)
+{
+  st64(&c->sh->pend_item, 0);
+  list_unlock(c);
+  if (rc != 0)
+    (void)tubo__objheap_free(&c->mem, ioff);
+  list_free_after(c, vec, old);
+  return rc;
+}
+
+int tubo__lcore_set(tubo__lcore_t *c, ptrdiff_t index, const void *item, size_t len)
+{
+  uint64_t ioff;
+  int rc = list_store_begin(c, item, len, &ioff);
+  if (rc != 0)
+    return rc;
   uint64_t off, cap, n, at = 0, old = 0;
   list_vec_t *v = list_cur(c, &off, &cap, &n);
   rc = v == NULL ? TUBO_ECORRUPT : list_index(index, n, &at);
@@ -584,23 +606,15 @@ int tubo__lcore_set(tubo__lcore_t *c, ptrdiff_t index, const void *item, size_t 
     list_bump(sh);
     st64(&sh->pend_old, 0);
   }
-  st64(&c->sh->pend_item, 0);
-  list_unlock(c);
-  if (rc != 0)
-    (void)tubo__objheap_free(&c->mem, ioff);
-  list_free_after(c, 0, old);
-  return rc;
+  return list_store_end(c, rc, ioff, 0, old);
 }
 
 int tubo__lcore_insert(tubo__lcore_t *c, ptrdiff_t index, const void *item, size_t len)
 {
   uint64_t ioff;
-  int rc = list_item_new(c, item, len, &ioff);
+  int rc = list_store_begin(c, item, len, &ioff);
   if (rc != 0)
     return rc;
-  list_lock(c);
-  st64(&c->sh->pend_item, ioff); /* a repair frees it if it is not used */
-  list_step(TUBO__LIST_S_LOCKED);
   uint64_t off, cap, n, old = 0;
   list_vec_t *v = list_cur(c, &off, &cap, &n);
   rc = v == NULL ? TUBO_ECORRUPT : n + 1 > TUBO__LIST_MAX ? TUBO_ETOOBIG : 0;
@@ -633,12 +647,7 @@ int tubo__lcore_insert(tubo__lcore_t *c, ptrdiff_t index, const void *item, size
       old = off;
     }
   }
-  st64(&c->sh->pend_item, 0);
-  list_unlock(c);
-  if (rc != 0)
-    (void)tubo__objheap_free(&c->mem, ioff);
-  list_free_after(c, old, 0);
-  return rc;
+  return list_store_end(c, rc, ioff, old, 0);
 }
 
 int tubo__lcore_pop_alloc(tubo__lcore_t *c, ptrdiff_t index, void **buf, size_t *len)
