@@ -654,16 +654,25 @@ static const tubo_comm_t *req_who(tubo_request_t *r, int pooled, int *peer, cons
   return r->comm;
 }
 
-int tubo_wait(tubo_request_t **req, tubo_status_t *status)
+static int test_impl(tubo_request_t **req, int *flag, tubo_status_t *status, int pooled);
+
+/* tubo_wait, or tubo_test where test is 1: the request's comm, peer and starting call are
+ * read first, for the error, as the call may free the request. */
+static inline __attribute__((always_inline)) int
+wait_or_test(const char *fn, int test, tubo_request_t **req, int *flag, tubo_status_t *status)
 {
   int peer;
   const char *by;
   tubo_request_t *r = req != NULL ? *req : NULL;
   int pooled = r != NULL && req_check(r) == 0;
   const tubo_comm_t *c = req_who(pooled ? r : NULL, 1, &peer, &by);
-  int rc = wait_impl(req, status, "tubo_wait", pooled);
-  return __builtin_expect(rc != 0, 0) ? req_fail_ret("tubo_wait", c, rc, peer, (size_t)-1, 1, by)
-                                      : 0;
+  int rc = test ? test_impl(req, flag, status, pooled) : wait_impl(req, status, fn, pooled);
+  return __builtin_expect(rc != 0, 0) ? req_fail_ret(fn, c, rc, peer, (size_t)-1, 1, by) : 0;
+}
+
+int tubo_wait(tubo_request_t **req, tubo_status_t *status)
+{
+  return wait_or_test("tubo_wait", 0, req, NULL, status);
 }
 
 static int test_impl(tubo_request_t **req, int *flag, tubo_status_t *status, int pooled)
@@ -698,14 +707,7 @@ static int test_impl(tubo_request_t **req, int *flag, tubo_status_t *status, int
 
 int tubo_test(tubo_request_t **req, int *flag, tubo_status_t *status)
 {
-  int peer;
-  const char *by;
-  tubo_request_t *r = req != NULL ? *req : NULL;
-  int pooled = r != NULL && req_check(r) == 0;
-  const tubo_comm_t *c = req_who(pooled ? r : NULL, 1, &peer, &by);
-  int rc = test_impl(req, flag, status, pooled);
-  return __builtin_expect(rc != 0, 0) ? req_fail_ret("tubo_test", c, rc, peer, (size_t)-1, 1, by)
-                                      : 0;
+  return wait_or_test("tubo_test", 1, req, flag, status);
 }
 
 int tubo_waitall_index(size_t count, tubo_request_t **reqs, tubo_status_t *statuses, size_t *failed)
