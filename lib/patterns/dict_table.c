@@ -815,21 +815,42 @@ int tubo__dcore_cas(tubo__dcore_t *c, const char *key, size_t klen, uint64_t sta
 
 static void dict_del_locked(tubo__dcore_t *c, dict_stripe_t *st, dict_find_t *f);
 
-int tubo__dcore_cad(tubo__dcore_t *c, const char *key, size_t klen, uint64_t stamp)
+/* The start of a write on key: its hash (*h), its stripe (*st) locked, and key looked up
+ * (f). Returns what dict_find does. */
+static int dict_lock_find(tubo__dcore_t *c, const char *key, size_t klen, uint64_t *h,
+                          dict_stripe_t **st, dict_find_t *f)
 {
-  uint64_t h = dict_hash(c->sh->seed, key, klen);
-  dict_stripe_t *st = dict_stripe_of(c, h);
-  dict_lock(c, st);
+  *h = dict_hash(c->sh->seed, key, klen);
+  *st = dict_stripe_of(c, *h);
+  dict_lock(c, *st);
   dict_step(TUBO__DICT_S_LOCKED);
+  return dict_find(c, *h, key, klen, f);
+}
+
+/* Deletes key: tubo__dcore_del (cas 0: TUBO_ENOKEY where it is missing), or tubo__dcore_cad
+ * (cas 1: only if the key's stamp, 0 where it is missing, is stamp; else TUBO_EAGAIN). */
+static int dict_del(tubo__dcore_t *c, const char *key, size_t klen, int cas, uint64_t stamp)
+{
+  uint64_t h;
+  dict_stripe_t *st;
   dict_find_t f;
-  int found = dict_find(c, h, key, klen, &f);
-  int rc = found < 0 ? found : (found ? ld64(&f.e->stamp) : 0) != stamp ? TUBO_EAGAIN : 0;
+  int found = dict_lock_find(c, key, klen, &h, &st, &f);
+  int rc = found < 0 ? found : 0;
+  if (rc == 0 && cas)
+    rc = (found ? ld64(&f.e->stamp) : 0) != stamp ? TUBO_EAGAIN : 0;
+  else if (rc == 0 && !found)
+    rc = TUBO_ENOKEY;
   if (rc == 0 && found == 1)
     dict_del_locked(c, st, &f);
   dict_unlock(st);
   if (rc == 0 && found == 1)
     (void)tubo__objheap_free(&c->mem, f.eoff);
   return rc;
+}
+
+int tubo__dcore_cad(tubo__dcore_t *c, const char *key, size_t klen, uint64_t stamp)
+{
+  return dict_del(c, key, klen, 1, stamp);
 }
 
 /* With the stripe locked and the key found in f: replaces its slot with a tomb. */
@@ -848,29 +869,16 @@ static void dict_del_locked(tubo__dcore_t *c, dict_stripe_t *st, dict_find_t *f)
 
 int tubo__dcore_del(tubo__dcore_t *c, const char *key, size_t klen)
 {
-  uint64_t h = dict_hash(c->sh->seed, key, klen);
-  dict_stripe_t *st = dict_stripe_of(c, h);
-  dict_lock(c, st);
-  dict_step(TUBO__DICT_S_LOCKED);
-  dict_find_t f;
-  int found = dict_find(c, h, key, klen, &f);
-  if (found == 1)
-    dict_del_locked(c, st, &f);
-  dict_unlock(st);
-  if (found == 1)
-    (void)tubo__objheap_free(&c->mem, f.eoff);
-  return found == 1 ? 0 : found == 0 ? TUBO_ENOKEY : found;
+  return dict_del(c, key, klen, 0, 0);
 }
 
 int tubo__dcore_update(tubo__dcore_t *c, const char *key, size_t klen, tubo_dict_update_fn fn,
                        void *arg)
 {
-  uint64_t h = dict_hash(c->sh->seed, key, klen);
-  dict_stripe_t *st = dict_stripe_of(c, h);
-  dict_lock(c, st);
-  dict_step(TUBO__DICT_S_LOCKED);
+  uint64_t h;
+  dict_stripe_t *st;
   dict_find_t f;
-  int found = dict_find(c, h, key, klen, &f);
+  int found = dict_lock_find(c, key, klen, &h, &st, &f);
   int rc = found < 0 ? found : 0;
   /* fn works on a private copy of the value, as large as it asks. */
   size_t cap = 0, len = 0;
