@@ -46,7 +46,7 @@ static inline void st64(_Atomic uint64_t *p, uint64_t v)
 static list_vec_t *list_vec_at(const tubo__lcore_t *c, uint64_t off, uint64_t *cap, uint64_t *len)
 {
   list_vec_t *v = tubo__objheap_at(&c->mem, off, sizeof *v);
-  if (v == NULL || ld64(&v->ident) != list_ident(LIST_ID_VEC, off))
+  if (v == NULL || ld64(&v->ident) != tubo__objheap_ident(LIST_ID_VEC, off))
     return NULL;
   uint64_t k = ld64(&v->cap), n = atomic_load_explicit(&v->len, memory_order_acquire);
   if (k > TUBO__LIST_MAX || n > k ||
@@ -60,7 +60,7 @@ static list_vec_t *list_vec_at(const tubo__lcore_t *c, uint64_t off, uint64_t *c
 static list_item_t *list_item_at(const tubo__lcore_t *c, uint64_t off, uint64_t *len)
 {
   list_item_t *it = tubo__objheap_at(&c->mem, off, sizeof *it);
-  if (it == NULL || ld64(&it->ident) != list_ident(LIST_ID_ITEM, off))
+  if (it == NULL || ld64(&it->ident) != tubo__objheap_ident(LIST_ID_ITEM, off))
     return NULL;
   uint64_t n = ld64(&it->len);
   if (n > TUBO__HEAP_MAX || tubo__objheap_at(&c->mem, off, sizeof *it + n) == NULL)
@@ -154,7 +154,7 @@ static int list_vec_new(tubo__lcore_t *c, uint64_t cap, uint64_t *off, list_vec_
   if (*v == NULL)
     return TUBO_ECORRUPT;
   st64(&(*v)->cap, cap);
-  st64(&(*v)->ident, list_ident(LIST_ID_VEC, *off));
+  st64(&(*v)->ident, tubo__objheap_ident(LIST_ID_VEC, *off));
   return 0;
 }
 
@@ -172,7 +172,8 @@ int tubo__lcore_make_at(const tubo__objheap_t *mem, uint64_t off, tubo__lcore_t 
   if (rc != 0)
     return rc;
   st64(&c->sh->vec, voff);
-  atomic_store_explicit(&c->sh->ident, list_ident(LIST_ID_HEAD, off), memory_order_release);
+  atomic_store_explicit(&c->sh->ident, tubo__objheap_ident(LIST_ID_HEAD, off),
+                        memory_order_release);
   return 0;
 }
 
@@ -190,8 +191,8 @@ int tubo__lcore_make(const tubo__objheap_t *mem, tubo__lcore_t *c)
 
 int tubo__lcore_check(const tubo__lcore_t *c)
 {
-  if (c->sh == NULL ||
-      atomic_load_explicit(&c->sh->ident, memory_order_acquire) != list_ident(LIST_ID_HEAD, c->off))
+  if (c->sh == NULL || atomic_load_explicit(&c->sh->ident, memory_order_acquire) !=
+                           tubo__objheap_ident(LIST_ID_HEAD, c->off))
     return TUBO_ECORRUPT;
   return 0;
 }
@@ -456,7 +457,7 @@ static int list_item_new(tubo__lcore_t *c, const void *data, size_t len, uint64_
   st64(&it->len, len);
   if (len > 0)
     memcpy(it->data, data, len);
-  atomic_store_explicit(&it->ident, list_ident(LIST_ID_ITEM, *off), memory_order_release);
+  atomic_store_explicit(&it->ident, tubo__objheap_ident(LIST_ID_ITEM, *off), memory_order_release);
   return 0;
 }
 
