@@ -351,15 +351,15 @@ void tubo__req_cancel(tubo_request_t *r, int error)
 
 /* The general path of a blocking send: a request, queued behind earlier sends if need be,
  * and the full check of the arguments (tubo_isend). */
-static int isend_impl(const void *buf, size_t len, int dest, int tag, tubo_comm_t *comm,
-                      tubo_request_t **req);
+static int nb_start(int kind, const void *buf, size_t len, int peer, int tag, tubo_comm_t *comm,
+                    tubo_request_t **req);
 static int wait_impl(tubo_request_t **req, tubo_status_t *status, const char *fn, int pooled);
 
 static __attribute__((noinline)) int send_general(const void *buf, size_t len, int dest, int tag,
                                                   tubo_comm_t *comm)
 {
   tubo_request_t *r;
-  int rc = isend_impl(buf, len, dest, tag, comm, &r);
+  int rc = nb_start(TUBO__REQ_SEND, buf, len, dest, tag, comm, &r);
   if (rc != 0)
     return rc;
   tubo__call_t was = tubo__call_enter(r->w, "tubo_send", comm, TUBO__BLK_DEST, dest, tag, 1);
@@ -427,28 +427,27 @@ int tubo_send(const void *buf, size_t len, int dest, int tag, tubo_comm_t *comm)
   return tubo__p2p_error_ret("tubo_send", comm, rc, dest, tag, buf, len);
 }
 
-static int isend_impl(const void *buf, size_t len, int dest, int tag, tubo_comm_t *comm,
-                      tubo_request_t **req)
+/* tubo_isend (kind TUBO__REQ_SEND, to peer) and tubo_irecv (TUBO__REQ_RECV, from peer, into
+ * buf): the arguments checked, then the request started on the communicator's context. */
+static int nb_start(int kind, const void *buf, size_t len, int peer, int tag, tubo_comm_t *comm,
+                    tubo_request_t **req)
 {
-  int rc = p2p_check(comm, dest, tag, buf, len, 0);
+  int recv = kind == TUBO__REQ_RECV;
+  int rc = p2p_check(comm, peer, tag, buf, len, recv);
   if (rc != 0)
     return rc;
   if (req == NULL)
     return TUBO_EINVAL;
-  if (dest == TUBO_PROC_NULL)
-    return req_null(comm, TUBO__REQ_SEND, req);
-  tubo__world_t *w = comm->w;
-  tubo_request_t *r = tubo__req_alloc(w);
-  if (r == NULL)
-    return TUBO_ENOMEM;
-  send_init(r, comm, buf, len, dest, tag);
-  return send_go(w, r, req);
+  if (peer == TUBO_PROC_NULL)
+    return req_null(comm, kind, req);
+  return recv ? tubo__irecv_ctx(comm, comm->ctx, (void *)buf, len, peer, tag, req)
+              : tubo__isend_ctx(comm, comm->ctx, buf, len, peer, tag, req);
 }
 
 int tubo_isend(const void *buf, size_t len, int dest, int tag, tubo_comm_t *comm,
                tubo_request_t **req)
 {
-  int rc = isend_impl(buf, len, dest, tag, comm, req);
+  int rc = nb_start(TUBO__REQ_SEND, buf, len, dest, tag, comm, req);
   return tubo__p2p_error_ret("tubo_isend", comm, rc, dest, tag, buf, len);
 }
 
@@ -506,29 +505,9 @@ int tubo_recv(void *buf, size_t cap, int source, int tag, tubo_comm_t *comm, tub
   return tubo__p2p_error_ret("tubo_recv", comm, rc, source, tag, buf, cap);
 }
 
-static int irecv_impl(void *buf, size_t cap, int source, int tag, tubo_comm_t *comm,
-                      tubo_request_t **req)
-{
-  int rc = p2p_check(comm, source, tag, buf, cap, 1);
-  if (rc != 0)
-    return rc;
-  if (req == NULL)
-    return TUBO_EINVAL;
-  if (source == TUBO_PROC_NULL)
-    return req_null(comm, TUBO__REQ_RECV, req);
-  tubo__world_t *w = comm->w;
-  tubo_request_t *r = tubo__req_alloc(w);
-  if (r == NULL)
-    return TUBO_ENOMEM;
-  recv_init(r, comm, buf, cap, source, tag);
-  tubo__recv_start(w, r);
-  *req = r;
-  return 0;
-}
-
 int tubo_irecv(void *buf, size_t cap, int source, int tag, tubo_comm_t *comm, tubo_request_t **req)
 {
-  int rc = irecv_impl(buf, cap, source, tag, comm, req);
+  int rc = nb_start(TUBO__REQ_RECV, buf, cap, source, tag, comm, req);
   return tubo__p2p_error_ret("tubo_irecv", comm, rc, source, tag, buf, cap);
 }
 
@@ -675,16 +654,25 @@ static const tubo_comm_t *req_who(tubo_request_t *r, int pooled, int *peer, cons
   return r->comm;
 }
 
-int tubo_wait(tubo_request_t **req, tubo_status_t *status)
+static int test_impl(tubo_request_t **req, int *flag, tubo_status_t *status, int pooled);
+
+/* tubo_wait, or tubo_test where test is 1: the request's comm, peer and starting call are
+ * read first, for the error, as the call may free the request. */
+static inline __attribute__((always_inline)) int
+wait_or_test(const char *fn, int test, tubo_request_t **req, int *flag, tubo_status_t *status)
 {
   int peer;
   const char *by;
   tubo_request_t *r = req != NULL ? *req : NULL;
   int pooled = r != NULL && req_check(r) == 0;
   const tubo_comm_t *c = req_who(pooled ? r : NULL, 1, &peer, &by);
-  int rc = wait_impl(req, status, "tubo_wait", pooled);
-  return __builtin_expect(rc != 0, 0) ? req_fail_ret("tubo_wait", c, rc, peer, (size_t)-1, 1, by)
-                                      : 0;
+  int rc = test ? test_impl(req, flag, status, pooled) : wait_impl(req, status, fn, pooled);
+  return __builtin_expect(rc != 0, 0) ? req_fail_ret(fn, c, rc, peer, (size_t)-1, 1, by) : 0;
+}
+
+int tubo_wait(tubo_request_t **req, tubo_status_t *status)
+{
+  return wait_or_test("tubo_wait", 0, req, NULL, status);
 }
 
 static int test_impl(tubo_request_t **req, int *flag, tubo_status_t *status, int pooled)
@@ -719,14 +707,7 @@ static int test_impl(tubo_request_t **req, int *flag, tubo_status_t *status, int
 
 int tubo_test(tubo_request_t **req, int *flag, tubo_status_t *status)
 {
-  int peer;
-  const char *by;
-  tubo_request_t *r = req != NULL ? *req : NULL;
-  int pooled = r != NULL && req_check(r) == 0;
-  const tubo_comm_t *c = req_who(pooled ? r : NULL, 1, &peer, &by);
-  int rc = test_impl(req, flag, status, pooled);
-  return __builtin_expect(rc != 0, 0) ? req_fail_ret("tubo_test", c, rc, peer, (size_t)-1, 1, by)
-                                      : 0;
+  return wait_or_test("tubo_test", 1, req, flag, status);
 }
 
 int tubo_waitall_index(size_t count, tubo_request_t **reqs, tubo_status_t *statuses, size_t *failed)
@@ -928,10 +909,10 @@ static int sendrecv_impl(const void *sbuf, size_t slen, int dest, int stag, void
   if (rc != 0)
     return rc;
   *which = 1;
-  if ((rc = irecv_impl(rbuf, rcap, source, rtag, comm, &rr)) != 0)
+  if ((rc = nb_start(TUBO__REQ_RECV, rbuf, rcap, source, rtag, comm, &rr)) != 0)
     return rc;
   *which = 0;
-  if ((rc = isend_impl(sbuf, slen, dest, stag, comm, &sr)) != 0) {
+  if ((rc = nb_start(TUBO__REQ_SEND, sbuf, slen, dest, stag, comm, &sr)) != 0) {
     req_fail(comm->w, rr, rc);
     wait_impl(&rr, TUBO_STATUS_IGNORE, NULL, 1);
     return rc;

@@ -148,6 +148,21 @@ static int check_apart(const void *p, size_t pn, const void *q, size_t qn)
   return a < b + qn && b < a + pn ? TUBO_EINVAL : 0;
 }
 
+/* A send buffer other than TUBO_IN_PLACE: it fits sbytes, and lies apart from rbuf. */
+static int check_sbuf(const void *sbuf, size_t sbytes, const void *rbuf, size_t rbytes)
+{
+  int rc = check_buf(sbuf, sbytes);
+  return rc != 0 ? rc : check_apart(sbuf, sbytes, rbuf, rbytes);
+}
+
+/* Names a's buffers: sbuf (none where it is TUBO_IN_PLACE) and rbuf. */
+static void args_bufs(tubo__coll_args_t *a, const void *sbuf, void *rbuf)
+{
+  a->in_place = sbuf == TUBO_IN_PLACE;
+  a->sbuf = a->in_place ? NULL : sbuf;
+  a->rbuf = rbuf;
+}
+
 static int check_op(const tubo_op_t *op, tubo__coll_args_t *a)
 {
   int rc = tubo__op_check(op, a->t->type);
@@ -289,13 +304,9 @@ static int reduce_all_args(const void *sbuf, void *rbuf, size_t count, tubo_type
   CHECK(check_op(op, a));
   CHECK(check_bytes(a, count, &bytes));
   CHECK(check_buf(rbuf, bytes));
-  if (rc == 0 && sbuf != TUBO_IN_PLACE) {
-    CHECK(check_buf(sbuf, bytes));
-    CHECK(check_apart(sbuf, bytes, rbuf, bytes));
-  }
-  a->in_place = sbuf == TUBO_IN_PLACE;
-  a->sbuf = a->in_place ? NULL : sbuf;
-  a->rbuf = rbuf;
+  if (rc == 0 && sbuf != TUBO_IN_PLACE)
+    CHECK(check_sbuf(sbuf, bytes, rbuf, bytes));
+  args_bufs(a, sbuf, rbuf);
   a->count = count;
   return rc;
 }
@@ -367,9 +378,7 @@ int tubo_reduce(const void *sbuf, void *rbuf, size_t count, tubo_type_t type, co
   }
   if (rc != 0)
     return COLL_CHECKED("tubo_reduce", comm, rc, root, count, type, 1, op);
-  a.in_place = sbuf == TUBO_IN_PLACE;
-  a.sbuf = a.in_place ? NULL : sbuf;
-  a.rbuf = at_root ? rbuf : NULL;
+  args_bufs(&a, sbuf, at_root ? rbuf : NULL);
   a.count = count;
   return tubo__error_ret(comm, coll_go("tubo_reduce", comm, &a, NULL), "tubo_reduce");
 }
@@ -389,14 +398,11 @@ int tubo_reduce_scatter_block(const void *sbuf, void *rbuf, size_t count, tubo_t
     CHECK(check_buf(rbuf, all));
   } else {
     CHECK(check_buf(rbuf, bytes));
-    CHECK(check_buf(sbuf, all));
-    CHECK(check_apart(sbuf, all, rbuf, bytes));
+    CHECK(check_sbuf(sbuf, all, rbuf, bytes));
   }
   if (rc != 0)
     return COLL_CHECKED("tubo_reduce_scatter_block", comm, rc, -1, count, type, 1, op);
-  a.in_place = sbuf == TUBO_IN_PLACE;
-  a.sbuf = a.in_place ? NULL : sbuf;
-  a.rbuf = rbuf;
+  args_bufs(&a, sbuf, rbuf);
   a.count = count;
   return tubo__error_ret(comm, coll_go("tubo_reduce_scatter_block", comm, &a, NULL),
                          "tubo_reduce_scatter_block");
@@ -504,15 +510,11 @@ int tubo_allgather(const void *sbuf, void *rbuf, size_t count, tubo_type_t type,
     CHECK(check_mul(count, (size_t)comm->size, &n));
   CHECK(check_bytes(&a, n, &all));
   CHECK(check_buf(rbuf, all));
-  if (sbuf != TUBO_IN_PLACE) {
-    CHECK(check_buf(sbuf, bytes));
-    CHECK(check_apart(sbuf, bytes, rbuf, all));
-  }
+  if (sbuf != TUBO_IN_PLACE)
+    CHECK(check_sbuf(sbuf, bytes, rbuf, all));
   if (rc != 0)
     return COLL_CHECKED("tubo_allgather", comm, rc, -1, count, type, 0, NULL);
-  a.in_place = sbuf == TUBO_IN_PLACE;
-  a.sbuf = a.in_place ? NULL : sbuf;
-  a.rbuf = rbuf;
+  args_bufs(&a, sbuf, rbuf);
   a.count = count;
   return tubo__error_ret(comm, coll_go("tubo_allgather", comm, &a, NULL), "tubo_allgather");
 }
@@ -528,14 +530,11 @@ int tubo_allgatherv(const void *sbuf, size_t scount, void *rbuf, const size_t *r
   CHECK(check_buf(rbuf, all));
   if (sbuf != TUBO_IN_PLACE) {
     CHECK(check_bytes(&a, scount, &bytes));
-    CHECK(check_buf(sbuf, bytes));
-    CHECK(check_apart(sbuf, bytes, rbuf, all));
+    CHECK(check_sbuf(sbuf, bytes, rbuf, all));
   }
   if (rc != 0)
     return COLL_CHECKED("tubo_allgatherv", comm, rc, -1, scount, type, 0, NULL);
-  a.in_place = sbuf == TUBO_IN_PLACE;
-  a.sbuf = a.in_place ? NULL : sbuf;
-  a.rbuf = rbuf;
+  args_bufs(&a, sbuf, rbuf);
   a.count = a.in_place ? rcounts[comm->rank] : scount;
   a.rcounts = rcounts;
   a.rdispls = displs;
@@ -551,15 +550,11 @@ int tubo_alltoall(const void *sbuf, void *rbuf, size_t count, tubo_type_t type, 
     CHECK(check_mul(count, (size_t)comm->size, &n));
   CHECK(check_bytes(&a, n, &all));
   CHECK(check_buf(rbuf, all));
-  if (sbuf != TUBO_IN_PLACE) {
-    CHECK(check_buf(sbuf, all));
-    CHECK(check_apart(sbuf, all, rbuf, all));
-  }
+  if (sbuf != TUBO_IN_PLACE)
+    CHECK(check_sbuf(sbuf, all, rbuf, all));
   if (rc != 0)
     return COLL_CHECKED("tubo_alltoall", comm, rc, -1, count, type, 0, NULL);
-  a.in_place = sbuf == TUBO_IN_PLACE;
-  a.sbuf = a.in_place ? NULL : sbuf;
-  a.rbuf = rbuf;
+  args_bufs(&a, sbuf, rbuf);
   a.count = count;
   return tubo__error_ret(comm, coll_go("tubo_alltoall", comm, &a, NULL), "tubo_alltoall");
 }
@@ -578,14 +573,11 @@ int tubo_alltoallv(const void *sbuf, const size_t *scounts, const size_t *sdispl
   if (sbuf != TUBO_IN_PLACE) {
     CHECK(check_extent(scounts, sdispls, n, &send));
     CHECK(check_bytes(&a, send, &sall));
-    CHECK(check_buf(sbuf, sall));
-    CHECK(check_apart(sbuf, sall, rbuf, rall));
+    CHECK(check_sbuf(sbuf, sall, rbuf, rall));
   }
   if (rc != 0)
     return COLL_CHECKED("tubo_alltoallv", comm, rc, -1, 0, type, 0, NULL);
-  a.in_place = sbuf == TUBO_IN_PLACE;
-  a.sbuf = a.in_place ? NULL : sbuf;
-  a.rbuf = rbuf;
+  args_bufs(&a, sbuf, rbuf);
   a.scounts = a.in_place ? NULL : scounts;
   a.sdispls = a.in_place ? NULL : sdispls;
   a.rcounts = rcounts;

@@ -26,23 +26,10 @@
 #define K_BPROD(a, b) ((a) * (b) != 0)
 
 /* Elements move through memcpy: a collective's data may sit in shared memory aligned
- * only to 8 bytes, less than long double and its complex type need. */
-#define KERNEL(op, name, ctype)                                      \
-  static void k_##op##_##name(const void *in, void *inout, size_t n) \
-  {                                                                  \
-    const char *restrict a = in;                                     \
-    char *restrict b = inout;                                        \
-    for (size_t i = 0; i < n; i++) {                                 \
-      ctype x, y;                                                    \
-      memcpy(&x, a + i * sizeof x, sizeof x);                        \
-      memcpy(&y, b + i * sizeof y, sizeof y);                        \
-      y = (ctype)K_##op(x, y);                                       \
-      memcpy(b + i * sizeof y, &y, sizeof y);                        \
-    }                                                                \
-  }
-
-/* Sums and products of signed types that int promotion does not protect overflow as
- * their unsigned twins do (wrapping), not as undefined behaviour. */
+ * only to 8 bytes, less than long double and its complex type need. The operation works
+ * on them as utype: their own type (KERNEL), but for sums and products of signed types
+ * that int promotion does not protect, which work on their unsigned twins so that they
+ * overflow as those do (wrapping), not as undefined behaviour. */
 #define KERNEL_WRAP(op, name, ctype, utype)                          \
   static void k_##op##_##name(const void *in, void *inout, size_t n) \
   {                                                                  \
@@ -56,6 +43,8 @@
       memcpy(b + i * sizeof y, &y, sizeof y);                        \
     }                                                                \
   }
+
+#define KERNEL(op, name, ctype) KERNEL_WRAP(op, name, ctype, ctype)
 
 #define LOGICAL(name, ctype) \
   KERNEL(LAND, name, ctype)  \

@@ -24,12 +24,6 @@ struct tubo__array_srv {
   int holder; /* at the home: the rank holding the lock, or -1 */
 };
 
-static int as_timeout_rc(int op)
-{
-  (void)op;
-  return TUBO_ETIMEDOUT; /* locks wait for ever: never used */
-}
-
 /* At the home: another rank takes or releases the lock. */
 static int as_try(tubo__served_t *sv, int src, int op, const void *payload, size_t len)
 {
@@ -50,7 +44,8 @@ static int as_try(tubo__served_t *sv, int src, int op, const void *payload, size
   return tubo__served_reply(sv, src, TUBO_ECORRUPT, 0, NULL, 0);
 }
 
-static const tubo__served_ops_t as_ops = {as_try, as_timeout_rc, 0};
+/* Locks wait for ever: the timeout's answer is never used. */
+static const tubo__served_ops_t as_ops = {as_try, tubo__served_timedout, 0};
 
 static int as_home_free(void *arg)
 {

@@ -34,17 +34,11 @@
 #include "patterns/objwait.h"
 #include "tubo.h"
 
-#define CHAN_LINE     64u
-#define CHAN_ID_SHIFT 48u
-#define CHAN_ID_CHAN  0xc4a1ull
-#define CHAN_ID_MSG   0xc4a5ull
-#define CHAN_ID_WAIT  0xc4a7ull
-#define CHAN_ID_END   0xc4aeull
-
-static inline uint64_t chan_ident(uint64_t kind, uint64_t off)
-{
-  return kind << CHAN_ID_SHIFT | off >> 4;
-}
+#define CHAN_LINE    64u
+#define CHAN_ID_CHAN 0xc4a1ull
+#define CHAN_ID_MSG  0xc4a5ull
+#define CHAN_ID_WAIT 0xc4a7ull
+#define CHAN_ID_END  0xc4aeull
 
 /* Retired: by its readers (every reading end retired), by its writers. */
 #define CHAN_RETIRED_R 1u

@@ -53,7 +53,7 @@ static inline void st32(_Atomic uint32_t *p, uint32_t v)
 const chan_msg_t *tubo__ccore_msg_at(const tubo__objheap_t *mem, uint64_t off, size_t *len)
 {
   chan_msg_t *m = tubo__objheap_at(mem, off, sizeof *m);
-  if (m == NULL || ld64(&m->ident) != chan_ident(CHAN_ID_MSG, off))
+  if (m == NULL || ld64(&m->ident) != tubo__objheap_ident(CHAN_ID_MSG, off))
     return NULL;
   uint64_t n = ld64(&m->len);
   if (n > TUBO__HEAP_MAX || n > SIZE_MAX || tubo__objheap_at(mem, off, sizeof *m + n) == NULL)
@@ -65,7 +65,7 @@ const chan_msg_t *tubo__ccore_msg_at(const tubo__objheap_t *mem, uint64_t off, s
 static chan_waiter_t *chan_waiter_at(const tubo__objheap_t *mem, uint64_t off)
 {
   chan_waiter_t *w = tubo__objheap_at(mem, off, sizeof *w);
-  if (w == NULL || ld64(&w->ident) != chan_ident(CHAN_ID_WAIT, off))
+  if (w == NULL || ld64(&w->ident) != tubo__objheap_ident(CHAN_ID_WAIT, off))
     return NULL;
   uint32_t n = w->cap;
   if (n > (1u << 20) || w->nentries > n ||
@@ -92,7 +92,7 @@ static chan_entry_t *chan_entry_at(const tubo__objheap_t *mem, uint64_t off, cha
 static chan_end_t *chan_end_at(const tubo__objheap_t *mem, uint64_t off)
 {
   chan_end_t *e = tubo__objheap_at(mem, off, sizeof *e);
-  if (e == NULL || ld64(&e->ident) != chan_ident(CHAN_ID_END, off))
+  if (e == NULL || ld64(&e->ident) != tubo__objheap_ident(CHAN_ID_END, off))
     return NULL;
   return e;
 }
@@ -343,7 +343,8 @@ int tubo__ccore_make_at(const tubo__objheap_t *mem, uint64_t off, uint64_t capac
   memset(c->sh, 0, bytes);
   c->sh->capacity = capacity;
   c->capacity = capacity;
-  atomic_store_explicit(&c->sh->ident, chan_ident(CHAN_ID_CHAN, off), memory_order_release);
+  atomic_store_explicit(&c->sh->ident, tubo__objheap_ident(CHAN_ID_CHAN, off),
+                        memory_order_release);
   return 0;
 }
 
@@ -364,8 +365,8 @@ int tubo__ccore_make(const tubo__objheap_t *mem, uint64_t capacity, tubo__ccore_
 
 int tubo__ccore_check(const tubo__ccore_t *c)
 {
-  if (c->sh == NULL ||
-      atomic_load_explicit(&c->sh->ident, memory_order_acquire) != chan_ident(CHAN_ID_CHAN, c->off))
+  if (c->sh == NULL || atomic_load_explicit(&c->sh->ident, memory_order_acquire) !=
+                           tubo__objheap_ident(CHAN_ID_CHAN, c->off))
     return TUBO_ECORRUPT;
   return 0;
 }
@@ -428,7 +429,7 @@ int tubo__ccore_msg_new(const tubo__objheap_t *mem, const void *data, size_t len
   st64(&m->len, len);
   if (len > 0)
     memcpy(m->data, data, len);
-  atomic_store_explicit(&m->ident, chan_ident(CHAN_ID_MSG, *off), memory_order_release);
+  atomic_store_explicit(&m->ident, tubo__objheap_ident(CHAN_ID_MSG, *off), memory_order_release);
   return 0;
 }
 
@@ -447,7 +448,7 @@ int tubo__ccore_join(tubo__ccore_t *c, int writer, uint64_t *end)
   }
   st32(&e->writer, writer != 0);
   st32(&e->retired, 0);
-  st64(&e->ident, chan_ident(CHAN_ID_END, off));
+  st64(&e->ident, tubo__objheap_ident(CHAN_ID_END, off));
   chan_shared_t *sh = c->sh;
   chan_lock(c);
   if (ld32(&sh->poisoned))
@@ -663,7 +664,7 @@ static chan_pooled_t *chan_pool_get(const tubo__objheap_t *mem, uint32_t n, int 
   p->w = tubo__objheap_at(mem, p->off, bytes);
   p->w->pid = me;
   p->w->cap = cap;
-  st64(&p->w->ident, chan_ident(CHAN_ID_WAIT, p->off));
+  st64(&p->w->ident, tubo__objheap_ident(CHAN_ID_WAIT, p->off));
   p->busy = 1;
   p->next = chan_pool;
   chan_pool = p;

@@ -205,13 +205,7 @@ static int cs_try(tubo__served_t *sv, int src, int op, const void *payload, size
   }
 }
 
-static int cs_timeout_rc(int op)
-{
-  (void)op;
-  return TUBO_ETIMEDOUT;
-}
-
-static const tubo__served_ops_t cs_ops = {cs_try, cs_timeout_rc, 1};
+static const tubo__served_ops_t cs_ops = {cs_try, tubo__served_timedout, 1};
 
 typedef struct cs_wait {
   tubo__calt_t *a;

@@ -20,22 +20,16 @@
 #include <stdint.h>
 
 #include "patterns/lock.h"
+#include "patterns/objheap.h"
 
 #define DICT_LINE    64u
 #define DICT_STRIPES 256u
 
-/* Identities: 16 bits of kind over the block's own unit (offset / 16), so that a block of
- * another kind, or one that moved, is told apart. */
-#define DICT_ID_SHIFT 48u
+/* The kinds of a dict's blocks, in their identities (tubo__objheap_ident). */
 #define DICT_ID_HEAD  0xd1c7ull
 #define DICT_ID_TABLE 0xd7abull
 #define DICT_ID_ENTRY 0xde77ull
 #define DICT_UNIT_MAX ((1ull << 36) - 1)
-
-static inline uint64_t dict_ident(uint64_t kind, uint64_t off)
-{
-  return kind << DICT_ID_SHIFT | off >> 4;
-}
 
 /* Slots. */
 #define DICT_TOMB      1ull
@@ -70,7 +64,7 @@ typedef struct dict_stripe {
 } dict_stripe_t;
 
 typedef struct dict_head {
-  alignas(DICT_LINE) _Atomic uint64_t ident; /* dict_ident(DICT_ID_HEAD, offset) */
+  alignas(DICT_LINE) _Atomic uint64_t ident; /* tubo__objheap_ident(DICT_ID_HEAD, offset) */
   uint64_t seed;                             /* of the hash, chosen at creation */
   alignas(DICT_LINE) _Atomic uint64_t table; /* offset of the table block */
   /* Both counted by every insert: one line, so that an insert moves one line between
@@ -85,7 +79,7 @@ typedef struct dict_head {
 } dict_head_t;
 
 typedef struct dict_table {
-  _Atomic uint64_t ident; /* dict_ident(DICT_ID_TABLE, offset) */
+  _Atomic uint64_t ident; /* tubo__objheap_ident(DICT_ID_TABLE, offset) */
   _Atomic uint32_t log2;  /* slots: 1 << log2 */
   uint32_t pad;
   uint64_t pad2[6];
@@ -99,7 +93,7 @@ typedef struct dict_table {
 #define DICT_KLEN_MAX  ((1ull << 24) - 1)
 
 typedef struct dict_entry {
-  _Atomic uint64_t ident; /* dict_ident(DICT_ID_ENTRY, offset) */
+  _Atomic uint64_t ident; /* tubo__objheap_ident(DICT_ID_ENTRY, offset) */
   _Atomic uint64_t order; /* when its key was inserted */
   _Atomic uint64_t stamp; /* which write made it: stripe writes << 8 | stripe */
   _Atomic uint64_t lens;  /* klen << DICT_VLEN_BITS | vlen */

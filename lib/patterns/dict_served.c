@@ -119,13 +119,7 @@ static int ds_try(tubo__served_t *sv, int src, int op, const void *payload, size
   }
 }
 
-static int ds_timeout_rc(int op)
-{
-  (void)op;
-  return TUBO_ETIMEDOUT;
-}
-
-static const tubo__served_ops_t ds_ops = {ds_try, ds_timeout_rc, 0};
+static const tubo__served_ops_t ds_ops = {ds_try, tubo__served_timedout, 0};
 
 /* At a rank other than the home: one call with key (and value), its answer's payload
  * left in the served buffer (*rlen bytes). */
@@ -142,19 +136,10 @@ static int ds_call(tubo__dict_srv_t *s, int op, const char *key, size_t klen, co
   return rc;
 }
 
-/* Whether the communicator is still there; at the home, serves the others meanwhile. */
-static int ds_live(tubo__dict_srv_t *s)
-{
-  int rc = tubo__served_live(s->served);
-  if (rc == 0 && s->served->home)
-    tubo__served_poll(s->served);
-  return rc;
-}
-
 int tubo__dict_srv_set(tubo__dict_srv_t *s, const char *key, size_t klen, const void *val,
                        size_t len)
 {
-  int rc = ds_live(s);
+  int rc = tubo__served_live_poll(s->served);
   if (rc != 0)
     return rc;
   if (s->served->home)
@@ -165,7 +150,7 @@ int tubo__dict_srv_set(tubo__dict_srv_t *s, const char *key, size_t klen, const 
 int tubo__dict_srv_get(tubo__dict_srv_t *s, const char *key, size_t klen, void *buf, size_t cap,
                        size_t *len)
 {
-  int rc = ds_live(s);
+  int rc = tubo__served_live_poll(s->served);
   if (rc != 0)
     return rc;
   if (s->served->home)
@@ -174,17 +159,13 @@ int tubo__dict_srv_get(tubo__dict_srv_t *s, const char *key, size_t klen, void *
   rc = ds_call(s, DS_GET, key, klen, NULL, 0, NULL, 0, &n, NULL);
   if (rc != 0)
     return rc;
-  if (n > 0 && cap > 0)
-    memcpy(buf, tubo__served_payload(s->served), n < cap ? n : cap);
-  if (len != NULL)
-    *len = n;
-  return n > cap ? TUBO_ETRUNC : 0;
+  return tubo__served_answer_copy(s->served, n, buf, cap, len);
 }
 
 int tubo__dict_srv_get_alloc(tubo__dict_srv_t *s, const char *key, size_t klen, void **buf,
                              size_t *len, uint64_t *stamp)
 {
-  int rc = ds_live(s);
+  int rc = tubo__served_live_poll(s->served);
   if (rc != 0)
     return rc;
   if (s->served->home)
@@ -194,14 +175,8 @@ int tubo__dict_srv_get_alloc(tubo__dict_srv_t *s, const char *key, size_t klen, 
   rc = ds_call(s, DS_GET, key, klen, NULL, 0, NULL, 0, &n, &st);
   if (rc != 0)
     return rc;
-  *buf = NULL;
-  if (n > 0) {
-    if ((*buf = malloc(n)) == NULL)
-      return TUBO_ENOMEM;
-    memcpy(*buf, tubo__served_payload(s->served), n);
-  }
-  if (len != NULL)
-    *len = n;
+  if ((rc = tubo__served_answer_dup(s->served, n, buf, len)) != 0)
+    return rc;
   if (stamp != NULL)
     *stamp = st;
   return 0;
@@ -209,7 +184,7 @@ int tubo__dict_srv_get_alloc(tubo__dict_srv_t *s, const char *key, size_t klen, 
 
 int tubo__dict_srv_del(tubo__dict_srv_t *s, const char *key, size_t klen)
 {
-  int rc = ds_live(s);
+  int rc = tubo__served_live_poll(s->served);
   if (rc != 0)
     return rc;
   if (s->served->home)
@@ -219,7 +194,7 @@ int tubo__dict_srv_del(tubo__dict_srv_t *s, const char *key, size_t klen)
 
 int tubo__dict_srv_contains(tubo__dict_srv_t *s, const char *key, size_t klen, int *found)
 {
-  int rc = ds_live(s);
+  int rc = tubo__served_live_poll(s->served);
   if (rc != 0)
     return rc;
   if (s->served->home)
@@ -233,41 +208,30 @@ int tubo__dict_srv_contains(tubo__dict_srv_t *s, const char *key, size_t klen, i
 
 int tubo__dict_srv_len(tubo__dict_srv_t *s, size_t *n)
 {
-  int rc = ds_live(s);
+  int rc = tubo__served_live_poll(s->served);
   if (rc != 0)
     return rc;
   if (s->served->home)
     return tubo__dcore_len(&s->core, n);
-  uint64_t v = 0;
-  rc = tubo__served_call(s->served, DS_LEN, -1, NULL, 0, NULL, 0, NULL, &v);
-  if (rc == 0)
-    *n = (size_t)v;
-  return rc;
+  return tubo__served_call_count(s->served, DS_LEN, n);
 }
 
 int tubo__dict_srv_keys_packed(tubo__dict_srv_t *s, char **packed, size_t *bytes, size_t *n)
 {
-  int rc = ds_live(s);
+  int rc = tubo__served_live_poll(s->served);
   if (rc != 0)
     return rc;
   if (s->served->home)
     return tubo__dcore_keys_packed(&s->core, packed, bytes, n);
-  size_t got = 0;
-  uint64_t count = 0;
-  rc = tubo__served_call(s->served, DS_KEYS, -1, NULL, 0, NULL, 0, &got, &count);
-  if (rc != 0)
-    return rc;
-  if ((*packed = malloc(got ? got : 1)) == NULL)
-    return TUBO_ENOMEM;
-  memcpy(*packed, tubo__served_payload(s->served), got);
-  *bytes = got;
-  *n = (size_t)count;
-  return 0;
+  void *p = NULL;
+  if ((rc = tubo__served_call_packed(s->served, DS_KEYS, &p, bytes, n)) == 0)
+    *packed = p;
+  return rc;
 }
 
 int tubo__dict_srv_clear(tubo__dict_srv_t *s)
 {
-  int rc = ds_live(s);
+  int rc = tubo__served_live_poll(s->served);
   if (rc != 0)
     return rc;
   if (s->served->home)
@@ -280,7 +244,7 @@ int tubo__dict_srv_clear(tubo__dict_srv_t *s)
 int tubo__dict_srv_update(tubo__dict_srv_t *s, const char *key, size_t klen, tubo_dict_update_fn fn,
                           void *arg)
 {
-  int rc = ds_live(s);
+  int rc = tubo__served_live_poll(s->served);
   if (rc != 0)
     return rc;
   if (s->served->home)
@@ -341,21 +305,19 @@ int tubo__dict_srv_free(tubo__dict_srv_t *s)
   return rc;
 }
 
+static int ds_make(tubo__objheap_t *mem, void *core)
+{
+  return tubo__dcore_make(mem, core);
+}
+
 int tubo__dict_srv_open(tubo_comm_t *comm, tubo__dict_srv_t **out)
 {
   tubo__dict_srv_t *s = calloc(1, sizeof *s);
   if (s == NULL)
     return TUBO_ENOMEM;
-  int home_rc = 0;
-  if (comm->rank == 0) {
-    tubo__objheap_t mem;
-    home_rc = tubo__objheap_process(&mem);
-    if (home_rc == 0)
-      home_rc = tubo__dcore_make(&mem, &s->core);
-  }
   static const char config[] = "dict";
-  int rc = tubo__served_open(comm, &ds_ops, s, TUBO__SERVED_ANY, config, sizeof config, home_rc,
-                             &s->served);
+  int rc = tubo__served_open_heap(comm, &ds_ops, s, config, sizeof config, ds_make, &s->core,
+                                  &s->served);
   if (rc != 0) {
     ds_release(s);
     return rc;

@@ -114,7 +114,7 @@ static inline dict_stripe_t *dict_stripe_of(const tubo__dcore_t *c, uint64_t has
 static dict_table_t *dict_table_at(const tubo__dcore_t *c, uint64_t off, uint32_t *log2)
 {
   dict_table_t *t = tubo__objheap_at(&c->mem, off, sizeof *t);
-  if (t == NULL || ld64(&t->ident) != dict_ident(DICT_ID_TABLE, off))
+  if (t == NULL || ld64(&t->ident) != tubo__objheap_ident(DICT_ID_TABLE, off))
     return NULL;
   uint32_t l = atomic_load_explicit(&t->log2, memory_order_relaxed);
   if (l < DICT_LOG_MIN || l > DICT_LOG_MAX ||
@@ -130,7 +130,7 @@ static dict_entry_t *dict_entry_at(const tubo__dcore_t *c, uint64_t off, uint32_
                                    uint64_t *vlen)
 {
   dict_entry_t *e = tubo__objheap_at(&c->mem, off, sizeof *e);
-  if (e == NULL || ld64(&e->ident) != dict_ident(DICT_ID_ENTRY, off))
+  if (e == NULL || ld64(&e->ident) != tubo__objheap_ident(DICT_ID_ENTRY, off))
     return NULL;
   uint64_t lens = ld64(&e->lens);
   uint32_t k = (uint32_t)(lens >> DICT_VLEN_BITS);
@@ -363,7 +363,8 @@ static int dict_table_new(tubo__dcore_t *c, uint32_t log2, uint64_t *off, dict_t
   if (*t == NULL)
     return TUBO_ECORRUPT;
   atomic_store_explicit(&(*t)->log2, log2, memory_order_relaxed);
-  atomic_store_explicit(&(*t)->ident, dict_ident(DICT_ID_TABLE, *off), memory_order_release);
+  atomic_store_explicit(&(*t)->ident, tubo__objheap_ident(DICT_ID_TABLE, *off),
+                        memory_order_release);
   return 0;
 }
 
@@ -385,7 +386,8 @@ int tubo__dcore_make_at(const tubo__objheap_t *mem, uint64_t off, tubo__dcore_t 
   if (rc != 0)
     return rc;
   atomic_store_explicit(&c->sh->table, toff, memory_order_relaxed);
-  atomic_store_explicit(&c->sh->ident, dict_ident(DICT_ID_HEAD, off), memory_order_release);
+  atomic_store_explicit(&c->sh->ident, tubo__objheap_ident(DICT_ID_HEAD, off),
+                        memory_order_release);
   return 0;
 }
 
@@ -411,8 +413,8 @@ int tubo__dcore_attach(const tubo__objheap_t *mem, uint64_t off, tubo__dcore_t *
 
 int tubo__dcore_check(const tubo__dcore_t *c)
 {
-  if (c->sh == NULL ||
-      atomic_load_explicit(&c->sh->ident, memory_order_acquire) != dict_ident(DICT_ID_HEAD, c->off))
+  if (c->sh == NULL || atomic_load_explicit(&c->sh->ident, memory_order_acquire) !=
+                           tubo__objheap_ident(DICT_ID_HEAD, c->off))
     return TUBO_ECORRUPT;
   return 0;
 }
@@ -700,7 +702,7 @@ static int dict_entry_new(tubo__dcore_t *c, const char *key, size_t klen, const 
   memset(e->key + klen, 0, (size_t)(vpos - sizeof *e - klen));
   if (len > 0)
     memcpy((unsigned char *)e + vpos, val, len);
-  st64(&e->ident, dict_ident(DICT_ID_ENTRY, *off));
+  st64(&e->ident, tubo__objheap_ident(DICT_ID_ENTRY, *off));
   return 0;
 }
 
@@ -815,21 +817,42 @@ int tubo__dcore_cas(tubo__dcore_t *c, const char *key, size_t klen, uint64_t sta
 
 static void dict_del_locked(tubo__dcore_t *c, dict_stripe_t *st, dict_find_t *f);
 
-int tubo__dcore_cad(tubo__dcore_t *c, const char *key, size_t klen, uint64_t stamp)
+/* The start of a write on key: its hash (*h), its stripe (*st) locked, and key looked up
+ * (f). Returns what dict_find does. */
+static int dict_lock_find(tubo__dcore_t *c, const char *key, size_t klen, uint64_t *h,
+                          dict_stripe_t **st, dict_find_t *f)
 {
-  uint64_t h = dict_hash(c->sh->seed, key, klen);
-  dict_stripe_t *st = dict_stripe_of(c, h);
-  dict_lock(c, st);
+  *h = dict_hash(c->sh->seed, key, klen);
+  *st = dict_stripe_of(c, *h);
+  dict_lock(c, *st);
   dict_step(TUBO__DICT_S_LOCKED);
+  return dict_find(c, *h, key, klen, f);
+}
+
+/* Deletes key: tubo__dcore_del (cas 0: TUBO_ENOKEY where it is missing), or tubo__dcore_cad
+ * (cas 1: only if the key's stamp, 0 where it is missing, is stamp; else TUBO_EAGAIN). */
+static int dict_del(tubo__dcore_t *c, const char *key, size_t klen, int cas, uint64_t stamp)
+{
+  uint64_t h;
+  dict_stripe_t *st;
   dict_find_t f;
-  int found = dict_find(c, h, key, klen, &f);
-  int rc = found < 0 ? found : (found ? ld64(&f.e->stamp) : 0) != stamp ? TUBO_EAGAIN : 0;
+  int found = dict_lock_find(c, key, klen, &h, &st, &f);
+  int rc = found < 0 ? found : 0;
+  if (rc == 0 && cas)
+    rc = (found ? ld64(&f.e->stamp) : 0) != stamp ? TUBO_EAGAIN : 0;
+  else if (rc == 0 && !found)
+    rc = TUBO_ENOKEY;
   if (rc == 0 && found == 1)
     dict_del_locked(c, st, &f);
   dict_unlock(st);
   if (rc == 0 && found == 1)
     (void)tubo__objheap_free(&c->mem, f.eoff);
   return rc;
+}
+
+int tubo__dcore_cad(tubo__dcore_t *c, const char *key, size_t klen, uint64_t stamp)
+{
+  return dict_del(c, key, klen, 1, stamp);
 }
 
 /* With the stripe locked and the key found in f: replaces its slot with a tomb. */
@@ -848,29 +871,16 @@ static void dict_del_locked(tubo__dcore_t *c, dict_stripe_t *st, dict_find_t *f)
 
 int tubo__dcore_del(tubo__dcore_t *c, const char *key, size_t klen)
 {
-  uint64_t h = dict_hash(c->sh->seed, key, klen);
-  dict_stripe_t *st = dict_stripe_of(c, h);
-  dict_lock(c, st);
-  dict_step(TUBO__DICT_S_LOCKED);
-  dict_find_t f;
-  int found = dict_find(c, h, key, klen, &f);
-  if (found == 1)
-    dict_del_locked(c, st, &f);
-  dict_unlock(st);
-  if (found == 1)
-    (void)tubo__objheap_free(&c->mem, f.eoff);
-  return found == 1 ? 0 : found == 0 ? TUBO_ENOKEY : found;
+  return dict_del(c, key, klen, 0, 0);
 }
 
 int tubo__dcore_update(tubo__dcore_t *c, const char *key, size_t klen, tubo_dict_update_fn fn,
                        void *arg)
 {
-  uint64_t h = dict_hash(c->sh->seed, key, klen);
-  dict_stripe_t *st = dict_stripe_of(c, h);
-  dict_lock(c, st);
-  dict_step(TUBO__DICT_S_LOCKED);
+  uint64_t h;
+  dict_stripe_t *st;
   dict_find_t f;
-  int found = dict_find(c, h, key, klen, &f);
+  int found = dict_lock_find(c, key, klen, &h, &st, &f);
   int rc = found < 0 ? found : 0;
   /* fn works on a private copy of the value, as large as it asks. */
   size_t cap = 0, len = 0;

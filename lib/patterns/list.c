@@ -168,7 +168,8 @@ int tubo_list_get(tubo_list_t *l, ptrdiff_t index, void *buf, size_t cap, size_t
   return tubo__lcore_get(&l->core, index, buf, cap, len);
 }
 
-int tubo_list_set(tubo_list_t *l, ptrdiff_t index, const void *item, size_t len)
+/* tubo_list_set, or tubo_list_insert where insert is 1. */
+static int list_store(tubo_list_t *l, ptrdiff_t index, const void *item, size_t len, int insert)
 {
   int rc = list_check(l);
   if (rc != 0)
@@ -176,20 +177,20 @@ int tubo_list_set(tubo_list_t *l, ptrdiff_t index, const void *item, size_t len)
   if (item == NULL && len > 0)
     return TUBO_EINVAL;
   if (l->srv != NULL)
-    return tubo__list_srv_set(l->srv, index, item, len);
-  return tubo__lcore_set(&l->core, index, item, len);
+    return insert ? tubo__list_srv_insert(l->srv, index, item, len)
+                  : tubo__list_srv_set(l->srv, index, item, len);
+  return insert ? tubo__lcore_insert(&l->core, index, item, len)
+                : tubo__lcore_set(&l->core, index, item, len);
+}
+
+int tubo_list_set(tubo_list_t *l, ptrdiff_t index, const void *item, size_t len)
+{
+  return list_store(l, index, item, len, 0);
 }
 
 int tubo_list_insert(tubo_list_t *l, ptrdiff_t index, const void *item, size_t len)
 {
-  int rc = list_check(l);
-  if (rc != 0)
-    return rc;
-  if (item == NULL && len > 0)
-    return TUBO_EINVAL;
-  if (l->srv != NULL)
-    return tubo__list_srv_insert(l->srv, index, item, len);
-  return tubo__lcore_insert(&l->core, index, item, len);
+  return list_store(l, index, item, len, 1);
 }
 
 int tubo_list_pop(tubo_list_t *l, ptrdiff_t index, void *buf, size_t cap, size_t *len)

@@ -29,16 +29,10 @@
 #include "patterns/objmem.h"
 #include "tubo.h"
 
-#define LIST_LINE     64u
-#define LIST_ID_SHIFT 48u
-#define LIST_ID_HEAD  0x115dull
-#define LIST_ID_VEC   0x11ecull
-#define LIST_ID_ITEM  0x117eull
-
-static inline uint64_t list_ident(uint64_t kind, uint64_t off)
-{
-  return kind << LIST_ID_SHIFT | off >> 4;
-}
+#define LIST_LINE    64u
+#define LIST_ID_HEAD 0x115dull
+#define LIST_ID_VEC  0x11ecull
+#define LIST_ID_ITEM 0x117eull
 
 typedef struct list_head {
   alignas(LIST_LINE) _Atomic uint64_t ident;

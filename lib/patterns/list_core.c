@@ -46,7 +46,7 @@ static inline void st64(_Atomic uint64_t *p, uint64_t v)
 static list_vec_t *list_vec_at(const tubo__lcore_t *c, uint64_t off, uint64_t *cap, uint64_t *len)
 {
   list_vec_t *v = tubo__objheap_at(&c->mem, off, sizeof *v);
-  if (v == NULL || ld64(&v->ident) != list_ident(LIST_ID_VEC, off))
+  if (v == NULL || ld64(&v->ident) != tubo__objheap_ident(LIST_ID_VEC, off))
     return NULL;
   uint64_t k = ld64(&v->cap), n = atomic_load_explicit(&v->len, memory_order_acquire);
   if (k > TUBO__LIST_MAX || n > k ||
@@ -60,7 +60,7 @@ static list_vec_t *list_vec_at(const tubo__lcore_t *c, uint64_t off, uint64_t *c
 static list_item_t *list_item_at(const tubo__lcore_t *c, uint64_t off, uint64_t *len)
 {
   list_item_t *it = tubo__objheap_at(&c->mem, off, sizeof *it);
-  if (it == NULL || ld64(&it->ident) != list_ident(LIST_ID_ITEM, off))
+  if (it == NULL || ld64(&it->ident) != tubo__objheap_ident(LIST_ID_ITEM, off))
     return NULL;
   uint64_t n = ld64(&it->len);
   if (n > TUBO__HEAP_MAX || tubo__objheap_at(&c->mem, off, sizeof *it + n) == NULL)
@@ -154,7 +154,7 @@ static int list_vec_new(tubo__lcore_t *c, uint64_t cap, uint64_t *off, list_vec_
   if (*v == NULL)
     return TUBO_ECORRUPT;
   st64(&(*v)->cap, cap);
-  st64(&(*v)->ident, list_ident(LIST_ID_VEC, *off));
+  st64(&(*v)->ident, tubo__objheap_ident(LIST_ID_VEC, *off));
   return 0;
 }
 
@@ -172,7 +172,8 @@ int tubo__lcore_make_at(const tubo__objheap_t *mem, uint64_t off, tubo__lcore_t 
   if (rc != 0)
     return rc;
   st64(&c->sh->vec, voff);
-  atomic_store_explicit(&c->sh->ident, list_ident(LIST_ID_HEAD, off), memory_order_release);
+  atomic_store_explicit(&c->sh->ident, tubo__objheap_ident(LIST_ID_HEAD, off),
+                        memory_order_release);
   return 0;
 }
 
@@ -190,8 +191,8 @@ int tubo__lcore_make(const tubo__objheap_t *mem, tubo__lcore_t *c)
 
 int tubo__lcore_check(const tubo__lcore_t *c)
 {
-  if (c->sh == NULL ||
-      atomic_load_explicit(&c->sh->ident, memory_order_acquire) != list_ident(LIST_ID_HEAD, c->off))
+  if (c->sh == NULL || atomic_load_explicit(&c->sh->ident, memory_order_acquire) !=
+                           tubo__objheap_ident(LIST_ID_HEAD, c->off))
     return TUBO_ECORRUPT;
   return 0;
 }
@@ -456,7 +457,7 @@ static int list_item_new(tubo__lcore_t *c, const void *data, size_t len, uint64_
   st64(&it->len, len);
   if (len > 0)
     memcpy(it->data, data, len);
-  atomic_store_explicit(&it->ident, list_ident(LIST_ID_ITEM, *off), memory_order_release);
+  atomic_store_explicit(&it->ident, tubo__objheap_ident(LIST_ID_ITEM, *off), memory_order_release);
   return 0;
 }
 
@@ -562,15 +563,37 @@ int tubo__lcore_extend(tubo__lcore_t *c, const tubo_item_t *items, size_t n)
   return rc;
 }
 
-int tubo__lcore_set(tubo__lcore_t *c, ptrdiff_t index, const void *item, size_t len)
+/* The start of a set or an insert: the new item made, then the lock taken with the item
+ * pending (a repair frees it if it is not used). On an error, no lock is held. */
+static int list_store_begin(tubo__lcore_t *c, const void *item, size_t len, uint64_t *ioff)
 {
-  uint64_t ioff;
-  int rc = list_item_new(c, item, len, &ioff);
+  int rc = list_item_new(c, item, len, ioff);
   if (rc != 0)
     return rc;
   list_lock(c);
-  st64(&c->sh->pend_item, ioff); /* a repair frees it if it is not used */
+  st64(&c->sh->pend_item, *ioff);
   list_step(TUBO__LIST_S_LOCKED);
+  return 0;
+}
+
+/* The end of a set or an insert with outcome rc: nothing pending, the lock released, the
+ * item freed if it was not stored, and the vector or item the change replaced freed. */
+static int list_store_end(tubo__lcore_t *c, int rc, uint64_t ioff, uint64_t vec, uint64_t old)
+{
+  st64(&c->sh->pend_item, 0);
+  list_unlock(c);
+  if (rc != 0)
+    (void)tubo__objheap_free(&c->mem, ioff);
+  list_free_after(c, vec, old);
+  return rc;
+}
+
+int tubo__lcore_set(tubo__lcore_t *c, ptrdiff_t index, const void *item, size_t len)
+{
+  uint64_t ioff;
+  int rc = list_store_begin(c, item, len, &ioff);
+  if (rc != 0)
+    return rc;
   uint64_t off, cap, n, at = 0, old = 0;
   list_vec_t *v = list_cur(c, &off, &cap, &n);
   rc = v == NULL ? TUBO_ECORRUPT : list_index(index, n, &at);
@@ -584,23 +607,15 @@ int tubo__lcore_set(tubo__lcore_t *c, ptrdiff_t index, const void *item, size_t 
     list_bump(sh);
     st64(&sh->pend_old, 0);
   }
-  st64(&c->sh->pend_item, 0);
-  list_unlock(c);
-  if (rc != 0)
-    (void)tubo__objheap_free(&c->mem, ioff);
-  list_free_after(c, 0, old);
-  return rc;
+  return list_store_end(c, rc, ioff, 0, old);
 }
 
 int tubo__lcore_insert(tubo__lcore_t *c, ptrdiff_t index, const void *item, size_t len)
 {
   uint64_t ioff;
-  int rc = list_item_new(c, item, len, &ioff);
+  int rc = list_store_begin(c, item, len, &ioff);
   if (rc != 0)
     return rc;
-  list_lock(c);
-  st64(&c->sh->pend_item, ioff); /* a repair frees it if it is not used */
-  list_step(TUBO__LIST_S_LOCKED);
   uint64_t off, cap, n, old = 0;
   list_vec_t *v = list_cur(c, &off, &cap, &n);
   rc = v == NULL ? TUBO_ECORRUPT : n + 1 > TUBO__LIST_MAX ? TUBO_ETOOBIG : 0;
@@ -633,12 +648,7 @@ int tubo__lcore_insert(tubo__lcore_t *c, ptrdiff_t index, const void *item, size
       old = off;
     }
   }
-  st64(&c->sh->pend_item, 0);
-  list_unlock(c);
-  if (rc != 0)
-    (void)tubo__objheap_free(&c->mem, ioff);
-  list_free_after(c, old, 0);
-  return rc;
+  return list_store_end(c, rc, ioff, old, 0);
 }
 
 int tubo__lcore_pop_alloc(tubo__lcore_t *c, ptrdiff_t index, void **buf, size_t *len)

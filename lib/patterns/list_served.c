@@ -117,13 +117,7 @@ static int ls_try(tubo__served_t *sv, int src, int op, const void *payload, size
   }
 }
 
-static int ls_timeout_rc(int op)
-{
-  (void)op;
-  return TUBO_ETIMEDOUT;
-}
-
-static const tubo__served_ops_t ls_ops = {ls_try, ls_timeout_rc, 0};
+static const tubo__served_ops_t ls_ops = {ls_try, tubo__served_timedout, 0};
 
 /* At a rank other than the home: a call with an index and an item. */
 static int ls_call(tubo__list_srv_t *s, int op, ptrdiff_t index, const void *item, size_t len,
@@ -143,17 +137,9 @@ static int ls_call(tubo__list_srv_t *s, int op, ptrdiff_t index, const void *ite
   return rc;
 }
 
-static int ls_live(tubo__list_srv_t *s)
-{
-  int rc = tubo__served_live(s->served);
-  if (rc == 0 && s->served->home)
-    tubo__served_poll(s->served);
-  return rc;
-}
-
 int tubo__list_srv_extend(tubo__list_srv_t *s, const tubo_item_t *items, size_t n)
 {
-  int rc = ls_live(s);
+  int rc = tubo__served_live_poll(s->served);
   if (rc != 0)
     return rc;
   if (s->served->home)
@@ -169,7 +155,7 @@ int tubo__list_srv_extend(tubo__list_srv_t *s, const tubo_item_t *items, size_t 
 
 int tubo__list_srv_get(tubo__list_srv_t *s, ptrdiff_t index, void *buf, size_t cap, size_t *len)
 {
-  int rc = ls_live(s);
+  int rc = tubo__served_live_poll(s->served);
   if (rc != 0)
     return rc;
   if (s->served->home)
@@ -177,16 +163,12 @@ int tubo__list_srv_get(tubo__list_srv_t *s, ptrdiff_t index, void *buf, size_t c
   size_t n = 0;
   if ((rc = ls_call(s, LS_GET, index, NULL, 0, &n, NULL)) != 0)
     return rc;
-  if (n > 0 && cap > 0)
-    memcpy(buf, tubo__served_payload(s->served), n < cap ? n : cap);
-  if (len != NULL)
-    *len = n;
-  return n > cap ? TUBO_ETRUNC : 0;
+  return tubo__served_answer_copy(s->served, n, buf, cap, len);
 }
 
 int tubo__list_srv_set(tubo__list_srv_t *s, ptrdiff_t index, const void *item, size_t len)
 {
-  int rc = ls_live(s);
+  int rc = tubo__served_live_poll(s->served);
   if (rc != 0)
     return rc;
   if (s->served->home)
@@ -196,7 +178,7 @@ int tubo__list_srv_set(tubo__list_srv_t *s, ptrdiff_t index, const void *item, s
 
 int tubo__list_srv_insert(tubo__list_srv_t *s, ptrdiff_t index, const void *item, size_t len)
 {
-  int rc = ls_live(s);
+  int rc = tubo__served_live_poll(s->served);
   if (rc != 0)
     return rc;
   if (s->served->home)
@@ -206,7 +188,7 @@ int tubo__list_srv_insert(tubo__list_srv_t *s, ptrdiff_t index, const void *item
 
 int tubo__list_srv_pop_alloc(tubo__list_srv_t *s, ptrdiff_t index, void **buf, size_t *len)
 {
-  int rc = ls_live(s);
+  int rc = tubo__served_live_poll(s->served);
   if (rc != 0)
     return rc;
   if (s->served->home)
@@ -214,49 +196,30 @@ int tubo__list_srv_pop_alloc(tubo__list_srv_t *s, ptrdiff_t index, void **buf, s
   size_t n = 0;
   if ((rc = ls_call(s, LS_POP, index, NULL, 0, &n, NULL)) != 0)
     return rc;
-  *buf = NULL;
-  if (n > 0) {
-    if ((*buf = malloc(n)) == NULL)
-      return TUBO_ENOMEM; /* popped all the same */
-    memcpy(*buf, tubo__served_payload(s->served), n);
-  }
-  if (len != NULL)
-    *len = n;
-  return 0;
+  return tubo__served_answer_dup(s->served, n, buf, len); /* ENOMEM: popped all the same */
 }
 
 int tubo__list_srv_len(tubo__list_srv_t *s, size_t *n)
 {
-  int rc = ls_live(s);
+  int rc = tubo__served_live_poll(s->served);
   if (rc != 0)
     return rc;
   if (s->served->home)
     return tubo__lcore_len(&s->core, n);
-  uint64_t v = 0;
-  rc = tubo__served_call(s->served, LS_LEN, -1, NULL, 0, NULL, 0, NULL, &v);
-  if (rc == 0)
-    *n = (size_t)v;
-  return rc;
+  return tubo__served_call_count(s->served, LS_LEN, n);
 }
 
 int tubo__list_srv_packed(tubo__list_srv_t *s, unsigned char **packed, size_t *bytes, size_t *n)
 {
-  int rc = ls_live(s);
+  int rc = tubo__served_live_poll(s->served);
   if (rc != 0)
     return rc;
   if (s->served->home)
     return tubo__lcore_packed(&s->core, packed, bytes, n);
-  size_t got = 0;
-  uint64_t count = 0;
-  rc = tubo__served_call(s->served, LS_SNAPSHOT, -1, NULL, 0, NULL, 0, &got, &count);
-  if (rc != 0)
-    return rc;
-  if ((*packed = malloc(got ? got : 1)) == NULL)
-    return TUBO_ENOMEM;
-  memcpy(*packed, tubo__served_payload(s->served), got);
-  *bytes = got;
-  *n = (size_t)count;
-  return 0;
+  void *p = NULL;
+  if ((rc = tubo__served_call_packed(s->served, LS_SNAPSHOT, &p, bytes, n)) == 0)
+    *packed = p;
+  return rc;
 }
 
 static void ls_release(tubo__list_srv_t *s)
@@ -273,21 +236,19 @@ int tubo__list_srv_free(tubo__list_srv_t *s)
   return rc;
 }
 
+static int ls_make(tubo__objheap_t *mem, void *core)
+{
+  return tubo__lcore_make(mem, core);
+}
+
 int tubo__list_srv_open(tubo_comm_t *comm, tubo__list_srv_t **out)
 {
   tubo__list_srv_t *s = calloc(1, sizeof *s);
   if (s == NULL)
     return TUBO_ENOMEM;
-  int home_rc = 0;
-  if (comm->rank == 0) {
-    tubo__objheap_t mem;
-    home_rc = tubo__objheap_process(&mem);
-    if (home_rc == 0)
-      home_rc = tubo__lcore_make(&mem, &s->core);
-  }
   static const char config[] = "list";
-  int rc = tubo__served_open(comm, &ls_ops, s, TUBO__SERVED_ANY, config, sizeof config, home_rc,
-                             &s->served);
+  int rc = tubo__served_open_heap(comm, &ls_ops, s, config, sizeof config, ls_make, &s->core,
+                                  &s->served);
   if (rc != 0) {
     ls_release(s);
     return rc;

@@ -31,6 +31,14 @@ typedef struct tubo__objheap {
   struct tubo__tport *tport;
 } tubo__objheap_t;
 
+/* The identity word of an object's block (a dict's, a list's, a channel's): 16 bits of
+ * its kind over the block's own unit (offset / 16), so that a block of another kind, or
+ * one that moved, is told apart. */
+static inline uint64_t tubo__objheap_ident(uint64_t kind, uint64_t off)
+{
+  return kind << 48 | off >> 4;
+}
+
 /* The process tree's heap, made on first use. Returns 0, or TUBO_ESHM (TUBO_ETOOBIG) when
  * it cannot be made. */
 int tubo__objheap_process(tubo__objheap_t *m);

@@ -263,6 +263,81 @@ const void *tubo__served_payload(const tubo__served_t *s)
   return s->rep_buf + sizeof(struct served_rep);
 }
 
+int tubo__served_live_poll(tubo__served_t *s)
+{
+  int rc = tubo__served_live(s);
+  if (rc == 0 && s->home)
+    tubo__served_poll(s);
+  return rc;
+}
+
+int tubo__served_timedout(int op)
+{
+  (void)op;
+  return TUBO_ETIMEDOUT;
+}
+
+int tubo__served_answer_copy(const tubo__served_t *s, size_t n, void *buf, size_t cap, size_t *len)
+{
+  if (n > 0 && cap > 0)
+    memcpy(buf, tubo__served_payload(s), n < cap ? n : cap);
+  if (len != NULL)
+    *len = n;
+  return n > cap ? TUBO_ETRUNC : 0;
+}
+
+int tubo__served_answer_dup(const tubo__served_t *s, size_t n, void **buf, size_t *len)
+{
+  *buf = NULL;
+  if (n > 0) {
+    if ((*buf = malloc(n)) == NULL)
+      return TUBO_ENOMEM;
+    memcpy(*buf, tubo__served_payload(s), n);
+  }
+  if (len != NULL)
+    *len = n;
+  return 0;
+}
+
+int tubo__served_call_count(tubo__served_t *s, int op, size_t *n)
+{
+  uint64_t v = 0;
+  int rc = tubo__served_call(s, op, -1, NULL, 0, NULL, 0, NULL, &v);
+  if (rc == 0)
+    *n = (size_t)v;
+  return rc;
+}
+
+int tubo__served_call_packed(tubo__served_t *s, int op, void **packed, size_t *bytes, size_t *n)
+{
+  size_t got = 0;
+  uint64_t count = 0;
+  int rc = tubo__served_call(s, op, -1, NULL, 0, NULL, 0, &got, &count);
+  if (rc != 0)
+    return rc;
+  if ((*packed = malloc(got ? got : 1)) == NULL)
+    return TUBO_ENOMEM;
+  memcpy(*packed, tubo__served_payload(s), got);
+  *bytes = got;
+  *n = (size_t)count;
+  return 0;
+}
+
+int tubo__served_open_heap(tubo_comm_t *comm, const tubo__served_ops_t *ops, void *obj,
+                           const void *config, size_t config_len,
+                           int (*make)(tubo__objheap_t *mem, void *arg), void *arg,
+                           tubo__served_t **out)
+{
+  int home_rc = 0;
+  if (comm->rank == 0) {
+    tubo__objheap_t mem;
+    home_rc = tubo__objheap_process(&mem);
+    if (home_rc == 0)
+      home_rc = make(&mem, arg);
+  }
+  return tubo__served_open(comm, ops, obj, TUBO__SERVED_ANY, config, config_len, home_rc, out);
+}
+
 static void served_release(tubo__served_t *s)
 {
   while (s->parked != NULL) {

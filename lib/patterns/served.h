@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "patterns/objheap.h"
 #include "tubo.h"
 #include "world.h"
 
@@ -92,6 +93,36 @@ void tubo__served_poll(tubo__served_t *s);
 
 /* Whether the communicator is still there: 0, or why not. */
 int tubo__served_live(const tubo__served_t *s);
+
+/* As tubo__served_live; at the home, also serves what has come (for objects whose own
+ * calls never wait, so that a busy home still answers the others). */
+int tubo__served_live_poll(tubo__served_t *s);
+
+/* A timeout_rc for objects whose parked calls time out as TUBO_ETIMEDOUT, whatever op. */
+int tubo__served_timedout(int op);
+
+/* After a call whose answer's payload was n bytes: copies at most cap of them into buf,
+ * sets *len (if not NULL) to n, and returns TUBO_ETRUNC if they did not all fit. */
+int tubo__served_answer_copy(const tubo__served_t *s, size_t n, void *buf, size_t cap, size_t *len);
+
+/* After a call whose answer's payload was n bytes: *buf gets a malloc'd copy (NULL when
+ * n is 0) and *len (if not NULL) n; TUBO_ENOMEM leaves *len as it was. */
+int tubo__served_answer_dup(const tubo__served_t *s, size_t n, void **buf, size_t *len);
+
+/* At another rank: call op with no payload whose answer's value is a count, into *n. */
+int tubo__served_call_count(tubo__served_t *s, int op, size_t *n);
+
+/* At another rank: call op with no payload whose answer is a packed snapshot: *packed
+ * gets a malloc'd copy of it (at least 1 byte), *bytes its length, *n the answer's value. */
+int tubo__served_call_packed(tubo__served_t *s, int op, void **packed, size_t *bytes, size_t *n);
+
+/* tubo__served_open for an object of any length that the home holds in its process heap
+ * (a dict, a list): at the home, make(mem, arg) makes it there first, and its result is
+ * home_rc. */
+int tubo__served_open_heap(tubo_comm_t *comm, const tubo__served_ops_t *ops, void *obj,
+                           const void *config, size_t config_len,
+                           int (*make)(tubo__objheap_t *mem, void *arg), void *arg,
+                           tubo__served_t **out);
 
 /* Ends this rank's part: another rank tells the home; the home serves until every other
  * rank did. Frees s. */

@@ -167,15 +167,25 @@ int tubo__shm_loan_check(const tubo__loans_t *L, uint64_t off, size_t len, uint3
   return 0;
 }
 
+/* The start of a give or a free of the block at off, of at least len bytes, that this rank
+ * holds: its slot (tubo__shm_loan_check) and the ledger, or TUBO_EINVAL. */
+static inline int loan_letgo(tubo__loans_t *L, uint64_t off, size_t len, uint32_t *slot,
+                             _Atomic uint64_t **ledger)
+{
+  int rc = tubo__shm_loan_check(L, off, len, slot);
+  if (rc != 0)
+    return rc;
+  *ledger = loan_ledger(L, 0);
+  return *ledger == NULL ? TUBO_EINVAL : 0;
+}
+
 int tubo__shm_loan_give(tubo__loans_t *L, uint64_t off, size_t len, uint32_t to)
 {
   uint32_t slot;
-  int rc = tubo__shm_loan_check(L, off, len, &slot);
+  _Atomic uint64_t *ledger;
+  int rc = loan_letgo(L, off, len, &slot, &ledger);
   if (rc != 0)
     return rc;
-  _Atomic uint64_t *ledger = loan_ledger(L, 0);
-  if (ledger == NULL)
-    return TUBO_EINVAL;
   uint64_t block = off - TUBO__LOAN_HDR;
   L->own[slot].block = 0;
   /* A plain store: no other rank writes the word of a block whose holder lives, and this
@@ -197,12 +207,10 @@ void *tubo__shm_loan_accept(tubo__loans_t *L, uint64_t off, size_t len)
 int tubo__shm_loan_free(tubo__loans_t *L, uint64_t off)
 {
   uint32_t slot;
-  int rc = tubo__shm_loan_check(L, off, 0, &slot);
+  _Atomic uint64_t *ledger;
+  int rc = loan_letgo(L, off, 0, &slot, &ledger);
   if (rc != 0)
     return rc;
-  _Atomic uint64_t *ledger = loan_ledger(L, 0);
-  if (ledger == NULL)
-    return TUBO_EINVAL;
   uint64_t block = off - TUBO__LOAN_HDR;
   size_t cap = L->own[slot].cap;
   L->own[slot].block = 0;
