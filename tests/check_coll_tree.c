@@ -28,16 +28,23 @@ static tubo__locality_t tr_loc(int l3, int numa, int package)
 }
 
 /* Checks the groups of P ranks at loc against want (group of each rank) and level. */
-static void tr_expect(const char *what, int P, const tubo__locality_t *loc, uint64_t forced,
-                      const int *want, int want_G, int want_level)
+static void tr_expect_on(const char *what, int P, const tubo__locality_t *loc, uint64_t forced,
+                         int oversubscribed, const int *want, int want_G, int want_level)
 {
   int group_of[16], level = -1;
-  int G = tubo__shmc_tree_groups(P, loc, forced, group_of, &level);
+  int G = tubo__shmc_tree_groups(P, loc, forced, oversubscribed, group_of, &level);
   ck_assert_msg(G == want_G, "%s: expected %d groups, got %d", what, want_G, G);
   ck_assert_msg(level == want_level, "%s: expected level %d, got %d", what, want_level, level);
   for (int r = 0; r < P && G > 0; r++)
     ck_assert_msg(group_of[r] == want[r], "%s: expected rank %d in group %d, got %d", what, r,
                   want[r], group_of[r]);
+}
+
+/* The same with a processing unit per rank. */
+static void tr_expect(const char *what, int P, const tubo__locality_t *loc, uint64_t forced,
+                      const int *want, int want_G, int want_level)
+{
+  tr_expect_on(what, P, loc, forced, 0, want, want_G, want_level);
 }
 
 START_TEST(groups_by_place)
@@ -48,6 +55,11 @@ START_TEST(groups_by_place)
     loc[r] = tr_loc(r % 2, 0, 0);
   static const int rr[8] = {0, 1, 0, 1, 0, 1, 0, 1};
   tr_expect("two L3s round-robin", 8, loc, 0, rr, 2, TUBO_COMM_TYPE_L3CACHE);
+  /* The same ranks sharing cores (8 on 2 cores, as --bind-to core binds them on a VM with
+   * an L3 per vCPU): flat, unless TUBO_COLL_TREE forces groups. */
+  tr_expect_on("two L3s, oversubscribed", 8, loc, 0, 1, NULL, 0, 0);
+  static const int by4[8] = {0, 0, 0, 0, 1, 1, 1, 1};
+  tr_expect_on("TUBO_COLL_TREE=4, oversubscribed", 8, loc, 4, 1, by4, 2, 0);
   /* An L3 per pair of ranks, in blocks. */
   for (int r = 0; r < 8; r++)
     loc[r] = tr_loc(7 - r / 2, 0, 0);

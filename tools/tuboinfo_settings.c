@@ -265,7 +265,7 @@ static int info_coll_tree(tuboinfo_t *t, char *buf, size_t cap, int *level)
   int *group_of = loc != NULL ? calloc((size_t)n, sizeof *group_of) : NULL;
   if (loc != NULL && group_of != NULL) {
     uint64_t forced = tubo__setting_u64("TUBO_COLL_TREE", 0, 0, INT32_MAX);
-    G = tubo__shmc_tree_groups(n, loc, forced, group_of, level);
+    G = tubo__shmc_tree_groups(n, loc, forced, info_oversubscribed(t), group_of, level);
     size_t len = 0;
     for (int g = 0; g < G && len + 1 < cap; g++)
       for (int r = 0, first = 1; r < n && len + 1 < cap; r++)

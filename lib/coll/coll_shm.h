@@ -329,11 +329,12 @@ void tubo__shmc_big_free(shmc_t *s);
 /* The tree (coll_shm_tree.c). Groups P ranks placed at loc[0..P) (by comm rank): forced
  * >= 2 makes groups of forced consecutive ranks, forced 1 none; forced 0 groups by the
  * first of L3, NUMA node and package that gives at least two groups of more than one
- * rank. Sets group_of[r] (groups numbered by their first rank) and *level (the
+ * rank, unless the node's ranks outnumber its processing units (oversubscribed): then
+ * flat. Sets group_of[r] (groups numbered by their first rank) and *level (the
  * TUBO_COMM_TYPE_ value, 0 when forced); returns the number of groups, or 0 where the
  * engine should stay flat. The same on every rank: it reads only what all know alike. */
-int tubo__shmc_tree_groups(int P, const tubo__locality_t *loc, uint64_t forced, int *group_of,
-                           int *level);
+int tubo__shmc_tree_groups(int P, const tubo__locality_t *loc, uint64_t forced, int oversubscribed,
+                           int *group_of, int *level);
 /* Makes s's tree from the places its transport told every rank (TUBO_COLL_TREE), or
  * leaves it flat. Returns 0 or TUBO_ENOMEM. */
 int tubo__shmc_tree_setup(shmc_t *s);

@@ -10,8 +10,9 @@
  *
  * The groups come from where the transport says every rank runs (the same places on
  * every rank, no message): the first of L3, NUMA node and package that makes at least
- * two groups of more than one rank; with none the engine stays flat. TUBO_COLL_TREE=g
- * forces groups of g consecutive ranks (1: never a tree).
+ * two groups of more than one rank; with none, or with more ranks on the node than
+ * processing units, the engine stays flat. TUBO_COLL_TREE=g forces groups of g
+ * consecutive ranks (1: never a tree).
  *
  * Reductions must give the bits of the fixed reduction tree (coll.h). They use the tree
  * where each group is a subtree of it and the leaders' tree is the rest of it, which is
@@ -58,11 +59,17 @@ static int tree_by_level(int P, const tubo__locality_t *loc, int type, int *grou
   return G;
 }
 
-int tubo__shmc_tree_groups(int P, const tubo__locality_t *loc, uint64_t forced, int *group_of,
-                           int *level)
+int tubo__shmc_tree_groups(int P, const tubo__locality_t *loc, uint64_t forced, int oversubscribed,
+                           int *group_of, int *level)
 {
   *level = 0;
   if (forced == 1 || P < 3)
+    return 0;
+  /* Ranks that share cores pay a switch of process for each step a rank waits in, and the
+   * tree has two where the flat engine has one: bound by tuborun --bind-to core on a VM
+   * that shows an L3 per vCPU, 4 and 16 ranks on 2 cores took 1.4-2x as long per barrier
+   * along the tree (doc/benchmarks.md, "What decides the two modes"). */
+  if (forced == 0 && oversubscribed)
     return 0;
   if (forced >= 2) {
     if (forced >= (uint64_t)P)
@@ -165,7 +172,7 @@ int tubo__shmc_tree_setup(shmc_t *s)
   tubo__world_t *w = s->comm->w;
   for (int r = 0; r < s->P; r++)
     loc[r] = w->peers[tubo__comm_world_rank(s->comm, r)].loc;
-  int G = tubo__shmc_tree_groups(s->P, loc, forced, group_of, &t->level);
+  int G = tubo__shmc_tree_groups(s->P, loc, forced, w->oversubscribed, group_of, &t->level);
   int rc = 0;
   if (G > 0) {
     t->leaders = malloc((size_t)G * sizeof *t->leaders);
