@@ -88,6 +88,59 @@ static int shmc_reduce_chunks(shmc_t *s, const tubo__coll_args_t *a, int all)
   return 0;
 }
 
+/* reduce of two ranks beyond a record, in pieces through the other rank's slots, as a
+ * bcast of two ranks goes the other way (coll_shm_move.c): piece j of a call that begins
+ * after step s0 travels at step s0 + 1 + j, in the other rank's slot s0 + 1 + j / np. It
+ * copies piece j in and publishes its step; the root publishes the step too, waits for
+ * the piece and combines it with its own data: rank 0's op rank 1's, the fixed tree of
+ * two. The root publishing piece j's step says that it is done with piece j - 1 (the
+ * engine's rule: a rank at step k + 1 is done reading step k), so piece j, which takes
+ * piece j - 2 np's place, waits for the root at the step after that piece's; the first two
+ * slots wait as any slot's writer does, and a last step with no data closes the call. The
+ * root no longer waits for its own copy into a slot and for the other rank's combination
+ * of the other half before it copies that half out: one copy in and the combination, the
+ * copy in of one piece beside the combination of the last. An allreduce keeps the chunks:
+ * both ranks combining everything cost more than the halves and the copies out (2 vCPUs,
+ * doc/benchmarks.md, "The 2-rank collectives, again"). */
+static int shmc_reduce_pieces(shmc_t *s, const tubo__coll_args_t *a)
+{
+  size_t es = a->t->size, len = a->count * es, np = SHMC_PIECES;
+  size_t piece = (s->slot / np & ~(size_t)(SHMC_LINE - 1)) / es * es;
+  int root = a->root, other = 1 - root, rc;
+  uint32_t s0 = s->step;
+  for (size_t off = 0, j = 0; off < len; off += piece, j++) {
+    size_t n = shmc_min(piece, len - off);
+    uint32_t k = s->step + 1, slot = s0 + 1 + (uint32_t)(j / np);
+    unsigned char *at = shmc_slot(s, other, slot) + j % np * piece;
+    if (s->me == other) {
+      uint32_t done = j < np ? s0 : j < 2 * np ? s0 + 1 : k - 2 * (uint32_t)np + 1;
+      if ((rc = tubo__shmc_wait_all(s, done)) != 0)
+        return rc;
+      memcpy(at, (const unsigned char *)a->sbuf + off, n);
+      tubo__shmc_publish(s, k, SHMC_WAKE_IF_LAST);
+      continue;
+    }
+    unsigned char *out = (unsigned char *)a->rbuf + off;
+    const unsigned char *in = a->in_place ? out : (const unsigned char *)a->sbuf + off;
+    tubo__shmc_publish(s, k, SHMC_WAKE_IF_LAST);
+    if ((rc = tubo__shmc_wait(s, other, k)) != 0)
+      return rc;
+    /* The kernel computes inout = in op inout; rank 0's data is the left operand. Rank 0
+     * combines in the piece's place, which the other rank does not touch again before
+     * this rank publishes a later step. */
+    if (root == 0) {
+      tubo__op_apply(a->op, a->t, in, at, n / es);
+      memcpy(out, at, n);
+    } else {
+      if (!a->in_place)
+        memcpy(out, in, n);
+      tubo__op_apply(a->op, a->t, at, out, n / es);
+    }
+  }
+  tubo__shmc_publish(s, s->step + 1, SHMC_WAKE_IF_LAST);
+  return 0;
+}
+
 /* reduce (all 0) or allreduce (all 1): in a flag record; beyond a slot among more than two
  * ranks, through the scratch; else in chunks of a slot, or point to point where the
  * chunks would be too many. */
@@ -100,6 +153,8 @@ static int shmc_reduce_any(tubo_comm_t *comm, const tubo__coll_args_t *a, int al
   int rc;
   if (shmc_one_copy(s, len) && (rc = tubo__shmc_reduce_big(s, a, all)) != TUBO__COLL_DECLINE)
     return rc;
+  if (s->P == 2 && !all)
+    return shmc_reduce_pieces(s, a);
   if (shmc_too_many_steps(s, len, s->slot))
     return TUBO__COLL_DECLINE; /* the point-to-point table's reduction */
   return shmc_reduce_chunks(s, a, all);
