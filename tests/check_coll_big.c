@@ -597,7 +597,7 @@ static Suite *coll_big_suite(void)
   th_add_job(tc, "wakes", 2, TH_SHM);
   th_add_job(tc, "wakes", 5, TH_SHM);
   th_add_job(tc, "wakes", 9, TH_SHM);
-  /* Two ranks' reductions beyond a record: a reduce in pieces, an allreduce in chunks. */
+  /* Two ranks' reductions beyond a record: a reduce in pieces, an allreduce in halves of pieces. */
   th_add_job(tc, "two", 2, TH_SHM);
   return s;
 }
