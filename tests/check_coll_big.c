@@ -474,9 +474,106 @@ static void body_refused(void)
   free(want);
 }
 
+/* ---- Two ranks' reductions beyond a record ---- */
+
+/* Elements of es bytes that fill 9 of a 2-rank reduce's pieces and 3 more: past its two
+ * slots, so that later pieces take earlier ones' places (coll_shm_reduce.c). */
+static size_t cb_two_count(const shmc_t *s, size_t es)
+{
+  return 9 * (s->slot / SHMC_PIECES / es) + 3;
+}
+
+/* Element i of got against want's, n of type t. */
+static void cb_two_same(const char *what, tubo_type_t t, size_t n, const void *got,
+                        const void *want)
+{
+  for (size_t i = 0; i < n; i++)
+    if (!cr_equal(t, got, i, want, i)) {
+      char g[64], w[64];
+      cr_format(t, got, i, g, sizeof g);
+      cr_format(t, want, i, w, sizeof w);
+      TH_CHECK(0, "%s, type %s: element %zu is %s, expected %s", what, cr_type_name(t), i, g, w);
+    }
+}
+
+/* Two ranks, every type and operation where C defines them, counts 0, 1, 7, 1000 and past
+ * two slots of pieces: reduce to each root (in place there every other count) and
+ * allreduce in place and not, in a row with no barrier (a call's first pieces follow the
+ * last one's), each against what this rank computes alone; then a non-commutative
+ * operation of the user's, reduce to each root and allreduce, of a million doubles. */
+static void body_two(void)
+{
+  tubo_comm_t *c = cb_dup(NULL, NULL);
+  shmc_t *s = cb_engine(c);
+  int me = th_rank;
+  TH_EQ("ranks", th_size, 2);
+  for (int ti = 0; ti < CR_NTYPES; ti++)
+    for (int op = 0; op < CR_NOPS; op++) {
+      tubo_type_t t = cr_types[ti];
+      if (!cr_defined(t, op))
+        continue;
+      size_t es = cr_size(t), big = cb_two_count(s, es);
+      const size_t ns[] = {0, 1, 7, 1000, big};
+      unsigned char *in = th_malloc(big * es), *out = th_malloc(big * es);
+      unsigned char *want = th_malloc(big * es);
+      char what[96];
+      for (size_t k = 0; k < sizeof ns / sizeof ns[0]; k++) {
+        size_t n = ns[k];
+        for (size_t i = 0; i < n; i++) {
+          cr_set(t, in, i, cr_value(op, me, 2, i));
+          cr_reduce_ranks(t, op, 0, 2, 2, i, want);
+        }
+        for (int root = 0; root < 2; root++) {
+          int inplace = (int)(k + (size_t)op) % 2 && me == root;
+          snprintf(what, sizeof what, "2-rank reduce %s of %zu to %d%s", cr_op_names[op], n, root,
+                   inplace ? " in place" : "");
+          memset(out, 0x5a, n * es);
+          if (inplace)
+            memcpy(out, in, n * es);
+          TH_OK(tubo_reduce(inplace ? TUBO_IN_PLACE : in, me == root ? out : NULL, n, t, cr_ops[op],
+                            root, c));
+          if (me == root)
+            cb_two_same(what, t, n, out, want);
+        }
+        snprintf(what, sizeof what, "2-rank allreduce %s of %zu", cr_op_names[op], n);
+        memset(out, 0x5a, n * es);
+        TH_OK(tubo_allreduce(in, out, n, t, cr_ops[op], c));
+        cb_two_same(what, t, n, out, want);
+        snprintf(what, sizeof what, "2-rank allreduce in place %s of %zu", cr_op_names[op], n);
+        memcpy(out, in, n * es);
+        TH_OK(tubo_allreduce(TUBO_IN_PLACE, out, n, t, cr_ops[op], c));
+        cb_two_same(what, t, n, out, want);
+      }
+      free(in), free(out), free(want);
+    }
+  tubo_op_t *skew = NULL;
+  TH_OK(tubo_op_create(cb_skew, 0, &skew));
+  size_t n = 1000000;
+  double *in = th_malloc(n * sizeof(double)), *out = th_malloc(n * sizeof(double));
+  double *want = th_malloc(n * sizeof(double));
+  cb_fill(in, n, me, 3);
+  cb_fill(want, n, 1, 3);
+  double *in0 = th_malloc(n * sizeof(double));
+  cb_fill(in0, n, 0, 3);
+  cb_skew(in0, want, n, TUBO_DOUBLE); /* rank 0's op rank 1's */
+  for (int root = 0; root < 2; root++) {
+    memset(out, 0, n * sizeof(double));
+    TH_OK(tubo_reduce(in, me == root ? out : NULL, n, TUBO_DOUBLE, skew, root, c));
+    if (me == root)
+      cb_same(root == 0 ? "2-rank reduce of the user's operation to 0"
+                        : "2-rank reduce of the user's operation to 1",
+              n, out, want);
+  }
+  TH_OK(tubo_allreduce(in, out, n, TUBO_DOUBLE, skew, c));
+  cb_same("2-rank allreduce of the user's operation", n, out, want);
+  TH_OK(tubo_op_free(&skew));
+  TH_OK(tubo_comm_free(&c));
+  free(in), free(out), free(want), free(in0);
+}
+
 static const th_body_t bodies[] = {
     {"big", body_big, 0},     {"moves", body_moves, 0}, {"refused", body_refused, 0},
-    {"wakes", body_wakes, 0}, {NULL, NULL, 0},
+    {"wakes", body_wakes, 0}, {"two", body_two, 0},     {NULL, NULL, 0},
 };
 
 static Suite *coll_big_suite(void)
@@ -500,6 +597,8 @@ static Suite *coll_big_suite(void)
   th_add_job(tc, "wakes", 2, TH_SHM);
   th_add_job(tc, "wakes", 5, TH_SHM);
   th_add_job(tc, "wakes", 9, TH_SHM);
+  /* Two ranks' reductions beyond a record: a reduce in pieces, an allreduce in halves of pieces. */
+  th_add_job(tc, "two", 2, TH_SHM);
   return s;
 }
 

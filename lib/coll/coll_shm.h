@@ -23,7 +23,9 @@
  * holds already, and a root of small broadcasts runs up to SHMC_DEPTH steps ahead. A bcast
  * of two ranks beyond a record goes in pieces of its root's two slots (SHMC_PIECES), whose
  * reader publishes each step once it has copied the piece: the root waits for that alone,
- * up to two slots ahead.
+ * up to two slots ahead. A reduce of two ranks goes so the other way, and an allreduce of
+ * two ranks in pieces of both ranks' slots, each rank combining half of each piece
+ * (coll_shm_reduce.c).
  *
  * Larger bcasts, reduces, allreduces, gathers, scatters, allgathers(v) and alltoalls of
  * more than two ranks copy once through a scratch block of the heap that the

@@ -7,7 +7,9 @@
  * copies its part into its slot; once all have, rank i combines slice i of the chunk
  * across the slots along the tree (in place, in the slots' slice i, which only it reads)
  * and publishes the result in its other slot; once all have, the ranks that want the
- * result copy every slice out. */
+ * result copy every slice out. Two ranks go in pieces of a quarter slot instead: one copy
+ * in and the root's combination as they come (reduce), or each rank combining half of
+ * each piece (allreduce). */
 #include "config.h"
 
 #include <string.h>
@@ -88,6 +90,124 @@ static int shmc_reduce_chunks(shmc_t *s, const tubo__coll_args_t *a, int all)
   return 0;
 }
 
+/* reduce of two ranks beyond a record, in pieces through the other rank's slots, as a
+ * bcast of two ranks goes the other way (coll_shm_move.c): piece j of a call that begins
+ * after step s0 travels at step s0 + 1 + j, in the other rank's slot s0 + 1 + j / np. It
+ * copies piece j in and publishes its step; the root publishes the step too, waits for
+ * the piece and combines it with its own data: rank 0's op rank 1's, the fixed tree of
+ * two. The root publishing piece j's step says that it is done with piece j - 1 (the
+ * engine's rule: a rank at step k + 1 is done reading step k), so piece j, which takes
+ * piece j - 2 np's place, waits for the root at the step after that piece's; the first two
+ * slots wait as any slot's writer does, and a last step with no data closes the call. The
+ * root no longer waits for its own copy into a slot and for the other rank's combination
+ * of the other half before it copies that half out: one copy in and the combination, the
+ * copy in of one piece beside the combination of the last. An allreduce splits each piece
+ * in halves instead (shmc_allreduce_halves): both ranks combining all of it took longer
+ * than the chunks on 2 vCPUs (doc/benchmarks.md, "The 2-rank collectives, again"). */
+static int shmc_reduce_pieces(shmc_t *s, const tubo__coll_args_t *a)
+{
+  size_t es = a->t->size, len = a->count * es, np = SHMC_PIECES;
+  size_t piece = (s->slot / np & ~(size_t)(SHMC_LINE - 1)) / es * es;
+  int root = a->root, other = 1 - root, rc;
+  uint32_t s0 = s->step;
+  for (size_t off = 0, j = 0; off < len; off += piece, j++) {
+    size_t n = shmc_min(piece, len - off);
+    uint32_t k = s->step + 1, slot = s0 + 1 + (uint32_t)(j / np);
+    unsigned char *at = shmc_slot(s, other, slot) + j % np * piece;
+    if (s->me == other) {
+      uint32_t done = j < np ? s0 : j < 2 * np ? s0 + 1 : k - 2 * (uint32_t)np + 1;
+      if ((rc = tubo__shmc_wait_all(s, done)) != 0)
+        return rc;
+      memcpy(at, (const unsigned char *)a->sbuf + off, n);
+      tubo__shmc_publish(s, k, SHMC_WAKE_IF_LAST);
+      continue;
+    }
+    unsigned char *out = (unsigned char *)a->rbuf + off;
+    const unsigned char *in = a->in_place ? out : (const unsigned char *)a->sbuf + off;
+    tubo__shmc_publish(s, k, SHMC_WAKE_IF_LAST);
+    if ((rc = tubo__shmc_wait(s, other, k)) != 0)
+      return rc;
+    /* The kernel computes inout = in op inout; rank 0's data is the left operand. Rank 0
+     * combines in the piece's place, which the other rank does not touch again before
+     * this rank publishes a later step. */
+    if (root == 0) {
+      tubo__op_apply(a->op, a->t, in, at, n / es);
+      memcpy(out, at, n);
+    } else {
+      if (!a->in_place)
+        memcpy(out, in, n);
+      tubo__op_apply(a->op, a->t, at, out, n / es);
+    }
+  }
+  tubo__shmc_publish(s, s->step + 1, SHMC_WAKE_IF_LAST);
+  return 0;
+}
+
+/* allreduce of two ranks beyond a record, in pieces, each rank combining half of each:
+ * piece j of a call that begins after step s0 takes steps a = s0 + 1 + 2 j and a + 1, in
+ * each rank's slot s0 + 1 + j / np at (j % np) pieces. Rank 0 combines the piece's first
+ * half (tubo__shmc_slice), rank 1 the rest. At step a each rank copies the half the other
+ * combines into its place and publishes a; then rank 0 combines its own first half with
+ * rank 1's copy, in rank 1's place (the kernel's inout), and rank 1 its second half in
+ * its result, which it copies over rank 0's copy; both publish a + 1, and each copies the
+ * other's half of the result out of its own place. Both halves are rank 0's data op rank
+ * 1's, the fixed tree of two, so both ranks hold the same bits. Each rank copies half the
+ * data in and half out, where the chunks of a slot copied all of it in and out, and only
+ * the other rank's two steps of a piece hold it, where the chunks held both ranks twice a
+ * slot. The ranks' rule (a rank at step k + 1 is done reading step k) holds at every
+ * step: piece j's place is free again once the other rank has published piece j's second
+ * step, which piece j + 2 np, taking it, waits for; the first two slots wait as any slot's
+ * writer does, and a last step with no data closes the call. */
+static int shmc_allreduce_halves(shmc_t *s, const tubo__coll_args_t *a)
+{
+  size_t es = a->t->size, len = a->count * es, np = SHMC_PIECES;
+  size_t piece = (s->slot / np & ~(size_t)(SHMC_LINE - 1)) / es * es;
+  const unsigned char *in = a->in_place ? a->rbuf : a->sbuf;
+  unsigned char *out = a->rbuf;
+  int me = s->me, other = 1 - me, rc;
+  uint32_t s0 = s->step;
+  for (size_t off = 0, j = 0; off < len; off += piece, j++) {
+    size_t n = shmc_min(piece, len - off), lo, mid;
+    tubo__shmc_slice(s, es, n / es, 0, &lo, &mid);
+    mid *= es; /* rank 0 combines [0, mid) of the piece, rank 1 [mid, n) */
+    uint32_t k = s->step + 1, slot = s0 + 1 + (uint32_t)(j / np);
+    uint32_t done = j < np ? s0 : j < 2 * np ? s0 + 1 : k - 4 * (uint32_t)np + 1;
+    unsigned char *mine = shmc_slot(s, me, slot) + j % np * piece;
+    unsigned char *theirs = shmc_slot(s, other, slot) + j % np * piece;
+    const unsigned char *src = in + off;
+    unsigned char *dst = out + off;
+    if ((rc = tubo__shmc_wait_all(s, done)) != 0)
+      return rc;
+    /* The half the other rank combines, into this rank's place. */
+    if (me == 0)
+      memcpy(mine + mid, src + mid, n - mid);
+    else
+      memcpy(mine, src, mid);
+    tubo__shmc_publish(s, k, SHMC_WAKE_IF_LAST);
+    if ((rc = tubo__shmc_wait(s, other, k)) != 0)
+      return rc;
+    /* The kernel computes inout = in op inout; rank 0's data is the left operand. */
+    if (me == 0) {
+      tubo__op_apply(a->op, a->t, src, theirs, mid / es);
+      memcpy(dst, theirs, mid);
+    } else {
+      if (!a->in_place)
+        memcpy(dst + mid, src + mid, n - mid);
+      tubo__op_apply(a->op, a->t, theirs + mid, dst + mid, (n - mid) / es);
+      memcpy(theirs + mid, dst + mid, n - mid);
+    }
+    tubo__shmc_publish(s, k + 1, SHMC_WAKE_IF_LAST);
+    if ((rc = tubo__shmc_wait(s, other, k + 1)) != 0)
+      return rc;
+    if (me == 0)
+      memcpy(dst + mid, mine + mid, n - mid);
+    else
+      memcpy(dst, mine, mid);
+  }
+  tubo__shmc_publish(s, s->step + 1, SHMC_WAKE_IF_LAST);
+  return 0;
+}
+
 /* reduce (all 0) or allreduce (all 1): in a flag record; beyond a slot among more than two
  * ranks, through the scratch; else in chunks of a slot, or point to point where the
  * chunks would be too many. */
@@ -100,6 +220,8 @@ static int shmc_reduce_any(tubo_comm_t *comm, const tubo__coll_args_t *a, int al
   int rc;
   if (shmc_one_copy(s, len) && (rc = tubo__shmc_reduce_big(s, a, all)) != TUBO__COLL_DECLINE)
     return rc;
+  if (s->P == 2)
+    return all ? shmc_allreduce_halves(s, a) : shmc_reduce_pieces(s, a);
   if (shmc_too_many_steps(s, len, s->slot))
     return TUBO__COLL_DECLINE; /* the point-to-point table's reduction */
   return shmc_reduce_chunks(s, a, all);

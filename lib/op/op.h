@@ -37,7 +37,7 @@ struct tubo_op {
   tubo_op_fn fn;       /* a user's operation, else NULL */
 };
 
-/* Combines n elements: inout[i] = in[i] op inout[i]. */
+/* Combines n elements: inout[i] = in[i] op inout[i]; in and inout do not overlap. */
 typedef void (*tubo__kernel_t)(const void *in, void *inout, size_t n);
 
 /* Facts of an element type. */
