@@ -180,7 +180,6 @@ void tubo__coll_finish(tubo__coll_req_t *c, int error);
 
 /* ---- Shared helpers of the algorithms (coll_util.c) ------------------------------------ */
 
-/* Combines count elements: b = a op b where a holds the lower ranks' part (MPI's order). */
 /* memcpy that accepts a NULL buffer with nothing to copy: MPI allows a NULL buffer with a
  * count of 0, and memcpy does not. */
 static inline void tubo__coll_copy(void *dst, const void *src, size_t n)
@@ -189,6 +188,8 @@ static inline void tubo__coll_copy(void *dst, const void *src, size_t n)
     memcpy(dst, src, n);
 }
 
+/* Combines count elements: upper = lower op upper, lower holding the lower ranks' part (MPI's
+ * order); the two do not overlap. */
 static inline void tubo__coll_combine(const tubo__coll_args_t *a, const void *lower, void *upper,
                                       size_t count)
 {
