@@ -51,8 +51,13 @@ static inline void dict_step(enum tubo__dict_step s)
 #define DICT_TRIES 16
 
 /* A write that probes this far past its key's position asks for a resize, whatever the
- * counts say. */
-#define DICT_PROBE_LONG 64
+ * counts say. Far enough that a table below three quarters full seldom gets there: the
+ * longest run of taken slots among 100000 keys at 61% full is about 110 slots (at 75%,
+ * about 300), and a resize of a large table costs every process that uses it the first
+ * touch of each of the new table's pages, where a long probe costs one write a few lines
+ * (256 slots are 32 lines). With 64, four processes inserting 80000 keys doubled their
+ * 1 MiB table to 2 MiB in one run of six. */
+#define DICT_PROBE_LONG 256
 
 /* ---- Hashing ---- */
 
