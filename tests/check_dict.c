@@ -377,13 +377,13 @@ static uint32_t table_log2(tubo_dict_t *d)
 }
 
 /* A growing dict goes through few tables (every process pays for each page of each table
- * it touches): 1024 slots, 16384, 131072, then twofold; each grows at three quarters
- * full, or before where an insert probed far. */
+ * it touches): 1024 slots, 8192, 65536, then twofold; each grows at three quarters full,
+ * or a little before where an insert probed far. */
 START_TEST(test_table_ladder)
 {
   tubo_dict_t *d = new_dict();
-  static const uint32_t want[] = {10, 14, 17, 18};
-  static const long grows_at[] = {768, 12288, 98304};
+  static const uint32_t want[] = {10, 13, 16, 17, 18};
+  static const long grows_at[] = {768, 6144, 49152, 98304};
   size_t seen = 0;
   uint32_t sizes[8];
   sizes[seen++] = table_log2(d);
@@ -393,17 +393,17 @@ START_TEST(test_table_ladder)
     TH_CK_OK(tubo_dict_set(d, key, &i, sizeof i));
     uint32_t l = table_log2(d);
     if (l != sizes[seen - 1]) {
-      ck_assert_msg(seen < 4, "after %ld keys: expected no table past 2^18 slots, got 2^%u", i + 1,
+      ck_assert_msg(seen < 5, "after %ld keys: expected no table past 2^18 slots, got 2^%u", i + 1,
                     l);
-      /* At three quarters full, or earlier where one insert probed too far. */
-      ck_assert_msg(i + 1 > grows_at[seen - 1] / 2 && i + 1 <= grows_at[seen - 1] + 1,
-                    "table of 2^%u slots: expected it to grow past half full, at key %ld at the "
+      /* At three quarters full, or earlier where one insert probed too far: past 5/8. */
+      ck_assert_msg(i + 1 > grows_at[seen - 1] * 5 / 6 && i + 1 <= grows_at[seen - 1] + 1,
+                    "table of 2^%u slots: expected it to grow past 5/8 full, at key %ld at the "
                     "latest, grew at key %ld",
                     sizes[seen - 1], grows_at[seen - 1] + 1, i + 1);
       sizes[seen++] = l;
     }
   }
-  ck_assert_msg(seen == 4, "tables: expected 4 sizes, got %zu", seen);
+  ck_assert_msg(seen == 5, "tables: expected 5 sizes, got %zu", seen);
   for (size_t k = 0; k < seen; k++)
     ck_assert_msg(sizes[k] == want[k], "table %zu: expected 2^%u slots, got 2^%u", k, want[k],
                   sizes[k]);
@@ -510,7 +510,7 @@ START_TEST(test_many_processes)
 END_TEST
 
 /* Processes inserting keys of their own at once, through every resize from 1024 slots to
- * 262144 (the twofold step from 131072 included): every key is found with its value, the
+ * 262144 (the twofold steps from 65536 included): every key is found with its value, the
  * length is exact, each process's keys come in its own insertion order, and the heap
  * holds the dict's blocks and nothing more. */
 #define GROW_PROCS 4

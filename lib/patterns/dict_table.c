@@ -463,20 +463,20 @@ static void dict_rehash(dict_table_t *t, uint32_t log2, dict_table_t *nt, uint32
 }
 
 /* The size for live keys: at most half full, so that it takes half as many inserts again
- * before the next resize at three quarters; a sixteenth while the table is smaller than
- * 2^DICT_LOG_FAST slots, so that a growing dict goes through few tables: 1024 slots,
- * then 16384, then 131072 (1 MiB), twofold from there. Every process that uses a table
- * pays for each of its pages the first time it touches it: on this project's virtual
- * machine 10-20 us a page and process (doc/benchmarks.md), which for four processes
- * inserting 80000 keys cost more than their probes. A table they outgrow is one they
- * touched all of for nothing, so the ladder skips the sizes whose whole life would be
- * short: 80000 keys go through 290 pages of tables where an eightfold ladder (8 KiB,
- * 64 KiB, 512 KiB, 1 MiB) took 402. */
-#define DICT_LOG_FAST 17u
+ * before the next resize at three quarters; an eighth while the table is small (up to
+ * DICT_LOG_FAST), so that a growing dict resizes less often while a resize costs little
+ * memory. A large table is kept that dense because every process that uses it pays for
+ * each of its pages the first time it touches it: on this project's virtual machine
+ * about 7 us a page and process (doc/benchmarks.md), which for four processes inserting
+ * 80000 keys was more than their probes of the table cost. Growing sixteenfold to 131072
+ * slots, so as to skip the 65536-slot table, made those four processes 1.1x faster and
+ * one process writing 20000 keys (then in 1 MiB, not 512 KiB) 0.86x: not kept
+ * (doc/benchmarks.md, dict22). */
+#define DICT_LOG_FAST 16u
 static uint32_t dict_log_for(uint64_t live)
 {
   uint32_t l = DICT_LOG_MIN;
-  while (l < DICT_LOG_MAX && ((uint64_t)1 << l) < (l < DICT_LOG_FAST ? 16 : 2) * live)
+  while (l < DICT_LOG_MAX && ((uint64_t)1 << l) < (l < DICT_LOG_FAST ? 8 : 2) * live)
     l++;
   return l;
 }
