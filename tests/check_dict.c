@@ -366,6 +366,51 @@ START_TEST(test_corrupt)
 }
 END_TEST
 
+/* The log2 of the slots of d's current table. */
+static uint32_t table_log2(tubo_dict_t *d)
+{
+  dict_head_t *sh = d->core.sh;
+  dict_table_t *t = tubo__objheap_at(&d->core.mem, atomic_load(&sh->table), sizeof *t);
+  ck_assert_msg(t != NULL, "table: expected a block in the heap, got offset %llu",
+                (unsigned long long)atomic_load(&sh->table));
+  return atomic_load(&t->log2);
+}
+
+/* A growing dict goes through few tables (every process pays for each page of each table
+ * it touches): 1024 slots, 8192, 65536, then twofold; each grows at three quarters full,
+ * or a little before where an insert probed far. */
+START_TEST(test_table_ladder)
+{
+  tubo_dict_t *d = new_dict();
+  static const uint32_t want[] = {10, 13, 16, 17, 18};
+  static const long grows_at[] = {768, 6144, 49152, 98304};
+  size_t seen = 0;
+  uint32_t sizes[8];
+  sizes[seen++] = table_log2(d);
+  char key[32];
+  for (long i = 0; i < 100000; i++) {
+    snprintf(key, sizeof key, "t%ld", i);
+    TH_CK_OK(tubo_dict_set(d, key, &i, sizeof i));
+    uint32_t l = table_log2(d);
+    if (l != sizes[seen - 1]) {
+      ck_assert_msg(seen < 5, "after %ld keys: expected no table past 2^18 slots, got 2^%u", i + 1,
+                    l);
+      /* At three quarters full, or earlier where one insert probed too far: past 5/8. */
+      ck_assert_msg(i + 1 > grows_at[seen - 1] * 5 / 6 && i + 1 <= grows_at[seen - 1] + 1,
+                    "table of 2^%u slots: expected it to grow past 5/8 full, at key %ld at the "
+                    "latest, grew at key %ld",
+                    sizes[seen - 1], grows_at[seen - 1] + 1, i + 1);
+      sizes[seen++] = l;
+    }
+  }
+  ck_assert_msg(seen == 5, "tables: expected 5 sizes, got %zu", seen);
+  for (size_t k = 0; k < seen; k++)
+    ck_assert_msg(sizes[k] == want[k], "table %zu: expected 2^%u slots, got 2^%u", k, want[k],
+                  sizes[k]);
+  TH_CK_OK(tubo_dict_free(d));
+}
+END_TEST
+
 /* ---- Processes ---- */
 
 #define MANY_PROCS  4
@@ -928,6 +973,7 @@ static Suite *dict_suite(void)
   tcase_add_test(tc, test_million_keys);
   tcase_add_test(tc, test_heap_full);
   tcase_add_test(tc, test_corrupt);
+  tcase_add_test(tc, test_table_ladder);
   tcase_add_test(tc, test_namespace);
   suite_add_tcase(s, tc);
 

@@ -734,6 +734,79 @@ static void workers_check_and_free(area_t *a, int nworkers)
   check_and_free(all, n);
 }
 
+/* Carved batches wait in their carver's shard: a process's small blocks are contiguous,
+ * not interleaved with another's; a full heap hands out what waits in any shard; a shard
+ * word overwritten is TUBO_ECORRUPT. */
+START_TEST(shard_batches)
+{
+  heap_make((uint64_t)1 << 20);
+  unsigned c = heap_small_class(48 + HEAP_HDR);
+  uint64_t bytes = heap_small_bytes(c);
+  uint64_t a = must_alloc(48, 0);
+  _Atomic uint64_t *in = shared_area(4 * sizeof(uint64_t));
+  pid_t kid = fork();
+  if (kid == 0) {
+    uint64_t x = 0, y = 0;
+    if (tubo__heap_alloc(H, 48, 0, &x) != 0 || tubo__heap_alloc(H, 48, 0, &y) != 0)
+      child_fail("two allocs of 48 bytes: expected 0");
+    atomic_store(&in[0], x);
+    atomic_store(&in[1], y);
+    atomic_store(&in[2], (uint64_t)getpid() % HEAP_NSHARD);
+    _exit(0); /* its blocks stay allocated, its batch's spares wait in its shard */
+  }
+  expect_exit0(kid, "child allocating two blocks");
+  uint64_t x = atomic_load(&in[0]), y = atomic_load(&in[1]);
+  uint64_t b = must_alloc(48, 0);
+  EXPECT(b == a + bytes, "the parent's second block: expected %#llx, next in its batch, got %#llx",
+         (unsigned long long)(a + bytes), (unsigned long long)b);
+  EXPECT(y == x + bytes, "the child's second block: expected %#llx, next to its first, got %#llx",
+         (unsigned long long)(x + bytes), (unsigned long long)y);
+  if (atomic_load(&in[2]) != (uint64_t)getpid() % HEAP_NSHARD)
+    EXPECT(x >= a + HEAP_BATCH_MAX * bytes,
+           "the child's first block: expected a batch of its own past %#llx, got %#llx",
+           (unsigned long long)(a + HEAP_BATCH_MAX * bytes), (unsigned long long)x);
+  /* Full: every block comes out, those waiting in the child's shard included. */
+  uint64_t n = 4, off; /* a, b and the child's two */
+  int rc;
+  while ((rc = tubo__heap_alloc(H, 48, 0, &off)) == 0)
+    n++;
+  EXPECT(rc == TUBO_ESHM, "filling the heap: expected TUBO_ESHM at the end, got %s",
+         tubo_err_name(rc));
+  for (unsigned s = 0; s < HEAP_NSHARD; s++)
+    EXPECT(atomic_load(&H->ctl->shard[s].batch[c]) == 0,
+           "shard %u once the heap is full: expected no blocks waiting, got word %#llx", s,
+           (unsigned long long)atomic_load(&H->ctl->shard[s].batch[c]));
+  tubo__heap_stats_t st;
+  tubo__heap_stats(H, &st);
+  EXPECT(st.blocks == n, "blocks allocated: expected %llu, got %llu", (unsigned long long)n,
+         (unsigned long long)st.blocks);
+  EXPECT(tubo__heap_check(H) == 0, "check of the full heap: expected 0");
+  heap_done();
+  /* A shard word that names blocks never carved. */
+  heap_make((uint64_t)1 << 20);
+  a = must_alloc(48, 0);
+  _Atomic uint64_t *w = &H->ctl->shard[(uint64_t)getpid() % HEAP_NSHARD].batch[c];
+  uint64_t saved = atomic_load(w);
+  EXPECT(saved != 0, "after one alloc of 48 bytes: expected its batch's spares in the shard");
+  atomic_store(w, (uint64_t)5 << HEAP_UNIT_BITS | ((uint64_t)H->end - 4096) >> 4);
+  rc = tubo__heap_alloc(H, 48, 0, &off);
+  EXPECT(rc == TUBO_ECORRUPT, "alloc from a forged shard word: expected TUBO_ECORRUPT, got %s",
+         tubo_err_name(rc));
+  rc = tubo__heap_check(H);
+  EXPECT(rc == TUBO_ECORRUPT, "check with a forged shard word: expected TUBO_ECORRUPT, got %s",
+         tubo_err_name(rc));
+  atomic_store(w, saved);
+  b = must_alloc(48, 0);
+  EXPECT(b == a + bytes, "with the shard word put back: expected %#llx, got %#llx",
+         (unsigned long long)(a + bytes), (unsigned long long)b);
+  must_free(a);
+  must_free(b);
+  EXPECT(tubo__heap_check(H) == 0, "check with the shard word put back: expected 0");
+  munmap((void *)in, 4 * sizeof(uint64_t));
+  heap_done();
+}
+END_TEST
+
 START_TEST(processes_random)
 {
   heap_make((uint64_t)64 << 20);
@@ -1054,6 +1127,7 @@ static Suite *heap_suite(void)
   suite_add_tcase(s, tc);
   tc = th_tcase("processes");
   tcase_add_test(tc, aba_stalled_pop);
+  tcase_add_test(tc, shard_batches);
   tcase_add_test(tc, processes_random);
   tcase_add_test(tc, killed_at_each_step);
   tcase_add_test(tc, killed_at_random_while_others_work);

@@ -9,6 +9,7 @@
 
 #include "heap/heap_shared.h"
 #include "os/os.h"
+#include "patterns/lock.h"
 #include "tubo.h"
 
 void (*tubo__heap_step_hook)(enum tubo__heap_step step);
@@ -23,10 +24,6 @@ static inline void heap_step(enum tubo__heap_step s)
  * system call once per this many bytes; each process maps them (heap_map_small) in steps
  * as large, one system call where touching them would fault once a page. */
 #define HEAP_RESERVE_STEP ((uint64_t)256 << 10)
-/* A carved batch of small blocks spans about this many bytes (at least one block, at
- * most HEAP_BATCH_MAX): fewer trips to the carving word, little memory left idle. */
-#define HEAP_BATCH_BYTES 16384u
-#define HEAP_BATCH_MAX   128u
 
 /* ---- Geometry ---- */
 
@@ -239,6 +236,49 @@ static int heap_pop(const tubo__heap_t *h, unsigned c, uint64_t *off, uint64_t *
   }
 }
 
+/* ---- Shards: carved batches kept for the processes that carved them ---- */
+
+/* This process's shard: a hint for where its own batches wait (any shard is correct). */
+static inline unsigned heap_shard_self(void)
+{
+  return tubo__lock_self() % HEAP_NSHARD;
+}
+
+/* Takes the next block of class c's batch in shard s: 1 with its offset, 0 when the shard
+ * has none, TUBO_ECORRUPT when its word names blocks that were never carved. */
+static int heap_shard_take(const tubo__heap_t *h, unsigned s, unsigned c, uint64_t *off)
+{
+  _Atomic uint64_t *p = &h->ctl->shard[s].batch[c];
+  uint64_t w = atomic_load_explicit(p, memory_order_acquire);
+  uint64_t bytes = heap_small_bytes(c);
+  while (w != 0) {
+    uint64_t n = w >> HEAP_UNIT_BITS, x = (w & HEAP_UNIT_MASK) << 4, lo, hi;
+    if (n == 0 || n > HEAP_BATCH_MAX || !heap_fits(h, c, x) ||
+        heap_ends(h, atomic_load_explicit(&h->ctl->carve, memory_order_acquire), &lo, &hi) != 0 ||
+        x - HEAP_HDR + n * bytes > lo)
+      return TUBO_ECORRUPT;
+    uint64_t next = n > 1 ? (n - 1) << HEAP_UNIT_BITS | (x + bytes) >> 4 : 0;
+    if (atomic_compare_exchange_weak_explicit(p, &w, next, memory_order_acq_rel,
+                                              memory_order_acquire)) {
+      *off = x;
+      return 1;
+    }
+  }
+  return 0;
+}
+
+/* With the heap full: a block of class c from any shard's batch (other processes' spare
+ * blocks, or those of a process that ended). */
+static int heap_shard_steal(const tubo__heap_t *h, unsigned c, uint64_t *off)
+{
+  for (unsigned s = 0; s < HEAP_NSHARD; s++) {
+    int rc = heap_shard_take(h, s, c, off);
+    if (rc != 0)
+      return rc;
+  }
+  return 0;
+}
+
 /* ---- Carving ---- */
 
 /* Carves a batch of small blocks of class c: keeps the first (*off), pushes the others. */
@@ -275,8 +315,19 @@ static int heap_carve_small(tubo__heap_t *h, unsigned c, uint64_t *off)
   }
   heap_step(TUBO__HEAP_S_CARVED);
   heap_map_small(h, start + n * bytes);
-  /* Nobody else knows these blocks yet: plain writes, published by the push. */
   uint64_t first = start + HEAP_HDR;
+  atomic_fetch_add_explicit(&ctl->cls[c].carved, n, memory_order_relaxed);
+  /* The spare blocks wait in this process's shard, headers unwritten (an allocation
+   * writes them); where another batch already waits there, they go to the free list. */
+  uint64_t spare = n > 1 ? (n - 1) << HEAP_UNIT_BITS | (first + bytes) >> 4 : 0, none = 0;
+  if (spare != 0 &&
+      atomic_compare_exchange_strong_explicit(&ctl->shard[heap_shard_self()].batch[c], &none, spare,
+                                              memory_order_release, memory_order_relaxed)) {
+    heap_step(TUBO__HEAP_S_SPARED);
+    *off = first;
+    return 0;
+  }
+  /* Nobody else knows these blocks yet: plain writes, published by the push. */
   for (uint64_t i = 1; i < n; i++) {
     uint64_t x = first + i * bytes;
     struct heap_block *b = heap_block(h, x);
@@ -284,7 +335,6 @@ static int heap_carve_small(tubo__heap_t *h, unsigned c, uint64_t *off)
     atomic_store_explicit(&b->next, i + 1 < n ? (x + bytes) >> 4 : 0, memory_order_relaxed);
   }
   heap_step(TUBO__HEAP_S_CHAINED);
-  atomic_fetch_add_explicit(&ctl->cls[c].carved, n, memory_order_relaxed);
   if (n > 1) {
     heap_push(h, c, first + bytes, first + (n - 1) * bytes);
     heap_step(TUBO__HEAP_S_SPARED);
@@ -347,15 +397,26 @@ int tubo__heap_alloc(tubo__heap_t *h, size_t size, unsigned flags, uint64_t *off
     return TUBO_ETOOBIG;
   unsigned c = (unsigned)ci;
   struct heap_class *k = &h->ctl->cls[c];
-  uint64_t x, w;
+  uint64_t x, w = 0;
+  /* The free list first (the block freed last, likely still in a cache), then, for small
+   * blocks, this process's carved batch, then a new batch; with the heap full, other
+   * shards' batches. */
   int rc = heap_pop(h, c, &x, &w);
   if (rc < 0)
     return rc;
   int dirty = 0;
+  if (rc == 0 && !heap_is_run(c))
+    rc = heap_shard_take(h, heap_shard_self(), c, &x);
+  if (rc < 0)
+    return rc;
   if (rc == 0) {
     rc = heap_is_run(c) ? heap_carve_run(h, c, &x) : heap_carve_small(h, c, &x);
+    if (rc == TUBO_ESHM && !heap_is_run(c))
+      rc = heap_shard_steal(h, c, &x) == 1 ? 0 : TUBO_ESHM;
     if (rc != 0)
       return rc;
+  } else if (w == 0) {
+    /* from a carved batch: never handed out, its bytes still zero */
   } else if (heap_word_state(w) == HEAP_PUNCHED) {
     /* Reused: from now on this class keeps its runs' pages when they are freed. */
     if (atomic_load_explicit(&k->reuses, memory_order_relaxed) == 0)
@@ -477,6 +538,15 @@ int tubo__heap_check(const tubo__heap_t *h)
   uint64_t lo, hi;
   if (heap_ends(h, atomic_load(&h->ctl->carve), &lo, &hi) != 0)
     return TUBO_ECORRUPT;
+  /* Every shard's batch lies among the carved small blocks. */
+  for (unsigned s = 0; s < HEAP_NSHARD; s++)
+    for (unsigned c = 0; c < HEAP_NSMALL; c++) {
+      uint64_t w = atomic_load(&h->ctl->shard[s].batch[c]);
+      uint64_t n = w >> HEAP_UNIT_BITS, x = (w & HEAP_UNIT_MASK) << 4;
+      if (w != 0 && (n == 0 || n > HEAP_BATCH_MAX || !heap_fits(h, c, x) ||
+                     x - HEAP_HDR + n * heap_small_bytes(c) > lo))
+        return TUBO_ECORRUPT;
+    }
   for (unsigned c = 0; c < HEAP_NCLASS; c++) {
     const struct heap_class *k = &h->ctl->cls[c];
     uint64_t carved = atomic_load(&k->carved);

@@ -17,6 +17,11 @@
  *   from the header, a few at a time, page runs downward from the end. One 64-bit word
  *   holds both ends, so carving is one compare-and-swap and the two meet only when the
  *   heap is full.
+ * - A carved batch's spare small blocks wait in the carving process's shard (its pid
+ *   modulo 16, one word per class in the header), not in the shared list: an allocation
+ *   takes the list's first block, else its own shard's next block, else carves; a full
+ *   heap takes from any shard. A process's blocks are then in its own pages, where its
+ *   first touch of a page is dear (doc/design.md).
  * - Pages are reserved (fallocate on a memfd) before first use, so a full system gives
  *   TUBO_ESHM, never SIGBUS: for small blocks ahead of the upward end, for runs when
  *   carved or reused. A freed run's pages go back to the OS (hole punching) until its
@@ -28,11 +33,11 @@
  *   reused.
  *
  * Why: every change to the heap is one compare-and-swap on one word (a list head, a
- * block's header, the carving word). A process that dies between two of them, SIGKILL at
- * any instruction, leaves the heap consistent: what it lost is the block it was handling
- * (popped and not yet handed out, or marked free and not yet pushed), a leak the others
- * never see. Nobody waits for anybody, so a process that stops or dies blocks nobody and
- * a preempted process (ranks share cores) delays nobody. A lock whose holder's death is
+ * shard's batch, a block's header, the carving word). A process that dies between two of
+ * them, SIGKILL at any instruction, leaves the heap consistent: what it lost is the block
+ * it was handling (popped and not yet handed out, or marked free and not yet pushed), a
+ * leak the others never see. Nobody waits for anybody, so a process that stops or dies blocks
+ * nobody and a preempted process (ranks share cores) delays nobody. A lock whose holder's death is
  * detected (patterns/lock.h) would make waiters sleep for every preemption of the holder
  * and needs a recovery for each step of every change; doc/design.md has the measurement.
  *

@@ -54,6 +54,22 @@ struct heap_class {
   _Atomic uint32_t reuses;                   /* a run without pages was reused: keep pages */
 };
 
+/* A carved batch of small blocks spans about this many bytes (at least one block, at
+ * most HEAP_BATCH_MAX): fewer trips to the carving word, little memory left idle. */
+#define HEAP_BATCH_BYTES 16384u
+#define HEAP_BATCH_MAX   128u
+
+/* Carved batches of small blocks waiting for the processes of one shard (a process's
+ * shard: its pid modulo HEAP_NSHARD): per small class, the number of blocks left (bits 36
+ * and up) over the next one's unit; 0 for none. A process takes its blocks from its own
+ * shard before the shared free list, so that the blocks it carves, contiguous, are the
+ * ones it uses: on a virtual machine where a process's first touch of a page costs
+ * microseconds, its blocks fill its own pages, not every process's (doc/benchmarks.md). */
+#define HEAP_NSHARD 16u
+struct heap_shard {
+  _Alignas(HEAP_LINE) _Atomic uint64_t batch[HEAP_NSMALL];
+};
+
 struct tubo__heap_ctl {
   _Alignas(HEAP_LINE) _Atomic uint64_t ident; /* heap_ident(): 0 until the first attach */
   /* The two carving ends: units of 16 bytes carved upward from the header (low 36 bits),
@@ -62,6 +78,7 @@ struct tubo__heap_ctl {
   /* How far past the header small blocks' pages are reserved (bytes). */
   _Alignas(HEAP_LINE) _Atomic uint64_t reserved;
   struct heap_class cls[HEAP_NCLASS];
+  struct heap_shard shard[HEAP_NSHARD];
 };
 
 static inline uint64_t heap_word(unsigned state, unsigned cls, uint64_t off)
