@@ -88,8 +88,9 @@ static inline int tubo__shm_slot_stamp_ok(const struct tubo__shm_slot *slot, uin
 /* Slots ahead of the one just filled that a sender asks for in the state for writing
  * (TUBO_SHM_PREFETCH). Each slot was last read by the receiver, on its core, a ring ago:
  * the sender's store to it waits for the line to come back, unless asked for earlier.
- * Eight slots cover a transfer between cores of the VM of doc/benchmarks.md at the
- * pipeline's 30-50 ns per message. */
+ * Four, eight and sixteen measured alike in the pipeline of doc/benchmarks.md. The
+ * sender's copy of the receiver's count is refreshed only when the ring looks full, so
+ * the last slots before each refresh go without: a few in a ring of thousands. */
 #define TUBO__SHM_PREFETCH_DEFAULT 8u
 
 /* Whether the sender that filled position pos may ask for the slot of pos + dist: never
