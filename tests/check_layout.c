@@ -282,6 +282,40 @@ START_TEST(test_stamp_ok)
 }
 END_TEST
 
+/* Which slot a sender that filled a position asks for ahead (shm_ring.h): never the next
+ * one, which a caught-up receiver polls, nor one whose position the receiver may not have
+ * read yet; 0 and 1 ask for none. */
+START_TEST(test_prefetch_ok)
+{
+  static const struct {
+    uint64_t pos, head_seen;
+    uint32_t dist;
+    int ok;
+  } cases[] = {
+      {0, 0, 0, 0}, /* off */
+      {0, 0, 1, 0}, /* the slot the receiver polls */
+      {0, 0, 2, 1},
+      {0, 0, 8, 1},
+      {55, 0, 8, 1}, /* position 63: the ring's last free slot */
+      {56, 0, 8, 0}, /* position 64 holds position 0, maybe unread */
+      {56, 1, 8, 1}, /* read as far as 1: position 0 was read */
+      {100, 45, 8, 1},
+      {100, 44, 8, 0},
+      {10, 10, 64, 0}, /* a whole ring ahead: the slot of position 10 itself */
+      {10, 10, 63, 1},
+      {(1ull << 32) + 60, (1ull << 32), 8, 0},
+      {(1ull << 32) + 50, (1ull << 32), 8, 1},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    int ok = tubo__shm_prefetch_ok(cases[i].pos, cases[i].dist, cases[i].head_seen, 64);
+    ck_assert_msg(ok == cases[i].ok,
+                  "filled %llu, receiver read %llu, %u ahead, 64 slots: expected %s, got %s",
+                  (unsigned long long)cases[i].pos, (unsigned long long)cases[i].head_seen,
+                  cases[i].dist, cases[i].ok ? "prefetch" : "none", ok ? "prefetch" : "none");
+  }
+}
+END_TEST
+
 /* ---- Ranks whose settings differ ---- */
 
 /* Rank 1 asks for another frame size than rank 0: each learns in tubo_init, one that the
@@ -463,6 +497,7 @@ static Suite *layout_suite(void)
   tcase_add_test(tc, test_errors);
   tcase_add_test(tc, test_slot_read);
   tcase_add_test(tc, test_stamp_ok);
+  tcase_add_test(tc, test_prefetch_ok);
   tcase_add_test(tc, test_jobctl_forged_failed_rank);
   tcase_add_test(tc, test_blocked_record);
   suite_add_tcase(s, tc);

@@ -58,6 +58,8 @@ static const info_setting_t info_settings[] = {
     {"TUBO_SHM_RNDV_BYTES", 0, 0, SIZE_MAX, "measured by tuborun, else by cache sharing",
      "single copy from this size for every pair"},
     {"TUBO_SHM_ASYM_FENCE", 1, 0, 1, NULL, "0: full fences instead of membarrier"},
+    {"TUBO_SHM_PREFETCH", TUBO__SHM_PREFETCH_DEFAULT, 0, TUBO__SHM_SLOTS_MAX, NULL,
+     "slots ahead a sender prefetches for writing (0, 1: none)"},
     {"TUBO_NODE_SIZE", 0, 0, TUBO__MAX_RANKS, NULL,
      "under mpirun, pretend nodes of this many ranks (0: the real nodes)"},
     {"TUBO_INIT_TIMEOUT", 300, 0, 86400, NULL,

@@ -85,6 +85,24 @@ static inline int tubo__shm_slot_stamp_ok(const struct tubo__shm_slot *slot, uin
   return st == (uint32_t)(head + 1) || st == before;
 }
 
+/* Slots ahead of the one just filled that a sender asks for in the state for writing
+ * (TUBO_SHM_PREFETCH). Each slot was last read by the receiver, on its core, a ring ago:
+ * the sender's store to it waits for the line to come back, unless asked for earlier.
+ * Four, eight and sixteen measured alike in the pipeline of doc/benchmarks.md. The
+ * sender's copy of the receiver's count is refreshed only when the ring looks full, so
+ * the last slots before each refresh go without: a few in a ring of thousands. */
+#define TUBO__SHM_PREFETCH_DEFAULT 8u
+
+/* Whether the sender that filled position pos may ask for the slot of pos + dist: never
+ * the next slot (the receiver, caught up, polls it: taking the line from it would cost
+ * it a miss at every message), nor one whose position the receiver may not have read
+ * yet, as far as head_seen, the receiver's count the sender last read, says. */
+static inline int tubo__shm_prefetch_ok(uint64_t pos, uint32_t dist, uint64_t head_seen,
+                                        uint32_t nslots)
+{
+  return dist >= 2 && pos + dist - head_seen < nslots;
+}
+
 _Static_assert(sizeof(struct tubo__shm_chan) <= TUBO__SHM_CHAN_HDR, "channel header fits");
 
 #endif /* TUBO_SHM_RING_H */

@@ -61,6 +61,7 @@ typedef struct shm_state {
   int nlive;
   int rr;
   int asym_fence;      /* publishers need no fence of their own (os.h) */
+  uint32_t prefetch;   /* slots ahead a sender prefetches for writing (shm_ring.h) */
   int watch_peers;     /* look at the peers' processes too (no launcher does) */
   uint64_t watched_at; /* when they were last looked at */
   int watch_next;      /* where the next look at them starts (shm_watch_peers) */

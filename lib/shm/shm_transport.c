@@ -62,6 +62,8 @@ static inline void shm_slot_publish(const shm_state_t *s, shm_tx_t *tx, struct t
   slot->len = f->len;
   atomic_store_explicit(&slot->stamp, (uint32_t)(pos + 1), memory_order_release);
   tx->tail = pos + 1;
+  if (tubo__shm_prefetch_ok(pos, s->prefetch, tx->head_seen, s->L.nslots))
+    tubo__os_prefetch_write(&tx->slots[(pos + s->prefetch) & s->smask]);
   if (tx->want_room) {
     tx->want_room = 0;
     atomic_store_explicit(&tx->chan->want_room, 0, memory_order_relaxed);
@@ -894,6 +896,8 @@ static int shm_open_job(tubo__world_t *w, tubo__launch_t *l, const void *arg, vo
    * cycles per message. With rings deep enough that ranks sleep rarely, remote wins, also
    * when ranks share cores (measured: doc/benchmarks-log.md). */
   s->asym_fence = !atomic_load(&s->ctl->fence_denied);
+  s->prefetch = (uint32_t)tubo__setting_u64("TUBO_SHM_PREFETCH", TUBO__SHM_PREFETCH_DEFAULT, 0,
+                                            TUBO__SHM_SLOTS_MAX);
   s->watch_peers = l->spawned;
   s->smask = s->L.nslots - 1;
   s->dmask = s->L.dbytes - 1;
