@@ -48,7 +48,10 @@ static inline void tubo__copy_small(void *dst, const void *src, size_t n)
  * loop; rep movsb streamed 1 MiB 11-22% and 2 MiB 12-39% faster on the VM of
  * doc/benchmarks.md ("Large messages"). Past TUBO__COPY_MOVSB_MAX, one string copy of the
  * whole was 18% slower than memcpy there, but string copies of 1 MiB pieces streamed 4 MiB
- * 17% and 8 MiB 31% faster than memcpy ("String copies in pieces past 2 MiB"). */
+ * 17% and 8 MiB 31% faster than memcpy ("String copies in pieces past 2 MiB"). Pieces of
+ * 256 KiB, a prefetch ahead of each piece and non-temporal stores were no faster (the last
+ * about 25% slower): one core copies at this rate, and the channel runs at it ("The 2-4 MiB
+ * copy from tubo_alloc_mem buffers"). */
 static inline void tubo__copy_large(void *dst, const void *src, size_t n)
 {
   unsigned char *d = dst;
