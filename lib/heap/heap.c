@@ -9,7 +9,6 @@
 
 #include "heap/heap_shared.h"
 #include "os/os.h"
-#include "patterns/lock.h"
 #include "tubo.h"
 
 void (*tubo__heap_step_hook)(enum tubo__heap_step step);
@@ -241,7 +240,7 @@ static int heap_pop(const tubo__heap_t *h, unsigned c, uint64_t *off, uint64_t *
 /* This process's shard: a hint for where its own batches wait (any shard is correct). */
 static inline unsigned heap_shard_self(void)
 {
-  return tubo__lock_self() % HEAP_NSHARD;
+  return tubo__os_self() % HEAP_NSHARD;
 }
 
 /* Takes the next block of class c's batch in shard s: 1 with its offset, 0 when the shard

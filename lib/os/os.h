@@ -73,6 +73,10 @@ void tubo__os_allow_peer_reads(pid_t ancestor);
  * after fork in the child. Returns TUBO_EPEER if parent is already gone. */
 int tubo__os_die_with_parent(pid_t parent);
 
+/* This process's pid without a system call after the first: cached, and looked up again
+ * in a forked child (nothing is cached where the fork handler cannot be registered). */
+uint32_t tubo__os_self(void);
+
 /* Returns 1 if process pid exists and has not ended, 0 if it does not or is a zombie. */
 int tubo__os_pid_alive(pid_t pid);
 

@@ -10,7 +10,9 @@
 #include <linux/membarrier.h>
 #include <linux/mempolicy.h>
 #include <sched.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -228,6 +230,37 @@ int tubo__os_pid_state(pid_t pid)
   if (st == 'Z' || st == 'X')
     return TUBO__PID_GONE;
   return st == 'T' || st == 't' ? TUBO__PID_STOPPED : TUBO__PID_ALIVE;
+}
+
+/* getpid() is a system call, and the fast paths (locks, the heap's shards) make none.
+ * Forked children start again from 0 (pthread_atfork) and look theirs up; where the fork
+ * handler cannot be registered, nothing is cached: a child must never act as its
+ * parent. */
+static _Atomic uint32_t os_pid;
+static _Atomic int os_pid_nocache;
+static pthread_once_t os_pid_once = PTHREAD_ONCE_INIT;
+
+static void os_pid_forked(void)
+{
+  atomic_store_explicit(&os_pid, 0, memory_order_relaxed);
+}
+
+static void os_pid_register(void)
+{
+  if (pthread_atfork(NULL, NULL, os_pid_forked) != 0)
+    atomic_store_explicit(&os_pid_nocache, 1, memory_order_relaxed);
+}
+
+uint32_t tubo__os_self(void)
+{
+  uint32_t me = atomic_load_explicit(&os_pid, memory_order_relaxed);
+  if (me != 0)
+    return me;
+  pthread_once(&os_pid_once, os_pid_register);
+  me = (uint32_t)getpid();
+  if (!atomic_load_explicit(&os_pid_nocache, memory_order_relaxed))
+    atomic_store_explicit(&os_pid, me, memory_order_relaxed);
+  return me;
 }
 
 int tubo__os_pid_alive(pid_t pid)

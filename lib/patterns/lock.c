@@ -4,7 +4,6 @@
 
 #include "patterns/lock.h"
 
-#include <pthread.h>
 #include <stdint.h>
 #include <unistd.h>
 
@@ -16,36 +15,6 @@
  * taken over at once; long later: a lock held for long costs its waiters little. */
 #define LOCK_CHECK_FIRST_MS 1
 #define LOCK_CHECK_MAX_MS   128
-
-/* This process's pid: getpid() is a system call, and the fast paths make none. Forked
- * children start again from 0 (pthread_atfork) and look it up. Where the fork handler
- * cannot be registered, nothing is cached: a child must never act as its parent. */
-static _Atomic uint32_t lock_pid;
-static _Atomic int lock_nocache;
-static pthread_once_t lock_once = PTHREAD_ONCE_INIT;
-
-static void lock_forked(void)
-{
-  atomic_store_explicit(&lock_pid, 0, memory_order_relaxed);
-}
-
-static void lock_register(void)
-{
-  if (pthread_atfork(NULL, NULL, lock_forked) != 0)
-    atomic_store_explicit(&lock_nocache, 1, memory_order_relaxed);
-}
-
-uint32_t tubo__lock_self(void)
-{
-  uint32_t me = atomic_load_explicit(&lock_pid, memory_order_relaxed);
-  if (me != 0)
-    return me;
-  pthread_once(&lock_once, lock_register);
-  me = (uint32_t)getpid();
-  if (!atomic_load_explicit(&lock_nocache, memory_order_relaxed))
-    atomic_store_explicit(&lock_pid, me, memory_order_relaxed);
-  return me;
-}
 
 /* A holder is gone when its pid names no live process. A value that is no pid at all
  * (the word was overwritten) names none either, so the lock is taken over from it. */

@@ -16,6 +16,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "os/os.h"
 #include "patterns/objwait.h"
 
 /* Lives in shared memory; all zero is a free lock. 16 bytes. */
@@ -40,8 +41,10 @@ void tubo__lock_drop(tubo__lock_t *l);
 /* Whether this process holds the lock: 1 or 0. */
 int tubo__lock_held(const tubo__lock_t *l);
 
-/* This process's pid, without a system call after the first (forked children look theirs
- * up again): what the lock word holds. */
-uint32_t tubo__lock_self(void);
+/* What the lock word holds for this process: its pid (tubo__os_self, no system call). */
+static inline uint32_t tubo__lock_self(void)
+{
+  return tubo__os_self();
+}
 
 #endif /* TUBO_PATTERNS_LOCK_H */
