@@ -231,6 +231,20 @@ static inline unsigned char *shmc_slot(const shmc_t *s, int rank, uint32_t k)
   return s->slots + ((size_t)(k & 1) * (size_t)s->P + (size_t)rank) * s->slot;
 }
 
+/* Pieces beyond a record (bcast, and the 2-rank reduce and allreduce): a slot cut into np
+ * pieces of whole lines and whole elements of es bytes; piece j of a call that begins
+ * after step s0 lies in rank's slot s0 + 1 + j / np, at (j % np) pieces. */
+static inline size_t shmc_piece_bytes(const shmc_t *s, size_t np, size_t es)
+{
+  return (s->slot / np & ~(size_t)(SHMC_LINE - 1)) / es * es;
+}
+
+static inline unsigned char *shmc_piece_at(const shmc_t *s, int rank, uint32_t s0, size_t j,
+                                           size_t np, size_t piece)
+{
+  return shmc_slot(s, rank, s0 + 1 + (uint32_t)(j / np)) + j % np * piece;
+}
+
 /* Whether rank r has published step k (or later). */
 static inline int shmc_at(const shmc_t *s, int r, uint32_t k)
 {

@@ -116,12 +116,12 @@ int tubo__shmc_bcast(tubo_comm_t *comm, const tubo__coll_args_t *a)
    * the third run of np pieces, piece j takes piece j - 2 np's place, whose reader
    * published its step once it had copied it out. So the root writes up to two slots ahead
    * of its slowest reader, and the copies in and out overlap. */
-  size_t np = shmc_pieces(s), piece = s->slot / np & ~(size_t)(SHMC_LINE - 1);
+  size_t np = shmc_pieces(s), piece = shmc_piece_bytes(s, np, 1);
   uint32_t s0 = s->step;
   for (size_t off = 0, j = 0; off < len; off += piece, j++) {
     size_t n = shmc_min(piece, len - off);
     uint32_t k = s->step + 1;
-    unsigned char *at = shmc_slot(s, root, s0 + 1 + (uint32_t)(j / np)) + j % np * piece;
+    unsigned char *at = shmc_piece_at(s, root, s0, j, np, piece);
     if (s->me == root) {
       uint32_t done = j < np ? s0 : j < 2 * np ? s0 + 1 : k - 2 * (uint32_t)np;
       if ((rc = tubo__shmc_wait_all(s, done)) != 0)

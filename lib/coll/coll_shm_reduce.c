@@ -107,13 +107,13 @@ static int shmc_reduce_chunks(shmc_t *s, const tubo__coll_args_t *a, int all)
 static int shmc_reduce_pieces(shmc_t *s, const tubo__coll_args_t *a)
 {
   size_t es = a->t->size, len = a->count * es, np = SHMC_PIECES;
-  size_t piece = (s->slot / np & ~(size_t)(SHMC_LINE - 1)) / es * es;
+  size_t piece = shmc_piece_bytes(s, np, es);
   int root = a->root, other = 1 - root, rc;
   uint32_t s0 = s->step;
   for (size_t off = 0, j = 0; off < len; off += piece, j++) {
     size_t n = shmc_min(piece, len - off);
-    uint32_t k = s->step + 1, slot = s0 + 1 + (uint32_t)(j / np);
-    unsigned char *at = shmc_slot(s, other, slot) + j % np * piece;
+    uint32_t k = s->step + 1;
+    unsigned char *at = shmc_piece_at(s, other, s0, j, np, piece);
     if (s->me == other) {
       uint32_t done = j < np ? s0 : j < 2 * np ? s0 + 1 : k - 2 * (uint32_t)np + 1;
       if ((rc = tubo__shmc_wait_all(s, done)) != 0)
@@ -161,7 +161,7 @@ static int shmc_reduce_pieces(shmc_t *s, const tubo__coll_args_t *a)
 static int shmc_allreduce_halves(shmc_t *s, const tubo__coll_args_t *a)
 {
   size_t es = a->t->size, len = a->count * es, np = SHMC_PIECES;
-  size_t piece = (s->slot / np & ~(size_t)(SHMC_LINE - 1)) / es * es;
+  size_t piece = shmc_piece_bytes(s, np, es);
   const unsigned char *in = a->in_place ? a->rbuf : a->sbuf;
   unsigned char *out = a->rbuf;
   int me = s->me, other = 1 - me, rc;
@@ -170,10 +170,10 @@ static int shmc_allreduce_halves(shmc_t *s, const tubo__coll_args_t *a)
     size_t n = shmc_min(piece, len - off), lo, mid;
     tubo__shmc_slice(s, es, n / es, 0, &lo, &mid);
     mid *= es; /* rank 0 combines [0, mid) of the piece, rank 1 [mid, n) */
-    uint32_t k = s->step + 1, slot = s0 + 1 + (uint32_t)(j / np);
+    uint32_t k = s->step + 1;
     uint32_t done = j < np ? s0 : j < 2 * np ? s0 + 1 : k - 4 * (uint32_t)np + 1;
-    unsigned char *mine = shmc_slot(s, me, slot) + j % np * piece;
-    unsigned char *theirs = shmc_slot(s, other, slot) + j % np * piece;
+    unsigned char *mine = shmc_piece_at(s, me, s0, j, np, piece);
+    unsigned char *theirs = shmc_piece_at(s, other, s0, j, np, piece);
     const unsigned char *src = in + off;
     unsigned char *dst = out + off;
     if ((rc = tubo__shmc_wait_all(s, done)) != 0)
