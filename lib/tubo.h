@@ -97,7 +97,7 @@ extern "C" {
   X(EREQUEST, -17, "invalid request")                                                  \
   X(ETOOBIG, -18, "size too large")                                                    \
   X(ECORRUPT, -19, "corrupt data found in shared memory")                              \
-  X(ELAUNCH, -20, "inconsistent launch environment (TUBO_* variables)")                \
+  X(ELAUNCH, -20, "inconsistent launch (TUBO_* variables, or tubo builds differ)")     \
   X(EDEADLK, -21, "the operation can never complete: no other rank could satisfy it")  \
   X(EEOF, -22, "end of file: the other end is closed and nothing is left to receive")  \
   X(ECLOSED, -23, "the handle was closed")                                             \
@@ -173,13 +173,13 @@ typedef struct tubo_comm tubo_comm_t;
  * @param argc may be NULL; reserved for launcher arguments, left untouched today.
  * @param argv may be NULL; as @p argc.
  * @return 0; TUBO_EINIT if already initialized or finalized (or MPI was finalized);
- *         TUBO_ELAUNCH if the TUBO_* variables the launcher set are inconsistent, or MPI
- *         could not start; TUBO_ESHM or TUBO_ESYS if the transport cannot be set up;
- *         TUBO_EPEER if another rank died or left before joining (under `tuborun`, the
- *         error's message names that rank, and the lowest other rank also prints it on
- *         standard error unless the error handler prints it; under `mpirun` such a job
- *         waits in MPI's own start-up: see doc/mpi.md); TUBO_EABORT if the job was
- *         aborted meanwhile.
+ *         TUBO_ELAUNCH if the TUBO_* variables the launcher set are inconsistent, the
+ *         launcher or another rank comes from a build of tubo whose shared memory is laid
+ *         out otherwise, or MPI could not start; TUBO_ESHM or TUBO_ESYS if the transport cannot be
+ * set up; TUBO_EPEER if another rank died or left before joining (under `tuborun`, the error's
+ * message names that rank, and the lowest other rank also prints it on standard error unless the
+ * error handler prints it; under `mpirun` such a job waits in MPI's own start-up: see doc/mpi.md);
+ * TUBO_EABORT if the job was aborted meanwhile.
  */
 TUBO_EXPORT int tubo_init(int *argc, char ***argv);
 

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "hash.h"
 #include "heap/heap_shared.h"
 #include "os/os.h"
 #include "tubo.h"
@@ -577,10 +578,16 @@ int tubo__heap_check(const tubo__heap_t *h)
 
 /* ---- Format and attach ---- */
 
-/* What the identity word holds for a heap of this geometry: never 0. */
+uint64_t tubo__heap_format_id(void)
+{
+  return (uint64_t)HEAP_FORMAT << 32 | sizeof(struct tubo__heap_ctl);
+}
+
+/* What the identity word holds for a heap of this geometry and format: never 0. */
 static uint64_t heap_ident(const tubo__heap_t *h)
 {
-  return 0x5042485542555400ull ^ (h->end >> 12 << 16) ^ ((uint64_t)h->page_shift << 8) ^ 1u;
+  return 0x5042485542555400ull ^ (h->end >> 12 << 16) ^ ((uint64_t)h->page_shift << 8) ^
+         tubo__fnv1a(TUBO__FNV_START, &(uint64_t){tubo__heap_format_id()}, sizeof(uint64_t));
 }
 
 static int heap_init(tubo__heap_t *h, void *base, uint64_t bytes,

@@ -114,6 +114,10 @@ typedef struct tubo__heap_stats {
 int tubo__heap_format(tubo__heap_t *h, void *base, uint64_t bytes,
                       const tubo__heap_backing_t *backing);
 
+/* What identifies the format of a heap's region (heap_shared.h's HEAP_FORMAT and the size
+ * of its header): processes whose formats differ cannot share a heap. */
+uint64_t tubo__heap_format_id(void);
+
 /* Joins the heap in the region; fresh memory (all zeros) becomes an empty heap, the first
  * process to attach making it one, so that any number of processes may attach at once.
  * Returns 0, TUBO_EINVAL or TUBO_ESHM as tubo__heap_format, or TUBO_ECORRUPT when the

@@ -25,6 +25,11 @@
 #define HEAP_SMALL_MAX  65536u
 #define HEAP_RUN_PAGES0 16u
 
+/* The version of everything this file lays out in the region. Processes of two builds
+ * whose formats differ must not share a heap: bump it with any change to what they
+ * share here (the sixteen shards of carved batches made it 2). */
+#define HEAP_FORMAT 2u
+
 /* A block header's first word: magic (16 bits), state (4), class (8), and the block's own
  * offset in units of 16 bytes (36). Written whole, so that a reader sees one state. */
 #define HEAP_MAGIC       0xb10cull

@@ -13,8 +13,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* TUBO__JOBCTL_VERSION: bump it with any change to what tuborun and the ranks share in
+ * this block, so that a rank of one version under a tuborun of another fails to start
+ * (TUBO_ELAUNCH) instead of misreading it. */
 #define TUBO__JOBCTL_MAGIC     0x31424f4a4f425554ull /* "TUBOJOB1" */
-#define TUBO__JOBCTL_VERSION   1u
+#define TUBO__JOBCTL_VERSION   2u
 #define TUBO__JOBCTL_RANKS_OFF 4096u
 #define TUBO__CACHELINE        64u
 

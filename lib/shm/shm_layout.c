@@ -8,8 +8,10 @@
 #include <unistd.h>
 
 #include "hash.h"
+#include "heap/heap.h"
 #include "launch/jobctl.h"
 #include "shm/shm_inbox.h"
+#include "shm/shm_ring.h"
 #include "settings.h"
 #include "tubo.h"
 
@@ -99,9 +101,21 @@ int tubo__shm_layout_compute(uint32_t nranks, size_t page, size_t nslots, size_t
   L->heap_user = (heap_bytes + page - 1) / page * page;
   L->heap_bytes = (L->heap_user + room + page - 1) / page * page;
   L->total = L->heap_off + L->heap_bytes;
-  const uint64_t words[] = {TUBO__JOBCTL_VERSION, nranks,        L->nslots,     L->dbytes,
-                            L->frame_max,         L->heap_bytes, L->chan_bytes, L->fast_max,
-                            L->inbox_slots,       L->heap_user};
+  /* The formats count too: ranks of two builds of tubo whose shared structures differ
+   * must not start together (TUBO_ELAUNCH), whatever their settings. */
+  const uint64_t words[] = {TUBO__JOBCTL_VERSION,
+                            TUBO__SHM_FORMAT,
+                            sizeof(struct tubo__shm_slot),
+                            tubo__heap_format_id(),
+                            nranks,
+                            L->nslots,
+                            L->dbytes,
+                            L->frame_max,
+                            L->heap_bytes,
+                            L->chan_bytes,
+                            L->fast_max,
+                            L->inbox_slots,
+                            L->heap_user};
   L->key = layout_hash(words, sizeof words / sizeof words[0]);
   return 0;
 }

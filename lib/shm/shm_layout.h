@@ -35,6 +35,11 @@ typedef struct tubo__shm_layout {
   uint64_t key;     /* fingerprint that all ranks must agree on */
 } tubo__shm_layout_t;
 
+/* The version of what ranks share in the segment beyond the job control block and the
+ * heap (inboxes, channels, their slots and frames): part of the layout's key, so bump
+ * it with any change to them. */
+#define TUBO__SHM_FORMAT 1u
+
 #define TUBO__SHM_SLOT     64u
 #define TUBO__SHM_CHAN_HDR 128u
 /* Default channel sizes: per rank, this many bytes of slots and of data rings, shared
