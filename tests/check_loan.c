@@ -112,11 +112,11 @@ static void body_alloc_mem(void)
 }
 
 /* Around the size from which messages between heap buffers are split (TUBO_SHM_SPLIT_BYTES,
- * 512 KiB by default) and the chunks both ranks take (a quarter of a message below 1 MiB,
- * then 256 KiB): a byte short, one over. */
-static const size_t ssizes[] = {(1u << 19) - 1, 1u << 19,       (1u << 19) + 1,
-                                (1u << 20) - 1, 1u << 20,       (1u << 20) + 1,
-                                (5u << 18) - 1, (5u << 18) + 1, (9u << 18) + 4095u};
+ * 512 KiB by default), the chunks both ranks take (a quarter of a message below 1 MiB,
+ * then 256 KiB) and the largest split message (4 MiB): a byte short, one over. */
+static const size_t ssizes[] = {(1u << 19) - 1,     1u << 19,       (1u << 19) + 1, (1u << 20) - 1,
+                                1u << 20,           (1u << 20) + 1, (5u << 18) - 1, (5u << 18) + 1,
+                                (9u << 18) + 4095u, 4u << 20,       (4u << 20) + 1};
 #define NSSIZES (sizeof ssizes / sizeof ssizes[0])
 
 /* Split messages: each size with heap buffers on neither side, the sender's, the
@@ -153,7 +153,7 @@ static void body_split_alone(void)
 {
   if (th_rank > 1)
     return;
-  size_t len = (8u << 20) + 3;
+  size_t len = (4u << 20) - 3;
   char path[64];
   if (th_rank == 0) {
     char dir[] = "/tmp/check_loan-XXXXXX";
@@ -191,7 +191,7 @@ static void body_split_alone(void)
  * begins to change. The receive ends, with the whole message or TUBO_EPEER. */
 static void split_death(void)
 {
-  size_t len = 64u << 20;
+  size_t len = 4u << 20;
   if (th_rank == 1) {
     pid_t me = getpid();
     TH_OK(tubo_send(&me, sizeof me, 0, 1, th_world));

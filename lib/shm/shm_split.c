@@ -17,8 +17,8 @@
 void tubo__shm_split_init(shm_state_t *s)
 {
   memset(&s->splits, 0, sizeof s->splits);
-  s->splits.min =
-      (size_t)tubo__setting_u64("TUBO_SHM_SPLIT_BYTES", TUBO__SHM_SPLIT_DEFAULT, 0, (uint64_t)SIZE_MAX);
+  s->splits.min = (size_t)tubo__setting_u64("TUBO_SHM_SPLIT_BYTES", TUBO__SHM_SPLIT_DEFAULT, 0,
+                                            (uint64_t)SIZE_MAX);
 }
 
 /* The chunk of a message of n bytes: TUBO__SPLIT_CHUNK, or a quarter of a shorter message
@@ -69,8 +69,7 @@ int tubo__shm_split_begin(void *state, int peer, const void *buf, size_t len, ui
 {
   shm_state_t *s = state;
   tubo__splits_t *sp = &s->splits;
-  if (sp->min == 0 || len < sp->min || ~sp->used == 0 || len > UINT32_MAX * TUBO__SPLIT_CHUNK ||
-      !split_pool(s))
+  if (sp->min == 0 || len < sp->min || len > TUBO__SPLIT_MAX || ~sp->used == 0 || !split_pool(s))
     return 0;
   int i = __builtin_ctzll(~sp->used);
   struct tubo__shm_split *c = &sp->pool[i];

@@ -20,6 +20,11 @@
 /* Default of TUBO_SHM_SPLIT_BYTES: messages of this many bytes or more are split. */
 #define TUBO__SHM_SPLIT_DEFAULT ((size_t)512 << 10)
 
+/* Longer messages are not split: beyond the caches, two cores copying share the memory's
+ * bandwidth, and on the 2-vCPU VM of doc/benchmarks.md 8 and 16 MiB ran no faster split
+ * on a quiet machine and up to 2x slower on a busy one (doc/large-messages.md). */
+#define TUBO__SPLIT_MAX ((size_t)4 << 20)
+
 /* Control blocks each rank holds at once; a send that finds none free is not split. */
 #define TUBO__SPLIT_SLOTS 64
 /* The unit both ranks claim (a quarter of a message shorter than four, at least
