@@ -167,16 +167,29 @@ int tubo__shm_split_read(shm_state_t *s, int peer, uint64_t off, void *dst, size
     atomic_fetch_add_explicit(&c->done, 1, memory_order_release);
   }
   /* The sender may still copy the chunks it took: they are done within a chunk's copy,
-   * unless it lost its processor or died. */
-  for (uint32_t spins = 1; atomic_load_explicit(&c->done, memory_order_acquire) < nch; spins++) {
+   * unless it lost its processor or died. Chunks counted taken and not done for as long as
+   * an inbox's claimed position may stay unfilled were taken by someone else than the
+   * sender (TUBO__SHM_INBOX_STALL_NS): the job is broken. */
+  uint32_t seen = 0;
+  uint64_t since = 0;
+  for (uint32_t spins = 1;; spins++) {
+    uint32_t done = atomic_load_explicit(&c->done, memory_order_acquire);
+    if (done >= nch)
+      return 0;
     tubo__os_cpu_relax();
     if (spins % SPLIT_LOOK_EVERY != 0)
       continue;
     if (tubo__shm_peer_lost(s, peer))
       return atomic_load_explicit(&c->done, memory_order_acquire) < nch ? TUBO_EPEER : 0;
+    uint64_t now = tubo__os_now_ns();
+    if (since == 0 || done != seen) {
+      seen = done;
+      since = now;
+    } else if (now - since > TUBO__SHM_INBOX_STALL_NS) {
+      return shm_corrupt(s);
+    }
     tubo__os_yield();
   }
-  return 0;
 }
 
 void tubo__shm_split_fini(shm_state_t *s)
