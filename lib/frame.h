@@ -45,10 +45,13 @@ struct tubo__f_rts {
 /* Bits of tubo__f_rts.addr. User addresses never have them (they lie below 2^47). HEAP:
  * the receiver copies the message out of the shared heap with memcpy. LOAN too: the data
  * is a loan (lib/shm/shm_loan.h) the sender gave the receiver, which the receiver keeps
- * or releases; no FIN answers it (the send completed when it was pushed). */
+ * or releases; no FIN answers it (the send completed when it was pushed). SPLIT too: the
+ * offset is that of a control block in the heap (lib/shm/shm_split.h) naming the
+ * message, which both ranks copy, each a part (doc/large-messages.md). */
 #define TUBO__RTS_HEAP   ((uint64_t)1 << 63)
 #define TUBO__RTS_LOAN   ((uint64_t)1 << 62)
-#define TUBO__RTS_OFF(a) ((a) & ~(TUBO__RTS_HEAP | TUBO__RTS_LOAN))
+#define TUBO__RTS_SPLIT  ((uint64_t)1 << 61)
+#define TUBO__RTS_OFF(a) ((a) & ~(TUBO__RTS_HEAP | TUBO__RTS_LOAN | TUBO__RTS_SPLIT))
 
 struct tubo__f_fin {
   uint32_t sreq;

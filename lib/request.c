@@ -96,6 +96,7 @@ void tubo__waitfin_complete(tubo__world_t *w, tubo_request_t *r, int error)
   if (r->state != TUBO__RS_ACTIVE)
     return;
   w->waitfin--;
+  tubo__send_split_over(w, r);
   tubo__req_complete(r, error);
 }
 

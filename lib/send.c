@@ -30,6 +30,33 @@ static void sendq_pop(tubo__world_t *w, tubo__peer_t *pe)
     w->sq_peers--;
 }
 
+/* Lets the transport of send r's peer split its message, which lies in the shared heap
+ * (r->off names it): both ranks then copy it, each a part. Returns 1 with the RTS's name
+ * for it in *name, else 0 (*name unchanged). */
+static int send_split_begin(tubo__world_t *w, tubo_request_t *r, uint64_t *name)
+{
+  if (!(r->off & TUBO__RTS_HEAP))
+    return 0;
+  tubo__tport_t *t = tubo__tport_of(w, r->peer);
+  if (t->ops->split_begin == NULL)
+    return 0;
+  return t->ops->split_begin(t->state, w->peers[r->peer].tpeer, r->buf, r->cap, name) == 1;
+}
+
+static void send_split_end(tubo__world_t *w, int peer, uint64_t name)
+{
+  tubo__tport_t *t = tubo__tport_of(w, peer);
+  t->ops->split_end(t->state, name);
+}
+
+void tubo__send_split_over(tubo__world_t *w, tubo_request_t *r)
+{
+  if (r->off & TUBO__RTS_SPLIT) {
+    send_split_end(w, r->peer, r->off);
+    r->off &= ~TUBO__RTS_SPLIT;
+  }
+}
+
 /* Pushes what it can of one send. Returns 1 when nothing of it is left to push,
  * 0 when it must wait for room, or a negative error (the request is then completed). */
 static int send_push(tubo__world_t *w, tubo_request_t *r)
@@ -52,12 +79,19 @@ static int send_push(tubo__world_t *w, tubo_request_t *r)
     break;
   }
   case TUBO__SP_RTS: {
-    struct tubo__f_rts h = {r->cap, r->off, r->id, 0};
+    /* A message in the shared heap may be split: its RTS then names a control block, which
+     * this rank holds until the send is over, not while it waits for room. */
+    uint64_t name = r->off;
+    int split = send_split_begin(w, r, &name);
+    struct tubo__f_rts h = {r->cap, name, r->id, 0};
     tubo__frame_t f = {TUBO__F_RTS, 0, r->ctx, r->tag, sizeof h};
     rc = tubo__push(w, r->peer, &f, &h, sizeof h, NULL, 0);
     if (rc == 0) {
+      r->off = name;
       r->proto = TUBO__SP_WAITFIN;
       w->waitfin++;
+    } else if (split) {
+      send_split_end(w, r->peer, name);
     }
     break;
   }

@@ -514,6 +514,9 @@ int tubo__req_in_pool(const tubo__reqpool_t *p, const tubo_request_t *r);
 /* Completes RTS send r (one waiting for its receiver to be done) with error, taking it
  * out of w->waitfin, which counts those still active: one completed already is left. */
 void tubo__waitfin_complete(tubo__world_t *w, tubo_request_t *r, int error);
+/* Send r, which waited for its FIN, is over: where its message was split (its RTS named a
+ * control block, TUBO__RTS_SPLIT), its transport frees the block (send.c). */
+void tubo__send_split_over(tubo__world_t *w, tubo_request_t *r);
 /* Completes with error every send to peer that waits for a FIN (the peer is gone). */
 void tubo__req_fail_waitfin(tubo__world_t *w, int peer, int error);
 

@@ -6,10 +6,12 @@
  * leaves or dies given back to the heap. Contents are checked everywhere. */
 #include "config.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -48,16 +50,15 @@ static void buf_put(void *p, int shared)
     free(p);
 }
 
-/* Every size, with heap buffers on neither side, the sender's, the receiver's, both. */
-static void body_alloc_mem(void)
+/* Each size with heap buffers on neither side, the sender's, the receiver's, both, between
+ * ranks 0 and 1 (both directions over the sizes). */
+static void sizes_each_mode(const size_t *sizes, size_t n)
 {
-  if (th_rank > 1)
-    return;
   int peer = 1 - th_rank;
-  for (size_t i = 0; i < nsizes(); i++) {
-    size_t len = lsizes[i];
+  for (size_t i = 0; i < n; i++) {
+    size_t len = sizes[i];
     for (int mode = 0; mode < 4; mode++) {
-      int sender = (int)(i + (size_t)mode) % 2; /* both directions over the sizes */
+      int sender = (int)(i + (size_t)mode) % 2;
       int iter = (int)(i * 4 + (size_t)mode);
       if (th_rank == sender) {
         void *b = buf_get(len, mode & 1);
@@ -75,6 +76,14 @@ static void body_alloc_mem(void)
       }
     }
   }
+}
+
+/* Every size, with heap buffers on neither side, the sender's, the receiver's, both. */
+static void body_alloc_mem(void)
+{
+  if (th_rank > 1)
+    return;
+  sizes_each_mode(lsizes, nsizes());
   /* Non-blocking sends from one heap buffer to the same peer, received out of order. */
   size_t len = (1u << 20) + 5;
   if (th_rank == 0) {
@@ -100,6 +109,149 @@ static void body_alloc_mem(void)
   TH_CHECK(p != NULL, "expected a buffer for 0 bytes");
   TH_OK(tubo_free_mem(p));
   TH_EXPECT_RC(tubo_alloc_mem(16, NULL), TUBO_EINVAL);
+}
+
+/* Around the size from which messages between heap buffers are split (TUBO_SHM_SPLIT_BYTES,
+ * 512 KiB by default), the chunks both ranks take (a quarter of a message below 1 MiB,
+ * then 256 KiB) and the largest split message (4 MiB): a byte short, one over. */
+static const size_t ssizes[] = {(1u << 19) - 1,     1u << 19,       (1u << 19) + 1, (1u << 20) - 1,
+                                1u << 20,           (1u << 20) + 1, (5u << 18) - 1, (5u << 18) + 1,
+                                (9u << 18) + 4095u, 4u << 20,       (4u << 20) + 1};
+#define NSSIZES (sizeof ssizes / sizeof ssizes[0])
+
+/* More split sends in flight than a rank has control blocks (64): the last ones go
+ * unsplit, and each block serves again once its send is over. */
+static void split_window(void)
+{
+  enum { N = 70 };
+  size_t len = (520u << 10) + 8;
+  unsigned char *b = buf_get(N * len, 1);
+  if (th_rank == 0) {
+    tubo_request_t *r[N];
+    for (int i = 0; i < N; i++) {
+      th_fill(b + (size_t)i * len, len, th_seed(0, 1, len, 500 + i));
+      TH_OK(tubo_isend(b + (size_t)i * len, len, 1, 40 + i, th_world, &r[i]));
+    }
+    TH_OK(tubo_waitall(N, r, TUBO_STATUSES_IGNORE));
+  } else {
+    for (int i = N; i-- > 0;)
+      TH_OK(tubo_recv(b + (size_t)i * len, len, 0, 40 + i, th_world, TUBO_STATUS_IGNORE));
+    for (int i = 0; i < N; i++)
+      TH_CHECK_DATA(b + (size_t)i * len, len, th_seed(0, 1, len, 500 + i),
+                    "split send %d of %d in flight at once", i, (int)N);
+  }
+  buf_put(b, 1);
+}
+
+/* Split messages: each size with heap buffers on neither side, the sender's, the
+ * receiver's, both; then a receive shorter than the message (truncated: only its bytes are
+ * copied, by both ranks); then more sends in flight than control blocks. */
+static void body_alloc_split(void)
+{
+  if (th_rank > 1)
+    return;
+  sizes_each_mode(ssizes, NSSIZES);
+  size_t len = (3u << 20) + 5, cap = (3u << 19) + 3;
+  if (th_rank == 0) {
+    void *b = buf_get(len, 1);
+    th_fill(b, len, th_seed(0, 1, len, 200));
+    TH_OK(tubo_send(b, len, 1, 30, th_world));
+    buf_put(b, 1);
+  } else {
+    unsigned char *b = buf_get(cap + 64, 1);
+    memset(b + cap, 0x5a, 64);
+    TH_EXPECT_RC(tubo_recv(b, cap, 0, 30, th_world, TUBO_STATUS_IGNORE), TUBO_ETRUNC);
+    TH_CHECK_DATA(b, cap, th_seed(0, 1, len, 200), "the first %zu bytes of a truncated message",
+                  cap);
+    for (size_t k = cap; k < cap + 64; k++)
+      TH_CHECK(b[k] == 0x5a, "expected byte %zu past the receive buffer untouched, got 0x%02x",
+               k - cap, b[k]);
+    buf_put(b, 1);
+  }
+  split_window();
+}
+
+/* A split message whose sender does not enter the library until its receiver has it:
+ * the receive completes with the receiver's progress alone. The sender learns that the
+ * receive is over through a FIFO, outside the library. */
+static void body_split_alone(void)
+{
+  if (th_rank > 1)
+    return;
+  size_t len = (4u << 20) - 3;
+  char path[64];
+  if (th_rank == 0) {
+    char dir[] = "/tmp/check_loan-XXXXXX";
+    TH_CHECK(mkdtemp(dir) != NULL, "expected a temporary directory");
+    snprintf(path, sizeof path, "%s/fifo", dir);
+    TH_CHECK(mkfifo(path, 0600) == 0, "expected a FIFO at %s", path);
+    TH_OK(tubo_send(path, sizeof path, 1, 1, th_world));
+    void *b = buf_get(len, 1);
+    th_fill(b, len, th_seed(0, 1, len, 300));
+    tubo_request_t *r;
+    TH_OK(tubo_isend(b, len, 1, 2, th_world, &r));
+    int fd = open(path, O_RDONLY);
+    TH_CHECK(fd >= 0, "expected to open the FIFO %s", path);
+    char c = 0;
+    TH_CHECK(read(fd, &c, 1) == 1 && c == 'y', "expected the receiver's 'y', got '%c'", c);
+    close(fd);
+    unlink(path);
+    rmdir(dir);
+    TH_OK(tubo_wait(&r, TUBO_STATUS_IGNORE));
+    buf_put(b, 1);
+  } else {
+    TH_OK(tubo_recv(path, sizeof path, 0, 1, th_world, TUBO_STATUS_IGNORE));
+    void *b = buf_get(len, 1);
+    TH_OK(tubo_recv(b, len, 0, 2, th_world, TUBO_STATUS_IGNORE));
+    TH_CHECK_DATA(b, len, th_seed(0, 1, len, 300), "a split message whose sender was away");
+    int fd = open(path, O_WRONLY);
+    TH_CHECK(fd >= 0 && write(fd, "y", 1) == 1, "expected to write to the FIFO %s", path);
+    close(fd);
+    buf_put(b, 1);
+  }
+}
+
+/* The sender of a split message (rank 1) killed while both ranks copy it: a child of the
+ * receiver's, which shares its heap buffer, kills it once the last half of the buffer
+ * begins to change. The receive ends, with the whole message or TUBO_EPEER. */
+static void split_death(void)
+{
+  size_t len = 4u << 20;
+  if (th_rank == 1) {
+    pid_t me = getpid();
+    TH_OK(tubo_send(&me, sizeof me, 0, 1, th_world));
+    void *b = buf_get(len, 1);
+    th_fill(b, len, th_seed(1, 0, len, 400));
+    for (;;)
+      TH_OK(tubo_send(b, len, 0, 2, th_world)); /* until it is killed */
+  }
+  pid_t sender;
+  TH_OK(tubo_recv(&sender, sizeof sender, 1, 1, th_world, TUBO_STATUS_IGNORE));
+  unsigned char *b = buf_get(len, 1);
+  memset(b, 0, len);
+  fflush(stdout);
+  pid_t watcher = fork();
+  TH_CHECK(watcher >= 0, "expected to fork the watcher");
+  if (watcher == 0) {
+    volatile unsigned char *v = b;
+    for (;;)
+      for (size_t k = len / 2; k < len; k += 4096)
+        if (v[k] != 0) {
+          kill(sender, SIGKILL);
+          _exit(0);
+        }
+  }
+  int rc = 0, n = 0;
+  while (rc == 0) {
+    rc = tubo_recv(b, len, 1, 2, th_world, TUBO_STATUS_IGNORE);
+    if (rc == 0)
+      TH_CHECK_DATA(b, len, th_seed(1, 0, len, 400), "a split message, its sender killed");
+    n += rc == 0;
+  }
+  TH_CHECK(rc == TUBO_EPEER, "expected TUBO_EPEER once the sender died, got %s", tubo_err_name(rc));
+  kill(watcher, SIGKILL);
+  printf("split_death: %d whole messages, then TUBO_EPEER\n", n);
+  fflush(stdout);
 }
 
 /* Every size as a loan: received as a loan, then by tubo_recv (copied and given back),
@@ -395,6 +547,18 @@ static void body_loan_death(void)
   leaver_job(1);
 }
 
+static void body_split_death(void)
+{
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigprocmask(SIG_BLOCK, &set, NULL);
+  th_init_world(NULL, NULL);
+  split_death();
+  int rc = tubo_finalize();
+  TH_CHECK(rc == 0 || rc == TUBO_EPEER, "expected tubo_finalize to succeed, got %d", rc);
+}
+
 static const th_body_t bodies[] = {
     {"alloc_mem", body_alloc_mem, 0},
     {"loan", body_loan, 0},
@@ -403,6 +567,9 @@ static const th_body_t bodies[] = {
     {"loan_paths", body_loan_paths, 0},
     {"loan_left", body_loan_left, TH_SELF_INIT},
     {"loan_death", body_loan_death, TH_SELF_INIT},
+    {"alloc_split", body_alloc_split, 0},
+    {"split_alone", body_split_alone, 0},
+    {"split_death", body_split_death, TH_SELF_INIT},
     {NULL, NULL, 0},
 };
 
@@ -432,6 +599,20 @@ START_TEST(loan_death)
 }
 END_TEST
 
+START_TEST(split_kill)
+{
+  const char *argv[] = {th_tuborun(), "-n",     "2",           "--timeout", "60",
+                        "@self",      "--body", "split_death", NULL};
+  char *out = NULL;
+  int st = th_run(argv, NULL, &out);
+  ck_assert_msg(st == 128 + SIGKILL, "expected the job to end with status %d, got %d: %s",
+                128 + SIGKILL, st, out);
+  ck_assert_msg(strstr(out, "split_death: ") != NULL,
+                "expected rank 0's receive to end with TUBO_EPEER; output:\n%s", out);
+  free(out);
+}
+END_TEST
+
 static Suite *loan_suite(void)
 {
   Suite *s = suite_create("loan");
@@ -441,9 +622,12 @@ static Suite *loan_suite(void)
   th_add_job(th_add_case(s, "loan_args", 1, TH_SOLO), "loan_args", 1, TH_SHM);
   th_add_case(s, "loan_many", 2, TH_SHM);
   th_add_case(s, "loan_paths", 2, TH_ALL_PATHS);
+  th_add_case(s, "alloc_split", 2, TH_ALL_PATHS);
+  th_add_case(s, "split_alone", 2, TH_SHM);
   TCase *tc = th_tcase("loan_leaver");
   tcase_add_test(tc, loan_left);
   tcase_add_test(tc, loan_death);
+  tcase_add_test(tc, split_kill);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -21,6 +21,7 @@
 #include "coll/coll_shm.h"
 #include "shm/shm_layout.h"
 #include "shm/shm_ring.h"
+#include "shm/shm_split.h"
 #include "size_text.h"
 #include "tuboinfo.h"
 
@@ -57,6 +58,8 @@ static const info_setting_t info_settings[] = {
     {"TUBO_SHM_CMA", 1, 0, 1, NULL, "0 forbids single-copy (process_vm_readv) transfers"},
     {"TUBO_SHM_RNDV_BYTES", 0, 0, SIZE_MAX, "measured by tuborun, else by cache sharing",
      "single copy from this size for every pair"},
+    {"TUBO_SHM_SPLIT_BYTES", TUBO__SHM_SPLIT_DEFAULT, 0, SIZE_MAX, NULL,
+     "heap-to-heap messages from this size are copied by both ranks at once (0: never)"},
     {"TUBO_SHM_ASYM_FENCE", 1, 0, 1, NULL, "0: full fences instead of membarrier"},
     {"TUBO_SHM_PREFETCH", TUBO__SHM_PREFETCH_DEFAULT, 0, TUBO__SHM_SLOTS_MAX, NULL,
      "slots ahead a sender prefetches for writing (0, 1: none)"},

@@ -267,8 +267,9 @@ int tubo__shmc_scatter_direct(shmc_t *s, const tubo__coll_args_t *a)
     return rc;
   uint64_t name, at = (uint64_t)s->me * len;
   memcpy(&name, shmc_line(s, a->root, k)->data, sizeof name);
-  /* Anyone can write the name: the block must lie below the bits that mark a name. */
-  if (TUBO__RTS_OFF(name) >= TUBO__RTS_LOAN - at - len)
+  /* Anyone can write the name: the block must lie below the bits that mark a name, and
+   * name a buffer, never a split message's control block (only an RTS names those). */
+  if ((name & TUBO__RTS_SPLIT) || TUBO__RTS_OFF(name) >= TUBO__RTS_LOAN - at - len)
     rc = TUBO_ECORRUPT;
   else
     rc = tubo__peer_read(w, tubo__comm_world_rank(s->comm, a->root), name + at, 0, a->rbuf, len,

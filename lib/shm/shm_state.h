@@ -16,6 +16,7 @@
 #include "shm/shm_layout.h"
 #include "shm/shm_loan.h"
 #include "shm/shm_ring.h"
+#include "shm/shm_split.h"
 
 /* This rank's view of the channel it writes to a peer, and of the peer's inbox. */
 typedef struct shm_tx {
@@ -87,7 +88,8 @@ typedef struct shm_state {
   int fd;
   tubo__heap_t heap; /* the job's shared heap; heap.ctl is NULL where it has none */
   tubo__heap_fd_t heap_fd;
-  tubo__loans_t loans; /* owned blocks of the heap (shm_loan.h) */
+  tubo__loans_t loans;   /* owned blocks of the heap (shm_loan.h) */
+  tubo__splits_t splits; /* control blocks of messages both ranks copy (shm_split.h) */
 } shm_state_t;
 
 /* The world rank of this transport's rank p. */
@@ -104,6 +106,10 @@ static inline int shm_corrupt(const shm_state_t *s)
   tubo__job_corrupt(s->w);
   return TUBO_ECORRUPT;
 }
+
+/* Whether peer p (this transport's number) left or died, as its record or, where the
+ * ranks watch each other's processes, its process says (shm_transport.c). */
+int tubo__shm_peer_lost(shm_state_t *s, int p);
 
 /* After publishing, wakes the peer if it sleeps. The store must not pass the load of
  * sleeping: a full fence orders them, unless the job uses asymmetric fences, where a

@@ -335,6 +335,9 @@ static int shm_progress(void *state)
   int total = tubo__shm_inbox_poll(s);
   if (total < 0)
     return total;
+  /* Chunks of split messages are no frames: copying them is no event. */
+  if (s->splits.helping != 0)
+    (void)tubo__shm_split_help(s);
   int np = s->nlive;
   int start = s->rr < np ? s->rr : 0;
   for (int i = 0; i < np; i++) {
@@ -382,6 +385,14 @@ static int shm_pid_trusted(shm_state_t *s, int p)
     s->pid_trust[p] = ok ? 1 : 2;
   }
   return s->pid_trust[p] == 1;
+}
+
+int tubo__shm_peer_lost(shm_state_t *s, int p)
+{
+  uint32_t st = atomic_load(&tubo__jobctl_rank(s->ctl, (uint32_t)p)->state);
+  if (st == TUBO__RANK_DONE || st == TUBO__RANK_DEAD)
+    return 1;
+  return s->watch_peers && shm_pid_trusted(s, p) && !tubo__os_pid_alive(s->pids[p]);
 }
 
 /* Records peer p's death if its process ended while still in the job. How it ended is
@@ -536,7 +547,8 @@ static int shm_read(void *state, int peer, uint64_t addr, uint32_t id, void *dst
 {
   shm_state_t *s = state;
   (void)id;
-  (void)total;
+  if (addr & TUBO__RTS_SPLIT)
+    return tubo__shm_split_read(s, peer, TUBO__RTS_OFF(addr), dst, n, total);
   if (addr & TUBO__RTS_HEAP) {
     /* The message lies in the shared heap: one plain copy, no system call. */
     const void *src = tubo__heap_at(&s->heap, TUBO__RTS_OFF(addr), n);
@@ -632,6 +644,7 @@ static int shm_heap_attach(shm_state_t *s)
   s->loans.ctl = s->ctl;
   s->loans.me = (uint32_t)s->rank;
   s->loans.hint = (uint32_t)s->rank * 61u % TUBO__LOAN_SLOTS;
+  tubo__shm_split_init(s);
   return rc == TUBO_EINVAL ? 0 : rc;
 }
 
@@ -657,6 +670,7 @@ static void shm_close(void *state)
   if (s->base != NULL && s->base != MAP_FAILED) {
     if (s->w != NULL && s->me != NULL)
       tubo__tp_unset_blocked(s->w, &s->me->blocked);
+    tubo__shm_split_fini(s);
     tubo__shm_loan_drop(&s->loans); /* the block it kept for reuse is the heap's again */
     munmap(s->base, s->L.total);
   }
@@ -924,6 +938,8 @@ const tubo__tp_ops_t tubo__shm_ops = {
     .push = shm_push,
     .send_eager = shm_send_eager,
     .read = shm_read,
+    .split_begin = tubo__shm_split_begin,
+    .split_end = tubo__shm_split_end,
     .read_start = NULL,
     .read_cancel = NULL,
     .recv = shm_recv,

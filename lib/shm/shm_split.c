@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: MIT */
+/* Large messages from the shared heap copied by both ranks at once (shm_split.h). */
+#include "config.h"
+
+#include <string.h>
+
+#include "copy.h"
+#include "os/os.h"
+#include "settings.h"
+#include "shm/shm_split.h"
+#include "shm/shm_state.h"
+
+/* Spins of the receiver's wait for the sender's last chunks between two looks at whether
+ * the sender still lives. */
+#define SPLIT_LOOK_EVERY 4096u
+
+void tubo__shm_split_init(shm_state_t *s)
+{
+  memset(&s->splits, 0, sizeof s->splits);
+  s->splits.min = (size_t)tubo__setting_u64("TUBO_SHM_SPLIT_BYTES", TUBO__SHM_SPLIT_DEFAULT, 0,
+                                            (uint64_t)SIZE_MAX);
+}
+
+/* The chunk of a message of n bytes: TUBO__SPLIT_CHUNK, or a quarter of a shorter message
+ * (whole pages, at least TUBO__SPLIT_CHUNK_MIN), so that it makes chunks for both ranks.
+ * Both compute it from n, which the receiver publishes. */
+static size_t split_chunk(uint64_t n)
+{
+  if (n >= 4 * TUBO__SPLIT_CHUNK)
+    return TUBO__SPLIT_CHUNK;
+  size_t c = ((size_t)n / 4 + 4095) & ~(size_t)4095;
+  return c < TUBO__SPLIT_CHUNK_MIN ? TUBO__SPLIT_CHUNK_MIN : c;
+}
+
+static uint32_t split_chunks(uint64_t n)
+{
+  size_t c = split_chunk(n);
+  return (uint32_t)((n + c - 1) / c);
+}
+
+/* Copies chunk k of n bytes from src to dst. */
+static void split_copy(unsigned char *dst, const unsigned char *src, uint64_t n, uint32_t k)
+{
+  size_t c = split_chunk(n);
+  size_t at = (size_t)k * c;
+  size_t len = n - at < c ? (size_t)(n - at) : c;
+  tubo__copy_large(dst + at, src + at, len);
+}
+
+/* The blocks, made at the first split: one block of the heap this rank owns, so that the
+ * ranks that see it die give it back to the heap. */
+static int split_pool(shm_state_t *s)
+{
+  tubo__splits_t *sp = &s->splits;
+  if (sp->pool != NULL)
+    return 1;
+  size_t bytes = TUBO__SPLIT_SLOTS * sizeof(struct tubo__shm_split) + 64;
+  void *p;
+  if (tubo__shm_loan_alloc(&s->loans, bytes, &p) != 0)
+    return 0;
+  uint64_t off = (uint64_t)((unsigned char *)p - s->heap.base);
+  size_t skip = (64 - ((uintptr_t)p & 63)) & 63;
+  sp->pool_off = off;
+  sp->pool = (struct tubo__shm_split *)((unsigned char *)p + skip);
+  return 1;
+}
+
+int tubo__shm_split_begin(void *state, int peer, const void *buf, size_t len, uint64_t *name)
+{
+  shm_state_t *s = state;
+  tubo__splits_t *sp = &s->splits;
+  if (sp->min == 0 || len < sp->min || len > TUBO__SPLIT_MAX || ~sp->used == 0 || !split_pool(s))
+    return 0;
+  int i = __builtin_ctzll(~sp->used);
+  struct tubo__shm_split *c = &sp->pool[i];
+  uint64_t off = (uint64_t)((unsigned char *)c - s->heap.base);
+  /* The receiver reads these once the RTS's frame, published after them, is there. */
+  atomic_store_explicit(&c->src_off, TUBO__RTS_OFF(*name), memory_order_relaxed);
+  atomic_store_explicit(&c->total, len, memory_order_relaxed);
+  atomic_store_explicit(&c->dst_off, 0, memory_order_relaxed);
+  atomic_store_explicit(&c->n, 0, memory_order_relaxed);
+  atomic_store_explicit(&c->ready, 0, memory_order_relaxed);
+  atomic_store_explicit(&c->claim, 0, memory_order_relaxed);
+  atomic_store_explicit(&c->done, 0, memory_order_relaxed);
+  sp->src[i] = buf;
+  sp->total[i] = len;
+  sp->peer[i] = peer;
+  sp->used |= (uint64_t)1 << i;
+  sp->helping |= (uint64_t)1 << i;
+  *name = off | TUBO__RTS_HEAP | TUBO__RTS_SPLIT;
+  return 1;
+}
+
+/* The slot of the block at heap offset off, or -1 when it is none of this rank's. */
+static int split_slot(const shm_state_t *s, uint64_t off)
+{
+  const tubo__splits_t *sp = &s->splits;
+  if (sp->pool == NULL)
+    return -1;
+  uint64_t first = (uint64_t)((unsigned char *)sp->pool - s->heap.base);
+  if (off < first || (off - first) % sizeof *sp->pool != 0 ||
+      (off - first) / sizeof *sp->pool >= TUBO__SPLIT_SLOTS)
+    return -1;
+  return (int)((off - first) / sizeof *sp->pool);
+}
+
+void tubo__shm_split_end(void *state, uint64_t name)
+{
+  shm_state_t *s = state;
+  int i = split_slot(s, TUBO__RTS_OFF(name));
+  if (i < 0)
+    return;
+  s->splits.used &= ~((uint64_t)1 << i);
+  s->splits.helping &= ~((uint64_t)1 << i);
+}
+
+int tubo__shm_split_help(shm_state_t *s)
+{
+  tubo__splits_t *sp = &s->splits;
+  int copied = 0;
+  for (uint64_t m = sp->helping; m != 0; m &= m - 1) {
+    int i = __builtin_ctzll(m);
+    struct tubo__shm_split *c = &sp->pool[i];
+    if (!atomic_load_explicit(&c->ready, memory_order_acquire))
+      continue;
+    /* The receiver published these; a buffer outside the heap or a length beyond the
+     * message is not copied to (the receiver then copies every chunk itself). */
+    uint64_t n = atomic_load_explicit(&c->n, memory_order_relaxed);
+    uint64_t doff = atomic_load_explicit(&c->dst_off, memory_order_relaxed);
+    unsigned char *dst = n <= sp->total[i] ? tubo__heap_at(&s->heap, doff, (size_t)n) : NULL;
+    struct tubo__rankctl *peer = tubo__jobctl_rank(s->ctl, (uint32_t)sp->peer[i]);
+    uint32_t nch = split_chunks(n), k;
+    while (dst != NULL &&
+           atomic_load_explicit(&peer->state, memory_order_relaxed) == TUBO__RANK_READY &&
+           (k = atomic_fetch_add_explicit(&c->claim, 1, memory_order_relaxed)) < nch) {
+      split_copy(dst, sp->src[i], n, k);
+      atomic_fetch_add_explicit(&c->done, 1, memory_order_release);
+      copied++;
+    }
+    sp->helping &= ~((uint64_t)1 << i);
+  }
+  return copied;
+}
+
+int tubo__shm_split_read(shm_state_t *s, int peer, uint64_t off, void *dst, size_t n, size_t total)
+{
+  struct tubo__shm_split *c = tubo__heap_at(&s->heap, off, sizeof *c);
+  if (c == NULL || ((uintptr_t)c & 63) != 0 ||
+      atomic_load_explicit(&c->total, memory_order_relaxed) != total || n > total)
+    return TUBO_ECORRUPT;
+  const unsigned char *src =
+      tubo__heap_at(&s->heap, atomic_load_explicit(&c->src_off, memory_order_relaxed), total);
+  if (src == NULL)
+    return TUBO_ECORRUPT;
+  uint64_t doff;
+  if (!tubo__shm_heap_of(&s->loans, dst, n, &doff)) {
+    /* A private buffer: the sender cannot write there. */
+    tubo__copy_large(dst, src, n);
+    return 0;
+  }
+  atomic_store_explicit(&c->dst_off, doff, memory_order_relaxed);
+  atomic_store_explicit(&c->n, n, memory_order_relaxed);
+  atomic_store_explicit(&c->ready, 1, memory_order_release);
+  uint32_t nch = split_chunks(n), k;
+  while ((k = atomic_fetch_add_explicit(&c->claim, 1, memory_order_relaxed)) < nch) {
+    split_copy(dst, src, n, k);
+    atomic_fetch_add_explicit(&c->done, 1, memory_order_release);
+  }
+  /* The sender may still copy the chunks it took: they are done within a chunk's copy,
+   * unless it lost its processor or died. Chunks counted taken and not done for as long as
+   * an inbox's claimed position may stay unfilled were taken by someone else than the
+   * sender (TUBO__SHM_INBOX_STALL_NS): the job is broken. */
+  uint32_t seen = 0;
+  uint64_t since = 0;
+  for (uint32_t spins = 1;; spins++) {
+    uint32_t done = atomic_load_explicit(&c->done, memory_order_acquire);
+    if (done >= nch)
+      return 0;
+    tubo__os_cpu_relax();
+    if (spins % SPLIT_LOOK_EVERY != 0)
+      continue;
+    if (tubo__shm_peer_lost(s, peer))
+      return atomic_load_explicit(&c->done, memory_order_acquire) < nch ? TUBO_EPEER : 0;
+    uint64_t now = tubo__os_now_ns();
+    if (since == 0 || done != seen) {
+      seen = done;
+      since = now;
+    } else if (now - since > TUBO__SHM_INBOX_STALL_NS) {
+      return shm_corrupt(s);
+    }
+    tubo__os_yield();
+  }
+}
+
+void tubo__shm_split_fini(shm_state_t *s)
+{
+  tubo__splits_t *sp = &s->splits;
+  if (sp->pool != NULL)
+    (void)tubo__shm_loan_free(&s->loans, sp->pool_off);
+  sp->pool = NULL;
+  sp->used = sp->helping = 0;
+}
