@@ -85,8 +85,8 @@ check_pages() {
     render "$rel" >"$tmp/out.$n" 2>"$tmp/err.$n"
     rc=$?
     if [ "$rc" -ne 0 ] || [ -s "$tmp/err.$n" ] || [ ! -s "$tmp/out.$n" ]; then
-      { echo "$rel: $renderer exited with $rc, or warned, or printed nothing:" && cat "$tmp/err.$n"; } \
-        >"$tmp/render.$n"
+      echo "$rel: $renderer exited with $rc, or warned, or printed nothing:" >"$tmp/render.$n"
+      cat "$tmp/err.$n" >>"$tmp/render.$n"
     fi
     if command -v lexgrog >/dev/null 2>&1 && ! lexgrog "$page" >/dev/null 2>&1; then
       echo "$rel: whatis cannot read its NAME section (lexgrog)" >"$tmp/lexgrog.$n"

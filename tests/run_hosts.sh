@@ -90,11 +90,11 @@ run_suite() {
 # The suites run two at a time (HOSTS_LANES of them; 1: one after another): a job across
 # the hosts spends much of its time waiting (for Open MPI's daemon on the second host, for
 # its TCP connections), so that one at a time kept two processors not half busy (CI: 116 s
-# of processor time in 171 s). Each lane takes the next suite no lane has taken yet (mkdir claims it),
-# so that the first named, longest where CI names them, start first; its jobs keep Open
-# MPI's files in a folder of the lane's own (two jobs started at once race to make the same
-# session directory in one). Each suite's output is printed whole, in the order named, once
-# all have ended.
+# of processor time in 171 s). Each lane takes the next suite no lane has taken yet
+# (mkdir claims it), so that the first named, longest where CI names them, start first;
+# its jobs keep Open MPI's files in a folder of the lane's own (two jobs started at once
+# race to make the same session directory in one). Each suite's output is printed whole,
+# in the order named, once all have ended.
 lane() {
   HOSTS_OMPI_DIR="$tmp/lane.$1"
   export HOSTS_OMPI_DIR
@@ -105,6 +105,7 @@ lane() {
   done
 }
 lanes=${HOSTS_LANES:-2}
+[ "$lanes" -ge 1 ] 2>/dev/null || lanes=1
 i=0
 while [ "$i" -lt "$lanes" ]; do
   lane "$i" &
@@ -112,7 +113,11 @@ while [ "$i" -lt "$lanes" ]; do
 done
 wait
 for suite in ${HOSTS_SUITES:-$all}; do
-  cat "$tmp/out.$suite"
+  if [ ! -e "$tmp/out.$suite" ]; then
+    echo "FAIL: $suite across two hosts: no lane ran it"
+    failed=1
+  fi
+  cat "$tmp/out.$suite" 2>/dev/null
   [ -e "$tmp/failed.$suite" ] && failed=1
 done
 exit $failed
