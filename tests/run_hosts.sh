@@ -76,8 +76,11 @@ fi
 
 all="check_p2p check_probe check_barrier check_stress check_init check_pipe check_spawn
   check_process check_queue check_shared check_comm check_coll check_coll_nb examples"
-# run_suite SUITE: runs it across the hosts and says ok or FAIL last.
+# run_suite SUITE: runs it across the hosts, Open MPI's files in LANE_DIR
+# (tests/lanes.sh), and says ok or FAIL last.
 run_suite() {
+  HOSTS_OMPI_DIR=$LANE_DIR
+  export HOSTS_OMPI_DIR
   if [ "$1" = examples ]; then
     TRANSPORTS=mpi srcdir=$srcdir "$srcdir/tests/run_examples.sh"
   elif "tests/$1"; then
@@ -90,34 +93,9 @@ run_suite() {
 # The suites run two at a time (HOSTS_LANES of them; 1: one after another): a job across
 # the hosts spends much of its time waiting (for Open MPI's daemon on the second host, for
 # its TCP connections), so that one at a time kept two processors not half busy (CI: 116 s
-# of processor time in 171 s). Each lane takes the next suite no lane has taken yet
-# (mkdir claims it), so that the first named, longest where CI names them, start first;
-# its jobs keep Open MPI's files in a folder of the lane's own (two jobs started at once
-# race to make the same session directory in one). Each suite's output is printed whole,
-# in the order named, once all have ended.
-lane() {
-  HOSTS_OMPI_DIR="$tmp/lane.$1"
-  export HOSTS_OMPI_DIR
-  mkdir -p "$HOSTS_OMPI_DIR"
-  for suite in ${HOSTS_SUITES:-$all}; do
-    mkdir "$tmp/claim.$suite" 2>/dev/null || continue
-    run_suite "$suite" >"$tmp/out.$suite" 2>&1 || : >"$tmp/failed.$suite"
-  done
-}
-lanes=${HOSTS_LANES:-2}
-[ "$lanes" -ge 1 ] 2>/dev/null || lanes=1
-i=0
-while [ "$i" -lt "$lanes" ]; do
-  lane "$i" &
-  i=$((i + 1))
-done
-wait
-for suite in ${HOSTS_SUITES:-$all}; do
-  if [ ! -e "$tmp/out.$suite" ]; then
-    echo "FAIL: $suite across two hosts: no lane ran it"
-    failed=1
-  fi
-  cat "$tmp/out.$suite" 2>/dev/null
-  [ -e "$tmp/failed.$suite" ] && failed=1
-done
+# of processor time in 171 s).
+# shellcheck source=tests/lanes.sh
+. "$srcdir/tests/lanes.sh"
+# shellcheck disable=SC2086 # one word a suite
+run_lanes "$tmp" "${HOSTS_LANES:-2}" run_suite ${HOSTS_SUITES:-$all} || failed=1
 exit $failed
