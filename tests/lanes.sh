@@ -1,13 +1,15 @@
 # SPDX-License-Identifier: MIT
 # shellcheck shell=sh
 # run_lanes DIR N COMMAND ITEM...: runs "COMMAND ITEM" for every ITEM, N at a time (N
-# below 1 reads as 1), for the mpirun passes of the tests (sourced by tests/run_mpi.sh and
-# tests/run_hosts.sh), whose jobs spend much of their time waiting. Each lane takes the
-# next item no lane has taken yet (mkdir claims it), so that the first named start first,
-# and runs it with LANE_DIR naming a folder of the lane's own under DIR (Open MPI's files
-# go there: two jobs started at once race to make the same session directory in one).
-# Each item's output is printed whole, in the order named, once all have ended; an item
-# that no lane ran is said to have failed. Returns 1 if a command failed, else 0.
+# below 1 reads as 1), for tests/run_hosts.sh, whose jobs spend much of their time
+# waiting. (make check's mpirun groups gain nothing so: make -j2 keeps both processors
+# busy with five of them side by side, 181 s with one lane each, 184 s with two.) Each
+# lane takes the next item no lane has taken yet (mkdir claims it), so that the first
+# named start first, and runs it with LANE_DIR naming a folder of the lane's own under
+# DIR (Open MPI's files go there: two jobs started at once race to make the same session
+# directory in one). Each item's output is printed whole, in the order named, once all
+# have ended; an item that no lane ran is said to have failed. Returns 1 if a command
+# failed, else 0.
 run_lanes() {
   lanes_dir=$1 lanes_n=$2 lanes_cmd=$3
   shift 3

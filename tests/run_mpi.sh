@@ -73,11 +73,8 @@ case "$group" in
   all) entries="$core $patterns $coll $ompi_ways" ;;
   *) echo "usage: $0 [core|patterns|coll|mca|examples|all]" >&2; exit 99 ;;
 esac
-# run_entry ENTRY: runs one suite as the entry says, Open MPI's files in LANE_DIR
-# (tests/lanes.sh), and says ok, skip or FAIL last.
-run_entry() {
-  export OMPI_MCA_orte_tmpdir_base="$LANE_DIR" OMPI_MCA_btl_vader_backing_directory="$LANE_DIR"
-  suite=${1%%:*} rest=${1#*:}
+for entry in $entries; do
+  suite=${entry%%:*} rest=${entry#*:}
   k=${rest%%:*} mca=
   [ "$rest" != "$k" ] && mca=${rest#*:}
   where="pretend nodes of $k rank(s)"
@@ -87,7 +84,7 @@ run_entry() {
     where="$where, Open MPI's $(echo "$mca" | tr '+' ' ')"
     if ! mca_works "$mca"; then
       echo "skip: $suite under mpirun, $where: plain MPI does not run so here"
-      return 0
+      continue
     fi
     # shellcheck disable=SC2046 # one word per setting
     set -- env $(mca_env "$mca")
@@ -96,21 +93,9 @@ run_entry() {
     echo "ok: $suite under mpirun, $where"
   else
     echo "FAIL: $suite under mpirun, $where"
-    return 1
+    failed=1
   fi
-}
-# Whether each setting works is asked once, before the lanes start (they share no memory).
-for entry in $entries; do
-  case "$entry" in *:*:*) mca_works "${entry#*:*:}" || : ;; esac
 done
-# The entries run two at a time (MPI_LANES of them; 1: one after another): a job spends
-# much of its time starting (mpirun, each rank's MPI_Init) and its ranks waiting for one
-# another, so that one at a time left processors idle (the core and patterns groups side
-# by side, as make -j2 runs them, used 190 s of processor time in 171 s).
-# shellcheck source=tests/lanes.sh
-. "$(dirname "$0")/lanes.sh"
-# shellcheck disable=SC2086 # one word an entry
-run_lanes "$ompi_tmp" "${MPI_LANES:-2}" run_entry $entries || failed=1
 # run_expect HOW STATUS PATTERN...: runs the command line HOW (split on spaces) and prints
 # ok, or FAIL with its output, as its status is STATUS (0, or fail: neither 0 nor mpirun's
 # timeout, 110) and its output matches every glob PATTERN.
