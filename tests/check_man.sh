@@ -74,8 +74,8 @@ if grep -l -e '%PACKAGE_VERSION%' -e '@PACKAGE_VERSION@' "$tmp"/man/man*/* >"$tm
   fail "pages with their version left unfilled: $(sed 's|.*/man/||' "$tmp/unfilled" | tr '\n' ' ')"
 fi
 # The pages render two at a time, each lane taking every other page, so that the check
-# uses both processors of a machine where little else runs (it ran last, alone, in make
-# distcheck); what fails is said in the pages' order.
+# uses both processors of a machine where little else runs (it finished last of the tests
+# of CI's distcheck-quick); what fails is said in the pages' order.
 check_pages() {
   n=0
   for page in "$tmp"/man/man*/*.[137]; do
