@@ -5,7 +5,9 @@
 # pair on 10.231.X.0/24; a launch agent that runs a command on a host (in its namespace,
 # under its name, as ssh would); and "$hosts_dir/mpirun", mpirun run from the first host
 # with both hosts, ranks placed round-robin (rank r on host r % 2), Open MPI's TCP
-# transport between them and its files kept in $hosts_dir. hosts_down removes it all.
+# transport between them and its files kept in $hosts_dir (or in HOSTS_OMPI_DIR, where set:
+# two jobs started at once race to make the same session directory in one). hosts_down
+# removes it all.
 # Needs root, ip (iproute2), unshare (util-linux) and MPIRUN; hosts_up returns 1 with a
 # reason in $hosts_why where it cannot.
 
@@ -57,7 +59,8 @@ AGENT
   cat >"$hosts_dir/mpirun" <<WRAPPER
 #!/bin/sh
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-export OMPI_MCA_orte_tmpdir_base="$hosts_dir" OMPI_MCA_btl_vader_backing_directory="$hosts_dir"
+ompi_dir=\${HOSTS_OMPI_DIR:-$hosts_dir}
+export OMPI_MCA_orte_tmpdir_base="\$ompi_dir" OMPI_MCA_btl_vader_backing_directory="\$ompi_dir"
 exec ip netns exec $ns_a unshare --uts sh -c 'hostname tubo-host-a; exec "\$0" "\$@"' \\
   "$MPIRUN" --host $ip_a:64,$ip_b:64 --map-by node --mca plm_rsh_agent "$hosts_dir/agent" \\
   --mca btl tcp,self,vader --mca btl_tcp_if_include $net --mca oob_tcp_if_include $net "\$@"

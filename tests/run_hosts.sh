@@ -10,7 +10,8 @@
 # pretend nodes). HOSTS_SUITES names fewer of them (the word `examples` stands for the
 # examples): CI runs the ones whose behaviour depends on real host names (the transport
 # between nodes, split by node, hierarchical collectives, objects served across nodes), as
-# make check runs them all across pretend nodes already.
+# make check runs them all across pretend nodes already. The suites run two at a time
+# (HOSTS_LANES).
 # Needs root, iproute2 (ip) and util-linux (unshare): without them it says why and exits
 # 77 (skipped). Everything it makes (namespaces, veth pair, addresses) lives inside the
 # namespaces it creates, which it removes at the end. Usage: tests/run_hosts.sh from the
@@ -29,8 +30,11 @@ hosts_up || skip "$hosts_why"
 trap hosts_down EXIT
 trap 'exit 1' INT TERM
 tmp=$hosts_dir
-# "$tmp/mpirun" sets Open MPI's environment itself (tests/hosts.sh).
+# "$tmp/mpirun" sets Open MPI's environment itself (tests/hosts.sh); tests/mpi_fast.sh
+# shortens each job's start-up without changing what runs.
 export TH_MPIRUN="$tmp/mpirun" TH_NODE_MAP=cyclic:2 TUBO_NODE_SIZE=0
+# shellcheck source=tests/mpi_fast.sh
+. "$srcdir/tests/mpi_fast.sh"
 failed=0
 
 # The hosts are real to Open MPI: each rank reports the host name it runs on.
@@ -72,14 +76,26 @@ fi
 
 all="check_p2p check_probe check_barrier check_stress check_init check_pipe check_spawn
   check_process check_queue check_shared check_comm check_coll check_coll_nb examples"
-for suite in ${HOSTS_SUITES:-$all}; do
-  if [ "$suite" = examples ]; then
-    TRANSPORTS=mpi srcdir=$srcdir "$srcdir/tests/run_examples.sh" || failed=1
-  elif "tests/$suite"; then
-    echo "ok: $suite across two hosts"
+# run_suite SUITE: runs it across the hosts, Open MPI's files in LANE_DIR
+# (tests/lanes.sh), and says ok or FAIL last.
+run_suite() {
+  HOSTS_OMPI_DIR=$LANE_DIR
+  export HOSTS_OMPI_DIR
+  if [ "$1" = examples ]; then
+    TRANSPORTS=mpi srcdir=$srcdir "$srcdir/tests/run_examples.sh"
+  elif "tests/$1"; then
+    echo "ok: $1 across two hosts"
   else
-    echo "FAIL: $suite across two hosts"
-    failed=1
+    echo "FAIL: $1 across two hosts"
+    return 1
   fi
-done
+}
+# The suites run two at a time (HOSTS_LANES of them; 1: one after another): a job across
+# the hosts spends much of its time waiting (for Open MPI's daemon on the second host, for
+# its TCP connections), so that one at a time kept two processors not half busy (CI: 116 s
+# of processor time in 171 s).
+# shellcheck source=tests/lanes.sh
+. "$srcdir/tests/lanes.sh"
+# shellcheck disable=SC2086 # one word a suite
+run_lanes "$tmp" "${HOSTS_LANES:-2}" run_suite ${HOSTS_SUITES:-$all} || failed=1
 exit $failed

@@ -17,12 +17,10 @@ export TUBO_NODE_SIZE="${TUBO_NODE_SIZE:-2}"
 # Open MPI refuses root and more ranks than cores unless told.
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_rmaps_base_oversubscribe=1
-# Open MPI's cm PML spends 0.2 to 0.3 s of every MPI_Init trying its MTLs, then yields to
-# ob1 where there is no network (as here: pml_base_verbose=10 says "selected ob1"). Leaving
-# cm out lets the same ob1 run, without the wait, in each of the hundreds of jobs; the
-# passes below that name pml=cm still run it, and an unset pml reads as ob1 to tubo
-# (lib/mpi/mpi_locality.c) as "^cm" does. A pml set by the caller is kept.
-export OMPI_MCA_pml="${OMPI_MCA_pml-^cm}"
+# Open MPI's start-up, in each of the hundreds of jobs, made shorter without changing what
+# runs (tests/mpi_fast.sh says why each is safe); a setting made by the caller is kept.
+# shellcheck source=tests/mpi_fast.sh
+. "$(dirname "$0")/mpi_fast.sh"
 # Open MPI's own files (its session directory, its shared-memory segments, which it leaves
 # behind when a job fails) go to a directory of this run, not to /tmp and /dev/shm where
 # other suites look for what tubo leaves.
