@@ -236,6 +236,12 @@ static inline int tubo__tp_only_frames_end_wait(const tubo__world_t *w, int peer
          !w->broken && !w->peers[peer].gone;
 }
 
+/* The world's wait policy (waitpol.h), for a transport's own waits for a peer. */
+static inline const tubo__waitpol_t *tubo__tp_waitpol(const tubo__world_t *w)
+{
+  return &w->wait;
+}
+
 /* How long, in nanoseconds, a wait for a receive from world rank peer (a blocking
  * receive's fast path, or a wait on a posted one) may poll that peer's channel alone
  * before the engine's general wait (0: not at all): where ranks have a processing unit

@@ -9,10 +9,7 @@
 #include "settings.h"
 #include "shm/shm_split.h"
 #include "shm/shm_state.h"
-
-/* Spins of the receiver's wait for the sender's last chunks between two looks at whether
- * the sender still lives. */
-#define SPLIT_LOOK_EVERY 4096u
+#include "waitpol.h"
 
 void tubo__shm_split_init(shm_state_t *s)
 {
@@ -47,6 +44,11 @@ static void split_copy(unsigned char *dst, const unsigned char *src, uint64_t n,
   tubo__copy_large(dst + at, src + at, len);
 }
 
+/* The blocks are 64-byte aligned as they are: a heap block of more than 96 bytes is
+ * (heap.h), and a loan's data starts TUBO__LOAN_HDR bytes into its block. */
+_Static_assert(TUBO__SPLIT_SLOTS * sizeof(struct tubo__shm_split) > 96 && TUBO__LOAN_HDR % 64 == 0,
+               "split control blocks would not be 64-byte aligned");
+
 /* The blocks, made at the first split: one block of the heap this rank owns, so that the
  * ranks that see it die give it back to the heap. */
 static int split_pool(shm_state_t *s)
@@ -54,14 +56,11 @@ static int split_pool(shm_state_t *s)
   tubo__splits_t *sp = &s->splits;
   if (sp->pool != NULL)
     return 1;
-  size_t bytes = TUBO__SPLIT_SLOTS * sizeof(struct tubo__shm_split) + 64;
   void *p;
-  if (tubo__shm_loan_alloc(&s->loans, bytes, &p) != 0)
+  if (tubo__shm_loan_alloc(&s->loans, TUBO__SPLIT_SLOTS * sizeof *sp->pool, &p) != 0)
     return 0;
-  uint64_t off = (uint64_t)((unsigned char *)p - s->heap.base);
-  size_t skip = (64 - ((uintptr_t)p & 63)) & 63;
-  sp->pool_off = off;
-  sp->pool = (struct tubo__shm_split *)((unsigned char *)p + skip);
+  sp->pool_off = (uint64_t)((unsigned char *)p - s->heap.base);
+  sp->pool = p;
   return 1;
 }
 
@@ -142,6 +141,37 @@ int tubo__shm_split_help(shm_state_t *s)
   return copied;
 }
 
+/* Waits for the chunks the sender took to be done: within a chunk's copy, unless it lost
+ * its processor or died. The wait follows the world's policy (waitpol.h) but never sleeps,
+ * as no bell rings for a chunk: past the policy's spin it looks whether the sender lives
+ * and yields. Chunks counted taken and not done for as long as an inbox's claimed position
+ * may stay unfilled were taken by someone else than the sender (TUBO__SHM_INBOX_STALL_NS):
+ * the job is broken. */
+static int split_wait(shm_state_t *s, int peer, struct tubo__shm_split *c, uint32_t nch)
+{
+  tubo__waiter_t wt = {0};
+  uint32_t seen = 0;
+  uint64_t since = 0;
+  for (;;) {
+    uint32_t done = atomic_load_explicit(&c->done, memory_order_acquire);
+    if (done >= nch)
+      return 0;
+    if (!tubo__waiter_idle(tubo__tp_waitpol(s->w), &wt))
+      continue;
+    if (tubo__shm_peer_lost(s, peer))
+      return atomic_load_explicit(&c->done, memory_order_acquire) < nch ? TUBO_EPEER : 0;
+    uint64_t now = tubo__os_now_ns();
+    if (since == 0 || done != seen) {
+      seen = done;
+      since = now;
+    } else if (now - since > TUBO__SHM_INBOX_STALL_NS) {
+      return shm_corrupt(s);
+    }
+    if (!tubo__tp_waitpol(s->w)->shared) /* a shared unit's waiter yielded already */
+      tubo__os_yield();
+  }
+}
+
 int tubo__shm_split_read(shm_state_t *s, int peer, uint64_t off, void *dst, size_t n, size_t total)
 {
   struct tubo__shm_split *c = tubo__heap_at(&s->heap, off, sizeof *c);
@@ -166,30 +196,7 @@ int tubo__shm_split_read(shm_state_t *s, int peer, uint64_t off, void *dst, size
     split_copy(dst, src, n, k);
     atomic_fetch_add_explicit(&c->done, 1, memory_order_release);
   }
-  /* The sender may still copy the chunks it took: they are done within a chunk's copy,
-   * unless it lost its processor or died. Chunks counted taken and not done for as long as
-   * an inbox's claimed position may stay unfilled were taken by someone else than the
-   * sender (TUBO__SHM_INBOX_STALL_NS): the job is broken. */
-  uint32_t seen = 0;
-  uint64_t since = 0;
-  for (uint32_t spins = 1;; spins++) {
-    uint32_t done = atomic_load_explicit(&c->done, memory_order_acquire);
-    if (done >= nch)
-      return 0;
-    tubo__os_cpu_relax();
-    if (spins % SPLIT_LOOK_EVERY != 0)
-      continue;
-    if (tubo__shm_peer_lost(s, peer))
-      return atomic_load_explicit(&c->done, memory_order_acquire) < nch ? TUBO_EPEER : 0;
-    uint64_t now = tubo__os_now_ns();
-    if (since == 0 || done != seen) {
-      seen = done;
-      since = now;
-    } else if (now - since > TUBO__SHM_INBOX_STALL_NS) {
-      return shm_corrupt(s);
-    }
-    tubo__os_yield();
-  }
+  return split_wait(s, peer, c, nch);
 }
 
 void tubo__shm_split_fini(shm_state_t *s)

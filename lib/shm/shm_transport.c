@@ -387,14 +387,6 @@ static int shm_pid_trusted(shm_state_t *s, int p)
   return s->pid_trust[p] == 1;
 }
 
-int tubo__shm_peer_lost(shm_state_t *s, int p)
-{
-  uint32_t st = atomic_load(&tubo__jobctl_rank(s->ctl, (uint32_t)p)->state);
-  if (st == TUBO__RANK_DONE || st == TUBO__RANK_DEAD)
-    return 1;
-  return s->watch_peers && shm_pid_trusted(s, p) && !tubo__os_pid_alive(s->pids[p]);
-}
-
 /* Records peer p's death if its process ended while still in the job. How it ended is
  * its parent's to know: the record says 255. */
 static void shm_watch_one(shm_state_t *s, int p)
@@ -403,6 +395,15 @@ static void shm_watch_one(shm_state_t *s, int p)
   if (atomic_load(&rc->state) == TUBO__RANK_READY && shm_pid_trusted(s, p) &&
       !tubo__os_pid_alive(s->pids[p]) && atomic_load(&rc->state) == TUBO__RANK_READY)
     tubo__jobctl_exited(s->ctl, (uint32_t)s->size, p, 255);
+}
+
+int tubo__shm_peer_lost(shm_state_t *s, int p)
+{
+  /* Where the ranks watch each other, a death found here is recorded for every rank. */
+  if (s->watch_peers)
+    shm_watch_one(s, p);
+  uint32_t st = atomic_load(&tubo__jobctl_rank(s->ctl, (uint32_t)p)->state);
+  return st == TUBO__RANK_DONE || st == TUBO__RANK_DEAD;
 }
 
 /* Peers looked at per pass, besides the one waited for: every peer of a small job, and a
