@@ -30,13 +30,11 @@ static void sendq_pop(tubo__world_t *w, tubo__peer_t *pe)
     w->sq_peers--;
 }
 
-/* Lets the transport of send r's peer split its message, which lies in the shared heap
- * (r->off names it): both ranks then copy it, each a part. Returns 1 with the RTS's name
- * for it in *name, else 0 (*name unchanged). */
+/* Lets the transport of send r's peer split its message, which r->off names (its offset in
+ * the shared heap, or its address for a single copy): both ranks then copy it, each a part.
+ * Returns 1 with the RTS's name for it in *name, else 0 (*name unchanged). */
 static int send_split_begin(tubo__world_t *w, tubo_request_t *r, uint64_t *name)
 {
-  if (!(r->off & TUBO__RTS_HEAP))
-    return 0;
   tubo__tport_t *t = tubo__tport_of(w, r->peer);
   if (t->ops->split_begin == NULL)
     return 0;
@@ -79,8 +77,8 @@ static int send_push(tubo__world_t *w, tubo_request_t *r)
     break;
   }
   case TUBO__SP_RTS: {
-    /* A message in the shared heap may be split: its RTS then names a control block, which
-     * this rank holds until the send is over, not while it waits for room. */
+    /* A message may be split: its RTS then names a control block, which this rank holds
+     * until the send is over, not while it waits for room. */
     uint64_t name = r->off;
     int split = send_split_begin(w, r, &name);
     struct tubo__f_rts h = {r->cap, name, r->id, 0};

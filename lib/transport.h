@@ -124,9 +124,9 @@ typedef struct tubo__tp_ops {
   void *(*loan_accept)(void *state, uint64_t off, size_t len);
   int (*loan_free)(void *state, uint64_t off);
 
-  /* Large messages from the shared heap that both ranks copy, each a part
-   * (doc/large-messages.md); NULL where ranks share no memory. split_begin: for a send of
-   * len bytes at buf to peer, which an RTS names by *name (in the heap), makes a control
+  /* Large messages that both ranks copy, each a part (doc/large-messages.md); NULL where
+   * ranks share no memory. split_begin: for a send of len bytes at buf to peer, which an
+   * RTS names by *name (its offset in the heap, or its address for a single copy), makes a control
    * block that the sender's progress helps copy through, and gives the RTS's name for it
    * in *name: returns 1, or 0 where the message is not split (too short, no block free).
    * split_end: the send that split_begin's name began is over (its FIN came, or it failed):

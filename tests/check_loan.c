@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -171,9 +172,17 @@ static void body_alloc_split(void)
   split_window();
 }
 
-/* A split message whose sender does not enter the library until its receiver has it:
- * the receive completes with the receiver's progress alone. The sender learns that the
- * receive is over through a FIFO, outside the library. */
+/* Whether a send from a private buffer of a split message's size goes by single copy, and
+ * so may be split, in this variant: where single copy is forced. */
+static int split_private_send(void)
+{
+  return th_variant() == TH_SHM_RNDV && th_single_copy_expected();
+}
+
+/* Split messages whose sender does not enter the library until its receiver has them:
+ * each receive completes with the receiver's progress alone. Heap buffers on either side
+ * or both (the sender's private one only where it goes by single copy). The sender learns
+ * that each receive is over through a FIFO, outside the library. */
 static void body_split_alone(void)
 {
   if (th_rank > 1)
@@ -186,48 +195,64 @@ static void body_split_alone(void)
     snprintf(path, sizeof path, "%s/fifo", dir);
     TH_CHECK(mkfifo(path, 0600) == 0, "expected a FIFO at %s", path);
     TH_OK(tubo_send(path, sizeof path, 1, 1, th_world));
-    void *b = buf_get(len, 1);
-    th_fill(b, len, th_seed(0, 1, len, 300));
-    tubo_request_t *r;
-    TH_OK(tubo_isend(b, len, 1, 2, th_world, &r));
     int fd = open(path, O_RDONLY);
     TH_CHECK(fd >= 0, "expected to open the FIFO %s", path);
-    char c = 0;
-    TH_CHECK(read(fd, &c, 1) == 1 && c == 'y', "expected the receiver's 'y', got '%c'", c);
+    for (int mode = 0; mode < 4; mode++) {
+      if (!(mode & 1) && !split_private_send())
+        continue;
+      void *b = buf_get(len, mode & 1);
+      th_fill(b, len, th_seed(0, 1, len, 300 + mode));
+      tubo_request_t *r;
+      TH_OK(tubo_isend(b, len, 1, 2, th_world, &r));
+      char c = 0;
+      TH_CHECK(read(fd, &c, 1) == 1 && c == 'y', "expected the receiver's 'y', got '%c'", c);
+      TH_OK(tubo_wait(&r, TUBO_STATUS_IGNORE));
+      buf_put(b, mode & 1);
+    }
     close(fd);
     unlink(path);
     rmdir(dir);
-    TH_OK(tubo_wait(&r, TUBO_STATUS_IGNORE));
-    buf_put(b, 1);
   } else {
     TH_OK(tubo_recv(path, sizeof path, 0, 1, th_world, TUBO_STATUS_IGNORE));
-    void *b = buf_get(len, 1);
-    TH_OK(tubo_recv(b, len, 0, 2, th_world, TUBO_STATUS_IGNORE));
-    TH_CHECK_DATA(b, len, th_seed(0, 1, len, 300), "a split message whose sender was away");
     int fd = open(path, O_WRONLY);
-    TH_CHECK(fd >= 0 && write(fd, "y", 1) == 1, "expected to write to the FIFO %s", path);
+    TH_CHECK(fd >= 0, "expected to open the FIFO %s", path);
+    for (int mode = 0; mode < 4; mode++) {
+      if (!(mode & 1) && !split_private_send())
+        continue;
+      void *b = buf_get(len, mode & 2);
+      TH_OK(tubo_recv(b, len, 0, 2, th_world, TUBO_STATUS_IGNORE));
+      TH_CHECK_DATA(b, len, th_seed(0, 1, len, 300 + mode),
+                    "a split message whose sender was away, heap buffers: sender %d receiver %d",
+                    mode & 1, mode >> 1);
+      TH_CHECK(write(fd, "y", 1) == 1, "expected to write to the FIFO %s", path);
+      buf_put(b, mode & 2);
+    }
     close(fd);
-    buf_put(b, 1);
   }
 }
 
 /* The sender of a split message (rank 1) killed while both ranks copy it: a child of the
- * receiver's, which shares its heap buffer, kills it once the last half of the buffer
- * begins to change. The receive ends, with the whole message or TUBO_EPEER. */
-static void split_death(void)
+ * receiver's, which shares its buffer, kills it once the last half of the buffer begins to
+ * change. The receive ends, with the whole message or TUBO_EPEER. heap: the buffers are
+ * tubo_alloc_mem's; else the sender's is malloc's and the receiver's a shared mapping of its
+ * own (private to tubo, seen by the child), and the job sends by single copy. */
+static void split_death(int heap)
 {
   size_t len = 4u << 20;
   if (th_rank == 1) {
     pid_t me = getpid();
     TH_OK(tubo_send(&me, sizeof me, 0, 1, th_world));
-    void *b = buf_get(len, 1);
+    void *b = buf_get(len, heap);
     th_fill(b, len, th_seed(1, 0, len, 400));
     for (;;)
       TH_OK(tubo_send(b, len, 0, 2, th_world)); /* until it is killed */
   }
   pid_t sender;
   TH_OK(tubo_recv(&sender, sizeof sender, 1, 1, th_world, TUBO_STATUS_IGNORE));
-  unsigned char *b = buf_get(len, 1);
+  unsigned char *b =
+      heap ? buf_get(len, 1)
+           : mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  TH_CHECK(b != MAP_FAILED, "expected a shared mapping of %zu bytes", len);
   memset(b, 0, len);
   fflush(stdout);
   pid_t watcher = fork();
@@ -547,16 +572,26 @@ static void body_loan_death(void)
   leaver_job(1);
 }
 
-static void body_split_death(void)
+static void split_death_job(int heap)
 {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
   sigprocmask(SIG_BLOCK, &set, NULL);
   th_init_world(NULL, NULL);
-  split_death();
+  split_death(heap);
   int rc = tubo_finalize();
   TH_CHECK(rc == 0 || rc == TUBO_EPEER, "expected tubo_finalize to succeed, got %d", rc);
+}
+
+static void body_split_death(void)
+{
+  split_death_job(1);
+}
+
+static void body_split_death_private(void)
+{
+  split_death_job(0);
 }
 
 static const th_body_t bodies[] = {
@@ -570,6 +605,7 @@ static const th_body_t bodies[] = {
     {"alloc_split", body_alloc_split, 0},
     {"split_alone", body_split_alone, 0},
     {"split_death", body_split_death, TH_SELF_INIT},
+    {"split_death_private", body_split_death_private, TH_SELF_INIT},
     {NULL, NULL, 0},
 };
 
@@ -599,17 +635,31 @@ START_TEST(loan_death)
 }
 END_TEST
 
-START_TEST(split_kill)
+/* Runs a split_death job (body) with the settings env. */
+static void split_kill_run(const char *body, const char *const *env)
 {
-  const char *argv[] = {th_tuborun(), "-n",     "2",           "--timeout", "60",
-                        "@self",      "--body", "split_death", NULL};
+  const char *argv[] = {th_tuborun(), "-n", "2", "--timeout", "60", "@self", "--body", body, NULL};
   char *out = NULL;
-  int st = th_run(argv, NULL, &out);
-  ck_assert_msg(st == 128 + SIGKILL, "expected the job to end with status %d, got %d: %s",
+  int st = th_run(argv, env, &out);
+  ck_assert_msg(st == 128 + SIGKILL, "%s: expected the job to end with status %d, got %d: %s", body,
                 128 + SIGKILL, st, out);
   ck_assert_msg(strstr(out, "split_death: ") != NULL,
-                "expected rank 0's receive to end with TUBO_EPEER; output:\n%s", out);
+                "%s: expected rank 0's receive to end with TUBO_EPEER; output:\n%s", body, out);
   free(out);
+}
+
+START_TEST(split_kill)
+{
+  split_kill_run("split_death", NULL);
+}
+END_TEST
+
+/* Private buffers, sent by single copy from 64 KiB: split where the kernel allows single
+ * copy, else streamed through the channel; TUBO_EPEER either way. */
+START_TEST(split_kill_private)
+{
+  const char *env[] = {"TUBO_SHM_RNDV_BYTES=64k", NULL};
+  split_kill_run("split_death_private", env);
 }
 END_TEST
 
@@ -623,11 +673,12 @@ static Suite *loan_suite(void)
   th_add_case(s, "loan_many", 2, TH_SHM);
   th_add_case(s, "loan_paths", 2, TH_ALL_PATHS);
   th_add_case(s, "alloc_split", 2, TH_ALL_PATHS);
-  th_add_case(s, "split_alone", 2, TH_SHM);
+  th_add_case(s, "split_alone", 2, TH_SHM | TH_SHM_RNDV);
   TCase *tc = th_tcase("loan_leaver");
   tcase_add_test(tc, loan_left);
   tcase_add_test(tc, loan_death);
   tcase_add_test(tc, split_kill);
+  tcase_add_test(tc, split_kill_private);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -65,6 +65,11 @@ void tubo__os_prefault(void *addr, size_t len);
  * the process is gone; TUBO_ESYS for other failures (a bad address among them). */
 int tubo__os_peer_read(pid_t pid, uint64_t remote, void *local, size_t len);
 
+/* Copies len bytes at local into address remote of process pid with a single copy; the
+ * same rules and returns as tubo__os_peer_read (a security module that lets this process
+ * read pid's memory lets it write there too). */
+int tubo__os_peer_write(pid_t pid, uint64_t remote, const void *local, size_t len);
+
 /* Allows processes descending from ancestor to read this process's memory with
  * tubo__os_peer_read where a security module restricts it to ancestors. Best effort. */
 void tubo__os_allow_peer_reads(pid_t ancestor);

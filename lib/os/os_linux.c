@@ -139,13 +139,16 @@ void tubo__os_prefault(void *addr, size_t len)
     atomic_fetch_add_explicit((_Atomic uint32_t *)p, 0, memory_order_relaxed);
 }
 
-int tubo__os_peer_read(pid_t pid, uint64_t remote, void *local, size_t len)
+/* Moves len bytes between local and address remote of process pid with
+ * process_vm_readv (write 0) or process_vm_writev (write 1), as much as each call moves. */
+static int os_peer_copy(pid_t pid, uint64_t remote, void *local, size_t len, int write)
 {
-  char *dst = local;
+  char *at = local;
   while (len > 0) {
-    struct iovec l = {dst, len};
+    struct iovec l = {at, len};
     struct iovec r = {(void *)(uintptr_t)remote, len};
-    ssize_t n = process_vm_readv(pid, &l, 1, &r, 1, 0);
+    ssize_t n =
+        write ? process_vm_writev(pid, &l, 1, &r, 1, 0) : process_vm_readv(pid, &l, 1, &r, 1, 0);
     if (n < 0) {
       if (errno == EINTR)
         continue;
@@ -157,11 +160,22 @@ int tubo__os_peer_read(pid_t pid, uint64_t remote, void *local, size_t len)
     }
     if (n == 0)
       return TUBO_ESYS;
-    dst += n;
+    at += n;
     remote += (uint64_t)n;
     len -= (size_t)n;
   }
   return 0;
+}
+
+int tubo__os_peer_read(pid_t pid, uint64_t remote, void *local, size_t len)
+{
+  return os_peer_copy(pid, remote, local, len, 0);
+}
+
+int tubo__os_peer_write(pid_t pid, uint64_t remote, const void *local, size_t len)
+{
+  /* process_vm_writev only reads the local side. */
+  return os_peer_copy(pid, remote, (void *)(uintptr_t)local, len, 1);
 }
 
 void tubo__os_allow_peer_reads(pid_t ancestor)

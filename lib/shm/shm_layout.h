@@ -37,8 +37,9 @@ typedef struct tubo__shm_layout {
 
 /* The version of what ranks share in the segment beyond the job control block and the
  * heap (inboxes, channels, their slots and frames): part of the layout's key, so bump
- * it with any change to them (2: an RTS may name a control block of a split message). */
-#define TUBO__SHM_FORMAT 2u
+ * it with any change to them (2: an RTS may name a control block of a split message; 3: the block
+ * may name private memory). */
+#define TUBO__SHM_FORMAT 3u
 
 #define TUBO__SHM_SLOT     64u
 #define TUBO__SHM_CHAN_HDR 128u

@@ -35,13 +35,13 @@ static uint32_t split_chunks(uint64_t n)
   return (uint32_t)((n + c - 1) / c);
 }
 
-/* Copies chunk k of n bytes from src to dst. */
-static void split_copy(unsigned char *dst, const unsigned char *src, uint64_t n, uint32_t k)
+/* Where chunk k of n bytes starts, and its length. */
+static size_t split_range(uint64_t n, uint32_t k, size_t *len)
 {
   size_t c = split_chunk(n);
   size_t at = (size_t)k * c;
-  size_t len = n - at < c ? (size_t)(n - at) : c;
-  tubo__copy_large(dst + at, src + at, len);
+  *len = n - at < c ? (size_t)(n - at) : c;
+  return at;
 }
 
 /* The blocks are 64-byte aligned as they are: a heap block of more than 96 bytes is
@@ -68,17 +68,23 @@ int tubo__shm_split_begin(void *state, int peer, const void *buf, size_t len, ui
 {
   shm_state_t *s = state;
   tubo__splits_t *sp = &s->splits;
-  if (sp->min == 0 || len < sp->min || len > TUBO__SPLIT_MAX || ~sp->used == 0 || !split_pool(s))
+  /* A private message is read with single copies: the RTS named it by its address. */
+  int heap = (*name & TUBO__RTS_HEAP) != 0;
+  if (sp->min == 0 || len < sp->min || len > TUBO__SPLIT_MAX || ~sp->used == 0 ||
+      (!heap && atomic_load(&s->ctl->cma_denied)) || !split_pool(s))
     return 0;
   int i = __builtin_ctzll(~sp->used);
   struct tubo__shm_split *c = &sp->pool[i];
   uint64_t off = (uint64_t)((unsigned char *)c - s->heap.base);
   /* The receiver reads these once the RTS's frame, published after them, is there. */
-  atomic_store_explicit(&c->src_off, TUBO__RTS_OFF(*name), memory_order_relaxed);
+  atomic_store_explicit(&c->src, TUBO__RTS_OFF(*name), memory_order_relaxed);
   atomic_store_explicit(&c->total, len, memory_order_relaxed);
-  atomic_store_explicit(&c->dst_off, 0, memory_order_relaxed);
+  atomic_store_explicit(&c->src_at, heap ? TUBO__SPLIT_HEAP : TUBO__SPLIT_ADDR,
+                        memory_order_relaxed);
+  atomic_store_explicit(&c->dst, 0, memory_order_relaxed);
   atomic_store_explicit(&c->n, 0, memory_order_relaxed);
   atomic_store_explicit(&c->ready, 0, memory_order_relaxed);
+  atomic_store_explicit(&c->redo, 0, memory_order_relaxed);
   atomic_store_explicit(&c->claim, 0, memory_order_relaxed);
   atomic_store_explicit(&c->done, 0, memory_order_relaxed);
   sp->src[i] = buf;
@@ -113,6 +119,22 @@ void tubo__shm_split_end(void *state, uint64_t name)
   s->splits.helping &= ~((uint64_t)1 << i);
 }
 
+/* Where the sender may write the buffer the receiver published in block c of n bytes: 1
+ * with *hdst, its place in the heap, or NULL where it is at *addr in the receiver's memory,
+ * reached with single copies; 0 where the sender copies nothing (the receiver then copies
+ * every chunk itself). */
+static int split_dst(shm_state_t *s, int peer, struct tubo__shm_split *c, uint32_t how, uint64_t n,
+                     unsigned char **hdst, uint64_t *addr)
+{
+  *addr = atomic_load_explicit(&c->dst, memory_order_relaxed);
+  *hdst = NULL;
+  if (how == TUBO__SPLIT_HEAP)
+    return (*hdst = tubo__heap_at(&s->heap, *addr, (size_t)n)) != NULL;
+  /* A process this rank writes into must be the peer's for sure. */
+  return how == TUBO__SPLIT_ADDR && !atomic_load(&s->ctl->cma_denied) &&
+         tubo__shm_pid_trusted(s, peer);
+}
+
 int tubo__shm_split_help(shm_state_t *s)
 {
   tubo__splits_t *sp = &s->splits;
@@ -120,19 +142,26 @@ int tubo__shm_split_help(shm_state_t *s)
   for (uint64_t m = sp->helping; m != 0; m &= m - 1) {
     int i = __builtin_ctzll(m);
     struct tubo__shm_split *c = &sp->pool[i];
-    if (!atomic_load_explicit(&c->ready, memory_order_acquire))
+    uint32_t how = atomic_load_explicit(&c->ready, memory_order_acquire);
+    if (how == 0)
       continue;
-    /* The receiver published these; a buffer outside the heap or a length beyond the
-     * message is not copied to (the receiver then copies every chunk itself). */
-    uint64_t n = atomic_load_explicit(&c->n, memory_order_relaxed);
-    uint64_t doff = atomic_load_explicit(&c->dst_off, memory_order_relaxed);
-    unsigned char *dst = n <= sp->total[i] ? tubo__heap_at(&s->heap, doff, (size_t)n) : NULL;
+    /* The receiver published these; a length beyond the message or a buffer not where the
+     * block says is not copied to. */
+    uint64_t n = atomic_load_explicit(&c->n, memory_order_relaxed), addr;
+    unsigned char *hdst;
+    int go = n <= sp->total[i] && split_dst(s, sp->peer[i], c, how, n, &hdst, &addr);
     struct tubo__rankctl *peer = tubo__jobctl_rank(s->ctl, (uint32_t)sp->peer[i]);
     uint32_t nch = split_chunks(n), k;
-    while (dst != NULL &&
-           atomic_load_explicit(&peer->state, memory_order_relaxed) == TUBO__RANK_READY &&
+    while (go && atomic_load_explicit(&peer->state, memory_order_relaxed) == TUBO__RANK_READY &&
            (k = atomic_fetch_add_explicit(&c->claim, 1, memory_order_relaxed)) < nch) {
-      split_copy(dst, sp->src[i], n, k);
+      size_t len, at = split_range(n, k, &len);
+      if (hdst != NULL) {
+        tubo__copy_large(hdst + at, sp->src[i] + at, len);
+      } else if (tubo__os_peer_write(s->pids[sp->peer[i]], addr + at, sp->src[i] + at, len) != 0) {
+        /* The receiver copies this chunk itself, and the others left. */
+        atomic_store_explicit(&c->redo, k + 1, memory_order_relaxed);
+        go = 0;
+      }
       atomic_fetch_add_explicit(&c->done, 1, memory_order_release);
       copied++;
     }
@@ -172,31 +201,79 @@ static int split_wait(shm_state_t *s, int peer, struct tubo__shm_split *c, uint3
   }
 }
 
+/* The receiver's copy of chunk k of n bytes into dst: from the heap at hsrc, or where
+ * that is NULL from address src in the sender's memory. */
+static int split_take(shm_state_t *s, int peer, const unsigned char *hsrc, uint64_t src,
+                      unsigned char *dst, uint64_t n, uint32_t k)
+{
+  size_t len, at = split_range(n, k, &len);
+  if (hsrc != NULL) {
+    tubo__copy_large(dst + at, hsrc + at, len);
+    return 0;
+  }
+  return tubo__os_peer_read(s->pids[peer], src + at, dst + at, len);
+}
+
+/* Publishes in block c where the receiver's buffer dst of n bytes lies: in the heap, or,
+ * where single copy is allowed, at its address in this process. Returns 0 where the
+ * sender cannot reach it. */
+static int split_publish(shm_state_t *s, struct tubo__shm_split *c, void *dst, size_t n)
+{
+  uint64_t where;
+  uint32_t how = TUBO__SPLIT_HEAP;
+  if (!tubo__shm_heap_of(&s->loans, dst, n, &where)) {
+    if (atomic_load(&s->ctl->cma_denied))
+      return 0;
+    how = TUBO__SPLIT_ADDR;
+    where = (uint64_t)(uintptr_t)dst;
+  }
+  atomic_store_explicit(&c->dst, where, memory_order_relaxed);
+  atomic_store_explicit(&c->n, n, memory_order_relaxed);
+  atomic_store_explicit(&c->ready, how, memory_order_release);
+  return 1;
+}
+
 int tubo__shm_split_read(shm_state_t *s, int peer, uint64_t off, void *dst, size_t n, size_t total)
 {
   struct tubo__shm_split *c = tubo__heap_at(&s->heap, off, sizeof *c);
   if (c == NULL || ((uintptr_t)c & 63) != 0 ||
       atomic_load_explicit(&c->total, memory_order_relaxed) != total || n > total)
     return TUBO_ECORRUPT;
-  const unsigned char *src =
-      tubo__heap_at(&s->heap, atomic_load_explicit(&c->src_off, memory_order_relaxed), total);
-  if (src == NULL)
+  uint64_t src = atomic_load_explicit(&c->src, memory_order_relaxed);
+  const unsigned char *hsrc = NULL;
+  switch (atomic_load_explicit(&c->src_at, memory_order_relaxed)) {
+  case TUBO__SPLIT_HEAP:
+    if ((hsrc = tubo__heap_at(&s->heap, src, total)) == NULL)
+      return TUBO_ECORRUPT;
+    break;
+  case TUBO__SPLIT_ADDR:
+    if (atomic_load(&s->ctl->cma_denied))
+      return TUBO_ENOTSUP;
+    break;
+  default:
     return TUBO_ECORRUPT;
-  uint64_t doff;
-  if (!tubo__shm_heap_of(&s->loans, dst, n, &doff)) {
-    /* A private buffer: the sender cannot write there. */
-    tubo__copy_large(dst, src, n);
+  }
+  if (!split_publish(s, c, dst, n)) {
+    /* The sender cannot write there: the whole message is this rank's to copy. */
+    tubo__copy_large(dst, hsrc, n);
     return 0;
   }
-  atomic_store_explicit(&c->dst_off, doff, memory_order_relaxed);
-  atomic_store_explicit(&c->n, n, memory_order_relaxed);
-  atomic_store_explicit(&c->ready, 1, memory_order_release);
+  /* A chunk that fails leaves the rest taken but not copied: the sender may be writing
+   * into dst still, so the receive ends only once every chunk is counted. */
+  int err = 0;
   uint32_t nch = split_chunks(n), k;
   while ((k = atomic_fetch_add_explicit(&c->claim, 1, memory_order_relaxed)) < nch) {
-    split_copy(dst, src, n, k);
+    if (err == 0)
+      err = split_take(s, peer, hsrc, src, dst, n, k);
     atomic_fetch_add_explicit(&c->done, 1, memory_order_release);
   }
-  return split_wait(s, peer, c, nch);
+  int rc = split_wait(s, peer, c, nch);
+  if (rc != 0)
+    return rc;
+  uint32_t redo = atomic_load_explicit(&c->redo, memory_order_relaxed);
+  if (err == 0 && redo != 0)
+    err = redo <= nch ? split_take(s, peer, hsrc, src, dst, n, redo - 1) : TUBO_ECORRUPT;
+  return err;
 }
 
 void tubo__shm_split_fini(shm_state_t *s)

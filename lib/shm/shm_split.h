@@ -1,15 +1,18 @@
 /* SPDX-License-Identifier: MIT */
-/* Large messages from the shared heap copied by both ranks at once.
+/* Large messages copied by both ranks at once.
  *
- * A send of at least TUBO_SHM_SPLIT_BYTES from a buffer in the job's shared heap names, in
- * its RTS, a control block of the sender's (one of TUBO__SPLIT_SLOTS in a block of the heap
- * the sender owns) instead of the message. The receiver, where its buffer lies in the heap
- * too, publishes the buffer's offset there; then both ranks take chunks of
- * TUBO__SPLIT_CHUNK bytes from one claim counter, copy them, and count them in a done
- * counter. The receiver takes chunks too, so it finishes alone where the sender does not
- * come (it is busy elsewhere, or asleep); it sends its FIN once every chunk is done, and the
- * sender frees the block when the FIN comes (or its send fails). Where the receiver's
- * buffer is private, it copies the whole message as it would without a control block. */
+ * A send by RTS of at least TUBO_SHM_SPLIT_BYTES (from a buffer in the job's shared heap,
+ * or from a private one where single copy is allowed and chosen) names, in its RTS, a
+ * control block of the sender's (one of TUBO__SPLIT_SLOTS in a block of the heap the
+ * sender owns) instead of the message; the block says where the message lies. The
+ * receiver publishes where its buffer lies: its heap offset, or its address where single
+ * copy is allowed. Then both ranks take chunks of TUBO__SPLIT_CHUNK bytes from one claim
+ * counter, copy them, and count them in a done counter: each copies from or to the other's
+ * private memory with process_vm_readv or process_vm_writev, the heap with memcpy. The
+ * receiver takes chunks too, so it finishes alone where the sender does not come (it is
+ * busy elsewhere, or asleep); it sends its FIN once every chunk is done, and the sender
+ * frees the block when the FIN comes (or its send fails). Where the receiver's buffer is
+ * private and single copy is denied, it copies the whole message alone. */
 #ifndef TUBO_SHM_SPLIT_H
 #define TUBO_SHM_SPLIT_H
 
@@ -32,14 +35,20 @@
 #define TUBO__SPLIT_CHUNK     ((size_t)256 << 10)
 #define TUBO__SPLIT_CHUNK_MIN ((size_t)32 << 10)
 
+/* Where a control block's message or buffer lies: in the heap (an offset), or in the
+ * memory of the rank that publishes it (an address, reached with a single copy). */
+#define TUBO__SPLIT_HEAP 1u
+#define TUBO__SPLIT_ADDR 2u
+
 /* A control block, in shared memory: every field is checked by the rank that reads it. */
 struct tubo__shm_split {
-  _Atomic uint64_t src_off; /* the sender's: where the message lies in the heap */
-  _Atomic uint64_t total;   /* and its length */
-  _Atomic uint64_t dst_off; /* the receiver's: where its buffer lies in the heap */
-  _Atomic uint64_t n;       /* and how many bytes go there (at most total) */
-  _Atomic uint32_t ready;   /* 1 once dst_off and n are there */
-  uint32_t pad;
+  _Atomic uint64_t src;    /* the sender's: where the message lies (src_at says how) */
+  _Atomic uint64_t total;  /* and its length */
+  _Atomic uint64_t dst;    /* the receiver's: where its buffer lies (ready says how) */
+  _Atomic uint64_t n;      /* and how many bytes go there (at most total) */
+  _Atomic uint32_t src_at; /* TUBO__SPLIT_HEAP or TUBO__SPLIT_ADDR */
+  _Atomic uint32_t ready;  /* 0, then TUBO__SPLIT_HEAP or _ADDR once dst and n are there */
+  _Atomic uint32_t redo;   /* 1 + the chunk the sender counted done but could not copy */
   _Atomic uint32_t claim __attribute__((aligned(64))); /* chunks taken */
   _Atomic uint32_t done __attribute__((aligned(64)));  /* chunks copied */
 } __attribute__((aligned(64)));
@@ -70,9 +79,9 @@ void tubo__shm_split_end(void *state, uint64_t name);
 int tubo__shm_split_help(struct shm_state *s);
 
 /* The receiver's part: copies the first n of total bytes of the message the control block
- * at off (from an RTS of peer's) names into dst, with the sender's help where dst lies in
- * the heap. Returns 0, TUBO_ECORRUPT (the block does not name such a message) or
- * TUBO_EPEER (the sender died holding a chunk). */
+ * at off (from an RTS of peer's) names into dst, with the sender's help where it can reach
+ * dst. Returns 0, TUBO_ECORRUPT (the block does not name such a message), TUBO_EPEER (the
+ * sender died holding a chunk) or what a single copy returned (tubo__os_peer_read). */
 int tubo__shm_split_read(struct shm_state *s, int peer, uint64_t off, void *dst, size_t n,
                          size_t total);
 

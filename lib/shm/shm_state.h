@@ -107,6 +107,12 @@ static inline int shm_corrupt(const shm_state_t *s)
   return TUBO_ECORRUPT;
 }
 
+/* Whether peer p's pid, as the control block gave it at start-up, names a process of this
+ * job: the common ancestor of the ranks or one descending from it within a few
+ * generations (a rank started through a wrapper such as `time`). Anyone can write the
+ * control block: a pid that is not confirmed is never taken for the peer's. */
+int tubo__shm_pid_trusted(shm_state_t *s, int p);
+
 /* Whether peer p (this transport's number) left or died, as its record or, where the
  * ranks watch each other's processes, its process says (shm_transport.c). */
 int tubo__shm_peer_lost(shm_state_t *s, int p);

@@ -369,11 +369,7 @@ static void shm_sleep(void *state, int timeout_ms, int (*ready)(void *), void *a
   atomic_store_explicit(&me->sleeping, 0, memory_order_relaxed);
 }
 
-/* Whether peer p's pid, as the control block gave it at start-up, names a process of this
- * job: the common ancestor of the ranks or one descending from it within a few
- * generations (a rank started through a wrapper such as `time`). Anyone can write the
- * control block: a pid that is not confirmed is never taken for the peer's. */
-static int shm_pid_trusted(shm_state_t *s, int p)
+int tubo__shm_pid_trusted(shm_state_t *s, int p)
 {
   if (s->pid_trust[p] == 0) {
     pid_t at = s->pids[p];
@@ -392,7 +388,7 @@ static int shm_pid_trusted(shm_state_t *s, int p)
 static void shm_watch_one(shm_state_t *s, int p)
 {
   struct tubo__rankctl *rc = tubo__jobctl_rank(s->ctl, (uint32_t)p);
-  if (atomic_load(&rc->state) == TUBO__RANK_READY && shm_pid_trusted(s, p) &&
+  if (atomic_load(&rc->state) == TUBO__RANK_READY && tubo__shm_pid_trusted(s, p) &&
       !tubo__os_pid_alive(s->pids[p]) && atomic_load(&rc->state) == TUBO__RANK_READY)
     tubo__jobctl_exited(s->ctl, (uint32_t)s->size, p, 255);
 }
