@@ -248,7 +248,8 @@ static void osu_idle(void)
 typedef struct osu_opts {
   int latency, bw; /* which tests run */
   int bind;        /* bind rank r to the r-th allowed CPU */
-  int alloc_mem;   /* buffers from tubo_alloc_mem / MPI_Alloc_mem */
+  int alloc_mem;   /* buffers from tubo_alloc_mem / MPI_Alloc_mem: 1 the send buffer, 2 the
+                    * receive buffer */
   int loan;        /* the loan ping-pong (tubo only) */
   int idle;        /* ranks beyond the first two idle */
   size_t sizes[OSU_MAX_SIZES];
@@ -261,6 +262,7 @@ static void osu_usage(FILE *f)
              "  -t latency|bw|both|loan  which test to run (default both); loan: a\n"
              "                      ping-pong of loans (tubo only), as latency\n"
              "  -m                  buffers from tubo_alloc_mem / MPI_Alloc_mem\n"
+             "  -ms, -mr            only the send buffer, only the receive buffer so\n"
              "  -s S1,S2,...        message sizes in bytes (default 8, 16, ... 4194304)\n"
              "  -b                  bind rank r to the r-th CPU this process may use\n"
              "  -i                  more than 2 ranks: ranks 2 and up stay idle until the end\n"
@@ -297,7 +299,11 @@ static int osu_parse(int argc, char **argv, osu_opts_t *o, const char **err)
     if (strcmp(a, "-b") == 0) {
       o->bind = 1;
     } else if (strcmp(a, "-m") == 0) {
+      o->alloc_mem = 3;
+    } else if (strcmp(a, "-ms") == 0) {
       o->alloc_mem = 1;
+    } else if (strcmp(a, "-mr") == 0) {
+      o->alloc_mem = 2;
     } else if (strcmp(a, "-i") == 0) {
       o->idle = 1;
     } else if (strcmp(a, "-t") == 0 && v != NULL) {
@@ -493,7 +499,7 @@ int main(int argc, char **argv)
   size_t max = 1;
   for (int k = 0; k < o.nsizes; k++)
     max = o.sizes[k] > max ? o.sizes[k] : max;
-  char *sbuf = osu_buffer(max, o.alloc_mem), *rbuf = osu_buffer(max, o.alloc_mem);
+  char *sbuf = osu_buffer(max, o.alloc_mem & 1), *rbuf = osu_buffer(max, o.alloc_mem & 2);
   for (int k = 0; k < o.nsizes && o.loan; k++) {
     osu_loan(o.sizes[k]);
     fflush(stdout);
@@ -506,8 +512,8 @@ int main(int argc, char **argv)
     osu_bw(sbuf, rbuf, o.sizes[k], (char)('A' + k % 26));
     fflush(stdout);
   }
-  osu_buffer_free(sbuf, max, o.alloc_mem);
-  osu_buffer_free(rbuf, max, o.alloc_mem);
+  osu_buffer_free(sbuf, max, o.alloc_mem & 1);
+  osu_buffer_free(rbuf, max, o.alloc_mem & 2);
   char done = 0;
   for (int r = 2; r < size && osu_rank == 0; r++)
     osu_check(osu_send(&done, 1, r, OSU_TAG_DONE), "done send");
