@@ -144,6 +144,41 @@ static void split_window(void)
   buf_put(b, 1);
 }
 
+/* Whether a send from a private buffer of a split message's size goes by single copy, and
+ * so may be split, in this variant: where single copy is forced. */
+static int split_private_send(void)
+{
+  return th_variant() == TH_SHM_RNDV && th_single_copy_expected();
+}
+
+/* A split message from private memory into a receive buffer the kernel will not write (a
+ * read-only mapping): both ranks' single copies fault. The receive ends with TUBO_ESYS and
+ * the send with TUBO_EPEER (its FIN says the receiver could not read it), no rank
+ * crashes, and the next message between them goes through whole. */
+static void split_fault(void)
+{
+  size_t len = (1u << 20) + 7;
+  void *b = buf_get(len, 0);
+  if (th_rank == 0) {
+    th_fill(b, len, th_seed(0, 1, len, 600));
+    int rc = tubo_send(b, len, 1, 60, th_world);
+    TH_CHECK(rc == TUBO_EPEER,
+             "expected TUBO_EPEER from a send the receiver could not take, got %s",
+             tubo_err_name(rc));
+    TH_OK(tubo_send(b, len, 1, 61, th_world));
+  } else {
+    void *ro = mmap(NULL, len, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    TH_CHECK(ro != MAP_FAILED, "expected a read-only mapping of %zu bytes", len);
+    int rc = tubo_recv(ro, len, 0, 60, th_world, TUBO_STATUS_IGNORE);
+    TH_CHECK(rc == TUBO_ESYS, "expected TUBO_ESYS from a receive into read-only memory, got %s",
+             tubo_err_name(rc));
+    munmap(ro, len);
+    TH_OK(tubo_recv(b, len, 0, 61, th_world, TUBO_STATUS_IGNORE));
+    TH_CHECK_DATA(b, len, th_seed(0, 1, len, 600), "the message after a faulted one");
+  }
+  buf_put(b, 0);
+}
+
 /* Split messages: each size with heap buffers on neither side, the sender's, the
  * receiver's, both; then a receive shorter than the message (truncated: only its bytes are
  * copied, by both ranks); then more sends in flight than control blocks. */
@@ -170,13 +205,8 @@ static void body_alloc_split(void)
     buf_put(b, 1);
   }
   split_window();
-}
-
-/* Whether a send from a private buffer of a split message's size goes by single copy, and
- * so may be split, in this variant: where single copy is forced. */
-static int split_private_send(void)
-{
-  return th_variant() == TH_SHM_RNDV && th_single_copy_expected();
+  if (split_private_send())
+    split_fault();
 }
 
 /* Split messages whose sender does not enter the library until its receiver has them:
