@@ -258,7 +258,10 @@ int tubo__shm_split_read(shm_state_t *s, int peer, uint64_t off, void *dst, size
     return TUBO_ECORRUPT;
   }
   if (!split_publish(s, c, dst, n, hsrc != NULL)) {
-    /* The sender does not write there: the whole message is this rank's to copy. */
+    /* The sender does not write there: the whole message is this rank's to copy (from the
+     * heap: a private message came only where single copy was allowed, checked above). */
+    if (hsrc == NULL)
+      return TUBO_ENOTSUP;
     tubo__copy_large(dst, hsrc, n);
     return 0;
   }

@@ -5,14 +5,15 @@
  * or from a private one where single copy is allowed and chosen) names, in its RTS, a
  * control block of the sender's (one of TUBO__SPLIT_SLOTS in a block of the heap the
  * sender owns) instead of the message; the block says where the message lies. The
- * receiver publishes where its buffer lies: its heap offset, or its address where single
- * copy is allowed. Then both ranks take chunks of TUBO__SPLIT_CHUNK bytes from one claim
+ * receiver publishes where its buffer lies: its heap offset, or, for a private message,
+ * its address. Then both ranks take chunks of TUBO__SPLIT_CHUNK bytes from one claim
  * counter, copy them, and count them in a done counter: each copies from or to the other's
  * private memory with process_vm_readv or process_vm_writev, the heap with memcpy. The
  * receiver takes chunks too, so it finishes alone where the sender does not come (it is
  * busy elsewhere, or asleep); it sends its FIN once every chunk is done, and the sender
  * frees the block when the FIN comes (or its send fails). Where the receiver's buffer is
- * private and single copy is denied, it copies the whole message alone. */
+ * private and the message lies in the heap (the receiver's memcpy outruns the sender's
+ * writes), or single copy is denied, the receiver copies the whole message alone. */
 #ifndef TUBO_SHM_SPLIT_H
 #define TUBO_SHM_SPLIT_H
 
