@@ -3,8 +3,9 @@
  *
  *   mpi_app app      under mpirun, on ranks of more than one node: MPI_Init first, then
  *                    tubo_init; messages of both kinds around the ring; a queue and a
- *                    value across nodes; tubo_finalize leaves MPI working for the
- *                    program, which finalizes it.
+ *                    value across nodes; Open MPI's yield setting unchanged by tubo's
+ *                    collectives; tubo_finalize leaves MPI working for the program,
+ *                    which finalizes it.
  *   mpi_app refused  under mpirun across nodes with TUBO_MPI_SERVE=0: MPI_Init first;
  *                    opening a queue or a value across nodes fails at once with
  *                    TUBO_ENOTSUP on every rank, since nothing would serve them while
@@ -13,6 +14,7 @@
  *   mpi_app tuborun_mpi  under tuborun, MPI_Init first: MPI gives each rank a world of
  *                    its own; tubo's world is still tuborun's (rank 0 warns at tubo_init).
  * Prints "mpi_app: ok" and exits 0 when every check passed; else names the failed one. */
+#include <dlfcn.h>
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -145,6 +147,27 @@ static int app_under_mpirun(void)
               (long)msize * (msize - 1) / 2, total);
   }
   app_tubo_ok(tubo_value_free(v), "tubo_value_free");
+
+  /* Open MPI's yield when idle, which the hierarchical collectives' leaders switch off
+   * while they test their MPI requests, is the program's setting again after each
+   * collective, both ways (where this MPI has the switch). */
+  _Bool (*yield_set)(_Bool) = NULL;
+  *(void **)&yield_set = dlsym(RTLD_DEFAULT, "opal_progress_set_yield_when_idle");
+  if (yield_set != NULL) {
+    _Bool orig = yield_set(1);
+    for (int want = 1; want >= 0; want--) {
+      yield_set(want != 0);
+      long one = 1, all = 0;
+      app_tubo_ok(tubo_allreduce(&one, &all, 1, TUBO_LONG, TUBO_SUM, TUBO_COMM_WORLD),
+                  "tubo_allreduce across nodes");
+      APP_CHECK(all == msize, "tubo_allreduce of ones: expected %d, got %ld", msize, all);
+      app_tubo_ok(tubo_barrier(TUBO_COMM_WORLD), "tubo_barrier across nodes");
+      _Bool now = yield_set(orig);
+      APP_CHECK(now == (want != 0),
+                "Open MPI's yield when idle after tubo's collectives: expected %d, got %d", want,
+                (int)now);
+    }
+  }
 
   app_tubo_ok(tubo_finalize(), "tubo_finalize");
   /* MPI is the program's: still initialized, still working. */

@@ -177,13 +177,14 @@ static int hier_node(hier_t *h, tubo__coll_args_t *a)
   return tubo__coll_call(h->node, a, NULL);
 }
 
-/* Whether an MPI request has completed (tubo__wait_until's test). */
+/* Whether an MPI request has completed (tubo__wait_until's test). The wait yields the
+ * core between tests where ranks share cores (waitpol.h); Open MPI's own yield inside
+ * MPI_Test made that two switches of process per test, each behind the other ranks
+ * sharing the core: the leaders' 8-byte step took 10-15% longer (doc/benchmarks.md). */
 static int hier_test(void *arg)
 {
   int flag = 0;
-  tubo__mpi_enter();
-  int rc = MPI_Test(arg, &flag, MPI_STATUS_IGNORE);
-  tubo__mpi_leave();
+  int rc = tubo__mpi_test_noyield(arg, &flag);
   if (rc != MPI_SUCCESS)
     return 1; /* failed: MPI_Wait below says so */
   return flag;

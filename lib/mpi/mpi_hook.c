@@ -104,3 +104,29 @@ void tubo__mpi_hook_disarm(tubo__world_t *w, int mpi_finalized)
       hook_state = 0; /* the next world registers again */
   }
 }
+
+/* Open MPI's switch of its yield (opal_progress_set_yield_when_idle), or NULL where this
+ * MPI has none; looked up once. */
+typedef _Bool (*mpi_yield_fn)(_Bool);
+static mpi_yield_fn mpi_yield_switch(void)
+{
+  static mpi_yield_fn fn;
+  static int looked;
+  if (!looked) {
+    looked = 1;
+    *(void **)&fn = mpi_hook_sym("opal_progress_set_yield_when_idle");
+  }
+  return fn;
+}
+
+int tubo__mpi_test_noyield(MPI_Request *r, int *flag)
+{
+  mpi_yield_fn sw = mpi_yield_switch();
+  _Bool was = sw != NULL ? sw(0) : 0;
+  tubo__mpi_enter();
+  int rc = MPI_Test(r, flag, MPI_STATUS_IGNORE);
+  tubo__mpi_leave();
+  if (sw != NULL)
+    sw(was);
+  return rc;
+}

@@ -53,4 +53,11 @@ int tubo__mpi_hook_arm(tubo__world_t *w, int owns_mpi);
  * has forgotten the hook itself). */
 void tubo__mpi_hook_disarm(tubo__world_t *w, int mpi_finalized);
 
+/* MPI_Test(r, flag), counted in tubo's MPI calls, without the yield of the core that Open
+ * MPI's progress makes when it finds nothing to do where it thinks ranks share cores
+ * (opal_progress_set_yield_when_idle, found at run time; another MPI tests as it does):
+ * for a wait that yields between its tests by tubo's own policy (waitpol.h), which a
+ * second yield per test would only slow down. Returns MPI_Test's code. */
+int tubo__mpi_test_noyield(MPI_Request *r, int *flag);
+
 #endif /* TUBO_MPI_TRANSPORT_H */
