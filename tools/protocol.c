@@ -276,7 +276,6 @@ uint32_t tubo__proto_load_now(void)
 struct proto_shared {
   /* reader: seq << 40 | reps << 32 | bytes << 8 | op (bytes < 16 MiB, reps < 256) */
   _Alignas(64) _Atomic uint64_t cmd;
-  _Atomic uint64_t head;              /* reader: frames taken from the ring */
   _Alignas(64) _Atomic uint64_t done; /* sender: the seq it finished */
   _Atomic uint64_t tail;              /* sender: frames put in the ring */
   uint64_t src;                       /* sender: its buffer's address */
@@ -378,6 +377,14 @@ static int proto_ring(proto_run_t *r, size_t n, unsigned reps, int send)
   return 0;
 }
 
+/* Where chunk k of a split message of n bytes in chunks of c starts, and its length. */
+static size_t proto_chunk(size_t n, size_t c, uint32_t k, size_t *len)
+{
+  size_t at = (size_t)k * c;
+  *len = n - at < c ? n - at : c;
+  return at;
+}
+
 /* Takes the next chunk of split message seq of nch chunks. Returns it, or nch where none
  * is left (or the message is another one). */
 static uint32_t proto_claim(struct proto_shared *sh, uint32_t seq, uint32_t nch)
@@ -412,7 +419,7 @@ static int proto_split_write(proto_run_t *r, size_t n)
     last = seq;
     uint32_t k;
     while ((k = proto_claim(sh, seq, nch)) < nch) {
-      size_t at = (size_t)k * c, len = n - at < c ? n - at : c;
+      size_t len, at = proto_chunk(n, c, k, &len);
       if (tubo__os_peer_write(r->peer, sh->dst + at, r->buf + at, len) != 0) {
         /* As the library's sender: the reader copies this chunk, and the others left. */
         atomic_store_explicit(&sh->redo, k + 1, memory_order_relaxed);
@@ -437,7 +444,7 @@ static int proto_split_read(proto_run_t *r, size_t n)
   atomic_store_explicit(&sh->claim, (uint64_t)seq << 32, memory_order_release);
   int rc = 0;
   while ((k = proto_claim(sh, seq, nch)) < nch) {
-    size_t at = (size_t)k * c, len = n - at < c ? n - at : c;
+    size_t len, at = proto_chunk(n, c, k, &len);
     if (rc == 0)
       rc = tubo__os_peer_read(r->peer, sh->src + at, r->buf + at, len);
     atomic_fetch_add_explicit(&sh->cdone, 1, memory_order_release);
@@ -448,8 +455,11 @@ static int proto_split_read(proto_run_t *r, size_t n)
     if (proto_late(r, &spins))
       rc = -1;
   uint32_t redo = atomic_load_explicit(&sh->redo, memory_order_relaxed);
+  /* A chunk the sender names is one of this message's, or the measurement fails. */
+  if (rc == 0 && redo > nch)
+    rc = -1;
   if (rc == 0 && redo != 0) {
-    size_t at = (size_t)(redo - 1) * c, len = n - at < c ? n - at : c;
+    size_t len, at = proto_chunk(n, c, redo - 1, &len);
     rc = tubo__os_peer_read(r->peer, sh->src + at, r->buf + at, len);
   }
   return rc == 0 ? 0 : -1;
