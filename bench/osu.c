@@ -252,6 +252,7 @@ typedef struct osu_opts {
                     * receive buffer */
   int loan;        /* the loan ping-pong (tubo only) */
   int idle;        /* ranks beyond the first two idle */
+  size_t offset;   /* both buffers start this many bytes into a page */
   size_t sizes[OSU_MAX_SIZES];
   int nsizes;
 } osu_opts_t;
@@ -266,6 +267,7 @@ static void osu_usage(FILE *f)
              "  -s S1,S2,...        message sizes in bytes (default 8, 16, ... 4194304)\n"
              "  -b                  bind rank r to the r-th CPU this process may use\n"
              "  -i                  more than 2 ranks: ranks 2 and up stay idle until the end\n"
+             "  -o N                both buffers N bytes (0-4095) into a page (default 0)\n"
              "  -h                  print this help\n");
 }
 
@@ -306,6 +308,15 @@ static int osu_parse(int argc, char **argv, osu_opts_t *o, const char **err)
       o->alloc_mem = 2;
     } else if (strcmp(a, "-i") == 0) {
       o->idle = 1;
+    } else if (strcmp(a, "-o") == 0 && v != NULL) {
+      char *end = NULL;
+      unsigned long off = strtoul(v, &end, 10);
+      if (end == v || *end != '\0' || off > 4095) {
+        *err = "-o needs an offset from 0 to 4095";
+        return 2;
+      }
+      o->offset = (size_t)off;
+      i++;
     } else if (strcmp(a, "-t") == 0 && v != NULL) {
       o->latency = strcmp(v, "latency") == 0 || strcmp(v, "both") == 0;
       o->bw = strcmp(v, "bw") == 0 || strcmp(v, "both") == 0;
@@ -444,26 +455,27 @@ static void osu_bw(char *sbuf, char *rbuf, size_t n, char mark)
            OSU_WINDOW, (double)n * OSU_WINDOW * iters / t / 1e9);
 }
 
-/* Page-aligned and touched, so that first-touch faults stay out of the timed loops; or
- * (-m) from the library's allocator, touched too. */
-static char *osu_buffer(size_t n, int alloc_mem)
+/* Page-aligned (then off bytes in: -o) and touched, so that first-touch faults stay out of
+ * the timed loops; or (-m) from the library's allocator, touched too. */
+static char *osu_buffer(size_t n, int alloc_mem, size_t off)
 {
-  void *p = alloc_mem ? osu_alloc_mem(n)
-                      : mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  void *p = alloc_mem
+                ? osu_alloc_mem(n + off)
+                : mmap(NULL, n + off, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED || p == NULL) {
     perror("osu: buffer");
     osu_abort(1);
   }
-  memset(p, 1, n);
-  return p;
+  memset(p, 1, n + off);
+  return (char *)p + off;
 }
 
-static void osu_buffer_free(char *p, size_t n, int alloc_mem)
+static void osu_buffer_free(char *p, size_t n, int alloc_mem, size_t off)
 {
   if (alloc_mem)
-    osu_free_mem(p);
+    osu_free_mem(p - off);
   else
-    munmap(p, n);
+    munmap(p - off, n + off);
 }
 
 int main(int argc, char **argv)
@@ -499,7 +511,8 @@ int main(int argc, char **argv)
   size_t max = 1;
   for (int k = 0; k < o.nsizes; k++)
     max = o.sizes[k] > max ? o.sizes[k] : max;
-  char *sbuf = osu_buffer(max, o.alloc_mem & 1), *rbuf = osu_buffer(max, o.alloc_mem & 2);
+  char *sbuf = osu_buffer(max, o.alloc_mem & 1, o.offset),
+       *rbuf = osu_buffer(max, o.alloc_mem & 2, o.offset);
   for (int k = 0; k < o.nsizes && o.loan; k++) {
     osu_loan(o.sizes[k]);
     fflush(stdout);
@@ -512,8 +525,8 @@ int main(int argc, char **argv)
     osu_bw(sbuf, rbuf, o.sizes[k], (char)('A' + k % 26));
     fflush(stdout);
   }
-  osu_buffer_free(sbuf, max, o.alloc_mem & 1);
-  osu_buffer_free(rbuf, max, o.alloc_mem & 2);
+  osu_buffer_free(sbuf, max, o.alloc_mem & 1, o.offset);
+  osu_buffer_free(rbuf, max, o.alloc_mem & 2, o.offset);
   char done = 0;
   for (int r = 2; r < size && osu_rank == 0; r++)
     osu_check(osu_send(&done, 1, r, OSU_TAG_DONE), "done send");

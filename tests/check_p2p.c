@@ -120,6 +120,49 @@ static void body_pingpong(void)
     }
 }
 
+/* ---- Buffers anywhere in a page ---- */
+
+/* One message of len bytes from and into buffers off bytes into a page (in mem, most
+ * bytes), tagged tag: contents and the bytes around the receive buffer checked. */
+static void offsets_one(unsigned char *mem, size_t most, size_t off, size_t len, int tag)
+{
+  int peer = th_rank ^ 1;
+  unsigned char *buf = mem + off;
+  uint32_t seed = th_seed(0, 1, len, tag);
+  if (th_rank == 0) {
+    th_fill(buf, len, seed);
+    TH_OK(tubo_send(buf, len, peer, tag, th_world));
+    return;
+  }
+  memset(mem, TH_GUARD_BYTE, most);
+  tubo_status_t st;
+  TH_OK(tubo_recv(buf, len, peer, tag, th_world, &st));
+  TH_STATUS(st, peer, tag, len, 0);
+  TH_CHECK_DATA(buf, len, seed, "%zu bytes at %zu into a page", len, off);
+  TH_CHECK_GUARD(mem, off, "before a buffer %zu bytes into a page", off);
+  TH_CHECK_GUARD(buf + len, TH_GUARD, "after %zu bytes at %zu into a page", len, off);
+}
+
+/* Messages of several frames and laps of the ring from and into buffers at every eighth
+ * byte's class of places in a page (steps of 56): wherever the channel's data ring lies,
+ * some of them get frames the channel places further on (shm_transport.c's
+ * shm_alias_pad), and 4 MiB at the places that do with page-aligned buffers on a ring 128
+ * bytes into its page. */
+static void body_offsets(void)
+{
+  if ((th_rank ^ 1) >= th_size)
+    return;
+  size_t most = (4u << 20) + 8192;
+  unsigned char *mem = aligned_alloc(4096, most);
+  TH_CHECK(mem != NULL, "expected %zu bytes for the buffers", most);
+  int tag = 0;
+  for (size_t off = 0; off < 4096; off += 56)
+    offsets_one(mem, most, off, (1u << 20) + 3, tag++);
+  offsets_one(mem, most, 120, (4u << 20) - 1, tag++);
+  offsets_one(mem, most, 128, (4u << 20) - 1, tag++);
+  free(mem);
+}
+
 /* ---- The fast paths ---- */
 
 /* Blocking calls of small messages finish on their fast paths when nothing else is going
@@ -850,6 +893,7 @@ static void body_wired(void)
 static const th_body_t bodies[] = {
     {"caps", body_caps, 0},
     {"pingpong", body_pingpong, 0},
+    {"offsets", body_offsets, 0},
     {"fast_paths", body_fast_paths, 0},
     {"ordering", body_ordering, 0},
     {"ordering_posted", body_ordering_posted, 0},
@@ -873,6 +917,7 @@ static Suite *p2p_suite(void)
   Suite *s = suite_create("p2p");
   th_add_case(s, "caps", 2, TH_ALL_PATHS);
   th_add_case(s, "pingpong", 2, TH_ALL_PATHS);
+  th_add_case(s, "offsets", 2, TH_ALL_PATHS);
   th_add_case(s, "fast_paths", 2, TH_ALL_PATHS);
   th_add_case(s, "ordering", 3, TH_ALL_PATHS);
   th_add_case(s, "ordering_posted", 2, TH_ALL_PATHS);

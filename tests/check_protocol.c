@@ -19,6 +19,7 @@
 #include "protocol.h"
 #include "rndv_expect.h"
 #include "shm/shm_layout.h"
+#include "shm/shm_split.h"
 #include "topo.h"
 #include "world.h"
 
@@ -190,19 +191,21 @@ END_TEST
 static const char *const corrupt[] = {
     "",
     "garbage\n",
-    "tubo-protocol 2\nkey 0000000000001234\nload 150\n",      /* no kind */
-    "tubo-protocol 2\nkey 0000000000001234\nkind l2 65536\n", /* no load */
-    "tubo-protocol 2\nkey 0000000000001234\nload 1.5\nkind l2 65536\n",
-    "tubo-protocol 2\nkey 0000000000001234\nload 123456789\nkind l2 65536\n",
+    "tubo-protocol 3\nkey 0000000000001234\nload 150\n",      /* no kind */
+    "tubo-protocol 3\nkey 0000000000001234\nkind l2 65536\n", /* no load */
+    "tubo-protocol 3\nkey 0000000000001234\nload 1.5\nkind l2 65536\n",
+    "tubo-protocol 3\nkey 0000000000001234\nload 123456789\nkind l2 65536\n",
     "tubo-protocol 1\nkey 0000000000001234\nload 150\nkind l2 65536\n", /* other format */
-    "tubo-protocol 2\nkey 0000000000001234\nload 150\nkind l2 65536",   /* cut short */
-    "tubo-protocol 2\nkey 0000000000001234\nload 150\nkind l9 65536\n", /* unknown kind */
-    "tubo-protocol 2\nkey 0000000000001234\nload 150\nkind l2 65536\nkind l2 65536\n", /* twice */
-    "tubo-protocol 2\nkey 0000000000001234\nload 150\nkind l2 12345\n", /* not a size measured */
-    "tubo-protocol 2\nkey 0000000000001234\nload 150\nkind l2 -1\n",
-    "tubo-protocol 2\nkey 0000000000001234\nload 150\nkind l2 65536 extra\n",
-    "tubo-protocol 2\nkey 0000000000001234\nload 150\nkind l2 65536\nkind far never\nhello\n",
-    "tubo-protocol 2\nkey 00000000000012345\nload 150\nkind l2 65536\n",
+    /* The format before the model's frames and split single copy: figures of another model. */
+    "tubo-protocol 2\nkey 0000000000001234\nload 150\nkind l2 65536\nkind far never\n",
+    "tubo-protocol 3\nkey 0000000000001234\nload 150\nkind l2 65536",   /* cut short */
+    "tubo-protocol 3\nkey 0000000000001234\nload 150\nkind l9 65536\n", /* unknown kind */
+    "tubo-protocol 3\nkey 0000000000001234\nload 150\nkind l2 65536\nkind l2 65536\n", /* twice */
+    "tubo-protocol 3\nkey 0000000000001234\nload 150\nkind l2 12345\n", /* not a size measured */
+    "tubo-protocol 3\nkey 0000000000001234\nload 150\nkind l2 -1\n",
+    "tubo-protocol 3\nkey 0000000000001234\nload 150\nkind l2 65536 extra\n",
+    "tubo-protocol 3\nkey 0000000000001234\nload 150\nkind l2 65536\nkind far never\nhello\n",
+    "tubo-protocol 3\nkey 00000000000012345\nload 150\nkind l2 65536\n",
 };
 
 START_TEST(cache_corrupt)
@@ -223,7 +226,7 @@ START_TEST(cache_corrupt)
   char big[2048];
   memset(big, '\n', sizeof big - 1);
   big[sizeof big - 1] = '\0';
-  static const char head[] = "tubo-protocol 2\nkey 0000000000001234\nload 150\nkind l2 65536\n";
+  static const char head[] = "tubo-protocol 3\nkey 0000000000001234\nload 150\nkind l2 65536\n";
   memcpy(big, head, sizeof head - 1);
   write_file(path, big);
   tubo__proto_t q;
@@ -232,7 +235,7 @@ START_TEST(cache_corrupt)
                 "a cache file of 2 KiB: expected it ignored");
   /* The same file, well formed, is read: the cases above failed for their flaw alone. */
   write_file(path,
-             "tubo-protocol 2\nkey 0000000000001234\nload 150\nkind l2 65536\nkind far never\n");
+             "tubo-protocol 3\nkey 0000000000001234\nload 150\nkind l2 65536\nkind far never\n");
   ck_assert_msg(tubo__proto_cache_read(path, 0x1234, &q) == 0 && q.rndv_min[0] == 65536 &&
                     q.rndv_min[TUBO__PAIR_FAR] == TUBO__RNDV_NEVER,
                 "a good cache: expected l2 65536 and far never, got %llu and %llu",
@@ -248,6 +251,81 @@ START_TEST(cache_corrupt)
   unlink(path);
   rmdir(d);
   free(d);
+}
+END_TEST
+
+/* ---- What the measurement models ---- */
+
+/* The single copies the library splits (shm_split.h) are those the model splits. */
+START_TEST(split_sizes)
+{
+  size_t def = TUBO__SHM_SPLIT_DEFAULT;
+  const struct {
+    size_t n, min;
+    int want;
+  } cases[] = {
+      {65536, def, 0},
+      {262144, def, 0},
+      {def - 1, def, 0},
+      {def, def, 1},
+      {1u << 20, def, 1},
+      {TUBO__SPLIT_MAX, def, 1},
+      {TUBO__SPLIT_MAX + 1, def, 0},
+      {65536, 65536, 1},
+      {65535, 65536, 0},
+      {1u << 20, 0, 0},
+      {TUBO__SPLIT_MAX, TUBO__SPLIT_MAX + 1, 0},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+    ck_assert_msg(tubo__proto_split(cases[i].n, cases[i].min) == cases[i].want,
+                  "%zu bytes, split from %zu: expected %s", cases[i].n, cases[i].min,
+                  cases[i].want ? "split" : "whole");
+  /* The setting as the library reads it. */
+  setenv("TUBO_SHM_SPLIT_BYTES", "64k", 1);
+  ck_assert_msg(tubo__proto_split_min() == 65536,
+                "TUBO_SHM_SPLIT_BYTES=64k: expected 65536, got %zu", tubo__proto_split_min());
+  unsetenv("TUBO_SHM_SPLIT_BYTES");
+  ck_assert_msg(tubo__proto_split_min() == def, "unset: expected the default %zu, got %zu", def,
+                tubo__proto_split_min());
+}
+END_TEST
+
+/* The threshold from figures where only the split sizes' single copy wins (1 and 4 MiB
+ * with the default), and the cases around it. */
+START_TEST(threshold_from_figures)
+{
+  static const struct {
+    double ring[TUBO__PROTO_NSIZES], cma[TUBO__PROTO_NSIZES];
+    uint64_t want;
+  } cases[] = {
+      {{27, 27, 26, 24}, {12, 19, 28, 25}, 1u << 20},
+      {{27, 27, 26, 24}, {12, 19, 28, 17}, TUBO__RNDV_NEVER},
+      {{27, 27, 26, 24}, {28, 19, 28, 25}, 1u << 20},
+      {{27, 27, 26, 24}, {28, 28, 28, 25}, 65536},
+      {{27, 27, 26, 24}, {12, 28, 12, 25}, 4u << 20},
+      {{27, 27, 26, 24}, {27, 27, 26, 24}, TUBO__RNDV_NEVER},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    uint64_t got = tubo__proto_threshold(cases[i].ring, cases[i].cma);
+    ck_assert_msg(got == cases[i].want, "figures %zu: expected %llu, got %llu", i,
+                  (unsigned long long)cases[i].want, (unsigned long long)got);
+  }
+}
+END_TEST
+
+/* Figures measured with another split size are another machine's: the key differs. */
+START_TEST(key_of_split)
+{
+  tubo__topo_t *t = NULL;
+  ck_assert_msg(tubo__topo_load(&t) == 0, "expected this machine's topology");
+  uint64_t a = tubo__proto_key(t, 256u << 10, 64u << 10, TUBO__SHM_SPLIT_DEFAULT);
+  uint64_t b = tubo__proto_key(t, 256u << 10, 64u << 10, 0);
+  uint64_t c = tubo__proto_key(t, 256u << 10, 64u << 10, TUBO__SHM_SPLIT_DEFAULT);
+  tubo__topo_free(t);
+  ck_assert_msg(a == c, "the same inputs: expected the same key, got %llx and %llx",
+                (unsigned long long)a, (unsigned long long)c);
+  ck_assert_msg(a != b, "split from 512 KiB and never: expected two keys, got %llx twice",
+                (unsigned long long)a);
 }
 END_TEST
 
@@ -317,7 +395,7 @@ static void machine_cache(const char *dir, char *path, size_t n, uint64_t *key)
   ck_assert_msg(tubo__topo_load(&t) == 0, "expected this machine's topology");
   tubo__shm_layout_t L;
   ck_assert_msg(tubo__shm_layout_from_settings(2, &L) == 0, "expected the layout of 2 ranks");
-  *key = tubo__proto_key(t, L.dbytes, L.frame_max);
+  *key = tubo__proto_key(t, L.dbytes, L.frame_max, tubo__proto_split_min());
   tubo__topo_free(t);
   snprintf(path, n, "%s/tubo/protocol-%016llx", dir, (unsigned long long)*key);
 }
@@ -421,6 +499,14 @@ START_TEST(job_settings_win)
   /* A new measurement: the cache is not read. */
   const char *fresh[] = {xdg, "TUBO_SHM_MEASURE=2", "TH_RNDV_MODE=measured", NULL};
   run_job(fresh, "tuborun: large messages between ranks", "(cache");
+  /* Split from 64 KiB: every size measured below 4 MiB is a split single copy (both
+   * processes copying), and the ranks use what that measured. */
+  const char *split[] = {xdg, "TUBO_SHM_MEASURE=2", "TUBO_SHM_SPLIT_BYTES=64k",
+                         "TH_RNDV_MODE=measured", NULL};
+  run_job(split, "GB/s channel/single copy (split from 64 KiB):", "(cache");
+  const char *whole[] = {xdg, "TUBO_SHM_MEASURE=2", "TUBO_SHM_SPLIT_BYTES=0",
+                         "TH_RNDV_MODE=measured", NULL};
+  run_job(whole, "GB/s channel/single copy:", "(split from");
   drop_dir(d);
 }
 END_TEST
@@ -437,11 +523,11 @@ START_TEST(job_corrupt_cache)
   ck_assert_msg(mkdir(dir, 0700) == 0, "mkdir %s: %s", dir, strerror(errno));
   const char *env[] = {xdg, "TH_RNDV_MODE=measured", NULL};
   /* Garbage at the machine's path, then a well-formed cache of another machine. */
-  write_file(path, "tubo-protocol 2\n\x01\x02 junk\n");
+  write_file(path, "tubo-protocol 3\n\x01\x02 junk\n");
   run_job(env, "tuborun: large messages between ranks", "(cache");
   char foreign[128];
   snprintf(foreign, sizeof foreign,
-           "tubo-protocol 2\nkey %016llx\nload 0\nkind l2 65536\nkind l3 65536\nkind package "
+           "tubo-protocol 3\nkey %016llx\nload 0\nkind l2 65536\nkind l3 65536\nkind package "
            "65536\nkind far 65536\n",
            (unsigned long long)(key ^ 1));
   write_file(path, foreign);
@@ -466,6 +552,9 @@ static Suite *protocol_suite(void)
   tcase_add_test(tc, cache_corrupt);
   tcase_add_test(tc, pairs_of_kinds);
   tcase_add_test(tc, pair_kind_table);
+  tcase_add_test(tc, split_sizes);
+  tcase_add_test(tc, threshold_from_figures);
+  tcase_add_test(tc, key_of_split);
   suite_add_tcase(s, tc);
   tc = th_tcase("jobs");
   tcase_add_test(tc, job_from_cache);

@@ -19,13 +19,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "frame.h"
 #include "hash.h"
 #include "os/os.h"
+#include "settings.h"
+#include "shm/shm_layout.h"
+#include "shm/shm_split.h"
 
 const size_t tubo__proto_sizes[TUBO__PROTO_NSIZES] = {64u << 10, 256u << 10, 1u << 20, 4u << 20};
 
 /* The cache file's first line: a new format is a new name, and old files are ignored. */
-#define PROTO_CACHE_HEAD "tubo-protocol 2"
+#define PROTO_CACHE_HEAD "tubo-protocol 3"
 /* A file larger than this is no cache of ours. */
 #define PROTO_CACHE_MAX 1024
 /* Bytes moved per timed run, at least: every size repeats, as a stream does (one 4 MiB
@@ -105,7 +109,7 @@ static uint64_t proto_hash_cpu(uint64_t h)
   return tubo__os_cpu_model(model, sizeof model) == 0 ? tubo__fnv1a(h, model, strlen(model)) : h;
 }
 
-uint64_t tubo__proto_key(tubo__topo_t *t, size_t dbytes, size_t frame)
+uint64_t tubo__proto_key(tubo__topo_t *t, size_t dbytes, size_t frame, size_t split_min)
 {
   uint64_t h = tubo__fnv1a(TUBO__FNV_START, PROTO_CACHE_HEAD, sizeof PROTO_CACHE_HEAD);
   h = proto_hash_cpu(h);
@@ -116,6 +120,7 @@ uint64_t tubo__proto_key(tubo__topo_t *t, size_t dbytes, size_t frame)
   }
   h = proto_hash_int(h, (long)dbytes);
   h = proto_hash_int(h, (long)frame);
+  h = proto_hash_int(h, (long)split_min);
   int pu;
   hwloc_bitmap_foreach_begin(pu, hwloc_topology_get_allowed_cpuset(tubo__topo_hwloc(t)))
   {
@@ -271,22 +276,43 @@ uint32_t tubo__proto_load_now(void)
 struct proto_shared {
   /* reader: seq << 40 | reps << 32 | bytes << 8 | op (bytes < 16 MiB, reps < 256) */
   _Alignas(64) _Atomic uint64_t cmd;
-  _Atomic uint64_t head;              /* reader: frames taken from the ring */
   _Alignas(64) _Atomic uint64_t done; /* sender: the seq it finished */
   _Atomic uint64_t tail;              /* sender: frames put in the ring */
   uint64_t src;                       /* sender: its buffer's address */
+  uint64_t dst;                       /* reader: its buffer's address */
+  _Atomic uint64_t dhead;             /* reader: data ring bytes released */
+  /* A split single copy: the message's number << 32 | chunks taken (both claim), chunks
+   * copied (both count), and 1 + a chunk the sender could not write (the reader redoes it). */
+  _Alignas(64) _Atomic uint64_t claim;
+  _Alignas(64) _Atomic uint64_t cdone;
+  _Atomic uint32_t redo;
   _Alignas(64) double ring[TUBO__PROTO_NSIZES], cma[TUBO__PROTO_NSIZES];
   _Atomic int32_t ok;
 };
 
-enum { PROTO_OP_RING = 1, PROTO_OP_CMA = 2, PROTO_OP_QUIT = 3, PROTO_OP_READY = 4 };
+enum {
+  PROTO_OP_RING = 1,
+  PROTO_OP_CMA = 2,
+  PROTO_OP_QUIT = 3,
+  PROTO_OP_READY = 4,
+  PROTO_OP_SPLIT = 5
+};
+
+/* The number of a split message that says the run is over. */
+#define PROTO_SPLIT_END UINT32_MAX
 
 typedef struct proto_run {
   struct proto_shared *sh;
   unsigned char *ring; /* dbytes */
-  size_t dbytes, frame, nframes;
+  size_t dbytes, frame;
   unsigned char *buf; /* the largest size */
   uint64_t deadline;
+  pid_t peer; /* the other process */
+  /* This side's place in the ring: frames put or taken, data ring bytes used or released,
+   * what it last published and last read of the other's count. */
+  uint64_t pos, dpos, dpub, seen;
+  uint32_t mseq;    /* the reader: split messages begun */
+  int write_denied; /* the sender: a process_vm_writev failed, it copies no more */
 } proto_run_t;
 
 /* Whether the measurement ran out of time; looked at every thousand spins, where the
@@ -299,30 +325,144 @@ static int proto_late(const proto_run_t *r, unsigned *spins)
   return tubo__os_now_ns() > r->deadline;
 }
 
-/* One side of reps streamed messages of n bytes: the sender (send) copies frames into the
- * ring, the reader copies them out into its buffer. */
+/* One side of reps streamed messages of n bytes, laid out as the library's channel lays
+ * them (lib/send.c, shm_transport.c's shm_push): a message of at most a frame in one
+ * frame, a longer one as a first frame of its 8-byte header (struct tubo__f_first) and
+ * the message's first frame - 8 bytes, then frames of up to a frame. Each frame lies at a
+ * 64-byte multiple of the data ring, at its start where it would cross the ring's end;
+ * the reader releases them every quarter ring and whenever it waits, as the receiver
+ * does (shm_consume, and its answer to a sender that wants room). The header puts every
+ * later frame of the message 8 bytes off the ring's alignment, which on the 2-vCPU VM of
+ * doc/benchmarks.md halves the rate of both copies between two cores
+ * (doc/large-messages.md). Both sides compute every frame's place from the lengths. */
 static int proto_ring(proto_run_t *r, size_t n, unsigned reps, int send)
 {
   struct proto_shared *sh = r->sh;
-  _Atomic uint64_t *mine = send ? &sh->tail : &sh->head;
-  _Atomic uint64_t *theirs = send ? &sh->head : &sh->tail;
-  uint64_t pos = atomic_load_explicit(mine, memory_order_relaxed);
-  uint64_t seen = atomic_load_explicit(theirs, memory_order_acquire);
   unsigned spins = 0;
   for (unsigned i = 0; i < reps; i++)
-    for (size_t off = 0; off < n; off += r->frame) {
+    for (size_t off = 0; off < n;) {
+      size_t hdr = n > r->frame && off == 0 ? sizeof(struct tubo__f_first) : 0;
+      size_t len = n - off + hdr < r->frame ? n - off + hdr : r->frame;
+      size_t need = (len + 63) & ~(size_t)63, at = (size_t)(r->dpos % r->dbytes);
+      size_t skip = at + need > r->dbytes ? r->dbytes - at : 0;
       /* The sender waits for room, the reader for a frame. */
-      while (send ? pos - seen >= r->nframes : pos == seen) {
-        seen = atomic_load_explicit(theirs, memory_order_acquire);
+      while (send ? r->dpos + skip + need - r->seen > r->dbytes : r->pos == r->seen) {
+        if (!send && r->dpub != r->dpos) {
+          atomic_store_explicit(&sh->dhead, r->dpos, memory_order_release);
+          r->dpub = r->dpos;
+        }
+        r->seen = atomic_load_explicit(send ? &sh->dhead : &sh->tail, memory_order_acquire);
         if (proto_late(r, &spins))
           return -1;
       }
-      size_t len = n - off < r->frame ? n - off : r->frame;
-      unsigned char *slot = r->ring + (pos % r->nframes) * r->frame;
-      memcpy(send ? slot : r->buf + off, send ? r->buf + off : slot, len);
-      atomic_store_explicit(mine, ++pos, memory_order_release);
+      unsigned char *slot = r->ring + (skip ? 0 : at);
+      if (send) {
+        struct tubo__f_first h = {n};
+        if (hdr)
+          memcpy(slot, &h, hdr);
+        memcpy(slot + hdr, r->buf + off, len - hdr);
+      } else {
+        memcpy(r->buf + off, slot + hdr, len - hdr);
+      }
+      off += len - hdr;
+      r->dpos += skip + need;
+      r->pos++;
+      if (send) {
+        atomic_store_explicit(&sh->tail, r->pos, memory_order_release);
+      } else if (r->dpos - r->dpub >= r->dbytes / 4) {
+        atomic_store_explicit(&sh->dhead, r->dpos, memory_order_release);
+        r->dpub = r->dpos;
+      }
     }
   return 0;
+}
+
+/* Where chunk k of a split message of n bytes in chunks of c starts, and its length. */
+static size_t proto_chunk(size_t n, size_t c, uint32_t k, size_t *len)
+{
+  size_t at = (size_t)k * c;
+  *len = n - at < c ? n - at : c;
+  return at;
+}
+
+/* Takes the next chunk of split message seq of nch chunks. Returns it, or nch where none
+ * is left (or the message is another one). */
+static uint32_t proto_claim(struct proto_shared *sh, uint32_t seq, uint32_t nch)
+{
+  uint64_t w = atomic_load_explicit(&sh->claim, memory_order_acquire);
+  do {
+    if ((uint32_t)(w >> 32) != seq || (uint32_t)w >= nch)
+      return nch;
+  } while (!atomic_compare_exchange_weak_explicit(&sh->claim, &w, w + 1, memory_order_acq_rel,
+                                                  memory_order_acquire));
+  return (uint32_t)w;
+}
+
+/* The sender's part of split single copies of n bytes, until the reader says the run is
+ * over: the chunks it takes of each message it finds begun, written into the reader's
+ * buffer with process_vm_writev (as tubo__shm_split_help). */
+static int proto_split_write(proto_run_t *r, size_t n)
+{
+  struct proto_shared *sh = r->sh;
+  size_t c = tubo__shm_split_chunk(n);
+  uint32_t nch = (uint32_t)((n + c - 1) / c), last = 0;
+  unsigned spins = 0;
+  for (;;) {
+    uint32_t seq = (uint32_t)(atomic_load_explicit(&sh->claim, memory_order_acquire) >> 32);
+    if (seq == PROTO_SPLIT_END)
+      return 0;
+    if (seq == 0 || seq == last || r->write_denied) {
+      if (proto_late(r, &spins))
+        return -1;
+      continue;
+    }
+    last = seq;
+    uint32_t k;
+    while ((k = proto_claim(sh, seq, nch)) < nch) {
+      size_t len, at = proto_chunk(n, c, k, &len);
+      if (tubo__os_peer_write(r->peer, sh->dst + at, r->buf + at, len) != 0) {
+        /* As the library's sender: the reader copies this chunk, and the others left. */
+        atomic_store_explicit(&sh->redo, k + 1, memory_order_relaxed);
+        r->write_denied = 1;
+        atomic_fetch_add_explicit(&sh->cdone, 1, memory_order_release);
+        break;
+      }
+      atomic_fetch_add_explicit(&sh->cdone, 1, memory_order_release);
+    }
+  }
+}
+
+/* The reader's part of one split single copy of n bytes (as tubo__shm_split_read): begins
+ * the message, reads the chunks it takes, waits for the sender's. Returns 0 or -1. */
+static int proto_split_read(proto_run_t *r, size_t n)
+{
+  struct proto_shared *sh = r->sh;
+  size_t c = tubo__shm_split_chunk(n);
+  uint32_t nch = (uint32_t)((n + c - 1) / c), seq = ++r->mseq, k;
+  atomic_store_explicit(&sh->cdone, (uint64_t)seq << 32, memory_order_relaxed);
+  atomic_store_explicit(&sh->redo, 0, memory_order_relaxed);
+  atomic_store_explicit(&sh->claim, (uint64_t)seq << 32, memory_order_release);
+  int rc = 0;
+  while ((k = proto_claim(sh, seq, nch)) < nch) {
+    size_t len, at = proto_chunk(n, c, k, &len);
+    if (rc == 0)
+      rc = tubo__os_peer_read(r->peer, sh->src + at, r->buf + at, len);
+    atomic_fetch_add_explicit(&sh->cdone, 1, memory_order_release);
+  }
+  unsigned spins = 0;
+  while (rc == 0 &&
+         atomic_load_explicit(&sh->cdone, memory_order_acquire) != ((uint64_t)seq << 32 | nch))
+    if (proto_late(r, &spins))
+      rc = -1;
+  uint32_t redo = atomic_load_explicit(&sh->redo, memory_order_relaxed);
+  /* A chunk the sender names is one of this message's, or the measurement fails. */
+  if (rc == 0 && redo > nch)
+    rc = -1;
+  if (rc == 0 && redo != 0) {
+    size_t len, at = proto_chunk(n, c, redo - 1, &len);
+    rc = tubo__os_peer_read(r->peer, sh->src + at, r->buf + at, len);
+  }
+  return rc == 0 ? 0 : -1;
 }
 
 /* The sender: fills its buffer, says where it is, then follows the reader's commands. */
@@ -349,7 +489,9 @@ static _Noreturn void proto_sender(proto_run_t *r, size_t most)
       _exit(0);
     if (op == PROTO_OP_RING && proto_ring(r, n, reps, 1) != 0)
       _exit(1);
-    /* Single copy: the sender waits, as a sender whose message is read does. */
+    if (op == PROTO_OP_SPLIT && proto_split_write(r, n) != 0)
+      _exit(1);
+    /* Unsplit single copy: the sender waits, as a sender whose message is read does. */
     atomic_store_explicit(&sh->done, c, memory_order_release);
   }
 }
@@ -362,11 +504,17 @@ static uint64_t proto_timed(proto_run_t *r, unsigned op, size_t n, unsigned reps
   struct proto_shared *sh = r->sh;
   /* The sequence number makes every command differ from the one before. */
   uint64_t c = ++*seq << 40 | (uint64_t)reps << 32 | (uint64_t)n << 8 | op;
+  /* No message of a split run before it is begun: the sender waits for the first. */
+  atomic_store_explicit(&sh->claim, 0, memory_order_relaxed);
   uint64_t t0 = tubo__os_now_ns();
   atomic_store_explicit(&sh->cmd, c, memory_order_release);
   int rc = 0;
   if (op == PROTO_OP_RING) {
     rc = proto_ring(r, n, reps, 0);
+  } else if (op == PROTO_OP_SPLIT) {
+    for (unsigned i = 0; i < reps && rc == 0; i++)
+      rc = proto_split_read(r, n);
+    atomic_store_explicit(&sh->claim, (uint64_t)PROTO_SPLIT_END << 32, memory_order_release);
   } else {
     for (unsigned i = 0; i < reps && rc == 0; i++)
       rc = tubo__os_peer_read(sender, sh->src, r->buf, n);
@@ -379,13 +527,23 @@ static uint64_t proto_timed(proto_run_t *r, unsigned op, size_t n, unsigned reps
   return rc == 0 ? (t ? t : 1) : 0;
 }
 
+/* The single copy of n bytes as the library makes it: split or whole. */
+static unsigned proto_cma_op(size_t n, size_t split_min)
+{
+  return tubo__proto_split(n, split_min) ? PROTO_OP_SPLIT : PROTO_OP_CMA;
+}
+
 /* The reader: starts the sender on unit b, then times both protocols at every size. */
-static _Noreturn void proto_reader(tubo__topo_t *t, proto_run_t *r, int b)
+static _Noreturn void proto_reader(tubo__topo_t *t, proto_run_t *r, int b, size_t split_min)
 {
   struct proto_shared *sh = r->sh;
   size_t most = tubo__proto_sizes[TUBO__PROTO_NSIZES - 1];
   hwloc_topology_t h = tubo__topo_hwloc(t);
   pid_t self = getpid();
+  sh->dst = (uint64_t)(uintptr_t)r->buf;
+  /* Where a security module lets only ancestors reach a process's memory, the sender (a
+   * descendant) may write this one's, as a rank may write its peer's. */
+  tubo__os_allow_peer_reads(self);
   pid_t sender = fork();
   if (sender < 0)
     _exit(1);
@@ -396,8 +554,10 @@ static _Noreturn void proto_reader(tubo__topo_t *t, proto_run_t *r, int b)
     hwloc_bitmap_only(set, (unsigned)b);
     if (hwloc_set_cpubind(h, set, HWLOC_CPUBIND_PROCESS) != 0)
       _exit(1);
+    r->peer = self;
     proto_sender(r, most);
   }
+  r->peer = sender;
   memset(r->buf, 0, most);
   unsigned spins = 0;
   int ok = 1;
@@ -411,14 +571,14 @@ static _Noreturn void proto_reader(tubo__topo_t *t, proto_run_t *r, int b)
    * the kernel's path of the single copy is warm. */
   if (ok)
     ok = proto_timed(r, PROTO_OP_RING, most, 1, &seq, sender) &&
-         proto_timed(r, PROTO_OP_CMA, most, 1, &seq, sender);
+         proto_timed(r, proto_cma_op(most, split_min), most, 1, &seq, sender);
   for (int i = 0; ok && i < TUBO__PROTO_NSIZES; i++) {
     size_t n = tubo__proto_sizes[i];
     unsigned reps = n >= PROTO_RUN_BYTES ? 1u : (unsigned)(PROTO_RUN_BYTES / n);
     uint64_t best_ring = UINT64_MAX, best_cma = UINT64_MAX;
     for (int trial = 0; ok && trial < PROTO_TRIALS; trial++) {
       uint64_t a = proto_timed(r, PROTO_OP_RING, n, reps, &seq, sender);
-      uint64_t c = proto_timed(r, PROTO_OP_CMA, n, reps, &seq, sender);
+      uint64_t c = proto_timed(r, proto_cma_op(n, split_min), n, reps, &seq, sender);
       ok = a != 0 && c != 0;
       best_ring = a < best_ring ? a : best_ring;
       best_cma = c < best_cma ? c : best_cma;
@@ -440,17 +600,25 @@ static _Noreturn void proto_reader(tubo__topo_t *t, proto_run_t *r, int b)
 
 /* Measures the pair of units a, b into ring[] and cma[] (GB/s). Returns 0 or -1. */
 static int proto_measure_pair(tubo__topo_t *t, int a, int b, size_t dbytes, size_t frame,
-                              double *ring, double *cma)
+                              size_t split_min, double *ring, double *cma)
 {
   size_t most = tubo__proto_sizes[TUBO__PROTO_NSIZES - 1];
   size_t page = (size_t)sysconf(_SC_PAGESIZE);
-  size_t shared = (sizeof(struct proto_shared) + page - 1) / page * page + dbytes;
+  /* The ring's data lies where the channel's does in a page: after the channel's header
+   * and its slots (whole pages, shm_layout.h). Its place against the buffers' matters: 8
+   * bytes past them in a page (the page-aligned buffers of a message's later frames),
+   * both copies ran a third of the rate (doc/large-messages.md). */
+  size_t hdr = (sizeof(struct proto_shared) + page - 1) / page * page;
+  size_t shared = hdr + TUBO__SHM_CHAN_HDR + dbytes;
   void *mem = mmap(NULL, shared, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (mem == MAP_FAILED)
     return -1;
   /* Each process allocates its buffer after the fork: private pages, as a rank's. */
-  proto_run_t r = {mem,  (unsigned char *)mem + shared - dbytes, dbytes, frame, dbytes / frame,
-                   NULL, tubo__os_now_ns() + PROTO_DEADLINE_NS};
+  proto_run_t r = {.sh = mem,
+                   .ring = (unsigned char *)mem + hdr + TUBO__SHM_CHAN_HDR,
+                   .dbytes = dbytes,
+                   .frame = frame,
+                   .deadline = tubo__os_now_ns() + PROTO_DEADLINE_NS};
   int rc = -1;
   pid_t self = getpid();
   pid_t reader = fork();
@@ -462,7 +630,7 @@ static int proto_measure_pair(tubo__topo_t *t, int a, int b, size_t dbytes, size
     hwloc_bitmap_only(set, (unsigned)a);
     if (hwloc_set_cpubind(tubo__topo_hwloc(t), set, HWLOC_CPUBIND_PROCESS) != 0)
       _exit(1);
-    proto_reader(t, &r, b);
+    proto_reader(t, &r, b, split_min);
   }
   if (reader > 0) {
     int st;
@@ -481,8 +649,27 @@ static int proto_measure_pair(tubo__topo_t *t, int a, int b, size_t dbytes, size
   return rc;
 }
 
+size_t tubo__proto_split_min(void)
+{
+  return (size_t)tubo__setting_u64("TUBO_SHM_SPLIT_BYTES", TUBO__SHM_SPLIT_DEFAULT, 0,
+                                   (uint64_t)SIZE_MAX);
+}
+
+int tubo__proto_split(size_t n, size_t split_min)
+{
+  return split_min != 0 && n >= split_min && n <= TUBO__SPLIT_MAX;
+}
+
+uint64_t tubo__proto_threshold(const double *ring, const double *cma)
+{
+  uint64_t min = TUBO__RNDV_NEVER;
+  for (int i = TUBO__PROTO_NSIZES - 1; i >= 0 && cma[i] > ring[i]; i--)
+    min = tubo__proto_sizes[i];
+  return min;
+}
+
 unsigned tubo__proto_measure(tubo__topo_t *t, unsigned mask, size_t dbytes, size_t frame,
-                             tubo__proto_t *p)
+                             size_t split_min, tubo__proto_t *p)
 {
   if (frame == 0 || dbytes < 2 * frame)
     return 0;
@@ -493,13 +680,9 @@ unsigned tubo__proto_measure(tubo__topo_t *t, unsigned mask, size_t dbytes, size
     if (!(mask & (1u << k)) || a[k] < 0)
       continue;
     double *ring = p->ring_gbps[k], *cma = p->cma_gbps[k];
-    if (proto_measure_pair(t, a[k], b[k], dbytes, frame, ring, cma) != 0)
+    if (proto_measure_pair(t, a[k], b[k], dbytes, frame, split_min, ring, cma) != 0)
       continue;
-    /* Single copy from the smallest size from which it won at every size measured. */
-    uint64_t min = TUBO__RNDV_NEVER;
-    for (int i = TUBO__PROTO_NSIZES - 1; i >= 0 && cma[i] > ring[i]; i--)
-      min = tubo__proto_sizes[i];
-    p->rndv_min[k] = min;
+    p->rndv_min[k] = tubo__proto_threshold(ring, cma);
     p->source[k] = TUBO__RNDV_FROM_MEASURED;
     uint32_t load = tubo__proto_load_now();
     p->load_centi = load > p->load_centi ? load : p->load_centi;

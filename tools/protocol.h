@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* Which way large messages go between two ranks of a node, measured: for each kind of pair
  * of cores (jobctl.h's TUBO__PAIR_*), tuborun times the channel (two copies through a
- * ring, pipelined on both cores) against single copy (process_vm_readv of the peer's
- * memory) on a representative pair of cores, and the ranks send by single copy from the
- * smallest size measured from which it was faster at that size and every larger one.
- * The figures are kept in a cache file per machine, keyed by the CPU, the kernel, the
- * topology and the channel's layout. */
+ * ring, pipelined on both cores, in the library's frames) against single copy
+ * (process_vm_readv of the peer's memory; split as the library splits it, shm_split.h,
+ * where the receiver reads chunks while the sender writes others with process_vm_writev)
+ * on a representative pair of cores, and the ranks send by single copy from the smallest
+ * size measured from which it was faster at that size and every larger one. The figures
+ * are kept in a cache file per machine, keyed by the CPU, the kernel, the topology, the
+ * channel's layout and the size from which single copies are split. */
 #ifndef TUBO_PROTOCOL_H
 #define TUBO_PROTOCOL_H
 
@@ -45,8 +47,22 @@ const char *tubo__proto_kind_name(int kind);
 void tubo__proto_pairs(tubo__topo_t *t, int a[TUBO__PAIR_KINDS], int b[TUBO__PAIR_KINDS]);
 
 /* The key of this machine's cache: CPU model, kernel, topology (the L2, L3 and package of
- * every allowed processing unit) and the channel's data ring and frame sizes. */
-uint64_t tubo__proto_key(tubo__topo_t *t, size_t dbytes, size_t frame);
+ * every allowed processing unit), the channel's data ring and frame sizes and split_min
+ * (tubo__proto_split_min). */
+uint64_t tubo__proto_key(tubo__topo_t *t, size_t dbytes, size_t frame, size_t split_min);
+
+/* The size from which the library splits a single copy (TUBO_SHM_SPLIT_BYTES, read as
+ * lib/shm/shm_split.c reads it; 0: never). */
+size_t tubo__proto_split_min(void);
+
+/* Whether the library splits a single copy of n bytes (shm_split.h): from split_min (not
+ * 0) to TUBO__SPLIT_MAX. */
+int tubo__proto_split(size_t n, size_t split_min);
+
+/* The threshold from figures of the sizes measured (GB/s, TUBO__PROTO_NSIZES each): the
+ * smallest size from which single copy was faster at that size and every larger one, or
+ * TUBO__RNDV_NEVER. */
+uint64_t tubo__proto_threshold(const double *ring, const double *cma);
 
 /* The cache file's path: $XDG_CACHE_HOME/tubo/protocol-KEY, or ~/.cache/tubo/...
  * Returns 0, or -1 when neither directory is known or the path does not fit. */
@@ -64,10 +80,11 @@ int tubo__proto_cache_write(const char *path, uint64_t key, const tubo__proto_t 
 
 /* Measures the kinds in mask (1 << kind) whose pair of units exists (tubo__proto_pairs)
  * and fills p for them (source TUBO__RNDV_FROM_MEASURED). dbytes and frame: the channel's
- * data ring and largest frame. Kinds that could not be measured (single copy denied, a
- * process that could not start, a machine too busy to finish within a second) stay
- * unknown. Returns the mask of the kinds measured. t must be this machine's topology. */
+ * data ring and largest frame; split_min: single copies of the sizes tubo__proto_split
+ * says are split. Kinds that could not be measured (single copy denied, a process that
+ * could not start, a machine too busy to finish within a second) stay unknown. Returns
+ * the mask of the kinds measured. t must be this machine's topology. */
 unsigned tubo__proto_measure(tubo__topo_t *t, unsigned mask, size_t dbytes, size_t frame,
-                             tubo__proto_t *p);
+                             size_t split_min, tubo__proto_t *p);
 
 #endif /* TUBO_PROTOCOL_H */

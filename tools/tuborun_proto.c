@@ -13,6 +13,7 @@
 #include "protocol.h"
 #include "settings.h"
 #include "shm/shm_layout.h"
+#include "shm/shm_split.h"
 #include "size_text.h"
 #include "tuborun.h"
 
@@ -60,7 +61,7 @@ out:
 }
 
 static void proto_report(const tubo__proto_t *p, unsigned mask, const char *path, int kept,
-                         double ms)
+                         double ms, size_t split_min)
 {
   for (int k = 0; k < TUBO__PAIR_KINDS; k++) {
     if (!(mask & (1u << k)))
@@ -82,7 +83,12 @@ static void proto_report(const tubo__proto_t *p, unsigned mask, const char *path
             p->source[k] == TUBO__RNDV_FROM_CACHE ? "cache, measured" : "measured",
             p->load_centi / 100.0);
     if (p->source[k] == TUBO__RNDV_FROM_MEASURED) {
-      fprintf(stderr, "; in %.0f ms, GB/s channel/single copy:", ms);
+      fprintf(stderr, "; in %.0f ms, GB/s channel/single copy", ms);
+      if (split_min != 0 && split_min <= TUBO__SPLIT_MAX) {
+        tubo__size_text(split_min, sz, sizeof sz);
+        fprintf(stderr, " (split from %s)", sz);
+      }
+      fprintf(stderr, ":");
       for (int i = 0; i < TUBO__PROTO_NSIZES; i++) {
         tubo__size_text(tubo__proto_sizes[i], sz, sizeof sz);
         fprintf(stderr, " %s %.1f/%.1f", sz, p->ring_gbps[k][i], p->cma_gbps[k][i]);
@@ -136,7 +142,8 @@ void tuborun_protocol(tuborun_job_t *j)
     return;
   tubo__proto_t p;
   memset(&p, 0, sizeof p);
-  uint64_t key = tubo__proto_key(j->place->topo, L.dbytes, L.frame_max);
+  size_t split_min = tubo__proto_split_min();
+  uint64_t key = tubo__proto_key(j->place->topo, L.dbytes, L.frame_max, split_min);
   char path[4096];
   int have_path = tubo__proto_cache_path(path, sizeof path, key) == 0;
   /* A cache measured while the machine was at least twice as busy as now, by a whole
@@ -152,7 +159,8 @@ void tuborun_protocol(tuborun_job_t *j)
       missing |= 1u << k;
   int kept = 0;
   uint64_t t0 = tubo__os_now_ns();
-  if (missing != 0 && tubo__proto_measure(j->place->topo, missing, L.dbytes, L.frame_max, &p) &&
+  if (missing != 0 &&
+      tubo__proto_measure(j->place->topo, missing, L.dbytes, L.frame_max, split_min, &p) &&
       have_path)
     kept = tubo__proto_cache_write(path, key, &p) == 0;
   double ms = (double)(tubo__os_now_ns() - t0) / 1e6;
@@ -166,5 +174,5 @@ void tuborun_protocol(tuborun_job_t *j)
   j->ctl->rndv_source = source;
   j->ctl->rndv_magic = TUBO__RNDV_MAGIC;
   if (say)
-    proto_report(&p, mask, have_path ? path : NULL, kept, ms);
+    proto_report(&p, mask, have_path ? path : NULL, kept, ms, split_min);
 }

@@ -18,27 +18,16 @@ void tubo__shm_split_init(shm_state_t *s)
                                             (uint64_t)SIZE_MAX);
 }
 
-/* The chunk of a message of n bytes: TUBO__SPLIT_CHUNK, or a quarter of a shorter message
- * (whole pages, at least TUBO__SPLIT_CHUNK_MIN), so that it makes chunks for both ranks.
- * Both compute it from n, which the receiver publishes. */
-static size_t split_chunk(uint64_t n)
-{
-  if (n >= 4 * TUBO__SPLIT_CHUNK)
-    return TUBO__SPLIT_CHUNK;
-  size_t c = ((size_t)n / 4 + 4095) & ~(size_t)4095;
-  return c < TUBO__SPLIT_CHUNK_MIN ? TUBO__SPLIT_CHUNK_MIN : c;
-}
-
 static uint32_t split_chunks(uint64_t n)
 {
-  size_t c = split_chunk(n);
+  size_t c = tubo__shm_split_chunk(n);
   return (uint32_t)((n + c - 1) / c);
 }
 
 /* Where chunk k of n bytes starts, and its length. */
 static size_t split_range(uint64_t n, uint32_t k, size_t *len)
 {
-  size_t c = split_chunk(n);
+  size_t c = tubo__shm_split_chunk(n);
   size_t at = (size_t)k * c;
   *len = n - at < c ? (size_t)(n - at) : c;
   return at;

@@ -36,6 +36,18 @@
 #define TUBO__SPLIT_CHUNK     ((size_t)256 << 10)
 #define TUBO__SPLIT_CHUNK_MIN ((size_t)32 << 10)
 
+/* The chunk of a message of n bytes: TUBO__SPLIT_CHUNK, or a quarter of a shorter message
+ * (whole pages, at least TUBO__SPLIT_CHUNK_MIN), so that it makes chunks for both ranks.
+ * Both ranks compute it from n, which the receiver publishes; tuborun's measurement
+ * (tools/protocol.c) splits its single copies with it too. */
+static inline size_t tubo__shm_split_chunk(uint64_t n)
+{
+  if (n >= 4 * TUBO__SPLIT_CHUNK)
+    return TUBO__SPLIT_CHUNK;
+  size_t c = ((size_t)n / 4 + 4095) & ~(size_t)4095;
+  return c < TUBO__SPLIT_CHUNK_MIN ? TUBO__SPLIT_CHUNK_MIN : c;
+}
+
 /* Where a control block's message or buffer lies: in the heap (an offset), or in the
  * memory of the rank that publishes it (an address, reached with a single copy). */
 #define TUBO__SPLIT_HEAP 1u
