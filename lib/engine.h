@@ -80,6 +80,19 @@ static inline void tubo__tp_unset_blocked(tubo__world_t *w, const struct tubo__b
 static inline void tubo__tp_set_rndv(tubo__world_t *w, int peer, size_t rndv_min)
 {
   w->peers[peer].rndv_min = rndv_min;
+  w->peers[peer].rndv_chan = 0;
+}
+
+/* Sets the same from a choice per size class (jobctl.h: TUBO__RNDV_KNOWN | the classes that
+ * go by single copy): single copy from the smallest such class on, except in the larger
+ * classes that stay on the channel. */
+static inline void tubo__tp_set_rndv_classes(tubo__world_t *w, int peer, uint32_t cma)
+{
+  int c = 0;
+  while (c < TUBO__RNDV_NSIZES && !(cma & (1u << c)))
+    c++;
+  tubo__tp_set_rndv(w, peer, c < TUBO__RNDV_NSIZES ? TUBO__RNDV_SIZE(c) : SIZE_MAX);
+  w->peers[peer].rndv_chan = (uint8_t)(~cma & ((1u << TUBO__RNDV_NSIZES) - 1) & ~((1u << c) - 1));
 }
 
 /* Whether this node has more ranks than processing units (its ranks take turns). */

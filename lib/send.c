@@ -172,7 +172,7 @@ int tubo__send_start(tubo__world_t *w, tubo_request_t *r)
     }
   } else if (r->pooled && len > w->peers[r->peer].frame_max && send_from_heap(w, r)) {
     r->proto = TUBO__SP_RTS;
-  } else if (len >= w->peers[r->peer].rndv_min && r->pooled) {
+  } else if (r->pooled && tubo__peer_single_copy(&w->peers[r->peer], len)) {
     r->proto = TUBO__SP_RTS;
     r->off = (uint64_t)(uintptr_t)r->buf;
   } else if (len <= w->peers[r->peer].frame_max)

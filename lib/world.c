@@ -92,7 +92,7 @@ static void world_attach_tport(tubo__world_t *w, const tubo__tp_ops_t *ops, void
     if (!caps->single_copy)
       w->peers[p].rndv_min = SIZE_MAX;
     else if (caps->rndv_min != 0)
-      w->peers[p].rndv_min = caps->rndv_min;
+      tubo__tp_set_rndv(w, p, caps->rndv_min);
   }
   w->ntports++;
 }

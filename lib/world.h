@@ -157,8 +157,9 @@ typedef struct tubo__peer {
   tubo__umsg_t *rx_umsg;  /* or unexpected message they fill */
   int gone;               /* 0, or TUBO__GONE_* */
   int exit_status;
-  size_t rndv_min;  /* messages of this size or more go by single copy, if it works */
-  size_t frame_max; /* most payload bytes one frame to it carries */
+  size_t rndv_min;   /* messages of this size or more go by single copy, if it works, */
+  size_t frame_max;  /* most payload bytes one frame to it carries */
+  uint8_t rndv_chan; /* except those of the size classes (1 << tubo__rndv_class) set here */
   /* Where it runs (topo.h), as its transport read it at start-up (its NUMA node: the one
    * its memory is bound to); -1 each where unknown. The shared-memory collectives group
    * ranks by it (coll_shm_tree.c). */
@@ -166,6 +167,15 @@ typedef struct tubo__peer {
   uint8_t tport; /* index of the transport that reaches it in the world's tports */
   int tpeer;     /* its number within that transport */
 } tubo__peer_t;
+
+/* Whether a message of len bytes to pe goes by single copy, where it can (RTS). */
+static inline int tubo__peer_single_copy(const tubo__peer_t *pe, size_t len)
+{
+  if (len < pe->rndv_min)
+    return 0;
+  int c = tubo__rndv_class(len);
+  return c < 0 || !((pe->rndv_chan >> c) & 1u);
+}
 
 /* One transport of a world: a world under mpirun has two (shm inside the node, MPI
  * between nodes); others have one, or none when alone. */

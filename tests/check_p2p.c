@@ -92,9 +92,9 @@ static void body_caps(void)
     want_rndv = (v == TH_SHM_RNDV || v == TH_SHM_RNDV_SMALL) ? 1024
                 : share                                      ? SIZE_MAX
                                                              : TUBO__SHM_RNDV_DEFAULT;
-  /* Unless tuborun measured this kind of pair: then its threshold holds, forced aside. */
+  /* Unless tuborun measured this kind of pair: then its choice holds, forced aside. */
   if (c->single_copy && v != TH_SHM_RNDV && v != TH_SHM_RNDV_SMALL && th_rndv_measured(peer))
-    want_rndv = th_rndv_measured(peer);
+    want_rndv = th_rndv_min_of(th_rndv_measured(peer));
   TH_EQ("smallest single-copy message to the next rank", w->peers[peer].rndv_min, want_rndv);
   const char *want_name = v == TH_PIPE ? "pipe" : "shm";
   TH_CHECK(strcmp(name, want_name) == 0, "transport to rank %d: expected \"%s\", got \"%s\"", peer,

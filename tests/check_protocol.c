@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "engine.h"
 #include "harness.h"
 #include "protocol.h"
 #include "rndv_expect.h"
@@ -29,41 +30,43 @@
 
 /* ---- Rank bodies ---- */
 
-/* The threshold the rank expects for a peer, from TH_RNDV_MODE:
- *   cache     TH_RNDV_WANT's value for the pair's kind ("l2,l3,package,far" values,
- *             "never" for never), and the control block says it came from the cache;
+/* Whether the rank expects a message of len bytes to a peer to go by single copy, from
+ * TH_RNDV_MODE:
+ *   cache     TH_RNDV_WANT's choice for the pair's kind ("l2,l3,package,far", each one
+ *             letter per size measured as the cache writes it: "ccsc" single copy at 1 MiB
+ *             only), and the control block says it came from the cache;
  *   measured  what the control block gives, which did not come from the cache;
- *   forced    TH_RNDV_WANT, for every pair;
+ *   forced    from TH_RNDV_WANT on, for every pair;
  *   rule      the rule: nothing measured was handed over. */
-static size_t want_rndv(int peer, const char *mode)
+static int want_single(int peer, const char *mode, size_t len)
 {
   const struct tubo__rankctl *a, *b;
   struct tubo__jobctl *c = th_rndv_ctl(peer, &a, &b);
   int share = (a->l2 >= 0 && a->l2 == b->l2) || (a->l3 >= 0 && a->l3 == b->l3);
-  size_t rule = share ? SIZE_MAX : TUBO__SHM_RNDV_DEFAULT;
+  int rule = !share && len >= TUBO__SHM_RNDV_DEFAULT;
   const char *want = getenv("TH_RNDV_WANT");
   if (strcmp(mode, "forced") == 0)
-    return (size_t)strtoull(want, NULL, 10);
+    return len >= (size_t)strtoull(want, NULL, 10);
   /* More ranks than processing units: the rule's threshold for every pair, whatever was
    * measured or cached (shm_choose_rndv). */
   if (strcmp(mode, "oversubscribed") == 0)
     TH_CHECK(tubo__world->oversubscribed, "oversubscribed: expected more ranks than units");
   if (tubo__world->oversubscribed)
-    return TUBO__SHM_RNDV_DEFAULT;
+    return len >= TUBO__SHM_RNDV_DEFAULT;
   if (strcmp(mode, "rule") == 0) {
-    TH_CHECK(c->rndv_magic != TUBO__RNDV_MAGIC, "rule: expected no thresholds handed over");
+    TH_CHECK(c->rndv_magic != TUBO__RNDV_MAGIC, "rule: expected no choice handed over");
     return rule;
   }
   if (strcmp(mode, "measured") == 0) {
     TH_CHECK(c->rndv_magic == TUBO__RNDV_MAGIC && c->rndv_source != TUBO__RNDV_FROM_CACHE,
-             "measured: expected thresholds not from the cache, got magic %llx source %u",
+             "measured: expected a choice not from the cache, got magic %llx source %u",
              (unsigned long long)c->rndv_magic, c->rndv_source);
-    size_t m = th_rndv_measured(peer);
-    return m ? m : rule;
+    uint32_t m = th_rndv_measured(peer);
+    return m ? th_rndv_single(m, len) : rule;
   }
   TH_CHECK(strcmp(mode, "cache") == 0, "unknown TH_RNDV_MODE '%s'", mode);
   TH_CHECK(c->rndv_magic == TUBO__RNDV_MAGIC && c->rndv_source == TUBO__RNDV_FROM_CACHE,
-           "cache: expected thresholds from the cache, got magic %llx source %u",
+           "cache: expected a choice from the cache, got magic %llx source %u",
            (unsigned long long)c->rndv_magic, c->rndv_source);
   int kind = th_rndv_kind(peer);
   char copy[128];
@@ -71,18 +74,23 @@ static size_t want_rndv(int peer, const char *mode)
   char *save = NULL, *tok = strtok_r(copy, ",", &save);
   for (int k = 0; k < kind && tok != NULL; k++)
     tok = strtok_r(NULL, ",", &save);
-  TH_CHECK(tok != NULL, "TH_RNDV_WANT '%s' has no value for kind %d", want, kind);
-  return strcmp(tok, "never") == 0 ? SIZE_MAX : (size_t)strtoull(tok, NULL, 10);
+  TH_CHECK(tok != NULL && strlen(tok) == TUBO__RNDV_NSIZES,
+           "TH_RNDV_WANT '%s' has no choice for kind %d", want, kind);
+  uint32_t cma = 0;
+  for (int i = 0; i < TUBO__RNDV_NSIZES; i++)
+    cma |= tok[i] == 's' ? 1u << i : 0;
+  return th_rndv_single(cma, len);
 }
 
 /* Sizes on both sides of every threshold a test gives, and of the measured sizes. */
 static const size_t sizes[] = {1,        65535,          65536,          65537,
-                               262143,   262144,         262145,         (1u << 20) - 1,
-                               1u << 20, (1u << 20) + 1, (4u << 20) - 1, (4u << 20) + 3};
+                               99999,    100000,         262143,         262144,
+                               262145,   (1u << 20) - 1, 1u << 20,       (1u << 20) + 1,
+                               3u << 20, (4u << 20) - 1, (4u << 20) + 3, 9u << 20};
 #define NSIZES (sizeof sizes / sizeof sizes[0])
 
-/* Checks each peer's threshold against TH_RNDV_MODE, then sends every size both ways
- * between ranks 0 and 1, contents checked. */
+/* Checks, for each peer and size, the protocol a message would take against TH_RNDV_MODE,
+ * then sends every size both ways between ranks 0 and 1, contents checked. */
 static void body_thresholds(void)
 {
   const char *mode = getenv("TH_RNDV_MODE");
@@ -91,10 +99,13 @@ static void body_thresholds(void)
   for (int p = 0; p < th_size; p++) {
     if (p == th_rank)
       continue;
-    size_t want = tubo__tport_of(w, p)->caps.single_copy ? want_rndv(p, mode) : SIZE_MAX;
-    if (strcmp(mode, "off") == 0)
-      want = SIZE_MAX;
-    TH_EQ("smallest single-copy message to a peer", w->peers[p].rndv_min, want);
+    for (size_t i = 0; i < NSIZES; i++) {
+      int want = tubo__tport_of(w, p)->caps.single_copy && strcmp(mode, "off") != 0 &&
+                 want_single(p, mode, sizes[i]);
+      int got = tubo__peer_single_copy(&w->peers[p], sizes[i]);
+      TH_CHECK(got == want, "a message of %zu bytes to rank %d: expected %s, got %s", sizes[i], p,
+               want ? "single copy" : "the channel", got ? "single copy" : "the channel");
+    }
   }
   int peer = th_rank ^ 1;
   if (peer >= th_size)
@@ -134,17 +145,20 @@ static void write_file(const char *path, const char *text)
   fclose(f);
 }
 
-/* A table with a distinct threshold per kind. */
+/* A table with a distinct choice per kind: single copy from 256 KiB on, at 1 MiB only (a
+ * window, as a 2-vCPU VM measured: the channel faster at 4 MiB), from 256 KiB up to 1 MiB,
+ * and at 64 KiB and 4 MiB but not between. */
+#define K TUBO__RNDV_KNOWN
 static void sample(tubo__proto_t *p)
 {
   memset(p, 0, sizeof *p);
-  p->rndv_min[TUBO__PAIR_L2] = 65536;
-  p->rndv_min[TUBO__PAIR_L3] = 262144;
-  p->rndv_min[TUBO__PAIR_PACKAGE] = 1u << 20;
-  p->rndv_min[TUBO__PAIR_FAR] = TUBO__RNDV_NEVER;
+  p->cma[TUBO__PAIR_L2] = K | 0xe;
+  p->cma[TUBO__PAIR_L3] = K | 0x4;
+  p->cma[TUBO__PAIR_PACKAGE] = K | 0x6;
+  p->cma[TUBO__PAIR_FAR] = K | 0x9;
   p->load_centi = 0; /* measured idle: never measured again for being taken under load */
 }
-#define SAMPLE_WANT "65536,262144,1048576,never"
+#define SAMPLE_WANT "csss,ccsc,cssc,sccs"
 
 START_TEST(cache_round_trip)
 {
@@ -157,29 +171,27 @@ START_TEST(cache_round_trip)
                 "expected the cache written at %s (its directory made)", path);
   memset(&q, 0, sizeof q);
   p.load_centi = 1234;
+  p.cma[TUBO__PAIR_FAR] = K; /* never: known, no size by single copy */
   ck_assert_msg(tubo__proto_cache_write(path, 0x1234, &p) == 0, "expected the cache rewritten");
   ck_assert_msg(tubo__proto_cache_read(path, 0x1234, &q) == 0 && q.load_centi == 1234,
                 "expected the cache read back with load 1234, got load %u", q.load_centi);
   for (int k = 0; k < TUBO__PAIR_KINDS; k++) {
-    ck_assert_msg(q.rndv_min[k] == p.rndv_min[k], "kind %d: expected %llu, got %llu", k,
-                  (unsigned long long)p.rndv_min[k], (unsigned long long)q.rndv_min[k]);
+    ck_assert_msg(q.cma[k] == p.cma[k], "kind %d: expected %#x, got %#x", k, p.cma[k], q.cma[k]);
     ck_assert_msg(q.source[k] == TUBO__RNDV_FROM_CACHE, "kind %d: expected source cache, got %d", k,
                   q.source[k]);
   }
   /* Another machine's key: ignored, nothing taken. */
   memset(&q, 0, sizeof q);
-  ck_assert_msg(tubo__proto_cache_read(path, 0x1235, &q) == -1 && q.rndv_min[0] == 0,
-                "a cache of another key: expected -1 and nothing read, got %llu",
-                (unsigned long long)q.rndv_min[0]);
+  ck_assert_msg(tubo__proto_cache_read(path, 0x1235, &q) == -1 && q.cma[0] == 0,
+                "a cache of another key: expected -1 and nothing read, got %#x", q.cma[0]);
   /* A kind the table does not know stays unknown. */
-  p.rndv_min[TUBO__PAIR_L3] = 0;
+  p.cma[TUBO__PAIR_L3] = 0;
   ck_assert_msg(tubo__proto_cache_write(path, 7, &p) == 0, "expected the cache rewritten");
   memset(&q, 0, sizeof q);
-  ck_assert_msg(tubo__proto_cache_read(path, 7, &q) == 0 && q.rndv_min[TUBO__PAIR_L3] == 0 &&
-                    q.source[TUBO__PAIR_L3] == 0 && q.rndv_min[TUBO__PAIR_L2] == 65536,
-                "expected l3 unknown and l2 65536, got %llu and %llu",
-                (unsigned long long)q.rndv_min[TUBO__PAIR_L3],
-                (unsigned long long)q.rndv_min[TUBO__PAIR_L2]);
+  ck_assert_msg(tubo__proto_cache_read(path, 7, &q) == 0 && q.cma[TUBO__PAIR_L3] == 0 &&
+                    q.source[TUBO__PAIR_L3] == 0 && q.cma[TUBO__PAIR_L2] == (K | 0xe),
+                "expected l3 unknown and l2 %#x, got %#x and %#x", K | 0xe, q.cma[TUBO__PAIR_L3],
+                q.cma[TUBO__PAIR_L2]);
   char cmd[600];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", d);
   ck_assert_msg(system(cmd) == 0, "expected %s removed", d);
@@ -191,21 +203,26 @@ END_TEST
 static const char *const corrupt[] = {
     "",
     "garbage\n",
-    "tubo-protocol 3\nkey 0000000000001234\nload 150\n",      /* no kind */
-    "tubo-protocol 3\nkey 0000000000001234\nkind l2 65536\n", /* no load */
-    "tubo-protocol 3\nkey 0000000000001234\nload 1.5\nkind l2 65536\n",
-    "tubo-protocol 3\nkey 0000000000001234\nload 123456789\nkind l2 65536\n",
+    "tubo-protocol 4\nkey 0000000000001234\nload 150\n",     /* no kind */
+    "tubo-protocol 4\nkey 0000000000001234\nkind l2 ccsc\n", /* no load */
+    "tubo-protocol 4\nkey 0000000000001234\nload 1.5\nkind l2 ccsc\n",
+    "tubo-protocol 4\nkey 0000000000001234\nload 123456789\nkind l2 ccsc\n",
     "tubo-protocol 1\nkey 0000000000001234\nload 150\nkind l2 65536\n", /* other format */
     /* The format before the model's frames and split single copy: figures of another model. */
     "tubo-protocol 2\nkey 0000000000001234\nload 150\nkind l2 65536\nkind far never\n",
-    "tubo-protocol 3\nkey 0000000000001234\nload 150\nkind l2 65536",   /* cut short */
-    "tubo-protocol 3\nkey 0000000000001234\nload 150\nkind l9 65536\n", /* unknown kind */
-    "tubo-protocol 3\nkey 0000000000001234\nload 150\nkind l2 65536\nkind l2 65536\n", /* twice */
-    "tubo-protocol 3\nkey 0000000000001234\nload 150\nkind l2 12345\n", /* not a size measured */
-    "tubo-protocol 3\nkey 0000000000001234\nload 150\nkind l2 -1\n",
-    "tubo-protocol 3\nkey 0000000000001234\nload 150\nkind l2 65536 extra\n",
-    "tubo-protocol 3\nkey 0000000000001234\nload 150\nkind l2 65536\nkind far never\nhello\n",
-    "tubo-protocol 3\nkey 00000000000012345\nload 150\nkind l2 65536\n",
+    /* One threshold per kind, before the choice per size: it cannot hold a window. */
+    "tubo-protocol 3\nkey 0000000000001234\nload 150\nkind l2 65536\nkind far never\n",
+    "tubo-protocol 4\nkey 0000000000001234\nload 150\nkind l2 65536\n", /* a threshold */
+    "tubo-protocol 4\nkey 0000000000001234\nload 150\nkind l2 never\n",
+    "tubo-protocol 4\nkey 0000000000001234\nload 150\nkind l2 ccsc",   /* cut short */
+    "tubo-protocol 4\nkey 0000000000001234\nload 150\nkind l9 ccsc\n", /* unknown kind */
+    "tubo-protocol 4\nkey 0000000000001234\nload 150\nkind l2 ccsc\nkind l2 ccsc\n", /* twice */
+    "tubo-protocol 4\nkey 0000000000001234\nload 150\nkind l2 ccs\n", /* a size short */
+    "tubo-protocol 4\nkey 0000000000001234\nload 150\nkind l2 ccscs\n",
+    "tubo-protocol 4\nkey 0000000000001234\nload 150\nkind l2 ccSc\n",
+    "tubo-protocol 4\nkey 0000000000001234\nload 150\nkind l2 ccsc extra\n",
+    "tubo-protocol 4\nkey 0000000000001234\nload 150\nkind l2 ccsc\nkind far cccc\nhello\n",
+    "tubo-protocol 4\nkey 00000000000012345\nload 150\nkind l2 ccsc\n",
 };
 
 START_TEST(cache_corrupt)
@@ -218,15 +235,15 @@ START_TEST(cache_corrupt)
     tubo__proto_t q;
     memset(&q, 0, sizeof q);
     int rc = tubo__proto_cache_read(path, 0x1234, &q);
-    ck_assert_msg(rc == -1 && q.rndv_min[TUBO__PAIR_L2] == 0 && q.source[TUBO__PAIR_L2] == 0,
-                  "corrupt cache %zu: expected -1 and nothing read, got %d and l2 %llu", i, rc,
-                  (unsigned long long)q.rndv_min[TUBO__PAIR_L2]);
+    ck_assert_msg(rc == -1 && q.cma[TUBO__PAIR_L2] == 0 && q.source[TUBO__PAIR_L2] == 0,
+                  "corrupt cache %zu: expected -1 and nothing read, got %d and l2 %#x", i, rc,
+                  q.cma[TUBO__PAIR_L2]);
   }
   /* Too long to be ours. */
   char big[2048];
   memset(big, '\n', sizeof big - 1);
   big[sizeof big - 1] = '\0';
-  static const char head[] = "tubo-protocol 3\nkey 0000000000001234\nload 150\nkind l2 65536\n";
+  static const char head[] = "tubo-protocol 4\nkey 0000000000001234\nload 150\nkind l2 ccsc\n";
   memcpy(big, head, sizeof head - 1);
   write_file(path, big);
   tubo__proto_t q;
@@ -235,11 +252,11 @@ START_TEST(cache_corrupt)
                 "a cache file of 2 KiB: expected it ignored");
   /* The same file, well formed, is read: the cases above failed for their flaw alone. */
   write_file(path,
-             "tubo-protocol 3\nkey 0000000000001234\nload 150\nkind l2 65536\nkind far never\n");
-  ck_assert_msg(tubo__proto_cache_read(path, 0x1234, &q) == 0 && q.rndv_min[0] == 65536 &&
-                    q.rndv_min[TUBO__PAIR_FAR] == TUBO__RNDV_NEVER,
-                "a good cache: expected l2 65536 and far never, got %llu and %llu",
-                (unsigned long long)q.rndv_min[0], (unsigned long long)q.rndv_min[TUBO__PAIR_FAR]);
+             "tubo-protocol 4\nkey 0000000000001234\nload 150\nkind l2 ccsc\nkind far cccc\n");
+  ck_assert_msg(tubo__proto_cache_read(path, 0x1234, &q) == 0 && q.cma[0] == (K | 0x4) &&
+                    q.cma[TUBO__PAIR_FAR] == K,
+                "a good cache: expected l2 %#x and far %#x, got %#x and %#x", K | 0x4, K, q.cma[0],
+                q.cma[TUBO__PAIR_FAR]);
   /* A link is not followed: someone else's file is not taken for ours. */
   char link[600];
   snprintf(link, sizeof link, "%s/link", d);
@@ -290,26 +307,90 @@ START_TEST(split_sizes)
 }
 END_TEST
 
-/* The threshold from figures where only the split sizes' single copy wins (1 and 4 MiB
- * with the default), and the cases around it. */
-START_TEST(threshold_from_figures)
+/* The choice from figures: where only the split sizes' single copy wins (1 and 4 MiB with
+ * the default), a window (single copy at 1 MiB, the channel at 4 MiB, as this 2-vCPU VM
+ * measured: 26.8/32.0 and 26.4/21.0 GB/s), and the cases around them; and the choice in
+ * words, as --report-bindings says it. */
+START_TEST(choice_from_figures)
 {
   static const struct {
     double ring[TUBO__PROTO_NSIZES], cma[TUBO__PROTO_NSIZES];
-    uint64_t want;
+    uint32_t want;
+    const char *text;
   } cases[] = {
-      {{27, 27, 26, 24}, {12, 19, 28, 25}, 1u << 20},
-      {{27, 27, 26, 24}, {12, 19, 28, 17}, TUBO__RNDV_NEVER},
-      {{27, 27, 26, 24}, {28, 19, 28, 25}, 1u << 20},
-      {{27, 27, 26, 24}, {28, 28, 28, 25}, 65536},
-      {{27, 27, 26, 24}, {12, 28, 12, 25}, 4u << 20},
-      {{27, 27, 26, 24}, {27, 27, 26, 24}, TUBO__RNDV_NEVER},
+      {{27, 27, 26, 24},
+       {12, 19, 28, 25},
+       K | 0xc,
+       "single copy at 1 MiB, 4 MiB; channel at "
+       "64 KiB, 256 KiB"},
+      {{27, 27, 26.8, 26.4},
+       {12, 19, 32, 21},
+       K | 0x4,
+       "single copy at 1 MiB; channel at 64 KiB, "
+       "256 KiB, 4 MiB"},
+      {{27, 27, 26, 24},
+       {28, 19, 28, 25},
+       K | 0xd,
+       "single copy at 64 KiB, 1 MiB, 4 MiB; channel "
+       "at 256 KiB"},
+      {{27, 27, 26, 24}, {28, 28, 28, 25}, K | 0xf, "single copy at every size measured"},
+      {{27, 27, 26, 24},
+       {12, 28, 12, 25},
+       K | 0xa,
+       "single copy at 256 KiB, 4 MiB; channel at "
+       "64 KiB, 1 MiB"},
+      {{27, 27, 26, 24}, {27, 27, 26, 24}, K, "channel at every size measured"},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-    uint64_t got = tubo__proto_threshold(cases[i].ring, cases[i].cma);
-    ck_assert_msg(got == cases[i].want, "figures %zu: expected %llu, got %llu", i,
-                  (unsigned long long)cases[i].want, (unsigned long long)got);
+    uint32_t got = tubo__proto_choice(cases[i].ring, cases[i].cma);
+    ck_assert_msg(got == cases[i].want, "figures %zu: expected %#x, got %#x", i, cases[i].want,
+                  got);
+    char text[160];
+    tubo__proto_choice_text(got, text, sizeof text);
+    ck_assert_msg(strcmp(text, cases[i].text) == 0, "figures %zu: expected '%s', got '%s'", i,
+                  cases[i].text, text);
   }
+  /* A buffer too short for the words is cut, still a string. */
+  char shortbuf[20];
+  tubo__proto_choice_text(K | 0x4, shortbuf, sizeof shortbuf);
+  ck_assert_msg(strlen(shortbuf) < sizeof shortbuf, "a short buffer: expected a string within it");
+}
+END_TEST
+
+/* The size classes the ranks put messages in: that of the largest measured size not above
+ * the length, and what a choice with a window gives a peer (engine.h), size by size. */
+START_TEST(classes_of_sizes)
+{
+  static const struct {
+    size_t len;
+    int want;
+  } cases[] = {{0, -1},       {65535, -1},         {65536, 0},    {262143, 0},
+               {262144, 1},   {(1u << 20) - 1, 1}, {1u << 20, 2}, {(4u << 20) - 1, 2},
+               {4u << 20, 3}, {64u << 20, 3}};
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+    ck_assert_msg(tubo__rndv_class(cases[i].len) == cases[i].want,
+                  "%zu bytes: expected class %d, got %d", cases[i].len, cases[i].want,
+                  tubo__rndv_class(cases[i].len));
+  tubo__peer_t peers[1];
+  tubo__world_t w;
+  memset(&w, 0, sizeof w);
+  w.peers = peers;
+  for (uint32_t m = 0; m < (1u << TUBO__RNDV_NSIZES); m++) {
+    memset(peers, 0, sizeof peers);
+    tubo__tp_set_rndv_classes(&w, 0, K | m);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+      int want = th_rndv_single(K | m, cases[i].len);
+      ck_assert_msg(tubo__peer_single_copy(&peers[0], cases[i].len) == want,
+                    "choice %#x, %zu bytes: expected %s", m, cases[i].len,
+                    want ? "single copy" : "the channel");
+    }
+  }
+  /* A threshold (TUBO_SHM_RNDV_BYTES, the rule, the MPI transport) drops any window. */
+  tubo__tp_set_rndv(&w, 0, 100000);
+  ck_assert_msg(!tubo__peer_single_copy(&peers[0], 99999) &&
+                    tubo__peer_single_copy(&peers[0], 100000) &&
+                    tubo__peer_single_copy(&peers[0], 4u << 20),
+                "a threshold of 100000: expected single copy from 100000 on, at every size");
 }
 END_TEST
 
@@ -523,13 +604,20 @@ START_TEST(job_corrupt_cache)
   ck_assert_msg(mkdir(dir, 0700) == 0, "mkdir %s: %s", dir, strerror(errno));
   const char *env[] = {xdg, "TH_RNDV_MODE=measured", NULL};
   /* Garbage at the machine's path, then a well-formed cache of another machine. */
-  write_file(path, "tubo-protocol 3\n\x01\x02 junk\n");
+  write_file(path, "tubo-protocol 4\n\x01\x02 junk\n");
   run_job(env, "tuborun: large messages between ranks", "(cache");
   char foreign[128];
   snprintf(foreign, sizeof foreign,
+           "tubo-protocol 4\nkey %016llx\nload 0\nkind l2 ssss\nkind l3 ssss\nkind package "
+           "ssss\nkind far ssss\n",
+           (unsigned long long)(key ^ 1));
+  write_file(path, foreign);
+  run_job(env, "tuborun: large messages between ranks", "(cache");
+  /* A cache of the format before (one threshold per kind) at this machine's path. */
+  snprintf(foreign, sizeof foreign,
            "tubo-protocol 3\nkey %016llx\nload 0\nkind l2 65536\nkind l3 65536\nkind package "
            "65536\nkind far 65536\n",
-           (unsigned long long)(key ^ 1));
+           (unsigned long long)key);
   write_file(path, foreign);
   run_job(env, "tuborun: large messages between ranks", "(cache");
   /* A cache that cannot be written (its directory is a file) fails nothing. */
@@ -553,7 +641,8 @@ static Suite *protocol_suite(void)
   tcase_add_test(tc, pairs_of_kinds);
   tcase_add_test(tc, pair_kind_table);
   tcase_add_test(tc, split_sizes);
-  tcase_add_test(tc, threshold_from_figures);
+  tcase_add_test(tc, choice_from_figures);
+  tcase_add_test(tc, classes_of_sizes);
   tcase_add_test(tc, key_of_split);
   suite_add_tcase(s, tc);
   tc = th_tcase("jobs");

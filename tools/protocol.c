@@ -25,11 +25,13 @@
 #include "settings.h"
 #include "shm/shm_layout.h"
 #include "shm/shm_split.h"
+#include "size_text.h"
 
-const size_t tubo__proto_sizes[TUBO__PROTO_NSIZES] = {64u << 10, 256u << 10, 1u << 20, 4u << 20};
+const size_t tubo__proto_sizes[TUBO__PROTO_NSIZES] = {TUBO__RNDV_SIZE(0), TUBO__RNDV_SIZE(1),
+                                                      TUBO__RNDV_SIZE(2), TUBO__RNDV_SIZE(3)};
 
 /* The cache file's first line: a new format is a new name, and old files are ignored. */
-#define PROTO_CACHE_HEAD "tubo-protocol 3"
+#define PROTO_CACHE_HEAD "tubo-protocol 4"
 /* A file larger than this is no cache of ours. */
 #define PROTO_CACHE_MAX 1024
 /* Bytes moved per timed run, at least: every size repeats, as a stream does (one 4 MiB
@@ -147,23 +149,25 @@ int tubo__proto_cache_path(char *buf, size_t n, uint64_t key)
   return len > 0 && (size_t)len < n ? 0 : -1;
 }
 
-/* Parses a threshold as written: "never" or a size in bytes within what a measured size
- * can be. Returns 0 or -1. */
-static int proto_parse_min(const char *s, uint64_t *v)
+/* A choice as the cache writes it: one letter per size measured, in order, 's' where
+ * single copy won and 'c' where the channel did ("ccsc": single copy at 1 MiB only). */
+static void proto_format_choice(uint32_t cma, char out[TUBO__PROTO_NSIZES + 1])
 {
-  if (strcmp(s, "never") == 0) {
-    *v = TUBO__RNDV_NEVER;
-    return 0;
-  }
-  for (int i = 0; i < TUBO__PROTO_NSIZES; i++) {
-    char want[32];
-    snprintf(want, sizeof want, "%zu", tubo__proto_sizes[i]);
-    if (strcmp(s, want) == 0) {
-      *v = tubo__proto_sizes[i];
-      return 0;
-    }
-  }
-  return -1;
+  for (int i = 0; i < TUBO__PROTO_NSIZES; i++)
+    out[i] = cma & (1u << i) ? 's' : 'c';
+  out[TUBO__PROTO_NSIZES] = '\0';
+}
+
+/* Parses a choice as proto_format_choice writes it. Returns 0 or -1. */
+static int proto_parse_choice(const char *s, uint32_t *v)
+{
+  if (strlen(s) != TUBO__PROTO_NSIZES || strspn(s, "cs") != TUBO__PROTO_NSIZES)
+    return -1;
+  *v = TUBO__RNDV_KNOWN;
+  for (int i = 0; i < TUBO__PROTO_NSIZES; i++)
+    if (s[i] == 's')
+      *v |= 1u << i;
+  return 0;
 }
 
 int tubo__proto_cache_read(const char *path, uint64_t key, tubo__proto_t *p)
@@ -177,7 +181,7 @@ int tubo__proto_cache_read(const char *path, uint64_t key, tubo__proto_t *p)
   if (n <= 0 || n > PROTO_CACHE_MAX || buf[n - 1] != '\n' || memchr(buf, '\0', (size_t)n))
     return -1;
   buf[n] = '\0';
-  uint64_t got[TUBO__PAIR_KINDS] = {0};
+  uint32_t got[TUBO__PAIR_KINDS] = {0};
   char *save = NULL;
   char *line = strtok_r(buf, "\n", &save);
   if (line == NULL || strcmp(line, PROTO_CACHE_HEAD) != 0)
@@ -202,8 +206,8 @@ int tubo__proto_cache_read(const char *path, uint64_t key, tubo__proto_t *p)
     int k = 0;
     while (k < TUBO__PAIR_KINDS && strcmp(name, proto_kind_names[k]) != 0)
       k++;
-    uint64_t v;
-    if (k == TUBO__PAIR_KINDS || got[k] != 0 || proto_parse_min(val, &v) != 0)
+    uint32_t v;
+    if (k == TUBO__PAIR_KINDS || got[k] != 0 || proto_parse_choice(val, &v) != 0)
       return -1;
     got[k] = v;
     any = 1;
@@ -212,7 +216,7 @@ int tubo__proto_cache_read(const char *path, uint64_t key, tubo__proto_t *p)
     return -1;
   for (int k = 0; k < TUBO__PAIR_KINDS; k++)
     if (got[k] != 0) {
-      p->rndv_min[k] = got[k];
+      p->cma[k] = got[k];
       p->source[k] = TUBO__RNDV_FROM_CACHE;
     }
   p->load_centi = load;
@@ -248,13 +252,11 @@ int tubo__proto_cache_write(const char *path, uint64_t key, const tubo__proto_t 
   int n = snprintf(buf, sizeof buf, "%s\nkey %016llx\nload %u\n", PROTO_CACHE_HEAD,
                    (unsigned long long)key, p->load_centi);
   for (int k = 0; k < TUBO__PAIR_KINDS; k++) {
-    if (p->rndv_min[k] == 0)
+    if (!(p->cma[k] & TUBO__RNDV_KNOWN))
       continue;
-    if (p->rndv_min[k] == TUBO__RNDV_NEVER)
-      n += snprintf(buf + n, sizeof buf - (size_t)n, "kind %s never\n", proto_kind_names[k]);
-    else
-      n += snprintf(buf + n, sizeof buf - (size_t)n, "kind %s %llu\n", proto_kind_names[k],
-                    (unsigned long long)p->rndv_min[k]);
+    char choice[TUBO__PROTO_NSIZES + 1];
+    proto_format_choice(p->cma[k], choice);
+    n += snprintf(buf + n, sizeof buf - (size_t)n, "kind %s %s\n", proto_kind_names[k], choice);
   }
   int ok = write(fd, buf, (size_t)n) == n;
   ok = close(fd) == 0 && ok;
@@ -660,12 +662,49 @@ int tubo__proto_split(size_t n, size_t split_min)
   return split_min != 0 && n >= split_min && n <= TUBO__SPLIT_MAX;
 }
 
-uint64_t tubo__proto_threshold(const double *ring, const double *cma)
+uint32_t tubo__proto_choice(const double *ring, const double *cma)
 {
-  uint64_t min = TUBO__RNDV_NEVER;
-  for (int i = TUBO__PROTO_NSIZES - 1; i >= 0 && cma[i] > ring[i]; i--)
-    min = tubo__proto_sizes[i];
-  return min;
+  uint32_t v = TUBO__RNDV_KNOWN;
+  for (int i = 0; i < TUBO__PROTO_NSIZES; i++)
+    if (cma[i] > ring[i])
+      v |= 1u << i;
+  return v;
+}
+
+/* Appends the sizes measured whose bit in cma equals want, comma-separated, to buf at *at. */
+static void proto_append_sizes(uint32_t cma, uint32_t want, char *buf, size_t n, size_t *at)
+{
+  const char *sep = "";
+  for (int i = 0; i < TUBO__PROTO_NSIZES; i++) {
+    if (((cma >> i) & 1u) != want)
+      continue;
+    char sz[32];
+    tubo__size_text(tubo__proto_sizes[i], sz, sizeof sz);
+    int w = snprintf(buf + *at, n - *at, "%s%s", sep, sz);
+    *at = w < 0 || (size_t)w >= n - *at ? n - 1 : *at + (size_t)w;
+    sep = ", ";
+  }
+}
+
+void tubo__proto_choice_text(uint32_t cma, char *buf, size_t n)
+{
+  uint32_t all = (1u << TUBO__PROTO_NSIZES) - 1, s = cma & all;
+  if (n == 0)
+    return;
+  buf[0] = '\0';
+  if (s == all || s == 0) {
+    snprintf(buf, n, "%s at every size measured", s ? "single copy" : "channel");
+    return;
+  }
+  size_t at = (size_t)snprintf(buf, n, "single copy at ");
+  if (at >= n)
+    return;
+  proto_append_sizes(s, 1, buf, n, &at);
+  int w = snprintf(buf + at, n - at, "; channel at ");
+  if (w < 0 || (size_t)w >= n - at)
+    return;
+  at += (size_t)w;
+  proto_append_sizes(s, 0, buf, n, &at);
 }
 
 unsigned tubo__proto_measure(tubo__topo_t *t, unsigned mask, size_t dbytes, size_t frame,
@@ -682,7 +721,7 @@ unsigned tubo__proto_measure(tubo__topo_t *t, unsigned mask, size_t dbytes, size
     double *ring = p->ring_gbps[k], *cma = p->cma_gbps[k];
     if (proto_measure_pair(t, a[k], b[k], dbytes, frame, split_min, ring, cma) != 0)
       continue;
-    p->rndv_min[k] = tubo__proto_threshold(ring, cma);
+    p->cma[k] = tubo__proto_choice(ring, cma);
     p->source[k] = TUBO__RNDV_FROM_MEASURED;
     uint32_t load = tubo__proto_load_now();
     p->load_centi = load > p->load_centi ? load : p->load_centi;

@@ -4,8 +4,8 @@
  * ring, pipelined on both cores, in the library's frames) against single copy
  * (process_vm_readv of the peer's memory; split as the library splits it, shm_split.h,
  * where the receiver reads chunks while the sender writes others with process_vm_writev)
- * on a representative pair of cores, and the ranks send by single copy from the smallest
- * size measured from which it was faster at that size and every larger one. The figures
+ * on a representative pair of cores, and the ranks send by single copy the messages of the
+ * size classes (jobctl.h's tubo__rndv_class) at whose measured size it was faster. The figures
  * are kept in a cache file per machine, keyed by the CPU, the kernel, the topology, the
  * channel's layout and the size from which single copies are split. */
 #ifndef TUBO_PROTOCOL_H
@@ -17,12 +17,13 @@
 #include "launch/jobctl.h"
 #include "topo.h"
 
-/* The sizes measured. */
-#define TUBO__PROTO_NSIZES 4
+/* The sizes measured: jobctl.h's size classes. */
+#define TUBO__PROTO_NSIZES TUBO__RNDV_NSIZES
 
 typedef struct tubo__proto {
-  /* Per kind: the threshold (TUBO__RNDV_NEVER: never), 0 where not known. */
-  uint64_t rndv_min[TUBO__PAIR_KINDS];
+  /* Per kind: the choice, TUBO__RNDV_KNOWN | the mask of the sizes (1 << index in
+   * tubo__proto_sizes) at which single copy won; 0 where not known. */
+  uint32_t cma[TUBO__PAIR_KINDS];
   /* Per kind and size, what the measurement found (GB/s); 0 where it did not run. */
   double ring_gbps[TUBO__PAIR_KINDS][TUBO__PROTO_NSIZES];
   double cma_gbps[TUBO__PAIR_KINDS][TUBO__PROTO_NSIZES];
@@ -59,10 +60,14 @@ size_t tubo__proto_split_min(void);
  * 0) to TUBO__SPLIT_MAX. */
 int tubo__proto_split(size_t n, size_t split_min);
 
-/* The threshold from figures of the sizes measured (GB/s, TUBO__PROTO_NSIZES each): the
- * smallest size from which single copy was faster at that size and every larger one, or
- * TUBO__RNDV_NEVER. */
-uint64_t tubo__proto_threshold(const double *ring, const double *cma);
+/* The choice from figures of the sizes measured (GB/s, TUBO__PROTO_NSIZES each):
+ * TUBO__RNDV_KNOWN | the mask of the sizes at which single copy was faster. A window (single
+ * copy faster at 1 MiB, the channel at 4 MiB) stays one: each size class goes its own way. */
+uint32_t tubo__proto_choice(const double *ring, const double *cma);
+
+/* The choice in words, for reports: "single copy at 1 MiB; channel at 64 KiB, 256 KiB,
+ * 4 MiB", "single copy at every size measured", "channel at every size measured". */
+void tubo__proto_choice_text(uint32_t cma, char *buf, size_t n);
 
 /* The cache file's path: $XDG_CACHE_HOME/tubo/protocol-KEY, or ~/.cache/tubo/...
  * Returns 0, or -1 when neither directory is known or the path does not fit. */
@@ -74,7 +79,7 @@ int tubo__proto_cache_path(char *buf, size_t n, uint64_t key);
  * not exactly what tubo__proto_cache_write writes is ignored whole, p left unchanged. */
 int tubo__proto_cache_read(const char *path, uint64_t key, tubo__proto_t *p);
 
-/* Writes p's known thresholds and load to path, making its directory (0700), through a
+/* Writes p's known choices and load to path, making its directory (0700), through a
  * file renamed into place. Returns 0 or -1. */
 int tubo__proto_cache_write(const char *path, uint64_t key, const tubo__proto_t *p);
 

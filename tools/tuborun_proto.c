@@ -66,20 +66,17 @@ static void proto_report(const tubo__proto_t *p, unsigned mask, const char *path
   for (int k = 0; k < TUBO__PAIR_KINDS; k++) {
     if (!(mask & (1u << k)))
       continue;
-    char sz[32];
-    if (p->rndv_min[k] == 0) {
+    char sz[32], choice[160];
+    if (p->cma[k] == 0) {
       fprintf(stderr,
               "tuborun: large messages between ranks %s: by the rule (not measured: no pair of "
               "cores of that kind, or the measurement failed)\n",
               proto_kind_words[k]);
       continue;
     }
-    if (p->rndv_min[k] == TUBO__RNDV_NEVER)
-      snprintf(sz, sizeof sz, "never");
-    else
-      tubo__size_text(p->rndv_min[k], sz, sizeof sz);
-    fprintf(stderr, "tuborun: large messages between ranks %s: single copy %s%s (%s at load %.2f",
-            proto_kind_words[k], p->rndv_min[k] == TUBO__RNDV_NEVER ? "" : "from ", sz,
+    tubo__proto_choice_text(p->cma[k], choice, sizeof choice);
+    fprintf(stderr, "tuborun: large messages between ranks %s: %s (%s at load %.2f",
+            proto_kind_words[k], choice,
             p->source[k] == TUBO__RNDV_FROM_CACHE ? "cache, measured" : "measured",
             p->load_centi / 100.0);
     if (p->source[k] == TUBO__RNDV_FROM_MEASURED) {
@@ -155,7 +152,7 @@ void tuborun_protocol(tuborun_job_t *j)
     memset(&p, 0, sizeof p);
   unsigned missing = 0;
   for (int k = 0; k < TUBO__PAIR_KINDS; k++)
-    if ((mask & (1u << k)) && p.rndv_min[k] == 0)
+    if ((mask & (1u << k)) && p.cma[k] == 0)
       missing |= 1u << k;
   int kept = 0;
   uint64_t t0 = tubo__os_now_ns();
@@ -167,7 +164,7 @@ void tuborun_protocol(tuborun_job_t *j)
   /* Measured wins over cached where the job has kinds of both; 0: nothing known. */
   uint32_t source = 0;
   for (int k = 0; k < TUBO__PAIR_KINDS; k++) {
-    j->ctl->rndv_min[k] = p.rndv_min[k];
+    j->ctl->rndv_cma[k] = p.cma[k];
     if ((uint32_t)p.source[k] > source)
       source = (uint32_t)p.source[k];
   }

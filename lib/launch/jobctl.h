@@ -17,7 +17,7 @@
  * this block, so that a rank of one version under a tuborun of another fails to start
  * (TUBO_ELAUNCH) instead of misreading it. */
 #define TUBO__JOBCTL_MAGIC     0x31424f4a4f425554ull /* "TUBOJOB1" */
-#define TUBO__JOBCTL_VERSION   2u
+#define TUBO__JOBCTL_VERSION   3u
 #define TUBO__JOBCTL_RANKS_OFF 4096u
 #define TUBO__CACHELINE        64u
 
@@ -37,8 +37,28 @@ enum {
  * places hwloc cannot tell). */
 enum { TUBO__PAIR_L2 = 0, TUBO__PAIR_L3, TUBO__PAIR_PACKAGE, TUBO__PAIR_FAR, TUBO__PAIR_KINDS };
 #define TUBO__RNDV_MAGIC 0x31564452424f5554ull /* "TUBORDV1" */
-#define TUBO__RNDV_NEVER UINT64_MAX
 enum { TUBO__RNDV_FROM_CACHE = 1, TUBO__RNDV_FROM_MEASURED = 2 };
+
+/* The sizes tuborun measures the two protocols at (64 KiB, 256 KiB, 1 MiB, 4 MiB), each a
+ * size class: a message belongs to the class of the largest measured size it reaches
+ * (tubo__rndv_class). A choice per kind of pair is a mask of the classes that go by single
+ * copy, with TUBO__RNDV_KNOWN set; 0 where nothing was measured. */
+#define TUBO__RNDV_NSIZES  4
+#define TUBO__RNDV_SIZE(i) ((size_t)65536 << (2 * (i)))
+#define TUBO__RNDV_KNOWN   0x80000000u
+
+/* The size class of a message of len bytes: the index of the largest measured size not
+ * above len, or -1 below the smallest. The class ends where the next measured size begins,
+ * not at a midpoint between them: each measured size then gets exactly the protocol that
+ * won at it, and a choice without a window is the threshold it always was (single copy from
+ * a measured size on). */
+static inline int tubo__rndv_class(size_t len)
+{
+  int c = -1;
+  while (c + 1 < TUBO__RNDV_NSIZES && len >= TUBO__RNDV_SIZE(c + 1))
+    c++;
+  return c;
+}
 
 struct tubo__jobctl {
   uint64_t magic;
@@ -59,14 +79,13 @@ struct tubo__jobctl {
   _Atomic uint32_t cma_denied;   /* a rank could not read a peer's memory */
   _Atomic uint32_t fence_denied; /* a rank could not register for asymmetric fences */
   _Atomic uint64_t loan_ledger;  /* heap offset of the ledger of owned blocks, 0: none yet */
-  /* Large messages: per kind of pair (TUBO__PAIR_*), the size from which tuborun found
-   * single copy faster than the channel, TUBO__RNDV_NEVER where it never was, 0 where it
+  /* Large messages: per kind of pair (TUBO__PAIR_*), the size classes at which tuborun found
+   * single copy faster than the channel (TUBO__RNDV_KNOWN | a mask of classes), 0 where it
    * did not measure (the ranks then follow their rule). Valid only while rndv_magic holds
    * TUBO__RNDV_MAGIC; rndv_source says where the figures came from (TUBO__RNDV_FROM_*). */
   _Alignas(TUBO__CACHELINE) uint64_t rndv_magic;
   uint32_t rndv_source;
-  uint32_t reserved1;
-  uint64_t rndv_min[TUBO__PAIR_KINDS];
+  uint32_t rndv_cma[TUBO__PAIR_KINDS];
 };
 
 /* The kind of the pair of two places, each given as the logical indexes of its L2, L3 and

@@ -799,19 +799,20 @@ static void shm_probe_single_copy(shm_state_t *s)
     atomic_store(&s->ctl->cma_denied, 1);
 }
 
-/* The threshold tuborun measured for pairs of this kind, or 0 where it gave none (the
- * control block is anyone's to write: any value only changes which protocol carries a
- * message, never what it carries). */
-static size_t shm_measured_rndv(const shm_state_t *s, int kind)
+/* The choice tuborun measured for pairs of this kind (jobctl.h: TUBO__RNDV_KNOWN | the size
+ * classes that go by single copy), or 0 where it gave none (the control block is anyone's
+ * to write: any value only changes which protocol carries a message, never what it
+ * carries). */
+static uint32_t shm_measured_rndv(const shm_state_t *s, int kind)
 {
   if (s->ctl->rndv_magic != TUBO__RNDV_MAGIC)
     return 0;
-  uint64_t v = s->ctl->rndv_min[kind];
-  return v >= SIZE_MAX ? SIZE_MAX : (size_t)v;
+  uint32_t v = s->ctl->rndv_cma[kind];
+  return v & TUBO__RNDV_KNOWN ? v : 0;
 }
 
-/* Chooses, for each peer, the size from which messages go by single copy: what tuborun
- * measured for the kind of pair they form (tools/protocol.h), or else the rule. Two ranks
+/* Chooses, for each peer, which messages go by single copy: what tuborun measured for the
+ * kind of pair they form, per size class (tools/protocol.h), or else the rule. Two ranks
  * that share a cache can move data faster through the channel, two copies that stay in
  * that cache running in parallel on both cores, than with one process_vm_readv (measured
  * in doc/benchmarks-log.md), but on virtual machines whose vCPUs only appear to share a
@@ -833,12 +834,17 @@ static void shm_choose_rndv(shm_state_t *s)
       continue;
     const struct tubo__rankctl *a = s->me, *b = tubo__jobctl_rank(s->ctl, (uint32_t)p);
     int kind = tubo__pair_kind(a->l2, a->l3, a->package, b->l2, b->l3, b->package);
-    size_t min = forced                          ? (size_t)forced
-                 : tubo__tp_oversubscribed(s->w) ? TUBO__SHM_RNDV_DEFAULT
-                                                 : shm_measured_rndv(s, kind);
-    if (min == 0) /* the rule: a shared L2 or L3 keeps the pair on the channel */
-      min = kind == TUBO__PAIR_L2 || kind == TUBO__PAIR_L3 ? SIZE_MAX : TUBO__SHM_RNDV_DEFAULT;
-    tubo__tp_set_rndv(s->w, shm_world(s, p), min);
+    uint32_t measured = shm_measured_rndv(s, kind);
+    if (forced)
+      tubo__tp_set_rndv(s->w, shm_world(s, p), (size_t)forced);
+    else if (tubo__tp_oversubscribed(s->w))
+      tubo__tp_set_rndv(s->w, shm_world(s, p), TUBO__SHM_RNDV_DEFAULT);
+    else if (measured != 0)
+      tubo__tp_set_rndv_classes(s->w, shm_world(s, p), measured);
+    else /* the rule: a shared L2 or L3 keeps the pair on the channel */
+      tubo__tp_set_rndv(s->w, shm_world(s, p),
+                        kind == TUBO__PAIR_L2 || kind == TUBO__PAIR_L3 ? SIZE_MAX
+                                                                       : TUBO__SHM_RNDV_DEFAULT);
   }
 }
 
