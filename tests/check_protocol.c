@@ -294,16 +294,16 @@ START_TEST(split_sizes)
       {TUBO__SPLIT_MAX, TUBO__SPLIT_MAX + 1, 0},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-    ck_assert_msg(tubo__proto_split(cases[i].n, cases[i].min) == cases[i].want,
+    ck_assert_msg(tubo__shm_split_wanted(cases[i].n, cases[i].min) == cases[i].want,
                   "%zu bytes, split from %zu: expected %s", cases[i].n, cases[i].min,
                   cases[i].want ? "split" : "whole");
   /* The setting as the library reads it. */
   setenv("TUBO_SHM_SPLIT_BYTES", "64k", 1);
-  ck_assert_msg(tubo__proto_split_min() == 65536,
-                "TUBO_SHM_SPLIT_BYTES=64k: expected 65536, got %zu", tubo__proto_split_min());
+  ck_assert_msg(tubo__shm_split_min() == 65536, "TUBO_SHM_SPLIT_BYTES=64k: expected 65536, got %zu",
+                tubo__shm_split_min());
   unsetenv("TUBO_SHM_SPLIT_BYTES");
-  ck_assert_msg(tubo__proto_split_min() == def, "unset: expected the default %zu, got %zu", def,
-                tubo__proto_split_min());
+  ck_assert_msg(tubo__shm_split_min() == def, "unset: expected the default %zu, got %zu", def,
+                tubo__shm_split_min());
 }
 END_TEST
 
@@ -476,7 +476,7 @@ static void machine_cache(const char *dir, char *path, size_t n, uint64_t *key)
   ck_assert_msg(tubo__topo_load(&t) == 0, "expected this machine's topology");
   tubo__shm_layout_t L;
   ck_assert_msg(tubo__shm_layout_from_settings(2, &L) == 0, "expected the layout of 2 ranks");
-  *key = tubo__proto_key(t, L.dbytes, L.frame_max, tubo__proto_split_min());
+  *key = tubo__proto_key(t, L.dbytes, L.frame_max, tubo__shm_split_min());
   tubo__topo_free(t);
   snprintf(path, n, "%s/tubo/protocol-%016llx", dir, (unsigned long long)*key);
 }

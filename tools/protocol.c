@@ -379,14 +379,6 @@ static int proto_ring(proto_run_t *r, size_t n, unsigned reps, int send)
   return 0;
 }
 
-/* Where chunk k of a split message of n bytes in chunks of c starts, and its length. */
-static size_t proto_chunk(size_t n, size_t c, uint32_t k, size_t *len)
-{
-  size_t at = (size_t)k * c;
-  *len = n - at < c ? n - at : c;
-  return at;
-}
-
 /* Takes the next chunk of split message seq of nch chunks. Returns it, or nch where none
  * is left (or the message is another one). */
 static uint32_t proto_claim(struct proto_shared *sh, uint32_t seq, uint32_t nch)
@@ -406,8 +398,7 @@ static uint32_t proto_claim(struct proto_shared *sh, uint32_t seq, uint32_t nch)
 static int proto_split_write(proto_run_t *r, size_t n)
 {
   struct proto_shared *sh = r->sh;
-  size_t c = tubo__shm_split_chunk(n);
-  uint32_t nch = (uint32_t)((n + c - 1) / c), last = 0;
+  uint32_t nch = tubo__shm_split_chunks(n), last = 0;
   unsigned spins = 0;
   for (;;) {
     uint32_t seq = (uint32_t)(atomic_load_explicit(&sh->claim, memory_order_acquire) >> 32);
@@ -421,7 +412,7 @@ static int proto_split_write(proto_run_t *r, size_t n)
     last = seq;
     uint32_t k;
     while ((k = proto_claim(sh, seq, nch)) < nch) {
-      size_t len, at = proto_chunk(n, c, k, &len);
+      size_t len, at = tubo__shm_split_range(n, k, &len);
       if (tubo__os_peer_write(r->peer, sh->dst + at, r->buf + at, len) != 0) {
         /* As the library's sender: the reader copies this chunk, and the others left. */
         atomic_store_explicit(&sh->redo, k + 1, memory_order_relaxed);
@@ -439,14 +430,13 @@ static int proto_split_write(proto_run_t *r, size_t n)
 static int proto_split_read(proto_run_t *r, size_t n)
 {
   struct proto_shared *sh = r->sh;
-  size_t c = tubo__shm_split_chunk(n);
-  uint32_t nch = (uint32_t)((n + c - 1) / c), seq = ++r->mseq, k;
+  uint32_t nch = tubo__shm_split_chunks(n), seq = ++r->mseq, k;
   atomic_store_explicit(&sh->cdone, (uint64_t)seq << 32, memory_order_relaxed);
   atomic_store_explicit(&sh->redo, 0, memory_order_relaxed);
   atomic_store_explicit(&sh->claim, (uint64_t)seq << 32, memory_order_release);
   int rc = 0;
   while ((k = proto_claim(sh, seq, nch)) < nch) {
-    size_t len, at = proto_chunk(n, c, k, &len);
+    size_t len, at = tubo__shm_split_range(n, k, &len);
     if (rc == 0)
       rc = tubo__os_peer_read(r->peer, sh->src + at, r->buf + at, len);
     atomic_fetch_add_explicit(&sh->cdone, 1, memory_order_release);
@@ -461,7 +451,7 @@ static int proto_split_read(proto_run_t *r, size_t n)
   if (rc == 0 && redo > nch)
     rc = -1;
   if (rc == 0 && redo != 0) {
-    size_t len, at = proto_chunk(n, c, redo - 1, &len);
+    size_t len, at = tubo__shm_split_range(n, redo - 1, &len);
     rc = tubo__os_peer_read(r->peer, sh->src + at, r->buf + at, len);
   }
   return rc == 0 ? 0 : -1;
@@ -532,7 +522,7 @@ static uint64_t proto_timed(proto_run_t *r, unsigned op, size_t n, unsigned reps
 /* The single copy of n bytes as the library makes it: split or whole. */
 static unsigned proto_cma_op(size_t n, size_t split_min)
 {
-  return tubo__proto_split(n, split_min) ? PROTO_OP_SPLIT : PROTO_OP_CMA;
+  return tubo__shm_split_wanted(n, split_min) ? PROTO_OP_SPLIT : PROTO_OP_CMA;
 }
 
 /* The reader: starts the sender on unit b, then times both protocols at every size. */
@@ -649,17 +639,6 @@ static int proto_measure_pair(tubo__topo_t *t, int a, int b, size_t dbytes, size
   }
   munmap(mem, shared);
   return rc;
-}
-
-size_t tubo__proto_split_min(void)
-{
-  return (size_t)tubo__setting_u64("TUBO_SHM_SPLIT_BYTES", TUBO__SHM_SPLIT_DEFAULT, 0,
-                                   (uint64_t)SIZE_MAX);
-}
-
-int tubo__proto_split(size_t n, size_t split_min)
-{
-  return split_min != 0 && n >= split_min && n <= TUBO__SPLIT_MAX;
 }
 
 uint32_t tubo__proto_choice(const double *ring, const double *cma)

@@ -49,16 +49,8 @@ void tubo__proto_pairs(tubo__topo_t *t, int a[TUBO__PAIR_KINDS], int b[TUBO__PAI
 
 /* The key of this machine's cache: CPU model, kernel, topology (the L2, L3 and package of
  * every allowed processing unit), the channel's data ring and frame sizes and split_min
- * (tubo__proto_split_min). */
+ * (tubo__shm_split_min). */
 uint64_t tubo__proto_key(tubo__topo_t *t, size_t dbytes, size_t frame, size_t split_min);
-
-/* The size from which the library splits a single copy (TUBO_SHM_SPLIT_BYTES, read as
- * lib/shm/shm_split.c reads it; 0: never). */
-size_t tubo__proto_split_min(void);
-
-/* Whether the library splits a single copy of n bytes (shm_split.h): from split_min (not
- * 0) to TUBO__SPLIT_MAX. */
-int tubo__proto_split(size_t n, size_t split_min);
 
 /* The choice from figures of the sizes measured (GB/s, TUBO__PROTO_NSIZES each):
  * TUBO__RNDV_KNOWN | the mask of the sizes at which single copy was faster. A window (single
@@ -85,7 +77,7 @@ int tubo__proto_cache_write(const char *path, uint64_t key, const tubo__proto_t 
 
 /* Measures the kinds in mask (1 << kind) whose pair of units exists (tubo__proto_pairs)
  * and fills p for them (source TUBO__RNDV_FROM_MEASURED). dbytes and frame: the channel's
- * data ring and largest frame; split_min: single copies of the sizes tubo__proto_split
+ * data ring and largest frame; split_min: single copies of the sizes tubo__shm_split_wanted
  * says are split. Kinds that could not be measured (single copy denied, a process that
  * could not start, a machine too busy to finish within a second) stay unknown. Returns
  * the mask of the kinds measured. t must be this machine's topology. */

@@ -139,7 +139,7 @@ void tuborun_protocol(tuborun_job_t *j)
     return;
   tubo__proto_t p;
   memset(&p, 0, sizeof p);
-  size_t split_min = tubo__proto_split_min();
+  size_t split_min = tubo__shm_split_min();
   uint64_t key = tubo__proto_key(j->place->topo, L.dbytes, L.frame_max, split_min);
   char path[4096];
   int have_path = tubo__proto_cache_path(path, sizeof path, key) == 0;

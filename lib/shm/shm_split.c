@@ -11,26 +11,16 @@
 #include "shm/shm_state.h"
 #include "waitpol.h"
 
+size_t tubo__shm_split_min(void)
+{
+  return (size_t)tubo__setting_u64("TUBO_SHM_SPLIT_BYTES", TUBO__SHM_SPLIT_DEFAULT, 0,
+                                   (uint64_t)SIZE_MAX);
+}
+
 void tubo__shm_split_init(shm_state_t *s)
 {
   memset(&s->splits, 0, sizeof s->splits);
-  s->splits.min = (size_t)tubo__setting_u64("TUBO_SHM_SPLIT_BYTES", TUBO__SHM_SPLIT_DEFAULT, 0,
-                                            (uint64_t)SIZE_MAX);
-}
-
-static uint32_t split_chunks(uint64_t n)
-{
-  size_t c = tubo__shm_split_chunk(n);
-  return (uint32_t)((n + c - 1) / c);
-}
-
-/* Where chunk k of n bytes starts, and its length. */
-static size_t split_range(uint64_t n, uint32_t k, size_t *len)
-{
-  size_t c = tubo__shm_split_chunk(n);
-  size_t at = (size_t)k * c;
-  *len = n - at < c ? (size_t)(n - at) : c;
-  return at;
+  s->splits.min = tubo__shm_split_min();
 }
 
 /* The blocks are 64-byte aligned as they are: a heap block of more than 96 bytes is
@@ -59,7 +49,7 @@ int tubo__shm_split_begin(void *state, int peer, const void *buf, size_t len, ui
   tubo__splits_t *sp = &s->splits;
   /* A private message is read with single copies: the RTS named it by its address. */
   int heap = (*name & TUBO__RTS_HEAP) != 0;
-  if (sp->min == 0 || len < sp->min || len > TUBO__SPLIT_MAX || ~sp->used == 0 ||
+  if (!tubo__shm_split_wanted(len, sp->min) || ~sp->used == 0 ||
       (!heap && atomic_load(&s->ctl->cma_denied)) || !split_pool(s))
     return 0;
   int i = __builtin_ctzll(~sp->used);
@@ -140,10 +130,10 @@ int tubo__shm_split_help(shm_state_t *s)
     unsigned char *hdst;
     int go = n <= sp->total[i] && split_dst(s, sp->peer[i], c, how, n, &hdst, &addr);
     struct tubo__rankctl *peer = tubo__jobctl_rank(s->ctl, (uint32_t)sp->peer[i]);
-    uint32_t nch = split_chunks(n), k;
+    uint32_t nch = tubo__shm_split_chunks(n), k;
     while (go && atomic_load_explicit(&peer->state, memory_order_relaxed) == TUBO__RANK_READY &&
            (k = atomic_fetch_add_explicit(&c->claim, 1, memory_order_relaxed)) < nch) {
-      size_t len, at = split_range(n, k, &len);
+      size_t len, at = tubo__shm_split_range(n, k, &len);
       if (hdst != NULL) {
         tubo__copy_large(hdst + at, sp->src[i] + at, len);
       } else if (tubo__os_peer_write(s->pids[sp->peer[i]], addr + at, sp->src[i] + at, len) != 0) {
@@ -195,7 +185,7 @@ static int split_wait(shm_state_t *s, int peer, struct tubo__shm_split *c, uint3
 static int split_take(shm_state_t *s, int peer, const unsigned char *hsrc, uint64_t src,
                       unsigned char *dst, uint64_t n, uint32_t k)
 {
-  size_t len, at = split_range(n, k, &len);
+  size_t len, at = tubo__shm_split_range(n, k, &len);
   if (hsrc != NULL) {
     tubo__copy_large(dst + at, hsrc + at, len);
     return 0;
@@ -257,7 +247,7 @@ int tubo__shm_split_read(shm_state_t *s, int peer, uint64_t off, void *dst, size
   /* A chunk that fails leaves the rest taken but not copied: the sender may be writing
    * into dst still, so the receive ends only once every chunk is counted. */
   int err = 0;
-  uint32_t nch = split_chunks(n), k;
+  uint32_t nch = tubo__shm_split_chunks(n), k;
   while ((k = atomic_fetch_add_explicit(&c->claim, 1, memory_order_relaxed)) < nch) {
     if (err == 0)
       err = split_take(s, peer, hsrc, src, dst, n, k);

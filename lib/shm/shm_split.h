@@ -48,6 +48,33 @@ static inline size_t tubo__shm_split_chunk(uint64_t n)
   return c < TUBO__SPLIT_CHUNK_MIN ? TUBO__SPLIT_CHUNK_MIN : c;
 }
 
+/* The chunks of a message of n bytes. */
+static inline uint32_t tubo__shm_split_chunks(uint64_t n)
+{
+  size_t c = tubo__shm_split_chunk(n);
+  return (uint32_t)((n + c - 1) / c);
+}
+
+/* Where chunk k of a message of n bytes starts, and its length in *len. */
+static inline size_t tubo__shm_split_range(uint64_t n, uint32_t k, size_t *len)
+{
+  size_t c = tubo__shm_split_chunk(n);
+  size_t at = (size_t)k * c;
+  *len = n - at < c ? (size_t)(n - at) : c;
+  return at;
+}
+
+/* TUBO_SHM_SPLIT_BYTES: the size from which messages are split (0: never). Read by the
+ * transport at start-up and by tuborun's measurement (tools/protocol.c). */
+size_t tubo__shm_split_min(void);
+
+/* Whether a message of n bytes is split where the setting is split_min: from split_min
+ * (not 0) to TUBO__SPLIT_MAX. */
+static inline int tubo__shm_split_wanted(size_t n, size_t split_min)
+{
+  return split_min != 0 && n >= split_min && n <= TUBO__SPLIT_MAX;
+}
+
 /* Where a control block's message or buffer lies: in the heap (an offset), or in the
  * memory of the rank that publishes it (an address, reached with a single copy). */
 #define TUBO__SPLIT_HEAP 1u
