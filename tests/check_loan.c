@@ -6,13 +6,20 @@
  * leaves or dies given back to the heap. Contents are checked everywhere. */
 #include "config.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <ucontext.h>
 #include <unistd.h>
 
 #include "harness.h"
@@ -207,6 +214,87 @@ static void body_alloc_split(void)
   split_window();
   if (split_private_send())
     split_fault();
+}
+
+/* How many times this process was refused process_vm_writev (split_deny_writes). */
+static volatile sig_atomic_t split_denied;
+
+/* SIGSYS from the filter below: counts the call and makes it fail with EPERM, as a kernel
+ * that lets this process read its peer but not write into it would. */
+static void split_on_sigsys(int sig, siginfo_t *si, void *ctx)
+{
+  (void)sig;
+  (void)si;
+  ucontext_t *uc = ctx;
+#if defined(__x86_64__)
+  uc->uc_mcontext.gregs[REG_RAX] = -EPERM;
+#elif defined(__aarch64__)
+  uc->uc_mcontext.regs[0] = (unsigned long long)-EPERM;
+#endif
+  split_denied++;
+}
+
+/* Whether this test knows how to set a trapped call's result on this processor. */
+static int split_deny_known(void)
+{
+#if defined(__x86_64__) || defined(__aarch64__)
+  return 1;
+#else
+  return 0;
+#endif
+}
+
+/* From now on this process's process_vm_writev traps (seccomp) and fails with EPERM. */
+static void split_deny_writes(void)
+{
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = split_on_sigsys;
+  sa.sa_flags = SA_SIGINFO;
+  TH_CHECK(sigaction(SIGSYS, &sa, NULL) == 0, "expected a SIGSYS handler");
+  struct sock_filter f[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_process_vm_writev, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  struct sock_fprog prog = {(unsigned short)(sizeof f / sizeof f[0]), f};
+  TH_CHECK(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0, "expected no_new_privs");
+  TH_CHECK(prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) == 0,
+           "expected a seccomp filter on process_vm_writev");
+}
+
+/* Split private messages whose sender may read-share but not write into its receiver:
+ * every chunk the sender takes fails to write, the receiver copies it again, and every
+ * message arrives whole. Messages go until the sender has been refused at least once
+ * (it takes chunks only when it runs while the receiver copies), at most 400. */
+static void body_split_denied(void)
+{
+  if (th_rank > 1 || !split_private_send() || !split_deny_known())
+    return;
+  size_t len = (4u << 20) - 5;
+  unsigned char *b = buf_get(len, 0);
+  int more = 1, n = 0;
+  if (th_rank == 0)
+    split_deny_writes();
+  for (; more && n < 400; n++) {
+    if (th_rank == 0) {
+      th_fill(b, len, th_seed(0, 1, len, 700 + n));
+      TH_OK(tubo_send(b, len, 1, 70, th_world));
+      more = split_denied == 0;
+      TH_OK(tubo_send(&more, sizeof more, 1, 71, th_world));
+    } else {
+      memset(b, 0, len);
+      TH_OK(tubo_recv(b, len, 0, 70, th_world, TUBO_STATUS_IGNORE));
+      TH_CHECK_DATA(b, len, th_seed(0, 1, len, 700 + n),
+                    "split message %d, its sender refused process_vm_writev", n);
+      TH_OK(tubo_recv(&more, sizeof more, 0, 71, th_world, TUBO_STATUS_IGNORE));
+    }
+  }
+  if (th_rank == 0)
+    TH_CHECK(split_denied > 0,
+             "expected the sender to take (and fail to write) a chunk of %d split messages", n);
+  buf_put(b, 0);
 }
 
 /* Split messages whose sender does not enter the library until its receiver has them:
@@ -634,6 +722,7 @@ static const th_body_t bodies[] = {
     {"loan_death", body_loan_death, TH_SELF_INIT},
     {"alloc_split", body_alloc_split, 0},
     {"split_alone", body_split_alone, 0},
+    {"split_denied", body_split_denied, 0},
     {"split_death", body_split_death, TH_SELF_INIT},
     {"split_death_private", body_split_death_private, TH_SELF_INIT},
     {NULL, NULL, 0},
@@ -704,6 +793,7 @@ static Suite *loan_suite(void)
   th_add_case(s, "loan_paths", 2, TH_ALL_PATHS);
   th_add_case(s, "alloc_split", 2, TH_ALL_PATHS);
   th_add_case(s, "split_alone", 2, TH_SHM | TH_SHM_RNDV);
+  th_add_case(s, "split_denied", 2, TH_SHM_RNDV);
   TCase *tc = th_tcase("loan_leaver");
   tcase_add_test(tc, loan_left);
   tcase_add_test(tc, loan_death);

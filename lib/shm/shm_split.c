@@ -244,6 +244,9 @@ int tubo__shm_split_read(shm_state_t *s, int peer, uint64_t off, void *dst, size
     tubo__copy_large(dst, hsrc, n);
     return 0;
   }
+  /* A sender asleep in its wait for this message would leave every chunk to this rank:
+   * waking it costs a system call against a copy of at least 128 KiB. */
+  shm_wake_if_sleeping(s, tubo__jobctl_rank(s->ctl, (uint32_t)peer));
   /* A chunk that fails leaves the rest taken but not copied: the sender may be writing
    * into dst still, so the receive ends only once every chunk is counted. */
   int err = 0;
