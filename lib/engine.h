@@ -95,6 +95,12 @@ static inline void tubo__tp_set_rndv_classes(tubo__world_t *w, int peer, uint32_
   w->peers[peer].rndv_chan = (uint8_t)(~cma & ((1u << TUBO__RNDV_NSIZES) - 1) & ~((1u << c) - 1));
 }
 
+/* Lets the sender choose per size class, from the rates it observes, how messages to peer
+ * that could go either way travel (adapt.h), starting from the choice set so far: every
+ * message from the smallest class on is then the choice's, none goes by rndv_min. Returns
+ * 0, or TUBO_ENOMEM (the choice set so far then holds). */
+int tubo__tp_adapt(tubo__world_t *w, int peer);
+
 /* Whether this node has more ranks than processing units (its ranks take turns). */
 static inline int tubo__tp_oversubscribed(const tubo__world_t *w)
 {

@@ -66,6 +66,7 @@ void tubo__world_free(tubo__world_t *w)
   tubo__unexp_fini(w);
   tubo__reqpool_fini(&w->pool);
   tubo__launch_free(&w->launch);
+  tubo__send_adapt_fini(w);
   free(w->peers);
   w->world_comm.magic = 0;
   free(world_retired);
