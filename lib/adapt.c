@@ -14,6 +14,8 @@ void tubo__adapt_init(tubo__adapt_t *a, int use, uint64_t min_len)
   memset(a, 0, sizeof *a);
   a->use = (uint8_t)(use != 0);
   uint64_t run = min_len ? (TUBO__ADAPT_RUN_BYTES + min_len - 1) / min_len : 1;
+  if (run < TUBO__ADAPT_RUN_MSGS)
+    run = TUBO__ADAPT_RUN_MSGS;
   a->explore = (uint32_t)(1 + 2 * run);
   a->first = ADAPT_FIRST;
 }
@@ -103,15 +105,15 @@ int tubo__adapt_track_done(tubo__adapt_track_t *t, uint32_t seq, int proto, int 
   proto = proto != 0;
   int after_same = seq > 0 && t->done[prev].seq == seq && t->done[prev].proto == proto;
   uint64_t prev_at = t->done[prev].at;
-  /* A message that completes long after later ones leaves their records be. */
-  if (t->done[seq % k].seq == 0 || (int32_t)(seq + 1 - t->done[seq % k].seq) > 0) {
-    t->done[seq % k].seq = seq + 1;
-    t->done[seq % k].proto = (uint8_t)proto;
-    t->done[seq % k].at = now;
-  }
+  /* Over a later message's record, where one completes that long after it: that one's
+   * successor then makes no sample, a loss of one. */
+  t->done[seq % k].seq = seq + 1;
+  t->done[seq % k].proto = (uint8_t)proto;
+  t->done[seq % k].at = now;
   /* A message queued behind the one before it measures the pair's pace, as does one that
    * waited for room. */
   ok = ok || (after_same && start < prev_at);
+  uint64_t begin = start > prev_at ? start : prev_at;
   int more = t->run_open && t->run_proto == proto && t->run_cls == cls && t->run_last == seq - 1;
   /* A run begins only at a message whose time says something, but goes on through one
    * that found room in a ring the run keeps full. */
@@ -121,18 +123,23 @@ int tubo__adapt_track_done(tubo__adapt_track_t *t, uint32_t seq, int proto, int 
   }
   if (more) {
     t->run_bytes += len;
+    t->run_n++;
   } else {
+    t->run_n = 1;
     t->run_open = 1;
     t->run_proto = proto;
     t->run_cls = cls;
-    t->run_begin = start > prev_at ? start : prev_at;
+    t->run_begin = begin;
     t->run_bytes = len;
   }
   t->run_last = seq;
-  if (t->run_bytes < TUBO__ADAPT_RUN_BYTES)
+  if (t->run_bytes < TUBO__ADAPT_RUN_BYTES || t->run_n < TUBO__ADAPT_RUN_MSGS)
     return 0;
   t->run_open = 0;
-  if (now <= t->run_begin)
+  /* A run seen complete faster than any copy runs was seen in one go (the sender polled
+   * after all of it was done, having slept or copied meanwhile): its time is the sender's
+   * polls', not the protocol's. */
+  if (now <= t->run_begin || (now - t->run_begin) * TUBO__ADAPT_MAX_RATE < t->run_bytes)
     return 0;
   *bytes = t->run_bytes;
   *ns = now - t->run_begin;

@@ -9,8 +9,8 @@
  * of its start and the completion of the message sent before it to that peer, to its own
  * completion. One message's time is not a rate: the sender sees completions when it polls,
  * often several at once (the FINs of single copies that came while it slept), so a sample
- * is a run of consecutive messages of one protocol and class, TUBO__ADAPT_RUN_BYTES or
- * more, over the time from the first's head to the last's completion
+ * is a run of consecutive messages of one protocol and class, TUBO__ADAPT_RUN_BYTES and
+ * TUBO__ADAPT_RUN_MSGS or more, over the time from the first's head to the last's completion
  * (tubo__adapt_track_done). A run ends at a message after one of the other protocol: that
  * one shares the receiver with the message before, and its time says nothing of its own
  * protocol. So an exploration sends a run of the other protocol, one message longer. */
@@ -22,14 +22,48 @@
 
 enum { TUBO__ADAPT_CHAN = 0, TUBO__ADAPT_CMA = 1 };
 
+/* The classes of sizes it chooses for: 64 KiB, then each power of two above it up to the
+ * next, (64 KiB, 128 KiB] to (16 MiB, 32 MiB], then every longer message. Finer than the
+ * four sizes tuborun measures (jobctl.h), so that a choice finds where the protocols really
+ * cross; a class ends at a power of two so that a message of 4 MiB, the longest split one
+ * (shm_split.h), is with the split ones below it. */
+#define TUBO__ADAPT_CLASSES 11
+#define TUBO__ADAPT_MIN     ((uint64_t)64 << 10)
+
+/* The class of a message of len bytes, or -1 below TUBO__ADAPT_MIN. */
+static inline int tubo__adapt_class(uint64_t len)
+{
+  if (len < TUBO__ADAPT_MIN)
+    return -1;
+  int c = 0;
+  while (c + 1 < TUBO__ADAPT_CLASSES && len > (TUBO__ADAPT_MIN << c))
+    c++;
+  return c;
+}
+
+/* The shortest and the longest message of class c (UINT64_MAX: no end). */
+static inline uint64_t tubo__adapt_class_min(int c)
+{
+  return c == 0 ? TUBO__ADAPT_MIN : (TUBO__ADAPT_MIN << (c - 1)) + 1;
+}
+static inline uint64_t tubo__adapt_class_max(int c)
+{
+  return c + 1 < TUBO__ADAPT_CLASSES ? TUBO__ADAPT_MIN << c : UINT64_MAX;
+}
+
 /* Samples kept per protocol; the estimate is their median. */
 #define TUBO__ADAPT_KEEP 3
 /* A sample older than this no longer counts: the host may have changed state since. */
 #define TUBO__ADAPT_AGE_NS 2000000000ull
 /* The other protocol must be this much faster (in 1/8ths: 9/8) before the class switches. */
 #define TUBO__ADAPT_SWITCH_8THS 9
-/* Bytes a run of messages takes to make a sample. */
+/* Bytes and messages a run takes to make a sample: two messages at least, so that the
+ * sender's lag in seeing a completion is shared by both. */
 #define TUBO__ADAPT_RUN_BYTES ((uint64_t)1 << 20)
+#define TUBO__ADAPT_RUN_MSGS  2u
+/* Bytes per nanosecond no copy between two processes reaches (200 GB/s): a run seen
+ * faster was seen complete in one go, and makes no sample. */
+#define TUBO__ADAPT_MAX_RATE 200u
 /* One exploration in every this many by default (the rest use the protocol in use), and
  * the fewest a setting may ask for. An exploration is tubo__adapt_explore_len messages. */
 #define TUBO__ADAPT_PERIOD_DEFAULT 64u
@@ -77,7 +111,7 @@ double tubo__adapt_rate(const tubo__adapt_t *a, int proto, uint64_t now);
 /* The order of a pair's timed messages: each gets a sequence number when it starts, and
  * their completions are kept for a few, so that the next one knows when it became the
  * head of the pair's traffic; and the run of messages being timed. */
-#define TUBO__ADAPT_TRACK 8
+#define TUBO__ADAPT_TRACK 16
 typedef struct tubo__adapt_track {
   uint32_t seq; /* timed messages started */
   struct {
@@ -88,6 +122,7 @@ typedef struct tubo__adapt_track {
   int run_open; /* a run is being timed: */
   int run_proto, run_cls;
   uint32_t run_last; /* its last message */
+  uint32_t run_n;    /* its messages */
   uint64_t run_begin, run_bytes;
 } tubo__adapt_track_t;
 

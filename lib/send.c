@@ -177,7 +177,7 @@ static int send_from_heap(tubo__world_t *w, tubo_request_t *r)
  * timed for it. */
 static int send_single_copy(tubo_request_t *r, tubo__peer_t *pe, size_t len, uint32_t period)
 {
-  int c = tubo__rndv_class(len);
+  int c = tubo__adapt_class(len);
   if (pe->adapt == NULL || c < 0)
     return tubo__peer_single_copy(pe, len);
   int cma = tubo__adapt_pick(&pe->adapt->cls[c], period);
@@ -195,7 +195,7 @@ void tubo__send_timed_done(tubo__world_t *w, tubo_request_t *r)
   if (ap == NULL)
     return;
   uint64_t now = tubo__os_now_ns();
-  int c = tubo__rndv_class(r->cap);
+  int c = tubo__adapt_class(r->cap);
   uint64_t bytes, ns;
   if (tubo__adapt_track_done(&ap->track, r->aseq, cma, c, cma || waited, r->cap, r->t_start, now,
                              &bytes, &ns))
@@ -205,22 +205,47 @@ void tubo__send_timed_done(tubo__world_t *w, tubo_request_t *r)
 int tubo__tp_adapt(tubo__world_t *w, int peer)
 {
   tubo__peer_t *pe = &w->peers[peer];
-  if (pe->adapt == NULL && (pe->adapt = calloc(1, sizeof *pe->adapt)) == NULL)
+  if (pe->adapt != NULL)
+    return 0;
+  tubo__adapt_peer_t *ap = calloc(1, sizeof *ap);
+  if (ap == NULL)
     return TUBO_ENOMEM;
-  for (int c = 0; c < TUBO__RNDV_NSIZES; c++)
-    tubo__adapt_init(&pe->adapt->cls[c], tubo__peer_single_copy(pe, TUBO__RNDV_SIZE(c)),
-                     TUBO__RNDV_SIZE(c));
-  pe->rndv_min = TUBO__RNDV_SIZE(0);
+  for (int c = 0; c < TUBO__ADAPT_CLASSES; c++) {
+    uint64_t max = tubo__adapt_class_max(c);
+    int start = tubo__peer_single_copy(pe, max == UINT64_MAX ? SIZE_MAX : (size_t)max);
+    tubo__adapt_init(&ap->cls[c], start, tubo__adapt_class_min(c));
+  }
+  pe->adapt = ap;
+  pe->rndv_min = (size_t)TUBO__ADAPT_MIN;
   pe->rndv_chan = 0;
   return 0;
 }
 
-/* The sizes of class c in words, for the report. */
-static const char *send_class_text(int c)
+/* Writes n bytes as "64 KiB" or "4 MiB" into buf. */
+static void send_size_text(uint64_t n, char *buf, size_t len)
 {
-  static const char *const text[TUBO__RNDV_NSIZES] = {"64-256 KiB", "256 KiB-1 MiB", "1-4 MiB",
-                                                      "4 MiB and more"};
-  return text[c];
+  if (n >= ((uint64_t)1 << 20))
+    snprintf(buf, len, "%llu MiB", (unsigned long long)(n >> 20));
+  else
+    snprintf(buf, len, "%llu KiB", (unsigned long long)(n >> 10));
+}
+
+/* The sizes of class c in words: "of 64 KiB", "over 2 MiB up to 4 MiB", "over 32 MiB". */
+static void send_class_text(int c, char *buf, size_t len)
+{
+  char lo[32], hi[32];
+  if (c == 0) {
+    send_size_text(TUBO__ADAPT_MIN, lo, sizeof lo);
+    snprintf(buf, len, "of %s", lo);
+    return;
+  }
+  send_size_text(tubo__adapt_class_min(c) - 1, lo, sizeof lo);
+  if (c + 1 == TUBO__ADAPT_CLASSES) {
+    snprintf(buf, len, "over %s", lo);
+    return;
+  }
+  send_size_text(tubo__adapt_class_max(c), hi, sizeof hi);
+  snprintf(buf, len, "over %s up to %s", lo, hi);
 }
 
 void tubo__send_adapt_fini(tubo__world_t *w)
@@ -230,7 +255,7 @@ void tubo__send_adapt_fini(tubo__world_t *w)
     tubo__adapt_peer_t *ap = w->peers[p].adapt;
     if (ap == NULL)
       continue;
-    for (int c = 0; c < TUBO__RNDV_NSIZES && w->adapt_report; c++) {
+    for (int c = 0; c < TUBO__ADAPT_CLASSES && w->adapt_report; c++) {
       const tubo__adapt_t *a = &ap->cls[c];
       if (a->picked == 0)
         continue;
@@ -240,10 +265,12 @@ void tubo__send_adapt_fini(tubo__world_t *w)
         for (int i = 0; i < TUBO__ADAPT_KEEP; i++)
           if (a->s[k][i].rate > 0 && a->s[k][i].now > last)
             last = a->s[k][i].now;
+      char sizes[96];
+      send_class_text(c, sizes, sizeof sizes);
       fprintf(stderr,
-              "tubo: rank %d to %d, messages of %s: %s (GB/s channel %.1f, single copy %.1f; "
+              "tubo: rank %d to %d, messages %s: %s (GB/s channel %.1f, single copy %.1f; "
               "%llu messages, %llu exploring, %u switches)\n",
-              w->rank, p, send_class_text(c), name[a->use], tubo__adapt_rate(a, 0, last),
+              w->rank, p, sizes, name[a->use], tubo__adapt_rate(a, 0, last),
               tubo__adapt_rate(a, 1, last), (unsigned long long)a->picked,
               (unsigned long long)a->explored, a->switches);
     }

@@ -183,14 +183,19 @@ typedef struct tubo__peer {
  * class's estimates. */
 typedef struct tubo__adapt_peer {
   tubo__adapt_track_t track;
-  tubo__adapt_t cls[TUBO__RNDV_NSIZES];
+  tubo__adapt_t cls[TUBO__ADAPT_CLASSES];
 } tubo__adapt_peer_t;
 
-/* Whether a message of len bytes to pe goes by single copy, where it can (RTS). */
+/* Whether a message of len bytes to pe goes by single copy, where it can (RTS); where the
+ * sender adapts, its exploration sends some the other way (send.c). */
 static inline int tubo__peer_single_copy(const tubo__peer_t *pe, size_t len)
 {
   if (len < pe->rndv_min)
     return 0;
+  if (pe->adapt != NULL) { /* the class's choice as it stands (tubo__tp_adapt) */
+    int a = tubo__adapt_class(len);
+    return a >= 0 && pe->adapt->cls[a].use;
+  }
   int c = tubo__rndv_class(len);
   return c < 0 || !((pe->rndv_chan >> c) & 1u);
 }
