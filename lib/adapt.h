@@ -22,12 +22,11 @@
 
 enum { TUBO__ADAPT_CHAN = 0, TUBO__ADAPT_CMA = 1 };
 
-/* The classes of sizes it chooses for: 64 KiB, then each power of two above it up to the
- * next, (64 KiB, 128 KiB] to (16 MiB, 32 MiB], then every longer message. Finer than the
- * four sizes tuborun measures (jobctl.h), so that a choice finds where the protocols really
- * cross; a class ends at a power of two so that a message of 4 MiB, the longest split one
- * (shm_split.h), is with the split ones below it. */
-#define TUBO__ADAPT_CLASSES 11
+/* The classes of sizes it chooses for: each power of two from 64 KiB up to the next,
+ * [64 KiB, 128 KiB) to [16 MiB, 32 MiB), then every longer message. Finer than the four
+ * sizes tuborun measures (jobctl.h), each within one of those, so that a choice finds
+ * where the protocols really cross and starts from what tuborun gave. */
+#define TUBO__ADAPT_CLASSES 10
 #define TUBO__ADAPT_MIN     ((uint64_t)64 << 10)
 
 /* The class of a message of len bytes, or -1 below TUBO__ADAPT_MIN. */
@@ -36,19 +35,15 @@ static inline int tubo__adapt_class(uint64_t len)
   if (len < TUBO__ADAPT_MIN)
     return -1;
   int c = 0;
-  while (c + 1 < TUBO__ADAPT_CLASSES && len > (TUBO__ADAPT_MIN << c))
+  while (c + 1 < TUBO__ADAPT_CLASSES && len >= (TUBO__ADAPT_MIN << (c + 1)))
     c++;
   return c;
 }
 
-/* The shortest and the longest message of class c (UINT64_MAX: no end). */
+/* The shortest message of class c. */
 static inline uint64_t tubo__adapt_class_min(int c)
 {
-  return c == 0 ? TUBO__ADAPT_MIN : (TUBO__ADAPT_MIN << (c - 1)) + 1;
-}
-static inline uint64_t tubo__adapt_class_max(int c)
-{
-  return c + 1 < TUBO__ADAPT_CLASSES ? TUBO__ADAPT_MIN << c : UINT64_MAX;
+  return TUBO__ADAPT_MIN << c;
 }
 
 /* Samples kept per protocol; the estimate is their median. */

@@ -80,6 +80,7 @@ static inline void tubo__tp_unset_blocked(tubo__world_t *w, const struct tubo__b
 static inline void tubo__tp_set_rndv(tubo__world_t *w, int peer, size_t rndv_min)
 {
   w->peers[peer].rndv_min = rndv_min;
+  w->peers[peer].rndv_gate = rndv_min;
   w->peers[peer].rndv_chan = 0;
 }
 
@@ -96,9 +97,9 @@ static inline void tubo__tp_set_rndv_classes(tubo__world_t *w, int peer, uint32_
 }
 
 /* Lets the sender choose per size class, from the rates it observes, how messages to peer
- * that could go either way travel (adapt.h), starting from the choice set so far: every
- * message from the smallest class on is then the choice's, none goes by rndv_min. Returns
- * 0, or TUBO_ENOMEM (the choice set so far then holds). */
+ * that could go either way travel (adapt.h), starting from the choice set so far (which
+ * rndv_min and rndv_chan go on saying). Returns 0, or TUBO_ENOMEM (the choice set so far
+ * then holds). */
 int tubo__tp_adapt(tubo__world_t *w, int peer);
 
 /* Whether this node has more ranks than processing units (its ranks take turns). */

@@ -172,7 +172,7 @@ static int send_from_heap(tubo__world_t *w, tubo_request_t *r)
   return tubo__heap_name(w, r->peer, r->buf, r->cap, &r->off);
 }
 
-/* Whether send r of len bytes (at least its peer's rndv_min) goes by single copy. Where
+/* Whether send r of len bytes (at least its peer's rndv_gate) goes by single copy. Where
  * the sender chooses online (tubo__tp_adapt), its class's choice says, and the send is
  * timed for it. */
 static int send_single_copy(tubo_request_t *r, tubo__peer_t *pe, size_t len, uint32_t period)
@@ -211,13 +211,11 @@ int tubo__tp_adapt(tubo__world_t *w, int peer)
   if (ap == NULL)
     return TUBO_ENOMEM;
   for (int c = 0; c < TUBO__ADAPT_CLASSES; c++) {
-    uint64_t max = tubo__adapt_class_max(c);
-    int start = tubo__peer_single_copy(pe, max == UINT64_MAX ? SIZE_MAX : (size_t)max);
-    tubo__adapt_init(&ap->cls[c], start, tubo__adapt_class_min(c));
+    uint64_t min = tubo__adapt_class_min(c);
+    tubo__adapt_init(&ap->cls[c], tubo__peer_single_copy(pe, (size_t)min), min);
   }
   pe->adapt = ap;
-  pe->rndv_min = (size_t)TUBO__ADAPT_MIN;
-  pe->rndv_chan = 0;
+  pe->rndv_gate = (size_t)TUBO__ADAPT_MIN;
   return 0;
 }
 
@@ -230,22 +228,17 @@ static void send_size_text(uint64_t n, char *buf, size_t len)
     snprintf(buf, len, "%llu KiB", (unsigned long long)(n >> 10));
 }
 
-/* The sizes of class c in words: "of 64 KiB", "over 2 MiB up to 4 MiB", "over 32 MiB". */
+/* The sizes of class c in words: "64-128 KiB", "16-32 MiB", "32 MiB and more". */
 static void send_class_text(int c, char *buf, size_t len)
 {
   char lo[32], hi[32];
-  if (c == 0) {
-    send_size_text(TUBO__ADAPT_MIN, lo, sizeof lo);
-    snprintf(buf, len, "of %s", lo);
-    return;
-  }
-  send_size_text(tubo__adapt_class_min(c) - 1, lo, sizeof lo);
+  send_size_text(tubo__adapt_class_min(c), lo, sizeof lo);
   if (c + 1 == TUBO__ADAPT_CLASSES) {
-    snprintf(buf, len, "over %s", lo);
+    snprintf(buf, len, "of %s and more", lo);
     return;
   }
-  send_size_text(tubo__adapt_class_max(c), hi, sizeof hi);
-  snprintf(buf, len, "over %s up to %s", lo, hi);
+  send_size_text(tubo__adapt_class_min(c + 1), hi, sizeof hi);
+  snprintf(buf, len, "from %s, less than %s", lo, hi);
 }
 
 void tubo__send_adapt_fini(tubo__world_t *w)
@@ -294,7 +287,7 @@ int tubo__send_start(tubo__world_t *w, tubo_request_t *r)
     }
   } else if (r->pooled && len > w->peers[r->peer].frame_max && send_from_heap(w, r)) {
     r->proto = TUBO__SP_RTS;
-  } else if (r->pooled && len >= pe->rndv_min && send_single_copy(r, pe, len, w->adapt_period)) {
+  } else if (r->pooled && len >= pe->rndv_gate && send_single_copy(r, pe, len, w->adapt_period)) {
     r->proto = TUBO__SP_RTS;
     r->off = (uint64_t)(uintptr_t)r->buf;
   } else if (len <= w->peers[r->peer].frame_max)

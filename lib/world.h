@@ -165,11 +165,14 @@ typedef struct tubo__peer {
   tubo__umsg_t *rx_umsg;  /* or unexpected message they fill */
   int gone;               /* 0, or TUBO__GONE_* */
   int exit_status;
+  size_t rndv_gate;  /* shorter messages go through the channel: rndv_min, or the least
+                        that the sender chooses for where it adapts */
   size_t rndv_min;   /* messages of this size or more go by single copy, if it works, */
   size_t frame_max;  /* most payload bytes one frame to it carries */
   uint8_t rndv_chan; /* except those of the size classes (1 << tubo__rndv_class) set here */
   /* Where the sender chooses online per size class (adapt.h, tubo__tp_adapt): what it
-   * measured; else NULL (rndv_min and rndv_chan decide). */
+   * measured; else NULL (rndv_min and rndv_chan decide; where it adapts, they say where it
+   * started). */
   struct tubo__adapt_peer *adapt;
   /* Where it runs (topo.h), as its transport read it at start-up (its NUMA node: the one
    * its memory is bound to); -1 each where unknown. The shared-memory collectives group
@@ -190,12 +193,14 @@ typedef struct tubo__adapt_peer {
  * sender adapts, its exploration sends some the other way (send.c). */
 static inline int tubo__peer_single_copy(const tubo__peer_t *pe, size_t len)
 {
-  if (len < pe->rndv_min)
+  if (len < pe->rndv_gate)
     return 0;
   if (pe->adapt != NULL) { /* the class's choice as it stands (tubo__tp_adapt) */
     int a = tubo__adapt_class(len);
     return a >= 0 && pe->adapt->cls[a].use;
   }
+  if (len < pe->rndv_min)
+    return 0;
   int c = tubo__rndv_class(len);
   return c < 0 || !((pe->rndv_chan >> c) & 1u);
 }
