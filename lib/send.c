@@ -202,9 +202,11 @@ void tubo__send_timed_done(tubo__world_t *w, tubo_request_t *r)
     tubo__adapt_sample(&ap->cls[c], cma, bytes, ns, now);
 }
 
-int tubo__tp_adapt(tubo__world_t *w, int peer)
+int tubo__tp_adapt(tubo__world_t *w, int peer, uint32_t period, int report)
 {
   tubo__peer_t *pe = &w->peers[peer];
+  w->adapt_period = period;
+  w->adapt_report = report;
   if (pe->adapt != NULL)
     return 0;
   tubo__adapt_peer_t *ap = calloc(1, sizeof *ap);

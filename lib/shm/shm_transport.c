@@ -837,9 +837,8 @@ static void shm_choose_rndv(shm_state_t *s)
 {
   uint64_t forced = tubo__setting_u64("TUBO_SHM_RNDV_BYTES", 0, 0, SIZE_MAX);
   int adapt = (int)tubo__setting_u64("TUBO_SHM_ADAPT", 1, 0, 2);
-  s->w->adapt_report = adapt == 2;
-  s->w->adapt_period = (uint32_t)tubo__setting_u64(
-      "TUBO_SHM_ADAPT_PERIOD", TUBO__ADAPT_PERIOD_DEFAULT, TUBO__ADAPT_PERIOD_MIN, 1u << 20);
+  uint64_t period = tubo__setting_u64("TUBO_SHM_ADAPT_PERIOD", TUBO__ADAPT_PERIOD_DEFAULT,
+                                      TUBO__ADAPT_PERIOD_MIN, 1u << 20);
   for (int p = 0; p < s->size; p++) {
     if (p == s->rank)
       continue;
@@ -856,8 +855,9 @@ static void shm_choose_rndv(shm_state_t *s)
       tubo__tp_set_rndv(s->w, shm_world(s, p),
                         kind == TUBO__PAIR_L2 || kind == TUBO__PAIR_L3 ? SIZE_MAX
                                                                        : TUBO__SHM_RNDV_DEFAULT);
+    /* Without memory to adapt, the choice made so holds. */
     if (adapt && !forced && !tubo__tp_oversubscribed(s->w))
-      (void)tubo__tp_adapt(s->w, shm_world(s, p)); /* without memory, the choice holds */
+      (void)tubo__tp_adapt(s->w, shm_world(s, p), (uint32_t)period, adapt == 2);
   }
 }
 
