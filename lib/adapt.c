@@ -53,16 +53,16 @@ double tubo__adapt_rate(const tubo__adapt_t *a, int proto, uint64_t now)
     if (s->rate > 0 && now - s->now <= TUBO__ADAPT_AGE_NS)
       v[n++] = s->rate;
   }
-  /* Sorted by insertion: at most three values. */
-  for (int i = 1; i < n; i++)
-    for (int j = i; j > 0 && v[j - 1] > v[j]; j--) {
-      double x = v[j];
-      v[j] = v[j - 1];
-      v[j - 1] = x;
+  double best = 0, second = 0;
+  for (int i = 0; i < n; i++) {
+    if (v[i] > best) {
+      second = best;
+      best = v[i];
+    } else if (v[i] > second) {
+      second = v[i];
     }
-  if (n == 0)
-    return 0;
-  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+  }
+  return n > 1 ? second : best;
 }
 
 int tubo__adapt_sample(tubo__adapt_t *a, int proto, uint64_t bytes, uint64_t ns, uint64_t now)

@@ -46,8 +46,10 @@ static inline uint64_t tubo__adapt_class_min(int c)
   return TUBO__ADAPT_MIN << c;
 }
 
-/* Samples kept per protocol; the estimate is their median. */
-#define TUBO__ADAPT_KEEP 3
+/* Samples kept per protocol; the estimate is the second best of them (the best where there
+ * is one): a run the sender spent descheduled looks slow, which a loaded machine does
+ * often, and one outlier the other way is passed over. */
+#define TUBO__ADAPT_KEEP 4
 /* A sample older than this no longer counts: the host may have changed state since. */
 #define TUBO__ADAPT_AGE_NS 2000000000ull
 /* The other protocol must be this much faster (in 1/8ths: 9/8) before the class switches. */
@@ -99,8 +101,9 @@ int tubo__adapt_pick(tubo__adapt_t *a, uint32_t period);
  * TUBO__ADAPT_SWITCH_8THS/8. Returns 1 when it switched, else 0. */
 int tubo__adapt_sample(tubo__adapt_t *a, int proto, uint64_t bytes, uint64_t ns, uint64_t now);
 
-/* Protocol proto's estimate at time now in bytes per nanosecond (GB/s): the median of its
- * samples not older than TUBO__ADAPT_AGE_NS, 0 where there is none. */
+/* Protocol proto's estimate at time now in bytes per nanosecond (GB/s): the second best of
+ * its samples not older than TUBO__ADAPT_AGE_NS (the best where there is only one), 0
+ * where there is none. */
 double tubo__adapt_rate(const tubo__adapt_t *a, int proto, uint64_t now);
 
 /* The order of a pair's timed messages: each gets a sequence number when it starts, and

@@ -8,7 +8,8 @@
  *
  * The sender's online choice (lib/adapt.h): its estimator and decisions driven with
  * made-up timings (convergence, a switch back when the host changes, the share of messages
- * spent exploring, hysteresis, aging, and which completions make a sample); and, through
+ * spent exploring, hysteresis, the estimate and its aging, and which completions make a
+ * sample); and, through
  * tuborun, messages of many sizes streamed with an exploration so frequent that
  * consecutive messages to one peer change protocol often, every content and the order
  * checked. */
@@ -663,23 +664,30 @@ START_TEST(adapt_hysteresis)
 }
 END_TEST
 
-/* The estimate is the median of the samples not older than TUBO__ADAPT_AGE_NS. */
-START_TEST(adapt_median_and_age)
+/* The estimate is the second best of the samples not older than TUBO__ADAPT_AGE_NS. */
+START_TEST(adapt_estimate_and_age)
 {
   tubo__adapt_t a;
   tubo__adapt_init(&a, TUBO__ADAPT_CHAN, 1u << 20);
   ck_assert_msg(tubo__adapt_rate(&a, 0, 1) == 0, "expected no estimate before any sample");
   (void)tubo__adapt_sample(&a, 0, 1000, 100, 10); /* 10 */
-  (void)tubo__adapt_sample(&a, 0, 1000, 1, 20);   /* 1000: an outlier */
-  (void)tubo__adapt_sample(&a, 0, 1000, 50, 30);  /* 20 */
-  double r = tubo__adapt_rate(&a, 0, 30);
-  ck_assert_msg(r == 20.0, "expected the median 20, got %g", r);
-  (void)tubo__adapt_sample(&a, 0, 1000, 40, 40); /* 25, in place of the first */
+  double r = tubo__adapt_rate(&a, 0, 10);
+  ck_assert_msg(r == 10.0, "expected the one sample, 10, got %g", r);
+  (void)tubo__adapt_sample(&a, 0, 1000, 1, 20); /* 1000: an outlier */
+  r = tubo__adapt_rate(&a, 0, 20);
+  ck_assert_msg(r == 10.0, "expected the second best of 10 and 1000: 10, got %g", r);
+  (void)tubo__adapt_sample(&a, 0, 1000, 50, 30);    /* 20 */
+  (void)tubo__adapt_sample(&a, 0, 1000, 10000, 40); /* 0.1: the sender descheduled */
   r = tubo__adapt_rate(&a, 0, 40);
-  ck_assert_msg(r == 25.0, "expected the median of 1000, 20 and 25: 25, got %g", r);
+  ck_assert_msg(r == 20.0, "expected the second best of 10, 1000, 20 and 0.1: 20, got %g", r);
+  (void)tubo__adapt_sample(&a, 0, 1000, 40, 50); /* 25, in place of the first */
+  r = tubo__adapt_rate(&a, 0, 50);
+  ck_assert_msg(r == 25.0, "expected the second best of 25, 1000, 20 and 0.1: 25, got %g", r);
   r = tubo__adapt_rate(&a, 0, 31 + TUBO__ADAPT_AGE_NS);
-  ck_assert_msg(r == 25.0, "expected only the sample of time 40 left, 25, got %g", r);
+  ck_assert_msg(r == 0.1, "expected the samples of times 40 and 50 left: 0.1, got %g", r);
   r = tubo__adapt_rate(&a, 0, 41 + TUBO__ADAPT_AGE_NS);
+  ck_assert_msg(r == 25.0, "expected only the sample of time 50 left, 25, got %g", r);
+  r = tubo__adapt_rate(&a, 0, 51 + TUBO__ADAPT_AGE_NS);
   ck_assert_msg(r == 0, "expected no estimate once every sample aged, got %g", r);
 }
 END_TEST
@@ -973,7 +981,7 @@ static Suite *protocol_suite(void)
   tcase_add_test(tc, adapt_converges_and_follows);
   tcase_add_test(tc, adapt_explores_little);
   tcase_add_test(tc, adapt_hysteresis);
-  tcase_add_test(tc, adapt_median_and_age);
+  tcase_add_test(tc, adapt_estimate_and_age);
   tcase_add_test(tc, adapt_track_runs);
   tcase_add_test(tc, adapt_classes);
   suite_add_tcase(s, tc);
