@@ -230,7 +230,7 @@ static void send_size_text(uint64_t n, char *buf, size_t len)
     snprintf(buf, len, "%llu KiB", (unsigned long long)(n >> 10));
 }
 
-/* The sizes of class c in words: "64-128 KiB", "16-32 MiB", "32 MiB and more". */
+/* The sizes of class c in words: "from 64 KiB, less than 128 KiB", "of 32 MiB and more". */
 static void send_class_text(int c, char *buf, size_t len)
 {
   char lo[32], hi[32];

@@ -574,6 +574,21 @@ static void adapt_drive(tubo__adapt_t *a, adapt_host_t *h, int n, uint64_t len, 
   }
 }
 
+/* Fails unless the class uses protocol use after exactly switches switches. */
+static void adapt_expect(const tubo__adapt_t *a, int use, unsigned switches, const char *when)
+{
+  static const char *const name[2] = {"the channel", "single copy"};
+  ck_assert_msg(a->use == use && a->switches == switches,
+                "%s: expected %s after %u switches, got %s after %u", when, name[use], switches,
+                name[a->use], a->switches);
+}
+
+/* Messages of the longest period: explorations backed off as far as they go. */
+static int adapt_longest(const tubo__adapt_t *a)
+{
+  return (int)(((uint64_t)TUBO__ADAPT_PERIOD_DEFAULT * a->explore) << TUBO__ADAPT_BACKOFF_MAX);
+}
+
 /* From a wrong start, the class moves to the faster protocol at its first exploration and
  * stays there; when the host changes so that the other is faster, it moves back. */
 START_TEST(adapt_converges_and_follows)
@@ -583,21 +598,14 @@ START_TEST(adapt_converges_and_follows)
   tubo__adapt_init(&a, TUBO__ADAPT_CHAN, len);
   adapt_host_t h = {{10.0, 20.0}, 1};
   adapt_drive(&a, &h, 8 + (int)a.explore, len, TUBO__ADAPT_PERIOD_DEFAULT);
-  ck_assert_msg(a.use == TUBO__ADAPT_CMA && a.switches == 1,
-                "expected single copy after the first exploration, got %s after %u switches",
-                a.use ? "single copy" : "the channel", a.switches);
+  adapt_expect(&a, TUBO__ADAPT_CMA, 1, "after the first exploration");
   adapt_drive(&a, &h, 20000, len, TUBO__ADAPT_PERIOD_DEFAULT);
-  ck_assert_msg(a.use == TUBO__ADAPT_CMA && a.switches == 1,
-                "expected single copy kept without switching again, got %s after %u switches",
-                a.use ? "single copy" : "the channel", a.switches);
+  adapt_expect(&a, TUBO__ADAPT_CMA, 1, "20000 messages later");
   /* The host changes: the channel streams 30 GB/s now. Within the longest period (the
    * explorations backed off, single copy winning by 2x) and one exploration, it is back. */
   h.rate[TUBO__ADAPT_CHAN] = 30.0;
-  int within = (int)((TUBO__ADAPT_PERIOD_DEFAULT * a.explore) << TUBO__ADAPT_BACKOFF_MAX);
-  adapt_drive(&a, &h, within + (int)a.explore, len, TUBO__ADAPT_PERIOD_DEFAULT);
-  ck_assert_msg(a.use == TUBO__ADAPT_CHAN && a.switches == 2,
-                "expected the channel again after the host changed, got %s after %u switches",
-                a.use ? "single copy" : "the channel", a.switches);
+  adapt_drive(&a, &h, adapt_longest(&a) + (int)a.explore, len, TUBO__ADAPT_PERIOD_DEFAULT);
+  adapt_expect(&a, TUBO__ADAPT_CHAN, 2, "after the host changed");
 }
 END_TEST
 
@@ -641,8 +649,7 @@ START_TEST(adapt_hysteresis)
   tubo__adapt_init(&a, TUBO__ADAPT_CHAN, len);
   adapt_host_t h = {{20.0, 21.6}, 1}; /* single copy 8% faster */
   adapt_drive(&a, &h, 5000, len, TUBO__ADAPT_PERIOD_DEFAULT);
-  ck_assert_msg(a.use == TUBO__ADAPT_CHAN && a.switches == 0,
-                "8%% faster: expected the channel kept, got %u switches", a.switches);
+  adapt_expect(&a, TUBO__ADAPT_CHAN, 0, "single copy 8% faster");
   /* Each protocol 5% above and below in turn: estimates at most 21/19 apart, less than the
    * hysteresis, so no switch either. */
   tubo__adapt_t b;
@@ -653,14 +660,11 @@ START_TEST(adapt_hysteresis)
     n.rate[1] = i % 3 ? 19.0 : 21.0;
     adapt_drive(&b, &n, 1, len, TUBO__ADAPT_PERIOD_DEFAULT);
   }
-  ck_assert_msg(b.switches == 0, "noise of 5%%: expected no switch, got %u", b.switches);
+  adapt_expect(&b, TUBO__ADAPT_CHAN, 0, "noise of 5%");
   h.rate[0] = 20.0;
   h.rate[1] = 24.0; /* 20% faster */
-  adapt_drive(&a, &h, (int)((TUBO__ADAPT_PERIOD_DEFAULT * a.explore) << TUBO__ADAPT_BACKOFF_MAX),
-              len, TUBO__ADAPT_PERIOD_DEFAULT);
-  ck_assert_msg(a.use == TUBO__ADAPT_CMA && a.switches == 1,
-                "20%% faster: expected single copy after one switch, got %s after %u",
-                a.use ? "single copy" : "the channel", a.switches);
+  adapt_drive(&a, &h, adapt_longest(&a), len, TUBO__ADAPT_PERIOD_DEFAULT);
+  adapt_expect(&a, TUBO__ADAPT_CMA, 1, "single copy 20% faster");
 }
 END_TEST
 
