@@ -16,7 +16,7 @@ void tubo__adapt_init(tubo__adapt_t *a, int use, uint64_t min_len)
   uint64_t run = min_len ? (TUBO__ADAPT_RUN_BYTES + min_len - 1) / min_len : 1;
   if (run < TUBO__ADAPT_RUN_MSGS)
     run = TUBO__ADAPT_RUN_MSGS;
-  a->explore = (uint32_t)(1 + 2 * run);
+  a->explore = (uint32_t)(1 + TUBO__ADAPT_EXPLORE_RUNS * run);
   a->first = ADAPT_FIRST;
 }
 

@@ -58,6 +58,11 @@ static inline uint64_t tubo__adapt_class_min(int c)
  * sender's lag in seeing a completion is shared by both. */
 #define TUBO__ADAPT_RUN_BYTES ((uint64_t)1 << 20)
 #define TUBO__ADAPT_RUN_MSGS  2u
+/* Runs of samples one exploration makes: as many as the estimate keeps, so that its
+ * estimate of the other protocol is the second best of its own, as that of the protocol
+ * in use (a protocol explored with fewer would be judged by its worse sample, and lose
+ * whenever the sender was descheduled during one). */
+#define TUBO__ADAPT_EXPLORE_RUNS 4u
 /* Bytes per nanosecond no copy between two processes reaches (200 GB/s): a run seen
  * faster was seen complete in one go, and makes no sample. */
 #define TUBO__ADAPT_MAX_RATE 200u
@@ -79,7 +84,7 @@ typedef struct tubo__adapt {
   uint8_t next[2];   /* where each protocol's next sample goes */
   uint8_t use;       /* the protocol in use */
   uint8_t backoff;   /* explorations come every period << backoff explorations' worth */
-  uint32_t explore;  /* messages of one exploration: a run's worth twice, and one more */
+  uint32_t explore;  /* messages of one exploration: TUBO__ADAPT_EXPLORE_RUNS runs, one more */
   uint32_t count;    /* messages picked in the current period */
   uint32_t first;    /* messages still to pick before the first exploration */
   uint64_t picked;   /* messages picked */
