@@ -13,7 +13,8 @@
  * TUBO__ADAPT_RUN_MSGS or more, over the time from the first's head to the last's completion
  * (tubo__adapt_track_done). A run ends at a message after one of the other protocol: that
  * one shares the receiver with the message before, and its time says nothing of its own
- * protocol. So an exploration sends a run of the other protocol, one message longer. */
+ * protocol. So an exploration sends TUBO__ADAPT_EXPLORE_RUNS runs of the other protocol,
+ * and one message more. */
 #ifndef TUBO_ADAPT_H
 #define TUBO_ADAPT_H
 
