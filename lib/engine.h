@@ -80,6 +80,7 @@ static inline void tubo__tp_unset_blocked(tubo__world_t *w, const struct tubo__b
 static inline void tubo__tp_set_rndv(tubo__world_t *w, int peer, size_t rndv_min)
 {
   w->peers[peer].rndv_min = rndv_min;
+  w->peers[peer].rndv_gate = rndv_min;
   w->peers[peer].rndv_chan = 0;
 }
 
@@ -94,6 +95,13 @@ static inline void tubo__tp_set_rndv_classes(tubo__world_t *w, int peer, uint32_
   tubo__tp_set_rndv(w, peer, c < TUBO__RNDV_NSIZES ? TUBO__RNDV_SIZE(c) : SIZE_MAX);
   w->peers[peer].rndv_chan = (uint8_t)(~cma & ((1u << TUBO__RNDV_NSIZES) - 1) & ~((1u << c) - 1));
 }
+
+/* Lets the sender choose per size class, from the rates it observes, how messages to peer
+ * that could go either way travel (adapt.h), starting from the choice set so far (which
+ * rndv_min and rndv_chan go on saying): one exploration in period, and report says whether
+ * to print what it chose at the end (the world's, the last call's). Returns 0, or
+ * TUBO_ENOMEM (the choice set so far then holds). */
+int tubo__tp_adapt(tubo__world_t *w, int peer, uint32_t period, int report);
 
 /* Whether this node has more ranks than processing units (its ranks take turns). */
 static inline int tubo__tp_oversubscribed(const tubo__world_t *w)

@@ -394,7 +394,7 @@ static inline __attribute__((always_inline)) int send_fast(const void *buf, size
     tubo__world_t *w = comm->w;
     int peer = tubo__comm_world_rank(comm, dest);
     const tubo__peer_t *pe = &w->peers[peer];
-    if (len <= pe->frame_max && len < pe->rndv_min && tubo__list_empty(&pe->sq) && !pe->gone &&
+    if (len <= pe->frame_max && len < pe->rndv_gate && tubo__list_empty(&pe->sq) && !pe->gone &&
         !w->broken) {
       /* This rank itself has no transport. */
       const tubo__tport_t *t = peer != w->rank ? tubo__tport_of(w, peer) : NULL;

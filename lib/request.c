@@ -98,6 +98,8 @@ void tubo__waitfin_complete(tubo__world_t *w, tubo_request_t *r, int error)
   w->waitfin--;
   tubo__send_split_over(w, r);
   tubo__req_complete(r, error);
+  if ((r->timed & TUBO__TIMED) && error == 0)
+    tubo__send_timed_done(w, r);
 }
 
 void tubo__req_fail_waitfin(tubo__world_t *w, int peer, int error)

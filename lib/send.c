@@ -5,9 +5,12 @@
  * that messages to one peer leave in the order they were sent. */
 #include "config.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "engine.h"
+#include "os/os.h"
 #include "world.h"
 
 /* A peer's send queue, and the count of peers whose queue is not empty. */
@@ -64,8 +67,11 @@ static int send_push(tubo__world_t *w, tubo_request_t *r)
   case TUBO__SP_EAGER: {
     tubo__frame_t f = {TUBO__F_EAGER, 0, r->ctx, r->tag, (uint32_t)r->cap};
     rc = tubo__push(w, r->peer, &f, r->buf, r->cap, NULL, 0);
-    if (rc == 0)
+    if (rc == 0) {
       tubo__req_complete(r, 0);
+      if (r->timed)
+        tubo__send_timed_done(w, r);
+    }
     break;
   }
   case TUBO__SP_LOAN: {
@@ -113,8 +119,11 @@ static int send_push(tubo__world_t *w, tubo_request_t *r)
         break;
       r->off += n;
     }
-    if (rc == 0)
+    if (rc == 0) {
       tubo__req_complete(r, 0);
+      if (r->timed)
+        tubo__send_timed_done(w, r);
+    }
     break;
   }
   default:
@@ -124,8 +133,13 @@ static int send_push(tubo__world_t *w, tubo_request_t *r)
     }
     return TUBO_EREQUEST;
   }
-  if (rc == TUBO_EAGAIN)
+  if (rc == TUBO_EAGAIN) {
+    /* A timed message through the channel that waited for room measures the receiver's
+     * pace; one that found room throughout measures only its own copy. */
+    if (r->timed)
+      r->timed |= TUBO__TIMED_WAITED;
     return 0;
+  }
   if (rc < 0) {
     tubo__req_complete(r, rc);
     return rc;
@@ -158,9 +172,112 @@ static int send_from_heap(tubo__world_t *w, tubo_request_t *r)
   return tubo__heap_name(w, r->peer, r->buf, r->cap, &r->off);
 }
 
+/* Whether send r of len bytes (at least its peer's rndv_gate) goes by single copy. Where
+ * the sender chooses online (tubo__tp_adapt), its class's choice says, and the send is
+ * timed for it. */
+static int send_single_copy(tubo_request_t *r, tubo__peer_t *pe, size_t len, uint32_t period)
+{
+  int c = tubo__adapt_class(len);
+  if (pe->adapt == NULL || c < 0)
+    return tubo__peer_single_copy(pe, len);
+  int cma = tubo__adapt_pick(&pe->adapt->cls[c], period);
+  r->timed = (uint8_t)(TUBO__TIMED | (cma ? TUBO__TIMED_CMA : 0));
+  r->aseq = tubo__adapt_track_start(&pe->adapt->track);
+  r->t_start = tubo__os_now_ns();
+  return cma;
+}
+
+void tubo__send_timed_done(tubo__world_t *w, tubo_request_t *r)
+{
+  tubo__adapt_peer_t *ap = w->peers[r->peer].adapt;
+  int cma = (r->timed & TUBO__TIMED_CMA) != 0, waited = (r->timed & TUBO__TIMED_WAITED) != 0;
+  r->timed = 0;
+  if (ap == NULL)
+    return;
+  uint64_t now = tubo__os_now_ns();
+  int c = tubo__adapt_class(r->cap);
+  uint64_t bytes, ns;
+  if (tubo__adapt_track_done(&ap->track, r->aseq, cma, c, cma || waited, r->cap, r->t_start, now,
+                             &bytes, &ns))
+    tubo__adapt_sample(&ap->cls[c], cma, bytes, ns, now);
+}
+
+int tubo__tp_adapt(tubo__world_t *w, int peer, uint32_t period, int report)
+{
+  tubo__peer_t *pe = &w->peers[peer];
+  w->adapt_period = period;
+  w->adapt_report = report;
+  if (pe->adapt != NULL)
+    return 0;
+  tubo__adapt_peer_t *ap = calloc(1, sizeof *ap);
+  if (ap == NULL)
+    return TUBO_ENOMEM;
+  for (int c = 0; c < TUBO__ADAPT_CLASSES; c++) {
+    uint64_t min = tubo__adapt_class_min(c);
+    tubo__adapt_init(&ap->cls[c], tubo__peer_single_copy(pe, (size_t)min), min);
+  }
+  pe->adapt = ap;
+  pe->rndv_gate = (size_t)TUBO__ADAPT_MIN;
+  return 0;
+}
+
+/* Writes n bytes as "64 KiB" or "4 MiB" into buf. */
+static void send_size_text(uint64_t n, char *buf, size_t len)
+{
+  if (n >= ((uint64_t)1 << 20))
+    snprintf(buf, len, "%llu MiB", (unsigned long long)(n >> 20));
+  else
+    snprintf(buf, len, "%llu KiB", (unsigned long long)(n >> 10));
+}
+
+/* The sizes of class c in words: "from 64 KiB, less than 128 KiB", "of 32 MiB and more". */
+static void send_class_text(int c, char *buf, size_t len)
+{
+  char lo[32], hi[32];
+  send_size_text(tubo__adapt_class_min(c), lo, sizeof lo);
+  if (c + 1 == TUBO__ADAPT_CLASSES) {
+    snprintf(buf, len, "of %s and more", lo);
+    return;
+  }
+  send_size_text(tubo__adapt_class_min(c + 1), hi, sizeof hi);
+  snprintf(buf, len, "from %s, less than %s", lo, hi);
+}
+
+void tubo__send_adapt_fini(tubo__world_t *w)
+{
+  static const char *const name[2] = {"channel", "single copy"};
+  for (int p = 0; p < w->size && w->peers != NULL; p++) {
+    tubo__adapt_peer_t *ap = w->peers[p].adapt;
+    if (ap == NULL)
+      continue;
+    for (int c = 0; c < TUBO__ADAPT_CLASSES && w->adapt_report; c++) {
+      const tubo__adapt_t *a = &ap->cls[c];
+      if (a->picked == 0)
+        continue;
+      /* The estimates as of the class's last sample, however long ago that was. */
+      uint64_t last = 0;
+      for (int k = 0; k < 2; k++)
+        for (int i = 0; i < TUBO__ADAPT_KEEP; i++)
+          if (a->s[k][i].rate > 0 && a->s[k][i].now > last)
+            last = a->s[k][i].now;
+      char sizes[96];
+      send_class_text(c, sizes, sizeof sizes);
+      fprintf(stderr,
+              "tubo: rank %d to %d, messages %s: %s (GB/s channel %.1f, single copy %.1f; "
+              "%llu messages, %llu exploring, %u switches)\n",
+              w->rank, p, sizes, name[a->use], tubo__adapt_rate(a, 0, last),
+              tubo__adapt_rate(a, 1, last), (unsigned long long)a->picked,
+              (unsigned long long)a->explored, a->switches);
+    }
+    free(ap);
+    w->peers[p].adapt = NULL;
+  }
+}
+
 int tubo__send_start(tubo__world_t *w, tubo_request_t *r)
 {
   size_t len = r->cap;
+  tubo__peer_t *pe = &w->peers[r->peer];
   if (r->proto == TUBO__SP_LOAN) {
     /* A loan: r->off names it already. */
   } else if (r->peer == w->rank) {
@@ -172,14 +289,13 @@ int tubo__send_start(tubo__world_t *w, tubo_request_t *r)
     }
   } else if (r->pooled && len > w->peers[r->peer].frame_max && send_from_heap(w, r)) {
     r->proto = TUBO__SP_RTS;
-  } else if (r->pooled && tubo__peer_single_copy(&w->peers[r->peer], len)) {
+  } else if (r->pooled && len >= pe->rndv_gate && send_single_copy(r, pe, len, w->adapt_period)) {
     r->proto = TUBO__SP_RTS;
     r->off = (uint64_t)(uintptr_t)r->buf;
   } else if (len <= w->peers[r->peer].frame_max)
     r->proto = TUBO__SP_EAGER;
   else
     r->proto = TUBO__SP_STREAM;
-  tubo__peer_t *pe = &w->peers[r->peer];
   if (pe->gone) {
     tubo__req_complete(r, TUBO_EPEER);
     return 0;

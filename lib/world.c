@@ -66,6 +66,7 @@ void tubo__world_free(tubo__world_t *w)
   tubo__unexp_fini(w);
   tubo__reqpool_fini(&w->pool);
   tubo__launch_free(&w->launch);
+  tubo__send_adapt_fini(w);
   free(w->peers);
   w->world_comm.magic = 0;
   free(world_retired);
@@ -90,7 +91,7 @@ static void world_attach_tport(tubo__world_t *w, const tubo__tp_ops_t *ops, void
     w->peers[p].tpeer = i;
     w->peers[p].frame_max = caps->frame_max;
     if (!caps->single_copy)
-      w->peers[p].rndv_min = SIZE_MAX;
+      tubo__tp_set_rndv(w, p, SIZE_MAX);
     else if (caps->rndv_min != 0)
       tubo__tp_set_rndv(w, p, caps->rndv_min);
   }
@@ -110,7 +111,7 @@ int tubo__world_add_tport(tubo__world_t *w, enum tubo__transport_kind kind, tubo
   /* The transport sets the single-copy threshold of the peers it serves as it opens;
    * until then they have none. */
   for (int i = 0; i < l->size; i++)
-    w->peers[world_ranks ? world_ranks[i] : i].rndv_min = SIZE_MAX;
+    tubo__tp_set_rndv(w, world_ranks ? world_ranks[i] : i, SIZE_MAX);
   void *state = NULL;
   tubo__tp_caps_t caps = {0, 0, 0, 0};
   int rc = ops->open(w, l, arg, &state, &caps);
@@ -139,7 +140,7 @@ int tubo__world_new(int rank, int size, int local_size, const tubo__here_t *here
     return TUBO_ENOMEM;
   }
   for (int p = 0; p < size; p++) {
-    w->peers[p].rndv_min = SIZE_MAX; /* no single copy unless a transport offers it */
+    tubo__tp_set_rndv(w, p, SIZE_MAX); /* no single copy unless a transport offers it */
     w->peers[p].loc = (tubo__locality_t){-1, -1, -1, -1, -1};
   }
   world_here(w, here);

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "adapt.h"
 #include "frame.h"
 #include "launch/jobctl.h"
 #include "launch/launch.h"
@@ -126,6 +127,11 @@ struct tubo_request {
   tubo__list_node_t link;      /* in the posted queue, a peer's send queue or the pool */
   struct tubo__coll_req *coll; /* COLL: the collective's state */
   const char *started_by;      /* COLL: the public call that started it, for its errors */
+  /* Sends timed for the choice of protocol (adapt.h): TUBO__TIMED_* flags, when the send
+   * started, and its number among the timed sends to its peer. */
+  uint8_t timed;
+  uint32_t aseq;
+  uint64_t t_start;
   /* CTRL requests: a small frame waiting for room. */
   tubo__frame_t cf;
   uint8_t cpayload[24];
@@ -135,6 +141,8 @@ struct tubo_request {
  * (TUBO__RL_TAKE); a message that is no loan stays in the unexpected queue, and the
  * receive ends saying so (TUBO__RL_QUEUED), for the caller to take it as any message. */
 enum { TUBO__RL_TAKE = 1, TUBO__RL_QUEUED = 2 };
+
+enum { TUBO__TIMED = 1, TUBO__TIMED_CMA = 2, TUBO__TIMED_WAITED = 4 };
 
 /* A message that arrived before any receive matched it. */
 typedef struct tubo__umsg {
@@ -157,9 +165,15 @@ typedef struct tubo__peer {
   tubo__umsg_t *rx_umsg;  /* or unexpected message they fill */
   int gone;               /* 0, or TUBO__GONE_* */
   int exit_status;
+  size_t rndv_gate;  /* shorter messages go through the channel: rndv_min, or the least
+                        that the sender chooses for where it adapts */
   size_t rndv_min;   /* messages of this size or more go by single copy, if it works, */
   size_t frame_max;  /* most payload bytes one frame to it carries */
   uint8_t rndv_chan; /* except those of the size classes (1 << tubo__rndv_class) set here */
+  /* Where the sender chooses online per size class (adapt.h, tubo__tp_adapt): what it
+   * measured; else NULL (rndv_min and rndv_chan decide; where it adapts, they say where it
+   * started). */
+  struct tubo__adapt_peer *adapt;
   /* Where it runs (topo.h), as its transport read it at start-up (its NUMA node: the one
    * its memory is bound to); -1 each where unknown. The shared-memory collectives group
    * ranks by it (coll_shm_tree.c). */
@@ -168,9 +182,23 @@ typedef struct tubo__peer {
   int tpeer;     /* its number within that transport */
 } tubo__peer_t;
 
-/* Whether a message of len bytes to pe goes by single copy, where it can (RTS). */
+/* A peer's online choice of protocol: the order of its timed sends, and each size
+ * class's estimates. */
+typedef struct tubo__adapt_peer {
+  tubo__adapt_track_t track;
+  tubo__adapt_t cls[TUBO__ADAPT_CLASSES];
+} tubo__adapt_peer_t;
+
+/* Whether a message of len bytes to pe goes by single copy, where it can (RTS); where the
+ * sender adapts, its exploration sends some the other way (send.c). */
 static inline int tubo__peer_single_copy(const tubo__peer_t *pe, size_t len)
 {
+  if (len < pe->rndv_gate)
+    return 0;
+  if (pe->adapt != NULL) { /* the class's choice as it stands (tubo__tp_adapt) */
+    int a = tubo__adapt_class(len);
+    return a >= 0 && pe->adapt->cls[a].use;
+  }
   if (len < pe->rndv_min)
     return 0;
   int c = tubo__rndv_class(len);
@@ -287,6 +315,8 @@ struct tubo__world {
                                   say where this rank runs; else NULL */
   tubo__here_t here;           /* the machine's facts for this rank (topo.h) */
   int oversubscribed;          /* more ranks on this node than processing units */
+  uint32_t adapt_period;       /* messages of a class per exploration (adapt.h) */
+  int adapt_report;            /* print each peer's choices at the end (TUBO_SHM_ADAPT=2) */
   tubo__waitpol_t wait;        /* how a waiting rank spins, yields and sleeps */
   int sleep_ms;                /* longest sleep before looking for failures */
   /* Communicators (comm.c, ctxid.c). */
@@ -527,6 +557,11 @@ void tubo__waitfin_complete(tubo__world_t *w, tubo_request_t *r, int error);
 /* Send r, which waited for its FIN, is over: where its message was split (its RTS named a
  * control block, TUBO__RTS_SPLIT), its transport frees the block (send.c). */
 void tubo__send_split_over(tubo__world_t *w, tubo_request_t *r);
+/* Timed send r (TUBO__TIMED) completed: its time feeds its class's choice (send.c). */
+void tubo__send_timed_done(tubo__world_t *w, tubo_request_t *r);
+/* Prints, where TUBO_SHM_ADAPT=2 asked, what each peer's classes chose and measured, and
+ * frees what they kept (send.c). */
+void tubo__send_adapt_fini(tubo__world_t *w);
 /* Completes with error every send to peer that waits for a FIN (the peer is gone). */
 void tubo__req_fail_waitfin(tubo__world_t *w, int peer, int error);
 

@@ -4,7 +4,15 @@
  * of cores on real machines' topologies; and, through tuborun, that the ranks use the
  * thresholds from the cache or the measurement, that TUBO_SHM_RNDV_BYTES, TUBO_SHM_CMA=0
  * and TUBO_SHM_MEASURE win over both, and that messages across every threshold arrive
- * whole. No figure of the measurement itself is checked: it depends on the machine. */
+ * whole. No figure of the measurement itself is checked: it depends on the machine.
+ *
+ * The sender's online choice (lib/adapt.h): its estimator and decisions driven with
+ * made-up timings (convergence, a switch back when the host changes, the share of messages
+ * spent exploring, hysteresis, the estimate and its aging, and which completions make a
+ * sample); and, through
+ * tuborun, messages of many sizes streamed with an exploration so frequent that
+ * consecutive messages to one peer change protocol often, every content and the order
+ * checked. */
 #include "config.h"
 
 #include <errno.h>
@@ -15,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "adapt.h"
 #include "engine.h"
 #include "harness.h"
 #include "protocol.h"
@@ -121,8 +130,86 @@ static void body_thresholds(void)
   }
 }
 
+/* ---- The online choice, through tuborun ---- */
+
+/* The sizes streamed, a message of each in turn: both sides of the smallest chosen size,
+ * classes of the channel's frames, of unsplit and of split single copies, and longer. */
+static const size_t adapt_sizes[] = {65536, 65536 + 8, 200000,        1u << 20,
+                                     65535, 3u << 20,  (4u << 20) + 5};
+#define ADAPT_NSIZES  (sizeof adapt_sizes / sizeof adapt_sizes[0])
+#define ADAPT_ROUNDS  80
+#define ADAPT_WINDOW  24
+#define ADAPT_BIG_MIN ((size_t)1 << 20)
+
+/* The size of message i of the stream; sizes of 1 MiB or more come in one round of five. */
+static size_t adapt_len(int i)
+{
+  size_t len = adapt_sizes[i % ADAPT_NSIZES];
+  int round = i / (int)ADAPT_NSIZES;
+  return len >= ADAPT_BIG_MIN && round % 5 != 0 ? 65536 + 16 * (size_t)(i % 7) : len;
+}
+
+/* Rank 0 streams ADAPT_ROUNDS rounds of adapt_sizes to rank 1 in windows of non-blocking
+ * sends, all with one tag: rank 1 receives them in windows of receives of exactly their
+ * lengths, so each lands in its own receive only if the order was kept, and checks every
+ * byte. TH_ADAPT says whether rank 0 should be choosing online ("on", with an exploration
+ * period short enough that protocols alternate: then each class streamed must have sent
+ * messages both ways) or not ("off"). */
+static void body_adapt_stream(void)
+{
+  const char *want = getenv("TH_ADAPT");
+  TH_CHECK(want != NULL, "expected TH_ADAPT in the environment");
+  if (th_rank > 1)
+    return;
+  int peer = th_rank ^ 1, n = ADAPT_ROUNDS * (int)ADAPT_NSIZES;
+  unsigned char *buf[ADAPT_WINDOW];
+  for (int k = 0; k < ADAPT_WINDOW; k++)
+    buf[k] = th_malloc((4u << 20) + 5);
+  tubo_request_t *req[ADAPT_WINDOW];
+  for (int i0 = 0; i0 < n; i0 += ADAPT_WINDOW) {
+    int m = n - i0 < ADAPT_WINDOW ? n - i0 : ADAPT_WINDOW;
+    for (int k = 0; k < m; k++) {
+      size_t len = adapt_len(i0 + k);
+      if (th_rank == 0) {
+        th_fill(buf[k], len, (uint32_t)(i0 + k) * 2654435761u);
+        TH_OK(tubo_isend(buf[k], len, peer, 5, th_world, &req[k]));
+      } else {
+        TH_OK(tubo_irecv(buf[k], len, peer, 5, th_world, &req[k]));
+      }
+    }
+    tubo_status_t st[ADAPT_WINDOW];
+    TH_OK(tubo_waitall((size_t)m, req, st));
+    for (int k = 0; th_rank == 1 && k < m; k++) {
+      size_t len = adapt_len(i0 + k);
+      TH_EQ("length of the message received", st[k].length, len);
+      TH_CHECK_DATA(buf[k], len, (uint32_t)(i0 + k) * 2654435761u, "message %d of %zu bytes",
+                    i0 + k, len);
+    }
+  }
+  for (int k = 0; k < ADAPT_WINDOW; k++)
+    free(buf[k]);
+  if (th_rank != 0 || !tubo__tport_of(tubo__world, peer)->caps.single_copy)
+    return;
+  const tubo__adapt_peer_t *ap = tubo__world->peers[peer].adapt;
+  if (strcmp(want, "off") == 0) {
+    TH_CHECK(ap == NULL, "expected no online choice to rank %d", peer);
+    return;
+  }
+  TH_CHECK(ap != NULL, "expected an online choice to rank %d", peer);
+  for (size_t i = 0; i < ADAPT_NSIZES; i++) {
+    int c = tubo__adapt_class(adapt_sizes[i]);
+    if (c < 0)
+      continue;
+    const tubo__adapt_t *a = &ap->cls[c];
+    TH_CHECK(a->explored > 0 && a->explored < a->picked,
+             "messages of %zu bytes: expected both protocols used, got %llu of %llu exploring",
+             adapt_sizes[i], (unsigned long long)a->explored, (unsigned long long)a->picked);
+  }
+}
+
 static const th_body_t bodies[] = {
     {"thresholds", body_thresholds, 0},
+    {"adapt_stream", body_adapt_stream, 0},
     {NULL, NULL, 0},
 };
 
@@ -467,6 +554,233 @@ START_TEST(pair_kind_table)
 }
 END_TEST
 
+/* ---- The online choice, with made-up timings ---- */
+
+/* Rates of the two protocols, in bytes per nanosecond (GB/s), and the clock. */
+typedef struct {
+  double rate[2];
+  uint64_t now;
+} adapt_host_t;
+
+/* Picks n messages of len bytes in a class and feeds each one's time at the host's rates
+ * back as a sample, as runs of them would be. */
+static void adapt_drive(tubo__adapt_t *a, adapt_host_t *h, int n, uint64_t len, uint32_t period)
+{
+  for (int i = 0; i < n; i++) {
+    int p = tubo__adapt_pick(a, period);
+    uint64_t ns = (uint64_t)((double)len / h->rate[p]);
+    h->now += ns;
+    (void)tubo__adapt_sample(a, p, len, ns, h->now);
+  }
+}
+
+/* Fails unless the class uses protocol use after exactly switches switches. */
+static void adapt_expect(const tubo__adapt_t *a, int use, unsigned switches, const char *when)
+{
+  static const char *const name[2] = {"the channel", "single copy"};
+  ck_assert_msg(a->use == use && a->switches == switches,
+                "%s: expected %s after %u switches, got %s after %u", when, name[use], switches,
+                name[a->use], a->switches);
+}
+
+/* Messages of the longest period: explorations backed off as far as they go. */
+static int adapt_longest(const tubo__adapt_t *a)
+{
+  return (int)(((uint64_t)TUBO__ADAPT_PERIOD_DEFAULT * a->explore) << TUBO__ADAPT_BACKOFF_MAX);
+}
+
+/* From a wrong start, the class moves to the faster protocol at its first exploration and
+ * stays there; when the host changes so that the other is faster, it moves back. */
+START_TEST(adapt_converges_and_follows)
+{
+  tubo__adapt_t a;
+  uint64_t len = 1u << 20;
+  tubo__adapt_init(&a, TUBO__ADAPT_CHAN, len);
+  adapt_host_t h = {{10.0, 20.0}, 1};
+  adapt_drive(&a, &h, 8 + (int)a.explore, len, TUBO__ADAPT_PERIOD_DEFAULT);
+  adapt_expect(&a, TUBO__ADAPT_CMA, 1, "after the first exploration");
+  adapt_drive(&a, &h, 20000, len, TUBO__ADAPT_PERIOD_DEFAULT);
+  adapt_expect(&a, TUBO__ADAPT_CMA, 1, "20000 messages later");
+  /* The host changes: the channel streams 30 GB/s now. Within the longest period (the
+   * explorations backed off, single copy winning by 2x) and one exploration, it is back. */
+  h.rate[TUBO__ADAPT_CHAN] = 30.0;
+  adapt_drive(&a, &h, adapt_longest(&a) + (int)a.explore, len, TUBO__ADAPT_PERIOD_DEFAULT);
+  adapt_expect(&a, TUBO__ADAPT_CHAN, 2, "after the host changed");
+}
+END_TEST
+
+/* Exploring costs a bounded share: at most one exploration per period, and where the other
+ * protocol lost clearly, one per four periods. */
+START_TEST(adapt_explores_little)
+{
+  tubo__adapt_t a;
+  uint64_t len = 65536;
+  tubo__adapt_init(&a, TUBO__ADAPT_CMA, len);
+  adapt_host_t h = {{10.0, 30.0}, 1};
+  adapt_drive(&a, &h, 200000, len, TUBO__ADAPT_PERIOD_DEFAULT);
+  uint64_t every = (uint64_t)TUBO__ADAPT_PERIOD_DEFAULT * a.explore;
+  ck_assert_msg(a.switches == 0, "expected no switch, got %u", a.switches);
+  ck_assert_msg(a.explored * every <= a.picked * a.explore + 3 * every * a.explore &&
+                    a.explored * (every << TUBO__ADAPT_BACKOFF_MAX) <=
+                        a.picked * a.explore + 3 * (every << TUBO__ADAPT_BACKOFF_MAX) * a.explore,
+                "expected at most one exploration of %u messages per %llu after backing off, got "
+                "%llu exploring of %llu",
+                a.explore, (unsigned long long)(every << TUBO__ADAPT_BACKOFF_MAX),
+                (unsigned long long)a.explored, (unsigned long long)a.picked);
+  ck_assert_msg(a.explored * 100 <= a.picked, "expected at most 1%% exploring, got %llu of %llu",
+                (unsigned long long)a.explored, (unsigned long long)a.picked);
+  /* Where the other is as fast, explorations keep coming once per period. */
+  tubo__adapt_t b;
+  tubo__adapt_init(&b, TUBO__ADAPT_CHAN, len);
+  adapt_host_t e = {{20.0, 20.0}, 1};
+  adapt_drive(&b, &e, (int)(10 * every), len, TUBO__ADAPT_PERIOD_DEFAULT);
+  ck_assert_msg(b.explored >= 9 * b.explore && b.explored <= 11 * b.explore,
+                "expected about ten explorations in ten periods, got %llu messages exploring",
+                (unsigned long long)b.explored);
+}
+END_TEST
+
+/* The class switches only where the other protocol is faster by more than
+ * TUBO__ADAPT_SWITCH_8THS/8, and noise around equal rates moves nothing. */
+START_TEST(adapt_hysteresis)
+{
+  tubo__adapt_t a;
+  uint64_t len = 4u << 20;
+  tubo__adapt_init(&a, TUBO__ADAPT_CHAN, len);
+  adapt_host_t h = {{20.0, 21.6}, 1}; /* single copy 8% faster */
+  adapt_drive(&a, &h, 5000, len, TUBO__ADAPT_PERIOD_DEFAULT);
+  adapt_expect(&a, TUBO__ADAPT_CHAN, 0, "single copy 8% faster");
+  /* Each protocol 5% above and below in turn: estimates at most 21/19 apart, less than the
+   * hysteresis, so no switch either. */
+  tubo__adapt_t b;
+  tubo__adapt_init(&b, TUBO__ADAPT_CHAN, len);
+  adapt_host_t n = {{20.0, 20.0}, 1};
+  for (int i = 0; i < 4000; i++) {
+    n.rate[0] = i % 2 ? 21.0 : 19.0;
+    n.rate[1] = i % 3 ? 19.0 : 21.0;
+    adapt_drive(&b, &n, 1, len, TUBO__ADAPT_PERIOD_DEFAULT);
+  }
+  adapt_expect(&b, TUBO__ADAPT_CHAN, 0, "noise of 5%");
+  h.rate[0] = 20.0;
+  h.rate[1] = 24.0; /* 20% faster */
+  adapt_drive(&a, &h, adapt_longest(&a), len, TUBO__ADAPT_PERIOD_DEFAULT);
+  adapt_expect(&a, TUBO__ADAPT_CMA, 1, "single copy 20% faster");
+}
+END_TEST
+
+/* The estimate is the second best of the samples not older than TUBO__ADAPT_AGE_NS. */
+START_TEST(adapt_estimate_and_age)
+{
+  tubo__adapt_t a;
+  tubo__adapt_init(&a, TUBO__ADAPT_CHAN, 1u << 20);
+  ck_assert_msg(tubo__adapt_rate(&a, 0, 1) == 0, "expected no estimate before any sample");
+  (void)tubo__adapt_sample(&a, 0, 1000, 100, 10); /* 10 */
+  double r = tubo__adapt_rate(&a, 0, 10);
+  ck_assert_msg(r == 10.0, "expected the one sample, 10, got %g", r);
+  (void)tubo__adapt_sample(&a, 0, 1000, 1, 20); /* 1000: an outlier */
+  r = tubo__adapt_rate(&a, 0, 20);
+  ck_assert_msg(r == 10.0, "expected the second best of 10 and 1000: 10, got %g", r);
+  (void)tubo__adapt_sample(&a, 0, 1000, 50, 30);    /* 20 */
+  (void)tubo__adapt_sample(&a, 0, 1000, 10000, 40); /* 0.1: the sender descheduled */
+  r = tubo__adapt_rate(&a, 0, 40);
+  ck_assert_msg(r == 20.0, "expected the second best of 10, 1000, 20 and 0.1: 20, got %g", r);
+  (void)tubo__adapt_sample(&a, 0, 1000, 40, 50); /* 25, in place of the first */
+  r = tubo__adapt_rate(&a, 0, 50);
+  ck_assert_msg(r == 25.0, "expected the second best of 25, 1000, 20 and 0.1: 25, got %g", r);
+  r = tubo__adapt_rate(&a, 0, 31 + TUBO__ADAPT_AGE_NS);
+  ck_assert_msg(r == 0.1, "expected the samples of times 40 and 50 left: 0.1, got %g", r);
+  r = tubo__adapt_rate(&a, 0, 41 + TUBO__ADAPT_AGE_NS);
+  ck_assert_msg(r == 25.0, "expected only the sample of time 50 left, 25, got %g", r);
+  r = tubo__adapt_rate(&a, 0, 51 + TUBO__ADAPT_AGE_NS);
+  ck_assert_msg(r == 0, "expected no estimate once every sample aged, got %g", r);
+}
+END_TEST
+
+/* Which completions make a sample: runs of consecutive messages of one protocol and class,
+ * at least TUBO__ADAPT_RUN_BYTES, timed from the first's head to the last's completion. */
+START_TEST(adapt_track_runs)
+{
+  tubo__adapt_track_t t;
+  memset(&t, 0, sizeof t);
+  uint64_t bytes = 0, ns = 0, len = 65536, now = 1000;
+  int got = 0;
+  /* 20 single copies in order, each 3 us after the one before, all started at time 0. */
+  for (int i = 0; i < 20; i++) {
+    uint32_t seq = tubo__adapt_track_start(&t);
+    now += 3000;
+    int s = tubo__adapt_track_done(&t, seq, 1, 0, 1, len, 0, now, &bytes, &ns);
+    /* The first has no message before it; the run of the 16 after it makes the sample. */
+    ck_assert_msg(s == (i == 16), "message %d: expected %s, got %d", i,
+                  i == 16 ? "a sample" : "none", s);
+    got += s;
+  }
+  ck_assert_msg(got == 1 && bytes == 16 * len && ns == 16 * 3000,
+                "expected 16 messages in 48 us, got %llu bytes in %llu ns",
+                (unsigned long long)bytes, (unsigned long long)ns);
+  /* A channel message after them makes none; one through the channel that neither waited
+   * nor was queued (it started after the one before completed) begins no run. */
+  uint32_t seq = tubo__adapt_track_start(&t);
+  now += 3000;
+  ck_assert_msg(!tubo__adapt_track_done(&t, seq, 0, 0, 1, len, 0, now, &bytes, &ns),
+                "expected no sample after the other protocol");
+  for (int i = 0; i < 40; i++) {
+    seq = tubo__adapt_track_start(&t);
+    now += 3000;
+    ck_assert_msg(!tubo__adapt_track_done(&t, seq, 0, 0, 0, len, now - 100, now, &bytes, &ns),
+                  "message %d: expected no sample from messages that found an empty ring", i);
+  }
+  /* Completions out of order (a window: channel messages pushed while the receiver still
+   * read earlier single copies): the single copies in order still make their sample. */
+  memset(&t, 0, sizeof t);
+  int order[64], n = 0;
+  for (int i = 0; i < 8; i++)
+    order[n++] = i;
+  for (int i = 41; i < 45; i++)
+    order[n++] = i;
+  for (int i = 8; i < 41; i++)
+    order[n++] = i;
+  t.seq = 64;
+  got = 0;
+  for (int k = 0; k < n; k++) {
+    int cma = order[k] >= 8 && order[k] < 41;
+    now += 3000;
+    got += tubo__adapt_track_done(&t, (uint32_t)order[k], cma, 0, 1, len, 0, now, &bytes, &ns);
+  }
+  ck_assert_msg(got == 2, "expected two samples of 16 single copies, got %d", got);
+  /* A run seen complete all at once (the sender slept through it) makes none. */
+  memset(&t, 0, sizeof t);
+  for (int i = 0; i < 20; i++) {
+    seq = tubo__adapt_track_start(&t);
+    now += 10;
+    ck_assert_msg(!tubo__adapt_track_done(&t, seq, 1, 0, 1, len, 0, now, &bytes, &ns),
+                  "message %d: expected no sample from completions seen 10 ns apart", i);
+  }
+}
+END_TEST
+
+/* The classes: each power of two from 64 KiB to the next, the last open. */
+START_TEST(adapt_classes)
+{
+  static const struct {
+    uint64_t len;
+    int c;
+  } cases[] = {{65535, -1},         {65536, 0},           {131071, 0},    {131072, 1},
+               {(1u << 20) - 1, 3}, {1u << 20, 4},        {4u << 20, 6},  {(4u << 20) + 5, 6},
+               {16u << 20, 8},      {(32u << 20) - 1, 8}, {32u << 20, 9}, {1ull << 40, 9}};
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+    ck_assert_msg(tubo__adapt_class(cases[i].len) == cases[i].c,
+                  "a message of %llu bytes: expected class %d, got %d",
+                  (unsigned long long)cases[i].len, cases[i].c, tubo__adapt_class(cases[i].len));
+  for (int c = 0; c < TUBO__ADAPT_CLASSES; c++) {
+    /* Each class lies within one of tuborun's, so that it starts from that one's choice. */
+    uint64_t lo = tubo__adapt_class_min(c);
+    uint64_t hi = c + 1 < TUBO__ADAPT_CLASSES ? tubo__adapt_class_min(c + 1) - 1 : 1ull << 40;
+    ck_assert_msg(tubo__rndv_class((size_t)lo) == tubo__rndv_class((size_t)hi),
+                  "class %d: expected its sizes within one of tuborun's classes", c);
+  }
+}
+END_TEST
+
 /* ---- Jobs through tuborun ---- */
 
 /* This machine's cache path for a job of two ranks, in directory dir. */
@@ -632,6 +946,28 @@ START_TEST(job_corrupt_cache)
 }
 END_TEST
 
+/* Streams many sizes with protocols alternating (an exploration every other period), and
+ * with the choice fixed by each setting that fixes it. */
+START_TEST(job_adapt_stream)
+{
+  const char *argv[] = {th_tuborun(), "-n",    "2",      "--bind-to",    "core", "--timeout",
+                        "120",        "@self", "--body", "adapt_stream", NULL};
+  static const char *const envs[][3] = {
+      {"TUBO_SHM_ADAPT_PERIOD=2", "TH_ADAPT=on", NULL},
+      {"TUBO_SHM_ADAPT=0", "TH_ADAPT=off", NULL},
+      {"TUBO_SHM_RNDV_BYTES=100000", "TH_ADAPT=off", NULL},
+      {"TUBO_SHM_CMA=0", "TH_ADAPT=off", NULL},
+  };
+  for (size_t i = 0; i < sizeof envs / sizeof envs[0]; i++) {
+    char *out = NULL;
+    int st = th_run(argv, (const char *const *)envs[i], &out);
+    ck_assert_msg(st == 0, "with %s: expected the job to pass, got status %d:\n%s", envs[i][0], st,
+                  out);
+    free(out);
+  }
+}
+END_TEST
+
 static Suite *protocol_suite(void)
 {
   Suite *s = suite_create("protocol");
@@ -645,11 +981,20 @@ static Suite *protocol_suite(void)
   tcase_add_test(tc, classes_of_sizes);
   tcase_add_test(tc, key_of_split);
   suite_add_tcase(s, tc);
+  tc = th_tcase("adapt");
+  tcase_add_test(tc, adapt_converges_and_follows);
+  tcase_add_test(tc, adapt_explores_little);
+  tcase_add_test(tc, adapt_hysteresis);
+  tcase_add_test(tc, adapt_estimate_and_age);
+  tcase_add_test(tc, adapt_track_runs);
+  tcase_add_test(tc, adapt_classes);
+  suite_add_tcase(s, tc);
   tc = th_tcase("jobs");
   tcase_add_test(tc, job_from_cache);
   tcase_add_test(tc, job_settings_win);
   tcase_add_test(tc, job_oversubscribed);
   tcase_add_test(tc, job_corrupt_cache);
+  tcase_add_test(tc, job_adapt_stream);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "adapt.h"
 #include "launch/jobctl.h"
 #include "launch/launch.h"
 #include "mpi/mpi_world.h"
@@ -58,6 +59,10 @@ static const info_setting_t info_settings[] = {
     {"TUBO_SHM_CMA", 1, 0, 1, NULL, "0 forbids single-copy (process_vm_readv/writev) transfers"},
     {"TUBO_SHM_RNDV_BYTES", 0, 0, SIZE_MAX, "measured by tuborun, else by cache sharing",
      "single copy from this size for every pair"},
+    {"TUBO_SHM_ADAPT", 1, 0, 2, NULL,
+     "the sender moves each size class to the protocol it sees faster (0: no; 2: report)"},
+    {"TUBO_SHM_ADAPT_PERIOD", TUBO__ADAPT_PERIOD_DEFAULT, TUBO__ADAPT_PERIOD_MIN, 1u << 20, NULL,
+     "one exploration of the other protocol in this many"},
     {"TUBO_SHM_SPLIT_BYTES", TUBO__SHM_SPLIT_DEFAULT, 0, SIZE_MAX, NULL,
      "messages by RTS from this size are copied by both ranks at once (0: never)"},
     {"TUBO_SHM_ASYM_FENCE", 1, 0, 1, NULL, "0: full fences instead of membarrier"},
@@ -363,6 +368,15 @@ int tuboinfo_protocol(tuboinfo_t *t)
                    "as tuborun measures it per kind of pair (--report-bindings); unmeasured, "
                    "from %s between ranks sharing no L2 or L3",
                    tubo__size_text(from, a, sizeof a));
+    /* The sender adapts the choice from where it starts, where it is not fixed. */
+    int adapt =
+        from != 0 && !forced && !info_oversubscribed(t) && info_u64("TUBO_SHM_ADAPT", 1, 0, 2) != 0;
+    if (from != 0 && !forced && !info_oversubscribed(t))
+      tuboinfo_add(t, NULL, "shm protocol per size",
+                   adapt ? "from there, each rank moves each peer's size classes to the protocol "
+                           "it sees faster (TUBO_SHM_ADAPT)"
+                         : "as it starts (TUBO_SHM_ADAPT=0)");
+    tuboinfo_add(t, "protocol:shm:adapt", NULL, "%d", adapt);
     tuboinfo_add(t, "protocol:shm:single_copy_from", NULL, "%llu", (unsigned long long)from);
     tuboinfo_add(t, "protocol:shm:pairs", NULL, "%ld", pairs);
     tuboinfo_add(t, "protocol:shm:pairs_sharing_cache", NULL, "%ld", share);

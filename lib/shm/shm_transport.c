@@ -825,10 +825,20 @@ static uint32_t shm_measured_rndv(const shm_state_t *s, int kind)
  * parallel only while both ranks run, and ranks that take turns on a unit cross it a
  * ring's worth per turn, a switch of process each, where the receiver of a single copy
  * reads the whole message in its own turn (64 ranks on 2 vCPUs: a point-to-point bcast of
- * 1 MiB 2.7x faster, doc/benchmarks.md). The measurement ran two processes on two units. */
+ * 1 MiB 2.7x faster, doc/benchmarks.md). The measurement ran two processes on two units.
+ *
+ * Unless TUBO_SHM_ADAPT=0, the choice made so is where each pair starts: the sender then
+ * times its large messages and moves each size class to the protocol it finds faster
+ * (adapt.h), since the measurement timed a model of the two paths, once, and the host's
+ * state changes within minutes. Not where TUBO_SHM_RNDV_BYTES fixes the choice, nor where
+ * ranks take turns on units: a rate seen then is the scheduler's more than the protocol's,
+ * and exploring the channel would cost a switch of process per ring. */
 static void shm_choose_rndv(shm_state_t *s)
 {
   uint64_t forced = tubo__setting_u64("TUBO_SHM_RNDV_BYTES", 0, 0, SIZE_MAX);
+  int adapt = (int)tubo__setting_u64("TUBO_SHM_ADAPT", 1, 0, 2);
+  uint64_t period = tubo__setting_u64("TUBO_SHM_ADAPT_PERIOD", TUBO__ADAPT_PERIOD_DEFAULT,
+                                      TUBO__ADAPT_PERIOD_MIN, 1u << 20);
   for (int p = 0; p < s->size; p++) {
     if (p == s->rank)
       continue;
@@ -845,6 +855,9 @@ static void shm_choose_rndv(shm_state_t *s)
       tubo__tp_set_rndv(s->w, shm_world(s, p),
                         kind == TUBO__PAIR_L2 || kind == TUBO__PAIR_L3 ? SIZE_MAX
                                                                        : TUBO__SHM_RNDV_DEFAULT);
+    /* Without memory to adapt, the choice made so holds. */
+    if (adapt && !forced && !tubo__tp_oversubscribed(s->w))
+      (void)tubo__tp_adapt(s->w, shm_world(s, p), (uint32_t)period, adapt == 2);
   }
 }
 
