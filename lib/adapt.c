@@ -97,12 +97,31 @@ int tubo__adapt_sample(tubo__adapt_t *a, int proto, uint64_t bytes, uint64_t ns,
   return 0;
 }
 
+int tubo__adapt_pick_split(tubo__adapt_t *a, tubo__adapt_t *split, uint32_t period)
+{
+  if (a->use == TUBO__ADAPT_CMA)
+    return tubo__adapt_pick(split, period);
+  uint64_t k = a->explored > 0 ? (a->explored - 1) / (a->explore ? a->explore : 1) : 0;
+  return (k & 1) ? split->use : !split->use;
+}
+
+int tubo__adapt_sample_way(tubo__adapt_t *a, tubo__adapt_t *split, int way, uint64_t bytes,
+                           uint64_t ns, uint64_t now)
+{
+  if (way == TUBO__ADAPT_WAY_CHAN || split == NULL)
+    return tubo__adapt_sample(a, way != TUBO__ADAPT_WAY_CHAN, bytes, ns, now);
+  int s = way == TUBO__ADAPT_WAY_SPLIT;
+  (void)tubo__adapt_sample(split, s, bytes, ns, now);
+  if (a->use == TUBO__ADAPT_CHAN || s == split->use)
+    return tubo__adapt_sample(a, TUBO__ADAPT_CMA, bytes, ns, now);
+  return 0;
+}
+
 int tubo__adapt_track_done(tubo__adapt_track_t *t, uint32_t seq, int proto, int cls, int ok,
                            uint64_t len, uint64_t start, uint64_t now, uint64_t *bytes,
                            uint64_t *ns)
 {
   const unsigned k = TUBO__ADAPT_TRACK, prev = (seq - 1u) % k;
-  proto = proto != 0;
   int after_same = seq > 0 && t->done[prev].seq == seq && t->done[prev].proto == proto;
   uint64_t prev_at = t->done[prev].at;
   /* Over a later message's record, where one completes that long after it: that one's
