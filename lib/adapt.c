@@ -97,12 +97,23 @@ int tubo__adapt_sample(tubo__adapt_t *a, int proto, uint64_t bytes, uint64_t ns,
   return 0;
 }
 
-int tubo__adapt_pick_split(tubo__adapt_t *a, tubo__adapt_t *split, uint32_t period)
+int tubo__adapt_pick_split(tubo__adapt_t *a, tubo__adapt_t *split, uint32_t period, uint64_t now)
 {
-  if (a->use == TUBO__ADAPT_CMA)
+  if (a->use == TUBO__ADAPT_CMA) {
+    split->try_left = 0;
     return tubo__adapt_pick(split, period);
-  uint64_t k = a->explored > 0 ? (a->explored - 1) / (a->explore ? a->explore : 1) : 0;
-  return (k & 1) ? split->use : !split->use;
+  }
+  if (split->try_left == 0) {
+    double other = tubo__adapt_rate(split, !split->use, now);
+    double in_use = tubo__adapt_rate(split, split->use, now);
+    int way = split->use;
+    if (other <= 0 || (in_use > 0 && other > in_use))
+      way = !split->use;
+    split->try_way = (uint8_t)way;
+    split->try_left = a->explore;
+  }
+  split->try_left--;
+  return split->try_way;
 }
 
 int tubo__adapt_sample_way(tubo__adapt_t *a, tubo__adapt_t *split, int way, uint64_t bytes,
@@ -111,7 +122,12 @@ int tubo__adapt_sample_way(tubo__adapt_t *a, tubo__adapt_t *split, int way, uint
   if (way == TUBO__ADAPT_WAY_CHAN || split == NULL)
     return tubo__adapt_sample(a, way != TUBO__ADAPT_WAY_CHAN, bytes, ns, now);
   int s = way == TUBO__ADAPT_WAY_SPLIT;
-  (void)tubo__adapt_sample(split, s, bytes, ns, now);
+  if (tubo__adapt_sample(split, s, bytes, ns, now)) {
+    /* Single copy now goes the other way: what the class knows of it is that way's. */
+    memcpy(a->s[TUBO__ADAPT_CMA], split->s[split->use], sizeof a->s[TUBO__ADAPT_CMA]);
+    a->next[TUBO__ADAPT_CMA] = split->next[split->use];
+    return 0;
+  }
   if (a->use == TUBO__ADAPT_CHAN || s == split->use)
     return tubo__adapt_sample(a, TUBO__ADAPT_CMA, bytes, ns, now);
   return 0;

@@ -102,6 +102,10 @@ typedef struct tubo__adapt {
   uint64_t picked;   /* messages picked */
   uint64_t explored; /* of them, sent with the other protocol to measure it */
   uint32_t switches; /* times the class changed protocol */
+  /* As a choice of split or whole: the way of an exploration of single copy made from the
+   * channel (tubo__adapt_pick_split), and its messages left. */
+  uint8_t try_way;
+  uint32_t try_left;
 } tubo__adapt_t;
 
 /* Starts a class of messages of at least min_len bytes on protocol use. Its first
@@ -119,20 +123,22 @@ int tubo__adapt_pick(tubo__adapt_t *a, uint32_t period);
 int tubo__adapt_sample(tubo__adapt_t *a, int proto, uint64_t bytes, uint64_t ns, uint64_t now);
 
 /* For a message of class a longer than TUBO__ADAPT_SPLIT_FROM that tubo__adapt_pick sent
- * by single copy: whether it goes split (1) or whole (0), split being the class's choice
- * of the two. Where the class uses single copy, that choice picks (and explores); where it
- * uses the channel, the message is part of an exploration of single copy, which goes the
- * way that choice does not use, then the way it uses, in turn: a class started on the
+ * by single copy, at time now: whether it goes split (1) or whole (0), split being the
+ * class's choice of the two. Where the class uses single copy, that choice picks (and
+ * explores); where it uses the channel, the message is part of an exploration of single
+ * copy, all of which goes one way: the way that choice has no current estimate of (the
+ * one it does not use first), else the way it estimates faster. A class started on the
  * channel thus measures the split too (its whole single copy may lose where the split
  * would win). */
-int tubo__adapt_pick_split(tubo__adapt_t *a, tubo__adapt_t *split, uint32_t period);
+int tubo__adapt_pick_split(tubo__adapt_t *a, tubo__adapt_t *split, uint32_t period, uint64_t now);
 
 /* Records a run's sample that went by way (TUBO__ADAPT_WAY_*) in class a, as
  * tubo__adapt_sample, and, where split is not NULL (single copies of the run could go
  * split or whole), a single copy's in the class's choice split too. Class a learns of a
  * single copy only the way in use (the other way's explorations would drag its estimate
  * down and move it to the channel on a way not used), or, where a uses the channel, every
- * way (its explorations of single copy). Returns 1 where a switched protocol. */
+ * way (its explorations of single copy); where the choice switches way, a's estimate of
+ * single copy becomes that of the new way. Returns 1 where a switched protocol. */
 int tubo__adapt_sample_way(tubo__adapt_t *a, tubo__adapt_t *split, int way, uint64_t bytes,
                            uint64_t ns, uint64_t now);
 

@@ -190,7 +190,7 @@ static int send_single_copy(tubo_request_t *r, tubo__peer_t *pe, size_t len, uin
   r->timed = (uint8_t)(TUBO__TIMED | (cma ? TUBO__TIMED_CMA : 0));
   /* A single copy longer than the transport always splits: whole or split, as chosen. */
   if (cma && pe->adapt->split_on && len > TUBO__ADAPT_SPLIT_FROM &&
-      tubo__adapt_pick_split(&pe->adapt->cls[c], &pe->adapt->split[c], period))
+      tubo__adapt_pick_split(&pe->adapt->cls[c], &pe->adapt->split[c], period, tubo__os_now_ns()))
     r->timed |= TUBO__TIMED_SPLIT_CHOSEN;
   r->aseq = tubo__adapt_track_start(&pe->adapt->track);
   r->t_start = tubo__os_now_ns();

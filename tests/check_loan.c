@@ -754,25 +754,13 @@ static void body_split_death_private(void)
   split_death_job(0, 0, 4u << 20);
 }
 
-/* Messages of 16 MiB, split where TUBO_SHM_SPLIT_LONG=1. */
+/* Messages of 16 MiB, split where TUBO_SHM_SPLIT_LONG=1: TH_SPLIT_DEATH names the rank
+ * killed ("sender" or "receiver") and the buffers ("heap" or "private"). */
 static void body_split_death_long(void)
 {
-  split_death_job(1, 0, 16u << 20);
-}
-
-static void body_split_death_long_private(void)
-{
-  split_death_job(0, 0, 16u << 20);
-}
-
-static void body_split_recv_death_long(void)
-{
-  split_death_job(1, 1, 16u << 20);
-}
-
-static void body_split_recv_death_long_private(void)
-{
-  split_death_job(0, 1, 16u << 20);
+  const char *how = getenv("TH_SPLIT_DEATH");
+  TH_CHECK(how != NULL, "expected TH_SPLIT_DEATH in the environment");
+  split_death_job(strstr(how, "heap") != NULL, strstr(how, "receiver") != NULL, 16u << 20);
 }
 
 /* Messages longer than 4 MiB, split as the job's settings say (TUBO_SHM_SPLIT_LONG): just
@@ -800,9 +788,6 @@ static const th_body_t bodies[] = {
     {"split_death", body_split_death, TH_SELF_INIT},
     {"split_death_private", body_split_death_private, TH_SELF_INIT},
     {"split_death_long", body_split_death_long, TH_SELF_INIT},
-    {"split_death_long_private", body_split_death_long_private, TH_SELF_INIT},
-    {"split_recv_death_long", body_split_recv_death_long, TH_SELF_INIT},
-    {"split_recv_death_long_private", body_split_recv_death_long_private, TH_SELF_INIT},
     {"split_long", body_split_long, 0},
     {NULL, NULL, 0},
 };
@@ -865,12 +850,14 @@ END_TEST
  * heap and from private memory (by single copy from 64 KiB). */
 START_TEST(split_kill_long)
 {
-  const char *env[] = {"TUBO_SHM_SPLIT_LONG=1", NULL};
-  const char *env_private[] = {"TUBO_SHM_SPLIT_LONG=1", "TUBO_SHM_RNDV_BYTES=64k", NULL};
-  split_kill_run("split_death_long", env);
-  split_kill_run("split_death_long_private", env_private);
-  split_kill_run("split_recv_death_long", env);
-  split_kill_run("split_recv_death_long_private", env_private);
+  static const char *const envs[][4] = {
+      {"TUBO_SHM_SPLIT_LONG=1", "TH_SPLIT_DEATH=sender heap", NULL, NULL},
+      {"TUBO_SHM_SPLIT_LONG=1", "TUBO_SHM_RNDV_BYTES=64k", "TH_SPLIT_DEATH=sender private", NULL},
+      {"TUBO_SHM_SPLIT_LONG=1", "TH_SPLIT_DEATH=receiver heap", NULL, NULL},
+      {"TUBO_SHM_SPLIT_LONG=1", "TUBO_SHM_RNDV_BYTES=64k", "TH_SPLIT_DEATH=receiver private", NULL},
+  };
+  for (size_t i = 0; i < sizeof envs / sizeof envs[0]; i++)
+    split_kill_run("split_death_long", (const char *const *)envs[i]);
 }
 END_TEST
 

@@ -782,8 +782,9 @@ static void split_drive(tubo__adapt_t *a, tubo__adapt_t *sp, split_host_t *h, in
   for (int i = 0; i < n; i++) {
     int way = TUBO__ADAPT_WAY_CHAN;
     if (tubo__adapt_pick(a, TUBO__ADAPT_PERIOD_DEFAULT) == TUBO__ADAPT_CMA)
-      way = tubo__adapt_pick_split(a, sp, TUBO__ADAPT_PERIOD_DEFAULT) ? TUBO__ADAPT_WAY_SPLIT
-                                                                      : TUBO__ADAPT_WAY_WHOLE;
+      way = tubo__adapt_pick_split(a, sp, TUBO__ADAPT_PERIOD_DEFAULT, h->now)
+                ? TUBO__ADAPT_WAY_SPLIT
+                : TUBO__ADAPT_WAY_WHOLE;
     uint64_t ns = (uint64_t)((double)len / h->rate[way]);
     h->now += ns;
     (void)tubo__adapt_sample_way(a, sp, way, len, ns, h->now);
@@ -802,6 +803,13 @@ static void split_expect(const tubo__adapt_t *a, const tubo__adapt_t *sp, int us
                 way[split], switches, name[a->use], way[sp->use], sp->switches);
 }
 
+/* Starts class a on protocol use and its choice sp whole, for messages of len bytes. */
+static void split_start(tubo__adapt_t *a, tubo__adapt_t *sp, int use, uint64_t len)
+{
+  tubo__adapt_init(a, use, len);
+  tubo__adapt_init(sp, TUBO__ADAPT_WHOLE, len);
+}
+
 /* Started whole (the fixed rule) on single copy: where the split runs twice as fast (an
  * Intel VM), the second choice moves to it at its first exploration and stays; where the
  * host changes and the split loses (an AMD host, busy), it moves back. */
@@ -809,8 +817,7 @@ START_TEST(adapt_split_converges)
 {
   uint64_t len = 8u << 20;
   tubo__adapt_t a, sp;
-  tubo__adapt_init(&a, TUBO__ADAPT_CMA, len);
-  tubo__adapt_init(&sp, TUBO__ADAPT_WHOLE, len);
+  split_start(&a, &sp, TUBO__ADAPT_CMA, len);
   split_host_t h = {{11.0, 10.0, 21.0}, 1};
   /* The class's first exploration (of the channel) comes first, then the choice's. */
   split_drive(&a, &sp, &h, 8 + (int)a.explore + (int)sp.explore, len);
@@ -833,8 +840,7 @@ START_TEST(adapt_split_stays_whole)
 {
   uint64_t len = 16u << 20;
   tubo__adapt_t a, sp;
-  tubo__adapt_init(&a, TUBO__ADAPT_CMA, len);
-  tubo__adapt_init(&sp, TUBO__ADAPT_WHOLE, len);
+  split_start(&a, &sp, TUBO__ADAPT_CMA, len);
   split_host_t h = {{12.0, 20.0, 10.0}, 1};
   split_drive(&a, &sp, &h, 50000, len);
   split_expect(&a, &sp, TUBO__ADAPT_CMA, TUBO__ADAPT_WHOLE, 0, "the split at half the rate");
@@ -852,6 +858,39 @@ START_TEST(adapt_split_stays_whole)
 }
 END_TEST
 
+/* Where the choice switches to the split, the class's estimate of single copy is the
+ * split's: a class that left single copy on whole samples comes back at its next sample. */
+START_TEST(adapt_split_estimate_follows)
+{
+  uint64_t len = 8u << 20, now = 1;
+  tubo__adapt_t a, sp;
+  split_start(&a, &sp, TUBO__ADAPT_CMA, len);
+  const struct {
+    int way;
+    double rate;
+  } seq[] = {{TUBO__ADAPT_WAY_WHOLE, 10.0},
+             {TUBO__ADAPT_WAY_WHOLE, 10.0},
+             {TUBO__ADAPT_WAY_CHAN, 12.0},
+             {TUBO__ADAPT_WAY_SPLIT, 24.0}};
+  for (size_t i = 0; i < sizeof seq / sizeof seq[0]; i++) {
+    now += (uint64_t)((double)len / seq[i].rate);
+    (void)tubo__adapt_sample_way(&a, &sp, seq[i].way, len, (uint64_t)((double)len / seq[i].rate),
+                                 now);
+  }
+  double cma = tubo__adapt_rate(&a, TUBO__ADAPT_CMA, now);
+  ck_assert_msg(a.use == TUBO__ADAPT_CHAN && sp.use == TUBO__ADAPT_SPLIT && cma > 23.9 &&
+                    cma < 24.1,
+                "expected the channel, the choice split and single copy estimated at 24 GB/s, got "
+                "%s, %s, %.1f",
+                a.use ? "single copy" : "the channel", sp.use ? "split" : "whole", cma);
+  now += len / 12;
+  (void)tubo__adapt_sample_way(&a, &sp, TUBO__ADAPT_WAY_CHAN, len, len / 12, now);
+  ck_assert_msg(a.use == TUBO__ADAPT_CMA && a.switches == 2,
+                "expected single copy again at the next sample, got %s after %u switches",
+                a.use ? "single copy" : "the channel", a.switches);
+}
+END_TEST
+
 /* A class started on the channel, where single copy whole is slower than the channel but
  * split faster: its explorations of single copy try the split too, and the class moves to
  * single copy split. Where the split is slower and whole faster, it moves to whole. */
@@ -859,8 +898,7 @@ START_TEST(adapt_split_from_channel)
 {
   uint64_t len = 64u << 20;
   tubo__adapt_t a, sp;
-  tubo__adapt_init(&a, TUBO__ADAPT_CHAN, len);
-  tubo__adapt_init(&sp, TUBO__ADAPT_WHOLE, len);
+  split_start(&a, &sp, TUBO__ADAPT_CHAN, len);
   split_host_t h = {{8.0, 5.0, 13.0}, 1};
   split_drive(&a, &sp, &h, 8 + 3 * (int)a.explore, len);
   ck_assert_msg(a.use == TUBO__ADAPT_CMA && a.switches == 1,
@@ -869,8 +907,7 @@ START_TEST(adapt_split_from_channel)
   split_drive(&a, &sp, &h, 20000, len);
   split_expect(&a, &sp, TUBO__ADAPT_CMA, TUBO__ADAPT_SPLIT, 1, "20000 messages later");
   tubo__adapt_t b, bs;
-  tubo__adapt_init(&b, TUBO__ADAPT_CHAN, len);
-  tubo__adapt_init(&bs, TUBO__ADAPT_WHOLE, len);
+  split_start(&b, &bs, TUBO__ADAPT_CHAN, len);
   split_host_t e = {{8.0, 16.0, 5.0}, 1};
   split_drive(&b, &bs, &e, 20000, len);
   split_expect(&b, &bs, TUBO__ADAPT_CMA, TUBO__ADAPT_WHOLE, 0, "whole fastest");
@@ -1218,6 +1255,7 @@ static Suite *protocol_suite(void)
   tcase_add_test(tc, adapt_split_converges);
   tcase_add_test(tc, adapt_split_stays_whole);
   tcase_add_test(tc, adapt_split_from_channel);
+  tcase_add_test(tc, adapt_split_estimate_follows);
   tcase_add_test(tc, adapt_estimate_and_age);
   tcase_add_test(tc, adapt_track_runs);
   tcase_add_test(tc, adapt_classes);
