@@ -43,6 +43,8 @@ static int send_split_begin(tubo__world_t *w, tubo_request_t *r, uint64_t *name)
   if (t->ops->split_begin == NULL)
     return 0;
   int chosen = (r->timed & TUBO__TIMED_SPLIT_CHOSEN) != 0;
+  /* A send that waited for room may go the other way this time (no control block free). */
+  r->timed &= (uint8_t)~TUBO__TIMED_SPLIT;
   if (t->ops->split_begin(t->state, w->peers[r->peer].tpeer, r->buf, r->cap, chosen, name) != 1)
     return 0;
   if (r->timed) /* its samples are told by the way it went */
@@ -180,7 +182,7 @@ static int send_from_heap(tubo__world_t *w, tubo_request_t *r)
 
 /* Whether send r of len bytes (at least its peer's rndv_gate) goes by single copy. Where
  * the sender chooses online (tubo__tp_adapt), its class's choice says, and the send is
- * timed for it. */
+ * timed for it (and, longer than TUBO__ADAPT_SPLIT_FROM, chosen split or whole). */
 static int send_single_copy(tubo_request_t *r, tubo__peer_t *pe, size_t len, uint32_t period)
 {
   int c = tubo__adapt_class(len);
@@ -188,7 +190,7 @@ static int send_single_copy(tubo_request_t *r, tubo__peer_t *pe, size_t len, uin
     return tubo__peer_single_copy(pe, len);
   int cma = tubo__adapt_pick(&pe->adapt->cls[c], period);
   r->timed = (uint8_t)(TUBO__TIMED | (cma ? TUBO__TIMED_CMA : 0));
-  /* A single copy longer than the transport always splits: whole or split, as chosen. */
+  /* A single copy longer than those the transport always splits: whole or split, as chosen. */
   if (cma && pe->adapt->split_on && len > TUBO__ADAPT_SPLIT_FROM &&
       tubo__adapt_pick_split(&pe->adapt->cls[c], &pe->adapt->split[c], period, tubo__os_now_ns()))
     r->timed |= TUBO__TIMED_SPLIT_CHOSEN;

@@ -349,6 +349,25 @@ static void body_split_alone(void)
   }
 }
 
+/* Forks a watcher of the buffer b of len bytes (zeroed, shared with the child) that kills
+ * victim once a byte of its second half is written. Returns the watcher's pid. */
+static pid_t split_watch(unsigned char *b, size_t len, pid_t victim)
+{
+  fflush(stdout);
+  pid_t watcher = fork();
+  TH_CHECK(watcher >= 0, "expected to fork the watcher");
+  if (watcher == 0) {
+    volatile unsigned char *v = b;
+    for (;;)
+      for (size_t k = len / 2; k < len; k += 4096)
+        if (v[k] != 0) {
+          kill(victim, SIGKILL);
+          _exit(0);
+        }
+  }
+  return watcher;
+}
+
 /* The sender of a split message (rank 1) killed while both ranks copy it: a child of the
  * receiver's, which shares its buffer, kills it once the last half of the buffer begins to
  * change. The receive ends, with the whole message or TUBO_EPEER. heap: the buffers are
@@ -371,18 +390,7 @@ static void split_death(int heap, size_t len)
            : mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   TH_CHECK(b != MAP_FAILED, "expected a shared mapping of %zu bytes", len);
   memset(b, 0, len);
-  fflush(stdout);
-  pid_t watcher = fork();
-  TH_CHECK(watcher >= 0, "expected to fork the watcher");
-  if (watcher == 0) {
-    volatile unsigned char *v = b;
-    for (;;)
-      for (size_t k = len / 2; k < len; k += 4096)
-        if (v[k] != 0) {
-          kill(sender, SIGKILL);
-          _exit(0);
-        }
-  }
+  pid_t watcher = split_watch(b, len, sender);
   int rc = 0, n = 0;
   while (rc == 0) {
     rc = tubo_recv(b, len, 1, 2, th_world, TUBO_STATUS_IGNORE);
@@ -699,18 +707,7 @@ static void split_recv_death(int heap, size_t len)
     unsigned char *b = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     TH_CHECK(b != MAP_FAILED, "expected a shared mapping of %zu bytes", len);
     memset(b, 0, len);
-    fflush(stdout);
-    pid_t me = getpid(), watcher = fork();
-    TH_CHECK(watcher >= 0, "expected to fork the watcher");
-    if (watcher == 0) {
-      volatile unsigned char *v = b;
-      for (;;)
-        for (size_t k = len / 2; k < len; k += 4096)
-          if (v[k] != 0) {
-            kill(me, SIGKILL);
-            _exit(0);
-          }
-    }
+    (void)split_watch(b, len, getpid());
     for (;;)
       TH_OK(tubo_recv(b, len, 0, 2, th_world, TUBO_STATUS_IGNORE)); /* until it is killed */
   }
