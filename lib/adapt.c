@@ -97,12 +97,47 @@ int tubo__adapt_sample(tubo__adapt_t *a, int proto, uint64_t bytes, uint64_t ns,
   return 0;
 }
 
+int tubo__adapt_pick_split(tubo__adapt_t *a, tubo__adapt_t *split, uint32_t period, uint64_t now)
+{
+  if (a->use == TUBO__ADAPT_CMA) {
+    split->try_left = 0;
+    return tubo__adapt_pick(split, period);
+  }
+  if (split->try_left == 0) {
+    double other = tubo__adapt_rate(split, !split->use, now);
+    double in_use = tubo__adapt_rate(split, split->use, now);
+    int way = split->use;
+    if (other <= 0 || (in_use > 0 && other > in_use))
+      way = !split->use;
+    split->try_way = (uint8_t)way;
+    split->try_left = a->explore;
+  }
+  split->try_left--;
+  return split->try_way;
+}
+
+int tubo__adapt_sample_way(tubo__adapt_t *a, tubo__adapt_t *split, int way, uint64_t bytes,
+                           uint64_t ns, uint64_t now)
+{
+  if (way == TUBO__ADAPT_WAY_CHAN || split == NULL)
+    return tubo__adapt_sample(a, way != TUBO__ADAPT_WAY_CHAN, bytes, ns, now);
+  int s = way == TUBO__ADAPT_WAY_SPLIT;
+  if (tubo__adapt_sample(split, s, bytes, ns, now)) {
+    /* Single copy now goes the other way: what the class knows of it is that way's. */
+    memcpy(a->s[TUBO__ADAPT_CMA], split->s[split->use], sizeof a->s[TUBO__ADAPT_CMA]);
+    a->next[TUBO__ADAPT_CMA] = split->next[split->use];
+    return 0;
+  }
+  if (a->use == TUBO__ADAPT_CHAN || s == split->use)
+    return tubo__adapt_sample(a, TUBO__ADAPT_CMA, bytes, ns, now);
+  return 0;
+}
+
 int tubo__adapt_track_done(tubo__adapt_track_t *t, uint32_t seq, int proto, int cls, int ok,
                            uint64_t len, uint64_t start, uint64_t now, uint64_t *bytes,
                            uint64_t *ns)
 {
   const unsigned k = TUBO__ADAPT_TRACK, prev = (seq - 1u) % k;
-  proto = proto != 0;
   int after_same = seq > 0 && t->done[prev].seq == seq && t->done[prev].proto == proto;
   uint64_t prev_at = t->done[prev].at;
   /* Over a later message's record, where one completes that long after it: that one's

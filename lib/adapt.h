@@ -23,6 +23,17 @@
 
 enum { TUBO__ADAPT_CHAN = 0, TUBO__ADAPT_CMA = 1 };
 
+/* The second choice, for single copies longer than TUBO__ADAPT_SPLIT_FROM (which the shared
+ * memory transport splits up to, TUBO__SPLIT_MAX): whole, or split between both ranks. It
+ * is made with the same functions, over the same classes, from samples of single copies
+ * only. */
+enum { TUBO__ADAPT_WHOLE = 0, TUBO__ADAPT_SPLIT = 1 };
+#define TUBO__ADAPT_SPLIT_FROM ((uint64_t)4 << 20)
+
+/* A timed message's way, as its runs are told apart: the channel, single copy whole, and
+ * single copy split. */
+enum { TUBO__ADAPT_WAY_CHAN = 0, TUBO__ADAPT_WAY_WHOLE = 1, TUBO__ADAPT_WAY_SPLIT = 2 };
+
 /* The classes of sizes it chooses for: each power of two from 64 KiB up to the next,
  * [64 KiB, 128 KiB) to [16 MiB, 32 MiB), then every longer message. Finer than the four
  * sizes tuborun measures (jobctl.h), each within one of those, so that a choice finds
@@ -91,6 +102,10 @@ typedef struct tubo__adapt {
   uint64_t picked;   /* messages picked */
   uint64_t explored; /* of them, sent with the other protocol to measure it */
   uint32_t switches; /* times the class changed protocol */
+  /* As a choice of split or whole: the way of an exploration of single copy made from the
+   * channel (tubo__adapt_pick_split), and its messages left. */
+  uint8_t try_way;
+  uint32_t try_left;
 } tubo__adapt_t;
 
 /* Starts a class of messages of at least min_len bytes on protocol use. Its first
@@ -106,6 +121,26 @@ int tubo__adapt_pick(tubo__adapt_t *a, uint32_t period);
  * now, and switches the class when the other protocol's estimate beats the one in use by
  * TUBO__ADAPT_SWITCH_8THS/8. Returns 1 when it switched, else 0. */
 int tubo__adapt_sample(tubo__adapt_t *a, int proto, uint64_t bytes, uint64_t ns, uint64_t now);
+
+/* For a message of class a longer than TUBO__ADAPT_SPLIT_FROM that tubo__adapt_pick sent
+ * by single copy, at time now: whether it goes split (1) or whole (0), split being the
+ * class's choice of the two. Where the class uses single copy, that choice picks (and
+ * explores); where it uses the channel, the message is part of an exploration of single
+ * copy, all of which goes one way: the way that choice has no current estimate of (the
+ * one it does not use first), else the way it estimates faster. A class started on the
+ * channel thus measures the split too (its whole single copy may lose where the split
+ * would win). */
+int tubo__adapt_pick_split(tubo__adapt_t *a, tubo__adapt_t *split, uint32_t period, uint64_t now);
+
+/* Records a run's sample that went by way (TUBO__ADAPT_WAY_*) in class a, as
+ * tubo__adapt_sample, and, where split is not NULL (single copies of the run could go
+ * split or whole), a single copy's in the class's choice split too. Class a learns of a
+ * single copy only the way in use (the other way's explorations would drag its estimate
+ * down and move it to the channel on a way not used), or, where a uses the channel, every
+ * way (its explorations of single copy); where the choice switches way, a's estimate of
+ * single copy becomes that of the new way. Returns 1 where a switched protocol. */
+int tubo__adapt_sample_way(tubo__adapt_t *a, tubo__adapt_t *split, int way, uint64_t bytes,
+                           uint64_t ns, uint64_t now);
 
 /* Protocol proto's estimate at time now in bytes per nanosecond (GB/s): the second best of
  * its samples not older than TUBO__ADAPT_AGE_NS (the best where there is only one), 0
@@ -137,12 +172,12 @@ static inline uint32_t tubo__adapt_track_start(tubo__adapt_track_t *t)
 }
 
 /* Records the completion at time now of message seq of len bytes and class cls, started at
- * time start, that went by proto. ok is 0 where its time may say nothing of its protocol
- * (a message through the channel that never waited for room: it may have gone into an
- * empty ring at the speed of one copy); such a message counts where it was queued behind
- * the one before it (it started before that one completed), else it begins no run, but
- * goes on with one. Returns 1 where it ends a run
- * that makes a sample: its bytes in *bytes, its time in nanoseconds in *ns; else 0. */
+ * time start, that went by proto (a TUBO__ADAPT_WAY_*: a run is of one way). ok is 0 where its time
+ * may say nothing of its protocol (a message through the channel that never waited for room: it may
+ * have gone into an empty ring at the speed of one copy); such a message counts where it was queued
+ * behind the one before it (it started before that one completed), else it begins no run, but goes
+ * on with one. Returns 1 where it ends a run that makes a sample: its bytes in *bytes, its time in
+ * nanoseconds in *ns; else 0. */
 int tubo__adapt_track_done(tubo__adapt_track_t *t, uint32_t seq, int proto, int cls, int ok,
                            uint64_t len, uint64_t start, uint64_t now, uint64_t *bytes,
                            uint64_t *ns);

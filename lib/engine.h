@@ -99,9 +99,10 @@ static inline void tubo__tp_set_rndv_classes(tubo__world_t *w, int peer, uint32_
 /* Lets the sender choose per size class, from the rates it observes, how messages to peer
  * that could go either way travel (adapt.h), starting from the choice set so far (which
  * rndv_min and rndv_chan go on saying): one exploration in period, and report says whether
- * to print what it chose at the end (the world's, the last call's). Returns 0, or
+ * to print what it chose at the end (the world's, the last call's); split: whether it also
+ * chooses whether single copies longer than TUBO__ADAPT_SPLIT_FROM are split. Returns 0, or
  * TUBO_ENOMEM (the choice set so far then holds). */
-int tubo__tp_adapt(tubo__world_t *w, int peer, uint32_t period, int report);
+int tubo__tp_adapt(tubo__world_t *w, int peer, uint32_t period, int report, int split);
 
 /* Whether this node has more ranks than processing units (its ranks take turns). */
 static inline int tubo__tp_oversubscribed(const tubo__world_t *w)

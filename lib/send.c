@@ -34,14 +34,22 @@ static void sendq_pop(tubo__world_t *w, tubo__peer_t *pe)
 }
 
 /* Lets the transport of send r's peer split its message, which r->off names (its offset in
- * the shared heap, or its address for a single copy): both ranks then copy it, each a part.
- * Returns 1 with the RTS's name for it in *name, else 0 (*name unchanged). */
+ * the shared heap, or its address for a single copy): both ranks then copy it, each a part
+ * (a message longer than TUBO__ADAPT_SPLIT_FROM where the sender chose to split it). Returns
+ * 1 with the RTS's name for it in *name, else 0 (*name unchanged). */
 static int send_split_begin(tubo__world_t *w, tubo_request_t *r, uint64_t *name)
 {
   tubo__tport_t *t = tubo__tport_of(w, r->peer);
   if (t->ops->split_begin == NULL)
     return 0;
-  return t->ops->split_begin(t->state, w->peers[r->peer].tpeer, r->buf, r->cap, name) == 1;
+  int chosen = (r->timed & TUBO__TIMED_SPLIT_CHOSEN) != 0;
+  /* A send that waited for room may go the other way this time (no control block free). */
+  r->timed &= (uint8_t)~TUBO__TIMED_SPLIT;
+  if (t->ops->split_begin(t->state, w->peers[r->peer].tpeer, r->buf, r->cap, chosen, name) != 1)
+    return 0;
+  if (r->timed) /* its samples are told by the way it went */
+    r->timed |= TUBO__TIMED_SPLIT;
+  return 1;
 }
 
 static void send_split_end(tubo__world_t *w, int peer, uint64_t name)
@@ -174,7 +182,7 @@ static int send_from_heap(tubo__world_t *w, tubo_request_t *r)
 
 /* Whether send r of len bytes (at least its peer's rndv_gate) goes by single copy. Where
  * the sender chooses online (tubo__tp_adapt), its class's choice says, and the send is
- * timed for it. */
+ * timed for it (and, longer than TUBO__ADAPT_SPLIT_FROM, chosen split or whole). */
 static int send_single_copy(tubo_request_t *r, tubo__peer_t *pe, size_t len, uint32_t period)
 {
   int c = tubo__adapt_class(len);
@@ -182,6 +190,10 @@ static int send_single_copy(tubo_request_t *r, tubo__peer_t *pe, size_t len, uin
     return tubo__peer_single_copy(pe, len);
   int cma = tubo__adapt_pick(&pe->adapt->cls[c], period);
   r->timed = (uint8_t)(TUBO__TIMED | (cma ? TUBO__TIMED_CMA : 0));
+  /* A single copy longer than those the transport always splits: whole or split, as chosen. */
+  if (cma && pe->adapt->split_on && len > TUBO__ADAPT_SPLIT_FROM &&
+      tubo__adapt_pick_split(&pe->adapt->cls[c], &pe->adapt->split[c], period, tubo__os_now_ns()))
+    r->timed |= TUBO__TIMED_SPLIT_CHOSEN;
   r->aseq = tubo__adapt_track_start(&pe->adapt->track);
   r->t_start = tubo__os_now_ns();
   return cma;
@@ -191,18 +203,24 @@ void tubo__send_timed_done(tubo__world_t *w, tubo_request_t *r)
 {
   tubo__adapt_peer_t *ap = w->peers[r->peer].adapt;
   int cma = (r->timed & TUBO__TIMED_CMA) != 0, waited = (r->timed & TUBO__TIMED_WAITED) != 0;
+  int split = (r->timed & TUBO__TIMED_SPLIT) != 0;
   r->timed = 0;
   if (ap == NULL)
     return;
   uint64_t now = tubo__os_now_ns();
   int c = tubo__adapt_class(r->cap);
+  int way = !cma ? TUBO__ADAPT_WAY_CHAN : split ? TUBO__ADAPT_WAY_SPLIT : TUBO__ADAPT_WAY_WHOLE;
+  if (cma && r->cap > TUBO__ADAPT_SPLIT_FROM)
+    ap->ways[c][split]++;
   uint64_t bytes, ns;
-  if (tubo__adapt_track_done(&ap->track, r->aseq, cma, c, cma || waited, r->cap, r->t_start, now,
-                             &bytes, &ns))
-    tubo__adapt_sample(&ap->cls[c], cma, bytes, ns, now);
+  if (!tubo__adapt_track_done(&ap->track, r->aseq, way, c, cma || waited, r->cap, r->t_start, now,
+                              &bytes, &ns))
+    return;
+  int chosen = ap->split_on && r->cap > TUBO__ADAPT_SPLIT_FROM;
+  (void)tubo__adapt_sample_way(&ap->cls[c], chosen ? &ap->split[c] : NULL, way, bytes, ns, now);
 }
 
-int tubo__tp_adapt(tubo__world_t *w, int peer, uint32_t period, int report)
+int tubo__tp_adapt(tubo__world_t *w, int peer, uint32_t period, int report, int split)
 {
   tubo__peer_t *pe = &w->peers[peer];
   w->adapt_period = period;
@@ -215,7 +233,10 @@ int tubo__tp_adapt(tubo__world_t *w, int peer, uint32_t period, int report)
   for (int c = 0; c < TUBO__ADAPT_CLASSES; c++) {
     uint64_t min = tubo__adapt_class_min(c);
     tubo__adapt_init(&ap->cls[c], tubo__peer_single_copy(pe, (size_t)min), min);
+    /* Whole to start, as the fixed rule had it (on an AMD EPYC host the split lost). */
+    tubo__adapt_init(&ap->split[c], TUBO__ADAPT_WHOLE, min);
   }
+  ap->split_on = split;
   pe->adapt = ap;
   pe->rndv_gate = (size_t)TUBO__ADAPT_MIN;
   return 0;
@@ -243,6 +264,36 @@ static void send_class_text(int c, char *buf, size_t len)
   snprintf(buf, len, "from %s, less than %s", lo, hi);
 }
 
+/* The time of class a's last sample, or 0. */
+static uint64_t send_last_sample(const tubo__adapt_t *a)
+{
+  uint64_t last = 0;
+  for (int k = 0; k < 2; k++)
+    for (int i = 0; i < TUBO__ADAPT_KEEP; i++)
+      if (a->s[k][i].rate > 0 && a->s[k][i].now > last)
+        last = a->s[k][i].now;
+  return last;
+}
+
+/* The line of TUBO_SHM_ADAPT=2 for the single copies longer than 4 MiB of class c (sizes):
+ * the choice of split or whole where the sender makes it, and how many went each way. */
+static void send_split_report(tubo__world_t *w, int p, int c, const char *sizes)
+{
+  static const char *const name[2] = {"whole", "split"};
+  const tubo__adapt_peer_t *ap = w->peers[p].adapt;
+  const tubo__adapt_t *a = &ap->split[c];
+  if (ap->ways[c][0] + ap->ways[c][1] == 0)
+    return;
+  uint64_t last = send_last_sample(a);
+  fprintf(stderr,
+          "tubo: rank %d to %d, single copies %s, longer than 4 MiB: %s (GB/s whole %.1f, "
+          "split %.1f; %llu whole, %llu split, %llu exploring, %u switches)\n",
+          w->rank, p, sizes, ap->split_on ? name[a->use] : "not chosen",
+          tubo__adapt_rate(a, 0, last), tubo__adapt_rate(a, 1, last),
+          (unsigned long long)ap->ways[c][0], (unsigned long long)ap->ways[c][1],
+          (unsigned long long)a->explored, a->switches);
+}
+
 void tubo__send_adapt_fini(tubo__world_t *w)
 {
   static const char *const name[2] = {"channel", "single copy"};
@@ -255,11 +306,7 @@ void tubo__send_adapt_fini(tubo__world_t *w)
       if (a->picked == 0)
         continue;
       /* The estimates as of the class's last sample, however long ago that was. */
-      uint64_t last = 0;
-      for (int k = 0; k < 2; k++)
-        for (int i = 0; i < TUBO__ADAPT_KEEP; i++)
-          if (a->s[k][i].rate > 0 && a->s[k][i].now > last)
-            last = a->s[k][i].now;
+      uint64_t last = send_last_sample(a);
       char sizes[96];
       send_class_text(c, sizes, sizeof sizes);
       fprintf(stderr,
@@ -268,6 +315,7 @@ void tubo__send_adapt_fini(tubo__world_t *w)
               w->rank, p, sizes, name[a->use], tubo__adapt_rate(a, 0, last),
               tubo__adapt_rate(a, 1, last), (unsigned long long)a->picked,
               (unsigned long long)a->explored, a->switches);
+      send_split_report(w, p, c, sizes);
     }
     free(ap);
     w->peers[p].adapt = NULL;

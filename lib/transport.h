@@ -128,10 +128,12 @@ typedef struct tubo__tp_ops {
    * ranks share no memory. split_begin: for a send of len bytes at buf to peer, which an
    * RTS names by *name (its offset in the heap, or its address for a single copy), makes a control
    * block that the sender's progress helps copy through, and gives the RTS's name for it
-   * in *name: returns 1, or 0 where the message is not split (too short, no block free).
+   * in *name: returns 1, or 0 where the message is not split (too short, no block free);
+   * chosen: the sender's online choice split a message longer than TUBO__SPLIT_MAX.
    * split_end: the send that split_begin's name began is over (its FIN came, or it failed):
    * this rank copies no more of it, and the block is free again. */
-  int (*split_begin)(void *state, int peer, const void *buf, size_t len, uint64_t *name);
+  int (*split_begin)(void *state, int peer, const void *buf, size_t len, int chosen,
+                     uint64_t *name);
   void (*split_end)(void *state, uint64_t name);
 
   /* Delivers frames that have arrived (tubo__deliver); returns how many, or an error. */

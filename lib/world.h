@@ -142,7 +142,15 @@ struct tubo_request {
  * receive ends saying so (TUBO__RL_QUEUED), for the caller to take it as any message. */
 enum { TUBO__RL_TAKE = 1, TUBO__RL_QUEUED = 2 };
 
-enum { TUBO__TIMED = 1, TUBO__TIMED_CMA = 2, TUBO__TIMED_WAITED = 4 };
+/* A timed send's flags: timed, by single copy, waited for room in the ring; the sender
+ * chose to split it (longer than TUBO__ADAPT_SPLIT_FROM), and it went split. */
+enum {
+  TUBO__TIMED = 1,
+  TUBO__TIMED_CMA = 2,
+  TUBO__TIMED_WAITED = 4,
+  TUBO__TIMED_SPLIT_CHOSEN = 8,
+  TUBO__TIMED_SPLIT = 16
+};
 
 /* A message that arrived before any receive matched it. */
 typedef struct tubo__umsg {
@@ -187,6 +195,11 @@ typedef struct tubo__peer {
 typedef struct tubo__adapt_peer {
   tubo__adapt_track_t track;
   tubo__adapt_t cls[TUBO__ADAPT_CLASSES];
+  /* Where split_on: single copies longer than TUBO__ADAPT_SPLIT_FROM, whole or split. */
+  int split_on;
+  tubo__adapt_t split[TUBO__ADAPT_CLASSES];
+  /* Those single copies sent, whole and split, however chosen. */
+  uint64_t ways[TUBO__ADAPT_CLASSES][2];
 } tubo__adapt_peer_t;
 
 /* Whether a message of len bytes to pe goes by single copy, where it can (RTS); where the

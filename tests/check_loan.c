@@ -349,14 +349,32 @@ static void body_split_alone(void)
   }
 }
 
+/* Forks a watcher of the buffer b of len bytes (zeroed, shared with the child) that kills
+ * victim once a byte of its second half is written. Returns the watcher's pid. */
+static pid_t split_watch(unsigned char *b, size_t len, pid_t victim)
+{
+  fflush(stdout);
+  pid_t watcher = fork();
+  TH_CHECK(watcher >= 0, "expected to fork the watcher");
+  if (watcher == 0) {
+    volatile unsigned char *v = b;
+    for (;;)
+      for (size_t k = len / 2; k < len; k += 4096)
+        if (v[k] != 0) {
+          kill(victim, SIGKILL);
+          _exit(0);
+        }
+  }
+  return watcher;
+}
+
 /* The sender of a split message (rank 1) killed while both ranks copy it: a child of the
  * receiver's, which shares its buffer, kills it once the last half of the buffer begins to
  * change. The receive ends, with the whole message or TUBO_EPEER. heap: the buffers are
  * tubo_alloc_mem's; else the sender's is malloc's and the receiver's a shared mapping of its
  * own (private to tubo, seen by the child), and the job sends by single copy. */
-static void split_death(int heap)
+static void split_death(int heap, size_t len)
 {
-  size_t len = 4u << 20;
   if (th_rank == 1) {
     pid_t me = getpid();
     TH_OK(tubo_send(&me, sizeof me, 0, 1, th_world));
@@ -372,18 +390,7 @@ static void split_death(int heap)
            : mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   TH_CHECK(b != MAP_FAILED, "expected a shared mapping of %zu bytes", len);
   memset(b, 0, len);
-  fflush(stdout);
-  pid_t watcher = fork();
-  TH_CHECK(watcher >= 0, "expected to fork the watcher");
-  if (watcher == 0) {
-    volatile unsigned char *v = b;
-    for (;;)
-      for (size_t k = len / 2; k < len; k += 4096)
-        if (v[k] != 0) {
-          kill(sender, SIGKILL);
-          _exit(0);
-        }
-  }
+  pid_t watcher = split_watch(b, len, sender);
   int rc = 0, n = 0;
   while (rc == 0) {
     rc = tubo_recv(b, len, 1, 2, th_world, TUBO_STATUS_IGNORE);
@@ -690,26 +697,78 @@ static void body_loan_death(void)
   leaver_job(1);
 }
 
-static void split_death_job(int heap)
+/* A split message longer than 4 MiB (split where TUBO_SHM_SPLIT_LONG=1), its receiver
+ * killed: rank 1 receives into a shared mapping (private to tubo, seen by its child), and
+ * its child kills it once the second half of the buffer is being written. Rank 0's send
+ * from its private buffer, or from the heap where heap, ends with TUBO_EPEER. */
+static void split_recv_death(int heap, size_t len)
+{
+  if (th_rank == 1) {
+    unsigned char *b = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    TH_CHECK(b != MAP_FAILED, "expected a shared mapping of %zu bytes", len);
+    memset(b, 0, len);
+    (void)split_watch(b, len, getpid());
+    for (;;)
+      TH_OK(tubo_recv(b, len, 0, 2, th_world, TUBO_STATUS_IGNORE)); /* until it is killed */
+  }
+  unsigned char *b = buf_get(len, heap);
+  th_fill(b, len, th_seed(0, 1, len, 410));
+  int rc = 0, n = 0;
+  while (rc == 0) {
+    rc = tubo_send(b, len, 1, 2, th_world);
+    n += rc == 0;
+  }
+  TH_CHECK(rc == TUBO_EPEER, "expected TUBO_EPEER once the receiver died, got %s",
+           tubo_err_name(rc));
+  printf("split_death: %d whole messages, then TUBO_EPEER\n", n);
+  fflush(stdout);
+}
+
+/* Which split_death job: the sender killed, or (recv) the receiver; heap buffers or private
+ * ones; messages of len bytes. */
+static void split_death_job(int heap, int recv, size_t len)
 {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
   sigprocmask(SIG_BLOCK, &set, NULL);
   th_init_world(NULL, NULL);
-  split_death(heap);
+  if (recv)
+    split_recv_death(heap, len);
+  else
+    split_death(heap, len);
   int rc = tubo_finalize();
   TH_CHECK(rc == 0 || rc == TUBO_EPEER, "expected tubo_finalize to succeed, got %d", rc);
 }
 
 static void body_split_death(void)
 {
-  split_death_job(1);
+  split_death_job(1, 0, 4u << 20);
 }
 
 static void body_split_death_private(void)
 {
-  split_death_job(0);
+  split_death_job(0, 0, 4u << 20);
+}
+
+/* Messages of 16 MiB, split where TUBO_SHM_SPLIT_LONG=1: TH_SPLIT_DEATH names the rank
+ * killed ("sender" or "receiver") and the buffers ("heap" or "private"). */
+static void body_split_death_long(void)
+{
+  const char *how = getenv("TH_SPLIT_DEATH");
+  TH_CHECK(how != NULL, "expected TH_SPLIT_DEATH in the environment");
+  split_death_job(strstr(how, "heap") != NULL, strstr(how, "receiver") != NULL, 16u << 20);
+}
+
+/* Messages longer than 4 MiB, split as the job's settings say (TUBO_SHM_SPLIT_LONG): just
+ * over, a multiple of the chunk, a short last chunk, and 256 chunks; each with heap buffers
+ * on neither side, the sender's, the receiver's, both. */
+static void body_split_long(void)
+{
+  static const size_t sizes[] = {(4u << 20) + 1, 8u << 20, (16u << 20) + 3, 64u << 20};
+  if (th_rank > 1)
+    return;
+  sizes_each_mode(sizes, sizeof sizes / sizeof sizes[0]);
 }
 
 static const th_body_t bodies[] = {
@@ -725,6 +784,8 @@ static const th_body_t bodies[] = {
     {"split_denied", body_split_denied, 0},
     {"split_death", body_split_death, TH_SELF_INIT},
     {"split_death_private", body_split_death_private, TH_SELF_INIT},
+    {"split_death_long", body_split_death_long, TH_SELF_INIT},
+    {"split_long", body_split_long, 0},
     {NULL, NULL, 0},
 };
 
@@ -782,6 +843,42 @@ START_TEST(split_kill_private)
 }
 END_TEST
 
+/* 16 MiB, split (TUBO_SHM_SPLIT_LONG=1): the sender killed, then the receiver; from the
+ * heap and from private memory (by single copy from 64 KiB). */
+START_TEST(split_kill_long)
+{
+  static const char *const envs[][4] = {
+      {"TUBO_SHM_SPLIT_LONG=1", "TH_SPLIT_DEATH=sender heap", NULL, NULL},
+      {"TUBO_SHM_SPLIT_LONG=1", "TUBO_SHM_RNDV_BYTES=64k", "TH_SPLIT_DEATH=sender private", NULL},
+      {"TUBO_SHM_SPLIT_LONG=1", "TH_SPLIT_DEATH=receiver heap", NULL, NULL},
+      {"TUBO_SHM_SPLIT_LONG=1", "TUBO_SHM_RNDV_BYTES=64k", "TH_SPLIT_DEATH=receiver private", NULL},
+  };
+  for (size_t i = 0; i < sizeof envs / sizeof envs[0]; i++)
+    split_kill_run("split_death_long", (const char *const *)envs[i]);
+}
+END_TEST
+
+/* Messages longer than 4 MiB on every kind of buffer: split always (private ones by single
+ * copy from 64 KiB), and never (the online choice: check_protocol's job_split_stream). */
+START_TEST(split_long)
+{
+  const char *argv[] = {th_tuborun(), "-n",    "2",      "--bind-to",  "core", "--timeout",
+                        "120",        "@self", "--body", "split_long", NULL};
+  static const char *const envs[][3] = {
+      {"TUBO_SHM_SPLIT_LONG=1", "TUBO_SHM_RNDV_BYTES=64k", NULL},
+      {"TUBO_SHM_SPLIT_LONG=1", NULL, NULL},
+      {"TUBO_SHM_SPLIT_LONG=0", "TUBO_SHM_RNDV_BYTES=64k", NULL},
+  };
+  for (size_t i = 0; i < sizeof envs / sizeof envs[0]; i++) {
+    char *out = NULL;
+    int st = th_run(argv, (const char *const *)envs[i], &out);
+    ck_assert_msg(st == 0, "with %s %s: expected the job to pass, got status %d:\n%s", envs[i][0],
+                  envs[i][1] ? envs[i][1] : "", st, out);
+    free(out);
+  }
+}
+END_TEST
+
 static Suite *loan_suite(void)
 {
   Suite *s = suite_create("loan");
@@ -799,6 +896,8 @@ static Suite *loan_suite(void)
   tcase_add_test(tc, loan_death);
   tcase_add_test(tc, split_kill);
   tcase_add_test(tc, split_kill_private);
+  tcase_add_test(tc, split_kill_long);
+  tcase_add_test(tc, split_long);
   suite_add_tcase(s, tc);
   return s;
 }

@@ -207,9 +207,78 @@ static void body_adapt_stream(void)
   }
 }
 
+/* Single copies longer than 4 MiB: rank 0 streams SPLIT_STREAM messages of 4 MiB + 1 and
+ * 8 MiB in turn from private buffers, in windows of non-blocking sends, into receive
+ * buffers private and in the heap in turn; every byte is checked. TH_SPLIT says which
+ * ways rank 0 should have sent them, where they went by single copy: "chosen" (the online
+ * choice, exploring often: both), "always" (TUBO_SHM_SPLIT_LONG=1: split only) or "never"
+ * (TUBO_SHM_SPLIT_LONG=0: whole only). */
+#define SPLIT_STREAM 80
+#define SPLIT_WINDOW 4
+static const size_t split_stream_sizes[] = {(4u << 20) + 1, 8u << 20};
+
+static void body_split_stream(void)
+{
+  const char *want = getenv("TH_SPLIT");
+  TH_CHECK(want != NULL, "expected TH_SPLIT in the environment");
+  if (th_rank > 1)
+    return;
+  int peer = th_rank ^ 1;
+  unsigned char *buf[SPLIT_WINDOW], *heap[SPLIT_WINDOW];
+  for (int k = 0; k < SPLIT_WINDOW; k++) {
+    buf[k] = th_malloc(8u << 20);
+    TH_OK(tubo_alloc_mem(8u << 20, (void **)&heap[k]));
+  }
+  tubo_request_t *req[SPLIT_WINDOW];
+  for (int i0 = 0; i0 < SPLIT_STREAM; i0 += SPLIT_WINDOW) {
+    for (int k = 0; k < SPLIT_WINDOW; k++) {
+      int i = i0 + k;
+      size_t len = split_stream_sizes[i % 2];
+      unsigned char *b = th_rank == 1 && (i / 2) % 2 ? heap[k] : buf[k];
+      if (th_rank == 0) {
+        th_fill(b, len, (uint32_t)i * 2654435761u);
+        TH_OK(tubo_isend(b, len, peer, 6, th_world, &req[k]));
+      } else {
+        TH_OK(tubo_irecv(b, len, peer, 6, th_world, &req[k]));
+      }
+    }
+    tubo_status_t st[SPLIT_WINDOW];
+    TH_OK(tubo_waitall(SPLIT_WINDOW, req, st));
+    for (int k = 0; th_rank == 1 && k < SPLIT_WINDOW; k++) {
+      int i = i0 + k;
+      size_t len = split_stream_sizes[i % 2];
+      TH_EQ("length of the message received", st[k].length, len);
+      TH_CHECK_DATA((i / 2) % 2 ? heap[k] : buf[k], len, (uint32_t)i * 2654435761u,
+                    "message %d of %zu bytes, into a %s buffer", i, len,
+                    (i / 2) % 2 ? "heap" : "private");
+    }
+  }
+  for (int k = 0; k < SPLIT_WINDOW; k++) {
+    free(buf[k]);
+    TH_OK(tubo_free_mem(heap[k]));
+  }
+  if (th_rank != 0 || !tubo__tport_of(tubo__world, peer)->caps.single_copy)
+    return;
+  const tubo__adapt_peer_t *ap = tubo__world->peers[peer].adapt;
+  TH_CHECK(ap != NULL, "expected an online choice to rank %d", peer);
+  TH_CHECK(ap->split_on == (strcmp(want, "chosen") == 0),
+           "TH_SPLIT=%s: expected the choice of split or whole %s", want,
+           ap->split_on ? "off" : "on");
+  for (size_t i = 0; i < 2; i++) {
+    int c = tubo__adapt_class(split_stream_sizes[i]);
+    unsigned long long whole = ap->ways[c][0], split = ap->ways[c][1];
+    int ok = strcmp(want, "chosen") == 0   ? whole > 0 && split > 0
+             : strcmp(want, "always") == 0 ? whole == 0 && split > 0
+                                           : whole > 0 && split == 0;
+    TH_CHECK(ok, "TH_SPLIT=%s, messages of %zu bytes: got %llu single copies whole, %llu split",
+             want, split_stream_sizes[i], whole, split);
+  }
+}
+
 static const th_body_t bodies[] = {
     {"thresholds", body_thresholds, 0},
     {"adapt_stream", body_adapt_stream, 0},
+    {"split_stream", body_split_stream, 0},
     {NULL, NULL, 0},
 };
 
@@ -366,24 +435,54 @@ START_TEST(split_sizes)
   size_t def = TUBO__SHM_SPLIT_DEFAULT;
   const struct {
     size_t n, min;
-    int want;
+    int long_ok, want;
   } cases[] = {
-      {65536, def, 0},
-      {262144, def, 0},
-      {def - 1, def, 0},
-      {def, def, 1},
-      {1u << 20, def, 1},
-      {TUBO__SPLIT_MAX, def, 1},
-      {TUBO__SPLIT_MAX + 1, def, 0},
-      {65536, 65536, 1},
-      {65535, 65536, 0},
-      {1u << 20, 0, 0},
-      {TUBO__SPLIT_MAX, TUBO__SPLIT_MAX + 1, 0},
+      {65536, def, 0, 0},
+      {262144, def, 0, 0},
+      {def - 1, def, 0, 0},
+      {def, def, 0, 1},
+      {1u << 20, def, 0, 1},
+      {TUBO__SPLIT_MAX, def, 0, 1},
+      {TUBO__SPLIT_MAX + 1, def, 0, 0},
+      {TUBO__SPLIT_MAX + 1, def, 1, 1},
+      {(size_t)64 << 20, def, 1, 1},
+      {(size_t)64 << 20, def, 0, 0},
+      {(size_t)TUBO__SPLIT_LONGEST, def, 1, 1},
+      {(size_t)TUBO__SPLIT_LONGEST + 1, def, 1, 0},
+      {def - 1, def, 1, 0},
+      {65536, 65536, 0, 1},
+      {65535, 65536, 0, 0},
+      {1u << 20, 0, 0, 0},
+      {(size_t)8 << 20, 0, 1, 0},
+      {TUBO__SPLIT_MAX, TUBO__SPLIT_MAX + 1, 0, 0},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-    ck_assert_msg(tubo__shm_split_wanted(cases[i].n, cases[i].min) == cases[i].want,
-                  "%zu bytes, split from %zu: expected %s", cases[i].n, cases[i].min,
-                  cases[i].want ? "split" : "whole");
+    ck_assert_msg(
+        tubo__shm_split_wanted(cases[i].n, cases[i].min, cases[i].long_ok) == cases[i].want,
+        "%zu bytes, split from %zu, longer ones %s: expected %s", cases[i].n, cases[i].min,
+        cases[i].long_ok ? "allowed" : "not", cases[i].want ? "split" : "whole");
+  /* Chunks and ranges of long messages: 256 KiB each, the last the rest, every byte once. */
+  const uint64_t lens[] = {((uint64_t)4 << 20) + 1,  (uint64_t)8 << 20,
+                           ((uint64_t)16 << 20) + 3, (uint64_t)64 << 20,
+                           ((uint64_t)1 << 32) + 5,  TUBO__SPLIT_LONGEST};
+  for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+    uint64_t n = lens[i];
+    uint32_t nch = tubo__shm_split_chunks(n);
+    uint64_t want = (n + TUBO__SPLIT_CHUNK - 1) / TUBO__SPLIT_CHUNK;
+    ck_assert_msg(nch == want, "%llu bytes: expected %llu chunks, got %u", (unsigned long long)n,
+                  (unsigned long long)want, nch);
+    ck_assert_msg(nch < UINT32_MAX - 16, "%llu bytes: expected chunks far below 2^32, got %u",
+                  (unsigned long long)n, nch);
+    size_t len0, lenl;
+    size_t at0 = tubo__shm_split_range(n, 0, &len0), atl = tubo__shm_split_range(n, nch - 1, &lenl);
+    ck_assert_msg(at0 == 0 && len0 == TUBO__SPLIT_CHUNK,
+                  "%llu bytes: expected chunk 0 at 0 of 256 KiB, got %zu of %zu",
+                  (unsigned long long)n, at0, len0);
+    ck_assert_msg(atl + lenl == n && lenl > 0 && lenl <= TUBO__SPLIT_CHUNK &&
+                      atl == (size_t)(nch - 1) * TUBO__SPLIT_CHUNK,
+                  "%llu bytes: expected the last chunk to end the message, got %zu + %zu",
+                  (unsigned long long)n, atl, lenl);
+  }
   /* The setting as the library reads it. */
   setenv("TUBO_SHM_SPLIT_BYTES", "64k", 1);
   ck_assert_msg(tubo__shm_split_min() == 65536, "TUBO_SHM_SPLIT_BYTES=64k: expected 65536, got %zu",
@@ -665,6 +764,153 @@ START_TEST(adapt_hysteresis)
   h.rate[1] = 24.0; /* 20% faster */
   adapt_drive(&a, &h, adapt_longest(&a), len, TUBO__ADAPT_PERIOD_DEFAULT);
   adapt_expect(&a, TUBO__ADAPT_CMA, 1, "single copy 20% faster");
+}
+END_TEST
+
+/* ---- The choice of split or whole for single copies longer than 4 MiB ---- */
+
+/* Rates of the channel, single copy whole and split (TUBO__ADAPT_WAY_*), in GB/s. */
+typedef struct {
+  double rate[3];
+  uint64_t now;
+} split_host_t;
+
+/* Picks n messages of len bytes, as send.c does (the protocol, then for a single copy
+ * split or whole), and feeds each one's time at the host's rates back. */
+static void split_drive(tubo__adapt_t *a, tubo__adapt_t *sp, split_host_t *h, int n, uint64_t len)
+{
+  for (int i = 0; i < n; i++) {
+    int way = TUBO__ADAPT_WAY_CHAN;
+    if (tubo__adapt_pick(a, TUBO__ADAPT_PERIOD_DEFAULT) == TUBO__ADAPT_CMA)
+      way = tubo__adapt_pick_split(a, sp, TUBO__ADAPT_PERIOD_DEFAULT, h->now)
+                ? TUBO__ADAPT_WAY_SPLIT
+                : TUBO__ADAPT_WAY_WHOLE;
+    uint64_t ns = (uint64_t)((double)len / h->rate[way]);
+    h->now += ns;
+    (void)tubo__adapt_sample_way(a, sp, way, len, ns, h->now);
+  }
+}
+
+/* Fails unless the class uses protocol use, its single copies split or whole (split), after
+ * exactly switches switches of the second choice. */
+static void split_expect(const tubo__adapt_t *a, const tubo__adapt_t *sp, int use, int split,
+                         unsigned switches, const char *when)
+{
+  static const char *const name[2] = {"the channel", "single copy"}, *const way[2] = {"whole",
+                                                                                      "split"};
+  ck_assert_msg(a->use == use && sp->use == split && sp->switches == switches,
+                "%s: expected %s %s after %u switches, got %s %s after %u", when, name[use],
+                way[split], switches, name[a->use], way[sp->use], sp->switches);
+}
+
+/* Starts class a on protocol use and its choice sp whole, for messages of len bytes. */
+static void split_start(tubo__adapt_t *a, tubo__adapt_t *sp, int use, uint64_t len)
+{
+  tubo__adapt_init(a, use, len);
+  tubo__adapt_init(sp, TUBO__ADAPT_WHOLE, len);
+}
+
+/* Started whole (the fixed rule) on single copy: where the split runs twice as fast (an
+ * Intel VM), the second choice moves to it at its first exploration and stays; where the
+ * host changes and the split loses (an AMD host, busy), it moves back. */
+START_TEST(adapt_split_converges)
+{
+  uint64_t len = 8u << 20;
+  tubo__adapt_t a, sp;
+  split_start(&a, &sp, TUBO__ADAPT_CMA, len);
+  split_host_t h = {{11.0, 10.0, 21.0}, 1};
+  /* The class's first exploration (of the channel) comes first, then the choice's. */
+  split_drive(&a, &sp, &h, 8 + (int)a.explore + (int)sp.explore, len);
+  split_expect(&a, &sp, TUBO__ADAPT_CMA, TUBO__ADAPT_SPLIT, 1, "after the first exploration");
+  split_drive(&a, &sp, &h, 20000, len);
+  split_expect(&a, &sp, TUBO__ADAPT_CMA, TUBO__ADAPT_SPLIT, 1, "20000 messages later");
+  ck_assert_msg(sp.explored > 0 && a.explored > 0,
+                "expected both choices to explore, got %llu and %llu messages",
+                (unsigned long long)sp.explored, (unsigned long long)a.explored);
+  h.rate[TUBO__ADAPT_WAY_SPLIT] = 5.0;
+  split_drive(&a, &sp, &h, adapt_longest(&sp) + (int)sp.explore, len);
+  split_expect(&a, &sp, TUBO__ADAPT_CMA, TUBO__ADAPT_WHOLE, 2, "after the split slowed down");
+}
+END_TEST
+
+/* Where the split is slower than whole (an AMD host), the choice stays whole, and its
+ * explorations of the split do not move the class to the channel, which is slower than
+ * single copy whole but faster than split. */
+START_TEST(adapt_split_stays_whole)
+{
+  uint64_t len = 16u << 20;
+  tubo__adapt_t a, sp;
+  split_start(&a, &sp, TUBO__ADAPT_CMA, len);
+  split_host_t h = {{12.0, 20.0, 10.0}, 1};
+  split_drive(&a, &sp, &h, 50000, len);
+  split_expect(&a, &sp, TUBO__ADAPT_CMA, TUBO__ADAPT_WHOLE, 0, "the split at half the rate");
+  ck_assert_msg(a.switches == 0 && sp.explored > 0,
+                "expected no switch of protocol and the split explored, got %u switches, %llu "
+                "messages exploring the split",
+                a.switches, (unsigned long long)sp.explored);
+  /* Equal within noise, or faster by less than the hysteresis: still whole. */
+  h.rate[TUBO__ADAPT_WAY_SPLIT] = 21.6;
+  split_drive(&a, &sp, &h, 20000, len);
+  split_expect(&a, &sp, TUBO__ADAPT_CMA, TUBO__ADAPT_WHOLE, 0, "the split 8% faster");
+  h.rate[TUBO__ADAPT_WAY_SPLIT] = 24.0;
+  split_drive(&a, &sp, &h, adapt_longest(&sp) + (int)sp.explore, len);
+  split_expect(&a, &sp, TUBO__ADAPT_CMA, TUBO__ADAPT_SPLIT, 1, "the split 20% faster");
+}
+END_TEST
+
+/* Where the choice switches to the split, the class's estimate of single copy is the
+ * split's: a class that left single copy on whole samples comes back at its next sample. */
+START_TEST(adapt_split_estimate_follows)
+{
+  uint64_t len = 8u << 20, now = 1;
+  tubo__adapt_t a, sp;
+  split_start(&a, &sp, TUBO__ADAPT_CMA, len);
+  const struct {
+    int way;
+    double rate;
+  } seq[] = {{TUBO__ADAPT_WAY_WHOLE, 10.0},
+             {TUBO__ADAPT_WAY_WHOLE, 10.0},
+             {TUBO__ADAPT_WAY_CHAN, 12.0},
+             {TUBO__ADAPT_WAY_SPLIT, 24.0}};
+  for (size_t i = 0; i < sizeof seq / sizeof seq[0]; i++) {
+    now += (uint64_t)((double)len / seq[i].rate);
+    (void)tubo__adapt_sample_way(&a, &sp, seq[i].way, len, (uint64_t)((double)len / seq[i].rate),
+                                 now);
+  }
+  double cma = tubo__adapt_rate(&a, TUBO__ADAPT_CMA, now);
+  ck_assert_msg(a.use == TUBO__ADAPT_CHAN && sp.use == TUBO__ADAPT_SPLIT && cma > 23.9 &&
+                    cma < 24.1,
+                "expected the channel, the choice split and single copy estimated at 24 GB/s, got "
+                "%s, %s, %.1f",
+                a.use ? "single copy" : "the channel", sp.use ? "split" : "whole", cma);
+  now += len / 12;
+  (void)tubo__adapt_sample_way(&a, &sp, TUBO__ADAPT_WAY_CHAN, len, len / 12, now);
+  ck_assert_msg(a.use == TUBO__ADAPT_CMA && a.switches == 2,
+                "expected single copy again at the next sample, got %s after %u switches",
+                a.use ? "single copy" : "the channel", a.switches);
+}
+END_TEST
+
+/* A class started on the channel, where single copy whole is slower than the channel but
+ * split faster: its explorations of single copy try the split too, and the class moves to
+ * single copy split. Where the split is slower and whole faster, it moves to whole. */
+START_TEST(adapt_split_from_channel)
+{
+  uint64_t len = 64u << 20;
+  tubo__adapt_t a, sp;
+  split_start(&a, &sp, TUBO__ADAPT_CHAN, len);
+  split_host_t h = {{8.0, 5.0, 13.0}, 1};
+  split_drive(&a, &sp, &h, 8 + 3 * (int)a.explore, len);
+  ck_assert_msg(a.use == TUBO__ADAPT_CMA && a.switches == 1,
+                "expected single copy after the first exploration, got %s after %u switches",
+                a.use ? "single copy" : "the channel", a.switches);
+  split_drive(&a, &sp, &h, 20000, len);
+  split_expect(&a, &sp, TUBO__ADAPT_CMA, TUBO__ADAPT_SPLIT, 1, "20000 messages later");
+  tubo__adapt_t b, bs;
+  split_start(&b, &bs, TUBO__ADAPT_CHAN, len);
+  split_host_t e = {{8.0, 16.0, 5.0}, 1};
+  split_drive(&b, &bs, &e, 20000, len);
+  split_expect(&b, &bs, TUBO__ADAPT_CMA, TUBO__ADAPT_WHOLE, 0, "whole fastest");
 }
 END_TEST
 
@@ -968,6 +1214,27 @@ START_TEST(job_adapt_stream)
 }
 END_TEST
 
+/* Single copies longer than 4 MiB: split or whole as the sender chooses (exploring every
+ * other period, so both ways), as TUBO_SHM_SPLIT_LONG forces, every byte checked. */
+START_TEST(job_split_stream)
+{
+  const char *argv[] = {th_tuborun(), "-n",    "2",      "--bind-to",    "core", "--timeout",
+                        "120",        "@self", "--body", "split_stream", NULL};
+  static const char *const envs[][4] = {
+      {"TUBO_SHM_ADAPT_PERIOD=2", "TH_SPLIT=chosen", NULL, NULL},
+      {"TUBO_SHM_SPLIT_LONG=1", "TUBO_SHM_ADAPT_PERIOD=2", "TH_SPLIT=always", NULL},
+      {"TUBO_SHM_SPLIT_LONG=0", "TUBO_SHM_ADAPT_PERIOD=2", "TH_SPLIT=never", NULL},
+  };
+  for (size_t i = 0; i < sizeof envs / sizeof envs[0]; i++) {
+    char *out = NULL;
+    int st = th_run(argv, (const char *const *)envs[i], &out);
+    ck_assert_msg(st == 0, "with %s: expected the job to pass, got status %d:\n%s", envs[i][0], st,
+                  out);
+    free(out);
+  }
+}
+END_TEST
+
 static Suite *protocol_suite(void)
 {
   Suite *s = suite_create("protocol");
@@ -985,6 +1252,10 @@ static Suite *protocol_suite(void)
   tcase_add_test(tc, adapt_converges_and_follows);
   tcase_add_test(tc, adapt_explores_little);
   tcase_add_test(tc, adapt_hysteresis);
+  tcase_add_test(tc, adapt_split_converges);
+  tcase_add_test(tc, adapt_split_stays_whole);
+  tcase_add_test(tc, adapt_split_from_channel);
+  tcase_add_test(tc, adapt_split_estimate_follows);
   tcase_add_test(tc, adapt_estimate_and_age);
   tcase_add_test(tc, adapt_track_runs);
   tcase_add_test(tc, adapt_classes);
@@ -995,6 +1266,7 @@ static Suite *protocol_suite(void)
   tcase_add_test(tc, job_oversubscribed);
   tcase_add_test(tc, job_corrupt_cache);
   tcase_add_test(tc, job_adapt_stream);
+  tcase_add_test(tc, job_split_stream);
   suite_add_tcase(s, tc);
   return s;
 }

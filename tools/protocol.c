@@ -519,10 +519,14 @@ static uint64_t proto_timed(proto_run_t *r, unsigned op, size_t n, unsigned reps
   return rc == 0 ? (t ? t : 1) : 0;
 }
 
-/* The single copy of n bytes as the library makes it: split or whole. */
+/* The single copy of n bytes as the library makes it: split or whole. The sizes measured
+ * end at TUBO__SPLIT_MAX (4 MiB), below the sender's choice of split or whole for longer
+ * messages, which the ranks make themselves. */
+_Static_assert(TUBO__RNDV_SIZE(TUBO__PROTO_NSIZES - 1) <= TUBO__SPLIT_MAX,
+               "a size measured would be split as the sender chooses");
 static unsigned proto_cma_op(size_t n, size_t split_min)
 {
-  return tubo__shm_split_wanted(n, split_min) ? PROTO_OP_SPLIT : PROTO_OP_CMA;
+  return tubo__shm_split_wanted(n, split_min, 0) ? PROTO_OP_SPLIT : PROTO_OP_CMA;
 }
 
 /* The reader: starts the sender on unit b, then times both protocols at every size. */

@@ -4,6 +4,7 @@
 
 #include <string.h>
 
+#include "adapt.h"
 #include "copy.h"
 #include "os/os.h"
 #include "settings.h"
@@ -17,11 +18,22 @@ size_t tubo__shm_split_min(void)
                                    (uint64_t)SIZE_MAX);
 }
 
+int tubo__shm_split_long(void)
+{
+  return (int)tubo__setting_u64("TUBO_SHM_SPLIT_LONG", TUBO__SPLIT_LONG_CHOSEN,
+                                TUBO__SPLIT_LONG_NEVER, TUBO__SPLIT_LONG_CHOSEN);
+}
+
 void tubo__shm_split_init(shm_state_t *s)
 {
   memset(&s->splits, 0, sizeof s->splits);
   s->splits.min = tubo__shm_split_min();
+  s->splits.long_mode = tubo__shm_split_long();
 }
+
+/* The sender chooses for the messages the transport would not split otherwise. */
+_Static_assert(TUBO__ADAPT_SPLIT_FROM == TUBO__SPLIT_MAX,
+               "the sender's choice of split must begin where the fixed rule ends");
 
 /* The blocks are 64-byte aligned as they are: a heap block of more than 96 bytes is
  * (heap.h), and a loan's data starts TUBO__LOAN_HDR bytes into its block. */
@@ -43,13 +55,16 @@ static int split_pool(shm_state_t *s)
   return 1;
 }
 
-int tubo__shm_split_begin(void *state, int peer, const void *buf, size_t len, uint64_t *name)
+int tubo__shm_split_begin(void *state, int peer, const void *buf, size_t len, int chosen,
+                          uint64_t *name)
 {
   shm_state_t *s = state;
   tubo__splits_t *sp = &s->splits;
   /* A private message is read with single copies: the RTS named it by its address. */
   int heap = (*name & TUBO__RTS_HEAP) != 0;
-  if (!tubo__shm_split_wanted(len, sp->min) || ~sp->used == 0 ||
+  int long_ok = sp->long_mode == TUBO__SPLIT_LONG_ALWAYS ||
+                (sp->long_mode == TUBO__SPLIT_LONG_CHOSEN && chosen);
+  if (!tubo__shm_split_wanted(len, sp->min, long_ok) || ~sp->used == 0 ||
       (!heap && atomic_load(&s->ctl->cma_denied)) || !split_pool(s))
     return 0;
   int i = __builtin_ctzll(~sp->used);

@@ -24,10 +24,16 @@
 /* Default of TUBO_SHM_SPLIT_BYTES: messages of this many bytes or more are split. */
 #define TUBO__SHM_SPLIT_DEFAULT ((size_t)512 << 10)
 
-/* Longer messages are not split: beyond the caches, two cores copying share the memory's
- * bandwidth, and on the 2-vCPU VM of doc/benchmarks.md 8 and 16 MiB ran no faster split
- * on a quiet machine and up to 2x slower on a busy one (doc/large-messages.md). */
+/* Longer messages are split only where TUBO_SHM_SPLIT_LONG says so: by default where the
+ * sender's online choice (adapt.h, send.c) found the split faster for the size class.
+ * Beyond the caches two cores copying share the memory's bandwidth: on an AMD EPYC host
+ * 8 and 16 MiB ran no faster split on a quiet machine and up to 2x slower on a busy one,
+ * on an Intel Xeon 2-vCPU VM 8-64 MiB ran twice as fast split (doc/large-messages.md). */
 #define TUBO__SPLIT_MAX ((size_t)4 << 20)
+
+/* TUBO_SHM_SPLIT_LONG: messages longer than TUBO__SPLIT_MAX are split never (as up to
+ * 4 MiB they always are), always, or where the sender chose it (the default). */
+enum { TUBO__SPLIT_LONG_NEVER = 0, TUBO__SPLIT_LONG_ALWAYS = 1, TUBO__SPLIT_LONG_CHOSEN = 2 };
 
 /* Control blocks each rank holds at once; a send that finds none free is not split. */
 #define TUBO__SPLIT_SLOTS 64
@@ -35,6 +41,9 @@
  * TUBO__SPLIT_CHUNK_MIN). */
 #define TUBO__SPLIT_CHUNK     ((size_t)256 << 10)
 #define TUBO__SPLIT_CHUNK_MIN ((size_t)32 << 10)
+/* The longest message split at all (256 TiB): its chunks (2^30), and the claims past them
+ * (one or two per rank and message), stay far below the 32-bit counters' limit. */
+#define TUBO__SPLIT_LONGEST ((uint64_t)TUBO__SPLIT_CHUNK << 30)
 
 /* The chunk of a message of n bytes: TUBO__SPLIT_CHUNK, or a quarter of a shorter message
  * (whole pages, at least TUBO__SPLIT_CHUNK_MIN), so that it makes chunks for both ranks.
@@ -68,11 +77,16 @@ static inline size_t tubo__shm_split_range(uint64_t n, uint32_t k, size_t *len)
  * transport at start-up and by tuborun's measurement (tools/protocol.c). */
 size_t tubo__shm_split_min(void);
 
+/* TUBO_SHM_SPLIT_LONG (TUBO__SPLIT_LONG_*). Read by the transport at start-up and by
+ * tuborun's measurement. */
+int tubo__shm_split_long(void);
+
 /* Whether a message of n bytes is split where the setting is split_min: from split_min
- * (not 0) to TUBO__SPLIT_MAX. */
-static inline int tubo__shm_split_wanted(size_t n, size_t split_min)
+ * (not 0) to TUBO__SPLIT_MAX, and longer (to TUBO__SPLIT_LONGEST) where long_ok. */
+static inline int tubo__shm_split_wanted(size_t n, size_t split_min, int long_ok)
 {
-  return split_min != 0 && n >= split_min && n <= TUBO__SPLIT_MAX;
+  return split_min != 0 && n >= split_min &&
+         (n <= TUBO__SPLIT_MAX || (long_ok && (uint64_t)n <= TUBO__SPLIT_LONGEST));
 }
 
 /* Where a control block's message or buffer lies: in the heap (an offset), or in the
@@ -96,6 +110,7 @@ struct tubo__shm_split {
 /* A sender's record of its control blocks, in its own memory. */
 typedef struct tubo__splits {
   size_t min;                   /* messages of this many bytes or more are split; 0: none */
+  int long_mode;                /* TUBO_SHM_SPLIT_LONG: longer than TUBO__SPLIT_MAX */
   struct tubo__shm_split *pool; /* TUBO__SPLIT_SLOTS blocks, NULL until the first split */
   uint64_t pool_off;            /* its offset in the heap */
   uint64_t used;                /* a bit per block in use */
@@ -111,7 +126,8 @@ struct shm_state;
 void tubo__shm_split_init(struct shm_state *s);
 
 /* The transport's split_begin and split_end (transport.h). */
-int tubo__shm_split_begin(void *state, int peer, const void *buf, size_t len, uint64_t *name);
+int tubo__shm_split_begin(void *state, int peer, const void *buf, size_t len, int chosen,
+                          uint64_t *name);
 void tubo__shm_split_end(void *state, uint64_t name);
 
 /* The sender's part: copies the chunks left of every split message whose receiver has

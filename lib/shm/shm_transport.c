@@ -857,7 +857,8 @@ static void shm_choose_rndv(shm_state_t *s)
                                                                        : TUBO__SHM_RNDV_DEFAULT);
     /* Without memory to adapt, the choice made so holds. */
     if (adapt && !forced && !tubo__tp_oversubscribed(s->w))
-      (void)tubo__tp_adapt(s->w, shm_world(s, p), (uint32_t)period, adapt == 2);
+      (void)tubo__tp_adapt(s->w, shm_world(s, p), (uint32_t)period, adapt == 2,
+                           s->splits.long_mode == TUBO__SPLIT_LONG_CHOSEN);
   }
 }
 
