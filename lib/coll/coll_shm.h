@@ -61,6 +61,7 @@
 #include <stdint.h>
 
 #include "coll/coll.h"
+#include "launch/jobctl.h"
 #include "patterns/objmem.h"
 #include "topo.h"
 
@@ -145,6 +146,12 @@ typedef struct shmc {
   /* Whether every rank can read every other rank's memory (the shm transport's single
    * copy): the same on every rank, from the job's control block. */
   int direct;
+  /* Where direct: the sizes its starting choice sends by single copy between every pair
+   * (world.h's rndv_min and rndv_chan over the communicator's pairs, the same on every
+   * rank: shmc_direct_for). */
+  size_t direct_min;
+  uint8_t direct_chan;
+  int writes;            /* direct, and every rank can write every other's memory too */
   uint64_t direct_calls; /* collectives whose ranks read the root's buffer (tests look) */
   uint64_t rang, slept;  /* bells this rank rang, and sleeps on them (tests look) */
   /* The one-copy collectives' scratch (coll_shm_big.c). */
@@ -170,6 +177,20 @@ static inline int shmc_too_many_steps(const shmc_t *s, size_t len, size_t step)
 static inline int shmc_one_copy(const shmc_t *s, size_t len)
 {
   return s->P > 2 && len > s->slot;
+}
+
+/* Whether a bcast, gather, allgather or alltoall moving blocks of len bytes copies them
+ * straight between the ranks' buffers (coll_shm_big.c): of two ranks that can read and
+ * write each other's memory, where the transport starts the pair on single copy for
+ * messages of that size. Of four ranks on 2 vCPUs (taking turns), reading the root's or
+ * each other's buffers took 1.3-3x the scratch's time from 256 KiB (doc/benchmarks.md,
+ * "Direct collectives"). */
+static inline int shmc_direct_for(const shmc_t *s, size_t len)
+{
+  if (s->P != 2 || !s->writes || len <= SHMC_INLINE || len < s->direct_min)
+    return 0;
+  int c = tubo__rndv_class(len);
+  return c < 0 || !((s->direct_chan >> c) & 1u);
 }
 
 /* A scatter whose blocks all fit in this many of the root's records (whole blocks in
@@ -339,6 +360,14 @@ int tubo__shmc_alltoall_big(shmc_t *s, const tubo__coll_args_t *a);
 /* scatter of blocks past a slot where s->direct: each rank reads its block straight from
  * the root's buffer, in one step (coll_shm_big.c). */
 int tubo__shmc_scatter_direct(shmc_t *s, const tubo__coll_args_t *a);
+/* Of two ranks, where shmc_direct_for says so: bcast and gather, each rank copying half
+ * straight between the two buffers (the root's or the sender's reads or writes the
+ * other's); allgather and alltoall (not in place), each rank reading its blocks straight
+ * from the other's buffer (coll_shm_big.c). */
+int tubo__shmc_bcast_direct(shmc_t *s, const tubo__coll_args_t *a);
+int tubo__shmc_gather_direct(shmc_t *s, const tubo__coll_args_t *a);
+int tubo__shmc_allgather_direct(shmc_t *s, const tubo__coll_args_t *a);
+int tubo__shmc_alltoall_direct(shmc_t *s, const tubo__coll_args_t *a);
 /* Lets the scratch go (teardown). */
 void tubo__shmc_big_free(shmc_t *s);
 
