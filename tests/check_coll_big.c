@@ -525,6 +525,7 @@ static void body_two(void)
   tubo_comm_t *c = cb_dup(NULL, NULL);
   shmc_t *s = cb_engine(c);
   int me = th_rank;
+  uint64_t direct = s->direct_calls, want_direct = 0;
   TH_EQ("ranks", th_size, 2);
   for (int ti = 0; ti < CR_NTYPES; ti++)
     for (int op = 0; op < CR_NOPS; op++) {
@@ -562,6 +563,7 @@ static void body_two(void)
         memcpy(out, in, n * es);
         TH_OK(tubo_allreduce(TUBO_IN_PLACE, out, n, t, cr_ops[op], c));
         cb_two_same(what, t, n, out, want);
+        want_direct += 2 * (uint64_t)(n * es > SHMC_INLINE && shmc_direct_for(s, n * es / 2));
       }
       free(in), free(out), free(want);
     }
@@ -585,6 +587,14 @@ static void body_two(void)
   }
   TH_OK(tubo_allreduce(in, out, n, TUBO_DOUBLE, skew, c));
   cb_same("2-rank allreduce of the user's operation", n, out, want);
+  want_direct += (uint64_t)shmc_direct_for(s, n * sizeof(double) / 2);
+  /* Where single copy starts at 1 KiB (TUBO_SHM_RNDV_BYTES), the large ones read each
+   * other's operands and results (coll_shm_big.c); the results above are the same bits
+   * on both ranks, those each computed alone. */
+  TH_EQ("2-rank allreduces straight between the buffers (where the rule says)",
+        s->direct_calls - direct, want_direct);
+  TH_CHECK(th_variant() != TH_SHM_RNDV || want_direct > 0,
+           "expected direct allreduces where single copy starts at 1 KiB");
   TH_OK(tubo_op_free(&skew));
   TH_OK(tubo_comm_free(&c));
   free(in), free(out), free(want), free(in0);
@@ -622,6 +632,9 @@ static Suite *coll_big_suite(void)
   th_add_job(tc, "wakes", 9, TH_SHM);
   /* Two ranks' reductions beyond a record: a reduce in pieces, an allreduce in halves of pieces. */
   th_add_job(tc, "two", 2, TH_SHM);
+  /* Every size past 1 KiB by single copy: allreduces read each other's buffers. */
+  th_add_job(tc, "two", 2, TH_SHM_RNDV);
+  th_add_job(tc, "big", 2, TH_SHM_RNDV);
   return s;
 }
 

@@ -323,7 +323,7 @@ static int shmc_setup(tubo_comm_t *comm)
   s->check.arg = s;
   tubo__selfcheck_add(comm->w, &s->check);
   comm->coll_state = s;
-  if (s->writes && (rc = shmc_direct_sizes(s)) != 0) {
+  if (s->writes && P == 2 && (rc = shmc_direct_sizes(s)) != 0) {
     shmc_teardown(comm);
     comm->coll_state = NULL;
     return rc;
@@ -348,6 +348,7 @@ static void shmc_teardown(tubo_comm_t *comm)
   free(s->tmp);
   free(s->parts);
   free(s->rest);
+  free(s->pair_tmp);
   free(s);
 }
 

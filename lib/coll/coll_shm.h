@@ -151,9 +151,10 @@ typedef struct shmc {
    * rank: shmc_direct_for). */
   size_t direct_min;
   uint8_t direct_chan;
-  int writes;            /* direct, and every rank can write every other's memory too */
-  uint64_t direct_calls; /* collectives whose ranks read the root's buffer (tests look) */
-  uint64_t rang, slept;  /* bells this rank rang, and sleeps on them (tests look) */
+  int writes;              /* direct, and every rank can write every other's memory too */
+  unsigned char *pair_tmp; /* private: the 2-rank direct allreduce's piece, or NULL */
+  uint64_t direct_calls;   /* collectives whose ranks read the root's buffer (tests look) */
+  uint64_t rang, slept;    /* bells this rank rang, and sleeps on them (tests look) */
   /* The one-copy collectives' scratch (coll_shm_big.c). */
   struct {
     tubo__objmem_t mem; /* base NULL until a call needs it */
@@ -368,6 +369,11 @@ int tubo__shmc_bcast_direct(shmc_t *s, const tubo__coll_args_t *a);
 int tubo__shmc_gather_direct(shmc_t *s, const tubo__coll_args_t *a);
 int tubo__shmc_allgather_direct(shmc_t *s, const tubo__coll_args_t *a);
 int tubo__shmc_alltoall_direct(shmc_t *s, const tubo__coll_args_t *a);
+/* allreduce of two ranks where shmc_direct_for says so for half the vector: each rank reads
+ * the other's operand for its half, combines it into its own output (rank 0's data the
+ * left operand, as in the slots' halves: the same bits), then reads the other half of the
+ * result from the other's output (coll_shm_big.c). */
+int tubo__shmc_allreduce_direct(shmc_t *s, const tubo__coll_args_t *a);
 /* Lets the scratch go (teardown). */
 void tubo__shmc_big_free(shmc_t *s);
 
