@@ -374,6 +374,10 @@ int tubo__shmc_alltoall_direct(shmc_t *s, const tubo__coll_args_t *a);
  * left operand, as in the slots' halves: the same bits), then reads the other half of the
  * result from the other's output (coll_shm_big.c). */
 int tubo__shmc_allreduce_direct(shmc_t *s, const tubo__coll_args_t *a);
+/* The least vector a 2-rank allreduce reads from the other rank: below it the slots' halves,
+ * whose pieces stay in cache, were faster (128-512 KiB: 1.1-1.15x the halves' time; 1 and 4
+ * MiB: 0.5-0.7x; doc/benchmarks.md, "Direct collectives"). */
+#define SHMC_DIRECT_REDUCE_MIN ((size_t)1 << 20)
 /* Lets the scratch go (teardown). */
 void tubo__shmc_big_free(shmc_t *s);
 
