@@ -249,7 +249,7 @@ static void cb_rooted(tubo_comm_t *c, size_t len, int use)
   }
   /* Scatters past a slot read the root's buffer where ranks can read each other's memory
    * (the scratch's cap does not matter then), else go through the scratch as gathers do. */
-  int reads = s->direct && len > s->slot, gathers = shmc_direct_for(s, len);
+  int reads = s->direct && len > s->slot, gathers = shmc_direct_gather(s, len);
   TH_EQ("one-copy gathers and scatters through the scratch (1 or 2 per root where the rule says)",
         s->big.calls - before, (uint64_t)((2 - reads) * P * (use && cb_big(s, len))));
   TH_EQ("scatters that read the root's buffer and gathers straight between the buffers (1 "

@@ -194,6 +194,17 @@ static inline int shmc_direct_for(const shmc_t *s, size_t len)
   return c < 0 || !((s->direct_chan >> c) & 1u);
 }
 
+/* Blocks of a 2-rank gather below this many bytes go straight between the buffers: from
+ * 1 MiB the root's 2 MiB of output no longer stayed in cache, and the slots' pieces were
+ * faster (1 MiB: 2.6x the slots' time here; 64-512 KiB: 0.4-0.5x; doc/benchmarks.md,
+ * "Direct collectives"). */
+#define SHMC_DIRECT_GATHER_MAX ((size_t)1 << 20)
+
+static inline int shmc_direct_gather(const shmc_t *s, size_t len)
+{
+  return len < SHMC_DIRECT_GATHER_MAX && shmc_direct_for(s, len);
+}
+
 /* A scatter whose blocks all fit in this many of the root's records (whole blocks in
  * each) goes through them, a step a record, rather than through the slots: the slots'
  * guard holds the root of scatters in a row until every rank has read the last one, where
