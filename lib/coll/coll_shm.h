@@ -31,7 +31,15 @@
  * more than two ranks copy once through a scratch block of the heap that the
  * communicator keeps between calls (coll_shm_big.c). Where ranks can read each other's
  * memory (the transport's single copy), a scatter of blocks past a slot, of two ranks
- * too, has each rank read its block straight from the root's buffer instead.
+ * too, has each rank read its block straight from the root's buffer instead. Of two ranks
+ * that can also write each other's memory, where the transport starts the pair on single
+ * copy for the size (shmc_direct_for: its starting choice, the same on both ranks, not
+ * what a sender adapts to), bcasts, gathers (blocks below 1 MiB), allgathers, alltoalls
+ * (not in place) and allreduces (from 1 MiB) copy straight between the two ranks'
+ * buffers, named in the ranks' records, one copy per byte and both ranks copying at once
+ * (coll_shm_big.c, "direct"); where single copy is not the pair's choice, the paths above
+ * serve. A rank that fails to copy still publishes its step, with the error in its record,
+ * so that the other fails too rather than wait.
  *
  * Waiting ranks poll as the waiting policy says (waitpol.h), then sleep on the bell of the
  * step they wait for; the rank whose flag completes what sleepers wait for (the last to
@@ -184,8 +192,8 @@ static inline int shmc_one_copy(const shmc_t *s, size_t len)
  * straight between the ranks' buffers (coll_shm_big.c): of two ranks that can read and
  * write each other's memory, where the transport starts the pair on single copy for
  * messages of that size. Of four ranks on 2 vCPUs (taking turns), reading the root's or
- * each other's buffers took 1.3-3x the scratch's time from 256 KiB (doc/benchmarks.md,
- * "Direct collectives"). */
+ * each other's buffers took 1.4-3x the scratch's time from 256 KiB in bcast, gather and
+ * allgather, one run each (doc/benchmarks.md, "Direct collectives of two ranks"). */
 static inline int shmc_direct_for(const shmc_t *s, size_t len)
 {
   if (s->P != 2 || !s->writes || len <= SHMC_INLINE || len < s->direct_min)
@@ -195,9 +203,9 @@ static inline int shmc_direct_for(const shmc_t *s, size_t len)
 }
 
 /* Blocks of a 2-rank gather below this many bytes go straight between the buffers: from
- * 1 MiB the root's 2 MiB of output no longer stayed in cache, and the slots' pieces were
- * faster (1 MiB: 2.6x the slots' time here; 64-512 KiB: 0.4-0.5x; doc/benchmarks.md,
- * "Direct collectives"). */
+ * 1 MiB the slots' pieces were faster, for reasons not found (1 MiB: 1.1-2.6x the slots'
+ * time on the host measured; 64-512 KiB: 0.4-0.5x; doc/benchmarks.md, "Direct collectives
+ * of two ranks"). */
 #define SHMC_DIRECT_GATHER_MAX ((size_t)1 << 20)
 
 static inline int shmc_direct_gather(const shmc_t *s, size_t len)
@@ -387,7 +395,7 @@ int tubo__shmc_alltoall_direct(shmc_t *s, const tubo__coll_args_t *a);
 int tubo__shmc_allreduce_direct(shmc_t *s, const tubo__coll_args_t *a);
 /* The least vector a 2-rank allreduce reads from the other rank: below it the slots' halves,
  * whose pieces stay in cache, were faster (128-512 KiB: 1.1-1.15x the halves' time; 1 and 4
- * MiB: 0.5-0.7x; doc/benchmarks.md, "Direct collectives"). */
+ * MiB: 0.5-0.7x; doc/benchmarks.md, "Direct collectives of two ranks"). */
 #define SHMC_DIRECT_REDUCE_MIN ((size_t)1 << 20)
 /* Lets the scratch go (teardown). */
 void tubo__shmc_big_free(shmc_t *s);

@@ -38,7 +38,24 @@
  * the heap) into its record and publishes k; each other rank reads its own block straight
  * from there (one copy, by the kernel or with memcpy from the heap; all at once, where
  * through the scratch every rank waited for the root's P copies) and publishes k; the
- * root returns once every rank is at k, done reading its buffer. */
+ * root returns once every rank is at k, done reading its buffer.
+ *
+ * The direct collectives of two ranks (coll_shm.h, shmc_direct_for), no scratch, no slot:
+ * bcast and gather, two steps: at k1 each rank names its buffer (the data's source or its
+ * destination) in its record; then the receiving rank reads the first half straight from
+ * the source while the sending rank (bcast: the root; gather: the other) writes the rest
+ * straight into the destination, and each publishes k2 and returns once the other has.
+ * One rank reading all of a 1 MiB bcast alone took longer than the slots' pieces, whose
+ * copy in and copy out overlap; halves keep both ranks copying. allgather and alltoall,
+ * two steps: each names its send buffer at k1 and reads its block(s) from the other's at
+ * once, publishes k2, and returns once the other is done reading its buffer. allreduce,
+ * three steps: each names its operand and its output at k1; rank 0 reads rank 1's operand
+ * for the first half (of whole elements) and rank 1 rank 0's for the second, a piece at a
+ * time, combining each as the slots' halves do (rank 0's data the left operand: the same
+ * bits), publishes k2; once the other has, each reads the other half of the result from
+ * the other's output and publishes k3, returning once the other is at k3. At every step
+ * a rank whose copy failed publishes all the same, the error in its record, and the other
+ * then fails too (TUBO_EPEER). */
 #include "config.h"
 
 #include <stdint.h>
