@@ -582,7 +582,7 @@ static const fc_death_t fc_deaths[] = {
  * tree forced (TUBO_COLL_TREE, groups of consecutive ranks): the victim's leader waits for
  * it, the others for the leaders; the halo's allreduce of one double goes along the tree
  * at 8 ranks in fours. Every size past 1 KiB by single copy (TUBO_SHM_RNDV_BYTES): two
- * ranks' bcasts, gathers, allgathers, alltoalls and allreduces copy straight between their buffers,
+ * ranks' bcasts, gathers, allgathers and alltoalls copy straight between their buffers,
  * waiting for the other's name and then for its copy (coll_shm_big.c). */
 typedef struct fc_env_death {
   fc_death_t d;
@@ -598,7 +598,6 @@ static const fc_env_death_t fc_env_deaths[] = {
     {{"gather_big", 2, "shm", FR_DIE_EXIT, TUBO_EPEER}, "TUBO_SHM_RNDV_BYTES=1024"},
     {{"allgather_big", 2, "shm", FC_KILL, TUBO_EPEER}, "TUBO_SHM_RNDV_BYTES=1024"},
     {{"alltoall_big", 2, "shm", FR_DIE_SEGV, TUBO_EPEER}, "TUBO_SHM_RNDV_BYTES=1024"},
-    {{"allreduce_big", 2, "shm", FC_KILL, TUBO_EPEER}, "TUBO_SHM_RNDV_BYTES=1024"},
 };
 #define FC_NENV_DEATHS ((int)(sizeof fc_env_deaths / sizeof fc_env_deaths[0]))
 

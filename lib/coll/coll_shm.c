@@ -348,7 +348,6 @@ static void shmc_teardown(tubo_comm_t *comm)
   free(s->tmp);
   free(s->parts);
   free(s->rest);
-  free(s->pair_tmp);
   free(s);
 }
 

@@ -34,12 +34,12 @@
  * too, has each rank read its block straight from the root's buffer instead. Of two ranks
  * that can also write each other's memory, where the transport starts the pair on single
  * copy for the size (shmc_direct_for: its starting choice, the same on both ranks, not
- * what a sender adapts to), bcasts, gathers (blocks below 1 MiB), allgathers, alltoalls
- * (not in place) and allreduces (from 1 MiB) copy straight between the two ranks'
- * buffers, named in the ranks' records, one copy per byte and both ranks copying at once
- * (coll_shm_big.c, "direct"); where single copy is not the pair's choice, the paths above
- * serve. A rank that fails to copy still publishes its step, with the error in its record,
- * so that the other fails too rather than wait.
+ * what a sender adapts to), bcasts, gathers (blocks below 1 MiB), allgathers and
+ * alltoalls (not in place) copy straight between the two ranks' buffers, named in their
+ * records, one copy per byte and both ranks copying at once (coll_shm_big.c, "direct");
+ * where single copy is not the pair's choice, the paths above serve. A rank that fails to copy
+ * still publishes its step, with the error in its record, so that the other fails too rather than
+ * wait.
  *
  * Waiting ranks poll as the waiting policy says (waitpol.h), then sleep on the bell of the
  * step they wait for; the rank whose flag completes what sleepers wait for (the last to
@@ -159,10 +159,9 @@ typedef struct shmc {
    * rank: shmc_direct_for). */
   size_t direct_min;
   uint8_t direct_chan;
-  int writes;              /* direct, and every rank can write every other's memory too */
-  unsigned char *pair_tmp; /* private: the 2-rank direct allreduce's piece, or NULL */
-  uint64_t direct_calls;   /* collectives whose ranks read the root's buffer (tests look) */
-  uint64_t rang, slept;    /* bells this rank rang, and sleeps on them (tests look) */
+  int writes;            /* direct, and every rank can write every other's memory too */
+  uint64_t direct_calls; /* collectives whose ranks read the root's buffer (tests look) */
+  uint64_t rang, slept;  /* bells this rank rang, and sleeps on them (tests look) */
   /* The one-copy collectives' scratch (coll_shm_big.c). */
   struct {
     tubo__objmem_t mem; /* base NULL until a call needs it */
@@ -193,7 +192,8 @@ static inline int shmc_one_copy(const shmc_t *s, size_t len)
  * write each other's memory, where the transport starts the pair on single copy for
  * messages of that size. Of four ranks on 2 vCPUs (taking turns), reading the root's or
  * each other's buffers took 1.4-3x the scratch's time from 256 KiB in bcast, gather and
- * allgather, one run each (doc/benchmarks.md, "Direct collectives of two ranks"). */
+ * allgather, one run each (doc/benchmarks.md, 2026-12-07, "direct collectives of two
+ * ranks"). */
 static inline int shmc_direct_for(const shmc_t *s, size_t len)
 {
   if (s->P != 2 || !s->writes || len <= SHMC_INLINE || len < s->direct_min)
@@ -204,8 +204,8 @@ static inline int shmc_direct_for(const shmc_t *s, size_t len)
 
 /* Blocks of a 2-rank gather below this many bytes go straight between the buffers: from
  * 1 MiB the slots' pieces were faster, for reasons not found (1 MiB: 1.1-2.6x the slots'
- * time on the host measured; 64-512 KiB: 0.4-0.5x; doc/benchmarks.md, "Direct collectives
- * of two ranks"). */
+ * time on the host measured; 64-512 KiB: 0.4-0.5x; doc/benchmarks.md, 2026-12-07,
+ * "direct collectives of two ranks"). */
 #define SHMC_DIRECT_GATHER_MAX ((size_t)1 << 20)
 
 static inline int shmc_direct_gather(const shmc_t *s, size_t len)
@@ -388,15 +388,6 @@ int tubo__shmc_bcast_direct(shmc_t *s, const tubo__coll_args_t *a);
 int tubo__shmc_gather_direct(shmc_t *s, const tubo__coll_args_t *a);
 int tubo__shmc_allgather_direct(shmc_t *s, const tubo__coll_args_t *a);
 int tubo__shmc_alltoall_direct(shmc_t *s, const tubo__coll_args_t *a);
-/* allreduce of two ranks where shmc_direct_for says so for half the vector: each rank reads
- * the other's operand for its half, combines it into its own output (rank 0's data the
- * left operand, as in the slots' halves: the same bits), then reads the other half of the
- * result from the other's output (coll_shm_big.c). */
-int tubo__shmc_allreduce_direct(shmc_t *s, const tubo__coll_args_t *a);
-/* The least vector a 2-rank allreduce reads from the other rank: below it the slots' halves,
- * whose pieces stay in cache, were faster (128-512 KiB: 1.1-1.15x the halves' time; 1 and 4
- * MiB: 0.5-0.7x; doc/benchmarks.md, "Direct collectives of two ranks"). */
-#define SHMC_DIRECT_REDUCE_MIN ((size_t)1 << 20)
 /* Lets the scratch go (teardown). */
 void tubo__shmc_big_free(shmc_t *s);
 

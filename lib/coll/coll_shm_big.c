@@ -48,18 +48,12 @@
  * One rank reading all of a 1 MiB bcast alone took longer than the slots' pieces, whose
  * copy in and copy out overlap; halves keep both ranks copying. allgather and alltoall,
  * two steps: each names its send buffer at k1 and reads its block(s) from the other's at
- * once, publishes k2, and returns once the other is done reading its buffer. allreduce,
- * three steps: each names its operand and its output at k1; rank 0 reads rank 1's operand
- * for the first half (of whole elements) and rank 1 rank 0's for the second, a piece at a
- * time, combining each as the slots' halves do (rank 0's data the left operand: the same
- * bits), publishes k2; once the other has, each reads the other half of the result from
- * the other's output and publishes k3, returning once the other is at k3. At every step
+ * once, publishes k2, and returns once the other is done reading its buffer. At every step
  * a rank whose copy failed publishes all the same, the error in its record, and the other
  * then fails too (TUBO_EPEER). */
 #include "config.h"
 
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "coll/coll_shm.h"
@@ -393,8 +387,8 @@ static int shmc_moves_direct(shmc_t *s, const tubo__coll_args_t *a, int each)
  * reads the first half (whole cache lines) straight from src while x writes the rest
  * straight into dst; each publishes k2 with the result of its copy, and returns once the
  * other has, failing where either copy failed. One rank alone reading all of a 1 MiB bcast
- * took longer than the slots' pieces, whose two copies overlap (doc/benchmarks.md, "Direct
- * collectives"). */
+ * took longer than the slots' pieces, whose two copies overlap (doc/benchmarks.md,
+ * 2026-12-07, "direct collectives of two ranks"). */
 static int shmc_pair_direct(shmc_t *s, int x, const unsigned char *src, unsigned char *dst,
                             size_t len)
 {
@@ -448,75 +442,6 @@ int tubo__shmc_allgather_direct(shmc_t *s, const tubo__coll_args_t *a)
 int tubo__shmc_alltoall_direct(shmc_t *s, const tubo__coll_args_t *a)
 {
   return shmc_moves_direct(s, a, 1);
-}
-
-/* Bytes of the private buffer the 2-rank direct allreduce combines through: a piece that
- * stays in the core's cache between its read and its combination. */
-#define SHMC_DIRECT_PIECE (64u << 10)
-
-int tubo__shmc_allreduce_direct(shmc_t *s, const tubo__coll_args_t *a)
-{
-  size_t es = a->t->size, len = a->count * es, mid = a->count / 2 * es;
-  size_t piece = SHMC_DIRECT_PIECE / es * es;
-  const unsigned char *in = a->in_place ? a->rbuf : a->sbuf;
-  unsigned char *out = a->rbuf;
-  int me = s->me, other = 1 - me, rc = 0, rc2;
-  uint32_t k1 = s->step + 1, k2 = k1 + 1, k3 = k2 + 1;
-  if (s->pair_tmp == NULL && (s->pair_tmp = malloc(SHMC_DIRECT_PIECE)) == NULL)
-    return TUBO_ENOMEM;
-  s->direct_calls++;
-  /* Rank 0 combines [0, mid), rank 1 [mid, len). */
-  size_t lo = me == 0 ? 0 : mid, hi = me == 0 ? mid : len;
-  uint64_t names[2] = {shmc_name(s, in, len), shmc_name(s, out, len)};
-  if ((rc2 = tubo__shmc_guard_line(s, k1)) != 0)
-    return rc2;
-  memcpy(shmc_line(s, me, k1)->data, names, sizeof names);
-  tubo__shmc_publish(s, k1, SHMC_WAKE_IF_LAST);
-  if ((rc2 = tubo__shmc_wait(s, other, k1)) != 0)
-    return rc2;
-  /* The other's operand, a piece at a time; the kernel computes inout = in op inout, and
-   * rank 0's data is the left operand, as in the slots' halves (the same bits). */
-  for (size_t off = lo; off < hi && rc == 0; off += piece) {
-    size_t n = shmc_min(piece, hi - off);
-    unsigned char *t = s->pair_tmp;
-    if (me == 0 && !a->in_place)
-      t = out + off; /* read rank 1's data straight into place, combine there */
-    if ((rc = shmc_read_named(s, other, k1, off, t, n)) != 0)
-      break;
-    if (me == 0) {
-      tubo__op_apply(a->op, a->t, in + off, t, n / es);
-      if (t != out + off)
-        memcpy(out + off, t, n);
-    } else {
-      if (!a->in_place)
-        memcpy(out + off, in + off, n);
-      tubo__op_apply(a->op, a->t, t, out + off, n / es);
-    }
-  }
-  if ((rc2 = tubo__shmc_guard_line(s, k2)) != 0)
-    return rc2;
-  shmc_publish_rc(s, k2, rc, SHMC_WAKE_IF_LAST);
-  if ((rc2 = tubo__shmc_wait(s, other, k2)) != 0)
-    return rc2;
-  if (rc == 0)
-    rc = shmc_read_rc(s, other, k2);
-  /* The other's half of the result, from its output. */
-  size_t olo = me == 0 ? mid : 0, ohi = me == 0 ? len : mid;
-  if (rc == 0 && ohi > olo) {
-    uint64_t theirs; /* its output's name, beside its operand's */
-    memcpy(&theirs, shmc_line(s, other, k1)->data + sizeof(uint64_t), sizeof theirs);
-    if ((theirs & TUBO__RTS_SPLIT) || TUBO__RTS_OFF(theirs) >= TUBO__RTS_LOAN - len)
-      rc = TUBO_ECORRUPT;
-    else
-      rc = tubo__peer_read(s->comm->w, tubo__comm_world_rank(s->comm, other), theirs + olo, 0,
-                           out + olo, ohi - olo, ohi - olo);
-  }
-  if ((rc2 = tubo__shmc_guard_line(s, k3)) != 0)
-    return rc2;
-  shmc_publish_rc(s, k3, rc, SHMC_WAKE_IF_LAST);
-  if ((rc2 = tubo__shmc_wait(s, other, k3)) != 0)
-    return rc2;
-  return rc != 0 ? rc : shmc_read_rc(s, other, k3);
 }
 
 int tubo__shmc_alltoall_big(shmc_t *s, const tubo__coll_args_t *a)
