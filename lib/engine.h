@@ -153,6 +153,9 @@ int tubo__heap_name(tubo__world_t *w, int peer, const void *buf, size_t len, uin
  * that transport can neither read src's memory nor reach its heap (match.c). */
 int tubo__peer_read(tubo__world_t *w, int src, uint64_t addr, uint32_t id, void *dst, size_t n,
                     size_t total);
+/* Copies n bytes at src into world rank dst's memory, named as tubo__peer_read names them
+ * (the transport's write): 0, or TUBO_ENOTSUP where it has none, or its error. */
+int tubo__peer_write(tubo__world_t *w, int dst, uint64_t addr, const void *src, size_t n);
 
 /* The message of the sender's request sreq, which the transport took in the background
  * (read_start), is in r's buffer (err 0) or could not be (err): tells the sender and

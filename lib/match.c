@@ -126,6 +126,15 @@ int tubo__peer_read(tubo__world_t *w, int src, uint64_t addr, uint32_t id, void 
   return t->ops->read(t->state, w->peers[src].tpeer, addr, id, dst, n, total);
 }
 
+int tubo__peer_write(tubo__world_t *w, int dst, uint64_t addr, const void *src, size_t n)
+{
+  tubo__tport_t *t = tubo__tport_of(w, dst);
+  int heap = (addr & TUBO__RTS_HEAP) && t->ops->heap_of != NULL;
+  if ((!t->caps.single_copy && !heap) || t->ops->write == NULL)
+    return TUBO_ENOTSUP;
+  return t->ops->write(t->state, w->peers[dst].tpeer, addr, src, n);
+}
+
 /* Tells the sender of an RTS message that its receiver is done with it (FIN), unless
  * its transport completes the send itself. */
 static int match_fin(tubo__world_t *w, int src, uint32_t sreq, int err)

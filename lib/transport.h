@@ -61,6 +61,12 @@ typedef struct tubo__tp_ops {
    * single copy. Returns 0 or an error. */
   int (*read)(void *state, int peer, uint64_t addr, uint32_t id, void *dst, size_t n, size_t total);
 
+  /* Copies n bytes at src into peer's memory at addr, named as read names a buffer (an
+   * address, or with TUBO__RTS_HEAP an offset in the shared heap; never a split message):
+   * the shared-memory collectives' two-rank moves (coll_shm_big.c). NULL where the
+   * transport cannot. Returns 0 or an error. */
+  int (*write)(void *state, int peer, uint64_t addr, const void *src, size_t n);
+
   /* Starts taking the whole message an RTS announced (id, n bytes) into dst, for receive
    * r, and returns 1: the transport calls tubo__read_done(w, r, id, err) from its progress
    * once it is there. Returns 0 where it cannot (the engine calls read instead), or an

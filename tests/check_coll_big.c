@@ -185,7 +185,7 @@ static void cb_bcasts(tubo_comm_t *c, size_t len, int use)
   int P = th_size, me = th_rank;
   shmc_t *s = cb_engine(c);
   unsigned char *buf = th_malloc(len);
-  uint64_t before = s->big.calls;
+  uint64_t before = s->big.calls, direct = s->direct_calls;
   for (int k = 0; k < 2 * P + ROW; k++) {
     int root = k < 2 * P ? k % P : 0;
     for (size_t i = 0; i < len; i++)
@@ -198,6 +198,8 @@ static void cb_bcasts(tubo_comm_t *c, size_t len, int use)
   }
   TH_EQ("one-copy bcasts (every one where the rule says)", s->big.calls - before,
         (uint64_t)((2 * P + ROW) * (use && cb_big(s, len))));
+  TH_EQ("bcasts straight between the ranks' buffers (every one where the rule says)",
+        s->direct_calls - direct, (uint64_t)((2 * P + ROW) * shmc_direct_for(s, len)));
   free(buf);
 }
 
@@ -247,11 +249,12 @@ static void cb_rooted(tubo_comm_t *c, size_t len, int use)
   }
   /* Scatters past a slot read the root's buffer where ranks can read each other's memory
    * (the scratch's cap does not matter then), else go through the scratch as gathers do. */
-  int reads = s->direct && len > s->slot;
+  int reads = s->direct && len > s->slot, gathers = shmc_direct_gather(s, len);
   TH_EQ("one-copy gathers and scatters through the scratch (1 or 2 per root where the rule says)",
         s->big.calls - before, (uint64_t)((2 - reads) * P * (use && cb_big(s, len))));
-  TH_EQ("scatters that read the root's buffer (1 per root where the rule says)",
-        s->direct_calls - direct, (uint64_t)(P * reads));
+  TH_EQ("scatters that read the root's buffer and gathers straight between the buffers (1 "
+        "each per root where the rules say)",
+        s->direct_calls - direct, (uint64_t)(P * (reads + gathers)));
   free(mine);
   free(all);
 }
@@ -295,7 +298,7 @@ static void cb_alls(tubo_comm_t *c, size_t len, int use)
     max = counts[q] > max ? counts[q] : max;
   }
   unsigned char *sb = th_malloc(len * PP), *rb = th_malloc(end > len * PP ? end : len * PP);
-  uint64_t before = s->big.calls;
+  uint64_t before = s->big.calls, direct = s->direct_calls;
   for (int k = 0; k < 2; k++) {
     cb_make(k ? rb + (size_t)me * len : sb, me, 0, len, k);
     TH_OK(tubo_allgather(k ? TUBO_IN_PLACE : sb, rb, len, TUBO_BYTE, c));
@@ -323,6 +326,10 @@ static void cb_alls(tubo_comm_t *c, size_t len, int use)
   }
   TH_EQ("one-copy allgathervs (2 where the rule says)", s->big.calls - before,
         (uint64_t)(2 * (use && cb_big(s, max))));
+  /* Both allgathers, and the alltoall not in place, read the others' buffers where the
+   * rule says. */
+  TH_EQ("allgathers and alltoalls straight from the others' buffers (3 where the rule says)",
+        s->direct_calls - direct, (uint64_t)(3 * shmc_direct_for(s, len)));
   free(counts);
   free(displs);
   free(sb);
@@ -342,6 +349,18 @@ static void body_moves(void)
       cb_alls(c, lens[i], 1);
   }
   cb_scatter_heap(c, lens[1]);
+  /* Of two ranks where every size goes by single copy (TUBO_SHM_RNDV_BYTES=1k): the direct
+   * paths around their threshold (a record, a kibibyte), odd sizes and 1 MiB. */
+  if (th_variant() == TH_SHM_RNDV) {
+    size_t more[5] = {SHMC_INLINE + 1, 1023, 1024, 4097, (size_t)1 << 20};
+    for (int i = 0; i < 5; i++) {
+      TH_EQ("direct paths where single copy starts at 1 KiB (of two ranks)",
+            shmc_direct_for(s, more[i]), th_size == 2 && more[i] >= 1024);
+      cb_rooted(c, more[i], 1);
+      cb_alls(c, more[i], 1);
+      cb_bcasts(c, more[i], 1);
+    }
+  }
   TH_CHECK(th_size < 3 || s->big.calls > 0, "expected some calls through the scratch at %d ranks",
            th_size);
   TH_EQ("the engine's reads of other ranks' memory (on where the transport has single copy)",
@@ -592,6 +611,10 @@ static Suite *coll_big_suite(void)
    * scatters go through the scratch. */
   th_add_job(tc, "moves", 2, TH_SHM);
   th_add_job(tc, "moves", 5, TH_SHM_COPY);
+  /* Every size past 1 KiB by single copy: two ranks copy bcasts, gathers, allgathers and
+   * alltoalls straight between their buffers; three and four keep the slots and scratch. */
+  for (int n = 2; n <= 4; n++)
+    th_add_job(tc, "moves", n, TH_SHM_RNDV);
   th_add_job(tc, "refused", 3, TH_SHM);
   th_add_job(tc, "refused", 5, TH_SHM);
   th_add_job(tc, "wakes", 2, TH_SHM);
@@ -599,6 +622,10 @@ static Suite *coll_big_suite(void)
   th_add_job(tc, "wakes", 9, TH_SHM);
   /* Two ranks' reductions beyond a record: a reduce in pieces, an allreduce in halves of pieces. */
   th_add_job(tc, "two", 2, TH_SHM);
+  /* Every size past 1 KiB by single copy: the reductions keep the slots, bcasts go
+   * straight between the buffers. */
+  th_add_job(tc, "two", 2, TH_SHM_RNDV);
+  th_add_job(tc, "big", 2, TH_SHM_RNDV);
   return s;
 }
 

@@ -578,20 +578,28 @@ static const fc_death_t fc_deaths[] = {
 };
 #define FC_NDEATHS ((int)(sizeof fc_deaths / sizeof fc_deaths[0]))
 
-/* The same with the shared-memory collectives' tree forced (TUBO_COLL_TREE, groups of
- * consecutive ranks): the victim's leader waits for it, the others for the leaders; the
- * halo's allreduce of one double goes along the tree at 8 ranks in fours. */
-typedef struct fc_tree_death {
+/* The same with a setting for every rank (NAME=VALUE). The shared-memory collectives'
+ * tree forced (TUBO_COLL_TREE, groups of consecutive ranks): the victim's leader waits for
+ * it, the others for the leaders; the halo's allreduce of one double goes along the tree
+ * at 8 ranks in fours. Every size past 1 KiB by single copy (TUBO_SHM_RNDV_BYTES): two
+ * ranks' bcasts, gathers, allgathers and alltoalls copy straight between their buffers,
+ * waiting for the other's name and then for its copy (coll_shm_big.c). */
+typedef struct fc_env_death {
   fc_death_t d;
-  const char *tree;
-} fc_tree_death_t;
+  const char *env;
+} fc_env_death_t;
 
-static const fc_tree_death_t fc_tree_deaths[] = {
-    {{"barrier", 5, "shm", FC_KILL, TUBO_EPEER}, "2"},
-    {{"barrier", 7, "shm", FR_DIE_EXIT, TUBO_EPEER}, "3"},
-    {{"halo", 8, "shm", FC_KILL, TUBO_EPEER}, "4"},
+static const fc_env_death_t fc_env_deaths[] = {
+    {{"barrier", 5, "shm", FC_KILL, TUBO_EPEER}, "TUBO_COLL_TREE=2"},
+    {{"barrier", 7, "shm", FR_DIE_EXIT, TUBO_EPEER}, "TUBO_COLL_TREE=3"},
+    {{"halo", 8, "shm", FC_KILL, TUBO_EPEER}, "TUBO_COLL_TREE=4"},
+    {{"bcast_big", 2, "shm", FC_KILL, TUBO_EPEER}, "TUBO_SHM_RNDV_BYTES=1024"},
+    {{"bcast_read", 2, "shm", FR_DIE_SEGV, TUBO_EPEER}, "TUBO_SHM_RNDV_BYTES=1024"},
+    {{"gather_big", 2, "shm", FR_DIE_EXIT, TUBO_EPEER}, "TUBO_SHM_RNDV_BYTES=1024"},
+    {{"allgather_big", 2, "shm", FC_KILL, TUBO_EPEER}, "TUBO_SHM_RNDV_BYTES=1024"},
+    {{"alltoall_big", 2, "shm", FR_DIE_SEGV, TUBO_EPEER}, "TUBO_SHM_RNDV_BYTES=1024"},
 };
-#define FC_NTREE_DEATHS ((int)(sizeof fc_tree_deaths / sizeof fc_tree_deaths[0]))
+#define FC_NENV_DEATHS ((int)(sizeof fc_env_deaths / sizeof fc_env_deaths[0]))
 
 /* tuborun's status and the words of its line for each way to die. */
 static int fc_death_status(int how)
@@ -632,25 +640,33 @@ static void fc_check_extra(const fc_death_t *c, const fr_rec_t *r, const char *w
   }
 }
 
-/* In the child about to run tuborun: TUBO_COLL_TREE=s->setup_arg for every rank. */
-static int fc_tree_env(const fc_spec_t *s)
+/* In the child about to run tuborun: the setting s->setup_arg (NAME=VALUE) for every
+ * rank. */
+static int fc_env(const fc_spec_t *s)
 {
-  return setenv("TUBO_COLL_TREE", s->setup_arg, 1) == 0 ? 0 : 99;
+  char name[64];
+  const char *eq = strchr(s->setup_arg, '=');
+  if (eq == NULL || (size_t)(eq - s->setup_arg) >= sizeof name)
+    return 99;
+  memcpy(name, s->setup_arg, (size_t)(eq - s->setup_arg));
+  name[eq - s->setup_arg] = '\0';
+  return setenv(name, eq + 1, 1) == 0 ? 0 : 99;
 }
 
-/* Rank 1 of job c dies while the others block; TUBO_COLL_TREE=tree unless NULL. */
-static void fc_rank_dies(const fc_death_t *c, const char *tree)
+/* Rank 1 of job c dies while the others block; with the setting env (NAME=VALUE) unless
+ * NULL. */
+static void fc_rank_dies(const fc_death_t *c, const char *env)
 {
   const int victim = 1;
   char what[160];
   snprintf(what, sizeof what, "%s on %d ranks over %s%s%s, rank %d dies by %s", c->body, c->nranks,
-           c->transport, tree ? ", TUBO_COLL_TREE=" : "", tree ? tree : "", victim,
+           c->transport, env ? ", " : "", env ? env : "", victim,
            c->how == FC_KILL       ? "SIGKILL"
            : c->how == FR_DIE_SEGV ? "SIGSEGV"
            : c->how == FR_DIE_EXIT ? "exit(3)"
                                    : "tubo_abort");
-  fc_spec_t s = {c->body, c->nranks, c->transport, victim, NULL, tree ? fc_tree_env : NULL,
-                 tree,    NULL,      NULL};
+  fc_spec_t s = {c->body, c->nranks, c->transport, victim, NULL, env ? fc_env : NULL,
+                 env,     NULL,      NULL};
   fc_job_t j;
   fc_start(&j, &s);
   fc_wait_blocked(&j, c->nranks, victim);
@@ -722,9 +738,9 @@ START_TEST(rank_dies)
 }
 END_TEST
 
-START_TEST(rank_dies_tree)
+START_TEST(rank_dies_env)
 {
-  fc_rank_dies(&fc_tree_deaths[_i].d, fc_tree_deaths[_i].tree);
+  fc_rank_dies(&fc_env_deaths[_i].d, fc_env_deaths[_i].env);
 }
 END_TEST
 
@@ -1270,9 +1286,9 @@ static Suite *fc_suite(void)
   tcase_add_checked_fixture(tc, fc_setup, NULL);
   tcase_add_loop_test(tc, rank_dies, 0, FC_NDEATHS);
   suite_add_tcase(s, tc);
-  tc = th_tcase("rank_dies_tree");
+  tc = th_tcase("rank_dies_env");
   tcase_add_checked_fixture(tc, fc_setup, NULL);
-  tcase_add_loop_test(tc, rank_dies_tree, 0, FC_NTREE_DEATHS);
+  tcase_add_loop_test(tc, rank_dies_env, 0, FC_NENV_DEATHS);
   suite_add_tcase(s, tc);
   tc = th_tcase("launcher");
   tcase_add_checked_fixture(tc, fc_setup, NULL);

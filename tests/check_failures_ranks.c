@@ -245,6 +245,15 @@ static int block_allgather_big(fr_ctx_t *c)
   return tubo_allgather(in, out, FR_BIG_GATHER_N, TUBO_DOUBLE, th_world);
 }
 
+/* A gather to rank 0 (a survivor) of blocks past a slot. */
+static int block_gather_big(fr_ctx_t *c)
+{
+  static double out[4 * FR_BIG_GATHER_N];
+  (void)c;
+  TH_CHECK(th_size <= 4, "expected at most 4 ranks, got %d", th_size);
+  return tubo_gather(fr_in, th_rank == 0 ? out : NULL, FR_BIG_GATHER_N, TUBO_DOUBLE, 0, th_world);
+}
+
 static int block_alltoall_big(fr_ctx_t *c)
 {
   static double in[4 * FR_BIG_A2A_N], out[4 * FR_BIG_A2A_N];
@@ -494,6 +503,7 @@ FR_BODY(allreduce_big, NULL, NULL, NULL)
 FR_BODY(bcast_big, NULL, NULL, NULL)
 FR_BODY(bcast_read, NULL, NULL, NULL)
 FR_BODY(allgather_big, NULL, NULL, NULL)
+FR_BODY(gather_big, NULL, NULL, NULL)
 FR_BODY(alltoall_big, NULL, NULL, NULL)
 FR_BODY(scatter_big, NULL, NULL, NULL)
 FR_BODY(probe, NULL, NULL, NULL)
@@ -588,6 +598,7 @@ const th_body_t fr_bodies[] = {
     {"bcast_big", body_bcast_big, TH_SELF_INIT},
     {"bcast_read", body_bcast_read, TH_SELF_INIT},
     {"allgather_big", body_allgather_big, TH_SELF_INIT},
+    {"gather_big", body_gather_big, TH_SELF_INIT},
     {"alltoall_big", body_alltoall_big, TH_SELF_INIT},
     {"scatter_big", body_scatter_big, TH_SELF_INIT},
     {"probe", body_probe, TH_SELF_INIT},

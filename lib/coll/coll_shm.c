@@ -202,6 +202,41 @@ unsigned char *tubo__shmc_tree(const tubo__coll_args_t *a, unsigned char **parts
 
 /* ---- Setup ---------------------------------------------------------------------------- */
 
+static void shmc_teardown(tubo_comm_t *comm);
+
+/* The sizes at which the direct collectives read each other's buffers: where the shm
+ * transport's starting choice (world.h: rndv_min and rndv_chan, before any sender adapts)
+ * sends a message of that size by single copy between every pair of the communicator's
+ * ranks. Each rank knows the choice for its own pairs only, so each puts its peers' largest
+ * threshold and every class they keep on the channel into its record at the first step, and
+ * all take the largest and the union: the same on every rank. */
+static int shmc_direct_sizes(shmc_t *s)
+{
+  tubo__world_t *w = s->comm->w;
+  uint64_t mine[2] = {0, 0};
+  for (int r = 0; r < s->P; r++) {
+    int wr = tubo__comm_world_rank(s->comm, r);
+    if (wr == w->rank)
+      continue;
+    const tubo__peer_t *pe = &w->peers[wr];
+    mine[0] = pe->rndv_min > mine[0] ? pe->rndv_min : mine[0];
+    mine[1] |= pe->rndv_chan;
+  }
+  uint32_t k = s->step + 1;
+  memcpy(shmc_line(s, s->me, k)->data, mine, sizeof mine);
+  tubo__shmc_publish(s, k, SHMC_WAKE_IF_LAST);
+  int rc = tubo__shmc_wait(s, -1, k);
+  if (rc != 0)
+    return rc;
+  for (int r = 0; r < s->P; r++) {
+    uint64_t v[2];
+    memcpy(v, shmc_line(s, r, k)->data, sizeof v);
+    s->direct_min = v[0] > s->direct_min ? (size_t)v[0] : s->direct_min;
+    s->direct_chan |= (uint8_t)v[1];
+  }
+  return 0;
+}
+
 static int shmc_setup(tubo_comm_t *comm)
 {
   tubo__world_t *w = comm->w;
@@ -217,12 +252,14 @@ static int shmc_setup(tubo_comm_t *comm)
   /* Single copy between every pair: the shm transport's answer for the whole job (every
    * rank's probe went into its control block before any rank read it), so the same on
    * every rank. */
-  int direct = 1;
+  int direct = 1, writes = 1;
   for (int r = 0; r < comm->size; r++) {
     int wr = tubo__comm_world_rank(comm, r);
     const tubo__tport_t *t = wr != w->rank ? tubo__tport_of(w, wr) : NULL;
     if (t != NULL && (!t->caps.single_copy || t->ops->read == NULL))
       direct = 0;
+    if (t != NULL && t->ops->write == NULL)
+      writes = 0;
   }
   int P = comm->size;
   size_t slot = SHMC_BUDGET / (2 * (size_t)P);
@@ -262,6 +299,7 @@ static int shmc_setup(tubo_comm_t *comm)
   s->me = comm->rank;
   s->slot = slot;
   s->direct = direct;
+  s->writes = direct && writes;
   s->comm = comm;
   s->ctl = m.base;
   s->lines = (struct shmc_line *)((unsigned char *)m.base + SHMC_CTL_BYTES);
@@ -285,6 +323,11 @@ static int shmc_setup(tubo_comm_t *comm)
   s->check.arg = s;
   tubo__selfcheck_add(comm->w, &s->check);
   comm->coll_state = s;
+  if (s->writes && P == 2 && (rc = shmc_direct_sizes(s)) != 0) {
+    shmc_teardown(comm);
+    comm->coll_state = NULL;
+    return rc;
+  }
   return 0;
 }
 

@@ -31,7 +31,15 @@
  * more than two ranks copy once through a scratch block of the heap that the
  * communicator keeps between calls (coll_shm_big.c). Where ranks can read each other's
  * memory (the transport's single copy), a scatter of blocks past a slot, of two ranks
- * too, has each rank read its block straight from the root's buffer instead.
+ * too, has each rank read its block straight from the root's buffer instead. Of two ranks
+ * that can also write each other's memory, where the transport starts the pair on single
+ * copy for the size (shmc_direct_for: its starting choice, the same on both ranks, not
+ * what a sender adapts to), bcasts, gathers (blocks below 1 MiB), allgathers and
+ * alltoalls (not in place) copy straight between the two ranks' buffers, named in their
+ * records, one copy per byte and both ranks copying at once (coll_shm_big.c, "direct");
+ * where single copy is not the pair's choice, the paths above serve. A rank that fails to copy
+ * still publishes its step, with the error in its record, so that the other fails too rather than
+ * wait.
  *
  * Waiting ranks poll as the waiting policy says (waitpol.h), then sleep on the bell of the
  * step they wait for; the rank whose flag completes what sleepers wait for (the last to
@@ -61,6 +69,7 @@
 #include <stdint.h>
 
 #include "coll/coll.h"
+#include "launch/jobctl.h"
 #include "patterns/objmem.h"
 #include "topo.h"
 
@@ -145,6 +154,12 @@ typedef struct shmc {
   /* Whether every rank can read every other rank's memory (the shm transport's single
    * copy): the same on every rank, from the job's control block. */
   int direct;
+  /* Where direct: the sizes its starting choice sends by single copy between every pair
+   * (world.h's rndv_min and rndv_chan over the communicator's pairs, the same on every
+   * rank: shmc_direct_for). */
+  size_t direct_min;
+  uint8_t direct_chan;
+  int writes;            /* direct, and every rank can write every other's memory too */
   uint64_t direct_calls; /* collectives whose ranks read the root's buffer (tests look) */
   uint64_t rang, slept;  /* bells this rank rang, and sleeps on them (tests look) */
   /* The one-copy collectives' scratch (coll_shm_big.c). */
@@ -170,6 +185,32 @@ static inline int shmc_too_many_steps(const shmc_t *s, size_t len, size_t step)
 static inline int shmc_one_copy(const shmc_t *s, size_t len)
 {
   return s->P > 2 && len > s->slot;
+}
+
+/* Whether a bcast, gather, allgather or alltoall moving blocks of len bytes copies them
+ * straight between the ranks' buffers (coll_shm_big.c): of two ranks that can read and
+ * write each other's memory, where the transport starts the pair on single copy for
+ * messages of that size. Of four ranks on 2 vCPUs (taking turns), reading the root's or
+ * each other's buffers took 1.4-3x the scratch's time from 256 KiB in bcast, gather and
+ * allgather, one run each (doc/benchmarks.md, 2026-12-07, "direct collectives of two
+ * ranks"). */
+static inline int shmc_direct_for(const shmc_t *s, size_t len)
+{
+  if (s->P != 2 || !s->writes || len <= SHMC_INLINE || len < s->direct_min)
+    return 0;
+  int c = tubo__rndv_class(len);
+  return c < 0 || !((s->direct_chan >> c) & 1u);
+}
+
+/* Blocks of a 2-rank gather below this many bytes go straight between the buffers: from
+ * 1 MiB the slots' pieces were faster, for reasons not found (1 MiB: 1.1-2.6x the slots'
+ * time on the host measured; 64-512 KiB: 0.4-0.5x; doc/benchmarks.md, 2026-12-07,
+ * "direct collectives of two ranks"). */
+#define SHMC_DIRECT_GATHER_MAX ((size_t)1 << 20)
+
+static inline int shmc_direct_gather(const shmc_t *s, size_t len)
+{
+  return len < SHMC_DIRECT_GATHER_MAX && shmc_direct_for(s, len);
 }
 
 /* A scatter whose blocks all fit in this many of the root's records (whole blocks in
@@ -339,6 +380,14 @@ int tubo__shmc_alltoall_big(shmc_t *s, const tubo__coll_args_t *a);
 /* scatter of blocks past a slot where s->direct: each rank reads its block straight from
  * the root's buffer, in one step (coll_shm_big.c). */
 int tubo__shmc_scatter_direct(shmc_t *s, const tubo__coll_args_t *a);
+/* Of two ranks, where shmc_direct_for says so: bcast and gather, each rank copying half
+ * straight between the two buffers (the root's or the sender's reads or writes the
+ * other's); allgather and alltoall (not in place), each rank reading its blocks straight
+ * from the other's buffer (coll_shm_big.c). */
+int tubo__shmc_bcast_direct(shmc_t *s, const tubo__coll_args_t *a);
+int tubo__shmc_gather_direct(shmc_t *s, const tubo__coll_args_t *a);
+int tubo__shmc_allgather_direct(shmc_t *s, const tubo__coll_args_t *a);
+int tubo__shmc_alltoall_direct(shmc_t *s, const tubo__coll_args_t *a);
 /* Lets the scratch go (teardown). */
 void tubo__shmc_big_free(shmc_t *s);
 

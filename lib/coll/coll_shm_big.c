@@ -38,7 +38,19 @@
  * the heap) into its record and publishes k; each other rank reads its own block straight
  * from there (one copy, by the kernel or with memcpy from the heap; all at once, where
  * through the scratch every rank waited for the root's P copies) and publishes k; the
- * root returns once every rank is at k, done reading its buffer. */
+ * root returns once every rank is at k, done reading its buffer.
+ *
+ * The direct collectives of two ranks (coll_shm.h, shmc_direct_for), no scratch, no slot:
+ * bcast and gather, two steps: at k1 each rank names its buffer (the data's source or its
+ * destination) in its record; then the receiving rank reads the first half straight from
+ * the source while the sending rank (bcast: the root; gather: the other) writes the rest
+ * straight into the destination, and each publishes k2 and returns once the other has.
+ * One rank reading all of a 1 MiB bcast alone took longer than the slots' pieces, whose
+ * copy in and copy out overlap; halves keep both ranks copying. allgather and alltoall,
+ * two steps: each names its send buffer at k1 and reads its block(s) from the other's at
+ * once, publishes k2, and returns once the other is done reading its buffer. At every step
+ * a rank whose copy failed publishes all the same, the error in its record, and the other
+ * then fails too (TUBO_EPEER). */
 #include "config.h"
 
 #include <stdint.h>
@@ -239,44 +251,197 @@ int tubo__shmc_scatter_big(shmc_t *s, const tubo__coll_args_t *a)
   return 0;
 }
 
-int tubo__shmc_scatter_direct(shmc_t *s, const tubo__coll_args_t *a)
+/* The name by which the others read [buf, buf + len) of this rank (frame.h): its offset in
+ * the job's heap, where it lies there (they copy with memcpy), else its address (the
+ * kernel copies). */
+static uint64_t shmc_name(shmc_t *s, const void *buf, size_t len)
 {
-  size_t len = a->count * a->t->size;
-  const unsigned char *src = a->sbuf;
+  uint64_t name;
+  int other = tubo__comm_world_rank(s->comm, s->me == 0 ? 1 : 0);
+  if (!tubo__heap_name(s->comm->w, other, buf, len, &name))
+    name = (uint64_t)(uintptr_t)buf;
+  return name;
+}
+
+/* The name of a buffer that rank r put in its record of step k, where len bytes at at of
+ * it may be read or written, else 0. Anyone can write the name: the block must lie below
+ * the bits that mark a name, and name a buffer, never a split message's control block
+ * (only an RTS names those). */
+static uint64_t shmc_named(const shmc_t *s, int r, uint32_t k, size_t at, size_t len)
+{
+  uint64_t name;
+  memcpy(&name, shmc_line(s, r, k)->data, sizeof name);
+  if ((name & TUBO__RTS_SPLIT) || TUBO__RTS_OFF(name) >= TUBO__RTS_LOAN - at - len)
+    return 0;
+  return name + at;
+}
+
+/* Reads len bytes at at of the buffer that rank r named in its record of step k into dst. */
+static int shmc_read_named(shmc_t *s, int r, uint32_t k, size_t at, void *dst, size_t len)
+{
+  uint64_t name = shmc_named(s, r, k, at, len);
+  if (name == 0)
+    return TUBO_ECORRUPT;
+  return tubo__peer_read(s->comm->w, tubo__comm_world_rank(s->comm, r), name, 0, dst, len, len);
+}
+
+/* Publishes step k with the result of this rank's reads in its record, so that the ranks
+ * waiting on it fail too where a read failed; wakes as tubo__shmc_publish. */
+static void shmc_publish_rc(shmc_t *s, uint32_t k, int rc, int wake)
+{
+  int32_t v = rc;
+  memcpy(shmc_line(s, s->me, k)->data, &v, sizeof v);
+  tubo__shmc_publish(s, k, wake);
+}
+
+/* TUBO_EPEER where rank r (every rank, r < 0) published a failed read at step k, else 0. */
+static int shmc_read_rc(const shmc_t *s, int r, uint32_t k)
+{
+  for (int q = r < 0 ? 0 : r; q < (r < 0 ? s->P : r + 1); q++) {
+    int32_t v;
+    memcpy(&v, shmc_line(s, q, k)->data, sizeof v);
+    if (v != 0 && q != s->me)
+      return TUBO_EPEER;
+  }
+  return 0;
+}
+
+/* A rooted call by direct reads, one step k: the root names src (total bytes) in its
+ * record and publishes k, copies its own block (mine, len bytes at at) into dst, and
+ * returns once every rank is at k, done reading, failing where a read failed; each other
+ * rank reads len bytes at at (its block) into dst and publishes k, even when the read
+ * failed. */
+static int shmc_rooted_direct(shmc_t *s, int root, const unsigned char *src, size_t total,
+                              size_t at, unsigned char *dst, size_t len)
+{
   uint32_t k = s->step + 1;
-  int rc;
-  tubo__world_t *w = s->comm->w;
+  int rc, rc2;
   s->direct_calls++;
-  if (s->me == a->root) {
-    /* Its buffer's name for the others' reads (frame.h): its offset in the job's heap,
-     * where it lies there (they copy with memcpy), else its address (the kernel copies). */
-    uint64_t name;
-    int other = tubo__comm_world_rank(s->comm, a->root == 0 ? 1 : 0);
-    if (!tubo__heap_name(w, other, src, len * (size_t)s->P, &name))
-      name = (uint64_t)(uintptr_t)src;
+  if (s->me == root) {
+    uint64_t name = shmc_name(s, src, total);
     if ((rc = tubo__shmc_guard_line(s, k)) != 0)
       return rc;
     memcpy(shmc_line(s, s->me, k)->data, &name, sizeof name);
     tubo__shmc_publish(s, k, SHMC_WAKE_ALWAYS);
-    if (!a->in_place)
-      memcpy(a->rbuf, src + (size_t)a->root * len, len);
-    /* The others read the buffer until they publish k. */
-    return tubo__shmc_wait(s, -1, k);
+    if (dst != src + at)
+      memcpy(dst, src + at, len);
+    if ((rc = tubo__shmc_wait(s, -1, k)) != 0)
+      return rc;
+    return shmc_read_rc(s, -1, k);
   }
-  if ((rc = tubo__shmc_wait(s, a->root, k)) != 0)
+  if ((rc = tubo__shmc_wait(s, root, k)) != 0)
     return rc;
-  uint64_t name, at = (uint64_t)s->me * len;
-  memcpy(&name, shmc_line(s, a->root, k)->data, sizeof name);
-  /* Anyone can write the name: the block must lie below the bits that mark a name, and
-   * name a buffer, never a split message's control block (only an RTS names those). */
-  if ((name & TUBO__RTS_SPLIT) || TUBO__RTS_OFF(name) >= TUBO__RTS_LOAN - at - len)
-    rc = TUBO_ECORRUPT;
-  else
-    rc = tubo__peer_read(w, tubo__comm_world_rank(s->comm, a->root), name + at, 0, a->rbuf, len,
-                         len);
-  /* Published even when the read failed: the root waits for every rank. */
-  tubo__shmc_publish(s, k, SHMC_WAKE_IF_LAST);
+  rc = shmc_read_named(s, root, k, at, dst, len);
+  if ((rc2 = tubo__shmc_guard_line(s, k)) != 0)
+    return rc2;
+  shmc_publish_rc(s, k, rc, SHMC_WAKE_IF_LAST);
   return rc;
+}
+
+int tubo__shmc_scatter_direct(shmc_t *s, const tubo__coll_args_t *a)
+{
+  size_t len = a->count * a->t->size, at = (size_t)s->me * len;
+  const unsigned char *src = a->sbuf;
+  if (s->me == a->root)
+    at = (size_t)a->root * len;
+  unsigned char *dst = s->me == a->root && a->in_place ? (unsigned char *)src + at : a->rbuf;
+  return shmc_rooted_direct(s, a->root, src, len * (size_t)s->P, at, dst, len);
+}
+
+/* allgather and alltoall, two steps: at k1 every rank names its buffer in its record;
+ * once all have, each reads its blocks (block q of len bytes: at off(q) of rank q's buffer,
+ * into rbuf + q * len), then publishes k2 with the result of its reads, and returns once
+ * every rank is at k2, done reading its buffer, failing where any read failed. each:
+ * alltoall, rank q's block for this rank lies at me * len of q's buffer; else at 0. */
+static int shmc_moves_direct(shmc_t *s, const tubo__coll_args_t *a, int each)
+{
+  size_t P = (size_t)s->P, me = (size_t)s->me;
+  size_t len = a->count * a->t->size;
+  unsigned char *r = a->rbuf;
+  const unsigned char *send = a->in_place ? r + (each ? 0 : me * len) : a->sbuf;
+  uint32_t k1 = s->step + 1, k2 = k1 + 1;
+  int rc = 0, rc2;
+  s->direct_calls++;
+  uint64_t name = shmc_name(s, send, each ? P * len : len);
+  if ((rc2 = tubo__shmc_guard_line(s, k1)) != 0)
+    return rc2;
+  memcpy(shmc_line(s, s->me, k1)->data, &name, sizeof name);
+  tubo__shmc_publish(s, k1, SHMC_WAKE_IF_LAST);
+  if (!a->in_place)
+    memcpy(r + me * len, send + (each ? me * len : 0), len);
+  if ((rc2 = tubo__shmc_wait(s, -1, k1)) != 0)
+    return rc2;
+  for (size_t q = 0; q < P && rc == 0; q++)
+    if (q != me)
+      rc = shmc_read_named(s, (int)q, k1, each ? me * len : 0, r + q * len, len);
+  if ((rc2 = tubo__shmc_guard_line(s, k2)) != 0)
+    return rc2;
+  shmc_publish_rc(s, k2, rc, SHMC_WAKE_IF_LAST);
+  if ((rc2 = tubo__shmc_wait(s, -1, k2)) != 0)
+    return rc2;
+  return rc != 0 ? rc : shmc_read_rc(s, -1, k2);
+}
+
+/* Of two ranks, len bytes from rank x's src into the other's dst, both ranks copying at
+ * once, one copy each: at k1 x names src and the other dst; once both have, the other
+ * reads the first half (whole cache lines) straight from src while x writes the rest
+ * straight into dst; each publishes k2 with the result of its copy, and returns once the
+ * other has, failing where either copy failed. One rank alone reading all of a 1 MiB bcast
+ * took longer than the slots' pieces, whose two copies overlap (doc/benchmarks.md,
+ * 2026-12-07, "direct collectives of two ranks"). */
+static int shmc_pair_direct(shmc_t *s, int x, const unsigned char *src, unsigned char *dst,
+                            size_t len)
+{
+  int other = 1 - s->me, rc, rc2;
+  size_t half = len / 2 & ~(size_t)(SHMC_LINE - 1);
+  uint32_t k1 = s->step + 1, k2 = k1 + 1;
+  s->direct_calls++;
+  uint64_t name = shmc_name(s, s->me == x ? (const void *)src : dst, len);
+  if ((rc = tubo__shmc_guard_line(s, k1)) != 0)
+    return rc;
+  memcpy(shmc_line(s, s->me, k1)->data, &name, sizeof name);
+  tubo__shmc_publish(s, k1, SHMC_WAKE_IF_LAST);
+  if ((rc = tubo__shmc_wait(s, other, k1)) != 0)
+    return rc;
+  if (s->me == x) {
+    uint64_t to = shmc_named(s, other, k1, half, len - half);
+    rc = to == 0 ? TUBO_ECORRUPT
+                 : tubo__peer_write(s->comm->w, tubo__comm_world_rank(s->comm, other), to,
+                                    src + half, len - half);
+  } else {
+    rc = shmc_read_named(s, x, k1, 0, dst, half);
+  }
+  if ((rc2 = tubo__shmc_guard_line(s, k2)) != 0)
+    return rc2;
+  shmc_publish_rc(s, k2, rc, SHMC_WAKE_IF_LAST);
+  if ((rc2 = tubo__shmc_wait(s, other, k2)) != 0)
+    return rc2;
+  return rc != 0 ? rc : shmc_read_rc(s, other, k2);
+}
+
+int tubo__shmc_bcast_direct(shmc_t *s, const tubo__coll_args_t *a)
+{
+  return shmc_pair_direct(s, a->root, a->rbuf, a->rbuf, a->count * a->t->size);
+}
+
+int tubo__shmc_gather_direct(shmc_t *s, const tubo__coll_args_t *a)
+{
+  size_t len = a->count * a->t->size;
+  int root = a->root, x = 1 - root;
+  unsigned char *r = s->me == root ? a->rbuf : NULL;
+  if (s->me == root && !a->in_place)
+    memcpy(r + (size_t)root * len, a->sbuf, len);
+  return shmc_pair_direct(s, x, a->sbuf, r != NULL ? r + (size_t)x * len : NULL, len);
+}
+
+int tubo__shmc_allgather_direct(shmc_t *s, const tubo__coll_args_t *a)
+{
+  return shmc_moves_direct(s, a, 0);
+}
+
+int tubo__shmc_alltoall_direct(shmc_t *s, const tubo__coll_args_t *a)
+{
+  return shmc_moves_direct(s, a, 1);
 }
 
 int tubo__shmc_alltoall_big(shmc_t *s, const tubo__coll_args_t *a)

@@ -104,6 +104,8 @@ int tubo__shmc_bcast(tubo_comm_t *comm, const tubo__coll_args_t *a)
   shmc_note_root(s, root);
   if (len <= SHMC_INLINE && s->tree.G > 0)
     return tubo__shmc_tree_bcast(s, a);
+  if (shmc_direct_for(s, len))
+    return tubo__shmc_bcast_direct(s, a);
   if (shmc_one_copy(s, len) && (rc = tubo__shmc_bcast_big(s, a)) != TUBO__COLL_DECLINE)
     return rc;
   if (shmc_too_many_steps(s, len, s->slot))
@@ -145,6 +147,8 @@ int tubo__shmc_gather(tubo_comm_t *comm, const tubo__coll_args_t *a)
   size_t len = bytes_of(a, a->count);
   int root = a->root, rc = 0;
   unsigned char *r = a->rbuf;
+  if (shmc_direct_gather(s, len))
+    return tubo__shmc_gather_direct(s, a);
   if (shmc_one_copy(s, len) && (rc = tubo__shmc_gather_big(s, a, root)) != TUBO__COLL_DECLINE)
     return rc;
   if (s->me == root && !a->in_place)
@@ -238,6 +242,8 @@ int tubo__shmc_allgather(tubo_comm_t *comm, const tubo__coll_args_t *a)
   unsigned char *r = a->rbuf;
   const unsigned char *mine = a->in_place ? r + (size_t)s->me * len : a->sbuf;
   int rc;
+  if (shmc_direct_for(s, len))
+    return tubo__shmc_allgather_direct(s, a);
   if (shmc_one_copy(s, len) && (rc = tubo__shmc_gather_big(s, a, -1)) != TUBO__COLL_DECLINE)
     return rc;
   if (!a->in_place)
@@ -311,6 +317,8 @@ int tubo__shmc_alltoall(tubo_comm_t *comm, const tubo__coll_args_t *a)
   shmc_t *s = comm->coll_state;
   size_t len = bytes_of(a, a->count), piece = s->slot / (size_t)s->P;
   int rc;
+  if (!a->in_place && shmc_direct_for(s, len))
+    return tubo__shmc_alltoall_direct(s, a);
   if (s->P > 2 && len > piece && (rc = tubo__shmc_alltoall_big(s, a)) != TUBO__COLL_DECLINE)
     return rc;
   if (shmc_too_many_steps(s, len, piece))

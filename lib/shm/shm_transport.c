@@ -590,6 +590,23 @@ static int shm_read(void *state, int peer, uint64_t addr, uint32_t id, void *dst
   return tubo__os_peer_read(s->pids[peer], addr, dst, n);
 }
 
+static int shm_write(void *state, int peer, uint64_t addr, const void *src, size_t n)
+{
+  shm_state_t *s = state;
+  if (addr & TUBO__RTS_SPLIT)
+    return TUBO_ECORRUPT;
+  if (addr & TUBO__RTS_HEAP) {
+    void *dst = tubo__heap_at(&s->heap, TUBO__RTS_OFF(addr), n);
+    if (dst == NULL)
+      return TUBO_ECORRUPT;
+    tubo__copy_large(dst, src, n);
+    return 0;
+  }
+  if (atomic_load(&s->ctl->cma_denied))
+    return TUBO_ENOTSUP;
+  return tubo__os_peer_write(s->pids[peer], addr, src, n);
+}
+
 static int shm_heap_of(void *state, const void *p, size_t n, uint64_t *off)
 {
   shm_state_t *s = state;
@@ -986,6 +1003,7 @@ const tubo__tp_ops_t tubo__shm_ops = {
     .push = shm_push,
     .send_eager = shm_send_eager,
     .read = shm_read,
+    .write = shm_write,
     .split_begin = tubo__shm_split_begin,
     .split_end = tubo__shm_split_end,
     .read_start = NULL,
