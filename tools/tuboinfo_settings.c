@@ -38,6 +38,8 @@ typedef struct info_setting {
 static const info_setting_t info_settings[] = {
     {"TUBO_SPIN_NS", TUBO__SPIN_NS_DEFAULT, 0, TUBO__SPIN_NS_MAX, NULL,
      "how long a waiting rank with a processing unit of its own polls before it sleeps (ns)"},
+    {"TUBO_SPIN_PAUSE", 2, 0, 2, NULL,
+     "a blocking receive polls its slot 0 plainly, 1 with PAUSE, 2 plainly on Intel's"},
     {"TUBO_YIELD_NS", TUBO__YIELD_NS_DEFAULT, 0, TUBO__SPIN_NS_MAX, NULL,
      "ranks sharing units: longest a waiting rank polls and yields before it sleeps (ns)"},
     {"TUBO_YIELD_WHEN_IDLE", 2, 0, 2, NULL,

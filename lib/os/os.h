@@ -136,6 +136,9 @@ int tubo__os_code_find(uint64_t obj, uint64_t off, void **addr);
 int tubo__os_cpu_model(char *buf, size_t cap);
 int tubo__os_load_average(double *load);
 
+/* Whether the processor is Intel's (x86 CPUID vendor "GenuineIntel"): 1 or 0. */
+int tubo__os_cpu_is_intel(void);
+
 /* Tells the processor that the caller is spinning: saves power and lets the sibling
  * hardware thread run. The architecture tests of tubo live here (this and the next). */
 static inline void tubo__os_cpu_relax(void)

@@ -4,6 +4,9 @@
 
 #include <stdio.h>
 #include <string.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
 
 #include "os/os.h"
 #include "tubo.h"
@@ -41,4 +44,16 @@ int tubo__os_load_average(double *load)
   int got = fscanf(f, "%lf", load) == 1;
   fclose(f);
   return got && *load >= 0 && *load < 1e6 ? 0 : TUBO_ENOTSUP;
+}
+
+int tubo__os_cpu_is_intel(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+  unsigned int max, b, c, d;
+  if (__get_cpuid(0, &max, &b, &c, &d) == 0)
+    return 0;
+  return b == 0x756e6547u && d == 0x49656e69u && c == 0x6c65746eu; /* "Genu" "ineI" "ntel" */
+#else
+  return 0;
+#endif
 }

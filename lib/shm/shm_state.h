@@ -47,6 +47,7 @@ typedef struct shm_rx {
   uint64_t head_pub; /* head as last published */
   uint32_t dhead;
   uint32_t dhead_pub;
+  int plain_spin; /* a blocking receive polls the next slot without PAUSE (TUBO_SPIN_PAUSE) */
 } shm_rx_t;
 
 typedef struct shm_state {
