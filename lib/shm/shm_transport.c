@@ -883,10 +883,11 @@ static void shm_choose_rndv(shm_state_t *s)
 
 /* How a blocking receive polls each peer's next slot (TUBO_SPIN_PAUSE): with the spin-wait
  * hint or without. On an AMD EPYC host the hint halved the cache-line floor; on an Intel
- * Xeon host it left the floor as it was and made the 8 B hop 7-19% slower (an x86 PAUSE
- * takes about 140 cycles on Intel's recent cores, which the waiter spends before it sees
- * the line): by default, ranks poll without it on Intel processors, unless the two share
- * an L2 (hardware threads of one core, where the hint gives the sibling its share). */
+ * Xeon host it left the floor as it was and made the 8 B hop 7-16% slower (an x86 PAUSE
+ * takes about 140 cycles on Intel's cores since Skylake, by Intel's manual, which the
+ * waiter spends before it sees the line): by default, ranks poll without it on Intel
+ * processors, unless the two share an L2 (hardware threads of one core, where the hint
+ * gives the sibling its share). */
 static void shm_choose_spin(shm_state_t *s)
 {
   uint64_t mode = tubo__setting_u64("TUBO_SPIN_PAUSE", 2, 0, 2);
