@@ -212,10 +212,7 @@ static inline int tubo__peer_single_copy(const tubo__peer_t *pe, size_t len)
     int a = tubo__adapt_class(len);
     return a >= 0 && pe->adapt->cls[a].use;
   }
-  if (len < pe->rndv_min)
-    return 0;
-  int c = tubo__rndv_class(len);
-  return c < 0 || !((pe->rndv_chan >> c) & 1u);
+  return tubo__rndv_single_copy(len, pe->rndv_min, pe->rndv_chan);
 }
 
 /* One transport of a world: a world under mpirun has two (shm inside the node, MPI

@@ -196,10 +196,8 @@ static inline int shmc_one_copy(const shmc_t *s, size_t len)
  * ranks"). */
 static inline int shmc_direct_for(const shmc_t *s, size_t len)
 {
-  if (s->P != 2 || !s->writes || len <= SHMC_INLINE || len < s->direct_min)
-    return 0;
-  int c = tubo__rndv_class(len);
-  return c < 0 || !((s->direct_chan >> c) & 1u);
+  return s->P == 2 && s->writes && len > SHMC_INLINE &&
+         tubo__rndv_single_copy(len, s->direct_min, s->direct_chan);
 }
 
 /* Blocks of a 2-rank gather below this many bytes go straight between the buffers: from

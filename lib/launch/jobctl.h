@@ -60,6 +60,17 @@ static inline int tubo__rndv_class(size_t len)
   return c;
 }
 
+/* Whether a message of len bytes goes by single copy where single copy starts at min and
+ * the classes set in chan (1 << tubo__rndv_class) stay on the channel: a peer's starting
+ * choice (world.h) and the direct collectives' choice over a communicator (coll_shm.h). */
+static inline int tubo__rndv_single_copy(size_t len, size_t min, uint32_t chan)
+{
+  if (len < min)
+    return 0;
+  int c = tubo__rndv_class(len);
+  return c < 0 || !((chan >> c) & 1u);
+}
+
 struct tubo__jobctl {
   uint64_t magic;
   uint32_t version;
