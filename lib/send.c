@@ -190,12 +190,12 @@ static int send_single_copy(tubo_request_t *r, tubo__peer_t *pe, size_t len, uin
     return tubo__peer_single_copy(pe, len);
   int cma = tubo__adapt_pick(&pe->adapt->cls[c], period);
   r->timed = (uint8_t)(TUBO__TIMED | (cma ? TUBO__TIMED_CMA : 0));
+  r->t_start = tubo__os_now_ns();
   /* A single copy longer than those the transport always splits: whole or split, as chosen. */
   if (cma && pe->adapt->split_on && len > TUBO__ADAPT_SPLIT_FROM &&
-      tubo__adapt_pick_split(&pe->adapt->cls[c], &pe->adapt->split[c], period, tubo__os_now_ns()))
+      tubo__adapt_pick_split(&pe->adapt->cls[c], &pe->adapt->split[c], period, r->t_start))
     r->timed |= TUBO__TIMED_SPLIT_CHOSEN;
   r->aseq = tubo__adapt_track_start(&pe->adapt->track);
-  r->t_start = tubo__os_now_ns();
   return cma;
 }
 
