@@ -11,6 +11,7 @@
 
 #include "engine.h"
 #include "os/os.h"
+#include "size_text.h"
 #include "world.h"
 
 /* A peer's send queue, and the count of peers whose queue is not empty. */
@@ -242,25 +243,16 @@ int tubo__tp_adapt(tubo__world_t *w, int peer, uint32_t period, int report, int 
   return 0;
 }
 
-/* Writes n bytes as "64 KiB" or "4 MiB" into buf. */
-static void send_size_text(uint64_t n, char *buf, size_t len)
-{
-  if (n >= ((uint64_t)1 << 20))
-    snprintf(buf, len, "%llu MiB", (unsigned long long)(n >> 20));
-  else
-    snprintf(buf, len, "%llu KiB", (unsigned long long)(n >> 10));
-}
-
 /* The sizes of class c in words: "from 64 KiB, less than 128 KiB", "of 32 MiB and more". */
 static void send_class_text(int c, char *buf, size_t len)
 {
   char lo[32], hi[32];
-  send_size_text(tubo__adapt_class_min(c), lo, sizeof lo);
+  tubo__size_text(tubo__adapt_class_min(c), lo, sizeof lo);
   if (c + 1 == TUBO__ADAPT_CLASSES) {
     snprintf(buf, len, "of %s and more", lo);
     return;
   }
-  send_size_text(tubo__adapt_class_min(c + 1), hi, sizeof hi);
+  tubo__size_text(tubo__adapt_class_min(c + 1), hi, sizeof hi);
   snprintf(buf, len, "from %s, less than %s", lo, hi);
 }
 

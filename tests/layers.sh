@@ -1,7 +1,8 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # The library's layers call only downward. From the bottom up:
-#   lib/os/, lib/list.h, settings, topo      what everything may use
+#   lib/os/, lib/list.h, settings, topo,     what everything may use
+#     size_text
 #   lib/launch/launch.c, jobctl.c            the launch contract and the job control block,
 #                                            which tuborun and every rank share
 #   lib/heap/                                the shared heap's allocator

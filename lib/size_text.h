@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* Byte counts as people read them, the one format of every tool's output. */
-#ifndef TUBO_TOOLS_SIZE_TEXT_H
-#define TUBO_TOOLS_SIZE_TEXT_H
+/* Byte counts as people read them, the one format of every tool's output and of the
+ * library's reports. */
+#ifndef TUBO_SIZE_TEXT_H
+#define TUBO_SIZE_TEXT_H
 
 #include <stddef.h>
 #include <stdint.h>
