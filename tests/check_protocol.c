@@ -1194,46 +1194,46 @@ START_TEST(job_corrupt_cache)
 }
 END_TEST
 
-/* Streams many sizes with protocols alternating (an exploration every other period), and
- * with the choice fixed by each setting that fixes it. */
-START_TEST(job_adapt_stream)
+/* Runs the 2-rank job of body once with each environment of envs (n of them, each ending
+ * with NULL), every run expected to pass. */
+static void stream_jobs(const char *body, const char *const (*envs)[4], size_t n)
 {
-  const char *argv[] = {th_tuborun(), "-n",    "2",      "--bind-to",    "core", "--timeout",
-                        "120",        "@self", "--body", "adapt_stream", NULL};
-  static const char *const envs[][3] = {
-      {"TUBO_SHM_ADAPT_PERIOD=2", "TH_ADAPT=on", NULL},
-      {"TUBO_SHM_ADAPT=0", "TH_ADAPT=off", NULL},
-      {"TUBO_SHM_RNDV_BYTES=100000", "TH_ADAPT=off", NULL},
-      {"TUBO_SHM_CMA=0", "TH_ADAPT=off", NULL},
-  };
-  for (size_t i = 0; i < sizeof envs / sizeof envs[0]; i++) {
+  const char *argv[] = {th_tuborun(), "-n",    "2",      "--bind-to", "core", "--timeout",
+                        "120",        "@self", "--body", body,        NULL};
+  for (size_t i = 0; i < n; i++) {
     char *out = NULL;
-    int st = th_run(argv, (const char *const *)envs[i], &out);
+    int st = th_run(argv, envs[i], &out);
     ck_assert_msg(st == 0, "with %s: expected the job to pass, got status %d:\n%s", envs[i][0], st,
                   out);
     free(out);
   }
 }
+
+/* Streams many sizes with protocols alternating (an exploration every other period), and
+ * with the choice fixed by each setting that fixes it. */
+START_TEST(job_adapt_stream)
+{
+  static const char *const envs[][4] = {
+      {"TUBO_SHM_ADAPT_PERIOD=2", "TH_ADAPT=on", NULL, NULL},
+      {"TUBO_SHM_ADAPT=0", "TH_ADAPT=off", NULL, NULL},
+      {"TUBO_SHM_RNDV_BYTES=100000", "TH_ADAPT=off", NULL, NULL},
+      {"TUBO_SHM_CMA=0", "TH_ADAPT=off", NULL, NULL},
+  };
+  stream_jobs("adapt_stream", envs, sizeof envs / sizeof envs[0]);
+}
 END_TEST
 
 /* Single copies longer than 4 MiB: split or whole as the sender chooses (exploring every
- * other period, so both ways), as TUBO_SHM_SPLIT_LONG forces, every byte checked. */
+ * other period, by the ways the rates choose), as TUBO_SHM_SPLIT_LONG forces, every byte
+ * checked. */
 START_TEST(job_split_stream)
 {
-  const char *argv[] = {th_tuborun(), "-n",    "2",      "--bind-to",    "core", "--timeout",
-                        "120",        "@self", "--body", "split_stream", NULL};
   static const char *const envs[][4] = {
       {"TUBO_SHM_ADAPT_PERIOD=2", "TH_SPLIT=chosen", NULL, NULL},
       {"TUBO_SHM_SPLIT_LONG=1", "TUBO_SHM_ADAPT_PERIOD=2", "TH_SPLIT=always", NULL},
       {"TUBO_SHM_SPLIT_LONG=0", "TUBO_SHM_ADAPT_PERIOD=2", "TH_SPLIT=never", NULL},
   };
-  for (size_t i = 0; i < sizeof envs / sizeof envs[0]; i++) {
-    char *out = NULL;
-    int st = th_run(argv, (const char *const *)envs[i], &out);
-    ck_assert_msg(st == 0, "with %s: expected the job to pass, got status %d:\n%s", envs[i][0], st,
-                  out);
-    free(out);
-  }
+  stream_jobs("split_stream", envs, sizeof envs / sizeof envs[0]);
 }
 END_TEST
 
