@@ -156,6 +156,9 @@ int tubo__peer_read(tubo__world_t *w, int src, uint64_t addr, uint32_t id, void 
 /* Copies n bytes at src into world rank dst's memory, named as tubo__peer_read names them
  * (the transport's write): 0, or TUBO_ENOTSUP where it has none, or its error. */
 int tubo__peer_write(tubo__world_t *w, int dst, uint64_t addr, const void *src, size_t n);
+/* Whether tubo__peer_write may copy into world rank dst's own memory (not the heap): 1 or
+ * 0, the transport's writable. */
+int tubo__peer_writable(tubo__world_t *w, int dst);
 
 /* The message of the sender's request sreq, which the transport took in the background
  * (read_start), is in r's buffer (err 0) or could not be (err): tells the sender and

@@ -135,6 +135,13 @@ int tubo__peer_write(tubo__world_t *w, int dst, uint64_t addr, const void *src, 
   return t->ops->write(t->state, w->peers[dst].tpeer, addr, src, n);
 }
 
+int tubo__peer_writable(tubo__world_t *w, int dst)
+{
+  tubo__tport_t *t = tubo__tport_of(w, dst);
+  return t->caps.single_copy && t->ops->write != NULL && t->ops->writable != NULL &&
+         t->ops->writable(t->state, w->peers[dst].tpeer);
+}
+
 /* Tells the sender of an RTS message that its receiver is done with it (FIN), unless
  * its transport completes the send itself. */
 static int match_fin(tubo__world_t *w, int src, uint32_t sreq, int err)

@@ -67,6 +67,12 @@ typedef struct tubo__tp_ops {
    * transport cannot. Returns 0 or an error. */
   int (*write)(void *state, int peer, uint64_t addr, const void *src, size_t n);
 
+  /* Whether write may copy into peer's own memory (an address, not the shared heap): 1
+   * where the transport vouches that the process it would write into is the peer's (shm:
+   * the launcher is among its nearest ancestors, so a reused pid is not taken for it), 0
+   * where it would refuse with TUBO_ENOTSUP. NULL where write is NULL. */
+  int (*writable)(void *state, int peer);
+
   /* Starts taking the whole message an RTS announced (id, n bytes) into dst, for receive
    * r, and returns 1: the transport calls tubo__read_done(w, r, id, err) from its progress
    * once it is there. Returns 0 where it cannot (the engine calls read instead), or an

@@ -14,14 +14,17 @@
  * and the engine's count says which calls went through the scratch. Then the scratch refused: by
  * TUBO_COLL_SCRATCH_BYTES, and by a heap that rank 0 filled, where every rank must leave the call
  * to the point-to-point table alike (the heap does not merge freed blocks, so no later call in the
- * job could have the scratch again). Last, the bells: ranks that sleep at every wait under a
- * root of bcasts in a row, which must ring no more often than they slept. */
+ * job could have the scratch again). Two ranks one of whose pids is not vouched for (started too
+ * far below the launcher) write nothing into each other's memory. Last, the bells: ranks that sleep
+ * at every wait under a root of bcasts in a row, which must ring no more often than they slept. */
 #include "config.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "coll/coll_shm.h"
 #include "coll_ref.h"
@@ -368,6 +371,41 @@ static void body_moves(void)
   TH_OK(tubo_comm_free(&c));
 }
 
+/* Rank 1 starts its tubo three forks below the process tuborun started, beyond the
+ * generations within which the shm transport looks for the launcher: its pid is not vouched
+ * for, so neither rank may write into the other's memory (a pid the control block names
+ * could be another process's). Both must leave the two-rank paths that write (bcast,
+ * gather) alike, and every result stays right; the paths that read are kept. */
+static void body_deep(void)
+{
+  const char *r = getenv("TUBO_RANK");
+  for (int gen = 0; r != NULL && strcmp(r, "1") == 0 && gen < 3; gen++) {
+    fflush(NULL);
+    pid_t pid = fork();
+    TH_CHECK(pid >= 0, "fork: expected a child");
+    if (pid != 0) {
+      int ws = 0;
+      if (waitpid(pid, &ws, 0) != pid)
+        _exit(70);
+      _exit(WIFEXITED(ws) ? WEXITSTATUS(ws) : 71);
+    }
+  }
+  th_init_world(NULL, NULL);
+  tubo_comm_t *c = cb_dup(NULL, NULL);
+  shmc_t *s = cb_engine(c);
+  TH_EQ("writes into the other rank's memory (neither, one pid not vouched for)", s->writes, 0);
+  TH_EQ("reads of the other rank's memory (kept)", s->direct, th_single_copy_expected());
+  size_t more[3] = {SHMC_INLINE + 1, 4097, (size_t)1 << 20};
+  for (int i = 0; i < 3; i++) {
+    TH_EQ("direct paths with no writes", shmc_direct_for(s, more[i]), 0);
+    cb_rooted(c, more[i], 1);
+    cb_alls(c, more[i], 1);
+    cb_bcasts(c, more[i], 1);
+  }
+  TH_OK(tubo_comm_free(&c));
+  TH_OK(tubo_finalize());
+}
+
 /* Ranks that sleep at every wait (the waiting policy set so), and a root of 8-byte bcasts
  * in a row, which runs ahead of them: the root rings a step's bell only where a rank sleeps
  * on that step, and each sleep is over before the root publishes the next step of its
@@ -592,7 +630,8 @@ static void body_two(void)
 
 static const th_body_t bodies[] = {
     {"big", body_big, 0},     {"moves", body_moves, 0}, {"refused", body_refused, 0},
-    {"wakes", body_wakes, 0}, {"two", body_two, 0},     {NULL, NULL, 0},
+    {"wakes", body_wakes, 0}, {"two", body_two, 0},     {"deep", body_deep, TH_SELF_INIT},
+    {NULL, NULL, 0},
 };
 
 static Suite *coll_big_suite(void)
@@ -615,6 +654,9 @@ static Suite *coll_big_suite(void)
    * alltoalls straight between their buffers; three and four keep the slots and scratch. */
   for (int n = 2; n <= 4; n++)
     th_add_job(tc, "moves", n, TH_SHM_RNDV);
+  /* The same, rank 1 started too far below the launcher for its pid to be vouched for: no
+   * rank writes into the other's memory. */
+  th_add_job(tc, "deep", 2, TH_SHM_RNDV);
   th_add_job(tc, "refused", 3, TH_SHM);
   th_add_job(tc, "refused", 5, TH_SHM);
   th_add_job(tc, "wakes", 2, TH_SHM);

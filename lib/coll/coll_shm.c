@@ -209,11 +209,13 @@ static void shmc_teardown(tubo_comm_t *comm);
  * sends a message of that size by single copy between every pair of the communicator's
  * ranks. Each rank knows the choice for its own pairs only, so each puts its peers' largest
  * threshold and every class they keep on the channel into its record at the first step, and
- * all take the largest and the union: the same on every rank. */
+ * all take the largest and the union: the same on every rank. Likewise whether it may write
+ * into every peer's memory (the transport trusts their pids): where one may not, no rank
+ * takes the paths that write. */
 static int shmc_direct_sizes(shmc_t *s)
 {
   tubo__world_t *w = s->comm->w;
-  uint64_t mine[2] = {0, 0};
+  uint64_t mine[3] = {0, 0, 1};
   for (int r = 0; r < s->P; r++) {
     int wr = tubo__comm_world_rank(s->comm, r);
     if (wr == w->rank)
@@ -221,6 +223,7 @@ static int shmc_direct_sizes(shmc_t *s)
     const tubo__peer_t *pe = &w->peers[wr];
     mine[0] = pe->rndv_min > mine[0] ? pe->rndv_min : mine[0];
     mine[1] |= pe->rndv_chan;
+    mine[2] &= (uint64_t)tubo__peer_writable(w, wr);
   }
   uint32_t k = s->step + 1;
   memcpy(shmc_line(s, s->me, k)->data, mine, sizeof mine);
@@ -229,10 +232,11 @@ static int shmc_direct_sizes(shmc_t *s)
   if (rc != 0)
     return rc;
   for (int r = 0; r < s->P; r++) {
-    uint64_t v[2];
+    uint64_t v[3];
     memcpy(v, shmc_line(s, r, k)->data, sizeof v);
     s->direct_min = v[0] > s->direct_min ? (size_t)v[0] : s->direct_min;
     s->direct_chan |= (uint8_t)v[1];
+    s->writes &= v[2] == 1;
   }
   return 0;
 }

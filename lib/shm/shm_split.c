@@ -125,8 +125,7 @@ static int split_dst(shm_state_t *s, int peer, struct tubo__shm_split *c, uint32
   if (how == TUBO__SPLIT_HEAP)
     return (*hdst = tubo__heap_at(&s->heap, *addr, (size_t)n)) != NULL;
   /* A process this rank writes into must be the peer's for sure. */
-  return how == TUBO__SPLIT_ADDR && !atomic_load(&s->ctl->cma_denied) &&
-         tubo__shm_pid_trusted(s, peer);
+  return how == TUBO__SPLIT_ADDR && tubo__shm_peer_writable(s, peer);
 }
 
 int tubo__shm_split_help(shm_state_t *s)

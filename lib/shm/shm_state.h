@@ -114,6 +114,10 @@ static inline int shm_corrupt(const shm_state_t *s)
  * control block: a pid that is not confirmed is never taken for the peer's. */
 int tubo__shm_pid_trusted(shm_state_t *s, int p);
 
+/* Whether this rank may write into peer p's own memory: single copy allowed in the job
+ * and p's pid trusted (a pid reused by another process is never written into). */
+int tubo__shm_peer_writable(shm_state_t *s, int p);
+
 /* Whether peer p (this transport's number) left or died, as its record or, where the
  * ranks watch each other's processes, its process says (shm_transport.c). */
 int tubo__shm_peer_lost(shm_state_t *s, int p);

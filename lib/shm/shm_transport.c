@@ -416,6 +416,11 @@ int tubo__shm_pid_trusted(shm_state_t *s, int p)
   return s->pid_trust[p] == 1;
 }
 
+int tubo__shm_peer_writable(shm_state_t *s, int p)
+{
+  return !atomic_load(&s->ctl->cma_denied) && tubo__shm_pid_trusted(s, p);
+}
+
 /* Records peer p's death if its process ended while still in the job. How it ended is
  * its parent's to know: the record says 255. */
 static void shm_watch_one(shm_state_t *s, int p)
@@ -604,9 +609,14 @@ static int shm_write(void *state, int peer, uint64_t addr, const void *src, size
     tubo__copy_large(dst, src, n);
     return 0;
   }
-  if (atomic_load(&s->ctl->cma_denied))
+  if (!tubo__shm_peer_writable(s, peer))
     return TUBO_ENOTSUP;
   return tubo__os_peer_write(s->pids[peer], addr, src, n);
+}
+
+static int shm_writable(void *state, int peer)
+{
+  return tubo__shm_peer_writable(state, peer);
 }
 
 static int shm_heap_of(void *state, const void *p, size_t n, uint64_t *off)
@@ -1027,6 +1037,7 @@ const tubo__tp_ops_t tubo__shm_ops = {
     .send_eager = shm_send_eager,
     .read = shm_read,
     .write = shm_write,
+    .writable = shm_writable,
     .split_begin = tubo__shm_split_begin,
     .split_end = tubo__shm_split_end,
     .read_start = NULL,
