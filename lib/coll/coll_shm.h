@@ -31,7 +31,8 @@
  * more than two ranks copy once through a scratch block of the heap that the
  * communicator keeps between calls (coll_shm_big.c). Where ranks can read each other's
  * memory (the transport's single copy), a scatter of blocks past a slot, of two ranks
- * too, has each rank read its block straight from the root's buffer instead. Of two ranks
+ * too (and of two ranks, blocks that shmc_direct_for names, below), has each rank read
+ * its block straight from the root's buffer instead. Of two ranks
  * that can also write each other's memory, where the transport starts the pair on single
  * copy for the size (shmc_direct_for: its starting choice, the same on both ranks, not
  * what a sender adapts to), bcasts, gathers (blocks below 1 MiB), allgathers and
@@ -211,6 +212,17 @@ static inline int shmc_direct_gather(const shmc_t *s, size_t len)
   return len < SHMC_DIRECT_GATHER_MAX && shmc_direct_for(s, len);
 }
 
+/* Whether a scatter of blocks of len bytes has each rank read its block straight from the
+ * root's buffer (tubo__shmc_scatter_direct): where ranks can read each other's memory,
+ * blocks past a slot; of two ranks, also the blocks shmc_direct_for sends by single copy.
+ * Through a slot the other rank waited for the root's copy in before its own copy out: a
+ * 64 KiB scatter took 3-4x the time of reading the root's buffer (doc/benchmarks.md,
+ * 2026-12-07, "The 2-rank scatter of 64 KiB"). */
+static inline int shmc_direct_scatter(const shmc_t *s, size_t len)
+{
+  return s->direct && (len > s->slot || shmc_direct_for(s, len));
+}
+
 /* A scatter whose blocks all fit in this many of the root's records (whole blocks in
  * each) goes through them, a step a record, rather than through the slots: the slots'
  * guard holds the root of scatters in a row until every rank has read the last one, where
@@ -375,7 +387,7 @@ int tubo__shmc_reduce_big(shmc_t *s, const tubo__coll_args_t *a, int all);
 int tubo__shmc_gather_big(shmc_t *s, const tubo__coll_args_t *a, int root);
 int tubo__shmc_scatter_big(shmc_t *s, const tubo__coll_args_t *a);
 int tubo__shmc_alltoall_big(shmc_t *s, const tubo__coll_args_t *a);
-/* scatter of blocks past a slot where s->direct: each rank reads its block straight from
+/* scatter where shmc_direct_scatter says so: each rank reads its block straight from
  * the root's buffer, in one step (coll_shm_big.c). */
 int tubo__shmc_scatter_direct(shmc_t *s, const tubo__coll_args_t *a);
 /* Of two ranks, where shmc_direct_for says so: bcast and gather, each rank copying half

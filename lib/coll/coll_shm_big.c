@@ -33,11 +33,11 @@
  * publishes k2 at once, which says it has done reading, as reduce's k3. allgatherv's parts
  * follow its counts, which every rank knows alike.
  *
- * scatter where ranks can read each other's memory (s->direct), of two ranks too, one
- * step and no scratch: the root writes its buffer's name (its address, or its offset in
- * the heap) into its record and publishes k; each other rank reads its own block straight
- * from there (one copy, by the kernel or with memcpy from the heap; all at once, where
- * through the scratch every rank waited for the root's P copies) and publishes k; the
+ * scatter where ranks can read each other's memory (s->direct; shmc_direct_scatter says
+ * for which blocks), of two ranks too, one step and no scratch: the root writes its buffer's name
+ * (its address, or its offset in the heap) into its record and publishes k; each other rank reads
+ * its own block straight from there (one copy, by the kernel or with memcpy from the heap; all at
+ * once, where through the scratch every rank waited for the root's P copies) and publishes k; the
  * root returns once every rank is at k, done reading its buffer.
  *
  * The direct collectives of two ranks (coll_shm.h, shmc_direct_for), no scratch, no slot:
