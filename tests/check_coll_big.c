@@ -250,7 +250,7 @@ static void cb_rooted(tubo_comm_t *c, size_t len, int use)
   /* Scatters past a slot (of two ranks, from single copy's size) read the root's buffer
    * where ranks can read each other's memory (the scratch's cap does not matter then), else
    * go through the scratch as gathers do. */
-  int reads = shmc_direct_scatter(s, len), gathers = shmc_direct_gather(s, len);
+  int reads = shmc_direct_scatter(s, len), gathers = shmc_direct_for(s, len);
   TH_EQ("one-copy gathers and scatters through the scratch (1 or 2 per root where the rule says)",
         s->big.calls - before, (uint64_t)((2 - reads) * P * (use && cb_big(s, len))));
   TH_EQ("scatters that read the root's buffer and gathers straight between the buffers (1 "

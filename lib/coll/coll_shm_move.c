@@ -147,7 +147,7 @@ int tubo__shmc_gather(tubo_comm_t *comm, const tubo__coll_args_t *a)
   size_t len = bytes_of(a, a->count);
   int root = a->root, rc = 0;
   unsigned char *r = a->rbuf;
-  if (shmc_direct_gather(s, len))
+  if (shmc_direct_for(s, len))
     return tubo__shmc_gather_direct(s, a);
   if (shmc_one_copy(s, len) && (rc = tubo__shmc_gather_big(s, a, root)) != TUBO__COLL_DECLINE)
     return rc;
