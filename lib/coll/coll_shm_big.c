@@ -440,9 +440,9 @@ int tubo__shmc_bcast_direct(shmc_t *s, const tubo__coll_args_t *a)
 /* gather: the other rank writes all of its block into the root's buffer while the root,
  * once it has named that buffer, copies its own block: both copy as much, and neither
  * waits for the other's copy before it starts. Where the root copied its block first and
- * the two then took halves, the other waited (and under load slept) for that copy: 128
- * KiB-4 MiB took 1.6-2.4x this way's time, 64 KiB as much (doc/benchmarks.md, 2026-12-07,
- * "The 2-rank scatter of 64 KiB and gather"). */
+ * the two then took halves, the other waited (and under load slept) for that copy: 512
+ * KiB-4 MiB took 1.7-2.5x this way's time, 64 and 256 KiB 1.26x and 1.16x in 11 alternated
+ * rounds (doc/benchmarks.md, 2026-12-07, "The 2-rank scatter of 64 KiB and gather"). */
 int tubo__shmc_gather_direct(shmc_t *s, const tubo__coll_args_t *a)
 {
   size_t len = a->count * a->t->size;

@@ -144,9 +144,9 @@ static int shmc_reduce_pieces(shmc_t *s, const tubo__coll_args_t *a)
 }
 
 /* Pieces of a slot in an allreduce of two ranks: whole slots. Each piece holds both ranks
- * at two steps; with quarter slots (SHMC_PIECES, as a bcast's) 256 KiB-4 MiB took
- * 1.07-1.21x the time of whole slots, and eighths more (doc/benchmarks.md, 2026-12-07,
- * "The 2-rank scatter of 64 KiB and gather"). */
+ * at two steps; with quarter slots (SHMC_PIECES, as a bcast's) 64 KiB-4 MiB took
+ * 1.07-1.24x the time of whole slots (4 MiB 0.8x in one script of five), eighths more
+ * (doc/benchmarks.md, 2026-12-07, "The 2-rank scatter of 64 KiB and gather"). */
 #define SHMC_HALVES_PIECES 1u
 
 /* allreduce of two ranks beyond a record, in pieces, each rank combining half of each:
