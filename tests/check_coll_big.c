@@ -250,9 +250,10 @@ static void cb_rooted(tubo_comm_t *c, size_t len, int use)
                        root, c));
     cb_block("scatter", P + root, inplace ? own : mine, root, me, len);
   }
-  /* Scatters past a slot read the root's buffer where ranks can read each other's memory
-   * (the scratch's cap does not matter then), else go through the scratch as gathers do. */
-  int reads = s->direct && len > s->slot, gathers = shmc_direct_gather(s, len);
+  /* Scatters past a slot (of two ranks, from single copy's size) read the root's buffer
+   * where ranks can read each other's memory (the scratch's cap does not matter then), else
+   * go through the scratch as gathers do. */
+  int reads = shmc_direct_scatter(s, len), gathers = shmc_direct_for(s, len);
   TH_EQ("one-copy gathers and scatters through the scratch (1 or 2 per root where the rule says)",
         s->big.calls - before, (uint64_t)((2 - reads) * P * (use && cb_big(s, len))));
   TH_EQ("scatters that read the root's buffer and gathers straight between the buffers (1 "
@@ -279,7 +280,7 @@ static void cb_scatter_heap(tubo_comm_t *c, size_t len)
     cb_block("scatter from the heap", 30 + root, mine, root, me, len);
   }
   TH_EQ("scatters from the heap that read the root's buffer (1 per root where the rule says)",
-        s->direct_calls - direct, (uint64_t)(P * (s->direct && len > s->slot)));
+        s->direct_calls - direct, (uint64_t)(P * shmc_direct_scatter(s, len)));
   TH_OK(tubo_free_mem(all));
   free(mine);
 }
@@ -359,6 +360,10 @@ static void body_moves(void)
     for (int i = 0; i < 5; i++) {
       TH_EQ("direct paths where single copy starts at 1 KiB (of two ranks)",
             shmc_direct_for(s, more[i]), th_size == 2 && more[i] >= 1024);
+      TH_EQ("scatters that read the root's buffer where single copy starts at 1 KiB (of two "
+            "ranks; past a slot, of any number)",
+            shmc_direct_scatter(s, more[i]),
+            more[i] > s->slot ? s->direct : th_size == 2 && more[i] >= 1024);
       cb_rooted(c, more[i], 1);
       cb_alls(c, more[i], 1);
       cb_bcasts(c, more[i], 1);

@@ -31,10 +31,11 @@
  * more than two ranks copy once through a scratch block of the heap that the
  * communicator keeps between calls (coll_shm_big.c). Where ranks can read each other's
  * memory (the transport's single copy), a scatter of blocks past a slot, of two ranks
- * too, has each rank read its block straight from the root's buffer instead. Of two ranks
+ * too (and of two ranks, blocks that shmc_direct_for names, below), has each rank read
+ * its block straight from the root's buffer instead. Of two ranks
  * that can also write each other's memory, where the transport starts the pair on single
  * copy for the size (shmc_direct_for: its starting choice, the same on both ranks, not
- * what a sender adapts to), bcasts, gathers (blocks below 1 MiB), allgathers and
+ * what a sender adapts to), bcasts, gathers, allgathers and
  * alltoalls (not in place) copy straight between the two ranks' buffers, named in their
  * records, one copy per byte and both ranks copying at once (coll_shm_big.c, "direct");
  * where single copy is not the pair's choice, the paths above serve. A rank that fails to copy
@@ -200,15 +201,15 @@ static inline int shmc_direct_for(const shmc_t *s, size_t len)
          tubo__rndv_single_copy(len, s->direct_min, s->direct_chan);
 }
 
-/* Blocks of a 2-rank gather below this many bytes go straight between the buffers: from
- * 1 MiB the slots' pieces were faster, for reasons not found (1 MiB: 1.1-2.6x the slots'
- * time on the host measured; 64-512 KiB: 0.4-0.5x; doc/benchmarks.md, 2026-12-07,
- * "direct collectives of two ranks"). */
-#define SHMC_DIRECT_GATHER_MAX ((size_t)1 << 20)
-
-static inline int shmc_direct_gather(const shmc_t *s, size_t len)
+/* Whether a scatter of blocks of len bytes has each rank read its block straight from the
+ * root's buffer (tubo__shmc_scatter_direct): where ranks can read each other's memory,
+ * blocks past a slot; of two ranks, also the blocks shmc_direct_for sends by single copy.
+ * Through a slot the other rank waited for the root's copy in before its own copy out:
+ * 64-256 KiB scatters took 2.9-8.9x the time of reading the root's buffer
+ * (doc/benchmarks.md, 2026-12-07, "The 2-rank scatter of 64 KiB and gather"). */
+static inline int shmc_direct_scatter(const shmc_t *s, size_t len)
 {
-  return len < SHMC_DIRECT_GATHER_MAX && shmc_direct_for(s, len);
+  return s->direct && (len > s->slot || shmc_direct_for(s, len));
 }
 
 /* A scatter whose blocks all fit in this many of the root's records (whole blocks in
@@ -375,7 +376,7 @@ int tubo__shmc_reduce_big(shmc_t *s, const tubo__coll_args_t *a, int all);
 int tubo__shmc_gather_big(shmc_t *s, const tubo__coll_args_t *a, int root);
 int tubo__shmc_scatter_big(shmc_t *s, const tubo__coll_args_t *a);
 int tubo__shmc_alltoall_big(shmc_t *s, const tubo__coll_args_t *a);
-/* scatter of blocks past a slot where s->direct: each rank reads its block straight from
+/* scatter where shmc_direct_scatter says so: each rank reads its block straight from
  * the root's buffer, in one step (coll_shm_big.c). */
 int tubo__shmc_scatter_direct(shmc_t *s, const tubo__coll_args_t *a);
 /* Of two ranks, where shmc_direct_for says so: bcast and gather, each rank copying half

@@ -33,18 +33,19 @@
  * publishes k2 at once, which says it has done reading, as reduce's k3. allgatherv's parts
  * follow its counts, which every rank knows alike.
  *
- * scatter where ranks can read each other's memory (s->direct), of two ranks too, one
- * step and no scratch: the root writes its buffer's name (its address, or its offset in
- * the heap) into its record and publishes k; each other rank reads its own block straight
- * from there (one copy, by the kernel or with memcpy from the heap; all at once, where
- * through the scratch every rank waited for the root's P copies) and publishes k; the
+ * scatter where ranks can read each other's memory (s->direct; shmc_direct_scatter says
+ * for which blocks), of two ranks too, one step and no scratch: the root writes its buffer's name
+ * (its address, or its offset in the heap) into its record and publishes k; each other rank reads
+ * its own block straight from there (one copy, by the kernel or with memcpy from the heap; all at
+ * once, where through the scratch every rank waited for the root's P copies) and publishes k; the
  * root returns once every rank is at k, done reading its buffer.
  *
  * The direct collectives of two ranks (coll_shm.h, shmc_direct_for), no scratch, no slot:
  * bcast and gather, two steps: at k1 each rank names its buffer (the data's source or its
- * destination) in its record; then the receiving rank reads the first half straight from
- * the source while the sending rank (bcast: the root; gather: the other) writes the rest
- * straight into the destination, and each publishes k2 and returns once the other has.
+ * destination) in its record; then, of a bcast, the other rank reads the first half
+ * straight from the root's buffer while the root writes the rest straight into the
+ * other's; of a gather, the other rank writes all of its block into the root's buffer
+ * while the root copies its own block; each publishes k2 and returns once the other has.
  * One rank reading all of a 1 MiB bcast alone took longer than the slots' pieces, whose
  * copy in and copy out overlap; halves keep both ranks copying. allgather and alltoall,
  * two steps: each names its send buffer at k1 and reads its block(s) from the other's at
@@ -382,34 +383,39 @@ static int shmc_moves_direct(shmc_t *s, const tubo__coll_args_t *a, int each)
   return rc != 0 ? rc : shmc_read_rc(s, -1, k2);
 }
 
-/* Of two ranks, len bytes from rank x's src into the other's dst, both ranks copying at
- * once, one copy each: at k1 x names src and the other dst; once both have, the other
- * reads the first half (whole cache lines) straight from src while x writes the rest
- * straight into dst; each publishes k2 with the result of its copy, and returns once the
- * other has, failing where either copy failed. One rank alone reading all of a 1 MiB bcast
- * took longer than the slots' pieces, whose two copies overlap (doc/benchmarks.md,
- * 2026-12-07, "direct collectives of two ranks"). */
-static int shmc_pair_direct(shmc_t *s, int x, const unsigned char *src, unsigned char *dst,
-                            size_t len)
+/* Of two ranks, len bytes from rank x's src into the other's dst, one copy per byte, in
+ * two steps. At k1 (shmc_pair_name) x names src and the other dst. Once both have
+ * (shmc_pair_move), the other reads the first part bytes (whole cache lines) straight
+ * from src while x writes the rest straight into dst; each publishes k2 with the result
+ * of its copy, and returns once the other has, failing where either copy failed. */
+static int shmc_pair_name(shmc_t *s, int x, const unsigned char *src, unsigned char *dst,
+                          size_t len)
 {
-  int other = 1 - s->me, rc, rc2;
-  size_t half = len / 2 & ~(size_t)(SHMC_LINE - 1);
-  uint32_t k1 = s->step + 1, k2 = k1 + 1;
+  uint32_t k1 = s->step + 1;
   s->direct_calls++;
   uint64_t name = shmc_name(s, s->me == x ? (const void *)src : dst, len);
-  if ((rc = tubo__shmc_guard_line(s, k1)) != 0)
+  int rc = tubo__shmc_guard_line(s, k1);
+  if (rc != 0)
     return rc;
   memcpy(shmc_line(s, s->me, k1)->data, &name, sizeof name);
   tubo__shmc_publish(s, k1, SHMC_WAKE_IF_LAST);
-  if ((rc = tubo__shmc_wait(s, other, k1)) != 0)
-    return rc;
+  return 0;
+}
+
+static int shmc_pair_move(shmc_t *s, int x, const unsigned char *src, unsigned char *dst,
+                          size_t len, size_t part)
+{
+  int other = 1 - s->me, rc = 0, rc2;
+  uint32_t k1 = s->step, k2 = k1 + 1;
+  if ((rc2 = tubo__shmc_wait(s, other, k1)) != 0)
+    return rc2;
   if (s->me == x) {
-    uint64_t to = shmc_named(s, other, k1, half, len - half);
+    uint64_t to = shmc_named(s, other, k1, part, len - part);
     rc = to == 0 ? TUBO_ECORRUPT
                  : tubo__peer_write(s->comm->w, tubo__comm_world_rank(s->comm, other), to,
-                                    src + half, len - half);
-  } else {
-    rc = shmc_read_named(s, x, k1, 0, dst, half);
+                                    src + part, len - part);
+  } else if (part > 0) {
+    rc = shmc_read_named(s, x, k1, 0, dst, part);
   }
   if ((rc2 = tubo__shmc_guard_line(s, k2)) != 0)
     return rc2;
@@ -419,19 +425,35 @@ static int shmc_pair_direct(shmc_t *s, int x, const unsigned char *src, unsigned
   return rc != 0 ? rc : shmc_read_rc(s, other, k2);
 }
 
+/* bcast: each rank copies half, both at once. One rank alone reading all of a 1 MiB bcast
+ * took longer than the slots' pieces, whose two copies overlap (doc/benchmarks.md,
+ * 2026-12-07, "direct collectives of two ranks"). */
 int tubo__shmc_bcast_direct(shmc_t *s, const tubo__coll_args_t *a)
 {
-  return shmc_pair_direct(s, a->root, a->rbuf, a->rbuf, a->count * a->t->size);
+  size_t len = a->count * a->t->size;
+  int rc = shmc_pair_name(s, a->root, a->rbuf, a->rbuf, len);
+  return rc != 0 ? rc
+                 : shmc_pair_move(s, a->root, a->rbuf, a->rbuf, len,
+                                  len / 2 & ~(size_t)(SHMC_LINE - 1));
 }
 
+/* gather: the other rank writes all of its block into the root's buffer while the root,
+ * once it has named that buffer, copies its own block: both copy as much, and neither
+ * waits for the other's copy before it starts. Where the root copied its block first and
+ * the two then took halves, the other waited (and under load slept) for that copy: 512
+ * KiB-4 MiB took 1.7-2.5x this way's time, 64 and 256 KiB 1.26x and 1.16x in 11 alternated
+ * rounds (doc/benchmarks.md, 2026-12-07, "The 2-rank scatter of 64 KiB and gather"). */
 int tubo__shmc_gather_direct(shmc_t *s, const tubo__coll_args_t *a)
 {
   size_t len = a->count * a->t->size;
   int root = a->root, x = 1 - root;
   unsigned char *r = s->me == root ? a->rbuf : NULL;
+  int rc = shmc_pair_name(s, x, a->sbuf, r != NULL ? r + (size_t)x * len : NULL, len);
+  if (rc != 0)
+    return rc;
   if (s->me == root && !a->in_place)
     memcpy(r + (size_t)root * len, a->sbuf, len);
-  return shmc_pair_direct(s, x, a->sbuf, r != NULL ? r + (size_t)x * len : NULL, len);
+  return shmc_pair_move(s, x, a->sbuf, r != NULL ? r + (size_t)x * len : NULL, len, 0);
 }
 
 int tubo__shmc_allgather_direct(shmc_t *s, const tubo__coll_args_t *a)

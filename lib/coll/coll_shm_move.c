@@ -147,7 +147,7 @@ int tubo__shmc_gather(tubo_comm_t *comm, const tubo__coll_args_t *a)
   size_t len = bytes_of(a, a->count);
   int root = a->root, rc = 0;
   unsigned char *r = a->rbuf;
-  if (shmc_direct_gather(s, len))
+  if (shmc_direct_for(s, len))
     return tubo__shmc_gather_direct(s, a);
   if (shmc_one_copy(s, len) && (rc = tubo__shmc_gather_big(s, a, root)) != TUBO__COLL_DECLINE)
     return rc;
@@ -196,7 +196,8 @@ int tubo__shmc_gather(tubo_comm_t *comm, const tubo__coll_args_t *a)
   return 0;
 }
 
-/* scatter: the root writes every block into its records where they fit in
+/* scatter: each rank reads its block from the root's buffer where shmc_direct_scatter
+ * says so; else the root writes every block into its records where they fit in
  * SHMC_SCATTER_RECORDS of them, else block q into rank q's slot, a slot at a time. */
 int tubo__shmc_scatter(tubo_comm_t *comm, const tubo__coll_args_t *a)
 {
@@ -205,7 +206,7 @@ int tubo__shmc_scatter(tubo_comm_t *comm, const tubo__coll_args_t *a)
   int root = a->root, rc = 0;
   const unsigned char *src = a->sbuf;
   shmc_note_root(s, root);
-  if (s->direct && len > s->slot)
+  if (shmc_direct_scatter(s, len))
     return tubo__shmc_scatter_direct(s, a);
   if (shmc_one_copy(s, len) && (rc = tubo__shmc_scatter_big(s, a)) != TUBO__COLL_DECLINE)
     return rc;

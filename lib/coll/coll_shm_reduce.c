@@ -7,9 +7,9 @@
  * copies its part into its slot; once all have, rank i combines slice i of the chunk
  * across the slots along the tree (in place, in the slots' slice i, which only it reads)
  * and publishes the result in its other slot; once all have, the ranks that want the
- * result copy every slice out. Two ranks go in pieces of a quarter slot instead: one copy
- * in and the root's combination as they come (reduce), or each rank combining half of
- * each piece (allreduce). */
+ * result copy every slice out. Two ranks go in pieces instead: of a quarter slot, one
+ * copy in and the root's combination as they come (reduce), or of a whole slot, each rank
+ * combining half of each piece (allreduce). */
 #include "config.h"
 
 #include <string.h>
@@ -143,11 +143,17 @@ static int shmc_reduce_pieces(shmc_t *s, const tubo__coll_args_t *a)
   return 0;
 }
 
+/* Pieces of a slot in an allreduce of two ranks: whole slots. Each piece holds both ranks
+ * at two steps; with quarter slots (SHMC_PIECES, as a bcast's) 64 KiB-4 MiB took
+ * 1.07-1.24x the time of whole slots (4 MiB 0.8x in one script of five), eighths more
+ * (doc/benchmarks.md, 2026-12-07, "The 2-rank scatter of 64 KiB and gather"). */
+#define SHMC_HALVES_PIECES 1u
+
 /* allreduce of two ranks beyond a record, in pieces, each rank combining half of each:
  * piece j of a call that begins after step s0 takes steps a = s0 + 1 + 2 j and a + 1, in
- * each rank's slot s0 + 1 + j / np at (j % np) pieces. Rank 0 combines the piece's first
- * half (tubo__shmc_slice), rank 1 the rest. At step a each rank copies the half the other
- * combines into its place and publishes a; then rank 0 combines its own first half with
+ * each rank's slot s0 + 1 + j / np at (j % np) pieces (np = SHMC_HALVES_PIECES). Rank 0 combines
+ * the piece's first half (tubo__shmc_slice), rank 1 the rest. At step a each rank copies the half
+ * the other combines into its place and publishes a; then rank 0 combines its own first half with
  * rank 1's copy, in rank 1's place (the kernel's inout), and rank 1 its second half in
  * its result, which it copies over rank 0's copy; both publish a + 1, and each copies the
  * other's half of the result out of its own place. Both halves are rank 0's data op rank
@@ -160,7 +166,7 @@ static int shmc_reduce_pieces(shmc_t *s, const tubo__coll_args_t *a)
  * writer does, and a last step with no data closes the call. */
 static int shmc_allreduce_halves(shmc_t *s, const tubo__coll_args_t *a)
 {
-  size_t es = a->t->size, len = a->count * es, np = SHMC_PIECES;
+  size_t es = a->t->size, len = a->count * es, np = SHMC_HALVES_PIECES;
   size_t piece = shmc_piece_bytes(s, np, es);
   const unsigned char *in = a->in_place ? a->rbuf : a->sbuf;
   unsigned char *out = a->rbuf;
