@@ -135,10 +135,13 @@ typedef struct tubo__tp_ops {
    * RTS names by *name (its offset in the heap, or its address for a single copy), makes a control
    * block that the sender's progress helps copy through, and gives the RTS's name for it
    * in *name: returns 1, or 0 where the message is not split (too short, no block free);
-   * chosen: the sender's online choice split a message longer than TUBO__SPLIT_MAX.
+   * late: for a message longer than TUBO__SPLIT_MAX that the sender's online choice may
+   * split, its request (else NULL): the block is made, and when the receiver has published
+   * its buffer the transport asks tubo__send_split_pick (engine.h) whether this rank helps
+   * copy it (split) or leaves the whole message to the receiver (whole).
    * split_end: the send that split_begin's name began is over (its FIN came, or it failed):
    * this rank copies no more of it, and the block is free again. */
-  int (*split_begin)(void *state, int peer, const void *buf, size_t len, int chosen,
+  int (*split_begin)(void *state, int peer, const void *buf, size_t len, tubo_request_t *late,
                      uint64_t *name);
   void (*split_end)(void *state, uint64_t name);
 
