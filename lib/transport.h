@@ -67,11 +67,11 @@ typedef struct tubo__tp_ops {
    * transport cannot. Returns 0 or an error. */
   int (*write)(void *state, int peer, uint64_t addr, const void *src, size_t n);
 
-  /* Starts taking the whole message an RTS announced (id, n bytes) into dst, for receive
-   * r, and returns 1: the transport calls tubo__read_done(w, r, id, err) from its progress
-   * once it is there. Returns 0 where it cannot (the engine calls read instead), or an
-   * error. May be NULL. */
-  int (*read_start)(void *state, int peer, uint32_t id, void *dst, size_t n,
+  /* Starts taking the whole message an RTS announced (id, n bytes, named addr as read
+   * names it) into dst, for receive r, and returns 1: the transport calls
+   * tubo__read_done(w, r, id, err) from its progress once it is there. Returns 0 where it
+   * cannot (the engine calls read instead), or an error. May be NULL. */
+  int (*read_start)(void *state, int peer, uint64_t addr, uint32_t id, void *dst, size_t n,
                     struct tubo_request *r);
 
   /* Forgets the read read_start began for r, which is being failed: once it returns, the
