@@ -508,7 +508,10 @@ static size_t nb_len(int i)
   return i % 50 == 49 ? (1u << 20) + (size_t)i : sizes[(size_t)i % 14];
 }
 
-/* 200 receives posted (unique tags in reverse order, then one tag) before the sends. */
+/* 200 receives posted (unique tags in reverse order, then one tag) before the sends.
+ * Where single copy ran (variants shm-rndv), the receiver read some of the single copies
+ * of one pass over the sender's frames together, in one call (shm_reads_flush), and
+ * completed them after eager messages that came later in the pass. */
 static void body_nb_preposted(void)
 {
   if (th_rank > 1)
@@ -533,6 +536,10 @@ static void body_nb_preposted(void)
       TH_STATUS(sts[i], peer, nb_tag(i), nb_len(i), 0);
       TH_CHECK_DATA(bufs[i], nb_len(i), th_seed(peer, 1, nb_len(i), i), "message %d", i);
       free(bufs[i]);
+    }
+    if ((th_variant() & (TH_SHM_RNDV | TH_SHM_RNDV_SMALL)) && th_single_copy_expected()) {
+      const shm_state_t *s = tubo__tport_of(tubo__world, peer)->state;
+      TH_CHECK(s->reads.together > 0, "expected some of %d messages read together, got none", NB_N);
     }
   } else {
     TH_OK(tubo_recv(NULL, 0, peer, 5000, th_world, TUBO_STATUS_IGNORE));
@@ -891,61 +898,6 @@ static void body_wired(void)
   free(in);
 }
 
-/* Windows of single copies whose receives were posted first, all with one tag, with
- * eager messages among them: the receiver reads the single copies of one pass over the
- * sender's frames together (shm_reads_flush) and completes them after the eager ones that
- * came later; each lands in its own receive (of exactly its length) only if the order of
- * matching was kept. Every byte is checked, and where single copy ran (variants shm-rndv),
- * some were read together. */
-#define TOGETHER_WINDOWS 8
-#define TOGETHER_N       32
-static size_t together_len(int i)
-{
-  static const size_t len[] = {65536, 200000, 100, 65536 + 24, 4096, 300};
-  return len[i % 6] + (size_t)(i / 6);
-}
-
-static void body_read_together(void)
-{
-  if (th_rank > 1)
-    return;
-  int peer = 1 - th_rank;
-  unsigned char *bufs[TOGETHER_N];
-  tubo_request_t *reqs[TOGETHER_N];
-  tubo_status_t sts[TOGETHER_N];
-  for (int k = 0; k < TOGETHER_N; k++)
-    bufs[k] = th_malloc(together_len(k));
-  for (int w = 0; w < TOGETHER_WINDOWS; w++) {
-    if (th_rank == 1) {
-      for (int k = 0; k < TOGETHER_N; k++)
-        TH_OK(tubo_irecv(bufs[k], together_len(k), peer, 11, th_world, &reqs[k]));
-      TH_OK(tubo_send(NULL, 0, peer, 12, th_world));
-      TH_OK(tubo_waitall(TOGETHER_N, reqs, sts));
-      for (int k = 0; k < TOGETHER_N; k++) {
-        TH_STATUS(sts[k], peer, 11, together_len(k), 0);
-        TH_CHECK_DATA(bufs[k], together_len(k), th_seed(peer, w, together_len(k), k),
-                      "window %d, message %d", w, k);
-      }
-    } else {
-      TH_OK(tubo_recv(NULL, 0, peer, 12, th_world, TUBO_STATUS_IGNORE));
-      for (int k = 0; k < TOGETHER_N; k++) {
-        th_fill(bufs[k], together_len(k), th_seed(th_rank, w, together_len(k), k));
-        TH_OK(tubo_isend(bufs[k], together_len(k), peer, 11, th_world, &reqs[k]));
-      }
-      TH_OK(tubo_waitall(TOGETHER_N, reqs, sts));
-    }
-  }
-  for (int k = 0; k < TOGETHER_N; k++)
-    free(bufs[k]);
-  if (th_rank != 1 || !(th_variant() & (TH_SHM_RNDV | TH_SHM_RNDV_SMALL)) ||
-      !th_single_copy_expected())
-    return;
-  const shm_state_t *s = tubo__tport_of(tubo__world, peer)->state;
-  TH_CHECK(s->reads.together > 0,
-           "expected some of %d single copies read together with others, got none",
-           TOGETHER_WINDOWS * TOGETHER_N * 4 / 6);
-}
-
 static const th_body_t bodies[] = {
     {"caps", body_caps, 0},
     {"pingpong", body_pingpong, 0},
@@ -965,7 +917,6 @@ static const th_body_t bodies[] = {
     {"arg_errors", body_arg_errors, 0},
     {"transport_names", body_transport_names, 0},
     {"wired", body_wired, 0},
-    {"read_together", body_read_together, 0},
     {NULL, NULL, 0},
 };
 
@@ -989,7 +940,6 @@ static Suite *p2p_suite(void)
   th_add_case(s, "alltoall", 6, TH_BOTH | TH_SHM_COPY_SMALL | TH_SHM_RNDV_SMALL);
   th_add_case(s, "arg_errors", 2, TH_BOTH);
   th_add_case(s, "transport_names", 3, TH_BOTH);
-  th_add_case(s, "read_together", 2, TH_ALL_PATHS);
   TCase *tc = th_add_case(s, "wired", 2, TH_SHM);
   th_add_job(tc, "wired", 3, TH_SHM);
   return s;

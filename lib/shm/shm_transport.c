@@ -648,7 +648,7 @@ static int shm_read(void *state, int peer, uint64_t addr, uint32_t id, void *dst
 /* Within a pass over peer's frames (shm_poll_peer), a single copy from the sender's private
  * memory waits to be read with the others of the pass in one process_vm_readv: one system
  * call (its entry, the lookup of the sender and the check of the right to read it) for
- * several messages. Bare, 8 reads of 64 KiB per call took 2577 ns each against 2916 alone
+ * several messages. Bare, 8 reads of 64 KiB per call took 2879 ns each against 3196 alone
  * (doc/benchmarks.md). */
 static int shm_read_start(void *state, int peer, uint64_t addr, uint32_t id, void *dst, size_t n,
                           tubo_request_t *r)
