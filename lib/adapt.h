@@ -123,13 +123,14 @@ int tubo__adapt_pick(tubo__adapt_t *a, uint32_t period);
 int tubo__adapt_sample(tubo__adapt_t *a, int proto, uint64_t bytes, uint64_t ns, uint64_t now);
 
 /* For a message of class a longer than TUBO__ADAPT_SPLIT_FROM that tubo__adapt_pick sent
- * by single copy, at time now: whether it goes split (1) or whole (0), split being the
- * class's choice of the two. Where the class uses single copy, that choice picks (and
- * explores); where it uses the channel, the message is part of an exploration of single
- * copy, all of which goes one way: the way that choice has no current estimate of (the
- * one it does not use first), else the way it estimates faster. A class started on the
- * channel thus measures the split too (its whole single copy may lose where the split
- * would win). */
+ * by single copy, at time now (when its receiver is ready for it, send.c, so that the
+ * later messages of a window posted at once see the samples of its earlier ones): whether
+ * it goes split (1) or whole (0), split being the class's choice of the two. Where the
+ * class uses single copy, that choice picks (and explores); where it uses the channel, the
+ * message is part of an exploration of single copy, all of which goes one way: the way
+ * that choice has no current estimate of (the one it does not use first), else the way it
+ * estimates faster. A class started on the channel thus measures the split too (its whole
+ * single copy may lose where the split would win). */
 int tubo__adapt_pick_split(tubo__adapt_t *a, tubo__adapt_t *split, uint32_t period, uint64_t now);
 
 /* Records a run's sample that went by way (TUBO__ADAPT_WAY_*) in class a, as

@@ -169,6 +169,11 @@ void tubo__read_done(tubo__world_t *w, tubo_request_t *r, uint32_t sreq, int err
  * rank's send request sreq. */
 void tubo__rts_sent(tubo__world_t *w, uint32_t sreq);
 
+/* The receiver of send r, whose split the sender chooses late (split_begin's late), is
+ * ready for it: returns 1 where the sender is to copy its part (split), 0 where the
+ * receiver copies the whole message alone (send.c). */
+int tubo__send_split_pick(tubo__world_t *w, tubo_request_t *r);
+
 /* ---- A blocking receive's fast path (transport.h, recv) ---- */
 
 /* The world a communicator lives in, and the context its user messages carry. */

@@ -209,7 +209,7 @@ static void recv_pull(tubo__world_t *w, tubo_request_t *r, int src, uint64_t add
   int err = 0;
   tubo__tport_t *t = tubo__tport_of(w, src);
   if (r->msg_len > 0 && n == r->msg_len && t->caps.single_copy && t->ops->read_start != NULL) {
-    err = t->ops->read_start(t->state, w->peers[src].tpeer, sreq, r->buf, n, r);
+    err = t->ops->read_start(t->state, w->peers[src].tpeer, addr, sreq, r->buf, n, r);
     if (err == 1) {
       r->reading = 1;
       return;

@@ -36,20 +36,35 @@ static void sendq_pop(tubo__world_t *w, tubo__peer_t *pe)
 
 /* Lets the transport of send r's peer split its message, which r->off names (its offset in
  * the shared heap, or its address for a single copy): both ranks then copy it, each a part
- * (a message longer than TUBO__ADAPT_SPLIT_FROM where the sender chose to split it). Returns
- * 1 with the RTS's name for it in *name, else 0 (*name unchanged). */
+ * (a message longer than TUBO__ADAPT_SPLIT_FROM where the sender chooses, once the receiver
+ * is ready, to split it: tubo__send_split_pick). Returns 1 with the RTS's name for it in
+ * *name, else 0 (*name unchanged). */
 static int send_split_begin(tubo__world_t *w, tubo_request_t *r, uint64_t *name)
 {
   tubo__tport_t *t = tubo__tport_of(w, r->peer);
   if (t->ops->split_begin == NULL)
     return 0;
-  int chosen = (r->timed & TUBO__TIMED_SPLIT_CHOSEN) != 0;
+  tubo_request_t *late = (r->timed & TUBO__TIMED_SPLIT_LATE) ? r : NULL;
   /* A send that waited for room may go the other way this time (no control block free). */
   r->timed &= (uint8_t)~TUBO__TIMED_SPLIT;
-  if (t->ops->split_begin(t->state, w->peers[r->peer].tpeer, r->buf, r->cap, chosen, name) != 1)
+  if (t->ops->split_begin(t->state, w->peers[r->peer].tpeer, r->buf, r->cap, late, name) != 1)
     return 0;
-  if (r->timed) /* its samples are told by the way it went */
+  /* Its samples are told by the way it went; a late choice says it when it is made. */
+  if (r->timed && late == NULL)
     r->timed |= TUBO__TIMED_SPLIT;
+  return 1;
+}
+
+int tubo__send_split_pick(tubo__world_t *w, tubo_request_t *r)
+{
+  tubo__adapt_peer_t *ap = w->peers[r->peer].adapt;
+  int c = tubo__adapt_class(r->cap);
+  if (ap == NULL || c < 0 || !(r->timed & TUBO__TIMED_SPLIT_LATE))
+    return 0;
+  r->timed &= (uint8_t)~TUBO__TIMED_SPLIT_LATE;
+  if (!tubo__adapt_pick_split(&ap->cls[c], &ap->split[c], w->adapt_period, tubo__os_now_ns()))
+    return 0;
+  r->timed |= TUBO__TIMED_SPLIT;
   return 1;
 }
 
@@ -183,7 +198,10 @@ static int send_from_heap(tubo__world_t *w, tubo_request_t *r)
 
 /* Whether send r of len bytes (at least its peer's rndv_gate) goes by single copy. Where
  * the sender chooses online (tubo__tp_adapt), its class's choice says, and the send is
- * timed for it (and, longer than TUBO__ADAPT_SPLIT_FROM, chosen split or whole). */
+ * timed for it. Longer than TUBO__ADAPT_SPLIT_FROM, it goes split or whole as the choice
+ * says when its receiver is ready (tubo__send_split_pick), not now: the sends of a window
+ * posted at once would all take the choice of before the window's first samples (at 64
+ * MiB, osu_bw's first window of two: half the messages the wrong way). */
 static int send_single_copy(tubo_request_t *r, tubo__peer_t *pe, size_t len, uint32_t period)
 {
   int c = tubo__adapt_class(len);
@@ -192,10 +210,10 @@ static int send_single_copy(tubo_request_t *r, tubo__peer_t *pe, size_t len, uin
   int cma = tubo__adapt_pick(&pe->adapt->cls[c], period);
   r->timed = (uint8_t)(TUBO__TIMED | (cma ? TUBO__TIMED_CMA : 0));
   r->t_start = tubo__os_now_ns();
-  /* A single copy longer than those the transport always splits: whole or split, as chosen. */
-  if (cma && pe->adapt->split_on && len > TUBO__ADAPT_SPLIT_FROM &&
-      tubo__adapt_pick_split(&pe->adapt->cls[c], &pe->adapt->split[c], period, r->t_start))
-    r->timed |= TUBO__TIMED_SPLIT_CHOSEN;
+  /* A single copy longer than those the transport always splits: whole or split, as chosen
+   * when its receiver is ready. */
+  if (cma && pe->adapt->split_on && len > TUBO__ADAPT_SPLIT_FROM)
+    r->timed |= TUBO__TIMED_SPLIT_LATE;
   r->aseq = tubo__adapt_track_start(&pe->adapt->track);
   return cma;
 }

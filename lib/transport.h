@@ -73,11 +73,11 @@ typedef struct tubo__tp_ops {
    * where it would refuse with TUBO_ENOTSUP. NULL where write is NULL. */
   int (*writable)(void *state, int peer);
 
-  /* Starts taking the whole message an RTS announced (id, n bytes) into dst, for receive
-   * r, and returns 1: the transport calls tubo__read_done(w, r, id, err) from its progress
-   * once it is there. Returns 0 where it cannot (the engine calls read instead), or an
-   * error. May be NULL. */
-  int (*read_start)(void *state, int peer, uint32_t id, void *dst, size_t n,
+  /* Starts taking the whole message an RTS announced (id, n bytes, named addr as read
+   * names it) into dst, for receive r, and returns 1: the transport calls
+   * tubo__read_done(w, r, id, err) from its progress once it is there. Returns 0 where it
+   * cannot (the engine calls read instead), or an error. May be NULL. */
+  int (*read_start)(void *state, int peer, uint64_t addr, uint32_t id, void *dst, size_t n,
                     struct tubo_request *r);
 
   /* Forgets the read read_start began for r, which is being failed: once it returns, the
@@ -141,10 +141,13 @@ typedef struct tubo__tp_ops {
    * RTS names by *name (its offset in the heap, or its address for a single copy), makes a control
    * block that the sender's progress helps copy through, and gives the RTS's name for it
    * in *name: returns 1, or 0 where the message is not split (too short, no block free);
-   * chosen: the sender's online choice split a message longer than TUBO__SPLIT_MAX.
+   * late: for a message longer than TUBO__SPLIT_MAX that the sender's online choice may
+   * split, its request (else NULL): the block is made, and when the receiver has published
+   * its buffer the transport asks tubo__send_split_pick (engine.h) whether this rank helps
+   * copy it (split) or leaves the whole message to the receiver (whole).
    * split_end: the send that split_begin's name began is over (its FIN came, or it failed):
    * this rank copies no more of it, and the block is free again. */
-  int (*split_begin)(void *state, int peer, const void *buf, size_t len, int chosen,
+  int (*split_begin)(void *state, int peer, const void *buf, size_t len, tubo_request_t *late,
                      uint64_t *name);
   void (*split_end)(void *state, uint64_t name);
 

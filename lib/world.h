@@ -143,12 +143,13 @@ struct tubo_request {
 enum { TUBO__RL_TAKE = 1, TUBO__RL_QUEUED = 2 };
 
 /* A timed send's flags: timed, by single copy, waited for room in the ring; the sender
- * chose to split it (longer than TUBO__ADAPT_SPLIT_FROM), and it went split. */
+ * chooses whether to split it (longer than TUBO__ADAPT_SPLIT_FROM) once its receiver is
+ * ready (tubo__send_split_pick), and it went split. */
 enum {
   TUBO__TIMED = 1,
   TUBO__TIMED_CMA = 2,
   TUBO__TIMED_WAITED = 4,
-  TUBO__TIMED_SPLIT_CHOSEN = 8,
+  TUBO__TIMED_SPLIT_LATE = 8,
   TUBO__TIMED_SPLIT = 16
 };
 

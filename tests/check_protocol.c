@@ -277,10 +277,81 @@ static void body_split_stream(void)
   }
 }
 
+/* A window of single copies longer than 4 MiB posted at once goes split or whole as the
+ * sender's choice says when each message's receiver is ready, not when it was posted: rank
+ * 0 posts SPLIT_LATE messages of 8 MiB with the class's choice whole, then the choice
+ * turns to split (as a sample taken during the window would turn it), and only then does
+ * rank 1 (which waits for a token sent after that) post its receives, private and heap
+ * buffers in turn. Every byte is checked; messages went split, where a choice made at
+ * posting would have sent every one whole. */
+#define SPLIT_LATE 16
+
+static void body_split_late(void)
+{
+  if (th_rank > 1)
+    return;
+  int peer = th_rank ^ 1;
+  size_t len = 8u << 20;
+  int c = tubo__adapt_class(len);
+  tubo__adapt_peer_t *ap = th_rank == 0 ? tubo__world->peers[peer].adapt : NULL;
+  if (ap != NULL) {
+    /* Single copy, and the messages of this test explore nothing. */
+    ap->cls[c].use = TUBO__ADAPT_CMA;
+    ap->cls[c].first = ap->split[c].first = 1000;
+    ap->split[c].use = TUBO__ADAPT_WHOLE;
+  }
+  unsigned char *buf[SPLIT_LATE];
+  tubo_request_t *req[SPLIT_LATE];
+  for (int k = 0; k < SPLIT_LATE; k++) {
+    if (th_rank == 1 && k % 2)
+      TH_OK(tubo_alloc_mem(len, (void **)&buf[k]));
+    else
+      buf[k] = th_malloc(len);
+  }
+  char token = 't';
+  if (th_rank == 0) {
+    for (int k = 0; k < SPLIT_LATE; k++) {
+      th_fill(buf[k], len, (uint32_t)k * 2654435761u);
+      TH_OK(tubo_isend(buf[k], len, peer, 7, th_world, &req[k]));
+    }
+    if (ap != NULL)
+      ap->split[c].use = TUBO__ADAPT_SPLIT;
+    TH_OK(tubo_send(&token, 1, peer, 8, th_world));
+  } else {
+    TH_OK(tubo_recv(&token, 1, peer, 8, th_world, NULL));
+    for (int k = 0; k < SPLIT_LATE; k++)
+      TH_OK(tubo_irecv(buf[k], len, peer, 7, th_world, &req[k]));
+  }
+  tubo_status_t st[SPLIT_LATE];
+  TH_OK(tubo_waitall(SPLIT_LATE, req, st));
+  for (int k = 0; th_rank == 1 && k < SPLIT_LATE; k++) {
+    TH_EQ("length of the message received", st[k].length, len);
+    TH_CHECK_DATA(buf[k], len, (uint32_t)k * 2654435761u, "message %d, into a %s buffer", k,
+                  k % 2 ? "heap" : "private");
+  }
+  for (int k = 0; k < SPLIT_LATE; k++) {
+    if (th_rank == 1 && k % 2)
+      TH_OK(tubo_free_mem(buf[k]));
+    else
+      free(buf[k]);
+  }
+  if (th_rank != 0 || !tubo__tport_of(tubo__world, peer)->caps.single_copy)
+    return;
+  TH_CHECK(ap != NULL && ap->split_on, "expected an online choice of split or whole to rank %d",
+           peer);
+  unsigned long long whole = ap->ways[c][0], split = ap->ways[c][1];
+  /* A message whose FIN came before the sender looked at its block went whole, unpicked. */
+  TH_CHECK(whole + split == SPLIT_LATE && split > 0 && split <= ap->split[c].picked,
+           "expected %d single copies, split where the choice was made (%llu times), got %llu "
+           "whole and %llu split",
+           SPLIT_LATE, (unsigned long long)ap->split[c].picked, whole, split);
+}
+
 static const th_body_t bodies[] = {
     {"thresholds", body_thresholds, 0},
     {"adapt_stream", body_adapt_stream, 0},
     {"split_stream", body_split_stream, 0},
+    {"split_late", body_split_late, 0},
     {NULL, NULL, 0},
 };
 
@@ -1237,6 +1308,14 @@ START_TEST(job_split_stream)
 }
 END_TEST
 
+/* The choice of split or whole is made when the receiver is ready (body_split_late). */
+START_TEST(job_split_late)
+{
+  static const char *const envs[][4] = {{"TH_SPLIT=late", NULL, NULL, NULL}};
+  stream_jobs("split_late", envs, sizeof envs / sizeof envs[0]);
+}
+END_TEST
+
 static Suite *protocol_suite(void)
 {
   Suite *s = suite_create("protocol");
@@ -1269,6 +1348,7 @@ static Suite *protocol_suite(void)
   tcase_add_test(tc, job_corrupt_cache);
   tcase_add_test(tc, job_adapt_stream);
   tcase_add_test(tc, job_split_stream);
+  tcase_add_test(tc, job_split_late);
   suite_add_tcase(s, tc);
   return s;
 }

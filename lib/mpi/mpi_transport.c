@@ -416,10 +416,11 @@ static int mpi_read(void *state, int peer, uint64_t addr, uint32_t id, void *dst
   return rc;
 }
 
-static int mpi_read_start(void *state, int peer, uint32_t id, void *dst, size_t n,
+static int mpi_read_start(void *state, int peer, uint64_t addr, uint32_t id, void *dst, size_t n,
                           tubo_request_t *r)
 {
   mpi_state_t *s = state;
+  (void)addr; /* the sender names its data by id */
   if (n > MPI_CHUNK)
     return 0; /* in chunks, by mpi_read */
   MPI_Request *q = mpi_send_slot(s, MPI_OP_READ, NULL, 0, peer, id);
@@ -816,11 +817,11 @@ static int mpi_read_in(void *state, int peer, uint64_t addr, uint32_t id, void *
   return rc;
 }
 
-static int mpi_read_start_in(void *state, int peer, uint32_t id, void *dst, size_t n,
+static int mpi_read_start_in(void *state, int peer, uint64_t addr, uint32_t id, void *dst, size_t n,
                              tubo_request_t *r)
 {
   tubo__mpi_enter();
-  int rc = mpi_read_start(state, peer, id, dst, n, r);
+  int rc = mpi_read_start(state, peer, addr, id, dst, n, r);
   tubo__mpi_leave();
   return rc;
 }

@@ -65,6 +65,19 @@ void tubo__os_prefault(void *addr, size_t len);
  * the process is gone; TUBO_ESYS for other failures (a bad address among them). */
 int tubo__os_peer_read(pid_t pid, uint64_t remote, void *local, size_t len);
 
+/* One piece of several that tubo__os_peer_readv copies: len bytes at address remote of the
+ * other process into local. */
+typedef struct tubo__os_span {
+  uint64_t remote;
+  void *local;
+  size_t len;
+} tubo__os_span_t;
+
+/* Copies the n pieces of v from process pid with one single copy (one system call where it
+ * can). Returns how many of the first pieces were copied whole (n: all); the caller copies
+ * the others with tubo__os_peer_read, which says why they failed. */
+int tubo__os_peer_readv(pid_t pid, const tubo__os_span_t *v, int n);
+
 /* Copies len bytes at local into address remote of process pid with a single copy; the
  * same rules and returns as tubo__os_peer_read (a security module that lets this process
  * read pid's memory lets it write there too). */

@@ -172,6 +172,28 @@ int tubo__os_peer_read(pid_t pid, uint64_t remote, void *local, size_t len)
   return os_peer_copy(pid, remote, local, len, 0);
 }
 
+int tubo__os_peer_readv(pid_t pid, const tubo__os_span_t *v, int n)
+{
+  enum { MAX = 64 };
+  struct iovec l[MAX], r[MAX];
+  if (n > MAX)
+    n = MAX;
+  size_t want = 0;
+  for (int i = 0; i < n; i++) {
+    l[i] = (struct iovec){v[i].local, v[i].len};
+    r[i] = (struct iovec){(void *)(uintptr_t)v[i].remote, v[i].len};
+    want += v[i].len;
+  }
+  ssize_t got = process_vm_readv(pid, l, (unsigned long)n, r, (unsigned long)n, 0);
+  if (got == (ssize_t)want)
+    return n;
+  /* Short or failed: the pieces wholly copied count, the caller retries the rest. */
+  int whole = 0;
+  for (size_t at = 0; got > 0 && whole < n && at + v[whole].len <= (size_t)got; whole++)
+    at += v[whole].len;
+  return whole;
+}
+
 int tubo__os_peer_write(pid_t pid, uint64_t remote, const void *local, size_t len)
 {
   /* process_vm_writev only reads the local side. */

@@ -55,7 +55,7 @@ static int split_pool(shm_state_t *s)
   return 1;
 }
 
-int tubo__shm_split_begin(void *state, int peer, const void *buf, size_t len, int chosen,
+int tubo__shm_split_begin(void *state, int peer, const void *buf, size_t len, tubo_request_t *late,
                           uint64_t *name)
 {
   shm_state_t *s = state;
@@ -63,7 +63,10 @@ int tubo__shm_split_begin(void *state, int peer, const void *buf, size_t len, in
   /* A private message is read with single copies: the RTS named it by its address. */
   int heap = (*name & TUBO__RTS_HEAP) != 0;
   int long_ok = sp->long_mode == TUBO__SPLIT_LONG_ALWAYS ||
-                (sp->long_mode == TUBO__SPLIT_LONG_CHOSEN && chosen);
+                (sp->long_mode == TUBO__SPLIT_LONG_CHOSEN && late != NULL);
+  /* Up to TUBO__SPLIT_MAX, and where the setting splits every message, it is split. */
+  if (len <= TUBO__SPLIT_MAX || sp->long_mode != TUBO__SPLIT_LONG_CHOSEN)
+    late = NULL;
   if (!tubo__shm_split_wanted(len, sp->min, long_ok) || ~sp->used == 0 ||
       (!heap && atomic_load(&s->ctl->cma_denied)) || !split_pool(s))
     return 0;
@@ -84,8 +87,11 @@ int tubo__shm_split_begin(void *state, int peer, const void *buf, size_t len, in
   sp->src[i] = buf;
   sp->total[i] = len;
   sp->peer[i] = peer;
+  sp->req[i] = late;
   sp->used |= (uint64_t)1 << i;
   sp->helping |= (uint64_t)1 << i;
+  if (late != NULL)
+    sp->late |= (uint64_t)1 << i;
   *name = off | TUBO__RTS_HEAP | TUBO__RTS_SPLIT;
   return 1;
 }
@@ -111,6 +117,8 @@ void tubo__shm_split_end(void *state, uint64_t name)
     return;
   s->splits.used &= ~((uint64_t)1 << i);
   s->splits.helping &= ~((uint64_t)1 << i);
+  s->splits.late &= ~((uint64_t)1 << i);
+  s->splits.req[i] = NULL;
 }
 
 /* Where the sender may write the buffer the receiver published in block c of n bytes: 1
@@ -143,6 +151,11 @@ int tubo__shm_split_help(shm_state_t *s)
     uint64_t n = atomic_load_explicit(&c->n, memory_order_relaxed), addr;
     unsigned char *hdst;
     int go = n <= sp->total[i] && split_dst(s, sp->peer[i], c, how, n, &hdst, &addr);
+    /* A late choice is made now, with the samples of the messages before this one. */
+    if (sp->late & ((uint64_t)1 << i)) {
+      sp->late &= ~((uint64_t)1 << i);
+      go = go && tubo__send_split_pick(s->w, sp->req[i]);
+    }
     struct tubo__rankctl *peer = tubo__jobctl_rank(s->ctl, (uint32_t)sp->peer[i]);
     uint32_t nch = tubo__shm_split_chunks(n), k;
     while (go && atomic_load_explicit(&peer->state, memory_order_relaxed) == TUBO__RANK_READY &&
@@ -285,5 +298,5 @@ void tubo__shm_split_fini(shm_state_t *s)
   if (sp->pool != NULL)
     (void)tubo__shm_loan_free(&s->loans, sp->pool_off);
   sp->pool = NULL;
-  sp->used = sp->helping = 0;
+  sp->used = sp->helping = sp->late = 0;
 }

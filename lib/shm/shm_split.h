@@ -21,6 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "tubo.h"
+
 /* Default of TUBO_SHM_SPLIT_BYTES: messages of this many bytes or more are split. */
 #define TUBO__SHM_SPLIT_DEFAULT ((size_t)512 << 10)
 
@@ -115,9 +117,11 @@ typedef struct tubo__splits {
   uint64_t pool_off;            /* its offset in the heap */
   uint64_t used;                /* a bit per block in use */
   uint64_t helping;             /* of those, the blocks whose chunks may be left to take */
+  uint64_t late;                /* of those, the blocks whose sender chooses whether it helps */
   const unsigned char *src[TUBO__SPLIT_SLOTS]; /* the message, in this rank's memory */
   size_t total[TUBO__SPLIT_SLOTS];
-  int peer[TUBO__SPLIT_SLOTS]; /* its receiver (the transport's number) */
+  int peer[TUBO__SPLIT_SLOTS];            /* its receiver (the transport's number) */
+  tubo_request_t *req[TUBO__SPLIT_SLOTS]; /* where late: the send, asked when it is ready */
 } tubo__splits_t;
 
 struct shm_state;
@@ -126,7 +130,7 @@ struct shm_state;
 void tubo__shm_split_init(struct shm_state *s);
 
 /* The transport's split_begin and split_end (transport.h). */
-int tubo__shm_split_begin(void *state, int peer, const void *buf, size_t len, int chosen,
+int tubo__shm_split_begin(void *state, int peer, const void *buf, size_t len, tubo_request_t *late,
                           uint64_t *name);
 void tubo__shm_split_end(void *state, uint64_t name);
 

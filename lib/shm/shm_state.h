@@ -12,6 +12,7 @@
 #include "engine.h"
 #include "heap/heap.h"
 #include "launch/jobctl.h"
+#include "os/os.h"
 #include "shm/shm_inbox.h"
 #include "shm/shm_layout.h"
 #include "shm/shm_loan.h"
@@ -49,6 +50,23 @@ typedef struct shm_rx {
   uint32_t dhead_pub;
   int plain_spin; /* a blocking receive polls the next slot without PAUSE (TUBO_SPIN_PAUSE) */
 } shm_rx_t;
+
+/* Single copies a receiver reads together: the RTSs of one pass over a peer's frames
+ * whose receives are posted, read in one process_vm_readv (shm_poll_peer), up to
+ * TUBO__SHM_READS of them or TUBO__SHM_READS_BYTES (the sender hears of none before all are read).
+ */
+#define TUBO__SHM_READS       64
+#define TUBO__SHM_READS_BYTES ((size_t)1 << 20)
+typedef struct shm_reads {
+  int peer;          /* whose frames the pass takes; -1 outside one */
+  int n;             /* reads waiting */
+  size_t bytes;      /* and their bytes */
+  int flushing;      /* shm_reads_flush is making them and completing their receives */
+  uint64_t together; /* reads made in a call with others (tests) */
+  tubo__os_span_t span[TUBO__SHM_READS];
+  uint32_t id[TUBO__SHM_READS];
+  tubo_request_t *r[TUBO__SHM_READS];
+} shm_reads_t;
 
 typedef struct shm_state {
   tubo__world_t *w;
@@ -91,6 +109,7 @@ typedef struct shm_state {
   tubo__heap_fd_t heap_fd;
   tubo__loans_t loans;   /* owned blocks of the heap (shm_loan.h) */
   tubo__splits_t splits; /* control blocks of messages both ranks copy (shm_split.h) */
+  shm_reads_t reads;     /* single copies read together */
 } shm_state_t;
 
 /* The world rank of this transport's rank p. */

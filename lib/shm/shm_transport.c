@@ -221,25 +221,78 @@ static inline void shm_consume(shm_state_t *s, shm_rx_t *rx, const tubo__shm_rxf
     shm_rx_publish(s, rx);
 }
 
+/* Reads the single copies a pass over peer's frames left waiting (shm_read_start): in one
+ * system call, each piece that could not be so alone (which says why), then completes
+ * their receives in the order their RTSs came. */
+static void shm_reads_flush(shm_state_t *s, int peer)
+{
+  shm_reads_t *q = &s->reads;
+  int n = q->n, err[TUBO__SHM_READS];
+  if (n == 0)
+    return;
+  /* The receives that complete below may start others, or take frames in: those are read
+   * alone. */
+  int pass = q->peer;
+  q->peer = -1;
+  q->flushing = 1;
+  int whole = tubo__os_peer_readv(s->pids[peer], q->span, n);
+  if (n > 1)
+    q->together += (uint64_t)n;
+  for (int i = 0; i < n; i++)
+    err[i] = i < whole ? 0
+                       : tubo__os_peer_read(s->pids[peer], q->span[i].remote, q->span[i].local,
+                                            q->span[i].len);
+  /* A receive failed meanwhile (shm_read_cancel) is no longer named. */
+  for (int i = 0; i < n; i++) {
+    tubo_request_t *r = q->r[i];
+    q->r[i] = NULL;
+    if (r != NULL)
+      tubo__read_done(s->w, r, q->id[i], err[i]);
+  }
+  q->n = 0;
+  q->bytes = 0;
+  q->peer = pass;
+  q->flushing = 0;
+}
+
 static int shm_poll_peer(shm_state_t *s, int peer, int all)
 {
   shm_rx_t *rx = &s->rx[peer];
-  int n = 0;
+  int n = 0, rc;
+  /* A pass within another (over another peer's frames) ends that one's reads first; one
+   * within the end of a pass (shm_reads_flush) reads alone. */
+  int outer = s->reads.peer, batch = !s->reads.flushing;
+  if (batch && outer >= 0 && outer != peer)
+    shm_reads_flush(s, outer);
+  if (batch)
+    s->reads.peer = peer;
   for (;;) {
     const struct tubo__shm_slot *slot = &rx->slots[rx->head & s->smask];
     tubo__shm_rxf_t x;
-    int rc = tubo__shm_slot_read(slot, rx->head, rx->dhead, s->L.dbytes, s->frame_max, &x);
-    if (rc <= 0)
-      return rc < 0 ? shm_corrupt(s) : n;
+    rc = tubo__shm_slot_read(slot, rx->head, rx->dhead, s->L.dbytes, s->frame_max, &x);
+    if (rc <= 0) {
+      rc = rc < 0 ? shm_corrupt(s) : n;
+      break;
+    }
     const void *payload = shm_payload(rx, slot, &x);
     rc = tubo__deliver(s->w, shm_world(s, peer), &x.f, payload, 0);
     if (rc == 0 && (all || shm_must_empty(s, peer, rx)))
       rc = tubo__deliver(s->w, shm_world(s, peer), &x.f, payload, 1);
-    if (rc <= 0)
-      return rc == TUBO_ECORRUPT ? shm_corrupt(s) : rc < 0 ? rc : n;
+    if (rc <= 0) {
+      rc = rc == TUBO_ECORRUPT ? shm_corrupt(s) : rc < 0 ? rc : n;
+      break;
+    }
     shm_consume(s, rx, &x);
     n++;
+    if (batch && s->reads.bytes >= TUBO__SHM_READS_BYTES)
+      shm_reads_flush(s, peer);
   }
+  /* Every pass ends with its reads done, so that nothing waits on a later pass. */
+  if (batch) {
+    shm_reads_flush(s, peer);
+    s->reads.peer = outer;
+  }
+  return rc;
 }
 
 /* The next frame from a peer is not there yet: polls that one slot for it for at most
@@ -597,6 +650,47 @@ static int shm_read(void *state, int peer, uint64_t addr, uint32_t id, void *dst
   return tubo__os_peer_read(s->pids[peer], addr, dst, n);
 }
 
+/* Within a pass over peer's frames (shm_poll_peer), a single copy from the sender's private
+ * memory waits to be read with the others of the pass in one process_vm_readv: one system
+ * call (its entry, the lookup of the sender and the check of the right to read it) for
+ * several messages. Bare, 8 reads of 64 KiB per call took 2879 ns each against 3196 alone
+ * (doc/benchmarks.md). */
+static int shm_read_start(void *state, int peer, uint64_t addr, uint32_t id, void *dst, size_t n,
+                          tubo_request_t *r)
+{
+  shm_state_t *s = state;
+  shm_reads_t *q = &s->reads;
+  if (q->peer != peer || q->n == TUBO__SHM_READS ||
+      (addr & (TUBO__RTS_HEAP | TUBO__RTS_SPLIT | TUBO__RTS_LOAN)) ||
+      atomic_load(&s->ctl->cma_denied))
+    return 0;
+  q->span[q->n] = (tubo__os_span_t){addr, dst, n};
+  q->id[q->n] = id;
+  q->r[q->n] = r;
+  q->n++;
+  q->bytes += n;
+  return 1;
+}
+
+/* A read not made yet is dropped; one being completed (shm_reads_flush) is only no
+ * longer named. */
+static void shm_read_cancel(void *state, tubo_request_t *r)
+{
+  shm_reads_t *q = &((shm_state_t *)state)->reads;
+  for (int i = 0; i < q->n; i++)
+    if (q->r[i] == r) {
+      q->r[i] = NULL;
+      if (q->peer < 0)
+        return; /* its data is in already */
+      q->bytes -= q->span[i].len;
+      memmove(&q->span[i], &q->span[i + 1], (size_t)(q->n - i - 1) * sizeof q->span[0]);
+      memmove(&q->id[i], &q->id[i + 1], (size_t)(q->n - i - 1) * sizeof q->id[0]);
+      memmove(&q->r[i], &q->r[i + 1], (size_t)(q->n - i - 1) * sizeof q->r[0]);
+      q->n--;
+      return;
+    }
+}
+
 static int shm_write(void *state, int peer, uint64_t addr, const void *src, size_t n)
 {
   shm_state_t *s = state;
@@ -702,6 +796,7 @@ static int shm_heap_attach(shm_state_t *s)
   s->loans.me = (uint32_t)s->rank;
   s->loans.hint = (uint32_t)s->rank * 61u % TUBO__LOAN_SLOTS;
   tubo__shm_split_init(s);
+  s->reads.peer = -1;
   return rc == TUBO_EINVAL ? 0 : rc;
 }
 
@@ -1040,8 +1135,8 @@ const tubo__tp_ops_t tubo__shm_ops = {
     .writable = shm_writable,
     .split_begin = tubo__shm_split_begin,
     .split_end = tubo__shm_split_end,
-    .read_start = NULL,
-    .read_cancel = NULL,
+    .read_start = shm_read_start,
+    .read_cancel = shm_read_cancel,
     .recv = shm_recv,
     .spin = shm_spin,
     .heap_alloc = shm_heap_alloc,
