@@ -609,7 +609,9 @@ static void body_halves(void)
   if (th_rank > 1)
     return;
   int peer = 1 - th_rank;
-  int counted = th_variant() == TH_SHM_RNDV && th_single_copy_expected();
+  /* Only between ranks of one node: across hosts the pair talks through MPI. */
+  int counted = th_variant() == TH_SHM_RNDV && th_single_copy_expected() &&
+                th_node_of(peer) == th_node_of(th_rank);
   const shm_state_t *s = counted ? tubo__tport_of(tubo__world, peer)->state : NULL;
   for (size_t k = 0; k < sizeof hv_sizes / sizeof hv_sizes[0]; k++)
     for (int one = 0; one < 2; one++) {
