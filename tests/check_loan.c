@@ -264,19 +264,16 @@ static void split_deny_writes(void)
            "expected a seccomp filter on process_vm_writev");
 }
 
-/* Split private messages whose sender may read-share but not write into its receiver:
- * every chunk the sender takes fails to write, the receiver copies it again, and every
- * message arrives whole. Messages go until the sender has been refused at least once
- * (it takes chunks only when it runs while the receiver copies), at most 400. */
-static void body_split_denied(void)
+/* Split private messages of len bytes whose sender may read-share but not write into its
+ * receiver: every chunk (or front half) the sender takes fails to write, the receiver
+ * copies it again, and every message arrives whole. Messages go until the sender has been
+ * refused at least once (it takes chunks only when it runs while the receiver copies), at
+ * most 400. */
+static void split_denied_size(size_t len)
 {
-  if (th_rank > 1 || !split_private_send() || !split_deny_known())
-    return;
-  size_t len = (4u << 20) - 5;
   unsigned char *b = buf_get(len, 0);
   int more = 1, n = 0;
-  if (th_rank == 0)
-    split_deny_writes();
+  split_denied = 0;
   for (; more && n < 400; n++) {
     if (th_rank == 0) {
       th_fill(b, len, th_seed(0, 1, len, 700 + n));
@@ -293,8 +290,22 @@ static void body_split_denied(void)
   }
   if (th_rank == 0)
     TH_CHECK(split_denied > 0,
-             "expected the sender to take (and fail to write) a chunk of %d split messages", n);
+             "expected the sender to take (and fail to write) a chunk of %d split messages of "
+             "%zu bytes",
+             n, len);
   buf_put(b, 0);
+}
+
+/* Split in chunks, and shared in halves (shm_split.h), where the sender fails to write the
+ * front halves it takes. */
+static void body_split_denied(void)
+{
+  if (th_rank > 1 || !split_private_send() || !split_deny_known())
+    return;
+  if (th_rank == 0)
+    split_deny_writes();
+  split_denied_size((4u << 20) - 5);
+  split_denied_size((256u << 10) + 3);
 }
 
 /* Split messages whose sender does not enter the library until its receiver has them:
@@ -305,7 +316,8 @@ static void body_split_alone(void)
 {
   if (th_rank > 1)
     return;
-  size_t len = (4u << 20) - 3;
+  /* Split in chunks, and shared in halves (shm_split.h). */
+  const size_t lens[] = {(4u << 20) - 3, (256u << 10) + 1};
   char path[64];
   if (th_rank == 0) {
     char dir[] = "/tmp/check_loan-XXXXXX";
@@ -315,7 +327,8 @@ static void body_split_alone(void)
     TH_OK(tubo_send(path, sizeof path, 1, 1, th_world));
     int fd = open(path, O_RDONLY);
     TH_CHECK(fd >= 0, "expected to open the FIFO %s", path);
-    for (int mode = 0; mode < 4; mode++) {
+    for (int mode = 0; mode < 8; mode++) {
+      size_t len = lens[mode >> 2];
       if (!(mode & 1) && !split_private_send())
         continue;
       void *b = buf_get(len, mode & 1);
@@ -334,14 +347,16 @@ static void body_split_alone(void)
     TH_OK(tubo_recv(path, sizeof path, 0, 1, th_world, TUBO_STATUS_IGNORE));
     int fd = open(path, O_WRONLY);
     TH_CHECK(fd >= 0, "expected to open the FIFO %s", path);
-    for (int mode = 0; mode < 4; mode++) {
+    for (int mode = 0; mode < 8; mode++) {
+      size_t len = lens[mode >> 2];
       if (!(mode & 1) && !split_private_send())
         continue;
       void *b = buf_get(len, mode & 2);
       TH_OK(tubo_recv(b, len, 0, 2, th_world, TUBO_STATUS_IGNORE));
       TH_CHECK_DATA(b, len, th_seed(0, 1, len, 300 + mode),
-                    "a split message whose sender was away, heap buffers: sender %d receiver %d",
-                    mode & 1, mode >> 1);
+                    "a split message of %zu bytes whose sender was away, heap buffers: sender "
+                    "%d receiver %d",
+                    len, mode & 1, (mode >> 1) & 1);
       TH_CHECK(write(fd, "y", 1) == 1, "expected to write to the FIFO %s", path);
       buf_put(b, mode & 2);
     }
@@ -751,6 +766,12 @@ static void body_split_death_private(void)
   split_death_job(0, 0, 4u << 20);
 }
 
+/* A private message shared in halves (shm_split.h), its sender killed. */
+static void body_split_death_halves(void)
+{
+  split_death_job(0, 0, (256u << 10) + 5);
+}
+
 /* Messages of 16 MiB, split where TUBO_SHM_SPLIT_LONG=1: TH_SPLIT_DEATH names the rank
  * killed ("sender" or "receiver") and the buffers ("heap" or "private"). */
 static void body_split_death_long(void)
@@ -784,6 +805,7 @@ static const th_body_t bodies[] = {
     {"split_denied", body_split_denied, 0},
     {"split_death", body_split_death, TH_SELF_INIT},
     {"split_death_private", body_split_death_private, TH_SELF_INIT},
+    {"split_death_halves", body_split_death_halves, TH_SELF_INIT},
     {"split_death_long", body_split_death_long, TH_SELF_INIT},
     {"split_long", body_split_long, 0},
     {NULL, NULL, 0},
@@ -843,6 +865,13 @@ START_TEST(split_kill_private)
 }
 END_TEST
 
+START_TEST(split_kill_halves)
+{
+  const char *env[] = {"TUBO_SHM_RNDV_BYTES=64k", NULL};
+  split_kill_run("split_death_halves", env);
+}
+END_TEST
+
 /* 16 MiB, split (TUBO_SHM_SPLIT_LONG=1): the sender killed, then the receiver; from the
  * heap and from private memory (by single copy from 64 KiB). */
 START_TEST(split_kill_long)
@@ -896,6 +925,7 @@ static Suite *loan_suite(void)
   tcase_add_test(tc, loan_death);
   tcase_add_test(tc, split_kill);
   tcase_add_test(tc, split_kill_private);
+  tcase_add_test(tc, split_kill_halves);
   tcase_add_test(tc, split_kill_long);
   tcase_add_test(tc, split_long);
   suite_add_tcase(s, tc);

@@ -558,6 +558,86 @@ static void body_nb_preposted(void)
   }
 }
 
+/* Messages shared in halves (shm_split.h: private, from TUBO__SPLIT_HALVES_MIN to below
+ * TUBO_SHM_SPLIT_BYTES): windows of HV_N of each size received into buffers of their own,
+ * then into one buffer (as osu_bw does), the receives posted before the sends; contents
+ * checked each window. Where single copy runs (shm-rndv), windows go until the sender
+ * wrote front halves and the receiver read back halves with others (at most 200 windows:
+ * the sender takes a front half only where it runs while the receiver copies). */
+enum { HV_N = 8 };
+static const size_t hv_sizes[] = {TUBO__SPLIT_HALVES_MIN, (256u << 10) + 3,
+                                  TUBO__SHM_SPLIT_DEFAULT - 1};
+
+static void hv_window(int peer, size_t len, int one, int w)
+{
+  unsigned char *bufs[HV_N];
+  tubo_request_t *reqs[HV_N];
+  for (int i = 0; i < HV_N; i++) {
+    bufs[i] = th_malloc(len);
+    /* Into one buffer every message has the same bytes: which lands last is not said. */
+    uint32_t seed = th_seed(0, 1, len, 8000 + w * HV_N + (one ? 0 : i));
+    if (th_rank == 0)
+      th_fill(bufs[i], len, seed);
+    else
+      memset(bufs[i], 0, len);
+  }
+  if (th_rank == 1) {
+    for (int i = 0; i < HV_N; i++)
+      TH_OK(tubo_irecv(bufs[one ? 0 : i], len, peer, 80, th_world, &reqs[i]));
+    TH_OK(tubo_send(NULL, 0, peer, 81, th_world));
+  } else {
+    TH_OK(tubo_recv(NULL, 0, peer, 81, th_world, TUBO_STATUS_IGNORE));
+    for (int i = 0; i < HV_N; i++)
+      TH_OK(tubo_isend(bufs[i], len, peer, 80, th_world, &reqs[i]));
+  }
+  TH_OK(tubo_waitall(HV_N, reqs, TUBO_STATUSES_IGNORE));
+  for (int i = 0; i < HV_N; i++) {
+    if (th_rank == 1 && (!one || i == 0))
+      TH_CHECK_DATA(bufs[i], len, th_seed(0, 1, len, 8000 + w * HV_N + (one ? 0 : i)),
+                    "message %d of window %d of %zu bytes%s", i, w, len,
+                    one ? ", all into one buffer" : "");
+    free(bufs[i]);
+  }
+}
+
+/* This rank's side of the messages shared in halves so far: rank 0 sends, rank 1 receives. */
+static uint64_t hv_count(const shm_state_t *s)
+{
+  return th_rank == 0 ? s->splits.wrote_halves : s->splits.read_halves;
+}
+
+static void body_halves(void)
+{
+  if (th_rank > 1)
+    return;
+  int peer = 1 - th_rank;
+  /* Only between ranks of one node: across hosts the pair talks through MPI. */
+  int counted = th_variant() == TH_SHM_RNDV && th_single_copy_expected() &&
+                th_node_of(peer) == th_node_of(th_rank);
+  const shm_state_t *s = counted ? tubo__tport_of(tubo__world, peer)->state : NULL;
+  for (size_t k = 0; k < sizeof hv_sizes / sizeof hv_sizes[0]; k++)
+    for (int one = 0; one < 2; one++) {
+      int more = 1, w = 0;
+      uint64_t base = counted ? hv_count(s) : 0;
+      for (; more && w < 200; w++) {
+        hv_window(peer, hv_sizes[k], one, w);
+        /* Each rank says whether it saw its side shared; both go on until both did. */
+        int mine = !counted || hv_count(s) > base;
+        int theirs = 0;
+        TH_OK(tubo_sendrecv(&mine, sizeof mine, peer, 82, &theirs, sizeof theirs, peer, 82,
+                            th_world, TUBO_STATUS_IGNORE));
+        more = !(mine && theirs);
+      }
+      if (counted)
+        TH_CHECK(!more,
+                 "expected, within %d windows of %zu bytes, the sender to write front "
+                 "halves and the receiver to read back halves with others "
+                 "(wrote %llu, read %llu on this rank)",
+                 w, hv_sizes[k], (unsigned long long)s->splits.wrote_halves,
+                 (unsigned long long)s->splits.read_halves);
+    }
+}
+
 /* 200 messages that arrive before their receives; completed with tubo_waitany. */
 static void body_nb_unexpected(void)
 {
@@ -912,6 +992,7 @@ static const th_body_t bodies[] = {
     {"any", body_any, 0},
     {"truncation", body_truncation, 0},
     {"nb_preposted", body_nb_preposted, 0},
+    {"halves", body_halves, 0},
     {"nb_unexpected", body_nb_unexpected, 0},
     {"nb_test", body_nb_test, 0},
     {"ring", body_ring, 0},
@@ -936,6 +1017,7 @@ static Suite *p2p_suite(void)
   th_add_case(s, "any", 4, TH_ALL_PATHS);
   th_add_case(s, "truncation", 2, TH_ALL_PATHS);
   th_add_case(s, "nb_preposted", 2, TH_ALL_PATHS);
+  th_add_case(s, "halves", 2, TH_ALL_PATHS);
   th_add_case(s, "nb_unexpected", 2, TH_ALL_PATHS);
   th_add_case(s, "nb_test", 2, TH_ALL_PATHS);
   th_add_case(s, "ring", 3, TH_ALL_PATHS);

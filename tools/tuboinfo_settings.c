@@ -66,7 +66,8 @@ static const info_setting_t info_settings[] = {
     {"TUBO_SHM_ADAPT_PERIOD", TUBO__ADAPT_PERIOD_DEFAULT, TUBO__ADAPT_PERIOD_MIN, 1u << 20, NULL,
      "one exploration of the other protocol in this many"},
     {"TUBO_SHM_SPLIT_BYTES", TUBO__SHM_SPLIT_DEFAULT, 0, SIZE_MAX, NULL,
-     "messages by RTS from this size are copied by both ranks at once (0: never)"},
+     "messages by RTS from this size are copied by both ranks at once, private ones from "
+     "64 KiB below it in halves (0: never)"},
     {"TUBO_SHM_SPLIT_LONG", TUBO__SPLIT_LONG_CHOSEN, TUBO__SPLIT_LONG_NEVER,
      TUBO__SPLIT_LONG_CHOSEN, NULL,
      "messages over 4 MiB split: 0 never, 1 always, 2 as the sender measures faster"},

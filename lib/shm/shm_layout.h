@@ -39,7 +39,7 @@ typedef struct tubo__shm_layout {
  * heap (inboxes, channels, their slots and frames): part of the layout's key, so bump
  * it with any change to them (2: an RTS may name a control block of a split message; 3: the block
  * may name private memory). */
-#define TUBO__SHM_FORMAT 3u
+#define TUBO__SHM_FORMAT 4u
 
 #define TUBO__SHM_SLOT     64u
 #define TUBO__SHM_CHAN_HDR 128u

@@ -67,7 +67,10 @@ int tubo__shm_split_begin(void *state, int peer, const void *buf, size_t len, tu
   /* Up to TUBO__SPLIT_MAX, and where the setting splits every message, it is split. */
   if (len <= TUBO__SPLIT_MAX || sp->long_mode != TUBO__SPLIT_LONG_CHOSEN)
     late = NULL;
-  if (!tubo__shm_split_wanted(len, sp->min, long_ok) || ~sp->used == 0 ||
+  /* Shorter private messages are shared in halves, where this rank may write into the peer. */
+  int halves = !heap && late == NULL && sp->min != 0 && len >= TUBO__SPLIT_HALVES_MIN &&
+               len < sp->min && tubo__shm_peer_writable(s, peer);
+  if ((!halves && !tubo__shm_split_wanted(len, sp->min, long_ok)) || ~sp->used == 0 ||
       (!heap && atomic_load(&s->ctl->cma_denied)) || !split_pool(s))
     return 0;
   int i = __builtin_ctzll(~sp->used);
@@ -82,6 +85,7 @@ int tubo__shm_split_begin(void *state, int peer, const void *buf, size_t len, tu
   atomic_store_explicit(&c->n, 0, memory_order_relaxed);
   atomic_store_explicit(&c->ready, 0, memory_order_relaxed);
   atomic_store_explicit(&c->redo, 0, memory_order_relaxed);
+  atomic_store_explicit(&c->halves, (uint32_t)halves, memory_order_relaxed);
   atomic_store_explicit(&c->claim, 0, memory_order_relaxed);
   atomic_store_explicit(&c->done, 0, memory_order_relaxed);
   sp->src[i] = buf;
@@ -157,10 +161,13 @@ int tubo__shm_split_help(shm_state_t *s)
       go = go && tubo__send_split_pick(s->w, sp->req[i]);
     }
     struct tubo__rankctl *peer = tubo__jobctl_rank(s->ctl, (uint32_t)sp->peer[i]);
-    uint32_t nch = tubo__shm_split_chunks(n), k;
+    int halves = atomic_load_explicit(&c->halves, memory_order_relaxed) != 0;
+    uint32_t nch = halves ? 1 : tubo__shm_split_chunks(n), k;
     while (go && atomic_load_explicit(&peer->state, memory_order_relaxed) == TUBO__RANK_READY &&
            (k = atomic_fetch_add_explicit(&c->claim, 1, memory_order_relaxed)) < nch) {
-      size_t len, at = tubo__shm_split_range(n, k, &len);
+      /* Of a message shared in halves, the front half only. */
+      size_t len = tubo__shm_split_front(n), at = halves ? 0 : tubo__shm_split_range(n, k, &len);
+      sp->wrote_halves += (uint64_t)halves;
       if (hdst != NULL) {
         tubo__copy_large(hdst + at, sp->src[i] + at, len);
       } else if (tubo__os_peer_write(s->pids[sp->peer[i]], addr + at, sp->src[i] + at, len) != 0) {
@@ -263,6 +270,10 @@ int tubo__shm_split_read(shm_state_t *s, int peer, uint64_t off, void *dst, size
   default:
     return TUBO_ECORRUPT;
   }
+  /* A message shared in halves that was not read in a pass is this rank's alone: nothing was
+   * published, so the sender takes none of it. */
+  if (atomic_load_explicit(&c->halves, memory_order_relaxed))
+    return hsrc != NULL ? TUBO_ECORRUPT : tubo__os_peer_read(s->pids[peer], src, dst, n);
   if (!split_publish(s, c, dst, n, hsrc != NULL)) {
     /* The sender does not write there: the whole message is this rank's to copy (from the
      * heap: a private message came only where single copy was allowed, checked above). */
@@ -290,6 +301,37 @@ int tubo__shm_split_read(shm_state_t *s, int peer, uint64_t off, void *dst, size
   if (err == 0 && redo != 0)
     err = redo <= nch ? split_take(s, peer, hsrc, src, dst, n, redo - 1) : TUBO_ECORRUPT;
   return err;
+}
+
+int tubo__shm_split_halves_offer(shm_state_t *s, uint64_t off, void *dst, size_t n,
+                                struct tubo__shm_split **cp, uint64_t *src)
+{
+  struct tubo__shm_split *c = tubo__heap_at(&s->heap, off, sizeof *c);
+  if (c == NULL || ((uintptr_t)c & 63) != 0)
+    return TUBO_ECORRUPT;
+  if (!atomic_load_explicit(&c->halves, memory_order_relaxed))
+    return 0;
+  if (atomic_load_explicit(&c->total, memory_order_relaxed) != n ||
+      atomic_load_explicit(&c->src_at, memory_order_relaxed) != TUBO__SPLIT_ADDR)
+    return TUBO_ECORRUPT;
+  *src = atomic_load_explicit(&c->src, memory_order_relaxed);
+  *cp = c;
+  /* The sender writes into this process by its address, wherever dst lies. */
+  atomic_store_explicit(&c->dst, (uint64_t)(uintptr_t)dst, memory_order_relaxed);
+  atomic_store_explicit(&c->n, n, memory_order_relaxed);
+  atomic_store_explicit(&c->ready, TUBO__SPLIT_ADDR, memory_order_release);
+  return 1;
+}
+
+int tubo__shm_split_halves_wait(shm_state_t *s, int peer, struct tubo__shm_split *c, uint64_t src,
+                               void *dst, size_t n)
+{
+  int rc = split_wait(s, peer, c, 1);
+  if (rc != 0)
+    return rc;
+  if (dst != NULL && atomic_load_explicit(&c->redo, memory_order_relaxed) != 0)
+    return tubo__os_peer_read(s->pids[peer], src, dst, tubo__shm_split_front(n));
+  return 0;
 }
 
 void tubo__shm_split_fini(shm_state_t *s)

@@ -37,6 +37,27 @@
  * 4 MiB they always are), always, or where the sender chose it (the default). */
 enum { TUBO__SPLIT_LONG_NEVER = 0, TUBO__SPLIT_LONG_ALWAYS = 1, TUBO__SPLIT_LONG_CHOSEN = 2 };
 
+/* Private messages from TUBO__SPLIT_HALVES_MIN bytes to below TUBO_SHM_SPLIT_BYTES are
+ * shared in two halves, not chunks from one counter: the front half goes to the rank that
+ * claims it first, the back half is always the receiver's. The receiver publishes the
+ * buffers of the messages it matched in one pass over the sender's frames
+ * (shm_reads_flush) and reads their back halves, the sender writes the front halves it
+ * claims with process_vm_writev meanwhile, and the receiver then claims the front halves
+ * left (where the sender is at work on them, once it stops taking them:
+ * shm_reads_fronts). Each receive completes once its message is in: the receiver waits only for front
+ * halves the sender took. Each half of the buffer is written by the same rank message
+ * after message, so that a buffer received into again and again (osu_bw's) stays in the
+ * caches of the core that writes it: where the two ranks' copies wrote the same buffer by
+ * turns they ran slower than one (doc/large-messages.md). A sender that is busy or asleep
+ * takes none, and the receiver copies every message whole. */
+#define TUBO__SPLIT_HALVES_MIN ((size_t)64 << 10)
+
+/* Where the back half of a message of n bytes shared in halves starts (a whole page). */
+static inline size_t tubo__shm_split_front(uint64_t n)
+{
+  return ((size_t)n / 2) & ~(size_t)4095;
+}
+
 /* Control blocks each rank holds at once; a send that finds none free is not split. */
 #define TUBO__SPLIT_SLOTS 64
 /* The unit both ranks claim (a quarter of a message shorter than four, at least
@@ -105,6 +126,7 @@ struct tubo__shm_split {
   _Atomic uint32_t src_at; /* TUBO__SPLIT_HEAP or TUBO__SPLIT_ADDR */
   _Atomic uint32_t ready;  /* 0, then TUBO__SPLIT_HEAP or _ADDR once dst and n are there */
   _Atomic uint32_t redo;   /* 1 + the chunk the sender counted done but could not copy */
+  _Atomic uint32_t halves; /* 1: the message is shared in halves (TUBO__SPLIT_HALVES_MIN) */
   _Atomic uint32_t claim __attribute__((aligned(64))); /* chunks taken */
   _Atomic uint32_t done __attribute__((aligned(64)));  /* chunks copied */
 } __attribute__((aligned(64)));
@@ -122,6 +144,8 @@ typedef struct tubo__splits {
   size_t total[TUBO__SPLIT_SLOTS];
   int peer[TUBO__SPLIT_SLOTS];            /* its receiver (the transport's number) */
   tubo_request_t *req[TUBO__SPLIT_SLOTS]; /* where late: the send, asked when it is ready */
+  uint64_t wrote_halves; /* front halves of messages shared in halves it took (tests) */
+  uint64_t read_halves;  /* back halves it read with other reads (tests) */
 } tubo__splits_t;
 
 struct shm_state;
@@ -144,6 +168,31 @@ int tubo__shm_split_help(struct shm_state *s);
  * sender died holding a chunk) or what a single copy returned (tubo__os_peer_read). */
 int tubo__shm_split_read(struct shm_state *s, int peer, uint64_t off, void *dst, size_t n,
                          size_t total);
+
+/* The receiver's part of a message shared in halves (TUBO__SPLIT_HALVES_MIN), n bytes from
+ * the control block at off (from an RTS of peer's): where the block names such a message,
+ * publishes dst for the sender to write into and returns 1 with the block in *cp and the
+ * message's address in the sender's memory in *src; 0 where the block is a split in
+ * chunks (tubo__shm_split_read takes it); TUBO_ECORRUPT where it names no such message.
+ * The receiver then copies the back half (tubo__shm_split_front) and claims the front half
+ * (tubo__shm_split_halves_claim) or waits for the sender's copy of it
+ * (tubo__shm_split_halves_wait). */
+int tubo__shm_split_halves_offer(struct shm_state *s, uint64_t off, void *dst, size_t n,
+                                struct tubo__shm_split **cp, uint64_t *src);
+
+/* Takes the front half of the message of block c for this rank to copy: 1, or 0 where the
+ * sender took it. */
+static inline int tubo__shm_split_halves_claim(struct tubo__shm_split *c)
+{
+  return atomic_fetch_add_explicit(&c->claim, 1, memory_order_relaxed) == 0;
+}
+
+/* Waits for the sender's copy of the front half of the message of block c (n bytes from
+ * src in peer's memory) into dst, and copies it again where the sender could not (not
+ * where dst is NULL: the receive is being failed). Returns 0, TUBO_EPEER (the sender died
+ * while it copied) or what a single copy returned. */
+int tubo__shm_split_halves_wait(struct shm_state *s, int peer, struct tubo__shm_split *c,
+                               uint64_t src, void *dst, size_t n);
 
 /* Frees the blocks (at the transport's close; no send is split any more). */
 void tubo__shm_split_fini(struct shm_state *s);

@@ -62,11 +62,20 @@ typedef struct shm_reads {
   int n;             /* reads waiting */
   size_t bytes;      /* and their bytes */
   int flushing;      /* shm_reads_flush is making them and completing their receives */
+  int making;        /* whose, while flushing */
   uint64_t together; /* reads made in a call with others (tests) */
   tubo__os_span_t span[TUBO__SHM_READS];
   uint32_t id[TUBO__SHM_READS];
   tubo_request_t *r[TUBO__SHM_READS];
+  struct tubo__shm_split *c[TUBO__SHM_READS]; /* shared in halves: its block; else NULL */
+  uint8_t st[TUBO__SHM_READS];                /* SHM_RD_* */
+  int err[TUBO__SHM_READS];                   /* how its back half's copy went */
 } shm_reads_t;
+
+/* What became of a read waiting in shm_reads_t: a plain single copy; a message shared in
+ * halves (shm_split.h) not begun, its back half copied, its front half taken by this rank
+ * or by the sender; one done (read and completed, or forgotten). */
+enum { SHM_RD_PLAIN, SHM_RD_OPEN, SHM_RD_BACK, SHM_RD_MINE, SHM_RD_THEIRS, SHM_RD_DONE };
 
 typedef struct shm_state {
   tubo__world_t *w;

@@ -221,34 +221,145 @@ static inline void shm_consume(shm_state_t *s, shm_rx_t *rx, const tubo__shm_rxf
     shm_rx_publish(s, rx);
 }
 
-/* Reads the single copies a pass over peer's frames left waiting (shm_read_start): in one
- * system call, each piece that could not be so alone (which says why), then completes
- * their receives in the order their RTSs came. */
+/* Completes the receive of read i of a pass with err (or the error its back half had),
+ * where it is still named. */
+static void shm_read_complete(shm_state_t *s, int i, int err)
+{
+  shm_reads_t *q = &s->reads;
+  tubo_request_t *r = q->r[i];
+  if (err == 0)
+    err = q->err[i];
+  q->r[i] = NULL;
+  q->st[i] = SHM_RD_DONE;
+  if (r != NULL)
+    tubo__read_done(s->w, r, q->id[i], err);
+}
+
+/* The part of read i that this rank copies now: all of a plain one, the back half of a
+ * message shared in halves (shm_split.h) not begun, its front half once this rank took
+ * it. */
+static tubo__os_span_t shm_read_part(const shm_reads_t *q, int i)
+{
+  tubo__os_span_t v = q->span[i];
+  size_t h = q->st[i] == SHM_RD_PLAIN ? 0 : tubo__shm_split_front(v.len);
+  if (q->st[i] == SHM_RD_OPEN)
+    return (tubo__os_span_t){v.remote + h, (unsigned char *)v.local + h, v.len - h};
+  if (q->st[i] == SHM_RD_MINE)
+    v.len = h;
+  return v;
+}
+
+/* Makes the parts of the reads of a pass that are this rank's to copy now (shm_read_part)
+ * in one system call, each piece that could not be so alone, then completes the receives
+ * whose messages are in, in the order their RTSs came. */
+static void shm_reads_make(shm_state_t *s, int peer)
+{
+  shm_reads_t *q = &s->reads;
+  tubo__os_span_t span[TUBO__SHM_READS];
+  int at[TUBO__SHM_READS], err[TUBO__SHM_READS], m = 0;
+  for (int i = 0; i < q->n; i++)
+    if (q->st[i] != SHM_RD_THEIRS && q->st[i] != SHM_RD_BACK && q->st[i] != SHM_RD_DONE &&
+        q->r[i] != NULL) {
+      at[m] = i;
+      span[m++] = shm_read_part(q, i);
+    }
+  if (m == 0)
+    return;
+  int whole = tubo__os_peer_readv(s->pids[peer], span, m);
+  if (m > 1)
+    q->together += (uint64_t)m;
+  for (int j = 0; j < m; j++) {
+    err[j] = j < whole
+                 ? 0
+                 : tubo__os_peer_read(s->pids[peer], span[j].remote, span[j].local, span[j].len);
+    s->splits.read_halves += (uint64_t)(q->st[at[j]] == SHM_RD_OPEN && m > 1);
+  }
+  /* A receive failed meanwhile (shm_read_cancel) is no longer named. */
+  for (int j = 0; j < m; j++)
+    if (q->st[at[j]] == SHM_RD_OPEN) {
+      q->st[at[j]] = SHM_RD_BACK;
+      q->err[at[j]] = err[j];
+    } else {
+      shm_read_complete(s, at[j], err[j]);
+    }
+}
+
+/* Takes (1) the front half of the message shared in halves of read i, or finds the sender
+ * took it (0). */
+static int shm_read_claim(shm_reads_t *q, int i)
+{
+  int mine = tubo__shm_split_halves_claim(q->c[i]);
+  q->st[i] = mine ? SHM_RD_MINE : SHM_RD_THEIRS;
+  return mine;
+}
+
+/* How long the receiver waits for a sender at work on the front halves of a pass to take
+ * or copy another (SHM_FRONTS_WAIT_NS without either: it is away after all). */
+#define SHM_FRONTS_WAIT_NS 50000u
+
+/* Claims the front halves of the pass's messages shared in halves that the sender has not
+ * taken. Where it took one of them, it is at work on them: this rank waits for it to take
+ * the others, as long as it takes or copies one at least every SHM_FRONTS_WAIT_NS. Were
+ * this rank to take those it came to first, the halves of a buffer received into again
+ * and again (osu_bw's) would go from one core's cache to the other's: at 256 KiB on the
+ * Intel host such messages ran slower shared so than copied by the receiver alone, and up
+ * to twice as fast where the sender took every front half (doc/large-messages.md). A
+ * sender that took none (asleep, or busy elsewhere) costs no wait. */
+static void shm_reads_fronts(shm_state_t *s)
+{
+  shm_reads_t *q = &s->reads;
+  uint64_t since = 0, seen = UINT64_MAX;
+  for (;;) {
+    uint64_t sig = 0;
+    int taken = 0, left = 0;
+    for (int i = 0; i < q->n; i++)
+      if (q->st[i] == SHM_RD_BACK) {
+        uint32_t claim = atomic_load_explicit(&q->c[i]->claim, memory_order_relaxed);
+        taken += claim != 0;
+        left += claim == 0;
+        sig += claim + atomic_load_explicit(&q->c[i]->done, memory_order_relaxed);
+      }
+    if (taken == 0 || left == 0)
+      break;
+    uint64_t now = tubo__os_now_ns();
+    if (sig != seen) {
+      seen = sig;
+      since = now;
+    } else if (now - since > SHM_FRONTS_WAIT_NS) {
+      break;
+    }
+    tubo__os_cpu_relax();
+  }
+  for (int i = q->n - 1; i >= 0; i--)
+    if (q->st[i] == SHM_RD_BACK)
+      (void)shm_read_claim(q, i);
+}
+
+/* Reads the single copies a pass over peer's frames left waiting (shm_read_start), and
+ * completes their receives: the plain ones and the back halves of the messages shared in
+ * halves first (while the sender may write their front halves), then the front halves the
+ * sender does not take (shm_reads_fronts), and last waits for the sender's copies. */
 static void shm_reads_flush(shm_state_t *s, int peer)
 {
   shm_reads_t *q = &s->reads;
-  int n = q->n, err[TUBO__SHM_READS];
+  int n = q->n;
   if (n == 0)
     return;
   /* The receives that complete below may start others, or take frames in: those are read
    * alone. */
   int pass = q->peer;
   q->peer = -1;
+  q->making = peer;
   q->flushing = 1;
-  int whole = tubo__os_peer_readv(s->pids[peer], q->span, n);
-  if (n > 1)
-    q->together += (uint64_t)n;
+  shm_reads_make(s, peer);
+  shm_reads_fronts(s);
+  shm_reads_make(s, peer);
   for (int i = 0; i < n; i++)
-    err[i] = i < whole ? 0
-                       : tubo__os_peer_read(s->pids[peer], q->span[i].remote, q->span[i].local,
-                                            q->span[i].len);
-  /* A receive failed meanwhile (shm_read_cancel) is no longer named. */
-  for (int i = 0; i < n; i++) {
-    tubo_request_t *r = q->r[i];
-    q->r[i] = NULL;
-    if (r != NULL)
-      tubo__read_done(s->w, r, q->id[i], err[i]);
-  }
+    if (q->st[i] == SHM_RD_THEIRS) {
+      int err = tubo__shm_split_halves_wait(s, peer, q->c[i], q->span[i].remote, q->span[i].local,
+                                           q->span[i].len);
+      shm_read_complete(s, i, err);
+    }
   q->n = 0;
   q->bytes = 0;
   q->peer = pass;
@@ -660,11 +771,25 @@ static int shm_read_start(void *state, int peer, uint64_t addr, uint32_t id, voi
 {
   shm_state_t *s = state;
   shm_reads_t *q = &s->reads;
-  if (q->peer != peer || q->n == TUBO__SHM_READS ||
-      (addr & (TUBO__RTS_HEAP | TUBO__RTS_SPLIT | TUBO__RTS_LOAN)) ||
+  struct tubo__shm_split *c = NULL;
+  uint64_t src = addr;
+  if (q->peer != peer || q->n == TUBO__SHM_READS || (addr & TUBO__RTS_LOAN) ||
       atomic_load(&s->ctl->cma_denied))
     return 0;
-  q->span[q->n] = (tubo__os_span_t){addr, dst, n};
+  /* A message shared in halves is offered to the sender now, which may take its front
+   * half while this rank goes on with the pass; any other split, or a message in the heap,
+   * is read alone. */
+  if (addr & TUBO__RTS_SPLIT) {
+    int rc = tubo__shm_split_halves_offer(s, TUBO__RTS_OFF(addr), dst, n, &c, &src);
+    if (rc <= 0)
+      return rc;
+  } else if (addr & TUBO__RTS_HEAP) {
+    return 0;
+  }
+  q->c[q->n] = c;
+  q->st[q->n] = c != NULL ? SHM_RD_OPEN : SHM_RD_PLAIN;
+  q->err[q->n] = 0;
+  q->span[q->n] = (tubo__os_span_t){src, dst, n};
   q->id[q->n] = id;
   q->r[q->n] = r;
   q->n++;
@@ -673,19 +798,31 @@ static int shm_read_start(void *state, int peer, uint64_t addr, uint32_t id, voi
 }
 
 /* A read not made yet is dropped; one being completed (shm_reads_flush) is only no
- * longer named. */
+ * longer named. The front half of a message shared in halves that the sender may write is
+ * taken first, or its copy waited for (its outcome does not matter: the receive fails). */
 static void shm_read_cancel(void *state, tubo_request_t *r)
 {
-  shm_reads_t *q = &((shm_state_t *)state)->reads;
+  shm_state_t *s = state;
+  shm_reads_t *q = &s->reads;
   for (int i = 0; i < q->n; i++)
     if (q->r[i] == r) {
+      if (q->st[i] == SHM_RD_OPEN || q->st[i] == SHM_RD_BACK)
+        (void)shm_read_claim(q, i);
+      if (q->st[i] == SHM_RD_THEIRS)
+        (void)tubo__shm_split_halves_wait(s, q->peer >= 0 ? q->peer : q->making, q->c[i], 0, NULL,
+                                         0);
       q->r[i] = NULL;
+      q->st[i] = SHM_RD_DONE;
       if (q->peer < 0)
-        return; /* its data is in already */
+        return; /* being completed: its data is in already, or never will be */
       q->bytes -= q->span[i].len;
-      memmove(&q->span[i], &q->span[i + 1], (size_t)(q->n - i - 1) * sizeof q->span[0]);
-      memmove(&q->id[i], &q->id[i + 1], (size_t)(q->n - i - 1) * sizeof q->id[0]);
-      memmove(&q->r[i], &q->r[i + 1], (size_t)(q->n - i - 1) * sizeof q->r[0]);
+      size_t k = (size_t)(q->n - i - 1);
+      memmove(&q->span[i], &q->span[i + 1], k * sizeof q->span[0]);
+      memmove(&q->id[i], &q->id[i + 1], k * sizeof q->id[0]);
+      memmove(&q->r[i], &q->r[i + 1], k * sizeof q->r[0]);
+      memmove(&q->c[i], &q->c[i + 1], k * sizeof q->c[0]);
+      memmove(&q->st[i], &q->st[i + 1], k * sizeof q->st[0]);
+      memmove(&q->err[i], &q->err[i + 1], k * sizeof q->err[0]);
       q->n--;
       return;
     }
