@@ -270,19 +270,24 @@ static void open_dup(fr_ctx_t *c)
   TH_OK(tubo_comm_dup(th_world, &fr_dup));
 }
 
+/* allreduce_mid's vector is longer than a pipe holds (the pipe transport's 1 MiB): the
+ * victim's start, and the barrier after it (which makes progress on it), cannot push all
+ * of its part out. With 800 KB, a victim that spent long in that barrier on a loaded
+ * machine had sent its whole part to its parent in the tree, and the others' calls
+ * returned TUBO_OK without it. */
 static void start_allreduce(fr_ctx_t *c)
 {
-  static double in[FR_COLL_N], out[FR_COLL_N];
+  static double in[FR_BIG_COLL_N], out[FR_BIG_COLL_N];
   tubo_request_t *r = NULL;
   (void)c;
-  TH_OK(tubo_iallreduce(in, out, FR_COLL_N, TUBO_DOUBLE, TUBO_SUM, fr_dup, &r));
+  TH_OK(tubo_iallreduce(in, out, FR_BIG_COLL_N, TUBO_DOUBLE, TUBO_SUM, fr_dup, &r));
 }
 
 static int block_allreduce_mid(fr_ctx_t *c)
 {
-  static double in[FR_COLL_N], out[FR_COLL_N];
+  static double in[FR_BIG_COLL_N], out[FR_BIG_COLL_N];
   (void)c;
-  return tubo_allreduce(in, out, FR_COLL_N, TUBO_DOUBLE, TUBO_SUM, fr_dup);
+  return tubo_allreduce(in, out, FR_BIG_COLL_N, TUBO_DOUBLE, TUBO_SUM, fr_dup);
 }
 
 static void close_dup(fr_ctx_t *c)
