@@ -304,7 +304,7 @@ int tubo__shm_split_read(shm_state_t *s, int peer, uint64_t off, void *dst, size
 }
 
 int tubo__shm_split_halves_offer(shm_state_t *s, uint64_t off, void *dst, size_t n,
-                                struct tubo__shm_split **cp, uint64_t *src)
+                                 struct tubo__shm_split **cp, uint64_t *src)
 {
   struct tubo__shm_split *c = tubo__heap_at(&s->heap, off, sizeof *c);
   if (c == NULL || ((uintptr_t)c & 63) != 0)
@@ -324,7 +324,7 @@ int tubo__shm_split_halves_offer(shm_state_t *s, uint64_t off, void *dst, size_t
 }
 
 int tubo__shm_split_halves_wait(shm_state_t *s, int peer, struct tubo__shm_split *c, uint64_t src,
-                               void *dst, size_t n)
+                                void *dst, size_t n)
 {
   int rc = split_wait(s, peer, c, 1);
   if (rc != 0)

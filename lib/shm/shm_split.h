@@ -44,12 +44,12 @@ enum { TUBO__SPLIT_LONG_NEVER = 0, TUBO__SPLIT_LONG_ALWAYS = 1, TUBO__SPLIT_LONG
  * (shm_reads_flush) and reads their back halves, the sender writes the front halves it
  * claims with process_vm_writev meanwhile, and the receiver then claims the front halves
  * left (where the sender is at work on them, once it stops taking them:
- * shm_reads_fronts). Each receive completes once its message is in: the receiver waits only for front
- * halves the sender took. Each half of the buffer is written by the same rank message
- * after message, so that a buffer received into again and again (osu_bw's) stays in the
- * caches of the core that writes it: where the two ranks' copies wrote the same buffer by
- * turns they ran slower than one (doc/large-messages.md). A sender that is busy or asleep
- * takes none, and the receiver copies every message whole. */
+ * shm_reads_fronts). Each receive completes once its message is in: the receiver waits only for
+ * front halves the sender took. Each half of the buffer is written by the same rank message after
+ * message, so that a buffer received into again and again (osu_bw's) stays in the caches of the
+ * core that writes it: where the two ranks' copies wrote the same buffer by turns they ran slower
+ * than one (doc/large-messages.md). A sender that is busy or asleep takes none, and the receiver
+ * copies every message whole. */
 #define TUBO__SPLIT_HALVES_MIN ((size_t)64 << 10)
 
 /* Where the back half of a message of n bytes shared in halves starts (a whole page). */
@@ -178,7 +178,7 @@ int tubo__shm_split_read(struct shm_state *s, int peer, uint64_t off, void *dst,
  * (tubo__shm_split_halves_claim) or waits for the sender's copy of it
  * (tubo__shm_split_halves_wait). */
 int tubo__shm_split_halves_offer(struct shm_state *s, uint64_t off, void *dst, size_t n,
-                                struct tubo__shm_split **cp, uint64_t *src);
+                                 struct tubo__shm_split **cp, uint64_t *src);
 
 /* Takes the front half of the message of block c for this rank to copy: 1, or 0 where the
  * sender took it. */
@@ -192,7 +192,7 @@ static inline int tubo__shm_split_halves_claim(struct tubo__shm_split *c)
  * where dst is NULL: the receive is being failed). Returns 0, TUBO_EPEER (the sender died
  * while it copied) or what a single copy returned. */
 int tubo__shm_split_halves_wait(struct shm_state *s, int peer, struct tubo__shm_split *c,
-                               uint64_t src, void *dst, size_t n);
+                                uint64_t src, void *dst, size_t n);
 
 /* Frees the blocks (at the transport's close; no send is split any more). */
 void tubo__shm_split_fini(struct shm_state *s);

@@ -357,7 +357,7 @@ static void shm_reads_flush(shm_state_t *s, int peer)
   for (int i = 0; i < n; i++)
     if (q->st[i] == SHM_RD_THEIRS) {
       int err = tubo__shm_split_halves_wait(s, peer, q->c[i], q->span[i].remote, q->span[i].local,
-                                           q->span[i].len);
+                                            q->span[i].len);
       shm_read_complete(s, i, err);
     }
   q->n = 0;
@@ -810,7 +810,7 @@ static void shm_read_cancel(void *state, tubo_request_t *r)
         (void)shm_read_claim(q, i);
       if (q->st[i] == SHM_RD_THEIRS)
         (void)tubo__shm_split_halves_wait(s, q->peer >= 0 ? q->peer : q->making, q->c[i], 0, NULL,
-                                         0);
+                                          0);
       q->r[i] = NULL;
       q->st[i] = SHM_RD_DONE;
       if (q->peer < 0)
