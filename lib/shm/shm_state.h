@@ -57,6 +57,16 @@ typedef struct shm_rx {
  */
 #define TUBO__SHM_READS       64
 #define TUBO__SHM_READS_BYTES ((size_t)1 << 20)
+/* One read waiting: the message's place in the sender and in the receive buffer, its RTS's
+ * id and receive (NULL once failed). */
+typedef struct shm_read {
+  tubo__os_span_t span;
+  uint32_t id;
+  tubo_request_t *r;
+  struct tubo__shm_split *c; /* shared in halves: its block; else NULL */
+  uint8_t st;                /* SHM_RD_* */
+  int err;                   /* how its back half's copy went */
+} shm_read_t;
 typedef struct shm_reads {
   int peer;          /* whose frames the pass takes; -1 outside one */
   int n;             /* reads waiting */
@@ -64,12 +74,7 @@ typedef struct shm_reads {
   int flushing;      /* shm_reads_flush is making them and completing their receives */
   int making;        /* whose, while flushing */
   uint64_t together; /* reads made in a call with others (tests) */
-  tubo__os_span_t span[TUBO__SHM_READS];
-  uint32_t id[TUBO__SHM_READS];
-  tubo_request_t *r[TUBO__SHM_READS];
-  struct tubo__shm_split *c[TUBO__SHM_READS]; /* shared in halves: its block; else NULL */
-  uint8_t st[TUBO__SHM_READS];                /* SHM_RD_* */
-  int err[TUBO__SHM_READS];                   /* how its back half's copy went */
+  shm_read_t rd[TUBO__SHM_READS];
 } shm_reads_t;
 
 /* What became of a read waiting in shm_reads_t: a plain single copy; a message shared in

@@ -226,25 +226,25 @@ static inline void shm_consume(shm_state_t *s, shm_rx_t *rx, const tubo__shm_rxf
 static void shm_read_complete(shm_state_t *s, int i, int err)
 {
   shm_reads_t *q = &s->reads;
-  tubo_request_t *r = q->r[i];
+  tubo_request_t *r = q->rd[i].r;
   if (err == 0)
-    err = q->err[i];
-  q->r[i] = NULL;
-  q->st[i] = SHM_RD_DONE;
+    err = q->rd[i].err;
+  q->rd[i].r = NULL;
+  q->rd[i].st = SHM_RD_DONE;
   if (r != NULL)
-    tubo__read_done(s->w, r, q->id[i], err);
+    tubo__read_done(s->w, r, q->rd[i].id, err);
 }
 
 /* The part of read i that this rank copies now: all of a plain one, the back half of a
  * message shared in halves (shm_split.h) not begun, its front half once this rank took
  * it. */
-static tubo__os_span_t shm_read_part(const shm_reads_t *q, int i)
+static tubo__os_span_t shm_read_part(const shm_read_t *x)
 {
-  tubo__os_span_t v = q->span[i];
-  size_t h = q->st[i] == SHM_RD_PLAIN ? 0 : tubo__shm_split_front(v.len);
-  if (q->st[i] == SHM_RD_OPEN)
+  tubo__os_span_t v = x->span;
+  size_t h = x->st == SHM_RD_PLAIN ? 0 : tubo__shm_split_front(v.len);
+  if (x->st == SHM_RD_OPEN)
     return (tubo__os_span_t){v.remote + h, (unsigned char *)v.local + h, v.len - h};
-  if (q->st[i] == SHM_RD_MINE)
+  if (x->st == SHM_RD_MINE)
     v.len = h;
   return v;
 }
@@ -258,10 +258,10 @@ static void shm_reads_make(shm_state_t *s, int peer)
   tubo__os_span_t span[TUBO__SHM_READS];
   int at[TUBO__SHM_READS], err[TUBO__SHM_READS], m = 0;
   for (int i = 0; i < q->n; i++)
-    if (q->st[i] != SHM_RD_THEIRS && q->st[i] != SHM_RD_BACK && q->st[i] != SHM_RD_DONE &&
-        q->r[i] != NULL) {
+    if (q->rd[i].st != SHM_RD_THEIRS && q->rd[i].st != SHM_RD_BACK && q->rd[i].st != SHM_RD_DONE &&
+        q->rd[i].r != NULL) {
       at[m] = i;
-      span[m++] = shm_read_part(q, i);
+      span[m++] = shm_read_part(&q->rd[i]);
     }
   if (m == 0)
     return;
@@ -272,13 +272,13 @@ static void shm_reads_make(shm_state_t *s, int peer)
     err[j] = j < whole
                  ? 0
                  : tubo__os_peer_read(s->pids[peer], span[j].remote, span[j].local, span[j].len);
-    s->splits.read_halves += (uint64_t)(q->st[at[j]] == SHM_RD_OPEN && m > 1);
+    s->splits.read_halves += (uint64_t)(q->rd[at[j]].st == SHM_RD_OPEN && m > 1);
   }
   /* A receive failed meanwhile (shm_read_cancel) is no longer named. */
   for (int j = 0; j < m; j++)
-    if (q->st[at[j]] == SHM_RD_OPEN) {
-      q->st[at[j]] = SHM_RD_BACK;
-      q->err[at[j]] = err[j];
+    if (q->rd[at[j]].st == SHM_RD_OPEN) {
+      q->rd[at[j]].st = SHM_RD_BACK;
+      q->rd[at[j]].err = err[j];
     } else {
       shm_read_complete(s, at[j], err[j]);
     }
@@ -288,8 +288,8 @@ static void shm_reads_make(shm_state_t *s, int peer)
  * took it (0). */
 static int shm_read_claim(shm_reads_t *q, int i)
 {
-  int mine = tubo__shm_split_halves_claim(q->c[i]);
-  q->st[i] = mine ? SHM_RD_MINE : SHM_RD_THEIRS;
+  int mine = tubo__shm_split_halves_claim(q->rd[i].c);
+  q->rd[i].st = mine ? SHM_RD_MINE : SHM_RD_THEIRS;
   return mine;
 }
 
@@ -313,11 +313,11 @@ static void shm_reads_fronts(shm_state_t *s)
     uint64_t sig = 0;
     int taken = 0, left = 0;
     for (int i = 0; i < q->n; i++)
-      if (q->st[i] == SHM_RD_BACK) {
-        uint32_t claim = atomic_load_explicit(&q->c[i]->claim, memory_order_relaxed);
+      if (q->rd[i].st == SHM_RD_BACK) {
+        uint32_t claim = atomic_load_explicit(&q->rd[i].c->claim, memory_order_relaxed);
         taken += claim != 0;
         left += claim == 0;
-        sig += claim + atomic_load_explicit(&q->c[i]->done, memory_order_relaxed);
+        sig += claim + atomic_load_explicit(&q->rd[i].c->done, memory_order_relaxed);
       }
     if (taken == 0 || left == 0)
       break;
@@ -331,7 +331,7 @@ static void shm_reads_fronts(shm_state_t *s)
     tubo__os_cpu_relax();
   }
   for (int i = q->n - 1; i >= 0; i--)
-    if (q->st[i] == SHM_RD_BACK)
+    if (q->rd[i].st == SHM_RD_BACK)
       (void)shm_read_claim(q, i);
 }
 
@@ -355,10 +355,10 @@ static void shm_reads_flush(shm_state_t *s, int peer)
   shm_reads_fronts(s);
   shm_reads_make(s, peer);
   for (int i = 0; i < n; i++)
-    if (q->st[i] == SHM_RD_THEIRS) {
-      int err = tubo__shm_split_halves_wait(s, peer, q->c[i], q->span[i].remote, q->span[i].local,
-                                            q->span[i].len);
-      shm_read_complete(s, i, err);
+    if (q->rd[i].st == SHM_RD_THEIRS) {
+      const tubo__os_span_t *v = &q->rd[i].span;
+      shm_read_complete(
+          s, i, tubo__shm_split_halves_wait(s, peer, q->rd[i].c, v->remote, v->local, v->len));
     }
   q->n = 0;
   q->bytes = 0;
@@ -786,13 +786,11 @@ static int shm_read_start(void *state, int peer, uint64_t addr, uint32_t id, voi
   } else if (addr & TUBO__RTS_HEAP) {
     return 0;
   }
-  q->c[q->n] = c;
-  q->st[q->n] = c != NULL ? SHM_RD_OPEN : SHM_RD_PLAIN;
-  q->err[q->n] = 0;
-  q->span[q->n] = (tubo__os_span_t){src, dst, n};
-  q->id[q->n] = id;
-  q->r[q->n] = r;
-  q->n++;
+  q->rd[q->n++] = (shm_read_t){.span = {src, dst, n},
+                               .id = id,
+                               .r = r,
+                               .c = c,
+                               .st = c != NULL ? SHM_RD_OPEN : SHM_RD_PLAIN};
   q->bytes += n;
   return 1;
 }
@@ -805,24 +803,18 @@ static void shm_read_cancel(void *state, tubo_request_t *r)
   shm_state_t *s = state;
   shm_reads_t *q = &s->reads;
   for (int i = 0; i < q->n; i++)
-    if (q->r[i] == r) {
-      if (q->st[i] == SHM_RD_OPEN || q->st[i] == SHM_RD_BACK)
+    if (q->rd[i].r == r) {
+      if (q->rd[i].st == SHM_RD_OPEN || q->rd[i].st == SHM_RD_BACK)
         (void)shm_read_claim(q, i);
-      if (q->st[i] == SHM_RD_THEIRS)
-        (void)tubo__shm_split_halves_wait(s, q->peer >= 0 ? q->peer : q->making, q->c[i], 0, NULL,
-                                          0);
-      q->r[i] = NULL;
-      q->st[i] = SHM_RD_DONE;
+      if (q->rd[i].st == SHM_RD_THEIRS)
+        (void)tubo__shm_split_halves_wait(s, q->peer >= 0 ? q->peer : q->making, q->rd[i].c, 0,
+                                          NULL, 0);
+      q->rd[i].r = NULL;
+      q->rd[i].st = SHM_RD_DONE;
       if (q->peer < 0)
         return; /* being completed: its data is in already, or never will be */
-      q->bytes -= q->span[i].len;
-      size_t k = (size_t)(q->n - i - 1);
-      memmove(&q->span[i], &q->span[i + 1], k * sizeof q->span[0]);
-      memmove(&q->id[i], &q->id[i + 1], k * sizeof q->id[0]);
-      memmove(&q->r[i], &q->r[i + 1], k * sizeof q->r[0]);
-      memmove(&q->c[i], &q->c[i + 1], k * sizeof q->c[0]);
-      memmove(&q->st[i], &q->st[i + 1], k * sizeof q->st[0]);
-      memmove(&q->err[i], &q->err[i + 1], k * sizeof q->err[0]);
+      q->bytes -= q->rd[i].span.len;
+      memmove(&q->rd[i], &q->rd[i + 1], (size_t)(q->n - i - 1) * sizeof q->rd[0]);
       q->n--;
       return;
     }
