@@ -47,6 +47,12 @@ void tubo__job_aborted(tubo__world_t *w);
  * found first stays the reason). */
 void tubo__job_corrupt(tubo__world_t *w);
 
+/* Marks the job broken on this rank with code (every wait ends with it); the first time,
+ * first tells each transport (its revoke): the sends that fail from now on hand their
+ * buffers back while peers may still be copying them, and a peer whose copy ends after
+ * this fails that receive rather than deliver bytes that may have changed. */
+void tubo__job_break(tubo__world_t *w, int code);
+
 /* Whether peer is known to have left or died. */
 static inline int tubo__tp_peer_is_gone(const tubo__world_t *w, int peer)
 {

@@ -566,18 +566,25 @@ int tubo__recv_start(tubo__world_t *w, tubo_request_t *r)
   return 0;
 }
 
+void tubo__job_break(tubo__world_t *w, int code)
+{
+  if (!w->broken)
+    for (int t = 0; t < w->ntports; t++)
+      if (w->tports[t].ops->revoke != NULL)
+        w->tports[t].ops->revoke(w->tports[t].state);
+  w->broken = 1;
+  w->broken_code = code;
+}
+
 void tubo__job_aborted(tubo__world_t *w)
 {
-  w->broken = 1;
-  w->broken_code = TUBO_EABORT;
+  tubo__job_break(w, TUBO_EABORT);
 }
 
 void tubo__job_corrupt(tubo__world_t *w)
 {
-  if (!w->broken) {
-    w->broken = 1;
-    w->broken_code = TUBO_ECORRUPT;
-  }
+  if (!w->broken)
+    tubo__job_break(w, TUBO_ECORRUPT);
 }
 
 void tubo__peer_gone(tubo__world_t *w, int peer, int how, int status)
@@ -590,8 +597,6 @@ void tubo__peer_gone(tubo__world_t *w, int peer, int how, int status)
   /* Nobody will take what is still queued for it, nor answer an RTS. */
   tubo__send_fail_peer(w, peer, TUBO_EPEER);
   tubo__req_fail_waitfin(w, peer, TUBO_EPEER);
-  if (how == TUBO__GONE_DIED && !w->broken) {
-    w->broken = 1;
-    w->broken_code = TUBO_EPEER;
-  }
+  if (how == TUBO__GONE_DIED && !w->broken)
+    tubo__job_break(w, TUBO_EPEER);
 }

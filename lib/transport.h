@@ -84,6 +84,13 @@ typedef struct tubo__tp_ops {
    * transport writes no more into r's buffer and never names r again. */
   void (*read_cancel)(void *state, struct tubo_request *r);
 
+  /* The job broke on this rank (engine.h, tubo__job_break): the sends it fails from now on
+   * give their buffers back to the application while peers may still be copying from
+   * them. Tells the peers, so that a copy from this rank's memory that ends after this
+   * fails instead of delivering what may have changed under it. May be NULL (a transport
+   * whose peers never copy from this rank's buffers). */
+  void (*revoke)(void *state);
+
   /* Fast path of a blocking receive, with tubo_recv's own arguments, so that tubo_recv
    * hands its call over in a tail call (then nothing is left to run between the
    * message's arrival and the caller's next call but this function's return). Called

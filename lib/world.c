@@ -342,10 +342,8 @@ int tubo__world_health(tubo__world_t *w)
   for (int t = 0; t < w->ntports; t++) {
     int c = w->tports[t].ops->check(w->tports[t].state);
     /* An abort explains every death that follows it: it wins over TUBO_EPEER. */
-    if (c < 0 && (!w->broken || c == TUBO_EABORT)) {
-      w->broken = 1;
-      w->broken_code = c;
-    }
+    if (c < 0 && (!w->broken || c == TUBO_EABORT))
+      tubo__job_break(w, c);
   }
   return w->broken ? w->broken_code : 0;
 }

@@ -18,6 +18,10 @@
  *   that only the rank itself can tell from the truth. Then it stays quiet until they are
  *   gone (or, with some seeds, exits 1 at once).
  *
+ * - revoke: a rank whose job broke (it forged its own inbox) fails a send that its
+ *   receiver is still to copy and writes over the buffer: the receiver must not get those
+ *   bytes with TUBO_OK (messages of 40000 B, 300000 B and 1 MiB, single copy each way).
+ *
  * - slow_claimer: not a rogue but its nearest honest neighbour, a sender that claims a
  *   position in an inbox and fills it seconds later (a machine crowded with ranks kept it
  *   off the processor); a rank that finalized behind it must not be taken for gone before
@@ -667,6 +671,77 @@ static void body_slow_claimer(void)
   printf("slow_claimer: rank 0 received both\n");
 }
 
+/* ---- A send failed while its receiver is still to copy the buffer ---- */
+
+/* Reads one byte from the descriptor named by the environment variable var. */
+static void rv_wait_byte(const char *var)
+{
+  char c;
+  ssize_t n;
+  while ((n = read(atoi(getenv(var)), &c, 1)) < 0 && errno == EINTR)
+    ;
+  TH_CHECK(n == 1, "rank %d: expected a byte on %s", th_rank, var);
+}
+
+static void rv_send_byte(const char *var)
+{
+  TH_CHECK(write(atoi(getenv(var)), "g", 1) == 1, "rank %d: expected to write on %s", th_rank, var);
+}
+
+/* Rank 1 starts a send of RV_LEN bytes that rank 0 takes by single copy from rank 1's
+ * memory, then forges its own inbox's tail (a count no sender leaves), so that its wait
+ * for the send ends with TUBO_ECORRUPT; it writes over the buffer, as an application may
+ * once the call returned, and only then lets rank 0 post its receive. Rank 0 must get the
+ * message as sent or an error, never the bytes written after (before, it got them with
+ * TUBO_OK). */
+static void body_revoked(void)
+{
+  size_t n = (size_t)strtoull(getenv("RV_LEN"), NULL, 10);
+  unsigned char *buf = th_malloc(n);
+  uint32_t seed = th_seed(1, 0, n, 0);
+  if (th_rank == 1) {
+    th_fill(buf, n, seed);
+    tubo_request_t *req;
+    TH_OK(tubo_isend(buf, n, 0, 3, th_world, &req));
+    size_t len;
+    unsigned char *m = rg_map(rg_job_fd(), &len);
+    tubo__shm_layout_t L;
+    TH_OK(tubo__shm_layout_from_settings((uint32_t)th_size, &L));
+    struct tubo__shm_inbox *ib = (void *)(m + tubo__shm_inbox_off(&L, 1));
+    atomic_store(&ib->tail, (uint64_t)1 << 62);
+    int rc = tubo_wait(&req, TUBO_STATUS_IGNORE);
+    TH_CHECK(rc == TUBO_ECORRUPT,
+             "rank 1: expected its wait for the send to end with TUBO_ECORRUPT (its inbox's "
+             "tail forged), got %s",
+             tubo_err_name(rc));
+    memset(buf, 'X', n);
+    rv_send_byte("RV_TO0");
+    rv_wait_byte("RV_FROM0");
+    (void)tubo_finalize();
+    exit(0);
+  }
+  rv_wait_byte("RV_FROM1");
+  tubo_status_t st;
+  int rc = tubo_recv(buf, n, 1, 3, th_world, &st);
+  unsigned char *want = th_malloc(n);
+  th_fill(want, n, seed);
+  if (rc == 0)
+    TH_CHECK(st.length == n && memcmp(buf, want, n) == 0,
+             "rank 0: expected a receive that returns TUBO_OK to hold the %zu bytes as sent; "
+             "it holds %s",
+             n, buf[0] == 'X' ? "what rank 1 wrote after its send failed" : "other bytes");
+  else
+    TH_CHECK(rc == TUBO_EPEER || rc == TUBO_ECORRUPT,
+             "rank 0: expected the message, TUBO_EPEER or TUBO_ECORRUPT, got %s",
+             tubo_err_name(rc));
+  printf("revoked: rank 0 got %s\n", rc == 0 ? "the message" : tubo_err_name(rc));
+  fflush(stdout);
+  rv_send_byte("RV_TO1");
+  (void)tubo_finalize();
+  free(want);
+  exit(0);
+}
+
 /* ---- The suite ---- */
 
 START_TEST(forge_crashes_nothing)
@@ -728,6 +803,39 @@ START_TEST(slow_claimer)
                 "the message of a rank that finalized behind it and tuborun to exit 0, got %d; "
                 "output:\n%s",
                 RG_CLAIM_HOLD_US / 1000, st, out);
+  free(out);
+}
+END_TEST
+
+/* Sizes that take each single-copy path: a plain read (the threshold set to 16 KiB), a
+ * message shared in halves, a split one. */
+static const size_t rv_lens[] = {40000, 300000, 1 << 20};
+
+START_TEST(revoked_buffer)
+{
+  int a[2], b[2];
+  ck_assert_msg(pipe(a) == 0 && pipe(b) == 0, "pipe: %s", strerror(errno));
+  char ev[6][64];
+  snprintf(ev[0], sizeof ev[0], "RV_LEN=%zu", rv_lens[_i]);
+  snprintf(ev[1], sizeof ev[1], "RV_TO0=%d", a[1]);
+  snprintf(ev[2], sizeof ev[2], "RV_FROM1=%d", a[0]);
+  snprintf(ev[3], sizeof ev[3], "RV_TO1=%d", b[1]);
+  snprintf(ev[4], sizeof ev[4], "RV_FROM0=%d", b[0]);
+  snprintf(ev[5], sizeof ev[5], "TUBO_SHM_RNDV_BYTES=16k");
+  const char *env[] = {ev[0], ev[1], ev[2], ev[3], ev[4], ev[5], NULL};
+  const char *argv[] = {th_tuborun(), "-n",     "2",       "--timeout", "60",
+                        "@self",      "--body", "revoked", NULL};
+  char *out = NULL;
+  int st = th_run(argv, env, &out);
+  for (int i = 0; i < 2; i++) {
+    close(a[i]);
+    close(b[i]);
+  }
+  ck_assert_msg(st == 0 && strstr(out, "revoked: rank 0 got TUBO_EPEER") != NULL,
+                "%zu B: rank 1's send failed and it wrote over the buffer before rank 0 copied "
+                "it: expected rank 0's receive to fail with TUBO_EPEER and tuborun to exit 0, "
+                "got %d; output:\n%s",
+                rv_lens[_i], st, out);
   free(out);
 }
 END_TEST
@@ -800,6 +908,9 @@ static Suite *rogue_suite(void)
   tc = th_tcase("claim");
   tcase_add_test(tc, slow_claimer);
   suite_add_tcase(s, tc);
+  tc = th_tcase("revoke");
+  tcase_add_loop_test(tc, revoked_buffer, 0, (int)(sizeof rv_lens / sizeof rv_lens[0]));
+  suite_add_tcase(s, tc);
   tc = th_tcase("rogue");
   tcase_add_loop_test(tc, rogue_job, 0, RG_NREGIONS * rg_seeds);
   suite_add_tcase(s, tc);
@@ -811,6 +922,7 @@ static const th_body_t bodies[] = {{"forge", body_forge, TH_SELF_INIT},
                                    {"spawn_forge", body_spawn_forge, TH_SELF_INIT},
                                    {"rogue", body_rogue, 0},
                                    {"slow_claimer", body_slow_claimer, 0},
+                                   {"revoked", body_revoked, 0},
                                    {NULL, NULL, 0}};
 
 int main(int argc, char **argv)

@@ -161,6 +161,10 @@ struct tubo__rankctl {
   int32_t numa_node;       /* NUMA node its receive memory lives on, or -1 */
   int32_t l2, l3, package; /* logical indexes of what holds its binding, or -1 (topo.h) */
   uint64_t probe_addr;     /* address of a word peers read to test single-copy reads */
+  /* Set once, when the job broke on this rank: the sends it fails from then on give their
+   * buffers back to the application while peers may still be copying them (engine.h,
+   * tubo__job_break). Memory never written holds 0, so older launchers need no change. */
+  _Atomic uint32_t revoked;
 };
 
 /* The record shares the bell's line: the layout of the control block stays as it was. */

@@ -221,14 +221,30 @@ static inline void shm_consume(shm_state_t *s, shm_rx_t *rx, const tubo__shm_rxf
     shm_rx_publish(s, rx);
 }
 
-/* Completes the receive of read i of a pass with err (or the error its back half had),
- * where it is still named. */
-static void shm_read_complete(shm_state_t *s, int i, int err)
+/* What a copy from peer's buffer that ended with err yields. Where the peer broke
+ * meanwhile (shm_revoke), it may have failed the send and handed the buffer back to its
+ * application, which may have written or freed it under the copy: the receive fails
+ * rather than deliver those bytes. The sender's mark precedes any such write, so a copy
+ * that saw one sees the mark after it. */
+static int shm_copy_kept(const shm_state_t *s, int peer, int err)
+{
+  if (err != 0)
+    return err;
+  atomic_thread_fence(memory_order_seq_cst);
+  return atomic_load_explicit(&tubo__jobctl_rank(s->ctl, (uint32_t)peer)->revoked,
+                              memory_order_relaxed)
+             ? TUBO_EPEER
+             : 0;
+}
+
+/* Completes the receive of read i of a pass over peer's frames with err (or the error its
+ * back half had), where it is still named. */
+static void shm_read_complete(shm_state_t *s, int peer, int i, int err)
 {
   shm_reads_t *q = &s->reads;
   tubo_request_t *r = q->rd[i].r;
   if (err == 0)
-    err = q->rd[i].err;
+    err = shm_copy_kept(s, peer, q->rd[i].err);
   q->rd[i].r = NULL;
   q->rd[i].st = SHM_RD_DONE;
   if (r != NULL)
@@ -280,7 +296,7 @@ static void shm_reads_make(shm_state_t *s, int peer)
       q->rd[at[j]].st = SHM_RD_BACK;
       q->rd[at[j]].err = err[j];
     } else {
-      shm_read_complete(s, at[j], err[j]);
+      shm_read_complete(s, peer, at[j], err[j]);
     }
 }
 
@@ -358,7 +374,8 @@ static void shm_reads_flush(shm_state_t *s, int peer)
     if (q->rd[i].st == SHM_RD_THEIRS) {
       const tubo__os_span_t *v = &q->rd[i].span;
       shm_read_complete(
-          s, i, tubo__shm_split_halves_wait(s, peer, q->rd[i].c, v->remote, v->local, v->len));
+          s, peer, i,
+          tubo__shm_split_halves_wait(s, peer, q->rd[i].c, v->remote, v->local, v->len));
     }
   q->n = 0;
   q->bytes = 0;
@@ -747,18 +764,19 @@ static int shm_read(void *state, int peer, uint64_t addr, uint32_t id, void *dst
   shm_state_t *s = state;
   (void)id;
   if (addr & TUBO__RTS_SPLIT)
-    return tubo__shm_split_read(s, peer, TUBO__RTS_OFF(addr), dst, n, total);
+    return shm_copy_kept(s, peer,
+                         tubo__shm_split_read(s, peer, TUBO__RTS_OFF(addr), dst, n, total));
   if (addr & TUBO__RTS_HEAP) {
     /* The message lies in the shared heap: one plain copy, no system call. */
     const void *src = tubo__heap_at(&s->heap, TUBO__RTS_OFF(addr), n);
     if (src == NULL)
       return TUBO_ECORRUPT;
     tubo__copy_large(dst, src, n);
-    return 0;
+    return shm_copy_kept(s, peer, 0);
   }
   if (atomic_load(&s->ctl->cma_denied))
     return TUBO_ENOTSUP;
-  return tubo__os_peer_read(s->pids[peer], addr, dst, n);
+  return shm_copy_kept(s, peer, tubo__os_peer_read(s->pids[peer], addr, dst, n));
 }
 
 /* Within a pass over peer's frames (shm_poll_peer), a single copy from the sender's private
@@ -840,6 +858,14 @@ static int shm_write(void *state, int peer, uint64_t addr, const void *src, size
 static int shm_writable(void *state, int peer)
 {
   return tubo__shm_peer_writable(state, peer);
+}
+
+/* Marks this rank's record: peers fail the copies from its memory that end from now on
+ * (shm_copy_kept). */
+static void shm_revoke(void *state)
+{
+  shm_state_t *s = state;
+  atomic_store_explicit(&s->me->revoked, 1, memory_order_seq_cst);
 }
 
 static int shm_heap_of(void *state, const void *p, size_t n, uint64_t *off)
@@ -1266,6 +1292,7 @@ const tubo__tp_ops_t tubo__shm_ops = {
     .split_end = tubo__shm_split_end,
     .read_start = shm_read_start,
     .read_cancel = shm_read_cancel,
+    .revoke = shm_revoke,
     .recv = shm_recv,
     .spin = shm_spin,
     .heap_alloc = shm_heap_alloc,
