@@ -23,12 +23,17 @@
  * (os.h's asymmetric fences); decided once per process. */
 static int shmc_asym = -1;
 
-/* Whether every rank of set[0..n) (set NULL: every rank) has published step k. */
+/* Whether every rank of set[0..n) (set NULL: every rank) has published step k. This
+ * rank's own step is known without reading its line (s->step): reading it while the
+ * others poll that line made the 2-rank 8 B allreduce slower (a bare exchange of two
+ * processes polling both lines took 248-277 ns against 215-229 polling the other's). */
 static int shmc_ready(const shmc_t *s, const int *set, int n, uint32_t k)
 {
-  for (int i = 0; i < n; i++)
-    if (!shmc_at(s, set != NULL ? set[i] : i, k))
+  for (int i = 0; i < n; i++) {
+    int q = set != NULL ? set[i] : i;
+    if (q == s->me ? (int32_t)(s->step - k) < 0 : !shmc_at(s, q, k))
       return 0;
+  }
   return 1;
 }
 
