@@ -39,8 +39,10 @@ const size_t tubo__proto_sizes[TUBO__PROTO_NSIZES] = {TUBO__RNDV_SIZE(0), TUBO__
 #define PROTO_RUN_BYTES (8u << 20)
 /* Timed runs per size and protocol, alternated; the fastest counts. */
 #define PROTO_TRIALS 3
-/* A measurement not done by then (a machine too busy to run it) is given up. */
-#define PROTO_DEADLINE_NS 1000000000ull
+/* A measurement of a pair not done within TUBO_SHM_MEASURE_MS (a machine too busy to run
+ * it) is given up: the job then starts with the rule rather than wait. */
+#define PROTO_DEADLINE_MS_DEFAULT 1000u
+#define PROTO_DEADLINE_MS_MAX     600000u
 
 static const char *const proto_kind_names[TUBO__PAIR_KINDS] = {"l2", "l3", "package", "far"};
 
@@ -614,7 +616,10 @@ static int proto_measure_pair(tubo__topo_t *t, int a, int b, size_t dbytes, size
                    .ring = (unsigned char *)mem + hdr + TUBO__SHM_CHAN_HDR,
                    .dbytes = dbytes,
                    .frame = frame,
-                   .deadline = tubo__os_now_ns() + PROTO_DEADLINE_NS};
+                   .deadline = tubo__os_now_ns() + tubo__setting_u64("TUBO_SHM_MEASURE_MS",
+                                                                     PROTO_DEADLINE_MS_DEFAULT, 1,
+                                                                     PROTO_DEADLINE_MS_MAX) *
+                                                       1000000u};
   int rc = -1;
   pid_t self = getpid();
   pid_t reader = fork();
