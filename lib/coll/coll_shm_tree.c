@@ -313,11 +313,15 @@ static int tree_exact(const tubo__coll_args_t *a)
 
 /* The fixed tree over n lines of step k, of ranks set[0..n), into out (len bytes). */
 static void tree_combine(shmc_t *s, const tubo__coll_args_t *a, const int *set, int n, uint32_t k,
-                         size_t len, void *out)
+                         size_t len, const void *mine, void *out)
 {
   for (int i = 0; i < n; i++) {
     s->parts[i] = shmc_tmp(s, i);
-    memcpy(s->parts[i], shmc_line(s, set[i], k)->data, len);
+    /* This rank's own from mine, the bytes it put in its line: the others' reads may have
+     * taken that line from this core's cache (coll_shm_reduce.c). */
+    memcpy(s->parts[i],
+           set[i] == s->me && mine != NULL ? mine : (const void *)shmc_line(s, set[i], k)->data,
+           len);
   }
   tubo__coll_copy(out, tubo__shmc_tree(a, s->parts, n, a->count), len);
 }
@@ -347,7 +351,7 @@ int tubo__shmc_tree_reduce(shmc_t *s, const tubo__coll_args_t *a, int all)
   } else {
     if ((rc = tubo__shmc_wait_set(s, t->members + 1, t->nmembers - 1, k1)) != 0)
       return rc;
-    tree_combine(s, a, t->members, t->nmembers, k1, len, part);
+    tree_combine(s, a, t->members, t->nmembers, k1, len, in, part);
     tubo__coll_copy(shmc_line(s, s->me, k1)->data, part, len);
     tubo__shmc_publish_set(s, k1, t->leaders, t->G);
   }
@@ -356,7 +360,7 @@ int tubo__shmc_tree_reduce(shmc_t *s, const tubo__coll_args_t *a, int all)
       return 0;
     if ((rc = tubo__shmc_wait_set(s, t->leaders, t->G, k1)) != 0)
       return rc;
-    tree_combine(s, a, t->leaders, t->G, k1, len, a->rbuf);
+    tree_combine(s, a, t->leaders, t->G, k1, len, leads ? part : NULL, a->rbuf);
     return 0;
   }
   if (!leads) {
@@ -368,7 +372,7 @@ int tubo__shmc_tree_reduce(shmc_t *s, const tubo__coll_args_t *a, int all)
   }
   if ((rc = tubo__shmc_wait_set(s, t->leaders, t->G, k1)) != 0)
     return rc;
-  tree_combine(s, a, t->leaders, t->G, k1, len, part);
+  tree_combine(s, a, t->leaders, t->G, k1, len, part, part);
   if ((rc = tubo__shmc_guard_line(s, k2)) != 0)
     return rc;
   tubo__coll_copy(shmc_line(s, s->me, k2)->data, part, len);
