@@ -260,6 +260,15 @@ static inline struct shmc_line *shmc_line(const shmc_t *s, int rank, uint32_t k)
   return &s->lines[(size_t)(k % SHMC_DEPTH) * (size_t)s->P + (size_t)rank];
 }
 
+/* The data rank q put in its record at step k; this rank's own from mine (not NULL), its
+ * private copy of the same bytes: the others' reads may have taken the record's line
+ * from this core's cache, and reading it back would wait for the line to return (2
+ * ranks, 8 B allreduce, doc/benchmarks.md). */
+static inline const void *shmc_data_of(const shmc_t *s, int q, uint32_t k, const void *mine)
+{
+  return q == s->me && mine != NULL ? mine : (const void *)shmc_line(s, q, k)->data;
+}
+
 /* Part i of the private scratch: room for one record's data. */
 static inline unsigned char *shmc_tmp(const shmc_t *s, int i)
 {

@@ -16,14 +16,6 @@
 
 #include "coll/coll_shm.h"
 
-/* The data rank q published for step k: this rank's own from mine, its private copy of
- * the same bytes, not from its line, which the others' reads have just taken from this
- * core's cache (a read of it then waits for the line to come back). */
-static const void *shmc_inline_of(const shmc_t *s, int q, uint32_t k, const void *mine)
-{
-  return q == s->me ? mine : (const void *)shmc_line(s, q, k)->data;
-}
-
 /* The tree over every rank's data of step k (len bytes, count elements) into out; mine
  * (not out) holds this rank's. */
 static void shmc_inline_tree(shmc_t *s, const tubo__coll_args_t *a, uint32_t k, size_t len,
@@ -31,13 +23,13 @@ static void shmc_inline_tree(shmc_t *s, const tubo__coll_args_t *a, uint32_t k, 
 {
   if (s->P == 2) {
     /* rank 0's value op rank 1's, computed in out. */
-    memcpy(out, shmc_inline_of(s, 1, k, mine), len);
-    tubo__op_apply(a->op, a->t, shmc_inline_of(s, 0, k, mine), out, a->count);
+    memcpy(out, shmc_data_of(s, 1, k, mine), len);
+    tubo__op_apply(a->op, a->t, shmc_data_of(s, 0, k, mine), out, a->count);
     return;
   }
   for (int q = 0; q < s->P; q++) {
     s->parts[q] = shmc_tmp(s, q);
-    memcpy(s->parts[q], shmc_inline_of(s, q, k, mine), len);
+    memcpy(s->parts[q], shmc_data_of(s, q, k, mine), len);
   }
   memcpy(out, tubo__shmc_tree(a, s->parts, s->P, a->count), len);
 }

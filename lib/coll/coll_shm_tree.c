@@ -311,17 +311,14 @@ static int tree_exact(const tubo__coll_args_t *a)
   }
 }
 
-/* The fixed tree over n lines of step k, of ranks set[0..n), into out (len bytes). */
+/* The fixed tree over n lines of step k, of ranks set[0..n), into out (len bytes); mine,
+ * where not NULL, holds this rank's (shmc_data_of). */
 static void tree_combine(shmc_t *s, const tubo__coll_args_t *a, const int *set, int n, uint32_t k,
                          size_t len, const void *mine, void *out)
 {
   for (int i = 0; i < n; i++) {
     s->parts[i] = shmc_tmp(s, i);
-    /* This rank's own from mine, the bytes it put in its line: the others' reads may have
-     * taken that line from this core's cache (coll_shm_reduce.c). */
-    memcpy(s->parts[i],
-           set[i] == s->me && mine != NULL ? mine : (const void *)shmc_line(s, set[i], k)->data,
-           len);
+    memcpy(s->parts[i], shmc_data_of(s, set[i], k, mine), len);
   }
   tubo__coll_copy(out, tubo__shmc_tree(a, s->parts, n, a->count), len);
 }
