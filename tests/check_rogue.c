@@ -102,6 +102,27 @@ static unsigned char *rg_map(int fd, size_t *len)
   return p;
 }
 
+/* Rank r's inbox in the job's memory m (len bytes, rg_map), where the layout of this job's
+ * settings puts it; the layout in *L. */
+static struct tubo__shm_inbox *rg_inbox(unsigned char *m, size_t len, int r, tubo__shm_layout_t *L)
+{
+  TH_OK(tubo__shm_layout_from_settings((uint32_t)th_size, L));
+  TH_CHECK(L->total <= len, "expected the job's memory (%zu B) to hold the layout (%zu B)", len,
+           L->total);
+  return (void *)(m + tubo__shm_inbox_off(L, (uint32_t)r));
+}
+
+/* Reads the byte another process of the test writes on fd (a pipe the test made); what
+ * names it. */
+static void rg_read_byte(int fd, const char *what)
+{
+  char c;
+  ssize_t n;
+  while ((n = read(fd, &c, 1)) < 0 && errno == EINTR)
+    ;
+  TH_CHECK(n == 1, "rank %d: expected %s", th_rank, what);
+}
+
 /* A rank that tuborun stops (SIGTERM, after a rank died: doc/failures.md) says so before
  * it goes, so that a rank that crashed, which says nothing, is told apart from one that
  * was slow to notice on a loaded machine. */
@@ -577,11 +598,7 @@ static void body_rogue(void)
     go = rg_step(&s, i, q, a, hc, sb, rb);
   if (go) {
     /* The second half runs over what the rogue left. */
-    char c;
-    ssize_t n;
-    while ((n = read(sync_r, &c, 1)) < 0 && errno == EINTR)
-      ;
-    TH_CHECK(n == 1, "expected the rogue's word");
+    rg_read_byte(sync_r, "the rogue's word");
   }
   for (int i = RG_PRE_ITERS; go && i < RG_PRE_ITERS + RG_POST_ITERS; i++)
     go = rg_step(&s, i, q, a, hc, sb, rb);
@@ -630,10 +647,7 @@ static void body_slow_claimer(void)
     size_t len;
     unsigned char *m = rg_map(rg_job_fd(), &len);
     tubo__shm_layout_t L;
-    TH_OK(tubo__shm_layout_from_settings((uint32_t)th_size, &L));
-    TH_CHECK(L.total <= len, "expected the job's memory (%zu B) to hold the layout (%zu B)", len,
-             L.total);
-    struct tubo__shm_inbox *ib = (void *)(m + tubo__shm_inbox_off(&L, 0));
+    struct tubo__shm_inbox *ib = rg_inbox(m, len, 0, &L);
     uint64_t pos = atomic_fetch_add(&ib->tail, 1);
     TH_OK(tubo_send("g", 1, 1, tag, th_world));
     rg_sleep_us(RG_CLAIM_HOLD_US);
@@ -673,19 +687,10 @@ static void body_slow_claimer(void)
 
 /* ---- A send failed while its receiver is still to copy the buffer ---- */
 
-/* Reads one byte from the descriptor named by the environment variable var. */
-static void rv_wait_byte(const char *var)
-{
-  char c;
-  ssize_t n;
-  while ((n = read(atoi(getenv(var)), &c, 1)) < 0 && errno == EINTR)
-    ;
-  TH_CHECK(n == 1, "rank %d: expected a byte on %s", th_rank, var);
-}
-
+/* Writes a byte on the pipe end named by the environment variable var. */
 static void rv_send_byte(const char *var)
 {
-  TH_CHECK(write(atoi(getenv(var)), "g", 1) == 1, "rank %d: expected to write on %s", th_rank, var);
+  TH_CHECK(write(rg_env_int(var), "g", 1) == 1, "rank %d: expected to write on %s", th_rank, var);
 }
 
 /* Rank 1 starts a send of RV_LEN bytes that rank 0 takes by single copy from rank 1's
@@ -696,7 +701,7 @@ static void rv_send_byte(const char *var)
  * TUBO_OK). */
 static void body_revoked(void)
 {
-  size_t n = (size_t)strtoull(getenv("RV_LEN"), NULL, 10);
+  size_t n = (size_t)rg_env_int("RV_LEN");
   unsigned char *buf = th_malloc(n);
   uint32_t seed = th_seed(1, 0, n, 0);
   if (th_rank == 1) {
@@ -706,9 +711,7 @@ static void body_revoked(void)
     size_t len;
     unsigned char *m = rg_map(rg_job_fd(), &len);
     tubo__shm_layout_t L;
-    TH_OK(tubo__shm_layout_from_settings((uint32_t)th_size, &L));
-    struct tubo__shm_inbox *ib = (void *)(m + tubo__shm_inbox_off(&L, 1));
-    atomic_store(&ib->tail, (uint64_t)1 << 62);
+    atomic_store(&rg_inbox(m, len, 1, &L)->tail, (uint64_t)1 << 62);
     int rc = tubo_wait(&req, TUBO_STATUS_IGNORE);
     TH_CHECK(rc == TUBO_ECORRUPT,
              "rank 1: expected its wait for the send to end with TUBO_ECORRUPT (its inbox's "
@@ -716,11 +719,11 @@ static void body_revoked(void)
              tubo_err_name(rc));
     memset(buf, 'X', n);
     rv_send_byte("RV_TO0");
-    rv_wait_byte("RV_FROM0");
+    rg_read_byte(rg_env_int("RV_FROM0"), "rank 0's word");
     (void)tubo_finalize();
     exit(0);
   }
-  rv_wait_byte("RV_FROM1");
+  rg_read_byte(rg_env_int("RV_FROM1"), "rank 1's word");
   tubo_status_t st;
   int rc = tubo_recv(buf, n, 1, 3, th_world, &st);
   unsigned char *want = th_malloc(n);
