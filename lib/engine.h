@@ -88,6 +88,7 @@ static inline void tubo__tp_set_rndv(tubo__world_t *w, int peer, size_t rndv_min
   w->peers[peer].rndv_min = rndv_min;
   w->peers[peer].rndv_gate = rndv_min;
   w->peers[peer].rndv_chan = 0;
+  w->peers[peer].rndv_least = 0;
 }
 
 /* Sets the same from a choice per size class (jobctl.h: TUBO__RNDV_KNOWN | the classes that
@@ -100,6 +101,7 @@ static inline void tubo__tp_set_rndv_classes(tubo__world_t *w, int peer, uint32_
     c++;
   tubo__tp_set_rndv(w, peer, c < TUBO__RNDV_NSIZES ? TUBO__RNDV_SIZE(c) : SIZE_MAX);
   w->peers[peer].rndv_chan = (uint8_t)(~cma & ((1u << TUBO__RNDV_NSIZES) - 1) & ~((1u << c) - 1));
+  w->peers[peer].rndv_least = c == 0;
 }
 
 /* Lets the sender choose per size class, from the rates it observes, how messages to peer

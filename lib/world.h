@@ -179,6 +179,10 @@ typedef struct tubo__peer {
   size_t rndv_min;   /* messages of this size or more go by single copy, if it works, */
   size_t frame_max;  /* most payload bytes one frame to it carries */
   uint8_t rndv_chan; /* except those of the size classes (1 << tubo__rndv_class) set here */
+  /* Whether the starting choice came from a measurement that found single copy faster at
+   * the least size measured (TUBO__RNDV_SIZE(0)): where the two protocols cross below it
+   * is then unknown, not rndv_min (the direct collectives use it, coll_shm.h). */
+  uint8_t rndv_least;
   /* Where the sender chooses online per size class (adapt.h, tubo__tp_adapt): what it
    * measured; else NULL (rndv_min and rndv_chan decide; where it adapts, they say where it
    * started). */

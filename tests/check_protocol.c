@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "adapt.h"
+#include "coll/coll_shm.h"
 #include "engine.h"
 #include "harness.h"
 #include "protocol.h"
@@ -347,12 +348,89 @@ static void body_split_late(void)
            SPLIT_LATE, (unsigned long long)ap->split[c].picked, whole, split);
 }
 
+/* ---- The direct collectives below the least size measured ---- */
+
+/* The five collectives that move blocks, of len bytes each, between the two ranks of c,
+ * every result checked against the pattern of its sender. */
+static void least_moves(tubo_comm_t *c, size_t len)
+{
+  int me = th_rank, other = th_rank ^ 1;
+  unsigned char *mine = malloc(2 * len), *all = malloc(2 * len);
+  TH_CHECK(mine != NULL && all != NULL, "expected 2 x %zu bytes twice", len);
+  /* bcast from rank 1, gather to rank 0, scatter from rank 1. */
+  th_fill(all, len, th_seed(1, 0, len, 1));
+  if (me == 0)
+    memset(all, 0, len);
+  TH_OK(tubo_bcast(all, len, TUBO_BYTE, 1, c));
+  TH_CHECK_DATA(all, len, th_seed(1, 0, len, 1), "bcast of %zu bytes", len);
+  th_fill(mine, len, th_seed(me, 0, len, 2));
+  memset(all, 0, 2 * len);
+  TH_OK(tubo_gather(mine, me == 0 ? all : NULL, len, TUBO_BYTE, 0, c));
+  for (int q = 0; me == 0 && q < 2; q++)
+    TH_CHECK_DATA(all + (size_t)q * len, len, th_seed(q, 0, len, 2),
+                  "gather of %zu bytes, rank %d's block", len, q);
+  for (int q = 0; q < 2; q++)
+    th_fill(all + (size_t)q * len, len, th_seed(1, q, len, 3));
+  memset(mine, 0, len);
+  TH_OK(tubo_scatter(me == 1 ? all : NULL, mine, len, TUBO_BYTE, 1, c));
+  TH_CHECK_DATA(mine, len, th_seed(1, me, len, 3), "scatter of %zu bytes", len);
+  /* allgather and alltoall. */
+  th_fill(mine, len, th_seed(me, 0, len, 4));
+  memset(all, 0, 2 * len);
+  TH_OK(tubo_allgather(mine, all, len, TUBO_BYTE, c));
+  for (int q = 0; q < 2; q++)
+    TH_CHECK_DATA(all + (size_t)q * len, len, th_seed(q, 0, len, 4),
+                  "allgather of %zu bytes, rank %d's block", len, q);
+  for (int q = 0; q < 2; q++)
+    th_fill(mine + (size_t)q * len, len, th_seed(me, q, len, 5));
+  memset(all, 0, 2 * len);
+  TH_OK(tubo_alltoall(mine, all, len, TUBO_BYTE, c));
+  TH_CHECK_DATA(all + (size_t)me * len, len, th_seed(me, me, len, 5),
+                "alltoall of %zu bytes, own block", len);
+  TH_CHECK_DATA(all + (size_t)other * len, len, th_seed(other, me, len, 5),
+                "alltoall of %zu bytes, rank %d's block", len, other);
+  free(mine);
+  free(all);
+}
+
+/* Of two ranks whose pair's starting choice came from the cache (TH_RNDV_MODE=cache):
+ * blocks below the least size measured go straight between the buffers from
+ * SHMC_DIRECT_LEAST on exactly where the cache chose single copy at that least size, and
+ * every result is right on both sides of that size. */
+static void body_coll_least(void)
+{
+  TH_CHECK(th_size == 2, "expected 2 ranks, got %d", th_size);
+  int peer = th_rank ^ 1;
+  /* Single copy at the least size measured, as the cache (or oversubscription) says. */
+  int least = tubo__tport_of(tubo__world, peer)->caps.single_copy &&
+              want_single(peer, "cache", TUBO__RNDV_SIZE(0));
+  tubo_comm_t *c = NULL;
+  TH_OK(tubo_comm_dup(TUBO_COMM_WORLD, &c));
+  TH_OK(tubo_barrier(c)); /* the engine is set up at the first collective */
+  TH_CHECK(tubo__coll_tree_groups(c, NULL) >= 0, "expected the shared-memory engine to serve");
+  shmc_t *s = c->coll_state;
+  TH_EQ("direct below the least size measured (the cache's choice at 64 KiB)", s->direct_least,
+        least && s->writes);
+  const size_t lens[] = {SHMC_DIRECT_LEAST - 1, SHMC_DIRECT_LEAST, 16384 + 3, 40000,
+                         TUBO__RNDV_SIZE(0) - 1};
+  for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+    int want = s->writes && least && lens[i] >= SHMC_DIRECT_LEAST;
+    TH_CHECK(shmc_direct_for(s, lens[i]) == want, "blocks of %zu bytes: expected %s, got %s",
+             lens[i], want ? "direct" : "the slots", want ? "the slots" : "direct");
+    uint64_t before = s->direct_calls;
+    least_moves(c, lens[i]);
+    TH_CHECK((s->direct_calls > before) == (want || shmc_direct_scatter(s, lens[i])),
+             "blocks of %zu bytes: expected %s reads of the other rank's buffer, got %llu", lens[i],
+             want || shmc_direct_scatter(s, lens[i]) ? "some" : "no",
+             (unsigned long long)(s->direct_calls - before));
+  }
+  TH_OK(tubo_comm_free(&c));
+}
+
 static const th_body_t bodies[] = {
-    {"thresholds", body_thresholds, 0},
-    {"adapt_stream", body_adapt_stream, 0},
-    {"split_stream", body_split_stream, 0},
-    {"split_late", body_split_late, 0},
-    {NULL, NULL, 0},
+    {"thresholds", body_thresholds, 0},     {"coll_least", body_coll_least, 0},
+    {"adapt_stream", body_adapt_stream, 0}, {"split_stream", body_split_stream, 0},
+    {"split_late", body_split_late, 0},     {NULL, NULL, 0},
 };
 
 /* ---- The cache file ---- */
@@ -1114,16 +1192,16 @@ static void machine_cache(const char *dir, char *path, size_t n, uint64_t *key)
   snprintf(path, n, "%s/tubo/protocol-%016llx", dir, (unsigned long long)*key);
 }
 
-/* Runs the thresholds body on n ranks (bound to cores where there are two) with env;
- * checks it passed and that tuborun's report holds say (and not unsaid, where not
- * NULL). */
-static void run_job_n(int n, const char *const *env, const char *say, const char *unsaid)
+/* Runs body on n ranks (bound to cores where there are two) with env; checks it passed
+ * and that tuborun's report holds say (and not unsaid, where not NULL). */
+static void run_body_n(int n, const char *body, const char *const *env, const char *say,
+                       const char *unsaid)
 {
   char ranks[16];
   snprintf(ranks, sizeof ranks, "%d", n);
-  const char *argv[] = {th_tuborun(), "-n",        ranks,        "--bind-to",
-                        "core",       "--timeout", "120",        "--report-bindings",
-                        "@self",      "--body",    "thresholds", NULL};
+  const char *argv[] = {th_tuborun(), "-n",        ranks, "--bind-to",
+                        "core",       "--timeout", "120", "--report-bindings",
+                        "@self",      "--body",    body,  NULL};
   if (n != 2)
     argv[4] = "none";
   char *out = NULL;
@@ -1135,21 +1213,33 @@ static void run_job_n(int n, const char *const *env, const char *say, const char
   free(out);
 }
 
+/* The thresholds body, likewise. */
+static void run_job_n(int n, const char *const *env, const char *say, const char *unsaid)
+{
+  run_body_n(n, "thresholds", env, say, unsaid);
+}
+
 static void run_job(const char *const *env, const char *say, const char *unsaid)
 {
   run_job_n(2, env, say, unsaid);
 }
 
-/* A directory with this machine's cache holding the sample table. */
-static char *sample_cache(char *path, size_t n)
+/* A directory with this machine's cache holding p. */
+static char *cache_of(const tubo__proto_t *p, char *path, size_t n)
 {
   char *d = fresh_dir();
   uint64_t key;
   machine_cache(d, path, n, &key);
+  ck_assert_msg(tubo__proto_cache_write(path, key, p) == 0, "expected %s written", path);
+  return d;
+}
+
+/* A directory with this machine's cache holding the sample table. */
+static char *sample_cache(char *path, size_t n)
+{
   tubo__proto_t p;
   sample(&p);
-  ck_assert_msg(tubo__proto_cache_write(path, key, &p) == 0, "expected %s written", path);
-  return d;
+  return cache_of(&p, path, n);
 }
 
 static void drop_dir(char *d)
@@ -1168,6 +1258,30 @@ START_TEST(job_from_cache)
   const char *env[] = {xdg, "TH_RNDV_MODE=cache", "TH_RNDV_WANT=" SAMPLE_WANT, NULL};
   run_job(env, "(cache, measured at load 0.00; read from", "(measured");
   drop_dir(d);
+}
+END_TEST
+
+/* Two ranks' collectives below the least size measured: direct from SHMC_DIRECT_LEAST
+ * where the cache chose single copy at that size for their kind of pair (a table of single
+ * copy at every size), through the slots where it did not (the sample: the channel at 64
+ * KiB for every kind but pairs that share nothing). */
+START_TEST(job_coll_least)
+{
+  char path[512], xdg[600];
+  tubo__proto_t all;
+  memset(&all, 0, sizeof all);
+  for (int k = 0; k < TUBO__PAIR_KINDS; k++)
+    all.cma[k] = K | 0xf;
+  const char *wants[2] = {"ssss,ssss,ssss,ssss", SAMPLE_WANT};
+  for (int i = 0; i < 2; i++) {
+    char *d = i == 0 ? cache_of(&all, path, sizeof path) : sample_cache(path, sizeof path);
+    char want[64];
+    snprintf(xdg, sizeof xdg, "XDG_CACHE_HOME=%s", d);
+    snprintf(want, sizeof want, "TH_RNDV_WANT=%s", wants[i]);
+    const char *env[] = {xdg, "TH_RNDV_MODE=cache", want, NULL};
+    run_body_n(2, "coll_least", env, "(cache, measured at load 0.00; read from", NULL);
+    drop_dir(d);
+  }
 }
 END_TEST
 
@@ -1347,6 +1461,7 @@ static Suite *protocol_suite(void)
   suite_add_tcase(s, tc);
   tc = th_tcase("jobs");
   tcase_add_test(tc, job_from_cache);
+  tcase_add_test(tc, job_coll_least);
   tcase_add_test(tc, job_settings_win);
   tcase_add_test(tc, job_oversubscribed);
   tcase_add_test(tc, job_corrupt_cache);

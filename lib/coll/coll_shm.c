@@ -216,11 +216,13 @@ static void shmc_teardown(tubo_comm_t *comm);
  * threshold and every class they keep on the channel into its record at the first step, and
  * all take the largest and the union: the same on every rank. Likewise whether it may write
  * into every peer's memory (the transport trusts their pids): where one may not, no rank
- * takes the paths that write. */
+ * takes the paths that write; and whether every pair's choice was measured single copy at
+ * the least size measured (world.h: rndv_least), which takes the paths below it too
+ * (shmc_direct_for). */
 static int shmc_direct_sizes(shmc_t *s)
 {
   tubo__world_t *w = s->comm->w;
-  uint64_t mine[3] = {0, 0, 1};
+  uint64_t mine[4] = {0, 0, 1, 1};
   for (int r = 0; r < s->P; r++) {
     int wr = tubo__comm_world_rank(s->comm, r);
     if (wr == w->rank)
@@ -229,6 +231,7 @@ static int shmc_direct_sizes(shmc_t *s)
     mine[0] = pe->rndv_min > mine[0] ? pe->rndv_min : mine[0];
     mine[1] |= pe->rndv_chan;
     mine[2] &= (uint64_t)tubo__peer_writable(w, wr);
+    mine[3] &= pe->rndv_least;
   }
   uint32_t k = s->step + 1;
   memcpy(shmc_line(s, s->me, k)->data, mine, sizeof mine);
@@ -236,13 +239,16 @@ static int shmc_direct_sizes(shmc_t *s)
   int rc = tubo__shmc_wait(s, -1, k);
   if (rc != 0)
     return rc;
+  int least = 1;
   for (int r = 0; r < s->P; r++) {
-    uint64_t v[3];
+    uint64_t v[4];
     memcpy(v, shmc_line(s, r, k)->data, sizeof v);
     s->direct_min = v[0] > s->direct_min ? (size_t)v[0] : s->direct_min;
     s->direct_chan |= (uint8_t)v[1];
     s->writes &= v[2] == 1;
+    least &= v[3] == 1;
   }
+  s->direct_least = least;
   return 0;
 }
 

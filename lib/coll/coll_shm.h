@@ -160,6 +160,9 @@ typedef struct shmc {
    * rank: shmc_direct_for). */
   size_t direct_min;
   uint8_t direct_chan;
+  /* Where direct: every pair's starting choice was measured, and single copy won at the
+   * least size measured (rndv_least): shmc_direct_for goes direct from SHMC_DIRECT_LEAST. */
+  int direct_least;
   int writes;            /* direct, and every rank can write every other's memory too */
   uint64_t direct_calls; /* collectives whose ranks read the root's buffer (tests look) */
   uint64_t rang, slept;  /* bells this rank rang, and sleeps on them (tests look) */
@@ -188,17 +191,29 @@ static inline int shmc_one_copy(const shmc_t *s, size_t len)
   return s->P > 2 && len > s->slot;
 }
 
+/* Below the least size tuborun measures (TUBO__RNDV_SIZE(0), 64 KiB), where single copy
+ * won at that size: blocks from this size on go direct too. A point-to-point single copy
+ * costs an RTS and its answer more than the channel's copies, which a collective's steps
+ * do not; the measurement says nothing below its least size. Of two ranks on an Intel
+ * 2-vCPU host whose measurement chose single copy at every size, 16-48 KiB blocks took
+ * 1.04-2.29x Open MPI's time through the slots and 0.53-1.05x direct (bcast, gather,
+ * scatter, allgather, alltoall), 8 KiB 0.67-1.01x against 0.51-0.97x; direct 4 KiB blocks
+ * lost (0.60-0.98x against 0.55-0.59x) (doc/benchmarks.md, 2026-12-07, "Direct
+ * collectives below 64 KiB"). */
+#define SHMC_DIRECT_LEAST ((size_t)8 << 10)
+
 /* Whether a bcast, gather, allgather or alltoall moving blocks of len bytes copies them
  * straight between the ranks' buffers (coll_shm_big.c): of two ranks that can read and
  * write each other's memory, where the transport starts the pair on single copy for
- * messages of that size. Of four ranks on 2 vCPUs (taking turns), reading the root's or
- * each other's buffers took 1.4-3x the scratch's time from 256 KiB in bcast, gather and
- * allgather, one run each (doc/benchmarks.md, 2026-12-07, "direct collectives of two
- * ranks"). */
+ * messages of that size (or below the least size measured, SHMC_DIRECT_LEAST). Of four
+ * ranks on 2 vCPUs (taking turns), reading the root's or each other's buffers took 1.4-3x
+ * the scratch's time from 256 KiB in bcast, gather and allgather, one run each
+ * (doc/benchmarks.md, 2026-12-07, "direct collectives of two ranks"). */
 static inline int shmc_direct_for(const shmc_t *s, size_t len)
 {
   return s->P == 2 && s->writes && len > SHMC_INLINE &&
-         tubo__rndv_single_copy(len, s->direct_min, s->direct_chan);
+         (tubo__rndv_single_copy(len, s->direct_min, s->direct_chan) ||
+          (s->direct_least && len >= SHMC_DIRECT_LEAST && len < TUBO__RNDV_SIZE(0)));
 }
 
 /* Whether a scatter of blocks of len bytes has each rank read its block straight from the
