@@ -628,6 +628,25 @@ static void body_two(void)
   }
   TH_OK(tubo_allreduce(in, out, n, TUBO_DOUBLE, skew, c));
   cb_same("2-rank allreduce of the user's operation", n, out, want);
+  /* The same of 4096 doubles (32 KiB) to each root, in place and not: where single copy
+   * serves that size (TUBO_SHM_RNDV_BYTES=1k), the root reads the other's data straight
+   * from its buffer, once per call. */
+  n = 4096;
+  uint64_t direct = s->direct_calls;
+  for (int k = 0; k < 4; k++) {
+    int root = k % 2, inplace = k / 2 && me == root;
+    memcpy(out, in, n * sizeof(double));
+    TH_OK(tubo_reduce(inplace ? TUBO_IN_PLACE : in, me == root ? out : NULL, n, TUBO_DOUBLE, skew,
+                      root, c));
+    if (me == root)
+      cb_same(inplace ? "2-rank reduce of 32 KiB of the user's operation in place"
+                      : "2-rank reduce of 32 KiB of the user's operation",
+              n, out, want);
+  }
+  TH_EQ("2-rank reduces of 32 KiB read straight from the other rank's buffer",
+        s->direct_calls - direct, (uint64_t)(4 * shmc_direct_for(s, n * sizeof(double))));
+  TH_CHECK(th_variant() != TH_SHM_RNDV || shmc_direct_for(s, n * sizeof(double)),
+           "expected direct 2-rank reduces of 32 KiB where single copy starts at 1 KiB");
   TH_OK(tubo_op_free(&skew));
   TH_OK(tubo_comm_free(&c));
   free(in), free(out), free(want), free(in0);
@@ -669,8 +688,8 @@ static Suite *coll_big_suite(void)
   th_add_job(tc, "wakes", 9, TH_SHM);
   /* Two ranks' reductions beyond a record: a reduce in pieces, an allreduce in halves of pieces. */
   th_add_job(tc, "two", 2, TH_SHM);
-  /* Every size past 1 KiB by single copy: the reductions keep the slots, bcasts go
-   * straight between the buffers. */
+  /* Every size past 1 KiB by single copy: allreduces keep the slots, bcasts go straight
+   * between the buffers, and up to 256 KiB a reduce's root reads the other's data. */
   th_add_job(tc, "two", 2, TH_SHM_RNDV);
   th_add_job(tc, "big", 2, TH_SHM_RNDV);
   return s;

@@ -55,6 +55,7 @@
 #include "config.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "coll/coll_shm.h"
@@ -268,19 +269,19 @@ static uint64_t shmc_name(shmc_t *s, const void *buf, size_t len)
  * it may be read or written, else 0. Anyone can write the name: the block must lie below
  * the bits that mark a name, and name a buffer, never a split message's control block
  * (only an RTS names those). */
-static uint64_t shmc_named(const shmc_t *s, int r, uint32_t k, size_t at, size_t len)
+static uint64_t shmc_named(const shmc_t *s, int r, uint32_t k, int i, size_t at, size_t len)
 {
   uint64_t name;
-  memcpy(&name, shmc_line(s, r, k)->data, sizeof name);
+  memcpy(&name, shmc_line(s, r, k)->data + (size_t)i * sizeof name, sizeof name);
   if ((name & TUBO__RTS_SPLIT) || TUBO__RTS_OFF(name) >= TUBO__RTS_LOAN - at - len)
     return 0;
   return name + at;
 }
 
 /* Reads len bytes at at of the buffer that rank r named in its record of step k into dst. */
-static int shmc_read_named(shmc_t *s, int r, uint32_t k, size_t at, void *dst, size_t len)
+static int shmc_read_named(shmc_t *s, int r, uint32_t k, int i, size_t at, void *dst, size_t len)
 {
-  uint64_t name = shmc_named(s, r, k, at, len);
+  uint64_t name = shmc_named(s, r, k, i, at, len);
   if (name == 0)
     return TUBO_ECORRUPT;
   return tubo__peer_read(s->comm->w, tubo__comm_world_rank(s->comm, r), name, 0, dst, len, len);
@@ -332,7 +333,7 @@ static int shmc_rooted_direct(shmc_t *s, int root, const unsigned char *src, siz
   }
   if ((rc = tubo__shmc_wait(s, root, k)) != 0)
     return rc;
-  rc = shmc_read_named(s, root, k, at, dst, len);
+  rc = shmc_read_named(s, root, k, 0, at, dst, len);
   if ((rc2 = tubo__shmc_guard_line(s, k)) != 0)
     return rc2;
   shmc_publish_rc(s, k, rc, SHMC_WAKE_IF_LAST);
@@ -374,7 +375,7 @@ static int shmc_moves_direct(shmc_t *s, const tubo__coll_args_t *a, int each)
     return rc2;
   for (size_t q = 0; q < P && rc == 0; q++)
     if (q != me)
-      rc = shmc_read_named(s, (int)q, k1, each ? me * len : 0, r + q * len, len);
+      rc = shmc_read_named(s, (int)q, k1, 0, each ? me * len : 0, r + q * len, len);
   if ((rc2 = tubo__shmc_guard_line(s, k2)) != 0)
     return rc2;
   shmc_publish_rc(s, k2, rc, SHMC_WAKE_IF_LAST);
@@ -410,12 +411,12 @@ static int shmc_pair_move(shmc_t *s, int x, const unsigned char *src, unsigned c
   if ((rc2 = tubo__shmc_wait(s, other, k1)) != 0)
     return rc2;
   if (s->me == x) {
-    uint64_t to = shmc_named(s, other, k1, part, len - part);
+    uint64_t to = shmc_named(s, other, k1, 0, part, len - part);
     rc = to == 0 ? TUBO_ECORRUPT
                  : tubo__peer_write(s->comm->w, tubo__comm_world_rank(s->comm, other), to,
                                     src + part, len - part);
   } else if (part > 0) {
-    rc = shmc_read_named(s, x, k1, 0, dst, part);
+    rc = shmc_read_named(s, x, k1, 0, 0, dst, part);
   }
   if ((rc2 = tubo__shmc_guard_line(s, k2)) != 0)
     return rc2;
@@ -464,6 +465,73 @@ int tubo__shmc_allgather_direct(shmc_t *s, const tubo__coll_args_t *a)
 int tubo__shmc_alltoall_direct(shmc_t *s, const tubo__coll_args_t *a)
 {
   return shmc_moves_direct(s, a, 1);
+}
+
+/* The bytes the root of a direct reduce reads and combines at a time: a chunk read stays
+ * in the cache for its combination, and its scratch stays below the size from which
+ * malloc maps pages afresh at every call. */
+#define SHMC_REDUCE_CHUNK ((size_t)32 << 10)
+
+/* The root's part of a direct reduce of two ranks: reads the other rank's data from the
+ * buffer it named at step k, a chunk at a time, and combines it with its own, rank 0's
+ * data the left operand (the fixed tree of two). Where the root is rank 0 and not in
+ * place, the chunk is read straight into the result and combined there; else through a
+ * scratch chunk. */
+static int shmc_reduce_read(shmc_t *s, const tubo__coll_args_t *a, uint32_t k)
+{
+  size_t es = a->t->size, len = a->count * es, chunk = SHMC_REDUCE_CHUNK / es * es;
+  unsigned char *out = a->rbuf;
+  const unsigned char *own = a->in_place ? out : a->sbuf;
+  int into_out = s->me == 0 && !a->in_place, rc = 0;
+  unsigned char *tmp = into_out ? NULL : malloc(shmc_min(chunk, len));
+  if (!into_out && tmp == NULL)
+    return TUBO_ENOMEM;
+  for (size_t off = 0; off < len && rc == 0; off += chunk) {
+    size_t n = shmc_min(chunk, len - off);
+    if ((rc = shmc_read_named(s, 1 - s->me, k, 0, off, into_out ? out + off : tmp, n)) != 0)
+      break;
+    /* The kernel computes inout = in op inout. */
+    if (into_out) {
+      tubo__op_apply(a->op, a->t, own + off, out + off, n / es);
+    } else if (s->me == 0) {
+      tubo__op_apply(a->op, a->t, own + off, tmp, n / es);
+      memcpy(out + off, tmp, n);
+    } else {
+      if (!a->in_place)
+        memcpy(out + off, own + off, n);
+      tubo__op_apply(a->op, a->t, tmp, out + off, n / es);
+    }
+  }
+  free(tmp);
+  return rc;
+}
+
+/* reduce of two ranks in one step k: the other rank names its data in its record and
+ * publishes k; the root reads and combines it (shmc_reduce_read), then publishes k with
+ * the result of its reads; the other rank returns once the root has, failing where a
+ * read failed. */
+int tubo__shmc_reduce_direct(shmc_t *s, const tubo__coll_args_t *a)
+{
+  uint32_t k = s->step + 1;
+  int root = a->root, rc, rc2;
+  s->direct_calls++;
+  if (s->me != root) {
+    uint64_t name = shmc_name(s, a->sbuf, a->count * a->t->size);
+    if ((rc = tubo__shmc_guard_line(s, k)) != 0)
+      return rc;
+    memcpy(shmc_line(s, s->me, k)->data, &name, sizeof name);
+    tubo__shmc_publish(s, k, SHMC_WAKE_ALWAYS);
+    if ((rc = tubo__shmc_wait(s, root, k)) != 0)
+      return rc;
+    return shmc_read_rc(s, root, k);
+  }
+  if ((rc = tubo__shmc_wait(s, 1 - root, k)) != 0)
+    return rc;
+  rc = shmc_reduce_read(s, a, k);
+  if ((rc2 = tubo__shmc_guard_line(s, k)) != 0)
+    return rc2;
+  shmc_publish_rc(s, k, rc, SHMC_WAKE_IF_LAST);
+  return rc;
 }
 
 int tubo__shmc_alltoall_big(shmc_t *s, const tubo__coll_args_t *a)
