@@ -353,6 +353,14 @@ static void body_moves(void)
       cb_alls(c, lens[i], 1);
   }
   cb_scatter_heap(c, lens[1]);
+  /* Of more than two ranks, blocks within a slot: scatters read the root's buffer from 8 KiB
+   * where the root's copies into the slots would come to 64 KiB (4 ranks: from 32 KiB; 9
+   * ranks: from 8 KiB). */
+  for (size_t len = 4096; th_size > 2 && len <= 32768; len *= 2) {
+    TH_EQ("scatters within a slot that read the root's buffer", shmc_direct_scatter(s, len),
+          s->direct && len >= 8192 && len * (size_t)(th_size - 1) >= 65536);
+    cb_rooted(c, len, 1);
+  }
   /* Of two ranks where every size goes by single copy (TUBO_SHM_RNDV_BYTES=1k): the direct
    * paths around their threshold (a record, a kibibyte), odd sizes and 1 MiB. */
   if (th_variant() == TH_SHM_RNDV) {

@@ -224,15 +224,28 @@ static inline int shmc_direct_for(const shmc_t *s, size_t len)
  * 2026-12-07, "The 2-rank reduce"). */
 #define SHMC_REDUCE_DIRECT_MAX ((size_t)256 << 10)
 
+/* Of more than two ranks, a scatter reads the root's buffer (below) also for blocks within
+ * a slot of at least this size, where the root's copies into the slots (P - 1 blocks) come
+ * to this many bytes: each reader's system call then costs less than the root's copies it
+ * saves. On an Intel 2-vCPU host (ranks taking turns), 16-64 KiB blocks took 0.27-0.57x
+ * the slots' time at 8 and 16 ranks and 64-128 KiB 0.70-0.75x at 4 ranks, where 32 KiB
+ * took 1.05-1.11x and 16 KiB 1.50x; 4 KiB at 8 ranks 1.30x (doc/benchmarks.md,
+ * 2026-12-07, "Scatter of more than two ranks below a slot"). */
+#define SHMC_SCATTER_DIRECT_BLOCK  ((size_t)8 << 10)
+#define SHMC_SCATTER_DIRECT_COPIES ((size_t)64 << 10)
+
 /* Whether a scatter of blocks of len bytes has each rank read its block straight from the
  * root's buffer (tubo__shmc_scatter_direct): where ranks can read each other's memory,
- * blocks past a slot; of two ranks, also the blocks shmc_direct_for sends by single copy.
+ * blocks past a slot, and of more than two ranks those the constants above name; of two
+ * ranks, also the blocks shmc_direct_for sends by single copy.
  * Through a slot the other rank waited for the root's copy in before its own copy out:
  * 64-256 KiB scatters took 2.9-8.9x the time of reading the root's buffer
  * (doc/benchmarks.md, 2026-12-07, "The 2-rank scatter of 64 KiB and gather"). */
 static inline int shmc_direct_scatter(const shmc_t *s, size_t len)
 {
-  return s->direct && (len > s->slot || shmc_direct_for(s, len));
+  return s->direct && (len > s->slot || shmc_direct_for(s, len) ||
+                       (s->P > 2 && len >= SHMC_SCATTER_DIRECT_BLOCK &&
+                        len * (size_t)(s->P - 1) >= SHMC_SCATTER_DIRECT_COPIES));
 }
 
 /* A scatter whose blocks all fit in this many of the root's records (whole blocks in
