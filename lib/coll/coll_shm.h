@@ -219,10 +219,10 @@ static inline int shmc_direct_for(const shmc_t *s, size_t len)
 /* The largest reduce of two ranks in which the root reads the other's data straight
  * from its buffer (tubo__shmc_reduce_direct) where shmc_direct_for says so; larger ones
  * go through the slots' pieces, where both ranks copy at once. On an Intel 2-vCPU host,
- * reading took 0.67-1.35x Open MPI's time at 8-256 KiB against the pieces' 0.97-2.20x,
- * but 2.49x at 512 KiB and 1.82x at 1 MiB against 1.33x and 0.88x (doc/benchmarks.md,
+ * reading took 0.63-0.97x Open MPI's time at 8-512 KiB against the pieces' 0.97-2.20x,
+ * but 1.32x at 1 MiB and 1.06x at 4 MiB against 0.88x and 0.92x (doc/benchmarks.md,
  * 2026-12-07, "The 2-rank reduce"). */
-#define SHMC_REDUCE_DIRECT_MAX ((size_t)256 << 10)
+#define SHMC_REDUCE_DIRECT_MAX ((size_t)512 << 10)
 
 /* Of more than two ranks, a scatter reads the root's buffer (below) also for blocks within
  * a slot of at least this size, where the root's copies into the slots (P - 1 blocks) come
@@ -433,8 +433,8 @@ int tubo__shmc_gather_direct(shmc_t *s, const tubo__coll_args_t *a);
 int tubo__shmc_allgather_direct(shmc_t *s, const tubo__coll_args_t *a);
 int tubo__shmc_alltoall_direct(shmc_t *s, const tubo__coll_args_t *a);
 /* Of two ranks, where shmc_direct_for says so up to SHMC_REDUCE_DIRECT_MAX: reduce, the
- * root reading the other rank's data straight from its buffer, a chunk at a time, and
- * combining it (coll_shm_big.c); the other rank returns once the root has read it all. */
+ * root reading the other rank's data straight from its buffer, then combining it
+ * (coll_shm_big.c); the other rank returns once the root has read it. */
 int tubo__shmc_reduce_direct(shmc_t *s, const tubo__coll_args_t *a);
 /* Lets the scratch go (teardown). */
 void tubo__shmc_big_free(shmc_t *s);

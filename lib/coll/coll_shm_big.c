@@ -467,56 +467,40 @@ int tubo__shmc_alltoall_direct(shmc_t *s, const tubo__coll_args_t *a)
   return shmc_moves_direct(s, a, 1);
 }
 
-/* The bytes the root of a direct reduce reads and combines at a time: a chunk read stays
- * in the cache for its combination, and its scratch stays below the size from which
- * malloc maps pages afresh at every call. */
-#define SHMC_REDUCE_CHUNK ((size_t)32 << 10)
-
-/* The root's part of a direct reduce of two ranks: reads the other rank's data from the
- * buffer it named at step k, a chunk at a time, and combines it with its own, rank 0's
- * data the left operand (the fixed tree of two). Where the root is rank 0 and not in
- * place, the chunk is read straight into the result and combined there; else through a
- * scratch chunk. */
-static int shmc_reduce_read(shmc_t *s, const tubo__coll_args_t *a, uint32_t k)
+/* The root's combination in a direct reduce of two ranks, once theirs holds the other
+ * rank's data: rank 0's data the left operand (the fixed tree of two), into the output. */
+static void shmc_reduce_combine(const shmc_t *s, const tubo__coll_args_t *a, unsigned char *theirs)
 {
-  size_t es = a->t->size, len = a->count * es, chunk = SHMC_REDUCE_CHUNK / es * es;
+  size_t len = a->count * a->t->size;
   unsigned char *out = a->rbuf;
   const unsigned char *own = a->in_place ? out : a->sbuf;
-  int into_out = s->me == 0 && !a->in_place, rc = 0;
-  unsigned char *tmp = into_out ? NULL : malloc(shmc_min(chunk, len));
-  if (!into_out && tmp == NULL)
-    return TUBO_ENOMEM;
-  for (size_t off = 0; off < len && rc == 0; off += chunk) {
-    size_t n = shmc_min(chunk, len - off);
-    if ((rc = shmc_read_named(s, 1 - s->me, k, 0, off, into_out ? out + off : tmp, n)) != 0)
-      break;
-    /* The kernel computes inout = in op inout. */
-    if (into_out) {
-      tubo__op_apply(a->op, a->t, own + off, out + off, n / es);
-    } else if (s->me == 0) {
-      tubo__op_apply(a->op, a->t, own + off, tmp, n / es);
-      memcpy(out + off, tmp, n);
-    } else {
-      if (!a->in_place)
-        memcpy(out + off, own + off, n);
-      tubo__op_apply(a->op, a->t, tmp, out + off, n / es);
-    }
+  /* The kernel computes inout = in op inout. */
+  if (s->me == 0) {
+    tubo__op_apply(a->op, a->t, own, theirs, a->count);
+    if (theirs != out)
+      memcpy(out, theirs, len);
+  } else {
+    if (!a->in_place)
+      memcpy(out, own, len);
+    tubo__op_apply(a->op, a->t, theirs, out, a->count);
   }
-  free(tmp);
-  return rc;
 }
 
 /* reduce of two ranks in one step k: the other rank names its data in its record and
- * publishes k; the root reads and combines it (shmc_reduce_read), then publishes k with
- * the result of its reads; the other rank returns once the root has, failing where a
- * read failed. */
+ * publishes k; the root reads it all (straight into its output where it is rank 0 and not
+ * in place, else into scratch), publishes k with the result of its read, and only then
+ * combines: the other rank returns once its data was read, as Open MPI's does. Read and
+ * combined a chunk at a time, the other waiting for the last, 128 and 256 KiB took
+ * 1.44-1.47x Open MPI's time against 0.86-0.97x so (doc/benchmarks.md, 2026-12-07, "The
+ * 2-rank reduce"). */
 int tubo__shmc_reduce_direct(shmc_t *s, const tubo__coll_args_t *a)
 {
   uint32_t k = s->step + 1;
+  size_t len = a->count * a->t->size;
   int root = a->root, rc, rc2;
   s->direct_calls++;
   if (s->me != root) {
-    uint64_t name = shmc_name(s, a->sbuf, a->count * a->t->size);
+    uint64_t name = shmc_name(s, a->sbuf, len);
     if ((rc = tubo__shmc_guard_line(s, k)) != 0)
       return rc;
     memcpy(shmc_line(s, s->me, k)->data, &name, sizeof name);
@@ -527,10 +511,16 @@ int tubo__shmc_reduce_direct(shmc_t *s, const tubo__coll_args_t *a)
   }
   if ((rc = tubo__shmc_wait(s, 1 - root, k)) != 0)
     return rc;
-  rc = shmc_reduce_read(s, a, k);
+  unsigned char *theirs = s->me == 0 && !a->in_place ? a->rbuf : malloc(len);
+  rc = theirs == NULL ? TUBO_ENOMEM : shmc_read_named(s, 1 - root, k, 0, 0, theirs, len);
   if ((rc2 = tubo__shmc_guard_line(s, k)) != 0)
-    return rc2;
-  shmc_publish_rc(s, k, rc, SHMC_WAKE_IF_LAST);
+    rc = rc2;
+  else
+    shmc_publish_rc(s, k, rc, SHMC_WAKE_IF_LAST);
+  if (rc == 0)
+    shmc_reduce_combine(s, a, theirs);
+  if (theirs != a->rbuf)
+    free(theirs);
   return rc;
 }
 
