@@ -287,6 +287,19 @@ static int shmc_read_named(shmc_t *s, int r, uint32_t k, int i, size_t at, void 
   return tubo__peer_read(s->comm->w, tubo__comm_world_rank(s->comm, r), name, 0, dst, len, len);
 }
 
+/* Names [buf, buf + len) of this rank in its record of step k (shmc_name) and publishes k,
+ * waking as tubo__shmc_publish. */
+static int shmc_publish_name(shmc_t *s, uint32_t k, const void *buf, size_t len, int wake)
+{
+  uint64_t name = shmc_name(s, buf, len);
+  int rc = tubo__shmc_guard_line(s, k);
+  if (rc != 0)
+    return rc;
+  memcpy(shmc_line(s, s->me, k)->data, &name, sizeof name);
+  tubo__shmc_publish(s, k, wake);
+  return 0;
+}
+
 /* Publishes step k with the result of this rank's reads in its record, so that the ranks
  * waiting on it fail too where a read failed; wakes as tubo__shmc_publish. */
 static void shmc_publish_rc(shmc_t *s, uint32_t k, int rc, int wake)
@@ -320,11 +333,8 @@ static int shmc_rooted_direct(shmc_t *s, int root, const unsigned char *src, siz
   int rc, rc2;
   s->direct_calls++;
   if (s->me == root) {
-    uint64_t name = shmc_name(s, src, total);
-    if ((rc = tubo__shmc_guard_line(s, k)) != 0)
+    if ((rc = shmc_publish_name(s, k, src, total, SHMC_WAKE_ALWAYS)) != 0)
       return rc;
-    memcpy(shmc_line(s, s->me, k)->data, &name, sizeof name);
-    tubo__shmc_publish(s, k, SHMC_WAKE_ALWAYS);
     if (dst != src + at)
       memcpy(dst, src + at, len);
     if ((rc = tubo__shmc_wait(s, -1, k)) != 0)
@@ -364,11 +374,8 @@ static int shmc_moves_direct(shmc_t *s, const tubo__coll_args_t *a, int each)
   uint32_t k1 = s->step + 1, k2 = k1 + 1;
   int rc = 0, rc2;
   s->direct_calls++;
-  uint64_t name = shmc_name(s, send, each ? P * len : len);
-  if ((rc2 = tubo__shmc_guard_line(s, k1)) != 0)
+  if ((rc2 = shmc_publish_name(s, k1, send, each ? P * len : len, SHMC_WAKE_IF_LAST)) != 0)
     return rc2;
-  memcpy(shmc_line(s, s->me, k1)->data, &name, sizeof name);
-  tubo__shmc_publish(s, k1, SHMC_WAKE_IF_LAST);
   if (!a->in_place)
     memcpy(r + me * len, send + (each ? me * len : 0), len);
   if ((rc2 = tubo__shmc_wait(s, -1, k1)) != 0)
@@ -392,15 +399,9 @@ static int shmc_moves_direct(shmc_t *s, const tubo__coll_args_t *a, int each)
 static int shmc_pair_name(shmc_t *s, int x, const unsigned char *src, unsigned char *dst,
                           size_t len)
 {
-  uint32_t k1 = s->step + 1;
   s->direct_calls++;
-  uint64_t name = shmc_name(s, s->me == x ? (const void *)src : dst, len);
-  int rc = tubo__shmc_guard_line(s, k1);
-  if (rc != 0)
-    return rc;
-  memcpy(shmc_line(s, s->me, k1)->data, &name, sizeof name);
-  tubo__shmc_publish(s, k1, SHMC_WAKE_IF_LAST);
-  return 0;
+  return shmc_publish_name(s, s->step + 1, s->me == x ? (const void *)src : dst, len,
+                           SHMC_WAKE_IF_LAST);
 }
 
 static int shmc_pair_move(shmc_t *s, int x, const unsigned char *src, unsigned char *dst,
@@ -500,11 +501,8 @@ int tubo__shmc_reduce_direct(shmc_t *s, const tubo__coll_args_t *a)
   int root = a->root, rc, rc2;
   s->direct_calls++;
   if (s->me != root) {
-    uint64_t name = shmc_name(s, a->sbuf, len);
-    if ((rc = tubo__shmc_guard_line(s, k)) != 0)
+    if ((rc = shmc_publish_name(s, k, a->sbuf, len, SHMC_WAKE_ALWAYS)) != 0)
       return rc;
-    memcpy(shmc_line(s, s->me, k)->data, &name, sizeof name);
-    tubo__shmc_publish(s, k, SHMC_WAKE_ALWAYS);
     if ((rc = tubo__shmc_wait(s, root, k)) != 0)
       return rc;
     return shmc_read_rc(s, root, k);
