@@ -31,13 +31,14 @@
  * more than two ranks copy once through a scratch block of the heap that the
  * communicator keeps between calls (coll_shm_big.c). Where ranks can read each other's
  * memory (the transport's single copy), a scatter of blocks past a slot, of two ranks
- * too (and of two ranks, blocks that shmc_direct_for names, below), has each rank read
- * its block straight from the root's buffer instead. Of two ranks
- * that can also write each other's memory, where the transport starts the pair on single
- * copy for the size (shmc_direct_for: its starting choice, the same on both ranks, not
- * what a sender adapts to), bcasts, gathers, allgathers and
- * alltoalls (not in place) copy straight between the two ranks' buffers, named in their
- * records, one copy per byte and both ranks copying at once (coll_shm_big.c, "direct");
+ * too (and of two ranks, blocks that shmc_direct_for names; of more, blocks that
+ * shmc_direct_scatter names, below), has each rank read its block straight from the
+ * root's buffer instead. Of two ranks that can also write each other's memory, where the
+ * transport starts the pair on single copy for the size (shmc_direct_for: its starting
+ * choice, the same on both ranks, not what a sender adapts to), bcasts, gathers,
+ * allgathers and alltoalls (not in place) copy straight between the two ranks' buffers,
+ * named in their records, one copy per byte and both ranks copying at once, and reduces
+ * up to SHMC_REDUCE_DIRECT_MAX have the root read the other's data (coll_shm_direct.c);
  * where single copy is not the pair's choice, the paths above serve. A rank that fails to copy
  * still publishes its step, with the error in its record, so that the other fails too rather than
  * wait.
@@ -203,7 +204,7 @@ static inline int shmc_one_copy(const shmc_t *s, size_t len)
 #define SHMC_DIRECT_LEAST ((size_t)8 << 10)
 
 /* Whether a bcast, gather, allgather or alltoall moving blocks of len bytes copies them
- * straight between the ranks' buffers (coll_shm_big.c): of two ranks that can read and
+ * straight between the ranks' buffers (coll_shm_direct.c): of two ranks that can read and
  * write each other's memory, where the transport starts the pair on single copy for
  * messages of that size (or below the least size measured, SHMC_DIRECT_LEAST). Of four
  * ranks on 2 vCPUs (taking turns), reading the root's or each other's buffers took 1.4-3x
@@ -422,19 +423,19 @@ int tubo__shmc_gather_big(shmc_t *s, const tubo__coll_args_t *a, int root);
 int tubo__shmc_scatter_big(shmc_t *s, const tubo__coll_args_t *a);
 int tubo__shmc_alltoall_big(shmc_t *s, const tubo__coll_args_t *a);
 /* scatter where shmc_direct_scatter says so: each rank reads its block straight from
- * the root's buffer, in one step (coll_shm_big.c). */
+ * the root's buffer, in one step (coll_shm_direct.c). */
 int tubo__shmc_scatter_direct(shmc_t *s, const tubo__coll_args_t *a);
 /* Of two ranks, where shmc_direct_for says so: bcast and gather, each rank copying half
  * straight between the two buffers (the root's or the sender's reads or writes the
  * other's); allgather and alltoall (not in place), each rank reading its blocks straight
- * from the other's buffer (coll_shm_big.c). */
+ * from the other's buffer (coll_shm_direct.c). */
 int tubo__shmc_bcast_direct(shmc_t *s, const tubo__coll_args_t *a);
 int tubo__shmc_gather_direct(shmc_t *s, const tubo__coll_args_t *a);
 int tubo__shmc_allgather_direct(shmc_t *s, const tubo__coll_args_t *a);
 int tubo__shmc_alltoall_direct(shmc_t *s, const tubo__coll_args_t *a);
 /* Of two ranks, where shmc_direct_for says so up to SHMC_REDUCE_DIRECT_MAX: reduce, the
  * root reading the other rank's data straight from its buffer, then combining it
- * (coll_shm_big.c); the other rank returns once the root has read it. */
+ * (coll_shm_direct.c); the other rank returns once the root has read it. */
 int tubo__shmc_reduce_direct(shmc_t *s, const tubo__coll_args_t *a);
 /* Lets the scratch go (teardown). */
 void tubo__shmc_big_free(shmc_t *s);
