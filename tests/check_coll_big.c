@@ -697,7 +697,7 @@ static Suite *coll_big_suite(void)
   /* Two ranks' reductions beyond a record: a reduce in pieces, an allreduce in halves of pieces. */
   th_add_job(tc, "two", 2, TH_SHM);
   /* Every size past 1 KiB by single copy: allreduces keep the slots, bcasts go straight
-   * between the buffers, and up to 256 KiB a reduce's root reads the other's data. */
+   * between the buffers, and up to 512 KiB a reduce's root reads the other's data. */
   th_add_job(tc, "two", 2, TH_SHM_RNDV);
   th_add_job(tc, "big", 2, TH_SHM_RNDV);
   return s;

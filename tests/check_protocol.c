@@ -355,8 +355,7 @@ static void body_split_late(void)
 static void least_moves(tubo_comm_t *c, size_t len)
 {
   int me = th_rank, other = th_rank ^ 1;
-  unsigned char *mine = malloc(2 * len), *all = malloc(2 * len);
-  TH_CHECK(mine != NULL && all != NULL, "expected 2 x %zu bytes twice", len);
+  unsigned char *mine = th_malloc(2 * len), *all = th_malloc(2 * len);
   /* bcast from rank 1, gather to rank 0, scatter from rank 1. */
   th_fill(all, len, th_seed(1, 0, len, 1));
   if (me == 0)

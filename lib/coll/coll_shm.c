@@ -239,16 +239,15 @@ static int shmc_direct_sizes(shmc_t *s)
   int rc = tubo__shmc_wait(s, -1, k);
   if (rc != 0)
     return rc;
-  int least = 1;
+  s->direct_least = 1;
   for (int r = 0; r < s->P; r++) {
     uint64_t v[4];
     memcpy(v, shmc_line(s, r, k)->data, sizeof v);
     s->direct_min = v[0] > s->direct_min ? (size_t)v[0] : s->direct_min;
     s->direct_chan |= (uint8_t)v[1];
     s->writes &= v[2] == 1;
-    least &= v[3] == 1;
+    s->direct_least &= v[3] == 1;
   }
-  s->direct_least = least;
   return 0;
 }
 

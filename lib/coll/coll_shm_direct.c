@@ -54,19 +54,19 @@ static uint64_t shmc_name(shmc_t *s, const void *buf, size_t len)
  * it may be read or written, else 0. Anyone can write the name: the block must lie below
  * the bits that mark a name, and name a buffer, never a split message's control block
  * (only an RTS names those). */
-static uint64_t shmc_named(const shmc_t *s, int r, uint32_t k, int i, size_t at, size_t len)
+static uint64_t shmc_named(const shmc_t *s, int r, uint32_t k, size_t at, size_t len)
 {
   uint64_t name;
-  memcpy(&name, shmc_line(s, r, k)->data + (size_t)i * sizeof name, sizeof name);
+  memcpy(&name, shmc_line(s, r, k)->data, sizeof name);
   if ((name & TUBO__RTS_SPLIT) || TUBO__RTS_OFF(name) >= TUBO__RTS_LOAN - at - len)
     return 0;
   return name + at;
 }
 
 /* Reads len bytes at at of the buffer that rank r named in its record of step k into dst. */
-static int shmc_read_named(shmc_t *s, int r, uint32_t k, int i, size_t at, void *dst, size_t len)
+static int shmc_read_named(shmc_t *s, int r, uint32_t k, size_t at, void *dst, size_t len)
 {
-  uint64_t name = shmc_named(s, r, k, i, at, len);
+  uint64_t name = shmc_named(s, r, k, at, len);
   if (name == 0)
     return TUBO_ECORRUPT;
   return tubo__peer_read(s->comm->w, tubo__comm_world_rank(s->comm, r), name, 0, dst, len, len);
@@ -128,7 +128,7 @@ static int shmc_rooted_direct(shmc_t *s, int root, const unsigned char *src, siz
   }
   if ((rc = tubo__shmc_wait(s, root, k)) != 0)
     return rc;
-  rc = shmc_read_named(s, root, k, 0, at, dst, len);
+  rc = shmc_read_named(s, root, k, at, dst, len);
   if ((rc2 = tubo__shmc_guard_line(s, k)) != 0)
     return rc2;
   shmc_publish_rc(s, k, rc, SHMC_WAKE_IF_LAST);
@@ -167,7 +167,7 @@ static int shmc_moves_direct(shmc_t *s, const tubo__coll_args_t *a, int each)
     return rc2;
   for (size_t q = 0; q < P && rc == 0; q++)
     if (q != me)
-      rc = shmc_read_named(s, (int)q, k1, 0, each ? me * len : 0, r + q * len, len);
+      rc = shmc_read_named(s, (int)q, k1, each ? me * len : 0, r + q * len, len);
   if ((rc2 = tubo__shmc_guard_line(s, k2)) != 0)
     return rc2;
   shmc_publish_rc(s, k2, rc, SHMC_WAKE_IF_LAST);
@@ -197,12 +197,12 @@ static int shmc_pair_move(shmc_t *s, int x, const unsigned char *src, unsigned c
   if ((rc2 = tubo__shmc_wait(s, other, k1)) != 0)
     return rc2;
   if (s->me == x) {
-    uint64_t to = shmc_named(s, other, k1, 0, part, len - part);
+    uint64_t to = shmc_named(s, other, k1, part, len - part);
     rc = to == 0 ? TUBO_ECORRUPT
                  : tubo__peer_write(s->comm->w, tubo__comm_world_rank(s->comm, other), to,
                                     src + part, len - part);
   } else if (part > 0) {
-    rc = shmc_read_named(s, x, k1, 0, 0, dst, part);
+    rc = shmc_read_named(s, x, k1, 0, dst, part);
   }
   if ((rc2 = tubo__shmc_guard_line(s, k2)) != 0)
     return rc2;
@@ -295,7 +295,7 @@ int tubo__shmc_reduce_direct(shmc_t *s, const tubo__coll_args_t *a)
   if ((rc = tubo__shmc_wait(s, 1 - root, k)) != 0)
     return rc;
   unsigned char *theirs = s->me == 0 && !a->in_place ? a->rbuf : malloc(len);
-  rc = theirs == NULL ? TUBO_ENOMEM : shmc_read_named(s, 1 - root, k, 0, 0, theirs, len);
+  rc = theirs == NULL ? TUBO_ENOMEM : shmc_read_named(s, 1 - root, k, 0, theirs, len);
   if ((rc2 = tubo__shmc_guard_line(s, k)) != 0)
     rc = rc2;
   else

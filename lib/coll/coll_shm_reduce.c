@@ -231,7 +231,7 @@ static int shmc_reduce_any(tubo_comm_t *comm, const tubo__coll_args_t *a, int al
   int rc;
   if (shmc_one_copy(s, len) && (rc = tubo__shmc_reduce_big(s, a, all)) != TUBO__COLL_DECLINE)
     return rc;
-  if (s->P == 2 && !all && len <= SHMC_REDUCE_DIRECT_MAX && shmc_direct_for(s, len))
+  if (!all && len <= SHMC_REDUCE_DIRECT_MAX && shmc_direct_for(s, len))
     return tubo__shmc_reduce_direct(s, a);
   if (s->P == 2)
     return all ? shmc_allreduce_halves(s, a) : shmc_reduce_pieces(s, a);
