@@ -316,6 +316,87 @@ START_TEST(test_prefetch_ok)
 }
 END_TEST
 
+/* A receiver's read-ahead (shm_ring.h) in a ring of 64 slots that a sender fills up to
+ * position last: it asks only for slots it knows filled, for nearly every position where
+ * the sender is far ahead, never where the receiver has caught up (there its probes come
+ * ever more rarely), and never with a distance of 0 or 1. */
+static void ahead_fill(struct tubo__shm_slot *slots, uint64_t from, uint64_t last)
+{
+  for (uint64_t p = from; p <= last; p++)
+    atomic_store(&slots[p & 63].stamp, (uint32_t)(p + 1));
+}
+
+START_TEST(test_read_ahead)
+{
+  static struct tubo__shm_slot slots[64];
+  tubo__shm_ahead_t a;
+  /* The sender stays 60 positions ahead of the receiver. */
+  memset(slots, 0, sizeof slots);
+  memset(&a, 0, sizeof a);
+  uint64_t last = 0, asked = 0;
+  ahead_fill(slots, 0, 60);
+  last = 60;
+  for (uint64_t h = 0; h < 1000; h++) {
+    if (h + 60 > last) {
+      ahead_fill(slots, last + 1, h + 60);
+      last = h + 60;
+    }
+    uint64_t p = tubo__shm_read_ahead(&a, slots, 64, h, 8);
+    if (p == UINT64_MAX)
+      continue;
+    asked++;
+    ck_assert_msg(p == h + 8, "behind, at %llu: expected to ask for %llu, got %llu",
+                  (unsigned long long)h, (unsigned long long)(h + 8), (unsigned long long)p);
+    ck_assert_msg(p <= last, "behind, at %llu: expected a filled slot (filled to %llu), got %llu",
+                  (unsigned long long)h, (unsigned long long)last, (unsigned long long)p);
+  }
+  ck_assert_msg(asked >= 900,
+                "behind: expected a slot asked for at 900 or more of 1000 positions, "
+                "got %llu",
+                (unsigned long long)asked);
+
+  /* The sender stops at position 100; the receiver reads on to it. */
+  memset(slots, 0, sizeof slots);
+  memset(&a, 0, sizeof a);
+  ahead_fill(slots, 0, 63);
+  for (uint64_t h = 0; h <= 100; h++) {
+    if (h + 63 <= 100)
+      ahead_fill(slots, h + 63, h + 63);
+    uint64_t p = tubo__shm_read_ahead(&a, slots, 64, h, 8);
+    ck_assert_msg(p == UINT64_MAX || p <= 100,
+                  "sender stopped at 100, at %llu: expected no slot past 100, got %llu",
+                  (unsigned long long)h, (unsigned long long)p);
+  }
+
+  /* Caught up: each position filled just before the receiver reads it. */
+  memset(slots, 0, sizeof slots);
+  memset(&a, 0, sizeof a);
+  unsigned probes = 0;
+  for (uint64_t h = 0; h < 10000; h++) {
+    ahead_fill(slots, h, h);
+    uint64_t before = a.probe_at;
+    uint64_t p = tubo__shm_read_ahead(&a, slots, 64, h, 8);
+    ck_assert_msg(p == UINT64_MAX, "caught up, at %llu: expected no slot asked for, got %llu",
+                  (unsigned long long)h, (unsigned long long)p);
+    probes += a.probe_at != before;
+  }
+  ck_assert_msg(a.gap == TUBO__SHM_AHEAD_GAP_MAX,
+                "caught up: expected probes %u positions apart at the end, got %u",
+                TUBO__SHM_AHEAD_GAP_MAX, a.gap);
+  ck_assert_msg(probes <= 20, "caught up: expected at most 20 probes in 10000 positions, got %u",
+                probes);
+
+  /* Distances 0 and 1 ask for nothing, with every slot filled. */
+  ahead_fill(slots, 10000, 10063);
+  for (uint32_t d = 0; d < 2; d++) {
+    memset(&a, 0, sizeof a);
+    uint64_t p = tubo__shm_read_ahead(&a, slots, 64, 10000, d);
+    ck_assert_msg(p == UINT64_MAX, "distance %u: expected no slot asked for, got %llu", d,
+                  (unsigned long long)p);
+  }
+}
+END_TEST
+
 /* ---- Ranks whose settings differ ---- */
 
 /* Rank 1 asks for another frame size than rank 0: each learns in tubo_init, one that the
@@ -498,6 +579,7 @@ static Suite *layout_suite(void)
   tcase_add_test(tc, test_slot_read);
   tcase_add_test(tc, test_stamp_ok);
   tcase_add_test(tc, test_prefetch_ok);
+  tcase_add_test(tc, test_read_ahead);
   tcase_add_test(tc, test_jobctl_forged_failed_rank);
   tcase_add_test(tc, test_blocked_record);
   suite_add_tcase(s, tc);

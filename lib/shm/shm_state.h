@@ -48,6 +48,7 @@ typedef struct shm_rx {
   uint64_t head_pub; /* head as last published */
   uint32_t dhead;
   uint32_t dhead_pub;
+  tubo__shm_ahead_t ahead; /* what the read-ahead knows (shm_ring.h) */
   int plain_spin; /* a blocking receive polls the next slot without PAUSE (TUBO_SPIN_PAUSE) */
 } shm_rx_t;
 
@@ -95,7 +96,8 @@ typedef struct shm_state {
   int nlive;
   int rr;
   int asym_fence;      /* publishers need no fence of their own (os.h) */
-  uint32_t prefetch;   /* slots ahead a sender prefetches for writing (shm_ring.h) */
+  uint32_t prefetch;   /* slots ahead a sender prefetches for writing and a receiver for
+                        * reading (shm_ring.h) */
   int watch_peers;     /* look at the peers' processes too (no launcher does) */
   uint64_t watched_at; /* when they were last looked at */
   int watch_next;      /* where the next look at them starts (shm_watch_peers) */

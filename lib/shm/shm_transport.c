@@ -383,6 +383,15 @@ static void shm_reads_flush(shm_state_t *s, int peer)
   q->flushing = 0;
 }
 
+/* A frame found at rx's head without waiting: asks for a slot ahead that the sender
+ * filled (shm_ring.h). */
+static inline void shm_read_ahead(const shm_state_t *s, shm_rx_t *rx)
+{
+  uint64_t p = tubo__shm_read_ahead(&rx->ahead, rx->slots, s->L.nslots, rx->head, s->prefetch);
+  if (p != UINT64_MAX)
+    tubo__os_prefetch_read(&rx->slots[p & s->smask]);
+}
+
 static int shm_poll_peer(shm_state_t *s, int peer, int all)
 {
   shm_rx_t *rx = &s->rx[peer];
@@ -402,6 +411,7 @@ static int shm_poll_peer(shm_state_t *s, int peer, int all)
       rc = rc < 0 ? shm_corrupt(s) : n;
       break;
     }
+    shm_read_ahead(s, rx);
     const void *payload = shm_payload(rx, slot, &x);
     rc = tubo__deliver(s->w, shm_world(s, peer), &x.f, payload, 0);
     if (rc == 0 && (all || shm_must_empty(s, peer, rx)))
@@ -496,6 +506,8 @@ static inline __attribute__((always_inline)) int shm_recv_next(tubo__world_t *w,
   int rc = tubo__shm_slot_read(n->slot, rx->head, rx->dhead, s->L.dbytes, s->frame_max, &n->x);
   if (rc == 0)
     rc = shm_recv_spin(s, rx, n->slot, tubo__tp_recv_spin_ns(w, wpeer), &n->x);
+  else if (rc == 1)
+    shm_read_ahead(s, rx);
   return rc;
 }
 
