@@ -172,6 +172,14 @@ static inline uint32_t tubo__adapt_track_start(tubo__adapt_track_t *t)
   return t->seq++;
 }
 
+/* Whether the timed message started last has not completed yet: one starting now is then
+ * queued behind it, and its time counts from that one's completion whatever its start
+ * (tubo__adapt_track_done), which the caller need not read the clock for (0 will do). */
+static inline int tubo__adapt_track_behind(const tubo__adapt_track_t *t)
+{
+  return t->seq > 0 && t->done[(t->seq - 1u) % TUBO__ADAPT_TRACK].seq != t->seq;
+}
+
 /* Records the completion at time now of message seq of len bytes and class cls, started at
  * time start, that went by proto (a TUBO__ADAPT_WAY_*: a run is of one way). ok is 0 where its time
  * may say nothing of its protocol (a message through the channel that never waited for room: it may

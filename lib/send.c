@@ -209,7 +209,8 @@ static int send_single_copy(tubo_request_t *r, tubo__peer_t *pe, size_t len, uin
     return tubo__peer_single_copy(pe, len);
   int cma = tubo__adapt_pick(&pe->adapt->cls[c], period);
   r->timed = (uint8_t)(TUBO__TIMED | (cma ? TUBO__TIMED_CMA : 0));
-  r->t_start = tubo__os_now_ns();
+  /* In a stream, the clock is read once per message, at its completion. */
+  r->t_start = tubo__adapt_track_behind(&pe->adapt->track) ? 0 : tubo__os_now_ns();
   /* A single copy longer than those the transport always splits: whole or split, as chosen
    * when its receiver is ready. */
   if (cma && pe->adapt->split_on && len > TUBO__ADAPT_SPLIT_FROM)

@@ -1151,6 +1151,20 @@ START_TEST(adapt_track_runs)
     ck_assert_msg(!tubo__adapt_track_done(&t, seq, 1, 0, 1, len, 0, now, &bytes, &ns),
                   "message %d: expected no sample from completions seen 10 ns apart", i);
   }
+  /* A message starting now is queued behind the last one started until that one completes
+   * (its start then need not be read from the clock). */
+  memset(&t, 0, sizeof t);
+  ck_assert_msg(!tubo__adapt_track_behind(&t), "nothing started: expected not behind");
+  uint32_t a0 = tubo__adapt_track_start(&t);
+  ck_assert_msg(tubo__adapt_track_behind(&t), "one started, none completed: expected behind");
+  uint32_t a1 = tubo__adapt_track_start(&t);
+  now += 3000;
+  (void)tubo__adapt_track_done(&t, a0, 1, 0, 1, len, 0, now, &bytes, &ns);
+  ck_assert_msg(tubo__adapt_track_behind(&t),
+                "the first completed, the second not: expected behind");
+  now += 3000;
+  (void)tubo__adapt_track_done(&t, a1, 1, 0, 1, len, 0, now, &bytes, &ns);
+  ck_assert_msg(!tubo__adapt_track_behind(&t), "both completed: expected not behind");
 }
 END_TEST
 
