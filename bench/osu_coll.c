@@ -1,14 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /* Collective latency in the style of the OSU micro-benchmarks (osu_barrier, osu_bcast,
- * osu_reduce, osu_allreduce, osu_gather, osu_allgather, osu_alltoall, osu_scatter). One
- * source, built
+ * osu_reduce, osu_allreduce, osu_gather, osu_allgather, osu_alltoall, osu_scatter,
+ * osu_reduce_scatter, osu_scan, and exscan as scan). One source, built
  * twice: against tubo (bench/osu_coll_tubo) and, with -DOSU_USE_MPI, against MPI
  * (bench/osu_coll_mpi), through the shim below, so that both time exactly the same loops.
  *
  * For each test and size, every rank times each call alone (warm-up calls excluded) and
  * passes a barrier between calls, as OSU does; the figure is the mean over the calls,
  * then over the ranks (max_us: the slowest rank's mean, as a rooted call's root that
- * waits for all). Elements are doubles (8 bytes: size / 8 of them), reduced by sum.
+ * waits for all). Elements are doubles (8 bytes: size / 8 of them), reduced by sum. The
+ * size is each rank's block: what alltoall and scatter send each rank, and what
+ * reduce_scatter (MPI_Reduce_scatter_block) leaves each rank of a send buffer of size
+ * times the ranks.
  * The same buffer serves every call (OSU's way), which flatters shared memory; -f gives
  * each call a fresh buffer from a ring larger than the caches. -b drops the barrier between
  * calls: calls in a row, where a root may run ahead of its readers (the line then says
@@ -77,6 +80,18 @@ static int osu_scatter(const void *s, void *r, size_t n, int root)
 {
   return MPI_Scatter(s, (int)n, MPI_DOUBLE, r, (int)n, MPI_DOUBLE, root, MPI_COMM_WORLD);
 }
+static int osu_reduce_scatter(const void *s, void *r, size_t n)
+{
+  return MPI_Reduce_scatter_block(s, r, (int)n, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+}
+static int osu_scan(const void *s, void *r, size_t n)
+{
+  return MPI_Scan(s, r, (int)n, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+}
+static int osu_exscan(const void *s, void *r, size_t n)
+{
+  return MPI_Exscan(s, r, (int)n, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+}
 static int osu_reduce_time(double *t, double *sum)
 {
   return MPI_Reduce(t, sum, 1, MPI_DOUBLE, MPI_SUM, 0, MPI_COMM_WORLD);
@@ -137,6 +152,18 @@ static int osu_scatter(const void *s, void *r, size_t n, int root)
 {
   return tubo_scatter(s, r, n, TUBO_DOUBLE, root, TUBO_COMM_WORLD);
 }
+static int osu_reduce_scatter(const void *s, void *r, size_t n)
+{
+  return tubo_reduce_scatter_block(s, r, n, TUBO_DOUBLE, TUBO_SUM, TUBO_COMM_WORLD);
+}
+static int osu_scan(const void *s, void *r, size_t n)
+{
+  return tubo_scan(s, r, n, TUBO_DOUBLE, TUBO_SUM, TUBO_COMM_WORLD);
+}
+static int osu_exscan(const void *s, void *r, size_t n)
+{
+  return tubo_exscan(s, r, n, TUBO_DOUBLE, TUBO_SUM, TUBO_COMM_WORLD);
+}
 static int osu_reduce_time(double *t, double *sum)
 {
   return tubo_reduce(t, sum, 1, TUBO_DOUBLE, TUBO_SUM, 0, TUBO_COMM_WORLD);
@@ -157,10 +184,14 @@ enum {
   T_ALLGATHER,
   T_ALLTOALL,
   T_SCATTER,
+  T_REDUCE_SCATTER,
+  T_SCAN,
+  T_EXSCAN,
   T_N
 };
-static const char *const test_names[T_N] = {"barrier", "bcast",     "reduce",   "allreduce",
-                                            "gather",  "allgather", "alltoall", "scatter"};
+static const char *const test_names[T_N] = {"barrier",        "bcast",     "reduce",   "allreduce",
+                                            "gather",         "allgather", "alltoall", "scatter",
+                                            "reduce_scatter", "scan",      "exscan"};
 
 static int rank, size, in_row;
 
@@ -236,6 +267,15 @@ static void call(int t, void *s, void *r, size_t n, int root)
   case T_SCATTER:
     check(osu_scatter(s, r, n, root), "scatter");
     break;
+  case T_REDUCE_SCATTER:
+    check(osu_reduce_scatter(s, r, n), "reduce_scatter");
+    break;
+  case T_SCAN:
+    check(osu_scan(s, r, n), "scan");
+    break;
+  case T_EXSCAN:
+    check(osu_exscan(s, r, n), "exscan");
+    break;
   default:
     check(osu_alltoall(s, r, n), "alltoall");
     break;
@@ -248,9 +288,10 @@ static void run(int t, size_t bytes, int base_iters, int fresh)
   if (t != T_BARRIER && n == 0)
     return;
   /* Receive buffers of gathers and alltoall hold every rank's part, send buffers of
-   * alltoall and scatter too. */
+   * alltoall, scatter and reduce_scatter too. */
   size_t rbytes = t >= T_GATHER && t <= T_ALLTOALL ? bytes * (size_t)size : bytes;
-  size_t sbytes = t == T_ALLTOALL || t == T_SCATTER ? bytes * (size_t)size : bytes;
+  size_t sbytes =
+      t == T_ALLTOALL || t == T_SCATTER || t == T_REDUCE_SCATTER ? bytes * (size_t)size : bytes;
   bufs_t sb, rb;
   bufs_init(&sb, sbytes, fresh);
   bufs_init(&rb, rbytes, fresh);
