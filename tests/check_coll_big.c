@@ -467,7 +467,7 @@ static void body_big(void)
   TH_CHECK(th_size < 3 || s->big.calls > 0, "expected some calls through the scratch at %d ranks",
            th_size);
   /* The scratch grew to the largest call's need and stays for smaller ones; two ranks
-   * never take one. */
+   * take none for these (their scans do: body_scans). */
   size_t need = th_size < 3 ? 0 : th_size * ((counts[2] * sizeof(double) + 63) / 64 * 64);
   TH_CHECK(th_size < 3 ? s->big.mem.size == 0 : s->big.mem.size >= need,
            "expected a scratch of %s %zu bytes, got %zu", th_size < 3 ? "exactly" : "at least",
@@ -482,6 +482,79 @@ static void body_big(void)
   TH_EQ("sum of ranks", sum, (double)(th_size * (th_size - 1) / 2));
   TH_OK(tubo_comm_free(&c));
   TH_OK(tubo_comm_free(&p2p));
+}
+
+/* scan, exscan and reduce_scatter_block of n elements on the engine: in a flag record, and
+ * past one through the scratch (of two ranks too, but a 2-rank exscan, a bcast from rank
+ * 0), in place and not, the engine's counts checked. Sums of long longs,
+ * exact whatever the order: rank r's data (r + 1)(i + 3), so that scan gives (i + 3)(r + 1)(r + 2)
+ * / 2 and exscan (i + 3) r (r + 1) / 2, rank 0's buffer untouched. reduce_scatter_block of doubles:
+ * bit for bit the allreduce's block. */
+static void cb_scans(tubo_comm_t *c, size_t n)
+{
+  int P = th_size, me = th_rank;
+  shmc_t *s = cb_engine(c);
+  long long *in = th_malloc(n * sizeof(long long)), *out = th_malloc(n * sizeof(long long));
+  int big = n * sizeof(long long) > SHMC_INLINE;
+  for (int ex = 0; ex < 2; ex++) {
+    for (int inplace = 0; inplace < 2; inplace++) {
+      for (size_t i = 0; i < n; i++) {
+        in[i] = (long long)(me + 1) * (long long)(i + 3);
+        out[i] = inplace ? in[i] : -7;
+      }
+      uint64_t before = s->big.calls, direct = s->direct_calls;
+      const void *sb = inplace ? TUBO_IN_PLACE : in;
+      TH_OK(ex ? tubo_exscan(sb, out, n, TUBO_LLONG, TUBO_SUM, c)
+               : tubo_scan(sb, out, n, TUBO_LLONG, TUBO_SUM, c));
+      /* Of two ranks, an exscan is a bcast from rank 0: never through the scratch, and
+       * straight between the buffers where the rule says. */
+      int two = ex && P == 2, reads = two && shmc_direct_for(s, n * sizeof(long long));
+      TH_EQ(ex ? "exscans through the scratch" : "scans through the scratch", s->big.calls - before,
+            (uint64_t)(big && !two));
+      TH_EQ("exscans straight from rank 0's buffer", s->direct_calls - direct, (uint64_t)reads);
+      long long tri = ex ? (long long)me * (me + 1) / 2 : (long long)(me + 1) * (me + 2) / 2;
+      for (size_t i = 0; i < n; i++) {
+        long long want = ex && me == 0 ? (inplace ? in[i] : -7) : tri * (long long)(i + 3);
+        TH_CHECK(out[i] == want, "%s%s of %zu on %d ranks: element %zu is %lld, expected %lld",
+                 ex ? "exscan" : "scan", inplace ? " in place" : "", n, P, i, out[i], want);
+      }
+    }
+  }
+  size_t all = n * (size_t)P;
+  double *d = th_malloc(all * sizeof(double)), *sum = th_malloc(all * sizeof(double));
+  double *blk = th_malloc(all * sizeof(double));
+  cb_fill(d, all, me, 3);
+  TH_OK(tubo_allreduce(d, sum, all, TUBO_DOUBLE, TUBO_SUM, c));
+  int rs_big = n * sizeof(double) * (size_t)P > SHMC_INLINE;
+  for (int inplace = 0; inplace < 2; inplace++) {
+    uint64_t before = s->big.calls;
+    if (inplace) {
+      memcpy(blk, d, all * sizeof(double));
+      TH_OK(tubo_reduce_scatter_block(TUBO_IN_PLACE, blk, n, TUBO_DOUBLE, TUBO_SUM, c));
+    } else {
+      TH_OK(tubo_reduce_scatter_block(d, blk, n, TUBO_DOUBLE, TUBO_SUM, c));
+    }
+    TH_EQ("reduce_scatter_blocks through the scratch", s->big.calls - before, (uint64_t)rs_big);
+    cb_same(inplace ? "reduce_scatter_block in place against the allreduce's block"
+                    : "reduce_scatter_block against the allreduce's block",
+            n, blk, sum + n * (size_t)me);
+  }
+  free(in);
+  free(out);
+  free(d);
+  free(sum);
+  free(blk);
+}
+
+static void body_scans(void)
+{
+  tubo_comm_t *c = cb_dup(NULL, NULL);
+  /* In a record (3 elements: 216 bytes of reduce_scatter_block's 9 blocks), just past one,
+   * and larger than a slot. */
+  size_t counts[3] = {3, SHMC_INLINE / sizeof(double) + 1, (size_t)1 << 14};
+  for (int i = 0; i < 3; i++)
+    cb_scans(c, counts[i]);
+  TH_OK(tubo_comm_free(&c));
 }
 
 /* The scratch refused: a cap below the call's need, then a heap rank 0 filled. Every rank
@@ -663,7 +736,7 @@ static void body_two(void)
 static const th_body_t bodies[] = {
     {"big", body_big, 0},     {"moves", body_moves, 0}, {"refused", body_refused, 0},
     {"wakes", body_wakes, 0}, {"two", body_two, 0},     {"deep", body_deep, TH_SELF_INIT},
-    {NULL, NULL, 0},
+    {"scans", body_scans, 0}, {NULL, NULL, 0},
 };
 
 static Suite *coll_big_suite(void)
@@ -700,6 +773,12 @@ static Suite *coll_big_suite(void)
    * between the buffers, and up to 512 KiB a reduce's root reads the other's data. */
   th_add_job(tc, "two", 2, TH_SHM_RNDV);
   th_add_job(tc, "big", 2, TH_SHM_RNDV);
+  /* scan, exscan and reduce_scatter_block in a record and through the scratch. */
+  for (int n = 2; n <= 9; n += 3)
+    th_add_job(tc, "scans", n, TH_SHM);
+  /* Every size past 1 KiB by single copy: a 2-rank exscan past a record goes straight
+   * from rank 0's buffer. */
+  th_add_job(tc, "scans", 2, TH_SHM_RNDV);
   return s;
 }
 

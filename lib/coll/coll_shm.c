@@ -293,20 +293,20 @@ static int shmc_setup(tubo_comm_t *comm)
   if (s != NULL) {
     s->tmp = malloc((size_t)P * sizeof(struct shmc_line));
     s->parts = malloc((size_t)P * sizeof *s->parts);
-    s->rest = malloc((size_t)P * sizeof *s->rest);
+    s->ranks = malloc((size_t)P * sizeof *s->ranks);
   }
-  if (s == NULL || s->tmp == NULL || s->parts == NULL || s->rest == NULL) {
+  if (s == NULL || s->tmp == NULL || s->parts == NULL || s->ranks == NULL) {
     if (s != NULL) {
       free(s->tmp);
       free(s->parts);
-      free(s->rest);
+      free(s->ranks);
     }
     free(s);
     tubo__objmem_release(&m);
     return TUBO_ENOMEM;
   }
-  for (int r = 1; r < P; r++)
-    s->rest[r - 1] = r;
+  for (int r = 0; r < P; r++)
+    s->ranks[r] = r;
   s->rooted_at = UINT32_MAX; /* no bcast or scatter yet, nor right after a barrier */
   s->seg = m;
   s->P = P;
@@ -329,7 +329,7 @@ static int shmc_setup(tubo_comm_t *comm)
     tubo__objmem_release(&m);
     free(s->tmp);
     free(s->parts);
-    free(s->rest);
+    free(s->ranks);
     free(s);
     return TUBO_ENOMEM;
   }
@@ -361,7 +361,7 @@ static void shmc_teardown(tubo_comm_t *comm)
   tubo__shmc_tree_free(s);
   free(s->tmp);
   free(s->parts);
-  free(s->rest);
+  free(s->ranks);
   free(s);
 }
 
@@ -387,5 +387,8 @@ const tubo__coll_table_t tubo__coll_shm = {
         [TUBO__C_ALLGATHER] = tubo__shmc_allgather,
         [TUBO__C_ALLTOALL] = tubo__shmc_alltoall,
         [TUBO__C_ALLGATHERV] = tubo__shmc_allgatherv,
+        [TUBO__C_REDUCE_SCATTER_BLOCK] = tubo__shmc_reduce_scatter_block,
+        [TUBO__C_SCAN] = tubo__shmc_scan,
+        [TUBO__C_EXSCAN] = tubo__shmc_exscan,
     },
 };

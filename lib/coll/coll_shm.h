@@ -143,7 +143,7 @@ typedef struct shmc {
   unsigned char *slots;    /* [2][P][slot] */
   unsigned char *tmp;      /* private scratch: one record's data per part of a tree */
   unsigned char **parts;   /* private: P part pointers */
-  int *rest;               /* private: the ranks but 0, ascending (P - 1 of them) */
+  int *ranks;              /* private: the ranks 0 .. P - 1, ascending (sets to wait on) */
   /* Rank 0's: the step of its last flat barrier, and the step at which its last bcast or
    * scatter from it began: where that was right after the barrier, its next barrier, ranks
    * sharing cores, publishes last (coll_shm_move.c). */
@@ -410,6 +410,9 @@ int tubo__shmc_alltoall(tubo_comm_t *comm, const tubo__coll_args_t *a);
 int tubo__shmc_allgatherv(tubo_comm_t *comm, const tubo__coll_args_t *a);
 int tubo__shmc_reduce(tubo_comm_t *comm, const tubo__coll_args_t *a);
 int tubo__shmc_allreduce(tubo_comm_t *comm, const tubo__coll_args_t *a);
+int tubo__shmc_scan(tubo_comm_t *comm, const tubo__coll_args_t *a);
+int tubo__shmc_exscan(tubo_comm_t *comm, const tubo__coll_args_t *a);
+int tubo__shmc_reduce_scatter_block(tubo_comm_t *comm, const tubo__coll_args_t *a);
 
 /* The one-copy collectives through the scratch (coll_shm_big.c), for calls the slots
  * would take more than one step for (shmc_one_copy; of alltoall, more than a slot's P-th
@@ -437,6 +440,10 @@ int tubo__shmc_alltoall_direct(shmc_t *s, const tubo__coll_args_t *a);
  * root reading the other rank's data straight from its buffer, then combining it
  * (coll_shm_direct.c); the other rank returns once the root has read it. */
 int tubo__shmc_reduce_direct(shmc_t *s, const tubo__coll_args_t *a);
+/* scan (ex 0) or exscan (ex 1), and reduce_scatter_block, beyond a flag record: through
+ * the scratch, of two ranks too; TUBO__COLL_DECLINE where it cannot be had. */
+int tubo__shmc_scan_big(shmc_t *s, const tubo__coll_args_t *a, int ex);
+int tubo__shmc_reduce_scatter_big(shmc_t *s, const tubo__coll_args_t *a);
 /* Lets the scratch go (teardown). */
 void tubo__shmc_big_free(shmc_t *s);
 

@@ -2,7 +2,8 @@
 /* One-copy collectives (coll_shm.h): bcast, reduce, allreduce, gather, scatter,
  * allgather, allgatherv and alltoall of more ranks than two whose data would take more
  * than one step through the slots go through the communicator's scratch block instead,
- * in a fixed number of steps whatever the size.
+ * in a fixed number of steps whatever the size; so do scan, exscan and
+ * reduce_scatter_block beyond a flag record, of two ranks too.
  *
  * The scratch is a block of the job's shared heap, taken collectively (objmem.h) by the
  * first call that needs it, kept between calls (a process's first touch of a shared page
@@ -31,7 +32,20 @@
  * block q for rank q; scatter: the root, every rank's block); then those that want data
  * wait for its writers (all, or the root) and copy their blocks out, and every rank
  * publishes k2 at once, which says it has done reading, as reduce's k3. allgatherv's parts
- * follow its counts, which every rank knows alike. */
+ * follow its counts, which every rank knows alike.
+ *
+ * scan and exscan, three steps as reduce's: at k1 each rank copies its data into its part;
+ * once all have, rank i turns slice i of every part into the prefix of the parts up to it
+ * (part q's slice becomes part q - 1's op part q's, lowest rank the left operand) and
+ * publishes k2; once all have, each rank copies its prefix out (exscan: the one of the rank
+ * below it; rank 0's buffer stays as it was) and publishes k3. Each element is combined
+ * P - 1 times in all, where a rank combining every rank's data below its own would make
+ * P (P - 1) / 2.
+ *
+ * reduce_scatter_block, two steps: at k1 each rank copies all its P blocks into its part;
+ * once all have, rank i combines block i of every part along the fixed tree (the
+ * allreduce's operands and order: the same bits as its block of an allreduce) into its
+ * buffer and publishes k2, which says it has done reading. */
 #include "config.h"
 
 #include <stdint.h>
@@ -105,23 +119,38 @@ int tubo__shmc_bcast_big(shmc_t *s, const tubo__coll_args_t *a)
   return 0;
 }
 
-int tubo__shmc_reduce_big(shmc_t *s, const tubo__coll_args_t *a, int all)
+/* The first step of the reductions through the scratch: each rank copies len bytes of its
+ * data (none where copy is 0) into its part, of P parts of whole lines, publishes the step
+ * and waits until every rank has. Sets *x and *stride; returns 0, TUBO__COLL_DECLINE (on
+ * every rank alike) or an error. */
+static int shmc_parts_in(shmc_t *s, const tubo__coll_args_t *a, size_t len, int copy,
+                         unsigned char **x, size_t *stride)
 {
-  size_t es = a->t->size, len = a->count * es, stride = shmc_lines(len);
-  if (stride > SIZE_MAX / (size_t)s->P)
+  *stride = shmc_lines(len);
+  if (*stride > SIZE_MAX / (size_t)s->P)
     return TUBO__COLL_DECLINE;
-  int rc = shmc_scratch(s, stride * (size_t)s->P);
+  int rc = shmc_scratch(s, *stride * (size_t)s->P);
   if (rc != 0)
     return rc;
-  unsigned char *x = shmc_scratch_at(s), *last = x + stride * (size_t)(s->P - 1);
-  const unsigned char *in = a->in_place ? a->rbuf : a->sbuf;
+  *x = shmc_scratch_at(s);
   uint32_t k1 = s->step + 1;
   if ((rc = tubo__shmc_guard(s, k1)) != 0)
     return rc;
-  memcpy(x + stride * (size_t)s->me, in, len);
+  if (copy)
+    memcpy(*x + *stride * (size_t)s->me, a->in_place ? a->rbuf : a->sbuf, len);
   tubo__shmc_publish(s, k1, SHMC_WAKE_IF_LAST);
-  if ((rc = tubo__shmc_wait(s, -1, k1)) != 0)
+  return tubo__shmc_wait(s, -1, k1);
+}
+
+int tubo__shmc_reduce_big(shmc_t *s, const tubo__coll_args_t *a, int all)
+{
+  size_t es = a->t->size, len = a->count * es, stride;
+  unsigned char *x;
+  int rc = shmc_parts_in(s, a, len, 1, &x, &stride);
+  if (rc != 0)
     return rc;
+  unsigned char *last = x + stride * (size_t)(s->P - 1);
+  uint32_t k1 = s->step;
   size_t lo, hi;
   tubo__shmc_slice(s, es, a->count, s->me, &lo, &hi);
   if (hi > lo) {
@@ -256,6 +285,56 @@ int tubo__shmc_alltoall_big(shmc_t *s, const tubo__coll_args_t *a)
   for (size_t q = 0; q < P; q++)
     if (q != me)
       memcpy(r + q * len, x + stride * (q * P + me), len);
+  tubo__shmc_publish(s, k1 + 1, SHMC_WAKE_IF_LAST);
+  s->big.calls++;
+  return 0;
+}
+
+int tubo__shmc_scan_big(shmc_t *s, const tubo__coll_args_t *a, int ex)
+{
+  size_t es = a->t->size, len = a->count * es, stride;
+  unsigned char *x;
+  /* exscan needs no prefix of the last rank: its data stays out. */
+  int parts = ex ? s->P - 1 : s->P;
+  int rc = shmc_parts_in(s, a, len, s->me < parts, &x, &stride);
+  if (rc != 0)
+    return rc;
+  uint32_t k1 = s->step;
+  /* Part q's slice becomes the prefix of parts 0..q, left to right: only this rank
+   * touches this slice of any part. */
+  size_t lo, hi;
+  tubo__shmc_slice(s, es, a->count, s->me, &lo, &hi);
+  for (int q = 1; q < parts && hi > lo; q++)
+    tubo__coll_combine(a, x + stride * (size_t)(q - 1) + lo * es, x + stride * (size_t)q + lo * es,
+                       hi - lo);
+  tubo__shmc_publish(s, k1 + 1, SHMC_WAKE_IF_LAST);
+  int from = ex ? s->me - 1 : s->me; /* whose prefix is this rank's result */
+  if (from >= 0) {
+    if ((rc = tubo__shmc_wait(s, -1, k1 + 1)) != 0)
+      return rc;
+    memcpy(a->rbuf, x + stride * (size_t)from, len);
+  }
+  tubo__shmc_publish(s, k1 + 2, SHMC_WAKE_IF_LAST);
+  s->big.calls++;
+  return 0;
+}
+
+int tubo__shmc_reduce_scatter_big(shmc_t *s, const tubo__coll_args_t *a)
+{
+  size_t es = a->t->size, blen = a->count * es;
+  if (blen > SIZE_MAX / (size_t)s->P)
+    return TUBO__COLL_DECLINE;
+  size_t stride;
+  unsigned char *x;
+  int rc = shmc_parts_in(s, a, blen * (size_t)s->P, 1, &x, &stride);
+  if (rc != 0)
+    return rc;
+  uint32_t k1 = s->step;
+  /* This rank's block of every part, along the fixed tree (in place: only this rank
+   * touches that block of any part). */
+  for (int q = 0; q < s->P; q++)
+    s->parts[q] = x + stride * (size_t)q + blen * (size_t)s->me;
+  memcpy(a->rbuf, tubo__shmc_tree(a, s->parts, s->P, a->count), blen);
   tubo__shmc_publish(s, k1 + 1, SHMC_WAKE_IF_LAST);
   s->big.calls++;
   return 0;

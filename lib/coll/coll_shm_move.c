@@ -81,14 +81,14 @@ int tubo__shmc_barrier(tubo_comm_t *comm, const tubo__coll_args_t *a)
      * yielding their core to it (doc/design.md, "Collectives"). The steps are the flat
      * barrier's: only rank 0's order differs, which it alone decides. */
     if (s->me == 0) {
-      if ((rc = tubo__shmc_wait_set(s, s->rest, s->P - 1, k)) != 0)
+      if ((rc = tubo__shmc_wait_set(s, s->ranks + 1, s->P - 1, k)) != 0)
         return rc;
       tubo__shmc_publish(s, k, SHMC_WAKE_IF_LAST);
       s->all_at = k;
       return 0;
     }
     /* Wakes rank 0 when the last of them, in case it waits for them. */
-    tubo__shmc_publish_set(s, k, s->rest, s->P - 1);
+    tubo__shmc_publish_set(s, k, s->ranks + 1, s->P - 1);
     return tubo__shmc_wait(s, -1, k);
   }
   tubo__shmc_publish(s, k, SHMC_WAKE_IF_LAST);
