@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Collective latency in the style of the OSU micro-benchmarks (osu_barrier, osu_bcast,
  * osu_reduce, osu_allreduce, osu_gather, osu_allgather, osu_alltoall, osu_scatter,
- * osu_reduce_scatter, osu_scan, and exscan as scan). One source, built
+ * osu_reduce_scatter, osu_scan, exscan as scan, and the v-forms osu_gatherv, osu_scatterv,
+ * osu_allgatherv, osu_alltoallv, with every rank's count the same). One source, built
  * twice: against tubo (bench/osu_coll_tubo) and, with -DOSU_USE_MPI, against MPI
  * (bench/osu_coll_mpi), through the shim below, so that both time exactly the same loops.
  *
@@ -92,6 +93,30 @@ static int osu_exscan(const void *s, void *r, size_t n)
 {
   return MPI_Exscan(s, r, (int)n, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
 }
+/* The v-forms' counts and displacements (osu_v below). */
+typedef int osu_count_t;
+static osu_count_t *vc, *vd;
+static void osu_v(size_t n, int p);
+static int osu_gatherv(const void *s, void *r, size_t n, int root, int p)
+{
+  osu_v(n, p);
+  return MPI_Gatherv(s, (int)n, MPI_DOUBLE, r, vc, vd, MPI_DOUBLE, root, MPI_COMM_WORLD);
+}
+static int osu_scatterv(const void *s, void *r, size_t n, int root, int p)
+{
+  osu_v(n, p);
+  return MPI_Scatterv(s, vc, vd, MPI_DOUBLE, r, (int)n, MPI_DOUBLE, root, MPI_COMM_WORLD);
+}
+static int osu_allgatherv(const void *s, void *r, size_t n, int p)
+{
+  osu_v(n, p);
+  return MPI_Allgatherv(s, (int)n, MPI_DOUBLE, r, vc, vd, MPI_DOUBLE, MPI_COMM_WORLD);
+}
+static int osu_alltoallv(const void *s, void *r, size_t n, int p)
+{
+  osu_v(n, p);
+  return MPI_Alltoallv(s, vc, vd, MPI_DOUBLE, r, vc, vd, MPI_DOUBLE, MPI_COMM_WORLD);
+}
 static int osu_reduce_time(double *t, double *sum)
 {
   return MPI_Reduce(t, sum, 1, MPI_DOUBLE, MPI_SUM, 0, MPI_COMM_WORLD);
@@ -164,6 +189,30 @@ static int osu_exscan(const void *s, void *r, size_t n)
 {
   return tubo_exscan(s, r, n, TUBO_DOUBLE, TUBO_SUM, TUBO_COMM_WORLD);
 }
+/* The v-forms' counts and displacements (osu_v below). */
+typedef size_t osu_count_t;
+static osu_count_t *vc, *vd;
+static void osu_v(size_t n, int p);
+static int osu_gatherv(const void *s, void *r, size_t n, int root, int p)
+{
+  osu_v(n, p);
+  return tubo_gatherv(s, n, r, vc, vd, TUBO_DOUBLE, root, TUBO_COMM_WORLD);
+}
+static int osu_scatterv(const void *s, void *r, size_t n, int root, int p)
+{
+  osu_v(n, p);
+  return tubo_scatterv(s, vc, vd, r, n, TUBO_DOUBLE, root, TUBO_COMM_WORLD);
+}
+static int osu_allgatherv(const void *s, void *r, size_t n, int p)
+{
+  osu_v(n, p);
+  return tubo_allgatherv(s, n, r, vc, vd, TUBO_DOUBLE, TUBO_COMM_WORLD);
+}
+static int osu_alltoallv(const void *s, void *r, size_t n, int p)
+{
+  osu_v(n, p);
+  return tubo_alltoallv(s, vc, vd, r, vc, vd, TUBO_DOUBLE, TUBO_COMM_WORLD);
+}
 static int osu_reduce_time(double *t, double *sum)
 {
   return tubo_reduce(t, sum, 1, TUBO_DOUBLE, TUBO_SUM, 0, TUBO_COMM_WORLD);
@@ -174,6 +223,22 @@ static int osu_max_time(double *t, double *max)
 }
 #endif
 /* ---- End of the shim ---- */
+
+/* The v-forms' counts and displacements: every block n elements, in rank order. */
+static void osu_v(size_t n, int p)
+{
+  for (int q = 0; q < p; q++) {
+    vc[q] = (osu_count_t)n;
+    vd[q] = (osu_count_t)(n * (size_t)q);
+  }
+}
+
+static int osu_v_alloc(int p)
+{
+  vc = malloc((size_t)p * sizeof *vc);
+  vd = malloc((size_t)p * sizeof *vd);
+  return vc != NULL && vd != NULL ? 0 : -1;
+}
 
 enum {
   T_BARRIER,
@@ -187,11 +252,16 @@ enum {
   T_REDUCE_SCATTER,
   T_SCAN,
   T_EXSCAN,
+  T_GATHERV,
+  T_SCATTERV,
+  T_ALLGATHERV,
+  T_ALLTOALLV,
   T_N
 };
-static const char *const test_names[T_N] = {"barrier",        "bcast",     "reduce",   "allreduce",
-                                            "gather",         "allgather", "alltoall", "scatter",
-                                            "reduce_scatter", "scan",      "exscan"};
+static const char *const test_names[T_N] = {"barrier",        "bcast",      "reduce",   "allreduce",
+                                            "gather",         "allgather",  "alltoall", "scatter",
+                                            "reduce_scatter", "scan",       "exscan",   "gatherv",
+                                            "scatterv",       "allgatherv", "alltoallv"};
 
 static int rank, size, in_row;
 
@@ -276,6 +346,18 @@ static void call(int t, void *s, void *r, size_t n, int root)
   case T_EXSCAN:
     check(osu_exscan(s, r, n), "exscan");
     break;
+  case T_GATHERV:
+    check(osu_gatherv(s, r, n, root, size), "gatherv");
+    break;
+  case T_SCATTERV:
+    check(osu_scatterv(s, r, n, root, size), "scatterv");
+    break;
+  case T_ALLGATHERV:
+    check(osu_allgatherv(s, r, n, size), "allgatherv");
+    break;
+  case T_ALLTOALLV:
+    check(osu_alltoallv(s, r, n, size), "alltoallv");
+    break;
   default:
     check(osu_alltoall(s, r, n), "alltoall");
     break;
@@ -287,11 +369,14 @@ static void run(int t, size_t bytes, int base_iters, int fresh)
   size_t n = bytes / sizeof(double);
   if (t != T_BARRIER && n == 0)
     return;
-  /* Receive buffers of gathers and alltoall hold every rank's part, send buffers of
-   * alltoall, scatter and reduce_scatter too. */
-  size_t rbytes = t >= T_GATHER && t <= T_ALLTOALL ? bytes * (size_t)size : bytes;
-  size_t sbytes =
-      t == T_ALLTOALL || t == T_SCATTER || t == T_REDUCE_SCATTER ? bytes * (size_t)size : bytes;
+  /* Receive buffers of gathers and alltoalls hold every rank's part, send buffers of
+   * alltoalls, scatters and reduce_scatter too. */
+  int rall =
+      (t >= T_GATHER && t <= T_ALLTOALL) || t == T_GATHERV || t == T_ALLGATHERV || t == T_ALLTOALLV;
+  int sall = t == T_ALLTOALL || t == T_SCATTER || t == T_REDUCE_SCATTER || t == T_SCATTERV ||
+             t == T_ALLTOALLV;
+  size_t rbytes = rall ? bytes * (size_t)size : bytes;
+  size_t sbytes = sall ? bytes * (size_t)size : bytes;
   bufs_t sb, rb;
   bufs_init(&sb, sbytes, fresh);
   bufs_init(&rb, rbytes, fresh);
@@ -357,6 +442,7 @@ int main(int argc, char **argv)
       sizes[nsizes++] = s;
   check(osu_init(&argc, &argv), "init");
   osu_rank_size(&rank, &size);
+  check(osu_v_alloc(size), "allocation of the v-forms' counts");
   for (int t = 0; t < T_N; t++) {
     if (!tests[t])
       continue;
