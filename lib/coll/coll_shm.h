@@ -430,8 +430,8 @@ int tubo__shmc_alltoall_big(shmc_t *s, const tubo__coll_args_t *a);
 int tubo__shmc_scatter_direct(shmc_t *s, const tubo__coll_args_t *a);
 /* Of two ranks, where shmc_direct_for says so: bcast and gather, each rank copying half
  * straight between the two buffers (the root's or the sender's reads or writes the
- * other's); allgather and alltoall (not in place), each rank reading its blocks straight
- * from the other's buffer (coll_shm_direct.c). */
+ * other's); allgather, allgatherv (for its largest block) and alltoall (not in place),
+ * each rank reading its blocks straight from the other's buffer (coll_shm_direct.c). */
 int tubo__shmc_bcast_direct(shmc_t *s, const tubo__coll_args_t *a);
 int tubo__shmc_gather_direct(shmc_t *s, const tubo__coll_args_t *a);
 int tubo__shmc_allgather_direct(shmc_t *s, const tubo__coll_args_t *a);

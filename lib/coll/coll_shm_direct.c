@@ -19,11 +19,10 @@
  * the other rank writes all of its block into the root's buffer while the root copies its
  * own block; each publishes k2 and returns once the other has. One rank reading all of a
  * 1 MiB bcast alone took longer than the slots' pieces, whose copy in and copy out
- * overlap; halves keep both ranks copying. allgather and alltoall, two steps: each names
- * its send buffer at k1 and reads its block(s) from the other's at once, publishes k2,
- * and returns once the other is done reading its buffer. At every step a rank whose copy
- * failed publishes all the same, the error in its record, and the other then fails too
- * (TUBO_EPEER).
+ * overlap; halves keep both ranks copying. allgather, allgatherv and alltoall, two steps: each
+ * names its send buffer at k1 and reads its block(s) from the other's at once, publishes k2, and
+ * returns once the other is done reading its buffer. At every step a rank whose copy failed
+ * publishes all the same, the error in its record, and the other then fails too (TUBO_EPEER).
  *
  * reduce of two ranks (up to SHMC_REDUCE_DIRECT_MAX), one step: the other rank names its
  * data; the root reads it all, publishes the step (the other returns) and then combines,
@@ -152,22 +151,28 @@ int tubo__shmc_scatter_direct(shmc_t *s, const tubo__coll_args_t *a)
  * alltoall, rank q's block for this rank lies at me * len of q's buffer; else at 0. */
 static int shmc_moves_direct(shmc_t *s, const tubo__coll_args_t *a, int each)
 {
-  size_t P = (size_t)s->P, me = (size_t)s->me;
-  size_t len = a->count * a->t->size;
+  size_t P = (size_t)s->P, me = (size_t)s->me, es = a->t->size;
+  size_t len = a->count * es;
+  /* allgatherv: block q is rcounts[q] elements at rdispls[q], which every rank knows. */
+  int v = a->rcounts != NULL;
+  size_t my_at = v ? a->rdispls[me] * es : me * len, my_len = v ? a->rcounts[me] * es : len;
   unsigned char *r = a->rbuf;
-  const unsigned char *send = a->in_place ? r + (each ? 0 : me * len) : a->sbuf;
+  const unsigned char *send = a->in_place ? r + (each ? 0 : my_at) : a->sbuf;
+  size_t named = each ? P * len : a->in_place ? my_len : len;
   uint32_t k1 = s->step + 1, k2 = k1 + 1;
   int rc = 0, rc2;
   s->direct_calls++;
-  if ((rc2 = shmc_publish_name(s, k1, send, each ? P * len : len, SHMC_WAKE_IF_LAST)) != 0)
+  if ((rc2 = shmc_publish_name(s, k1, send, named, SHMC_WAKE_IF_LAST)) != 0)
     return rc2;
   if (!a->in_place)
-    memcpy(r + me * len, send + (each ? me * len : 0), len);
+    tubo__coll_copy(r + my_at, send + (each ? me * len : 0), shmc_min(len, my_len));
   if ((rc2 = tubo__shmc_wait(s, -1, k1)) != 0)
     return rc2;
-  for (size_t q = 0; q < P && rc == 0; q++)
-    if (q != me)
-      rc = shmc_read_named(s, (int)q, k1, each ? me * len : 0, r + q * len, len);
+  for (size_t q = 0; q < P && rc == 0; q++) {
+    size_t at = v ? a->rdispls[q] * es : q * len, n = v ? a->rcounts[q] * es : len;
+    if (q != me && n > 0)
+      rc = shmc_read_named(s, (int)q, k1, each ? me * len : 0, r + at, n);
+  }
   if ((rc2 = tubo__shmc_guard_line(s, k2)) != 0)
     return rc2;
   shmc_publish_rc(s, k2, rc, SHMC_WAKE_IF_LAST);

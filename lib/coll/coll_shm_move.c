@@ -282,6 +282,8 @@ int tubo__shmc_allgatherv(tubo_comm_t *comm, const tubo__coll_args_t *a)
   for (int q = 0; q < s->P; q++)
     max = bytes_of(a, a->rcounts[q]) > max ? bytes_of(a, a->rcounts[q]) : max;
   int rc;
+  if (shmc_direct_for(s, max))
+    return tubo__shmc_allgather_direct(s, a);
   if (shmc_one_copy(s, max) && (rc = tubo__shmc_gather_big(s, a, -1)) != TUBO__COLL_DECLINE)
     return rc;
   if (!a->in_place) {
