@@ -144,11 +144,12 @@ int tubo__shmc_scatter_direct(shmc_t *s, const tubo__coll_args_t *a)
   return shmc_rooted_direct(s, a->root, src, len * (size_t)s->P, at, dst, len);
 }
 
-/* allgather and alltoall, two steps: at k1 every rank names its buffer in its record;
- * once all have, each reads its blocks (block q of len bytes: at off(q) of rank q's buffer,
- * into rbuf + q * len), then publishes k2 with the result of its reads, and returns once
- * every rank is at k2, done reading its buffer, failing where any read failed. each:
- * alltoall, rank q's block for this rank lies at me * len of q's buffer; else at 0. */
+/* allgather, allgatherv and alltoall, two steps: at k1 every rank names its buffer in its
+ * record; once all have, each reads its blocks (block q: at off(q) of rank q's buffer, into
+ * rbuf + q * len, or of allgatherv rcounts[q] elements at rdispls[q]), then publishes k2
+ * with the result of its reads, and returns once every rank is at k2, done reading its
+ * buffer, failing where any read failed. each: alltoall, rank q's block for this rank lies
+ * at me * len of q's buffer; else at 0. */
 static int shmc_moves_direct(shmc_t *s, const tubo__coll_args_t *a, int each)
 {
   size_t P = (size_t)s->P, me = (size_t)s->me, es = a->t->size;
@@ -239,13 +240,13 @@ int tubo__shmc_gather_direct(shmc_t *s, const tubo__coll_args_t *a)
 {
   size_t len = a->count * a->t->size;
   int root = a->root, x = 1 - root;
-  unsigned char *r = s->me == root ? a->rbuf : NULL;
-  int rc = shmc_pair_name(s, x, a->sbuf, r != NULL ? r + (size_t)x * len : NULL, len);
+  unsigned char *r = s->me == root ? a->rbuf : NULL, *dst = r != NULL ? r + (size_t)x * len : NULL;
+  int rc = shmc_pair_name(s, x, a->sbuf, dst, len);
   if (rc != 0)
     return rc;
   if (s->me == root && !a->in_place)
     memcpy(r + (size_t)root * len, a->sbuf, len);
-  return shmc_pair_move(s, x, a->sbuf, r != NULL ? r + (size_t)x * len : NULL, len, 0);
+  return shmc_pair_move(s, x, a->sbuf, dst, len, 0);
 }
 
 int tubo__shmc_allgather_direct(shmc_t *s, const tubo__coll_args_t *a)

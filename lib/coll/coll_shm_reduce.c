@@ -17,22 +17,23 @@
 
 #include "coll/coll_shm.h"
 
-/* The tree over every rank's data of step k (len bytes, count elements) into out; mine
- * (not out) holds this rank's. */
-static void shmc_inline_tree(shmc_t *s, const tubo__coll_args_t *a, uint32_t k, size_t len,
-                             const void *mine, void *out)
+/* The tree over every rank's data of step k, count elements (len bytes) at off bytes into
+ * each record, into out; mine (not out) holds this rank's whole record. */
+static void shmc_inline_tree(shmc_t *s, const tubo__coll_args_t *a, uint32_t k, size_t off,
+                             size_t len, size_t count, const void *mine, void *out)
 {
+  const unsigned char *d0 = shmc_data_of(s, 0, k, mine), *d1 = shmc_data_of(s, 1, k, mine);
   if (s->P == 2) {
     /* rank 0's value op rank 1's, computed in out. */
-    memcpy(out, shmc_data_of(s, 1, k, mine), len);
-    tubo__op_apply(a->op, a->t, shmc_data_of(s, 0, k, mine), out, a->count);
+    memcpy(out, d1 + off, len);
+    tubo__op_apply(a->op, a->t, d0 + off, out, count);
     return;
   }
   for (int q = 0; q < s->P; q++) {
     s->parts[q] = shmc_tmp(s, q);
-    memcpy(s->parts[q], shmc_data_of(s, q, k, mine), len);
+    memcpy(s->parts[q], (const unsigned char *)shmc_data_of(s, q, k, mine) + off, len);
   }
-  memcpy(out, tubo__shmc_tree(a, s->parts, s->P, a->count), len);
+  memcpy(out, tubo__shmc_tree(a, s->parts, s->P, count), len);
 }
 
 static int shmc_reduce_inline(shmc_t *s, const tubo__coll_args_t *a, int all)
@@ -55,7 +56,7 @@ static int shmc_reduce_inline(shmc_t *s, const tubo__coll_args_t *a, int all)
   unsigned char own[SHMC_INLINE];
   if (in == a->rbuf)
     in = memcpy(own, in, len);
-  shmc_inline_tree(s, a, k, len, in, a->rbuf);
+  shmc_inline_tree(s, a, k, 0, len, a->count, in, a->rbuf);
   return 0;
 }
 
@@ -327,21 +328,19 @@ int tubo__shmc_reduce_scatter_block(tubo_comm_t *comm, const tubo__coll_args_t *
   if (blen > SHMC_INLINE / (size_t)s->P)
     return tubo__shmc_reduce_scatter_big(s, a);
   const unsigned char *in = a->in_place ? a->rbuf : a->sbuf;
+  size_t all = blen * (size_t)s->P;
   uint32_t k = s->step + 1;
   int rc;
   if ((rc = tubo__shmc_guard_line(s, k)) != 0)
     return rc;
-  memcpy(shmc_line(s, s->me, k)->data, in, blen * (size_t)s->P);
+  memcpy(shmc_line(s, s->me, k)->data, in, all);
   tubo__shmc_publish(s, k, SHMC_WAKE_IF_LAST);
   if ((rc = tubo__shmc_wait(s, -1, k)) != 0)
     return rc;
-  /* Copies, which the tree overwrites; this rank's own from its buffer, read before the
-   * result overwrites it in place. */
-  for (int q = 0; q < s->P; q++) {
-    s->parts[q] = shmc_tmp(s, q);
-    const unsigned char *d = shmc_data_of(s, q, k, in);
-    memcpy(s->parts[q], d + blen * (size_t)s->me, blen);
-  }
-  memcpy(a->rbuf, tubo__shmc_tree(a, s->parts, s->P, a->count), blen);
+  /* In place, the result overwrites this rank's data before it is read: a copy. */
+  unsigned char own[SHMC_INLINE];
+  if (in == a->rbuf)
+    in = memcpy(own, in, all);
+  shmc_inline_tree(s, a, k, blen * (size_t)s->me, blen, a->count, in, a->rbuf);
   return 0;
 }

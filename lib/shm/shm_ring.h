@@ -105,7 +105,8 @@ static inline int tubo__shm_prefetch_ok(uint64_t pos, uint32_t dist, uint64_t he
 
 /* A receiver's read-ahead. A receiver behind its sender takes a cache miss at every slot,
  * each last written by the sender's core: asking for the slot dist positions ahead lets
- * those misses overlap (8 B blocking sends streamed 1.3x faster, doc/benchmarks.md). But a
+ * those misses overlap (8 B blocking sends between two cores of an Intel VM streamed 1.05-1.11x
+ * faster, 1.12-1.47x in a slower state of the host: doc/benchmarks.md). But a
  * slot the sender has not filled yet must not be asked for: the sender's store would then
  * wait for the line to come back, as it would in every ping-pong. So the receiver asks
  * only for slots it knows filled: now and then it reads one stamp probe positions ahead
