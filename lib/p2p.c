@@ -250,8 +250,8 @@ static int send_go(tubo__world_t *w, tubo_request_t *r, tubo_request_t **req)
   return 0;
 }
 
-int tubo__isend_ctx(tubo_comm_t *comm, uint16_t ctx, const void *buf, size_t len, int dest, int tag,
-                    tubo_request_t **req)
+int tubo__isend_ctx_chan(tubo_comm_t *comm, uint16_t ctx, const void *buf, size_t len, int dest,
+                         int tag, int chan, tubo_request_t **req)
 {
   tubo__world_t *w = comm->w;
   tubo_request_t *r = tubo__req_alloc(w);
@@ -259,7 +259,14 @@ int tubo__isend_ctx(tubo_comm_t *comm, uint16_t ctx, const void *buf, size_t len
     return TUBO_ENOMEM;
   send_init(r, comm, buf, len, dest, tag);
   r->ctx = ctx;
+  r->chan = (uint8_t)chan;
   return send_go(w, r, req);
+}
+
+int tubo__isend_ctx(tubo_comm_t *comm, uint16_t ctx, const void *buf, size_t len, int dest, int tag,
+                    tubo_request_t **req)
+{
+  return tubo__isend_ctx_chan(comm, ctx, buf, len, dest, tag, 0, req);
 }
 
 static int wait_impl(tubo_request_t **req, tubo_status_t *status, const char *fn, int pooled);

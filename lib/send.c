@@ -348,7 +348,8 @@ int tubo__send_start(tubo__world_t *w, tubo_request_t *r)
     }
   } else if (r->pooled && len > w->peers[r->peer].frame_max && send_from_heap(w, r)) {
     r->proto = TUBO__SP_RTS;
-  } else if (r->pooled && len >= pe->rndv_gate && send_single_copy(r, pe, len, w->adapt_period)) {
+  } else if (r->pooled && !r->chan && len >= pe->rndv_gate &&
+             send_single_copy(r, pe, len, w->adapt_period)) {
     r->proto = TUBO__SP_RTS;
     r->off = (uint64_t)(uintptr_t)r->buf;
   } else if (len <= w->peers[r->peer].frame_max)

@@ -114,6 +114,7 @@ struct tubo_request {
   uint32_t id;     /* pool index and generation, named in RTS and FIN frames */
   uint8_t reading; /* recv: its transport takes the message in (read_start) */
   uint8_t loan;    /* recv: a TUBO__RL_* of tubo_recv_loan's, else 0 */
+  uint8_t chan;    /* send: through the channel even where single copy would take it */
   uint16_t ctx;
   int32_t tag; /* send: the tag; recv: the tag to match (or TUBO_ANY_TAG) */
   int peer;    /* world rank: send destination, recv source (or TUBO_ANY_SOURCE) */
@@ -627,7 +628,10 @@ static inline tubo__tport_t *tubo__tport_of(tubo__world_t *w, int peer)
 
 /* Point-to-point on a context of comm without checking anything (the collectives', whose
  * calls checked their arguments): as tubo_isend and tubo_irecv. Returns 0 or
- * TUBO_ENOMEM. */
+ * TUBO_ENOMEM. A send with chan 1 keeps to the channel (not from the heap) where single
+ * copy would take it: the sender's choice, as every protocol's (coll_shm_gatherv.c). */
+int tubo__isend_ctx_chan(tubo_comm_t *comm, uint16_t ctx, const void *buf, size_t len, int dest,
+                         int tag, int chan, tubo_request_t **req);
 int tubo__isend_ctx(tubo_comm_t *comm, uint16_t ctx, const void *buf, size_t len, int dest, int tag,
                     tubo_request_t **req);
 int tubo__irecv_ctx(tubo_comm_t *comm, uint16_t ctx, void *buf, size_t cap, int source, int tag,
