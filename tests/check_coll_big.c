@@ -735,10 +735,139 @@ static void body_two(void)
   free(in), free(out), free(want), free(in0);
 }
 
+/* The way the engine's gatherv sends a block of len bytes, as coll_shm_gatherv.c states
+ * it: in the sender's record up to 232 bytes (of two ranks, what fits the flag's line: 40);
+ * of two ranks where the direct paths take the size, read by the root from the sender's
+ * buffer up to 256 KiB, beyond written by the sender into the root's; else through the
+ * sender's slot up to a slot; else a message. 0 record, 1 slot, 2 read, 3 write, 4
+ * message. */
+static int cb_v_way(const shmc_t *s, size_t len)
+{
+  if (len <= 232 && (s->P > 2 || len <= 40))
+    return 0;
+  if (s->P == 2 && shmc_direct_for(s, len))
+    return len <= ((size_t)256 << 10) ? 2 : 3;
+  return len <= s->slot ? 1 : 4;
+}
+
+/* gatherv to every root (in place at even roots) of blocks around base bytes: rank q sends
+ * base + 3 q bytes (rank 1 none where base is 0), placed backwards with gaps that must stay
+ * as they were; twice in a row with no barrier. The root's count of the ways it took the
+ * blocks must match the rule. */
+static void cb_gathervs(tubo_comm_t *c, size_t base)
+{
+  int P = th_size, me = th_rank;
+  shmc_t *s = cb_engine(c);
+  size_t *counts = th_malloc((size_t)P * sizeof(size_t)),
+         *displs = th_malloc((size_t)P * sizeof(size_t));
+  size_t end = 0;
+  for (int q = P - 1; q >= 0; q--) {
+    counts[q] = base + (size_t)q * 3;
+    displs[q] = end + 64;
+    end = displs[q] + counts[q];
+  }
+  unsigned char *sb = th_malloc(counts[me] + 1), *rb = th_malloc(end + 64);
+  for (int root = 0; root < P; root++) {
+    uint64_t ways[5];
+    memcpy(ways, s->v_ways, sizeof ways);
+    for (int k = 0; k < 2; k++) {
+      int inplace = me == root && root % 2 == 0;
+      memset(rb, 0xee, end + 64);
+      cb_make(inplace ? rb + displs[me] : sb, me, root, counts[me], 40 + k);
+      TH_OK(tubo_gatherv(inplace ? TUBO_IN_PLACE : sb, counts[me], me == root ? rb : NULL, counts,
+                         displs, TUBO_BYTE, root, c));
+      for (int q = 0; q < P && me == root; q++)
+        cb_block(inplace ? "gatherv in place" : "gatherv", 40 + k, rb + displs[q], q, root,
+                 counts[q]);
+      for (size_t i = 0, q = (size_t)P; me == root && i < end + 64; i++) {
+        int gap = 1;
+        for (q = 0; q < (size_t)P && gap; q++)
+          gap = !(i >= displs[q] && i < displs[q] + counts[q]);
+        if (gap && rb[i] != 0xee)
+          TH_CHECK(0, "gatherv of %zu to %d: byte %zu between the blocks: expected 0xee, got %u",
+                   base, root, i, (unsigned)rb[i]);
+      }
+    }
+    if (me != root)
+      continue;
+    uint64_t want[5] = {0, 0, 0, 0, 0};
+    for (int q = 0; q < P; q++)
+      if (q != root)
+        want[cb_v_way(s, counts[q])] += 2;
+    const char *names[5] = {"in the record", "through the slot", "read from the sender's buffer",
+                            "written into the root's", "as a message"};
+    for (int w = 0; w < 5; w++) {
+      char what[160];
+      snprintf(what, sizeof what, "gatherv blocks around %zu bytes to %d taken %s", base, root,
+               names[w]);
+      TH_EQ(what, s->v_ways[w] - ways[w], want[w]);
+    }
+  }
+  free(counts), free(displs), free(sb), free(rb);
+}
+
+/* Counts that disagree: every sender sends extra bytes more than the root's count for it
+ * (extra < 0: fewer), so that the sender's way and the size the root expects may differ.
+ * The root gets TUBO_ETRUNC where any sent more, its count's bytes of each block (where
+ * fewer, the rest untouched), the senders 0, and nobody waits for ever: a gatherv and a
+ * barrier after it work. */
+static void cb_gatherv_wrong(tubo_comm_t *c, size_t base, long extra)
+{
+  int P = th_size, me = th_rank, root = P - 1;
+  size_t *counts = th_malloc((size_t)P * sizeof(size_t)),
+         *displs = th_malloc((size_t)P * sizeof(size_t));
+  for (int q = 0; q < P; q++) {
+    counts[q] = base;
+    displs[q] = (size_t)q * (base + 64);
+  }
+  size_t sent = me == root ? base : (size_t)((long)base + extra), total = (size_t)P * (base + 64);
+  unsigned char *sb = th_malloc(sent + 1), *rb = th_malloc(total);
+  memset(rb, 0xee, total);
+  cb_make(sb, me, root, sent, 50);
+  TH_EXPECT_RC(tubo_gatherv(sb, sent, me == root ? rb : NULL, counts, displs, TUBO_BYTE, root, c),
+               me == root && extra > 0 ? TUBO_ETRUNC : 0);
+  for (int q = 0; q < P && me == root; q++) {
+    size_t got = q == root || extra > 0 ? base : (size_t)((long)base + extra);
+    cb_block("gatherv of counts that disagree", 50, rb + displs[q], q, root, got);
+    for (size_t i = got; i < base + 64; i++)
+      if (rb[displs[q] + i] != 0xee)
+        TH_CHECK(0,
+                 "gatherv of %zu (senders %+ld): byte %zu past rank %d's %zu: expected 0xee, "
+                 "got %u",
+                 base, extra, i, q, got, (unsigned)rb[displs[q] + i]);
+  }
+  free(sb), free(rb), free(counts), free(displs);
+  cb_gathervs(c, 8);
+  TH_OK(tubo_barrier(c));
+}
+
+/* gatherv in the shared-memory engine: every way a block travels, and around each
+ * threshold, then counts that disagree across the thresholds. */
+static void body_gatherv(void)
+{
+  tubo_comm_t *c = cb_dup(NULL, NULL);
+  shmc_t *s = cb_engine(c);
+  /* Rank q sends base + 3 q: 37 and 40 fit the flag's line, 229 and 232 a record. */
+  size_t sizes[10] = {0, 8, 37, 38, 229, 230, 4096};
+  sizes[7] = s->slot - 2 * (size_t)th_size;
+  sizes[8] = s->slot + 1;
+  sizes[9] = ((size_t)1 << 20) + 3;
+  for (size_t i = 0; i < 10; i++)
+    cb_gathervs(c, sizes[i]);
+  cb_gatherv_wrong(c, 8, 300);              /* the root expects a record's, gets a slot's */
+  cb_gatherv_wrong(c, 300, -280);           /* the other way */
+  cb_gatherv_wrong(c, s->slot, 64);         /* a slot's, gets a message */
+  cb_gatherv_wrong(c, s->slot + 100, -200); /* a message's, gets a slot's */
+  cb_gatherv_wrong(c, 70000, 70000);        /* a message or a read, longer */
+  cb_gatherv_wrong(c, 300000, 100000);      /* a message or a write, longer */
+  cb_gatherv_wrong(c, 600000, -100000);     /* a message or a write, shorter */
+  TH_OK(tubo_comm_free(&c));
+}
+
 static const th_body_t bodies[] = {
-    {"big", body_big, 0},     {"moves", body_moves, 0}, {"refused", body_refused, 0},
-    {"wakes", body_wakes, 0}, {"two", body_two, 0},     {"deep", body_deep, TH_SELF_INIT},
-    {"scans", body_scans, 0}, {NULL, NULL, 0},
+    {"big", body_big, 0},     {"moves", body_moves, 0},     {"refused", body_refused, 0},
+    {"wakes", body_wakes, 0}, {"two", body_two, 0},         {"deep", body_deep, TH_SELF_INIT},
+    {"scans", body_scans, 0}, {"gatherv", body_gatherv, 0}, {NULL, NULL, 0},
 };
 
 static Suite *coll_big_suite(void)
@@ -781,6 +910,13 @@ static Suite *coll_big_suite(void)
   /* Every size past 1 KiB by single copy: a 2-rank exscan past a record goes straight
    * from rank 0's buffer. */
   th_add_job(tc, "scans", 2, TH_SHM_RNDV);
+  /* gatherv: each sender's way from its size alone (record, slot, message), of two ranks
+   * also read from its buffer where single copy takes the size, and counts that disagree. */
+  th_add_job(tc, "gatherv", 2, TH_SHM);
+  th_add_job(tc, "gatherv", 2, TH_SHM_RNDV);
+  th_add_job(tc, "gatherv", 4, TH_SHM);
+  th_add_job(tc, "gatherv", 9, TH_SHM);
+  th_add_job(tc, "gatherv", 5, TH_SHM_COPY);
   return s;
 }
 

@@ -97,19 +97,26 @@ static int coll_reserve(tubo__coll_req_t *c)
   return 0;
 }
 
-void tubo__coll_send(tubo__coll_req_t *c, const void *buf, size_t len, int peer, int step)
+void tubo__coll_send_chan(tubo__coll_req_t *c, const void *buf, size_t len, int peer, int step,
+                          int chan)
 {
   if (c->done)
     return;
   tubo_request_t *r;
   int rc = coll_reserve(c);
   if (rc == 0)
-    rc = tubo__isend_ctx(c->comm, c->comm->ctx_coll, buf, len, peer, coll_tag(c, step), &r);
+    rc = tubo__isend_ctx_chan(c->comm, c->comm->ctx_coll, buf, len, peer, coll_tag(c, step), chan,
+                              &r);
   if (rc != 0) {
     tubo__coll_finish(c, rc);
     return;
   }
   c->rq[c->nrq++] = r;
+}
+
+void tubo__coll_send(tubo__coll_req_t *c, const void *buf, size_t len, int peer, int step)
+{
+  tubo__coll_send_chan(c, buf, len, peer, step, 0);
 }
 
 void tubo__coll_recv(tubo__coll_req_t *c, void *buf, size_t len, int peer, int step)
@@ -125,6 +132,19 @@ void tubo__coll_recv(tubo__coll_req_t *c, void *buf, size_t len, int peer, int s
     return;
   }
   c->rq[c->nrq++] = r;
+}
+
+void tubo__coll_unpost(tubo__coll_req_t *c, tubo_request_t *r)
+{
+  for (int i = 0; i < c->nrq; i++) {
+    if (c->rq[i] != r)
+      continue;
+    tubo__req_cancel(r, TUBO_EPEER);
+    tubo__req_free(c->w, r);
+    memmove(c->rq + i, c->rq + i + 1, (size_t)(c->nrq - i - 1) * sizeof *c->rq);
+    c->nrq--;
+    return;
+  }
 }
 
 int tubo__coll_reqs_done(tubo__coll_req_t *c)

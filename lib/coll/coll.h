@@ -139,6 +139,11 @@ int tubo__coll_start(tubo__coll_req_t *c, tubo_request_t **req);
  * of c: its tag names c's number and the phase. Errors end c. */
 void tubo__coll_send(tubo__coll_req_t *c, const void *buf, size_t len, int peer, int step);
 void tubo__coll_recv(tubo__coll_req_t *c, void *buf, size_t len, int peer, int step);
+/* A send of c that keeps to the channel where chan is 1 (world.h: tubo__isend_ctx_chan). */
+void tubo__coll_send_chan(tubo__coll_req_t *c, const void *buf, size_t len, int peer, int step,
+                          int chan);
+/* Cancels r, a receive c posted that no message will match, and forgets it. */
+void tubo__coll_unpost(tubo__coll_req_t *c, tubo_request_t *r);
 /* Whether every request c posted has completed (they are then freed); a failed one ends
  * c with its error. */
 int tubo__coll_reqs_done(tubo__coll_req_t *c);

@@ -37,6 +37,18 @@ static int shmc_ready(const shmc_t *s, const int *set, int n, uint32_t k)
   return 1;
 }
 
+/* shmc_ready, or where any is set, whether at least one rank of the set has (a set of
+ * other ranks). */
+static int shmc_ready_of(const shmc_t *s, const int *set, int n, uint32_t k, int any)
+{
+  if (!any)
+    return shmc_ready(s, set, n, k);
+  for (int i = 0; i < n; i++)
+    if (shmc_at(s, set[i], k))
+      return 1;
+  return 0;
+}
+
 /* Stores step k in this rank's line, then wakes the sleepers on k's bell when wake_all
  * says so, or when every rank of set[0..n) has published k (this one was the last of
  * them). */
@@ -111,7 +123,7 @@ static int shmc_left_before(const shmc_t *s, int q, uint32_t k)
 }
 
 /* Sleeps on step k's bell until woken, or SHMC_SLEEP_MS; then looks at the job's health. */
-static int shmc_sleep(shmc_t *s, const int *set, int n, uint32_t k)
+static int shmc_sleep(shmc_t *s, const int *set, int n, uint32_t k, int any)
 {
   tubo__world_t *w = s->comm->w;
   struct shmc_ctl *bell = shmc_bell(s, k);
@@ -120,7 +132,7 @@ static int shmc_sleep(shmc_t *s, const int *set, int n, uint32_t k)
   s->slept++;
   if (shmc_asym)
     tubo__os_fence_remote(); /* every publisher's last store is now visible */
-  if (!shmc_ready(s, set, n, k))
+  if (!shmc_ready_of(s, set, n, k, any))
     tubo__os_futex_wait(&bell->bell, gen, SHMC_SLEEP_MS);
   atomic_fetch_sub_explicit(&bell->sleepers, 1, memory_order_seq_cst);
   if (!shmc_flags_sane(s, set, n, k))
@@ -147,17 +159,18 @@ static void shmc_saw_all(shmc_t *s, const int *set, uint32_t k)
     s->all_at = k;
 }
 
-int tubo__shmc_wait_set(shmc_t *s, const int *set, int n, uint32_t k)
+static int shmc_wait_of(shmc_t *s, const int *set, int n, uint32_t k, int any)
 {
-  if (shmc_ready(s, set, n, k)) {
-    shmc_saw_all(s, set, k);
+  if (shmc_ready_of(s, set, n, k, any)) {
+    if (!any)
+      shmc_saw_all(s, set, k);
     return 0;
   }
   tubo__world_t *w = s->comm->w;
   tubo__waiter_t wt = {0, 0, 0};
   int rc = 0;
   for (unsigned spins = 1;; spins++) {
-    if (shmc_ready(s, set, n, k))
+    if (shmc_ready_of(s, set, n, k, any))
       break;
     /* Now and then, and at every poll where the policy yields (a system call anyway):
      * the rank's other work (point-to-point, non-blocking collectives, served objects),
@@ -173,17 +186,27 @@ int tubo__shmc_wait_set(shmc_t *s, const int *set, int n, uint32_t k)
       continue;
     uint64_t now = tubo__os_now_ns();
     tubo__blocked_publish(w);
-    rc = shmc_sleep(s, set, n, k);
+    rc = shmc_sleep(s, set, n, k, any);
     tubo__waiter_slept(&wt, now);
-    if (rc != 0 && !shmc_ready(s, set, n, k))
+    if (rc != 0 && !shmc_ready_of(s, set, n, k, any))
       break;
     rc = 0;
   }
   tubo__waiter_end(&w->wait, &wt);
   tubo__blocked_clear(w);
-  if (rc == 0)
+  if (rc == 0 && !any)
     shmc_saw_all(s, set, k);
   return rc;
+}
+
+int tubo__shmc_wait_set(shmc_t *s, const int *set, int n, uint32_t k)
+{
+  return shmc_wait_of(s, set, n, k, 0);
+}
+
+int tubo__shmc_wait_any(shmc_t *s, const int *set, int n, uint32_t k)
+{
+  return shmc_wait_of(s, set, n, k, 1);
 }
 
 unsigned char *tubo__shmc_tree(const tubo__coll_args_t *a, unsigned char **parts, int n,
@@ -365,14 +388,15 @@ static void shmc_teardown(tubo_comm_t *comm)
   free(s);
 }
 
-/* gatherv, scatterv and alltoallv stay with the point-to-point table: a rank knows only
- * its own blocks' sizes, so the ranks would first have to agree on the largest (a step in
- * which all wait for all), and the steps after it hold every rank in step. Written that
- * way and measured (8-byte blocks, 2000 calls in a row, 4 and 8 ranks on 2 cores, one
- * run of each on a loaded machine), gatherv and scatterv took 10 to 100 times as long as
- * the point-to-point forms, whose other ranks send and go on, and alltoallv about 1.5
- * times; allgatherv, which knows every size and where all wait for all anyway, was faster
- * (2 to 4 times at 8 ranks). */
+/* scatterv and alltoallv stay with the point-to-point table: a rank knows only its own
+ * blocks' sizes, so the ranks would first have to agree on the largest (a step in which
+ * all wait for all), and the steps after it hold every rank in step. Written that way and
+ * measured (8-byte blocks, 2000 calls in a row, 4 and 8 ranks on 2 cores, one run of each
+ * on a loaded machine), gatherv and scatterv took 10 to 100 times as long as the
+ * point-to-point forms, whose other ranks send and go on, and alltoallv about 1.5 times;
+ * allgatherv, which knows every size and where all wait for all anyway, was faster (2 to
+ * 4 times at 8 ranks). gatherv agrees on nothing: each sender chooses its way from its
+ * own size and says which in its record (coll_shm_gatherv.c). */
 const tubo__coll_table_t tubo__coll_shm = {
     "shm",
     shmc_setup,
@@ -386,6 +410,7 @@ const tubo__coll_table_t tubo__coll_shm = {
         [TUBO__C_SCATTER] = tubo__shmc_scatter,
         [TUBO__C_ALLGATHER] = tubo__shmc_allgather,
         [TUBO__C_ALLTOALL] = tubo__shmc_alltoall,
+        [TUBO__C_GATHERV] = tubo__shmc_gatherv,
         [TUBO__C_ALLGATHERV] = tubo__shmc_allgatherv,
         [TUBO__C_REDUCE_SCATTER_BLOCK] = tubo__shmc_reduce_scatter_block,
         [TUBO__C_SCAN] = tubo__shmc_scan,

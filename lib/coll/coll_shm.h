@@ -167,6 +167,7 @@ typedef struct shmc {
   int writes;            /* direct, and every rank can write every other's memory too */
   uint64_t direct_calls; /* collectives whose ranks read the root's buffer (tests look) */
   uint64_t rang, slept;  /* bells this rank rang, and sleeps on them (tests look) */
+  uint64_t v_ways[5];    /* gatherv blocks a root took each way (coll_shm_gatherv.c; tests look) */
   /* The one-copy collectives' scratch (coll_shm_big.c). */
   struct {
     tubo__objmem_t mem; /* base NULL until a call needs it */
@@ -350,6 +351,8 @@ void tubo__shmc_publish_set(shmc_t *s, uint32_t k, const int *set, int n);
 /* Waits until every rank of set[0..n) (set NULL: every rank, then noted in all_at) has
  * published step k. Returns 0, or TUBO_EPEER / TUBO_EABORT when the job broke meanwhile. */
 int tubo__shmc_wait_set(shmc_t *s, const int *set, int n, uint32_t k);
+/* Waits until at least one rank of set[0..n) (other ranks, n > 0) has published step k. */
+int tubo__shmc_wait_any(shmc_t *s, const int *set, int n, uint32_t k);
 /* Waits until rank r (or every rank, r < 0) has published step k. */
 static inline int tubo__shmc_wait(shmc_t *s, int r, uint32_t k)
 {
@@ -408,6 +411,7 @@ int tubo__shmc_scatter(tubo_comm_t *comm, const tubo__coll_args_t *a);
 int tubo__shmc_allgather(tubo_comm_t *comm, const tubo__coll_args_t *a);
 int tubo__shmc_alltoall(tubo_comm_t *comm, const tubo__coll_args_t *a);
 int tubo__shmc_allgatherv(tubo_comm_t *comm, const tubo__coll_args_t *a);
+int tubo__shmc_gatherv(tubo_comm_t *comm, const tubo__coll_args_t *a); /* coll_shm_gatherv.c */
 int tubo__shmc_reduce(tubo_comm_t *comm, const tubo__coll_args_t *a);
 int tubo__shmc_allreduce(tubo_comm_t *comm, const tubo__coll_args_t *a);
 int tubo__shmc_scan(tubo_comm_t *comm, const tubo__coll_args_t *a);
@@ -440,6 +444,17 @@ int tubo__shmc_alltoall_direct(shmc_t *s, const tubo__coll_args_t *a);
  * root reading the other rank's data straight from its buffer, then combining it
  * (coll_shm_direct.c); the other rank returns once the root has read it. */
 int tubo__shmc_reduce_direct(shmc_t *s, const tubo__coll_args_t *a);
+/* The direct collectives' parts that gatherv uses too (coll_shm_direct.c), of two ranks:
+ * the name by which the other rank reads [buf, buf + len) of this one; a read of len
+ * bytes at at of the buffer rank r named at the start of its record of step k, and a write
+ * of len bytes from src there; a
+ * publication of step k with rc in the record; TUBO_EPEER where rank r (every rank, r <
+ * 0) published a failed copy at step k. */
+uint64_t tubo__shmc_name(shmc_t *s, const void *buf, size_t len);
+int tubo__shmc_read_named(shmc_t *s, int r, uint32_t k, size_t at, void *dst, size_t len);
+int tubo__shmc_write_named(shmc_t *s, int r, uint32_t k, size_t at, const void *src, size_t len);
+void tubo__shmc_publish_rc(shmc_t *s, uint32_t k, int rc, int wake);
+int tubo__shmc_read_rc(const shmc_t *s, int r, uint32_t k);
 /* scan (ex 0) or exscan (ex 1), and reduce_scatter_block, beyond a flag record: through
  * the scratch, of two ranks too; TUBO__COLL_DECLINE where it cannot be had. */
 int tubo__shmc_scan_big(shmc_t *s, const tubo__coll_args_t *a, int ex);

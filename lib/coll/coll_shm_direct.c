@@ -40,7 +40,7 @@
 /* The name by which the others read [buf, buf + len) of this rank (frame.h): its offset in
  * the job's heap, where it lies there (they copy with memcpy), else its address (the
  * kernel copies). */
-static uint64_t shmc_name(shmc_t *s, const void *buf, size_t len)
+uint64_t tubo__shmc_name(shmc_t *s, const void *buf, size_t len)
 {
   uint64_t name;
   int other = tubo__comm_world_rank(s->comm, s->me == 0 ? 1 : 0);
@@ -63,7 +63,7 @@ static uint64_t shmc_named(const shmc_t *s, int r, uint32_t k, size_t at, size_t
 }
 
 /* Reads len bytes at at of the buffer that rank r named in its record of step k into dst. */
-static int shmc_read_named(shmc_t *s, int r, uint32_t k, size_t at, void *dst, size_t len)
+int tubo__shmc_read_named(shmc_t *s, int r, uint32_t k, size_t at, void *dst, size_t len)
 {
   uint64_t name = shmc_named(s, r, k, at, len);
   if (name == 0)
@@ -71,11 +71,19 @@ static int shmc_read_named(shmc_t *s, int r, uint32_t k, size_t at, void *dst, s
   return tubo__peer_read(s->comm->w, tubo__comm_world_rank(s->comm, r), name, 0, dst, len, len);
 }
 
+int tubo__shmc_write_named(shmc_t *s, int r, uint32_t k, size_t at, const void *src, size_t len)
+{
+  uint64_t to = shmc_named(s, r, k, at, len);
+  if (to == 0)
+    return TUBO_ECORRUPT;
+  return tubo__peer_write(s->comm->w, tubo__comm_world_rank(s->comm, r), to, src, len);
+}
+
 /* Names [buf, buf + len) of this rank in its record of step k (shmc_name) and publishes k,
  * waking as tubo__shmc_publish. */
 static int shmc_publish_name(shmc_t *s, uint32_t k, const void *buf, size_t len, int wake)
 {
-  uint64_t name = shmc_name(s, buf, len);
+  uint64_t name = tubo__shmc_name(s, buf, len);
   int rc = tubo__shmc_guard_line(s, k);
   if (rc != 0)
     return rc;
@@ -86,7 +94,7 @@ static int shmc_publish_name(shmc_t *s, uint32_t k, const void *buf, size_t len,
 
 /* Publishes step k with the result of this rank's reads in its record, so that the ranks
  * waiting on it fail too where a read failed; wakes as tubo__shmc_publish. */
-static void shmc_publish_rc(shmc_t *s, uint32_t k, int rc, int wake)
+void tubo__shmc_publish_rc(shmc_t *s, uint32_t k, int rc, int wake)
 {
   int32_t v = rc;
   memcpy(shmc_line(s, s->me, k)->data, &v, sizeof v);
@@ -94,7 +102,7 @@ static void shmc_publish_rc(shmc_t *s, uint32_t k, int rc, int wake)
 }
 
 /* TUBO_EPEER where rank r (every rank, r < 0) published a failed read at step k, else 0. */
-static int shmc_read_rc(const shmc_t *s, int r, uint32_t k)
+int tubo__shmc_read_rc(const shmc_t *s, int r, uint32_t k)
 {
   for (int q = r < 0 ? 0 : r; q < (r < 0 ? s->P : r + 1); q++) {
     int32_t v;
@@ -123,14 +131,14 @@ static int shmc_rooted_direct(shmc_t *s, int root, const unsigned char *src, siz
       memcpy(dst, src + at, len);
     if ((rc = tubo__shmc_wait(s, -1, k)) != 0)
       return rc;
-    return shmc_read_rc(s, -1, k);
+    return tubo__shmc_read_rc(s, -1, k);
   }
   if ((rc = tubo__shmc_wait(s, root, k)) != 0)
     return rc;
-  rc = shmc_read_named(s, root, k, at, dst, len);
+  rc = tubo__shmc_read_named(s, root, k, at, dst, len);
   if ((rc2 = tubo__shmc_guard_line(s, k)) != 0)
     return rc2;
-  shmc_publish_rc(s, k, rc, SHMC_WAKE_IF_LAST);
+  tubo__shmc_publish_rc(s, k, rc, SHMC_WAKE_IF_LAST);
   return rc;
 }
 
@@ -172,14 +180,14 @@ static int shmc_moves_direct(shmc_t *s, const tubo__coll_args_t *a, int each)
   for (size_t q = 0; q < P && rc == 0; q++) {
     size_t at = v ? a->rdispls[q] * es : q * len, n = v ? a->rcounts[q] * es : len;
     if (q != me && n > 0)
-      rc = shmc_read_named(s, (int)q, k1, each ? me * len : 0, r + at, n);
+      rc = tubo__shmc_read_named(s, (int)q, k1, each ? me * len : 0, r + at, n);
   }
   if ((rc2 = tubo__shmc_guard_line(s, k2)) != 0)
     return rc2;
-  shmc_publish_rc(s, k2, rc, SHMC_WAKE_IF_LAST);
+  tubo__shmc_publish_rc(s, k2, rc, SHMC_WAKE_IF_LAST);
   if ((rc2 = tubo__shmc_wait(s, -1, k2)) != 0)
     return rc2;
-  return rc != 0 ? rc : shmc_read_rc(s, -1, k2);
+  return rc != 0 ? rc : tubo__shmc_read_rc(s, -1, k2);
 }
 
 /* Of two ranks, len bytes from rank x's src into the other's dst, one copy per byte, in
@@ -203,19 +211,16 @@ static int shmc_pair_move(shmc_t *s, int x, const unsigned char *src, unsigned c
   if ((rc2 = tubo__shmc_wait(s, other, k1)) != 0)
     return rc2;
   if (s->me == x) {
-    uint64_t to = shmc_named(s, other, k1, part, len - part);
-    rc = to == 0 ? TUBO_ECORRUPT
-                 : tubo__peer_write(s->comm->w, tubo__comm_world_rank(s->comm, other), to,
-                                    src + part, len - part);
+    rc = tubo__shmc_write_named(s, other, k1, part, src + part, len - part);
   } else if (part > 0) {
-    rc = shmc_read_named(s, x, k1, 0, dst, part);
+    rc = tubo__shmc_read_named(s, x, k1, 0, dst, part);
   }
   if ((rc2 = tubo__shmc_guard_line(s, k2)) != 0)
     return rc2;
-  shmc_publish_rc(s, k2, rc, SHMC_WAKE_IF_LAST);
+  tubo__shmc_publish_rc(s, k2, rc, SHMC_WAKE_IF_LAST);
   if ((rc2 = tubo__shmc_wait(s, other, k2)) != 0)
     return rc2;
-  return rc != 0 ? rc : shmc_read_rc(s, other, k2);
+  return rc != 0 ? rc : tubo__shmc_read_rc(s, other, k2);
 }
 
 /* bcast: each rank copies half, both at once. One rank alone reading all of a 1 MiB bcast
@@ -296,16 +301,16 @@ int tubo__shmc_reduce_direct(shmc_t *s, const tubo__coll_args_t *a)
       return rc;
     if ((rc = tubo__shmc_wait(s, root, k)) != 0)
       return rc;
-    return shmc_read_rc(s, root, k);
+    return tubo__shmc_read_rc(s, root, k);
   }
   if ((rc = tubo__shmc_wait(s, 1 - root, k)) != 0)
     return rc;
   unsigned char *theirs = s->me == 0 && !a->in_place ? a->rbuf : malloc(len);
-  rc = theirs == NULL ? TUBO_ENOMEM : shmc_read_named(s, 1 - root, k, 0, theirs, len);
+  rc = theirs == NULL ? TUBO_ENOMEM : tubo__shmc_read_named(s, 1 - root, k, 0, theirs, len);
   if ((rc2 = tubo__shmc_guard_line(s, k)) != 0)
     rc = rc2;
   else
-    shmc_publish_rc(s, k, rc, SHMC_WAKE_IF_LAST);
+    tubo__shmc_publish_rc(s, k, rc, SHMC_WAKE_IF_LAST);
   if (rc == 0)
     shmc_reduce_combine(s, a, theirs);
   if (theirs != a->rbuf)

@@ -1,0 +1,311 @@
+/* SPDX-License-Identifier: MIT */
+/* gatherv in the shared-memory engine (coll_shm.h), two steps whatever the sizes.
+ *
+ * A sender knows only its own block's size and the root every block's, and counts that
+ * disagree (the caller's error) must not send the two different ways and leave them
+ * waiting for ever: so each sender chooses how its block travels from its own size alone
+ * and says so in its record of k1, in a header word (the way and the length), and the
+ * root follows each record. The ways (shmc_v_way): in the record itself, up to
+ * SHMC_V_INLINE bytes; in the sender's slot, up to a slot; of two ranks where
+ * shmc_direct_for says so, named in the record for the root to read straight from the
+ * sender's buffer up to SHMC_V_READ_MAX, and beyond written by the sender straight into
+ * the root's buffer, which the root names in its record of k1 (of two ranks, always); else
+ * a point-to-point message on the communicator's collective context, as the
+ * point-to-point table sends it, but below SHMC_V_CHAN_BELOW kept to the channel where the
+ * node's ranks outnumber its processing units.
+ *
+ * The root publishes k1 as it starts, waits for every sender's record, copies or reads
+ * each block (at most as many bytes as its count says: more is TUBO_ETRUNC at the root,
+ * as a truncated receive), receives the messages, waits for the writers' k2, and
+ * publishes k2, which says it has done reading, with the result of its reads in its
+ * record. Senders publish k1 and k2 at once and return, as the point-to-point form's
+ * senders send and go on; one whose buffer the root reads waits for its k2, one that
+ * writes publishes k2 once it has written (with the result), and one that sends a message
+ * waits for the message to go. A sender's next write into its slot waits until every
+ * rank is at k2 (tubo__shmc_guard): the root is done with the slot.
+ *
+ * Every rank takes one collective number (comm->coll_seq) whether it sends or receives a
+ * message or not, so that all stay numbered alike for the collectives after. */
+#include "config.h"
+
+#include <stdint.h>
+#include <string.h>
+
+#include "coll/coll_shm.h"
+#include "engine.h"
+
+/* A record at k1: the name of a buffer (the ways SHMC_V_READ, and the root's of two
+ * ranks), the header word (the root's: its count for the other rank), then the block
+ * (SHMC_V_RECORD). */
+#define SHMC_V_HDR    8u
+#define SHMC_V_DATA   16u
+#define SHMC_V_INLINE (SHMC_INLINE - SHMC_V_DATA)
+/* The header word: the length above the way's bits. */
+#define SHMC_V_WAY_BITS 3u
+#define SHMC_V_WAY_MASK ((1u << SHMC_V_WAY_BITS) - 1u)
+/* Of two ranks, the largest block the root reads from the sender's buffer; beyond, the
+ * sender writes it into the root's, as the 2-rank gather, with the root copying its own
+ * block meanwhile. On an Intel 2-vCPU host the root's read took 16-25 us at 256 KiB
+ * against the message's 22-38, but 115-188 us at 512 KiB against 38-71 (the message's
+ * single copy splits between the ranks from 512 KiB; doc/benchmarks.md, "gatherv in
+ * shared memory"). */
+#define SHMC_V_READ_MAX ((size_t)256 << 10)
+/* Messages shorter than this keep to the channel where ranks take turns on the cores: the
+ * root's single copies of many senders in turn, each sender waiting for its FIN, took
+ * 2.9-4.7x the channel's time at 256 KiB and 1.6-1.7x at 512 KiB at 4-16 ranks on 2 vCPUs;
+ * from 1 MiB the two were within 0.8-2x of each other either way (doc/benchmarks.md,
+ * "gatherv in shared memory"). */
+#define SHMC_V_CHAN_BELOW ((size_t)1 << 20)
+
+/* The ways a block travels, as v_ways counts them. */
+enum { SHMC_V_RECORD, SHMC_V_SLOT, SHMC_V_READ, SHMC_V_WRITE, SHMC_V_MESSAGE, SHMC_V_WAYS };
+/* A header's way where the sender had no memory to send its message: no block comes. */
+#define SHMC_V_FAILED SHMC_V_WAYS
+
+/* How a sender's block of len bytes travels, from len and what every rank knows alike.
+ * Of two ranks only blocks that fit the flag's line ride in the record (coll_shm_move.c's
+ * gather: the root polling the line its writer fills). */
+static int shmc_v_way(const shmc_t *s, size_t len)
+{
+  if (len <= SHMC_V_INLINE && (s->P > 2 || len <= SHMC_LINE - 8 - SHMC_V_DATA))
+    return SHMC_V_RECORD;
+  if (s->P == 2 && shmc_direct_for(s, len))
+    return len <= SHMC_V_READ_MAX ? SHMC_V_READ : SHMC_V_WRITE;
+  return len <= s->slot ? SHMC_V_SLOT : SHMC_V_MESSAGE;
+}
+
+static void shmc_v_wait(tubo__coll_req_t *c)
+{
+  CO_BEGIN(c);
+  CO_WAIT(c);
+  CO_END(c);
+}
+
+/* The point-to-point part of the call: a collective number on every rank, and where this
+ * rank sends or receives messages (c not NULL: posted on it), their run. */
+static int shmc_v_messages(tubo_comm_t *comm, tubo__coll_req_t *c)
+{
+  if (c == NULL) {
+    comm->coll_seq++;
+    return 0;
+  }
+  return tubo__coll_run(c);
+}
+
+/* A writer's part after k1: once the root has named its buffer, writes the block there
+ * (at most the root's count for it: cap, read from its record, bounds the write, whose
+ * range shmc_named checks too), then publishes k2 with the result. */
+static int shmc_v_write(shmc_t *s, const tubo__coll_args_t *a, size_t len, uint32_t k1)
+{
+  int rc, rc2;
+  if ((rc = tubo__shmc_wait(s, a->root, k1)) != 0)
+    return rc;
+  uint64_t cap;
+  memcpy(&cap, shmc_line(s, a->root, k1)->data + SHMC_V_HDR, sizeof cap);
+  size_t n = len < cap ? len : (size_t)cap;
+  rc = n > 0 ? tubo__shmc_write_named(s, a->root, k1, 0, a->sbuf, n) : 0;
+  if ((rc2 = tubo__shmc_guard_line(s, k1 + 1)) != 0)
+    return rc2;
+  tubo__shmc_publish_rc(s, k1 + 1, rc, SHMC_WAKE_ALWAYS);
+  s->direct_calls++;
+  return rc;
+}
+
+static int shmc_v_send(shmc_t *s, const tubo__coll_args_t *a)
+{
+  size_t len = a->count * a->t->size;
+  uint32_t k1 = s->step + 1, k2 = k1 + 1;
+  int way = shmc_v_way(s, len), rc;
+  if ((rc = way == SHMC_V_SLOT ? tubo__shmc_guard(s, k1) : tubo__shmc_guard_line(s, k1)) != 0)
+    return rc;
+  /* A message goes before its record, so that the root, which the record wakes, finds it
+   * there (where the record went first, the root woke, found no message yet and slept
+   * again). Without the memory to send it, the record says the block failed. */
+  tubo__coll_req_t *c = NULL;
+  if (way == SHMC_V_MESSAGE) {
+    c = tubo__coll_new(s->comm, a, shmc_v_wait);
+    int chan = len < SHMC_V_CHAN_BELOW && tubo__tp_oversubscribed(s->comm->w);
+    if (c != NULL)
+      tubo__coll_send_chan(c, a->sbuf, len, a->root, 0, chan);
+    else
+      way = SHMC_V_FAILED;
+  }
+  unsigned char *rec = shmc_line(s, s->me, k1)->data;
+  uint64_t hdr = (uint64_t)len << SHMC_V_WAY_BITS | (uint64_t)way;
+  memcpy(rec + SHMC_V_HDR, &hdr, sizeof hdr);
+  if (way == SHMC_V_RECORD) {
+    memcpy(rec + SHMC_V_DATA, a->sbuf, len);
+  } else if (way == SHMC_V_SLOT) {
+    memcpy(shmc_slot(s, s->me, k1), a->sbuf, len);
+  } else if (way == SHMC_V_READ) {
+    uint64_t name = tubo__shmc_name(s, a->sbuf, len);
+    memcpy(rec, &name, sizeof name);
+  }
+  /* A message's sender wakes the root at once, which then takes the message while the
+   * others come. */
+  tubo__shmc_publish(s, k1, way == SHMC_V_MESSAGE ? SHMC_WAKE_ALWAYS : SHMC_WAKE_IF_LAST);
+  if (way == SHMC_V_FAILED) {
+    tubo__shmc_publish(s, k2, SHMC_WAKE_IF_LAST);
+    s->comm->coll_seq++;
+    return TUBO_ENOMEM;
+  }
+  if (way == SHMC_V_WRITE) {
+    s->comm->coll_seq++; /* no message: the number all take */
+    return shmc_v_write(s, a, len, k1);
+  }
+  tubo__shmc_publish(s, k2, SHMC_WAKE_IF_LAST); /* no data in it: no guard */
+  if ((rc = shmc_v_messages(s->comm, c)) != 0)
+    return rc;
+  if (way != SHMC_V_READ)
+    return 0;
+  if ((rc = tubo__shmc_wait(s, a->root, k2)) != 0)
+    return rc;
+  s->direct_calls++;
+  return tubo__shmc_read_rc(s, a->root, k2);
+}
+
+/* Posts the root's receive from rank q into dst, cap bytes, on *c (made at the first);
+ * *posted gets the request. Returns 0 or TUBO_ENOMEM. */
+static int shmc_v_post(shmc_t *s, const tubo__coll_args_t *a, int q, unsigned char *dst, size_t cap,
+                       tubo__coll_req_t **c, tubo_request_t **posted)
+{
+  if (*c == NULL && (*c = tubo__coll_new(s->comm, a, shmc_v_wait)) == NULL)
+    return TUBO_ENOMEM;
+  int before = (*c)->nrq;
+  tubo__coll_recv(*c, dst, cap, q, 0);
+  *posted = (*c)->nrq > before ? (*c)->rq[(*c)->nrq - 1] : NULL;
+  return 0;
+}
+
+/* The root's part for rank q's block: copies or reads it into dst, cap bytes, or (a
+ * message) has its receive posted, which *posted holds where the root posted it before
+ * the record came (and cancels it where the record says another way); of a writer, only
+ * notes it (*writer). Returns 0, or the error of a read or of memory; sets *truncated
+ * where the block was longer than cap. A header no sender writes (a forged one) breaks
+ * the job. */
+static int shmc_v_take(shmc_t *s, const tubo__coll_args_t *a, int q, uint32_t k1,
+                       unsigned char *dst, size_t cap, tubo__coll_req_t **c,
+                       tubo_request_t **posted, int *writer, int *truncated)
+{
+  const unsigned char *rec = shmc_line(s, q, k1)->data;
+  uint64_t hdr;
+  memcpy(&hdr, rec + SHMC_V_HDR, sizeof hdr);
+  int way = (int)(hdr & SHMC_V_WAY_MASK), direct = s->P == 2 && s->writes;
+  size_t len = (size_t)(hdr >> SHMC_V_WAY_BITS), n = shmc_min(len, cap);
+  if (way == SHMC_V_FAILED) {
+    if (*posted != NULL)
+      tubo__coll_unpost(*c, *posted);
+    *posted = NULL;
+    return TUBO_EPEER;
+  }
+  if (way > SHMC_V_WAYS || (way == SHMC_V_RECORD && len > SHMC_V_INLINE) ||
+      (way == SHMC_V_SLOT && len > s->slot) ||
+      ((way == SHMC_V_READ || way == SHMC_V_WRITE) && !direct)) {
+    tubo__job_corrupt(s->comm->w);
+    return TUBO_ECORRUPT;
+  }
+  s->v_ways[way]++;
+  if (way != SHMC_V_MESSAGE && len > cap)
+    *truncated = 1;
+  if (way != SHMC_V_MESSAGE && *posted != NULL) { /* counts that disagree: no message */
+    tubo__coll_unpost(*c, *posted);
+    *posted = NULL;
+  }
+  switch (way) {
+  case SHMC_V_RECORD:
+    memcpy(dst, rec + SHMC_V_DATA, n);
+    return 0;
+  case SHMC_V_SLOT:
+    memcpy(dst, shmc_slot(s, q, k1), n);
+    return 0;
+  case SHMC_V_READ:
+    return n > 0 ? tubo__shmc_read_named(s, q, k1, 0, dst, n) : 0;
+  case SHMC_V_WRITE:
+    *writer = q;
+    return 0;
+  default:
+    return *posted != NULL ? 0 : shmc_v_post(s, a, q, dst, cap, c, posted);
+  }
+}
+
+static int shmc_v_root(shmc_t *s, const tubo__coll_args_t *a)
+{
+  size_t es = a->t->size;
+  unsigned char *r = a->rbuf;
+  uint32_t k1 = s->step + 1, k2 = k1 + 1;
+  int truncated = 0, writer = -1, rc = 0, rc2;
+  if (s->P == 2 && s->writes) {
+    /* Of two ranks, the root names its buffer for the other's block, and its count: the
+     * other writes into it if its size says so (SHMC_V_WRITE). */
+    int x = 1 - s->me;
+    uint64_t cap = a->rcounts[x] * es, name = tubo__shmc_name(s, r + a->rdispls[x] * es, cap);
+    if ((rc2 = tubo__shmc_guard_line(s, k1)) != 0)
+      return rc2;
+    memcpy(shmc_line(s, s->me, k1)->data, &name, sizeof name);
+    memcpy(shmc_line(s, s->me, k1)->data + SHMC_V_HDR, &cap, sizeof cap);
+    tubo__shmc_publish(s, k1, SHMC_WAKE_ALWAYS);
+  } else {
+    tubo__shmc_publish(s, k1, SHMC_WAKE_IF_LAST);
+  }
+  if (!a->in_place) {
+    size_t cap = a->rcounts[s->me] * es, len = a->count * es;
+    memcpy(r + a->rdispls[s->me] * es, a->sbuf, shmc_min(len, cap));
+    truncated = len > cap;
+  }
+  /* The blocks in the order their records come, so that the root takes the first while
+   * later senders have yet to run; in the private scratch, pend holds the ranks whose
+   * records have not come, posted the receives posted for them. The receives of the
+   * messages the counts foretell go first: a single copy that the transport splits between
+   * the two ranks needs its receive posted before the RTS comes (1 MiB at 4 and 8 ranks
+   * took 1.3x the time posted after its record). */
+  tubo_request_t **posted = (tubo_request_t **)(void *)s->tmp;
+  int *pend = (int *)(void *)(posted + s->P), n = 0;
+  tubo__coll_req_t *c = NULL;
+  for (int q = 0; q < s->P; q++) {
+    posted[q] = NULL;
+    if (q == s->me)
+      continue;
+    pend[n++] = q;
+    size_t cap = a->rcounts[q] * es;
+    if (shmc_v_way(s, cap) == SHMC_V_MESSAGE)
+      rc = rc != 0 ? rc : shmc_v_post(s, a, q, r + a->rdispls[q] * es, cap, &c, &posted[q]);
+  }
+  while (n > 0) {
+    if ((rc2 = tubo__shmc_wait_any(s, pend, n, k1)) != 0)
+      return rc2;
+    int left = 0;
+    for (int i = 0; i < n; i++) {
+      int q = pend[i];
+      if (!shmc_at(s, q, k1)) {
+        pend[left++] = q;
+        continue;
+      }
+      rc2 = shmc_v_take(s, a, q, k1, r + a->rdispls[q] * es, a->rcounts[q] * es, &c, &posted[q],
+                        &writer, &truncated);
+      if (rc2 == TUBO_ECORRUPT)
+        return rc2;
+      rc = rc != 0 ? rc : rc2;
+    }
+    n = left;
+  }
+  /* Every posted receive runs to its end, so that no message of the call is left. */
+  if ((rc2 = shmc_v_messages(s->comm, c)) == TUBO_ETRUNC)
+    truncated = 1;
+  else
+    rc = rc != 0 ? rc : rc2;
+  if (writer >= 0) {
+    if ((rc2 = tubo__shmc_wait(s, writer, k2)) != 0)
+      return rc2;
+    rc = rc != 0 ? rc : tubo__shmc_read_rc(s, writer, k2);
+  }
+  if ((rc2 = tubo__shmc_guard_line(s, k2)) != 0)
+    return rc2;
+  tubo__shmc_publish_rc(s, k2, rc, SHMC_WAKE_IF_LAST);
+  return rc != 0 ? rc : truncated ? TUBO_ETRUNC : 0;
+}
+
+int tubo__shmc_gatherv(tubo_comm_t *comm, const tubo__coll_args_t *a)
+{
+  shmc_t *s = comm->coll_state;
+  return s->me == a->root ? shmc_v_root(s, a) : shmc_v_send(s, a);
+}
