@@ -629,7 +629,7 @@ static inline tubo__tport_t *tubo__tport_of(tubo__world_t *w, int peer)
 /* Point-to-point on a context of comm without checking anything (the collectives', whose
  * calls checked their arguments): as tubo_isend and tubo_irecv. Returns 0 or
  * TUBO_ENOMEM. A send with chan 1 keeps to the channel (not from the heap) where single
- * copy would take it: the sender's choice, as every protocol's (coll_shm_gatherv.c). */
+ * copy would take it: the sender's choice, as every protocol's (coll_shm_vforms.c). */
 int tubo__isend_ctx_chan(tubo_comm_t *comm, uint16_t ctx, const void *buf, size_t len, int dest,
                          int tag, int chan, tubo_request_t **req);
 int tubo__isend_ctx(tubo_comm_t *comm, uint16_t ctx, const void *buf, size_t len, int dest, int tag,

@@ -735,7 +735,7 @@ static void body_two(void)
   free(in), free(out), free(want), free(in0);
 }
 
-/* The way the engine's gatherv sends a block of len bytes, as coll_shm_gatherv.c states
+/* The way the engine's gatherv sends a block of len bytes, as coll_shm_vforms.c states
  * it: in the sender's record up to 232 bytes (of two ranks, what fits the flag's line: 40);
  * of two ranks where the direct paths take the size, read by the root from the sender's
  * buffer up to 256 KiB, beyond written by the sender into the root's; else through the
@@ -750,6 +750,36 @@ static int cb_v_way(const shmc_t *s, size_t len)
   return len <= s->slot ? 1 : 4;
 }
 
+/* At a root: the blocks its gatherv (v 0) took or scatterv (v 1) sent each way since it
+ * read ways, as the rule wants. */
+static void cb_v_ways_check(const shmc_t *s, int v, const uint64_t *ways, const uint64_t *want,
+                            size_t base, int root)
+{
+  const char *names[5] = {"in a record", "through a slot", "read from the other's buffer",
+                          "written into the root's", "as a message"};
+  for (int w = 0; w < 5; w++) {
+    char what[160];
+    snprintf(what, sizeof what, "%s blocks around %zu bytes, root %d, %s",
+             v ? "scatterv" : "gatherv", base, root, names[w]);
+    TH_EQ(what, s->v_ways[v][w] - ways[w], want[w]);
+  }
+}
+
+/* The v-forms' blocks: rank q's base + 3 q bytes, placed backwards with 64-byte gaps;
+ * returns the bytes they span. */
+static size_t cb_v_layout(int P, size_t base, size_t **counts, size_t **displs)
+{
+  size_t end = 0;
+  *counts = th_malloc((size_t)P * sizeof(size_t));
+  *displs = th_malloc((size_t)P * sizeof(size_t));
+  for (int q = P - 1; q >= 0; q--) {
+    (*counts)[q] = base + (size_t)q * 3;
+    (*displs)[q] = end + 64;
+    end = (*displs)[q] + (*counts)[q];
+  }
+  return end;
+}
+
 /* gatherv to every root (in place at even roots) of blocks around base bytes: rank q sends
  * base + 3 q bytes (rank 1 none where base is 0), placed backwards with gaps that must stay
  * as they were; twice in a row with no barrier. The root's count of the ways it took the
@@ -758,18 +788,11 @@ static void cb_gathervs(tubo_comm_t *c, size_t base)
 {
   int P = th_size, me = th_rank;
   shmc_t *s = cb_engine(c);
-  size_t *counts = th_malloc((size_t)P * sizeof(size_t)),
-         *displs = th_malloc((size_t)P * sizeof(size_t));
-  size_t end = 0;
-  for (int q = P - 1; q >= 0; q--) {
-    counts[q] = base + (size_t)q * 3;
-    displs[q] = end + 64;
-    end = displs[q] + counts[q];
-  }
+  size_t *counts, *displs, end = cb_v_layout(P, base, &counts, &displs);
   unsigned char *sb = th_malloc(counts[me] + 1), *rb = th_malloc(end + 64);
   for (int root = 0; root < P; root++) {
     uint64_t ways[5];
-    memcpy(ways, s->v_ways, sizeof ways);
+    memcpy(ways, s->v_ways[0], sizeof ways);
     for (int k = 0; k < 2; k++) {
       int inplace = me == root && root % 2 == 0;
       memset(rb, 0xee, end + 64);
@@ -794,14 +817,7 @@ static void cb_gathervs(tubo_comm_t *c, size_t base)
     for (int q = 0; q < P; q++)
       if (q != root)
         want[cb_v_way(s, counts[q])] += 2;
-    const char *names[5] = {"in the record", "through the slot", "read from the sender's buffer",
-                            "written into the root's", "as a message"};
-    for (int w = 0; w < 5; w++) {
-      char what[160];
-      snprintf(what, sizeof what, "gatherv blocks around %zu bytes to %d taken %s", base, root,
-               names[w]);
-      TH_EQ(what, s->v_ways[w] - ways[w], want[w]);
-    }
+    cb_v_ways_check(s, 0, ways, want, base, root);
   }
   free(counts), free(displs), free(sb), free(rb);
 }
@@ -841,6 +857,121 @@ static void cb_gatherv_wrong(tubo_comm_t *c, size_t base, long extra)
   TH_OK(tubo_barrier(c));
 }
 
+/* The ways the engine's scatterv sends the blocks of counts[] from root, as
+ * coll_shm_vforms.c states it, counted into want (0 record, 1 slot, 2 read, 4 message):
+ * all in the root's record where a table of 16 bytes a rank, 16 more and every other
+ * rank's block (rounded up to 8 bytes) fit in 248; else each read by its rank where a
+ * scatter of its size would be, else in the slot after the table while it has room (blocks
+ * rounded up to 64 bytes), else read where ranks can read each other's memory, else a
+ * message. */
+static void cb_v_scatter_ways(const shmc_t *s, const size_t *counts, int root, uint64_t *want)
+{
+  size_t P = (size_t)s->P, total = 16 + 16 * P, pos = 16 * P;
+  for (int q = 0; q < s->P; q++)
+    total += q != root ? (counts[q] + 7) / 8 * 8 : 0;
+  for (int q = 0; q < s->P; q++) {
+    if (q == root)
+      continue;
+    size_t len = counts[q];
+    if (total <= 248) {
+      want[0]++;
+    } else if (shmc_direct_scatter(s, len)) {
+      want[2]++;
+    } else if (pos + len <= s->slot) {
+      want[1]++;
+      pos += (len + 63) / 64 * 64;
+    } else {
+      want[s->direct ? 2 : 4]++;
+    }
+  }
+}
+
+/* scatterv from every root (in place at even roots) of blocks around base bytes, laid out
+ * as cb_gathervs's; each rank's buffer has room past its block, which must stay as it
+ * was; twice in a row with no barrier. The root's count of the ways must match the rule. */
+static void cb_scattervs(tubo_comm_t *c, size_t base)
+{
+  int P = th_size, me = th_rank;
+  shmc_t *s = cb_engine(c);
+  size_t *counts, *displs, end = cb_v_layout(P, base, &counts, &displs);
+  unsigned char *sb = th_malloc(end + 64), *rb = th_malloc(counts[me] + 64);
+  for (int root = 0; root < P; root++) {
+    uint64_t ways[5], want[5] = {0, 0, 0, 0, 0};
+    memcpy(ways, s->v_ways[1], sizeof ways);
+    for (int k = 0; k < 2; k++) {
+      int inplace = me == root && root % 2 == 0;
+      for (int q = 0; q < P && me == root; q++)
+        cb_make(sb + displs[q], root, q, counts[q], 60 + k);
+      memset(rb, 0xee, counts[me] + 64);
+      TH_OK(tubo_scatterv(me == root ? sb : NULL, counts, displs, inplace ? TUBO_IN_PLACE : rb,
+                          counts[me], TUBO_BYTE, root, c));
+      cb_block(inplace ? "scatterv in place" : "scatterv", 60 + k, inplace ? sb + displs[me] : rb,
+               root, me, counts[me]);
+      for (size_t i = counts[me]; !inplace && i < counts[me] + 64; i++)
+        if (rb[i] != 0xee)
+          TH_CHECK(0, "scatterv of %zu from %d: byte %zu past the block: expected 0xee, got %u",
+                   base, root, i, (unsigned)rb[i]);
+      if (me == root)
+        cb_v_scatter_ways(s, counts, root, want);
+    }
+    if (me == root)
+      cb_v_ways_check(s, 1, ways, want, base, root);
+  }
+  free(counts), free(displs), free(sb), free(rb);
+}
+
+/* scatterv of counts that disagree: each rank's count is extra bytes more than the root
+ * sends it (extra < 0: fewer). A rank that gets more than its count gets TUBO_ETRUNC and
+ * its count's bytes; one that gets less, the block and the rest of its buffer untouched;
+ * nobody waits for ever. */
+static void cb_scatterv_wrong(tubo_comm_t *c, size_t base, long extra)
+{
+  int P = th_size, me = th_rank, root = 0;
+  size_t *counts = th_malloc((size_t)P * sizeof(size_t)),
+         *displs = th_malloc((size_t)P * sizeof(size_t));
+  for (int q = 0; q < P; q++) {
+    counts[q] = base;
+    displs[q] = (size_t)q * (base + 64);
+  }
+  size_t mine = me == root ? base : (size_t)((long)base + extra);
+  unsigned char *sb = th_malloc((size_t)P * (base + 64)), *rb = th_malloc(mine + base + 64);
+  for (int q = 0; q < P && me == root; q++)
+    cb_make(sb + displs[q], root, q, base, 70);
+  memset(rb, 0xee, mine + base + 64);
+  TH_EXPECT_RC(tubo_scatterv(me == root ? sb : NULL, counts, displs, rb, mine, TUBO_BYTE, root, c),
+               me != root && extra < 0 ? TUBO_ETRUNC : 0);
+  size_t got = mine < base ? mine : base;
+  cb_block("scatterv of counts that disagree", 70, rb, root, me, got);
+  for (size_t i = got; i < mine + base + 64; i++)
+    if (rb[i] != 0xee)
+      TH_CHECK(0,
+               "scatterv of %zu (counts %+ld): byte %zu past the %zu received: expected 0xee, "
+               "got %u",
+               base, extra, i, got, (unsigned)rb[i]);
+  free(sb), free(rb), free(counts), free(displs);
+  cb_scattervs(c, 8);
+  TH_OK(tubo_barrier(c));
+}
+
+/* scatterv in the shared-memory engine: every way, around each threshold, then counts that
+ * disagree across them. */
+static void body_scatterv(void)
+{
+  tubo_comm_t *c = cb_dup(NULL, NULL);
+  shmc_t *s = cb_engine(c);
+  size_t sizes[9] = {0, 8, 40, 200, 4096, 9000, 40000};
+  sizes[7] = s->slot / 2 + 1;
+  sizes[8] = ((size_t)1 << 20) + 3;
+  for (size_t i = 0; i < 9; i++)
+    cb_scattervs(c, sizes[i]);
+  cb_scatterv_wrong(c, 8, 300);
+  cb_scatterv_wrong(c, 300, -280);
+  cb_scatterv_wrong(c, s->slot / 2, 64);
+  cb_scatterv_wrong(c, 70000, -60000);
+  cb_scatterv_wrong(c, 300000, -100000);
+  TH_OK(tubo_comm_free(&c));
+}
+
 /* gatherv in the shared-memory engine: every way a block travels, and around each
  * threshold, then counts that disagree across the thresholds. */
 static void body_gatherv(void)
@@ -867,7 +998,8 @@ static void body_gatherv(void)
 static const th_body_t bodies[] = {
     {"big", body_big, 0},     {"moves", body_moves, 0},     {"refused", body_refused, 0},
     {"wakes", body_wakes, 0}, {"two", body_two, 0},         {"deep", body_deep, TH_SELF_INIT},
-    {"scans", body_scans, 0}, {"gatherv", body_gatherv, 0}, {NULL, NULL, 0},
+    {"scans", body_scans, 0}, {"gatherv", body_gatherv, 0}, {"scatterv", body_scatterv, 0},
+    {NULL, NULL, 0},
 };
 
 static Suite *coll_big_suite(void)
@@ -917,6 +1049,13 @@ static Suite *coll_big_suite(void)
   th_add_job(tc, "gatherv", 4, TH_SHM);
   th_add_job(tc, "gatherv", 9, TH_SHM);
   th_add_job(tc, "gatherv", 5, TH_SHM_COPY);
+  /* scatterv: the root's table in its record or its slot, the blocks in the record, the
+   * slot, read from its buffer or as messages (no single copy: TH_SHM_COPY). */
+  th_add_job(tc, "scatterv", 2, TH_SHM);
+  th_add_job(tc, "scatterv", 2, TH_SHM_RNDV);
+  th_add_job(tc, "scatterv", 4, TH_SHM);
+  th_add_job(tc, "scatterv", 9, TH_SHM);
+  th_add_job(tc, "scatterv", 5, TH_SHM_COPY);
   return s;
 }
 

@@ -167,7 +167,9 @@ typedef struct shmc {
   int writes;            /* direct, and every rank can write every other's memory too */
   uint64_t direct_calls; /* collectives whose ranks read the root's buffer (tests look) */
   uint64_t rang, slept;  /* bells this rank rang, and sleeps on them (tests look) */
-  uint64_t v_ways[5];    /* gatherv blocks a root took each way (coll_shm_gatherv.c; tests look) */
+  /* The blocks a gatherv root took ([0]) and a scatterv root sent ([1]) each way
+   * (coll_shm_vforms.c; tests look). */
+  uint64_t v_ways[2][5];
   /* The one-copy collectives' scratch (coll_shm_big.c). */
   struct {
     tubo__objmem_t mem; /* base NULL until a call needs it */
@@ -411,7 +413,8 @@ int tubo__shmc_scatter(tubo_comm_t *comm, const tubo__coll_args_t *a);
 int tubo__shmc_allgather(tubo_comm_t *comm, const tubo__coll_args_t *a);
 int tubo__shmc_alltoall(tubo_comm_t *comm, const tubo__coll_args_t *a);
 int tubo__shmc_allgatherv(tubo_comm_t *comm, const tubo__coll_args_t *a);
-int tubo__shmc_gatherv(tubo_comm_t *comm, const tubo__coll_args_t *a); /* coll_shm_gatherv.c */
+int tubo__shmc_gatherv(tubo_comm_t *comm, const tubo__coll_args_t *a);  /* coll_shm_vforms.c */
+int tubo__shmc_scatterv(tubo_comm_t *comm, const tubo__coll_args_t *a); /* coll_shm_vforms.c */
 int tubo__shmc_reduce(tubo_comm_t *comm, const tubo__coll_args_t *a);
 int tubo__shmc_allreduce(tubo_comm_t *comm, const tubo__coll_args_t *a);
 int tubo__shmc_scan(tubo_comm_t *comm, const tubo__coll_args_t *a);

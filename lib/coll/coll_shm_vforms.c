@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* gatherv in the shared-memory engine (coll_shm.h), two steps whatever the sizes.
+/* gatherv and scatterv in the shared-memory engine (coll_shm.h), in a fixed number of
+ * steps whatever the sizes. A rank knows only its own block's size and the root every
+ * block's, and counts that disagree (the caller's error) must not send the two different
+ * ways and leave them waiting for ever: so whoever writes a block chooses its way and says
+ * which where the reader looks, and the reader follows. scatterv: below.
  *
- * A sender knows only its own block's size and the root every block's, and counts that
- * disagree (the caller's error) must not send the two different ways and leave them
- * waiting for ever: so each sender chooses how its block travels from its own size alone
+ * gatherv, two steps. Each sender chooses how its block travels from its own size alone
  * and says so in its record of k1, in a header word (the way and the length), and the
  * root follows each record. The ways (shmc_v_way): in the record itself, up to
  * SHMC_V_INLINE bytes; in the sender's slot, up to a slot; of two ranks where
@@ -204,7 +206,7 @@ static int shmc_v_take(shmc_t *s, const tubo__coll_args_t *a, int q, uint32_t k1
     tubo__job_corrupt(s->comm->w);
     return TUBO_ECORRUPT;
   }
-  s->v_ways[way]++;
+  s->v_ways[0][way]++;
   if (way != SHMC_V_MESSAGE && len > cap)
     *truncated = 1;
   if (way != SHMC_V_MESSAGE && *posted != NULL) { /* counts that disagree: no message */
@@ -308,4 +310,188 @@ int tubo__shmc_gatherv(tubo_comm_t *comm, const tubo__coll_args_t *a)
 {
   shmc_t *s = comm->coll_state;
   return s->me == a->root ? shmc_v_root(s, a) : shmc_v_send(s, a);
+}
+
+/* ---- scatterv ------------------------------------------------------------------------ */
+
+/* scatterv's table: an entry per rank, the header word (the length above the way's bits)
+ * and where the block lies (the way SHMC_V_RECORD: bytes into the root's record;
+ * SHMC_V_SLOT: into its slot; SHMC_V_READ: into its send buffer). */
+struct shmc_v_entry {
+  uint64_t hdr, off;
+};
+
+/* The root's record of scatterv's step: the name of its send buffer, where its table lies
+ * (SHMC_V_IN_RECORD: at SHMC_V_DATA in the record, the blocks after it; else at the start
+ * of its slot, the blocks after it), then the table where it lies in the record. */
+enum { SHMC_V_IN_RECORD, SHMC_V_IN_SLOT };
+
+static inline size_t shmc_v_round(size_t n, size_t to)
+{
+  return (n + to - 1) / to * to;
+}
+
+/* Whether the engine serves a scatterv of P ranks: its table must fit a slot (P and the
+ * slot are the same on every rank). */
+static inline int shmc_v_scatter_fits(const shmc_t *s)
+{
+  return (size_t)s->P * sizeof(struct shmc_v_entry) <= s->slot;
+}
+
+/* Where the root's table goes: in its record where it and every block fit there. */
+static int shmc_v_scatter_where(const shmc_t *s, const tubo__coll_args_t *a)
+{
+  size_t es = a->t->size, total = SHMC_V_DATA + (size_t)s->P * sizeof(struct shmc_v_entry);
+  for (int q = 0; q < s->P && total <= SHMC_INLINE; q++)
+    if (q != s->me)
+      total += shmc_v_round(a->scounts[q] * es, 8);
+  return total <= SHMC_INLINE ? SHMC_V_IN_RECORD : SHMC_V_IN_SLOT;
+}
+
+/* The root's plan and copies: each block's way into its table, the record's and slot's
+ * blocks copied; posts the messages on *c. Sets *reads where some rank reads its buffer. */
+static int shmc_v_scatter_out(shmc_t *s, const tubo__coll_args_t *a, uint32_t k1, int where,
+                              tubo__coll_req_t **c, int *reads)
+{
+  size_t es = a->t->size, P = (size_t)s->P, tab = P * sizeof(struct shmc_v_entry);
+  unsigned char *rec = shmc_line(s, s->me, k1)->data;
+  unsigned char *base = where == SHMC_V_IN_RECORD ? rec : shmc_slot(s, s->me, k1);
+  size_t at = where == SHMC_V_IN_RECORD ? SHMC_V_DATA : 0,
+         room = where == SHMC_V_IN_RECORD ? SHMC_INLINE : s->slot;
+  struct shmc_v_entry *e = (struct shmc_v_entry *)(void *)(base + at);
+  size_t pos = at + tab, span = 0;
+  const unsigned char *src = a->sbuf;
+  int rc = 0;
+  for (int q = 0; q < s->P; q++) {
+    size_t len = a->scounts[q] * es, off = a->sdispls[q] * es;
+    int way;
+    if (q == s->me) {
+      way = SHMC_V_RECORD, len = 0, off = 0; /* its own: nothing moves */
+    } else if (where == SHMC_V_IN_RECORD) {
+      way = SHMC_V_RECORD;
+    } else if (shmc_direct_scatter(s, len)) {
+      way = SHMC_V_READ;
+    } else if (pos <= room && len <= room - pos) {
+      way = SHMC_V_SLOT;
+    } else {
+      way = s->direct ? SHMC_V_READ : SHMC_V_MESSAGE;
+    }
+    if (way == SHMC_V_RECORD || way == SHMC_V_SLOT) {
+      memcpy(base + pos, src + off, len);
+      off = pos;
+      pos += shmc_v_round(len, way == SHMC_V_SLOT ? SHMC_LINE : 8);
+    } else if (way == SHMC_V_MESSAGE) {
+      if (*c == NULL && (*c = tubo__coll_new(s->comm, a, shmc_v_wait)) == NULL) {
+        way = SHMC_V_FAILED, rc = TUBO_ENOMEM;
+      } else {
+        tubo__coll_send(*c, src + off, len, q, 0);
+      }
+    } else {
+      *reads = 1;
+      span = off + len > span ? off + len : span;
+    }
+    e[q].hdr = (uint64_t)len << SHMC_V_WAY_BITS | (uint64_t)way;
+    e[q].off = off;
+    s->v_ways[1][way < SHMC_V_WAYS ? way : SHMC_V_MESSAGE] += q != s->me;
+  }
+  uint64_t word[2] = {*reads ? tubo__shmc_name(s, src, span) : 0, (uint64_t)where};
+  memcpy(rec, word, sizeof word);
+  return rc;
+}
+
+static int shmc_v_scatter_root(shmc_t *s, const tubo__coll_args_t *a)
+{
+  size_t es = a->t->size, mine = a->scounts[s->me] * es, cap = a->count * es;
+  uint32_t k1 = s->step + 1;
+  int reads = 0, rc, rc2, where = shmc_v_scatter_where(s, a);
+  /* In the record, the record's last readers (up to SHMC_DEPTH steps back); in the slot,
+   * the slot's too. */
+  rc = where == SHMC_V_IN_RECORD ? tubo__shmc_guard_line(s, k1) : tubo__shmc_guard(s, k1);
+  if (rc != 0)
+    return rc;
+  tubo__coll_req_t *c = NULL;
+  rc = shmc_v_scatter_out(s, a, k1, where, &c, &reads);
+  tubo__shmc_publish(s, k1, SHMC_WAKE_ALWAYS);
+  if (!a->in_place)
+    memcpy(a->rbuf, (const unsigned char *)a->sbuf + a->sdispls[s->me] * es, shmc_min(mine, cap));
+  /* Where a rank reads the send buffer, the root returns once every rank is done with it. */
+  if (reads) {
+    if ((rc2 = tubo__shmc_wait(s, -1, k1)) != 0)
+      return rc2;
+    rc = rc != 0 ? rc : tubo__shmc_read_rc(s, -1, k1);
+  }
+  rc2 = shmc_v_messages(s->comm, c);
+  rc = rc != 0 ? rc : rc2;
+  return rc != 0 ? rc : !a->in_place && mine > cap ? TUBO_ETRUNC : 0;
+}
+
+/* A receiver: its entry of the root's table says where its block lies. An entry no root
+ * writes (a forged one) breaks the job. */
+static int shmc_v_scatter_in(shmc_t *s, const tubo__coll_args_t *a)
+{
+  size_t cap = a->count * a->t->size, tab = (size_t)s->P * sizeof(struct shmc_v_entry);
+  uint32_t k1 = s->step + 1;
+  int root = a->root, rc, rc2;
+  if ((rc = tubo__shmc_wait(s, root, k1)) != 0)
+    return rc;
+  const unsigned char *rec = shmc_line(s, root, k1)->data;
+  uint64_t where;
+  memcpy(&where, rec + SHMC_V_HDR, sizeof where);
+  const unsigned char *base = where == SHMC_V_IN_RECORD ? rec : shmc_slot(s, root, k1);
+  size_t room = where == SHMC_V_IN_RECORD ? SHMC_INLINE : s->slot;
+  size_t first = (where == SHMC_V_IN_RECORD ? SHMC_V_DATA : 0) + tab;
+  struct shmc_v_entry e;
+  memcpy(&e, base + first - tab + (size_t)s->me * sizeof e, sizeof e);
+  int way = (int)(e.hdr & SHMC_V_WAY_MASK);
+  size_t len = (size_t)(e.hdr >> SHMC_V_WAY_BITS), n = shmc_min(len, cap);
+  int inside = e.off >= first && e.off <= room && len <= room - e.off;
+  if (where > SHMC_V_IN_SLOT || way > SHMC_V_WAYS || way == SHMC_V_WRITE ||
+      ((way == SHMC_V_RECORD || way == SHMC_V_SLOT) && !inside) ||
+      (way == SHMC_V_RECORD) != (where == SHMC_V_IN_RECORD) || (way == SHMC_V_READ && !s->direct)) {
+    tubo__job_corrupt(s->comm->w);
+    return TUBO_ECORRUPT;
+  }
+  tubo__coll_req_t *c = NULL;
+  rc = 0;
+  if (way == SHMC_V_RECORD || way == SHMC_V_SLOT)
+    memcpy(a->rbuf, base + e.off, n);
+  else if (way == SHMC_V_READ && n > 0)
+    rc = tubo__shmc_read_named(s, root, k1, (size_t)e.off, a->rbuf, n);
+  else if (way == SHMC_V_FAILED)
+    rc = TUBO_EPEER;
+  else if (way == SHMC_V_MESSAGE) {
+    if ((c = tubo__coll_new(s->comm, a, shmc_v_wait)) == NULL)
+      rc = TUBO_ENOMEM; /* the root's message stays: the job is short of memory anyway */
+    else
+      tubo__coll_recv(c, a->rbuf, cap, root, 0);
+  }
+  if (c == NULL && way != SHMC_V_MESSAGE)
+    s->comm->coll_seq++; /* no message: the number all take */
+  if ((rc2 = tubo__shmc_guard_line(s, k1)) != 0)
+    return rc2;
+  tubo__shmc_publish_rc(s, k1, way == SHMC_V_MESSAGE ? 0 : rc, SHMC_WAKE_IF_LAST);
+  if (c != NULL && (rc2 = tubo__coll_run(c)) != 0)
+    rc = rc2;
+  if (rc != 0)
+    return rc;
+  return way != SHMC_V_MESSAGE && len > cap ? TUBO_ETRUNC : 0;
+}
+
+/* scatterv in one step k1: the root chooses every block's way from the counts it alone
+ * knows and writes them in a table, in its record where the table and every block fit
+ * there (small calls in a row then run ahead as small bcasts do), else at the start of
+ * its slot: each block in the record; read by its rank from the root's buffer where a
+ * scatter of its size would be (shmc_direct_scatter); in the slot after the table while
+ * it has room; read where it has none and ranks can read each other's memory; else a
+ * message. Each rank reads its entry and takes its block (at most its count: more is
+ * TUBO_ETRUNC at that rank) and publishes k1; the root returns at once, or where some rank
+ * reads its buffer once every rank is at k1. The root's next write into its slot waits
+ * for every rank at k1 (tubo__shmc_guard). Of more ranks than a slot holds entries for,
+ * point to point. */
+int tubo__shmc_scatterv(tubo_comm_t *comm, const tubo__coll_args_t *a)
+{
+  shmc_t *s = comm->coll_state;
+  if (!shmc_v_scatter_fits(s))
+    return TUBO__COLL_DECLINE;
+  return s->me == a->root ? shmc_v_scatter_root(s, a) : shmc_v_scatter_in(s, a);
 }
