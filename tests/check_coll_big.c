@@ -760,7 +760,7 @@ static void cb_v_ways_check(const shmc_t *s, int v, const uint64_t *ways, const 
   for (int w = 0; w < 5; w++) {
     char what[160];
     snprintf(what, sizeof what, "%s blocks around %zu bytes, root %d, %s",
-             v ? "scatterv" : "gatherv", base, root, names[w]);
+             v ? "scatterv or alltoallv" : "gatherv", base, root, names[w]);
     TH_EQ(what, s->v_ways[v][w] - ways[w], want[w]);
   }
 }
@@ -857,14 +857,16 @@ static void cb_gatherv_wrong(tubo_comm_t *c, size_t base, long extra)
   TH_OK(tubo_barrier(c));
 }
 
-/* The ways the engine's scatterv sends the blocks of counts[] from root, as
- * coll_shm_vforms.c states it, counted into want (0 record, 1 slot, 2 read, 4 message):
- * all in the root's record where a table of 16 bytes a rank, 16 more and every other
- * rank's block (rounded up to 8 bytes) fit in 248; else each read by its rank where a
- * scatter of its size would be, else in the slot after the table while it has room (blocks
- * rounded up to 64 bytes), else read where ranks can read each other's memory, else a
- * message. */
-static void cb_v_scatter_ways(const shmc_t *s, const size_t *counts, int root, uint64_t *want)
+/* The ways the engine's scatterv (alltoall 0) or alltoallv sends the blocks of counts[]
+ * from root, as coll_shm_vforms.c states it, counted into want (0 record, 1 slot, 2 read,
+ * 4 message): all in the root's record where a table of 16 bytes a rank, 16 more and every
+ * other rank's block (rounded up to 8 bytes) fit in 248; else each read by its rank where
+ * a scatter of its size would be (alltoallv: of two ranks, where the direct paths take
+ * it), else in the slot after the table while it has room (blocks rounded up to 64
+ * bytes), else read where ranks can read each other's memory (alltoallv: of two ranks),
+ * else a message. */
+static void cb_v_scatter_ways(const shmc_t *s, const size_t *counts, int root, int alltoall,
+                              uint64_t *want)
 {
   size_t P = (size_t)s->P, total = 16 + 16 * P, pos = 16 * P;
   for (int q = 0; q < s->P; q++)
@@ -875,13 +877,13 @@ static void cb_v_scatter_ways(const shmc_t *s, const size_t *counts, int root, u
     size_t len = counts[q];
     if (total <= 248) {
       want[0]++;
-    } else if (shmc_direct_scatter(s, len)) {
+    } else if (alltoall ? s->P == 2 && shmc_direct_for(s, len) : shmc_direct_scatter(s, len)) {
       want[2]++;
     } else if (pos + len <= s->slot) {
       want[1]++;
       pos += (len + 63) / 64 * 64;
     } else {
-      want[s->direct ? 2 : 4]++;
+      want[s->direct && !(alltoall && s->P > 2) ? 2 : 4]++;
     }
   }
 }
@@ -912,7 +914,7 @@ static void cb_scattervs(tubo_comm_t *c, size_t base)
           TH_CHECK(0, "scatterv of %zu from %d: byte %zu past the block: expected 0xee, got %u",
                    base, root, i, (unsigned)rb[i]);
       if (me == root)
-        cb_v_scatter_ways(s, counts, root, want);
+        cb_v_scatter_ways(s, counts, root, 0, want);
     }
     if (me == root)
       cb_v_ways_check(s, 1, ways, want, base, root);
@@ -972,6 +974,89 @@ static void body_scatterv(void)
   TH_OK(tubo_comm_free(&c));
 }
 
+/* alltoallv of blocks around base bytes: rank i sends rank j base + 3 i + 5 j bytes (none
+ * from 1 to 2), its send blocks backwards with gaps, its receive blocks forwards with gaps
+ * that must stay as they were; twice in a row with no barrier; the ways each rank sent
+ * its blocks counted against the rule. extra (not 0): every rank's receive counts are
+ * extra bytes more than what is sent (fewer where negative): TUBO_ETRUNC where fewer, and
+ * the rest as it was where more. */
+static void cb_alltoallvs(tubo_comm_t *c, size_t base, long extra)
+{
+  int P = th_size, me = th_rank;
+  size_t PP = (size_t)P;
+  shmc_t *s = cb_engine(c);
+  size_t *sc = th_malloc(PP * sizeof(size_t)), *sd = th_malloc(PP * sizeof(size_t));
+  size_t *rc = th_malloc(PP * sizeof(size_t)), *rd = th_malloc(PP * sizeof(size_t));
+  size_t send_end = 0, recv_end = 0;
+  for (int q = P - 1; q >= 0; q--) {
+    sc[q] = me == 1 && q == 2 ? 0 : base + 3 * (size_t)me + 5 * (size_t)q;
+    sd[q] = send_end + 64;
+    send_end = sd[q] + sc[q];
+  }
+  for (int q = 0; q < P; q++) {
+    size_t sent = q == 1 && me == 2 ? 0 : base + 3 * (size_t)q + 5 * (size_t)me;
+    rc[q] = q == me || sent == 0 ? sent : (size_t)((long)sent + extra);
+    rd[q] = recv_end + 64;
+    recv_end = rd[q] + rc[q] + 64;
+  }
+  unsigned char *sb = th_malloc(send_end), *rb = th_malloc(recv_end);
+  uint64_t ways[5], want[5] = {0, 0, 0, 0, 0};
+  memcpy(ways, s->v_ways[1], sizeof ways);
+  for (int k = 0; k < 2; k++) {
+    for (int q = 0; q < P; q++)
+      cb_make(sb + sd[q], me, q, sc[q], 80 + k);
+    memset(rb, 0xee, recv_end);
+    TH_EXPECT_RC(tubo_alltoallv(sb, sc, sd, rb, rc, rd, TUBO_BYTE, c),
+                 extra < 0 && P > 1 ? TUBO_ETRUNC : 0);
+    for (int q = 0; q < P; q++) {
+      size_t sent = q == 1 && me == 2 ? 0 : base + 3 * (size_t)q + 5 * (size_t)me;
+      size_t got = sent < rc[q] ? sent : rc[q];
+      cb_block("alltoallv", 80 + k, rb + rd[q], q, me, got);
+      for (size_t i = got; i < rc[q] + 64; i++)
+        if (rb[rd[q] + i] != 0xee)
+          TH_CHECK(0,
+                   "alltoallv of %zu (counts %+ld): byte %zu past the %zu from %d: expected "
+                   "0xee, got %u",
+                   base, extra, i, got, q, (unsigned)rb[rd[q] + i]);
+    }
+    cb_v_scatter_ways(s, sc, me, 1, want);
+  }
+  if (extra == 0)
+    cb_v_ways_check(s, 1, ways, want, base, me);
+  free(sc), free(sd), free(rc), free(rd), free(sb), free(rb);
+}
+
+/* alltoallv in the shared-memory engine: every way, around each threshold, then counts
+ * that disagree; in place, point to point (every byte checked). */
+static void body_alltoallv(void)
+{
+  tubo_comm_t *c = cb_dup(NULL, NULL);
+  shmc_t *s = cb_engine(c);
+  size_t sizes[8] = {0, 8, 30, 200, 4096, 40000};
+  sizes[6] = s->slot / (size_t)th_size;
+  sizes[7] = ((size_t)1 << 20) + 3;
+  for (size_t i = 0; i < 8; i++)
+    cb_alltoallvs(c, sizes[i], 0);
+  cb_alltoallvs(c, 8, 300);
+  cb_alltoallvs(c, 300, -280);
+  cb_alltoallvs(c, s->slot / 2, 64);
+  cb_alltoallvs(c, 300000, -100000);
+  TH_OK(tubo_barrier(c));
+  int P = th_size, me = th_rank;
+  size_t *cnt = th_malloc((size_t)P * sizeof(size_t)), *dsp = th_malloc((size_t)P * sizeof(size_t));
+  unsigned char *rb = th_malloc((size_t)P * 100);
+  for (int q = 0; q < P; q++) {
+    cnt[q] = 100;
+    dsp[q] = (size_t)q * 100;
+    cb_make(rb + dsp[q], me, q, 100, 90);
+  }
+  TH_OK(tubo_alltoallv(TUBO_IN_PLACE, NULL, NULL, rb, cnt, dsp, TUBO_BYTE, c));
+  for (int q = 0; q < P; q++)
+    cb_block("alltoallv in place", 90, rb + dsp[q], q, me, 100);
+  free(cnt), free(dsp), free(rb);
+  TH_OK(tubo_comm_free(&c));
+}
+
 /* gatherv in the shared-memory engine: every way a block travels, and around each
  * threshold, then counts that disagree across the thresholds. */
 static void body_gatherv(void)
@@ -996,9 +1081,16 @@ static void body_gatherv(void)
 }
 
 static const th_body_t bodies[] = {
-    {"big", body_big, 0},     {"moves", body_moves, 0},     {"refused", body_refused, 0},
-    {"wakes", body_wakes, 0}, {"two", body_two, 0},         {"deep", body_deep, TH_SELF_INIT},
-    {"scans", body_scans, 0}, {"gatherv", body_gatherv, 0}, {"scatterv", body_scatterv, 0},
+    {"big", body_big, 0},
+    {"moves", body_moves, 0},
+    {"refused", body_refused, 0},
+    {"wakes", body_wakes, 0},
+    {"two", body_two, 0},
+    {"deep", body_deep, TH_SELF_INIT},
+    {"scans", body_scans, 0},
+    {"gatherv", body_gatherv, 0},
+    {"scatterv", body_scatterv, 0},
+    {"alltoallv", body_alltoallv, 0},
     {NULL, NULL, 0},
 };
 
@@ -1056,6 +1148,12 @@ static Suite *coll_big_suite(void)
   th_add_job(tc, "scatterv", 4, TH_SHM);
   th_add_job(tc, "scatterv", 9, TH_SHM);
   th_add_job(tc, "scatterv", 5, TH_SHM_COPY);
+  /* alltoallv: every rank's table as scatterv's root's. */
+  th_add_job(tc, "alltoallv", 2, TH_SHM);
+  th_add_job(tc, "alltoallv", 2, TH_SHM_RNDV);
+  th_add_job(tc, "alltoallv", 4, TH_SHM);
+  th_add_job(tc, "alltoallv", 7, TH_SHM);
+  th_add_job(tc, "alltoallv", 5, TH_SHM_COPY);
   return s;
 }
 

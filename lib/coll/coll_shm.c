@@ -388,15 +388,13 @@ static void shmc_teardown(tubo_comm_t *comm)
   free(s);
 }
 
-/* alltoallv stays with the point-to-point table: a rank knows only its own blocks' sizes,
- * so the ranks would first have to agree on the largest (a step in which all wait for
- * all), and the steps after it hold every rank in step. Written that way and measured
- * (8-byte blocks, 2000 calls in a row, 4 and 8 ranks on 2 cores, one run of each on a
- * loaded machine), gatherv and scatterv took 10 to 100 times as long as the
- * point-to-point forms, whose other ranks send and go on, and alltoallv about 1.5 times;
- * allgatherv, which knows every size and where all wait for all anyway, was faster (2 to
- * 4 times at 8 ranks). gatherv and scatterv agree on nothing: whoever writes a block
- * chooses its way and says which where its reader looks (coll_shm_vforms.c). */
+/* The v-forms whose ranks know only their own blocks' sizes (gatherv, scatterv,
+ * alltoallv) do not first agree on the largest (a step in which all wait for all, after
+ * which every rank stays in step): written that way and measured (8-byte blocks, 2000
+ * calls in a row, 4 and 8 ranks on 2 cores), gatherv and scatterv took 10 to 100 times as
+ * long as the point-to-point forms, whose other ranks send and go on, and alltoallv about
+ * 1.5 times. Whoever writes a block chooses its way and says which where its reader looks
+ * (coll_shm_vforms.c). allgatherv knows every size. */
 const tubo__coll_table_t tubo__coll_shm = {
     "shm",
     shmc_setup,
@@ -412,6 +410,7 @@ const tubo__coll_table_t tubo__coll_shm = {
         [TUBO__C_ALLTOALL] = tubo__shmc_alltoall,
         [TUBO__C_GATHERV] = tubo__shmc_gatherv,
         [TUBO__C_SCATTERV] = tubo__shmc_scatterv,
+        [TUBO__C_ALLTOALLV] = tubo__shmc_alltoallv,
         [TUBO__C_ALLGATHERV] = tubo__shmc_allgatherv,
         [TUBO__C_REDUCE_SCATTER_BLOCK] = tubo__shmc_reduce_scatter_block,
         [TUBO__C_SCAN] = tubo__shmc_scan,

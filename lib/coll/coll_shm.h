@@ -413,8 +413,9 @@ int tubo__shmc_scatter(tubo_comm_t *comm, const tubo__coll_args_t *a);
 int tubo__shmc_allgather(tubo_comm_t *comm, const tubo__coll_args_t *a);
 int tubo__shmc_alltoall(tubo_comm_t *comm, const tubo__coll_args_t *a);
 int tubo__shmc_allgatherv(tubo_comm_t *comm, const tubo__coll_args_t *a);
-int tubo__shmc_gatherv(tubo_comm_t *comm, const tubo__coll_args_t *a);  /* coll_shm_vforms.c */
-int tubo__shmc_scatterv(tubo_comm_t *comm, const tubo__coll_args_t *a); /* coll_shm_vforms.c */
+int tubo__shmc_gatherv(tubo_comm_t *comm, const tubo__coll_args_t *a);   /* coll_shm_vforms.c */
+int tubo__shmc_scatterv(tubo_comm_t *comm, const tubo__coll_args_t *a);  /* coll_shm_vforms.c */
+int tubo__shmc_alltoallv(tubo_comm_t *comm, const tubo__coll_args_t *a); /* coll_shm_vforms.c */
 int tubo__shmc_reduce(tubo_comm_t *comm, const tubo__coll_args_t *a);
 int tubo__shmc_allreduce(tubo_comm_t *comm, const tubo__coll_args_t *a);
 int tubo__shmc_scan(tubo_comm_t *comm, const tubo__coll_args_t *a);

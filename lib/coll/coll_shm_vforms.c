@@ -31,6 +31,7 @@
 #include "config.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "coll/coll_shm.h"
@@ -312,18 +313,20 @@ int tubo__shmc_gatherv(tubo_comm_t *comm, const tubo__coll_args_t *a)
   return s->me == a->root ? shmc_v_root(s, a) : shmc_v_send(s, a);
 }
 
-/* ---- scatterv ------------------------------------------------------------------------ */
+/* ---- scatterv and alltoallv ---------------------------------------------------------- */
 
-/* scatterv's table: an entry per rank, the header word (the length above the way's bits)
- * and where the block lies (the way SHMC_V_RECORD: bytes into the root's record;
- * SHMC_V_SLOT: into its slot; SHMC_V_READ: into its send buffer). */
+/* A table of the blocks a rank sends (scatterv's root; every rank of alltoallv): an entry
+ * per rank, the header word (the length above the way's bits) and where the block lies
+ * (SHMC_V_RECORD: bytes into the writer's record; SHMC_V_SLOT: into its slot;
+ * SHMC_V_READ: into its send buffer). */
 struct shmc_v_entry {
   uint64_t hdr, off;
 };
 
-/* The root's record of scatterv's step: the name of its send buffer, where its table lies
- * (SHMC_V_IN_RECORD: at SHMC_V_DATA in the record, the blocks after it; else at the start
- * of its slot, the blocks after it), then the table where it lies in the record. */
+/* The writer's record of the table's step: the name of its send buffer (where some block
+ * is read from it), where its table lies (SHMC_V_IN_RECORD: at SHMC_V_DATA in the record,
+ * the blocks after it; else at the start of its slot, the blocks after it), then the table
+ * where it lies in the record. */
 enum { SHMC_V_IN_RECORD, SHMC_V_IN_SLOT };
 
 static inline size_t shmc_v_round(size_t n, size_t to)
@@ -331,15 +334,15 @@ static inline size_t shmc_v_round(size_t n, size_t to)
   return (n + to - 1) / to * to;
 }
 
-/* Whether the engine serves a scatterv of P ranks: its table must fit a slot (P and the
- * slot are the same on every rank). */
-static inline int shmc_v_scatter_fits(const shmc_t *s)
+/* Whether the engine serves a scatterv or alltoallv of P ranks: a table must fit a slot (P
+ * and the slot are the same on every rank). */
+static inline int shmc_v_table_fits(const shmc_t *s)
 {
   return (size_t)s->P * sizeof(struct shmc_v_entry) <= s->slot;
 }
 
-/* Where the root's table goes: in its record where it and every block fit there. */
-static int shmc_v_scatter_where(const shmc_t *s, const tubo__coll_args_t *a)
+/* Where this rank's table goes: in its record where it and every block fit there. */
+static int shmc_v_table_where(const shmc_t *s, const tubo__coll_args_t *a)
 {
   size_t es = a->t->size, total = SHMC_V_DATA + (size_t)s->P * sizeof(struct shmc_v_entry);
   for (int q = 0; q < s->P && total <= SHMC_INLINE; q++)
@@ -348,10 +351,29 @@ static int shmc_v_scatter_where(const shmc_t *s, const tubo__coll_args_t *a)
   return total <= SHMC_INLINE ? SHMC_V_IN_RECORD : SHMC_V_IN_SLOT;
 }
 
-/* The root's plan and copies: each block's way into its table, the record's and slot's
- * blocks copied; posts the messages on *c. Sets *reads where some rank reads its buffer. */
-static int shmc_v_scatter_out(shmc_t *s, const tubo__coll_args_t *a, uint32_t k1, int where,
-                              tubo__coll_req_t **c, int *reads)
+/* The way of a block of len bytes in a table in the slot whose room from pos on is left.
+ * A scatter reads the root's buffer where shmc_direct_scatter says so, an alltoall of two
+ * ranks the other's where shmc_direct_for does; else the slot while it has room; else read
+ * where ranks can read each other's memory, but of an alltoall of more ranks a message: all
+ * of them reading each other's buffers at once took 1.13-1.30x the scratch's time for
+ * alltoall's blocks of 64 KiB-1 MiB at 4 ranks on 2 vCPUs (doc/benchmarks.md, "tried and
+ * left by the lead", 12:29), and alltoallv's of 256 KiB-1 MiB 1.08-1.44x Open MPI's time
+ * at 4-16 ranks, as messages 1.00-1.22x ("The v-forms in shared memory"). */
+static int shmc_v_table_way(const shmc_t *s, int alltoall, size_t len, size_t pos, size_t room)
+{
+  if (alltoall ? s->P == 2 && shmc_direct_for(s, len) : shmc_direct_scatter(s, len))
+    return SHMC_V_READ;
+  if (pos <= room && len <= room - pos)
+    return SHMC_V_SLOT;
+  return s->direct && !(alltoall && s->P > 2) ? SHMC_V_READ : SHMC_V_MESSAGE;
+}
+
+/* Writes this rank's table of step k1 (where it says) and the blocks of the record and the
+ * slot, and posts its messages on *c; counts the ways in v_ways[1]. Sets *reads where some
+ * rank is to read its buffer. Returns 0 or TUBO_ENOMEM (those blocks' entries then say
+ * SHMC_V_FAILED). */
+static int shmc_v_table_out(shmc_t *s, const tubo__coll_args_t *a, uint32_t k1, int where,
+                            int alltoall, tubo__coll_req_t **c, int *reads)
 {
   size_t es = a->t->size, P = (size_t)s->P, tab = P * sizeof(struct shmc_v_entry);
   unsigned char *rec = shmc_line(s, s->me, k1)->data;
@@ -365,27 +387,21 @@ static int shmc_v_scatter_out(shmc_t *s, const tubo__coll_args_t *a, uint32_t k1
   for (int q = 0; q < s->P; q++) {
     size_t len = a->scounts[q] * es, off = a->sdispls[q] * es;
     int way;
-    if (q == s->me) {
+    if (q == s->me)
       way = SHMC_V_RECORD, len = 0, off = 0; /* its own: nothing moves */
-    } else if (where == SHMC_V_IN_RECORD) {
+    else if (where == SHMC_V_IN_RECORD)
       way = SHMC_V_RECORD;
-    } else if (shmc_direct_scatter(s, len)) {
-      way = SHMC_V_READ;
-    } else if (pos <= room && len <= room - pos) {
-      way = SHMC_V_SLOT;
-    } else {
-      way = s->direct ? SHMC_V_READ : SHMC_V_MESSAGE;
-    }
+    else
+      way = shmc_v_table_way(s, alltoall, len, pos, room);
     if (way == SHMC_V_RECORD || way == SHMC_V_SLOT) {
       memcpy(base + pos, src + off, len);
       off = pos;
       pos += shmc_v_round(len, way == SHMC_V_SLOT ? SHMC_LINE : 8);
     } else if (way == SHMC_V_MESSAGE) {
-      if (*c == NULL && (*c = tubo__coll_new(s->comm, a, shmc_v_wait)) == NULL) {
+      if (*c == NULL && (*c = tubo__coll_new(s->comm, a, shmc_v_wait)) == NULL)
         way = SHMC_V_FAILED, rc = TUBO_ENOMEM;
-      } else {
+      else
         tubo__coll_send(*c, src + off, len, q, 0);
-      }
     } else {
       *reads = 1;
       span = off + len > span ? off + len : span;
@@ -399,18 +415,68 @@ static int shmc_v_scatter_out(shmc_t *s, const tubo__coll_args_t *a, uint32_t k1
   return rc;
 }
 
+/* Takes this rank's block from rank i's table of step k1 into dst, at most cap bytes:
+ * copies it, reads it from i's buffer, or posts its receive on *c. Returns 0, TUBO_ETRUNC
+ * where the block was longer than cap (cap bytes taken), or an error; an entry no writer
+ * makes (a forged one) breaks the job. */
+static int shmc_v_table_take(shmc_t *s, const tubo__coll_args_t *a, int i, uint32_t k1,
+                             unsigned char *dst, size_t cap, tubo__coll_req_t **c)
+{
+  size_t tab = (size_t)s->P * sizeof(struct shmc_v_entry);
+  const unsigned char *rec = shmc_line(s, i, k1)->data;
+  uint64_t where;
+  memcpy(&where, rec + SHMC_V_HDR, sizeof where);
+  const unsigned char *base = where == SHMC_V_IN_RECORD ? rec : shmc_slot(s, i, k1);
+  size_t room = where == SHMC_V_IN_RECORD ? SHMC_INLINE : s->slot;
+  size_t first = (where == SHMC_V_IN_RECORD ? SHMC_V_DATA : 0) + tab;
+  struct shmc_v_entry e;
+  memcpy(&e, base + first - tab + (size_t)s->me * sizeof e, sizeof e);
+  int way = (int)(e.hdr & SHMC_V_WAY_MASK);
+  size_t len = (size_t)(e.hdr >> SHMC_V_WAY_BITS), n = shmc_min(len, cap);
+  int inside = e.off >= first && e.off <= room && len <= room - e.off;
+  if (where > SHMC_V_IN_SLOT || way > SHMC_V_WAYS || way == SHMC_V_WRITE ||
+      ((way == SHMC_V_RECORD || way == SHMC_V_SLOT) && !inside) ||
+      (way == SHMC_V_RECORD) != (where == SHMC_V_IN_RECORD) || (way == SHMC_V_READ && !s->direct)) {
+    tubo__job_corrupt(s->comm->w);
+    return TUBO_ECORRUPT;
+  }
+  int rc = 0;
+  if (way == SHMC_V_RECORD || way == SHMC_V_SLOT)
+    memcpy(dst, base + e.off, n);
+  else if (way == SHMC_V_READ && n > 0)
+    rc = tubo__shmc_read_named(s, i, k1, (size_t)e.off, dst, n);
+  else if (way == SHMC_V_FAILED)
+    return TUBO_EPEER;
+  else if (way == SHMC_V_MESSAGE) {
+    if (*c == NULL && (*c = tubo__coll_new(s->comm, a, shmc_v_wait)) == NULL)
+      return TUBO_ENOMEM; /* the message stays: the job is short of memory anyway */
+    tubo__coll_recv(*c, dst, cap, i, 0);
+    return 0; /* a truncated receive says so itself */
+  }
+  return rc != 0 ? rc : len > cap ? TUBO_ETRUNC : 0;
+}
+
+/* Keeps the first error of a call, and notes truncation apart: the call goes on. */
+static void shmc_v_note(int rc, int *first, int *truncated)
+{
+  if (rc == TUBO_ETRUNC)
+    *truncated = 1;
+  else if (rc != 0 && *first == 0)
+    *first = rc;
+}
+
 static int shmc_v_scatter_root(shmc_t *s, const tubo__coll_args_t *a)
 {
   size_t es = a->t->size, mine = a->scounts[s->me] * es, cap = a->count * es;
   uint32_t k1 = s->step + 1;
-  int reads = 0, rc, rc2, where = shmc_v_scatter_where(s, a);
+  int reads = 0, rc, rc2, where = shmc_v_table_where(s, a);
   /* In the record, the record's last readers (up to SHMC_DEPTH steps back); in the slot,
    * the slot's too. */
   rc = where == SHMC_V_IN_RECORD ? tubo__shmc_guard_line(s, k1) : tubo__shmc_guard(s, k1);
   if (rc != 0)
     return rc;
   tubo__coll_req_t *c = NULL;
-  rc = shmc_v_scatter_out(s, a, k1, where, &c, &reads);
+  rc = shmc_v_table_out(s, a, k1, where, 0, &c, &reads);
   tubo__shmc_publish(s, k1, SHMC_WAKE_ALWAYS);
   if (!a->in_place)
     memcpy(a->rbuf, (const unsigned char *)a->sbuf + a->sdispls[s->me] * es, shmc_min(mine, cap));
@@ -425,56 +491,23 @@ static int shmc_v_scatter_root(shmc_t *s, const tubo__coll_args_t *a)
   return rc != 0 ? rc : !a->in_place && mine > cap ? TUBO_ETRUNC : 0;
 }
 
-/* A receiver: its entry of the root's table says where its block lies. An entry no root
- * writes (a forged one) breaks the job. */
+/* A receiver of scatterv: takes its block as the root's table says, publishes k1 (a message
+ * it then receives), with the result of a read in its record. */
 static int shmc_v_scatter_in(shmc_t *s, const tubo__coll_args_t *a)
 {
-  size_t cap = a->count * a->t->size, tab = (size_t)s->P * sizeof(struct shmc_v_entry);
   uint32_t k1 = s->step + 1;
-  int root = a->root, rc, rc2;
-  if ((rc = tubo__shmc_wait(s, root, k1)) != 0)
+  int rc, rc2;
+  if ((rc = tubo__shmc_wait(s, a->root, k1)) != 0)
     return rc;
-  const unsigned char *rec = shmc_line(s, root, k1)->data;
-  uint64_t where;
-  memcpy(&where, rec + SHMC_V_HDR, sizeof where);
-  const unsigned char *base = where == SHMC_V_IN_RECORD ? rec : shmc_slot(s, root, k1);
-  size_t room = where == SHMC_V_IN_RECORD ? SHMC_INLINE : s->slot;
-  size_t first = (where == SHMC_V_IN_RECORD ? SHMC_V_DATA : 0) + tab;
-  struct shmc_v_entry e;
-  memcpy(&e, base + first - tab + (size_t)s->me * sizeof e, sizeof e);
-  int way = (int)(e.hdr & SHMC_V_WAY_MASK);
-  size_t len = (size_t)(e.hdr >> SHMC_V_WAY_BITS), n = shmc_min(len, cap);
-  int inside = e.off >= first && e.off <= room && len <= room - e.off;
-  if (where > SHMC_V_IN_SLOT || way > SHMC_V_WAYS || way == SHMC_V_WRITE ||
-      ((way == SHMC_V_RECORD || way == SHMC_V_SLOT) && !inside) ||
-      (way == SHMC_V_RECORD) != (where == SHMC_V_IN_RECORD) || (way == SHMC_V_READ && !s->direct)) {
-    tubo__job_corrupt(s->comm->w);
-    return TUBO_ECORRUPT;
-  }
   tubo__coll_req_t *c = NULL;
-  rc = 0;
-  if (way == SHMC_V_RECORD || way == SHMC_V_SLOT)
-    memcpy(a->rbuf, base + e.off, n);
-  else if (way == SHMC_V_READ && n > 0)
-    rc = tubo__shmc_read_named(s, root, k1, (size_t)e.off, a->rbuf, n);
-  else if (way == SHMC_V_FAILED)
-    rc = TUBO_EPEER;
-  else if (way == SHMC_V_MESSAGE) {
-    if ((c = tubo__coll_new(s->comm, a, shmc_v_wait)) == NULL)
-      rc = TUBO_ENOMEM; /* the root's message stays: the job is short of memory anyway */
-    else
-      tubo__coll_recv(c, a->rbuf, cap, root, 0);
-  }
-  if (c == NULL && way != SHMC_V_MESSAGE)
-    s->comm->coll_seq++; /* no message: the number all take */
+  rc = shmc_v_table_take(s, a, a->root, k1, a->rbuf, a->count * a->t->size, &c);
+  if (rc == TUBO_ECORRUPT)
+    return rc;
   if ((rc2 = tubo__shmc_guard_line(s, k1)) != 0)
     return rc2;
-  tubo__shmc_publish_rc(s, k1, way == SHMC_V_MESSAGE ? 0 : rc, SHMC_WAKE_IF_LAST);
-  if (c != NULL && (rc2 = tubo__coll_run(c)) != 0)
-    rc = rc2;
-  if (rc != 0)
-    return rc;
-  return way != SHMC_V_MESSAGE && len > cap ? TUBO_ETRUNC : 0;
+  tubo__shmc_publish_rc(s, k1, rc == TUBO_ETRUNC ? 0 : rc, SHMC_WAKE_IF_LAST);
+  rc2 = shmc_v_messages(s->comm, c);
+  return rc != 0 ? rc : rc2;
 }
 
 /* scatterv in one step k1: the root chooses every block's way from the counts it alone
@@ -491,7 +524,101 @@ static int shmc_v_scatter_in(shmc_t *s, const tubo__coll_args_t *a)
 int tubo__shmc_scatterv(tubo_comm_t *comm, const tubo__coll_args_t *a)
 {
   shmc_t *s = comm->coll_state;
-  if (!shmc_v_scatter_fits(s))
+  if (!shmc_v_table_fits(s))
     return TUBO__COLL_DECLINE;
   return s->me == a->root ? shmc_v_scatter_root(s, a) : shmc_v_scatter_in(s, a);
+}
+
+/* alltoallv in two steps: at k1 every rank writes its table as scatterv's root does
+ * (shmc_v_table_way), copies its own block and publishes k1 (of more than two ranks, waking
+ * whoever sleeps); each takes its block from every rank's table in the order they come,
+ * so that the first messages flow while later ranks have yet to run, and publishes k2,
+ * which says it has done reading (with the result of its reads); one whose buffer others
+ * read returns once every rank is at k2. The next write into a slot waits for
+ * every rank at k2 (tubo__shmc_guard). In place, a rank first copies its blocks out of
+ * its receive buffer (shmc_v_alltoall_in_place). Of more ranks than a slot holds entries
+ * for, point to point. */
+static int shmc_v_alltoall(shmc_t *s, const tubo__coll_args_t *a)
+{
+  size_t es = a->t->size, mine = a->scounts[s->me] * es, cap = a->rcounts[s->me] * es;
+  unsigned char *r = a->rbuf;
+  uint32_t k1 = s->step + 1, k2 = k1 + 1;
+  int reads = 0, truncated = mine > cap, rc = 0, rc2, where = shmc_v_table_where(s, a);
+  rc2 = where == SHMC_V_IN_RECORD ? tubo__shmc_guard_line(s, k1) : tubo__shmc_guard(s, k1);
+  if (rc2 != 0)
+    return rc2;
+  tubo__coll_req_t *c = NULL;
+  shmc_v_note(shmc_v_table_out(s, a, k1, where, 1, &c, &reads), &rc, &truncated);
+  tubo__shmc_publish(s, k1, s->P > 2 ? SHMC_WAKE_ALWAYS : SHMC_WAKE_IF_LAST);
+  memcpy(r + a->rdispls[s->me] * es, (const unsigned char *)a->sbuf + a->sdispls[s->me] * es,
+         shmc_min(mine, cap));
+  int *pend = (int *)(void *)s->tmp, n = 0;
+  for (int i = 0; i < s->P; i++)
+    if (i != s->me)
+      pend[n++] = i;
+  while (n > 0) {
+    if ((rc2 = tubo__shmc_wait_any(s, pend, n, k1)) != 0)
+      return rc2;
+    int left = 0;
+    for (int j = 0; j < n; j++) {
+      int i = pend[j];
+      if (!shmc_at(s, i, k1)) {
+        pend[left++] = i;
+        continue;
+      }
+      rc2 = shmc_v_table_take(s, a, i, k1, r + a->rdispls[i] * es, a->rcounts[i] * es, &c);
+      if (rc2 == TUBO_ECORRUPT)
+        return rc2;
+      shmc_v_note(rc2, &rc, &truncated);
+    }
+    n = left;
+  }
+  shmc_v_note(shmc_v_messages(s->comm, c), &rc, &truncated);
+  if ((rc2 = tubo__shmc_guard_line(s, k2)) != 0)
+    return rc2;
+  tubo__shmc_publish_rc(s, k2, rc, SHMC_WAKE_IF_LAST);
+  if (reads) {
+    if ((rc2 = tubo__shmc_wait(s, -1, k2)) != 0)
+      return rc2;
+    rc = rc != 0 ? rc : tubo__shmc_read_rc(s, -1, k2);
+  }
+  return rc != 0 ? rc : truncated ? TUBO_ETRUNC : 0;
+}
+
+/* alltoallv in place: this rank's blocks, at rdispls with rcounts in its receive buffer,
+ * copied into a buffer of their own first (packed), from which the call sends them. */
+static int shmc_v_alltoall_in_place(shmc_t *s, const tubo__coll_args_t *a)
+{
+  size_t es = a->t->size, P = (size_t)s->P, total = 0;
+  size_t *disp = malloc(P * sizeof *disp);
+  if (disp == NULL)
+    return TUBO_ENOMEM;
+  for (size_t q = 0; q < P; q++) {
+    disp[q] = total;
+    total += a->rcounts[q];
+  }
+  unsigned char *copy = total <= (SIZE_MAX - 1) / es ? malloc(total * es + 1) : NULL;
+  if (copy == NULL) {
+    free(disp);
+    return TUBO_ENOMEM;
+  }
+  for (size_t q = 0; q < P; q++)
+    memcpy(copy + disp[q] * es, (unsigned char *)a->rbuf + a->rdispls[q] * es, a->rcounts[q] * es);
+  tubo__coll_args_t b = *a;
+  b.in_place = 0;
+  b.sbuf = copy;
+  b.scounts = a->rcounts;
+  b.sdispls = disp;
+  int rc = shmc_v_alltoall(s, &b);
+  free(copy);
+  free(disp);
+  return rc;
+}
+
+int tubo__shmc_alltoallv(tubo_comm_t *comm, const tubo__coll_args_t *a)
+{
+  shmc_t *s = comm->coll_state;
+  if (!shmc_v_table_fits(s))
+    return TUBO__COLL_DECLINE;
+  return a->in_place ? shmc_v_alltoall_in_place(s, a) : shmc_v_alltoall(s, a);
 }
