@@ -49,15 +49,15 @@
 /* Of two ranks, the largest block the root reads from the sender's buffer; beyond, the
  * sender writes it into the root's, as the 2-rank gather, with the root copying its own
  * block meanwhile. On an Intel 2-vCPU host the root's read took 16-25 us at 256 KiB
- * against the message's 22-38, but 115-188 us at 512 KiB against 38-71 (the message's
- * single copy splits between the ranks from 512 KiB; doc/benchmarks.md, "gatherv in
+ * against the message's 20-38, but 115-218 us at 512 KiB against 38-88 (the message's
+ * single copy splits between the ranks from 512 KiB; doc/benchmarks.md, "The v-forms in
  * shared memory"). */
 #define SHMC_V_READ_MAX ((size_t)256 << 10)
 /* Messages shorter than this keep to the channel where ranks take turns on the cores: the
  * root's single copies of many senders in turn, each sender waiting for its FIN, took
- * 2.9-4.7x the channel's time at 256 KiB and 1.6-1.7x at 512 KiB at 4-16 ranks on 2 vCPUs;
+ * 3.4-5.0x the channel's time at 256 KiB and 1.6-1.7x at 512 KiB at 4-16 ranks on 2 vCPUs;
  * from 1 MiB the two were within 0.8-2x of each other either way (doc/benchmarks.md,
- * "gatherv in shared memory"). */
+ * "The v-forms in shared memory"). */
 #define SHMC_V_CHAN_BELOW ((size_t)1 << 20)
 
 /* The ways a block travels, as v_ways counts them. */
