@@ -1057,6 +1057,64 @@ static void body_alltoallv(void)
   TH_OK(tubo_comm_free(&c));
 }
 
+/* A forged way: on 3 ranks, rank 2 makes a block's header (gatherv: rank 1's record; scatterv:
+ * rank 1's entry in the root's table, in its slot) say that a message comes, after its
+ * writer wrote it and before its reader reads it (the ranks take turns by messages on the
+ * world). The reader then waits for a message no one sends, while the writer waits for the
+ * reader in a barrier: the writer's health checks must find the bytes it wrote changed and
+ * break the job, so that every rank's call ends (TUBO_ECORRUPT, or TUBO_EPEER where the
+ * rank that found it left first) instead of waiting for ever. */
+static void cb_vforge(int scatter)
+{
+  tubo_comm_t *c = cb_dup(NULL, NULL);
+  shmc_t *s = cb_engine(c);
+  int me = th_rank, writer = scatter ? 0 : 1, reader = scatter ? 1 : 0, token = 0;
+  size_t len = scatter ? 4096 : 8, cnt[3] = {len, len, len}, dsp[3] = {0, len, 2 * len};
+  unsigned char *sb = th_malloc(3 * len), *rb = th_malloc(3 * len);
+  memset(sb, me, 3 * len);
+  int rc = 0;
+  if (me == 2 || me == writer) {
+    rc = scatter ? tubo_scatterv(sb, cnt, dsp, rb, len, TUBO_BYTE, 0, c)
+                 : tubo_gatherv(sb, len, rb, cnt, dsp, TUBO_BYTE, 0, c);
+    TH_OK(rc);
+  }
+  if (me == writer)
+    TH_OK(tubo_send(&token, sizeof token, 2, 7, th_world));
+  if (me == 2) {
+    TH_OK(tubo_recv(&token, sizeof token, writer, 7, th_world, TUBO_STATUS_IGNORE));
+    uint32_t k1 = s->step - (scatter ? 0 : 1);
+    uint64_t hdr = (uint64_t)len << 3 | 4; /* SHMC_V_MESSAGE */
+    unsigned char *at = scatter ? shmc_slot(s, 0, k1) + 16 : shmc_line(s, 1, k1)->data + 8;
+    memcpy(at, &hdr, sizeof hdr);
+    TH_OK(tubo_send(&token, sizeof token, reader, 8, th_world));
+  }
+  if (me == reader) {
+    TH_OK(tubo_recv(&token, sizeof token, 2, 8, th_world, TUBO_STATUS_IGNORE));
+    rc = scatter ? tubo_scatterv(NULL, NULL, NULL, rb, len, TUBO_BYTE, 0, c)
+                 : tubo_gatherv(sb, len, rb, cnt, dsp, TUBO_BYTE, 0, c);
+    TH_CHECK(rc == TUBO_ECORRUPT || rc == TUBO_EPEER,
+             "rank %d: the call whose way was forged: expected TUBO_ECORRUPT or TUBO_EPEER, got %s",
+             me, tubo_err_name(rc));
+  } else {
+    rc = tubo_barrier(c);
+    TH_CHECK(rc == TUBO_ECORRUPT || rc == TUBO_EPEER,
+             "rank %d: a barrier after a forged way: expected TUBO_ECORRUPT or TUBO_EPEER, got %s",
+             me, tubo_err_name(rc));
+  }
+  free(sb), free(rb);
+  _exit(0); /* the job is broken: no finalize to wait for */
+}
+
+static void body_vforge_gather(void)
+{
+  cb_vforge(0);
+}
+
+static void body_vforge_scatter(void)
+{
+  cb_vforge(1);
+}
+
 /* gatherv in the shared-memory engine: every way a block travels, and around each
  * threshold, then counts that disagree across the thresholds. */
 static void body_gatherv(void)
@@ -1091,6 +1149,8 @@ static const th_body_t bodies[] = {
     {"gatherv", body_gatherv, 0},
     {"scatterv", body_scatterv, 0},
     {"alltoallv", body_alltoallv, 0},
+    {"vforge_gather", body_vforge_gather, 0},
+    {"vforge_scatter", body_vforge_scatter, 0},
     {NULL, NULL, 0},
 };
 
@@ -1154,6 +1214,9 @@ static Suite *coll_big_suite(void)
   th_add_job(tc, "alltoallv", 4, TH_SHM);
   th_add_job(tc, "alltoallv", 7, TH_SHM);
   th_add_job(tc, "alltoallv", 5, TH_SHM_COPY);
+  /* A forged way in a gatherv record and a scatterv table: the job breaks, nobody waits. */
+  th_add_job(tc, "vforge_gather", 3, TH_SHM);
+  th_add_job(tc, "vforge_scatter", 3, TH_SHM);
   return s;
 }
 

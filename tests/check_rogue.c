@@ -481,6 +481,33 @@ static const size_t rg_lens[] = {8, 40, 200, 3000, 20000, 70000, 300000};
 
 #define RG_COLL_BIG 2000 /* elements of the allreduce that goes through the data slots */
 
+/* On the honest ranks' communicator c: a gatherv, a scatterv and an alltoallv, whose
+ * writers state each block's way in the segment (in the records, now and then through the
+ * slots: rank q's blocks are 8 (q + 1) bytes, at every fourth step 1000 times as many).
+ * The bytes may arrive changed (the region carries them); the calls must end. */
+static int rg_vforms_step(rg_seen_t *s, int i, tubo_comm_t *c, unsigned char *x, unsigned char *y)
+{
+  size_t unit = i % 4 == 0 ? 1000 : 1, cnt[RG_HONEST], dsp[RG_HONEST], at = 0;
+  for (int q = 0; q < RG_HONEST; q++) {
+    cnt[q] = 8 * unit * (size_t)(q + 1);
+    dsp[q] = at;
+    at += cnt[q];
+  }
+  size_t mine = cnt[th_rank], each[RG_HONEST], off[RG_HONEST];
+  int root = (i + 1) % RG_HONEST;
+  memset(x, th_rank, at);
+  if (!rg_take(s, tubo_gatherv(x, mine, y, cnt, dsp, TUBO_BYTE, root, c), "gatherv", i))
+    return 0;
+  if (!rg_take(s, tubo_scatterv(y, cnt, dsp, x, mine, TUBO_BYTE, root, c), "scatterv", i))
+    return 0;
+  for (int q = 0; q < RG_HONEST; q++) {
+    each[q] = mine;
+    off[q] = (size_t)q * mine;
+  }
+  /* Rank q sends each rank its own count's bytes and receives cnt[p] from rank p. */
+  return rg_take(s, tubo_alltoallv(x, each, off, y, cnt, dsp, TUBO_BYTE, c), "alltoallv", i);
+}
+
 /* On the honest ranks' communicator c: an allreduce of a few values (in the flag lines),
  * now and then one through the data slots, and a bcast from a rank that changes. Returns
  * whether to go on. */
@@ -502,7 +529,7 @@ static int rg_coll_step(rg_seen_t *s, int i, tubo_comm_t *c, long long *big, lon
     return 0;
   if (word != 1000 + i)
     s->wrong++;
-  return 1;
+  return rg_vforms_step(s, i, c, (unsigned char *)big, (unsigned char *)sum);
 }
 
 /* One step of an honest rank: a ring exchange, a Queue item in and out, now and then an

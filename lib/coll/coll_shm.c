@@ -97,7 +97,7 @@ static int shmc_selfcheck(void *arg)
     if (got != want && !(want > s->step && got == 0))
       return TUBO_ECORRUPT;
   }
-  return 0;
+  return tubo__shmc_v_selfcheck(s);
 }
 
 /* Whether the flags a wait for step k looks at hold steps of their line (k's residue),

@@ -61,7 +61,8 @@
  * what its own lines must hold, and checks them (and the control lines' counts of
  * sleepers) at every health check of its world, wherever it waits (world.h's
  * tubo__selfcheck_t); a waiting rank also checks that the flags it waits on hold steps
- * of their line. A mismatch breaks the job with TUBO_ECORRUPT, and the ranks waiting for
+ * of their line. The v-forms' headers and tables, which tell a reader whether to wait for a
+ * message, are checked so too while they stand (struct shmc_vmark). A mismatch breaks the job with TUBO_ECORRUPT, and the ranks waiting for
  * this one then see it leave. */
 #ifndef TUBO_COLL_SHM_H
 #define TUBO_COLL_SHM_H
@@ -133,6 +134,17 @@ typedef struct shmc_tree {
   uint64_t calls; /* collectives that went along the tree (tests look) */
 } shmc_tree_t;
 
+/* What a v-form wrote at a step that steers its readers (coll_shm_vforms.c): its record's
+ * first line bytes (headers, names, a table there) and a table at the start of its slot,
+ * as hashes, which the rank's health checks compare with the segment while those bytes
+ * still stand: a forged way would otherwise hold its reader waiting for a message that
+ * never comes. step 0: nothing marked. */
+struct shmc_vmark {
+  uint32_t step;
+  uint32_t line_bytes, slot_bytes; /* 0: no bytes there */
+  uint64_t line_sum, slot_sum;
+};
+
 typedef struct shmc {
   int P, me;
   uint32_t step;           /* steps taken so far (the last one published) */
@@ -170,6 +182,7 @@ typedef struct shmc {
   /* The blocks a gatherv root took ([0]) and a scatterv root sent ([1]) each way
    * (coll_shm_vforms.c; tests look). */
   uint64_t v_ways[2][5];
+  struct shmc_vmark vmark[SHMC_DEPTH];
   /* The one-copy collectives' scratch (coll_shm_big.c). */
   struct {
     tubo__objmem_t mem; /* base NULL until a call needs it */
@@ -416,6 +429,9 @@ int tubo__shmc_allgatherv(tubo_comm_t *comm, const tubo__coll_args_t *a);
 int tubo__shmc_gatherv(tubo_comm_t *comm, const tubo__coll_args_t *a);   /* coll_shm_vforms.c */
 int tubo__shmc_scatterv(tubo_comm_t *comm, const tubo__coll_args_t *a);  /* coll_shm_vforms.c */
 int tubo__shmc_alltoallv(tubo_comm_t *comm, const tubo__coll_args_t *a); /* coll_shm_vforms.c */
+/* TUBO_ECORRUPT where the bytes a v-form of this rank marked no longer hold what it wrote
+ * (coll_shm_vforms.c), else 0: run with the engine's other checks of its own lines. */
+int tubo__shmc_v_selfcheck(const shmc_t *s);
 int tubo__shmc_reduce(tubo_comm_t *comm, const tubo__coll_args_t *a);
 int tubo__shmc_allreduce(tubo_comm_t *comm, const tubo__coll_args_t *a);
 int tubo__shmc_scan(tubo_comm_t *comm, const tubo__coll_args_t *a);

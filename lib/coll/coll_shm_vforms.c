@@ -60,6 +60,59 @@
  * "The v-forms in shared memory"). */
 #define SHMC_V_CHAN_BELOW ((size_t)1 << 20)
 
+/* The marks' hash of n bytes (a multiple of 8), a word at a time: a table of 64 ranks
+ * (1 KiB) costs a hundred multiplications, not a thousand. Not for enemies who read the
+ * code: for garbage, and forgeries of the right form that do not know the hash. */
+static uint64_t shmc_v_hash(const unsigned char *p, size_t n)
+{
+  uint64_t h = 0x9e3779b97f4a7c15u;
+  for (size_t i = 0; i + 8 <= n; i += 8) {
+    uint64_t w;
+    memcpy(&w, p + i, sizeof w);
+    h = (h ^ w) * 0xff51afd7ed558ccdu;
+    h ^= h >> 29;
+  }
+  return h;
+}
+
+/* Marks what this rank wrote at step k that steers its readers: the first line_bytes of
+ * its record, and the first slot_bytes of its slot. */
+static void shmc_v_mark(shmc_t *s, uint32_t k, size_t line_bytes, size_t slot_bytes)
+{
+  struct shmc_vmark *m = &s->vmark[k % SHMC_DEPTH];
+  m->step = k;
+  m->line_bytes = (uint32_t)line_bytes;
+  m->slot_bytes = (uint32_t)slot_bytes;
+  m->line_sum = shmc_v_hash(shmc_line(s, s->me, k)->data, line_bytes);
+  m->slot_sum = slot_bytes ? shmc_v_hash(shmc_slot(s, s->me, k), slot_bytes) : 0;
+}
+
+int tubo__shmc_v_selfcheck(const shmc_t *s)
+{
+  for (uint32_t j = 0; j < SHMC_DEPTH; j++) {
+    const struct shmc_vmark *m = &s->vmark[j];
+    const struct shmc_line *l = shmc_line(s, s->me, j);
+    /* The record stands until this rank writes that line again, whose step then says so;
+     * the step before that write, it may be writing it (and wait before it publishes). */
+    if (m->step == 0 || atomic_load_explicit(&l->step, memory_order_relaxed) != m->step ||
+        s->step - m->step >= SHMC_DEPTH - 1)
+      continue;
+    if (shmc_v_hash(l->data, m->line_bytes) != m->line_sum)
+      return TUBO_ECORRUPT;
+    /* The slot stands until this rank writes it again (at m->step + 2 or later), or
+     * another does, which waits for every rank at m->step + 1 first. */
+    uint32_t k1 = m->step + 1;
+    if (m->slot_bytes == 0 || (int32_t)(s->step - k1) > 0)
+      continue;
+    int all = 1;
+    for (int q = 0; q < s->P && all; q++)
+      all = q == s->me ? (int32_t)(s->step - k1) >= 0 : shmc_at(s, q, k1);
+    if (!all && shmc_v_hash(shmc_slot(s, s->me, m->step), m->slot_bytes) != m->slot_sum)
+      return TUBO_ECORRUPT;
+  }
+  return 0;
+}
+
 /* The ways a block travels, as v_ways counts them. */
 enum { SHMC_V_RECORD, SHMC_V_SLOT, SHMC_V_READ, SHMC_V_WRITE, SHMC_V_MESSAGE, SHMC_V_WAYS };
 /* A header's way where the sender had no memory to send its message: no block comes. */
@@ -144,6 +197,7 @@ static int shmc_v_send(shmc_t *s, const tubo__coll_args_t *a)
     uint64_t name = tubo__shmc_name(s, a->sbuf, len);
     memcpy(rec, &name, sizeof name);
   }
+  shmc_v_mark(s, k1, SHMC_V_DATA, 0);
   /* A message's sender wakes the root at once, which then takes the message while the
    * others come. */
   tubo__shmc_publish(s, k1, way == SHMC_V_MESSAGE ? SHMC_WAKE_ALWAYS : SHMC_WAKE_IF_LAST);
@@ -246,6 +300,7 @@ static int shmc_v_root(shmc_t *s, const tubo__coll_args_t *a)
       return rc2;
     memcpy(shmc_line(s, s->me, k1)->data, &name, sizeof name);
     memcpy(shmc_line(s, s->me, k1)->data + SHMC_V_HDR, &cap, sizeof cap);
+    shmc_v_mark(s, k1, SHMC_V_DATA, 0);
     tubo__shmc_publish(s, k1, SHMC_WAKE_ALWAYS);
   } else {
     tubo__shmc_publish(s, k1, SHMC_WAKE_IF_LAST);
@@ -412,6 +467,10 @@ static int shmc_v_table_out(shmc_t *s, const tubo__coll_args_t *a, uint32_t k1, 
   }
   uint64_t word[2] = {*reads ? tubo__shmc_name(s, src, span) : 0, (uint64_t)where};
   memcpy(rec, word, sizeof word);
+  if (where == SHMC_V_IN_RECORD)
+    shmc_v_mark(s, k1, SHMC_V_DATA + tab, 0);
+  else
+    shmc_v_mark(s, k1, SHMC_V_DATA, tab);
   return rc;
 }
 
