@@ -557,6 +557,13 @@ static const fc_death_t fc_deaths[] = {
     {"alltoall_big", 3, "shm", FC_KILL, TUBO_EPEER},
     /* The root of a scatter waits until the others have read its buffer. */
     {"scatter_big", 2, "shm", FC_KILL, TUBO_EPEER},
+    /* The v-forms: a gatherv's root waits for the dead sender's record (or message), a
+     * scatterv's for the dead rank's read, every rank of an alltoallv for every table. */
+    {"gatherv", 2, "shm", FR_DIE_EXIT, TUBO_EPEER},
+    {"gatherv_big", 2, "shm", FC_KILL, TUBO_EPEER},
+    {"scatterv_big", 2, "shm", FR_DIE_SEGV, TUBO_EPEER},
+    {"alltoallv", 3, "shm", FC_KILL, TUBO_EPEER},
+    {"alltoallv", 3, "pipe", FR_DIE_EXIT, TUBO_EPEER},
     {"queue_get", 3, "shm", FC_KILL, TUBO_EPEER},
     {"queue_get", 2, "shm", FR_DIE_SEGV, TUBO_EPEER},
     {"queue_put", 3, "shm", FR_DIE_EXIT, TUBO_EPEER},
@@ -598,6 +605,7 @@ static const fc_env_death_t fc_env_deaths[] = {
     {{"gather_big", 2, "shm", FR_DIE_EXIT, TUBO_EPEER}, "TUBO_SHM_RNDV_BYTES=1024"},
     {{"allgather_big", 2, "shm", FC_KILL, TUBO_EPEER}, "TUBO_SHM_RNDV_BYTES=1024"},
     {{"alltoall_big", 2, "shm", FR_DIE_SEGV, TUBO_EPEER}, "TUBO_SHM_RNDV_BYTES=1024"},
+    {{"gatherv_big", 2, "shm", FR_DIE_EXIT, TUBO_EPEER}, "TUBO_SHM_RNDV_BYTES=1024"},
 };
 #define FC_NENV_DEATHS ((int)(sizeof fc_env_deaths / sizeof fc_env_deaths[0]))
 

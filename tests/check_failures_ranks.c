@@ -262,6 +262,51 @@ static int block_alltoall_big(fr_ctx_t *c)
   return tubo_alltoall(in, out, FR_BIG_A2A_N, TUBO_DOUBLE, th_world);
 }
 
+/* The v-forms (coll_shm_vforms.c): a gatherv to rank 0 of n doubles a rank, whose root
+ * waits for the dead sender's record (of two ranks past 256 KiB, for its write); a scatterv
+ * from rank 0 of blocks past a slot, whose root waits until the dead rank has read its
+ * block; an alltoallv, where every rank waits for every table. */
+static int fr_gatherv(size_t n)
+{
+  size_t cnt[4], dsp[4];
+  TH_CHECK(th_size <= 4 && 4 * n <= FR_BIG_COLL_N, "expected at most 4 ranks, got %d", th_size);
+  for (int q = 0; q < th_size; q++)
+    cnt[q] = n, dsp[q] = (size_t)q * n;
+  return tubo_gatherv(fr_in, n, fr_out, cnt, dsp, TUBO_DOUBLE, 0, th_world);
+}
+
+static int block_gatherv(fr_ctx_t *c)
+{
+  (void)c;
+  return fr_gatherv(1);
+}
+
+static int block_gatherv_big(fr_ctx_t *c)
+{
+  (void)c;
+  return fr_gatherv(FR_BIG_GATHER_N);
+}
+
+static int block_scatterv_big(fr_ctx_t *c)
+{
+  size_t cnt[4], dsp[4];
+  (void)c;
+  TH_CHECK(th_size <= 4, "expected at most 4 ranks, got %d", th_size);
+  for (int q = 0; q < th_size; q++)
+    cnt[q] = FR_BIG_SCATTER_N, dsp[q] = (size_t)q * FR_BIG_SCATTER_N;
+  return tubo_scatterv(fr_in, cnt, dsp, fr_out, FR_BIG_SCATTER_N, TUBO_DOUBLE, 0, th_world);
+}
+
+static int block_alltoallv(fr_ctx_t *c)
+{
+  size_t cnt[4], dsp[4];
+  (void)c;
+  TH_CHECK(th_size <= 4, "expected at most 4 ranks, got %d", th_size);
+  for (int q = 0; q < th_size; q++)
+    cnt[q] = 16, dsp[q] = (size_t)q * 16;
+  return tubo_alltoallv(fr_in, cnt, dsp, fr_out, cnt, dsp, TUBO_DOUBLE, th_world);
+}
+
 static tubo_comm_t *fr_dup;
 
 static void open_dup(fr_ctx_t *c)
@@ -511,6 +556,10 @@ FR_BODY(allgather_big, NULL, NULL, NULL)
 FR_BODY(gather_big, NULL, NULL, NULL)
 FR_BODY(alltoall_big, NULL, NULL, NULL)
 FR_BODY(scatter_big, NULL, NULL, NULL)
+FR_BODY(gatherv, NULL, NULL, NULL)
+FR_BODY(gatherv_big, NULL, NULL, NULL)
+FR_BODY(scatterv_big, NULL, NULL, NULL)
+FR_BODY(alltoallv, NULL, NULL, NULL)
 FR_BODY(probe, NULL, NULL, NULL)
 FR_BODY(halo, NULL, NULL, NULL)
 FR_BODY(pipe_recv, open_pipes, NULL, close_pipes)
@@ -606,6 +655,10 @@ const th_body_t fr_bodies[] = {
     {"gather_big", body_gather_big, TH_SELF_INIT},
     {"alltoall_big", body_alltoall_big, TH_SELF_INIT},
     {"scatter_big", body_scatter_big, TH_SELF_INIT},
+    {"gatherv", body_gatherv, TH_SELF_INIT},
+    {"gatherv_big", body_gatherv_big, TH_SELF_INIT},
+    {"scatterv_big", body_scatterv_big, TH_SELF_INIT},
+    {"alltoallv", body_alltoallv, TH_SELF_INIT},
     {"probe", body_probe, TH_SELF_INIT},
     {"halo", body_halo, TH_SELF_INIT},
     {"pipe_recv", body_pipe_recv, TH_SELF_INIT},
