@@ -737,16 +737,15 @@ static void body_two(void)
 
 /* The way the engine's gatherv sends a block of len bytes, as coll_shm_vforms.c states
  * it: in the sender's record up to 232 bytes (of two ranks, what fits the flag's line: 40);
- * of two ranks where the direct paths take the size, read by the root from the sender's
- * buffer up to 256 KiB, beyond written by the sender into the root's; else through the
- * sender's slot up to a slot; else a message. 0 record, 1 slot, 2 read, 3 write, 4
- * message. */
+ * of two ranks where the direct paths take the size, written by the sender into the
+ * root's buffer; else through the sender's slot up to a slot; else a message. 0 record,
+ * 1 slot, 3 write, 4 message (2, read, is scatterv's and alltoallv's). */
 static int cb_v_way(const shmc_t *s, size_t len)
 {
   if (len <= 232 && (s->P > 2 || len <= 40))
     return 0;
   if (s->P == 2 && shmc_direct_for(s, len))
-    return len <= ((size_t)256 << 10) ? 2 : 3;
+    return 3;
   return len <= s->slot ? 1 : 4;
 }
 
@@ -1132,7 +1131,7 @@ static void body_gatherv(void)
   cb_gatherv_wrong(c, 300, -280);           /* the other way */
   cb_gatherv_wrong(c, s->slot, 64);         /* a slot's, gets a message */
   cb_gatherv_wrong(c, s->slot + 100, -200); /* a message's, gets a slot's */
-  cb_gatherv_wrong(c, 70000, 70000);        /* a message or a read, longer */
+  cb_gatherv_wrong(c, 70000, 70000);        /* a message or a write, longer */
   cb_gatherv_wrong(c, 300000, 100000);      /* a message or a write, longer */
   cb_gatherv_wrong(c, 600000, -100000);     /* a message or a write, shorter */
   TH_OK(tubo_comm_free(&c));

@@ -1,30 +1,28 @@
 /* SPDX-License-Identifier: MIT */
-/* gatherv and scatterv in the shared-memory engine (coll_shm.h), in a fixed number of
- * steps whatever the sizes. A rank knows only its own block's size and the root every
+/* gatherv, scatterv and alltoallv in the shared-memory engine (coll_shm.h), in a fixed
+ * number of steps whatever the sizes. A rank knows only its own block's size and the root every
  * block's, and counts that disagree (the caller's error) must not send the two different
  * ways and leave them waiting for ever: so whoever writes a block chooses its way and says
- * which where the reader looks, and the reader follows. scatterv: below.
+ * which where the reader looks, and the reader follows. scatterv and alltoallv: below.
  *
  * gatherv, two steps. Each sender chooses how its block travels from its own size alone
  * and says so in its record of k1, in a header word (the way and the length), and the
  * root follows each record. The ways (shmc_v_way): in the record itself, up to
  * SHMC_V_INLINE bytes; in the sender's slot, up to a slot; of two ranks where
- * shmc_direct_for says so, named in the record for the root to read straight from the
- * sender's buffer up to SHMC_V_READ_MAX, and beyond written by the sender straight into
- * the root's buffer, which the root names in its record of k1 (of two ranks, always); else
+ * shmc_direct_for says so, written by the sender straight into the root's buffer, which
+ * the root names in its record of k1 (of two ranks, always); else
  * a point-to-point message on the communicator's collective context, as the
  * point-to-point table sends it, but below SHMC_V_CHAN_BELOW kept to the channel where the
  * node's ranks outnumber its processing units.
  *
- * The root publishes k1 as it starts, waits for every sender's record, copies or reads
- * each block (at most as many bytes as its count says: more is TUBO_ETRUNC at the root,
- * as a truncated receive), receives the messages, waits for the writers' k2, and
- * publishes k2, which says it has done reading, with the result of its reads in its
- * record. Senders publish k1 and k2 at once and return, as the point-to-point form's
- * senders send and go on; one whose buffer the root reads waits for its k2, one that
- * writes publishes k2 once it has written (with the result), and one that sends a message
- * waits for the message to go. A sender's next write into its slot waits until every
- * rank is at k2 (tubo__shmc_guard): the root is done with the slot.
+ * The root publishes k1 as it starts, waits for every sender's record, copies each block
+ * (at most as many bytes as its count says: more is TUBO_ETRUNC at the root, as a
+ * truncated receive), receives the messages, waits for the writer's k2, and publishes k2,
+ * which says it has done reading. Senders publish k1 and k2 at once and return, as the
+ * point-to-point form's senders send and go on; one that writes publishes k2 once it has
+ * written (with the result), and one that sends a message waits for the message to go. A sender's
+ * next write into its slot waits until every rank is at k2 (tubo__shmc_guard): the root is done
+ * with the slot.
  *
  * Every rank takes one collective number (comm->coll_seq) whether it sends or receives a
  * message or not, so that all stay numbered alike for the collectives after. */
@@ -37,22 +35,14 @@
 #include "coll/coll_shm.h"
 #include "engine.h"
 
-/* A record at k1: the name of a buffer (the ways SHMC_V_READ, and the root's of two
- * ranks), the header word (the root's: its count for the other rank), then the block
- * (SHMC_V_RECORD). */
+/* A record at k1: the name of a buffer (the root's, of two ranks), the header word (the
+ * root's: its count for the other rank), then the block (SHMC_V_RECORD). */
 #define SHMC_V_HDR    8u
 #define SHMC_V_DATA   16u
 #define SHMC_V_INLINE (SHMC_INLINE - SHMC_V_DATA)
 /* The header word: the length above the way's bits. */
 #define SHMC_V_WAY_BITS 3u
 #define SHMC_V_WAY_MASK ((1u << SHMC_V_WAY_BITS) - 1u)
-/* Of two ranks, the largest block the root reads from the sender's buffer; beyond, the
- * sender writes it into the root's, as the 2-rank gather, with the root copying its own
- * block meanwhile. On an Intel 2-vCPU host the root's read took 16-25 us at 256 KiB
- * against the message's 20-38, but 115-218 us at 512 KiB against 38-88 (the message's
- * single copy splits between the ranks from 512 KiB; doc/benchmarks.md, "The v-forms in
- * shared memory"). */
-#define SHMC_V_READ_MAX ((size_t)256 << 10)
 /* Messages shorter than this keep to the channel where ranks take turns on the cores: the
  * root's single copies of many senders in turn, each sender waiting for its FIN, took
  * 3.4-5.0x the channel's time at 256 KiB and 1.6-1.7x at 512 KiB at 4-16 ranks on 2 vCPUs;
@@ -120,13 +110,18 @@ enum { SHMC_V_RECORD, SHMC_V_SLOT, SHMC_V_READ, SHMC_V_WRITE, SHMC_V_MESSAGE, SH
 
 /* How a sender's block of len bytes travels, from len and what every rank knows alike.
  * Of two ranks only blocks that fit the flag's line ride in the record (coll_shm_move.c's
- * gather: the root polling the line its writer fills). */
+ * gather: the root polling the line its writer fills), and where the direct paths take the
+ * size the sender writes its block into the root's buffer while the root copies its own,
+ * as the 2-rank gather: on an Intel 2-vCPU host 8 KiB-256 KiB took 0.55-0.9x the time of
+ * the root reading it alone (256 KiB: 11-14 us against 18-22), 512 KiB 21-30 us against
+ * 115-218, and 1 MiB 82-171 against the message's 145-210 (doc/benchmarks.md, "The
+ * v-forms in shared memory"). */
 static int shmc_v_way(const shmc_t *s, size_t len)
 {
   if (len <= SHMC_V_INLINE && (s->P > 2 || len <= SHMC_LINE - 8 - SHMC_V_DATA))
     return SHMC_V_RECORD;
   if (s->P == 2 && shmc_direct_for(s, len))
-    return len <= SHMC_V_READ_MAX ? SHMC_V_READ : SHMC_V_WRITE;
+    return SHMC_V_WRITE;
   return len <= s->slot ? SHMC_V_SLOT : SHMC_V_MESSAGE;
 }
 
@@ -193,9 +188,6 @@ static int shmc_v_send(shmc_t *s, const tubo__coll_args_t *a)
     memcpy(rec + SHMC_V_DATA, a->sbuf, len);
   } else if (way == SHMC_V_SLOT) {
     memcpy(shmc_slot(s, s->me, k1), a->sbuf, len);
-  } else if (way == SHMC_V_READ) {
-    uint64_t name = tubo__shmc_name(s, a->sbuf, len);
-    memcpy(rec, &name, sizeof name);
   }
   shmc_v_mark(s, k1, SHMC_V_DATA, 0);
   /* A message's sender wakes the root at once, which then takes the message while the
@@ -211,14 +203,7 @@ static int shmc_v_send(shmc_t *s, const tubo__coll_args_t *a)
     return shmc_v_write(s, a, len, k1);
   }
   tubo__shmc_publish(s, k2, SHMC_WAKE_IF_LAST); /* no data in it: no guard */
-  if ((rc = shmc_v_messages(s->comm, c)) != 0)
-    return rc;
-  if (way != SHMC_V_READ)
-    return 0;
-  if ((rc = tubo__shmc_wait(s, a->root, k2)) != 0)
-    return rc;
-  s->direct_calls++;
-  return tubo__shmc_read_rc(s, a->root, k2);
+  return shmc_v_messages(s->comm, c);
 }
 
 /* Posts the root's receive from rank q into dst, cap bytes, on *c (made at the first);
@@ -234,12 +219,11 @@ static int shmc_v_post(shmc_t *s, const tubo__coll_args_t *a, int q, unsigned ch
   return 0;
 }
 
-/* The root's part for rank q's block: copies or reads it into dst, cap bytes, or (a
- * message) has its receive posted, which *posted holds where the root posted it before
- * the record came (and cancels it where the record says another way); of a writer, only
- * notes it (*writer). Returns 0, or the error of a read or of memory; sets *truncated
- * where the block was longer than cap. A header no sender writes (a forged one) breaks
- * the job. */
+/* The root's part for rank q's block: copies it into dst, cap bytes, or (a message) has
+ * its receive posted, which *posted holds where the root posted it before the record came
+ * (and cancels it where the record says another way); of a writer, only notes it
+ * (*writer). Returns 0, or the error of memory; sets *truncated where the block was longer
+ * than cap. A header no sender writes (a forged one) breaks the job. */
 static int shmc_v_take(shmc_t *s, const tubo__coll_args_t *a, int q, uint32_t k1,
                        unsigned char *dst, size_t cap, tubo__coll_req_t **c,
                        tubo_request_t **posted, int *writer, int *truncated)
@@ -256,8 +240,8 @@ static int shmc_v_take(shmc_t *s, const tubo__coll_args_t *a, int q, uint32_t k1
     return TUBO_EPEER;
   }
   if (way > SHMC_V_WAYS || (way == SHMC_V_RECORD && len > SHMC_V_INLINE) ||
-      (way == SHMC_V_SLOT && len > s->slot) ||
-      ((way == SHMC_V_READ || way == SHMC_V_WRITE) && !direct)) {
+      (way == SHMC_V_SLOT && len > s->slot) || way == SHMC_V_READ ||
+      (way == SHMC_V_WRITE && !direct)) {
     tubo__job_corrupt(s->comm->w);
     return TUBO_ECORRUPT;
   }
@@ -275,8 +259,6 @@ static int shmc_v_take(shmc_t *s, const tubo__coll_args_t *a, int q, uint32_t k1
   case SHMC_V_SLOT:
     memcpy(dst, shmc_slot(s, q, k1), n);
     return 0;
-  case SHMC_V_READ:
-    return n > 0 ? tubo__shmc_read_named(s, q, k1, 0, dst, n) : 0;
   case SHMC_V_WRITE:
     *writer = q;
     return 0;
