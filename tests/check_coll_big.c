@@ -1193,26 +1193,20 @@ static Suite *coll_big_suite(void)
   /* Every size past 1 KiB by single copy: a 2-rank exscan past a record goes straight
    * from rank 0's buffer. */
   th_add_job(tc, "scans", 2, TH_SHM_RNDV);
-  /* gatherv: each sender's way from its size alone (record, slot, message), of two ranks
-   * also read from its buffer where single copy takes the size, and counts that disagree. */
-  th_add_job(tc, "gatherv", 2, TH_SHM);
-  th_add_job(tc, "gatherv", 2, TH_SHM_RNDV);
-  th_add_job(tc, "gatherv", 4, TH_SHM);
-  th_add_job(tc, "gatherv", 9, TH_SHM);
-  th_add_job(tc, "gatherv", 5, TH_SHM_COPY);
-  /* scatterv: the root's table in its record or its slot, the blocks in the record, the
-   * slot, read from its buffer or as messages (no single copy: TH_SHM_COPY). */
-  th_add_job(tc, "scatterv", 2, TH_SHM);
-  th_add_job(tc, "scatterv", 2, TH_SHM_RNDV);
-  th_add_job(tc, "scatterv", 4, TH_SHM);
-  th_add_job(tc, "scatterv", 9, TH_SHM);
-  th_add_job(tc, "scatterv", 5, TH_SHM_COPY);
-  /* alltoallv: every rank's table as scatterv's root's. */
-  th_add_job(tc, "alltoallv", 2, TH_SHM);
-  th_add_job(tc, "alltoallv", 2, TH_SHM_RNDV);
-  th_add_job(tc, "alltoallv", 4, TH_SHM);
-  th_add_job(tc, "alltoallv", 7, TH_SHM);
-  th_add_job(tc, "alltoallv", 5, TH_SHM_COPY);
+  /* The v-forms: gatherv (each sender's way from its size alone: record, slot, of two ranks
+   * written into the root's buffer where single copy takes the size, message), scatterv
+   * (the root's table in its record or its slot; blocks in the record, the slot, read
+   * from its buffer or as messages) and alltoallv (every rank's table as scatterv's root's),
+   * around every threshold and with counts that disagree: two ranks with and without
+   * single copy from 1 KiB, more, and no single copy at all (TH_SHM_COPY). */
+  const char *vforms[3] = {"gatherv", "scatterv", "alltoallv"};
+  for (int i = 0; i < 3; i++) {
+    th_add_job(tc, vforms[i], 2, TH_SHM);
+    th_add_job(tc, vforms[i], 2, TH_SHM_RNDV);
+    th_add_job(tc, vforms[i], 4, TH_SHM);
+    th_add_job(tc, vforms[i], i < 2 ? 9 : 7, TH_SHM);
+    th_add_job(tc, vforms[i], 5, TH_SHM_COPY);
+  }
   /* A forged way in a gatherv record and a scatterv table: the job breaks, nobody waits. */
   th_add_job(tc, "vforge_gather", 3, TH_SHM);
   th_add_job(tc, "vforge_scatter", 3, TH_SHM);

@@ -125,6 +125,26 @@ static int shmc_v_way(const shmc_t *s, size_t len)
   return len <= s->slot ? SHMC_V_SLOT : SHMC_V_MESSAGE;
 }
 
+/* The next rank of pend[0..*n) to have published step k1, taken out of pend (its last
+ * entry moves into its place), waiting for one where none has: so that a rank takes the
+ * blocks of the ranks that came while later ones have yet to run. Returns the rank, or
+ * the error of the wait (negative). */
+static int shmc_v_next(shmc_t *s, int *pend, int *n, uint32_t k1)
+{
+  for (;;) {
+    for (int i = 0; i < *n; i++) {
+      int q = pend[i];
+      if (shmc_at(s, q, k1)) {
+        pend[i] = pend[--*n];
+        return q;
+      }
+    }
+    int rc = tubo__shmc_wait_any(s, pend, *n, k1);
+    if (rc != 0)
+      return rc;
+  }
+}
+
 static void shmc_v_wait(tubo__coll_req_t *c)
 {
   CO_BEGIN(c);
@@ -311,22 +331,14 @@ static int shmc_v_root(shmc_t *s, const tubo__coll_args_t *a)
       rc = rc != 0 ? rc : shmc_v_post(s, a, q, r + a->rdispls[q] * es, cap, &c, &posted[q]);
   }
   while (n > 0) {
-    if ((rc2 = tubo__shmc_wait_any(s, pend, n, k1)) != 0)
+    int q = shmc_v_next(s, pend, &n, k1);
+    if (q < 0)
+      return q;
+    rc2 = shmc_v_take(s, a, q, k1, r + a->rdispls[q] * es, a->rcounts[q] * es, &c, &posted[q],
+                      &writer, &truncated);
+    if (rc2 == TUBO_ECORRUPT)
       return rc2;
-    int left = 0;
-    for (int i = 0; i < n; i++) {
-      int q = pend[i];
-      if (!shmc_at(s, q, k1)) {
-        pend[left++] = q;
-        continue;
-      }
-      rc2 = shmc_v_take(s, a, q, k1, r + a->rdispls[q] * es, a->rcounts[q] * es, &c, &posted[q],
-                        &writer, &truncated);
-      if (rc2 == TUBO_ECORRUPT)
-        return rc2;
-      rc = rc != 0 ? rc : rc2;
-    }
-    n = left;
+    rc = rc != 0 ? rc : rc2;
   }
   /* Every posted receive runs to its end, so that no message of the call is left. */
   if ((rc2 = shmc_v_messages(s->comm, c)) == TUBO_ETRUNC)
@@ -598,21 +610,13 @@ static int shmc_v_alltoall(shmc_t *s, const tubo__coll_args_t *a)
     if (i != s->me)
       pend[n++] = i;
   while (n > 0) {
-    if ((rc2 = tubo__shmc_wait_any(s, pend, n, k1)) != 0)
+    int i = shmc_v_next(s, pend, &n, k1);
+    if (i < 0)
+      return i;
+    rc2 = shmc_v_table_take(s, a, i, k1, r + a->rdispls[i] * es, a->rcounts[i] * es, &c);
+    if (rc2 == TUBO_ECORRUPT)
       return rc2;
-    int left = 0;
-    for (int j = 0; j < n; j++) {
-      int i = pend[j];
-      if (!shmc_at(s, i, k1)) {
-        pend[left++] = i;
-        continue;
-      }
-      rc2 = shmc_v_table_take(s, a, i, k1, r + a->rdispls[i] * es, a->rcounts[i] * es, &c);
-      if (rc2 == TUBO_ECORRUPT)
-        return rc2;
-      shmc_v_note(rc2, &rc, &truncated);
-    }
-    n = left;
+    shmc_v_note(rc2, &rc, &truncated);
   }
   shmc_v_note(shmc_v_messages(s->comm, c), &rc, &truncated);
   if ((rc2 = tubo__shmc_guard_line(s, k2)) != 0)
