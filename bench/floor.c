@@ -15,6 +15,13 @@
  * first and last byte of a 4 MiB shared buffer and one more word (the ledger's) on lines
  * of their own, and after it takes the line it reads the two bytes:
  *   floor-loan spin=pause half_rtt_ns=306.0 iters=1000000 cpus=0,1
+ * Then the floor of a channel, one line for each direction, as any pair of rings has:
+ * each side writes its own line and waits on the other's. On the Intel VM of
+ * doc/benchmarks.md that took twice the one line's time (a line that its last reader
+ * writes next moves once a hop; two lines, each read by one side and written by the
+ * other, move twice):
+ *   floor-channel spin=plain half_rtt_ns=170.2 iters=1000000 cpus=0,1
+ *   floor-channel spin=pause half_rtt_ns=171.9 iters=1000000 cpus=0,1
  * Usage: floor [ITERATIONS [loan]]   (the first tenth is warm-up and not timed) */
 #define _GNU_SOURCE
 #include <sched.h>
@@ -84,13 +91,15 @@ static inline int floor_loan_read(volatile const unsigned char *buf, uint64_t v)
   return buf[64] == (unsigned char)v && buf[FLOOR_LOAN_BYTES - 1] == (unsigned char)v;
 }
 
-/* Bounces the line iters times between cpu[0] (this process) and cpu[1] (a child), with
- * a loan's lines when buf is not NULL. Returns the mean half round trip in ns, or a
- * negative value when the child failed. */
-static double floor_measure(_Atomic uint64_t *line, const int cpu[2], long iters, int relax,
-                            volatile unsigned char *buf)
+/* Bounces a value iters times between cpu[0] (this process) and cpu[1] (a child): this
+ * process writes line and waits on back, the child the other way round (one line when
+ * back is line), with a loan's lines when buf is not NULL. Returns the mean half round
+ * trip in ns, or a negative value when the child failed. */
+static double floor_measure(_Atomic uint64_t *line, _Atomic uint64_t *back, const int cpu[2],
+                            long iters, int relax, volatile unsigned char *buf)
 {
   atomic_store(line, 0);
+  atomic_store(back, 0);
   pid_t child = fork();
   if (child < 0) {
     perror("floor: fork");
@@ -108,7 +117,7 @@ static double floor_measure(_Atomic uint64_t *line, const int cpu[2], long iters
           _exit(1);
         floor_loan_write(buf, v + 1);
       }
-      atomic_store_explicit(line, v + 1, memory_order_release);
+      atomic_store_explicit(back, v + 1, memory_order_release);
     }
     _exit(0);
   }
@@ -121,7 +130,7 @@ static double floor_measure(_Atomic uint64_t *line, const int cpu[2], long iters
     if (buf != NULL)
       floor_loan_write(buf, v);
     atomic_store_explicit(line, v, memory_order_release);
-    while (atomic_load_explicit(line, memory_order_acquire) != v + 1)
+    while (atomic_load_explicit(back, memory_order_acquire) != v + 1)
       if (relax)
         floor_relax();
     if (buf != NULL && !floor_loan_read(buf, v + 1)) {
@@ -166,20 +175,23 @@ int main(int argc, char **argv)
       perror("floor: mmap");
       return 1;
     }
-    double ns = floor_measure(line, cpu, iters, 1, buf);
+    double ns = floor_measure(line, line, cpu, iters, 1, buf);
     if (ns < 0)
       return 1;
     printf("floor-loan spin=pause half_rtt_ns=%.1f iters=%ld cpus=%d,%d\n", ns, iters, cpu[0],
            cpu[1]);
     return 0;
   }
+  /* The channel's second line lies 256 bytes past the first: not in the pair of lines
+   * that a processor's adjacent-line prefetcher fetches together. */
   static const char *const names[2] = {"plain", "pause"};
-  for (int relax = 0; relax < 2; relax++) {
-    double ns = floor_measure(line, cpu, iters, relax, NULL);
-    if (ns < 0)
-      return 1;
-    printf("floor spin=%s half_rtt_ns=%.1f iters=%ld cpus=%d,%d\n", names[relax], ns, iters, cpu[0],
-           cpu[1]);
-  }
+  for (int lines = 1; lines <= 2; lines++)
+    for (int relax = 0; relax < 2; relax++) {
+      double ns = floor_measure(line, lines == 1 ? line : line + 32, cpu, iters, relax, NULL);
+      if (ns < 0)
+        return 1;
+      printf("floor%s spin=%s half_rtt_ns=%.1f iters=%ld cpus=%d,%d\n",
+             lines == 1 ? "" : "-channel", names[relax], ns, iters, cpu[0], cpu[1]);
+    }
   return 0;
 }

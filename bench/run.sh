@@ -139,8 +139,9 @@ echo
 for rep in $(seq 1 "$reps"); do
   # The floor, then tubo, then Open MPI, back to back.
   if run floor "$build/bench/floor" 1000000; then
-    record "$rep" floor "$(pick floor spin=plain half_rtt_ns)"
-    record "$rep" floor_pause "$(pick floor spin=pause half_rtt_ns)"
+    record "$rep" floor "$(pick floor '^floor spin=plain' half_rtt_ns)"
+    record "$rep" floor_pause "$(pick floor '^floor spin=pause' half_rtt_ns)"
+    record "$rep" floor_chan "$(pick floor '^floor-channel spin=plain' half_rtt_ns)"
   fi
   # shellcheck disable=SC2086 # the binding options are meant to split
   run tlat "$tuborun" -n 2 $tubo_bind "$build/bench/osu_tubo" $osu_bind -t latency -s 8 &&
@@ -205,8 +206,9 @@ for rep in $(seq 1 "$reps"); do
   # changed by more than 25%) compares figures taken on different machines; the ratios
   # leave it out.
   if run floor2 "$build/bench/floor" 1000000; then
-    record "$rep" floor_end "$(pick floor2 spin=plain half_rtt_ns)"
-    record "$rep" floor_pause_end "$(pick floor2 spin=pause half_rtt_ns)"
+    record "$rep" floor_end "$(pick floor2 '^floor spin=plain' half_rtt_ns)"
+    record "$rep" floor_pause_end "$(pick floor2 '^floor spin=pause' half_rtt_ns)"
+    record "$rep" floor_chan_end "$(pick floor2 '^floor-channel spin=plain' half_rtt_ns)"
   fi
   echo "repetition $rep of $reps: $(awk -v r="$rep" '$1 == r { printf "%s=%s ", $2, $3 }' "$figs" 2>/dev/null)"
 done
@@ -267,6 +269,8 @@ END {
     v[r, "floor"] = (a + b) / 2
     if ((r, "floor_pause") in v && (r, "floor_pause_end") in v)
       v[r, "floor_pause"] = (v[r, "floor_pause"] + v[r, "floor_pause_end"]) / 2
+    if ((r, "floor_chan") in v && (r, "floor_chan_end") in v)
+      v[r, "floor_chan"] = (v[r, "floor_chan"] + v[r, "floor_chan_end"]) / 2
   }
   for (r in unstable) for (k in v) { split(k, kk, SUBSEP); if (kk[1] == r) delete v[k] }
   # The Open MPI pipeline anchor: the better of its default and mpi_yield_when_idle.
@@ -278,6 +282,7 @@ END {
   printf "%-46s %10s %10s %10s\n", "figure", "median", "min", "max"
   fig("floor", "cache-line floor, plain spin (as the anchor)", 1, "ns")
   fig("floor_pause", "cache-line floor, spin with PAUSE", 1, "ns")
+  fig("floor_chan", "channel floor: a line each way, plain spin", 1, "ns")
   fig("tubo_lat8", "tubo 8 B half round trip", 1, "ns")
   fig("mpi_lat8", "Open MPI 8 B half round trip", 1, "ns")
   fig("tubo_bw1m", "tubo streaming bandwidth, 1 MiB", 1, "GB/s")
@@ -297,6 +302,7 @@ END {
   printf "%-46s %10s %10s %10s  %-6s %s\n", "ratio (within each repetition)", "median", "min", "max", "target", "verdict"
   ratio("tubo_lat8", "floor", "tubo 8 B latency / floor (plain spin)", "<=", 1.5)
   ratio("tubo_lat8", "floor_pause", "tubo 8 B latency / floor (PAUSE spin)", "<=", 1.5)
+  info("tubo_lat8", "floor_chan", "tubo 8 B latency / channel floor")
   ratio("tubo_lat8", "mpi_lat8", "tubo 8 B latency / Open MPI", "<", 1)
   ratio("tubo_bw1m", "mpi_bw1m", "tubo bandwidth 1 MiB / Open MPI", ">=", 1)
   ratio("tubo_bw4m", "mpi_bw4m", "tubo bandwidth 4 MiB / Open MPI", ">=", 1)
