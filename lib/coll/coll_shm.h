@@ -62,8 +62,8 @@
  * sleepers) at every health check of its world, wherever it waits (world.h's
  * tubo__selfcheck_t); a waiting rank also checks that the flags it waits on hold steps
  * of their line. The v-forms' headers and tables, which tell a reader whether to wait for a
- * message, are checked so too while they stand (struct shmc_vmark). A mismatch breaks the job with TUBO_ECORRUPT, and the ranks waiting for
- * this one then see it leave. */
+ * message, are checked so too while they stand (struct shmc_vmark). A mismatch breaks the job with
+ * TUBO_ECORRUPT, and the ranks waiting for this one then see it leave. */
 #ifndef TUBO_COLL_SHM_H
 #define TUBO_COLL_SHM_H
 
@@ -156,9 +156,9 @@ typedef struct shmc {
   unsigned char *tmp;      /* private scratch: one record's data per part of a tree */
   unsigned char **parts;   /* private: P part pointers */
   int *ranks;              /* private: the ranks 0 .. P - 1, ascending (sets to wait on) */
-  /* Rank 0's: the step of its last flat barrier, and the step at which its last bcast or
-   * scatter from it began: where that was right after the barrier, its next barrier, ranks
-   * sharing cores, publishes last (coll_shm_move.c). */
+  /* Rank 0's: the step of its last flat barrier, and the step at which its last bcast,
+   * scatter or scatterv from it began: where that was right after the barrier, its next barrier,
+   * ranks sharing cores, publishes last (coll_shm_move.c). */
   uint32_t barrier_at, rooted_at;
   tubo_comm_t *comm;
   tubo__objmem_t seg;      /* the segment: the last rank to let it go gives it back to the heap */
@@ -398,6 +398,14 @@ static inline int tubo__shmc_guard_line(shmc_t *s, uint32_t k)
 static inline size_t shmc_min(size_t a, size_t b)
 {
   return a < b ? a : b;
+}
+
+/* At rank 0, the root of a bcast, scatter or scatterv: notes where it began, for the next
+ * barrier (tubo__shmc_barrier). */
+static inline void shmc_note_root(shmc_t *s, int root)
+{
+  if (s->me == 0 && root == 0)
+    s->rooted_at = s->step;
 }
 
 /* Slice q of n elements of es bytes shared among the ranks: [*lo, *hi), aligned to cache

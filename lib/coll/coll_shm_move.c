@@ -16,13 +16,6 @@ static inline size_t bytes_of(const tubo__coll_args_t *a, size_t count)
   return count * a->t->size;
 }
 
-/* At rank 0, the root of a bcast or scatter: notes where it began, for the next barrier. */
-static inline void shmc_note_root(shmc_t *s, int root)
-{
-  if (s->me == 0 && root == 0)
-    s->rooted_at = s->step;
-}
-
 /* Steps through the root's records, one per per bytes of n (at most SHMC_INLINE each):
  * the root puts src there, a record a step, and goes on; each other rank copies len bytes
  * from at into dst (a small bcast: all of them; a small scatter: its block, which per, a
@@ -75,8 +68,8 @@ int tubo__shmc_barrier(tubo_comm_t *comm, const tubo__coll_args_t *a)
     s->barrier_at = k;
   }
   if (s->comm->w->wait.shared && (s->me != 0 || lead)) {
-    /* Ranks share cores, and the collective after rank 0's last barrier was a bcast or
-     * scatter from it: rank 0 publishes last, once every other rank has, and so leaves
+    /* Ranks share cores, and the collective after rank 0's last barrier was a bcast,
+     * scatter or scatterv from it: rank 0 publishes last, once every other rank has, and so leaves
      * first, and the other ranks of such a collective find its data there instead of
      * yielding their core to it (doc/design.md, "Collectives"). The steps are the flat
      * barrier's: only rank 0's order differs, which it alone decides. */

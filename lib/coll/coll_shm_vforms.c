@@ -579,6 +579,7 @@ int tubo__shmc_scatterv(tubo_comm_t *comm, const tubo__coll_args_t *a)
   shmc_t *s = comm->coll_state;
   if (!shmc_v_table_fits(s))
     return TUBO__COLL_DECLINE;
+  shmc_note_root(s, a->root);
   return s->me == a->root ? shmc_v_scatter_root(s, a) : shmc_v_scatter_in(s, a);
 }
 
