@@ -486,9 +486,10 @@ static void body_big(void)
   TH_OK(tubo_comm_free(&p2p));
 }
 
-/* scan, exscan and reduce_scatter_block of n elements on the engine: in a flag record, and
- * past one through the scratch (of two ranks too, but a 2-rank exscan, a bcast from rank
- * 0), in place and not, the engine's counts checked. Sums of long longs,
+/* scan, exscan and reduce_scatter_block of n elements on the engine: in a flag record, past
+ * one in the slots while a slot holds them, past a slot through the scratch (of two ranks
+ * too, but a 2-rank exscan, a bcast from rank 0), in place and not, the engine's counts
+ * checked. Sums of long longs,
  * exact whatever the order: rank r's data (r + 1)(i + 3), so that scan gives (i + 3)(r + 1)(r + 2)
  * / 2 and exscan (i + 3) r (r + 1) / 2, rank 0's buffer untouched. reduce_scatter_block of doubles:
  * bit for bit the allreduce's block. */
@@ -497,22 +498,25 @@ static void cb_scans(tubo_comm_t *c, size_t n)
   int P = th_size, me = th_rank;
   shmc_t *s = cb_engine(c);
   long long *in = th_malloc(n * sizeof(long long)), *out = th_malloc(n * sizeof(long long));
-  int big = n * sizeof(long long) > SHMC_INLINE;
+  size_t len = n * sizeof(long long);
+  int big = len > s->slot, slots = len > SHMC_INLINE && len <= s->slot;
   for (int ex = 0; ex < 2; ex++) {
     for (int inplace = 0; inplace < 2; inplace++) {
       for (size_t i = 0; i < n; i++) {
         in[i] = (long long)(me + 1) * (long long)(i + 3);
         out[i] = inplace ? in[i] : -7;
       }
-      uint64_t before = s->big.calls, direct = s->direct_calls;
+      uint64_t before = s->big.calls, direct = s->direct_calls, in_slots = s->scan_slot_calls;
       const void *sb = inplace ? TUBO_IN_PLACE : in;
       TH_OK(ex ? tubo_exscan(sb, out, n, TUBO_LLONG, TUBO_SUM, c)
                : tubo_scan(sb, out, n, TUBO_LLONG, TUBO_SUM, c));
       /* Of two ranks, an exscan is a bcast from rank 0: never through the scratch, and
        * straight between the buffers where the rule says. */
-      int two = ex && P == 2, reads = two && shmc_direct_for(s, n * sizeof(long long));
+      int two = ex && P == 2, reads = two && shmc_direct_for(s, len);
       TH_EQ(ex ? "exscans through the scratch" : "scans through the scratch", s->big.calls - before,
             (uint64_t)(big && !two));
+      TH_EQ(ex ? "exscans through the slots" : "scans through the slots",
+            s->scan_slot_calls - in_slots, (uint64_t)(slots && !two));
       TH_EQ("exscans straight from rank 0's buffer", s->direct_calls - direct, (uint64_t)reads);
       long long tri = ex ? (long long)me * (me + 1) / 2 : (long long)(me + 1) * (me + 2) / 2;
       for (size_t i = 0; i < n; i++) {
@@ -552,9 +556,10 @@ static void body_scans(void)
 {
   tubo_comm_t *c = cb_dup(NULL, NULL);
   /* In a record (3 elements: 216 bytes of reduce_scatter_block's 9 blocks), just past one,
-   * and larger than a slot. */
-  size_t counts[3] = {3, SHMC_INLINE / sizeof(double) + 1, (size_t)1 << 14};
-  for (int i = 0; i < 3; i++)
+   * a whole slot, and just past a slot. */
+  size_t slot = cb_engine(c)->slot / sizeof(long long);
+  size_t counts[4] = {3, SHMC_INLINE / sizeof(double) + 1, slot, slot + 1};
+  for (int i = 0; i < 4; i++)
     cb_scans(c, counts[i]);
   TH_OK(tubo_comm_free(&c));
 }
@@ -1187,7 +1192,7 @@ static Suite *coll_big_suite(void)
    * between the buffers, and up to 512 KiB a reduce's root reads the other's data. */
   th_add_job(tc, "two", 2, TH_SHM_RNDV);
   th_add_job(tc, "big", 2, TH_SHM_RNDV);
-  /* scan, exscan and reduce_scatter_block in a record and through the scratch. */
+  /* scan, exscan and reduce_scatter_block in a record, in the slots and through the scratch. */
   for (int n = 2; n <= 9; n += 3)
     th_add_job(tc, "scans", n, TH_SHM);
   /* Every size past 1 KiB by single copy: a 2-rank exscan past a record goes straight

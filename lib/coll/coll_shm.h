@@ -156,9 +156,10 @@ typedef struct shmc {
   unsigned char *tmp;      /* private scratch: one record's data per part of a tree */
   unsigned char **parts;   /* private: P part pointers */
   int *ranks;              /* private: the ranks 0 .. P - 1, ascending (sets to wait on) */
-  /* Rank 0's: the step of its last flat barrier, and the step at which its last bcast,
-   * scatter or scatterv from it began: where that was right after the barrier, its next barrier,
-   * ranks sharing cores, publishes last (coll_shm_move.c). */
+  /* Rank 0's: the step of its last flat barrier, and the step at which its last collective
+   * whose data flows from it began (a bcast, scatter or scatterv from it, a scan or exscan):
+   * where that was right after the barrier, its next barrier, ranks sharing cores, publishes
+   * last (coll_shm_move.c). */
   uint32_t barrier_at, rooted_at;
   tubo_comm_t *comm;
   tubo__objmem_t seg;      /* the segment: the last rank to let it go gives it back to the heap */
@@ -176,9 +177,10 @@ typedef struct shmc {
   /* Where direct: every pair's starting choice was measured, and single copy won at the
    * least size measured (rndv_least): shmc_direct_for goes direct from SHMC_DIRECT_LEAST. */
   int direct_least;
-  int writes;            /* direct, and every rank can write every other's memory too */
-  uint64_t direct_calls; /* collectives whose ranks read the root's buffer (tests look) */
-  uint64_t rang, slept;  /* bells this rank rang, and sleeps on them (tests look) */
+  int writes;               /* direct, and every rank can write every other's memory too */
+  uint64_t direct_calls;    /* collectives whose ranks read the root's buffer (tests look) */
+  uint64_t scan_slot_calls; /* scans and exscans that went through the slots (tests look) */
+  uint64_t rang, slept;     /* bells this rank rang, and sleeps on them (tests look) */
   /* The blocks a gatherv root took ([0]) and a scatterv root sent ([1]) each way
    * (coll_shm_vforms.c; tests look). */
   uint64_t v_ways[2][5];
@@ -400,8 +402,9 @@ static inline size_t shmc_min(size_t a, size_t b)
   return a < b ? a : b;
 }
 
-/* At rank 0, the root of a bcast, scatter or scatterv: notes where it began, for the next
- * barrier (tubo__shmc_barrier). */
+/* At rank 0, the root of a bcast, scatter or scatterv, or in a scan or exscan (root 0),
+ * whose data flows from rank 0: notes where it began, for the next barrier
+ * (tubo__shmc_barrier). */
 static inline void shmc_note_root(shmc_t *s, int root)
 {
   if (s->me == 0 && root == 0)

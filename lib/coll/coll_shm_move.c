@@ -69,10 +69,10 @@ int tubo__shmc_barrier(tubo_comm_t *comm, const tubo__coll_args_t *a)
   }
   if (s->comm->w->wait.shared && (s->me != 0 || lead)) {
     /* Ranks share cores, and the collective after rank 0's last barrier was a bcast,
-     * scatter or scatterv from it: rank 0 publishes last, once every other rank has, and so leaves
-     * first, and the other ranks of such a collective find its data there instead of
-     * yielding their core to it (doc/design.md, "Collectives"). The steps are the flat
-     * barrier's: only rank 0's order differs, which it alone decides. */
+     * scatter or scatterv from it, or a scan or exscan (shmc_note_root): rank 0 publishes last,
+     * once every other rank has, and so leaves first, and the other ranks of such a collective find
+     * its data there instead of yielding their core to it (doc/design.md, "Collectives"). The steps
+     * are the flat barrier's: only rank 0's order differs, which it alone decides. */
     if (s->me == 0) {
       if ((rc = tubo__shmc_wait_set(s, s->ranks + 1, s->P - 1, k)) != 0)
         return rc;
