@@ -120,7 +120,9 @@ static void cb_sums(tubo_comm_t *c, tubo_comm_t *p2p, size_t n, unsigned salt)
   }
   TH_OK(tubo_allreduce(in, ref, n, TUBO_DOUBLE, TUBO_SUM, p2p));
   cb_same("allreduce against the point-to-point table", n, ref, want);
-  uint64_t before = s->big.calls;
+  uint64_t before = s->big.calls, at_root = s->root_calls;
+  size_t len = n * sizeof(double);
+  int by_root = P > 2 && len > SHMC_INLINE && len <= s->slot;
   for (int root = 0; root < P; root++) {
     int inplace = me == root && root % 2 == 0;
     memset(out, 0xa5, n * sizeof(double));
@@ -133,6 +135,8 @@ static void cb_sums(tubo_comm_t *c, tubo_comm_t *p2p, size_t n, unsigned salt)
   }
   TH_EQ("one-copy reduces (one per root where the rule says)", s->big.calls - before,
         (uint64_t)(P * big));
+  TH_EQ("reduces combined by this rank as their root (one where the rule says)",
+        s->root_calls - at_root, (uint64_t)by_root);
   free(in);
   free(out);
   free(want);
@@ -164,6 +168,12 @@ static void cb_user_op(tubo_comm_t *c, tubo_comm_t *p2p, size_t n)
         (uint64_t)cb_big(s, n * sizeof(double)));
   TH_OK(tubo_allreduce(in, ref, n, TUBO_DOUBLE, op, p2p));
   cb_same("a non-commutative operation against the point-to-point table", n, out, ref);
+  for (int root = 0; root < th_size; root++) {
+    int me = th_rank == root;
+    TH_OK(tubo_reduce(in, me ? out : NULL, n, TUBO_DOUBLE, op, root, c));
+    if (me)
+      cb_same("a non-commutative reduce against the allreduce", n, out, ref);
+  }
   TH_OK(tubo_op_free(&op));
   free(in);
   free(out);
@@ -478,6 +488,9 @@ static void body_big(void)
   cb_sums(c, p2p, counts[0], 40);
   TH_CHECK(s->big.mem.base == base, "expected the scratch to stay where it was for a smaller call");
   cb_user_op(c, p2p, counts[2]);
+  /* A whole slot: of more than two ranks, a reduce combined by its root alone. */
+  cb_sums(c, p2p, slot / sizeof(double), 50);
+  cb_user_op(c, p2p, slot / sizeof(double));
   /* Small ones among them still go through the slots and lines. */
   double x = th_rank, sum = 0;
   TH_OK(tubo_allreduce(&x, &sum, 1, TUBO_DOUBLE, TUBO_SUM, c));

@@ -180,6 +180,7 @@ typedef struct shmc {
   int writes;               /* direct, and every rank can write every other's memory too */
   uint64_t direct_calls;    /* collectives whose ranks read the root's buffer (tests look) */
   uint64_t scan_slot_calls; /* scans and exscans that went through the slots (tests look) */
+  uint64_t root_calls;      /* reduces combined by the root alone (tests look) */
   uint64_t rang, slept;     /* bells this rank rang, and sleeps on them (tests look) */
   /* The blocks a gatherv root took ([0]) and a scatterv root sent ([1]) each way
    * (coll_shm_vforms.c; tests look). */

@@ -14,6 +14,7 @@
  * combining half of each piece (allreduce). */
 #include "config.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #include "coll/coll_shm.h"
@@ -95,6 +96,41 @@ static int shmc_reduce_chunks(shmc_t *s, const tubo__coll_args_t *a, int all)
       memcpy(out + (c0 + lo) * es, shmc_slot(s, q, k2) + lo * es, (hi - lo) * es);
     }
   }
+  return 0;
+}
+
+/* reduce of more than two ranks within a slot, combined by the root alone: each other rank
+ * copies its data into its slot, publishes and returns; the root waits for all of them and
+ * combines along the fixed tree (the bits of the chunks' slices), rank 0's data read from
+ * its buffer where it is the root. Each rank combining a slice and the root copying every
+ * slice out (shmc_reduce_chunks) took 1.2-10x as long at 4-16 ranks on 2 vCPUs, 4 KiB to a
+ * slot (doc/benchmarks.md, "reduce at its root"): two steps of all ranks against one, and
+ * the others' data read once. Beyond a slot, the root alone combining chunk after chunk
+ * measured both ways against the scratch (0.7-1.5x), which stays. A rank's slot of step k
+ * is written again at k + 2 at the earliest, whose guard waits for the root at k + 1:
+ * past its reads. */
+static int shmc_reduce_at_root(shmc_t *s, const tubo__coll_args_t *a)
+{
+  size_t es = a->t->size, len = a->count * es;
+  const unsigned char *in = a->in_place ? a->rbuf : a->sbuf;
+  int root = a->root, rc;
+  uint32_t k = s->step + 1;
+  if ((rc = tubo__shmc_guard(s, k)) != 0)
+    return rc;
+  if (s->me != root || root != 0)
+    memcpy(shmc_slot(s, s->me, k), in, len);
+  tubo__shmc_publish(s, k, SHMC_WAKE_IF_LAST);
+  if (s->me != root)
+    return 0;
+  if ((rc = tubo__shmc_wait(s, -1, k)) != 0)
+    return rc;
+  /* parts[0] is read, never written (tubo__shmc_tree). */
+  for (int q = 0; q < s->P; q++)
+    s->parts[q] = q == 0 && root == 0 ? (unsigned char *)(uintptr_t)in : shmc_slot(s, q, k);
+  const unsigned char *res = tubo__shmc_tree(a, s->parts, s->P, a->count);
+  if (res != a->rbuf)
+    memcpy(a->rbuf, res, len);
+  s->root_calls++;
   return 0;
 }
 
@@ -223,8 +259,9 @@ static int shmc_allreduce_halves(shmc_t *s, const tubo__coll_args_t *a)
 }
 
 /* reduce (all 0) or allreduce (all 1): in a flag record; beyond a slot among more than two
- * ranks, through the scratch; else in chunks of a slot, or point to point where the
- * chunks would be too many. */
+ * ranks, through the scratch; else of two ranks in pieces, a reduce of more within a slot
+ * at its root, else in chunks of a slot, or point to point where the chunks would be too
+ * many. */
 static int shmc_reduce_any(tubo_comm_t *comm, const tubo__coll_args_t *a, int all)
 {
   shmc_t *s = comm->coll_state;
@@ -240,6 +277,8 @@ static int shmc_reduce_any(tubo_comm_t *comm, const tubo__coll_args_t *a, int al
     return all ? shmc_allreduce_halves(s, a) : shmc_reduce_pieces(s, a);
   if (shmc_too_many_steps(s, len, s->slot))
     return TUBO__COLL_DECLINE; /* the point-to-point table's reduction */
+  if (!all && len <= s->slot)
+    return shmc_reduce_at_root(s, a);
   return shmc_reduce_chunks(s, a, all);
 }
 
