@@ -106,7 +106,7 @@ static int shmc_reduce_chunks(shmc_t *s, const tubo__coll_args_t *a, int all)
  * slice out (shmc_reduce_chunks) took 1.2-10x as long at 4-16 ranks on 2 vCPUs, 4 KiB to a
  * slot (doc/benchmarks.md, "reduce at its root"): two steps of all ranks against one, and
  * the others' data read once. Beyond a slot, the root alone combining chunk after chunk
- * measured both ways against the scratch (0.7-1.5x), which stays. A rank's slot of step k
+ * measured both ways against the scratch (0.6-1.5x), which stays. A rank's slot of step k
  * is written again at k + 2 at the earliest, whose guard waits for the root at k + 1:
  * past its reads. */
 static int shmc_reduce_at_root(shmc_t *s, const tubo__coll_args_t *a)
