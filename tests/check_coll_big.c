@@ -512,7 +512,7 @@ static void cb_scans(tubo_comm_t *c, size_t n)
   shmc_t *s = cb_engine(c);
   long long *in = th_malloc(n * sizeof(long long)), *out = th_malloc(n * sizeof(long long));
   size_t len = n * sizeof(long long);
-  int big = len > s->slot, slots = len > SHMC_INLINE && len <= s->slot;
+  int big = len > SHMC_INLINE && !shmc_scan_in_slots(s, len), slots = shmc_scan_in_slots(s, len);
   for (int ex = 0; ex < 2; ex++) {
     for (int inplace = 0; inplace < 2; inplace++) {
       for (size_t i = 0; i < n; i++) {
@@ -569,10 +569,14 @@ static void body_scans(void)
 {
   tubo_comm_t *c = cb_dup(NULL, NULL);
   /* In a record (3 elements: 216 bytes of reduce_scatter_block's 9 blocks), just past one,
-   * a whole slot, and just past a slot. */
-  size_t slot = cb_engine(c)->slot / sizeof(long long);
-  size_t counts[4] = {3, SHMC_INLINE / sizeof(double) + 1, slot, slot + 1};
-  for (int i = 0; i < 4; i++)
+   * the most a scan takes in the slots (a slot, or what its highest rank may combine) and
+   * one more, and just past a slot. */
+  size_t slot = cb_engine(c)->slot;
+  size_t most = th_size > 1 ? SHMC_SCAN_SLOTS_MAX / (size_t)(th_size - 1) : slot;
+  most = (most < slot ? most : slot) / sizeof(long long);
+  size_t counts[5] = {3, SHMC_INLINE / sizeof(double) + 1, most, most + 1,
+                      slot / sizeof(long long) + 1};
+  for (int i = 0; i < 5; i++)
     cb_scans(c, counts[i]);
   TH_OK(tubo_comm_free(&c));
 }

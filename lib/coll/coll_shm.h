@@ -403,6 +403,21 @@ static inline size_t shmc_min(size_t a, size_t b)
   return a < b ? a : b;
 }
 
+/* The most bytes the highest rank of a scan in the slots combines, (P - 1) times a rank's
+ * data: beyond, the scratch's slices share the work. */
+#define SHMC_SCAN_SLOTS_MAX ((size_t)512 << 10)
+
+/* Whether a scan or exscan of len bytes goes in the slots (coll_shm_reduce.c): past a flag
+ * record, within a slot and SHMC_SCAN_SLOTS_MAX. Through the scratch (three steps of all
+ * ranks) 1 KiB-128 KiB took 1.1-5.8x as long at 4-16 ranks on 2 vCPUs, and up to 512 KiB
+ * of combining at the highest rank 1.1-1.8x at 32 and 64 ranks; at about 1 MiB the slots
+ * took 0.9-1.1x the scratch's time at 16 ranks, 1.1x at 64 (doc/benchmarks.md, "scan and
+ * exscan in the slots"). */
+static inline int shmc_scan_in_slots(const shmc_t *s, size_t len)
+{
+  return len > SHMC_INLINE && len <= s->slot && (size_t)(s->P - 1) * len <= SHMC_SCAN_SLOTS_MAX;
+}
+
 /* At rank 0, the root of a bcast, scatter or scatterv, or in a scan or exscan (root 0),
  * whose data flows from rank 0: notes where it began, for the next barrier
  * (tubo__shmc_barrier). */

@@ -320,12 +320,10 @@ static int shmc_scan_inline(shmc_t *s, const tubo__coll_args_t *a, int ex)
   return 0;
 }
 
-/* scan and exscan beyond a record but within a slot: as shmc_scan_inline, in the slots, one
- * step in which no rank waits for a rank above it. Through the scratch (three steps of all
- * ranks) 1 KiB-128 KiB took 1.1-5.8x as long at 4-16 ranks on 2 vCPUs (doc/benchmarks.md,
- * "scan and exscan in the slots"), the highest rank's combining P - 1 blocks included. A
- * rank's slot of step k is written again at k + 2 at the earliest, whose guard waits for
- * every rank at k + 1: past this call's reads. */
+/* scan and exscan beyond a record where shmc_scan_in_slots says: as shmc_scan_inline, in
+ * the slots, one step in which no rank waits for a rank above it. A rank's slot of step k is
+ * written again at k + 2 at the earliest, whose guard waits for every rank at k + 1: past
+ * this call's reads. */
 static int shmc_scan_slots(shmc_t *s, const tubo__coll_args_t *a, int ex)
 {
   size_t len = a->count * a->t->size;
@@ -376,7 +374,7 @@ static int shmc_scan_any(tubo_comm_t *comm, const tubo__coll_args_t *a, int ex)
     return shmc_scan_inline(s, a, ex);
   if (ex && s->P == 2)
     return shmc_exscan_two(comm, a);
-  if (len <= s->slot)
+  if (shmc_scan_in_slots(s, len))
     return shmc_scan_slots(s, a, ex);
   return tubo__shmc_scan_big(s, a, ex);
 }
