@@ -84,7 +84,7 @@ void tubo__waiter_end(tubo__waitpol_t *p, const tubo__waiter_t *wt)
     return;
   uint64_t asleep = tubo__os_now_ns() - wt->slept_at;
   uint64_t floor = p->yield_max < TUBO__YIELD_NS_MIN ? p->yield_max : TUBO__YIELD_NS_MIN;
-  if (asleep < p->yield_ns && p->yield_ns < p->yield_max) {
+  if (asleep < TUBO__YIELD_GROW_X * p->yield_ns && p->yield_ns < p->yield_max) {
     p->yield_ns = p->yield_ns * 2 < p->yield_max ? p->yield_ns * 2 : p->yield_max;
     p->grown++;
   } else if (asleep > 16 * p->yield_ns && p->yield_ns > floor) {

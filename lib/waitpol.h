@@ -61,11 +61,19 @@ void tubo__waiter_slept(tubo__waiter_t *wt, uint64_t fell_asleep);
  * message. Where ranks share units nothing changes here (tubo__waiter_end). */
 void tubo__waitpol_slept(tubo__waitpol_t *p, uint64_t asleep_ns);
 
+/* How long a wait that slept may have slept, in budgets, and still make yield_ns grow
+ * (tubo__waiter_end). With 1 (a sleep shorter than the budget) a budget halved down to its
+ * 20 us floor by long waits stayed there once the waits were short again: a sleep and its
+ * wake-up take more than 20 us on 2 vCPUs with 16 ranks, so no sleep was ever shorter, and
+ * 8 B scans after a 1 MiB reduce_scatter_block took 15-92 us a call against 9-12 (16
+ * ranks, doc/benchmarks.md, "The yield budget comes back"). */
+#define TUBO__YIELD_GROW_X 4u
+
 /* The wait is over: where ranks share units, a wait that slept adjusts yield_ns. One
- * that ended soon after it fell asleep would have ended while yielding, had it yielded
- * longer, and saved a sleep and a futex wake: yield_ns doubles. One that slept far longer
- * than it yielded waited for something slow, and yielding longer would only have burned
- * time: yield_ns halves. */
+ * that ended soon after it fell asleep, within TUBO__YIELD_GROW_X budgets, would have
+ * ended while yielding, had it yielded that much longer, and saved a sleep and a futex
+ * wake: yield_ns doubles. One that slept more than 16 times longer than it yielded waited
+ * for something slow, and yielding longer would only have burned time: yield_ns halves. */
 void tubo__waiter_end(tubo__waitpol_t *p, const tubo__waiter_t *wt);
 
 #endif /* TUBO_WAITPOL_H */

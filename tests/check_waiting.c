@@ -192,6 +192,26 @@ START_TEST(adapt)
                 "short wait: expected yield_ns to double up to its ceiling %llu, got %llu",
                 (unsigned long long)p.yield_max, (unsigned long long)p.yield_ns);
 
+  /* A budget long waits halved comes back: a wait that slept 2 budgets (within
+   * TUBO__YIELD_GROW_X) doubles it; one that slept 8 (between that and 16) leaves it. Budgets
+   * of seconds, so that the time this test itself takes does not count. */
+  p.yield_max = 64000000000ull;
+  p.yield_ns = 1000000000ull;
+  uint64_t grown = p.grown, shrunk = p.shrunk;
+  ck_assert_msg(tubo__os_now_ns() > 20000000000ull,
+                "expected the monotonic clock past 20 s, got %llu ns",
+                (unsigned long long)tubo__os_now_ns());
+  wt.slept_at = tubo__os_now_ns() - 2 * p.yield_ns;
+  tubo__waiter_end(&p, &wt);
+  ck_assert_msg(p.yield_ns == 2000000000ull && p.grown == grown + 1,
+                "a wait that slept 2 budgets: expected yield_ns to double to 2 s, got %llu",
+                (unsigned long long)p.yield_ns);
+  wt.slept_at = tubo__os_now_ns() - 8 * p.yield_ns;
+  tubo__waiter_end(&p, &wt);
+  ck_assert_msg(p.yield_ns == 2000000000ull && p.grown == grown + 1 && p.shrunk == shrunk,
+                "a wait that slept 8 budgets: expected yield_ns to stay 2 s, got %llu",
+                (unsigned long long)p.yield_ns);
+
   /* Where each rank has its unit nothing adapts, and a zero budget sleeps at once. */
   tubo__waitpol_init(&p, 0);
   wt.slept_at = tubo__os_now_ns() - 100000000u;
