@@ -292,59 +292,43 @@ int tubo__shmc_allreduce(tubo_comm_t *comm, const tubo__coll_args_t *a)
   return shmc_reduce_any(comm, a, 1);
 }
 
-/* scan (ex 0) and exscan (ex 1) in flag records: each rank puts its data in its record,
- * and once the ranks below it have, combines their records (and its own, inclusive) from
- * the highest down, the lowest rank the leftmost operand; it waits for no rank above it,
- * as a chain of messages would not. exscan leaves rank 0's buffer as it was. A rank's
- * publication wakes the sleepers once every rank up to it has published: the last of the
- * ranks below a sleeper is such a rank. */
-static int shmc_scan_inline(shmc_t *s, const tubo__coll_args_t *a, int ex)
+/* Where rank q put the data of a scan's step k: its record, or (slots) its slot. */
+static inline const unsigned char *shmc_scan_at(const shmc_t *s, int q, uint32_t k, int slots)
+{
+  return slots ? shmc_slot(s, q, k) : shmc_line(s, q, k)->data;
+}
+
+/* scan (ex 0) and exscan (ex 1) in one step, in flag records or (slots) where
+ * shmc_scan_in_slots says in the slots: each rank but the highest (whose data enters no
+ * other rank's result) puts its data there, and once the ranks below it have, combines
+ * theirs (and its own, inclusive) from the highest down, the lowest rank the leftmost
+ * operand; it waits for no rank above it, as a chain of messages would not. exscan leaves
+ * rank 0's buffer as it was. A rank's publication wakes the sleepers once every rank up to
+ * it has published: the last of the ranks below a sleeper is such a rank. A rank's record
+ * of step k is written again SHMC_DEPTH steps later, its slot at k + 2 at the earliest,
+ * and both guards wait for every rank past k: past this call's reads. */
+static int shmc_scan_flat(shmc_t *s, const tubo__coll_args_t *a, int ex, int slots)
 {
   size_t len = a->count * a->t->size;
   const void *in = a->in_place ? a->rbuf : a->sbuf;
   uint32_t k = s->step + 1;
   int rc;
-  if ((rc = tubo__shmc_guard_line(s, k)) != 0)
+  if ((rc = slots ? tubo__shmc_guard(s, k) : tubo__shmc_guard_line(s, k)) != 0)
     return rc;
-  memcpy(shmc_line(s, s->me, k)->data, in, len);
+  if (s->me < s->P - 1)
+    memcpy((unsigned char *)shmc_scan_at(s, s->me, k, slots), in, len);
   tubo__shmc_publish_set(s, k, s->ranks, s->me + 1);
   if ((rc = tubo__shmc_wait_set(s, s->ranks, s->me, k)) != 0)
     return rc;
+  s->scan_slot_calls += (uint64_t)slots;
   int top = ex ? s->me - 1 : s->me; /* the highest rank whose data enters */
   if (top < 0)
     return 0;
+  /* Its own data from its buffer: others' reads may have taken the line (shmc_data_of). */
   if (top != s->me || in != a->rbuf)
-    memcpy(a->rbuf, shmc_data_of(s, top, k, in), len);
+    memcpy(a->rbuf, top == s->me ? in : shmc_scan_at(s, top, k, slots), len);
   for (int q = top - 1; q >= 0; q--)
-    tubo__coll_combine(a, shmc_data_of(s, q, k, NULL), a->rbuf, a->count);
-  return 0;
-}
-
-/* scan and exscan beyond a record where shmc_scan_in_slots says: as shmc_scan_inline, in
- * the slots, one step in which no rank waits for a rank above it. A rank's slot of step k is
- * written again at k + 2 at the earliest, whose guard waits for every rank at k + 1: past
- * this call's reads. */
-static int shmc_scan_slots(shmc_t *s, const tubo__coll_args_t *a, int ex)
-{
-  size_t len = a->count * a->t->size;
-  const void *in = a->in_place ? a->rbuf : a->sbuf;
-  uint32_t k = s->step + 1;
-  int rc;
-  if ((rc = tubo__shmc_guard(s, k)) != 0)
-    return rc;
-  if (s->me < s->P - 1) /* the highest rank's data enters no other rank's result */
-    memcpy(shmc_slot(s, s->me, k), in, len);
-  tubo__shmc_publish_set(s, k, s->ranks, s->me + 1);
-  if ((rc = tubo__shmc_wait_set(s, s->ranks, s->me, k)) != 0)
-    return rc;
-  s->scan_slot_calls++;
-  int top = ex ? s->me - 1 : s->me;
-  if (top < 0)
-    return 0;
-  if (top != s->me || in != a->rbuf)
-    memcpy(a->rbuf, top == s->me ? in : shmc_slot(s, top, k), len);
-  for (int q = top - 1; q >= 0; q--)
-    tubo__coll_combine(a, shmc_slot(s, q, k), a->rbuf, a->count);
+    tubo__coll_combine(a, shmc_scan_at(s, q, k, slots), a->rbuf, a->count);
   return 0;
 }
 
@@ -371,11 +355,11 @@ static int shmc_scan_any(tubo_comm_t *comm, const tubo__coll_args_t *a, int ex)
   size_t len = a->count * a->t->size;
   shmc_note_root(s, 0); /* every rank waits for rank 0's data */
   if (len <= SHMC_INLINE)
-    return shmc_scan_inline(s, a, ex);
+    return shmc_scan_flat(s, a, ex, 0);
   if (ex && s->P == 2)
     return shmc_exscan_two(comm, a);
   if (shmc_scan_in_slots(s, len))
-    return shmc_scan_slots(s, a, ex);
+    return shmc_scan_flat(s, a, ex, 1);
   return tubo__shmc_scan_big(s, a, ex);
 }
 
