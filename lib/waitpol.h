@@ -65,7 +65,7 @@ void tubo__waitpol_slept(tubo__waitpol_t *p, uint64_t asleep_ns);
  * (tubo__waiter_end). With 1 (a sleep shorter than the budget) a budget halved down to its
  * 20 us floor by long waits stayed there once the waits were short again: a sleep and its
  * wake-up take more than 20 us on 2 vCPUs with 16 ranks, so no sleep was ever shorter, and
- * 8 B scans after a 1 MiB reduce_scatter_block took 15-92 us a call against 9-12 (16
+ * 8 B scans after 1 MiB reduce_scatter_blocks took 64-151 us a call against 10-14 (16
  * ranks, doc/benchmarks.md, "The yield budget comes back"). */
 #define TUBO__YIELD_GROW_X 4u
 
