@@ -110,8 +110,9 @@ START_TEST(test_invariants)
 END_TEST
 
 /* Default sizes: 4 MiB of slots and 8 MiB of data rings per rank, shared among its peers,
- * each channel clamped to 64..16384 slots and 16..256 KiB, rounded down to powers of two;
- * asked sizes are clamped and rounded the same way. */
+ * each channel clamped to 64..16384 slots and 16..256 KiB, rounded down to powers of two,
+ * the slots halved (down to 4096) where that gives every peer its channel (4 and 5
+ * ranks); asked sizes are clamped and rounded the same way. */
 START_TEST(test_sizes)
 {
   static const struct {
@@ -120,7 +121,9 @@ START_TEST(test_sizes)
   } cases[] = {
       {2, 0, 0, 16384, 256u << 10},
       {1, 0, 0, 16384, 256u << 10},
-      {5, 0, 0, 16384, 256u << 10},
+      {3, 0, 0, 16384, 256u << 10},
+      {4, 0, 0, 8192, 256u << 10},
+      {5, 0, 0, 4096, 256u << 10},
       {6, 0, 0, 8192, 256u << 10},
       {33, 0, 0, 2048, 256u << 10},
       {34, 0, 0, 1024, 128u << 10},
@@ -142,6 +145,31 @@ START_TEST(test_sizes)
                   cases[i].n, cases[i].slots, cases[i].data, cases[i].want_slots,
                   cases[i].want_data, L.nslots, L.dbytes);
   }
+}
+END_TEST
+
+/* Every rank of a job of 2 to 5 ranks has a channel for each of its peers by default (4
+ * and 5 ranks with fewer slots, within the same budget); asked slots, or fewer channels
+ * asked, are not shrunk for it; 6 ranks do not fit and keep their slots. */
+START_TEST(test_every_peer)
+{
+  tubo__shm_layout_t L;
+  for (uint32_t n = 2; n <= 5; n++) {
+    ck_assert_int_eq(tubo__shm_layout_compute(n, 4096, 0, 0, 0, 0, SIZE_MAX, &L), 0);
+    ck_assert_msg(L.fast_max == n - 1, "%u ranks: expected %u channels a rank, got %u", n, n - 1,
+                  L.fast_max);
+  }
+  ck_assert_int_eq(tubo__shm_layout_compute(4, 4096, 16384, 0, 0, 0, SIZE_MAX, &L), 0);
+  ck_assert_msg(L.nslots == 16384 && L.fast_max == 2,
+                "4 ranks, 16384 slots asked: expected 16384 slots and 2 channels, got %u and %u",
+                L.nslots, L.fast_max);
+  ck_assert_int_eq(tubo__shm_layout_compute(4, 4096, 0, 0, 0, 0, 2, &L), 0);
+  ck_assert_msg(L.nslots == 16384 && L.fast_max == 2,
+                "4 ranks, 2 channels asked: expected 16384 slots and 2 channels, got %u and %u",
+                L.nslots, L.fast_max);
+  ck_assert_int_eq(tubo__shm_layout_compute(6, 4096, 0, 0, 0, 0, SIZE_MAX, &L), 0);
+  ck_assert_msg(L.nslots == 8192 && L.fast_max == 2,
+                "6 ranks: expected 8192 slots and 2 channels, got %u and %u", L.nslots, L.fast_max);
 }
 END_TEST
 
@@ -574,6 +602,7 @@ static Suite *layout_suite(void)
   tcase_set_timeout(tc, 60);
   tcase_add_test(tc, test_invariants);
   tcase_add_test(tc, test_sizes);
+  tcase_add_test(tc, test_every_peer);
   tcase_add_test(tc, test_key);
   tcase_add_test(tc, test_errors);
   tcase_add_test(tc, test_slot_read);

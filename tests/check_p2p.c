@@ -943,7 +943,7 @@ static void body_transport_names(void)
   }
 }
 
-/* A job of 2 or 3 ranks makes every pair's channel in tubo_init: before any message, the
+/* A job of 2 to 4 ranks makes every pair's channel in tubo_init: before any message, the
  * job's shared memory already holds them all (without them it holds the control block and
  * the inboxes, some KiB). Then every pair streams messages of the sizes that go inline,
  * through the data ring and in frames, contents checked. */
@@ -980,6 +980,42 @@ static void body_wired(void)
   free(in);
 }
 
+/* A pair of a job too large to make its channels at start-up (a node of 6 ranks) makes its channel
+ * at its first message above what an inbox slot holds, a message by single copy (an RTS frame of a
+ * few bytes) included: one 64 KiB message from rank 0 to rank 1 adds a channel to the job's shared
+ * memory. (Made at the 16th frame, the RTS's channel came in the middle of a program's first large
+ * collectives: doc/benchmarks.md.) */
+static void body_rts_channel(void)
+{
+  enum { LEN = 65536 };
+  tubo__shm_layout_t L;
+  TH_OK(tubo__shm_layout_from_settings((uint32_t)th_size, &L));
+  uint64_t before = 0, after = 0;
+  TH_OK(tubo_barrier(th_world));
+  TH_OK(tubo_comm_shm_bytes(th_world, &before));
+  TH_OK(tubo_barrier(th_world));
+  unsigned char *buf = th_malloc(LEN);
+  if (th_rank == 0) {
+    th_fill(buf, LEN, th_seed(0, 1, LEN, 0));
+    TH_OK(tubo_send(buf, LEN, 1, 3, th_world));
+  } else if (th_rank == 1) {
+    tubo_status_t st;
+    TH_OK(tubo_recv(buf, LEN, 0, 3, th_world, &st));
+    TH_STATUS(st, 0, 3, LEN, 0);
+    TH_CHECK_DATA(buf, LEN, th_seed(0, 1, LEN, 0), "the message of %d B", LEN);
+  }
+  TH_OK(tubo_barrier(th_world));
+  TH_OK(tubo_comm_shm_bytes(th_world, &after));
+  /* Under mpirun's pretend nodes the pair's node is smaller, and made its channels at
+   * start-up, or the pair talks through MPI. */
+  TH_CHECK(!th_one_node() || after >= before + L.chan_bytes,
+           "%d ranks, one message of %d B (single copy: %d): expected a channel of %zu B more "
+           "in the job's shared memory, it went from %llu B to %llu B",
+           th_size, LEN, th_single_copy_expected(), L.chan_bytes, (unsigned long long)before,
+           (unsigned long long)after);
+  free(buf);
+}
+
 static const th_body_t bodies[] = {
     {"caps", body_caps, 0},
     {"pingpong", body_pingpong, 0},
@@ -993,6 +1029,7 @@ static const th_body_t bodies[] = {
     {"truncation", body_truncation, 0},
     {"nb_preposted", body_nb_preposted, 0},
     {"halves", body_halves, 0},
+    {"rts_channel", body_rts_channel, 0},
     {"nb_unexpected", body_nb_unexpected, 0},
     {"nb_test", body_nb_test, 0},
     {"ring", body_ring, 0},
@@ -1026,6 +1063,8 @@ static Suite *p2p_suite(void)
   th_add_case(s, "transport_names", 3, TH_BOTH);
   TCase *tc = th_add_case(s, "wired", 2, TH_SHM);
   th_add_job(tc, "wired", 3, TH_SHM);
+  th_add_job(tc, "wired", 4, TH_SHM);
+  th_add_case(s, "rts_channel", 6, TH_SHM_RNDV);
   return s;
 }
 

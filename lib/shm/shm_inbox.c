@@ -189,8 +189,10 @@ int tubo__shm_inbox_send(shm_state_t *s, int peer, const tubo__frame_t *f, const
   struct tubo__shm_inbox *ib = shm_inbox_of(s, peer);
   uint64_t pos;
   int rc;
+  /* A pair makes its channel at its 16th frame or at its first message above what an
+   * inbox slot holds: a frame with more, or an RTS (a message of single-copy size). */
   if (!tx->denied && tx->chan_off == 0 &&
-      (tx->ib_sent >= s->fast_after || f->len > TUBO__SHM_INBOX_INLINE))
+      (tx->ib_sent >= s->fast_after || f->len > TUBO__SHM_INBOX_INLINE || f->kind == TUBO__F_RTS))
     (void)inbox_make_channel(s, peer, ib);
   if (tx->chan_off != 0)
     return inbox_announce(s, peer, ib);

@@ -38,6 +38,28 @@ static uint64_t layout_hash(const uint64_t *v, size_t n)
   return tubo__fnv1a(TUBO__FNV_START, v, n * sizeof *v) | 1; /* 0: "no key yet" */
 }
 
+static size_t layout_chan_bytes(size_t nslots, size_t dbytes, size_t page)
+{
+  size_t chan = TUBO__SHM_CHAN_HDR + nslots * TUBO__SHM_SLOT + dbytes;
+  return (chan + page - 1) / page * page;
+}
+
+/* The default slots, halved while a rank's share of the channels' budget holds fewer
+ * channels than it has peers (want) and halving, down to TUBO__SHM_SLOTS_FIT_MIN, gives
+ * it all of them; else as they were. With 16384 slots a 4-rank job held two channels a
+ * rank, a 5-rank job one: the other pairs went through the inboxes, and their channels
+ * were made at their 16th message, in the middle of the program (a 4-rank alltoallv of
+ * 256 KiB: 1.5-2x Open MPI's time over 20 calls, 0.9-1.1x with every channel made at
+ * start-up, doc/benchmarks.md). With 8192 and 4096 they hold every peer's, in less memory
+ * than before. */
+static size_t layout_fit_slots(size_t nslots, size_t dbytes, size_t page, size_t share, size_t want)
+{
+  for (size_t n = nslots; n >= TUBO__SHM_SLOTS_FIT_MIN; n /= 2)
+    if (share / layout_chan_bytes(n, dbytes, page) >= want)
+      return n;
+  return nslots;
+}
+
 int tubo__shm_layout_compute(uint32_t nranks, size_t page, size_t nslots, size_t dbytes,
                              size_t frame_bytes, size_t heap_bytes, size_t channels,
                              tubo__shm_layout_t *L)
@@ -47,6 +69,7 @@ int tubo__shm_layout_compute(uint32_t nranks, size_t page, size_t nslots, size_t
     return TUBO_EINVAL;
   /* Many slots let a fast sender run far ahead, so ranks that share a core switch less
    * often; a data ring that fits in a core's cache keeps streamed copies there. */
+  int slots_default = nslots == 0;
   if (nslots == 0)
     nslots = layout_share(nranks, TUBO__SHM_SLOT_BUDGET, TUBO__SHM_SLOTS_MIN * TUBO__SHM_SLOT,
                           TUBO__SHM_SLOTS_MAX * TUBO__SHM_SLOT) /
@@ -59,6 +82,13 @@ int tubo__shm_layout_compute(uint32_t nranks, size_t page, size_t nslots, size_t
   dbytes = layout_pow2_floor(dbytes < TUBO__SHM_DATA_MIN   ? TUBO__SHM_DATA_MIN
                              : dbytes > TUBO__SHM_DATA_MAX ? TUBO__SHM_DATA_MAX
                                                            : dbytes);
+  /* Channels a rank receives on: as many as its share of the budget holds, at least one
+   * (a pair of ranks always has its channel), never more than its peers. */
+  size_t share = TUBO__SHM_CHAN_BUDGET / nranks + TUBO__SHM_CHAN_BUDGET_RANK;
+  size_t want = nranks > 1 ? nranks - 1 : 1;
+  want = want < channels ? want : channels;
+  if (slots_default)
+    nslots = layout_fit_slots(nslots, dbytes, page, share, want);
   L->nranks = nranks;
   L->nslots = (uint32_t)nslots;
   L->dbytes = (uint32_t)dbytes;
@@ -70,11 +100,7 @@ int tubo__shm_layout_compute(uint32_t nranks, size_t page, size_t nslots, size_t
   L->frame_max = (uint32_t)(frame_bytes < 4096       ? 4096
                             : frame_bytes > frame_hi ? frame_hi
                                                      : frame_bytes);
-  size_t chan = TUBO__SHM_CHAN_HDR + (size_t)L->nslots * TUBO__SHM_SLOT + L->dbytes;
-  L->chan_bytes = (chan + page - 1) / page * page;
-  /* Channels a rank receives on: as many as its share of the budget holds, at least one
-   * (a pair of ranks always has its channel), never more than its peers. */
-  size_t share = TUBO__SHM_CHAN_BUDGET / nranks + TUBO__SHM_CHAN_BUDGET_RANK;
+  L->chan_bytes = layout_chan_bytes(L->nslots, L->dbytes, page);
   size_t fast = share / L->chan_bytes;
   fast = fast < 1 ? 1 : fast;
   fast = fast < channels ? fast : channels;

@@ -48,9 +48,12 @@ typedef struct tubo__shm_layout {
 #define TUBO__SHM_SLOT_BUDGET (4u << 20)
 #define TUBO__SHM_SLOTS_MIN   64u
 #define TUBO__SHM_SLOTS_MAX   16384u
-#define TUBO__SHM_DATA_BUDGET (8u << 20)
-#define TUBO__SHM_DATA_MIN    (16u << 10)
-#define TUBO__SHM_DATA_MAX    (256u << 10)
+/* The default slots halve, down to this many, where that lets every peer of a rank have
+ * its channel within the rank's share of TUBO__SHM_CHAN_BUDGET (shm_layout.c). */
+#define TUBO__SHM_SLOTS_FIT_MIN 4096u
+#define TUBO__SHM_DATA_BUDGET   (8u << 20)
+#define TUBO__SHM_DATA_MIN      (16u << 10)
+#define TUBO__SHM_DATA_MAX      (256u << 10)
 /* The shared heap's default size: address space only, until objects are made in it. */
 #define TUBO__SHM_HEAP_DEFAULT ((size_t)256 << 20)
 /* Channels, all receivers together, take at most this much memory plus this much per

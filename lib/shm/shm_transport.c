@@ -28,8 +28,9 @@
 #define SHM_FAST_AFTER 16u
 
 /* A node of at most this many ranks makes every pair's channel at start-up, where every
- * pair may have one (TUBO_SHM_WIRE_RANKS). */
-#define SHM_WIRE_RANKS_DEFAULT 4u
+ * pair may have one (TUBO_SHM_WIRE_RANKS): by default every job whose pairs all may
+ * (shm_layout.c gives 2 to 5 ranks every peer's channel). */
+#define SHM_WIRE_RANKS_DEFAULT 5u
 
 /* A word peers read at start-up to learn whether single-copy reads are allowed. */
 static volatile uint64_t shm_probe_word = TUBO__JOBCTL_MAGIC;
