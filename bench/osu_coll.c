@@ -7,7 +7,8 @@
  * (bench/osu_coll_mpi), through the shim below, so that both time exactly the same loops.
  *
  * For each test and size, every rank times each call alone (warm-up calls excluded) and
- * passes a barrier between calls, as OSU does; the figure is the mean over the calls,
+ * passes a barrier between calls, as OSU does, and every size ends with one before its
+ * buffers are freed; the figure is the mean over the calls,
  * then over the ranks (max_us: the slowest rank's mean, as a rooted call's root that
  * waits for all). Elements are doubles (8 bytes: size / 8 of them), reduced by sum. The
  * size is each rank's block: what alltoall and scatter send each rank, and what
@@ -401,6 +402,11 @@ static void run(int t, size_t bytes, int base_iters, int fresh)
            OSU_IMPL, test_names[t], size, t == T_BARRIER ? (size_t)0 : bytes, iters, sum / size,
            max, in_row ? " row=1" : "");
   fflush(stdout);
+  /* Every rank ends the size before any frees its buffers, as OSU ends each size with a
+   * barrier: ranks that returned from their last call and freed and allocated buffers
+   * while the root's last call was in flight made that call take 0.3-6 ms on 4 ranks of
+   * 2 vCPUs, in both builds (doc/benchmarks.md, "the last call of a size"). */
+  check(osu_barrier(), "barrier");
   free(sb.mem);
   free(rb.mem);
 }
