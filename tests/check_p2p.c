@@ -943,7 +943,7 @@ static void body_transport_names(void)
   }
 }
 
-/* A job of 2 to 4 ranks makes every pair's channel in tubo_init: before any message, the
+/* A job of 2 to 5 ranks makes every pair's channel in tubo_init: before any message, the
  * job's shared memory already holds them all (without them it holds the control block and
  * the inboxes, some KiB). Then every pair streams messages of the sizes that go inline,
  * through the data ring and in frames, contents checked. */
@@ -1064,6 +1064,7 @@ static Suite *p2p_suite(void)
   TCase *tc = th_add_case(s, "wired", 2, TH_SHM);
   th_add_job(tc, "wired", 3, TH_SHM);
   th_add_job(tc, "wired", 4, TH_SHM);
+  th_add_job(tc, "wired", 5, TH_SHM);
   th_add_case(s, "rts_channel", 6, TH_SHM_RNDV);
   return s;
 }
