@@ -322,6 +322,16 @@ static void cb_alls(tubo_comm_t *c, size_t len, int use)
   TH_EQ("one-copy allgathers (2 where the rule says)", s->big.calls - before,
         (uint64_t)(2 * (use && cb_big(s, len))));
   before = s->big.calls;
+  uint64_t vblocks = 0;
+  for (int w = 0; w < 5; w++)
+    vblocks += s->v_ways[1][w];
+  /* Of more than two ranks, blocks past a slot's P-th part that every pair sends by single
+   * copy go as alltoallv's (each of the P - 1 a way in its writer's table), the others
+   * through the scratch (where it is not capped: use). */
+  int as_v = len > s->slot / PP && shmc_alltoall_messages(s, len);
+  if (th_variant() == TH_SHM_RNDV) /* single copy from 1 KiB for every pair */
+    TH_EQ("alltoalls as alltoallv's where single copy starts at 1 KiB", as_v,
+          P > 2 && s->direct && len > s->slot / PP && len >= 1024);
   for (int k = 0; k < 2; k++) {
     for (int q = 0; q < P; q++)
       cb_make((k ? rb : sb) + (size_t)q * len, me, q, len, 10 + k);
@@ -329,8 +339,12 @@ static void cb_alls(tubo_comm_t *c, size_t len, int use)
     for (int q = 0; q < P; q++)
       cb_block(k ? "alltoall in place" : "alltoall", 10 + k, rb + (size_t)q * len, q, me, len);
   }
+  for (int w = 0; w < 5; w++)
+    vblocks -= s->v_ways[1][w];
   TH_EQ("one-copy alltoalls (2 where the rule says)", s->big.calls - before,
-        (uint64_t)(2 * (use && P > 2 && len > s->slot / PP)));
+        (uint64_t)(2 * (use && P > 2 && len > s->slot / PP && !as_v)));
+  TH_EQ("blocks of alltoalls sent as alltoallv's (2 x (P - 1) where the rule says)",
+        (uint64_t)0 - vblocks, (uint64_t)(as_v ? 2 * (P - 1) : 0));
   before = s->big.calls;
   for (int k = 0; k < 2; k++) {
     cb_make(k ? rb + displs[me] : sb, me, 0, counts[me], 20 + k);

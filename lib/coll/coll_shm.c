@@ -360,7 +360,9 @@ static int shmc_setup(tubo_comm_t *comm)
   s->check.arg = s;
   tubo__selfcheck_add(comm->w, &s->check);
   comm->coll_state = s;
-  if (s->writes && P == 2 && (rc = shmc_direct_sizes(s)) != 0) {
+  /* Of two ranks for the direct collectives (shmc_direct_for), of more for alltoall's
+   * blocks as messages (shmc_alltoall_messages). */
+  if (s->direct && (rc = shmc_direct_sizes(s)) != 0) {
     shmc_teardown(comm);
     comm->coll_state = NULL;
     return rc;

@@ -171,7 +171,7 @@ typedef struct shmc {
   int direct;
   /* Where direct: the sizes its starting choice sends by single copy between every pair
    * (world.h's rndv_min and rndv_chan over the communicator's pairs, the same on every
-   * rank: shmc_direct_for). */
+   * rank: shmc_direct_for, shmc_alltoall_messages). */
   size_t direct_min;
   uint8_t direct_chan;
   /* Where direct: every pair's starting choice was measured, and single copy won at the
@@ -234,6 +234,24 @@ static inline int shmc_direct_for(const shmc_t *s, size_t len)
   return s->P == 2 && s->writes && len > SHMC_INLINE &&
          (tubo__rndv_single_copy(len, s->direct_min, s->direct_chan) ||
           (s->direct_least && len >= SHMC_DIRECT_LEAST && len < TUBO__RNDV_SIZE(0)));
+}
+
+/* The bytes of one entry of a scatterv's or alltoallv's table of blocks
+ * (coll_shm_vforms.c): the engine serves those calls where P entries fit a slot. */
+#define SHMC_V_ENTRY_BYTES 16u
+
+/* Whether an alltoall of more than two ranks whose blocks of len bytes pass a slot's P-th
+ * part sends them as alltoallv does (tubo__shmc_alltoallv: each block in the writer's slot
+ * while it has room, else a message), instead of through the scratch: where the transport
+ * starts every pair on single copy for messages of that size, each block then crosses
+ * memory once, read by its receiver, where the scratch's cross it twice. On an Intel
+ * 2-vCPU host (ranks taking turns, single copy from 256 KiB) 256 KiB-4 MiB blocks took
+ * 0.73-0.91x the scratch's time at 4 ranks, 0.86-0.98x at 8 (5 rounds), 0.96-1.00x at 16
+ * (doc/benchmarks.md, 2026-12-08, "alltoall's large blocks as messages"). */
+static inline int shmc_alltoall_messages(const shmc_t *s, size_t len)
+{
+  return s->P > 2 && s->direct && (size_t)s->P * SHMC_V_ENTRY_BYTES <= s->slot &&
+         tubo__rndv_single_copy(len, s->direct_min, s->direct_chan);
 }
 
 /* The largest reduce of two ranks in which the root reads the other's data straight

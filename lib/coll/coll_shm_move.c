@@ -7,6 +7,7 @@
  * a piece of a slot per step). */
 #include "config.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "coll/coll_shm.h"
@@ -303,10 +304,30 @@ int tubo__shmc_allgatherv(tubo_comm_t *comm, const tubo__coll_args_t *a)
   return 0;
 }
 
+/* An alltoall as alltoallv with every count the call's (shmc_alltoall_messages). */
+static int shmc_alltoall_as_v(tubo_comm_t *comm, const tubo__coll_args_t *a)
+{
+  size_t P = (size_t)((shmc_t *)comm->coll_state)->P, *v = malloc(2 * P * sizeof *v);
+  if (v == NULL)
+    return TUBO_ENOMEM;
+  for (size_t q = 0; q < P; q++) {
+    v[q] = a->count;
+    v[P + q] = q * a->count;
+  }
+  tubo__coll_args_t b = *a;
+  b.scounts = b.rcounts = v;
+  b.sdispls = b.rdispls = v + P;
+  int rc = tubo__shmc_alltoallv(comm, &b);
+  free(v);
+  return rc;
+}
+
 /* alltoall: at each step a rank's slot holds a piece of each of its P blocks. In place,
  * every rank has published its pieces before any overwrites its buffer: the pieces it
  * reads were copied into the others' slots first, and its own are in its slot.
- * Blocks that take more than SHMC_STEPS_MAX steps among more than two ranks go point to
+ * Of more than two ranks, blocks past a slot's P-th part that every pair sends by single
+ * copy go as alltoallv's (shmc_alltoall_messages), others through the scratch
+ * (tubo__shmc_alltoall_big); blocks that take more than SHMC_STEPS_MAX steps go point to
  * point (every pair's one message, as Open MPI's pairwise exchange). */
 int tubo__shmc_alltoall(tubo_comm_t *comm, const tubo__coll_args_t *a)
 {
@@ -315,6 +336,8 @@ int tubo__shmc_alltoall(tubo_comm_t *comm, const tubo__coll_args_t *a)
   int rc;
   if (!a->in_place && shmc_direct_for(s, len))
     return tubo__shmc_alltoall_direct(s, a);
+  if (len > piece && shmc_alltoall_messages(s, len))
+    return shmc_alltoall_as_v(comm, a);
   if (s->P > 2 && len > piece && (rc = tubo__shmc_alltoall_big(s, a)) != TUBO__COLL_DECLINE)
     return rc;
   if (shmc_too_many_steps(s, len, piece))
