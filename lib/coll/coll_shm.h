@@ -236,13 +236,10 @@ static inline int shmc_direct_for(const shmc_t *s, size_t len)
           (s->direct_least && len >= SHMC_DIRECT_LEAST && len < TUBO__RNDV_SIZE(0)));
 }
 
-/* The bytes of one entry of a scatterv's or alltoallv's table of blocks
- * (coll_shm_vforms.c): the engine serves those calls where P entries fit a slot. */
-#define SHMC_V_ENTRY_BYTES 16u
-
 /* Whether an alltoall of more than two ranks whose blocks of len bytes pass a slot's P-th
  * part sends them as alltoallv does (tubo__shmc_alltoallv: each block in the writer's slot
- * while it has room, else a message), instead of through the scratch: where the transport
+ * while it has room, else a message; where its table fits a slot, else the scratch's
+ * way), instead of through the scratch: where the transport
  * starts every pair on single copy for messages of that size, each block then crosses
  * memory once, read by its receiver, where the scratch's cross it twice. On an Intel
  * 2-vCPU host (ranks taking turns, single copy from 256 KiB) 256 KiB-4 MiB blocks took
@@ -250,8 +247,7 @@ static inline int shmc_direct_for(const shmc_t *s, size_t len)
  * (doc/benchmarks.md, 2026-12-08, "alltoall's large blocks as messages"). */
 static inline int shmc_alltoall_messages(const shmc_t *s, size_t len)
 {
-  return s->P > 2 && s->direct && (size_t)s->P * SHMC_V_ENTRY_BYTES <= s->slot &&
-         tubo__rndv_single_copy(len, s->direct_min, s->direct_chan);
+  return s->P > 2 && s->direct && tubo__rndv_single_copy(len, s->direct_min, s->direct_chan);
 }
 
 /* The largest reduce of two ranks in which the root reads the other's data straight

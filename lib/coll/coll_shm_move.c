@@ -304,7 +304,8 @@ int tubo__shmc_allgatherv(tubo_comm_t *comm, const tubo__coll_args_t *a)
   return 0;
 }
 
-/* An alltoall as alltoallv with every count the call's (shmc_alltoall_messages). */
+/* An alltoall as alltoallv with every count the call's (shmc_alltoall_messages), or
+ * TUBO__COLL_DECLINE where alltoallv's table of P blocks does not fit a slot. */
 static int shmc_alltoall_as_v(tubo_comm_t *comm, const tubo__coll_args_t *a)
 {
   size_t P = (size_t)((shmc_t *)comm->coll_state)->P, *v = malloc(2 * P * sizeof *v);
@@ -336,8 +337,9 @@ int tubo__shmc_alltoall(tubo_comm_t *comm, const tubo__coll_args_t *a)
   int rc;
   if (!a->in_place && shmc_direct_for(s, len))
     return tubo__shmc_alltoall_direct(s, a);
-  if (len > piece && shmc_alltoall_messages(s, len))
-    return shmc_alltoall_as_v(comm, a);
+  if (len > piece && shmc_alltoall_messages(s, len) &&
+      (rc = shmc_alltoall_as_v(comm, a)) != TUBO__COLL_DECLINE)
+    return rc;
   if (s->P > 2 && len > piece && (rc = tubo__shmc_alltoall_big(s, a)) != TUBO__COLL_DECLINE)
     return rc;
   if (shmc_too_many_steps(s, len, piece))

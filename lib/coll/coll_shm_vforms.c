@@ -385,7 +385,6 @@ static inline size_t shmc_v_round(size_t n, size_t to)
 
 /* Whether the engine serves a scatterv or alltoallv of P ranks: a table must fit a slot (P
  * and the slot are the same on every rank). */
-_Static_assert(sizeof(struct shmc_v_entry) == SHMC_V_ENTRY_BYTES, "coll_shm.h's entry size");
 static inline int shmc_v_table_fits(const shmc_t *s)
 {
   return (size_t)s->P * sizeof(struct shmc_v_entry) <= s->slot;
