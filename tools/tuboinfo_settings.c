@@ -54,7 +54,7 @@ static const info_setting_t info_settings[] = {
      "largest frame of a streamed message (at most a quarter of the data ring)"},
     {"TUBO_SHM_CHANNELS", SIZE_MAX, 0, SIZE_MAX, "by the number of ranks",
      "channels of its own a rank receives on (0: inboxes only)"},
-    {"TUBO_SHM_WIRE_RANKS", 5, 0, UINT32_MAX, NULL,
+    {"TUBO_SHM_WIRE_RANKS", TUBO__SHM_WIRE_RANKS_DEFAULT, 0, UINT32_MAX, NULL,
      "a node of at most this many ranks makes every pair's channel at start-up"},
     {"TUBO_SHM_HEAP_BYTES", TUBO__SHM_HEAP_DEFAULT, 0, (uint64_t)1 << 40, NULL,
      "shared heap for Queues, Arrays, Values and Pipes opened over a communicator"},

@@ -48,6 +48,10 @@ typedef struct tubo__shm_layout {
 #define TUBO__SHM_SLOT_BUDGET (4u << 20)
 #define TUBO__SHM_SLOTS_MIN   64u
 #define TUBO__SHM_SLOTS_MAX   16384u
+/* A node of at most this many ranks makes every pair's channel at start-up, where every
+ * pair may have one (TUBO_SHM_WIRE_RANKS, shm_transport.c; tuboinfo shows it): by default
+ * every job whose pairs all may (shm_layout.c gives 2 to 5 ranks every peer's channel). */
+#define TUBO__SHM_WIRE_RANKS_DEFAULT 5u
 /* The default slots halve, down to this many, where that lets every peer of a rank have
  * its channel within the rank's share of TUBO__SHM_CHAN_BUDGET (shm_layout.c). */
 #define TUBO__SHM_SLOTS_FIT_MIN 4096u

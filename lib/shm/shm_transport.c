@@ -27,11 +27,6 @@
  * Open MPI's fast boxes: pairs that talk once or twice take no memory of their own. */
 #define SHM_FAST_AFTER 16u
 
-/* A node of at most this many ranks makes every pair's channel at start-up, where every
- * pair may have one (TUBO_SHM_WIRE_RANKS): by default every job whose pairs all may
- * (shm_layout.c gives 2 to 5 ranks every peer's channel). */
-#define SHM_WIRE_RANKS_DEFAULT 5u
-
 /* A word peers read at start-up to learn whether single-copy reads are allowed. */
 static volatile uint64_t shm_probe_word = TUBO__JOBCTL_MAGIC;
 
@@ -1075,7 +1070,8 @@ static void shm_prefault(shm_state_t *s)
  * them as pairs talk: start-up stays flat and memory linear in the ranks. */
 static int shm_wire_early(const shm_state_t *s)
 {
-  uint64_t most = tubo__setting_u64("TUBO_SHM_WIRE_RANKS", SHM_WIRE_RANKS_DEFAULT, 0, UINT32_MAX);
+  uint64_t most =
+      tubo__setting_u64("TUBO_SHM_WIRE_RANKS", TUBO__SHM_WIRE_RANKS_DEFAULT, 0, UINT32_MAX);
   return s->size > 1 && (uint64_t)s->size <= most && (uint32_t)(s->size - 1) <= s->L.fast_max &&
          s->heap.ctl != NULL;
 }
